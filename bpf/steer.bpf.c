@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/* steer.bpf.c: takes new TCP connections of the enabled cgroup over.
+ * connect4/6 decide per policy (pass, deny, proxy) and rewrite proxied connects to
+ * hermesd's outbound listener; sockops re-keys the original destination by the app's
+ * local address once established; getpeername4/6 show the app what it dialled;
+ * getsockopt answers SO_ORIGINAL_DST on hermesd's accepted sockets. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/maps.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define SOL_IP 0
+#define SOL_IPV6 41
+#define SO_ORIGINAL_DST 80
+#define BPF_F_CURRENT_NETNS_ (-1L)
+
+/* Connect hook verdicts: 1 lets connect() go on, 0 makes it fail with EPERM. */
+#define CONNECT_OK 1
+#define CONNECT_EPERM 0
+
+static __always_inline const struct hermes_policy_val *policy_lookup(struct hermes_policy_key *key)
+{
+	const struct hermes_policy_val *val;
+	__u16 port = key->port;
+
+	/* exact-port rules first: their prefix covers the port, so only they match here */
+	val = bpf_map_lookup_elem(&hermes_policy, key);
+	if (val)
+		return val;
+	key->port = 0;
+	val = bpf_map_lookup_elem(&hermes_policy, key);
+	key->port = port;
+	return val;
+}
+
+/* Fail-open: proxy only while hermesd's listener exists in this netns. */
+static __always_inline int listener_alive4(struct bpf_sock_addr *ctx, const struct hermes_bpf_config *cfg)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	if (!cfg->listen4_port)
+		return 0;
+	__builtin_memcpy(&t.ipv4.daddr, cfg->listen4, 4);
+	t.ipv4.saddr = t.ipv4.daddr;
+	t.ipv4.dport = cfg->listen4_port;
+	sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS_, 0);
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	return 1;
+}
+
+static __always_inline int listener_alive6(struct bpf_sock_addr *ctx, const struct hermes_bpf_config *cfg)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	if (!cfg->listen6_port)
+		return 0;
+	__builtin_memcpy(t.ipv6.daddr, cfg->listen6, 16);
+	__builtin_memcpy(t.ipv6.saddr, cfg->listen6, 16);
+	t.ipv6.dport = cfg->listen6_port;
+	sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS_, 0);
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	return 1;
+}
+
+static __always_inline int is_v4mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/* Shared decision for both families. dst is what the app dialled (v4-mapped folded to
+ * v4). Returns the action; for proxy also records the original destination. */
+static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes_addr *dst,
+				  const struct hermes_bpf_config *cfg)
+{
+	struct hermes_policy_key key = {};
+	const struct hermes_policy_val *val;
+	struct hermes_origdst *od;
+	int action = HERMES_ACT_PASS;
+
+	key.family = dst->family;
+	key.port = dst->port;
+	__builtin_memcpy(key.addr, dst->addr, 16);
+	key.prefixlen = HERMES_POLICY_PREFIX_BASE + (dst->family == HERMES_FAMILY_V4 ? 32 : 128);
+	val = policy_lookup(&key);
+	if (val && val->action < HERMES_ACT_MAX)
+		action = val->action;
+	count(action);
+	if (action != HERMES_ACT_PROXY)
+		return action;
+
+	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!od)
+		return HERMES_ACT_PASS;
+	od->dst = *dst;
+	od->action = action;
+	od->route_id = val ? val->route_id : 0;
+	od->cookie = bpf_get_socket_cookie(ctx);
+	od->pid = bpf_get_current_pid_tgid() >> 32;
+	od->uid = (__u32)bpf_get_current_uid_gid();
+	return action;
+}
+
+SEC("cgroup/connect4")
+int hermes_connect4(struct bpf_sock_addr *ctx)
+{
+	const struct hermes_bpf_config *cfg = bpf_config();
+	struct hermes_addr dst = {};
+	struct bpf_sock *sk = ctx->sk;
+	int action;
+
+	if (!cfg || !sk || ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return CONNECT_OK;
+	if (cfg->mark && sk->mark == cfg->mark) {
+		count(HERMES_CNT_OWN);
+		return CONNECT_OK;
+	}
+	dst.family = HERMES_FAMILY_V4;
+	dst.port = (__u16)ctx->user_port;
+	__builtin_memcpy(dst.addr, &ctx->user_ip4, 4);
+	action = decide(ctx, &dst, cfg);
+	if (action == HERMES_ACT_DENY)
+		return CONNECT_EPERM;
+	if (action != HERMES_ACT_PROXY)
+		return CONNECT_OK;
+	if (!listener_alive4(ctx, cfg)) {
+		bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
+		count(HERMES_CNT_FAILOPEN);
+		return CONNECT_OK;
+	}
+	__builtin_memcpy(&ctx->user_ip4, cfg->listen4, 4);
+	ctx->user_port = cfg->listen4_port;
+	return CONNECT_OK;
+}
+
+SEC("cgroup/connect6")
+int hermes_connect6(struct bpf_sock_addr *ctx)
+{
+	const struct hermes_bpf_config *cfg = bpf_config();
+	struct hermes_addr dst = {};
+	struct bpf_sock *sk = ctx->sk;
+	__u32 ip6[4];
+	int mapped, action;
+
+	if (!cfg || !sk || ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return CONNECT_OK;
+	if (cfg->mark && sk->mark == cfg->mark) {
+		count(HERMES_CNT_OWN);
+		return CONNECT_OK;
+	}
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	mapped = is_v4mapped(ip6);
+	dst.port = (__u16)ctx->user_port;
+	if (mapped) {
+		dst.family = HERMES_FAMILY_V4;
+		__builtin_memcpy(dst.addr, &ip6[3], 4);
+	} else {
+		dst.family = HERMES_FAMILY_V6;
+		__builtin_memcpy(dst.addr, ip6, 16);
+	}
+	action = decide(ctx, &dst, cfg);
+	if (action == HERMES_ACT_DENY)
+		return CONNECT_EPERM;
+	if (action != HERMES_ACT_PROXY)
+		return CONNECT_OK;
+	if (mapped) {
+		/* a dual-stack socket dialling IPv4 reaches the IPv4 listener, v4-mapped */
+		if (!listener_alive4((void *)ctx, cfg))
+			goto failopen;
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&ip6[3], cfg->listen4, 4);
+		ctx->user_ip6[3] = ip6[3];
+		ctx->user_port = cfg->listen4_port;
+		return CONNECT_OK;
+	}
+	if (!listener_alive6(ctx, cfg))
+		goto failopen;
+	__builtin_memcpy(ip6, cfg->listen6, 16);
+	ctx->user_ip6[0] = ip6[0];
+	ctx->user_ip6[1] = ip6[1];
+	ctx->user_ip6[2] = ip6[2];
+	ctx->user_ip6[3] = ip6[3];
+	ctx->user_port = cfg->listen6_port;
+	return CONNECT_OK;
+failopen:
+	bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
+	count(HERMES_CNT_FAILOPEN);
+	return CONNECT_OK;
+}
+
+/* The app's local address, which hermesd sees as the peer of its accepted socket. */
+static __always_inline void sockops_local(struct bpf_sock_ops *skops, struct hermes_addr *a)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	a->port = bpf_htons((__u16)skops->local_port);
+	if (skops->family == AF_INET) {
+		a->family = HERMES_FAMILY_V4;
+		__builtin_memcpy(a->addr, &skops->local_ip4, 4);
+		return;
+	}
+	{
+		__u32 ip6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
+				 skops->local_ip6[3] };
+
+		if (is_v4mapped(ip6)) {
+			a->family = HERMES_FAMILY_V4;
+			__builtin_memcpy(a->addr, &ip6[3], 4);
+		} else {
+			a->family = HERMES_FAMILY_V6;
+			__builtin_memcpy(a->addr, ip6, 16);
+		}
+	}
+}
+
+SEC("sockops")
+int hermes_sockops(struct bpf_sock_ops *skops)
+{
+	struct hermes_origdst *od;
+	struct hermes_addr local;
+	struct bpf_sock *sk;
+
+	if (skops->family != AF_INET && skops->family != AF_INET6)
+		return 1;
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		sk = skops->sk;
+		if (!sk)
+			return 1;
+		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
+		if (!od)
+			return 1;
+		sockops_local(skops, &local);
+		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
+			count(HERMES_CNT_ORIGDST_MISS);
+			return 1;
+		}
+		/* learn when the socket closes so the entry goes with it */
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] != BPF_TCP_CLOSE)
+			return 1;
+		sockops_local(skops, &local);
+		bpf_map_delete_elem(&hermes_origdst, &local);
+		break;
+	}
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int hermes_getpeername4(struct bpf_sock_addr *ctx)
+{
+	struct hermes_origdst *od;
+
+	if (!ctx->sk)
+		return 1;
+	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, 0);
+	if (!od || od->dst.family != HERMES_FAMILY_V4)
+		return 1;
+	__builtin_memcpy(&ctx->user_ip4, od->dst.addr, 4);
+	ctx->user_port = od->dst.port;
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int hermes_getpeername6(struct bpf_sock_addr *ctx)
+{
+	struct hermes_origdst *od;
+	__u32 ip6[4] = {};
+
+	if (!ctx->sk)
+		return 1;
+	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, 0);
+	if (!od)
+		return 1;
+	if (od->dst.family == HERMES_FAMILY_V4) {
+		ip6[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&ip6[3], od->dst.addr, 4);
+	} else {
+		__builtin_memcpy(ip6, od->dst.addr, 16);
+	}
+	ctx->user_ip6[0] = ip6[0];
+	ctx->user_ip6[1] = ip6[1];
+	ctx->user_ip6[2] = ip6[2];
+	ctx->user_ip6[3] = ip6[3];
+	ctx->user_port = od->dst.port;
+	return 1;
+}
+
+/* SO_ORIGINAL_DST for hermesd's accepted sockets (and any tool in its cgroup): the
+ * peer of such a socket is the app's local address, the hermes_origdst key. */
+SEC("cgroup/getsockopt")
+int hermes_getsockopt(struct bpf_sockopt *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct hermes_origdst *od;
+	struct hermes_addr peer = {};
+	void *end = ctx->optval_end;
+	int len = 0;
+
+	if (ctx->optname != SO_ORIGINAL_DST || !sk)
+		return 1;
+	if (ctx->level != SOL_IP && ctx->level != SOL_IPV6)
+		return 1;
+	peer.port = sk->dst_port;
+	if (sk->family == AF_INET) {
+		peer.family = HERMES_FAMILY_V4;
+		__builtin_memcpy(peer.addr, &sk->dst_ip4, 4);
+	} else {
+		__u32 ip6[4] = { sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2], sk->dst_ip6[3] };
+
+		if (is_v4mapped(ip6)) {
+			peer.family = HERMES_FAMILY_V4;
+			__builtin_memcpy(peer.addr, &ip6[3], 4);
+		} else {
+			peer.family = HERMES_FAMILY_V6;
+			__builtin_memcpy(peer.addr, ip6, 16);
+		}
+	}
+	od = bpf_map_lookup_elem(&hermes_origdst, &peer);
+	if (!od)
+		return 1;
+	/* one store site for optlen/retval: clang merges duplicated ctx stores into a
+	 * modified ctx pointer, which the verifier rejects */
+	if (ctx->level == SOL_IP && od->dst.family == HERMES_FAMILY_V4) {
+		struct sockaddr_in *sin = ctx->optval;
+
+		if ((void *)(sin + 1) > end)
+			return 1;
+		__builtin_memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		sin->sin_port = od->dst.port;
+		__builtin_memcpy(&sin->sin_addr, od->dst.addr, 4);
+		len = sizeof(*sin);
+	} else if (ctx->level == SOL_IPV6 && od->dst.family == HERMES_FAMILY_V6) {
+		struct sockaddr_in6 *sin6 = ctx->optval;
+
+		if ((void *)(sin6 + 1) > end)
+			return 1;
+		__builtin_memset(sin6, 0, sizeof(*sin6));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = od->dst.port;
+		__builtin_memcpy(&sin6->sin6_addr, od->dst.addr, 16);
+		len = sizeof(*sin6);
+	}
+	if (len) {
+		ctx->optlen = len;
+		ctx->retval = 0;
+	}
+	return 1;
+}

@@ -1,0 +1,37 @@
+/* origdst.h: how the original destination of a steered connection travels from the
+ * application's connect() to hermesd. connect4/6 keep it in socket storage of the
+ * app's socket; sockops re-keys it by the app's local address when the connection is
+ * established, which is the peer address hermesd sees on the accepted socket. */
+#ifndef HERMES_ORIGDST_H
+#define HERMES_ORIGDST_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+/* An address as both sides see it. IPv4 (and IPv4-mapped IPv6) use family V4 and addr[0..3]. */
+struct hermes_addr {
+	__u8 family;   /* HERMES_FAMILY_V4 / HERMES_FAMILY_V6 (policy.h) */
+	__u8 pad;
+	__u16 port;    /* network byte order */
+	__u8 addr[16]; /* network byte order */
+};
+_Static_assert(sizeof(struct hermes_addr) == 20, "hermes_addr layout is ABI");
+
+/* hermes_origdst value; key is the app socket's local address (struct hermes_addr). */
+struct hermes_origdst {
+	struct hermes_addr dst; /* what the application dialled */
+	__u8 action;            /* enum hermes_action that steered it */
+	__u8 pad[3];
+	__u32 route_id;
+	__u64 cookie;           /* socket cookie of the application's socket */
+	__u32 pid;              /* tgid that called connect() */
+	__u32 uid;
+};
+_Static_assert(sizeof(struct hermes_origdst) == 48, "hermes_origdst layout is ABI");
+
+#define HERMES_ORIGDST_MAX 262144
+
+#endif

@@ -1,0 +1,18 @@
+/* pin.h: names of everything hermesd pins under its pin root, shared by hermesd,
+ * hermesctl and the tests so that no one spells a path by hand. */
+#ifndef HERMES_PIN_H
+#define HERMES_PIN_H
+
+#define HERMES_PIN_ROOT_DEFAULT "/sys/fs/bpf/hermes"
+
+/* maps, pinned at <root>/<name> (the map's own name) */
+#define HERMES_MAP_POLICY  "hermes_policy"
+#define HERMES_MAP_STATS   "hermes_stats"
+#define HERMES_MAP_CONFIG  "hermes_config"
+#define HERMES_MAP_ORIGDST "hermes_origdst"
+#define HERMES_MAP_SKDST   "hermes_sk_dst"
+
+/* links, pinned at <root>/links/<program name> */
+#define HERMES_PIN_LINKS "links"
+
+#endif

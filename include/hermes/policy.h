@@ -1,0 +1,72 @@
+/* policy.h: the policy contract between the steering BPF programs and user space
+ * (hermesd, hermesctl, bpftool users). One LPM trie holds every rule; see README
+ * "Policy maps" for the bpftool recipes that rely on this exact layout. */
+#ifndef HERMES_POLICY_H
+#define HERMES_POLICY_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+/* What happens to a new connection. Values are stored in maps: never renumber. */
+enum hermes_action {
+	HERMES_ACT_PASS = 0,   /* untouched: the connect goes where the app asked */
+	HERMES_ACT_DENY = 1,   /* connect() fails with EPERM in BPF */
+	HERMES_ACT_PROXY = 2,  /* rewritten to hermesd's outbound listener */
+	HERMES_ACT_TUNNEL = 3, /* reserved: HTTP CONNECT overlay (not implemented yet) */
+	HERMES_ACT_HTTP = 4,   /* reserved: HTTP/1.1 delegation (not implemented yet) */
+	HERMES_ACT_MAX
+};
+
+/* Who wrote a rule: hermesd's reload replaces its own (config) rules and leaves
+ * rules written by hermesctl or bpftool alone. */
+enum hermes_origin {
+	HERMES_ORIGIN_MANUAL = 0, /* hermesctl policy add, bpftool */
+	HERMES_ORIGIN_CONFIG = 1, /* hermesd config file */
+};
+
+#define HERMES_FAMILY_V4 4
+#define HERMES_FAMILY_V6 6
+
+/* LPM trie key. The matched bits are data = family, pad, port, addr, in that order,
+ * so prefixlen = 32 + CIDR length. port is network order; port 0 means "any port".
+ * Lookups are done twice: first with the real port (only exact-port rules can match,
+ * their prefix covers the port), then with port 0 (any-port rules): an exact-port
+ * rule wins over any any-port rule. IPv4 addresses use addr[0..3], the rest is 0. */
+struct hermes_policy_key {
+	__u32 prefixlen;
+	__u8 family;   /* HERMES_FAMILY_V4 or HERMES_FAMILY_V6 */
+	__u8 pad;
+	__u16 port;    /* network byte order, 0 = any port */
+	__u8 addr[16]; /* network byte order */
+};
+_Static_assert(sizeof(struct hermes_policy_key) == 24, "policy key layout is ABI");
+
+#define HERMES_POLICY_PREFIX_BASE 32 /* bits of family+pad+port before the address */
+
+struct hermes_policy_val {
+	__u8 action;    /* enum hermes_action */
+	__u8 origin;    /* enum hermes_origin */
+	__u16 pad;
+	__u32 route_id; /* for tunnel/http: which route (later issues); 0 otherwise */
+};
+_Static_assert(sizeof(struct hermes_policy_val) == 8, "policy value layout is ABI");
+
+#define HERMES_POLICY_MAX_RULES 16384
+
+/* Per-action decision counters: a per-CPU array indexed by these slots. */
+enum hermes_counter {
+	HERMES_CNT_PASS = HERMES_ACT_PASS,
+	HERMES_CNT_DENY = HERMES_ACT_DENY,
+	HERMES_CNT_PROXY = HERMES_ACT_PROXY,
+	HERMES_CNT_TUNNEL = HERMES_ACT_TUNNEL,
+	HERMES_CNT_HTTP = HERMES_ACT_HTTP,
+	HERMES_CNT_FAILOPEN,    /* proxy wanted but no hermesd listener: went direct */
+	HERMES_CNT_OWN,         /* hermesd's own (marked) sockets, never steered */
+	HERMES_CNT_ORIGDST_MISS,/* established steered socket whose origdst could not be recorded */
+	HERMES_CNT_MAX
+};
+
+#endif

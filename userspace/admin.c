@@ -1,0 +1,239 @@
+/* admin.c: the admin HTTP endpoint (127.0.0.1:15000 by default) on the same io_uring
+ * loop: GET /ready, GET /stats (Prometheus text format 0.0.4). One request per
+ * connection, answered and closed: it serves scrapers and probes, not browsers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "policy.h"
+
+#define ADMIN_REQ_MAX 4096
+#define ADMIN_TIMEOUT_MS 5000
+
+struct admin_conn {
+	struct admin_conn *next;
+	int fd;
+	int inflight;
+	bool closing;
+	uint64_t started_ms;
+	size_t got;
+	char *resp;
+	size_t resp_len, resp_off;
+	char req[ADMIN_REQ_MAX];
+} __attribute__((aligned(16)));
+
+static void admin_free(struct loop *lp, struct admin_conn *a)
+{
+	struct admin_conn **pp;
+
+	for (pp = &lp->admins; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	}
+	close(a->fd);
+	free(a->resp);
+	free(a);
+}
+
+static void admin_recv(struct loop *lp, struct admin_conn *a)
+{
+	io_uring_prep_recv(loop_sqe(lp, a, OP_ADMIN_RECV), a->fd, a->req + a->got, ADMIN_REQ_MAX - 1 - a->got, 0);
+	a->inflight++;
+}
+
+void admin_accept(struct loop *lp, int fd)
+{
+	struct admin_conn *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		close(fd);
+		return;
+	}
+	a->fd = fd;
+	a->started_ms = lp->now_ms;
+	a->next = lp->admins;
+	lp->admins = a;
+	admin_recv(lp, a);
+}
+
+/* Appends printf output to a growing buffer. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+			char *np = realloc(b->p, ncap);
+
+			if (!np) {
+				b->oom = true;
+				return;
+			}
+			b->p = np;
+			b->cap = ncap;
+		}
+	}
+}
+
+static void metric(struct sbuf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+}
+
+static void stats_body(struct loop *lp, struct sbuf *b)
+{
+	const struct loop_stats *s = &lp->st;
+	uint64_t c2u = s->bytes_c2u, u2c = s->bytes_u2c, cnt[HERMES_CNT_MAX] = {};
+
+	/* live flows' bytes count too, so a long transfer shows progress */
+	for (struct conn *c = lp->conns; c; c = c->next) {
+		c2u += c->h[0].bytes;
+		u2c += c->h[1].bytes;
+	}
+	metric(b, "hermes_connections_accepted_total", "counter", "Steered connections accepted by hermesd.", s->accepted);
+	metric(b, "hermes_connections_active", "gauge", "Steered connections open now.", s->active);
+	metric(b, "hermes_connections_closed_total", "counter", "Steered connections finished.", s->closed);
+	metric(b, "hermes_upstream_connect_attempts_total", "counter", "Upstream connect attempts.", s->connect_attempts);
+	metric(b, "hermes_upstream_connect_failures_total", "counter", "Upstream connect attempts that failed.", s->connect_failures);
+	metric(b, "hermes_upstream_connect_retries_total", "counter", "Upstream connects retried after a failure.", s->connect_retries);
+	metric(b, "hermes_upstream_unreachable_total", "counter", "Connections reset because every attempt failed.", s->upstream_unreachable);
+	metric(b, "hermes_origdst_missing_total", "counter", "Accepted connections with no known original destination.", s->origdst_missing);
+	metric(b, "hermes_idle_timeouts_total", "counter", "Flows closed by the idle timeout.", s->idle_timeouts);
+	metric(b, "hermes_resets_total", "counter", "Flows ended by a reset on either side.", s->resets);
+	sb_printf(b, "# HELP hermes_bytes_total Bytes relayed by hermesd.\n# TYPE hermes_bytes_total counter\n"
+		     "hermes_bytes_total{direction=\"client_to_upstream\"} %llu\n"
+		     "hermes_bytes_total{direction=\"upstream_to_client\"} %llu\n",
+		  (unsigned long long)c2u, (unsigned long long)u2c);
+	if (lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, cnt)) {
+		sb_printf(b, "# HELP hermes_bpf_decisions_total Connect decisions taken in BPF, by action.\n"
+			     "# TYPE hermes_bpf_decisions_total counter\n");
+		for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
+			sb_printf(b, "hermes_bpf_decisions_total{action=\"%s\"} %llu\n", pol_counter_name(i),
+				  (unsigned long long)cnt[i]);
+	}
+	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
+}
+
+static void admin_respond(struct loop *lp, struct admin_conn *a)
+{
+	struct sbuf body = {}, out = {};
+	const char *status = "200 OK", *ctype = "text/plain; charset=utf-8";
+	char method[16] = "", path[256] = "";
+
+	lp->st.admin_requests++;
+	if (sscanf(a->req, "%15s %255s", method, path) != 2) {
+		status = "400 Bad Request";
+		sb_printf(&body, "bad request\n");
+	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		status = "405 Method Not Allowed";
+		sb_printf(&body, "only GET\n");
+	} else if (!strcmp(path, "/ready")) {
+		if (lp->ready && !lp->draining) {
+			sb_printf(&body, "ready\n");
+		} else {
+			status = "503 Service Unavailable";
+			sb_printf(&body, "%s\n", lp->draining ? "draining" : "starting");
+		}
+	} else if (!strcmp(path, "/stats")) {
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
+		stats_body(lp, &body);
+	} else {
+		status = "404 Not Found";
+		sb_printf(&body, "unknown path %s (try /ready or /stats)\n", path);
+	}
+	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		  status, ctype, body.len);
+	if (strcmp(method, "HEAD") && body.len)
+		sb_printf(&out, "%.*s", (int)body.len, body.p);
+	free(body.p);
+	if (out.oom || !out.p) {
+		free(out.p);
+		a->closing = true;
+		return;
+	}
+	a->resp = out.p;
+	a->resp_len = out.len;
+	io_uring_prep_send(loop_sqe(lp, a, OP_ADMIN_SEND), a->fd, a->resp, a->resp_len, MSG_NOSIGNAL);
+	a->inflight++;
+}
+
+void admin_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct admin_conn *a = obj;
+
+	a->inflight--;
+	if (a->closing) {
+		if (!a->inflight)
+			admin_free(lp, a);
+		return;
+	}
+	if (op == OP_ADMIN_RECV) {
+		if (cqe->res <= 0) {
+			a->closing = true;
+		} else {
+			a->got += (size_t)cqe->res;
+			a->req[a->got] = 0;
+			if (strstr(a->req, "\r\n\r\n") || strstr(a->req, "\n\n"))
+				admin_respond(lp, a);
+			else if (a->got >= ADMIN_REQ_MAX - 1)
+				a->closing = true;
+			else
+				admin_recv(lp, a);
+		}
+	} else if (op == OP_ADMIN_SEND) {
+		if (cqe->res <= 0) {
+			a->closing = true;
+		} else {
+			a->resp_off += (size_t)cqe->res;
+			if (a->resp_off < a->resp_len) {
+				io_uring_prep_send(loop_sqe(lp, a, OP_ADMIN_SEND), a->fd, a->resp + a->resp_off,
+						   a->resp_len - a->resp_off, MSG_NOSIGNAL);
+				a->inflight++;
+			} else {
+				shutdown(a->fd, SHUT_WR);
+				a->closing = true;
+			}
+		}
+	}
+	if (a->closing && !a->inflight)
+		admin_free(lp, a);
+}
+
+void admin_tick(struct loop *lp)
+{
+	for (struct admin_conn *a = lp->admins; a; a = a->next) {
+		if (!a->closing && lp->now_ms - a->started_ms > ADMIN_TIMEOUT_MS) {
+			a->closing = true;
+			io_uring_prep_cancel_fd(loop_sqe(lp, a, OP_ADMIN_CLOSE), a->fd, IORING_ASYNC_CANCEL_ALL);
+			a->inflight++;
+		}
+	}
+}

@@ -1,0 +1,66 @@
+/* config-t.h: types of hermesd's configuration (parsed from YAML by config.c,
+ * or the embedded default). Functions live in config.h. */
+#ifndef HERMES_CONFIG_T_H
+#define HERMES_CONFIG_T_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "hermes/policy.h"
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+enum relay_engine { RELAY_URING = 0 };
+
+/* An address with port, as written in config ("10.0.0.1:80", "[fd00::1]:80"). */
+struct cfg_sockaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* One policy rule: CIDR[:PORT] -> action. */
+struct cfg_rule {
+	struct hermes_policy_key key;
+	struct hermes_policy_val val;
+	int line; /* where it was written, for messages */
+};
+
+#define CFG_MAX_ALTERNATES 8
+
+/* Alternate endpoints tried when the original destination does not answer. */
+struct cfg_endpoint_set {
+	struct cfg_sockaddr match;                        /* the dialled destination */
+	struct cfg_sockaddr alternates[CFG_MAX_ALTERNATES];
+	int n_alternates;
+	int line;
+};
+
+struct hermes_config {
+	char source[PATH_MAX];      /* file name, or "<embedded default>" */
+	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
+	char pin_root[PATH_MAX];
+	char user[64];              /* switch to this user after set-up; "" = stay */
+	enum log_level log_level;
+	struct cfg_sockaddr listen;  /* outbound transparent listener, IPv4 (127.0.0.1:15001) */
+	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
+	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
+	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
+
+	/* proxy action */
+	uint32_t connect_timeout_ms; /* per attempt */
+	uint32_t connect_attempts;   /* total attempts, >= 1 */
+	uint32_t backoff_base_ms;    /* delay before retry n is min(max, base * 2^(n-1)) */
+	uint32_t backoff_max_ms;
+	uint32_t idle_timeout_ms;    /* relay with no byte either way for this long is closed */
+	uint32_t drain_timeout_ms;   /* on SIGTERM, wait this long for flows to end */
+	enum relay_engine relay;
+
+	struct cfg_rule *rules;
+	int n_rules;
+	struct cfg_endpoint_set *endpoints;
+	int n_endpoints;
+};
+
+#endif

@@ -1,0 +1,552 @@
+/* conn.c: the `proxy` action. A steered client connection is accepted, its original
+ * destination recovered (SO_ORIGINAL_DST, else the pinned map), the upstream dialled
+ * with SO_MARK (so connect4 leaves it alone), with a per-attempt timeout, backoff and
+ * alternate endpoints; then bytes are relayed both ways with multishot recv into a
+ * small provided-buffer ring per direction (its size bounds what is in flight, which
+ * is the backpressure), half-close forwarded after the last byte, RST forwarded as RST. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+
+static void conn_maybe_free(struct loop *lp, struct conn *c);
+
+static void list_add(struct loop *lp, struct conn *c)
+{
+	c->next = lp->conns;
+	if (lp->conns)
+		lp->conns->prev = c;
+	lp->conns = c;
+}
+
+static void list_del(struct loop *lp, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		lp->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+static uint16_t bgid_get(struct loop *lp)
+{
+	if (lp->n_bgid_free)
+		return lp->bgid_free[--lp->n_bgid_free];
+	if (lp->bgid_next > 0xffff)
+		return 0;
+	return (uint16_t)lp->bgid_next++;
+}
+
+static void bgid_put(struct loop *lp, uint16_t id)
+{
+	uint16_t *n = realloc(lp->bgid_free, (lp->n_bgid_free + 1) * sizeof(*n));
+
+	if (!n)
+		return; /* the id leaks; 65535 of them are plenty */
+	lp->bgid_free = n;
+	lp->bgid_free[lp->n_bgid_free++] = id;
+}
+
+static int half_ring_setup(struct loop *lp, struct half *h)
+{
+	struct io_uring_buf_reg reg = {};
+	size_t ring_sz = RELAY_NBUF * sizeof(struct io_uring_buf);
+	int err;
+
+	h->bgid = bgid_get(lp);
+	if (!h->bgid)
+		return -ENOSPC;
+	if (posix_memalign((void **)&h->br, 4096, ring_sz < 4096 ? 4096 : ring_sz))
+		return -ENOMEM;
+	h->bufs = malloc((size_t)RELAY_NBUF * RELAY_BUFSZ);
+	if (!h->bufs)
+		return -ENOMEM;
+	io_uring_buf_ring_init(h->br);
+	reg.ring_addr = (uint64_t)(uintptr_t)h->br;
+	reg.ring_entries = RELAY_NBUF;
+	reg.bgid = h->bgid;
+	err = io_uring_register_buf_ring(&lp->ring, &reg, 0);
+	if (err)
+		return err;
+	h->ring_registered = true;
+	for (int i = 0; i < RELAY_NBUF; i++)
+		io_uring_buf_ring_add(h->br, h->bufs + (size_t)i * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)i,
+				      io_uring_buf_ring_mask(RELAY_NBUF), i);
+	io_uring_buf_ring_advance(h->br, RELAY_NBUF);
+	return 0;
+}
+
+static void half_ring_free(struct loop *lp, struct half *h)
+{
+	if (h->ring_registered)
+		io_uring_unregister_buf_ring(&lp->ring, h->bgid);
+	if (h->bgid)
+		bgid_put(lp, h->bgid);
+	free(h->br);
+	free(h->bufs);
+	h->br = NULL;
+	h->bufs = NULL;
+	h->bgid = 0;
+	h->ring_registered = false;
+}
+
+static void set_linger0(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* Ends the connection: RST the sides flagged, cancel what is in flight; the memory
+ * goes once the last completion is in (conn_maybe_free). */
+static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	c->rst_client |= rst_client;
+	c->rst_upstream |= rst_upstream;
+	if (c->state == CONN_BACKOFF) {
+		io_uring_prep_timeout_remove(loop_sqe(lp, c, OP_CANCEL), (uint64_t)(uintptr_t)c | OP_BACKOFF, 0);
+		c->inflight++;
+	}
+	c->state = CONN_CLOSING;
+	if (c->cfd >= 0) {
+		io_uring_prep_cancel_fd(loop_sqe(lp, c, OP_CANCEL), c->cfd, IORING_ASYNC_CANCEL_ALL);
+		c->inflight++;
+	}
+	if (c->ufd >= 0) {
+		io_uring_prep_cancel_fd(loop_sqe(lp, c, OP_CANCEL), c->ufd, IORING_ASYNC_CANCEL_ALL);
+		c->inflight++;
+	}
+}
+
+static void conn_maybe_free(struct loop *lp, struct conn *c)
+{
+	if (c->state != CONN_CLOSING || c->inflight > 0)
+		return;
+	if (c->rst_client)
+		set_linger0(c->cfd);
+	if (c->rst_upstream)
+		set_linger0(c->ufd);
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	half_ring_free(lp, &c->h[0]);
+	half_ring_free(lp, &c->h[1]);
+	lp->st.bytes_c2u += c->h[0].bytes;
+	lp->st.bytes_u2c += c->h[1].bytes;
+	if (c->counted_active)
+		lp->st.active--;
+	lp->st.closed++;
+	log_debug("conn %llu closed: %llu bytes up, %llu down%s%s", (unsigned long long)c->id,
+		  (unsigned long long)c->h[0].bytes, (unsigned long long)c->h[1].bytes,
+		  c->rst_client ? ", client reset" : "", c->rst_upstream ? ", upstream reset" : "");
+	list_del(lp, c);
+	free(c);
+}
+
+/* Original destination: SO_ORIGINAL_DST (served by our getsockopt program when
+ * hermesd's cgroup has it), else a direct lookup in the pinned map by peer address. */
+static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst, const char **how)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct hermes_origdst od;
+
+	if (getpeername(c->cfd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	addr_to_hermes((struct sockaddr *)&ss, &c->peer);
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (!getsockopt(c->cfd, ss.ss_family == AF_INET6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss, &len) ||
+	    !getsockopt(c->cfd, c->peer.family == HERMES_FAMILY_V6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss,
+			&len)) {
+		if (!addr_to_hermes((struct sockaddr *)&ss, dst)) {
+			*how = "SO_ORIGINAL_DST";
+			return 0;
+		}
+	}
+	if (lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od)) {
+		*dst = od.dst;
+		*how = "map";
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void conn_connect(struct loop *lp, struct conn *c);
+
+static void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
+{
+	unsigned max = lp->cfg->connect_attempts > c->n_eps ? lp->cfg->connect_attempts : c->n_eps;
+	struct sockaddr_storage ss;
+	char buf[ADDR_STRLEN];
+	uint64_t delay;
+
+	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
+	lp->st.connect_failures++;
+	if (c->ufd >= 0) {
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	if (c->attempts >= max || lp->draining) {
+		lp->st.upstream_unreachable++;
+		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
+			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+			 strerror(-err), c->attempts);
+		c->state = CONN_RELAY; /* so that abort runs its normal path */
+		conn_abort(lp, c, true, false);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	delay = lp->cfg->backoff_base_ms;
+	for (unsigned i = 1; i < c->attempts && delay < lp->cfg->backoff_max_ms; i++)
+		delay *= 2;
+	if (delay > lp->cfg->backoff_max_ms)
+		delay = lp->cfg->backoff_max_ms;
+	log_info("conn %llu: upstream %s: %s; retry %u in %llu ms", (unsigned long long)c->id,
+		 addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)), strerror(-err), c->attempts,
+		 (unsigned long long)delay);
+	lp->st.connect_retries++;
+	if (!delay) {
+		conn_connect(lp, c);
+		return;
+	}
+	c->state = CONN_BACKOFF;
+	c->ts.tv_sec = (long long)(delay / 1000);
+	c->ts.tv_nsec = (long long)(delay % 1000) * 1000000;
+	io_uring_prep_timeout(loop_sqe(lp, c, OP_BACKOFF), &c->ts, 0, 0);
+	c->inflight++;
+}
+
+static void conn_connect(struct loop *lp, struct conn *c)
+{
+	const struct hermes_addr *ep = &c->eps[c->attempts % c->n_eps];
+	struct io_uring_sqe *sqe;
+	socklen_t len;
+	int fd, mark = (int)lp->cfg->mark;
+
+	c->attempts++;
+	lp->st.connect_attempts++;
+	c->state = CONN_CONNECTING;
+	len = addr_from_hermes(ep, &c->dst_ss);
+	fd = socket(c->dst_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		conn_fail_attempt(lp, c, -errno);
+		return;
+	}
+	/* never steered again by connect4, and recognisable as ours */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		log_error("SO_MARK on upstream socket: %s (hermesd needs CAP_NET_ADMIN)", strerror(-err));
+		conn_fail_attempt(lp, c, err);
+		return;
+	}
+	c->ufd = fd;
+	sqe = loop_sqe(lp, c, OP_CONNECT);
+	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->dst_ss, len);
+	sqe->flags |= IOSQE_IO_LINK;
+	c->ts.tv_sec = lp->cfg->connect_timeout_ms / 1000;
+	c->ts.tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(loop_sqe(lp, c, OP_CONNECT_TO), &c->ts, 0);
+	c->inflight += 2;
+}
+
+void conn_accept(struct loop *lp, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	const struct cfg_endpoint_set *alt;
+	struct sockaddr_storage ss;
+	char pbuf[ADDR_STRLEN], dbuf[ADDR_STRLEN];
+	const char *how = "";
+	struct hermes_addr dst;
+	int err;
+
+	lp->st.accepted++;
+	if (!c) {
+		set_linger0(fd);
+		close(fd);
+		return;
+	}
+	c->loop = lp;
+	c->id = ++lp->next_id;
+	c->cfd = fd;
+	c->ufd = -1;
+	c->last_active_ms = lp->now_ms;
+	c->h[0].c = c->h[1].c = c;
+	list_add(lp, c);
+	lp->st.active++;
+	c->counted_active = true;
+
+	err = conn_origdst(lp, c, &dst, &how);
+	addr_from_hermes(&c->peer, &ss);
+	addr_fmt((struct sockaddr *)&ss, pbuf, sizeof(pbuf));
+	if (err) {
+		lp->st.origdst_missing++;
+		log_warn("conn %llu from %s: no original destination known (not steered by Hermes?): resetting",
+			 (unsigned long long)c->id, pbuf);
+		c->state = CONN_RELAY;
+		conn_abort(lp, c, true, false);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	addr_from_hermes(&dst, &ss);
+	addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
+	log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
+	c->eps[0] = dst;
+	c->n_eps = 1;
+	alt = config_find_endpoints(lp->cfg, (struct sockaddr *)&ss);
+	for (int i = 0; alt && i < alt->n_alternates; i++)
+		addr_to_hermes((const struct sockaddr *)&alt->alternates[i].ss, &c->eps[c->n_eps++]);
+	conn_connect(lp, c);
+}
+
+static void half_arm_recv(struct loop *lp, struct half *h)
+{
+	struct io_uring_sqe *sqe = loop_sqe(lp, h, OP_RECV);
+
+	io_uring_prep_recv_multishot(sqe, h->from, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = h->bgid;
+	h->recv_armed = true;
+	h->c->inflight++;
+}
+
+static void half_kick_send(struct loop *lp, struct half *h)
+{
+	struct io_uring_sqe *sqe;
+	unsigned bid;
+
+	if (h->send_inflight || !h->q_count)
+		return;
+	bid = h->q_bid[h->q_head];
+	sqe = loop_sqe(lp, h, OP_SEND);
+	io_uring_prep_send(sqe, h->to, h->bufs + (size_t)bid * RELAY_BUFSZ + h->sent_off,
+			   h->q_len[h->q_head] - h->sent_off, MSG_NOSIGNAL);
+	h->send_inflight = true;
+	h->c->inflight++;
+}
+
+static void half_forward_fin(struct loop *lp, struct half *h)
+{
+	if (!h->eof || h->q_count || h->shut_inflight || h->shut_done)
+		return;
+	io_uring_prep_shutdown(loop_sqe(lp, h, OP_SHUTDOWN), h->to, SHUT_WR);
+	h->shut_inflight = true;
+	h->c->inflight++;
+}
+
+static void conn_start_relay(struct loop *lp, struct conn *c)
+{
+	int err, one = 1;
+
+	c->state = CONN_RELAY;
+	c->h[0].from = c->cfd;
+	c->h[0].to = c->ufd;
+	c->h[1].from = c->ufd;
+	c->h[1].to = c->cfd;
+	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	err = half_ring_setup(lp, &c->h[0]);
+	err = err ?: half_ring_setup(lp, &c->h[1]);
+	if (err) {
+		log_error("conn %llu: buffer ring: %s", (unsigned long long)c->id, strerror(-err));
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	half_arm_recv(lp, &c->h[0]);
+	half_arm_recv(lp, &c->h[1]);
+}
+
+/* A direction finished both ways (FIN read and forwarded) on both halves: done. */
+static void conn_check_done(struct loop *lp, struct conn *c)
+{
+	if (c->h[0].shut_done && c->h[1].shut_done && !c->inflight) {
+		c->state = CONN_CLOSING;
+		conn_maybe_free(lp, c);
+	}
+}
+
+static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = h->c;
+	int res = cqe->res;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		h->recv_armed = false;
+		c->inflight--;
+	}
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	if (res > 0) {
+		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		unsigned slot = (h->q_head + h->q_count) % RELAY_NBUF;
+
+		h->q_bid[slot] = (uint16_t)bid;
+		h->q_len[slot] = (uint32_t)res;
+		h->q_count++;
+		h->bytes += (uint64_t)res;
+		c->last_active_ms = lp->now_ms;
+		half_kick_send(lp, h);
+		if (!h->recv_armed && h->q_count < RELAY_NBUF)
+			half_arm_recv(lp, h);
+		return;
+	}
+	if (res == 0) {
+		h->eof = true;
+		half_forward_fin(lp, h);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		/* every buffer is waiting to be sent: on_send re-arms once one is back */
+		if (!h->q_count && !h->recv_armed)
+			half_arm_recv(lp, h);
+		return;
+	}
+	/* the reading side failed (reset): pass the reset on to the other side */
+	if (res != -ECANCELED)
+		lp->st.resets++;
+	log_debug("conn %llu: recv from %s: %s", (unsigned long long)c->id, h == &c->h[0] ? "client" : "upstream",
+		  strerror(-res));
+	conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
+	conn_maybe_free(lp, c);
+}
+
+static void on_send(struct loop *lp, struct half *h, int res)
+{
+	struct conn *c = h->c;
+
+	h->send_inflight = false;
+	c->inflight--;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	if (res < 0) {
+		/* the receiving side is gone: reset the sender, nothing more can be delivered */
+		lp->st.resets++;
+		log_debug("conn %llu: send to %s: %s", (unsigned long long)c->id, h == &c->h[0] ? "upstream" : "client",
+			  strerror(-res));
+		conn_abort(lp, c, h == &c->h[0], h == &c->h[1]);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	c->last_active_ms = lp->now_ms;
+	h->sent_off += (uint32_t)res;
+	if (h->sent_off >= h->q_len[h->q_head]) {
+		unsigned bid = h->q_bid[h->q_head];
+
+		io_uring_buf_ring_add(h->br, h->bufs + (size_t)bid * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)bid,
+				      io_uring_buf_ring_mask(RELAY_NBUF), 0);
+		io_uring_buf_ring_advance(h->br, 1);
+		h->q_head = (h->q_head + 1) % RELAY_NBUF;
+		h->q_count--;
+		h->sent_off = 0;
+	}
+	half_kick_send(lp, h);
+	if (!h->recv_armed && !h->eof)
+		half_arm_recv(lp, h);
+	half_forward_fin(lp, h);
+}
+
+void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c;
+	struct half *h;
+
+	switch (op) {
+	case OP_CONNECT:
+		c = obj;
+		c->inflight--;
+		if (c->state == CONN_CLOSING) {
+			conn_maybe_free(lp, c);
+			return;
+		}
+		if (cqe->res < 0) {
+			conn_fail_attempt(lp, c, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
+			return;
+		}
+		conn_start_relay(lp, c);
+		return;
+	case OP_CONNECT_TO:
+	case OP_CANCEL:
+		c = obj;
+		c->inflight--;
+		conn_maybe_free(lp, c);
+		return;
+	case OP_BACKOFF:
+		c = obj;
+		c->inflight--;
+		if (c->state == CONN_CLOSING) {
+			conn_maybe_free(lp, c);
+			return;
+		}
+		conn_connect(lp, c);
+		return;
+	case OP_RECV:
+		on_recv(lp, obj, cqe);
+		return;
+	case OP_SEND:
+		on_send(lp, obj, cqe->res);
+		return;
+	case OP_SHUTDOWN:
+		h = obj;
+		c = h->c;
+		c->inflight--;
+		h->shut_inflight = false;
+		h->shut_done = true;
+		if (c->state == CONN_CLOSING)
+			conn_maybe_free(lp, c);
+		else
+			conn_check_done(lp, c);
+		return;
+	default:
+		return;
+	}
+}
+
+void conn_tick(struct loop *lp)
+{
+	for (struct conn *c = lp->conns, *n; c; c = n) {
+		n = c->next;
+		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= lp->cfg->idle_timeout_ms) {
+			lp->st.idle_timeouts++;
+			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id,
+				 lp->cfg->idle_timeout_ms);
+			conn_abort(lp, c, false, false);
+			conn_maybe_free(lp, c);
+		}
+	}
+}
+
+void conn_abort_all(struct loop *lp)
+{
+	for (struct conn *c = lp->conns, *n; c; c = n) {
+		n = c->next;
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+	}
+}

@@ -1,0 +1,266 @@
+/* loader.c: open -> pin maps -> load -> write settings -> attach through pinned
+ * links (libbpf-bootstrap order, one cleanup label). Links are pinned so that deny
+ * rules keep working while hermesd is down (proxy fails open in BPF instead), and
+ * updated in place on restart so no connection ever sees a gap in policy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hermes/config.h"
+#include "hermes/pin.h"
+#include "loader.h"
+#include "log.h"
+#include "pinfs.h"
+#include "steer.skel.h"
+
+static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char buf[8192];
+
+	if (lvl == LIBBPF_DEBUG && log_get_level() > LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* the verifier log comes as one multi-line message: keep every line */
+	for (char *line = buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (*line) {
+			if (lvl == LIBBPF_WARN)
+				log_warn("libbpf: %s", line);
+			else
+				log_debug("libbpf: %s", line);
+		}
+		if (!nl)
+			break;
+	}
+	return 0;
+}
+
+/* The cgroup v2 directory this process lives in, for the getsockopt program. */
+static int own_cgroup(char *buf, size_t len)
+{
+	char line[PATH_MAX], mnt[PATH_MAX] = "";
+	FILE *f;
+
+	f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[64], dir[PATH_MAX], type[32];
+
+		if (sscanf(line, "%63s %4095s %31s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
+			snprintf(mnt, sizeof(mnt), "%s", dir);
+			break;
+		}
+	}
+	fclose(f);
+	if (!*mnt)
+		return -ENOENT;
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			fclose(f);
+			if (!strcmp(line + 3, "/"))
+				return -EPERM; /* the root cgroup: refuse, see loader_start */
+			if ((size_t)snprintf(buf, len, "%s%s", mnt, line + 3) >= len)
+				return -ENAMETOOLONG;
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
+{
+	struct hermes_bpf_config bc = { .mark = cfg->mark };
+	__u32 zero = 0;
+
+	if (cfg->listen.len) {
+		const struct sockaddr_in *a4 = (const void *)&cfg->listen.ss;
+
+		memcpy(bc.listen4, &a4->sin_addr, 4);
+		bc.listen4_port = a4->sin_port;
+	}
+	if (cfg->listen6.len) {
+		const struct sockaddr_in6 *a6 = (const void *)&cfg->listen6.ss;
+
+		memcpy(bc.listen6, &a6->sin6_addr, 16);
+		bc.listen6_port = a6->sin6_port;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.hermes_config), &zero, &bc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Attach prog to the cgroup, reusing a link pinned by an earlier hermesd when it is on
+ * the same cgroup (atomic program swap), replacing it otherwise. */
+static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_program *prog,
+			 const char *cg_path)
+{
+	char path[PATH_MAX], name[128];
+	struct bpf_link *link;
+	int cg_fd, err;
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, bpf_program__name(prog));
+	if (pin_path(path, sizeof(path), l->pin_root, name))
+		return -ENAMETOOLONG;
+	cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		log_error("cannot open cgroup %s: %s (give an existing cgroup v2 directory with --cgroup)",
+			  cg_path, strerror(-err));
+		return err;
+	}
+	fstat(cg_fd, &st);
+	link = access(path, F_OK) ? NULL : bpf_link__open(path);
+	if (link) {
+		struct bpf_link_info info = {};
+		__u32 ilen = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &ilen) &&
+		    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == (__u64)st.st_ino &&
+		    !bpf_link__update_program(link, prog)) {
+			log_debug("%s: reused pinned link %s", bpf_program__name(prog), path);
+			goto done;
+		}
+		/* stale (other cgroup, or detached): replace */
+		bpf_link_detach(bpf_link__fd(link));
+		bpf_link__unpin(link);
+		bpf_link__destroy(link);
+		unlink(path);
+	}
+	link = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!link) {
+		err = -errno;
+		log_error("cannot attach %s to cgroup %s: %s", bpf_program__name(prog), cg_path,
+			  strerror(-err));
+		close(cg_fd);
+		return err;
+	}
+	err = bpf_link__pin(link, path);
+	if (err) {
+		log_error("cannot pin link %s: %s", path, strerror(-err));
+		bpf_link__destroy(link);
+		close(cg_fd);
+		return err;
+	}
+done:
+	close(cg_fd);
+	l->links[idx] = link;
+	return 0;
+}
+
+int loader_start(struct loader *l, const struct hermes_config *cfg)
+{
+	char own_cg[PATH_MAX], path[PATH_MAX];
+	struct steer_bpf *skel;
+	struct bpf_map *map;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->policy_fd = l->stats_fd = l->origdst_fd = -1;
+	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
+	libbpf_set_print(libbpf_log);
+
+	err = pin_ensure_root(cfg->pin_root);
+	if (err) {
+		log_error("pin root %s: %s (it must be on a bpffs, e.g. under /sys/fs/bpf)",
+			  cfg->pin_root, strerror(-err));
+		return err;
+	}
+	skel = steer_bpf__open();
+	if (!skel) {
+		err = -errno;
+		log_error("cannot open BPF object: %s", strerror(-err));
+		return err;
+	}
+	l->skel = skel;
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		if (pin_path(path, sizeof(path), cfg->pin_root, bpf_map__name(map)) ||
+		    bpf_map__set_pin_path(map, path)) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
+	}
+	err = steer_bpf__load(skel);
+	if (err) {
+		log_error("cannot load BPF programs: %s (run as root on a kernel with BPF, BTF and cgroup v2)",
+			  strerror(-err));
+		goto fail;
+	}
+	l->policy_fd = bpf_map__fd(skel->maps.hermes_policy);
+	l->stats_fd = bpf_map__fd(skel->maps.hermes_stats);
+	l->origdst_fd = bpf_map__fd(skel->maps.hermes_origdst);
+	err = write_bpf_config(l, cfg);
+	if (err) {
+		log_error("cannot write %s/%s: %s", cfg->pin_root, HERMES_MAP_CONFIG, strerror(-err));
+		goto fail;
+	}
+
+	err = attach_pinned(l, LINK_CONNECT4, skel->progs.hermes_connect4, cfg->cgroup);
+	err = err ?: attach_pinned(l, LINK_CONNECT6, skel->progs.hermes_connect6, cfg->cgroup);
+	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup);
+	err = err ?: attach_pinned(l, LINK_GETPEERNAME4, skel->progs.hermes_getpeername4, cfg->cgroup);
+	err = err ?: attach_pinned(l, LINK_GETPEERNAME6, skel->progs.hermes_getpeername6, cfg->cgroup);
+	if (err)
+		goto fail_detach;
+	err = own_cgroup(own_cg, sizeof(own_cg));
+	if (err == -EPERM) {
+		log_warn("hermesd runs in the root cgroup: not attaching the SO_ORIGINAL_DST getsockopt "
+			 "program there (it would see every process); hermesd reads %s directly",
+			 HERMES_MAP_ORIGDST);
+	} else if (err) {
+		log_warn("cannot find hermesd's own cgroup (%s): SO_ORIGINAL_DST served from the map only",
+			 strerror(-err));
+	} else {
+		err = attach_pinned(l, LINK_GETSOCKOPT, skel->progs.hermes_getsockopt, own_cg);
+		if (err)
+			goto fail_detach;
+		log_info("SO_ORIGINAL_DST served on sockets of cgroup %s", own_cg);
+	}
+	log_info("steering cgroup %s (pins under %s)", cfg->cgroup, cfg->pin_root);
+	return 0;
+
+fail_detach:
+	loader_detach(l);
+	return err;
+fail:
+	loader_close(l);
+	return err;
+}
+
+void loader_detach(struct loader *l)
+{
+	for (int i = 0; i < LINK_MAX; i++) {
+		if (!l->links[i])
+			continue;
+		bpf_link_detach(bpf_link__fd(l->links[i]));
+		bpf_link__unpin(l->links[i]);
+	}
+	loader_close(l);
+}
+
+void loader_close(struct loader *l)
+{
+	for (int i = 0; i < LINK_MAX; i++) {
+		bpf_link__destroy(l->links[i]);
+		l->links[i] = NULL;
+	}
+	steer_bpf__destroy(l->skel);
+	l->skel = NULL;
+	l->policy_fd = l->stats_fd = l->origdst_fd = -1;
+}

@@ -1,0 +1,30 @@
+/* loader.h: loads the steering BPF object, reuses/pins its maps under the pin root,
+ * attaches its programs to cgroups through pinned links, and tears them down. */
+#ifndef HERMES_LOADER_H
+#define HERMES_LOADER_H
+
+#include "config-t.h"
+
+enum loader_link {
+	LINK_CONNECT4, LINK_CONNECT6, LINK_SOCKOPS, LINK_GETPEERNAME4, LINK_GETPEERNAME6,
+	LINK_GETSOCKOPT, LINK_MAX
+};
+
+struct loader {
+	struct steer_bpf *skel;
+	struct bpf_link *links[LINK_MAX];
+	int policy_fd;  /* borrowed from skel */
+	int stats_fd;
+	int origdst_fd;
+	char pin_root[PATH_MAX];
+};
+
+/* Loads and attaches everything; on failure nothing stays attached and the message
+ * has been logged. Returns 0 or -errno. */
+int loader_start(struct loader *l, const struct hermes_config *cfg);
+/* Detaches every program and removes the pins (graceful stop). */
+void loader_detach(struct loader *l);
+/* Frees the skeleton and link objects without detaching (pinned links stay). */
+void loader_close(struct loader *l);
+
+#endif

@@ -1,0 +1,126 @@
+/* loop-t.h: types of hermesd's io_uring event loop and its proxy connections.
+ * user_data of every SQE is an object pointer (16-byte aligned) or'ed with an op
+ * tag in the low 4 bits, as in liburing's examples/proxy.c; handle_cqe() switches
+ * on the tag. */
+#ifndef HERMES_LOOP_T_H
+#define HERMES_LOOP_T_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config-t.h"
+#include "hermes/origdst.h"
+#include "loader.h"
+
+enum op {
+	OP_ACCEPT = 1,   /* struct listener: multishot accept */
+	OP_SIGNAL,       /* struct loop: read of the signalfd */
+	OP_TICK,         /* struct loop: 1 s housekeeping timer */
+	OP_CONNECT,      /* struct conn: upstream connect */
+	OP_CONNECT_TO,   /* struct conn: timeout linked to the connect */
+	OP_BACKOFF,      /* struct conn: delay before the next connect attempt */
+	OP_RECV,         /* struct half: multishot recv from half->from */
+	OP_SEND,         /* struct half: send to half->to */
+	OP_SHUTDOWN,     /* struct half: shutdown(half->to, SHUT_WR) after half->from's EOF */
+	OP_CANCEL,       /* struct conn: cancel of everything on a closing connection */
+	OP_ADMIN_RECV,   /* struct admin_conn */
+	OP_ADMIN_SEND,   /* struct admin_conn */
+	OP_ADMIN_CLOSE,  /* struct admin_conn */
+};
+#define OP_MASK 0xfULL
+
+enum listener_kind { LST_OUTBOUND, LST_ADMIN };
+
+struct listener {
+	int fd;
+	enum listener_kind kind;
+	bool armed;
+	char name[64];
+} __attribute__((aligned(16)));
+
+#define RELAY_NBUF 8          /* provided buffers per direction: bounds bytes in flight */
+#define RELAY_BUFSZ (16 * 1024)
+
+enum conn_state {
+	CONN_CONNECTING, /* upstream connect in flight, client not read yet */
+	CONN_BACKOFF,    /* waiting before the next connect attempt */
+	CONN_RELAY,      /* both sockets open, bytes flowing both ways */
+	CONN_CLOSING,    /* waiting for in-flight ops to finish, then close and free */
+};
+
+/* One direction of a relayed connection: bytes read from `from` are queued in
+ * provided buffers until written to `to`; a buffer goes back to the ring once sent. */
+struct half {
+	struct conn *c;
+	int from, to;
+	uint16_t bgid;
+	bool ring_registered;
+	bool recv_armed;
+	bool send_inflight;
+	bool eof;            /* `from` sent FIN */
+	bool shut_inflight;
+	bool shut_done;      /* FIN forwarded to `to` */
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	uint16_t q_bid[RELAY_NBUF];
+	uint32_t q_len[RELAY_NBUF];
+	unsigned q_head, q_count;
+	uint32_t sent_off;   /* bytes of the head buffer already sent */
+	uint64_t bytes;
+} __attribute__((aligned(16)));
+
+struct conn {
+	struct half h[2];    /* h[0]: client -> upstream, h[1]: upstream -> client */
+	struct loop *loop;
+	struct conn *prev, *next;
+	uint64_t id;
+	int cfd, ufd;
+	enum conn_state state;
+	int inflight;        /* SQEs not completed yet: free only at 0 */
+	bool rst_client, rst_upstream; /* close with SO_LINGER 0 (RST) */
+	bool counted_active;
+	unsigned attempts;
+	unsigned n_eps;
+	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];
+	struct hermes_addr peer; /* client address as accepted */
+	struct sockaddr_storage dst_ss; /* current connect target: read by the kernel at submit */
+	uint64_t last_active_ms;
+	struct __kernel_timespec ts;
+} __attribute__((aligned(16)));
+
+struct loop_stats {
+	uint64_t accepted, active, closed;
+	uint64_t connect_attempts, connect_failures, connect_retries, upstream_unreachable;
+	uint64_t origdst_missing, idle_timeouts, resets;
+	uint64_t bytes_c2u, bytes_u2c;
+	uint64_t admin_requests;
+};
+
+struct loop {
+	struct io_uring ring;
+	struct hermes_config *cfg;
+	struct loader *ld;
+	struct listener lst[3]; /* outbound v4, outbound v6, admin */
+	int n_lst;
+	int sfd;
+	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
+	struct __kernel_timespec tick_ts;
+	struct conn *conns;   /* all live proxy connections */
+	struct admin_conn *admins;
+	uint64_t next_id;
+	uint64_t now_ms;
+	uint32_t bgid_next;
+	uint16_t *bgid_free;
+	unsigned n_bgid_free;
+	bool ready;
+	bool draining;
+	uint64_t drain_deadline_ms;
+	bool stop;
+	int exit_code;
+	struct loop_stats st;
+	const char *config_path; /* for SIGHUP; NULL = embedded default */
+};
+
+#endif

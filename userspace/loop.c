@@ -1,0 +1,359 @@
+/* loop.c: the single io_uring event loop of hermesd. Listeners use multishot accept,
+ * signals arrive through a signalfd read, a 1 s timer does housekeeping (idle flows,
+ * drain deadline); every completion goes through handle_cqe(). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "policy.h"
+
+#define RING_ENTRIES 4096
+
+uint64_t loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&lp->ring);
+
+	while (!sqe) {
+		io_uring_submit(&lp->ring);
+		sqe = io_uring_get_sqe(&lp->ring);
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)obj | op);
+	return sqe;
+}
+
+/* Binds with a few retries: an io_uring server that just exited keeps its port for
+ * a few milliseconds (DESIGN §4). */
+static int listen_on(const struct cfg_sockaddr *a, int mark)
+{
+	int fd, one = 1, err = 0;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	for (int i = 0; i < 50; i++) {
+		if (!bind(fd, (const struct sockaddr *)&a->ss, a->len)) {
+			err = 0;
+			break;
+		}
+		err = -errno;
+		if (err != -EADDRINUSE)
+			break;
+		usleep(20000);
+	}
+	if (err)
+		goto fail;
+	if (listen(fd, 4096) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return err;
+}
+
+static void arm_accept(struct loop *lp, struct listener *l)
+{
+	struct io_uring_sqe *sqe = loop_sqe(lp, l, OP_ACCEPT);
+
+	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	l->armed = true;
+}
+
+static void arm_signal(struct loop *lp)
+{
+	io_uring_prep_read(loop_sqe(lp, lp, OP_SIGNAL), lp->sfd, &lp->sig, sizeof(lp->sig), 0);
+}
+
+static void arm_tick(struct loop *lp)
+{
+	lp->tick_ts.tv_sec = 1;
+	lp->tick_ts.tv_nsec = 0;
+	io_uring_prep_timeout(loop_sqe(lp, lp, OP_TICK), &lp->tick_ts, 0, 0);
+}
+
+static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum listener_kind kind)
+{
+	struct listener *l = &lp->lst[lp->n_lst];
+	char buf[ADDR_STRLEN];
+	int fd;
+
+	addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf));
+	fd = listen_on(a, kind == LST_OUTBOUND ? (int)lp->cfg->mark : 0);
+	if (fd < 0) {
+		log_error("cannot listen on %s: %s%s", buf, strerror(-fd),
+			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin)" : "");
+		return fd;
+	}
+	l->fd = fd;
+	l->kind = kind;
+	snprintf(l->name, sizeof(l->name), "%s", buf);
+	lp->n_lst++;
+	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : "outbound", buf);
+	return 0;
+}
+
+int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, const char *config_path)
+{
+	struct io_uring_params p = {};
+	sigset_t mask;
+	int err;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->cfg = cfg;
+	lp->ld = ld;
+	lp->sfd = -1;
+	lp->config_path = config_path;
+	lp->bgid_next = 1;
+
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.cq_entries = RING_ENTRIES * 4;
+	err = io_uring_queue_init_params(RING_ENTRIES, &lp->ring, &p);
+	if (err == -EINVAL) { /* older kernels: no DEFER_TASKRUN */
+		p.flags = IORING_SETUP_CQSIZE;
+		err = io_uring_queue_init_params(RING_ENTRIES, &lp->ring, &p);
+	}
+	if (err) {
+		log_error("io_uring setup failed: %s", strerror(-err));
+		return err;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	lp->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (lp->sfd < 0) {
+		err = -errno;
+		log_error("signalfd: %s", strerror(-err));
+		return err;
+	}
+	if ((err = add_listener(lp, &cfg->listen, LST_OUTBOUND)))
+		return err;
+	if (cfg->listen6.len && (err = add_listener(lp, &cfg->listen6, LST_OUTBOUND)))
+		return err;
+	if (cfg->admin.len && (err = add_listener(lp, &cfg->admin, LST_ADMIN)))
+		return err;
+	for (int i = 0; i < lp->n_lst; i++)
+		arm_accept(lp, &lp->lst[i]);
+	arm_signal(lp);
+	arm_tick(lp);
+	return 0;
+}
+
+static void close_listeners(struct loop *lp, bool admin_too)
+{
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+
+		if (l->fd < 0 || (l->kind == LST_ADMIN && !admin_too))
+			continue;
+		/* shutdown wakes the multishot accept (it completes without F_MORE) */
+		shutdown(l->fd, SHUT_RDWR);
+		close(l->fd);
+		l->fd = -1;
+	}
+}
+
+static void reload(struct loop *lp)
+{
+	struct hermes_config *ncfg;
+	char err[512];
+	int rc;
+
+	if (!lp->config_path) {
+		log_info("SIGHUP: no config file (embedded default): nothing to reload");
+		return;
+	}
+	ncfg = calloc(1, sizeof(*ncfg));
+	if (!ncfg)
+		return;
+	config_defaults(ncfg);
+	rc = config_load(lp->config_path, ncfg, err, sizeof(err));
+	if (rc) {
+		log_error("SIGHUP: reload failed, keeping the running config: %s", err);
+		config_free(ncfg);
+		free(ncfg);
+		return;
+	}
+	rc = pol_sync_config(lp->ld->policy_fd, ncfg->rules, ncfg->n_rules);
+	if (rc) {
+		log_error("SIGHUP: policy update failed: %s (keeping the running config)", strerror(-rc));
+		config_free(ncfg);
+		free(ncfg);
+		return;
+	}
+	/* flows, listeners and attachments stay; only policy and proxy settings change */
+	lp->cfg->connect_timeout_ms = ncfg->connect_timeout_ms;
+	lp->cfg->connect_attempts = ncfg->connect_attempts;
+	lp->cfg->backoff_base_ms = ncfg->backoff_base_ms;
+	lp->cfg->backoff_max_ms = ncfg->backoff_max_ms;
+	lp->cfg->idle_timeout_ms = ncfg->idle_timeout_ms;
+	lp->cfg->drain_timeout_ms = ncfg->drain_timeout_ms;
+	log_set_level(ncfg->log_level);
+	{
+		struct cfg_rule *r = lp->cfg->rules;
+		struct cfg_endpoint_set *e = lp->cfg->endpoints;
+
+		lp->cfg->rules = ncfg->rules;
+		lp->cfg->n_rules = ncfg->n_rules;
+		lp->cfg->endpoints = ncfg->endpoints;
+		lp->cfg->n_endpoints = ncfg->n_endpoints;
+		ncfg->rules = r;
+		ncfg->endpoints = e;
+	}
+	config_free(ncfg);
+	free(ncfg);
+	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
+}
+
+static void start_drain(struct loop *lp, int signo)
+{
+	if (lp->draining) {
+		log_warn("second signal %d: closing every flow now", signo);
+		conn_abort_all(lp);
+		return;
+	}
+	lp->draining = true;
+	lp->drain_deadline_ms = loop_now_ms() + lp->cfg->drain_timeout_ms;
+	log_info("signal %d: no new flows; draining %llu active flows (up to %u ms)", signo,
+		 (unsigned long long)lp->st.active, lp->cfg->drain_timeout_ms);
+	close_listeners(lp, false);
+}
+
+static void on_signal(struct loop *lp, int res)
+{
+	const struct signalfd_siginfo *si = (const void *)&lp->sig;
+
+	if (res == (int)sizeof(struct signalfd_siginfo)) {
+		if (si->ssi_signo == SIGHUP)
+			reload(lp);
+		else
+			start_drain(lp, (int)si->ssi_signo);
+	}
+	arm_signal(lp);
+}
+
+static void on_tick(struct loop *lp)
+{
+	conn_tick(lp);
+	admin_tick(lp);
+	if (lp->draining && lp->st.active && lp->now_ms >= lp->drain_deadline_ms) {
+		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
+		conn_abort_all(lp);
+	}
+	arm_tick(lp);
+}
+
+static void on_accept(struct loop *lp, struct listener *l, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		l->armed = false;
+	if (cqe->res < 0) {
+		if (l->fd >= 0 && cqe->res != -ECANCELED && cqe->res != -EINVAL)
+			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
+	} else if (l->kind == LST_ADMIN) {
+		admin_accept(lp, cqe->res);
+	} else if (lp->draining) {
+		close(cqe->res);
+	} else {
+		conn_accept(lp, cqe->res);
+	}
+	/* EMFILE and friends end the multishot: re-arm unless we are closing it */
+	if (!l->armed && l->fd >= 0)
+		arm_accept(lp, l);
+}
+
+static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	void *obj = (void *)(uintptr_t)(ud & ~OP_MASK);
+	enum op op = (enum op)(ud & OP_MASK);
+
+	switch (op) {
+	case OP_ACCEPT:
+		on_accept(lp, obj, cqe);
+		break;
+	case OP_SIGNAL:
+		on_signal(lp, cqe->res);
+		break;
+	case OP_TICK:
+		on_tick(lp);
+		break;
+	case OP_CONNECT:
+	case OP_CONNECT_TO:
+	case OP_BACKOFF:
+	case OP_RECV:
+	case OP_SEND:
+	case OP_SHUTDOWN:
+	case OP_CANCEL:
+		conn_handle(lp, obj, op, cqe);
+		break;
+	case OP_ADMIN_RECV:
+	case OP_ADMIN_SEND:
+	case OP_ADMIN_CLOSE:
+		admin_handle(lp, obj, op, cqe);
+		break;
+	default:
+		log_error("completion with unknown op %d (user_data %#llx)", (int)op, (unsigned long long)ud);
+	}
+}
+
+int loop_run(struct loop *lp)
+{
+	lp->ready = true;
+	while (!(lp->draining && lp->st.active == 0 && !lp->conns)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		int rc;
+
+		rc = io_uring_submit_and_wait(&lp->ring, 1);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			log_error("io_uring_submit_and_wait: %s", strerror(-rc));
+			return 1;
+		}
+		lp->now_ms = loop_now_ms();
+		io_uring_for_each_cqe(&lp->ring, head, cqe) {
+			handle_cqe(lp, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&lp->ring, n);
+	}
+	log_info("all flows drained");
+	return lp->exit_code;
+}
+
+void loop_fini(struct loop *lp)
+{
+	close_listeners(lp, true);
+	if (lp->sfd >= 0)
+		close(lp->sfd);
+	io_uring_queue_exit(&lp->ring);
+	free(lp->bgid_free);
+}

@@ -1,0 +1,29 @@
+/* loop.h: hermesd's io_uring event loop (loop.c), proxy connections (conn.c) and
+ * the admin HTTP endpoint (admin.c). */
+#ifndef HERMES_LOOP_H
+#define HERMES_LOOP_H
+
+#include "loop-t.h"
+
+/* Sets up the ring, listeners and signal handling. Returns 0 or -errno (logged). */
+int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, const char *config_path);
+/* Runs until SIGTERM/SIGINT has drained every flow. Returns the exit code. */
+int loop_run(struct loop *lp);
+void loop_fini(struct loop *lp);
+
+/* An SQE tagged with op for obj; submits to make room when the SQ is full. */
+struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op);
+uint64_t loop_now_ms(void);
+
+/* conn.c */
+void conn_accept(struct loop *lp, int fd);
+void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+void conn_tick(struct loop *lp);
+void conn_abort_all(struct loop *lp);
+
+/* admin.c */
+void admin_accept(struct loop *lp, int fd);
+void admin_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+void admin_tick(struct loop *lp);
+
+#endif

@@ -1,0 +1,224 @@
+/* main.c: hermesd's entry point: command line and config, then load and attach the
+ * steering programs, bind the listeners, drop privileges and run the event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "caps.h"
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "loop.h"
+#include "policy.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: hermesd [OPTIONS]\n"
+"\n"
+"Hermes daemon: takes over the TCP connections of the processes in a cgroup v2 with\n"
+"eBPF (no application change) and applies the policy pinned under the pin root:\n"
+"  pass   the connection goes where the application asked, untouched\n"
+"  deny   connect() fails with EPERM, in the kernel\n"
+"  proxy  the connection is redirected to hermesd, which dials the original\n"
+"         destination itself (timeouts, retries with backoff, alternate endpoints)\n"
+"         and relays bytes both ways with io_uring\n"
+"If hermesd stops or crashes, proxied destinations fail open (connect directly) and\n"
+"deny rules stay enforced until `hermesctl disable`.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE       YAML configuration (see etc/hermes.yaml); without it the\n"
+"                          embedded default runs: steer the cgroup v2 root, policy\n"
+"                          'pass' for everything until rules say otherwise\n"
+"      --cgroup PATH       cgroup v2 directory whose processes are steered\n"
+"      --pin-root DIR      where maps and links are pinned (default /sys/fs/bpf/hermes);\n"
+"                          reused on restart, so policy survives restarts\n"
+"      --listen ADDR       outbound transparent listener (default 127.0.0.1:15001)\n"
+"      --listen6 ADDR|off  IPv6 outbound listener (default [::1]:15001)\n"
+"      --admin ADDR|off    admin HTTP endpoint: /ready, /stats (default 127.0.0.1:15000)\n"
+"      --log-level LEVEL   debug, info, warn or error (default info)\n"
+"      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
+"  -t, --check             parse the configuration, print a summary and exit\n"
+"  -h, --help              this text\n"
+"\n"
+"Command-line options override the configuration file.\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop accepting, drain flows (proxy.drain_timeout_ms), detach\n"
+"the programs and exit 0 (a second signal closes the remaining flows at once); SIGHUP\n"
+"reloads policy and proxy settings from the file without dropping flows.\n"
+"\n"
+"hermesd must run in a cgroup other than the root: it serves SO_ORIGINAL_DST to the\n"
+"sockets of its own cgroup with a getsockopt program, and never attaches to the root.\n"
+"\n"
+"Exit status: 0 after a clean stop, 1 on a runtime failure (BPF load, bind),\n"
+"2 on a bad command line or configuration (nothing is attached then).\n"
+"\n"
+"Examples:\n"
+"  hermesd --cgroup /sys/fs/cgroup/unified/apps\n"
+"  hermesctl policy add 10.0.0.0/8:80 proxy\n"
+"  hermesd -c /etc/hermes/hermes.yaml --user nobody\n");
+}
+
+static int parse_addr_opt(const char *opt, const char *val, struct cfg_sockaddr *out, bool can_off)
+{
+	if (can_off && !strcmp(val, "off")) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	if (addr_parse(val, out)) {
+		fprintf(stderr, "hermesd: %s '%s': expected IPv4:PORT or [IPv6]:PORT%s\n", opt, val,
+			can_off ? " or off" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "pin-root", required_argument, NULL, O_PIN_ROOT },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "listen6", required_argument, NULL, O_LISTEN6 },
+		{ "admin", required_argument, NULL, O_ADMIN },
+		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+		{ "user", required_argument, NULL, O_USER },
+		{ "check", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
+	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {};
+	bool have_listen = false, have_listen6 = false, have_admin = false, check = false;
+	static struct hermes_config cfg;
+	static struct loader ld;
+	static struct loop lp;
+	struct stat st;
+	char err[1024];
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case O_CGROUP: cgroup = optarg; break;
+		case O_PIN_ROOT: pin_root = optarg; break;
+		case O_LISTEN:
+			if (parse_addr_opt("--listen", optarg, &listen, false))
+				return EXIT_USAGE;
+			have_listen = true;
+			break;
+		case O_LISTEN6:
+			if (parse_addr_opt("--listen6", optarg, &listen6, true))
+				return EXIT_USAGE;
+			have_listen6 = true;
+			break;
+		case O_ADMIN:
+			if (parse_addr_opt("--admin", optarg, &admin, true))
+				return EXIT_USAGE;
+			have_admin = true;
+			break;
+		case O_LOG_LEVEL: level = optarg; break;
+		case O_USER: user = optarg; break;
+		case 't': check = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "Try 'hermesd --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hermesd: unexpected argument '%s'. Try 'hermesd --help'.\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	config_defaults(&cfg);
+	if (config_path && config_load(config_path, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "hermesd: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (cgroup)
+		snprintf(cfg.cgroup, sizeof(cfg.cgroup), "%s", cgroup);
+	if (pin_root)
+		snprintf(cfg.pin_root, sizeof(cfg.pin_root), "%s", pin_root);
+	if (user)
+		snprintf(cfg.user, sizeof(cfg.user), "%s", user);
+	if (have_listen)
+		cfg.listen = listen;
+	if (have_listen6)
+		cfg.listen6 = listen6;
+	if (have_admin)
+		cfg.admin = admin;
+	if (level && log_parse_level(level, &cfg.log_level)) {
+		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
+		return EXIT_USAGE;
+	}
+	log_set_level(cfg.log_level);
+	if (cfg.listen.ss.ss_family != AF_INET) {
+		fprintf(stderr, "hermesd: the outbound listener must be an IPv4 address (IPv6 goes in --listen6)\n");
+		return EXIT_USAGE;
+	}
+	if (cfg.listen6.len && cfg.listen6.ss.ss_family != AF_INET6) {
+		fprintf(stderr, "hermesd: --listen6 must be an [IPv6]:PORT address\n");
+		return EXIT_USAGE;
+	}
+	if (!cfg.cgroup[0] || stat(cfg.cgroup, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "hermesd: cgroup '%s' is not a directory (give a cgroup v2 directory with --cgroup "
+				"or 'cgroup:' in the config)\n", cfg.cgroup);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		printf("%s: ok (cgroup %s, pin root %s, %d policy rules, %d endpoint sets)\n", cfg.source, cfg.cgroup,
+		       cfg.pin_root, cfg.n_rules, cfg.n_endpoints);
+		config_free(&cfg);
+		return 0;
+	}
+
+	raise_nofile();
+	if (loop_init(&lp, &cfg, &ld, config_path)) {
+		loop_fini(&lp);
+		return 1;
+	}
+	if (loader_start(&ld, &cfg)) {
+		loop_fini(&lp);
+		return 1;
+	}
+	rc = pol_sync_config(ld.policy_fd, cfg.rules, cfg.n_rules);
+	if (rc) {
+		log_error("cannot write config policy into %s/hermes_policy: %s", cfg.pin_root, strerror(-rc));
+		loader_detach(&ld);
+		loop_fini(&lp);
+		return 1;
+	}
+	if (caps_drop(cfg.user)) {
+		loader_detach(&ld);
+		loop_fini(&lp);
+		return 1;
+	}
+	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
+	rc = loop_run(&lp);
+	loader_detach(&ld);
+	loop_fini(&lp);
+	config_free(&cfg);
+	log_info("stopped");
+	return rc;
+}

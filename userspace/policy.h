@@ -1,0 +1,47 @@
+/* policy.h (user space): parsing, formatting and map operations for the policy
+ * contract in include/hermes/policy.h. Shared by hermesd, hermesctl and unit tests.
+ * Prefix pol_. Functions return 0 or -errno unless stated. */
+#ifndef HERMES_POLICY_US_H
+#define HERMES_POLICY_US_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config-t.h"
+#include "hermes/policy.h"
+
+/* "CIDR[:PORT]": "10.0.0.0/8", "10.0.0.1" (= /32), "10.0.0.0/8:80", "fd00::/64",
+ * "[fd00::/64]:443", "[fd00::1]:443", "::/0". Port 1..65535. Fills an LPM key with
+ * host bits cleared. -EINVAL on any malformed token. */
+int pol_parse_match(const char *s, struct hermes_policy_key *key);
+/* Same, and on failure writes a message naming the token and the fault to err
+ * ("port 70000 out of range 1..65535 in '10.0.0.0/8:70000'", "bad match '...':
+ * expected CIDR[:PORT] ..."). v4-mapped IPv6 rules (::ffff:a.b.c.d/96+) become IPv4
+ * rules, since the BPF programs fold v4-mapped destinations to IPv4. */
+int pol_parse_match_err(const char *s, struct hermes_policy_key *key, char *err, size_t errlen);
+/* Inverse of pol_parse_match; canonical form ("10.0.0.0/8:80", "[fd00::/64]:443"). */
+int pol_fmt_match(const struct hermes_policy_key *key, char *buf, size_t len);
+/* "pass|deny|proxy|tunnel|http" -> action. -EINVAL unknown word; -EOPNOTSUPP for
+ * tunnel/http, which are reserved until implemented. */
+int pol_parse_action(const char *s, enum hermes_action *out);
+const char *pol_action_name(unsigned action);
+const char *pol_counter_name(unsigned counter);
+/* "manual" / "config" / "unknown". */
+const char *pol_origin_name(unsigned origin);
+/* Listing order: family, address, prefix length, port. 0 only for identical rules. */
+int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_key *b);
+
+int pol_map_put(int map_fd, const struct hermes_policy_key *key, const struct hermes_policy_val *val);
+int pol_map_del(int map_fd, const struct hermes_policy_key *key);
+/* Calls cb for each rule, sorted by family, address, prefix, port; stops when cb returns non-zero. */
+int pol_map_foreach(int map_fd, int (*cb)(const struct hermes_policy_key *, const struct hermes_policy_val *, void *), void *arg);
+/* Makes the map hold exactly `rules` among origin=config entries: upserts every rule
+ * (marked origin=config), deletes config-origin entries no longer listed, leaves
+ * manual entries alone. A manual rule with the same key as a config rule is kept
+ * (with a warning): an operator's hermesctl rule wins until it is deleted. Returns
+ * 0 or the first -errno (and goes on with the other rules). */
+int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n);
+/* Sums the per-CPU hermes_stats counters into out[HERMES_CNT_MAX]. */
+int pol_read_counters(int stats_fd, uint64_t out[HERMES_CNT_MAX]);
+
+#endif
