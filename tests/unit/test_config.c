@@ -1,0 +1,568 @@
+/* test_config.c: unit test of hermesd's YAML configuration (userspace/config.c):
+ * the embedded defaults, a file setting every key, the example etc/hermes.yaml,
+ * config_find_endpoints, and one bad file per error class, each of which must give
+ * -EINVAL with a message "FILE:LINE:COL: ..." naming the right line and key.
+ * Needs no privilege. Exit 0 pass, 1 fail. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+
+static int n_checks, n_failed;
+
+static bool check(bool ok, const char *file, int line, const char *what)
+{
+	n_checks++;
+	if (!ok) {
+		n_failed++;
+		fprintf(stderr, "FAIL %s:%d: %s\n", file, line, what);
+	}
+	return ok;
+}
+
+static bool check_eq(long long got, long long want, const char *file, int line, const char *what)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s: got %lld (%#llx), want %lld (%#llx)", what, got,
+		 (unsigned long long)got, want, (unsigned long long)want);
+	return check(got == want, file, line, msg);
+}
+
+static bool check_str(const char *got, const char *want, const char *file, int line,
+		      const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s: got \"%s\", want \"%s\"", what, got ? got : "(null)", want);
+	return check(got && !strcmp(got, want), file, line, msg);
+}
+
+static bool check_has(const char *hay, const char *needle, const char *file, int line,
+		      const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s: \"%s\" does not contain \"%s\"", what, hay, needle);
+	return check(strstr(hay, needle) != NULL, file, line, msg);
+}
+
+#define ASSERT_TRUE(c, what) check(!!(c), __FILE__, __LINE__, what)
+#define ASSERT_EQ(got, want, what) check_eq((long long)(got), (long long)(want), __FILE__, __LINE__, what)
+#define ASSERT_STREQ(got, want, what) check_str(got, want, __FILE__, __LINE__, what)
+#define ASSERT_HAS(hay, needle, what) check_has(hay, needle, __FILE__, __LINE__, what)
+
+/* Writes text to a fresh /tmp file, loads it, removes it. path receives the name
+ * (for comparing against the message). */
+static int load_text(const char *text, struct hermes_config *cfg, char *path, size_t pathlen,
+		     char *err, size_t errlen)
+{
+	char tmpl[] = "/tmp/hermes-test-config-XXXXXX";
+	size_t len = strlen(text);
+	int fd, ret;
+
+	fd = mkstemp(tmpl);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	if (write(fd, text, len) != (ssize_t)len) {
+		perror("write");
+		exit(1);
+	}
+	close(fd);
+	snprintf(path, pathlen, "%s", tmpl);
+	ret = config_load(tmpl, cfg, err, errlen);
+	unlink(tmpl);
+	return ret;
+}
+
+static bool sockaddr_is(const struct cfg_sockaddr *a, const char *want, const char *what,
+			int line)
+{
+	char buf[ADDR_STRLEN];
+
+	if (!a->len)
+		return check_str("(off)", want, __FILE__, line, what);
+	return check_str(addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)), want,
+			 __FILE__, line, what);
+}
+#define ASSERT_ADDR(a, want, what) sockaddr_is(a, want, what, __LINE__)
+
+/* The first cgroup2 mount point, parsed independently of config.c. */
+static void cgroup2_root(char *buf, size_t len)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static bool is_defaults(const struct hermes_config *cfg, const char *source)
+{
+	char cg[4096];
+	int before = n_failed;
+
+	cgroup2_root(cg, sizeof(cg));
+	ASSERT_STREQ(cfg->source, source, "source");
+	ASSERT_STREQ(cfg->cgroup, cg, "cgroup = first cgroup2 mount");
+	ASSERT_STREQ(cfg->pin_root, "/sys/fs/bpf/hermes", "pin_root");
+	ASSERT_STREQ(cfg->user, "", "user");
+	ASSERT_EQ(cfg->log_level, LOG_INFO, "log_level");
+	ASSERT_ADDR(&cfg->listen, "127.0.0.1:15001", "listen");
+	ASSERT_ADDR(&cfg->listen6, "[::1]:15001", "listen6");
+	ASSERT_ADDR(&cfg->admin, "127.0.0.1:15000", "admin");
+	ASSERT_EQ(cfg->mark, 0x484d, "mark");
+	ASSERT_EQ(cfg->mark, 18509, "mark (decimal)");
+	ASSERT_EQ(cfg->connect_timeout_ms, 3000, "connect_timeout_ms");
+	ASSERT_EQ(cfg->connect_attempts, 3, "connect_attempts");
+	ASSERT_EQ(cfg->backoff_base_ms, 25, "backoff_base_ms");
+	ASSERT_EQ(cfg->backoff_max_ms, 1000, "backoff_max_ms");
+	ASSERT_EQ(cfg->idle_timeout_ms, 3600000, "idle_timeout_ms");
+	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
+	ASSERT_EQ(cfg->relay, RELAY_URING, "relay");
+	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
+	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
+	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
+	ASSERT_TRUE(cfg->endpoints == NULL, "endpoints == NULL");
+	return n_failed == before;
+}
+
+static bool test_defaults(void)
+{
+	struct hermes_config cfg;
+	char path[64], err[512];
+	int ret;
+	bool ok;
+
+	config_defaults(&cfg);
+	ok = is_defaults(&cfg, "<embedded default>");
+
+	/* empty, comment-only and bare "---" files are the defaults */
+	static const char *const empties[] = { "", "# nothing here\n\n", "---\n", "---\n...\n" };
+	for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
+		ret = load_text(empties[i], &cfg, path, sizeof(path), err, sizeof(err));
+		ok &= ASSERT_EQ(ret, 0, "empty file loads");
+		if (ret)
+			fprintf(stderr, "  message: %s\n", err);
+		ok &= is_defaults(&cfg, path);
+		config_free(&cfg);
+	}
+
+	/* a missing file: -ENOENT and the file named */
+	ret = config_load("/nonexistent/hermes.yaml", &cfg, err, sizeof(err));
+	ok &= ASSERT_EQ(ret, -ENOENT, "missing file");
+	ok &= ASSERT_HAS(err, "/nonexistent/hermes.yaml", "missing file message");
+	ret = config_load("/tmp", &cfg, err, sizeof(err));
+	ok &= ASSERT_EQ(ret, -EISDIR, "directory");
+	config_free(&cfg);
+	config_free(&cfg); /* twice is harmless */
+	return ok;
+}
+
+static const char full_yaml[] =
+	"# every key\n"
+	"cgroup: /sys/fs/cgroup/unified/myapps\n"
+	"pin_root: /sys/fs/bpf/hermes-test\n"
+	"log_level: debug\n"
+	"user: nobody\n"
+	"mark: 0x1234abcd\n"
+	"listeners:\n"
+	"  outbound: 127.0.0.2:16001\n"
+	"  outbound6: \"[::1]:16001\"\n"
+	"  admin: \"[::1]:16000\"\n"
+	"proxy:\n"
+	"  connect_timeout_ms: 1500\n"
+	"  connect_attempts: 5\n"
+	"  backoff_base_ms: 10\n"
+	"  backoff_max_ms: 2000\n"
+	"  idle_timeout_ms: 60000\n"
+	"  drain_timeout_ms: 0\n"
+	"  relay: uring\n"
+	"policy:\n"
+	"  - match: 10.0.2.0/24:80\n"                 /* line 20 */
+	"    action: proxy\n"
+	"  - {match: 10.0.0.0/8, action: deny}\n"     /* line 22 */
+	"  - match: \"[fd00::/64]:443\"\n"            /* line 23 */
+	"    action: pass\n"
+	"  - match: 10.0.3.0/24\n"                    /* line 25: differs only by prefix */
+	"    action: proxy\n"
+	"endpoints:\n"
+	"  - match: 10.0.2.2:80\n"                    /* line 28 */
+	"    alternates: [10.0.2.3:80, \"[fd00::3]:80\"]\n"
+	"  - match: \"[fd00::2]:443\"\n"              /* line 30 */
+	"    alternates:\n"
+	"      - \"[fd00::4]:443\"\n";
+
+static bool test_full(void)
+{
+	const struct cfg_endpoint_set *set;
+	struct hermes_config cfg;
+	struct cfg_sockaddr dst;
+	char path[64], err[512];
+	struct in6_addr fd00;
+	bool ok = true;
+	int ret;
+
+	ret = load_text(full_yaml, &cfg, path, sizeof(path), err, sizeof(err));
+	if (!ASSERT_EQ(ret, 0, "full file loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_STREQ(cfg.source, path, "source");
+	ok &= ASSERT_STREQ(cfg.cgroup, "/sys/fs/cgroup/unified/myapps", "cgroup");
+	ok &= ASSERT_STREQ(cfg.pin_root, "/sys/fs/bpf/hermes-test", "pin_root");
+	ok &= ASSERT_EQ(cfg.log_level, LOG_DEBUG, "log_level");
+	ok &= ASSERT_STREQ(cfg.user, "nobody", "user");
+	ok &= ASSERT_EQ(cfg.mark, 0x1234abcd, "mark");
+	ok &= ASSERT_ADDR(&cfg.listen, "127.0.0.2:16001", "listen");
+	ok &= ASSERT_ADDR(&cfg.listen6, "[::1]:16001", "listen6");
+	ok &= ASSERT_ADDR(&cfg.admin, "[::1]:16000", "admin");
+	ok &= ASSERT_EQ(cfg.connect_timeout_ms, 1500, "connect_timeout_ms");
+	ok &= ASSERT_EQ(cfg.connect_attempts, 5, "connect_attempts");
+	ok &= ASSERT_EQ(cfg.backoff_base_ms, 10, "backoff_base_ms");
+	ok &= ASSERT_EQ(cfg.backoff_max_ms, 2000, "backoff_max_ms");
+	ok &= ASSERT_EQ(cfg.idle_timeout_ms, 60000, "idle_timeout_ms");
+	ok &= ASSERT_EQ(cfg.drain_timeout_ms, 0, "drain_timeout_ms");
+	ok &= ASSERT_EQ(cfg.relay, RELAY_URING, "relay");
+
+	if (ASSERT_EQ(cfg.n_rules, 4, "n_rules")) {
+		const struct cfg_rule *r = cfg.rules;
+
+		ok &= ASSERT_EQ(r[0].key.family, HERMES_FAMILY_V4, "rule 0 family");
+		ok &= ASSERT_EQ(r[0].key.prefixlen, HERMES_POLICY_PREFIX_BASE + 24, "rule 0 prefixlen");
+		ok &= ASSERT_EQ(ntohs(r[0].key.port), 80, "rule 0 port");
+		ok &= ASSERT_TRUE(!memcmp(r[0].key.addr, "\x0a\x00\x02\x00", 4), "rule 0 addr 10.0.2.0");
+		ok &= ASSERT_EQ(r[0].val.action, HERMES_ACT_PROXY, "rule 0 action");
+		ok &= ASSERT_EQ(r[0].val.origin, HERMES_ORIGIN_CONFIG, "rule 0 origin");
+		ok &= ASSERT_EQ(r[0].val.route_id, 0, "rule 0 route_id");
+		ok &= ASSERT_EQ(r[0].line, 20, "rule 0 line");
+
+		ok &= ASSERT_EQ(r[1].key.prefixlen, HERMES_POLICY_PREFIX_BASE + 8, "rule 1 prefixlen");
+		ok &= ASSERT_EQ(r[1].key.port, 0, "rule 1 any port");
+		ok &= ASSERT_EQ(r[1].val.action, HERMES_ACT_DENY, "rule 1 action");
+		ok &= ASSERT_EQ(r[1].val.origin, HERMES_ORIGIN_CONFIG, "rule 1 origin");
+		ok &= ASSERT_EQ(r[1].line, 22, "rule 1 line (flow mapping)");
+
+		/* the IPv6 rule */
+		inet_pton(AF_INET6, "fd00::", &fd00);
+		ok &= ASSERT_EQ(r[2].key.family, HERMES_FAMILY_V6, "rule 2 family");
+		ok &= ASSERT_EQ(r[2].key.prefixlen, HERMES_POLICY_PREFIX_BASE + 64, "rule 2 prefixlen");
+		ok &= ASSERT_EQ(ntohs(r[2].key.port), 443, "rule 2 port");
+		ok &= ASSERT_TRUE(!memcmp(r[2].key.addr, &fd00, 16), "rule 2 addr fd00::");
+		ok &= ASSERT_EQ(r[2].val.action, HERMES_ACT_PASS, "rule 2 action");
+		ok &= ASSERT_EQ(r[2].line, 23, "rule 2 line");
+
+		ok &= ASSERT_EQ(r[3].val.action, HERMES_ACT_PROXY, "rule 3 action");
+		ok &= ASSERT_EQ(r[3].line, 25, "rule 3 line");
+	} else {
+		ok = false;
+	}
+
+	if (ASSERT_EQ(cfg.n_endpoints, 2, "n_endpoints")) {
+		const struct cfg_endpoint_set *e = cfg.endpoints;
+
+		ok &= ASSERT_ADDR(&e[0].match, "10.0.2.2:80", "endpoint 0 match");
+		ok &= ASSERT_EQ(e[0].n_alternates, 2, "endpoint 0 n_alternates");
+		ok &= ASSERT_ADDR(&e[0].alternates[0], "10.0.2.3:80", "endpoint 0 alternate 0");
+		ok &= ASSERT_ADDR(&e[0].alternates[1], "[fd00::3]:80", "endpoint 0 alternate 1");
+		ok &= ASSERT_EQ(e[0].line, 28, "endpoint 0 line");
+		ok &= ASSERT_ADDR(&e[1].match, "[fd00::2]:443", "endpoint 1 match");
+		ok &= ASSERT_EQ(e[1].n_alternates, 1, "endpoint 1 n_alternates");
+		ok &= ASSERT_ADDR(&e[1].alternates[0], "[fd00::4]:443", "endpoint 1 alternate 0");
+		ok &= ASSERT_EQ(e[1].line, 30, "endpoint 1 line");
+	} else {
+		ok = false;
+	}
+
+	/* config_find_endpoints: exact address and port */
+	static const struct {
+		const char *dst;
+		int want; /* index into cfg.endpoints, -1 = none */
+	} finds[] = {
+		{ "10.0.2.2:80", 0 },
+		{ "[::ffff:10.0.2.2]:80", 0 }, /* v4-mapped is the same destination */
+		{ "10.0.2.2:81", -1 },
+		{ "10.0.2.3:80", -1 },
+		{ "[fd00::2]:443", 1 },
+		{ "[fd00::2]:80", -1 },
+		{ "[fd00::3]:443", -1 },
+	};
+	for (size_t i = 0; cfg.n_endpoints == 2 && i < sizeof(finds) / sizeof(finds[0]); i++) {
+		char what[128];
+
+		if (addr_parse(finds[i].dst, &dst)) {
+			ok &= ASSERT_TRUE(false, "test address parses");
+			continue;
+		}
+		set = config_find_endpoints(&cfg, (struct sockaddr *)&dst.ss);
+		snprintf(what, sizeof(what), "config_find_endpoints(%s)", finds[i].dst);
+		ok &= ASSERT_TRUE(finds[i].want < 0 ? set == NULL : set == &cfg.endpoints[finds[i].want],
+				  what);
+	}
+	config_free(&cfg);
+	ok &= ASSERT_TRUE(cfg.rules == NULL && cfg.n_rules == 0, "config_free clears rules");
+	ok &= ASSERT_TRUE(cfg.endpoints == NULL && cfg.n_endpoints == 0,
+			  "config_free clears endpoints");
+	addr_parse("10.0.2.2:80", &dst);
+	ok &= ASSERT_TRUE(config_find_endpoints(&cfg, (struct sockaddr *)&dst.ss) == NULL,
+			  "config_find_endpoints on empty config");
+	return ok;
+}
+
+/* Smaller good files: alternative spellings. */
+static bool test_variants(void)
+{
+	static const struct {
+		const char *yaml;
+		uint32_t mark;
+		bool listen6_off, admin_off;
+	} cases[] = {
+		{ "mark: 18509\nlisteners:\n  outbound6: off\n", 18509, true, false },
+		{ "mark: 0xFFFFFFFF\nlisteners:\n  admin: off\n", 0xffffffff, false, true },
+		{ "mark: 1\npolicy:\nendpoints: ~\nlisteners:\nproxy:\n", 1, false, false },
+		{ "mark: \"42\"\n", 42, false, false },
+		{ "{mark: 7, listeners: {outbound6: off, admin: off}}\n", 7, true, true },
+	};
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = load_text(cases[i].yaml, &cfg, path, sizeof(path), err, sizeof(err));
+
+		if (!ASSERT_EQ(ret, 0, cases[i].yaml)) {
+			fprintf(stderr, "  message: %s\n", err);
+			ok = false;
+			continue;
+		}
+		ok &= ASSERT_EQ(cfg.mark, cases[i].mark, "mark");
+		ok &= ASSERT_EQ(cfg.listen6.len == 0, cases[i].listen6_off, "outbound6 off");
+		ok &= ASSERT_EQ(cfg.admin.len == 0, cases[i].admin_off, "admin off");
+		ok &= ASSERT_EQ(cfg.listen.len != 0, 1, "outbound stays on");
+		config_free(&cfg);
+	}
+	return ok;
+}
+
+/* Each bad file must fail with -EINVAL at `line`, the message naming `key`, and
+ * (if given) containing `also`; cfg must be back to the defaults. */
+static const struct bad_case {
+	const char *name;
+	const char *yaml;
+	int line;
+	const char *key;
+	const char *also;
+} bad_cases[] = {
+	{ "unknown top-level key", "log_level: info\nlisten: 127.0.0.1:1\n", 2, "listen",
+	  "expected cgroup, pin_root" },
+	{ "unknown nested key", "listeners:\n  outbound: 127.0.0.1:15001\n  listn: x\n", 3,
+	  "'listn' in 'listeners'", "expected outbound, outbound6, admin" },
+	{ "unknown key in a rule", "policy:\n  - match: 10.0.0.0/8\n    acton: deny\n", 3,
+	  "acton", "expected match, action" },
+	{ "bad CIDR", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
+	  "  - match: 10.0.2.0/33\n    action: pass\n", 4, "match", "10.0.2.0/33" },
+	{ "not an address", "policy:\n  - match: 10.0.2.x\n    action: pass\n", 2, "match",
+	  "expected CIDR" },
+	{ "port 70000", "policy:\n  - match: 10.0.2.0/24:70000\n    action: pass\n", 2, "match",
+	  "70000" },
+	{ "unknown action", "policy:\n  - match: 10.0.2.0/24\n    action: redirect\n", 3,
+	  "action", "redirect" },
+	{ "tunnel refused", "policy:\n  - match: 10.0.2.0/24\n    action: tunnel\n", 3,
+	  "action 'tunnel' is not implemented yet", NULL },
+	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
+	  "action 'http' is not implemented yet", NULL },
+	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
+	  "  - match: 10.0.3.0/24\n", 4, "action", "has no" },
+	{ "rule not a mapping", "policy:\n  - 10.0.2.0/24\n", 2, "policy", "mapping" },
+	{ "policy not a list", "policy:\n  match: 10.0.2.0/24\n", 2, "policy", "list" },
+	{ "duplicate rule", "policy:\n  - match: 10.0.2.0/24:80\n    action: pass\n"
+	  "  - match: 10.0.0.0/8\n    action: deny\n"
+	  "  - match: 10.0.2.9/24:80\n    action: proxy\n", 6, "line 2", "line 6" },
+	{ "bad number", "proxy:\n  connect_timeout_ms: 12abc\n", 2, "connect_timeout_ms", "12abc" },
+	{ "negative number", "proxy:\n  connect_attempts: -1\n", 2, "connect_attempts", "1..100" },
+	{ "number out of range", "proxy:\n  connect_attempts: 101\n", 2, "connect_attempts",
+	  "1..100" },
+	{ "huge number", "proxy:\n  drain_timeout_ms: 99999999999999999999999\n", 2,
+	  "drain_timeout_ms", "0..600000" },
+	{ "idle below range", "proxy:\n  idle_timeout_ms: 999\n", 2, "idle_timeout_ms",
+	  "1000..86400000" },
+	{ "number with space junk", "proxy:\n  connect_timeout_ms: \"5 0\"\n", 2,
+	  "connect_timeout_ms", NULL },
+	{ "mark 0", "mark: 0\n", 1, "mark", "0x1..0xffffffff" },
+	{ "mark too big", "mark: 0x100000000\n", 1, "mark", "0x1..0xffffffff" },
+	{ "mark bare 0x", "mark: 0x\n", 1, "mark", NULL },
+	{ "mark double prefix", "mark: 0x0x10\n", 1, "mark", NULL },
+	{ "number as a list", "\n\nproxy:\n  connect_attempts: [3]\n", 4, "connect_attempts",
+	  "single value" },
+	{ "backoff max < base", "proxy:\n  backoff_base_ms: 500\n  backoff_max_ms: 100\n", 3,
+	  "backoff_max_ms", "500" },
+	{ "backoff base > default max", "proxy:\n  backoff_base_ms: 5000\n", 2, "backoff_base_ms",
+	  "1000" },
+	{ "relay splice", "proxy:\n  relay: splice\n", 2,
+	  "relay 'splice' is not implemented yet (only uring)", NULL },
+	{ "relay unknown", "proxy:\n  relay: epoll\n", 2, "relay", "uring" },
+	{ "non-mapping top level", "- cgroup\n- pin_root\n", 1, "top level", "mapping" },
+	{ "scalar top level", "hello\n", 1, "top level", "mapping" },
+	{ "duplicate key", "mark: 1\nlog_level: info\nmark: 2\n", 3, "mark", "line 1" },
+	{ "duplicate nested key", "proxy:\n  relay: uring\n  relay: uring\n", 3, "proxy.relay",
+	  "line 2" },
+	{ "section not a mapping", "listeners: 127.0.0.1:15001\n", 1, "listeners", "mapping" },
+	{ "relative cgroup", "cgroup: sys/fs/cgroup\n", 1, "cgroup", "absolute" },
+	{ "empty pin_root", "pin_root:\n", 1, "pin_root", "no value" },
+	{ "bad log level", "log_level: verbose\n", 1, "log_level", "debug, info, warn or error" },
+	{ "user too long", "user: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  1, "user", "63" },
+	{ "outbound not IPv4", "listeners:\n  outbound: \"[::1]:15001\"\n", 2, "outbound",
+	  "IPv4" },
+	{ "outbound6 not IPv6", "listeners:\n  outbound6: 127.0.0.1:15001\n", 2, "outbound6",
+	  "IPv6" },
+	{ "admin no port", "listeners:\n  admin: 127.0.0.1\n", 2, "admin", NULL },
+	{ "listener port 70000", "listeners:\n  admin: 127.0.0.1:70000\n", 2, "admin", NULL },
+	{ "endpoint bad match", "endpoints:\n  - match: 10.0.2.0/24\n    alternates: [10.0.2.3:80]\n",
+	  2, "match", NULL },
+	{ "endpoint no alternates", "endpoints:\n  - match: 10.0.2.2:80\n    alternates: []\n",
+	  3, "alternates", "1..8" },
+	{ "endpoint too many alternates", "endpoints:\n  - match: 10.0.2.2:80\n    alternates: "
+	  "[10.0.0.1:1, 10.0.0.1:2, 10.0.0.1:3, 10.0.0.1:4, 10.0.0.1:5, 10.0.0.1:6, 10.0.0.1:7,"
+	  " 10.0.0.1:8, 10.0.0.1:9]\n", 3, "alternates", "1..8" },
+	{ "endpoint bad alternate", "endpoints:\n  - match: 10.0.2.2:80\n    alternates:\n"
+	  "      - 10.0.2.3:80\n      - 10.0.2.4\n", 5, "alternates", "10.0.2.4" },
+	{ "endpoint missing alternates", "endpoints:\n  - match: 10.0.2.2:80\n", 2, "alternates",
+	  NULL },
+	{ "duplicate endpoint", "endpoints:\n  - match: 10.0.2.2:80\n    alternates: [10.0.2.3:80]\n"
+	  "  - match: 10.0.2.2:80\n    alternates: [10.0.2.4:80]\n", 4, "line 2", "line 4" },
+	{ "YAML syntax error", "proxy:\n  relay: uring\n   bad: [\n", 0, "YAML syntax error", NULL },
+	{ "second document", "mark: 1\n---\nmark: 2\n", 3, "second YAML document", NULL },
+	{ "key is a list", "[a]: 1\n", 1, "key", "one of cgroup" },
+	{ "nested key is a mapping", "proxy:\n  {a: 1}: 2\n", 2, "in 'proxy'", "relay" },
+};
+
+static bool test_bad(const struct bad_case *bc)
+{
+	struct hermes_config cfg;
+	char path[64], err[512], want[96];
+	bool ok = true;
+	int ret;
+
+	memset(err, 'X', sizeof(err));
+	ret = load_text(bc->yaml, &cfg, path, sizeof(path), err, sizeof(err));
+	if (!ASSERT_EQ(ret, -EINVAL, bc->name)) {
+		config_free(&cfg);
+		return false;
+	}
+	if (bc->line)
+		snprintf(want, sizeof(want), "%s:%d:", path, bc->line);
+	else
+		snprintf(want, sizeof(want), "%s:", path);
+	ok &= ASSERT_TRUE(!strncmp(err, want, strlen(want)), bc->name);
+	if (!ok)
+		fprintf(stderr, "  message \"%s\" does not start with \"%s\"\n", err, want);
+	ok &= ASSERT_HAS(err, bc->key, bc->name);
+	if (bc->also)
+		ok &= ASSERT_HAS(err, bc->also, bc->name);
+	ok &= ASSERT_TRUE(!strchr(err, '\n'), "message is one line");
+	/* on error, cfg is the plain defaults and owns nothing */
+	ok &= ASSERT_TRUE(cfg.rules == NULL && cfg.n_rules == 0 && cfg.endpoints == NULL &&
+			  cfg.n_endpoints == 0, "nothing allocated after an error");
+	ok &= ASSERT_STREQ(cfg.source, "<embedded default>", "source after an error");
+	if (getenv("V"))
+		printf("  %-28s %s\n", bc->name, err);
+	config_free(&cfg);
+	return ok;
+}
+
+/* A short error buffer truncates, never overflows; a zero-length one is allowed. */
+static bool test_small_err(void)
+{
+	struct hermes_config cfg;
+	char path[64], err[16];
+	bool ok = true;
+
+	memset(err, 'X', sizeof(err));
+	ok &= ASSERT_EQ(load_text("bogus: 1\n", &cfg, path, sizeof(path), err, 8), -EINVAL,
+			"short buffer");
+	ok &= ASSERT_EQ(strlen(err), 7, "short buffer truncated");
+	ok &= ASSERT_EQ(err[8], 'X', "short buffer not overrun");
+	ok &= ASSERT_EQ(load_text("bogus: 1\n", &cfg, path, sizeof(path), NULL, 0), -EINVAL,
+			"no buffer");
+	return ok;
+}
+
+/* The shipped example must load (it documents every key). */
+static bool test_example(void)
+{
+	static const char *const candidates[] = { "etc/hermes.yaml", "../../etc/hermes.yaml" };
+	struct hermes_config cfg;
+	char err[512];
+	bool ok = true;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+		if (access(candidates[i], R_OK) == 0)
+			break;
+	if (i == sizeof(candidates) / sizeof(candidates[0])) {
+		fprintf(stderr, "FAIL: etc/hermes.yaml not found (run from the repository root)\n");
+		n_failed++;
+		return false;
+	}
+	ret = config_load(candidates[i], &cfg, err, sizeof(err));
+	if (!ASSERT_EQ(ret, 0, "etc/hermes.yaml loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_TRUE(cfg.n_rules > 0, "example has policy rules");
+	ok &= ASSERT_TRUE(cfg.n_endpoints > 0, "example has endpoints");
+	config_free(&cfg);
+	return ok;
+}
+
+int main(void)
+{
+	int n_tests = 0, n_bad_tests = 0;
+
+#define RUN(t) do {                                                        \
+		n_tests++;                                                 \
+		if (!(t)) {                                                \
+			n_bad_tests++;                                     \
+			fprintf(stderr, "not ok %s\n", #t);                \
+		} else {                                                   \
+			printf("ok %s\n", #t);                             \
+		}                                                          \
+	} while (0)
+
+	RUN(test_defaults());
+	RUN(test_full());
+	RUN(test_variants());
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		n_tests++;
+		if (!test_bad(&bad_cases[i])) {
+			n_bad_tests++;
+			fprintf(stderr, "not ok bad file: %s\n", bad_cases[i].name);
+		} else {
+			printf("ok bad file: %s\n", bad_cases[i].name);
+		}
+	}
+	RUN(test_small_err());
+	RUN(test_example());
+
+	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",
+	       n_tests - n_bad_tests, n_tests, n_failed, n_checks);
+	return n_failed || n_bad_tests ? 1 : 0;
+}

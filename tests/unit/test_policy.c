@@ -1,0 +1,329 @@
+/* test_policy.c: unit tests (no root) for userspace/policy.c: CIDR[:PORT] parsing and
+ * canonical formatting, the LPM key layout the BPF programs rely on, and action
+ * parsing. Exit 0 when every check passes, 1 otherwise. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+static int failures, checks;
+
+/* Kernel-selftest style: each ASSERT reports and returns false from the test. */
+#define ASSERT_TRUE(cond, fmt, ...) ({                                                  \
+	bool ok_ = (cond);                                                              \
+	checks++;                                                                       \
+	if (!ok_) {                                                                     \
+		failures++;                                                             \
+		fprintf(stderr, "FAIL %s:%d: %s: " fmt "\n", __func__, __LINE__, #cond, \
+			##__VA_ARGS__);                                                 \
+	}                                                                               \
+	ok_;                                                                            \
+})
+#define ASSERT_EQ(a, b, what) ({                                                        \
+	long long a_ = (long long)(a), b_ = (long long)(b);                             \
+	ASSERT_TRUE(a_ == b_, "%s: got %lld, want %lld", what, a_, b_);                 \
+})
+#define ASSERT_STREQ(a, b, what) ({                                                     \
+	const char *a_ = (a), *b_ = (b);                                                \
+	ASSERT_TRUE(!strcmp(a_, b_), "%s: got '%s', want '%s'", what, a_, b_);          \
+})
+
+/* Parses `in`, expects success and that it prints back as `canon`, and that the
+ * canonical form parses to the very same key (round trip). */
+static bool roundtrip(const char *in, const char *canon)
+{
+	struct hermes_policy_key k, k2;
+	char buf[80];
+
+	if (!ASSERT_EQ(pol_parse_match(in, &k), 0, in))
+		return false;
+	if (!ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), 0, in))
+		return false;
+	if (!ASSERT_STREQ(buf, canon, in))
+		return false;
+	if (!ASSERT_EQ(pol_parse_match(buf, &k2), 0, buf))
+		return false;
+	return ASSERT_TRUE(!memcmp(&k, &k2, sizeof(k)), "'%s' and '%s' give different keys", in, buf);
+}
+
+static bool rejects(const char *in)
+{
+	struct hermes_policy_key k;
+	char why[256] = "";
+	int err;
+
+	memset(&k, 0xaa, sizeof(k));
+	err = pol_parse_match_err(in, &k, why, sizeof(why));
+	if (!ASSERT_EQ(err, -EINVAL, in))
+		return false;
+	/* Callers print the message as is: it must name the token. */
+	return ASSERT_TRUE(why[0] && strstr(why, in), "message for '%s' does not quote it: '%s'", in, why);
+}
+
+static bool test_roundtrip_v4(void)
+{
+	bool ok = true;
+
+	ok &= roundtrip("10.0.0.0/8", "10.0.0.0/8");
+	ok &= roundtrip("10.0.0.1", "10.0.0.1/32");
+	ok &= roundtrip("10.0.0.1/32", "10.0.0.1/32");
+	ok &= roundtrip("10.0.0.0/8:80", "10.0.0.0/8:80");
+	ok &= roundtrip("10.0.0.1:80", "10.0.0.1/32:80");
+	ok &= roundtrip("0.0.0.0/0", "0.0.0.0/0");
+	ok &= roundtrip("0.0.0.0/0:443", "0.0.0.0/0:443");
+	ok &= roundtrip("192.168.1.0/24:65535", "192.168.1.0/24:65535");
+	ok &= roundtrip("10.0.3.10:1", "10.0.3.10/32:1");
+	ok &= roundtrip("255.255.255.255/32", "255.255.255.255/32");
+	ok &= roundtrip("10.0.0.0/08", "10.0.0.0/8");
+	ok &= roundtrip("10.0.0.0/8:080", "10.0.0.0/8:80");
+	return ok;
+}
+
+static bool test_roundtrip_v6(void)
+{
+	bool ok = true;
+
+	ok &= roundtrip("fd00::/64", "fd00::/64");
+	ok &= roundtrip("fd00::1", "fd00::1/128");
+	ok &= roundtrip("[fd00::/64]:443", "[fd00::/64]:443");
+	ok &= roundtrip("[fd00::1]:443", "[fd00::1/128]:443");
+	ok &= roundtrip("[fd00::1/128]:443", "[fd00::1/128]:443");
+	ok &= roundtrip("::/0", "::/0");
+	ok &= roundtrip("[::/0]:53", "[::/0]:53");
+	ok &= roundtrip("::1", "::1/128");
+	ok &= roundtrip("FD00:0:0:0::/64", "fd00::/64");
+	ok &= roundtrip("2001:db8:1:2:3:4:5:6/128", "2001:db8:1:2:3:4:5:6/128");
+	/* v4-mapped rules become IPv4 rules: the BPF side folds v4-mapped addresses. */
+	ok &= roundtrip("::ffff:10.0.0.0/104", "10.0.0.0/8");
+	ok &= roundtrip("[::ffff:10.0.0.1]:80", "10.0.0.1/32:80");
+	return ok;
+}
+
+static bool test_host_bits(void)
+{
+	bool ok = true;
+
+	ok &= roundtrip("10.1.2.3/8", "10.0.0.0/8");
+	ok &= roundtrip("10.255.255.255/9", "10.128.0.0/9");
+	ok &= roundtrip("10.1.2.3/0", "0.0.0.0/0");
+	ok &= roundtrip("192.168.1.77/31:22", "192.168.1.76/31:22");
+	ok &= roundtrip("fd00::1:2:3/64", "fd00::/64");
+	ok &= roundtrip("fd00:ffff::/17", "fd00:8000::/17");
+	ok &= roundtrip("[ffff::1/1]:8080", "[8000::/1]:8080");
+	return ok;
+}
+
+static bool test_reject(void)
+{
+	static const char *const bad[] = {
+		"", "10.0.0.300", "10.0.0.300/8", "10.0.0", "10.0.0.0.0", "10.0.0.1/33", "fd00::/129",
+		"10.0.0.0/8:0", "10.0.0.0/8:70000", "10.0.0.0/8:99999999999", "10.0.0.0/8:http",
+		"10.0.0.0/8:", "10.0.0.0/8:-1", "10.0.0.0/8:+80", "10.0.0.0/8:80x", "10.0.0.0/8x",
+		"10.0.0.0/8 ", " 10.0.0.0/8", "10.0.0.0/", "/8", "10.0.0.0/-1", "10.0.0.0/+8",
+		"10.0.0.0//8", "10.0.0.0/8/8", "[fd00::/64]", "[fd00::/64]:", "[fd00::/64]:0",
+		"[fd00::/64]:65536", "[fd00::/64]:443x", "[fd00::/64:443", "fd00::/64]:443",
+		"fd00::/64:443", "[10.0.0.1]:80", "[fd00::1]80", "fd00::g", "fd00:::1", "01.2.3.4",
+		"10.0.0.1:80:80", "[]:80", "host.example:80", "localhost", "10.0.0.0/8,10.1.0.0/16",
+		"[fd00::/1000]:80", "10.0.0.0/1000000000000",
+	};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok &= rejects(bad[i]);
+	{
+		struct hermes_policy_key k;
+
+		ok &= ASSERT_EQ(pol_parse_match(NULL, &k), -EINVAL, "NULL");
+	}
+	return ok;
+}
+
+static bool test_messages(void)
+{
+	struct hermes_policy_key k;
+	char why[256];
+	bool ok = true;
+
+	pol_parse_match_err("10.0.0.0/8:70000", &k, why, sizeof(why));
+	ok &= ASSERT_STREQ(why, "port 70000 out of range 1..65535 in '10.0.0.0/8:70000'", "port message");
+	pol_parse_match_err("10.0.0.300/8", &k, why, sizeof(why));
+	ok &= ASSERT_STREQ(why, "bad match '10.0.0.300/8': expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443",
+			   "bad match message");
+	pol_parse_match_err("[fd00::/64]:0", &k, why, sizeof(why));
+	ok &= ASSERT_STREQ(why, "port 0 out of range 1..65535 in '[fd00::/64]:0'", "port 0 message");
+	pol_parse_match_err("10.0.0.0/33", &k, why, sizeof(why));
+	ok &= ASSERT_TRUE(strstr(why, "/33") != NULL, "prefix message: '%s'", why);
+	/* A tiny buffer truncates, never overflows. */
+	ok &= ASSERT_EQ(pol_parse_match_err("nope", &k, why, 4), -EINVAL, "small err buffer");
+	ok &= ASSERT_EQ(strlen(why), 3, "truncated message");
+	ok &= ASSERT_EQ(pol_parse_match_err("nope", &k, NULL, 0), -EINVAL, "NULL err buffer");
+	return ok;
+}
+
+static bool test_key_layout(void)
+{
+	struct hermes_policy_key k;
+	static const __u8 net10[16] = { 10 };
+	static const __u8 fd00[16] = { 0xfd, 0x00 };
+	const __u8 *raw = (const __u8 *)&k;
+	bool ok = true;
+
+	ok &= ASSERT_EQ(pol_parse_match("10.0.0.0/8", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, HERMES_POLICY_PREFIX_BASE + 8, "v4 /8 prefixlen");
+	ok &= ASSERT_EQ(k.prefixlen, 40, "v4 /8 prefixlen literal");
+	ok &= ASSERT_EQ(k.family, HERMES_FAMILY_V4, "v4 family");
+	ok &= ASSERT_EQ(k.pad, 0, "pad");
+	ok &= ASSERT_EQ(k.port, 0, "any port is 0");
+	ok &= ASSERT_TRUE(!memcmp(k.addr, net10, 16), "v4 address in addr[0..3], rest zero");
+
+	ok &= ASSERT_EQ(pol_parse_match("10.0.3.0/24:80", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 56, "v4 /24 prefixlen");
+	ok &= ASSERT_EQ(k.port, htons(80), "port network order");
+	/* Byte layout bpftool users write by hand (see hermesctl --help). */
+	ok &= ASSERT_EQ(raw[4], 4, "byte 4 family");
+	ok &= ASSERT_EQ(raw[5], 0, "byte 5 pad");
+	ok &= ASSERT_EQ(raw[6], 0x00, "byte 6 port high");
+	ok &= ASSERT_EQ(raw[7], 0x50, "byte 7 port low");
+	ok &= ASSERT_EQ(raw[8], 10, "byte 8 addr[0]");
+	ok &= ASSERT_EQ(raw[10], 3, "byte 10 addr[2]");
+	ok &= ASSERT_EQ(raw[11], 0, "byte 11 addr[3] cleared");
+
+	ok &= ASSERT_EQ(pol_parse_match("10.1.2.3", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 64, "v4 host prefixlen");
+	ok &= ASSERT_EQ(pol_parse_match("0.0.0.0/0", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 32, "v4 /0 prefixlen covers family+port only");
+	ok &= ASSERT_EQ(pol_parse_match("10.1.2.3/8", &k), 0, "parse");
+	ok &= ASSERT_TRUE(!memcmp(k.addr, net10, 16), "host bits cleared");
+	ok &= ASSERT_EQ(pol_parse_match("10.0.0.1:443", &k), 0, "parse");
+	ok &= ASSERT_EQ(ntohs(k.port), 443, "port value");
+	ok &= ASSERT_EQ(raw[6], 0x01, "443 high byte");
+	ok &= ASSERT_EQ(raw[7], 0xbb, "443 low byte");
+
+	ok &= ASSERT_EQ(pol_parse_match("fd00::/64", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 96, "v6 /64 prefixlen");
+	ok &= ASSERT_EQ(k.family, HERMES_FAMILY_V6, "v6 family");
+	ok &= ASSERT_EQ(k.port, 0, "v6 any port");
+	ok &= ASSERT_TRUE(!memcmp(k.addr, fd00, 16), "v6 address");
+	ok &= ASSERT_EQ(pol_parse_match("fd00::1", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 160, "v6 host prefixlen");
+	ok &= ASSERT_EQ(k.addr[15], 1, "v6 last byte");
+	ok &= ASSERT_EQ(pol_parse_match("[fd00::1:2/64]:8443", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.port, htons(8443), "v6 port");
+	ok &= ASSERT_TRUE(!memcmp(k.addr, fd00, 16), "v6 host bits cleared");
+	ok &= ASSERT_EQ(pol_parse_match("::/0", &k), 0, "parse");
+	ok &= ASSERT_EQ(k.prefixlen, 32, "v6 /0 prefixlen");
+	ok &= ASSERT_EQ(k.family, HERMES_FAMILY_V6, "v6 /0 family");
+	return ok;
+}
+
+static bool test_fmt(void)
+{
+	struct hermes_policy_key k;
+	char buf[80], small[8];
+	bool ok = true;
+
+	pol_parse_match("[fd00::/64]:443", &k);
+	ok &= ASSERT_EQ(pol_fmt_match(&k, small, sizeof(small)), -ENOSPC, "small buffer");
+	memset(&k, 0, sizeof(k));
+	k.family = 5;
+	k.prefixlen = 40;
+	ok &= ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), -EINVAL, "bad family");
+	k.family = HERMES_FAMILY_V4;
+	k.prefixlen = 65;
+	ok &= ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), -EINVAL, "v4 prefix > 32");
+	k.prefixlen = 16;
+	ok &= ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), -EINVAL, "prefix below base");
+	k.family = HERMES_FAMILY_V6;
+	k.prefixlen = 161;
+	ok &= ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), -EINVAL, "v6 prefix > 128");
+	k.prefixlen = 160;
+	ok &= ASSERT_EQ(pol_fmt_match(&k, buf, sizeof(buf)), 0, "v6 ::/128");
+	ok &= ASSERT_STREQ(buf, "::/128", "v6 zero");
+	return ok;
+}
+
+static bool test_actions(void)
+{
+	enum hermes_action a = HERMES_ACT_MAX;
+	bool ok = true;
+
+	ok &= ASSERT_EQ(pol_parse_action("pass", &a), 0, "pass");
+	ok &= ASSERT_EQ(a, HERMES_ACT_PASS, "pass value");
+	ok &= ASSERT_EQ(pol_parse_action("deny", &a), 0, "deny");
+	ok &= ASSERT_EQ(a, HERMES_ACT_DENY, "deny value");
+	ok &= ASSERT_EQ(pol_parse_action("proxy", &a), 0, "proxy");
+	ok &= ASSERT_EQ(a, HERMES_ACT_PROXY, "proxy value");
+	a = HERMES_ACT_DENY;
+	ok &= ASSERT_EQ(pol_parse_action("tunnel", &a), -EOPNOTSUPP, "tunnel reserved");
+	ok &= ASSERT_EQ(pol_parse_action("http", &a), -EOPNOTSUPP, "http reserved");
+	ok &= ASSERT_EQ(a, HERMES_ACT_DENY, "output untouched on error");
+	ok &= ASSERT_EQ(pol_parse_action("allow", &a), -EINVAL, "unknown");
+	ok &= ASSERT_EQ(pol_parse_action("", &a), -EINVAL, "empty");
+	ok &= ASSERT_EQ(pol_parse_action("PASS", &a), -EINVAL, "case sensitive");
+	ok &= ASSERT_EQ(pol_parse_action("pass ", &a), -EINVAL, "trailing space");
+	ok &= ASSERT_EQ(pol_parse_action(NULL, &a), -EINVAL, "NULL");
+
+	for (unsigned i = 0; i < HERMES_ACT_MAX; i++) {
+		enum hermes_action b;
+		int err = pol_parse_action(pol_action_name(i), &b);
+
+		ok &= ASSERT_TRUE(err == 0 ? b == i : err == -EOPNOTSUPP, "name of action %u round-trips", i);
+	}
+	ok &= ASSERT_STREQ(pol_action_name(HERMES_ACT_MAX), "unknown", "out of range action");
+	ok &= ASSERT_STREQ(pol_action_name(2), "proxy", "action 2");
+	ok &= ASSERT_STREQ(pol_origin_name(HERMES_ORIGIN_MANUAL), "manual", "origin manual");
+	ok &= ASSERT_STREQ(pol_origin_name(HERMES_ORIGIN_CONFIG), "config", "origin config");
+	ok &= ASSERT_STREQ(pol_origin_name(7), "unknown", "origin 7");
+	for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
+		ok &= ASSERT_TRUE(pol_counter_name(i) && strcmp(pol_counter_name(i), "unknown"),
+				  "counter %u has a name", i);
+	ok &= ASSERT_STREQ(pol_counter_name(HERMES_CNT_DENY), "deny", "deny counter");
+	ok &= ASSERT_STREQ(pol_counter_name(HERMES_CNT_MAX), "unknown", "out of range counter");
+	return ok;
+}
+
+static bool test_order(void)
+{
+	/* Listing order: IPv4 before IPv6, then address, prefix length, port. */
+	static const char *const sorted[] = {
+		"0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/8:80", "10.0.0.0/8:443", "10.0.0.0/16",
+		"10.0.0.1/32", "192.168.0.0/16", "::/0", "fd00::/64", "[fd00::/64]:443",
+	};
+	size_t n = sizeof(sorted) / sizeof(sorted[0]);
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n; j++) {
+			struct hermes_policy_key a, b;
+			int c, want = i < j ? -1 : i > j ? 1 : 0;
+
+			pol_parse_match(sorted[i], &a);
+			pol_parse_match(sorted[j], &b);
+			c = pol_key_cmp(&a, &b);
+			c = c < 0 ? -1 : c > 0 ? 1 : 0;
+			ok &= ASSERT_TRUE(c == want, "cmp(%s, %s) = %d, want %d", sorted[i], sorted[j], c, want);
+		}
+	}
+	return ok;
+}
+
+int main(void)
+{
+	bool ok = true;
+
+	ok &= test_roundtrip_v4();
+	ok &= test_roundtrip_v6();
+	ok &= test_host_bits();
+	ok &= test_reject();
+	ok &= test_messages();
+	ok &= test_key_layout();
+	ok &= test_fmt();
+	ok &= test_actions();
+	ok &= test_order();
+
+	printf("test_policy: %d checks, %d failed\n", checks, failures);
+	return ok && !failures ? 0 : 1;
+}

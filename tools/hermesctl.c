@@ -1,0 +1,1022 @@
+/* hermesctl: the operator's command line for Hermes. It works directly on the BPF
+ * objects hermesd pins under its pin root (links, policy and counter maps), so it
+ * works whether or not hermesd is running, and it asks hermesd's admin endpoint only
+ * whether the daemon is ready. See `hermesctl --help`. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <mntent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "hermes/pin.h"
+#include "hermes/policy.h"
+#include "pinfs.h"
+#include "policy.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+#define ADMIN_DEFAULT "127.0.0.1:15000"
+#define ADMIN_TIMEOUT_MS 1000
+
+static const char *pin_root = HERMES_PIN_ROOT_DEFAULT;
+static const char *admin_addr = ADMIN_DEFAULT;
+static struct cfg_sockaddr admin_sa;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"NAME\n"
+"    hermesctl - inspect and control Hermes transparent steering\n"
+"\n"
+"SYNOPSIS\n"
+"    hermesctl [--pin-root DIR] [--admin ADDR] status [--json]\n"
+"    hermesctl [--pin-root DIR] policy list [--json]\n"
+"    hermesctl [--pin-root DIR] policy add CIDR[:PORT] ACTION\n"
+"    hermesctl [--pin-root DIR] policy del CIDR[:PORT]\n"
+"    hermesctl [--pin-root DIR] disable\n"
+"    hermesctl -h | --help\n"
+"\n"
+"DESCRIPTION\n"
+"    hermesd steers the connections of a cgroup with BPF programs and keeps its\n"
+"    state pinned on bpffs under a pin root: the programs' links in DIR/links/,\n"
+"    the policy trie (hermes_policy) and the decision counters (hermes_stats) in\n"
+"    DIR. hermesctl reads and changes those pins directly, so policy changes take\n"
+"    effect on the next connect() with no reload, and work while hermesd is down.\n"
+"    Most commands need root (CAP_BPF and CAP_SYS_ADMIN) to open the pins.\n"
+"\n"
+"COMMANDS\n"
+"    status [--json]\n"
+"        For every pinned link: its name, program name and id, attach type\n"
+"        (connect4, connect6, getpeername4, getpeername6, sock_ops, getsockopt)\n"
+"        and the cgroup it is attached to (id and path, \"?\" if the cgroup is\n"
+"        gone). Then the decision counters summed over CPUs, and whether hermesd\n"
+"        answers GET /ready on its admin address within 1 s. A hermesd that does\n"
+"        not answer is reported but is not an error: steering fails open.\n"
+"\n"
+"    policy list [--json]\n"
+"        Every rule, sorted by family, address, prefix and port, with its action\n"
+"        and origin: \"config\" rules come from hermesd's config file and are\n"
+"        replaced on reload; \"manual\" rules come from hermesctl or bpftool and\n"
+"        are left alone by reloads (a manual rule also wins over a config rule\n"
+"        with the same match). --json prints an array of\n"
+"        {\"match\": ..., \"action\": ..., \"origin\": ...} objects.\n"
+"\n"
+"    policy add CIDR[:PORT] ACTION\n"
+"        Adds or replaces the rule for CIDR[:PORT] (origin manual). Both words\n"
+"        are checked before the map is touched.\n"
+"\n"
+"    policy del CIDR[:PORT]\n"
+"        Deletes the rule with exactly this match (same prefix, same port).\n"
+"\n"
+"    disable\n"
+"        Detaches every pinned link (BPF_LINK_DETACH, which also works while\n"
+"        hermesd holds the link open) and removes every pin under DIR, then DIR\n"
+"        itself. Afterwards no Hermes program is attached and connections go\n"
+"        where applications send them. Start hermesd again to re-enable.\n"
+"\n"
+"MATCHES\n"
+"    A match is an address prefix and an optional port (1..65535; none = any):\n"
+"        10.0.0.0/8   10.0.0.1 (= /32)   10.0.0.0/8:80   10.0.0.1:80   0.0.0.0/0\n"
+"        fd00::/64    fd00::1 (= /128)   [fd00::/64]:443 [fd00::1]:443 ::/0\n"
+"    IPv6 with a port needs brackets. Host bits below the prefix are cleared\n"
+"    (10.1.2.3/8 is stored as 10.0.0.0/8). The longest prefix wins; among equal\n"
+"    prefixes a rule with a port wins over the any-port rule. Unmatched\n"
+"    connections pass.\n"
+"\n"
+"ACTIONS\n"
+"    pass     the connection is untouched (use it to carve holes in wider rules)\n"
+"    deny     connect() fails with EPERM\n"
+"    proxy    the connection goes through hermesd's transparent listener\n"
+"    tunnel and http are reserved and not implemented yet.\n"
+"\n"
+"OPTIONS\n"
+"    --pin-root DIR\n"
+"        Pin root of the hermesd instance to work on (default %s).\n"
+"        Must match hermesd's --pin-root.\n"
+"    --admin ADDR\n"
+"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default %s).\n"
+"    -h, --help\n"
+"        Show this help.\n"
+"\n"
+"EXIT STATUS\n"
+"    0   success (including status when hermesd does not answer)\n"
+"    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
+"        a link could not be detached\n"
+"    2   usage error or bad input: unknown command or option, malformed match,\n"
+"        port out of range, unknown or unimplemented action\n"
+"\n"
+"EXAMPLES\n"
+"    hermesctl status\n"
+"    hermesctl policy add 10.0.3.0/24:80 proxy\n"
+"    hermesctl policy add '[fd00::/64]:443' deny\n"
+"    hermesctl policy add 10.0.3.7 pass\n"
+"    hermesctl policy del 10.0.3.0/24:80\n"
+"    hermesctl --pin-root /sys/fs/bpf/hermes-test policy list --json\n"
+"    hermesctl disable\n"
+"\n"
+"    The same with bpftool. Policy key (24 bytes): prefixlen (u32, host order,\n"
+"    = 32 + CIDR length), family (4 or 6), pad, port (network order, 0 = any),\n"
+"    addr[16]. Value (8 bytes): action (0 pass, 1 deny, 2 proxy), origin\n"
+"    (0 manual, 1 config), pad[2], route_id (u32). On a little-endian host:\n"
+"        bpftool map dump pinned %s/hermes_policy\n"
+"        # 10.0.3.0/24:80 -> proxy (prefixlen 32+24 = 56 = 0x38, port 80 = 00 50)\n"
+"        bpftool map update pinned %s/hermes_policy \\\n"
+"            key hex 38 00 00 00 04 00 00 50 0a 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 \\\n"
+"            value hex 02 00 00 00 00 00 00 00\n"
+"        bpftool map delete pinned %s/hermes_policy \\\n"
+"            key hex 38 00 00 00 04 00 00 50 0a 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+"        bpftool map dump pinned %s/hermes_stats    # per-CPU counters\n"
+"        bpftool link show; bpftool cgroup tree     # what status shows\n"
+"        bpftool link detach pinned %s/links/NAME   # what disable does, per link\n",
+		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
+		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
+}
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hermesctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hermesctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'hermesctl --help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* What to try when a pin cannot be used, by errno. */
+static const char *pin_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "is hermesd running with this --pin-root?";
+	case EACCES:
+	case EPERM:
+		return "run hermesctl as root: opening pins needs CAP_BPF and CAP_SYS_ADMIN";
+	case EPROTO:
+	case EINVAL:
+		return "not a Hermes map of this version: is --pin-root right?";
+	default:
+		return "see hermesd's log";
+	}
+}
+
+/* The pin root must exist before anything else makes sense; says why not. */
+static int check_root(void)
+{
+	struct stat st;
+
+	if (stat(pin_root, &st)) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			errmsg("no Hermes state at %s (is hermesd running with --pin-root %s?)", pin_root, pin_root);
+		else if (errno == EACCES || errno == EPERM)
+			errmsg("cannot access %s: %s (run hermesctl as root)", pin_root, strerror(errno));
+		else
+			errmsg("cannot access %s: %s", pin_root, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errmsg("%s is not a directory, so not a Hermes pin root (give hermesd's --pin-root)", pin_root);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_pinned(const char *name)
+{
+	char path[PATH_MAX];
+	int fd = pin_open(pin_root, name);
+
+	if (fd >= 0)
+		return fd;
+	if (pin_path(path, sizeof(path), pin_root, name))
+		snprintf(path, sizeof(path), "%s/...", pin_root);
+	errmsg("cannot open %s: %s (%s)", path, strerror(-fd), pin_hint(-fd));
+	return -1;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- status: links ---- */
+
+struct link_desc {
+	char name[NAME_MAX + 1];
+	char prog[128];
+	char attach[48];
+	char cgroup[PATH_MAX];
+	char error[PATH_MAX + 128];
+	__u32 link_id, prog_id;
+	__u64 cgroup_id;
+	bool has_cgroup;
+};
+
+static const char *attach_name(__u32 t)
+{
+	switch (t) {
+	case BPF_CGROUP_INET4_CONNECT: return "connect4";
+	case BPF_CGROUP_INET6_CONNECT: return "connect6";
+	case BPF_CGROUP_INET4_GETPEERNAME: return "getpeername4";
+	case BPF_CGROUP_INET6_GETPEERNAME: return "getpeername6";
+	case BPF_CGROUP_SOCK_OPS: return "sock_ops";
+	case BPF_CGROUP_GETSOCKOPT: return "getsockopt";
+	case BPF_CGROUP_SETSOCKOPT: return "setsockopt";
+	case BPF_CGROUP_UDP4_SENDMSG: return "sendmsg4";
+	case BPF_CGROUP_UDP6_SENDMSG: return "sendmsg6";
+	case BPF_CGROUP_UDP4_RECVMSG: return "recvmsg4";
+	case BPF_CGROUP_UDP6_RECVMSG: return "recvmsg6";
+	case BPF_CGROUP_INET4_GETSOCKNAME: return "getsockname4";
+	case BPF_CGROUP_INET6_GETSOCKNAME: return "getsockname6";
+	case BPF_SK_LOOKUP: return "sk_lookup";
+	default: {
+		const char *s = libbpf_bpf_attach_type_str((enum bpf_attach_type)t);
+
+		return s ? s : "unknown";
+	}
+	}
+}
+
+/* cgroup id -> path: the id of a cgroup v2 directory is its inode number, and
+ * nothing maps it back except walking the hierarchy. */
+static __u64 cg_target;
+static char cg_found[PATH_MAX];
+
+static int cg_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_D && (__u64)sb->st_ino == cg_target) {
+		snprintf(cg_found, sizeof(cg_found), "%s", path);
+		return 1;
+	}
+	return 0;
+}
+
+static int cgroup2_mount(char *buf, size_t len)
+{
+	struct mntent *m;
+	FILE *f = setmntent("/proc/self/mounts", "r");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while ((m = getmntent(f))) {
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(buf, len, "%s", m->mnt_dir);
+			err = 0;
+			break;
+		}
+	}
+	endmntent(f);
+	return err;
+}
+
+static void cgroup_path(__u64 id, char *out, size_t len)
+{
+	static char mnt[PATH_MAX];
+	static int have_mnt = -1;
+	static __u64 last_id;
+	static char last_path[PATH_MAX];
+
+	if (have_mnt < 0)
+		have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
+	if (last_id && last_id == id) {
+		snprintf(out, len, "%s", last_path);
+		return;
+	}
+	snprintf(out, len, "?");
+	if (!have_mnt)
+		return;
+	cg_target = id;
+	cg_found[0] = 0;
+	if (nftw(mnt, cg_visit, 32, FTW_PHYS | FTW_MOUNT) == 1 && cg_found[0])
+		snprintf(out, len, "%s", cg_found);
+	last_id = id;
+	snprintf(last_path, sizeof(last_path), "%s", out);
+}
+
+/* The kernel keeps only 15 characters of a program's name; its BTF has the whole
+ * function name (this is how bpftool prints it). Leaves buf alone on failure. */
+static void prog_full_name(int pfd, const struct bpf_prog_info *pi, char *buf, size_t len)
+{
+	struct bpf_prog_info fi;
+	struct bpf_func_info func;
+	const struct btf_type *t;
+	struct btf *btf;
+	__u32 flen = sizeof(fi);
+	const char *name;
+
+	if (!pi->btf_id || !pi->nr_func_info)
+		return;
+	memset(&fi, 0, sizeof(fi));
+	memset(&func, 0, sizeof(func));
+	fi.nr_func_info = 1;
+	fi.func_info_rec_size = sizeof(func);
+	fi.func_info = (__u64)(unsigned long)&func;
+	if (bpf_obj_get_info_by_fd(pfd, &fi, &flen) || fi.func_info_rec_size != sizeof(func))
+		return;
+	btf = btf__load_from_kernel_by_id(pi->btf_id);
+	if (!btf)
+		return;
+	t = btf__type_by_id(btf, func.type_id);
+	name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	if (name && !strncmp(name, pi->name, BPF_OBJ_NAME_LEN - 1))
+		snprintf(buf, len, "%s", name);
+	btf__free(btf);
+}
+
+static void describe_link(const char *dir, const char *name, struct link_desc *d)
+{
+	char path[PATH_MAX];
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	__u32 len;
+	int fd, pfd;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->prog, sizeof(d->prog), "?");
+	snprintf(d->attach, sizeof(d->attach), "?");
+	snprintf(d->cgroup, sizeof(d->cgroup), "?");
+	if (pin_path(path, sizeof(path), dir, name)) {
+		snprintf(d->error, sizeof(d->error), "path too long");
+		return;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		snprintf(d->error, sizeof(d->error), "cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	memset(&li, 0, sizeof(li));
+	len = sizeof(li);
+	if (bpf_obj_get_info_by_fd(fd, &li, &len)) {
+		snprintf(d->error, sizeof(d->error), "cannot read link info: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	close(fd);
+	d->link_id = li.id;
+	d->prog_id = li.prog_id;
+	switch (li.type) {
+	case BPF_LINK_TYPE_CGROUP:
+		snprintf(d->attach, sizeof(d->attach), "%s", attach_name(li.cgroup.attach_type));
+		d->cgroup_id = li.cgroup.cgroup_id;
+		d->has_cgroup = true;
+		cgroup_path(d->cgroup_id, d->cgroup, sizeof(d->cgroup));
+		break;
+	case BPF_LINK_TYPE_NETNS:
+		snprintf(d->attach, sizeof(d->attach), "%s", attach_name(li.netns.attach_type));
+		snprintf(d->cgroup, sizeof(d->cgroup), "netns inode %u", li.netns.netns_ino);
+		break;
+	default: {
+		const char *t = libbpf_bpf_link_type_str((enum bpf_link_type)li.type);
+
+		snprintf(d->attach, sizeof(d->attach), "%s link", t ? t : "unknown");
+		break;
+	}
+	}
+
+	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	if (pfd < 0)
+		return;
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	if (!bpf_obj_get_info_by_fd(pfd, &pi, &len) && pi.name[0]) {
+		snprintf(d->prog, sizeof(d->prog), "%s", pi.name);
+		if (strlen(pi.name) == BPF_OBJ_NAME_LEN - 1)
+			prog_full_name(pfd, &pi, d->prog, sizeof(d->prog));
+	}
+	close(pfd);
+}
+
+static int name_filter(const struct dirent *de)
+{
+	return strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+}
+
+/* Describes every link pinned under <root>/links, in name order. *out is NULL and
+ * *n 0 when there are none. */
+static int scan_links(struct link_desc **out, int *n)
+{
+	char dir[PATH_MAX];
+	struct dirent **names = NULL;
+	struct link_desc *d;
+	int cnt, err;
+
+	*out = NULL;
+	*n = 0;
+	err = pin_path(dir, sizeof(dir), pin_root, HERMES_PIN_LINKS);
+	if (err)
+		return err;
+	cnt = scandir(dir, &names, name_filter, alphasort);
+	if (cnt < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = cnt ? calloc((size_t)cnt, sizeof(*d)) : NULL;
+	for (int i = 0; i < cnt; i++) {
+		if (d)
+			describe_link(dir, names[i]->d_name, &d[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (cnt && !d)
+		return -ENOMEM;
+	*out = d;
+	*n = cnt;
+	return 0;
+}
+
+/* ---- status: admin probe ---- */
+
+enum admin_state { ADMIN_READY, ADMIN_NOT_READY, ADMIN_UNREACHABLE };
+
+/* A plain blocking GET /ready with socket timeouts: hermesctl runs once, so an
+ * event loop would buy nothing. detail gets the reason when not ready. */
+static enum admin_state probe_admin(char *detail, size_t len)
+{
+	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
+	char req[256], resp[512];
+	size_t got = 0;
+	int fd, status, n;
+
+	detail[0] = 0;
+	fd = socket(admin_sa.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(detail, len, "socket: %s", strerror(errno));
+		return ADMIN_UNREACHABLE;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&admin_sa.ss, admin_sa.len)) {
+		/* connect() reports an SO_SNDTIMEO expiry as EINPROGRESS */
+		if (errno == EINPROGRESS || errno == EAGAIN)
+			snprintf(detail, len, "connect timed out after %d ms", ADMIN_TIMEOUT_MS);
+		else
+			snprintf(detail, len, "connect: %s", strerror(errno));
+		close(fd);
+		return ADMIN_UNREACHABLE;
+	}
+	n = snprintf(req, sizeof(req), "GET /ready HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", admin_addr);
+	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		snprintf(detail, len, "send: %s", strerror(errno));
+		close(fd);
+		return ADMIN_UNREACHABLE;
+	}
+	while (got < sizeof(resp) - 1 && !memchr(resp, '\n', got)) {
+		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				snprintf(detail, len, "no answer within %d ms", ADMIN_TIMEOUT_MS);
+			else if (r < 0)
+				snprintf(detail, len, "recv: %s", strerror(errno));
+			else if (!got)
+				snprintf(detail, len, "connection closed without an answer");
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	resp[got] = 0;
+	if (!memchr(resp, '\n', got)) {
+		if (!detail[0])
+			snprintf(detail, len, "no HTTP status line in the answer");
+		return ADMIN_UNREACHABLE;
+	}
+	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1) {
+		snprintf(detail, len, "not an HTTP answer");
+		return ADMIN_UNREACHABLE;
+	}
+	if (status == 200)
+		return ADMIN_READY;
+	*strchrnul(resp, '\r') = 0;
+	*strchrnul(resp, '\n') = 0;
+	snprintf(detail, len, "%s", resp);
+	return ADMIN_NOT_READY;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	uint64_t cnt[HERMES_CNT_MAX];
+	struct link_desc *links = NULL;
+	char detail[256];
+	enum admin_state st;
+	bool json = false, have_cnt = false;
+	int n_links = 0, err, fd, rc = EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("status: unexpected argument '%s'", argv[i]);
+	}
+	if (check_root())
+		return EXIT_RUNTIME;
+
+	err = scan_links(&links, &n_links);
+	if (err) {
+		errmsg("cannot list %s/%s: %s (%s)", pin_root, HERMES_PIN_LINKS, strerror(-err), pin_hint(-err));
+		rc = EXIT_RUNTIME;
+	}
+	fd = open_pinned(HERMES_MAP_STATS);
+	if (fd >= 0) {
+		err = pol_read_counters(fd, cnt);
+		close(fd);
+		if (err)
+			errmsg("cannot read %s/%s: %s", pin_root, HERMES_MAP_STATS, strerror(-err));
+		else
+			have_cnt = true;
+	}
+	if (!have_cnt)
+		rc = EXIT_RUNTIME;
+	st = probe_admin(detail, sizeof(detail));
+
+	if (json) {
+		printf("{\"pin_root\": ");
+		json_str(stdout, pin_root);
+		printf(", \"links\": [");
+		for (int i = 0; i < n_links; i++) {
+			const struct link_desc *d = &links[i];
+
+			printf("%s\n  {\"name\": ", i ? "," : "");
+			json_str(stdout, d->name);
+			printf(", \"link_id\": %u, \"program\": ", d->link_id);
+			json_str(stdout, d->prog);
+			printf(", \"program_id\": %u, \"attach_type\": ", d->prog_id);
+			json_str(stdout, d->attach);
+			if (d->has_cgroup)
+				printf(", \"cgroup_id\": %llu", (unsigned long long)d->cgroup_id);
+			else
+				printf(", \"cgroup_id\": null");
+			printf(", \"cgroup\": ");
+			json_str(stdout, d->cgroup);
+			if (d->error[0]) {
+				printf(", \"error\": ");
+				json_str(stdout, d->error);
+			}
+			printf("}");
+		}
+		printf("%s],\n \"counters\": ", n_links ? "\n" : "");
+		if (have_cnt) {
+			printf("{");
+			for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
+				printf("%s\"%s\": %llu", i ? ", " : "", pol_counter_name(i), (unsigned long long)cnt[i]);
+			printf("}");
+		} else {
+			printf("null");
+		}
+		printf(",\n \"hermesd\": {\"admin\": ");
+		json_str(stdout, admin_addr);
+		printf(", \"ready\": %s, \"state\": \"%s\"", st == ADMIN_READY ? "true" : "false",
+		       st == ADMIN_READY ? "ready" : st == ADMIN_NOT_READY ? "not_ready" : "unreachable");
+		if (detail[0]) {
+			printf(", \"detail\": ");
+			json_str(stdout, detail);
+		}
+		printf("}}\n");
+	} else {
+		printf("pin root: %s\n", pin_root);
+		if (!n_links) {
+			printf("links: none (nothing attached: no connection is steered)\n");
+		} else {
+			printf("links:\n  %-20s %-22s %8s  %-13s %s\n", "LINK", "PROGRAM", "PROG_ID", "ATTACH", "CGROUP");
+			for (int i = 0; i < n_links; i++) {
+				const struct link_desc *d = &links[i];
+
+				if (d->error[0]) {
+					printf("  %-20s %s\n", d->name, d->error);
+					continue;
+				}
+				printf("  %-20s %-22s %8u  %-13s ", d->name, d->prog, d->prog_id, d->attach);
+				if (d->has_cgroup)
+					printf("%s (id %llu)\n", d->cgroup, (unsigned long long)d->cgroup_id);
+				else
+					printf("%s\n", d->cgroup);
+			}
+		}
+		if (have_cnt) {
+			printf("decisions:\n");
+			for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
+				printf("  %-14s %llu\n", pol_counter_name(i), (unsigned long long)cnt[i]);
+		}
+		if (st == ADMIN_READY)
+			printf("hermesd: ready (%s)\n", admin_addr);
+		else if (st == ADMIN_NOT_READY)
+			printf("hermesd: answering at %s but not ready (%s)\n", admin_addr, detail);
+		else
+			printf("hermesd: not reachable at %s (%s)\n", admin_addr, detail);
+	}
+	free(links);
+	return rc;
+}
+
+/* ---- policy ---- */
+
+struct rule_row {
+	char match[80];
+	unsigned action, origin;
+};
+
+struct rule_list {
+	struct rule_row *rows;
+	size_t n, cap;
+	int err;
+};
+
+static int collect_rule(const struct hermes_policy_key *k, const struct hermes_policy_val *v, void *arg)
+{
+	struct rule_list *l = arg;
+	struct rule_row *r;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct rule_row *p = realloc(l->rows, ncap * sizeof(*p));
+
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->rows = p;
+		l->cap = ncap;
+	}
+	r = &l->rows[l->n++];
+	/* A key written by hand with bpftool may not be expressible as CIDR[:PORT]:
+	 * show its raw fields rather than hiding it. */
+	if (pol_fmt_match(k, r->match, sizeof(r->match)))
+		snprintf(r->match, sizeof(r->match), "<raw prefixlen=%u family=%u port=%u>",
+			 k->prefixlen, k->family, ntohs(k->port));
+	r->action = v->action;
+	r->origin = v->origin;
+	return 0;
+}
+
+static void print_action(char *buf, size_t len, unsigned a)
+{
+	if (a < HERMES_ACT_MAX)
+		snprintf(buf, len, "%s", pol_action_name(a));
+	else
+		snprintf(buf, len, "action %u", a);
+}
+
+static void print_origin(char *buf, size_t len, unsigned o)
+{
+	if (o == HERMES_ORIGIN_MANUAL || o == HERMES_ORIGIN_CONFIG)
+		snprintf(buf, len, "%s", pol_origin_name(o));
+	else
+		snprintf(buf, len, "origin %u", o);
+}
+
+static int policy_list(int argc, char **argv)
+{
+	struct rule_list l = { 0 };
+	bool json = false;
+	size_t w = strlen("MATCH");
+	int fd, err;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("policy list: unexpected argument '%s'", argv[i]);
+	}
+	if (check_root())
+		return EXIT_RUNTIME;
+	fd = open_pinned(HERMES_MAP_POLICY);
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	err = pol_map_foreach(fd, collect_rule, &l);
+	close(fd);
+	if (!err)
+		err = l.err;
+	if (err) {
+		errmsg("cannot read %s/%s: %s (%s)", pin_root, HERMES_MAP_POLICY, strerror(-err), pin_hint(-err));
+		free(l.rows);
+		return EXIT_RUNTIME;
+	}
+
+	for (size_t i = 0; i < l.n; i++)
+		if (strlen(l.rows[i].match) > w)
+			w = strlen(l.rows[i].match);
+	if (json)
+		printf("[");
+	else
+		printf("%-*s  %-8s %s\n", (int)w, "MATCH", "ACTION", "ORIGIN");
+	for (size_t i = 0; i < l.n; i++) {
+		char a[24], o[24];
+
+		print_action(a, sizeof(a), l.rows[i].action);
+		print_origin(o, sizeof(o), l.rows[i].origin);
+		if (json) {
+			printf("%s\n  {\"match\": ", i ? "," : "");
+			json_str(stdout, l.rows[i].match);
+			printf(", \"action\": ");
+			json_str(stdout, a);
+			printf(", \"origin\": ");
+			json_str(stdout, o);
+			printf("}");
+		} else {
+			printf("%-*s  %-8s %s\n", (int)w, l.rows[i].match, a, o);
+		}
+	}
+	if (json)
+		printf("%s]\n", l.n ? "\n" : "");
+	free(l.rows);
+	return EXIT_OK;
+}
+
+/* Parses a match for add/del; prints the reason and returns -1 when it is bad. */
+static int parse_match_arg(const char *s, struct hermes_policy_key *key)
+{
+	char why[256];
+
+	if (pol_parse_match_err(s, key, why, sizeof(why))) {
+		errmsg("%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int policy_add(int argc, char **argv)
+{
+	struct hermes_policy_key key;
+	struct hermes_policy_val val;
+	enum hermes_action act = HERMES_ACT_PASS;
+	char canon[80];
+	int fd, err;
+
+	if (argc != 3)
+		return usage_error("policy add: expected CIDR[:PORT] ACTION, e.g. 'policy add 10.0.0.0/8:80 proxy'");
+	/* Both words are checked before the map is opened: a typo must never leave a
+	 * half-applied change or a misleading "cannot open" error. */
+	if (parse_match_arg(argv[1], &key))
+		return EXIT_USAGE;
+	err = pol_parse_action(argv[2], &act);
+	if (err == -EOPNOTSUPP) {
+		errmsg("action '%s' is not implemented yet (expected pass, deny or proxy)", argv[2]);
+		return EXIT_USAGE;
+	}
+	if (err) {
+		errmsg("unknown action '%s' (expected pass, deny or proxy)", argv[2]);
+		return EXIT_USAGE;
+	}
+	if (check_root())
+		return EXIT_RUNTIME;
+	fd = open_pinned(HERMES_MAP_POLICY);
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	memset(&val, 0, sizeof(val));
+	val.action = (__u8)act;
+	val.origin = HERMES_ORIGIN_MANUAL;
+	err = pol_map_put(fd, &key, &val);
+	close(fd);
+	if (pol_fmt_match(&key, canon, sizeof(canon)))
+		snprintf(canon, sizeof(canon), "%s", argv[1]);
+	if (err) {
+		errmsg("cannot write %s -> %s to %s/%s: %s%s", canon, argv[2], pin_root, HERMES_MAP_POLICY,
+		       strerror(-err), err == -ENOSPC || err == -E2BIG ? " (the map is full: delete unused rules)" : "");
+		return EXIT_RUNTIME;
+	}
+	printf("policy: %s -> %s (manual)\n", canon, pol_action_name(act));
+	return EXIT_OK;
+}
+
+static int policy_del(int argc, char **argv)
+{
+	struct hermes_policy_key key;
+	char canon[80];
+	int fd, err;
+
+	if (argc != 2)
+		return usage_error("policy del: expected CIDR[:PORT], e.g. 'policy del 10.0.0.0/8:80'");
+	if (parse_match_arg(argv[1], &key))
+		return EXIT_USAGE;
+	if (check_root())
+		return EXIT_RUNTIME;
+	fd = open_pinned(HERMES_MAP_POLICY);
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	err = pol_map_del(fd, &key);
+	close(fd);
+	if (pol_fmt_match(&key, canon, sizeof(canon)))
+		snprintf(canon, sizeof(canon), "%s", argv[1]);
+	if (err == -ENOENT) {
+		errmsg("no rule for %s (see 'hermesctl policy list': the prefix and port must match exactly)", canon);
+		return EXIT_RUNTIME;
+	}
+	if (err) {
+		errmsg("cannot delete %s from %s/%s: %s", canon, pin_root, HERMES_MAP_POLICY, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	printf("policy: deleted %s\n", canon);
+	return EXIT_OK;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("policy: expected list, add or del");
+	if (!strcmp(argv[1], "list"))
+		return policy_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "add"))
+		return policy_add(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "del") || !strcmp(argv[1], "delete"))
+		return policy_del(argc - 1, argv + 1);
+	return usage_error("policy: unknown command '%s' (expected list, add or del)", argv[1]);
+}
+
+/* ---- disable ---- */
+
+struct teardown_ctx {
+	const struct link_desc *links;
+	int n_links;
+	int detached, unpinned, failed;
+};
+
+static void on_teardown(enum pin_event ev, const char *path, int err, void *arg)
+{
+	struct teardown_ctx *c = arg;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	if (err) {
+		c->failed++;
+		errmsg("cannot %s %s: %s", ev == PIN_EV_DETACH ? "detach" : ev == PIN_EV_UNPIN ? "remove pin" : "remove directory",
+		       path, strerror(-err));
+		return;
+	}
+	switch (ev) {
+	case PIN_EV_DETACH: {
+		const struct link_desc *d = NULL;
+
+		for (int i = 0; i < c->n_links; i++)
+			if (!strcmp(c->links[i].name, base))
+				d = &c->links[i];
+		c->detached++;
+		if (d && !d->error[0])
+			printf("detached %s (%s, program %s) from %s\n", base, d->attach, d->prog, d->cgroup);
+		else
+			printf("detached %s\n", base);
+		break;
+	}
+	case PIN_EV_UNPIN:
+		c->unpinned++;
+		printf("removed pin %s\n", path);
+		break;
+	case PIN_EV_RMDIR:
+		printf("removed %s/\n", path);
+		break;
+	}
+}
+
+static int cmd_disable(int argc, char **argv)
+{
+	struct teardown_ctx c = { 0 };
+	struct link_desc *links = NULL;
+	int n_links = 0, err;
+
+	if (argc > 1)
+		return usage_error("disable: unexpected argument '%s'", argv[1]);
+	if (check_root())
+		return EXIT_RUNTIME;
+	/* Described before teardown: afterwards there is nothing left to ask. */
+	if (scan_links(&links, &n_links))
+		n_links = 0;
+	c.links = links;
+	c.n_links = n_links;
+	err = pin_teardown_report(pin_root, on_teardown, &c);
+	free(links);
+	if (err == -ENOTSUP) {
+		errmsg("%s is not on bpffs: not a Hermes pin root, refusing to delete anything in it", pin_root);
+		return EXIT_RUNTIME;
+	}
+	if (err == -EBUSY) {
+		errmsg("%s is a bpffs mount point, not a Hermes pin root: refusing to remove every pin in it "
+		       "(give hermesd's --pin-root, e.g. %s)", pin_root, HERMES_PIN_ROOT_DEFAULT);
+		return EXIT_RUNTIME;
+	}
+	if (err && !c.failed) {
+		errmsg("cannot tear down %s: %s (%s)", pin_root, strerror(-err), pin_hint(-err));
+		return EXIT_RUNTIME;
+	}
+	if (err) {
+		errmsg("%d step(s) failed: Hermes may still be partly attached (check 'bpftool cgroup tree')", c.failed);
+		return EXIT_RUNTIME;
+	}
+	printf("Hermes disabled: %d link(s) detached, %d pin(s) removed; connections are no longer steered.\n",
+	       c.detached, c.unpinned);
+	return EXIT_OK;
+}
+
+static int cmd_routes(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	errmsg("routes: not implemented yet (routes arrive with the tunnel action)");
+	return EXIT_RUNTIME;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-root", required_argument, NULL, 'p' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd;
+	int c;
+
+	opterr = 0;
+	/* '+': stop at the command word, so its own options (--json) are left to it. */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_root = optarg;
+			break;
+		case 'a':
+			admin_addr = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt && optopt != '?')
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!*pin_root)
+		return usage_error("--pin-root needs a directory");
+	if (addr_parse(admin_addr, &admin_sa))
+		return usage_error("bad --admin address '%s': expected IPv4:PORT or [IPv6]:PORT such as %s",
+				   admin_addr, ADMIN_DEFAULT);
+	if (optind >= argc)
+		return usage_error("missing command (status, policy, disable)");
+
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+	}
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc, argv);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc, argv);
+	if (!strcmp(cmd, "disable"))
+		return cmd_disable(argc, argv);
+	if (!strcmp(cmd, "routes"))
+		return cmd_routes(argc, argv);
+	return usage_error("unknown command '%s' (expected status, policy or disable)", cmd);
+}

@@ -1,0 +1,828 @@
+/* config.c: hermesd's configuration: the embedded defaults, and the YAML file
+ * (/etc/hermes/hermes.yaml; etc/hermes.yaml documents every key) parsed with the
+ * libyaml document API. Every key is optional; unknown or duplicate keys, wrong
+ * node types and bad or out-of-range values are errors reported once, as
+ * "FILE:LINE:COL: what is wrong (what is expected)".
+ *
+ * Each YAML mapping is walked by parse_map() against a table of struct key, whose
+ * setter converts one value into a field of the object being filled (the config,
+ * a policy rule or an endpoint set). */
+#include <errno.h>
+#include <mntent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define DEFAULT_SOURCE "<embedded default>"
+#define DEFAULT_PIN_ROOT "/sys/fs/bpf/hermes"
+#define DEFAULT_LISTEN "127.0.0.1:15001"
+#define DEFAULT_LISTEN6 "[::1]:15001"
+#define DEFAULT_ADMIN "127.0.0.1:15000"
+#define DEFAULT_MARK 0x484d /* "HM" */
+
+#define MAX_KEYS 16      /* largest key table */
+#define QNAME_LEN 64     /* "section.key" */
+#define SHOW_LEN 80      /* a value quoted in a message */
+
+struct ctx {
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+	char shown[SHOW_LEN]; /* show() */
+	char names[256];      /* key_names() */
+};
+
+struct key;
+/* Converts value node v of key k into obj (+ k->off). qname is "section.key". */
+typedef int (*key_set_fn)(struct ctx *c, const struct key *k, const char *qname,
+			  yaml_node_t *v, void *obj);
+
+/* Key flags. */
+#define KEY_HEX 0x1 /* number: show the range in hex (0x accepted everywhere) */
+#define KEY_V4  0x2 /* address: IPv4 only */
+#define KEY_V6  0x4 /* address: IPv6 only */
+#define KEY_OFF 0x8 /* address: the word "off" means none (len 0) */
+
+struct key {
+	const char *name;
+	key_set_fn set;
+	size_t off;              /* field offset in the object */
+	size_t size;             /* strings: buffer size */
+	uint32_t min, max;       /* numbers: inclusive range */
+	unsigned flags;          /* KEY_* */
+	const char *expect;      /* for messages: what a good value looks like */
+	const struct key *sub;   /* sections: their keys */
+	size_t nsub;
+};
+
+/* ---- messages ---- */
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	int off;
+
+	off = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->path,
+		       n->start_mark.line + 1, n->start_mark.column + 1);
+	if (off >= 0 && (size_t)off < c->errlen) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(c->err + off, c->errlen - off, fmt, ap);
+		va_end(ap);
+	}
+	/* one line whatever the file holds */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return -EINVAL;
+}
+
+/* A value as it can be quoted in a message: shortened (fail() masks control bytes). */
+static const char *show(struct ctx *c, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < SHOW_LEN - 4 && s[i]; i++)
+		c->shown[i] = s[i];
+	if (s[i]) {
+		memcpy(c->shown + i, "...", 3);
+		i += 3;
+	}
+	c->shown[i] = 0;
+	return c->shown;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a single value";
+	}
+}
+
+/* "a, b, c" from a key table. */
+static const char *key_names(struct ctx *c, const struct key *keys, size_t n)
+{
+	char *buf = c->names;
+	size_t used = 0, len = sizeof(c->names);
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", keys[i].name);
+
+		if (w < 0)
+			break;
+		used += w;
+	}
+	return buf;
+}
+
+/* ---- scalars ---- */
+
+/* An empty plain scalar (as in "key:" with nothing after it), ~ or null. */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+/* The text of a non-null scalar value. */
+static int get_scalar(struct ctx *c, const char *qname, const yaml_node_t *v,
+		      const char *expect, const char **out)
+{
+	const char *s = (const char *)v->data.scalar.value;
+
+	if (v->type != YAML_SCALAR_NODE)
+		return fail(c, v, "'%s' must be a single value, not %s (expected %s)",
+			    qname, node_kind(v), expect);
+	if (is_null(v))
+		return fail(c, v, "'%s' has no value (expected %s)", qname, expect);
+	if (strlen(s) != v->data.scalar.length)
+		return fail(c, v, "'%s' contains a NUL character (expected %s)", qname, expect);
+	*out = s;
+	return 0;
+}
+
+/* Decimal, or hex with 0x. Only digits: no sign, space, suffix or second prefix.
+ * -EINVAL for junk, -ERANGE outside min..max. */
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	const char *digits = "0123456789";
+	unsigned long long v;
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = "0123456789abcdefABCDEF";
+		base = 16;
+		s += 2;
+	}
+	if (!*s || s[strspn(s, digits)])
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	struct hermes_addr ha, hb;
+
+	if (addr_to_hermes(a, &ha) || addr_to_hermes(b, &hb))
+		return false;
+	return ha.family == hb.family && ha.port == hb.port &&
+	       !memcmp(ha.addr, hb.addr, ha.family == HERMES_FAMILY_V4 ? 4 : 16);
+}
+
+static bool same_policy_key(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
+{
+	return a->prefixlen == b->prefixlen && a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* ---- setters (struct key.set) ---- */
+
+static int set_path(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		    void *obj)
+{
+	char *dst = (char *)obj + k->off;
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (s[0] != '/')
+		return fail(c, v, "'%s' must be an absolute path, got '%s' (expected %s)",
+			    qname, show(c, s), k->expect);
+	if (strlen(s) >= k->size)
+		return fail(c, v, "'%s' is too long (expected at most %zu characters)",
+			    qname, k->size - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int set_string(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		      void *obj)
+{
+	char *dst = (char *)obj + k->off;
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (strlen(s) >= k->size)
+		return fail(c, v, "'%s' is too long, %zu characters (expected %s)",
+			    qname, strlen(s), k->expect);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int set_log_level(struct ctx *c, const struct key *k, const char *qname,
+			 yaml_node_t *v, void *obj)
+{
+	enum log_level *dst = (enum log_level *)((char *)obj + k->off);
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (log_parse_level(s, dst))
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
+}
+
+static int set_u32(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		   void *obj)
+{
+	uint32_t *dst = (uint32_t *)((char *)obj + k->off);
+	char expect[96];
+	const char *s;
+	int ret;
+
+	if (k->flags & KEY_HEX)
+		snprintf(expect, sizeof(expect), "a whole number in %#x..%#x, decimal or 0x hex",
+			 k->min, k->max);
+	else
+		snprintf(expect, sizeof(expect), "a whole number in %u..%u", k->min, k->max);
+	ret = get_scalar(c, qname, v, expect, &s);
+	if (ret)
+		return ret;
+	ret = parse_u32(s, k->min, k->max, dst);
+	if (ret == -ERANGE)
+		return fail(c, v, "'%s' value %s is out of range (expected %s)",
+			    qname, show(c, s), expect);
+	if (ret)
+		return fail(c, v, "'%s' value '%s' is not a number (expected %s)",
+			    qname, show(c, s), expect);
+	return 0;
+}
+
+static int set_addr(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		    void *obj)
+{
+	struct cfg_sockaddr *dst = (struct cfg_sockaddr *)((char *)obj + k->off);
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if ((k->flags & KEY_OFF) && !strcmp(s, "off")) {
+		memset(dst, 0, sizeof(*dst));
+		return 0;
+	}
+	if (addr_parse(s, dst) ||
+	    ((k->flags & KEY_V4) && dst->ss.ss_family != AF_INET) ||
+	    ((k->flags & KEY_V6) && dst->ss.ss_family != AF_INET6))
+		return fail(c, v, "bad address '%s' for '%s' (expected %s)",
+			    show(c, s), qname, k->expect);
+	return 0;
+}
+
+static int set_relay(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		     void *obj)
+{
+	enum relay_engine *dst = (enum relay_engine *)((char *)obj + k->off);
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (!strcmp(s, "uring")) {
+		*dst = RELAY_URING;
+		return 0;
+	}
+	if (!strcmp(s, "splice") || !strcmp(s, "auto"))
+		return fail(c, v, "relay '%s' is not implemented yet (only uring)", s);
+	return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+}
+
+static int parse_map(struct ctx *c, yaml_node_t *map, const struct key *keys, size_t n,
+		     const char *section, void *obj, yaml_node_t **vals);
+
+/* A mapping of k->sub keys filling the same object; nothing after "key:" is fine. */
+static int parse_section(struct ctx *c, const struct key *k, const char *qname,
+			 yaml_node_t *v, void *obj, yaml_node_t **vals)
+{
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(c, v, "'%s' must be a mapping, not %s (expected keys %s)", qname,
+			    node_kind(v), key_names(c, k->sub, k->nsub));
+	return parse_map(c, v, k->sub, k->nsub, qname, obj, vals);
+}
+
+static int set_section(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		       void *obj)
+{
+	return parse_section(c, k, qname, v, obj, NULL);
+}
+
+/* policy rule keys, into struct cfg_rule */
+static int set_rule_match(struct ctx *c, const struct key *k, const char *qname,
+			  yaml_node_t *v, void *obj)
+{
+	struct cfg_rule *r = obj;
+	char why[160];
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	why[0] = 0;
+	if (pol_parse_match_err(s, &r->key, why, sizeof(why)) == 0)
+		return 0;
+	/* why names the token and the fault, and sometimes already what is expected */
+	if (strstr(why, "expected"))
+		return fail(c, v, "'%s': %s", qname, why);
+	return fail(c, v, "'%s': %s (expected %s)", qname, why[0] ? why : "bad match", k->expect);
+}
+
+static int set_rule_action(struct ctx *c, const struct key *k, const char *qname,
+			   yaml_node_t *v, void *obj)
+{
+	struct cfg_rule *r = obj;
+	enum hermes_action act;
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	ret = pol_parse_action(s, &act);
+	if (ret == -EOPNOTSUPP)
+		return fail(c, v, "action '%s' is not implemented yet (expected %s)",
+			    show(c, s), k->expect);
+	if (ret)
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	r->val.action = act;
+	return 0;
+}
+
+/* endpoint set keys, into struct cfg_endpoint_set */
+static int set_alternates(struct ctx *c, const struct key *k, const char *qname,
+			  yaml_node_t *v, void *obj)
+{
+	struct cfg_endpoint_set *set = obj;
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)",
+			    qname, node_kind(v), k->expect);
+	n = v->data.sequence.items.top - v->data.sequence.items.start;
+	if (n < 1 || n > CFG_MAX_ALTERNATES)
+		return fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
+	set->n_alternates = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		const char *s;
+		int ret;
+
+		ret = get_scalar(c, qname, a, "IP:PORT or [IPv6]:PORT", &s);
+		if (ret)
+			return ret;
+		if (addr_parse(s, &set->alternates[set->n_alternates]))
+			return fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)",
+				    show(c, s), qname);
+		set->n_alternates++;
+	}
+	return 0;
+}
+
+#define CFG_FIELD(f) .off = offsetof(struct hermes_config, f)
+#define CFG_STRING(f) CFG_FIELD(f), .size = sizeof(((struct hermes_config *)0)->f)
+
+static const struct key listener_keys[] = {
+	{ .name = "outbound", .set = set_addr, CFG_FIELD(listen), .flags = KEY_V4,
+	  .expect = "IPv4:PORT, e.g. " DEFAULT_LISTEN },
+	{ .name = "outbound6", .set = set_addr, CFG_FIELD(listen6), .flags = KEY_V6 | KEY_OFF,
+	  .expect = "[IPv6]:PORT, e.g. " DEFAULT_LISTEN6 ", or off" },
+	{ .name = "admin", .set = set_addr, CFG_FIELD(admin), .flags = KEY_OFF,
+	  .expect = "IP:PORT or [IPv6]:PORT, e.g. " DEFAULT_ADMIN ", or off" },
+};
+
+enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,
+       PX_RELAY, PX_NKEYS };
+
+#define U32_KEY(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(f), .min = (lo), .max = (hi) }
+
+static const struct key proxy_keys[PX_NKEYS] = {
+	[PX_CONNECT_TIMEOUT] = U32_KEY(connect_timeout_ms, 1, 600000),
+	[PX_ATTEMPTS] = U32_KEY(connect_attempts, 1, 100),
+	[PX_BACKOFF_BASE] = U32_KEY(backoff_base_ms, 0, 60000),
+	[PX_BACKOFF_MAX] = U32_KEY(backoff_max_ms, 0, 600000),
+	[PX_IDLE] = U32_KEY(idle_timeout_ms, 1000, 86400000),
+	[PX_DRAIN] = U32_KEY(drain_timeout_ms, 0, 600000),
+	[PX_RELAY] = { .name = "relay", .set = set_relay, CFG_FIELD(relay), .expect = "uring" },
+};
+
+/* proxy: a section plus the backoff_base_ms <= backoff_max_ms check, made against
+ * the default for whichever of the two the file leaves out. */
+static int set_proxy(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		     void *obj)
+{
+	yaml_node_t *vals[PX_NKEYS] = { NULL };
+	const struct hermes_config *cfg = obj;
+	yaml_node_t *base, *max;
+	int ret;
+
+	ret = parse_section(c, k, qname, v, obj, vals);
+	if (ret || cfg->backoff_max_ms >= cfg->backoff_base_ms)
+		return ret;
+	base = vals[PX_BACKOFF_BASE];
+	max = vals[PX_BACKOFF_MAX];
+	if (max)
+		return fail(c, max, "'%s.backoff_max_ms' (%u) is less than backoff_base_ms (%u%s) "
+			    "(expected backoff_max_ms >= backoff_base_ms)", qname,
+			    cfg->backoff_max_ms, cfg->backoff_base_ms, base ? "" : ", the default");
+	return fail(c, base, "'%s.backoff_base_ms' (%u) is more than backoff_max_ms (%u, the "
+		    "default) (expected backoff_base_ms <= backoff_max_ms, or set backoff_max_ms too)",
+		    qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
+}
+
+#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy"
+#define ENDPOINT_EXPECT "match: IP:PORT and alternates: [IP:PORT, ...]"
+
+static const struct key rule_keys[] = {
+	{ .name = "match", .set = set_rule_match, .expect = "CIDR[:PORT] with port 1..65535, "
+	  "e.g. 10.0.0.0/8, 10.0.2.0/24:80, [fd00::/64]:443" },
+	{ .name = "action", .set = set_rule_action, .expect = "pass, deny or proxy" },
+};
+
+static const struct key endpoint_keys[] = {
+	{ .name = "match", .set = set_addr, .off = offsetof(struct cfg_endpoint_set, match),
+	  .expect = "IP:PORT or [IPv6]:PORT, the exact dialled destination" },
+	{ .name = "alternates", .set = set_alternates,
+	  .expect = "1..8 addresses IP:PORT or [IPv6]:PORT" },
+};
+
+/* Walks a list whose entries are mappings of `keys`, all required, into an array
+ * of `size`-byte objects; *arr and *count are the config's (freed by config_free
+ * on error). check_entry() validates entry i against 0..i-1. */
+static int parse_list(struct ctx *c, const char *qname, yaml_node_t *v, const char *expect,
+		      const struct key *keys, size_t nkeys, size_t size, size_t max,
+		      void **arr, int *count,
+		      int (*check_entry)(struct ctx *, void *arr, int i, yaml_node_t *item,
+					 yaml_node_t **vals))
+{
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected entries %s)",
+			    qname, node_kind(v), expect);
+	n = v->data.sequence.items.top - v->data.sequence.items.start;
+	if (n > max)
+		return fail(c, v, "'%s' has %zu entries (expected at most %zu)", qname, n, max);
+	if (!n)
+		return 0;
+	*arr = calloc(n, size);
+	if (!*arr) {
+		fail(c, v, "out of memory for %zu '%s' entries", n, qname);
+		return -ENOMEM;
+	}
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+		yaml_node_t *vals[MAX_KEYS] = { NULL };
+		void *obj = (char *)*arr + (size_t)*count * size;
+		int ret;
+
+		if (item->type != YAML_MAPPING_NODE)
+			return fail(c, item, "each '%s' entry must be a mapping, not %s (expected %s)",
+				    qname, node_kind(item), expect);
+		ret = parse_map(c, item, keys, nkeys, qname, obj, vals);
+		if (ret)
+			return ret;
+		for (size_t i = 0; i < nkeys; i++)
+			if (!vals[i])
+				return fail(c, item, "'%s' entry has no '%s' (expected %s)",
+					    qname, keys[i].name, expect);
+		ret = check_entry(c, *arr, *count, item, vals);
+		if (ret)
+			return ret;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int check_rule(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
+{
+	struct cfg_rule *rules = arr, *r = &rules[i];
+	char canon[ADDR_STRLEN];
+
+	r->val.origin = HERMES_ORIGIN_CONFIG;
+	r->val.route_id = 0;
+	r->line = item->start_mark.line + 1;
+	for (int j = 0; j < i; j++) {
+		if (!same_policy_key(&rules[j].key, &r->key))
+			continue;
+		if (pol_fmt_match(&r->key, canon, sizeof(canon)))
+			snprintf(canon, sizeof(canon), "?");
+		return fail(c, vals[0], "duplicate policy match %s: line %d and line %d have "
+			    "the same match (expected one rule per match)",
+			    canon, rules[j].line, r->line);
+	}
+	return 0;
+}
+
+static int check_endpoint(struct ctx *c, void *arr, int i, yaml_node_t *item,
+			  yaml_node_t **vals)
+{
+	struct cfg_endpoint_set *sets = arr, *s = &sets[i];
+	char buf[ADDR_STRLEN];
+
+	s->line = item->start_mark.line + 1;
+	for (int j = 0; j < i; j++) {
+		if (!same_addr((struct sockaddr *)&sets[j].match.ss, (struct sockaddr *)&s->match.ss))
+			continue;
+		return fail(c, vals[0], "duplicate endpoints match %s: line %d and line %d "
+			    "(expected one entry per destination)",
+			    addr_fmt((struct sockaddr *)&s->match.ss, buf, sizeof(buf)),
+			    sets[j].line, s->line);
+	}
+	return 0;
+}
+
+static int set_policy(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+		      void *obj)
+{
+	struct hermes_config *cfg = obj;
+
+	(void)k;
+	return parse_list(c, qname, v, RULE_EXPECT, rule_keys, ARRAY_SIZE(rule_keys),
+			  sizeof(struct cfg_rule), HERMES_POLICY_MAX_RULES,
+			  (void **)&cfg->rules, &cfg->n_rules, check_rule);
+}
+
+static int set_endpoints(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
+			 void *obj)
+{
+	struct hermes_config *cfg = obj;
+
+	(void)k;
+	return parse_list(c, qname, v, ENDPOINT_EXPECT, endpoint_keys, ARRAY_SIZE(endpoint_keys),
+			  sizeof(struct cfg_endpoint_set), INT_MAX,
+			  (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
+}
+
+static const struct key top_keys[] = {
+	{ .name = "cgroup", .set = set_path, CFG_STRING(cgroup),
+	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/unified/myapps" },
+	{ .name = "pin_root", .set = set_path, CFG_STRING(pin_root),
+	  .expect = "an absolute path on bpffs, e.g. " DEFAULT_PIN_ROOT },
+	{ .name = "log_level", .set = set_log_level, CFG_FIELD(log_level),
+	  .expect = "debug, info, warn or error" },
+	{ .name = "user", .set = set_string, CFG_STRING(user),
+	  .expect = "a user name of at most 63 characters" },
+	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
+	  .flags = KEY_HEX },
+	{ .name = "listeners", .set = set_section, .sub = listener_keys,
+	  .nsub = ARRAY_SIZE(listener_keys) },
+	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },
+	{ .name = "policy", .set = set_policy },
+	{ .name = "endpoints", .set = set_endpoints },
+};
+
+_Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
+_Static_assert(ARRAY_SIZE(proxy_keys) <= MAX_KEYS, "raise MAX_KEYS");
+
+/* Applies every pair of `map` through the table `keys` (n entries) to obj. section is
+ * the dotted name of the mapping (NULL at top level). vals[i], if given, receives the
+ * value node of keys[i] (NULL when absent). */
+static int parse_map(struct ctx *c, yaml_node_t *map, const struct key *keys, size_t n,
+		     const char *section, void *obj, yaml_node_t **vals)
+{
+	yaml_node_t *seen[MAX_KEYS] = { NULL };
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		char qname[QNAME_LEN];
+		const char *name;
+		size_t i;
+		int ret;
+
+		if (kn->type != YAML_SCALAR_NODE)
+			return fail(c, kn, "a key%s%s%s is %s (expected a plain word, one of %s)",
+				    section ? " in '" : "", section ? section : "", section ? "'" : "",
+				    node_kind(kn), key_names(c, keys, n));
+		name = (const char *)kn->data.scalar.value;
+		for (i = 0; i < n && strcmp(name, keys[i].name); i++)
+			;
+		if (i == n) {
+			if (!section)
+				return fail(c, kn, "unknown top-level key '%s' (expected %s)",
+					    show(c, name), key_names(c, keys, n));
+			return fail(c, kn, "unknown key '%s' in '%s' (expected %s)", show(c, name),
+				    section, key_names(c, keys, n));
+		}
+		snprintf(qname, sizeof(qname), "%s%s%s", section ? section : "", section ? "." : "",
+			 name);
+		if (seen[i])
+			return fail(c, kn, "duplicate key '%s', already given at line %zu "
+				    "(expected each key once)", qname, seen[i]->start_mark.line + 1);
+		seen[i] = kn;
+		if (vals)
+			vals[i] = vn;
+		ret = keys[i].set(c, &keys[i], qname, vn, obj);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- API ---- */
+
+/* The first cgroup2 mount point, "" if none. */
+static void find_cgroup2_root(char *buf, size_t len)
+{
+	struct mntent ent;
+	char line[4096];
+	FILE *f;
+
+	buf[0] = 0;
+	f = setmntent("/proc/self/mounts", "re");
+	if (!f)
+		return;
+	while (getmntent_r(f, &ent, line, sizeof(line))) {
+		if (!strcmp(ent.mnt_type, "cgroup2") && strlen(ent.mnt_dir) < len) {
+			memcpy(buf, ent.mnt_dir, strlen(ent.mnt_dir) + 1);
+			break;
+		}
+	}
+	endmntent(f);
+}
+
+void config_defaults(struct hermes_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->source, sizeof(cfg->source), "%s", DEFAULT_SOURCE);
+	find_cgroup2_root(cfg->cgroup, sizeof(cfg->cgroup));
+	snprintf(cfg->pin_root, sizeof(cfg->pin_root), "%s", DEFAULT_PIN_ROOT);
+	cfg->log_level = LOG_INFO;
+	/* constant, well-formed strings: these cannot fail */
+	(void)addr_parse(DEFAULT_LISTEN, &cfg->listen);
+	(void)addr_parse(DEFAULT_LISTEN6, &cfg->listen6);
+	(void)addr_parse(DEFAULT_ADMIN, &cfg->admin);
+	cfg->mark = DEFAULT_MARK;
+	cfg->connect_timeout_ms = 3000;
+	cfg->connect_attempts = 3;
+	cfg->backoff_base_ms = 25;
+	cfg->backoff_max_ms = 1000;
+	cfg->idle_timeout_ms = 3600000;
+	cfg->drain_timeout_ms = 5000;
+	cfg->relay = RELAY_URING;
+}
+
+/* libyaml's own error (syntax, bad UTF-8, ...) as one message. */
+static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "unknown problem";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		snprintf(c->err, c->errlen, "%s: out of memory while parsing YAML", c->path);
+		return -ENOMEM;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		snprintf(c->err, c->errlen, "%s: byte %zu: cannot read as YAML: %s "
+			 "(expected UTF-8 text)", c->path, p->problem_offset, problem);
+		return -EINVAL;
+	}
+	if (p->context)
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s, %s at line %zu "
+			 "(expected well-formed YAML)", c->path, p->problem_mark.line + 1,
+			 p->problem_mark.column + 1, problem, p->context, p->context_mark.line + 1);
+	else
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s "
+			 "(expected well-formed YAML)", c->path, p->problem_mark.line + 1,
+			 p->problem_mark.column + 1, problem);
+	return -EINVAL;
+}
+
+static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *cfg)
+{
+	yaml_document_t extra;
+	yaml_node_t *root, *extra_root;
+	int ret;
+
+	root = yaml_document_get_root_node(c->doc);
+	if (!root || is_null(root))
+		ret = 0; /* empty file (or only comments): the defaults */
+	else if (root->type != YAML_MAPPING_NODE)
+		ret = fail(c, root, "the top level is %s (expected a mapping of keys %s)",
+			   node_kind(root), key_names(c, top_keys, ARRAY_SIZE(top_keys)));
+	else
+		ret = parse_map(c, root, top_keys, ARRAY_SIZE(top_keys), NULL, cfg, NULL);
+	if (ret)
+		return ret;
+
+	/* a second document would be silently ignored: refuse it */
+	if (!yaml_parser_load(parser, &extra))
+		return yaml_fail(c, parser);
+	extra_root = yaml_document_get_root_node(&extra);
+	if (extra_root)
+		ret = fail(c, extra_root, "a second YAML document starts here "
+			   "(expected one document per file)");
+	yaml_document_delete(&extra);
+	return ret;
+}
+
+int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen)
+{
+	char dummy[1];
+	struct ctx c = { .path = path, .err = errlen ? err : dummy,
+			 .errlen = errlen ? errlen : sizeof(dummy) };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct stat st;
+	FILE *f;
+	int ret;
+
+	c.err[0] = 0;
+	config_defaults(cfg);
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(c.err, c.errlen, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(c.err, c.errlen, "%s: is a directory (expected a YAML file)", path);
+		return -EISDIR;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		snprintf(c.err, c.errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = yaml_fail(&c, &parser);
+	} else {
+		c.doc = &doc;
+		ret = load_doc(&c, &parser, cfg);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	if (ret) {
+		config_free(cfg);
+		config_defaults(cfg);
+		return ret;
+	}
+	snprintf(cfg->source, sizeof(cfg->source), "%s", path);
+	return 0;
+}
+
+void config_free(struct hermes_config *cfg)
+{
+	free(cfg->rules);
+	cfg->rules = NULL;
+	cfg->n_rules = 0;
+	free(cfg->endpoints);
+	cfg->endpoints = NULL;
+	cfg->n_endpoints = 0;
+}
+
+const struct cfg_endpoint_set *config_find_endpoints(const struct hermes_config *cfg,
+						      const struct sockaddr *dst)
+{
+	for (int i = 0; i < cfg->n_endpoints; i++)
+		if (same_addr((const struct sockaddr *)&cfg->endpoints[i].match.ss, dst))
+			return &cfg->endpoints[i];
+	return NULL;
+}

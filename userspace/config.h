@@ -1,0 +1,36 @@
+/* config.h: hermesd's configuration: the embedded defaults and the YAML file
+ * (/etc/hermes/hermes.yaml, documented in etc/hermes.yaml). Types live in
+ * config-t.h. Prefix config_. Functions return 0 or -errno unless stated. */
+#ifndef HERMES_CONFIG_H
+#define HERMES_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config-t.h"
+
+/* Fills cfg with the embedded defaults (source "<embedded default>"): cgroup = the
+ * cgroup v2 mount root from /proc/self/mounts ("" if none), pin_root
+ * /sys/fs/bpf/hermes, log info, listen 127.0.0.1:15001, listen6 [::1]:15001,
+ * admin 127.0.0.1:15000, mark 0x484d, connect_timeout_ms 3000, connect_attempts 3,
+ * backoff_base_ms 25, backoff_max_ms 1000, idle_timeout_ms 3600000,
+ * drain_timeout_ms 5000, relay uring, no rules, no endpoints. cfg owns nothing. */
+void config_defaults(struct hermes_config *cfg);
+
+/* Sets cfg to the defaults, then applies the YAML file at path on top (source =
+ * path). Unknown keys, duplicate keys, wrong types and out-of-range values are
+ * errors. On error returns -EINVAL (-errno for I/O, -ENOMEM), writes one message
+ * "FILE:LINE:COL: what is wrong (what is expected)" into err (if errlen > 0) and
+ * leaves cfg holding the plain defaults (nothing allocated). On success the caller
+ * releases cfg with config_free(). cfg's previous contents are not freed. */
+int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen);
+
+/* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
+void config_free(struct hermes_config *cfg);
+
+/* The alternates for a dialled destination (exact address and port; IPv4-mapped
+ * IPv6 matches IPv4), or NULL if the config lists none. */
+const struct cfg_endpoint_set *config_find_endpoints(const struct hermes_config *cfg,
+						      const struct sockaddr *dst);
+
+#endif
