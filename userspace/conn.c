@@ -175,14 +175,10 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 		return -errno;
 	addr_to_hermes((struct sockaddr *)&ss, &c->peer);
 	len = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	if (!getsockopt(c->cfd, ss.ss_family == AF_INET6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss, &len) ||
-	    !getsockopt(c->cfd, c->peer.family == HERMES_FAMILY_V6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss,
-			&len)) {
-		if (!addr_to_hermes((struct sockaddr *)&ss, dst)) {
-			*how = "SO_ORIGINAL_DST";
-			return 0;
-		}
+	if (!getsockopt(c->cfd, c->peer.family == HERMES_FAMILY_V6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss, &len) &&
+	    !addr_to_hermes((struct sockaddr *)&ss, dst)) {
+		*how = "SO_ORIGINAL_DST";
+		return 0;
 	}
 	if (lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od)) {
 		*dst = od.dst;
