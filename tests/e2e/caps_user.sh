@@ -1,0 +1,33 @@
+#!/bin/bash
+# caps_user: after start-up hermesd keeps only CAP_NET_ADMIN (CapEff 0000000000001000);
+# with --user nobody it also runs as nobody. It still proxies and exits 0 on SIGTERM.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+topo_up
+start_nginx
+nobody_uid=$(id -u nobody) || skip "no user nobody"
+
+status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+
+for mode in root nobody; do
+	if [ $mode = nobody ]; then start_hermesd --user nobody; else start_hermesd; fi
+	say "$mode: $(grep -E '^(Uid|Gid|Cap(Inh|Prm|Eff|Bnd|Amb)):' "/proc/$HERMESD_PID/status" | tr '\t\n' ' ;')"
+	assert_eq 0000000000001000 "$(status_field "$HERMESD_PID" CapEff)" "$mode: CapEff of hermesd (only CAP_NET_ADMIN)"
+	if [ $mode = nobody ]; then
+		uids=$(status_field "$HERMESD_PID" Uid)
+		assert_eq "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" "$(tr -s ' \t' '  ' <<<"$uids")" "--user nobody: real, effective, saved and fs uid"
+		for t in /proc/"$HERMESD_PID"/task/*; do
+			tu=$(awk '$1 == "Uid:" { print $3 }' "$t/status")
+			assert_eq "$nobody_uid" "$tu" "--user nobody: effective uid of thread ${t##*/}"
+		done
+	fi
+	policy_add 10.77.1.0/24 proxy
+	n=$(origdst_count '10\.77\.1\.2:80')
+	expect_page "$mode: proxy works with reduced privileges" http://10.77.1.2/
+	wait_origdst '10\.77\.1\.2:80' $((n + 1)) "$mode: flow went through hermesd"
+	stop_hermesd TERM 15
+	assert_eq 0 "$HERMESD_RC" "$mode: exit status after SIGTERM"
+	assert_no_progs "$mode: after SIGTERM"
+done
+pass "capabilities: only CAP_NET_ADMIN; --user nobody honoured"

@@ -1,0 +1,574 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # single-quoted sh -c scripts expand in the inner shell
+# tests/lib/common.sh: shared helpers for the Hermes BPF and e2e tests (and tools/demo.sh).
+#
+# Source it from a test, then call topo_up. Everything a test creates is named after
+# $ID (unique per run) and removed by `cleanup`, which runs from an EXIT trap even when
+# the test fails or is killed by the runner's timeout:
+#   netns  hc-$ID  client host: 10.77.1.1/24, fd77:1::1/64; runs hermesd and the app
+#   netns  hs-$ID  server host: 10.77.1.2/24, 10.77.1.3/24, fd77:1::2/64; runs nginx & co
+#   cgroup $CGROOT/hermes-test-$ID/{app,hermesd}
+#   pins   /sys/fs/bpf/hermes-test-$ID
+#   tmp    $TMP (mktemp -d)
+# Nothing is ever attached to the root cgroup and no steered traffic uses the root netns.
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (the reason is the last "SKIP: " line of the log).
+
+set -u
+
+HERMES_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$HERMES_SRC/$BUILD ;; esac
+HERMESD_BIN=$BUILD/hermesd
+HERMESCTL_BIN=$BUILD/hermesctl
+PY=/usr/bin/python3
+TESTBIN=$HERMES_SRC/tests/bin
+TEST_NAME=$(basename "${0%.sh}")
+
+# Unique id: the runner gives one (so it can check for leaks); otherwise pid-based.
+ID=${HERMES_TEST_ID:-$(printf '%s' "$TEST_NAME" | tr -c 'a-z0-9' 'x' | cut -c1-4)$$}
+NS_C=hc-$ID
+NS_S=hs-$ID
+PINROOT=/sys/fs/bpf/hermes-test-$ID
+CGROOT=
+CG=
+TMP=
+HERMESD_PID=
+HERMESD_RC=
+HERMESD_LOG=
+PIDS=()
+_NETNS_MADE=()
+_CLEANED=0
+
+# Raise the fd limit for everything the test starts (hermesd, clients, servers).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------- messages and results
+
+say() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
+_FAIL_MSG=
+die() {
+	_FAIL_MSG=$*
+	printf 'FAIL: %s\n' "$*"
+	exit 1
+}
+skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+pass() {
+	printf 'PASS: %s\n' "${*:-$TEST_NAME}"
+	exit 0
+}
+
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq() {
+	[ "$1" = "$2" ] || die "$3: expected '$1', got '$2'"
+	say "ok: $3 ($2)"
+}
+# assert_ne UNEXPECTED ACTUAL WHAT
+assert_ne() {
+	[ "$1" != "$2" ] || die "$3: expected anything but '$1'"
+	say "ok: $3 ($2)"
+}
+# assert_match STRING ERE WHAT
+assert_match() {
+	printf '%s\n' "$1" | grep -Eq -- "$2" || die "$3: expected to match /$2/, got: $(printf '%s' "$1" | head -c 400)"
+	say "ok: $3"
+}
+# assert_file_match FILE ERE WHAT
+assert_file_match() {
+	grep -Eq -- "$2" "$1" 2>/dev/null || {
+		say "--- last lines of $1:"
+		tail -n 15 "$1" 2>/dev/null
+		die "$3: expected $1 to contain /$2/"
+	}
+	say "ok: $3"
+}
+# assert_file_nomatch FILE ERE WHAT
+assert_file_nomatch() {
+	if grep -Eq -- "$2" "$1" 2>/dev/null; then
+		say "--- matching lines of $1:"
+		grep -E -- "$2" "$1" | head -n 5
+		die "$3: expected $1 NOT to contain /$2/"
+	fi
+	say "ok: $3"
+}
+# assert_ge MIN ACTUAL WHAT (integers)
+assert_ge() {
+	[ -n "$2" ] && [ "$2" -ge "$1" ] 2>/dev/null || die "$3: expected >= $1, got '${2}'"
+	say "ok: $3 ($2 >= $1)"
+}
+# assert_le MAX ACTUAL WHAT
+assert_le() {
+	[ -n "$2" ] && [ "$2" -le "$1" ] 2>/dev/null || die "$3: expected <= $1, got '${2}'"
+	say "ok: $3 ($2 <= $1)"
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 when it succeeded, 1 on timeout.
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# now_ms: monotonic-ish wall clock in milliseconds (for "fails fast" checks)
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------- requirements
+
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (BPF, cgroups, network namespaces)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || skip "$c is not installed (make deps)"
+	done
+}
+
+require_build() {
+	[ -x "$HERMESD_BIN" ] || die "$HERMESD_BIN is missing: run make first"
+	[ -x "$HERMESCTL_BIN" ] || die "$HERMESCTL_BIN is missing: run make first"
+}
+
+# cg2_root: the cgroup v2 mount point (from /proc/self/mounts)
+cg2_root() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+ensure_bpffs() {
+	if ! awk '$2 == "/sys/fs/bpf" && $3 == "bpf" { f = 1 } END { exit !f }' /proc/self/mounts; then
+		mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+		say "mounted bpffs on /sys/fs/bpf"
+	fi
+}
+
+# ---------------------------------------------------------------- topology
+
+# topo_up: the two hosts, the test cgroup, the tmp dir (see the header).
+topo_up() {
+	require_root
+	require_cmd ip nsenter curl "$PY" bpftool timeout
+	ensure_bpffs
+	CGROOT=$(cg2_root)
+	[ -n "$CGROOT" ] || skip "no cgroup v2 mount in /proc/self/mounts"
+
+	TMP=$(mktemp -d "/tmp/hermes-test-$ID.XXXXXX") || die "mktemp failed"
+	chmod 755 "$TMP" # nginx workers (nobody) read the docroot below it
+	HERMESD_LOG=$TMP/hermesd.log
+
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		ip netns add "$ns" || die "ip netns add $ns failed"
+		_NETNS_MADE+=("$ns")
+		ip -n "$ns" link set lo up || die "lo up in $ns failed"
+		# no duplicate address detection (link-local included): IPv6 usable at once
+		nsenter --net="/run/netns/$ns" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad' 2>/dev/null
+	done
+	# The veth pair is created inside the client netns with its peer directly in the
+	# server netns: no interface ever appears in the root netns.
+	ip -n "$NS_C" link add eth0 type veth peer name eth0 netns "$NS_S" || die "veth creation failed"
+	ip -n "$NS_C" addr add 10.77.1.1/24 dev eth0
+	ip -n "$NS_C" addr add fd77:1::1/64 dev eth0 nodad
+	ip -n "$NS_S" addr add 10.77.1.2/24 dev eth0
+	ip -n "$NS_S" addr add 10.77.1.3/24 dev eth0
+	ip -n "$NS_S" addr add fd77:1::2/64 dev eth0 nodad
+	ip -n "$NS_C" link set eth0 up || die "eth0 up in $NS_C failed"
+	ip -n "$NS_S" link set eth0 up || die "eth0 up in $NS_S failed"
+
+	# Resolve neighbours now (a closed port answers with a reset) so that the first
+	# connection of a test does not pay the neighbour-discovery retransmit.
+	wait_until 5 ns_c "$PY" -c '
+import socket
+for fam, a in ((socket.AF_INET, "10.77.1.2"), (socket.AF_INET6, "fd77:1::2"), (socket.AF_INET, "10.77.1.3")):
+    s = socket.socket(fam)
+    s.settimeout(0.3)
+    try:
+        s.connect((a, 9))
+    except ConnectionRefusedError:
+        pass
+' || say "warning: server host not reachable yet"
+
+	CG=$CGROOT/hermes-test-$ID
+	mkdir "$CG" "$CG/app" "$CG/hermesd" || die "cannot create cgroup $CG"
+
+	say "topology up: netns $NS_C (10.77.1.1, fd77:1::1) <-> $NS_S (10.77.1.2, 10.77.1.3, fd77:1::2); cgroup $CG; pin root $PINROOT; tmp $TMP"
+}
+
+# ns_c CMD...: run in the client host netns (NOT in the app cgroup: never steered)
+ns_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
+# ns_s CMD...: run in the server host netns
+ns_s() { nsenter --net="/run/netns/$NS_S" "$@"; }
+
+# in_app CMD...: run CMD in the client netns inside the app cgroup (steered by hermes)
+in_app() {
+	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/app/cgroup.procs" "$@"
+}
+
+# bg NAME WHERE CMD...: start CMD in the background (WHERE = c, s, app or a netns name), output in
+# $TMP/NAME.log, PID recorded for cleanup and returned in $BG_PID.
+BG_PID=
+bg() {
+	local name=$1 where=$2
+	shift 2
+	case $where in
+	c | "$NS_C") ns_c "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	s | "$NS_S") ns_s "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	app) in_app "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	*) die "bg: unknown place $where" ;;
+	esac
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+}
+
+# pid_alive PID: true while the process exists and is not a zombie
+pid_alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# stop_pid PID [SIG] [SECONDS]: signal, wait (bounded), SIGKILL if still there.
+# Sets STOP_RC to the exit status when PID was our child.
+STOP_RC=
+stop_pid() {
+	local pid=$1 sig=${2:-TERM} secs=${3:-10} i
+	STOP_RC=
+	kill "-$sig" "$pid" 2>/dev/null
+	for ((i = 0; i < secs * 10; i++)); do
+		pid_alive "$pid" || break
+		sleep 0.1
+	done
+	if pid_alive "$pid"; then
+		say "pid $pid still alive ${secs}s after SIG$sig: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+		sleep 0.2
+	fi
+	wait "$pid" 2>/dev/null
+	STOP_RC=$?
+}
+
+# wait_tcp NS ADDR PORT: until something listens (bounded 10 s)
+wait_tcp() {
+	local ns=$1 addr=$2 port=$3
+	wait_until 10 nsenter --net="/run/netns/$ns" "$PY" -c '
+import socket, sys
+a, p = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
+s.settimeout(1)
+s.connect((a, p))
+' "$addr" "$port"
+}
+
+# ---------------------------------------------------------------- nginx
+
+NGINX_ACCESS_LOG=
+NGINX_PAGE=
+# start_nginx NS ADDR:PORT...: nginx in netns NS (default: the server host) listening on
+# the given addresses (default 10.77.1.2:80 10.77.1.3:80 [fd77:1::2]:80). The access log
+# ($NGINX_ACCESS_LOG) lines are "REMOTE_ADDR SERVER_ADDR:SERVER_PORT "REQUEST" STATUS BYTES".
+start_nginx() {
+	local ns=${1:-$NS_S} a listens=
+	shift || true
+	[ $# -gt 0 ] || set -- 10.77.1.2:80 10.77.1.3:80 '[fd77:1::2]:80'
+	require_cmd /usr/sbin/nginx
+	mkdir -p "$TMP/nginx/www" "$TMP/nginx/tmp"
+	chmod -R 755 "$TMP/nginx"
+	NGINX_PAGE="hermes test page $ID"
+	echo "$NGINX_PAGE" >"$TMP/nginx/www/index.html"
+	head -c 1048576 /dev/urandom >"$TMP/nginx/www/1m.bin"
+	chmod 644 "$TMP/nginx/www/"*
+	NGINX_ACCESS_LOG=$TMP/nginx/access.log
+	for a in "$@"; do listens="$listens        listen $a;"$'\n'; done
+	cat >"$TMP/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log info;
+events { worker_connections 4096; }
+http {
+    log_format hermes '\$remote_addr \$server_addr:\$server_port "\$request" \$status \$body_bytes_sent';
+    access_log $NGINX_ACCESS_LOG hermes;
+    client_body_temp_path $TMP/nginx/tmp/body;
+    proxy_temp_path $TMP/nginx/tmp/proxy;
+    fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
+    uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
+    scgi_temp_path $TMP/nginx/tmp/scgi;
+    types { text/html html; application/octet-stream bin; }
+    keepalive_timeout 5;
+    server {
+$listens        root $TMP/nginx/www;
+    }
+}
+EOF
+	bg nginx "$ns" /usr/sbin/nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
+	NGINX_PID=$BG_PID
+	local first=$1 addr port
+	port=${first##*:}
+	addr=${first%:*}
+	addr=${addr#[}
+	addr=${addr%]}
+	if ! wait_tcp "$ns" "$addr" "$port"; then
+		cat "$TMP/nginx.log" "$TMP/nginx/error.log" 2>/dev/null | tail -n 20
+		die "nginx did not start listening on $first in $ns"
+	fi
+	say "nginx (pid $NGINX_PID) in $ns on $*"
+}
+
+# nginx_last_client: the client address of the last access-log line
+nginx_last_client() {
+	tail -n 1 "$NGINX_ACCESS_LOG" 2>/dev/null | awk '{ print $1 }'
+}
+
+# ---------------------------------------------------------------- hermesd
+
+# start_hermesd [ARGS...]: hermesd in the client netns, inside $CG/hermesd, steering
+# $CG/app, pins under $PINROOT, debug log in $HERMESD_LOG. Waits until /ready is 200.
+start_hermesd() {
+	require_build
+	say "starting hermesd $*"
+	echo "=== hermesd start $(date +%T.%3N): $*" >>"$HERMESD_LOG"
+	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level debug "$@" \
+		>>"$HERMESD_LOG" 2>&1 </dev/null &
+	HERMESD_PID=$!
+	PIDS+=("$HERMESD_PID")
+	local i
+	for ((i = 0; i < 150; i++)); do
+		if ! pid_alive "$HERMESD_PID"; then
+			wait "$HERMESD_PID" 2>/dev/null
+			HERMESD_RC=$?
+			tail -n 30 "$HERMESD_LOG"
+			die "hermesd exited during startup with status $HERMESD_RC"
+		fi
+		if [ "$(admin_code /ready)" = 200 ]; then
+			say "hermesd ready (pid $HERMESD_PID)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -n 30 "$HERMESD_LOG"
+	die "hermesd (pid $HERMESD_PID) not ready after 15 s: GET http://127.0.0.1:15000/ready never returned 200"
+}
+
+# stop_hermesd [SIG] [SECONDS]: sets HERMESD_RC
+stop_hermesd() {
+	[ -n "$HERMESD_PID" ] || return 0
+	stop_pid "$HERMESD_PID" "${1:-TERM}" "${2:-15}"
+	HERMESD_RC=$STOP_RC
+	say "hermesd (pid $HERMESD_PID) stopped with SIG${1:-TERM}: status $HERMESD_RC"
+	HERMESD_PID=
+}
+
+# hermesctl ARGS...: build/hermesctl with the test's pin root, in the client netns
+# (so that the admin endpoint it may query is the test's hermesd).
+hermesctl() {
+	ns_c "$HERMESCTL_BIN" --pin-root "$PINROOT" "$@"
+}
+
+# policy_add CIDR[:PORT] ACTION (fails the test if hermesctl fails)
+policy_add() {
+	local out
+	out=$(hermesctl policy add "$1" "$2" 2>&1) || die "hermesctl policy add $1 $2 failed: $out"
+	say "policy add $1 $2"
+}
+
+# admin_code PATH: HTTP status of the admin endpoint (000 when unreachable)
+admin_code() {
+	ns_c curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:15000$1" 2>/dev/null
+}
+
+# admin_get PATH: body of the admin endpoint
+admin_get() {
+	ns_c curl -sS --max-time 5 "http://127.0.0.1:15000$1"
+}
+
+# stat_value NAME [LABEL_SUBSTRING]: sum of the Prometheus samples of NAME whose labels
+# contain LABEL_SUBSTRING (e.g. 'action="proxy"'); empty when NAME is absent.
+stat_value() {
+	admin_get /stats 2>/dev/null | awk -v name="$1" -v lab="${2:-}" '
+		/^#/ { next }
+		{
+			n = $1; l = ""
+			i = index(n, "{")
+			if (i > 0) { l = substr(n, i); n = substr(n, 1, i - 1) }
+			if (n != name) next
+			if (lab != "" && index(l, lab) == 0) next
+			found = 1; sum += $NF
+		}
+		END { if (found) printf "%d\n", sum }'
+}
+
+# cg_prog_count [CGPATH]: programs attached anywhere in the cgroup subtree (default $CG)
+cg_prog_count() {
+	bpftool cgroup tree "${1:-$CG}" 2>/dev/null | awk '/^[[:space:]]+[0-9]+[[:space:]]/ { n++ } END { print n + 0 }'
+}
+
+# assert_no_progs WHAT: nothing attached to the test cgroups
+assert_no_progs() {
+	local n
+	n=$(cg_prog_count "$CG")
+	if [ "$n" != 0 ]; then
+		bpftool cgroup tree "$CG"
+		die "$1: expected no BPF programs attached under $CG, found $n"
+	fi
+	say "ok: $1 (bpftool cgroup tree $CG shows no programs)"
+}
+
+# ---------------------------------------------------------------- clients and checks
+
+# curl_app [CURL ARGS...] URL: curl from the app cgroup; sets CURL_OUT, CURL_ERR, CURL_RC,
+# CURL_MS (never fails the test by itself).
+CURL_OUT='' CURL_ERR='' CURL_RC='' CURL_MS=''
+curl_app() {
+	local t0
+	t0=$(now_ms)
+	CURL_OUT=$(in_app curl -sS --max-time "${CURL_MAX_TIME:-20}" "$@" 2>"$TMP/curl.err")
+	CURL_RC=$?
+	CURL_MS=$(($(now_ms) - t0))
+	CURL_ERR=$(cat "$TMP/curl.err")
+	say "curl $* (from app cgroup): rc $CURL_RC in ${CURL_MS} ms${CURL_ERR:+: $CURL_ERR}"
+}
+
+# expect_page WHAT [CURL ARGS...] URL: curl from the app must return the nginx test page
+expect_page() {
+	local what=$1
+	shift
+	curl_app "$@"
+	[ "$CURL_RC" = 0 ] || die "$what: curl $* failed with exit $CURL_RC: $CURL_ERR"
+	[ "$CURL_OUT" = "$NGINX_PAGE" ] || die "$what: expected the test page '$NGINX_PAGE', got '$(printf '%s' "$CURL_OUT" | head -c 200)'"
+	say "ok: $what (got the page)"
+}
+
+# origdst_count DST_ERE [PEER_ERE]: hermesd debug lines "origdst PEER -> DST (SO_ORIGINAL_DST)"
+origdst_count() {
+	grep -cE -- "origdst ${2:-[^ ]+} -> $1 \(SO_ORIGINAL_DST\)" "$HERMESD_LOG" 2>/dev/null
+}
+
+# wait_origdst DST_ERE MIN WHAT [PEER_ERE]: until hermesd logged at least MIN such lines (3 s)
+wait_origdst() {
+	local i n
+	for ((i = 0; i < 30; i++)); do
+		n=$(origdst_count "$1" "${4:-}")
+		[ "${n:-0}" -ge "$2" ] && {
+			say "ok: $3 (hermesd logged $n 'origdst ... -> $1 (SO_ORIGINAL_DST)' lines)"
+			return 0
+		}
+		sleep 0.1
+	done
+	grep -E 'origdst' "$HERMESD_LOG" | tail -n 5
+	die "$3: expected hermesd (--log-level debug) to log 'origdst ${4:-PEER} -> $1 (SO_ORIGINAL_DST)' at least $2 time(s), found ${n:-0}"
+}
+
+# expect_nginx_client ADDR WHAT: the last request nginx logged came from ADDR
+expect_nginx_client() {
+	local i last
+	for ((i = 0; i < 20; i++)); do
+		last=$(nginx_last_client)
+		[ "$last" = "$1" ] && break
+		sleep 0.1
+	done
+	[ "$last" = "$1" ] || die "$2: expected nginx to log client address $1, its last access-log line is: $(tail -n 1 "$NGINX_ACCESS_LOG")"
+	say "ok: $2 (nginx saw $last)"
+}
+
+# expect_eperm WHAT HOST PORT: connect() from the app fails at once with EPERM
+expect_eperm() {
+	local out rc
+	out=$(in_app "$PY" "$TESTBIN/hnet.py" connect "$2" "$3" --timeout 5 2>&1)
+	rc=$?
+	[ $rc = 3 ] || die "$1: expected connect($2:$3) from the app cgroup to fail with EPERM (PermissionError), got: $out"
+	local ms
+	ms=$(printf '%s' "$out" | sed -n 's/^EPERM after \([0-9]*\) ms.*/\1/p')
+	[ "${ms:-9999}" -le 500 ] || die "$1: EPERM came after ${ms} ms, expected it at once"
+	say "ok: $1 ($out)"
+}
+
+# expect_connects WHERE WHAT HOST PORT: connect() succeeds (WHERE = app or c)
+expect_connects() {
+	local out rc
+	if [ "$1" = app ]; then
+		out=$(in_app "$PY" "$TESTBIN/hnet.py" connect "$3" "$4" --timeout 5 2>&1)
+	else
+		out=$(ns_c "$PY" "$TESTBIN/hnet.py" connect "$3" "$4" --timeout 5 2>&1)
+	fi
+	rc=$?
+	[ $rc = 0 ] || die "$2: expected connect($3:$4) to succeed, got: $out"
+	say "ok: $2 ($out)"
+}
+
+# ---------------------------------------------------------------- cleanup
+
+cleanup() {
+	local rc=$?
+	[ "$_CLEANED" = 1 ] && return
+	_CLEANED=1
+	set +e
+	trap - INT TERM HUP
+	local pid ns d i
+
+	# 1. our background processes (hermesd, nginx, servers, clients), by PID
+	for pid in "${PIDS[@]}"; do
+		pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for ((i = 0; i < 50; i++)); do
+		local alive=0
+		for pid in "${PIDS[@]}"; do pid_alive "$pid" && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${PIDS[@]}"; do
+		pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	done
+	# 2. anything else still running in the test's namespaces or cgroups
+	for ns in "${_NETNS_MADE[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	done
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		for d in "$CG/app" "$CG/hermesd" "$CG"; do
+			[ -f "$d/cgroup.procs" ] || continue
+			for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		done
+	fi
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+
+	# 3. BPF: detach and unpin
+	if [ -e "$PINROOT" ]; then
+		[ -x "$HERMESCTL_BIN" ] && "$HERMESCTL_BIN" --pin-root "$PINROOT" disable >/dev/null 2>&1
+		rm -rf "$PINROOT"
+	fi
+
+	# 4. cgroups, children first (bounded retries: exiting tasks leave them late)
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		for ((i = 0; i < 50; i++)); do
+			for d in "$CG"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+			rmdir "$CG" 2>/dev/null && break
+			sleep 0.1
+		done
+		[ -d "$CG" ] && echo "cleanup: could not remove cgroup $CG" >&2
+	fi
+
+	# 5. namespaces and files
+	for ns in "${_NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		if [ $rc != 0 ] && [ $rc != 77 ] && [ -f "$HERMESD_LOG" ]; then
+			echo "--- hermesd log (last 20 lines):"
+			tail -n 20 "$HERMESD_LOG"
+			echo "---"
+			echo "FAIL (status $rc): ${_FAIL_MSG:-see above}"
+		fi
+		rm -rf "$TMP"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap '_FAIL_MSG="killed by a signal (the runner timeout?)"; exit 143' TERM HUP

@@ -1,0 +1,139 @@
+#!/bin/bash
+# tests/run.sh: Hermes test runner.
+#   tests/run.sh        unit tests ($BUILD/tests/test_*), then tests/bpf/*.sh, then tests/e2e/*.sh
+#   tests/run.sh unit   unit tests only
+#   tests/run.sh PATTERN...  only tests whose name contains one of the patterns (e.g. e2e/proxy)
+# Each test's output goes to $BUILD/test-logs/NAME.log. Exit codes of a test: 0 pass,
+# 77 skip (reason = last line of its log), anything else fail. The last line printed is
+# "N passed, N failed, N skipped"; the runner exits non-zero if any test failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+export BUILD
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+LOGDIR=$BUILD/test-logs
+mkdir -p "$LOGDIR"
+
+mode=all
+patterns=()
+if [ $# -gt 0 ]; then
+	if [ "$1" = unit ] && [ $# -eq 1 ]; then
+		mode=unit
+	else
+		patterns=("$@")
+	fi
+fi
+
+passed=0 failed=0 skipped=0
+failed_names=()
+
+selected() {
+	local name=$1 p
+	[ ${#patterns[@]} -eq 0 ] && return 0
+	for p in "${patterns[@]}"; do
+		case $name in *"$p"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# Anything a test left behind under its id is a failure: remove it and say so.
+leak_check() {
+	local id=$1 log=$2 leaks=() cgroot ns
+	for ns in "hc-$id" "hs-$id"; do
+		if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns"; then
+			leaks+=("netns $ns")
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+			ip netns del "$ns" 2>/dev/null
+		fi
+	done
+	if [ -e "/sys/fs/bpf/hermes-test-$id" ]; then
+		leaks+=("pin root /sys/fs/bpf/hermes-test-$id")
+		[ -x "$BUILD/hermesctl" ] && "$BUILD/hermesctl" --pin-root "/sys/fs/bpf/hermes-test-$id" disable >/dev/null 2>&1
+		rm -rf "/sys/fs/bpf/hermes-test-$id"
+	fi
+	cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	if [ -n "$cgroot" ] && [ -d "$cgroot/hermes-test-$id" ]; then
+		leaks+=("cgroup $cgroot/hermes-test-$id")
+		local d
+		for d in "$cgroot/hermes-test-$id"/*/ "$cgroot/hermes-test-$id/"; do
+			[ -f "$d/cgroup.procs" ] || continue
+			for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		done
+		sleep 0.5
+		for d in "$cgroot/hermes-test-$id"/*/; do rmdir "$d" 2>/dev/null; done
+		rmdir "$cgroot/hermes-test-$id" 2>/dev/null
+	fi
+	if [ ${#leaks[@]} -gt 0 ]; then
+		echo "LEAK: the test left behind: ${leaks[*]} (removed by the runner)" >>"$log"
+		return 1
+	fi
+	return 0
+}
+
+# run_one NAME LOG CMD...
+run_one() {
+	local name=$1 log=$2 id start end rc reason
+	shift 2
+	mkdir -p "$(dirname "$log")"
+	# Short unique id for the test's namespaces, cgroup and pin root.
+	id="t$$-$((passed + failed + skipped))"
+	start=$(date +%s)
+	HERMES_TEST_ID=$id timeout --kill-after=20 "$TEST_TIMEOUT" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	end=$(date +%s)
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "TIMEOUT: killed after ${TEST_TIMEOUT}s (rc $rc)" >>"$log"
+	fi
+	if ! leak_check "$id" "$log" && [ $rc -eq 0 ]; then
+		rc=1
+	fi
+	case $rc in
+	0)
+		passed=$((passed + 1))
+		echo "PASS $name ($((end - start))s)"
+		;;
+	77)
+		skipped=$((skipped + 1))
+		reason=$(grep -v '^[[:space:]]*$' "$log" | grep '^SKIP: ' | tail -n 1 | sed 's/^SKIP: //')
+		[ -n "$reason" ] || reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
+		echo "SKIP $name: $reason"
+		;;
+	*)
+		failed=$((failed + 1))
+		failed_names+=("$name")
+		echo "FAIL $name (see $log)"
+		tail -n 30 "$log" | sed 's/^/    | /'
+		;;
+	esac
+}
+
+# Unit tests: compiled binaries, no root needed.
+if [ -d "$BUILD/tests" ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		case $t in *.o | *.d) continue ;; esac
+		name=unit/$(basename "$t")
+		selected "$name" || continue
+		run_one "$name" "$LOGDIR/$name.log" "$t"
+	done
+fi
+
+if [ "$mode" = all ]; then
+	for dir in bpf e2e; do
+		for t in tests/$dir/*.sh; do
+			[ -f "$t" ] || continue
+			name=$dir/$(basename "$t" .sh)
+			selected "$name" || continue
+			run_one "$name" "$LOGDIR/$name.log" bash "$t"
+		done
+	done
+fi
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]
