@@ -50,7 +50,7 @@ LIBS_BPF := -lbpf -lelf -lz
 LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps test test-unit demo bench install clean
 
 all: $(BUILD)/hermesd $(TOOL_BINS) $(UNIT_BINS) $(TESTBIN_BINS)
@@ -98,9 +98,11 @@ $(BUILD)/tests/bin/%: $(BUILD)/obj/tests/bin/%.o
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
+# Every test twice: against the normal build, then against the ASan+UBSan build.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) tests/run.sh
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)BUILD=$(BUILD) SAN_BUILD=build/san tests/run.sh
 
 test-unit: all
 	$(Q)BUILD=$(BUILD) tests/run.sh unit

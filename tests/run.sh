@@ -110,26 +110,40 @@ run_one() {
 	esac
 }
 
-# Unit tests: compiled binaries, no root needed.
-if [ -d "$BUILD/tests" ]; then
-	for t in "$BUILD"/tests/test_*; do
-		[ -f "$t" ] && [ -x "$t" ] || continue
-		case $t in *.o | *.d) continue ;; esac
-		name=unit/$(basename "$t")
-		selected "$name" || continue
-		run_one "$name" "$LOGDIR/$name.log" "$t"
-	done
-fi
-
-if [ "$mode" = all ]; then
+# run_pass PREFIX: every selected test against $BUILD, names prefixed with PREFIX
+run_pass() {
+	local prefix=$1 t name dir
+	# Unit tests: compiled binaries, no root needed.
+	if [ -d "$BUILD/tests" ]; then
+		for t in "$BUILD"/tests/test_*; do
+			[ -f "$t" ] && [ -x "$t" ] || continue
+			case $t in *.o | *.d) continue ;; esac
+			name=unit/$(basename "$t")
+			selected "$name" || continue
+			run_one "$prefix$name" "$LOGDIR/$name.log" "$t"
+		done
+	fi
+	[ "$mode" = all ] || return 0
 	for dir in bpf e2e; do
 		for t in tests/$dir/*.sh; do
 			[ -f "$t" ] || continue
 			name=$dir/$(basename "$t" .sh)
 			selected "$name" || continue
-			run_one "$name" "$LOGDIR/$name.log" bash "$t"
+			run_one "$prefix$name" "$LOGDIR/$name.log" bash "$t"
 		done
 	done
+}
+
+run_pass ""
+# SAN_BUILD (make test sets it to build/san): the same tests again against the
+# ASan+UBSan build; common.sh fails a test whose hermesd log holds a sanitizer report.
+if [ -n "${SAN_BUILD:-}" ]; then
+	case $SAN_BUILD in /*) ;; *) SAN_BUILD=$ROOT/$SAN_BUILD ;; esac
+	BUILD=$SAN_BUILD
+	LOGDIR=$BUILD/test-logs
+	mkdir -p "$LOGDIR"
+	export BUILD
+	run_pass "san:"
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then

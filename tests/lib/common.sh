@@ -556,7 +556,15 @@ cleanup() {
 		[ -d "$CG" ] && echo "cleanup: could not remove cgroup $CG" >&2
 	fi
 
-	# 5. namespaces and files
+	# 5. a sanitizer build reports memory errors and leaks in hermesd's log: any is a failure
+	if [ -f "$HERMESD_LOG" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$HERMESD_LOG"; then
+		echo "--- sanitizer report in the hermesd log:"
+		grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$HERMESD_LOG" | head -n 60
+		_FAIL_MSG="hermesd hit a sanitizer error (see above)"
+		[ $rc = 0 ] || [ $rc = 77 ] && rc=1
+	fi
+
+	# 6. namespaces and files
 	for ns in "${_NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ $rc != 0 ] && [ $rc != 77 ] && [ -f "$HERMESD_LOG" ]; then
