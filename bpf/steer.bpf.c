@@ -8,12 +8,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/accel.h"
 #include "lib/maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
 #define SOCK_STREAM 1
 #define IPPROTO_TCP 6
 #define SOL_IP 0
@@ -75,10 +74,7 @@ static __always_inline int listener_alive6(struct bpf_sock_addr *ctx, const stru
 	return 1;
 }
 
-static __always_inline int is_v4mapped(const __u32 *a)
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
-}
+#define is_v4mapped ip6_is_v4mapped
 
 /* Shared decision for both families. dst is what the app dialled (v4-mapped folded to
  * v4). Returns the action; for proxy also records the original destination. */
@@ -232,6 +228,7 @@ static __always_inline void sockops_local(struct bpf_sock_ops *skops, struct her
 SEC("sockops")
 int hermes_sockops(struct bpf_sock_ops *skops)
 {
+	const struct hermes_bpf_config *cfg;
 	struct hermes_origdst *od;
 	struct hermes_addr local;
 	struct bpf_sock *sk;
@@ -239,6 +236,12 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 	if (skops->family != AF_INET && skops->family != AF_INET6)
 		return 1;
 	switch (skops->op) {
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		/* hermesd's end of a steered flow (this program is attached to hermesd's cgroup too) */
+		cfg = bpf_config();
+		if (cfg && cfg->sk_msg && is_listener_side(skops, cfg))
+			accel_add(skops);
+		return 1;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		sk = skops->sk;
 		if (!sk)
@@ -246,6 +249,9 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
 		if (!od)
 			return 1;
+		cfg = bpf_config();
+		if (cfg && cfg->sk_msg)
+			accel_add(skops);
 		sockops_local(skops, &local);
 		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
 			count(HERMES_CNT_ORIGDST_MISS);

@@ -135,9 +135,14 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	if (lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, cnt)) {
 		sb_printf(b, "# HELP hermes_bpf_decisions_total Connect decisions taken in BPF, by action.\n"
 			     "# TYPE hermes_bpf_decisions_total counter\n");
-		for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
+		for (unsigned i = 0; i < HERMES_CNT_SKMSG_SOCK; i++)
 			sb_printf(b, "hermes_bpf_decisions_total{action=\"%s\"} %llu\n", pol_counter_name(i),
 				  (unsigned long long)cnt[i]);
+		metric(b, "hermes_sk_msg_sockets_total", "counter",
+		       "Sockets of the app <-> hermesd hop added to the sk_msg sockhash.", cnt[HERMES_CNT_SKMSG_SOCK]);
+		metric(b, "hermes_sk_msg_socket_failures_total", "counter",
+		       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).",
+		       cnt[HERMES_CNT_SKMSG_FAIL]);
 	}
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
 }

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -12,7 +13,12 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
-enum relay_engine { RELAY_URING = 0 };
+/* Who moves a proxied flow's bytes between hermesd's two sockets. */
+enum relay_engine {
+	RELAY_URING = 0, /* hermesd reads and writes with io_uring */
+	RELAY_SPLICE,    /* sk_skb verdict redirects each socket's ingress to the other's egress */
+	RELAY_AUTO,      /* chosen per flow (see conn.c: relay_pick) */
+};
 
 /* An address with port, as written in config ("10.0.0.1:80", "[fd00::1]:80"). */
 struct cfg_sockaddr {
@@ -56,6 +62,7 @@ struct hermes_config {
 	uint32_t idle_timeout_ms;    /* relay with no byte either way for this long is closed */
 	uint32_t drain_timeout_ms;   /* on SIGTERM, wait this long for flows to end */
 	enum relay_engine relay;
+	bool sk_msg;                 /* sk_msg on the app <-> hermesd loopback hop */
 
 	struct cfg_rule *rules;
 	int n_rules;

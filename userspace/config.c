@@ -306,6 +306,38 @@ static int set_addr(struct ctx *c, const struct key *k, const char *qname, yaml_
 	return 0;
 }
 
+static const char *const relay_names[] = { [RELAY_URING] = "uring", [RELAY_SPLICE] = "splice",
+					    [RELAY_AUTO] = "auto" };
+
+int config_parse_relay(const char *s, enum relay_engine *out)
+{
+	for (unsigned i = 0; i < sizeof(relay_names) / sizeof(relay_names[0]); i++) {
+		if (!strcmp(s, relay_names[i])) {
+			*out = (enum relay_engine)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *config_relay_name(enum relay_engine r)
+{
+	return (unsigned)r < sizeof(relay_names) / sizeof(relay_names[0]) ? relay_names[r] : "?";
+}
+
+int config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "on", "yes" }, *const no[] = { "false", "off", "no" };
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*out = !strcmp(s, yes[i]);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int set_relay(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
 		     void *obj)
 {
@@ -316,13 +348,23 @@ static int set_relay(struct ctx *c, const struct key *k, const char *qname, yaml
 	ret = get_scalar(c, qname, v, k->expect, &s);
 	if (ret)
 		return ret;
-	if (!strcmp(s, "uring")) {
-		*dst = RELAY_URING;
-		return 0;
-	}
-	if (!strcmp(s, "splice") || !strcmp(s, "auto"))
-		return fail(c, v, "relay '%s' is not implemented yet (only uring)", s);
-	return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	if (config_parse_relay(s, dst))
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
+}
+
+static int set_bool(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	bool *dst = (bool *)((char *)obj + k->off);
+	const char *s;
+	int ret;
+
+	ret = get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (config_parse_bool(s, dst))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
 }
 
 static int parse_map(struct ctx *c, yaml_node_t *map, const struct key *keys, size_t n,
@@ -432,7 +474,7 @@ static const struct key listener_keys[] = {
 };
 
 enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,
-       PX_RELAY, PX_NKEYS };
+       PX_RELAY, PX_SK_MSG, PX_NKEYS };
 
 #define U32_KEY(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(f), .min = (lo), .max = (hi) }
 
@@ -443,7 +485,8 @@ static const struct key proxy_keys[PX_NKEYS] = {
 	[PX_BACKOFF_MAX] = U32_KEY(backoff_max_ms, 0, 600000),
 	[PX_IDLE] = U32_KEY(idle_timeout_ms, 1000, 86400000),
 	[PX_DRAIN] = U32_KEY(drain_timeout_ms, 0, 600000),
-	[PX_RELAY] = { .name = "relay", .set = set_relay, CFG_FIELD(relay), .expect = "uring" },
+	[PX_RELAY] = { .name = "relay", .set = set_relay, CFG_FIELD(relay), .expect = "uring, splice or auto" },
+	[PX_SK_MSG] = { .name = "sk_msg", .set = set_bool, CFG_FIELD(sk_msg), .expect = "true or false" },
 };
 
 /* proxy: a section plus the backoff_base_ms <= backoff_max_ms check, made against
@@ -705,6 +748,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->relay = RELAY_URING;
+	cfg->sk_msg = true;
 }
 
 /* libyaml's own error (syntax, bad UTF-8, ...) as one message. */

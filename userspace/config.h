@@ -27,6 +27,11 @@ int config_load(const char *path, struct hermes_config *cfg, char *err, size_t e
 
 /* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
 void config_free(struct hermes_config *cfg);
+/* "uring|splice|auto" -> engine; -EINVAL otherwise. */
+int config_parse_relay(const char *s, enum relay_engine *out);
+const char *config_relay_name(enum relay_engine r);
+/* "true|on|yes" / "false|off|no"; -EINVAL otherwise. */
+int config_parse_bool(const char *s, bool *out);
 
 /* The alternates for a dialled destination (exact address and port; IPv4-mapped
  * IPv6 matches IPv4), or NULL if the config lists none. */

@@ -83,7 +83,7 @@ static int own_cgroup(char *buf, size_t len)
 
 static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 {
-	struct hermes_bpf_config bc = { .mark = cfg->mark };
+	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg };
 	__u32 zero = 0;
 
 	if (cfg->listen.len) {
@@ -106,14 +106,14 @@ static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 /* Attach prog to the cgroup, reusing a link pinned by an earlier hermesd when it is on
  * the same cgroup (atomic program swap), replacing it otherwise. */
 static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_program *prog,
-			 const char *cg_path)
+			 const char *cg_path, const char *pin_name)
 {
 	char path[PATH_MAX], name[128];
 	struct bpf_link *link;
 	int cg_fd, err;
 	struct stat st;
 
-	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, bpf_program__name(prog));
+	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, pin_name ? pin_name : bpf_program__name(prog));
 	if (pin_path(path, sizeof(path), l->pin_root, name))
 		return -ENAMETOOLONG;
 	cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -211,11 +211,21 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		goto fail;
 	}
 
-	err = attach_pinned(l, LINK_CONNECT4, skel->progs.hermes_connect4, cfg->cgroup);
-	err = err ?: attach_pinned(l, LINK_CONNECT6, skel->progs.hermes_connect6, cfg->cgroup);
-	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup);
-	err = err ?: attach_pinned(l, LINK_GETPEERNAME4, skel->progs.hermes_getpeername4, cfg->cgroup);
-	err = err ?: attach_pinned(l, LINK_GETPEERNAME6, skel->progs.hermes_getpeername6, cfg->cgroup);
+	/* sk_msg first: sockops starts filling the sockhash as soon as it is attached */
+	err = bpf_prog_attach(bpf_program__fd(skel->progs.hermes_skmsg), bpf_map__fd(skel->maps.hermes_sockhash),
+			      BPF_SK_MSG_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		log_error("cannot attach sk_msg program to %s/%s: %s", cfg->pin_root, HERMES_MAP_SOCKHASH,
+			  strerror(-err));
+		goto fail;
+	}
+	l->skmsg_attached = true;
+	err = attach_pinned(l, LINK_CONNECT4, skel->progs.hermes_connect4, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_CONNECT6, skel->progs.hermes_connect6, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_GETPEERNAME4, skel->progs.hermes_getpeername4, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_GETPEERNAME6, skel->progs.hermes_getpeername6, cfg->cgroup, NULL);
 	if (err)
 		goto fail_detach;
 	err = own_cgroup(own_cg, sizeof(own_cg));
@@ -227,12 +237,18 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		log_warn("cannot find hermesd's own cgroup (%s): SO_ORIGINAL_DST served from the map only",
 			 strerror(-err));
 	} else {
-		err = attach_pinned(l, LINK_GETSOCKOPT, skel->progs.hermes_getsockopt, own_cg);
+		err = attach_pinned(l, LINK_GETSOCKOPT, skel->progs.hermes_getsockopt, own_cg, NULL);
+		/* sockops on hermesd's cgroup sees its accepted sockets (the sk_msg hop's other end) */
+		err = err ?: attach_pinned(l, LINK_SOCKOPS_SELF, skel->progs.hermes_sockops, own_cg,
+					   "hermes_sockops_self");
 		if (err)
 			goto fail_detach;
 		log_info("SO_ORIGINAL_DST served on sockets of cgroup %s", own_cg);
 	}
-	log_info("steering cgroup %s (pins under %s)", cfg->cgroup, cfg->pin_root);
+	if (cfg->sk_msg && err)
+		log_warn("sk_msg needs hermesd's own cgroup for its end of the hop: the loopback hop uses TCP");
+	log_info("steering cgroup %s (pins under %s, sk_msg %s)", cfg->cgroup, cfg->pin_root,
+		 cfg->sk_msg ? "on" : "off");
 	return 0;
 
 fail_detach:
@@ -245,6 +261,10 @@ fail:
 
 void loader_detach(struct loader *l)
 {
+	if (l->skmsg_attached && l->skel)
+		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_skmsg),
+				 bpf_map__fd(l->skel->maps.hermes_sockhash), BPF_SK_MSG_VERDICT);
+	l->skmsg_attached = false;
 	for (int i = 0; i < LINK_MAX; i++) {
 		if (!l->links[i])
 			continue;

@@ -7,7 +7,7 @@
 
 enum loader_link {
 	LINK_CONNECT4, LINK_CONNECT6, LINK_SOCKOPS, LINK_GETPEERNAME4, LINK_GETPEERNAME6,
-	LINK_GETSOCKOPT, LINK_MAX
+	LINK_GETSOCKOPT, LINK_SOCKOPS_SELF, LINK_MAX
 };
 
 struct loader {
@@ -16,6 +16,7 @@ struct loader {
 	int policy_fd;  /* borrowed from skel */
 	int stats_fd;
 	int origdst_fd;
+	bool skmsg_attached; /* hermes_skmsg attached to hermes_sockhash */
 	char pin_root[PATH_MAX];
 };
 

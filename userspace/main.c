@@ -46,6 +46,9 @@ static void usage(FILE *f)
 "      --admin ADDR|off    admin HTTP endpoint: /ready, /stats (default 127.0.0.1:15000)\n"
 "      --log-level LEVEL   debug, info, warn or error (default info)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
+"      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
+"                          between hermesd's sockets (default uring, see README)\n"
+"      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default on)\n"
 "  -t, --check             parse the configuration, print a summary and exit\n"
 "  -h, --help              this text\n"
 "\n"
@@ -93,7 +96,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -103,11 +106,14 @@ int main(int argc, char **argv)
 		{ "admin", required_argument, NULL, O_ADMIN },
 		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 		{ "user", required_argument, NULL, O_USER },
+		{ "relay", required_argument, NULL, O_RELAY },
+		{ "sk-msg", required_argument, NULL, O_SK_MSG },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
+	const char *relay = NULL, *sk_msg = NULL;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, check = false;
 	static struct hermes_config cfg;
@@ -139,6 +145,8 @@ int main(int argc, char **argv)
 			break;
 		case O_LOG_LEVEL: level = optarg; break;
 		case O_USER: user = optarg; break;
+		case O_RELAY: relay = optarg; break;
+		case O_SK_MSG: sk_msg = optarg; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -170,6 +178,18 @@ int main(int argc, char **argv)
 		cfg.admin = admin;
 	if (level && log_parse_level(level, &cfg.log_level)) {
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
+		return EXIT_USAGE;
+	}
+	if (relay && config_parse_relay(relay, &cfg.relay)) {
+		fprintf(stderr, "hermesd: --relay '%s': expected uring, splice or auto\n", relay);
+		return EXIT_USAGE;
+	}
+	if (sk_msg && config_parse_bool(sk_msg, &cfg.sk_msg)) {
+		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
+		return EXIT_USAGE;
+	}
+	if (cfg.relay != RELAY_URING) {
+		fprintf(stderr, "hermesd: relay '%s' is not implemented yet (only uring)\n", config_relay_name(cfg.relay));
 		return EXIT_USAGE;
 	}
 	log_set_level(cfg.log_level);

@@ -58,6 +58,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hermes_sk_dst SEC(".maps");
 
+/* Established sockets of both ends of the app <-> hermesd loopback hop (sk_msg). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, HERMES_SOCKHASH_MAX);
+	__type(key, struct hermes_sock_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_sockhash SEC(".maps");
+
+/* Per-socket sk_msg state (enum in accel.h): a socket whose first send could not be
+ * redirected keeps using TCP for good, so its bytes never overtake each other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_sk_accel SEC(".maps");
+
 static __always_inline void count(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&hermes_stats, &slot);

@@ -34,4 +34,18 @@ _Static_assert(sizeof(struct hermes_origdst) == 48, "hermes_origdst layout is AB
 
 #define HERMES_ORIGDST_MAX 262144
 
+/* hermes_sockhash key: a local TCP socket by its own 4-tuple (v4-mapped folded to v4).
+ * sk_msg finds the other end of the app <-> hermesd hop by swapping local and remote. */
+struct hermes_sock_key {
+	__u8 family;     /* HERMES_FAMILY_V4 / HERMES_FAMILY_V6 */
+	__u8 pad[3];
+	__u16 local_port;  /* host order */
+	__u16 remote_port; /* host order */
+	__u8 local[16];
+	__u8 remote[16];
+};
+_Static_assert(sizeof(struct hermes_sock_key) == 40, "hermes_sock_key layout is ABI");
+
+#define HERMES_SOCKHASH_MAX 65536
+
 #endif

@@ -11,6 +11,8 @@
 #define HERMES_MAP_CONFIG  "hermes_config"
 #define HERMES_MAP_ORIGDST "hermes_origdst"
 #define HERMES_MAP_SKDST   "hermes_sk_dst"
+#define HERMES_MAP_SOCKHASH "hermes_sockhash"
+#define HERMES_MAP_SKACCEL "hermes_sk_accel"
 
 /* links, pinned at <root>/links/<program name> */
 #define HERMES_PIN_LINKS "links"

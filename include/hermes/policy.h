@@ -66,6 +66,8 @@ enum hermes_counter {
 	HERMES_CNT_FAILOPEN,    /* proxy wanted but no hermesd listener: went direct */
 	HERMES_CNT_OWN,         /* hermesd's own (marked) sockets, never steered */
 	HERMES_CNT_ORIGDST_MISS,/* established steered socket whose origdst could not be recorded */
+	HERMES_CNT_SKMSG_SOCK,  /* sockets added to hermes_sockhash (sk_msg hop) */
+	HERMES_CNT_SKMSG_FAIL,  /* sockets that could not be added (map full, ...) */
 	HERMES_CNT_MAX
 };
 

@@ -136,6 +136,7 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->idle_timeout_ms, 3600000, "idle_timeout_ms");
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_URING, "relay");
+	ASSERT_EQ(cfg->sk_msg, true, "sk_msg");
 	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
@@ -193,7 +194,7 @@ static const char full_yaml[] =
 	"  backoff_max_ms: 2000\n"
 	"  idle_timeout_ms: 60000\n"
 	"  drain_timeout_ms: 0\n"
-	"  relay: uring\n"
+	"  relay: splice\n"
 	"policy:\n"
 	"  - match: 10.0.2.0/24:80\n"                 /* line 20 */
 	"    action: proxy\n"
@@ -239,7 +240,7 @@ static bool test_full(void)
 	ok &= ASSERT_EQ(cfg.backoff_max_ms, 2000, "backoff_max_ms");
 	ok &= ASSERT_EQ(cfg.idle_timeout_ms, 60000, "idle_timeout_ms");
 	ok &= ASSERT_EQ(cfg.drain_timeout_ms, 0, "drain_timeout_ms");
-	ok &= ASSERT_EQ(cfg.relay, RELAY_URING, "relay");
+	ok &= ASSERT_EQ(cfg.relay, RELAY_SPLICE, "relay");
 
 	if (ASSERT_EQ(cfg.n_rules, 4, "n_rules")) {
 		const struct cfg_rule *r = cfg.rules;
@@ -332,12 +333,17 @@ static bool test_variants(void)
 		const char *yaml;
 		uint32_t mark;
 		bool listen6_off, admin_off;
+		enum relay_engine relay;
+		bool sk_msg;
 	} cases[] = {
-		{ "mark: 18509\nlisteners:\n  outbound6: off\n", 18509, true, false },
-		{ "mark: 0xFFFFFFFF\nlisteners:\n  admin: off\n", 0xffffffff, false, true },
-		{ "mark: 1\npolicy:\nendpoints: ~\nlisteners:\nproxy:\n", 1, false, false },
-		{ "mark: \"42\"\n", 42, false, false },
-		{ "{mark: 7, listeners: {outbound6: off, admin: off}}\n", 7, true, true },
+		{ "mark: 18509\nlisteners:\n  outbound6: off\n", 18509, true, false, RELAY_URING, true },
+		{ "mark: 9\nproxy:\n  relay: auto\n  sk_msg: off\n", 9, false, false, RELAY_AUTO, false },
+		{ "mark: 9\nproxy:\n  relay: uring\n  sk_msg: false\n", 9, false, false, RELAY_URING, false },
+		{ "mark: 9\nproxy:\n  sk_msg: yes\n", 9, false, false, RELAY_URING, true },
+		{ "mark: 0xFFFFFFFF\nlisteners:\n  admin: off\n", 0xffffffff, false, true, RELAY_URING, true },
+		{ "mark: 1\npolicy:\nendpoints: ~\nlisteners:\nproxy:\n", 1, false, false, RELAY_URING, true },
+		{ "mark: \"42\"\n", 42, false, false, RELAY_URING, true },
+		{ "{mark: 7, listeners: {outbound6: off, admin: off}}\n", 7, true, true, RELAY_URING, true },
 	};
 	struct hermes_config cfg;
 	char path[64], err[512];
@@ -355,6 +361,8 @@ static bool test_variants(void)
 		ok &= ASSERT_EQ(cfg.listen6.len == 0, cases[i].listen6_off, "outbound6 off");
 		ok &= ASSERT_EQ(cfg.admin.len == 0, cases[i].admin_off, "admin off");
 		ok &= ASSERT_EQ(cfg.listen.len != 0, 1, "outbound stays on");
+		ok &= ASSERT_EQ(cfg.relay, cases[i].relay, "relay");
+		ok &= ASSERT_EQ(cfg.sk_msg, cases[i].sk_msg, "sk_msg");
 		config_free(&cfg);
 	}
 	return ok;
@@ -414,8 +422,7 @@ static const struct bad_case {
 	  "backoff_max_ms", "500" },
 	{ "backoff base > default max", "proxy:\n  backoff_base_ms: 5000\n", 2, "backoff_base_ms",
 	  "1000" },
-	{ "relay splice", "proxy:\n  relay: splice\n", 2,
-	  "relay 'splice' is not implemented yet (only uring)", NULL },
+	{ "bad sk_msg", "proxy:\n  sk_msg: maybe\n", 2, "proxy.sk_msg", "true or false" },
 	{ "relay unknown", "proxy:\n  relay: epoll\n", 2, "relay", "uring" },
 	{ "non-mapping top level", "- cgroup\n- pin_root\n", 1, "top level", "mapping" },
 	{ "scalar top level", "hello\n", 1, "top level", "mapping" },
