@@ -6,7 +6,8 @@ set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev"
-TEST_PKGS="nginx-light curl iproute2 socat python3 procps tmux coreutils"
+TEST_PKGS="nginx-light curl iproute2 socat python3 procps tmux coreutils wrk"
+BENCH_PKGS="sockperf iperf3"
 
 say() { printf 'deps: %s\n' "$*"; }
 
@@ -15,7 +16,7 @@ is_installed() {
 }
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS; do
 	is_installed "$p" || missing+=("$p")
 done
 

@@ -143,6 +143,11 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 		metric(b, "hermes_sk_msg_socket_failures_total", "counter",
 		       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).",
 		       cnt[HERMES_CNT_SKMSG_FAIL]);
+		sb_printf(b, "# HELP hermes_sk_msg_path_total Path chosen by a hop socket's first send.\n"
+			     "# TYPE hermes_sk_msg_path_total counter\n"
+			     "hermes_sk_msg_path_total{path=\"redirect\"} %llu\n"
+			     "hermes_sk_msg_path_total{path=\"tcp\"} %llu\n",
+			  (unsigned long long)cnt[HERMES_CNT_SKMSG_REDIR], (unsigned long long)cnt[HERMES_CNT_SKMSG_TCP]);
 	}
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
 }

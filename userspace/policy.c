@@ -36,6 +36,8 @@ static const char *const counter_names[HERMES_CNT_MAX] = {
 	[HERMES_CNT_ORIGDST_MISS] = "origdst_miss",
 	[HERMES_CNT_SKMSG_SOCK] = "sk_msg_socket",
 	[HERMES_CNT_SKMSG_FAIL] = "sk_msg_socket_failed",
+	[HERMES_CNT_SKMSG_REDIR] = "sk_msg_redirect",
+	[HERMES_CNT_SKMSG_TCP] = "sk_msg_tcp",
 };
 
 static const char match_hint[] = "expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443";

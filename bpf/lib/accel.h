@@ -129,8 +129,10 @@ int hermes_skmsg(struct sk_msg_md *msg)
 		return SK_PASS;
 	skmsg_peer_key(msg, &peer);
 	r = bpf_msg_redirect_hash(msg, &hermes_sockhash, &peer, BPF_F_INGRESS);
-	if (*state == ACCEL_UNDECIDED)
+	if (*state == ACCEL_UNDECIDED) {
 		*state = r == SK_PASS ? ACCEL_REDIRECT : ACCEL_TCP;
+		count(r == SK_PASS ? HERMES_CNT_SKMSG_REDIR : HERMES_CNT_SKMSG_TCP);
+	}
 	/* SK_DROP from the helper only means "no such peer" (it closed): send normally */
 	return SK_PASS;
 }

@@ -68,6 +68,8 @@ enum hermes_counter {
 	HERMES_CNT_ORIGDST_MISS,/* established steered socket whose origdst could not be recorded */
 	HERMES_CNT_SKMSG_SOCK,  /* sockets added to hermes_sockhash (sk_msg hop) */
 	HERMES_CNT_SKMSG_FAIL,  /* sockets that could not be added (map full, ...) */
+	HERMES_CNT_SKMSG_REDIR, /* sockets whose first send was redirected: sk_msg for good */
+	HERMES_CNT_SKMSG_TCP,   /* sockets whose first send found no peer: TCP for good */
 	HERMES_CNT_MAX
 };
 
