@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/accel.h"
+#include "lib/splice.h"
 #include "lib/maps.h"
 
 char LICENSE[] SEC("license") = "GPL";

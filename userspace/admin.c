@@ -149,6 +149,11 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			     "hermes_sk_msg_path_total{path=\"tcp\"} %llu\n",
 			  (unsigned long long)cnt[HERMES_CNT_SKMSG_REDIR], (unsigned long long)cnt[HERMES_CNT_SKMSG_TCP]);
 	}
+	sb_printf(b, "# HELP hermes_flows_total Relayed flows by engine.\n# TYPE hermes_flows_total counter\n"
+		     "hermes_flows_total{engine=\"uring\"} %llu\nhermes_flows_total{engine=\"splice\"} %llu\n",
+		  (unsigned long long)s->flows_uring, (unsigned long long)s->flows_splice);
+	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
+	       s->splice_fallbacks);
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
 }
 

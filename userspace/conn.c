@@ -24,7 +24,6 @@
 #define SO_ORIGINAL_DST 80
 #endif
 
-static void conn_maybe_free(struct loop *lp, struct conn *c);
 
 static void list_add(struct loop *lp, struct conn *c)
 {
@@ -116,10 +115,17 @@ static void set_linger0(int fd)
 
 /* Ends the connection: RST the sides flagged, cancel what is in flight; the memory
  * goes once the last completion is in (conn_maybe_free). */
-static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
+void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
 {
 	if (c->state == CONN_CLOSING)
 		return;
+	for (int i = 0; i < 2; i++) {
+		if (c->h[i].drain_timer) {
+			io_uring_prep_timeout_remove(loop_sqe(lp, c, OP_CANCEL),
+						     (uint64_t)(uintptr_t)&c->h[i] | OP_SPLICE_DRAIN, 0);
+			c->inflight++;
+		}
+	}
 	c->rst_client |= rst_client;
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
@@ -137,10 +143,12 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 	}
 }
 
-static void conn_maybe_free(struct loop *lp, struct conn *c)
+void conn_maybe_free(struct loop *lp, struct conn *c)
 {
 	if (c->state != CONN_CLOSING || c->inflight > 0)
 		return;
+	/* out of the splice maps before close, so no byte is redirected to a closing socket */
+	splice_unlink(lp, c);
 	if (c->rst_client)
 		set_linger0(c->cfd);
 	if (c->rst_upstream)
@@ -352,11 +360,30 @@ static void half_forward_fin(struct loop *lp, struct half *h)
 	h->c->inflight++;
 }
 
+/* Engine for a flow whose upstream just connected. */
+static enum relay_engine relay_pick(const struct loop *lp)
+{
+	return lp->cfg->relay == RELAY_SPLICE ? RELAY_SPLICE : RELAY_URING;
+}
+
 static void conn_start_relay(struct loop *lp, struct conn *c)
 {
 	int err, one = 1;
 
 	c->state = CONN_RELAY;
+	c->engine = relay_pick(lp);
+	if (c->engine == RELAY_SPLICE) {
+		err = splice_start(lp, c);
+		if (!err) {
+			lp->st.flows_splice++;
+			return;
+		}
+		lp->st.splice_fallbacks++;
+		log_warn("conn %llu: cannot splice (%s): relaying with io_uring", (unsigned long long)c->id,
+			 strerror(-err));
+		c->engine = RELAY_URING;
+	}
+	lp->st.flows_uring++;
 	c->h[0].from = c->cfd;
 	c->h[0].to = c->ufd;
 	c->h[1].from = c->ufd;
@@ -508,6 +535,10 @@ void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 	case OP_SEND:
 		on_send(lp, obj, cqe->res);
 		return;
+	case OP_SPLICE_POLL:
+	case OP_SPLICE_DRAIN:
+		splice_handle(lp, obj, op, cqe);
+		return;
 	case OP_SHUTDOWN:
 		h = obj;
 		c = h->c;
@@ -528,6 +559,8 @@ void conn_tick(struct loop *lp)
 {
 	for (struct conn *c = lp->conns, *n; c; c = n) {
 		n = c->next;
+		if (c->spliced)
+			splice_tick(lp, c);
 		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= lp->cfg->idle_timeout_ms) {
 			lp->st.idle_timeouts++;
 			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id,

@@ -170,7 +170,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	l->policy_fd = l->stats_fd = l->origdst_fd = -1;
+	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	libbpf_set_print(libbpf_log);
 
@@ -205,6 +205,8 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->policy_fd = bpf_map__fd(skel->maps.hermes_policy);
 	l->stats_fd = bpf_map__fd(skel->maps.hermes_stats);
 	l->origdst_fd = bpf_map__fd(skel->maps.hermes_origdst);
+	l->splice_fd = bpf_map__fd(skel->maps.hermes_splice);
+	l->splice_peer_fd = bpf_map__fd(skel->maps.hermes_splice_peer);
 	err = write_bpf_config(l, cfg);
 	if (err) {
 		log_error("cannot write %s/%s: %s", cfg->pin_root, HERMES_MAP_CONFIG, strerror(-err));
@@ -221,6 +223,15 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		goto fail;
 	}
 	l->skmsg_attached = true;
+	err = bpf_prog_attach(bpf_program__fd(skel->progs.hermes_splice_verdict), l->splice_fd,
+			      BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		log_error("cannot attach the splice verdict program to %s/%s: %s", cfg->pin_root,
+			  HERMES_MAP_SPLICE, strerror(-err));
+		goto fail_detach;
+	}
+	l->splice_attached = true;
 	err = attach_pinned(l, LINK_CONNECT4, skel->progs.hermes_connect4, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_CONNECT6, skel->progs.hermes_connect6, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup, NULL);
@@ -265,6 +276,10 @@ void loader_detach(struct loader *l)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_skmsg),
 				 bpf_map__fd(l->skel->maps.hermes_sockhash), BPF_SK_MSG_VERDICT);
 	l->skmsg_attached = false;
+	if (l->splice_attached && l->skel)
+		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_splice_verdict), l->splice_fd,
+				 BPF_SK_SKB_VERDICT);
+	l->splice_attached = false;
 	for (int i = 0; i < LINK_MAX; i++) {
 		if (!l->links[i])
 			continue;
@@ -282,5 +297,5 @@ void loader_close(struct loader *l)
 	}
 	steer_bpf__destroy(l->skel);
 	l->skel = NULL;
-	l->policy_fd = l->stats_fd = l->origdst_fd = -1;
+	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = -1;
 }

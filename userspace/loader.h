@@ -17,6 +17,9 @@ struct loader {
 	int stats_fd;
 	int origdst_fd;
 	bool skmsg_attached; /* hermes_skmsg attached to hermes_sockhash */
+	bool splice_attached; /* hermes_splice_verdict attached to hermes_splice */
+	int splice_fd;       /* hermes_splice (sockhash) */
+	int splice_peer_fd;  /* hermes_splice_peer */
 	char pin_root[PATH_MAX];
 };
 

@@ -28,6 +28,8 @@ enum op {
 	OP_ADMIN_RECV,   /* struct admin_conn */
 	OP_ADMIN_SEND,   /* struct admin_conn */
 	OP_ADMIN_CLOSE,  /* struct admin_conn */
+	OP_SPLICE_POLL,  /* struct half: POLLRDHUP/POLLERR on half->from of a spliced flow */
+	OP_SPLICE_DRAIN, /* struct half: re-check that half->from's bytes all reached half->to */
 };
 #define OP_MASK 0xfULL
 
@@ -69,6 +71,13 @@ struct half {
 	unsigned q_head, q_count;
 	uint32_t sent_off;   /* bytes of the head buffer already sent */
 	uint64_t bytes;
+	/* splice engine */
+	bool polling;        /* OP_SPLICE_POLL in flight */
+	bool drain_timer;    /* OP_SPLICE_DRAIN in flight */
+	uint32_t drain_wait_ms;
+	uint64_t base_in;    /* raw received count of `from` when splicing started */
+	uint64_t base_out;   /* raw written count of `to` when splicing started */
+	struct __kernel_timespec ts;
 } __attribute__((aligned(16)));
 
 struct conn {
@@ -81,6 +90,9 @@ struct conn {
 	int inflight;        /* SQEs not completed yet: free only at 0 */
 	bool rst_client, rst_upstream; /* close with SO_LINGER 0 (RST) */
 	bool counted_active;
+	enum relay_engine engine; /* engine of this flow once relaying */
+	bool spliced;        /* both sockets are in hermes_splice */
+	uint64_t cookie[2];  /* SO_COOKIE of cfd and ufd */
 	unsigned attempts;
 	unsigned n_eps;
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];
@@ -96,6 +108,7 @@ struct loop_stats {
 	uint64_t origdst_missing, idle_timeouts, resets;
 	uint64_t bytes_c2u, bytes_u2c;
 	uint64_t admin_requests;
+	uint64_t flows_uring, flows_splice, splice_fallbacks;
 };
 
 struct loop {

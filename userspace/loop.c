@@ -313,6 +313,8 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 	case OP_SEND:
 	case OP_SHUTDOWN:
 	case OP_CANCEL:
+	case OP_SPLICE_POLL:
+	case OP_SPLICE_DRAIN:
 		conn_handle(lp, obj, op, cqe);
 		break;
 	case OP_ADMIN_RECV:

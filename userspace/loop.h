@@ -20,6 +20,15 @@ void conn_accept(struct loop *lp, int fd);
 void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void conn_tick(struct loop *lp);
 void conn_abort_all(struct loop *lp);
+/* Ends c (RST the sides flagged); memory goes with the last completion. */
+void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
+void conn_maybe_free(struct loop *lp, struct conn *c);
+
+/* splice.c */
+int splice_start(struct loop *lp, struct conn *c);
+void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe);
+void splice_unlink(struct loop *lp, struct conn *c);
+void splice_tick(struct loop *lp, struct conn *c);
 
 /* admin.c */
 void admin_accept(struct loop *lp, int fd);

@@ -188,7 +188,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
 		return EXIT_USAGE;
 	}
-	if (cfg.relay != RELAY_URING) {
+	if (cfg.relay == RELAY_SPLICE && cfg.sk_msg) {
+		/* sk_msg hands the app's bytes to hermesd's socket as messages, which the
+		 * splice verdict (it sees skbs from TCP) never gets */
+		if (sk_msg) {
+			fprintf(stderr, "hermesd: --relay splice and --sk-msg on cannot be combined: the app's bytes "
+					"would arrive as sk_msg messages, which the splice verdict never sees\n");
+			return EXIT_USAGE;
+		}
+		cfg.sk_msg = false;
+		fprintf(stderr, "hermesd: relay splice: sk_msg turned off for the app <-> hermesd hop\n");
+	}
+	if (cfg.relay == RELAY_AUTO) {
 		fprintf(stderr, "hermesd: relay '%s' is not implemented yet (only uring)\n", config_relay_name(cfg.relay));
 		return EXIT_USAGE;
 	}

@@ -47,5 +47,6 @@ struct hermes_sock_key {
 _Static_assert(sizeof(struct hermes_sock_key) == 40, "hermes_sock_key layout is ABI");
 
 #define HERMES_SOCKHASH_MAX 65536
+#define HERMES_SPLICE_MAX 65536 /* sockets of spliced flows: two per flow */
 
 #endif

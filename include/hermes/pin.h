@@ -13,6 +13,8 @@
 #define HERMES_MAP_SKDST   "hermes_sk_dst"
 #define HERMES_MAP_SOCKHASH "hermes_sockhash"
 #define HERMES_MAP_SKACCEL "hermes_sk_accel"
+#define HERMES_MAP_SPLICE "hermes_splice"
+#define HERMES_MAP_SPLICE_PEER "hermes_splice_peer"
 
 /* links, pinned at <root>/links/<program name> */
 #define HERMES_PIN_LINKS "links"

@@ -332,12 +332,14 @@ nginx_last_client() {
 
 # start_hermesd [ARGS...]: hermesd in the client netns, inside $CG/hermesd, steering
 # $CG/app, pins under $PINROOT, debug log in $HERMESD_LOG. Waits until /ready is 200.
+# $HERMESD_EXTRA_ARGS (e.g. "--relay splice", set by the runner's engine pass) goes
+# before ARGS.
 start_hermesd() {
 	require_build
 	say "starting hermesd $*"
 	echo "=== hermesd start $(date +%T.%3N): $*" >>"$HERMESD_LOG"
 	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level debug "$@" \
+		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level debug ${HERMESD_EXTRA_ARGS:-} "$@" \
 		>>"$HERMESD_LOG" 2>&1 </dev/null &
 	HERMESD_PID=$!
 	PIDS+=("$HERMESD_PID")
@@ -564,7 +566,17 @@ cleanup() {
 		[ $rc = 0 ] || [ $rc = 77 ] && rc=1
 	fi
 
-	# 6. namespaces and files
+	# 6. an engine pass of the runner (HERMES_EXPECT_ENGINE=splice): proxied flows must
+	#    really have been spliced, not quietly relayed another way
+	if [ "${HERMES_EXPECT_ENGINE:-}" = splice ] && [ -f "$HERMESD_LOG" ] && grep -q 'origdst' "$HERMESD_LOG"; then
+		if ! grep -q 'relay splice' "$HERMESD_LOG" || grep -q 'relaying with io_uring' "$HERMESD_LOG"; then
+			grep -E 'relay splice|relaying with io_uring' "$HERMESD_LOG" | tail -n 5
+			_FAIL_MSG="flows were not spliced although the pass runs hermesd with --relay splice"
+			[ $rc = 0 ] || [ $rc = 77 ] && rc=1
+		fi
+	fi
+
+	# 7. namespaces and files
 	for ns in "${_NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ $rc != 0 ] && [ $rc != 77 ] && [ -f "$HERMESD_LOG" ]; then

@@ -1,0 +1,308 @@
+/* splice.c: the `splice` relay engine. Both sockets of a proxied flow go into the
+ * hermes_splice sockhash with each other's cookie as peer; the sk_skb verdict program
+ * moves every received skb to the other socket's egress, and hermesd never reads a
+ * byte. What hermesd still does is the close: a FIN must not overtake bytes that are
+ * still inside the kernel (the lab lost data this way), so when one side reaches EOF
+ * hermesd forwards the FIN only once
+ *     bytes received on `from` == bytes written to `to`
+ * where the left side is TCP_INFO tcpi_bytes_received minus the FIN's sequence number,
+ * and the right side is tcpi_bytes_acked + SIOCOUTQ on `to` (snd_una - isn - 1 plus
+ * write_seq - snd_una: every byte that ever entered its send queue). Bytes still held
+ * in the psock backlog are in neither count, so equality means none is left behind. */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* glibc's struct tcp_info lacks tcpi_bytes_* */
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "loop.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+#define DRAIN_FIRST_MS 1
+#define DRAIN_MAX_MS 50
+
+static int sock_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0 ? -errno : 0;
+}
+
+static int tcp_info_of(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len) < 0 ? -errno : 0;
+}
+
+/* tcpi_bytes_acked + SIOCOUTQ: every byte that entered fd's send queue, plus whatever
+ * the handshake added to the counter (the SYN counts on some paths and not on others),
+ * which splice_start measures as a baseline before any payload moves. */
+static int raw_written(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	int outq = 0;
+
+	if (tcp_info_of(fd, &ti) || ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return -errno;
+	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+/* tcpi_bytes_received: in-order sequence space received, so a received FIN adds one. */
+static int raw_received(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+
+	if (tcp_info_of(fd, &ti))
+		return -errno;
+	*out = ti.tcpi_bytes_received;
+	return 0;
+}
+
+/* Baseline of raw_received: nothing has read fd yet, so received - queued is what the
+ * handshake contributed. Bytes may arrive meanwhile: SIOCINQ read on both sides of
+ * TCP_INFO must agree (it only grows while nobody reads). */
+static int received_base(int fd, uint64_t *base)
+{
+	for (int i = 0; i < 100; i++) {
+		int q1 = 0, q2 = 0;
+		uint64_t raw;
+
+		if (ioctl(fd, SIOCINQ, &q1) < 0 || raw_received(fd, &raw) || ioctl(fd, SIOCINQ, &q2) < 0)
+			return -errno;
+		if (q1 == q2) {
+			*base = raw - (uint64_t)q1;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+static int bytes_received(const struct half *h, uint64_t *out)
+{
+	uint64_t raw;
+	int err = raw_received(h->from, &raw);
+
+	if (!err)
+		*out = raw - h->base_in - (h->eof ? 1 : 0);
+	return err;
+}
+
+static int bytes_written(const struct half *h, uint64_t *out)
+{
+	uint64_t raw;
+	int err = raw_written(h->to, &raw);
+
+	if (!err)
+		*out = raw - h->base_out;
+	return err;
+}
+
+static void arm_poll(struct loop *lp, struct half *h)
+{
+	io_uring_prep_poll_add(loop_sqe(lp, h, OP_SPLICE_POLL), h->from, POLLRDHUP | POLLERR | POLLHUP);
+	h->polling = true;
+	h->c->inflight++;
+}
+
+static void arm_drain_timer(struct loop *lp, struct half *h)
+{
+	h->drain_wait_ms = h->drain_wait_ms ? h->drain_wait_ms * 2 : DRAIN_FIRST_MS;
+	if (h->drain_wait_ms > DRAIN_MAX_MS)
+		h->drain_wait_ms = DRAIN_MAX_MS;
+	h->ts.tv_sec = 0;
+	h->ts.tv_nsec = (long long)h->drain_wait_ms * 1000000;
+	io_uring_prep_timeout(loop_sqe(lp, h, OP_SPLICE_DRAIN), &h->ts, 0, 0);
+	h->drain_timer = true;
+	h->c->inflight++;
+}
+
+int splice_start(struct loop *lp, struct conn *c)
+{
+	struct loader *ld = lp->ld;
+	int one = 1, err;
+
+	if ((err = sock_cookie(c->cfd, &c->cookie[0])) || (err = sock_cookie(c->ufd, &c->cookie[1])))
+		return err;
+	c->h[0].from = c->cfd;
+	c->h[0].to = c->ufd;
+	c->h[1].from = c->ufd;
+	c->h[1].to = c->cfd;
+	/* baselines before any byte can be redirected: hermesd has written nothing yet */
+	for (int i = 0; i < 2; i++) {
+		if ((err = received_base(c->h[i].from, &c->h[i].base_in)) ||
+		    (err = raw_written(c->h[i].to, &c->h[i].base_out)))
+			return err;
+	}
+	/* peers first: once a socket is in the sockhash its bytes look their peer up */
+	if (bpf_map_update_elem(ld->splice_peer_fd, &c->cookie[0], &c->cookie[1], BPF_ANY) ||
+	    bpf_map_update_elem(ld->splice_peer_fd, &c->cookie[1], &c->cookie[0], BPF_ANY)) {
+		err = -errno;
+		goto fail;
+	}
+	{
+		uint64_t fd0 = (uint64_t)c->cfd, fd1 = (uint64_t)c->ufd;
+
+		if (bpf_map_update_elem(ld->splice_fd, &c->cookie[1], &fd1, BPF_NOEXIST) ||
+		    bpf_map_update_elem(ld->splice_fd, &c->cookie[0], &fd0, BPF_NOEXIST)) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	c->spliced = true;
+	log_debug("conn %llu: relay splice", (unsigned long long)c->id);
+	/* Bytes that arrived before the sockets entered the map sit in their receive queues
+	 * until the next data_ready runs the verdict over the whole queue, in order. The app
+	 * may be waiting for an answer and send nothing more: setting SO_RCVLOWAT calls
+	 * tcp_data_ready() (tcp_set_rcvlowat), which runs it now. */
+	setsockopt(c->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(c->ufd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	arm_poll(lp, &c->h[0]);
+	arm_poll(lp, &c->h[1]);
+	return 0;
+fail:
+	splice_unlink(lp, c);
+	return err;
+}
+
+void splice_unlink(struct loop *lp, struct conn *c)
+{
+	struct loader *ld = lp->ld;
+
+	if (!c->cookie[0])
+		return;
+	if (c->spliced) {
+		uint64_t in;
+
+		for (int i = 0; i < 2; i++)
+			if (!bytes_received(&c->h[i], &in))
+				c->h[i].bytes = in;
+	}
+	bpf_map_delete_elem(ld->splice_fd, &c->cookie[0]);
+	bpf_map_delete_elem(ld->splice_fd, &c->cookie[1]);
+	bpf_map_delete_elem(ld->splice_peer_fd, &c->cookie[0]);
+	bpf_map_delete_elem(ld->splice_peer_fd, &c->cookie[1]);
+	c->spliced = false;
+	c->cookie[0] = c->cookie[1] = 0;
+}
+
+/* Both FINs forwarded and nothing in flight: close normally. */
+static void splice_maybe_done(struct loop *lp, struct conn *c)
+{
+	if (c->h[0].shut_done && c->h[1].shut_done && !c->inflight) {
+		c->state = CONN_CLOSING;
+		conn_maybe_free(lp, c);
+	}
+}
+
+/* h->from reached EOF: forward the FIN once every byte it sent is in h->to. */
+static void drain_check(struct loop *lp, struct half *h)
+{
+	struct conn *c = h->c;
+	uint64_t in = 0, out = 0;
+
+	if (bytes_received(h, &in) || bytes_written(h, &out)) {
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	h->bytes = in;
+	if (out < in) {
+		arm_drain_timer(lp, h);
+		return;
+	}
+	if (out > in)
+		log_warn("conn %llu: %llu bytes written to the %s for %llu received: byte accounting is off",
+			 (unsigned long long)c->id, (unsigned long long)out, h == &c->h[0] ? "upstream" : "client",
+			 (unsigned long long)in);
+	if (shutdown(h->to, SHUT_WR) < 0 && errno != ENOTCONN) {
+		conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	h->shut_done = true;
+	log_debug("conn %llu: %s EOF after %llu bytes, FIN forwarded", (unsigned long long)c->id,
+		  h == &c->h[0] ? "client" : "upstream", (unsigned long long)in);
+	splice_maybe_done(lp, c);
+}
+
+void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = h->c;
+
+	c->inflight--;
+	if (op == OP_SPLICE_DRAIN)
+		h->drain_timer = false;
+	else
+		h->polling = false;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	c->last_active_ms = lp->now_ms;
+	if (op == OP_SPLICE_DRAIN) {
+		drain_check(lp, h);
+		return;
+	}
+	if (cqe->res < 0) {
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	if (cqe->res & (POLLERR | POLLHUP)) {
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		getsockopt(h->from, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		/* HUP with no error after our own FIN forwarding is the normal end */
+		if (soerr || (!(cqe->res & POLLRDHUP) && !h->eof)) {
+			lp->st.resets++;
+			log_debug("conn %llu: %s: %s (poll %#x)", (unsigned long long)c->id,
+				  h == &c->h[0] ? "client" : "upstream", soerr ? strerror(soerr) : "hang-up", cqe->res);
+			conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
+			conn_maybe_free(lp, c);
+			return;
+		}
+	}
+	if ((cqe->res & POLLRDHUP) && !h->eof) {
+		h->eof = true;
+		drain_check(lp, h);
+		/* the other direction may still fail: keep watching this socket for errors */
+		if (c->state != CONN_CLOSING && !(c->h[0].shut_done && c->h[1].shut_done)) {
+			io_uring_prep_poll_add(loop_sqe(lp, h, OP_SPLICE_POLL), h->from, POLLERR | POLLHUP);
+			h->polling = true;
+			c->inflight++;
+		}
+		return;
+	}
+	if (h->eof) {
+		/* the error watch ended without an error: the socket is shut both ways */
+		splice_maybe_done(lp, c);
+		return;
+	}
+	arm_poll(lp, h);
+}
+
+void splice_tick(struct loop *lp, struct conn *c)
+{
+	uint64_t in0, in1;
+
+	if (bytes_received(&c->h[0], &in0) || bytes_received(&c->h[1], &in1))
+		return;
+	if (in0 != c->h[0].bytes || in1 != c->h[1].bytes)
+		c->last_active_ms = lp->now_ms;
+	c->h[0].bytes = in0;
+	c->h[1].bytes = in1;
+}
