@@ -10,6 +10,7 @@
 
 #include "lib/accel.h"
 #include "lib/splice.h"
+#include "lib/flows.h"
 #include "lib/maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -95,6 +96,8 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	if (val && val->action < HERMES_ACT_MAX)
 		action = val->action;
 	count(action);
+	if (cfg->flows)
+		flow_connect(ctx, dst, action);
 	if (action != HERMES_ACT_PROXY)
 		return action;
 
@@ -135,6 +138,7 @@ int hermes_connect4(struct bpf_sock_addr *ctx)
 	if (!listener_alive4(ctx, cfg)) {
 		bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
 		count(HERMES_CNT_FAILOPEN);
+		flow_failopen(ctx);
 		return CONNECT_OK;
 	}
 	__builtin_memcpy(&ctx->user_ip4, cfg->listen4, 4);
@@ -199,6 +203,7 @@ int hermes_connect6(struct bpf_sock_addr *ctx)
 failopen:
 	bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
 	count(HERMES_CNT_FAILOPEN);
+	flow_failopen(ctx);
 	return CONNECT_OK;
 }
 
@@ -236,22 +241,30 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 
 	if (skops->family != AF_INET && skops->family != AF_INET6)
 		return 1;
+	cfg = bpf_config();
+	if (!cfg)
+		return 1;
 	switch (skops->op) {
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
 		/* hermesd's end of a steered flow (this program is attached to hermesd's cgroup too) */
-		cfg = bpf_config();
-		if (cfg && cfg->sk_msg && is_listener_side(skops, cfg))
+		int hop = is_listener_side(skops, cfg);
+
+		if (cfg->flows)
+			flow_established(skops, HERMES_FLOW_PASSIVE | (hop ? HERMES_FLOW_HERMESD : 0));
+		if (cfg->sk_msg && hop)
 			accel_add(skops);
 		return 1;
+	}
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		sk = skops->sk;
 		if (!sk)
 			return 1;
+		if (cfg->flows)
+			flow_established(skops, cfg->mark && sk->mark == cfg->mark ? HERMES_FLOW_HERMESD : 0);
 		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
 		if (!od)
 			return 1;
-		cfg = bpf_config();
-		if (cfg && cfg->sk_msg)
+		if (cfg->sk_msg)
 			accel_add(skops);
 		sockops_local(skops, &local);
 		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
@@ -261,7 +274,14 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 		/* learn when the socket closes so the entry goes with it */
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
+	case BPF_SOCK_OPS_RTT_CB:
+	case BPF_SOCK_OPS_RETRANS_CB:
+		if (cfg->flows)
+			flow_update(skops, 0);
+		break;
 	case BPF_SOCK_OPS_STATE_CB:
+		if (cfg->flows)
+			flow_update(skops, skops->args[1] == BPF_TCP_CLOSE);
 		if (skops->args[1] != BPF_TCP_CLOSE)
 			return 1;
 		sockops_local(skops, &local);

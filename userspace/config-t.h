@@ -63,6 +63,7 @@ struct hermes_config {
 	uint32_t drain_timeout_ms;   /* on SIGTERM, wait this long for flows to end */
 	enum relay_engine relay;
 	bool sk_msg;                 /* sk_msg on the app <-> hermesd loopback hop */
+	bool flow_table;             /* keep the kernel flow table (hermes_flows) */
 
 	struct cfg_rule *rules;
 	int n_rules;

@@ -651,6 +651,7 @@ static const struct key top_keys[] = {
 	  .expect = "a user name of at most 63 characters" },
 	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
 	  .flags = KEY_HEX },
+	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), .expect = "true or false" },
 	{ .name = "listeners", .set = set_section, .sub = listener_keys,
 	  .nsub = ARRAY_SIZE(listener_keys) },
 	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },
@@ -749,6 +750,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->drain_timeout_ms = 5000;
 	cfg->relay = RELAY_URING;
 	cfg->sk_msg = true;
+	cfg->flow_table = true;
 }
 
 /* libyaml's own error (syntax, bad UTF-8, ...) as one message. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,11 +22,13 @@
 
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
-	char buf[8192];
+	char *buf;
 
 	if (lvl == LIBBPF_DEBUG && log_get_level() > LOG_DEBUG)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* the verifier log can be long, and its verdict is at the end */
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
 	/* the verifier log comes as one multi-line message: keep every line */
 	for (char *line = buf, *nl; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
@@ -40,6 +43,7 @@ static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 		if (!nl)
 			break;
 	}
+	free(buf);
 	return 0;
 }
 
@@ -83,7 +87,7 @@ static int own_cgroup(char *buf, size_t len)
 
 static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 {
-	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg };
+	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg, .flows = cfg->flow_table };
 	__u32 zero = 0;
 
 	if (cfg->listen.len) {

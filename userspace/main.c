@@ -49,6 +49,7 @@ static void usage(FILE *f)
 "      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
 "                          between hermesd's sockets (default uring, see README)\n"
 "      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default on)\n"
+"      --flow-table on|off the kernel flow table read by hermes-top (default on)\n"
 "  -t, --check             parse the configuration, print a summary and exit\n"
 "  -h, --help              this text\n"
 "\n"
@@ -96,7 +97,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -108,12 +109,13 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, O_USER },
 		{ "relay", required_argument, NULL, O_RELAY },
 		{ "sk-msg", required_argument, NULL, O_SK_MSG },
+		{ "flow-table", required_argument, NULL, O_FLOW_TABLE },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
-	const char *relay = NULL, *sk_msg = NULL;
+	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, check = false;
 	static struct hermes_config cfg;
@@ -147,6 +149,7 @@ int main(int argc, char **argv)
 		case O_USER: user = optarg; break;
 		case O_RELAY: relay = optarg; break;
 		case O_SK_MSG: sk_msg = optarg; break;
+		case O_FLOW_TABLE: flow_table = optarg; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -186,6 +189,10 @@ int main(int argc, char **argv)
 	}
 	if (sk_msg && config_parse_bool(sk_msg, &cfg.sk_msg)) {
 		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
+		return EXIT_USAGE;
+	}
+	if (flow_table && config_parse_bool(flow_table, &cfg.flow_table)) {
+		fprintf(stderr, "hermesd: --flow-table '%s': expected on or off\n", flow_table);
 		return EXIT_USAGE;
 	}
 	if (cfg.relay == RELAY_SPLICE && cfg.sk_msg) {

@@ -10,48 +10,8 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/flows.h"
 #include "lib/maps.h"
-
-#ifndef AF_INET
-#define AF_INET 2
-#define AF_INET6 10
-#endif
-
-static __always_inline int ip6_is_v4mapped(const __u32 *a)
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
-}
-
-/* Fills one side (local or remote) of a key from a context's address words. */
-static __always_inline void key_addr(__u8 *dst, __u32 family, __u32 ip4, const __u32 *ip6, int *v4)
-{
-	if (family == AF_INET) {
-		__builtin_memcpy(dst, &ip4, 4);
-		*v4 = 1;
-	} else if (ip6_is_v4mapped(ip6)) {
-		__builtin_memcpy(dst, &ip6[3], 4);
-		*v4 = 1;
-	} else {
-		__builtin_memcpy(dst, ip6, 16);
-		*v4 = 0;
-	}
-}
-
-/* The key of a socket as sockops sees it. remote_port holds the network-order port in
- * its upper 16 bits (DESIGN §4), local_port is host order. */
-static __always_inline void sockops_key(struct bpf_sock_ops *skops, struct hermes_sock_key *k)
-{
-	__u32 l6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
-	__u32 r6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
-	int v4 = 0;
-
-	__builtin_memset(k, 0, sizeof(*k));
-	key_addr(k->local, skops->family, skops->local_ip4, l6, &v4);
-	key_addr(k->remote, skops->family, skops->remote_ip4, r6, &v4);
-	k->family = v4 ? HERMES_FAMILY_V4 : HERMES_FAMILY_V6;
-	k->local_port = (__u16)skops->local_port;
-	k->remote_port = (__u16)bpf_ntohl(skops->remote_port);
-}
 
 /* The key of the *other* end of msg's socket: local and remote swapped. */
 static __always_inline void skmsg_peer_key(struct sk_msg_md *msg, struct hermes_sock_key *k)
@@ -71,7 +31,14 @@ static __always_inline void skmsg_peer_key(struct sk_msg_md *msg, struct hermes_
 static __always_inline void accel_add(struct bpf_sock_ops *skops)
 {
 	struct hermes_sock_key k;
+	struct hermes_sk_accel *st;
+	struct bpf_sock *sk = skops->sk;
 
+	if (sk) {
+		st = bpf_sk_storage_get(&hermes_sk_accel, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (st)
+			st->cookie = bpf_get_socket_cookie(skops);
+	}
 	sockops_key(skops, &k);
 	if (bpf_sock_hash_update(skops, &hermes_sockhash, &k, BPF_NOEXIST))
 		count(HERMES_CNT_SKMSG_FAIL);
@@ -119,19 +86,30 @@ SEC("sk_msg")
 int hermes_skmsg(struct sk_msg_md *msg)
 {
 	struct hermes_sock_key peer;
-	__u32 *state;
+	struct hermes_sk_accel *st;
+	struct hermes_flow *f;
 	long r;
 
 	if (!msg->sk)
 		return SK_PASS;
-	state = bpf_sk_storage_get(&hermes_sk_accel, msg->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!state || *state == ACCEL_TCP)
+	st = bpf_sk_storage_get(&hermes_sk_accel, msg->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st || st->state == ACCEL_TCP)
 		return SK_PASS;
 	skmsg_peer_key(msg, &peer);
 	r = bpf_msg_redirect_hash(msg, &hermes_sockhash, &peer, BPF_F_INGRESS);
-	if (*state == ACCEL_UNDECIDED) {
-		*state = r == SK_PASS ? ACCEL_REDIRECT : ACCEL_TCP;
+	if (st->state == ACCEL_UNDECIDED) {
+		st->state = r == SK_PASS ? ACCEL_REDIRECT : ACCEL_TCP;
 		count(r == SK_PASS ? HERMES_CNT_SKMSG_REDIR : HERMES_CNT_SKMSG_TCP);
+	}
+	if (r == SK_PASS && st->cookie) {
+		/* TCP never sees these bytes: count them in the flow table here */
+		f = bpf_map_lookup_elem(&hermes_flows, &st->cookie);
+		if (f) {
+			f->skmsg_out += msg->size;
+			f->bytes_out += msg->size;
+			f->flags |= HERMES_FLOW_SKMSG;
+			f->last_ns = bpf_ktime_get_ns();
+		}
 	}
 	/* SK_DROP from the helper only means "no such peer" (it closed): send normally */
 	return SK_PASS;

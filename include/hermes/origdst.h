@@ -47,6 +47,13 @@ struct hermes_sock_key {
 _Static_assert(sizeof(struct hermes_sock_key) == 40, "hermes_sock_key layout is ABI");
 
 #define HERMES_SOCKHASH_MAX 65536
+
+/* hermes_sk_accel value (socket storage of hop sockets). */
+struct hermes_sk_accel {
+	__u32 state;   /* 0 undecided, 1 sk_msg redirect, 2 TCP (bpf/lib/accel.h) */
+	__u32 pad;
+	__u64 cookie;  /* the socket's cookie: its hermes_flows key */
+};
 #define HERMES_SPLICE_MAX 65536 /* sockets of spliced flows: two per flow */
 
 #endif

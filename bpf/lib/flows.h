@@ -1,0 +1,117 @@
+/* flows.h: the kernel flow table. Every TCP socket of the enabled cgroup (and hermesd's
+ * own) gets an entry keyed by socket cookie: the connect hooks record who dialled what,
+ * sockops callbacks (established, RTT samples, retransmits, state changes) keep the
+ * counters current, and the entry stays after the close (end_ns) until the LRU or the
+ * reader ages it out. */
+#ifndef HERMES_BPF_FLOWS_H
+#define HERMES_BPF_FLOWS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "hermes/flow.h"
+#include "lib/maps.h"
+#include "lib/sockkey.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HERMES_FLOWS_MAX);
+	__type(key, __u64);
+	__type(value, struct hermes_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_flows SEC(".maps");
+
+/* Connect time: who dials what, with which decision. */
+static __always_inline void flow_connect(struct bpf_sock_addr *ctx, const struct hermes_addr *dst, int action)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct hermes_flow f = {};
+
+	f.orig_dst = *dst;
+	f.remote = *dst;
+	f.action = (__u8)action;
+	f.state = BPF_TCP_SYN_SENT;
+	f.pid = bpf_get_current_pid_tgid() >> 32;
+	f.uid = (__u32)bpf_get_current_uid_gid();
+	f.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(f.comm, sizeof(f.comm));
+	f.start_ns = f.last_ns = bpf_ktime_get_ns();
+	if (action == HERMES_ACT_DENY) {
+		/* never becomes a connection: show it as a closed attempt */
+		f.state = BPF_TCP_CLOSE;
+		f.flags = HERMES_FLOW_CLOSED;
+		f.end_ns = f.start_ns;
+	}
+	bpf_map_update_elem(&hermes_flows, &cookie, &f, BPF_ANY);
+}
+
+/* proxy wanted but hermesd absent: the flow went direct */
+static __always_inline void flow_failopen(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
+
+	if (f)
+		f->action = HERMES_ACT_PASS;
+}
+
+static __always_inline void flow_counters(struct bpf_sock_ops *skops, struct hermes_flow *f)
+{
+	f->bytes_in = skops->bytes_received;
+	f->bytes_out = skops->bytes_acked + f->skmsg_out;
+	f->segs_in = skops->segs_in;
+	f->segs_out = skops->segs_out;
+	f->srtt_us = skops->srtt_us >> 3; /* the kernel keeps 8 x srtt */
+	f->retrans = skops->total_retrans;
+	f->state = (__u8)skops->state;
+	f->last_ns = bpf_ktime_get_ns();
+}
+
+/* Established: fill the addresses (creating the entry for sockets the connect hooks
+ * did not see: accepted ones, hermesd's), and ask for the callbacks that keep it fresh. */
+static __always_inline void flow_established(struct bpf_sock_ops *skops, __u8 flags)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
+	struct hermes_sock_key k;
+
+	if (!f) {
+		struct hermes_flow nf = {};
+
+		nf.start_ns = bpf_ktime_get_ns();
+		nf.action = HERMES_ACT_PASS;
+		bpf_map_update_elem(&hermes_flows, &cookie, &nf, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(&hermes_flows, &cookie);
+		if (!f)
+			return;
+	}
+	sockops_key(skops, &k);
+	f->local.family = f->remote.family = k.family;
+	__builtin_memcpy(f->local.addr, k.local, 16);
+	__builtin_memcpy(f->remote.addr, k.remote, 16);
+	f->local.port = bpf_htons(k.local_port);
+	f->remote.port = bpf_htons(k.remote_port);
+	if (!f->orig_dst.family)
+		f->orig_dst = f->remote;
+	f->flags |= flags;
+	flow_counters(skops, f);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
+						 BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_RETRANS_CB_FLAG);
+}
+
+static __always_inline void flow_update(struct bpf_sock_ops *skops, int closing)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
+
+	if (!f)
+		return;
+	flow_counters(skops, f);
+	if (closing) {
+		f->state = BPF_TCP_CLOSE;
+		f->flags |= HERMES_FLOW_CLOSED;
+		f->end_ns = f->last_ns;
+	}
+}
+
+#endif

@@ -1,0 +1,60 @@
+/* flow.h: the kernel flow table (hermes_flows) that hermes-top, hermesctl and hermesd's
+ * /flows read: every TCP socket of the enabled cgroups (and hermesd's own), filled by
+ * the connect hooks, sockops callbacks and the sk_msg program. Closed flows stay a few
+ * seconds (end_ns set) so that short flows are seen; the LRU evicts the oldest. */
+#ifndef HERMES_FLOW_H
+#define HERMES_FLOW_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+#include "hermes/origdst.h"
+
+#define HERMES_FLOWS_MAX 65536
+#define HERMES_COMM_LEN 16
+
+/* enum relay_engine values as seen in flows (user space's enum plus "none"). */
+enum hermes_flow_engine {
+	HERMES_ENGINE_NONE = 0,   /* not relayed by hermesd (pass, or hermesd's own socket) */
+	HERMES_ENGINE_URING = 1,
+	HERMES_ENGINE_SPLICE = 2,
+};
+
+enum hermes_flow_flags {
+	HERMES_FLOW_CLOSED = 1,   /* the socket is closed (end_ns set) */
+	HERMES_FLOW_SKMSG = 2,    /* its sends take the sk_msg redirect path */
+	HERMES_FLOW_PASSIVE = 4,  /* accepted (server side) socket */
+	HERMES_FLOW_HERMESD = 8,  /* one of hermesd's own sockets */
+};
+
+/* hermes_flows value, keyed by socket cookie (__u64). Byte and segment counts are the
+ * socket's own TCP counters plus what it moved through sk_msg (which TCP never sees). */
+struct hermes_flow {
+	struct hermes_addr local;    /* the socket's own address */
+	struct hermes_addr remote;   /* its peer as TCP sees it (hermesd's listener if steered) */
+	struct hermes_addr orig_dst; /* what the application dialled */
+	__u8 action;                 /* enum hermes_action */
+	__u8 engine;                 /* enum hermes_flow_engine, written by hermesd */
+	__u8 state;                  /* BPF_TCP_* (TCP state) */
+	__u8 flags;                  /* enum hermes_flow_flags */
+	__u32 pid;                   /* tgid that called connect() (0 if unknown) */
+	__u32 uid;
+	__u64 cgroup_id;
+	char comm[HERMES_COMM_LEN];
+	__u64 start_ns;              /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_ns;               /* last update */
+	__u64 end_ns;                /* when it closed, 0 while open */
+	__u64 bytes_in;              /* payload received */
+	__u64 bytes_out;             /* payload sent and acknowledged, plus sk_msg bytes */
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 srtt_us;               /* smoothed RTT, microseconds */
+	__u32 retrans;               /* total retransmitted segments */
+	__u64 skmsg_out;             /* bytes it sent through the sk_msg redirect (in bytes_out) */
+};
+_Static_assert(sizeof(struct hermes_flow) == 160, "hermes_flow layout is ABI");
+
+#endif
