@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
@@ -108,6 +110,20 @@ static void metric(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
 }
 
+static void histogram(struct sbuf *b, const char *name, const char *help, const struct histogram *h)
+{
+	uint64_t cum = 0;
+
+	sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (unsigned i = 0; i < h->n_bounds; i++) {
+		cum += h->counts[i];
+		sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
+	}
+	cum += h->counts[h->n_bounds];
+	sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name, (unsigned long long)cum, name,
+		  h->sum, name, (unsigned long long)h->count);
+}
+
 static void stats_body(struct loop *lp, struct sbuf *b)
 {
 	const struct loop_stats *s = &lp->st;
@@ -154,7 +170,46 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 		  (unsigned long long)s->flows_uring, (unsigned long long)s->flows_splice);
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
+	histogram(b, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).",
+		  &s->connect_seconds);
+	histogram(b, "hermes_flow_bytes", "Bytes relayed per finished flow, both directions.", &s->flow_bytes);
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
+}
+
+static const char *const conn_state_names[] = {
+	[CONN_CONNECTING] = "connecting", [CONN_BACKOFF] = "backoff", [CONN_RELAY] = "relay",
+	[CONN_CLOSING] = "closing",
+};
+
+/* hermesd's own view of its flows, for hermes-top and scripts. */
+static void flows_body(struct loop *lp, struct sbuf *b)
+{
+	bool first = true;
+
+	sb_printf(b, "{\"flows\":[");
+	for (struct conn *c = lp->conns; c; c = c->next) {
+		struct sockaddr_storage ss;
+		char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
+		socklen_t len = sizeof(ss);
+
+		addr_from_hermes(&c->peer, &ss);
+		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
+		addr_from_hermes(&c->eps[c->attempts ? (c->attempts - 1) % c->n_eps : 0], &ss);
+		addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+		if (c->ufd >= 0 && !getsockname(c->ufd, (struct sockaddr *)&ss, &len))
+			addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
+		sb_printf(b,
+			  "%s{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
+			  "\"engine\":\"%s\",\"state\":\"%s\",\"attempts\":%u,\"bytes_up\":%llu,\"bytes_down\":%llu,"
+			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u}",
+			  first ? "" : ",", (unsigned long long)c->id, client, dst, up,
+			  c->state == CONN_RELAY || c->state == CONN_CLOSING ? config_relay_name(c->engine) : "none",
+			  conn_state_names[c->state], c->attempts, (unsigned long long)c->h[0].bytes,
+			  (unsigned long long)c->h[1].bytes, (unsigned long long)(lp->now_ms - c->started_ms),
+			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid);
+		first = false;
+	}
+	sb_printf(b, "]}\n");
 }
 
 static void admin_respond(struct loop *lp, struct admin_conn *a)
@@ -180,9 +235,12 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 	} else if (!strcmp(path, "/stats")) {
 		ctype = "text/plain; version=0.0.4; charset=utf-8";
 		stats_body(lp, &body);
+	} else if (!strcmp(path, "/flows")) {
+		ctype = "application/json";
+		flows_body(lp, &body);
 	} else {
 		status = "404 Not Found";
-		sb_printf(&body, "unknown path %s (try /ready or /stats)\n", path);
+		sb_printf(&body, "unknown path %s (try /ready, /stats or /flows)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		  status, ctype, body.len);

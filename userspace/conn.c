@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "hermes/flow.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -161,6 +162,8 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	half_ring_free(lp, &c->h[1]);
 	lp->st.bytes_c2u += c->h[0].bytes;
 	lp->st.bytes_u2c += c->h[1].bytes;
+	if (c->engine || c->h[0].bytes || c->h[1].bytes)
+		hist_add(&lp->st.flow_bytes, (double)(c->h[0].bytes + c->h[1].bytes));
 	if (c->counted_active)
 		lp->st.active--;
 	lp->st.closed++;
@@ -182,6 +185,12 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 	if (getpeername(c->cfd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	addr_to_hermes((struct sockaddr *)&ss, &c->peer);
+	/* who opened the flow: the app socket's cookie, pid and uid */
+	if (lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od)) {
+		c->app_cookie = od.cookie;
+		c->app_pid = od.pid;
+		c->app_uid = od.uid;
+	}
 	len = sizeof(ss);
 	if (!getsockopt(c->cfd, c->peer.family == HERMES_FAMILY_V6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss, &len) &&
 	    !addr_to_hermes((struct sockaddr *)&ss, dst)) {
@@ -267,6 +276,7 @@ static void conn_connect(struct loop *lp, struct conn *c)
 		return;
 	}
 	c->ufd = fd;
+	c->connect_start_ns = loop_now_ns();
 	sqe = loop_sqe(lp, c, OP_CONNECT);
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->dst_ss, len);
 	sqe->flags |= IOSQE_IO_LINK;
@@ -296,7 +306,7 @@ void conn_accept(struct loop *lp, int fd)
 	c->id = ++lp->next_id;
 	c->cfd = fd;
 	c->ufd = -1;
-	c->last_active_ms = lp->now_ms;
+	c->last_active_ms = c->started_ms = lp->now_ms;
 	c->h[0].c = c->h[1].c = c;
 	list_add(lp, c);
 	lp->st.active++;
@@ -360,6 +370,18 @@ static void half_forward_fin(struct loop *lp, struct half *h)
 	h->c->inflight++;
 }
 
+/* The relay engine goes into the app socket's flow-table entry, for hermes-top. */
+static void flow_set_engine(struct loop *lp, struct conn *c)
+{
+	struct hermes_flow f;
+
+	if (!c->app_cookie || lp->ld->flows_fd < 0 ||
+	    bpf_map_lookup_elem(lp->ld->flows_fd, &c->app_cookie, &f))
+		return;
+	f.engine = c->engine == RELAY_SPLICE ? HERMES_ENGINE_SPLICE : HERMES_ENGINE_URING;
+	bpf_map_update_elem(lp->ld->flows_fd, &c->app_cookie, &f, BPF_EXIST);
+}
+
 /* Engine for a flow whose upstream just connected. */
 static enum relay_engine relay_pick(const struct loop *lp)
 {
@@ -372,10 +394,12 @@ static void conn_start_relay(struct loop *lp, struct conn *c)
 
 	c->state = CONN_RELAY;
 	c->engine = relay_pick(lp);
+	hist_add(&lp->st.connect_seconds, (double)(loop_now_ns() - c->connect_start_ns) / 1e9);
 	if (c->engine == RELAY_SPLICE) {
 		err = splice_start(lp, c);
 		if (!err) {
 			lp->st.flows_splice++;
+			flow_set_engine(lp, c);
 			return;
 		}
 		lp->st.splice_fallbacks++;
@@ -384,6 +408,7 @@ static void conn_start_relay(struct loop *lp, struct conn *c)
 		c->engine = RELAY_URING;
 	}
 	lp->st.flows_uring++;
+	flow_set_engine(lp, c);
 	c->h[0].from = c->cfd;
 	c->h[0].to = c->ufd;
 	c->h[1].from = c->ufd;

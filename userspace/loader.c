@@ -174,7 +174,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = -1;
+	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	libbpf_set_print(libbpf_log);
 
@@ -211,6 +211,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->origdst_fd = bpf_map__fd(skel->maps.hermes_origdst);
 	l->splice_fd = bpf_map__fd(skel->maps.hermes_splice);
 	l->splice_peer_fd = bpf_map__fd(skel->maps.hermes_splice_peer);
+	l->flows_fd = bpf_map__fd(skel->maps.hermes_flows);
 	err = write_bpf_config(l, cfg);
 	if (err) {
 		log_error("cannot write %s/%s: %s", cfg->pin_root, HERMES_MAP_CONFIG, strerror(-err));
@@ -301,5 +302,5 @@ void loader_close(struct loader *l)
 	}
 	steer_bpf__destroy(l->skel);
 	l->skel = NULL;
-	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = -1;
+	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
 }

@@ -20,6 +20,7 @@ struct loader {
 	bool splice_attached; /* hermes_splice_verdict attached to hermes_splice */
 	int splice_fd;       /* hermes_splice (sockhash) */
 	int splice_peer_fd;  /* hermes_splice_peer */
+	int flows_fd;        /* hermes_flows */
 	char pin_root[PATH_MAX];
 };
 

@@ -99,8 +99,22 @@ struct conn {
 	struct hermes_addr peer; /* client address as accepted */
 	struct sockaddr_storage dst_ss; /* current connect target: read by the kernel at submit */
 	uint64_t last_active_ms;
+	uint64_t started_ms;
+	uint64_t connect_start_ns; /* current attempt, for the connect-time histogram */
+	uint64_t app_cookie;   /* the app socket's cookie (its hermes_flows key), 0 if unknown */
+	uint32_t app_pid, app_uid;
 	struct __kernel_timespec ts;
 } __attribute__((aligned(16)));
+
+/* A Prometheus histogram with fixed upper bounds (the last bucket is +Inf). */
+#define HIST_MAX_BUCKETS 16
+struct histogram {
+	const double *bounds;   /* upper bounds, ascending */
+	unsigned n_bounds;
+	uint64_t counts[HIST_MAX_BUCKETS]; /* per bucket, not cumulative; [n_bounds] = +Inf */
+	double sum;
+	uint64_t count;
+};
 
 struct loop_stats {
 	uint64_t accepted, active, closed;
@@ -109,6 +123,8 @@ struct loop_stats {
 	uint64_t bytes_c2u, bytes_u2c;
 	uint64_t admin_requests;
 	uint64_t flows_uring, flows_splice, splice_fallbacks;
+	struct histogram connect_seconds; /* upstream connect time of successful attempts */
+	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
 };
 
 struct loop {

@@ -27,6 +27,25 @@ uint64_t loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t loop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void hist_add(struct histogram *h, double v)
+{
+	unsigned i = 0;
+
+	while (i < h->n_bounds && v > h->bounds[i])
+		i++;
+	h->counts[i]++;
+	h->sum += v;
+	h->count++;
+}
+
 struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&lp->ring);
@@ -124,7 +143,15 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	sigset_t mask;
 	int err;
 
+	static const double connect_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+						  0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+	static const double bytes_bounds[] = { 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10 };
+
 	memset(lp, 0, sizeof(*lp));
+	lp->st.connect_seconds.bounds = connect_bounds;
+	lp->st.connect_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
+	lp->st.flow_bytes.bounds = bytes_bounds;
+	lp->st.flow_bytes.n_bounds = sizeof(bytes_bounds) / sizeof(bytes_bounds[0]);
 	lp->cfg = cfg;
 	lp->ld = ld;
 	lp->sfd = -1;

@@ -14,6 +14,8 @@ void loop_fini(struct loop *lp);
 /* An SQE tagged with op for obj; submits to make room when the SQ is full. */
 struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op);
 uint64_t loop_now_ms(void);
+uint64_t loop_now_ns(void);
+void hist_add(struct histogram *h, double v);
 
 /* conn.c */
 void conn_accept(struct loop *lp, int fd);
