@@ -10,6 +10,7 @@
 
 #include "lib/accel.h"
 #include "lib/splice.h"
+#include "lib/tc.h"
 #include "lib/flows.h"
 #include "lib/maps.h"
 

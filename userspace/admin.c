@@ -170,6 +170,30 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 		  (unsigned long long)s->flows_uring, (unsigned long long)s->flows_splice);
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
+	if (lp->ld->n_tc) {
+		sb_printf(b, "# HELP hermes_interface_packets_total Packets seen by the TC counters (GSO segments).\n"
+			     "# TYPE hermes_interface_packets_total counter\n");
+		for (int i = 0; i < lp->ld->n_tc; i++) {
+			struct hermes_ifstats st;
+
+			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st);
+			sb_printf(b, "hermes_interface_packets_total{interface=\"%s\",direction=\"rx\"} %llu\n"
+				     "hermes_interface_packets_total{interface=\"%s\",direction=\"tx\"} %llu\n",
+				  lp->cfg->tc_ifaces[i], (unsigned long long)st.rx_packets, lp->cfg->tc_ifaces[i],
+				  (unsigned long long)st.tx_packets);
+		}
+		sb_printf(b, "# HELP hermes_interface_bytes_total Bytes seen by the TC counters.\n"
+			     "# TYPE hermes_interface_bytes_total counter\n");
+		for (int i = 0; i < lp->ld->n_tc; i++) {
+			struct hermes_ifstats st;
+
+			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st);
+			sb_printf(b, "hermes_interface_bytes_total{interface=\"%s\",direction=\"rx\"} %llu\n"
+				     "hermes_interface_bytes_total{interface=\"%s\",direction=\"tx\"} %llu\n",
+				  lp->cfg->tc_ifaces[i], (unsigned long long)st.rx_bytes, lp->cfg->tc_ifaces[i],
+				  (unsigned long long)st.tx_bytes);
+		}
+	}
 	histogram(b, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).",
 		  &s->connect_seconds);
 	histogram(b, "hermes_flow_bytes", "Bytes relayed per finished flow, both directions.", &s->flow_bytes);

@@ -34,6 +34,7 @@ struct cfg_rule {
 };
 
 #define CFG_MAX_ALTERNATES 8
+#define CFG_MAX_TC_IFACES 8
 
 /* Alternate endpoints tried when the original destination does not answer. */
 struct cfg_endpoint_set {
@@ -64,6 +65,8 @@ struct hermes_config {
 	enum relay_engine relay;
 	bool sk_msg;                 /* sk_msg on the app <-> hermesd loopback hop */
 	bool flow_table;             /* keep the kernel flow table (hermes_flows) */
+	char tc_ifaces[CFG_MAX_TC_IFACES][16]; /* interfaces whose packets TC counts */
+	int n_tc_ifaces;
 
 	struct cfg_rule *rules;
 	int n_rules;

@@ -370,6 +370,43 @@ static int set_bool(struct ctx *c, const struct key *k, const char *qname, yaml_
 static int parse_map(struct ctx *c, yaml_node_t *map, const struct key *keys, size_t n,
 		     const char *section, void *obj, yaml_node_t **vals);
 
+int config_add_tc_iface(struct hermes_config *cfg, const char *name)
+{
+	if (!*name || strlen(name) >= sizeof(cfg->tc_ifaces[0]) || strchr(name, '/') || strchr(name, ' '))
+		return -EINVAL;
+	if (cfg->n_tc_ifaces >= CFG_MAX_TC_IFACES)
+		return -E2BIG;
+	for (int i = 0; i < cfg->n_tc_ifaces; i++)
+		if (!strcmp(cfg->tc_ifaces[i], name))
+			return 0;
+	snprintf(cfg->tc_ifaces[cfg->n_tc_ifaces++], sizeof(cfg->tc_ifaces[0]), "%s", name);
+	return 0;
+}
+
+static int set_tc_ifaces(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct hermes_config *cfg = obj;
+	yaml_node_item_t *it;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
+	cfg->n_tc_ifaces = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		const char *s;
+		int ret = get_scalar(c, qname, a, "an interface name", &s);
+
+		if (ret)
+			return ret;
+		ret = config_add_tc_iface(cfg, s);
+		if (ret == -E2BIG)
+			return fail(c, a, "'%s' has more than %d interfaces", qname, CFG_MAX_TC_IFACES);
+		if (ret)
+			return fail(c, a, "bad interface name '%s' in '%s' (expected %s)", show(c, s), qname, k->expect);
+	}
+	return 0;
+}
+
 /* A mapping of k->sub keys filling the same object; nothing after "key:" is fine. */
 static int parse_section(struct ctx *c, const struct key *k, const char *qname,
 			 yaml_node_t *v, void *obj, yaml_node_t **vals)
@@ -652,6 +689,7 @@ static const struct key top_keys[] = {
 	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
 	  .flags = KEY_HEX },
 	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), .expect = "true or false" },
+	{ .name = "tc_interfaces", .set = set_tc_ifaces, .expect = "a list of interface names (at most 15 characters)" },
 	{ .name = "listeners", .set = set_section, .sub = listener_keys,
 	  .nsub = ARRAY_SIZE(listener_keys) },
 	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },

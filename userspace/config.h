@@ -32,6 +32,8 @@ int config_parse_relay(const char *s, enum relay_engine *out);
 const char *config_relay_name(enum relay_engine r);
 /* "true|on|yes" / "false|off|no"; -EINVAL otherwise. */
 int config_parse_bool(const char *s, bool *out);
+/* Adds an interface for the TC counters (duplicates ignored). -EINVAL bad name, -E2BIG too many. */
+int config_add_tc_iface(struct hermes_config *cfg, const char *name);
 
 /* The alternates for a dialled destination (exact address and port; IPv4-mapped
  * IPv6 matches IPv4), or NULL if the config lists none. */

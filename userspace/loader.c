@@ -4,6 +4,7 @@
  * updated in place on restart so no connection ever sees a gap in policy. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -166,6 +167,94 @@ done:
 	return 0;
 }
 
+#define TC_HANDLE 0x484d /* fixed, so a restarted hermesd replaces its own filters */
+#define TC_PRIO 1
+
+static int tc_attach_one(struct loader *l, const char *name)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct bpf_program *progs[2] = { l->skel->progs.hermes_tc_ingress, l->skel->progs.hermes_tc_egress };
+	enum bpf_tc_attach_point points[2] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	int idx = l->n_tc, err;
+
+	hook.ifindex = (int)if_nametoindex(name);
+	if (!hook.ifindex) {
+		log_error("tc interface %s: %s (names are looked up in hermesd's network namespace)", name,
+			  strerror(errno));
+		return -ENODEV;
+	}
+	l->tc[idx].ifindex = hook.ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		log_error("tc interface %s: cannot create the clsact qdisc: %s", name, strerror(-err));
+		return err;
+	}
+	l->tc[idx].hook_created = !err;
+	l->n_tc++;
+	for (int i = 0; i < 2; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO,
+				    .flags = BPF_TC_F_REPLACE, .prog_fd = bpf_program__fd(progs[i]));
+
+		hook.attach_point = points[i];
+		err = bpf_tc_attach(&hook, &opts);
+		if (err) {
+			log_error("tc interface %s: cannot attach the %s counter: %s", name,
+				  i ? "egress" : "ingress", strerror(-err));
+			return err;
+		}
+	}
+	l->tc[idx].attached = true;
+	log_info("counting packets on %s (ifindex %d) with TC", name, hook.ifindex);
+	return 0;
+}
+
+static void tc_detach_all(struct loader *l)
+{
+	for (int i = 0; i < l->n_tc; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->tc[i].ifindex);
+
+		if (l->tc[i].attached) {
+			for (int d = 0; d < 2; d++) {
+				DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+
+				hook.attach_point = d ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+				bpf_tc_detach(&hook, &opts);
+			}
+		}
+		if (l->tc[i].hook_created) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+	}
+	l->n_tc = 0;
+}
+
+int loader_ifstats(struct loader *l, int ifindex, struct hermes_ifstats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct hermes_ifstats *per;
+	__u32 key = (__u32)ifindex;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0 || l->ifstats_fd < 0)
+		return -EINVAL;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(l->ifstats_fd, &key, per)) {
+		free(per);
+		return -ENOENT;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		out->rx_packets += per[i].rx_packets;
+		out->rx_bytes += per[i].rx_bytes;
+		out->tx_packets += per[i].tx_packets;
+		out->tx_bytes += per[i].tx_bytes;
+	}
+	free(per);
+	return 0;
+}
+
 int loader_start(struct loader *l, const struct hermes_config *cfg)
 {
 	char own_cg[PATH_MAX], path[PATH_MAX];
@@ -174,7 +263,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
+	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	libbpf_set_print(libbpf_log);
 
@@ -212,6 +301,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->splice_fd = bpf_map__fd(skel->maps.hermes_splice);
 	l->splice_peer_fd = bpf_map__fd(skel->maps.hermes_splice_peer);
 	l->flows_fd = bpf_map__fd(skel->maps.hermes_flows);
+	l->ifstats_fd = bpf_map__fd(skel->maps.hermes_ifstats);
 	err = write_bpf_config(l, cfg);
 	if (err) {
 		log_error("cannot write %s/%s: %s", cfg->pin_root, HERMES_MAP_CONFIG, strerror(-err));
@@ -261,6 +351,14 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 			goto fail_detach;
 		log_info("SO_ORIGINAL_DST served on sockets of cgroup %s", own_cg);
 	}
+	for (int i = 0; i < cfg->n_tc_ifaces; i++) {
+		int terr = tc_attach_one(l, cfg->tc_ifaces[i]);
+
+		if (terr) {
+			err = terr;
+			goto fail_detach;
+		}
+	}
 	if (cfg->sk_msg && err)
 		log_warn("sk_msg needs hermesd's own cgroup for its end of the hop: the loopback hop uses TCP");
 	log_info("steering cgroup %s (pins under %s, sk_msg %s)", cfg->cgroup, cfg->pin_root,
@@ -277,6 +375,7 @@ fail:
 
 void loader_detach(struct loader *l)
 {
+	tc_detach_all(l);
 	if (l->skmsg_attached && l->skel)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_skmsg),
 				 bpf_map__fd(l->skel->maps.hermes_sockhash), BPF_SK_MSG_VERDICT);
@@ -303,4 +402,5 @@ void loader_close(struct loader *l)
 	steer_bpf__destroy(l->skel);
 	l->skel = NULL;
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
+	l->ifstats_fd = -1;
 }

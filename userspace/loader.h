@@ -4,6 +4,7 @@
 #define HERMES_LOADER_H
 
 #include "config-t.h"
+#include "hermes/flow.h"
 
 enum loader_link {
 	LINK_CONNECT4, LINK_CONNECT6, LINK_SOCKOPS, LINK_GETPEERNAME4, LINK_GETPEERNAME6,
@@ -21,6 +22,13 @@ struct loader {
 	int splice_fd;       /* hermes_splice (sockhash) */
 	int splice_peer_fd;  /* hermes_splice_peer */
 	int flows_fd;        /* hermes_flows */
+	int ifstats_fd;      /* hermes_ifstats */
+	struct {
+		int ifindex;
+		bool hook_created; /* we made the clsact qdisc: destroy it on detach */
+		bool attached;
+	} tc[CFG_MAX_TC_IFACES];
+	int n_tc;
 	char pin_root[PATH_MAX];
 };
 
@@ -29,6 +37,8 @@ struct loader {
 int loader_start(struct loader *l, const struct hermes_config *cfg);
 /* Detaches every program and removes the pins (graceful stop). */
 void loader_detach(struct loader *l);
+/* Sums the per-CPU TC counters of ifindex into out. */
+int loader_ifstats(struct loader *l, int ifindex, struct hermes_ifstats *out);
 /* Frees the skeleton and link objects without detaching (pinned links stay). */
 void loader_close(struct loader *l);
 

@@ -50,6 +50,8 @@ static void usage(FILE *f)
 "                          between hermesd's sockets (default uring, see README)\n"
 "      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default on)\n"
 "      --flow-table on|off the kernel flow table read by hermes-top (default on)\n"
+"      --tc-iface NAME     count packets and bytes on this interface with TC\n"
+"                          (repeatable; names in hermesd's network namespace)\n"
 "  -t, --check             parse the configuration, print a summary and exit\n"
 "  -h, --help              this text\n"
 "\n"
@@ -97,7 +99,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -110,12 +112,14 @@ int main(int argc, char **argv)
 		{ "relay", required_argument, NULL, O_RELAY },
 		{ "sk-msg", required_argument, NULL, O_SK_MSG },
 		{ "flow-table", required_argument, NULL, O_FLOW_TABLE },
+		{ "tc-iface", required_argument, NULL, O_TC_IFACE },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
-	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL;
+	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
+	int n_tc = 0;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, check = false;
 	static struct hermes_config cfg;
@@ -150,6 +154,13 @@ int main(int argc, char **argv)
 		case O_RELAY: relay = optarg; break;
 		case O_SK_MSG: sk_msg = optarg; break;
 		case O_FLOW_TABLE: flow_table = optarg; break;
+		case O_TC_IFACE:
+			if (n_tc == CFG_MAX_TC_IFACES) {
+				fprintf(stderr, "hermesd: at most %d --tc-iface\n", CFG_MAX_TC_IFACES);
+				return EXIT_USAGE;
+			}
+			tc_ifaces[n_tc++] = optarg;
+			break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -190,6 +201,13 @@ int main(int argc, char **argv)
 	if (sk_msg && config_parse_bool(sk_msg, &cfg.sk_msg)) {
 		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
 		return EXIT_USAGE;
+	}
+	for (int i = 0; i < n_tc; i++) {
+		if (config_add_tc_iface(&cfg, tc_ifaces[i])) {
+			fprintf(stderr, "hermesd: --tc-iface '%s': not a usable interface name (or more than %d)\n",
+				tc_ifaces[i], CFG_MAX_TC_IFACES);
+			return EXIT_USAGE;
+		}
 	}
 	if (flow_table && config_parse_bool(flow_table, &cfg.flow_table)) {
 		fprintf(stderr, "hermesd: --flow-table '%s': expected on or off\n", flow_table);

@@ -57,4 +57,16 @@ struct hermes_flow {
 };
 _Static_assert(sizeof(struct hermes_flow) == 160, "hermes_flow layout is ABI");
 
+/* hermes_ifstats value (per CPU), keyed by ifindex (__u32): what the TC programs saw
+ * on the interfaces hermesd was told to watch. Packets count GSO segments. */
+struct hermes_ifstats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+};
+_Static_assert(sizeof(struct hermes_ifstats) == 32, "hermes_ifstats layout is ABI");
+
+#define HERMES_IFSTATS_MAX 256
+
 #endif

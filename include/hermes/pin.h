@@ -15,6 +15,8 @@
 #define HERMES_MAP_SKACCEL "hermes_sk_accel"
 #define HERMES_MAP_SPLICE "hermes_splice"
 #define HERMES_MAP_SPLICE_PEER "hermes_splice_peer"
+#define HERMES_MAP_FLOWS "hermes_flows"
+#define HERMES_MAP_IFSTATS "hermes_ifstats"
 
 /* links, pinned at <root>/links/<program name> */
 #define HERMES_PIN_LINKS "links"
