@@ -43,6 +43,14 @@ after=$(origdst_count '10\.77\.1\.2:80')
 assert_eq "$before" "$after" "hermesd saw no new flow after the rule was deleted"
 [ -z "$(hermesctl policy list --json | tr -d '[:space:][]')" ] || die "policy map not empty: $(hermesctl policy list)"
 
+# live flip, no restart: pass -> deny -> pass for the next curl
+expect_page "10.77.1.3 passes with no rule" http://10.77.1.3/
+bpftool map update pinned "$MAP" key hex $KEY_DENY value hex 01 00 00 00 00 00 00 00 || die "bpftool update failed"
+curl_app http://10.77.1.3/
+assert_eq 7 "$CURL_RC" "the next curl after a bpftool deny fails to connect"
+bpftool map delete pinned "$MAP" key hex $KEY_DENY || die "bpftool delete failed"
+expect_page "and passes again after the bpftool delete" http://10.77.1.3/
+
 stats=$(bpftool map dump pinned "$PINROOT/hermes_stats")
 assert_match "$stats" '"values"' "bpftool dumps the per-CPU counters"
 pass "bpftool recipes from the README work on a live hermesd"
