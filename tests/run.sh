@@ -141,14 +141,18 @@ run_pass ""
 # semantics as io_uring. common.sh checks that flows really were spliced.
 SPLICE_TESTS="e2e/proxy_http e2e/proxy_ipv6 e2e/bulk_1gib e2e/half_close e2e/concurrent_1000
 	e2e/upstream_reset e2e/endpoint_failover e2e/sigterm e2e/origdst e2e/relay_close"
-if [ "$mode" = all ]; then
+run_splice_pass() {
+	local prefix=$1 name
+	[ "$mode" = all ] || return 0
 	for name in $SPLICE_TESTS; do
 		[ -f "tests/$name.sh" ] || continue
-		selected "$name" || selected "splice:$name" || continue
+		selected "$name" || selected "${prefix}splice:$name" || continue
 		HERMESD_EXTRA_ARGS="--relay splice" HERMES_EXPECT_ENGINE=splice \
-			run_one "splice:$name" "$LOGDIR/splice/$name.log" bash "tests/$name.sh"
+			run_one "${prefix}splice:$name" "$LOGDIR/splice/$name.log" bash "tests/$name.sh"
 	done
-fi
+}
+run_splice_pass ""
+
 # SAN_BUILD (make test sets it to build/san): the same tests again against the
 # ASan+UBSan build; common.sh fails a test whose hermesd log holds a sanitizer report.
 if [ -n "${SAN_BUILD:-}" ]; then
@@ -158,6 +162,7 @@ if [ -n "${SAN_BUILD:-}" ]; then
 	mkdir -p "$LOGDIR"
 	export BUILD
 	run_pass "san:"
+	run_splice_pass "san:"
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then

@@ -198,17 +198,21 @@ void splice_unlink(struct loop *lp, struct conn *c)
 	c->cookie[0] = c->cookie[1] = 0;
 }
 
-/* Both FINs forwarded and nothing in flight: close normally. */
-static void splice_maybe_done(struct loop *lp, struct conn *c)
+/* Both FINs forwarded and nothing in flight: close normally. Returns true when c is
+ * gone (or going): the caller must not touch it again. */
+static bool splice_maybe_done(struct loop *lp, struct conn *c)
 {
 	if (c->h[0].shut_done && c->h[1].shut_done && !c->inflight) {
 		c->state = CONN_CLOSING;
 		conn_maybe_free(lp, c);
+		return true;
 	}
+	return false;
 }
 
-/* h->from reached EOF: forward the FIN once every byte it sent is in h->to. */
-static void drain_check(struct loop *lp, struct half *h)
+/* h->from reached EOF: forward the FIN once every byte it sent is in h->to. Returns
+ * true when c is gone (or going): the caller must not touch it again. */
+static bool drain_check(struct loop *lp, struct half *h)
 {
 	struct conn *c = h->c;
 	uint64_t in = 0, out = 0;
@@ -216,12 +220,12 @@ static void drain_check(struct loop *lp, struct half *h)
 	if (bytes_received(h, &in) || bytes_written(h, &out)) {
 		conn_abort(lp, c, true, true);
 		conn_maybe_free(lp, c);
-		return;
+		return true;
 	}
 	h->bytes = in;
 	if (out < in) {
 		arm_drain_timer(lp, h);
-		return;
+		return false;
 	}
 	if (out > in)
 		log_warn("conn %llu: %llu bytes written to the %s for %llu received: byte accounting is off",
@@ -230,12 +234,12 @@ static void drain_check(struct loop *lp, struct half *h)
 	if (shutdown(h->to, SHUT_WR) < 0 && errno != ENOTCONN) {
 		conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
 		conn_maybe_free(lp, c);
-		return;
+		return true;
 	}
 	h->shut_done = true;
 	log_debug("conn %llu: %s EOF after %llu bytes, FIN forwarded", (unsigned long long)c->id,
 		  h == &c->h[0] ? "client" : "upstream", (unsigned long long)in);
-	splice_maybe_done(lp, c);
+	return splice_maybe_done(lp, c);
 }
 
 void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe)
@@ -278,9 +282,10 @@ void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_
 	}
 	if ((cqe->res & POLLRDHUP) && !h->eof) {
 		h->eof = true;
-		drain_check(lp, h);
+		if (drain_check(lp, h))
+			return;
 		/* the other direction may still fail: keep watching this socket for errors */
-		if (c->state != CONN_CLOSING && !(c->h[0].shut_done && c->h[1].shut_done)) {
+		if (!(c->h[0].shut_done && c->h[1].shut_done)) {
 			io_uring_prep_poll_add(loop_sqe(lp, h, OP_SPLICE_POLL), h->from, POLLERR | POLLHUP);
 			h->polling = true;
 			c->inflight++;
