@@ -40,11 +40,13 @@ LIB_SRCS := userspace/policy.c userspace/log.c userspace/addr.c userspace/pinfs.
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 HERMESD_SRCS := $(filter-out $(LIB_SRCS),$(wildcard userspace/*.c))
 HERMESD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HERMESD_SRCS))
-TOOL_BINS := $(BUILD)/hermesctl
+TOOL_BINS := $(BUILD)/hermesctl $(BUILD)/hermes-top
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTBIN_SRCS := $(wildcard tests/bin/*.c)
 TESTBIN_BINS := $(patsubst tests/bin/%.c,$(BUILD)/tests/bin/%,$(TESTBIN_SRCS))
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 LIBS_BPF := -lbpf -lelf -lz
 LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap
@@ -84,6 +86,10 @@ $(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -o $@
 
+$(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lncursesw -o $@
+
 # Unit tests link the shared library code and the config parser (no root needed).
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(BUILD)/obj/userspace/config.o
 	$(call msg,LD,$@)
@@ -91,6 +97,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(BUILD)/obj/userspace
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
 $(BUILD)/tests/bin/%: $(BUILD)/obj/tests/bin/%.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
@@ -110,6 +121,12 @@ test-unit: all
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tools/demo.sh
+
+# make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode in one run (tools/bench/bench.sh);
+# writes $(BUILD)/bench/results.{json,md}.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) tools/bench/bench.sh
 
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin)

@@ -232,8 +232,8 @@ static __always_inline void sockops_local(struct bpf_sock_ops *skops, struct her
 	}
 }
 
-SEC("sockops")
-int hermes_sockops(struct bpf_sock_ops *skops)
+/* self: attached to hermesd's own cgroup, where every socket is hermesd's. */
+static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 {
 	const struct hermes_bpf_config *cfg;
 	struct hermes_origdst *od;
@@ -251,7 +251,7 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 		int hop = is_listener_side(skops, cfg);
 
 		if (cfg->flows)
-			flow_established(skops, HERMES_FLOW_PASSIVE | (hop ? HERMES_FLOW_HERMESD : 0));
+			flow_established(skops, HERMES_FLOW_PASSIVE | (self ? HERMES_FLOW_HERMESD : 0));
 		if (cfg->sk_msg && hop)
 			accel_add(skops);
 		return 1;
@@ -261,7 +261,7 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 		if (!sk)
 			return 1;
 		if (cfg->flows)
-			flow_established(skops, cfg->mark && sk->mark == cfg->mark ? HERMES_FLOW_HERMESD : 0);
+			flow_established(skops, self || (cfg->mark && sk->mark == cfg->mark) ? HERMES_FLOW_HERMESD : 0);
 		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
 		if (!od)
 			return 1;
@@ -290,6 +290,18 @@ int hermes_sockops(struct bpf_sock_ops *skops)
 		break;
 	}
 	return 1;
+}
+
+SEC("sockops")
+int hermes_sockops(struct bpf_sock_ops *skops)
+{
+	return sockops_common(skops, 0);
+}
+
+SEC("sockops")
+int hermes_sockops_self(struct bpf_sock_ops *skops)
+{
+	return sockops_common(skops, 1);
 }
 
 SEC("cgroup/getpeername4")

@@ -370,16 +370,13 @@ static void half_forward_fin(struct loop *lp, struct half *h)
 	h->c->inflight++;
 }
 
-/* The relay engine goes into the app socket's flow-table entry, for hermes-top. */
+/* The relay engine of the app's flow, for the flow table (see hermes_flow_engine). */
 static void flow_set_engine(struct loop *lp, struct conn *c)
 {
-	struct hermes_flow f;
+	__u32 e = c->engine == RELAY_SPLICE ? HERMES_ENGINE_SPLICE : HERMES_ENGINE_URING;
 
-	if (!c->app_cookie || lp->ld->flows_fd < 0 ||
-	    bpf_map_lookup_elem(lp->ld->flows_fd, &c->app_cookie, &f))
-		return;
-	f.engine = c->engine == RELAY_SPLICE ? HERMES_ENGINE_SPLICE : HERMES_ENGINE_URING;
-	bpf_map_update_elem(lp->ld->flows_fd, &c->app_cookie, &f, BPF_EXIST);
+	if (c->app_cookie && lp->ld->flow_engine_fd >= 0)
+		bpf_map_update_elem(lp->ld->flow_engine_fd, &c->app_cookie, &e, BPF_ANY);
 }
 
 /* Engine for a flow whose upstream just connected. */

@@ -264,6 +264,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 
 	memset(l, 0, sizeof(*l));
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
+	l->flow_engine_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	libbpf_set_print(libbpf_log);
 
@@ -301,6 +302,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->splice_fd = bpf_map__fd(skel->maps.hermes_splice);
 	l->splice_peer_fd = bpf_map__fd(skel->maps.hermes_splice_peer);
 	l->flows_fd = bpf_map__fd(skel->maps.hermes_flows);
+	l->flow_engine_fd = bpf_map__fd(skel->maps.hermes_flow_engine);
 	l->ifstats_fd = bpf_map__fd(skel->maps.hermes_ifstats);
 	err = write_bpf_config(l, cfg);
 	if (err) {
@@ -345,8 +347,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	} else {
 		err = attach_pinned(l, LINK_GETSOCKOPT, skel->progs.hermes_getsockopt, own_cg, NULL);
 		/* sockops on hermesd's cgroup sees its accepted sockets (the sk_msg hop's other end) */
-		err = err ?: attach_pinned(l, LINK_SOCKOPS_SELF, skel->progs.hermes_sockops, own_cg,
-					   "hermes_sockops_self");
+		err = err ?: attach_pinned(l, LINK_SOCKOPS_SELF, skel->progs.hermes_sockops_self, own_cg, NULL);
 		if (err)
 			goto fail_detach;
 		log_info("SO_ORIGINAL_DST served on sockets of cgroup %s", own_cg);

@@ -22,6 +22,7 @@ struct loader {
 	int splice_fd;       /* hermes_splice (sockhash) */
 	int splice_peer_fd;  /* hermes_splice_peer */
 	int flows_fd;        /* hermes_flows */
+	int flow_engine_fd;  /* hermes_flow_engine */
 	int ifstats_fd;      /* hermes_ifstats */
 	struct {
 		int ifindex;

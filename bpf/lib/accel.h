@@ -109,6 +109,7 @@ int hermes_skmsg(struct sk_msg_md *msg)
 			f->bytes_out += msg->size;
 			f->flags |= HERMES_FLOW_SKMSG;
 			f->last_ns = bpf_ktime_get_ns();
+			flow_engine_fill(f, st->cookie);
 		}
 	}
 	/* SK_DROP from the helper only means "no such peer" (it closed): send normally */

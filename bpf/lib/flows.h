@@ -21,6 +21,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hermes_flows SEC(".maps");
 
+/* Relay engine of a steered app flow (cookie -> enum hermes_flow_engine), written by
+ * hermesd. It is a map of its own because a user-space rewrite of a hermes_flows entry
+ * would lose the counter updates BPF makes to it meanwhile; the programs copy it into
+ * the entry at their next update. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HERMES_FLOWS_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_flow_engine SEC(".maps");
+
+static __always_inline void flow_engine_fill(struct hermes_flow *f, __u64 cookie)
+{
+	__u32 *e;
+
+	if (f->engine || f->action != HERMES_ACT_PROXY)
+		return;
+	e = bpf_map_lookup_elem(&hermes_flow_engine, &cookie);
+	if (e)
+		f->engine = (__u8)*e;
+}
+
 /* Connect time: who dials what, with which decision. */
 static __always_inline void flow_connect(struct bpf_sock_addr *ctx, const struct hermes_addr *dst, int action)
 {
@@ -91,8 +114,9 @@ static __always_inline void flow_established(struct bpf_sock_ops *skops, __u8 fl
 	__builtin_memcpy(f->remote.addr, k.remote, 16);
 	f->local.port = bpf_htons(k.local_port);
 	f->remote.port = bpf_htons(k.remote_port);
+	/* an accepted socket was dialled at its own address */
 	if (!f->orig_dst.family)
-		f->orig_dst = f->remote;
+		f->orig_dst = (flags & HERMES_FLOW_PASSIVE) ? f->local : f->remote;
 	f->flags |= flags;
 	flow_counters(skops, f);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
@@ -107,6 +131,7 @@ static __always_inline void flow_update(struct bpf_sock_ops *skops, int closing)
 	if (!f)
 		return;
 	flow_counters(skops, f);
+	flow_engine_fill(f, cookie);
 	if (closing) {
 		f->state = BPF_TCP_CLOSE;
 		f->flags |= HERMES_FLOW_CLOSED;

@@ -16,7 +16,8 @@
 #define HERMES_FLOWS_MAX 65536
 #define HERMES_COMM_LEN 16
 
-/* enum relay_engine values as seen in flows (user space's enum plus "none"). */
+/* Relay engine of a flow. hermesd writes it into hermes_flow_engine (key: the app
+ * socket's cookie, value __u32) and the BPF programs copy it into the flow entry. */
 enum hermes_flow_engine {
 	HERMES_ENGINE_NONE = 0,   /* not relayed by hermesd (pass, or hermesd's own socket) */
 	HERMES_ENGINE_URING = 1,
@@ -37,7 +38,7 @@ struct hermes_flow {
 	struct hermes_addr remote;   /* its peer as TCP sees it (hermesd's listener if steered) */
 	struct hermes_addr orig_dst; /* what the application dialled */
 	__u8 action;                 /* enum hermes_action */
-	__u8 engine;                 /* enum hermes_flow_engine, written by hermesd */
+	__u8 engine;                 /* enum hermes_flow_engine, from hermes_flow_engine */
 	__u8 state;                  /* BPF_TCP_* (TCP state) */
 	__u8 flags;                  /* enum hermes_flow_flags */
 	__u32 pid;                   /* tgid that called connect() (0 if unknown) */

@@ -16,6 +16,7 @@
 #define HERMES_MAP_SPLICE "hermes_splice"
 #define HERMES_MAP_SPLICE_PEER "hermes_splice_peer"
 #define HERMES_MAP_FLOWS "hermes_flows"
+#define HERMES_MAP_FLOW_ENGINE "hermes_flow_engine"
 #define HERMES_MAP_IFSTATS "hermes_ifstats"
 
 /* links, pinned at <root>/links/<program name> */
