@@ -68,7 +68,24 @@ section "10. Admin endpoint /stats (hermes_* metrics)"
 show "curl http://127.0.0.1:15000/stats"
 admin_get /stats | grep -E '^hermes_' | sed 's/^/  /'
 
-section "11. Clean-up"
+section "11. hermes-top: the flows, live (batch mode, 2 refreshes)"
+# a paced upload (20 MiB/s for 3 s) to a sink on the server, so hermes-top shows a live rate
+bg demo-sink s socat -u TCP-LISTEN:9000,bind=10.77.1.2,reuseaddr /dev/null
+sleep 0.3
+bg demo-up app "$PY" -c '
+import socket, time
+s = socket.create_connection(("10.77.1.2", 9000))
+chunk = b"x" * (1 << 20)
+for _ in range(60):
+    s.sendall(chunk)
+    time.sleep(0.05)
+s.close()'
+sleep 1
+show "hermes-top --pin-root $PINROOT -b -n 2 -d 1"
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 2 -d 1 | sed 's/^/  /'
+wait "$BG_PID" 2>/dev/null
+
+section "12. Clean-up"
 stop_hermesd TERM 15 >/dev/null
 echo "  hermesd stopped with SIGTERM (exit status $HERMESD_RC); removing namespaces, cgroups and pins"
 exit 0
