@@ -786,7 +786,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->backoff_max_ms = 1000;
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
-	cfg->relay = RELAY_URING;
+	cfg->relay = RELAY_AUTO;
 	cfg->sk_msg = true;
 	cfg->flow_table = true;
 }

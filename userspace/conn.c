@@ -379,7 +379,11 @@ static void flow_set_engine(struct loop *lp, struct conn *c)
 		bpf_map_update_elem(lp->ld->flow_engine_fd, &c->app_cookie, &e, BPF_ANY);
 }
 
-/* Engine for a flow whose upstream just connected. */
+/* Engine for a flow whose upstream just connected. `auto` is io_uring: on this kernel
+ * io_uring with the sk_msg hop beat splice on request/response rate, RTT and
+ * single-flow bulk, and splice only won with 8 parallel bulk flows (README, "Relay
+ * engines"); the sk_msg hop, which splice cannot use, is decided before the flow's
+ * class could be known. */
 static enum relay_engine relay_pick(const struct loop *lp)
 {
 	return lp->cfg->relay == RELAY_SPLICE ? RELAY_SPLICE : RELAY_URING;

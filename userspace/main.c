@@ -47,7 +47,8 @@ static void usage(FILE *f)
 "      --log-level LEVEL   debug, info, warn or error (default info)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
-"                          between hermesd's sockets (default uring, see README)\n"
+"                          between hermesd's sockets (default auto, which picks\n"
+"                          io_uring on measured grounds: README, Relay engines)\n"
 "      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default on)\n"
 "      --flow-table on|off the kernel flow table read by hermes-top (default on)\n"
 "      --tc-iface NAME     count packets and bytes on this interface with TC\n"
@@ -223,10 +224,6 @@ int main(int argc, char **argv)
 		}
 		cfg.sk_msg = false;
 		fprintf(stderr, "hermesd: relay splice: sk_msg turned off for the app <-> hermesd hop\n");
-	}
-	if (cfg.relay == RELAY_AUTO) {
-		fprintf(stderr, "hermesd: relay '%s' is not implemented yet (only uring)\n", config_relay_name(cfg.relay));
-		return EXIT_USAGE;
 	}
 	log_set_level(cfg.log_level);
 	if (cfg.listen.ss.ss_family != AF_INET) {
