@@ -787,7 +787,9 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->relay = RELAY_AUTO;
-	cfg->sk_msg = true;
+	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's
+	 * receive memory is full (README, "Kernel acceleration") */
+	cfg->sk_msg = false;
 	cfg->flow_table = true;
 }
 

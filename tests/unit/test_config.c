@@ -136,7 +136,7 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->idle_timeout_ms, 3600000, "idle_timeout_ms");
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
-	ASSERT_EQ(cfg->sk_msg, true, "sk_msg");
+	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
 	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
@@ -336,14 +336,14 @@ static bool test_variants(void)
 		enum relay_engine relay;
 		bool sk_msg;
 	} cases[] = {
-		{ "mark: 18509\nlisteners:\n  outbound6: off\n", 18509, true, false, RELAY_AUTO, true },
+		{ "mark: 18509\nlisteners:\n  outbound6: off\n", 18509, true, false, RELAY_AUTO, false },
 		{ "mark: 9\nproxy:\n  relay: auto\n  sk_msg: off\n", 9, false, false, RELAY_AUTO, false },
 		{ "mark: 9\nproxy:\n  relay: uring\n  sk_msg: false\n", 9, false, false, RELAY_URING, false },
 		{ "mark: 9\nproxy:\n  sk_msg: yes\n", 9, false, false, RELAY_AUTO, true },
-		{ "mark: 0xFFFFFFFF\nlisteners:\n  admin: off\n", 0xffffffff, false, true, RELAY_AUTO, true },
-		{ "mark: 1\npolicy:\nendpoints: ~\nlisteners:\nproxy:\n", 1, false, false, RELAY_AUTO, true },
-		{ "mark: \"42\"\n", 42, false, false, RELAY_AUTO, true },
-		{ "{mark: 7, listeners: {outbound6: off, admin: off}}\n", 7, true, true, RELAY_AUTO, true },
+		{ "mark: 0xFFFFFFFF\nlisteners:\n  admin: off\n", 0xffffffff, false, true, RELAY_AUTO, false },
+		{ "mark: 1\npolicy:\nendpoints: ~\nlisteners:\nproxy:\n", 1, false, false, RELAY_AUTO, false },
+		{ "mark: \"42\"\n", 42, false, false, RELAY_AUTO, false },
+		{ "{mark: 7, listeners: {outbound6: off, admin: off}}\n", 7, true, true, RELAY_AUTO, false },
 	};
 	struct hermes_config cfg;
 	char path[64], err[512];

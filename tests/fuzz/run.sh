@@ -1,0 +1,100 @@
+#!/bin/bash
+# tests/fuzz/run.sh: builds every libFuzzer target tests/fuzz/fuzz_NAME.c with clang
+# -fsanitize=fuzzer,address,undefined into $BUILD/fuzz/ and runs each for FUZZ_SECONDS
+# (default 20) on a scratch copy of tests/fuzz/corpus/NAME/ (the checked-in seeds stay
+# as they are; the copy keeps what the fuzzer found, for the next look).
+#   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
+# Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
+# missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
+# $BUILD/fuzz/artifacts/ and printed as a reproduction command.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+CLANG=${CLANG:-clang}
+OUT=$BUILD/fuzz
+
+# The sources a target links besides its own file; one line per target.
+sources_of() {
+	case $1 in
+	http1) echo userspace/http1.c ;;
+	*) echo "" ;;
+	esac
+}
+
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+	echo "SKIP: $CLANG not found (apt-get install clang libclang-rt-14-dev)"
+	exit 77
+fi
+mkdir -p "$OUT/artifacts" || exit 1
+# libFuzzer's runtime ships separately from clang on Debian (libclang-rt-N-dev).
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+	>"$OUT/probe.c"
+if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$OUT/probe.c" -o "$OUT/probe" >"$OUT/probe.log" 2>&1; then
+	sed 's/^/    /' "$OUT/probe.log"
+	echo "SKIP: $CLANG cannot link libFuzzer (apt-get install libclang-rt-14-dev)"
+	exit 77
+fi
+
+if [ $# -gt 0 ]; then
+	names=("$@")
+else
+	names=()
+	for f in tests/fuzz/fuzz_*.c; do
+		[ -f "$f" ] || continue
+		n=$(basename "$f" .c)
+		names+=("${n#fuzz_}")
+	done
+fi
+if [ ${#names[@]} -eq 0 ]; then
+	echo "SKIP: no fuzz targets in tests/fuzz"
+	exit 77
+fi
+
+rc=0
+for name in "${names[@]}"; do
+	src=tests/fuzz/fuzz_$name.c
+	bin=$OUT/fuzz_$name
+	corpus=$OUT/corpus/$name
+	if [ ! -f "$src" ]; then
+		echo "FAIL $name: no $src"
+		rc=1
+		continue
+	fi
+	echo "== $name: build"
+	# shellcheck disable=SC2046 # word splitting of the source list is intended
+	if ! "$CLANG" -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuserspace \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+		"$src" $(sources_of "$name") -o "$bin"; then
+		echo "FAIL $name: build failed"
+		rc=1
+		continue
+	fi
+	mkdir -p "$corpus"
+	if [ -d "tests/fuzz/corpus/$name" ]; then
+		cp -f "tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null
+	fi
+	echo "== $name: fuzz for ${FUZZ_SECONDS}s on $(find "$corpus" -type f | wc -l) inputs"
+	touch "$OUT/.start-$name"
+	# UBSan reports abort (halt_on_error) so libFuzzer records them as crashes.
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+		"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$OUT/artifacts/$name-" "$corpus" >"$OUT/$name.log" 2>&1
+	frc=$?
+	grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs)' "$OUT/$name.log" | sed 's/^/    /'
+	if [ $frc -ne 0 ]; then
+		echo "FAIL $name: fuzzer exited $frc; log $OUT/$name.log"
+		grep -E -m 20 'invariant broken|ERROR: |runtime error|SUMMARY|Test unit written' "$OUT/$name.log" | sed 's/^/    | /'
+		find "$OUT/artifacts" -name "$name-*" -newer "$OUT/.start-$name" | while read -r a; do
+			echo "    reproduce: $bin $a"
+		done
+		rc=1
+	else
+		echo "PASS $name"
+	fi
+done
+exit $rc
