@@ -123,6 +123,10 @@ run_pass() {
 			run_one "$prefix$name" "$LOGDIR/$name.log" "$t"
 		done
 	fi
+	# fuzz smoke run of the HTTP/1.1 parser (its build has ASan+UBSan already: once)
+	if [ -z "$prefix" ] && [ -x tests/fuzz/run.sh ] && selected fuzz/http1; then
+		run_one "fuzz/http1" "$LOGDIR/fuzz/http1.log" tests/fuzz/run.sh http1
+	fi
 	[ "$mode" = all ] || return 0
 	for dir in bpf e2e; do
 		for t in tests/$dir/*.sh; do

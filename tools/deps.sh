@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
-libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev"
+libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk"
 BENCH_PKGS="sockperf iperf3"
 

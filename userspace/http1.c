@@ -67,7 +67,7 @@ enum h1_state {
 	ST_RQ_METHOD,   /* more method token, or the SP after it */
 	ST_RQ_TARGET0,  /* first byte of the request-target (a second SP is refused) */
 	ST_RQ_TARGET,   /* more request-target, or the SP after it */
-	ST_VERSION,     /* "HTTP/D.D", one byte at a time */
+	ST_VERSION,     /* "HTTP/D.D" one byte at a time: a response's first state */
 	ST_RQ_CR,       /* CR ending the request line */
 	ST_RS_SP,       /* SP between the response's version and status code */
 	ST_RS_STATUS,   /* three status digits, then SP or CR */
@@ -339,14 +339,15 @@ int h1_error_status(int err)
 	}
 }
 
+/* The len checks come first: a caller's empty slice may have a NULL p. */
 bool h1_slice_eq(struct h1_slice s, const char *str)
 {
-	return strlen(str) == s.len && !memcmp(s.p, str, s.len);
+	return strlen(str) == s.len && (!s.len || !memcmp(s.p, str, s.len));
 }
 
 bool h1_slice_caseeq(struct h1_slice s, const char *str)
 {
-	return strlen(str) == s.len && !strncasecmp(s.p, str, s.len);
+	return strlen(str) == s.len && (!s.len || !strncasecmp(s.p, str, s.len));
 }
 
 const struct h1_header *h1_find(const struct h1_header *hs, unsigned n, const char *name)

@@ -210,13 +210,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* Defaults; small limits so the fuzzer reaches every limit; limits that vary with
-	 * the input's length, down to a 1-byte line limit. */
+	/* Defaults; small limits so the fuzzer reaches every limit; and limits taken from
+	 * the input's last two bytes (usually past the head, so they rarely change how
+	 * it parses), down to a 1-byte line limit and heads shorter than the input. */
 	static const struct h1_limits small = { .max_head = 200, .max_line = 40, .max_headers = 4 };
+	unsigned b1 = size ? data[size - 1] : 0, b2 = size > 1 ? data[size - 2] : 0;
 	struct h1_limits varied = {
-		.max_head = 1 + size % 251,
-		.max_line = 1 + size % 61,
-		.max_headers = 1 + size % 7,
+		.max_head = 1 + (b2 << 8 | b1) % 600,
+		.max_line = 1 + b1 % 90,
+		.max_headers = 1 + b2 % 8,
 	};
 	const char *buf = (const char *)data;
 
