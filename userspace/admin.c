@@ -168,6 +168,17 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	sb_printf(b, "# HELP hermes_flows_total Relayed flows by engine.\n# TYPE hermes_flows_total counter\n"
 		     "hermes_flows_total{engine=\"uring\"} %llu\nhermes_flows_total{engine=\"splice\"} %llu\n",
 		  (unsigned long long)s->flows_uring, (unsigned long long)s->flows_splice);
+	metric(b, "hermes_tunnel_requests_total", "counter", "Connections accepted on the tunnel listener.",
+	       s->tunnel_requests);
+	{
+		static const char *const codes[] = { "400", "403", "405", "431", "502", "504" };
+
+		sb_printf(b, "# HELP hermes_tunnel_errors_total CONNECT requests answered with an error, by status.\n"
+			     "# TYPE hermes_tunnel_errors_total counter\n");
+		for (unsigned i = 0; i < 6; i++)
+			sb_printf(b, "hermes_tunnel_errors_total{status=\"%s\"} %llu\n", codes[i],
+				  (unsigned long long)s->tunnel_errors[i]);
+	}
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
 	if (lp->ld->n_tc) {

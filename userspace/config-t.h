@@ -53,6 +53,7 @@ struct hermes_config {
 	struct cfg_sockaddr listen;  /* outbound transparent listener, IPv4 (127.0.0.1:15001) */
 	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
 	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
+	struct cfg_sockaddr tunnel;  /* HTTP CONNECT tunnel listener (:15008); len 0 = off (default) */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 
 	/* proxy action */

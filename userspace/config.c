@@ -508,6 +508,8 @@ static const struct key listener_keys[] = {
 	  .expect = "[IPv6]:PORT, e.g. " DEFAULT_LISTEN6 ", or off" },
 	{ .name = "admin", .set = set_addr, CFG_FIELD(admin), .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. " DEFAULT_ADMIN ", or off" },
+	{ .name = "tunnel", .set = set_addr, CFG_FIELD(tunnel), .flags = KEY_OFF,
+	  .expect = "IP:PORT or [IPv6]:PORT, e.g. 10.0.0.1:15008, or off" },
 };
 
 enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,

@@ -160,6 +160,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		close(c->ufd);
 	half_ring_free(lp, &c->h[0]);
 	half_ring_free(lp, &c->h[1]);
+	free(c->hbuf);
 	lp->st.bytes_c2u += c->h[0].bytes;
 	lp->st.bytes_u2c += c->h[1].bytes;
 	if (c->engine || c->h[0].bytes || c->h[1].bytes)
@@ -205,8 +206,6 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 	return -ENOENT;
 }
 
-static void conn_connect(struct loop *lp, struct conn *c);
-
 static void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 {
 	unsigned max = lp->cfg->connect_attempts > c->n_eps ? lp->cfg->connect_attempts : c->n_eps;
@@ -226,7 +225,13 @@ static void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
 			 strerror(-err), c->attempts);
 		c->state = CONN_RELAY; /* so that abort runs its normal path */
-		conn_abort(lp, c, true, false);
+		if (c->tunnel_server) {
+			/* a CONNECT client is told why, then closed normally */
+			tunnel_reply(c, err == -ETIMEDOUT ? 504 : 502);
+			conn_abort(lp, c, false, false);
+		} else {
+			conn_abort(lp, c, true, false);
+		}
 		conn_maybe_free(lp, c);
 		return;
 	}
@@ -250,7 +255,7 @@ static void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	c->inflight++;
 }
 
-static void conn_connect(struct loop *lp, struct conn *c)
+void conn_connect(struct loop *lp, struct conn *c)
 {
 	const struct hermes_addr *ep = &c->eps[c->attempts % c->n_eps];
 	struct io_uring_sqe *sqe;
@@ -286,21 +291,15 @@ static void conn_connect(struct loop *lp, struct conn *c)
 	c->inflight += 2;
 }
 
-void conn_accept(struct loop *lp, int fd)
+struct conn *conn_new(struct loop *lp, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	const struct cfg_endpoint_set *alt;
-	struct sockaddr_storage ss;
-	char pbuf[ADDR_STRLEN], dbuf[ADDR_STRLEN];
-	const char *how = "";
-	struct hermes_addr dst;
-	int err;
 
 	lp->st.accepted++;
 	if (!c) {
 		set_linger0(fd);
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->loop = lp;
 	c->id = ++lp->next_id;
@@ -311,7 +310,21 @@ void conn_accept(struct loop *lp, int fd)
 	list_add(lp, c);
 	lp->st.active++;
 	c->counted_active = true;
+	return c;
+}
 
+void conn_accept(struct loop *lp, int fd)
+{
+	struct conn *c = conn_new(lp, fd);
+	const struct cfg_endpoint_set *alt;
+	struct sockaddr_storage ss;
+	char pbuf[ADDR_STRLEN], dbuf[ADDR_STRLEN];
+	const char *how = "";
+	struct hermes_addr dst;
+	int err;
+
+	if (!c)
+		return;
 	err = conn_origdst(lp, c, &dst, &how);
 	addr_from_hermes(&c->peer, &ss);
 	addr_fmt((struct sockaddr *)&ss, pbuf, sizeof(pbuf));
@@ -450,6 +463,10 @@ static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *
 		conn_maybe_free(lp, c);
 		return;
 	}
+	if (c->state == CONN_TUNNEL_HEAD) {
+		tunnel_head(lp, c, res);
+		return;
+	}
 	if (res > 0) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		unsigned slot = (h->q_head + h->q_count) % RELAY_NBUF;
@@ -538,6 +555,11 @@ void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 			conn_fail_attempt(lp, c, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
 			return;
 		}
+		if (c->tunnel_server && tunnel_established(lp, c)) {
+			conn_abort(lp, c, true, true);
+			conn_maybe_free(lp, c);
+			return;
+		}
 		conn_start_relay(lp, c);
 		return;
 	case OP_CONNECT_TO:
@@ -587,6 +609,12 @@ void conn_tick(struct loop *lp)
 		n = c->next;
 		if (c->spliced)
 			splice_tick(lp, c);
+		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= TUNNEL_HEAD_TIMEOUT_MS) {
+			tunnel_reply(c, 408);
+			conn_abort(lp, c, false, false);
+			conn_maybe_free(lp, c);
+			continue;
+		}
 		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= lp->cfg->idle_timeout_ms) {
 			lp->st.idle_timeouts++;
 			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id,

@@ -33,7 +33,7 @@ enum op {
 };
 #define OP_MASK 0xfULL
 
-enum listener_kind { LST_OUTBOUND, LST_ADMIN };
+enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL };
 
 struct listener {
 	int fd;
@@ -50,7 +50,11 @@ enum conn_state {
 	CONN_BACKOFF,    /* waiting before the next connect attempt */
 	CONN_RELAY,      /* both sockets open, bytes flowing both ways */
 	CONN_CLOSING,    /* waiting for in-flight ops to finish, then close and free */
+	CONN_TUNNEL_HEAD,/* tunnel listener: reading the CONNECT request head */
 };
+
+#define TUNNEL_HEAD_MAX 16384
+#define TUNNEL_HEAD_TIMEOUT_MS 10000
 
 /* One direction of a relayed connection: bytes read from `from` are queued in
  * provided buffers until written to `to`; a buffer goes back to the ring once sent. */
@@ -93,6 +97,9 @@ struct conn {
 	enum relay_engine engine; /* engine of this flow once relaying */
 	bool spliced;        /* both sockets are in hermes_splice */
 	uint64_t cookie[2];  /* SO_COOKIE of cfd and ufd */
+	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
+	char *hbuf;          /* CONNECT request head (and bytes after it) */
+	size_t hlen, head_len;
 	unsigned attempts;
 	unsigned n_eps;
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];
@@ -123,6 +130,7 @@ struct loop_stats {
 	uint64_t bytes_c2u, bytes_u2c;
 	uint64_t admin_requests;
 	uint64_t flows_uring, flows_splice, splice_fallbacks;
+	uint64_t tunnel_requests, tunnel_errors[6]; /* errors: 400, 403, 405, 431, 502, 504 */
 	struct histogram connect_seconds; /* upstream connect time of successful attempts */
 	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
 };
@@ -131,7 +139,7 @@ struct loop {
 	struct io_uring ring;
 	struct hermes_config *cfg;
 	struct loader *ld;
-	struct listener lst[3]; /* outbound v4, outbound v6, admin */
+	struct listener lst[4]; /* outbound v4, outbound v6, admin, tunnel */
 	int n_lst;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;

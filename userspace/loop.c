@@ -123,7 +123,7 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	int fd;
 
 	addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf));
-	fd = listen_on(a, kind == LST_OUTBOUND ? (int)lp->cfg->mark : 0);
+	fd = listen_on(a, kind != LST_ADMIN ? (int)lp->cfg->mark : 0);
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s%s", buf, strerror(-fd),
 			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin)" : "");
@@ -133,7 +133,7 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	l->kind = kind;
 	snprintf(l->name, sizeof(l->name), "%s", buf);
 	lp->n_lst++;
-	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : "outbound", buf);
+	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : kind == LST_TUNNEL ? "tunnel" : "outbound", buf);
 	return 0;
 }
 
@@ -186,6 +186,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	if (cfg->listen6.len && (err = add_listener(lp, &cfg->listen6, LST_OUTBOUND)))
 		return err;
 	if (cfg->admin.len && (err = add_listener(lp, &cfg->admin, LST_ADMIN)))
+		return err;
+	if (cfg->tunnel.len && (err = add_listener(lp, &cfg->tunnel, LST_TUNNEL)))
 		return err;
 	for (int i = 0; i < lp->n_lst; i++)
 		arm_accept(lp, &lp->lst[i]);
@@ -307,6 +309,11 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else if (l->kind == LST_ADMIN) {
 		admin_accept(lp, cqe->res);
+	} else if (l->kind == LST_TUNNEL) {
+		if (lp->draining)
+			close(cqe->res);
+		else
+			tunnel_accept(lp, cqe->res);
 	} else if (lp->draining) {
 		close(cqe->res);
 	} else {

@@ -26,6 +26,15 @@ void conn_abort_all(struct loop *lp);
 void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
 void conn_maybe_free(struct loop *lp, struct conn *c);
 
+struct conn *conn_new(struct loop *lp, int fd);
+void conn_connect(struct loop *lp, struct conn *c);
+
+/* tunnel.c */
+void tunnel_accept(struct loop *lp, int fd);
+void tunnel_head(struct loop *lp, struct conn *c, int res);
+int tunnel_established(struct loop *lp, struct conn *c);
+void tunnel_reply(struct conn *c, int status);
+
 /* splice.c */
 int splice_start(struct loop *lp, struct conn *c);
 void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe);

@@ -43,7 +43,11 @@ static void usage(FILE *f)
 "                          reused on restart, so policy survives restarts\n"
 "      --listen ADDR       outbound transparent listener (default 127.0.0.1:15001)\n"
 "      --listen6 ADDR|off  IPv6 outbound listener (default [::1]:15001)\n"
-"      --admin ADDR|off    admin HTTP endpoint: /ready, /stats (default 127.0.0.1:15000)\n"
+"      --admin ADDR|off    admin HTTP endpoint: /ready, /stats, /flows (default\n"
+"                          127.0.0.1:15000)\n"
+"      --tunnel-listen ADDR|off\n"
+"                          HTTP/1.1 CONNECT tunnel listener, e.g. 10.0.0.1:15008\n"
+"                          (default off: it relays to any address it is asked for)\n"
 "      --log-level LEVEL   debug, info, warn or error (default info)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
@@ -101,7 +105,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 		{ "sk-msg", required_argument, NULL, O_SK_MSG },
 		{ "flow-table", required_argument, NULL, O_FLOW_TABLE },
 		{ "tc-iface", required_argument, NULL, O_TC_IFACE },
+		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -122,8 +127,8 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
 	int n_tc = 0;
-	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {};
-	bool have_listen = false, have_listen6 = false, have_admin = false, check = false;
+	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {};
+	bool have_listen = false, have_listen6 = false, have_admin = false, have_tunnel = false, check = false;
 	static struct hermes_config cfg;
 	static struct loader ld;
 	static struct loop lp;
@@ -150,6 +155,11 @@ int main(int argc, char **argv)
 			if (parse_addr_opt("--admin", optarg, &admin, true))
 				return EXIT_USAGE;
 			have_admin = true;
+			break;
+		case O_TUNNEL:
+			if (parse_addr_opt("--tunnel-listen", optarg, &tunnel, true))
+				return EXIT_USAGE;
+			have_tunnel = true;
 			break;
 		case O_LOG_LEVEL: level = optarg; break;
 		case O_USER: user = optarg; break;
@@ -192,6 +202,8 @@ int main(int argc, char **argv)
 		cfg.listen6 = listen6;
 	if (have_admin)
 		cfg.admin = admin;
+	if (have_tunnel)
+		cfg.tunnel = tunnel;
 	if (level && log_parse_level(level, &cfg.log_level)) {
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
 		return EXIT_USAGE;
