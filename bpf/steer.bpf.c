@@ -23,6 +23,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define SO_ORIGINAL_DST 80
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
+/* Actions whose connections go to hermesd's outbound listener. `http` stays reserved
+ * (handled as pass) until hermesd implements it. */
+static __always_inline int steered(int action)
+{
+	return action == HERMES_ACT_PROXY || action == HERMES_ACT_TUNNEL;
+}
+
 /* Connect hook verdicts: 1 lets connect() go on, 0 makes it fail with EPERM. */
 #define CONNECT_OK 1
 #define CONNECT_EPERM 0
@@ -99,7 +106,7 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	count(action);
 	if (cfg->flows)
 		flow_connect(ctx, dst, action);
-	if (action != HERMES_ACT_PROXY)
+	if (!steered(action))
 		return action;
 
 	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -134,7 +141,7 @@ int hermes_connect4(struct bpf_sock_addr *ctx)
 	action = decide(ctx, &dst, cfg);
 	if (action == HERMES_ACT_DENY)
 		return CONNECT_EPERM;
-	if (action != HERMES_ACT_PROXY)
+	if (!steered(action))
 		return CONNECT_OK;
 	if (!listener_alive4(ctx, cfg)) {
 		bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
@@ -178,7 +185,7 @@ int hermes_connect6(struct bpf_sock_addr *ctx)
 	action = decide(ctx, &dst, cfg);
 	if (action == HERMES_ACT_DENY)
 		return CONNECT_EPERM;
-	if (action != HERMES_ACT_PROXY)
+	if (!steered(action))
 		return CONNECT_OK;
 	if (mapped) {
 		/* a dual-stack socket dialling IPv4 reaches the IPv4 listener, v4-mapped */

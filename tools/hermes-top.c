@@ -1899,7 +1899,7 @@ static const char *const help_text[] = {
 	"  Up/Down PgUp/PgDn Home/End   scroll",
 	"",
 	"  PID/COMM     who called connect();   SRC  the flow's source address",
-	"  ORIG DST     what the application dialled;   ACTION  pass, deny or proxy",
+	"  ORIG DST     what the application dialled;   ACTION  pass, deny, proxy, tunnel",
 	"  ENGINE/HOP   relay engine (uring, splice) / local hop (skmsg or tcp);",
 	"               direct for pass, - for deny",
 	"  RATE IN/OUT  bytes/s received/sent by the app (K, M, G = 1024-based)",

@@ -104,7 +104,10 @@ static void usage(FILE *f)
 "    pass     the connection is untouched (use it to carve holes in wider rules)\n"
 "    deny     connect() fails with EPERM\n"
 "    proxy    the connection goes through hermesd's transparent listener\n"
-"    tunnel and http are reserved and not implemented yet.\n"
+"    tunnel   hermesd carries the connection in an HTTP/1.1 CONNECT tunnel to\n"
+"             the peer of the route that covers the destination (routes: in\n"
+"             hermesd's config); with no such route the connection is reset\n"
+"    http is reserved and not implemented yet.\n"
 "\n"
 "OPTIONS\n"
 "    --pin-root DIR\n"
@@ -797,11 +800,11 @@ static int policy_add(int argc, char **argv)
 		return EXIT_USAGE;
 	err = pol_parse_action(argv[2], &act);
 	if (err == -EOPNOTSUPP) {
-		errmsg("action '%s' is not implemented yet (expected pass, deny or proxy)", argv[2]);
+		errmsg("action '%s' is not implemented yet (expected pass, deny, proxy or tunnel)", argv[2]);
 		return EXIT_USAGE;
 	}
 	if (err) {
-		errmsg("unknown action '%s' (expected pass, deny or proxy)", argv[2]);
+		errmsg("unknown action '%s' (expected pass, deny, proxy or tunnel)", argv[2]);
 		return EXIT_USAGE;
 	}
 	if (check_root())

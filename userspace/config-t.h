@@ -44,6 +44,20 @@ struct cfg_endpoint_set {
 	int line;
 };
 
+#define CFG_MAX_ROUTE_MATCH 8
+#define CFG_MAX_PEERS 8
+
+/* A route: destinations it carries and the tunnel peers (next hops) to reach them, in
+ * order of preference; each hermesd decides its own next hop (hop by hop). */
+struct cfg_route {
+	char name[32];
+	struct hermes_policy_key match[CFG_MAX_ROUTE_MATCH];
+	int n_match;
+	struct cfg_sockaddr peers[CFG_MAX_PEERS];
+	int n_peers;
+	int line;
+};
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
@@ -73,6 +87,8 @@ struct hermes_config {
 	int n_rules;
 	struct cfg_endpoint_set *endpoints;
 	int n_endpoints;
+	struct cfg_route *routes;
+	int n_routes;
 };
 
 #endif

@@ -552,13 +552,88 @@ static int set_proxy(struct ctx *c, const struct key *k, const char *qname, yaml
 		    qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
 }
 
-#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy"
+#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy|tunnel"
+#define ROUTE_EXPECT "name: NAME, match: [CIDR[:PORT], ...] and peers: [IP:PORT, ...]"
 #define ENDPOINT_EXPECT "match: IP:PORT and alternates: [IP:PORT, ...]"
 
 static const struct key rule_keys[] = {
 	{ .name = "match", .set = set_rule_match, .expect = "CIDR[:PORT] with port 1..65535, "
 	  "e.g. 10.0.0.0/8, 10.0.2.0/24:80, [fd00::/64]:443" },
-	{ .name = "action", .set = set_rule_action, .expect = "pass, deny or proxy" },
+	{ .name = "action", .set = set_rule_action, .expect = "pass, deny, proxy or tunnel" },
+};
+
+static int set_route_name(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_route *r = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (!*s || strlen(s) >= sizeof(r->name))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	snprintf(r->name, sizeof(r->name), "%s", s);
+	return 0;
+}
+
+static int set_route_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_route *r = obj;
+	yaml_node_item_t *it;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
+	r->n_match = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		char why[160] = "";
+		const char *s;
+		int ret = get_scalar(c, qname, a, k->expect, &s);
+
+		if (ret)
+			return ret;
+		if (r->n_match == CFG_MAX_ROUTE_MATCH)
+			return fail(c, a, "'%s' has more than %d entries", qname, CFG_MAX_ROUTE_MATCH);
+		if (pol_parse_match_err(s, &r->match[r->n_match], why, sizeof(why)))
+			return fail(c, a, "'%s': %s", qname, why[0] ? why : "bad match");
+		r->n_match++;
+	}
+	if (!r->n_match)
+		return fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
+	return 0;
+}
+
+static int set_route_peers(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_route *r = obj;
+	yaml_node_item_t *it;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
+	r->n_peers = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		const char *s;
+		int ret = get_scalar(c, qname, a, k->expect, &s);
+
+		if (ret)
+			return ret;
+		if (r->n_peers == CFG_MAX_PEERS)
+			return fail(c, a, "'%s' has more than %d peers", qname, CFG_MAX_PEERS);
+		if (addr_parse(s, &r->peers[r->n_peers]))
+			return fail(c, a, "bad peer '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
+		r->n_peers++;
+	}
+	if (!r->n_peers)
+		return fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
+	return 0;
+}
+
+static const struct key route_keys[] = {
+	{ .name = "name", .set = set_route_name, .expect = "a name of at most 31 characters" },
+	{ .name = "match", .set = set_route_match, .expect = "a list of CIDR[:PORT], e.g. [10.0.3.0/24]" },
+	{ .name = "peers", .set = set_route_peers,
+	  .expect = "a list of tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },
 };
 
 static const struct key endpoint_keys[] = {
@@ -668,6 +743,27 @@ static int set_policy(struct ctx *c, const struct key *k, const char *qname, yam
 			  (void **)&cfg->rules, &cfg->n_rules, check_rule);
 }
 
+static int check_route(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
+{
+	struct cfg_route *routes = arr, *r = &routes[i];
+
+	r->line = item->start_mark.line + 1;
+	for (int j = 0; j < i; j++)
+		if (!strcmp(routes[j].name, r->name))
+			return fail(c, vals[0], "duplicate route name '%s': line %d and line %d", r->name,
+				    routes[j].line, r->line);
+	return 0;
+}
+
+static int set_routes(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct hermes_config *cfg = obj;
+
+	(void)k;
+	return parse_list(c, qname, v, ROUTE_EXPECT, route_keys, ARRAY_SIZE(route_keys), sizeof(struct cfg_route),
+			  256, (void **)&cfg->routes, &cfg->n_routes, check_route);
+}
+
 static int set_endpoints(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v,
 			 void *obj)
 {
@@ -697,6 +793,7 @@ static const struct key top_keys[] = {
 	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },
 	{ .name = "policy", .set = set_policy },
 	{ .name = "endpoints", .set = set_endpoints },
+	{ .name = "routes", .set = set_routes },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -904,6 +1001,48 @@ void config_free(struct hermes_config *cfg)
 	free(cfg->endpoints);
 	cfg->endpoints = NULL;
 	cfg->n_endpoints = 0;
+	free(cfg->routes);
+	cfg->routes = NULL;
+	cfg->n_routes = 0;
+}
+
+/* Does the policy-style key `m` (CIDR[:PORT]) cover destination d? */
+static bool match_covers(const struct hermes_policy_key *m, const struct hermes_addr *d)
+{
+	unsigned bits = m->prefixlen - HERMES_POLICY_PREFIX_BASE;
+
+	if (m->family != d->family || (m->port && m->port != d->port))
+		return false;
+	for (unsigned i = 0; i < bits / 8; i++)
+		if (m->addr[i] != d->addr[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((m->addr[bits / 8] & mask) != (d->addr[bits / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+const struct cfg_route *config_find_route(const struct hermes_config *cfg, const struct hermes_addr *dst)
+{
+	const struct cfg_route *best = NULL;
+	unsigned best_len = 0;
+
+	/* longest prefix wins; an entry with a port wins a tie */
+	for (int i = 0; i < cfg->n_routes; i++) {
+		for (int j = 0; j < cfg->routes[i].n_match; j++) {
+			const struct hermes_policy_key *m = &cfg->routes[i].match[j];
+			unsigned len = (m->prefixlen - HERMES_POLICY_PREFIX_BASE) * 2 + (m->port ? 1 : 0);
+
+			if (match_covers(m, dst) && (!best || len > best_len)) {
+				best = &cfg->routes[i];
+				best_len = len;
+			}
+		}
+	}
+	return best;
 }
 
 const struct cfg_endpoint_set *config_find_endpoints(const struct hermes_config *cfg,

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "config-t.h"
+#include "hermes/origdst.h"
 
 /* Fills cfg with the embedded defaults (source "<embedded default>"): cgroup = the
  * cgroup v2 mount root from /proc/self/mounts ("" if none), pin_root
@@ -27,6 +28,8 @@ int config_load(const char *path, struct hermes_config *cfg, char *err, size_t e
 
 /* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
 void config_free(struct hermes_config *cfg);
+/* The route carrying dst (longest prefix), NULL if none. */
+const struct cfg_route *config_find_route(const struct hermes_config *cfg, const struct hermes_addr *dst);
 /* "uring|splice|auto" -> engine; -EINVAL otherwise. */
 int config_parse_relay(const char *s, enum relay_engine *out);
 const char *config_relay_name(enum relay_engine r);

@@ -161,6 +161,8 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	half_ring_free(lp, &c->h[0]);
 	half_ring_free(lp, &c->h[1]);
 	free(c->hbuf);
+	free(c->rbuf);
+	free(c->ident);
 	lp->st.bytes_c2u += c->h[0].bytes;
 	lp->st.bytes_u2c += c->h[1].bytes;
 	if (c->engine || c->h[0].bytes || c->h[1].bytes)
@@ -191,6 +193,7 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 		c->app_cookie = od.cookie;
 		c->app_pid = od.pid;
 		c->app_uid = od.uid;
+		c->action = od.action;
 	}
 	len = sizeof(ss);
 	if (!getsockopt(c->cfd, c->peer.family == HERMES_FAMILY_V6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, &ss, &len) &&
@@ -206,7 +209,7 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 	return -ENOENT;
 }
 
-static void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
+void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 {
 	unsigned max = lp->cfg->connect_attempts > c->n_eps ? lp->cfg->connect_attempts : c->n_eps;
 	struct sockaddr_storage ss;
@@ -340,6 +343,19 @@ void conn_accept(struct loop *lp, int fd)
 	addr_from_hermes(&dst, &ss);
 	addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
 	log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
+	if (c->action == HERMES_ACT_TUNNEL) {
+		if (tunnel_route(lp, c, &dst)) {
+			log_warn("conn %llu: no route for %s (tunnel action): resetting the client",
+				 (unsigned long long)c->id, dbuf);
+			c->state = CONN_RELAY;
+			conn_abort(lp, c, true, false);
+			conn_maybe_free(lp, c);
+			return;
+		}
+		tunnel_identity(lp, c, &dst);
+		conn_connect(lp, c);
+		return;
+	}
 	c->eps[0] = dst;
 	c->n_eps = 1;
 	alt = config_find_endpoints(lp->cfg, (struct sockaddr *)&ss);
@@ -402,7 +418,7 @@ static enum relay_engine relay_pick(const struct loop *lp)
 	return lp->cfg->relay == RELAY_SPLICE ? RELAY_SPLICE : RELAY_URING;
 }
 
-static void conn_start_relay(struct loop *lp, struct conn *c)
+void conn_start_relay(struct loop *lp, struct conn *c)
 {
 	int err, one = 1;
 
@@ -465,6 +481,10 @@ static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *
 	}
 	if (c->state == CONN_TUNNEL_HEAD) {
 		tunnel_head(lp, c, res);
+		return;
+	}
+	if (c->state == CONN_TUNNEL_RESP) {
+		tunnel_resp(lp, c, res);
 		return;
 	}
 	if (res > 0) {
@@ -555,6 +575,10 @@ void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 			conn_fail_attempt(lp, c, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
 			return;
 		}
+		if (c->tunnel_client) {
+			tunnel_send_connect(lp, c);
+			return;
+		}
 		if (c->tunnel_server && tunnel_established(lp, c)) {
 			conn_abort(lp, c, true, true);
 			conn_maybe_free(lp, c);
@@ -609,6 +633,15 @@ void conn_tick(struct loop *lp)
 		n = c->next;
 		if (c->spliced)
 			splice_tick(lp, c);
+		if (c->state == CONN_TUNNEL_RESP && !c->resp_timed_out &&
+		    loop_now_ns() - c->connect_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
+			/* the peer accepted but does not answer the CONNECT: the recv ends with
+			 * -ECANCELED and tunnel_resp moves on to the next peer */
+			c->resp_timed_out = true;
+			io_uring_prep_cancel_fd(loop_sqe(lp, c, OP_CANCEL), c->ufd, IORING_ASYNC_CANCEL_ALL);
+			c->inflight++;
+			continue;
+		}
 		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= TUNNEL_HEAD_TIMEOUT_MS) {
 			tunnel_reply(c, 408);
 			conn_abort(lp, c, false, false);

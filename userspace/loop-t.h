@@ -51,6 +51,7 @@ enum conn_state {
 	CONN_RELAY,      /* both sockets open, bytes flowing both ways */
 	CONN_CLOSING,    /* waiting for in-flight ops to finish, then close and free */
 	CONN_TUNNEL_HEAD,/* tunnel listener: reading the CONNECT request head */
+	CONN_TUNNEL_RESP,/* tunnel client: CONNECT sent to the peer, reading its answer */
 };
 
 #define TUNNEL_HEAD_MAX 16384
@@ -100,6 +101,13 @@ struct conn {
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	char *hbuf;          /* CONNECT request head (and bytes after it) */
 	size_t hlen, head_len;
+	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */
+	uint8_t action;      /* enum hermes_action that steered the flow */
+	struct hermes_addr target; /* tunnel client: what the CONNECT asks for */
+	char *ident;         /* Hermes-* identity header lines sent with the CONNECT */
+	char *rbuf;          /* tunnel client: the peer's answer (and bytes after it) */
+	size_t rlen;
+	bool resp_timed_out; /* tunnel client: the peer did not answer in connect_timeout_ms */
 	unsigned attempts;
 	unsigned n_eps;
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];

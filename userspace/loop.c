@@ -249,13 +249,17 @@ static void reload(struct loop *lp)
 	{
 		struct cfg_rule *r = lp->cfg->rules;
 		struct cfg_endpoint_set *e = lp->cfg->endpoints;
+		struct cfg_route *rt = lp->cfg->routes;
 
 		lp->cfg->rules = ncfg->rules;
 		lp->cfg->n_rules = ncfg->n_rules;
 		lp->cfg->endpoints = ncfg->endpoints;
 		lp->cfg->n_endpoints = ncfg->n_endpoints;
+		lp->cfg->routes = ncfg->routes;
+		lp->cfg->n_routes = ncfg->n_routes;
 		ncfg->rules = r;
 		ncfg->endpoints = e;
+		ncfg->routes = rt;
 	}
 	config_free(ncfg);
 	free(ncfg);

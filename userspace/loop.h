@@ -28,12 +28,18 @@ void conn_maybe_free(struct loop *lp, struct conn *c);
 
 struct conn *conn_new(struct loop *lp, int fd);
 void conn_connect(struct loop *lp, struct conn *c);
+void conn_fail_attempt(struct loop *lp, struct conn *c, int err);
+void conn_start_relay(struct loop *lp, struct conn *c);
 
 /* tunnel.c */
 void tunnel_accept(struct loop *lp, int fd);
 void tunnel_head(struct loop *lp, struct conn *c, int res);
 int tunnel_established(struct loop *lp, struct conn *c);
 void tunnel_reply(struct conn *c, int status);
+int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *target);
+void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *target);
+void tunnel_send_connect(struct loop *lp, struct conn *c);
+void tunnel_resp(struct loop *lp, struct conn *c, int res);
 
 /* splice.c */
 int splice_start(struct loop *lp, struct conn *c);

@@ -12,7 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "addr.h"
+#include "config.h"
+#include "hermes/flow.h"
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
@@ -150,11 +154,42 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 		return;
 	}
 	c->head_len = (size_t)n;
-	addr_to_hermes((struct sockaddr *)&ss, &c->eps[0]);
-	c->n_eps = 1;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-	log_debug("tunnel conn %llu: CONNECT %s (%zu bytes after the head)", (unsigned long long)c->id, dst,
-		  c->hlen - c->head_len);
+	{
+		const struct h1_header *uid = h1_find(req.headers, req.n_headers, "Hermes-Uid");
+		const struct h1_header *pid = h1_find(req.headers, req.n_headers, "Hermes-Pid");
+		const struct h1_header *comm = h1_find(req.headers, req.n_headers, "Hermes-Comm");
+
+		log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %.*s", (unsigned long long)c->id,
+			 dst, uid ? (int)uid->value.len : 1, uid ? uid->value.p : "-", pid ? (int)pid->value.len : 1,
+			 pid ? pid->value.p : "-", comm ? (int)comm->value.len : 1, comm ? comm->value.p : "-");
+	}
+	{
+		struct hermes_addr target;
+
+		addr_to_hermes((struct sockaddr *)&ss, &target);
+		if (!tunnel_route(lp, c, &target)) {
+			/* a relay: pass the identity on, hop by hop */
+			size_t cap = 1, len = 0;
+
+			for (unsigned i = 0; i < req.n_headers; i++)
+				cap += req.headers[i].name.len + req.headers[i].value.len + 4;
+			c->ident = malloc(cap);
+			if (c->ident) {
+				for (unsigned i = 0; i < req.n_headers; i++) {
+					const struct h1_header *h = &req.headers[i];
+
+					if (h->name.len > 7 && !strncasecmp(h->name.p, "Hermes-", 7))
+						len += (size_t)sprintf(c->ident + len, "%.*s: %.*s\r\n", (int)h->name.len,
+								       h->name.p, (int)h->value.len, h->value.p);
+				}
+				c->ident[len] = 0;
+			}
+		} else {
+			c->eps[0] = target;
+			c->n_eps = 1;
+		}
+	}
 	conn_connect(lp, c);
 }
 
@@ -176,4 +211,119 @@ int tunnel_established(struct loop *lp, struct conn *c)
 	free(c->hbuf);
 	c->hbuf = NULL;
 	return 0;
+}
+
+/* ---- tunnel client: reaching a target through a route's peer ---- */
+
+/* The route's peers become the endpoints to try, in order (failover). */
+int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *target)
+{
+	const struct cfg_route *r = config_find_route(lp->cfg, target);
+
+	if (!r)
+		return -ENOENT;
+	c->tunnel_client = true;
+	c->target = *target;
+	c->n_eps = 0;
+	for (int i = 0; i < r->n_peers && c->n_eps < 1 + CFG_MAX_ALTERNATES; i++)
+		addr_to_hermes((const struct sockaddr *)&r->peers[i].ss, &c->eps[c->n_eps++]);
+	log_debug("conn %llu: route %s, %u peer(s)", (unsigned long long)c->id, r->name, c->n_eps);
+	return 0;
+}
+
+/* Who opened the flow, from BPF (first hop): sent to the peer with the CONNECT. */
+void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *target)
+{
+	struct hermes_flow f;
+	struct sockaddr_storage ss;
+	char comm[HERMES_COMM_LEN + 1] = "", dst[ADDR_STRLEN];
+
+	if (c->app_cookie && lp->ld->flows_fd >= 0 && !bpf_map_lookup_elem(lp->ld->flows_fd, &c->app_cookie, &f)) {
+		memcpy(comm, f.comm, HERMES_COMM_LEN);
+		/* a header value: keep it to visible ASCII */
+		for (char *p = comm; *p; p++)
+			if (*p < 0x21 || *p > 0x7e)
+				*p = '_';
+	}
+	addr_from_hermes(target, &ss);
+	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	free(c->ident);
+	if (asprintf(&c->ident, "Hermes-Uid: %u\r\nHermes-Pid: %u\r\nHermes-Comm: %s\r\nHermes-Original-Dst: %s\r\n",
+		     c->app_uid, c->app_pid, comm[0] ? comm : "-", dst) < 0)
+		c->ident = NULL;
+}
+
+/* Peer connected: the CONNECT goes out (a few hundred bytes on a fresh socket: a plain
+ * send fits), then its answer is read into rbuf. */
+void tunnel_send_connect(struct loop *lp, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	char dst[ADDR_STRLEN], *req = NULL;
+	int n;
+
+	addr_from_hermes(&c->target, &ss);
+	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	n = asprintf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", dst, dst, c->ident ? c->ident : "");
+	if (n < 0 || send(c->ufd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		free(req);
+		conn_fail_attempt(lp, c, -EIO);
+		return;
+	}
+	free(req);
+	if (!c->rbuf && !(c->rbuf = malloc(TUNNEL_HEAD_MAX))) {
+		conn_fail_attempt(lp, c, -ENOMEM);
+		return;
+	}
+	c->rlen = 0;
+	c->resp_timed_out = false;
+	c->state = CONN_TUNNEL_RESP;
+	io_uring_prep_recv(loop_sqe(lp, &c->h[1], OP_RECV), c->ufd, c->rbuf, TUNNEL_HEAD_MAX, 0);
+	c->h[1].recv_armed = true;
+	c->inflight++;
+}
+
+/* The peer's answer to our CONNECT. 200: the tunnel is up, relay (bytes after the answer
+ * belong to the client); anything else: this peer failed, try the next one. */
+void tunnel_resp(struct loop *lp, struct conn *c, int res)
+{
+	struct h1_response resp;
+	int n;
+
+	if (res <= 0) {
+		conn_fail_attempt(lp, c, c->resp_timed_out ? -ETIMEDOUT : res < 0 ? res : -ECONNRESET);
+		return;
+	}
+	c->rlen += (size_t)res;
+	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
+	if (n == 0 && c->rlen < TUNNEL_HEAD_MAX) {
+		io_uring_prep_recv(loop_sqe(lp, &c->h[1], OP_RECV), c->ufd, c->rbuf + c->rlen,
+				   TUNNEL_HEAD_MAX - c->rlen, 0);
+		c->h[1].recv_armed = true;
+		c->inflight++;
+		return;
+	}
+	if (n <= 0 || resp.status != 200) {
+		log_info("conn %llu: tunnel peer answered %d to CONNECT", (unsigned long long)c->id, n > 0 ? resp.status : 0);
+		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : -ECONNREFUSED);
+		return;
+	}
+	/* a relay hop answers its own client now, then passes on the client's early bytes */
+	if (c->tunnel_server && tunnel_established(lp, c))
+		goto broken;
+	if ((size_t)n < c->rlen) {
+		ssize_t w = send(c->cfd, c->rbuf + n, c->rlen - (size_t)n, MSG_NOSIGNAL);
+
+		if (w < 0 || (size_t)w != c->rlen - (size_t)n)
+			goto broken;
+		c->h[1].bytes += c->rlen - (size_t)n;
+	}
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->state = CONN_RELAY;
+	conn_start_relay(lp, c);
+	return;
+broken:
+	c->state = CONN_RELAY;
+	conn_abort(lp, c, true, true);
+	conn_maybe_free(lp, c);
 }

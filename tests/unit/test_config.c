@@ -391,8 +391,10 @@ static const struct bad_case {
 	  "70000" },
 	{ "unknown action", "policy:\n  - match: 10.0.2.0/24\n    action: redirect\n", 3,
 	  "action", "redirect" },
-	{ "tunnel refused", "policy:\n  - match: 10.0.2.0/24\n    action: tunnel\n", 3,
-	  "action 'tunnel' is not implemented yet", NULL },
+	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
+	  "action 'http' is not implemented yet", NULL },
+	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
+	  "routes", "peers" },
 	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
 	  "action 'http' is not implemented yet", NULL },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"

@@ -256,8 +256,9 @@ static bool test_actions(void)
 	ok &= ASSERT_EQ(a, HERMES_ACT_DENY, "deny value");
 	ok &= ASSERT_EQ(pol_parse_action("proxy", &a), 0, "proxy");
 	ok &= ASSERT_EQ(a, HERMES_ACT_PROXY, "proxy value");
+	ok &= ASSERT_EQ(pol_parse_action("tunnel", &a), 0, "tunnel accepted");
+	ok &= ASSERT_EQ(a, HERMES_ACT_TUNNEL, "tunnel value");
 	a = HERMES_ACT_DENY;
-	ok &= ASSERT_EQ(pol_parse_action("tunnel", &a), -EOPNOTSUPP, "tunnel reserved");
 	ok &= ASSERT_EQ(pol_parse_action("http", &a), -EOPNOTSUPP, "http reserved");
 	ok &= ASSERT_EQ(a, HERMES_ACT_DENY, "output untouched on error");
 	ok &= ASSERT_EQ(pol_parse_action("allow", &a), -EINVAL, "unknown");

@@ -1,0 +1,73 @@
+#!/bin/bash
+# tunnel_route: the `tunnel` policy action. The client host's hermesd carries an unmodified
+# curl's connection in an HTTP/1.1 CONNECT to the tunnel listener of a second hermesd on
+# the server host (its route's peer), which dials the target: the page arrives, nginx sees
+# the server host's hermesd (not the client), the ingress hermesd logs the app's uid, pid and
+# comm sent with the CONNECT, a dead first peer fails over to the next one with no client
+# error, and a destination with no route is reset.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+topo_up
+start_nginx
+PIN_S=$PINROOT-s
+mkdir -p "$CG/hermesd-s" "$CG/app-s"
+S_LOG=$TMP/hermesd-s.log
+S_PID=
+my_cleanup() {
+	local rc=$?
+	if [ -n "$S_PID" ]; then
+		kill -TERM "$S_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$S_PID" 2>/dev/null
+	fi
+	[ -e "$PIN_S" ] && "$HERMESCTL_BIN" --pin-root "$PIN_S" disable >/dev/null 2>&1
+	rm -rf "$PIN_S"
+	(exit $rc)
+	cleanup
+}
+trap my_cleanup EXIT
+
+# the ingress hermesd on the server host, tunnel listener on 10.77.1.2:15008
+nsenter --net="/run/netns/$NS_S" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-s/cgroup.procs" \
+	"$HERMESD_BIN" --cgroup "$CG/app-s" --pin-root "$PIN_S" --log-level debug \
+	--tunnel-listen 10.77.1.2:15008 >"$S_LOG" 2>&1 </dev/null &
+S_PID=$!
+ready_s() { [ "$(ns_s curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:15000/ready)" = 200 ]; }
+wait_until 15 ready_s || { tail -n 20 "$S_LOG"; die "ingress hermesd not ready"; }
+say "ingress hermesd ready (pid $S_PID)"
+
+cat >"$TMP/client.yaml" <<YAML
+routes:
+  - name: to-server
+    match: [10.77.1.3/32]
+    peers: [10.77.1.2:15009, 10.77.1.2:15008]
+policy:
+  - match: 10.77.1.3/32:80
+    action: tunnel
+  - match: 10.77.1.2/32:8080
+    action: tunnel
+YAML
+start_hermesd -c "$TMP/client.yaml"
+
+expect_page "curl through the tunnel" http://10.77.1.3/
+client=$(nginx_last_client)
+[ "$client" != 10.77.1.1 ] || die "nginx saw the client host: the flow did not go through the ingress hermesd"
+say "ok: nginx saw $client (the server host's hermesd), not the client host"
+wait_until 5 grep -q 'CONNECT 10.77.1.3:80 for uid 0 pid [0-9]* comm curl' "$S_LOG" ||
+	{ grep CONNECT "$S_LOG" | tail -n 3; die "the ingress hermesd did not log the app's identity"; }
+say "ok: ingress log: $(grep -o 'CONNECT 10.77.1.3:80 for uid .*' "$S_LOG" | tail -n 1)"
+assert_ge 1 "$(stat_value hermes_upstream_connect_retries_total)" "the dead first peer was retried on the next one"
+assert_eq 0 "$(stat_value hermes_upstream_unreachable_total)" "no flow failed"
+
+curl_app -o "$TMP/1m.out" http://10.77.1.3/1m.bin
+[ "$CURL_RC" = 0 ] && cmp -s "$TMP/1m.out" "$TMP/nginx/www/1m.bin" || die "1 MiB through the tunnel is not byte-exact"
+say "ok: 1 MiB byte-exact through the tunnel"
+
+# 10.77.1.2:8080 is tunneled by policy but no route covers it: reset, not a hang
+curl_app http://10.77.1.2:8080/
+# the reset can land before curl has seen its connect complete (7) or after (52, 56)
+case $CURL_RC in 7 | 52 | 56) ;; *) die "no route: expected a reset (curl 7, 52 or 56), got $CURL_RC" ;; esac
+grep -q 'no route for 10.77.1.2:8080' "$HERMESD_LOG" || die "hermesd did not log the missing route"
+assert_le 2000 "$CURL_MS" "no route: the client is reset at once"
+pass "tunnel action: CONNECT to the route's peer, failover, identity at the ingress"
