@@ -58,6 +58,17 @@ struct cfg_route {
 	int line;
 };
 
+/* Who may use this hermesd's tunnel listener for what (first match wins; when rules
+ * exist and none matches, the request is denied). */
+struct cfg_access {
+	struct hermes_policy_key match; /* destination */
+	struct hermes_policy_key from;  /* requesting peer, if has_from */
+	bool has_from, has_uid, allow;
+	uint32_t uid;                   /* Hermes-Uid must equal, if has_uid */
+	char comm[16];                  /* Hermes-Comm must equal, if non-empty */
+	int line;
+};
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
@@ -89,6 +100,8 @@ struct hermes_config {
 	int n_endpoints;
 	struct cfg_route *routes;
 	int n_routes;
+	struct cfg_access *access;
+	int n_access;
 };
 
 #endif

@@ -54,6 +54,7 @@ typedef int (*key_set_fn)(struct ctx *c, const struct key *k, const char *qname,
 #define KEY_V4  0x2 /* address: IPv4 only */
 #define KEY_V6  0x4 /* address: IPv6 only */
 #define KEY_OFF 0x8 /* address: the word "off" means none (len 0) */
+#define KEY_OPT 0x10 /* list entries: the key may be left out */
 
 struct key {
 	const char *name;
@@ -636,6 +637,71 @@ static const struct key route_keys[] = {
 	  .expect = "a list of tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },
 };
 
+#define ACCESS_EXPECT "match: CIDR[:PORT], action: allow|deny, and optionally from: CIDR, uid: N, comm: NAME"
+
+static int set_access_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_access *a = obj;
+	struct hermes_policy_key *dst = k->off ? &a->from : &a->match;
+	char why[160] = "";
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (pol_parse_match_err(s, dst, why, sizeof(why)))
+		return fail(c, v, "'%s': %s", qname, why[0] ? why : "bad match");
+	if (k->off)
+		a->has_from = true;
+	return 0;
+}
+
+static int set_access_action(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_access *a = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (strcmp(s, "allow") && strcmp(s, "deny"))
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	a->allow = !strcmp(s, "allow");
+	return 0;
+}
+
+static int set_access_uid(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_access *a = obj;
+	int ret = set_u32(c, k, qname, v, obj);
+
+	if (!ret)
+		a->has_uid = true;
+	return ret;
+}
+
+static int set_access_comm(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_access *a = obj;
+	int ret = set_string(c, k, qname, v, obj);
+
+	if (!ret && !a->comm[0])
+		return fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
+	return ret;
+}
+
+static const struct key access_keys[] = {
+	{ .name = "match", .set = set_access_match, .expect = "the destination, CIDR[:PORT]" },
+	{ .name = "action", .set = set_access_action, .expect = "allow or deny" },
+	{ .name = "from", .set = set_access_match, .off = 1, .flags = KEY_OPT,
+	  .expect = "the requesting peer's address, CIDR" },
+	{ .name = "uid", .set = set_access_uid, .off = offsetof(struct cfg_access, uid), .min = 0,
+	  .max = 0xffffffff, .flags = KEY_OPT },
+	{ .name = "comm", .set = set_access_comm, .off = offsetof(struct cfg_access, comm),
+	  .size = sizeof(((struct cfg_access *)0)->comm), .flags = KEY_OPT,
+	  .expect = "a command name of at most 15 characters" },
+};
+
 static const struct key endpoint_keys[] = {
 	{ .name = "match", .set = set_addr, .off = offsetof(struct cfg_endpoint_set, match),
 	  .expect = "IP:PORT or [IPv6]:PORT, the exact dialled destination" },
@@ -683,7 +749,7 @@ static int parse_list(struct ctx *c, const char *qname, yaml_node_t *v, const ch
 		if (ret)
 			return ret;
 		for (size_t i = 0; i < nkeys; i++)
-			if (!vals[i])
+			if (!vals[i] && !(keys[i].flags & KEY_OPT))
 				return fail(c, item, "'%s' entry has no '%s' (expected %s)",
 					    qname, keys[i].name, expect);
 		ret = check_entry(c, *arr, *count, item, vals);
@@ -743,6 +809,25 @@ static int set_policy(struct ctx *c, const struct key *k, const char *qname, yam
 			  (void **)&cfg->rules, &cfg->n_rules, check_rule);
 }
 
+static int check_access(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
+{
+	struct cfg_access *a = &((struct cfg_access *)arr)[i];
+
+	(void)c;
+	(void)vals;
+	a->line = item->start_mark.line + 1;
+	return 0;
+}
+
+static int set_tunnel_access(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct hermes_config *cfg = obj;
+
+	(void)k;
+	return parse_list(c, qname, v, ACCESS_EXPECT, access_keys, ARRAY_SIZE(access_keys), sizeof(struct cfg_access),
+			  1024, (void **)&cfg->access, &cfg->n_access, check_access);
+}
+
 static int check_route(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
 {
 	struct cfg_route *routes = arr, *r = &routes[i];
@@ -794,6 +879,7 @@ static const struct key top_keys[] = {
 	{ .name = "policy", .set = set_policy },
 	{ .name = "endpoints", .set = set_endpoints },
 	{ .name = "routes", .set = set_routes },
+	{ .name = "tunnel_access", .set = set_tunnel_access },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -1004,6 +1090,9 @@ void config_free(struct hermes_config *cfg)
 	free(cfg->routes);
 	cfg->routes = NULL;
 	cfg->n_routes = 0;
+	free(cfg->access);
+	cfg->access = NULL;
+	cfg->n_access = 0;
 }
 
 /* Does the policy-style key `m` (CIDR[:PORT]) cover destination d? */
@@ -1023,6 +1112,30 @@ static bool match_covers(const struct hermes_policy_key *m, const struct hermes_
 			return false;
 	}
 	return true;
+}
+
+const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
+					    const struct hermes_addr *from, const uint32_t *uid, const char *comm)
+{
+	for (int i = 0; i < cfg->n_access; i++) {
+		const struct cfg_access *a = &cfg->access[i];
+
+		if (!match_covers(&a->match, dst))
+			continue;
+		if (a->has_from) {
+			struct hermes_addr f = *from;
+
+			f.port = 0;
+			if (!match_covers(&a->from, &f))
+				continue;
+		}
+		if (a->has_uid && (!uid || *uid != a->uid))
+			continue;
+		if (a->comm[0] && (!comm || strcmp(comm, a->comm)))
+			continue;
+		return a;
+	}
+	return NULL;
 }
 
 const struct cfg_route *config_find_route(const struct hermes_config *cfg, const struct hermes_addr *dst)

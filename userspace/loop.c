@@ -250,6 +250,7 @@ static void reload(struct loop *lp)
 		struct cfg_rule *r = lp->cfg->rules;
 		struct cfg_endpoint_set *e = lp->cfg->endpoints;
 		struct cfg_route *rt = lp->cfg->routes;
+		struct cfg_access *ac = lp->cfg->access;
 
 		lp->cfg->rules = ncfg->rules;
 		lp->cfg->n_rules = ncfg->n_rules;
@@ -257,9 +258,12 @@ static void reload(struct loop *lp)
 		lp->cfg->n_endpoints = ncfg->n_endpoints;
 		lp->cfg->routes = ncfg->routes;
 		lp->cfg->n_routes = ncfg->n_routes;
+		lp->cfg->access = ncfg->access;
+		lp->cfg->n_access = ncfg->n_access;
 		ncfg->rules = r;
 		ncfg->endpoints = e;
 		ncfg->routes = rt;
+		ncfg->access = ac;
 	}
 	config_free(ncfg);
 	free(ncfg);

@@ -26,6 +26,7 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "Connection established";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 414: return "URI Too Long";
@@ -115,6 +116,59 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 	conn_maybe_free(lp, c);
 }
 
+/* Logs who asks for what and applies tunnel_access: with rules, the first match decides
+ * and no match is a denial (403). Returns non-zero when the request was refused (and c
+ * is gone). */
+static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_request *req,
+			    const struct sockaddr *dst_sa, const char *dst)
+{
+	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
+	const struct h1_header *pid_h = h1_find(req->headers, req->n_headers, "Hermes-Pid");
+	const struct h1_header *comm_h = h1_find(req->headers, req->n_headers, "Hermes-Comm");
+	char comm[16] = "", why[96], uidbuf[16] = "-";
+	const struct cfg_access *a;
+	struct hermes_addr target;
+	uint32_t uid = 0;
+	bool have_uid = false;
+
+	if (uid_h && uid_h->value.len && uid_h->value.len < 11) {
+		char num[12];
+		char *end;
+		unsigned long v;
+
+		memcpy(num, uid_h->value.p, uid_h->value.len);
+		num[uid_h->value.len] = 0;
+		v = strtoul(num, &end, 10);
+		if (!*end && v <= 0xffffffffUL) {
+			uid = (uint32_t)v;
+			have_uid = true;
+		}
+	}
+	if (comm_h && comm_h->value.len < sizeof(comm)) {
+		memcpy(comm, comm_h->value.p, comm_h->value.len);
+		comm[comm_h->value.len] = 0;
+	}
+	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s", (unsigned long long)c->id, dst,
+		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
+		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-");
+	if (!lp->cfg->n_access)
+		return 0;
+	addr_to_hermes(dst_sa, &target);
+	a = config_find_access(lp->cfg, &target, &c->peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL);
+	if (a && a->allow)
+		return 0;
+	if (a)
+		snprintf(why, sizeof(why), "denied by tunnel_access rule at line %d", a->line);
+	else
+		snprintf(why, sizeof(why), "no tunnel_access rule allows it");
+	if (have_uid)
+		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
+	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
+		 uidbuf, comm[0] ? comm : "-", why);
+	fail(lp, c, 403, why);
+	return -EACCES;
+}
+
 void tunnel_head(struct loop *lp, struct conn *c, int res)
 {
 	struct h1_request req;
@@ -155,15 +209,8 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 	}
 	c->head_len = (size_t)n;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-	{
-		const struct h1_header *uid = h1_find(req.headers, req.n_headers, "Hermes-Uid");
-		const struct h1_header *pid = h1_find(req.headers, req.n_headers, "Hermes-Pid");
-		const struct h1_header *comm = h1_find(req.headers, req.n_headers, "Hermes-Comm");
-
-		log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %.*s", (unsigned long long)c->id,
-			 dst, uid ? (int)uid->value.len : 1, uid ? uid->value.p : "-", pid ? (int)pid->value.len : 1,
-			 pid ? pid->value.p : "-", comm ? (int)comm->value.len : 1, comm ? comm->value.p : "-");
-	}
+	if (tunnel_authorize(lp, c, &req, (struct sockaddr *)&ss, dst))
+		return;
 	{
 		struct hermes_addr target;
 

@@ -28,10 +28,17 @@ my_cleanup() {
 }
 trap my_cleanup EXIT
 
-# the ingress hermesd on the server host, tunnel listener on 10.77.1.2:15008
+# the ingress hermesd on the server host, tunnel listener on 10.77.1.2:15008; only curl
+# may reach 10.77.1.3:80 through it (deny by default once rules exist)
+cat >"$TMP/ingress.yaml" <<YAML
+tunnel_access:
+  - match: 10.77.1.3/32:80
+    comm: curl
+    action: allow
+YAML
 nsenter --net="/run/netns/$NS_S" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-s/cgroup.procs" \
 	"$HERMESD_BIN" --cgroup "$CG/app-s" --pin-root "$PIN_S" --log-level debug \
-	--tunnel-listen 10.77.1.2:15008 >"$S_LOG" 2>&1 </dev/null &
+	-c "$TMP/ingress.yaml" --tunnel-listen 10.77.1.2:15008 >"$S_LOG" 2>&1 </dev/null &
 S_PID=$!
 ready_s() { [ "$(ns_s curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:15000/ready)" = 200 ]; }
 wait_until 15 ready_s || { tail -n 20 "$S_LOG"; die "ingress hermesd not ready"; }
@@ -63,6 +70,18 @@ assert_eq 0 "$(stat_value hermes_upstream_unreachable_total)" "no flow failed"
 curl_app -o "$TMP/1m.out" http://10.77.1.3/1m.bin
 [ "$CURL_RC" = 0 ] && cmp -s "$TMP/1m.out" "$TMP/nginx/www/1m.bin" || die "1 MiB through the tunnel is not byte-exact"
 say "ok: 1 MiB byte-exact through the tunnel"
+
+# authorization at the ingress: python3 is not allowed, and a raw CONNECT carries no identity
+before=$(wc -l <"$NGINX_ACCESS_LOG")
+out=$(in_app "$PY" "$TESTBIN/hnet.py" http-get 10.77.1.3 80 --timeout 10 2>&1)
+rc=$?
+[ $rc != 0 ] || die "python3 got through although only curl is allowed: $out"
+grep -q "CONNECT 10.77.1.3:80 for uid 0 comm python3 refused: no tunnel_access rule allows it" "$S_LOG" ||
+	{ grep refused "$S_LOG" | tail -n 3; die "the ingress did not log the denial"; }
+say "ok: python3 refused at the ingress (403), client failed: $(printf '%s' "$out" | tail -n 1)"
+assert_match "$(ns_c "$PY" "$TESTBIN/connectc.py" 10.77.1.2 15008 'CONNECT 10.77.1.3:80 HTTP/1.1\r\n\r\n')" '^status 403' \
+	"a CONNECT with no identity -> 403"
+assert_eq "$before" "$(wc -l <"$NGINX_ACCESS_LOG")" "nothing refused reached nginx"
 
 # 10.77.1.2:8080 is tunneled by policy but no route covers it: reset, not a hang
 curl_app http://10.77.1.2:8080/

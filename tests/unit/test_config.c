@@ -395,6 +395,9 @@ static const struct bad_case {
 	  "action 'http' is not implemented yet", NULL },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
 	  "routes", "peers" },
+	{ "access bad action", "tunnel_access:\n  - {match: 10.0.0.0/8, action: permit}\n", 2,
+	  "tunnel_access", "allow or deny" },
+	{ "access without action", "tunnel_access:\n  - {match: 10.0.0.0/8}\n", 2, "action", NULL },
 	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
 	  "action 'http' is not implemented yet", NULL },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
@@ -514,6 +517,61 @@ static bool test_small_err(void)
 }
 
 /* The shipped example must load (it documents every key). */
+/* routes and tunnel_access: parsing and the lookups hermesd makes with them */
+static bool test_routes_access(void)
+{
+	static const char *const yaml =
+		"routes:\n"
+		"  - name: wide\n"
+		"    match: [10.0.0.0/8]\n"
+		"    peers: [10.0.1.2:15008]\n"
+		"  - name: narrow\n"
+		"    match: [10.0.3.0/24, \"[fd00::/64]:443\"]\n"
+		"    peers: [10.0.1.3:15008, \"[fd00::9]:15008\"]\n"
+		"tunnel_access:\n"
+		"  - {match: 10.0.3.7/32, action: deny}\n"
+		"  - {match: 10.0.3.0/24:80, from: 10.0.1.0/24, comm: curl, uid: 1000, action: allow}\n";
+	struct hermes_config cfg;
+	struct hermes_addr d = { .family = HERMES_FAMILY_V4 }, from = { .family = HERMES_FAMILY_V4 };
+	const struct cfg_route *r;
+	const struct cfg_access *a;
+	char path[64], err[512];
+	uint32_t uid = 1000, other = 0;
+	bool ok = true;
+
+	if (!ASSERT_EQ(load_text(yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "routes file loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_EQ(cfg.n_routes, 2, "n_routes");
+	ok &= ASSERT_EQ(cfg.n_access, 2, "n_access");
+	memcpy(d.addr, "\x0a\x00\x03\x05", 4);
+	d.port = htons(80);
+	r = config_find_route(&cfg, &d);
+	ok &= ASSERT_TRUE(r && !strcmp(r->name, "narrow"), "longest prefix route wins");
+	ok &= ASSERT_EQ(r ? r->n_peers : 0, 2, "its peers");
+	memcpy(d.addr, "\x0a\x09\x00\x01", 4);
+	r = config_find_route(&cfg, &d);
+	ok &= ASSERT_TRUE(r && !strcmp(r->name, "wide"), "the /8 route covers 10.9.0.1");
+	memcpy(d.addr, "\x0b\x00\x00\x01", 4);
+	ok &= ASSERT_TRUE(config_find_route(&cfg, &d) == NULL, "no route for 11.0.0.1");
+
+	memcpy(from.addr, "\x0a\x00\x01\x01", 4);
+	memcpy(d.addr, "\x0a\x00\x03\x05", 4);
+	a = config_find_access(&cfg, &d, &from, &uid, "curl");
+	ok &= ASSERT_TRUE(a && a->allow, "curl uid 1000 from 10.0.1.1 to 10.0.3.5:80 allowed");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "wget") == NULL, "other comm: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &other, "curl") == NULL, "other uid: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, NULL, NULL) == NULL, "no identity: no rule");
+	memcpy(from.addr, "\x0a\x00\x02\x01", 4);
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "curl") == NULL, "other source: no rule");
+	memcpy(d.addr, "\x0a\x00\x03\x07", 4);
+	a = config_find_access(&cfg, &d, &from, &uid, "curl");
+	ok &= ASSERT_TRUE(a && !a->allow && a->line == 9, "first match (the deny at line 9) wins");
+	config_free(&cfg);
+	return ok;
+}
+
 static bool test_example(void)
 {
 	static const char *const candidates[] = { "etc/hermes.yaml", "../../etc/hermes.yaml" };
@@ -570,6 +628,7 @@ int main(void)
 	}
 	RUN(test_small_err());
 	RUN(test_example());
+	RUN(test_routes_access());
 
 	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",
 	       n_tests - n_bad_tests, n_tests, n_failed, n_checks);
