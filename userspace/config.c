@@ -371,6 +371,34 @@ static int set_bool(struct ctx *c, const struct key *k, const char *qname, yaml_
 static int parse_map(struct ctx *c, yaml_node_t *map, const struct key *keys, size_t n,
 		     const char *section, void *obj, yaml_node_t **vals);
 
+/* A list of scalars: checks that v is a list of min..max entries (k->expect says what),
+ * then hands each entry's text to item(), with its index. Returns 0 or the first error. */
+typedef int (*scalar_item_fn)(struct ctx *c, const char *qname, yaml_node_t *node, const char *s, void *obj,
+			      int i);
+
+static int parse_scalar_list(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, size_t min,
+			     size_t max, const char *item_expect, scalar_item_fn item, void *obj)
+{
+	yaml_node_item_t *it;
+	size_t n;
+	int i = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
+	n = v->data.sequence.items.top - v->data.sequence.items.start;
+	if (n < min || n > max)
+		return fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		const char *s;
+		int ret = get_scalar(c, qname, a, item_expect, &s);
+
+		if (ret || (ret = item(c, qname, a, s, obj, i++)))
+			return ret;
+	}
+	return 0;
+}
+
 int config_add_tc_iface(struct hermes_config *cfg, const char *name)
 {
 	if (!*name || strlen(name) >= sizeof(cfg->tc_ifaces[0]) || strchr(name, '/') || strchr(name, ' '))
@@ -384,28 +412,19 @@ int config_add_tc_iface(struct hermes_config *cfg, const char *name)
 	return 0;
 }
 
+static int tc_iface_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	(void)i;
+	if (config_add_tc_iface(obj, s))
+		return fail(c, a, "bad interface name '%s' in '%s' (expected at most 15 characters, no '/' or space)",
+			    show(c, s), qname);
+	return 0;
+}
+
 static int set_tc_ifaces(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	struct hermes_config *cfg = obj;
-	yaml_node_item_t *it;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
-	cfg->n_tc_ifaces = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
-		const char *s;
-		int ret = get_scalar(c, qname, a, "an interface name", &s);
-
-		if (ret)
-			return ret;
-		ret = config_add_tc_iface(cfg, s);
-		if (ret == -E2BIG)
-			return fail(c, a, "'%s' has more than %d interfaces", qname, CFG_MAX_TC_IFACES);
-		if (ret)
-			return fail(c, a, "bad interface name '%s' in '%s' (expected %s)", show(c, s), qname, k->expect);
-	}
-	return 0;
+	((struct hermes_config *)obj)->n_tc_ifaces = 0;
+	return parse_scalar_list(c, k, qname, v, 0, CFG_MAX_TC_IFACES, "an interface name", tc_iface_item, obj);
 }
 
 /* A mapping of k->sub keys filling the same object; nothing after "key:" is fine. */
@@ -469,34 +488,22 @@ static int set_rule_action(struct ctx *c, const struct key *k, const char *qname
 }
 
 /* endpoint set keys, into struct cfg_endpoint_set */
+static int alternate_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_endpoint_set *set = obj;
+
+	if (addr_parse(s, &set->alternates[i]))
+		return fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
+	set->n_alternates = i + 1;
+	return 0;
+}
+
 static int set_alternates(struct ctx *c, const struct key *k, const char *qname,
 			  yaml_node_t *v, void *obj)
 {
-	struct cfg_endpoint_set *set = obj;
-	yaml_node_item_t *it;
-	size_t n;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "'%s' must be a list, not %s (expected %s)",
-			    qname, node_kind(v), k->expect);
-	n = v->data.sequence.items.top - v->data.sequence.items.start;
-	if (n < 1 || n > CFG_MAX_ALTERNATES)
-		return fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
-	set->n_alternates = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
-		const char *s;
-		int ret;
-
-		ret = get_scalar(c, qname, a, "IP:PORT or [IPv6]:PORT", &s);
-		if (ret)
-			return ret;
-		if (addr_parse(s, &set->alternates[set->n_alternates]))
-			return fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)",
-				    show(c, s), qname);
-		set->n_alternates++;
-	}
-	return 0;
+	((struct cfg_endpoint_set *)obj)->n_alternates = 0;
+	return parse_scalar_list(c, k, qname, v, 1, CFG_MAX_ALTERNATES, "IP:PORT or [IPv6]:PORT", alternate_item,
+				 obj);
 }
 
 #define CFG_FIELD(f) .off = offsetof(struct hermes_config, f)
@@ -577,64 +584,44 @@ static int set_route_name(struct ctx *c, const struct key *k, const char *qname,
 	return 0;
 }
 
-static int set_route_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+static int route_match_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
 {
 	struct cfg_route *r = obj;
-	yaml_node_item_t *it;
+	char why[160] = "";
 
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
-	r->n_match = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
-		char why[160] = "";
-		const char *s;
-		int ret = get_scalar(c, qname, a, k->expect, &s);
+	if (pol_parse_match_err(s, &r->match[i], why, sizeof(why)))
+		return fail(c, a, "'%s': %s", qname, why[0] ? why : "bad match");
+	r->n_match = i + 1;
+	return 0;
+}
 
-		if (ret)
-			return ret;
-		if (r->n_match == CFG_MAX_ROUTE_MATCH)
-			return fail(c, a, "'%s' has more than %d entries", qname, CFG_MAX_ROUTE_MATCH);
-		if (pol_parse_match_err(s, &r->match[r->n_match], why, sizeof(why)))
-			return fail(c, a, "'%s': %s", qname, why[0] ? why : "bad match");
-		r->n_match++;
-	}
-	if (!r->n_match)
-		return fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
+static int set_route_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_route *)obj)->n_match = 0;
+	return parse_scalar_list(c, k, qname, v, 1, CFG_MAX_ROUTE_MATCH, "CIDR[:PORT]", route_match_item, obj);
+}
+
+static int route_peer_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_route *r = obj;
+
+	if (addr_parse(s, &r->peers[i]))
+		return fail(c, a, "bad peer '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
+	r->n_peers = i + 1;
 	return 0;
 }
 
 static int set_route_peers(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	struct cfg_route *r = obj;
-	yaml_node_item_t *it;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
-	r->n_peers = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
-		const char *s;
-		int ret = get_scalar(c, qname, a, k->expect, &s);
-
-		if (ret)
-			return ret;
-		if (r->n_peers == CFG_MAX_PEERS)
-			return fail(c, a, "'%s' has more than %d peers", qname, CFG_MAX_PEERS);
-		if (addr_parse(s, &r->peers[r->n_peers]))
-			return fail(c, a, "bad peer '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
-		r->n_peers++;
-	}
-	if (!r->n_peers)
-		return fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
-	return 0;
+	((struct cfg_route *)obj)->n_peers = 0;
+	return parse_scalar_list(c, k, qname, v, 1, CFG_MAX_PEERS, "IP:PORT or [IPv6]:PORT", route_peer_item, obj);
 }
 
 static const struct key route_keys[] = {
 	{ .name = "name", .set = set_route_name, .expect = "a name of at most 31 characters" },
-	{ .name = "match", .set = set_route_match, .expect = "a list of CIDR[:PORT], e.g. [10.0.3.0/24]" },
+	{ .name = "match", .set = set_route_match, .expect = "a list of 1..8 CIDR[:PORT], e.g. [10.0.3.0/24]" },
 	{ .name = "peers", .set = set_route_peers,
-	  .expect = "a list of tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },
+	  .expect = "a list of 1..8 tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },
 };
 
 #define ACCESS_EXPECT "match: CIDR[:PORT], action: allow|deny, and optionally from: CIDR, uid: N, comm: NAME"
@@ -872,7 +859,8 @@ static const struct key top_keys[] = {
 	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
 	  .flags = KEY_HEX },
 	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), .expect = "true or false" },
-	{ .name = "tc_interfaces", .set = set_tc_ifaces, .expect = "a list of interface names (at most 15 characters)" },
+	{ .name = "tc_interfaces", .set = set_tc_ifaces,
+	  .expect = "a list of at most 8 interface names (at most 15 characters each)" },
 	{ .name = "listeners", .set = set_section, .sub = listener_keys,
 	  .nsub = ARRAY_SIZE(listener_keys) },
 	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },
