@@ -48,6 +48,7 @@ static void usage(FILE *f)
 "    hermesctl [--pin-root DIR] policy list [--json]\n"
 "    hermesctl [--pin-root DIR] policy add CIDR[:PORT] ACTION\n"
 "    hermesctl [--pin-root DIR] policy del CIDR[:PORT]\n"
+"    hermesctl [--admin ADDR] routes [--json]\n"
 "    hermesctl [--pin-root DIR] disable\n"
 "    hermesctl -h | --help\n"
 "\n"
@@ -82,6 +83,11 @@ static void usage(FILE *f)
 "\n"
 "    policy del CIDR[:PORT]\n"
 "        Deletes the rule with exactly this match (same prefix, same port).\n"
+"\n"
+"    routes [--json]\n"
+"        The tunnel routes of the running hermesd (from its config): name, the\n"
+"        destinations each carries and its peers in order of preference. Asks\n"
+"        hermesd's admin endpoint (GET /routes), so hermesd must be running.\n"
 "\n"
 "    disable\n"
 "        Detaches every pinned link (BPF_LINK_DETACH, which also works while\n"
@@ -478,18 +484,27 @@ enum admin_state { ADMIN_READY, ADMIN_NOT_READY, ADMIN_UNREACHABLE };
 
 /* A plain blocking GET /ready with socket timeouts: hermesctl runs once, so an
  * event loop would buy nothing. detail gets the reason when not ready. */
-static enum admin_state probe_admin(char *detail, size_t len)
+/* One GET to the admin endpoint (blocking, ADMIN_TIMEOUT_MS per step). On an HTTP
+ * answer returns 0 with *status and the body (NUL-terminated, cut at cap - 1); else -1
+ * with what went wrong in detail. */
+static int admin_get(const char *path, int *status, char *body, size_t cap, char *detail, size_t len)
 {
 	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
-	char req[256], resp[512];
-	size_t got = 0;
-	int fd, status, n;
+	char req[512], *resp, *sep;
+	size_t got = 0, rcap = cap + 1024;
+	int fd, n;
 
 	detail[0] = 0;
+	resp = malloc(rcap);
+	if (!resp) {
+		snprintf(detail, len, "out of memory");
+		return -1;
+	}
 	fd = socket(admin_sa.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(detail, len, "socket: %s", strerror(errno));
-		return ADMIN_UNREACHABLE;
+		free(resp);
+		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -499,48 +514,60 @@ static enum admin_state probe_admin(char *detail, size_t len)
 			snprintf(detail, len, "connect timed out after %d ms", ADMIN_TIMEOUT_MS);
 		else
 			snprintf(detail, len, "connect: %s", strerror(errno));
-		close(fd);
-		return ADMIN_UNREACHABLE;
+		goto fail;
 	}
-	n = snprintf(req, sizeof(req), "GET /ready HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", admin_addr);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, admin_addr);
 	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		snprintf(detail, len, "send: %s", strerror(errno));
-		close(fd);
-		return ADMIN_UNREACHABLE;
+		goto fail;
 	}
-	while (got < sizeof(resp) - 1 && !memchr(resp, '\n', got)) {
-		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+	/* hermesd answers and closes: read to EOF */
+	while (got < rcap - 1) {
+		ssize_t r = recv(fd, resp + got, rcap - 1 - got, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				snprintf(detail, len, "no answer within %d ms", ADMIN_TIMEOUT_MS);
-			else if (r < 0)
+			else
 				snprintf(detail, len, "recv: %s", strerror(errno));
-			else if (!got)
-				snprintf(detail, len, "connection closed without an answer");
 			break;
 		}
+		if (!r)
+			break;
 		got += (size_t)r;
 	}
 	close(fd);
 	resp[got] = 0;
-	if (!memchr(resp, '\n', got)) {
+	if (sscanf(resp, "HTTP/1.%*d %d", status) != 1) {
 		if (!detail[0])
-			snprintf(detail, len, "no HTTP status line in the answer");
-		return ADMIN_UNREACHABLE;
+			snprintf(detail, len, got ? "not an HTTP answer" : "connection closed without an answer");
+		free(resp);
+		return -1;
 	}
-	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1) {
-		snprintf(detail, len, "not an HTTP answer");
-		return ADMIN_UNREACHABLE;
+	sep = strstr(resp, "\r\n\r\n");
+	snprintf(body, cap, "%s", sep ? sep + 4 : "");
+	if (*status != 200) {
+		*strchrnul(resp, '\r') = 0;
+		snprintf(detail, len, "%s", resp);
 	}
-	if (status == 200)
-		return ADMIN_READY;
-	*strchrnul(resp, '\r') = 0;
-	*strchrnul(resp, '\n') = 0;
-	snprintf(detail, len, "%s", resp);
-	return ADMIN_NOT_READY;
+	free(resp);
+	return 0;
+fail:
+	close(fd);
+	free(resp);
+	return -1;
+}
+
+static enum admin_state probe_admin(char *detail, size_t len)
+{
+	char body[256];
+	int status;
+
+	if (admin_get("/ready", &status, body, sizeof(body), detail, len))
+		return ADMIN_UNREACHABLE;
+	return status == 200 ? ADMIN_READY : ADMIN_NOT_READY;
 }
 
 static int cmd_status(int argc, char **argv)
@@ -954,12 +981,39 @@ static int cmd_disable(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Routes live in hermesd's config, not in a map: ask hermesd. */
 static int cmd_routes(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	errmsg("routes: not implemented yet (routes arrive with the tunnel action)");
-	return EXIT_RUNTIME;
+	bool json = false;
+	char detail[256], *body;
+	size_t cap = 1 << 20;
+	int status;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("routes: unexpected argument '%s' (expected --json)", argv[i]);
+	}
+	body = malloc(cap);
+	if (!body) {
+		errmsg("routes: out of memory");
+		return EXIT_RUNTIME;
+	}
+	if (admin_get(json ? "/routes" : "/routes?format=text", &status, body, cap, detail, sizeof(detail))) {
+		errmsg("routes: hermesd not reachable at %s (%s); routes come from hermesd's config, so it must be "
+		       "running (give its admin address with --admin)", admin_addr, detail);
+		free(body);
+		return EXIT_RUNTIME;
+	}
+	if (status != 200) {
+		errmsg("routes: hermesd at %s answered %s", admin_addr, detail);
+		free(body);
+		return EXIT_RUNTIME;
+	}
+	fputs(body, stdout);
+	free(body);
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -1023,5 +1077,5 @@ int main(int argc, char **argv)
 		return cmd_disable(argc, argv);
 	if (!strcmp(cmd, "routes"))
 		return cmd_routes(argc, argv);
-	return usage_error("unknown command '%s' (expected status, policy or disable)", cmd);
+	return usage_error("unknown command '%s' (expected status, policy, routes or disable)", cmd);
 }

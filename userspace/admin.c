@@ -247,6 +247,38 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 	sb_printf(b, "]}\n");
 }
 
+/* The config's tunnel routes, as JSON or as a table for hermesctl routes. */
+static void routes_body(struct loop *lp, struct sbuf *b, bool text)
+{
+	const struct hermes_config *cfg = lp->cfg;
+
+	if (text)
+		sb_printf(b, "%-20s %-40s %s\n", "NAME", "MATCH", "PEERS");
+	else
+		sb_printf(b, "{\"routes\":[");
+	for (int i = 0; i < cfg->n_routes; i++) {
+		const struct cfg_route *r = &cfg->routes[i];
+		char m[64], p[ADDR_STRLEN], match[512] = "", peers[1024] = "";
+		size_t ml = 0, pl = 0;
+
+		for (int j = 0; j < r->n_match && ml < sizeof(match); j++) {
+			pol_fmt_match(&r->match[j], m, sizeof(m));
+			ml += (size_t)snprintf(match + ml, sizeof(match) - ml, text ? "%s%s" : "%s\"%s\"", j ? "," : "", m);
+		}
+		for (int j = 0; j < r->n_peers && pl < sizeof(peers); j++) {
+			addr_fmt((const struct sockaddr *)&r->peers[j].ss, p, sizeof(p));
+			pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, text ? "%s%s" : "%s\"%s\"", j ? "," : "", p);
+		}
+		if (text)
+			sb_printf(b, "%-20s %-40s %s\n", r->name, match, peers);
+		else
+			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"line\":%d}", i ? "," : "",
+				  r->name, match, peers, r->line);
+	}
+	if (!text)
+		sb_printf(b, "]}\n");
+}
+
 static void admin_respond(struct loop *lp, struct admin_conn *a)
 {
 	struct sbuf body = {}, out = {};
@@ -270,12 +302,17 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 	} else if (!strcmp(path, "/stats")) {
 		ctype = "text/plain; version=0.0.4; charset=utf-8";
 		stats_body(lp, &body);
+	} else if (!strcmp(path, "/routes") || !strcmp(path, "/routes?format=text")) {
+		bool text = path[7] == '?';
+
+		ctype = text ? "text/plain; charset=utf-8" : "application/json";
+		routes_body(lp, &body, text);
 	} else if (!strcmp(path, "/flows")) {
 		ctype = "application/json";
 		flows_body(lp, &body);
 	} else {
 		status = "404 Not Found";
-		sb_printf(&body, "unknown path %s (try /ready, /stats or /flows)\n", path);
+		sb_printf(&body, "unknown path %s (try /ready, /stats, /flows or /routes)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		  status, ctype, body.len);

@@ -578,7 +578,8 @@ static int set_route_name(struct ctx *c, const struct key *k, const char *qname,
 
 	if (ret)
 		return ret;
-	if (!*s || strlen(s) >= sizeof(r->name))
+	if (!*s || strlen(s) >= sizeof(r->name) || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							     "0123456789._-") != strlen(s))
 		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
 	snprintf(r->name, sizeof(r->name), "%s", s);
 	return 0;
@@ -618,7 +619,8 @@ static int set_route_peers(struct ctx *c, const struct key *k, const char *qname
 }
 
 static const struct key route_keys[] = {
-	{ .name = "name", .set = set_route_name, .expect = "a name of at most 31 characters" },
+	{ .name = "name", .set = set_route_name,
+	  .expect = "a name of at most 31 letters, digits, '.', '_' or '-'" },
 	{ .name = "match", .set = set_route_match, .expect = "a list of 1..8 CIDR[:PORT], e.g. [10.0.3.0/24]" },
 	{ .name = "peers", .set = set_route_peers,
 	  .expect = "a list of 1..8 tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },

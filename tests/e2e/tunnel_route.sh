@@ -57,6 +57,13 @@ policy:
 YAML
 start_hermesd -c "$TMP/client.yaml"
 
+routes=$(hermesctl routes) || die "hermesctl routes failed"
+printf '%s\n' "$routes"
+assert_match "$routes" '^to-server +10\.77\.1\.3/32 +10\.77\.1\.2:15009,10\.77\.1\.2:15008$' "hermesctl routes lists the route"
+hermesctl routes --json | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["routes"][0]; assert r["name"]=="to-server" and r["peers"]==["10.77.1.2:15009","10.77.1.2:15008"], r' ||
+	die "hermesctl routes --json is not the route as JSON"
+say "ok: hermesctl routes --json"
+
 expect_page "curl through the tunnel" http://10.77.1.3/
 client=$(nginx_last_client)
 [ "$client" != 10.77.1.1 ] || die "nginx saw the client host: the flow did not go through the ingress hermesd"

@@ -395,6 +395,8 @@ static const struct bad_case {
 	  "action 'http' is not implemented yet", NULL },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
 	  "routes", "peers" },
+	{ "bad route name", "routes:\n  - {name: \"a b\", match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
+	  "routes.name", "letters" },
 	{ "access bad action", "tunnel_access:\n  - {match: 10.0.0.0/8, action: permit}\n", 2,
 	  "tunnel_access", "allow or deny" },
 	{ "access without action", "tunnel_access:\n  - {match: 10.0.0.0/8}\n", 2, "action", NULL },
