@@ -30,62 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define MAX_PARALLEL 1024
 #define MAX_SAMPLES (1u << 22)
 #define CONN_TIMEOUT_NS (3 * 1000000000ull)
 #define GRACE_NS (5 * 1000000000ull)
 #define MAX_ERRORS 100000 /* give up when this many attempts failed */
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* parse_sockaddr: "IPv4" or "IPv6" plus port into ss; 0 or -EINVAL */
-static int parse_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (port <= 0 || port > 65535)
-		return -EINVAL;
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
-}
 
 /* ------------------------------------------------------------------ server */
 
@@ -204,48 +155,13 @@ struct slot {
 struct stats {
 	uint64_t done, errors, timeouts;
 	uint64_t last_err; /* errno of the last failure, for the report */
-	uint32_t *lat;     /* connect-to-FIN times in ns */
-	size_t n, cap;
+	struct lat_samples lat; /* connect-to-FIN times */
 };
 
 static int stats_add(struct stats *st, uint64_t ns)
 {
 	st->done++;
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 16384;
-		uint32_t *v;
-
-		if (st->cap >= MAX_SAMPLES)
-			return 0;
-		v = realloc(st->lat, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		st->lat = v;
-		st->cap = cap;
-	}
-	st->lat[st->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double percentile_us(const struct stats *st, double p)
-{
-	size_t rank;
-
-	if (!st->n)
-		return 0;
-	rank = (size_t)(p / 100.0 * (double)st->n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > st->n)
-		rank = st->n;
-	return st->lat[rank - 1] / 1000.0;
+	return lat_add(&st->lat, ns, 16384, MAX_SAMPLES);
 }
 
 static void slot_close(int ep, struct slot *s)
@@ -421,14 +337,15 @@ static int run_client(const char *addr, int port, int par, double secs)
 		}
 	}
 	t1 = now_ns() < end ? now_ns() : end;
-	qsort(st.lat, st.n, sizeof(*st.lat), cmp_u32);
+	qsort(st.lat.v, st.lat.n, sizeof(*st.lat.v), cmp_u32);
 	printf("{\"tool\":\"connrate\",\"addr\":\"%s\",\"port\":%d,\"parallel\":%d,\"secs\":%.3f,"
 	       "\"connections\":%llu,\"rate\":%.1f,\"errors\":%llu,\"timeouts\":%llu,\"last_error\":\"%s\","
 	       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f}\n",
 	       addr, port, par, (t1 - t0) / 1e9, (unsigned long long)st.done,
 	       t1 > t0 ? st.done / ((t1 - t0) / 1e9) : 0.0, (unsigned long long)st.errors,
 	       (unsigned long long)st.timeouts, st.errors ? strerror((int)st.last_err) : "",
-	       percentile_us(&st, 50), percentile_us(&st, 99), st.n ? st.lat[st.n - 1] / 1000.0 : 0.0);
+	       lat_percentile_us(&st.lat, 50), lat_percentile_us(&st.lat, 99),
+	       st.lat.n ? st.lat.v[st.lat.n - 1] / 1000.0 : 0.0);
 	fflush(stdout);
 	rc = st.done ? 0 : -ENODATA;
 	if (rc)
@@ -441,7 +358,7 @@ out:
 	if (ep >= 0)
 		close(ep);
 	free(slots);
-	free(st.lat);
+	free(st.lat.v);
 	return rc;
 }
 

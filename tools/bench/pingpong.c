@@ -32,68 +32,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define MAX_CONNS 10000
 #define MAX_SIZE 65536
 #define MAX_SAMPLES (1u << 24) /* 64 MiB of samples; later exchanges are counted only */
 #define CONNECT_TIMEOUT_NS (10 * 1000000000ull)
 #define GRACE_NS (5 * 1000000000ull)
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* parse_sockaddr: "IPv4" or "IPv6" plus port into ss; 0 or -EINVAL */
-static int parse_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (port <= 0 || port > 65535)
-		return -EINVAL;
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static void set_nodelay(int fd)
 {
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ server */
@@ -286,8 +237,7 @@ static inline uint8_t pattern_byte(uint32_t seq, uint32_t off)
 }
 
 struct samples {
-	uint32_t *v; /* RTTs in ns (capped at UINT32_MAX) */
-	size_t n, cap;
+	struct lat_samples lat; /* RTTs */
 	uint64_t total; /* counted exchanges, also past MAX_SAMPLES */
 	uint64_t sum_ns;
 };
@@ -296,42 +246,7 @@ static int samples_add(struct samples *s, uint64_t ns)
 {
 	s->total++;
 	s->sum_ns += ns;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 65536;
-		uint32_t *v;
-
-		if (s->cap >= MAX_SAMPLES)
-			return 0;
-		v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* percentile_us: nearest-rank percentile of the sorted samples, in microseconds */
-static double percentile_us(const struct samples *s, double p)
-{
-	size_t rank;
-
-	if (!s->n)
-		return 0;
-	rank = (size_t)(p / 100.0 * (double)s->n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > s->n)
-		rank = s->n;
-	return s->v[rank - 1] / 1000.0;
+	return lat_add(&s->lat, ns, 65536, MAX_SAMPLES);
 }
 
 /* cli_send: send the rest of the current request; 0 sent, 1 socket full, -errno */
@@ -551,16 +466,16 @@ static int run_client(const char *addr, int port, int nconns, uint32_t size, dou
 		}
 	}
 	t1 = now_ns() < end ? now_ns() : end;
-	qsort(s.v, s.n, sizeof(*s.v), cmp_u32);
+	qsort(s.lat.v, s.lat.n, sizeof(*s.lat.v), cmp_u32);
 	printf("{\"tool\":\"pingpong\",\"addr\":\"%s\",\"port\":%d,\"conns\":%d,\"size\":%u,"
 	       "\"secs\":%.3f,\"exchanges\":%llu,\"rate\":%.1f,\"mean_us\":%.2f,\"min_us\":%.2f,"
 	       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"
 	       "\"samples\":%zu}\n",
 	       addr, port, nconns, size, (t1 - warm_end) / 1e9, (unsigned long long)s.total,
 	       t1 > warm_end ? s.total / ((t1 - warm_end) / 1e9) : 0.0,
-	       s.total ? s.sum_ns / 1000.0 / s.total : 0.0, s.n ? s.v[0] / 1000.0 : 0.0, percentile_us(&s, 50),
-	       percentile_us(&s, 90), percentile_us(&s, 99), percentile_us(&s, 99.9),
-	       s.n ? s.v[s.n - 1] / 1000.0 : 0.0, s.n);
+	       s.total ? s.sum_ns / 1000.0 / s.total : 0.0, s.lat.n ? s.lat.v[0] / 1000.0 : 0.0,
+	       lat_percentile_us(&s.lat, 50), lat_percentile_us(&s.lat, 90), lat_percentile_us(&s.lat, 99),
+	       lat_percentile_us(&s.lat, 99.9), s.lat.n ? s.lat.v[s.lat.n - 1] / 1000.0 : 0.0, s.lat.n);
 	fflush(stdout);
 	rc = s.total ? 0 : -ENODATA;
 	if (rc)
@@ -574,7 +489,7 @@ out:
 		close(ep);
 	free(conns);
 	free(msg);
-	free(s.v);
+	free(s.lat.v);
 	return rc;
 }
 
