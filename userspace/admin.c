@@ -182,28 +182,26 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
 	if (lp->ld->n_tc) {
+		struct hermes_ifstats st[CFG_MAX_TC_IFACES];
+		const char *const dirs[2] = { "rx", "tx" };
+
+		/* one read of each interface's per-CPU counters serves both families */
+		for (int i = 0; i < lp->ld->n_tc; i++)
+			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st[i]);
 		sb_printf(b, "# HELP hermes_interface_packets_total Packets seen by the TC counters (GSO segments).\n"
 			     "# TYPE hermes_interface_packets_total counter\n");
-		for (int i = 0; i < lp->ld->n_tc; i++) {
-			struct hermes_ifstats st;
-
-			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st);
-			sb_printf(b, "hermes_interface_packets_total{interface=\"%s\",direction=\"rx\"} %llu\n"
-				     "hermes_interface_packets_total{interface=\"%s\",direction=\"tx\"} %llu\n",
-				  lp->cfg->tc_ifaces[i], (unsigned long long)st.rx_packets, lp->cfg->tc_ifaces[i],
-				  (unsigned long long)st.tx_packets);
-		}
+		for (int i = 0; i < lp->ld->n_tc; i++)
+			for (int d = 0; d < 2; d++)
+				sb_printf(b, "hermes_interface_packets_total{interface=\"%s\",direction=\"%s\"} %llu\n",
+					  lp->cfg->tc_ifaces[i], dirs[d],
+					  (unsigned long long)(d ? st[i].tx_packets : st[i].rx_packets));
 		sb_printf(b, "# HELP hermes_interface_bytes_total Bytes seen by the TC counters.\n"
 			     "# TYPE hermes_interface_bytes_total counter\n");
-		for (int i = 0; i < lp->ld->n_tc; i++) {
-			struct hermes_ifstats st;
-
-			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st);
-			sb_printf(b, "hermes_interface_bytes_total{interface=\"%s\",direction=\"rx\"} %llu\n"
-				     "hermes_interface_bytes_total{interface=\"%s\",direction=\"tx\"} %llu\n",
-				  lp->cfg->tc_ifaces[i], (unsigned long long)st.rx_bytes, lp->cfg->tc_ifaces[i],
-				  (unsigned long long)st.tx_bytes);
-		}
+		for (int i = 0; i < lp->ld->n_tc; i++)
+			for (int d = 0; d < 2; d++)
+				sb_printf(b, "hermes_interface_bytes_total{interface=\"%s\",direction=\"%s\"} %llu\n",
+					  lp->cfg->tc_ifaces[i], dirs[d],
+					  (unsigned long long)(d ? st[i].tx_bytes : st[i].rx_bytes));
 	}
 	histogram(b, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).",
 		  &s->connect_seconds);

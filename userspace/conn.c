@@ -184,12 +184,14 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct hermes_origdst od;
+	bool have_od;
 
 	if (getpeername(c->cfd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	addr_to_hermes((struct sockaddr *)&ss, &c->peer);
 	/* who opened the flow: the app socket's cookie, pid and uid */
-	if (lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od)) {
+	have_od = lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od);
+	if (have_od) {
 		c->app_cookie = od.cookie;
 		c->app_pid = od.pid;
 		c->app_uid = od.uid;
@@ -201,7 +203,7 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 		*how = "SO_ORIGINAL_DST";
 		return 0;
 	}
-	if (lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od)) {
+	if (have_od) {
 		*dst = od.dst;
 		*how = "map";
 		return 0;
