@@ -27,7 +27,7 @@ struct admin_conn {
 	char *resp;
 	size_t resp_len, resp_off;
 	char req[ADMIN_REQ_MAX];
-} __attribute__((aligned(16)));
+} __attribute__((aligned(LOOP_ALIGN)));
 
 static void admin_free(struct loop *lp, struct admin_conn *a)
 {
@@ -52,7 +52,7 @@ static void admin_recv(struct loop *lp, struct admin_conn *a)
 
 void admin_accept(struct loop *lp, int fd)
 {
-	struct admin_conn *a = calloc(1, sizeof(*a));
+	struct admin_conn *a = loop_zalloc(sizeof(*a));
 
 	if (!a) {
 		close(fd);
@@ -256,22 +256,33 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 		sb_printf(b, "{\"routes\":[");
 	for (int i = 0; i < cfg->n_routes; i++) {
 		const struct cfg_route *r = &cfg->routes[i];
-		char m[64], p[ADDR_STRLEN], match[512] = "", peers[1024] = "";
-		size_t ml = 0, pl = 0;
+		char m[64], p[ADDR_STRLEN], match[512] = "", peers[2048] = "", protos[512] = "";
+		size_t ml = 0, pl = 0, ql = 0;
 
 		for (int j = 0; j < r->n_match && ml < sizeof(match); j++) {
 			pol_fmt_match(&r->match[j], m, sizeof(m));
 			ml += (size_t)snprintf(match + ml, sizeof(match) - ml, text ? "%s%s" : "%s\"%s\"", j ? "," : "", m);
 		}
-		for (int j = 0; j < r->n_peers && pl < sizeof(peers); j++) {
-			addr_fmt((const struct sockaddr *)&r->peers[j].ss, p, sizeof(p));
-			pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, text ? "%s%s" : "%s\"%s\"", j ? "," : "", p);
+		for (int j = 0; j < r->n_peers && pl < sizeof(peers) && ql < sizeof(protos); j++) {
+			const struct cfg_peer *pe = &r->peers[j];
+			/* as a URL-like word: h1://, h1s:// (TLS), h2:// (TLS), h2c://, h2-post[s]://ADDR/PATH */
+			const char *scheme = pe->proto == TPROTO_H1 ? (pe->tls ? "h1s" : "h1")
+					     : pe->proto == TPROTO_H2 ? (pe->tls ? "h2" : "h2c")
+					     : (pe->tls ? "h2-posts" : "h2-post");
+
+			addr_fmt((const struct sockaddr *)&pe->addr.ss, p, sizeof(p));
+			if (text)
+				pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, "%s%s://%s%s", j ? "," : "", scheme,
+						       p, pe->path);
+			else
+				pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, "%s\"%s\"", j ? "," : "", p);
+			ql += (size_t)snprintf(protos + ql, sizeof(protos) - ql, "%s\"%s\"", j ? "," : "", scheme);
 		}
 		if (text)
 			sb_printf(b, "%-20s %-40s %s\n", r->name, match, peers);
 		else
-			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"line\":%d}", i ? "," : "",
-				  r->name, match, peers, r->line);
+			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"protocols\":[%s],\"line\":%d}",
+				  i ? "," : "", r->name, match, peers, protos, r->line);
 	}
 	if (!text)
 		sb_printf(b, "]}\n");

@@ -47,15 +47,41 @@ struct cfg_endpoint_set {
 #define CFG_MAX_ROUTE_MATCH 8
 #define CFG_MAX_PEERS 8
 
+/* How a flow travels to a tunnel peer. */
+enum tunnel_proto {
+	TPROTO_H2 = 0, /* HTTP/2 CONNECT streams on a pooled connection (RFC 9113 8.5) */
+	TPROTO_H1,     /* one HTTP/1.1 CONNECT per flow */
+	TPROTO_H2_POST,/* HTTP/2 POST to a path, the flow's bytes as bodies (no CONNECT) */
+};
+
+/* A tunnel peer (next hop) of a route. */
+struct cfg_peer {
+	struct cfg_sockaddr addr;
+	uint8_t proto;   /* enum tunnel_proto */
+	bool tls;        /* TLS 1.3 with our certificate (mTLS) */
+	bool proto_set, tls_set; /* given in the file (else the route's defaults) */
+	char name[64];   /* the name its certificate must carry (SNI too); "" = any from our CA */
+	char path[128];  /* h2-post: the request path */
+};
+
 /* A route: destinations it carries and the tunnel peers (next hops) to reach them, in
  * order of preference; each hermesd decides its own next hop (hop by hop). */
 struct cfg_route {
 	char name[32];
 	struct hermes_policy_key match[CFG_MAX_ROUTE_MATCH];
 	int n_match;
-	struct cfg_sockaddr peers[CFG_MAX_PEERS];
+	struct cfg_peer peers[CFG_MAX_PEERS];
 	int n_peers;
+	uint8_t proto;   /* for peers written as plain IP:PORT (default h2) */
+	bool h2c;        /* protocol: h2c given: h2 without TLS */
 	int line;
+};
+
+/* Our certificate and the CA that vouches for peers (tunnels over TLS, both ways). */
+struct cfg_tls {
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	char ca[PATH_MAX];
 };
 
 /* Who may use this hermesd's tunnel listener for what (first match wins; when rules
@@ -66,6 +92,7 @@ struct cfg_access {
 	bool has_from, has_uid, allow;
 	uint32_t uid;                   /* Hermes-Uid must equal, if has_uid */
 	char comm[16];                  /* Hermes-Comm must equal, if non-empty */
+	char san[128];                  /* the peer certificate must carry this SAN, if non-empty */
 	int line;
 };
 
@@ -79,6 +106,10 @@ struct hermes_config {
 	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
 	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
 	struct cfg_sockaddr tunnel;  /* HTTP CONNECT tunnel listener (:15008); len 0 = off (default) */
+	struct cfg_tls tls;          /* cert/key/ca for tunnels over TLS; "" = none */
+	uint32_t h2_max_streams;     /* streams we open on one pooled connection before opening another */
+	char tunnel_post_path[128];  /* the tunnel listener takes POST to this path as CONNECT (h2-post) */
+	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 
 	/* proxy action */

@@ -602,20 +602,152 @@ static int set_route_match(struct ctx *c, const struct key *k, const char *qname
 	return parse_scalar_list(c, k, qname, v, 1, CFG_MAX_ROUTE_MATCH, "CIDR[:PORT]", route_match_item, obj);
 }
 
-static int route_peer_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+static int parse_proto(const char *s, uint8_t *proto, bool *h2c)
 {
-	struct cfg_route *r = obj;
-
-	if (addr_parse(s, &r->peers[i]))
-		return fail(c, a, "bad peer '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
-	r->n_peers = i + 1;
+	*h2c = false;
+	if (!strcmp(s, "h2"))
+		*proto = TPROTO_H2;
+	else if (!strcmp(s, "h2c"))
+		*proto = TPROTO_H2, *h2c = true;
+	else if (!strcmp(s, "h1"))
+		*proto = TPROTO_H1;
+	else if (!strcmp(s, "h2-post"))
+		*proto = TPROTO_H2_POST;
+	else
+		return -EINVAL;
 	return 0;
 }
 
+#define PROTO_EXPECT "h2 (HTTP/2 CONNECT over TLS), h2c (HTTP/2 CONNECT, no TLS), h1 (HTTP/1.1 CONNECT) or h2-post"
+
+static int set_peer_addr(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_peer *p = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (addr_parse(s, &p->addr))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
+}
+
+static int set_peer_proto(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_peer *p = obj;
+	const char *s;
+	bool h2c;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (parse_proto(s, &p->proto, &h2c))
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	p->proto_set = true;
+	if (h2c) {
+		if (p->tls_set && p->tls)
+			return fail(c, v, "'%s' h2c is HTTP/2 without TLS, but tls: true is given "
+				    "(expected h2 with TLS)", qname);
+		p->tls = false;
+		p->tls_set = true;
+	}
+	return 0;
+}
+
+static int set_peer_tls(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_peer *p = obj;
+	int ret;
+
+	if (p->tls_set)
+		return fail(c, v, "'%s' contradicts protocol h2c (expected no tls key with h2c)", qname);
+	ret = set_bool(c, k, qname, v, obj);
+	if (!ret)
+		p->tls_set = true;
+	return ret;
+}
+
+static int set_peer_path(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_peer *p = obj;
+	int ret = set_string(c, k, qname, v, obj);
+
+	if (!ret && (p->path[0] != '/' || strpbrk(p->path, " \t\r\n")))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, p->path), k->expect);
+	return ret;
+}
+
+static const struct key peer_keys[] = {
+	{ .name = "address", .set = set_peer_addr, .expect = "IP:PORT or [IPv6]:PORT of the peer's tunnel listener" },
+	{ .name = "protocol", .set = set_peer_proto, .flags = KEY_OPT, .expect = PROTO_EXPECT },
+	{ .name = "tls", .set = set_peer_tls, .off = offsetof(struct cfg_peer, tls), .flags = KEY_OPT,
+	  .expect = "true or false" },
+	{ .name = "name", .set = set_string, .off = offsetof(struct cfg_peer, name),
+	  .size = sizeof(((struct cfg_peer *)0)->name), .flags = KEY_OPT,
+	  .expect = "the DNS name the peer's certificate carries, at most 63 characters" },
+	{ .name = "path", .set = set_peer_path, .off = offsetof(struct cfg_peer, path),
+	  .size = sizeof(((struct cfg_peer *)0)->path), .flags = KEY_OPT,
+	  .expect = "an absolute request path for h2-post, e.g. /hermes/tunnel" },
+};
+
+#define PEER_EXPECT "IP:PORT, or a mapping address: IP:PORT with optional protocol, tls, name, path"
+
+/* A peer is "IP:PORT" (the route's protocol) or a mapping of peer_keys. */
 static int set_route_peers(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	((struct cfg_route *)obj)->n_peers = 0;
-	return parse_scalar_list(c, k, qname, v, 1, CFG_MAX_PEERS, "IP:PORT or [IPv6]:PORT", route_peer_item, obj);
+	struct cfg_route *r = obj;
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, node_kind(v), k->expect);
+	n = v->data.sequence.items.top - v->data.sequence.items.start;
+	if (n < 1 || n > CFG_MAX_PEERS)
+		return fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
+	r->n_peers = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *it);
+		yaml_node_t *vals[MAX_KEYS] = { NULL };
+		struct cfg_peer *p = &r->peers[r->n_peers];
+		int ret;
+
+		memset(p, 0, sizeof(*p));
+		if (a->type == YAML_MAPPING_NODE) {
+			ret = parse_map(c, a, peer_keys, ARRAY_SIZE(peer_keys), qname, p, vals);
+			if (ret)
+				return ret;
+			if (!vals[0])
+				return fail(c, a, "'%s' entry has no 'address' (expected %s)", qname, PEER_EXPECT);
+			if (p->proto == TPROTO_H2_POST && !p->path[0])
+				return fail(c, a, "'%s' entry with protocol h2-post has no 'path' (expected the "
+					    "request path the peer serves, e.g. /hermes/tunnel)", qname);
+		} else {
+			const char *s;
+
+			ret = get_scalar(c, qname, a, PEER_EXPECT, &s);
+			if (ret)
+				return ret;
+			if (addr_parse(s, &p->addr))
+				return fail(c, a, "bad peer '%s' in '%s' (expected %s)", show(c, s), qname, PEER_EXPECT);
+		}
+		r->n_peers++;
+	}
+	return 0;
+}
+
+static int set_route_proto(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_route *r = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (parse_proto(s, &r->proto, &r->h2c) || r->proto == TPROTO_H2_POST)
+		return fail(c, v, "unknown %s '%s' (expected h2, h2c or h1; h2-post is set per peer, with its path)",
+			    qname, show(c, s));
+	return 0;
 }
 
 static const struct key route_keys[] = {
@@ -623,10 +755,13 @@ static const struct key route_keys[] = {
 	  .expect = "a name of at most 31 letters, digits, '.', '_' or '-'" },
 	{ .name = "match", .set = set_route_match, .expect = "a list of 1..8 CIDR[:PORT], e.g. [10.0.3.0/24]" },
 	{ .name = "peers", .set = set_route_peers,
-	  .expect = "a list of 1..8 tunnel peers IP:PORT, e.g. [10.0.1.2:15008]" },
+	  .expect = "a list of 1..8 tunnel peers, each IP:PORT or {address: IP:PORT, protocol: h2|h2c|h1|h2-post, "
+		    "tls: BOOL, name: CERTNAME, path: /PATH}" },
+	{ .name = "protocol", .set = set_route_proto, .flags = KEY_OPT,
+	  .expect = "h2 (default), h2c or h1: the protocol of peers written as IP:PORT" },
 };
 
-#define ACCESS_EXPECT "match: CIDR[:PORT], action: allow|deny, and optionally from: CIDR, uid: N, comm: NAME"
+#define ACCESS_EXPECT "match: CIDR[:PORT], action: allow|deny, and optionally from: CIDR, uid: N, comm: NAME, san: NAME"
 
 static int set_access_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
 {
@@ -689,6 +824,9 @@ static const struct key access_keys[] = {
 	{ .name = "comm", .set = set_access_comm, .off = offsetof(struct cfg_access, comm),
 	  .size = sizeof(((struct cfg_access *)0)->comm), .flags = KEY_OPT,
 	  .expect = "a command name of at most 15 characters" },
+	{ .name = "san", .set = set_string, .off = offsetof(struct cfg_access, san),
+	  .size = sizeof(((struct cfg_access *)0)->san), .flags = KEY_OPT,
+	  .expect = "a DNS name or URI the peer's TLS certificate carries (subjectAltName), at most 127 characters" },
 };
 
 static const struct key endpoint_keys[] = {
@@ -822,6 +960,19 @@ static int check_route(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_
 	struct cfg_route *routes = arr, *r = &routes[i];
 
 	r->line = item->start_mark.line + 1;
+	for (int j = 0; j < r->n_peers; j++) {
+		struct cfg_peer *p = &r->peers[j];
+
+		if (!p->proto_set)
+			p->proto = r->proto;
+		if (!p->tls_set)
+			p->tls = p->proto_set ? p->proto != TPROTO_H1 : p->proto != TPROTO_H1 && !r->h2c;
+		if (p->proto == TPROTO_H2_POST && !p->path[0])
+			return fail(c, vals[2], "route '%s': an h2-post peer needs a path", r->name);
+		if (p->proto == TPROTO_H1 && p->tls)
+			return fail(c, vals[2], "route '%s': HTTP/1.1 CONNECT over TLS is not supported "
+				    "(expected protocol h2 for TLS, or h1 in clear text)", r->name);
+	}
 	for (int j = 0; j < i; j++)
 		if (!strcmp(routes[j].name, r->name))
 			return fail(c, vals[0], "duplicate route name '%s': line %d and line %d", r->name,
@@ -849,6 +1000,22 @@ static int set_endpoints(struct ctx *c, const struct key *k, const char *qname, 
 			  (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
 }
 
+static const struct key tls_keys[] = {
+	{ .name = "cert", .set = set_path, CFG_STRING(tls.cert),
+	  .expect = "an absolute path to this host's PEM certificate (chain)" },
+	{ .name = "key", .set = set_path, CFG_STRING(tls.key),
+	  .expect = "an absolute path to the certificate's PEM private key" },
+	{ .name = "ca", .set = set_path, CFG_STRING(tls.ca),
+	  .expect = "an absolute path to the PEM CA certificate(s) that sign peers" },
+};
+
+static const struct key tunnel_keys[] = {
+	U32_KEY(h2_max_streams, 1, 100000),
+	U32_KEY(h2_pool_mbps, 0, 1000000),
+	{ .name = "post_path", .set = set_path, CFG_STRING(tunnel_post_path),
+	  .expect = "the path the tunnel listener serves h2-post tunnels on, e.g. /hermes/tunnel" },
+};
+
 static const struct key top_keys[] = {
 	{ .name = "cgroup", .set = set_path, CFG_STRING(cgroup),
 	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/unified/myapps" },
@@ -870,6 +1037,8 @@ static const struct key top_keys[] = {
 	{ .name = "endpoints", .set = set_endpoints },
 	{ .name = "routes", .set = set_routes },
 	{ .name = "tunnel_access", .set = set_tunnel_access },
+	{ .name = "tls", .set = set_section, .sub = tls_keys, .nsub = ARRAY_SIZE(tls_keys) },
+	{ .name = "tunnel", .set = set_section, .sub = tunnel_keys, .nsub = ARRAY_SIZE(tunnel_keys) },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -961,6 +1130,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->backoff_max_ms = 1000;
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
+	cfg->h2_max_streams = 100;
+	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's
 	 * receive memory is full (README, "Kernel acceleration") */
@@ -1009,6 +1180,23 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 		ret = parse_map(c, root, top_keys, ARRAY_SIZE(top_keys), NULL, cfg, NULL);
 	if (ret)
 		return ret;
+	if ((cfg->tls.cert[0] || cfg->tls.key[0] || cfg->tls.ca[0]) &&
+	    !(cfg->tls.cert[0] && cfg->tls.key[0] && cfg->tls.ca[0])) {
+		snprintf(c->err, c->errlen, "%s: 'tls' needs all of cert, key and ca (mutual TLS)", c->path);
+		return -EINVAL;
+	}
+	for (int i = 0; i < cfg->n_routes; i++)
+		for (int j = 0; j < cfg->routes[i].n_peers; j++)
+			if (cfg->routes[i].peers[j].tls && !cfg->tls.cert[0]) {
+				char a[ADDR_STRLEN];
+
+				snprintf(c->err, c->errlen, "%s:%d: route '%s': peer %s uses TLS (protocol h2 and h2-post "
+					 "do by default) but there is no 'tls' section (expected tls: {cert, key, ca}, or "
+					 "protocol h2c/h1, or tls: false on the peer)", c->path, cfg->routes[i].line,
+					 cfg->routes[i].name,
+					 addr_fmt((const struct sockaddr *)&cfg->routes[i].peers[j].addr.ss, a, sizeof(a)));
+				return -EINVAL;
+			}
 
 	/* a second document would be silently ignored: refuse it */
 	if (!yaml_parser_load(parser, &extra))
@@ -1105,7 +1293,8 @@ static bool match_covers(const struct hermes_policy_key *m, const struct hermes_
 }
 
 const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
-					    const struct hermes_addr *from, const uint32_t *uid, const char *comm)
+					    const struct hermes_addr *from, const uint32_t *uid, const char *comm,
+					    const char (*sans)[128], unsigned n_sans)
 {
 	for (int i = 0; i < cfg->n_access; i++) {
 		const struct cfg_access *a = &cfg->access[i];
@@ -1123,6 +1312,14 @@ const struct cfg_access *config_find_access(const struct hermes_config *cfg, con
 			continue;
 		if (a->comm[0] && (!comm || strcmp(comm, a->comm)))
 			continue;
+		if (a->san[0]) {
+			unsigned j;
+
+			for (j = 0; j < n_sans && strcmp(sans[j], a->san); j++)
+				;
+			if (j == n_sans)
+				continue;
+		}
 		return a;
 	}
 	return NULL;

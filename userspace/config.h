@@ -31,9 +31,11 @@ void config_free(struct hermes_config *cfg);
 /* The route carrying dst (longest prefix), NULL if none. */
 const struct cfg_route *config_find_route(const struct hermes_config *cfg, const struct hermes_addr *dst);
 /* The first tunnel_access rule matching the request (uid/comm NULL when the request did
- * not carry them), NULL if none does. */
+ * not carry them; sans: the subjectAltNames of the peer's verified certificate), NULL if
+ * none does. */
 const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
-					    const struct hermes_addr *from, const uint32_t *uid, const char *comm);
+					    const struct hermes_addr *from, const uint32_t *uid, const char *comm,
+					    const char (*sans)[128], unsigned n_sans);
 /* "uring|splice|auto" -> engine; -EINVAL otherwise. */
 int config_parse_relay(const char *s, enum relay_engine *out);
 const char *config_relay_name(enum relay_engine r);

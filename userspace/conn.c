@@ -134,6 +134,13 @@ void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstr
 		c->inflight++;
 	}
 	c->state = CONN_CLOSING;
+	for (int i = 0; i < 2; i++) {
+		/* a reset socket maps to CONNECT_ERROR (RFC 9113 8.5); anything else cancels */
+		bool rst = i ? c->rst_upstream : c->rst_client;
+
+		if (c->ss[i])
+			sess_stream_detach(lp, c, i, rst ? 0xa /* CONNECT_ERROR */ : c->s_ended[i] ? 0 : 0x8 /* CANCEL */);
+	}
 	if (c->cfd >= 0) {
 		io_uring_prep_cancel_fd(loop_sqe(lp, c, OP_CANCEL), c->cfd, IORING_ASYNC_CANCEL_ALL);
 		c->inflight++;
@@ -160,6 +167,13 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		close(c->ufd);
 	half_ring_free(lp, &c->h[0]);
 	half_ring_free(lp, &c->h[1]);
+	for (int i = 0; i < 2; i++) {
+		if (c->ss[i])
+			sess_stream_detach(lp, c, i, 0x8 /* CANCEL */);
+		free(c->h[i].sq);
+		free(c->h[i].pre);
+	}
+	free(c->tp);
 	free(c->hbuf);
 	free(c->rbuf);
 	free(c->ident);
@@ -220,6 +234,12 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
 	lp->st.connect_failures++;
+	if (c->sside[1]) {
+		if (c->ss[1])
+			sess_stream_detach(lp, c, 1, 0x8 /* CANCEL */);
+		c->sside[1] = false;
+		c->sid[1] = 0;
+	}
 	if (c->ufd >= 0) {
 		close(c->ufd);
 		c->ufd = -1;
@@ -263,12 +283,18 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 void conn_connect(struct loop *lp, struct conn *c)
 {
 	const struct hermes_addr *ep = &c->eps[c->attempts % c->n_eps];
+	const struct cfg_peer *tp = c->tp ? &c->tp[c->attempts % c->n_eps] : NULL;
 	struct io_uring_sqe *sqe;
 	socklen_t len;
 	int fd, mark = (int)lp->cfg->mark;
 
 	c->attempts++;
 	lp->st.connect_attempts++;
+	c->setup_start_ns = loop_now_ns();
+	if (tp && tp->proto != TPROTO_H1) {
+		sess_attach(lp, c, tp);
+		return;
+	}
 	c->state = CONN_CONNECTING;
 	len = addr_from_hermes(ep, &c->dst_ss);
 	fd = socket(c->dst_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -298,7 +324,7 @@ void conn_connect(struct loop *lp, struct conn *c)
 
 struct conn *conn_new(struct loop *lp, int fd)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = loop_zalloc(sizeof(*c));
 
 	lp->st.accepted++;
 	if (!c) {
@@ -312,6 +338,8 @@ struct conn *conn_new(struct loop *lp, int fd)
 	c->ufd = -1;
 	c->last_active_ms = c->started_ms = lp->now_ms;
 	c->h[0].c = c->h[1].c = c;
+	c->h[0].from = c->h[1].to = fd;
+	c->h[0].to = c->h[1].from = -1;
 	list_add(lp, c);
 	lp->st.active++;
 	c->counted_active = true;
@@ -377,28 +405,109 @@ static void half_arm_recv(struct loop *lp, struct half *h)
 	h->c->inflight++;
 }
 
+void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n)
+{
+	if (h->pre_off < h->pre_len) {
+		*p = (const uint8_t *)h->pre + h->pre_off;
+		*n = h->pre_len - h->pre_off;
+	} else if (h->sq) {
+		*p = h->sq + h->sq_head;
+		*n = h->sq_len < STREAM_WIN - h->sq_head ? h->sq_len : STREAM_WIN - h->sq_head;
+	} else if (h->q_count) {
+		*p = (const uint8_t *)h->bufs + (size_t)h->q_bid[h->q_head] * RELAY_BUFSZ + h->sent_off;
+		*n = h->q_len[h->q_head] - h->sent_off;
+	} else {
+		*p = NULL;
+		*n = 0;
+	}
+}
+
+static bool half_empty(const struct half *h)
+{
+	return h->pre_off >= h->pre_len && !h->sq_len && !h->q_count;
+}
+
+static void half_arm_recv(struct loop *lp, struct half *h);
+
+void conn_half_consumed(struct loop *lp, struct half *h, size_t n)
+{
+	struct conn *c = h->c;
+
+	c->last_active_ms = lp->now_ms;
+	if (h->pre_off < h->pre_len) {
+		h->pre_off += (uint32_t)n;
+		if (h->pre_off >= h->pre_len) {
+			free(h->pre);
+			h->pre = NULL;
+			h->pre_off = h->pre_len = 0;
+		}
+		return;
+	}
+	if (h->sq) {
+		h->sq_head = (uint32_t)((h->sq_head + n) % STREAM_WIN);
+		h->sq_len -= (uint32_t)n;
+		sess_stream_consumed(c, h == &c->h[0] ? 0 : 1, n);
+		return;
+	}
+	h->sent_off += (uint32_t)n;
+	if (h->sent_off >= h->q_len[h->q_head]) {
+		unsigned bid = h->q_bid[h->q_head];
+
+		io_uring_buf_ring_add(h->br, h->bufs + (size_t)bid * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)bid,
+				      io_uring_buf_ring_mask(RELAY_NBUF), 0);
+		io_uring_buf_ring_advance(h->br, 1);
+		h->q_head = (h->q_head + 1) % RELAY_NBUF;
+		h->q_count--;
+		h->sent_off = 0;
+	}
+	if (!h->recv_armed && !h->eof && h->from >= 0 && c->state == CONN_RELAY)
+		half_arm_recv(lp, h);
+}
+
 static void half_kick_send(struct loop *lp, struct half *h)
 {
-	struct io_uring_sqe *sqe;
-	unsigned bid;
+	const uint8_t *p;
+	size_t n;
 
-	if (h->send_inflight || !h->q_count)
+	if (h->send_inflight)
 		return;
-	bid = h->q_bid[h->q_head];
-	sqe = loop_sqe(lp, h, OP_SEND);
-	io_uring_prep_send(sqe, h->to, h->bufs + (size_t)bid * RELAY_BUFSZ + h->sent_off,
-			   h->q_len[h->q_head] - h->sent_off, MSG_NOSIGNAL);
+	conn_half_peek(h, &p, &n);
+	if (!n)
+		return;
+	io_uring_prep_send(loop_sqe(lp, h, OP_SEND), h->to, p, n, MSG_NOSIGNAL);
 	h->send_inflight = true;
 	h->c->inflight++;
 }
 
 static void half_forward_fin(struct loop *lp, struct half *h)
 {
-	if (!h->eof || h->q_count || h->shut_inflight || h->shut_done)
+	if (!h->eof || !half_empty(h) || h->shut_inflight || h->shut_done)
 		return;
+	if (h->to < 0) {
+		/* the data provider ends the stream once it finds the half empty */
+		sess_stream_kick(lp, h->c, h == &h->c->h[0] ? 1 : 0);
+		return;
+	}
 	io_uring_prep_shutdown(loop_sqe(lp, h, OP_SHUTDOWN), h->to, SHUT_WR);
 	h->shut_inflight = true;
 	h->c->inflight++;
+}
+
+void conn_half_kick(struct loop *lp, struct half *h)
+{
+	if (h->c->state != CONN_RELAY)
+		return;
+	if (h->to >= 0)
+		half_kick_send(lp, h);
+	else
+		sess_stream_kick(lp, h->c, h == &h->c->h[0] ? 1 : 0);
+	half_forward_fin(lp, h);
+}
+
+void conn_stream_eof(struct loop *lp, struct conn *c, int side)
+{
+	c->h[side].eof = true;
+	conn_half_kick(lp, &c->h[side]);
 }
 
 /* The relay engine of the app's flow, for the flow table (see hermes_flow_engine). */
@@ -422,11 +531,42 @@ static enum relay_engine relay_pick(const struct loop *lp)
 
 void conn_start_relay(struct loop *lp, struct conn *c)
 {
-	int err, one = 1;
+	int err = 0, one = 1;
 
 	c->state = CONN_RELAY;
 	c->engine = relay_pick(lp);
 	hist_add(&lp->st.connect_seconds, (double)(loop_now_ns() - c->connect_start_ns) / 1e9);
+	if (c->sside[0] || c->sside[1]) {
+		/* a stream side: io_uring moves the socket side's bytes */
+		c->engine = RELAY_URING;
+		lp->st.flows_uring++;
+		flow_set_engine(lp, c);
+		for (int i = 0; i < 2; i++) {
+			int fd = i ? c->ufd : c->cfd;
+
+			c->h[i].from = c->sside[i] ? -1 : fd;
+			c->h[1 - i].to = c->sside[i] ? -1 : fd;
+			if (!c->sside[i]) {
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				err = err ?: half_ring_setup(lp, &c->h[i]);
+			} else if (!c->h[i].sq && !(c->h[i].sq = malloc(STREAM_WIN))) {
+				err = -ENOMEM;
+			}
+		}
+		if (err) {
+			log_error("conn %llu: relay buffers: %s", (unsigned long long)c->id, strerror(-err));
+			conn_abort(lp, c, true, true);
+			conn_maybe_free(lp, c);
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (!c->sside[i])
+				half_arm_recv(lp, &c->h[i]);
+			/* bytes that came with the tunnel's head, or early stream data */
+			conn_half_kick(lp, &c->h[i]);
+		}
+		return;
+	}
 	if (c->engine == RELAY_SPLICE) {
 		err = splice_start(lp, c);
 		if (!err) {
@@ -460,7 +600,7 @@ void conn_start_relay(struct loop *lp, struct conn *c)
 }
 
 /* A direction finished both ways (FIN read and forwarded) on both halves: done. */
-static void conn_check_done(struct loop *lp, struct conn *c)
+void conn_check_done(struct loop *lp, struct conn *c)
 {
 	if (c->h[0].shut_done && c->h[1].shut_done && !c->inflight) {
 		c->state = CONN_CLOSING;
@@ -498,8 +638,11 @@ static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *
 		h->q_count++;
 		h->bytes += (uint64_t)res;
 		c->last_active_ms = lp->now_ms;
-		half_kick_send(lp, h);
-		if (!h->recv_armed && h->q_count < RELAY_NBUF)
+		if (h->to >= 0)
+			half_kick_send(lp, h);
+		else
+			sess_stream_kick(lp, c, h == &c->h[0] ? 1 : 0);
+		if (!h->recv_armed && h->q_count < RELAY_NBUF && c->state == CONN_RELAY)
 			half_arm_recv(lp, h);
 		return;
 	}
@@ -509,7 +652,7 @@ static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *
 		return;
 	}
 	if (res == -ENOBUFS) {
-		/* every buffer is waiting to be sent: on_send re-arms once one is back */
+		/* every buffer is waiting to be sent: re-armed once one is back */
 		if (!h->q_count && !h->recv_armed)
 			half_arm_recv(lp, h);
 		return;
@@ -542,21 +685,12 @@ static void on_send(struct loop *lp, struct half *h, int res)
 		conn_maybe_free(lp, c);
 		return;
 	}
-	c->last_active_ms = lp->now_ms;
-	h->sent_off += (uint32_t)res;
-	if (h->sent_off >= h->q_len[h->q_head]) {
-		unsigned bid = h->q_bid[h->q_head];
-
-		io_uring_buf_ring_add(h->br, h->bufs + (size_t)bid * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)bid,
-				      io_uring_buf_ring_mask(RELAY_NBUF), 0);
-		io_uring_buf_ring_advance(h->br, 1);
-		h->q_head = (h->q_head + 1) % RELAY_NBUF;
-		h->q_count--;
-		h->sent_off = 0;
+	conn_half_consumed(lp, h, (size_t)res);
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
 	}
 	half_kick_send(lp, h);
-	if (!h->recv_armed && !h->eof)
-		half_arm_recv(lp, h);
 	half_forward_fin(lp, h);
 }
 
@@ -635,6 +769,12 @@ void conn_tick(struct loop *lp)
 		n = c->next;
 		if (c->spliced)
 			splice_tick(lp, c);
+		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) && c->sside[1] &&
+		    loop_now_ns() - c->setup_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
+			/* no 200 from the peer in time over HTTP/2: next peer */
+			conn_fail_attempt(lp, c, -ETIMEDOUT);
+			continue;
+		}
 		if (c->state == CONN_TUNNEL_RESP && !c->resp_timed_out &&
 		    loop_now_ns() - c->connect_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
 			/* the peer accepted but does not answer the CONNECT: the recv ends with

@@ -1,7 +1,7 @@
 /* loop-t.h: types of hermesd's io_uring event loop and its proxy connections.
- * user_data of every SQE is an object pointer (16-byte aligned) or'ed with an op
- * tag in the low 4 bits, as in liburing's examples/proxy.c; handle_cqe() switches
- * on the tag. */
+ * user_data of every SQE is an object pointer (32-byte aligned: allocate with
+ * loop_zalloc) or'ed with an op tag in the low 5 bits, as in liburing's
+ * examples/proxy.c; handle_cqe() switches on the tag. */
 #ifndef HERMES_LOOP_T_H
 #define HERMES_LOOP_T_H
 
@@ -30,8 +30,16 @@ enum op {
 	OP_ADMIN_CLOSE,  /* struct admin_conn */
 	OP_SPLICE_POLL,  /* struct half: POLLRDHUP/POLLERR on half->from of a spliced flow */
 	OP_SPLICE_DRAIN, /* struct half: re-check that half->from's bytes all reached half->to */
+	OP_SESS_CONNECT, /* struct sess: connect to a tunnel peer */
+	OP_SESS_CONNECT_TO, /* struct sess: timeout linked to the connect */
+	OP_SESS_RECV,    /* struct sess: recv (MSG_PEEK while sniffing the protocol) */
+	OP_SESS_SEND,    /* struct sess: send of sess->obuf */
+	OP_SESS_CANCEL,  /* struct sess: cancel of everything on a closing session */
+	OP_COUNT
 };
-#define OP_MASK 0xfULL
+#define OP_MASK 0x1fULL
+#define LOOP_ALIGN 32
+_Static_assert(OP_COUNT <= OP_MASK + 1, "op tags must fit in the low bits of an aligned pointer");
 
 enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL };
 
@@ -40,7 +48,7 @@ struct listener {
 	enum listener_kind kind;
 	bool armed;
 	char name[64];
-} __attribute__((aligned(16)));
+} __attribute__((aligned(LOOP_ALIGN)));
 
 #define RELAY_NBUF 8          /* provided buffers per direction: bounds bytes in flight */
 #define RELAY_BUFSZ (16 * 1024)
@@ -52,7 +60,12 @@ enum conn_state {
 	CONN_CLOSING,    /* waiting for in-flight ops to finish, then close and free */
 	CONN_TUNNEL_HEAD,/* tunnel listener: reading the CONNECT request head */
 	CONN_TUNNEL_RESP,/* tunnel client: CONNECT sent to the peer, reading its answer */
+	CONN_TUNNEL_WAIT,/* tunnel client: waiting for a pooled HTTP/2 connection to the peer */
 };
+
+/* A flow's stream buffer (bytes received on an HTTP/2 stream, not yet passed on): also
+ * the stream's flow-control window, so a slow receiver holds back only its own stream. */
+#define STREAM_WIN (256 * 1024)
 
 #define TUNNEL_HEAD_MAX 16384
 #define TUNNEL_HEAD_TIMEOUT_MS 10000
@@ -83,7 +96,15 @@ struct half {
 	uint64_t base_in;    /* raw received count of `from` when splicing started */
 	uint64_t base_out;   /* raw written count of `to` when splicing started */
 	struct __kernel_timespec ts;
-} __attribute__((aligned(16)));
+	/* `from` is an HTTP/2 stream: its DATA wait in this ring (STREAM_WIN bytes) */
+	uint8_t *sq;
+	uint32_t sq_head, sq_len;
+	/* bytes to pass on before anything read from `from` (read with a tunnel's head) */
+	char *pre;
+	uint32_t pre_off, pre_len;
+} __attribute__((aligned(LOOP_ALIGN)));
+
+struct sess;
 
 struct conn {
 	struct half h[2];    /* h[0]: client -> upstream, h[1]: upstream -> client */
@@ -119,7 +140,63 @@ struct conn {
 	uint64_t app_cookie;   /* the app socket's cookie (its hermes_flows key), 0 if unknown */
 	uint32_t app_pid, app_uid;
 	struct __kernel_timespec ts;
-} __attribute__((aligned(16)));
+	/* HTTP/2 tunnel streams. Side 0 is the client side (cfd), side 1 the upstream side
+	 * (ufd); a side whose ss[] is set is a stream of that session instead of a socket,
+	 * and half h[i] reads from side i. */
+	bool sside[2];           /* the side is (or was) an HTTP/2 stream */
+	struct sess *ss[2];      /* its session while the stream is attached */
+	int32_t sid[2];          /* stream ids (0: not opened yet) */
+	bool s_ended[2];         /* END_STREAM sent on the side's stream */
+	struct conn *snext[2], *sprev[2]; /* the session's list of flows */
+	struct cfg_peer *tp;     /* tunnel client: a copy of the route's peers (c->eps order) */
+	uint64_t setup_start_ns; /* tunnel client: current attempt, for the setup histogram */
+	int resp_status;         /* tunnel client over HTTP/2: the peer's :status */
+} __attribute__((aligned(LOOP_ALIGN)));
+
+enum sess_state {
+	SESS_CONNECTING, /* client: TCP connect in flight */
+	SESS_SNIFF,      /* server: peeking at the first byte (TLS, h2c preface or HTTP/1.1) */
+	SESS_HANDSHAKE,  /* TLS handshake */
+	SESS_OPEN,       /* HTTP/2 running */
+	SESS_CLOSING,    /* waiting for in-flight ops, then freed */
+};
+
+#define SESS_RBUF (64 * 1024)
+#define SESS_MAX_SANS 8
+
+/* One TCP connection carrying HTTP/2 tunnel streams, TLS or not, accepted on the tunnel
+ * listener (server) or opened to a route's peer (client, pooled). OpenSSL runs on
+ * memory BIOs: ciphertext moves with io_uring recv/send. */
+struct sess {
+	struct loop *loop;
+	struct sess *prev, *next;   /* lp->sessions */
+	struct sess *dnext;         /* lp->sess_dirty: wants a flush after this batch */
+	bool dirty;
+	uint64_t id;
+	int fd;
+	enum sess_state state;
+	bool server, tls;
+	int inflight;
+	int in_ng;                  /* inside an nghttp2 call: do not free */
+	bool recv_armed, send_inflight, goaway, busy;
+	int close_err;              /* why it is closing (-errno), for its flows */
+	void *ssl;                  /* SSL * */
+	void *bio_in, *bio_out;     /* BIO *: network side */
+	void *ng;                   /* nghttp2_session * */
+	uint8_t *rbuf;
+	uint8_t *obuf;
+	size_t olen, ooff, ocap;
+	struct conn *flows;         /* flows with a stream (or a pending one) here */
+	unsigned n_flows;
+	struct cfg_peer peer;       /* client: whom it reaches */
+	struct hermes_addr paddr;   /* the peer's address */
+	char sans[SESS_MAX_SANS][128]; /* server: the client certificate's DNS/URI SANs */
+	unsigned n_sans;
+	uint64_t started_ms, idle_since_ms;
+	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */
+	struct sockaddr_storage dst_ss;
+	struct __kernel_timespec ts;
+} __attribute__((aligned(LOOP_ALIGN)));
 
 /* A Prometheus histogram with fixed upper bounds (the last bucket is +Inf). */
 #define HIST_MAX_BUCKETS 16
@@ -139,6 +216,8 @@ struct loop_stats {
 	uint64_t admin_requests;
 	uint64_t flows_uring, flows_splice, splice_fallbacks;
 	uint64_t tunnel_requests, tunnel_errors[6]; /* errors: 400, 403, 405, 431, 502, 504 */
+	uint64_t sess_opened, sess_failed, sess_tls_failed, h2_streams, h2_resets;
+	struct histogram tunnel_setup_seconds; /* tunnel client: attempt start to the peer's 200 */
 	struct histogram connect_seconds; /* upstream connect time of successful attempts */
 	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
 };
@@ -154,6 +233,10 @@ struct loop {
 	struct __kernel_timespec tick_ts;
 	struct conn *conns;   /* all live proxy connections */
 	struct admin_conn *admins;
+	struct sess *sessions;   /* tunnel connections, both ways */
+	struct sess *sess_dirty; /* sessions to flush after the current batch */
+	void *tls_server, *tls_client; /* SSL_CTX *, NULL without a tls section */
+	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;
 	uint32_t bgid_next;

@@ -35,6 +35,16 @@ uint64_t loop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+void *loop_zalloc(size_t size)
+{
+	size_t sz = (size + LOOP_ALIGN - 1) & ~(size_t)(LOOP_ALIGN - 1);
+	void *p = aligned_alloc(LOOP_ALIGN, sz);
+
+	if (p)
+		memset(p, 0, sz);
+	return p;
+}
+
 void hist_add(struct histogram *h, double v)
 {
 	unsigned i = 0;
@@ -152,6 +162,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	lp->st.connect_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
 	lp->st.flow_bytes.bounds = bytes_bounds;
 	lp->st.flow_bytes.n_bounds = sizeof(bytes_bounds) / sizeof(bytes_bounds[0]);
+	lp->st.tunnel_setup_seconds.bounds = connect_bounds;
+	lp->st.tunnel_setup_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
 	lp->cfg = cfg;
 	lp->ld = ld;
 	lp->sfd = -1;
@@ -181,6 +193,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 		log_error("signalfd: %s", strerror(-err));
 		return err;
 	}
+	if ((err = sess_init(lp)))
+		return err;
 	if ((err = add_listener(lp, &cfg->listen, LST_OUTBOUND)))
 		return err;
 	if (cfg->listen6.len && (err = add_listener(lp, &cfg->listen6, LST_OUTBOUND)))
@@ -245,6 +259,8 @@ static void reload(struct loop *lp)
 	lp->cfg->backoff_max_ms = ncfg->backoff_max_ms;
 	lp->cfg->idle_timeout_ms = ncfg->idle_timeout_ms;
 	lp->cfg->drain_timeout_ms = ncfg->drain_timeout_ms;
+	lp->cfg->h2_max_streams = ncfg->h2_max_streams;
+	lp->cfg->h2_pool_mbps = ncfg->h2_pool_mbps;
 	log_set_level(ncfg->log_level);
 	{
 		struct cfg_rule *r = lp->cfg->rules;
@@ -300,10 +316,12 @@ static void on_signal(struct loop *lp, int res)
 static void on_tick(struct loop *lp)
 {
 	conn_tick(lp);
+	sess_tick(lp);
 	admin_tick(lp);
-	if (lp->draining && lp->st.active && lp->now_ms >= lp->drain_deadline_ms) {
+	if (lp->draining && (lp->st.active || lp->sessions) && lp->now_ms >= lp->drain_deadline_ms) {
 		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
 		conn_abort_all(lp);
+		sess_close_all(lp);
 	}
 	arm_tick(lp);
 }
@@ -321,7 +339,7 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 		if (lp->draining)
 			close(cqe->res);
 		else
-			tunnel_accept(lp, cqe->res);
+			sess_accept(lp, cqe->res);
 	} else if (lp->draining) {
 		close(cqe->res);
 	} else {
@@ -359,6 +377,13 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 	case OP_SPLICE_DRAIN:
 		conn_handle(lp, obj, op, cqe);
 		break;
+	case OP_SESS_CONNECT:
+	case OP_SESS_CONNECT_TO:
+	case OP_SESS_RECV:
+	case OP_SESS_SEND:
+	case OP_SESS_CANCEL:
+		sess_handle(lp, obj, op, cqe);
+		break;
 	case OP_ADMIN_RECV:
 	case OP_ADMIN_SEND:
 	case OP_ADMIN_CLOSE:
@@ -372,7 +397,7 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 int loop_run(struct loop *lp)
 {
 	lp->ready = true;
-	while (!(lp->draining && lp->st.active == 0 && !lp->conns)) {
+	while (!(lp->draining && lp->st.active == 0 && !lp->conns && !lp->sessions)) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 		int rc;
@@ -388,6 +413,7 @@ int loop_run(struct loop *lp)
 			n++;
 		}
 		io_uring_cq_advance(&lp->ring, n);
+		sess_flush_dirty(lp);
 	}
 	log_info("all flows drained");
 	return lp->exit_code;
@@ -396,6 +422,7 @@ int loop_run(struct loop *lp)
 void loop_fini(struct loop *lp)
 {
 	close_listeners(lp, true);
+	sess_fini(lp);
 	if (lp->sfd >= 0)
 		close(lp->sfd);
 	io_uring_queue_exit(&lp->ring);

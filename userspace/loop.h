@@ -26,7 +26,20 @@ void conn_abort_all(struct loop *lp);
 void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
 void conn_maybe_free(struct loop *lp, struct conn *c);
 
+/* Zeroed memory aligned for the op tags of user_data (LOOP_ALIGN); free() it. */
+void *loop_zalloc(size_t size);
+
 struct conn *conn_new(struct loop *lp, int fd);
+/* The bytes waiting in h (pre, then the stream ring or the received buffers): the first
+ * contiguous run. */
+void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n);
+/* n bytes of h were passed on: free their buffers, open the stream window. */
+void conn_half_consumed(struct loop *lp, struct half *h, size_t n);
+/* h holds new bytes (or its EOF): pass them on to its `to` side. */
+void conn_half_kick(struct loop *lp, struct half *h);
+/* The stream of side ended (END_STREAM received). */
+void conn_stream_eof(struct loop *lp, struct conn *c, int side);
+void conn_check_done(struct loop *lp, struct conn *c);
 void conn_connect(struct loop *lp, struct conn *c);
 void conn_fail_attempt(struct loop *lp, struct conn *c, int err);
 void conn_start_relay(struct loop *lp, struct conn *c);
@@ -40,6 +53,29 @@ int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *targ
 void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *target);
 void tunnel_send_connect(struct loop *lp, struct conn *c);
 void tunnel_resp(struct loop *lp, struct conn *c, int res);
+
+/* sess.c: HTTP/2 tunnel connections (TLS or h2c), both ways */
+int sess_init(struct loop *lp);
+void sess_fini(struct loop *lp);
+/* A connection accepted on the tunnel listener: TLS, h2c or (handed to tunnel_accept)
+ * HTTP/1.1 CONNECT, told apart by its first byte. */
+void sess_accept(struct loop *lp, int fd);
+void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+/* Sends what the sessions marked during this batch of completions have to send. */
+void sess_flush_dirty(struct loop *lp);
+void sess_tick(struct loop *lp);
+void sess_close_all(struct loop *lp);
+/* Tunnel client attempt over HTTP/2 to peer p: a stream on a pooled connection (opened
+ * if none has room). Failures come back through conn_fail_attempt. */
+void sess_attach(struct loop *lp, struct conn *c, const struct cfg_peer *p);
+/* Side's stream has bytes to send (or its EOF) in the half writing to it. */
+void sess_stream_kick(struct loop *lp, struct conn *c, int side);
+/* n bytes received on side's stream were passed on: open its window by as much. */
+void sess_stream_consumed(struct conn *c, int side, size_t n);
+/* The flow leaves side's stream, which is reset with err unless already closed. */
+void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err);
+/* Tunnel server: the response to the stream of side 0 (200 opens the tunnel). */
+void sess_reply(struct loop *lp, struct conn *c, int status);
 
 /* splice.c */
 int splice_start(struct loop *lp, struct conn *c);

@@ -61,6 +61,10 @@ void tunnel_reply(struct conn *c, int status)
 			     status, reason(status));
 	if (status != 200)
 		count_error(c->loop, status);
+	if (c->sside[0]) {
+		sess_reply(c->loop, c, status);
+		return;
+	}
 	if (send(c->cfd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
 		log_debug("conn %llu: could not send the %d reply", (unsigned long long)c->id, status);
 }
@@ -103,12 +107,9 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 {
 	struct sockaddr_storage ss;
 	char peer[ADDR_STRLEN];
-	socklen_t len = sizeof(ss);
 
-	if (getpeername(c->cfd, (struct sockaddr *)&ss, &len))
-		snprintf(peer, sizeof(peer), "?");
-	else
-		addr_fmt((struct sockaddr *)&ss, peer, sizeof(peer));
+	addr_from_hermes(&c->peer, &ss);
+	addr_fmt((struct sockaddr *)&ss, peer, sizeof(peer));
 	log_info("tunnel conn %llu from %s: %d %s (%s)", (unsigned long long)c->id, peer, status, reason(status), why);
 	tunnel_reply(c, status);
 	c->state = CONN_RELAY; /* so that abort runs its normal path */
@@ -126,6 +127,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	const struct h1_header *pid_h = h1_find(req->headers, req->n_headers, "Hermes-Pid");
 	const struct h1_header *comm_h = h1_find(req->headers, req->n_headers, "Hermes-Comm");
 	char comm[16] = "", why[96], uidbuf[16] = "-";
+	const struct sess *s = c->sside[0] ? c->ss[0] : NULL;
 	const struct cfg_access *a;
 	struct hermes_addr target;
 	uint32_t uid = 0;
@@ -148,13 +150,15 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		memcpy(comm, comm_h->value.p, comm_h->value.len);
 		comm[comm_h->value.len] = 0;
 	}
-	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s", (unsigned long long)c->id, dst,
+	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
 		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
-		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-");
+		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? " over h2" : "",
+		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
 	if (!lp->cfg->n_access)
 		return 0;
 	addr_to_hermes(dst_sa, &target);
-	a = config_find_access(lp->cfg, &target, &c->peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL);
+	a = config_find_access(lp->cfg, &target, &c->peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL,
+			       s ? s->sans : NULL, s ? s->n_sans : 0);
 	if (a && a->allow)
 		return 0;
 	if (a)
@@ -248,6 +252,15 @@ int tunnel_established(struct loop *lp, struct conn *c)
 
 	(void)lp;
 	tunnel_reply(c, 200);
+	if (extra && c->sside[1]) {
+		/* the next hop is a stream: the bytes go first on it */
+		memmove(c->hbuf, c->hbuf + c->head_len, extra);
+		c->h[0].pre = c->hbuf;
+		c->h[0].pre_len = (uint32_t)extra;
+		c->h[0].bytes += extra;
+		c->hbuf = NULL;
+		return 0;
+	}
 	if (extra) {
 		ssize_t w = send(c->ufd, c->hbuf + c->head_len, extra, MSG_NOSIGNAL);
 
@@ -272,8 +285,14 @@ int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *targ
 	c->tunnel_client = true;
 	c->target = *target;
 	c->n_eps = 0;
-	for (int i = 0; i < r->n_peers && c->n_eps < 1 + CFG_MAX_ALTERNATES; i++)
-		addr_to_hermes((const struct sockaddr *)&r->peers[i].ss, &c->eps[c->n_eps++]);
+	free(c->tp);
+	c->tp = malloc(sizeof(*c->tp) * (size_t)r->n_peers);
+	if (!c->tp)
+		return -ENOMEM;
+	for (int i = 0; i < r->n_peers && c->n_eps < 1 + CFG_MAX_ALTERNATES; i++) {
+		c->tp[c->n_eps] = r->peers[i];
+		addr_to_hermes((const struct sockaddr *)&r->peers[i].addr.ss, &c->eps[c->n_eps++]);
+	}
 	log_debug("conn %llu: route %s, %u peer(s)", (unsigned long long)c->id, r->name, c->n_eps);
 	return 0;
 }
@@ -354,10 +373,18 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : -ECONNREFUSED);
 		return;
 	}
+	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
 	/* a relay hop answers its own client now, then passes on the client's early bytes */
 	if (c->tunnel_server && tunnel_established(lp, c))
 		goto broken;
-	if ((size_t)n < c->rlen) {
+	if ((size_t)n < c->rlen && c->sside[0]) {
+		/* the client side is a stream: the bytes go first on it */
+		memmove(c->rbuf, c->rbuf + n, c->rlen - (size_t)n);
+		c->h[1].pre = c->rbuf;
+		c->h[1].pre_len = (uint32_t)(c->rlen - (size_t)n);
+		c->h[1].bytes += c->rlen - (size_t)n;
+		c->rbuf = NULL;
+	} else if ((size_t)n < c->rlen) {
 		ssize_t w = send(c->cfd, c->rbuf + n, c->rlen - (size_t)n, MSG_NOSIGNAL);
 
 		if (w < 0 || (size_t)w != c->rlen - (size_t)n)

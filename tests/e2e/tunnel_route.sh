@@ -48,6 +48,7 @@ cat >"$TMP/client.yaml" <<YAML
 routes:
   - name: to-server
     match: [10.77.1.3/32]
+    protocol: h1
     peers: [10.77.1.2:15009, 10.77.1.2:15008]
 policy:
   - match: 10.77.1.3/32:80
@@ -59,8 +60,8 @@ start_hermesd -c "$TMP/client.yaml"
 
 routes=$(hermesctl routes) || die "hermesctl routes failed"
 printf '%s\n' "$routes"
-assert_match "$routes" '^to-server +10\.77\.1\.3/32 +10\.77\.1\.2:15009,10\.77\.1\.2:15008$' "hermesctl routes lists the route"
-hermesctl routes --json | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["routes"][0]; assert r["name"]=="to-server" and r["peers"]==["10.77.1.2:15009","10.77.1.2:15008"], r' ||
+assert_match "$routes" '^to-server +10\.77\.1\.3/32 +h1://10\.77\.1\.2:15009,h1://10\.77\.1\.2:15008$' "hermesctl routes lists the route"
+hermesctl routes --json | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["routes"][0]; assert r["name"]=="to-server" and r["peers"]==["10.77.1.2:15009","10.77.1.2:15008"] and r["protocols"]==["h1","h1"], r' ||
 	die "hermesctl routes --json is not the route as JSON"
 say "ok: hermesctl routes --json"
 

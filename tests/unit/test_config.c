@@ -395,6 +395,15 @@ static const struct bad_case {
 	  "action 'http' is not implemented yet", NULL },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
 	  "routes", "peers" },
+	{ "TLS peer without tls", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
+	  "route 'r': peer 10.0.0.1:15008 uses TLS", "tls" },
+	{ "h1 over TLS", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [{address: 10.0.0.1:1, protocol: h1, "
+	  "tls: true}]}\n", 2, "HTTP/1.1 CONNECT over TLS is not supported", NULL },
+	{ "h2-post without path", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [{address: 10.0.0.1:1, "
+	  "protocol: h2-post, tls: false}]}\n", 2, "h2-post", "path" },
+	{ "bad protocol", "routes:\n  - {name: r, match: [10.0.0.0/8], protocol: h3, peers: [10.0.0.1:1]}\n", 2,
+	  "routes.protocol", "h3" },
+	{ "tls half given", "tls: {cert: /a.crt}\n", 0, "needs all of cert, key and ca", NULL },
 	{ "bad route name", "routes:\n  - {name: \"a b\", match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
 	  "routes.name", "letters" },
 	{ "access bad action", "tunnel_access:\n  - {match: 10.0.0.0/8, action: permit}\n", 2,
@@ -526,13 +535,19 @@ static bool test_routes_access(void)
 		"routes:\n"
 		"  - name: wide\n"
 		"    match: [10.0.0.0/8]\n"
+		"    protocol: h2c\n"
 		"    peers: [10.0.1.2:15008]\n"
 		"  - name: narrow\n"
 		"    match: [10.0.3.0/24, \"[fd00::/64]:443\"]\n"
-		"    peers: [10.0.1.3:15008, \"[fd00::9]:15008\"]\n"
+		"    peers:\n"
+		"      - 10.0.1.3:15008\n"
+		"      - {address: \"[fd00::9]:15008\", protocol: h1}\n"
+		"      - {address: 10.0.1.4:443, protocol: h2-post, path: /t, name: relay.example}\n"
+		"tls: {cert: /etc/hermes/a.crt, key: /etc/hermes/a.key, ca: /etc/hermes/ca.crt}\n"
 		"tunnel_access:\n"
 		"  - {match: 10.0.3.7/32, action: deny}\n"
-		"  - {match: 10.0.3.0/24:80, from: 10.0.1.0/24, comm: curl, uid: 1000, action: allow}\n";
+		"  - {match: 10.0.3.0/24:80, from: 10.0.1.0/24, comm: curl, uid: 1000, action: allow}\n"
+		"  - {match: 10.0.4.0/24, san: spiffe://hermes/a, action: allow}\n";
 	struct hermes_config cfg;
 	struct hermes_addr d = { .family = HERMES_FAMILY_V4 }, from = { .family = HERMES_FAMILY_V4 };
 	const struct cfg_route *r;
@@ -546,12 +561,21 @@ static bool test_routes_access(void)
 		return false;
 	}
 	ok &= ASSERT_EQ(cfg.n_routes, 2, "n_routes");
-	ok &= ASSERT_EQ(cfg.n_access, 2, "n_access");
+	ok &= ASSERT_EQ(cfg.n_access, 3, "n_access");
+	ok &= ASSERT_TRUE(cfg.routes[0].peers[0].proto == TPROTO_H2 && !cfg.routes[0].peers[0].tls,
+			  "protocol h2c: HTTP/2 without TLS");
+	ok &= ASSERT_TRUE(cfg.routes[1].peers[0].proto == TPROTO_H2 && cfg.routes[1].peers[0].tls,
+			  "a plain peer defaults to h2 over TLS");
+	ok &= ASSERT_TRUE(cfg.routes[1].peers[1].proto == TPROTO_H1 && !cfg.routes[1].peers[1].tls,
+			  "protocol h1: clear text");
+	ok &= ASSERT_TRUE(cfg.routes[1].peers[2].proto == TPROTO_H2_POST && cfg.routes[1].peers[2].tls &&
+			  !strcmp(cfg.routes[1].peers[2].path, "/t") && !strcmp(cfg.routes[1].peers[2].name, "relay.example"),
+			  "h2-post peer with path and name");
 	memcpy(d.addr, "\x0a\x00\x03\x05", 4);
 	d.port = htons(80);
 	r = config_find_route(&cfg, &d);
 	ok &= ASSERT_TRUE(r && !strcmp(r->name, "narrow"), "longest prefix route wins");
-	ok &= ASSERT_EQ(r ? r->n_peers : 0, 2, "its peers");
+	ok &= ASSERT_EQ(r ? r->n_peers : 0, 3, "its peers");
 	memcpy(d.addr, "\x0a\x09\x00\x01", 4);
 	r = config_find_route(&cfg, &d);
 	ok &= ASSERT_TRUE(r && !strcmp(r->name, "wide"), "the /8 route covers 10.9.0.1");
@@ -560,16 +584,27 @@ static bool test_routes_access(void)
 
 	memcpy(from.addr, "\x0a\x00\x01\x01", 4);
 	memcpy(d.addr, "\x0a\x00\x03\x05", 4);
-	a = config_find_access(&cfg, &d, &from, &uid, "curl");
+	a = config_find_access(&cfg, &d, &from, &uid, "curl", NULL, 0);
 	ok &= ASSERT_TRUE(a && a->allow, "curl uid 1000 from 10.0.1.1 to 10.0.3.5:80 allowed");
-	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "wget") == NULL, "other comm: no rule");
-	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &other, "curl") == NULL, "other uid: no rule");
-	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, NULL, NULL) == NULL, "no identity: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "wget", NULL, 0) == NULL, "other comm: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &other, "curl", NULL, 0) == NULL, "other uid: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, NULL, NULL, NULL, 0) == NULL, "no identity: no rule");
 	memcpy(from.addr, "\x0a\x00\x02\x01", 4);
-	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "curl") == NULL, "other source: no rule");
+	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "curl", NULL, 0) == NULL, "other source: no rule");
 	memcpy(d.addr, "\x0a\x00\x03\x07", 4);
-	a = config_find_access(&cfg, &d, &from, &uid, "curl");
-	ok &= ASSERT_TRUE(a && !a->allow && a->line == 9, "first match (the deny at line 9) wins");
+	a = config_find_access(&cfg, &d, &from, &uid, "curl", NULL, 0);
+	ok &= ASSERT_TRUE(a && !a->allow && a->line == 14, "first match (the deny at line 14) wins");
+	{
+		static const char sans[2][128] = { "dns.example", "spiffe://hermes/a" };
+
+		memcpy(d.addr, "\x0a\x00\x04\x01", 4);
+		ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, NULL, NULL, NULL, 0) == NULL,
+				  "san rule: no certificate, no match");
+		ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, NULL, NULL, sans, 1) == NULL,
+				  "san rule: other name, no match");
+		a = config_find_access(&cfg, &d, &from, NULL, NULL, sans, 2);
+		ok &= ASSERT_TRUE(a && a->allow, "san rule: the certificate's URI SAN matches");
+	}
 	config_free(&cfg);
 	return ok;
 }

@@ -1,0 +1,1249 @@
+/* sess.c: HTTP/2 tunnel connections (nghttp2), in clear text (h2c, prior knowledge) or
+ * over TLS 1.3 with mutual authentication (OpenSSL on memory BIOs: ciphertext moves with
+ * io_uring recv/send, no kTLS on this kernel).
+ *
+ * Server side: a connection accepted on the tunnel listener is sniffed by its first
+ * byte (0x16: TLS handshake, 'P': the h2c preface, anything else: HTTP/1.1 CONNECT,
+ * handed to tunnel.c). Each CONNECT stream (RFC 9113 8.5) becomes a flow (struct conn)
+ * whose client side is the stream; its head is turned into the HTTP/1.1 form so that
+ * tunnel.c validates, authorizes and routes it exactly as a CONNECT over TCP.
+ *
+ * Client side: the `tunnel` action's flows to an h2 peer become streams on a pooled
+ * connection per peer (a new one when the stream limit or the bandwidth threshold is
+ * reached). A connect or TLS failure fails every waiting flow's attempt, which moves it
+ * to the route's next peer before the application notices.
+ *
+ * Flow control is per stream: a stream's window is its receive buffer (STREAM_WIN),
+ * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader holds
+ * back its own stream and nothing else; the connection window is large. Half-close is
+ * END_STREAM both ways; a TCP reset is RST_STREAM(CONNECT_ERROR) and back. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "tls.h"
+
+#define SESS_OBUF_MAX (256 * 1024)  /* bytes gathered for one send */
+#define SESS_IDLE_MS 60000          /* a pooled connection with no flow is closed after this */
+#define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
+#define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
+#define SERVER_MAX_STREAMS 10000
+
+#define NG(s) ((nghttp2_session *)(s)->ng)
+#define SSLP(s) ((SSL *)(s)->ssl)
+
+static void sess_flush(struct sess *s);
+static int h2_start(struct sess *s);
+
+static void sess_dirty(struct sess *s)
+{
+	struct loop *lp = s->loop;
+
+	if (s->dirty)
+		return;
+	s->dirty = true;
+	s->dnext = lp->sess_dirty;
+	lp->sess_dirty = s;
+}
+
+static const char *sess_name(const struct sess *s, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	addr_from_hermes(&s->paddr, &ss);
+	addr_fmt((struct sockaddr *)&ss, buf, len);
+	return buf;
+}
+
+/* ---- flows attached to a session ---- */
+
+static int flow_side(const struct sess *s, const struct conn *c)
+{
+	return c->ss[0] == s ? 0 : 1;
+}
+
+static void flow_link(struct sess *s, struct conn *c, int side)
+{
+	c->ss[side] = s;
+	c->sside[side] = true;
+	c->sprev[side] = NULL;
+	c->snext[side] = s->flows;
+	if (s->flows)
+		s->flows->sprev[flow_side(s, s->flows)] = c;
+	s->flows = c;
+	s->n_flows++;
+}
+
+static void flow_unlink(struct sess *s, struct conn *c, int side)
+{
+	if (c->sprev[side])
+		c->sprev[side]->snext[flow_side(s, c->sprev[side])] = c->snext[side];
+	else
+		s->flows = c->snext[side];
+	if (c->snext[side])
+		c->snext[side]->sprev[flow_side(s, c->snext[side])] = c->sprev[side];
+	c->snext[side] = c->sprev[side] = NULL;
+	c->ss[side] = NULL;
+	s->n_flows--;
+	if (!s->n_flows)
+		s->idle_since_ms = s->loop->now_ms;
+}
+
+void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err)
+{
+	struct sess *s = c->ss[side];
+
+	(void)lp;
+	if (!s)
+		return;
+	if (s->ng && c->sid[side] > 0) {
+		nghttp2_session_set_stream_user_data(NG(s), c->sid[side], NULL);
+		/* both directions ended: the stream closes by itself, no reset */
+		if (nghttp2_session_find_stream(NG(s), c->sid[side]) && !(c->s_ended[side] && c->h[side].eof))
+			nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, c->sid[side], err);
+	}
+	flow_unlink(s, c, side);
+	sess_dirty(s);
+}
+
+/* ---- life and death ---- */
+
+static struct sess *sess_new(struct loop *lp, int fd, bool server)
+{
+	struct sess *s = loop_zalloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->rbuf = malloc(SESS_RBUF);
+	if (!s->rbuf) {
+		free(s);
+		return NULL;
+	}
+	s->loop = lp;
+	s->id = ++lp->next_id;
+	s->fd = fd;
+	s->server = server;
+	s->started_ms = s->idle_since_ms = lp->now_ms;
+	s->next = lp->sessions;
+	if (lp->sessions)
+		lp->sessions->prev = s;
+	lp->sessions = s;
+	return s;
+}
+
+static void sess_maybe_free(struct sess *s)
+{
+	struct loop *lp = s->loop;
+
+	if (s->state != SESS_CLOSING || s->inflight || s->in_ng || s->dirty)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->ssl)
+		SSL_free(s->ssl); /* and its BIOs */
+	if (s->ng)
+		nghttp2_session_del(s->ng);
+	free(s->rbuf);
+	free(s->obuf);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		lp->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+/* Ends the session: flows still waiting for their tunnel try their next peer, flows
+ * that were relaying are reset (their bytes cannot arrive any more). */
+static void sess_close(struct sess *s, int err, const char *why)
+{
+	struct loop *lp = s->loop;
+	char name[ADDR_STRLEN];
+
+	if (s->state == SESS_CLOSING)
+		return;
+	if (err)
+		log_info("tunnel session %llu %s %s: %s", (unsigned long long)s->id, s->server ? "from" : "to",
+			 sess_name(s, name, sizeof(name)), why);
+	else
+		log_debug("tunnel session %llu %s %s closed: %s", (unsigned long long)s->id,
+			  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
+	s->state = SESS_CLOSING;
+	s->close_err = err ? err : -ECONNRESET;
+	while (s->flows) {
+		struct conn *c = s->flows;
+		int side = flow_side(s, c);
+		bool waiting = side == 1 && (c->state == CONN_TUNNEL_WAIT || c->state == CONN_TUNNEL_RESP);
+
+		if (s->ng && c->sid[side] > 0)
+			nghttp2_session_set_stream_user_data(NG(s), c->sid[side], NULL);
+		flow_unlink(s, c, side);
+		if (waiting) {
+			conn_fail_attempt(lp, c, s->close_err);
+		} else if (c->state != CONN_CLOSING) {
+			lp->st.h2_resets++;
+			conn_abort(lp, c, true, true);
+			conn_maybe_free(lp, c);
+		}
+	}
+	if (s->fd >= 0 && s->inflight) {
+		io_uring_prep_cancel_fd(loop_sqe(lp, s, OP_SESS_CANCEL), s->fd, IORING_ASYNC_CANCEL_ALL);
+		s->inflight++;
+	}
+	sess_dirty(s);
+}
+
+void sess_close_all(struct loop *lp)
+{
+	for (struct sess *s = lp->sessions; s; s = s->next)
+		sess_close(s, 0, "hermesd is stopping");
+}
+
+/* ---- I/O ---- */
+
+static void sess_arm_recv(struct sess *s)
+{
+	if (s->recv_armed || s->state == SESS_CLOSING)
+		return;
+	io_uring_prep_recv(loop_sqe(s->loop, s, OP_SESS_RECV), s->fd, s->rbuf,
+			   s->state == SESS_SNIFF ? 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
+	s->recv_armed = true;
+	s->inflight++;
+}
+
+static int obuf_reserve(struct sess *s, size_t n)
+{
+	if (s->olen + n > s->ocap) {
+		size_t cap = s->ocap ? s->ocap : 16384;
+		uint8_t *b;
+
+		while (cap < s->olen + n)
+			cap *= 2;
+		b = realloc(s->obuf, cap);
+		if (!b)
+			return -ENOMEM;
+		s->obuf = b;
+		s->ocap = cap;
+	}
+	return 0;
+}
+
+static int obuf_add(struct sess *s, const void *p, size_t n)
+{
+	if (obuf_reserve(s, n))
+		return -ENOMEM;
+	memcpy(s->obuf + s->olen, p, n);
+	s->olen += n;
+	return 0;
+}
+
+/* Ciphertext OpenSSL produced -> obuf. */
+static int drain_bio(struct sess *s)
+{
+	int n;
+
+	while ((n = BIO_pending(s->bio_out)) > 0) {
+		if (obuf_reserve(s, (size_t)n))
+			return -ENOMEM;
+		n = BIO_read(s->bio_out, s->obuf + s->olen, n);
+		if (n <= 0)
+			break;
+		s->olen += (size_t)n;
+	}
+	return 0;
+}
+
+static int sess_out(struct sess *s, const uint8_t *p, size_t n)
+{
+	if (!s->tls)
+		return obuf_add(s, p, n);
+	while (n) {
+		int w = SSL_write(SSLP(s), p, n > 65536 ? 65536 : (int)n);
+
+		if (w <= 0)
+			return -EIO; /* memory BIOs do not block */
+		p += w;
+		n -= (size_t)w;
+		if (drain_bio(s))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void sess_flush(struct sess *s)
+{
+	if (s->state == SESS_CLOSING || s->send_inflight || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
+		return;
+	if (s->ng && s->state == SESS_OPEN) {
+		s->in_ng++;
+		while (s->olen < SESS_OBUF_MAX) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(NG(s), &data);
+
+			if (n < 0) {
+				s->in_ng--;
+				sess_close(s, -EPROTO, nghttp2_strerror((int)n));
+				return;
+			}
+			if (!n)
+				break;
+			s->bytes += (uint64_t)n;
+			if (sess_out(s, data, (size_t)n)) {
+				s->in_ng--;
+				sess_close(s, -ENOMEM, "out of memory for output");
+				return;
+			}
+		}
+		s->in_ng--;
+	}
+	if (s->tls && drain_bio(s)) {
+		sess_close(s, -ENOMEM, "out of memory for output");
+		return;
+	}
+	if (s->olen > s->ooff) {
+		io_uring_prep_send(loop_sqe(s->loop, s, OP_SESS_SEND), s->fd, s->obuf + s->ooff, s->olen - s->ooff,
+				   MSG_NOSIGNAL);
+		s->send_inflight = true;
+		s->inflight++;
+		return;
+	}
+	if (s->ng && s->state == SESS_OPEN && !nghttp2_session_want_read(NG(s)) && !nghttp2_session_want_write(NG(s)))
+		sess_close(s, 0, "both sides are done (GOAWAY)");
+}
+
+void sess_flush_dirty(struct loop *lp)
+{
+	struct sess *s;
+
+	while ((s = lp->sess_dirty)) {
+		lp->sess_dirty = s->dnext;
+		s->dirty = false;
+		sess_flush(s);
+		sess_maybe_free(s);
+	}
+}
+
+/* Decrypted (or clear) bytes from the peer into nghttp2. */
+static void h2_feed(struct sess *s, const uint8_t *p, size_t n)
+{
+	ssize_t rv;
+
+	s->in_ng++;
+	rv = nghttp2_session_mem_recv(NG(s), p, n);
+	s->in_ng--;
+	if (rv < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "HTTP/2 error: %s", nghttp2_strerror((int)rv));
+		/* nghttp2 queued a GOAWAY: one last flush before the close */
+		sess_flush(s);
+		sess_close(s, -EPROTO, why);
+	}
+}
+
+static void tls_read_all(struct sess *s)
+{
+	uint8_t *buf = s->loop->scratch;
+
+	while (s->state == SESS_OPEN) {
+		int n = SSL_read(SSLP(s), buf, SESS_RBUF);
+
+		if (n > 0) {
+			h2_feed(s, buf, (size_t)n);
+			continue;
+		}
+		n = SSL_get_error(SSLP(s), n);
+		if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
+			return;
+		if (n == SSL_ERROR_ZERO_RETURN) {
+			sess_close(s, 0, "the peer closed TLS");
+			return;
+		}
+		{
+			char why[256];
+
+			tls_fail_reason(s->ssl, why, sizeof(why));
+			sess_close(s, -EPROTO, why);
+		}
+		return;
+	}
+}
+
+static void tls_handshake(struct sess *s)
+{
+	struct loop *lp = s->loop;
+	char why[320], name[ADDR_STRLEN];
+	int rv = SSL_do_handshake(SSLP(s));
+
+	if (rv != 1) {
+		int e = SSL_get_error(SSLP(s), rv);
+
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return;
+		tls_fail_reason(s->ssl, why, sizeof(why));
+		lp->st.sess_tls_failed++;
+		log_warn("tunnel session %llu %s %s: TLS handshake failed: %s", (unsigned long long)s->id,
+			 s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
+		/* the alert goes out before the close */
+		drain_bio(s);
+		if (s->olen > s->ooff && !s->send_inflight)
+			(void)!send(s->fd, s->obuf + s->ooff, s->olen - s->ooff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		sess_close(s, -ECONNREFUSED, "TLS handshake failed");
+		return;
+	}
+	{
+		const unsigned char *alpn = NULL;
+		unsigned alen = 0;
+
+		SSL_get0_alpn_selected(SSLP(s), &alpn, &alen);
+		if (alen != 2 || memcmp(alpn, "h2", 2)) {
+			lp->st.sess_tls_failed++;
+			sess_close(s, -EPROTO, "TLS peer did not agree on ALPN h2");
+			return;
+		}
+	}
+	if (s->server)
+		s->n_sans = tls_peer_sans(s->ssl, s->sans, SESS_MAX_SANS);
+	log_debug("tunnel session %llu %s %s: TLS 1.3 up%s%s", (unsigned long long)s->id, s->server ? "from" : "to",
+		  sess_name(s, name, sizeof(name)), s->n_sans ? ", peer " : "", s->n_sans ? s->sans[0] : "");
+	if (h2_start(s))
+		return;
+	tls_read_all(s); /* application data that came with the last handshake flight */
+}
+
+static int sess_tls_new(struct sess *s)
+{
+	struct loop *lp = s->loop;
+	SSL *ssl = SSL_new(s->server ? lp->tls_server : lp->tls_client);
+	BIO *in, *out;
+
+	if (!ssl)
+		return -ENOMEM;
+	in = BIO_new(BIO_s_mem());
+	out = BIO_new(BIO_s_mem());
+	if (!in || !out) {
+		BIO_free(in);
+		BIO_free(out);
+		SSL_free(ssl);
+		return -ENOMEM;
+	}
+	BIO_set_mem_eof_return(in, -1);
+	SSL_set_bio(ssl, in, out);
+	if (s->server) {
+		SSL_set_accept_state(ssl);
+	} else {
+		SSL_set_connect_state(ssl);
+		if (s->peer.name[0]) {
+			SSL_set_tlsext_host_name(ssl, s->peer.name);
+			SSL_set1_host(ssl, s->peer.name);
+		}
+	}
+	s->ssl = ssl;
+	s->bio_in = in;
+	s->bio_out = out;
+	s->tls = true;
+	s->state = SESS_HANDSHAKE;
+	return 0;
+}
+
+/* ---- HTTP/2 ---- */
+
+static void submit_request(struct sess *s, struct conn *c);
+
+static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
+	struct half *h;
+	size_t got = 0;
+
+	(void)src;
+	if (!c)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (c->state != CONN_RELAY)
+		return NGHTTP2_ERR_DEFERRED;
+	h = &c->h[1 - flow_side(s, c)];
+	while (got < len) {
+		const uint8_t *p;
+		size_t n;
+
+		conn_half_peek(h, &p, &n);
+		if (!n)
+			break;
+		if (n > len - got)
+			n = len - got;
+		memcpy(buf + got, p, n);
+		got += n;
+		conn_half_consumed(s->loop, h, n);
+	}
+	if (h->eof) {
+		const uint8_t *p;
+		size_t n;
+
+		conn_half_peek(h, &p, &n);
+		if (!n)
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+	}
+	if (!got && !(*flags & NGHTTP2_DATA_FLAG_EOF))
+		return NGHTTP2_ERR_DEFERRED;
+	return (ssize_t)got;
+}
+
+void sess_stream_kick(struct loop *lp, struct conn *c, int side)
+{
+	struct sess *s = c->ss[side];
+
+	(void)lp;
+	if (!s || !s->ng || c->sid[side] <= 0 || c->s_ended[side])
+		return;
+	nghttp2_session_resume_data(NG(s), c->sid[side]);
+	sess_dirty(s);
+}
+
+void sess_stream_consumed(struct conn *c, int side, size_t n)
+{
+	struct sess *s = c->ss[side];
+
+	if (!s || !s->ng || c->sid[side] <= 0)
+		return;
+	nghttp2_session_consume(NG(s), c->sid[side], n);
+	sess_dirty(s);
+}
+
+void sess_reply(struct loop *lp, struct conn *c, int status)
+{
+	struct sess *s = c->ss[0];
+	char st[8];
+	nghttp2_nv nv[] = {
+		{ (uint8_t *)":status", (uint8_t *)st, 7, 0, NGHTTP2_NV_FLAG_NONE },
+	};
+	nghttp2_data_provider prd = { .read_callback = data_read };
+
+	(void)lp;
+	if (!s || c->sid[0] <= 0)
+		return;
+	snprintf(st, sizeof(st), "%d", status);
+	nv[0].valuelen = strlen(st);
+	/* 200 keeps the stream open for the tunnel's DATA; an error ends it */
+	if (nghttp2_submit_response(NG(s), c->sid[0], nv, 1, status == 200 ? &prd : NULL))
+		log_debug("conn %llu: cannot answer stream %d", (unsigned long long)c->id, c->sid[0]);
+	if (status != 200)
+		c->s_ended[0] = true;
+	sess_dirty(s);
+}
+
+/* The request head of a server stream, gathered as HTTP/1.1 lines in c->hbuf:
+ * pseudo-header fields first as ":name: value" lines. */
+static int hbuf_add(struct conn *c, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
+{
+	if (!c->hbuf && !(c->hbuf = malloc(TUNNEL_HEAD_MAX)))
+		return -ENOMEM;
+	if (c->hlen + nlen + vlen + 4 > TUNNEL_HEAD_MAX - 64)
+		return -EMSGSIZE;
+	memcpy(c->hbuf + c->hlen, name, nlen);
+	c->hlen += nlen;
+	memcpy(c->hbuf + c->hlen, ": ", 2);
+	c->hlen += 2;
+	memcpy(c->hbuf + c->hlen, value, vlen);
+	c->hlen += vlen;
+	memcpy(c->hbuf + c->hlen, "\r\n", 2);
+	c->hlen += 2;
+	return 0;
+}
+
+static const char *hbuf_pseudo(const struct conn *c, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+
+	for (size_t off = 0; off < c->hlen;) {
+		const char *line = c->hbuf + off;
+		const char *end = memmem(line, c->hlen - off, "\r\n", 2);
+
+		if (!end)
+			break;
+		if ((size_t)(end - line) > nl + 1 && !memcmp(line, name, nl) && line[nl] == ':' && line[nl + 1] == ' ') {
+			*len = (size_t)(end - line) - nl - 2;
+			return line + nl + 2;
+		}
+		off = (size_t)(end - c->hbuf) + 2;
+	}
+	*len = 0;
+	return NULL;
+}
+
+/* Rewrites the gathered fields as "METHOD AUTHORITY HTTP/1.1" + the regular fields and
+ * hands it to tunnel_head; an h2-post request to our path counts as CONNECT. */
+static void server_request_done(struct sess *s, struct conn *c)
+{
+	struct loop *lp = s->loop;
+	size_t ml, al, pl;
+	const char *m = hbuf_pseudo(c, ":method", &ml), *a = hbuf_pseudo(c, ":authority", &al);
+	const char *p = hbuf_pseudo(c, ":path", &pl);
+	char *out = malloc(TUNNEL_HEAD_MAX);
+	size_t n = 0;
+
+	if (!out) {
+		conn_abort(lp, c, false, false);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	if (m && ml == 4 && !memcmp(m, "POST", 4) && p && lp->cfg->tunnel_post_path[0] &&
+	    pl == strlen(lp->cfg->tunnel_post_path) && !memcmp(p, lp->cfg->tunnel_post_path, pl))
+		m = "CONNECT", ml = 7;
+	n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "%.*s %.*s HTTP/1.1\r\n", (int)ml, m ? m : "-", (int)al,
+			     a ? a : "-");
+	for (size_t off = 0; off < c->hlen;) {
+		const char *line = c->hbuf + off;
+		const char *end = memmem(line, c->hlen - off, "\r\n", 2);
+		size_t len = (size_t)(end - line) + 2;
+
+		if (line[0] != ':' && n + len < TUNNEL_HEAD_MAX - 2) {
+			memcpy(out + n, line, len);
+			n += len;
+		}
+		off += len;
+	}
+	memcpy(out + n, "\r\n", 2);
+	n += 2;
+	free(c->hbuf);
+	c->hbuf = out;
+	c->hlen = 0;
+	tunnel_head(lp, c, (int)n);
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+	struct sess *s = ud;
+	struct loop *lp = s->loop;
+	struct conn *c;
+
+	if (!s->server || f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	if (lp->draining) {
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	c = conn_new(lp, -1);
+	if (!c) {
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+		return 0;
+	}
+	c->tunnel_server = true;
+	c->state = CONN_TUNNEL_HEAD;
+	c->peer = s->paddr;
+	c->sid[0] = f->hd.stream_id;
+	flow_link(s, c, 0);
+	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, c);
+	lp->st.tunnel_requests++;
+	lp->st.h2_streams++;
+	return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+
+	(void)flags;
+	if (!c || f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+		if (hbuf_add(c, name, nlen, value, vlen))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* too large: the stream is reset */
+	} else if (!s->server && nlen == 7 && !memcmp(name, ":status", 7)) {
+		c->resp_status = 0;
+		for (size_t i = 0; i < vlen && i < 3; i++)
+			c->resp_status = c->resp_status * 10 + (value[i] - '0');
+	}
+	return 0;
+}
+
+/* The peer's answer to our CONNECT (client side). */
+static void client_response(struct sess *s, struct conn *c)
+{
+	struct loop *lp = s->loop;
+	char name[ADDR_STRLEN];
+
+	if (c->state != CONN_TUNNEL_RESP || c->resp_status / 100 == 1)
+		return;
+	if (c->resp_status != 200) {
+		log_info("conn %llu: tunnel peer %s answered %d to CONNECT", (unsigned long long)c->id,
+			 sess_name(s, name, sizeof(name)), c->resp_status);
+		conn_fail_attempt(lp, c, c->resp_status == 504 ? -ETIMEDOUT : -ECONNREFUSED);
+		return;
+	}
+	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
+	/* a relay hop answers its own client now */
+	if (c->tunnel_server && tunnel_established(lp, c)) {
+		c->state = CONN_RELAY;
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	conn_start_relay(lp, c);
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c;
+	int side;
+
+	if (f->hd.type == NGHTTP2_GOAWAY) {
+		s->goaway = true;
+		return 0;
+	}
+	if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (!c || c->state == CONN_CLOSING)
+		return 0;
+	side = flow_side(s, c);
+	if (f->hd.type == NGHTTP2_HEADERS) {
+		if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+			if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+				c->h[0].eof = true;
+			server_request_done(s, c);
+			return 0;
+		}
+		if (!s->server && f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+			client_response(s, c);
+			/* a refusal moved the flow on (maybe to a new stream of this session) */
+			if (c->state == CONN_CLOSING || c->ss[side] != s || c->sid[side] != f->hd.stream_id)
+				return 0;
+		}
+	}
+	if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+		conn_stream_eof(s->loop, c, side);
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
+	struct half *h;
+	size_t first;
+
+	(void)flags;
+	if (!c || c->state == CONN_CLOSING) {
+		nghttp2_session_consume(ng, sid, len);
+		return 0;
+	}
+	h = &c->h[flow_side(s, c)];
+	if (!h->sq && !(h->sq = malloc(STREAM_WIN)))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (h->sq_len + len > STREAM_WIN) {
+		/* more than the window we gave: a flow-control violation */
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
+		return 0;
+	}
+	{
+		uint32_t tail = (h->sq_head + h->sq_len) % STREAM_WIN;
+
+		first = STREAM_WIN - tail < len ? STREAM_WIN - tail : len;
+		memcpy(h->sq + tail, data, first);
+		memcpy(h->sq, data + first, len - first);
+	}
+	h->sq_len += (uint32_t)len;
+	h->bytes += len;
+	c->last_active_ms = s->loop->now_ms;
+	conn_half_kick(s->loop, h);
+	return 0;
+}
+
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c;
+	int side;
+
+	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (!c)
+		return 0;
+	side = flow_side(s, c);
+	c->s_ended[side] = true;
+	c->h[1 - side].shut_done = true;
+	if (c->state == CONN_RELAY)
+		conn_check_done(s->loop, c);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t err, void *ud)
+{
+	struct sess *s = ud;
+	struct loop *lp = s->loop;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
+	int side;
+
+	if (!c)
+		return 0;
+	side = flow_side(s, c);
+	nghttp2_session_set_stream_user_data(ng, sid, NULL);
+	flow_unlink(s, c, side);
+	c->sid[side] = -1;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return 0;
+	}
+	if (side == 1 && (c->state == CONN_TUNNEL_WAIT || c->state == CONN_TUNNEL_RESP)) {
+		/* refused (REFUSED_STREAM, or no answer) before the tunnel was up: next peer */
+		c->sside[1] = false;
+		conn_fail_attempt(lp, c, err == NGHTTP2_REFUSED_STREAM ? -ECONNREFUSED : -ECONNRESET);
+		return 0;
+	}
+	if (err != NGHTTP2_NO_ERROR || !c->h[side].eof || !c->s_ended[side]) {
+		/* reset (RST_STREAM), or closed before both directions ended: reset the sockets */
+		log_debug("conn %llu: stream %d closed: %s", (unsigned long long)c->id, sid, nghttp2_http2_strerror(err));
+		lp->st.h2_resets++;
+		lp->st.resets++;
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return 0;
+	}
+	conn_check_done(lp, c);
+	return 0;
+}
+
+static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int err, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c;
+
+	if (f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (!c || s->server || c->state != CONN_TUNNEL_RESP)
+		return 0;
+	/* e.g. the peer's stream limit shrank or GOAWAY: this stream never left */
+	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, NULL);
+	flow_unlink(s, c, 1);
+	c->sside[1] = false;
+	log_debug("conn %llu: CONNECT not sent: %s", (unsigned long long)c->id, nghttp2_strerror(err));
+	conn_fail_attempt(s->loop, c, -ECONNREFUSED);
+	return 0;
+}
+
+static int h2_start(struct sess *s)
+{
+	struct loop *lp = s->loop;
+	nghttp2_session_callbacks *cb;
+	nghttp2_option *opt;
+	nghttp2_session *ng = NULL;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->server ? SERVER_MAX_STREAMS : 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WIN },
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+	};
+	int rv;
+
+	if (nghttp2_session_callbacks_new(&cb))
+		goto nomem;
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_send);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	if (nghttp2_option_new(&opt)) {
+		nghttp2_session_callbacks_del(cb);
+		goto nomem;
+	}
+	/* windows open as bytes leave, not as they arrive */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+	rv = s->server ? nghttp2_session_server_new2(&ng, cb, s, opt) : nghttp2_session_client_new2(&ng, cb, s, opt);
+	nghttp2_option_del(opt);
+	nghttp2_session_callbacks_del(cb);
+	if (rv)
+		goto nomem;
+	s->ng = ng;
+	/* a client never opens a stream to us: 0 is "none" (and skipped for servers' sake) */
+	nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, s->server ? iv : iv + 1, s->server ? 3 : 2);
+	nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, SESS_CONN_WINDOW);
+	s->state = SESS_OPEN;
+	lp->st.sess_opened++;
+	if (!s->server)
+		for (struct conn *c = s->flows; c; c = c->snext[flow_side(s, c)])
+			if (c->state == CONN_TUNNEL_WAIT)
+				submit_request(s, c);
+	sess_dirty(s);
+	return 0;
+nomem:
+	sess_close(s, -ENOMEM, "out of memory for HTTP/2");
+	return -ENOMEM;
+}
+
+/* ---- client: pooled connections to peers ---- */
+
+static bool same_peer(const struct cfg_peer *a, const struct cfg_peer *b)
+{
+	return a->proto == b->proto && a->tls == b->tls && !strcmp(a->name, b->name) &&
+	       a->addr.len == b->addr.len && !memcmp(&a->addr.ss, &b->addr.ss, a->addr.len);
+}
+
+static struct sess *pool_find(struct loop *lp, const struct cfg_peer *p)
+{
+	for (struct sess *s = lp->sessions; s; s = s->next) {
+		uint32_t limit = lp->cfg->h2_max_streams;
+
+		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p))
+			continue;
+		if (s->state == SESS_OPEN) {
+			uint32_t remote = nghttp2_session_get_remote_settings(NG(s), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+
+			if (remote < limit)
+				limit = remote;
+		}
+		if (s->n_flows < limit)
+			return s;
+	}
+	return NULL;
+}
+
+static struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err)
+{
+	struct io_uring_sqe *sqe;
+	struct sess *s;
+	int fd, mark = (int)lp->cfg->mark;
+
+	fd = socket(p->addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		*err = -errno;
+		close(fd);
+		return NULL;
+	}
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	s = sess_new(lp, fd, false);
+	if (!s) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->peer = *p;
+	addr_to_hermes((const struct sockaddr *)&p->addr.ss, &s->paddr);
+	s->state = SESS_CONNECTING;
+	memcpy(&s->dst_ss, &p->addr.ss, p->addr.len);
+	sqe = loop_sqe(lp, s, OP_SESS_CONNECT);
+	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&s->dst_ss, p->addr.len);
+	sqe->flags |= IOSQE_IO_LINK;
+	s->ts.tv_sec = lp->cfg->connect_timeout_ms / 1000;
+	s->ts.tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(loop_sqe(lp, s, OP_SESS_CONNECT_TO), &s->ts, 0);
+	s->inflight += 2;
+	return s;
+}
+
+/* The flow's Hermes-* identity lines ("Name: value\r\n") as HTTP/2 fields (lower case). */
+static size_t ident_nv(struct conn *c, nghttp2_nv *nv, size_t max)
+{
+	size_t n = 0;
+
+	if (!c->ident)
+		return 0;
+	for (char *p = c->ident; *p && n < max;) {
+		char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+
+		if (!colon || !eol || colon > eol)
+			break;
+		for (char *q = p; q < colon; q++)
+			*q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+		nv[n].name = (uint8_t *)p;
+		nv[n].namelen = (size_t)(colon - p);
+		nv[n].value = (uint8_t *)colon + 2;
+		nv[n].valuelen = (size_t)(eol - colon - 2);
+		nv[n].flags = NGHTTP2_NV_FLAG_NONE;
+		n++;
+		p = eol + 2;
+	}
+	return n;
+}
+
+static void submit_request(struct sess *s, struct conn *c)
+{
+	struct loop *lp = s->loop;
+	struct sockaddr_storage ss;
+	char authority[ADDR_STRLEN];
+	nghttp2_nv nv[24];
+	nghttp2_data_provider prd = { .read_callback = data_read };
+	size_t n = 0;
+	int32_t sid;
+
+#define NV(k, v) \
+	nv[n++] = (nghttp2_nv){ (uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE }
+	addr_from_hermes(&c->target, &ss);
+	addr_fmt((struct sockaddr *)&ss, authority, sizeof(authority));
+	if (s->peer.proto == TPROTO_H2_POST) {
+		NV(":method", "POST");
+		NV(":scheme", s->tls ? "https" : "http");
+		NV(":path", s->peer.path);
+		NV(":authority", authority);
+	} else {
+		NV(":method", "CONNECT");
+		NV(":authority", authority);
+	}
+#undef NV
+	n += ident_nv(c, nv + n, sizeof(nv) / sizeof(nv[0]) - n);
+	sid = nghttp2_submit_request(NG(s), NULL, nv, n, &prd, c);
+	if (sid < 0) {
+		/* this connection has no stream ids left: the next flow gets a new one */
+		s->goaway = true;
+		flow_unlink(s, c, 1);
+		c->sside[1] = false;
+		sess_attach(lp, c, &s->peer);
+		return;
+	}
+	c->sid[1] = sid;
+	c->state = CONN_TUNNEL_RESP;
+	lp->st.h2_streams++;
+	sess_dirty(s);
+}
+
+void sess_attach(struct loop *lp, struct conn *c, const struct cfg_peer *p)
+{
+	struct sess *s = pool_find(lp, p);
+	int err = 0;
+
+	if (!s && !(s = sess_connect(lp, p, &err))) {
+		c->state = CONN_TUNNEL_WAIT;
+		c->sside[1] = false;
+		conn_fail_attempt(lp, c, err);
+		return;
+	}
+	c->state = CONN_TUNNEL_WAIT;
+	c->resp_status = 0;
+	c->connect_start_ns = loop_now_ns();
+	flow_link(s, c, 1);
+	c->sid[1] = 0;
+	c->s_ended[1] = false;
+	if (s->state == SESS_OPEN)
+		submit_request(s, c);
+}
+
+/* ---- server: the tunnel listener ---- */
+
+void sess_accept(struct loop *lp, int fd)
+{
+	struct sess *s = sess_new(lp, fd, true);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!s) {
+		close(fd);
+		return;
+	}
+	if (!getpeername(fd, (struct sockaddr *)&ss, &len))
+		addr_to_hermes((struct sockaddr *)&ss, &s->paddr);
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	s->state = SESS_SNIFF;
+	sess_arm_recv(s);
+}
+
+static void on_sniff(struct sess *s, int res)
+{
+	struct loop *lp = s->loop;
+	char name[ADDR_STRLEN];
+
+	if (res <= 0) {
+		sess_close(s, 0, "closed before sending anything");
+		return;
+	}
+	if (s->rbuf[0] == 0x16) {
+		if (!lp->tls_server) {
+			log_warn("tunnel connection from %s speaks TLS, but this hermesd has no tls section: closing",
+				 sess_name(s, name, sizeof(name)));
+			sess_close(s, -EPROTO, "TLS without a tls section");
+			return;
+		}
+		if (sess_tls_new(s)) {
+			sess_close(s, -ENOMEM, "out of memory for TLS");
+			return;
+		}
+		sess_arm_recv(s);
+		return;
+	}
+	if (s->rbuf[0] == 'P') {
+		/* the h2c preface "PRI * HTTP/2.0"; nghttp2 checks the rest */
+		if (!h2_start(s))
+			sess_arm_recv(s);
+		return;
+	}
+	/* HTTP/1.1 CONNECT: tunnel.c takes the socket over */
+	tunnel_accept(lp, s->fd);
+	s->fd = -1;
+	s->state = SESS_CLOSING;
+}
+
+static void on_recv(struct sess *s, int res)
+{
+	s->recv_armed = false;
+	if (s->state == SESS_CLOSING)
+		return;
+	if (s->state == SESS_SNIFF) {
+		on_sniff(s, res);
+		return;
+	}
+	if (res <= 0) {
+		if (res == 0 && (s->goaway || !s->n_flows))
+			sess_close(s, 0, "the peer closed the connection");
+		else
+			sess_close(s, res ? res : -ECONNRESET,
+				   res ? strerror(-res) : "the peer closed the connection with flows open");
+		return;
+	}
+	s->bytes += (uint64_t)res;
+	if (s->tls) {
+		if (BIO_write(s->bio_in, s->rbuf, res) != res) {
+			sess_close(s, -ENOMEM, "out of memory for TLS input");
+			return;
+		}
+		if (s->state == SESS_HANDSHAKE)
+			tls_handshake(s);
+		else
+			tls_read_all(s);
+	} else {
+		h2_feed(s, s->rbuf, (size_t)res);
+	}
+	sess_arm_recv(s);
+	sess_dirty(s);
+}
+
+void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = obj;
+
+	(void)lp;
+	s->inflight--;
+	switch (op) {
+	case OP_SESS_CONNECT:
+		if (s->state == SESS_CLOSING)
+			break;
+		if (cqe->res < 0) {
+			char why[128];
+			int err = cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res;
+
+			s->loop->st.sess_failed++;
+			snprintf(why, sizeof(why), "connect: %s", strerror(-err));
+			sess_close(s, err, why);
+			break;
+		}
+		if (s->peer.tls) {
+			if (sess_tls_new(s)) {
+				sess_close(s, -ENOMEM, "out of memory for TLS");
+				break;
+			}
+			tls_handshake(s); /* the ClientHello */
+		} else if (h2_start(s)) {
+			break;
+		}
+		sess_arm_recv(s);
+		sess_dirty(s);
+		break;
+	case OP_SESS_RECV:
+		on_recv(s, cqe->res);
+		break;
+	case OP_SESS_SEND:
+		s->send_inflight = false;
+		if (s->state == SESS_CLOSING)
+			break;
+		if (cqe->res < 0) {
+			sess_close(s, cqe->res, strerror(-cqe->res));
+			break;
+		}
+		s->ooff += (size_t)cqe->res;
+		if (s->ooff >= s->olen)
+			s->ooff = s->olen = 0;
+		sess_dirty(s);
+		break;
+	default: /* CONNECT_TO, CANCEL */
+		break;
+	}
+	sess_maybe_free(s);
+}
+
+void sess_tick(struct loop *lp)
+{
+	for (struct sess *s = lp->sessions, *n; s; s = n) {
+		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
+
+		n = s->next;
+		s->bytes_mark = s->bytes;
+		/* a busy connection takes no new flows (a new one opens); a tick is ~1 s */
+		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;
+		if (s->state == SESS_CLOSING)
+			continue;
+		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) && lp->now_ms - s->started_ms > SESS_SETUP_MS) {
+			if (!s->server)
+				lp->st.sess_tls_failed++;
+			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
+		} else if (!s->n_flows && (lp->draining || (!s->server && lp->now_ms - s->idle_since_ms > SESS_IDLE_MS))) {
+			if (s->ng) {
+				nghttp2_session_terminate_session(NG(s), NGHTTP2_NO_ERROR);
+				sess_flush(s);
+			}
+			sess_close(s, 0, lp->draining ? "draining" : "idle");
+		} else if (lp->draining && s->server && s->ng && !s->goaway) {
+			/* no new streams; the open ones finish */
+			nghttp2_submit_shutdown_notice(NG(s));
+			s->goaway = true;
+			sess_dirty(s);
+		}
+	}
+}
+
+int sess_init(struct loop *lp)
+{
+	char err[512];
+
+	lp->scratch = malloc(SESS_RBUF);
+	if (!lp->scratch)
+		return -ENOMEM;
+	if (!lp->cfg->tls.cert[0])
+		return 0;
+	if (tls_ctx_new(&lp->cfg->tls, &lp->tls_server, &lp->tls_client, err, sizeof(err))) {
+		log_error("%s: %s", lp->cfg->source, err);
+		return -EINVAL;
+	}
+	log_info("TLS: certificate %s, CA %s", lp->cfg->tls.cert, lp->cfg->tls.ca);
+	return 0;
+}
+
+void sess_fini(struct loop *lp)
+{
+	tls_ctx_free(lp->tls_server);
+	tls_ctx_free(lp->tls_client);
+	lp->tls_server = lp->tls_client = NULL;
+	free(lp->scratch);
+	lp->scratch = NULL;
+}
