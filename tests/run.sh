@@ -42,18 +42,19 @@ selected() {
 # Anything a test left behind under its id is a failure: remove it and say so.
 leak_check() {
 	local id=$1 log=$2 leaks=() cgroot ns
-	for ns in "hc-$id" "hs-$id"; do
+	for ns in "hc-$id" "hs-$id" "hr-$id"; do
 		if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns"; then
 			leaks+=("netns $ns")
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 			ip netns del "$ns" 2>/dev/null
 		fi
 	done
-	if [ -e "/sys/fs/bpf/hermes-test-$id" ]; then
-		leaks+=("pin root /sys/fs/bpf/hermes-test-$id")
-		[ -x "$BUILD/hermesctl" ] && "$BUILD/hermesctl" --pin-root "/sys/fs/bpf/hermes-test-$id" disable >/dev/null 2>&1
-		rm -rf "/sys/fs/bpf/hermes-test-$id"
-	fi
+	for pin in /sys/fs/bpf/hermes-test-"$id" /sys/fs/bpf/hermes-test-"$id"-*; do
+		[ -e "$pin" ] || continue
+		leaks+=("pin root $pin")
+		[ -x "$BUILD/hermesctl" ] && "$BUILD/hermesctl" --pin-root "$pin" disable >/dev/null 2>&1
+		rm -rf "$pin"
+	done
 	cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 	if [ -n "$cgroot" ] && [ -d "$cgroot/hermes-test-$id" ]; then
 		leaks+=("cgroup $cgroot/hermes-test-$id")

@@ -181,6 +181,26 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	}
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
+	{
+		uint64_t n_in = 0, n_out = 0;
+
+		for (const struct sess *x = lp->sessions; x; x = x->next)
+			if (x->state == SESS_OPEN)
+				(*(x->server ? &n_in : &n_out))++;
+		sb_printf(b, "# HELP hermes_tunnel_sessions HTTP/2 tunnel connections open, by direction.\n"
+			     "# TYPE hermes_tunnel_sessions gauge\n"
+			     "hermes_tunnel_sessions{direction=\"in\"} %llu\nhermes_tunnel_sessions{direction=\"out\"} %llu\n",
+			  (unsigned long long)n_in, (unsigned long long)n_out);
+	}
+	metric(b, "hermes_tunnel_sessions_opened_total", "counter", "HTTP/2 tunnel connections that reached HTTP/2, both directions.",
+	       s->sess_opened);
+	metric(b, "hermes_tunnel_connect_failures_total", "counter", "Tunnel connections to peers that could not connect.",
+	       s->sess_failed);
+	metric(b, "hermes_tunnel_tls_failures_total", "counter", "TLS handshakes that failed (bad, unknown or expired certificates, no ALPN h2).",
+	       s->sess_tls_failed);
+	metric(b, "hermes_tunnel_streams_total", "counter", "HTTP/2 tunnel streams opened, both directions.", s->h2_streams);
+	metric(b, "hermes_tunnel_stream_resets_total", "counter", "Tunnel flows ended by a reset of their stream or connection.",
+	       s->h2_resets);
 	if (lp->ld->n_tc) {
 		struct hermes_ifstats st[CFG_MAX_TC_IFACES];
 		const char *const dirs[2] = { "rx", "tx" };
@@ -206,12 +226,15 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	histogram(b, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).",
 		  &s->connect_seconds);
 	histogram(b, "hermes_flow_bytes", "Bytes relayed per finished flow, both directions.", &s->flow_bytes);
+	histogram(b, "hermes_tunnel_setup_seconds", "Tunnel client: from an attempt's start to the next hop's 200.",
+		  &s->tunnel_setup_seconds);
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
 }
 
 static const char *const conn_state_names[] = {
 	[CONN_CONNECTING] = "connecting", [CONN_BACKOFF] = "backoff", [CONN_RELAY] = "relay",
-	[CONN_CLOSING] = "closing",
+	[CONN_CLOSING] = "closing", [CONN_TUNNEL_HEAD] = "tunnel-head", [CONN_TUNNEL_RESP] = "tunnel-resp",
+	[CONN_TUNNEL_WAIT] = "tunnel-wait",
 };
 
 /* hermesd's own view of its flows, for hermes-top and scripts. */

@@ -29,6 +29,7 @@ TEST_NAME=$(basename "${0%.sh}")
 ID=${HERMES_TEST_ID:-$(printf '%s' "$TEST_NAME" | tr -c 'a-z0-9' 'x' | cut -c1-4)$$}
 NS_C=hc-$ID
 NS_S=hs-$ID
+NS_R=hr-$ID
 PINROOT=/sys/fs/bpf/hermes-test-$ID
 CGROOT=
 CG=
@@ -38,6 +39,8 @@ HERMESD_RC=
 HERMESD_LOG=
 PIDS=()
 _NETNS_MADE=()
+_PINS_MADE=()   # pin roots of extra hermesds (start_peer_hermesd)
+_LOGS_MADE=()   # their logs, checked for sanitizer reports
 _CLEANED=0
 
 # Raise the fd limit for everything the test starts (hermesd, clients, servers).
@@ -199,6 +202,73 @@ for fam, a in ((socket.AF_INET, "10.77.1.2"), (socket.AF_INET6, "fd77:1::2"), (s
 	mkdir "$CG" "$CG/app" "$CG/hermesd" || die "cannot create cgroup $CG"
 
 	say "topology up: netns $NS_C (10.77.1.1, fd77:1::1) <-> $NS_S (10.77.1.2, 10.77.1.3, fd77:1::2); cgroup $CG; pin root $PINROOT; tmp $TMP"
+}
+
+# topo_add_relay: a third host between the two, the relay R (netns hr-$ID):
+#   hc eth1 10.77.2.1/24 <-> hr eth0 10.77.2.2/24, hr eth1 10.77.3.1/24 <-> hs eth1 10.77.3.2/24
+# (the client and server hosts keep their direct link, so tests can show what a direct
+# connection does). No forwarding on R: only its hermesd carries flows across it.
+topo_add_relay() {
+	ip netns add "$NS_R" || die "ip netns add $NS_R failed"
+	_NETNS_MADE+=("$NS_R")
+	ip -n "$NS_R" link set lo up
+	ip -n "$NS_C" link add eth1 type veth peer name eth0 netns "$NS_R" || die "veth hc-hr failed"
+	ip -n "$NS_R" link add eth1 type veth peer name eth1 netns "$NS_S" || die "veth hr-hs failed"
+	ip -n "$NS_C" addr add 10.77.2.1/24 dev eth1
+	ip -n "$NS_R" addr add 10.77.2.2/24 dev eth0
+	ip -n "$NS_R" addr add 10.77.3.1/24 dev eth1
+	ip -n "$NS_S" addr add 10.77.3.2/24 dev eth1
+	ip -n "$NS_C" link set eth1 up
+	ip -n "$NS_R" link set eth0 up
+	ip -n "$NS_R" link set eth1 up
+	ip -n "$NS_S" link set eth1 up
+	mkdir -p "$CG/hermesd-r" "$CG/app-r" "$CG/hermesd-s" "$CG/app-s"
+	say "relay host $NS_R: 10.77.2.2 (towards $NS_C 10.77.2.1), 10.77.3.1 (towards $NS_S 10.77.3.2)"
+}
+
+# ns_r CMD...: run in the relay host netns
+ns_r() { nsenter --net="/run/netns/$NS_R" "$@"; }
+
+# start_peer_hermesd NS TAG ARGS...: another hermesd (a relay or ingress host) in netns
+# NS, in cgroup $CG/hermesd-TAG steering $CG/app-TAG, pins under $PINROOT-TAG, log
+# $TMP/hermesd-TAG.log; ARGS must give it its own --admin (and --listen) when it
+# shares a netns with another. Waits for /ready on the --admin address (default
+# 127.0.0.1:15000). Sets PEER_PID and PEER_LOG; cleanup stops it and unpins.
+start_peer_hermesd() {
+	local ns=$1 tag=$2 admin=127.0.0.1:15000 a prev=
+	shift 2
+	for a in "$@"; do
+		[ "$prev" = --admin ] && admin=$a
+		prev=$a
+	done
+	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
+	PEER_LOG=$TMP/hermesd-$tag.log
+	_PINS_MADE+=("$PINROOT-$tag")
+	_LOGS_MADE+=("$PEER_LOG")
+	echo "=== hermesd start $(date +%T.%3N): $*" >>"$PEER_LOG"
+	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-$tag/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$CG/app-$tag" --pin-root "$PINROOT-$tag" --log-level debug "$@" \
+		>>"$PEER_LOG" 2>&1 </dev/null &
+	PEER_PID=$!
+	PIDS+=("$PEER_PID")
+	local i
+	for ((i = 0; i < 150; i++)); do
+		if ! pid_alive "$PEER_PID"; then
+			tail -n 30 "$PEER_LOG"
+			die "hermesd $tag exited during startup"
+		fi
+		[ "$(nsenter --net="/run/netns/$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/ready")" = 200 ] &&
+			{ say "hermesd $tag ready in $ns (pid $PEER_PID)"; return 0; }
+		sleep 0.1
+	done
+	tail -n 30 "$PEER_LOG"
+	die "hermesd $tag (pid $PEER_PID) not ready after 15 s"
+}
+
+# peer_stat NS ADMIN METRIC: a /stats value of another hermesd (first sample matching)
+peer_stat() {
+	nsenter --net="/run/netns/$1" curl -s --max-time 3 "http://$2/stats" |
+		awk -v m="$3" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[ {]/ { print $NF; exit }'
 }
 
 # ns_c CMD...: run in the client host netns (NOT in the app cgroup: never steered)
@@ -535,7 +605,7 @@ cleanup() {
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 	done
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		for d in "$CG/app" "$CG/hermesd" "$CG"; do
+		for d in "$CG"/*/ "$CG"; do
 			[ -f "$d/cgroup.procs" ] || continue
 			for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 		done
@@ -543,10 +613,12 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 
 	# 3. BPF: detach and unpin
-	if [ -e "$PINROOT" ]; then
-		[ -x "$HERMESCTL_BIN" ] && "$HERMESCTL_BIN" --pin-root "$PINROOT" disable >/dev/null 2>&1
-		rm -rf "$PINROOT"
-	fi
+	for d in "$PINROOT" "${_PINS_MADE[@]}"; do
+		if [ -e "$d" ]; then
+			[ -x "$HERMESCTL_BIN" ] && "$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
+			rm -rf "$d"
+		fi
+	done
 
 	# 4. cgroups, children first (bounded retries: exiting tasks leave them late)
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
@@ -559,12 +631,14 @@ cleanup() {
 	fi
 
 	# 5. a sanitizer build reports memory errors and leaks in hermesd's log: any is a failure
-	if [ -f "$HERMESD_LOG" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$HERMESD_LOG"; then
-		echo "--- sanitizer report in the hermesd log:"
-		grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$HERMESD_LOG" | head -n 60
-		_FAIL_MSG="hermesd hit a sanitizer error (see above)"
-		[ $rc = 0 ] || [ $rc = 77 ] && rc=1
-	fi
+	for d in "$HERMESD_LOG" "${_LOGS_MADE[@]}"; do
+		if [ -f "$d" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d"; then
+			echo "--- sanitizer report in $(basename "$d"):"
+			grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d" | head -n 60
+			_FAIL_MSG="hermesd hit a sanitizer error (see above)"
+			[ $rc = 0 ] || [ $rc = 77 ] && rc=1
+		fi
+	done
 
 	# 6. an engine pass of the runner (HERMES_EXPECT_ENGINE=splice): proxied flows must
 	#    really have been spliced, not quietly relayed another way
