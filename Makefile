@@ -82,9 +82,9 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(LIB_OBJS)
+$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
 
 $(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(LIB_OBJS)
 	$(call msg,LD,$@)

@@ -6,7 +6,8 @@ set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev"
-TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk"
+TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
+squid nghttp2-client nghttp2-proxy python3-h2 haproxy"
 BENCH_PKGS="sockperf iperf3"
 
 say() { printf 'deps: %s\n' "$*"; }
@@ -26,28 +27,35 @@ if [ ${#missing[@]} -gt 0 ]; then
 		say "run as root (sudo make deps) to install them" >&2
 		exit 1
 	fi
-	nginx_was_installed=0
-	is_installed nginx-light && nginx_was_installed=1
-	nginx_was_running=0
-	[ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null && nginx_was_running=1
+	# Debian starts a package's service right after installing it, in the root netns
+	# (nginx on port 80, squid on 3128, haproxy): the tests run their own, so stop the
+	# services that this run installed and started. PACKAGE:SERVICE:PIDFILE
+	services="nginx-light:nginx:/run/nginx.pid squid:squid:/run/squid.pid haproxy:haproxy:/run/haproxy.pid"
+	was_there=()
+	for s in $services; do
+		IFS=: read -r pkg svc pidfile <<<"$s"
+		if is_installed "$pkg" || { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+			was_there+=("$svc")
+		fi
+	done
 
 	say "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-	# Debian starts an nginx service on port 80 of the root netns right after
-	# installing it: the tests run their own nginx, so stop the one we just started.
-	if [ "$nginx_was_installed" = 0 ] && [ "$nginx_was_running" = 0 ] && is_installed nginx-light; then
-		if [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
-			say "stopping the nginx service the package started"
-			service nginx stop >/dev/null 2>&1 || /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
-			for _ in $(seq 1 50); do
-				[ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid 2>/dev/null)" 2>/dev/null || break
-				sleep 0.1
-			done
-		fi
-	fi
+	for s in $services; do
+		IFS=: read -r pkg svc pidfile <<<"$s"
+		case " ${was_there[*]} " in *" $svc "*) continue ;; esac
+		is_installed "$pkg" && [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null || continue
+		say "stopping the $svc service the package started"
+		service "$svc" stop >/dev/null 2>&1 ||
+			{ [ "$svc" = nginx ] && /usr/sbin/nginx -s quit >/dev/null 2>&1; } || true
+		for _ in $(seq 1 50); do
+			[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
 fi
 
 # bpffs: hermesd pins its maps and links under /sys/fs/bpf.

@@ -1,7 +1,8 @@
 /* hermesctl: the operator's command line for Hermes. It works directly on the BPF
  * objects hermesd pins under its pin root (links, policy and counter maps), so it
  * works whether or not hermesd is running, and it asks hermesd's admin endpoint only
- * whether the daemon is ready. See `hermesctl --help`. */
+ * whether the daemon is ready. `certs init` makes the CA and host certificates for
+ * the mTLS between peers (tools/certs.c). See `hermesctl --help`. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "addr.h"
+#include "certs.h"
 #include "hermes/pin.h"
 #include "hermes/policy.h"
 #include "pinfs.h"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 "    hermesctl [--pin-root DIR] policy del CIDR[:PORT]\n"
 "    hermesctl [--admin ADDR] routes [--json]\n"
 "    hermesctl [--pin-root DIR] disable\n"
+"    hermesctl certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force]\n"
+"                   [--expired]\n"
 "    hermesctl -h | --help\n"
 "\n"
 "DESCRIPTION\n"
@@ -95,6 +99,27 @@ static void usage(FILE *f)
 "        itself. Afterwards no Hermes program is attached and connections go\n"
 "        where applications send them. Start hermesd again to re-enable.\n"
 "\n"
+"    certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force] [--expired]\n"
+"        Makes the certificates for mTLS between hermesd peers, with no\n"
+"        openssl command line or config (EC P-256 keys, SHA-256 signatures):\n"
+"        DIR/ca.crt and DIR/ca.key, a self-signed CA (basicConstraints CA:TRUE\n"
+"        critical, keyUsage keyCertSign and cRLSign, valid 3650 days or --days\n"
+"        if longer), and for each NAME (default: hermes) DIR/NAME.crt and\n"
+"        DIR/NAME.key, signed by the CA, with subjectAltName DNS:NAME and\n"
+"        URI:spiffe://hermes/NAME and extendedKeyUsage serverAuth and\n"
+"        clientAuth (one certificate serves as server and as client). DIR is\n"
+"        created if missing (one level). Keys are mode 0600, certificates 0644.\n"
+"        A CA already in DIR is reused, so `certs init DIR --hosts new` adds\n"
+"        a host to an existing CA. An existing NAME.key or NAME.crt is never\n"
+"        overwritten: the command fails naming it and writes nothing.\n"
+"        A NAME may hold letters, digits, '-' and '.' (not \"ca\").\n"
+"        --hosts NAME[,NAME...]  hosts to issue certificates for\n"
+"        --days N    validity of the host certificates, 1..%d (default %d)\n"
+"        --force     make a new CA (host certificates signed by the old one\n"
+"                    stop verifying) and replace existing host files\n"
+"        --expired   TESTS ONLY: issue host certificates whose validity ended\n"
+"                    a day ago, to test that peers refuse them\n"
+"\n"
 "MATCHES\n"
 "    A match is an address prefix and an optional port (1..65535; none = any):\n"
 "        10.0.0.0/8   10.0.0.1 (= /32)   10.0.0.0/8:80   10.0.0.1:80   0.0.0.0/0\n"
@@ -127,9 +152,10 @@ static void usage(FILE *f)
 "EXIT STATUS\n"
 "    0   success (including status when hermesd does not answer)\n"
 "    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
-"        a link could not be detached\n"
+"        a link could not be detached, a certificate file exists or cannot\n"
+"        be written, a CA file lacks its pair\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
-"        port out of range, unknown or unimplemented action\n"
+"        port out of range, unknown or unimplemented action, bad host name\n"
 "\n"
 "EXAMPLES\n"
 "    hermesctl status\n"
@@ -139,6 +165,8 @@ static void usage(FILE *f)
 "    hermesctl policy del 10.0.3.0/24:80\n"
 "    hermesctl --pin-root /sys/fs/bpf/hermes-test policy list --json\n"
 "    hermesctl disable\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
 "\n"
 "    The same with bpftool. Policy key (24 bytes): prefixlen (u32, host order,\n"
 "    = 32 + CIDR length), family (4 or 6), pad, port (network order, 0 = any),\n"
@@ -154,7 +182,7 @@ static void usage(FILE *f)
 "        bpftool map dump pinned %s/hermes_stats    # per-CPU counters\n"
 "        bpftool link show; bpftool cgroup tree     # what status shows\n"
 "        bpftool link detach pinned %s/links/NAME   # what disable does, per link\n",
-		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
+		CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS, HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
 		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
 }
 
@@ -1016,6 +1044,85 @@ static int cmd_routes(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- certs ---- */
+
+#define CERTS_MAX_HOSTS 64
+
+/* certs init DIR [--hosts A,B] [--days N] [--force] [--expired]; options in any order. */
+static int certs_init_cmd(int argc, char **argv)
+{
+	struct certs_opts o = { .days = CERTS_DEFAULT_DAYS };
+	const char *hosts[CERTS_MAX_HOSTS], *why;
+	char *list = NULL, *end, err[PATH_MAX + 512];
+	size_t n = 0;
+	long days;
+	int e;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--force")) {
+			o.force = true;
+		} else if (!strcmp(a, "--expired")) {
+			o.expired = true;
+		} else if (!strcmp(a, "--hosts") || !strcmp(a, "--days")) {
+			if (i + 1 >= argc)
+				return usage_error("certs init: %s needs an argument", a);
+			if (a[2] == 'h') {
+				list = argv[++i];
+				continue;
+			}
+			errno = 0;
+			days = strtol(argv[++i], &end, 10);
+			if (errno || end == argv[i] || *end || days < 1 || days > CERTS_MAX_DAYS)
+				return usage_error("certs init: bad --days '%s': expected 1 to %d", argv[i], CERTS_MAX_DAYS);
+			o.days = (int)days;
+		} else if (a[0] == '-') {
+			return usage_error("certs init: unknown option '%s'", a);
+		} else if (o.dir) {
+			return usage_error("certs init: unexpected argument '%s' (one DIR only)", a);
+		} else {
+			o.dir = a;
+		}
+	}
+	if (!o.dir || !*o.dir)
+		return usage_error("certs init: missing DIR (where ca.crt, ca.key and the host files go)");
+	if (list) {
+		/* split in place: argv strings are ours to modify */
+		for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (n == CERTS_MAX_HOSTS)
+				return usage_error("certs init: more than %d host names", CERTS_MAX_HOSTS);
+			if (certs_check_name(tok, &why))
+				return usage_error("certs init: host name '%s' %s", tok, why);
+			for (size_t j = 0; j < n; j++)
+				if (!strcmp(hosts[j], tok))
+					return usage_error("certs init: host name '%s' is given twice", tok);
+			hosts[n++] = tok;
+		}
+		if (!n)
+			return usage_error("certs init: --hosts needs at least one name");
+	} else {
+		hosts[n++] = CERTS_DEFAULT_HOST;
+	}
+	o.hosts = hosts;
+	o.nhosts = n;
+	e = certs_init(&o, stdout, err, sizeof(err));
+	if (e) {
+		errmsg("certs init: %s", err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_certs(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("certs: expected init");
+	if (!strcmp(argv[1], "init"))
+		return certs_init_cmd(argc - 1, argv + 1);
+	return usage_error("certs: unknown command '%s' (expected init)", argv[1]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1054,7 +1161,7 @@ int main(int argc, char **argv)
 		return usage_error("bad --admin address '%s': expected IPv4:PORT or [IPv6]:PORT such as %s",
 				   admin_addr, ADMIN_DEFAULT);
 	if (optind >= argc)
-		return usage_error("missing command (status, policy, disable)");
+		return usage_error("missing command (status, policy, routes, disable or certs)");
 
 	cmd = argv[optind];
 	argc -= optind;
@@ -1077,5 +1184,7 @@ int main(int argc, char **argv)
 		return cmd_disable(argc, argv);
 	if (!strcmp(cmd, "routes"))
 		return cmd_routes(argc, argv);
-	return usage_error("unknown command '%s' (expected status, policy, routes or disable)", cmd);
+	if (!strcmp(cmd, "certs"))
+		return cmd_certs(argc, argv);
+	return usage_error("unknown command '%s' (expected status, policy, routes, disable or certs)", cmd);
 }
