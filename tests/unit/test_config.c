@@ -40,7 +40,7 @@ static bool check_str(const char *got, const char *want, const char *file, int l
 {
 	char msg[1024];
 
-	snprintf(msg, sizeof(msg), "%s: got \"%s\", want \"%s\"", what, got ? got : "(null)", want);
+	snprintf(msg, sizeof(msg), "%s: got \"%.400s\", want \"%.400s\"", what, got ? got : "(null)", want);
 	return check(got && !strcmp(got, want), file, line, msg);
 }
 
