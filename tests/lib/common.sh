@@ -287,10 +287,14 @@ BG_PID=
 bg() {
 	local name=$1 where=$2
 	shift 2
+	# nsenter itself in the background (not a shell function in a subshell), so that
+	# BG_PID is the process that ends up running CMD and a TERM reaches it
 	case $where in
-	c | "$NS_C") ns_c "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
-	s | "$NS_S") ns_s "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
-	app) in_app "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	c | "$NS_C") nsenter --net="/run/netns/$NS_C" "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	s | "$NS_S") nsenter --net="/run/netns/$NS_S" "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	r | "$NS_R") nsenter --net="/run/netns/$NS_R" "$@" >"$TMP/$name.log" 2>&1 </dev/null & ;;
+	app) nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/app/cgroup.procs" "$@" \
+		>"$TMP/$name.log" 2>&1 </dev/null & ;;
 	*) die "bg: unknown place $where" ;;
 	esac
 	BG_PID=$!
