@@ -33,7 +33,7 @@ enum op {
 };
 #define OP_MASK 0xfULL
 
-enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL };
+enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND };
 
 struct listener {
 	int fd;
@@ -139,6 +139,7 @@ struct loop_stats {
 	uint64_t admin_requests;
 	uint64_t flows_uring, flows_splice, splice_fallbacks;
 	uint64_t tunnel_requests, tunnel_errors[6]; /* errors: 400, 403, 405, 431, 502, 504 */
+	uint64_t inbound_refused, inbound_proxied; /* protected ingress (ingress.c) */
 	struct histogram connect_seconds; /* upstream connect time of successful attempts */
 	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
 };
@@ -147,7 +148,8 @@ struct loop {
 	struct io_uring ring;
 	struct hermes_config *cfg;
 	struct loader *ld;
-	struct listener lst[4]; /* outbound v4, outbound v6, admin, tunnel */
+	struct ingress *ing;  /* protected ingress, NULL when off */
+	struct listener lst[6]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6 */
 	int n_lst;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
