@@ -13,6 +13,7 @@
 #include "lib/tc.h"
 #include "lib/flows.h"
 #include "lib/maps.h"
+#include "lib/ownsk.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -282,6 +283,14 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		/* learn when the socket closes so the entry goes with it */
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		/* hermesd dialling out: its SYN must not be steered back to it (ownsk.h) */
+		if (!self || !cfg->ingress)
+			return 1;
+		sockops_local(skops, &local);
+		if (!bpf_map_update_elem(&hermes_ingress_own, &local, &(__u8){ 1 }, BPF_ANY))
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
 	case BPF_SOCK_OPS_RTT_CB:
 	case BPF_SOCK_OPS_RETRANS_CB:
 		if (cfg->flows)
@@ -294,6 +303,8 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 			return 1;
 		sockops_local(skops, &local);
 		bpf_map_delete_elem(&hermes_origdst, &local);
+		if (self && cfg->ingress)
+			bpf_map_delete_elem(&hermes_ingress_own, &local);
 		break;
 	}
 	return 1;

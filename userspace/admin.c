@@ -179,6 +179,11 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			sb_printf(b, "hermes_tunnel_errors_total{status=\"%s\"} %llu\n", codes[i],
 				  (unsigned long long)s->tunnel_errors[i]);
 	}
+	metric(b, "hermes_inbound_refused_total", "counter",
+	       "Connections to protected ports reset by the inbound listener (peer not allowed).", s->inbound_refused);
+	metric(b, "hermes_inbound_proxied_total", "counter",
+	       "Connections to protected ports from inbound.allow_from peers, proxied to the service.",
+	       s->inbound_proxied);
 	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
 	       s->splice_fallbacks);
 	{

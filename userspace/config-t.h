@@ -96,6 +96,22 @@ struct cfg_access {
 	int line;
 };
 
+#define CFG_MAX_PROTECT 64
+#define CFG_MAX_ALLOW_FROM 64
+
+/* Protected ingress (section `inbound`, or --inbound-listen): the sk_lookup program hands
+ * inbound connections to these local ports to the inbound listener. */
+struct cfg_inbound {
+	bool on;                          /* the section exists (or --inbound-listen ADDR) */
+	bool allow_init_netns;            /* attach even in the init network namespace */
+	struct cfg_sockaddr listen;       /* IPv4 (0.0.0.0:15006); len 0 = off */
+	struct cfg_sockaddr listen6;      /* IPv6; len 0 = off (default) */
+	uint16_t protect[CFG_MAX_PROTECT]; /* host order */
+	int n_protect;
+	struct hermes_policy_key allow_from[CFG_MAX_ALLOW_FROM]; /* peers let through to the service */
+	int n_allow_from;
+};
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
@@ -110,6 +126,7 @@ struct hermes_config {
 	uint32_t h2_max_streams;     /* streams we open on one pooled connection before opening another */
 	char tunnel_post_path[128];  /* the tunnel listener takes POST to this path as CONNECT (h2-post) */
 	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
+	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 
 	/* proxy action */

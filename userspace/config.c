@@ -29,6 +29,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:15001"
 #define DEFAULT_LISTEN6 "[::1]:15001"
 #define DEFAULT_ADMIN "127.0.0.1:15000"
+#define DEFAULT_INBOUND "0.0.0.0:15006"
 #define DEFAULT_MARK 0x484d /* "HM" */
 
 #define MAX_KEYS 16      /* largest key table */
@@ -519,6 +520,76 @@ static const struct key listener_keys[] = {
 	{ .name = "tunnel", .set = set_addr, CFG_FIELD(tunnel), .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. 10.0.0.1:15008, or off" },
 };
+
+/* inbound: protected ingress */
+static int protect_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_inbound *in = &((struct hermes_config *)obj)->inbound;
+	uint32_t port;
+
+	(void)i;
+	if (parse_u32(s, 1, 65535, &port))
+		return fail(c, a, "bad port '%s' in '%s' (expected a port 1..65535)", show(c, s), qname);
+	for (int j = 0; j < in->n_protect; j++)
+		if (in->protect[j] == port)
+			return 0;
+	in->protect[in->n_protect++] = (uint16_t)port;
+	return 0;
+}
+
+static int set_protect(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct hermes_config *)obj)->inbound.n_protect = 0;
+	return parse_scalar_list(c, k, qname, v, 0, CFG_MAX_PROTECT, "a port 1..65535", protect_item, obj);
+}
+
+static int allow_from_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_inbound *in = &((struct hermes_config *)obj)->inbound;
+	char why[160] = "";
+
+	if (pol_parse_match_err(s, &in->allow_from[i], why, sizeof(why)))
+		return fail(c, a, "'%s': %s", qname, why[0] ? why : "bad CIDR");
+	if (in->allow_from[i].port)
+		return fail(c, a, "'%s': '%s' has a port (expected a CIDR without port: peers are matched "
+			    "on their address)", qname, show(c, s));
+	in->n_allow_from = i + 1;
+	return 0;
+}
+
+static int set_allow_from(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct hermes_config *)obj)->inbound.n_allow_from = 0;
+	return parse_scalar_list(c, k, qname, v, 0, CFG_MAX_ALLOW_FROM, "a CIDR", allow_from_item, obj);
+}
+
+static const struct key inbound_keys[] = {
+	{ .name = "listen", .set = set_addr, CFG_FIELD(inbound.listen), .flags = KEY_V4 | KEY_OFF,
+	  .expect = "IPv4:PORT, e.g. " DEFAULT_INBOUND ", or off" },
+	{ .name = "listen6", .set = set_addr, CFG_FIELD(inbound.listen6), .flags = KEY_V6 | KEY_OFF,
+	  .expect = "[IPv6]:PORT, e.g. \"[::]:15006\", or off" },
+	{ .name = "protect", .set = set_protect,
+	  .expect = "a list of at most 64 local ports reachable only through hermesd, e.g. [80, 8443]" },
+	{ .name = "allow_from", .set = set_allow_from,
+	  .expect = "a list of at most 64 CIDRs whose direct connections hermesd lets through, e.g. [10.0.1.0/24]" },
+	{ .name = "allow_init_netns", .set = set_bool, CFG_FIELD(inbound.allow_init_netns),
+	  .expect = "true or false" },
+};
+
+void config_inbound_on(struct hermes_config *cfg)
+{
+	if (cfg->inbound.on)
+		return;
+	cfg->inbound.on = true;
+	(void)addr_parse(DEFAULT_INBOUND, &cfg->inbound.listen); /* constant: cannot fail */
+}
+
+/* inbound: a section that also turns protected ingress on (with its default listener) */
+static int set_inbound(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	config_inbound_on(obj);
+	return parse_section(c, k, qname, v, obj, NULL);
+}
 
 enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,
        PX_RELAY, PX_SK_MSG, PX_NKEYS };
@@ -1039,6 +1110,7 @@ static const struct key top_keys[] = {
 	{ .name = "tunnel_access", .set = set_tunnel_access },
 	{ .name = "tls", .set = set_section, .sub = tls_keys, .nsub = ARRAY_SIZE(tls_keys) },
 	{ .name = "tunnel", .set = set_section, .sub = tunnel_keys, .nsub = ARRAY_SIZE(tunnel_keys) },
+	{ .name = "inbound", .set = set_inbound, .sub = inbound_keys, .nsub = ARRAY_SIZE(inbound_keys) },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -1323,6 +1395,17 @@ const struct cfg_access *config_find_access(const struct hermes_config *cfg, con
 		return a;
 	}
 	return NULL;
+}
+
+bool config_inbound_allowed(const struct hermes_config *cfg, const struct hermes_addr *peer)
+{
+	struct hermes_addr p = *peer;
+
+	p.port = 0;
+	for (int i = 0; i < cfg->inbound.n_allow_from; i++)
+		if (match_covers(&cfg->inbound.allow_from[i], &p))
+			return true;
+	return false;
 }
 
 const struct cfg_route *config_find_route(const struct hermes_config *cfg, const struct hermes_addr *dst)

@@ -36,6 +36,11 @@ const struct cfg_route *config_find_route(const struct hermes_config *cfg, const
 const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
 					    const struct hermes_addr *from, const uint32_t *uid, const char *comm,
 					    const char (*sans)[128], unsigned n_sans);
+/* Is peer (any port) covered by inbound.allow_from? */
+bool config_inbound_allowed(const struct hermes_config *cfg, const struct hermes_addr *peer);
+/* Turns protected ingress on with its defaults (listener 0.0.0.0:15006), as the
+ * `inbound` section and --inbound-listen do. */
+void config_inbound_on(struct hermes_config *cfg);
 /* "uring|splice|auto" -> engine; -EINVAL otherwise. */
 int config_parse_relay(const char *s, enum relay_engine *out);
 const char *config_relay_name(enum relay_engine r);

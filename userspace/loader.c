@@ -88,7 +88,8 @@ static int own_cgroup(char *buf, size_t len)
 
 static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 {
-	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg, .flows = cfg->flow_table };
+	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg, .flows = cfg->flow_table,
+				    .ingress = cfg->inbound.on };
 	__u32 zero = 0;
 
 	if (cfg->listen.len) {
@@ -108,63 +109,72 @@ static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 	return 0;
 }
 
-/* Attach prog to the cgroup, reusing a link pinned by an earlier hermesd when it is on
- * the same cgroup (atomic program swap), replacing it otherwise. */
-static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_program *prog,
-			 const char *cg_path, const char *pin_name)
+int loader_link_pinned(const char *path, struct bpf_program *prog, const struct link_target *t,
+		       struct bpf_link **out)
 {
-	char path[PATH_MAX], name[128];
-	struct bpf_link *link;
-	int cg_fd, err;
-	struct stat st;
+	struct bpf_link *link = access(path, F_OK) ? NULL : bpf_link__open(path);
+	int err;
 
-	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, pin_name ? pin_name : bpf_program__name(prog));
-	if (pin_path(path, sizeof(path), l->pin_root, name))
-		return -ENAMETOOLONG;
-	cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0) {
-		err = -errno;
-		log_error("cannot open cgroup %s: %s (give an existing cgroup v2 directory with --cgroup)",
-			  cg_path, strerror(-err));
-		return err;
-	}
-	fstat(cg_fd, &st);
-	link = access(path, F_OK) ? NULL : bpf_link__open(path);
 	if (link) {
 		struct bpf_link_info info = {};
 		__u32 ilen = sizeof(info);
+		__u64 ino = 0;
 
-		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &ilen) &&
-		    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == (__u64)st.st_ino &&
-		    !bpf_link__update_program(link, prog)) {
+		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &ilen) && info.type == t->type)
+			ino = t->type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : info.netns.netns_ino;
+		if (ino == t->ino && !bpf_link__update_program(link, prog)) {
 			log_debug("%s: reused pinned link %s", bpf_program__name(prog), path);
-			goto done;
+			*out = link;
+			return 0;
 		}
-		/* stale (other cgroup, or detached): replace */
+		/* stale (other cgroup or netns, or detached): replace */
 		bpf_link_detach(bpf_link__fd(link));
 		bpf_link__unpin(link);
 		bpf_link__destroy(link);
 		unlink(path);
 	}
-	link = bpf_program__attach_cgroup(prog, cg_fd);
+	link = t->type == BPF_LINK_TYPE_CGROUP ? bpf_program__attach_cgroup(prog, t->fd)
+					       : bpf_program__attach_netns(prog, t->fd);
 	if (!link) {
 		err = -errno;
-		log_error("cannot attach %s to cgroup %s: %s", bpf_program__name(prog), cg_path,
-			  strerror(-err));
-		close(cg_fd);
+		log_error("cannot attach %s to %s: %s", bpf_program__name(prog), t->what, strerror(-err));
 		return err;
 	}
 	err = bpf_link__pin(link, path);
 	if (err) {
 		log_error("cannot pin link %s: %s", path, strerror(-err));
 		bpf_link__destroy(link);
-		close(cg_fd);
 		return err;
 	}
-done:
-	close(cg_fd);
-	l->links[idx] = link;
+	*out = link;
 	return 0;
+}
+
+/* Attach prog to the cgroup through a pinned link (loader_link_pinned). */
+static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_program *prog,
+			 const char *cg_path, const char *pin_name)
+{
+	char path[PATH_MAX], name[128], what[PATH_MAX + 8];
+	struct link_target t = { .type = BPF_LINK_TYPE_CGROUP, .what = what };
+	struct stat st;
+	int err;
+
+	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, pin_name ? pin_name : bpf_program__name(prog));
+	if (pin_path(path, sizeof(path), l->pin_root, name))
+		return -ENAMETOOLONG;
+	t.fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t.fd < 0) {
+		err = -errno;
+		log_error("cannot open cgroup %s: %s (give an existing cgroup v2 directory with --cgroup)",
+			  cg_path, strerror(-err));
+		return err;
+	}
+	fstat(t.fd, &st);
+	t.ino = st.st_ino;
+	snprintf(what, sizeof(what), "cgroup %s", cg_path);
+	err = loader_link_pinned(path, prog, &t, &l->links[idx]);
+	close(t.fd);
+	return err;
 }
 
 #define TC_HANDLE 0x484d /* fixed, so a restarted hermesd replaces its own filters */
@@ -255,11 +265,24 @@ int loader_ifstats(struct loader *l, int ifindex, struct hermes_ifstats *out)
 	return 0;
 }
 
+int loader_pin_maps(struct bpf_object *obj, const char *pin_root)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		if (pin_path(path, sizeof(path), pin_root, bpf_map__name(map)) || bpf_map__set_pin_path(map, path))
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 int loader_start(struct loader *l, const struct hermes_config *cfg)
 {
-	char own_cg[PATH_MAX], path[PATH_MAX];
+	char own_cg[PATH_MAX];
 	struct steer_bpf *skel;
-	struct bpf_map *map;
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -281,15 +304,9 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		return err;
 	}
 	l->skel = skel;
-	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
-			continue;
-		if (pin_path(path, sizeof(path), cfg->pin_root, bpf_map__name(map)) ||
-		    bpf_map__set_pin_path(map, path)) {
-			err = -ENAMETOOLONG;
-			goto fail;
-		}
-	}
+	err = loader_pin_maps(skel->obj, cfg->pin_root);
+	if (err)
+		goto fail;
 	err = steer_bpf__load(skel);
 	if (err) {
 		log_error("cannot load BPF programs: %s (run as root on a kernel with BPF, BTF and cgroup v2)",

@@ -36,6 +36,23 @@ struct loader {
 /* Loads and attaches everything; on failure nothing stays attached and the message
  * has been logged. Returns 0 or -errno. */
 int loader_start(struct loader *l, const struct hermes_config *cfg);
+/* Where a program is attached through a pinned link. */
+struct link_target {
+	unsigned type;    /* BPF_LINK_TYPE_CGROUP or BPF_LINK_TYPE_NETNS */
+	unsigned long long ino; /* the cgroup's id (its directory's inode) or the netns inode */
+	int fd;           /* the cgroup directory or the netns, for a new attachment */
+	const char *what; /* for messages: "cgroup /sys/fs/cgroup/x" */
+};
+struct bpf_program;
+struct bpf_link;
+/* Attaches prog to t through the link pinned at path, reusing a link an earlier hermesd
+ * pinned there when it is on the same target (atomic program swap: no connection sees a
+ * gap), replacing it otherwise. Failures are logged. */
+int loader_link_pinned(const char *path, struct bpf_program *prog, const struct link_target *t,
+		       struct bpf_link **out);
+/* Sets every map of obj to be pinned (and reused) by name under pin_root; before load. */
+struct bpf_object;
+int loader_pin_maps(struct bpf_object *obj, const char *pin_root);
 /* Detaches every program and removes the pins (graceful stop). */
 void loader_detach(struct loader *l);
 /* Sums the per-CPU TC counters of ifindex into out. */

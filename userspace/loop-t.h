@@ -41,7 +41,7 @@ enum op {
 #define LOOP_ALIGN 32
 _Static_assert(OP_COUNT <= OP_MASK + 1, "op tags must fit in the low bits of an aligned pointer");
 
-enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL };
+enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND };
 
 struct listener {
 	int fd;
@@ -218,6 +218,7 @@ struct loop_stats {
 	uint64_t tunnel_requests, tunnel_errors[6]; /* errors: 400, 403, 405, 431, 502, 504 */
 	uint64_t sess_opened, sess_failed, sess_tls_failed, h2_streams, h2_resets;
 	struct histogram tunnel_setup_seconds; /* tunnel client: attempt start to the peer's 200 */
+	uint64_t inbound_refused, inbound_proxied; /* protected ingress (ingress.c) */
 	struct histogram connect_seconds; /* upstream connect time of successful attempts */
 	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
 };
@@ -226,7 +227,8 @@ struct loop {
 	struct io_uring ring;
 	struct hermes_config *cfg;
 	struct loader *ld;
-	struct listener lst[4]; /* outbound v4, outbound v6, admin, tunnel */
+	struct ingress *ing;  /* protected ingress, NULL when off */
+	struct listener lst[6]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6 */
 	int n_lst;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;

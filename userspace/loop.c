@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "ingress.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
@@ -143,7 +144,8 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	l->kind = kind;
 	snprintf(l->name, sizeof(l->name), "%s", buf);
 	lp->n_lst++;
-	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : kind == LST_TUNNEL ? "tunnel" : "outbound", buf);
+	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : kind == LST_TUNNEL ? "tunnel" :
+		 kind == LST_INBOUND ? "inbound" : "outbound", buf);
 	return 0;
 }
 
@@ -202,6 +204,10 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	if (cfg->admin.len && (err = add_listener(lp, &cfg->admin, LST_ADMIN)))
 		return err;
 	if (cfg->tunnel.len && (err = add_listener(lp, &cfg->tunnel, LST_TUNNEL)))
+		return err;
+	if (cfg->inbound.on && cfg->inbound.listen.len && (err = add_listener(lp, &cfg->inbound.listen, LST_INBOUND)))
+		return err;
+	if (cfg->inbound.on && cfg->inbound.listen6.len && (err = add_listener(lp, &cfg->inbound.listen6, LST_INBOUND)))
 		return err;
 	for (int i = 0; i < lp->n_lst; i++)
 		arm_accept(lp, &lp->lst[i]);
@@ -335,13 +341,12 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else if (l->kind == LST_ADMIN) {
 		admin_accept(lp, cqe->res);
-	} else if (l->kind == LST_TUNNEL) {
-		if (lp->draining)
-			close(cqe->res);
-		else
-			sess_accept(lp, cqe->res);
 	} else if (lp->draining) {
 		close(cqe->res);
+	} else if (l->kind == LST_TUNNEL) {
+		sess_accept(lp, cqe->res);
+	} else if (l->kind == LST_INBOUND) {
+		ingress_accept(lp, cqe->res);
 	} else {
 		conn_accept(lp, cqe->res);
 	}

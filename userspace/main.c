@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "caps.h"
 #include "config.h"
+#include "ingress.h"
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
@@ -48,6 +49,16 @@ static void usage(FILE *f)
 "      --tunnel-listen ADDR|off\n"
 "                          HTTP/1.1 CONNECT tunnel listener, e.g. 10.0.0.1:15008\n"
 "                          (default off: it relays to any address it is asked for)\n"
+"      --inbound-listen ADDR|off\n"
+"                          protected ingress: the IPv4 inbound listener (default\n"
+"                          0.0.0.0:15006 once the config has an 'inbound' section).\n"
+"                          An sk_lookup program hands inbound connections to the\n"
+"                          ports in inbound.protect to it; peers outside\n"
+"                          inbound.allow_from are reset, the others are proxied to\n"
+"                          the service, and connections over lo (hermesd's tunnel\n"
+"                          targets, local clients) reach the service directly.\n"
+"                          Refused in the host's init network namespace unless\n"
+"                          inbound.allow_init_netns is true. off: no protection\n"
 "      --log-level LEVEL   debug, info, warn or error (default info)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
@@ -65,7 +76,9 @@ static void usage(FILE *f)
 "\n"
 "Signals: SIGTERM/SIGINT stop accepting, drain flows (proxy.drain_timeout_ms), detach\n"
 "the programs and exit 0 (a second signal closes the remaining flows at once); SIGHUP\n"
-"reloads policy and proxy settings from the file without dropping flows.\n"
+"reloads policy and proxy settings from the file without dropping flows (not the\n"
+"inbound section). The protected-ingress link stays attached after a stop: protected\n"
+"ports stay refused (fail-closed) until hermesd is back or `hermesctl disable`.\n"
 "\n"
 "hermesd must run in a cgroup other than the root: it serves SO_ORIGINAL_DST to the\n"
 "sockets of its own cgroup with a getsockopt program, and never attaches to the root.\n"
@@ -105,7 +118,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -120,6 +133,7 @@ int main(int argc, char **argv)
 		{ "flow-table", required_argument, NULL, O_FLOW_TABLE },
 		{ "tc-iface", required_argument, NULL, O_TC_IFACE },
 		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
+		{ "inbound-listen", required_argument, NULL, O_INBOUND },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -127,9 +141,11 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
 	int n_tc = 0;
-	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {};
+	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, have_tunnel = false, check = false;
+	bool have_inbound = false;
 	static struct hermes_config cfg;
+	static struct ingress ing;
 	static struct loader ld;
 	static struct loop lp;
 	struct stat st;
@@ -160,6 +176,15 @@ int main(int argc, char **argv)
 			if (parse_addr_opt("--tunnel-listen", optarg, &tunnel, true))
 				return EXIT_USAGE;
 			have_tunnel = true;
+			break;
+		case O_INBOUND:
+			if (parse_addr_opt("--inbound-listen", optarg, &inbound, true))
+				return EXIT_USAGE;
+			if (inbound.len && inbound.ss.ss_family != AF_INET) {
+				fprintf(stderr, "hermesd: --inbound-listen must be an IPv4:PORT address (IPv6: inbound.listen6)\n");
+				return EXIT_USAGE;
+			}
+			have_inbound = true;
 			break;
 		case O_LOG_LEVEL: level = optarg; break;
 		case O_USER: user = optarg; break;
@@ -204,6 +229,12 @@ int main(int argc, char **argv)
 		cfg.admin = admin;
 	if (have_tunnel)
 		cfg.tunnel = tunnel;
+	if (have_inbound && !inbound.len) {
+		cfg.inbound.on = false;
+	} else if (have_inbound) {
+		config_inbound_on(&cfg);
+		cfg.inbound.listen = inbound;
+	}
 	if (level && log_parse_level(level, &cfg.log_level)) {
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
 		return EXIT_USAGE;
@@ -252,6 +283,8 @@ int main(int argc, char **argv)
 				"or 'cgroup:' in the config)\n", cfg.cgroup);
 		return EXIT_USAGE;
 	}
+	if (ingress_check(&cfg))
+		return EXIT_USAGE;
 	if (check) {
 		printf("%s: ok (cgroup %s, pin root %s, %d policy rules, %d endpoint sets)\n", cfg.source, cfg.cgroup,
 		       cfg.pin_root, cfg.n_rules, cfg.n_endpoints);
@@ -269,19 +302,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = pol_sync_config(ld.policy_fd, cfg.rules, cfg.n_rules);
-	if (rc) {
+	if (rc)
 		log_error("cannot write config policy into %s/hermes_policy: %s", cfg.pin_root, strerror(-rc));
+	if (rc || ingress_start(&ing, &lp)) {
 		loader_detach(&ld);
 		loop_fini(&lp);
 		return 1;
 	}
 	if (caps_drop(cfg.user)) {
+		ingress_stop(&ing);
 		loader_detach(&ld);
 		loop_fini(&lp);
 		return 1;
 	}
 	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
 	rc = loop_run(&lp);
+	ingress_stop(&ing);
 	loader_detach(&ld);
 	loop_fini(&lp);
 	config_free(&cfg);

@@ -18,8 +18,13 @@
 #define HERMES_MAP_FLOWS "hermes_flows"
 #define HERMES_MAP_FLOW_ENGINE "hermes_flow_engine"
 #define HERMES_MAP_IFSTATS "hermes_ifstats"
+#define HERMES_MAP_INGRESS "hermes_ingress"
+#define HERMES_MAP_INGRESS_LISTEN "hermes_ingress_listen"
+#define HERMES_MAP_INGRESS_STATS "hermes_ingress_stats"
 
 /* links, pinned at <root>/links/<program name> */
 #define HERMES_PIN_LINKS "links"
+/* the protected-ingress sk_lookup link (per network namespace) */
+#define HERMES_LINK_INGRESS "hermes_ingress_lookup"
 
 #endif

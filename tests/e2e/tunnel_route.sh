@@ -10,24 +10,6 @@
 
 topo_up
 start_nginx
-PIN_S=$PINROOT-s
-mkdir -p "$CG/hermesd-s" "$CG/app-s"
-S_LOG=$TMP/hermesd-s.log
-S_PID=
-my_cleanup() {
-	local rc=$?
-	if [ -n "$S_PID" ]; then
-		kill -TERM "$S_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$S_PID" 2>/dev/null
-	fi
-	[ -e "$PIN_S" ] && "$HERMESCTL_BIN" --pin-root "$PIN_S" disable >/dev/null 2>&1
-	rm -rf "$PIN_S"
-	(exit $rc)
-	cleanup
-}
-trap my_cleanup EXIT
-
 # the ingress hermesd on the server host, tunnel listener on 10.77.1.2:15008; only curl
 # may reach 10.77.1.3:80 through it (deny by default once rules exist)
 cat >"$TMP/ingress.yaml" <<YAML
@@ -36,13 +18,7 @@ tunnel_access:
     comm: curl
     action: allow
 YAML
-nsenter --net="/run/netns/$NS_S" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-s/cgroup.procs" \
-	"$HERMESD_BIN" --cgroup "$CG/app-s" --pin-root "$PIN_S" --log-level debug \
-	-c "$TMP/ingress.yaml" --tunnel-listen 10.77.1.2:15008 >"$S_LOG" 2>&1 </dev/null &
-S_PID=$!
-ready_s() { [ "$(ns_s curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:15000/ready)" = 200 ]; }
-wait_until 15 ready_s || { tail -n 20 "$S_LOG"; die "ingress hermesd not ready"; }
-say "ingress hermesd ready (pid $S_PID)"
+start_hermesd_s -c "$TMP/ingress.yaml" --tunnel-listen 10.77.1.2:15008
 
 cat >"$TMP/client.yaml" <<YAML
 routes:

@@ -8,7 +8,7 @@
 #   netns  hc-$ID  client host: 10.77.1.1/24, fd77:1::1/64; runs hermesd and the app
 #   netns  hs-$ID  server host: 10.77.1.2/24, 10.77.1.3/24, fd77:1::2/64; runs nginx & co
 #   cgroup $CGROOT/hermes-test-$ID/{app,hermesd}
-#   pins   /sys/fs/bpf/hermes-test-$ID
+#   pins   /sys/fs/bpf/hermes-test-$ID (and -s for a hermesd on the server host)
 #   tmp    $TMP (mktemp -d)
 # Nothing is ever attached to the root cgroup and no steered traffic uses the root netns.
 #
@@ -499,6 +499,35 @@ assert_no_progs() {
 	say "ok: $1 (bpftool cgroup tree $CG shows no programs)"
 }
 
+# ---------------------------------------------------------------- a hermesd on the server host
+
+PIN_S=$PINROOT-s
+S_PID=
+S_LOG=
+# start_hermesd_s [ARGS...]: a second hermesd in the server netns, inside $CG/hermesd-s,
+# steering $CG/app-s, pins under $PIN_S, debug log appended to $S_LOG. Waits until its
+# /ready is 200. cleanup stops it and removes $PIN_S.
+start_hermesd_s() {
+	require_build
+	S_LOG=$TMP/hermesd-s.log
+	mkdir -p "$CG/hermesd-s" "$CG/app-s" || die "cannot create the server host's cgroups"
+	echo "=== hermesd-s start $(date +%T.%3N): $*" >>"$S_LOG"
+	nsenter --net="/run/netns/$NS_S" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-s/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$CG/app-s" --pin-root "$PIN_S" --log-level debug "$@" >>"$S_LOG" 2>&1 </dev/null &
+	S_PID=$!
+	PIDS+=("$S_PID")
+	wait_until 15 _ready_s || { tail -n 20 "$S_LOG"; die "hermesd on the server host not ready"; }
+	say "hermesd on the server host ready (pid $S_PID)"
+}
+_ready_s() { [ "$(ns_s curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:15000/ready)" = 200 ]; }
+
+# stop_hermesd_s [SIG]: sets STOP_RC
+stop_hermesd_s() {
+	stop_pid "$S_PID" "${1:-TERM}" 15
+	say "hermesd on the server host (pid $S_PID) stopped with SIG${1:-TERM}: status $STOP_RC"
+	S_PID=
+}
+
 # ---------------------------------------------------------------- clients and checks
 
 # curl_app [CURL ARGS...] URL: curl from the app cgroup; sets CURL_OUT, CURL_ERR, CURL_RC,
@@ -617,7 +646,7 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 
 	# 3. BPF: detach and unpin
-	for d in "$PINROOT" "${_PINS_MADE[@]}"; do
+	for d in "$PINROOT" "${PIN_S:-}" "${_PINS_MADE[@]}"; do
 		if [ -e "$d" ]; then
 			[ -x "$HERMESCTL_BIN" ] && "$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
 			rm -rf "$d"
@@ -635,7 +664,7 @@ cleanup() {
 	fi
 
 	# 5. a sanitizer build reports memory errors and leaks in hermesd's log: any is a failure
-	for d in "$HERMESD_LOG" "${_LOGS_MADE[@]}"; do
+	for d in "$HERMESD_LOG" "${S_LOG:-}" "${_LOGS_MADE[@]}"; do
 		if [ -f "$d" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d"; then
 			echo "--- sanitizer report in $(basename "$d"):"
 			grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d" | head -n 60

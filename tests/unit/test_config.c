@@ -40,7 +40,8 @@ static bool check_str(const char *got, const char *want, const char *file, int l
 {
 	char msg[1024];
 
-	snprintf(msg, sizeof(msg), "%s: got \"%.400s\", want \"%.400s\"", what, got ? got : "(null)", want);
+	/* bounded: a value can be PATH_MAX long, the message needs only its start */
+	snprintf(msg, sizeof(msg), "%.200s: got \"%.400s\", want \"%.400s\"", what, got ? got : "(null)", want);
 	return check(got && !strcmp(got, want), file, line, msg);
 }
 
@@ -409,6 +410,10 @@ static const struct bad_case {
 	{ "access bad action", "tunnel_access:\n  - {match: 10.0.0.0/8, action: permit}\n", 2,
 	  "tunnel_access", "allow or deny" },
 	{ "access without action", "tunnel_access:\n  - {match: 10.0.0.0/8}\n", 2, "action", NULL },
+	{ "inbound port 0", "inbound:\n  protect: [80, 0]\n", 2, "inbound.protect", "1..65535" },
+	{ "inbound allow_from with a port", "inbound:\n  allow_from: [10.0.0.0/8:80]\n", 2,
+	  "inbound.allow_from", "without port" },
+	{ "inbound IPv6 listen", "inbound:\n  listen: \"[::]:15006\"\n", 2, "inbound.listen", "IPv4" },
 	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
 	  "action 'http' is not implemented yet", NULL },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
@@ -524,6 +529,37 @@ static bool test_small_err(void)
 	ok &= ASSERT_EQ(err[8], 'X', "short buffer not overrun");
 	ok &= ASSERT_EQ(load_text("bogus: 1\n", &cfg, path, sizeof(path), NULL, 0), -EINVAL,
 			"no buffer");
+	return ok;
+}
+
+/* inbound: defaults when the section exists, ports and allow_from */
+static bool test_inbound(void)
+{
+	static const char *const yaml =
+		"inbound:\n"
+		"  protect: [80, 8443, 80]\n"
+		"  allow_from: [10.77.1.0/24, \"fd77::/16\"]\n";
+	struct hermes_addr p = { .family = HERMES_FAMILY_V4, .port = 1234 };
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+
+	config_defaults(&cfg);
+	ok &= ASSERT_TRUE(!cfg.inbound.on, "inbound off by default");
+	if (!ASSERT_EQ(load_text(yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "inbound file loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_TRUE(cfg.inbound.on, "the section turns it on");
+	ok &= ASSERT_EQ(ntohs(((struct sockaddr_in *)&cfg.inbound.listen.ss)->sin_port), 15006, "default listener port");
+	ok &= ASSERT_EQ(cfg.inbound.listen6.len, 0, "no IPv6 listener by default");
+	ok &= ASSERT_EQ(cfg.inbound.n_protect, 2, "duplicate port folded");
+	ok &= ASSERT_EQ(cfg.inbound.protect[1], 8443, "second port");
+	memcpy(p.addr, "\x0a\x4d\x01\x05", 4);
+	ok &= ASSERT_TRUE(config_inbound_allowed(&cfg, &p), "10.77.1.5 allowed");
+	memcpy(p.addr, "\x0a\x4d\x02\x05", 4);
+	ok &= ASSERT_TRUE(!config_inbound_allowed(&cfg, &p), "10.77.2.5 not allowed");
+	config_free(&cfg);
 	return ok;
 }
 
@@ -666,6 +702,7 @@ int main(void)
 	RUN(test_small_err());
 	RUN(test_example());
 	RUN(test_routes_access());
+	RUN(test_inbound());
 
 	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",
 	       n_tests - n_bad_tests, n_tests, n_failed, n_checks);
