@@ -111,8 +111,9 @@ void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err)
 		return;
 	if (s->ng && c->sid[side] > 0) {
 		nghttp2_session_set_stream_user_data(NG(s), c->sid[side], NULL);
-		/* both directions ended: the stream closes by itself, no reset */
-		if (nghttp2_session_find_stream(NG(s), c->sid[side]) && !(c->s_ended[side] && c->h[side].eof))
+		/* both directions ended, or ours did with nothing wrong (an error reply): the
+		 * stream closes by itself; a reset could overtake the reply */
+		if (nghttp2_session_find_stream(NG(s), c->sid[side]) && !(c->s_ended[side] && c->h[side].eof) && err)
 			nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, c->sid[side], err);
 	}
 	flow_unlink(s, c, side);

@@ -18,9 +18,11 @@ start_nginx
 "$HERMESCTL_BIN" certs init "$TMP/pki" --hosts a,r1,r2,c >/dev/null || die "hermesctl certs init failed"
 tls() { echo "tls: {cert: $TMP/pki/$1.crt, key: $TMP/pki/$1.key, ca: $TMP/pki/ca.crt}"; }
 
-# C: the ingress; its hermesd dials 10.77.1.3 locally
+# C: the ingress; its hermesd dials 10.77.1.3 locally; port 80 is protected: only
+# hermesd's own connections reach nginx
 cat >"$TMP/c.yaml" <<YAML
 $(tls c)
+inbound: {protect: [80]}
 tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/r1, action: allow}
   - {match: 10.77.1.3/32, san: spiffe://hermes/r2, action: allow}
@@ -71,25 +73,30 @@ say "ok: nginx saw $client (C's hermesd)"
 wait_until 5 grep -q 'CONNECT 10.77.1.3:80 for uid 0 pid [0-9]* comm curl over h2, peer certificate r1' "$C_LOG" ||
 	{ grep CONNECT "$C_LOG" | tail -n 3; die "C did not log A's identity and R1's certificate"; }
 say "ok: C's log: $(grep -o 'CONNECT 10.77.1.3:80 for uid .*' "$C_LOG" | tail -n 1)"
+before=$(wc -l <"$NGINX_ACCESS_LOG")
+ns_c curl -s -o /dev/null --max-time 5 http://10.77.1.3/ && die "a direct connection from A to C's protected port 80 got through"
+assert_eq "$before" "$(wc -l <"$NGINX_ACCESS_LOG")" "the direct connection to the protected port reached nothing"
+assert_ge 1 "$(peer_stat "$NS_S" 127.0.0.1:15000 hermes_inbound_refused_total)" "C refused it"
 
 # ---- 1 GiB each way, byte-exact
 SIZE=${BULK_SIZE:-1073741824}
 want=$(openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:hermes-$ID" -in /dev/zero 2>/dev/null |
 	head -c "$SIZE" | tee "$TMP/src.bin" | sha256sum | awk '{ print $1 }')
 bg up-server s sh -c 'socat -u TCP-LISTEN:9000,bind=10.77.1.3,reuseaddr - | sha256sum > "$1"; echo done >> "$1.done"' _ "$TMP/up.sha"
-wait_tcp "$NS_S" 10.77.1.3 9000 || die "upload server not listening"
+# (not wait_tcp: socat serves one connection)
+wait_until 10 ns_s sh -c 'ss -Hltn "sport = :9000" | grep -q .' || die "upload server not listening"
 t0=$(now_ms)
 in_app timeout 200 socat -u "FILE:$TMP/src.bin" TCP:10.77.1.3:9000 || die "upload client failed"
 wait_until 60 test -s "$TMP/up.sha.done" || die "the upload's end did not reach the server"
 ms=$(($(now_ms) - t0))
-assert_eq "$want" "$(awk '{ print $1 }' "$TMP/up.sha")" "1 GiB upload sha256 at the server"
+assert_eq "$want" "$(awk '{ print $1 }' "$TMP/up.sha")" "upload sha256 at the server"
 say "upload: $SIZE bytes in $ms ms ($((SIZE * 1000 / 1048576 / (ms + 1))) MiB/s) through 2 TLS hops"
 bg down-server s socat -u "FILE:$TMP/src.bin" TCP-LISTEN:9001,bind=10.77.1.3,reuseaddr
-wait_tcp "$NS_S" 10.77.1.3 9001 || die "download server not listening"
+wait_until 10 ns_s sh -c 'ss -Hltn "sport = :9001" | grep -q .' || die "download server not listening"
 t0=$(now_ms)
 got=$(in_app sh -c 'timeout 200 socat -u TCP:10.77.1.3:9001 - | sha256sum') || die "download client failed"
 ms=$(($(now_ms) - t0))
-assert_eq "$want" "${got%% *}" "1 GiB download sha256 at the app"
+assert_eq "$want" "${got%% *}" "download sha256 at the app"
 say "download: $SIZE bytes in $ms ms ($((SIZE * 1000 / 1048576 / (ms + 1))) MiB/s) through 2 TLS hops"
 rm -f "$TMP/src.bin"
 
@@ -135,7 +142,7 @@ say "ok: curl -p -x http://R1:15008 (HTTP/1.1 CONNECT, relayed over h2 to C)"
 
 # ---- failover: R1 killed
 bg slow s "$PY" "$TESTBIN/hnet.py" serve-slow 10.77.1.3 9200 --delay 30 --bytes 1000
-wait_tcp "$NS_S" 10.77.1.3 9200 || die "slow server not listening"
+wait_until 10 ns_s sh -c 'ss -Hltn "sport = :9200" | grep -q .' || die "slow server not listening"
 bg held app "$PY" "$TESTBIN/hnet.py" recv 10.77.1.3 9200 --timeout 60
 held=$BG_PID
 wait_until 10 grep -q connected "$TMP/held.log" || die "the long flow did not start"

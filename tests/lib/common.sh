@@ -683,8 +683,11 @@ cleanup() {
 		fi
 	fi
 
-	# 7. namespaces and files
+	# 7. namespaces and files (HERMES_KEEP_LOGS=DIR keeps every log for a post-mortem)
 	for ns in "${_NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	if [ -n "${HERMES_KEEP_LOGS:-}" ] && [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		mkdir -p "$HERMES_KEEP_LOGS/$TEST_NAME" && cp "$TMP"/*.log "$HERMES_KEEP_LOGS/$TEST_NAME/" 2>/dev/null
+	fi
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ $rc != 0 ] && [ $rc != 77 ] && [ -f "$HERMESD_LOG" ]; then
 			echo "--- hermesd log (last 20 lines):"
