@@ -725,8 +725,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 		}
 		if (!s->server && f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
 			client_response(s, c);
-			/* a refusal moved the flow on (maybe to a new stream of this session) */
-			if (c->state == CONN_CLOSING || c->ss[side] != s || c->sid[side] != f->hd.stream_id)
+			/* a refusal moved the flow on (a new stream, or gone: c may be freed) */
+			if (nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) != c || c->state == CONN_CLOSING)
 				return 0;
 		}
 	}

@@ -27,6 +27,7 @@ cat >"$TMP/client.yaml" <<YAML
 routes:
   - name: via-squid
     match: [10.77.1.3/32]
+    protocol: h1
     peers: [10.77.1.2:3128]
 policy:
   - match: 10.77.1.3/32:80
