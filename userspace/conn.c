@@ -422,6 +422,15 @@ void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n)
 	}
 }
 
+size_t conn_half_avail(const struct half *h)
+{
+	size_t n = h->pre_len - h->pre_off + h->sq_len;
+
+	for (unsigned i = 0; i < h->q_count; i++)
+		n += h->q_len[(h->q_head + i) % RELAY_NBUF];
+	return n - (h->q_count ? h->sent_off : 0);
+}
+
 static bool half_empty(const struct half *h)
 {
 	return h->pre_off >= h->pre_len && !h->sq_len && !h->q_count;

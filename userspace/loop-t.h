@@ -33,7 +33,7 @@ enum op {
 	OP_SESS_CONNECT, /* struct sess: connect to a tunnel peer */
 	OP_SESS_CONNECT_TO, /* struct sess: timeout linked to the connect */
 	OP_SESS_RECV,    /* struct sess: recv (MSG_PEEK while sniffing the protocol) */
-	OP_SESS_SEND,    /* struct sess: send of sess->obuf */
+	OP_SESS_SEND,    /* struct sess: send of sess->ob[ob_send] */
 	OP_SESS_CANCEL,  /* struct sess: cancel of everything on a closing session */
 	OP_COUNT
 };
@@ -65,7 +65,7 @@ enum conn_state {
 
 /* A flow's stream buffer (bytes received on an HTTP/2 stream, not yet passed on): also
  * the stream's flow-control window, so a slow receiver holds back only its own stream. */
-#define STREAM_WIN (256 * 1024)
+#define STREAM_WIN (1024 * 1024)
 
 #define TUNNEL_HEAD_MAX 16384
 #define TUNNEL_HEAD_TIMEOUT_MS 10000
@@ -166,7 +166,7 @@ enum sess_state {
 
 /* One TCP connection carrying HTTP/2 tunnel streams, TLS or not, accepted on the tunnel
  * listener (server) or opened to a route's peer (client, pooled). OpenSSL runs on
- * memory BIOs: ciphertext moves with io_uring recv/send. */
+ * a BIO of ours over rbuf/ob: ciphertext moves with io_uring recv/send. */
 struct sess {
 	struct loop *loop;
 	struct sess *prev, *next;   /* lp->sessions */
@@ -181,11 +181,13 @@ struct sess {
 	bool recv_armed, send_inflight, goaway, busy;
 	int close_err;              /* why it is closing (-errno), for its flows */
 	void *ssl;                  /* SSL * */
-	void *bio_in, *bio_out;     /* BIO *: network side */
+	size_t rin_off, rin_len;    /* TLS: ciphertext in rbuf not read by OpenSSL yet */
 	void *ng;                   /* nghttp2_session * */
 	uint8_t *rbuf;
-	uint8_t *obuf;
-	size_t olen, ooff, ocap;
+	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
+	 * new output fills the other one, so producing never waits for the socket */
+	struct sess_obuf { uint8_t *p; size_t len, off, cap; } ob[2];
+	unsigned ob_send;
 	struct conn *flows;         /* flows with a stream (or a pending one) here */
 	unsigned n_flows;
 	struct cfg_peer peer;       /* client: whom it reaches */
@@ -239,6 +241,7 @@ struct loop {
 	struct sess *sess_dirty; /* sessions to flush after the current batch */
 	void *tls_server, *tls_client; /* SSL_CTX *, NULL without a tls section */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
+	uint8_t *stage;          /* one DATA frame being assembled for TLS */
 	uint64_t next_id;
 	uint64_t now_ms;
 	uint32_t bgid_next;

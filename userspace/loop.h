@@ -33,6 +33,8 @@ struct conn *conn_new(struct loop *lp, int fd);
 /* The bytes waiting in h (pre, then the stream ring or the received buffers): the first
  * contiguous run. */
 void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n);
+/* How many bytes wait in h, all runs together. */
+size_t conn_half_avail(const struct half *h);
 /* n bytes of h were passed on: free their buffers, open the stream window. */
 void conn_half_consumed(struct loop *lp, struct half *h, size_t n);
 /* h holds new bytes (or its EOF): pass them on to its `to` side. */

@@ -1,5 +1,5 @@
 /* sess.c: HTTP/2 tunnel connections (nghttp2), in clear text (h2c, prior knowledge) or
- * over TLS 1.3 with mutual authentication (OpenSSL on memory BIOs: ciphertext moves with
+ * over TLS 1.3 with mutual authentication (OpenSSL on a BIO of ours: ciphertext moves with
  * io_uring recv/send, no kTLS on this kernel).
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
@@ -41,6 +41,7 @@
 #define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
 #define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
 #define SERVER_MAX_STREAMS 10000
+#define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
 #define NG(s) ((nghttp2_session *)(s)->ng)
 #define SSLP(s) ((SSL *)(s)->ssl)
@@ -158,7 +159,8 @@ static void sess_maybe_free(struct sess *s)
 	if (s->ng)
 		nghttp2_session_del(s->ng);
 	free(s->rbuf);
-	free(s->obuf);
+	free(s->ob[0].p);
+	free(s->ob[1].p);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -226,46 +228,93 @@ static void sess_arm_recv(struct sess *s)
 	s->inflight++;
 }
 
-static int obuf_reserve(struct sess *s, size_t n)
+/* The buffer output goes to now. */
+static struct sess_obuf *ob_fill(struct sess *s)
 {
-	if (s->olen + n > s->ocap) {
-		size_t cap = s->ocap ? s->ocap : 16384;
+	return &s->ob[s->send_inflight ? 1 - s->ob_send : s->ob_send];
+}
+
+static int obuf_reserve(struct sess_obuf *o, size_t n)
+{
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 16384;
 		uint8_t *b;
 
-		while (cap < s->olen + n)
+		while (cap < o->len + n)
 			cap *= 2;
-		b = realloc(s->obuf, cap);
+		b = realloc(o->p, cap);
 		if (!b)
 			return -ENOMEM;
-		s->obuf = b;
-		s->ocap = cap;
+		o->p = b;
+		o->cap = cap;
 	}
 	return 0;
 }
 
 static int obuf_add(struct sess *s, const void *p, size_t n)
 {
-	if (obuf_reserve(s, n))
+	struct sess_obuf *o = ob_fill(s);
+
+	if (obuf_reserve(o, n))
 		return -ENOMEM;
-	memcpy(s->obuf + s->olen, p, n);
-	s->olen += n;
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
 	return 0;
 }
 
-/* Ciphertext OpenSSL produced -> obuf. */
-static int drain_bio(struct sess *s)
+/* OpenSSL's network side is this BIO: ciphertext it writes goes straight into the
+ * output buffer, ciphertext it reads comes straight from the recv buffer (no memory
+ * BIO copies in between). */
+static int bio_write(BIO *b, const char *buf, int len)
 {
-	int n;
+	struct sess *s = BIO_get_data(b);
 
-	while ((n = BIO_pending(s->bio_out)) > 0) {
-		if (obuf_reserve(s, (size_t)n))
-			return -ENOMEM;
-		n = BIO_read(s->bio_out, s->obuf + s->olen, n);
-		if (n <= 0)
-			break;
-		s->olen += (size_t)n;
+	BIO_clear_retry_flags(b);
+	return obuf_add(s, buf, (size_t)len) ? -1 : len;
+}
+
+static int bio_read(BIO *b, char *buf, int len)
+{
+	struct sess *s = BIO_get_data(b);
+	size_t n = s->rin_len - s->rin_off;
+
+	BIO_clear_retry_flags(b);
+	if (!n) {
+		BIO_set_retry_read(b);
+		return -1;
 	}
-	return 0;
+	if (n > (size_t)len)
+		n = (size_t)len;
+	memcpy(buf, s->rbuf + s->rin_off, n);
+	s->rin_off += n;
+	return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *bio_method(void)
+{
+	static BIO_METHOD *m;
+
+	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hermes-sess"))) {
+		BIO_meth_set_write(m, bio_write);
+		BIO_meth_set_read(m, bio_read);
+		BIO_meth_set_ctrl(m, bio_ctrl);
+		BIO_meth_set_create(m, bio_create);
+	}
+	return m;
 }
 
 static int sess_out(struct sess *s, const uint8_t *p, size_t n)
@@ -276,22 +325,22 @@ static int sess_out(struct sess *s, const uint8_t *p, size_t n)
 		int w = SSL_write(SSLP(s), p, n > 65536 ? 65536 : (int)n);
 
 		if (w <= 0)
-			return -EIO; /* memory BIOs do not block */
+			return -EIO; /* our BIO never blocks */
 		p += w;
 		n -= (size_t)w;
-		if (drain_bio(s))
-			return -ENOMEM;
 	}
 	return 0;
 }
 
 static void sess_flush(struct sess *s)
 {
-	if (s->state == SESS_CLOSING || s->send_inflight || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
+	struct sess_obuf *o;
+
+	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
 	if (s->ng && s->state == SESS_OPEN) {
 		s->in_ng++;
-		while (s->olen < SESS_OBUF_MAX) {
+		while (ob_fill(s)->len < SESS_OBUF_MAX) {
 			const uint8_t *data;
 			ssize_t n = nghttp2_session_mem_send(NG(s), &data);
 
@@ -311,13 +360,11 @@ static void sess_flush(struct sess *s)
 		}
 		s->in_ng--;
 	}
-	if (s->tls && drain_bio(s)) {
-		sess_close(s, -ENOMEM, "out of memory for output");
+	if (s->send_inflight)
 		return;
-	}
-	if (s->olen > s->ooff) {
-		io_uring_prep_send(loop_sqe(s->loop, s, OP_SESS_SEND), s->fd, s->obuf + s->ooff, s->olen - s->ooff,
-				   MSG_NOSIGNAL);
+	o = &s->ob[s->ob_send];
+	if (o->len > o->off) {
+		io_uring_prep_send(loop_sqe(s->loop, s, OP_SESS_SEND), s->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL);
 		s->send_inflight = true;
 		s->inflight++;
 		return;
@@ -400,9 +447,9 @@ static void tls_handshake(struct sess *s)
 		log_warn("tunnel session %llu %s %s: TLS handshake failed: %s", (unsigned long long)s->id,
 			 s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
 		/* the alert goes out before the close */
-		drain_bio(s);
-		if (s->olen > s->ooff && !s->send_inflight)
-			(void)!send(s->fd, s->obuf + s->ooff, s->olen - s->ooff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (!s->send_inflight && s->ob[s->ob_send].len > s->ob[s->ob_send].off)
+			(void)!send(s->fd, s->ob[s->ob_send].p + s->ob[s->ob_send].off,
+				    s->ob[s->ob_send].len - s->ob[s->ob_send].off, MSG_DONTWAIT | MSG_NOSIGNAL);
 		sess_close(s, -ECONNREFUSED, "TLS handshake failed");
 		return;
 	}
@@ -430,20 +477,15 @@ static int sess_tls_new(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	SSL *ssl = SSL_new(s->server ? lp->tls_server : lp->tls_client);
-	BIO *in, *out;
+	BIO_METHOD *m = bio_method();
+	BIO *bio;
 
-	if (!ssl)
-		return -ENOMEM;
-	in = BIO_new(BIO_s_mem());
-	out = BIO_new(BIO_s_mem());
-	if (!in || !out) {
-		BIO_free(in);
-		BIO_free(out);
+	if (!ssl || !m || !(bio = BIO_new(m))) {
 		SSL_free(ssl);
 		return -ENOMEM;
 	}
-	BIO_set_mem_eof_return(in, -1);
-	SSL_set_bio(ssl, in, out);
+	BIO_set_data(bio, s);
+	SSL_set_bio(ssl, bio, bio); /* one reference, both ways */
 	if (s->server) {
 		SSL_set_accept_state(ssl);
 	} else {
@@ -454,8 +496,6 @@ static int sess_tls_new(struct sess *s)
 		}
 	}
 	s->ssl = ssl;
-	s->bio_in = in;
-	s->bio_out = out;
 	s->tls = true;
 	s->state = SESS_HANDSHAKE;
 	return 0;
@@ -465,44 +505,93 @@ static int sess_tls_new(struct sess *s)
 
 static void submit_request(struct sess *s, struct conn *c);
 
+/* DATA for a stream: how much the half writing to it holds. The bytes themselves are
+ * copied once, straight into the output, by send_data (NO_COPY). */
 static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
 {
 	struct sess *s = ud;
 	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
 	struct half *h;
-	size_t got = 0;
+	size_t avail;
 
 	(void)src;
+	(void)buf;
 	if (!c)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (c->state != CONN_RELAY)
 		return NGHTTP2_ERR_DEFERRED;
 	h = &c->h[1 - flow_side(s, c)];
-	while (got < len) {
-		const uint8_t *p;
-		size_t n;
-
-		conn_half_peek(h, &p, &n);
-		if (!n)
-			break;
-		if (n > len - got)
-			n = len - got;
-		memcpy(buf + got, p, n);
-		got += n;
-		conn_half_consumed(s->loop, h, n);
-	}
-	if (h->eof) {
-		const uint8_t *p;
-		size_t n;
-
-		conn_half_peek(h, &p, &n);
-		if (!n)
-			*flags |= NGHTTP2_DATA_FLAG_EOF;
-	}
-	if (!got && !(*flags & NGHTTP2_DATA_FLAG_EOF))
+	avail = conn_half_avail(h);
+	if (avail > len)
+		avail = len;
+	else if (h->eof)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	if (!avail && !(*flags & NGHTTP2_DATA_FLAG_EOF))
 		return NGHTTP2_ERR_DEFERRED;
-	return (ssize_t)got;
+	if (avail)
+		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	return (ssize_t)avail;
+}
+
+static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *framehd, size_t len,
+		     nghttp2_data_source *src, void *ud)
+{
+	struct sess *s = ud;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	struct half *h;
+	uint8_t *stage = s->loop->stage;
+	size_t off = 0;
+
+	(void)src;
+	if (!c)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	h = &c->h[1 - flow_side(s, c)];
+	/* clear text: header and bytes go to obuf as they are; TLS: staged, so that one
+	 * SSL_write makes full records instead of a 9-byte one */
+	if (s->tls)
+		memcpy(stage, framehd, 9), off = 9;
+	else if (obuf_add(s, framehd, 9))
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->bytes += 9 + len;
+	while (len) {
+		const uint8_t *p;
+		size_t n;
+
+		conn_half_peek(h, &p, &n);
+		if (!n)
+			return NGHTTP2_ERR_CALLBACK_FAILURE; /* data_read promised more */
+		if (n > len)
+			n = len;
+		if (s->tls) {
+			memcpy(stage + off, p, n);
+			off += n;
+		} else if (obuf_add(s, p, n)) {
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
+		conn_half_consumed(s->loop, h, n);
+		len -= n;
+	}
+	if (s->tls && sess_out(s, stage, off))
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+/* DATA frames as large as the windows and the peer's frame size allow. */
+static ssize_t data_len(nghttp2_session *ng, uint8_t type, int32_t sid, int32_t conn_win, int32_t stream_win,
+			uint32_t max_frame, void *ud)
+{
+	int32_t n = conn_win < stream_win ? conn_win : stream_win;
+
+	(void)ng;
+	(void)type;
+	(void)sid;
+	(void)ud;
+	if ((uint32_t)n > max_frame)
+		n = (int32_t)max_frame;
+	if (n > SESS_FRAME_MAX)
+		n = SESS_FRAME_MAX;
+	return n > 0 ? n : 1;
 }
 
 void sess_stream_kick(struct loop *lp, struct conn *c, int side)
@@ -852,6 +941,7 @@ static int h2_start(struct sess *s)
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->server ? SERVER_MAX_STREAMS : 0 },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WIN },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, SESS_FRAME_MAX },
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 	};
 	int rv;
@@ -865,6 +955,8 @@ static int h2_start(struct sess *s)
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_send);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_len);
 	if (nghttp2_option_new(&opt)) {
 		nghttp2_session_callbacks_del(cb);
 		goto nomem;
@@ -879,7 +971,7 @@ static int h2_start(struct sess *s)
 		goto nomem;
 	s->ng = ng;
 	/* a client never opens a stream to us: 0 is "none" (and skipped for servers' sake) */
-	nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, s->server ? iv : iv + 1, s->server ? 3 : 2);
+	nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, s->server ? iv : iv + 1, s->server ? 4 : 3);
 	nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, SESS_CONN_WINDOW);
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
@@ -1125,10 +1217,8 @@ static void on_recv(struct sess *s, int res)
 	}
 	s->bytes += (uint64_t)res;
 	if (s->tls) {
-		if (BIO_write(s->bio_in, s->rbuf, res) != res) {
-			sess_close(s, -ENOMEM, "out of memory for TLS input");
-			return;
-		}
+		s->rin_off = 0;
+		s->rin_len = (size_t)res;
 		if (s->state == SESS_HANDSHAKE)
 			tls_handshake(s);
 		else
@@ -1182,9 +1272,16 @@ void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 			sess_close(s, cqe->res, strerror(-cqe->res));
 			break;
 		}
-		s->ooff += (size_t)cqe->res;
-		if (s->ooff >= s->olen)
-			s->ooff = s->olen = 0;
+		{
+			struct sess_obuf *o = &s->ob[s->ob_send];
+
+			o->off += (size_t)cqe->res;
+			if (o->off >= o->len) {
+				/* all out: the other buffer (filled meanwhile) goes next */
+				o->off = o->len = 0;
+				s->ob_send = 1 - s->ob_send;
+			}
+		}
 		sess_dirty(s);
 		break;
 	default: /* CONNECT_TO, CANCEL */
@@ -1228,7 +1325,8 @@ int sess_init(struct loop *lp)
 	char err[512];
 
 	lp->scratch = malloc(SESS_RBUF);
-	if (!lp->scratch)
+	lp->stage = malloc(SESS_FRAME_MAX + 9);
+	if (!lp->scratch || !lp->stage)
 		return -ENOMEM;
 	if (!lp->cfg->tls.cert[0])
 		return 0;
@@ -1246,5 +1344,6 @@ void sess_fini(struct loop *lp)
 	tls_ctx_free(lp->tls_client);
 	lp->tls_server = lp->tls_client = NULL;
 	free(lp->scratch);
-	lp->scratch = NULL;
+	free(lp->stage);
+	lp->scratch = lp->stage = NULL;
 }

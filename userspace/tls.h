@@ -1,6 +1,6 @@
 /* tls.h: OpenSSL 3 contexts for the tunnels (TLS 1.3 only, mutual authentication
  * against the configured CA, ALPN h2) and the certificate facts the tunnel listener
- * authorizes on. Prefix tls_. The sessions drive the handshakes on memory BIOs
+ * authorizes on. Prefix tls_. The sessions drive the handshakes on their own BIO
  * (sess.c): no kTLS on this kernel. */
 #ifndef HERMES_TLS_H
 #define HERMES_TLS_H
