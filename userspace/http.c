@@ -835,7 +835,10 @@ static void hc_attempt(struct loop *lp, struct hconn *x)
 }
 
 /* The attempt failed before a response head was accepted. */
-static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err, bool stale)
+/* A pooled connection the server closed just as it was taken looks like a reset: it is
+ * not replayed for free (that would hide real resets when retries are off); the idle
+ * recv on pooled connections makes the race rare. */
+static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err)
 {
 	static const uint32_t on_of[] = {
 		[HUP_F_CONNECT] = RETRY_CONNECT_FAILURE,
@@ -849,7 +852,7 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 
 	lp->st.http_upstream_failures[why - 1]++;
 	if (x->ep) {
-		if (why != HUP_F_PROTO && !stale)
+		if (why != HUP_F_PROTO)
 			x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
 		x->ep->active--;
 		x->ep = NULL;
@@ -857,15 +860,6 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 	if (x->up) {
 		hup_release(lp, x->up, false);
 		x->up = NULL;
-	}
-	if (stale && retriable(x)) {
-		/* a pooled connection the server had closed as we took it: not the endpoint's
-		 * fault, and the request never reached it; again on a fresh one */
-		log_debug("http conn %llu: pooled connection was closed: resending", (unsigned long long)x->id);
-		x->attempts--;
-		lp->st.http_attempts--;
-		hc_attempt(lp, x);
-		return;
 	}
 	snprintf(why_s, sizeof(why_s), "%s (%s)", what[why], strerror(-err));
 	if (hc_can_retry(lp, x, on_of[why])) {
@@ -879,8 +873,6 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 
 void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
 {
-	bool stale = x->up && x->up->reused && !x->up->got_bytes && why == HUP_F_RESET;
-
 	x->up = NULL; /* the transport closed it */
 	if (x->state == HC_RESP) {
 		/* the response head was passed on: a cut body can only be a cut connection */
@@ -891,7 +883,7 @@ void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
 	}
 	if (x->state != HC_WAIT)
 		return;
-	hc_attempt_failed(lp, x, why, err, stale);
+	hc_attempt_failed(lp, x, why, err);
 	hc_progress(lp, x);
 }
 
@@ -992,12 +984,11 @@ static void hc_wait_input(struct loop *lp, struct hconn *x)
 		n = avail ? h1_parse_response(p, avail, &lim, &resp) : 0;
 		if (n == 0) {
 			if (x->up->eof)
-				hc_attempt_failed(lp, x, HUP_F_RESET, -ECONNRESET,
-						  x->up->reused && !avail);
+				hc_attempt_failed(lp, x, HUP_F_RESET, -ECONNRESET);
 			return;
 		}
 		if (n < 0 || resp.status == 101) {
-			hc_attempt_failed(lp, x, HUP_F_PROTO, n < 0 ? n : -EPROTO, false);
+			hc_attempt_failed(lp, x, HUP_F_PROTO, n < 0 ? n : -EPROTO);
 			return;
 		}
 		if (resp.status < 200) {
@@ -1023,7 +1014,7 @@ static void hc_wait_input(struct loop *lp, struct hconn *x)
 			return;
 		}
 		if (hc_resp_head(lp, x, &resp, (size_t)n)) {
-			hc_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG, false);
+			hc_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 			return;
 		}
 		hup_consumed(lp, x->up, (size_t)n);
@@ -1227,7 +1218,7 @@ static void hc_deadlines(struct loop *lp, struct hconn *x)
 	}
 	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {
 		lp->st.http_per_try_timeouts++;
-		hc_attempt_failed(lp, x, HUP_F_TIMEOUT, -ETIMEDOUT, false);
+		hc_attempt_failed(lp, x, HUP_F_TIMEOUT, -ETIMEDOUT);
 	}
 }
 
