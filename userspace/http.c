@@ -871,9 +871,20 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT ? 503 : 502, why_s, x->close_after);
 }
 
-void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
+/* The transport's callbacks hold x (as a completion of its own would) while they run. */
+static void hc_hold(struct hconn *x)
 {
-	x->up = NULL; /* the transport closed it */
+	x->inflight++;
+}
+
+static void hc_unhold(struct loop *lp, struct hconn *x)
+{
+	x->inflight--;
+	hc_maybe_free(lp, x);
+}
+
+static void up_failed(struct loop *lp, struct hconn *x, int why, int err)
+{
 	if (x->state == HC_RESP) {
 		/* the response head was passed on: a cut body can only be a cut connection */
 		log_info("http conn %llu: upstream failed mid-response (%s): reset", (unsigned long long)x->id,
@@ -884,14 +895,25 @@ void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
 	if (x->state != HC_WAIT)
 		return;
 	hc_attempt_failed(lp, x, why, err);
-	hc_progress(lp, x);
+	if (x->state != HC_CLOSING)
+		hc_progress(lp, x);
+}
+
+void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
+{
+	x->up = NULL; /* the transport closed it */
+	hc_hold(x);
+	up_failed(lp, x, why, err);
+	hc_unhold(lp, x);
 }
 
 void http_up_drained(struct loop *lp, struct hconn *x)
 {
+	hc_hold(x);
 	hc_push_body(lp, x);
 	if (x->state != HC_CLOSING)
 		hc_progress(lp, x);
+	hc_unhold(lp, x);
 }
 
 /* ---- the response ---- */
@@ -1090,12 +1112,14 @@ static void hc_resp_body(struct loop *lp, struct hconn *x)
 
 void http_up_input(struct loop *lp, struct hconn *x)
 {
+	hc_hold(x);
 	if (x->state == HC_WAIT)
 		hc_wait_input(lp, x);
 	if (x->state == HC_RESP)
 		hc_resp_body(lp, x);
 	if (x->state != HC_CLOSING)
 		hc_progress(lp, x);
+	hc_unhold(lp, x);
 }
 
 /* The response is out and the request read: the next request, or the end. */
@@ -1271,7 +1295,7 @@ void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 {
 	struct hconn *x = obj;
 
-	x->inflight--;
+	/* the completed op still counts while its handler runs: x cannot be freed under it */
 	switch (op) {
 	case OP_HTTP_RECV:
 		on_client_recv(lp, x, cqe->res);
@@ -1290,6 +1314,7 @@ void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_c
 	default: /* OP_HTTP_CANCEL */
 		break;
 	}
+	x->inflight--;
 	hc_maybe_free(lp, x);
 }
 

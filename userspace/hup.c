@@ -319,21 +319,22 @@ void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cq
 {
 	struct hup *u = obj;
 
-	u->inflight--;
+	/* the completed op still counts while its handler runs: u cannot be freed under it */
 	switch (op) {
 	case OP_HUP_CONNECT:
 		on_connect(lp, u, cqe->res);
-		return;
+		break;
 	case OP_HUP_RECV:
 		on_recv(lp, u, cqe->res);
-		return;
+		break;
 	case OP_HUP_SEND:
 		on_send(lp, u, cqe->res);
-		return;
+		break;
 	default: /* OP_HUP_CONNECT_TO, OP_HUP_CANCEL */
-		hup_maybe_free(lp, u);
-		return;
+		break;
 	}
+	u->inflight--;
+	hup_maybe_free(lp, u);
 }
 
 void hup_tick(struct loop *lp)
