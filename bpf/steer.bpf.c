@@ -24,11 +24,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define SO_ORIGINAL_DST 80
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
-/* Actions whose connections go to hermesd's outbound listener. `http` stays reserved
- * (handled as pass) until hermesd implements it. */
+/* Actions whose connections go to hermesd's outbound listener. */
 static __always_inline int steered(int action)
 {
-	return action == HERMES_ACT_PROXY || action == HERMES_ACT_TUNNEL;
+	return action == HERMES_ACT_PROXY || action == HERMES_ACT_TUNNEL || action == HERMES_ACT_HTTP;
 }
 
 /* Connect hook verdicts: 1 lets connect() go on, 0 makes it fail with EPERM. */

@@ -234,6 +234,39 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	histogram(b, "hermes_tunnel_setup_seconds", "Tunnel client: from an attempt's start to the next hop's 200.",
 		  &s->tunnel_setup_seconds);
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
+	metric(b, "hermes_http_connections_total", "counter", "Client connections of the http action.", s->http_conns);
+	metric(b, "hermes_http_requests_total", "counter", "Requests read by the http action.", s->http_requests);
+	metric(b, "hermes_http_rejected_total", "counter",
+	       "Requests refused before reaching any upstream (malformed, smuggling shapes, limits).", s->http_rejected);
+	metric(b, "hermes_http_attempts_total", "counter", "Upstream attempts (first tries and retries).", s->http_attempts);
+	metric(b, "hermes_http_retries_total", "counter", "Retries of requests.", s->http_retries);
+	metric(b, "hermes_http_retry_successes_total", "counter",
+	       "Retried requests whose final response was not a 5xx.", s->http_retry_successes);
+	metric(b, "hermes_http_retry_budget_exhausted_total", "counter",
+	       "Retries not made because the retry budget was used up.", s->http_budget_exhausted);
+	metric(b, "hermes_http_per_try_timeouts_total", "counter", "Attempts cut by per_try_timeout_ms.",
+	       s->http_per_try_timeouts);
+	{
+		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol" };
+
+		sb_printf(b, "# HELP hermes_http_upstream_failures_total Failed attempts, by kind.\n"
+			     "# TYPE hermes_http_upstream_failures_total counter\n");
+		for (unsigned i = 0; i < 4; i++)
+			sb_printf(b, "hermes_http_upstream_failures_total{kind=\"%s\"} %llu\n", kinds[i],
+				  (unsigned long long)s->http_upstream_failures[i]);
+		sb_printf(b, "# HELP hermes_http_responses_total Responses sent to clients, by class (hermesd's own "
+			     "errors included).\n# TYPE hermes_http_responses_total counter\n");
+		for (unsigned i = 0; i < 5; i++)
+			sb_printf(b, "hermes_http_responses_total{code=\"%uxx\"} %llu\n", i + 1,
+				  (unsigned long long)s->http_responses[i]);
+		sb_printf(b, "# HELP hermes_http_upstream_connections_total Upstream connections used, new or "
+			     "taken from the pool.\n# TYPE hermes_http_upstream_connections_total counter\n"
+			     "hermes_http_upstream_connections_total{pool=\"new\"} %llu\n"
+			     "hermes_http_upstream_connections_total{pool=\"reused\"} %llu\n",
+			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
+	}
+	histogram(b, "hermes_http_request_seconds", "Request head read to response end, http action.",
+		  &s->http_request_seconds);
 }
 
 static const char *const conn_state_names[] = {

@@ -112,6 +112,76 @@ struct cfg_inbound {
 	int n_allow_from;
 };
 
+/* The `http` action (http.c). Retry conditions, named as Envoy's retry_on. */
+enum cfg_retry_on {
+	RETRY_CONNECT_FAILURE = 1 << 0, /* the upstream connect failed or timed out */
+	RETRY_RESET = 1 << 1,           /* reset, closed or per-try timeout before the response head */
+	RETRY_REFUSED_STREAM = 1 << 2,  /* HTTP/2 REFUSED_STREAM (the h2 upstream; accepted for h1) */
+	RETRY_5XX = 1 << 3,             /* any 5xx response, and per-try timeouts */
+	RETRY_GATEWAY_ERROR = 1 << 4,   /* 502, 503, 504, and per-try timeouts */
+	RETRY_STATUS = 1 << 5,          /* a status in retriable_status_codes */
+};
+
+#define CFG_HTTP_MAX_CODES 16
+#define CFG_HTTP_MAX_EPS 16
+#define CFG_HTTP_MAX_HDRS 8
+
+struct cfg_http_retry {
+	uint32_t on;                  /* enum cfg_retry_on bits */
+	uint16_t codes[CFG_HTTP_MAX_CODES];
+	int n_codes;
+	uint32_t num_retries;         /* retries after the first attempt */
+	uint32_t per_try_timeout_ms;  /* attempt start to response head; 0 = none */
+	uint32_t timeout_ms;          /* request start to response head, all attempts; 0 = none */
+	uint32_t backoff_base_ms;     /* retry n waits random(0, min(max, base * 2^(n-1))) */
+	uint32_t backoff_max_ms;
+	uint32_t budget_percent;      /* retries in progress <= this % of active requests ... */
+	uint32_t budget_min_retries;  /* ... or this many, whichever is more */
+	uint32_t max_buffered_body;   /* bodies up to this size are read whole first: retriable */
+};
+
+struct cfg_kv {
+	char name[64];
+	char value[192];
+};
+
+enum cfg_balance { BALANCE_ROUND_ROBIN = 0, BALANCE_LEAST_REQUEST };
+
+/* An HTTP route: requests matching host, path prefix and headers (all optional) go to
+ * one of its endpoints. The first matching route wins. */
+struct cfg_http_route {
+	char name[32];
+	char host[128];               /* "" = any; without a port it matches any port */
+	char path_prefix[128];        /* "" = any */
+	struct cfg_kv match_headers[CFG_HTTP_MAX_HDRS]; /* exact values, names case-insensitive */
+	int n_match_headers;
+	struct cfg_sockaddr eps[CFG_HTTP_MAX_EPS];
+	int n_eps;
+	uint8_t balance;              /* enum cfg_balance */
+	bool has_retry;
+	struct cfg_http_retry retry;
+	struct cfg_kv add[CFG_HTTP_MAX_HDRS];
+	int n_add;
+	char remove[CFG_HTTP_MAX_HDRS][64];
+	int n_remove;
+	unsigned rr;                  /* runtime: next round-robin position */
+	int line;
+};
+
+/* Section `http`: limits and defaults of the http action. */
+struct cfg_http {
+	uint32_t max_head;            /* request/response head bytes (431 above) */
+	uint32_t max_line;            /* request line (414) and header line bytes (431) */
+	uint32_t max_headers;         /* header fields (431 above), at most 64 */
+	uint32_t max_idle;            /* idle pooled connections kept per endpoint */
+	uint32_t pool_idle_timeout_ms;/* a pooled connection idle this long is closed */
+	uint32_t keepalive_timeout_ms;/* a client connection idle between requests this long is closed */
+	uint32_t head_timeout_ms;     /* a request head not complete this long after its first byte: 408 */
+	uint32_t unhealthy_ms;        /* an endpoint that failed is avoided this long */
+	bool via;                     /* add "Via: 1.1 hermes" both ways */
+	struct cfg_http_retry retry;  /* for requests no route matches (default: no retries) */
+};
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
@@ -150,6 +220,9 @@ struct hermes_config {
 	int n_routes;
 	struct cfg_access *access;
 	int n_access;
+	struct cfg_http http;
+	struct cfg_http_route *http_routes;
+	int n_http_routes;
 };
 
 #endif

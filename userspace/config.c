@@ -32,7 +32,7 @@
 #define DEFAULT_INBOUND "0.0.0.0:15006"
 #define DEFAULT_MARK 0x484d /* "HM" */
 
-#define MAX_KEYS 16      /* largest key table */
+#define MAX_KEYS 20      /* largest key table */
 #define QNAME_LEN 64     /* "section.key" */
 #define SHOW_LEN 80      /* a value quoted in a message */
 
@@ -631,14 +631,14 @@ static int set_proxy(struct ctx *c, const struct key *k, const char *qname, yaml
 		    qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
 }
 
-#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy|tunnel"
+#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy|tunnel|http"
 #define ROUTE_EXPECT "name: NAME, match: [CIDR[:PORT], ...] and peers: [IP:PORT, ...]"
 #define ENDPOINT_EXPECT "match: IP:PORT and alternates: [IP:PORT, ...]"
 
 static const struct key rule_keys[] = {
 	{ .name = "match", .set = set_rule_match, .expect = "CIDR[:PORT] with port 1..65535, "
 	  "e.g. 10.0.0.0/8, 10.0.2.0/24:80, [fd00::/64]:443" },
-	{ .name = "action", .set = set_rule_action, .expect = "pass, deny, proxy or tunnel" },
+	{ .name = "action", .set = set_rule_action, .expect = "pass, deny, proxy, tunnel or http" },
 };
 
 static int set_route_name(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
@@ -1071,6 +1071,305 @@ static int set_endpoints(struct ctx *c, const struct key *k, const char *qname, 
 			  (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
 }
 
+
+/* ---- the http action: section `http` and list `http_routes` ---- */
+
+static const char *const retry_on_names[] = { "connect-failure", "reset", "refused-stream", "5xx", "gateway-error",
+					      "retriable-status-codes" };
+#define RETRY_ON_EXPECT "a list of connect-failure, reset, refused-stream, 5xx, gateway-error, retriable-status-codes"
+
+/* A policy given in the file starts from these (Envoy's defaults where it has them). */
+static void retry_defaults(struct cfg_http_retry *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->on = RETRY_CONNECT_FAILURE | RETRY_RESET;
+	r->num_retries = 1;
+	r->timeout_ms = 15000;
+	r->backoff_base_ms = 25;
+	r->backoff_max_ms = 250;
+	r->budget_percent = 20;
+	r->budget_min_retries = 3;
+	r->max_buffered_body = 65536;
+}
+
+static int retry_on_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_http_retry *r = obj;
+
+	(void)i;
+	for (unsigned j = 0; j < ARRAY_SIZE(retry_on_names); j++) {
+		if (!strcmp(s, retry_on_names[j])) {
+			r->on |= 1u << j;
+			return 0;
+		}
+	}
+	return fail(c, a, "unknown retry condition '%s' in '%s' (expected %s)", show(c, s), qname, RETRY_ON_EXPECT);
+}
+
+static int set_retry_on(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_http_retry *)obj)->on = 0;
+	return parse_scalar_list(c, k, qname, v, 0, ARRAY_SIZE(retry_on_names), "a retry condition", retry_on_item, obj);
+}
+
+static int code_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_http_retry *r = obj;
+	uint32_t code;
+
+	if (parse_u32(s, 100, 599, &code))
+		return fail(c, a, "bad status '%s' in '%s' (expected an HTTP status 100..599)", show(c, s), qname);
+	r->codes[i] = (uint16_t)code;
+	r->n_codes = i + 1;
+	return 0;
+}
+
+static int set_retry_codes(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_http_retry *)obj)->n_codes = 0;
+	return parse_scalar_list(c, k, qname, v, 0, CFG_HTTP_MAX_CODES, "an HTTP status", code_item, obj);
+}
+
+#define RETRY_U32(f, lo, hi) { .name = #f, .set = set_u32, .off = offsetof(struct cfg_http_retry, f), .min = (lo), .max = (hi) }
+
+static const struct key retry_keys[] = {
+	{ .name = "retry_on", .set = set_retry_on, .expect = RETRY_ON_EXPECT },
+	{ .name = "retriable_status_codes", .set = set_retry_codes, .expect = "a list of at most 16 HTTP statuses" },
+	RETRY_U32(num_retries, 0, 10),
+	RETRY_U32(per_try_timeout_ms, 0, 600000),
+	RETRY_U32(timeout_ms, 0, 3600000),
+	RETRY_U32(backoff_base_ms, 0, 60000),
+	RETRY_U32(backoff_max_ms, 0, 600000),
+	RETRY_U32(budget_percent, 0, 100),
+	RETRY_U32(budget_min_retries, 0, 1000000),
+	RETRY_U32(max_buffered_body, 0, 16 << 20),
+};
+
+/* A retry policy (k->off: where in obj): the defaults above, then the file's keys. */
+static int set_retry(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_http_retry *r = (struct cfg_http_retry *)((char *)obj + k->off);
+	int ret;
+
+	retry_defaults(r);
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(c, v, "'%s' must be a mapping, not %s (expected keys %s)", qname, node_kind(v),
+			    key_names(c, retry_keys, ARRAY_SIZE(retry_keys)));
+	ret = parse_map(c, v, retry_keys, ARRAY_SIZE(retry_keys), qname, r, NULL);
+	if (!ret && r->backoff_max_ms < r->backoff_base_ms)
+		return fail(c, v, "'%s': backoff_max_ms (%u) is less than backoff_base_ms (%u) (expected max >= base)",
+			    qname, r->backoff_max_ms, r->backoff_base_ms);
+	return ret;
+}
+
+#define HTTP_U32(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(http.f), .min = (lo), .max = (hi) }
+
+static const struct key http_keys[] = {
+	{ .name = "max_head_bytes", .set = set_u32, CFG_FIELD(http.max_head), .min = 256, .max = 1 << 20 },
+	{ .name = "max_line_bytes", .set = set_u32, CFG_FIELD(http.max_line), .min = 64, .max = 1 << 20 },
+	HTTP_U32(max_headers, 1, 64),
+	HTTP_U32(max_idle, 0, 10000),
+	HTTP_U32(pool_idle_timeout_ms, 100, 3600000),
+	HTTP_U32(keepalive_timeout_ms, 100, 3600000),
+	HTTP_U32(head_timeout_ms, 100, 600000),
+	HTTP_U32(unhealthy_ms, 0, 3600000),
+	{ .name = "via", .set = set_bool, CFG_FIELD(http.via), .expect = "true or false" },
+	{ .name = "retry", .set = set_retry, CFG_FIELD(http.retry) },
+};
+
+static bool header_name_ok(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") ==
+			     strlen(s);
+}
+
+static bool header_value_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* A mapping of header name -> value (k->off: the cfg_kv array; the count follows it). */
+static int set_headers_map(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_kv *kv = (struct cfg_kv *)((char *)obj + k->off);
+	int *n = (int *)(kv + CFG_HTTP_MAX_HDRS);
+	yaml_node_pair_t *p;
+
+	*n = 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(c, v, "'%s' must be a mapping, not %s (expected %s)", qname, node_kind(v), k->expect);
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		const char *name, *val;
+		int ret;
+
+		if (*n >= CFG_HTTP_MAX_HDRS)
+			return fail(c, kn, "'%s' has more than %d headers (expected %s)", qname, CFG_HTTP_MAX_HDRS, k->expect);
+		if ((ret = get_scalar(c, qname, kn, "a header name", &name)) ||
+		    (ret = get_scalar(c, qname, vn, "a header value", &val)))
+			return ret;
+		if (!header_name_ok(name) || strlen(name) >= sizeof(kv->name))
+			return fail(c, kn, "bad header name '%s' in '%s' (expected a token of at most 63 characters)",
+				    show(c, name), qname);
+		if (!header_value_ok(val) || strlen(val) >= sizeof(kv->value))
+			return fail(c, vn, "bad value for header '%s' in '%s' (expected at most 191 characters, no control "
+				    "characters)", name, qname);
+		snprintf(kv[*n].name, sizeof(kv->name), "%s", name);
+		snprintf(kv[*n].value, sizeof(kv->value), "%s", val);
+		(*n)++;
+	}
+	return 0;
+}
+
+_Static_assert(offsetof(struct cfg_http_route, n_match_headers) ==
+		       offsetof(struct cfg_http_route, match_headers) + sizeof(struct cfg_kv) * CFG_HTTP_MAX_HDRS,
+	       "set_headers_map finds the count after the array");
+_Static_assert(offsetof(struct cfg_http_route, n_add) ==
+		       offsetof(struct cfg_http_route, add) + sizeof(struct cfg_kv) * CFG_HTTP_MAX_HDRS,
+	       "set_headers_map finds the count after the array");
+
+static int set_host(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	int ret = set_string(c, k, qname, v, obj);
+	const char *s = (const char *)obj + k->off;
+
+	if (!ret && (!*s || strpbrk(s, " \t/@")))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return ret;
+}
+
+static int set_path_prefix(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	int ret = set_string(c, k, qname, v, obj);
+	const char *s = (const char *)obj + k->off;
+
+	if (!ret && (s[0] != '/' || strpbrk(s, " \t")))
+		return fail(c, v, "bad %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return ret;
+}
+
+#define HR_STRING(f) .off = offsetof(struct cfg_http_route, f), .size = sizeof(((struct cfg_http_route *)0)->f)
+
+static const struct key http_match_keys[] = {
+	{ .name = "host", .set = set_host, HR_STRING(host),
+	  .expect = "a host as in the Host header, e.g. api.example or api.example:8080, at most 127 characters" },
+	{ .name = "path_prefix", .set = set_path_prefix, HR_STRING(path_prefix),
+	  .expect = "a path starting with /, e.g. /v1, at most 127 characters" },
+	{ .name = "headers", .set = set_headers_map, .off = offsetof(struct cfg_http_route, match_headers),
+	  .expect = "a mapping of at most 8 header names to exact values, e.g. {user: alice}" },
+};
+
+static int set_http_match(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	return parse_section(c, k, qname, v, obj, NULL);
+}
+
+static int http_ep_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_http_route *r = obj;
+
+	if (addr_parse(s, &r->eps[i]))
+		return fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", show(c, s), qname);
+	r->n_eps = i + 1;
+	return 0;
+}
+
+static int set_http_eps(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_http_route *)obj)->n_eps = 0;
+	return parse_scalar_list(c, k, qname, v, 1, CFG_HTTP_MAX_EPS, "IP:PORT or [IPv6]:PORT", http_ep_item, obj);
+}
+
+static int set_balance(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_http_route *r = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (!strcmp(s, "round_robin"))
+		r->balance = BALANCE_ROUND_ROBIN;
+	else if (!strcmp(s, "least_request"))
+		r->balance = BALANCE_LEAST_REQUEST;
+	else
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
+}
+
+static int remove_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct cfg_http_route *r = obj;
+
+	if (!header_name_ok(s) || strlen(s) >= sizeof(r->remove[0]))
+		return fail(c, a, "bad header name '%s' in '%s' (expected a token of at most 63 characters)", show(c, s),
+			    qname);
+	snprintf(r->remove[i], sizeof(r->remove[0]), "%s", s);
+	r->n_remove = i + 1;
+	return 0;
+}
+
+static int set_remove_headers(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_http_route *)obj)->n_remove = 0;
+	return parse_scalar_list(c, k, qname, v, 0, CFG_HTTP_MAX_HDRS, "a header name", remove_item, obj);
+}
+
+static int set_route_retry(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	((struct cfg_http_route *)obj)->has_retry = true;
+	return set_retry(c, k, qname, v, obj);
+}
+
+_Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_route, name) &&
+		       sizeof(((struct cfg_http_route *)0)->name) == sizeof(((struct cfg_route *)0)->name),
+	       "set_route_name fills both kinds of route");
+
+#define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, retry, " \
+			  "add_headers, remove_headers"
+
+static const struct key http_route_keys[] = {
+	{ .name = "name", .set = set_route_name,
+	  .expect = "a name of at most 31 letters, digits, '.', '_' or '-'" },
+	{ .name = "endpoints", .set = set_http_eps, .expect = "a list of 1..16 IP:PORT or [IPv6]:PORT" },
+	{ .name = "match", .set = set_http_match, .flags = KEY_OPT, .sub = http_match_keys,
+	  .nsub = ARRAY_SIZE(http_match_keys) },
+	{ .name = "balance", .set = set_balance, .flags = KEY_OPT, .expect = "round_robin or least_request" },
+	{ .name = "retry", .set = set_route_retry, .off = offsetof(struct cfg_http_route, retry), .flags = KEY_OPT },
+	{ .name = "add_headers", .set = set_headers_map, .off = offsetof(struct cfg_http_route, add), .flags = KEY_OPT,
+	  .expect = "a mapping of at most 8 header names to values, e.g. {x-hermes: \"1\"}" },
+	{ .name = "remove_headers", .set = set_remove_headers, .flags = KEY_OPT,
+	  .expect = "a list of at most 8 header names" },
+};
+
+static int check_http_route(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
+{
+	struct cfg_http_route *routes = arr, *r = &routes[i];
+
+	r->line = item->start_mark.line + 1;
+	for (int j = 0; j < i; j++)
+		if (!strcmp(routes[j].name, r->name))
+			return fail(c, vals[0], "duplicate http route name '%s': line %d and line %d", r->name,
+				    routes[j].line, r->line);
+	return 0;
+}
+
+static int set_http_routes(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct hermes_config *cfg = obj;
+
+	(void)k;
+	return parse_list(c, qname, v, HTTP_ROUTE_EXPECT, http_route_keys, ARRAY_SIZE(http_route_keys),
+			  sizeof(struct cfg_http_route), 256, (void **)&cfg->http_routes, &cfg->n_http_routes,
+			  check_http_route);
+}
+
 static const struct key tls_keys[] = {
 	{ .name = "cert", .set = set_path, CFG_STRING(tls.cert),
 	  .expect = "an absolute path to this host's PEM certificate (chain)" },
@@ -1111,6 +1410,8 @@ static const struct key top_keys[] = {
 	{ .name = "tls", .set = set_section, .sub = tls_keys, .nsub = ARRAY_SIZE(tls_keys) },
 	{ .name = "tunnel", .set = set_section, .sub = tunnel_keys, .nsub = ARRAY_SIZE(tunnel_keys) },
 	{ .name = "inbound", .set = set_inbound, .sub = inbound_keys, .nsub = ARRAY_SIZE(inbound_keys) },
+	{ .name = "http", .set = set_section, .sub = http_keys, .nsub = ARRAY_SIZE(http_keys) },
+	{ .name = "http_routes", .set = set_http_routes },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -1209,6 +1510,18 @@ void config_defaults(struct hermes_config *cfg)
 	 * receive memory is full (README, "Kernel acceleration") */
 	cfg->sk_msg = false;
 	cfg->flow_table = true;
+	cfg->http.max_head = 16384;
+	cfg->http.max_line = 8192;
+	cfg->http.max_headers = 64;
+	cfg->http.max_idle = 16;
+	cfg->http.pool_idle_timeout_ms = 30000;
+	cfg->http.keepalive_timeout_ms = 60000;
+	cfg->http.head_timeout_ms = 10000;
+	cfg->http.unhealthy_ms = 5000;
+	cfg->http.via = true;
+	/* no route, no retry section: plain forwarding */
+	retry_defaults(&cfg->http.retry);
+	cfg->http.retry.num_retries = 0;
 }
 
 /* libyaml's own error (syntax, bad UTF-8, ...) as one message. */
@@ -1269,6 +1582,11 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 					 addr_fmt((const struct sockaddr *)&cfg->routes[i].peers[j].addr.ss, a, sizeof(a)));
 				return -EINVAL;
 			}
+
+	/* routes without their own retry policy take the http section's */
+	for (int i = 0; i < cfg->n_http_routes; i++)
+		if (!cfg->http_routes[i].has_retry)
+			cfg->http_routes[i].retry = cfg->http.retry;
 
 	/* a second document would be silently ignored: refuse it */
 	if (!yaml_parser_load(parser, &extra))
@@ -1343,6 +1661,9 @@ void config_free(struct hermes_config *cfg)
 	free(cfg->access);
 	cfg->access = NULL;
 	cfg->n_access = 0;
+	free(cfg->http_routes);
+	cfg->http_routes = NULL;
+	cfg->n_http_routes = 0;
 }
 
 /* Does the policy-style key `m` (CIDR[:PORT]) cover destination d? */

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "hermes/flow.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
 
@@ -373,6 +374,17 @@ void conn_accept(struct loop *lp, int fd)
 	addr_from_hermes(&dst, &ss);
 	addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
 	log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
+	if (c->action == HERMES_ACT_HTTP) {
+		/* http.c reads the requests: the socket moves to its own object */
+		int cfd = c->cfd;
+		struct hermes_addr peer = c->peer;
+
+		list_del(lp, c);
+		lp->st.active--;
+		free(c);
+		http_accept(lp, cfd, &peer, &dst);
+		return;
+	}
 	if (c->action == HERMES_ACT_TUNNEL) {
 		if (tunnel_route(lp, c, &dst)) {
 			log_warn("conn %llu: no route for %s (tunnel action): resetting the client",

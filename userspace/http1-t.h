@@ -49,4 +49,18 @@ struct h1_response {
 	unsigned n_headers;
 };
 
+/* Incremental chunked-body parser state (RFC 9112 7.1); zero it to start a body. */
+struct h1_chunked {
+	int state;                /* internal (enum in http1.c) */
+	unsigned long long left;  /* data bytes left in the current chunk */
+	size_t line;              /* bytes of the current size or trailer line so far */
+	size_t trailer_bytes;     /* of the trailer section so far */
+	unsigned n_trailers;
+	unsigned hex_digits;
+	int quoted;               /* inside a quoted-string of a chunk extension */
+	int done;                 /* the body ended (after the final CRLF) */
+};
+
+/* Limits of a chunked body's framing (0 = default). */
+#define H1_CHUNK_LINE_MAX 4096    /* a chunk-size line (with extensions), CRLF excluded */
 #endif

@@ -511,3 +511,187 @@ int h1_parse_authority(struct h1_slice a, struct sockaddr_storage *ss, socklen_t
 	}
 	return 0;
 }
+
+/* Chunked body states; the comment says which byte each one expects next. */
+enum ck_state {
+	CK_SIZE0 = 0,   /* first hex digit of a chunk size */
+	CK_SIZE,        /* more hex digits, ';' of an extension, or CR */
+	CK_EXT,         /* after ';': extension bytes (token, '=', ';', quoted-string, BWS), or CR */
+	CK_SIZE_LF,     /* LF ending the size line */
+	CK_DATA,        /* chunk data (ck->left bytes) */
+	CK_DATA_CR,     /* CR after the data */
+	CK_DATA_LF,     /* LF after the data */
+	CK_TR_START,    /* first byte of a trailer field name, or CR of the blank line */
+	CK_TR_NAME,     /* more field name, or ':' */
+	CK_TR_VALUE,    /* value bytes or whitespace, or CR */
+	CK_TR_LF,       /* LF after a trailer field */
+	CK_END_LF,      /* LF of the blank line ending the body */
+};
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* One byte of framing. Returns 0, or -errno. */
+static int chunk_byte(struct h1_chunked *ck, unsigned char c, size_t max_head, unsigned max_fields)
+{
+	int h;
+
+	switch ((enum ck_state)ck->state) {
+	case CK_SIZE0:
+		if ((h = hexval(c)) < 0)
+			return -EBADMSG;
+		ck->left = (unsigned long long)h;
+		ck->hex_digits = 1;
+		ck->line = 1;
+		ck->state = CK_SIZE;
+		return 0;
+	case CK_SIZE:
+	case CK_EXT:
+		if (++ck->line > H1_CHUNK_LINE_MAX)
+			return -EMSGSIZE;
+		if (c == '\r' && !ck->quoted) {
+			ck->state = CK_SIZE_LF;
+		} else if (ck->state == CK_SIZE && (h = hexval(c)) >= 0) {
+			/* 16 digits fill 64 bits; more is an overflow, whatever their value */
+			if (++ck->hex_digits > 16 || ck->left > (unsigned long long)LLONG_MAX >> 4)
+				return -EBADMSG;
+			ck->left = ck->left << 4 | (unsigned)h;
+		} else if (ck->quoted) {
+			/* qdtext or a quoted-pair's second byte; no CTLs */
+			if (c == '"' && ck->quoted == 1)
+				ck->quoted = 0;
+			else if (c == '\\' && ck->quoted == 1)
+				ck->quoted = 2;
+			else if (!is(c, C_FIELD | C_WS))
+				return -EBADMSG;
+			else
+				ck->quoted = 1;
+		} else if (c == ';' || (ck->state == CK_EXT && (is(c, C_TCHAR | C_WS) || c == '='))) {
+			ck->state = CK_EXT;
+		} else if (ck->state == CK_EXT && c == '"') {
+			ck->quoted = 1;
+		} else {
+			/* whitespace right after the size included: "1 2" must not read as 1 */
+			return -EBADMSG;
+		}
+		return 0;
+	case CK_SIZE_LF:
+		if (c != '\n')
+			return -EBADMSG;
+		ck->state = ck->left ? CK_DATA : CK_TR_START;
+		ck->line = 0;
+		return 0;
+	case CK_DATA:
+		return -EINVAL; /* not framing: the caller handles data */
+	case CK_DATA_CR:
+		if (c != '\r')
+			return -EBADMSG;
+		ck->state = CK_DATA_LF;
+		return 0;
+	case CK_DATA_LF:
+		if (c != '\n')
+			return -EBADMSG;
+		ck->state = CK_SIZE0;
+		return 0;
+	case CK_TR_START:
+	case CK_TR_NAME:
+	case CK_TR_VALUE:
+	case CK_TR_LF:
+	case CK_END_LF:
+		if (++ck->trailer_bytes > max_head)
+			return -EMSGSIZE;
+		break;
+	}
+	switch ((enum ck_state)ck->state) {
+	case CK_TR_START:
+		if (c == '\r') {
+			ck->state = CK_END_LF;
+		} else if (is(c, C_TCHAR)) {
+			if (++ck->n_trailers > max_fields)
+				return -EMSGSIZE;
+			ck->state = CK_TR_NAME;
+		} else {
+			return -EBADMSG; /* obs-fold, empty name, bare LF */
+		}
+		return 0;
+	case CK_TR_NAME:
+		if (c == ':')
+			ck->state = CK_TR_VALUE;
+		else if (!is(c, C_TCHAR))
+			return -EBADMSG;
+		return 0;
+	case CK_TR_VALUE:
+		if (c == '\r')
+			ck->state = CK_TR_LF;
+		else if (!is(c, C_FIELD | C_WS))
+			return -EBADMSG;
+		return 0;
+	case CK_TR_LF:
+		if (c != '\n')
+			return -EBADMSG;
+		ck->state = CK_TR_START;
+		return 0;
+	case CK_END_LF:
+		if (c != '\n')
+			return -EBADMSG;
+		ck->done = 1;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+long h1_chunked_parse(struct h1_chunked *ck, const char *buf, size_t len, const struct h1_limits *lim,
+		      bool *is_data)
+{
+	size_t max_head, max_line, i;
+	unsigned max_fields;
+
+	*is_data = false;
+	if (ck->done || !len)
+		return 0;
+	if (ck->state == CK_DATA) {
+		size_t n = len < ck->left ? len : (size_t)ck->left;
+
+		ck->left -= n;
+		if (!ck->left)
+			ck->state = CK_DATA_CR;
+		*is_data = true;
+		return (long)n;
+	}
+	get_limits(lim, &max_head, &max_line, &max_fields);
+	for (i = 0; i < len && ck->state != CK_DATA && !ck->done; i++) {
+		int err = chunk_byte(ck, (unsigned char)buf[i], max_head, max_fields);
+
+		if (err)
+			return err;
+	}
+	return (long)i;
+}
+
+const char *h1_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}

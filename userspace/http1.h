@@ -53,6 +53,21 @@ bool h1_slice_caseeq(struct h1_slice s, const char *str);
  * Transfer-Encoding in HTTP/1.0 messages (RFC 9112 6.1). */
 int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked);
 
+/* Chunked body (RFC 9112 7.1), fed incrementally in any split: consumes one run of
+ * buf[0..len), either framing (size lines, CRLFs, trailers) or chunk data, and says which
+ * in *is_data, so that a caller can pass the body on as it is or keep only the data.
+ * Returns the bytes consumed (> 0 while len > 0 and the body has not ended; 0 once
+ * ck->done, the bytes after it are the next message's), or -EBADMSG: a size that is
+ * empty, not hex, has more than 16 digits or a sign/0x; a bad extension; a bare CR or LF;
+ * data not followed by CRLF; a malformed trailer field (same rules as header fields,
+ * obs-fold included); -EMSGSIZE: a size line above H1_CHUNK_LINE_MAX, a trailer section
+ * above lim->max_head or with more than lim->max_headers fields (lim may be NULL). */
+long h1_chunked_parse(struct h1_chunked *ck, const char *buf, size_t len, const struct h1_limits *lim,
+		      bool *is_data);
+
+/* The standard reason phrase of an HTTP status ("Error" for codes it does not know). */
+const char *h1_reason(int status);
+
 /* CONNECT authority "IPv4:port" or "[IPv6]:port" (port 1..65535; no host names yet)
  * -> *ss / *len. Returns 0 or -EINVAL. */
 int h1_parse_authority(struct h1_slice a, struct sockaddr_storage *ss, socklen_t *len);

@@ -35,6 +35,15 @@ enum op {
 	OP_SESS_RECV,    /* struct sess: recv (MSG_PEEK while sniffing the protocol) */
 	OP_SESS_SEND,    /* struct sess: send of sess->ob[ob_send] */
 	OP_SESS_CANCEL,  /* struct sess: cancel of everything on a closing session */
+	OP_HTTP_RECV,    /* struct hconn: recv from the client of the http action */
+	OP_HTTP_SEND,    /* struct hconn: send to the client */
+	OP_HTTP_TIMER,   /* struct hconn: per-try / overall timeout or backoff */
+	OP_HTTP_CANCEL,  /* struct hconn: cancel, timer update or removal */
+	OP_HUP_CONNECT,  /* struct hup: upstream connect of the http action */
+	OP_HUP_CONNECT_TO, /* struct hup: timeout linked to the connect */
+	OP_HUP_RECV,     /* struct hup: recv of the response */
+	OP_HUP_SEND,     /* struct hup: send of the request */
+	OP_HUP_CANCEL,   /* struct hup: cancel of everything on a closing connection */
 	OP_COUNT
 };
 #define OP_MASK 0x1fULL
@@ -223,6 +232,13 @@ struct loop_stats {
 	uint64_t inbound_refused, inbound_proxied; /* protected ingress (ingress.c) */
 	struct histogram connect_seconds; /* upstream connect time of successful attempts */
 	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
+	/* the http action (http.c) */
+	uint64_t http_conns, http_requests, http_attempts, http_retries, http_retry_successes;
+	uint64_t http_budget_exhausted, http_per_try_timeouts, http_rejected;
+	uint64_t http_upstream_failures[4]; /* by enum hup_fail - 1 */
+	uint64_t http_responses[5];       /* 1xx..5xx sent to clients, local errors included */
+	uint64_t http_pool_reused, http_pool_new;
+	struct histogram http_request_seconds; /* request head read to response end */
 };
 
 struct loop {
@@ -254,6 +270,7 @@ struct loop {
 	int exit_code;
 	struct loop_stats st;
 	const char *config_path; /* for SIGHUP; NULL = embedded default */
+	struct http_state *http; /* the http action (http.c) */
 };
 
 #endif

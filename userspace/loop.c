@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "http.h"
 #include "ingress.h"
 #include "log.h"
 #include "loop.h"
@@ -197,6 +198,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	}
 	if ((err = sess_init(lp)))
 		return err;
+	if ((err = http_init(lp)))
+		return err;
 	if ((err = add_listener(lp, &cfg->listen, LST_OUTBOUND)))
 		return err;
 	if (cfg->listen6.len && (err = add_listener(lp, &cfg->listen6, LST_OUTBOUND)))
@@ -273,6 +276,7 @@ static void reload(struct loop *lp)
 		struct cfg_endpoint_set *e = lp->cfg->endpoints;
 		struct cfg_route *rt = lp->cfg->routes;
 		struct cfg_access *ac = lp->cfg->access;
+		struct cfg_http_route *hr = lp->cfg->http_routes;
 
 		lp->cfg->rules = ncfg->rules;
 		lp->cfg->n_rules = ncfg->n_rules;
@@ -282,6 +286,13 @@ static void reload(struct loop *lp)
 		lp->cfg->n_routes = ncfg->n_routes;
 		lp->cfg->access = ncfg->access;
 		lp->cfg->n_access = ncfg->n_access;
+		/* requests in progress hold copies of what they use of their route */
+		lp->cfg->http_routes = ncfg->http_routes;
+		lp->cfg->n_http_routes = ncfg->n_http_routes;
+		ncfg->http_routes = hr;
+		/* buffer sizes follow max_head_bytes: connections opened before keep theirs */
+		ncfg->http.max_head = lp->cfg->http.max_head;
+		lp->cfg->http = ncfg->http;
 		ncfg->rules = r;
 		ncfg->endpoints = e;
 		ncfg->routes = rt;
@@ -297,6 +308,7 @@ static void start_drain(struct loop *lp, int signo)
 	if (lp->draining) {
 		log_warn("second signal %d: closing every flow now", signo);
 		conn_abort_all(lp);
+		http_abort_all(lp);
 		return;
 	}
 	lp->draining = true;
@@ -322,11 +334,13 @@ static void on_signal(struct loop *lp, int res)
 static void on_tick(struct loop *lp)
 {
 	conn_tick(lp);
+	http_tick(lp);
 	sess_tick(lp);
 	admin_tick(lp);
 	if (lp->draining && (lp->st.active || lp->sessions) && lp->now_ms >= lp->drain_deadline_ms) {
 		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
 		conn_abort_all(lp);
+		http_abort_all(lp);
 		sess_close_all(lp);
 	}
 	arm_tick(lp);
@@ -389,6 +403,19 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 	case OP_SESS_CANCEL:
 		sess_handle(lp, obj, op, cqe);
 		break;
+	case OP_HTTP_RECV:
+	case OP_HTTP_SEND:
+	case OP_HTTP_TIMER:
+	case OP_HTTP_CANCEL:
+		http_handle(lp, obj, op, cqe);
+		break;
+	case OP_HUP_CONNECT:
+	case OP_HUP_CONNECT_TO:
+	case OP_HUP_RECV:
+	case OP_HUP_SEND:
+	case OP_HUP_CANCEL:
+		hup_handle(lp, obj, op, cqe);
+		break;
 	case OP_ADMIN_RECV:
 	case OP_ADMIN_SEND:
 	case OP_ADMIN_CLOSE:
@@ -427,6 +454,7 @@ int loop_run(struct loop *lp)
 void loop_fini(struct loop *lp)
 {
 	close_listeners(lp, true);
+	http_fini(lp);
 	sess_fini(lp);
 	if (lp->sfd >= 0)
 		close(lp->sfd);

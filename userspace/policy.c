@@ -228,8 +228,6 @@ int pol_parse_action(const char *s, enum hermes_action *out)
 {
 	for (unsigned i = 0; i < HERMES_ACT_MAX; i++) {
 		if (s && !strcmp(s, action_names[i])) {
-			if (i == HERMES_ACT_HTTP)
-				return -EOPNOTSUPP;
 			*out = (enum hermes_action)i;
 			return 0;
 		}

@@ -21,21 +21,10 @@
 #include "log.h"
 #include "loop.h"
 
+/* A CONNECT's 200 says what it did; the rest are the standard phrases. */
 static const char *reason(int status)
 {
-	switch (status) {
-	case 200: return "Connection established";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 502: return "Bad Gateway";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
+	return status == 200 ? "Connection established" : h1_reason(status);
 }
 
 static void count_error(struct loop *lp, int status)

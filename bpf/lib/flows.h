@@ -37,7 +37,7 @@ static __always_inline void flow_engine_fill(struct hermes_flow *f, __u64 cookie
 {
 	__u32 *e;
 
-	if (f->engine || (f->action != HERMES_ACT_PROXY && f->action != HERMES_ACT_TUNNEL))
+	if (f->engine || (f->action != HERMES_ACT_PROXY && f->action != HERMES_ACT_TUNNEL && f->action != HERMES_ACT_HTTP))
 		return;
 	e = bpf_map_lookup_elem(&hermes_flow_engine, &cookie);
 	if (e)

@@ -15,8 +15,8 @@ enum hermes_action {
 	HERMES_ACT_PASS = 0,   /* untouched: the connect goes where the app asked */
 	HERMES_ACT_DENY = 1,   /* connect() fails with EPERM in BPF */
 	HERMES_ACT_PROXY = 2,  /* rewritten to hermesd's outbound listener */
-	HERMES_ACT_TUNNEL = 3, /* reserved: HTTP CONNECT overlay (not implemented yet) */
-	HERMES_ACT_HTTP = 4,   /* reserved: HTTP/1.1 delegation (not implemented yet) */
+	HERMES_ACT_TUNNEL = 3, /* hermesd carries it in a CONNECT tunnel to a route's peer */
+	HERMES_ACT_HTTP = 4,   /* hermesd reads its HTTP/1.1 requests (routes, retries, pools) */
 	HERMES_ACT_MAX
 };
 

@@ -8,7 +8,8 @@
  *   - incremental feeding gives what one piece gives: a prefix yields 0 or exactly the
  *     whole buffer's result (same length, same slices by offset). Any way of splitting
  *     the bytes across calls is a sequence of prefixes, so this covers them all;
- *   - h1_body_framing, h1_find and h1_parse_authority on the result keep their contracts.
+ *   - h1_body_framing, h1_find and h1_parse_authority on the result keep their contracts;
+ *   - h1_chunked_parse on the same bytes gives the same result fed whole or byte by byte.
  * Built and run by tests/fuzz/run.sh. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -206,6 +207,51 @@ static void run(bool response, const char *data, size_t size, const struct h1_li
 	}
 }
 
+/* The chunked body parser: fed in one piece and in pieces of `step` bytes, the result
+ * (error, or body length and its data bytes) is the same; consumed runs stay in bounds. */
+static long chunked_feed(const char *buf, size_t len, size_t step, const struct h1_limits *lim, uint64_t *sum,
+			 size_t *dlen)
+{
+	struct h1_chunked ck = { 0 };
+	size_t off = 0;
+
+	*sum = 0;
+	*dlen = 0;
+	while (off < len && !ck.done) {
+		size_t n = len - off < step ? len - off : step;
+		bool is_data;
+		long r = h1_chunked_parse(&ck, buf + off, n, lim, &is_data);
+
+		if (r < 0) {
+			CHECK(r == -EBADMSG || r == -EMSGSIZE);
+			return r;
+		}
+		CHECK(r > 0 && (size_t)r <= n);
+		if (is_data)
+			for (long i = 0; i < r; i++) {
+				*sum = *sum * 31 + (unsigned char)buf[off + i];
+				(*dlen)++;
+			}
+		off += (size_t)r;
+	}
+	return ck.done ? (long)off : 0;
+}
+
+static void run_chunked(const char *buf, size_t len, const struct h1_limits *lim)
+{
+	uint64_t s1, s2;
+	size_t d1, d2;
+	long whole = chunked_feed(buf, len, len ? len : 1, lim, &s1, &d1);
+	long bytes = chunked_feed(buf, len, 1, lim, &s2, &d2);
+
+	CHECK(whole == bytes);
+	if (whole >= 0) {
+		CHECK(s1 == s2 && d1 == d2);
+		/* a complete body ends in CRLF */
+		CHECK(!whole || (whole >= 5 && buf[whole - 1] == '\n' && buf[whole - 2] == '\r'));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -228,5 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(true, buf, size, &small);
 	run(false, buf, size, &varied);
 	run(true, buf, size, &varied);
+	run_chunked(buf, size, NULL);
+	run_chunked(buf, size, &small);
 	return 0;
 }

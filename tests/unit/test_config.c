@@ -392,8 +392,6 @@ static const struct bad_case {
 	  "70000" },
 	{ "unknown action", "policy:\n  - match: 10.0.2.0/24\n    action: redirect\n", 3,
 	  "action", "redirect" },
-	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
-	  "action 'http' is not implemented yet", NULL },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
 	  "routes", "peers" },
 	{ "TLS peer without tls", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
@@ -414,8 +412,20 @@ static const struct bad_case {
 	{ "inbound allow_from with a port", "inbound:\n  allow_from: [10.0.0.0/8:80]\n", 2,
 	  "inbound.allow_from", "without port" },
 	{ "inbound IPv6 listen", "inbound:\n  listen: \"[::]:15006\"\n", 2, "inbound.listen", "IPv4" },
-	{ "http refused", "policy:\n  - match: 10.0.2.0/24\n    action: http\n", 3,
-	  "action 'http' is not implemented yet", NULL },
+	{ "http route without endpoints", "http_routes:\n  - {name: a}\n", 2, "endpoints", "has no" },
+	{ "http bad retry_on", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], retry: {retry_on: [5xx, teapot]}}\n",
+	  2, "retry_on", "teapot" },
+	{ "http bad status", "http:\n  retry: {retriable_status_codes: [600]}\n", 2, "retriable_status_codes", "100..599" },
+	{ "http bad header name", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], add_headers: {\"a b\": c}}\n", 2,
+	  "add_headers", "token" },
+	{ "http bad balance", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], balance: random}\n", 2,
+	  "balance", "least_request" },
+	{ "http bad path_prefix", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], match: {path_prefix: v1}}\n", 2,
+	  "path_prefix", "starting with /" },
+	{ "http duplicate route", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80]}\n  - {name: a, endpoints: [10.0.0.1:80]}\n",
+	  3, "duplicate http route name", NULL },
+	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
+	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
 	  "  - match: 10.0.3.0/24\n", 4, "action", "has no" },
 	{ "rule not a mapping", "policy:\n  - 10.0.2.0/24\n", 2, "policy", "mapping" },
@@ -645,6 +655,63 @@ static bool test_routes_access(void)
 	return ok;
 }
 
+/* http and http_routes: keys, defaults, inheritance of the http section's retry policy */
+static bool test_http_routes(void)
+{
+	static const char *const yaml =
+		"http_routes:\n"
+		"  - name: api\n"
+		"    match: {host: api.example, path_prefix: /v1, headers: {user: alice}}\n"
+		"    endpoints: [10.77.1.2:80, \"[fd00::1]:8080\"]\n"
+		"    balance: least_request\n"
+		"    retry: {retry_on: [5xx, retriable-status-codes], retriable_status_codes: [409], num_retries: 3,\n"
+		"            per_try_timeout_ms: 500, budget_percent: 50}\n"
+		"    add_headers: {x-hermes: \"1\"}\n"
+		"    remove_headers: [x-internal]\n"
+		"  - name: plain\n"
+		"    endpoints: [10.77.1.3:80]\n"
+		"http:\n"
+		"  max_headers: 32\n"
+		"  via: false\n"
+		"  retry: {num_retries: 2}\n";
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+	const struct cfg_http_route *r;
+
+	if (!ASSERT_EQ(load_text(yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "http file loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_EQ(cfg.n_http_routes, 2, "n_http_routes");
+	r = &cfg.http_routes[0];
+	ok &= ASSERT_TRUE(!strcmp(r->name, "api") && !strcmp(r->host, "api.example") && !strcmp(r->path_prefix, "/v1"),
+			  "name, host, path_prefix");
+	ok &= ASSERT_TRUE(r->n_match_headers == 1 && !strcmp(r->match_headers[0].name, "user") &&
+			  !strcmp(r->match_headers[0].value, "alice"), "header match");
+	ok &= ASSERT_EQ(r->n_eps, 2, "endpoints");
+	ok &= ASSERT_EQ(r->balance, BALANCE_LEAST_REQUEST, "balance");
+	ok &= ASSERT_EQ(r->retry.on, RETRY_5XX | RETRY_STATUS, "retry_on");
+	ok &= ASSERT_TRUE(r->retry.n_codes == 1 && r->retry.codes[0] == 409, "retriable_status_codes");
+	ok &= ASSERT_EQ(r->retry.num_retries, 3, "num_retries");
+	ok &= ASSERT_EQ(r->retry.per_try_timeout_ms, 500, "per_try_timeout_ms");
+	ok &= ASSERT_EQ(r->retry.budget_percent, 50, "budget_percent");
+	ok &= ASSERT_EQ(r->retry.budget_min_retries, 3, "budget_min_retries default");
+	ok &= ASSERT_EQ(r->retry.max_buffered_body, 65536, "max_buffered_body default");
+	ok &= ASSERT_TRUE(r->n_add == 1 && !strcmp(r->add[0].value, "1") && r->n_remove == 1 &&
+			  !strcmp(r->remove[0], "x-internal"), "add/remove headers");
+	r = &cfg.http_routes[1];
+	ok &= ASSERT_EQ(r->retry.num_retries, 2, "a route without retry takes the http section's");
+	ok &= ASSERT_EQ(r->retry.on, RETRY_CONNECT_FAILURE | RETRY_RESET, "retry_on default");
+	ok &= ASSERT_EQ(cfg.http.max_headers, 32, "http.max_headers");
+	ok &= ASSERT_TRUE(!cfg.http.via, "http.via");
+	ok &= ASSERT_EQ(cfg.http.max_head, 16384, "http.max_head_bytes default");
+	config_free(&cfg);
+	config_defaults(&cfg);
+	ok &= ASSERT_EQ(cfg.http.retry.num_retries, 0, "embedded default: no retries");
+	return ok;
+}
+
 static bool test_example(void)
 {
 	static const char *const candidates[] = { "etc/hermes.yaml", "../../etc/hermes.yaml" };
@@ -702,6 +769,7 @@ int main(void)
 	RUN(test_small_err());
 	RUN(test_example());
 	RUN(test_routes_access());
+	RUN(test_http_routes());
 	RUN(test_inbound());
 
 	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",

@@ -1,7 +1,7 @@
 /* test_http1.c: unit tests (no root) for userspace/http1.c: valid and malformed request
  * and response heads (every request-smuggling shape the parser refuses), limits,
  * incremental feeding (every prefix of a head gives 0 or the final answer), body framing,
- * header lookup and CONNECT authorities. Exit 0 when every check passes, 1 otherwise. */
+ * header lookup, CONNECT authorities and chunked bodies. Exit 0 when every check passes, 1 otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -660,6 +660,98 @@ static bool test_authority(void)
 	return ok;
 }
 
+/* Feeds a chunked body in pieces of `step` bytes. Returns the framing error, or the bytes
+ * the body took (through its final CRLF) with the data bytes in *data. */
+static long chunked_run(const char *b, size_t len, size_t step, char *data, size_t *dlen)
+{
+	struct h1_chunked ck = { 0 };
+	size_t off = 0;
+
+	*dlen = 0;
+	while (off < len && !ck.done) {
+		size_t n = len - off < step ? len - off : step;
+		bool is_data;
+		long r = h1_chunked_parse(&ck, b + off, n, NULL, &is_data);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		if (is_data) {
+			memcpy(data + *dlen, b + off, (size_t)r);
+			*dlen += (size_t)r;
+		}
+		off += (size_t)r;
+	}
+	return ck.done ? (long)off : 0;
+}
+
+static bool chunked_ok(const char *b, size_t len, long want_len, const char *want_data)
+{
+	char data[256];
+	size_t dlen;
+	bool ok = true;
+
+	for (size_t step = 1; step <= len; step++) {
+		long r = chunked_run(b, len, step, data, &dlen);
+
+		ok &= ASSERT_EQ(r, want_len, show(b, len));
+		ok &= ASSERT_TRUE(dlen == strlen(want_data) && !memcmp(data, want_data, dlen), "data of %s, step %zu",
+				  show(b, len), step);
+		if (!ok)
+			break;
+	}
+	return ok;
+}
+
+static bool chunked_err(const char *b, size_t len, long want)
+{
+	char data[256];
+	size_t dlen;
+
+	return ASSERT_EQ(chunked_run(b, len, len, data, &dlen), want, show(b, len)) &&
+	       ASSERT_EQ(chunked_run(b, len, 1, data, &dlen), want, show(b, len));
+}
+
+static bool test_chunked(void)
+{
+	bool ok = true;
+
+	ok &= chunked_ok(S("5\r\nhello\r\n0\r\n\r\n"), 15, "hello");
+	ok &= chunked_ok(S("5\r\nhello\r\n0\r\n\r\nGET"), 15, "hello"); /* next message after */
+	ok &= chunked_ok(S("A;ext=1;q=\"a b\"\r\n0123456789\r\n1\r\n!\r\n0\r\nX-T: 1\r\nY: a b\r\n\r\n"), 56,
+			 "0123456789!");
+	ok &= chunked_ok(S("000\r\n\r\n"), 7, "");
+	ok &= chunked_ok(S("fFfF\r\n"), 0, ""); /* incomplete: needs more */
+	ok &= chunked_err(S("\r\n"), -EBADMSG);                     /* empty size */
+	ok &= chunked_err(S("x\r\n"), -EBADMSG);
+	ok &= chunked_err(S("-1\r\n"), -EBADMSG);
+	ok &= chunked_err(S("0x5\r\nhello\r\n0\r\n\r\n"), -EBADMSG);
+	ok &= chunked_err(S("+5\r\n"), -EBADMSG);
+	ok &= chunked_err(S(" 5\r\n"), -EBADMSG);
+	ok &= chunked_err(S("5 \r\n"), -EBADMSG);
+	ok &= chunked_err(S("1 2\r\n"), -EBADMSG);
+	ok &= chunked_err(S("10000000000000000\r\n"), -EBADMSG);   /* 17 digits */
+	ok &= chunked_err(S("ffffffffffffffff\r\n"), -EBADMSG);    /* above LLONG_MAX */
+	ok &= chunked_err(S("5\nhello\r\n0\r\n\r\n"), -EBADMSG);   /* bare LF */
+	ok &= chunked_err(S("5\rhello\r\n0\r\n\r\n"), -EBADMSG);   /* bare CR */
+	ok &= chunked_err(S("5\r\nhelloX\r\n0\r\n\r\n"), -EBADMSG); /* data longer than its size */
+	ok &= chunked_err(S("5\r\nhello\n0\r\n\r\n"), -EBADMSG);
+	ok &= chunked_err(S("0\r\nX: 1\r\n folded\r\n\r\n"), -EBADMSG); /* obs-fold in a trailer */
+	ok &= chunked_err(S("0\r\nX : 1\r\n\r\n"), -EBADMSG);
+	ok &= chunked_err(S("0\r\n: 1\r\n\r\n"), -EBADMSG);
+	ok &= chunked_err(S("0\r\nX: \x01\r\n\r\n"), -EBADMSG);
+	ok &= chunked_err(S("1;a\x01\r\n"), -EBADMSG);
+	{
+		char big[H1_CHUNK_LINE_MAX + 16];
+
+		memset(big, ';', sizeof(big));
+		big[0] = '1';
+		ok &= chunked_err(big, sizeof(big), -EMSGSIZE);
+	}
+	return ok;
+}
+
 int main(void)
 {
 	static const struct {
@@ -679,6 +771,7 @@ int main(void)
 		{ "find", test_find },
 		{ "body_framing", test_body_framing },
 		{ "authority", test_authority },
+		{ "chunked", test_chunked },
 	};
 	unsigned i, failed_tests = 0;
 

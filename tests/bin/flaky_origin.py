@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""flaky_origin.py: a test HTTP/1.1 origin for the http action's retry tests.
+
+    flaky_origin.py ADDR PORT
+
+Keep-alive, Content-Length and chunked request bodies. It fails the next N requests as
+armed by GET /__arm?n=N&mode=MODE (sent directly, not through hermesd), then answers
+normally. MODE: a status such as 503 (answered, connection kept), reset (the request is
+read, then the connection is reset), hang (the request is read, nothing is answered for
+30 s), close (closed without an answer). GET /__stats returns JSON {"seen": requests
+counted since the last arm (control paths excluded), "methods": {...}, "paths": [...]}.
+Normal answers: /echo returns the request body; /headers the request's header lines;
+/chunked?n=K a chunked body of K lines with a trailer X-Trailer: done; anything else
+"ok SEEN\n". Every answer carries X-Seen: SEEN."""
+import json
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+LOCK = threading.Lock()
+STATE = {"fail_left": 0, "mode": "503", "seen": 0, "methods": {}, "paths": []}
+
+
+def read_line(f):
+    line = f.readline(65537)
+    if not line:
+        raise EOFError
+    return line.rstrip(b"\r\n")
+
+
+def read_request(f):
+    line = read_line(f)
+    while not line:
+        line = read_line(f)
+    method, target, version = line.decode("latin-1").split(" ", 2)
+    headers = []
+    while True:
+        h = read_line(f)
+        if not h:
+            break
+        k, v = h.decode("latin-1").split(":", 1)
+        headers.append((k.strip(), v.strip()))
+    lower = {k.lower(): v for k, v in headers}
+    body = b""
+    if lower.get("transfer-encoding", "").lower().endswith("chunked"):
+        while True:
+            size = int(read_line(f).split(b";")[0], 16)
+            if size == 0:
+                while read_line(f):
+                    pass
+                break
+            body += f.read(size)
+            f.read(2)
+    elif "content-length" in lower:
+        body = f.read(int(lower["content-length"]))
+    return method, target, version, headers, body
+
+
+def respond(wfile, status, body, extra=()):
+    head = ["HTTP/1.1 %d X" % status, "Content-Length: %d" % len(body)] + list(extra)
+    wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    wfile.flush()
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            try:
+                method, target, version, headers, body = read_request(self.rfile)
+            except (EOFError, ValueError, ConnectionError, OSError):
+                return
+            url = urllib.parse.urlsplit(target)
+            q = dict(urllib.parse.parse_qsl(url.query))
+            if url.path == "/__arm":
+                with LOCK:
+                    STATE.update(fail_left=int(q.get("n", "0")), mode=q.get("mode", "503"), seen=0, methods={}, paths=[])
+                respond(self.wfile, 200, b"armed\n")
+                continue
+            if url.path == "/__stats":
+                with LOCK:
+                    out = json.dumps({k: STATE[k] for k in ("seen", "methods", "paths", "fail_left")}).encode()
+                respond(self.wfile, 200, out)
+                continue
+            with LOCK:
+                STATE["seen"] += 1
+                seen = STATE["seen"]
+                STATE["methods"][method] = STATE["methods"].get(method, 0) + 1
+                STATE["paths"].append(url.path)
+                fail = STATE["fail_left"] > 0
+                if fail:
+                    STATE["fail_left"] -= 1
+                mode = STATE["mode"]
+            sys.stdout.write("%s %s seen=%d fail=%s\n" % (method, target, seen, fail and mode))
+            sys.stdout.flush()
+            xs = ("X-Seen: %d" % seen,)
+            if fail:
+                if mode == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                if mode == "close":
+                    return
+                if mode == "hang":
+                    time.sleep(30)
+                    return
+                respond(self.wfile, int(mode), b"failing on purpose\n", xs)
+                continue
+            if url.path == "/echo":
+                respond(self.wfile, 200, body, xs)
+            elif url.path == "/headers":
+                respond(self.wfile, 200, "".join("%s: %s\n" % h for h in headers).encode(), xs)
+            elif url.path == "/chunked":
+                n = int(q.get("n", "3"))
+                out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n%s\r\n\r\n" % xs[0]
+                for i in range(n):
+                    line = "line %d\n" % i
+                    out += "%x\r\n%s\r\n" % (len(line), line)
+                out += "0\r\nX-Trailer: done\r\n\r\n"
+                self.wfile.write(out.encode())
+                self.wfile.flush()
+            else:
+                respond(self.wfile, 200, b"ok %d\n" % seen, xs)
+            if version == "HTTP/1.0":
+                return
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 512
+
+
+if __name__ == "__main__":
+    srv = Server((sys.argv[1], int(sys.argv[2])), Handler)
+    print("listening on %s:%s" % (sys.argv[1], sys.argv[2]), flush=True)
+    srv.serve_forever()

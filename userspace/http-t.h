@@ -1,0 +1,149 @@
+/* http-t.h: types of the `http` action: the client side with routing and retries
+ * (http.c, struct hconn) and its upstream transport, HTTP/1.1 connections pooled per
+ * endpoint (hup.c, struct hup, struct hep). Functions live in http.h. */
+#ifndef HERMES_HTTP_T_H
+#define HERMES_HTTP_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config-t.h"
+#include "hermes/origdst.h"
+#include "http1-t.h"
+#include "loop-t.h"
+
+/* Received bytes: data is p[off..len). A recv in flight writes at p + len, so the
+ * buffer is compacted (and len lowered) only while none is. */
+struct rxbuf {
+	char *p;
+	size_t off, len, cap;
+};
+
+/* Why an attempt failed, for retry_on and the error status. */
+enum hup_fail {
+	HUP_F_CONNECT = 1, /* connect refused, unreachable or timed out: the request never left */
+	HUP_F_RESET,       /* reset or closed before a whole response head */
+	HUP_F_TIMEOUT,     /* per_try_timeout_ms passed before the response head */
+	HUP_F_PROTO,       /* the upstream's response is malformed: 502, not retried */
+};
+
+/* An upstream endpoint (IP:port): its pool of idle connections and its health. Shared
+ * by every route naming it and by flows that reach it with no route; lives until exit. */
+struct hep {
+	struct hep *next;
+	struct hermes_addr addr;
+	struct hup *idle;        /* idle pooled connections (LIFO: the warmest first) */
+	unsigned n_idle;
+	unsigned active;         /* requests with an attempt on it now (least_request) */
+	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
+};
+
+enum hup_state {
+	HUP_CONNECTING, /* connect in flight; writes wait in wbuf */
+	HUP_OPEN,       /* serving its owner's exchange */
+	HUP_IDLE,       /* in its endpoint's pool; a recv is armed to notice a close */
+	HUP_CLOSING,    /* cancelled; freed when inflight reaches 0 */
+};
+
+/* One upstream HTTP/1.1 connection. */
+struct hup {
+	struct loop *loop;
+	struct hep *ep;
+	struct hconn *x;          /* owner while HUP_CONNECTING/HUP_OPEN; NULL otherwise */
+	struct hup *next, *prev;  /* all connections (struct http_state.hups) */
+	struct hup *pnext;        /* the endpoint's idle list */
+	int fd;
+	int inflight;
+	enum hup_state state;
+	bool reused;              /* taken from the pool for this exchange */
+	bool recv_armed, send_inflight;
+	bool eof;                 /* the upstream closed its side */
+	bool got_bytes;           /* received anything for the current exchange */
+	struct rxbuf rx;
+	char *wbuf;               /* to send: wbuf[woff..wlen) */
+	size_t wlen, woff, wcap;
+	uint64_t idle_since_ms;
+	struct sockaddr_storage dst_ss;
+	struct __kernel_timespec ts;
+} __attribute__((aligned(LOOP_ALIGN)));
+
+enum hc_state {
+	HC_HEAD,    /* reading a request head (idle keep-alive when nothing is buffered) */
+	HC_BODY,    /* reading a request body whole before the first attempt (retriable) */
+	HC_WAIT,    /* an attempt is connecting, sending or waiting for the response head */
+	HC_BACKOFF, /* waiting before the next attempt */
+	HC_RESP,    /* passing the response body on */
+	HC_LINGER,  /* answered and shut down for writing: reading until the client closes */
+	HC_CLOSING, /* cancelled; freed when inflight reaches 0 */
+};
+
+/* A growable byte string. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
+};
+
+/* One client connection of the http action, with its current request (requests are
+ * served one after the other; pipelined ones wait in rx). */
+struct hconn {
+	struct loop *loop;
+	struct hconn *next, *prev;
+	uint64_t id;
+	int fd;
+	int inflight;
+	enum hc_state state;
+	bool recv_armed, send_inflight, timer_armed;
+	bool client_eof;
+	bool close_after;         /* close once this response is out */
+	bool rst;                 /* close with a reset */
+	struct rxbuf rx;          /* from the client */
+	char *sbuf;               /* to the client: sbuf[soff..slen) */
+	size_t slen, soff, scap;
+	struct hermes_addr peer, dst;
+	uint64_t idle_since_ms, head_start_ms, linger_since_ms;
+	uint64_t timer_at_ms;     /* expiry of the timer in flight */
+	struct __kernel_timespec ts, ts_upd;
+
+	/* the current request */
+	bool in_request;          /* counted in active requests */
+	bool in_retry;            /* counted in active retries (the budget) */
+	bool http10, keepalive, is_head, idempotent, has_body;
+	bool buffered;            /* out holds the whole request: it can be sent again */
+	bool streaming;           /* the body goes upstream as it arrives (not retriable) */
+	bool req_done;            /* the whole request was read from the client */
+	long long req_left;       /* Content-Length body bytes still to read (-1: none/chunked) */
+	bool req_chunked;
+	struct h1_chunked req_ck;
+	size_t body_bytes;
+	struct hbuf out;          /* the request as sent upstream: head (+ body when buffered) */
+	char method[16];
+	char path[96];            /* for log lines */
+	/* routing and retries, copied from the route at request start (reloads free it) */
+	struct cfg_http_retry rp;
+	struct hep *eps[CFG_HTTP_MAX_EPS];
+	unsigned n_eps;
+	uint8_t balance;
+	unsigned rr;
+	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
+	char route[32];
+	unsigned attempts, retries;
+	uint64_t req_start_ms, req_start_ns, try_deadline_ms, all_deadline_ms, backoff_until_ms;
+	struct hep *ep;           /* endpoint of the current attempt */
+	struct hup *up;           /* its connection */
+	/* the response */
+	int status;
+	bool no_body, resp_chunked, until_close, dechunk, resp_reusable, resp_done;
+	long long resp_left;
+	struct h1_chunked resp_ck;
+} __attribute__((aligned(LOOP_ALIGN)));
+
+/* The http action's state in the loop. */
+struct http_state {
+	struct hep *eps;
+	struct hup *hups;
+	struct hconn *conns;
+	uint64_t active_requests;
+	uint64_t active_retries;
+};
+
+#endif

@@ -1,0 +1,1381 @@
+/* http.c: the `http` action. hermesd reads the HTTP/1.1 requests of a steered flow
+ * itself, so that the application delegates reliability to it: each request is routed
+ * (Host, path prefix, headers -> a route's endpoints, else the flow's original
+ * destination), sent on a pooled upstream connection (hup.c) and, when the attempt fails
+ * in a way the route's retry policy names (Envoy's retry_on, num_retries, per-try and
+ * overall timeouts, jittered backoff, a retry budget), sent again, to another endpoint
+ * first. The client sees one response, or one error, whatever happened upstream.
+ *
+ * Strictness: the head parser (http1.c) refuses the shapes that enable request
+ * smuggling, and so does this file for what the parser leaves to callers (Host count,
+ * Transfer-Encoding in HTTP/1.0, chunked framing). A refused request gets 400 (431, 414,
+ * 505 for limits and versions), reaches no upstream, and its connection is closed after
+ * a lingering read, so that the client sees the answer rather than a reset.
+ *
+ * A request can be retried only while hermesd holds all of it: no body, or a body read
+ * whole before the first attempt (up to retry.max_buffered_body); and only if its method
+ * is idempotent or it has such a buffered body. Larger bodies stream upstream as they
+ * arrive and are never retried. Requests on one connection are served in order
+ * (pipelined ones wait in the receive buffer). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "http.h"
+#include "http1.h"
+#include "log.h"
+#include "loop.h"
+
+#define HC_RX_EXTRA (16 * 1024)  /* read-ahead beyond a maximal head (pipelined requests) */
+#define HC_SBUF (64 * 1024)      /* response bytes passed on per send, beyond a head */
+#define HC_STREAM_HIGH (64 * 1024) /* streamed request body queued upstream at most */
+#define HC_LINGER_MS 2000
+
+static void hc_progress(struct loop *lp, struct hconn *x);
+static void hc_attempt(struct loop *lp, struct hconn *x);
+
+/* ---- small helpers ---- */
+
+static int hb_put(struct hbuf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + n;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static int __attribute__((format(printf, 2, 3))) hb_printf(struct hbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -EINVAL;
+	return hb_put(b, tmp, (size_t)n);
+}
+
+static struct h1_limits hc_limits(const struct loop *lp)
+{
+	return (struct h1_limits){ .max_head = lp->cfg->http.max_head, .max_line = lp->cfg->http.max_line,
+				   .max_headers = lp->cfg->http.max_headers };
+}
+
+/* Does the comma-separated field value v contain token tok (case-insensitive)? */
+static bool has_token(struct h1_slice v, const char *tok)
+{
+	size_t tl = strlen(tok), i = 0;
+
+	while (i < v.len) {
+		size_t b, e;
+
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+			i++;
+		b = i;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		e = i;
+		while (e > b && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
+			e--;
+		if (e - b == tl && !strncasecmp(v.p + b, tok, tl))
+			return true;
+	}
+	return false;
+}
+
+static bool any_has_token(const struct h1_header *hs, unsigned n, const char *name, const char *tok)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (h1_slice_caseeq(hs[i].name, name) && has_token(hs[i].value, tok))
+			return true;
+	return false;
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1), the ones a Connection field names, and the ones
+ * this hop rewrites itself (Content-Length is re-emitted once, Expect answered here). */
+static bool hop_by_hop(const struct h1_header *hs, unsigned n, struct h1_slice name)
+{
+	static const char *const fixed[] = { "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Upgrade",
+					     "Proxy-Authorization", "Proxy-Authenticate", "Expect", "Content-Length" };
+	char tmp[64];
+
+	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (h1_slice_caseeq(name, fixed[i]))
+			return true;
+	if (name.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, name.p, name.len);
+	tmp[name.len] = 0;
+	return any_has_token(hs, n, "Connection", tmp);
+}
+
+static void hc_count_status(struct loop *lp, int status)
+{
+	if (status >= 100 && status < 600)
+		lp->st.http_responses[status / 100 - 1]++;
+}
+
+/* ---- life cycle ---- */
+
+static void hc_end_request(struct loop *lp, struct hconn *x)
+{
+	if (x->in_retry) {
+		lp->http->active_retries--;
+		x->in_retry = false;
+	}
+	if (x->in_request) {
+		lp->http->active_requests--;
+		x->in_request = false;
+	}
+	if (x->up) {
+		hup_release(lp, x->up, false);
+		x->up = NULL;
+	}
+	if (x->ep) {
+		x->ep->active--;
+		x->ep = NULL;
+	}
+}
+
+static void hc_maybe_free(struct loop *lp, struct hconn *x)
+{
+	if (x->state != HC_CLOSING || x->inflight > 0)
+		return;
+	if (x->rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(x->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(x->fd);
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		lp->http->conns = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	free(x->rx.p);
+	free(x->sbuf);
+	free(x->out.p);
+	lp->st.active--;
+	lp->st.closed++;
+	free(x);
+}
+
+/* Ends the connection now (rst: with a reset); memory goes with the last completion. */
+static void hc_close(struct loop *lp, struct hconn *x, bool rst)
+{
+	if (x->state == HC_CLOSING)
+		return;
+	hc_end_request(lp, x);
+	x->rst |= rst;
+	x->state = HC_CLOSING;
+	if (x->timer_armed) {
+		io_uring_prep_timeout_remove(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
+		x->inflight++;
+	}
+	if (x->recv_armed || x->send_inflight) {
+		io_uring_prep_cancel_fd(loop_sqe(lp, x, OP_HTTP_CANCEL), x->fd, IORING_ASYNC_CANCEL_ALL);
+		x->inflight++;
+	}
+	hc_maybe_free(lp, x);
+}
+
+void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
+{
+	const struct cfg_http *hc = &lp->cfg->http;
+	struct hconn *x = loop_zalloc(sizeof(*x));
+
+	lp->st.http_conns++;
+	if (x) {
+		x->rx.cap = hc->max_head + HC_RX_EXTRA;
+		x->rx.p = malloc(x->rx.cap);
+		x->scap = hc->max_head + 1024 + HC_SBUF;
+		x->sbuf = malloc(x->scap);
+	}
+	if (!x || !x->rx.p || !x->sbuf) {
+		if (x) {
+			free(x->rx.p);
+			free(x->sbuf);
+		}
+		free(x);
+		close(fd);
+		return;
+	}
+	x->loop = lp;
+	x->id = ++lp->next_id;
+	x->fd = fd;
+	x->peer = *peer;
+	x->dst = *dst;
+	x->state = HC_HEAD;
+	x->idle_since_ms = lp->now_ms;
+	x->next = lp->http->conns;
+	if (x->next)
+		x->next->prev = x;
+	lp->http->conns = x;
+	lp->st.active++;
+	hc_progress(lp, x);
+}
+
+/* ---- I/O with the client ---- */
+
+static void hc_arm_recv(struct loop *lp, struct hconn *x)
+{
+	struct rxbuf *b = &x->rx;
+
+	if (x->recv_armed || x->client_eof || x->state == HC_CLOSING)
+		return;
+	if (b->off) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->len >= b->cap) {
+		if (x->state != HC_LINGER)
+			return; /* read-ahead is full: the current request goes first */
+		b->len = 0;
+	}
+	io_uring_prep_recv(loop_sqe(lp, x, OP_HTTP_RECV), x->fd, b->p + b->len, b->cap - b->len, 0);
+	x->recv_armed = true;
+	x->inflight++;
+}
+
+static void hc_kick_send(struct loop *lp, struct hconn *x)
+{
+	if (x->send_inflight || x->soff >= x->slen || x->state == HC_CLOSING)
+		return;
+	io_uring_prep_send(loop_sqe(lp, x, OP_HTTP_SEND), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
+	x->send_inflight = true;
+	x->inflight++;
+}
+
+static size_t hc_room(const struct hconn *x)
+{
+	return x->scap - x->slen;
+}
+
+/* Appends to the client's send buffer (the caller checked hc_room). A send in flight
+ * reads sbuf[soff..slen) as submitted: appending after slen leaves it alone. */
+static void hc_out(struct hconn *x, const void *p, size_t n)
+{
+	memcpy(x->sbuf + x->slen, p, n);
+	x->slen += n;
+}
+
+static void rx_consume(struct hconn *x, size_t n)
+{
+	x->rx.off += n;
+}
+
+/* The earliest deadline of the current state (0: none). */
+static uint64_t hc_deadline(const struct hconn *x)
+{
+	uint64_t d = 0;
+
+	if (x->state == HC_BACKOFF)
+		d = x->backoff_until_ms;
+	if (x->state == HC_WAIT && x->try_deadline_ms)
+		d = x->try_deadline_ms;
+	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms &&
+	    (!d || x->all_deadline_ms < d))
+		d = x->all_deadline_ms;
+	return d;
+}
+
+/* One timer per connection: armed for the earliest deadline, moved earlier with a
+ * timeout update; a fire checks every deadline against the clock, so one that fires
+ * late or for a deadline that moved does no harm. */
+static void hc_timer_sync(struct loop *lp, struct hconn *x)
+{
+	uint64_t d = hc_deadline(x), now = loop_now_ms(), rel;
+
+	if (!d || x->state == HC_CLOSING || (x->timer_armed && x->timer_at_ms <= d))
+		return;
+	rel = d > now ? d - now : 0;
+	if (x->timer_armed) {
+		x->ts_upd.tv_sec = (long long)(rel / 1000);
+		x->ts_upd.tv_nsec = (long long)(rel % 1000) * 1000000;
+		io_uring_prep_timeout_update(loop_sqe(lp, x, OP_HTTP_CANCEL), &x->ts_upd,
+					     (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
+	} else {
+		x->ts.tv_sec = (long long)(rel / 1000);
+		x->ts.tv_nsec = (long long)(rel % 1000) * 1000000;
+		io_uring_prep_timeout(loop_sqe(lp, x, OP_HTTP_TIMER), &x->ts, 0, 0);
+		x->timer_armed = true;
+	}
+	x->inflight++;
+	x->timer_at_ms = d;
+}
+
+/* ---- answers made here ---- */
+
+/* A response of hermesd's own (close: then the connection ends after a lingering read). */
+static void hc_reply(struct loop *lp, struct hconn *x, int status, const char *why, bool close)
+{
+	char buf[512];
+	int n, bl;
+	char body[160];
+
+	bl = snprintf(body, sizeof(body), "%d %s (hermes: %s)\n", status, h1_reason(status), why);
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s",
+		     status, h1_reason(status), bl, close ? "Connection: close\r\n" : "", body);
+	hc_count_status(lp, status);
+	if (status >= 400)
+		log_info("http conn %llu: %s %s: %d %s (%s)", (unsigned long long)x->id, x->method[0] ? x->method : "-",
+			 x->path[0] ? x->path : "-", status, h1_reason(status), why);
+	if ((size_t)n < hc_room(x))
+		hc_out(x, buf, (size_t)n);
+	if (close)
+		x->close_after = true;
+	if (x->up) {
+		hup_release(lp, x->up, false);
+		x->up = NULL;
+	}
+	if (x->ep) {
+		x->ep->active--;
+		x->ep = NULL;
+	}
+	x->status = status;
+	x->no_body = true;
+	x->resp_done = true;
+	x->state = HC_RESP;
+}
+
+/* A request refused before it went anywhere. */
+static void hc_refuse(struct loop *lp, struct hconn *x, int status, const char *why)
+{
+	lp->st.http_rejected++;
+	x->req_done = true;
+	hc_reply(lp, x, status, why, true);
+}
+
+/* ---- routing ---- */
+
+static struct h1_slice host_no_port(struct h1_slice h)
+{
+	size_t i = h.len;
+
+	while (i > 0 && h.p[i - 1] >= '0' && h.p[i - 1] <= '9')
+		i--;
+	if (i > 0 && i < h.len && h.p[i - 1] == ':')
+		h.len = i - 1;
+	return h;
+}
+
+static struct h1_slice target_path(struct h1_slice t)
+{
+	const char *s;
+
+	if (t.len && t.p[0] == '/')
+		return t;
+	s = t.len > 3 ? memmem(t.p, t.len, "://", 3) : NULL;
+	if (s) {
+		const char *p = memchr(s + 3, '/', (size_t)(t.p + t.len - (s + 3)));
+
+		if (p)
+			return (struct h1_slice){ .p = p, .len = (size_t)(t.p + t.len - p) };
+	}
+	return (struct h1_slice){ .p = "/", .len = 1 };
+}
+
+static bool route_matches(const struct cfg_http_route *r, const struct h1_request *req, const struct h1_header *host)
+{
+	if (r->host[0]) {
+		struct h1_slice h = host ? host->value : (struct h1_slice){ "", 0 };
+
+		if (!strchr(r->host, ':'))
+			h = host_no_port(h);
+		if (!h1_slice_caseeq(h, r->host))
+			return false;
+	}
+	if (r->path_prefix[0]) {
+		struct h1_slice p = target_path(req->target);
+		size_t pl = strlen(r->path_prefix);
+
+		if (p.len < pl || memcmp(p.p, r->path_prefix, pl))
+			return false;
+	}
+	for (int i = 0; i < r->n_match_headers; i++) {
+		const struct h1_header *hs = req->headers, *h;
+		unsigned n = req->n_headers;
+		bool found = false;
+
+		while (!found && (h = h1_find(hs, n, r->match_headers[i].name))) {
+			found = h1_slice_eq(h->value, r->match_headers[i].value);
+			n -= (unsigned)(h + 1 - hs);
+			hs = h + 1;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The route's endpoints and policy into x (copies: a reload frees the route). Returns
+ * the route, or NULL for the flow's original destination. */
+static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, const struct h1_request *req,
+					     const struct h1_header *host)
+{
+	struct cfg_http_route *r = NULL;
+
+	for (int i = 0; i < lp->cfg->n_http_routes && !r; i++)
+		if (route_matches(&lp->cfg->http_routes[i], req, host))
+			r = &lp->cfg->http_routes[i];
+	x->n_eps = 0;
+	if (!r) {
+		x->rp = lp->cfg->http.retry;
+		x->balance = BALANCE_ROUND_ROBIN;
+		x->rr = 0;
+		snprintf(x->route, sizeof(x->route), "-");
+		if ((x->eps[0] = hep_get(lp, &x->dst)))
+			x->n_eps = 1;
+		return NULL;
+	}
+	x->rp = r->retry;
+	x->balance = r->balance;
+	x->rr = r->rr++;
+	snprintf(x->route, sizeof(x->route), "%s", r->name);
+	for (int i = 0; i < r->n_eps; i++) {
+		struct hermes_addr a;
+
+		if (!addr_to_hermes((const struct sockaddr *)&r->eps[i].ss, &a) && (x->eps[x->n_eps] = hep_get(lp, &a)))
+			x->n_eps++;
+	}
+	return r;
+}
+
+/* The endpoint of the next attempt: untried and healthy first, then untried, then
+ * healthy, then any; among those, round robin from the request's turn or the fewest
+ * active requests. */
+static int hc_pick(struct loop *lp, struct hconn *x)
+{
+	for (int pass = 0; pass < 4; pass++) {
+		int best = -1;
+
+		for (unsigned k = 0; k < x->n_eps; k++) {
+			unsigned i = (x->rr + x->attempts + k) % x->n_eps;
+			bool untried = !(x->tried & (1u << i)), healthy = x->eps[i]->down_until_ms <= lp->now_ms;
+
+			if ((pass == 0 && !(untried && healthy)) || (pass == 1 && !untried) || (pass == 2 && !healthy))
+				continue;
+			if (x->balance != BALANCE_LEAST_REQUEST) {
+				best = (int)i;
+				break;
+			}
+			if (best < 0 || x->eps[i]->active < x->eps[best]->active)
+				best = (int)i;
+		}
+		if (best >= 0)
+			return best;
+	}
+	return -1;
+}
+
+/* ---- the request ---- */
+
+static bool idempotent(struct h1_slice m)
+{
+	static const char *const ms[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
+
+	for (unsigned i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		if (h1_slice_eq(m, ms[i]))
+			return true;
+	return false;
+}
+
+/* The head sent upstream: HTTP/1.1, hop-by-hop fields dropped, one Content-Length, the
+ * route's header edits, Via. */
+static int hc_build_head(struct loop *lp, struct hconn *x, const struct h1_request *req,
+			 const struct cfg_http_route *r, long long cl, const struct h1_header *host)
+{
+	struct hbuf *o = &x->out;
+	int err = 0;
+
+	err |= hb_put(o, req->method.p, req->method.len);
+	err |= hb_put(o, " ", 1);
+	err |= hb_put(o, req->target.p, req->target.len);
+	err |= hb_put(o, " HTTP/1.1\r\n", 11);
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		const struct h1_header *h = &req->headers[i];
+		bool drop = hop_by_hop(req->headers, req->n_headers, h->name);
+
+		for (int j = 0; r && !drop && j < r->n_remove; j++)
+			drop = h1_slice_caseeq(h->name, r->remove[j]);
+		if (drop)
+			continue;
+		err |= hb_put(o, h->name.p, h->name.len);
+		err |= hb_put(o, ": ", 2);
+		err |= hb_put(o, h->value.p, h->value.len);
+		err |= hb_put(o, "\r\n", 2);
+	}
+	if (!host) {
+		/* an HTTP/1.0 request without Host: the address the client dialled */
+		struct sockaddr_storage ss;
+		char a[ADDR_STRLEN];
+
+		addr_from_hermes(&x->dst, &ss);
+		err |= hb_printf(o, "Host: %s\r\n", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
+	}
+	if (cl >= 0)
+		err |= hb_printf(o, "Content-Length: %lld\r\n", cl);
+	for (int j = 0; r && j < r->n_add; j++)
+		err |= hb_printf(o, "%s: %s\r\n", r->add[j].name, r->add[j].value);
+	if (lp->cfg->http.via)
+		err |= hb_printf(o, "Via: 1.%d hermes\r\n", x->http10 ? 0 : 1);
+	err |= hb_put(o, "\r\n", 2);
+	return err ? -ENOMEM : 0;
+}
+
+static void hc_reset_request(struct hconn *x)
+{
+	x->out.len = 0;
+	x->in_request = x->in_retry = x->http10 = x->keepalive = x->is_head = x->idempotent = x->has_body = false;
+	x->buffered = x->streaming = x->req_done = x->req_chunked = false;
+	x->req_left = -1;
+	memset(&x->req_ck, 0, sizeof(x->req_ck));
+	x->body_bytes = 0;
+	x->method[0] = x->path[0] = 0;
+	x->tried = 0;
+	x->attempts = x->retries = 0;
+	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = 0;
+	x->status = 0;
+	x->no_body = x->resp_chunked = x->until_close = x->dechunk = x->resp_reusable = x->resp_done = false;
+	x->resp_left = -1;
+	memset(&x->resp_ck, 0, sizeof(x->resp_ck));
+	x->head_start_ms = 0;
+}
+
+/* A whole head is in rx: check it, route it, start reading its body or its first attempt. */
+static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n)
+{
+	const struct h1_header *host = h1_find(req->headers, req->n_headers, "Host"), *expect;
+	const struct cfg_http_route *r;
+	long long cl;
+	bool chunked;
+
+	hc_reset_request(x);
+	lp->st.http_requests++;
+	x->in_request = true;
+	lp->http->active_requests++;
+	x->req_start_ms = lp->now_ms;
+	x->req_start_ns = loop_now_ns();
+	snprintf(x->method, sizeof(x->method), "%.*s", (int)(req->method.len < 15 ? req->method.len : 15), req->method.p);
+	snprintf(x->path, sizeof(x->path), "%.*s", (int)(req->target.len < 95 ? req->target.len : 95), req->target.p);
+	x->http10 = req->version_minor == 0;
+	x->keepalive = x->http10 ? any_has_token(req->headers, req->n_headers, "Connection", "keep-alive")
+				 : !any_has_token(req->headers, req->n_headers, "Connection", "close");
+	x->is_head = h1_slice_eq(req->method, "HEAD");
+	x->idempotent = idempotent(req->method);
+	if (!x->keepalive)
+		x->close_after = true;
+	rx_consume(x, n);
+
+	/* what the parser leaves to its callers */
+	if (h1_body_framing(req->headers, req->n_headers, &cl, &chunked)) {
+		hc_refuse(lp, x, 400, "ambiguous body framing (Content-Length/Transfer-Encoding)");
+		return;
+	}
+	if (chunked && x->http10) {
+		hc_refuse(lp, x, 400, "Transfer-Encoding in an HTTP/1.0 request");
+		return;
+	}
+	if (!x->http10 && (!host || h1_find(host + 1, req->n_headers - (unsigned)(host + 1 - req->headers), "Host"))) {
+		hc_refuse(lp, x, 400, host ? "more than one Host field" : "no Host field");
+		return;
+	}
+	if (host && (!host->value.len || memchr(host->value.p, ' ', host->value.len) ||
+		     memchr(host->value.p, '/', host->value.len) || memchr(host->value.p, '@', host->value.len))) {
+		hc_refuse(lp, x, 400, "bad Host field");
+		return;
+	}
+	if (h1_slice_eq(req->method, "CONNECT")) {
+		hc_refuse(lp, x, 405, "CONNECT is served by the tunnel listener, not the http action");
+		return;
+	}
+	if (!req->target.len || (req->target.p[0] != '/' && !(req->target.len > 7 && !strncasecmp(req->target.p, "http://", 7)) &&
+				 !h1_slice_eq(req->target, "*"))) {
+		hc_refuse(lp, x, 400, "request-target is neither origin-form nor absolute http://");
+		return;
+	}
+	expect = h1_find(req->headers, req->n_headers, "Expect");
+	if (expect && !h1_slice_caseeq(expect->value, "100-continue")) {
+		hc_refuse(lp, x, 417, "only Expect: 100-continue is understood");
+		return;
+	}
+	x->req_chunked = chunked;
+	x->req_left = chunked ? -1 : cl;
+	x->has_body = chunked || cl > 0;
+	r = hc_route(lp, x, req, host);
+	if (!x->n_eps) {
+		hc_reply(lp, x, 503, "no usable endpoint", true);
+		return;
+	}
+	if (hc_build_head(lp, x, req, r, chunked ? -1 : cl, host)) {
+		hc_reply(lp, x, 500, "out of memory", true);
+		return;
+	}
+	x->head_start_ms = lp->now_ms; /* a buffered body has head_timeout_ms too */
+	log_debug("http conn %llu: %s %s route %s", (unsigned long long)x->id, x->method, x->path, x->route);
+	if (expect && x->has_body && hc_room(x) > 32) {
+		/* answered here: the body is read (and maybe buffered) by hermesd, and the
+		 * upstream gets the request without the expectation */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		hc_out(x, cont, sizeof(cont) - 1);
+		hc_count_status(lp, 100);
+	}
+	if (!x->has_body) {
+		x->req_done = x->buffered = true;
+		x->req_left = -1;
+		hc_attempt(lp, x);
+		return;
+	}
+	if (!chunked && cl > (long long)x->rp.max_buffered_body) {
+		x->streaming = true;
+		hc_attempt(lp, x);
+		return;
+	}
+	x->state = HC_BODY;
+}
+
+/* Next run of request body from rx: Content-Length bytes, or a run of chunked framing or
+ * data (passed on as it is). Returns its length (0: nothing available), -EBADMSG/-EMSGSIZE
+ * for a bad chunked body. */
+static long hc_body_run(struct loop *lp, struct hconn *x, size_t max)
+{
+	size_t avail = x->rx.len - x->rx.off;
+	struct h1_limits lim = hc_limits(lp);
+	bool is_data;
+	long r;
+
+	if (avail > max)
+		avail = max;
+	if (!avail || x->req_done)
+		return 0;
+	if (!x->req_chunked) {
+		r = (long)(avail < (unsigned long long)x->req_left ? avail : (size_t)x->req_left);
+		x->req_left -= r;
+		x->req_done = !x->req_left;
+		return r;
+	}
+	r = h1_chunked_parse(&x->req_ck, x->rx.p + x->rx.off, avail, &lim, &is_data);
+	if (r > 0 && x->req_ck.done)
+		x->req_done = true;
+	return r;
+}
+
+/* HC_BODY: read the body into out; once whole, the first attempt (retriable). A chunked
+ * body that outgrows max_buffered_body starts streaming instead. */
+static bool hc_buffer_body(struct loop *lp, struct hconn *x)
+{
+	for (;;) {
+		long r = hc_body_run(lp, x, (size_t)-1);
+
+		if (r < 0) {
+			hc_refuse(lp, x, 400, "malformed chunked body");
+			return true;
+		}
+		if (r == 0 && !x->req_done)
+			return false;
+		if (r > 0) {
+			if (hb_put(&x->out, x->rx.p + x->rx.off, (size_t)r)) {
+				hc_reply(lp, x, 500, "out of memory", true);
+				return true;
+			}
+			rx_consume(x, (size_t)r);
+			x->body_bytes += (size_t)r;
+		}
+		if (x->req_done) {
+			x->buffered = true;
+			hc_attempt(lp, x);
+			return true;
+		}
+		if (x->body_bytes > x->rp.max_buffered_body) {
+			x->streaming = true;
+			hc_attempt(lp, x);
+			return true;
+		}
+	}
+}
+
+/* A streaming body: what rx holds goes upstream, up to HC_STREAM_HIGH queued. */
+static void hc_push_body(struct loop *lp, struct hconn *x)
+{
+	while (x->streaming && !x->req_done && x->up && hup_pending(x->up) < HC_STREAM_HIGH) {
+		size_t max = HC_STREAM_HIGH - hup_pending(x->up), took;
+		long r;
+
+		if (max > hup_room(x->up))
+			max = hup_room(x->up);
+		r = hc_body_run(lp, x, max);
+
+		if (r < 0) {
+			/* the head already went upstream: nothing sensible can be answered */
+			log_info("http conn %llu: malformed chunked body while streaming it: reset", (unsigned long long)x->id);
+			hc_close(lp, x, true);
+			return;
+		}
+		if (!r)
+			return;
+		took = hup_write(lp, x->up, x->rx.p + x->rx.off, (size_t)r);
+		rx_consume(x, took);
+		x->body_bytes += took;
+		if (took < (size_t)r) {
+			/* cannot happen (max <= hup_room): the body would be cut */
+			hc_close(lp, x, true);
+			return;
+		}
+	}
+}
+
+/* ---- attempts and retries ---- */
+
+static bool retriable(const struct hconn *x)
+{
+	return x->buffered && !x->streaming && (x->idempotent || x->has_body);
+}
+
+/* May x be sent again after a failure of kind `on` (enum cfg_retry_on bits)? Counts a
+ * refusal by the budget. */
+static bool hc_can_retry(struct loop *lp, struct hconn *x, uint32_t on)
+{
+	uint64_t allowed, others;
+
+	if (!(x->rp.on & on) || x->retries >= x->rp.num_retries || !retriable(x) || lp->draining)
+		return false;
+	if (x->all_deadline_ms && lp->now_ms >= x->all_deadline_ms)
+		return false;
+	/* Envoy's retry budget: retries in progress (this one included) within a share of
+	 * the active requests, or the minimum */
+	allowed = lp->http->active_requests * x->rp.budget_percent / 100;
+	if (allowed < x->rp.budget_min_retries)
+		allowed = x->rp.budget_min_retries;
+	others = lp->http->active_retries - (x->in_retry ? 1 : 0);
+	if (others + 1 > allowed) {
+		lp->st.http_budget_exhausted++;
+		log_info("http conn %llu: %s %s: retry budget exhausted (%llu retries in progress, %llu active requests)",
+			 (unsigned long long)x->id, x->method, x->path, (unsigned long long)others,
+			 (unsigned long long)lp->http->active_requests);
+		return false;
+	}
+	return true;
+}
+
+static void hc_schedule_retry(struct loop *lp, struct hconn *x, const char *why)
+{
+	uint64_t cap = x->rp.backoff_base_ms, delay;
+
+	for (unsigned i = 1; i <= x->retries && cap < x->rp.backoff_max_ms; i++)
+		cap *= 2;
+	if (cap > x->rp.backoff_max_ms)
+		cap = x->rp.backoff_max_ms;
+	/* full jitter */
+	delay = cap ? (uint64_t)random() % (cap + 1) : 0;
+	x->retries++;
+	lp->st.http_retries++;
+	if (!x->in_retry) {
+		x->in_retry = true;
+		lp->http->active_retries++;
+	}
+	log_info("http conn %llu: %s %s: %s; retry %u of %u in %llu ms", (unsigned long long)x->id, x->method, x->path,
+		 why, x->retries, x->rp.num_retries, (unsigned long long)delay);
+	x->backoff_until_ms = lp->now_ms + delay;
+	x->state = HC_BACKOFF;
+	if (!delay)
+		hc_attempt(lp, x);
+}
+
+static void hc_attempt(struct loop *lp, struct hconn *x)
+{
+	int i = hc_pick(lp, x);
+	struct hup *u;
+
+	if (i < 0) {
+		hc_reply(lp, x, 503, "no usable endpoint", true);
+		return;
+	}
+	x->attempts++;
+	x->tried |= 1u << i;
+	lp->st.http_attempts++;
+	if (!x->all_deadline_ms && x->rp.timeout_ms)
+		x->all_deadline_ms = lp->now_ms + x->rp.timeout_ms;
+	x->try_deadline_ms = x->rp.per_try_timeout_ms ? lp->now_ms + x->rp.per_try_timeout_ms : 0;
+	x->state = HC_WAIT;
+	x->ep = x->eps[i];
+	x->ep->active++;
+	u = hup_open(lp, x->ep, x);
+	if (!u) {
+		http_up_failed(lp, x, HUP_F_CONNECT, -errno);
+		return;
+	}
+	x->up = u;
+	/* the whole request, or its head and what of its body is buffered */
+	hup_write(lp, u, x->out.p, x->out.len);
+	if (x->streaming) {
+		x->out.len = 0;
+		hc_push_body(lp, x);
+	}
+}
+
+/* The attempt failed before a response head was accepted. */
+/* A pooled connection the server closed just as it was taken looks like a reset: it is
+ * not replayed for free (that would hide real resets when retries are off); the idle
+ * recv on pooled connections makes the race rare. */
+static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err)
+{
+	static const uint32_t on_of[] = {
+		[HUP_F_CONNECT] = RETRY_CONNECT_FAILURE,
+		[HUP_F_RESET] = RETRY_RESET | RETRY_REFUSED_STREAM,
+		[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
+		[HUP_F_PROTO] = 0,
+	};
+	static const char *const what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
+					     [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response" };
+	char why_s[128];
+
+	lp->st.http_upstream_failures[why - 1]++;
+	if (x->ep) {
+		if (why != HUP_F_PROTO)
+			x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
+		x->ep->active--;
+		x->ep = NULL;
+	}
+	if (x->up) {
+		hup_release(lp, x->up, false);
+		x->up = NULL;
+	}
+	snprintf(why_s, sizeof(why_s), "%s (%s)", what[why], strerror(-err));
+	if (hc_can_retry(lp, x, on_of[why])) {
+		hc_schedule_retry(lp, x, why_s);
+		return;
+	}
+	if (x->streaming && !x->req_done)
+		x->close_after = true;
+	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT ? 503 : 502, why_s, x->close_after);
+}
+
+/* The transport's callbacks hold x (as a completion of its own would) while they run. */
+static void hc_hold(struct hconn *x)
+{
+	x->inflight++;
+}
+
+static void hc_unhold(struct loop *lp, struct hconn *x)
+{
+	x->inflight--;
+	hc_maybe_free(lp, x);
+}
+
+static void up_failed(struct loop *lp, struct hconn *x, int why, int err)
+{
+	if (x->state == HC_RESP) {
+		/* the response head was passed on: a cut body can only be a cut connection */
+		log_info("http conn %llu: upstream failed mid-response (%s): reset", (unsigned long long)x->id,
+			 strerror(-err));
+		hc_close(lp, x, true);
+		return;
+	}
+	if (x->state != HC_WAIT)
+		return;
+	hc_attempt_failed(lp, x, why, err);
+	if (x->state != HC_CLOSING)
+		hc_progress(lp, x);
+}
+
+void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
+{
+	x->up = NULL; /* the transport closed it */
+	hc_hold(x);
+	up_failed(lp, x, why, err);
+	hc_unhold(lp, x);
+}
+
+void http_up_drained(struct loop *lp, struct hconn *x)
+{
+	hc_hold(x);
+	hc_push_body(lp, x);
+	if (x->state != HC_CLOSING)
+		hc_progress(lp, x);
+	hc_unhold(lp, x);
+}
+
+/* ---- the response ---- */
+
+/* Is status one the policy retries on? */
+static uint32_t status_retry_on(const struct cfg_http_retry *rp, int status)
+{
+	uint32_t on = 0;
+
+	if (status >= 500)
+		on |= RETRY_5XX;
+	if (status >= 502 && status <= 504)
+		on |= RETRY_GATEWAY_ERROR;
+	for (int i = 0; i < rp->n_codes; i++)
+		if (rp->codes[i] == status)
+			on |= RETRY_STATUS;
+	return on;
+}
+
+/* The final response head: framing, then the head as the client gets it. Returns 0, or
+ * -EBADMSG when the upstream's framing is unusable. */
+static int hc_resp_head(struct loop *lp, struct hconn *x, const struct h1_response *resp, size_t n)
+{
+	long long cl;
+	bool chunked;
+	char line[64];
+	int ln;
+
+	x->status = resp->status;
+	if (x->is_head || resp->status == 204 || resp->status == 304) {
+		x->no_body = true;
+	} else {
+		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
+			return -EBADMSG;
+		x->resp_chunked = chunked;
+		x->resp_left = chunked ? -1 : cl;
+		x->until_close = !chunked && cl < 0;
+	}
+	x->resp_reusable = !x->until_close &&
+			   (resp->version_minor ? !any_has_token(resp->headers, resp->n_headers, "Connection", "close")
+						: any_has_token(resp->headers, resp->n_headers, "Connection", "keep-alive"));
+	if (x->resp_chunked && x->http10)
+		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
+	if (x->until_close || x->dechunk || !x->req_done || x->client_eof)
+		x->close_after = true;
+	if (n + 128 > hc_room(x))
+		return -EMSGSIZE;
+	ln = snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
+	hc_out(x, line, (size_t)ln);
+	hc_out(x, resp->reason.p, resp->reason.len);
+	hc_out(x, "\r\n", 2);
+	for (unsigned i = 0; i < resp->n_headers; i++) {
+		const struct h1_header *h = &resp->headers[i];
+
+		if (hop_by_hop(resp->headers, resp->n_headers, h->name) && !h1_slice_caseeq(h->name, "Content-Length"))
+			continue;
+		if (x->dechunk && h1_slice_caseeq(h->name, "Transfer-Encoding"))
+			continue;
+		hc_out(x, h->name.p, h->name.len);
+		hc_out(x, ": ", 2);
+		hc_out(x, h->value.p, h->value.len);
+		hc_out(x, "\r\n", 2);
+	}
+	if (x->close_after)
+		hc_out(x, "Connection: close\r\n", 19);
+	else if (x->http10)
+		hc_out(x, "Connection: keep-alive\r\n", 24);
+	if (lp->cfg->http.via)
+		hc_out(x, "Via: 1.1 hermes\r\n", 17);
+	hc_out(x, "\r\n", 2);
+	hc_count_status(lp, resp->status);
+	if (x->attempts > 1 && resp->status < 500)
+		lp->st.http_retry_successes++;
+	log_debug("http conn %llu: %s %s -> %d after %u attempt(s)", (unsigned long long)x->id, x->method, x->path,
+		  resp->status, x->attempts);
+	return 0;
+}
+
+/* HC_WAIT: interim responses, then the final head: passed on, or retried. */
+static void hc_wait_input(struct loop *lp, struct hconn *x)
+{
+	struct h1_limits lim = hc_limits(lp);
+	struct h1_response resp;
+	const char *p;
+	size_t avail;
+	int n;
+
+	while (x->state == HC_WAIT && x->up) {
+		hup_data(x->up, &p, &avail);
+		n = avail ? h1_parse_response(p, avail, &lim, &resp) : 0;
+		if (n == 0) {
+			if (x->up->eof)
+				hc_attempt_failed(lp, x, HUP_F_RESET, -ECONNRESET);
+			return;
+		}
+		if (n < 0 || resp.status == 101) {
+			hc_attempt_failed(lp, x, HUP_F_PROTO, n < 0 ? n : -EPROTO);
+			return;
+		}
+		if (resp.status < 200) {
+			/* 100 answered the expectation we answered ourselves; others (103) go on */
+			if (resp.status != 100) {
+				if ((size_t)n > hc_room(x))
+					return;
+				hc_out(x, p, (size_t)n);
+				hc_count_status(lp, resp.status);
+			}
+			hup_consumed(lp, x->up, (size_t)n);
+			continue;
+		}
+		if (status_retry_on(&x->rp, resp.status) & x->rp.on && hc_can_retry(lp, x, status_retry_on(&x->rp, resp.status))) {
+			char why[32];
+
+			snprintf(why, sizeof(why), "upstream answered %d", resp.status);
+			x->ep->active--;
+			x->ep = NULL;
+			hup_release(lp, x->up, false);
+			x->up = NULL;
+			hc_schedule_retry(lp, x, why);
+			return;
+		}
+		if (hc_resp_head(lp, x, &resp, (size_t)n)) {
+			hc_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
+			return;
+		}
+		hup_consumed(lp, x->up, (size_t)n);
+		x->state = HC_RESP;
+		x->try_deadline_ms = x->all_deadline_ms = 0;
+		if (x->in_retry) {
+			lp->http->active_retries--;
+			x->in_retry = false;
+		}
+		return;
+	}
+}
+
+/* HC_RESP: body bytes from the upstream to the client, within the send buffer. */
+static void hc_resp_body(struct loop *lp, struct hconn *x)
+{
+	struct h1_limits lim = hc_limits(lp);
+
+	while (!x->resp_done && x->up) {
+		const char *p;
+		size_t avail, room = hc_room(x), n;
+
+		if (x->no_body || (!x->resp_chunked && !x->until_close && x->resp_left == 0)) {
+			x->resp_done = true;
+			break;
+		}
+		hup_data(x->up, &p, &avail);
+		if (!avail) {
+			if (!x->up->eof)
+				return;
+			if (x->until_close) {
+				x->resp_done = true;
+				break;
+			}
+			log_info("http conn %llu: upstream closed mid-body: reset", (unsigned long long)x->id);
+			hc_close(lp, x, true);
+			return;
+		}
+		if (!room)
+			return;
+		n = avail < room ? avail : room;
+		if (x->resp_chunked) {
+			bool is_data;
+			long r = h1_chunked_parse(&x->resp_ck, p, n, &lim, &is_data);
+
+			if (r < 0) {
+				log_info("http conn %llu: malformed chunked response: reset", (unsigned long long)x->id);
+				hc_close(lp, x, true);
+				return;
+			}
+			if (!x->dechunk || is_data)
+				hc_out(x, p, (size_t)r);
+			hup_consumed(lp, x->up, (size_t)r);
+			x->resp_done = x->resp_ck.done;
+			continue;
+		}
+		if (!x->until_close && (unsigned long long)x->resp_left < n)
+			n = (size_t)x->resp_left;
+		hc_out(x, p, n);
+		hup_consumed(lp, x->up, n);
+		if (!x->until_close)
+			x->resp_left -= (long long)n;
+	}
+	if (x->resp_done && x->up) {
+		bool reusable = x->resp_reusable && x->req_done && !hup_pending(x->up);
+
+		hup_release(lp, x->up, reusable);
+		x->up = NULL;
+		x->ep->active--;
+		x->ep = NULL;
+	}
+}
+
+void http_up_input(struct loop *lp, struct hconn *x)
+{
+	hc_hold(x);
+	if (x->state == HC_WAIT)
+		hc_wait_input(lp, x);
+	if (x->state == HC_RESP)
+		hc_resp_body(lp, x);
+	if (x->state != HC_CLOSING)
+		hc_progress(lp, x);
+	hc_unhold(lp, x);
+}
+
+/* The response is out and the request read: the next request, or the end. */
+static bool hc_finish(struct loop *lp, struct hconn *x)
+{
+	if (!x->resp_done || x->soff < x->slen || x->send_inflight || (!x->req_done && !x->close_after))
+		return false;
+	if (x->in_request)
+		hist_add(&lp->st.http_request_seconds, (double)(loop_now_ns() - x->req_start_ns) / 1e9);
+	hc_end_request(lp, x);
+	if (x->close_after) {
+		/* FIN after the response, then read until the client closes: closing with
+		 * unread bytes would reset the connection and could destroy the answer */
+		shutdown(x->fd, SHUT_WR);
+		x->state = HC_LINGER;
+		x->linger_since_ms = lp->now_ms;
+		if (x->client_eof)
+			hc_close(lp, x, false);
+		return false;
+	}
+	hc_reset_request(x);
+	x->state = HC_HEAD;
+	x->idle_since_ms = lp->now_ms;
+	return true;
+}
+
+/* HC_HEAD: a whole request head in rx starts a request. */
+static bool hc_head(struct loop *lp, struct hconn *x)
+{
+	struct h1_limits lim = hc_limits(lp);
+	struct h1_request req;
+	size_t avail = x->rx.len - x->rx.off;
+	int n;
+
+	if (!avail) {
+		if (x->client_eof)
+			hc_close(lp, x, false);
+		return false;
+	}
+	if (!x->head_start_ms)
+		x->head_start_ms = lp->now_ms;
+	n = h1_parse_request(x->rx.p + x->rx.off, avail, &lim, &req);
+	if (n == 0) {
+		if (x->client_eof)
+			hc_close(lp, x, false);
+		return false;
+	}
+	if (n < 0) {
+		hc_refuse(lp, x, h1_error_status(n), n == -EMSGSIZE ? "request head too large" :
+				  n == -ENAMETOOLONG ? "request line too long" : n == -ENOTSUP ? "HTTP version" :
+				  "malformed request head");
+		return true;
+	}
+	hc_start_request(lp, x, &req, (size_t)n);
+	return true;
+}
+
+static void hc_progress(struct loop *lp, struct hconn *x)
+{
+	for (int guard = 0; guard < 64; guard++) {
+		bool again = false;
+
+		switch (x->state) {
+		case HC_HEAD:
+			again = hc_head(lp, x);
+			break;
+		case HC_BODY:
+			if (x->client_eof && !x->req_done) {
+				hc_close(lp, x, false);
+				return;
+			}
+			again = hc_buffer_body(lp, x);
+			break;
+		case HC_WAIT:
+		case HC_BACKOFF:
+			hc_push_body(lp, x);
+			break;
+		case HC_RESP:
+			hc_push_body(lp, x);
+			if (x->state == HC_RESP)
+				hc_resp_body(lp, x);
+			if (x->state == HC_RESP && x->streaming && !x->req_done && x->client_eof) {
+				hc_close(lp, x, true);
+				return;
+			}
+			if (x->state == HC_RESP)
+				again = hc_finish(lp, x);
+			break;
+		case HC_LINGER:
+		case HC_CLOSING:
+			break;
+		}
+		if (x->state == HC_CLOSING)
+			return;
+		if (!again)
+			break;
+	}
+	hc_kick_send(lp, x);
+	hc_arm_recv(lp, x);
+	hc_timer_sync(lp, x);
+}
+
+/* A timer fired (or was cancelled): act on every deadline that passed. */
+static void hc_deadlines(struct loop *lp, struct hconn *x)
+{
+	uint64_t now = loop_now_ms();
+
+	lp->now_ms = now;
+	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms && now >= x->all_deadline_ms) {
+		if (x->up)
+			lp->st.http_upstream_failures[HUP_F_TIMEOUT - 1]++;
+		if (x->streaming && !x->req_done)
+			x->close_after = true;
+		hc_reply(lp, x, 504, "request timeout", x->close_after);
+		return;
+	}
+	if (x->state == HC_BACKOFF && now >= x->backoff_until_ms) {
+		hc_attempt(lp, x);
+		return;
+	}
+	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {
+		lp->st.http_per_try_timeouts++;
+		hc_attempt_failed(lp, x, HUP_F_TIMEOUT, -ETIMEDOUT);
+	}
+}
+
+/* ---- completions ---- */
+
+static void on_client_recv(struct loop *lp, struct hconn *x, int res)
+{
+	x->recv_armed = false;
+	if (x->state == HC_CLOSING)
+		return;
+	if (res < 0) {
+		log_debug("http conn %llu: recv from the client: %s", (unsigned long long)x->id, strerror(-res));
+		hc_close(lp, x, true);
+		return;
+	}
+	if (res == 0) {
+		x->client_eof = true;
+		if (x->state == HC_LINGER) {
+			hc_close(lp, x, false);
+			return;
+		}
+	}
+	x->rx.len += (size_t)res;
+	if (x->state == HC_LINGER)
+		x->rx.off = x->rx.len; /* discarded */
+	hc_progress(lp, x);
+}
+
+static void on_client_send(struct loop *lp, struct hconn *x, int res)
+{
+	x->send_inflight = false;
+	if (x->state == HC_CLOSING)
+		return;
+	if (res < 0) {
+		log_debug("http conn %llu: send to the client: %s", (unsigned long long)x->id, strerror(-res));
+		hc_close(lp, x, true);
+		return;
+	}
+	x->soff += (size_t)res;
+	if (x->soff == x->slen)
+		x->soff = x->slen = 0;
+	/* room again: more of the response */
+	if (x->state == HC_RESP)
+		hc_resp_body(lp, x);
+	if (x->state != HC_CLOSING)
+		hc_progress(lp, x);
+}
+
+void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct hconn *x = obj;
+
+	/* the completed op still counts while its handler runs: x cannot be freed under it */
+	switch (op) {
+	case OP_HTTP_RECV:
+		on_client_recv(lp, x, cqe->res);
+		break;
+	case OP_HTTP_SEND:
+		on_client_send(lp, x, cqe->res);
+		break;
+	case OP_HTTP_TIMER:
+		x->timer_armed = false;
+		if (x->state != HC_CLOSING) {
+			hc_deadlines(lp, x);
+			if (x->state != HC_CLOSING)
+				hc_progress(lp, x);
+		}
+		break;
+	default: /* OP_HTTP_CANCEL */
+		break;
+	}
+	x->inflight--;
+	hc_maybe_free(lp, x);
+}
+
+void http_tick(struct loop *lp)
+{
+	const struct cfg_http *hc = &lp->cfg->http;
+
+	hup_tick(lp);
+	for (struct hconn *x = lp->http->conns, *n; x; x = n) {
+		n = x->next;
+		if (x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
+		    (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
+			/* idle between requests: a keep-alive client reconnects */
+			hc_close(lp, x, false);
+		} else if ((x->state == HC_HEAD || x->state == HC_BODY) && x->head_start_ms &&
+			   lp->now_ms - x->head_start_ms >= hc->head_timeout_ms) {
+			hc_refuse(lp, x, 408, "request not received in time");
+			hc_progress(lp, x);
+		} else if (x->state == HC_LINGER && lp->now_ms - x->linger_since_ms >= HC_LINGER_MS) {
+			hc_close(lp, x, false);
+		} else if (x->state == HC_RESP && lp->now_ms - x->req_start_ms >= lp->cfg->idle_timeout_ms) {
+			lp->st.idle_timeouts++;
+			hc_close(lp, x, true);
+		}
+	}
+}
+
+void http_abort_all(struct loop *lp)
+{
+	for (struct hconn *x = lp->http->conns, *n; x; x = n) {
+		n = x->next;
+		hc_close(lp, x, true);
+	}
+}
+
+int http_init(struct loop *lp)
+{
+	static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+					 0.25, 0.5, 1, 2.5, 5, 10 };
+
+	lp->http = calloc(1, sizeof(*lp->http));
+	if (!lp->http)
+		return -ENOMEM;
+	lp->st.http_request_seconds.bounds = bounds;
+	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
+	srandom((unsigned)loop_now_ns());
+	return 0;
+}
+
+void http_fini(struct loop *lp)
+{
+	if (!lp->http)
+		return;
+	while (lp->http->conns) {
+		struct hconn *x = lp->http->conns;
+
+		x->state = HC_CLOSING;
+		x->inflight = 0;
+		hc_maybe_free(lp, x);
+	}
+	hup_fini(lp);
+	free(lp->http);
+	lp->http = NULL;
+}

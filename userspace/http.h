@@ -1,0 +1,54 @@
+/* http.h: the `http` action (http.c) and its upstream transport (hup.c). Prefixes
+ * http_ (client side, routing, retries), hup_ (upstream HTTP/1.1 connections) and hep_
+ * (endpoints and their pools). Types in http-t.h.
+ *
+ * The transport interface is small on purpose, so that another transport (HTTP/2 to
+ * the endpoint) can stand beside hup.c: an exchange opens an attempt with hup_open(),
+ * writes the request with hup_write(), reads the response with hup_data()/
+ * hup_consumed() when told by http_up_input(), and ends it with hup_release(); the
+ * transport reports through the three http_up_* callbacks. */
+#ifndef HERMES_HTTP_H
+#define HERMES_HTTP_H
+
+#include "http-t.h"
+
+/* http.c */
+int http_init(struct loop *lp);
+void http_fini(struct loop *lp);
+/* A steered connection whose policy action is http: fd is the accepted client socket,
+ * dst its original destination (the endpoint when no route matches). */
+void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst);
+void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+void http_tick(struct loop *lp);
+void http_abort_all(struct loop *lp);
+
+/* Callbacks from the transport to the exchange x that owns the attempt. */
+/* New response bytes (hup_data), or the upstream closed (u->eof). */
+void http_up_input(struct loop *lp, struct hconn *x);
+/* Everything written was sent: more request body is welcome. */
+void http_up_drained(struct loop *lp, struct hconn *x);
+/* The attempt's connection failed (why: enum hup_fail, err: -errno); it is gone. */
+void http_up_failed(struct loop *lp, struct hconn *x, int why, int err);
+
+/* hup.c */
+/* The endpoint for addr (created on first use). NULL only without memory. */
+struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr);
+/* A connection to ep for x: a pooled one, else a new connect. NULL (errno set) when no
+ * socket could be made. */
+struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x);
+/* Queues bytes to send; returns how many it took (all of them unless a send is in flight
+ * and the buffer is full). */
+size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n);
+/* How much hup_write takes now (all of it when no send is in flight). */
+size_t hup_room(const struct hup *u);
+/* Bytes queued and not sent yet. */
+size_t hup_pending(const struct hup *u);
+void hup_data(const struct hup *u, const char **p, size_t *n);
+void hup_consumed(struct loop *lp, struct hup *u, size_t n);
+/* The exchange is over: back to the pool when reusable, else closed. */
+void hup_release(struct loop *lp, struct hup *u, bool reusable);
+void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+void hup_tick(struct loop *lp);
+void hup_fini(struct loop *lp);
+
+#endif

@@ -1,0 +1,366 @@
+/* hup.c: the upstream side of the http action: HTTP/1.1 connections to endpoints, kept
+ * in a per-endpoint pool between requests (keep-alive reuse, at most http.max_idle per
+ * endpoint, closed after http.pool_idle_timeout_ms). An idle pooled connection keeps a
+ * recv armed, so a server closing it is noticed at once rather than by the next request.
+ * Sockets carry SO_MARK (never steered back to hermesd by connect4). Every connection
+ * only ever submits reads into and writes from its own buffers, so it can outlive the
+ * exchange that used it until its last completion. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+#define HUP_RX_MIN (64 * 1024)
+#define HUP_WBUF (128 * 1024)
+
+struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
+{
+	struct hep *ep;
+
+	for (ep = lp->http->eps; ep; ep = ep->next)
+		if (ep->addr.family == addr->family && ep->addr.port == addr->port &&
+		    !memcmp(ep->addr.addr, addr->addr, addr->family == HERMES_FAMILY_V4 ? 4 : 16))
+			return ep;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return NULL;
+	ep->addr = *addr;
+	ep->next = lp->http->eps;
+	lp->http->eps = ep;
+	return ep;
+}
+
+static void hup_unidle(struct hup *u)
+{
+	struct hup **pp;
+
+	for (pp = &u->ep->idle; *pp; pp = &(*pp)->pnext) {
+		if (*pp == u) {
+			*pp = u->pnext;
+			u->ep->n_idle--;
+			break;
+		}
+	}
+	u->pnext = NULL;
+}
+
+static void hup_maybe_free(struct loop *lp, struct hup *u)
+{
+	if (u->state != HUP_CLOSING || u->inflight > 0)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		lp->http->hups = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	free(u->rx.p);
+	free(u->wbuf);
+	free(u);
+}
+
+static void hup_close(struct loop *lp, struct hup *u)
+{
+	if (u->state == HUP_CLOSING)
+		return;
+	if (u->state == HUP_IDLE)
+		hup_unidle(u);
+	u->state = HUP_CLOSING;
+	u->x = NULL;
+	if (u->fd >= 0 && u->inflight) {
+		io_uring_prep_cancel_fd(loop_sqe(lp, u, OP_HUP_CANCEL), u->fd, IORING_ASYNC_CANCEL_ALL);
+		u->inflight++;
+	}
+	hup_maybe_free(lp, u);
+}
+
+/* The connection failed: its owner hears why (and may start another attempt). */
+static void hup_fail(struct loop *lp, struct hup *u, int why, int err)
+{
+	struct hconn *x = u->x;
+
+	hup_close(lp, u);
+	if (x)
+		http_up_failed(lp, x, why, err);
+}
+
+static void hup_arm_recv(struct loop *lp, struct hup *u)
+{
+	struct rxbuf *b = &u->rx;
+
+	if (u->recv_armed || u->eof || (u->state != HUP_OPEN && u->state != HUP_IDLE))
+		return;
+	if (b->off) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->len >= b->cap)
+		return; /* the owner consumes first */
+	io_uring_prep_recv(loop_sqe(lp, u, OP_HUP_RECV), u->fd, b->p + b->len, b->cap - b->len, 0);
+	u->recv_armed = true;
+	u->inflight++;
+}
+
+static void hup_kick_send(struct loop *lp, struct hup *u)
+{
+	if (u->state != HUP_OPEN || u->send_inflight || u->woff >= u->wlen)
+		return;
+	io_uring_prep_send(loop_sqe(lp, u, OP_HUP_SEND), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
+	u->send_inflight = true;
+	u->inflight++;
+}
+
+struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
+{
+	const struct hermes_config *cfg = lp->cfg;
+	struct hup *u = ep->idle;
+	int mark = (int)cfg->mark;
+	struct io_uring_sqe *sqe;
+	uint32_t to_ms;
+	socklen_t len;
+
+	if (u) {
+		hup_unidle(u);
+		u->state = HUP_OPEN;
+		u->x = x;
+		u->reused = true;
+		u->got_bytes = false;
+		lp->st.http_pool_reused++;
+		return u;
+	}
+	u = loop_zalloc(sizeof(*u));
+	if (!u) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
+	u->rx.p = malloc(u->rx.cap);
+	u->wcap = HUP_WBUF;
+	u->wbuf = malloc(u->wcap);
+	len = addr_from_hermes(&ep->addr, &u->dst_ss);
+	u->fd = socket(u->dst_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!u->rx.p || !u->wbuf || u->fd < 0 || setsockopt(u->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int err = !u->rx.p || !u->wbuf ? ENOMEM : errno;
+
+		if (u->fd >= 0)
+			close(u->fd);
+		free(u->rx.p);
+		free(u->wbuf);
+		free(u);
+		errno = err;
+		return NULL;
+	}
+	u->loop = lp;
+	u->ep = ep;
+	u->x = x;
+	u->state = HUP_CONNECTING;
+	u->next = lp->http->hups;
+	if (u->next)
+		u->next->prev = u;
+	lp->http->hups = u;
+	lp->st.http_pool_new++;
+	sqe = loop_sqe(lp, u, OP_HUP_CONNECT);
+	io_uring_prep_connect(sqe, u->fd, (struct sockaddr *)&u->dst_ss, len);
+	sqe->flags |= IOSQE_IO_LINK;
+	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
+	to_ms = cfg->connect_timeout_ms;
+	u->ts.tv_sec = to_ms / 1000;
+	u->ts.tv_nsec = (long long)(to_ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(loop_sqe(lp, u, OP_HUP_CONNECT_TO), &u->ts, 0);
+	u->inflight += 2;
+	return u;
+}
+
+size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
+{
+	if (!u->send_inflight && u->woff) {
+		memmove(u->wbuf, u->wbuf + u->woff, u->wlen - u->woff);
+		u->wlen -= u->woff;
+		u->woff = 0;
+	}
+	if (u->wlen + n > u->wcap) {
+		size_t ncap = u->wlen + n;
+		char *nb;
+
+		/* a send in flight reads wbuf: it cannot move now */
+		if (u->send_inflight || !(nb = realloc(u->wbuf, ncap)))
+			n = u->wcap - u->wlen;
+		else
+			u->wbuf = nb, u->wcap = ncap;
+	}
+	memcpy(u->wbuf + u->wlen, p, n);
+	u->wlen += n;
+	hup_kick_send(lp, u);
+	return n;
+}
+
+size_t hup_room(const struct hup *u)
+{
+	return u->send_inflight ? u->wcap - u->wlen : (size_t)-1;
+}
+
+size_t hup_pending(const struct hup *u)
+{
+	return u->wlen - u->woff;
+}
+
+void hup_data(const struct hup *u, const char **p, size_t *n)
+{
+	*p = u->rx.p + u->rx.off;
+	*n = u->rx.len - u->rx.off;
+}
+
+void hup_consumed(struct loop *lp, struct hup *u, size_t n)
+{
+	u->rx.off += n;
+	if (u->rx.off == u->rx.len && !u->recv_armed)
+		u->rx.off = u->rx.len = 0;
+	hup_arm_recv(lp, u);
+}
+
+void hup_release(struct loop *lp, struct hup *u, bool reusable)
+{
+	struct hep *ep = u->ep;
+
+	u->x = NULL;
+	if (!reusable || lp->draining || u->state != HUP_OPEN || ep->n_idle >= lp->cfg->http.max_idle ||
+	    hup_pending(u) || u->rx.len != u->rx.off || u->eof) {
+		hup_close(lp, u);
+		return;
+	}
+	u->state = HUP_IDLE;
+	u->idle_since_ms = lp->now_ms;
+	u->pnext = ep->idle;
+	ep->idle = u;
+	ep->n_idle++;
+	hup_arm_recv(lp, u);
+}
+
+static void on_connect(struct loop *lp, struct hup *u, int res)
+{
+	int one = 1;
+
+	if (u->state == HUP_CLOSING) {
+		hup_maybe_free(lp, u);
+		return;
+	}
+	if (res < 0) {
+		hup_fail(lp, u, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
+		return;
+	}
+	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	u->state = HUP_OPEN;
+	hup_arm_recv(lp, u);
+	hup_kick_send(lp, u);
+}
+
+static void on_recv(struct loop *lp, struct hup *u, int res)
+{
+	u->recv_armed = false;
+	if (res > 0)
+		u->rx.len += (size_t)res;
+	if (u->state == HUP_CLOSING) {
+		hup_maybe_free(lp, u);
+		return;
+	}
+	if (u->state == HUP_IDLE) {
+		/* a pooled connection has nothing to say: closed, reset or junk */
+		log_debug("http: pooled upstream connection closed by the server (%d)", res);
+		hup_close(lp, u);
+		return;
+	}
+	if (res < 0) {
+		hup_fail(lp, u, HUP_F_RESET, res);
+		return;
+	}
+	if (res == 0)
+		u->eof = true;
+	else
+		u->got_bytes = true;
+	if (u->x)
+		http_up_input(lp, u->x);
+	if (u->state == HUP_OPEN && u->x)
+		hup_arm_recv(lp, u);
+}
+
+static void on_send(struct loop *lp, struct hup *u, int res)
+{
+	u->send_inflight = false;
+	if (u->state == HUP_CLOSING) {
+		hup_maybe_free(lp, u);
+		return;
+	}
+	if (res < 0) {
+		hup_fail(lp, u, HUP_F_RESET, res);
+		return;
+	}
+	u->woff += (size_t)res;
+	if (u->woff == u->wlen) {
+		u->woff = u->wlen = 0;
+		if (u->x)
+			http_up_drained(lp, u->x);
+	}
+	if (u->state == HUP_OPEN)
+		hup_kick_send(lp, u);
+}
+
+void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+{
+	struct hup *u = obj;
+
+	/* the completed op still counts while its handler runs: u cannot be freed under it */
+	switch (op) {
+	case OP_HUP_CONNECT:
+		on_connect(lp, u, cqe->res);
+		break;
+	case OP_HUP_RECV:
+		on_recv(lp, u, cqe->res);
+		break;
+	case OP_HUP_SEND:
+		on_send(lp, u, cqe->res);
+		break;
+	default: /* OP_HUP_CONNECT_TO, OP_HUP_CANCEL */
+		break;
+	}
+	u->inflight--;
+	hup_maybe_free(lp, u);
+}
+
+void hup_tick(struct loop *lp)
+{
+	for (struct hup *u = lp->http->hups, *n; u; u = n) {
+		n = u->next;
+		if (u->state == HUP_IDLE &&
+		    (lp->draining || lp->now_ms - u->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms))
+			hup_close(lp, u);
+	}
+}
+
+/* At exit: the ring goes away with whatever is in flight. */
+void hup_fini(struct loop *lp)
+{
+	while (lp->http->hups) {
+		struct hup *u = lp->http->hups;
+
+		u->state = HUP_CLOSING;
+		u->inflight = 0;
+		hup_maybe_free(lp, u);
+	}
+	while (lp->http->eps) {
+		struct hep *ep = lp->http->eps;
+
+		lp->http->eps = ep->next;
+		free(ep);
+	}
+}
