@@ -51,6 +51,7 @@
 #   wrk c=1/100/1000     HTTP/1.1 GET of a 64 B body, keep-alive (wrk); CPU s per 100k
 #                        requests of the whole machine during c=100
 #   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
+# Quick mode leaves out sockperf, rtt1free, bulk8 and h2load other than c=100.
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
@@ -94,6 +95,9 @@ fi
 	exit 2
 }
 HTTP_CONNS="1 100 1000"
+# quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
+# other than c=100
+if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
 
 # hermes-uring keeps the flow table (the default) without TC counters; -noacct and -tc
 # bracket the cost of accounting: flow table and TC counters both off, both on.
@@ -162,7 +166,7 @@ emit() { printf '%s\n' "$1" >>"$RAW"; }
 # sample CONFIG RUN METRIC VALUE: one measured value (dropped when VALUE is not a number)
 ROUND_BUF=
 sample() {
-	[[ $4 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || {
+	[[ $4 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || {
 		bench_error "$1" "$2" "$3" "no value (got '$4')"
 		return 1
 	}
@@ -874,7 +878,7 @@ m_wrk() { # CONFIG RUN CONNS
 m_h2load() { # CONFIG RUN CONNS
 	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct
 	rm -f "$lat"
-	app_run "$log" 60 h2load -c "$n" -t 1 -m 1 -D "$HTTP_SECS" --warm-up-time=0.2 --log-file="$lat" \
+	app_run "$log" 60 h2load -c "$n" -t 1 -m 1 -D "$HTTP_SECS" --log-file="$lat" \
 		"http://$H2_HOSTPORT/64" >/dev/null
 	rps=$(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' "$log" | tail -n 1)
 	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$log" | tail -n 1)
@@ -917,28 +921,32 @@ measure_config() {
 		return 1
 	fi
 	say "run $run/$RUNS $cfg: ${CFG_DESC[$cfg]}"
+	# memory first, before any load has grown the proxies' pools
+	if has_load "$cfg" l4 || has_load "$cfg" pp; then
+		m_idle "$cfg" "$run" l4
+	elif has_load "$cfg" http; then
+		m_idle "$cfg" "$run" http
+	fi
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
-		has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
+		[ $EXTRA = 1 ] && has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
 		m_pingpong "$cfg" "$run" 1 64 pinned
 		m_pingpong "$cfg" "$run" 100 64 pinned
 		m_pingpong "$cfg" "$run" 1 4096 pinned
 		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
-		m_pingpong "$cfg" "$run" 1 64 free
+		[ $EXTRA = 1 ] && m_pingpong "$cfg" "$run" 1 64 free
 		m_flows "$cfg" "$run"
 		if has_load "$cfg" l4; then
 			m_bulk "$cfg" "$run" 1
-			m_bulk "$cfg" "$run" 8
+			[ $EXTRA = 1 ] && m_bulk "$cfg" "$run" 8
 			m_connrate "$cfg" "$run"
 		fi
-		m_idle "$cfg" "$run" l4
 	fi
 	if has_load "$cfg" http; then
 		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
-		has_load "$cfg" l4 || m_idle "$cfg" "$run" http
 	fi
 	if has_load "$cfg" h2; then
-		for n in $HTTP_CONNS; do m_h2load "$cfg" "$run" "$n"; done
+		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
 	fi
 	case $cfg in hermes-* | tun-*)
 		if ! pid_alive "$HERMESD_PID"; then
