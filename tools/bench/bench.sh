@@ -328,55 +328,62 @@ up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_
 # sets HERMESD_FAIL.
 HERMESD_FAIL=
 hermesd_up() {
-	local i
 	HERMESD_FAIL=
-	echo "=== hermesd start $(date +%T.%3N): $*" >>"$HERMESD_LOG"
-	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level warn "$@" \
-		>>"$HERMESD_LOG" 2>&1 </dev/null &
-	HERMESD_PID=$!
-	PIDS+=("$HERMESD_PID")
+	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "$@"
+	HERMESD_PID=$LAUNCH_PID
+	await_up "$HERMESD_PID" "$NS_C" "$HERMESD_LOG" "hermesd $*"
+	case $? in
+	0) return 0 ;;
+	1)
+		wait "$HERMESD_PID" 2>/dev/null
+		HERMESD_RC=$?
+		HERMESD_PID=
+		;;
+	*) stop_hermesd KILL 2 >/dev/null ;;
+	esac
+	return 1
+}
+
+# launch_hermesd NS CGROUP APP_CGROUP PIN_ROOT LOG ARGS...: start a hermesd (in NS, its
+# process in CGROUP, steering APP_CGROUP) in the background; its PID in LAUNCH_PID
+LAUNCH_PID=
+launch_hermesd() {
+	local ns=$1 cg=$2 app=$3 pins=$4 log=$5
+	shift 5
+	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
+	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$app" --pin-root "$pins" --log-level warn "$@" >>"$log" 2>&1 </dev/null &
+	LAUNCH_PID=$!
+	PIDS+=("$LAUNCH_PID")
+}
+
+# await_up PID NS LOG WHAT: until the hermesd PID in NS answers /ready (bounded 15 s);
+# 1 when it exited, 2 when it did not become ready (HERMESD_FAIL says which)
+await_up() {
+	local i
 	for ((i = 0; i < 150; i++)); do
-		if ! pid_alive "$HERMESD_PID"; then
-			wait "$HERMESD_PID" 2>/dev/null
-			HERMESD_RC=$?
-			HERMESD_FAIL="hermesd $* exited during start-up with status $HERMESD_RC: $(tail -n 1 "$HERMESD_LOG")"
-			HERMESD_PID=
+		if ! pid_alive "$1"; then
+			HERMESD_FAIL="$4 exited during start-up: $(tail -n 1 "$3")"
 			return 1
 		fi
-		[ "$(admin_code /ready)" = 200 ] && return 0
+		up_ready "$2" 127.0.0.1:15000 && return 0
 		sleep 0.1
 	done
-	HERMESD_FAIL="hermesd $* not ready after 15 s"
-	stop_hermesd KILL 2 >/dev/null
-	return 1
+	HERMESD_FAIL="$4 not ready after 15 s"
+	return 2
 }
 
 # peer_up NS TAG ARGS...: a hermesd on R or C (cgroup $CG/hermesd-TAG steering the empty
 # $CG/app-TAG, pins $PINROOT-TAG, log $LOGS/hermesd-TAG.log); appends its PID to
 # CFG_PIDS; returns 1 (HERMESD_FAIL set) when it does not come up
 peer_up() {
-	local ns=$1 tag=$2 pid i log=$LOGS/hermesd-$2.log
+	local ns=$1 tag=$2 log=$LOGS/hermesd-$2.log
 	shift 2
 	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
 	_PINS_MADE+=("$PINROOT-$tag")
-	echo "=== hermesd-$tag start $(date +%T.%3N): $*" >>"$log"
-	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-$tag/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app-$tag" --pin-root "$PINROOT-$tag" --log-level warn "$@" \
-		>>"$log" 2>&1 </dev/null &
-	pid=$!
-	PIDS+=("$pid")
-	CFG_PIDS+=("$pid")
-	for ((i = 0; i < 150; i++)); do
-		if ! pid_alive "$pid"; then
-			HERMESD_FAIL="hermesd $tag exited during start-up: $(tail -n 1 "$log")"
-			return 1
-		fi
-		up_ready "$ns" 127.0.0.1:15000 && return 0
-		sleep 0.1
-	done
-	HERMESD_FAIL="hermesd $tag not ready after 15 s"
-	return 1
+	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" "$@"
+	CFG_PIDS+=("$LAUNCH_PID")
+	await_up "$LAUNCH_PID" "$ns" "$log" "hermesd $tag"
 }
 
 # proc_up NAME NS PORT CMD...: a peer proxy process; appends its PID to CFG_PIDS; waits

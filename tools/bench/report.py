@@ -375,7 +375,7 @@ def plots(outdir, configs, results):
         plot.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints title "%s"'
                                         % (os.path.join(pdir, "latency.dat"), i, n) for i, n in enumerate(lat)))
     plot += ['unset logscale', 'set xtics auto', 'set style data histogram', 'set style fill solid 0.8',
-             'set boxwidth 0.8', 'set xtics rotate by -35', 'set key off', 'set xlabel ""',
+             'set boxwidth 0.8', 'set xtics rotate by -35', 'set key off', 'set xlabel ""', 'set yrange [0:*]',
              'set output "%s"' % os.path.join(outdir, "per_hop_overhead.png"),
              'set title "Added RTT p50 per proxy process (64 B ping-pong, 1 flow, 1 CPU), vs direct, same round"',
              'set ylabel "µs per proxy"',
