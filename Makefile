@@ -122,8 +122,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tools/demo.sh
 
-# make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode in one run (tools/bench/bench.sh);
-# writes $(BUILD)/bench/results.{json,md}.
+# make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode, tunnel and peer proxy in one run (tools/bench/bench.sh);
+# writes $(BUILD)/bench/results.{json,md} and PNG plots.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) tools/bench/bench.sh

@@ -8,7 +8,7 @@ BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libya
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy"
-BENCH_PKGS="sockperf iperf3"
+BENCH_PKGS="sockperf iperf3 gnuplot-nox"
 
 say() { printf 'deps: %s\n' "$*"; }
 

@@ -1,36 +1,65 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # single-quoted sh -c scripts expand in the inner shell
 # tools/bench/bench.sh: the `make bench` driver (as root). Measures, in one run and on the
-# test topology of tests/lib/common.sh (client and server hosts as network namespaces,
-# the application in a child cgroup), a direct connection against every Hermes mode:
-#   direct               no hermesd: nothing attached, the app talks to the server itself
+# three-host test topology of tests/lib/common.sh (client host A, relay R, server host C
+# as network namespaces; A and C also have a direct link; the application in a child
+# cgroup of A), a direct connection against every Hermes mode and against the peers:
+#   direct               no proxy: the app talks to the server on C over the direct link
 #   hermes-uring         policy proxy, hermesd --relay uring  --sk-msg off
 #   hermes-uring-skmsg   policy proxy, hermesd --relay uring  --sk-msg on
 #   hermes-splice        policy proxy, hermesd --relay splice --sk-msg off
 #   hermes-uring-noacct  policy proxy, hermesd --relay uring  --sk-msg off --flow-table off
 #   hermes-uring-tc      policy proxy, hermesd --relay uring  --sk-msg off --tc-iface eth0
-# A mode this hermesd does not offer (no option in --help, or --check refuses it) is
-# recorded as not available; a mode whose hermesd fails to start is recorded as failed.
+#   tun-h1-1hop          policy tunnel: A's hermesd -> C's hermesd tunnel listener, HTTP/1.1
+#                        CONNECT in clear text (2 hermesd on the path, 1 tunnel hop)
+#   tun-h2-1hop          the same over HTTP/2 CONNECT with mutual TLS 1.3 (2 hermesd, 1 hop)
+#   tun-h2-2hop          A -> R -> C, HTTP/2 CONNECT over mTLS on both hops (3 hermesd on
+#                        the path, the issue's "3 hops"; 2 tunnel hops)
+#   tun-h1-squid         policy tunnel: A's hermesd -> squid on C (HTTP/1.1 CONNECT)
+#   haproxy-tcp          HAProxy 2.6 mode tcp on A (127.0.0.1:PORT+10000 -> C): an L4 proxy
+#                        the app is pointed at
+#   squid                squid 5 on C as the app's CONNECT forward proxy (pingpong -x)
+#   haproxy-http         HAProxy mode http on A, retry-on, h1 -> h1 to nginx on C
+#   nginx-rp             nginx reverse proxy on A, upstream keep-alive, h1 -> h1
+#   nghttpx              nghttpx on A: frontend HTTP/1.1 (clear), backend HTTP/2 (h2c) to
+#                        nginx on C: the h1 -> h2 translation
+#   hermes-http-h1       hermesd's http action (h1 -> h1); measured only when hermesd
+#                        --help lists it (else "not available")
+# A configuration whose software is missing (no option in --help, --check refuses it, no
+# binary) is recorded as not available; one whose processes fail to start as failed.
 #
 # Every round runs every configuration once (interleaved, so slow drifts of the machine
-# hit all of them alike), restarting hermesd between configurations; RUNS rounds. Per
-# configuration and round:
+# hit all of them alike), with its proxies started for it and stopped after; RUNS rounds.
+# The loads (each only where the configuration can carry it: L4 loads need a TCP path,
+# HTTP loads an HTTP one):
 #   rtt1, rtt100   64 B TCP ping-pong, 1 and 100 concurrent flows (build/bench/pingpong)
-#   sockperf       64 B ping-pong, 1 flow, with sockperf (cross-check of the above)
-#                  These three run with client, server and hermesd pinned to one CPU
+#   rtt4k          4 KiB ping-pong, 1 flow
+#   sockperf       64 B ping-pong, 1 flow, with sockperf (cross-check; transparent paths)
+#                  These run with client, server and every proxy pinned to one CPU
 #                  (BENCH_RTT_CPU, default 0): on a VM whose idle vCPUs halt, a wake-up
 #                  across vCPUs costs ~50 us and the scheduler's placement, not the data
 #                  path, would decide the result.
 #   rtt1free       rtt1 again with nobody pinned (what an application sees by default)
+#   flows1000      1000 concurrent flows, each connect + 10 x 64 B request/response:
+#                  completion time and RTT percentiles (pingpong -n 10)
 #   bulk1, bulk8   iperf3 throughput with 1 and 8 parallel flows; CPU seconds per GB of
 #                  the whole machine (/proc/stat) during bulk1
 #   connrate       connect + 1 byte each way + close, 8 in parallel (build/bench/connrate)
+#   idle1000       resident memory of the configuration's proxy processes before and
+#                  after 1000 idle connections (L4: after one exchange each; HTTP: after
+#                  one keep-alive request each)
+#   wrk c=1/100/1000     HTTP/1.1 GET of a 64 B body, keep-alive (wrk); CPU s per 100k
+#                        requests of the whole machine during c=100
+#   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
+# Quick mode leaves out sockperf, rtt1free, bulk8 and h2load other than c=100.
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
-# them into $BUILD/bench/results.json and results.md. Tool outputs: $BUILD/bench/logs/.
+# them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
+# and proxy logs: $BUILD/bench/logs/.
 #
-# Environment: RUNS (default 5; 3 with BENCH_QUICK=1), BENCH_QUICK=1 (shorter runs),
-# BENCH_CONFIGS="direct hermes-uring ..." (a subset; direct is always measured).
-# Everything it creates (namespaces, cgroup, pin root, processes) is removed on exit,
+# Environment: RUNS (default 5; 2 with BENCH_QUICK=1), BENCH_QUICK=1 (shorter loads, fewer
+# configurations: the four hermes-uring variants are left out unless BENCH_CONFIGS names
+# them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured).
+# Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup).
 
 HERMES_TEST_ID=${HERMES_TEST_ID:-bench$$}
@@ -40,41 +69,86 @@ HERMES_TEST_ID=${HERMES_TEST_ID:-bench$$}
 OUT=$BUILD/bench
 RAW=$OUT/raw.jsonl
 LOGS=$OUT/logs
-SERVER=10.77.1.2
+TGT_PROXY=10.77.1.2 # the destination of the direct and policy-proxy flows
+TGT_TUN=10.77.1.3   # the destination of the policy-tunnel flows (same host, same servers)
 PORT_PINGPONG=7001
 PORT_CONNRATE=7002
 PORT_SOCKPERF=7003
-PORT_IPERF=5201
 PORT_PINGPONG_FREE=7004 # an unpinned pingpong server
+PORT_IPERF=5201
+PORT_HTTP=8080 # nginx origin, HTTP/1.1
+PORT_H2C=8081  # nginx origin, HTTP/2 prior knowledge
+PORT_SQUID=3128
 RTT_CPU=${BENCH_RTT_CPU:-0}
 SERVER_MAX_SECS=7200 # every server stops by itself after this long
 CONNRATE_PARALLEL=8
+NCPU=$(nproc)
 
 case ${BENCH_QUICK:-} in '' | 0 | no | false) QUICK=0 ;; *) QUICK=1 ;; esac
 if [ $QUICK = 1 ]; then
-	RUNS=${RUNS:-3} RTT_SECS=1 SOCKPERF_SECS=2 BULK_SECS=2 CONN_SECS=1.5
+	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1
 else
-	RUNS=${RUNS:-5} RTT_SECS=2.5 SOCKPERF_SECS=2 BULK_SECS=5 CONN_SECS=3
+	RUNS=${RUNS:-5} RTT_SECS=1.5 SOCKPERF_SECS=1 BULK_SECS=3 CONN_SECS=1.5 HTTP_SECS=2
 fi
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: RUNS must be 1..99, got '$RUNS'" >&2
 	exit 2
 }
+HTTP_CONNS="1 100 1000"
+# quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
+# other than c=100
+if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
 
 # hermes-uring keeps the flow table (the default) without TC counters; -noacct and -tc
 # bracket the cost of accounting: flow table and TC counters both off, both on.
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
-ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc)
+ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc
+	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp squid haproxy-http nginx-rp nghttpx
+	hermes-http-h1)
+QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc "
 declare -A CFG_ARGS=(
-	[direct]=''
 	[hermes-uring]='--relay uring --sk-msg off'
 	[hermes-uring-skmsg]='--relay uring --sk-msg on'
 	[hermes-splice]='--relay splice --sk-msg off'
 	[hermes-uring-noacct]='--relay uring --sk-msg off --flow-table off'
 	[hermes-uring-tc]='--relay uring --sk-msg off --tc-iface eth0'
 )
+# what each configuration is, for the report (no figure here: words only)
+declare -A CFG_DESC=(
+	[direct]='no proxy: the app connects to the server on C over the direct link'
+	[hermes-uring]='hermesd on A, policy proxy (transparent), --relay uring --sk-msg off'
+	[hermes-uring-skmsg]='hermesd on A, policy proxy, --relay uring --sk-msg on'
+	[hermes-splice]='hermesd on A, policy proxy, --relay splice (sk_skb)'
+	[hermes-uring-noacct]='hermesd on A, policy proxy, --relay uring, flow table off'
+	[hermes-uring-tc]='hermesd on A, policy proxy, --relay uring, TC counters on eth0'
+	[tun-h1-1hop]="policy tunnel: A's hermesd -> C's hermesd tunnel listener, HTTP/1.1 CONNECT, clear text; 2 hermesd, 1 tunnel hop"
+	[tun-h2-1hop]="policy tunnel: A's hermesd -> C's hermesd, HTTP/2 CONNECT over mutual TLS 1.3 (hermesctl certs); 2 hermesd, 1 tunnel hop"
+	[tun-h2-2hop]="policy tunnel: A -> R -> C, HTTP/2 CONNECT over mTLS on both hops; 3 hermesd (the issue's '3 hops'), 2 tunnel hops"
+	[tun-h1-squid]="policy tunnel: A's hermesd -> squid on C, HTTP/1.1 CONNECT; squid replaces C's hermesd"
+	[haproxy-tcp]='HAProxy 2.6 on A, mode tcp, one frontend per server port on 127.0.0.1 (the app is pointed at it), nbthread = cores'
+	[squid]="squid 5 on C as the app's HTTP/1.1 CONNECT forward proxy (the client sends CONNECT itself), cache off, access log off"
+	[haproxy-http]='HAProxy 2.6 on A, mode http, keep-alive both sides, retry-on all-retryable-errors (retries 3), nbthread = cores, h1 -> h1 to nginx on C'
+	[nginx-rp]='nginx on A as reverse proxy, worker_processes = cores, upstream keepalive 64, h1 -> h1 to nginx on C'
+	[nghttpx]='nghttpx on A, frontend HTTP/1.1 clear text, backend HTTP/2 (h2c) to nginx on C, workers = cores'
+	[hermes-http-h1]="hermesd on A, policy http (its L7 action), h1 -> h1"
+)
+# proxy processes on the path and tunnel hops between hermesd instances
+declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
+	[hermes-uring-tc]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
+	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1)
+declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1)
 declare -A CFG_OK=()     # 1 when the configuration is measured
 declare -A CFG_REASON=() # why it is not
+
+# loads per configuration: l4 (every TCP load), pp (ping-pong only, through a CONNECT
+# proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads)
+declare -A CFG_LOADS=(
+	[direct]='l4 http h2' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
+	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
+	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
+	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http
+)
+has_load() { case " ${CFG_LOADS[$1]} " in *" $2 "*) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- raw results
 
@@ -92,7 +166,7 @@ emit() { printf '%s\n' "$1" >>"$RAW"; }
 # sample CONFIG RUN METRIC VALUE: one measured value (dropped when VALUE is not a number)
 ROUND_BUF=
 sample() {
-	[[ $4 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || {
+	[[ $4 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || {
 		bench_error "$1" "$2" "$3" "no value (got '$4')"
 		return 1
 	}
@@ -110,7 +184,7 @@ json_num() {
 	printf '%s' "$2" | sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" | head -n 1
 }
 
-# ---------------------------------------------------------------- servers and hermesd
+# ---------------------------------------------------------------- servers
 
 # wait_listen NS PORT: until a socket listens on PORT in NS (bounded 10 s); no connection
 # is made (iperf3 would take one as a client)
@@ -118,28 +192,135 @@ wait_listen() {
 	wait_until 10 sh -c 'nsenter --net="/run/netns/$0" ss -Hltn "sport = :$1" | grep -q .' "$1" "$2"
 }
 
+# Servers on C listen on every address: the proxy flows dial 10.77.1.2, the tunnel flows
+# 10.77.1.3 (C's hermesd reaches it over lo), and squid dials from C itself.
 start_servers() {
-	bg pingpong-server s taskset -c "$RTT_CPU" "$BENCHBIN/pingpong" server -a $SERVER -p $PORT_PINGPONG -T $SERVER_MAX_SECS
-	bg sockperf-server s taskset -c "$RTT_CPU" timeout $SERVER_MAX_SECS sockperf server --tcp -i $SERVER -p $PORT_SOCKPERF
-	bg pingpong-free-server s "$BENCHBIN/pingpong" server -a $SERVER -p $PORT_PINGPONG_FREE -T $SERVER_MAX_SECS
-	bg connrate-server s "$BENCHBIN/connrate" server -a $SERVER -p $PORT_CONNRATE -T $SERVER_MAX_SECS
-	bg iperf3-server s timeout $SERVER_MAX_SECS iperf3 -s -B $SERVER -p $PORT_IPERF
+	bg pingpong-server s taskset -c "$RTT_CPU" "$BENCHBIN/pingpong" server -a 0.0.0.0 -p $PORT_PINGPONG -T $SERVER_MAX_SECS
+	bg sockperf-server s taskset -c "$RTT_CPU" timeout $SERVER_MAX_SECS sockperf server --tcp -i 0.0.0.0 -p $PORT_SOCKPERF
+	bg pingpong-free-server s "$BENCHBIN/pingpong" server -a 0.0.0.0 -p $PORT_PINGPONG_FREE -T $SERVER_MAX_SECS
+	bg connrate-server s "$BENCHBIN/connrate" server -a 0.0.0.0 -p $PORT_CONNRATE -T $SERVER_MAX_SECS
+	bg iperf3-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF
+	start_origin
+	start_squid_c
 	local p
-	for p in $PORT_PINGPONG $PORT_SOCKPERF $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_IPERF; do
+	for p in $PORT_PINGPONG $PORT_SOCKPERF $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C $PORT_SQUID; do
 		wait_listen "$NS_S" "$p" || {
-			tail -n 5 "$TMP"/*-server.log
-			die "no server listening on $SERVER:$p in $NS_S"
+			tail -n 5 "$TMP"/*.log
+			die "no server listening on :$p in $NS_S"
 		}
 	done
 	say "servers up in $NS_S: pingpong :$PORT_PINGPONG and sockperf :$PORT_SOCKPERF on CPU $RTT_CPU," \
-		"pingpong :$PORT_PINGPONG_FREE, connrate :$PORT_CONNRATE, iperf3 :$PORT_IPERF unpinned"
+		"pingpong :$PORT_PINGPONG_FREE, connrate :$PORT_CONNRATE, iperf3 :$PORT_IPERF, nginx :$PORT_HTTP (h1)" \
+		":$PORT_H2C (h2c), squid :$PORT_SQUID"
 }
 
-# pin_hermesd CPULIST: set the CPU affinity of every thread of the running hermesd
-pin_hermesd() {
-	[ -n "$HERMESD_PID" ] || return 0
-	taskset -a -p -c "$1" "$HERMESD_PID" >/dev/null || say "warning: cannot set hermesd's CPU affinity to $1"
+# start_origin: nginx on C as the HTTP origin, as its users run it for a benchmark:
+# worker_processes = cores, access log off, keep-alive, a 64 B body
+start_origin() {
+	local d=$TMP/origin
+	mkdir -p "$d/www" "$d/tmp"
+	head -c 64 /dev/zero | tr '\0' x >"$d/www/64"
+	chmod -R 755 "$d"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $NCPU;
+worker_rlimit_nofile 20000;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 10000; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 1000000;
+    keepalive_timeout 60;
+    http2_max_requests 1000000;
+    server {
+        listen 0.0.0.0:$PORT_HTTP reuseport;
+        listen 0.0.0.0:$PORT_H2C http2;
+        root $d/www;
+    }
 }
+EOF
+	bg origin s /usr/sbin/nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
+}
+
+# start_squid_c: squid on C as a CONNECT proxy for the bench's ports (squid and
+# tun-h1-squid): no cache, no access log, one process (-N: squid's foreground mode runs
+# no SMP workers: named in the report as a setting that may favour Hermes in bulk).
+SQUID_PID=
+SQUID_SVC=
+start_squid_c() {
+	local d=$TMP/squid
+	mkdir -p "$d"
+	chown proxy:proxy "$d" || die "cannot chown $d to the proxy user (squid's cache_effective_user)"
+	cat >"$d/squid.conf" <<CONF
+http_port 10.77.1.2:$PORT_SQUID
+visible_hostname hermes-bench-squid
+cache_effective_user proxy
+cache_effective_group proxy
+pid_filename $d/squid.pid
+cache_log $d/cache.log
+access_log none
+cache_store_log none
+netdb_filename none
+coredump_dir $d
+pinger_enable off
+cache deny all
+cache_mem 8 MB
+max_filedescriptors 20000
+shutdown_lifetime 1 seconds
+acl lan src 10.77.1.0/24
+acl connect_method method CONNECT
+acl bench_ports port $PORT_PINGPONG $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_SOCKPERF $PORT_IPERF $PORT_HTTP $PORT_H2C
+http_access allow connect_method lan bench_ports
+http_access deny all
+CONF
+	SQUID_SVC=hbench${ID//[^a-zA-Z0-9]/}
+	nsenter --net="/run/netns/$NS_S" /usr/sbin/squid -N -n "$SQUID_SVC" -f "$d/squid.conf" \
+		>"$TMP/squid.log" 2>&1 </dev/null &
+	SQUID_PID=$!
+	PIDS+=("$SQUID_PID")
+}
+
+# ---------------------------------------------------------------- proxies
+
+# tree_pids PID...: the PIDs and their children (one level: nginx/nghttpx workers)
+tree_pids() {
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		echo "$p"
+		cat "/proc/$p/task/"*/children 2>/dev/null | tr ' ' '\n' | grep .
+	done
+}
+
+# pin_pids CPULIST PID...: the CPU affinity of every thread of the PIDs and their children
+pin_pids() {
+	local cpus=$1 p
+	shift
+	for p in $(tree_pids "$@"); do
+		taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1 || say "warning: cannot set the CPU affinity of pid $p to $cpus"
+	done
+}
+
+# rss_kib PID...: resident memory of the PIDs and their children, KiB
+rss_kib() {
+	local p sum=0 v
+	for p in $(tree_pids "$@"); do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# up_ready NS ADMIN: a hermesd's /ready is 200
+up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$2/ready")" = 200 ]; }
 
 # hermesd_up ARGS...: like common.sh's start_hermesd (same cgroups, pin root, log and
 # PID bookkeeping, so stop_hermesd and cleanup apply), but a hermesd that exits or is not
@@ -147,51 +328,316 @@ pin_hermesd() {
 # sets HERMESD_FAIL.
 HERMESD_FAIL=
 hermesd_up() {
-	local i
 	HERMESD_FAIL=
-	echo "=== hermesd start $(date +%T.%3N): $*" >>"$HERMESD_LOG"
-	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level warn "$@" \
-		>>"$HERMESD_LOG" 2>&1 </dev/null &
-	HERMESD_PID=$!
-	PIDS+=("$HERMESD_PID")
-	for ((i = 0; i < 150; i++)); do
-		if ! pid_alive "$HERMESD_PID"; then
-			wait "$HERMESD_PID" 2>/dev/null
-			HERMESD_RC=$?
-			HERMESD_FAIL="hermesd $* exited during start-up with status $HERMESD_RC: $(tail -n 1 "$HERMESD_LOG")"
-			HERMESD_PID=
-			return 1
-		fi
-		[ "$(admin_code /ready)" = 200 ] && return 0
-		sleep 0.1
-	done
-	HERMESD_FAIL="hermesd $* not ready after 15 s"
-	stop_hermesd KILL 2 >/dev/null
+	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "$@"
+	HERMESD_PID=$LAUNCH_PID
+	await_up "$HERMESD_PID" "$NS_C" "$HERMESD_LOG" "hermesd $*"
+	case $? in
+	0) return 0 ;;
+	1)
+		wait "$HERMESD_PID" 2>/dev/null
+		HERMESD_RC=$?
+		HERMESD_PID=
+		;;
+	*) stop_hermesd KILL 2 >/dev/null ;;
+	esac
 	return 1
 }
 
-# ensure_policy: the proxy rule for the server host (kept in the pinned map across restarts)
-ensure_policy() {
-	hermesctl policy list 2>/dev/null | grep -q '10\.77\.1\.0/24.*proxy' || policy_add 10.77.1.0/24 proxy >/dev/null
+# launch_hermesd NS CGROUP APP_CGROUP PIN_ROOT LOG ARGS...: start a hermesd (in NS, its
+# process in CGROUP, steering APP_CGROUP) in the background; its PID in LAUNCH_PID
+LAUNCH_PID=
+launch_hermesd() {
+	local ns=$1 cg=$2 app=$3 pins=$4 log=$5
+	shift 5
+	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
+	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$app" --pin-root "$pins" --log-level warn "$@" >>"$log" 2>&1 </dev/null &
+	LAUNCH_PID=$!
+	PIDS+=("$LAUNCH_PID")
 }
 
-# probe_configs: which configurations this hermesd offers
+# await_up PID NS LOG WHAT: until the hermesd PID in NS answers /ready (bounded 15 s);
+# 1 when it exited, 2 when it did not become ready (HERMESD_FAIL says which)
+await_up() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		if ! pid_alive "$1"; then
+			HERMESD_FAIL="$4 exited during start-up: $(tail -n 1 "$3")"
+			return 1
+		fi
+		up_ready "$2" 127.0.0.1:15000 && return 0
+		sleep 0.1
+	done
+	HERMESD_FAIL="$4 not ready after 15 s"
+	return 2
+}
+
+# peer_up NS TAG ARGS...: a hermesd on R or C (cgroup $CG/hermesd-TAG steering the empty
+# $CG/app-TAG, pins $PINROOT-TAG, log $LOGS/hermesd-TAG.log); appends its PID to
+# CFG_PIDS; returns 1 (HERMESD_FAIL set) when it does not come up
+peer_up() {
+	local ns=$1 tag=$2 log=$LOGS/hermesd-$2.log
+	shift 2
+	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
+	_PINS_MADE+=("$PINROOT-$tag")
+	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" "$@"
+	CFG_PIDS+=("$LAUNCH_PID")
+	await_up "$LAUNCH_PID" "$ns" "$log" "hermesd $tag"
+}
+
+# proc_up NAME NS PORT CMD...: a peer proxy process; appends its PID to CFG_PIDS; waits
+# until PORT listens in NS; returns 1 (HERMESD_FAIL set) when it does not
+proc_up() {
+	local name=$1 ns=$2 port=$3
+	shift 3
+	nsenter --net="/run/netns/$ns" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+	CFG_PIDS+=("$BG_PID")
+	if ! wait_listen "$ns" "$port" || ! pid_alive "$BG_PID"; then
+		HERMESD_FAIL="$name did not start listening on :$port: $(tail -n 2 "$LOGS/$name.log" | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+tls_yaml() { echo "tls: {cert: $TMP/pki/$1.crt, key: $TMP/pki/$1.key, ca: $TMP/pki/ca.crt}"; }
+
+# tunnel_a_yaml PEERS [TLS_HOST]: A's configuration for the tunnel configurations
+tunnel_a_yaml() {
+	[ -n "${2:-}" ] && tls_yaml "$2"
+	cat <<YAML
+routes:
+  - name: bench
+    match: [$TGT_TUN/32]
+    peers: [$1]
+policy:
+  - match: $TGT_TUN/32
+    action: tunnel
+YAML
+}
+
+# write_configs: every proxy's configuration file, once
+write_configs() {
+	local d=$TMP/cfg p
+	mkdir -p "$d"
+	"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts a,r,c >"$LOGS/certs.log" 2>&1 || die "hermesctl certs init failed: $(tail -n 1 "$LOGS/certs.log")"
+	tls_yaml c >"$d/c.yaml"
+	{
+		tls_yaml r
+		cat <<YAML
+routes:
+  - name: to-c
+    match: [$TGT_TUN/32]
+    peers: [{address: 10.77.3.2:15008, name: c}]
+YAML
+	} >"$d/r.yaml"
+	tunnel_a_yaml "{address: 10.77.1.2:15008, protocol: h1}" >"$d/a-h1.yaml"
+	tunnel_a_yaml "{address: 10.77.1.2:15008, name: c, protocol: h2}" a >"$d/a-h2.yaml"
+	tunnel_a_yaml "{address: 10.77.2.2:15008, name: r, protocol: h2}" a >"$d/a-h2-2hop.yaml"
+	tunnel_a_yaml "{address: 10.77.1.2:$PORT_SQUID, protocol: h1}" >"$d/a-squid.yaml"
+	cat >"$d/a-http.yaml" <<YAML
+policy:
+  - match: $TGT_TUN/32:$PORT_HTTP
+    action: http
+YAML
+	# HAProxy: what its documentation's tuning advice gives for a benchmark: one process,
+	# nbthread = cores, no logging, keep-alive (the default), generous maxconn
+	{
+		cat <<EOF
+global
+    nbthread $NCPU
+    maxconn 9000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+EOF
+		for p in $PORT_PINGPONG $PORT_PINGPONG_FREE $PORT_SOCKPERF $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C; do
+			printf 'listen p%s\n    bind 127.0.0.1:%s\n    server s %s:%s\n' "$p" $((p + 10000)) "$TGT_PROXY" "$p"
+		done
+	} >"$d/haproxy-tcp.cfg"
+	cat >"$d/haproxy-http.cfg" <<EOF
+global
+    nbthread $NCPU
+    maxconn 9000
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+    retries 3
+    retry-on all-retryable-errors
+frontend fe
+    bind 127.0.0.1:$((PORT_HTTP + 10000))
+    default_backend be
+backend be
+    http-reuse safe
+    server s $TGT_PROXY:$PORT_HTTP
+EOF
+	mkdir -p "$TMP/nginx-rp/tmp"
+	cat >"$d/nginx-rp.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $NCPU;
+worker_rlimit_nofile 20000;
+pid $TMP/nginx-rp/nginx.pid;
+error_log $LOGS/nginx-rp-error.log warn;
+events { worker_connections 10000; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx-rp/tmp/body;
+    proxy_temp_path $TMP/nginx-rp/tmp/proxy;
+    fastcgi_temp_path $TMP/nginx-rp/tmp/fastcgi;
+    uwsgi_temp_path $TMP/nginx-rp/tmp/uwsgi;
+    scgi_temp_path $TMP/nginx-rp/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 60;
+    upstream origin {
+        server $TGT_PROXY:$PORT_HTTP;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$((PORT_HTTP + 20000));
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+# cfg_up CONFIG: start the configuration's proxies (hermesd for the Hermes ones); sets
+# CFG_PIDS (every proxy process, for pinning and memory) and the addresses the loads use:
+#   L4_ADDR, L4_OFF (the server port + L4_OFF), PP_PROXY (pingpong -x), HTTP_HOSTPORT,
+#   H2_HOSTPORT. Returns 1 (HERMESD_FAIL set) when something did not start.
+CFG_PIDS=()
+cfg_up() {
+	local cfg=$1 d=$TMP/cfg
+	CFG_PIDS=() L4_ADDR=$TGT_PROXY L4_OFF=0 PP_PROXY=
+	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C
+	case $cfg in
+	direct) ;;
+	hermes-uring*|hermes-splice)
+		# shellcheck disable=SC2086 # the arguments are words
+		hermesd_up ${CFG_ARGS[$cfg]} || return 1
+		CFG_PIDS+=("$HERMESD_PID")
+		ensure_policy
+		;;
+	tun-*)
+		L4_ADDR=$TGT_TUN HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP H2_HOSTPORT=$TGT_TUN:$PORT_H2C
+		case $cfg in
+		tun-h1-1hop | tun-h2-1hop) peer_up "$NS_S" c -c "$d/c.yaml" --tunnel-listen 10.77.1.2:15008 || return 1 ;;
+		tun-h2-2hop)
+			peer_up "$NS_S" c -c "$d/c.yaml" --tunnel-listen 10.77.3.2:15008 || return 1
+			peer_up "$NS_R" r -c "$d/r.yaml" --tunnel-listen 10.77.2.2:15008 || return 1
+			;;
+		tun-h1-squid) CFG_PIDS+=("$SQUID_PID") ;;
+		esac
+		case $cfg in
+		tun-h1-1hop) hermesd_up -c "$d/a-h1.yaml" || return 1 ;;
+		tun-h2-1hop) hermesd_up -c "$d/a-h2.yaml" || return 1 ;;
+		tun-h2-2hop) hermesd_up -c "$d/a-h2-2hop.yaml" || return 1 ;;
+		tun-h1-squid) hermesd_up -c "$d/a-squid.yaml" || return 1 ;;
+		esac
+		CFG_PIDS+=("$HERMESD_PID")
+		;;
+	hermes-http-h1)
+		HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP
+		hermesd_up -c "$d/a-http.yaml" || return 1
+		CFG_PIDS+=("$HERMESD_PID")
+		;;
+	haproxy-tcp)
+		L4_ADDR=127.0.0.1 L4_OFF=10000
+		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 10000)) H2_HOSTPORT=127.0.0.1:$((PORT_H2C + 10000))
+		proc_up haproxy-tcp "$NS_C" $((PORT_IPERF + 10000)) /usr/sbin/haproxy -db -f "$d/haproxy-tcp.cfg" || return 1
+		;;
+	squid) PP_PROXY=10.77.1.2:$PORT_SQUID CFG_PIDS+=("$SQUID_PID") ;;
+	haproxy-http)
+		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 10000))
+		proc_up haproxy-http "$NS_C" $((PORT_HTTP + 10000)) /usr/sbin/haproxy -db -f "$d/haproxy-http.cfg" || return 1
+		;;
+	nginx-rp)
+		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 20000))
+		proc_up nginx-rp "$NS_C" $((PORT_HTTP + 20000)) /usr/sbin/nginx -e "$LOGS/nginx-rp-error.log" \
+			-p "$TMP/nginx-rp" -c "$d/nginx-rp.conf" || return 1
+		;;
+	nghttpx)
+		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 30000)) H2_HOSTPORT=127.0.0.1:$((PORT_HTTP + 30000))
+		proc_up nghttpx "$NS_C" $((PORT_HTTP + 30000)) nghttpx --conf=/dev/null \
+			"--frontend=127.0.0.1,$((PORT_HTTP + 30000));no-tls" "--backend=$TGT_PROXY,$PORT_H2C;;proto=h2" \
+			--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-keep-alive-timeout=60s \
+			--no-via --no-ocsp --errorlog-file="$LOGS/nghttpx-error.log" || return 1
+		;;
+	*) HERMESD_FAIL="unknown configuration $cfg" && return 1 ;;
+	esac
+	return 0
+}
+
+# cfg_down: stop every process cfg_up started (by PID)
+cfg_down() {
+	local p
+	stop_hermesd TERM 15 >/dev/null
+	for p in "${CFG_PIDS[@]}"; do
+		[ "$p" = "$SQUID_PID" ] && continue # squid serves the whole run
+		pid_alive "$p" && stop_pid "$p" TERM 10
+	done
+	CFG_PIDS=()
+	for p in c r; do # their pins: a fresh start for every round
+		[ -d "$PINROOT-$p" ] && "$HERMESCTL_BIN" --pin-root "$PINROOT-$p" disable >/dev/null 2>&1 && rm -rf "$PINROOT-$p"
+	done
+	return 0
+}
+
+# ensure_policy: the proxy rule for the server's address (kept in the pinned map across restarts)
+ensure_policy() {
+	hermesctl policy list 2>/dev/null | grep -q "${TGT_PROXY//./\\.}/32.*proxy" || policy_add $TGT_PROXY/32 proxy >/dev/null
+}
+
+# probe_configs: which configurations this machine and this hermesd offer
 probe_configs() {
-	local help cfg out rc want
+	local help cfg out rc want bin
 	help=$("$HERMESD_BIN" --help 2>&1)
 	for cfg in "${ALL_CONFIGS[@]}"; do
 		want=1
 		if [ -n "${BENCH_CONFIGS:-}" ] && [ "$cfg" != direct ]; then
 			case " $BENCH_CONFIGS " in *" $cfg "*) ;; *) want=0 ;; esac
+		elif [ $QUICK = 1 ]; then
+			case $QUICK_SKIP in *" $cfg "*) want=0 ;; esac
 		fi
+		bin=
+		case $cfg in
+		haproxy-*) bin=/usr/sbin/haproxy ;;
+		squid | tun-h1-squid) bin=/usr/sbin/squid ;;
+		nginx-rp) bin=/usr/sbin/nginx ;;
+		nghttpx) bin=$(command -v nghttpx) ;;
+		esac
 		if [ $want = 0 ]; then
-			CFG_REASON[$cfg]="not selected (BENCH_CONFIGS)"
+			CFG_REASON[$cfg]="not selected (BENCH_CONFIGS, or left out in quick mode)"
+		elif [ -n "$bin" ] || [ "$cfg" = nghttpx ]; then
+			if [ -x "$bin" ]; then CFG_OK[$cfg]=1; else CFG_REASON[$cfg]="${bin:-nghttpx} is not installed"; fi
 		elif [ "$cfg" = direct ]; then
 			CFG_OK[$cfg]=1
+		elif [ "$cfg" = hermes-http-h1 ]; then
+			if grep -qE '^ +http +' <<<"$help"; then
+				CFG_OK[$cfg]=1
+			else
+				CFG_REASON[$cfg]="not available: hermesd --help lists no http action"
+			fi
+		elif [ "${cfg#tun-}" != "$cfg" ]; then
+			if grep -q -- '--tunnel-listen' <<<"$help"; then
+				CFG_OK[$cfg]=1
+			else
+				CFG_REASON[$cfg]="hermesd --help lists no --tunnel-listen option"
+			fi
 		elif ! grep -q -- '--relay' <<<"$help" || ! grep -q -- '--sk-msg' <<<"$help"; then
 			if [ "$cfg" = hermes-uring ]; then
-				# Before --relay/--sk-msg existed hermesd had exactly this mode.
 				CFG_ARGS[$cfg]=''
 				CFG_OK[$cfg]=1
 			else
@@ -207,11 +653,13 @@ probe_configs() {
 				CFG_REASON[$cfg]="hermesd refuses ${CFG_ARGS[$cfg]} (exit $rc): $(printf '%s' "$out" | tail -n 1)"
 			fi
 		fi
-		emit "{\"type\":\"config\",\"config\":\"$cfg\",\"available\":$([ "${CFG_OK[$cfg]:-0}" = 1 ] && echo true || echo false),\"args\":$(json_str "${CFG_ARGS[$cfg]}"),\"reason\":$(json_str "${CFG_REASON[$cfg]:-}")}"
+		emit "{\"type\":\"config\",\"config\":\"$cfg\",\"available\":$([ "${CFG_OK[$cfg]:-0}" = 1 ] && echo true || echo false),\
+\"args\":$(json_str "${CFG_ARGS[$cfg]:-}"),\"desc\":$(json_str "${CFG_DESC[$cfg]}"),\"loads\":$(json_str "${CFG_LOADS[$cfg]}"),\
+\"proxies\":${CFG_PROXIES[$cfg]},\"hops\":${CFG_HOPS[$cfg]:-0},\"reason\":$(json_str "${CFG_REASON[$cfg]:-}")}"
 		if [ "${CFG_OK[$cfg]:-0}" = 1 ]; then
-			say "config $cfg: measured${CFG_ARGS[$cfg]:+ (hermesd ${CFG_ARGS[$cfg]})}"
+			say "config $cfg: measured: ${CFG_DESC[$cfg]}"
 		else
-			say "config $cfg: not available: ${CFG_REASON[$cfg]}"
+			say "config $cfg: not measured: ${CFG_REASON[$cfg]}"
 		fi
 	done
 }
@@ -229,33 +677,64 @@ app_run() {
 }
 
 # other_netns: how many network namespaces exist besides ours (others' test runs)
-other_netns() { ip netns list 2>/dev/null | grep -cv -e "^$NS_C" -e "^$NS_S"; }
+other_netns() { ip netns list 2>/dev/null | grep -cv -e "^$NS_C" -e "^$NS_S" -e "^$NS_R"; }
 
 # busy_jiffies: user+nice+system+irq+softirq of the whole machine
 busy_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
-m_pingpong() { # CONFIG RUN CONNS pinned|free
-	local cfg=$1 run=$2 n=$3 how=$4 log="$LOGS/$1-r$2-pingpong$3-$4.log" out port=$PORT_PINGPONG name=$3 pin=()
+# pp_args PORT: pingpong's address arguments for the server port PORT in this configuration
+pp_args() {
+	if [ -n "$PP_PROXY" ]; then
+		echo "-a $L4_ADDR -p $1 -x $PP_PROXY"
+	else
+		echo "-a $L4_ADDR -p $(($1 + L4_OFF))"
+	fi
+}
+
+m_pingpong() { # CONFIG RUN CONNS SIZE pinned|free
+	local cfg=$1 run=$2 n=$3 size=$4 how=$5 out port=$PORT_PINGPONG name pin=()
+	local log="$LOGS/$1-r$2-pingpong$3-$4-$5.log"
+	name=$n
+	[ "$size" = 64 ] || name=4k
 	if [ "$how" = free ]; then
 		port=$PORT_PINGPONG_FREE name=${n}free
 	else
 		pin=(taskset -c "$RTT_CPU")
 	fi
-	if ! out=$(app_run "$log" 30 "${pin[@]}" "$BENCHBIN/pingpong" client -a $SERVER -p "$port" -c "$n" -m 64 \
+	# shellcheck disable=SC2046 # pp_args gives words
+	if ! out=$(app_run "$log" 30 "${pin[@]}" "$BENCHBIN/pingpong" client $(pp_args "$port") -c "$n" -m "$size" \
 		-t "$RTT_SECS" -w 0.3) || [ -z "$out" ]; then
-		bench_error "$cfg" "$run" "pingpong $n flow(s) $how" "$(tail -n 1 "$log")"
+		bench_error "$cfg" "$run" "pingpong $n flow(s) $size B $how" "$(tail -n 1 "$log")"
 		return 1
 	fi
 	sample "$cfg" "$run" "rtt${name}_p50_us" "$(json_num p50_us "$out")"
 	sample "$cfg" "$run" "rtt${name}_p99_us" "$(json_num p99_us "$out")"
+	[ "$how" = free ] || sample "$cfg" "$run" "rtt${name}_p999_us" "$(json_num p999_us "$out")"
 	[ "$how" = free ] || sample "$cfg" "$run" "rr${name}_rate" "$(json_num rate "$out")"
-	say "  pingpong $n flow(s) $how: p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us," \
+	say "  pingpong $n flow(s) $size B $how: p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us," \
 		"$(json_num rate "$out") exchanges/s"
+}
+
+m_flows() { # CONFIG RUN: 1000 concurrent flows, 10 exchanges each, unpinned
+	local cfg=$1 run=$2 log="$LOGS/$1-r$2-flows1000.log" out
+	# shellcheck disable=SC2046 # pp_args gives words
+	if ! out=$(app_run "$log" 60 "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c 1000 -m 64 -n 10 -t 30) ||
+		[ -z "$out" ]; then
+		bench_error "$cfg" "$run" "1000 flows" "$(tail -n 1 "$log")"
+		return 1
+	fi
+	sample "$cfg" "$run" flows1000_ms "$(json_num elapsed_ms "$out")"
+	sample "$cfg" "$run" flows1000_connect_ms "$(json_num connect_ms "$out")"
+	sample "$cfg" "$run" flows1000_p50_us "$(json_num p50_us "$out")"
+	sample "$cfg" "$run" flows1000_p99_us "$(json_num p99_us "$out")"
+	say "  1000 flows x 10 exchanges: done in $(json_num elapsed_ms "$out") ms (connected in $(json_num connect_ms "$out") ms)," \
+		"p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us"
 }
 
 m_sockperf() { # CONFIG RUN
 	local cfg=$1 run=$2 log="$LOGS/$1-r$2-sockperf.log" out p50 p99
-	out=$(app_run "$log" 30 taskset -c "$RTT_CPU" sockperf ping-pong --tcp -i $SERVER -p $PORT_SOCKPERF -m 64 -t "$SOCKPERF_SECS" --full-rtt)
+	out=$(app_run "$log" 30 taskset -c "$RTT_CPU" sockperf ping-pong --tcp -i "$L4_ADDR" -p $((PORT_SOCKPERF + L4_OFF)) \
+		-m 64 -t "$SOCKPERF_SECS" --full-rtt)
 	p50=$(printf '%s\n' "$out" | sed -n 's/.*percentile 50\.000 = *\([0-9.]*\).*/\1/p' | head -n 1)
 	p99=$(printf '%s\n' "$out" | sed -n 's/.*percentile 99\.000 = *\([0-9.]*\).*/\1/p' | head -n 1)
 	if [ -z "$p50" ] || [ -z "$p99" ]; then
@@ -268,9 +747,9 @@ m_sockperf() { # CONFIG RUN
 }
 
 m_bulk() { # CONFIG RUN FLOWS
-	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-iperf3-P$3.json" j0 j1 res bps bytes cpu
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-iperf3-P$3.json" j0 j1 res bps bytes cpu=
 	j0=$(busy_jiffies)
-	in_app timeout -k 2 $((BULK_SECS + 20)) iperf3 -c $SERVER -p $PORT_IPERF -t "$BULK_SECS" -P "$n" -J \
+	in_app timeout -k 2 $((${BULK_SECS%.*} + 20)) iperf3 -c "$L4_ADDR" -p $((PORT_IPERF + L4_OFF)) -t "$BULK_SECS" -P "$n" -J \
 		--connect-timeout 3000 >"$log" 2>&1
 	j1=$(busy_jiffies)
 	res=$("$PY" -c '
@@ -301,7 +780,7 @@ print(s["bits_per_second"], s["bytes"])
 
 m_connrate() { # CONFIG RUN
 	local cfg=$1 run=$2 log="$LOGS/$1-r$2-connrate.log" out errs
-	if ! out=$(app_run "$log" 30 "$BENCHBIN/connrate" client -a $SERVER -p $PORT_CONNRATE \
+	if ! out=$(app_run "$log" 30 "$BENCHBIN/connrate" client -a "$L4_ADDR" -p $((PORT_CONNRATE + L4_OFF)) \
 		-P $CONNRATE_PARALLEL -t "$CONN_SECS") || [ -z "$out" ]; then
 		bench_error "$cfg" "$run" "connrate" "$(tail -n 1 "$log")"
 		return 1
@@ -312,53 +791,189 @@ m_connrate() { # CONFIG RUN
 	say "  connrate: $(json_num rate "$out") connections/s (p50 $(json_num p50_us "$out") us, errors ${errs:-?})"
 }
 
-# measure_config CONFIG RUN: one round of every measurement for CONFIG; the samples are
-# kept only when the configuration was really in force (nothing attached for direct,
-# hermesd alive and proxying for the others)
+# m_idle CONFIG RUN l4|http: proxy RSS before and with 1000 idle connections open
+IDLE_HTTP_PY='
+import socket, sys, time
+host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+req = b"GET /64 HTTP/1.1\r\nHost: bench\r\n\r\n"
+socks = []
+for i in range(n):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(req)
+    socks.append(s)
+for s in socks:
+    buf = b""
+    while not (b"\r\n\r\n" in buf and len(buf.split(b"\r\n\r\n", 1)[1]) >= 64):
+        d = s.recv(4096)
+        if not d:
+            sys.exit("connection closed before the answer")
+        buf += d
+    if not buf.startswith(b"HTTP/1.1 200"):
+        sys.exit("not a 200: %r" % buf[:40])
+print("idle", n, flush=True)
+time.sleep(hold)
+'
+m_idle() {
+	local cfg=$1 run=$2 kind=$3 log="$LOGS/$1-r$2-idle1000-$3.log" before after pid i hp
+	[ ${#CFG_PIDS[@]} -gt 0 ] || return 0
+	before=$(rss_kib "${CFG_PIDS[@]}")
+	: >"$log"
+	if [ "$kind" = l4 ]; then
+		# shellcheck disable=SC2046 # pp_args gives words
+		in_app timeout -k 2 40 "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c 1000 -m 64 -n 1 -t 20 -H 5 \
+			>>"$log" 2>&1 </dev/null &
+	else
+		hp=$HTTP_HOSTPORT
+		in_app timeout -k 2 40 "$PY" -c "$IDLE_HTTP_PY" "${hp%:*}" "${hp##*:}" 1000 5 >>"$log" 2>&1 </dev/null &
+	fi
+	pid=$!
+	for ((i = 0; i < 250; i++)); do
+		grep -q -e '"tool":"pingpong"' -e '^idle ' "$log" && break
+		pid_alive "$pid" || break
+		sleep 0.1
+	done
+	if ! grep -q -e '"tool":"pingpong"' -e '^idle ' "$log"; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		bench_error "$cfg" "$run" "1000 idle connections ($kind)" "$(tail -n 1 "$log")"
+		return 1
+	fi
+	sleep 0.5
+	after=$(rss_kib "${CFG_PIDS[@]}")
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	sample "$cfg" "$run" "rss_idle1000_${kind}_kib" $((after - before))
+	sample "$cfg" "$run" "rss_base_kib" "$before"
+	say "  1000 idle connections ($kind): proxy RSS $before -> $after KiB"
+}
+
+WRK_LUA='
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("{\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
+'
+m_wrk() { # CONFIG RUN CONNS
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-wrk-c$3.log" out j0 j1 req dur errs t=2 rps cpu
+	[ "$n" -ge 2 ] || t=1
+	j0=$(busy_jiffies)
+	out=$(app_run "$log" 60 wrk -t "$t" -c "$n" -d "${HTTP_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
+		grep '^{"requests"')
+	j1=$(busy_jiffies)
+	req=$(json_num requests "$out")
+	dur=$(json_num duration_us "$out")
+	errs=$(json_num errors "$out")
+	if [ -z "$req" ] || [ "${req:-0}" = 0 ]; then
+		bench_error "$cfg" "$run" "wrk c=$n" "no requests completed: $(tail -n 2 "$log" | tr '\n' ' ')"
+		return 1
+	fi
+	[ "${errs:-0}" = 0 ] || bench_error "$cfg" "$run" "wrk c=$n" "$errs errors (the completed requests are still counted)"
+	rps=$(awk -v r="$req" -v d="$dur" 'BEGIN { printf "%.1f", r / (d / 1e6) }')
+	sample "$cfg" "$run" "wrk${n}_rps" "$rps"
+	sample "$cfg" "$run" "wrk${n}_p50_us" "$(json_num p50_us "$out")"
+	sample "$cfg" "$run" "wrk${n}_p99_us" "$(json_num p99_us "$out")"
+	sample "$cfg" "$run" "wrk${n}_p999_us" "$(json_num p999_us "$out")"
+	if [ "$n" = 100 ]; then
+		cpu=$(awk -v j=$((j1 - j0)) -v hz="$(getconf CLK_TCK)" -v r="$req" 'BEGIN { printf "%.4f", (j / hz) / (r / 1e5) }')
+		sample "$cfg" "$run" cpu_s_per_100k_req "$cpu"
+	fi
+	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us${cpu:+, $cpu CPU s/100k req}"
+}
+
+m_h2load() { # CONFIG RUN CONNS
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct
+	rm -f "$lat"
+	app_run "$log" 60 h2load -c "$n" -t 1 -m 1 -D "$HTTP_SECS" --log-file="$lat" \
+		"http://$H2_HOSTPORT/64" >/dev/null
+	rps=$(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' "$log" | tail -n 1)
+	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$log" | tail -n 1)
+	if [ -z "$rps" ] || [ "${ok:-0}" = 0 ] || ! [ -s "$lat" ]; then
+		bench_error "$cfg" "$run" "h2load c=$n" "no requests completed: $(grep -v '^$' "$log" | tail -n 2 | tr '\n' ' ')"
+		return 1
+	fi
+	pct=$(awk '{ print $3 }' "$lat" | sort -n | awk '{ v[NR] = $1 } END {
+		r50 = int(NR * 0.5 + 0.999999); r99 = int(NR * 0.99 + 0.999999); r999 = int(NR * 0.999 + 0.999999)
+		printf "%s %s %s", v[r50], v[r99], v[r999] }')
+	read -r p50 p99 p999 <<<"$pct"
+	sample "$cfg" "$run" "h2l${n}_rps" "$rps"
+	sample "$cfg" "$run" "h2l${n}_p50_us" "$p50"
+	sample "$cfg" "$run" "h2l${n}_p99_us" "$p99"
+	sample "$cfg" "$run" "h2l${n}_p999_us" "$p999"
+	say "  h2load c=$n: $rps req/s, p50 $p50 us, p99 $p99 us"
+}
+
+# measure_config CONFIG RUN: one round of every load of CONFIG; the samples are kept only
+# when the configuration was really in force (nothing attached for the peers and direct,
+# hermesd alive and carrying the flows for the Hermes ones)
 OTHER_NETNS_MAX=0
 measure_config() {
-	local cfg=$1 run=$2 accepted other
+	local cfg=$1 run=$2 accepted other n t0
 	ROUND_BUF=
+	t0=$(date +%s.%N)
 	other=$(other_netns)
 	[ "$other" -le "$OTHER_NETNS_MAX" ] || OTHER_NETNS_MAX=$other
-	stop_hermesd TERM 15 >/dev/null
-	if [ "$cfg" = direct ]; then
-		if [ "$(cg_prog_count "$CG")" != 0 ]; then
-			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG after hermesd stopped: not a direct path"
+	cfg_down
+	case $cfg in hermes-* | tun-*) ;; *)
+		if [ "$(cg_prog_count "$CG/app")" != 0 ]; then
+			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG/app after hermesd stopped: not a direct path"
 			return 1
 		fi
-	else
-		# shellcheck disable=SC2086 # the arguments are words
-		if ! hermesd_up ${CFG_ARGS[$cfg]}; then
-			bench_error "$cfg" "$run" setup "$HERMESD_FAIL"
-			return 1
-		fi
-		ensure_policy
+		;;
+	esac
+	if ! cfg_up "$cfg"; then
+		bench_error "$cfg" "$run" setup "$HERMESD_FAIL"
+		cfg_down
+		return 1
 	fi
-	say "run $run/$RUNS $cfg${CFG_ARGS[$cfg]:+ (hermesd ${CFG_ARGS[$cfg]})}"
-	pin_hermesd "$RTT_CPU"
-	m_sockperf "$cfg" "$run"
-	m_pingpong "$cfg" "$run" 1 pinned
-	m_pingpong "$cfg" "$run" 100 pinned
-	pin_hermesd "0-$(($(nproc) - 1))"
-	m_pingpong "$cfg" "$run" 1 free
-	m_bulk "$cfg" "$run" 1
-	m_bulk "$cfg" "$run" 8
-	m_connrate "$cfg" "$run"
-	if [ "$cfg" != direct ]; then
+	say "run $run/$RUNS $cfg: ${CFG_DESC[$cfg]}"
+	# memory first, before any load has grown the proxies' pools
+	if has_load "$cfg" l4 || has_load "$cfg" pp; then
+		m_idle "$cfg" "$run" l4
+	elif has_load "$cfg" http; then
+		m_idle "$cfg" "$run" http
+	fi
+	if has_load "$cfg" l4 || has_load "$cfg" pp; then
+		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
+		[ $EXTRA = 1 ] && has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
+		m_pingpong "$cfg" "$run" 1 64 pinned
+		m_pingpong "$cfg" "$run" 100 64 pinned
+		m_pingpong "$cfg" "$run" 1 4096 pinned
+		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
+		[ $EXTRA = 1 ] && m_pingpong "$cfg" "$run" 1 64 free
+		m_flows "$cfg" "$run"
+		if has_load "$cfg" l4; then
+			m_bulk "$cfg" "$run" 1
+			[ $EXTRA = 1 ] && m_bulk "$cfg" "$run" 8
+			m_connrate "$cfg" "$run"
+		fi
+	fi
+	if has_load "$cfg" http; then
+		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
+	fi
+	if has_load "$cfg" h2; then
+		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
+	fi
+	case $cfg in hermes-* | tun-*)
 		if ! pid_alive "$HERMESD_PID"; then
 			bench_error "$cfg" "$run" check "hermesd died during the round: its samples are dropped: $(tail -n 1 "$HERMESD_LOG")"
 			HERMESD_PID=
+			cfg_down
 			return 1
 		fi
 		accepted=$(stat_value hermes_connections_accepted_total)
 		if [ "${accepted:-0}" -lt 100 ]; then
-			bench_error "$cfg" "$run" check "hermesd accepted ${accepted:-no} connections: traffic was not proxied, samples dropped"
+			bench_error "$cfg" "$run" check "hermesd accepted ${accepted:-no} connections: traffic was not steered, samples dropped"
+			cfg_down
 			return 1
 		fi
 		emit "{\"type\":\"check\",\"config\":\"$cfg\",\"run\":$run,\"hermesd_accepted\":$accepted}"
-	fi
+		;;
+	esac
+	cfg_down
 	printf '%s' "$ROUND_BUF" >>"$RAW"
+	emit "{\"type\":\"timing\",\"config\":\"$cfg\",\"run\":$run,\"secs\":$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')}"
 }
 
 # ---------------------------------------------------------------- main
@@ -372,26 +987,35 @@ for t in "$BENCHBIN/pingpong" "$BENCHBIN/connrate"; do
 	[ -x "$t" ] || die "$t is missing: make bench builds it"
 done
 require_build
-require_cmd sockperf iperf3 ss getconf taskset "$PY"
-if ! [[ $RTT_CPU =~ ^[0-9]+$ ]] || [ "$RTT_CPU" -ge "$(nproc)" ]; then
+require_cmd sockperf iperf3 ss getconf taskset wrk h2load "$PY" /usr/sbin/nginx
+if ! [[ $RTT_CPU =~ ^[0-9]+$ ]] || [ "$RTT_CPU" -ge "$NCPU" ]; then
 	die "BENCH_RTT_CPU=$RTT_CPU is not a CPU of this machine"
 fi
 
-# On exit, keep hermesd's log beside the results (cleanup removes $TMP).
+# On exit, keep hermesd's log beside the results (cleanup removes $TMP); squid's shared
+# memory goes with it.
 # shellcheck disable=SC2317 # called from the EXIT trap
 bench_exit() {
 	local rc=$?
 	[ -n "$HERMESD_LOG" ] && [ -f "$HERMESD_LOG" ] && cp "$HERMESD_LOG" "$LOGS/hermesd.log" 2>/dev/null
+	cfg_down >/dev/null 2>&1
+	if [ -n "$SQUID_PID" ]; then
+		pid_alive "$SQUID_PID" && stop_pid "$SQUID_PID" TERM 10
+		rm -f /dev/shm/"$SQUID_SVC"-*
+	fi
 	(exit "$rc")
 	cleanup
 }
 trap bench_exit EXIT
 
 mkdir -p "$OUT" || die "cannot create $OUT"
-rm -rf "$LOGS" "$RAW" "$OUT/results.json" "$OUT/results.md"
+rm -rf "$LOGS" "$RAW" "$OUT/results.json" "$OUT/results.md" "$OUT"/*.png "$OUT/plots"
 mkdir -p "$LOGS"
+printf '%s\n' "$WRK_LUA" >"$LOGS/wrk.lua"
 
 topo_up
+topo_add_relay
+cp "$LOGS/wrk.lua" "$TMP/wrk.lua"
 # Every round runs the same binaries even if build/ is rebuilt meanwhile.
 if ! cp "$HERMESD_BIN" "$TMP/hermesd" || ! cp "$HERMESCTL_BIN" "$TMP/hermesctl"; then
 	die "cannot copy the binaries to $TMP"
@@ -402,29 +1026,32 @@ HERMESCTL_BIN=$TMP/hermesctl
 emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"kernel\":$(json_str "$(uname -r)"),\"arch\":$(json_str "$(uname -m)"),\
 \"cpu\":$(json_str "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"),\
-\"cores\":$(nproc),\"mem_gib\":$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo),\
+\"cores\":$NCPU,\"mem_gib\":$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo),\
 \"os\":$(json_str "$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-?}")"),\
 \"hermes_rev\":$(json_str "$(git -C "$HERMES_SRC" describe --always --dirty 2>/dev/null || echo unknown)"),\
 \"hermesd_sha256\":$(json_str "$(sha256sum "$HERMESD_BIN" | cut -c1-16)"),\
 \"sockperf\":$(json_str "$(sockperf --version 2>&1 | head -n 1)"),\"iperf3\":$(json_str "$(iperf3 --version 2>&1 | head -n 1)"),\
+\"wrk\":$(json_str "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"),\"h2load\":$(json_str "$(h2load --version 2>&1 | head -n 1)"),\
+\"haproxy\":$(json_str "$(/usr/sbin/haproxy -v 2>&1 | head -n 1 | cut -d' ' -f1-3)"),\
+\"nginx\":$(json_str "$(/usr/sbin/nginx -v 2>&1 | head -n 1)"),\"squid\":$(json_str "$(/usr/sbin/squid -v 2>&1 | head -n 1)"),\
+\"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
-\"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
-\"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
+\"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
+\"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$(ulimit -n),\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)}"
 
 start_servers
+write_configs
 
 # A first hermesd creates the pinned maps; the proxy rule stays in them across restarts.
 hermesd_up || die "$HERMESD_FAIL"
-policy_add 10.77.1.0/24 proxy
+policy_add $TGT_PROXY/32 proxy
 stop_hermesd TERM 15 >/dev/null
 
 probe_configs
 n_cfg=0
 for cfg in "${ALL_CONFIGS[@]}"; do [ "${CFG_OK[$cfg]:-0}" = 1 ] && n_cfg=$((n_cfg + 1)); done
-per_round=$(awk -v r="$RTT_SECS" -v s="$SOCKPERF_SECS" -v b="$BULK_SECS" -v c="$CONN_SECS" \
-	'BEGIN { printf "%d", 3 * (r + 0.3) + s + 0.5 + 2 * (b + 0.5) + c + 3.5 }')
-say "$RUNS round(s) x $n_cfg configuration(s), about $((RUNS * n_cfg * per_round / 60 + 1)) min; raw results in $RAW"
+say "$RUNS round(s) x $n_cfg configuration(s); raw results in $RAW"
 
 start_s=$(date +%s)
 for ((run = 1; run <= RUNS; run++)); do
@@ -432,8 +1059,8 @@ for ((run = 1; run <= RUNS; run++)); do
 		[ "${CFG_OK[$cfg]:-0}" = 1 ] || continue
 		measure_config "$cfg" "$run"
 	done
+	say "round $run done after $(($(date +%s) - start_s)) s"
 done
-stop_hermesd TERM 15 >/dev/null
 say "measured in $(($(date +%s) - start_s)) s"
 # Other work on the machine (a test run in its own namespaces, say) skews the figures:
 # record the load and the foreign namespaces so that the report can say so.
@@ -441,7 +1068,7 @@ emit "{\"type\":\"end\",\"secs\":$(($(date +%s) - start_s)),\"loadavg_end\":$(js
 \"other_netns_max\":$OTHER_NETNS_MAX}"
 
 "$PY" "$HERMES_SRC/tools/bench/report.py" "$RAW" "$OUT" || die "report.py failed"
-say "results: $OUT/results.md, $OUT/results.json"
+say "results: $OUT/results.md, $OUT/results.json, plots $OUT/*.png"
 echo
 cat "$OUT/results.md"
 exit 0

@@ -4,6 +4,7 @@
  *       echoes every byte it receives on every connection (epoll), until SIGTERM/SIGINT
  *       or MAXSECS (default 3600) have passed.
  *   pingpong client -a ADDR -p PORT [-c CONNS] [-m SIZE] [-t SECS] [-w WARMUP]
+ *                   [-n COUNT] [-x PROXY:PORT] [-H HOLD]
  *       opens CONNS connections (default 1), then each one sends SIZE bytes (default 64)
  *       and waits for SIZE bytes back, in lock-step, for SECS seconds (default 3). Every
  *       exchange's round-trip time is measured with CLOCK_MONOTONIC; exchanges that
@@ -11,6 +12,15 @@
  *       one JSON line: exchanges, rate, RTT percentiles in microseconds.
  *       Every request carries its own byte pattern and the reply must be exactly that
  *       echo: a relay that loses, adds or reorders bytes fails the run (EPROTO).
+ *       -n COUNT: each connection does COUNT exchanges and stops (SECS is then only a
+ *       bound; no warm-up): the JSON also gives connect_ms (all connections set up) and
+ *       elapsed_ms (from the first connect() to the last reply), the completion time of
+ *       CONNS concurrent request/response flows.
+ *       -x PROXY:PORT: reach ADDR:PORT through an HTTP/1.1 CONNECT proxy (squid, a
+ *       tunnel listener): every connection goes to PROXY first, sends CONNECT and needs
+ *       a 2xx answer before its first exchange (counted in connect_ms).
+ *       -H HOLD: after printing the JSON, keep the (idle) connections open HOLD seconds
+ *       (to measure a proxy's memory per idle connection).
  *
  * One thread, one epoll set, TCP_NODELAY on every socket. Every wait is bounded: the
  * connect phase by 10 s, the run by SECS + 5 s. Exit status: 0 done, 1 runtime
@@ -342,9 +352,90 @@ static int cli_connect_all(int ep, struct cli_conn *conns, int n, const struct s
 	return 0;
 }
 
+/* cli_connect_proxy: CONNECT ADDR:PORT on every (connected, idle) connection and wait
+ * (bounded, all in parallel) for each proxy's 2xx answer; 0 or -errno */
+static int cli_connect_proxy(int ep, struct cli_conn *conns, int n, const char *addr, int port)
+{
+	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS;
+	struct epoll_event evs[256];
+	char req[256], (*resp)[512];
+	size_t *got;
+	int len, pending = n, rc = 0;
+
+	len = snprintf(req, sizeof(req), "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n", addr, port, addr, port);
+	resp = calloc((size_t)n, sizeof(*resp));
+	got = calloc((size_t)n, sizeof(*got));
+	if (!resp || !got) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		if (send(conns[i].fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
+			rc = errno ? -errno : -EIO;
+			goto out;
+		}
+		conns[i].done = true; /* "done" = waiting for the proxy's answer */
+	}
+	while (pending > 0) {
+		int k;
+
+		if (now_ns() >= deadline) {
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		if (stop_requested) {
+			rc = -EINTR;
+			goto out;
+		}
+		k = epoll_wait(ep, evs, 256, 100);
+		if (k < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		for (int j = 0; j < k; j++) {
+			struct cli_conn *c = evs[j].data.ptr;
+			long i = c - conns;
+			ssize_t r = -1;
+
+			if (!c->done)
+				continue;
+			/* one byte at a time: nothing past the answer's head may be consumed */
+			while (got[i] < sizeof(resp[i]) - 1 && (r = recv(c->fd, resp[i] + got[i], 1, 0)) == 1) {
+				got[i]++;
+				resp[i][got[i]] = 0;
+				if (got[i] >= 4 && !memcmp(resp[i] + got[i] - 4, "\r\n\r\n", 4))
+					break;
+			}
+			if (got[i] >= 4 && !memcmp(resp[i] + got[i] - 4, "\r\n\r\n", 4)) {
+				if (strncmp(resp[i], "HTTP/1.", 7) || resp[i][9] != '2') {
+					fprintf(stderr, "pingpong client: the proxy refused CONNECT: %.*s\n",
+						(int)strcspn(resp[i], "\r\n"), resp[i]);
+					rc = -ECONNREFUSED;
+					goto out;
+				}
+				c->done = false;
+				pending--;
+			} else if (got[i] >= sizeof(resp[i]) - 1) {
+				rc = -EPROTO;
+				goto out;
+			} else if (r == 0) {
+				rc = -ECONNRESET;
+				goto out;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				rc = -errno;
+				goto out;
+			}
+		}
+	}
+out:
+	free(resp);
+	free(got);
+	return rc;
+}
+
 /* cli_event: readiness on a connection during the run; 0 or -errno (fatal) */
 static int cli_event(int ep, struct cli_conn *c, uint32_t events, char *msg, uint32_t size,
-		     uint64_t warm_end, uint64_t end, struct samples *s)
+		     uint64_t warm_end, uint64_t end, struct samples *s, uint32_t count, uint64_t *t_last)
 {
 	char buf[MAX_SIZE];
 	int rc;
@@ -383,7 +474,8 @@ static int cli_event(int ep, struct cli_conn *c, uint32_t events, char *msg, uin
 			if (rc)
 				return rc;
 		}
-		if (t >= end || stop_requested) {
+		*t_last = t;
+		if (t >= end || stop_requested || (count && c->seq >= count)) {
 			c->done = true;
 			return 0;
 		}
@@ -391,21 +483,38 @@ static int cli_event(int ep, struct cli_conn *c, uint32_t events, char *msg, uin
 	}
 }
 
-static int run_client(const char *addr, int port, int nconns, uint32_t size, double secs, double warmup)
+static int run_client(const char *addr, int port, int nconns, uint32_t size, double secs, double warmup,
+		      uint32_t count, const char *proxy, double hold)
 {
 	struct sockaddr_storage ss;
 	struct cli_conn *conns;
 	struct samples s = { 0 };
 	struct epoll_event evs[256];
 	char *msg;
-	uint64_t t0, warm_end, end, hard_end, t1;
+	uint64_t t0, warm_end, end, hard_end, t1, t_start, t_conn, t_last = 0;
 	socklen_t len;
 	int ep, rc, active;
 
-	rc = parse_sockaddr(addr, port, &ss, &len);
-	if (rc) {
-		fprintf(stderr, "pingpong client: bad address %s port %d\n", addr, port);
-		return rc;
+	if (proxy) {
+		char pa[128], *colon;
+
+		snprintf(pa, sizeof(pa), "%s", proxy);
+		colon = strrchr(pa, ':');
+		rc = -EINVAL;
+		if (colon) {
+			*colon = 0;
+			rc = parse_sockaddr(pa, atoi(colon + 1), &ss, &len);
+		}
+		if (rc) {
+			fprintf(stderr, "pingpong client: bad proxy address %s (expected IP:PORT)\n", proxy);
+			return rc;
+		}
+	} else {
+		rc = parse_sockaddr(addr, port, &ss, &len);
+		if (rc) {
+			fprintf(stderr, "pingpong client: bad address %s port %d\n", addr, port);
+			return rc;
+		}
 	}
 	conns = calloc((size_t)nconns, sizeof(*conns));
 	msg = malloc(size);
@@ -418,14 +527,17 @@ static int run_client(const char *addr, int port, int nconns, uint32_t size, dou
 	for (int i = 0; i < nconns; i++)
 		conns[i].fd = -1;
 
+	t_start = now_ns();
 	rc = cli_connect_all(ep, conns, nconns, &ss, len);
+	if (!rc && proxy)
+		rc = cli_connect_proxy(ep, conns, nconns, addr, port);
 	if (rc) {
-		fprintf(stderr, "pingpong client: connecting %d connection(s) to %s:%d: %s\n", nconns, addr,
-			port, strerror(-rc));
+		fprintf(stderr, "pingpong client: connecting %d connection(s) to %s:%d%s%s: %s\n", nconns, addr,
+			port, proxy ? " through " : "", proxy ? proxy : "", strerror(-rc));
 		goto out;
 	}
-	t0 = now_ns();
-	warm_end = t0 + (uint64_t)(warmup * 1e9);
+	t0 = t_conn = now_ns();
+	warm_end = t0 + (count ? 0 : (uint64_t)(warmup * 1e9));
 	end = warm_end + (uint64_t)(secs * 1e9);
 	hard_end = end + GRACE_NS;
 	for (int i = 0; i < nconns; i++) {
@@ -455,7 +567,7 @@ static int run_client(const char *addr, int port, int nconns, uint32_t size, dou
 			struct cli_conn *c = evs[i].data.ptr;
 			bool was_done = c->done;
 
-			rc = cli_event(ep, c, evs[i].events, msg, size, warm_end, end, &s);
+			rc = cli_event(ep, c, evs[i].events, msg, size, warm_end, end, &s, count, &t_last);
 			if (rc) {
 				fprintf(stderr, "pingpong client: connection %ld: %s\n", (long)(c - conns),
 					strerror(-rc));
@@ -470,13 +582,22 @@ static int run_client(const char *addr, int port, int nconns, uint32_t size, dou
 	printf("{\"tool\":\"pingpong\",\"addr\":\"%s\",\"port\":%d,\"conns\":%d,\"size\":%u,"
 	       "\"secs\":%.3f,\"exchanges\":%llu,\"rate\":%.1f,\"mean_us\":%.2f,\"min_us\":%.2f,"
 	       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"
-	       "\"samples\":%zu}\n",
+	       "\"samples\":%zu,\"connect_ms\":%.3f,\"elapsed_ms\":%.3f}\n",
 	       addr, port, nconns, size, (t1 - warm_end) / 1e9, (unsigned long long)s.total,
 	       t1 > warm_end ? s.total / ((t1 - warm_end) / 1e9) : 0.0,
 	       s.total ? s.sum_ns / 1000.0 / s.total : 0.0, s.lat.n ? s.lat.v[0] / 1000.0 : 0.0,
 	       lat_percentile_us(&s.lat, 50), lat_percentile_us(&s.lat, 90), lat_percentile_us(&s.lat, 99),
-	       lat_percentile_us(&s.lat, 99.9), s.lat.n ? s.lat.v[s.lat.n - 1] / 1000.0 : 0.0, s.lat.n);
+	       lat_percentile_us(&s.lat, 99.9), s.lat.n ? s.lat.v[s.lat.n - 1] / 1000.0 : 0.0, s.lat.n,
+	       (t_conn - t_start) / 1e6, t_last > t_start ? (t_last - t_start) / 1e6 : 0.0);
 	fflush(stdout);
+	if (count && s.total < (uint64_t)count * (uint64_t)nconns) {
+		fprintf(stderr, "pingpong client: %llu of %llu exchanges done within %.1f s\n",
+			(unsigned long long)s.total, (unsigned long long)count * (unsigned long long)nconns, secs);
+		rc = -ETIMEDOUT;
+		goto out;
+	}
+	for (uint64_t hold_end = now_ns() + (uint64_t)(hold * 1e9); now_ns() < hold_end && !stop_requested;)
+		usleep(20000);
 	rc = s.total ? 0 : -ENODATA;
 	if (rc)
 		fprintf(stderr, "pingpong client: no exchange completed\n");
@@ -499,6 +620,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pingpong server -a ADDR -p PORT [-T MAXSECS]\n"
 		   "       pingpong client -a ADDR -p PORT [-c CONNS] [-m SIZE] [-t SECS] [-w WARMUP]\n"
+		   "                       [-n COUNT] [-x PROXY:PORT] [-H HOLD]\n"
 		   "TCP request/response latency (see the comment at the top of tools/bench/pingpong.c).\n");
 }
 
@@ -507,7 +629,9 @@ int main(int argc, char **argv)
 	const char *addr = NULL;
 	int port = 0, nconns = 1, opt;
 	long size = 64;
-	double secs = 3, warmup = 0.3;
+	double secs = 3, warmup = 0.3, hold = 0;
+	long count = 0;
+	const char *proxy = NULL;
 	unsigned max_secs = 3600;
 	bool server;
 	char *endp;
@@ -525,7 +649,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 2;
-	while ((opt = getopt(argc, argv, "a:p:c:m:t:w:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:c:m:t:w:T:n:x:H:")) != -1) {
 		errno = 0;
 		endp = (char *)""; /* options without a number leave it empty */
 		switch (opt) {
@@ -535,6 +659,9 @@ int main(int argc, char **argv)
 		case 'm': size = strtol(optarg, &endp, 10); break;
 		case 't': secs = strtod(optarg, &endp); break;
 		case 'w': warmup = strtod(optarg, &endp); break;
+		case 'n': count = strtol(optarg, &endp, 10); break;
+		case 'x': proxy = optarg; break;
+		case 'H': hold = strtod(optarg, &endp); break;
 		case 'T': max_secs = (unsigned)strtoul(optarg, &endp, 10); break;
 		default: usage(stderr); return 2;
 		}
@@ -544,7 +671,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!addr || port <= 0 || port > 65535 || nconns < 1 || nconns > MAX_CONNS || size < 1 ||
-	    size > MAX_SIZE || !(secs > 0 && secs <= 3600) || !(warmup >= 0 && warmup <= 60) || !max_secs) {
+	    size > MAX_SIZE || !(secs > 0 && secs <= 3600) || !(warmup >= 0 && warmup <= 60) || !max_secs || count < 0 || count > 100000000 ||
+	    !(hold >= 0 && hold <= 600)) {
 		fprintf(stderr, "pingpong: need -a ADDR -p PORT; 1 <= CONNS <= %d, 1 <= SIZE <= %d, "
 				"0 < SECS <= 3600, 0 <= WARMUP <= 60\n",
 			MAX_CONNS, MAX_SIZE);
@@ -556,5 +684,5 @@ int main(int argc, char **argv)
 	}
 	if (server)
 		return run_server(addr, port, max_secs) ? 1 : 0;
-	return run_client(addr, port, nconns, (uint32_t)size, secs, warmup) ? 1 : 0;
+	return run_client(addr, port, nconns, (uint32_t)size, secs, warmup, (uint32_t)count, proxy, hold) ? 1 : 0;
 }
