@@ -1040,9 +1040,6 @@ static int check_route(struct ctx *c, void *arr, int i, yaml_node_t *item, yaml_
 			p->tls = p->proto_set ? p->proto != TPROTO_H1 : p->proto != TPROTO_H1 && !r->h2c;
 		if (p->proto == TPROTO_H2_POST && !p->path[0])
 			return fail(c, vals[2], "route '%s': an h2-post peer needs a path", r->name);
-		if (p->proto == TPROTO_H1 && p->tls)
-			return fail(c, vals[2], "route '%s': HTTP/1.1 CONNECT over TLS is not supported "
-				    "(expected protocol h2 for TLS, or h1 in clear text)", r->name);
 	}
 	for (int j = 0; j < i; j++)
 		if (!strcmp(routes[j].name, r->name))

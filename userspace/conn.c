@@ -292,7 +292,7 @@ void conn_connect(struct loop *lp, struct conn *c)
 	c->attempts++;
 	lp->st.connect_attempts++;
 	c->setup_start_ns = loop_now_ns();
-	if (tp && tp->proto != TPROTO_H1) {
+	if (tp && (tp->proto != TPROTO_H1 || tp->tls)) {
 		sess_attach(lp, c, tp);
 		return;
 	}

@@ -188,6 +188,9 @@ struct sess {
 	int inflight;
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
+	bool h1;                    /* HTTP/1.1 CONNECT over TLS: one flow, no framing */
+	bool close_when_sent;       /* h1: the flow ended; close once the output is out */
+	bool tcp_eof, h1_eof;       /* h1: the peer's FIN was read; its end reached the flow */
 	int close_err;              /* why it is closing (-errno), for its flows */
 	void *ssl;                  /* SSL * */
 	size_t rin_off, rin_len;    /* TLS: ciphertext in rbuf not read by OpenSSL yet */

@@ -76,8 +76,9 @@ void sess_stream_kick(struct loop *lp, struct conn *c, int side);
 void sess_stream_consumed(struct conn *c, int side, size_t n);
 /* The flow leaves side's stream, which is reset with err unless already closed. */
 void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err);
-/* Tunnel server: the response to the stream of side 0 (200 opens the tunnel). */
-void sess_reply(struct loop *lp, struct conn *c, int status);
+/* Tunnel server: the response to the stream of side 0 (200 opens the tunnel); over
+ * HTTP/1.1 + TLS the reply is h1_text as it is. */
+void sess_reply(struct loop *lp, struct conn *c, int status, const char *h1_text, size_t h1_len);
 
 /* splice.c */
 int splice_start(struct loop *lp, struct conn *c);

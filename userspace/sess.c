@@ -13,6 +13,10 @@
  * reached). A connect or TLS failure fails every waiting flow's attempt, which moves it
  * to the route's next peer before the application notices.
  *
+ * HTTP/1.1 CONNECT over TLS (ALPN http/1.1, or none) is a session carrying exactly one
+ * flow, with no framing: its decrypted bytes are the flow's (after the CONNECT head and
+ * the 200), close_notify is the half-close, and it is never pooled.
+ *
  * Flow control is per stream: a stream's window is its receive buffer (STREAM_WIN),
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader holds
  * back its own stream and nothing else; the connection window is large. Half-close is
@@ -32,6 +36,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "http1.h"
 #include "log.h"
 #include "loop.h"
 #include "tls.h"
@@ -47,7 +52,13 @@
 #define SSLP(s) ((SSL *)(s)->ssl)
 
 static void sess_flush(struct sess *s);
+static void sess_close(struct sess *s, int err, const char *why);
+static void tls_read_more(struct sess *s);
 static int h2_start(struct sess *s);
+static void h1_start(struct sess *s);
+static void h1_input(struct sess *s, const uint8_t *p, size_t n);
+static void h1_output(struct sess *s);
+static size_t h1_room(const struct sess *s);
 
 static void sess_dirty(struct sess *s)
 {
@@ -110,6 +121,22 @@ void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err)
 	(void)lp;
 	if (!s)
 		return;
+	if (s->h1) {
+		/* the session was this flow's: a clean end says close_notify, a reset resets */
+		flow_unlink(s, c, side);
+		if (err && !(c->s_ended[side] && c->h[side].eof)) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			sess_close(s, 0, "its flow was reset");
+		} else {
+			if (s->state == SESS_OPEN && !SSL_get_shutdown(SSLP(s)))
+				SSL_shutdown(SSLP(s));
+			s->close_when_sent = true;
+		}
+		sess_dirty(s);
+		return;
+	}
 	if (s->ng && c->sid[side] > 0) {
 		nghttp2_session_set_stream_user_data(NG(s), c->sid[side], NULL);
 		/* both directions ended, or ours did with nothing wrong (an error reply): the
@@ -360,6 +387,17 @@ static void sess_flush(struct sess *s)
 		}
 		s->in_ng--;
 	}
+	if (s->h1 && s->state == SESS_OPEN) {
+		h1_output(s);
+		/* reading stopped when the flow's buffer was full: go on once it has room */
+		if (!s->recv_armed && h1_room(s)) {
+			tls_read_more(s);
+			if (s->state != SESS_OPEN)
+				return;
+			if (s->rin_off >= s->rin_len && !s->tcp_eof)
+				sess_arm_recv(s);
+		}
+	}
 	if (s->send_inflight)
 		return;
 	o = &s->ob[s->ob_send];
@@ -371,6 +409,8 @@ static void sess_flush(struct sess *s)
 	}
 	if (s->ng && s->state == SESS_OPEN && !nghttp2_session_want_read(NG(s)) && !nghttp2_session_want_write(NG(s)))
 		sess_close(s, 0, "both sides are done (GOAWAY)");
+	else if (s->close_when_sent)
+		sess_close(s, 0, "its flow ended");
 }
 
 void sess_flush_dirty(struct loop *lp)
@@ -403,20 +443,44 @@ static void h2_feed(struct sess *s, const uint8_t *p, size_t n)
 	}
 }
 
-static void tls_read_all(struct sess *s)
+/* Decrypts what OpenSSL can give. HTTP/2 takes all of it (its windows bound it); an
+ * HTTP/1.1 session only as much as its flow has room for (then reading stops until the
+ * flow passed bytes on: sess_flush resumes it). */
+static void tls_read_more(struct sess *s)
 {
 	uint8_t *buf = s->loop->scratch;
 
 	while (s->state == SESS_OPEN) {
-		int n = SSL_read(SSLP(s), buf, SESS_RBUF);
+		size_t want = s->h1 ? h1_room(s) : SESS_RBUF;
+		int n;
 
+		if (!want)
+			return;
+		n = SSL_read(SSLP(s), buf, (int)(want < SESS_RBUF ? want : SESS_RBUF));
 		if (n > 0) {
-			h2_feed(s, buf, (size_t)n);
+			if (s->h1)
+				h1_input(s, buf, (size_t)n);
+			else
+				h2_feed(s, buf, (size_t)n);
 			continue;
 		}
 		n = SSL_get_error(SSLP(s), n);
+		if ((n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE) && s->h1 && s->tcp_eof &&
+		    !(SSL_get_shutdown(SSLP(s)) & SSL_RECEIVED_SHUTDOWN) && !s->h1_eof) {
+			/* TCP ended without close_notify (some clients do): take it as the half-close */
+			s->h1_eof = true;
+			h1_input(s, NULL, 0);
+			return;
+		}
 		if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
 			return;
+		if (n == SSL_ERROR_ZERO_RETURN && s->h1) {
+			if (s->h1_eof)
+				return;
+			s->h1_eof = true;
+			h1_input(s, NULL, 0); /* close_notify: the flow's half-close */
+			return;
+		}
 		if (n == SSL_ERROR_ZERO_RETURN) {
 			sess_close(s, 0, "the peer closed TLS");
 			return;
@@ -458,19 +522,26 @@ static void tls_handshake(struct sess *s)
 		unsigned alen = 0;
 
 		SSL_get0_alpn_selected(SSLP(s), &alpn, &alen);
-		if (alen != 2 || memcmp(alpn, "h2", 2)) {
+		/* our clients offer h2, or http/1.1 for an h1 peer; a server picks h2 when
+		 * offered, else HTTP/1.1 CONNECT (http/1.1 or no ALPN) */
+		s->h1 = !(alen == 2 && !memcmp(alpn, "h2", 2));
+		if (!s->server && s->h1 != (s->peer.proto == TPROTO_H1)) {
 			lp->st.sess_tls_failed++;
-			sess_close(s, -EPROTO, "TLS peer did not agree on ALPN h2");
+			sess_close(s, -EPROTO, s->h1 ? "TLS peer did not agree on ALPN h2" :
+						       "TLS peer did not agree on ALPN http/1.1");
 			return;
 		}
 	}
 	if (s->server)
 		s->n_sans = tls_peer_sans(s->ssl, s->sans, SESS_MAX_SANS);
-	log_debug("tunnel session %llu %s %s: TLS 1.3 up%s%s", (unsigned long long)s->id, s->server ? "from" : "to",
-		  sess_name(s, name, sizeof(name)), s->n_sans ? ", peer " : "", s->n_sans ? s->sans[0] : "");
-	if (h2_start(s))
+	log_debug("tunnel session %llu %s %s: TLS 1.3 up (%s)%s%s", (unsigned long long)s->id,
+		  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), s->h1 ? "HTTP/1.1" : "h2",
+		  s->n_sans ? ", peer " : "", s->n_sans ? s->sans[0] : "");
+	if (s->h1)
+		h1_start(s);
+	else if (h2_start(s))
 		return;
-	tls_read_all(s); /* application data that came with the last handshake flight */
+	tls_read_more(s); /* application data that came with the last handshake flight */
 }
 
 static int sess_tls_new(struct sess *s)
@@ -490,6 +561,8 @@ static int sess_tls_new(struct sess *s)
 		SSL_set_accept_state(ssl);
 	} else {
 		SSL_set_connect_state(ssl);
+		if (s->peer.proto == TPROTO_H1)
+			SSL_set_alpn_protos(ssl, (const unsigned char *)"\x08http/1.1", 9);
 		if (s->peer.name[0]) {
 			SSL_set_tlsext_host_name(ssl, s->peer.name);
 			SSL_set1_host(ssl, s->peer.name);
@@ -599,6 +672,10 @@ void sess_stream_kick(struct loop *lp, struct conn *c, int side)
 	struct sess *s = c->ss[side];
 
 	(void)lp;
+	if (s && s->h1) {
+		sess_dirty(s); /* h1_output pulls at flush time */
+		return;
+	}
 	if (!s || !s->ng || c->sid[side] <= 0 || c->s_ended[side])
 		return;
 	nghttp2_session_resume_data(NG(s), c->sid[side]);
@@ -609,13 +686,17 @@ void sess_stream_consumed(struct conn *c, int side, size_t n)
 {
 	struct sess *s = c->ss[side];
 
+	if (s && s->h1) {
+		sess_dirty(s); /* room again: sess_flush resumes reading */
+		return;
+	}
 	if (!s || !s->ng || c->sid[side] <= 0)
 		return;
 	nghttp2_session_consume(NG(s), c->sid[side], n);
 	sess_dirty(s);
 }
 
-void sess_reply(struct loop *lp, struct conn *c, int status)
+void sess_reply(struct loop *lp, struct conn *c, int status, const char *h1_text, size_t h1_len)
 {
 	struct sess *s = c->ss[0];
 	char st[8];
@@ -625,6 +706,16 @@ void sess_reply(struct loop *lp, struct conn *c, int status)
 	nghttp2_data_provider prd = { .read_callback = data_read };
 
 	(void)lp;
+	if (s && s->h1) {
+		if (sess_out(s, (const uint8_t *)h1_text, h1_len))
+			log_debug("conn %llu: cannot answer over TLS", (unsigned long long)c->id);
+		if (status != 200) {
+			c->s_ended[0] = true;
+			SSL_shutdown(SSLP(s));
+		}
+		sess_dirty(s);
+		return;
+	}
 	if (!s || c->sid[0] <= 0)
 		return;
 	snprintf(st, sizeof(st), "%d", status);
@@ -986,6 +1077,177 @@ nomem:
 	return -ENOMEM;
 }
 
+/* ---- HTTP/1.1 CONNECT over TLS: one flow per session ---- */
+
+static struct conn *h1_flow(const struct sess *s)
+{
+	return s->flows;
+}
+
+/* Bytes the flow can take from the session now. */
+static size_t h1_room(const struct sess *s)
+{
+	const struct conn *c = h1_flow(s);
+	int side;
+
+	if (!c)
+		return SESS_RBUF; /* nothing to stall for: a close is coming */
+	side = flow_side(s, c);
+	if ((c->state == CONN_TUNNEL_HEAD && s->server) || (c->state == CONN_TUNNEL_RESP && !s->server))
+		return TUNNEL_HEAD_MAX - (s->server ? c->hlen : c->rlen);
+	return STREAM_WIN - c->h[side].sq_len;
+}
+
+static void h1_start(struct sess *s)
+{
+	struct loop *lp = s->loop;
+	struct conn *c;
+
+	s->state = SESS_OPEN;
+	lp->st.sess_opened++;
+	if (!s->server) {
+		if ((c = h1_flow(s)))
+			submit_request(s, c);
+		return;
+	}
+	/* the one flow, waiting for its CONNECT head like a socket accepted by tunnel.c */
+	c = conn_new(lp, -1);
+	if (!c || !(c->hbuf = malloc(TUNNEL_HEAD_MAX))) {
+		if (c) {
+			c->state = CONN_CLOSING;
+			conn_maybe_free(lp, c);
+		}
+		sess_close(s, -ENOMEM, "out of memory");
+		return;
+	}
+	c->tunnel_server = true;
+	c->state = CONN_TUNNEL_HEAD;
+	c->peer = s->paddr;
+	c->sid[0] = 1;
+	flow_link(s, c, 0);
+	lp->st.tunnel_requests++;
+}
+
+/* The peer's answer to our CONNECT, decrypted. */
+static void h1_client_head(struct sess *s, struct conn *c, const uint8_t *p, size_t n)
+{
+	struct loop *lp = s->loop;
+	struct h1_response resp;
+	int hl;
+
+	if (!c->rbuf && !(c->rbuf = malloc(TUNNEL_HEAD_MAX))) {
+		conn_fail_attempt(lp, c, -ENOMEM);
+		return;
+	}
+	memcpy(c->rbuf + c->rlen, p, n);
+	c->rlen += n;
+	hl = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
+	if (hl == 0 && c->rlen < TUNNEL_HEAD_MAX)
+		return;
+	if (hl <= 0 || resp.status != 200) {
+		c->resp_status = hl > 0 ? resp.status : 0;
+		client_response(s, c);
+		return;
+	}
+	/* bytes after the answer are the flow's: they wait in its ring like stream data */
+	if (!c->h[1].sq && !(c->h[1].sq = malloc(STREAM_WIN))) {
+		conn_fail_attempt(lp, c, -ENOMEM);
+		return;
+	}
+	memcpy(c->h[1].sq, c->rbuf + hl, c->rlen - (size_t)hl);
+	c->h[1].sq_len = (uint32_t)(c->rlen - (size_t)hl);
+	c->h[1].bytes += c->h[1].sq_len;
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->rlen = 0;
+	c->resp_status = 200;
+	client_response(s, c);
+}
+
+static void h1_input(struct sess *s, const uint8_t *p, size_t n)
+{
+	struct loop *lp = s->loop;
+	struct conn *c = h1_flow(s);
+	struct half *h;
+	int side;
+
+	if (!c || c->state == CONN_CLOSING)
+		return;
+	side = flow_side(s, c);
+	if (!p) {
+		if (c->state == CONN_RELAY) {
+			conn_stream_eof(lp, c, side);
+		} else if (s->server) {
+			/* gone before its tunnel was up */
+			c->state = CONN_RELAY;
+			conn_abort(lp, c, false, true);
+			conn_maybe_free(lp, c);
+		} else {
+			conn_fail_attempt(lp, c, -ECONNRESET);
+		}
+		return;
+	}
+	if (s->server && c->state == CONN_TUNNEL_HEAD) {
+		memcpy(c->hbuf + c->hlen, p, n);
+		tunnel_head(lp, c, (int)n);
+		return;
+	}
+	if (!s->server && c->state == CONN_TUNNEL_RESP) {
+		h1_client_head(s, c, p, n);
+		return;
+	}
+	h = &c->h[side];
+	if (!h->sq && !(h->sq = malloc(STREAM_WIN))) {
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	{
+		uint32_t tail = (h->sq_head + h->sq_len) % STREAM_WIN;
+		size_t first = STREAM_WIN - tail < n ? STREAM_WIN - tail : n;
+
+		memcpy(h->sq + tail, p, first);
+		memcpy(h->sq, p + first, n - first);
+	}
+	h->sq_len += (uint32_t)n;
+	h->bytes += n;
+	c->last_active_ms = lp->now_ms;
+	conn_half_kick(lp, h);
+}
+
+/* The flow's bytes for the peer, encrypted; its EOF is close_notify. */
+static void h1_output(struct sess *s)
+{
+	struct conn *c = h1_flow(s);
+	struct half *h;
+	int side;
+
+	if (!c || c->state != CONN_RELAY)
+		return;
+	side = flow_side(s, c);
+	h = &c->h[1 - side];
+	while (ob_fill(s)->len < SESS_OBUF_MAX) {
+		const uint8_t *p;
+		size_t n;
+
+		conn_half_peek(h, &p, &n);
+		if (!n)
+			break;
+		if (sess_out(s, p, n)) {
+			sess_close(s, -ENOMEM, "out of memory for output");
+			return;
+		}
+		s->bytes += n;
+		conn_half_consumed(s->loop, h, n);
+	}
+	if (h->eof && !conn_half_avail(h) && !c->s_ended[side]) {
+		SSL_shutdown(SSLP(s));
+		c->s_ended[side] = true;
+		h->shut_done = true;
+		conn_check_done(s->loop, c);
+	}
+}
+
 /* ---- client: pooled connections to peers ---- */
 
 static bool same_peer(const struct cfg_peer *a, const struct cfg_peer *b)
@@ -999,7 +1261,8 @@ static struct sess *pool_find(struct loop *lp, const struct cfg_peer *p)
 	for (struct sess *s = lp->sessions; s; s = s->next) {
 		uint32_t limit = lp->cfg->h2_max_streams;
 
-		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p))
+		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p) ||
+		    p->proto == TPROTO_H1)
 			continue;
 		if (s->state == SESS_OPEN) {
 			uint32_t remote = nghttp2_session_get_remote_settings(NG(s), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -1088,6 +1351,27 @@ static void submit_request(struct sess *s, struct conn *c)
 	nghttp2_data_provider prd = { .read_callback = data_read };
 	size_t n = 0;
 	int32_t sid;
+
+	if (s->h1) {
+		char *req = NULL;
+		int len;
+
+		addr_from_hermes(&c->target, &ss);
+		addr_fmt((struct sockaddr *)&ss, authority, sizeof(authority));
+		len = asprintf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", authority, authority,
+			       c->ident ? c->ident : "");
+		if (len < 0 || sess_out(s, (const uint8_t *)req, (size_t)len)) {
+			free(req);
+			conn_fail_attempt(lp, c, -ENOMEM);
+			return;
+		}
+		free(req);
+		c->sid[1] = 1;
+		c->rlen = 0;
+		c->state = CONN_TUNNEL_RESP;
+		sess_dirty(s);
+		return;
+	}
 
 #define NV(k, v) \
 	nv[n++] = (nghttp2_nv){ (uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE }
@@ -1207,6 +1491,13 @@ static void on_recv(struct sess *s, int res)
 		on_sniff(s, res);
 		return;
 	}
+	if (res == 0 && s->h1 && s->state == SESS_OPEN) {
+		/* after close_notify (or as a half-close): records still buffered are the flow's */
+		s->tcp_eof = true;
+		tls_read_more(s);
+		sess_dirty(s);
+		return;
+	}
 	if (res <= 0) {
 		if (res == 0 && (s->goaway || !s->n_flows))
 			sess_close(s, 0, "the peer closed the connection");
@@ -1222,11 +1513,13 @@ static void on_recv(struct sess *s, int res)
 		if (s->state == SESS_HANDSHAKE)
 			tls_handshake(s);
 		else
-			tls_read_all(s);
+			tls_read_more(s);
 	} else {
 		h2_feed(s, s->rbuf, (size_t)res);
 	}
-	sess_arm_recv(s);
+	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
+	if (!s->tls || s->rin_off >= s->rin_len)
+		sess_arm_recv(s);
 	sess_dirty(s);
 }
 

@@ -2,8 +2,7 @@
  * tunnel listener asks every client for a certificate signed by the configured CA (and
  * authorizes on its subjectAltNames, see tunnel_access `san`), the tunnel client checks
  * the peer's certificate against the same CA (and its name when the route gives one).
- * ALPN: h2 for HTTP/2 CONNECT; a client that offers nothing or http/1.1 alone is
- * refused, since HTTP/1.1 CONNECT is served in clear text on the same port. */
+ * ALPN: h2 for HTTP/2 CONNECT, http/1.1 (or no ALPN) for HTTP/1.1 CONNECT over TLS. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,12 +27,15 @@ static void queue_reason(char *buf, size_t len)
 	ERR_clear_error();
 }
 
+/* h2 when the client offers it, else HTTP/1.1 CONNECT over TLS. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
 		       unsigned int inlen, void *arg)
 {
+	static const unsigned char ours[] = { 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+
 	(void)ssl;
 	(void)arg;
-	if (SSL_select_next_proto((unsigned char **)out, outlen, alpn_h2, sizeof(alpn_h2), in, inlen) !=
+	if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof(ours), in, inlen) !=
 	    OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	return SSL_TLSEXT_ERR_OK;

@@ -51,7 +51,7 @@ void tunnel_reply(struct conn *c, int status)
 	if (status != 200)
 		count_error(c->loop, status);
 	if (c->sside[0]) {
-		sess_reply(c->loop, c, status);
+		sess_reply(c->loop, c, status, buf, (size_t)n);
 		return;
 	}
 	if (send(c->cfd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
@@ -141,7 +141,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	}
 	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
 		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
-		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? " over h2" : "",
+		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
 		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
 	if (!lp->cfg->n_access)
 		return 0;
@@ -185,7 +185,8 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 			fail(lp, c, 431, "request head too large");
 			return;
 		}
-		arm_head_recv(lp, c);
+		if (!c->sside[0]) /* over TLS, the session feeds the head as it arrives */
+			arm_head_recv(lp, c);
 		return;
 	}
 	if (n < 0) {

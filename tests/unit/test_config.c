@@ -396,8 +396,6 @@ static const struct bad_case {
 	  "routes", "peers" },
 	{ "TLS peer without tls", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
 	  "route 'r': peer 10.0.0.1:15008 uses TLS", "tls" },
-	{ "h1 over TLS", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [{address: 10.0.0.1:1, protocol: h1, "
-	  "tls: true}]}\n", 2, "HTTP/1.1 CONNECT over TLS is not supported", NULL },
 	{ "h2-post without path", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [{address: 10.0.0.1:1, "
 	  "protocol: h2-post, tls: false}]}\n", 2, "h2-post", "path" },
 	{ "bad protocol", "routes:\n  - {name: r, match: [10.0.0.0/8], protocol: h3, peers: [10.0.0.1:1]}\n", 2,
@@ -588,6 +586,7 @@ static bool test_routes_access(void)
 		"    peers:\n"
 		"      - 10.0.1.3:15008\n"
 		"      - {address: \"[fd00::9]:15008\", protocol: h1}\n"
+		"      - {address: 10.0.1.5:15008, protocol: h1, tls: true}\n"
 		"      - {address: 10.0.1.4:443, protocol: h2-post, path: /t, name: relay.example}\n"
 		"tls: {cert: /etc/hermes/a.crt, key: /etc/hermes/a.key, ca: /etc/hermes/ca.crt}\n"
 		"tunnel_access:\n"
@@ -614,14 +613,16 @@ static bool test_routes_access(void)
 			  "a plain peer defaults to h2 over TLS");
 	ok &= ASSERT_TRUE(cfg.routes[1].peers[1].proto == TPROTO_H1 && !cfg.routes[1].peers[1].tls,
 			  "protocol h1: clear text");
-	ok &= ASSERT_TRUE(cfg.routes[1].peers[2].proto == TPROTO_H2_POST && cfg.routes[1].peers[2].tls &&
-			  !strcmp(cfg.routes[1].peers[2].path, "/t") && !strcmp(cfg.routes[1].peers[2].name, "relay.example"),
+	ok &= ASSERT_TRUE(cfg.routes[1].peers[2].proto == TPROTO_H1 && cfg.routes[1].peers[2].tls,
+			  "protocol h1 with tls: true: HTTP/1.1 CONNECT over TLS");
+	ok &= ASSERT_TRUE(cfg.routes[1].peers[3].proto == TPROTO_H2_POST && cfg.routes[1].peers[3].tls &&
+			  !strcmp(cfg.routes[1].peers[3].path, "/t") && !strcmp(cfg.routes[1].peers[3].name, "relay.example"),
 			  "h2-post peer with path and name");
 	memcpy(d.addr, "\x0a\x00\x03\x05", 4);
 	d.port = htons(80);
 	r = config_find_route(&cfg, &d);
 	ok &= ASSERT_TRUE(r && !strcmp(r->name, "narrow"), "longest prefix route wins");
-	ok &= ASSERT_EQ(r ? r->n_peers : 0, 3, "its peers");
+	ok &= ASSERT_EQ(r ? r->n_peers : 0, 4, "its peers");
 	memcpy(d.addr, "\x0a\x09\x00\x01", 4);
 	r = config_find_route(&cfg, &d);
 	ok &= ASSERT_TRUE(r && !strcmp(r->name, "wide"), "the /8 route covers 10.9.0.1");
@@ -639,7 +640,7 @@ static bool test_routes_access(void)
 	ok &= ASSERT_TRUE(config_find_access(&cfg, &d, &from, &uid, "curl", NULL, 0) == NULL, "other source: no rule");
 	memcpy(d.addr, "\x0a\x00\x03\x07", 4);
 	a = config_find_access(&cfg, &d, &from, &uid, "curl", NULL, 0);
-	ok &= ASSERT_TRUE(a && !a->allow && a->line == 14, "first match (the deny at line 14) wins");
+	ok &= ASSERT_TRUE(a && !a->allow && a->line == 15, "first match (the deny at line 15) wins");
 	{
 		static const char sans[2][128] = { "dns.example", "spiffe://hermes/a" };
 
