@@ -117,7 +117,12 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	od->route_id = val ? val->route_id : 0;
 	od->cookie = bpf_get_socket_cookie(ctx);
 	od->pid = bpf_get_current_pid_tgid() >> 32;
-	od->uid = (__u32)bpf_get_current_uid_gid();
+	{
+		__u64 ug = bpf_get_current_uid_gid();
+
+		od->uid = (__u32)ug;
+		od->gid = (__u32)(ug >> 32);
+	}
 	return action;
 }
 

@@ -210,6 +210,7 @@ static int conn_origdst(struct loop *lp, struct conn *c, struct hermes_addr *dst
 		c->app_cookie = od.cookie;
 		c->app_pid = od.pid;
 		c->app_uid = od.uid;
+		c->app_gid = od.gid;
 		c->action = od.action;
 	}
 	len = sizeof(ss);
@@ -245,7 +246,8 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 		close(c->ufd);
 		c->ufd = -1;
 	}
-	if (c->attempts >= max || lp->draining) {
+	/* a peer's 403 is a policy decision, not a failure: no other attempt */
+	if (c->attempts >= max || lp->draining || err == -EACCES) {
 		lp->st.upstream_unreachable++;
 		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
@@ -253,7 +255,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 		c->state = CONN_RELAY; /* so that abort runs its normal path */
 		if (c->tunnel_server) {
 			/* a CONNECT client is told why, then closed normally */
-			tunnel_reply(c, err == -ETIMEDOUT ? 504 : 502);
+			tunnel_reply(c, err == -ETIMEDOUT ? 504 : err == -EACCES ? 403 : 502);
 			conn_abort(lp, c, false, false);
 		} else {
 			conn_abort(lp, c, true, false);

@@ -147,7 +147,7 @@ struct conn {
 	uint64_t started_ms;
 	uint64_t connect_start_ns; /* current attempt, for the connect-time histogram */
 	uint64_t app_cookie;   /* the app socket's cookie (its hermes_flows key), 0 if unknown */
-	uint32_t app_pid, app_uid;
+	uint32_t app_pid, app_uid, app_gid;
 	struct __kernel_timespec ts;
 	/* HTTP/2 tunnel streams. Side 0 is the client side (cfd), side 1 the upstream side
 	 * (ufd); a side whose ss[] is set is a stream of that session instead of a socket,

@@ -866,7 +866,7 @@ static void client_response(struct sess *s, struct conn *c)
 	if (c->resp_status != 200) {
 		log_info("conn %llu: tunnel peer %s answered %d to CONNECT", (unsigned long long)c->id,
 			 sess_name(s, name, sizeof(name)), c->resp_status);
-		conn_fail_attempt(lp, c, c->resp_status == 504 ? -ETIMEDOUT : -ECONNREFUSED);
+		conn_fail_attempt(lp, c, c->resp_status == 504 ? -ETIMEDOUT : c->resp_status == 403 ? -EACCES : -ECONNREFUSED);
 		return;
 	}
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);

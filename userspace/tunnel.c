@@ -293,9 +293,11 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 	struct hermes_flow f;
 	struct sockaddr_storage ss;
 	char comm[HERMES_COMM_LEN + 1] = "", dst[ADDR_STRLEN];
+	unsigned long long cgid = 0;
 
 	if (c->app_cookie && lp->ld->flows_fd >= 0 && !bpf_map_lookup_elem(lp->ld->flows_fd, &c->app_cookie, &f)) {
 		memcpy(comm, f.comm, HERMES_COMM_LEN);
+		cgid = f.cgroup_id;
 		/* a header value: keep it to visible ASCII */
 		for (char *p = comm; *p; p++)
 			if (*p < 0x21 || *p > 0x7e)
@@ -304,8 +306,9 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 	addr_from_hermes(target, &ss);
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	free(c->ident);
-	if (asprintf(&c->ident, "Hermes-Uid: %u\r\nHermes-Pid: %u\r\nHermes-Comm: %s\r\nHermes-Original-Dst: %s\r\n",
-		     c->app_uid, c->app_pid, comm[0] ? comm : "-", dst) < 0)
+	if (asprintf(&c->ident, "Hermes-Uid: %u\r\nHermes-Gid: %u\r\nHermes-Pid: %u\r\nHermes-Comm: %s\r\n"
+		     "Hermes-Cgroup-Id: %llu\r\nHermes-Original-Dst: %s\r\n",
+		     c->app_uid, c->app_gid, c->app_pid, comm[0] ? comm : "-", cgid, dst) < 0)
 		c->ident = NULL;
 }
 
@@ -360,7 +363,8 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 	}
 	if (n <= 0 || resp.status != 200) {
 		log_info("conn %llu: tunnel peer answered %d to CONNECT", (unsigned long long)c->id, n > 0 ? resp.status : 0);
-		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : -ECONNREFUSED);
+		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : n > 0 && resp.status == 403 ? -EACCES :
+						 -ECONNREFUSED);
 		return;
 	}
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);

@@ -29,8 +29,10 @@ struct hermes_origdst {
 	__u64 cookie;           /* socket cookie of the application's socket */
 	__u32 pid;              /* tgid that called connect() */
 	__u32 uid;
+	__u32 gid;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct hermes_origdst) == 48, "hermes_origdst layout is ABI");
+_Static_assert(sizeof(struct hermes_origdst) == 56, "hermes_origdst layout is ABI");
 
 #define HERMES_ORIGDST_MAX 262144
 
