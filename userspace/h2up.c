@@ -153,6 +153,8 @@ static void h2up_events(struct loop *lp, struct hup *c)
 		}
 		if (s->fail_why) {
 			/* the transport ends the attempt: the exchange does not release it */
+			int why = s->fail_why, err = s->fail_err;
+
 			u->x = NULL;
 			s->released = true;
 			if (s->conn && !s->closed && s->sid > 0) {
@@ -160,7 +162,7 @@ static void h2up_events(struct loop *lp, struct hup *c)
 				conn_dirty(lp, c);
 			}
 			stream_maybe_free(u);
-			http_up_failed(lp, x, s->fail_why, s->fail_err);
+			http_up_failed(lp, x, why, err);
 			continue;
 		}
 		http_up_input(lp, x);
@@ -411,14 +413,15 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		struct hup *u = fail;
 		struct hconn *x = u->x;
 		struct h2stream *s = ST(u);
+		/* a request whose HEADERS never left was not processed anywhere */
+		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
 
 		fail = s->pnext;
 		s->pnext = NULL;
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
-		/* a request whose HEADERS never left was not processed anywhere */
-		http_up_failed(lp, x, why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why, err);
+		http_up_failed(lp, x, kind, err);
 	}
 }
 
