@@ -247,11 +247,11 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_http_per_try_timeouts_total", "counter", "Attempts cut by per_try_timeout_ms.",
 	       s->http_per_try_timeouts);
 	{
-		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol" };
+		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol", "refused" };
 
 		sb_printf(b, "# HELP hermes_http_upstream_failures_total Failed attempts, by kind.\n"
 			     "# TYPE hermes_http_upstream_failures_total counter\n");
-		for (unsigned i = 0; i < 4; i++)
+		for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			sb_printf(b, "hermes_http_upstream_failures_total{kind=\"%s\"} %llu\n", kinds[i],
 				  (unsigned long long)s->http_upstream_failures[i]);
 		sb_printf(b, "# HELP hermes_http_responses_total Responses sent to clients, by class (hermesd's own "
@@ -265,6 +265,18 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			     "hermes_http_upstream_connections_total{pool=\"reused\"} %llu\n",
 			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
 	}
+	metric(b, "hermes_http_h2_upstream_connections_total", "counter",
+	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c).", s->http_h2up_conns);
+	metric(b, "hermes_http_h2_upstream_streams_total", "counter", "Attempts sent as HTTP/2 streams.",
+	       s->http_h2up_streams);
+	metric(b, "hermes_http_h2_upstream_refused_total", "counter",
+	       "HTTP/2 upstream streams refused (REFUSED_STREAM or left out by a GOAWAY).", s->http_h2up_refused);
+	metric(b, "hermes_http_h2_upstream_resets_total", "counter",
+	       "HTTP/2 upstream streams reset before their response ended.", s->http_h2up_resets);
+	metric(b, "hermes_http_h2_client_connections_total", "counter",
+	       "Client connections of the http action that spoke HTTP/2 (h2c prior knowledge).", s->http_h2dn_conns);
+	metric(b, "hermes_http_h2_client_streams_total", "counter", "Requests received as HTTP/2 streams.",
+	       s->http_h2dn_streams);
 	histogram(b, "hermes_http_request_seconds", "Request head read to response end, http action.",
 		  &s->http_request_seconds);
 }

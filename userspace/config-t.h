@@ -147,6 +147,12 @@ struct cfg_kv {
 
 enum cfg_balance { BALANCE_ROUND_ROBIN = 0, BALANCE_LEAST_REQUEST };
 
+/* How an http route speaks to its endpoints (upstream_protocol). */
+enum cfg_http_proto {
+	HPROTO_H1 = 0, /* HTTP/1.1, pooled keep-alive connections (hup.c) */
+	HPROTO_H2C,    /* HTTP/2 in clear text with prior knowledge, streams multiplexed (h2up.c) */
+};
+
 /* An HTTP route: requests matching host, path prefix and headers (all optional) go to
  * one of its endpoints. The first matching route wins. */
 struct cfg_http_route {
@@ -158,6 +164,7 @@ struct cfg_http_route {
 	struct cfg_sockaddr eps[CFG_HTTP_MAX_EPS];
 	int n_eps;
 	uint8_t balance;              /* enum cfg_balance */
+	uint8_t proto;                /* enum cfg_http_proto */
 	bool has_retry;
 	struct cfg_http_retry retry;
 	struct cfg_kv add[CFG_HTTP_MAX_HDRS];

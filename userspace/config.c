@@ -1300,6 +1300,25 @@ static int set_balance(struct ctx *c, const struct key *k, const char *qname, ya
 	return 0;
 }
 
+static int set_upstream_protocol(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_http_route *r = obj;
+	const char *s;
+	int ret = get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	if (!strcmp(s, "h1"))
+		r->proto = HPROTO_H1;
+	else if (!strcmp(s, "h2c"))
+		r->proto = HPROTO_H2C;
+	else if (!strcmp(s, "h2"))
+		return fail(c, v, "%s 'h2' (HTTP/2 over TLS to the origin) is not implemented yet: use h2c or h1", qname);
+	else
+		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
+	return 0;
+}
+
 static int remove_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
 {
 	struct cfg_http_route *r = obj;
@@ -1328,7 +1347,7 @@ _Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_rout
 		       sizeof(((struct cfg_http_route *)0)->name) == sizeof(((struct cfg_route *)0)->name),
 	       "set_route_name fills both kinds of route");
 
-#define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, retry, " \
+#define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, retry, " \
 			  "add_headers, remove_headers"
 
 static const struct key http_route_keys[] = {
@@ -1338,6 +1357,8 @@ static const struct key http_route_keys[] = {
 	{ .name = "match", .set = set_http_match, .flags = KEY_OPT, .sub = http_match_keys,
 	  .nsub = ARRAY_SIZE(http_match_keys) },
 	{ .name = "balance", .set = set_balance, .flags = KEY_OPT, .expect = "round_robin or least_request" },
+	{ .name = "upstream_protocol", .set = set_upstream_protocol, .flags = KEY_OPT,
+	  .expect = "h1 (the default) or h2c (HTTP/2 with prior knowledge)" },
 	{ .name = "retry", .set = set_route_retry, .off = offsetof(struct cfg_http_route, retry), .flags = KEY_OPT },
 	{ .name = "add_headers", .set = set_headers_map, .off = offsetof(struct cfg_http_route, add), .flags = KEY_OPT,
 	  .expect = "a mapping of at most 8 header names to values, e.g. {x-hermes: \"1\"}" },

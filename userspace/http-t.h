@@ -25,7 +25,13 @@ enum hup_fail {
 	HUP_F_RESET,       /* reset or closed before a whole response head */
 	HUP_F_TIMEOUT,     /* per_try_timeout_ms passed before the response head */
 	HUP_F_PROTO,       /* the upstream's response is malformed: 502, not retried */
+	HUP_F_REFUSED,     /* HTTP/2 REFUSED_STREAM (or a GOAWAY before it): never processed */
 };
+
+/* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
+ * handed to an exchange), or one stream of an HTTP/2 connection (an exchange's attempt,
+ * behind the same interface as an HTTP/1.1 connection). */
+enum hup_kind { HUP_K_H1 = 0, HUP_K_H2, HUP_K_STREAM };
 
 /* An upstream endpoint (IP:port): its pool of idle connections and its health. Shared
  * by every route naming it and by flows that reach it with no route; lives until exit. */
@@ -36,6 +42,7 @@ struct hep {
 	unsigned n_idle;
 	unsigned active;         /* requests with an attempt on it now (least_request) */
 	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
+	struct hup *h2conns;     /* HTTP/2 connections to it (h2up.c) */
 };
 
 enum hup_state {
@@ -48,6 +55,8 @@ enum hup_state {
 /* One upstream HTTP/1.1 connection. */
 struct hup {
 	struct loop *loop;
+	uint8_t kind;             /* enum hup_kind */
+	void *h2;                 /* HUP_K_H2 / HUP_K_STREAM: h2up.c's state */
 	struct hep *ep;
 	struct hconn *x;          /* owner while HUP_CONNECTING/HUP_OPEN; NULL otherwise */
 	struct hup *next, *prev;  /* all connections (struct http_state.hups) */
@@ -75,6 +84,7 @@ enum hc_state {
 	HC_RESP,    /* passing the response body on */
 	HC_LINGER,  /* answered and shut down for writing: reading until the client closes */
 	HC_CLOSING, /* cancelled; freed when inflight reaches 0 */
+	HC_H2,      /* an HTTP/2 connection (h2dn.c): its streams are hconns of their own */
 };
 
 /* A growable byte string. */
@@ -89,7 +99,9 @@ struct hconn {
 	struct loop *loop;
 	struct hconn *next, *prev;
 	uint64_t id;
-	int fd;
+	int fd;                   /* -1 for an HTTP/2 stream */
+	struct hconn *h2p;        /* an HTTP/2 stream: its connection (NULL once that is gone) */
+	void *h2;                 /* HC_H2 connection or stream: h2dn.c's state */
 	int inflight;
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
@@ -123,6 +135,7 @@ struct hconn {
 	struct hep *eps[CFG_HTTP_MAX_EPS];
 	unsigned n_eps;
 	uint8_t balance;
+	uint8_t proto;            /* enum cfg_http_proto of the route */
 	unsigned rr;
 	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
 	char route[32];
@@ -144,6 +157,8 @@ struct http_state {
 	struct hconn *conns;
 	uint64_t active_requests;
 	uint64_t active_retries;
+	struct hup *h2up_dirty;   /* HTTP/2 upstream connections with frames to produce */
+	struct hconn *h2dn_dirty; /* HTTP/2 client connections with frames to produce */
 };
 
 #endif

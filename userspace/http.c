@@ -28,6 +28,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "h2x.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
@@ -42,36 +43,6 @@ static void hc_progress(struct loop *lp, struct hconn *x);
 static void hc_attempt(struct loop *lp, struct hconn *x);
 
 /* ---- small helpers ---- */
-
-static int hb_put(struct hbuf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + n;
-		char *np = realloc(b->p, ncap);
-
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-static int __attribute__((format(printf, 2, 3))) hb_printf(struct hbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -EINVAL;
-	return hb_put(b, tmp, (size_t)n);
-}
 
 static struct h1_limits hc_limits(const struct loop *lp)
 {
@@ -162,9 +133,12 @@ static void hc_maybe_free(struct loop *lp, struct hconn *x)
 	if (x->rst) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-		setsockopt(x->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (x->fd >= 0)
+			setsockopt(x->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	close(x->fd);
+	if (x->fd >= 0)
+		close(x->fd);
+	h2dn_free(x);
 	if (x->prev)
 		x->prev->next = x->next;
 	else
@@ -174,8 +148,10 @@ static void hc_maybe_free(struct loop *lp, struct hconn *x)
 	free(x->rx.p);
 	free(x->sbuf);
 	free(x->out.p);
-	lp->st.active--;
-	lp->st.closed++;
+	if (x->fd >= 0) {
+		lp->st.active--;
+		lp->st.closed++;
+	}
 	free(x);
 }
 
@@ -184,6 +160,8 @@ static void hc_close(struct loop *lp, struct hconn *x, bool rst)
 {
 	if (x->state == HC_CLOSING)
 		return;
+	if (x->h2 || x->h2p)
+		h2dn_closing(lp, x);
 	hc_end_request(lp, x);
 	x->rst |= rst;
 	x->state = HC_CLOSING;
@@ -198,12 +176,12 @@ static void hc_close(struct loop *lp, struct hconn *x, bool rst)
 	hc_maybe_free(lp, x);
 }
 
-void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
+/* A client connection (fd), or with fd -1 an HTTP/2 stream of one (h2dn.c). */
+static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
 {
 	const struct cfg_http *hc = &lp->cfg->http;
 	struct hconn *x = loop_zalloc(sizeof(*x));
 
-	lp->st.http_conns++;
 	if (x) {
 		x->rx.cap = hc->max_head + HC_RX_EXTRA;
 		x->rx.p = malloc(x->rx.cap);
@@ -216,8 +194,7 @@ void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const 
 			free(x->sbuf);
 		}
 		free(x);
-		close(fd);
-		return;
+		return NULL;
 	}
 	x->loop = lp;
 	x->id = ++lp->next_id;
@@ -230,8 +207,29 @@ void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const 
 	if (x->next)
 		x->next->prev = x;
 	lp->http->conns = x;
+	return x;
+}
+
+void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
+{
+	struct hconn *x = hc_new(lp, fd, peer, dst);
+
+	lp->st.http_conns++;
+	if (!x) {
+		close(fd);
+		return;
+	}
 	lp->st.active++;
 	hc_progress(lp, x);
+}
+
+struct hconn *http_stream_new(struct loop *lp, struct hconn *parent)
+{
+	struct hconn *s = hc_new(lp, -1, &parent->peer, &parent->dst);
+
+	if (s)
+		s->h2p = parent;
+	return s;
 }
 
 /* ---- I/O with the client ---- */
@@ -240,7 +238,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 {
 	struct rxbuf *b = &x->rx;
 
-	if (x->recv_armed || x->client_eof || x->state == HC_CLOSING)
+	if (x->recv_armed || x->client_eof || x->state == HC_CLOSING || x->fd < 0)
 		return;
 	if (b->off) {
 		memmove(b->p, b->p + b->off, b->len - b->off);
@@ -259,6 +257,10 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 
 static void hc_kick_send(struct loop *lp, struct hconn *x)
 {
+	if (x->fd < 0 && x->state != HC_CLOSING) {
+		h2dn_output(lp, x); /* an HTTP/2 stream: its connection frames the bytes */
+		return;
+	}
 	if (x->send_inflight || x->soff >= x->slen || x->state == HC_CLOSING)
 		return;
 	io_uring_prep_send(loop_sqe(lp, x, OP_HTTP_SEND), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
@@ -282,6 +284,8 @@ static void hc_out(struct hconn *x, const void *p, size_t n)
 static void rx_consume(struct hconn *x, size_t n)
 {
 	x->rx.off += n;
+	if (x->fd < 0)
+		h2dn_consumed(x->loop, x, n); /* the stream's window opens by what was read */
 }
 
 /* The earliest deadline of the current state (0: none). */
@@ -442,6 +446,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	if (!r) {
 		x->rp = lp->cfg->http.retry;
 		x->balance = BALANCE_ROUND_ROBIN;
+		x->proto = HPROTO_H1;
 		x->rr = 0;
 		snprintf(x->route, sizeof(x->route), "-");
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
@@ -450,6 +455,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	}
 	x->rp = r->retry;
 	x->balance = r->balance;
+	x->proto = r->proto;
 	x->rr = r->rr++;
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
 	for (int i = 0; i < r->n_eps; i++) {
@@ -845,14 +851,16 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 		[HUP_F_RESET] = RETRY_RESET | RETRY_REFUSED_STREAM,
 		[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
 		[HUP_F_PROTO] = 0,
+		[HUP_F_REFUSED] = RETRY_REFUSED_STREAM,
 	};
 	static const char *const what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
-					     [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response" };
+					     [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response",
+					     [HUP_F_REFUSED] = "stream refused" };
 	char why_s[128];
 
 	lp->st.http_upstream_failures[why - 1]++;
 	if (x->ep) {
-		if (why != HUP_F_PROTO)
+		if (why != HUP_F_PROTO && why != HUP_F_REFUSED)
 			x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
 		x->ep->active--;
 		x->ep = NULL;
@@ -868,7 +876,8 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 	}
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
-	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT ? 503 : 502, why_s, x->close_after);
+	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT || why == HUP_F_REFUSED ? 503 : 502, why_s,
+		 x->close_after);
 }
 
 /* The transport's callbacks hold x (as a completion of its own would) while they run. */
@@ -1125,6 +1134,15 @@ void http_up_input(struct loop *lp, struct hconn *x)
 /* The response is out and the request read: the next request, or the end. */
 static bool hc_finish(struct loop *lp, struct hconn *x)
 {
+	if (x->fd < 0) {
+		/* an HTTP/2 stream carries one request: done once its response is framed */
+		if (!x->resp_done || x->soff < x->slen || !h2dn_out_done(x))
+			return false;
+		if (x->in_request)
+			hist_add(&lp->st.http_request_seconds, (double)(loop_now_ns() - x->req_start_ns) / 1e9);
+		hc_close(lp, x, false);
+		return false;
+	}
 	if (!x->resp_done || x->soff < x->slen || x->send_inflight || (!x->req_done && !x->close_after))
 		return false;
 	if (x->in_request)
@@ -1161,6 +1179,19 @@ static bool hc_head(struct loop *lp, struct hconn *x)
 	}
 	if (!x->head_start_ms)
 		x->head_start_ms = lp->now_ms;
+	if (x->fd >= 0 && !x->h2) {
+		int h2 = h2dn_sniff(x);
+
+		if (h2 == 0)
+			return false;
+		if (h2 > 0) {
+			if (h2dn_start(lp, x)) {
+				hc_close(lp, x, true);
+				return false;
+			}
+			return true;
+		}
+	}
 	n = h1_parse_request(x->rx.p + x->rx.off, avail, &lim, &req);
 	if (n == 0) {
 		if (x->client_eof)
@@ -1207,6 +1238,9 @@ static void hc_progress(struct loop *lp, struct hconn *x)
 			}
 			if (x->state == HC_RESP)
 				again = hc_finish(lp, x);
+			break;
+		case HC_H2:
+			h2dn_input(lp, x);
 			break;
 		case HC_LINGER:
 		case HC_CLOSING:
@@ -1335,6 +1369,8 @@ void http_tick(struct loop *lp)
 			hc_progress(lp, x);
 		} else if (x->state == HC_LINGER && lp->now_ms - x->linger_since_ms >= HC_LINGER_MS) {
 			hc_close(lp, x, false);
+		} else if (x->state == HC_H2) {
+			h2dn_tick(lp, x);
 		} else if (x->state == HC_RESP && lp->now_ms - x->req_start_ms >= lp->cfg->idle_timeout_ms) {
 			lp->st.idle_timeouts++;
 			hc_close(lp, x, true);
@@ -1344,9 +1380,54 @@ void http_tick(struct loop *lp)
 
 void http_abort_all(struct loop *lp)
 {
-	for (struct hconn *x = lp->http->conns, *n; x; x = n) {
-		n = x->next;
-		hc_close(lp, x, true);
+	/* closing an HTTP/2 connection frees its streams: start over after each close */
+	for (struct hconn *x = lp->http->conns; x;) {
+		if (x->state != HC_CLOSING && x->fd >= 0) {
+			hc_close(lp, x, true);
+			x = lp->http->conns;
+			continue;
+		}
+		x = x->next;
+	}
+}
+
+/* ---- for h2dn.c ---- */
+
+void http_stream_progress(struct loop *lp, struct hconn *s)
+{
+	hc_hold(s);
+	if (s->state == HC_RESP)
+		hc_resp_body(lp, s);
+	if (s->state != HC_CLOSING)
+		hc_progress(lp, s);
+	hc_unhold(lp, s);
+}
+
+void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
+{
+	hc_close(lp, x, rst);
+}
+
+void http_conn_kick(struct loop *lp, struct hconn *x)
+{
+	hc_kick_send(lp, x);
+}
+
+size_t http_conn_room(const struct hconn *x)
+{
+	return hc_room(x);
+}
+
+void http_conn_out(struct hconn *x, const void *p, size_t n)
+{
+	hc_out(x, p, n);
+}
+
+void http_flush_dirty(struct loop *lp)
+{
+	for (int guard = 0; guard < 16 && (lp->http->h2up_dirty || lp->http->h2dn_dirty); guard++) {
+		h2up_flush_dirty(lp);
+		h2dn_flush_dirty(lp);
 	}
 }
 

@@ -21,6 +21,8 @@ void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const 
 void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void http_tick(struct loop *lp);
 void http_abort_all(struct loop *lp);
+/* After each batch of completions: HTTP/2 frames produced for what happened. */
+void http_flush_dirty(struct loop *lp);
 
 /* Callbacks from the transport to the exchange x that owns the attempt. */
 /* New response bytes (hup_data), or the upstream closed (u->eof). */
@@ -50,5 +52,42 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable);
 void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void hup_tick(struct loop *lp);
 void hup_fini(struct loop *lp);
+/* For h2up.c, which runs HTTP/2 connections on hup.c's sockets and ops. */
+struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int kind);
+void hup_close(struct loop *lp, struct hup *u);
+void hup_arm_recv(struct loop *lp, struct hup *u);
+void hup_kick_send(struct loop *lp, struct hup *u);
+
+/* h2up.c: the HTTP/2 upstream (upstream_protocol h2c); hup_* calls on a stream land here */
+struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
+void h2up_wrote(struct loop *lp, struct hup *u);
+void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
+void h2up_release(struct loop *lp, struct hup *u);
+void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res);
+void h2up_tick(struct loop *lp, struct hup *c);
+void h2up_conn_free(struct loop *lp, struct hup *c);
+void h2up_flush_dirty(struct loop *lp);
+
+/* h2dn.c: HTTP/2 clients (h2c prior knowledge) of the http action */
+/* Do the bytes buffered on x start with the HTTP/2 preface? 1 yes, 0 not yet known, -1 no. */
+int h2dn_sniff(const struct hconn *x);
+/* x becomes an HTTP/2 connection (HC_H2) whose streams are requests. 0 or -errno. */
+int h2dn_start(struct loop *lp, struct hconn *x);
+void h2dn_input(struct loop *lp, struct hconn *x);   /* HC_H2: bytes in rx, or client_eof */
+void h2dn_output(struct loop *lp, struct hconn *s);  /* a stream: response bytes in sbuf */
+void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n); /* a stream read n bytes of rx */
+bool h2dn_out_done(const struct hconn *s);           /* a stream: its response went out whole */
+void h2dn_closing(struct loop *lp, struct hconn *x); /* x (connection or stream) is closing */
+void h2dn_free(struct hconn *x);
+void h2dn_tick(struct loop *lp, struct hconn *x);
+void h2dn_flush_dirty(struct loop *lp);
+
+/* http.c, for h2dn.c: a stream of an HTTP/2 connection as an exchange of its own */
+struct hconn *http_stream_new(struct loop *lp, struct hconn *parent);
+void http_stream_progress(struct loop *lp, struct hconn *s); /* new request bytes, or room to send */
+void http_conn_close(struct loop *lp, struct hconn *x, bool rst);
+void http_conn_kick(struct loop *lp, struct hconn *x); /* sbuf has bytes for the socket */
+size_t http_conn_room(const struct hconn *x);
+void http_conn_out(struct hconn *x, const void *p, size_t n);
 
 #endif

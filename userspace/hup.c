@@ -38,7 +38,7 @@ struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
 	return ep;
 }
 
-static void hup_unidle(struct hup *u)
+void hup_unidle(struct hup *u)
 {
 	struct hup **pp;
 
@@ -56,6 +56,8 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 {
 	if (u->state != HUP_CLOSING || u->inflight > 0)
 		return;
+	if (u->kind == HUP_K_H2)
+		h2up_conn_free(lp, u);
 	if (u->fd >= 0)
 		close(u->fd);
 	if (u->prev)
@@ -69,7 +71,7 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 	free(u);
 }
 
-static void hup_close(struct loop *lp, struct hup *u)
+void hup_close(struct loop *lp, struct hup *u)
 {
 	if (u->state == HUP_CLOSING)
 		return;
@@ -94,7 +96,7 @@ static void hup_fail(struct loop *lp, struct hup *u, int why, int err)
 		http_up_failed(lp, x, why, err);
 }
 
-static void hup_arm_recv(struct loop *lp, struct hup *u)
+void hup_arm_recv(struct loop *lp, struct hup *u)
 {
 	struct rxbuf *b = &u->rx;
 
@@ -112,7 +114,7 @@ static void hup_arm_recv(struct loop *lp, struct hup *u)
 	u->inflight++;
 }
 
-static void hup_kick_send(struct loop *lp, struct hup *u)
+void hup_kick_send(struct loop *lp, struct hup *u)
 {
 	if (u->state != HUP_OPEN || u->send_inflight || u->woff >= u->wlen)
 		return;
@@ -121,29 +123,21 @@ static void hup_kick_send(struct loop *lp, struct hup *u)
 	u->inflight++;
 }
 
-struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
+struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int kind)
 {
 	const struct hermes_config *cfg = lp->cfg;
-	struct hup *u = ep->idle;
 	int mark = (int)cfg->mark;
 	struct io_uring_sqe *sqe;
+	struct hup *u;
 	uint32_t to_ms;
 	socklen_t len;
 
-	if (u) {
-		hup_unidle(u);
-		u->state = HUP_OPEN;
-		u->x = x;
-		u->reused = true;
-		u->got_bytes = false;
-		lp->st.http_pool_reused++;
-		return u;
-	}
 	u = loop_zalloc(sizeof(*u));
 	if (!u) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	u->kind = (uint8_t)kind;
 	u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
 	u->rx.p = malloc(u->rx.cap);
 	u->wcap = HUP_WBUF;
@@ -182,6 +176,24 @@ struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	return u;
 }
 
+struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
+{
+	struct hup *u = ep->idle;
+
+	if (x->proto == HPROTO_H2C)
+		return h2up_open(lp, ep, x);
+	if (u) {
+		hup_unidle(u);
+		u->state = HUP_OPEN;
+		u->x = x;
+		u->reused = true;
+		u->got_bytes = false;
+		lp->st.http_pool_reused++;
+		return u;
+	}
+	return hup_connect(lp, ep, x, HUP_K_H1);
+}
+
 size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 {
 	if (!u->send_inflight && u->woff) {
@@ -201,7 +213,10 @@ size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 	}
 	memcpy(u->wbuf + u->wlen, p, n);
 	u->wlen += n;
-	hup_kick_send(lp, u);
+	if (u->kind == HUP_K_STREAM)
+		h2up_wrote(lp, u);
+	else
+		hup_kick_send(lp, u);
 	return n;
 }
 
@@ -226,7 +241,10 @@ void hup_consumed(struct loop *lp, struct hup *u, size_t n)
 	u->rx.off += n;
 	if (u->rx.off == u->rx.len && !u->recv_armed)
 		u->rx.off = u->rx.len = 0;
-	hup_arm_recv(lp, u);
+	if (u->kind == HUP_K_STREAM)
+		h2up_consumed(lp, u, n);
+	else
+		hup_arm_recv(lp, u);
 }
 
 void hup_release(struct loop *lp, struct hup *u, bool reusable)
@@ -234,6 +252,10 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable)
 	struct hep *ep = u->ep;
 
 	u->x = NULL;
+	if (u->kind == HUP_K_STREAM) {
+		h2up_release(lp, u);
+		return;
+	}
 	if (!reusable || lp->draining || u->state != HUP_OPEN || ep->n_idle >= lp->cfg->http.max_idle ||
 	    hup_pending(u) || u->rx.len != u->rx.off || u->eof) {
 		hup_close(lp, u);
@@ -320,6 +342,12 @@ void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cq
 	struct hup *u = obj;
 
 	/* the completed op still counts while its handler runs: u cannot be freed under it */
+	if (u->kind == HUP_K_H2) {
+		h2up_handle(lp, u, op, cqe->res); /* an HTTP/2 connection on the same ops */
+		u->inflight--;
+		hup_maybe_free(lp, u);
+		return;
+	}
 	switch (op) {
 	case OP_HUP_CONNECT:
 		on_connect(lp, u, cqe->res);
@@ -344,6 +372,8 @@ void hup_tick(struct loop *lp)
 		if (u->state == HUP_IDLE &&
 		    (lp->draining || lp->now_ms - u->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms))
 			hup_close(lp, u);
+		else if (u->kind == HUP_K_H2)
+			h2up_tick(lp, u);
 	}
 }
 

@@ -446,6 +446,8 @@ int loop_run(struct loop *lp)
 		}
 		io_uring_cq_advance(&lp->ring, n);
 		sess_flush_dirty(lp);
+		if (lp->http)
+			http_flush_dirty(lp);
 	}
 	log_info("all flows drained");
 	return lp->exit_code;

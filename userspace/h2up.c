@@ -1,0 +1,770 @@
+/* h2up.c: the http action's HTTP/2 upstream (a route's `upstream_protocol: h2c`, prior
+ * knowledge). Per endpoint, HTTP/2 connections (struct hup of kind HUP_K_H2, on hup.c's
+ * socket, ops and buffers) multiplex the attempts of many exchanges as streams; a new
+ * connection opens once the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached or after a
+ * GOAWAY. Each attempt is a struct hup of kind HUP_K_STREAM behind the same interface as
+ * an HTTP/1.1 connection: http.c writes an HTTP/1.1 request into it and reads an HTTP/1.1
+ * response from it, so routing, retries and response handling stay in one place. The
+ * translation (RFC 9113 8.2, 8.3): :method, :scheme, :authority (from Host), :path;
+ * connection-specific fields dropped; the body de-chunked into DATA, its trailers as a
+ * trailing HEADERS; back, a status line with the standard reason, the fields, chunked
+ * framing when there is no content-length, trailers as chunked trailers.
+ *
+ * nghttp2 runs on memory (mem_recv/mem_send) and its callbacks only record events on the
+ * stream; the exchanges hear of them after nghttp2 returns (h2up_events), so an exchange
+ * never re-enters nghttp2 from inside it. Frames are produced once per loop batch
+ * (h2up_flush_dirty). A stream's receive window is opened only as http.c consumes its
+ * bytes, so a slow client holds back its own stream only. */
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "h2x.h"
+#include "http.h"
+#include "http1.h"
+#include "log.h"
+#include "loop.h"
+
+#define H2UP_STREAM_WIN (256 * 1024)
+#define H2UP_CONN_WIN (1 << 30)
+#define H2UP_OUT_HIGH (256 * 1024) /* frames produced ahead of the socket at most */
+#define H2UP_MAX_NV (H1_MAX_HEADERS + 8)
+
+/* An HTTP/2 connection's state (hup->h2 of a HUP_K_H2). */
+struct h2conn {
+	nghttp2_session *ng;
+	struct hup *streams;      /* its streams, attached until closed or released */
+	unsigned n_streams;
+	bool goaway;              /* received or sent: no new streams */
+	bool dirty;
+	struct hup *dnext;        /* lp->http->h2up_dirty */
+	struct hup *pending;      /* streams with events for their exchange */
+	struct hbuf out;          /* frames produced while a send is in flight */
+};
+
+/* A stream's state (hup->h2 of a HUP_K_STREAM). */
+struct h2stream {
+	struct hup *conn;         /* NULL once the stream is off its connection */
+	struct hup *snext, *sprev;
+	struct hup *pnext;
+	bool pending;             /* on conn's pending list */
+	bool released;            /* its exchange is done with it */
+	bool closed;              /* nghttp2 closed it (or never opened it) */
+	bool submitted, deferred;
+	int fail_why, fail_err;   /* to report to the exchange */
+	int32_t sid;
+	bool is_head;
+	struct h2x_body rq;       /* the request body, from wbuf */
+	/* the response, written to rx as HTTP/1.1 */
+	int status;
+	bool final, chunked, has_cl, ended;
+	struct hbuf trailers;
+	size_t unconsumed;        /* DATA bytes in rx not given back to the window yet */
+};
+
+#define CONN(u) ((struct h2conn *)(u)->h2)
+#define ST(u) ((struct h2stream *)(u)->h2)
+
+static void conn_dirty(struct loop *lp, struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+
+	if (h->dirty || c->state == HUP_CLOSING)
+		return;
+	h->dirty = true;
+	h->dnext = lp->http->h2up_dirty;
+	lp->http->h2up_dirty = c;
+}
+
+static void stream_event(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (s->pending || !s->conn)
+		return;
+	s->pending = true;
+	s->pnext = CONN(s->conn)->pending;
+	CONN(s->conn)->pending = u;
+}
+
+static void stream_detach(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+	struct h2conn *h;
+
+	if (!s->conn)
+		return;
+	h = CONN(s->conn);
+	if (s->sprev)
+		ST(s->sprev)->snext = s->snext;
+	else
+		h->streams = s->snext;
+	if (s->snext)
+		ST(s->snext)->sprev = s->sprev;
+	h->n_streams--;
+	if (s->sid > 0 && !s->closed)
+		nghttp2_session_set_stream_user_data(h->ng, s->sid, NULL);
+	s->conn = NULL;
+	s->snext = s->sprev = NULL;
+}
+
+static void stream_free(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	stream_detach(u);
+	free(s->rq.tail.p);
+	free(s->trailers.p);
+	free(s);
+	free(u->rx.p);
+	free(u->wbuf);
+	free(u);
+}
+
+/* Frees u once nobody needs it: released by its exchange and closed (or off its
+ * connection), and not waiting on the pending list. */
+static void stream_maybe_free(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (s->released && (s->closed || !s->conn) && !s->pending)
+		stream_free(u);
+}
+
+/* Reports the streams' events to their exchanges. */
+static void h2up_events(struct loop *lp, struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+
+	for (int guard = 0; h->pending && guard < 100000; guard++) {
+		struct hup *u = h->pending;
+		struct h2stream *s = ST(u);
+		struct hconn *x = u->x;
+
+		h->pending = s->pnext;
+		s->pending = false;
+		s->pnext = NULL;
+		if (s->released || !x) {
+			stream_maybe_free(u);
+			continue;
+		}
+		if (s->fail_why) {
+			/* the transport ends the attempt: the exchange does not release it */
+			int why = s->fail_why, err = s->fail_err;
+
+			u->x = NULL;
+			s->released = true;
+			if (s->conn && !s->closed && s->sid > 0) {
+				nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+				conn_dirty(lp, c);
+			}
+			stream_maybe_free(u);
+			http_up_failed(lp, x, why, err);
+			continue;
+		}
+		http_up_input(lp, x);
+	}
+}
+
+static void stream_fail(struct hup *u, int why, int err)
+{
+	struct h2stream *s = ST(u);
+
+	if (!s->fail_why) {
+		s->fail_why = why;
+		s->fail_err = err;
+	}
+	stream_event(u);
+}
+
+/* ---- nghttp2 callbacks (events recorded, nothing re-entered) ---- */
+
+static struct hup *stream_of(nghttp2_session *ng, int32_t sid)
+{
+	struct hup *u = sid > 0 ? nghttp2_session_get_stream_user_data(ng, sid) : NULL;
+
+	return u && !ST(u)->released ? u : NULL;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+	struct hup *u = stream_of(ng, f->hd.stream_id);
+
+	(void)ud;
+	if (u && !ST(u)->final)
+		ST(u)->has_cl = false;
+	return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+{
+	struct hup *u = stream_of(ng, f->hd.stream_id);
+	struct h2stream *s;
+	char line[64];
+	int err = 0;
+
+	(void)flags;
+	(void)ud;
+	if (!u || f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	s = ST(u);
+	if (s->final) {
+		/* trailers: kept for the chunked framing (a content-length body cannot carry them) */
+		err |= hb_put(&s->trailers, name, nl);
+		err |= hb_put(&s->trailers, ": ", 2);
+		err |= hb_put(&s->trailers, value, vl);
+		err |= hb_put(&s->trailers, "\r\n", 2);
+	} else if (nl == 7 && !memcmp(name, ":status", 7)) {
+		s->status = vl == 3 ? atoi((const char *)value) : 0;
+		snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status, h1_reason(s->status));
+		err |= rx_put(&u->rx, line, strlen(line));
+	} else if (nl && name[0] != ':') {
+		if (nl == 14 && !memcmp(name, "content-length", 14))
+			s->has_cl = true;
+		err |= rx_put(&u->rx, name, nl);
+		err |= rx_put(&u->rx, ": ", 2);
+		err |= rx_put(&u->rx, value, vl);
+		err |= rx_put(&u->rx, "\r\n", 2);
+	}
+	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+/* END_STREAM from the server: the HTTP/1.1 message ends. */
+static void stream_ended(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (s->ended)
+		return;
+	s->ended = true;
+	h2x_put_end(&u->rx, s->chunked, &s->trailers);
+	u->eof = true;
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+	struct hup *c = ud, *u;
+	struct h2stream *s;
+
+	if (f->hd.type == NGHTTP2_GOAWAY) {
+		CONN(c)->goaway = true;
+		return 0;
+	}
+	if (!(u = stream_of(ng, f->hd.stream_id)))
+		return 0;
+	s = ST(u);
+	if (f->hd.type == NGHTTP2_HEADERS && !s->final) {
+		if (s->status >= 200) {
+			bool bodyless = s->is_head || s->status == 204 || s->status == 304;
+
+			s->final = true;
+			if (!s->has_cl && !bodyless) {
+				if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+					rx_put(&u->rx, "Content-Length: 0\r\n", 19);
+				} else {
+					rx_put(&u->rx, "Transfer-Encoding: chunked\r\n", 28);
+					s->chunked = true;
+				}
+			}
+		}
+		rx_put(&u->rx, "\r\n", 2);
+		u->got_bytes = true;
+	}
+	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		stream_ended(u);
+	stream_event(u);
+	return 0;
+}
+
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+{
+	struct hup *u = stream_of(ng, sid);
+	int err;
+
+	(void)flags;
+	(void)ud;
+	if (!u) {
+		nghttp2_session_consume(ng, sid, len);
+		return 0;
+	}
+	err = h2x_put_data(&u->rx, ST(u)->chunked, data, len);
+	ST(u)->unconsumed += len;
+	stream_event(u);
+	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *ud)
+{
+	struct hup *u = nghttp2_session_get_stream_user_data(ng, sid);
+	struct loop *lp = ((struct hup *)ud)->loop;
+	struct h2stream *s;
+
+	if (!u)
+		return 0;
+	s = ST(u);
+	s->closed = true;
+	stream_detach(u);
+	if (s->unconsumed) /* the connection's window; http.c consumes the rest of rx later */
+		nghttp2_session_consume_connection(ng, s->unconsumed);
+	s->unconsumed = 0;
+	if (s->released) {
+		stream_maybe_free(u);
+		return 0;
+	}
+	if (!s->ended) {
+		/* REFUSED_STREAM: the server did not process it (also what nghttp2 says of the
+		 * streams a GOAWAY left out) */
+		if (code == NGHTTP2_REFUSED_STREAM)
+			lp->st.http_h2up_refused++;
+		else
+			lp->st.http_h2up_resets++;
+		log_debug("http: h2 upstream stream %d closed: %s", sid, nghttp2_http2_strerror(code));
+		s->conn = ud; /* for the event: the stream is off the connection's list already */
+		stream_fail(u, code == NGHTTP2_REFUSED_STREAM ? HUP_F_REFUSED : HUP_F_RESET, -ECONNRESET);
+		s->conn = NULL;
+	}
+	return 0;
+}
+
+static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int lib_error, void *ud)
+{
+	struct hup *u = stream_of(ng, f->hd.stream_id);
+
+	(void)ud;
+	/* a HEADERS that could not go (after a GOAWAY, or past the stream ids) never reached
+	 * the server: as refused */
+	if (u && f->hd.type == NGHTTP2_HEADERS) {
+		log_debug("http: h2 upstream request not sent: %s", nghttp2_strerror(lib_error));
+		stream_fail(u, HUP_F_REFUSED, -ECONNREFUSED);
+	}
+	return 0;
+}
+
+/* The request body as DATA: from wbuf, de-chunked; trailers as a trailing HEADERS. */
+static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t length, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct hup *u = src->ptr;
+	struct h2stream *s = ST(u);
+	size_t used, out;
+
+	(void)ud;
+	if (h2x_body_read(&s->rq, u->wbuf + u->woff, u->wlen - u->woff, buf, length, &used, &out))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	u->woff += used;
+	if (u->woff == u->wlen)
+		u->woff = u->wlen = 0;
+	if (used)
+		stream_event(u); /* room for more of a streamed body */
+	return h2x_data_result(ng, sid, &s->rq, out, flags, &s->deferred);
+}
+
+/* ---- connections ---- */
+
+static int conn_init(struct loop *lp, struct hup *c)
+{
+	static const struct h2x_callbacks cb = { .begin_headers = on_begin_headers, .header = on_header,
+						 .frame_recv = on_frame_recv, .data = on_data,
+						 .stream_close = on_stream_close, .not_send = on_not_send };
+	struct h2conn *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	c->h2 = h;
+	/* no streams towards us (no push) */
+	if (h2x_session_new(&h->ng, false, c, &cb, 0, H2UP_STREAM_WIN, H2UP_CONN_WIN))
+		return -ENOMEM;
+	lp->st.http_h2up_conns++;
+	return 0;
+}
+
+/* The connection died: every stream's exchange hears it. */
+static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
+{
+	struct h2conn *h = CONN(c);
+	struct hup *fail = NULL;
+
+	if (c->state == HUP_CLOSING)
+		return;
+	log_debug("http: h2 upstream connection failed (%s), %u stream(s)", strerror(-err), h->n_streams);
+	/* what the connection delivered before it died goes first (complete responses) */
+	h2up_events(lp, c);
+	if (c->state == HUP_CLOSING)
+		return;
+	while (h->streams) {
+		struct hup *u = h->streams;
+		struct h2stream *s = ST(u);
+
+		stream_detach(u);
+		s->closed = true;
+		if (s->released || !u->x) {
+			stream_maybe_free(u);
+			continue;
+		}
+		s->pnext = fail;
+		fail = u;
+	}
+	hup_close(lp, c);
+	while (fail) {
+		struct hup *u = fail;
+		struct hconn *x = u->x;
+		struct h2stream *s = ST(u);
+		/* a request whose HEADERS never left was not processed anywhere */
+		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
+
+		fail = s->pnext;
+		s->pnext = NULL;
+		u->x = NULL;
+		s->released = true;
+		stream_maybe_free(u);
+		http_up_failed(lp, x, kind, err);
+	}
+}
+
+void h2up_conn_free(struct loop *lp, struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+
+	(void)lp;
+	if (!h)
+		return;
+	while (h->streams) {
+		struct hup *u = h->streams;
+
+		stream_detach(u);
+		ST(u)->pending = false;
+		ST(u)->released = true;
+		if (u->x)
+			u->x->up = NULL;
+		stream_free(u);
+	}
+	for (struct hup **pp = &c->ep->h2conns; *pp; pp = &(*pp)->pnext)
+		if (*pp == c) {
+			*pp = c->pnext;
+			break;
+		}
+	if (h->dirty) {
+		struct hup **pp;
+
+		for (pp = &lp->http->h2up_dirty; *pp; pp = &CONN(*pp)->dnext)
+			if (*pp == c) {
+				*pp = h->dnext;
+				break;
+			}
+	}
+	nghttp2_session_del(h->ng);
+	free(h->out.p);
+	free(h);
+	c->h2 = NULL;
+}
+
+/* Frames out: into `out` while a send is in flight, then swapped into wbuf. */
+static void conn_flush(struct loop *lp, struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+
+	if (c->state != HUP_OPEN)
+		return;
+	while (h->out.len < H2UP_OUT_HIGH) {
+		const uint8_t *d;
+		ssize_t n = nghttp2_session_mem_send(h->ng, &d);
+
+		if (n < 0) {
+			conn_fail(lp, c, HUP_F_RESET, -EPROTO);
+			return;
+		}
+		if (!n)
+			break;
+		if (hb_put(&h->out, d, (size_t)n)) {
+			conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
+			return;
+		}
+	}
+	if (!c->send_inflight && c->woff == c->wlen && h->out.len) {
+		char *p = c->wbuf;
+		size_t cap = c->wcap;
+
+		c->wbuf = h->out.p;
+		c->wcap = h->out.cap;
+		c->wlen = h->out.len;
+		c->woff = 0;
+		h->out.p = p;
+		h->out.cap = cap;
+		h->out.len = 0;
+		hup_kick_send(lp, c);
+	}
+	h2up_events(lp, c);
+	if (c->state == HUP_OPEN && !h->n_streams && !nghttp2_session_want_read(h->ng) &&
+	    !nghttp2_session_want_write(h->ng) && c->woff == c->wlen)
+		hup_close(lp, c);
+}
+
+void h2up_flush_dirty(struct loop *lp)
+{
+	for (int guard = 0; lp->http->h2up_dirty && guard < 100000; guard++) {
+		struct hup *c = lp->http->h2up_dirty;
+
+		lp->http->h2up_dirty = CONN(c)->dnext;
+		CONN(c)->dirty = false;
+		CONN(c)->dnext = NULL;
+		conn_flush(lp, c);
+	}
+}
+
+void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res)
+{
+	if (c->state == HUP_CLOSING) {
+		if (op == OP_HUP_RECV)
+			c->recv_armed = false;
+		if (op == OP_HUP_SEND)
+			c->send_inflight = false;
+		return;
+	}
+	switch (op) {
+	case OP_HUP_CONNECT:
+		if (res < 0) {
+			conn_fail(lp, c, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
+			return;
+		}
+		c->state = HUP_OPEN;
+		hup_arm_recv(lp, c);
+		conn_dirty(lp, c);
+		break;
+	case OP_HUP_RECV:
+		c->recv_armed = false;
+		if (res <= 0) {
+			conn_fail(lp, c, HUP_F_RESET, res ? res : -ECONNRESET);
+			return;
+		}
+		if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
+			conn_fail(lp, c, HUP_F_RESET, -EPROTO);
+			return;
+		}
+		c->rx.off = c->rx.len = 0;
+		c->idle_since_ms = lp->now_ms;
+		h2up_events(lp, c);
+		if (c->state == HUP_OPEN) {
+			hup_arm_recv(lp, c);
+			conn_dirty(lp, c);
+		}
+		break;
+	case OP_HUP_SEND:
+		c->send_inflight = false;
+		if (res < 0) {
+			conn_fail(lp, c, HUP_F_RESET, res);
+			return;
+		}
+		c->woff += (size_t)res;
+		if (c->woff == c->wlen)
+			c->woff = c->wlen = 0;
+		else
+			hup_kick_send(lp, c);
+		conn_dirty(lp, c);
+		break;
+	default:
+		break;
+	}
+}
+
+void h2up_tick(struct loop *lp, struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+
+	if (c->state != HUP_OPEN || h->n_streams)
+		return;
+	if (lp->draining || h->goaway || lp->now_ms - c->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms) {
+		nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+		h->goaway = true;
+		conn_dirty(lp, c);
+	}
+}
+
+/* ---- streams: the hup interface ---- */
+
+struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
+{
+	struct hup *c, *u;
+	struct h2stream *s;
+
+	for (c = ep->h2conns; c; c = c->pnext) {
+		struct h2conn *h = CONN(c);
+		uint32_t max;
+
+		if (c->state == HUP_CLOSING || h->goaway)
+			continue;
+		max = nghttp2_session_get_remote_settings(h->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+		if (h->n_streams < max)
+			break;
+	}
+	if (c) {
+		lp->st.http_pool_reused++;
+	} else {
+		/* a closing connection stays on the list until freed: drop those first */
+		for (struct hup **pp = &ep->h2conns; *pp;) {
+			if ((*pp)->state == HUP_CLOSING || CONN(*pp)->goaway)
+				*pp = (*pp)->pnext;
+			else
+				pp = &(*pp)->pnext;
+		}
+		if (!(c = hup_connect(lp, ep, NULL, HUP_K_H2)))
+			return NULL;
+		if (conn_init(lp, c)) {
+			hup_close(lp, c);
+			errno = ENOMEM;
+			return NULL;
+		}
+		c->idle_since_ms = lp->now_ms;
+		c->pnext = ep->h2conns;
+		ep->h2conns = c;
+	}
+	u = loop_zalloc(sizeof(*u));
+	s = calloc(1, sizeof(*s));
+	if (u) {
+		u->rx.cap = 16384;
+		u->rx.p = malloc(u->rx.cap);
+		u->wcap = 16384;
+		u->wbuf = malloc(u->wcap);
+	}
+	if (!u || !s || !u->rx.p || !u->wbuf) {
+		if (u) {
+			free(u->rx.p);
+			free(u->wbuf);
+		}
+		free(u);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	u->loop = lp;
+	u->kind = HUP_K_STREAM;
+	u->h2 = s;
+	u->ep = ep;
+	u->x = x;
+	u->fd = -1;
+	u->state = HUP_OPEN;
+	s->conn = c;
+	s->snext = CONN(c)->streams;
+	if (s->snext)
+		ST(s->snext)->sprev = u;
+	CONN(c)->streams = u;
+	CONN(c)->n_streams++;
+	lp->st.http_h2up_streams++;
+	return u;
+}
+
+/* The request head in wbuf as HEADERS (RFC 9113 8.3.1). */
+static int stream_submit(struct loop *lp, struct hup *u)
+{
+	struct h2stream *s = ST(u);
+	struct h2conn *h = CONN(s->conn);
+	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = 0 };
+	struct h1_request req;
+	const struct h1_header *host;
+	nghttp2_nv nv[H2UP_MAX_NV];
+	nghttp2_data_provider prd = { .source.ptr = u, .read_callback = read_body };
+	struct h1_slice path = { 0 }, auth = { 0 };
+	char *lbuf;
+	size_t k = 0;
+	long long cl;
+	bool chunked;
+	int n;
+
+	n = h1_parse_request(u->wbuf + u->woff, u->wlen - u->woff, &lim, &req);
+	if (n == 0)
+		return 0; /* the rest of the head comes with the next write */
+	if (n < 0 || h1_body_framing(req.headers, req.n_headers, &cl, &chunked))
+		return -EBADMSG;
+	host = h1_find(req.headers, req.n_headers, "Host");
+	if (host)
+		auth = host->value;
+	path = req.target;
+	if (path.len > 7 && !strncasecmp(path.p, "http://", 7)) {
+		/* absolute-form: its authority and path */
+		const char *a = path.p + 7, *e = path.p + path.len, *sl = memchr(a, '/', (size_t)(e - a));
+
+		if (!host)
+			auth = (struct h1_slice){ a, (size_t)((sl ? sl : e) - a) };
+		path = sl ? (struct h1_slice){ sl, (size_t)(e - sl) } : (struct h1_slice){ "/", 1 };
+	}
+	if (!(lbuf = malloc((size_t)n)))
+		return -ENOMEM;
+	nv[k++] = h2x_nv(":method", 7, req.method.p, req.method.len);
+	nv[k++] = h2x_nv(":scheme", 7, "http", 4);
+	if (auth.len)
+		nv[k++] = h2x_nv(":authority", 10, auth.p, auth.len);
+	nv[k++] = h2x_nv(":path", 5, path.p, path.len);
+	k += h2x_nv_from_h1(req.headers, req.n_headers, nv + k, H2UP_MAX_NV - k, lbuf);
+	s->is_head = h1_slice_eq(req.method, "HEAD");
+	s->rq.mode = chunked ? H2X_CHUNKED : H2X_CL;
+	s->rq.left = cl > 0 ? cl : 0;
+	s->rq.done = !chunked && cl <= 0;
+	u->woff += (size_t)n;
+	s->sid = nghttp2_submit_request(h->ng, NULL, nv, k, s->rq.done ? NULL : &prd, u);
+	free(lbuf);
+	if (s->sid < 0)
+		return -EIO;
+	s->submitted = true;
+	conn_dirty(lp, s->conn);
+	return 0;
+}
+
+void h2up_wrote(struct loop *lp, struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (!s->conn || s->closed || s->fail_why)
+		return;
+	if (!s->submitted) {
+		int err = stream_submit(lp, u);
+
+		if (err)
+			stream_fail(u, HUP_F_PROTO, err);
+		return;
+	}
+	if (s->deferred) {
+		s->deferred = false;
+		nghttp2_session_resume_data(CONN(s->conn)->ng, s->sid);
+		conn_dirty(lp, s->conn);
+	}
+}
+
+void h2up_consumed(struct loop *lp, struct hup *u, size_t n)
+{
+	struct h2stream *s = ST(u);
+	size_t k = n < s->unconsumed ? n : s->unconsumed;
+
+	if (!k)
+		return;
+	s->unconsumed -= k;
+	if (s->conn && !s->closed) {
+		nghttp2_session_consume(CONN(s->conn)->ng, s->sid, k);
+		conn_dirty(lp, s->conn);
+	} else if (s->conn) {
+		nghttp2_session_consume_connection(CONN(s->conn)->ng, k);
+	}
+}
+
+void h2up_release(struct loop *lp, struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	s->released = true;
+	if (s->conn && !s->closed) {
+		struct h2conn *h = CONN(s->conn);
+		struct hup *c = s->conn;
+
+		if (s->unconsumed)
+			nghttp2_session_consume_connection(h->ng, s->unconsumed);
+		s->unconsumed = 0;
+		if (s->sid > 0)
+			nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+		else
+			stream_detach(u); /* never submitted */
+		conn_dirty(lp, c);
+	}
+	stream_maybe_free(u);
+}

@@ -1,0 +1,264 @@
+/* h2x.c: HTTP/1.1 <-> HTTP/2 translation helpers of the http action (RFC 9113 8.2, 8.3):
+ * HTTP/1.1 bodies read as DATA (de-chunked, trailers kept for a trailing HEADERS) and
+ * header fields filtered and lowercased for HTTP/2. See h2x.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "h2x.h"
+#include "http1.h"
+
+int hb_put(struct hbuf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + n;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int hb_printf(struct hbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -EINVAL;
+	return hb_put(b, tmp, (size_t)n);
+}
+
+int rx_put(struct rxbuf *b, const void *p, size_t n)
+{
+	if (b->off && b->len + n > b->cap) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->len + n > b->cap) {
+		size_t ncap = b->cap * 2 + n;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int h2x_body_read(struct h2x_body *b, const char *src, size_t n, uint8_t *dst, size_t cap, size_t *used,
+		  size_t *out)
+{
+	*used = *out = 0;
+	while (!b->done && *used < n && *out < cap) {
+		const char *p = src + *used;
+		size_t avail = n - *used, room = cap - *out, k = avail < room ? avail : room;
+		bool is_data;
+		long r;
+
+		switch (b->mode) {
+		case H2X_CL:
+			if ((unsigned long long)b->left < k)
+				k = (size_t)b->left;
+			memcpy(dst + *out, p, k);
+			b->left -= (long long)k;
+			*used += k;
+			*out += k;
+			b->done = !b->left;
+			break;
+		case H2X_EOF:
+			memcpy(dst + *out, p, k);
+			*used += k;
+			*out += k;
+			break;
+		default:
+			r = h1_chunked_parse(&b->ck, p, k, NULL, &is_data);
+			if (r < 0)
+				return (int)r;
+			if (r == 0) {
+				b->done = true;
+				break;
+			}
+			if (is_data) {
+				memcpy(dst + *out, p, (size_t)r);
+				*out += (size_t)r;
+				b->tail.len = 0;
+			} else if (hb_put(&b->tail, p, (size_t)r)) {
+				return -ENOMEM;
+			}
+			*used += (size_t)r;
+			b->done = b->ck.done;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* tail: [CRLF after the last data] "0[;ext]" CRLF *(field CRLF) CRLF */
+size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max)
+{
+	char *p = b->tail.p, *end = p + b->tail.len, *nl;
+	size_t k = 0;
+
+	if (b->mode != H2X_CHUNKED || !b->done || !p)
+		return 0;
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+		return 0;
+	for (p = nl + 1; p < end && k < max; p = nl + 1) {
+		char *colon, *v, *ve;
+
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			break;
+		ve = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (ve == p)
+			break; /* the blank line */
+		if (!(colon = memchr(p, ':', (size_t)(ve - p))))
+			continue;
+		for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		if (h2x_conn_specific(p, (size_t)(colon - p)))
+			continue;
+		for (char *c = p; c < colon; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c + 32);
+		nv[k++] = h2x_nv(p, (size_t)(colon - p), v, (size_t)(ve - v));
+	}
+	return k;
+}
+
+bool h2x_conn_specific(const char *name, size_t len)
+{
+	static const char *const names[] = { "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+					     "upgrade", "te", "host" };
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !strncasecmp(name, names[i], len))
+			return true;
+	return false;
+}
+
+size_t h2x_nv_from_h1(const struct h1_header *hs, unsigned n, nghttp2_nv *nv, size_t max, char *lbuf)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n && k < max; i++) {
+		const struct h1_header *h = &hs[i];
+
+		if (h2x_conn_specific(h->name.p, h->name.len))
+			continue;
+		for (size_t j = 0; j < h->name.len; j++) {
+			char c = h->name.p[j];
+
+			lbuf[j] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+		}
+		nv[k++] = h2x_nv(lbuf, h->name.len, h->value.p, h->value.len);
+		lbuf += h->name.len;
+	}
+	return k;
+}
+
+int h2x_put_data(struct rxbuf *b, bool chunked, const void *data, size_t len)
+{
+	char line[24];
+	int err = 0;
+
+	if (chunked) {
+		snprintf(line, sizeof(line), "%zx\r\n", len);
+		err |= rx_put(b, line, strlen(line));
+	}
+	err |= rx_put(b, data, len);
+	if (chunked)
+		err |= rx_put(b, "\r\n", 2);
+	return err ? -ENOMEM : 0;
+}
+
+int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers)
+{
+	int err = 0;
+
+	if (!chunked)
+		return 0;
+	err |= rx_put(b, "0\r\n", 3);
+	if (trailers->len)
+		err |= rx_put(b, trailers->p, trailers->len);
+	err |= rx_put(b, "\r\n", 2);
+	return err ? -ENOMEM : 0;
+}
+
+ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
+			bool *deferred)
+{
+	if (b->done) {
+		nghttp2_nv nv[H1_MAX_HEADERS];
+		size_t n = h2x_trailers(b, nv, H1_MAX_HEADERS);
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (n && !nghttp2_submit_trailer(ng, sid, nv, n))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		return (ssize_t)out;
+	}
+	if (!out) {
+		*deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)out;
+}
+
+int h2x_session_new(nghttp2_session **ng, bool server, void *ud, const struct h2x_callbacks *cb,
+		    uint32_t max_streams, uint32_t stream_win, int32_t conn_win)
+{
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, stream_win },
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+	};
+	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
+	int rv;
+
+	if (nghttp2_session_callbacks_new(&cbs))
+		return -ENOMEM;
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, cb->begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, cb->header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb->frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb->data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb->stream_close);
+	if (cb->not_send)
+		nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, cb->not_send);
+	if (nghttp2_option_new(&opt)) {
+		nghttp2_session_callbacks_del(cbs);
+		return -ENOMEM;
+	}
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	/* until the peer's SETTINGS say otherwise */
+	nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+	rv = server ? nghttp2_session_server_new2(ng, cbs, ud, opt) : nghttp2_session_client_new2(ng, cbs, ud, opt);
+	nghttp2_option_del(opt);
+	nghttp2_session_callbacks_del(cbs);
+	if (rv)
+		return -ENOMEM;
+	nghttp2_submit_settings(*ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+	nghttp2_session_set_local_window_size(*ng, NGHTTP2_FLAG_NONE, 0, conn_win);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* h2x.h: HTTP/1.1 <-> HTTP/2 translation helpers (h2x.c) shared by the HTTP/2 upstream
+ * (h2up.c) and the HTTP/2 client side (h2dn.c) of the http action: both translate at
+ * the HTTP/1.1 byte level, so http.c routes and retries every request the same way
+ * whatever the protocols on either side. Prefix h2x_ (and hb_ for growable buffers). */
+#ifndef HERMES_H2X_H
+#define HERMES_H2X_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http-t.h"
+
+int hb_put(struct hbuf *b, const void *p, size_t n);
+int hb_printf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends to a receive buffer that no recv fills (an HTTP/2 stream's): compacts, grows. */
+int rx_put(struct rxbuf *b, const void *p, size_t n);
+
+/* An HTTP/1.1 message body read as HTTP/2 DATA: the framing goes, the data stays. */
+enum h2x_mode {
+	H2X_CL = 1,  /* Content-Length bytes */
+	H2X_CHUNKED, /* chunked: data runs kept, trailer fields kept for a trailing HEADERS */
+	H2X_EOF,     /* until the message's source says it ended (the caller sets done) */
+};
+
+struct h2x_body {
+	int mode;             /* enum h2x_mode */
+	long long left;       /* H2X_CL: bytes still to come */
+	struct h1_chunked ck;
+	struct hbuf tail;     /* H2X_CHUNKED: the framing since the last data (ends in the trailers) */
+	bool done;
+};
+
+/* Takes body bytes from src[0..n) (*used of them), puts data into dst (*out bytes, at
+ * most cap). Returns 0, or -EBADMSG / -EMSGSIZE / -ENOMEM. */
+int h2x_body_read(struct h2x_body *b, const char *src, size_t n, uint8_t *dst, size_t cap, size_t *used,
+		  size_t *out);
+/* A finished chunked body's trailer fields as nghttp2 name/value pairs (names
+ * lowercased in place, connection-specific ones dropped). Returns how many (<= max). */
+size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max);
+
+/* Fields that must not appear in HTTP/2 (RFC 9113 8.2.2) or that become pseudo-header
+ * fields (Host -> :authority). */
+bool h2x_conn_specific(const char *name, size_t len);
+/* h1 header fields -> nv (names lowercased into lbuf, which holds all of them),
+ * skipping h2x_conn_specific ones. Returns how many (<= max). */
+size_t h2x_nv_from_h1(const struct h1_header *hs, unsigned n, nghttp2_nv *nv, size_t max, char *lbuf);
+
+/* A DATA payload appended to an HTTP/1.1 message being written: as a chunk or as is. */
+int h2x_put_data(struct rxbuf *b, bool chunked, const void *data, size_t len);
+/* END_STREAM: a chunked message's last chunk and trailers (nothing otherwise). */
+int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers);
+/* What a DATA source callback returns once it read `out` bytes of b: at the body's end
+ * EOF (trailers, if any, submitted as a trailing HEADERS), with nothing to give DEFERRED
+ * (*deferred set: resume when more comes). */
+ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
+			bool *deferred);
+
+/* The callbacks of an nghttp2 session of the http action. */
+struct h2x_callbacks {
+	nghttp2_on_begin_headers_callback begin_headers;
+	nghttp2_on_header_callback header;
+	nghttp2_on_frame_recv_callback frame_recv;
+	nghttp2_on_data_chunk_recv_callback data;
+	nghttp2_on_stream_close_callback stream_close;
+	nghttp2_on_frame_not_send_callback not_send; /* may be NULL */
+};
+/* A client or server session on memory, windows opened by hand (nghttp2_session_consume)
+ * with a stream window of stream_win and a connection window of conn_win; our SETTINGS
+ * (max_streams: SETTINGS_MAX_CONCURRENT_STREAMS, no push) queued. 0 or -ENOMEM. */
+int h2x_session_new(nghttp2_session **ng, bool server, void *ud, const struct h2x_callbacks *cb,
+		    uint32_t max_streams, uint32_t stream_win, int32_t conn_win);
+
+static inline nghttp2_nv h2x_nv(const char *name, size_t nl, const char *value, size_t vl)
+{
+	return (nghttp2_nv){ (uint8_t *)(uintptr_t)name, (uint8_t *)(uintptr_t)value, nl, vl, NGHTTP2_NV_FLAG_NONE };
+}
+
+#endif
