@@ -23,6 +23,7 @@
 #   nginx-rp             nginx reverse proxy on A, upstream keep-alive, h1 -> h1
 #   nghttpx              nghttpx on A: frontend HTTP/1.1 (clear), backend HTTP/2 (h2c) to
 #                        nginx on C: the h1 -> h2 translation
+#   hermes-http-h2c      hermesd's http action, h1 client -> h2c upstream (translation)
 #   hermes-http-h1       hermesd's http action (h1 -> h1); measured only when hermesd
 #                        --help lists it (else "not available")
 # A configuration whose software is missing (no option in --help, --check refuses it, no
@@ -104,7 +105,7 @@ if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1;
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
 ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp squid haproxy-http nginx-rp nghttpx
-	hermes-http-h1)
+	hermes-http-h1 hermes-http-h2c)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc "
 declare -A CFG_ARGS=(
 	[hermes-uring]='--relay uring --sk-msg off'
@@ -131,11 +132,12 @@ declare -A CFG_DESC=(
 	[nginx-rp]='nginx on A as reverse proxy, worker_processes = cores, upstream keepalive 64, h1 -> h1 to nginx on C'
 	[nghttpx]='nghttpx on A, frontend HTTP/1.1 clear text, backend HTTP/2 (h2c) to nginx on C, workers = cores'
 	[hermes-http-h1]="hermesd on A, policy http (its L7 action), h1 -> h1"
+	[hermes-http-h2c]="hermesd on A, policy http, h1 client -> HTTP/2 (h2c) upstream to nginx on C: translation, as nghttpx"
 )
 # proxy processes on the path and tunnel hops between hermesd instances
 declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
 	[hermes-uring-tc]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
-	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1)
+	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1)
 declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1)
 declare -A CFG_OK=()     # 1 when the configuration is measured
 declare -A CFG_REASON=() # why it is not
@@ -146,7 +148,7 @@ declare -A CFG_LOADS=(
 	[direct]='l4 http h2' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
 	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
-	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http
+	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
 )
 has_load() { case " ${CFG_LOADS[$1]} " in *" $2 "*) return 0 ;; esac; return 1; }
 
@@ -441,6 +443,15 @@ policy:
   - match: $TGT_TUN/32:$PORT_HTTP
     action: http
 YAML
+	cat >"$d/a-http-h2c.yaml" <<YAML
+policy:
+  - match: $TGT_TUN/32:$PORT_HTTP
+    action: http
+http_routes:
+  - name: to-h2c
+    endpoints: [$TGT_PROXY:$PORT_H2C]
+    upstream_protocol: h2c
+YAML
 	# HAProxy: what its documentation's tuning advice gives for a benchmark: one process,
 	# nbthread = cores, no logging, keep-alive (the default), generous maxconn
 	{
@@ -548,9 +559,13 @@ cfg_up() {
 		esac
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
-	hermes-http-h1)
+	hermes-http-h1 | hermes-http-h2c)
 		HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP
-		hermesd_up -c "$d/a-http.yaml" || return 1
+		if [ "$cfg" = hermes-http-h1 ]; then
+			hermesd_up -c "$d/a-http.yaml" || return 1
+		else
+			hermesd_up -c "$d/a-http-h2c.yaml" || return 1
+		fi
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
 	haproxy-tcp)
@@ -624,7 +639,7 @@ probe_configs() {
 			if [ -x "$bin" ]; then CFG_OK[$cfg]=1; else CFG_REASON[$cfg]="${bin:-nghttpx} is not installed"; fi
 		elif [ "$cfg" = direct ]; then
 			CFG_OK[$cfg]=1
-		elif [ "$cfg" = hermes-http-h1 ]; then
+		elif [ "$cfg" = hermes-http-h1 ] || [ "$cfg" = hermes-http-h2c ]; then
 			if grep -qE '^ +http +' <<<"$help"; then
 				CFG_OK[$cfg]=1
 			else
