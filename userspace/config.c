@@ -1531,7 +1531,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;
-	cfg->http.max_idle = 16;
+	cfg->http.max_idle = 1024; /* as many as a busy client set keeps busy: closing them costs a connect per request */
 	cfg->http.pool_idle_timeout_ms = 30000;
 	cfg->http.keepalive_timeout_ms = 60000;
 	cfg->http.head_timeout_ms = 10000;

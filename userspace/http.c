@@ -18,6 +18,8 @@
  * arrive and are never retried. Requests on one connection are served in order
  * (pipelined ones wait in the receive buffer). */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,12 +215,16 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
 {
 	struct hconn *x = hc_new(lp, fd, peer, dst);
+	int one = 1;
 
 	lp->st.http_conns++;
 	if (!x) {
 		close(fd);
 		return;
 	}
+	/* a response often leaves in pieces (head, body runs): Nagle would hold the later
+	 * ones for the client's delayed ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	lp->st.active++;
 	hc_progress(lp, x);
 }
