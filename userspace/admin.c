@@ -1,6 +1,7 @@
 /* admin.c: the admin HTTP endpoint (127.0.0.1:15000 by default) on the same io_uring
- * loop: GET /ready, GET /stats (Prometheus text format 0.0.4). One request per
- * connection, answered and closed: it serves scrapers and probes, not browsers. */
+ * loop: GET /ready, /stats (Prometheus text format 0.0.4), /flows, /routes and /config
+ * (JSON). One request per connection, answered and closed: it serves scrapers, probes
+ * and hermesctl, not browsers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -361,6 +362,82 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 		sb_printf(b, "]}\n");
 }
 
+/* A JSON string of s (paths and names from the config: escape what JSON needs). */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	sb_printf(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			sb_printf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			sb_printf(b, "\\u%04x", (unsigned char)*s);
+		else
+			sb_printf(b, "%c", *s);
+	}
+	sb_printf(b, "\"");
+}
+
+static void sb_json_addr(struct sbuf *b, const char *key, const struct cfg_sockaddr *a)
+{
+	char buf[ADDR_STRLEN];
+
+	if (a->len)
+		sb_printf(b, "\"%s\":\"%s\",", key, addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)));
+	else
+		sb_printf(b, "\"%s\":null,", key);
+}
+
+/* The running configuration, as hermesd applies it (file + command line + defaults).
+ * Secrets stay out: the TLS key is named by path only. */
+static void config_body(struct loop *lp, struct sbuf *b)
+{
+	const struct hermes_config *c = lp->cfg;
+
+	sb_printf(b, "{\"source\":");
+	sb_json_str(b, c->source);
+	sb_printf(b, ",\"cgroup\":");
+	sb_json_str(b, c->cgroup);
+	sb_printf(b, ",\"pin_root\":");
+	sb_json_str(b, c->pin_root);
+	sb_printf(b, ",\"listeners\":{");
+	sb_json_addr(b, "outbound", &c->listen);
+	sb_json_addr(b, "outbound6", &c->listen6);
+	sb_json_addr(b, "admin", &c->admin);
+	sb_json_addr(b, "tunnel", &c->tunnel);
+	sb_json_addr(b, "inbound", &c->inbound.listen);
+	sb_json_addr(b, "inbound6", &c->inbound.listen6);
+	if (b->len && b->p[b->len - 1] == ',')
+		b->len--; /* the last comma */
+	sb_printf(b, "},\"proxy\":{\"connect_timeout_ms\":%u,\"connect_attempts\":%u,\"backoff_base_ms\":%u,"
+		     "\"backoff_max_ms\":%u,\"idle_timeout_ms\":%u,\"drain_timeout_ms\":%u,\"relay\":\"%s\","
+		     "\"sk_msg\":%s},",
+		  c->connect_timeout_ms, c->connect_attempts, c->backoff_base_ms, c->backoff_max_ms, c->idle_timeout_ms,
+		  c->drain_timeout_ms, config_relay_name(c->relay), c->sk_msg ? "true" : "false");
+	sb_printf(b, "\"flow_table\":%s,\"mark\":%u,\"log_level\":%d,", c->flow_table ? "true" : "false", c->mark,
+		  (int)c->log_level);
+	sb_printf(b, "\"tls\":");
+	if (c->tls.cert[0]) {
+		sb_printf(b, "{\"cert\":");
+		sb_json_str(b, c->tls.cert);
+		sb_printf(b, ",\"key\":");
+		sb_json_str(b, c->tls.key);
+		sb_printf(b, ",\"ca\":");
+		sb_json_str(b, c->tls.ca);
+		sb_printf(b, "}");
+	} else {
+		sb_printf(b, "null");
+	}
+	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"post_path\":", c->h2_max_streams,
+		  c->h2_pool_mbps);
+	sb_json_str(b, c->tunnel_post_path);
+	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
+	for (int i = 0; i < c->inbound.n_protect; i++)
+		sb_printf(b, "%s%u", i ? "," : "", c->inbound.protect[i]);
+	sb_printf(b, "]},\"counts\":{\"policy_rules\":%d,\"endpoints\":%d,\"routes\":%d,\"tunnel_access\":%d,"
+		     "\"http_routes\":%d,\"tc_interfaces\":%d}}\n",
+		  c->n_rules, c->n_endpoints, c->n_routes, c->n_access, c->n_http_routes, c->n_tc_ifaces);
+}
+
 static void admin_respond(struct loop *lp, struct admin_conn *a)
 {
 	struct sbuf body = {}, out = {};
@@ -392,9 +469,12 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 	} else if (!strcmp(path, "/flows")) {
 		ctype = "application/json";
 		flows_body(lp, &body);
+	} else if (!strcmp(path, "/config")) {
+		ctype = "application/json";
+		config_body(lp, &body);
 	} else {
 		status = "404 Not Found";
-		sb_printf(&body, "unknown path %s (try /ready, /stats, /flows or /routes)\n", path);
+		sb_printf(&body, "unknown path %s (try /ready, /stats, /flows, /routes or /config)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		  status, ctype, body.len);

@@ -50,18 +50,5 @@ curl_app -o "$TMP/1m.out" http://10.77.1.3/1m.bin
 [ "$CURL_RC" = 0 ] && cmp -s "$TMP/1m.out" "$TMP/nginx/www/1m.bin" || die "1 MiB through h1 over TLS is not byte-exact"
 say "ok: 1 MiB byte-exact"
 
-port=9500
-for sc in client-first upstream-first server-rst client-rst slow-reader; do
-	port=$((port + 1))
-	bg "srv-$sc" s "$PY" "$TESTBIN/closes.py" server 10.77.1.3 "$port" "$sc"
-	srv=$BG_PID
-	wait_until 10 grep -q listening "$TMP/srv-$sc.log" || die "$sc: server did not start"
-	in_app timeout 60 "$PY" "$TESTBIN/closes.py" client 10.77.1.3 "$port" "$sc" >"$TMP/cli-$sc.log" 2>&1
-	crc=$?
-	wait "$srv"
-	src=$?
-	say "$sc: $(tr '\n' ' ' <"$TMP/cli-$sc.log")| $(grep -v listening "$TMP/srv-$sc.log" | tr '\n' ' ')"
-	[ $crc = 0 ] && [ $src = 0 ] || die "$sc over h1+TLS: client exit $crc, server exit $src"
-done
-say "ok: half-close both ways, resets both ways and a slow reader over h1+TLS"
+close_scenarios 10.77.1.3 9500 "over h1+TLS" client-first upstream-first server-rst client-rst slow-reader
 pass

@@ -167,9 +167,10 @@ wait_until 5 grep -q 'CONNECT 10.77.1.3:8080 .* refused' "$S_LOG" || die "no ref
 say "ok: $(grep -o 'CONNECT 10.77.1.3:8080 .* refused.*' "$S_LOG" | tail -n 1)"
 stop_hermesd
 
-# a client certificate from another CA: the handshake fails on both sides, no flow passes
-cat >"$TMP/client-evil.yaml" <<YAML
-tls: {cert: $TMP/evil/client.crt, key: $TMP/evil/client.key, ca: $TMP/pki/ca.crt}
+# client_with DIR: a client config with the certificate DIR/client.* (trusting our CA)
+client_with() {
+	cat <<YAML
+tls: {cert: $1/client.crt, key: $1/client.key, ca: $TMP/pki/ca.crt}
 routes:
   - name: to-server
     match: [10.77.1.3/32]
@@ -178,6 +179,10 @@ policy:
   - match: 10.77.1.3/32
     action: tunnel
 YAML
+}
+
+# a client certificate from another CA: the handshake fails on both sides, no flow passes
+client_with "$TMP/evil" >"$TMP/client-evil.yaml"
 start_hermesd -c "$TMP/client-evil.yaml"
 before=$(wc -l <"$NGINX_ACCESS_LOG")
 curl_app -o /dev/null http://10.77.1.3/
@@ -189,16 +194,7 @@ assert_ge 1 "$(peer_stat "$NS_S" "$S_ADMIN" hermes_tunnel_tls_failures_total)" "
 stop_hermesd
 
 # an expired client certificate from the right CA: refused, and the log says why
-cat >"$TMP/client-old.yaml" <<YAML
-tls: {cert: $TMP/old/client.crt, key: $TMP/old/client.key, ca: $TMP/pki/ca.crt}
-routes:
-  - name: to-server
-    match: [10.77.1.3/32]
-    peers: [10.77.1.2:15008]
-policy:
-  - match: 10.77.1.3/32
-    action: tunnel
-YAML
+client_with "$TMP/old" >"$TMP/client-old.yaml"
 cat "$TMP/old/ca.crt" >>"$TMP/pki/ca.crt" # the ingress trusts this CA too: only the date is wrong
 # the ingress loaded its CA file at start: restart it to read the second CA
 stop_pid "$S_PID_INGRESS" TERM 10

@@ -110,20 +110,7 @@ assert_eq 1 "$(peer_stat "$NS_R" 127.0.0.1:15000 'hermes_tunnel_sessions{directi
 	"R1 carried them on one connection to C"
 
 # ---- half-close and resets, end to end
-port=9500
-for sc in client-first upstream-first server-rst client-rst slow-reader; do
-	port=$((port + 1))
-	bg "srv-$sc" s "$PY" "$TESTBIN/closes.py" server 10.77.1.3 "$port" "$sc"
-	srv=$BG_PID
-	wait_until 10 grep -q listening "$TMP/srv-$sc.log" || die "$sc: server did not start"
-	in_app timeout 60 "$PY" "$TESTBIN/closes.py" client 10.77.1.3 "$port" "$sc" >"$TMP/cli-$sc.log" 2>&1
-	crc=$?
-	wait "$srv"
-	src=$?
-	say "$sc: $(tr '\n' ' ' <"$TMP/cli-$sc.log")| $(grep -v listening "$TMP/srv-$sc.log" | tr '\n' ' ')"
-	[ $crc = 0 ] && [ $src = 0 ] || die "$sc through two h2 hops: client exit $crc, server exit $src"
-	say "ok: $sc through two hops"
-done
+close_scenarios 10.77.1.3 9500 "through two h2 hops" client-first upstream-first server-rst client-rst slow-reader
 
 # ---- independent clients on R1's tunnel listener
 out=$(ns_c "$PY" "$TESTBIN/h2connect.py" 10.77.2.2 15008 --tls --ca "$TMP/pki/ca.crt" --cert "$TMP/pki/a.crt" \

@@ -40,6 +40,9 @@ assert_match "$routes" '^to-server +10\.77\.1\.3/32 +h1://10\.77\.1\.2:15009,h1:
 hermesctl routes --json | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["routes"][0]; assert r["name"]=="to-server" and r["peers"]==["10.77.1.2:15009","10.77.1.2:15008"] and r["protocols"]==["h1","h1"], r' ||
 	die "hermesctl routes --json is not the route as JSON"
 say "ok: hermesctl routes --json"
+admin_get /config | "$PY" -c 'import json,sys; c=json.load(sys.stdin); assert c["source"].endswith("client.yaml") and c["counts"]["routes"]==1 and c["counts"]["policy_rules"]==2 and c["tls"] is None and c["listeners"]["admin"]=="127.0.0.1:15000", c' ||
+	die "GET /config is not the running configuration as JSON"
+say "ok: GET /config (the running configuration as JSON)"
 
 expect_page "curl through the tunnel" http://10.77.1.3/
 client=$(nginx_last_client)
