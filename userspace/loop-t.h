@@ -262,7 +262,6 @@ struct loop {
 	struct sess *sess_dirty; /* sessions to flush after the current batch */
 	void *tls_server, *tls_client; /* SSL_CTX *, NULL without a tls section */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
-	uint8_t *stage;          /* one DATA frame being assembled for TLS */
 	uint64_t next_id;
 	uint64_t now_ms;
 	uint32_t bgid_next;

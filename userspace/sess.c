@@ -613,18 +613,15 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *frame
 	struct sess *s = ud;
 	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 	struct half *h;
-	uint8_t *stage = s->loop->stage;
-	size_t off = 0;
 
 	(void)src;
 	if (!c)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	h = &c->h[1 - flow_side(s, c)];
-	/* clear text: header and bytes go to obuf as they are; TLS: staged, so that one
-	 * SSL_write makes full records instead of a 9-byte one */
-	if (s->tls)
-		memcpy(stage, framehd, 9), off = 9;
-	else if (obuf_add(s, framehd, 9))
+	/* the 9-byte header, then the bytes straight from the flow's buffers: over TLS the
+	 * header is a record of its own, which costs less than copying a frame (up to
+	 * SESS_FRAME_MAX) together just to seal it in one piece */
+	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
 	while (len) {
@@ -636,17 +633,11 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *frame
 			return NGHTTP2_ERR_CALLBACK_FAILURE; /* data_read promised more */
 		if (n > len)
 			n = len;
-		if (s->tls) {
-			memcpy(stage + off, p, n);
-			off += n;
-		} else if (obuf_add(s, p, n)) {
+		if (sess_out(s, p, n))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
-		}
 		conn_half_consumed(s->loop, h, n);
 		len -= n;
 	}
-	if (s->tls && sess_out(s, stage, off))
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
 
@@ -1598,7 +1589,10 @@ void sess_tick(struct loop *lp)
 			if (!s->server)
 				lp->st.sess_tls_failed++;
 			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
-		} else if (!s->n_flows && (lp->draining || (!s->server && lp->now_ms - s->idle_since_ms > SESS_IDLE_MS))) {
+		} else if (!s->n_flows &&
+			   (lp->draining || lp->now_ms - s->idle_since_ms > (s->server ? lp->cfg->idle_timeout_ms : SESS_IDLE_MS))) {
+			/* a pooled connection of ours goes after a minute unused; one a client keeps
+			 * open with no stream, after proxy.idle_timeout_ms */
 			if (s->ng) {
 				nghttp2_session_terminate_session(NG(s), NGHTTP2_NO_ERROR);
 				sess_flush(s);
@@ -1618,8 +1612,7 @@ int sess_init(struct loop *lp)
 	char err[512];
 
 	lp->scratch = malloc(SESS_RBUF);
-	lp->stage = malloc(SESS_FRAME_MAX + 9);
-	if (!lp->scratch || !lp->stage)
+	if (!lp->scratch)
 		return -ENOMEM;
 	if (!lp->cfg->tls.cert[0])
 		return 0;
@@ -1637,6 +1630,5 @@ void sess_fini(struct loop *lp)
 	tls_ctx_free(lp->tls_client);
 	lp->tls_server = lp->tls_client = NULL;
 	free(lp->scratch);
-	free(lp->stage);
-	lp->scratch = lp->stage = NULL;
+	lp->scratch = NULL;
 }
