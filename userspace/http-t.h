@@ -106,6 +106,8 @@ struct hconn {
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
 	bool client_eof;
+	bool fwd;                 /* an explicit proxy client (tunnel listener): every request
+				   * names its target in absolute form */
 	bool close_after;         /* close once this response is out */
 	bool rst;                 /* close with a reset */
 	struct rxbuf rx;          /* from the client */
