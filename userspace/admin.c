@@ -271,7 +271,7 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
 	}
 	metric(b, "hermes_http_h2_upstream_connections_total", "counter",
-	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c).", s->http_h2up_conns);
+	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c or h2).", s->http_h2up_conns);
 	metric(b, "hermes_http_h2_upstream_streams_total", "counter", "Attempts sent as HTTP/2 streams.",
 	       s->http_h2up_streams);
 	metric(b, "hermes_http_h2_upstream_refused_total", "counter",

@@ -138,6 +138,7 @@ struct hconn {
 	unsigned n_eps;
 	uint8_t balance;
 	uint8_t proto;            /* enum cfg_http_proto of the route */
+	char tls_name[64];        /* upstream_protocol h2: the route's tls_name */
 	unsigned rr;
 	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
 	char route[32];

@@ -533,6 +533,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 		x->rp = lp->cfg->http.retry;
 		x->balance = BALANCE_ROUND_ROBIN;
 		x->proto = HPROTO_H1;
+		x->tls_name[0] = 0;
 		x->rr = 0;
 		snprintf(x->route, sizeof(x->route), "-");
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
@@ -542,6 +543,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	x->rp = r->retry;
 	x->balance = r->balance;
 	x->proto = r->proto;
+	memcpy(x->tls_name, r->tls_name, sizeof(x->tls_name));
 	x->rr = r->rr++;
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
 	for (int i = 0; i < r->n_eps; i++) {
