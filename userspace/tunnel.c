@@ -227,7 +227,7 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 		fail(lp, c, h1_error_status(n), "malformed request");
 		return;
 	}
-	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && req.target.len > 7 &&
+	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && c->cfd >= 0 && req.target.len > 7 &&
 	    !strncasecmp(req.target.p, "http://", 7)) {
 		/* an explicit proxy request (absolute form, in clear text): the http action
 		 * serves this connection from now on, starting with the bytes read so far */

@@ -3,7 +3,8 @@
 # (curl -p -x, and a raw client): pages and a 1 MiB body byte-exact over IPv4 and IPv6
 # targets, the target sees hermesd's host, bytes sent right after the request head reach
 # the target, and errors get the right status: 502 refused target, 400 host-name
-# authority, 405 not CONNECT, 431 oversized head; all counted in /stats.
+# authority, 405 origin-form GET (absolute-form ones are explicit proxy requests:
+# http_forward), 431 oversized head; all counted in /stats.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
