@@ -1,5 +1,5 @@
 /* h2up.c: the http action's HTTP/2 upstream (a route's `upstream_protocol: h2c`, prior
- * knowledge). Per endpoint, HTTP/2 connections (struct hup of kind HUP_K_H2, on hup.c's
+ * knowledge, or `h2`, over TLS). Per endpoint, HTTP/2 connections (struct hup of kind HUP_K_H2, on hup.c's
  * socket, ops and buffers) multiplex the attempts of many exchanges as streams; a new
  * connection opens once the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached or after a
  * GOAWAY. Each attempt is a struct hup of kind HUP_K_STREAM behind the same interface as
