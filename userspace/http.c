@@ -718,7 +718,8 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		return;
 	}
 	if (h1_slice_eq(req->method, "CONNECT")) {
-		hc_refuse(lp, x, 405, "CONNECT is served by the tunnel listener, not the http action");
+		hc_refuse(lp, x, 405, x->fwd ? "CONNECT after a proxy request: send it on a new connection" :
+					"CONNECT is served by the tunnel listener, not the http action");
 		return;
 	}
 	if (!req->target.len || (req->target.p[0] != '/' && !(req->target.len > 7 && !strncasecmp(req->target.p, "http://", 7)) &&
