@@ -237,6 +237,10 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
 	metric(b, "hermes_http_connections_total", "counter", "Client connections of the http action.", s->http_conns);
 	metric(b, "hermes_http_requests_total", "counter", "Requests read by the http action.", s->http_requests);
+	metric(b, "hermes_http_forward_connections_total", "counter",
+	       "Explicit proxy clients (absolute-form requests on the tunnel listener).", s->http_fwd_conns);
+	metric(b, "hermes_http_forward_requests_total", "counter",
+	       "Requests of explicit proxy clients.", s->http_fwd_requests);
 	metric(b, "hermes_http_rejected_total", "counter",
 	       "Requests refused before reaching any upstream (malformed, smuggling shapes, limits).", s->http_rejected);
 	metric(b, "hermes_http_attempts_total", "counter", "Upstream attempts (first tries and retries).", s->http_attempts);
@@ -267,7 +271,7 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
 	}
 	metric(b, "hermes_http_h2_upstream_connections_total", "counter",
-	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c).", s->http_h2up_conns);
+	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c or h2).", s->http_h2up_conns);
 	metric(b, "hermes_http_h2_upstream_streams_total", "counter", "Attempts sent as HTTP/2 streams.",
 	       s->http_h2up_streams);
 	metric(b, "hermes_http_h2_upstream_refused_total", "counter",

@@ -151,6 +151,7 @@ enum cfg_balance { BALANCE_ROUND_ROBIN = 0, BALANCE_LEAST_REQUEST };
 enum cfg_http_proto {
 	HPROTO_H1 = 0, /* HTTP/1.1, pooled keep-alive connections (hup.c) */
 	HPROTO_H2C,    /* HTTP/2 in clear text with prior knowledge, streams multiplexed (h2up.c) */
+	HPROTO_H2,     /* the same over TLS 1.3 (ALPN h2), the origin verified against tls.ca */
 };
 
 /* An HTTP route: requests matching host, path prefix and headers (all optional) go to
@@ -165,6 +166,8 @@ struct cfg_http_route {
 	int n_eps;
 	uint8_t balance;              /* enum cfg_balance */
 	uint8_t proto;                /* enum cfg_http_proto */
+	char tls_name[64];            /* h2: SNI and the name the origin's certificate must carry;
+				       * "" = no SNI, the certificate chain alone is checked */
 	bool has_retry;
 	struct cfg_http_retry retry;
 	struct cfg_kv add[CFG_HTTP_MAX_HDRS];

@@ -1313,7 +1313,7 @@ static int set_upstream_protocol(struct ctx *c, const struct key *k, const char 
 	else if (!strcmp(s, "h2c"))
 		r->proto = HPROTO_H2C;
 	else if (!strcmp(s, "h2"))
-		return fail(c, v, "%s 'h2' (HTTP/2 over TLS to the origin) is not implemented yet: use h2c or h1", qname);
+		r->proto = HPROTO_H2;
 	else
 		return fail(c, v, "unknown %s '%s' (expected %s)", qname, show(c, s), k->expect);
 	return 0;
@@ -1347,8 +1347,8 @@ _Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_rout
 		       sizeof(((struct cfg_http_route *)0)->name) == sizeof(((struct cfg_route *)0)->name),
 	       "set_route_name fills both kinds of route");
 
-#define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, retry, " \
-			  "add_headers, remove_headers"
+#define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, " \
+			  "tls_name, retry, add_headers, remove_headers"
 
 static const struct key http_route_keys[] = {
 	{ .name = "name", .set = set_route_name,
@@ -1358,7 +1358,10 @@ static const struct key http_route_keys[] = {
 	  .nsub = ARRAY_SIZE(http_match_keys) },
 	{ .name = "balance", .set = set_balance, .flags = KEY_OPT, .expect = "round_robin or least_request" },
 	{ .name = "upstream_protocol", .set = set_upstream_protocol, .flags = KEY_OPT,
-	  .expect = "h1 (the default) or h2c (HTTP/2 with prior knowledge)" },
+	  .expect = "h1 (the default), h2c (HTTP/2 with prior knowledge) or h2 (HTTP/2 over TLS)" },
+	{ .name = "tls_name", .set = set_string, .off = offsetof(struct cfg_http_route, tls_name),
+	  .size = sizeof(((struct cfg_http_route *)0)->tls_name), .flags = KEY_OPT,
+	  .expect = "the DNS name the origin's certificate carries (and SNI), at most 63 characters" },
 	{ .name = "retry", .set = set_route_retry, .off = offsetof(struct cfg_http_route, retry), .flags = KEY_OPT },
 	{ .name = "add_headers", .set = set_headers_map, .off = offsetof(struct cfg_http_route, add), .flags = KEY_OPT,
 	  .expect = "a mapping of at most 8 header names to values, e.g. {x-hermes: \"1\"}" },
@@ -1601,6 +1604,21 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 				return -EINVAL;
 			}
 
+	for (int i = 0; i < cfg->n_http_routes; i++) {
+		const struct cfg_http_route *r = &cfg->http_routes[i];
+
+		if (r->proto == HPROTO_H2 && !cfg->tls.cert[0]) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': upstream_protocol h2 (HTTP/2 over TLS) needs "
+				 "the 'tls' section (tls: {cert, key, ca}; the origin is verified against ca)", c->path,
+				 r->line, r->name);
+			return -EINVAL;
+		}
+		if (r->tls_name[0] && r->proto != HPROTO_H2) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': tls_name is only for upstream_protocol h2",
+				 c->path, r->line, r->name);
+			return -EINVAL;
+		}
+	}
 	/* routes without their own retry policy take the http section's */
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		if (!cfg->http_routes[i].has_retry)

@@ -349,6 +349,21 @@ struct conn *conn_new(struct loop *lp, int fd)
 	return c;
 }
 
+int conn_hand_over(struct loop *lp, struct conn *c)
+{
+	int fd = c->cfd;
+
+	list_del(lp, c);
+	if (c->counted_active)
+		lp->st.active--;
+	free(c->hbuf);
+	free(c->rbuf);
+	free(c->ident);
+	free(c->tp);
+	free(c);
+	return fd;
+}
+
 void conn_accept(struct loop *lp, int fd)
 {
 	struct conn *c = conn_new(lp, fd);
@@ -378,12 +393,9 @@ void conn_accept(struct loop *lp, int fd)
 	log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
 	if (c->action == HERMES_ACT_HTTP) {
 		/* http.c reads the requests: the socket moves to its own object */
-		int cfd = c->cfd;
 		struct hermes_addr peer = c->peer;
+		int cfd = conn_hand_over(lp, c);
 
-		list_del(lp, c);
-		lp->st.active--;
-		free(c);
 		http_accept(lp, cfd, &peer, &dst);
 		return;
 	}

@@ -1,5 +1,5 @@
 /* h2up.c: the http action's HTTP/2 upstream (a route's `upstream_protocol: h2c`, prior
- * knowledge). Per endpoint, HTTP/2 connections (struct hup of kind HUP_K_H2, on hup.c's
+ * knowledge, or `h2`, over TLS). Per endpoint, HTTP/2 connections (struct hup of kind HUP_K_H2, on hup.c's
  * socket, ops and buffers) multiplex the attempts of many exchanges as streams; a new
  * connection opens once the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached or after a
  * GOAWAY. Each attempt is a struct hup of kind HUP_K_STREAM behind the same interface as
@@ -14,19 +14,30 @@
  * stream; the exchanges hear of them after nghttp2 returns (h2up_events), so an exchange
  * never re-enters nghttp2 from inside it. Frames are produced once per loop batch
  * (h2up_flush_dirty). A stream's receive window is opened only as http.c consumes its
- * bytes, so a slow client holds back its own stream only. */
+ * bytes, so a slow client holds back its own stream only.
+ *
+ * `upstream_protocol: h2` runs the same connections over TLS 1.3 (ALPN h2, the origin's
+ * certificate verified against tls.ca, and its name when the route has a tls_name).
+ * OpenSSL sits between nghttp2 and hup.c's buffers on two memory BIOs: ciphertext
+ * received goes into one, frames are encrypted as they are produced and the other is
+ * drained into the send buffer, so the io_uring ops stay exactly those of h2c. A
+ * connection serves only exchanges of its own kind (TLS or not, and the same name). */
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "h2x.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
+#include "tls.h"
 
 #define H2UP_STREAM_WIN (256 * 1024)
 #define H2UP_CONN_WIN (1 << 30)
@@ -43,6 +54,12 @@ struct h2conn {
 	struct hup *dnext;        /* lp->http->h2up_dirty */
 	struct hup *pending;      /* streams with events for their exchange */
 	struct hbuf out;          /* frames produced while a send is in flight */
+	/* upstream_protocol h2 */
+	bool tls;
+	bool hs_done;             /* handshake over: frames may flow */
+	SSL *ssl;
+	BIO *rb, *wb;             /* ciphertext received / to send (memory BIOs) */
+	char name[64];            /* the route's tls_name ("" = none) */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -365,7 +382,34 @@ static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 
 /* ---- connections ---- */
 
-static int conn_init(struct loop *lp, struct hup *c)
+/* The TLS client state of a new connection for x's route. */
+static int conn_tls_init(struct loop *lp, struct h2conn *h, const struct hconn *x)
+{
+	if (!lp->tls_client)
+		return -ENOPROTOOPT; /* the config refuses h2 without a tls section */
+	h->tls = true;
+	memcpy(h->name, x->tls_name, sizeof(h->name));
+	h->ssl = SSL_new(lp->tls_client);
+	h->rb = BIO_new(BIO_s_mem());
+	h->wb = BIO_new(BIO_s_mem());
+	if (!h->ssl || !h->rb || !h->wb) {
+		BIO_free(h->rb);
+		BIO_free(h->wb);
+		h->rb = h->wb = NULL;
+		return -ENOMEM;
+	}
+	/* an empty memory BIO means "try again later", not EOF */
+	BIO_set_mem_eof_return(h->rb, -1);
+	SSL_set_bio(h->ssl, h->rb, h->wb);
+	SSL_set_connect_state(h->ssl);
+	if (h->name[0]) {
+		SSL_set_tlsext_host_name(h->ssl, h->name);
+		SSL_set1_host(h->ssl, h->name);
+	}
+	return 0;
+}
+
+static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 {
 	static const struct h2x_callbacks cb = { .begin_headers = on_begin_headers, .header = on_header,
 						 .frame_recv = on_frame_recv, .data = on_data,
@@ -375,6 +419,12 @@ static int conn_init(struct loop *lp, struct hup *c)
 	if (!h)
 		return -ENOMEM;
 	c->h2 = h;
+	if (x->proto == HPROTO_H2) {
+		int err = conn_tls_init(lp, h, x);
+
+		if (err)
+			return err;
+	}
 	/* no streams towards us (no push) */
 	if (h2x_session_new(&h->ng, false, c, &cb, 0, H2UP_STREAM_WIN, H2UP_CONN_WIN))
 		return -ENOMEM;
@@ -457,9 +507,102 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 			}
 	}
 	nghttp2_session_del(h->ng);
+	SSL_free(h->ssl); /* and its BIOs */
 	free(h->out.p);
 	free(h);
 	c->h2 = NULL;
+}
+
+/* TLS: the ciphertext OpenSSL produced (records, handshake messages, alerts) into out. */
+static int tls_drain(struct h2conn *h)
+{
+	char buf[16384];
+	int n;
+
+	while ((n = BIO_read(h->wb, buf, sizeof(buf))) > 0)
+		if (hb_put(&h->out, buf, (size_t)n))
+			return -ENOMEM;
+	return 0;
+}
+
+/* The endpoint and name of c, for log lines. */
+static const char *conn_what(const struct hup *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	char a[ADDR_STRLEN];
+
+	addr_from_hermes(&c->ep->addr, &ss);
+	addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s%s", a, CONN(c)->name[0] ? " (" : "", CONN(c)->name, CONN(c)->name[0] ? ")" : "");
+	return buf;
+}
+
+/* Handshake progress after new ciphertext (or the connect). 0, or -EPROTO (logged with
+ * OpenSSL's reason) when it failed or the origin does not speak h2. */
+static int tls_handshake(struct hup *c)
+{
+	struct h2conn *h = CONN(c);
+	const unsigned char *alpn = NULL;
+	unsigned alpn_len = 0;
+	char what[160], why[320];
+	int r = SSL_do_handshake(h->ssl), e;
+
+	if (r == 1) {
+		SSL_get0_alpn_selected(h->ssl, &alpn, &alpn_len);
+		if (alpn_len != 2 || memcmp(alpn, "h2", 2)) {
+			log_warn("http: TLS to origin %s: it did not select ALPN h2 (%.*s)", conn_what(c, what, sizeof(what)),
+				 alpn_len ? (int)alpn_len : 4, alpn_len ? (const char *)alpn : "none");
+			return -EPROTO;
+		}
+		h->hs_done = true;
+		log_debug("http: TLS to origin %s: %s, ALPN h2", conn_what(c, what, sizeof(what)), SSL_get_version(h->ssl));
+		return 0;
+	}
+	e = SSL_get_error(h->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return 0;
+	}
+	tls_fail_reason(h->ssl, why, sizeof(why));
+	log_warn("http: TLS to origin %s failed: %s", conn_what(c, what, sizeof(what)), why);
+	return -EPROTO;
+}
+
+/* TLS: the ciphertext in rx[0..n) through OpenSSL, the plaintext into nghttp2. 0, or
+ * -errno (-ECONNRESET after the origin's close_notify). */
+static int tls_input(struct hup *c, size_t n)
+{
+	struct h2conn *h = CONN(c);
+	uint8_t buf[16384];
+	char what[160], why[320];
+
+	if (BIO_write(h->rb, c->rx.p, (int)n) != (int)n)
+		return -ENOMEM;
+	if (!h->hs_done) {
+		if (tls_handshake(c))
+			return -EPROTO;
+		if (!h->hs_done)
+			return 0;
+	}
+	for (;;) {
+		int r = SSL_read(h->ssl, buf, sizeof(buf)), e;
+
+		if (r > 0) {
+			if (nghttp2_session_mem_recv(h->ng, buf, (size_t)r) < 0)
+				return -EPROTO;
+			continue;
+		}
+		e = SSL_get_error(h->ssl, r);
+		if (e == SSL_ERROR_WANT_READ) {
+			ERR_clear_error();
+			return 0;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return -ECONNRESET;
+		tls_fail_reason(h->ssl, why, sizeof(why));
+		log_info("http: TLS from origin %s: %s", conn_what(c, what, sizeof(what)), why);
+		return -EPROTO;
+	}
 }
 
 /* Frames out: into `out` while a send is in flight, then swapped into wbuf. */
@@ -469,7 +612,7 @@ static void conn_flush(struct loop *lp, struct hup *c)
 
 	if (c->state != HUP_OPEN)
 		return;
-	while (h->out.len < H2UP_OUT_HIGH) {
+	while (h->out.len < H2UP_OUT_HIGH && (!h->tls || h->hs_done)) {
 		const uint8_t *d;
 		ssize_t n = nghttp2_session_mem_send(h->ng, &d);
 
@@ -479,10 +622,15 @@ static void conn_flush(struct loop *lp, struct hup *c)
 		}
 		if (!n)
 			break;
-		if (hb_put(&h->out, d, (size_t)n)) {
+		/* over TLS: a memory BIO takes the whole record at once */
+		if (h->tls ? SSL_write(h->ssl, d, (int)n) != (int)n || tls_drain(h) : hb_put(&h->out, d, (size_t)n)) {
 			conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
 			return;
 		}
+	}
+	if (h->tls && tls_drain(h)) {
+		conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
+		return;
 	}
 	if (!c->send_inflight && c->woff == c->wlen && h->out.len) {
 		char *p = c->wbuf;
@@ -531,16 +679,30 @@ void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res)
 			return;
 		}
 		c->state = HUP_OPEN;
+		if (CONN(c)->tls && tls_handshake(c)) { /* the ClientHello */
+			conn_fail(lp, c, HUP_F_CONNECT, -EPROTO);
+			return;
+		}
 		hup_arm_recv(lp, c);
 		conn_dirty(lp, c);
 		break;
 	case OP_HUP_RECV:
 		c->recv_armed = false;
 		if (res <= 0) {
-			conn_fail(lp, c, HUP_F_RESET, res ? res : -ECONNRESET);
+			/* a connection that never finished its handshake never carried a request */
+			conn_fail(lp, c, CONN(c)->tls && !CONN(c)->hs_done ? HUP_F_CONNECT : HUP_F_RESET,
+				  res ? res : -ECONNRESET);
 			return;
 		}
-		if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
+		if (CONN(c)->tls) {
+			bool was_done = CONN(c)->hs_done;
+			int err = tls_input(c, (size_t)res);
+
+			if (err) {
+				conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_CONNECT, err);
+				return;
+			}
+		} else if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
 			conn_fail(lp, c, HUP_F_RESET, -EPROTO);
 			return;
 		}
@@ -589,12 +751,14 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
 	struct hup *c, *u;
 	struct h2stream *s;
+	int err;
 
 	for (c = ep->h2conns; c; c = c->pnext) {
 		struct h2conn *h = CONN(c);
 		uint32_t max;
 
-		if (c->state == HUP_CLOSING || h->goaway)
+		if (c->state == HUP_CLOSING || h->goaway || h->tls != (x->proto == HPROTO_H2) ||
+		    (h->tls && strcmp(h->name, x->tls_name)))
 			continue;
 		max = nghttp2_session_get_remote_settings(h->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 		if (h->n_streams < max)
@@ -612,9 +776,9 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		}
 		if (!(c = hup_connect(lp, ep, NULL, HUP_K_H2)))
 			return NULL;
-		if (conn_init(lp, c)) {
+		if ((err = conn_init(lp, c, x))) {
 			hup_close(lp, c);
-			errno = ENOMEM;
+			errno = -err;
 			return NULL;
 		}
 		c->idle_since_ms = lp->now_ms;
@@ -693,7 +857,7 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	if (!(lbuf = malloc((size_t)n)))
 		return -ENOMEM;
 	nv[k++] = h2x_nv(":method", 7, req.method.p, req.method.len);
-	nv[k++] = h2x_nv(":scheme", 7, "http", 4);
+	nv[k++] = h2x_nv(":scheme", 7, h->tls ? "https" : "http", h->tls ? 5 : 4);
 	if (auth.len)
 		nv[k++] = h2x_nv(":authority", 10, auth.p, auth.len);
 	nv[k++] = h2x_nv(":path", 5, path.p, path.len);

@@ -106,6 +106,8 @@ struct hconn {
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
 	bool client_eof;
+	bool fwd;                 /* an explicit proxy client (tunnel listener): every request
+				   * names its target in absolute form */
 	bool close_after;         /* close once this response is out */
 	bool rst;                 /* close with a reset */
 	struct rxbuf rx;          /* from the client */
@@ -136,6 +138,7 @@ struct hconn {
 	unsigned n_eps;
 	uint8_t balance;
 	uint8_t proto;            /* enum cfg_http_proto of the route */
+	char tls_name[64];        /* upstream_protocol h2: the route's tls_name */
 	unsigned rr;
 	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
 	char route[32];

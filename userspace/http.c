@@ -16,7 +16,11 @@
  * whole before the first attempt (up to retry.max_buffered_body); and only if its method
  * is idempotent or it has such a buffered body. Larger bodies stream upstream as they
  * arrive and are never retried. Requests on one connection are served in order
- * (pipelined ones wait in the receive buffer). */
+ * (pipelined ones wait in the receive buffer).
+ *
+ * Explicit proxy clients (`curl -x http://HERMES:15008`) reach this file too, handed over
+ * by the tunnel listener: their requests name the destination in absolute form, which
+ * then plays the part of a steered flow's original destination (http_accept_fwd). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -229,6 +233,30 @@ void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const 
 	hc_progress(lp, x);
 }
 
+void http_accept_fwd(struct loop *lp, int fd, const struct hermes_addr *peer, const char *bytes, size_t len)
+{
+	struct hermes_addr none = { 0 };
+	struct hconn *x = hc_new(lp, fd, peer, &none);
+	int one = 1;
+
+	lp->st.http_conns++;
+	lp->st.http_fwd_conns++;
+	if (!x) {
+		close(fd);
+		return;
+	}
+	lp->st.active++;
+	if (len > x->rx.cap) {
+		hc_close(lp, x, true);
+		return;
+	}
+	x->fwd = true;
+	memcpy(x->rx.p, bytes, len);
+	x->rx.len = len;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	hc_progress(lp, x);
+}
+
 struct hconn *http_stream_new(struct loop *lp, struct hconn *parent)
 {
 	struct hconn *s = hc_new(lp, -1, &parent->peer, &parent->dst);
@@ -376,6 +404,58 @@ static void hc_refuse(struct loop *lp, struct hconn *x, int status, const char *
 	hc_reply(lp, x, status, why, true);
 }
 
+/* ---- explicit proxy requests ---- */
+
+/* An absolute-form target http://AUTHORITY[/path][?query] split for a forward: *auth
+ * (the Host to send), *path (origin form; *slash when a "/" must go before it) and the
+ * address. 0, -EINVAL when malformed (userinfo, fragment, bad port, empty host), or
+ * -EHOSTUNREACH for a host name: hermesd has no resolver. */
+static int fwd_target(struct h1_slice t, struct h1_slice *auth, struct h1_slice *path, bool *slash,
+		      struct hermes_addr *dst)
+{
+	const char *a, *e, *end = t.p + t.len;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char buf[300];
+	bool has_port, letters = false;
+
+	if (t.len <= 7 || strncasecmp(t.p, "http://", 7))
+		return -EINVAL;
+	a = t.p + 7;
+	for (e = a; e < end && *e != '/' && *e != '?' && *e != '#'; e++)
+		;
+	if (e == a || (size_t)(e - a) > sizeof(buf) - 4 || (e < end && *e == '#') || memchr(a, '@', (size_t)(e - a)))
+		return -EINVAL;
+	*auth = (struct h1_slice){ .p = a, .len = (size_t)(e - a) };
+	*path = (struct h1_slice){ .p = e, .len = (size_t)(end - e) };
+	*slash = e == end || *e == '?';
+	/* a port is there when the authority ends in :digits after the host ([v6] or v4) */
+	{
+		const char *c = e;
+
+		while (c > a && c[-1] >= '0' && c[-1] <= '9')
+			c--;
+		has_port = c > a && c < e && c[-1] == ':' && (a[0] != '[' || (c - 1 > a && c[-2] == ']'));
+		if (!has_port && c == e && c > a && c[-1] == ':')
+			return -EINVAL; /* "host:" */
+	}
+	memcpy(buf, a, (size_t)(e - a));
+	buf[e - a] = 0;
+	if (!has_port)
+		strcat(buf, ":80");
+	if (!h1_parse_authority((struct h1_slice){ .p = buf, .len = strlen(buf) }, &ss, &sl))
+		return addr_to_hermes((struct sockaddr *)&ss, dst) ? -EINVAL : 0;
+	if (a[0] == '[')
+		return -EINVAL;
+	for (const char *c = a; c < e && *c != ':'; c++) {
+		if ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z')
+			letters = true;
+		else if (!(*c >= '0' && *c <= '9') && *c != '-' && *c != '.')
+			return -EINVAL;
+	}
+	return letters ? -EHOSTUNREACH : -EINVAL;
+}
+
 /* ---- routing ---- */
 
 static struct h1_slice host_no_port(struct h1_slice h)
@@ -453,6 +533,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 		x->rp = lp->cfg->http.retry;
 		x->balance = BALANCE_ROUND_ROBIN;
 		x->proto = HPROTO_H1;
+		x->tls_name[0] = 0;
 		x->rr = 0;
 		snprintf(x->route, sizeof(x->route), "-");
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
@@ -462,6 +543,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	x->rp = r->retry;
 	x->balance = r->balance;
 	x->proto = r->proto;
+	memcpy(x->tls_name, r->tls_name, sizeof(x->tls_name));
 	x->rr = r->rr++;
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
 	for (int i = 0; i < r->n_eps; i++) {
@@ -514,19 +596,34 @@ static bool idempotent(struct h1_slice m)
 
 /* The head sent upstream: HTTP/1.1, hop-by-hop fields dropped, one Content-Length, the
  * route's header edits, Via. */
+/* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
+ * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
 static int hc_build_head(struct loop *lp, struct hconn *x, const struct h1_request *req,
-			 const struct cfg_http_route *r, long long cl, const struct h1_header *host)
+			 const struct cfg_http_route *r, long long cl, const struct h1_header *host,
+			 const struct h1_slice *fwd_path, bool fwd_slash)
 {
 	struct hbuf *o = &x->out;
 	int err = 0;
 
 	err |= hb_put(o, req->method.p, req->method.len);
 	err |= hb_put(o, " ", 1);
-	err |= hb_put(o, req->target.p, req->target.len);
+	if (fwd_path) {
+		if (fwd_slash)
+			err |= hb_put(o, "/", 1);
+		err |= hb_put(o, fwd_path->p, fwd_path->len);
+	} else {
+		err |= hb_put(o, req->target.p, req->target.len);
+	}
 	err |= hb_put(o, " HTTP/1.1\r\n", 11);
+	if (fwd_path) {
+		err |= hb_put(o, "Host: ", 6);
+		err |= hb_put(o, host->value.p, host->value.len);
+		err |= hb_put(o, "\r\n", 2);
+	}
 	for (unsigned i = 0; i < req->n_headers; i++) {
 		const struct h1_header *h = &req->headers[i];
-		bool drop = hop_by_hop(req->headers, req->n_headers, h->name);
+		bool drop = hop_by_hop(req->headers, req->n_headers, h->name) ||
+			    (fwd_path && h1_slice_caseeq(h->name, "Host"));
 
 		for (int j = 0; r && !drop && j < r->n_remove; j++)
 			drop = h1_slice_caseeq(h->name, r->remove[j]);
@@ -579,6 +676,9 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 {
 	const struct h1_header *host = h1_find(req->headers, req->n_headers, "Host"), *expect;
 	const struct cfg_http_route *r;
+	struct h1_header fwd_host = { 0 };
+	struct h1_slice fwd_path = { 0 };
+	bool fwd_slash = false;
 	long long cl;
 	bool chunked;
 
@@ -618,7 +718,8 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		return;
 	}
 	if (h1_slice_eq(req->method, "CONNECT")) {
-		hc_refuse(lp, x, 405, "CONNECT is served by the tunnel listener, not the http action");
+		hc_refuse(lp, x, 405, x->fwd ? "CONNECT after a proxy request: send it on a new connection" :
+					"CONNECT is served by the tunnel listener, not the http action");
 		return;
 	}
 	if (!req->target.len || (req->target.p[0] != '/' && !(req->target.len > 7 && !strncasecmp(req->target.p, "http://", 7)) &&
@@ -631,6 +732,29 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		hc_refuse(lp, x, 417, "only Expect: 100-continue is understood");
 		return;
 	}
+	if (x->fwd) {
+		/* an explicit proxy request: the URL names the destination, which must be one
+		 * tunnel_access allows, as a CONNECT to it would have to be */
+		int e = fwd_target(req->target, &fwd_host.value, &fwd_path, &fwd_slash, &x->dst);
+		char why[96];
+
+		lp->st.http_fwd_requests++;
+		if (e == -EHOSTUNREACH) {
+			hc_refuse(lp, x, 400, "host names are not resolved (hermes has no resolver): use an IP address");
+			return;
+		}
+		if (e) {
+			hc_refuse(lp, x, 400, "a proxy request needs an absolute http://IP[:port] target");
+			return;
+		}
+		if (tunnel_access(lp, &x->peer, &x->dst, req, why, sizeof(why))) {
+			log_warn("http conn %llu: %s %s refused: %s", (unsigned long long)x->id, x->method, x->path, why);
+			hc_refuse(lp, x, 403, why);
+			return;
+		}
+		fwd_host.name = (struct h1_slice){ .p = "Host", .len = 4 };
+		host = &fwd_host;
+	}
 	x->req_chunked = chunked;
 	x->req_left = chunked ? -1 : cl;
 	x->has_body = chunked || cl > 0;
@@ -639,7 +763,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		hc_reply(lp, x, 503, "no usable endpoint", true);
 		return;
 	}
-	if (hc_build_head(lp, x, req, r, chunked ? -1 : cl, host)) {
+	if (hc_build_head(lp, x, req, r, chunked ? -1 : cl, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
 		hc_reply(lp, x, 500, "out of memory", true);
 		return;
 	}
@@ -1185,7 +1309,7 @@ static bool hc_head(struct loop *lp, struct hconn *x)
 	}
 	if (!x->head_start_ms)
 		x->head_start_ms = lp->now_ms;
-	if (x->fd >= 0 && !x->h2) {
+	if (x->fd >= 0 && !x->h2 && !x->fwd) {
 		int h2 = h2dn_sniff(x);
 
 		if (h2 == 0)

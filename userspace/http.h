@@ -18,6 +18,12 @@ void http_fini(struct loop *lp);
 /* A steered connection whose policy action is http: fd is the accepted client socket,
  * dst its original destination (the endpoint when no route matches). */
 void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst);
+/* An explicit proxy client, handed over by the tunnel listener (tunnel.c) with the bytes
+ * it sent so far (bytes[0..len), copied): each request names its target in absolute form
+ * (`GET http://10.0.0.1:8080/x HTTP/1.1`), which is checked against tunnel_access and
+ * then treated as a steered flow's original destination; the request goes upstream in
+ * origin form with Host from the URL. */
+void http_accept_fwd(struct loop *lp, int fd, const struct hermes_addr *peer, const char *bytes, size_t len);
 void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void http_tick(struct loop *lp);
 void http_abort_all(struct loop *lp);

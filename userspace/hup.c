@@ -180,7 +180,7 @@ struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
 	struct hup *u = ep->idle;
 
-	if (x->proto == HPROTO_H2C)
+	if (x->proto == HPROTO_H2C || x->proto == HPROTO_H2)
 		return h2up_open(lp, ep, x);
 	if (u) {
 		hup_unidle(u);

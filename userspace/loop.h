@@ -25,6 +25,9 @@ void conn_abort_all(struct loop *lp);
 /* Ends c (RST the sides flagged); memory goes with the last completion. */
 void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
 void conn_maybe_free(struct loop *lp, struct conn *c);
+/* The client socket leaves c (which has nothing in flight) for another module: c is
+ * freed, the socket stays open and is returned. */
+int conn_hand_over(struct loop *lp, struct conn *c);
 
 /* Zeroed memory aligned for the op tags of user_data (LOOP_ALIGN); free() it. */
 void *loop_zalloc(size_t size);
@@ -55,6 +58,11 @@ int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *targ
 void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *target);
 void tunnel_send_connect(struct loop *lp, struct conn *c);
 void tunnel_resp(struct loop *lp, struct conn *c, int res);
+struct h1_request;
+/* tunnel_access for a request from peer to target (http.c's explicit proxy requests):
+ * 0, or -EACCES with why. */
+int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
+		  const struct h1_request *req, char *why, size_t why_len);
 
 /* sess.c: HTTP/2 tunnel connections (TLS or h2c), both ways */
 int sess_init(struct loop *lp);

@@ -4,6 +4,9 @@
  * proxy action does (timeout, retries, backoff), answers 200 and relays; errors get the
  * status a CONNECT client expects: 400 malformed request or authority, 405 not CONNECT,
  * 431/414 too large, 502 target refused or unreachable, 504 timed out, 408 head too slow.
+ * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`: an explicit
+ * proxy client) is not a tunnel: its connection goes to the http action (http.c), which
+ * serves it and the requests after it, checked by the same tunnel_access rules.
  * Bytes the client sent after the head (allowed once it has the 200) are forwarded first. */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "addr.h"
 #include "config.h"
 #include "hermes/flow.h"
+#include "http.h"
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
@@ -106,22 +110,14 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 	conn_maybe_free(lp, c);
 }
 
-/* Logs who asks for what and applies tunnel_access: with rules, the first match decides
- * and no match is a denial (403). Returns non-zero when the request was refused (and c
- * is gone). */
-static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_request *req,
-			    const struct sockaddr *dst_sa, const char *dst)
+/* Who a request says it is for (Hermes-Uid, Hermes-Comm from the previous hop). */
+static void req_identity(const struct h1_request *req, uint32_t *uid, bool *have_uid, char comm[16])
 {
 	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
-	const struct h1_header *pid_h = h1_find(req->headers, req->n_headers, "Hermes-Pid");
 	const struct h1_header *comm_h = h1_find(req->headers, req->n_headers, "Hermes-Comm");
-	char comm[16] = "", why[96], uidbuf[16] = "-";
-	const struct sess *s = c->sside[0] ? c->ss[0] : NULL;
-	const struct cfg_access *a;
-	struct hermes_addr target;
-	uint32_t uid = 0;
-	bool have_uid = false;
 
+	*have_uid = false;
+	comm[0] = 0;
 	if (uid_h && uid_h->value.len && uid_h->value.len < 11) {
 		char num[12];
 		char *end;
@@ -131,29 +127,67 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		num[uid_h->value.len] = 0;
 		v = strtoul(num, &end, 10);
 		if (!*end && v <= 0xffffffffUL) {
-			uid = (uint32_t)v;
-			have_uid = true;
+			*uid = (uint32_t)v;
+			*have_uid = true;
 		}
 	}
-	if (comm_h && comm_h->value.len < sizeof(comm)) {
+	if (comm_h && comm_h->value.len < 16) {
 		memcpy(comm, comm_h->value.p, comm_h->value.len);
 		comm[comm_h->value.len] = 0;
 	}
-	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
-		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
-		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
-		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
+}
+
+/* tunnel_access for a request from peer to target (s: its TLS session, or NULL): with
+ * rules, the first match decides and no match is a denial. 0, or -EACCES with why. */
+static int access_check(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
+			const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
+{
+	const struct cfg_access *a;
+	char comm[16];
+	uint32_t uid = 0;
+	bool have_uid;
+
 	if (!lp->cfg->n_access)
 		return 0;
-	addr_to_hermes(dst_sa, &target);
-	a = config_find_access(lp->cfg, &target, &c->peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL,
+	req_identity(req, &uid, &have_uid, comm);
+	a = config_find_access(lp->cfg, target, peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL,
 			       s ? s->sans : NULL, s ? s->n_sans : 0);
 	if (a && a->allow)
 		return 0;
 	if (a)
-		snprintf(why, sizeof(why), "denied by tunnel_access rule at line %d", a->line);
+		snprintf(why, why_len, "denied by tunnel_access rule at line %d", a->line);
 	else
-		snprintf(why, sizeof(why), "no tunnel_access rule allows it");
+		snprintf(why, why_len, "no tunnel_access rule allows it");
+	return -EACCES;
+}
+
+int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
+		  const struct h1_request *req, char *why, size_t why_len)
+{
+	return access_check(lp, peer, target, req, NULL, why, why_len);
+}
+
+/* Logs who asks for what and applies tunnel_access (403 when refused). Returns non-zero
+ * when the request was refused (and c is gone). */
+static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_request *req,
+			    const struct sockaddr *dst_sa, const char *dst)
+{
+	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
+	const struct h1_header *pid_h = h1_find(req->headers, req->n_headers, "Hermes-Pid");
+	char comm[16], why[96], uidbuf[16] = "-";
+	const struct sess *s = c->sside[0] ? c->ss[0] : NULL;
+	struct hermes_addr target;
+	uint32_t uid = 0;
+	bool have_uid;
+
+	req_identity(req, &uid, &have_uid, comm);
+	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
+		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
+		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
+		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
+	addr_to_hermes(dst_sa, &target);
+	if (!access_check(lp, &c->peer, &target, req, s, why, sizeof(why)))
+		return 0;
 	if (have_uid)
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
 	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
@@ -193,8 +227,25 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 		fail(lp, c, h1_error_status(n), "malformed request");
 		return;
 	}
+	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && c->cfd >= 0 && req.target.len > 7 &&
+	    !strncasecmp(req.target.p, "http://", 7)) {
+		/* an explicit proxy request (absolute form, in clear text): the http action
+		 * serves this connection from now on, starting with the bytes read so far */
+		struct hermes_addr peer = c->peer;
+		char *bytes = c->hbuf;
+		size_t len = c->hlen;
+		int fd;
+
+		c->hbuf = NULL;
+		fd = conn_hand_over(lp, c);
+
+		http_accept_fwd(lp, fd, &peer, bytes, len);
+		free(bytes);
+		return;
+	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {
-		fail(lp, c, 405, "only CONNECT is served here");
+		fail(lp, c, 405, c->sside[0] ? "only CONNECT is served here" :
+			    "only CONNECT and absolute-form http:// requests are served here");
 		return;
 	}
 	if (h1_parse_authority(req.target, &ss, &sslen)) {

@@ -422,6 +422,10 @@ static const struct bad_case {
 	  "path_prefix", "starting with /" },
 	{ "http duplicate route", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80]}\n  - {name: a, endpoints: [10.0.0.1:80]}\n",
 	  3, "duplicate http route name", NULL },
+	{ "http h2 without tls", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_protocol: h2}\n", 2,
+	  "upstream_protocol h2", "'tls' section" },
+	{ "http tls_name without h2", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], tls_name: x}\n", 2,
+	  "tls_name is only", NULL },
 	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
 	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
