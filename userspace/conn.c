@@ -107,7 +107,7 @@ static void half_ring_free(struct loop *lp, struct half *h)
 	h->ring_registered = false;
 }
 
-static void set_linger0(int fd)
+void sock_reset_on_close(int fd)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -159,9 +159,9 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	/* out of the splice maps before close, so no byte is redirected to a closing socket */
 	splice_unlink(lp, c);
 	if (c->rst_client)
-		set_linger0(c->cfd);
+		sock_reset_on_close(c->cfd);
 	if (c->rst_upstream)
-		set_linger0(c->ufd);
+		sock_reset_on_close(c->ufd);
 	if (c->cfd >= 0)
 		close(c->cfd);
 	if (c->ufd >= 0)
@@ -331,7 +331,7 @@ struct conn *conn_new(struct loop *lp, int fd)
 
 	lp->st.accepted++;
 	if (!c) {
-		set_linger0(fd);
+		sock_reset_on_close(fd);
 		close(fd);
 		return NULL;
 	}
@@ -446,6 +446,33 @@ void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n)
 		*p = NULL;
 		*n = 0;
 	}
+}
+
+int conn_half_append(struct half *h, const void *p, size_t n)
+{
+	uint32_t tail;
+	size_t first;
+
+	if (!h->sq && !(h->sq = malloc(STREAM_WIN)))
+		return -ENOMEM;
+	if (h->sq_len + n > STREAM_WIN)
+		return -ENOBUFS;
+	tail = (h->sq_head + h->sq_len) % STREAM_WIN;
+	first = STREAM_WIN - tail < n ? STREAM_WIN - tail : n;
+	memcpy(h->sq + tail, p, first);
+	memcpy(h->sq, (const uint8_t *)p + first, n - first);
+	h->sq_len += (uint32_t)n;
+	h->bytes += n;
+	return 0;
+}
+
+void conn_half_prepend(struct half *h, char *buf, size_t off, size_t len)
+{
+	memmove(buf, buf + off, len);
+	h->pre = buf;
+	h->pre_off = 0;
+	h->pre_len = (uint32_t)len;
+	h->bytes += len;
 }
 
 size_t conn_half_avail(const struct half *h)

@@ -266,11 +266,9 @@ static bool port_protected(const struct loop *lp, const struct hermes_addr *dst)
 
 static void refuse(struct loop *lp, int fd, const char *peer, const char *dst, const char *why)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	lp->st.inbound_refused++;
 	log_info("inbound connection from %s to %s refused: %s", peer, dst, why);
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* close sends a reset */
+	sock_reset_on_close(fd);
 	close(fd);
 }
 

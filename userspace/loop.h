@@ -36,6 +36,13 @@ struct conn *conn_new(struct loop *lp, int fd);
 /* The bytes waiting in h (pre, then the stream ring or the received buffers): the first
  * contiguous run. */
 void conn_half_peek(const struct half *h, const uint8_t **p, size_t *n);
+/* Appends n bytes received on the stream h reads from to its ring (allocated on first
+ * use). 0, -ENOMEM, or -ENOBUFS when they exceed the window (STREAM_WIN). */
+int conn_half_append(struct half *h, const void *p, size_t n);
+/* buf[off, off + len) (read with a tunnel's head) goes first out of h; h owns buf. */
+void conn_half_prepend(struct half *h, char *buf, size_t off, size_t len);
+/* close(fd) sends a reset (SO_LINGER 0). */
+void sock_reset_on_close(int fd);
 /* How many bytes wait in h, all runs together. */
 size_t conn_half_avail(const struct half *h);
 /* n bytes of h were passed on: free their buffers, open the stream window. */

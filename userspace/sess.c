@@ -125,9 +125,7 @@ void sess_stream_detach(struct loop *lp, struct conn *c, int side, uint32_t err)
 		/* the session was this flow's: a clean end says close_notify, a reset resets */
 		flow_unlink(s, c, side);
 		if (err && !(c->s_ended[side] && c->h[side].eof)) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			sock_reset_on_close(s->fd);
 			sess_close(s, 0, "its flow was reset");
 		} else {
 			if (s->state == SESS_OPEN && !SSL_get_shutdown(SSLP(s)))
@@ -911,7 +909,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
 	struct sess *s = ud;
 	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
 	struct half *h;
-	size_t first;
+	int err;
 
 	(void)flags;
 	if (!c || c->state == CONN_CLOSING) {
@@ -919,22 +917,14 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
 		return 0;
 	}
 	h = &c->h[flow_side(s, c)];
-	if (!h->sq && !(h->sq = malloc(STREAM_WIN)))
+	err = conn_half_append(h, data, len);
+	if (err == -ENOMEM)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (h->sq_len + len > STREAM_WIN) {
+	if (err) {
 		/* more than the window we gave: a flow-control violation */
 		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
 		return 0;
 	}
-	{
-		uint32_t tail = (h->sq_head + h->sq_len) % STREAM_WIN;
-
-		first = STREAM_WIN - tail < len ? STREAM_WIN - tail : len;
-		memcpy(h->sq + tail, data, first);
-		memcpy(h->sq, data + first, len - first);
-	}
-	h->sq_len += (uint32_t)len;
-	h->bytes += len;
 	c->last_active_ms = s->loop->now_ms;
 	conn_half_kick(s->loop, h);
 	return 0;
@@ -1141,13 +1131,10 @@ static void h1_client_head(struct sess *s, struct conn *c, const uint8_t *p, siz
 		return;
 	}
 	/* bytes after the answer are the flow's: they wait in its ring like stream data */
-	if (!c->h[1].sq && !(c->h[1].sq = malloc(STREAM_WIN))) {
+	if (conn_half_append(&c->h[1], c->rbuf + hl, c->rlen - (size_t)hl)) {
 		conn_fail_attempt(lp, c, -ENOMEM);
 		return;
 	}
-	memcpy(c->h[1].sq, c->rbuf + hl, c->rlen - (size_t)hl);
-	c->h[1].sq_len = (uint32_t)(c->rlen - (size_t)hl);
-	c->h[1].bytes += c->h[1].sq_len;
 	free(c->rbuf);
 	c->rbuf = NULL;
 	c->rlen = 0;
@@ -1188,20 +1175,12 @@ static void h1_input(struct sess *s, const uint8_t *p, size_t n)
 		return;
 	}
 	h = &c->h[side];
-	if (!h->sq && !(h->sq = malloc(STREAM_WIN))) {
+	/* h1_room() kept n within the window: only memory can fail */
+	if (conn_half_append(h, p, n)) {
 		conn_abort(lp, c, true, true);
 		conn_maybe_free(lp, c);
 		return;
 	}
-	{
-		uint32_t tail = (h->sq_head + h->sq_len) % STREAM_WIN;
-		size_t first = STREAM_WIN - tail < n ? STREAM_WIN - tail : n;
-
-		memcpy(h->sq + tail, p, first);
-		memcpy(h->sq, p + first, n - first);
-	}
-	h->sq_len += (uint32_t)n;
-	h->bytes += n;
 	c->last_active_ms = lp->now_ms;
 	conn_half_kick(lp, h);
 }

@@ -295,10 +295,7 @@ int tunnel_established(struct loop *lp, struct conn *c)
 	tunnel_reply(c, 200);
 	if (extra && c->sside[1]) {
 		/* the next hop is a stream: the bytes go first on it */
-		memmove(c->hbuf, c->hbuf + c->head_len, extra);
-		c->h[0].pre = c->hbuf;
-		c->h[0].pre_len = (uint32_t)extra;
-		c->h[0].bytes += extra;
+		conn_half_prepend(&c->h[0], c->hbuf, c->head_len, extra);
 		c->hbuf = NULL;
 		return 0;
 	}
@@ -424,10 +421,7 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 		goto broken;
 	if ((size_t)n < c->rlen && c->sside[0]) {
 		/* the client side is a stream: the bytes go first on it */
-		memmove(c->rbuf, c->rbuf + n, c->rlen - (size_t)n);
-		c->h[1].pre = c->rbuf;
-		c->h[1].pre_len = (uint32_t)(c->rlen - (size_t)n);
-		c->h[1].bytes += c->rlen - (size_t)n;
+		conn_half_prepend(&c->h[1], c->rbuf, (size_t)n, c->rlen - (size_t)n);
 		c->rbuf = NULL;
 	} else if ((size_t)n < c->rlen) {
 		ssize_t w = send(c->cfd, c->rbuf + n, c->rlen - (size_t)n, MSG_NOSIGNAL);
