@@ -112,6 +112,20 @@ static void hc_count_status(struct loop *lp, int status)
 
 /* ---- life cycle ---- */
 
+/* The exchange leaves its upstream attempt: the connection back to its pool (reusable)
+ * or closed, and the endpoint's active count down (least-request reads it). */
+static void hc_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
+{
+	if (x->up) {
+		hup_release(lp, x->up, reusable);
+		x->up = NULL;
+	}
+	if (x->ep) {
+		x->ep->active--;
+		x->ep = NULL;
+	}
+}
+
 static void hc_end_request(struct loop *lp, struct hconn *x)
 {
 	if (x->in_retry) {
@@ -122,26 +136,15 @@ static void hc_end_request(struct loop *lp, struct hconn *x)
 		lp->http->active_requests--;
 		x->in_request = false;
 	}
-	if (x->up) {
-		hup_release(lp, x->up, false);
-		x->up = NULL;
-	}
-	if (x->ep) {
-		x->ep->active--;
-		x->ep = NULL;
-	}
+	hc_drop_upstream(lp, x, false);
 }
 
 static void hc_maybe_free(struct loop *lp, struct hconn *x)
 {
 	if (x->state != HC_CLOSING || x->inflight > 0)
 		return;
-	if (x->rst) {
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		if (x->fd >= 0)
-			setsockopt(x->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
+	if (x->rst && x->fd >= 0)
+		sock_reset_on_close(x->fd);
 	if (x->fd >= 0)
 		close(x->fd);
 	h2dn_free(x);
@@ -382,14 +385,7 @@ static void hc_reply(struct loop *lp, struct hconn *x, int status, const char *w
 		hc_out(x, buf, (size_t)n);
 	if (close)
 		x->close_after = true;
-	if (x->up) {
-		hup_release(lp, x->up, false);
-		x->up = NULL;
-	}
-	if (x->ep) {
-		x->ep->active--;
-		x->ep = NULL;
-	}
+	hc_drop_upstream(lp, x, false);
 	x->status = status;
 	x->no_body = true;
 	x->resp_done = true;
@@ -989,16 +985,9 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 	char why_s[128];
 
 	lp->st.http_upstream_failures[why - 1]++;
-	if (x->ep) {
-		if (why != HUP_F_PROTO && why != HUP_F_REFUSED)
-			x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
-		x->ep->active--;
-		x->ep = NULL;
-	}
-	if (x->up) {
-		hup_release(lp, x->up, false);
-		x->up = NULL;
-	}
+	if (x->ep && why != HUP_F_PROTO && why != HUP_F_REFUSED)
+		x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
+	hc_drop_upstream(lp, x, false);
 	snprintf(why_s, sizeof(why_s), "%s (%s)", what[why], strerror(-err));
 	if (hc_can_retry(lp, x, on_of[why])) {
 		hc_schedule_retry(lp, x, why_s);
@@ -1167,10 +1156,7 @@ static void hc_wait_input(struct loop *lp, struct hconn *x)
 			char why[32];
 
 			snprintf(why, sizeof(why), "upstream answered %d", resp.status);
-			x->ep->active--;
-			x->ep = NULL;
-			hup_release(lp, x->up, false);
-			x->up = NULL;
+			hc_drop_upstream(lp, x, false);
 			hc_schedule_retry(lp, x, why);
 			return;
 		}
@@ -1240,12 +1226,7 @@ static void hc_resp_body(struct loop *lp, struct hconn *x)
 			x->resp_left -= (long long)n;
 	}
 	if (x->resp_done && x->up) {
-		bool reusable = x->resp_reusable && x->req_done && !hup_pending(x->up);
-
-		hup_release(lp, x->up, reusable);
-		x->up = NULL;
-		x->ep->active--;
-		x->ep = NULL;
+		hc_drop_upstream(lp, x, x->resp_reusable && x->req_done && !hup_pending(x->up));
 	}
 }
 
