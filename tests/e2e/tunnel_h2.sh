@@ -14,27 +14,11 @@
 
 topo_up
 start_nginx "$NS_S" 10.77.1.2:80 10.77.1.3:80 10.77.1.3:8080 10.77.1.3:8081
-require_cmd openssl
 
-# a CA and host certificates (hermesctl certs init makes the same; openssl keeps this
-# test independent of it)
-mkcerts() {
-	local d=$1 h
-	shift
-	mkdir -p "$d"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=test CA $ID" \
-		-keyout "$d/ca.key" -out "$d/ca.crt" -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=keyCertSign,cRLSign 2>/dev/null || die "openssl: CA"
-	for h in "$@"; do
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$h" \
-			-keyout "$d/$h.key" -out "$d/$h.csr" 2>/dev/null || die "openssl: $h key"
-		printf 'subjectAltName=DNS:%s,URI:spiffe://hermes/%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$h" "$h" >"$d/$h.ext"
-		openssl x509 -req -in "$d/$h.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
-			-extfile "$d/$h.ext" -out "$d/$h.crt" 2>/dev/null || die "openssl: $h cert"
-	done
-}
-mkcerts "$TMP/pki" client server
-mkcerts "$TMP/evil" client
+# our CA with client and server certificates, another CA's client, and an expired one
+for d in pki:client,server evil:client; do
+	"$HERMESCTL_BIN" certs init "$TMP/${d%%:*}" --hosts "${d#*:}" >/dev/null || die "hermesctl certs init ${d%%:*} failed"
+done
 "$HERMESCTL_BIN" certs init "$TMP/old" --hosts client --expired >/dev/null || die "hermesctl certs init --expired failed"
 
 S_ADMIN=127.0.0.1:15000
