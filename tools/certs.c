@@ -1,9 +1,10 @@
 /* certs.c: `hermesctl certs init`: a small certificate authority for the mTLS between
  * hermesd peers. It makes an EC P-256 CA and host certificates with the OpenSSL 3 API
  * (no openssl command line, no config file), names each host in its SANs both as a DNS
- * name (what TLS clients check) and as a SPIFFE-style URI (what peer authorization will
- * match), and writes keys so that no reader ever sees one with wider permissions than
- * 0600 or half written. */
+ * name (what TLS clients check; an IP address SAN for a host given as an IP address) and
+ * as a SPIFFE-style URI (what peer authorization will match), and writes keys so that no
+ * reader ever sees one with wider permissions than 0600 or half written. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -66,9 +67,20 @@ static void pair_free(struct pair *p)
 	p->key = NULL;
 }
 
+/* An IPv4 or IPv6 address literal: named in an IP SAN, as TLS clients check those. */
+static bool is_ip(const char *name)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
 int certs_check_name(const char *name, const char **why)
 {
 	size_t n = strlen(name);
+
+	if (is_ip(name))
+		return 0;
 
 	if (!n || n > 253) {
 		*why = "must be 1 to 253 characters long";
@@ -211,7 +223,7 @@ static int make_host(struct pair *h, const struct pair *ca, const char *name, ti
 {
 	char san[2 * 253 + 64];
 
-	snprintf(san, sizeof(san), "DNS:%s,URI:spiffe://hermes/%s", name, name);
+	snprintf(san, sizeof(san), "%s:%s,URI:spiffe://hermes/%s", is_ip(name) ? "IP" : "DNS", name, name);
 	if (cert_start(h, name, ca, nb, na) ||
 	    add_ext(h->crt, ca->crt, NID_authority_key_identifier, "keyid:always") ||
 	    add_ext(h->crt, ca->crt, NID_basic_constraints, "critical,CA:FALSE") ||
@@ -430,8 +442,9 @@ int certs_init(const struct certs_opts *o, FILE *out, char *err, size_t errlen)
 		if (e)
 			break;
 		fmt_time(until, sizeof(until), na);
-		fprintf(out, "host %s: created %s and %s (DNS:%s, URI:spiffe://hermes/%s, %s %s)\n", name, crtpath,
-			keypath, name, name, o->expired ? "EXPIRED since" : "valid until", until);
+		fprintf(out, "host %s: created %s and %s (%s:%s, URI:spiffe://hermes/%s, %s %s)\n", name, crtpath,
+			keypath, is_ip(name) ? "IP" : "DNS", name, name, o->expired ? "EXPIRED since" : "valid until",
+			until);
 	}
 	pair_free(&ca);
 	return e;

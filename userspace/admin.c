@@ -252,7 +252,11 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_http_per_try_timeouts_total", "counter", "Attempts cut by per_try_timeout_ms.",
 	       s->http_per_try_timeouts);
 	{
-		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol", "refused" };
+		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol", "refused", "tls" };
+
+		_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == sizeof(s->http_upstream_failures) /
+									 sizeof(s->http_upstream_failures[0]),
+			       "a name for each enum hup_fail");
 
 		sb_printf(b, "# HELP hermes_http_upstream_failures_total Failed attempts, by kind.\n"
 			     "# TYPE hermes_http_upstream_failures_total counter\n");
@@ -270,6 +274,12 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 			     "hermes_http_upstream_connections_total{pool=\"reused\"} %llu\n",
 			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
 	}
+	metric(b, "hermes_http_upstream_tls_handshakes_total", "counter",
+	       "TLS handshakes completed with origins (upstream_protocol h2, upstream_tls, https:// proxy targets).",
+	       s->http_tls_conns);
+	metric(b, "hermes_http_upstream_tls_failures_total", "counter",
+	       "TLS handshakes with origins that failed (certificate, name, ALPN, close or timeout).",
+	       s->http_tls_failures);
 	metric(b, "hermes_http_h2_upstream_connections_total", "counter",
 	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c or h2).", s->http_h2up_conns);
 	metric(b, "hermes_http_h2_upstream_streams_total", "counter", "Attempts sent as HTTP/2 streams.",

@@ -152,6 +152,8 @@ enum cfg_http_proto {
 	HPROTO_H1 = 0, /* HTTP/1.1, pooled keep-alive connections (hup.c) */
 	HPROTO_H2C,    /* HTTP/2 in clear text with prior knowledge, streams multiplexed (h2up.c) */
 	HPROTO_H2,     /* the same over TLS 1.3 (ALPN h2), the origin verified against tls.ca */
+	HPROTO_H1_TLS, /* HTTP/1.1 over TLS 1.3 (ALPN http/1.1), pooled like HPROTO_H1, verified
+			* like HPROTO_H2 (upstream_protocol h1 with upstream_tls: true) */
 };
 
 /* An HTTP route: requests matching host, path prefix and headers (all optional) go to
@@ -166,8 +168,10 @@ struct cfg_http_route {
 	int n_eps;
 	uint8_t balance;              /* enum cfg_balance */
 	uint8_t proto;                /* enum cfg_http_proto */
-	char tls_name[64];            /* h2: SNI and the name the origin's certificate must carry;
-				       * "" = no SNI, the certificate chain alone is checked */
+	bool tls, tls_set;            /* upstream_tls, and whether it was given */
+	char tls_name[64];            /* TLS upstreams: SNI and the name the origin's certificate
+				       * must carry (an IP address: an IP SAN, no SNI); "" = no
+				       * SNI, the certificate chain alone is checked */
 	bool has_retry;
 	struct cfg_http_retry retry;
 	struct cfg_kv add[CFG_HTTP_MAX_HDRS];

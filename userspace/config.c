@@ -1319,6 +1319,15 @@ static int set_upstream_protocol(struct ctx *c, const struct key *k, const char 
 	return 0;
 }
 
+static int set_upstream_tls(struct ctx *c, const struct key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	int ret = set_bool(c, k, qname, v, obj);
+
+	if (!ret)
+		((struct cfg_http_route *)obj)->tls_set = true;
+	return ret;
+}
+
 static int remove_item(struct ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
 {
 	struct cfg_http_route *r = obj;
@@ -1348,7 +1357,7 @@ _Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_rout
 	       "set_route_name fills both kinds of route");
 
 #define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, " \
-			  "tls_name, retry, add_headers, remove_headers"
+			  "upstream_tls, tls_name, retry, add_headers, remove_headers"
 
 static const struct key http_route_keys[] = {
 	{ .name = "name", .set = set_route_name,
@@ -1359,9 +1368,11 @@ static const struct key http_route_keys[] = {
 	{ .name = "balance", .set = set_balance, .flags = KEY_OPT, .expect = "round_robin or least_request" },
 	{ .name = "upstream_protocol", .set = set_upstream_protocol, .flags = KEY_OPT,
 	  .expect = "h1 (the default), h2c (HTTP/2 with prior knowledge) or h2 (HTTP/2 over TLS)" },
+	{ .name = "upstream_tls", .set = set_upstream_tls, .off = offsetof(struct cfg_http_route, tls), .flags = KEY_OPT,
+	  .expect = "true or false (true with upstream_protocol h1: HTTP/1.1 over TLS)" },
 	{ .name = "tls_name", .set = set_string, .off = offsetof(struct cfg_http_route, tls_name),
 	  .size = sizeof(((struct cfg_http_route *)0)->tls_name), .flags = KEY_OPT,
-	  .expect = "the DNS name the origin's certificate carries (and SNI), at most 63 characters" },
+	  .expect = "the DNS name (or IP address) the origin's certificate carries, SNI for a name, at most 63 characters" },
 	{ .name = "retry", .set = set_route_retry, .off = offsetof(struct cfg_http_route, retry), .flags = KEY_OPT },
 	{ .name = "add_headers", .set = set_headers_map, .off = offsetof(struct cfg_http_route, add), .flags = KEY_OPT,
 	  .expect = "a mapping of at most 8 header names to values, e.g. {x-hermes: \"1\"}" },
@@ -1605,17 +1616,27 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 			}
 
 	for (int i = 0; i < cfg->n_http_routes; i++) {
-		const struct cfg_http_route *r = &cfg->http_routes[i];
+		struct cfg_http_route *r = &cfg->http_routes[i];
 
-		if (r->proto == HPROTO_H2 && !cfg->tls.cert[0]) {
-			snprintf(c->err, c->errlen, "%s:%d: http route '%s': upstream_protocol h2 (HTTP/2 over TLS) needs "
-				 "the 'tls' section (tls: {cert, key, ca}; the origin is verified against ca)", c->path,
-				 r->line, r->name);
+		/* upstream_tls as the tunnel peers' tls: h2 is always over TLS, h2c never */
+		if (r->tls_set && r->tls != (r->proto != HPROTO_H2C) && r->proto != HPROTO_H1) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': upstream_tls: %s contradicts upstream_protocol "
+				 "%s (expected %s)", c->path, r->line, r->name, r->tls ? "true" : "false",
+				 r->proto == HPROTO_H2 ? "h2" : "h2c",
+				 r->proto == HPROTO_H2 ? "h2c for HTTP/2 without TLS" : "h2 for HTTP/2 over TLS");
 			return -EINVAL;
 		}
-		if (r->tls_name[0] && r->proto != HPROTO_H2) {
-			snprintf(c->err, c->errlen, "%s:%d: http route '%s': tls_name is only for upstream_protocol h2",
-				 c->path, r->line, r->name);
+		if (r->proto == HPROTO_H1 && r->tls)
+			r->proto = HPROTO_H1_TLS;
+		if ((r->proto == HPROTO_H2 || r->proto == HPROTO_H1_TLS) && !cfg->tls.cert[0]) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': %s needs the 'tls' section (tls: {cert, key, "
+				 "ca}; the origin is verified against ca)", c->path, r->line, r->name,
+				 r->proto == HPROTO_H2 ? "upstream_protocol h2 (HTTP/2 over TLS)" : "upstream_tls");
+			return -EINVAL;
+		}
+		if (r->tls_name[0] && r->proto != HPROTO_H2 && r->proto != HPROTO_H1_TLS) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': tls_name is only for TLS upstreams "
+				 "(upstream_protocol h2, or h1 with upstream_tls: true)", c->path, r->line, r->name);
 			return -EINVAL;
 		}
 	}

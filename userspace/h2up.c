@@ -17,15 +17,14 @@
  * bytes, so a slow client holds back its own stream only.
  *
  * `upstream_protocol: h2` runs the same connections over TLS 1.3 (ALPN h2, the origin's
- * certificate verified against tls.ca, and its name when the route has a tls_name).
- * OpenSSL sits between nghttp2 and hup.c's buffers on two memory BIOs: ciphertext
- * received goes into one, frames are encrypted as they are produced and the other is
- * drained into the send buffer, so the io_uring ops stay exactly those of h2c. A
- * connection serves only exchanges of its own kind (TLS or not, and the same name). */
+ * certificate verified against tls.ca, and its name when the route has a tls_name), with
+ * hup.c's TLS (struct hup_tls, OpenSSL on memory BIOs): ciphertext received goes into
+ * OpenSSL and the plaintext into nghttp2, frames are encrypted as they are produced and
+ * the ciphertext drained into the send buffer, so the io_uring ops stay exactly those of
+ * h2c. A connection serves only exchanges of its own kind (TLS or not, and the same
+ * name). */
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +53,6 @@ struct h2conn {
 	struct hup *dnext;        /* lp->http->h2up_dirty */
 	struct hup *pending;      /* streams with events for their exchange */
 	struct hbuf out;          /* frames produced while a send is in flight */
-	/* upstream_protocol h2 */
-	bool tls;
-	bool hs_done;             /* handshake over: frames may flow */
-	SSL *ssl;
-	BIO *rb, *wb;             /* ciphertext received / to send (memory BIOs) */
-	char name[64];            /* the route's tls_name ("" = none) */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -382,33 +375,6 @@ static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 
 /* ---- connections ---- */
 
-/* The TLS client state of a new connection for x's route. */
-static int conn_tls_init(struct loop *lp, struct h2conn *h, const struct hconn *x)
-{
-	if (!lp->tls_client)
-		return -ENOPROTOOPT; /* the config refuses h2 without a tls section */
-	h->tls = true;
-	memcpy(h->name, x->tls_name, sizeof(h->name));
-	h->ssl = SSL_new(lp->tls_client);
-	h->rb = BIO_new(BIO_s_mem());
-	h->wb = BIO_new(BIO_s_mem());
-	if (!h->ssl || !h->rb || !h->wb) {
-		BIO_free(h->rb);
-		BIO_free(h->wb);
-		h->rb = h->wb = NULL;
-		return -ENOMEM;
-	}
-	/* an empty memory BIO means "try again later", not EOF */
-	BIO_set_mem_eof_return(h->rb, -1);
-	SSL_set_bio(h->ssl, h->rb, h->wb);
-	SSL_set_connect_state(h->ssl);
-	if (h->name[0]) {
-		SSL_set_tlsext_host_name(h->ssl, h->name);
-		SSL_set1_host(h->ssl, h->name);
-	}
-	return 0;
-}
-
 static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 {
 	static const struct h2x_callbacks cb = { .begin_headers = on_begin_headers, .header = on_header,
@@ -420,7 +386,7 @@ static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 		return -ENOMEM;
 	c->h2 = h;
 	if (x->proto == HPROTO_H2) {
-		int err = conn_tls_init(lp, h, x);
+		int err = hup_tls_start(lp, c, x->tls_name, "h2");
 
 		if (err)
 			return err;
@@ -507,100 +473,54 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 			}
 	}
 	nghttp2_session_del(h->ng);
-	SSL_free(h->ssl); /* and its BIOs */
 	free(h->out.p);
 	free(h);
 	c->h2 = NULL;
 }
 
 /* TLS: the ciphertext OpenSSL produced (records, handshake messages, alerts) into out. */
-static int tls_drain(struct h2conn *h)
+static int tls_drain(struct hup *c)
 {
+	struct h2conn *h = CONN(c);
 	char buf[16384];
-	int n;
+	size_t n;
 
-	while ((n = BIO_read(h->wb, buf, sizeof(buf))) > 0)
-		if (hb_put(&h->out, buf, (size_t)n))
+	while ((n = tls_mem_take(&c->tls->m, buf, sizeof(buf))))
+		if (hb_put(&h->out, buf, n))
 			return -ENOMEM;
 	return 0;
 }
 
-/* The endpoint and name of c, for log lines. */
-static const char *conn_what(const struct hup *c, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	char a[ADDR_STRLEN];
-
-	addr_from_hermes(&c->ep->addr, &ss);
-	addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
-	snprintf(buf, len, "%s%s%s%s", a, CONN(c)->name[0] ? " (" : "", CONN(c)->name, CONN(c)->name[0] ? ")" : "");
-	return buf;
-}
-
-/* Handshake progress after new ciphertext (or the connect). 0, or -EPROTO (logged with
- * OpenSSL's reason) when it failed or the origin does not speak h2. */
-static int tls_handshake(struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-	const unsigned char *alpn = NULL;
-	unsigned alpn_len = 0;
-	char what[160], why[320];
-	int r = SSL_do_handshake(h->ssl), e;
-
-	if (r == 1) {
-		SSL_get0_alpn_selected(h->ssl, &alpn, &alpn_len);
-		if (alpn_len != 2 || memcmp(alpn, "h2", 2)) {
-			log_warn("http: TLS to origin %s: it did not select ALPN h2 (%.*s)", conn_what(c, what, sizeof(what)),
-				 alpn_len ? (int)alpn_len : 4, alpn_len ? (const char *)alpn : "none");
-			return -EPROTO;
-		}
-		h->hs_done = true;
-		log_debug("http: TLS to origin %s: %s, ALPN h2", conn_what(c, what, sizeof(what)), SSL_get_version(h->ssl));
-		return 0;
-	}
-	e = SSL_get_error(h->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		ERR_clear_error();
-		return 0;
-	}
-	tls_fail_reason(h->ssl, why, sizeof(why));
-	log_warn("http: TLS to origin %s failed: %s", conn_what(c, what, sizeof(what)), why);
-	return -EPROTO;
-}
-
 /* TLS: the ciphertext in rx[0..n) through OpenSSL, the plaintext into nghttp2. 0, or
- * -errno (-ECONNRESET after the origin's close_notify). */
-static int tls_input(struct hup *c, size_t n)
+ * -errno (-ECONNRESET after the origin's close_notify; -EPROTO, logged, for a failed
+ * handshake or a bad record). */
+static int tls_input(struct loop *lp, struct hup *c, size_t n)
 {
-	struct h2conn *h = CONN(c);
+	struct tls_mem *t = &c->tls->m;
 	uint8_t buf[16384];
 	char what[160], why[320];
 
-	if (BIO_write(h->rb, c->rx.p, (int)n) != (int)n)
+	if (tls_mem_put(t, c->rx.p, n))
 		return -ENOMEM;
-	if (!h->hs_done) {
-		if (tls_handshake(c))
+	if (!t->hs_done) {
+		if (hup_tls_handshake(lp, c))
 			return -EPROTO;
-		if (!h->hs_done)
+		if (!t->hs_done)
 			return 0;
 	}
 	for (;;) {
-		int r = SSL_read(h->ssl, buf, sizeof(buf)), e;
+		long r = tls_mem_read(t, buf, sizeof(buf), why, sizeof(why));
 
 		if (r > 0) {
-			if (nghttp2_session_mem_recv(h->ng, buf, (size_t)r) < 0)
+			if (nghttp2_session_mem_recv(CONN(c)->ng, buf, (size_t)r) < 0)
 				return -EPROTO;
 			continue;
 		}
-		e = SSL_get_error(h->ssl, r);
-		if (e == SSL_ERROR_WANT_READ) {
-			ERR_clear_error();
+		if (r == -EAGAIN)
 			return 0;
-		}
-		if (e == SSL_ERROR_ZERO_RETURN)
+		if (r == 0)
 			return -ECONNRESET;
-		tls_fail_reason(h->ssl, why, sizeof(why));
-		log_info("http: TLS from origin %s: %s", conn_what(c, what, sizeof(what)), why);
+		log_info("http: TLS from origin %s: %s", hup_what(c, what, sizeof(what)), why);
 		return -EPROTO;
 	}
 }
@@ -612,7 +532,7 @@ static void conn_flush(struct loop *lp, struct hup *c)
 
 	if (c->state != HUP_OPEN)
 		return;
-	while (h->out.len < H2UP_OUT_HIGH && (!h->tls || h->hs_done)) {
+	while (h->out.len < H2UP_OUT_HIGH && (!c->tls || c->tls->m.hs_done)) {
 		const uint8_t *d;
 		ssize_t n = nghttp2_session_mem_send(h->ng, &d);
 
@@ -623,12 +543,12 @@ static void conn_flush(struct loop *lp, struct hup *c)
 		if (!n)
 			break;
 		/* over TLS: a memory BIO takes the whole record at once */
-		if (h->tls ? SSL_write(h->ssl, d, (int)n) != (int)n || tls_drain(h) : hb_put(&h->out, d, (size_t)n)) {
+		if (c->tls ? tls_mem_write(&c->tls->m, d, (size_t)n) || tls_drain(c) : hb_put(&h->out, d, (size_t)n)) {
 			conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
 			return;
 		}
 	}
-	if (h->tls && tls_drain(h)) {
+	if (c->tls && tls_drain(c)) {
 		conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
 		return;
 	}
@@ -679,8 +599,8 @@ void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res)
 			return;
 		}
 		c->state = HUP_OPEN;
-		if (CONN(c)->tls && tls_handshake(c)) { /* the ClientHello */
-			conn_fail(lp, c, HUP_F_CONNECT, -EPROTO);
+		if (c->tls && hup_tls_handshake(lp, c)) { /* the ClientHello */
+			conn_fail(lp, c, HUP_F_TLS, -EPROTO);
 			return;
 		}
 		hup_arm_recv(lp, c);
@@ -690,16 +610,19 @@ void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res)
 		c->recv_armed = false;
 		if (res <= 0) {
 			/* a connection that never finished its handshake never carried a request */
-			conn_fail(lp, c, CONN(c)->tls && !CONN(c)->hs_done ? HUP_F_CONNECT : HUP_F_RESET,
-				  res ? res : -ECONNRESET);
+			bool hs = c->tls && !c->tls->m.hs_done;
+
+			if (hs)
+				hup_tls_lost(lp, c, res);
+			conn_fail(lp, c, hs ? HUP_F_TLS : HUP_F_RESET, res ? res : -ECONNRESET);
 			return;
 		}
-		if (CONN(c)->tls) {
-			bool was_done = CONN(c)->hs_done;
-			int err = tls_input(c, (size_t)res);
+		if (c->tls) {
+			bool was_done = c->tls->m.hs_done;
+			int err = tls_input(lp, c, (size_t)res);
 
 			if (err) {
-				conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_CONNECT, err);
+				conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_TLS, err);
 				return;
 			}
 		} else if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
@@ -736,6 +659,10 @@ void h2up_tick(struct loop *lp, struct hup *c)
 {
 	struct h2conn *h = CONN(c);
 
+	if (hup_tls_overdue(lp, c)) {
+		conn_fail(lp, c, HUP_F_TLS, -ETIMEDOUT);
+		return;
+	}
 	if (c->state != HUP_OPEN || h->n_streams)
 		return;
 	if (lp->draining || h->goaway || lp->now_ms - c->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms) {
@@ -757,8 +684,8 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		struct h2conn *h = CONN(c);
 		uint32_t max;
 
-		if (c->state == HUP_CLOSING || h->goaway || h->tls != (x->proto == HPROTO_H2) ||
-		    (h->tls && strcmp(h->name, x->tls_name)))
+		if (c->state == HUP_CLOSING || h->goaway || !c->tls != (x->proto != HPROTO_H2) ||
+		    (c->tls && strcmp(c->tls->name, x->tls_name)))
 			continue;
 		max = nghttp2_session_get_remote_settings(h->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 		if (h->n_streams < max)
@@ -857,7 +784,7 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	if (!(lbuf = malloc((size_t)n)))
 		return -ENOMEM;
 	nv[k++] = h2x_nv(":method", 7, req.method.p, req.method.len);
-	nv[k++] = h2x_nv(":scheme", 7, h->tls ? "https" : "http", h->tls ? 5 : 4);
+	nv[k++] = h2x_nv(":scheme", 7, s->conn->tls ? "https" : "http", s->conn->tls ? 5 : 4);
 	if (auth.len)
 		nv[k++] = h2x_nv(":authority", 10, auth.p, auth.len);
 	nv[k++] = h2x_nv(":path", 5, path.p, path.len);

@@ -1,6 +1,7 @@
 /* http-t.h: types of the `http` action: the client side with routing and retries
  * (http.c, struct hconn) and its upstream transport, HTTP/1.1 connections pooled per
- * endpoint (hup.c, struct hup, struct hep). Functions live in http.h. */
+ * endpoint, in clear text or over TLS (hup.c, struct hup, struct hep, struct hup_tls).
+ * Functions live in http.h. */
 #ifndef HERMES_HTTP_T_H
 #define HERMES_HTTP_T_H
 
@@ -11,12 +12,19 @@
 #include "hermes/origdst.h"
 #include "http1-t.h"
 #include "loop-t.h"
+#include "tls.h"
 
 /* Received bytes: data is p[off..len). A recv in flight writes at p + len, so the
  * buffer is compacted (and len lowered) only while none is. */
 struct rxbuf {
 	char *p;
 	size_t off, len, cap;
+};
+
+/* A growable byte string. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
 };
 
 /* Why an attempt failed, for retry_on and the error status. */
@@ -26,6 +34,8 @@ enum hup_fail {
 	HUP_F_TIMEOUT,     /* per_try_timeout_ms passed before the response head */
 	HUP_F_PROTO,       /* the upstream's response is malformed: 502, not retried */
 	HUP_F_REFUSED,     /* HTTP/2 REFUSED_STREAM (or a GOAWAY before it): never processed */
+	HUP_F_TLS,         /* the TLS handshake failed or timed out: the request never left;
+			    * retried as a connect failure, answered 502 */
 };
 
 /* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
@@ -52,6 +62,18 @@ enum hup_state {
 	HUP_CLOSING,    /* cancelled; freed when inflight reaches 0 */
 };
 
+/* TLS on an upstream connection (upstream_protocol h2, or h1 with upstream_tls): the
+ * connection's rx and wbuf carry ciphertext; an HTTP/1.1 connection keeps its plaintext
+ * here (HTTP/2 hands it to nghttp2 at once). */
+struct hup_tls {
+	struct tls_mem m;
+	char name[64];            /* the name verified: tls_name, an https:// target's IP, or
+				   * "" (the chain alone) */
+	uint64_t start_ms;        /* the handshake began (it has connect_timeout_ms) */
+	struct rxbuf in;          /* HTTP/1.1: plaintext received, read by the exchange */
+	struct hbuf out;          /* HTTP/1.1: plaintext written before the handshake ended */
+};
+
 /* One upstream HTTP/1.1 connection. */
 struct hup {
 	struct loop *loop;
@@ -67,7 +89,10 @@ struct hup {
 	bool reused;              /* taken from the pool for this exchange */
 	bool recv_armed, send_inflight;
 	bool eof;                 /* the upstream closed its side */
+	bool cut;                 /* ... over TLS without close_notify: a close-delimited
+				   * body may have been truncated */
 	bool got_bytes;           /* received anything for the current exchange */
+	struct hup_tls *tls;      /* NULL in clear text */
 	struct rxbuf rx;
 	char *wbuf;               /* to send: wbuf[woff..wlen) */
 	size_t wlen, woff, wcap;
@@ -85,12 +110,6 @@ enum hc_state {
 	HC_LINGER,  /* answered and shut down for writing: reading until the client closes */
 	HC_CLOSING, /* cancelled; freed when inflight reaches 0 */
 	HC_H2,      /* an HTTP/2 connection (h2dn.c): its streams are hconns of their own */
-};
-
-/* A growable byte string. */
-struct hbuf {
-	char *p;
-	size_t len, cap;
 };
 
 /* One client connection of the http action, with its current request (requests are
@@ -127,6 +146,7 @@ struct hconn {
 	bool req_done;            /* the whole request was read from the client */
 	long long req_left;       /* Content-Length body bytes still to read (-1: none/chunked) */
 	bool req_chunked;
+	bool fwd_tls;             /* a forward to an https:// target */
 	struct h1_chunked req_ck;
 	size_t body_bytes;
 	struct hbuf out;          /* the request as sent upstream: head (+ body when buffered) */
@@ -138,7 +158,7 @@ struct hconn {
 	unsigned n_eps;
 	uint8_t balance;
 	uint8_t proto;            /* enum cfg_http_proto of the route */
-	char tls_name[64];        /* upstream_protocol h2: the route's tls_name */
+	char tls_name[64];        /* TLS upstreams: the route's tls_name, or an https:// target's IP */
 	unsigned rr;
 	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
 	char route[32];

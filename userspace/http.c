@@ -21,6 +21,7 @@
  * Explicit proxy clients (`curl -x http://HERMES:15008`) reach this file too, handed over
  * by the tunnel listener: their requests name the destination in absolute form, which
  * then plays the part of a steered flow's original destination (http_accept_fwd). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -402,22 +403,24 @@ static void hc_refuse(struct loop *lp, struct hconn *x, int status, const char *
 
 /* ---- explicit proxy requests ---- */
 
-/* An absolute-form target http://AUTHORITY[/path][?query] split for a forward: *auth
- * (the Host to send), *path (origin form; *slash when a "/" must go before it) and the
- * address. 0, -EINVAL when malformed (userinfo, fragment, bad port, empty host), or
- * -EHOSTUNREACH for a host name: hermesd has no resolver. */
+/* An absolute-form target http[s]://AUTHORITY[/path][?query] split for a forward: *auth
+ * (the Host to send), *path (origin form; *slash when a "/" must go before it), the
+ * address (port 80, or 443 for https) and *tls for https. 0, -EINVAL when malformed
+ * (userinfo, fragment, bad port, empty host), or -EHOSTUNREACH for a host name: hermesd
+ * has no resolver. */
 static int fwd_target(struct h1_slice t, struct h1_slice *auth, struct h1_slice *path, bool *slash,
-		      struct hermes_addr *dst)
+		      struct hermes_addr *dst, bool *tls)
 {
 	const char *a, *e, *end = t.p + t.len;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char buf[300];
 	bool has_port, letters = false;
+	size_t scheme = h1_abs_scheme(t, tls);
 
-	if (t.len <= 7 || strncasecmp(t.p, "http://", 7))
+	if (!scheme)
 		return -EINVAL;
-	a = t.p + 7;
+	a = t.p + scheme;
 	for (e = a; e < end && *e != '/' && *e != '?' && *e != '#'; e++)
 		;
 	if (e == a || (size_t)(e - a) > sizeof(buf) - 4 || (e < end && *e == '#') || memchr(a, '@', (size_t)(e - a)))
@@ -438,7 +441,7 @@ static int fwd_target(struct h1_slice t, struct h1_slice *auth, struct h1_slice 
 	memcpy(buf, a, (size_t)(e - a));
 	buf[e - a] = 0;
 	if (!has_port)
-		strcat(buf, ":80");
+		strcat(buf, *tls ? ":443" : ":80");
 	if (!h1_parse_authority((struct h1_slice){ .p = buf, .len = strlen(buf) }, &ss, &sl))
 		return addr_to_hermes((struct sockaddr *)&ss, dst) ? -EINVAL : 0;
 	if (a[0] == '[')
@@ -528,8 +531,12 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	if (!r) {
 		x->rp = lp->cfg->http.retry;
 		x->balance = BALANCE_ROUND_ROBIN;
-		x->proto = HPROTO_H1;
+		x->proto = x->fwd_tls ? HPROTO_H1_TLS : HPROTO_H1;
 		x->tls_name[0] = 0;
+		/* an https:// target: its certificate must name the IP address asked for */
+		if (x->fwd_tls)
+			inet_ntop(x->dst.family == HERMES_FAMILY_V4 ? AF_INET : AF_INET6, x->dst.addr, x->tls_name,
+				  sizeof(x->tls_name));
 		x->rr = 0;
 		snprintf(x->route, sizeof(x->route), "-");
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
@@ -652,7 +659,7 @@ static void hc_reset_request(struct hconn *x)
 {
 	x->out.len = 0;
 	x->in_request = x->in_retry = x->http10 = x->keepalive = x->is_head = x->idempotent = x->has_body = false;
-	x->buffered = x->streaming = x->req_done = x->req_chunked = false;
+	x->buffered = x->streaming = x->req_done = x->req_chunked = x->fwd_tls = false;
 	x->req_left = -1;
 	memset(&x->req_ck, 0, sizeof(x->req_ck));
 	x->body_bytes = 0;
@@ -674,7 +681,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	const struct cfg_http_route *r;
 	struct h1_header fwd_host = { 0 };
 	struct h1_slice fwd_path = { 0 };
-	bool fwd_slash = false;
+	bool fwd_slash = false, abs_tls;
 	long long cl;
 	bool chunked;
 
@@ -718,9 +725,12 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 					"CONNECT is served by the tunnel listener, not the http action");
 		return;
 	}
-	if (!req->target.len || (req->target.p[0] != '/' && !(req->target.len > 7 && !strncasecmp(req->target.p, "http://", 7)) &&
+	/* https:// only from explicit proxy clients: a steered flow's request is passed on as
+	 * it came, in clear text */
+	if (!req->target.len || (req->target.p[0] != '/' && !(h1_abs_scheme(req->target, &abs_tls) && (!abs_tls || x->fwd)) &&
 				 !h1_slice_eq(req->target, "*"))) {
-		hc_refuse(lp, x, 400, "request-target is neither origin-form nor absolute http://");
+		hc_refuse(lp, x, 400, x->fwd ? "request-target is neither origin-form nor absolute http:// or https://"
+					     : "request-target is neither origin-form nor absolute http://");
 		return;
 	}
 	expect = h1_find(req->headers, req->n_headers, "Expect");
@@ -731,7 +741,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	if (x->fwd) {
 		/* an explicit proxy request: the URL names the destination, which must be one
 		 * tunnel_access allows, as a CONNECT to it would have to be */
-		int e = fwd_target(req->target, &fwd_host.value, &fwd_path, &fwd_slash, &x->dst);
+		int e = fwd_target(req->target, &fwd_host.value, &fwd_path, &fwd_slash, &x->dst, &x->fwd_tls);
 		char why[96];
 
 		lp->st.http_fwd_requests++;
@@ -740,7 +750,13 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 			return;
 		}
 		if (e) {
-			hc_refuse(lp, x, 400, "a proxy request needs an absolute http://IP[:port] target");
+			hc_refuse(lp, x, 400, "a proxy request needs an absolute http://IP[:port] or https://IP[:port] target");
+			return;
+		}
+		if (x->fwd_tls && !lp->tls_client) {
+			log_warn("http conn %llu: %s %s refused: https:// targets need the tls section (its ca verifies "
+				 "the origin)", (unsigned long long)x->id, x->method, x->path);
+			hc_refuse(lp, x, 502, "https:// targets need the tls section in hermesd's config");
 			return;
 		}
 		if (tunnel_access(lp, &x->peer, &x->dst, req, why, sizeof(why))) {
@@ -978,10 +994,11 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 		[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
 		[HUP_F_PROTO] = 0,
 		[HUP_F_REFUSED] = RETRY_REFUSED_STREAM,
+		[HUP_F_TLS] = RETRY_CONNECT_FAILURE,
 	};
 	static const char *const what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
 					     [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response",
-					     [HUP_F_REFUSED] = "stream refused" };
+					     [HUP_F_REFUSED] = "stream refused", [HUP_F_TLS] = "TLS handshake failed" };
 	char why_s[128];
 
 	lp->st.http_upstream_failures[why - 1]++;
@@ -995,6 +1012,7 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 	}
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
+	/* a TLS failure is the origin's answer, not its absence: 502 */
 	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT || why == HUP_F_REFUSED ? 503 : 502, why_s,
 		 x->close_after);
 }
@@ -1192,11 +1210,13 @@ static void hc_resp_body(struct loop *lp, struct hconn *x)
 		if (!avail) {
 			if (!x->up->eof)
 				return;
-			if (x->until_close) {
+			/* over TLS, only close_notify ends a body that ends with the connection */
+			if (x->until_close && !x->up->cut) {
 				x->resp_done = true;
 				break;
 			}
-			log_info("http conn %llu: upstream closed mid-body: reset", (unsigned long long)x->id);
+			log_info("http conn %llu: upstream closed mid-body%s: reset", (unsigned long long)x->id,
+				 x->up->cut ? " (TLS without close_notify: maybe truncated)" : "");
 			hc_close(lp, x, true);
 			return;
 		}

@@ -63,8 +63,21 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 void hup_close(struct loop *lp, struct hup *u);
 void hup_arm_recv(struct loop *lp, struct hup *u);
 void hup_kick_send(struct loop *lp, struct hup *u);
+/* TLS on an upstream connection (HTTP/1.1 here, HTTP/2 for h2up.c). */
+/* "IP:PORT (name)" of u's endpoint and TLS name, for log lines. */
+const char *hup_what(const struct hup *u, char *buf, size_t len);
+/* u, just made by hup_connect, speaks TLS: ALPN alpn, the origin verified against tls.ca
+ * and name (see tls_mem_client). 0, -ENOPROTOOPT without a tls section, or -ENOMEM. */
+int hup_tls_start(struct loop *lp, struct hup *u, const char *name, const char *alpn);
+/* Handshake progress: after the connect (the ClientHello), then after each receive. 0,
+ * or -EPROTO, logged with OpenSSL's reason and counted. */
+int hup_tls_handshake(struct loop *lp, struct hup *u);
+/* Has u's handshake taken longer than connect_timeout_ms? Logged and counted when so. */
+bool hup_tls_overdue(struct loop *lp, struct hup *u);
+/* u failed or was closed (res: -errno or 0) before its handshake ended: logged, counted. */
+void hup_tls_lost(struct loop *lp, struct hup *u, int res);
 
-/* h2up.c: the HTTP/2 upstream (upstream_protocol h2c); hup_* calls on a stream land here */
+/* h2up.c: the HTTP/2 upstream (upstream_protocol h2c or h2); hup_* calls on a stream land here */
 struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
 void h2up_wrote(struct loop *lp, struct hup *u);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);

@@ -450,6 +450,14 @@ int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_l
 	return 0;
 }
 
+size_t h1_abs_scheme(struct h1_slice t, bool *tls)
+{
+	*tls = t.len > 8 && !strncasecmp(t.p, "https://", 8);
+	if (*tls)
+		return 8;
+	return t.len > 7 && !strncasecmp(t.p, "http://", 7) ? 7 : 0;
+}
+
 int h1_parse_authority(struct h1_slice a, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -68,6 +68,10 @@ long h1_chunked_parse(struct h1_chunked *ck, const char *buf, size_t len, const 
 /* The standard reason phrase of an HTTP status ("Error" for codes it does not know). */
 const char *h1_reason(int status);
 
+/* The length of the "http://" or "https://" (any case, *tls set for https) that starts
+ * an absolute-form target t with something after it; 0 when t is not one. */
+size_t h1_abs_scheme(struct h1_slice t, bool *tls);
+
 /* CONNECT authority "IPv4:port" or "[IPv6]:port" (port 1..65535; no host names yet)
  * -> *ss / *len. Returns 0 or -EINVAL. */
 int h1_parse_authority(struct h1_slice a, struct sockaddr_storage *ss, socklen_t *len);

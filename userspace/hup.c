@@ -4,16 +4,26 @@
  * recv armed, so a server closing it is noticed at once rather than by the next request.
  * Sockets carry SO_MARK (never steered back to hermesd by connect4). Every connection
  * only ever submits reads into and writes from its own buffers, so it can outlive the
- * exchange that used it until its last completion. */
+ * exchange that used it until its last completion.
+ *
+ * TLS (upstream_protocol h1 with upstream_tls, and h2 for h2up.c): OpenSSL on memory
+ * BIOs (tls_mem, tls.c) sits between the socket buffers, which carry ciphertext on the
+ * same io_uring ops, and the plaintext the exchange reads and writes; the session lives
+ * as long as the connection, so a pooled connection is reused without a new handshake.
+ * A connection is pooled and taken only for exchanges that want the same TLS and name.
+ * The handshake must end within connect_timeout_ms, and its failure is a failure of its
+ * own kind (HUP_F_TLS), logged with OpenSSL's reason. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "h2x.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -52,12 +62,24 @@ void hup_unidle(struct hup *u)
 	u->pnext = NULL;
 }
 
+static void tls_free(struct hup *u)
+{
+	if (!u->tls)
+		return;
+	tls_mem_free(&u->tls->m);
+	free(u->tls->in.p);
+	free(u->tls->out.p);
+	free(u->tls);
+	u->tls = NULL;
+}
+
 static void hup_maybe_free(struct loop *lp, struct hup *u)
 {
 	if (u->state != HUP_CLOSING || u->inflight > 0)
 		return;
 	if (u->kind == HUP_K_H2)
 		h2up_conn_free(lp, u);
+	tls_free(u);
 	if (u->fd >= 0)
 		close(u->fd);
 	if (u->prev)
@@ -102,6 +124,10 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 
 	if (u->recv_armed || u->eof || (u->state != HUP_OPEN && u->state != HUP_IDLE))
 		return;
+	/* HTTP/1.1 over TLS: rx is emptied into OpenSSL at each completion; what holds the
+	 * reads back is the plaintext its owner has not consumed */
+	if (u->tls && u->kind == HUP_K_H1 && u->tls->in.len - u->tls->in.off >= b->cap)
+		return;
 	if (b->off) {
 		memmove(b->p, b->p + b->off, b->len - b->off);
 		b->len -= b->off;
@@ -121,6 +147,153 @@ void hup_kick_send(struct loop *lp, struct hup *u)
 	io_uring_prep_send(loop_sqe(lp, u, OP_HUP_SEND), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
 	u->send_inflight = true;
 	u->inflight++;
+}
+
+/* ---- TLS ---- */
+
+const char *hup_what(const struct hup *u, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	char a[ADDR_STRLEN];
+	const char *name = u->tls ? u->tls->name : "";
+
+	addr_from_hermes(&u->ep->addr, &ss);
+	addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s%s", a, name[0] ? " (" : "", name, name[0] ? ")" : "");
+	return buf;
+}
+
+int hup_tls_start(struct loop *lp, struct hup *u, const char *name, const char *alpn)
+{
+	struct hup_tls *t;
+
+	if (!lp->tls_client)
+		return -ENOPROTOOPT; /* the config refuses TLS upstreams without a tls section */
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (u->kind == HUP_K_H1) {
+		t->in.cap = u->rx.cap;
+		t->in.p = malloc(t->in.cap);
+	}
+	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_mem_client(&t->m, lp->tls_client, name, alpn)) {
+		free(t->in.p);
+		free(t);
+		return -ENOMEM;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	u->tls = t;
+	return 0;
+}
+
+int hup_tls_handshake(struct loop *lp, struct hup *u)
+{
+	char what[160], why[320];
+	int r;
+
+	if (u->tls->m.hs_done)
+		return 0;
+	if (!u->tls->start_ms)
+		u->tls->start_ms = lp->now_ms;
+	r = tls_mem_handshake(&u->tls->m, why, sizeof(why));
+	if (r < 0) {
+		lp->st.http_tls_failures++;
+		log_warn("http: TLS to origin %s failed: %s", hup_what(u, what, sizeof(what)), why);
+		return -EPROTO;
+	}
+	if (r > 0) {
+		lp->st.http_tls_conns++;
+		log_debug("http: TLS to origin %s: %s, ALPN %s", hup_what(u, what, sizeof(what)),
+			  tls_mem_version(&u->tls->m), u->tls->m.alpn[0] ? u->tls->m.alpn : "none");
+	}
+	return 0;
+}
+
+bool hup_tls_overdue(struct loop *lp, struct hup *u)
+{
+	char what[160];
+
+	if (!u->tls || u->tls->m.hs_done || u->state != HUP_OPEN || !u->tls->start_ms ||
+	    lp->now_ms - u->tls->start_ms < lp->cfg->connect_timeout_ms)
+		return false;
+	lp->st.http_tls_failures++;
+	log_warn("http: TLS to origin %s failed: no handshake within %u ms (connect_timeout_ms)",
+		 hup_what(u, what, sizeof(what)), lp->cfg->connect_timeout_ms);
+	return true;
+}
+
+void hup_tls_lost(struct loop *lp, struct hup *u, int res)
+{
+	char what[160];
+
+	lp->st.http_tls_failures++;
+	log_warn("http: TLS to origin %s failed: the connection %s during the handshake (%s)",
+		 hup_what(u, what, sizeof(what)), res ? "failed" : "was closed", strerror(res ? -res : ECONNRESET));
+}
+
+/* HTTP/1.1 over TLS: the plaintext written goes through OpenSSL once the handshake is
+ * over, and the ciphertext into wbuf whenever no send reads it. A failure here cannot be
+ * reported to an exchange that is writing: the socket is shut down, and the recv that
+ * sees it reports a reset. */
+static void tls_send(struct loop *lp, struct hup *u)
+{
+	struct hup_tls *t = u->tls;
+
+	if (t->m.hs_done && t->out.len) {
+		if (tls_mem_write(&t->m, t->out.p, t->out.len)) {
+			char what[160];
+
+			log_warn("http: TLS to origin %s: cannot encrypt: resetting the connection",
+				 hup_what(u, what, sizeof(what)));
+			shutdown(u->fd, SHUT_RDWR);
+			return;
+		}
+		t->out.len = 0;
+	}
+	if (!u->send_inflight && u->woff == u->wlen) {
+		u->woff = 0;
+		u->wlen = tls_mem_take(&t->m, u->wbuf, u->wcap);
+	}
+	hup_kick_send(lp, u);
+}
+
+/* HTTP/1.1 over TLS: the plaintext OpenSSL can give, into tls->in (which grows by at
+ * most what one recv brought: reads are not armed while the owner lags, see
+ * hup_arm_recv); eof at the origin's close_notify. 0 or -errno. */
+static int tls_pull(struct hup *u)
+{
+	struct rxbuf *b = &u->tls->in;
+	char what[160], why[320];
+
+	if (b->off) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	while (!u->eof) {
+		long r;
+
+		if (b->cap - b->len < 16384) {
+			char *np = realloc(b->p, b->cap * 2);
+
+			if (!np)
+				return -ENOMEM;
+			b->p = np;
+			b->cap *= 2;
+		}
+		r = tls_mem_read(&u->tls->m, b->p + b->len, b->cap - b->len, why, sizeof(why));
+		if (r > 0) {
+			b->len += (size_t)r;
+		} else if (r == 0) {
+			u->eof = true;
+		} else if (r == -EAGAIN) {
+			return 0;
+		} else {
+			log_info("http: TLS from origin %s: %s", hup_what(u, what, sizeof(what)), why);
+			return (int)r;
+		}
+	}
+	return 0;
 }
 
 struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int kind)
@@ -178,10 +351,15 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 
 struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
-	struct hup *u = ep->idle;
+	bool tls = x->proto == HPROTO_H1_TLS;
+	struct hup *u;
+	int err;
 
 	if (x->proto == HPROTO_H2C || x->proto == HPROTO_H2)
 		return h2up_open(lp, ep, x);
+	for (u = ep->idle; u; u = u->pnext)
+		if (!u->tls == !tls && (!tls || !strcmp(u->tls->name, x->tls_name)))
+			break;
 	if (u) {
 		hup_unidle(u);
 		u->state = HUP_OPEN;
@@ -191,11 +369,25 @@ struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		lp->st.http_pool_reused++;
 		return u;
 	}
-	return hup_connect(lp, ep, x, HUP_K_H1);
+	u = hup_connect(lp, ep, x, HUP_K_H1);
+	if (u && tls && (err = hup_tls_start(lp, u, x->tls_name, "http/1.1"))) {
+		u->x = NULL;
+		hup_close(lp, u);
+		errno = -err;
+		return NULL;
+	}
+	return u;
 }
 
 size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 {
+	if (u->tls && u->kind == HUP_K_H1) {
+		/* the memory BIO takes any amount: the exchange bounds it with hup_pending */
+		if (hb_put(&u->tls->out, p, n))
+			return 0;
+		tls_send(lp, u);
+		return n;
+	}
 	if (!u->send_inflight && u->woff) {
 		memmove(u->wbuf, u->wbuf + u->woff, u->wlen - u->woff);
 		u->wlen -= u->woff;
@@ -222,22 +414,45 @@ size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 
 size_t hup_room(const struct hup *u)
 {
-	return u->send_inflight ? u->wcap - u->wlen : (size_t)-1;
+	return u->send_inflight && !(u->tls && u->kind == HUP_K_H1) ? u->wcap - u->wlen : (size_t)-1;
 }
 
 size_t hup_pending(const struct hup *u)
 {
-	return u->wlen - u->woff;
+	size_t n = u->wlen - u->woff;
+
+	if (u->tls && u->kind == HUP_K_H1)
+		n += u->tls->out.len + tls_mem_pending(&u->tls->m);
+	return n;
 }
 
 void hup_data(const struct hup *u, const char **p, size_t *n)
 {
-	*p = u->rx.p + u->rx.off;
-	*n = u->rx.len - u->rx.off;
+	const struct rxbuf *b = u->tls && u->kind == HUP_K_H1 ? &u->tls->in : &u->rx;
+
+	*p = b->p + b->off;
+	*n = b->len - b->off;
+}
+
+/* Has the connection received bytes its exchange did not read (plaintext or ciphertext)? */
+static bool hup_unread(const struct hup *u)
+{
+	if (u->tls && u->kind == HUP_K_H1)
+		return u->tls->in.len != u->tls->in.off || tls_mem_has_input(&u->tls->m);
+	return u->rx.len != u->rx.off;
 }
 
 void hup_consumed(struct loop *lp, struct hup *u, size_t n)
 {
+	if (u->tls && u->kind == HUP_K_H1) {
+		struct rxbuf *b = &u->tls->in;
+
+		b->off += n;
+		if (b->off == b->len)
+			b->off = b->len = 0;
+		hup_arm_recv(lp, u);
+		return;
+	}
 	u->rx.off += n;
 	if (u->rx.off == u->rx.len && !u->recv_armed)
 		u->rx.off = u->rx.len = 0;
@@ -257,7 +472,7 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable)
 		return;
 	}
 	if (!reusable || lp->draining || u->state != HUP_OPEN || ep->n_idle >= lp->cfg->http.max_idle ||
-	    hup_pending(u) || u->rx.len != u->rx.off || u->eof) {
+	    hup_pending(u) || hup_unread(u) || u->eof) {
 		hup_close(lp, u);
 		return;
 	}
@@ -283,8 +498,77 @@ static void on_connect(struct loop *lp, struct hup *u, int res)
 	}
 	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	u->state = HUP_OPEN;
+	if (u->tls) {
+		if (hup_tls_handshake(lp, u)) { /* the ClientHello */
+			hup_fail(lp, u, HUP_F_TLS, -EPROTO);
+			return;
+		}
+		tls_send(lp, u);
+	}
 	hup_arm_recv(lp, u);
 	hup_kick_send(lp, u);
+}
+
+/* HTTP/1.1 over TLS: res bytes of ciphertext arrived in rx (or the socket ended). */
+static void tls_recv(struct loop *lp, struct hup *u, int res)
+{
+	struct hup_tls *t = u->tls;
+	int err;
+
+	if (res <= 0 && u->state == HUP_IDLE) {
+		log_debug("http: pooled upstream connection closed by the server (%d)", res);
+		hup_close(lp, u);
+		return;
+	}
+	if (res <= 0 && !t->m.hs_done) {
+		hup_tls_lost(lp, u, res);
+		hup_fail(lp, u, HUP_F_TLS, res ? res : -ECONNRESET);
+		return;
+	}
+	if (res < 0) {
+		hup_fail(lp, u, HUP_F_RESET, res);
+		return;
+	}
+	if (res == 0) {
+		/* a TCP close without close_notify: the end of what was sent, or a truncation */
+		u->eof = u->cut = true;
+	} else {
+		if (tls_mem_put(&t->m, u->rx.p + u->rx.off, u->rx.len - u->rx.off)) {
+			hup_fail(lp, u, HUP_F_RESET, -ENOMEM);
+			return;
+		}
+		u->rx.off = u->rx.len = 0;
+		if (!t->m.hs_done) {
+			if (hup_tls_handshake(lp, u)) {
+				hup_fail(lp, u, HUP_F_TLS, -EPROTO);
+				return;
+			}
+			tls_send(lp, u); /* our Finished, then the request written meanwhile */
+		}
+		if (t->m.hs_done && (err = tls_pull(u))) {
+			if (u->state == HUP_IDLE)
+				hup_close(lp, u);
+			else
+				hup_fail(lp, u, HUP_F_RESET, err);
+			return;
+		}
+	}
+	if (u->state == HUP_IDLE) {
+		/* session tickets are fine; anything the exchange would read is not */
+		if (u->eof || t->in.len != t->in.off) {
+			log_debug("http: pooled upstream TLS connection closed or spoke unasked: closing it");
+			hup_close(lp, u);
+		} else {
+			hup_arm_recv(lp, u);
+		}
+		return;
+	}
+	if (t->in.len != t->in.off)
+		u->got_bytes = true;
+	if (u->x && (t->in.len != t->in.off || u->eof))
+		http_up_input(lp, u->x);
+	if (u->state == HUP_OPEN)
+		hup_arm_recv(lp, u);
 }
 
 static void on_recv(struct loop *lp, struct hup *u, int res)
@@ -294,6 +578,10 @@ static void on_recv(struct loop *lp, struct hup *u, int res)
 		u->rx.len += (size_t)res;
 	if (u->state == HUP_CLOSING) {
 		hup_maybe_free(lp, u);
+		return;
+	}
+	if (u->tls) {
+		tls_recv(lp, u, res);
 		return;
 	}
 	if (u->state == HUP_IDLE) {
@@ -328,11 +616,12 @@ static void on_send(struct loop *lp, struct hup *u, int res)
 		return;
 	}
 	u->woff += (size_t)res;
-	if (u->woff == u->wlen) {
+	if (u->woff == u->wlen)
 		u->woff = u->wlen = 0;
-		if (u->x)
-			http_up_drained(lp, u->x);
-	}
+	if (u->tls && u->state == HUP_OPEN)
+		tls_send(lp, u);
+	if (!hup_pending(u) && u->x)
+		http_up_drained(lp, u->x);
 	if (u->state == HUP_OPEN)
 		hup_kick_send(lp, u);
 }
@@ -374,6 +663,8 @@ void hup_tick(struct loop *lp)
 			hup_close(lp, u);
 		else if (u->kind == HUP_K_H2)
 			h2up_tick(lp, u);
+		else if (u->kind == HUP_K_H1 && hup_tls_overdue(lp, u))
+			hup_fail(lp, u, HUP_F_TLS, -ETIMEDOUT);
 	}
 }
 

@@ -239,7 +239,8 @@ struct loop_stats {
 	uint64_t http_conns, http_requests, http_attempts, http_retries, http_retry_successes;
 	uint64_t http_budget_exhausted, http_per_try_timeouts, http_rejected;
 	uint64_t http_fwd_conns, http_fwd_requests; /* explicit proxy clients (tunnel listener) */
-	uint64_t http_upstream_failures[5]; /* by enum hup_fail - 1 */
+	uint64_t http_upstream_failures[6]; /* by enum hup_fail - 1 */
+	uint64_t http_tls_conns, http_tls_failures; /* TLS handshakes with origins done / failed */
 	uint64_t http_h2up_conns, http_h2up_streams, http_h2up_refused, http_h2up_resets; /* h2up.c */
 	uint64_t http_h2dn_conns, http_h2dn_streams; /* h2dn.c: HTTP/2 clients */
 	uint64_t http_responses[5];       /* 1xx..5xx sent to clients, local errors included */

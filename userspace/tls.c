@@ -2,7 +2,13 @@
  * tunnel listener asks every client for a certificate signed by the configured CA (and
  * authorizes on its subjectAltNames, see tunnel_access `san`), the tunnel client checks
  * the peer's certificate against the same CA (and its name when the route gives one).
- * ALPN: h2 for HTTP/2 CONNECT, http/1.1 (or no ALPN) for HTTP/1.1 CONNECT over TLS. */
+ * ALPN: h2 for HTTP/2 CONNECT, http/1.1 (or no ALPN) for HTTP/1.1 CONNECT over TLS.
+ *
+ * The same client context serves the http action's TLS origins (h2, and HTTP/1.1 with
+ * upstream_tls) through tls_mem: one SSL on two memory BIOs per upstream connection,
+ * shared by hup.c (HTTP/1.1) and h2up.c (HTTP/2), whose buffers and io_uring ops carry
+ * the ciphertext. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,4 +160,144 @@ void tls_fail_reason(void *ssl, char *buf, size_t len)
 		snprintf(buf, len, "certificate verify failed: %s (%s)", X509_verify_cert_error_string(v), q);
 	else
 		snprintf(buf, len, "%s", q);
+}
+
+/* ---- a client on memory BIOs (the http action's upstream connections) ---- */
+
+int tls_mem_client(struct tls_mem *t, void *ctx, const char *name, const char *alpn)
+{
+	unsigned char wire[16];
+	unsigned char ip[16];
+	size_t al = strlen(alpn);
+	SSL *ssl = SSL_new(ctx);
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+
+	memset(t, 0, sizeof(*t));
+	if (!ssl || !rb || !wb || al >= sizeof(t->alpn)) {
+		SSL_free(ssl);
+		BIO_free(rb);
+		BIO_free(wb);
+		return -ENOMEM;
+	}
+	/* an empty memory BIO means "try again later", not EOF */
+	BIO_set_mem_eof_return(rb, -1);
+	SSL_set_bio(ssl, rb, wb);
+	SSL_set_connect_state(ssl);
+	wire[0] = (unsigned char)al;
+	memcpy(wire + 1, alpn, al);
+	memcpy(t->alpn, alpn, al + 1);
+	if (SSL_set_alpn_protos(ssl, wire, (unsigned)al + 1))
+		goto fail;
+	if (inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) != 1)
+			goto fail;
+	} else if (name[0] && (SSL_set_tlsext_host_name(ssl, name) != 1 || SSL_set1_host(ssl, name) != 1)) {
+		goto fail;
+	}
+	t->ssl = ssl;
+	t->rb = rb;
+	t->wb = wb;
+	return 0;
+fail:
+	SSL_free(ssl); /* and its BIOs */
+	ERR_clear_error();
+	return -ENOMEM;
+}
+
+void tls_mem_free(struct tls_mem *t)
+{
+	SSL_free(t->ssl); /* and its BIOs */
+	t->ssl = t->rb = t->wb = NULL;
+}
+
+int tls_mem_put(struct tls_mem *t, const void *p, size_t n)
+{
+	return n && BIO_write(t->rb, p, (int)n) != (int)n ? -ENOMEM : 0;
+}
+
+size_t tls_mem_take(struct tls_mem *t, void *buf, size_t len)
+{
+	int n = len ? BIO_read(t->wb, buf, len > INT32_MAX ? INT32_MAX : (int)len) : 0;
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+size_t tls_mem_pending(const struct tls_mem *t)
+{
+	return BIO_ctrl_pending(t->wb);
+}
+
+int tls_mem_handshake(struct tls_mem *t, char *why, size_t len)
+{
+	const unsigned char *alpn = NULL;
+	unsigned alpn_len = 0;
+	int r, e;
+
+	if (t->hs_done)
+		return 1;
+	r = SSL_do_handshake(t->ssl);
+	if (r == 1) {
+		SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
+		/* a server without ALPN speaks HTTP/1.1 (RFC 7301 3.2): only h2 must be chosen */
+		if (alpn_len ? alpn_len != strlen(t->alpn) || memcmp(alpn, t->alpn, alpn_len)
+			     : strcmp(t->alpn, "http/1.1") != 0) {
+			snprintf(why, len, "it did not select ALPN %s (%.*s)", t->alpn, alpn_len ? (int)alpn_len : 4,
+				 alpn_len ? (const char *)alpn : "none");
+			return -EPROTO;
+		}
+		if (!alpn_len)
+			t->alpn[0] = 0;
+		t->hs_done = true;
+		return 1;
+	}
+	e = SSL_get_error(t->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return 0;
+	}
+	tls_fail_reason(t->ssl, why, len);
+	return -EPROTO;
+}
+
+long tls_mem_read(struct tls_mem *t, void *buf, size_t len, char *why, size_t whylen)
+{
+	int r = SSL_read(t->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len), e;
+
+	if (r > 0)
+		return r;
+	e = SSL_get_error(t->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return -EAGAIN;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	tls_fail_reason(t->ssl, why, whylen);
+	return -EPROTO;
+}
+
+int tls_mem_write(struct tls_mem *t, const void *p, size_t n)
+{
+	/* a memory BIO takes every record at once; a partial write only splits records */
+	while (n) {
+		int w = SSL_write(t->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+
+		if (w <= 0) {
+			ERR_clear_error();
+			return -EIO;
+		}
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+bool tls_mem_has_input(const struct tls_mem *t)
+{
+	return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rb);
+}
+
+const char *tls_mem_version(const struct tls_mem *t)
+{
+	return SSL_get_version(t->ssl);
 }

@@ -4,9 +4,10 @@
  * proxy action does (timeout, retries, backoff), answers 200 and relays; errors get the
  * status a CONNECT client expects: 400 malformed request or authority, 405 not CONNECT,
  * 431/414 too large, 502 target refused or unreachable, 504 timed out, 408 head too slow.
- * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`: an explicit
- * proxy client) is not a tunnel: its connection goes to the http action (http.c), which
- * serves it and the requests after it, checked by the same tunnel_access rules.
+ * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`, or https://:
+ * an explicit proxy client) is not a tunnel: its connection goes to the http action
+ * (http.c), which serves it and the requests after it, checked by the same
+ * tunnel_access rules.
  * Bytes the client sent after the head (allowed once it has the 200) are forwarded first. */
 #include <errno.h>
 #include <stdio.h>
@@ -202,6 +203,7 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char dst[ADDR_STRLEN];
+	bool abs_tls;
 	int n;
 
 	if (res <= 0) {
@@ -227,8 +229,7 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 		fail(lp, c, h1_error_status(n), "malformed request");
 		return;
 	}
-	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && c->cfd >= 0 && req.target.len > 7 &&
-	    !strncasecmp(req.target.p, "http://", 7)) {
+	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && c->cfd >= 0 && h1_abs_scheme(req.target, &abs_tls)) {
 		/* an explicit proxy request (absolute form, in clear text): the http action
 		 * serves this connection from now on, starting with the bytes read so far */
 		struct hermes_addr peer = c->peer;
@@ -245,7 +246,7 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {
 		fail(lp, c, 405, c->sside[0] ? "only CONNECT is served here" :
-			    "only CONNECT and absolute-form http:// requests are served here");
+			    "only CONNECT and absolute-form http:// or https:// requests are served here");
 		return;
 	}
 	if (h1_parse_authority(req.target, &ss, &sslen)) {

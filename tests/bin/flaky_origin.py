@@ -1,20 +1,24 @@
 #!/usr/bin/python3
 """flaky_origin.py: a test HTTP/1.1 origin for the http action's retry tests.
 
-    flaky_origin.py ADDR PORT
+    flaky_origin.py ADDR PORT [CERT KEY]
 
-Keep-alive, Content-Length and chunked request bodies. It fails the next N requests as
+With CERT and KEY it speaks TLS 1.3 with that certificate (and no ALPN, as many HTTP/1.1
+servers). Keep-alive, Content-Length and chunked request bodies. It fails the next N requests as
 armed by GET /__arm?n=N&mode=MODE (sent directly, not through hermesd), then answers
 normally. MODE: a status such as 503 (answered, connection kept), reset (the request is
 read, then the connection is reset), hang (the request is read, nothing is answered for
 30 s), close (closed without an answer). GET /__stats returns JSON {"seen": requests
 counted since the last arm (control paths excluded), "methods": {...}, "paths": [...]}.
 Normal answers: /echo returns the request body; /headers the request's header lines;
-/chunked?n=K a chunked body of K lines with a trailer X-Trailer: done; anything else
-"ok SEEN\n". Every answer carries X-Seen: SEEN."""
+/chunked?n=K a chunked body of K lines with a trailer X-Trailer: done; /until-close?clean=C
+a body delimited by the connection's close, which over TLS sends close_notify first only
+when C is 1 (else the TCP close alone: a truncation); anything else "ok SEEN\n". Every
+answer carries X-Seen: SEEN. /__stats also counts the connections accepted ("conns")."""
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -22,7 +26,7 @@ import time
 import urllib.parse
 
 LOCK = threading.Lock()
-STATE = {"fail_left": 0, "mode": "503", "seen": 0, "methods": {}, "paths": []}
+STATE = {"fail_left": 0, "mode": "503", "seen": 0, "methods": {}, "paths": [], "conns": 0}
 
 
 def read_line(f):
@@ -82,7 +86,7 @@ class Handler(socketserver.StreamRequestHandler):
                 continue
             if url.path == "/__stats":
                 with LOCK:
-                    out = json.dumps({k: STATE[k] for k in ("seen", "methods", "paths", "fail_left")}).encode()
+                    out = json.dumps({k: STATE[k] for k in ("seen", "methods", "paths", "fail_left", "conns")}).encode()
                 respond(self.wfile, 200, out)
                 continue
             with LOCK:
@@ -121,6 +125,12 @@ class Handler(socketserver.StreamRequestHandler):
                 out += "0\r\nX-Trailer: done\r\n\r\n"
                 self.wfile.write(out.encode())
                 self.wfile.flush()
+            elif url.path == "/until-close":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until the close\n")
+                self.wfile.flush()
+                if q.get("clean") == "1" and isinstance(self.connection, ssl.SSLSocket):
+                    self.connection.unwrap()
+                return
             else:
                 respond(self.wfile, 200, b"ok %d\n" % seen, xs)
             if version == "HTTP/1.0":
@@ -131,9 +141,23 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 512
+    tls = None
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        with LOCK:
+            STATE["conns"] += 1
+        if self.tls:
+            # the handshake runs in the handler's thread, on its first read
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 if __name__ == "__main__":
     srv = Server((sys.argv[1], int(sys.argv[2])), Handler)
+    if len(sys.argv) > 4:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.minimum_version = ssl.TLSVersion.TLSv1_3
+        srv.tls.load_cert_chain(sys.argv[3], sys.argv[4])
     print("listening on %s:%s" % (sys.argv[1], sys.argv[2]), flush=True)
     srv.serve_forever()

@@ -3,7 +3,7 @@
 # (HTTP/1.1) through the http action reaches nginx serving HTTPS + HTTP/2 with a
 # certificate from `hermesctl certs init`: the page and 1 MiB byte-exact, nginx logs
 # HTTP/2.0 requests, several requests share one TLS connection; a route with a tls_name
-# the certificate does not carry, and then a hermesd whose tls.ca is another CA, get 503
+# the certificate does not carry, and then a hermesd whose tls.ca is another CA, get 502
 # with a log line naming the TLS reason; a route without tls_name checks the chain only.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -52,7 +52,7 @@ curl_app -H 'Host: noname' http://10.77.1.3/
 assert_eq "$NGINX_PAGE" "$CURL_OUT" "no tls_name: the chain alone is verified"
 
 curl_app -o /dev/null -w '%{http_code}' -H 'Host: badname' http://10.77.1.3/
-assert_eq 503 "$CURL_OUT" "a certificate without the route's tls_name -> 503"
+assert_eq 502 "$CURL_OUT" "a certificate without the route's tls_name -> 502"
 assert_file_match "$HERMESD_LOG" 'TLS to origin 10\.77\.1\.3:443 \(nothere\) failed: certificate verify failed: [Hh]ostname mismatch' \
 	"the log names the TLS reason (hostname mismatch)"
 
@@ -60,7 +60,7 @@ stop_hermesd
 routes "$TMP/other/ca.crt" >"$TMP/hermes.yaml"
 start_hermesd -c "$TMP/hermes.yaml"
 curl_app -o /dev/null -w '%{http_code}' -H 'Host: origin' http://10.77.1.3/
-assert_eq 503 "$CURL_OUT" "an origin certificate from another CA -> 503"
+assert_eq 502 "$CURL_OUT" "an origin certificate from another CA -> 502"
 assert_file_match "$HERMESD_LOG" 'TLS to origin 10\.77\.1\.3:443 \(origin\) failed: certificate verify failed: unable to get local issuer certificate' \
 	"the log names the TLS reason (unknown issuer)"
 pass "upstream_protocol h2: HTTP/2 over TLS 1.3 to nginx, verified; bad name and bad CA refused"
