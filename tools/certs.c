@@ -81,6 +81,11 @@ int certs_check_name(const char *name, const char **why)
 
 	if (is_ip(name))
 		return 0;
+	if (strspn(name, "0123456789.") == n) {
+		/* a TLS client would take it for an address, and no address matches it */
+		*why = "looks like an IPv4 address but is not one";
+		return -EINVAL;
+	}
 
 	if (!n || n > 253) {
 		*why = "must be 1 to 253 characters long";

@@ -25,8 +25,9 @@ struct certs_opts {
 
 /* 0 when `name` can be a host name here: it becomes a file name (NAME.crt), a DNS SAN and
  * the last segment of spiffe://hermes/NAME, so only letters, digits, '-' and '.' (no
- * leading '-' or '.', no "..", at most 253 characters), and not "ca" (ca.crt is the CA);
- * or an IPv4 or IPv6 address, which becomes an IP SAN instead of a DNS one.
+ * leading '-' or '.', no "..", at most 253 characters, not digits and dots alone), and
+ * not "ca" (ca.crt is the CA); or an IPv4 or IPv6 address, which becomes an IP SAN
+ * instead of a DNS one.
  * -EINVAL otherwise, with the reason in why. */
 int certs_check_name(const char *name, const char **why);
 

@@ -72,11 +72,26 @@ assert_match "$OUT" "ca: reusing $A/ca.crt" "the existing CA is reused"
 assert_eq "$before" "$(sums "$A" | grep -v node-c)" "the CA and the other hosts are unchanged"
 assert_match "$(openssl verify -CAfile "$A/ca.crt" "$A/node-c.crt" 2>&1)" ": OK$" "the new host is signed by the existing CA"
 
+# --- hosts given as IP addresses get an IP SAN (what a TLS client checks for an address)
+certs init "$A" --hosts 10.0.0.7,fd00::7
+assert_eq 0 "$RC" "certs init --hosts 10.0.0.7,fd00::7"
+assert_match "$OUT" "host 10\.0\.0\.7: created .* \(IP:10\.0\.0\.7, URI:spiffe://hermes/10\.0\.0\.7," "the summary names the IP SAN"
+assert_match "$(openssl x509 -in "$A/10.0.0.7.crt" -noout -ext subjectAltName)" "IP Address:10\.0\.0\.7, URI:spiffe://hermes/10\.0\.0\.7\$" \
+	"10.0.0.7 SANs: IP, no DNS"
+assert_match "$(openssl x509 -in "$A/fd00::7.crt" -noout -ext subjectAltName)" "IP Address:FD00:0:0:0:0:0:0:7, URI:spiffe://hermes/fd00::7\$" \
+	"fd00::7 SANs: IP, no DNS"
+assert_match "$(openssl verify -CAfile "$A/ca.crt" -verify_ip 10.0.0.7 "$A/10.0.0.7.crt" 2>&1)" ": OK$" \
+	"openssl verify -verify_ip 10.0.0.7 accepts it"
+assert_match "$(openssl verify -CAfile "$A/ca.crt" -verify_ip 10.0.0.8 "$A/10.0.0.7.crt" 2>&1)" "IP address mismatch" \
+	"and refuses it for another address"
+
 # --- usage errors (exit 2), nothing written
 certs init "$A" --hosts 'bad_name'
 assert_eq 2 "$RC" "a host name with '_' is a usage error"
 certs init "$A" --hosts ca
 assert_eq 2 "$RC" "the host name 'ca' is reserved"
+certs init "$A" --hosts 10.0.0.256
+assert_eq 2 "$RC" "10.0.0.256 is neither an address nor a usable name"
 certs init "$A" --days 0
 assert_eq 2 "$RC" "--days 0 is a usage error"
 certs init

@@ -14,7 +14,8 @@
 #  - an endpoint whose certificate comes from another CA fails the TLS handshake and the
 #    request is retried on the route's second endpoint (connect-failure class); alone,
 #    it gets 502 with a log line naming the reason; so does a tls_name the certificate
-#    does not carry
+#    does not carry, and an origin that accepts TCP but never answers the ClientHello
+#    (after connect_timeout_ms)
 #  - explicit proxy: `GET https://10.77.1.3:4443/ HTTP/1.1` (curl --request-target, and
 #    python http.client on one kept-alive connection mixing https:// and http:// targets
 #    on one TLS connection to the origin); the certificate is checked against the
@@ -67,6 +68,14 @@ wait_tcp "$NS_S" 10.77.1.3 443 || die "HTTPS nginx did not start: $(tail -n 5 "$
 NGX3_LOG=$TMP/ngx3/access.log
 bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 9443 "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
 wait_tcp "$NS_S" 10.77.1.3 9443 || die "python TLS origin did not start: $(cat "$TMP/origin.log")"
+# a listener that never accepts: TCP connects, the ClientHello is never answered
+bg stall s "$PY" -c 'import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.1.3", 9445))
+s.listen(64)
+time.sleep(600)'
+wait_tcp "$NS_S" 10.77.1.3 9445 || die "the stalling listener did not start"
 # the python origin's control paths, straight from the server host over TLS
 pyctl() { ns_s curl -sS --max-time 5 --cacert "$TMP/pki/ca.crt" --resolve origin:9443:10.77.1.3 "https://origin:9443$1"; }
 pyconns() { pyctl /__stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["conns"])'; }
@@ -76,6 +85,7 @@ ngx_conns() { awk -v p="$1" '$2 == p { print $1 }' "$NGX3_LOG" | sort -u | wc -l
 
 cat >"$TMP/hermes.yaml" <<YAML
 tls: {cert: $TMP/pki/hermes.crt, key: $TMP/pki/hermes.key, ca: $TMP/pki/ca.crt}
+proxy: {connect_timeout_ms: 1000}
 tunnel_access:
   - {match: 10.77.1.3/32:8443, action: deny}
   - {match: 0.0.0.0/0, action: allow}
@@ -88,6 +98,7 @@ http_routes:
      tls_name: origin, retry: {retry_on: [connect-failure], num_retries: 1, backoff_base_ms: 1, backoff_max_ms: 2}}
   - {name: badca, match: {host: badca}, endpoints: [10.77.1.3:8443], upstream_tls: true, tls_name: origin}
   - {name: badname, match: {host: badname}, endpoints: [10.77.1.3:443], upstream_tls: true, tls_name: nothere}
+  - {name: stall, match: {host: stall}, endpoints: [10.77.1.3:9445], upstream_tls: true}
 YAML
 start_hermesd -c "$TMP/hermes.yaml" --tunnel-listen 10.77.1.1:15008
 policy_add 10.77.1.3/32 http
@@ -166,7 +177,13 @@ curl_app -o /dev/null -w '%{http_code}' -H 'Host: badname' http://10.77.1.3/
 assert_eq 502 "$CURL_OUT" "a certificate without the route's tls_name -> 502"
 assert_file_match "$HERMESD_LOG" 'TLS to origin 10\.77\.1\.3:443 \(nothere\) failed: certificate verify failed: [Hh]ostname mismatch' \
 	"the log names the TLS reason (hostname mismatch)"
-assert_ge 3 "$(stat_value hermes_http_upstream_failures_total 'kind="tls"')" "TLS failures counted"
+curl_app -o /dev/null -w '%{http_code}' -H 'Host: stall' http://10.77.1.3/
+assert_eq 502 "$CURL_OUT" "an origin that never answers the ClientHello -> 502"
+assert_le 6000 "$CURL_MS" "... within connect_timeout_ms (1 s, checked each second) and margin"
+assert_file_match "$HERMESD_LOG" 'TLS to origin 10\.77\.1\.3:9445 failed: no handshake within 1000 ms \(connect_timeout_ms\)' \
+	"the log says the handshake timed out"
+assert_ge 4 "$(stat_value hermes_http_upstream_failures_total 'kind="tls"')" "TLS failures counted"
+assert_ge 4 "$(stat_value hermes_http_upstream_tls_failures_total)" "failed handshakes counted"
 
 # --- https:// targets in explicit proxy requests
 PROXY=http://10.77.1.1:15008

@@ -424,8 +424,16 @@ static const struct bad_case {
 	  3, "duplicate http route name", NULL },
 	{ "http h2 without tls", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_protocol: h2}\n", 2,
 	  "upstream_protocol h2", "'tls' section" },
-	{ "http tls_name without h2", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], tls_name: x}\n", 2,
-	  "tls_name is only", NULL },
+	{ "http tls_name without TLS", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], tls_name: x}\n", 2,
+	  "tls_name is only for TLS upstreams", "upstream_tls" },
+	{ "http upstream_tls without tls", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_tls: true}\n",
+	  2, "upstream_tls needs", "'tls' section" },
+	{ "http upstream_tls with h2c", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], upstream_protocol: h2c, "
+	  "upstream_tls: true}\n", 2, "upstream_tls: true contradicts upstream_protocol h2c", "h2 for HTTP/2 over TLS" },
+	{ "http upstream_tls false with h2", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_protocol: h2, "
+	  "upstream_tls: false}\n", 2, "upstream_tls: false contradicts upstream_protocol h2", "h2c" },
+	{ "http upstream_tls not a boolean", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_tls: maybe}\n",
+	  2, "upstream_tls", "true or false" },
 	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
 	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
@@ -675,6 +683,9 @@ static bool test_http_routes(void)
 		"    remove_headers: [x-internal]\n"
 		"  - name: plain\n"
 		"    endpoints: [10.77.1.3:80]\n"
+		"  - {name: h1tls, endpoints: [10.77.1.4:443], upstream_tls: true, tls_name: 10.77.1.4}\n"
+		"  - {name: h2tls, endpoints: [10.77.1.5:443], upstream_protocol: h2, upstream_tls: true}\n"
+		"tls: {cert: /etc/hermes/a.crt, key: /etc/hermes/a.key, ca: /etc/hermes/ca.crt}\n"
 		"http:\n"
 		"  max_headers: 32\n"
 		"  via: false\n"
@@ -688,7 +699,7 @@ static bool test_http_routes(void)
 		fprintf(stderr, "  message: %s\n", err);
 		return false;
 	}
-	ok &= ASSERT_EQ(cfg.n_http_routes, 2, "n_http_routes");
+	ok &= ASSERT_EQ(cfg.n_http_routes, 4, "n_http_routes");
 	r = &cfg.http_routes[0];
 	ok &= ASSERT_TRUE(!strcmp(r->name, "api") && !strcmp(r->host, "api.example") && !strcmp(r->path_prefix, "/v1"),
 			  "name, host, path_prefix");
@@ -708,6 +719,11 @@ static bool test_http_routes(void)
 	r = &cfg.http_routes[1];
 	ok &= ASSERT_EQ(r->retry.num_retries, 2, "a route without retry takes the http section's");
 	ok &= ASSERT_EQ(r->retry.on, RETRY_CONNECT_FAILURE | RETRY_RESET, "retry_on default");
+	ok &= ASSERT_EQ(r->proto, HPROTO_H1, "upstream_protocol default h1, no TLS");
+	r = &cfg.http_routes[2];
+	ok &= ASSERT_EQ(r->proto, HPROTO_H1_TLS, "h1 with upstream_tls: HTTP/1.1 over TLS");
+	ok &= ASSERT_TRUE(!strcmp(r->tls_name, "10.77.1.4"), "tls_name (an IP address)");
+	ok &= ASSERT_EQ(cfg.http_routes[3].proto, HPROTO_H2, "h2 with upstream_tls: true (redundant) stays h2");
 	ok &= ASSERT_EQ(cfg.http.max_headers, 32, "http.max_headers");
 	ok &= ASSERT_TRUE(!cfg.http.via, "http.via");
 	ok &= ASSERT_EQ(cfg.http.max_head, 16384, "http.max_head_bytes default");

@@ -660,6 +660,34 @@ static bool test_authority(void)
 	return ok;
 }
 
+/* Absolute-form schemes: http:// and https:// with something after them, any case. */
+static bool test_abs_scheme(void)
+{
+	static const struct {
+		const char *t;
+		size_t want;
+		bool tls;
+	} cases[] = {
+		{ "http://10.0.0.1/", 7, false },  { "HTTP://10.0.0.1", 7, false },  { "https://10.0.0.1/x", 8, true },
+		{ "HtTpS://[fd00::1]", 8, true },   { "http://", 0, false },          { "https://", 0, false },
+		{ "/index.html", 0, false },        { "ftp://10.0.0.1/", 0, false },  { "httpx://10.0.0.1/", 0, false },
+		{ "http:/10.0.0.1/", 0, false },    { "https:10.0.0.1", 0, false },   { "*", 0, false },
+	};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool tls = !cases[i].tls;
+		size_t n = h1_abs_scheme((struct h1_slice){ cases[i].t, strlen(cases[i].t) }, &tls);
+
+		ok &= ASSERT_EQ(n, cases[i].want, cases[i].t);
+		if (n)
+			ok &= ASSERT_EQ(tls, cases[i].tls, cases[i].t);
+	}
+	/* a slice: the bytes after it do not count */
+	ok &= ASSERT_EQ(h1_abs_scheme((struct h1_slice){ "https://x", 8 }, &(bool){ false }), 0, "\"https://\" cut short");
+	return ok;
+}
+
 /* Feeds a chunked body in pieces of `step` bytes. Returns the framing error, or the bytes
  * the body took (through its final CRLF) with the data bytes in *data. */
 static long chunked_run(const char *b, size_t len, size_t step, char *data, size_t *dlen)
@@ -771,6 +799,7 @@ int main(void)
 		{ "find", test_find },
 		{ "body_framing", test_body_framing },
 		{ "authority", test_authority },
+		{ "abs_scheme", test_abs_scheme },
 		{ "chunked", test_chunked },
 	};
 	unsigned i, failed_tests = 0;
