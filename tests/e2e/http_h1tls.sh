@@ -29,43 +29,24 @@ topo_up
 "$HERMESCTL_BIN" certs init "$TMP/other" --hosts origin >/dev/null || die "hermesctl certs init (other CA) failed"
 assert_match "$(openssl x509 -in "$TMP/pki/10.77.1.3.crt" -noout -ext subjectAltName)" 'IP Address:10\.77\.1\.3' \
 	"certs init gives an IP host an IP SAN"
-start_nginx "$NS_S" 10.77.1.2:80
 
 # the same document root over HTTPS, HTTP/1.1 only: :443 a DNS:origin certificate,
-# :4443 the IP SAN one, :8443 another CA's
-mkdir -p "$TMP/ngx3/tmp"
-cat >"$TMP/ngx3/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $TMP/ngx3/nginx.pid;
-error_log $TMP/ngx3/error.log info;
-events { worker_connections 1024; }
-http {
-    log_format tls '\$connection \$server_port \$ssl_protocol "\$request" \$status \$body_bytes_sent';
-    access_log $TMP/ngx3/access.log tls;
-    client_body_temp_path $TMP/ngx3/tmp/body;
-    proxy_temp_path $TMP/ngx3/tmp/proxy;
-    fastcgi_temp_path $TMP/ngx3/tmp/fastcgi;
-    uwsgi_temp_path $TMP/ngx3/tmp/uwsgi;
-    scgi_temp_path $TMP/ngx3/tmp/scgi;
-    types { text/html html; application/octet-stream bin; }
-    keepalive_timeout 60;
-    keepalive_requests 10000;
-    ssl_protocols TLSv1.3;
-    gzip on;
-    gzip_types application/octet-stream;
-    gzip_min_length 1;
-    gzip_proxied any;
-    root $TMP/nginx/www;
-    server { listen 10.77.1.3:443 ssl; ssl_certificate $TMP/pki/origin.crt; ssl_certificate_key $TMP/pki/origin.key; }
-    server { listen 10.77.1.3:4443 ssl; ssl_certificate $TMP/pki/10.77.1.3.crt; ssl_certificate_key $TMP/pki/10.77.1.3.key; }
-    server { listen 10.77.1.3:8443 ssl; ssl_certificate $TMP/other/origin.crt; ssl_certificate_key $TMP/other/origin.key; }
+# :4443 the IP SAN one, :8443 another CA's; gzip for a chunked response (Via makes
+# the request a proxied one for nginx); the TLS servers log their connection number
+NGX3_LOG=$TMP/ngx-tls.log
+tls_server() {
+	printf '    server { listen 10.77.1.3:%s ssl; ssl_certificate %s.crt; ssl_certificate_key %s.key; root %s;
+             access_log %s tls; keepalive_timeout 60; keepalive_requests 10000; }\n' \
+		"$1" "$2" "$2" "$TMP/nginx/www" "$NGX3_LOG"
 }
-EOF
-bg ngx3 s /usr/sbin/nginx -e "$TMP/ngx3/error.log" -p "$TMP/ngx3" -c "$TMP/ngx3/nginx.conf"
-wait_tcp "$NS_S" 10.77.1.3 443 || die "HTTPS nginx did not start: $(tail -n 5 "$TMP/ngx3/error.log" "$TMP/ngx3.log")"
-NGX3_LOG=$TMP/ngx3/access.log
+NGINX_HTTP_EXTRA="    log_format tls '\$connection \$server_port \$ssl_protocol \"\$request\" \$status \$body_bytes_sent';
+    ssl_protocols TLSv1.3;
+    gzip on; gzip_types application/octet-stream; gzip_min_length 1; gzip_proxied any;
+$(tls_server 443 "$TMP/pki/origin")
+$(tls_server 4443 "$TMP/pki/10.77.1.3")
+$(tls_server 8443 "$TMP/other/origin")"
+start_nginx "$NS_S" 10.77.1.2:80
+wait_tcp "$NS_S" 10.77.1.3 443 || die "nginx does not serve HTTPS: $(tail -n 5 "$TMP/nginx/error.log")"
 bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 9443 "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
 wait_tcp "$NS_S" 10.77.1.3 9443 || die "python TLS origin did not start: $(cat "$TMP/origin.log")"
 # a listener that never accepts: TCP connects, the ClientHello is never answered

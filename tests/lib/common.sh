@@ -348,6 +348,7 @@ NGINX_PAGE=
 # start_nginx NS ADDR:PORT...: nginx in netns NS (default: the server host) listening on
 # the given addresses (default 10.77.1.2:80 10.77.1.3:80 [fd77:1::2]:80). The access log
 # ($NGINX_ACCESS_LOG) lines are "REMOTE_ADDR SERVER_ADDR:SERVER_PORT "REQUEST" STATUS BYTES".
+# $NGINX_HTTP_EXTRA, when set, goes into the http block as it is (more servers, formats).
 start_nginx() {
 	local ns=${1:-$NS_S} a listens=
 	shift || true
@@ -381,6 +382,7 @@ http {
     server {
 $listens        root $TMP/nginx/www;
     }
+${NGINX_HTTP_EXTRA:-}
 }
 EOF
 	bg nginx "$ns" /usr/sbin/nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
