@@ -2,8 +2,8 @@
 # certs_reload: certificate rotation with SIGHUP. The ingress hermesd's tls files are
 # overwritten with a new CA and certificates and the process gets SIGHUP: new TLS
 # connections get the new certificates (curl as an HTTPS proxy client trusts only the new
-# CA now, and the old client certificate is refused), a download started before the
-# rotation finishes byte-exact on its old TLS session, and a broken set (a key that does
+# CA now, and the old client certificate is refused), an upload started before the
+# rotation and finished after it is echoed byte-exact on its old TLS session, and a broken set (a key that does
 # not match its certificate) fails the reload and keeps the running certificates.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -35,19 +35,25 @@ via_proxy pki1 -o "$TMP/p1.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p1.out" || die "with the first certificates curl did not get the page (rc $RC)"
 say "ok: the first certificates work"
 
-# a slow download on a TLS session opened before the rotation (1 MiB at 32 kB/s: curl
-# takes about 6 s here; it is checked to be unfinished when the rotation happens)
-via_proxy pki1 -o /dev/null http://10.77.1.3/ # warm-up, so that the slow one starts at once
-bg slow c curl -s --max-time 30 --limit-rate 32k -p -x https://server:15008 --resolve server:15008:10.77.1.2 \
+# an upload on a TLS session opened before the rotation: curl streams a fifo to the
+# echo origin, half of it before the rotation and half after
+bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080
+wait_tcp "$NS_S" 10.77.1.3 8080 || die "python origin did not start"
+head -c 600000 /dev/urandom >"$TMP/up.bin"
+mkfifo "$TMP/up.fifo"
+bg slow c curl -s --max-time 60 -p -x https://server:15008 --resolve server:15008:10.77.1.2 \
 	--proxy-cacert "$TMP/pki1/ca.crt" --proxy-cert "$TMP/pki1/client.crt" --proxy-key "$TMP/pki1/client.key" \
-	-o "$TMP/slow.out" http://10.77.1.3/1m.bin
+	-T "$TMP/up.fifo" -o "$TMP/slow.out" http://10.77.1.3:8080/echo
 SLOW_PID=$BG_PID
-wait_until 5 test -s "$TMP/slow.out" || die "the slow download did not start"
+# the writer: the first half, then the rest once go.flag exists (it blocks on the fifo
+# until curl opens it; cleanup kills it by PID if the test dies first)
+sh -c 'head -c 300000 "$1"; while [ ! -e "$2" ]; do sleep 0.05; done; tail -c +300001 "$1"' \
+	writer "$TMP/up.bin" "$TMP/go.flag" >"$TMP/up.fifo" &
+WRITER_PID=$!
+PIDS+=("$WRITER_PID")
+wait_until 5 grep -q 'CONNECT 10.77.1.3:8080' "$S_LOG" || die "the upload's tunnel did not open"
 
 # rotation: new files over the old ones, then SIGHUP
-got=$(stat -c %s "$TMP/slow.out")
-[ "$got" -lt 1048576 ] || die "the slow download was done before the rotation: the test proves nothing"
-say "the slow download has $got of 1048576 bytes at the rotation"
 cp "$TMP/pki2/server.crt" "$TMP/pki2/server.key" "$TMP/pki2/ca.crt" "$TMP/live/"
 kill -HUP "$S_PID"
 wait_until 5 grep -q 'SIGHUP: TLS certificate .* loaded for new connections' "$S_LOG" ||
@@ -65,11 +71,12 @@ ns_c curl -s -o /dev/null --max-time 10 -p -x https://server:15008 --resolve ser
 	http://10.77.1.3/ && die "a client certificate of the old CA was accepted after the rotation"
 say "ok: a client certificate of the old CA is refused"
 
+touch "$TMP/go.flag"
 wait "$SLOW_PID"
 rc=$?
-[ $rc = 0 ] || die "the download opened before the rotation failed (curl rc $rc)"
-cmp -s "$TMP/slow.out" "$TMP/nginx/www/1m.bin" || die "the download opened before the rotation is not byte-exact"
-say "ok: a download on a TLS session from before the rotation finished byte-exact"
+[ $rc = 0 ] || die "the upload opened before the rotation failed (curl rc $rc)"
+cmp -s "$TMP/slow.out" "$TMP/up.bin" || die "the upload opened before the rotation was not echoed byte-exact"
+say "ok: an upload on a TLS session from before the rotation (half sent after it) was echoed byte-exact"
 
 # a broken set: pki1's key with pki2's certificate
 cp "$TMP/pki1/server.key" "$TMP/live/server.key"
