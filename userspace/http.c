@@ -88,21 +88,37 @@ static bool any_has_token(const struct h1_header *hs, unsigned n, const char *na
 }
 
 /* Hop-by-hop fields (RFC 9110 7.6.1), the ones a Connection field names, and the ones
- * this hop rewrites itself (Content-Length is re-emitted once, Expect answered here). */
-static bool hop_by_hop(const struct h1_header *hs, unsigned n, struct h1_slice name)
+ * this hop rewrites itself (Content-Length is re-emitted once, Expect answered here).
+ * `conn` says whether the message has a Connection field at all: most do not, and then
+ * no field needs the per-name token scan. */
+static bool hop_by_hop(const struct h1_header *hs, unsigned n, bool conn, struct h1_slice name)
 {
-	static const char *const fixed[] = { "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Upgrade",
-					     "Proxy-Authorization", "Proxy-Authenticate", "Expect", "Content-Length" };
 	char tmp[64];
 
-	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (h1_slice_caseeq(name, fixed[i]))
-			return true;
-	if (name.len >= sizeof(tmp))
+	switch (name.len) { /* the fixed names, compared only where the length matches */
+	case 2: if (h1_slice_caseeq(name, "TE")) return true; break;
+	case 6: if (h1_slice_caseeq(name, "Expect")) return true; break;
+	case 7: if (h1_slice_caseeq(name, "Upgrade")) return true; break;
+	case 10: if (h1_slice_caseeq(name, "Connection") || h1_slice_caseeq(name, "Keep-Alive")) return true; break;
+	case 14: if (h1_slice_caseeq(name, "Content-Length")) return true; break;
+	case 16: if (h1_slice_caseeq(name, "Proxy-Connection")) return true; break;
+	case 18: if (h1_slice_caseeq(name, "Proxy-Authenticate")) return true; break;
+	case 19: if (h1_slice_caseeq(name, "Proxy-Authorization")) return true; break;
+	}
+	if (!conn || name.len >= sizeof(tmp))
 		return false;
 	memcpy(tmp, name.p, name.len);
 	tmp[name.len] = 0;
 	return any_has_token(hs, n, "Connection", tmp);
+}
+
+/* A log label (method, target, route) cut to the field: on every request, so no printf. */
+static void slice_to_cstr(char *dst, size_t size, const char *p, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, p, len);
+	dst[len] = 0;
 }
 
 static void hc_count_status(struct loop *lp, int status)
@@ -538,7 +554,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 			inet_ntop(x->dst.family == HERMES_FAMILY_V4 ? AF_INET : AF_INET6, x->dst.addr, x->tls_name,
 				  sizeof(x->tls_name));
 		x->rr = 0;
-		snprintf(x->route, sizeof(x->route), "-");
+		slice_to_cstr(x->route, sizeof(x->route), "-", 1);
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
 			x->n_eps = 1;
 		return NULL;
@@ -548,7 +564,7 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	x->proto = r->proto;
 	memcpy(x->tls_name, r->tls_name, sizeof(x->tls_name));
 	x->rr = r->rr++;
-	snprintf(x->route, sizeof(x->route), "%s", r->name);
+	slice_to_cstr(x->route, sizeof(x->route), r->name, strlen(r->name));
 	for (int i = 0; i < r->n_eps; i++) {
 		struct hermes_addr a;
 
@@ -623,9 +639,11 @@ static int hc_build_head(struct loop *lp, struct hconn *x, const struct h1_reque
 		err |= hb_put(o, host->value.p, host->value.len);
 		err |= hb_put(o, "\r\n", 2);
 	}
+	bool conn = h1_find(req->headers, req->n_headers, "Connection") != NULL;
+
 	for (unsigned i = 0; i < req->n_headers; i++) {
 		const struct h1_header *h = &req->headers[i];
-		bool drop = hop_by_hop(req->headers, req->n_headers, h->name) ||
+		bool drop = hop_by_hop(req->headers, req->n_headers, conn, h->name) ||
 			    (fwd_path && h1_slice_caseeq(h->name, "Host"));
 
 		for (int j = 0; r && !drop && j < r->n_remove; j++)
@@ -691,8 +709,8 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	lp->http->active_requests++;
 	x->req_start_ms = lp->now_ms;
 	x->req_start_ns = loop_now_ns();
-	snprintf(x->method, sizeof(x->method), "%.*s", (int)(req->method.len < 15 ? req->method.len : 15), req->method.p);
-	snprintf(x->path, sizeof(x->path), "%.*s", (int)(req->target.len < 95 ? req->target.len : 95), req->target.p);
+	slice_to_cstr(x->method, sizeof(x->method), req->method.p, req->method.len);
+	slice_to_cstr(x->path, sizeof(x->path), req->target.p, req->target.len);
 	x->http10 = req->version_minor == 0;
 	x->keepalive = x->http10 ? any_has_token(req->headers, req->n_headers, "Connection", "keep-alive")
 				 : !any_has_token(req->headers, req->n_headers, "Connection", "close");
@@ -1085,8 +1103,7 @@ static int hc_resp_head(struct loop *lp, struct hconn *x, const struct h1_respon
 {
 	long long cl;
 	bool chunked;
-	char line[64];
-	int ln;
+	char line[16];
 
 	x->status = resp->status;
 	if (x->is_head || resp->status == 204 || resp->status == 304) {
@@ -1107,14 +1124,20 @@ static int hc_resp_head(struct loop *lp, struct hconn *x, const struct h1_respon
 		x->close_after = true;
 	if (n + 128 > hc_room(x))
 		return -EMSGSIZE;
-	ln = snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
-	hc_out(x, line, (size_t)ln);
+	/* the parser bounds status to three digits */
+	memcpy(line, "HTTP/1.1 000 ", 13);
+	line[9] = (char)('0' + resp->status / 100 % 10);
+	line[10] = (char)('0' + resp->status / 10 % 10);
+	line[11] = (char)('0' + resp->status % 10);
+	hc_out(x, line, 13);
 	hc_out(x, resp->reason.p, resp->reason.len);
 	hc_out(x, "\r\n", 2);
+	bool conn = h1_find(resp->headers, resp->n_headers, "Connection") != NULL;
+
 	for (unsigned i = 0; i < resp->n_headers; i++) {
 		const struct h1_header *h = &resp->headers[i];
 
-		if (hop_by_hop(resp->headers, resp->n_headers, h->name) && !h1_slice_caseeq(h->name, "Content-Length"))
+		if (hop_by_hop(resp->headers, resp->n_headers, conn, h->name) && !h1_slice_caseeq(h->name, "Content-Length"))
 			continue;
 		if (x->dechunk && h1_slice_caseeq(h->name, "Transfer-Encoding"))
 			continue;

@@ -339,17 +339,6 @@ int h1_error_status(int err)
 	}
 }
 
-/* The len checks come first: a caller's empty slice may have a NULL p. */
-bool h1_slice_eq(struct h1_slice s, const char *str)
-{
-	return strlen(str) == s.len && (!s.len || !memcmp(s.p, str, s.len));
-}
-
-bool h1_slice_caseeq(struct h1_slice s, const char *str)
-{
-	return strlen(str) == s.len && (!s.len || !strncasecmp(s.p, str, s.len));
-}
-
 const struct h1_header *h1_find(const struct h1_header *hs, unsigned n, const char *name)
 {
 	unsigned i;

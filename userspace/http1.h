@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "http1-t.h"
@@ -39,8 +41,18 @@ int h1_error_status(int err);
  * business; the next one is h1_find(h + 1, n - (h + 1 - hs), name). */
 const struct h1_header *h1_find(const struct h1_header *hs, unsigned n, const char *name);
 /* s equals the NUL-terminated str: exactly (methods) / ASCII case-insensitively (names). */
-bool h1_slice_eq(struct h1_slice s, const char *str);
-bool h1_slice_caseeq(struct h1_slice s, const char *str);
+/* Inline so that strlen of a literal folds to a constant: header names are compared on
+ * every field of every message. The len checks come first: an empty slice may have a
+ * NULL p. */
+static inline bool h1_slice_eq(struct h1_slice s, const char *str)
+{
+	return strlen(str) == s.len && (!s.len || !memcmp(s.p, str, s.len));
+}
+
+static inline bool h1_slice_caseeq(struct h1_slice s, const char *str)
+{
+	return strlen(str) == s.len && (!s.len || !strncasecmp(s.p, str, s.len));
+}
 
 /* Message body framing from the header fields (RFC 9112 6). On success returns 0 with
  * *content_length = the length, or -1 when there is no Content-Length, and *chunked =

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
+#include "tls.h"
 
 #define RING_ENTRIES 4096
 
@@ -236,6 +237,8 @@ static void close_listeners(struct loop *lp, bool admin_too)
 static void reload(struct loop *lp)
 {
 	struct hermes_config *ncfg;
+	void *tls_server = NULL, *tls_client = NULL;
+	bool had_tls;
 	char err[512];
 	int rc;
 
@@ -254,9 +257,20 @@ static void reload(struct loop *lp)
 		free(ncfg);
 		return;
 	}
+	/* certificates are read anew even when the paths stay (rotation writes new files
+	 * over the old ones); a bad set fails the whole reload before anything changed */
+	if (ncfg->tls.cert[0] && tls_ctx_new(&ncfg->tls, &tls_server, &tls_client, err, sizeof(err))) {
+		log_error("SIGHUP: reload failed, keeping the running config and certificates: %s: %s",
+			  lp->config_path, err);
+		config_free(ncfg);
+		free(ncfg);
+		return;
+	}
 	rc = pol_sync_config(lp->ld->policy_fd, ncfg->rules, ncfg->n_rules);
 	if (rc) {
 		log_error("SIGHUP: policy update failed: %s (keeping the running config)", strerror(-rc));
+		tls_ctx_free(tls_server);
+		tls_ctx_free(tls_client);
 		config_free(ncfg);
 		free(ncfg);
 		return;
@@ -298,6 +312,18 @@ static void reload(struct loop *lp)
 		ncfg->routes = rt;
 		ncfg->access = ac;
 	}
+	/* new connections get the new certificates; open ones keep the SSL_CTX reference
+	 * their SSL holds, so freeing ours here only drops our reference */
+	had_tls = lp->tls_server != NULL;
+	tls_ctx_free(lp->tls_server);
+	tls_ctx_free(lp->tls_client);
+	lp->tls_server = tls_server;
+	lp->tls_client = tls_client;
+	lp->cfg->tls = ncfg->tls;
+	if (tls_server)
+		log_info("SIGHUP: TLS certificate %s, CA %s loaded for new connections", lp->cfg->tls.cert, lp->cfg->tls.ca);
+	else if (had_tls)
+		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
 	config_free(ncfg);
 	free(ncfg);
 	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
