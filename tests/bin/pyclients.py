@@ -1,11 +1,18 @@
 #!/usr/bin/python3
-"""pyclients.py: real Python clients for the sk_msg tests (run with /usr/bin/python3).
+"""pyclients.py: real Python clients for the sk_msg and http tests (run with /usr/bin/python3).
 
   pyclients.py httpclient HOST PORT PATH N    N keep-alive GETs on one http.client
                                               connection; checks each body's length
   pyclients.py asyncio HOST PORT PATH N       N concurrent asyncio streams, each a GET
                                               with Connection: close, reading to EOF
-Both print "ok N bytes B" and exit 0, or print the failure and exit 1; bounded in time.
+  pyclients.py onconn HOST PORT TARGET=STATUS[:FILE]...
+                                              a GET of each TARGET (a path, or an
+                                              absolute URL for a proxy) in turn on one
+                                              http.client connection, which must stay
+                                              open; each answer must have STATUS and,
+                                              with FILE, exactly FILE's bytes as body
+The first two print "ok N bytes B", onconn "ok N requests on one connection"; all exit
+0, or print the failure and exit 1; bounded in time.
 """
 import asyncio
 import http.client
@@ -46,9 +53,32 @@ async def many(host, port, path, n):
     return 0
 
 
+def onconn(host, port, specs):
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    sock = None
+    for spec in specs:
+        target, want = spec.rsplit("=", 1)
+        status, _, path = want.partition(":")
+        conn.request("GET", target)
+        r = conn.getresponse()
+        body = r.read()
+        sock = sock or conn.sock
+        if conn.sock is not sock:
+            print(f"GET {target}: the connection was not kept alive")
+            return 1
+        if r.status != int(status) or (path and body != open(path, "rb").read()):
+            print(f"GET {target}: status {r.status}, {len(body)} bytes (expected {want})")
+            return 1
+    print(f"ok {len(specs)} requests on one connection")
+    return 0
+
+
 def main():
-    mode, host, port, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     try:
+        if mode == "onconn":
+            return onconn(host, port, sys.argv[4:])
+        path, n = sys.argv[4], int(sys.argv[5])
         if mode == "httpclient":
             return httpclient(host, port, path, n)
         return asyncio.run(many(host, port, path, n))

@@ -172,31 +172,11 @@ out=$(ns_c curl -sS --max-time 10 -x "$PROXY" --request-target https://10.77.1.3
 	die "GET https://10.77.1.3:4443/ through the proxy failed"
 assert_eq "$NGINX_PAGE" "$out" "an https:// target through the explicit proxy"
 assert_file_match "$NGX3_LOG" ' 4443 TLSv1\.3 "GET / HTTP/1\.1" 200' "nginx got it over TLS in origin form"
-ns_c "$PY" - "$TMP/nginx/www/1m.bin" "$NGINX_PAGE" >"$TMP/py.out" 2>&1 <<'PY' || { cat "$TMP/py.out"; die "python http.client with https:// targets failed"; }
-import http.client, sys
-big = open(sys.argv[1], "rb").read()
-page = sys.argv[2].encode() + b"\n"
-c = http.client.HTTPConnection("10.77.1.1", 15008, timeout=10)
-sock = None
-def get(url):
-    global sock
-    c.request("GET", url)
-    r = c.getresponse()
-    data = r.read()
-    if sock is None:
-        sock = c.sock
-    assert c.sock is sock, "the connection was not kept alive"
-    return r.status, data
-assert get("https://10.77.1.3:4443/") == (200, page)
-s, d = get("https://10.77.1.3:4443/1m.bin")
-assert s == 200 and d == big, (s, len(d))
-assert get("http://10.77.1.2/") == (200, page)
-assert get("https://10.77.1.3:4443") == (200, page)
-s, d = get("https://10.77.1.3:4443/missing")
-assert s == 404, s
-print("ok: 5 requests, https:// and http:// targets, on one kept-alive connection")
-PY
-cat "$TMP/py.out"
+# python http.client: https:// and http:// targets on one kept-alive connection
+out=$(ns_c "$PY" "$TESTBIN/pyclients.py" onconn 10.77.1.1 15008 "https://10.77.1.3:4443/=200:$TMP/nginx/www/index.html" \
+	"https://10.77.1.3:4443/1m.bin=200:$TMP/nginx/www/1m.bin" "http://10.77.1.2/=200:$TMP/nginx/www/index.html" \
+	"https://10.77.1.3:4443=200:$TMP/nginx/www/index.html" "https://10.77.1.3:4443/missing=404") || die "http.client: $out"
+say "$out"
 assert_eq 1 "$(ngx_conns 4443)" "the https:// requests shared one TLS connection to the origin"
 assert_file_match "$HERMESD_LOG" 'TLS to origin 10\.77\.1\.3:4443 \(10\.77\.1\.3\): TLSv1\.3, ALPN http/1\.1' \
 	"the target's certificate checked against its IP"
