@@ -30,7 +30,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "addr.h"
 #include "h2x.h"
 #include "http.h"
 #include "http1.h"
