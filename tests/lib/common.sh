@@ -632,6 +632,18 @@ close_scenarios() {
 	done
 }
 
+# flows_up: hermesd with a rule per action for the flow accounting tests (flow_table,
+# hermes_top) to hold counters against: proxy for 10.77.1.2, pass for 10.77.1.3, deny
+# for 10.77.1.3:81; and tests/bin/xfer.py serving port 7000 on the server host.
+flows_up() {
+	start_hermesd
+	policy_add 10.77.1.2 proxy
+	policy_add 10.77.1.3 pass
+	policy_add 10.77.1.3:81 deny
+	bg server s "$PY" "$TESTBIN/xfer.py" server 0.0.0.0 7000
+	wait_tcp "$NS_S" 10.77.1.2 7000 || die "test server did not start on 10.77.1.2:7000"
+}
+
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
