@@ -12,52 +12,8 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "check.h"
 #include "config.h"
-
-static int n_checks, n_failed;
-
-static bool check(bool ok, const char *file, int line, const char *what)
-{
-	n_checks++;
-	if (!ok) {
-		n_failed++;
-		fprintf(stderr, "FAIL %s:%d: %s\n", file, line, what);
-	}
-	return ok;
-}
-
-static bool check_eq(long long got, long long want, const char *file, int line, const char *what)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), "%s: got %lld (%#llx), want %lld (%#llx)", what, got,
-		 (unsigned long long)got, want, (unsigned long long)want);
-	return check(got == want, file, line, msg);
-}
-
-static bool check_str(const char *got, const char *want, const char *file, int line,
-		      const char *what)
-{
-	char msg[1024];
-
-	/* bounded: a value can be PATH_MAX long, the message needs only its start */
-	snprintf(msg, sizeof(msg), "%.200s: got \"%.400s\", want \"%.400s\"", what, got ? got : "(null)", want);
-	return check(got && !strcmp(got, want), file, line, msg);
-}
-
-static bool check_has(const char *hay, const char *needle, const char *file, int line,
-		      const char *what)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof(msg), "%s: \"%s\" does not contain \"%s\"", what, hay, needle);
-	return check(strstr(hay, needle) != NULL, file, line, msg);
-}
-
-#define ASSERT_TRUE(c, what) check(!!(c), __FILE__, __LINE__, what)
-#define ASSERT_EQ(got, want, what) check_eq((long long)(got), (long long)(want), __FILE__, __LINE__, what)
-#define ASSERT_STREQ(got, want, what) check_str(got, want, __FILE__, __LINE__, what)
-#define ASSERT_HAS(hay, needle, what) check_has(hay, needle, __FILE__, __LINE__, what)
 
 /* Writes text to a fresh /tmp file, loads it, removes it. path receives the name
  * (for comparing against the message). */
@@ -90,9 +46,8 @@ static bool sockaddr_is(const struct cfg_sockaddr *a, const char *want, const ch
 	char buf[ADDR_STRLEN];
 
 	if (!a->len)
-		return check_str("(off)", want, __FILE__, line, what);
-	return check_str(addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)), want,
-			 __FILE__, line, what);
+		return check_str_at("(off)", want, __FILE__, line, what);
+	return check_str_at(addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)), want, __FILE__, line, what);
 }
 #define ASSERT_ADDR(a, want, what) sockaddr_is(a, want, what, __LINE__)
 
@@ -117,7 +72,7 @@ static void cgroup2_root(char *buf, size_t len)
 static bool is_defaults(const struct hermes_config *cfg, const char *source)
 {
 	char cg[4096];
-	int before = n_failed;
+	int before = check_failures;
 
 	cgroup2_root(cg, sizeof(cg));
 	ASSERT_STREQ(cfg->source, source, "source");
@@ -142,7 +97,7 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
 	ASSERT_TRUE(cfg->endpoints == NULL, "endpoints == NULL");
-	return n_failed == before;
+	return check_failures == before;
 }
 
 static bool test_defaults(void)
@@ -306,16 +261,13 @@ static bool test_full(void)
 		{ "[fd00::3]:443", -1 },
 	};
 	for (size_t i = 0; cfg.n_endpoints == 2 && i < sizeof(finds) / sizeof(finds[0]); i++) {
-		char what[128];
-
 		if (addr_parse(finds[i].dst, &dst)) {
 			ok &= ASSERT_TRUE(false, "test address parses");
 			continue;
 		}
 		set = config_find_endpoints(&cfg, (struct sockaddr *)&dst.ss);
-		snprintf(what, sizeof(what), "config_find_endpoints(%s)", finds[i].dst);
 		ok &= ASSERT_TRUE(finds[i].want < 0 ? set == NULL : set == &cfg.endpoints[finds[i].want],
-				  what);
+				  "config_find_endpoints(%s)", finds[i].dst);
 	}
 	config_free(&cfg);
 	ok &= ASSERT_TRUE(cfg.rules == NULL && cfg.n_rules == 0, "config_free clears rules");
@@ -510,7 +462,7 @@ static bool test_bad(const struct bad_case *bc)
 		snprintf(want, sizeof(want), "%s:%d:", path, bc->line);
 	else
 		snprintf(want, sizeof(want), "%s:", path);
-	ok &= ASSERT_TRUE(!strncmp(err, want, strlen(want)), bc->name);
+	ok &= ASSERT_TRUE(!strncmp(err, want, strlen(want)), "%s", bc->name);
 	if (!ok)
 		fprintf(stderr, "  message \"%s\" does not start with \"%s\"\n", err, want);
 	ok &= ASSERT_HAS(err, bc->key, bc->name);
@@ -729,11 +681,9 @@ static bool test_example(void)
 	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
 		if (access(candidates[i], R_OK) == 0)
 			break;
-	if (i == sizeof(candidates) / sizeof(candidates[0])) {
-		fprintf(stderr, "FAIL: etc/hermes.yaml not found (run from the repository root)\n");
-		n_failed++;
+	if (!ASSERT_TRUE(i < sizeof(candidates) / sizeof(candidates[0]),
+			 "etc/hermes.yaml not found (run from the repository root)"))
 		return false;
-	}
 	ret = config_load(candidates[i], &cfg, err, sizeof(err));
 	if (!ASSERT_EQ(ret, 0, "etc/hermes.yaml loads")) {
 		fprintf(stderr, "  message: %s\n", err);
@@ -747,37 +697,15 @@ static bool test_example(void)
 
 int main(void)
 {
-	int n_tests = 0, n_bad_tests = 0;
-
-#define RUN(t) do {                                                        \
-		n_tests++;                                                 \
-		if (!(t)) {                                                \
-			n_bad_tests++;                                     \
-			fprintf(stderr, "not ok %s\n", #t);                \
-		} else {                                                   \
-			printf("ok %s\n", #t);                             \
-		}                                                          \
-	} while (0)
-
-	RUN(test_defaults());
-	RUN(test_full());
-	RUN(test_variants());
-	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		n_tests++;
-		if (!test_bad(&bad_cases[i])) {
-			n_bad_tests++;
-			fprintf(stderr, "not ok bad file: %s\n", bad_cases[i].name);
-		} else {
-			printf("ok bad file: %s\n", bad_cases[i].name);
-		}
-	}
-	RUN(test_small_err());
-	RUN(test_example());
-	RUN(test_routes_access());
-	RUN(test_http_routes());
-	RUN(test_inbound());
-
-	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",
-	       n_tests - n_bad_tests, n_tests, n_failed, n_checks);
-	return n_failed || n_bad_tests ? 1 : 0;
+	RUN(test_defaults);
+	RUN(test_full);
+	RUN(test_variants);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
+	RUN(test_small_err);
+	RUN(test_example);
+	RUN(test_routes_access);
+	RUN(test_http_routes);
+	RUN(test_inbound);
+	return check_summary("test_config");
 }
