@@ -6,6 +6,14 @@
  * overall timeouts, jittered backoff, a retry budget), sent again, to another endpoint
  * first. The client sees one response, or one error, whatever happened upstream.
  *
+ * Hedging (a policy's hedge_on_per_try_timeout, as Envoy has it): an attempt whose
+ * per-try timeout passes is not cut but stays outstanding while the next attempt (a
+ * retry by every rule above) starts beside it. The first response head the policy does
+ * not retry wins; the other attempts are closed (HTTP/1.1) or reset (an HTTP/2 stream),
+ * never pooled. An attempt that fails while another is outstanding leaves it to answer,
+ * so the client sees a failure only when no attempt and no retry is left. The current
+ * attempt is x->up; the earlier, hedged ones wait in x->hedged[].
+ *
  * Strictness: the head parser (http1.c) refuses the shapes that enable request
  * smuggling, and so does this file for what the parser leaves to callers (Host count,
  * Transfer-Encoding in HTTP/1.0, chunked framing). A refused request gets 400 (431, 414,
@@ -1104,6 +1112,15 @@ static void hc_hedged_lost(struct loop *lp, struct hconn *x, unsigned k, const c
 	hc_drop_hedged(lp, x, k);
 }
 
+static void hc_hedged_failed(struct loop *lp, struct hconn *x, unsigned k, int why, int err)
+{
+	char why_s[128];
+
+	snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
+	hc_fail_count(lp, x->hedged[k].ep, why);
+	hc_hedged_lost(lp, x, k, why_s);
+}
+
 /* The transport's callbacks hold x (as a completion of its own would) while they run. */
 static void hc_hold(struct hconn *x)
 {
@@ -1147,11 +1164,7 @@ void http_up_failed(struct loop *lp, struct hconn *x, struct hup *u, int why, in
 			hc_adopt(x, (unsigned)k);
 			up_failed(lp, x, why, err);
 		} else {
-			char why_s[128];
-
-			snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
-			hc_fail_count(lp, x->hedged[k].ep, why);
-			hc_hedged_lost(lp, x, (unsigned)k, why_s);
+			hc_hedged_failed(lp, x, (unsigned)k, why, err);
 			hc_progress(lp, x);
 		}
 	}
@@ -1358,10 +1371,7 @@ static void hc_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 	if (n == 0 && !u->eof)
 		return;
 	if (n <= 0) {
-		int kind = n == 0 ? HUP_F_RESET : HUP_F_PROTO;
-
-		hc_fail_count(lp, x->hedged[k].ep, kind);
-		hc_hedged_lost(lp, x, k, fail_what[kind]);
+		hc_hedged_failed(lp, x, k, n == 0 ? HUP_F_RESET : HUP_F_PROTO, n == 0 ? -ECONNRESET : n);
 		return;
 	}
 	if (status_retry_on(&x->rp, resp.status) & x->rp.on) {

@@ -8,7 +8,7 @@ armed by GET /__arm?n=N&mode=MODE (sent directly, not through hermesd), then ans
 normally. MODE: a status such as 503 (answered, connection kept), reset (the request is
 read, then the connection is reset), hang (the request is read, nothing is answered for
 30 s), close (closed without an answer), delay (answered normally after &ms=MS
-milliseconds). While it hangs or delays it watches the connection: a client that closes
+milliseconds), late-reset (reset after &ms=MS milliseconds). While it hangs or waits it watches the connection: a client that closes
 or resets it first is counted in "closed" (and logged), and gets no answer. GET /__stats
 returns JSON {"seen": requests counted since the last arm (control paths excluded),
 "methods": {...}, "paths": [...], "closed": ...}. Normal answers: /echo returns the
@@ -123,7 +123,7 @@ class Handler(socketserver.StreamRequestHandler):
             sys.stdout.flush()
             xs = ("X-Seen: %d" % seen,) + (("X-Origin: %s" % NAME,) if NAME else ())
             t0 = time.monotonic()
-            if fail and mode in ("hang", "delay"):
+            if fail and mode in ("hang", "delay", "late-reset"):
                 if closed_within(self.connection, 30 if mode == "hang" else delay_ms / 1000.0):
                     with LOCK:
                         STATE["closed"] += 1
@@ -133,7 +133,8 @@ class Handler(socketserver.StreamRequestHandler):
                     return
                 if mode == "hang":
                     return
-                fail = False
+                fail = mode == "late-reset"
+                mode = "reset"
             if fail:
                 if mode == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

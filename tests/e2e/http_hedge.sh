@@ -10,6 +10,10 @@
 #  3. A POST whose body is too large to buffer is not hedged (504, B never asked); a
 #     small, buffered POST is (B's echo of the body).
 #  4. The same as 1 and 2 over h2c: the losing stream is reset (RST_STREAM).
+#  5. A slow, the hedge to B answers 503 or resets with no retry left: the client does
+#     not see B's failure but waits for A's 200.
+#  6. A resets at 400 ms while the hedge to B (800 ms) is outstanding: B carries on and
+#     the client gets B's 200.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -25,7 +29,8 @@ EPS='[10.77.1.2:8080, 10.77.1.3:8080]'
 H2EPS='[10.77.1.2:8443, 10.77.1.3:8443]'
 # one retry (the hedge), per-try 200 ms, backoff short, and a 8 s overall timeout that
 # no scenario should reach
-POL='retry_on: [reset], num_retries: 1, per_try_timeout_ms: 200, timeout_ms: 8000, backoff_base_ms: 10, backoff_max_ms: 40'
+T='num_retries: 1, per_try_timeout_ms: 200, timeout_ms: 8000, backoff_base_ms: 10, backoff_max_ms: 40'
+POL="retry_on: [reset], $T"
 HEDGE="{$POL, hedge_on_per_try_timeout: true}"
 # each scenario has a route of its own, so that its one request starts at A (round robin
 # starts a route at its first endpoint); unhealthy_ms 0 so that no earlier failure
@@ -43,6 +48,10 @@ http_routes:
      retry: {$POL, hedge_on_per_try_timeout: true, max_buffered_body: 1024}}
   - {name: h2-s2, match: {host: h2.s2}, endpoints: $H2EPS, upstream_protocol: h2c, retry: $HEDGE}
   - {name: h2-s1, match: {host: h2.s1}, endpoints: $H2EPS, upstream_protocol: h2c, retry: $HEDGE}
+  - {name: s5-503, match: {host: s5.503}, endpoints: $EPS,
+     retry: {retry_on: [reset, 5xx], $T, hedge_on_per_try_timeout: true}}
+  - {name: s5-reset, match: {host: s5.reset}, endpoints: $EPS, retry: $HEDGE}
+  - {name: s6, match: {host: s6}, endpoints: $EPS, retry: $HEDGE}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -147,4 +156,31 @@ say "ok: h2c hedging: B's losing stream was reset (RST_STREAM)"
 assert_eq $((h0 + 5)) "$(stat_value hermes_http_hedges_total)" "hermes_http_hedges_total: five hedges in all"
 assert_eq $((w0 + 2)) "$(stat_value hermes_http_hedge_wins_total)" "hermes_http_hedge_wins_total: two hedged attempts won"
 assert_file_match "$HERMESD_LOG" 'hedged attempt answered 200 first' "hermesd logs a hedged attempt's win"
-pass "hedging: a slow first attempt wins over a hung hedge (plain retry: 504), a hung one loses to a prompt hedge and is cancelled, unbuffered POSTs are not hedged; h1 and h2c"
+
+# ---- 5. the hedge fails with no retry left while A is still outstanding: A's answer
+arm $A 100 delay 800
+arm $B 100 503
+via s5.503
+assert_eq "A ok 1 200" "$CURL_OUT" "B's 503 (no retry left) is dropped while A is outstanding: A's 200"
+assert_ge 750 "$CURL_MS" "B's 503: the client waited for A's 800 ms answer"
+assert_eq 1 "$(ostat $B seen)" "B's 503: B got the hedge"
+assert_file_match "$HERMESD_LOG" 'upstream answered 503; no retry now, waiting for 1 hedged attempt' \
+	"hermesd logs that B's 503 waits for the hedged attempt"
+r0=$(stat_value hermes_http_upstream_failures_total 'kind="reset"')
+arm $A 100 delay 800
+arm $B 100 reset
+via s5.reset
+assert_eq "A ok 1 200" "$CURL_OUT" "B's reset (no retry left) while A is outstanding: A's 200"
+assert_ge 750 "$CURL_MS" "B's reset: the client waited for A's 800 ms answer"
+assert_eq $((r0 + 1)) "$(stat_value hermes_http_upstream_failures_total 'kind="reset"')" "B's reset counted"
+
+# ---- 6. the hedged attempt fails while the later one is outstanding: the later one wins
+arm $A 100 late-reset 400
+arm $B 100 delay 800
+via s6
+assert_eq "B ok 1 200" "$CURL_OUT" "A resets at 400 ms while the hedge to B is outstanding: B's 200"
+assert_ge 950 "$CURL_MS" "A's reset: the client waited for B (asked at 200 ms, 800 ms delay)"
+assert_eq $((r0 + 2)) "$(stat_value hermes_http_upstream_failures_total 'kind="reset"')" "A's reset counted"
+assert_file_match "$HERMESD_LOG" 'hedged attempt: reset before the response .*; a later attempt carries on' \
+	"hermesd logs that the later attempt carries on"
+pass "hedging: a slow first attempt wins over a hung hedge (plain retry: 504), a hung one loses to a prompt hedge and is cancelled, unbuffered POSTs are not hedged, a failing attempt leaves the others to answer; h1 and h2c"
