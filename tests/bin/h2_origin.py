@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # h2_origin.py: an HTTP/2 origin with prior knowledge (h2c), Debian's python3-h2, for the
-# http action's translation and hedging tests. Usage: h2_origin.py ADDR PORT [NAME].
+# http action's translation and hedging tests. Usage: h2_origin.py ADDR PORT [NAME]
+# [--tls CERT KEY] (with --tls: HTTP/2 over TLS 1.3, ALPN h2, instead of h2c).
 #   GET /data?n=N        N pattern bytes (i % 251), no content-length (DATA frames only)
 #   POST|PUT /echo       the request body back, no content-length, with trailers
 #                        x-echo-trailer (the request's x-trailer trailer, or "none") and
@@ -16,6 +17,7 @@
 import json
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -27,7 +29,16 @@ import h2.errors
 import h2.events
 
 STATE = {"refuse": 0, "seen": 0, "refused": 0, "delay_ms": 0, "resets": 0}
-NAME = sys.argv[3] if len(sys.argv) > 3 else ""
+ARGS = sys.argv[1:]
+TLS = None
+if "--tls" in ARGS:
+    i = ARGS.index("--tls")
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    TLS.minimum_version = ssl.TLSVersion.TLSv1_3
+    TLS.load_cert_chain(ARGS[i + 1], ARGS[i + 2])
+    TLS.set_alpn_protocols(["h2"])
+    del ARGS[i:i + 3]
+NAME = ARGS[2] if len(ARGS) > 2 else ""
 LOCK = threading.Lock()
 
 
@@ -136,7 +147,8 @@ class Conn:
                 self.handle(sid, self.due.pop(sid)[1])
                 self.pump()
                 self.flush()
-            if self.due:
+            pending = self.sock.pending() if TLS else 0  # decrypted bytes select cannot see
+            if self.due and not pending:
                 wait = max(0.0, min(t for t, _ in self.due.values()) - time.monotonic())
                 if not select.select([self.sock], [], [], wait)[0]:
                     continue
@@ -175,15 +187,19 @@ class Conn:
 
 def serve(sock):
     try:
+        if TLS:
+            sock = TLS.wrap_socket(sock, server_side=True)
         Conn(sock).run()
+    except (OSError, ssl.SSLError):
+        pass
     finally:
         sock.close()
 
 
 def main():
-    ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+    ls = socket.socket(socket.AF_INET6 if ":" in ARGS[0] else socket.AF_INET)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((sys.argv[1], int(sys.argv[2])))
+    ls.bind((ARGS[0], int(ARGS[1])))
     ls.listen(128)
     while True:
         s, _ = ls.accept()

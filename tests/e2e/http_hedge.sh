@@ -9,7 +9,8 @@
 #     200 ms, the hedge counter goes up and A saw its connection closed.
 #  3. A POST whose body is too large to buffer is not hedged (504, B never asked); a
 #     small, buffered POST is (B's echo of the body).
-#  4. The same as 1 and 2 over h2c: the losing stream is reset (RST_STREAM).
+#  4. The same as 1 and 2 over h2c: the losing stream is reset (RST_STREAM); and 2 over
+#     h2 (TLS 1.3, ALPN h2, a certificate from hermesctl certs init).
 #  5. A slow, the hedge to B answers 503 or resets with no retry left: the client does
 #     not see B's failure but waits for A's 200.
 #  6. A resets at 400 ms while the hedge to B (800 ms) is outstanding: B carries on and
@@ -18,11 +19,14 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 topo_up
+"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts origin,hermes >/dev/null || die "hermesctl certs init failed"
 bg origin-a s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.2 8080 A
 bg origin-b s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080 B
 bg h2-a s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.2 8443 A
 bg h2-b s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.3 8443 B
-for a in 10.77.1.2:8080 10.77.1.3:8080 10.77.1.2:8443 10.77.1.3:8443; do
+bg h2tls-a s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.2 9443 A --tls "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
+bg h2tls-b s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.3 9443 B --tls "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
+for a in 10.77.1.2:8080 10.77.1.3:8080 10.77.1.2:8443 10.77.1.3:8443 10.77.1.2:9443 10.77.1.3:9443; do
 	wait_tcp "$NS_S" "${a%:*}" "${a#*:}" || die "origin $a did not start"
 done
 EPS='[10.77.1.2:8080, 10.77.1.3:8080]'
@@ -36,6 +40,7 @@ HEDGE="{$POL, hedge_on_per_try_timeout: true}"
 # starts a route at its first endpoint); unhealthy_ms 0 so that no earlier failure
 # changes the order
 cat >"$TMP/hermes.yaml" <<YAML
+tls: {cert: $TMP/pki/hermes.crt, key: $TMP/pki/hermes.key, ca: $TMP/pki/ca.crt}
 http:
   unhealthy_ms: 0
 http_routes:
@@ -48,6 +53,8 @@ http_routes:
      retry: {$POL, hedge_on_per_try_timeout: true, max_buffered_body: 1024}}
   - {name: h2-s2, match: {host: h2.s2}, endpoints: $H2EPS, upstream_protocol: h2c, retry: $HEDGE}
   - {name: h2-s1, match: {host: h2.s1}, endpoints: $H2EPS, upstream_protocol: h2c, retry: $HEDGE}
+  - {name: h2tls-s2, match: {host: h2tls.s2}, endpoints: [10.77.1.2:9443, 10.77.1.3:9443], upstream_protocol: h2,
+     tls_name: origin, retry: $HEDGE}
   - {name: s5-503, match: {host: s5.503}, endpoints: $EPS,
      retry: {retry_on: [reset, 5xx], $T, hedge_on_per_try_timeout: true}}
   - {name: s5-reset, match: {host: s5.reset}, endpoints: $EPS, retry: $HEDGE}
@@ -60,9 +67,17 @@ policy_add 10.77.1.0/24 http
 arm() { ns_c curl -sS --max-time 5 -o /dev/null "http://$1:8080/__arm?n=$2&mode=$3&ms=${4:-0}" || die "cannot arm $1"; }
 # ostat ADDR FIELD: a number from the h1 origin's /__stats
 ostat() { ns_c curl -sS --max-time 5 "http://$1:8080/__stats" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
-# h2delay ADDR MS: the h2c origin at ADDR answers later requests after MS ms
-h2delay() { ns_c curl -sS --http2-prior-knowledge --max-time 5 -o /dev/null "http://$1:8443/__delay?ms=$2" || die "cannot arm h2 $1"; }
-h2stat() { ns_c curl -sS --http2-prior-knowledge --max-time 5 "http://$1:8443/__stats" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+# h2get ADDR PATH: a GET to the h2c origin at ADDR, or with H2TLS=1 to the h2 (TLS) one
+h2get() {
+	if [ "${H2TLS:-0}" = 1 ]; then
+		ns_c curl -sS --http2 --cacert "$TMP/pki/ca.crt" --resolve "origin:9443:$1" --max-time 5 "https://origin:9443$2"
+	else
+		ns_c curl -sS --http2-prior-knowledge --max-time 5 "http://$1:8443$2"
+	fi
+}
+# h2delay ADDR MS: that origin answers later requests after MS ms
+h2delay() { h2get "$1" "/__delay?ms=$2" >/dev/null || die "cannot arm the h2 origin $1"; }
+h2stat() { h2get "$1" /__stats | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 closed_is() { [ "$(ostat "$1" closed)" = "$2" ]; }
 resets_is() { [ "$(h2stat "$1" resets)" = "$2" ]; }
 # via HOST [CURL ARGS]: one request through hermesd with Host: HOST; "STATUS BODY" in CURL_OUT
@@ -153,7 +168,17 @@ assert_ge 750 "$CURL_MS" "h2c hedging: A's answer came after its 800 ms delay"
 assert_le 4000 "$CURL_MS" "h2c hedging: no wait for the hung B"
 wait_until 3 resets_is $B 1 || die "h2c hedging: B's losing stream was not reset"
 say "ok: h2c hedging: B's losing stream was reset (RST_STREAM)"
-assert_eq $((h0 + 5)) "$(stat_value hermes_http_hedges_total)" "hermes_http_hedges_total: five hedges in all"
+H2TLS=1
+h2delay $A 5000
+h2delay $B 0
+via h2tls.s2
+assert_eq "B h2 origin /x 200" "$CURL_OUT" "h2 (TLS) hedging: A hangs, the client gets B's 200"
+assert_ge 200 "$CURL_MS" "h2 (TLS) hedging: B asked at A's per-try timeout"
+assert_le 3000 "$CURL_MS" "h2 (TLS) hedging: B's answer came shortly after the per-try timeout"
+wait_until 3 resets_is $A 1 || die "h2 (TLS) hedging: A's losing stream was not reset"
+say "ok: h2 (TLS) hedging: A's losing stream was reset (RST_STREAM)"
+H2TLS=0
+assert_eq $((h0 + 6)) "$(stat_value hermes_http_hedges_total)" "hermes_http_hedges_total: six hedges in all"
 assert_eq $((w0 + 2)) "$(stat_value hermes_http_hedge_wins_total)" "hermes_http_hedge_wins_total: two hedged attempts won"
 assert_file_match "$HERMESD_LOG" 'hedged attempt answered 200 first' "hermesd logs a hedged attempt's win"
 
@@ -183,4 +208,4 @@ assert_ge 950 "$CURL_MS" "A's reset: the client waited for B (asked at 200 ms, 8
 assert_eq $((r0 + 2)) "$(stat_value hermes_http_upstream_failures_total 'kind="reset"')" "A's reset counted"
 assert_file_match "$HERMESD_LOG" 'hedged attempt: reset before the response .*; a later attempt carries on' \
 	"hermesd logs that the later attempt carries on"
-pass "hedging: a slow first attempt wins over a hung hedge (plain retry: 504), a hung one loses to a prompt hedge and is cancelled, unbuffered POSTs are not hedged, a failing attempt leaves the others to answer; h1 and h2c"
+pass "hedging: a slow first attempt wins over a hung hedge (plain retry: 504), a hung one loses to a prompt hedge and is cancelled, unbuffered POSTs are not hedged, a failing attempt leaves the others to answer; h1, h2c and h2"
