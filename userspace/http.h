@@ -6,7 +6,8 @@
  * the endpoint) can stand beside hup.c: an exchange opens an attempt with hup_open(),
  * writes the request with hup_write(), reads the response with hup_data()/
  * hup_consumed() when told by http_up_input(), and ends it with hup_release(); the
- * transport reports through the three http_up_* callbacks. */
+ * transport reports through the four http_up_* callbacks, each naming the attempt (an
+ * exchange that hedges has several). */
 #ifndef HERMES_HTTP_H
 #define HERMES_HTTP_H
 
