@@ -93,7 +93,7 @@ static void hup_fail(struct loop *lp, struct hup *u, int why, int err)
 
 	hup_close(lp, u);
 	if (x)
-		http_up_failed(lp, x, why, err);
+		http_up_failed(lp, x, u, why, err);
 }
 
 void hup_arm_recv(struct loop *lp, struct hup *u)
@@ -311,7 +311,7 @@ static void on_recv(struct loop *lp, struct hup *u, int res)
 	else
 		u->got_bytes = true;
 	if (u->x)
-		http_up_input(lp, u->x);
+		http_up_input(lp, u->x, u);
 	if (u->state == HUP_OPEN && u->x)
 		hup_arm_recv(lp, u);
 }
@@ -331,7 +331,7 @@ static void on_send(struct loop *lp, struct hup *u, int res)
 	if (u->woff == u->wlen) {
 		u->woff = u->wlen = 0;
 		if (u->x)
-			http_up_drained(lp, u->x);
+			http_up_drained(lp, u->x, u);
 	}
 	if (u->state == HUP_OPEN)
 		hup_kick_send(lp, u);

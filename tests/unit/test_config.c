@@ -379,6 +379,15 @@ static const struct bad_case {
 	{ "http tls_name without h2", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], tls_name: x}\n", 2,
 	  "tls_name is only", NULL },
 	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
+	{ "hedge without per-try timeout", "http:\n  retry: {hedge_on_per_try_timeout: true}\n", 2,
+	  "hedge_on_per_try_timeout needs per_try_timeout_ms", NULL },
+	{ "hedge without a timeout condition", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80],\n"
+	  "     retry: {retry_on: [connect-failure], per_try_timeout_ms: 100, hedge_on_per_try_timeout: true}}\n", 3,
+	  "reset, 5xx or gateway-error", NULL },
+	{ "hedge not a boolean", "http:\n  retry: {per_try_timeout_ms: 100, hedge_on_per_try_timeout: maybe}\n", 2,
+	  "hedge_on_per_try_timeout", "true or false" },
+	{ "retry unknown key", "http:\n  retry: {hedge: true}\n", 2, "hedge", "hedge_on_per_try_timeout" },
+	{ "num_retries 11", "http:\n  retry: {num_retries: 11}\n", 2, "num_retries", "0..10" },
 	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
 	  "  - match: 10.0.3.0/24\n", 4, "action", "has no" },
@@ -622,7 +631,7 @@ static bool test_http_routes(void)
 		"    endpoints: [10.77.1.2:80, \"[fd00::1]:8080\"]\n"
 		"    balance: least_request\n"
 		"    retry: {retry_on: [5xx, retriable-status-codes], retriable_status_codes: [409], num_retries: 3,\n"
-		"            per_try_timeout_ms: 500, budget_percent: 50}\n"
+		"            per_try_timeout_ms: 500, budget_percent: 50, hedge_on_per_try_timeout: true}\n"
 		"    add_headers: {x-hermes: \"1\"}\n"
 		"    remove_headers: [x-internal]\n"
 		"  - name: plain\n"
@@ -652,6 +661,7 @@ static bool test_http_routes(void)
 	ok &= ASSERT_TRUE(r->retry.n_codes == 1 && r->retry.codes[0] == 409, "retriable_status_codes");
 	ok &= ASSERT_EQ(r->retry.num_retries, 3, "num_retries");
 	ok &= ASSERT_EQ(r->retry.per_try_timeout_ms, 500, "per_try_timeout_ms");
+	ok &= ASSERT_TRUE(r->retry.hedge_on_per_try_timeout, "hedge_on_per_try_timeout");
 	ok &= ASSERT_EQ(r->retry.budget_percent, 50, "budget_percent");
 	ok &= ASSERT_EQ(r->retry.budget_min_retries, 3, "budget_min_retries default");
 	ok &= ASSERT_EQ(r->retry.max_buffered_body, 65536, "max_buffered_body default");
@@ -660,6 +670,7 @@ static bool test_http_routes(void)
 	r = &cfg.http_routes[1];
 	ok &= ASSERT_EQ(r->retry.num_retries, 2, "a route without retry takes the http section's");
 	ok &= ASSERT_EQ(r->retry.on, RETRY_CONNECT_FAILURE | RETRY_RESET, "retry_on default");
+	ok &= ASSERT_TRUE(!r->retry.hedge_on_per_try_timeout, "hedging off by default");
 	ok &= ASSERT_EQ(cfg.http.max_headers, 32, "http.max_headers");
 	ok &= ASSERT_TRUE(!cfg.http.via, "http.via");
 	ok &= ASSERT_EQ(cfg.http.max_head, 16384, "http.max_head_bytes default");
