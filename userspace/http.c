@@ -1799,6 +1799,9 @@ void http_fini(struct loop *lp)
 {
 	if (!lp->http)
 		return;
+	/* upstreams first: freeing an h2 upstream connection tells its streams' exchanges
+	 * (http_up_gone), which must still be there */
+	hup_fini(lp);
 	while (lp->http->conns) {
 		struct hconn *x = lp->http->conns;
 
@@ -1806,7 +1809,6 @@ void http_fini(struct loop *lp)
 		x->inflight = 0;
 		hc_maybe_free(lp, x);
 	}
-	hup_fini(lp);
 	free(lp->http);
 	lp->http = NULL;
 }
