@@ -96,11 +96,11 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
 
-$(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(LIB_OBJS)
+$(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lncursesw -o $@
 

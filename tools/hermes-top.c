@@ -4,8 +4,8 @@
  * one row per application flow and shows them with ncurses, or prints them as text or
  * one JSON document per line in batch mode, for scripts. See `hermes-top --help`.
  *
- * Layout: options; formatting helpers; the admin client (HTTP, Prometheus text, the
- * /flows JSON); the kernel table reader; the sampler, which joins everything into a
+ * Layout: options; formatting helpers; what the admin endpoint answers (Prometheus
+ * text, the /flows JSON; the GET itself is tools/cli.c's); the kernel table reader; the sampler, which joins everything into a
  * struct snapshot; the view (closed-flow window, filter, sort, summary counts); the
  * row and summary formatting that both front ends share; batch output; the curses
  * front end; main. Data collection never draws and drawing never reads a map. */
@@ -16,7 +16,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,13 +23,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "cli.h"
 #include "hermes/flow.h"
 #include "hermes/pin.h"
 #include "hermes/policy.h"
@@ -41,11 +40,7 @@
 #define HERMES_MAP_FLOWS "hermes_flows"
 #endif
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-
-#define ADMIN_DEFAULT "127.0.0.1:15000"
-#define ADMIN_TIMEOUT_MS 1000
-#define ADMIN_MAX_BODY (64u << 20)
+#define ADMIN_MAX_ANSWER (64u << 20)
 #define NSEC_PER_SEC 1000000000ULL
 #define CLOSED_WINDOW_NS (5 * NSEC_PER_SEC) /* closed flows stay this long by default */
 #define MIN_COLS 80
@@ -57,10 +52,12 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum sort_key { SORT_RATE, SORT_BYTES, SORT_AGE, SORT_PID, SORT_RTT, SORT_DST, SORT_MAX };
 static const char *const sort_names[SORT_MAX] = { "rate", "bytes", "age", "pid", "rtt", "dst" };
 
+const char cli_prog[] = "hermes-top";
+static volatile sig_atomic_t stop_flag;
+
 static struct {
 	const char *pin_root;
-	const char *admin;
-	struct cfg_sockaddr admin_sa;
+	struct admin_client admin;      /* two GETs per sample: failures name theirs */
 	struct hermes_addr admin_haddr; /* to hide hermesd's own admin sockets */
 	double interval;                /* seconds between samples */
 	long iterations;                /* 0: until interrupted */
@@ -69,12 +66,10 @@ static struct {
 	char filter[FILTER_MAX];
 } opt = {
 	.pin_root = HERMES_PIN_ROOT_DEFAULT,
-	.admin = ADMIN_DEFAULT,
+	.admin = { .addr = ADMIN_DEFAULT, .max_answer = ADMIN_MAX_ANSWER, .stop = &stop_flag, .name_path = true },
 	.interval = 1.0,
 	.sort = SORT_RATE,
 };
-
-static volatile sig_atomic_t stop_flag;
 
 static void usage(FILE *f)
 {
@@ -211,31 +206,6 @@ static void usage(FILE *f)
 "    hermes-top -b --json -n 2 -a | jq '.flows[] | select(.action == \"deny\")'\n"
 "    nsenter --net=/run/netns/NS hermes-top --pin-root /sys/fs/bpf/hermes-test\n",
 		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT, MIN_COLS, MIN_LINES);
-}
-
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hermes-top: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hermes-top: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'hermes-top --help' for more information.\n", stderr);
-	return EXIT_USAGE;
 }
 
 /* ---------------------------------------------------------------- formatting helpers */
@@ -383,24 +353,6 @@ static void fmt_comm(const char *comm, char *buf, size_t len)
 		buf[n] = 0;
 }
 
-/* A JSON string: bytes >= 0x80 are escaped as \u00XX so that the output is valid
- * UTF-8 whatever a process called itself. */
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* strlcpy: copies what fits, always terminated (truncation is expected and harmless). */
 static void scopy(char *dst, size_t len, const char *src)
 {
@@ -422,121 +374,7 @@ static void json_str_or_null(FILE *f, const char *s)
 		fputs("null", f);
 }
 
-/* ---------------------------------------------------------------- admin client */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_reserve(struct buf *b, size_t more)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	ncap = b->cap ? b->cap : 4096;
-	while (ncap < b->len + more + 1)
-		ncap *= 2;
-	np = realloc(b->p, ncap);
-	if (!np)
-		return -ENOMEM;
-	b->p = np;
-	b->cap = ncap;
-	return 0;
-}
-
-/* A plain blocking GET with 1 s socket timeouts, like hermesctl's probe: hermes-top
- * asks twice per sample at most, so an event loop would buy nothing. Returns 0 with
- * the HTTP status and the body (NUL-terminated) when hermesd answered, -1 with the
- * reason in err when it did not. */
-static int admin_get(const char *path, int *status, struct buf *body, char *err, size_t errlen)
-{
-	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
-	struct buf in = { 0 };
-	char req[256];
-	const char *hdr_end, *cl;
-	size_t off;
-	int fd, n;
-
-	body->len = 0;
-	fd = socket(opt.admin_sa.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&opt.admin_sa.ss, opt.admin_sa.len)) {
-		/* connect() reports an SO_SNDTIMEO expiry as EINPROGRESS */
-		if (errno == EINPROGRESS || errno == EAGAIN)
-			snprintf(err, errlen, "connect timed out after %d ms", ADMIN_TIMEOUT_MS);
-		else
-			snprintf(err, errlen, "connect: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, opt.admin);
-	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		snprintf(err, errlen, "send: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (in.len >= ADMIN_MAX_BODY || buf_reserve(&in, 65536)) {
-			snprintf(err, errlen, "answer to GET %s too large", path);
-			goto fail;
-		}
-		r = recv(fd, in.p + in.len, in.cap - in.len - 1, 0);
-		if (r < 0 && errno == EINTR && !stop_flag)
-			continue;
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				snprintf(err, errlen, "no answer to GET %s within %d ms", path, ADMIN_TIMEOUT_MS);
-			else
-				snprintf(err, errlen, "recv: %s", strerror(errno));
-			goto fail;
-		}
-		if (!r)
-			break;
-		in.len += (size_t)r;
-		in.p[in.len] = 0;
-		/* done as soon as Content-Length bytes of body are in */
-		hdr_end = strstr(in.p, "\r\n\r\n");
-		if (hdr_end && (cl = strcasestr(in.p, "\r\nContent-Length:")) && cl < hdr_end &&
-		    in.len >= (size_t)(hdr_end + 4 - in.p) + strtoull(cl + 17, NULL, 10))
-			break;
-	}
-	close(fd);
-	fd = -1;
-	if (!in.len) {
-		snprintf(err, errlen, "connection closed without an answer");
-		goto fail;
-	}
-	in.p[in.len] = 0;
-	if (sscanf(in.p, "HTTP/1.%*d %d", status) != 1 || !(hdr_end = strstr(in.p, "\r\n\r\n"))) {
-		snprintf(err, errlen, "not an HTTP answer to GET %s", path);
-		goto fail;
-	}
-	off = (size_t)(hdr_end + 4 - in.p);
-	if (buf_reserve(body, in.len - off)) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	memcpy(body->p, in.p + off, in.len - off);
-	body->len = in.len - off;
-	body->p[body->len] = 0;
-	free(in.p);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(in.p);
-	return -1;
-}
+/* ---------------------------------------------------------------- admin answers */
 
 /* What /stats says (each value only when present). */
 struct hd_stats {
@@ -853,28 +691,27 @@ struct hd_view {
 
 static void hd_fetch(struct hd_view *hd)
 {
-	struct buf body = { 0 };
-	int status = 0;
+	struct admin_answer a;
 
 	memset(hd, 0, sizeof(*hd));
-	if (admin_get("/stats", &status, &body, hd->detail, sizeof(hd->detail))) {
-		free(body.p);
+	if (admin_get(&opt.admin, "/stats", &a, hd->detail, sizeof(hd->detail)))
 		return;
-	}
 	hd->reachable = true;
-	if (status == 200)
-		prom_parse(body.p, &hd->st);
+	if (a.status == 200)
+		prom_parse(a.body, &hd->st);
 	else
-		snprintf(hd->detail, sizeof(hd->detail), "GET /stats: HTTP %d", status);
-	status = 0;
-	if (!admin_get("/flows", &status, &body, hd->detail, sizeof(hd->detail)) && status == 200) {
-		if (hd_parse_flows(body.p, &hd->flows, &hd->n_flows))
+		snprintf(hd->detail, sizeof(hd->detail), "GET /stats: HTTP %d", a.status);
+	free(a.buf);
+	if (admin_get(&opt.admin, "/flows", &a, hd->detail, sizeof(hd->detail)))
+		return;
+	if (a.status == 200) {
+		if (hd_parse_flows(a.body, &hd->flows, &hd->n_flows))
 			snprintf(hd->detail, sizeof(hd->detail), "GET /flows: malformed JSON (ignored)");
 		else
 			hd->have_flows = true;
 	}
 	/* 404 from an older hermesd, or a failed request: the kernel view stands alone */
-	free(body.p);
+	free(a.buf);
 }
 
 /* ---------------------------------------------------------------- kernel flow table */
@@ -1628,12 +1465,12 @@ static void table_line(const struct row *r, const int width[NCOL], const bool sh
 static void hermesd_status(const struct hd_view *hd, char *buf, size_t len)
 {
 	if (!hd->reachable)
-		snprintf(buf, len, "hermesd: not reachable at %s (%s)", opt.admin, hd->detail);
+		snprintf(buf, len, "hermesd: not reachable at %s (%s)", opt.admin.addr, hd->detail);
 	else if (hd->st.has_active)
-		snprintf(buf, len, "hermesd: ready at %s, %llu active%s%s", opt.admin, (unsigned long long)hd->st.active,
+		snprintf(buf, len, "hermesd: ready at %s, %llu active%s%s", opt.admin.addr, (unsigned long long)hd->st.active,
 			 hd->detail[0] ? "; " : "", hd->detail);
 	else
-		snprintf(buf, len, "hermesd: answering at %s%s%s", opt.admin, hd->detail[0] ? "; " : "", hd->detail);
+		snprintf(buf, len, "hermesd: answering at %s%s%s", opt.admin.addr, hd->detail[0] ? "; " : "", hd->detail);
 }
 
 /* The header lines shared by the live view and batch text. */
@@ -1738,7 +1575,7 @@ static void print_json(const struct snapshot *s, const struct view *v)
 		printf("null");
 	}
 	printf(",\"hermesd\":{\"admin\":");
-	json_str(stdout, opt.admin);
+	json_str(stdout, opt.admin.addr);
 	printf(",\"reachable\":%s,\"detail\":", hd->reachable ? "true" : "false");
 	json_str_or_null(stdout, hd->detail);
 	printf(",\"connections_active\":");
@@ -2291,30 +2128,23 @@ int main(int argc, char **argv)
 			opt.pin_root = optarg;
 			break;
 		case O_ADMIN:
-			opt.admin = optarg;
+			opt.admin.addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			if (optopt && optopt != '?')
-				return usage_error("unknown option '-%c'", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return getopt_error(c, argv);
 		}
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!*opt.pin_root)
-		return usage_error("--pin-root needs a directory");
-	if (addr_parse(opt.admin, &opt.admin_sa))
-		return usage_error("bad --admin address '%s': expected IPv4:PORT or [IPv6]:PORT such as %s", opt.admin,
-				   ADMIN_DEFAULT);
+	if (cli_check_options(opt.pin_root, &opt.admin))
+		return EXIT_USAGE;
 	{
 		struct hermes_addr a;
 
-		addr_to_hermes((struct sockaddr *)&opt.admin_sa.ss, &a);
+		addr_to_hermes((struct sockaddr *)&opt.admin.sa.ss, &a);
 		haddr_norm(&opt.admin_haddr, &a);
 	}
 

@@ -9,14 +9,11 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <mntent.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,19 +22,18 @@
 
 #include "addr.h"
 #include "certs.h"
+#include "cli.h"
 #include "hermes/pin.h"
 #include "hermes/policy.h"
 #include "pinfs.h"
 #include "policy.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* hermesctl asks /ready and /routes, one GET per run */
+#define ADMIN_MAX_ANSWER (1u << 20)
 
-#define ADMIN_DEFAULT "127.0.0.1:15000"
-#define ADMIN_TIMEOUT_MS 1000
-
+const char cli_prog[] = "hermesctl";
 static const char *pin_root = HERMES_PIN_ROOT_DEFAULT;
-static const char *admin_addr = ADMIN_DEFAULT;
-static struct cfg_sockaddr admin_sa;
+static struct admin_client admin = { .addr = ADMIN_DEFAULT, .max_answer = ADMIN_MAX_ANSWER };
 
 static void usage(FILE *f)
 {
@@ -190,31 +186,6 @@ static void usage(FILE *f)
 		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
 }
 
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hermesctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hermesctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'hermesctl --help' for more information.\n", stderr);
-	return EXIT_USAGE;
-}
-
 /* What to try when a pin cannot be used, by errno. */
 static const char *pin_hint(int err)
 {
@@ -253,6 +224,7 @@ static int check_root(void)
 	return 0;
 }
 
+/* A pin under the pin root; says what went wrong and what to try. */
 static int open_pinned(const char *name)
 {
 	char path[PATH_MAX];
@@ -266,22 +238,13 @@ static int open_pinned(const char *name)
 	return -1;
 }
 
-static void json_str(FILE *f, const char *s)
+/* The policy map, once the pin root is known to be there: a missing root gets its
+ * own message rather than "cannot open". */
+static int open_policy(void)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	if (check_root())
+		return -1;
+	return open_pinned(HERMES_MAP_POLICY);
 }
 
 /* ---- status: links ---- */
@@ -514,92 +477,26 @@ static int scan_links(struct link_desc **out, int *n)
 
 enum admin_state { ADMIN_READY, ADMIN_NOT_READY, ADMIN_UNREACHABLE };
 
-/* A plain blocking GET /ready with socket timeouts: hermesctl runs once, so an
- * event loop would buy nothing. detail gets the reason when not ready. */
-/* One GET to the admin endpoint (blocking, ADMIN_TIMEOUT_MS per step). On an HTTP
- * answer returns 0 with *status and the body (NUL-terminated, cut at cap - 1); else -1
- * with what went wrong in detail. */
-static int admin_get(const char *path, int *status, char *body, size_t cap, char *detail, size_t len)
+/* The status line of an answer that is not 200, for the messages. */
+static void status_line(const struct admin_answer *a, char *detail, size_t len)
 {
-	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
-	char req[512], *resp, *sep;
-	size_t got = 0, rcap = cap + 1024;
-	int fd, n;
-
-	detail[0] = 0;
-	resp = malloc(rcap);
-	if (!resp) {
-		snprintf(detail, len, "out of memory");
-		return -1;
-	}
-	fd = socket(admin_sa.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(detail, len, "socket: %s", strerror(errno));
-		free(resp);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&admin_sa.ss, admin_sa.len)) {
-		/* connect() reports an SO_SNDTIMEO expiry as EINPROGRESS */
-		if (errno == EINPROGRESS || errno == EAGAIN)
-			snprintf(detail, len, "connect timed out after %d ms", ADMIN_TIMEOUT_MS);
-		else
-			snprintf(detail, len, "connect: %s", strerror(errno));
-		goto fail;
-	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, admin_addr);
-	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		snprintf(detail, len, "send: %s", strerror(errno));
-		goto fail;
-	}
-	/* hermesd answers and closes: read to EOF */
-	while (got < rcap - 1) {
-		ssize_t r = recv(fd, resp + got, rcap - 1 - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				snprintf(detail, len, "no answer within %d ms", ADMIN_TIMEOUT_MS);
-			else
-				snprintf(detail, len, "recv: %s", strerror(errno));
-			break;
-		}
-		if (!r)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	resp[got] = 0;
-	if (sscanf(resp, "HTTP/1.%*d %d", status) != 1) {
-		if (!detail[0])
-			snprintf(detail, len, got ? "not an HTTP answer" : "connection closed without an answer");
-		free(resp);
-		return -1;
-	}
-	sep = strstr(resp, "\r\n\r\n");
-	snprintf(body, cap, "%s", sep ? sep + 4 : "");
-	if (*status != 200) {
-		*strchrnul(resp, '\r') = 0;
-		snprintf(detail, len, "%s", resp);
-	}
-	free(resp);
-	return 0;
-fail:
-	close(fd);
-	free(resp);
-	return -1;
+	snprintf(detail, len, "%.*s", (int)strcspn(a->buf, "\r\n"), a->buf);
 }
 
+/* detail gets why hermesd is not ready: its status line, or why it did not answer. */
 static enum admin_state probe_admin(char *detail, size_t len)
 {
-	char body[256];
-	int status;
+	struct admin_answer a;
+	enum admin_state st;
 
-	if (admin_get("/ready", &status, body, sizeof(body), detail, len))
+	detail[0] = 0;
+	if (admin_get(&admin, "/ready", &a, detail, len))
 		return ADMIN_UNREACHABLE;
-	return status == 200 ? ADMIN_READY : ADMIN_NOT_READY;
+	st = a.status == 200 ? ADMIN_READY : ADMIN_NOT_READY;
+	if (st != ADMIN_READY)
+		status_line(&a, detail, len);
+	free(a.buf);
+	return st;
 }
 
 static int cmd_status(int argc, char **argv)
@@ -673,7 +570,7 @@ static int cmd_status(int argc, char **argv)
 			printf("null");
 		}
 		printf(",\n \"hermesd\": {\"admin\": ");
-		json_str(stdout, admin_addr);
+		json_str(stdout, admin.addr);
 		printf(", \"ready\": %s, \"state\": \"%s\"", st == ADMIN_READY ? "true" : "false",
 		       st == ADMIN_READY ? "ready" : st == ADMIN_NOT_READY ? "not_ready" : "unreachable");
 		if (detail[0]) {
@@ -707,11 +604,11 @@ static int cmd_status(int argc, char **argv)
 				printf("  %-14s %llu\n", pol_counter_name(i), (unsigned long long)cnt[i]);
 		}
 		if (st == ADMIN_READY)
-			printf("hermesd: ready (%s)\n", admin_addr);
+			printf("hermesd: ready (%s)\n", admin.addr);
 		else if (st == ADMIN_NOT_READY)
-			printf("hermesd: answering at %s but not ready (%s)\n", admin_addr, detail);
+			printf("hermesd: answering at %s but not ready (%s)\n", admin.addr, detail);
 		else
-			printf("hermesd: not reachable at %s (%s)\n", admin_addr, detail);
+			printf("hermesd: not reachable at %s (%s)\n", admin.addr, detail);
 	}
 	free(links);
 	return rc;
@@ -786,9 +683,7 @@ static int policy_list(int argc, char **argv)
 		else
 			return usage_error("policy list: unexpected argument '%s'", argv[i]);
 	}
-	if (check_root())
-		return EXIT_RUNTIME;
-	fd = open_pinned(HERMES_MAP_POLICY);
+	fd = open_policy();
 	if (fd < 0)
 		return EXIT_RUNTIME;
 	err = pol_map_foreach(fd, collect_rule, &l);
@@ -831,8 +726,9 @@ static int policy_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Parses a match for add/del; prints the reason and returns -1 when it is bad. */
-static int parse_match_arg(const char *s, struct hermes_policy_key *key)
+/* Parses a match for add/del, and how messages write it (as stored: host bits
+ * cleared); prints the reason and returns -1 when it is bad. */
+static int parse_match_arg(const char *s, struct hermes_policy_key *key, char *canon, size_t len)
 {
 	char why[256];
 
@@ -840,6 +736,8 @@ static int parse_match_arg(const char *s, struct hermes_policy_key *key)
 		errmsg("%s", why);
 		return -1;
 	}
+	if (pol_fmt_match(key, canon, len))
+		snprintf(canon, len, "%s", s);
 	return 0;
 }
 
@@ -855,7 +753,7 @@ static int policy_add(int argc, char **argv)
 		return usage_error("policy add: expected CIDR[:PORT] ACTION, e.g. 'policy add 10.0.0.0/8:80 proxy'");
 	/* Both words are checked before the map is opened: a typo must never leave a
 	 * half-applied change or a misleading "cannot open" error. */
-	if (parse_match_arg(argv[1], &key))
+	if (parse_match_arg(argv[1], &key, canon, sizeof(canon)))
 		return EXIT_USAGE;
 	err = pol_parse_action(argv[2], &act);
 	if (err == -EOPNOTSUPP) {
@@ -866,9 +764,7 @@ static int policy_add(int argc, char **argv)
 		errmsg("unknown action '%s' (expected pass, deny, proxy or tunnel)", argv[2]);
 		return EXIT_USAGE;
 	}
-	if (check_root())
-		return EXIT_RUNTIME;
-	fd = open_pinned(HERMES_MAP_POLICY);
+	fd = open_policy();
 	if (fd < 0)
 		return EXIT_RUNTIME;
 	memset(&val, 0, sizeof(val));
@@ -876,8 +772,6 @@ static int policy_add(int argc, char **argv)
 	val.origin = HERMES_ORIGIN_MANUAL;
 	err = pol_map_put(fd, &key, &val);
 	close(fd);
-	if (pol_fmt_match(&key, canon, sizeof(canon)))
-		snprintf(canon, sizeof(canon), "%s", argv[1]);
 	if (err) {
 		errmsg("cannot write %s -> %s to %s/%s: %s%s", canon, argv[2], pin_root, HERMES_MAP_POLICY,
 		       strerror(-err), err == -ENOSPC || err == -E2BIG ? " (the map is full: delete unused rules)" : "");
@@ -895,17 +789,13 @@ static int policy_del(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("policy del: expected CIDR[:PORT], e.g. 'policy del 10.0.0.0/8:80'");
-	if (parse_match_arg(argv[1], &key))
+	if (parse_match_arg(argv[1], &key, canon, sizeof(canon)))
 		return EXIT_USAGE;
-	if (check_root())
-		return EXIT_RUNTIME;
-	fd = open_pinned(HERMES_MAP_POLICY);
+	fd = open_policy();
 	if (fd < 0)
 		return EXIT_RUNTIME;
 	err = pol_map_del(fd, &key);
 	close(fd);
-	if (pol_fmt_match(&key, canon, sizeof(canon)))
-		snprintf(canon, sizeof(canon), "%s", argv[1]);
 	if (err == -ENOENT) {
 		errmsg("no rule for %s (see 'hermesctl policy list': the prefix and port must match exactly)", canon);
 		return EXIT_RUNTIME;
@@ -1016,10 +906,9 @@ static int cmd_disable(int argc, char **argv)
 /* Routes live in hermesd's config, not in a map: ask hermesd. */
 static int cmd_routes(int argc, char **argv)
 {
+	struct admin_answer a;
 	bool json = false;
-	char detail[256], *body;
-	size_t cap = 1 << 20;
-	int status;
+	char detail[256];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -1027,24 +916,19 @@ static int cmd_routes(int argc, char **argv)
 		else
 			return usage_error("routes: unexpected argument '%s' (expected --json)", argv[i]);
 	}
-	body = malloc(cap);
-	if (!body) {
-		errmsg("routes: out of memory");
-		return EXIT_RUNTIME;
-	}
-	if (admin_get(json ? "/routes" : "/routes?format=text", &status, body, cap, detail, sizeof(detail))) {
+	if (admin_get(&admin, json ? "/routes" : "/routes?format=text", &a, detail, sizeof(detail))) {
 		errmsg("routes: hermesd not reachable at %s (%s); routes come from hermesd's config, so it must be "
-		       "running (give its admin address with --admin)", admin_addr, detail);
-		free(body);
+		       "running (give its admin address with --admin)", admin.addr, detail);
 		return EXIT_RUNTIME;
 	}
-	if (status != 200) {
-		errmsg("routes: hermesd at %s answered %s", admin_addr, detail);
-		free(body);
+	if (a.status != 200) {
+		status_line(&a, detail, sizeof(detail));
+		errmsg("routes: hermesd at %s answered %s", admin.addr, detail);
+		free(a.buf);
 		return EXIT_RUNTIME;
 	}
-	fputs(body, stdout);
-	free(body);
+	fputs(a.body, stdout);
+	free(a.buf);
 	return EXIT_OK;
 }
 
@@ -1146,24 +1030,17 @@ int main(int argc, char **argv)
 			pin_root = optarg;
 			break;
 		case 'a':
-			admin_addr = optarg;
+			admin.addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			if (optopt && optopt != '?')
-				return usage_error("unknown option '-%c'", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return getopt_error(c, argv);
 		}
 	}
-	if (!*pin_root)
-		return usage_error("--pin-root needs a directory");
-	if (addr_parse(admin_addr, &admin_sa))
-		return usage_error("bad --admin address '%s': expected IPv4:PORT or [IPv6]:PORT such as %s",
-				   admin_addr, ADMIN_DEFAULT);
+	if (cli_check_options(pin_root, &admin))
+		return EXIT_USAGE;
 	if (optind >= argc)
 		return usage_error("missing command (status, policy, routes, disable or certs)");
 

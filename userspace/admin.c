@@ -249,8 +249,15 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	       "Retried requests whose final response was not a 5xx.", s->http_retry_successes);
 	metric(b, "hermes_http_retry_budget_exhausted_total", "counter",
 	       "Retries not made because the retry budget was used up.", s->http_budget_exhausted);
-	metric(b, "hermes_http_per_try_timeouts_total", "counter", "Attempts cut by per_try_timeout_ms.",
+	metric(b, "hermes_http_per_try_timeouts_total", "counter",
+	       "Attempts whose per_try_timeout_ms passed before their response head (cut, or hedged).",
 	       s->http_per_try_timeouts);
+	metric(b, "hermes_http_hedges_total", "counter",
+	       "Attempts left outstanding at their per-try timeout while a further attempt started "
+	       "(hedge_on_per_try_timeout).", s->http_hedges);
+	metric(b, "hermes_http_hedge_wins_total", "counter",
+	       "Responses that came from a hedged attempt rather than from the attempts started after it.",
+	       s->http_hedge_wins);
 	{
 		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol", "refused", "tls" };
 

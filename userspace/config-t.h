@@ -123,6 +123,7 @@ enum cfg_retry_on {
 };
 
 #define CFG_HTTP_MAX_CODES 16
+#define CFG_HTTP_MAX_RETRIES 10
 #define CFG_HTTP_MAX_EPS 16
 #define CFG_HTTP_MAX_HDRS 8
 
@@ -130,8 +131,11 @@ struct cfg_http_retry {
 	uint32_t on;                  /* enum cfg_retry_on bits */
 	uint16_t codes[CFG_HTTP_MAX_CODES];
 	int n_codes;
-	uint32_t num_retries;         /* retries after the first attempt */
+	uint32_t num_retries;         /* retries after the first attempt, <= CFG_HTTP_MAX_RETRIES */
 	uint32_t per_try_timeout_ms;  /* attempt start to response head; 0 = none */
+	bool hedge_on_per_try_timeout;/* a per-try timeout leaves the attempt outstanding and
+				       * starts the next beside it (Envoy's hedging); the first
+				       * usable response head wins */
 	uint32_t timeout_ms;          /* request start to response head, all attempts; 0 = none */
 	uint32_t backoff_base_ms;     /* retry n waits random(0, min(max, base * 2^(n-1))) */
 	uint32_t backoff_max_ms;

@@ -1132,8 +1132,10 @@ static int set_retry_codes(struct ctx *c, const struct key *k, const char *qname
 static const struct key retry_keys[] = {
 	{ .name = "retry_on", .set = set_retry_on, .expect = RETRY_ON_EXPECT },
 	{ .name = "retriable_status_codes", .set = set_retry_codes, .expect = "a list of at most 16 HTTP statuses" },
-	RETRY_U32(num_retries, 0, 10),
+	RETRY_U32(num_retries, 0, CFG_HTTP_MAX_RETRIES),
 	RETRY_U32(per_try_timeout_ms, 0, 600000),
+	{ .name = "hedge_on_per_try_timeout", .set = set_bool, .off = offsetof(struct cfg_http_retry, hedge_on_per_try_timeout),
+	  .expect = "true or false" },
 	RETRY_U32(timeout_ms, 0, 3600000),
 	RETRY_U32(backoff_base_ms, 0, 60000),
 	RETRY_U32(backoff_max_ms, 0, 600000),
@@ -1158,6 +1160,13 @@ static int set_retry(struct ctx *c, const struct key *k, const char *qname, yaml
 	if (!ret && r->backoff_max_ms < r->backoff_base_ms)
 		return fail(c, v, "'%s': backoff_max_ms (%u) is less than backoff_base_ms (%u) (expected max >= base)",
 			    qname, r->backoff_max_ms, r->backoff_base_ms);
+	/* hedging starts at a per-try timeout and makes a retry: without either it never would */
+	if (!ret && r->hedge_on_per_try_timeout && !r->per_try_timeout_ms)
+		return fail(c, v, "'%s': hedge_on_per_try_timeout needs per_try_timeout_ms (hedging starts when an "
+			    "attempt's per-try timeout passes; expected per_try_timeout_ms > 0)", qname);
+	if (!ret && r->hedge_on_per_try_timeout && !(r->on & (RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR)))
+		return fail(c, v, "'%s': hedge_on_per_try_timeout needs a retry_on condition that covers per-try "
+			    "timeouts (expected reset, 5xx or gateway-error in retry_on)", qname);
 	return ret;
 }
 

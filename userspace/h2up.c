@@ -171,10 +171,10 @@ static void h2up_events(struct loop *lp, struct hup *c)
 				conn_dirty(lp, c);
 			}
 			stream_maybe_free(u);
-			http_up_failed(lp, x, why, err);
+			http_up_failed(lp, x, u, why, err);
 			continue;
 		}
-		http_up_input(lp, x);
+		http_up_input(lp, x, u);
 	}
 }
 
@@ -436,7 +436,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
-		http_up_failed(lp, x, kind, err);
+		http_up_failed(lp, x, u, kind, err);
 	}
 }
 
@@ -454,7 +454,7 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 		ST(u)->pending = false;
 		ST(u)->released = true;
 		if (u->x)
-			u->x->up = NULL;
+			http_up_gone(u->x, u);
 		stream_free(u);
 	}
 	for (struct hup **pp = &c->ep->h2conns; *pp; pp = &(*pp)->pnext)

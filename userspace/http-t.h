@@ -112,6 +112,14 @@ enum hc_state {
 	HC_H2,      /* an HTTP/2 connection (h2dn.c): its streams are hconns of their own */
 };
 
+/* An earlier attempt that hedging keeps outstanding beside a later one: its per-try
+ * timeout passed with hedge_on_per_try_timeout, so only its answer, its failure or the
+ * overall timeout ends it. */
+struct hc_hedged {
+	struct hup *up;           /* NULL once the transport freed it without a word (exit) */
+	struct hep *ep;
+};
+
 /* One client connection of the http action, with its current request (requests are
  * served one after the other; pipelined ones wait in rx). */
 struct hconn {
@@ -166,6 +174,11 @@ struct hconn {
 	uint64_t req_start_ms, req_start_ns, try_deadline_ms, all_deadline_ms, backoff_until_ms;
 	struct hep *ep;           /* endpoint of the current attempt */
 	struct hup *up;           /* its connection */
+	/* hedged attempts, outstanding beside the current one (each hedge is a retry, so
+	 * there are never more than num_retries) */
+	struct hc_hedged hedged[CFG_HTTP_MAX_RETRIES];
+	unsigned n_hedged;
+	bool up_hedged;           /* the current attempt was hedged before (its answer is a hedge's win) */
 	/* the response */
 	int status;
 	bool no_body, resp_chunked, until_close, dechunk, resp_reusable, resp_done;

@@ -6,6 +6,14 @@
  * overall timeouts, jittered backoff, a retry budget), sent again, to another endpoint
  * first. The client sees one response, or one error, whatever happened upstream.
  *
+ * Hedging (a policy's hedge_on_per_try_timeout, as Envoy has it): an attempt whose
+ * per-try timeout passes is not cut but stays outstanding while the next attempt (a
+ * retry by every rule above) starts beside it. The first response head the policy does
+ * not retry wins; the other attempts are closed (HTTP/1.1) or reset (an HTTP/2 stream),
+ * never pooled. An attempt that fails while another is outstanding leaves it to answer,
+ * so the client sees a failure only when no attempt and no retry is left. The current
+ * attempt is x->up; the earlier, hedged ones wait in x->hedged[].
+ *
  * Strictness: the head parser (http1.c) refuses the shapes that enable request
  * smuggling, and so does this file for what the parser leaves to callers (Host count,
  * Transfer-Encoding in HTTP/1.0, chunked framing). A refused request gets 400 (431, 414,
@@ -143,6 +151,26 @@ static void hc_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
 	}
 }
 
+/* Hedged attempt k is over (lost, failed, or the request ended): closed, never pooled,
+ * since it is mid-exchange (an HTTP/2 stream is reset). */
+static void hc_drop_hedged(struct loop *lp, struct hconn *x, unsigned k)
+{
+	struct hc_hedged *h = &x->hedged[k];
+
+	if (h->up)
+		hup_release(lp, h->up, false);
+	h->ep->active--;
+	x->hedged[k] = x->hedged[--x->n_hedged];
+}
+
+/* Every attempt of the request goes (an answer of hermesd's own, or the end). */
+static void hc_drop_all(struct loop *lp, struct hconn *x)
+{
+	hc_drop_upstream(lp, x, false);
+	while (x->n_hedged)
+		hc_drop_hedged(lp, x, x->n_hedged - 1);
+}
+
 static void hc_end_request(struct loop *lp, struct hconn *x)
 {
 	if (x->in_retry) {
@@ -153,7 +181,7 @@ static void hc_end_request(struct loop *lp, struct hconn *x)
 		lp->http->active_requests--;
 		x->in_request = false;
 	}
-	hc_drop_upstream(lp, x, false);
+	hc_drop_all(lp, x);
 }
 
 static void hc_maybe_free(struct loop *lp, struct hconn *x)
@@ -402,7 +430,7 @@ static void hc_reply(struct loop *lp, struct hconn *x, int status, const char *w
 		hc_out(x, buf, (size_t)n);
 	if (close)
 		x->close_after = true;
-	hc_drop_upstream(lp, x, false);
+	hc_drop_all(lp, x);
 	x->status = status;
 	x->no_body = true;
 	x->resp_done = true;
@@ -986,9 +1014,10 @@ static void hc_attempt(struct loop *lp, struct hconn *x)
 	x->state = HC_WAIT;
 	x->ep = x->eps[i];
 	x->ep->active++;
+	x->up_hedged = false;
 	u = hup_open(lp, x->ep, x);
 	if (!u) {
-		http_up_failed(lp, x, HUP_F_CONNECT, -errno);
+		http_up_failed(lp, x, NULL, HUP_F_CONNECT, -errno);
 		return;
 	}
 	x->up = u;
@@ -1000,39 +1029,132 @@ static void hc_attempt(struct loop *lp, struct hconn *x)
 	}
 }
 
+/* Which retry_on conditions cover each kind of failure, and its words for log lines. */
+static const uint32_t fail_retry_on[] = {
+	[HUP_F_CONNECT] = RETRY_CONNECT_FAILURE,
+	[HUP_F_RESET] = RETRY_RESET | RETRY_REFUSED_STREAM,
+	[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
+	[HUP_F_PROTO] = 0,
+	[HUP_F_REFUSED] = RETRY_REFUSED_STREAM,
+	[HUP_F_TLS] = RETRY_CONNECT_FAILURE,
+};
+static const char *const fail_what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
+					 [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response",
+					 [HUP_F_REFUSED] = "stream refused", [HUP_F_TLS] = "TLS handshake failed" };
+
+static void hc_fail_count(struct loop *lp, struct hep *ep, int why)
+{
+	lp->st.http_upstream_failures[why - 1]++;
+	if (ep && why != HUP_F_PROTO && why != HUP_F_REFUSED)
+		ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
+}
+
+/* No current attempt and no retry, but hedged attempts are still outstanding: the
+ * request waits for them (timeout_ms still applies). */
+static void hc_wait_hedged(struct hconn *x, const char *why)
+{
+	log_info("http conn %llu: %s %s: %s; no retry now, waiting for %u hedged attempt(s)", (unsigned long long)x->id,
+		 x->method, x->path, why, x->n_hedged);
+	x->state = HC_WAIT;
+	x->try_deadline_ms = 0;
+}
+
+/* The current attempt is gone without a usable answer (why says how; on: the retry_on
+ * conditions that cover it): a retry when the policy allows one, else the hedged
+ * attempts still outstanding. False when nothing is left: the caller answers. */
+static bool hc_next_attempt(struct loop *lp, struct hconn *x, uint32_t on, const char *why)
+{
+	if (hc_can_retry(lp, x, on)) {
+		hc_schedule_retry(lp, x, why);
+		return true;
+	}
+	if (!x->n_hedged)
+		return false;
+	hc_wait_hedged(x, why);
+	return true;
+}
+
 /* The attempt failed before a response head was accepted. */
 /* A pooled connection the server closed just as it was taken looks like a reset: it is
  * not replayed for free (that would hide real resets when retries are off); the idle
  * recv on pooled connections makes the race rare. */
 static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err)
 {
-	static const uint32_t on_of[] = {
-		[HUP_F_CONNECT] = RETRY_CONNECT_FAILURE,
-		[HUP_F_RESET] = RETRY_RESET | RETRY_REFUSED_STREAM,
-		[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
-		[HUP_F_PROTO] = 0,
-		[HUP_F_REFUSED] = RETRY_REFUSED_STREAM,
-		[HUP_F_TLS] = RETRY_CONNECT_FAILURE,
-	};
-	static const char *const what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
-					     [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response",
-					     [HUP_F_REFUSED] = "stream refused", [HUP_F_TLS] = "TLS handshake failed" };
 	char why_s[128];
 
-	lp->st.http_upstream_failures[why - 1]++;
-	if (x->ep && why != HUP_F_PROTO && why != HUP_F_REFUSED)
-		x->ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
+	hc_fail_count(lp, x->ep, why);
 	hc_drop_upstream(lp, x, false);
-	snprintf(why_s, sizeof(why_s), "%s (%s)", what[why], strerror(-err));
-	if (hc_can_retry(lp, x, on_of[why])) {
-		hc_schedule_retry(lp, x, why_s);
+	snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
+	if (hc_next_attempt(lp, x, fail_retry_on[why], why_s))
 		return;
-	}
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
 	/* a TLS failure is the origin's answer, not its absence: 502 */
 	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT || why == HUP_F_REFUSED ? 503 : 502, why_s,
 		 x->close_after);
+}
+
+/* ---- hedging (hedge_on_per_try_timeout) ---- */
+
+/* The current attempt's per-try timeout passed with hedge_on_per_try_timeout: instead of
+ * being cut, it stays outstanding and the next attempt starts beside it, as a retry would
+ * (the same conditions, count, budget and backoff; another endpoint first); the first
+ * usable response head wins. With no retry allowed the attempt just goes on, until its
+ * answer or timeout_ms. Requests that could not be sent again are not hedged: false, and
+ * the timeout cuts the attempt as it would without hedging. */
+static bool hc_hedge(struct loop *lp, struct hconn *x)
+{
+	if (!x->rp.hedge_on_per_try_timeout || !retriable(x) || !x->up || x->n_hedged >= CFG_HTTP_MAX_RETRIES)
+		return false;
+	x->try_deadline_ms = 0;
+	if (!hc_can_retry(lp, x, fail_retry_on[HUP_F_TIMEOUT])) {
+		log_info("http conn %llu: %s %s: per-try timeout; no retry left to hedge with: attempt %u goes on",
+			 (unsigned long long)x->id, x->method, x->path, x->attempts);
+		return true;
+	}
+	x->hedged[x->n_hedged++] = (struct hc_hedged){ .up = x->up, .ep = x->ep };
+	x->up = NULL;
+	x->ep = NULL;
+	lp->st.http_hedges++;
+	hc_schedule_retry(lp, x, "per-try timeout, the attempt stays outstanding (hedged)");
+	return true;
+}
+
+static int hc_hedged_slot(const struct hconn *x, const struct hup *u)
+{
+	for (unsigned k = 0; k < x->n_hedged; k++)
+		if (x->hedged[k].up == u)
+			return (int)k;
+	return -1;
+}
+
+/* Hedged attempt k becomes the current one: it won, or it is the latest left. */
+static void hc_adopt(struct hconn *x, unsigned k)
+{
+	x->up = x->hedged[k].up;
+	x->ep = x->hedged[k].ep;
+	x->up_hedged = true;
+	x->hedged[k] = x->hedged[--x->n_hedged];
+	x->state = HC_WAIT;
+	x->try_deadline_ms = 0;
+}
+
+/* Hedged attempt k failed, or answered what the policy retries, while a later attempt
+ * is outstanding or about to start: that one carries on, and k is dropped. */
+static void hc_hedged_lost(struct loop *lp, struct hconn *x, unsigned k, const char *why)
+{
+	log_info("http conn %llu: %s %s: hedged attempt: %s; a later attempt carries on", (unsigned long long)x->id,
+		 x->method, x->path, why);
+	hc_drop_hedged(lp, x, k);
+}
+
+static void hc_hedged_failed(struct loop *lp, struct hconn *x, unsigned k, int why, int err)
+{
+	char why_s[128];
+
+	snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
+	hc_fail_count(lp, x->hedged[k].ep, why);
+	hc_hedged_lost(lp, x, k, why_s);
 }
 
 /* The transport's callbacks hold x (as a completion of its own would) while they run. */
@@ -1063,21 +1185,47 @@ static void up_failed(struct loop *lp, struct hconn *x, int why, int err)
 		hc_progress(lp, x);
 }
 
-void http_up_failed(struct loop *lp, struct hconn *x, int why, int err)
+void http_up_failed(struct loop *lp, struct hconn *x, struct hup *u, int why, int err)
 {
-	x->up = NULL; /* the transport closed it */
+	int k;
+
 	hc_hold(x);
-	up_failed(lp, x, why, err);
+	if (u == x->up) {
+		x->up = NULL; /* the transport closed it */
+		up_failed(lp, x, why, err);
+	} else if ((k = hc_hedged_slot(x, u)) >= 0) {
+		x->hedged[k].up = NULL;
+		if (x->state == HC_WAIT && !x->up) {
+			/* the latest attempt left: it fails as the current one would */
+			hc_adopt(x, (unsigned)k);
+			up_failed(lp, x, why, err);
+		} else {
+			hc_hedged_failed(lp, x, (unsigned)k, why, err);
+			hc_progress(lp, x);
+		}
+	}
 	hc_unhold(lp, x);
 }
 
-void http_up_drained(struct loop *lp, struct hconn *x)
+void http_up_drained(struct loop *lp, struct hconn *x, struct hup *u)
 {
+	if (u != x->up)
+		return; /* a hedged attempt: its request went whole */
 	hc_hold(x);
 	hc_push_body(lp, x);
 	if (x->state != HC_CLOSING)
 		hc_progress(lp, x);
 	hc_unhold(lp, x);
+}
+
+void http_up_gone(struct hconn *x, const struct hup *u)
+{
+	int k;
+
+	if (x->up == u)
+		x->up = NULL;
+	else if ((k = hc_hedged_slot(x, u)) >= 0)
+		x->hedged[k].up = NULL;
 }
 
 /* ---- the response ---- */
@@ -1161,59 +1309,121 @@ static int hc_resp_head(struct loop *lp, struct hconn *x, const struct h1_respon
 	return 0;
 }
 
-/* HC_WAIT: interim responses, then the final head: passed on, or retried. */
-static void hc_wait_input(struct loop *lp, struct hconn *x)
+/* The next final response head of attempt u, the interim responses (1xx) before it
+ * passed on to the client. Returns its length, 0 when it is not whole yet (or an interim
+ * one waits for room), -errno when malformed or a 101. */
+static int hc_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct h1_response *resp)
 {
 	struct h1_limits lim = hc_limits(lp);
+
+	for (;;) {
+		const char *p;
+		size_t avail;
+		int n;
+
+		hup_data(u, &p, &avail);
+		n = avail ? h1_parse_response(p, avail, &lim, resp) : 0;
+		if (n <= 0)
+			return n;
+		if (resp->status == 101)
+			return -EPROTO;
+		if (resp->status >= 200)
+			return n;
+		/* 100 answered the expectation we answered ourselves; others (103) go on */
+		if (resp->status != 100) {
+			if ((size_t)n > hc_room(x))
+				return 0;
+			hc_out(x, p, (size_t)n);
+			hc_count_status(lp, resp->status);
+		}
+		hup_consumed(lp, u, (size_t)n);
+	}
+}
+
+/* HC_WAIT: the current attempt's final head: passed on, or retried. */
+static void hc_wait_input(struct loop *lp, struct hconn *x)
+{
 	struct h1_response resp;
-	const char *p;
-	size_t avail;
+	uint32_t on;
 	int n;
 
-	while (x->state == HC_WAIT && x->up) {
-		hup_data(x->up, &p, &avail);
-		n = avail ? h1_parse_response(p, avail, &lim, &resp) : 0;
-		if (n == 0) {
-			if (x->up->eof)
-				hc_attempt_failed(lp, x, HUP_F_RESET, -ECONNRESET);
-			return;
-		}
-		if (n < 0 || resp.status == 101) {
-			hc_attempt_failed(lp, x, HUP_F_PROTO, n < 0 ? n : -EPROTO);
-			return;
-		}
-		if (resp.status < 200) {
-			/* 100 answered the expectation we answered ourselves; others (103) go on */
-			if (resp.status != 100) {
-				if ((size_t)n > hc_room(x))
-					return;
-				hc_out(x, p, (size_t)n);
-				hc_count_status(lp, resp.status);
-			}
-			hup_consumed(lp, x->up, (size_t)n);
-			continue;
-		}
-		if (status_retry_on(&x->rp, resp.status) & x->rp.on && hc_can_retry(lp, x, status_retry_on(&x->rp, resp.status))) {
-			char why[32];
-
-			snprintf(why, sizeof(why), "upstream answered %d", resp.status);
-			hc_drop_upstream(lp, x, false);
-			hc_schedule_retry(lp, x, why);
-			return;
-		}
-		if (hc_resp_head(lp, x, &resp, (size_t)n)) {
-			hc_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
-			return;
-		}
-		hup_consumed(lp, x->up, (size_t)n);
-		x->state = HC_RESP;
-		x->try_deadline_ms = x->all_deadline_ms = 0;
-		if (x->in_retry) {
-			lp->http->active_retries--;
-			x->in_retry = false;
-		}
+	if (x->state != HC_WAIT || !x->up)
+		return;
+	n = hc_next_head(lp, x, x->up, &resp);
+	if (n == 0) {
+		if (x->up->eof)
+			hc_attempt_failed(lp, x, HUP_F_RESET, -ECONNRESET);
 		return;
 	}
+	if (n < 0) {
+		hc_attempt_failed(lp, x, HUP_F_PROTO, n);
+		return;
+	}
+	on = status_retry_on(&x->rp, resp.status) & x->rp.on;
+	if (on) {
+		bool retry = hc_can_retry(lp, x, on);
+		char why[32];
+
+		snprintf(why, sizeof(why), "upstream answered %d", resp.status);
+		if (retry || x->n_hedged) {
+			/* dropped for a retry, or for a hedged attempt that may do better */
+			hc_drop_upstream(lp, x, false);
+			if (retry)
+				hc_schedule_retry(lp, x, why);
+			else
+				hc_wait_hedged(x, why);
+			return;
+		}
+	}
+	if (hc_resp_head(lp, x, &resp, (size_t)n)) {
+		hc_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
+		return;
+	}
+	hup_consumed(lp, x->up, (size_t)n);
+	if (x->up_hedged)
+		lp->st.http_hedge_wins++;
+	while (x->n_hedged) /* the losers */
+		hc_drop_hedged(lp, x, x->n_hedged - 1);
+	x->state = HC_RESP;
+	x->try_deadline_ms = x->all_deadline_ms = 0;
+	if (x->in_retry) {
+		lp->http->active_retries--;
+		x->in_retry = false;
+	}
+}
+
+/* HC_WAIT, HC_BACKOFF: response bytes (or the end) on hedged attempt k. When no later
+ * attempt is outstanding it simply becomes the current one. Otherwise a final head the
+ * policy does not retry wins, and the current attempt (or the retry about to start) is
+ * cancelled; a failure or a head the policy retries loses, and the later attempt carries
+ * on. */
+static void hc_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
+{
+	struct hup *u = x->hedged[k].up;
+	struct h1_response resp;
+	char why[32];
+	int n;
+
+	if (x->state == HC_WAIT && !x->up) {
+		hc_adopt(x, k);
+		return;
+	}
+	n = hc_next_head(lp, x, u, &resp);
+	if (n == 0 && !u->eof)
+		return;
+	if (n <= 0) {
+		hc_hedged_failed(lp, x, k, n == 0 ? HUP_F_RESET : HUP_F_PROTO, n == 0 ? -ECONNRESET : n);
+		return;
+	}
+	if (status_retry_on(&x->rp, resp.status) & x->rp.on) {
+		snprintf(why, sizeof(why), "upstream answered %d", resp.status);
+		hc_hedged_lost(lp, x, k, why);
+		return;
+	}
+	log_info("http conn %llu: %s %s: hedged attempt answered %d first: attempt %u cancelled",
+		 (unsigned long long)x->id, x->method, x->path, resp.status, x->attempts);
+	hc_drop_upstream(lp, x, false);
+	hc_adopt(x, k); /* hc_wait_input passes its head on */
 }
 
 /* HC_RESP: body bytes from the upstream to the client, within the send buffer. */
@@ -1273,9 +1483,15 @@ static void hc_resp_body(struct loop *lp, struct hconn *x)
 	}
 }
 
-void http_up_input(struct loop *lp, struct hconn *x)
+void http_up_input(struct loop *lp, struct hconn *x, struct hup *u)
 {
 	hc_hold(x);
+	if (u != x->up && (x->state == HC_WAIT || x->state == HC_BACKOFF)) {
+		int k = hc_hedged_slot(x, u);
+
+		if (k >= 0)
+			hc_hedged_input(lp, x, (unsigned)k);
+	}
 	if (x->state == HC_WAIT)
 		hc_wait_input(lp, x);
 	if (x->state == HC_RESP)
@@ -1417,8 +1633,7 @@ static void hc_deadlines(struct loop *lp, struct hconn *x)
 
 	lp->now_ms = now;
 	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms && now >= x->all_deadline_ms) {
-		if (x->up)
-			lp->st.http_upstream_failures[HUP_F_TIMEOUT - 1]++;
+		lp->st.http_upstream_failures[HUP_F_TIMEOUT - 1] += (x->up ? 1 : 0) + x->n_hedged;
 		if (x->streaming && !x->req_done)
 			x->close_after = true;
 		hc_reply(lp, x, 504, "request timeout", x->close_after);
@@ -1430,7 +1645,8 @@ static void hc_deadlines(struct loop *lp, struct hconn *x)
 	}
 	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {
 		lp->st.http_per_try_timeouts++;
-		hc_attempt_failed(lp, x, HUP_F_TIMEOUT, -ETIMEDOUT);
+		if (!hc_hedge(lp, x))
+			hc_attempt_failed(lp, x, HUP_F_TIMEOUT, -ETIMEDOUT);
 	}
 }
 
@@ -1603,6 +1819,9 @@ void http_fini(struct loop *lp)
 {
 	if (!lp->http)
 		return;
+	/* upstreams first: freeing an h2 upstream connection tells its streams' exchanges
+	 * (http_up_gone), which must still be there */
+	hup_fini(lp);
 	while (lp->http->conns) {
 		struct hconn *x = lp->http->conns;
 
@@ -1610,7 +1829,6 @@ void http_fini(struct loop *lp)
 		x->inflight = 0;
 		hc_maybe_free(lp, x);
 	}
-	hup_fini(lp);
 	free(lp->http);
 	lp->http = NULL;
 }

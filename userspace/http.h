@@ -6,7 +6,8 @@
  * the endpoint) can stand beside hup.c: an exchange opens an attempt with hup_open(),
  * writes the request with hup_write(), reads the response with hup_data()/
  * hup_consumed() when told by http_up_input(), and ends it with hup_release(); the
- * transport reports through the three http_up_* callbacks. */
+ * transport reports through the four http_up_* callbacks, each naming the attempt (an
+ * exchange that hedges has several). */
 #ifndef HERMES_HTTP_H
 #define HERMES_HTTP_H
 
@@ -30,13 +31,17 @@ void http_abort_all(struct loop *lp);
 /* After each batch of completions: HTTP/2 frames produced for what happened. */
 void http_flush_dirty(struct loop *lp);
 
-/* Callbacks from the transport to the exchange x that owns the attempt. */
+/* Callbacks from the transport to the exchange x that owns the attempt u (an exchange
+ * may have several attempts outstanding when it hedges). */
 /* New response bytes (hup_data), or the upstream closed (u->eof). */
-void http_up_input(struct loop *lp, struct hconn *x);
+void http_up_input(struct loop *lp, struct hconn *x, struct hup *u);
 /* Everything written was sent: more request body is welcome. */
-void http_up_drained(struct loop *lp, struct hconn *x);
-/* The attempt's connection failed (why: enum hup_fail, err: -errno); it is gone. */
-void http_up_failed(struct loop *lp, struct hconn *x, int why, int err);
+void http_up_drained(struct loop *lp, struct hconn *x, struct hup *u);
+/* The attempt's connection failed (why: enum hup_fail, err: -errno); u is gone (it may
+ * be freed already: compared, never read). */
+void http_up_failed(struct loop *lp, struct hconn *x, struct hup *u, int why, int err);
+/* The transport freed u under x without a callback (its connection went at exit). */
+void http_up_gone(struct hconn *x, const struct hup *u);
 
 /* hup.c */
 /* The endpoint for addr (created on first use). NULL only without memory. */

@@ -115,7 +115,7 @@ static void hup_fail(struct loop *lp, struct hup *u, int why, int err)
 
 	hup_close(lp, u);
 	if (x)
-		http_up_failed(lp, x, why, err);
+		http_up_failed(lp, x, u, why, err);
 }
 
 void hup_arm_recv(struct loop *lp, struct hup *u)
@@ -566,7 +566,7 @@ static void tls_recv(struct loop *lp, struct hup *u, int res)
 	if (t->in.len != t->in.off)
 		u->got_bytes = true;
 	if (u->x && (t->in.len != t->in.off || u->eof))
-		http_up_input(lp, u->x);
+		http_up_input(lp, u->x, u);
 	if (u->state == HUP_OPEN)
 		hup_arm_recv(lp, u);
 }
@@ -599,7 +599,7 @@ static void on_recv(struct loop *lp, struct hup *u, int res)
 	else
 		u->got_bytes = true;
 	if (u->x)
-		http_up_input(lp, u->x);
+		http_up_input(lp, u->x, u);
 	if (u->state == HUP_OPEN && u->x)
 		hup_arm_recv(lp, u);
 }
@@ -621,7 +621,7 @@ static void on_send(struct loop *lp, struct hup *u, int res)
 	if (u->tls && u->state == HUP_OPEN)
 		tls_send(lp, u);
 	if (!hup_pending(u) && u->x)
-		http_up_drained(lp, u->x);
+		http_up_drained(lp, u->x, u);
 	if (u->state == HUP_OPEN)
 		hup_kick_send(lp, u);
 }

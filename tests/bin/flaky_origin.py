@@ -1,21 +1,26 @@
 #!/usr/bin/python3
 """flaky_origin.py: a test HTTP/1.1 origin for the http action's retry tests.
 
-    flaky_origin.py ADDR PORT [CERT KEY]
+    flaky_origin.py ADDR PORT [NAME] [--tls CERT KEY]
 
-With CERT and KEY it speaks TLS 1.3 with that certificate (and no ALPN, as many HTTP/1.1
+With --tls it speaks TLS 1.3 with that certificate (and no ALPN, as many HTTP/1.1
 servers). Keep-alive, Content-Length and chunked request bodies. It fails the next N requests as
 armed by GET /__arm?n=N&mode=MODE (sent directly, not through hermesd), then answers
 normally. MODE: a status such as 503 (answered, connection kept), reset (the request is
 read, then the connection is reset), hang (the request is read, nothing is answered for
-30 s), close (closed without an answer). GET /__stats returns JSON {"seen": requests
-counted since the last arm (control paths excluded), "methods": {...}, "paths": [...]}.
-Normal answers: /echo returns the request body; /headers the request's header lines;
-/chunked?n=K a chunked body of K lines with a trailer X-Trailer: done; /until-close?clean=C
-a body delimited by the connection's close, which over TLS sends close_notify first only
-when C is 1 (else the TCP close alone: a truncation); anything else "ok SEEN\n". Every
-answer carries X-Seen: SEEN. /__stats also counts the connections accepted ("conns")."""
+30 s), close (closed without an answer), delay (answered normally after &ms=MS
+milliseconds), late-reset (reset after &ms=MS milliseconds). While it hangs or waits it watches the connection: a client that closes
+or resets it first is counted in "closed" (and logged), and gets no answer. GET /__stats
+returns JSON {"seen": requests counted since the last arm (control paths excluded),
+"methods": {...}, "paths": [...], "closed": ...}. Normal answers: /echo returns the
+request body; /headers the request's header lines; /chunked?n=K a chunked body of K lines
+with a trailer X-Trailer: done; /until-close?clean=C a body delimited by the connection's
+close, which over TLS sends close_notify first only when C is 1 (else the TCP close
+alone: a truncation); anything else "ok SEEN\n" (with NAME: "NAME ok SEEN\n"). Every
+answer carries X-Seen: SEEN (and X-Origin: NAME). /__stats also counts the connections
+accepted ("conns")."""
 import json
+import select
 import socket
 import socketserver
 import ssl
@@ -26,7 +31,14 @@ import time
 import urllib.parse
 
 LOCK = threading.Lock()
-STATE = {"fail_left": 0, "mode": "503", "seen": 0, "methods": {}, "paths": [], "conns": 0}
+STATE = {"fail_left": 0, "mode": "503", "ms": 0, "seen": 0, "methods": {}, "paths": [], "closed": 0, "conns": 0}
+ARGS = sys.argv[1:]
+TLS = None
+if "--tls" in ARGS:
+    i = ARGS.index("--tls")
+    TLS = ARGS[i + 1:i + 3]
+    del ARGS[i:i + 3]
+NAME = ARGS[2] if len(ARGS) > 2 else ""
 
 
 def read_line(f):
@@ -64,6 +76,24 @@ def read_request(f):
     return method, target, version, headers, body
 
 
+def closed_within(conn, secs):
+    """Waits secs seconds; True as soon as the client closes or resets the connection."""
+    end = time.monotonic() + secs
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([conn], [], [], left)
+        if not r:
+            continue
+        try:
+            if not conn.recv(1, socket.MSG_PEEK):
+                return True
+        except OSError:
+            return True
+        time.sleep(min(left, 0.05))  # a pipelined request, not a close: wait on
+
+
 def respond(wfile, status, body, extra=()):
     head = ["HTTP/1.1 %d X" % status, "Content-Length: %d" % len(body)] + list(extra)
     wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
@@ -81,12 +111,13 @@ class Handler(socketserver.StreamRequestHandler):
             q = dict(urllib.parse.parse_qsl(url.query))
             if url.path == "/__arm":
                 with LOCK:
-                    STATE.update(fail_left=int(q.get("n", "0")), mode=q.get("mode", "503"), seen=0, methods={}, paths=[])
+                    STATE.update(fail_left=int(q.get("n", "0")), mode=q.get("mode", "503"), ms=int(q.get("ms", "0")),
+                                 seen=0, methods={}, paths=[], closed=0)
                 respond(self.wfile, 200, b"armed\n")
                 continue
             if url.path == "/__stats":
                 with LOCK:
-                    out = json.dumps({k: STATE[k] for k in ("seen", "methods", "paths", "fail_left", "conns")}).encode()
+                    out = json.dumps({k: STATE[k] for k in ("seen", "methods", "paths", "fail_left", "closed", "conns")}).encode()
                 respond(self.wfile, 200, out)
                 continue
             with LOCK:
@@ -98,17 +129,28 @@ class Handler(socketserver.StreamRequestHandler):
                 if fail:
                     STATE["fail_left"] -= 1
                 mode = STATE["mode"]
+                delay_ms = STATE["ms"]
             sys.stdout.write("%s %s seen=%d fail=%s\n" % (method, target, seen, fail and mode))
             sys.stdout.flush()
-            xs = ("X-Seen: %d" % seen,)
+            xs = ("X-Seen: %d" % seen,) + (("X-Origin: %s" % NAME,) if NAME else ())
+            t0 = time.monotonic()
+            if fail and mode in ("hang", "delay", "late-reset"):
+                if closed_within(self.connection, 30 if mode == "hang" else delay_ms / 1000.0):
+                    with LOCK:
+                        STATE["closed"] += 1
+                    sys.stdout.write("%s %s seen=%d: closed by the client after %d ms\n"
+                                     % (method, target, seen, (time.monotonic() - t0) * 1000))
+                    sys.stdout.flush()
+                    return
+                if mode == "hang":
+                    return
+                fail = mode == "late-reset"
+                mode = "reset"
             if fail:
                 if mode == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return
                 if mode == "close":
-                    return
-                if mode == "hang":
-                    time.sleep(30)
                     return
                 respond(self.wfile, int(mode), b"failing on purpose\n", xs)
                 continue
@@ -132,7 +174,7 @@ class Handler(socketserver.StreamRequestHandler):
                     self.connection.unwrap()
                 return
             else:
-                respond(self.wfile, 200, b"ok %d\n" % seen, xs)
+                respond(self.wfile, 200, (NAME + " " if NAME else "").encode() + b"ok %d\n" % seen, xs)
             if version == "HTTP/1.0":
                 return
 
@@ -154,10 +196,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 if __name__ == "__main__":
-    srv = Server((sys.argv[1], int(sys.argv[2])), Handler)
-    if len(sys.argv) > 4:
+    srv = Server((ARGS[0], int(ARGS[1])), Handler)
+    if TLS:
         srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         srv.tls.minimum_version = ssl.TLSVersion.TLSv1_3
-        srv.tls.load_cert_chain(sys.argv[3], sys.argv[4])
-    print("listening on %s:%s" % (sys.argv[1], sys.argv[2]), flush=True)
+        srv.tls.load_cert_chain(TLS[0], TLS[1])
+    print("listening on %s:%s" % (ARGS[0], ARGS[1]), flush=True)
     srv.serve_forever()

@@ -1,17 +1,26 @@
 #!/usr/bin/python3
 # h2_origin.py: an HTTP/2 origin with prior knowledge (h2c), Debian's python3-h2, for the
-# http action's translation tests. Usage: h2_origin.py ADDR PORT.
+# http action's translation and hedging tests. Usage: h2_origin.py ADDR PORT [NAME]
+# [--tls CERT KEY] (with --tls: HTTP/2 over TLS 1.3, ALPN h2, instead of h2c).
 #   GET /data?n=N        N pattern bytes (i % 251), no content-length (DATA frames only)
 #   POST|PUT /echo       the request body back, no content-length, with trailers
 #                        x-echo-trailer (the request's x-trailer trailer, or "none") and
 #                        x-body-len; x-saw-te/x-saw-authority headers tell what came in
 #   GET /__refuse?n=K    the next K requests are reset with REFUSED_STREAM
-#   GET /__stats         JSON {"seen": requests since the last /__refuse or /__stats, "refused": K}
-#   anything else        200 "h2 origin <path>\n" with content-length
+#   GET /__delay?ms=MS   later requests are answered MS milliseconds after they end
+#                        (the request's stream stays open meanwhile; 0 = at once)
+#   GET /__stats         JSON {"seen": requests since the last /__refuse, /__delay or /__stats,
+#                        "refused": K, "resets": delayed requests the client reset (RST_STREAM)
+#                        before their answer}
+#   anything else        200 "h2 origin <path>\n" (with NAME: "NAME h2 origin <path>\n")
+#                        with content-length
 import json
+import select
 import socket
+import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 import h2.config
@@ -19,7 +28,17 @@ import h2.connection
 import h2.errors
 import h2.events
 
-STATE = {"refuse": 0, "seen": 0, "refused": 0}
+STATE = {"refuse": 0, "seen": 0, "refused": 0, "delay_ms": 0, "resets": 0}
+ARGS = sys.argv[1:]
+TLS = None
+if "--tls" in ARGS:
+    i = ARGS.index("--tls")
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    TLS.minimum_version = ssl.TLSVersion.TLSv1_3
+    TLS.load_cert_chain(ARGS[i + 1], ARGS[i + 2])
+    TLS.set_alpn_protocols(["h2"])
+    del ARGS[i:i + 3]
+NAME = ARGS[2] if len(ARGS) > 2 else ""
 LOCK = threading.Lock()
 
 
@@ -37,6 +56,7 @@ class Conn:
         self.h2 = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         self.reqs = {}   # stream id -> {"headers", "body", "trailers"}
         self.out = {}    # stream id -> [remaining bytes, trailers or None]
+        self.due = {}    # stream id -> (monotonic time, request) of delayed answers
 
     def flush(self):
         data = self.h2.data_to_send()
@@ -71,8 +91,8 @@ class Conn:
             except Exception:
                 self.out.pop(sid, None)
 
-    def handle(self, sid):
-        r = self.reqs.pop(sid)
+    def handle(self, sid, r=None):
+        r = r or self.reqs.pop(sid)
         h = dict(r["headers"])
         path = h.get(":path", "/")
         u = urllib.parse.urlsplit(path)
@@ -83,12 +103,22 @@ class Conn:
                 STATE["seen"] = STATE["refused"] = 0
                 self.respond(sid, 200, b"armed\n")
                 return
+            if u.path == "/__delay":
+                STATE["delay_ms"] = int(q.get("ms", ["0"])[0])
+                STATE["seen"] = STATE["resets"] = 0
+                self.respond(sid, 200, b"armed\n")
+                return
             if u.path == "/__stats":
-                body = json.dumps({"seen": STATE["seen"], "refused": STATE["refused"]}).encode()
+                body = json.dumps({k: STATE[k] for k in ("seen", "refused", "resets")}).encode()
                 STATE["seen"] = 0
                 self.respond(sid, 200, body)
                 return
-            STATE["seen"] += 1
+            if not r.get("seen"):
+                r["seen"] = True
+                STATE["seen"] += 1
+                if STATE["delay_ms"]:
+                    self.due[sid] = (time.monotonic() + STATE["delay_ms"] / 1000.0, r)
+                    return
             if STATE["refuse"] > 0:
                 STATE["refuse"] -= 1
                 STATE["refused"] += 1
@@ -105,12 +135,23 @@ class Conn:
                          trailers=[("x-echo-trailer", t.get("x-trailer", "none")),
                                    ("x-body-len", str(len(r["body"])))], length=False)
         else:
-            self.respond(sid, 200, ("h2 origin %s\n" % path).encode(), [("content-type", "text/plain")])
+            self.respond(sid, 200, ("%sh2 origin %s\n" % (NAME + " " if NAME else "", path)).encode(),
+                         [("content-type", "text/plain")])
 
     def run(self):
         self.h2.initiate_connection()
         self.flush()
         while True:
+            now = time.monotonic()
+            for sid in [sid for sid, (t, _) in self.due.items() if t <= now]:
+                self.handle(sid, self.due.pop(sid)[1])
+                self.pump()
+                self.flush()
+            pending = self.sock.pending() if TLS else 0  # decrypted bytes select cannot see
+            if self.due and not pending:
+                wait = max(0.0, min(t for t, _ in self.due.values()) - time.monotonic())
+                if not select.select([self.sock], [], [], wait)[0]:
+                    continue
             try:
                 data = self.sock.recv(65536)
             except OSError:
@@ -134,6 +175,10 @@ class Conn:
                 elif isinstance(ev, h2.events.StreamReset):
                     self.reqs.pop(ev.stream_id, None)
                     self.out.pop(ev.stream_id, None)
+                    if self.due.pop(ev.stream_id, None):
+                        with LOCK:
+                            STATE["resets"] += 1
+                        print("stream %d reset by the client before its delayed answer" % ev.stream_id, flush=True)
                 if isinstance(ev, h2.events.StreamEnded) and ev.stream_id in self.reqs:
                     self.handle(ev.stream_id)
             self.pump()
@@ -142,15 +187,19 @@ class Conn:
 
 def serve(sock):
     try:
+        if TLS:
+            sock = TLS.wrap_socket(sock, server_side=True)
         Conn(sock).run()
+    except (OSError, ssl.SSLError):
+        pass
     finally:
         sock.close()
 
 
 def main():
-    ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+    ls = socket.socket(socket.AF_INET6 if ":" in ARGS[0] else socket.AF_INET)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((sys.argv[1], int(sys.argv[2])))
+    ls.bind((ARGS[0], int(ARGS[1])))
     ls.listen(128)
     while True:
         s, _ = ls.accept()

@@ -55,6 +55,33 @@ def listen(bind, port, backlog=4096):
     return s
 
 
+def dial(args):
+    """A TCP socket connected to args.host:args.port, every step bounded by args.timeout."""
+    s = socket.socket(family(args.host), socket.SOCK_STREAM)
+    s.settimeout(args.timeout)
+    s.connect((args.host, args.port))
+    return s
+
+
+class Sink:
+    """What was read from a socket until EOF: byte count and SHA-256 (both so far, when a
+    read fails)."""
+
+    def __init__(self):
+        self.total, self.h = 0, hashlib.sha256()
+
+    def drain(self, s):
+        while True:
+            chunk = s.recv(262144)
+            if not chunk:
+                return self
+            self.total += len(chunk)
+            self.h.update(chunk)
+
+    def hexdigest(self):
+        return self.h.hexdigest()
+
+
 def ready(args):
     if args.ready_file:
         with open(args.ready_file, "w") as f:
@@ -89,9 +116,7 @@ def cmd_connect(args):
 
 
 def cmd_http_get(args):
-    s = socket.socket(family(args.host), socket.SOCK_STREAM)
-    s.settimeout(args.timeout)
-    s.connect((args.host, args.port))
+    s = dial(args)
     print(f"peer {fmt(s.getpeername())}", flush=True)
     print(f"sock {fmt(s.getsockname())}", flush=True)
     if args.hold:
@@ -203,15 +228,8 @@ def cmd_serve_halfclose(args):
         # first half while the client is still sending, concurrently with our reads
         sender = threading.Thread(target=c.sendall, args=(payload[:half],))
         sender.start()
-        h = hashlib.sha256()
-        total = 0
-        while True:
-            chunk = c.recv(262144)
-            if not chunk:
-                break
-            total += len(chunk)
-            h.update(chunk)
-        print(f"server got EOF after {total} bytes sha256 {h.hexdigest()} from {fmt(peer)}",
+        got = Sink().drain(c)
+        print(f"server got EOF after {got.total} bytes sha256 {got.hexdigest()} from {fmt(peer)}",
               flush=True)
         sender.join()
         # the client has shut its write side: keep sending
@@ -224,26 +242,16 @@ def cmd_serve_halfclose(args):
 
 
 def cmd_halfclose_client(args):
-    s = socket.socket(family(args.host), socket.SOCK_STREAM)
-    s.settimeout(args.timeout)
-    s.connect((args.host, args.port))
+    s = dial(args)
     out = pattern(args.seed + 1, args.send)
     s.sendall(out)
     s.shutdown(socket.SHUT_WR)
     print(f"client sent {len(out)} bytes sha256 {hashlib.sha256(out).hexdigest()} and shut write",
           flush=True)
-    h = hashlib.sha256()
-    total = 0
-    while True:
-        chunk = s.recv(262144)
-        if not chunk:
-            break
-        total += len(chunk)
-        h.update(chunk)
-    expect = pattern(args.seed, args.expect)
-    want = hashlib.sha256(expect).hexdigest()
-    print(f"client received {total} bytes sha256 {h.hexdigest()} (expected {args.expect} {want})")
-    return 0 if total == args.expect and h.hexdigest() == want else 1
+    got = Sink().drain(s)
+    want = hashlib.sha256(pattern(args.seed, args.expect)).hexdigest()
+    print(f"client received {got.total} bytes sha256 {got.hexdigest()} (expected {args.expect} {want})")
+    return 0 if got.total == args.expect and got.hexdigest() == want else 1
 
 
 # ---------------------------------------------------------------- slow server / recv
@@ -263,26 +271,18 @@ def cmd_serve_slow(args):
 
 
 def cmd_recv(args):
-    s = socket.socket(family(args.host), socket.SOCK_STREAM)
-    s.settimeout(args.timeout)
-    s.connect((args.host, args.port))
+    s = dial(args)
     print(f"connected peer {fmt(s.getpeername())}", flush=True)
-    h = hashlib.sha256()
-    total = 0
+    got = Sink()
     try:
-        while True:
-            chunk = s.recv(262144)
-            if not chunk:
-                break
-            total += len(chunk)
-            h.update(chunk)
+        got.drain(s)
     except OSError as e:
-        print(f"error after {total} bytes: {e!r}")
+        print(f"error after {got.total} bytes: {e!r}")
         return 1
-    print(f"received {total} bytes sha256 {h.hexdigest()}")
+    print(f"received {got.total} bytes sha256 {got.hexdigest()}")
     if args.expect is not None:
         want = hashlib.sha256(pattern(args.seed, args.expect)).hexdigest()
-        return 0 if total == args.expect and h.hexdigest() == want else 1
+        return 0 if got.total == args.expect and got.hexdigest() == want else 1
     return 0
 
 

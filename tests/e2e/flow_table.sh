@@ -14,78 +14,6 @@ N=8388608 # bytes each way
 
 topo_up
 
-cat >"$TMP/xfer.py" <<'EOF'
-# xfer.py: server HOST PORT / client HOST PORT UP DOWN. Per connection the client sends
-# "UP DOWN\n" and UP bytes while the server sends DOWN bytes; both close after the last
-# byte. The client prints {"pid", "local", "sent", "received"} as JSON.
-import json, os, socket, sys, threading
-
-BUF = b"\xa5" * 65536
-
-def pump_out(s, total):
-    sent = 0
-    while sent < total:
-        n = min(len(BUF), total - sent)
-        s.sendall(BUF[:n])
-        sent += n
-    return sent
-
-def pump_in(s, total):
-    got = 0
-    while got < total:
-        b = s.recv(min(1 << 20, total - got))
-        if not b:
-            break
-        got += len(b)
-    return got
-
-def serve_one(c):
-    with c:
-        hdr = b""
-        while not hdr.endswith(b"\n"):
-            b = c.recv(1)
-            if not b:
-                return
-            hdr += b
-        up, down = map(int, hdr.split())
-        t = threading.Thread(target=pump_in, args=(c, up))
-        t.start()
-        pump_out(c, down)
-        t.join()
-        c.shutdown(socket.SHUT_WR)
-        while c.recv(65536):
-            pass
-
-def server(host, port):
-    ls = socket.socket(socket.AF_INET)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, int(port)))
-    ls.listen(64)
-    while True:
-        c, _ = ls.accept()
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-def client(host, port, up, down):
-    up, down = int(up), int(down)
-    s = socket.create_connection((host, int(port)), timeout=30)
-    local = "%s:%d" % s.getsockname()[:2]
-    hdr = b"%d %d\n" % (up, down)
-    s.sendall(hdr)
-    res = {}
-    t = threading.Thread(target=lambda: res.update(got=pump_in(s, down)))
-    t.start()
-    sent = pump_out(s, up)
-    s.shutdown(socket.SHUT_WR)
-    t.join()
-    while s.recv(65536):
-        pass
-    s.close()
-    print(json.dumps({"pid": os.getpid(), "local": local, "sent": sent + len(hdr), "received": res.get("got", 0)}))
-
-if __name__ == "__main__":
-    {"server": server, "client": client}[sys.argv[1]](*sys.argv[2:])
-EOF
-
 # The table as JSON lines {"cookie": N, ...BTF fields...}, addresses as "ip:port".
 dump_flows() {
 	bpftool map dump pinned "$PINROOT/hermes_flows" -j 2>"$TMP/bpftool.err" | "$PY" -c '
@@ -108,19 +36,15 @@ for e in json.load(sys.stdin):
 }
 
 # app_client NAME HOST PORT: 8 MiB each way from the app cgroup; CLIENT_JSON = its report
+# (the last of its two lines)
 app_client() {
 	local out
-	out=$(in_app timeout 60 "$PY" "$TMP/xfer.py" client "$2" "$3" $N $N 2>&1) || die "$1 client to $2:$3 failed: $out"
-	CLIENT_JSON=$out
+	out=$(in_app timeout 60 "$PY" "$TESTBIN/xfer.py" client "$2" "$3" $N $N 2>&1) || die "$1 client to $2:$3 failed: $out"
+	CLIENT_JSON=$(printf '%s\n' "$out" | tail -n 1)
 	say "$1 client: $out"
 }
 
-start_hermesd
-policy_add 10.77.1.2 proxy
-policy_add 10.77.1.3 pass
-policy_add 10.77.1.3:81 deny
-bg server s "$PY" "$TMP/xfer.py" server 0.0.0.0 7000
-wait_tcp "$NS_S" 10.77.1.2 7000 || die "test server did not start on port 7000"
+flows_up
 
 [ -e "$PINROOT/hermes_flows" ] || die "hermesd did not pin $PINROOT/hermes_flows"
 

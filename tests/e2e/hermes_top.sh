@@ -53,16 +53,18 @@ top_session() {
 
 screen() { tm capture-pane -p -t "$1" 2>/dev/null; }
 
+# screen_has NAME ERE: a line of the pane matches ERE (screen_lacks: none does)
+# shellcheck disable=SC2317 # called through wait_until
+screen_has() { screen "$1" | grep -Eq -- "$2"; }
+# shellcheck disable=SC2317 # called through wait_until
+screen_lacks() { ! screen_has "$@"; }
+
 # wait_screen NAME SECS ERE WHAT: until the pane shows a line matching ERE
 wait_screen() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		screen "$1" | grep -Eq -- "$3" && {
-			say "ok: $4"
-			return 0
-		}
-		sleep 0.1
-	done
+	wait_until "$2" screen_has "$1" "$3" && {
+		say "ok: $4"
+		return 0
+	}
 	say "--- screen of $1:"
 	screen "$1"
 	[ -s "$TMP/$1.err" ] && { say "--- stderr of hermes-top:"; cat "$TMP/$1.err"; }
@@ -71,14 +73,10 @@ wait_screen() {
 
 # wait_screen_not NAME SECS ERE WHAT: until no line of the pane matches ERE
 wait_screen_not() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		screen "$1" | grep -Eq -- "$3" || {
-			say "ok: $4"
-			return 0
-		}
-		sleep 0.1
-	done
+	wait_until "$2" screen_lacks "$1" "$3" && {
+		say "ok: $4"
+		return 0
+	}
 	say "--- screen of $1:"
 	screen "$1"
 	die "$4: the screen still shows /$3/ after $2 s"
@@ -91,14 +89,9 @@ keys() {
 }
 
 # wait_session_gone NAME SECS
-wait_session_gone() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		tm has-session -t "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_session_gone() { wait_until "$2" tm_session_gone "$1"; }
+# shellcheck disable=SC2317 # called through wait_until
+tm_session_gone() { ! tm has-session -t "$1" 2>/dev/null; }
 
 # client_field LOG KEY: KEY of the last JSON line of a client log that has it
 client_field() {
@@ -132,94 +125,7 @@ wait_client() {
 
 
 topo_up
-cat >"$TMP/xfer.py" <<'EOF'
-# xfer.py: test peer for the hermes-top tests.
-#   server HOST PORT                 per connection: read "UP DOWN SECS\n", then read UP
-#                                    bytes while sending DOWN bytes paced over SECS seconds
-#   client HOST PORT UP DOWN SECS    send the header and UP bytes (paced) while reading
-#                                    DOWN bytes; prints {"pid", "local", "sent", "received"}
-import json, os, socket, sys, threading, time
-
-CHUNK = 256 * 1024
-BUF = b"\x5a" * CHUNK
-
-def pump_out(s, total, secs):
-    sent, t0 = 0, time.monotonic()
-    while sent < total:
-        n = min(CHUNK, total - sent)
-        s.sendall(BUF[:n])
-        sent += n
-        if secs > 0:
-            ahead = t0 + secs * sent / total - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-    return sent
-
-def pump_in(s, total):
-    got = 0
-    while got < total:
-        b = s.recv(min(1 << 20, total - got))
-        if not b:
-            break
-        got += len(b)
-    return got
-
-def serve_one(c):
-    with c:
-        hdr = b""
-        while not hdr.endswith(b"\n"):
-            b = c.recv(1)
-            if not b:
-                return
-            hdr += b
-        up, down, secs = hdr.split()
-        up, down, secs = int(up), int(down), float(secs)
-        res = {}
-        t = threading.Thread(target=lambda: res.update(got=pump_in(c, up)))
-        t.start()
-        pump_out(c, down, secs)
-        t.join()
-        c.shutdown(socket.SHUT_WR)
-        while c.recv(65536):
-            pass
-        print(json.dumps({"peer": "%s:%d" % c.getpeername()[:2], "received": res.get("got", 0), "sent": down}), flush=True)
-
-def server(host, port):
-    ls = socket.socket(socket.AF_INET)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, int(port)))
-    ls.listen(128)
-    while True:
-        c, _ = ls.accept()
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-def client(host, port, up, down, secs):
-    up, down, secs = int(up), int(down), float(secs)
-    s = socket.create_connection((host, int(port)), timeout=60)
-    local = "%s:%d" % s.getsockname()[:2]
-    print(json.dumps({"pid": os.getpid(), "local": local, "started": True}), flush=True)
-    hdr = b"%d %d %s\n" % (up, down, str(secs).encode())
-    s.sendall(hdr)
-    res = {}
-    t = threading.Thread(target=lambda: res.update(got=pump_in(s, down)))
-    t.start()
-    sent = pump_out(s, up, secs)
-    s.shutdown(socket.SHUT_WR)
-    t.join()
-    while s.recv(65536):  # the server's FIN
-        pass
-    s.close()
-    print(json.dumps({"pid": os.getpid(), "local": local, "sent": sent + len(hdr), "received": res.get("got", 0)}), flush=True)
-
-if __name__ == "__main__":
-    {"server": server, "client": client}[sys.argv[1]](*sys.argv[2:])
-EOF
-start_hermesd
-policy_add 10.77.1.2 proxy
-policy_add 10.77.1.3 pass
-policy_add 10.77.1.3:81 deny
-bg server s "$PY" "$TMP/xfer.py" server 0.0.0.0 7000
-wait_tcp "$NS_S" 10.77.1.2 7000 || die "test server did not start on 10.77.1.2:7000"
+flows_up
 
 # ---------------------------------------------------------------- 1. live view
 top_session top 160 40 -d 0.5
@@ -228,7 +134,7 @@ wait_screen top 3 'PID/COMM +SRC +ORIG DST +ACTION +ENGINE/HOP +RATE IN/OUT +BYT
 
 # ~400 MB down (and 1 MB up) through the proxy, paced over ~6 s
 DOWN=400000000 UP=1000000
-bg big app "$PY" "$TMP/xfer.py" client 10.77.1.2 7000 $UP $DOWN 6
+bg big app "$PY" "$TESTBIN/xfer.py" client 10.77.1.2 7000 $UP $DOWN 6
 BIG_BG=$BG_PID
 wait_until 5 grep -q started "$TMP/big.log" || { cat "$TMP/big.log"; die "the proxied client did not connect"; }
 BIG_PID=$(client_field "$TMP/big.log" pid)
@@ -330,7 +236,7 @@ BIG_RECV=$(client_field "$TMP/big.log" received)
 assert_eq $DOWN "$BIG_RECV" "the proxied client received everything"
 
 # ---------------------------------------------------------------- 2. batch mode
-bg small app "$PY" "$TMP/xfer.py" client 10.77.1.3 7000 3000000 5000000 0
+bg small app "$PY" "$TESTBIN/xfer.py" client 10.77.1.3 7000 3000000 5000000 0
 SMALL_BG=$BG_PID
 wait_client small "$SMALL_BG" 20
 SMALL_PID=$(client_field "$TMP/small.log" pid)

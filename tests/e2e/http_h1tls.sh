@@ -47,7 +47,7 @@ $(tls_server 4443 "$TMP/pki/10.77.1.3")
 $(tls_server 8443 "$TMP/other/origin")"
 start_nginx "$NS_S" 10.77.1.2:80
 wait_tcp "$NS_S" 10.77.1.3 443 || die "nginx does not serve HTTPS: $(tail -n 5 "$TMP/nginx/error.log")"
-bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 9443 "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
+bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 9443 --tls "$TMP/pki/origin.crt" "$TMP/pki/origin.key"
 wait_tcp "$NS_S" 10.77.1.3 9443 || die "python TLS origin did not start: $(cat "$TMP/origin.log")"
 # a listener that never accepts: TCP connects, the ClientHello is never answered
 bg stall s "$PY" -c 'import socket, time

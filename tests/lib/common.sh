@@ -245,24 +245,9 @@ start_peer_hermesd() {
 	PEER_LOG=$TMP/hermesd-$tag.log
 	_PINS_MADE+=("$PINROOT-$tag")
 	_LOGS_MADE+=("$PEER_LOG")
-	echo "=== hermesd start $(date +%T.%3N): $*" >>"$PEER_LOG"
-	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-$tag/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app-$tag" --pin-root "$PINROOT-$tag" --log-level debug "$@" \
-		>>"$PEER_LOG" 2>&1 </dev/null &
-	PEER_PID=$!
-	PIDS+=("$PEER_PID")
-	local i
-	for ((i = 0; i < 150; i++)); do
-		if ! pid_alive "$PEER_PID"; then
-			tail -n 30 "$PEER_LOG"
-			die "hermesd $tag exited during startup"
-		fi
-		[ "$(nsenter --net="/run/netns/$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/ready")" = 200 ] &&
-			{ say "hermesd $tag ready in $ns (pid $PEER_PID)"; return 0; }
-		sleep 0.1
-	done
-	tail -n 30 "$PEER_LOG"
-	die "hermesd $tag (pid $PEER_PID) not ready after 15 s"
+	hermesd_up "$ns" "-$tag" "$PINROOT-$tag" "$PEER_LOG" "$admin" "hermesd $tag" "$@"
+	PEER_PID=$UP_PID
+	say "hermesd $tag ready in $ns (pid $PEER_PID)"
 }
 
 # peer_stat NS ADMIN METRIC: a /stats value of another hermesd (first sample matching)
@@ -413,28 +398,37 @@ nginx_last_client() {
 start_hermesd() {
 	require_build
 	say "starting hermesd $*"
-	echo "=== hermesd start $(date +%T.%3N): $*" >>"$HERMESD_LOG"
-	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" --log-level debug ${HERMESD_EXTRA_ARGS:-} "$@" \
-		>>"$HERMESD_LOG" 2>&1 </dev/null &
-	HERMESD_PID=$!
-	PIDS+=("$HERMESD_PID")
-	local i
+	# shellcheck disable=SC2086 # HERMESD_EXTRA_ARGS is a list of words
+	hermesd_up "$NS_C" "" "$PINROOT" "$HERMESD_LOG" 127.0.0.1:15000 hermesd ${HERMESD_EXTRA_ARGS:-} "$@"
+	HERMESD_PID=$UP_PID
+	say "hermesd ready (pid $HERMESD_PID)"
+}
+
+# hermesd_up NS SUFFIX PIN LOG ADMIN WHAT ARGS...: hermesd in netns NS, inside cgroup
+# $CG/hermesdSUFFIX steering $CG/appSUFFIX, pins under PIN, debug log appended to LOG;
+# waits up to 15 s for GET http://ADMIN/ready to answer 200. Sets UP_PID (also in PIDS,
+# so cleanup stops it); fails the test naming WHAT when hermesd exits or is not ready.
+hermesd_up() {
+	local ns=$1 suffix=$2 pin=$3 log=$4 admin=$5 what=$6 i rc
+	shift 6
+	echo "=== $what start $(date +%T.%3N): $*" >>"$log"
+	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd$suffix/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$CG/app$suffix" --pin-root "$pin" --log-level debug "$@" >>"$log" 2>&1 </dev/null &
+	UP_PID=$!
+	PIDS+=("$UP_PID")
 	for ((i = 0; i < 150; i++)); do
-		if ! pid_alive "$HERMESD_PID"; then
-			wait "$HERMESD_PID" 2>/dev/null
-			HERMESD_RC=$?
-			tail -n 30 "$HERMESD_LOG"
-			die "hermesd exited during startup with status $HERMESD_RC"
+		if ! pid_alive "$UP_PID"; then
+			wait "$UP_PID" 2>/dev/null
+			rc=$?
+			tail -n 30 "$log"
+			die "$what exited during startup with status $rc"
 		fi
-		if [ "$(admin_code /ready)" = 200 ]; then
-			say "hermesd ready (pid $HERMESD_PID)"
+		[ "$(nsenter --net="/run/netns/$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/ready")" = 200 ] &&
 			return 0
-		fi
 		sleep 0.1
 	done
-	tail -n 30 "$HERMESD_LOG"
-	die "hermesd (pid $HERMESD_PID) not ready after 15 s: GET http://127.0.0.1:15000/ready never returned 200"
+	tail -n 30 "$log"
+	die "$what (pid $UP_PID) not ready after 15 s: GET http://$admin/ready never returned 200"
 }
 
 # stop_hermesd [SIG] [SECONDS]: sets HERMESD_RC
@@ -513,15 +507,10 @@ start_hermesd_s() {
 	require_build
 	S_LOG=$TMP/hermesd-s.log
 	mkdir -p "$CG/hermesd-s" "$CG/app-s" || die "cannot create the server host's cgroups"
-	echo "=== hermesd-s start $(date +%T.%3N): $*" >>"$S_LOG"
-	nsenter --net="/run/netns/$NS_S" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd-s/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app-s" --pin-root "$PIN_S" --log-level debug "$@" >>"$S_LOG" 2>&1 </dev/null &
-	S_PID=$!
-	PIDS+=("$S_PID")
-	wait_until 15 _ready_s || { tail -n 20 "$S_LOG"; die "hermesd on the server host not ready"; }
+	hermesd_up "$NS_S" -s "$PIN_S" "$S_LOG" 127.0.0.1:15000 "hermesd on the server host" "$@"
+	S_PID=$UP_PID
 	say "hermesd on the server host ready (pid $S_PID)"
 }
-_ready_s() { [ "$(ns_s curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:15000/ready)" = 200 ]; }
 
 # stop_hermesd_s [SIG]: sets STOP_RC
 stop_hermesd_s() {
@@ -632,6 +621,18 @@ close_scenarios() {
 		[ $crc = 0 ] && [ $src = 0 ] || die "$sc $what: client exit $crc, server exit $src"
 		say "ok: $sc $what"
 	done
+}
+
+# flows_up: hermesd with a rule per action for the flow accounting tests (flow_table,
+# hermes_top) to hold counters against: proxy for 10.77.1.2, pass for 10.77.1.3, deny
+# for 10.77.1.3:81; and tests/bin/xfer.py serving port 7000 on the server host.
+flows_up() {
+	start_hermesd
+	policy_add 10.77.1.2 proxy
+	policy_add 10.77.1.3 pass
+	policy_add 10.77.1.3:81 deny
+	bg server s "$PY" "$TESTBIN/xfer.py" server 0.0.0.0 7000
+	wait_tcp "$NS_S" 10.77.1.2 7000 || die "test server did not start on 10.77.1.2:7000"
 }
 
 # ---------------------------------------------------------------- cleanup

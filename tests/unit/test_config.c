@@ -12,52 +12,8 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "check.h"
 #include "config.h"
-
-static int n_checks, n_failed;
-
-static bool check(bool ok, const char *file, int line, const char *what)
-{
-	n_checks++;
-	if (!ok) {
-		n_failed++;
-		fprintf(stderr, "FAIL %s:%d: %s\n", file, line, what);
-	}
-	return ok;
-}
-
-static bool check_eq(long long got, long long want, const char *file, int line, const char *what)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), "%s: got %lld (%#llx), want %lld (%#llx)", what, got,
-		 (unsigned long long)got, want, (unsigned long long)want);
-	return check(got == want, file, line, msg);
-}
-
-static bool check_str(const char *got, const char *want, const char *file, int line,
-		      const char *what)
-{
-	char msg[1024];
-
-	/* bounded: a value can be PATH_MAX long, the message needs only its start */
-	snprintf(msg, sizeof(msg), "%.200s: got \"%.400s\", want \"%.400s\"", what, got ? got : "(null)", want);
-	return check(got && !strcmp(got, want), file, line, msg);
-}
-
-static bool check_has(const char *hay, const char *needle, const char *file, int line,
-		      const char *what)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof(msg), "%s: \"%s\" does not contain \"%s\"", what, hay, needle);
-	return check(strstr(hay, needle) != NULL, file, line, msg);
-}
-
-#define ASSERT_TRUE(c, what) check(!!(c), __FILE__, __LINE__, what)
-#define ASSERT_EQ(got, want, what) check_eq((long long)(got), (long long)(want), __FILE__, __LINE__, what)
-#define ASSERT_STREQ(got, want, what) check_str(got, want, __FILE__, __LINE__, what)
-#define ASSERT_HAS(hay, needle, what) check_has(hay, needle, __FILE__, __LINE__, what)
 
 /* Writes text to a fresh /tmp file, loads it, removes it. path receives the name
  * (for comparing against the message). */
@@ -90,9 +46,8 @@ static bool sockaddr_is(const struct cfg_sockaddr *a, const char *want, const ch
 	char buf[ADDR_STRLEN];
 
 	if (!a->len)
-		return check_str("(off)", want, __FILE__, line, what);
-	return check_str(addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)), want,
-			 __FILE__, line, what);
+		return check_str_at("(off)", want, __FILE__, line, what);
+	return check_str_at(addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf)), want, __FILE__, line, what);
 }
 #define ASSERT_ADDR(a, want, what) sockaddr_is(a, want, what, __LINE__)
 
@@ -117,7 +72,7 @@ static void cgroup2_root(char *buf, size_t len)
 static bool is_defaults(const struct hermes_config *cfg, const char *source)
 {
 	char cg[4096];
-	int before = n_failed;
+	int before = check_failures;
 
 	cgroup2_root(cg, sizeof(cg));
 	ASSERT_STREQ(cfg->source, source, "source");
@@ -142,7 +97,7 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
 	ASSERT_TRUE(cfg->endpoints == NULL, "endpoints == NULL");
-	return n_failed == before;
+	return check_failures == before;
 }
 
 static bool test_defaults(void)
@@ -306,16 +261,13 @@ static bool test_full(void)
 		{ "[fd00::3]:443", -1 },
 	};
 	for (size_t i = 0; cfg.n_endpoints == 2 && i < sizeof(finds) / sizeof(finds[0]); i++) {
-		char what[128];
-
 		if (addr_parse(finds[i].dst, &dst)) {
 			ok &= ASSERT_TRUE(false, "test address parses");
 			continue;
 		}
 		set = config_find_endpoints(&cfg, (struct sockaddr *)&dst.ss);
-		snprintf(what, sizeof(what), "config_find_endpoints(%s)", finds[i].dst);
 		ok &= ASSERT_TRUE(finds[i].want < 0 ? set == NULL : set == &cfg.endpoints[finds[i].want],
-				  what);
+				  "config_find_endpoints(%s)", finds[i].dst);
 	}
 	config_free(&cfg);
 	ok &= ASSERT_TRUE(cfg.rules == NULL && cfg.n_rules == 0, "config_free clears rules");
@@ -435,6 +387,15 @@ static const struct bad_case {
 	{ "http upstream_tls not a boolean", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_tls: maybe}\n",
 	  2, "upstream_tls", "true or false" },
 	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
+	{ "hedge without per-try timeout", "http:\n  retry: {hedge_on_per_try_timeout: true}\n", 2,
+	  "hedge_on_per_try_timeout needs per_try_timeout_ms", NULL },
+	{ "hedge without a timeout condition", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80],\n"
+	  "     retry: {retry_on: [connect-failure], per_try_timeout_ms: 100, hedge_on_per_try_timeout: true}}\n", 3,
+	  "reset, 5xx or gateway-error", NULL },
+	{ "hedge not a boolean", "http:\n  retry: {per_try_timeout_ms: 100, hedge_on_per_try_timeout: maybe}\n", 2,
+	  "hedge_on_per_try_timeout", "true or false" },
+	{ "retry unknown key", "http:\n  retry: {hedge: true}\n", 2, "hedge", "hedge_on_per_try_timeout" },
+	{ "num_retries 11", "http:\n  retry: {num_retries: 11}\n", 2, "num_retries", "0..10" },
 	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
 	  "  - match: 10.0.3.0/24\n", 4, "action", "has no" },
@@ -518,7 +479,7 @@ static bool test_bad(const struct bad_case *bc)
 		snprintf(want, sizeof(want), "%s:%d:", path, bc->line);
 	else
 		snprintf(want, sizeof(want), "%s:", path);
-	ok &= ASSERT_TRUE(!strncmp(err, want, strlen(want)), bc->name);
+	ok &= ASSERT_TRUE(!strncmp(err, want, strlen(want)), "%s", bc->name);
 	if (!ok)
 		fprintf(stderr, "  message \"%s\" does not start with \"%s\"\n", err, want);
 	ok &= ASSERT_HAS(err, bc->key, bc->name);
@@ -678,7 +639,7 @@ static bool test_http_routes(void)
 		"    endpoints: [10.77.1.2:80, \"[fd00::1]:8080\"]\n"
 		"    balance: least_request\n"
 		"    retry: {retry_on: [5xx, retriable-status-codes], retriable_status_codes: [409], num_retries: 3,\n"
-		"            per_try_timeout_ms: 500, budget_percent: 50}\n"
+		"            per_try_timeout_ms: 500, budget_percent: 50, hedge_on_per_try_timeout: true}\n"
 		"    add_headers: {x-hermes: \"1\"}\n"
 		"    remove_headers: [x-internal]\n"
 		"  - name: plain\n"
@@ -711,6 +672,7 @@ static bool test_http_routes(void)
 	ok &= ASSERT_TRUE(r->retry.n_codes == 1 && r->retry.codes[0] == 409, "retriable_status_codes");
 	ok &= ASSERT_EQ(r->retry.num_retries, 3, "num_retries");
 	ok &= ASSERT_EQ(r->retry.per_try_timeout_ms, 500, "per_try_timeout_ms");
+	ok &= ASSERT_TRUE(r->retry.hedge_on_per_try_timeout, "hedge_on_per_try_timeout");
 	ok &= ASSERT_EQ(r->retry.budget_percent, 50, "budget_percent");
 	ok &= ASSERT_EQ(r->retry.budget_min_retries, 3, "budget_min_retries default");
 	ok &= ASSERT_EQ(r->retry.max_buffered_body, 65536, "max_buffered_body default");
@@ -724,6 +686,7 @@ static bool test_http_routes(void)
 	ok &= ASSERT_EQ(r->proto, HPROTO_H1_TLS, "h1 with upstream_tls: HTTP/1.1 over TLS");
 	ok &= ASSERT_TRUE(!strcmp(r->tls_name, "10.77.1.4"), "tls_name (an IP address)");
 	ok &= ASSERT_EQ(cfg.http_routes[3].proto, HPROTO_H2, "h2 with upstream_tls: true (redundant) stays h2");
+	ok &= ASSERT_TRUE(!r->retry.hedge_on_per_try_timeout, "hedging off by default");
 	ok &= ASSERT_EQ(cfg.http.max_headers, 32, "http.max_headers");
 	ok &= ASSERT_TRUE(!cfg.http.via, "http.via");
 	ok &= ASSERT_EQ(cfg.http.max_head, 16384, "http.max_head_bytes default");
@@ -745,11 +708,9 @@ static bool test_example(void)
 	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
 		if (access(candidates[i], R_OK) == 0)
 			break;
-	if (i == sizeof(candidates) / sizeof(candidates[0])) {
-		fprintf(stderr, "FAIL: etc/hermes.yaml not found (run from the repository root)\n");
-		n_failed++;
+	if (!ASSERT_TRUE(i < sizeof(candidates) / sizeof(candidates[0]),
+			 "etc/hermes.yaml not found (run from the repository root)"))
 		return false;
-	}
 	ret = config_load(candidates[i], &cfg, err, sizeof(err));
 	if (!ASSERT_EQ(ret, 0, "etc/hermes.yaml loads")) {
 		fprintf(stderr, "  message: %s\n", err);
@@ -763,37 +724,15 @@ static bool test_example(void)
 
 int main(void)
 {
-	int n_tests = 0, n_bad_tests = 0;
-
-#define RUN(t) do {                                                        \
-		n_tests++;                                                 \
-		if (!(t)) {                                                \
-			n_bad_tests++;                                     \
-			fprintf(stderr, "not ok %s\n", #t);                \
-		} else {                                                   \
-			printf("ok %s\n", #t);                             \
-		}                                                          \
-	} while (0)
-
-	RUN(test_defaults());
-	RUN(test_full());
-	RUN(test_variants());
-	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		n_tests++;
-		if (!test_bad(&bad_cases[i])) {
-			n_bad_tests++;
-			fprintf(stderr, "not ok bad file: %s\n", bad_cases[i].name);
-		} else {
-			printf("ok bad file: %s\n", bad_cases[i].name);
-		}
-	}
-	RUN(test_small_err());
-	RUN(test_example());
-	RUN(test_routes_access());
-	RUN(test_http_routes());
-	RUN(test_inbound());
-
-	printf("test_config: %d/%d tests passed, %d/%d checks failed\n",
-	       n_tests - n_bad_tests, n_tests, n_failed, n_checks);
-	return n_failed || n_bad_tests ? 1 : 0;
+	RUN(test_defaults);
+	RUN(test_full);
+	RUN(test_variants);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
+	RUN(test_small_err);
+	RUN(test_example);
+	RUN(test_routes_access);
+	RUN(test_http_routes);
+	RUN(test_inbound);
+	return check_summary("test_config");
 }

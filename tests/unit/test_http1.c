@@ -10,25 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "http1.h"
 
-static int failures, checks;
-
-/* Kernel-selftest style: each ASSERT reports and returns false from the test. */
-#define ASSERT_TRUE(cond, fmt, ...) ({                                                  \
-	bool ok_ = (cond);                                                              \
-	checks++;                                                                       \
-	if (!ok_) {                                                                     \
-		failures++;                                                             \
-		fprintf(stderr, "FAIL %s:%d: %s: " fmt "\n", __func__, __LINE__, #cond, \
-			##__VA_ARGS__);                                                 \
-	}                                                                               \
-	ok_;                                                                            \
-})
-#define ASSERT_EQ(a, b, what) ({                                                        \
-	long long a_ = (long long)(a), b_ = (long long)(b);                             \
-	ASSERT_TRUE(a_ == b_, "%s: got %lld, want %lld", what, a_, b_);                 \
-})
 /* A slice equals a string literal (which may hold NULs). */
 #define ASSERT_SLICE(s, lit, what) ({                                                   \
 	struct h1_slice s_ = (s);                                                       \
@@ -782,40 +766,20 @@ static bool test_chunked(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		bool (*fn)(void);
-	} tests[] = {
-		{ "connect", test_connect },
-		{ "get_headers", test_get_headers },
-		{ "forms", test_forms },
-		{ "leading_crlf_and_trailing_bytes", test_leading_crlf_and_trailing_bytes },
-		{ "incremental", test_incremental },
-		{ "request_line_malformed", test_request_line_malformed },
-		{ "versions", test_versions },
-		{ "header_smuggling_shapes", test_header_smuggling_shapes },
-		{ "limits", test_limits },
-		{ "responses", test_responses },
-		{ "find", test_find },
-		{ "body_framing", test_body_framing },
-		{ "authority", test_authority },
-		{ "abs_scheme", test_abs_scheme },
-		{ "chunked", test_chunked },
-	};
-	unsigned i, failed_tests = 0;
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int before = failures;
-		bool ok = tests[i].fn();
-
-		if (!ok || failures != before) {
-			failed_tests++;
-			printf("not ok %u %s\n", i + 1, tests[i].name);
-		} else {
-			printf("ok %u %s\n", i + 1, tests[i].name);
-		}
-	}
-	printf("test_http1: %d checks, %d failed; %u of %zu tests failed\n", checks, failures, failed_tests,
-	       sizeof(tests) / sizeof(tests[0]));
-	return failures || failed_tests ? 1 : 0;
+	RUN(test_connect);
+	RUN(test_get_headers);
+	RUN(test_forms);
+	RUN(test_leading_crlf_and_trailing_bytes);
+	RUN(test_incremental);
+	RUN(test_request_line_malformed);
+	RUN(test_versions);
+	RUN(test_header_smuggling_shapes);
+	RUN(test_limits);
+	RUN(test_responses);
+	RUN(test_find);
+	RUN(test_body_framing);
+	RUN(test_authority);
+	RUN(test_abs_scheme);
+	RUN(test_chunked);
+	return check_summary("test_http1");
 }

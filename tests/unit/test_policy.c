@@ -7,29 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "policy.h"
-
-static int failures, checks;
-
-/* Kernel-selftest style: each ASSERT reports and returns false from the test. */
-#define ASSERT_TRUE(cond, fmt, ...) ({                                                  \
-	bool ok_ = (cond);                                                              \
-	checks++;                                                                       \
-	if (!ok_) {                                                                     \
-		failures++;                                                             \
-		fprintf(stderr, "FAIL %s:%d: %s: " fmt "\n", __func__, __LINE__, #cond, \
-			##__VA_ARGS__);                                                 \
-	}                                                                               \
-	ok_;                                                                            \
-})
-#define ASSERT_EQ(a, b, what) ({                                                        \
-	long long a_ = (long long)(a), b_ = (long long)(b);                             \
-	ASSERT_TRUE(a_ == b_, "%s: got %lld, want %lld", what, a_, b_);                 \
-})
-#define ASSERT_STREQ(a, b, what) ({                                                     \
-	const char *a_ = (a), *b_ = (b);                                                \
-	ASSERT_TRUE(!strcmp(a_, b_), "%s: got '%s', want '%s'", what, a_, b_);          \
-})
 
 /* Parses `in`, expects success and that it prints back as `canon`, and that the
  * canonical form parses to the very same key (round trip). */
@@ -315,18 +294,14 @@ static bool test_order(void)
 
 int main(void)
 {
-	bool ok = true;
-
-	ok &= test_roundtrip_v4();
-	ok &= test_roundtrip_v6();
-	ok &= test_host_bits();
-	ok &= test_reject();
-	ok &= test_messages();
-	ok &= test_key_layout();
-	ok &= test_fmt();
-	ok &= test_actions();
-	ok &= test_order();
-
-	printf("test_policy: %d checks, %d failed\n", checks, failures);
-	return ok && !failures ? 0 : 1;
+	RUN(test_roundtrip_v4);
+	RUN(test_roundtrip_v6);
+	RUN(test_host_bits);
+	RUN(test_reject);
+	RUN(test_messages);
+	RUN(test_key_layout);
+	RUN(test_fmt);
+	RUN(test_actions);
+	RUN(test_order);
+	return check_summary("test_policy");
 }
