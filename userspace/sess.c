@@ -253,10 +253,13 @@ static void sess_arm_recv(struct sess *s)
 	s->inflight++;
 }
 
-/* The buffer output goes to now. */
+/* The buffer output goes to now: ob[ob_send] holds the older bytes, so once the other
+ * one has some (filled while a send was in flight, which then sent only part of its
+ * buffer), new output goes after them, never into ob[ob_send] again: bytes out of order
+ * are a broken TLS record or HTTP/2 frame. */
 static struct sess_obuf *ob_fill(struct sess *s)
 {
-	return &s->ob[s->send_inflight ? 1 - s->ob_send : s->ob_send];
+	return &s->ob[s->send_inflight || s->ob[1 - s->ob_send].len ? 1 - s->ob_send : s->ob_send];
 }
 
 static int obuf_reserve(struct sess_obuf *o, size_t n)
