@@ -24,7 +24,7 @@ METHOD CONNECT takes an AUTHORITY alone (RFC 9113 8.5) and sends an HTTP/1.1
                  matches when it was cancelled before its end
 With --abort N, the connection is reset (SO_LINGER 0) once N response bytes arrived in
 all; the requests are not checked, and the exit code is 0 if it came to that.
-The connection is h2c with prior knowledge unless --tls (TLS 1.3, ALPN h2, the proxy's
+The connection is h2c with prior knowledge unless --tls (TLS, ALPN h2, the proxy's
 certificate checked against --ca and --sni, the client certificate --cert/--key).
 Prints one line per stream ("3: GET http://10.77.1.3/1m.bin -> 200, 1048576 bytes: ok"),
 then "ok N streams" and exits 0 when every stream matched, else "failed K of N streams"
@@ -46,12 +46,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-
-def error_name(code):
-    try:
-        return h2.errors.ErrorCodes(code).name
-    except ValueError:
-        return f"0x{code:x}"
+from h2connect import error_name, h2_connect  # tests/bin, beside this file
 
 
 class Req:
@@ -150,20 +145,8 @@ class Client:
         self.received = 0
 
     def connect(self):
-        a = self.args
-        raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not a.tls:
-            self.sock = raw
-            return f"h2c to {a.host}:{a.port}"
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=a.ca)
-        ctx.set_alpn_protocols(["h2"])
-        if a.cert:
-            ctx.load_cert_chain(a.cert, a.key)
-        self.sock = ctx.wrap_socket(raw, server_hostname=a.sni or a.host)
-        if self.sock.selected_alpn_protocol() != "h2":
-            raise ConnectionError(f"ALPN {self.sock.selected_alpn_protocol()!r}, not h2")
-        return f"{self.sock.version()} ALPN h2 to {a.host}:{a.port}"
+        self.sock, what = h2_connect(self.args)
+        return what
 
     def open_streams(self):
         while self.pending and self.conn.open_outbound_streams < self.conn.remote_settings.max_concurrent_streams:
