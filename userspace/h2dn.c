@@ -551,6 +551,10 @@ static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
 
 		h->streams = REQ(s)->snext;
 		REQ(s)->snext = REQ(s)->sprev = NULL;
+		/* nghttp2 may outlive the stream's hconn a little (a tunnel session frees its
+		 * session later): it must not call back with a pointer to it */
+		if (!REQ(s)->closed)
+			nghttp2_session_set_stream_user_data(h->ng, REQ(s)->sid, NULL);
 		REQ(s)->closed = true;
 		s->h2p = NULL;
 		http_conn_close(lp, s, true);
@@ -658,6 +662,8 @@ void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const cha
 	}
 	if (h->n_streams >= H2DN_MAX_STREAMS) {
 		/* each stream holds an exchange's buffers: beyond this many, the client waits */
+		log_debug("tunnel session %llu: stream %d refused: %u requests open", (unsigned long long)ts->id, sid,
+			  h->n_streams);
 		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
 		return;
 	}

@@ -156,13 +156,16 @@ NGX_PID=$!
 PIDS+=("$NGX_PID")
 wait_tcp "$NS_C" 127.0.0.1 3000 || { tail -n 20 "$TMP/nghttpx.log" "$TMP/nghttpx.err"; die "nghttpx did not listen on 127.0.0.1:3000"; }
 sessions0=$(sstat hermes_tunnel_sessions_opened_total)
+tls0=$(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG")
 ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://127.0.0.1:3000/ >"$TMP/h2load-tls.txt" 2>&1
 say "h2load via nghttpx, TLS to hermesd: $(grep -E '^(finished in|requests:)' "$TMP/h2load-tls.txt" | tr '\n' ' ')"
 grep -qE '^requests: 10000 total, 10000 started, 10000 done, 10000 succeeded, 0 failed, 0 errored' "$TMP/h2load-tls.txt" &&
 	grep -qE '^status codes: 10000 2xx' "$TMP/h2load-tls.txt" ||
 	die "h2load over TLS: $(grep -E '^(requests|status codes)' "$TMP/h2load-tls.txt")"
 sessions=$(($(sstat hermes_tunnel_sessions_opened_total) - sessions0))
-assert_le 4 "$sessions" "nghttpx multiplexed 100 clients on at most 4 TLS sessions ($sessions)"
+assert_le 4 "$sessions" "nghttpx multiplexed 100 clients on at most 4 sessions"
+assert_eq "$sessions" "$(($(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG") - tls0))" \
+	"... each of them TLS 1.3 with ALPN h2 and nghttpx's client certificate"
 
 assert_ge 20020 "$(sstat hermes_http_forward_requests_total)" "forward requests counted"
 assert_ge 20020 "$(sstat hermes_http_h2_client_streams_total)" "HTTP/2 client streams counted"
