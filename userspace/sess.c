@@ -873,11 +873,10 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
 	struct sess *s = ud;
-	struct conn *c;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 
-	if (h2dn_is_stream(nghttp2_session_get_stream_user_data(ng, f->hd.stream_id)))
+	if (h2dn_is_stream(c))
 		return h2dn_callbacks.header(ng, f, name, nlen, value, vlen, flags, ud);
-	c = stream_flow(ng, f->hd.stream_id);
 	if (!c || f->hd.type != NGHTTP2_HEADERS)
 		return 0;
 	if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -928,9 +927,9 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	}
 	if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS)
 		return 0;
-	if (h2dn_is_stream(nghttp2_session_get_stream_user_data(ng, f->hd.stream_id)))
+	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (h2dn_is_stream(c))
 		return h2dn_callbacks.frame_recv(ng, f, ud);
-	c = stream_flow(ng, f->hd.stream_id);
 	if (!c || c->state == CONN_CLOSING)
 		return 0;
 	side = flow_side(s, c);
@@ -956,13 +955,12 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
 {
 	struct sess *s = ud;
-	struct conn *c;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
 	struct half *h;
 	int err;
 
-	if (h2dn_is_stream(nghttp2_session_get_stream_user_data(ng, sid)))
+	if (h2dn_is_stream(c))
 		return h2dn_callbacks.data(ng, flags, sid, data, len, ud);
-	c = stream_flow(ng, sid);
 	if (!c || c->state == CONN_CLOSING) {
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
@@ -1004,12 +1002,11 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t err, void 
 {
 	struct sess *s = ud;
 	struct loop *lp = s->loop;
-	struct conn *c;
+	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
 	int side;
 
-	if (h2dn_is_stream(nghttp2_session_get_stream_user_data(ng, sid)))
+	if (h2dn_is_stream(c))
 		return h2dn_callbacks.stream_close(ng, sid, err, ud);
-	c = stream_flow(ng, sid);
 	if (!c)
 		return 0;
 	side = flow_side(s, c);
