@@ -6,7 +6,8 @@
 # translated to the route's upstream protocol (HTTP/1.1 nginx and python origin, h2c
 # python origin), answered on the same stream. Shown with tests/bin/h2req.py (python3-h2):
 # GET and POST byte-exact (1 MiB down, 4 MiB up and back, more than the 1 MiB stream
-# window both ways), request trailers, HEAD, a retried 503; CONNECT tunnels and GETs
+# window both ways), request trailers, HEAD, an IPv6 target, a retried 503; cancelled
+# streams and a reset connection end their exchanges; CONNECT tunnels and GETs
 # mixed on one connection; 403 from tunnel_access (by target, and by the client
 # certificate's san); 400 for a host name and for :scheme https; a malformed request is
 # a stream error; the same over h2c. nghttp with a client certificate over TLS; h2load
@@ -18,7 +19,7 @@
 require_cmd nghttp h2load nghttpx
 /usr/bin/python3 -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed (make deps)"
 topo_up
-start_nginx "$NS_S" 10.77.1.2:80 10.77.1.3:80 10.77.1.3:8081 10.77.1.3:8082
+start_nginx "$NS_S" 10.77.1.2:80 10.77.1.3:80 10.77.1.3:8081 10.77.1.3:8082 '[fd77:1::2]:80'
 bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080
 wait_tcp "$NS_S" 10.77.1.3 8080 || die "python origin did not start"
 bg h2origin s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.3 8443
@@ -42,6 +43,7 @@ tunnel_access:
   - {match: 10.77.1.3/32:8082, action: deny}
   - {match: 10.77.1.3/32, action: allow}
   - {match: 10.77.1.2/32:80, action: deny}
+  - {match: "[fd77:1::2/128]:80", action: allow}
 http_routes:
   - {name: flaky, match: {host: "10.77.1.3:8080"}, endpoints: [10.77.1.3:8080],
      retry: {retry_on: [5xx], num_retries: 2, backoff_base_ms: 10, backoff_max_ms: 40}}
@@ -69,6 +71,7 @@ h2req() {
 # ---- one TLS connection: requests of every kind at once
 h2req "${TLS[@]}" \
 	"GET http://10.77.1.3/ same=$PAGE" \
+	"GET http://[fd77:1::2]/ same=$PAGE" \
 	"GET http://10.77.1.3/1m.bin same=$BIG n=3" \
 	"CONNECT 10.77.1.3:80 path=/1m.bin same=$BIG n=3" \
 	"POST http://10.77.1.3:8080/echo body=$TMP/up4m.bin same=$TMP/up4m.bin" \
@@ -86,7 +89,7 @@ h2req "${TLS[@]}" \
 	"GET https://10.77.1.3/ status=400" \
 	"GET http://10.77.1.3/ h=connection:keep-alive reset=PROTOCOL_ERROR"
 [ "$H2_RC" = 0 ] || die "h2req.py over TLS: $(tail -n 1 "$TMP/h2req.out")"
-assert_match "$(tail -n 1 "$TMP/h2req.out")" '^ok 21 streams$' "21 streams on one TLS connection"
+assert_match "$(tail -n 1 "$TMP/h2req.out")" '^ok 22 streams$' "22 streams on one TLS connection"
 assert_match "$(head -n 1 "$TMP/h2req.out")" '^TLSv1\.3 ALPN h2 ' "h2req.py spoke TLS 1.3 with ALPN h2"
 assert_eq 1 "$(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG")" \
 	"one TLS session on the listener, with the client certificate's name"
@@ -96,6 +99,7 @@ assert_file_nomatch "$TMP/origin.log" '^[A-Z]+ http' "no absolute-form target re
 assert_file_match "$NGINX_ACCESS_LOG" ' 10\.77\.1\.3:80 "GET /1m\.bin HTTP/1\.1" 200 1048576' "nginx served /1m.bin in origin form"
 assert_file_match "$NGINX_ACCESS_LOG" ' 10\.77\.1\.3:80 "HEAD /1m\.bin HTTP/1\.1" 200' "nginx got the HEAD"
 assert_file_match "$NGINX_ACCESS_LOG" ' 10\.77\.1\.3:8081 "GET / HTTP/1\.1" 200' "the san rule let 10.77.1.3:8081 through"
+assert_file_match "$NGINX_ACCESS_LOG" ' fd77:1::2:80 "GET / HTTP/1\.1" 200' "an IPv6 :authority reached nginx on [fd77:1::2]:80"
 assert_file_nomatch "$NGINX_ACCESS_LOG" ' (10\.77\.1\.3:8082|10\.77\.1\.2:80) ' "the refused targets saw nothing"
 assert_file_match "$S_LOG" 'GET http://10\.77\.1\.3:8082/ refused: denied by tunnel_access rule at line 5' \
 	"the denial by certificate name is logged"
