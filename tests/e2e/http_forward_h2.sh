@@ -30,7 +30,7 @@ NGX_PID=
 my_cleanup() {
 	local rc=$?
 	[ -n "$NGX_PID" ] && pid_alive "$NGX_PID" && stop_pid "$NGX_PID" TERM 10
-	(exit $rc)
+	(exit "$rc")
 	cleanup
 }
 trap my_cleanup EXIT
@@ -144,10 +144,16 @@ cmp -s "$TMP/nghttp.out" "$TMP/up4m.bin" || die "nghttp's 4 MiB POST did not com
 say "ok: nghttp's 4 MiB POST came back byte-exact"
 
 # ---- load: h2load over h2c, straight to the listener
+# h2load_ok FILE WHAT: h2load's report in FILE shows 10000 requests done, all 2xx
+h2load_ok() {
+	say "h2load $2: $(grep -E '^(finished in|requests:)' "$1" | tr '\n' ' ')"
+	if ! grep -qE '^requests: 10000 total, 10000 started, 10000 done, 10000 succeeded, 0 failed, 0 errored' "$1" ||
+		! grep -qE '^status codes: 10000 2xx' "$1"; then
+		die "h2load $2: $(grep -E '^(requests|status codes)' "$1")"
+	fi
+}
 ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://10.77.1.2:15008/ >"$TMP/h2load.txt" 2>&1
-say "h2load h2c: $(grep -E '^(finished in|requests:)' "$TMP/h2load.txt" | tr '\n' ' ')"
-grep -qE '^requests: 10000 total, 10000 started, 10000 done, 10000 succeeded, 0 failed, 0 errored' "$TMP/h2load.txt" &&
-	grep -qE '^status codes: 10000 2xx' "$TMP/h2load.txt" || die "h2load over h2c: $(grep -E '^(requests|status codes)' "$TMP/h2load.txt")"
+h2load_ok "$TMP/h2load.txt" "over h2c"
 
 # ---- load over TLS: h2load (no client certificates) -> nghttpx on the client host, which
 # holds HTTP/2 over TLS 1.3 connections with a client certificate to the listener
@@ -162,10 +168,7 @@ wait_tcp "$NS_C" 127.0.0.1 3000 || { tail -n 20 "$TMP/nghttpx.log" "$TMP/nghttpx
 sessions0=$(sstat hermes_tunnel_sessions_opened_total)
 tls0=$(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG")
 ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://127.0.0.1:3000/ >"$TMP/h2load-tls.txt" 2>&1
-say "h2load via nghttpx, TLS to hermesd: $(grep -E '^(finished in|requests:)' "$TMP/h2load-tls.txt" | tr '\n' ' ')"
-grep -qE '^requests: 10000 total, 10000 started, 10000 done, 10000 succeeded, 0 failed, 0 errored' "$TMP/h2load-tls.txt" &&
-	grep -qE '^status codes: 10000 2xx' "$TMP/h2load-tls.txt" ||
-	die "h2load over TLS: $(grep -E '^(requests|status codes)' "$TMP/h2load-tls.txt")"
+h2load_ok "$TMP/h2load-tls.txt" "via nghttpx, TLS to hermesd"
 sessions=$(($(sstat hermes_tunnel_sessions_opened_total) - sessions0))
 assert_le 4 "$sessions" "nghttpx multiplexed 100 clients on at most 4 sessions"
 assert_eq "$sessions" "$(($(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG") - tls0))" \
