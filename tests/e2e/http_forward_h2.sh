@@ -12,7 +12,8 @@
 # certificate's san); 400 for a host name and for :scheme https; a malformed request is
 # a stream error; the same over h2c. nghttp with a client certificate over TLS; h2load
 # over h2c straight to the listener, and over TLS through nghttpx (h2load cannot present
-# a client certificate): 10000 requests, 100 clients, 0 errors.
+# a client certificate): 10000 requests, 100 clients, 0 errors. Last, SIGTERM while a
+# request is in flight: it finishes byte-exact, then hermesd exits 0.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -52,6 +53,7 @@ YAML
 S_ADMIN=127.0.0.1:15000
 start_peer_hermesd "$NS_S" s -c "$TMP/hermes.yaml" --tunnel-listen 10.77.1.2:15008
 S_LOG=$PEER_LOG
+S_PID=$PEER_PID
 sstat() { peer_stat "$NS_S" "$S_ADMIN" "$1"; }
 TLS=(--tls --ca "$TMP/pki/ca.crt" --cert "$TMP/pki/client.crt" --key "$TMP/pki/client.key" --sni server)
 PAGE=$TMP/page.txt
@@ -176,4 +178,36 @@ assert_eq "$sessions" "$(($(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG") - t
 
 assert_ge 20020 "$(sstat hermes_http_forward_requests_total)" "forward requests counted"
 assert_ge 20020 "$(sstat hermes_http_h2_client_streams_total)" "HTTP/2 client streams counted"
+
+# ---- SIGTERM while a request is in flight on a TLS session: it finishes (GOAWAY first,
+# then the response to its end), then hermesd exits 0. The origin takes 1.5 s to answer.
+cat >"$TMP/slow.py" <<'PY'
+import socket, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.1.3", 8090))
+s.listen(8)
+def serve(c):
+    f = c.makefile("rb")
+    while f.readline() not in (b"\r\n", b""):
+        pass
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+    for i in range(10):
+        time.sleep(0.15)
+        c.sendall(bytes([65 + i]) * 100000)
+    c.close()
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+bg slow s "$PY" "$TMP/slow.py"
+wait_tcp "$NS_S" 10.77.1.3 8090 || die "the slow origin did not start"
+"$PY" -c 'import sys; sys.stdout.buffer.write(b"".join(bytes([65 + i]) * 100000 for i in range(10)))' >"$TMP/slow.want"
+ns_c timeout 30 "${NGHTTP[@]}" -H ':authority: 10.77.1.3:8090' https://10.77.1.2:15008/slow >"$TMP/slow.out" 2>"$TMP/nghttp.err" &
+client=$!
+wait_until 5 grep -q 'GET http://10\.77\.1\.3:8090/slow route' "$S_LOG" || die "the slow request did not reach hermesd"
+stop_pid "$S_PID" TERM 15
+assert_eq 0 "$STOP_RC" "hermesd exits 0 after the drain"
+wait "$client"
+cmp -s "$TMP/slow.out" "$TMP/slow.want" || die "the request in flight at SIGTERM did not finish byte-exact: $(wc -c <"$TMP/slow.out") bytes, $(cat "$TMP/nghttp.err")"
+say "ok: the request in flight at SIGTERM finished byte-exact, then hermesd exited"
 pass "HTTP/2 explicit proxy requests on the tunnel listener: TLS and h2c, byte-exact, CONNECT beside them, 403/400, h2load"
