@@ -238,7 +238,8 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_http_connections_total", "counter", "Client connections of the http action.", s->http_conns);
 	metric(b, "hermes_http_requests_total", "counter", "Requests read by the http action.", s->http_requests);
 	metric(b, "hermes_http_forward_connections_total", "counter",
-	       "Explicit proxy clients (absolute-form requests on the tunnel listener).", s->http_fwd_conns);
+	       "Explicit proxy clients on the tunnel listener (absolute-form requests, or HTTP/2 sessions "
+	       "with non-CONNECT streams).", s->http_fwd_conns);
 	metric(b, "hermes_http_forward_requests_total", "counter",
 	       "Requests of explicit proxy clients.", s->http_fwd_requests);
 	metric(b, "hermes_http_rejected_total", "counter",
@@ -296,7 +297,8 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_http_h2_upstream_resets_total", "counter",
 	       "HTTP/2 upstream streams reset before their response ended.", s->http_h2up_resets);
 	metric(b, "hermes_http_h2_client_connections_total", "counter",
-	       "Client connections of the http action that spoke HTTP/2 (h2c prior knowledge).", s->http_h2dn_conns);
+	       "Client connections of the http action that spoke HTTP/2 (h2c prior knowledge, or tunnel "
+	       "listener sessions with proxy requests).", s->http_h2dn_conns);
 	metric(b, "hermes_http_h2_client_streams_total", "counter", "Requests received as HTTP/2 streams.",
 	       s->http_h2dn_streams);
 	histogram(b, "hermes_http_request_seconds", "Request head read to response end, http action.",

@@ -1,15 +1,22 @@
-/* h2dn.c: HTTP/2 clients of the http action. A steered flow whose first bytes are the
- * HTTP/2 connection preface (h2c with prior knowledge) is served by an nghttp2 server
- * session on its hconn (state HC_H2); each request stream is an hconn of its own (fd -1,
- * h2p = the connection) that http.c runs exactly like an HTTP/1.1 request: routed,
- * retried, sent to the route's upstream in its protocol. The translation happens at the
+/* h2dn.c: HTTP/2 clients of the http action. Two kinds of connection carry them:
+ * - a steered flow whose first bytes are the HTTP/2 connection preface (h2c with prior
+ *   knowledge): an nghttp2 server session on its hconn (state HC_H2), frames through the
+ *   hconn's sbuf;
+ * - a session of the tunnel listener (sess.c: TLS with ALPN h2, or h2c) whose stream is
+ *   not a CONNECT: an explicit proxy request (`:scheme http`, `:authority IP:PORT`).
+ *   sess.c owns that nghttp2 session and its socket; it hands such streams over once
+ *   their request head is complete and passes their later events on (h2dn_callbacks).
+ * Either way each request stream is an hconn of its own (fd -1, h2p = the connection's
+ * state) that http.c runs exactly like an HTTP/1.1 request: routed, retried, sent to the
+ * route's upstream in its protocol (a proxy request is first checked against
+ * tunnel_access, as on a clear-text proxy connection). The translation happens at the
  * HTTP/1.1 byte level: the stream's HEADERS/DATA/trailers are written into the stream's
- * rx as an HTTP/1.1 request (Host from :authority, chunked framing when there is no
- * content-length), and the HTTP/1.1 response http.c writes into its sbuf goes out as
- * HEADERS (status; connection-specific fields dropped, RFC 9113 8.2.2), DATA (de-chunked)
- * and trailers. nghttp2's callbacks only record events; streams hear of them after
- * nghttp2 returns, and frames are produced once per loop batch (h2dn_flush_dirty). A
- * stream's receive window opens only as http.c reads its body. */
+ * rx as an HTTP/1.1 request (Host from :authority, absolute form for a proxy request,
+ * chunked framing when there is no content-length), and the HTTP/1.1 response http.c
+ * writes into its sbuf goes out as HEADERS (status; connection-specific fields dropped,
+ * RFC 9113 8.2.2), DATA (de-chunked) and trailers. nghttp2's callbacks only record
+ * events; streams hear of them after nghttp2 returns, and frames are produced once per
+ * loop batch. A stream's receive window opens only as http.c reads its body. */
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
@@ -29,14 +36,16 @@
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/* The connection's state (x->h2 of an HC_H2 hconn). */
+/* The connection's state: x->h2 of an HC_H2 hconn, or ts->http of a tunnel session. */
 struct h2sess {
 	nghttp2_session *ng;
+	struct hconn *x;          /* h2c: the client connection (owns ng; frames go to its sbuf) */
+	struct sess *ts;          /* or the tunnel listener's session (owns ng and the socket) */
 	struct hconn *streams;
 	unsigned n_streams;
 	struct hconn *pending;    /* streams with events to act on */
 	bool dirty;
-	struct hconn *dnext;      /* lp->http->h2dn_dirty */
+	struct hconn *dnext;      /* lp->http->h2dn_dirty (h2c only) */
 	struct hbuf over;         /* frames that did not fit in sbuf */
 	uint64_t idle_since_ms;
 };
@@ -70,15 +79,18 @@ int h2dn_sniff(const struct hconn *x)
 	return n == sizeof(preface) - 1 ? 1 : 0;
 }
 
-static void sess_dirty(struct loop *lp, struct hconn *p)
+/* h has frames to produce: a tunnel session flushes itself, an h2c one at the batch's end. */
+static void h2s_dirty(struct loop *lp, struct h2sess *h)
 {
-	struct h2sess *h = SESS(p);
-
-	if (h->dirty || p->state != HC_H2)
+	if (h->ts) {
+		sess_kick(h->ts);
+		return;
+	}
+	if (h->dirty || h->x->state != HC_H2)
 		return;
 	h->dirty = true;
 	h->dnext = lp->http->h2dn_dirty;
-	lp->http->h2dn_dirty = p;
+	lp->http->h2dn_dirty = h->x;
 }
 
 static void req_event(struct hconn *s)
@@ -88,15 +100,13 @@ static void req_event(struct hconn *s)
 	if (r->pending || !s->h2p)
 		return;
 	r->pending = true;
-	r->pnext = SESS(s->h2p)->pending;
-	SESS(s->h2p)->pending = s;
+	r->pnext = s->h2p->pending;
+	s->h2p->pending = s;
 }
 
 /* Acts on the streams' events (outside nghttp2). */
-static void sess_events(struct loop *lp, struct hconn *p)
+static void h2s_events(struct loop *lp, struct h2sess *h)
 {
-	struct h2sess *h = SESS(p);
-
 	for (int guard = 0; h->pending && guard < 100000; guard++) {
 		struct hconn *s = h->pending;
 		struct h2req *r = REQ(s);
@@ -113,85 +123,112 @@ static void sess_events(struct loop *lp, struct hconn *p)
 
 /* ---- nghttp2 callbacks ---- */
 
+/* Stream user data is the stream's hconn, tagged (H2DN_UD_TAG) so that a tunnel session
+ * tells it from its own flows. */
 static struct hconn *stream_of(nghttp2_session *ng, int32_t sid)
 {
-	return sid > 0 ? nghttp2_session_get_stream_user_data(ng, sid) : NULL;
+	uintptr_t ud = sid > 0 ? (uintptr_t)nghttp2_session_get_stream_user_data(ng, sid) : 0;
+
+	return ud & H2DN_UD_TAG ? (struct hconn *)(ud & ~(uintptr_t)H2DN_UD_TAG) : NULL;
+}
+
+/* A request stream sid of h becomes an exchange of http.c (NULL without memory). */
+static struct hconn *stream_open(struct loop *lp, struct h2sess *h, int32_t sid, const struct hermes_addr *peer,
+				 const struct hermes_addr *dst, bool fwd)
+{
+	struct hconn *s = http_stream_new(lp, h, peer, dst, fwd);
+	struct h2req *r = s ? calloc(1, sizeof(*r)) : NULL;
+
+	if (!r) {
+		if (s)
+			http_conn_close(lp, s, true);
+		return NULL;
+	}
+	s->h2 = r;
+	r->sid = sid;
+	r->snext = h->streams;
+	if (r->snext)
+		REQ(r->snext)->sprev = s;
+	h->streams = s;
+	h->n_streams++;
+	lp->st.http_h2dn_streams++;
+	nghttp2_session_set_stream_user_data(h->ng, sid, (void *)((uintptr_t)s | H2DN_UD_TAG));
+	return s;
 }
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
-	struct hconn *p = ud, *s;
-	struct h2req *r;
+	struct hconn *p = ud;
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	s = http_stream_new(p->loop, p);
-	r = s ? calloc(1, sizeof(*r)) : NULL;
-	if (!r) {
-		if (s)
-			http_conn_close(p->loop, s, true);
+	if (!stream_open(p->loop, SESS(p), f->hd.stream_id, &p->peer, &p->dst, false))
 		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
-		return 0;
-	}
-	s->h2 = r;
-	r->sid = f->hd.stream_id;
-	r->snext = SESS(p)->streams;
-	if (r->snext)
-		REQ(r->snext)->sprev = s;
-	SESS(p)->streams = s;
-	SESS(p)->n_streams++;
-	p->loop->st.http_h2dn_streams++;
-	nghttp2_session_set_stream_user_data(ng, r->sid, s);
 	return 0;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+/* One field of the request head (trailer: of its trailers) into r. 0 or -ENOMEM. */
+static int req_field(struct h2req *r, bool trailer, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
 {
 	static const char *const pseudo[] = { ":method", ":path", ":authority", ":scheme" };
-	struct hconn *s = stream_of(ng, f->hd.stream_id);
-	struct h2req *r;
-	struct hbuf *b;
+	struct hbuf *b = trailer ? &r->trailers : &r->hdrs;
 	int err = 0;
 
-	(void)flags;
-	(void)ud;
-	if (!s || f->hd.type != NGHTTP2_HEADERS)
-		return 0;
-	r = REQ(s);
 	if (nl && name[0] == ':') {
 		for (unsigned i = 0; i < 4; i++)
 			if (strlen(pseudo[i]) == nl && !memcmp(name, pseudo[i], nl))
 				err |= hb_put(&r->pseudo[i], value, vl);
-		return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+		return err ? -ENOMEM : 0;
 	}
-	b = f->headers.cat == NGHTTP2_HCAT_REQUEST ? &r->hdrs : &r->trailers;
-	if (b == &r->hdrs && nl == 14 && !memcmp(name, "content-length", 14))
+	if (!trailer && nl == 14 && !memcmp(name, "content-length", 14))
 		r->has_cl = true;
-	if (b == &r->hdrs && nl == 4 && !memcmp(name, "host", 4))
+	if (!trailer && nl == 4 && !memcmp(name, "host", 4))
 		r->has_host = true;
 	err |= hb_put(b, name, nl);
 	err |= hb_put(b, ": ", 2);
 	err |= hb_put(b, value, vl);
 	err |= hb_put(b, "\r\n", 2);
-	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+	return err ? -ENOMEM : 0;
 }
 
-/* The request head as HTTP/1.1 (RFC 9113 8.3.1: Host from :authority). */
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+{
+	struct hconn *s = stream_of(ng, f->hd.stream_id);
+
+	(void)flags;
+	(void)ud;
+	if (!s || f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	if (req_field(REQ(s), f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
+/* The request head as HTTP/1.1 (RFC 9113 8.3.1: Host from :authority). A proxy request
+ * goes in absolute form, SCHEME://AUTHORITY PATH, for http.c to check and forward. */
 static int req_head(struct hconn *s, bool end_stream)
 {
 	struct h2req *r = REQ(s);
-	struct hbuf *m = &r->pseudo[0], *path = &r->pseudo[1], *auth = &r->pseudo[2];
+	struct hbuf *m = &r->pseudo[0], *path = &r->pseudo[1], *auth = &r->pseudo[2], *scheme = &r->pseudo[3];
 	int err = 0;
 
 	err |= m->len ? rx_put(&s->rx, m->p, m->len) : rx_put(&s->rx, "GET", 3);
 	err |= rx_put(&s->rx, " ", 1);
-	if (path->len)
-		err |= rx_put(&s->rx, path->p, path->len);
-	else if (auth->len) /* CONNECT: refused by http.c with 405 */
+	if (s->fwd && scheme->len && auth->len) {
+		err |= rx_put(&s->rx, scheme->p, scheme->len);
+		err |= rx_put(&s->rx, "://", 3);
 		err |= rx_put(&s->rx, auth->p, auth->len);
-	else
+		/* OPTIONS * goes on as the authority alone, as in HTTP/1.1 (RFC 9112 3.2.4) */
+		if (path->len && !(path->len == 1 && path->p[0] == '*'))
+			err |= rx_put(&s->rx, path->p, path->len);
+	} else if (path->len) {
+		err |= rx_put(&s->rx, path->p, path->len);
+	} else if (auth->len) { /* CONNECT: refused by http.c with 405 */
+		err |= rx_put(&s->rx, auth->p, auth->len);
+	} else {
 		err |= rx_put(&s->rx, "/", 1);
+	}
 	err |= rx_put(&s->rx, " HTTP/1.1\r\n", 11);
 	if (!r->has_host && auth->len) {
 		err |= rx_put(&s->rx, "host: ", 6);
@@ -275,6 +312,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
 	return 0;
 }
 
+const struct h2x_callbacks h2dn_callbacks = { .begin_headers = on_begin_headers, .header = on_header,
+					      .frame_recv = on_frame_recv, .data = on_data,
+					      .stream_close = on_stream_close };
+
 /* The response body as DATA: from the stream's sbuf, de-chunked, trailers at the end. */
 static ssize_t read_resp(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t length, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
@@ -309,11 +350,11 @@ static ssize_t read_resp(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 void h2dn_output(struct loop *lp, struct hconn *s)
 {
 	struct h2req *r = REQ(s);
-	struct hconn *p = s->h2p;
+	struct h2sess *h = s->h2p;
 	struct h1_limits lim = { .max_head = 1 << 20, .max_line = 1 << 20 };
 	nghttp2_data_provider prd = { .read_callback = read_resp };
 
-	if (!r || !p || r->closed || r->out_done) {
+	if (!r || !h || r->closed || r->out_done) {
 		s->soff = s->slen = 0; /* nobody to read it */
 		return;
 	}
@@ -329,10 +370,10 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		if (n == 0)
 			return;
 		if (n < 0 || h1_body_framing(resp.headers, resp.n_headers, &cl, &chunked)) {
-			nghttp2_submit_rst_stream(SESS(p)->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
+			nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
 			r->out_done = true;
 			s->soff = s->slen = 0;
-			sess_dirty(lp, p);
+			h2s_dirty(lp, h);
 			return;
 		}
 		snprintf(status, sizeof(status), "%03d", resp.status);
@@ -340,7 +381,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		k += h2x_nv_from_h1(resp.headers, resp.n_headers, nv + k, H2DN_MAX_NV - k, lbuf);
 		s->soff += (size_t)n;
 		if (resp.status < 200) {
-			nghttp2_submit_headers(SESS(p)->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, k, NULL);
+			nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, k, NULL);
 			continue;
 		}
 		bodyless = s->is_head || resp.status == 204 || resp.status == 304;
@@ -348,7 +389,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		r->rs.left = cl > 0 ? cl : 0;
 		r->rs.done = bodyless || (!chunked && cl == 0);
 		r->resp_sent = true;
-		nghttp2_submit_response(SESS(p)->ng, r->sid, nv, k, r->rs.done ? NULL : &prd);
+		nghttp2_submit_response(h->ng, r->sid, nv, k, r->rs.done ? NULL : &prd);
 		if (r->rs.done) {
 			r->out_done = true;
 			s->soff = s->slen; /* a body hermesd wrote for a HEAD request */
@@ -359,9 +400,9 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		s->soff = s->slen = 0;
 	if (r->resp_sent && r->deferred) {
 		r->deferred = false;
-		nghttp2_session_resume_data(SESS(p)->ng, r->sid);
+		nghttp2_session_resume_data(h->ng, r->sid);
 	}
-	sess_dirty(lp, p);
+	h2s_dirty(lp, h);
 }
 
 void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n)
@@ -375,8 +416,8 @@ void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n)
 	if (!k)
 		return;
 	r->unconsumed -= k;
-	nghttp2_session_consume(SESS(s->h2p)->ng, r->sid, k);
-	sess_dirty(lp, s->h2p);
+	nghttp2_session_consume(s->h2p->ng, r->sid, k);
+	h2s_dirty(lp, s->h2p);
 }
 
 bool h2dn_out_done(const struct hconn *s)
@@ -390,17 +431,15 @@ bool h2dn_out_done(const struct hconn *s)
 
 int h2dn_start(struct loop *lp, struct hconn *x)
 {
-	static const struct h2x_callbacks cb = { .begin_headers = on_begin_headers, .header = on_header,
-						 .frame_recv = on_frame_recv, .data = on_data,
-						 .stream_close = on_stream_close };
 	struct h2sess *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
-	if (h2x_session_new(&h->ng, true, x, &cb, H2DN_MAX_STREAMS, H2DN_STREAM_WIN, H2DN_CONN_WIN)) {
+	if (h2x_session_new(&h->ng, true, x, &h2dn_callbacks, H2DN_MAX_STREAMS, H2DN_STREAM_WIN, H2DN_CONN_WIN)) {
 		free(h);
 		return -ENOMEM;
 	}
+	h->x = x;
 	h->idle_since_ms = lp->now_ms;
 	x->h2 = h;
 	x->state = HC_H2;
@@ -425,7 +464,7 @@ void h2dn_input(struct loop *lp, struct hconn *x)
 		}
 		x->rx.off = x->rx.len;
 		h->idle_since_ms = lp->now_ms;
-		sess_events(lp, x);
+		h2s_events(lp, h);
 	}
 	if (x->state != HC_H2)
 		return;
@@ -433,10 +472,11 @@ void h2dn_input(struct loop *lp, struct hconn *x)
 		http_conn_close(lp, x, false);
 		return;
 	}
-	sess_dirty(lp, x);
+	h2s_dirty(lp, h);
 }
 
-static void sess_flush(struct loop *lp, struct hconn *x)
+/* An h2c connection's frames into its sbuf, as far as it has room. */
+static void conn_flush(struct loop *lp, struct hconn *x)
 {
 	struct h2sess *h = SESS(x);
 
@@ -471,7 +511,7 @@ static void sess_flush(struct loop *lp, struct hconn *x)
 		}
 	}
 	http_conn_kick(lp, x);
-	sess_events(lp, x);
+	h2s_events(lp, h);
 	if (x->state == HC_H2 && !nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng) &&
 	    !h->over.len && x->soff == x->slen)
 		http_conn_close(lp, x, false);
@@ -485,8 +525,41 @@ void h2dn_flush_dirty(struct loop *lp)
 		lp->http->h2dn_dirty = SESS(x)->dnext;
 		SESS(x)->dirty = false;
 		SESS(x)->dnext = NULL;
-		sess_flush(lp, x);
+		conn_flush(lp, x);
 	}
+}
+
+/* The connection is going: its streams are reset (they cannot answer any more). */
+static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
+{
+	if (h->dirty) {
+		for (struct hconn **pp = &lp->http->h2dn_dirty; *pp; pp = &SESS(*pp)->dnext)
+			if (*pp == h->x) {
+				*pp = h->dnext;
+				break;
+			}
+		h->dirty = false;
+	}
+	while (h->pending) {
+		struct hconn *s = h->pending;
+
+		h->pending = REQ(s)->pnext;
+		REQ(s)->pending = false;
+	}
+	while (h->streams) {
+		struct hconn *s = h->streams;
+
+		h->streams = REQ(s)->snext;
+		REQ(s)->snext = REQ(s)->sprev = NULL;
+		/* nghttp2 may outlive the stream's hconn a little (a tunnel session frees its
+		 * session later): it must not call back with a pointer to it */
+		if (!REQ(s)->closed)
+			nghttp2_session_set_stream_user_data(h->ng, REQ(s)->sid, NULL);
+		REQ(s)->closed = true;
+		s->h2p = NULL;
+		http_conn_close(lp, s, true);
+	}
+	h->n_streams = 0;
 }
 
 /* x is closing: a connection takes its streams along; a stream leaves its connection
@@ -494,37 +567,12 @@ void h2dn_flush_dirty(struct loop *lp)
 void h2dn_closing(struct loop *lp, struct hconn *x)
 {
 	if (x->state == HC_H2 || (x->fd >= 0 && x->h2)) {
-		struct h2sess *h = SESS(x);
-
-		if (h->dirty) {
-			for (struct hconn **pp = &lp->http->h2dn_dirty; *pp; pp = &SESS(*pp)->dnext)
-				if (*pp == x) {
-					*pp = h->dnext;
-					break;
-				}
-			h->dirty = false;
-		}
-		while (h->pending) {
-			struct hconn *s = h->pending;
-
-			h->pending = REQ(s)->pnext;
-			REQ(s)->pending = false;
-		}
-		while (h->streams) {
-			struct hconn *s = h->streams;
-
-			h->streams = REQ(s)->snext;
-			REQ(s)->snext = REQ(s)->sprev = NULL;
-			REQ(s)->closed = true;
-			s->h2p = NULL;
-			http_conn_close(lp, s, true);
-		}
-		h->n_streams = 0;
+		h2s_drop_streams(lp, SESS(x));
 		return;
 	}
 	if (x->h2 && x->h2p) {
 		struct h2req *r = REQ(x);
-		struct h2sess *h = SESS(x->h2p);
+		struct h2sess *h = x->h2p;
 
 		if (r->pending) {
 			for (struct hconn **pp = &h->pending; *pp; pp = &REQ(*pp)->pnext)
@@ -553,7 +601,7 @@ void h2dn_closing(struct loop *lp, struct hconn *x)
 				nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_NO_ERROR);
 			r->closed = true;
 		}
-		sess_dirty(lp, x->h2p);
+		h2s_dirty(lp, h);
 		x->h2p = NULL;
 	}
 }
@@ -588,4 +636,90 @@ void h2dn_tick(struct loop *lp, struct hconn *x)
 	if (!h->n_streams &&
 	    (lp->draining || lp->now_ms - h->idle_since_ms >= lp->cfg->http.keepalive_timeout_ms))
 		http_conn_close(lp, x, false);
+}
+
+/* ---- streams of a tunnel listener session (sess.c) ---- */
+
+void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const char *lines, size_t len, bool end_stream)
+{
+	static const struct hermes_addr none;
+	struct h2sess *h = ts->http;
+	struct hconn *s;
+	int err = 0;
+
+	if (!h) {
+		if (!(h = calloc(1, sizeof(*h)))) {
+			nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+			return;
+		}
+		h->ng = ts->ng;
+		h->ts = ts;
+		ts->http = h;
+		/* the session is an explicit proxy client of the http action from now on */
+		lp->st.http_conns++;
+		lp->st.http_fwd_conns++;
+		lp->st.http_h2dn_conns++;
+	}
+	if (h->n_streams >= H2DN_MAX_STREAMS) {
+		/* each stream holds an exchange's buffers: beyond this many, the client waits */
+		log_debug("tunnel session %llu: stream %d refused: %u requests open", (unsigned long long)ts->id, sid,
+			  h->n_streams);
+		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
+	if (!(s = stream_open(lp, h, sid, &ts->paddr, &none, true))) {
+		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	/* the fields sess.c gathered, "name: value\r\n" (nghttp2 checked names and values) */
+	for (size_t off = 0; off < len && !err;) {
+		const char *line = lines + off, *eol = memmem(line, len - off, "\r\n", 2);
+		const char *colon = eol && eol - line > 1 ? memmem(line + 1, (size_t)(eol - line - 1), ": ", 2) : NULL;
+
+		if (!colon)
+			break;
+		err = req_field(REQ(s), false, (const uint8_t *)line, (size_t)(colon - line), (const uint8_t *)colon + 2,
+				(size_t)(eol - colon - 2));
+		off = (size_t)(eol - lines) + 2;
+	}
+	if (!err)
+		err = req_head(s, end_stream);
+	if (!err && end_stream)
+		err = req_end(s);
+	if (err) {
+		http_conn_close(lp, s, true); /* resets the stream */
+		return;
+	}
+	req_event(s);
+}
+
+void h2dn_tunnel_events(struct loop *lp, struct sess *ts)
+{
+	if (ts->http)
+		h2s_events(lp, ts->http);
+}
+
+unsigned h2dn_tunnel_streams(const struct sess *ts)
+{
+	return ts->http ? ts->http->n_streams : 0;
+}
+
+void h2dn_tunnel_close(struct loop *lp, struct sess *ts)
+{
+	if (ts->http)
+		h2s_drop_streams(lp, ts->http);
+}
+
+void h2dn_tunnel_free(struct sess *ts)
+{
+	if (!ts->http)
+		return;
+	free(ts->http->over.p);
+	free(ts->http);
+	ts->http = NULL;
+}
+
+const struct sess *h2dn_tunnel_of(const struct hconn *x)
+{
+	return x->h2p ? x->h2p->ts : NULL;
 }

@@ -120,6 +120,8 @@ struct hc_hedged {
 	struct hep *ep;
 };
 
+struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
+
 /* One client connection of the http action, with its current request (requests are
  * served one after the other; pipelined ones wait in rx). */
 struct hconn {
@@ -127,7 +129,7 @@ struct hconn {
 	struct hconn *next, *prev;
 	uint64_t id;
 	int fd;                   /* -1 for an HTTP/2 stream */
-	struct hconn *h2p;        /* an HTTP/2 stream: its connection (NULL once that is gone) */
+	struct h2sess *h2p;       /* an HTTP/2 stream: its connection (NULL once that is gone) */
 	void *h2;                 /* HC_H2 connection or stream: h2dn.c's state */
 	int inflight;
 	enum hc_state state;

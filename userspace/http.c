@@ -305,12 +305,15 @@ void http_accept_fwd(struct loop *lp, int fd, const struct hermes_addr *peer, co
 	hc_progress(lp, x);
 }
 
-struct hconn *http_stream_new(struct loop *lp, struct hconn *parent)
+struct hconn *http_stream_new(struct loop *lp, struct h2sess *h, const struct hermes_addr *peer,
+			      const struct hermes_addr *dst, bool fwd)
 {
-	struct hconn *s = hc_new(lp, -1, &parent->peer, &parent->dst);
+	struct hconn *s = hc_new(lp, -1, peer, dst);
 
-	if (s)
-		s->h2p = parent;
+	if (s) {
+		s->h2p = h;
+		s->fwd = fwd;
+	}
 	return s;
 }
 
@@ -805,7 +808,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 			hc_refuse(lp, x, 502, "https:// targets need the tls section in hermesd's config");
 			return;
 		}
-		if (tunnel_access(lp, &x->peer, &x->dst, req, why, sizeof(why))) {
+		if (tunnel_access(lp, &x->peer, &x->dst, req, h2dn_tunnel_of(x), why, sizeof(why))) {
 			log_warn("http conn %llu: %s %s refused: %s", (unsigned long long)x->id, x->method, x->path, why);
 			hc_refuse(lp, x, 403, why);
 			return;

@@ -92,7 +92,9 @@ void h2up_tick(struct loop *lp, struct hup *c);
 void h2up_conn_free(struct loop *lp, struct hup *c);
 void h2up_flush_dirty(struct loop *lp);
 
-/* h2dn.c: HTTP/2 clients (h2c prior knowledge) of the http action */
+/* h2dn.c: HTTP/2 clients of the http action: h2c prior knowledge on a steered flow, and
+ * the non-CONNECT streams of the tunnel listener's HTTP/2 sessions (explicit proxy
+ * requests) */
 /* Do the bytes buffered on x start with the HTTP/2 preface? 1 yes, 0 not yet known, -1 no. */
 int h2dn_sniff(const struct hconn *x);
 /* x becomes an HTTP/2 connection (HC_H2) whose streams are requests. 0 or -errno. */
@@ -105,9 +107,36 @@ void h2dn_closing(struct loop *lp, struct hconn *x); /* x (connection or stream)
 void h2dn_free(struct hconn *x);
 void h2dn_tick(struct loop *lp, struct hconn *x);
 void h2dn_flush_dirty(struct loop *lp);
+/* The callbacks of h2dn's nghttp2 sessions; a tunnel session passes its http streams'
+ * events on to them. */
+struct h2x_callbacks;
+extern const struct h2x_callbacks h2dn_callbacks;
+/* nghttp2 stream user data of an http stream carries this tag (hconns are LOOP_ALIGN
+ * aligned), so that a tunnel session tells them from its own flows. */
+#define H2DN_UD_TAG ((uintptr_t)1)
+static inline bool h2dn_is_stream(const void *stream_user_data)
+{
+	return (uintptr_t)stream_user_data & H2DN_UD_TAG;
+}
+/* Stream sid of the tunnel session ts is an explicit proxy request: its request head
+ * (the fields sess.c gathered as "name: value\r\n" lines, pseudo-header fields
+ * included, in lines[0..len); end_stream: it came with END_STREAM) becomes an exchange of
+ * the http action, with x->fwd set. Failures reset the stream. */
+void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const char *lines, size_t len,
+			bool end_stream);
+/* After each nghttp2 call on ts: its http streams act on what they were told. */
+void h2dn_tunnel_events(struct loop *lp, struct sess *ts);
+unsigned h2dn_tunnel_streams(const struct sess *ts); /* http streams open on ts */
+void h2dn_tunnel_close(struct loop *lp, struct sess *ts); /* ts is closing: its http streams are reset */
+void h2dn_tunnel_free(struct sess *ts);
+/* The tunnel session an http stream came on (its peer certificate for tunnel_access
+ * `san` rules), or NULL. */
+const struct sess *h2dn_tunnel_of(const struct hconn *x);
 
 /* http.c, for h2dn.c: a stream of an HTTP/2 connection as an exchange of its own */
-struct hconn *http_stream_new(struct loop *lp, struct hconn *parent);
+/* fwd: an explicit proxy request (a tunnel session's), dst unused */
+struct hconn *http_stream_new(struct loop *lp, struct h2sess *h, const struct hermes_addr *peer,
+			      const struct hermes_addr *dst, bool fwd);
 void http_stream_progress(struct loop *lp, struct hconn *s); /* new request bytes, or room to send */
 void http_conn_close(struct loop *lp, struct hconn *x, bool rst);
 void http_conn_kick(struct loop *lp, struct hconn *x); /* sbuf has bytes for the socket */

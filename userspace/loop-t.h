@@ -173,6 +173,8 @@ enum sess_state {
 #define SESS_RBUF (64 * 1024)
 #define SESS_MAX_SANS 8
 
+struct h2sess;
+
 /* One TCP connection carrying HTTP/2 tunnel streams, TLS or not, accepted on the tunnel
  * listener (server) or opened to a route's peer (client, pooled). OpenSSL runs on
  * a BIO of ours over rbuf/ob: ciphertext moves with io_uring recv/send. */
@@ -205,6 +207,8 @@ struct sess {
 	struct cfg_peer peer;       /* client: whom it reaches */
 	struct hermes_addr paddr;   /* the peer's address */
 	char sans[SESS_MAX_SANS][128]; /* server: the client certificate's DNS/URI SANs */
+	struct h2sess *http;        /* server: its non-CONNECT streams, explicit proxy requests
+				     * of the http action (h2dn.c); NULL until the first */
 	unsigned n_sans;
 	uint64_t started_ms, idle_since_ms;
 	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */

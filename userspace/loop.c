@@ -471,9 +471,15 @@ int loop_run(struct loop *lp)
 			n++;
 		}
 		io_uring_cq_advance(&lp->ring, n);
-		sess_flush_dirty(lp);
-		if (lp->http)
-			http_flush_dirty(lp);
+		/* an http exchange may have output for a tunnel session's stream (h2dn.c):
+		 * flush until neither side has anything left */
+		for (int guard = 0; guard < 16; guard++) {
+			sess_flush_dirty(lp);
+			if (lp->http)
+				http_flush_dirty(lp);
+			if (!lp->sess_dirty)
+				break;
+		}
 	}
 	log_info("all flows drained");
 	return lp->exit_code;

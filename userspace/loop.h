@@ -66,10 +66,10 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 void tunnel_send_connect(struct loop *lp, struct conn *c);
 void tunnel_resp(struct loop *lp, struct conn *c, int res);
 struct h1_request;
-/* tunnel_access for a request from peer to target (http.c's explicit proxy requests):
- * 0, or -EACCES with why. */
+/* tunnel_access for a request from peer to target (http.c's explicit proxy requests; s:
+ * the TLS session it came on, for `san` rules, or NULL): 0, or -EACCES with why. */
 int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-		  const struct h1_request *req, char *why, size_t why_len);
+		  const struct h1_request *req, const struct sess *s, char *why, size_t why_len);
 
 /* sess.c: HTTP/2 tunnel connections (TLS or h2c), both ways */
 int sess_init(struct loop *lp);
@@ -78,6 +78,8 @@ void sess_fini(struct loop *lp);
  * HTTP/1.1 CONNECT, told apart by its first byte. */
 void sess_accept(struct loop *lp, int fd);
 void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
+/* s has frames to produce: it is flushed after this batch of completions. */
+void sess_kick(struct sess *s);
 /* Sends what the sessions marked during this batch of completions have to send. */
 void sess_flush_dirty(struct loop *lp);
 void sess_tick(struct loop *lp);

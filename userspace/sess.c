@@ -6,7 +6,11 @@
  * byte (0x16: TLS handshake, 'P': the h2c preface, anything else: HTTP/1.1 CONNECT,
  * handed to tunnel.c). Each CONNECT stream (RFC 9113 8.5) becomes a flow (struct conn)
  * whose client side is the stream; its head is turned into the HTTP/1.1 form so that
- * tunnel.c validates, authorizes and routes it exactly as a CONNECT over TCP.
+ * tunnel.c validates, authorizes and routes it exactly as a CONNECT over TCP. A stream
+ * whose method is not CONNECT (an explicit proxy request: `GET` with :scheme http and
+ * :authority IP:PORT) is handed to the http action once its head is complete (h2dn.c),
+ * which then hears of its frames through h2dn_callbacks: the two kinds of stream share
+ * the connection and its windows.
  *
  * Client side: the `tunnel` action's flows to an h2 peer become streams on a pooled
  * connection per peer (a new one when the stream limit or the bandwidth threshold is
@@ -36,6 +40,8 @@
 
 #include "addr.h"
 #include "config.h"
+#include "h2x.h"
+#include "http.h"
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
@@ -69,6 +75,19 @@ static void sess_dirty(struct sess *s)
 	s->dirty = true;
 	s->dnext = lp->sess_dirty;
 	lp->sess_dirty = s;
+}
+
+void sess_kick(struct sess *s)
+{
+	sess_dirty(s);
+}
+
+/* The tunnel flow of a stream: NULL for none, and for an http stream (h2dn.c's). */
+static struct conn *stream_flow(nghttp2_session *ng, int32_t sid)
+{
+	void *ud = nghttp2_session_get_stream_user_data(ng, sid);
+
+	return h2dn_is_stream(ud) ? NULL : ud;
 }
 
 static const char *sess_name(const struct sess *s, char *buf, size_t len)
@@ -181,6 +200,7 @@ static void sess_maybe_free(struct sess *s)
 		close(s->fd);
 	if (s->ssl)
 		SSL_free(s->ssl); /* and its BIOs */
+	h2dn_tunnel_free(s);
 	if (s->ng)
 		nghttp2_session_del(s->ng);
 	free(s->rbuf);
@@ -228,6 +248,7 @@ static void sess_close(struct sess *s, int err, const char *why)
 			conn_maybe_free(lp, c);
 		}
 	}
+	h2dn_tunnel_close(lp, s);
 	if (s->fd >= 0 && s->inflight) {
 		io_uring_prep_cancel_fd(loop_sqe(lp, s, OP_SESS_CANCEL), s->fd, IORING_ASYNC_CANCEL_ALL);
 		s->inflight++;
@@ -253,10 +274,13 @@ static void sess_arm_recv(struct sess *s)
 	s->inflight++;
 }
 
-/* The buffer output goes to now. */
+/* The buffer output goes to now: ob[ob_send] holds the older bytes, so once the other
+ * one has some (filled while a send was in flight, which then sent only part of its
+ * buffer), new output goes after them, never into ob[ob_send] again: bytes out of order
+ * are a broken TLS record or HTTP/2 frame. */
 static struct sess_obuf *ob_fill(struct sess *s)
 {
-	return &s->ob[s->send_inflight ? 1 - s->ob_send : s->ob_send];
+	return &s->ob[s->send_inflight || s->ob[1 - s->ob_send].len ? 1 - s->ob_send : s->ob_send];
 }
 
 static int obuf_reserve(struct sess_obuf *o, size_t n)
@@ -384,6 +408,8 @@ static void sess_flush(struct sess *s)
 			}
 		}
 		s->in_ng--;
+		/* http streams whose response went out (or made room) go on */
+		h2dn_tunnel_events(s->loop, s);
 	}
 	if (s->h1 && s->state == SESS_OPEN) {
 		h1_output(s);
@@ -431,6 +457,8 @@ static void h2_feed(struct sess *s, const uint8_t *p, size_t n)
 	s->in_ng++;
 	rv = nghttp2_session_mem_recv(NG(s), p, n);
 	s->in_ng--;
+	if (rv >= 0)
+		h2dn_tunnel_events(s->loop, s);
 	if (rv < 0) {
 		char why[128];
 
@@ -582,7 +610,7 @@ static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 			 nghttp2_data_source *src, void *ud)
 {
 	struct sess *s = ud;
-	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
+	struct conn *c = stream_flow(ng, sid);
 	struct half *h;
 	size_t avail;
 
@@ -609,7 +637,7 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *frame
 		     nghttp2_data_source *src, void *ud)
 {
 	struct sess *s = ud;
-	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	struct conn *c = stream_flow(ng, f->hd.stream_id);
 	struct half *h;
 
 	(void)src;
@@ -757,24 +785,43 @@ static const char *hbuf_pseudo(const struct conn *c, const char *name, size_t *l
 }
 
 /* Rewrites the gathered fields as "METHOD AUTHORITY HTTP/1.1" + the regular fields and
- * hands it to tunnel_head; an h2-post request to our path counts as CONNECT. */
+ * hands it to tunnel_head; an h2-post request to our path counts as CONNECT. Any other
+ * method is an explicit proxy request: the stream leaves its flow for the http action. */
 static void server_request_done(struct sess *s, struct conn *c)
 {
 	struct loop *lp = s->loop;
 	size_t ml, al, pl;
 	const char *m = hbuf_pseudo(c, ":method", &ml), *a = hbuf_pseudo(c, ":authority", &al);
 	const char *p = hbuf_pseudo(c, ":path", &pl);
-	char *out = malloc(TUNNEL_HEAD_MAX);
+	char *out;
 	size_t n = 0;
 
+	if (m && ml == 4 && !memcmp(m, "POST", 4) && p && lp->cfg->tunnel_post_path[0] &&
+	    pl == strlen(lp->cfg->tunnel_post_path) && !memcmp(p, lp->cfg->tunnel_post_path, pl))
+		m = "CONNECT", ml = 7;
+	if (m && !(ml == 7 && !memcmp(m, "CONNECT", 7))) {
+		int32_t sid = c->sid[0];
+		bool end = c->h[0].eof;
+		char *lines = c->hbuf;
+		size_t len = c->hlen;
+
+		c->hbuf = NULL;
+		nghttp2_session_set_stream_user_data(NG(s), sid, NULL);
+		flow_unlink(s, c, 0);
+		conn_hand_over(lp, c); /* a stream: no socket comes back */
+		h2dn_tunnel_stream(lp, s, sid, lines, len, end);
+		free(lines);
+		return;
+	}
+	/* counted once known to be a tunnel (a proxy request counts as the http action's) */
+	lp->st.tunnel_requests++;
+	lp->st.h2_streams++;
+	out = malloc(TUNNEL_HEAD_MAX);
 	if (!out) {
 		conn_abort(lp, c, false, false);
 		conn_maybe_free(lp, c);
 		return;
 	}
-	if (m && ml == 4 && !memcmp(m, "POST", 4) && p && lp->cfg->tunnel_post_path[0] &&
-	    pl == strlen(lp->cfg->tunnel_post_path) && !memcmp(p, lp->cfg->tunnel_post_path, pl))
-		m = "CONNECT", ml = 7;
 	n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "%.*s %.*s HTTP/1.1\r\n", (int)ml, m ? m : "-", (int)al,
 			     a ? a : "-");
 	for (size_t off = 0; off < c->hlen;) {
@@ -819,8 +866,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	c->sid[0] = f->hd.stream_id;
 	flow_link(s, c, 0);
 	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, c);
-	lp->st.tunnel_requests++;
-	lp->st.h2_streams++;
 	return 0;
 }
 
@@ -830,7 +875,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	struct sess *s = ud;
 	struct conn *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 
-	(void)flags;
+	if (h2dn_is_stream(c))
+		return h2dn_callbacks.header(ng, f, name, nlen, value, vlen, flags, ud);
 	if (!c || f->hd.type != NGHTTP2_HEADERS)
 		return 0;
 	if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -882,6 +928,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS)
 		return 0;
 	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (h2dn_is_stream(c))
+		return h2dn_callbacks.frame_recv(ng, f, ud);
 	if (!c || c->state == CONN_CLOSING)
 		return 0;
 	side = flow_side(s, c);
@@ -895,7 +943,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 		if (!s->server && f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
 			client_response(s, c);
 			/* a refusal moved the flow on (a new stream, or gone: c may be freed) */
-			if (nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) != c || c->state == CONN_CLOSING)
+			if (stream_flow(ng, f->hd.stream_id) != c || c->state == CONN_CLOSING)
 				return 0;
 		}
 	}
@@ -911,7 +959,8 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
 	struct half *h;
 	int err;
 
-	(void)flags;
+	if (h2dn_is_stream(c))
+		return h2dn_callbacks.data(ng, flags, sid, data, len, ud);
 	if (!c || c->state == CONN_CLOSING) {
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
@@ -938,7 +987,7 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 
 	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
-	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	c = stream_flow(ng, f->hd.stream_id);
 	if (!c)
 		return 0;
 	side = flow_side(s, c);
@@ -956,6 +1005,8 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t err, void 
 	struct conn *c = nghttp2_session_get_stream_user_data(ng, sid);
 	int side;
 
+	if (h2dn_is_stream(c))
+		return h2dn_callbacks.stream_close(ng, sid, err, ud);
 	if (!c)
 		return 0;
 	side = flow_side(s, c);
@@ -992,7 +1043,7 @@ static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int err, voi
 
 	if (f->hd.type != NGHTTP2_HEADERS)
 		return 0;
-	c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	c = stream_flow(ng, f->hd.stream_id);
 	if (!c || s->server || c->state != CONN_TUNNEL_RESP)
 		return 0;
 	/* e.g. the peer's stream limit shrank or GOAWAY: this stream never left */
@@ -1469,7 +1520,7 @@ static void on_recv(struct sess *s, int res)
 		return;
 	}
 	if (res <= 0) {
-		if (res == 0 && (s->goaway || !s->n_flows))
+		if (res == 0 && (s->goaway || (!s->n_flows && !h2dn_tunnel_streams(s))))
 			sess_close(s, 0, "the peer closed the connection");
 		else
 			sess_close(s, res ? res : -ECONNRESET,
@@ -1564,11 +1615,13 @@ void sess_tick(struct loop *lp)
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;
 		if (s->state == SESS_CLOSING)
 			continue;
+		if (h2dn_tunnel_streams(s))
+			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
 		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) && lp->now_ms - s->started_ms > SESS_SETUP_MS) {
 			if (!s->server)
 				lp->st.sess_tls_failed++;
 			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
-		} else if (!s->n_flows &&
+		} else if (!s->n_flows && !h2dn_tunnel_streams(s) &&
 			   (lp->draining || lp->now_ms - s->idle_since_ms > (s->server ? lp->cfg->idle_timeout_ms : SESS_IDLE_MS))) {
 			/* a pooled connection of ours goes after a minute unused; one a client keeps
 			 * open with no stream, after proxy.idle_timeout_ms */

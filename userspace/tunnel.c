@@ -163,9 +163,9 @@ static int access_check(struct loop *lp, const struct hermes_addr *peer, const s
 }
 
 int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-		  const struct h1_request *req, char *why, size_t why_len)
+		  const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
 {
-	return access_check(lp, peer, target, req, NULL, why, why_len);
+	return access_check(lp, peer, target, req, s, why, why_len);
 }
 
 /* Logs who asks for what and applies tunnel_access (403 when refused). Returns non-zero

@@ -78,6 +78,26 @@ def parse_head(data):
     return int(parts[1]), length, end + 4
 
 
+def h2_connect(a):
+    """The socket of an HTTP/2 connection to a.host:a.port and what it is: h2c with prior
+    knowledge unless a.tls (then ALPN h2, the server checked against a.ca and a.sni, the
+    client certificate a.cert/a.key if given). Also used by h2req.py."""
+    raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if not a.tls:
+        return raw, f"h2c (prior knowledge) to {a.host}:{a.port}"
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=a.ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["h2"])
+    if a.cert:
+        ctx.load_cert_chain(a.cert, a.key)
+    sock = ctx.wrap_socket(raw, server_hostname=a.sni or a.host)
+    alpn = sock.selected_alpn_protocol()
+    if alpn != "h2":
+        raise ConnectionError(f"the proxy negotiated ALPN {alpn!r}, not h2")
+    return sock, f"{sock.version()} ALPN h2 to {a.host}:{a.port}"
+
+
 class Client:
     def __init__(self, args):
         self.args = args
@@ -93,22 +113,8 @@ class Client:
         self.goaway = None
 
     def connect(self):
-        a = self.args
-        raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not a.tls:
-            self.sock = raw
-            return f"h2c (prior knowledge) to {a.host}:{a.port}"
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=a.ca)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.set_alpn_protocols(["h2"])
-        if a.cert:
-            ctx.load_cert_chain(a.cert, a.key)
-        self.sock = ctx.wrap_socket(raw, server_hostname=a.sni or a.host)
-        alpn = self.sock.selected_alpn_protocol()
-        if alpn != "h2":
-            raise ConnectionError(f"the proxy negotiated ALPN {alpn!r}, not h2")
-        return f"{self.sock.version()} ALPN h2 to {a.host}:{a.port}"
+        self.sock, what = h2_connect(self.args)
+        return what
 
     def flush(self):
         data = self.conn.data_to_send()
