@@ -9,10 +9,11 @@
 # window both ways), request trailers, HEAD, an IPv6 target, a retried 503; cancelled
 # streams and a reset connection end their exchanges; CONNECT tunnels and GETs
 # mixed on one connection; 403 from tunnel_access (by target, and by the client
-# certificate's san); 400 for a host name and for :scheme https; a malformed request is
-# a stream error; the same over h2c. nghttp with a client certificate over TLS; h2load
-# over h2c straight to the listener, and over TLS through nghttpx (h2load cannot present
-# a client certificate): 10000 requests, 100 clients, 0 errors. Last, SIGTERM while a
+# certificate's san); 400 for a host name; :scheme https to an HTTPS origin (HTTP/1.1
+# over TLS); a malformed request is a stream error; the same over h2c. nghttp with a
+# client certificate over TLS; h2load over h2c straight to the listener, and over TLS
+# through nghttpx (h2load cannot present a client certificate): 10000 requests, 100
+# clients, 0 errors. Last, SIGTERM while a
 # request is in flight: it finishes byte-exact, then hermesd exits 0.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -20,12 +21,15 @@
 require_cmd nghttp h2load nghttpx
 /usr/bin/python3 -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed (make deps)"
 topo_up
+"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts server,client,10.77.1.3 >/dev/null || die "hermesctl certs init failed"
+# an HTTPS origin (HTTP/1.1, the IP SAN certificate) for :scheme https streams
+NGINX_HTTP_EXTRA="    server { listen 10.77.1.3:443 ssl; ssl_certificate $TMP/pki/10.77.1.3.crt;
+             ssl_certificate_key $TMP/pki/10.77.1.3.key; ssl_protocols TLSv1.3; root $TMP/nginx/www; }"
 start_nginx "$NS_S" 10.77.1.2:80 10.77.1.3:80 10.77.1.3:8081 10.77.1.3:8082 '[fd77:1::2]:80'
 bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080
 wait_tcp "$NS_S" 10.77.1.3 8080 || die "python origin did not start"
 bg h2origin s "$PY" "$TESTBIN/h2_origin.py" 10.77.1.3 8443
 wait_tcp "$NS_S" 10.77.1.3 8443 || die "h2 origin did not start"
-"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts server,client >/dev/null || die "hermesctl certs init failed"
 
 NGX_PID=
 my_cleanup() {
@@ -88,7 +92,7 @@ h2req "${TLS[@]}" \
 	"GET http://10.77.1.2/ status=403 has=tunnel_access" \
 	"CONNECT 10.77.1.2:80 status=403" \
 	"GET http://origin.example/ status=400 has=resolver" \
-	"GET https://10.77.1.3/ status=400" \
+	"GET https://10.77.1.3/ same=$PAGE" \
 	"GET http://10.77.1.3/ h=connection:keep-alive reset=PROTOCOL_ERROR"
 [ "$H2_RC" = 0 ] || die "h2req.py over TLS: $(tail -n 1 "$TMP/h2req.out")"
 assert_match "$(tail -n 1 "$TMP/h2req.out")" '^ok 22 streams$' "22 streams on one TLS connection"
