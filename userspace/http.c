@@ -844,7 +844,8 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		hc_attempt(lp, x);
 		return;
 	}
-	if (!chunked && cl > (long long)x->rp.max_buffered_body) {
+	if ((!chunked && cl > (long long)x->rp.max_buffered_body) || !x->rp.max_buffered_body) {
+		/* with max_buffered_body 0 even a chunked body streams before its first byte */
 		x->streaming = true;
 		hc_attempt(lp, x);
 		return;
