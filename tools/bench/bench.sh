@@ -26,6 +26,16 @@
 #   hermes-http-h2c      hermesd's http action, h1 client -> h2c upstream (translation)
 #   hermes-http-h1       hermesd's http action (h1 -> h1); measured only when hermesd
 #                        --help lists it (else "not available")
+#   haproxy-mtls-1hop    the peer of tun-h2-1hop with the same TLS: HAProxy mode tcp on A
+#                        (the app is pointed at it) -> TLS 1.3 with client certificates
+#                        (hermesctl certs, same suite and group as hermesd) -> HAProxy on
+#                        C -> the server: an mTLS tunnel, the stunnel/ztunnel shape, one
+#                        TLS connection per flow
+#   haproxy-mtls-2hop    the same through HAProxy on R (it ends TLS and opens a new TLS
+#                        connection to C, as R's hermesd does): the peer of tun-h2-2hop
+#   nghttpx-mtls-1hop    nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2
+#                        over mTLS 1.3 -> nghttpx on C -> nginx (HTTP/1.1): an HTTP/2
+#                        proxy pair, the L7 peer of tun-h2-1hop (HTTP loads only)
 # A configuration whose software is missing (no option in --help, --check refuses it, no
 # binary) is recorded as not available; one whose processes fail to start as failed.
 #
@@ -52,14 +62,28 @@
 #   wrk c=1/100/1000     HTTP/1.1 GET of a 64 B body, keep-alive (wrk); CPU s per 100k
 #                        requests of the whole machine during c=100
 #   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
-# Quick mode leaves out sockperf, rtt1free, bulk8 and h2load other than c=100.
+#   wrk, h2load c=10000  the same with 10000 connections, for BIG_SECS each and only in
+#                        rounds 1..BIG_RUNS (the 30-minute budget of the full run); the
+#                        errors (wrk's socket errors, h2load's failed requests) are
+#                        samples of their own, so a configuration that cannot hold
+#                        10000 connections shows it. 10000 connections through one proxy
+#                        process take 20000 descriptors in it: the harness raises
+#                        RLIMIT_NOFILE as far as it may and records every proxy's limit.
+#   tls            the TLS version, suite, key exchange group and signature that the
+#                  listener a TLS configuration's client dials negotiates with that
+#                  client's settings (openssl s_client, round 1): the settings compared
+#                  are shown, not typed
+# Quick mode leaves out sockperf, rtt1free, bulk8, h2load other than c=100 and c=10000
+# (BENCH_C10K=1 measures c=10000 in quick mode too).
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
 #
 # Environment: RUNS (default 5; 2 with BENCH_QUICK=1), BENCH_QUICK=1 (shorter loads, fewer
 # configurations: the four hermes-uring variants are left out unless BENCH_CONFIGS names
-# them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured).
+# them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured),
+# BENCH_C10K=0|1 (c=10000 off or on; default on in full mode, off in quick mode),
+# BIG_RUNS (rounds with c=10000, default 3).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup).
 
@@ -80,6 +104,15 @@ PORT_IPERF=5201
 PORT_HTTP=8080 # nginx origin, HTTP/1.1
 PORT_H2C=8081  # nginx origin, HTTP/2 prior knowledge
 PORT_SQUID=3128
+# the server ports the L4 proxies (haproxy-tcp, haproxy-mtls-*) carry, each on its own
+# listener at the port + 10000
+L4_PORTS="$PORT_PINGPONG $PORT_PINGPONG_FREE $PORT_SOCKPERF $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C"
+PORT_NGHTTPX=38080     # nghttpx on A (both nghttpx configurations)
+PORT_NGHTTPX_TLS=38443 # nghttpx on C, TLS (nghttpx-mtls-1hop)
+# The peers' TLS: what two hermesd negotiate with OpenSSL 3's defaults (TLS 1.3; the
+# round-1 probe of every TLS configuration checks it and reports a difference as an error)
+TLS_SUITE=TLS_AES_256_GCM_SHA384
+TLS_GROUP=X25519
 RTT_CPU=${BENCH_RTT_CPU:-0}
 SERVER_MAX_SECS=7200 # every server stops by itself after this long
 CONNRATE_PARALLEL=8
@@ -99,13 +132,41 @@ HTTP_CONNS="1 100 1000"
 # quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
 # other than c=100
 if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
+# c=10000: setting up and closing 10000 connections through a proxy takes seconds of its
+# own, so it is measured in fewer rounds (and is off in quick mode unless asked for)
+BIG_CONNS=10000
+BIG_SECS=${BIG_SECS:-3}
+case ${BENCH_C10K:-} in
+'') C10K=$((1 - QUICK)) ;;
+0 | no | false) C10K=0 ;;
+*) C10K=1 ;;
+esac
+BIG_RUNS=${BIG_RUNS:-3}
+[[ $BIG_RUNS =~ ^[1-9][0-9]?$ ]] || {
+	echo "bench: BIG_RUNS must be 1..99, got '$BIG_RUNS'" >&2
+	exit 2
+}
+[[ $BIG_SECS =~ ^[1-9][0-9]?$ ]] || {
+	echo "bench: BIG_SECS must be 1..99 (seconds), got '$BIG_SECS'" >&2
+	exit 2
+}
+[ "$BIG_RUNS" -le "$RUNS" ] || BIG_RUNS=$RUNS
+# 10000 connections through one proxy process take 20000 descriptors in it (client and
+# upstream sides) plus its listeners and maps: raise the hard limit where we may
+# (CAP_SYS_RESOURCE); every process started here inherits it (hermesd and HAProxy raise
+# their soft limit to it themselves). Where it cannot be raised, the configurations that
+# need more show it as errors at c=10000, and the report gives every proxy's limit.
+NOFILE_WANT=65536
+[ "$(ulimit -Hn)" -ge $NOFILE_WANT ] 2>/dev/null || ulimit -Hn $NOFILE_WANT 2>/dev/null
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
 
 # hermes-uring keeps the flow table (the default) without TC counters; -noacct and -tc
 # bracket the cost of accounting: flow table and TC counters both off, both on.
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
 ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc
-	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp squid haproxy-http nginx-rp nghttpx
-	hermes-http-h1 hermes-http-h2c)
+	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
+	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc "
 declare -A CFG_ARGS=(
 	[hermes-uring]='--relay uring --sk-msg off'
@@ -133,12 +194,17 @@ declare -A CFG_DESC=(
 	[nghttpx]='nghttpx on A, frontend HTTP/1.1 clear text, backend HTTP/2 (h2c) to nginx on C, workers = cores'
 	[hermes-http-h1]="hermesd on A, policy http (its L7 action), h1 -> h1"
 	[hermes-http-h2c]="hermesd on A, policy http, h1 client -> HTTP/2 (h2c) upstream to nginx on C: translation, as nghttpx"
+	[haproxy-mtls-1hop]="HAProxy 2.6 mode tcp on A (the app is pointed at it) -> TLS 1.3 with client certificates both ways (hermesctl certs, ${TLS_SUITE}, ${TLS_GROUP}, names checked, no session resumption) -> HAProxy on C -> the server; one TLS connection per flow (the stunnel shape), nbthread = cores on each: the peer of tun-h2-1hop"
+	[haproxy-mtls-2hop]="the same through HAProxy on R, which ends TLS and opens its own mTLS connection to C (as R's hermesd does): the peer of tun-h2-2hop; 3 HAProxy on the path"
+	[nghttpx-mtls-1hop]="nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2 over TLS 1.3 with client certificates (same certificates, suite and group) -> nghttpx on C -> nginx on C (HTTP/1.1, keep-alive); workers = cores on each: an HTTP/2-over-mTLS proxy pair, the L7 peer of tun-h2-1hop"
 )
 # proxy processes on the path and tunnel hops between hermesd instances
 declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
 	[hermes-uring-tc]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
-	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1)
-declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1)
+	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1
+	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2)
+declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1
+	[haproxy-mtls-1hop]=1 [haproxy-mtls-2hop]=2 [nghttpx-mtls-1hop]=1)
 declare -A CFG_OK=()     # 1 when the configuration is measured
 declare -A CFG_REASON=() # why it is not
 
@@ -149,7 +215,15 @@ declare -A CFG_LOADS=(
 	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
 	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
+	[haproxy-mtls-1hop]='l4 http h2' [haproxy-mtls-2hop]='l4 http h2' [nghttpx-mtls-1hop]='http h2'
 )
+# the TLS configurations: the listener their first hop dials (probed with openssl
+# s_client from A with A's certificate), its certificate name, and the client's suites
+# (empty: OpenSSL's defaults, which hermesd uses)
+declare -A CFG_TLS=([tun-h2-1hop]=10.77.1.2:15008 [tun-h2-2hop]=10.77.2.2:15008
+	[haproxy-mtls-1hop]=10.77.1.2:$((PORT_PINGPONG + 10000)) [haproxy-mtls-2hop]=10.77.2.2:$((PORT_PINGPONG + 10000))
+	[nghttpx-mtls-1hop]=10.77.1.2:$PORT_NGHTTPX_TLS)
+declare -A CFG_TLS_NAME=([tun-h2-1hop]=c [tun-h2-2hop]=r [haproxy-mtls-1hop]=c [haproxy-mtls-2hop]=r [nghttpx-mtls-1hop]=c)
 has_load() { case " ${CFG_LOADS[$1]} " in *" $2 "*) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- raw results
@@ -216,6 +290,17 @@ start_servers() {
 		":$PORT_H2C (h2c), squid :$PORT_SQUID"
 }
 
+# NGINX_CONNS: nginx's worker_connections (origin and nginx-rp). 10000 client connections
+# plus as many upstream ones may all land on one worker (no accept mutex): room for both.
+# NGINX_BACKLOG: listen backlog (as for HAProxy, nghttpx and hermesd, the kernel caps it
+# at net.core.somaxconn, raised in every host below), so that 10000 connects at once wait
+# in the queue instead of losing their SYNs.
+NGINX_CONNS=$((NOFILE < 25000 ? NOFILE : 25000))
+NGINX_BACKLOG=65535
+# HAProxy refuses to start when its maxconn needs more descriptors than the limit allows
+# (2 per connection and a few for its listeners): the most the limit allows, at most 20000
+HAPROXY_MAXCONN=$(((NOFILE - 100) / 2 < 20000 ? (NOFILE - 100) / 2 : 20000))
+
 # start_origin: nginx on C as the HTTP origin, as its users run it for a benchmark:
 # worker_processes = cores, access log off, keep-alive, a 64 B body
 start_origin() {
@@ -227,10 +312,10 @@ start_origin() {
 daemon off;
 master_process on;
 worker_processes $NCPU;
-worker_rlimit_nofile 20000;
+worker_rlimit_nofile $NOFILE;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
-events { worker_connections 10000; }
+events { worker_connections $NGINX_CONNS; }
 http {
     access_log off;
     client_body_temp_path $d/tmp/body;
@@ -243,8 +328,8 @@ http {
     keepalive_timeout 60;
     http2_max_requests 1000000;
     server {
-        listen 0.0.0.0:$PORT_HTTP reuseport;
-        listen 0.0.0.0:$PORT_H2C http2;
+        listen 0.0.0.0:$PORT_HTTP reuseport backlog=$NGINX_BACKLOG;
+        listen 0.0.0.0:$PORT_H2C http2 backlog=$NGINX_BACKLOG;
         root $d/www;
     }
 }
@@ -275,7 +360,7 @@ coredump_dir $d
 pinger_enable off
 cache deny all
 cache_mem 8 MB
-max_filedescriptors 20000
+max_filedescriptors $NOFILE
 shutdown_lifetime 1 seconds
 acl lan src 10.77.1.0/24
 acl connect_method method CONNECT
@@ -419,6 +504,39 @@ policy:
 YAML
 }
 
+# haproxy_tcp_cfg [GLOBAL_LINE...]: the global and defaults sections of the mode tcp
+# HAProxy configurations
+haproxy_tcp_cfg() {
+	printf 'global\n    nbthread %s\n    maxconn %s\n' "$NCPU" "$HAPROXY_MAXCONN"
+	local l
+	for l in "$@"; do printf '    %s\n' "$l"; done
+	printf 'defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n'
+}
+
+# haproxy_mtls_cfg BIND_ADDR SERVER_ADDR HOST NEXT_NAME: one HAProxy of the mTLS tunnel,
+# a listener per server port: on 127.0.0.1 in clear text (A: the app is pointed at it) or
+# on BIND_ADDR with TLS and client certificates (R, C); it forwards to the server on
+# SERVER_ADDR in clear text (C, NEXT_NAME empty) or over mTLS to the next HAProxy, whose
+# certificate must carry NEXT_NAME. HOST names its own certificate.
+haproxy_mtls_cfg() {
+	local bind=$1 srv=$2 host=$3 next=$4 p b s g=()
+	local tls="crt $TMP/pki/$host.pem ca-file $TMP/pki/ca.crt verify required"
+	[ "$bind" != 127.0.0.1 ] && g+=("ssl-default-bind-ciphersuites $TLS_SUITE"
+		"ssl-default-bind-options ssl-min-ver TLSv1.3" "ssl-default-bind-curves $TLS_GROUP")
+	[ -n "$next" ] && g+=("ssl-default-server-ciphersuites $TLS_SUITE" "ssl-default-server-options ssl-min-ver TLSv1.3")
+	haproxy_tcp_cfg "${g[@]}"
+	for p in $L4_PORTS; do
+		b="$bind:$((p + 10000))"
+		[ "$bind" != 127.0.0.1 ] && b+=" ssl $tls"
+		if [ -n "$next" ]; then
+			s="$srv:$((p + 10000)) ssl $tls sni str($next) no-ssl-reuse"
+		else
+			s="$srv:$p"
+		fi
+		printf 'listen p%s\n    bind %s\n    server s %s\n' "$p" "$b" "$s"
+	done
+}
+
 # write_configs: every proxy's configuration file, once
 write_configs() {
 	local d=$TMP/cfg p
@@ -453,26 +571,31 @@ http_routes:
     upstream_protocol: h2c
 YAML
 	# HAProxy: what its documentation's tuning advice gives for a benchmark: one process,
-	# nbthread = cores, no logging, keep-alive (the default), generous maxconn
+	# nbthread = cores, no logging, keep-alive (the default), maxconn above the largest
+	# load (it counts client connections; HAProxy sizes its descriptors from it)
 	{
-		cat <<EOF
-global
-    nbthread $NCPU
-    maxconn 9000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-EOF
-		for p in $PORT_PINGPONG $PORT_PINGPONG_FREE $PORT_SOCKPERF $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C; do
+		haproxy_tcp_cfg
+		for p in $L4_PORTS; do
 			printf 'listen p%s\n    bind 127.0.0.1:%s\n    server s %s:%s\n' "$p" $((p + 10000)) "$TGT_PROXY" "$p"
 		done
 	} >"$d/haproxy-tcp.cfg"
+	# The mTLS tunnel (haproxy-mtls-*): HAProxy's own certificate files hold the
+	# certificate and its key together; the certificates are hermesd's. Every side is set
+	# to what hermesd negotiates: TLS 1.3 only, $TLS_SUITE, $TLS_GROUP, the peer's
+	# certificate verified against the CA and its name checked by the client (as
+	# hermesd's `name:`); no session resumption (no-ssl-reuse: hermesd's listener offers
+	# none, so every HAProxy flow pays a full handshake as every hermesd pooled
+	# connection does).
+	for p in a r c; do cat "$TMP/pki/$p.crt" "$TMP/pki/$p.key" >"$TMP/pki/$p.pem"; done
+	haproxy_mtls_cfg 127.0.0.1 10.77.1.2 a c >"$d/haproxy-mtls-a.cfg"
+	haproxy_mtls_cfg 127.0.0.1 10.77.2.2 a r >"$d/haproxy-mtls-a2.cfg"
+	haproxy_mtls_cfg 10.77.2.2 10.77.3.2 r c >"$d/haproxy-mtls-r.cfg"
+	haproxy_mtls_cfg 10.77.1.2 $TGT_TUN c '' >"$d/haproxy-mtls-c.cfg"
+	haproxy_mtls_cfg 10.77.3.2 $TGT_TUN c '' >"$d/haproxy-mtls-c2.cfg"
 	cat >"$d/haproxy-http.cfg" <<EOF
 global
     nbthread $NCPU
-    maxconn 9000
+    maxconn $HAPROXY_MAXCONN
 defaults
     mode http
     option http-keep-alive
@@ -494,10 +617,10 @@ EOF
 daemon off;
 master_process on;
 worker_processes $NCPU;
-worker_rlimit_nofile 20000;
+worker_rlimit_nofile $NOFILE;
 pid $TMP/nginx-rp/nginx.pid;
 error_log $LOGS/nginx-rp-error.log warn;
-events { worker_connections 10000; }
+events { worker_connections $NGINX_CONNS; }
 http {
     access_log off;
     client_body_temp_path $TMP/nginx-rp/tmp/body;
@@ -513,7 +636,7 @@ http {
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$((PORT_HTTP + 20000));
+        listen 127.0.0.1:$((PORT_HTTP + 20000)) backlog=$NGINX_BACKLOG;
         location / {
             proxy_pass http://origin;
             proxy_http_version 1.1;
@@ -523,6 +646,10 @@ http {
 }
 EOF
 }
+
+# nghttpx's settings in both nghttpx configurations, as its users would run it for a
+# benchmark: workers = cores, keep-alive both sides, no Via, no OCSP fetching, no access log
+NGHTTPX_COMMON=(--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-keep-alive-timeout=60s --no-via --no-ocsp)
 
 # cfg_up CONFIG: start the configuration's proxies (hermesd for the Hermes ones); sets
 # CFG_PIDS (every proxy process, for pinning and memory) and the addresses the loads use:
@@ -583,12 +710,36 @@ cfg_up() {
 		proc_up nginx-rp "$NS_C" $((PORT_HTTP + 20000)) /usr/sbin/nginx -e "$LOGS/nginx-rp-error.log" \
 			-p "$TMP/nginx-rp" -c "$d/nginx-rp.conf" || return 1
 		;;
-	nghttpx)
-		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 30000)) H2_HOSTPORT=127.0.0.1:$((PORT_HTTP + 30000))
-		proc_up nghttpx "$NS_C" $((PORT_HTTP + 30000)) nghttpx --conf=/dev/null \
-			"--frontend=127.0.0.1,$((PORT_HTTP + 30000));no-tls" "--backend=$TGT_PROXY,$PORT_H2C;;proto=h2" \
-			--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-keep-alive-timeout=60s \
-			--no-via --no-ocsp --errorlog-file="$LOGS/nghttpx-error.log" || return 1
+	nghttpx | nghttpx-mtls-1hop)
+		HTTP_HOSTPORT=127.0.0.1:$PORT_NGHTTPX H2_HOSTPORT=127.0.0.1:$PORT_NGHTTPX
+		local backend="$TGT_PROXY,$PORT_H2C;;proto=h2" tls=()
+		if [ "$cfg" = nghttpx-mtls-1hop ]; then
+			# C: TLS frontend asking for client certificates, HTTP/1.1 to the origin
+			proc_up nghttpx-c "$NS_S" $PORT_NGHTTPX_TLS nghttpx --conf=/dev/null \
+				"--frontend=10.77.1.2,$PORT_NGHTTPX_TLS" "--backend=$TGT_TUN,$PORT_HTTP;;proto=http/1.1" \
+				--verify-client --verify-client-cacert="$TMP/pki/ca.crt" --tls-min-proto-version=TLSv1.3 \
+				--tls13-ciphers="$TLS_SUITE" --ecdh-curves="$TLS_GROUP" "${NGHTTPX_COMMON[@]}" \
+				--errorlog-file="$LOGS/nghttpx-c-error.log" "$TMP/pki/c.key" "$TMP/pki/c.crt" || return 1
+			backend="10.77.1.2,$PORT_NGHTTPX_TLS;;proto=h2;tls;sni=c"
+			tls=(--client-private-key-file="$TMP/pki/a.key" --client-cert-file="$TMP/pki/a.crt"
+				--cacert="$TMP/pki/ca.crt" --tls-min-proto-version=TLSv1.3 --tls13-client-ciphers="$TLS_SUITE")
+		fi
+		proc_up nghttpx "$NS_C" $PORT_NGHTTPX nghttpx --conf=/dev/null \
+			"--frontend=127.0.0.1,$PORT_NGHTTPX;no-tls" "--backend=$backend" "${tls[@]}" "${NGHTTPX_COMMON[@]}" \
+			--errorlog-file="$LOGS/nghttpx-error.log" || return 1
+		;;
+	haproxy-mtls-1hop | haproxy-mtls-2hop)
+		L4_ADDR=127.0.0.1 L4_OFF=10000
+		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 10000)) H2_HOSTPORT=127.0.0.1:$((PORT_H2C + 10000))
+		local a=$d/haproxy-mtls-a.cfg
+		if [ "$cfg" = haproxy-mtls-1hop ]; then
+			proc_up haproxy-mtls-c "$NS_S" $((PORT_IPERF + 10000)) /usr/sbin/haproxy -db -f "$d/haproxy-mtls-c.cfg" || return 1
+		else
+			proc_up haproxy-mtls-c "$NS_S" $((PORT_IPERF + 10000)) /usr/sbin/haproxy -db -f "$d/haproxy-mtls-c2.cfg" || return 1
+			proc_up haproxy-mtls-r "$NS_R" $((PORT_IPERF + 10000)) /usr/sbin/haproxy -db -f "$d/haproxy-mtls-r.cfg" || return 1
+			a=$d/haproxy-mtls-a2.cfg
+		fi
+		proc_up haproxy-mtls-a "$NS_C" $((PORT_IPERF + 10000)) /usr/sbin/haproxy -db -f "$a" || return 1
 		;;
 	*) HERMESD_FAIL="unknown configuration $cfg" && return 1 ;;
 	esac
@@ -631,11 +782,11 @@ probe_configs() {
 		haproxy-*) bin=/usr/sbin/haproxy ;;
 		squid | tun-h1-squid) bin=/usr/sbin/squid ;;
 		nginx-rp) bin=/usr/sbin/nginx ;;
-		nghttpx) bin=$(command -v nghttpx) ;;
+		nghttpx*) bin=$(command -v nghttpx) ;;
 		esac
 		if [ $want = 0 ]; then
 			CFG_REASON[$cfg]="not selected (BENCH_CONFIGS, or left out in quick mode)"
-		elif [ -n "$bin" ] || [ "$cfg" = nghttpx ]; then
+		elif [ -n "$bin" ] || [ "${cfg#nghttpx}" != "$cfg" ]; then
 			if [ -x "$bin" ]; then CFG_OK[$cfg]=1; else CFG_REASON[$cfg]="${bin:-nghttpx} is not installed"; fi
 		elif [ "$cfg" = direct ]; then
 			CFG_OK[$cfg]=1
@@ -865,48 +1016,129 @@ m_idle() {
 WRK_LUA='
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("{\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+  io.write(string.format("{\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"connect_errors\":%d,\"read_errors\":%d,\"write_errors\":%d,\"status_errors\":%d,\"timeouts\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
     summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
 end
 '
-m_wrk() { # CONFIG RUN CONNS
-	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-wrk-c$3.log" out j0 j1 req dur errs t=2 rps cpu
+# listen_queued: connections waiting in the accept queue of any listener on A, R and C
+# (completed handshakes that no proxy or server has accepted yet)
+listen_queued() {
+	local ns sum=0 v
+	for ns in "$NS_C" "$NS_S" "$NS_R"; do
+		v=$(nsenter --net="/run/netns/$ns" ss -Hltn 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# settle CONFIG: before an HTTP load, until no listen queue holds connections (bounded
+# 10 s): a proxy still working off the previous load's connections (TLS handshakes queued
+# at the next hop, say) would otherwise be measured on the next load's time
+settle() {
+	local t0 i
+	t0=$(now_ms)
+	for ((i = 0; i < 100; i++)); do
+		[ "$(listen_queued)" = 0 ] && break
+		sleep 0.1
+	done
+	[ $(($(now_ms) - t0)) -lt 500 ] || say "  ($1: waited $(($(now_ms) - t0)) ms for the listen queues to empty: $(listen_queued) left)"
+}
+
+# queue_watch_start FILE / queue_watch_stop: while a c=BIG_CONNS load runs, listen_queued
+# every 0.5 s into FILE; what it holds when the load ends counts the connections that
+# were never accepted (a proxy out of descriptors or at its connection limit leaves them
+# there, and neither wrk nor h2load counts them as errors)
+QWATCH_PID=
+queue_watch_start() {
+	rm -f "$1"
+	while :; do
+		listen_queued >"$1.new" && mv -f "$1.new" "$1"
+		sleep 0.5
+	done &
+	QWATCH_PID=$!
+	PIDS+=("$QWATCH_PID")
+}
+queue_watch_stop() {
+	[ -n "$QWATCH_PID" ] || return 0
+	kill "$QWATCH_PID" 2>/dev/null
+	wait "$QWATCH_PID" 2>/dev/null
+	QWATCH_PID=
+}
+
+# big_queued CONFIG RUN TOOL FILE: the sample (and an error when not 0) of the connections
+# left in listen queues at the end of a c=BIG_CONNS load
+big_queued() {
+	local q
+	q=$(cat "$4" 2>/dev/null)
+	[ -n "$q" ] || return 0
+	sample "$1" "$2" "$3${BIG_CONNS}_queued" "$q"
+	[ "$q" = 0 ] || bench_error "$1" "$2" "$3 c=$BIG_CONNS" "$q connections still waiting to be accepted (listen queues on A, R, C) at the end of the load: never served"
+}
+
+# m_wrk CONFIG RUN CONNS: wrk for HTTP_SECS (BIG_SECS at c=BIG_CONNS). Its errors are a
+# sample too (wrk<CONNS>_errors: socket errors - connect, read, write, timeout - and non-2xx
+# answers), so that a configuration which could not carry the load shows it beside its rate.
+m_wrk() {
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-wrk-c$3.log" out j0 j1 req dur errs t=2 rps cpu secs=$HTTP_SECS e
 	[ "$n" -ge 2 ] || t=1
+	settle "$cfg"
+	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	j0=$(busy_jiffies)
-	out=$(app_run "$log" 60 wrk -t "$t" -c "$n" -d "${HTTP_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
+	out=$(app_run "$log" 90 wrk -t "$t" -c "$n" -d "${secs}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
 		grep '^{"requests"')
 	j1=$(busy_jiffies)
+	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" wrk "$TMP/queued"
 	req=$(json_num requests "$out")
 	dur=$(json_num duration_us "$out")
 	errs=$(json_num errors "$out")
 	if [ -z "$req" ] || [ "${req:-0}" = 0 ]; then
 		bench_error "$cfg" "$run" "wrk c=$n" "no requests completed: $(tail -n 2 "$log" | tr '\n' ' ')"
+		[ -n "$errs" ] && sample "$cfg" "$run" "wrk${n}_errors" "$errs"
 		return 1
 	fi
-	[ "${errs:-0}" = 0 ] || bench_error "$cfg" "$run" "wrk c=$n" "$errs errors (the completed requests are still counted)"
+	if [ "${errs:-0}" != 0 ]; then
+		e=$(for f in connect_errors read_errors write_errors status_errors timeouts; do
+			printf '%s %s, ' "$(json_num $f "$out")" "${f//_/ }"
+		done)
+		bench_error "$cfg" "$run" "wrk c=$n" "$errs errors (${e%, }; the completed requests are still counted)"
+	fi
 	rps=$(awk -v r="$req" -v d="$dur" 'BEGIN { printf "%.1f", r / (d / 1e6) }')
 	sample "$cfg" "$run" "wrk${n}_rps" "$rps"
 	sample "$cfg" "$run" "wrk${n}_p50_us" "$(json_num p50_us "$out")"
 	sample "$cfg" "$run" "wrk${n}_p99_us" "$(json_num p99_us "$out")"
 	sample "$cfg" "$run" "wrk${n}_p999_us" "$(json_num p999_us "$out")"
+	sample "$cfg" "$run" "wrk${n}_errors" "${errs:-0}"
 	if [ "$n" = 100 ]; then
 		cpu=$(awk -v j=$((j1 - j0)) -v hz="$(getconf CLK_TCK)" -v r="$req" 'BEGIN { printf "%.4f", (j / hz) / (r / 1e5) }')
 		sample "$cfg" "$run" cpu_s_per_100k_req "$cpu"
 	fi
-	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us${cpu:+, $cpu CPU s/100k req}"
+	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors${cpu:+, $cpu CPU s/100k req}"
 }
 
-m_h2load() { # CONFIG RUN CONNS
-	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct
+# m_h2load CONFIG RUN CONNS: h2load for HTTP_SECS (BIG_SECS at c=BIG_CONNS); the requests
+# that failed or errored, and the clients that never connected, are h2l<CONNS>_failed
+m_h2load() {
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct secs=$HTTP_SECS
+	local failed errored nocon
+	settle "$cfg"
+	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	rm -f "$lat"
-	app_run "$log" 60 h2load -c "$n" -t 1 -m 1 -D "$HTTP_SECS" --log-file="$lat" \
+	app_run "$log" 90 h2load -c "$n" -t 1 -m 1 -D "$secs" --log-file="$lat" \
 		"http://$H2_HOSTPORT/64" >/dev/null
+	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" h2l "$TMP/queued"
 	rps=$(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' "$log" | tail -n 1)
 	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$log" | tail -n 1)
+	failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
+	errored=$(sed -n 's/^requests: .* \([0-9]*\) errored.*/\1/p' "$log" | tail -n 1)
+	nocon=$(grep -c '^client could not connect' "$log")
 	if [ -z "$rps" ] || [ "${ok:-0}" = 0 ] || ! [ -s "$lat" ]; then
 		bench_error "$cfg" "$run" "h2load c=$n" "no requests completed: $(grep -v '^$' "$log" | tail -n 2 | tr '\n' ' ')"
 		return 1
+	fi
+	if [ "${failed:-0}" != 0 ] || [ "${errored:-0}" != 0 ] || [ "$nocon" != 0 ]; then
+		bench_error "$cfg" "$run" "h2load c=$n" "${failed:-?} requests failed (${errored:-?} errored), $nocon clients could not connect (the succeeded requests are still counted)"
 	fi
 	pct=$(awk '{ print $3 }' "$lat" | sort -n | awk '{ v[NR] = $1 } END {
 		r50 = int(NR * 0.5 + 0.999999); r99 = int(NR * 0.99 + 0.999999); r999 = int(NR * 0.999 + 0.999999)
@@ -916,8 +1148,58 @@ m_h2load() { # CONFIG RUN CONNS
 	sample "$cfg" "$run" "h2l${n}_p50_us" "$p50"
 	sample "$cfg" "$run" "h2l${n}_p99_us" "$p99"
 	sample "$cfg" "$run" "h2l${n}_p999_us" "$p999"
-	say "  h2load c=$n: $rps req/s, p50 $p50 us, p99 $p99 us"
+	sample "$cfg" "$run" "h2l${n}_failed" $((${failed:-0} + nocon))
+	say "  h2load c=$n: $rps req/s, p50 $p50 us, p99 $p99 us, ${failed:-?} failed, $nocon clients not connected"
 }
+
+# m_tls CONFIG RUN: what the TLS listener that the configuration's first hop dials
+# negotiates with that client's settings (openssl s_client from A with A's certificate:
+# OpenSSL's default suites for hermesd, which uses them, the configured ones for the
+# peers). A suite, group or version other than the peers' settings is an error: then the
+# peers were not given hermesd's TLS.
+declare -A TLS_PROBED=()
+m_tls() {
+	local cfg=$1 run=$2 addr=${CFG_TLS[$1]} name=${CFG_TLS_NAME[$1]} out proto suite group sig ver suites=()
+	[ -n "${TLS_PROBED[$cfg]:-}" ] && return 0
+	TLS_PROBED[$cfg]=1
+	case $cfg in tun-*) ;; *) suites=(-ciphersuites "$TLS_SUITE") ;; esac
+	out=$(ns_c timeout 10 openssl s_client -connect "$addr" -servername "$name" -verify_hostname "$name" \
+		-verify_return_error -CAfile "$TMP/pki/ca.crt" -cert "$TMP/pki/a.crt" -key "$TMP/pki/a.key" -brief \
+		"${suites[@]}" </dev/null 2>&1)
+	printf '%s\n' "$out" >"$LOGS/$cfg-tls.log"
+	proto=$(sed -n 's/^Protocol version: *//p' <<<"$out" | head -n 1)
+	suite=$(sed -n 's/^Ciphersuite: *//p' <<<"$out" | head -n 1)
+	group=$(sed -n 's/^\(Server \)\{0,1\}Temp Key: *\([^,]*\).*/\2/p' <<<"$out" | head -n 1)
+	sig="$(sed -n 's/^\(Peer \)\{0,1\}[sS]ignature type: *//p' <<<"$out" | head -n 1)"
+	sig+=" $(sed -n 's/^Hash used: *//p' <<<"$out" | head -n 1)"
+	ver=$(sed -n 's/^Verification: *//p' <<<"$out" | head -n 1)
+	emit "{\"type\":\"tls\",\"config\":\"$cfg\",\"listener\":\"$addr\",\"name\":\"$name\",\"protocol\":$(json_str "$proto"),\
+\"suite\":$(json_str "$suite"),\"group\":$(json_str "$group"),\"signature\":$(json_str "$sig"),\
+\"verification\":$(json_str "$ver"),\"client_suites\":$(json_str "${suites[1]:-OpenSSL default}")}"
+	if [ "$proto" != TLSv1.3 ] || [ "$suite" != "$TLS_SUITE" ] || [ "$group" != "$TLS_GROUP" ] || [ "$ver" != OK ]; then
+		bench_error "$cfg" "$run" "TLS probe of $addr" "negotiated '${proto:-?} ${suite:-?} ${group:-?}', verification '${ver:-?}'; the peers are set to TLSv1.3 $TLS_SUITE $TLS_GROUP: $(tail -n 1 "$LOGS/$cfg-tls.log")"
+		return 1
+	fi
+	say "  TLS at $addr: $proto $suite $group, $sig, peer certificate $name verified"
+}
+
+# record_limits CONFIG: every proxy process's descriptor limit (RLIMIT_NOFILE, soft),
+# once per configuration: 10000 connections through one process take 20000 of them
+declare -A LIMITS_RECORDED=()
+record_limits() {
+	local cfg=$1 p comm lim list=
+	[ -n "${LIMITS_RECORDED[$cfg]:-}" ] && return 0
+	LIMITS_RECORDED[$cfg]=1
+	for p in $(tree_pids "${CFG_PIDS[@]}"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		lim=$(awk '/^Max open files/ { print $4 }' "/proc/$p/limits" 2>/dev/null)
+		list+="$comm:$lim "
+	done
+	emit "{\"type\":\"limits\",\"config\":\"$cfg\",\"nofile\":$(json_str "${list% }")}"
+}
+
+# big_round RUN: whether round RUN measures c=BIG_CONNS
+big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ]; }
 
 # measure_config CONFIG RUN: one round of every load of CONFIG; the samples are kept only
 # when the configuration was really in force (nothing attached for the peers and direct,
@@ -943,6 +1225,8 @@ measure_config() {
 		return 1
 	fi
 	say "run $run/$RUNS $cfg: ${CFG_DESC[$cfg]}"
+	record_limits "$cfg"
+	[ -n "${CFG_TLS[$cfg]:-}" ] && m_tls "$cfg" "$run"
 	# memory first, before any load has grown the proxies' pools
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		m_idle "$cfg" "$run" l4
@@ -969,6 +1253,12 @@ measure_config() {
 	fi
 	if has_load "$cfg" h2; then
 		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
+	fi
+	# c=10000 last: a proxy that ran out of descriptors or is still closing 10000
+	# connections would skew whatever came next
+	if big_round "$run"; then
+		has_load "$cfg" http && m_wrk "$cfg" "$run" $BIG_CONNS
+		has_load "$cfg" h2 && m_h2load "$cfg" "$run" $BIG_CONNS
 	fi
 	case $cfg in hermes-* | tun-*)
 		if ! pid_alive "$HERMESD_PID"; then
@@ -1030,13 +1320,19 @@ printf '%s\n' "$WRK_LUA" >"$LOGS/wrk.lua"
 
 topo_up
 topo_add_relay
-# The proxies' listening ports are kept out of every host's ephemeral range: 38080 (nghttpx)
-# lies inside it, and a client or upstream socket still holding it as its local port from an
-# earlier configuration made nghttpx's bind() fail (EADDRINUSE) in 4 of 5 rounds of a full run.
-RESERVED_PORTS=3128,5201,7001-7004,8080-8081,15001,15008,15201,17001-17004,18080-18081,28080,38080
+# Every host's ephemeral range is 1024-65535: at c=10000 a proxy's 10000 upstream
+# connections come on top of the client's, and sockets left in TIME_WAIT by the previous
+# configuration (60 s) still hold ports towards the same server port; the default range
+# (32768-60999) would leave little room. The listening ports are kept out of it: a client
+# or upstream socket still holding one as its local port from an earlier configuration
+# made nghttpx's bind() fail (EADDRINUSE) in 4 of 5 rounds of a full run. The accept
+# queues may hold 65535 connections (every server here asks for that or more, hermesd for
+# 4096), so that 10000 connects at once are queued rather than dropped.
+RESERVED_PORTS=3128,5201,7001-7004,8080-8081,15000-15001,15008,15201,17001-17004,18080-18081,28080,38080,38443
 for ns in "$NS_C" "$NS_S" "$NS_R"; do
-	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_PORTS" ||
-		die "cannot reserve the listening ports in $ns"
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_PORTS" \
+		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null ||
+		die "cannot set the port range, reserved ports and accept queue limits in $ns"
 done
 cp "$LOGS/wrk.lua" "$TMP/wrk.lua"
 # Every round runs the same binaries even if build/ is rebuilt meanwhile.
@@ -1060,7 +1356,8 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
-\"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$(ulimit -n),\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
+\"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
+\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)}"
 
 start_servers

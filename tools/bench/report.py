@@ -11,6 +11,9 @@ RAW.jsonl is written by tools/bench/bench.sh, one JSON object a line:
   {"type": "check", "config", "run", "hermesd_accepted"}
   {"type": "end", "secs", "loadavg_end", "other_netns_max"}
   {"type": "timing", "config", "run", "secs"}
+  {"type": "tls", "config", "listener", "name", "protocol", "suite", "group", "signature",
+   "verification", "client_suites"}         what a TLS configuration's first hop negotiates
+  {"type": "limits", "config", "nofile"}     RLIMIT_NOFILE of each of its proxy processes
 Writes OUTDIR/results.json (machine, settings, per configuration and metric: median, min,
 max, n, ratio_to_direct, values; derived per-round figures such as the added latency per
 hop), OUTDIR/results.md (tables: rows = metrics, columns = configurations, cells
@@ -60,6 +63,16 @@ METRICS = [
     ("wrk1000_p50_us", "HTTP/1.1 latency p50, c=1000", "µs", "lower", "http"),
     ("wrk1000_p99_us", "HTTP/1.1 latency p99, c=1000", "µs", "lower", "http"),
     ("wrk1000_p999_us", "HTTP/1.1 latency p99.9, c=1000", "µs", "lower", "http"),
+    ("wrk10000_rps", "HTTP/1.1 req/s, c=10000", "1/s", "higher", "http"),
+    ("wrk10000_p50_us", "HTTP/1.1 latency p50, c=10000", "µs", "lower", "http"),
+    ("wrk10000_p99_us", "HTTP/1.1 latency p99, c=10000", "µs", "lower", "http"),
+    ("wrk10000_p999_us", "HTTP/1.1 latency p99.9, c=10000", "µs", "lower", "http"),
+    ("wrk10000_errors", "HTTP/1.1 c=10000: wrk errors (socket errors and non-2xx)", "count", "lower", "http"),
+    ("wrk10000_queued", "HTTP/1.1 c=10000: connections never accepted (left in listen queues)", "count", "lower",
+     "http"),
+    ("wrk1_errors", "HTTP/1.1 c=1: wrk errors", "count", "lower", "http"),
+    ("wrk100_errors", "HTTP/1.1 c=100: wrk errors", "count", "lower", "http"),
+    ("wrk1000_errors", "HTTP/1.1 c=1000: wrk errors", "count", "lower", "http"),
     ("cpu_s_per_100k_req", "CPU s per 100k requests, wrk c=100 (whole machine)", "s", "lower", "http"),
     ("rss_idle1000_http_kib", "proxy RSS added by 1000 idle keep-alive connections", "KiB", "lower", "http"),
     ("h2l1_rps", "HTTP/2 req/s, c=1 (h2load -m 1)", "1/s", "higher", "http"),
@@ -72,7 +85,22 @@ METRICS = [
     ("h2l1000_rps", "HTTP/2 req/s, c=1000", "1/s", "higher", "http"),
     ("h2l1000_p50_us", "HTTP/2 latency p50, c=1000", "µs", "lower", "http"),
     ("h2l1000_p99_us", "HTTP/2 latency p99, c=1000", "µs", "lower", "http"),
+    ("h2l1000_p999_us", "HTTP/2 latency p99.9, c=1000", "µs", "lower", "http"),
+    ("h2l10000_rps", "HTTP/2 req/s, c=10000", "1/s", "higher", "http"),
+    ("h2l10000_p50_us", "HTTP/2 latency p50, c=10000", "µs", "lower", "http"),
+    ("h2l10000_p99_us", "HTTP/2 latency p99, c=10000", "µs", "lower", "http"),
+    ("h2l10000_p999_us", "HTTP/2 latency p99.9, c=10000", "µs", "lower", "http"),
+    ("h2l10000_failed", "HTTP/2 c=10000: h2load failed requests and clients not connected", "count", "lower", "http"),
+    ("h2l10000_queued", "HTTP/2 c=10000: connections never accepted (left in listen queues)", "count", "lower",
+     "http"),
+    ("h2l1_failed", "HTTP/2 c=1: h2load failed requests", "count", "lower", "http"),
+    ("h2l100_failed", "HTTP/2 c=100: h2load failed requests", "count", "lower", "http"),
+    ("h2l1000_failed", "HTTP/2 c=1000: h2load failed requests", "count", "lower", "http"),
 ]
+# error counts: no ratio to direct (0 / 0); the rows of the loads below c=10000 are shown
+# only when some configuration had errors there
+COUNTS = {m[0] for m in METRICS if m[2] == "count"}
+ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued"}
 # derived per round against the same round's direct sample: name, label, unit, source metric
 DERIVED = [
     ("added_rtt1_per_proxy_us", "added RTT p50 per proxy process (64 B, 1 flow, 1 CPU)", "µs", "rtt1_p50_us", "proxies"),
@@ -87,7 +115,9 @@ DERIVED_NAMES = {d[0] for d in DERIVED}  # a cell whose (max - min) / median exc
 
 
 def load(path):
+    """meta, configs, samples, errors, checks, extra (tls, limits and timing records)"""
     meta, configs, samples, errors, checks = {}, [], [], [], []
+    extra = {"tls": [], "limits": {}, "timing": {}}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -110,7 +140,13 @@ def load(path):
                 checks.append(rec)
             elif kind == "end":
                 meta.update({k: v for k, v in rec.items() if k != "type"})
-    return meta, configs, samples, errors, checks
+            elif kind == "tls":
+                extra["tls"].append(rec)
+            elif kind == "limits":
+                extra["limits"][rec["config"]] = rec.get("nofile", "")
+            elif kind == "timing":
+                extra["timing"].setdefault(rec["config"], []).append(float(rec["secs"]))
+    return meta, configs, samples, errors, checks, extra
 
 
 def summarize(configs, samples):
@@ -159,7 +195,7 @@ def summarize(configs, samples):
     base = results.get(DIRECT, {})
     for name, per_metric in results.items():
         for metric, r in per_metric.items():
-            if metric in DERIVED_NAMES:
+            if metric in DERIVED_NAMES or metric in COUNTS:
                 r["ratio_to_direct"] = None
                 continue
             d = base.get(metric)
@@ -201,6 +237,9 @@ def table(configs, results, runs, rows, names):
     for metric, label, unit in rows:
         if not any(metric in results.get(n, {}) for n in names):
             continue
+        if metric in COUNTS and metric not in ALWAYS_SHOWN and \
+                not any(results.get(n, {}).get(metric, {}).get("max") for n in names):
+            continue
         row = ["%s [%s]" % (label, unit)]
         for n in names:
             r = results.get(n, {}).get(metric)
@@ -209,7 +248,7 @@ def table(configs, results, runs, rows, names):
     return out
 
 
-def markdown(meta, configs, results, errors):
+def markdown(meta, configs, results, errors, extra):
     runs = meta.get("runs", 0)
     avail = [c for c in configs if c.get("available")]
     loads = {c["config"]: (c.get("loads") or "l4").split() for c in configs}
@@ -222,12 +261,28 @@ def markdown(meta, configs, results, errors):
     out.append("")
     out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk/h2load %s s per "
                "measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration) or "
-               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk and h2load other than c=100); `make bench RUNS=N`; "
+               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
                   meta.get("conn_secs"), meta.get("http_secs"),
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
+    out.append("")
+    if meta.get("c10k"):
+        out.append("c=%s (wrk and h2load): %s s per measurement (wrk counts from its first connect(), so the setup "
+                   "of the connections is inside it) and in rounds 1–%s only, to keep the full run within 30 "
+                   "minutes: its cells have n=%s or fewer. Descriptor limit (RLIMIT_NOFILE) given to every process: "
+                   "%s (%s wanted); 10000 connections through one proxy process take 20000 in it, so a "
+                   "configuration whose limit is lower shows it there: as errors (\"wrk errors\", \"failed\" "
+                   "rows: connections reset by a proxy that could not open its upstream socket) or as connections "
+                   "never accepted (a proxy out of descriptors, or at its connection limit, leaves them in its "
+                   "listen queue; neither tool counts them, so the harness reads every listen queue on A, R and C "
+                   "every 0.5 s and reports the last reading of the load). Each proxy's limit is under "
+                   "Configurations."
+                   % (meta.get("big_conns"), meta.get("big_secs"), meta.get("big_runs"), meta.get("big_runs"),
+                      meta.get("nofile"), meta.get("nofile_wanted")))
+    else:
+        out.append("c=10000 was not measured in this run (quick mode leaves it out; BENCH_C10K=1 measures it).")
     out.append("")
     others = max(meta.get("other_netns_start") or 0, meta.get("other_netns_max") or 0)
     out.append("Machine load: load average %s at the start, %s at the end; at most %d network namespace(s) "
@@ -247,11 +302,12 @@ def markdown(meta, configs, results, errors):
     if tun:
         out.append("## Tunnels: added latency per hop and throughput\n")
         out.append("Added latency = (configuration p50 − direct p50 of the same round) / hops, median (min–max) "
-                   "over the rounds. \"Tunnel hop\" = one hermesd-to-next-proxy leg; \"per hermesd\" divides by "
-                   "the proxy processes on the path (A's and C's hermesd for 1 hop; A's, R's and C's for 2 hops, "
-                   "the issue's \"3 hops\"). Targets (issue 5): ≤ 50 µs p50 added per h2/mTLS hop, ≥ 0.6× direct "
-                   "single-flow throughput.\n")
-        out.append("| configuration | hermesd/proxies on path | tunnel hops | RTT p50 [µs] | added per tunnel hop [µs] "
+                   "over the rounds. \"Tunnel hop\" = one proxy-to-proxy leg; \"per proxy\" divides by "
+                   "the proxy processes on the path (A's and C's for 1 hop; A's, R's and C's for 2 hops, "
+                   "the issue's \"3 hops\"). The `haproxy-mtls-*` and `nghttpx-mtls-1hop` rows are the peers of "
+                   "the h2/mTLS tunnels with the same TLS (see \"TLS\" below). Targets (issue 5): ≤ 50 µs p50 "
+                   "added per h2/mTLS hop, ≥ 0.6× direct single-flow throughput.\n")
+        out.append("| configuration | proxies on path | tunnel hops | RTT p50 [µs] | added per tunnel hop [µs] "
                    "| added per proxy [µs] | added per hop, unpinned [µs] | bulk 1 flow [Gb/s] | ratio to direct "
                    "| 1000 flows done [ms] |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -284,6 +340,22 @@ def markdown(meta, configs, results, errors):
     out.append("## HTTP loads\n")
     out += table(configs, results, runs, [(m, l, u) for m, l, u, _, t in METRICS if t == "http"], httpnames)
     out.append("")
+    if extra["tls"]:
+        out.append("## TLS: what each TLS configuration negotiates\n")
+        out.append("Probed once per configuration with `openssl s_client` from A, with A's certificate, against "
+                   "the listener its first hop dials, offering that client's suites (OpenSSL's defaults for "
+                   "hermesd, which uses them; the configured ones for the peers); the certificate name is "
+                   "checked. The peers are set to TLS 1.3 only, %s, %s: a probe that negotiates anything else is "
+                   "an error of the run.\n" % (meta.get("tls_suite", "?"), meta.get("tls_group", "?")))
+        out.append("| configuration | listener (name) | client offers | protocol | suite | key exchange | "
+                   "server signature | verification |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for t in extra["tls"]:
+            out.append("| `%s` | %s (%s) | %s | %s | %s | %s | %s | %s |" % (
+                t.get("config"), t.get("listener"), t.get("name"), t.get("client_suites"), t.get("protocol") or "?",
+                t.get("suite") or "?", t.get("group") or "?", t.get("signature") or "?",
+                t.get("verification") or "?"))
+        out.append("")
     out.append("Plots: `latency_vs_concurrency.png` (HTTP/1.1 p50 by wrk connections, per system), "
                "`per_hop_overhead.png` (added RTT p50 per proxy process), `throughput.png` (single-flow bulk and "
                "HTTP/1.1 req/s at c=100, per system).")
@@ -292,7 +364,9 @@ def markdown(meta, configs, results, errors):
     for c in configs:
         desc = c.get("desc") or c.get("args") or ""
         if c.get("available"):
-            out.append("- `%s` (%s): %s" % (c["config"], ", ".join(loads[c["config"]]), desc))
+            lim = extra["limits"].get(c["config"])
+            out.append("- `%s` (%s): %s%s" % (c["config"], ", ".join(loads[c["config"]]), desc,
+                                              "; descriptor limits: %s" % lim if lim else ""))
         else:
             out.append("- `%s`: not measured: %s" % (c["config"], c.get("reason", "")))
     out.append("")
@@ -310,16 +384,48 @@ def markdown(meta, configs, results, errors):
                "path, haproxy, squid, nginx/nghttpx master and workers), before and with 1000 idle connections "
                "(L4: after one exchange each; HTTP proxies: after one keep-alive request each).")
     out.append("- HTTP: wrk (`-t 2`, `-t 1` at c=1, keep-alive) and h2load (`-t 1 -m 1`, h2c prior knowledge) GET a "
-               "64 B body from nginx on C (worker_processes = cores, access log off).")
+               "64 B body from nginx on C (worker_processes = cores, access log off). The \"errors\" and "
+               "\"failed\" rows count wrk's socket errors (connect, read, write, timeout) and non-2xx answers, "
+               "h2load's failed requests and clients that could not connect; the rates and latencies count the "
+               "requests that succeeded. At c=10000 every host has the ephemeral port range 1024–65535 and accept "
+               "queues up to 65535 (net.core.somaxconn); nginx (origin and nginx-rp) listens with backlog 65535 and "
+               "%s worker_connections, HAProxy has maxconn 20000 (its listen backlog follows it), nghttpx its "
+               "default backlog (65536); hermesd's listeners ask for 4096 (fixed in hermesd): a setting that may "
+               "favour the peers when 10000 connections arrive at once." % min(int(meta.get("nofile") or 25000), 25000))
     out.append("- Peers as their users would run them for a benchmark: HAProxy nbthread = cores, no log, keep-alive; "
                "nginx worker_processes = cores, access log off, upstream keepalive; nghttpx workers = cores, no "
                "access log; squid no cache, no access log. Settings that may favour Hermes: **squid runs one "
                "process** (its foreground mode -N has no SMP workers), hermesd is one thread too; the L4 peers "
-               "(haproxy-tcp, squid) are *explicit* proxies the client is pointed at, while Hermes is transparent "
-               "(no application change) — that is a difference in function, not speed. Settings that may favour "
-               "the peers: none known; TLS is used by Hermes' h2 tunnels only (no peer here is measured with TLS).")
+               "(haproxy-tcp, haproxy-mtls-*, squid) are *explicit* proxies the client is pointed at, while Hermes "
+               "is transparent (no application change) — that is a difference in function, not speed.")
+    out.append("- TLS: the h2/mTLS tunnels and their peers use the same certificates (`hermesctl certs init`: an EC "
+               "P-256 CA and host certificates), TLS 1.3 only, the same suite and key exchange (the \"TLS\" table "
+               "shows what was negotiated), client certificates required and verified against the CA at every "
+               "listener, the server's name checked by every client. No side resumes sessions: hermesd offers no "
+               "resumption, so HAProxy is told not to either (`no-ssl-reuse`), **a setting that favours Hermes** "
+               "in connection setup: HAProxy resumes by default. nghttpx has no switch to turn resumption off (it "
+               "resumes by default); its backend connections are pooled, so few handshakes happen at all. "
+               "Differences of design, not settings: `haproxy-mtls-*` opens one TLS connection per flow (a full "
+               "handshake per connection, the stunnel/ztunnel shape), hermesd carries up to 100 flows as HTTP/2 "
+               "streams on one pooled TLS connection (new flows pay no handshake: this favours Hermes in "
+               "connection rate and the 1000-flow test); `nghttpx-mtls-1hop` forwards HTTP requests as HTTP/2 "
+               "streams (an L7 proxy pair: HTTP loads only), hermesd's tunnel carries the TCP connection. "
+               "HAProxy and nghttpx use one thread per core on every host, hermesd one thread.")
     out.append("- On 2 vCPUs the client, the server and the proxies share the CPUs: throughput figures measure the "
                "whole machine's capacity, and a proxy with more threads competes with the load generator.")
+    if extra["timing"]:
+        out.append("")
+        out.append("## Time per configuration and round\n")
+        out.append("Wall-clock seconds from stopping the previous configuration to stopping this one (its proxies' "
+                   "start, every load, the checks), median (min–max) over the rounds, and the sum over the rounds: "
+                   "what each configuration costs the run.\n")
+        out.append("| configuration | per round [s] | all rounds [s] |")
+        out.append("|---|---|---|")
+        for c in configs:
+            t = extra["timing"].get(c["config"])
+            if t:
+                out.append("| `%s` | %s (%s–%s) | %s |" % (c["config"], fmt(statistics.median(t)), fmt(min(t)),
+                                                         fmt(max(t)), fmt(sum(t))))
     if errors:
         out.append("")
         out.append("## Errors during the run\n")
@@ -349,7 +455,7 @@ def plots(outdir, configs, results):
     with open(os.path.join(pdir, "latency.dat"), "w") as f:
         for n in lat:
             f.write("# %s\n" % n)
-            for c in (1, 100, 1000):
+            for c in (1, 100, 1000, 10000):
                 v = med(n, "wrk%d_p50_us" % c)
                 if v is not None:
                     f.write("%d %g\n" % (c, v))
@@ -370,7 +476,7 @@ def plots(outdir, configs, results):
             'set output "%s"' % os.path.join(outdir, "latency_vs_concurrency.png"),
             'set title "HTTP/1.1 GET 64 B: latency p50 vs concurrent connections (wrk), medians"',
             'set logscale xy', 'set xlabel "connections"', 'set ylabel "p50 latency [µs]"', 'set key left top',
-            'set xtics (1, 100, 1000)', 'set grid']
+            'set xtics (1, 100, 1000, 10000)', 'set grid']
     if lat:
         plot.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints title "%s"'
                                         % (os.path.join(pdir, "latency.dat"), i, n) for i, n in enumerate(lat)))
@@ -408,7 +514,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py RAW.jsonl OUTDIR")
     raw, outdir = sys.argv[1], sys.argv[2]
-    meta, configs, samples, errors, checks = load(raw)
+    meta, configs, samples, errors, checks, extra = load(raw)
     if not configs:
         sys.exit("report.py: %s has no configuration records" % raw)
     results = summarize(configs, samples)
@@ -424,12 +530,15 @@ def main():
         "results": results,
         "errors": [{k: e.get(k) for k in ("config", "run", "what", "reason")} for e in errors],
         "checks": [{k: c.get(k) for k in ("config", "run", "hermesd_accepted")} for c in checks],
+        "tls": [{k: v for k, v in t.items() if k != "type"} for t in extra["tls"]],
+        "nofile_limits": extra["limits"],
+        "seconds_per_round": extra["timing"],
     }
     with open(outdir + "/results.json", "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
     note = plots(outdir, configs, results)
-    md = markdown(meta, configs, results, errors)
+    md = markdown(meta, configs, results, errors, extra)
     if note:
         md += "\nPlots: %s\n" % note
     with open(outdir + "/results.md", "w", encoding="utf-8") as f:
