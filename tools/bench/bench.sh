@@ -62,19 +62,24 @@
 #   wrk c=1/100/1000     HTTP/1.1 GET of a 64 B body, keep-alive (wrk); CPU s per 100k
 #                        requests of the whole machine during c=100
 #   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
-#   wrk, h2load c=10000  the same with 10000 connections, for BIG_SECS each and only in
-#                        rounds 1..BIG_RUNS (the 30-minute budget of the full run); the
-#                        errors (wrk's socket errors, h2load's failed requests) are
-#                        samples of their own, so a configuration that cannot hold
-#                        10000 connections shows it. 10000 connections through one proxy
+#   wrk, h2load c=10000  the same with 10000 connections, for BIG_SECS each, last in the
+#                        round and only in rounds 1..BIG_RUNS (the 30-minute budget of
+#                        the full run). The errors (wrk's socket errors, h2load's failed
+#                        requests) are samples of their own, and so are the connections
+#                        left unaccepted in any listen queue at the end (which neither
+#                        tool counts), so a configuration that cannot hold 10000
+#                        connections shows it. 10000 connections through one proxy
 #                        process take 20000 descriptors in it: the harness raises
 #                        RLIMIT_NOFILE as far as it may and records every proxy's limit.
 #   tls            the TLS version, suite, key exchange group and signature that the
 #                  listener a TLS configuration's client dials negotiates with that
 #                  client's settings (openssl s_client, round 1): the settings compared
 #                  are shown, not typed
-# Quick mode leaves out sockperf, rtt1free, bulk8, h2load other than c=100 and c=10000
-# (BENCH_C10K=1 measures c=10000 in quick mode too).
+# Before every HTTP load the harness waits (up to 10 s) until no listen queue holds
+# connections, so that a proxy still working off the previous load is not measured on
+# the next one's time. The cross-checks (sockperf, rtt1free, bulk8) run in rounds
+# 1..EXTRA_RUNS only. Quick mode leaves them out, and h2load other than c=100, and
+# c=10000 (BENCH_C10K=1 measures c=10000 in quick mode too).
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
@@ -83,7 +88,8 @@
 # configurations: the four hermes-uring variants are left out unless BENCH_CONFIGS names
 # them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured),
 # BENCH_C10K=0|1 (c=10000 off or on; default on in full mode, off in quick mode),
-# BIG_RUNS (rounds with c=10000, default 3).
+# BIG_RUNS (rounds with c=10000, default 3), BIG_SECS (its seconds per load, default 3),
+# EXTRA_RUNS (rounds with the cross-checks, default 3).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup).
 
@@ -122,7 +128,7 @@ case ${BENCH_QUICK:-} in '' | 0 | no | false) QUICK=0 ;; *) QUICK=1 ;; esac
 if [ $QUICK = 1 ]; then
 	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1
 else
-	RUNS=${RUNS:-5} RTT_SECS=1.5 SOCKPERF_SECS=1 BULK_SECS=3 CONN_SECS=1.5 HTTP_SECS=2
+	RUNS=${RUNS:-5} RTT_SECS=1 SOCKPERF_SECS=1 BULK_SECS=2 CONN_SECS=1.5 HTTP_SECS=2
 fi
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: RUNS must be 1..99, got '$RUNS'" >&2
@@ -132,6 +138,13 @@ HTTP_CONNS="1 100 1000"
 # quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
 # other than c=100
 if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
+# the cross-checks run in rounds 1..EXTRA_RUNS only (the 30-minute budget of the full run)
+EXTRA_RUNS=${EXTRA_RUNS:-3}
+[[ $EXTRA_RUNS =~ ^[1-9][0-9]?$ ]] || {
+	echo "bench: EXTRA_RUNS must be 1..99, got '$EXTRA_RUNS'" >&2
+	exit 2
+}
+[ "$EXTRA_RUNS" -le "$RUNS" ] || EXTRA_RUNS=$RUNS
 # c=10000: setting up and closing 10000 connections through a proxy takes seconds of its
 # own, so it is measured in fewer rounds (and is off in quick mode unless asked for)
 BIG_CONNS=10000
@@ -1033,48 +1046,60 @@ listen_queued() {
 	echo "$sum"
 }
 
-# settle CONFIG: before an HTTP load, until no listen queue holds connections (bounded
-# 10 s): a proxy still working off the previous load's connections (TLS handshakes queued
-# at the next hop, say) would otherwise be measured on the next load's time
-settle() {
-	local t0 i
-	t0=$(now_ms)
-	for ((i = 0; i < 100; i++)); do
-		[ "$(listen_queued)" = 0 ] && break
-		sleep 0.1
+# closing_sockets: TCP sockets on A, R and C that a process still has to close (the peer
+# closed: CLOSE-WAIT) or whose close is still under way (FIN-WAIT-1, CLOSING, LAST-ACK)
+closing_sockets() {
+	local ns sum=0 v
+	for ns in "$NS_C" "$NS_S" "$NS_R"; do
+		v=$(nsenter --net="/run/netns/$ns" ss -Htan state close-wait state fin-wait-1 state closing state last-ack \
+			2>/dev/null | wc -l)
+		sum=$((sum + ${v:-0}))
 	done
-	[ $(($(now_ms) - t0)) -lt 500 ] || say "  ($1: waited $(($(now_ms) - t0)) ms for the listen queues to empty: $(listen_queued) left)"
+	echo "$sum"
 }
 
-# queue_watch_start FILE / queue_watch_stop: while a c=BIG_CONNS load runs, listen_queued
-# every 0.5 s into FILE; what it holds when the load ends counts the connections that
-# were never accepted (a proxy out of descriptors or at its connection limit leaves them
+# settle CONFIG: before an HTTP load, until no listen queue holds connections and no
+# socket is being closed (bounded 10 s): a proxy still working off the previous load (TLS
+# handshakes queued at the next hop, 20000 sockets to close after c=10000) would
+# otherwise be measured on the next load's time
+settle() {
+	local t0
+	t0=$(now_ms)
+	while { [ "$(listen_queued)" != 0 ] || [ "$(closing_sockets)" != 0 ]; } && [ $(($(now_ms) - t0)) -lt 10000 ]; do
+		sleep 0.1
+	done
+	[ $(($(now_ms) - t0)) -lt 500 ] ||
+		say "  ($1: waited $(($(now_ms) - t0)) ms for the previous load to end: $(listen_queued) connections queued, $(closing_sockets) closing)"
+}
+
+# queue_watch_start FILE / queue_watch_stop: the listen_queued count, BIG_SECS - 0.5 s
+# after a c=BIG_CONNS load began, into FILE: the connections that no proxy or server has
+# accepted by then (a proxy out of descriptors or at its connection limit leaves them
 # there, and neither wrk nor h2load counts them as errors)
 QWATCH_PID=
 queue_watch_start() {
 	rm -f "$1"
-	while :; do
-		listen_queued >"$1.new" && mv -f "$1.new" "$1"
-		sleep 0.5
-	done &
+	(
+		sleep "$(awk -v s="$BIG_SECS" 'BEGIN { print s - 0.5 }')"
+		listen_queued >"$1"
+	) &
 	QWATCH_PID=$!
 	PIDS+=("$QWATCH_PID")
 }
 queue_watch_stop() {
 	[ -n "$QWATCH_PID" ] || return 0
-	kill "$QWATCH_PID" 2>/dev/null
 	wait "$QWATCH_PID" 2>/dev/null
 	QWATCH_PID=
 }
 
 # big_queued CONFIG RUN TOOL FILE: the sample (and an error when not 0) of the connections
-# left in listen queues at the end of a c=BIG_CONNS load
+# left in listen queues near the end of a c=BIG_CONNS load
 big_queued() {
 	local q
 	q=$(cat "$4" 2>/dev/null)
 	[ -n "$q" ] || return 0
 	sample "$1" "$2" "$3${BIG_CONNS}_queued" "$q"
-	[ "$q" = 0 ] || bench_error "$1" "$2" "$3 c=$BIG_CONNS" "$q connections still waiting to be accepted (listen queues on A, R, C) at the end of the load: never served"
+	[ "$q" = 0 ] || bench_error "$1" "$2" "$3 c=$BIG_CONNS" "$q connections still waiting to be accepted (listen queues on A, R, C) $BIG_SECS s - 0.5 s after the load began"
 }
 
 # m_wrk CONFIG RUN CONNS: wrk for HTTP_SECS (BIG_SECS at c=BIG_CONNS). Its errors are a
@@ -1086,7 +1111,7 @@ m_wrk() {
 	settle "$cfg"
 	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	j0=$(busy_jiffies)
-	out=$(app_run "$log" 90 wrk -t "$t" -c "$n" -d "${secs}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
+	out=$(app_run "$log" $((${secs%.*} + 30)) wrk -t "$t" -c "$n" -d "${secs}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
 		grep '^{"requests"')
 	j1=$(busy_jiffies)
 	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" wrk "$TMP/queued"
@@ -1125,7 +1150,7 @@ m_h2load() {
 	settle "$cfg"
 	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	rm -f "$lat"
-	app_run "$log" 90 h2load -c "$n" -t 1 -m 1 -D "$secs" --log-file="$lat" \
+	app_run "$log" $((${secs%.*} + 30)) h2load -c "$n" -t 1 -m 1 -D "$secs" --log-file="$lat" \
 		"http://$H2_HOSTPORT/64" >/dev/null
 	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" h2l "$TMP/queued"
 	rps=$(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' "$log" | tail -n 1)
@@ -1200,13 +1225,16 @@ record_limits() {
 
 # big_round RUN: whether round RUN measures c=BIG_CONNS
 big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ]; }
+# cross_round RUN: whether round RUN runs the cross-checks (sockperf, unpinned RTT,
+# 8-flow bulk)
+cross_round() { [ "$EXTRA" = 1 ] && [ "$1" -le "$EXTRA_RUNS" ]; }
 
 # measure_config CONFIG RUN: one round of every load of CONFIG; the samples are kept only
 # when the configuration was really in force (nothing attached for the peers and direct,
 # hermesd alive and carrying the flows for the Hermes ones)
 OTHER_NETNS_MAX=0
 measure_config() {
-	local cfg=$1 run=$2 accepted other n t0
+	local cfg=$1 run=$2 accepted other n t0 p
 	ROUND_BUF=
 	t0=$(date +%s.%N)
 	other=$(other_netns)
@@ -1235,16 +1263,16 @@ measure_config() {
 	fi
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
-		[ $EXTRA = 1 ] && has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
+		cross_round "$run" && has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
 		m_pingpong "$cfg" "$run" 1 64 pinned
 		m_pingpong "$cfg" "$run" 100 64 pinned
 		m_pingpong "$cfg" "$run" 1 4096 pinned
 		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
-		[ $EXTRA = 1 ] && m_pingpong "$cfg" "$run" 1 64 free
+		cross_round "$run" && m_pingpong "$cfg" "$run" 1 64 free
 		m_flows "$cfg" "$run"
 		if has_load "$cfg" l4; then
 			m_bulk "$cfg" "$run" 1
-			[ $EXTRA = 1 ] && m_bulk "$cfg" "$run" 8
+			cross_round "$run" && m_bulk "$cfg" "$run" 8
 			m_connrate "$cfg" "$run"
 		fi
 	fi
@@ -1254,12 +1282,7 @@ measure_config() {
 	if has_load "$cfg" h2; then
 		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
 	fi
-	# c=10000 last: a proxy that ran out of descriptors or is still closing 10000
-	# connections would skew whatever came next
-	if big_round "$run"; then
-		has_load "$cfg" http && m_wrk "$cfg" "$run" $BIG_CONNS
-		has_load "$cfg" h2 && m_h2load "$cfg" "$run" $BIG_CONNS
-	fi
+	# the round's samples are kept only when the configuration was in force
 	case $cfg in hermes-* | tun-*)
 		if ! pid_alive "$HERMESD_PID"; then
 			bench_error "$cfg" "$run" check "hermesd died during the round: its samples are dropped: $(tail -n 1 "$HERMESD_LOG")"
@@ -1276,8 +1299,23 @@ measure_config() {
 		emit "{\"type\":\"check\",\"config\":\"$cfg\",\"run\":$run,\"hermesd_accepted\":$accepted}"
 		;;
 	esac
-	cfg_down
 	printf '%s' "$ROUND_BUF" >>"$RAW"
+	ROUND_BUF=
+	# c=10000 last, after the check (a hermesd out of descriptors cannot answer its admin
+	# port either) and after every other load (a proxy still closing 10000 connections
+	# would skew them). Its samples are kept when every proxy process survived it.
+	if big_round "$run" && { has_load "$cfg" http || has_load "$cfg" h2; }; then
+		has_load "$cfg" http && m_wrk "$cfg" "$run" $BIG_CONNS
+		has_load "$cfg" h2 && m_h2load "$cfg" "$run" $BIG_CONNS
+		for p in "${CFG_PIDS[@]}"; do
+			pid_alive "$p" && continue
+			bench_error "$cfg" "$run" "c=$BIG_CONNS" "proxy process $p died during the c=$BIG_CONNS loads: their samples are dropped"
+			ROUND_BUF=
+			break
+		done
+		printf '%s' "$ROUND_BUF" >>"$RAW"
+	fi
+	cfg_down
 	emit "{\"type\":\"timing\",\"config\":\"$cfg\",\"run\":$run,\"secs\":$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')}"
 }
 
@@ -1357,7 +1395,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
-\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
+\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)}"
 
 start_servers

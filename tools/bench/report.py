@@ -68,7 +68,7 @@ METRICS = [
     ("wrk10000_p99_us", "HTTP/1.1 latency p99, c=10000", "µs", "lower", "http"),
     ("wrk10000_p999_us", "HTTP/1.1 latency p99.9, c=10000", "µs", "lower", "http"),
     ("wrk10000_errors", "HTTP/1.1 c=10000: wrk errors (socket errors and non-2xx)", "count", "lower", "http"),
-    ("wrk10000_queued", "HTTP/1.1 c=10000: connections never accepted (left in listen queues)", "count", "lower",
+    ("wrk10000_queued", "HTTP/1.1 c=10000: connections not yet accepted near the end (listen queues)", "count", "lower",
      "http"),
     ("wrk1_errors", "HTTP/1.1 c=1: wrk errors", "count", "lower", "http"),
     ("wrk100_errors", "HTTP/1.1 c=100: wrk errors", "count", "lower", "http"),
@@ -91,7 +91,7 @@ METRICS = [
     ("h2l10000_p99_us", "HTTP/2 latency p99, c=10000", "µs", "lower", "http"),
     ("h2l10000_p999_us", "HTTP/2 latency p99.9, c=10000", "µs", "lower", "http"),
     ("h2l10000_failed", "HTTP/2 c=10000: h2load failed requests and clients not connected", "count", "lower", "http"),
-    ("h2l10000_queued", "HTTP/2 c=10000: connections never accepted (left in listen queues)", "count", "lower",
+    ("h2l10000_queued", "HTTP/2 c=10000: connections not yet accepted near the end (listen queues)", "count", "lower",
      "http"),
     ("h2l1_failed", "HTTP/2 c=1: h2load failed requests", "count", "lower", "http"),
     ("h2l100_failed", "HTTP/2 c=100: h2load failed requests", "count", "lower", "http"),
@@ -267,6 +267,10 @@ def markdown(meta, configs, results, errors, extra):
                   meta.get("conn_secs"), meta.get("http_secs"),
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
+    if meta.get("extra"):
+        out.append("The cross-checks (sockperf, unpinned RTT, 8-flow bulk) ran in rounds 1–%s only (their cells have "
+                   "n=%s or fewer), to keep the full run within 30 minutes." % (meta.get("extra_runs"),
+                                                                               meta.get("extra_runs")))
     out.append("")
     if meta.get("c10k"):
         out.append("c=%s (wrk and h2load): %s s per measurement (wrk counts from its first connect(), so the setup "
@@ -275,12 +279,13 @@ def markdown(meta, configs, results, errors, extra):
                    "%s (%s wanted); 10000 connections through one proxy process take 20000 in it, so a "
                    "configuration whose limit is lower shows it there: as errors (\"wrk errors\", \"failed\" "
                    "rows: connections reset by a proxy that could not open its upstream socket) or as connections "
-                   "never accepted (a proxy out of descriptors, or at its connection limit, leaves them in its "
-                   "listen queue; neither tool counts them, so the harness reads every listen queue on A, R and C "
-                   "every 0.5 s and reports the last reading of the load). Each proxy's limit is under "
-                   "Configurations."
+                   "not accepted (a proxy out of descriptors, or at its connection limit, leaves them in its "
+                   "listen queue, and neither tool counts them: the harness reads every listen queue on A, R and C "
+                   "%s s after each c=%s load began, and reports it in the \"not yet accepted\" rows). Each "
+                   "proxy's limit is under Configurations."
                    % (meta.get("big_conns"), meta.get("big_secs"), meta.get("big_runs"), meta.get("big_runs"),
-                      meta.get("nofile"), meta.get("nofile_wanted")))
+                      meta.get("nofile"), meta.get("nofile_wanted"), (meta.get("big_secs") or 0.5) - 0.5,
+                      meta.get("big_conns")))
     else:
         out.append("c=10000 was not measured in this run (quick mode leaves it out; BENCH_C10K=1 measures it).")
     out.append("")
@@ -387,7 +392,9 @@ def markdown(meta, configs, results, errors, extra):
                "64 B body from nginx on C (worker_processes = cores, access log off). The \"errors\" and "
                "\"failed\" rows count wrk's socket errors (connect, read, write, timeout) and non-2xx answers, "
                "h2load's failed requests and clients that could not connect; the rates and latencies count the "
-               "requests that succeeded. At c=10000 every host has the ephemeral port range 1024–65535 and accept "
+               "requests that succeeded. Before every HTTP load the harness waits (at most 10 s) until no listen "
+               "queue on A, R or C holds a connection and no socket there is being closed, so that a proxy still "
+               "working off the previous load is not measured on the next one's time. At c=10000 every host has the ephemeral port range 1024–65535 and accept "
                "queues up to 65535 (net.core.somaxconn); nginx (origin and nginx-rp) listens with backlog 65535 and "
                "%s worker_connections, HAProxy has maxconn 20000 (its listen backlog follows it), nghttpx its "
                "default backlog (65536); hermesd's listeners ask for 4096 (fixed in hermesd): a setting that may "
