@@ -248,6 +248,11 @@ def table(configs, results, runs, rows, names):
     return out
 
 
+def rounds(n):
+    """which rounds a load ran in: the first n"""
+    return "round 1" if n == 1 else "rounds 1–%s" % n
+
+
 def markdown(meta, configs, results, errors, extra):
     runs = meta.get("runs", 0)
     avail = [c for c in configs if c.get("available")]
@@ -268,13 +273,13 @@ def markdown(meta, configs, results, errors, extra):
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
     if meta.get("extra"):
-        out.append("The cross-checks (sockperf, unpinned RTT, 8-flow bulk) ran in rounds 1–%s only (their cells have "
-                   "n=%s or fewer), to keep the full run within 30 minutes." % (meta.get("extra_runs"),
+        out.append("The cross-checks (sockperf, unpinned RTT, 8-flow bulk) ran in %s only (their cells have "
+                   "n=%s or fewer), to keep the full run within 30 minutes." % (rounds(meta.get("extra_runs")),
                                                                                meta.get("extra_runs")))
     out.append("")
     if meta.get("c10k"):
         out.append("c=%s (wrk and h2load): %s s per measurement (wrk counts from its first connect(), so the setup "
-                   "of the connections is inside it) and in rounds 1–%s only, to keep the full run within 30 "
+                   "of the connections is inside it) and in %s only, to keep the full run within 30 "
                    "minutes: its cells have n=%s or fewer. Descriptor limit (RLIMIT_NOFILE) given to every process: "
                    "%s (%s wanted); 10000 connections through one proxy process take 20000 in it, so a "
                    "configuration whose limit is lower shows it there: as errors (\"wrk errors\", \"failed\" "
@@ -283,7 +288,7 @@ def markdown(meta, configs, results, errors, extra):
                    "listen queue, and neither tool counts them: the harness reads every listen queue on A, R and C "
                    "%s s after each c=%s load began, and reports it in the \"not yet accepted\" rows). Each "
                    "proxy's limit is under Configurations."
-                   % (meta.get("big_conns"), meta.get("big_secs"), meta.get("big_runs"), meta.get("big_runs"),
+                   % (meta.get("big_conns"), meta.get("big_secs"), rounds(meta.get("big_runs")), meta.get("big_runs"),
                       meta.get("nofile"), meta.get("nofile_wanted"), (meta.get("big_secs") or 0.5) - 0.5,
                       meta.get("big_conns")))
     else:
