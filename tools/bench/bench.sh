@@ -128,9 +128,10 @@ NCPU=$(nproc)
 
 case ${BENCH_QUICK:-} in '' | 0 | no | false) QUICK=0 ;; *) QUICK=1 ;; esac
 if [ $QUICK = 1 ]; then
-	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1
+	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1 H2_SECS=1
 else
-	RUNS=${RUNS:-5} RTT_SECS=0.8 SOCKPERF_SECS=1 BULK_SECS=2 CONN_SECS=1.5 HTTP_SECS=1.5
+	# wrk takes whole seconds only; h2load's time excludes its connection setup
+	RUNS=${RUNS:-5} RTT_SECS=0.8 SOCKPERF_SECS=1 BULK_SECS=2 CONN_SECS=1.5 HTTP_SECS=2 H2_SECS=1.5
 fi
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: RUNS must be 1..99, got '$RUNS'" >&2
@@ -1068,18 +1069,24 @@ closing_sockets() {
 	echo "$sum"
 }
 
-# settle CONFIG: before an HTTP load, until no listen queue holds connections and no
-# socket is being closed (bounded 10 s): a proxy still working off the previous load (TLS
-# handshakes queued at the next hop, 20000 sockets to close after c=10000) would
-# otherwise be measured on the next load's time
+# settle CONFIG RUN WHAT: before the HTTP load WHAT, until no listen queue holds
+# connections and no socket is being closed (bounded 10 s): a proxy still working off the
+# previous load (TLS handshakes queued at the next hop, 20000 sockets to close after
+# c=10000) would otherwise be measured on the next load's time. When the bound is hit,
+# that is an error of the run: WHAT's figures then include the previous load's work.
 settle() {
-	local t0
+	local t0 q c
 	t0=$(now_ms)
-	while { [ "$(listen_queued)" != 0 ] || [ "$(closing_sockets)" != 0 ]; } && [ $(($(now_ms) - t0)) -lt 10000 ]; do
+	while :; do
+		q=$(listen_queued) c=$(closing_sockets)
+		[ "$q" = 0 ] && [ "$c" = 0 ] && break
+		if [ $(($(now_ms) - t0)) -ge 10000 ]; then
+			bench_error "$1" "$2" "$3" "the previous load had not ended 10 s later ($q connections still queued, $c sockets closing): measured anyway, its figures include that work"
+			return 0
+		fi
 		sleep 0.1
 	done
-	[ $(($(now_ms) - t0)) -lt 500 ] ||
-		say "  ($1: waited $(($(now_ms) - t0)) ms for the previous load to end: $(listen_queued) connections queued, $(closing_sockets) closing)"
+	[ $(($(now_ms) - t0)) -lt 500 ] || say "  ($1: waited $(($(now_ms) - t0)) ms for the previous load to end)"
 }
 
 # queue_watch_start FILE / queue_watch_stop: the listen_queued count, BIG_SECS - 0.5 s
@@ -1102,14 +1109,15 @@ queue_watch_stop() {
 	QWATCH_PID=
 }
 
-# big_queued CONFIG RUN TOOL FILE: the sample (and an error when not 0) of the connections
-# left in listen queues near the end of a c=BIG_CONNS load
+# big_queued CONFIG RUN PREFIX TOOL FILE: the sample PREFIX<BIG_CONNS>_queued (and an
+# error when not 0) of the connections left in listen queues near the end of TOOL's
+# c=BIG_CONNS load
 big_queued() {
 	local q
-	q=$(cat "$4" 2>/dev/null)
+	q=$(cat "$5" 2>/dev/null)
 	[ -n "$q" ] || return 0
 	sample "$1" "$2" "$3${BIG_CONNS}_queued" "$q"
-	[ "$q" = 0 ] || bench_error "$1" "$2" "$3 c=$BIG_CONNS" "$q connections still waiting to be accepted (listen queues on A, R, C) $BIG_SECS s - 0.5 s after the load began"
+	[ "$q" = 0 ] || bench_error "$1" "$2" "$4 c=$BIG_CONNS" "$q connections still waiting to be accepted in the listen queues of A, R and C $BIG_SECS s - 0.5 s after the load began"
 }
 
 # m_wrk CONFIG RUN CONNS: wrk for HTTP_SECS (BIG_SECS at c=BIG_CONNS). Its errors are a
@@ -1118,13 +1126,13 @@ big_queued() {
 m_wrk() {
 	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-wrk-c$3.log" out j0 j1 req dur errs t=2 rps cpu secs=$HTTP_SECS e
 	[ "$n" -ge 2 ] || t=1
-	settle "$cfg"
+	settle "$cfg" "$run" "wrk c=$n"
 	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	j0=$(busy_jiffies)
 	out=$(app_run "$log" $((${secs%.*} + 30)) wrk -t "$t" -c "$n" -d "${secs}s" --timeout 10s -s "$TMP/wrk.lua" "http://$HTTP_HOSTPORT/64" |
 		grep '^{"requests"')
 	j1=$(busy_jiffies)
-	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" wrk "$TMP/queued"
+	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" wrk wrk "$TMP/queued"
 	req=$(json_num requests "$out")
 	dur=$(json_num duration_us "$out")
 	errs=$(json_num errors "$out")
@@ -1152,17 +1160,18 @@ m_wrk() {
 	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors${cpu:+, $cpu CPU s/100k req}"
 }
 
-# m_h2load CONFIG RUN CONNS: h2load for HTTP_SECS (BIG_SECS at c=BIG_CONNS); the requests
+# m_h2load CONFIG RUN CONNS: h2load for H2_SECS (BIG_SECS at c=BIG_CONNS); the requests
 # that failed or errored, and the clients that never connected, are h2l<CONNS>_failed
 m_h2load() {
-	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct secs=$HTTP_SECS
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-h2load-c$3.log" lat="$TMP/h2load-lat.log" rps ok pct secs=$H2_SECS
 	local failed errored nocon
-	settle "$cfg"
+	settle "$cfg" "$run" "h2load c=$n"
 	[ "$n" = "$BIG_CONNS" ] && secs=$BIG_SECS && queue_watch_start "$TMP/queued"
 	rm -f "$lat"
-	app_run "$log" $((${secs%.*} + 30)) h2load -c "$n" -t 1 -m 1 -D "$secs" --log-file="$lat" \
+	app_run "$log" $((${secs%.*} + 30)) h2load -c "$n" -t 1 -m 1 -D "$(awk -v s="$secs" 'BEGIN { printf "%dms", s * 1000 }')" \
+		--log-file="$lat" \
 		"http://$H2_HOSTPORT/64" >/dev/null
-	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" h2l "$TMP/queued"
+	[ "$n" = "$BIG_CONNS" ] && queue_watch_stop && big_queued "$cfg" "$run" h2l h2load "$TMP/queued"
 	rps=$(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' "$log" | tail -n 1)
 	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$log" | tail -n 1)
 	failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
@@ -1403,7 +1412,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nginx\":$(json_str "$(/usr/sbin/nginx -v 2>&1 | head -n 1)"),\"squid\":$(json_str "$(/usr/sbin/squid -v 2>&1 | head -n 1)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
-\"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
+\"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)}"

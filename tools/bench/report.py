@@ -219,10 +219,11 @@ def fmt(x):
     return "%.3f" % x
 
 
-def cell(r, runs):
+def cell(r, runs, count=False):
     if r is None:
         return "failed (see errors)"
-    s = "%s (%s–%s)" % (fmt(r["median"]), fmt(r["min"]), fmt(r["max"]))
+    f = (lambda x: "%.0f" % x) if count else fmt
+    s = "%s (%s–%s)" % (f(r["median"]), f(r["min"]), f(r["max"]))
     if r["median"] and (r["max"] - r["min"]) / r["median"] > SPREAD_MARK:
         s += " ~"
     if r.get("ratio_to_direct") is not None:
@@ -243,7 +244,7 @@ def table(configs, results, runs, rows, names):
         row = ["%s [%s]" % (label, unit)]
         for n in names:
             r = results.get(n, {}).get(metric)
-            row.append(cell(r, runs) if r else "–")
+            row.append(cell(r, runs, metric in COUNTS) if r else "–")
         out.append("| " + " | ".join(row) + " |")
     return out
 
@@ -264,12 +265,13 @@ def markdown(meta, configs, results, errors, extra):
                   meta.get("kernel", "?"), meta.get("arch", "?"), meta.get("os", "?"),
                   meta.get("date", "?"), meta.get("hermes_rev", "?"), meta.get("hermesd_sha256", "?")))
     out.append("")
-    out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk/h2load %s s per "
-               "measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration) or "
+    out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk %s s, h2load %s s "
+               "per measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration but the "
+               "opt-in haproxy-mtls-2hop) or "
                "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
-                  meta.get("conn_secs"), meta.get("http_secs"),
+                  meta.get("conn_secs"), meta.get("http_secs"), meta.get("h2_secs", meta.get("http_secs")),
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
     if meta.get("extra"):
