@@ -143,7 +143,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tools/demo.sh
 
-# make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode, tunnel and peer proxy in one run (tools/bench/bench.sh);
+# make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode, tunnel and peer proxy in one run (tools/bench/bench.sh;
+# BENCH_CONFIGS, BENCH_C10K and the other settings it reads from the environment are listed there);
 # writes $(BUILD)/bench/results.{json,md} and PNG plots.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)

@@ -402,8 +402,9 @@ def markdown(meta, configs, results, errors, extra):
                "requests that succeeded. Before every HTTP load the harness waits (at most 10 s) until no listen "
                "queue on A, R or C holds a connection and no socket there is being closed, so that a proxy still "
                "working off the previous load is not measured on the next one's time. At c=10000 every host has the ephemeral port range 1024–65535 and accept "
-               "queues up to 65535 (net.core.somaxconn); nginx (origin and nginx-rp) listens with backlog 65535 and "
-               "%s worker_connections, HAProxy has maxconn 20000 (its listen backlog follows it), nghttpx its "
+               "queues up to 65535 (net.core.somaxconn); nginx (origin and nginx-rp) listens with backlog 65535, "
+               "%s worker_connections and multi_accept on, HAProxy has maxconn 20000 or what the descriptor limit "
+               "allows (its listen backlog follows it), nghttpx its "
                "default backlog (65536); hermesd's listeners ask for 4096 (fixed in hermesd): a setting that may "
                "favour the peers when 10000 connections arrive at once." % min(int(meta.get("nofile") or 25000), 25000))
     out.append("- Peers as their users would run them for a benchmark: HAProxy nbthread = cores, no log, keep-alive; "
