@@ -433,12 +433,12 @@ rss_kib() {
 # up_ready NS ADMIN: a hermesd's /ready is 200
 up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$2/ready")" = 200 ]; }
 
-# hermesd_up ARGS...: like common.sh's start_hermesd (same cgroups, pin root, log and
-# PID bookkeeping, so stop_hermesd and cleanup apply), but a hermesd that exits or is not
-# ready in 15 s is a failed configuration, not the end of the whole run: returns 1 and
-# sets HERMESD_FAIL.
+# a_hermesd_up ARGS...: A's hermesd, like common.sh's start_hermesd (same cgroups, pin
+# root, log and PID bookkeeping, so stop_hermesd and cleanup apply), but a hermesd that
+# exits or is not ready in 15 s is a failed configuration, not the end of the whole run
+# (common.sh's hermesd_up ends the test): returns 1 and sets HERMESD_FAIL.
 HERMESD_FAIL=
-hermesd_up() {
+a_hermesd_up() {
 	HERMESD_FAIL=
 	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "$@"
 	HERMESD_PID=$LAUNCH_PID
@@ -688,7 +688,7 @@ cfg_up() {
 	direct) ;;
 	hermes-uring*|hermes-splice)
 		# shellcheck disable=SC2086 # the arguments are words
-		hermesd_up ${CFG_ARGS[$cfg]} || return 1
+		a_hermesd_up ${CFG_ARGS[$cfg]} || return 1
 		CFG_PIDS+=("$HERMESD_PID")
 		ensure_policy
 		;;
@@ -703,19 +703,19 @@ cfg_up() {
 		tun-h1-squid) CFG_PIDS+=("$SQUID_PID") ;;
 		esac
 		case $cfg in
-		tun-h1-1hop) hermesd_up -c "$d/a-h1.yaml" || return 1 ;;
-		tun-h2-1hop) hermesd_up -c "$d/a-h2.yaml" || return 1 ;;
-		tun-h2-2hop) hermesd_up -c "$d/a-h2-2hop.yaml" || return 1 ;;
-		tun-h1-squid) hermesd_up -c "$d/a-squid.yaml" || return 1 ;;
+		tun-h1-1hop) a_hermesd_up -c "$d/a-h1.yaml" || return 1 ;;
+		tun-h2-1hop) a_hermesd_up -c "$d/a-h2.yaml" || return 1 ;;
+		tun-h2-2hop) a_hermesd_up -c "$d/a-h2-2hop.yaml" || return 1 ;;
+		tun-h1-squid) a_hermesd_up -c "$d/a-squid.yaml" || return 1 ;;
 		esac
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
 	hermes-http-h1 | hermes-http-h2c)
 		HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP
 		if [ "$cfg" = hermes-http-h1 ]; then
-			hermesd_up -c "$d/a-http.yaml" || return 1
+			a_hermesd_up -c "$d/a-http.yaml" || return 1
 		else
-			hermesd_up -c "$d/a-http-h2c.yaml" || return 1
+			a_hermesd_up -c "$d/a-http-h2c.yaml" || return 1
 		fi
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
@@ -1425,7 +1425,7 @@ start_servers
 write_configs
 
 # A first hermesd creates the pinned maps; the proxy rule stays in them across restarts.
-hermesd_up || die "$HERMESD_FAIL"
+a_hermesd_up || die "$HERMESD_FAIL"
 policy_add $TGT_PROXY/32 proxy
 stop_hermesd TERM 15 >/dev/null
 
