@@ -136,6 +136,9 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 		u2c += c->h[1].bytes;
 	}
 	metric(b, "hermes_connections_accepted_total", "counter", "Steered connections accepted by hermesd.", s->accepted);
+	metric(b, "hermes_accept_pauses_total", "counter",
+	       "Times a listener stopped accepting for 100 ms: out of file descriptors (EMFILE/ENFILE) or memory.",
+	       s->accept_pauses);
 	metric(b, "hermes_connections_active", "gauge", "Steered connections open now.", s->active);
 	metric(b, "hermes_connections_closed_total", "counter", "Steered connections finished.", s->closed);
 	metric(b, "hermes_upstream_connect_attempts_total", "counter", "Upstream connect attempts.", s->connect_attempts);

@@ -44,6 +44,7 @@ enum op {
 	OP_HUP_RECV,     /* struct hup: recv of the response */
 	OP_HUP_SEND,     /* struct hup: send of the request */
 	OP_HUP_CANCEL,   /* struct hup: cancel of everything on a closing connection */
+	OP_LST_CANCEL,   /* struct listener: cancel of its multishot accept (a pause) */
 	OP_COUNT
 };
 #define OP_MASK 0x1fULL
@@ -56,6 +57,9 @@ struct listener {
 	int fd;
 	enum listener_kind kind;
 	bool armed;
+	bool paused;          /* out of descriptors: accepting again at resume_ms */
+	bool single;          /* descriptors short: one accept at a time, not multishot */
+	uint64_t resume_ms;
 	char name[64];
 } __attribute__((aligned(LOOP_ALIGN)));
 
@@ -228,6 +232,7 @@ struct histogram {
 
 struct loop_stats {
 	uint64_t accepted, active, closed;
+	uint64_t accept_pauses;  /* a listener rested: out of descriptors */
 	uint64_t connect_attempts, connect_failures, connect_retries, upstream_unreachable;
 	uint64_t origdst_missing, idle_timeouts, resets;
 	uint64_t bytes_c2u, bytes_u2c;
@@ -260,6 +265,8 @@ struct loop {
 	struct ingress *ing;  /* protected ingress, NULL when off */
 	struct listener lst[6]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6 */
 	int n_lst;
+	int n_paused;           /* listeners resting after running out of descriptors */
+	int fd_limit;           /* RLIMIT_NOFILE: accepting pauses FD_RESERVE below it */
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
 	struct __kernel_timespec tick_ts;

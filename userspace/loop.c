@@ -2,10 +2,12 @@
  * signals arrive through a signalfd read, a 1 s timer does housekeeping (idle flows,
  * drain deadline); every completion goes through handle_cqe(). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -21,6 +23,7 @@
 #include "tls.h"
 
 #define RING_ENTRIES 4096
+#define LISTEN_BACKLOG 4096
 
 uint64_t loop_now_ms(void)
 {
@@ -99,7 +102,7 @@ static int listen_on(const struct cfg_sockaddr *a, int mark)
 	}
 	if (err)
 		goto fail;
-	if (listen(fd, 4096) < 0) {
+	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		err = -errno;
 		goto fail;
 	}
@@ -109,11 +112,17 @@ fail:
 	return err;
 }
 
+/* Multishot while descriptors are plentiful; one accept at a time once a burst (a whole
+ * backlog, taken in the kernel before we see the first completion) could use up what is
+ * left: see FD_RESERVE. */
 static void arm_accept(struct loop *lp, struct listener *l)
 {
 	struct io_uring_sqe *sqe = loop_sqe(lp, l, OP_ACCEPT);
 
-	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (l->single)
+		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
 	l->armed = true;
 }
 
@@ -162,6 +171,12 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	static const double bytes_bounds[] = { 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10 };
 
 	memset(lp, 0, sizeof(*lp));
+	{
+		struct rlimit rl;
+
+		/* main raised the soft limit to the hard one already */
+		lp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
+	}
 	lp->st.connect_seconds.bounds = connect_bounds;
 	lp->st.connect_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
 	lp->st.flow_bytes.bounds = bytes_bounds;
@@ -372,11 +387,68 @@ static void on_tick(struct loop *lp)
 	arm_tick(lp);
 }
 
+/* Out of descriptors (or kernel memory) the backlog cannot be taken in: re-arming at once
+ * would fail again at once, a busy loop that starves the flows already open (it did at
+ * 10000 connections under a 20000-descriptor limit). So the listener rests ACCEPT_PAUSE_MS,
+ * as nginx does, and connections wait in the backlog meanwhile. It rests before that too:
+ * a flow needs a second descriptor for its upstream after the accept, so a listener stops
+ * once an accepted descriptor's number (the kernel hands out the lowest free one, so the
+ * number tracks how many are open) comes within FD_RESERVE of the limit; the flows
+ * accepted meanwhile take their upstream sockets from the reserve instead of failing. */
+#define ACCEPT_PAUSE_MS 100
+#define FD_RESERVE 256
+
+static void pause_listener(struct loop *lp, struct listener *l, int err)
+{
+	if (!l->paused) {
+		if (!lp->st.accept_pauses)
+			log_warn("accept on %s: %s: resting %d ms at a time while it lasts (connections wait in "
+				 "the backlog; /stats hermes_accept_pauses_total counts it)",
+				 l->name, err ? strerror(err) : "descriptors nearly used up (RLIMIT_NOFILE)",
+				 ACCEPT_PAUSE_MS);
+		lp->st.accept_pauses++;
+		lp->n_paused++;
+	}
+	l->paused = true;
+	l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
+	if (l->armed) /* the multishot goes on: stop it (its last completion is -ECANCELED) */
+		io_uring_prep_cancel64(loop_sqe(lp, l, OP_LST_CANCEL), (uint64_t)(uintptr_t)l | OP_ACCEPT, 0);
+}
+
+static bool accept_starved(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void resume_listeners(struct loop *lp)
+{
+	lp->n_paused = 0;
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+
+		if (!l->paused)
+			continue;
+		if (l->fd >= 0 && lp->now_ms < l->resume_ms) {
+			lp->n_paused++;
+			continue;
+		}
+		l->paused = false;
+		if (!l->armed && l->fd >= 0)
+			arm_accept(lp, l);
+	}
+}
+
 static void on_accept(struct loop *lp, struct listener *l, const struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->armed = false;
 	if (cqe->res < 0) {
+		if (l->fd >= 0 && accept_starved(-cqe->res)) {
+			pause_listener(lp, l, -cqe->res);
+			return; /* resume_listeners re-arms it */
+		}
+		if (l->paused)
+			return; /* the pause's cancel */
 		if (l->fd >= 0 && cqe->res != -ECANCELED && cqe->res != -EINVAL)
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else if (l->kind == LST_ADMIN) {
@@ -390,8 +462,22 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 	} else {
 		conn_accept(lp, cqe->res);
 	}
-	/* EMFILE and friends end the multishot: re-arm unless we are closing it */
-	if (!l->armed && l->fd >= 0)
+	if (cqe->res >= 0 && l->kind != LST_ADMIN) {
+		int single_from = lp->fd_limit - FD_RESERVE - LISTEN_BACKLOG;
+
+		if (cqe->res >= lp->fd_limit - FD_RESERVE && !l->paused) {
+			l->single = true;
+			pause_listener(lp, l, 0);
+		} else if (!l->single && cqe->res >= single_from) {
+			l->single = true;
+			if (l->armed) /* its -ECANCELED completion re-arms as a single accept */
+				io_uring_prep_cancel64(loop_sqe(lp, l, OP_LST_CANCEL), (uint64_t)(uintptr_t)l | OP_ACCEPT, 0);
+		} else if (l->single && cqe->res < single_from - 1024) {
+			l->single = false; /* the next arming is a multishot again */
+		}
+	}
+	/* an error ended the multishot: re-arm unless we are closing it or resting */
+	if (!l->armed && l->fd >= 0 && !l->paused)
 		arm_accept(lp, l);
 }
 
@@ -404,6 +490,8 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 	switch (op) {
 	case OP_ACCEPT:
 		on_accept(lp, obj, cqe);
+		break;
+	case OP_LST_CANCEL: /* the multishot's own -ECANCELED completion says the rest */
 		break;
 	case OP_SIGNAL:
 		on_signal(lp, cqe->res);
@@ -471,6 +559,8 @@ int loop_run(struct loop *lp)
 			n++;
 		}
 		io_uring_cq_advance(&lp->ring, n);
+		if (lp->n_paused)
+			resume_listeners(lp);
 		/* an http exchange may have output for a tunnel session's stream (h2dn.c):
 		 * flush until neither side has anything left */
 		for (int guard = 0; guard < 16; guard++) {

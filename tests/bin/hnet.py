@@ -8,7 +8,8 @@ servers exit after serving the number of connections asked for (or on their dead
                                     4 refused / 5 timeout / 6 other error
   http-get HOST PORT                connect, print getpeername/getsockname, GET /, print status
   serve-echo BIND PORT              asyncio echo server (many connections) until --deadline
-  concurrent HOST PORT N            N connections open at once, each echoes a unique message
+  concurrent HOST PORT N [--hold S] N connections open at once (idle S seconds once all are), each
+                                    echoes a unique message
   serve-halfclose BIND PORT         read until EOF while sending --bytes/2, then send the rest
   halfclose-client HOST PORT        send --send bytes, shutdown(SHUT_WR), read until EOF
   serve-slow BIND PORT              accept, wait --delay, send --bytes, close
@@ -186,6 +187,8 @@ def cmd_concurrent(args):
                 all_connected.set()
             # hold every connection open until all N are: they really are concurrent
             await asyncio.wait_for(all_connected.wait(), args.timeout)
+            if args.hold:
+                await asyncio.sleep(args.hold)
             writer.write(msg)
             await writer.drain()
             got = await asyncio.wait_for(reader.readexactly(len(msg)), args.timeout)
@@ -313,6 +316,8 @@ def main():
     server("serve-echo", cmd_serve_echo)
     sp = client("concurrent", cmd_concurrent)
     sp.add_argument("n", type=int)
+    sp.add_argument("--hold", type=float, default=0.0,
+                    help="seconds every connection stays idle once all are connected")
     sp = server("serve-halfclose", cmd_serve_halfclose)
     sp.add_argument("--bytes", type=int, default=8 << 20)
     sp.add_argument("--delay", type=float, default=0.5)
