@@ -223,8 +223,14 @@ static void hc_close(struct loop *lp, struct hconn *x, bool rst)
 		io_uring_prep_timeout_remove(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
 		x->inflight++;
 	}
-	if (x->recv_armed || x->send_inflight) {
-		io_uring_prep_cancel_fd(loop_sqe(lp, x, OP_HTTP_CANCEL), x->fd, IORING_ASYNC_CANCEL_ALL);
+	/* by user_data, not by fd: a cancel by fd walks every poll armed in the ring (see
+	 * hup_cancel_ops) */
+	if (x->recv_armed) {
+		io_uring_prep_cancel64(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_RECV, 0);
+		x->inflight++;
+	}
+	if (x->send_inflight) {
+		io_uring_prep_cancel64(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_SEND, 0);
 		x->inflight++;
 	}
 	hc_maybe_free(lp, x);
