@@ -31,6 +31,13 @@ via_proxy() {
 	RC=$?
 }
 
+# hup_expect PATTERN WHY: SIGHUP to the ingress; its log must show PATTERN within 5 s
+hup_expect() {
+	kill -HUP "$S_PID"
+	wait_until 5 grep -q "$1" "$S_LOG" || { tail -n 5 "$S_LOG"; die "$2"; }
+	say "ok: $(grep -o "$1.*" "$S_LOG" | tail -n 1)"
+}
+
 via_proxy pki1 -o "$TMP/p1.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p1.out" || die "with the first certificates curl did not get the page (rc $RC)"
 say "ok: the first certificates work"
@@ -55,10 +62,7 @@ wait_until 5 grep -q 'CONNECT 10.77.1.3:8080' "$S_LOG" || die "the upload's tunn
 
 # rotation: new files over the old ones, then SIGHUP
 cp "$TMP/pki2/server.crt" "$TMP/pki2/server.key" "$TMP/pki2/ca.crt" "$TMP/live/"
-kill -HUP "$S_PID"
-wait_until 5 grep -q 'SIGHUP: TLS certificate .* loaded for new connections' "$S_LOG" ||
-	{ tail -n 5 "$S_LOG"; die "the ingress did not log the new certificates"; }
-say "ok: $(grep -o 'SIGHUP: TLS certificate .*' "$S_LOG" | tail -n 1)"
+hup_expect 'SIGHUP: TLS certificate .* loaded for new connections' "the ingress did not log the new certificates"
 
 via_proxy pki2 -o "$TMP/p2.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p2.out" || die "after the rotation the new certificates did not work (rc $RC)"
@@ -80,10 +84,8 @@ say "ok: an upload on a TLS session from before the rotation (half sent after it
 
 # a broken set: pki1's key with pki2's certificate
 cp "$TMP/pki1/server.key" "$TMP/live/server.key"
-kill -HUP "$S_PID"
-wait_until 5 grep -q 'SIGHUP: reload failed, keeping the running config and certificates' "$S_LOG" ||
-	{ tail -n 5 "$S_LOG"; die "a key that does not match its certificate did not fail the reload"; }
-say "ok: $(grep -o 'SIGHUP: reload failed.*' "$S_LOG" | tail -n 1)"
+hup_expect 'SIGHUP: reload failed, keeping the running config and certificates' \
+	"a key that does not match its certificate did not fail the reload"
 via_proxy pki2 -o "$TMP/p3.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p3.out" || die "after a failed reload the running certificates stopped working"
 pid_alive "$S_PID" || die "the ingress hermesd died"

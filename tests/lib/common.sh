@@ -404,6 +404,21 @@ start_hermesd() {
 	say "hermesd ready (pid $HERMESD_PID)"
 }
 
+# launch_hermesd NS CGROUP APP_CGROUP PIN_ROOT LOG LEVEL ARGS...: start a hermesd in the
+# background (in netns NS, its process in CGROUP, steering APP_CGROUP, log level LEVEL,
+# output appended to LOG); its PID in LAUNCH_PID, also in PIDS so that cleanup stops it.
+# Does not wait: hermesd_up below and tools/bench/bench.sh each wait their own way.
+LAUNCH_PID=
+launch_hermesd() {
+	local ns=$1 cg=$2 app=$3 pins=$4 log=$5 level=$6
+	shift 6
+	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
+	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
+		"$HERMESD_BIN" --cgroup "$app" --pin-root "$pins" --log-level "$level" "$@" >>"$log" 2>&1 </dev/null &
+	LAUNCH_PID=$!
+	PIDS+=("$LAUNCH_PID")
+}
+
 # hermesd_up NS SUFFIX PIN LOG ADMIN WHAT ARGS...: hermesd in netns NS, inside cgroup
 # $CG/hermesdSUFFIX steering $CG/appSUFFIX, pins under PIN, debug log appended to LOG;
 # waits up to 15 s for GET http://ADMIN/ready to answer 200. Sets UP_PID (also in PIDS,
@@ -411,11 +426,8 @@ start_hermesd() {
 hermesd_up() {
 	local ns=$1 suffix=$2 pin=$3 log=$4 admin=$5 what=$6 i rc
 	shift 6
-	echo "=== $what start $(date +%T.%3N): $*" >>"$log"
-	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd$suffix/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$CG/app$suffix" --pin-root "$pin" --log-level debug "$@" >>"$log" 2>&1 </dev/null &
-	UP_PID=$!
-	PIDS+=("$UP_PID")
+	launch_hermesd "$ns" "$CG/hermesd$suffix" "$CG/app$suffix" "$pin" "$log" debug "$@"
+	UP_PID=$LAUNCH_PID
 	for ((i = 0; i < 150; i++)); do
 		if ! pid_alive "$UP_PID"; then
 			wait "$UP_PID" 2>/dev/null

@@ -440,7 +440,7 @@ up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_
 HERMESD_FAIL=
 a_hermesd_up() {
 	HERMESD_FAIL=
-	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "$@"
+	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" warn "$@"
 	HERMESD_PID=$LAUNCH_PID
 	await_up "$HERMESD_PID" "$NS_C" "$HERMESD_LOG" "hermesd $*"
 	case $? in
@@ -453,19 +453,6 @@ a_hermesd_up() {
 	*) stop_hermesd KILL 2 >/dev/null ;;
 	esac
 	return 1
-}
-
-# launch_hermesd NS CGROUP APP_CGROUP PIN_ROOT LOG ARGS...: start a hermesd (in NS, its
-# process in CGROUP, steering APP_CGROUP) in the background; its PID in LAUNCH_PID
-LAUNCH_PID=
-launch_hermesd() {
-	local ns=$1 cg=$2 app=$3 pins=$4 log=$5
-	shift 5
-	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
-	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$app" --pin-root "$pins" --log-level warn "$@" >>"$log" 2>&1 </dev/null &
-	LAUNCH_PID=$!
-	PIDS+=("$LAUNCH_PID")
 }
 
 # await_up PID NS LOG WHAT: until the hermesd PID in NS answers /ready (bounded 15 s);
@@ -492,7 +479,7 @@ peer_up() {
 	shift 2
 	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
 	_PINS_MADE+=("$PINROOT-$tag")
-	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" "$@"
+	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" warn "$@"
 	CFG_PIDS+=("$LAUNCH_PID")
 	await_up "$LAUNCH_PID" "$ns" "$log" "hermesd $tag"
 }
