@@ -215,12 +215,28 @@ static void sess_maybe_free(struct sess *s)
 	free(s);
 }
 
+/* Cancels the session's ops by user_data, which the kernel finds by hash; a cancel by
+ * fd walks every poll armed in the ring (thousands with many flows; see conn.c). */
+static void sess_cancel_ops(struct sess *s, bool connecting)
+{
+	static const enum op ops[] = { OP_SESS_CONNECT, OP_SESS_RECV, OP_SESS_SEND };
+	const bool armed[] = { connecting, s->recv_armed, s->send_inflight };
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (!armed[i])
+			continue;
+		io_uring_prep_cancel64(loop_sqe(s->loop, s, OP_SESS_CANCEL), (uint64_t)(uintptr_t)s | ops[i], 0);
+		s->inflight++;
+	}
+}
+
 /* Ends the session: flows still waiting for their tunnel try their next peer, flows
  * that were relaying are reset (their bytes cannot arrive any more). */
 static void sess_close(struct sess *s, int err, const char *why)
 {
 	struct loop *lp = s->loop;
 	char name[ADDR_STRLEN];
+	bool connecting;
 
 	if (s->state == SESS_CLOSING)
 		return;
@@ -230,6 +246,7 @@ static void sess_close(struct sess *s, int err, const char *why)
 	else
 		log_debug("tunnel session %llu %s %s closed: %s", (unsigned long long)s->id,
 			  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
+	connecting = s->state == SESS_CONNECTING;
 	s->state = SESS_CLOSING;
 	s->close_err = err ? err : -ECONNRESET;
 	while (s->flows) {
@@ -249,10 +266,8 @@ static void sess_close(struct sess *s, int err, const char *why)
 		}
 	}
 	h2dn_tunnel_close(lp, s);
-	if (s->fd >= 0 && s->inflight) {
-		io_uring_prep_cancel_fd(loop_sqe(lp, s, OP_SESS_CANCEL), s->fd, IORING_ASYNC_CANCEL_ALL);
-		s->inflight++;
-	}
+	if (s->fd >= 0 && s->inflight)
+		sess_cancel_ops(s, connecting);
 	sess_dirty(s);
 }
 
