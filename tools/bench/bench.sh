@@ -46,7 +46,8 @@
 # HTTP loads an HTTP one):
 #   rtt1, rtt100   64 B TCP ping-pong, 1 and 100 concurrent flows (build/bench/pingpong)
 #   rtt4k          4 KiB ping-pong, 1 flow
-#   sockperf       64 B ping-pong, 1 flow, with sockperf (cross-check; transparent paths)
+#   sockperf       64 B ping-pong, 1 flow, with sockperf (cross-check of the pingpong tool
+#                  on the paths with one proxy or none: direct, hermes-*, haproxy-tcp)
 #                  These run with client, server and every proxy pinned to one CPU
 #                  (BENCH_RTT_CPU, default 0): on a VM whose idle vCPUs halt, a wake-up
 #                  across vCPUs costs ~50 us and the scheduler's placement, not the data
@@ -64,8 +65,7 @@
 #                        requests of the whole machine during c=100
 #   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
 #   wrk, h2load c=10000  the same with 10000 connections, for BIG_SECS each, last in the
-#                        round and only in rounds 1..BIG_RUNS (the 30-minute budget of
-#                        the full run). The errors (wrk's socket errors, h2load's failed
+#                        round. The errors (wrk's socket errors, h2load's failed
 #                        requests) are samples of their own, and so are the connections
 #                        left unaccepted in any listen queue at the end (which neither
 #                        tool counts), so a configuration that cannot hold 10000
@@ -78,9 +78,10 @@
 #                  are shown, not typed
 # Before every HTTP load the harness waits (up to 10 s) until no listen queue holds
 # connections, so that a proxy still working off the previous load is not measured on
-# the next one's time. The cross-checks (sockperf, rtt1free, bulk8) run in rounds
-# 1..EXTRA_RUNS only. Quick mode leaves them out, and h2load other than c=100, and
-# c=10000 (BENCH_C10K=1 measures c=10000 in quick mode too).
+# the next one's time. The full run measures every load in every round, so that each
+# figure is a median of RUNS samples. Quick mode leaves out the cross-checks (sockperf,
+# rtt1free, bulk8), h2load other than c=100, and c=10000 (BENCH_C10K=1 measures c=10000
+# in quick mode too).
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
@@ -88,10 +89,10 @@
 # Environment: RUNS (default 5; 2 with BENCH_QUICK=1), BENCH_QUICK=1 (shorter loads, fewer
 # configurations: the four hermes-uring variants are left out unless BENCH_CONFIGS names
 # them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured; the
-# opt-in configurations, haproxy-mtls-2hop, are measured only when named there),
-# BENCH_C10K=0|1 (c=10000 off or on; default on in full mode, off in quick mode),
-# BIG_RUNS (rounds with c=10000, default 2), BIG_SECS (its seconds per load, default 3),
-# EXTRA_RUNS (rounds with the cross-checks, default 1).
+# opt-in configurations, haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc, are
+# measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
+# mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
+# seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup).
 
@@ -130,8 +131,11 @@ case ${BENCH_QUICK:-} in '' | 0 | no | false) QUICK=0 ;; *) QUICK=1 ;; esac
 if [ $QUICK = 1 ]; then
 	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1 H2_SECS=1
 else
-	# wrk takes whole seconds only; h2load's time excludes its connection setup
-	RUNS=${RUNS:-5} RTT_SECS=0.8 SOCKPERF_SECS=1 BULK_SECS=2 CONN_SECS=1.5 HTTP_SECS=2 H2_SECS=1.5
+	# Every load runs in every round (each figure a median of RUNS samples) within the
+	# 30-minute budget on 2 vCPUs: hence 1 s per HTTP load and bulk (wrk and iperf3 take
+	# whole seconds only). The spread between rounds (the machine's drift) is larger than
+	# what longer loads would take out of a sample.
+	RUNS=${RUNS:-5} RTT_SECS=0.6 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=1.5 HTTP_SECS=1 H2_SECS=1
 fi
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: RUNS must be 1..99, got '$RUNS'" >&2
@@ -141,15 +145,15 @@ HTTP_CONNS="1 100 1000"
 # quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
 # other than c=100
 if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
-# the cross-checks run in rounds 1..EXTRA_RUNS only (the 30-minute budget of the full run)
-EXTRA_RUNS=${EXTRA_RUNS:-1}
+# the cross-checks run in rounds 1..EXTRA_RUNS (default: every round)
+EXTRA_RUNS=${EXTRA_RUNS:-$RUNS}
 [[ $EXTRA_RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: EXTRA_RUNS must be 1..99, got '$EXTRA_RUNS'" >&2
 	exit 2
 }
 [ "$EXTRA_RUNS" -le "$RUNS" ] || EXTRA_RUNS=$RUNS
-# c=10000: setting up and closing 10000 connections through a proxy takes seconds of its
-# own, so it is measured in fewer rounds (and is off in quick mode unless asked for)
+# c=10000: in rounds 1..BIG_RUNS (default: every round); off in quick mode unless asked
+# for (setting up and closing 10000 connections through a proxy takes seconds of its own)
 BIG_CONNS=10000
 BIG_SECS=${BIG_SECS:-3}
 case ${BENCH_C10K:-} in
@@ -157,7 +161,7 @@ case ${BENCH_C10K:-} in
 0 | no | false) C10K=0 ;;
 *) C10K=1 ;;
 esac
-BIG_RUNS=${BIG_RUNS:-2}
+BIG_RUNS=${BIG_RUNS:-$RUNS}
 [[ $BIG_RUNS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: BIG_RUNS must be 1..99, got '$BIG_RUNS'" >&2
 	exit 2
@@ -184,10 +188,11 @@ ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-n
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
 	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc "
-# measured only when BENCH_CONFIGS names them: 20000 TLS handshakes at c=10000 and a
-# handshake per flow in every load make the 2-hop HAProxy tunnel cost about 4 of the full
-# run's 30 minutes
-OPT_IN=" haproxy-mtls-2hop "
+# measured only when BENCH_CONFIGS names them, for the full run's 30-minute budget: 20000
+# TLS handshakes at c=10000 and a handshake per flow in every load make the 2-hop HAProxy
+# tunnel cost about 4 minutes; -noacct and -tc (the cost of accounting, not a peer
+# comparison) about 1.5 minutes
+OPT_IN=" haproxy-mtls-2hop hermes-uring-noacct hermes-uring-tc "
 declare -A CFG_ARGS=(
 	[hermes-uring]='--relay uring --sk-msg off'
 	[hermes-uring-skmsg]='--relay uring --sk-msg on'
@@ -1238,6 +1243,10 @@ big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ]; }
 # cross_round RUN: whether round RUN runs the cross-checks (sockperf, unpinned RTT,
 # 8-flow bulk)
 cross_round() { [ "$EXTRA" = 1 ] && [ "$1" -le "$EXTRA_RUNS" ]; }
+# sockperf_cfg CONFIG: whether sockperf cross-checks CONFIG's pinned 64 B RTT: the paths
+# with one proxy or none (direct, the policy proxy modes, haproxy-tcp), where the pingpong
+# tool itself is the thing to check; each run of it costs 3 s (its warm-up and setup)
+sockperf_cfg() { case $1 in direct | hermes-uring* | hermes-splice | haproxy-tcp) return 0 ;; esac; return 1; }
 
 # measure_config CONFIG RUN: one round of every load of CONFIG; the samples are kept only
 # when the configuration was really in force (nothing attached for the peers and direct,
@@ -1273,7 +1282,7 @@ measure_config() {
 	fi
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
-		cross_round "$run" && has_load "$cfg" l4 && m_sockperf "$cfg" "$run"
+		cross_round "$run" && has_load "$cfg" l4 && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"
 		m_pingpong "$cfg" "$run" 1 64 pinned
 		m_pingpong "$cfg" "$run" 100 64 pinned
 		m_pingpong "$cfg" "$run" 1 4096 pinned

@@ -267,22 +267,21 @@ def markdown(meta, configs, results, errors, extra):
     out.append("")
     out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk %s s, h2load %s s "
                "per measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration but the "
-               "opt-in haproxy-mtls-2hop) or "
+               "opt-in haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc) or "
                "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
                   meta.get("conn_secs"), meta.get("http_secs"), meta.get("h2_secs", meta.get("http_secs")),
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
-    if meta.get("extra"):
+    if meta.get("extra") and meta.get("extra_runs", runs) < runs:
         out.append("The cross-checks (sockperf, unpinned RTT, 8-flow bulk) ran in %s only (their cells have "
-                   "n=%s or fewer), to keep the full run within 30 minutes." % (rounds(meta.get("extra_runs")),
-                                                                               meta.get("extra_runs")))
+                   "n=%s or fewer: EXTRA_RUNS)." % (rounds(meta.get("extra_runs")), meta.get("extra_runs")))
     out.append("")
     if meta.get("c10k"):
+        big = meta.get("big_runs", runs)
         out.append("c=%s (wrk and h2load): %s s per measurement (wrk counts from its first connect(), so the setup "
-                   "of the connections is inside it) and in %s only, to keep the full run within 30 "
-                   "minutes: its cells have n=%s or fewer. Descriptor limit (RLIMIT_NOFILE) given to every process: "
+                   "of the connections is inside it)%s. Descriptor limit (RLIMIT_NOFILE) given to every process: "
                    "%s (%s wanted); 10000 connections through one proxy process take 20000 in it, so a "
                    "configuration whose limit is lower shows it there: as errors (\"wrk errors\", \"failed\" "
                    "rows: connections reset by a proxy that could not open its upstream socket) or as connections "
@@ -290,7 +289,8 @@ def markdown(meta, configs, results, errors, extra):
                    "listen queue, and neither tool counts them: the harness reads every listen queue on A, R and C "
                    "%s s after each c=%s load began, and reports it in the \"not yet accepted\" rows). Each "
                    "proxy's limit is under Configurations."
-                   % (meta.get("big_conns"), meta.get("big_secs"), rounds(meta.get("big_runs")), meta.get("big_runs"),
+                   % (meta.get("big_conns"), meta.get("big_secs"),
+                      ", in %s only (BIG_RUNS: its cells have n=%s or fewer)" % (rounds(big), big) if big < runs else "",
                       meta.get("nofile"), meta.get("nofile_wanted"), (meta.get("big_secs") or 0.5) - 0.5,
                       meta.get("big_conns")))
     else:
