@@ -259,6 +259,12 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	metric(b, "hermes_http_hedges_total", "counter",
 	       "Attempts left outstanding at their per-try timeout while a further attempt started "
 	       "(hedge_on_per_try_timeout).", s->http_hedges);
+	metric(b, "hermes_http_descriptor_waits_total", "counter",
+	       "Times an HTTP request waited for a free descriptor to open its upstream connection "
+	       "(hermesd at its RLIMIT_NOFILE).", s->http_fd_waits);
+	metric(b, "hermes_http_pool_trimmed_total", "counter",
+	       "Idle pooled upstream connections closed because hermesd's descriptors ran short.",
+	       s->http_pool_trimmed);
 	metric(b, "hermes_http_hedge_wins_total", "counter",
 	       "Responses that came from a hedged attempt rather than from the attempts started after it.",
 	       s->http_hedge_wins);

@@ -174,6 +174,7 @@ struct hconn {
 	char route[32];
 	unsigned attempts, retries;
 	uint64_t req_start_ms, req_start_ns, try_deadline_ms, all_deadline_ms, backoff_until_ms;
+	uint64_t fd_wait_since_ms; /* waiting for a descriptor for an upstream connection */
 	struct hep *ep;           /* endpoint of the current attempt */
 	struct hup *up;           /* its connection */
 	/* hedged attempts, outstanding beside the current one (each hedge is a retry, so

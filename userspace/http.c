@@ -721,7 +721,7 @@ static void hc_reset_request(struct hconn *x)
 	x->method[0] = x->path[0] = 0;
 	x->tried = 0;
 	x->attempts = x->retries = 0;
-	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = 0;
+	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = x->fd_wait_since_ms = 0;
 	x->status = 0;
 	x->no_body = x->resp_chunked = x->until_close = x->dechunk = x->resp_reusable = x->resp_done = false;
 	x->resp_left = -1;
@@ -1006,6 +1006,33 @@ static void hc_schedule_retry(struct loop *lp, struct hconn *x, const char *why)
 		hc_attempt(lp, x);
 }
 
+/* The attempt on endpoint I could not open a socket: hermesd is out of descriptors
+ * (EMFILE, ENFILE), its own shortage, not the endpoint's failure, so it is neither an
+ * attempt nor a retry and marks no endpoint down. The request waits, trying again every
+ * HTTP_FD_WAIT_MS (a pooled connection coming back or any socket closing lets it go on),
+ * for at most connect_timeout_ms (HAProxy's `timeout queue` defaults to its connect
+ * timeout too); then it fails as a connect failure. At 10000 clients, each with a request
+ * in flight, the upstream connections would need 10000 descriptors more: without the
+ * wait, those above the limit got 503 at once. */
+#define HTTP_FD_WAIT_MS 5
+static bool hc_fd_wait(struct loop *lp, struct hconn *x, int i)
+{
+	if (!x->fd_wait_since_ms) {
+		x->fd_wait_since_ms = lp->now_ms;
+		lp->st.http_fd_waits++;
+	} else if (lp->now_ms - x->fd_wait_since_ms >= lp->cfg->connect_timeout_ms)
+		return false;
+	x->attempts--;
+	lp->st.http_attempts--;
+	x->tried &= ~(1u << i);
+	x->ep->active--;
+	log_debug("http conn %llu: %s %s: out of descriptors for an upstream connection: waiting",
+		  (unsigned long long)x->id, x->method, x->path);
+	x->backoff_until_ms = lp->now_ms + HTTP_FD_WAIT_MS;
+	x->state = HC_BACKOFF;
+	return true;
+}
+
 static void hc_attempt(struct loop *lp, struct hconn *x)
 {
 	int i = hc_pick(lp, x);
@@ -1027,9 +1054,14 @@ static void hc_attempt(struct loop *lp, struct hconn *x)
 	x->up_hedged = false;
 	u = hup_open(lp, x->ep, x);
 	if (!u) {
-		http_up_failed(lp, x, NULL, HUP_F_CONNECT, -errno);
+		int err = errno;
+
+		if ((err == EMFILE || err == ENFILE) && hc_fd_wait(lp, x, i))
+			return;
+		http_up_failed(lp, x, NULL, HUP_F_CONNECT, -err);
 		return;
 	}
+	x->fd_wait_since_ms = 0;
 	x->up = u;
 	/* the whole request, or its head and what of its body is buffered */
 	hup_write(lp, u, x->out.p, x->out.len);

@@ -62,6 +62,9 @@ void hup_consumed(struct loop *lp, struct hup *u, size_t n);
 void hup_release(struct loop *lp, struct hup *u, bool reusable);
 void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void hup_tick(struct loop *lp);
+/* Closes up to N idle pooled HTTP/1.1 connections (descriptors are short); returns how
+ * many. */
+unsigned hup_trim_idle(struct loop *lp, unsigned n);
 void hup_fini(struct loop *lp);
 /* For h2up.c, which runs HTTP/2 connections on hup.c's sockets and ops. */
 struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int kind);

@@ -489,6 +489,20 @@ void hup_consumed(struct loop *lp, struct hup *u, size_t n)
 		hup_arm_recv(lp, u);
 }
 
+unsigned hup_trim_idle(struct loop *lp, unsigned n)
+{
+	unsigned done = 0;
+
+	for (struct hup *u = lp->http->hups, *next; u && done < n; u = next) {
+		next = u->next; /* hup_close may free u */
+		if (u->state == HUP_IDLE && u->kind == HUP_K_H1) {
+			hup_close(lp, u);
+			done++;
+		}
+	}
+	return done;
+}
+
 void hup_release(struct loop *lp, struct hup *u, bool reusable)
 {
 	struct hep *ep = u->ep;

@@ -248,6 +248,8 @@ struct loop_stats {
 	uint64_t http_conns, http_requests, http_attempts, http_retries, http_retry_successes;
 	uint64_t http_budget_exhausted, http_per_try_timeouts, http_rejected;
 	uint64_t http_hedges, http_hedge_wins; /* hedge_on_per_try_timeout */
+	uint64_t http_fd_waits; /* attempts that waited for a descriptor (hc_fd_wait) */
+	uint64_t http_pool_trimmed; /* idle upstream connections closed for want of descriptors */
 	uint64_t http_fwd_conns, http_fwd_requests; /* explicit proxy clients (tunnel listener) */
 	uint64_t http_upstream_failures[6]; /* by enum hup_fail - 1 */
 	uint64_t http_tls_conns, http_tls_failures; /* TLS handshakes with origins done / failed */

@@ -394,12 +394,21 @@ static void on_tick(struct loop *lp)
  * a flow needs a second descriptor for its upstream after the accept, so a listener stops
  * once an accepted descriptor's number (the kernel hands out the lowest free one, so the
  * number tracks how many are open) comes within FD_RESERVE of the limit; the flows
- * accepted meanwhile take their upstream sockets from the reserve instead of failing. */
+ * accepted meanwhile take their upstream sockets from the reserve instead of failing.
+ * Idle pooled upstream connections of the http action hold descriptors too: a pause
+ * closes up to FD_RESERVE of them, so that the backlog is taken in after the rest rather
+ * than one connection per rest (clients in it timed out), as HAProxy gives up idle server
+ * connections when its descriptors run short. */
 #define ACCEPT_PAUSE_MS 100
 #define FD_RESERVE 256
 
 static void pause_listener(struct loop *lp, struct listener *l, int err)
 {
+	if (lp->http && (!err || err == EMFILE || err == ENFILE)) {
+		unsigned n = hup_trim_idle(lp, FD_RESERVE);
+
+		lp->st.http_pool_trimmed += n;
+	}
 	if (!l->paused) {
 		if (!lp->st.accept_pauses)
 			log_warn("accept on %s: %s: resting %d ms at a time while it lasts (connections wait in "
@@ -540,6 +549,28 @@ static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 	}
 }
 
+/* Waits for completions; while a listener rests, no longer than until its rest ends (with
+ * nothing else happening the loop would sleep until the next 1 s tick, and the backlog
+ * would be taken in one connection per second). */
+static int loop_wait(struct loop *lp)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	uint64_t until = UINT64_MAX, now = loop_now_ms(), rel;
+	int rc;
+
+	if (!lp->n_paused)
+		return io_uring_submit_and_wait(&lp->ring, 1);
+	for (int i = 0; i < lp->n_lst; i++)
+		if (lp->lst[i].paused && lp->lst[i].resume_ms < until)
+			until = lp->lst[i].resume_ms;
+	rel = until > now ? until - now : 0;
+	ts.tv_sec = (long long)(rel / 1000);
+	ts.tv_nsec = (long long)(rel % 1000) * 1000000;
+	rc = io_uring_submit_and_wait_timeout(&lp->ring, &cqe, 1, &ts, NULL);
+	return rc == -ETIME ? 0 : rc;
+}
+
 int loop_run(struct loop *lp)
 {
 	lp->ready = true;
@@ -548,7 +579,7 @@ int loop_run(struct loop *lp)
 		unsigned head, n = 0;
 		int rc;
 
-		rc = io_uring_submit_and_wait(&lp->ring, 1);
+		rc = loop_wait(lp);
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 			log_error("io_uring_submit_and_wait: %s", strerror(-rc));
 			return 1;

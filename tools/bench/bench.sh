@@ -445,7 +445,7 @@ up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_
 HERMESD_FAIL=
 a_hermesd_up() {
 	HERMESD_FAIL=
-	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" warn "$@"
+	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "${BENCH_LOG_LEVEL:-warn}" "$@"
 	HERMESD_PID=$LAUNCH_PID
 	await_up "$HERMESD_PID" "$NS_C" "$HERMESD_LOG" "hermesd $*"
 	case $? in
@@ -484,7 +484,7 @@ peer_up() {
 	shift 2
 	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
 	_PINS_MADE+=("$PINROOT-$tag")
-	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" warn "$@"
+	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" "${BENCH_LOG_LEVEL:-warn}" "$@"
 	CFG_PIDS+=("$LAUNCH_PID")
 	await_up "$LAUNCH_PID" "$ns" "$log" "hermesd $tag"
 }
@@ -1384,12 +1384,18 @@ topo_add_relay
 # or upstream socket still holding one as its local port from an earlier configuration
 # made nghttpx's bind() fail (EADDRINUSE) in 4 of 5 rounds of a full run. The accept
 # queues may hold 65535 connections (every server here asks for that or more, hermesd for
-# 4096), so that 10000 connects at once are queued rather than dropped.
+# 4096), so that 10000 connects at once are queued rather than dropped. TIME_WAIT sockets
+# may be reused for new outgoing connections (tcp_tw_reuse=1, as proxy operators set it):
+# a full run leaves 60000+ of them on C within their 60 s (every configuration's c=10000
+# loads), and without reuse each connect() to nginx searched the ephemeral range port by
+# port: C's proxy (hermesd, HAProxy or nghttpx alike) then took seconds to open its
+# upstream connections, and tun-h2-2hop's h2load at c=10000 completed nothing.
 RESERVED_PORTS=3128,5201,7001-7004,8080-8081,15000-15001,15008,15201,17001-17004,18080-18081,28080,38080,38443
 for ns in "$NS_C" "$NS_S" "$NS_R"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_PORTS" \
-		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null ||
-		die "cannot set the port range, reserved ports and accept queue limits in $ns"
+		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
+		net.ipv4.tcp_tw_reuse=1 >/dev/null ||
+		die "cannot set the port range, reserved ports, TIME_WAIT reuse and accept queue limits in $ns"
 done
 cp "$LOGS/wrk.lua" "$TMP/wrk.lua"
 # Every round runs the same binaries even if build/ is rebuilt meanwhile.
