@@ -115,17 +115,15 @@ void sock_reset_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
-/* Cancels one op of the connection by its user_data (OBJ | OP). */
+/* Cancels OBJ's op OP (OBJ: the connection or one of its halves). */
 static void conn_cancel_op(struct loop *lp, struct conn *c, const void *obj, enum op op)
 {
-	io_uring_prep_cancel64(loop_sqe(lp, c, OP_CANCEL), (uint64_t)(uintptr_t)obj | op, 0);
+	loop_cancel(lp, c, OP_CANCEL, obj, op);
 	c->inflight++;
 }
 
-/* Cancels what is in flight on the connection's sockets, op by op, by user_data: the
- * kernel finds each by hash. A cancel by fd walks every poll armed in the ring, which at
- * 10000 relayed flows (20000 armed receives) made closing them take seconds of hermesd's
- * CPU. Every op a connection submits on its sockets is tracked by a flag. */
+/* Cancels what is in flight on the connection's sockets, op by op (loop_cancel): every
+ * op a connection submits on its sockets is tracked by a flag. */
 static void conn_cancel_ops(struct loop *lp, struct conn *c, bool connecting)
 {
 	if (connecting) /* its linked timeout goes with it */

@@ -223,14 +223,13 @@ static void hc_close(struct loop *lp, struct hconn *x, bool rst)
 		io_uring_prep_timeout_remove(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
 		x->inflight++;
 	}
-	/* by user_data, not by fd: a cancel by fd walks every poll armed in the ring (see
-	 * hup_cancel_ops) */
+	/* by user_data, not by fd (loop_cancel) */
 	if (x->recv_armed) {
-		io_uring_prep_cancel64(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_RECV, 0);
+		loop_cancel(lp, x, OP_HTTP_CANCEL, x, OP_HTTP_RECV);
 		x->inflight++;
 	}
 	if (x->send_inflight) {
-		io_uring_prep_cancel64(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_SEND, 0);
+		loop_cancel(lp, x, OP_HTTP_CANCEL, x, OP_HTTP_SEND);
 		x->inflight++;
 	}
 	hc_maybe_free(lp, x);

@@ -99,23 +99,21 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
  * HTTP/2 connections (few, and their ops tracked in h2up.c) keep the cancel by fd. */
 static void hup_cancel_ops(struct loop *lp, struct hup *u, bool connecting)
 {
-	uint64_t ud = (uint64_t)(uintptr_t)u;
-
 	if (u->kind != HUP_K_H1) {
 		io_uring_prep_cancel_fd(loop_sqe(lp, u, OP_HUP_CANCEL), u->fd, IORING_ASYNC_CANCEL_ALL);
 		u->inflight++;
 		return;
 	}
 	if (connecting) { /* its linked timeout goes with it */
-		io_uring_prep_cancel64(loop_sqe(lp, u, OP_HUP_CANCEL), ud | OP_HUP_CONNECT, 0);
+		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_CONNECT);
 		u->inflight++;
 	}
 	if (u->recv_armed) {
-		io_uring_prep_cancel64(loop_sqe(lp, u, OP_HUP_CANCEL), ud | OP_HUP_RECV, 0);
+		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_RECV);
 		u->inflight++;
 	}
 	if (u->send_inflight) {
-		io_uring_prep_cancel64(loop_sqe(lp, u, OP_HUP_CANCEL), ud | OP_HUP_SEND, 0);
+		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_SEND);
 		u->inflight++;
 	}
 }

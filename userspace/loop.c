@@ -74,6 +74,11 @@ struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op)
 	return sqe;
 }
 
+void loop_cancel(struct loop *lp, void *owner, enum op cancel_op, const void *target, enum op op)
+{
+	io_uring_prep_cancel64(loop_sqe(lp, owner, cancel_op), (uint64_t)(uintptr_t)target | op, 0);
+}
+
 /* Binds with a few retries: an io_uring server that just exited keeps its port for
  * a few milliseconds (DESIGN §4). */
 static int listen_on(const struct cfg_sockaddr *a, int mark)
@@ -421,7 +426,7 @@ static void pause_listener(struct loop *lp, struct listener *l, int err)
 	l->paused = true;
 	l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
 	if (l->armed) /* the multishot goes on: stop it (its last completion is -ECANCELED) */
-		io_uring_prep_cancel64(loop_sqe(lp, l, OP_LST_CANCEL), (uint64_t)(uintptr_t)l | OP_ACCEPT, 0);
+		loop_cancel(lp, l, OP_LST_CANCEL, l, OP_ACCEPT);
 }
 
 static bool accept_starved(int err)
@@ -480,7 +485,7 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 		} else if (!l->single && cqe->res >= single_from) {
 			l->single = true;
 			if (l->armed) /* its -ECANCELED completion re-arms as a single accept */
-				io_uring_prep_cancel64(loop_sqe(lp, l, OP_LST_CANCEL), (uint64_t)(uintptr_t)l | OP_ACCEPT, 0);
+				loop_cancel(lp, l, OP_LST_CANCEL, l, OP_ACCEPT);
 		} else if (l->single && cqe->res < single_from - 1024) {
 			l->single = false; /* the next arming is a multishot again */
 		}

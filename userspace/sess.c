@@ -215,19 +215,11 @@ static void sess_maybe_free(struct sess *s)
 	free(s);
 }
 
-/* Cancels the session's ops by user_data, which the kernel finds by hash; a cancel by
- * fd walks every poll armed in the ring (thousands with many flows; see conn.c). */
-static void sess_cancel_ops(struct sess *s, bool connecting)
+/* Cancels the session's op OP (loop_cancel). */
+static void sess_cancel_op(struct sess *s, enum op op)
 {
-	static const enum op ops[] = { OP_SESS_CONNECT, OP_SESS_RECV, OP_SESS_SEND };
-	const bool armed[] = { connecting, s->recv_armed, s->send_inflight };
-
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (!armed[i])
-			continue;
-		io_uring_prep_cancel64(loop_sqe(s->loop, s, OP_SESS_CANCEL), (uint64_t)(uintptr_t)s | ops[i], 0);
-		s->inflight++;
-	}
+	loop_cancel(s->loop, s, OP_SESS_CANCEL, s, op);
+	s->inflight++;
 }
 
 /* Ends the session: flows still waiting for their tunnel try their next peer, flows
@@ -266,8 +258,12 @@ static void sess_close(struct sess *s, int err, const char *why)
 		}
 	}
 	h2dn_tunnel_close(lp, s);
-	if (s->fd >= 0 && s->inflight)
-		sess_cancel_ops(s, connecting);
+	if (connecting) /* its linked timeout goes with it */
+		sess_cancel_op(s, OP_SESS_CONNECT);
+	if (s->recv_armed)
+		sess_cancel_op(s, OP_SESS_RECV);
+	if (s->send_inflight)
+		sess_cancel_op(s, OP_SESS_SEND);
 	sess_dirty(s);
 }
 
