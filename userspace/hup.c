@@ -325,34 +325,45 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 {
 	const struct hermes_config *cfg = lp->cfg;
 	int mark = (int)cfg->mark;
+	struct sockaddr_storage ss;
 	struct io_uring_sqe *sqe;
 	struct hup *u;
 	uint32_t to_ms;
 	socklen_t len;
+	int fd, err;
 
+	/* the socket first: out of descriptors (EMFILE), a request retries every few ms
+	 * (hc_fd_wait), and allocating the buffers for each try would be wasted */
+	len = addr_from_hermes(&ep->addr, &ss);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
 	u = loop_zalloc(sizeof(*u));
-	if (!u) {
+	if (u) {
+		u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
+		u->rx.p = malloc(u->rx.cap);
+		u->wcap = HUP_WBUF;
+		u->wbuf = malloc(u->wcap);
+	}
+	if (!u || !u->rx.p || !u->wbuf) {
+		close(fd);
+		if (u) {
+			free(u->rx.p);
+			free(u->wbuf);
+		}
+		free(u);
 		errno = ENOMEM;
 		return NULL;
 	}
 	u->kind = (uint8_t)kind;
-	u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
-	u->rx.p = malloc(u->rx.cap);
-	u->wcap = HUP_WBUF;
-	u->wbuf = malloc(u->wcap);
-	len = addr_from_hermes(&ep->addr, &u->dst_ss);
-	u->fd = socket(u->dst_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!u->rx.p || !u->wbuf || u->fd < 0 || setsockopt(u->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
-		int err = !u->rx.p || !u->wbuf ? ENOMEM : errno;
-
-		if (u->fd >= 0)
-			close(u->fd);
-		free(u->rx.p);
-		free(u->wbuf);
-		free(u);
-		errno = err;
-		return NULL;
-	}
+	u->fd = fd;
+	memcpy(&u->dst_ss, &ss, len);
 	u->loop = lp;
 	u->ep = ep;
 	u->x = x;
