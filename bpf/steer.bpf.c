@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* steer.bpf.c: takes new TCP connections of the enabled cgroup over.
- * connect4/6 decide per policy (pass, deny, proxy) and rewrite proxied connects to
+ * connect4/6 decide per policy (pass, deny, proxy, tunnel, http) and rewrite steered connects to
  * hermesd's outbound listener; sockops re-keys the original destination by the app's
  * local address once established; getpeername4/6 show the app what it dialled;
  * getsockopt answers SO_ORIGINAL_DST on hermesd's accepted sockets. */

@@ -1429,7 +1429,7 @@ static const struct key tunnel_keys[] = {
 
 static const struct key top_keys[] = {
 	{ .name = "cgroup", .set = set_path, CFG_STRING(cgroup),
-	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/unified/myapps" },
+	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/myapps" },
 	{ .name = "pin_root", .set = set_path, CFG_STRING(pin_root),
 	  .expect = "an absolute path on bpffs, e.g. " DEFAULT_PIN_ROOT },
 	{ .name = "log_level", .set = set_log_level, CFG_FIELD(log_level),
@@ -1548,7 +1548,7 @@ void config_defaults(struct hermes_config *cfg)
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's
-	 * receive memory is full (README, "Kernel acceleration") */
+	 * receive memory is full (docs/architecture.md, "Kernel acceleration") */
 	cfg->sk_msg = false;
 	cfg->flow_table = true;
 	cfg->http.max_head = 16384;

@@ -605,8 +605,8 @@ static void flow_set_engine(struct loop *lp, struct conn *c)
 
 /* Engine for a flow whose upstream just connected. `auto` is io_uring: on this kernel
  * io_uring with the sk_msg hop beat splice on request/response rate, RTT and
- * single-flow bulk, and splice only won with 8 parallel bulk flows (README, "Relay
- * engines"); the sk_msg hop, which splice cannot use, is decided before the flow's
+ * single-flow bulk, and splice only won with 8 parallel bulk flows (docs/architecture.md,
+ * "Kernel acceleration"); the sk_msg hop, which splice cannot use, is decided before the flow's
  * class could be known. */
 static enum relay_engine relay_pick(const struct loop *lp)
 {

@@ -80,7 +80,7 @@ void loop_cancel(struct loop *lp, void *owner, enum op cancel_op, const void *ta
 }
 
 /* Binds with a few retries: an io_uring server that just exited keeps its port for
- * a few milliseconds (DESIGN §4). */
+ * a few milliseconds (docs/architecture.md, kernel facts). */
 static int listen_on(const struct cfg_sockaddr *a, int mark)
 {
 	int fd, one = 1, err = 0;

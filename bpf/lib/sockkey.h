@@ -35,7 +35,7 @@ static __always_inline void key_addr(__u8 *dst, __u32 family, __u32 ip4, const _
 }
 
 /* The key of a socket as sockops sees it. remote_port holds the network-order port in
- * its upper 16 bits (DESIGN §4), local_port is host order. */
+ * its upper 16 bits (docs/architecture.md, kernel facts), local_port is host order. */
 static __always_inline void sockops_key(struct bpf_sock_ops *skops, struct hermes_sock_key *k)
 {
 	__u32 l6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };

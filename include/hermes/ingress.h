@@ -1,7 +1,7 @@
 /* ingress.h: the protected-ingress contract between the sk_lookup program
  * (bpf/ingress.bpf.c), hermesd and bpftool users: which local TCP ports are reachable
- * only through hermesd's inbound listener, and where that listener is. See README
- * "Protected ingress" for the bpftool recipes that rely on this exact layout. */
+ * only through hermesd's inbound listener, and where that listener is. See
+ * docs/ingress.md for the bpftool recipes that rely on this exact layout. */
 #ifndef HERMES_INGRESS_H
 #define HERMES_INGRESS_H
 

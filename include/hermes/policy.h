@@ -1,6 +1,6 @@
 /* policy.h: the policy contract between the steering BPF programs and user space
- * (hermesd, hermesctl, bpftool users). One LPM trie holds every rule; see README
- * "Policy maps" for the bpftool recipes that rely on this exact layout. */
+ * (hermesd, hermesctl, bpftool users). One LPM trie holds every rule; see
+ * docs/policy.md for the bpftool recipes that rely on this exact layout. */
 #ifndef HERMES_POLICY_H
 #define HERMES_POLICY_H
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bpftool_recipes: the README's bpftool commands, run verbatim (with the test's pin root)
+# bpftool_recipes: the bpftool commands of docs/policy.md, run verbatim (with the test's pin root)
 # against a live hermesd: dump shows field names, a hex update adds a proxy rule that the
 # next curl follows, a deny rule written with bpftool refuses the next connect, and a
 # bpftool delete makes the destination pass again; hermesctl sees the same rules.
@@ -53,4 +53,4 @@ expect_page "and passes again after the bpftool delete" http://10.77.1.3/
 
 stats=$(bpftool map dump pinned "$PINROOT/hermes_stats")
 assert_match "$stats" '"values"' "bpftool dumps the per-CPU counters"
-pass "bpftool recipes from the README work on a live hermesd"
+pass "bpftool recipes from docs/policy.md work on a live hermesd"

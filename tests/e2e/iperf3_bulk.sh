@@ -2,7 +2,7 @@
 # iperf3_bulk: a non-blocking bulk sender (iperf3, 4 parallel streams each way) through
 # `proxy` with hermesd's default settings completes without errors. It guards the
 # default: with --sk-msg on, this kernel returns ENOMEM from send() to such senders once
-# hermesd's receive memory is full (README, Kernel acceleration).
+# hermesd's receive memory is full (docs/architecture.md, Kernel acceleration).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
