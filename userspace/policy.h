@@ -21,8 +21,8 @@ int pol_parse_match(const char *s, struct hermes_policy_key *key);
 int pol_parse_match_err(const char *s, struct hermes_policy_key *key, char *err, size_t errlen);
 /* Inverse of pol_parse_match; canonical form ("10.0.0.0/8:80", "[fd00::/64]:443"). */
 int pol_fmt_match(const struct hermes_policy_key *key, char *buf, size_t len);
-/* "pass|deny|proxy|tunnel|http" -> action. -EINVAL unknown word; -EOPNOTSUPP for
- * tunnel/http, which are reserved until implemented. */
+/* "pass|deny|proxy|tunnel|http" -> action (the names of action_names in policy.c);
+ * -EINVAL for any other word. */
 int pol_parse_action(const char *s, enum hermes_action *out);
 const char *pol_action_name(unsigned action);
 const char *pol_counter_name(unsigned counter);

@@ -4,7 +4,8 @@
 # in include/hermes/policy.h, action_names in userspace/policy.c), then:
 #  1. `hermesd --help` names every action with its code ("NAME [CODE]");
 #  2. `hermesctl --help`, etc/hermes.yaml and docs/policy.md name every action and give
-#     its bpftool code as "CODE NAME" (as in "action (0 pass, 1 deny, ...)");
+#     its bpftool code as "CODE NAME" (as in "action (0 pass, 1 deny, ...)"), and
+#     `hermes-top --help` names every action;
 #  3. docs/policy.md lists every decision counter at its index (enum hermes_counter,
 #     counter_names in policy.c);
 #  4. every relative link in README.md and docs/*.md, and every docs/NAME.md that a help
@@ -74,6 +75,12 @@ for c in "${!NAME[@]}"; do
 		printf '%s' "$text" | grep -qE "(^|[^a-z_-])$n([^a-z_-]|$)" || problem "$label does not name action '$n'"
 		printf '%s' "$text" | grep -qE "(^|[^0-9])$c $n([^a-z_-]|$)" || problem "$label does not give the bpftool code of '$n' as '$c $n'"
 	done
+done
+# hermes-top shows the action of each flow: its help names them all
+top_flat=$(printf '%s' "$TOP_HELP" | flat)
+for c in "${!NAME[@]}"; do
+	printf '%s' "$top_flat" | grep -qE "(^|[^a-z_-])${NAME[$c]}([^a-z_-]|$)" ||
+		problem "hermes-top --help does not name action '${NAME[$c]}'"
 done
 # the bpftool table of docs/policy.md: one row per action, with its code
 for c in "${!NAME[@]}"; do
