@@ -54,15 +54,20 @@ while read -r enum name; do
 	COUNTER_NAME[$enum]=$name
 done < <(sed -n '/counter_names\[/,/^};/s/^[[:space:]]*\[HERMES_CNT_\([A-Z_]*\)\][[:space:]]*=[[:space:]]*"\([a-z_]*\)",.*/\1 \2/p' \
 	userspace/policy.c)
-[ -n "$COUNTER_ENUMS" ] && [ ${#COUNTER_NAME[@]} -gt 0 ] ||
+if [ -z "$COUNTER_ENUMS" ] || [ ${#COUNTER_NAME[@]} -eq 0 ]; then
 	die "found no decision counters in include/hermes/policy.h (enum hermes_counter) or userspace/policy.c (counter_names)"
+fi
 
 # ---------------------------------------------------------------- the texts
-HERMESD_HELP=$("$HERMESD_BIN" --help) || die "hermesd --help failed"
-HERMESCTL_HELP=$("$HERMESCTL_BIN" --help) || die "hermesctl --help failed"
-TOP_HELP=$("$BUILD/hermes-top" --help) || die "hermes-top --help failed"
-YAML=$(cat etc/hermes.yaml)
-POLICY_MD=$(cat docs/policy.md 2>/dev/null) || problem "docs/policy.md is missing"
+# read by name below (${!var}), which shellcheck cannot follow
+# shellcheck disable=SC2034
+{
+	HERMESD_HELP=$("$HERMESD_BIN" --help) || die "hermesd --help failed"
+	HERMESCTL_HELP=$("$HERMESCTL_BIN" --help) || die "hermesctl --help failed"
+	TOP_HELP=$("$BUILD/hermes-top" --help) || die "hermes-top --help failed"
+	YAML=$(cat etc/hermes.yaml)
+	POLICY_MD=$(cat docs/policy.md 2>/dev/null) || problem "docs/policy.md is missing"
+}
 
 hd_flat=$(printf '%s' "$HERMESD_HELP" | flat)
 for c in "${!NAME[@]}"; do
