@@ -16,7 +16,9 @@
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "policy.h"
+#include "version.h"
 
 #define EXIT_USAGE 2
 
@@ -43,9 +45,11 @@ static void usage(FILE *f)
 "deny rules stay enforced until `hermesctl disable`.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE       YAML configuration (see etc/hermes.yaml); without it the\n"
-"                          embedded default runs: steer the cgroup v2 root, policy\n"
-"                          'pass' for everything until rules say otherwise\n"
+"  -c, --config FILE|none  YAML configuration (annotated example: etc/hermes.yaml).\n"
+"                          Default: %s when that file exists. With\n"
+"                          none, or no such file, the embedded default runs: steer\n"
+"                          the cgroup v2 root, policy 'pass' for everything until\n"
+"                          rules say otherwise\n"
 "      --cgroup PATH       cgroup v2 directory whose processes are steered\n"
 "      --pin-root DIR      where maps and links are pinned (default /sys/fs/bpf/hermes);\n"
 "                          reused on restart, so policy survives restarts\n"
@@ -83,6 +87,7 @@ static void usage(FILE *f)
 "      --tc-iface NAME     count packets and bytes on this interface with TC\n"
 "                          (repeatable; names in hermesd's network namespace)\n"
 "  -t, --check             parse the configuration, print a summary and exit\n"
+"  -V, --version           print the version and the git commit built, and exit\n"
 "  -h, --help              this text\n"
 "\n"
 "Command-line options override the configuration file.\n"
@@ -102,7 +107,7 @@ static void usage(FILE *f)
 "Examples:\n"
 "  hermesd --cgroup /sys/fs/cgroup/unified/apps\n"
 "  hermesctl policy add 10.0.0.0/8:80 proxy\n"
-"  hermesd -c /etc/hermes/hermes.yaml --user nobody\n");
+"  hermesd -c /etc/hermes/hermes.yaml --user nobody\n", hermes_config_default);
 }
 
 static int parse_addr_opt(const char *opt, const char *val, struct cfg_sockaddr *out, bool can_off)
@@ -148,6 +153,7 @@ int main(int argc, char **argv)
 		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
 		{ "inbound-listen", required_argument, NULL, O_INBOUND },
 		{ "check", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case O_CGROUP: cgroup = optarg; break;
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
 			break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "hermesd"); return 0;
 		default:
 			fprintf(stderr, "Try 'hermesd --help'.\n");
 			return EXIT_USAGE;
@@ -223,6 +230,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* "none" is how a caller (the tests, a lab) keeps a host's config out */
+	if (config_path && !strcmp(config_path, "none"))
+		config_path = NULL;
+	else if (!config_path && !access(hermes_config_default, F_OK))
+		config_path = hermes_config_default;
 	config_defaults(&cfg);
 	if (config_path && config_load(config_path, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "hermesd: %s\n", err);
@@ -329,6 +341,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
+	notify_ready(cfg.cgroup, cfg.n_rules);
 	rc = loop_run(&lp);
 	ingress_stop(&ing);
 	loader_detach(&ld);
