@@ -228,6 +228,32 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(DOCDIR)/hermes.yaml
 	$(Q)rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/hermes 2>/dev/null || true
 
+# make deb: a Debian package of this build, staged with make install PREFIX=/usr under
+# $(BUILD)/deb/debian/hermes (where dpkg-shlibdeps expects it), man pages gzipped,
+# /etc/hermes/hermes.yaml a conffile, Depends from the programs' shared libraries, and
+# maintainer scripts that never enable or start hermesd (packaging/deb).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_VERSION ?= $(VERSION)
+DEB_MAINTAINER ?= Hermes developers <hermes@localhost>
+DEB_STAGE = $(BUILD)/deb/debian/hermes
+DEB := $(BUILD)/hermes_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: $(BUILD)/hermesd $(TOOL_BINS) $(MAN_PAGES)
+	$(call msg,DEB,$(DEB))
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_STAGE)/DEBIAN
+	$(Q)$(MAKE) --no-print-directory install BUILD=$(BUILD) PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(abspath $(DEB_STAGE)) >/dev/null
+	$(Q)gzip -9n $(DEB_STAGE)/usr/share/man/man8/*.8
+	$(Q)echo /etc/hermes/hermes.yaml >$(DEB_STAGE)/DEBIAN/conffiles
+	$(Q)install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm $(DEB_STAGE)/DEBIAN/
+	$(Q)printf 'Source: hermes\n\nPackage: hermes\nArchitecture: any\n' >$(BUILD)/deb/debian/control
+	$(Q)deps=$$(cd $(BUILD)/deb && dpkg-shlibdeps -O -edebian/hermes/usr/sbin/hermesd \
+		-edebian/hermes/usr/bin/hermesctl -edebian/hermes/usr/bin/hermes-top | sed -n 's/^shlibs:Depends=//p') && \
+	size=$$(du -sk --exclude=DEBIAN $(DEB_STAGE) | cut -f1) && \
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' -e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' \
+	    -e "s|@SIZE@|$$size|" -e "s|@DEPENDS@|$$deps|" -e 's|@COMMIT@|$(COMMIT)|' \
+	    packaging/deb/control.in >$(DEB_STAGE)/DEBIAN/control
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $(DEB) >/dev/null
+
 clean:
 	$(call msg,CLEAN,build)
 	$(Q)rm -rf build
