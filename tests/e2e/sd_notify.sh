@@ -38,14 +38,16 @@ unset NOTIFY_SOCKET
 
 # msg N: the Nth message recorded (empty when there is none yet)
 msg() { sed -n "${1}p" "$REC"; }
-wait_until 5 test -n "$(msg 1)" || die "no message on NOTIFY_SOCKET after hermesd was ready"
+# has_msg N: true once N messages arrived
+has_msg() { [ "$(wc -l <"$REC" 2>/dev/null || echo 0)" -ge "$1" ]; }
+wait_until 5 has_msg 1 || die "no message on NOTIFY_SOCKET after hermesd was ready"
 m=$(msg 1)
 assert_match "$m" "^[0-9]+ $HERMESD_PID READY=1\|STATUS=steering $CG/app, 1 policy rules" \
 	"READY=1 from hermesd (pid $HERMESD_PID) with a STATUS line"
 
 printf 'policy:\n  - {match: 10.77.1.3:81, action: deny}\n  - {match: 10.77.1.3:82, action: deny}\n' >"$CONF"
 kill -HUP "$HERMESD_PID"
-wait_until 5 test -n "$(msg 3)" || die "SIGHUP: expected RELOADING=1 then READY=1, got: $(tail -n +2 "$REC" | tr '\n' ';')"
+wait_until 5 has_msg 3 || die "SIGHUP: expected RELOADING=1 then READY=1, got: $(tail -n +2 "$REC" | tr '\n' ';')"
 m=$(msg 2)
 assert_match "$m" "^[0-9]+ $HERMESD_PID RELOADING=1\|MONOTONIC_USEC=[0-9]+\|" "SIGHUP: RELOADING=1 with MONOTONIC_USEC"
 # MONOTONIC_USEC is CLOCK_MONOTONIC when the reload started: at most 1 s before the receipt
@@ -59,7 +61,7 @@ assert_match "$(msg 3)" "^[0-9]+ $HERMESD_PID READY=1\|STATUS=steering $CG/app, 
 pid=$HERMESD_PID
 stop_hermesd TERM
 assert_eq 0 "$HERMESD_RC" "hermesd's exit status after SIGTERM"
-wait_until 3 test -n "$(msg 4)" || die "SIGTERM: no STOPPING=1"
+wait_until 3 has_msg 4 || die "SIGTERM: no STOPPING=1"
 assert_match "$(msg 4)" "^[0-9]+ $pid STOPPING=1\|STATUS=stopping: draining [0-9]+ flows" "SIGTERM: STOPPING=1"
 assert_eq 4 "$(wc -l <"$REC")" "messages in all (READY, RELOADING, READY, STOPPING)"
 pass
