@@ -45,7 +45,7 @@ dpkg_run() {
 	return 1
 }
 
-make -C "$HERMES_SRC" --no-print-directory "BUILD=$BUILD" $san deb >"$TMP/make.log" 2>&1 ||
+make -C "$HERMES_SRC" --no-print-directory "BUILD=$BUILD" ${san:+"$san"} deb >"$TMP/make.log" 2>&1 ||
 	die "make deb failed: $(tail -n 5 "$TMP/make.log")"
 version=$(sed -n 's/^VERSION := //p' "$HERMES_SRC/Makefile")
 DEB=$BUILD/hermes_${version}_$(dpkg --print-architecture).deb

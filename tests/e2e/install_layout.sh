@@ -3,18 +3,19 @@
 # stripped, man pages, systemd unit, config, its shipped copy) without rebuilding $BUILD;
 # --version names the release and commit; the man pages render and list every option of
 # --help; the unit passes systemd-analyze verify; the installed config passes --check and
-# hermesd starts with it; a second install keeps an edited config; make uninstall
-# removes everything but an edited config. PREFIX=/usr/local puts its paths in the unit.
+# hermesd starts with it under the unit's capability bounding set and no-new-privs; a
+# second install keeps an edited config; make uninstall removes everything but an edited
+# config. PREFIX=/usr/local puts its paths in the unit.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 topo_up
 require_build
-require_cmd make systemd-analyze readelf
+require_cmd make systemd-analyze readelf setpriv
 san=
 ldd "$HERMESD_BIN" | grep -q libasan && san=SAN=1
 D=$TMP/root
-MK=(make -C "$HERMES_SRC" --no-print-directory "BUILD=$BUILD" $san "DESTDIR=$D" PREFIX=/usr)
+MK=(make -C "$HERMES_SRC" --no-print-directory "BUILD=$BUILD" ${san:+"$san"} "DESTDIR=$D" PREFIX=/usr)
 
 "${MK[@]}" install >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; die "make install failed"; }
 # it installs $BUILD as built: at most version.o is recompiled (and the programs relinked)
@@ -69,19 +70,32 @@ unit=$D/usr/lib/systemd/system/hermesd.service
 assert_file_match "$unit" '^Type=notify$' "unit: Type=notify"
 assert_file_match "$unit" '^ExecStartPre=/usr/sbin/hermesd --check$' "unit: ExecStartPre checks the config"
 assert_file_match "$unit" '^ExecStart=/usr/sbin/hermesd$' "unit: ExecStart"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, not the shell's
 assert_file_match "$unit" '^ExecReload=/bin/kill -HUP \$MAINPID$' "unit: ExecReload sends SIGHUP"
 mkdir "$TMP/verify"
 sed "s|^\(Exec[A-Za-z]*=[-@!+:]*\)/usr/|\1$D/usr/|" "$unit" >"$TMP/verify/hermesd.service"
 MANPATH=$D/usr/share/man systemd-analyze verify "$TMP/verify/hermesd.service" >"$TMP/verify.log" 2>&1
 rc=$?
-[ $rc = 0 ] && [ ! -s "$TMP/verify.log" ] || die "systemd-analyze verify (status $rc): $(cat "$TMP/verify.log")"
+if [ $rc != 0 ] || [ -s "$TMP/verify.log" ]; then
+	die "systemd-analyze verify (status $rc): $(cat "$TMP/verify.log")"
+fi
 say "ok: systemd-analyze verify passes with no message"
 
 # the installed config as it is: --check, then a start (in the test's cgroup and netns)
 out=$("$D/usr/sbin/hermesd" --check -c "$D/etc/hermes/hermes.yaml" --cgroup "$CG/app" --pin-root "$PINROOT" 2>&1) ||
 	die "hermesd --check refuses the installed config: $out"
 say "ok: the installed config passes --check ($out)"
-HERMESD_BIN=$D/usr/sbin/hermesd start_hermesd -c "$D/etc/hermes/hermes.yaml"
+# ... under the unit's CapabilityBoundingSet= and NoNewPrivileges= (what setpriv can
+# reproduce of the unit's sandbox without systemd)
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z ' 'a-z,' | sed 's/cap_//g')
+[ -n "$caps" ] || die "unit: no CapabilityBoundingSet="
+printf '#!/bin/sh\nexec setpriv --no-new-privs --bounding-set -all,+%s %s "$@"\n' "${caps//,/,+}" \
+	"$D/usr/sbin/hermesd" >"$TMP/hermesd-unit"
+chmod +x "$TMP/hermesd-unit"
+HERMESD_BIN=$TMP/hermesd-unit start_hermesd -c "$D/etc/hermes/hermes.yaml"
+assert_match "$(grep '^NoNewPrivs' "/proc/$HERMESD_PID/status")" "^NoNewPrivs:[[:space:]]+1$" "hermesd runs with no-new-privs"
+assert_match "$(grep '^CapBnd' "/proc/$HERMESD_PID/status")" "^CapBnd:[[:space:]]+0+1000$" \
+	"hermesd started within the unit's bounding set (trimmed to cap_net_admin once ready)"
 stop_hermesd TERM
 assert_eq 0 "$HERMESD_RC" "the installed hermesd with the installed config stops cleanly"
 
