@@ -5,9 +5,10 @@
 set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
-libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev"
+libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev libsystemd-dev
+dpkg-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
-squid nghttp2-client nghttp2-proxy python3-h2 haproxy"
+squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db"
 BENCH_PKGS="sockperf iperf3 gnuplot-nox"
 
 say() { printf 'deps: %s\n' "$*"; }

@@ -35,6 +35,7 @@
 #include "hermes/policy.h"
 #include "pinfs.h"
 #include "policy.h"
+#include "version.h"
 
 #ifndef HERMES_MAP_FLOWS
 #define HERMES_MAP_FLOWS "hermes_flows"
@@ -81,6 +82,7 @@ static void usage(FILE *f)
 "    hermes-top [-d SECS] [-s KEY] [-f TEXT] [-a] [-n N] [--pin-root DIR] [--admin ADDR]\n"
 "    hermes-top -b [--json] [-n N] [-d SECS] [-s KEY] [-f TEXT] [-a] [--pin-root DIR] [--admin ADDR]\n"
 "    hermes-top -h | --help\n"
+"    hermes-top -V | --version\n"
 "\n"
 "DESCRIPTION\n"
 "    hermes-top shows one row per application flow: every TCP connection made (or\n"
@@ -135,6 +137,8 @@ static void usage(FILE *f)
 "        Must match hermesd's --pin-root.\n"
 "    --admin ADDR\n"
 "        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default %s).\n"
+"    -V, --version\n"
+"        Print the version and the git commit built.\n"
 "    -h, --help\n"
 "        Show this help.\n"
 "\n"
@@ -2077,6 +2081,7 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "pin-root", required_argument, NULL, O_PIN_ROOT },
 		{ "admin", required_argument, NULL, O_ADMIN },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2086,7 +2091,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:bn:s:f:ah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:bn:s:f:ahV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_interval(optarg))
@@ -2132,6 +2137,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			version_print(stdout, cli_prog);
 			return EXIT_OK;
 		default:
 			return getopt_error(c, argv);

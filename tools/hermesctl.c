@@ -26,6 +26,7 @@
 #include "hermes/pin.h"
 #include "hermes/policy.h"
 #include "pinfs.h"
+#include "version.h"
 #include "policy.h"
 
 /* hermesctl asks /ready and /routes, one GET per run */
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 "    hermesctl certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force]\n"
 "                   [--expired]\n"
 "    hermesctl -h | --help\n"
+"    hermesctl -V | --version\n"
 "\n"
 "DESCRIPTION\n"
 "    hermesd steers the connections of a cgroup with BPF programs and keeps its\n"
@@ -146,6 +148,8 @@ static void usage(FILE *f)
 "        Must match hermesd's --pin-root.\n"
 "    --admin ADDR\n"
 "        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default %s).\n"
+"    -V, --version\n"
+"        Print the version and the git commit built.\n"
 "    -h, --help\n"
 "        Show this help.\n"
 "\n"
@@ -1016,6 +1020,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pin-root", required_argument, NULL, 'p' },
 		{ "admin", required_argument, NULL, 'a' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1024,7 +1029,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': stop at the command word, so its own options (--json) are left to it. */
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pin_root = optarg;
@@ -1034,6 +1039,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			version_print(stdout, cli_prog);
 			return EXIT_OK;
 		default:
 			return getopt_error(c, argv);

@@ -19,6 +19,7 @@
 #include "ingress.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "policy.h"
 #include "tls.h"
 
@@ -358,6 +359,7 @@ static void start_drain(struct loop *lp, int signo)
 		return;
 	}
 	lp->draining = true;
+	notify_stopping(lp->st.active);
 	lp->drain_deadline_ms = loop_now_ms() + lp->cfg->drain_timeout_ms;
 	log_info("signal %d: no new flows; draining %llu active flows (up to %u ms)", signo,
 		 (unsigned long long)lp->st.active, lp->cfg->drain_timeout_ms);
@@ -369,9 +371,11 @@ static void on_signal(struct loop *lp, int res)
 	const struct signalfd_siginfo *si = (const void *)&lp->sig;
 
 	if (res == (int)sizeof(struct signalfd_siginfo)) {
-		if (si->ssi_signo == SIGHUP)
+		if (si->ssi_signo == SIGHUP) {
+			notify_reloading();
 			reload(lp);
-		else
+			notify_ready(lp->cfg->cgroup, lp->cfg->n_rules);
+		} else
 			start_drain(lp, (int)si->ssi_signo);
 	}
 	arm_signal(lp);

@@ -16,7 +16,9 @@
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "policy.h"
+#include "version.h"
 
 #define EXIT_USAGE 2
 
@@ -44,9 +46,11 @@ static void usage(FILE *f)
 "deny rules stay enforced until `hermesctl disable`.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE       YAML configuration (see etc/hermes.yaml); without it the\n"
-"                          embedded default runs: steer the cgroup v2 root, policy\n"
-"                          'pass' for everything until rules say otherwise\n"
+"  -c, --config FILE|none  YAML configuration (annotated example: etc/hermes.yaml).\n"
+"                          Default: %s when that file exists. With\n"
+"                          none, or no such file, the embedded default runs: steer\n"
+"                          the cgroup v2 root, policy 'pass' for everything until\n"
+"                          rules say otherwise\n"
 "      --cgroup PATH       cgroup v2 directory whose processes (and descendants) are\n"
 "                          steered. Default: the root of the cgroup v2 mount found in\n"
 "                          /proc/self/mounts, that is the WHOLE HOST\n"
@@ -88,6 +92,7 @@ static void usage(FILE *f)
 "      --tc-iface NAME     count packets and bytes on this interface with TC\n"
 "                          (repeatable; names in hermesd's network namespace)\n"
 "  -t, --check             parse the configuration, print a summary and exit\n"
+"  -V, --version           print the version and the git commit built, and exit\n"
 "  -h, --help              this text\n"
 "\n"
 "Command-line options override the configuration file.\n"
@@ -98,6 +103,9 @@ static void usage(FILE *f)
 "inbound section). The protected-ingress link stays attached after a stop: protected\n"
 "ports stay refused (fail-closed) until hermesd is back or `hermesctl disable`.\n"
 "\n"
+"Under systemd (Type=notify, NOTIFY_SOCKET set) hermesd reports READY=1 once ready,\n"
+"RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 when it drains.\n"
+"\n"
 "hermesd must run in a cgroup other than the root: it serves SO_ORIGINAL_DST to the\n"
 "sockets of its own cgroup with a getsockopt program, and never attaches to the root.\n"
 "\n"
@@ -107,7 +115,7 @@ static void usage(FILE *f)
 "Examples:\n"
 "  hermesd --cgroup /sys/fs/cgroup/apps\n"
 "  hermesctl policy add 10.0.0.0/8:80 proxy\n"
-"  hermesd -c /etc/hermes/hermes.yaml --user nobody\n");
+"  hermesd -c /etc/hermes/hermes.yaml --user nobody\n", hermes_config_default);
 }
 
 static int parse_addr_opt(const char *opt, const char *val, struct cfg_sockaddr *out, bool can_off)
@@ -153,6 +161,7 @@ int main(int argc, char **argv)
 		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
 		{ "inbound-listen", required_argument, NULL, O_INBOUND },
 		{ "check", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -170,7 +179,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case O_CGROUP: cgroup = optarg; break;
@@ -218,6 +227,7 @@ int main(int argc, char **argv)
 			break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "hermesd"); return 0;
 		default:
 			fprintf(stderr, "Try 'hermesd --help'.\n");
 			return EXIT_USAGE;
@@ -228,6 +238,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* "none" is how a caller (the tests, a lab) keeps a host's config out */
+	if (config_path && !strcmp(config_path, "none"))
+		config_path = NULL;
+	else if (!config_path && !access(hermes_config_default, F_OK))
+		config_path = hermes_config_default;
 	config_defaults(&cfg);
 	if (config_path && config_load(config_path, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "hermesd: %s\n", err);
@@ -334,6 +349,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
+	notify_ready(cfg.cgroup, cfg.n_rules);
 	rc = loop_run(&lp);
 	ingress_stop(&ing);
 	loader_detach(&ld);

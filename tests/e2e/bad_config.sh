@@ -10,7 +10,7 @@ require_build
 # run_once ARGS...: hermesd in the client netns and its cgroup; sets RUN_RC, RUN_OUT
 run_once() {
 	RUN_OUT=$(nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/hermesd/cgroup.procs" \
-		timeout 10 "$HERMESD_BIN" --cgroup "$CG/app" --pin-root "$PINROOT" "$@" 2>&1 </dev/null)
+		timeout 10 "$HERMESD_BIN" -c none --cgroup "$CG/app" --pin-root "$PINROOT" "$@" 2>&1 </dev/null)
 	RUN_RC=$?
 	say "hermesd $* -> status $RUN_RC: $(head -c 600 <<<"$RUN_OUT")"
 }

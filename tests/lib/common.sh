@@ -408,13 +408,15 @@ start_hermesd() {
 # background (in netns NS, its process in CGROUP, steering APP_CGROUP, log level LEVEL,
 # output appended to LOG); its PID in LAUNCH_PID, also in PIDS so that cleanup stops it.
 # Does not wait: hermesd_up below and tools/bench/bench.sh each wait their own way.
+# "-c none" first: a host's /etc/hermes/hermes.yaml (hermesd's default config, e.g. from
+# the .deb test) must never reach a test's hermesd; a -c in ARGS comes later and wins.
 LAUNCH_PID=
 launch_hermesd() {
 	local ns=$1 cg=$2 app=$3 pins=$4 log=$5 level=$6
 	shift 6
 	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
 	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
-		"$HERMESD_BIN" --cgroup "$app" --pin-root "$pins" --log-level "$level" "$@" >>"$log" 2>&1 </dev/null &
+		"$HERMESD_BIN" -c none --cgroup "$app" --pin-root "$pins" --log-level "$level" "$@" >>"$log" 2>&1 </dev/null &
 	LAUNCH_PID=$!
 	PIDS+=("$LAUNCH_PID")
 }

@@ -1,5 +1,6 @@
 /* test_config.c: unit test of hermesd's YAML configuration (userspace/config.c):
- * the embedded defaults, a file setting every key, the example etc/hermes.yaml,
+ * the embedded defaults, a file setting every key, etc/hermes.yaml (as shipped and with
+ * its commented examples uncommented),
  * config_find_endpoints, and one bad file per error class, each of which must give
  * -EINVAL with a message "FILE:LINE:COL: ..." naming the right line and key.
  * Needs no privilege. Exit 0 pass, 1 fail. */
@@ -696,13 +697,51 @@ static bool test_http_routes(void)
 	return ok;
 }
 
+/* The examples of etc/hermes.yaml uncommented, as an operator would: a line "#key:" at
+ * column 0 opens a block, which goes on over lines starting "#  " (prose is "# "). */
+static char *uncomment_examples(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+	bool in_block = false;
+
+	if (!out)
+		exit(1);
+	for (const char *l = text; *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) + 1 : strlen(l);
+		const char *k = l + 1;
+
+		if (l[0] == '#') {
+			while (*k == '_' || (*k >= 'a' && *k <= 'z'))
+				k++;
+			if (k > l + 1 && *k == ':')
+				in_block = true;
+			else if (strncmp(l, "#  ", 3))
+				in_block = false;
+		} else {
+			in_block = false;
+		}
+		if (in_block) {
+			memcpy(o, l + 1, n - 1);
+			o += n - 1;
+		} else {
+			memcpy(o, l, n);
+			o += n;
+		}
+		l += n;
+	}
+	*o = 0;
+	return out;
+}
+
 static bool test_example(void)
 {
 	static const char *const candidates[] = { "etc/hermes.yaml", "../../etc/hermes.yaml" };
 	struct hermes_config cfg;
-	char err[512];
+	char err[512], path[64], *text, *full;
 	bool ok = true;
-	size_t i;
+	size_t i, len;
+	FILE *f;
 	int ret;
 
 	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
@@ -711,13 +750,44 @@ static bool test_example(void)
 	if (!ASSERT_TRUE(i < sizeof(candidates) / sizeof(candidates[0]),
 			 "etc/hermes.yaml not found (run from the repository root)"))
 		return false;
+	/* as shipped (and installed as /etc/hermes/hermes.yaml): the embedded defaults */
 	ret = config_load(candidates[i], &cfg, err, sizeof(err));
 	if (!ASSERT_EQ(ret, 0, "etc/hermes.yaml loads")) {
 		fprintf(stderr, "  message: %s\n", err);
 		return false;
 	}
-	ok &= ASSERT_TRUE(cfg.n_rules > 0, "example has policy rules");
-	ok &= ASSERT_TRUE(cfg.n_endpoints > 0, "example has endpoints");
+	ok &= ASSERT_EQ(cfg.n_rules, 0, "as shipped: no policy rules (everything passes)");
+	ok &= ASSERT_TRUE(!cfg.tls.cert[0], "as shipped: no tls (no certificate to find)");
+	ok &= ASSERT_TRUE(!cfg.user[0], "as shipped: no user switch");
+	config_free(&cfg);
+
+	/* the commented examples, uncommented, must load too */
+	f = fopen(candidates[i], "re");
+	if (!ASSERT_TRUE(f != NULL, "etc/hermes.yaml opens"))
+		return false;
+	text = calloc(1, 1 << 20);
+	len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (!ASSERT_TRUE(len > 0, "etc/hermes.yaml reads")) {
+		free(text);
+		return false;
+	}
+	full = uncomment_examples(text);
+	free(text);
+	ret = load_text(full, &cfg, path, sizeof(path), err, sizeof(err));
+	free(full);
+	if (!ASSERT_EQ(ret, 0, "etc/hermes.yaml with its examples uncommented loads")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_TRUE(cfg.n_rules > 0, "examples: policy rules");
+	ok &= ASSERT_TRUE(cfg.n_endpoints > 0, "examples: endpoints");
+	ok &= ASSERT_TRUE(cfg.n_routes > 0, "examples: routes");
+	ok &= ASSERT_TRUE(cfg.n_access > 0, "examples: tunnel_access");
+	ok &= ASSERT_TRUE(cfg.n_http_routes > 0, "examples: http_routes");
+	ok &= ASSERT_TRUE(cfg.tls.cert[0] != 0, "examples: tls");
+	ok &= ASSERT_TRUE(cfg.inbound.on, "examples: inbound");
+	ok &= ASSERT_TRUE(cfg.user[0] != 0, "examples: user");
 	config_free(&cfg);
 	return ok;
 }

@@ -831,7 +831,7 @@ probe_configs() {
 			fi
 		else
 			# shellcheck disable=SC2086 # the arguments are words
-			out=$("$HERMESD_BIN" --check --cgroup "$CG/app" --pin-root "$PINROOT" ${CFG_ARGS[$cfg]} 2>&1)
+			out=$("$HERMESD_BIN" -c none --check --cgroup "$CG/app" --pin-root "$PINROOT" ${CFG_ARGS[$cfg]} 2>&1)
 			rc=$?
 			if [ $rc = 0 ]; then
 				CFG_OK[$cfg]=1
