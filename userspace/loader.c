@@ -468,8 +468,9 @@ static int check_link(struct loader *l, enum loader_link i)
 
 	if (stat(cg, &st)) {
 		if (!l->unhealthy[0])
-			snprintf(l->unhealthy, sizeof(l->unhealthy), "cgroup %s is gone (%s): %s is not attached; "
-				 "attaching it again once the cgroup exists", cg, strerror(errno), bpf_program__name(prog));
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "cgroup %s is gone (%s): its links are defunct, "
+				 "nothing there is steered; attaching them again once the cgroup exists", cg,
+				 strerror(errno));
 		return 0;
 	}
 	if (id && id == (__u64)st.st_ino)
