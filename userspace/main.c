@@ -2,6 +2,7 @@
  * steering programs, bind the listeners, drop privileges and run the event loop. */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: cgroup '%s' is not a directory (give a cgroup v2 directory with --cgroup "
 				"or 'cgroup:' in the config)\n", cfg.cgroup);
 		return EXIT_USAGE;
+	}
+	for (int i = 0; i < cfg.n_tc_ifaces; i++) {
+		if (!if_nametoindex(cfg.tc_ifaces[i])) {
+			fprintf(stderr, "hermesd: tc interface '%s': %s (names are looked up in hermesd's network "
+					"namespace)\n", cfg.tc_ifaces[i], strerror(errno));
+			return EXIT_USAGE;
+		}
 	}
 	if (ingress_check(&cfg))
 		return EXIT_USAGE;
