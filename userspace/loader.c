@@ -477,9 +477,14 @@ static int check_link(struct loader *l, enum loader_link i)
 		return 1;
 	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, bpf_program__name(prog));
 	if (pin_path(pin, sizeof(pin), l->pin_root, name) || access(pin, F_OK)) {
-		if (!l->unhealthy[0])
+		/* as --user, the pin root (root's, mode 0700) cannot even be looked into */
+		if (!l->unhealthy[0] && errno == ENOENT)
 			snprintf(l->unhealthy, sizeof(l->unhealthy), "link %s is no longer pinned (hermesctl disable?): "
 				 "not attaching it again; restart hermesd to steer again", pin);
+		else if (!l->unhealthy[0])
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "%s is defunct and cannot be attached again: %s: %s "
+				 "(hermesd has dropped the privileges it needs: restart it)", bpf_program__name(prog), pin,
+				 strerror(errno));
 		return 0;
 	}
 	bpf_link__destroy(l->links[i]);
