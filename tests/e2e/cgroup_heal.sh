@@ -35,6 +35,8 @@ say "status while the cgroup is gone (rc $rc):"
 printf '%s\n' "$out"
 assert_eq 1 "$rc" "hermesctl status exit status while links are defunct"
 assert_match "$out" "not ready .*cgroup $CG/app is gone" "status gives hermesd's reason"
+defunct=$(hermesctl status --json | "$PY" -c 'import json, sys; print(" ".join(sorted(l["name"] for l in json.load(sys.stdin)["links"] if l["defunct"])))')
+assert_eq "hermes_connect4 hermes_connect6 hermes_getpeername4 hermes_getpeername6 hermes_sockops" "$defunct" "status --json: the defunct links"
 assert_le 5 "$(stat_value hermes_links_attached)" "hermes_links_attached while the cgroup is gone"
 assert_file_match "$HERMESD_LOG" 'warn.*steering is not whole \(2 of 7 links attached\): cgroup .*/app is gone' "logged at warn"
 
