@@ -32,7 +32,7 @@ for mode in root nobody; do
 	assert_eq 200 "$(admin_code /ready)" "$mode: /ready after a link check"
 	if [ $mode = nobody ]; then
 		# a cgroup made again cannot be attached to without privileges: shout
-		rmdir "$CG/app" && mkdir "$CG/app" || die "cannot re-make $CG/app"
+		if ! rmdir "$CG/app" || ! mkdir "$CG/app"; then die "cannot re-make $CG/app"; fi
 		wait_until 5 sh -c "nsenter --net=/run/netns/$NS_C curl -s --max-time 1 http://127.0.0.1:15000/ready | grep -q 'dropped the privileges'" ||
 			die "--user nobody: /ready does not say why it cannot heal: $(admin_get /ready)"
 		say "ok: --user nobody: /ready: $(admin_get /ready)"

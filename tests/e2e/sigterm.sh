@@ -71,7 +71,7 @@ after=$(link_ids)
 say "links after the restart: $after"
 for l in $before; do
 	name=${l%%=*} id=${l#*=}
-	new=$(printf '%s\n' $after | sed -n "s/^$name=//p")
+	new=$(tr ' ' '\n' <<<"$after" | sed -n "s/^$name=//p")
 	assert_eq "${id%%:*}" "${new%%:*}" "link $name kept its id across the restart"
 	assert_ne "${id#*:}" "${new#*:}" "link $name runs the new hermesd's program"
 done

@@ -26,6 +26,7 @@ mkdir -p "$CG/app2"
 
 # second ARGS...: another hermesd on the same pin root, in the client netns and hermesd's
 # cgroup, on its own ports (so nothing but the lock can stop it); sets RC, OUT, MS
+# shellcheck disable=SC2016 # the sh -c script expands in the inner shell
 second() {
 	local t0
 	t0=$(now_ms)
