@@ -87,5 +87,8 @@ wait "$BG_PID" 2>/dev/null
 
 section "12. Clean-up"
 stop_hermesd TERM 15 >/dev/null
-echo "  hermesd stopped with SIGTERM (exit status $HERMESD_RC); removing namespaces, cgroups and pins"
+echo "  hermesd stopped with SIGTERM (exit status $HERMESD_RC); its links stay attached until:"
+show "hermesctl --pin-root $PINROOT disable"
+hermesctl disable | sed 's/^/  /'
+echo "  removing namespaces and cgroups"
 exit 0

@@ -66,10 +66,13 @@ static void usage(FILE *f)
 "    status [--json]\n"
 "        For every pinned link: its name, program name and id, attach type\n"
 "        (connect4, connect6, getpeername4, getpeername6, sock_ops, getsockopt)\n"
-"        and the cgroup it is attached to (id and path, \"?\" if the cgroup is\n"
-"        gone). Then the decision counters summed over CPUs, and whether hermesd\n"
-"        answers GET /ready on its admin address within 1 s. A hermesd that does\n"
-"        not answer is reported but is not an error: steering fails open.\n"
+"        and the cgroup it is attached to (path and id), or DEFUNCT when the\n"
+"        link is attached nowhere any more (its cgroup was removed, or someone\n"
+"        detached it; a running hermesd attaches it again once the cgroup\n"
+"        exists). Then the decision counters summed over CPUs, and whether\n"
+"        hermesd answers GET /ready on its admin address within 1 s (with its\n"
+"        reason when it is not ready). Exits 1 unless all is well (every link\n"
+"        attached, hermesd ready), so it serves as a health check.\n"
 "\n"
 "    policy list [--json]\n"
 "        Every rule, sorted by family, address, prefix and port, with its action\n"
@@ -96,6 +99,8 @@ static void usage(FILE *f)
 "        hermesd holds the link open) and removes every pin under DIR, then DIR\n"
 "        itself. Afterwards no Hermes program is attached and connections go\n"
 "        where applications send them. Start hermesd again to re-enable.\n"
+"        This is the one way to remove Hermes: a stopped hermesd leaves its\n"
+"        links attached. With nothing left under DIR it says so and exits 0.\n"
 "\n"
 "    certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force] [--expired]\n"
 "        Makes the certificates for mTLS between hermesd peers, with no\n"
@@ -154,8 +159,10 @@ static void usage(FILE *f)
 "        Show this help.\n"
 "\n"
 "EXIT STATUS\n"
-"    0   success (including status when hermesd does not answer)\n"
+"    0   success; for status: every link attached and hermesd ready\n"
 "    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
+"        status with a defunct link or a hermesd that is not ready or does\n"
+"        not answer,\n"
 "        a link could not be detached, a certificate file exists or cannot\n"
 "        be written, a CA file lacks its pair\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
@@ -262,6 +269,7 @@ struct link_desc {
 	__u32 link_id, prog_id;
 	__u64 cgroup_id;
 	bool has_cgroup;
+	bool defunct; /* a cgroup link attached nowhere (cgroup removed, or detached) */
 };
 
 static const char *attach_name(__u32 t)
@@ -414,7 +422,12 @@ static void describe_link(const char *dir, const char *name, struct link_desc *d
 		snprintf(d->attach, sizeof(d->attach), "%s", attach_name(li.cgroup.attach_type));
 		d->cgroup_id = li.cgroup.cgroup_id;
 		d->has_cgroup = true;
-		cgroup_path(d->cgroup_id, d->cgroup, sizeof(d->cgroup));
+		d->defunct = !d->cgroup_id;
+		if (d->defunct)
+			snprintf(d->cgroup, sizeof(d->cgroup), "DEFUNCT (attached nowhere: its cgroup was removed, or "
+				 "it was detached)");
+		else
+			cgroup_path(d->cgroup_id, d->cgroup, sizeof(d->cgroup));
 		break;
 	case BPF_LINK_TYPE_NETNS:
 		snprintf(d->attach, sizeof(d->attach), "%s", attach_name(li.netns.attach_type));
@@ -497,8 +510,15 @@ static enum admin_state probe_admin(char *detail, size_t len)
 	if (admin_get(&admin, "/ready", &a, detail, len))
 		return ADMIN_UNREACHABLE;
 	st = a.status == 200 ? ADMIN_READY : ADMIN_NOT_READY;
-	if (st != ADMIN_READY)
+	if (st != ADMIN_READY) {
+		size_t n;
+
 		status_line(&a, detail, len);
+		/* hermesd says why in the body's first line */
+		n = strlen(detail);
+		if (a.body && a.body[0] && n + 3 < len)
+			snprintf(detail + n, len - n, ": %.*s", (int)strcspn(a.body, "\r\n"), a.body);
+	}
 	free(a.buf);
 	return st;
 }
@@ -552,6 +572,7 @@ static int cmd_status(int argc, char **argv)
 			json_str(stdout, d->prog);
 			printf(", \"program_id\": %u, \"attach_type\": ", d->prog_id);
 			json_str(stdout, d->attach);
+			printf(", \"defunct\": %s", d->defunct ? "true" : "false");
 			if (d->has_cgroup)
 				printf(", \"cgroup_id\": %llu", (unsigned long long)d->cgroup_id);
 			else
@@ -596,7 +617,7 @@ static int cmd_status(int argc, char **argv)
 					continue;
 				}
 				printf("  %-20s %-22s %8u  %-13s ", d->name, d->prog, d->prog_id, d->attach);
-				if (d->has_cgroup)
+				if (d->has_cgroup && !d->defunct)
 					printf("%s (id %llu)\n", d->cgroup, (unsigned long long)d->cgroup_id);
 				else
 					printf("%s\n", d->cgroup);
@@ -614,6 +635,12 @@ static int cmd_status(int argc, char **argv)
 		else
 			printf("hermesd: not reachable at %s (%s)\n", admin.addr, detail);
 	}
+	/* a health check: anything short of "all attached, hermesd ready" is 1 */
+	for (int i = 0; i < n_links; i++)
+		if (links[i].defunct || links[i].error[0])
+			rc = EXIT_RUNTIME;
+	if (st != ADMIN_READY)
+		rc = EXIT_RUNTIME;
 	free(links);
 	return rc;
 }
@@ -876,6 +903,11 @@ static int cmd_disable(int argc, char **argv)
 
 	if (argc > 1)
 		return usage_error("disable: unexpected argument '%s'", argv[1]);
+	if (access(pin_root, F_OK) && errno == ENOENT) {
+		/* idempotent: a second disable (or one after nothing ran) has nothing to do */
+		printf("Hermes is not enabled at %s: nothing to disable.\n", pin_root);
+		return EXIT_OK;
+	}
 	if (check_root())
 		return EXIT_RUNTIME;
 	/* Described before teardown: afterwards there is nothing left to ask. */

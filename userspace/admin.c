@@ -238,6 +238,12 @@ static void stats_body(struct loop *lp, struct sbuf *b)
 	histogram(b, "hermes_tunnel_setup_seconds", "Tunnel client: from an attempt's start to the next hop's 200.",
 		  &s->tunnel_setup_seconds);
 	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
+	metric(b, "hermes_links_attached", "gauge", "Steering links attached where they should be (checked every second).",
+	       lp->ld->links_attached);
+	metric(b, "hermes_links_expected", "gauge", "Steering links hermesd keeps attached.", lp->ld->links_expected);
+	metric(b, "hermes_link_reattach_total", "counter",
+	       "Links attached again after they went defunct (their cgroup removed and made again, or detached).",
+	       lp->ld->reattach_total);
 	metric(b, "hermes_http_connections_total", "counter", "Client connections of the http action.", s->http_conns);
 	metric(b, "hermes_http_requests_total", "counter", "Requests read by the http action.", s->http_requests);
 	metric(b, "hermes_http_forward_connections_total", "counter",
@@ -484,11 +490,11 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 		status = "405 Method Not Allowed";
 		sb_printf(&body, "only GET\n");
 	} else if (!strcmp(path, "/ready")) {
-		if (lp->ready && !lp->draining) {
+		if (lp->ready && !lp->draining && !lp->ld->unhealthy[0]) {
 			sb_printf(&body, "ready\n");
 		} else {
 			status = "503 Service Unavailable";
-			sb_printf(&body, "%s\n", lp->draining ? "draining" : "starting");
+			sb_printf(&body, "%s\n", lp->draining ? "draining" : !lp->ready ? "starting" : lp->ld->unhealthy);
 		}
 	} else if (!strcmp(path, "/stats")) {
 		ctype = "text/plain; version=0.0.4; charset=utf-8";

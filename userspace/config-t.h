@@ -227,6 +227,7 @@ struct hermes_config {
 	enum relay_engine relay;
 	bool sk_msg;                 /* sk_msg on the app <-> hermesd loopback hop */
 	bool flow_table;             /* keep the kernel flow table (hermes_flows) */
+	bool detach_on_exit;         /* a stop detaches the links (labs); by default they stay */
 	char tc_ifaces[CFG_MAX_TC_IFACES][16]; /* interfaces whose packets TC counts */
 	int n_tc_ifaces;
 

@@ -1439,6 +1439,7 @@ static const struct key top_keys[] = {
 	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
 	  .flags = KEY_HEX },
 	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), .expect = "true or false" },
+	{ .name = "detach_on_exit", .set = set_bool, CFG_FIELD(detach_on_exit), .expect = "true or false" },
 	{ .name = "tc_interfaces", .set = set_tc_ifaces,
 	  .expect = "a list of at most 8 interface names (at most 15 characters each)" },
 	{ .name = "listeners", .set = set_section, .sub = listener_keys,

@@ -174,6 +174,8 @@ static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_prog
 	snprintf(what, sizeof(what), "cgroup %s", cg_path);
 	err = loader_link_pinned(path, prog, &t, &l->links[idx]);
 	close(t.fd);
+	if (!err)
+		l->link_wanted[idx] = true;
 	return err;
 }
 
@@ -289,6 +291,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
 	l->flow_engine_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
+	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
 	libbpf_set_print(libbpf_log);
 
 	err = pin_ensure_root(cfg->pin_root);
@@ -362,6 +365,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		log_warn("cannot find hermesd's own cgroup (%s): SO_ORIGINAL_DST served from the map only",
 			 strerror(-err));
 	} else {
+		snprintf(l->own_cg, sizeof(l->own_cg), "%s", own_cg);
 		err = attach_pinned(l, LINK_GETSOCKOPT, skel->progs.hermes_getsockopt, own_cg, NULL);
 		/* sockops on hermesd's cgroup sees its accepted sockets (the sk_msg hop's other end) */
 		err = err ?: attach_pinned(l, LINK_SOCKOPS_SELF, skel->progs.hermes_sockops_self, own_cg, NULL);
@@ -379,12 +383,16 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	}
 	if (cfg->sk_msg && err)
 		log_warn("sk_msg needs hermesd's own cgroup for its end of the hop: the loopback hop uses TCP");
+	for (int i = 0; i < LINK_MAX; i++)
+		l->links_expected += l->link_wanted[i];
+	l->links_attached = l->links_expected;
 	log_info("steering cgroup %s (pins under %s, sk_msg %s)", cfg->cgroup, cfg->pin_root,
 		 cfg->sk_msg ? "on" : "off");
 	return 0;
 
 fail_detach:
-	loader_detach(l);
+	/* links an earlier hermesd left run our programs now: keep them as a stop would */
+	loader_stop(l, cfg->detach_on_exit);
 	return err;
 fail:
 	loader_close(l);
@@ -409,6 +417,115 @@ void loader_detach(struct loader *l)
 		bpf_link__unpin(l->links[i]);
 	}
 	loader_close(l);
+}
+
+void loader_stop(struct loader *l, bool detach)
+{
+	if (detach) {
+		loader_detach(l);
+		return;
+	}
+	tc_detach_all(l);
+	loader_close(l);
+}
+
+static struct bpf_program *link_prog(struct loader *l, enum loader_link i)
+{
+	switch (i) {
+	case LINK_CONNECT4: return l->skel->progs.hermes_connect4;
+	case LINK_CONNECT6: return l->skel->progs.hermes_connect6;
+	case LINK_SOCKOPS: return l->skel->progs.hermes_sockops;
+	case LINK_GETPEERNAME4: return l->skel->progs.hermes_getpeername4;
+	case LINK_GETPEERNAME6: return l->skel->progs.hermes_getpeername6;
+	case LINK_GETSOCKOPT: return l->skel->progs.hermes_getsockopt;
+	case LINK_SOCKOPS_SELF: return l->skel->progs.hermes_sockops_self;
+	default: return NULL;
+	}
+}
+
+/* The cgroup id a link is attached to; 0 once it is defunct (its cgroup was removed,
+ * or someone detached it). */
+static __u64 link_cgroup_id(struct bpf_link *link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!link || bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) || info.type != BPF_LINK_TYPE_CGROUP)
+		return 0;
+	return info.cgroup.cgroup_id;
+}
+
+/* One link: 1 if attached where it should be (or attached again now), 0 if not, with
+ * why in l->unhealthy (the first reason found wins). */
+static int check_link(struct loader *l, enum loader_link i)
+{
+	struct bpf_program *prog = link_prog(l, i);
+	const char *cg = i == LINK_GETSOCKOPT || i == LINK_SOCKOPS_SELF ? l->own_cg : l->cgroup;
+	__u64 id = link_cgroup_id(l->links[i]);
+	char pin[PATH_MAX], name[128];
+	struct stat st;
+	int err;
+
+	if (stat(cg, &st)) {
+		if (!l->unhealthy[0])
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "cgroup %s is gone (%s): its links are defunct, "
+				 "nothing there is steered; attaching them again once the cgroup exists", cg,
+				 strerror(errno));
+		return 0;
+	}
+	if (id && id == (__u64)st.st_ino)
+		return 1;
+	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, bpf_program__name(prog));
+	if (pin_path(pin, sizeof(pin), l->pin_root, name) || access(pin, F_OK)) {
+		/* as --user, the pin root (root's, mode 0700) cannot even be looked into */
+		if (!l->unhealthy[0] && errno == ENOENT)
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "link %s is no longer pinned (hermesctl disable?): "
+				 "not attaching it again; restart hermesd to steer again", pin);
+		else if (!l->unhealthy[0])
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "%s is defunct and cannot be attached again: %s: %s "
+				 "(hermesd has dropped the privileges it needs: restart it)", bpf_program__name(prog), pin,
+				 strerror(errno));
+		return 0;
+	}
+	bpf_link__destroy(l->links[i]);
+	l->links[i] = NULL;
+	err = attach_pinned(l, i, prog, cg, NULL);
+	if (err) {
+		if (!l->unhealthy[0])
+			snprintf(l->unhealthy, sizeof(l->unhealthy), "cannot attach %s to cgroup %s again: %s%s",
+				 bpf_program__name(prog), cg, strerror(-err),
+				 err == -EPERM || err == -EACCES ? " (hermesd has dropped the privileges it needs: "
+				 "restart it)" : "");
+		return 0;
+	}
+	l->reattach_total++;
+	log_warn("%s was %s: attached it again to cgroup %s (inode %llu)", bpf_program__name(prog),
+		 id ? "attached to an older cgroup of that path" : "defunct (its cgroup was removed, or it was detached)",
+		 cg, (unsigned long long)st.st_ino);
+	return 1;
+}
+
+int loader_check(struct loader *l)
+{
+	char before[sizeof(l->unhealthy)];
+	unsigned n = 0;
+
+	if (!l->skel)
+		return 0;
+	memcpy(before, l->unhealthy, sizeof(before));
+	l->unhealthy[0] = 0;
+	for (int i = 0; i < LINK_MAX; i++)
+		if (l->link_wanted[i])
+			n += (unsigned)check_link(l, (enum loader_link)i);
+	l->links_attached = n;
+	if (strcmp(before, l->unhealthy)) {
+		if (l->unhealthy[0])
+			log_warn("steering is not whole (%u of %u links attached): %s", n, l->links_expected,
+				 l->unhealthy);
+		else
+			log_warn("steering is whole again: %u of %u links attached", n, l->links_expected);
+	}
+	return l->unhealthy[0] ? -ENOLINK : 0;
 }
 
 void loader_close(struct loader *l)

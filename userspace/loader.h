@@ -3,6 +3,9 @@
 #ifndef HERMES_LOADER_H
 #define HERMES_LOADER_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config-t.h"
 #include "hermes/flow.h"
 
@@ -14,6 +17,7 @@ enum loader_link {
 struct loader {
 	struct steer_bpf *skel;
 	struct bpf_link *links[LINK_MAX];
+	bool link_wanted[LINK_MAX]; /* attached by loader_start: loader_check keeps it so */
 	int policy_fd;  /* borrowed from skel */
 	int stats_fd;
 	int origdst_fd;
@@ -31,6 +35,12 @@ struct loader {
 	} tc[CFG_MAX_TC_IFACES];
 	int n_tc;
 	char pin_root[PATH_MAX];
+	char cgroup[PATH_MAX];   /* the steered cgroup (links CONNECT4..GETPEERNAME6) */
+	char own_cg[PATH_MAX];   /* hermesd's own cgroup (GETSOCKOPT, SOCKOPS_SELF); "" if none */
+	/* health of the links, updated by loader_check */
+	unsigned links_expected, links_attached;
+	uint64_t reattach_total; /* links attached again after they went defunct */
+	char unhealthy[PATH_MAX + 160]; /* why steering is not whole; "" when it is */
 };
 
 /* Loads and attaches everything; on failure nothing stays attached and the message
@@ -53,8 +63,19 @@ int loader_link_pinned(const char *path, struct bpf_program *prog, const struct 
 /* Sets every map of obj to be pinned (and reused) by name under pin_root; before load. */
 struct bpf_object;
 int loader_pin_maps(struct bpf_object *obj, const char *pin_root);
-/* Detaches every program and removes the pins (graceful stop). */
+/* Detaches every program and removes the link pins (--detach-on-exit). */
 void loader_detach(struct loader *l);
+/* How hermesd leaves: with detach, loader_detach; without (the default), the links and
+ * pins stay as after a crash (deny rules keep working, proxied destinations fail open
+ * until the next start swaps its programs in) and only the TC counters, which no pin
+ * holds and no policy needs, are removed. */
+void loader_stop(struct loader *l, bool detach);
+/* Checks that every link is still attached where it should be (a cgroup removed and made
+ * again, or a link detached by someone else, leaves it defunct) and attaches it again
+ * when its cgroup exists and its pin is still there (a missing pin means `hermesctl
+ * disable`: left alone). Updates links_attached and unhealthy; changes are logged at
+ * warn. Returns 0 when every link is attached. */
+int loader_check(struct loader *l);
 /* Sums the per-CPU TC counters of ifindex into out. */
 int loader_ifstats(struct loader *l, int ifindex, struct hermes_ifstats *out);
 /* Frees the skeleton and link objects without detaching (pinned links stay). */

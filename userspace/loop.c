@@ -387,6 +387,9 @@ static void on_tick(struct loop *lp)
 	http_tick(lp);
 	sess_tick(lp);
 	admin_tick(lp);
+	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
+	 * its links defunct: attach them again, or say so in /ready, once a second */
+	loader_check(lp->ld);
 	if (lp->draining && (lp->st.active || lp->sessions) && lp->now_ms >= lp->drain_deadline_ms) {
 		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
 		conn_abort_all(lp);

@@ -1,6 +1,8 @@
 /* main.c: hermesd's entry point: command line and config, then load and attach the
  * steering programs, bind the listeners, drop privileges and run the event loop. */
 #include <errno.h>
+#include <limits.h>
+#include <net/if.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,13 @@
 #include "addr.h"
 #include "caps.h"
 #include "config.h"
+#include "hermes/pin.h"
 #include "ingress.h"
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "pinfs.h"
 #include "policy.h"
 #include "version.h"
 
@@ -42,8 +46,11 @@ static void usage(FILE *f)
 "  http   [4] the same, and hermesd reads the flow's HTTP requests: routing on host,\n"
 "         path and headers, pooled upstreams, Envoy-style retries, HTTP/1.1 <-> h2c\n"
 "         or h2 over TLS\n"
-"If hermesd stops or crashes, proxied destinations fail open (connect directly) and\n"
-"deny rules stay enforced until `hermesctl disable`.\n"
+"Policy outlives the daemon: when hermesd stops (SIGTERM, SIGINT) or crashes, its\n"
+"programs stay attached through links pinned under the pin root, so deny rules stay\n"
+"enforced and proxied destinations fail open (connect directly); the next start\n"
+"swaps its programs into those links with no gap. `hermesctl disable` removes\n"
+"everything.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE|none  YAML configuration (annotated example: etc/hermes.yaml).\n"
@@ -55,7 +62,14 @@ static void usage(FILE *f)
 "                          steered. Default: the root of the cgroup v2 mount found in\n"
 "                          /proc/self/mounts, that is the WHOLE HOST\n"
 "      --pin-root DIR      where maps and links are pinned (default /sys/fs/bpf/hermes);\n"
-"                          reused on restart, so policy survives restarts\n"
+"                          reused on restart, so policy survives restarts. One\n"
+"                          hermesd per pin root: it holds an flock on\n"
+"                          " HERMES_LOCK_DIR "/<DIR escaped>.lock (holding its pid) for its\n"
+"                          life, and a second start on DIR exits 2 at once touching\n"
+"                          nothing\n"
+"      --detach-on-exit    a stop detaches the steering programs (for labs; config\n"
+"                          detach_on_exit: true): deny rules stop applying until the\n"
+"                          next start\n"
 "      --listen ADDR       outbound transparent listener (default 127.0.0.1:15001)\n"
 "      --listen6 ADDR|off  IPv6 outbound listener (default [::1]:15001)\n"
 "      --admin ADDR|off    admin HTTP endpoint: /ready, /stats, /flows, /routes,\n"
@@ -97,11 +111,23 @@ static void usage(FILE *f)
 "\n"
 "Command-line options override the configuration file.\n"
 "\n"
-"Signals: SIGTERM/SIGINT stop accepting, drain flows (proxy.drain_timeout_ms), detach\n"
-"the programs and exit 0 (a second signal closes the remaining flows at once); SIGHUP\n"
-"reloads policy and proxy settings from the file without dropping flows (not the\n"
-"inbound section). The protected-ingress link stays attached after a stop: protected\n"
-"ports stay refused (fail-closed) until hermesd is back or `hermesctl disable`.\n"
+"Signals: SIGTERM/SIGINT stop accepting, drain flows (proxy.drain_timeout_ms) and exit\n"
+"0 (a second signal closes the remaining flows at once). The links and pins stay, as\n"
+"after a crash: deny rules stay enforced, proxied destinations connect directly, and\n"
+"the next start on the same pin root takes the links over with no gap; only the TC\n"
+"counters (--tc-iface) are removed. With --detach-on-exit the steering programs are\n"
+"detached instead. The protected-ingress link stays attached after any stop:\n"
+"protected ports stay refused (fail-closed) until hermesd is back or `hermesctl\n"
+"disable`. SIGHUP reloads policy and proxy settings from the file without dropping\n"
+"flows (not the inbound section).\n"
+"\n"
+"Health: once a second hermesd checks that its links are attached where they\n"
+"should be. A link left defunct (its cgroup removed and made again, as systemd does\n"
+"on a unit's restart, or detached by someone else) is attached again as soon as the\n"
+"cgroup exists, logged at warn; until then GET /ready answers 503 with the reason\n"
+"and `hermesctl status` exits 1. A link whose pin is gone (`hermesctl disable`) is\n"
+"left alone. /stats: hermes_links_attached, hermes_links_expected,\n"
+"hermes_link_reattach_total. Attaching again needs the privileges --user drops.\n"
 "\n"
 "Under systemd (Type=notify, NOTIFY_SOCKET set) hermesd reports READY=1 once ready,\n"
 "RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 when it drains.\n"
@@ -110,7 +136,8 @@ static void usage(FILE *f)
 "sockets of its own cgroup with a getsockopt program, and never attaches to the root.\n"
 "\n"
 "Exit status: 0 after a clean stop, 1 on a runtime failure (BPF load, bind),\n"
-"2 on a bad command line or configuration (nothing is attached then).\n"
+"2 on a bad command line or configuration, an unknown --user, or a pin root held by\n"
+"another hermesd (nothing is attached, written or replaced then).\n"
 "\n"
 "Examples:\n"
 "  hermesd --cgroup /sys/fs/cgroup/apps\n"
@@ -144,7 +171,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -160,6 +187,7 @@ int main(int argc, char **argv)
 		{ "tc-iface", required_argument, NULL, O_TC_IFACE },
 		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
 		{ "inbound-listen", required_argument, NULL, O_INBOUND },
+		{ "detach-on-exit", no_argument, NULL, O_DETACH },
 		{ "check", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -176,8 +204,9 @@ int main(int argc, char **argv)
 	static struct loader ld;
 	static struct loop lp;
 	struct stat st;
-	char err[1024];
-	int opt, rc;
+	char err[1024], lock_path[PATH_MAX];
+	int opt, rc, lock_fd = -1;
+	bool detach = false;
 
 	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -225,6 +254,7 @@ int main(int argc, char **argv)
 			}
 			tc_ifaces[n_tc++] = optarg;
 			break;
+		case O_DETACH: detach = true; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "hermesd"); return 0;
@@ -254,6 +284,8 @@ int main(int argc, char **argv)
 		snprintf(cfg.pin_root, sizeof(cfg.pin_root), "%s", pin_root);
 	if (user)
 		snprintf(cfg.user, sizeof(cfg.user), "%s", user);
+	if (detach)
+		cfg.detach_on_exit = true;
 	if (have_listen)
 		cfg.listen = listen;
 	if (have_listen6)
@@ -316,8 +348,42 @@ int main(int argc, char **argv)
 				"or 'cgroup:' in the config)\n", cfg.cgroup);
 		return EXIT_USAGE;
 	}
+	for (int i = 0; i < cfg.n_tc_ifaces; i++) {
+		if (!if_nametoindex(cfg.tc_ifaces[i])) {
+			fprintf(stderr, "hermesd: tc interface '%s': %s (names are looked up in hermesd's network "
+					"namespace)\n", cfg.tc_ifaces[i], strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
 	if (ingress_check(&cfg))
 		return EXIT_USAGE;
+	/* Everything that can fail runs before anything is bound, attached or written: a
+	 * start that is refused leaves a running hermesd's links and maps alone. */
+	if (!check) {
+		int holder;
+
+		lock_fd = pin_lock(cfg.pin_root, lock_path, sizeof(lock_path), &holder);
+		if (lock_fd == -EBUSY) {
+			fprintf(stderr, "hermesd: pin root %s is held by pid %d (lock %s): one hermesd per pin root; "
+					"stop that one first (its links stay), or give this one its own --pin-root\n",
+				cfg.pin_root, holder, lock_path);
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		if (lock_fd < 0) {
+			fprintf(stderr, "hermesd: cannot lock pin root %s with %s: %s (hermesd needs root, and %s "
+					"writable)\n", cfg.pin_root, lock_path, strerror(-lock_fd), HERMES_LOCK_DIR);
+			config_free(&cfg);
+			return 1;
+		}
+	}
+	if (cfg.user[0] && (rc = caps_check_user(cfg.user))) {
+		fprintf(stderr, "hermesd: user '%s' (--user or 'user:' in the config): %s\n", cfg.user,
+			rc == -ENOENT ? "no such user" : strerror(-rc));
+		pin_unlock(lock_path, lock_fd);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
 	if (check) {
 		printf("%s: ok (cgroup %s, pin root %s, %d policy rules, %d endpoint sets)\n", cfg.source, cfg.cgroup,
 		       cfg.pin_root, cfg.n_rules, cfg.n_endpoints);
@@ -328,33 +394,37 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (loop_init(&lp, &cfg, &ld, config_path)) {
 		loop_fini(&lp);
+		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
 	if (loader_start(&ld, &cfg)) {
 		loop_fini(&lp);
+		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
 	rc = pol_sync_config(ld.policy_fd, cfg.rules, cfg.n_rules);
 	if (rc)
 		log_error("cannot write config policy into %s/hermes_policy: %s", cfg.pin_root, strerror(-rc));
-	if (rc || ingress_start(&ing, &lp)) {
-		loader_detach(&ld);
-		loop_fini(&lp);
-		return 1;
-	}
-	if (caps_drop(cfg.user)) {
+	if (rc || ingress_start(&ing, &lp) || caps_drop(cfg.user)) {
 		ingress_stop(&ing);
-		loader_detach(&ld);
+		loader_stop(&ld, cfg.detach_on_exit);
 		loop_fini(&lp);
+		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
 	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
 	notify_ready(cfg.cgroup, cfg.n_rules);
 	rc = loop_run(&lp);
 	ingress_stop(&ing);
-	loader_detach(&ld);
+	if (cfg.detach_on_exit)
+		log_info("detach_on_exit: detaching the steering programs (deny rules no longer apply)");
+	else
+		log_info("links and pins stay (deny rules still apply, proxied destinations connect directly) "
+			 "until the next start or `hermesctl disable`");
+	loader_stop(&ld, cfg.detach_on_exit);
 	loop_fini(&lp);
 	config_free(&cfg);
+	pin_unlock(lock_path, lock_fd);
 	log_info("stopped");
 	return rc;
 }

@@ -1,8 +1,12 @@
 /* pinfs.c: the pin root on bpffs. Creates it (mounting bpffs on /sys/fs/bpf when
  * nothing is there, as systemd would), opens pinned objects by name, and tears
  * everything down for `hermesctl disable` and hermesd's shutdown. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +154,83 @@ int pin_ensure_root(const char *root_in)
 	return 0;
 }
 
+/* LOCK_DIR/<root escaped>.lock: '/' becomes '-', anything but [A-Za-z0-9_.] \xNN (so
+ * /a-b and /a/b get different files), as systemd-escape --path does. */
+static int lock_path(char *buf, size_t len, const char *root_in)
+{
+	char root[PATH_MAX];
+	size_t n;
+	int err = norm_root(root, sizeof(root), root_in);
+
+	if (err)
+		return err;
+	n = (size_t)snprintf(buf, len, "%s/", HERMES_LOCK_DIR);
+	for (const char *p = root[0] == '/' && root[1] ? root + 1 : root; *p && n < len; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '/')
+			n += (size_t)snprintf(buf + n, len - n, "-");
+		else if (isalnum(c) || c == '_' || (c == '.' && p != root + 1))
+			n += (size_t)snprintf(buf + n, len - n, "%c", c);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+	}
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, ".lock");
+	return n < len ? 0 : -ENAMETOOLONG;
+}
+
+int pin_lock(const char *root, char *path, size_t len, int *holder)
+{
+	int err = lock_path(path, len, root);
+
+	*holder = 0;
+	if (err)
+		return err;
+	if (mkdir(HERMES_LOCK_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	/* a holder that stops unlinks the file: lock again if ours was unlinked meanwhile */
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat a, b;
+		char pid[32];
+		ssize_t r;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			r = pread(fd, pid, sizeof(pid) - 1, 0);
+			if (r > 0) {
+				pid[r] = 0;
+				*holder = atoi(pid);
+			}
+			close(fd);
+			return err;
+		}
+		if (fstat(fd, &a) || stat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+			close(fd);
+			continue;
+		}
+		r = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)r, 0) != r) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		return fd;
+	}
+	return -EAGAIN;
+}
+
+void pin_unlock(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	unlink(path);
+	close(fd);
+}
+
 int pin_open(const char *root, const char *name)
 {
 	char path[PATH_MAX];
@@ -183,7 +264,7 @@ static int teardown_links(const char *dir, pin_teardown_cb cb, void *arg)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	int first = 0, err;
+	int first = 0, err, uerr;
 	DIR *d = opendir(dir);
 
 	if (!d)
@@ -198,7 +279,10 @@ static int teardown_links(const char *dir, pin_teardown_cb cb, void *arg)
 			keep_first(&first, err);
 			continue;
 		}
+		/* unpinned before it is detached: a running hermesd that sees its link
+		 * defunct attaches it again only while its pin is there */
 		fd = bpf_obj_get(path);
+		uerr = unlink(path) ? -errno : 0;
 		if (fd < 0) {
 			err = -errno;
 		} else {
@@ -207,9 +291,8 @@ static int teardown_links(const char *dir, pin_teardown_cb cb, void *arg)
 		}
 		report(cb, arg, PIN_EV_DETACH, path, err);
 		keep_first(&first, err);
-		err = unlink(path) ? -errno : 0;
-		report(cb, arg, PIN_EV_UNPIN, path, err);
-		keep_first(&first, err);
+		report(cb, arg, PIN_EV_UNPIN, path, uerr);
+		keep_first(&first, uerr);
 	}
 	closedir(d);
 	err = rmdir(dir) ? -errno : 0;

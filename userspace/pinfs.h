@@ -16,6 +16,15 @@ int pin_open(const char *root, const char *name);
  * under root and the root itself. Returns 0 or the first -errno (and goes on). */
 int pin_teardown(const char *root);
 
+/* Takes the lock of pin root `root` (HERMES_LOCK_DIR, made if missing) and writes our
+ * pid in it; path gets the lock file's name. Returns the locked fd, -EBUSY with the
+ * holder's pid in *holder (0 if it has not written it yet) when another process holds
+ * it, or -errno. */
+int pin_lock(const char *root, char *path, size_t len, int *holder);
+/* Removes the lock file (while still holding it, so no one locks a file about to
+ * vanish: pin_lock checks that the file it locked is still the one at path) and closes fd. */
+void pin_unlock(const char *path, int fd);
+
 /* What pin_teardown_report did to one path; err is 0 or the -errno it met. */
 enum pin_event {
 	PIN_EV_DETACH, /* BPF_LINK_DETACH on a pinned link */

@@ -22,6 +22,11 @@
 #define HERMES_MAP_INGRESS_LISTEN "hermes_ingress_listen"
 #define HERMES_MAP_INGRESS_STATS "hermes_ingress_stats"
 
+/* One hermesd per pin root: it holds an flock on LOCK_DIR/<pin root, escaped as
+ * systemd-escape --path does>.lock for its life, the file holding its pid (bpffs
+ * cannot hold a regular file, and the pin root itself may be removed under it). */
+#define HERMES_LOCK_DIR "/run/hermes"
+
 /* links, pinned at <root>/links/<program name> */
 #define HERMES_PIN_LINKS "links"
 /* the protected-ingress sk_lookup link (per network namespace) */

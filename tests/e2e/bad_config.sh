@@ -74,6 +74,12 @@ run_once --listen 10.77.1.999:1
 assert_eq 2 "$RUN_RC" "exit status for --listen with a bad address"
 nothing_left "bad arguments"
 
+# 7. a --tc-iface that does not exist: refused before anything is attached
+run_once --tc-iface nosuch0
+assert_eq 2 "$RUN_RC" "exit status for a missing --tc-iface"
+assert_match "$RUN_OUT" "tc interface 'nosuch0'" "message names the interface"
+nothing_left "missing tc interface"
+
 # and a good config still starts
 printf 'policy:\n  - match: 10.77.1.0/24\n    action: deny\n' >"$TMP/good.yaml"
 start_hermesd -c "$TMP/good.yaml"

@@ -649,6 +649,15 @@ flows_up() {
 	wait_tcp "$NS_S" 10.77.1.2 7000 || die "test server did not start on 10.77.1.2:7000"
 }
 
+# pin_lock_file PIN_ROOT: the lock hermesd holds for PIN_ROOT (include/hermes/pin.h:
+# /run/hermes/ and the path escaped as systemd-escape --path does; test pin roots hold
+# only letters, digits, '/' and '-')
+pin_lock_file() {
+	local p=${1#/}
+	p=${p//-/\\x2d}
+	printf '/run/hermes/%s.lock\n' "${p//\//-}"
+}
+
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
@@ -684,12 +693,15 @@ cleanup() {
 	fi
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 
-	# 3. BPF: detach and unpin
+	# 3. BPF: detach and unpin (a stopped hermesd leaves its links attached: disable is
+	#    what removes them), and the pin-root lock a killed hermesd leaves behind
 	for d in "$PINROOT" "${PIN_S:-}" "${_PINS_MADE[@]}"; do
+		[ -n "$d" ] || continue
 		if [ -e "$d" ]; then
 			[ -x "$HERMESCTL_BIN" ] && "$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
 			rm -rf "$d"
 		fi
+		rm -f "$(pin_lock_file "$d")"
 	done
 
 	# 4. cgroups, children first (bounded retries: exiting tasks leave them late)

@@ -94,6 +94,7 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
 	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
+	ASSERT_EQ(cfg->detach_on_exit, false, "detach_on_exit (links outlive hermesd)");
 	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
@@ -322,6 +323,25 @@ static bool test_variants(void)
 	return ok;
 }
 
+/* detach_on_exit: off by default (is_defaults), on when the file says so. */
+static bool test_detach_on_exit(void)
+{
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+	int ret;
+
+	ret = load_text("detach_on_exit: true\n", &cfg, path, sizeof(path), err, sizeof(err));
+	ok &= ASSERT_EQ(ret, 0, "detach_on_exit: true loads");
+	ok &= ASSERT_EQ(cfg.detach_on_exit, true, "detach_on_exit: true");
+	config_free(&cfg);
+	ret = load_text("detach_on_exit: off\n", &cfg, path, sizeof(path), err, sizeof(err));
+	ok &= ASSERT_EQ(ret, 0, "detach_on_exit: off loads");
+	ok &= ASSERT_EQ(cfg.detach_on_exit, false, "detach_on_exit: off");
+	config_free(&cfg);
+	return ok;
+}
+
 /* Each bad file must fail with -EINVAL at `line`, the message naming `key`, and
  * (if given) containing `also`; cfg must be back to the defaults. */
 static const struct bad_case {
@@ -461,6 +481,8 @@ static const struct bad_case {
 	{ "second document", "mark: 1\n---\nmark: 2\n", 3, "second YAML document", NULL },
 	{ "key is a list", "[a]: 1\n", 1, "key", "one of cgroup" },
 	{ "nested key is a mapping", "proxy:\n  {a: 1}: 2\n", 2, "in 'proxy'", "relay" },
+	{ "detach_on_exit not a bool", "mark: 1\ndetach_on_exit: sometimes\n", 2, "detach_on_exit",
+	  "true or false" },
 };
 
 static bool test_bad(const struct bad_case *bc)
@@ -797,6 +819,7 @@ int main(void)
 	RUN(test_defaults);
 	RUN(test_full);
 	RUN(test_variants);
+	RUN(test_detach_on_exit);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
 	RUN(test_small_err);

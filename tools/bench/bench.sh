@@ -445,7 +445,10 @@ up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_
 HERMESD_FAIL=
 a_hermesd_up() {
 	HERMESD_FAIL=
-	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "${BENCH_LOG_LEVEL:-warn}" "$@"
+	# --detach-on-exit: the direct configurations measured after a stop must have no
+	# program on the app's path (the pinned maps, and the proxy rule, stay)
+	launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" "${BENCH_LOG_LEVEL:-warn}" \
+		--detach-on-exit "$@"
 	HERMESD_PID=$LAUNCH_PID
 	await_up "$HERMESD_PID" "$NS_C" "$HERMESD_LOG" "hermesd $*"
 	case $? in
