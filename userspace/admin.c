@@ -31,6 +31,7 @@
 
 #define ADMIN_REQ_MAX 4096
 #define ADMIN_TIMEOUT_MS 5000
+#define FLOW_COUNT_MAX_AGE_MS 5000
 
 struct admin_conn {
 	struct admin_conn *next;
@@ -501,7 +502,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 
 static void gauge_d(struct sbuf *b, const char *name, const char *type, const char *help, double v)
 {
-	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name, v);
 }
 
 static int count_rule(const struct hermes_policy_key *k, const struct hermes_policy_val *v, void *arg)
@@ -624,12 +625,18 @@ static void metrics_body(struct loop *lp, struct sbuf *b)
 	if (lp->ld->flows_fd >= 0) {
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
-		long n = map_entries(lp->ld->flows_fd, sizeof(uint64_t), sizeof(struct hermes_flow));
 
-		if (n >= 0 && !bpf_obj_get_info_by_fd(lp->ld->flows_fd, &info, &len)) {
+		/* a full table takes ~20 ms to count, and hermes-top asks every second: a count
+		 * younger than FLOW_COUNT_MAX_AGE_MS is served again */
+		if (!lp->st.flow_count_ms || lp->now_ms - lp->st.flow_count_ms >= FLOW_COUNT_MAX_AGE_MS ||
+		    lp->st.flow_count < 0) {
+			lp->st.flow_count = map_entries(lp->ld->flows_fd, sizeof(uint64_t), sizeof(struct hermes_flow));
+			lp->st.flow_count_ms = lp->now_ms;
+		}
+		if (lp->st.flow_count >= 0 && !bpf_obj_get_info_by_fd(lp->ld->flows_fd, &info, &len)) {
 			metric(b, "hermes_flow_table_entries", "gauge",
-			       "Entries in the kernel flow table hermes_flows (open and recently closed flows).",
-			       (uint64_t)n);
+			       "Entries in the kernel flow table hermes_flows (open and recently closed flows), "
+			       "counted at most every 5 s.", (uint64_t)lp->st.flow_count);
 			metric(b, "hermes_flow_table_max_entries", "gauge",
 			       "Capacity of hermes_flows: beyond it the least recently used entries are evicted.",
 			       info.max_entries);
