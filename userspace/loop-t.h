@@ -266,6 +266,8 @@ struct loop_stats {
 	uint64_t tunnel_cleartext_refused[2]; /* clear text on a TLS tunnel listener: [0] HTTP/1.1, [1] h2c */
 	long flow_count;          /* entries of hermes_flows at flow_count_ms (admin.c), or -errno */
 	uint64_t flow_count_ms;
+	long open_fds;            /* process_open_fds at open_fds_ms (admin.c), or -1 */
+	uint64_t open_fds_ms;
 	/* by a label from the config (admin.c: metrics_config) */
 	struct mlabels http_route_codes;  /* http route name ("-": none) -> responses by class 1xx..5xx */
 	struct mlabels tunnel_peer_results; /* route peer IP:PORT -> attempts by enum peer_result */

@@ -90,7 +90,7 @@ static double boot_time(void)
 	return bt;
 }
 
-static long count_fds(void)
+long proc_count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -126,7 +126,6 @@ int proc_stats_read(struct proc_stats *p)
 	rp = strrchr(buf, ')');
 	if (!rp || (err = proc_stat_parse(rp + 1, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), boot_time(), p)))
 		return -EINVAL;
-	p->open_fds = count_fds();
 	if (!getrlimit(RLIMIT_NOFILE, &rl))
 		p->max_fds = rl.rlim_cur;
 	return 0;
