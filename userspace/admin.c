@@ -1,7 +1,9 @@
 /* admin.c: the admin HTTP endpoint (127.0.0.1:15000 by default) on the same io_uring
- * loop: GET /ready, /stats (Prometheus text format 0.0.4), /flows, /routes and /config
- * (JSON). One request per connection, answered and closed: it serves scrapers, probes
- * and hermesctl, not browsers. */
+ * loop: GET /ready, /metrics (Prometheus text format 0.0.4; /stats is the same), /flows,
+ * /routes and /config (JSON). One request per connection, answered and closed: it serves
+ * scrapers, probes and hermesctl, not browsers. The metrics-only address
+ * (listeners.metrics) answers /metrics, /stats and /ready alone, so that it can face a
+ * network while the rest stays on loopback. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,20 +11,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "addr.h"
 #include "config.h"
+#include "hermes/flow.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "policy.h"
+#include "version.h"
 
 #define ADMIN_REQ_MAX 4096
 #define ADMIN_TIMEOUT_MS 5000
+/* Counts that cost tens of ms when large (a full flow table, 20000 descriptors) are
+ * reused this long: hermes-top reads /stats every second, and the loop waits meanwhile. */
+#define SLOW_COUNT_MAX_AGE_MS 5000
 
 struct admin_conn {
 	struct admin_conn *next;
 	int fd;
 	int inflight;
 	bool closing;
+	bool metrics_only;   /* accepted on the metrics address */
 	uint64_t started_ms;
 	size_t got;
 	char *resp;
@@ -51,7 +62,7 @@ static void admin_recv(struct loop *lp, struct admin_conn *a)
 	a->inflight++;
 }
 
-void admin_accept(struct loop *lp, int fd)
+static void accept_conn(struct loop *lp, int fd, bool metrics_only)
 {
 	struct admin_conn *a = loop_zalloc(sizeof(*a));
 
@@ -60,10 +71,21 @@ void admin_accept(struct loop *lp, int fd)
 		return;
 	}
 	a->fd = fd;
+	a->metrics_only = metrics_only;
 	a->started_ms = lp->now_ms;
 	a->next = lp->admins;
 	lp->admins = a;
 	admin_recv(lp, a);
+}
+
+void admin_accept(struct loop *lp, int fd)
+{
+	accept_conn(lp, fd, false);
+}
+
+void admin_accept_metrics(struct loop *lp, int fd)
+{
+	accept_conn(lp, fd, true);
 }
 
 /* Appends printf output to a growing buffer. */
@@ -442,6 +464,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_json_addr(b, "outbound6", &c->listen6);
 	sb_json_addr(b, "admin", &c->admin);
 	sb_json_addr(b, "tunnel", &c->tunnel);
+	sb_json_addr(b, "metrics", &c->metrics);
 	sb_json_addr(b, "inbound", &c->inbound.listen);
 	sb_json_addr(b, "inbound6", &c->inbound.listen6);
 	if (b->len && b->p[b->len - 1] == ',')
@@ -465,8 +488,8 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	} else {
 		sb_printf(b, "null");
 	}
-	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"post_path\":", c->h2_max_streams,
-		  c->h2_pool_mbps);
+	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"allow_cleartext\":%s,\"post_path\":",
+		  c->h2_max_streams, c->h2_pool_mbps, c->tunnel_allow_cleartext ? "true" : "false");
 	sb_json_str(b, c->tunnel_post_path);
 	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
 	for (int i = 0; i < c->inbound.n_protect; i++)
@@ -474,6 +497,212 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_printf(b, "]},\"counts\":{\"policy_rules\":%d,\"endpoints\":%d,\"routes\":%d,\"tunnel_access\":%d,"
 		     "\"http_routes\":%d,\"tc_interfaces\":%d}}\n",
 		  c->n_rules, c->n_endpoints, c->n_routes, c->n_access, c->n_http_routes, c->n_tc_ifaces);
+}
+
+/* ---- /metrics beyond the loop's counters: process, build, reloads, maps, labels ---- */
+
+static void gauge_d(struct sbuf *b, const char *name, const char *type, const char *help, double v)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name, v);
+}
+
+static int count_rule(const struct hermes_policy_key *k, const struct hermes_policy_val *v, void *arg)
+{
+	uint64_t *n = arg;
+
+	(void)k;
+	n[v->origin == HERMES_ORIGIN_CONFIG ? 1 : 0]++;
+	return 0;
+}
+
+/* Entries in a hash map, read in batches (one syscall per 4096, not one per key: the
+ * flow table can hold 65536 and the loop waits meanwhile). -errno on failure. */
+static long map_entries(int fd, size_t key_size, size_t value_size)
+{
+	enum { CHUNK = 4096 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	void *keys = malloc(CHUNK * key_size), *vals = malloc(CHUNK * value_size);
+	uint64_t in = 0, out = 0;
+	long total = 0;
+	bool first = true;
+
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (;;) {
+		uint32_t count = CHUNK;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
+
+		if (err && err != -ENOENT) {
+			total = err;
+			break;
+		}
+		total += count;
+		if (err) /* -ENOENT: the last batch */
+			break;
+		in = out;
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return total;
+}
+
+static void process_body(struct loop *lp, struct sbuf *b)
+{
+	struct proc_stats p;
+
+	if (proc_stats_read(&p))
+		return;
+	gauge_d(b, "process_start_time_seconds", "gauge", "Start time of hermesd since the Unix epoch, in seconds.",
+		p.start_time);
+	gauge_d(b, "process_cpu_seconds_total", "counter", "User and system CPU time hermesd spent, in seconds.",
+		p.cpu_seconds);
+	metric(b, "process_resident_memory_bytes", "gauge", "Resident memory of hermesd, in bytes.", p.resident_bytes);
+	metric(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size of hermesd, in bytes.", p.virtual_bytes);
+	/* like the flow table: 35 ms at 20000 descriptors (measured), so reused for a while */
+	if (!lp->st.open_fds_ms || lp->now_ms - lp->st.open_fds_ms >= SLOW_COUNT_MAX_AGE_MS || lp->st.open_fds < 0) {
+		lp->st.open_fds = proc_count_fds();
+		lp->st.open_fds_ms = lp->now_ms;
+	}
+	if (lp->st.open_fds >= 0)
+		metric(b, "process_open_fds", "gauge", "Open file descriptors of hermesd, counted at most every 5 s.",
+		       (uint64_t)lp->st.open_fds);
+	metric(b, "process_max_fds", "gauge", "hermesd's limit of open file descriptors (RLIMIT_NOFILE).", p.max_fds);
+}
+
+static void labels_body(struct loop *lp, struct sbuf *b)
+{
+	static const char *const results[PEER_NRESULTS] = {
+		[PEER_ESTABLISHED] = "established", [PEER_REFUSED] = "refused", [PEER_DENIED] = "denied",
+		[PEER_TIMEOUT] = "timeout", [PEER_RESET] = "reset", [PEER_ERROR] = "error",
+	};
+	const struct mlabels *rc = &lp->st.http_route_codes, *pr = &lp->st.tunnel_peer_results;
+
+	sb_printf(b, "# HELP hermes_http_route_responses_total Responses sent to clients of the http action, by "
+		     "http route (\"-\": no route matched, or refused before routing) and status class.\n"
+		     "# TYPE hermes_http_route_responses_total counter\n");
+	for (int i = 0; i < rc->n; i++)
+		for (unsigned k = 0; k < 5; k++)
+			sb_printf(b, "hermes_http_route_responses_total{route=\"%s\",code=\"%uxx\"} %llu\n",
+				  rc->e[i].name, k + 1, (unsigned long long)rc->e[i].v[k]);
+	sb_printf(b, "# HELP hermes_tunnel_peer_attempts_total Tunnel client attempts at a route's peer "
+		     "(next hop), by result.\n# TYPE hermes_tunnel_peer_attempts_total counter\n");
+	for (int i = 0; i < pr->n; i++)
+		for (unsigned k = 0; k < PEER_NRESULTS; k++)
+			sb_printf(b, "hermes_tunnel_peer_attempts_total{peer=\"%s\",result=\"%s\"} %llu\n",
+				  pr->e[i].name, results[k], (unsigned long long)pr->e[i].v[k]);
+}
+
+/* What /metrics adds to stats_body's families. */
+static void metrics_body(struct loop *lp, struct sbuf *b)
+{
+	const struct loop_stats *s = &lp->st;
+
+	sb_printf(b, "# HELP hermes_build_info hermesd's version and git commit (always 1).\n"
+		     "# TYPE hermes_build_info gauge\n"
+		     "hermes_build_info{version=\"%s\",commit=\"%s\"} 1\n", hermes_version, hermes_commit);
+	process_body(lp, b);
+	sb_printf(b, "# HELP hermes_config_reloads_total Configuration reloads (SIGHUP), by result.\n"
+		     "# TYPE hermes_config_reloads_total counter\n"
+		     "hermes_config_reloads_total{result=\"ok\"} %llu\n"
+		     "hermes_config_reloads_total{result=\"failed\"} %llu\n",
+		  (unsigned long long)s->reloads_ok, (unsigned long long)s->reloads_failed);
+	metric(b, "hermes_config_last_reload_success", "gauge",
+	       "1 if the last reload applied the file (or none was made since the start), 0 if it failed.",
+	       !s->last_reload_failed);
+	gauge_d(b, "hermes_config_last_reload_timestamp_seconds", "gauge",
+		"When the last reload was tried (the start time before any), seconds since the Unix epoch.",
+		s->last_reload_time);
+	gauge_d(b, "hermes_config_last_reload_success_timestamp_seconds", "gauge",
+		"When a reload last succeeded (the start time before any), seconds since the Unix epoch.",
+		s->last_reload_ok_time);
+	{
+		uint64_t n[2] = { 0, 0 };
+
+		if (lp->ld->policy_fd >= 0 && !pol_map_foreach(lp->ld->policy_fd, count_rule, n))
+			sb_printf(b, "# HELP hermes_policy_rules Rules in the pinned policy map hermes_policy, by who "
+				     "wrote them (config: hermesd's file; manual: hermesctl or bpftool).\n"
+				     "# TYPE hermes_policy_rules gauge\n"
+				     "hermes_policy_rules{origin=\"config\"} %llu\nhermes_policy_rules{origin=\"manual\"} %llu\n",
+				  (unsigned long long)n[1], (unsigned long long)n[0]);
+	}
+	if (lp->ld->flows_fd >= 0) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+
+		/* 20 ms for a full table (65536, measured) */
+		if (!lp->st.flow_count_ms || lp->now_ms - lp->st.flow_count_ms >= SLOW_COUNT_MAX_AGE_MS ||
+		    lp->st.flow_count < 0) {
+			lp->st.flow_count = map_entries(lp->ld->flows_fd, sizeof(uint64_t), sizeof(struct hermes_flow));
+			lp->st.flow_count_ms = lp->now_ms;
+		}
+		if (lp->st.flow_count >= 0 && !bpf_obj_get_info_by_fd(lp->ld->flows_fd, &info, &len)) {
+			metric(b, "hermes_flow_table_entries", "gauge",
+			       "Entries in the kernel flow table hermes_flows (open and recently closed flows), "
+			       "counted at most every 5 s.", (uint64_t)lp->st.flow_count);
+			metric(b, "hermes_flow_table_max_entries", "gauge",
+			       "Capacity of hermes_flows: beyond it the least recently used entries are evicted.",
+			       info.max_entries);
+		}
+	}
+	sb_printf(b, "# HELP hermes_tunnel_cleartext_refused_total Clear-text connections refused by the tunnel "
+		     "listener because tls is set and tunnel.allow_cleartext is not, by protocol.\n"
+		     "# TYPE hermes_tunnel_cleartext_refused_total counter\n"
+		     "hermes_tunnel_cleartext_refused_total{protocol=\"http1\"} %llu\n"
+		     "hermes_tunnel_cleartext_refused_total{protocol=\"h2c\"} %llu\n",
+		  (unsigned long long)s->tunnel_cleartext_refused[0], (unsigned long long)s->tunnel_cleartext_refused[1]);
+	labels_body(lp, b);
+}
+
+int metrics_config(struct loop *lp)
+{
+	const struct hermes_config *cfg = lp->cfg;
+	char (*names)[MLABEL_LEN];
+	int n = 0, cap = cfg->n_http_routes + 1, n_peers = 0, err;
+
+	for (int i = 0; i < cfg->n_routes; i++)
+		n_peers += cfg->routes[i].n_peers;
+	names = calloc((size_t)(n_peers > cap ? n_peers : cap), sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (int i = 0; i < cfg->n_http_routes; i++)
+		snprintf(names[n++], MLABEL_LEN, "%s", cfg->http_routes[i].name);
+	snprintf(names[n++], MLABEL_LEN, "-");
+	err = mlabels_set(&lp->st.http_route_codes, (const char (*)[MLABEL_LEN])names, n);
+	n = 0;
+	for (int i = 0; i < cfg->n_routes && !err; i++)
+		for (int j = 0; j < cfg->routes[i].n_peers; j++)
+			addr_fmt((const struct sockaddr *)&cfg->routes[i].peers[j].addr.ss, names[n++], MLABEL_LEN);
+	if (!err)
+		err = mlabels_set(&lp->st.tunnel_peer_results, (const char (*)[MLABEL_LEN])names, n);
+	free(names);
+	return err;
+}
+
+void metrics_http_response(struct loop *lp, const char *route, int status)
+{
+	uint64_t *v;
+
+	/* a request on a route that a reload has removed since is not counted by route */
+	if (status >= 100 && status < 600 && (v = mlabels_get(&lp->st.http_route_codes, route[0] ? route : "-")))
+		v[status / 100 - 1]++;
+}
+
+void metrics_peer_attempt(struct loop *lp, const struct conn *c, int err)
+{
+	char name[ADDR_STRLEN];
+	uint64_t *v;
+
+	if (!c->tp || !c->n_eps || !c->attempts)
+		return;
+	addr_fmt((const struct sockaddr *)&c->tp[(c->attempts - 1) % c->n_eps].addr.ss, name, sizeof(name));
+	if (!(v = mlabels_get(&lp->st.tunnel_peer_results, name)))
+		return;
+	v[!err ? PEER_ESTABLISHED : err == -ECONNREFUSED ? PEER_REFUSED : err == -EACCES ? PEER_DENIED :
+	  err == -ETIMEDOUT ? PEER_TIMEOUT : err == -ECONNRESET ? PEER_RESET : PEER_ERROR]++;
 }
 
 static void admin_respond(struct loop *lp, struct admin_conn *a)
@@ -496,9 +725,14 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 			status = "503 Service Unavailable";
 			sb_printf(&body, "%s\n", lp->draining ? "draining" : !lp->ready ? "starting" : lp->ld->unhealthy);
 		}
-	} else if (!strcmp(path, "/stats")) {
+	} else if (!strcmp(path, "/metrics") || !strcmp(path, "/stats")) {
 		ctype = "text/plain; version=0.0.4; charset=utf-8";
 		stats_body(lp, &body);
+		metrics_body(lp, &body);
+	} else if (a->metrics_only) {
+		status = "404 Not Found";
+		sb_printf(&body, "unknown path %s: this is the metrics address (listeners.metrics), which serves only "
+				 "/metrics and /ready; the rest is on the admin address\n", path);
 	} else if (!strcmp(path, "/routes") || !strcmp(path, "/routes?format=text")) {
 		bool text = path[7] == '?';
 
@@ -512,7 +746,7 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 		config_body(lp, &body);
 	} else {
 		status = "404 Not Found";
-		sb_printf(&body, "unknown path %s (try /ready, /stats, /flows, /routes or /config)\n", path);
+		sb_printf(&body, "unknown path %s (try /ready, /metrics, /flows, /routes or /config)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		  status, ctype, body.len);

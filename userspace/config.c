@@ -519,6 +519,8 @@ static const struct key listener_keys[] = {
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. " DEFAULT_ADMIN ", or off" },
 	{ .name = "tunnel", .set = set_addr, CFG_FIELD(tunnel), .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. 10.0.0.1:15008, or off" },
+	{ .name = "metrics", .set = set_addr, CFG_FIELD(metrics), .flags = KEY_OFF,
+	  .expect = "IP:PORT or [IPv6]:PORT serving only /metrics and /ready, e.g. 0.0.0.0:15020, or off" },
 };
 
 /* inbound: protected ingress */
@@ -1425,6 +1427,8 @@ static const struct key tunnel_keys[] = {
 	U32_KEY(h2_pool_mbps, 0, 1000000),
 	{ .name = "post_path", .set = set_path, CFG_STRING(tunnel_post_path),
 	  .expect = "the path the tunnel listener serves h2-post tunnels on, e.g. /hermes/tunnel" },
+	{ .name = "allow_cleartext", .set = set_bool, CFG_FIELD(tunnel_allow_cleartext),
+	  .expect = "true or false (true: the tunnel listener serves clear text although tls is set)" },
 };
 
 static const struct key top_keys[] = {

@@ -258,6 +258,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
 	lp->st.connect_failures++;
+	metrics_peer_attempt(lp, c, err);
 	if (c->sside[1]) {
 		if (c->ss[1])
 			sess_stream_detach(lp, c, 1, 0x8 /* CANCEL */);

@@ -129,10 +129,12 @@ static void slice_to_cstr(char *dst, size_t size, const char *p, size_t len)
 	dst[len] = 0;
 }
 
-static void hc_count_status(struct loop *lp, int status)
+static void hc_count_status(struct loop *lp, const struct hconn *x, int status)
 {
 	if (status >= 100 && status < 600)
 		lp->st.http_responses[status / 100 - 1]++;
+	/* outside a request (a head that did not parse, a timeout) there is no route */
+	metrics_http_response(lp, x->in_request ? x->route : "-", status);
 }
 
 /* ---- life cycle ---- */
@@ -430,7 +432,7 @@ static void hc_reply(struct loop *lp, struct hconn *x, int status, const char *w
 	bl = snprintf(body, sizeof(body), "%d %s (hermes: %s)\n", status, h1_reason(status), why);
 	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s",
 		     status, h1_reason(status), bl, close ? "Connection: close\r\n" : "", body);
-	hc_count_status(lp, status);
+	hc_count_status(lp, x, status);
 	if (status >= 400)
 		log_info("http conn %llu: %s %s: %d %s (%s)", (unsigned long long)x->id, x->method[0] ? x->method : "-",
 			 x->path[0] ? x->path : "-", status, h1_reason(status), why);
@@ -718,6 +720,8 @@ static void hc_reset_request(struct hconn *x)
 	memset(&x->req_ck, 0, sizeof(x->req_ck));
 	x->body_bytes = 0;
 	x->method[0] = x->path[0] = 0;
+	x->route[0] = '-'; /* not routed yet */
+	x->route[1] = 0;
 	x->tried = 0;
 	x->attempts = x->retries = 0;
 	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = x->fd_wait_since_ms = 0;
@@ -841,7 +845,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 		hc_out(x, cont, sizeof(cont) - 1);
-		hc_count_status(lp, 100);
+		hc_count_status(lp, x, 100);
 	}
 	if (!x->has_body) {
 		x->req_done = x->buffered = true;
@@ -1342,7 +1346,7 @@ static int hc_resp_head(struct loop *lp, struct hconn *x, const struct h1_respon
 	if (lp->cfg->http.via)
 		hc_out(x, "Via: 1.1 hermes\r\n", 17);
 	hc_out(x, "\r\n", 2);
-	hc_count_status(lp, resp->status);
+	hc_count_status(lp, x, resp->status);
 	if (x->attempts > 1 && resp->status < 500)
 		lp->st.http_retry_successes++;
 	log_debug("http conn %llu: %s %s -> %d after %u attempt(s)", (unsigned long long)x->id, x->method, x->path,
@@ -1375,7 +1379,7 @@ static int hc_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct 
 			if ((size_t)n > hc_room(x))
 				return 0;
 			hc_out(x, p, (size_t)n);
-			hc_count_status(lp, resp->status);
+			hc_count_status(lp, x, resp->status);
 		}
 		hup_consumed(lp, u, (size_t)n);
 	}

@@ -13,6 +13,7 @@
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "loader.h"
+#include "metrics.h"
 
 enum op {
 	OP_ACCEPT = 1,   /* struct listener: multishot accept */
@@ -51,7 +52,7 @@ enum op {
 #define LOOP_ALIGN 32
 _Static_assert(OP_COUNT <= OP_MASK + 1, "op tags must fit in the low bits of an aligned pointer");
 
-enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND };
+enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND, LST_METRICS };
 
 struct listener {
 	int fd;
@@ -258,14 +259,29 @@ struct loop_stats {
 	uint64_t http_responses[5];       /* 1xx..5xx sent to clients, local errors included */
 	uint64_t http_pool_reused, http_pool_new;
 	struct histogram http_request_seconds; /* request head read to response end */
+	/* SIGHUP reloads (loop.c) */
+	uint64_t reloads_ok, reloads_failed;
+	bool last_reload_failed;
+	double last_reload_time, last_reload_ok_time; /* seconds since the epoch; start time at first */
+	uint64_t tunnel_cleartext_refused[2]; /* clear text on a TLS tunnel listener: [0] HTTP/1.1, [1] h2c */
+	long flow_count;          /* entries of hermes_flows at flow_count_ms (admin.c), or -errno */
+	uint64_t flow_count_ms;
+	long open_fds;            /* process_open_fds at open_fds_ms (admin.c), or -1 */
+	uint64_t open_fds_ms;
+	/* by a label from the config (admin.c: metrics_config) */
+	struct mlabels http_route_codes;  /* http route name ("-": none) -> responses by class 1xx..5xx */
+	struct mlabels tunnel_peer_results; /* route peer IP:PORT -> attempts by enum peer_result */
 };
+
+/* How a tunnel client's attempt at a route's peer ended (hermes_tunnel_peer_attempts_total). */
+enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PEER_RESET, PEER_ERROR, PEER_NRESULTS };
 
 struct loop {
 	struct io_uring ring;
 	struct hermes_config *cfg;
 	struct loader *ld;
 	struct ingress *ing;  /* protected ingress, NULL when off */
-	struct listener lst[6]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6 */
+	struct listener lst[7]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6, metrics */
 	int n_lst;
 	int n_paused;           /* listeners resting after running out of descriptors */
 	int fd_limit;           /* RLIMIT_NOFILE: accepting pauses FD_RESERVE below it */

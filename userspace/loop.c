@@ -42,6 +42,14 @@ uint64_t loop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+double loop_wall_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void *loop_zalloc(size_t size)
 {
 	size_t sz = (size + LOOP_ALIGN - 1) & ~(size_t)(LOOP_ALIGN - 1);
@@ -151,10 +159,10 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	int fd;
 
 	addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf));
-	fd = listen_on(a, kind != LST_ADMIN ? (int)lp->cfg->mark : 0);
+	fd = listen_on(a, kind != LST_ADMIN && kind != LST_METRICS ? (int)lp->cfg->mark : 0);
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s%s", buf, strerror(-fd),
-			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin)" : "");
+			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin/--metrics)" : "");
 		return fd;
 	}
 	l->fd = fd;
@@ -162,7 +170,7 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	snprintf(l->name, sizeof(l->name), "%s", buf);
 	lp->n_lst++;
 	log_info("%s listener on %s", kind == LST_ADMIN ? "admin" : kind == LST_TUNNEL ? "tunnel" :
-		 kind == LST_INBOUND ? "inbound" : "outbound", buf);
+		 kind == LST_INBOUND ? "inbound" : kind == LST_METRICS ? "metrics" : "outbound", buf);
 	return 0;
 }
 
@@ -234,6 +242,13 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 		return err;
 	if (cfg->inbound.on && cfg->inbound.listen6.len && (err = add_listener(lp, &cfg->inbound.listen6, LST_INBOUND)))
 		return err;
+	if (cfg->metrics.len && (err = add_listener(lp, &cfg->metrics, LST_METRICS)))
+		return err;
+	lp->st.last_reload_time = lp->st.last_reload_ok_time = loop_wall_time();
+	if ((err = metrics_config(lp))) {
+		log_error("out of memory for the metrics' label sets");
+		return err;
+	}
 	for (int i = 0; i < lp->n_lst; i++)
 		arm_accept(lp, &lp->lst[i]);
 	arm_signal(lp);
@@ -246,7 +261,8 @@ static void close_listeners(struct loop *lp, bool admin_too)
 	for (int i = 0; i < lp->n_lst; i++) {
 		struct listener *l = &lp->lst[i];
 
-		if (l->fd < 0 || (l->kind == LST_ADMIN && !admin_too))
+		/* the admin and metrics addresses answer while flows drain */
+		if (l->fd < 0 || ((l->kind == LST_ADMIN || l->kind == LST_METRICS) && !admin_too))
 			continue;
 		/* shutdown wakes the multishot accept (it completes without F_MORE) */
 		shutdown(l->fd, SHUT_RDWR);
@@ -255,7 +271,9 @@ static void close_listeners(struct loop *lp, bool admin_too)
 	}
 }
 
-static void reload(struct loop *lp)
+/* 0 once the file is applied, -1 when it is not (the running config stays), 1 without
+ * a file. */
+static int reload_config(struct loop *lp)
 {
 	struct hermes_config *ncfg;
 	void *tls_server = NULL, *tls_client = NULL;
@@ -265,18 +283,18 @@ static void reload(struct loop *lp)
 
 	if (!lp->config_path) {
 		log_info("SIGHUP: no config file (embedded default): nothing to reload");
-		return;
+		return 1;
 	}
 	ncfg = calloc(1, sizeof(*ncfg));
 	if (!ncfg)
-		return;
+		return -1;
 	config_defaults(ncfg);
 	rc = config_load(lp->config_path, ncfg, err, sizeof(err));
 	if (rc) {
 		log_error("SIGHUP: reload failed, keeping the running config: %s", err);
 		config_free(ncfg);
 		free(ncfg);
-		return;
+		return -1;
 	}
 	/* certificates are read anew even when the paths stay (rotation writes new files
 	 * over the old ones); a bad set fails the whole reload before anything changed */
@@ -285,7 +303,7 @@ static void reload(struct loop *lp)
 			  lp->config_path, err);
 		config_free(ncfg);
 		free(ncfg);
-		return;
+		return -1;
 	}
 	rc = pol_sync_config(lp->ld->policy_fd, ncfg->rules, ncfg->n_rules);
 	if (rc) {
@@ -294,7 +312,7 @@ static void reload(struct loop *lp)
 		tls_ctx_free(tls_client);
 		config_free(ncfg);
 		free(ncfg);
-		return;
+		return -1;
 	}
 	/* flows, listeners and attachments stay; only policy and proxy settings change */
 	lp->cfg->connect_timeout_ms = ncfg->connect_timeout_ms;
@@ -305,6 +323,7 @@ static void reload(struct loop *lp)
 	lp->cfg->drain_timeout_ms = ncfg->drain_timeout_ms;
 	lp->cfg->h2_max_streams = ncfg->h2_max_streams;
 	lp->cfg->h2_pool_mbps = ncfg->h2_pool_mbps;
+	lp->cfg->tunnel_allow_cleartext = ncfg->tunnel_allow_cleartext;
 	log_set_level(ncfg->log_level);
 	{
 		struct cfg_rule *r = lp->cfg->rules;
@@ -347,7 +366,28 @@ static void reload(struct loop *lp)
 		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
 	config_free(ncfg);
 	free(ncfg);
+	if (metrics_config(lp))
+		log_warn("SIGHUP: out of memory for the metrics' label sets: per-route and per-peer counters "
+			 "keep the previous config's names");
 	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
+	return 0;
+}
+
+/* SIGHUP: the reload, counted for hermes_config_reloads_total and its gauges. */
+static void reload(struct loop *lp)
+{
+	int rc = reload_config(lp);
+
+	if (rc > 0)
+		return;
+	lp->st.last_reload_time = loop_wall_time();
+	lp->st.last_reload_failed = rc < 0;
+	if (rc < 0) {
+		lp->st.reloads_failed++;
+	} else {
+		lp->st.reloads_ok++;
+		lp->st.last_reload_ok_time = lp->st.last_reload_time;
+	}
 }
 
 static void start_drain(struct loop *lp, int signo)
@@ -474,6 +514,8 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else if (l->kind == LST_ADMIN) {
 		admin_accept(lp, cqe->res);
+	} else if (l->kind == LST_METRICS) {
+		admin_accept_metrics(lp, cqe->res);
 	} else if (lp->draining) {
 		close(cqe->res);
 	} else if (l->kind == LST_TUNNEL) {
@@ -483,7 +525,7 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 	} else {
 		conn_accept(lp, cqe->res);
 	}
-	if (cqe->res >= 0 && l->kind != LST_ADMIN) {
+	if (cqe->res >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS) {
 		int single_from = lp->fd_limit - FD_RESERVE - LISTEN_BACKLOG;
 
 		if (cqe->res >= lp->fd_limit - FD_RESERVE && !l->paused) {
@@ -627,4 +669,6 @@ void loop_fini(struct loop *lp)
 		close(lp->sfd);
 	io_uring_queue_exit(&lp->ring);
 	free(lp->bgid_free);
+	mlabels_free(&lp->st.http_route_codes);
+	mlabels_free(&lp->st.tunnel_peer_results);
 }

@@ -19,6 +19,8 @@ struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op);
 void loop_cancel(struct loop *lp, void *owner, enum op cancel_op, const void *target, enum op op);
 uint64_t loop_now_ms(void);
 uint64_t loop_now_ns(void);
+/* Seconds since the epoch (for timestamps in the metrics). */
+double loop_wall_time(void);
 void hist_add(struct histogram *h, double v);
 
 /* conn.c */
@@ -109,6 +111,16 @@ void splice_tick(struct loop *lp, struct conn *c);
 
 /* admin.c */
 void admin_accept(struct loop *lp, int fd);
+/* A connection to the metrics-only address: /metrics (or /stats) and /ready, 404 else. */
+void admin_accept_metrics(struct loop *lp, int fd);
+/* The label sets of the per-route and per-peer counters follow lp->cfg (at start and
+ * after each reload). 0 or -ENOMEM (the old sets stay). */
+int metrics_config(struct loop *lp);
+/* A response with status went to a client of the http action, on route ("-": none). */
+void metrics_http_response(struct loop *lp, const char *route, int status);
+/* Tunnel client c's current attempt at its route's peer ended: err 0 (the peer's 200)
+ * or the -errno conn_fail_attempt got. */
+void metrics_peer_attempt(struct loop *lp, const struct conn *c, int err);
 void admin_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void admin_tick(struct loop *lp);
 

@@ -72,8 +72,12 @@ static void usage(FILE *f)
 "                          next start\n"
 "      --listen ADDR       outbound transparent listener (default 127.0.0.1:15001)\n"
 "      --listen6 ADDR|off  IPv6 outbound listener (default [::1]:15001)\n"
-"      --admin ADDR|off    admin HTTP endpoint: /ready, /stats, /flows, /routes,\n"
-"                          /config (default 127.0.0.1:15000)\n"
+"      --admin ADDR|off    admin HTTP endpoint: /ready, /metrics (Prometheus; /stats\n"
+"                          too), /flows, /routes, /config (default 127.0.0.1:15000).\n"
+"                          Keep it on loopback: /config and /flows show the setup\n"
+"      --metrics ADDR|off  a second address that serves only /metrics and /ready,\n"
+"                          e.g. 0.0.0.0:15020 for a scraper on the network (default\n"
+"                          off; config listeners.metrics)\n"
 "      --tunnel-listen ADDR|off\n"
 "                          tunnel listener, e.g. 10.0.0.1:15008 (default off): HTTP/2\n"
 "                          CONNECT over TLS (ALPN h2) or h2c, HTTP/1.1 CONNECT in clear\n"
@@ -82,7 +86,10 @@ static void usage(FILE *f)
 "                          and https://IP/ ones over TLS to the target; over HTTP/2,\n"
 "                          streams other than CONNECT with the target in :authority),\n"
 "                          served by the http action; without tunnel_access rules it\n"
-"                          serves any target it is asked for\n"
+"                          serves any target it is asked for. With a tls section it\n"
+"                          serves TLS only (clients show a certificate from tls.ca)\n"
+"                          and refuses clear text (HTTP/1.1: 403, h2c: GOAWAY) unless\n"
+"                          the config says tunnel.allow_cleartext: true\n"
 "      --inbound-listen ADDR|off\n"
 "                          protected ingress: the IPv4 inbound listener (default\n"
 "                          0.0.0.0:15006 once the config has an 'inbound' section).\n"
@@ -171,7 +178,8 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH };
+	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH,
+	       O_METRICS };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -179,6 +187,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "listen6", required_argument, NULL, O_LISTEN6 },
 		{ "admin", required_argument, NULL, O_ADMIN },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 		{ "user", required_argument, NULL, O_USER },
 		{ "relay", required_argument, NULL, O_RELAY },
@@ -196,9 +205,9 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
 	int n_tc = 0;
-	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {};
+	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {}, metrics = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, have_tunnel = false, check = false;
-	bool have_inbound = false;
+	bool have_inbound = false, have_metrics = false;
 	static struct hermes_config cfg;
 	static struct ingress ing;
 	static struct loader ld;
@@ -227,6 +236,11 @@ int main(int argc, char **argv)
 			if (parse_addr_opt("--admin", optarg, &admin, true))
 				return EXIT_USAGE;
 			have_admin = true;
+			break;
+		case O_METRICS:
+			if (parse_addr_opt("--metrics", optarg, &metrics, true))
+				return EXIT_USAGE;
+			have_metrics = true;
 			break;
 		case O_TUNNEL:
 			if (parse_addr_opt("--tunnel-listen", optarg, &tunnel, true))
@@ -294,6 +308,8 @@ int main(int argc, char **argv)
 		cfg.admin = admin;
 	if (have_tunnel)
 		cfg.tunnel = tunnel;
+	if (have_metrics)
+		cfg.metrics = metrics;
 	if (have_inbound && !inbound.len) {
 		cfg.inbound.on = false;
 	} else if (have_inbound) {

@@ -916,6 +916,7 @@ static void client_response(struct sess *s, struct conn *c)
 		return;
 	}
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
+	metrics_peer_attempt(lp, c, 0);
 	/* a relay hop answers its own client now */
 	if (c->tunnel_server && tunnel_established(lp, c)) {
 		c->state = CONN_RELAY;
@@ -1479,6 +1480,42 @@ void sess_accept(struct loop *lp, int fd)
 	sess_arm_recv(s);
 }
 
+/* Clear text on a listener with tls set (and tunnel.allow_cleartext off): the client is
+ * told in its own protocol, the refusal logged and counted, the connection closed. What
+ * it sent so far is read first, so that the close does not turn into a reset that could
+ * overtake the answer. */
+static void refuse_cleartext(struct sess *s, bool h2c)
+{
+	static const char body[] = "this hermes tunnel listener serves TLS only (mutual TLS with a client certificate); "
+				   "clear text is refused\n";
+	static const uint8_t goaway[] = {
+		0, 0, 0, 4, 0, 0, 0, 0, 0,                 /* SETTINGS, empty: the server preface */
+		0, 0, 20, 7, 0, 0, 0, 0, 0,                /* GOAWAY, 20 bytes, stream 0 */
+		0, 0, 0, 0, 0, 0, 0, 0xc,                  /* last stream 0, INADEQUATE_SECURITY */
+		'T', 'L', 'S', ' ', 'r', 'e', 'q', 'u', 'i', 'r', 'e', 'd',
+	};
+	struct loop *lp = s->loop;
+	char name[ADDR_STRLEN], resp[320];
+	int n;
+
+	for (int i = 0; i < 4 && recv(s->fd, lp->scratch, SESS_RBUF, MSG_DONTWAIT) > 0; i++)
+		;
+	if (h2c) {
+		(void)!send(s->fd, goaway, sizeof(goaway), MSG_NOSIGNAL | MSG_DONTWAIT);
+	} else {
+		n = snprintf(resp, sizeof(resp), "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof(body) - 1, body);
+		(void)!send(s->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	shutdown(s->fd, SHUT_WR);
+	lp->st.tunnel_cleartext_refused[h2c]++;
+	log_warn("tunnel connection from %s refused: clear-text %s on a tunnel listener with tls set (TLS with a "
+		 "client certificate only; tunnel.allow_cleartext: true in %s serves clear text too)",
+		 sess_name(s, name, sizeof(name)), h2c ? "h2c" : "HTTP/1.1 (CONNECT or proxy request)",
+		 lp->config_path ? lp->config_path : "the config");
+	sess_close(s, 0, "clear text refused");
+}
+
 static void on_sniff(struct sess *s, int res)
 {
 	struct loop *lp = s->loop;
@@ -1500,6 +1537,10 @@ static void on_sniff(struct sess *s, int res)
 			return;
 		}
 		sess_arm_recv(s);
+		return;
+	}
+	if (lp->tls_server && !lp->cfg->tunnel_allow_cleartext) {
+		refuse_cleartext(s, s->rbuf[0] == 'P');
 		return;
 	}
 	if (s->rbuf[0] == 'P') {

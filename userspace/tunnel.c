@@ -417,6 +417,7 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 		return;
 	}
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
+	metrics_peer_attempt(lp, c, 0);
 	/* a relay hop answers its own client now, then passes on the client's early bytes */
 	if (c->tunnel_server && tunnel_established(lp, c))
 		goto broken;

@@ -24,6 +24,11 @@ for mode in root nobody; do
 		done
 	fi
 	policy_add 10.77.1.0/24 proxy
+	# what /metrics reads from /proc/self and from the maps, with these privileges
+	for f in process_open_fds process_start_time_seconds hermes_policy_rules hermes_flow_table_entries; do
+		[ -n "$(stat_value "$f")" ] || die "$mode: /metrics has no $f"
+	done
+	assert_eq 1 "$(stat_value hermes_policy_rules 'origin="manual"')" "$mode: /metrics counts the rule"
 	n=$(origdst_count '10\.77\.1\.2:80')
 	expect_page "$mode: proxy works with reduced privileges" http://10.77.1.2/
 	wait_origdst '10\.77\.1\.2:80' $((n + 1)) "$mode: flow went through hermesd"

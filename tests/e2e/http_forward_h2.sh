@@ -40,6 +40,7 @@ my_cleanup() {
 }
 trap my_cleanup EXIT
 
+# h2c and h2load reach the same listener in clear text too (allow_cleartext)
 cat >"$TMP/hermes.yaml" <<YAML
 tls: {cert: $TMP/pki/server.crt, key: $TMP/pki/server.key, ca: $TMP/pki/ca.crt}
 tunnel_access:
@@ -53,6 +54,7 @@ http_routes:
   - {name: flaky, match: {host: "10.77.1.3:8080"}, endpoints: [10.77.1.3:8080],
      retry: {retry_on: [5xx], num_retries: 2, backoff_base_ms: 10, backoff_max_ms: 40}}
   - {name: h2o, match: {host: "10.77.1.3:8443"}, endpoints: [10.77.1.3:8443], upstream_protocol: h2c}
+tunnel: {allow_cleartext: true}
 YAML
 S_ADMIN=127.0.0.1:15000
 start_peer_hermesd "$NS_S" s -c "$TMP/hermes.yaml" --tunnel-listen 10.77.1.2:15008

@@ -66,6 +66,7 @@ ngx_conns() { awk -v p="$1" '$2 == p { print $1 }' "$NGX3_LOG" | sort -u | wc -l
 
 cat >"$TMP/hermes.yaml" <<YAML
 tls: {cert: $TMP/pki/hermes.crt, key: $TMP/pki/hermes.key, ca: $TMP/pki/ca.crt}
+tunnel: {allow_cleartext: true} # curl -x http:// (explicit proxy requests in clear text)
 proxy: {connect_timeout_ms: 1000}
 tunnel_access:
   - {match: 10.77.1.3/32:8443, action: deny}

@@ -22,8 +22,10 @@ done
 "$HERMESCTL_BIN" certs init "$TMP/old" --hosts client --expired >/dev/null || die "hermesctl certs init --expired failed"
 
 S_ADMIN=127.0.0.1:15000
+# the h2c part below reaches the same listener in clear text
 cat >"$TMP/ingress.yaml" <<YAML
 tls: {cert: $TMP/pki/server.crt, key: $TMP/pki/server.key, ca: $TMP/pki/ca.crt}
+tunnel: {allow_cleartext: true}
 tunnel_access:
   - match: 10.77.1.3/32:8080
     san: spiffe://hermes/nobody

@@ -30,11 +30,12 @@ YAML
 start_peer_hermesd "$NS_S" c -c "$TMP/c.yaml" --tunnel-listen 10.77.3.2:15008
 C_LOG=$PEER_LOG
 
-# R1 and R2: relays on the same host, two ports; each routes to C
+# R1 and R2: relays on the same host, two ports; each routes to C (R1 also serves the
+# clear-text clients below: h2c and curl -p -x http://)
 relay_cfg() {
 	cat <<YAML
 $(tls "$1")
-tunnel: {h2_max_streams: 2000}
+tunnel: {h2_max_streams: 2000, allow_cleartext: true}
 routes:
   - name: to-c
     match: [10.77.1.3/32]

@@ -342,6 +342,37 @@ static bool test_detach_on_exit(void)
 	return ok;
 }
 
+/* The metrics-only listener (off by default) and tunnel.allow_cleartext (false by
+ * default: with tls set, the tunnel listener refuses clear text). */
+static bool test_metrics_cleartext(void)
+{
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+
+	config_defaults(&cfg);
+	ok &= ASSERT_EQ(cfg.metrics.len, 0, "metrics listener off by default");
+	ok &= ASSERT_EQ(cfg.tunnel_allow_cleartext, false, "allow_cleartext false by default");
+	if (!ASSERT_EQ(load_text("listeners: {metrics: 0.0.0.0:15020}\ntunnel: {allow_cleartext: true}\n", &cfg, path,
+				 sizeof(path), err, sizeof(err)), 0, "metrics and allow_cleartext load")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	ok &= ASSERT_ADDR(&cfg.metrics, "0.0.0.0:15020", "listeners.metrics");
+	ok &= ASSERT_EQ(cfg.tunnel_allow_cleartext, true, "tunnel.allow_cleartext");
+	config_free(&cfg);
+	if (!ASSERT_EQ(load_text("listeners: {metrics: off}\n", &cfg, path, sizeof(path), err, sizeof(err)), 0,
+		       "metrics: off loads"))
+		return false;
+	ok &= ASSERT_EQ(cfg.metrics.len, 0, "metrics: off");
+	config_free(&cfg);
+	if (ASSERT_EQ(load_text("tunnel: {allow_cleartext: maybe}\n", &cfg, path, sizeof(path), err, sizeof(err)),
+		      -EINVAL, "allow_cleartext: maybe is refused"))
+		ok &= ASSERT_HAS(err, "tunnel.allow_cleartext", "the message names the key");
+	config_free(&cfg);
+	return ok;
+}
+
 /* Each bad file must fail with -EINVAL at `line`, the message naming `key`, and
  * (if given) containing `also`; cfg must be back to the defaults. */
 static const struct bad_case {
@@ -820,6 +851,7 @@ int main(void)
 	RUN(test_full);
 	RUN(test_variants);
 	RUN(test_detach_on_exit);
+	RUN(test_metrics_cleartext);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
 	RUN(test_small_err);

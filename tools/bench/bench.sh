@@ -561,7 +561,11 @@ write_configs() {
 	local d=$TMP/cfg p
 	mkdir -p "$d"
 	"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts a,r,c >"$LOGS/certs.log" 2>&1 || die "hermesctl certs init failed: $(tail -n 1 "$LOGS/certs.log")"
-	tls_yaml c >"$d/c.yaml"
+	# C serves tun-h1-1hop's HTTP/1.1 CONNECT in clear text beside the mTLS tunnels
+	{
+		tls_yaml c
+		echo "tunnel: {allow_cleartext: true}"
+	} >"$d/c.yaml"
 	{
 		tls_yaml r
 		cat <<YAML
