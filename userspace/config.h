@@ -5,6 +5,7 @@
 #define HERMES_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "config-t.h"
@@ -25,6 +26,15 @@ void config_defaults(struct hermes_config *cfg);
  * leaves cfg holding the plain defaults (nothing allocated). On success the caller
  * releases cfg with config_free(). cfg's previous contents are not freed. */
 int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen);
+
+/* The line of the file where key ("cgroup", "tls.cert": top-level and section keys) was
+ * set; 0 when the file did not set it (the default), -1 once config_key_overridden()
+ * said that a command-line option replaced the value. */
+int config_key_line(const struct hermes_config *cfg, const char *key);
+void config_key_overridden(struct hermes_config *cfg, const char *key);
+/* Writes cfg as a YAML file that config_load reads back into the same configuration:
+ * every key with its effective value, defaults included (hermesd --check --print). */
+void config_print(const struct hermes_config *cfg, FILE *f);
 
 /* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
 void config_free(struct hermes_config *cfg);
