@@ -346,6 +346,9 @@ static void reload(struct loop *lp)
 		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
 	config_free(ncfg);
 	free(ncfg);
+	/* log rotation moved the file away: appending goes on in a new one */
+	if (log_access_open(lp->cfg->access_log, err, sizeof(err)))
+		log_warn("SIGHUP: %s (the access log goes on where it was)", err);
 	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
 }
 

@@ -53,6 +53,7 @@ void tunnel_reply(struct conn *c, int status)
 	else
 		n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 			     status, reason(status));
+	c->reply_status = (uint16_t)status;
 	if (status != 200)
 		count_error(c->loop, status);
 	if (c->sside[0]) {
