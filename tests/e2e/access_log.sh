@@ -5,7 +5,7 @@
 # the result (ok, the HTTP status, connect-failed for a closed port). access_log: off
 # gives none (and JOURNAL_STREAM naming hermesd's stderr turns on journal priority
 # prefixes); --access-log FILE with --log-format json writes JSON objects to the file
-# and the log itself is JSON lines.
+# and the log itself is JSON lines (/config shows both).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -79,5 +79,7 @@ assert not any(l["msg"] == "access" for l in log), "access lines went to stderr 
 print("ok: %d access objects in the file, %d JSON log lines" % (len(acc), len(log)))
 PYEOF
 say "ok: JSON access lines in the file, JSON log lines on stderr"
+conf=$(admin_get /config) || die "GET /config failed"
+assert_match "$conf" "\"log_format\":\"json\",\"access_log\":\"$TMP/access\.json\"" "/config shows the log format and the access log"
 
 pass
