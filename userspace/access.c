@@ -72,6 +72,8 @@ void access_conn(struct loop *lp, const struct conn *c)
 	if (c->attempts && c->n_eps)
 		u = &c->eps[(c->attempts - 1) % c->n_eps];
 	access_app_by_cookie(lp, c->app_cookie, &app);
+	if (!app.comm[0] && c->peer_comm[0])
+		memcpy(app.comm, c->peer_comm, sizeof(c->peer_comm));
 	action = c->tunnel_server ? "tunnel-in" : c->inbound ? "inbound" : pol_action_name(c->action);
 	if (c->result) {
 		result = c->result;

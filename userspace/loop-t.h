@@ -168,6 +168,7 @@ struct conn {
 	const char *result;      /* why it ended when not ok or reset: "connect-failed", ... */
 	uint16_t reply_status;   /* tunnel listener: the status answered to the CONNECT */
 	bool inbound;            /* protected ingress: accepted on the inbound listener */
+	char peer_comm[16];      /* tunnel listener: the app's comm as the previous hop said (Hermes-Comm) */
 } __attribute__((aligned(LOOP_ALIGN)));
 
 enum sess_state {

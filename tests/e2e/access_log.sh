@@ -2,7 +2,8 @@
 # access_log: an unmodified curl in the app cgroup through a `proxy` rule and an `http`
 # rule leaves one access line each in hermesd's log (RFC 3339 UTC timestamps): curl's
 # pid and comm, its original destination, the action, the upstream, bytes both ways and
-# the result (ok, the HTTP status, connect-failed for a closed port). access_log: off
+# the result (ok, the HTTP status, connect-failed for a closed port); a `tunnel` rule
+# leaves one at each end, the far end's naming curl as the client's hermesd reported it. access_log: off
 # gives none (and JOURNAL_STREAM naming hermesd's stderr turns on journal priority
 # prefixes); --access-log FILE with --log-format json writes JSON objects to the file
 # and the log itself is JSON lines (/config shows both).
@@ -16,6 +17,9 @@ policy:
   - {match: 10.77.1.2:80, action: proxy}
   - {match: 10.77.1.2:81, action: proxy}
   - {match: 10.77.1.3:80, action: http}
+  - {match: "[fd77:1::2]:80", action: tunnel}
+routes:
+  - {name: to-s, match: ["fd77:1::2/128"], peers: [{address: 10.77.1.2:15008, protocol: h2c}]}
 proxy: {connect_attempts: 1}
 YAML
 # since_start: hermesd's log since its last start
@@ -37,6 +41,17 @@ expect_page "curl through the http rule" http://10.77.1.3/
 line="^$ts info hermesd: access conn=[0-9]+ pid=[1-9][0-9]* comm=curl uid=0 cgroup=[1-9][0-9]* client=[^ ]+ dst=10\.77\.1\.3:80 action=http method=GET path=/ route=- upstream=10\.77\.1\.3:80 attempts=1 sent=[1-9][0-9]* received=[1-9][0-9]* duration_ms=[0-9]+ result=200$"
 wait_until 5 grep -Eq "$line" "$HERMESD_LOG" || { grep access "$HERMESD_LOG"; die "no access line for the http request"; }
 say "ok: $(grep -E "$line" "$HERMESD_LOG")"
+
+# a tunneled flow: logged by both ends, the far end naming the app its peer reported
+start_hermesd_s --tunnel-listen 10.77.1.2:15008
+expect_page "curl through the tunnel rule" -g 'http://[fd77:1::2]/'
+line="^$ts info hermesd: access conn=[0-9]+ pid=[1-9][0-9]* comm=curl uid=0 cgroup=[1-9][0-9]* client=[^ ]+ dst=\[fd77:1::2\]:80 action=tunnel upstream=10\.77\.1\.2:15008 sent=[1-9][0-9]* received=[1-9][0-9]* duration_ms=[0-9]+ result=ok$"
+wait_until 5 grep -Eq "$line" "$HERMESD_LOG" || { grep access "$HERMESD_LOG"; die "no access line for the tunneled curl"; }
+say "ok: $(grep -E "$line" "$HERMESD_LOG")"
+line="^$ts info hermesd: access conn=[0-9]+ pid=[1-9][0-9]* comm=curl uid=0 cgroup=0 client=10\.77\.1\.1:[0-9]+ dst=\[fd77:1::2\]:80 action=tunnel-in upstream=\[fd77:1::2\]:80 sent=[1-9][0-9]* received=[1-9][0-9]* duration_ms=[0-9]+ result=ok$"
+wait_until 5 grep -Eq "$line" "$S_LOG" || { grep access "$S_LOG"; die "no tunnel-in access line on the far end"; }
+say "ok: $(grep -E "$line" "$S_LOG")"
+stop_hermesd_s
 
 curl_app -o /dev/null http://10.77.1.2:81/
 [ "$CURL_RC" != 0 ] || die "curl to a closed port succeeded"
