@@ -13,7 +13,8 @@
 
 /* Fills cfg with the embedded defaults (source "<embedded default>"): cgroup = the
  * cgroup v2 mount root from /proc/self/mounts ("" if none), pin_root
- * /sys/fs/bpf/hermes, log info, listen 127.0.0.1:15001, listen6 [::1]:15001,
+ * /sys/fs/bpf/hermes, log info (format auto, libbpf at warn, access log on stderr),
+ * listen 127.0.0.1:15001, listen6 [::1]:15001,
  * admin 127.0.0.1:15000, mark 0x484d, connect_timeout_ms 3000, connect_attempts 3,
  * backoff_base_ms 25, backoff_max_ms 1000, idle_timeout_ms 3600000,
  * drain_timeout_ms 5000, relay uring, no rules, no endpoints. cfg owns nothing. */

@@ -93,6 +93,9 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
 	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
+	ASSERT_EQ(cfg->log_format, LOG_FMT_AUTO, "log_format");
+	ASSERT_EQ(cfg->log_bpf, LOG_WARN, "log_bpf");
+	ASSERT_STREQ(cfg->access_log, "stderr", "access_log");
 	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
@@ -330,6 +333,9 @@ static const struct bad_case {
 	const char *key;
 	const char *also;
 } bad_cases[] = {
+	{ "unknown log format", "log_level: info\nlog_format: xml\n", 2, "log_format", "expected auto, text, json" },
+	{ "relative access log", "access_log: access.log\n", 1, "access_log", "absolute file path" },
+	{ "unknown libbpf level", "\nlog_bpf: trace\n", 2, "log_bpf", "expected debug, info" },
 	{ "unknown top-level key", "log_level: info\nlisten: 127.0.0.1:1\n", 2, "listen",
 	  "expected cgroup, pin_root" },
 	{ "unknown nested key", "listeners:\n  outbound: 127.0.0.1:15001\n  listn: x\n", 3,
