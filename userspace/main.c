@@ -100,7 +100,8 @@ static void usage(FILE *f)
 "  -t, --check             check everything a start would without attaching anything:\n"
 "                          the configuration, the cgroup (a cgroup v2 directory), the\n"
 "                          pin root (on bpffs), the user, the TLS certificate, key and\n"
-"                          CA (loaded and matched), the TC interfaces, the access log;\n"
+"                          CA (loaded and matched), the TC interfaces, the access log,\n"
+"                          the listeners (no two on one port);\n"
 "                          print a summary and exit 0, or every problem and exit 2\n"
 "      --print             with --check: print the effective configuration (defaults\n"
 "                          and command-line options applied) as YAML on stdout, a file\n"
@@ -297,19 +298,28 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --log-bpf '%s': expected debug, info, warn or error\n", log_bpf);
 		return EXIT_USAGE;
 	}
-	if (have_listen)
+	if (have_listen) {
 		cfg.listen = listen;
-	if (have_listen6)
+		config_key_overridden(&cfg, "listeners.outbound");
+	}
+	if (have_listen6) {
 		cfg.listen6 = listen6;
-	if (have_admin)
+		config_key_overridden(&cfg, "listeners.outbound6");
+	}
+	if (have_admin) {
 		cfg.admin = admin;
-	if (have_tunnel)
+		config_key_overridden(&cfg, "listeners.admin");
+	}
+	if (have_tunnel) {
 		cfg.tunnel = tunnel;
+		config_key_overridden(&cfg, "listeners.tunnel");
+	}
 	if (have_inbound && !inbound.len) {
 		cfg.inbound.on = false;
 	} else if (have_inbound) {
 		config_inbound_on(&cfg);
 		cfg.inbound.listen = inbound;
+		config_key_overridden(&cfg, "inbound.listen");
 	}
 	if (level && log_parse_level(level, &cfg.log_level)) {
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);

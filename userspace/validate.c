@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include <linux/magic.h>
 
+#include "addr.h"
 #include "config.h"
 #include "pinfs.h"
 #include "tls.h"
@@ -29,6 +31,9 @@ static const char *key_option(const char *key)
 	static const struct { const char *key, *opt; } opts[] = {
 		{ "cgroup", "--cgroup" }, { "pin_root", "--pin-root" }, { "user", "--user" },
 		{ "access_log", "--access-log" }, { "tc_interfaces", "--tc-iface" },
+		{ "listeners.outbound", "--listen" }, { "listeners.outbound6", "--listen6" },
+		{ "listeners.admin", "--admin" }, { "listeners.tunnel", "--tunnel-listen" },
+		{ "inbound.listen", "--inbound-listen" },
 	};
 
 	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -200,8 +205,51 @@ static int check_access_log(const struct hermes_config *cfg)
 	return 1;
 }
 
+/* Do a and b want the same port of the same family on overlapping addresses (the same
+ * one, or either the wildcard)? Then the second bind of a start fails. */
+static bool listeners_clash(const struct cfg_sockaddr *a, const struct cfg_sockaddr *b)
+{
+	if (!a->len || !b->len || a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+
+		return x->sin_port == y->sin_port && (x->sin_addr.s_addr == y->sin_addr.s_addr ||
+						      !x->sin_addr.s_addr || !y->sin_addr.s_addr);
+	} else {
+		const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+
+		return x->sin6_port == y->sin6_port &&
+		       (!memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) ||
+			IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr));
+	}
+}
+
+static int check_listeners(const struct hermes_config *cfg)
+{
+	const struct { const char *key; const struct cfg_sockaddr *a; } l[] = {
+		{ "listeners.outbound", &cfg->listen }, { "listeners.outbound6", &cfg->listen6 },
+		{ "listeners.admin", &cfg->admin }, { "listeners.tunnel", &cfg->tunnel },
+		{ "inbound.listen", cfg->inbound.on ? &cfg->inbound.listen : NULL },
+		{ "inbound.listen6", cfg->inbound.on ? &cfg->inbound.listen6 : NULL },
+	};
+	char buf[ADDR_STRLEN];
+	int n = 0;
+
+	for (unsigned i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		for (unsigned j = i + 1; j < sizeof(l) / sizeof(l[0]) && l[i].a; j++) {
+			if (!l[j].a || !listeners_clash(l[i].a, l[j].a))
+				continue;
+			problem(cfg, l[j].key, addr_fmt((const struct sockaddr *)&l[j].a->ss, buf, sizeof(buf)),
+				"the same port as %s (expected each listener on its own address and port)", l[i].key);
+			n++;
+		}
+	}
+	return n;
+}
+
 int validate_config(const struct hermes_config *cfg)
 {
 	return check_cgroup(cfg) + check_pin_root(cfg) + check_user(cfg) + check_tls(cfg) + check_tc_ifaces(cfg) +
-	       check_access_log(cfg);
+	       check_access_log(cfg) + check_listeners(cfg);
 }

@@ -2,7 +2,7 @@
 # check_config: hermesd --check finds what a start would trip on, without attaching
 # anything: a missing certificate (exit 2, FILE:LINE and the file named), a key that
 # does not match its certificate, a user that does not exist, a cgroup directory that
-# is not on cgroup v2, a pin root off bpffs. A good config passes (exit 0); a plain
+# is not on cgroup v2, a pin root off bpffs, two listeners on one port. A good config passes (exit 0); a plain
 # start with a bad one exits 2 before attaching; --check --print writes the effective
 # configuration as YAML that --check reads back to the same output.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -71,7 +71,13 @@ assert_match "$OUT" "--cgroup '$TMP/notcg': not a cgroup v2 directory" "the cgro
 assert_match "$OUT" "--pin-root '$TMP/pins': not on a bpffs" "the pin root is refused"
 [ ! -e "$TMP/pins" ] || die "--check created $TMP/pins"
 
-# 5. a good config passes and attaches nothing
+# 5. two listeners on one port: the second bind of a start would fail
+printf 'listeners:\n  tunnel: 0.0.0.0:15001\n' >"$TMP/clash.yaml"
+check --check -c "$TMP/clash.yaml"
+assert_eq 2 "$RC" "--check with the tunnel listener on the outbound listener's port"
+assert_match "$OUT" "clash\.yaml:2: listeners\.tunnel '0\.0\.0\.0:15001': the same port as listeners\.outbound" "names both listeners"
+
+# 6. a good config passes and attaches nothing
 cat >"$TMP/good.yaml" <<YAML
 # a config using most sections
 log_format: json
@@ -109,7 +115,7 @@ assert_eq 0 "$RC" "--check with a good config"
 nothing_attached "good config"
 [ ! -e "$TMP/access.log" ] || die "--check created the access log"
 
-# 6. --print: the effective configuration reads back, to the same configuration
+# 7. --print: the effective configuration reads back, to the same configuration
 ns_c "$HERMESD_BIN" --check --print -c "$TMP/good.yaml" --cgroup "$CG/app" --pin-root "$PINROOT" \
 	--listen 127.0.0.1:15101 >"$TMP/p1.yaml" 2>"$TMP/p1.err" || die "--check --print failed: $(cat "$TMP/p1.err")"
 grep -q '^  outbound: "127.0.0.1:15101"$' "$TMP/p1.yaml" || die "--print does not show the --listen override"
