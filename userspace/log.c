@@ -118,26 +118,32 @@ static void __attribute__((format(printf, 2, 3))) putf(struct line *l, const cha
 	va_end(ap);
 }
 
-/* s as a JSON string, quotes included (RFC 8259: ", \ and controls escaped). */
+/* s as a JSON string, quotes included (RFC 8259: ", \ and controls escaped). A string
+ * too long for the line is cut between two characters, leaving room for its closing
+ * quote and the object's brace, so that the line stays valid JSON. */
 static void put_json_str(struct line *l, const char *s, size_t len)
 {
+	const size_t end = sizeof(l->b) - 1 - 2; /* the newline's byte, then '"' and '}' */
+
 	put(l, "\"", 1);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		char e[8];
+		int n;
 
-		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
-
-			put(l, e, 2);
-		} else if (ch == '\n') {
-			put(l, "\\n", 2);
-		} else if (ch == '\t') {
-			put(l, "\\t", 2);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			putf(l, "\\u%04x", ch);
-		} else {
-			put(l, (const char *)&ch, 1);
-		}
+		if (ch == '"' || ch == '\\')
+			n = snprintf(e, sizeof(e), "\\%c", ch);
+		else if (ch == '\n')
+			n = snprintf(e, sizeof(e), "\\n");
+		else if (ch == '\t')
+			n = snprintf(e, sizeof(e), "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			n = snprintf(e, sizeof(e), "\\u%04x", ch);
+		else
+			e[0] = (char)ch, n = 1;
+		if (l->n + (size_t)n > end)
+			break;
+		put(l, e, (size_t)n);
 	}
 	put(l, "\"", 1);
 }

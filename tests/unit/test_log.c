@@ -14,7 +14,7 @@
 #include "check.h"
 #include "log.h"
 
-static char out[8192];
+static char out[16384];
 
 /* Runs fn with stderr going to a temporary file; out receives what was written. */
 static void capture(void (*fn)(void))
@@ -84,8 +84,17 @@ static bool test_text(void)
 	return ok;
 }
 
+static void say_long(void)
+{
+	static char q[6000];
+
+	memset(q, '"', sizeof(q) - 1);
+	log_info("%s", q);
+}
+
 static bool test_json(void)
 {
+	size_t n;
 	bool ok = true;
 
 	log_set_format(LOG_FMT_JSON);
@@ -97,6 +106,12 @@ static bool test_json(void)
 	capture(access_line);
 	ok &= ASSERT_HAS(out, "\"level\":\"info\",\"msg\":\"access\",\"pid\":42,\"comm\":\"curl\",\"path\":\"/a b\\\"c\","
 			 "\"route\":\"\",\"eq\":\"a=b\"}\n", "json access object");
+	/* 6000 quotes escape to 12000 bytes: cut, still one valid object */
+	capture(say_long);
+	n = strlen(out);
+	ok &= ASSERT_TRUE(n <= 8192 && n > 4000, "a long line is cut to the line size (%zu)", n);
+	ok &= ASSERT_TRUE(n > 3 && !strcmp(out + n - 3, "\"}\n") && out[n - 4] == '"' && out[n - 5] == '\\',
+			  "cut between two escapes, closed: ...%s", out + (n > 8 ? n - 8 : 0));
 	return ok;
 }
 
