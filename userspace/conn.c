@@ -273,7 +273,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	/* a peer's 403 is a policy decision, not a failure: no other attempt */
 	if (c->attempts >= max || lp->draining || err == -EACCES) {
 		lp->st.upstream_unreachable++;
-		c->result = "connect-failed";
+		c->result = err == -EACCES ? "403" : "connect-failed";
 		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
 			 strerror(-err), c->attempts);

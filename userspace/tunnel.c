@@ -204,6 +204,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
 	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
 		 uidbuf, comm[0] ? comm : "-", why);
+	c->target = target; /* what was refused, for the access log */
 	fail(lp, c, 403, why);
 	return -EACCES;
 }

@@ -18,6 +18,7 @@ policy:
   - {match: 10.77.1.2:81, action: proxy}
   - {match: 10.77.1.3:80, action: http}
   - {match: "[fd77:1::2]:80", action: tunnel}
+  - {match: "[fd77:1::2]:81", action: tunnel}
 routes:
   - {name: to-s, match: ["fd77:1::2/128"], peers: [{address: 10.77.1.2:15008, protocol: h2c}]}
 proxy: {connect_attempts: 1}
@@ -43,7 +44,8 @@ wait_until 5 grep -Eq "$line" "$HERMESD_LOG" || { grep access "$HERMESD_LOG"; di
 say "ok: $(grep -E "$line" "$HERMESD_LOG")"
 
 # a tunneled flow: logged by both ends, the far end naming the app its peer reported
-start_hermesd_s --tunnel-listen 10.77.1.2:15008
+printf 'tunnel_access:\n  - {match: "[fd77:1::2]:81", action: deny}\n  - {match: "::/0", action: allow}\n' >"$TMP/s.yaml"
+start_hermesd_s -c "$TMP/s.yaml" --tunnel-listen 10.77.1.2:15008
 expect_page "curl through the tunnel rule" -g 'http://[fd77:1::2]/'
 line="^$ts info hermesd: access conn=[0-9]+ pid=[1-9][0-9]* comm=curl uid=0 cgroup=[1-9][0-9]* client=[^ ]+ dst=\[fd77:1::2\]:80 action=tunnel upstream=10\.77\.1\.2:15008 sent=[1-9][0-9]* received=[1-9][0-9]* duration_ms=[0-9]+ result=ok$"
 wait_until 5 grep -Eq "$line" "$HERMESD_LOG" || { grep access "$HERMESD_LOG"; die "no access line for the tunneled curl"; }
@@ -51,6 +53,13 @@ say "ok: $(grep -E "$line" "$HERMESD_LOG")"
 line="^$ts info hermesd: access conn=[0-9]+ pid=[1-9][0-9]* comm=curl uid=0 cgroup=0 client=10\.77\.1\.1:[0-9]+ dst=\[fd77:1::2\]:80 action=tunnel-in upstream=\[fd77:1::2\]:80 sent=[1-9][0-9]* received=[1-9][0-9]* duration_ms=[0-9]+ result=ok$"
 wait_until 5 grep -Eq "$line" "$S_LOG" || { grep access "$S_LOG"; die "no tunnel-in access line on the far end"; }
 say "ok: $(grep -E "$line" "$S_LOG")"
+curl_app -o /dev/null -g 'http://[fd77:1::2]:81/'
+[ "$CURL_RC" != 0 ] || die "a destination tunnel_access denies was reached"
+wait_until 5 grep -Eq "access conn=[0-9]+ pid=[1-9][0-9]* comm=curl .* dst=\[fd77:1::2\]:81 action=tunnel .* result=403$" "$HERMESD_LOG" ||
+	{ grep access "$HERMESD_LOG"; die "the client's line does not say 403"; }
+wait_until 5 grep -Eq "access conn=[0-9]+ pid=[1-9][0-9]* comm=curl .* dst=\[fd77:1::2\]:81 action=tunnel-in .* result=403$" "$S_LOG" ||
+	{ grep access "$S_LOG"; die "the far end's line does not say 403"; }
+say "ok: a CONNECT refused by tunnel_access is logged as 403 at both ends"
 stop_hermesd_s
 
 curl_app -o /dev/null http://10.77.1.2:81/
