@@ -474,8 +474,10 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		     "\"sk_msg\":%s},",
 		  c->connect_timeout_ms, c->connect_attempts, c->backoff_base_ms, c->backoff_max_ms, c->idle_timeout_ms,
 		  c->drain_timeout_ms, config_relay_name(c->relay), c->sk_msg ? "true" : "false");
-	sb_printf(b, "\"flow_table\":%s,\"mark\":%u,\"log_level\":%d,", c->flow_table ? "true" : "false", c->mark,
-		  (int)c->log_level);
+	sb_printf(b, "\"flow_table\":%s,\"mark\":%u,\"log_level\":%d,\"log_format\":\"%s\",\"access_log\":",
+		  c->flow_table ? "true" : "false", c->mark, (int)c->log_level, log_format_name(log_get_format()));
+	sb_json_str(b, c->access_log);
+	sb_printf(b, ",");
 	sb_printf(b, "\"tls\":");
 	if (c->tls.cert[0]) {
 		sb_printf(b, "{\"cert\":");

@@ -36,14 +36,6 @@ static int switch_user(const char *user)
 	return 0;
 }
 
-int caps_check_user(const char *user)
-{
-	errno = 0;
-	if (getpwnam(user))
-		return 0;
-	return errno && errno != ENOENT && errno != ESRCH ? -errno : -ENOENT;
-}
-
 int caps_drop(const char *user)
 {
 	cap_t caps;

@@ -6,8 +6,5 @@
  * upstream sockets) in the permitted and effective sets, and clears the bounding
  * set of the rest. Returns 0 or -errno (logged). */
 int caps_drop(const char *user);
-/* 0 if `user` names a user caps_drop can switch to, -ENOENT if none (or -errno): checked
- * before anything is attached, so a typo fails the start and touches nothing. */
-int caps_check_user(const char *user);
 
 #endif

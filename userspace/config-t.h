@@ -13,6 +13,14 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+/* How log lines look (log.c). */
+enum log_format {
+	LOG_FMT_AUTO = 0, /* journal when stderr is journald's stream, else text */
+	LOG_FMT_TEXT,     /* "2026-12-06T19:20:01.123Z info hermesd: message" */
+	LOG_FMT_JSON,     /* one JSON object per line: time, level, msg */
+	LOG_FMT_JOURNAL,  /* "<6>message": sd-daemon(3) priority prefixes, journald adds the time */
+};
+
 /* Who moves a proxied flow's bytes between hermesd's two sockets. */
 enum relay_engine {
 	RELAY_URING = 0, /* hermesd reads and writes with io_uring */
@@ -200,12 +208,17 @@ struct cfg_http {
 	struct cfg_http_retry retry;  /* for requests no route matches (default: no retries) */
 };
 
+#define CFG_MAX_KEY_LINES 80
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */
 	char pin_root[PATH_MAX];
 	char user[64];              /* switch to this user after set-up; "" = stay */
 	enum log_level log_level;
+	enum log_format log_format;  /* auto: journal when stderr is journald's, else text */
+	enum log_level log_bpf;      /* libbpf's messages at this level and above (default warn) */
+	char access_log[PATH_MAX];   /* "off", "stderr" (default) or an absolute file path */
 	struct cfg_sockaddr listen;  /* outbound transparent listener, IPv4 (127.0.0.1:15001) */
 	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
 	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
@@ -245,6 +258,11 @@ struct hermes_config {
 	struct cfg_http http;
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
+
+	/* where the file set each key of the top level and of its sections ("tls.cert"), for
+	 * messages about values that parse but do not work (validate.c) */
+	struct cfg_key_line { char key[64]; int line; } key_lines[CFG_MAX_KEY_LINES];
+	int n_key_lines;
 };
 
 #endif

@@ -5,6 +5,7 @@
 #define HERMES_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "config-t.h"
@@ -12,7 +13,8 @@
 
 /* Fills cfg with the embedded defaults (source "<embedded default>"): cgroup = the
  * cgroup v2 mount root from /proc/self/mounts ("" if none), pin_root
- * /sys/fs/bpf/hermes, log info, listen 127.0.0.1:15001, listen6 [::1]:15001,
+ * /sys/fs/bpf/hermes, log info (format auto, libbpf at warn, access log on stderr),
+ * listen 127.0.0.1:15001, listen6 [::1]:15001,
  * admin 127.0.0.1:15000, mark 0x484d, connect_timeout_ms 3000, connect_attempts 3,
  * backoff_base_ms 25, backoff_max_ms 1000, idle_timeout_ms 3600000,
  * drain_timeout_ms 5000, relay uring, no rules, no endpoints. cfg owns nothing. */
@@ -25,6 +27,15 @@ void config_defaults(struct hermes_config *cfg);
  * leaves cfg holding the plain defaults (nothing allocated). On success the caller
  * releases cfg with config_free(). cfg's previous contents are not freed. */
 int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen);
+
+/* The line of the file where key ("cgroup", "tls.cert": top-level and section keys) was
+ * set; 0 when the file did not set it (the default), -1 once config_key_overridden()
+ * said that a command-line option replaced the value. */
+int config_key_line(const struct hermes_config *cfg, const char *key);
+void config_key_overridden(struct hermes_config *cfg, const char *key);
+/* Writes cfg as a YAML file that config_load reads back into the same configuration:
+ * every key with its effective value, defaults included (hermesd --check --print). */
+void config_print(const struct hermes_config *cfg, FILE *f);
 
 /* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
 void config_free(struct hermes_config *cfg);

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "access.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80
@@ -207,6 +208,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	if (c->counted_active)
 		lp->st.active--;
 	lp->st.closed++;
+	access_conn(lp, c);
 	log_debug("conn %llu closed: %llu bytes up, %llu down%s%s", (unsigned long long)c->id,
 		  (unsigned long long)c->h[0].bytes, (unsigned long long)c->h[1].bytes,
 		  c->rst_client ? ", client reset" : "", c->rst_upstream ? ", upstream reset" : "");
@@ -272,6 +274,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	/* a peer's 403 is a policy decision, not a failure: no other attempt */
 	if (c->attempts >= max || lp->draining || err == -EACCES) {
 		lp->st.upstream_unreachable++;
+		c->result = err == -EACCES ? "403" : "connect-failed";
 		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
 			 strerror(-err), c->attempts);
@@ -426,6 +429,8 @@ void conn_accept(struct loop *lp, int fd)
 		if (tunnel_route(lp, c, &dst)) {
 			log_warn("conn %llu: no route for %s (tunnel action): resetting the client",
 				 (unsigned long long)c->id, dbuf);
+			c->target = dst;
+			c->result = "no-route";
 			c->state = CONN_RELAY;
 			conn_abort(lp, c, true, false);
 			conn_maybe_free(lp, c);
@@ -876,6 +881,7 @@ void conn_tick(struct loop *lp)
 		}
 		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= lp->cfg->idle_timeout_ms) {
 			lp->st.idle_timeouts++;
+			c->result = "idle-timeout";
 			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id,
 				 lp->cfg->idle_timeout_ms);
 			conn_abort(lp, c, false, false);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "http1-t.h"
@@ -187,6 +188,10 @@ struct hconn {
 	bool no_body, resp_chunked, until_close, dechunk, resp_reusable, resp_done;
 	long long resp_left;
 	struct h1_chunked resp_ck;
+	/* access log (access.c) */
+	struct access_app app;    /* the process behind the client connection, looked up once */
+	struct hermes_addr last_ep; /* endpoint of the request's last attempt (family 0: none) */
+	uint64_t req_bytes_in, req_bytes_out; /* from and to the client for this request */
 } __attribute__((aligned(LOOP_ALIGN)));
 
 /* The http action's state in the loop. */

@@ -148,6 +148,7 @@ static void hc_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
 		x->up = NULL;
 	}
 	if (x->ep) {
+		x->last_ep = x->ep->addr;
 		x->ep->active--;
 		x->ep = NULL;
 	}
@@ -173,17 +174,34 @@ static void hc_drop_all(struct loop *lp, struct hconn *x)
 		hc_drop_hedged(lp, x, x->n_hedged - 1);
 }
 
+/* The request's access line: the status only when the whole response went out. */
+static void hc_access(struct loop *lp, struct hconn *x)
+{
+	struct access_http a = {
+		.id = x->id, .app = &x->app, .client = &x->peer, .dst = &x->dst, .upstream = &x->last_ep,
+		.method = x->method, .path = x->path, .route = x->route, .attempts = x->attempts,
+		.status = x->resp_done ? x->status : 0, .bytes_in = x->req_bytes_in, .bytes_out = x->req_bytes_out,
+		.duration_ms = lp->now_ms - x->req_start_ms,
+	};
+
+	if (!log_access_on())
+		return;
+	access_app_by_peer(lp, &x->peer, &x->app);
+	access_http(&a);
+}
+
 static void hc_end_request(struct loop *lp, struct hconn *x)
 {
 	if (x->in_retry) {
 		lp->http->active_retries--;
 		x->in_retry = false;
 	}
+	hc_drop_all(lp, x);
 	if (x->in_request) {
+		hc_access(lp, x);
 		lp->http->active_requests--;
 		x->in_request = false;
 	}
-	hc_drop_all(lp, x);
 }
 
 static void hc_maybe_free(struct loop *lp, struct hconn *x)
@@ -371,11 +389,13 @@ static void hc_out(struct hconn *x, const void *p, size_t n)
 {
 	memcpy(x->sbuf + x->slen, p, n);
 	x->slen += n;
+	x->req_bytes_out += n;
 }
 
 static void rx_consume(struct hconn *x, size_t n)
 {
 	x->rx.off += n;
+	x->req_bytes_in += n;
 	if (x->fd < 0)
 		h2dn_consumed(x->loop, x, n); /* the stream's window opens by what was read */
 }
@@ -730,6 +750,8 @@ static void hc_reset_request(struct hconn *x)
 	x->resp_left = -1;
 	memset(&x->resp_ck, 0, sizeof(x->resp_ck));
 	x->head_start_ms = 0;
+	x->last_ep.family = 0;
+	x->req_bytes_in = x->req_bytes_out = 0;
 }
 
 /* A whole head is in rx: check it, route it, start reading its body or its first attempt. */

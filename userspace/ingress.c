@@ -300,6 +300,7 @@ void ingress_accept(struct loop *lp, int fd)
 	if (!c)
 		return;
 	lp->st.inbound_proxied++;
+	c->inbound = true;
 	c->peer = peer;
 	c->eps[0] = dst;
 	c->n_eps = 1;

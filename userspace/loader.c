@@ -21,12 +21,20 @@
 #include "pinfs.h"
 #include "steer.skel.h"
 
+/* libbpf's messages at this level and above are logged (cfg log_bpf, --log-bpf): its
+ * debug output (every relocation, every map) is noise unless one asks for it. */
+static enum log_level bpf_level = LOG_WARN;
+
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
+	enum log_level ours = lvl == LIBBPF_WARN ? LOG_WARN : lvl == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
 	char *buf;
 
-	if (lvl == LIBBPF_DEBUG && log_get_level() > LOG_DEBUG)
+	if (ours < bpf_level)
 		return 0;
+	/* asked for with --log-bpf: shown whatever hermesd's own level */
+	if (ours < log_get_level())
+		ours = log_get_level();
 	/* the verifier log can be long, and its verdict is at the end */
 	if (vasprintf(&buf, fmt, ap) < 0)
 		return 0;
@@ -35,12 +43,8 @@ static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl = 0;
-		if (*line) {
-			if (lvl == LIBBPF_WARN)
-				log_warn("libbpf: %s", line);
-			else
-				log_debug("libbpf: %s", line);
-		}
+		if (*line)
+			log_msg(ours, "libbpf: %s", line);
 		if (!nl)
 			break;
 	}
@@ -292,6 +296,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->flow_engine_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
+	bpf_level = cfg->log_bpf;
 	libbpf_set_print(libbpf_log);
 
 	err = pin_ensure_root(cfg->pin_root);

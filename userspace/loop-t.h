@@ -165,6 +165,11 @@ struct conn {
 	struct cfg_peer *tp;     /* tunnel client: a copy of the route's peers (c->eps order) */
 	uint64_t setup_start_ns; /* tunnel client: current attempt, for the setup histogram */
 	int resp_status;         /* tunnel client over HTTP/2: the peer's :status */
+	/* access log (access.c) */
+	const char *result;      /* why it ended when not ok or reset: "connect-failed", ... */
+	uint16_t reply_status;   /* tunnel listener: the status answered to the CONNECT */
+	bool inbound;            /* protected ingress: accepted on the inbound listener */
+	char peer_comm[16];      /* tunnel listener: the app's comm as the previous hop said (Hermes-Comm) */
 } __attribute__((aligned(LOOP_ALIGN)));
 
 enum sess_state {

@@ -369,6 +369,9 @@ static int reload_config(struct loop *lp)
 	if (metrics_config(lp))
 		log_warn("SIGHUP: out of memory for the metrics' label sets: per-route and per-peer counters "
 			 "keep the previous config's names");
+	/* log rotation moved the file away: appending goes on in a new one */
+	if (log_access_open(lp->cfg->access_log, err, sizeof(err)))
+		log_warn("SIGHUP: %s (the access log goes on where it was)", err);
 	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
 	return 0;
 }

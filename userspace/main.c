@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -23,6 +22,7 @@
 #include "pinfs.h"
 #include "policy.h"
 #include "version.h"
+#include "validate.h"
 
 #define EXIT_USAGE 2
 
@@ -102,6 +102,20 @@ static void usage(FILE *f)
 "                          Refused in the host's init network namespace unless\n"
 "                          inbound.allow_init_netns is true. off: no protection\n"
 "      --log-level LEVEL   debug, info, warn or error (default info)\n"
+"      --log-format FORMAT text, json, journal or auto (default auto: journal when\n"
+"                          stderr is journald's stream, $JOURNAL_STREAM, else text).\n"
+"                          text: 2026-12-06T19:20:01.123Z info hermesd: MESSAGE (UTC);\n"
+"                          json: one object per line, keys time, level, msg;\n"
+"                          journal: <6>MESSAGE, syslog priorities, no time\n"
+"      --log-bpf LEVEL     the least severe of libbpf's own messages to log: debug,\n"
+"                          info, warn (the default) or error; --log-level debug alone\n"
+"                          does not bring libbpf's debug output\n"
+"      --access-log DEST   off, stderr (the default) or an absolute file path (opened\n"
+"                          for appending, reopened on SIGHUP): one line at info per\n"
+"                          proxied or tunneled flow when it closes and per http\n"
+"                          request: app pid, comm, uid, cgroup id, original\n"
+"                          destination, action, upstream, bytes each way, duration\n"
+"                          and result; in the log format (JSON objects with json)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
 "                          between hermesd's sockets (default auto, which picks\n"
@@ -112,7 +126,15 @@ static void usage(FILE *f)
 "      --flow-table on|off the kernel flow table read by hermes-top (default on)\n"
 "      --tc-iface NAME     count packets and bytes on this interface with TC\n"
 "                          (repeatable; names in hermesd's network namespace)\n"
-"  -t, --check             parse the configuration, print a summary and exit\n"
+"  -t, --check             check everything a start would without attaching anything:\n"
+"                          the configuration, the cgroup (a cgroup v2 directory), the\n"
+"                          pin root (on bpffs), the user, the TLS certificate, key and\n"
+"                          CA (loaded and matched), the TC interfaces, the access log,\n"
+"                          the listeners (no two on one port);\n"
+"                          print a summary and exit 0, or every problem and exit 2\n"
+"      --print             with --check: print the effective configuration (defaults\n"
+"                          and command-line options applied) as YAML on stdout, a file\n"
+"                          hermesd -c reads back to the same configuration\n"
 "  -V, --version           print the version and the git commit built, and exit\n"
 "  -h, --help              this text\n"
 "\n"
@@ -126,7 +148,8 @@ static void usage(FILE *f)
 "detached instead. The protected-ingress link stays attached after any stop:\n"
 "protected ports stay refused (fail-closed) until hermesd is back or `hermesctl\n"
 "disable`. SIGHUP reloads policy and proxy settings from the file without dropping\n"
-"flows (not the inbound section).\n"
+"flows (not the inbound section, the log format or the access log's destination)\n"
+"and reopens the access log file (log rotation).\n"
 "\n"
 "Health: once a second hermesd checks that its links are attached where they\n"
 "should be. A link left defunct (its cgroup removed and made again, as systemd does\n"
@@ -179,7 +202,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
 	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH,
-	       O_METRICS };
+	       O_METRICS, O_LOG_FORMAT, O_LOG_BPF, O_ACCESS_LOG, O_PRINT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -197,6 +220,10 @@ int main(int argc, char **argv)
 		{ "tunnel-listen", required_argument, NULL, O_TUNNEL },
 		{ "inbound-listen", required_argument, NULL, O_INBOUND },
 		{ "detach-on-exit", no_argument, NULL, O_DETACH },
+		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
+		{ "log-bpf", required_argument, NULL, O_LOG_BPF },
+		{ "access-log", required_argument, NULL, O_ACCESS_LOG },
+		{ "print", no_argument, NULL, O_PRINT },
 		{ "check", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -204,6 +231,8 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
+	const char *log_format = NULL, *log_bpf = NULL, *access_log = NULL;
+	bool print = false;
 	int n_tc = 0;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {}, metrics = {};
 	bool have_listen = false, have_listen6 = false, have_admin = false, have_tunnel = false, check = false;
@@ -212,9 +241,8 @@ int main(int argc, char **argv)
 	static struct ingress ing;
 	static struct loader ld;
 	static struct loop lp;
-	struct stat st;
 	char err[1024], lock_path[PATH_MAX];
-	int opt, rc, lock_fd = -1;
+	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
 
 	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
@@ -269,6 +297,10 @@ int main(int argc, char **argv)
 			tc_ifaces[n_tc++] = optarg;
 			break;
 		case O_DETACH: detach = true; break;
+		case O_LOG_FORMAT: log_format = optarg; break;
+		case O_LOG_BPF: log_bpf = optarg; break;
+		case O_ACCESS_LOG: access_log = optarg; break;
+		case O_PRINT: print = true; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "hermesd"); return 0;
@@ -292,29 +324,71 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (cgroup)
+	if (print && !check) {
+		fprintf(stderr, "hermesd: --print goes with --check. Try 'hermesd --help'.\n");
+		return EXIT_USAGE;
+	}
+	/* problems are reported against the option, not the file's line */
+	if (cgroup) {
 		snprintf(cfg.cgroup, sizeof(cfg.cgroup), "%s", cgroup);
-	if (pin_root)
+		config_key_overridden(&cfg, "cgroup");
+	}
+	if (pin_root) {
 		snprintf(cfg.pin_root, sizeof(cfg.pin_root), "%s", pin_root);
-	if (user)
+		config_key_overridden(&cfg, "pin_root");
+	}
+	if (user) {
 		snprintf(cfg.user, sizeof(cfg.user), "%s", user);
-	if (detach)
+		config_key_overridden(&cfg, "user");
+	}
+	if (access_log) {
+		if (strcmp(access_log, "off") && strcmp(access_log, "stderr") &&
+		    (access_log[0] != '/' || strlen(access_log) >= sizeof(cfg.access_log))) {
+			fprintf(stderr, "hermesd: --access-log '%s': expected off, stderr or an absolute file path\n",
+				access_log);
+			return EXIT_USAGE;
+		}
+		snprintf(cfg.access_log, sizeof(cfg.access_log), "%s", access_log);
+		config_key_overridden(&cfg, "access_log");
+	}
+	if (log_format && log_parse_format(log_format, &cfg.log_format)) {
+		fprintf(stderr, "hermesd: --log-format '%s': expected text, json, journal or auto\n", log_format);
+		return EXIT_USAGE;
+	}
+	if (log_bpf && log_parse_level(log_bpf, &cfg.log_bpf)) {
+		fprintf(stderr, "hermesd: --log-bpf '%s': expected debug, info, warn or error\n", log_bpf);
+		return EXIT_USAGE;
+	}
+	if (detach) {
 		cfg.detach_on_exit = true;
-	if (have_listen)
+		config_key_overridden(&cfg, "detach_on_exit");
+	}
+	if (have_listen) {
 		cfg.listen = listen;
-	if (have_listen6)
+		config_key_overridden(&cfg, "listeners.outbound");
+	}
+	if (have_listen6) {
 		cfg.listen6 = listen6;
-	if (have_admin)
+		config_key_overridden(&cfg, "listeners.outbound6");
+	}
+	if (have_admin) {
 		cfg.admin = admin;
-	if (have_tunnel)
+		config_key_overridden(&cfg, "listeners.admin");
+	}
+	if (have_tunnel) {
 		cfg.tunnel = tunnel;
-	if (have_metrics)
+		config_key_overridden(&cfg, "listeners.tunnel");
+	}
+	if (have_metrics) {
 		cfg.metrics = metrics;
+		config_key_overridden(&cfg, "listeners.metrics");
+	}
 	if (have_inbound && !inbound.len) {
 		cfg.inbound.on = false;
 	} else if (have_inbound) {
 		config_inbound_on(&cfg);
 		cfg.inbound.listen = inbound;
+		config_key_overridden(&cfg, "inbound.listen");
 	}
 	if (level && log_parse_level(level, &cfg.log_level)) {
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
@@ -328,6 +402,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
 		return EXIT_USAGE;
 	}
+	if (n_tc)
+		config_key_overridden(&cfg, "tc_interfaces");
 	for (int i = 0; i < n_tc; i++) {
 		if (config_add_tc_iface(&cfg, tc_ifaces[i])) {
 			fprintf(stderr, "hermesd: --tc-iface '%s': not a usable interface name (or more than %d)\n",
@@ -351,6 +427,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: relay splice: sk_msg turned off for the app <-> hermesd hop\n");
 	}
 	log_set_level(cfg.log_level);
+	log_set_format(cfg.log_format);
 	if (cfg.listen.ss.ss_family != AF_INET) {
 		fprintf(stderr, "hermesd: the outbound listener must be an IPv4 address (IPv6 goes in --listen6)\n");
 		return EXIT_USAGE;
@@ -359,20 +436,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --listen6 must be an [IPv6]:PORT address\n");
 		return EXIT_USAGE;
 	}
-	if (!cfg.cgroup[0] || stat(cfg.cgroup, &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "hermesd: cgroup '%s' is not a directory (give a cgroup v2 directory with --cgroup "
-				"or 'cgroup:' in the config)\n", cfg.cgroup);
-		return EXIT_USAGE;
-	}
-	for (int i = 0; i < cfg.n_tc_ifaces; i++) {
-		if (!if_nametoindex(cfg.tc_ifaces[i])) {
-			fprintf(stderr, "hermesd: tc interface '%s': %s (names are looked up in hermesd's network "
-					"namespace)\n", cfg.tc_ifaces[i], strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
-	if (ingress_check(&cfg))
-		return EXIT_USAGE;
 	/* Everything that can fail runs before anything is bound, attached or written: a
 	 * start that is refused leaves a running hermesd's links and maps alone. */
 	if (!check) {
@@ -393,18 +456,28 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cfg.user[0] && (rc = caps_check_user(cfg.user))) {
-		fprintf(stderr, "hermesd: user '%s' (--user or 'user:' in the config): %s\n", cfg.user,
-			rc == -ENOENT ? "no such user" : strerror(-rc));
+	/* everything that can be wrong is found before anything is attached */
+	bad = validate_config(&cfg);
+	if (ingress_check(&cfg))
+		bad++;
+	if (bad) {
 		pin_unlock(lock_path, lock_fd);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	if (check) {
-		printf("%s: ok (cgroup %s, pin root %s, %d policy rules, %d endpoint sets)\n", cfg.source, cfg.cgroup,
-		       cfg.pin_root, cfg.n_rules, cfg.n_endpoints);
+		if (print)
+			config_print(&cfg, stdout);
+		fprintf(print ? stderr : stdout, "%s: ok (cgroup %s, pin root %s, %d policy rules, %d endpoint sets)\n",
+			cfg.source, cfg.cgroup, cfg.pin_root, cfg.n_rules, cfg.n_endpoints);
 		config_free(&cfg);
 		return 0;
+	}
+	if (log_access_open(cfg.access_log, err, sizeof(err))) {
+		fprintf(stderr, "hermesd: %s\n", err);
+		pin_unlock(lock_path, lock_fd);
+		config_free(&cfg);
+		return EXIT_USAGE;
 	}
 
 	raise_nofile();

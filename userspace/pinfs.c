@@ -114,6 +114,30 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+int pin_root_check(const char *root_in)
+{
+	char root[PATH_MAX], anc[PATH_MAX];
+	struct stat st;
+	int err, bpffs;
+
+	err = norm_root(root, sizeof(root), root_in);
+	if (!err)
+		err = existing_ancestor(anc, sizeof(anc), root);
+	if (err)
+		return err;
+	if (stat(anc, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	bpffs = on_bpffs(anc);
+	if (bpffs < 0)
+		return bpffs;
+	/* pin_ensure_root mounts bpffs on /sys/fs/bpf when nothing is there */
+	if (!bpffs && !(under_sys_fs_bpf(root) && under_sys_fs_bpf(anc)))
+		return -ENOTSUP;
+	return 0;
+}
+
 int pin_ensure_root(const char *root_in)
 {
 	char root[PATH_MAX], anc[PATH_MAX], links[PATH_MAX];

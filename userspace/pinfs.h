@@ -8,6 +8,10 @@
 /* Makes sure `root` lives on a bpffs (mounting bpffs on /sys/fs/bpf when root is under
  * it and nothing is mounted there) and exists (mkdir -p, plus root/links). */
 int pin_ensure_root(const char *root);
+/* Could pin_ensure_root(root) succeed? Checks without changing anything: root (or its
+ * nearest existing ancestor) is a directory on bpffs, or root is under /sys/fs/bpf where
+ * bpffs gets mounted. 0, -ENOTSUP (not bpffs), -ENOTDIR, or the -errno of stat/statfs. */
+int pin_root_check(const char *root);
 /* snprintf(buf, "%s/%s", root, name); -ENAMETOOLONG if it does not fit. */
 int pin_path(char *buf, size_t len, const char *root, const char *name);
 /* Opens a pinned object by name under root; returns fd or -errno. */

@@ -53,6 +53,7 @@ void tunnel_reply(struct conn *c, int status)
 	else
 		n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 			     status, reason(status));
+	c->reply_status = (uint16_t)status;
 	if (status != 200)
 		count_error(c->loop, status);
 	if (c->sside[0]) {
@@ -182,6 +183,16 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	bool have_uid;
 
 	req_identity(req, &uid, &have_uid, comm);
+	/* the app behind the previous hop, for the access log */
+	c->app_uid = uid;
+	memcpy(c->peer_comm, comm, sizeof(c->peer_comm));
+	if (pid_h && pid_h->value.len && pid_h->value.len < 11) {
+		char num[12];
+
+		memcpy(num, pid_h->value.p, pid_h->value.len);
+		num[pid_h->value.len] = 0;
+		c->app_pid = (uint32_t)strtoul(num, NULL, 10);
+	}
 	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
 		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
 		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
@@ -193,6 +204,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
 	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
 		 uidbuf, comm[0] ? comm : "-", why);
+	c->target = target; /* what was refused, for the access log */
 	fail(lp, c, 403, why);
 	return -EACCES;
 }

@@ -95,6 +95,9 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
 	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
 	ASSERT_EQ(cfg->detach_on_exit, false, "detach_on_exit (links outlive hermesd)");
+	ASSERT_EQ(cfg->log_format, LOG_FMT_AUTO, "log_format");
+	ASSERT_EQ(cfg->log_bpf, LOG_WARN, "log_bpf");
+	ASSERT_STREQ(cfg->access_log, "stderr", "access_log");
 	ASSERT_EQ(cfg->n_rules, 0, "n_rules");
 	ASSERT_TRUE(cfg->rules == NULL, "rules == NULL");
 	ASSERT_EQ(cfg->n_endpoints, 0, "n_endpoints");
@@ -382,6 +385,9 @@ static const struct bad_case {
 	const char *key;
 	const char *also;
 } bad_cases[] = {
+	{ "unknown log format", "log_level: info\nlog_format: xml\n", 2, "log_format", "expected auto, text, json" },
+	{ "relative access log", "access_log: access.log\n", 1, "access_log", "absolute file path" },
+	{ "unknown libbpf level", "\nlog_bpf: trace\n", 2, "log_bpf", "expected debug, info" },
 	{ "unknown top-level key", "log_level: info\nlisten: 127.0.0.1:1\n", 2, "listen",
 	  "expected cgroup, pin_root" },
 	{ "unknown nested key", "listeners:\n  outbound: 127.0.0.1:15001\n  listn: x\n", 3,
@@ -845,6 +851,144 @@ static bool test_example(void)
 	return ok;
 }
 
+/* cfg without what legitimately differs between a file and its --print: the source,
+ * the key lines, the line numbers of list entries. */
+static void strip_lines(struct hermes_config *cfg)
+{
+	memset(cfg->source, 0, sizeof(cfg->source));
+	memset(cfg->key_lines, 0, sizeof(cfg->key_lines));
+	cfg->n_key_lines = 0;
+	for (int i = 0; i < cfg->n_rules; i++)
+		cfg->rules[i].line = 0;
+	for (int i = 0; i < cfg->n_endpoints; i++)
+		cfg->endpoints[i].line = 0;
+	/* and the flags that only say whether a key was written (resolved at load) */
+	for (int i = 0; i < cfg->n_routes; i++) {
+		cfg->routes[i].line = 0;
+		for (int j = 0; j < cfg->routes[i].n_peers; j++)
+			cfg->routes[i].peers[j].proto_set = cfg->routes[i].peers[j].tls_set = false;
+	}
+	for (int i = 0; i < cfg->n_access; i++)
+		cfg->access[i].line = 0;
+	for (int i = 0; i < cfg->n_http_routes; i++) {
+		cfg->http_routes[i].line = 0;
+		cfg->http_routes[i].tls_set = cfg->http_routes[i].has_retry = false;
+	}
+}
+
+#define SAME_ARRAY(a, b, f, n)                                                                               \
+	ASSERT_TRUE((a)->n == (b)->n && (!(a)->n || !memcmp((a)->f, (b)->f, sizeof(*(a)->f) * (size_t)(a)->n)), \
+		    "%s: %s survives --print", name, #f)
+
+/* config_print writes what config_load reads back to the same configuration. */
+static bool round_trip(const char *name, const char *text)
+{
+	static struct hermes_config a, b, sa, sb;
+	char path[64], err[512], tmpl[] = "/tmp/hermes-test-print-XXXXXX";
+	bool ok = true;
+	FILE *f;
+	int fd;
+
+	if (!ASSERT_EQ(load_text(text, &a, path, sizeof(path), err, sizeof(err)), 0, name)) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	fd = mkstemp(tmpl);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!ASSERT_TRUE(f, "temporary file"))
+		return false;
+	config_print(&a, f);
+	fclose(f);
+	if (!ASSERT_EQ(config_load(tmpl, &b, err, sizeof(err)), 0, "the printed configuration loads")) {
+		fprintf(stderr, "  message: %s (file %s kept)\n", err, tmpl);
+		return false;
+	}
+	unlink(tmpl);
+	strip_lines(&a);
+	strip_lines(&b);
+	ok &= SAME_ARRAY(&a, &b, rules, n_rules);
+	ok &= SAME_ARRAY(&a, &b, endpoints, n_endpoints);
+	ok &= SAME_ARRAY(&a, &b, routes, n_routes);
+	ok &= SAME_ARRAY(&a, &b, access, n_access);
+	ok &= SAME_ARRAY(&a, &b, http_routes, n_http_routes);
+	/* everything else: the structs with their arrays' pointers taken out */
+	sa = a;
+	sb = b;
+	sa.rules = sb.rules = NULL;
+	sa.endpoints = sb.endpoints = NULL;
+	sa.routes = sb.routes = NULL;
+	sa.access = sb.access = NULL;
+	sa.http_routes = sb.http_routes = NULL;
+	ok &= ASSERT_TRUE(!memcmp(&sa, &sb, sizeof(sa)), "%s: every setting survives --print", name);
+	config_free(&a);
+	config_free(&b);
+	return ok;
+}
+
+static const char print_yaml[] =
+	"log_format: json\n"
+	"log_bpf: debug\n"
+	"access_log: /var/log/hermes/access.log\n"
+	"tc_interfaces: [eth0]\n"
+	"detach_on_exit: true\n"
+	"listeners: {tunnel: 10.0.0.1:15008, outbound6: off, metrics: 0.0.0.0:15020}\n"
+	"tunnel: {allow_cleartext: true}\n"
+	"tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"
+	"routes:\n"
+	"  - name: r1\n"
+	"    match: [10.0.3.0/24, \"[fd00::/64]:443\"]\n"
+	"    protocol: h2c\n"
+	"    peers: [10.0.0.2:15008, {address: 10.0.0.3:15008, protocol: h2, name: peer},\n"
+	"            {address: 10.0.0.4:15008, protocol: h1, tls: true},\n"
+	"            {address: 10.0.0.5:15008, protocol: h2-post, path: /t, tls: false}]\n"
+	"tunnel_access:\n"
+	"  - {match: 10.0.3.0/24:80, action: allow, from: 10.0.0.0/24, uid: 7, comm: curl, san: spiffe://x/y}\n"
+	"  - {match: 0.0.0.0/0, action: deny}\n"
+	"inbound: {protect: [80, 443], allow_from: [10.0.1.0/24], allow_init_netns: true}\n"
+	"http:\n"
+	"  via: false\n"
+	"  retry: {retry_on: [5xx, retriable-status-codes], retriable_status_codes: [409], num_retries: 3,\n"
+	"          per_try_timeout_ms: 200, hedge_on_per_try_timeout: true}\n"
+	"http_routes:\n"
+	"  - name: api\n"
+	"    endpoints: [10.0.2.2:80, \"[fd00::2]:80\"]\n"
+	"    match: {host: api.example, path_prefix: /v1, headers: {user: \"al\\\"ice\"}}\n"
+	"    balance: least_request\n"
+	"    add_headers: {x-a: \"1 2\"}\n"
+	"    remove_headers: [x-b]\n"
+	"  - name: tls1\n"
+	"    endpoints: [10.0.2.3:443]\n"
+	"    upstream_tls: true\n"
+	"    tls_name: origin.example\n"
+	"    retry: {num_retries: 1}\n"
+	"  - name: h2\n"
+	"    endpoints: [10.0.2.4:443]\n"
+	"    upstream_protocol: h2\n";
+
+static bool test_print(void)
+{
+	static struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+
+	ok &= round_trip("full", full_yaml);
+	ok &= round_trip("print", print_yaml);
+	ok &= round_trip("empty", "");
+	/* where keys were written, for --check's FILE:LINE */
+	if (!ASSERT_EQ(load_text(full_yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "full loads"))
+		return false;
+	ok &= ASSERT_EQ(config_key_line(&cfg, "user"), 5, "line of user");
+	ok &= ASSERT_EQ(config_key_line(&cfg, "listeners.admin"), 10, "line of listeners.admin");
+	ok &= ASSERT_EQ(config_key_line(&cfg, "proxy.relay"), 18, "line of proxy.relay");
+	ok &= ASSERT_EQ(config_key_line(&cfg, "tls.cert"), 0, "a key the file does not set");
+	config_key_overridden(&cfg, "user");
+	ok &= ASSERT_EQ(config_key_line(&cfg, "user"), -1, "a key the command line replaced");
+	config_key_overridden(&cfg, "cgroup");
+	ok &= ASSERT_EQ(config_key_line(&cfg, "cgroup"), -1, "cgroup replaced");
+	config_free(&cfg);
+	return ok;
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -859,5 +1003,6 @@ int main(void)
 	RUN(test_routes_access);
 	RUN(test_http_routes);
 	RUN(test_inbound);
+	RUN(test_print);
 	return check_summary("test_config");
 }
