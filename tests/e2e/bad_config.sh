@@ -77,7 +77,7 @@ nothing_left "bad arguments"
 # 7. a --tc-iface that does not exist: refused before anything is attached
 run_once --tc-iface nosuch0
 assert_eq 2 "$RUN_RC" "exit status for a missing --tc-iface"
-assert_match "$RUN_OUT" "tc interface 'nosuch0'" "message names the interface"
+assert_match "$RUN_OUT" "--tc-iface 'nosuch0': no such interface" "message names the interface"
 nothing_left "missing tc interface"
 
 # and a good config still starts
