@@ -315,10 +315,10 @@ text=$(ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 1 -a -s dst) || die "hermes-
 assert_match "$text" '^PID/COMM +SRC +ORIG DST' "batch text has the column header"
 assert_match "$text" "^$SMALL_PID/python3 +10\.77\.1\.1:[0-9]+ +10\.77\.1\.3:7000 +pass +direct " "batch text row of the passed flow"
 assert_match "$text" ' 10\.77\.1\.3:81 +deny +- ' "batch text row of the denied connect"
-text=$(ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 1 -a -f 10.77.1.3:81) || die "hermes-top -b -f failed"
-assert_match "$text" '10\.77\.1\.3:81 +deny' "-f keeps the matching row"
-printf '%s\n' "$text" | grep -q '10\.77\.1\.2:7000' && die "-f 10.77.1.3:81 still shows the proxied flow"
-say "ok: -f hides the other rows"
+text=$(ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 1 -a --filter 10.77.1.3:81) || die "hermes-top -b --filter failed"
+assert_match "$text" '10\.77\.1\.3:81 +deny' "--filter keeps the matching row"
+printf '%s\n' "$text" | grep -q '10\.77\.1\.2:7000' && die "--filter 10.77.1.3:81 still shows the proxied flow"
+say "ok: --filter hides the other rows"
 # without -a, flows closed more than 5 s ago are gone
 sleep 5.2
 text=$(ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 1) || die "hermes-top -b failed"
