@@ -180,11 +180,13 @@ static void usage(FILE *f)
 "    Line 1: time of the sample, pin root, and hermesd's state: \"ready at ADDR\"\n"
 "    with its open connections, or \"not reachable\" with the reason.\n"
 "    Line 2: flows in the table window, open and closed, counted by action and,\n"
-"    for the open ones, by engine.\n"
-"    Line 3: total receive and send rates of all application flows, drops (connects\n"
-"    denied by policy since the programs were loaded), upstream connect retries\n"
-"    and flows relayed by each engine since hermesd started.\n"
-"    Line 4 (live view): sort key, filter, closed-flow window, PAUSED.\n"
+"    for the open ones, by engine (engines with open flows only).\n"
+"    Line 3: total receive and send rates of all application flows, denied\n"
+"    (connects denied by policy since the programs were loaded), retries\n"
+"    (upstream connect retries) and flows relayed by each engine since hermesd\n"
+"    started.\n"
+"    Line 4 (live view): sort key, filter, closed-flow window, scrolled columns,\n"
+"    PAUSED.\n"
 "\n"
 "COLUMNS\n"
 "    PID/COMM    process that called connect() and its command (\"-\" and \"?\"\n"
@@ -1676,8 +1678,8 @@ static const struct coldef {
 
 /* How a narrow terminal fits the table: these steps in order until it fits. */
 static const struct { enum col col; bool drop; } narrow_steps[] = {
-	{ C_RETRANS, true }, { C_SRC, false }, { C_STATE, true }, { C_RTT, true }, { C_AGE, true },
-	{ C_PROC, false }, { C_DST, false }, { C_BYTES, true }, { C_ENGINE, true },
+	{ C_RETRANS, true }, { C_SRC, false }, { C_RTT, true }, { C_AGE, true }, { C_PROC, false },
+	{ C_DST, false }, { C_SRC, true }, { C_STATE, true }, { C_BYTES, true }, { C_ENGINE, true },
 };
 
 static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
@@ -1855,14 +1857,16 @@ static void summary_lines(const struct snapshot *s, const struct view *v, char o
 		n += (size_t)snprintf(acts + n, n < sizeof(acts) ? sizeof(acts) - n : 0, "%s%s %zu", n ? " " : "",
 				      a < HERMES_ACT_MAX ? pol_action_name(a) : "other", v->by_action[a]);
 	}
-	snprintf(out[1], LINE_MAX_LEN, "flows %zu: %zu open %zu closed | %s | open: uring %zu splice %zu http %zu direct %zu%s",
-		 v->in_window, v->open, v->closed, acts, v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE],
-		 v->by_engine[ENG_HTTP], v->by_engine[ENG_DIRECT], v->by_engine[ENG_UNKNOWN] ? " unknown " : "");
-	if (v->by_engine[ENG_UNKNOWN]) {
-		size_t l = strlen(out[1]);
-
-		snprintf(out[1] + l, LINE_MAX_LEN - l, "%zu", v->by_engine[ENG_UNKNOWN]);
-	}
+	n = (size_t)snprintf(out[1], LINE_MAX_LEN, "flows %zu: %zu open %zu closed | %s | open:", v->in_window, v->open,
+			     v->closed, acts);
+	/* engines with open flows only: the line must fit 80 columns */
+	for (int e = ENG_URING; e < ENG_MAX; e++)
+		if (e != ENG_NONE && v->by_engine[e] && n < LINE_MAX_LEN)
+			n += (size_t)snprintf(out[1] + n, LINE_MAX_LEN - n, " %s %zu", engine_names[e], v->by_engine[e]);
+	if (v->by_engine[ENG_UNKNOWN] && n < LINE_MAX_LEN)
+		n += (size_t)snprintf(out[1] + n, LINE_MAX_LEN - n, " unknown %zu", v->by_engine[ENG_UNKNOWN]);
+	if (!v->open && n < LINE_MAX_LEN)
+		snprintf(out[1] + n, LINE_MAX_LEN - n, " none");
 
 	fmt_human(v->rate_in, ri, sizeof(ri));
 	fmt_human(v->rate_out, ro, sizeof(ro));
@@ -1879,7 +1883,7 @@ static void summary_lines(const struct snapshot *s, const struct view *v, char o
 			 (unsigned long long)s->hd.st.flows_splice);
 	else
 		snprintf(relayed, sizeof(relayed), "-");
-	snprintf(out[2], LINE_MAX_LEN, "rate in %s/s out %s/s%s | drops %s (denied connects) | upstream retries %s | relayed: %s",
+	snprintf(out[2], LINE_MAX_LEN, "rate in %s/s out %s/s%s | denied %s | retries %s | relayed: %s",
 		 ri, ro, s->rates_valid ? "" : " (first sample)", drops, retries, relayed);
 }
 
@@ -2361,7 +2365,7 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 
 static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v)
 {
-	char sum[SUM_LINES][LINE_MAX_LEN], line[NCOL * (CELL_MAX + 1) + 1], st[LINE_MAX_LEN];
+	char sum[SUM_LINES][LINE_MAX_LEN], line[NCOL * (CELL_MAX + 1) + 1], st[LINE_MAX_LEN], scroll[48] = "";
 	int w, h, width[NCOL], y;
 	bool show[NCOL];
 
@@ -2381,10 +2385,11 @@ static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v
 	put_line(0, sum[0], w, A_BOLD);
 	put_line(1, sum[1], w, 0);
 	put_line(2, sum[2], w, 0);
-	snprintf(st, sizeof(st), "sort %s %s | filter %s%s%s | closed flows: %s%s%s%s", sort_names[u->vo.sort],
+	if (u->hcol)
+		snprintf(scroll, sizeof(scroll), " columns from %s |", cols[u->hcol + 1].title);
+	snprintf(st, sizeof(st), "sort %s %s | filter %s%s%s |%s closed flows: %s%s", sort_names[u->vo.sort],
 		 (u->vo.reverse ? "(reversed)" : "(default order)"), u->filter[0] ? "\"" : "", u->filter[0] ? u->filter : "none",
-		 u->filter[0] ? "\"" : "", u->vo.all_closed ? "all" : "last 5 s", u->hcol ? " | columns from " : "",
-		 u->hcol ? cols[u->hcol + 1].title : "", u->paused ? " | PAUSED" : "");
+		 u->filter[0] ? "\"" : "", scroll, u->vo.all_closed ? "all" : "last 5 s", u->paused ? " | PAUSED" : "");
 	put_line(3, st, w, u->paused ? A_BOLD : 0);
 	if (u->detail) {
 		draw_detail(u, s, w, h);
@@ -2741,6 +2746,45 @@ static int parse_interval(const char *s)
 	return 0;
 }
 
+/* Appends a filter word to opt.filter; -1 when it is full. */
+static int filter_append(const char *w)
+{
+	size_t l = strlen(opt.filter);
+
+	if (l + 1 + strlen(w) >= sizeof(opt.filter))
+		return -1;
+	snprintf(opt.filter + l, sizeof(opt.filter) - l, "%s%s", l ? " " : "", w);
+	return 0;
+}
+
+/* A filter word negated with '-' (-comm:curl) looks like an option to getopt: such
+ * words (a known field before the ':') are taken out of argv into opt.filter first,
+ * unless they are the argument of the option before them. Returns the new argc. */
+static int take_negated_words(int argc, char **argv)
+{
+	static const char *const with_arg[] = { "-d", "-n", "-s", "--delay", "--iterations", "--sort", "--filter",
+						"--pin-root", "--admin" };
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *colon = strchr(a, ':');
+		bool word = false;
+
+		if (a[0] == '-' && a[1] != '-' && colon)
+			for (int k = 1; k < F_MAX && !word; k++)
+				word = (size_t)(colon - a - 1) == strlen(ffield_names[k]) &&
+				       !strncmp(a + 1, ffield_names[k], (size_t)(colon - a - 1));
+		if (word && filter_append(a) == 0)
+			continue;
+		argv[out++] = argv[i];
+		for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (!strcmp(a, with_arg[k]) && i + 1 < argc)
+				argv[out++] = argv[++i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_PIN_ROOT, O_ADMIN, O_FILTER };
@@ -2767,6 +2811,7 @@ int main(int argc, char **argv)
 	char ferr[256];
 	bool interval_set = false;
 
+	argc = take_negated_words(argc, argv);
 	while ((c = getopt_long(argc, argv, ":d:bn:s:fah", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -2799,10 +2844,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_FILTER:
-			if (strlen(opt.filter) + 1 + strlen(optarg) >= sizeof(opt.filter))
+			if (filter_append(optarg))
 				return usage_error("filter too long (at most %zu characters)", sizeof(opt.filter) - 1);
-			snprintf(opt.filter + strlen(opt.filter), sizeof(opt.filter) - strlen(opt.filter), "%s%s",
-				 opt.filter[0] ? " " : "", optarg);
 			break;
 		case 'f':
 			opt.follow = true;
@@ -2824,12 +2867,9 @@ int main(int argc, char **argv)
 		}
 	}
 	/* the words after the options are filter words too */
-	for (int i = optind; i < argc; i++) {
-		if (strlen(opt.filter) + 1 + strlen(argv[i]) >= sizeof(opt.filter))
+	for (int i = optind; i < argc; i++)
+		if (filter_append(argv[i]))
 			return usage_error("filter too long (at most %zu characters)", sizeof(opt.filter) - 1);
-		snprintf(opt.filter + strlen(opt.filter), sizeof(opt.filter) - strlen(opt.filter), "%s%s",
-			 opt.filter[0] ? " " : "", argv[i]);
-	}
 	if (filter_parse(opt.filter, &opt_filter, ferr, sizeof(ferr)))
 		return usage_error("%s", ferr);
 	if (opt.follow && !interval_set)
