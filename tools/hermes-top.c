@@ -1682,6 +1682,15 @@ static const struct { enum col col; bool drop; } narrow_steps[] = {
 	{ C_DST, false }, { C_SRC, true }, { C_STATE, true }, { C_BYTES, true }, { C_ENGINE, true },
 };
 
+/* "uring/skmsg", "http/tcp", "direct", "-" */
+static void fmt_engine_hop(const struct row *r, char *buf, size_t len)
+{
+	if (r->hop == HOP_NA)
+		snprintf(buf, len, "%s", engine_names[r->engine]);
+	else
+		snprintf(buf, len, "%s/%s", engine_names[r->engine], r->hop == HOP_SKMSG ? "skmsg" : "tcp");
+}
+
 static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 {
 	char a[16], b[16];
@@ -1693,10 +1702,7 @@ static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 	snprintf(cell[C_SRC], CELL_MAX, "%s", r->src);
 	snprintf(cell[C_DST], CELL_MAX, "%s", r->dst);
 	snprintf(cell[C_ACTION], CELL_MAX, "%s", action_name(r->action));
-	if (r->hop == HOP_NA)
-		snprintf(cell[C_ENGINE], CELL_MAX, "%s", engine_names[r->engine]);
-	else
-		snprintf(cell[C_ENGINE], CELL_MAX, "%s/%s", engine_names[r->engine], r->hop == HOP_SKMSG ? "skmsg" : "tcp");
+	fmt_engine_hop(r, cell[C_ENGINE], CELL_MAX);
 	fmt_human(r->rate_in, a, sizeof(a));
 	fmt_human(r->rate_out, b, sizeof(b));
 	snprintf(cell[C_RATE], CELL_MAX, "%s/%s", a, b);
@@ -1928,6 +1934,27 @@ static void json_times(const struct row *r)
 	json_str_or_null(stdout, r->closed ? t : NULL);
 }
 
+/* The fields a flow has in batch JSON and in follow events, without the braces. */
+static void json_flow_fields(const struct row *r)
+{
+	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)r->cookie, r->pid, r->uid);
+	json_str(stdout, r->comm);
+	printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
+	json_str(stdout, r->src);
+	printf(",\"orig_dst\":");
+	json_str(stdout, r->dst);
+	printf(",\"local\":");
+	json_str(stdout, r->local);
+	printf(",\"remote\":");
+	json_str(stdout, r->remote);
+	printf(",\"action\":\"%s\",\"engine\":", action_name(r->action));
+	json_str_or_null(stdout, json_engine[r->engine]);
+	printf(",\"hop\":");
+	json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
+	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu", (unsigned long long)r->bytes_in,
+	       (unsigned long long)r->bytes_out);
+}
+
 static void print_json(const struct snapshot *s, const struct view *v)
 {
 	const struct hd_view *hd = &s->hd;
@@ -1973,23 +2000,9 @@ static void print_json(const struct snapshot *s, const struct view *v)
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *r = &s->rows[v->idx[i]];
 
-		printf("%s{\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", i ? "," : "", (unsigned long long)r->cookie,
-		       r->pid, r->uid);
-		json_str(stdout, r->comm);
-		printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
-		json_str(stdout, r->src);
-		printf(",\"orig_dst\":");
-		json_str(stdout, r->dst);
-		printf(",\"local\":");
-		json_str(stdout, r->local);
-		printf(",\"remote\":");
-		json_str(stdout, r->remote);
-		printf(",\"action\":\"%s\",\"engine\":", action_name(r->action));
-		json_str_or_null(stdout, json_engine[r->engine]);
-		printf(",\"hop\":");
-		json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
-		printf(",\"bytes_in\":%llu,\"bytes_out\":%llu,\"rate_in\":%.1f,\"rate_out\":%.1f,\"rtt_us\":",
-		       (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, r->rate_in, r->rate_out);
+		printf("%s{", i ? "," : "");
+		json_flow_fields(r);
+		printf(",\"rate_in\":%.1f,\"rate_out\":%.1f,\"rtt_us\":", r->rate_in, r->rate_out);
 		json_u64_or_null(r->rtt_us != 0, r->rtt_us);
 		printf(",\"rtt_hop\":");
 		json_str_or_null(stdout, !r->rtt_us ? NULL : r->rtt_upstream ? "upstream" : "local");
@@ -2094,24 +2107,11 @@ static void print_event(const struct event *e)
 	char t[40], eng[24], a[16], b[16], dur[16];
 
 	fmt_rfc3339(e->t, t, sizeof(t));
-	if (r->hop == HOP_NA)
-		snprintf(eng, sizeof(eng), "%s", engine_names[r->engine]);
-	else
-		snprintf(eng, sizeof(eng), "%s/%s", engine_names[r->engine], r->hop == HOP_SKMSG ? "skmsg" : "tcp");
+	fmt_engine_hop(r, eng, sizeof(eng));
 	if (opt.json) {
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", t,
-		       fev_names[e->ev], (unsigned long long)r->cookie, r->pid, r->uid);
-		json_str(stdout, r->comm);
-		printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
-		json_str(stdout, r->src);
-		printf(",\"orig_dst\":");
-		json_str(stdout, r->dst);
-		printf(",\"action\":\"%s\",\"engine\":", action_name(r->action));
-		json_str_or_null(stdout, json_engine[r->engine]);
-		printf(",\"hop\":");
-		json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
-		printf(",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_s\":", (unsigned long long)r->bytes_in,
-		       (unsigned long long)r->bytes_out);
+		printf("{\"time\":\"%s\",\"event\":\"%s\",", t, fev_names[e->ev]);
+		json_flow_fields(r);
+		printf(",\"duration_s\":");
 		if (e->ev == EV_OPEN)
 			printf("null");
 		else
@@ -2335,11 +2335,9 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 		snprintf(l[n++], LINE_MAX_LEN, "  policy rule  none matches %s: it passes", r->dst);
 	else
 		snprintf(l[n++], LINE_MAX_LEN, "  policy rule  unknown: %s", u->rule.error);
-	if (r->hop == HOP_NA)
-		snprintf(l[n++], LINE_MAX_LEN, "  engine       %s", engine_names[r->engine]);
-	else
-		snprintf(l[n++], LINE_MAX_LEN, "  engine/hop   %s/%s%s%s", engine_names[r->engine],
-			 r->hop == HOP_SKMSG ? "skmsg" : "tcp", r->relay_state[0] ? ", hermesd state " : "", r->relay_state);
+	fmt_engine_hop(r, t, sizeof(t));
+	snprintf(l[n++], LINE_MAX_LEN, "  engine/hop   %s%s%s", t, r->relay_state[0] ? ", hermesd state " : "",
+		 r->relay_state);
 	fmt_human((double)r->bytes_in, a, sizeof(a));
 	fmt_human((double)r->bytes_out, b, sizeof(b));
 	fmt_human(r->rate_in, c, sizeof(c));
