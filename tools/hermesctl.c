@@ -860,10 +860,22 @@ static int parse_match_arg(const char *s, struct hermes_policy_key *key, char *c
  * GET /routes and compares each route match with the rule's. */
 struct route_check {
 	bool checked;           /* hermesd answered with its routes */
+	bool answered;          /* hermesd answered, but not 200 */
 	char covered_by[64];    /* a route covering the whole match, "" if none */
 	char partial[256];      /* routes covering only part of it, comma-separated */
 	char detail[256];       /* why it could not be checked */
 };
+
+/* Whether name is one of the words of a comma-separated list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += l)
+		if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+			return true;
+	return false;
+}
 
 static void route_check(const struct hermes_policy_key *rule, struct route_check *rc)
 {
@@ -874,6 +886,7 @@ static void route_check(const struct hermes_policy_key *rule, struct route_check
 	if (admin_get(&admin, "/routes", &a, rc->detail, sizeof(rc->detail)))
 		return;
 	if (a.status != 200) {
+		rc->answered = true;
 		status_line(&a, rc->detail, sizeof(rc->detail));
 		free(a.buf);
 		return;
@@ -905,7 +918,7 @@ static void route_check(const struct hermes_policy_key *rule, struct route_check
 			if (pol_key_covers(&k, rule)) {
 				if (!rc->covered_by[0])
 					snprintf(rc->covered_by, sizeof(rc->covered_by), "%s", name);
-			} else if (pol_key_covers(rule, &k) && !strstr(rc->partial, name)) {
+			} else if (pol_key_covers(rule, &k) && !in_list(rc->partial, name)) {
 				size_t pl = strlen(rc->partial);
 
 				snprintf(rc->partial + pl, sizeof(rc->partial) - pl, "%s%s", pl ? "," : "", name);
@@ -950,8 +963,8 @@ static int policy_add(int argc, char **argv)
 	if (act == HERMES_ACT_TUNNEL) {
 		route_check(&key, &rc);
 		if (!rc.checked)
-			errmsg("warning: could not check that a tunnel route covers %s: hermesd did not answer at %s (%s)",
-			       canon, admin.addr, rc.detail);
+			errmsg("warning: could not check that a tunnel route covers %s: hermesd %s at %s (%s)", canon,
+			       rc.answered ? "refused GET /routes" : "did not answer", admin.addr, rc.detail);
 		else if (!rc.covered_by[0] && rc.partial[0])
 			errmsg("warning: tunnel route(s) %s cover only part of %s: connections to the rest of it will be "
 			       "reset until hermesd's config has a route for them (see 'hermesctl routes')", rc.partial, canon);
