@@ -90,8 +90,8 @@ static const struct help_entry help_entries[] = {
 "        itself. Afterwards no Hermes program is attached and connections go\n"
 "        where applications send them. Start hermesd again to re-enable.\n"
 "        --json prints {\"pin_root\", \"detached\", \"removed\", \"failed\"}.\n", 0 },
-	{ "certs init", "certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force]\n"
-			"                   [--expired] [--json]",
+	{ "certs init", "certs init DIR [--hosts NAME[,NAME...]] [--days N]\n"
+			"            [--force] [--expired] [--json]",
 "        Makes the certificates for mTLS between hermesd peers, with no\n"
 "        openssl command line or config (EC P-256 keys, SHA-256 signatures):\n"
 "        DIR/ca.crt and DIR/ca.key, a self-signed CA (basicConstraints CA:TRUE\n"
@@ -219,7 +219,7 @@ static void usage(FILE *f)
 "\n"
 "SYNOPSIS\n");
 	for (size_t i = 0; i < N_HELP; i++)
-		fprintf(f, "    hermesctl [--pin-root DIR] [--admin ADDR] %s\n", help_entries[i].synopsis);
+		fprintf(f, "    hermesctl [OPTIONS] %s\n", help_entries[i].synopsis);
 	fprintf(f,
 "    hermesctl -h | --help\n"
 "\n"
@@ -1344,6 +1344,8 @@ static int run(char **argv, int argc, bool help)
 	if (!argc)
 		return usage_error("missing command (status, policy, routes, disable, certs or help)");
 	cmd = argv[0];
+	if (cmd[0] == '-' && cmd[1])
+		return usage_error("unknown option '%s'", cmd);
 	if (!strcmp(cmd, "help")) {
 		if (argc == 1) {
 			usage(stdout);
