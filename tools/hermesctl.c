@@ -150,7 +150,8 @@ static void help_actions(FILE *f)
 "             clear-text h2c when the route says so); with no such route the\n"
 "             connection is reset\n"
 "    http     hermesd reads the HTTP/1.1 requests and forwards each one (routes,\n"
-"             retries, connection pools: http and http_routes in hermesd's config)\n"
+"             retries, connection pools: http and http_routes in hermesd's\n"
+"             config)\n"
 "\n");
 }
 
@@ -190,8 +191,8 @@ static void help_options(FILE *f)
 "        Pin root of the hermesd instance to work on (default %s,\n"
 "        or $HERMES_PIN_ROOT). Must match hermesd's --pin-root.\n"
 "    --admin ADDR\n"
-"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default %s,\n"
-"        or $HERMES_ADMIN).\n"
+"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default\n"
+"        %s, or $HERMES_ADMIN).\n"
 "    --json\n"
 "        Machine-readable output (one JSON document on stdout) for any command.\n"
 "    -h, --help\n"
