@@ -2,7 +2,8 @@
 # hermes_top_follow: hermes-top's field filters, follow mode and detail view.
 #  1. hermes-top -f --json comm:curl prints, while curls run, the proxied flow's open
 #     and close (with its closing time), the denied connect, and the http flow (engine
-#     http), in time order, and exits after -n events; text follow lines too;
+#     http), in time order, and exits after -n events; text lines, with a negated
+#     action filtering the proxied flow out;
 #  2. batch filters: action:, dst:CIDR and dst:IP:PORT, negation (!comm: and -dst:),
 #     engine:http, several words on one field; a malformed word exits 2;
 #  3. the live view at 80x24: the columns that fit by priority, Right/Left scroll to
@@ -25,7 +26,7 @@ TOP=(ns_c "$HTOP_BIN" --pin-root "$PINROOT")
 # ---------------------------------------------------------------- 1. follow mode
 bg follow c "$HTOP_BIN" --pin-root "$PINROOT" -f --json -n 5 -d 0.1 comm:curl
 FOLLOW_PID=$BG_PID
-bg followtext c "$HTOP_BIN" --pin-root "$PINROOT" -f -n 2 -d 0.1 comm:curl '!action:http' -port:81
+bg followtext c "$HTOP_BIN" --pin-root "$PINROOT" -f -n 3 -d 0.1 comm:curl '!action:proxy' -port:8080
 FOLLOWT_PID=$BG_PID
 sleep 0.5 # both have taken their first sample: what follows is new
 expect_page "proxied curl" http://10.77.1.2/
@@ -58,8 +59,12 @@ print("follow events ok")
 PYEOF
 say "ok: follow --json: open/close of the proxied and http flows (engine http), the deny, in time order"
 text=$(cat "$TMP/followtext.log")
-assert_match "$(sed -n 1p <<<"$text")" '^20[0-9-]+T[0-9:.]+Z open +[0-9]+/curl [0-9.]+:[0-9]+ -> 10\.77\.1\.2:80 proxy ' "text follow: open line"
-assert_match "$(sed -n 2p <<<"$text")" '^20[0-9-]+T[0-9:.]+Z close +[0-9]+/curl .* -> 10\.77\.1\.2:80 proxy (uring|splice)/(skmsg|tcp) in [0-9.]+K? out [0-9.]+ lasted [0-9.]+s$' "text follow: close line"
+printf '%s\n' "$text"
+# the proxied flow came first: '!action:proxy' left it out
+assert_eq 3 "$(wc -l <<<"$text")" "text follow: -n 3 events"
+assert_match "$(sed -n 1p <<<"$text")" '^20[0-9-]+T[0-9:.]+Z deny +[0-9]+/curl - -> 10\.77\.1\.3:81 deny -$' "text follow: deny line (the negated action left the proxied flow out)"
+assert_match "$(sed -n 2p <<<"$text")" '^20[0-9-]+T[0-9:.]+Z open +[0-9]+/curl [0-9.]+:[0-9]+ -> 10\.77\.1\.3:80 http ' "text follow: open line"
+assert_match "$(sed -n 3p <<<"$text")" '^20[0-9-]+T[0-9:.]+Z close +[0-9]+/curl .* -> 10\.77\.1\.3:80 http http/(skmsg|tcp) in [0-9.]+K? out [0-9.]+ lasted [0-9.]+s$' "text follow: close line with the http engine"
 
 # ---------------------------------------------------------------- 2. batch filters
 expect_eperm "a python3 connect, denied (a flow whose comm is not curl)" 10.77.1.3 81
