@@ -113,7 +113,7 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	if (!od)
 		return HERMES_ACT_PASS;
 	od->dst = *dst;
-	od->action = action;
+	od->action = (hermes_action_t)action;
 	od->route_id = val ? val->route_id : 0;
 	od->cookie = bpf_get_socket_cookie(ctx);
 	od->pid = bpf_get_current_pid_tgid() >> 32;

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <curses.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -62,9 +63,9 @@ static struct {
 	struct hermes_addr admin_haddr; /* to hide hermesd's own admin sockets */
 	double interval;                /* seconds between samples */
 	long iterations;                /* 0: until interrupted */
-	bool batch, json, all_closed;
+	bool batch, json, all_closed, follow;
 	enum sort_key sort;
-	char filter[FILTER_MAX];
+	char filter[FILTER_MAX];        /* --filter and the words after the options */
 } opt = {
 	.pin_root = HERMES_PIN_ROOT_DEFAULT,
 	.admin = { .addr = ADMIN_DEFAULT, .max_answer = ADMIN_MAX_ANSWER, .stop = &stop_flag, .name_path = true },
@@ -79,8 +80,9 @@ static void usage(FILE *f)
 "    hermes-top - live view of the TCP flows steered by Hermes\n"
 "\n"
 "SYNOPSIS\n"
-"    hermes-top [-d SECS] [-s KEY] [-f TEXT] [-a] [-n N] [--pin-root DIR] [--admin ADDR]\n"
-"    hermes-top -b [--json] [-n N] [-d SECS] [-s KEY] [-f TEXT] [-a] [--pin-root DIR] [--admin ADDR]\n"
+"    hermes-top [-d SECS] [-s KEY] [-a] [-n N] [OPTIONS] [FILTER...]\n"
+"    hermes-top -b [--json] [-d SECS] [-s KEY] [-a] [-n N] [OPTIONS] [FILTER...]\n"
+"    hermes-top -f [--json] [-d SECS] [-n N] [OPTIONS] [FILTER...]\n"
 "    hermes-top -h | --help\n"
 "    hermes-top -V | --version\n"
 "\n"
@@ -126,9 +128,13 @@ static void usage(FILE *f)
 "        Initial sort key: rate (in+out, highest first; the default), bytes\n"
 "        (in+out, highest first), age (oldest first), pid (lowest first), rtt\n"
 "        (highest first) or dst (original destination, ascending).\n"
-"    -f, --filter TEXT\n"
-"        Initial filter: only rows whose command, pid, source, original\n"
-"        destination or action contain TEXT (case-insensitive substring).\n"
+"    -f, --follow\n"
+"        Follow mode: no table; print one line per flow event as the flow table\n"
+"        changes, like `hubble observe -f` (see FOLLOW MODE). Samples every 0.2 s\n"
+"        unless -d says otherwise; with -n N it exits after N events.\n"
+"    --filter TEXT\n"
+"        Initial filter, the same as FILTER words after the options (see\n"
+"        FILTERS); may be given more than once.\n"
 "    -a, --all\n"
 "        Show every closed flow still in the table. By default the table shows\n"
 "        open flows and flows closed during the last 5 seconds.\n"
@@ -142,15 +148,50 @@ static void usage(FILE *f)
 "    -h, --help\n"
 "        Show this help.\n"
 "\n"
+"FILTERS\n"
+"    The words after the options (and --filter, and the / key) select flows:\n"
+"        pid:N            the process that called connect()\n"
+"        comm:NAME        its command; a glob such as comm:py* works\n"
+"        dst:CIDR[:PORT]  the original destination: dst:10.0.0.0/8,\n"
+"                         dst:1.2.3.4:80, dst:[fd00::/64]:443\n"
+"        src:CIDR[:PORT]  the source, the same way\n"
+"        port:N           the original destination's port\n"
+"        action:NAME      pass, deny, proxy, tunnel or http\n"
+"        engine:NAME      uring, splice, http, direct or none\n"
+"        state:S          open, closed, or a TCP state (estab, syn-sent, ...)\n"
+"        TEXT             a case-insensitive substring of the command, pid,\n"
+"                         source, original destination or action\n"
+"    A leading ! or - negates a word: !comm:curl, -dst:10.0.0.0/8 (quote ! in\n"
+"    a shell). Words on the same field: any may match (action:proxy\n"
+"    action:tunnel); words on different fields: all must; a negated word must\n"
+"    not match. A malformed word is a usage error (exit 2); typed after /, it\n"
+"    is shown and the previous filter stays.\n"
+"\n"
+"FOLLOW MODE\n"
+"    hermes-top -f prints, for each flow that matches the filter:\n"
+"        TIME open  PID/COMM SRC -> ORIG_DST ACTION ENGINE/HOP\n"
+"        TIME close PID/COMM SRC -> ORIG_DST ACTION ENGINE/HOP in B out B\n"
+"                   lasted T\n"
+"        TIME deny  PID/COMM SRC -> ORIG_DST deny -\n"
+"    TIME is RFC 3339 in UTC: the connect for open and deny, the close for\n"
+"    close. A flow that opened and closed between two samples gets both lines.\n"
+"    Flows already in the table when hermes-top starts are not printed. With\n"
+"    --json each event is one JSON object per line: time, event\n"
+"    (open|close|deny), cookie, pid, uid, comm, direction, src, orig_dst,\n"
+"    local, remote, action, engine, hop, bytes_in, bytes_out, duration_s (null\n"
+"    for open), started_at, closed_at.\n"
+"\n"
 "HEADER\n"
 "    Line 1: time of the sample, pin root, and hermesd's state: \"ready at ADDR\"\n"
 "    with its open connections, or \"not reachable\" with the reason.\n"
 "    Line 2: flows in the table window, open and closed, counted by action and,\n"
-"    for the open ones, by engine.\n"
-"    Line 3: total receive and send rates of all application flows, drops (connects\n"
-"    denied by policy since the programs were loaded), upstream connect retries\n"
-"    and flows relayed by each engine since hermesd started.\n"
-"    Line 4 (live view): sort key, filter, closed-flow window, PAUSED.\n"
+"    for the open ones, by engine (engines with open flows only).\n"
+"    Line 3: total receive and send rates of all application flows, denied\n"
+"    (connects denied by policy since the programs were loaded), retries\n"
+"    (upstream connect retries) and flows relayed by each engine since hermesd\n"
+"    started.\n"
+"    Line 4 (live view): sort key, filter, closed-flow window, scrolled columns,\n"
+"    PAUSED.\n"
 "\n"
 "COLUMNS\n"
 "    PID/COMM    process that called connect() and its command (\"-\" and \"?\"\n"
@@ -159,11 +200,12 @@ static void usage(FILE *f)
 "                flows, the peer for accepted ones (\"-\" before it is bound)\n"
 "    ORIG DST    the address the application dialled (its own address for\n"
 "                accepted flows)\n"
-"    ACTION      the policy decision: pass, deny, proxy (a proxied flow whose\n"
-"                hermesd was down shows pass: it failed open)\n"
-"    ENGINE/HOP  for proxy: hermesd's relay engine (uring or splice, \"?\" until\n"
-"                known) and how the local hop carries bytes (skmsg: sk_msg\n"
-"                redirect, tcp: loopback TCP); \"direct\" for pass; \"-\" for deny\n"
+"    ACTION      the policy decision: pass, deny, proxy, tunnel, http (a flow\n"
+"                steered to hermesd while it was down shows pass: it failed open)\n"
+"    ENGINE/HOP  for proxy and tunnel: hermesd's relay engine (uring or splice,\n"
+"                \"?\" until known), for http: http (hermesd reads the requests);\n"
+"                then how the local hop carries bytes (skmsg: sk_msg redirect,\n"
+"                tcp: loopback TCP); \"direct\" for pass; \"-\" for deny\n"
 "    RATE IN/OUT bytes per second received/sent by the application over the last\n"
 "                interval (K, M, G are powers of 1024)\n"
 "    BYTES       total bytes received/sent by the application\n"
@@ -171,31 +213,45 @@ static void usage(FILE *f)
 "                flows when hermesd reports it, else of the flow's own socket\n"
 "    RETRANS     retransmitted segments (application socket plus upstream socket)\n"
 "    AGE         time since connect(); for closed flows, how long they lasted\n"
-"    STATE       TCP state (syn-sent, estab, fin-wait-1, close-wait, ...) or closed\n"
+"    STATE       TCP state (syn-sent, estab, fin-wait-1, close-wait, ...), or\n"
+"                \"closed HH:MM:SS\" with the local time at which the flow closed\n"
+"\n"
+"    At 80 columns the table keeps PID/COMM, ORIG DST, ACTION, ENGINE/HOP, RATE\n"
+"    and BYTES; it drops RETRANS, RTT, AGE, SRC and STATE first as the terminal\n"
+"    narrows. Right and Left scroll the columns after PID/COMM to show them all.\n"
 "\n"
 "KEYS (live view)\n"
 "    q           quit (so does Ctrl-C)\n"
 "    p           pause / resume sampling (keys keep working)\n"
 "    s, S        next sort key; reverse the sort order\n"
-"    /           edit the filter: Enter applies, Esc cancels, Ctrl-U clears\n"
+"    /           edit the filter (see FILTERS): Enter applies, Esc cancels,\n"
+"                Ctrl-U clears\n"
+"    Enter       details of the selected flow: process, cgroup, addresses, the\n"
+"                policy rule that matches its original destination now (a\n"
+"                longest-prefix lookup of the policy map, as the BPF programs\n"
+"                do), engine, bytes, RTT, when it started and closed; Esc,\n"
+"                Enter or Left goes back\n"
+"    Left, Right scroll the columns after PID/COMM\n"
 "    c           toggle closed flows: last 5 seconds / all in the table\n"
 "    h, ?        help screen (any key returns)\n"
-"    Up, Down, PgUp, PgDn, Home, End   scroll\n"
+"    Up, Down, PgUp, PgDn, Home, End   move the selection\n"
 "    The live view needs a terminal of at least %dx%d.\n"
 "\n"
 "JSON OUTPUT\n"
 "    One line per sample:\n"
 "      {\"time\": UNIX_SECONDS, \"summary\": {...}, \"flows\": [{...}, ...]}\n"
 "    summary: flows, open, closed, by_action {pass, deny, proxy, tunnel, http},\n"
-"    by_engine {uring, splice, direct, unknown} (open flows), rate_in, rate_out\n"
-"    (bytes/s), drops, upstream_retries (null when unknown), decisions (the BPF\n"
-"    counters by name, or null), hermesd {admin, reachable, detail,\n"
+"    by_engine {uring, splice, http, direct, unknown} (open flows), rate_in and\n"
+"    rate_out (bytes/s), drops, upstream_retries (null when unknown), decisions\n"
+"    (the BPF counters by name, or null), hermesd {admin, reachable, detail,\n"
 "    connections_active, flows_total {uring, splice}, flows_endpoint}.\n"
-"    flows (the rows the table would show, filter and sort applied): cookie, pid,\n"
-"    uid, comm, direction (out|in), src, orig_dst, local, remote, action, engine\n"
-"    (uring|splice|direct|none|null), hop (skmsg|tcp|null), bytes_in, bytes_out,\n"
-"    rate_in, rate_out, rtt_us, rtt_hop (upstream|local|null), retrans, age_s,\n"
-"    state, closed, relay_state (hermesd's state of the flow, or null).\n"
+"    flows (the rows the table would show, filter and sort applied): cookie,\n"
+"    pid, uid, comm, direction (out|in), src, orig_dst, local, remote, action,\n"
+"    engine (uring|splice|http|direct|none|null), hop (skmsg|tcp|null),\n"
+"    bytes_in, bytes_out, rate_in, rate_out, rtt_us, rtt_hop\n"
+"    (upstream|local|null), retrans, age_s, state, closed, relay_state\n"
+"    (hermesd's state of the flow, or null), started_at, closed_at (RFC 3339\n"
+"    in UTC, closed_at null while open).\n"
 "\n"
 "EXIT STATUS\n"
 "    0   normal end (q, Ctrl-C, -n reached)\n"
@@ -205,7 +261,9 @@ static void usage(FILE *f)
 "\n"
 "EXAMPLES\n"
 "    hermes-top\n"
-"    hermes-top -d 0.5 -s bytes -f python\n"
+"    hermes-top -d 0.5 -s bytes comm:python3 '!dst:10.0.0.0/8'\n"
+"    hermes-top -f action:proxy action:tunnel\n"
+"    hermes-top -f --json -n 10 pid:1234\n"
 "    hermes-top -b -n 1\n"
 "    hermes-top -b --json -n 2 -a | jq '.flows[] | select(.action == \"deny\")'\n"
 "    nsenter --net=/run/netns/NS hermes-top --pin-root /sys/fs/bpf/hermes-test\n",
@@ -290,6 +348,30 @@ static void fmt_human(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.0f%c", v, units[u]);
 	else
 		snprintf(buf, len, "%.1f%c", v, units[u]);
+}
+
+/* prefix and the local time of day of a UNIX time: "closed 14:03:07" */
+static void fmt_clock(double t, const char *prefix, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char hms[16];
+
+	localtime_r(&tt, &tm);
+	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	snprintf(buf, len, "%s%s", prefix, hms);
+}
+
+/* RFC 3339 in UTC with milliseconds: "2026-12-06T14:03:07.123Z" */
+static void fmt_rfc3339(double t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char day[32];
+
+	gmtime_r(&tt, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", day, (int)((t - (double)tt) * 1000));
 }
 
 /* "4.2s", "3m07s", "2h05m", "3d04h" */
@@ -845,8 +927,10 @@ out:
 
 /* ---------------------------------------------------------------- sampler: snapshot */
 
-enum engine { ENG_UNKNOWN, ENG_URING, ENG_SPLICE, ENG_DIRECT, ENG_NONE, ENG_MAX };
-static const char *const engine_names[ENG_MAX] = { "?", "uring", "splice", "direct", "-" };
+enum engine { ENG_UNKNOWN, ENG_URING, ENG_SPLICE, ENG_DIRECT, ENG_NONE, ENG_HTTP, ENG_MAX };
+static const char *const engine_names[ENG_MAX] = { "?", "uring", "splice", "direct", "-", "http" };
+/* the same in JSON and filters (engine:NAME) */
+static const char *const json_engine[ENG_MAX] = { NULL, "uring", "splice", "direct", "none", "http" };
 enum hop { HOP_NA, HOP_SKMSG, HOP_TCP };
 
 /* One application flow, joined and ready to show. */
@@ -856,7 +940,9 @@ struct row {
 	char comm[HERMES_COMM_LEN + 1];
 	bool incoming;               /* an accepted socket: src is the peer */
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN], local[ADDR_STRLEN], remote[ADDR_STRLEN];
-	struct hermes_addr dst_addr; /* normalized, for the dst sort */
+	struct hermes_addr dst_addr; /* normalized, for the dst sort and filters */
+	struct hermes_addr src_addr; /* normalized, for filters */
+	uint64_t cgroup_id;
 	unsigned action;
 	enum engine engine;
 	enum hop hop;
@@ -868,6 +954,7 @@ struct row {
 	bool rtt_upstream;
 	uint32_t retrans;
 	uint64_t start_ns, end_ns, age_ns;
+	double start_wall, end_wall; /* the same as UNIX times (end_wall 0 while open) */
 	char relay_state[16];        /* hermesd's connection state, "" if unknown */
 };
 
@@ -888,7 +975,7 @@ struct prev_bytes {
 };
 
 struct sampler {
-	int flows_fd, stats_fd;
+	int flows_fd, stats_fd, policy_fd; /* policy: for the detail view's rule, -1 without it */
 	struct prev_bytes *prev;     /* sorted by cookie */
 	size_t n_prev;
 	uint64_t prev_ns;
@@ -980,7 +1067,12 @@ static const struct hd_flow *hd_find(const struct hd_view *hd, uint64_t cookie, 
 
 static enum engine engine_from_flow(unsigned e)
 {
-	return e == HERMES_ENGINE_URING ? ENG_URING : e == HERMES_ENGINE_SPLICE ? ENG_SPLICE : ENG_UNKNOWN;
+	switch (e) {
+	case HERMES_ENGINE_URING: return ENG_URING;
+	case HERMES_ENGINE_SPLICE: return ENG_SPLICE;
+	case HERMES_ENGINE_HTTP: return ENG_HTTP;
+	default: return ENG_UNKNOWN;
+	}
 }
 
 static enum engine engine_from_name(const char *s)
@@ -1014,11 +1106,14 @@ static void row_build(struct row *r, __u64 cookie, const struct hermes_flow *f, 
 	r->incoming = f->flags & HERMES_FLOW_PASSIVE;
 	if (r->incoming) {
 		snprintf(r->src, sizeof(r->src), "%s", r->remote);
+		r->src_addr = remote;
 		dst = local;
 	} else {
 		snprintf(r->src, sizeof(r->src), "%s", r->local);
+		r->src_addr = local;
 		haddr_norm(&dst, &f->orig_dst);
 	}
+	r->cgroup_id = f->cgroup_id;
 	fmt_haddr(&dst, r->dst, sizeof(r->dst));
 	r->dst_addr = dst;
 	r->action = f->action;
@@ -1192,7 +1287,12 @@ static int snapshot_collect(struct sampler *s, struct snapshot *snap)
 			if (!haddr_cmp(&l, &opt.admin_haddr))
 				continue;
 		}
-		row_build(&snap->rows[snap->n++], k[i].cookie, f, hop_v, n_hop, up_v, n_up, &snap->hd, snap->now_ns);
+		row_build(&snap->rows[snap->n], k[i].cookie, f, hop_v, n_hop, up_v, n_up, &snap->hd, snap->now_ns);
+		/* CLOCK_MONOTONIC stamps as wall-clock times, through this sample's pair */
+		snap->rows[snap->n].start_wall = snap->wall - ((double)snap->now_ns - (double)f->start_ns) / 1e9;
+		if (snap->rows[snap->n].closed)
+			snap->rows[snap->n].end_wall = snap->wall - ((double)snap->now_ns - (double)f->end_ns) / 1e9;
+		snap->n++;
 	}
 	rates_update(s, snap);
 out:
@@ -1202,13 +1302,80 @@ out:
 	return err;
 }
 
+/* The policy rule that applies to a destination now, as the BPF programs look it up
+ * (pol_best_rule over every rule of the map): for the detail view. */
+struct rule_info {
+	bool read;          /* the map was read */
+	bool found;         /* a rule matches (else the destination passes) */
+	char match[80];
+	unsigned action, origin;
+	char error[128];
+};
+
+struct rule_collect {
+	struct hermes_policy_key *keys;
+	struct hermes_policy_val *vals;
+	size_t n, cap;
+};
+
+static int rule_collect_cb(const struct hermes_policy_key *k, const struct hermes_policy_val *v, void *arg)
+{
+	struct rule_collect *c = arg;
+
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		void *nk = realloc(c->keys, ncap * sizeof(*c->keys)), *nv;
+
+		if (!nk)
+			return 1;
+		c->keys = nk;
+		nv = realloc(c->vals, ncap * sizeof(*c->vals));
+		if (!nv)
+			return 1;
+		c->vals = nv;
+		c->cap = ncap;
+	}
+	c->keys[c->n] = *k;
+	c->vals[c->n++] = *v;
+	return 0;
+}
+
+static void rule_lookup(int policy_fd, const struct hermes_addr *dst, struct rule_info *ri)
+{
+	struct rule_collect c = { 0 };
+	int err, best;
+
+	memset(ri, 0, sizeof(*ri));
+	if (policy_fd < 0) {
+		snprintf(ri->error, sizeof(ri->error), "%s/%s could not be opened", opt.pin_root, HERMES_MAP_POLICY);
+		return;
+	}
+	err = pol_map_foreach(policy_fd, rule_collect_cb, &c);
+	if (err) {
+		snprintf(ri->error, sizeof(ri->error), "cannot read %s/%s: %s", opt.pin_root, HERMES_MAP_POLICY,
+			 strerror(-err));
+	} else {
+		ri->read = true;
+		best = pol_best_rule(c.keys, c.n, dst);
+		if (best >= 0) {
+			ri->found = true;
+			if (pol_fmt_match(&c.keys[best], ri->match, sizeof(ri->match)))
+				snprintf(ri->match, sizeof(ri->match), "<raw prefixlen %u>", c.keys[best].prefixlen);
+			ri->action = c.vals[best].action;
+			ri->origin = c.vals[best].origin;
+		}
+	}
+	free(c.keys);
+	free(c.vals);
+}
+
 /* ---------------------------------------------------------------- view: window, filter, sort */
 
 struct view_opts {
 	enum sort_key sort;
 	bool reverse;
 	bool all_closed;
-	const char *filter;
+	const struct filter *filter;
 };
 
 struct view {
@@ -1229,16 +1396,193 @@ static bool row_in_window(const struct row *r, uint64_t now_ns, bool all_closed)
 	return r->end_ns + CLOSED_WINDOW_NS >= now_ns;
 }
 
-static bool row_matches(const struct row *r, const char *filter)
+/* A filter is words separated by blanks. FIELD:VALUE words test one field (pid:123,
+ * comm:curl or a glob comm:py*, src: or dst:CIDR[:PORT] such as dst:10.0.0.0/8 or
+ * dst:1.2.3.4:80, port:80, action:proxy, engine:uring, state:closed or a TCP state); a
+ * word with no known field is a case-insensitive substring of the command, pid,
+ * source, original destination or action. A leading '!' or '-' negates a word.
+ * Words on the same field: any may match; on different fields: all must; a negated
+ * word must not match. */
+enum ffield { F_TEXT, F_PID, F_COMM, F_SRC, F_DST, F_PORT, F_ACTION, F_ENGINE, F_STATE, F_MAX };
+static const char *const ffield_names[F_MAX] = { "text", "pid", "comm", "src", "dst", "port", "action", "engine", "state" };
+#define FILTER_TERMS 32
+
+struct fterm {
+	enum ffield field;
+	bool neg;
+	char text[FILTER_MAX];         /* F_TEXT, F_COMM, F_STATE */
+	uint32_t num;                  /* F_PID, F_PORT, F_ACTION, F_ENGINE */
+	struct hermes_policy_key key;  /* F_SRC, F_DST */
+};
+
+struct filter {
+	struct fterm t[FILTER_TERMS];
+	int n;
+};
+
+static bool state_word(const char *w)
+{
+	static const char *const extra[] = { "open", "closed" };
+
+	for (unsigned st = 1; st <= BPF_TCP_NEW_SYN_RECV; st++)
+		if (!strcmp(w, tcp_state_name(st)))
+			return true;
+	return !strcmp(w, extra[0]) || !strcmp(w, extra[1]);
+}
+
+/* Parses text into f; on a bad word returns -EINVAL with the reason in err. */
+static int filter_parse(const char *text, struct filter *f, char *err, size_t errlen)
+{
+	char buf[FILTER_MAX], *save = NULL;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		struct fterm *t;
+		const char *colon, *val;
+		char *end;
+		int k;
+
+		if (f->n == FILTER_TERMS) {
+			snprintf(err, errlen, "more than %d filter words", FILTER_TERMS);
+			return -EINVAL;
+		}
+		t = &f->t[f->n];
+		if ((w[0] == '!' || w[0] == '-') && w[1]) {
+			t->neg = true;
+			w++;
+		}
+		colon = strchr(w, ':');
+		for (k = 1; colon && k < F_MAX; k++)
+			if ((size_t)(colon - w) == strlen(ffield_names[k]) && !strncmp(w, ffield_names[k], (size_t)(colon - w)))
+				break;
+		if (!colon || k == F_MAX) { /* plain text (an address such as 10.0.0.1:80 too) */
+			t->field = F_TEXT;
+			snprintf(t->text, sizeof(t->text), "%s", w);
+			f->n++;
+			continue;
+		}
+		t->field = (enum ffield)k;
+		val = colon + 1;
+		if (!*val) {
+			snprintf(err, errlen, "filter '%s' needs a value after ':'", w);
+			return -EINVAL;
+		}
+		switch (t->field) {
+		case F_PID:
+		case F_PORT:
+			errno = 0;
+			t->num = (uint32_t)strtoul(val, &end, 10);
+			if (errno || *end || (t->field == F_PORT && (t->num < 1 || t->num > 65535))) {
+				snprintf(err, errlen, "bad %s in filter '%s': expected a number", ffield_names[k], w);
+				return -EINVAL;
+			}
+			break;
+		case F_SRC:
+		case F_DST: {
+			char why[160];
+
+			if (pol_parse_match_err(val, &t->key, why, sizeof(why))) {
+				snprintf(err, errlen, "filter '%s': %s", w, why);
+				return -EINVAL;
+			}
+			break;
+		}
+		case F_ACTION: {
+			enum hermes_action a;
+
+			if (pol_parse_action(val, &a)) {
+				snprintf(err, errlen, "unknown action in filter '%s' (expected pass, deny, proxy, tunnel or http)", w);
+				return -EINVAL;
+			}
+			t->num = a;
+			break;
+		}
+		case F_ENGINE:
+			for (t->num = 1; t->num < ENG_MAX && strcmp(val, json_engine[t->num]); t->num++)
+				;
+			if (t->num == ENG_MAX) {
+				snprintf(err, errlen, "unknown engine in filter '%s' (expected uring, splice, http, direct or none)", w);
+				return -EINVAL;
+			}
+			break;
+		case F_STATE:
+			if (!state_word(val)) {
+				snprintf(err, errlen, "unknown state in filter '%s' (expected open, closed or a TCP state "
+					 "such as estab, syn-sent, time-wait)", w);
+				return -EINVAL;
+			}
+			/* fall through */
+		default:
+			snprintf(t->text, sizeof(t->text), "%s", val);
+			break;
+		}
+		f->n++;
+	}
+	return 0;
+}
+
+static bool term_matches(const struct fterm *t, const struct row *r)
 {
 	char pid[16];
 
-	if (!filter || !*filter)
-		return true;
-	snprintf(pid, sizeof(pid), "%u", r->pid);
-	return strcasestr(r->comm, filter) || strcasestr(r->src, filter) || strcasestr(r->dst, filter) ||
-	       strcasestr(action_name(r->action), filter) || (r->pid && strstr(pid, filter));
+	switch (t->field) {
+	case F_TEXT:
+		snprintf(pid, sizeof(pid), "%u", r->pid);
+		return strcasestr(r->comm, t->text) || strcasestr(r->src, t->text) || strcasestr(r->dst, t->text) ||
+		       strcasestr(action_name(r->action), t->text) || (r->pid && strstr(pid, t->text));
+	case F_PID:
+		return r->pid == t->num;
+	case F_COMM:
+		return !fnmatch(t->text, r->comm, 0);
+	case F_SRC:
+		return pol_key_matches(&t->key, &r->src_addr);
+	case F_DST:
+		return pol_key_matches(&t->key, &r->dst_addr);
+	case F_PORT:
+		return r->dst_addr.family && ntohs(r->dst_addr.port) == t->num;
+	case F_ACTION:
+		return r->action == t->num;
+	case F_ENGINE:
+		return r->engine == (enum engine)t->num;
+	case F_STATE:
+		if (!strcmp(t->text, "closed") || !strcmp(t->text, "open"))
+			return r->closed == !strcmp(t->text, "closed");
+		return !r->closed && !strcmp(t->text, tcp_state_name(r->tcp_state));
+	case F_MAX:
+		break;
+	}
+	return false;
 }
+
+static bool row_matches(const struct row *r, const struct filter *f)
+{
+	for (int field = 0; f && field < F_MAX; field++) {
+		bool any = false, hit = false;
+
+		for (int i = 0; i < f->n; i++) {
+			const struct fterm *t = &f->t[i];
+
+			if ((int)t->field != field)
+				continue;
+			if (t->neg) {
+				if (term_matches(t, r))
+					return false;
+				continue;
+			}
+			/* plain words each must match: a group of one */
+			if (field == F_TEXT && !term_matches(t, r))
+				return false;
+			any = true;
+			hit = hit || term_matches(t, r);
+		}
+		if (any && !hit)
+			return false;
+	}
+	return true;
+}
+
+static struct filter opt_filter; /* opt.filter, parsed */
 
 static int view_cmp(const void *a, const void *b, void *arg)
 {
@@ -1335,14 +1679,23 @@ static const struct coldef {
 	[C_RTT] = { "RTT", 7, 7, 8, true },
 	[C_RETRANS] = { "RETRANS", 7, 7, 10, true },
 	[C_AGE] = { "AGE", 6, 6, 7, true },
-	[C_STATE] = { "STATE", 10, 10, 12, false },
+	[C_STATE] = { "STATE", 10, 10, 15, false },
 };
 
 /* How a narrow terminal fits the table: these steps in order until it fits. */
 static const struct { enum col col; bool drop; } narrow_steps[] = {
-	{ C_RETRANS, true }, { C_SRC, false }, { C_STATE, true }, { C_RTT, true }, { C_AGE, true },
-	{ C_PROC, false }, { C_DST, false }, { C_BYTES, true }, { C_ENGINE, true },
+	{ C_RETRANS, true }, { C_SRC, false }, { C_RTT, true }, { C_AGE, true }, { C_PROC, false },
+	{ C_DST, false }, { C_SRC, true }, { C_STATE, true }, { C_BYTES, true }, { C_ENGINE, true },
 };
+
+/* "uring/skmsg", "http/tcp", "direct", "-" */
+static void fmt_engine_hop(const struct row *r, char *buf, size_t len)
+{
+	if (r->hop == HOP_NA)
+		snprintf(buf, len, "%s", engine_names[r->engine]);
+	else
+		snprintf(buf, len, "%s/%s", engine_names[r->engine], r->hop == HOP_SKMSG ? "skmsg" : "tcp");
+}
 
 static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 {
@@ -1355,10 +1708,7 @@ static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 	snprintf(cell[C_SRC], CELL_MAX, "%s", r->src);
 	snprintf(cell[C_DST], CELL_MAX, "%s", r->dst);
 	snprintf(cell[C_ACTION], CELL_MAX, "%s", action_name(r->action));
-	if (r->hop == HOP_NA)
-		snprintf(cell[C_ENGINE], CELL_MAX, "%s", engine_names[r->engine]);
-	else
-		snprintf(cell[C_ENGINE], CELL_MAX, "%s/%s", engine_names[r->engine], r->hop == HOP_SKMSG ? "skmsg" : "tcp");
+	fmt_engine_hop(r, cell[C_ENGINE], CELL_MAX);
 	fmt_human(r->rate_in, a, sizeof(a));
 	fmt_human(r->rate_out, b, sizeof(b));
 	snprintf(cell[C_RATE], CELL_MAX, "%s/%s", a, b);
@@ -1368,7 +1718,10 @@ static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 	fmt_rtt(r->rtt_us, cell[C_RTT], CELL_MAX);
 	snprintf(cell[C_RETRANS], CELL_MAX, "%u", r->retrans);
 	fmt_age(r->age_ns, cell[C_AGE], CELL_MAX);
-	snprintf(cell[C_STATE], CELL_MAX, "%s", r->closed ? "closed" : tcp_state_name(r->tcp_state));
+	if (r->closed)
+		fmt_clock(r->end_wall, "closed ", cell[C_STATE], CELL_MAX);
+	else
+		snprintf(cell[C_STATE], CELL_MAX, "%s", tcp_state_name(r->tcp_state));
 }
 
 /* Column widths for a terminal `avail` columns wide (0: no limit, for batch). */
@@ -1421,6 +1774,25 @@ static void layout(const struct snapshot *s, const struct view *v, int avail, in
 		grow = want[c] - width[c] < avail - total ? want[c] - width[c] : avail - total;
 		width[c] += grow;
 		total += grow;
+	}
+}
+
+/* Scrolled layout (the live view's Right key): PID/COMM stays, the `hcol` columns after
+ * it are scrolled away, and the next columns show at full width while they fit. */
+static void layout_scrolled(const struct snapshot *s, const struct view *v, int avail, int hcol, int width[NCOL],
+			    bool show[NCOL])
+{
+	int used;
+	bool full = false;
+
+	layout(s, v, 0, width, show);
+	used = width[C_PROC];
+	for (int c = 1; c < NCOL; c++) {
+		show[c] = !full && c > hcol && used + 1 + width[c] <= avail;
+		if (c > hcol && !show[c])
+			full = true; /* no gaps: the columns after it wait for the next Right */
+		if (show[c])
+			used += 1 + width[c];
 	}
 }
 
@@ -1497,14 +1869,16 @@ static void summary_lines(const struct snapshot *s, const struct view *v, char o
 		n += (size_t)snprintf(acts + n, n < sizeof(acts) ? sizeof(acts) - n : 0, "%s%s %zu", n ? " " : "",
 				      a < HERMES_ACT_MAX ? pol_action_name(a) : "other", v->by_action[a]);
 	}
-	snprintf(out[1], LINE_MAX_LEN, "flows %zu: %zu open %zu closed | %s | open: uring %zu splice %zu direct %zu%s",
-		 v->in_window, v->open, v->closed, acts, v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE],
-		 v->by_engine[ENG_DIRECT], v->by_engine[ENG_UNKNOWN] ? " unknown " : "");
-	if (v->by_engine[ENG_UNKNOWN]) {
-		size_t l = strlen(out[1]);
-
-		snprintf(out[1] + l, LINE_MAX_LEN - l, "%zu", v->by_engine[ENG_UNKNOWN]);
-	}
+	n = (size_t)snprintf(out[1], LINE_MAX_LEN, "flows %zu: %zu open %zu closed | %s | open:", v->in_window, v->open,
+			     v->closed, acts);
+	/* engines with open flows only: the line must fit 80 columns */
+	for (int e = ENG_URING; e < ENG_MAX; e++)
+		if (e != ENG_NONE && v->by_engine[e] && n < LINE_MAX_LEN)
+			n += (size_t)snprintf(out[1] + n, LINE_MAX_LEN - n, " %s %zu", engine_names[e], v->by_engine[e]);
+	if (v->by_engine[ENG_UNKNOWN] && n < LINE_MAX_LEN)
+		n += (size_t)snprintf(out[1] + n, LINE_MAX_LEN - n, " unknown %zu", v->by_engine[ENG_UNKNOWN]);
+	if (!v->open && n < LINE_MAX_LEN)
+		snprintf(out[1] + n, LINE_MAX_LEN - n, " none");
 
 	fmt_human(v->rate_in, ri, sizeof(ri));
 	fmt_human(v->rate_out, ro, sizeof(ro));
@@ -1521,7 +1895,7 @@ static void summary_lines(const struct snapshot *s, const struct view *v, char o
 			 (unsigned long long)s->hd.st.flows_splice);
 	else
 		snprintf(relayed, sizeof(relayed), "-");
-	snprintf(out[2], LINE_MAX_LEN, "rate in %s/s out %s/s%s | drops %s (denied connects) | upstream retries %s | relayed: %s",
+	snprintf(out[2], LINE_MAX_LEN, "rate in %s/s out %s/s%s | denied %s | retries %s | relayed: %s",
 		 ri, ro, s->rates_valid ? "" : " (first sample)", drops, retries, relayed);
 }
 
@@ -1555,6 +1929,38 @@ static void json_u64_or_null(bool ok, uint64_t v)
 		printf("null");
 }
 
+/* ,"started_at":"RFC 3339","closed_at":"RFC 3339"|null */
+static void json_times(const struct row *r)
+{
+	char t[40];
+
+	fmt_rfc3339(r->start_wall, t, sizeof(t));
+	printf(",\"started_at\":\"%s\",\"closed_at\":", t);
+	fmt_rfc3339(r->end_wall, t, sizeof(t));
+	json_str_or_null(stdout, r->closed ? t : NULL);
+}
+
+/* The fields a flow has in batch JSON and in follow events, without the braces. */
+static void json_flow_fields(const struct row *r)
+{
+	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)r->cookie, r->pid, r->uid);
+	json_str(stdout, r->comm);
+	printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
+	json_str(stdout, r->src);
+	printf(",\"orig_dst\":");
+	json_str(stdout, r->dst);
+	printf(",\"local\":");
+	json_str(stdout, r->local);
+	printf(",\"remote\":");
+	json_str(stdout, r->remote);
+	printf(",\"action\":\"%s\",\"engine\":", action_name(r->action));
+	json_str_or_null(stdout, json_engine[r->engine]);
+	printf(",\"hop\":");
+	json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
+	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu", (unsigned long long)r->bytes_in,
+	       (unsigned long long)r->bytes_out);
+}
+
 static void print_json(const struct snapshot *s, const struct view *v)
 {
 	const struct hd_view *hd = &s->hd;
@@ -1563,8 +1969,9 @@ static void print_json(const struct snapshot *s, const struct view *v)
 	       v->in_window, v->open, v->closed);
 	for (unsigned a = 0; a < HERMES_ACT_MAX; a++)
 		printf("%s\"%s\":%zu", a ? "," : "", pol_action_name(a), v->by_action[a]);
-	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"direct\":%zu,\"unknown\":%zu}",
-	       v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_DIRECT], v->by_engine[ENG_UNKNOWN]);
+	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"http\":%zu,\"direct\":%zu,\"unknown\":%zu}",
+	       v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_HTTP], v->by_engine[ENG_DIRECT],
+	       v->by_engine[ENG_UNKNOWN]);
 	printf(",\"rate_in\":%.1f,\"rate_out\":%.1f,\"drops\":", v->rate_in, v->rate_out);
 	json_u64_or_null(s->have_counters, s->counters[HERMES_CNT_DENY]);
 	printf(",\"upstream_retries\":");
@@ -1598,25 +2005,10 @@ static void print_json(const struct snapshot *s, const struct view *v)
 	printf("},\"flows\":[");
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *r = &s->rows[v->idx[i]];
-		static const char *const json_engine[ENG_MAX] = { NULL, "uring", "splice", "direct", "none" };
 
-		printf("%s{\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", i ? "," : "", (unsigned long long)r->cookie,
-		       r->pid, r->uid);
-		json_str(stdout, r->comm);
-		printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
-		json_str(stdout, r->src);
-		printf(",\"orig_dst\":");
-		json_str(stdout, r->dst);
-		printf(",\"local\":");
-		json_str(stdout, r->local);
-		printf(",\"remote\":");
-		json_str(stdout, r->remote);
-		printf(",\"action\":\"%s\",\"engine\":", action_name(r->action));
-		json_str_or_null(stdout, json_engine[r->engine]);
-		printf(",\"hop\":");
-		json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
-		printf(",\"bytes_in\":%llu,\"bytes_out\":%llu,\"rate_in\":%.1f,\"rate_out\":%.1f,\"rtt_us\":",
-		       (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, r->rate_in, r->rate_out);
+		printf("%s{", i ? "," : "");
+		json_flow_fields(r);
+		printf(",\"rate_in\":%.1f,\"rate_out\":%.1f,\"rtt_us\":", r->rate_in, r->rate_out);
 		json_u64_or_null(r->rtt_us != 0, r->rtt_us);
 		printf(",\"rtt_hop\":");
 		json_str_or_null(stdout, !r->rtt_us ? NULL : r->rtt_upstream ? "upstream" : "local");
@@ -1624,6 +2016,7 @@ static void print_json(const struct snapshot *s, const struct view *v)
 		       (double)r->age_ns / 1e9, r->closed ? "closed" : tcp_state_name(r->tcp_state),
 		       r->closed ? "true" : "false");
 		json_str_or_null(stdout, r->relay_state);
+		json_times(r);
 		printf("}");
 	}
 	printf("]}\n");
@@ -1641,7 +2034,7 @@ static void sleep_until(uint64_t deadline_ns)
 
 static int run_batch(struct sampler *smp)
 {
-	struct view_opts vo = { .sort = opt.sort, .all_closed = opt.all_closed, .filter = opt.filter };
+	struct view_opts vo = { .sort = opt.sort, .all_closed = opt.all_closed, .filter = &opt_filter };
 	struct snapshot snap = { 0 };
 	struct view v = { 0 };
 	uint64_t interval_ns = (uint64_t)(opt.interval * 1e9), next = mono_ns();
@@ -1675,6 +2068,147 @@ static int run_batch(struct sampler *smp)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- follow mode */
+
+/* Follow mode prints flow events as the table changes, one line each: a flow seen
+ * open for the first time ("open", at its connect time), a flow seen closed ("close",
+ * at its close time; a flow that opened and closed between two samples gets both),
+ * a connect denied by policy ("deny"). Flows already in the table at start are not
+ * printed. Events of one sample are printed in time order. */
+#define FOLLOW_DEFAULT_INTERVAL 0.2
+
+enum fev { EV_OPEN, EV_CLOSE, EV_DENY };
+static const char *const fev_names[] = { "open", "close", "deny" };
+
+struct seen {
+	uint64_t cookie;
+	bool closed;
+};
+
+struct event {
+	double t;
+	const struct row *r;
+	enum fev ev;
+};
+
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return (int)x->ev - (int)y->ev; /* open before close at the same instant */
+}
+
+static void print_event(const struct event *e)
+{
+	const struct row *r = e->r;
+	char t[40], eng[24], a[16], b[16], dur[16];
+
+	fmt_rfc3339(e->t, t, sizeof(t));
+	fmt_engine_hop(r, eng, sizeof(eng));
+	if (opt.json) {
+		printf("{\"time\":\"%s\",\"event\":\"%s\",", t, fev_names[e->ev]);
+		json_flow_fields(r);
+		printf(",\"duration_s\":");
+		if (e->ev == EV_OPEN)
+			printf("null");
+		else
+			printf("%.3f", (double)r->age_ns / 1e9);
+		json_times(r);
+		printf("}\n");
+		return;
+	}
+	printf("%s %-5s %u/%s %s -> %s %s %s", t, fev_names[e->ev], r->pid, r->comm, r->src, r->dst,
+	       action_name(r->action), eng);
+	if (e->ev == EV_CLOSE) {
+		fmt_human((double)r->bytes_in, a, sizeof(a));
+		fmt_human((double)r->bytes_out, b, sizeof(b));
+		fmt_age(r->age_ns, dur, sizeof(dur));
+		printf(" in %s out %s lasted %s", a, b, dur);
+	}
+	putchar('\n');
+}
+
+static int run_follow(struct sampler *smp)
+{
+	struct snapshot snap = { 0 };
+	struct seen *seen = NULL;
+	size_t n_seen = 0;
+	uint64_t interval_ns = (uint64_t)(opt.interval * 1e9), next = mono_ns();
+	long printed = 0;
+	int rc = EXIT_OK;
+
+	for (long i = 0; !stop_flag; i++) {
+		struct event *ev = NULL;
+		struct seen *ns = NULL;
+		size_t n_ev = 0;
+
+		if (i) {
+			next += interval_ns;
+			sleep_until(next);
+			if (stop_flag)
+				break;
+		}
+		if (snapshot_collect(smp, &snap) == -ENOMEM)
+			goto oom;
+		if (snap.error[0])
+			errmsg("%s", snap.error);
+		if (snap.n && (!(ns = calloc(snap.n, sizeof(*ns))) || !(ev = calloc(snap.n * 2, sizeof(*ev))))) {
+			free(ns);
+			goto oom;
+		}
+		for (size_t j = 0; j < snap.n; j++) {
+			const struct row *r = &snap.rows[j];
+			struct seen key = { .cookie = r->cookie }, *p;
+
+			ns[j] = (struct seen){ .cookie = r->cookie, .closed = r->closed };
+			if (!i || !row_matches(r, &opt_filter))
+				continue;
+			p = n_seen ? bsearch(&key, seen, n_seen, sizeof(key), seen_cmp) : NULL;
+			if (!p && r->action == HERMES_ACT_DENY) {
+				ev[n_ev++] = (struct event){ r->start_wall, r, EV_DENY };
+				continue;
+			}
+			if (!p)
+				ev[n_ev++] = (struct event){ r->start_wall, r, EV_OPEN };
+			if (r->closed && (!p || !p->closed))
+				ev[n_ev++] = (struct event){ r->end_wall, r, EV_CLOSE };
+		}
+		if (n_ev > 1)
+			qsort(ev, n_ev, sizeof(*ev), event_cmp);
+		for (size_t j = 0; j < n_ev && !(opt.iterations && printed >= opt.iterations); j++, printed++)
+			print_event(&ev[j]);
+		free(ev);
+		free(seen);
+		seen = ns;
+		n_seen = snap.n;
+		if (n_seen > 1)
+			qsort(seen, n_seen, sizeof(*seen), seen_cmp);
+		if (fflush(stdout)) {
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		if (opt.iterations && printed >= opt.iterations)
+			break;
+	}
+	free(seen);
+	snapshot_free(&snap);
+	return rc;
+oom:
+	errmsg("out of memory");
+	free(seen);
+	snapshot_free(&snap);
+	return EXIT_RUNTIME;
+}
+
 /* ---------------------------------------------------------------- live view (curses) */
 
 enum { PAIR_DENY = 1, PAIR_PROXY };
@@ -1682,9 +2216,17 @@ enum { PAIR_DENY = 1, PAIR_PROXY };
 struct ui {
 	struct view_opts vo;
 	char filter[FILTER_MAX];
+	struct filter filt;  /* filter, parsed */
+	char msg[192];       /* a bad filter, shown in the bottom line until the next key */
 	bool paused, help, editing;
 	char edit[FILTER_MAX];
 	size_t top;       /* first row shown */
+	size_t sel;       /* the selected row (Enter shows its details) */
+	uint64_t sel_cookie; /* its flow: the selection follows it across samples */
+	int hcol;         /* 0: columns by priority; N: the N columns after PID/COMM scrolled away */
+	bool detail;      /* the detail view of detail_cookie */
+	uint64_t detail_cookie;
+	struct rule_info rule; /* the policy rule for the detail view's flow, at the last sample */
 	int page;         /* rows per page at the last draw */
 	bool colors;
 };
@@ -1726,30 +2268,29 @@ static void draw_too_small(int w, int h)
 		mvaddnstr(h - 1, 0, "q quits", w);
 }
 
+/* fits 80x24 */
 static const char *const help_text[] = {
 	"hermes-top help                                           (any key returns)",
-	"",
-	"  q            quit (also Ctrl-C)",
-	"  p            pause / resume sampling",
-	"  s            next sort key: rate, bytes, age, pid, rtt, dst",
-	"  S            reverse the sort order",
-	"  /            edit the filter (Enter applies, Esc cancels, Ctrl-U clears):",
-	"               substring of command, pid, source, original destination, action",
-	"  c            closed flows: last 5 seconds / all still in the table",
-	"  h, ?         this help",
-	"  Up/Down PgUp/PgDn Home/End   scroll",
+	"  q quit (also Ctrl-C)   p pause/resume   h, ? this help",
+	"  s  next sort key: rate, bytes, age, pid, rtt, dst     S  reverse the order",
+	"  /  edit the filter (Enter applies, Esc cancels, Ctrl-U clears):",
+	"     pid:N comm:NAME dst:CIDR[:PORT] src: port:N action: engine: state:",
+	"     or any text; !word or -word negates",
+	"  Enter  details of the selected flow (policy rule, times); Esc goes back",
+	"  Left/Right  scroll the columns after PID/COMM",
+	"  c  closed flows: last 5 seconds / all still in the table",
+	"  Up/Down PgUp/PgDn Home/End   move the selection",
 	"",
 	"  PID/COMM     who called connect();   SRC  the flow's source address",
-	"  ORIG DST     what the application dialled;   ACTION  pass, deny, proxy, tunnel",
-	"  ENGINE/HOP   relay engine (uring, splice) / local hop (skmsg or tcp);",
+	"  ORIG DST     what the application dialled;   ACTION  pass deny proxy tunnel http",
+	"  ENGINE/HOP   relay engine (uring, splice, http) / local hop (skmsg or tcp);",
 	"               direct for pass, - for deny",
 	"  RATE IN/OUT  bytes/s received/sent by the app (K, M, G = 1024-based)",
 	"  BYTES        bytes received/sent by the app",
 	"  RTT          the upstream hop's when hermesd reports it, else the socket's",
 	"  RETRANS      retransmitted segments",
 	"  AGE          time since connect (how long it lasted, once closed)",
-	"  STATE        TCP state, or closed",
-	"",
+	"  STATE        TCP state, or closed and when",
 	"  Data: the pinned flow table and counters; hermesd's /stats and /flows when",
 	"  it answers (else the header says \"hermesd: not reachable\"). See --help.",
 };
@@ -1762,9 +2303,73 @@ static void draw_help(int w, int h)
 		put_line(i, help_text[i], w, i == 0 ? A_BOLD : 0);
 }
 
+static const struct row *row_by_cookie(const struct snapshot *s, uint64_t cookie)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->rows[i].cookie == cookie)
+			return &s->rows[i];
+	return NULL;
+}
+
+/* The detail view of one flow, from line 4 down: every field of its row, the policy
+ * rule that matches its original destination now, and when it started and closed. */
+static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int h)
+{
+	const struct row *r = row_by_cookie(s, u->detail_cookie);
+	char l[32][LINE_MAX_LEN], a[16], b[16], c[16], d[16], t[48];
+	int n = 0;
+
+	if (!r) {
+		put_line(5, "  this flow is no longer in the table (the LRU or the closed-flow reader aged it out)", w, 0);
+		put_line(h - 1, "Esc/Enter back to the table  q quit", w, A_REVERSE);
+		return;
+	}
+	snprintf(l[n++], LINE_MAX_LEN, "flow %llu (socket cookie)%s", (unsigned long long)r->cookie,
+		 r->incoming ? ", accepted (incoming)" : ", outgoing");
+	snprintf(l[n++], LINE_MAX_LEN, "  process      pid %u, comm %s, uid %u, cgroup id %llu", r->pid, r->comm, r->uid,
+		 (unsigned long long)r->cgroup_id);
+	snprintf(l[n++], LINE_MAX_LEN, "  source       %s", r->src);
+	snprintf(l[n++], LINE_MAX_LEN, "  orig dst     %s", r->dst);
+	snprintf(l[n++], LINE_MAX_LEN, "  socket       local %s, remote %s", r->local, r->remote);
+	snprintf(l[n++], LINE_MAX_LEN, "  action       %s", action_name(r->action));
+	if (u->rule.found)
+		snprintf(l[n++], LINE_MAX_LEN, "  policy rule  %s -> %s (%s)%s", u->rule.match, action_name(u->rule.action),
+			 pol_origin_name(u->rule.origin),
+			 u->rule.action == r->action ? "" : r->action == HERMES_ACT_PASS && u->rule.action == HERMES_ACT_PROXY
+			 ? "  (the flow failed open: hermesd was not listening)" : "  (the policy changed since the connect)");
+	else if (u->rule.read)
+		snprintf(l[n++], LINE_MAX_LEN, "  policy rule  none matches %s: it passes", r->dst);
+	else
+		snprintf(l[n++], LINE_MAX_LEN, "  policy rule  unknown: %s", u->rule.error);
+	fmt_engine_hop(r, t, sizeof(t));
+	snprintf(l[n++], LINE_MAX_LEN, "  engine/hop   %s%s%s", t, r->relay_state[0] ? ", hermesd state " : "",
+		 r->relay_state);
+	fmt_human((double)r->bytes_in, a, sizeof(a));
+	fmt_human((double)r->bytes_out, b, sizeof(b));
+	fmt_human(r->rate_in, c, sizeof(c));
+	fmt_human(r->rate_out, d, sizeof(d));
+	snprintf(l[n++], LINE_MAX_LEN, "  bytes        in %s (%llu) out %s (%llu); rate in %s/s out %s/s", a,
+		 (unsigned long long)r->bytes_in, b, (unsigned long long)r->bytes_out, c, d);
+	fmt_rtt(r->rtt_us, a, sizeof(a));
+	snprintf(l[n++], LINE_MAX_LEN, "  rtt          %s%s, %u retransmitted segments", a,
+		 !r->rtt_us ? "" : r->rtt_upstream ? " (upstream hop)" : " (this socket)", r->retrans);
+	fmt_rfc3339(r->start_wall, t, sizeof(t));
+	fmt_age(r->age_ns, a, sizeof(a));
+	snprintf(l[n++], LINE_MAX_LEN, "  started      %s", t);
+	if (r->closed) {
+		fmt_rfc3339(r->end_wall, t, sizeof(t));
+		snprintf(l[n++], LINE_MAX_LEN, "  closed       %s, after %s", t, a);
+	} else {
+		snprintf(l[n++], LINE_MAX_LEN, "  state        %s, open for %s", tcp_state_name(r->tcp_state), a);
+	}
+	for (int i = 0; i < n && 5 + i < h - 1; i++)
+		put_line(5 + i, l[i], w, i ? 0 : A_BOLD);
+	put_line(h - 1, "Esc/Enter back to the table  p pause  q quit", w, A_REVERSE);
+}
+
 static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v)
 {
-	char sum[SUM_LINES][LINE_MAX_LEN], line[NCOL * (CELL_MAX + 1) + 1], st[LINE_MAX_LEN];
+	char sum[SUM_LINES][LINE_MAX_LEN], line[NCOL * (CELL_MAX + 1) + 1], st[LINE_MAX_LEN], scroll[48] = "";
 	int w, h, width[NCOL], y;
 	bool show[NCOL];
 
@@ -1784,12 +2389,22 @@ static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v
 	put_line(0, sum[0], w, A_BOLD);
 	put_line(1, sum[1], w, 0);
 	put_line(2, sum[2], w, 0);
-	snprintf(st, sizeof(st), "sort %s %s | filter %s%s%s | closed flows: %s%s", sort_names[u->vo.sort],
+	if (u->hcol)
+		snprintf(scroll, sizeof(scroll), " columns from %s |", cols[u->hcol + 1].title);
+	snprintf(st, sizeof(st), "sort %s %s | filter %s%s%s |%s closed flows: %s%s", sort_names[u->vo.sort],
 		 (u->vo.reverse ? "(reversed)" : "(default order)"), u->filter[0] ? "\"" : "", u->filter[0] ? u->filter : "none",
-		 u->filter[0] ? "\"" : "", u->vo.all_closed ? "all" : "last 5 s", u->paused ? " | PAUSED" : "");
+		 u->filter[0] ? "\"" : "", scroll, u->vo.all_closed ? "all" : "last 5 s", u->paused ? " | PAUSED" : "");
 	put_line(3, st, w, u->paused ? A_BOLD : 0);
+	if (u->detail) {
+		draw_detail(u, s, w, h);
+		refresh();
+		return;
+	}
 
-	layout(s, v, w, width, show);
+	if (u->hcol)
+		layout_scrolled(s, v, w, u->hcol, width, show);
+	else
+		layout(s, v, w, width, show);
 	table_line(NULL, width, show, line, sizeof(line));
 	attron(A_REVERSE);
 	mvhline(4, 0, ' ', w);
@@ -1797,8 +2412,15 @@ static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v
 	attroff(A_REVERSE);
 
 	u->page = h - 6;
+	if (u->sel >= v->n)
+		u->sel = v->n ? v->n - 1 : 0;
+	if (u->sel < u->top)
+		u->top = u->sel;
+	if (u->sel >= u->top + (size_t)u->page)
+		u->top = u->sel - (size_t)u->page + 1;
 	if (u->top + (size_t)u->page > v->n)
 		u->top = v->n > (size_t)u->page ? v->n - (size_t)u->page : 0;
+	u->sel_cookie = v->n ? s->rows[v->idx[u->sel]].cookie : 0;
 	y = 5;
 	for (size_t i = u->top; i < v->n && y < h - 1; i++, y++) {
 		const struct row *r = &s->rows[v->idx[i]];
@@ -1810,7 +2432,11 @@ static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v
 			a |= COLOR_PAIR(PAIR_DENY);
 		else if (u->colors && r->action == HERMES_ACT_PROXY)
 			a |= COLOR_PAIR(PAIR_PROXY);
+		if (i == u->sel)
+			a |= A_REVERSE;
 		table_line(r, width, show, line, sizeof(line));
+		if (i == u->sel)
+			mvhline(y, 0, ' ', w);
 		put_line(y, line, w, a);
 	}
 	if (!v->n)
@@ -1821,9 +2447,12 @@ static void ui_draw(struct ui *u, const struct snapshot *s, const struct view *v
 		put_line(h - 1, st, w, A_BOLD);
 		curs_set(1);
 		move(h - 1, (int)strlen(st) < w ? (int)strlen(st) : w - 1);
+	} else if (u->msg[0]) {
+		curs_set(0);
+		put_line(h - 1, u->msg, w, A_BOLD);
 	} else {
 		curs_set(0);
-		snprintf(st, sizeof(st), "rows %zu-%zu of %zu | q quit  p pause  s/S sort  / filter  c closed  ? help",
+		snprintf(st, sizeof(st), "rows %zu-%zu of %zu | q quit  Enter details  </> columns  / filter  s sort  ? help",
 			 v->n ? u->top + 1 : 0, u->top + (size_t)(y - 5), v->n);
 		put_line(h - 1, st, w, A_REVERSE);
 	}
@@ -1844,12 +2473,18 @@ static bool ui_key(struct ui *u, int ch, const struct view *v, bool *rebuild)
 			break;
 		case '\n':
 		case '\r':
-		case KEY_ENTER:
-			snprintf(u->filter, sizeof(u->filter), "%s", u->edit);
+		case KEY_ENTER: {
+			struct filter nf;
+
 			u->editing = false;
+			if (filter_parse(u->edit, &nf, u->msg, sizeof(u->msg)))
+				break; /* the old filter stays; the message says why */
+			snprintf(u->filter, sizeof(u->filter), "%s", u->edit);
+			u->filt = nf;
 			u->top = 0;
 			*rebuild = true;
 			break;
+		}
 		case KEY_BACKSPACE:
 		case 127:
 		case 8:
@@ -1870,6 +2505,15 @@ static bool ui_key(struct ui *u, int ch, const struct view *v, bool *rebuild)
 	}
 	if (u->help) {
 		u->help = false;
+		return ch == 'q';
+	}
+	u->msg[0] = 0;
+	if (u->detail) {
+		if (ch == 27 || ch == '\n' || ch == '\r' || ch == KEY_ENTER || ch == KEY_BACKSPACE || ch == 127 ||
+		    ch == KEY_LEFT)
+			u->detail = false;
+		else if (ch == 'p')
+			u->paused = !u->paused;
 		return ch == 'q';
 	}
 	switch (ch) {
@@ -1899,29 +2543,65 @@ static bool ui_key(struct ui *u, int ch, const struct view *v, bool *rebuild)
 		u->help = true;
 		break;
 	case KEY_UP:
-		if (u->top)
-			u->top--;
+		if (u->sel)
+			u->sel--;
 		break;
 	case KEY_DOWN:
-		if (u->top + page < v->n)
-			u->top++;
+		if (u->sel + 1 < v->n)
+			u->sel++;
 		break;
 	case KEY_PPAGE:
-		u->top = u->top > page ? u->top - page : 0;
+		u->sel = u->sel > page ? u->sel - page : 0;
 		break;
 	case KEY_NPAGE:
-		u->top += page;
+		u->sel = u->sel + page < v->n ? u->sel + page : v->n ? v->n - 1 : 0;
 		break;
 	case KEY_HOME:
-		u->top = 0;
+		u->sel = 0;
 		break;
 	case KEY_END:
-		u->top = v->n;
+		u->sel = v->n ? v->n - 1 : 0;
+		break;
+	case KEY_RIGHT:
+		if (u->hcol < NCOL - 2)
+			u->hcol++;
+		break;
+	case KEY_LEFT:
+		if (u->hcol)
+			u->hcol--;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (v->n) {
+			u->detail = true;
+			u->detail_cookie = u->sel_cookie;
+			*rebuild = true; /* run_live looks the rule up */
+		}
 		break;
 	default:
 		break;
 	}
 	return false;
+}
+
+/* A new view (new sample, sort, filter): the selection stays on its flow, and the
+ * detail view's rule is looked up again (reading a map is data collection, not drawing). */
+static int ui_rebuild(struct ui *u, struct sampler *smp, const struct snapshot *s, struct view *v)
+{
+	const struct row *r;
+
+	if (view_build(s, &u->vo, v))
+		return -ENOMEM;
+	for (size_t i = 0; u->sel_cookie && i < v->n; i++) {
+		if (s->rows[v->idx[i]].cookie == u->sel_cookie) {
+			u->sel = i;
+			break;
+		}
+	}
+	if (u->detail && (r = row_by_cookie(s, u->detail_cookie)))
+		rule_lookup(smp->policy_fd, &r->dst_addr, &u->rule);
+	return 0;
 }
 
 static int run_live(struct sampler *smp)
@@ -1935,7 +2615,8 @@ static int run_live(struct sampler *smp)
 	int rc = EXIT_OK;
 
 	snprintf(u.filter, sizeof(u.filter), "%s", opt.filter);
-	u.vo.filter = u.filter;
+	u.filt = opt_filter;
+	u.vo.filter = &u.filt;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		errmsg("the live view needs a terminal: use -b for batch output");
 		return EXIT_RUNTIME;
@@ -1973,7 +2654,7 @@ static int run_live(struct sampler *smp)
 			if (next <= now)
 				next = now + interval_ns;
 		}
-		if (rebuild && view_build(&snap, &u.vo, &v)) {
+		if (rebuild && ui_rebuild(&u, smp, &snap, &v)) {
 			rc = EXIT_RUNTIME;
 			break;
 		}
@@ -1994,7 +2675,7 @@ static int run_live(struct sampler *smp)
 			continue;
 		if (ui_key(&u, ch, &v, &rebuild))
 			break;
-		if (rebuild && view_build(&snap, &u.vo, &v)) {
+		if (rebuild && ui_rebuild(&u, smp, &snap, &v)) {
 			rc = EXIT_RUNTIME;
 			break;
 		}
@@ -2052,6 +2733,7 @@ static int open_maps(struct sampler *s)
 	s->flows_fd = fd;
 	/* the counters only feed the header: without them it says "?" */
 	s->stats_fd = pin_open(opt.pin_root, HERMES_MAP_STATS);
+	s->policy_fd = pin_open(opt.pin_root, HERMES_MAP_POLICY);
 	return 0;
 }
 
@@ -2068,16 +2750,56 @@ static int parse_interval(const char *s)
 	return 0;
 }
 
+/* Appends a filter word to opt.filter; -1 when it is full. */
+static int filter_append(const char *w)
+{
+	size_t l = strlen(opt.filter);
+
+	if (l + 1 + strlen(w) >= sizeof(opt.filter))
+		return -1;
+	snprintf(opt.filter + l, sizeof(opt.filter) - l, "%s%s", l ? " " : "", w);
+	return 0;
+}
+
+/* A filter word negated with '-' (-comm:curl) looks like an option to getopt: such
+ * words (a known field before the ':') are taken out of argv into opt.filter first,
+ * unless they are the argument of the option before them. Returns the new argc. */
+static int take_negated_words(int argc, char **argv)
+{
+	static const char *const with_arg[] = { "-d", "-n", "-s", "--delay", "--iterations", "--sort", "--filter",
+						"--pin-root", "--admin" };
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *colon = strchr(a, ':');
+		bool word = false;
+
+		if (a[0] == '-' && a[1] != '-' && colon)
+			for (int k = 1; k < F_MAX && !word; k++)
+				word = (size_t)(colon - a - 1) == strlen(ffield_names[k]) &&
+				       !strncmp(a + 1, ffield_names[k], (size_t)(colon - a - 1));
+		if (word && filter_append(a) == 0)
+			continue;
+		argv[out++] = argv[i];
+		for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (!strcmp(a, with_arg[k]) && i + 1 < argc)
+				argv[out++] = argv[++i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_PIN_ROOT, O_ADMIN };
+	enum { O_JSON = 256, O_PIN_ROOT, O_ADMIN, O_FILTER };
 	static const struct option opts[] = {
 		{ "delay", required_argument, NULL, 'd' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "sort", required_argument, NULL, 's' },
-		{ "filter", required_argument, NULL, 'f' },
+		{ "filter", required_argument, NULL, O_FILTER },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "pin-root", required_argument, NULL, O_PIN_ROOT },
 		{ "admin", required_argument, NULL, O_ADMIN },
@@ -2086,14 +2808,19 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa;
-	struct sampler smp = { .flows_fd = -1, .stats_fd = -1 };
+	struct sampler smp = { .flows_fd = -1, .stats_fd = -1, .policy_fd = -1 };
 	char *end;
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:bn:s:f:ahV", opts, NULL)) != -1) {
+	char ferr[256];
+	bool interval_set = false;
+
+	argc = take_negated_words(argc, argv);
+	while ((c = getopt_long(argc, argv, ":d:bn:s:fahV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
+			interval_set = true;
 			if (parse_interval(optarg))
 				return usage_error("bad interval '%s' for -d: expected seconds between 0.1 and 86400, e.g. 1 or 0.5",
 						   optarg);
@@ -2121,10 +2848,12 @@ int main(int argc, char **argv)
 			opt.sort = (enum sort_key)k;
 			break;
 		}
-		case 'f':
-			if (strlen(optarg) >= sizeof(opt.filter))
+		case O_FILTER:
+			if (filter_append(optarg))
 				return usage_error("filter too long (at most %zu characters)", sizeof(opt.filter) - 1);
-			snprintf(opt.filter, sizeof(opt.filter), "%s", optarg);
+			break;
+		case 'f':
+			opt.follow = true;
 			break;
 		case 'a':
 			opt.all_closed = true;
@@ -2145,8 +2874,14 @@ int main(int argc, char **argv)
 			return getopt_error(c, argv);
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+	/* the words after the options are filter words too */
+	for (int i = optind; i < argc; i++)
+		if (filter_append(argv[i]))
+			return usage_error("filter too long (at most %zu characters)", sizeof(opt.filter) - 1);
+	if (filter_parse(opt.filter, &opt_filter, ferr, sizeof(ferr)))
+		return usage_error("%s", ferr);
+	if (opt.follow && !interval_set)
+		opt.interval = FOLLOW_DEFAULT_INTERVAL;
 	if (cli_check_options(opt.pin_root, &opt.admin))
 		return EXIT_USAGE;
 	{
@@ -2168,10 +2903,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	rc = opt.batch ? run_batch(&smp) : run_live(&smp);
+	rc = opt.follow ? run_follow(&smp) : opt.batch ? run_batch(&smp) : run_live(&smp);
 	close(smp.flows_fd);
 	if (smp.stats_fd >= 0)
 		close(smp.stats_fd);
+	if (smp.policy_fd >= 0)
+		close(smp.policy_fd);
 	free(smp.prev);
 	return rc;
 }

@@ -36,34 +36,22 @@ const char cli_prog[] = "hermesctl";
 static const char *pin_root = HERMES_PIN_ROOT_DEFAULT;
 static struct admin_client admin = { .addr = ADMIN_DEFAULT, .max_answer = ADMIN_MAX_ANSWER };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"NAME\n"
-"    hermesctl - inspect and control Hermes transparent steering\n"
-"\n"
-"SYNOPSIS\n"
-"    hermesctl [--pin-root DIR] [--admin ADDR] status [--json]\n"
-"    hermesctl [--pin-root DIR] policy list [--json]\n"
-"    hermesctl [--pin-root DIR] policy add CIDR[:PORT] ACTION\n"
-"    hermesctl [--pin-root DIR] policy del CIDR[:PORT]\n"
-"    hermesctl [--admin ADDR] routes [--json]\n"
-"    hermesctl [--pin-root DIR] disable\n"
-"    hermesctl certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force]\n"
-"                   [--expired]\n"
-"    hermesctl -h | --help\n"
-"    hermesctl -V | --version\n"
-"\n"
-"DESCRIPTION\n"
-"    hermesd steers the connections of a cgroup with BPF programs and keeps its\n"
-"    state pinned on bpffs under a pin root: the programs' links in DIR/links/,\n"
-"    the policy trie (hermes_policy) and the decision counters (hermes_stats) in\n"
-"    DIR. hermesctl reads and changes those pins directly, so policy changes take\n"
-"    effect on the next connect() with no reload, and work while hermesd is down.\n"
-"    Most commands need root (CAP_BPF and CAP_SYS_ADMIN) to open the pins.\n"
-"\n"
-"COMMANDS\n"
-"    status [--json]\n"
+static bool json_out; /* --json, anywhere on the line */
+
+/* Help, one entry per command: `hermesctl --help` prints them all (and is the source of
+ * the man page), `hermesctl help policy` or `hermesctl policy add --help` only the
+ * entries of that command, with the sections they refer to. */
+enum help_section { SEC_MATCHES = 1, SEC_ACTIONS = 2, SEC_BPFTOOL = 4 };
+
+struct help_entry {
+	const char *cmd;      /* command words */
+	const char *synopsis; /* after "hermesctl [OPTIONS] " */
+	const char *text;     /* printf format: CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS */
+	unsigned sections;
+};
+
+static const struct help_entry help_entries[] = {
+	{ "status", "status [--json]",
 "        For every pinned link: its name, program name and id, attach type\n"
 "        (connect4, connect6, getpeername4, getpeername6, sock_ops, getsockopt)\n"
 "        and the cgroup it is attached to (path and id), or DEFUNCT when the\n"
@@ -72,37 +60,44 @@ static void usage(FILE *f)
 "        exists). Then the decision counters summed over CPUs, and whether\n"
 "        hermesd answers GET /ready on its admin address within 1 s (with its\n"
 "        reason when it is not ready). Exits 1 unless all is well (every link\n"
-"        attached, hermesd ready), so it serves as a health check.\n"
-"\n"
-"    policy list [--json]\n"
+"        attached, hermesd ready), so it serves as a health check.\n", 0 },
+	{ "policy list", "policy list [--json]",
 "        Every rule, sorted by family, address, prefix and port, with its action\n"
 "        and origin: \"config\" rules come from hermesd's config file and are\n"
 "        replaced on reload; \"manual\" rules come from hermesctl or bpftool and\n"
 "        are left alone by reloads (a manual rule also wins over a config rule\n"
 "        with the same match). --json prints an array of\n"
-"        {\"match\": ..., \"action\": ..., \"origin\": ...} objects.\n"
-"\n"
-"    policy add CIDR[:PORT] ACTION\n"
+"        {\"match\": ..., \"action\": ..., \"origin\": ...} objects.\n", SEC_BPFTOOL },
+	{ "policy add", "policy add CIDR[:PORT] ACTION [--json]",
 "        Adds or replaces the rule for CIDR[:PORT] (origin manual). Both words\n"
-"        are checked before the map is touched.\n"
-"\n"
-"    policy del CIDR[:PORT]\n"
+"        are checked before the map is touched. For a tunnel rule, hermesctl\n"
+"        then asks hermesd (GET /routes) whether a tunnel route covers the whole\n"
+"        match, and warns on stderr when none does (those connections would be\n"
+"        reset) or when hermesd does not answer (it could not be checked); the\n"
+"        rule is added either way. --json prints {\"match\", \"action\",\n"
+"        \"origin\", \"route_check\"}.\n", SEC_MATCHES | SEC_ACTIONS | SEC_BPFTOOL },
+	{ "policy del", "policy del CIDR[:PORT] [--json]",
 "        Deletes the rule with exactly this match (same prefix, same port).\n"
-"\n"
-"    routes [--json]\n"
-"        The tunnel routes of the running hermesd (from its config): name, the\n"
-"        destinations each carries and its peers in order of preference. Asks\n"
-"        hermesd's admin endpoint (GET /routes), so hermesd must be running.\n"
-"\n"
-"    disable\n"
+"        --json prints {\"deleted\": MATCH}.\n", SEC_MATCHES | SEC_BPFTOOL },
+	{ "routes", "routes [--json]",
+"        The routes of the running hermesd (from its config): the tunnel routes\n"
+"        (name, the destinations each carries, its peers in order of preference\n"
+"        as PROTO://ADDR: h2 is HTTP/2 over mTLS, h2c HTTP/2 in clear text, h1\n"
+"        and h1s HTTP/1.1 CONNECT without and with TLS, h2-post[s] a POST\n"
+"        stream), then the http routes of the http action, first match wins\n"
+"        (host, path prefix, upstream protocol, endpoints). Asks hermesd's admin\n"
+"        endpoint (GET /routes), so hermesd must be running. --json prints\n"
+"        {\"routes\": [...], \"http_routes\": [...]} as hermesd answers it.\n", 0 },
+	{ "disable", "disable [--json]",
 "        Detaches every pinned link (BPF_LINK_DETACH, which also works while\n"
 "        hermesd holds the link open) and removes every pin under DIR, then DIR\n"
 "        itself. Afterwards no Hermes program is attached and connections go\n"
 "        where applications send them. Start hermesd again to re-enable.\n"
 "        This is the one way to remove Hermes: a stopped hermesd leaves its\n"
 "        links attached. With nothing left under DIR it says so and exits 0.\n"
-"\n"
-"    certs init DIR [--hosts NAME[,NAME...]] [--days N] [--force] [--expired]\n"
+"        --json prints {\"pin_root\", \"detached\", \"removed\", \"failed\"}.\n", 0 },
+	{ "certs init", "certs init DIR [--hosts NAME[,NAME...]] [--days N]\n"
+			"            [--force] [--expired] [--json]",
 "        Makes the certificates for mTLS between hermesd peers, with no\n"
 "        openssl command line or config (EC P-256 keys, SHA-256 signatures):\n"
 "        DIR/ca.crt and DIR/ca.key, a self-signed CA (basicConstraints CA:TRUE\n"
@@ -118,14 +113,22 @@ static void usage(FILE *f)
 "        a host to an existing CA. An existing NAME.key or NAME.crt is never\n"
 "        overwritten: the command fails naming it and writes nothing.\n"
 "        A NAME may hold letters, digits, '-' and '.' (not \"ca\"), or be an\n"
-"        IP address.\n"
+"        IP address. --json prints {\"dir\", \"hosts\", \"messages\"}.\n"
 "        --hosts NAME[,NAME...]  hosts to issue certificates for\n"
 "        --days N    validity of the host certificates, 1..%d (default %d)\n"
 "        --force     make a new CA (host certificates signed by the old one\n"
 "                    stop verifying) and replace existing host files\n"
 "        --expired   TESTS ONLY: issue host certificates whose validity ended\n"
-"                    a day ago, to test that peers refuse them\n"
-"\n"
+"                    a day ago, to test that peers refuse them\n", 0 },
+	{ "help", "help [COMMAND [SUBCOMMAND]]",
+"        This help, or only the part about COMMAND (the same as\n"
+"        `hermesctl COMMAND --help`).\n", 0 },
+};
+#define N_HELP (sizeof(help_entries) / sizeof(help_entries[0]))
+
+static void help_matches(FILE *f)
+{
+	fprintf(f,
 "MATCHES\n"
 "    A match is an address prefix and an optional port (1..65535; none = any):\n"
 "        10.0.0.0/8   10.0.0.1 (= /32)   10.0.0.0/8:80   10.0.0.1:80   0.0.0.0/0\n"
@@ -136,53 +139,39 @@ static void usage(FILE *f)
 "    matches are the any-port rules looked up, again longest prefix first. So\n"
 "    10.0.0.0/8:80 proxy beats 10.0.0.1 deny for 10.0.0.1:80. Unmatched\n"
 "    connections pass.\n"
-"\n"
+"\n");
+}
+
+static void help_actions(FILE *f)
+{
+	fprintf(f,
 "ACTIONS\n"
 "    pass     the connection is untouched (use it to carve holes in wider rules)\n"
 "    deny     connect() fails with EPERM\n"
-"    proxy    the connection goes through hermesd's transparent listener\n"
-"    tunnel   hermesd carries the connection in an HTTP/1.1 CONNECT tunnel to\n"
-"             the peer of the route that covers the destination (routes: in\n"
-"             hermesd's config); with no such route the connection is reset\n"
+"    proxy    the connection goes through hermesd's transparent listener, which\n"
+"             connects to the original destination itself (retries, failover)\n"
+"    tunnel   hermesd carries the connection in a CONNECT tunnel to the peer of\n"
+"             the route that covers the destination (routes: in hermesd's\n"
+"             config; by default HTTP/2 CONNECT over mTLS, HTTP/1.1 CONNECT and\n"
+"             clear-text h2c when the route says so); with no such route the\n"
+"             connection is reset\n"
 "    http     hermesd reads the HTTP/1.1 requests and forwards each one (routes,\n"
-"             retries, connection pools: http and http_routes in hermesd's config)\n"
-"\n"
-"OPTIONS\n"
-"    --pin-root DIR\n"
-"        Pin root of the hermesd instance to work on (default %s).\n"
-"        Must match hermesd's --pin-root.\n"
-"    --admin ADDR\n"
-"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default %s).\n"
-"    -V, --version\n"
-"        Print the version and the git commit built.\n"
-"    -h, --help\n"
-"        Show this help.\n"
-"\n"
-"EXIT STATUS\n"
-"    0   success; for status: every link attached and hermesd ready\n"
-"    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
-"        status with a defunct link or a hermesd that is not ready or does\n"
-"        not answer,\n"
-"        a link could not be detached, a certificate file exists or cannot\n"
-"        be written, a CA file lacks its pair\n"
-"    2   usage error or bad input: unknown command or option, malformed match,\n"
-"        port out of range, unknown or unimplemented action, bad host name\n"
-"\n"
-"EXAMPLES\n"
-"    hermesctl status\n"
-"    hermesctl policy add 10.0.3.0/24:80 proxy\n"
-"    hermesctl policy add '[fd00::/64]:443' deny\n"
-"    hermesctl policy add 10.0.3.7 pass\n"
-"    hermesctl policy del 10.0.3.0/24:80\n"
-"    hermesctl --pin-root /sys/fs/bpf/hermes-test policy list --json\n"
-"    hermesctl disable\n"
-"    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
-"    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
-"\n"
+"             retries, connection pools: http and http_routes in hermesd's\n"
+"             config)\n"
+"\n");
+}
+
+static void help_bpftool(FILE *f)
+{
+	fprintf(f,
+"BPFTOOL\n"
 "    The same with bpftool. Policy key (24 bytes): prefixlen (u32, host order,\n"
 "    = 32 + CIDR length), family (4 or 6), pad, port (network order, 0 = any),\n"
-"    addr[16]. Value (8 bytes): action (0 pass, 1 deny, 2 proxy), origin\n"
-"    (0 manual, 1 config), pad[2], route_id (u32). On a little-endian host:\n"
+"    addr[16]. Value (8 bytes): action (0 pass, 1 deny, 2 proxy, 3 tunnel,\n"
+"    4 http), origin (0 manual, 1 config), pad[2], route_id (u32). The maps'\n"
+"    BTF names the enums, so dumps print \"action\": \"proxy\", \"origin\":\n"
+"    \"manual\" (and in hermes_flows \"engine\" and \"state\"). On a\n"
+"    little-endian host:\n"
 "        bpftool map dump pinned %s/hermes_policy\n"
 "        # 10.0.3.0/24:80 -> proxy (prefixlen 32+24 = 56 = 0x38, port 80 = 00 50)\n"
 "        bpftool map update pinned %s/hermes_policy \\\n"
@@ -191,10 +180,137 @@ static void usage(FILE *f)
 "        bpftool map delete pinned %s/hermes_policy \\\n"
 "            key hex 38 00 00 00 04 00 00 50 0a 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
 "        bpftool map dump pinned %s/hermes_stats    # per-CPU counters\n"
+"        bpftool map dump pinned %s/hermes_flows    # the flow table\n"
 "        bpftool link show; bpftool cgroup tree     # what status shows\n"
-"        bpftool link detach pinned %s/links/NAME   # what disable does, per link\n",
-		CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS, HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
-		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
+"        bpftool link detach pinned %s/links/NAME   # what disable does, per link\n"
+"\n",
+		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
+		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
+}
+
+static void help_options(FILE *f)
+{
+	fprintf(f,
+"OPTIONS\n"
+"    Options may come anywhere on the line, before or after the command words.\n"
+"    --pin-root DIR\n"
+"        Pin root of the hermesd instance to work on (default %s,\n"
+"        or $HERMES_PIN_ROOT). Must match hermesd's --pin-root.\n"
+"    --admin ADDR\n"
+"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default\n"
+"        %s, or $HERMES_ADMIN).\n"
+"    --json\n"
+"        Machine-readable output (one JSON document on stdout) for any command.\n"
+"    -h, --help\n"
+"        Show this help; after a command, only that command's help.\n"
+"    -V, --version\n"
+"        Print the version and the git commit built.\n"
+"\n"
+"ENVIRONMENT\n"
+"    HERMES_PIN_ROOT   default for --pin-root\n"
+"    HERMES_ADMIN      default for --admin\n"
+"\n",
+		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT);
+}
+
+static void help_entry_print(FILE *f, const struct help_entry *e)
+{
+	fprintf(f, "    %s\n", e->synopsis);
+	fprintf(f, e->text, CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS);
+	fputc('\n', f);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"NAME\n"
+"    hermesctl - inspect and control Hermes transparent steering\n"
+"\n"
+"SYNOPSIS\n");
+	for (size_t i = 0; i < N_HELP; i++)
+		fprintf(f, "    hermesctl [OPTIONS] %s\n", help_entries[i].synopsis);
+	fprintf(f,
+"    hermesctl -h | --help\n"
+"    hermesctl -V | --version\n"
+"\n"
+"DESCRIPTION\n"
+"    hermesd steers the connections of a cgroup with BPF programs and keeps its\n"
+"    state pinned on bpffs under a pin root: the programs' links in DIR/links/,\n"
+"    the policy trie (hermes_policy), the decision counters (hermes_stats) and\n"
+"    the flow table (hermes_flows) in DIR. hermesctl reads and changes those\n"
+"    pins directly, so policy changes take effect on the next connect() with\n"
+"    no reload, and work while hermesd is down. It asks hermesd's admin\n"
+"    endpoint only for readiness and routes. Most commands need root\n"
+"    (CAP_BPF and CAP_SYS_ADMIN) to open the pins.\n"
+"\n"
+"COMMANDS\n");
+	for (size_t i = 0; i < N_HELP; i++)
+		help_entry_print(f, &help_entries[i]);
+	help_matches(f);
+	help_actions(f);
+	help_options(f);
+	fprintf(f,
+"EXIT STATUS\n"
+"    0   success; for status: every link attached and hermesd ready\n"
+"    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
+"        status with a defunct link or a hermesd that is not ready or does\n"
+"        not answer,\n"
+"        a link could not be detached, hermesd does not answer (routes),\n"
+"        a certificate file exists or cannot be written, a CA file lacks\n"
+"        its pair\n"
+"    2   usage error or bad input: unknown command or option, malformed match,\n"
+"        port out of range, unknown action, bad host name\n"
+"\n"
+"EXAMPLES\n"
+"    hermesctl status\n"
+"    hermesctl policy add 10.0.3.0/24:80 proxy\n"
+"    hermesctl policy add '[fd00::/64]:443' deny\n"
+"    hermesctl policy add 10.0.3.7 pass\n"
+"    hermesctl policy add 10.8.0.0/16 tunnel     # warns if no route covers it\n"
+"    hermesctl policy del 10.0.3.0/24:80\n"
+"    hermesctl policy list --json --pin-root /sys/fs/bpf/hermes-test\n"
+"    HERMES_PIN_ROOT=/sys/fs/bpf/hermes-test hermesctl policy list\n"
+"    hermesctl help policy\n"
+"    hermesctl disable\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
+"\n");
+	help_bpftool(f);
+}
+
+/* Help for the command named by words[0..n): every entry it prefixes ("policy" gives
+ * list, add and del). Returns EXIT_USAGE when no entry matches. */
+static int command_help(char **words, int n)
+{
+	char name[64] = "";
+	unsigned sections = 0;
+	size_t l;
+
+	for (int i = 0; i < n && i < 2; i++)
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "%s%s", i ? " " : "",
+			 !strcmp(words[i], "delete") ? "del" : words[i]);
+	l = strlen(name);
+	for (size_t i = 0; i < N_HELP; i++) {
+		const struct help_entry *e = &help_entries[i];
+
+		if (strncmp(e->cmd, name, l) || (e->cmd[l] && e->cmd[l] != ' '))
+			continue;
+		printf("%shermesctl [OPTIONS] %s\n", sections ? "\n" : "", e->synopsis);
+		printf(e->text, CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS);
+		sections |= help_entries[i].sections | 0x100; /* 0x100: something matched */
+	}
+	if (!sections)
+		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, help)", name);
+	putchar('\n');
+	if (sections & SEC_MATCHES)
+		help_matches(stdout);
+	if (sections & SEC_ACTIONS)
+		help_actions(stdout);
+	help_options(stdout);
+	if (sections & SEC_BPFTOOL)
+		help_bpftool(stdout);
+	printf("See 'hermesctl --help' for every command.\n");
+	return EXIT_OK;
 }
 
 /* What to try when a pin cannot be used, by errno. */
@@ -529,7 +645,7 @@ static int cmd_status(int argc, char **argv)
 	struct link_desc *links = NULL;
 	char detail[256];
 	enum admin_state st;
-	bool json = false, have_cnt = false;
+	bool json = json_out, have_cnt = false;
 	int n_links = 0, err, fd, rc = EXIT_OK;
 
 	for (int i = 1; i < argc; i++) {
@@ -704,7 +820,7 @@ static void print_origin(char *buf, size_t len, unsigned o)
 static int policy_list(int argc, char **argv)
 {
 	struct rule_list l = { 0 };
-	bool json = false;
+	bool json = json_out;
 	size_t w = strlen("MATCH");
 	int fd, err;
 
@@ -772,10 +888,83 @@ static int parse_match_arg(const char *s, struct hermes_policy_key *key, char *c
 	return 0;
 }
 
+/* Whether hermesd has a tunnel route for every destination of a tunnel rule: asks
+ * GET /routes and compares each route match with the rule's. */
+struct route_check {
+	bool checked;           /* hermesd answered with its routes */
+	bool answered;          /* hermesd answered, but not 200 */
+	char covered_by[64];    /* a route covering the whole match, "" if none */
+	char partial[256];      /* routes covering only part of it, comma-separated */
+	char detail[256];       /* why it could not be checked */
+};
+
+/* Whether name is one of the words of a comma-separated list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += l)
+		if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+			return true;
+	return false;
+}
+
+static void route_check(const struct hermes_policy_key *rule, struct route_check *rc)
+{
+	struct admin_answer a;
+	const char *p, *end;
+
+	memset(rc, 0, sizeof(*rc));
+	if (admin_get(&admin, "/routes", &a, rc->detail, sizeof(rc->detail)))
+		return;
+	if (a.status != 200) {
+		rc->answered = true;
+		status_line(&a, rc->detail, sizeof(rc->detail));
+		free(a.buf);
+		return;
+	}
+	rc->checked = true;
+	/* {"routes":[{"name":"N","match":["CIDR",...],...},...],"http_routes":[...]}: the
+	 * names and matches are hermesd's canonical words, no escapes in them */
+	end = strstr(a.body, "\"http_routes\"");
+	for (p = a.body; (p = strstr(p, "{\"name\":\"")) && (!end || p < end);) {
+		char name[64] = "";
+		const char *m;
+
+		p += strlen("{\"name\":\"");
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "\""), p);
+		m = strstr(p, "\"match\":[");
+		if (!m)
+			break;
+		for (m += strlen("\"match\":["); *m == '"';) {
+			struct hermes_policy_key k;
+			char word[80];
+			size_t l = strcspn(m + 1, "\"");
+
+			snprintf(word, sizeof(word), "%.*s", (int)l, m + 1);
+			m += l + 2;
+			if (*m == ',')
+				m++;
+			if (pol_parse_match(word, &k))
+				continue;
+			if (pol_key_covers(&k, rule)) {
+				if (!rc->covered_by[0])
+					snprintf(rc->covered_by, sizeof(rc->covered_by), "%s", name);
+			} else if (pol_key_covers(rule, &k) && !in_list(rc->partial, name)) {
+				size_t pl = strlen(rc->partial);
+
+				snprintf(rc->partial + pl, sizeof(rc->partial) - pl, "%s%s", pl ? "," : "", name);
+			}
+		}
+	}
+	free(a.buf);
+}
+
 static int policy_add(int argc, char **argv)
 {
 	struct hermes_policy_key key;
 	struct hermes_policy_val val;
+	struct route_check rc = { 0 };
 	enum hermes_action act = HERMES_ACT_PASS;
 	char canon[80];
 	int fd, err;
@@ -786,13 +975,8 @@ static int policy_add(int argc, char **argv)
 	 * half-applied change or a misleading "cannot open" error. */
 	if (parse_match_arg(argv[1], &key, canon, sizeof(canon)))
 		return EXIT_USAGE;
-	err = pol_parse_action(argv[2], &act);
-	if (err == -EOPNOTSUPP) {
-		errmsg("action '%s' is not implemented yet (expected pass, deny, proxy or tunnel)", argv[2]);
-		return EXIT_USAGE;
-	}
-	if (err) {
-		errmsg("unknown action '%s' (expected pass, deny, proxy or tunnel)", argv[2]);
+	if (pol_parse_action(argv[2], &act)) {
+		errmsg("unknown action '%s' (expected pass, deny, proxy, tunnel or http)", argv[2]);
 		return EXIT_USAGE;
 	}
 	fd = open_policy();
@@ -808,7 +992,45 @@ static int policy_add(int argc, char **argv)
 		       strerror(-err), err == -ENOSPC || err == -E2BIG ? " (the map is full: delete unused rules)" : "");
 		return EXIT_RUNTIME;
 	}
-	printf("policy: %s -> %s (manual)\n", canon, pol_action_name(act));
+	if (act == HERMES_ACT_TUNNEL) {
+		route_check(&key, &rc);
+		if (!rc.checked)
+			errmsg("warning: could not check that a tunnel route covers %s: hermesd %s at %s (%s)", canon,
+			       rc.answered ? "refused GET /routes" : "did not answer", admin.addr, rc.detail);
+		else if (!rc.covered_by[0] && rc.partial[0])
+			errmsg("warning: tunnel route(s) %s cover only part of %s: connections to the rest of it will be "
+			       "reset until hermesd's config has a route for them (see 'hermesctl routes')", rc.partial, canon);
+		else if (!rc.covered_by[0])
+			errmsg("warning: no tunnel route of hermesd at %s covers %s: its connections will be reset until "
+			       "hermesd's config has a route for them (see 'hermesctl routes')", admin.addr, canon);
+	}
+	if (!json_out) {
+		printf("policy: %s -> %s (manual)\n", canon, pol_action_name(act));
+		return EXIT_OK;
+	}
+	printf("{\"match\": ");
+	json_str(stdout, canon);
+	printf(", \"action\": \"%s\", \"origin\": \"manual\", \"route_check\": ", pol_action_name(act));
+	if (act != HERMES_ACT_TUNNEL) {
+		printf("null}\n");
+		return EXIT_OK;
+	}
+	printf("{\"checked\": %s, \"covered_by\": ", rc.checked ? "true" : "false");
+	if (rc.covered_by[0])
+		json_str(stdout, rc.covered_by);
+	else
+		printf("null");
+	printf(", \"partial\": [");
+	for (char *save = NULL, *t = strtok_r(rc.partial, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		printf("%s", t == rc.partial ? "" : ", ");
+		json_str(stdout, t);
+	}
+	printf("]");
+	if (!rc.checked) {
+		printf(", \"detail\": ");
+		json_str(stdout, rc.detail);
+	}
+	printf("}}\n");
 	return EXIT_OK;
 }
 
@@ -835,7 +1057,13 @@ static int policy_del(int argc, char **argv)
 		errmsg("cannot delete %s from %s/%s: %s", canon, pin_root, HERMES_MAP_POLICY, strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	printf("policy: deleted %s\n", canon);
+	if (json_out) {
+		printf("{\"deleted\": ");
+		json_str(stdout, canon);
+		printf("}\n");
+	} else {
+		printf("policy: deleted %s\n", canon);
+	}
 	return EXIT_OK;
 }
 
@@ -854,10 +1082,36 @@ static int cmd_policy(int argc, char **argv)
 
 /* ---- disable ---- */
 
+/* A JSON array of strings built as events come (--json output of disable). */
+struct json_list {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void json_list_add(struct json_list *l, const char *s)
+{
+	if (!l->f && !(l->f = open_memstream(&l->buf, &l->len)))
+		return;
+	fputs(ftell(l->f) ? ", " : "", l->f);
+	json_str(l->f, s);
+}
+
+/* Prints the array and frees it. */
+static void json_list_print(struct json_list *l)
+{
+	if (l->f)
+		fclose(l->f);
+	printf("[%s]", l->buf ? l->buf : "");
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
 struct teardown_ctx {
 	const struct link_desc *links;
 	int n_links;
 	int detached, unpinned, failed;
+	struct json_list det, rm; /* --json: the links detached, the pins removed */
 };
 
 static void on_teardown(enum pin_event ev, const char *path, int err, void *arg)
@@ -869,6 +1123,17 @@ static void on_teardown(enum pin_event ev, const char *path, int err, void *arg)
 		c->failed++;
 		errmsg("cannot %s %s: %s", ev == PIN_EV_DETACH ? "detach" : ev == PIN_EV_UNPIN ? "remove pin" : "remove directory",
 		       path, strerror(-err));
+		return;
+	}
+	if (json_out) {
+		char dir[PATH_MAX + 1];
+
+		snprintf(dir, sizeof(dir), "%s/", path);
+		json_list_add(ev == PIN_EV_DETACH ? &c->det : &c->rm, ev == PIN_EV_DETACH ? base : ev == PIN_EV_RMDIR ? dir : path);
+		if (ev == PIN_EV_DETACH)
+			c->detached++;
+		else if (ev == PIN_EV_UNPIN)
+			c->unpinned++;
 		return;
 	}
 	switch (ev) {
@@ -893,6 +1158,17 @@ static void on_teardown(enum pin_event ev, const char *path, int err, void *arg)
 		printf("removed %s/\n", path);
 		break;
 	}
+}
+
+static void disable_json(struct teardown_ctx *c)
+{
+	printf("{\"pin_root\": ");
+	json_str(stdout, pin_root);
+	printf(", \"detached\": ");
+	json_list_print(&c->det);
+	printf(", \"removed\": ");
+	json_list_print(&c->rm);
+	printf(", \"failed\": %d}\n", c->failed);
 }
 
 static int cmd_disable(int argc, char **argv)
@@ -934,8 +1210,11 @@ static int cmd_disable(int argc, char **argv)
 		errmsg("%d step(s) failed: Hermes may still be partly attached (check 'bpftool cgroup tree')", c.failed);
 		return EXIT_RUNTIME;
 	}
-	printf("Hermes disabled: %d link(s) detached, %d pin(s) removed; connections are no longer steered.\n",
-	       c.detached, c.unpinned);
+	if (json_out)
+		disable_json(&c);
+	else
+		printf("Hermes disabled: %d link(s) detached, %d pin(s) removed; connections are no longer steered.\n",
+		       c.detached, c.unpinned);
 	return EXIT_OK;
 }
 
@@ -943,7 +1222,7 @@ static int cmd_disable(int argc, char **argv)
 static int cmd_routes(int argc, char **argv)
 {
 	struct admin_answer a;
-	bool json = false;
+	bool json = json_out;
 	char detail[256];
 
 	for (int i = 1; i < argc; i++) {
@@ -971,6 +1250,43 @@ static int cmd_routes(int argc, char **argv)
 /* ---- certs ---- */
 
 #define CERTS_MAX_HOSTS 64
+
+/* certs init with --json: certs_init's lines (one per file written or CA reused)
+ * become "messages". */
+static int certs_init_json(const struct certs_opts *o)
+{
+	char err[PATH_MAX + 512], *buf = NULL;
+	size_t len = 0;
+	FILE *mf = open_memstream(&buf, &len);
+	int e;
+
+	if (!mf) {
+		errmsg("certs init: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	e = certs_init(o, mf, err, sizeof(err));
+	fclose(mf);
+	if (e) {
+		free(buf);
+		errmsg("certs init: %s", err);
+		return EXIT_RUNTIME;
+	}
+	printf("{\"dir\": ");
+	json_str(stdout, o->dir);
+	printf(", \"hosts\": [");
+	for (size_t i = 0; i < o->nhosts; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(stdout, o->hosts[i]);
+	}
+	printf("], \"messages\": [");
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		printf("%s", l == buf ? "" : ", ");
+		json_str(stdout, l);
+	}
+	printf("]}\n");
+	free(buf);
+	return EXIT_OK;
+}
 
 /* certs init DIR [--hosts A,B] [--days N] [--force] [--expired]; options in any order. */
 static int certs_init_cmd(int argc, char **argv)
@@ -1030,6 +1346,8 @@ static int certs_init_cmd(int argc, char **argv)
 	}
 	o.hosts = hosts;
 	o.nhosts = n;
+	if (json_out)
+		return certs_init_json(&o);
 	e = certs_init(&o, stdout, err, sizeof(err));
 	if (e) {
 		errmsg("certs init: %s", err);
@@ -1047,55 +1365,30 @@ static int cmd_certs(int argc, char **argv)
 	return usage_error("certs: unknown command '%s' (expected init)", argv[1]);
 }
 
-int main(int argc, char **argv)
+/* The command named by words[0..n) (global options already taken out). */
+static int run(char **argv, int argc, bool help)
 {
-	static const struct option opts[] = {
-		{ "pin-root", required_argument, NULL, 'p' },
-		{ "admin", required_argument, NULL, 'a' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd;
-	int c;
 
-	opterr = 0;
-	/* '+': stop at the command word, so its own options (--json) are left to it. */
-	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_root = optarg;
-			break;
-		case 'a':
-			admin.addr = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			version_print(stdout, cli_prog);
-			return EXIT_OK;
-		default:
-			return getopt_error(c, argv);
-		}
-	}
-	if (cli_check_options(pin_root, &admin))
-		return EXIT_USAGE;
-	if (optind >= argc)
-		return usage_error("missing command (status, policy, routes, disable or certs)");
-
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		}
-	}
-	if (!strcmp(cmd, "help")) {
+	if (help && (!argc || !strcmp(argv[0], "help"))) {
 		usage(stdout);
 		return EXIT_OK;
+	}
+	if (help)
+		return command_help(argv, argc);
+	if (cli_check_options(pin_root, &admin))
+		return EXIT_USAGE;
+	if (!argc)
+		return usage_error("missing command (status, policy, routes, disable, certs or help)");
+	cmd = argv[0];
+	if (cmd[0] == '-' && cmd[1])
+		return usage_error("unknown option '%s'", cmd);
+	if (!strcmp(cmd, "help")) {
+		if (argc == 1) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		return command_help(argv + 1, argc - 1);
 	}
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
@@ -1107,5 +1400,75 @@ int main(int argc, char **argv)
 		return cmd_routes(argc, argv);
 	if (!strcmp(cmd, "certs"))
 		return cmd_certs(argc, argv);
-	return usage_error("unknown command '%s' (expected status, policy, routes, disable or certs)", cmd);
+	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs or help)", cmd);
+}
+
+/* Takes the global options out of argv, wherever they are (before a "--"), leaving the
+ * command words and the command's own options (certs init --hosts ...) in order in
+ * words. Returns -1 to go on, or the exit status of a usage error. */
+static int parse_global(int argc, char **argv, char **words, int *n_words, bool *help)
+{
+	bool dashdash = false;
+
+	*n_words = 0;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		const char **target = NULL;
+		size_t l = 0;
+
+		if (dashdash || a[0] != '-' || !a[1]) {
+			words[(*n_words)++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			dashdash = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*help = true;
+		} else if (!strcmp(a, "--json")) {
+			json_out = true;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			version_print(stdout, cli_prog);
+			return EXIT_OK;
+		} else if (!strncmp(a, "--pin-root", l = strlen("--pin-root")) && (!a[l] || a[l] == '=')) {
+			target = &pin_root;
+		} else if (!strncmp(a, "--admin", l = strlen("--admin")) && (!a[l] || a[l] == '=')) {
+			target = &admin.addr;
+		} else {
+			words[(*n_words)++] = a; /* the command's own option, or an error it reports */
+			continue;
+		}
+		if (!target)
+			continue;
+		if (a[l] == '=')
+			*target = a + l + 1;
+		else if (i + 1 < argc)
+			*target = argv[++i];
+		else
+			return usage_error("option '%s' needs an argument", a);
+	}
+	words[*n_words] = NULL;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env;
+	char **words = calloc((size_t)argc + 1, sizeof(*words));
+	bool help = false;
+	int n, rc;
+
+	if (!words) {
+		errmsg("out of memory");
+		return EXIT_RUNTIME;
+	}
+	/* the environment gives defaults; options on the line win */
+	if ((env = getenv("HERMES_PIN_ROOT")) && *env)
+		pin_root = env;
+	if ((env = getenv("HERMES_ADMIN")) && *env)
+		admin.addr = env;
+	rc = parse_global(argc, argv, words, &n, &help);
+	if (rc < 0)
+		rc = run(words, n, help);
+	free(words);
+	return rc;
 }

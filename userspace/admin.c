@@ -379,7 +379,10 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 	sb_printf(b, "]}\n");
 }
 
-/* The config's tunnel routes, as JSON or as a table for hermesctl routes. */
+static void sb_json_str(struct sbuf *b, const char *s);
+static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bool text);
+
+/* The config's tunnel routes and http routes, as JSON or as tables for hermesctl routes. */
 static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 {
 	const struct hermes_config *cfg = lp->cfg;
@@ -417,6 +420,50 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 		else
 			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"protocols\":[%s],\"line\":%d}",
 				  i ? "," : "", r->name, match, peers, protos, r->line);
+	}
+	http_routes_body(cfg, b, text);
+}
+
+/* The http action's routes (first match wins), after the tunnel routes: their own
+ * table in text, "http_routes" in JSON. */
+static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bool text)
+{
+	static const char *const protos[] = { [HPROTO_H1] = "h1", [HPROTO_H2C] = "h2c", [HPROTO_H2] = "h2",
+					      [HPROTO_H1_TLS] = "h1-tls" };
+
+	if (text)
+		sb_printf(b, "\n%-20s %-24s %-16s %-7s %s\n", "HTTP ROUTE", "HOST", "PATH", "PROTO", "ENDPOINTS");
+	else
+		sb_printf(b, "],\"http_routes\":[");
+	for (int i = 0; i < cfg->n_http_routes; i++) {
+		const struct cfg_http_route *r = &cfg->http_routes[i];
+		char ep[ADDR_STRLEN];
+
+		if (text) {
+			sb_printf(b, "%-20s %-24s %-16s %-7s ", r->name, r->host[0] ? r->host : "*",
+				  r->path_prefix[0] ? r->path_prefix : "/", protos[r->proto]);
+			for (int j = 0; j < r->n_eps; j++)
+				sb_printf(b, "%s%s", j ? "," : "", addr_fmt((const struct sockaddr *)&r->eps[j].ss, ep, sizeof(ep)));
+			sb_printf(b, "%s\n", r->n_match_headers ? " (and headers)" : "");
+			continue;
+		}
+		sb_printf(b, "%s{\"name\":", i ? "," : "");
+		sb_json_str(b, r->name);
+		sb_printf(b, ",\"host\":");
+		sb_json_str(b, r->host);
+		sb_printf(b, ",\"path_prefix\":");
+		sb_json_str(b, r->path_prefix);
+		sb_printf(b, ",\"match_headers\":{");
+		for (int j = 0; j < r->n_match_headers; j++) {
+			sb_printf(b, "%s", j ? "," : "");
+			sb_json_str(b, r->match_headers[j].name);
+			sb_printf(b, ":");
+			sb_json_str(b, r->match_headers[j].value);
+		}
+		sb_printf(b, "},\"endpoints\":[");
+		for (int j = 0; j < r->n_eps; j++)
+			sb_printf(b, "%s\"%s\"", j ? "," : "", addr_fmt((const struct sockaddr *)&r->eps[j].ss, ep, sizeof(ep)));
+		sb_printf(b, "],\"protocol\":\"%s\",\"line\":%d}", protos[r->proto], r->line);
 	}
 	if (!text)
 		sb_printf(b, "]}\n");

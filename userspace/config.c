@@ -1786,24 +1786,6 @@ void config_free(struct hermes_config *cfg)
 }
 
 /* Does the policy-style key `m` (CIDR[:PORT]) cover destination d? */
-static bool match_covers(const struct hermes_policy_key *m, const struct hermes_addr *d)
-{
-	unsigned bits = m->prefixlen - HERMES_POLICY_PREFIX_BASE;
-
-	if (m->family != d->family || (m->port && m->port != d->port))
-		return false;
-	for (unsigned i = 0; i < bits / 8; i++)
-		if (m->addr[i] != d->addr[i])
-			return false;
-	if (bits % 8) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-
-		if ((m->addr[bits / 8] & mask) != (d->addr[bits / 8] & mask))
-			return false;
-	}
-	return true;
-}
-
 const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
 					    const struct hermes_addr *from, const uint32_t *uid, const char *comm,
 					    const char (*sans)[128], unsigned n_sans)
@@ -1811,13 +1793,13 @@ const struct cfg_access *config_find_access(const struct hermes_config *cfg, con
 	for (int i = 0; i < cfg->n_access; i++) {
 		const struct cfg_access *a = &cfg->access[i];
 
-		if (!match_covers(&a->match, dst))
+		if (!pol_key_matches(&a->match, dst))
 			continue;
 		if (a->has_from) {
 			struct hermes_addr f = *from;
 
 			f.port = 0;
-			if (!match_covers(&a->from, &f))
+			if (!pol_key_matches(&a->from, &f))
 				continue;
 		}
 		if (a->has_uid && (!uid || *uid != a->uid))
@@ -1843,7 +1825,7 @@ bool config_inbound_allowed(const struct hermes_config *cfg, const struct hermes
 
 	p.port = 0;
 	for (int i = 0; i < cfg->inbound.n_allow_from; i++)
-		if (match_covers(&cfg->inbound.allow_from[i], &p))
+		if (pol_key_matches(&cfg->inbound.allow_from[i], &p))
 			return true;
 	return false;
 }
@@ -1859,7 +1841,7 @@ const struct cfg_route *config_find_route(const struct hermes_config *cfg, const
 			const struct hermes_policy_key *m = &cfg->routes[i].match[j];
 			unsigned len = (m->prefixlen - HERMES_POLICY_PREFIX_BASE) * 2 + (m->port ? 1 : 0);
 
-			if (match_covers(m, dst) && (!best || len > best_len)) {
+			if (pol_key_matches(m, dst) && (!best || len > best_len)) {
 				best = &cfg->routes[i];
 				best_len = len;
 			}

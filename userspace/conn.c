@@ -375,6 +375,18 @@ struct conn *conn_new(struct loop *lp, int fd)
 	return c;
 }
 
+/* The engine of the app's flow, for the flow table (see hermes_flow_engine). */
+static void flow_write_engine(struct loop *lp, struct conn *c, __u32 e)
+{
+	if (c->app_cookie && lp->ld->flow_engine_fd >= 0)
+		bpf_map_update_elem(lp->ld->flow_engine_fd, &c->app_cookie, &e, BPF_ANY);
+}
+
+static void flow_set_engine(struct loop *lp, struct conn *c)
+{
+	flow_write_engine(lp, c, c->engine == RELAY_SPLICE ? HERMES_ENGINE_SPLICE : HERMES_ENGINE_URING);
+}
+
 int conn_hand_over(struct loop *lp, struct conn *c)
 {
 	int fd = c->cfd;
@@ -420,7 +432,10 @@ void conn_accept(struct loop *lp, int fd)
 	if (c->action == HERMES_ACT_HTTP) {
 		/* http.c reads the requests: the socket moves to its own object */
 		struct hermes_addr peer = c->peer;
-		int cfd = conn_hand_over(lp, c);
+		int cfd;
+
+		flow_write_engine(lp, c, HERMES_ENGINE_HTTP);
+		cfd = conn_hand_over(lp, c);
 
 		http_accept(lp, cfd, &peer, &dst);
 		return;
@@ -598,15 +613,6 @@ void conn_stream_eof(struct loop *lp, struct conn *c, int side)
 {
 	c->h[side].eof = true;
 	conn_half_kick(lp, &c->h[side]);
-}
-
-/* The relay engine of the app's flow, for the flow table (see hermes_flow_engine). */
-static void flow_set_engine(struct loop *lp, struct conn *c)
-{
-	__u32 e = c->engine == RELAY_SPLICE ? HERMES_ENGINE_SPLICE : HERMES_ENGINE_URING;
-
-	if (c->app_cookie && lp->ld->flow_engine_fd >= 0)
-		bpf_map_update_elem(lp->ld->flow_engine_fd, &c->app_cookie, &e, BPF_ANY);
 }
 
 /* Engine for a flow whose upstream just connected. `auto` is io_uring: on this kernel

@@ -257,6 +257,43 @@ const char *pol_origin_name(unsigned origin)
 	}
 }
 
+/* Whether the first `bits` bits of a and b are equal. */
+static bool prefix_eq(const __u8 *a, const __u8 *b, unsigned bits)
+{
+	if (memcmp(a, b, bits / 8))
+		return false;
+	return !(bits % 8) || !((a[bits / 8] ^ b[bits / 8]) & (__u8)(0xff << (8 - bits % 8)));
+}
+
+bool pol_key_matches(const struct hermes_policy_key *m, const struct hermes_addr *d)
+{
+	return m->family == d->family && (!m->port || m->port == d->port) &&
+	       prefix_eq(m->addr, d->addr, m->prefixlen - HERMES_POLICY_PREFIX_BASE);
+}
+
+bool pol_key_covers(const struct hermes_policy_key *outer, const struct hermes_policy_key *inner)
+{
+	return outer->family == inner->family && (!outer->port || outer->port == inner->port) &&
+	       outer->prefixlen <= inner->prefixlen &&
+	       prefix_eq(outer->addr, inner->addr, outer->prefixlen - HERMES_POLICY_PREFIX_BASE);
+}
+
+int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d)
+{
+	int best = -1;
+
+	/* as the BPF lookups: any rule naming the port beats every any-port rule */
+	for (size_t i = 0; i < n; i++) {
+		const struct hermes_policy_key *k = &keys[i], *b = best >= 0 ? &keys[best] : NULL;
+
+		if (!pol_key_matches(k, d))
+			continue;
+		if (!b || (k->port && !b->port) || (!k->port == !b->port && k->prefixlen > b->prefixlen))
+			best = (int)i;
+	}
+	return best;
+}
+
 int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
 {
 	int c;

@@ -4,10 +4,12 @@
 #ifndef HERMES_POLICY_US_H
 #define HERMES_POLICY_US_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config-t.h"
+#include "hermes/origdst.h"
 #include "hermes/policy.h"
 
 /* "CIDR[:PORT]": "10.0.0.0/8", "10.0.0.1" (= /32), "10.0.0.0/8:80", "fd00::/64",
@@ -28,6 +30,14 @@ const char *pol_action_name(unsigned action);
 const char *pol_counter_name(unsigned counter);
 /* "manual" / "config" / "unknown". */
 const char *pol_origin_name(unsigned origin);
+/* Whether rule key m matches destination d: same family, m's port 0 or d's port, and
+ * d's address inside m's prefix. */
+bool pol_key_matches(const struct hermes_policy_key *m, const struct hermes_addr *d);
+/* Whether every destination that inner matches is matched by outer too. */
+bool pol_key_covers(const struct hermes_policy_key *outer, const struct hermes_policy_key *inner);
+/* The rule the BPF programs apply to d among keys[0..n): the longest-prefix rule that
+ * names d's port, else the longest-prefix any-port rule. Its index, or -1 (d passes). */
+int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d);
 /* Listing order: family, address, prefix length, port. 0 only for identical rules. */
 int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_key *b);
 

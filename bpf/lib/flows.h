@@ -41,7 +41,7 @@ static __always_inline void flow_engine_fill(struct hermes_flow *f, __u64 cookie
 		return;
 	e = bpf_map_lookup_elem(&hermes_flow_engine, &cookie);
 	if (e)
-		f->engine = (__u8)*e;
+		f->engine = (hermes_engine_t)*e;
 }
 
 /* Connect time: who dials what, with which decision. */
@@ -52,7 +52,7 @@ static __always_inline void flow_connect(struct bpf_sock_addr *ctx, const struct
 
 	f.orig_dst = *dst;
 	f.remote = *dst;
-	f.action = (__u8)action;
+	f.action = (hermes_action_t)action;
 	f.state = BPF_TCP_SYN_SENT;
 	f.pid = bpf_get_current_pid_tgid() >> 32;
 	f.uid = (__u32)bpf_get_current_uid_gid();
@@ -75,7 +75,7 @@ static __always_inline void flow_failopen(struct bpf_sock_addr *ctx)
 	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
 
 	if (f)
-		f->action = HERMES_ACT_PASS;
+		f->action = (hermes_action_t)HERMES_ACT_PASS;
 }
 
 static __always_inline void flow_counters(struct bpf_sock_ops *skops, struct hermes_flow *f)
@@ -86,7 +86,7 @@ static __always_inline void flow_counters(struct bpf_sock_ops *skops, struct her
 	f->segs_out = skops->segs_out;
 	f->srtt_us = skops->srtt_us >> 3; /* the kernel keeps 8 x srtt */
 	f->retrans = skops->total_retrans;
-	f->state = (__u8)skops->state;
+	f->state = (hermes_tcp_state_t)skops->state;
 	f->last_ns = bpf_ktime_get_ns();
 }
 
@@ -102,7 +102,7 @@ static __always_inline void flow_established(struct bpf_sock_ops *skops, __u8 fl
 		struct hermes_flow nf = {};
 
 		nf.start_ns = bpf_ktime_get_ns();
-		nf.action = HERMES_ACT_PASS;
+		nf.action = (hermes_action_t)HERMES_ACT_PASS;
 		bpf_map_update_elem(&hermes_flows, &cookie, &nf, BPF_NOEXIST);
 		f = bpf_map_lookup_elem(&hermes_flows, &cookie);
 		if (!f)

@@ -22,7 +22,41 @@ enum hermes_flow_engine {
 	HERMES_ENGINE_NONE = 0,   /* not relayed by hermesd (pass, or hermesd's own socket) */
 	HERMES_ENGINE_URING = 1,
 	HERMES_ENGINE_SPLICE = 2,
+	HERMES_ENGINE_HTTP = 3,   /* hermesd's http action: requests parsed, not a byte relay */
 };
+
+/* Typed fields for bpftool (see hermes_action_t in policy.h): in the BPF objects the
+ * engine and TCP state bytes are 1-byte enums named as hermes-top names them, so that
+ * `bpftool map dump pinned .../hermes_flows` prints "engine": "splice", "state": "estab". */
+#ifdef __BPF__
+enum __attribute__((packed)) hermes_engine_btf {
+	none = HERMES_ENGINE_NONE,
+	uring = HERMES_ENGINE_URING,
+	splice = HERMES_ENGINE_SPLICE,
+	http_parser = HERMES_ENGINE_HTTP,
+};
+/* BPF_TCP_* values (the state argument of sockops callbacks) in ss(8)'s words */
+enum __attribute__((packed)) hermes_tcp_state_btf {
+	estab = BPF_TCP_ESTABLISHED,
+	syn_sent = BPF_TCP_SYN_SENT,
+	syn_recv = BPF_TCP_SYN_RECV,
+	fin_wait1 = BPF_TCP_FIN_WAIT1,
+	fin_wait2 = BPF_TCP_FIN_WAIT2,
+	time_wait = BPF_TCP_TIME_WAIT,
+	close = BPF_TCP_CLOSE,
+	close_wait = BPF_TCP_CLOSE_WAIT,
+	last_ack = BPF_TCP_LAST_ACK,
+	listen = BPF_TCP_LISTEN,
+	closing = BPF_TCP_CLOSING,
+	new_syn_recv = BPF_TCP_NEW_SYN_RECV,
+};
+typedef enum hermes_engine_btf hermes_engine_t;
+typedef enum hermes_tcp_state_btf hermes_tcp_state_t;
+#else
+typedef __u8 hermes_engine_t;
+typedef __u8 hermes_tcp_state_t;
+#endif
+_Static_assert(sizeof(hermes_engine_t) == 1 && sizeof(hermes_tcp_state_t) == 1, "flow enum fields are one byte");
 
 enum hermes_flow_flags {
 	HERMES_FLOW_CLOSED = 1,   /* the socket is closed (end_ns set) */
@@ -37,9 +71,9 @@ struct hermes_flow {
 	struct hermes_addr local;    /* the socket's own address */
 	struct hermes_addr remote;   /* its peer as TCP sees it (hermesd's listener if steered) */
 	struct hermes_addr orig_dst; /* what the application dialled */
-	__u8 action;                 /* enum hermes_action */
-	__u8 engine;                 /* enum hermes_flow_engine, from hermes_flow_engine */
-	__u8 state;                  /* BPF_TCP_* (TCP state) */
+	hermes_action_t action;      /* enum hermes_action */
+	hermes_engine_t engine;      /* enum hermes_flow_engine, from hermes_flow_engine */
+	hermes_tcp_state_t state;    /* BPF_TCP_* (TCP state) */
 	__u8 flags;                  /* enum hermes_flow_flags */
 	__u32 pid;                   /* tgid that called connect() (0 if unknown) */
 	__u32 uid;
@@ -57,6 +91,8 @@ struct hermes_flow {
 	__u64 skmsg_out;             /* bytes it sent through the sk_msg redirect (in bytes_out) */
 };
 _Static_assert(sizeof(struct hermes_flow) == 160, "hermes_flow layout is ABI");
+_Static_assert(__builtin_offsetof(struct hermes_flow, flags) == 63 && __builtin_offsetof(struct hermes_flow, pid) == 64,
+	       "hermes_flow layout is ABI");
 
 /* hermes_ifstats value (per CPU), keyed by ifindex (__u32): what the TC programs saw
  * on the interfaces hermesd was told to watch. Packets count GSO segments. */

@@ -18,6 +18,19 @@ enum hermes_ingress_action {
 	HERMES_INGRESS_STEER = 1, /* protected: to hermesd's inbound listener, refused without one */
 };
 
+/* hermes_ingress_val.action, named for bpftool as hermes_action_t is (policy.h):
+ * `"action": "steer"` */
+#ifdef __BPF__
+enum __attribute__((packed)) hermes_ingress_action_btf {
+	not_protected = HERMES_INGRESS_PASS,
+	steer = HERMES_INGRESS_STEER,
+};
+typedef enum hermes_ingress_action_btf hermes_ingress_action_t;
+#else
+typedef __u8 hermes_ingress_action_t;
+#endif
+_Static_assert(sizeof(hermes_ingress_action_t) == 1, "ingress action is one byte");
+
 /* hermes_ingress key: the local destination of the connection (any local address). */
 struct hermes_ingress_key {
 	__u8 family; /* HERMES_FAMILY_V4 or HERMES_FAMILY_V6 (policy.h) */
@@ -27,7 +40,7 @@ struct hermes_ingress_key {
 _Static_assert(sizeof(struct hermes_ingress_key) == 4, "ingress key layout is ABI");
 
 struct hermes_ingress_val {
-	__u8 action; /* enum hermes_ingress_action */
+	hermes_ingress_action_t action; /* enum hermes_ingress_action */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct hermes_ingress_val) == 4, "ingress value layout is ABI");

@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "hermes/policy.h"
+
 /* An address as both sides see it. IPv4 (and IPv4-mapped IPv6) use family V4 and addr[0..3]. */
 struct hermes_addr {
 	__u8 family;   /* HERMES_FAMILY_V4 / HERMES_FAMILY_V6 (policy.h) */
@@ -23,7 +25,7 @@ _Static_assert(sizeof(struct hermes_addr) == 20, "hermes_addr layout is ABI");
 /* hermes_origdst value; key is the app socket's local address (struct hermes_addr). */
 struct hermes_origdst {
 	struct hermes_addr dst; /* what the application dialled */
-	__u8 action;            /* enum hermes_action that steered it */
+	hermes_action_t action; /* enum hermes_action that steered it */
 	__u8 pad[3];
 	__u32 route_id;
 	__u64 cookie;           /* socket cookie of the application's socket */
@@ -33,6 +35,7 @@ struct hermes_origdst {
 	__u32 pad2;
 };
 _Static_assert(sizeof(struct hermes_origdst) == 56, "hermes_origdst layout is ABI");
+_Static_assert(__builtin_offsetof(struct hermes_origdst, route_id) == 24, "hermes_origdst layout is ABI");
 
 #define HERMES_ORIGDST_MAX 262144
 

@@ -20,12 +20,44 @@ enum hermes_action {
 	HERMES_ACT_MAX
 };
 
+/* The type of every map field that holds an enum hermes_action. bpftool map dump prints
+ * a field whose BTF type is an enum by its enumerator's name, so in the BPF objects
+ * (whose BTF bpftool reads) the field is this 1-byte enum, spelled as hermesctl spells
+ * the actions: `"action": "deny"`. User space, where names such as `pass` or `http`
+ * would collide with ordinary identifiers, sees the same byte as __u8. A kernel whose
+ * vmlinux.h declares one of these names fails the BPF build: rename the enumerator. */
+#ifdef __BPF__
+enum __attribute__((packed)) hermes_action_btf {
+	pass = HERMES_ACT_PASS,
+	deny = HERMES_ACT_DENY,
+	proxy = HERMES_ACT_PROXY,
+	tunnel = HERMES_ACT_TUNNEL,
+	http = HERMES_ACT_HTTP,
+};
+typedef enum hermes_action_btf hermes_action_t;
+#else
+typedef __u8 hermes_action_t;
+#endif
+_Static_assert(sizeof(hermes_action_t) == 1, "action fields are one byte");
+
 /* Who wrote a rule: hermesd's reload replaces its own (config) rules and leaves
  * rules written by hermesctl or bpftool alone. */
 enum hermes_origin {
 	HERMES_ORIGIN_MANUAL = 0, /* hermesctl policy add, bpftool */
 	HERMES_ORIGIN_CONFIG = 1, /* hermesd config file */
 };
+
+/* hermes_policy_val.origin, named for bpftool as hermes_action_t is */
+#ifdef __BPF__
+enum __attribute__((packed)) hermes_origin_btf {
+	manual = HERMES_ORIGIN_MANUAL,
+	config_file = HERMES_ORIGIN_CONFIG,
+};
+typedef enum hermes_origin_btf hermes_origin_t;
+#else
+typedef __u8 hermes_origin_t;
+#endif
+_Static_assert(sizeof(hermes_origin_t) == 1, "origin fields are one byte");
 
 #define HERMES_FAMILY_V4 4
 #define HERMES_FAMILY_V6 6
@@ -47,12 +79,13 @@ _Static_assert(sizeof(struct hermes_policy_key) == 24, "policy key layout is ABI
 #define HERMES_POLICY_PREFIX_BASE 32 /* bits of family+pad+port before the address */
 
 struct hermes_policy_val {
-	__u8 action;    /* enum hermes_action */
-	__u8 origin;    /* enum hermes_origin */
+	hermes_action_t action; /* enum hermes_action */
+	hermes_origin_t origin; /* enum hermes_origin */
 	__u16 pad;
 	__u32 route_id; /* for tunnel/http: which route (later issues); 0 otherwise */
 };
 _Static_assert(sizeof(struct hermes_policy_val) == 8, "policy value layout is ABI");
+_Static_assert(__builtin_offsetof(struct hermes_policy_val, route_id) == 4, "policy value layout is ABI");
 
 #define HERMES_POLICY_MAX_RULES 16384
 

@@ -1,5 +1,6 @@
 #!/bin/bash
-# flow_table: the kernel flow table hermes_flows, read with bpftool (BTF field names), has
+# flow_table: the kernel flow table hermes_flows, read with bpftool (BTF field names, and
+# the action, engine and TCP state by name), has
 # an entry for a flow through each action (pass, deny, proxy) with the right 4-tuple
 # (the client host's address for pass, 127.0.0.1 -> hermesd's listener for the proxied
 # hop), original destination, action, pid and comm, and byte counts within 1% of the
@@ -55,8 +56,8 @@ PROXY_JSON=$CLIENT_JSON
 expect_eperm "deny rule for 10.77.1.3:81" 10.77.1.3 81
 
 case " ${HERMESD_EXTRA_ARGS:-} " in
-*" --relay splice "*) ENGINE=2 ;;
-*) ENGINE=1 ;;
+*" --relay splice "*) ENGINE=splice ;;
+*) ENGINE=uring ;;
 esac
 
 # sockets close asynchronously (FIN handshakes): poll until the checks hold (bounded)
@@ -65,7 +66,7 @@ check() {
 	"$PY" - "$TMP/flows.jsonl" "$PASS_JSON" "$PROXY_JSON" "$ENGINE" >"$TMP/check.out" <<'EOF'
 import json, sys
 flows = [json.loads(l) for l in open(sys.argv[1])]
-pas, prox, engine = json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+pas, prox, engine = json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 HERMESD, PASSIVE, CLOSED = 8, 4, 1
 bad = []
 
@@ -90,8 +91,8 @@ def one(what, pred):
 # pass: the app's socket, dialled from the client host's address
 f = one("pass flow", lambda f: f["local"] == pas["local"] and not f["flags"] & HERMESD)
 if f:
-    expect("pass flow", f, remote="10.77.1.3:7000", orig_dst="10.77.1.3:7000", action=0, engine=0,
-           pid=pas["pid"], comm="python3", state=7)
+    expect("pass flow", f, remote="10.77.1.3:7000", orig_dst="10.77.1.3:7000", action="pass", engine="none",
+           pid=pas["pid"], comm="python3", state="close")
     if not f["flags"] & CLOSED or f["end_ns"] < f["start_ns"]:
         bad.append("pass flow: not marked closed (flags %d, end_ns %d)" % (f["flags"], f["end_ns"]))
     if not pas["local"].startswith("10.77.1.1:"):
@@ -102,8 +103,8 @@ if f:
 # proxy: the app's socket went to hermesd's listener over loopback
 f = one("proxied flow", lambda f: f["local"] == prox["local"] and not f["flags"] & HERMESD)
 if f:
-    expect("proxied flow", f, remote="127.0.0.1:15001", orig_dst="10.77.1.2:7000", action=2,
-           pid=prox["pid"], comm="python3", state=7, engine=engine)
+    expect("proxied flow", f, remote="127.0.0.1:15001", orig_dst="10.77.1.2:7000", action="proxy",
+           pid=prox["pid"], comm="python3", state="close", engine=engine)
     if not prox["local"].startswith("127.0.0.1:"):
         bad.append("proxied flow: local %s is not on loopback" % prox["local"])
     if not f["flags"] & CLOSED:
@@ -128,7 +129,7 @@ if f:
 # deny: the connect never happened, the attempt is recorded as closed
 f = one("denied connect", lambda f: f["orig_dst"] == "10.77.1.3:81")
 if f:
-    expect("denied connect", f, action=1, comm="python3", bytes_in=0, bytes_out=0, state=7)
+    expect("denied connect", f, action="deny", comm="python3", bytes_in=0, bytes_out=0, state="close")
     if not f["flags"] & CLOSED or f["pid"] == 0:
         bad.append("denied connect: flags %d, pid %d" % (f["flags"], f["pid"]))
     if f["local"] != "-":

@@ -69,6 +69,7 @@ bpftool link show pinned "$PIN_S/links/hermes_ingress_lookup" | grep -q sk_looku
 say "ok: sk_lookup link pinned"
 ports=$(bpftool map dump pinned "$PIN_S/hermes_ingress")
 assert_match "$ports" '"port": 20480' "bpftool shows port 80 (20480 read from network order) in hermes_ingress"
+assert_match "$ports" '"action": "steer"' "bpftool names the protected port's action (BTF enum)"
 assert_match "$ports" '"port": 64288' "and port 8443 (64288)"
 
 before=$(nginx_lines)

@@ -292,6 +292,62 @@ static bool test_order(void)
 	return ok;
 }
 
+static struct hermes_addr addr_of(const char *ip, unsigned port)
+{
+	struct hermes_addr a = { 0 };
+
+	if (inet_pton(AF_INET, ip, a.addr) == 1) {
+		a.family = HERMES_FAMILY_V4;
+	} else {
+		inet_pton(AF_INET6, ip, a.addr);
+		a.family = HERMES_FAMILY_V6;
+	}
+	a.port = htons((uint16_t)port);
+	return a;
+}
+
+/* The rule hermes-top shows for a flow is the one the BPF lookups pick: exact-port
+ * rules first (longest prefix), then any-port rules; and coverage for the tunnel check. */
+static bool test_best_rule(void)
+{
+	static const char *const rules[] = { "10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/8:80", "10.1.2.3", "fd00::/64:443" };
+	struct hermes_policy_key k[5], a, b;
+	struct hermes_addr d;
+
+	for (int i = 0; i < 5; i++)
+		if (!ASSERT_EQ(pol_parse_match(i == 4 ? "[fd00::/64]:443" : rules[i], &k[i]), 0, rules[i]))
+			return false;
+	d = addr_of("10.1.2.3", 80);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 2, "10.1.2.3:80: the exact-port /8 beats the any-port /32");
+	d = addr_of("10.1.2.3", 81);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 3, "10.1.2.3:81: the /32");
+	d = addr_of("10.1.9.9", 81);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 1, "10.1.9.9:81: the /16");
+	d = addr_of("10.9.9.9", 22);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 0, "10.9.9.9:22: the /8");
+	d = addr_of("11.0.0.1", 80);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), -1, "11.0.0.1: no rule");
+	d = addr_of("fd00::7", 443);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 4, "fd00::7:443");
+	d = addr_of("fd00::7", 80);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), -1, "fd00::7:80: the v6 rule names 443");
+
+	pol_parse_match("10.0.0.0/8", &a);
+	pol_parse_match("10.1.0.0/16:80", &b);
+	ASSERT_TRUE(pol_key_covers(&a, &b), "10.0.0.0/8 covers 10.1.0.0/16:80");
+	ASSERT_TRUE(!pol_key_covers(&b, &a), "10.1.0.0/16:80 does not cover 10.0.0.0/8");
+	pol_parse_match("10.1.0.0/16:443", &a);
+	ASSERT_TRUE(!pol_key_covers(&a, &b), "a port-443 route does not cover a port-80 rule");
+	pol_parse_match("10.1.0.0/16", &a);
+	pol_parse_match("10.1.0.0/16", &b);
+	ASSERT_TRUE(pol_key_covers(&a, &b), "a match covers itself");
+	pol_parse_match("10.1.0.0/17", &a);
+	ASSERT_TRUE(!pol_key_covers(&a, &b), "a /17 does not cover its /16");
+	pol_parse_match("fd00::/8", &a);
+	ASSERT_TRUE(!pol_key_covers(&a, &b), "families differ");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_roundtrip_v4);
@@ -303,5 +359,6 @@ int main(void)
 	RUN(test_fmt);
 	RUN(test_actions);
 	RUN(test_order);
+	RUN(test_best_rule);
 	return check_summary("test_policy");
 }
