@@ -1181,7 +1181,10 @@ static int cmd_disable(int argc, char **argv)
 		return usage_error("disable: unexpected argument '%s'", argv[1]);
 	if (access(pin_root, F_OK) && errno == ENOENT) {
 		/* idempotent: a second disable (or one after nothing ran) has nothing to do */
-		printf("Hermes is not enabled at %s: nothing to disable.\n", pin_root);
+		if (json_out)
+			disable_json(&c);
+		else
+			printf("Hermes is not enabled at %s: nothing to disable.\n", pin_root);
 		return EXIT_OK;
 	}
 	if (check_root())

@@ -86,5 +86,9 @@ out=$(hermesctl disable --json) || die "disable --json failed: $out"
 printf '%s\n' "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["detached"] and d["removed"] and d["failed"]==0, d' ||
 	die "disable --json: $out"
 say "ok: disable --json"
+out=$(hermesctl disable --json) || die "a second disable --json failed: $out"
+printf '%s\n' "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert not d["detached"] and not d["removed"] and d["failed"]==0, d' ||
+	die "a second disable --json (nothing left) must print the same JSON document, empty: $out"
+say "ok: a second disable --json exits 0 with nothing detached or removed"
 stop_hermesd
 pass "hermesctl: options anywhere, environment, per-command help, tunnel route warning, http routes, JSON"
