@@ -36,7 +36,7 @@ assert_match "$out" 'INADEQUATE_SECURITY|TLS required' "the h2c client was told 
 say "ok: h2c refused: $(printf '%s' "$out" | tail -n 1)"
 assert_eq 2 "$(refused http1)" "two clear-text HTTP/1.1 connections counted"
 assert_eq 1 "$(refused h2c)" "one h2c connection counted"
-assert_eq 3 "$(grep -c 'hermesd\[warn\].*refused: clear-text' "$S_LOG")" "each refusal logged at warn"
+assert_eq 3 "$(grep -c ' warn hermesd: .*refused: clear-text' "$S_LOG")" "each refusal logged at warn"
 grep 'refused: clear-text' "$S_LOG" | tail -n 1
 
 # ---- mutual TLS still works on the same port
