@@ -55,7 +55,7 @@ static __always_inline int listener_alive4(struct bpf_sock_addr *ctx, const stru
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 
-	if (!cfg->listen4_port)
+	if (!cfg->listen4_port || cfg->draining)
 		return 0;
 	__builtin_memcpy(&t.ipv4.daddr, cfg->listen4, 4);
 	t.ipv4.saddr = t.ipv4.daddr;
@@ -72,7 +72,7 @@ static __always_inline int listener_alive6(struct bpf_sock_addr *ctx, const stru
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 
-	if (!cfg->listen6_port)
+	if (!cfg->listen6_port || cfg->draining)
 		return 0;
 	__builtin_memcpy(t.ipv6.daddr, cfg->listen6, 16);
 	__builtin_memcpy(t.ipv6.saddr, cfg->listen6, 16);

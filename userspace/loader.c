@@ -113,6 +113,23 @@ static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 	return 0;
 }
 
+int loader_set_draining(struct loader *l)
+{
+	struct hermes_bpf_config bc;
+	__u32 zero = 0;
+	int fd;
+
+	if (!l->skel)
+		return -ENOENT;
+	fd = bpf_map__fd(l->skel->maps.hermes_config);
+	if (bpf_map_lookup_elem(fd, &zero, &bc))
+		return -errno;
+	bc.draining = 1;
+	if (bpf_map_update_elem(fd, &zero, &bc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int loader_link_pinned(const char *path, struct bpf_program *prog, const struct link_target *t,
 		       struct bpf_link **out)
 {

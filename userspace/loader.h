@@ -46,6 +46,10 @@ struct loader {
 /* Loads and attaches everything; on failure nothing stays attached and the message
  * has been logged. Returns 0 or -errno. */
 int loader_start(struct loader *l, const struct hermes_config *cfg);
+/* Tells the connect programs that hermesd is stopping: from now on steered destinations
+ * fail open (connect directly) as if its listener were gone, so that the listener can take
+ * in what is already queued and close without resetting anything. 0 or -errno. */
+int loader_set_draining(struct loader *l);
 /* Where a program is attached through a pinned link. */
 struct link_target {
 	unsigned type;    /* BPF_LINK_TYPE_CGROUP or BPF_LINK_TYPE_NETNS */

@@ -2,6 +2,7 @@
  * signals arrive through a signalfd read, a 1 s timer does housekeeping (idle flows,
  * drain deadline); every completion goes through handle_cqe(). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@
 
 #define RING_ENTRIES 4096
 #define LISTEN_BACKLOG 4096
+/* A connect the programs steered here just before the draining flag is set reaches the
+ * backlog within microseconds on loopback; 20 ms leaves room for a busy host. */
+#define DRAIN_HANDOVER_MS 20
 
 uint64_t loop_now_ms(void)
 {
@@ -393,6 +397,32 @@ static void reload(struct loop *lp)
 	}
 }
 
+/* Connections the kernel queued on a listener are reset when it closes: take them in
+ * first (served like any other, within the drain). */
+static void take_backlog(struct loop *lp)
+{
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+		int fd, n = 0;
+
+		if (l->fd < 0 || l->kind == LST_ADMIN || l->kind == LST_METRICS ||
+		    fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK))
+			continue;
+		while ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			n++;
+			if (l->kind == LST_TUNNEL)
+				sess_accept(lp, fd);
+			else if (l->kind == LST_INBOUND)
+				ingress_accept(lp, fd);
+			else
+				conn_accept(lp, fd);
+		}
+		if (n)
+			log_info("%s listener: took in %d queued connection%s before closing", l->name, n,
+				 n == 1 ? "" : "s");
+	}
+}
+
 static void start_drain(struct loop *lp, int signo)
 {
 	if (lp->draining) {
@@ -406,6 +436,15 @@ static void start_drain(struct loop *lp, int signo)
 	lp->drain_deadline_ms = loop_now_ms() + lp->cfg->drain_timeout_ms;
 	log_info("signal %d: no new flows; draining %llu active flows (up to %u ms)", signo,
 		 (unsigned long long)lp->st.active, lp->cfg->drain_timeout_ms);
+	/* A hand-over with no reset: the connect programs stop steering to us (steered
+	 * destinations fail open from now on), connects they steered here a moment ago get
+	 * the time to reach the backlog, and the backlog is taken in before the close. */
+	if (loader_set_draining(lp->ld))
+		log_warn("cannot tell the connect programs that hermesd is stopping: a connect steered "
+			 "here while the listener closes may be reset");
+	else
+		usleep(DRAIN_HANDOVER_MS * 1000);
+	take_backlog(lp);
 	close_listeners(lp, false);
 }
 
@@ -519,8 +558,6 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 		admin_accept(lp, cqe->res);
 	} else if (l->kind == LST_METRICS) {
 		admin_accept_metrics(lp, cqe->res);
-	} else if (lp->draining) {
-		close(cqe->res);
 	} else if (l->kind == LST_TUNNEL) {
 		sess_accept(lp, cqe->res);
 	} else if (l->kind == LST_INBOUND) {

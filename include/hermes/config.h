@@ -18,7 +18,8 @@ struct hermes_bpf_config {
 	__u8 sk_msg;         /* 1: splice the app <-> hermesd hop with sk_msg (hermes_sockhash) */
 	__u8 flows;          /* 1: keep the flow table (hermes_flows) */
 	__u8 ingress;        /* 1: protected ingress is on: record hermesd's own connects */
-	__u8 pad;
+	__u8 draining;       /* 1: hermesd is stopping: steered destinations fail open while its
+	                      * listener still takes in what was already steered to it */
 };
 _Static_assert(sizeof(struct hermes_bpf_config) == 32, "hermes_bpf_config layout is ABI");
 

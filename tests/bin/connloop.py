@@ -2,7 +2,7 @@
 """connloop.py: connect in a loop while hermesd stops and starts, to show that policy
 never has a gap (run with /usr/bin/python3, from the steered cgroup).
 
-  connloop.py ALLOW_HOST ALLOW_PORT DENY_HOST DENY_PORT --stop-file F [--deadline S]
+  connloop.py ALLOW_HOST ALLOW_PORT DENY_HOST DENY_PORT --stop-file F [--deadline S] [--no-sleep]
 
 Each round: an HTTP/1.0 GET / to ALLOW_HOST:ALLOW_PORT, which must be answered (through
 hermesd, or directly while hermesd is down: the socket's local address tells which,
@@ -45,6 +45,7 @@ def main():
     ap.add_argument("deny_port", type=int)
     ap.add_argument("--stop-file", required=True)
     ap.add_argument("--deadline", type=float, default=60)
+    ap.add_argument("--no-sleep", action="store_true", help="no 5 ms pause between rounds")
     args = ap.parse_args()
     t0 = time.monotonic()
     n = {"rounds": 0, "proxied": 0, "direct": 0, "failed": 0, "denied": 0, "leaked": 0}
@@ -70,7 +71,8 @@ def main():
             events.append("%.3f s: connect %s:%d failed with %r, not EPERM" % (at, args.deny_host, args.deny_port, e))
         finally:
             s.close()
-        time.sleep(0.005)
+        if not args.no_sleep:
+            time.sleep(0.005)
     print(" ".join("%s %d" % kv for kv in n.items()))
     for e in events[:20]:
         print(e)

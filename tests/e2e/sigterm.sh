@@ -35,6 +35,12 @@ wait_origdst '10\.77\.1\.2:9300' 1 "the slow connection goes through hermesd"
 # connections and denied connects in a loop, across the stop and the restart
 bg loop app "$PY" "$TESTBIN/connloop.py" 10.77.1.2 80 10.77.1.3 80 --stop-file "$TMP/loop.stop" --deadline 60
 loop=$BG_PID
+# three more loops, so that connects are in flight at the moment the listener closes
+loops=()
+for k in 2 3 4; do
+	bg "loop$k" app "$PY" "$TESTBIN/connloop.py" 10.77.1.2 80 10.77.1.3 80 --stop-file "$TMP/loop.stop" --deadline 60 --no-sleep
+	loops+=("$k:$BG_PID")
+done
 sleep 0.5
 
 t0=$(now_ms)
@@ -86,6 +92,12 @@ read -r _ rounds _ proxied _ direct _ _ _ denied _ <"$TMP/loop.log"
 assert_ge 1 "$direct" "loop connections made directly while hermesd was down"
 assert_ge 2 "$proxied" "loop connections through hermesd (before and after)"
 assert_eq "$rounds" "$denied" "every denied connect in the loop got EPERM"
+for kp in "${loops[@]}"; do
+	wait "${kp#*:}"
+	lrc=$?
+	say "connection loop ${kp%%:*}: $(tr '\n' ' ' <"$TMP/loop${kp%%:*}.log")"
+	assert_eq 0 "$lrc" "connection loop ${kp%%:*} (no pause between rounds): no failure, no connect through the deny rule"
+done
 
 # ---- --detach-on-exit: today's lab behaviour, everything detached
 stop_hermesd TERM 15
