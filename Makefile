@@ -129,7 +129,7 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
 
