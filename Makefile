@@ -58,6 +58,10 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 HERMESD_SRCS := $(filter-out $(LIB_SRCS),$(wildcard userspace/*.c))
 HERMESD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HERMESD_SRCS))
 TOOL_BINS := $(BUILD)/hermesctl $(BUILD)/hermes-top
+# hermesctl: tools/ctl/ (main, help, one file per command); hermes-top: tools/top/
+# (sampling, filters, views, batch/follow output, the curses view). Both link tools/cli.c.
+CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ctl/*.c))
+TOP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/top/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTBIN_SRCS := $(wildcard tests/bin/*.c)
@@ -125,13 +129,19 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(BUILD)/obj/tools/hermesctl.o $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
 
-$(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
+$(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lncursesw -o $@
+
+# The tools' modules include tools/cli.h and tools/certs.h, and their own directory's
+# headers; the unit tests of a tool's pure modules include them as top/NAME.h.
+$(BUILD)/obj/tools/%.o: CFLAGS += -Itools
+$(BUILD)/obj/tests/unit/test_top_%.o: CFLAGS += -Itools
+$(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/tools/top/util.o
 
 # Unit tests link the shared library code and the config parser (no root needed).
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(BUILD)/obj/userspace/config.o

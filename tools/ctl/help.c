@@ -1,0 +1,279 @@
+/* help.c: hermesctl's help text (see help.h): the command entries, the sections they
+ * refer to (matches, actions, options, bpftool), and the whole page. */
+#include <stdio.h>
+#include <string.h>
+
+#include "certs.h"
+#include "cli.h"
+#include "help.h"
+#include "hermes/pin.h"
+
+enum help_section { SEC_MATCHES = 1, SEC_ACTIONS = 2, SEC_BPFTOOL = 4 };
+
+struct help_entry {
+	const char *cmd;      /* command words */
+	const char *synopsis; /* after "hermesctl [OPTIONS] " */
+	const char *text;     /* printf format: CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS */
+	unsigned sections;
+};
+
+static const struct help_entry help_entries[] = {
+	{ "status", "status [--json]",
+"        For every pinned link: its name, program name and id, attach type\n"
+"        (connect4, connect6, getpeername4, getpeername6, sock_ops, getsockopt)\n"
+"        and the cgroup it is attached to (path and id), or DEFUNCT when the\n"
+"        link is attached nowhere any more (its cgroup was removed, or someone\n"
+"        detached it; a running hermesd attaches it again once the cgroup\n"
+"        exists). Then the decision counters summed over CPUs, and whether\n"
+"        hermesd answers GET /ready on its admin address within 1 s (with its\n"
+"        reason when it is not ready). Exits 1 unless all is well (every link\n"
+"        attached, hermesd ready), so it serves as a health check.\n", 0 },
+	{ "policy list", "policy list [--json]",
+"        Every rule, sorted by family, address, prefix and port, with its action\n"
+"        and origin: \"config\" rules come from hermesd's config file and are\n"
+"        replaced on reload; \"manual\" rules come from hermesctl or bpftool and\n"
+"        are left alone by reloads (a manual rule also wins over a config rule\n"
+"        with the same match). --json prints an array of\n"
+"        {\"match\": ..., \"action\": ..., \"origin\": ...} objects.\n", SEC_BPFTOOL },
+	{ "policy add", "policy add CIDR[:PORT] ACTION [--json]",
+"        Adds or replaces the rule for CIDR[:PORT] (origin manual). Both words\n"
+"        are checked before the map is touched. For a tunnel rule, hermesctl\n"
+"        then asks hermesd (GET /routes) whether a tunnel route covers the whole\n"
+"        match, and warns on stderr when none does (those connections would be\n"
+"        reset) or when hermesd does not answer (it could not be checked); the\n"
+"        rule is added either way. --json prints {\"match\", \"action\",\n"
+"        \"origin\", \"route_check\"}.\n", SEC_MATCHES | SEC_ACTIONS | SEC_BPFTOOL },
+	{ "policy del", "policy del CIDR[:PORT] [--json]",
+"        Deletes the rule with exactly this match (same prefix, same port).\n"
+"        --json prints {\"deleted\": MATCH}.\n", SEC_MATCHES | SEC_BPFTOOL },
+	{ "routes", "routes [--json]",
+"        The routes of the running hermesd (from its config): the tunnel routes\n"
+"        (name, the destinations each carries, its peers in order of preference\n"
+"        as PROTO://ADDR: h2 is HTTP/2 over mTLS, h2c HTTP/2 in clear text, h1\n"
+"        and h1s HTTP/1.1 CONNECT without and with TLS, h2-post[s] a POST\n"
+"        stream), then the http routes of the http action, first match wins\n"
+"        (host, path prefix, upstream protocol, endpoints). Asks hermesd's admin\n"
+"        endpoint (GET /routes), so hermesd must be running. --json prints\n"
+"        {\"routes\": [...], \"http_routes\": [...]} as hermesd answers it.\n", 0 },
+	{ "disable", "disable [--json]",
+"        Detaches every pinned link (BPF_LINK_DETACH, which also works while\n"
+"        hermesd holds the link open) and removes every pin under DIR, then DIR\n"
+"        itself. Afterwards no Hermes program is attached and connections go\n"
+"        where applications send them. Start hermesd again to re-enable.\n"
+"        This is the one way to remove Hermes: a stopped hermesd leaves its\n"
+"        links attached. With nothing left under DIR it says so and exits 0.\n"
+"        --json prints {\"pin_root\", \"detached\", \"removed\", \"failed\"}.\n", 0 },
+	{ "certs init", "certs init DIR [--hosts NAME[,NAME...]] [--days N]\n"
+			"            [--force] [--expired] [--json]",
+"        Makes the certificates for mTLS between hermesd peers, with no\n"
+"        openssl command line or config (EC P-256 keys, SHA-256 signatures):\n"
+"        DIR/ca.crt and DIR/ca.key, a self-signed CA (basicConstraints CA:TRUE\n"
+"        critical, keyUsage keyCertSign and cRLSign, valid 3650 days or --days\n"
+"        if longer), and for each NAME (default: hermes) DIR/NAME.crt and\n"
+"        DIR/NAME.key, signed by the CA, with subjectAltName DNS:NAME (IP:NAME\n"
+"        when NAME is an IPv4 or IPv6 address: origins reached by address, e.g.\n"
+"        https:// proxy targets) and URI:spiffe://hermes/NAME and\n"
+"        extendedKeyUsage serverAuth and clientAuth (one certificate serves\n"
+"        as server and as client). DIR is\n"
+"        created if missing (one level). Keys are mode 0600, certificates 0644.\n"
+"        A CA already in DIR is reused, so `certs init DIR --hosts new` adds\n"
+"        a host to an existing CA. An existing NAME.key or NAME.crt is never\n"
+"        overwritten: the command fails naming it and writes nothing.\n"
+"        A NAME may hold letters, digits, '-' and '.' (not \"ca\"), or be an\n"
+"        IP address. --json prints {\"dir\", \"hosts\", \"messages\"}.\n"
+"        --hosts NAME[,NAME...]  hosts to issue certificates for\n"
+"        --days N    validity of the host certificates, 1..%d (default %d)\n"
+"        --force     make a new CA (host certificates signed by the old one\n"
+"                    stop verifying) and replace existing host files\n"
+"        --expired   TESTS ONLY: issue host certificates whose validity ended\n"
+"                    a day ago, to test that peers refuse them\n", 0 },
+	{ "help", "help [COMMAND [SUBCOMMAND]]",
+"        This help, or only the part about COMMAND (the same as\n"
+"        `hermesctl COMMAND --help`).\n", 0 },
+};
+#define N_HELP (sizeof(help_entries) / sizeof(help_entries[0]))
+
+static void help_matches(FILE *f)
+{
+	fprintf(f,
+"MATCHES\n"
+"    A match is an address prefix and an optional port (1..65535; none = any):\n"
+"        10.0.0.0/8   10.0.0.1 (= /32)   10.0.0.0/8:80   10.0.0.1:80   0.0.0.0/0\n"
+"        fd00::/64    fd00::1 (= /128)   [fd00::/64]:443 [fd00::1]:443 ::/0\n"
+"    IPv6 with a port needs brackets. Host bits below the prefix are cleared\n"
+"    (10.1.2.3/8 is stored as 10.0.0.0/8). Rules naming the destination port\n"
+"    are looked up first, longest prefix winning among them; only when none\n"
+"    matches are the any-port rules looked up, again longest prefix first. So\n"
+"    10.0.0.0/8:80 proxy beats 10.0.0.1 deny for 10.0.0.1:80. Unmatched\n"
+"    connections pass.\n"
+"\n");
+}
+
+static void help_actions(FILE *f)
+{
+	fprintf(f,
+"ACTIONS\n"
+"    pass     the connection is untouched (use it to carve holes in wider rules)\n"
+"    deny     connect() fails with EPERM\n"
+"    proxy    the connection goes through hermesd's transparent listener, which\n"
+"             connects to the original destination itself (retries, failover)\n"
+"    tunnel   hermesd carries the connection in a CONNECT tunnel to the peer of\n"
+"             the route that covers the destination (routes: in hermesd's\n"
+"             config; by default HTTP/2 CONNECT over mTLS, HTTP/1.1 CONNECT and\n"
+"             clear-text h2c when the route says so); with no such route the\n"
+"             connection is reset\n"
+"    http     hermesd reads the HTTP/1.1 requests and forwards each one (routes,\n"
+"             retries, connection pools: http and http_routes in hermesd's\n"
+"             config)\n"
+"\n");
+}
+
+static void help_bpftool(FILE *f)
+{
+	fprintf(f,
+"BPFTOOL\n"
+"    The same with bpftool. Policy key (24 bytes): prefixlen (u32, host order,\n"
+"    = 32 + CIDR length), family (4 or 6), pad, port (network order, 0 = any),\n"
+"    addr[16]. Value (8 bytes): action (0 pass, 1 deny, 2 proxy, 3 tunnel,\n"
+"    4 http), origin (0 manual, 1 config), pad[2], route_id (u32). The maps'\n"
+"    BTF names the enums, so dumps print \"action\": \"proxy\", \"origin\":\n"
+"    \"manual\" (and in hermes_flows \"engine\" and \"state\"). On a\n"
+"    little-endian host:\n"
+"        bpftool map dump pinned %s/hermes_policy\n"
+"        # 10.0.3.0/24:80 -> proxy (prefixlen 32+24 = 56 = 0x38, port 80 = 00 50)\n"
+"        bpftool map update pinned %s/hermes_policy \\\n"
+"            key hex 38 00 00 00 04 00 00 50 0a 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 \\\n"
+"            value hex 02 00 00 00 00 00 00 00\n"
+"        bpftool map delete pinned %s/hermes_policy \\\n"
+"            key hex 38 00 00 00 04 00 00 50 0a 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+"        bpftool map dump pinned %s/hermes_stats    # per-CPU counters\n"
+"        bpftool map dump pinned %s/hermes_flows    # the flow table\n"
+"        bpftool link show; bpftool cgroup tree     # what status shows\n"
+"        bpftool link detach pinned %s/links/NAME   # what disable does, per link\n"
+"\n",
+		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT,
+		HERMES_PIN_ROOT_DEFAULT, HERMES_PIN_ROOT_DEFAULT);
+}
+
+static void help_options(FILE *f)
+{
+	fprintf(f,
+"OPTIONS\n"
+"    Options may come anywhere on the line, before or after the command words.\n"
+"    --pin-root DIR\n"
+"        Pin root of the hermesd instance to work on (default %s,\n"
+"        or $HERMES_PIN_ROOT). Must match hermesd's --pin-root.\n"
+"    --admin ADDR\n"
+"        hermesd's admin address, IPv4:PORT or [IPv6]:PORT (default\n"
+"        %s, or $HERMES_ADMIN).\n"
+"    --json\n"
+"        Machine-readable output (one JSON document on stdout) for any command.\n"
+"    -h, --help\n"
+"        Show this help; after a command, only that command's help.\n"
+"    -V, --version\n"
+"        Print the version and the git commit built.\n"
+"\n"
+"ENVIRONMENT\n"
+"    HERMES_PIN_ROOT   default for --pin-root\n"
+"    HERMES_ADMIN      default for --admin\n"
+"\n",
+		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT);
+}
+
+static void help_entry_print(FILE *f, const struct help_entry *e)
+{
+	fprintf(f, "    %s\n", e->synopsis);
+	fprintf(f, e->text, CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS);
+	fputc('\n', f);
+}
+
+void help_usage(FILE *f)
+{
+	fprintf(f,
+"NAME\n"
+"    hermesctl - inspect and control Hermes transparent steering\n"
+"\n"
+"SYNOPSIS\n");
+	for (size_t i = 0; i < N_HELP; i++)
+		fprintf(f, "    hermesctl [OPTIONS] %s\n", help_entries[i].synopsis);
+	fprintf(f,
+"    hermesctl -h | --help\n"
+"    hermesctl -V | --version\n"
+"\n"
+"DESCRIPTION\n"
+"    hermesd steers the connections of a cgroup with BPF programs and keeps its\n"
+"    state pinned on bpffs under a pin root: the programs' links in DIR/links/,\n"
+"    the policy trie (hermes_policy), the decision counters (hermes_stats) and\n"
+"    the flow table (hermes_flows) in DIR. hermesctl reads and changes those\n"
+"    pins directly, so policy changes take effect on the next connect() with\n"
+"    no reload, and work while hermesd is down. It asks hermesd's admin\n"
+"    endpoint only for readiness and routes. Most commands need root\n"
+"    (CAP_BPF and CAP_SYS_ADMIN) to open the pins.\n"
+"\n"
+"COMMANDS\n");
+	for (size_t i = 0; i < N_HELP; i++)
+		help_entry_print(f, &help_entries[i]);
+	help_matches(f);
+	help_actions(f);
+	help_options(f);
+	fprintf(f,
+"EXIT STATUS\n"
+"    0   success; for status: every link attached and hermesd ready\n"
+"    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
+"        status with a defunct link or a hermesd that is not ready or does\n"
+"        not answer,\n"
+"        a link could not be detached, hermesd does not answer (routes),\n"
+"        a certificate file exists or cannot be written, a CA file lacks\n"
+"        its pair\n"
+"    2   usage error or bad input: unknown command or option, malformed match,\n"
+"        port out of range, unknown action, bad host name\n"
+"\n"
+"EXAMPLES\n"
+"    hermesctl status\n"
+"    hermesctl policy add 10.0.3.0/24:80 proxy\n"
+"    hermesctl policy add '[fd00::/64]:443' deny\n"
+"    hermesctl policy add 10.0.3.7 pass\n"
+"    hermesctl policy add 10.8.0.0/16 tunnel     # warns if no route covers it\n"
+"    hermesctl policy del 10.0.3.0/24:80\n"
+"    hermesctl policy list --json --pin-root /sys/fs/bpf/hermes-test\n"
+"    HERMES_PIN_ROOT=/sys/fs/bpf/hermes-test hermesctl policy list\n"
+"    hermesctl help policy\n"
+"    hermesctl disable\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
+"    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
+"\n");
+	help_bpftool(f);
+}
+
+int help_command(char **words, int n)
+{
+	char name[64] = "";
+	unsigned sections = 0;
+	size_t l;
+
+	for (int i = 0; i < n && i < 2; i++)
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "%s%s", i ? " " : "",
+			 !strcmp(words[i], "delete") ? "del" : words[i]);
+	l = strlen(name);
+	for (size_t i = 0; i < N_HELP; i++) {
+		const struct help_entry *e = &help_entries[i];
+
+		if (strncmp(e->cmd, name, l) || (e->cmd[l] && e->cmd[l] != ' '))
+			continue;
+		printf("%shermesctl [OPTIONS] %s\n", sections ? "\n" : "", e->synopsis);
+		printf(e->text, CERTS_MAX_DAYS, CERTS_DEFAULT_DAYS);
+		sections |= help_entries[i].sections | 0x100; /* 0x100: something matched */
+	}
+	if (!sections)
+		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, help)", name);
+	putchar('\n');
+	if (sections & SEC_MATCHES)
+		help_matches(stdout);
+	if (sections & SEC_ACTIONS)
+		help_actions(stdout);
+	help_options(stdout);
+	if (sections & SEC_BPFTOOL)
+		help_bpftool(stdout);
+	printf("See 'hermesctl --help' for every command.\n");
+	return EXIT_OK;
+}
