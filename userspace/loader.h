@@ -46,6 +46,8 @@ struct loader {
 /* Loads and attaches everything; on failure nothing stays attached and the message
  * has been logged. Returns 0 or -errno. */
 int loader_start(struct loader *l, const struct hermes_config *cfg);
+/* libbpf's messages at level and above are logged from now on (log_bpf; SIGHUP sets it again). */
+void loader_log_bpf(enum log_level level);
 /* Where a program is attached through a pinned link. */
 struct link_target {
 	unsigned type;    /* BPF_LINK_TYPE_CGROUP or BPF_LINK_TYPE_NETNS */
