@@ -1987,9 +1987,10 @@ static void merge_visit(const struct key *k, const char *qname, void *arg)
 	differs = k->size ? strcmp(was, now) != 0 : memcmp(was, now, k->span) != 0;
 	memcpy(now, was, k->span);
 	if (cmdline) {
-		config_key_overridden(m->next, qname);
-		if (differs)
+		/* worth a word only when the file itself gives another value */
+		if (differs && config_key_line(m->next, qname) > 0)
 			list_add(m->rep->cmdline, sizeof(m->rep->cmdline), &m->rep->n_cmdline, qname);
+		config_key_overridden(m->next, qname);
 	} else if (differs) {
 		list_add(m->rep->restart, sizeof(m->rep->restart), &m->rep->n_restart, qname);
 	}

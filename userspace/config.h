@@ -46,8 +46,9 @@ void config_keys(void (*fn)(const char *qname, enum cfg_apply apply, bool sectio
 int config_key_apply(const char *qname);
 /* Prepares next (the file just loaded for a SIGHUP) to replace running: every key marked
  * restart-only keeps running's value, and so does every key a command-line option set
- * (config_key_overridden: a reload does not undo an option). report lists the keys of
- * either kind whose value in next differed. Lists and TLS contexts are not touched. */
+ * (config_key_overridden: a reload does not undo an option). report lists the
+ * restart-only keys whose value in next differed, and the option-held keys the file sets
+ * to another value. Lists and TLS contexts are not touched. */
 void config_reload_merge(const struct hermes_config *running, struct hermes_config *next,
 			 struct cfg_reload_report *report);
 
