@@ -210,6 +210,22 @@ struct cfg_http {
 
 #define CFG_MAX_KEY_LINES 80
 
+/* What a SIGHUP does with a key of the file (its mark in config.c's key tables). */
+enum cfg_apply {
+	CFG_APPLY_NONE = 0, /* a section whose keys carry their own marks (never a leaf key) */
+	CFG_APPLY_RELOAD,   /* the file's new value takes effect on SIGHUP */
+	CFG_APPLY_RESTART,  /* read at start only: a SIGHUP keeps the running value and warns */
+};
+
+/* What config_reload_merge() found: keys whose new value waits for a restart, and keys
+ * a command-line option holds (their new value in the file is not applied either). */
+struct cfg_reload_report {
+	char restart[512]; /* "listeners.admin, mark" */
+	int n_restart;
+	char cmdline[256]; /* "log_level" */
+	int n_cmdline;
+};
+
 struct hermes_config {
 	char source[PATH_MAX];      /* file name, or "<embedded default>" */
 	char cgroup[PATH_MAX];      /* cgroup v2 directory to steer */

@@ -6,7 +6,8 @@
  *
  * Each YAML mapping is walked by parse_map() against a table of struct key, whose
  * setter converts one value into a field of the object being filled (the config,
- * a policy rule or an endpoint set). */
+ * a policy rule or an endpoint set). The same tables say what a SIGHUP does with each
+ * key of the config (RELOAD or RESTART, see "reload" below): there is no other list. */
 #include <errno.h>
 #include <mntent.h>
 #include <stdarg.h>
@@ -68,7 +69,14 @@ struct key {
 	const char *expect;      /* for messages: what a good value looks like */
 	const struct key *sub;   /* sections: their keys */
 	size_t nsub;
+	/* keys of the config itself (top level and sections): */
+	enum cfg_apply apply;    /* what a SIGHUP does with it; every leaf key has one */
+	size_t span;             /* bytes of the config from off that hold its value (0: a list
+				  * the config points to, which a reload always replaces) */
 };
+
+#define RELOAD .apply = CFG_APPLY_RELOAD
+#define RESTART .apply = CFG_APPLY_RESTART
 
 /* ---- messages ---- */
 
@@ -508,19 +516,22 @@ static int set_alternates(struct ctx *c, const struct key *k, const char *qname,
 				 obj);
 }
 
-#define CFG_FIELD(f) .off = offsetof(struct hermes_config, f)
+#define CFG_FIELD(f) .off = offsetof(struct hermes_config, f), .span = sizeof(((struct hermes_config *)0)->f)
 #define CFG_STRING(f) CFG_FIELD(f), .size = sizeof(((struct hermes_config *)0)->f)
+/* an array of the config and its count, declared right after it */
+#define CFG_ARRAY(arr, count) .off = offsetof(struct hermes_config, arr), \
+	.span = offsetof(struct hermes_config, count) + sizeof(int) - offsetof(struct hermes_config, arr)
 
 static const struct key listener_keys[] = {
-	{ .name = "outbound", .set = set_addr, CFG_FIELD(listen), .flags = KEY_V4,
+	{ .name = "outbound", .set = set_addr, CFG_FIELD(listen), RESTART, .flags = KEY_V4,
 	  .expect = "IPv4:PORT, e.g. " DEFAULT_LISTEN },
-	{ .name = "outbound6", .set = set_addr, CFG_FIELD(listen6), .flags = KEY_V6 | KEY_OFF,
+	{ .name = "outbound6", .set = set_addr, CFG_FIELD(listen6), RESTART, .flags = KEY_V6 | KEY_OFF,
 	  .expect = "[IPv6]:PORT, e.g. " DEFAULT_LISTEN6 ", or off" },
-	{ .name = "admin", .set = set_addr, CFG_FIELD(admin), .flags = KEY_OFF,
+	{ .name = "admin", .set = set_addr, CFG_FIELD(admin), RESTART, .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. " DEFAULT_ADMIN ", or off" },
-	{ .name = "tunnel", .set = set_addr, CFG_FIELD(tunnel), .flags = KEY_OFF,
+	{ .name = "tunnel", .set = set_addr, CFG_FIELD(tunnel), RESTART, .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. 10.0.0.1:15008, or off" },
-	{ .name = "metrics", .set = set_addr, CFG_FIELD(metrics), .flags = KEY_OFF,
+	{ .name = "metrics", .set = set_addr, CFG_FIELD(metrics), RESTART, .flags = KEY_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT serving only /metrics and /ready, e.g. 0.0.0.0:15020, or off" },
 };
 
@@ -567,15 +578,15 @@ static int set_allow_from(struct ctx *c, const struct key *k, const char *qname,
 }
 
 static const struct key inbound_keys[] = {
-	{ .name = "listen", .set = set_addr, CFG_FIELD(inbound.listen), .flags = KEY_V4 | KEY_OFF,
+	{ .name = "listen", .set = set_addr, CFG_FIELD(inbound.listen), .flags = KEY_V4 | KEY_OFF, RESTART,
 	  .expect = "IPv4:PORT, e.g. " DEFAULT_INBOUND ", or off" },
-	{ .name = "listen6", .set = set_addr, CFG_FIELD(inbound.listen6), .flags = KEY_V6 | KEY_OFF,
+	{ .name = "listen6", .set = set_addr, CFG_FIELD(inbound.listen6), .flags = KEY_V6 | KEY_OFF, RESTART,
 	  .expect = "[IPv6]:PORT, e.g. \"[::]:15006\", or off" },
-	{ .name = "protect", .set = set_protect,
+	{ .name = "protect", .set = set_protect, CFG_ARRAY(inbound.protect, inbound.n_protect), RESTART,
 	  .expect = "a list of at most 64 local ports reachable only through hermesd, e.g. [80, 8443]" },
-	{ .name = "allow_from", .set = set_allow_from,
+	{ .name = "allow_from", .set = set_allow_from, CFG_ARRAY(inbound.allow_from, inbound.n_allow_from), RESTART,
 	  .expect = "a list of at most 64 CIDRs whose direct connections hermesd lets through, e.g. [10.0.1.0/24]" },
-	{ .name = "allow_init_netns", .set = set_bool, CFG_FIELD(inbound.allow_init_netns),
+	{ .name = "allow_init_netns", .set = set_bool, CFG_FIELD(inbound.allow_init_netns), RESTART,
 	  .expect = "true or false" },
 };
 
@@ -597,7 +608,7 @@ static int set_inbound(struct ctx *c, const struct key *k, const char *qname, ya
 enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,
        PX_RELAY, PX_SK_MSG, PX_NKEYS };
 
-#define U32_KEY(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(f), .min = (lo), .max = (hi) }
+#define U32_KEY(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(f), .min = (lo), .max = (hi), RELOAD }
 
 static const struct key proxy_keys[PX_NKEYS] = {
 	[PX_CONNECT_TIMEOUT] = U32_KEY(connect_timeout_ms, 1, 600000),
@@ -606,8 +617,10 @@ static const struct key proxy_keys[PX_NKEYS] = {
 	[PX_BACKOFF_MAX] = U32_KEY(backoff_max_ms, 0, 600000),
 	[PX_IDLE] = U32_KEY(idle_timeout_ms, 1000, 86400000),
 	[PX_DRAIN] = U32_KEY(drain_timeout_ms, 0, 600000),
-	[PX_RELAY] = { .name = "relay", .set = set_relay, CFG_FIELD(relay), .expect = "uring, splice or auto" },
-	[PX_SK_MSG] = { .name = "sk_msg", .set = set_bool, CFG_FIELD(sk_msg), .expect = "true or false" },
+	/* both choose BPF programs and check each other at start (main.c) */
+	[PX_RELAY] = { .name = "relay", .set = set_relay, CFG_FIELD(relay), RESTART,
+		       .expect = "uring, splice or auto" },
+	[PX_SK_MSG] = { .name = "sk_msg", .set = set_bool, CFG_FIELD(sk_msg), RESTART, .expect = "true or false" },
 };
 
 /* proxy: a section plus the backoff_base_ms <= backoff_max_ms check, made against
@@ -1173,19 +1186,21 @@ static int set_retry(struct ctx *c, const struct key *k, const char *qname, yaml
 	return ret;
 }
 
-#define HTTP_U32(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(http.f), .min = (lo), .max = (hi) }
+#define HTTP_U32(f, lo, hi) { .name = #f, .set = set_u32, CFG_FIELD(http.f), .min = (lo), .max = (hi), RELOAD }
 
 static const struct key http_keys[] = {
-	{ .name = "max_head_bytes", .set = set_u32, CFG_FIELD(http.max_head), .min = 256, .max = 1 << 20 },
-	{ .name = "max_line_bytes", .set = set_u32, CFG_FIELD(http.max_line), .min = 64, .max = 1 << 20 },
+	/* restart: connections size their buffers by it, and a larger limit would outgrow
+	 * the buffers of those opened before */
+	{ .name = "max_head_bytes", .set = set_u32, CFG_FIELD(http.max_head), .min = 256, .max = 1 << 20, RESTART },
+	{ .name = "max_line_bytes", .set = set_u32, CFG_FIELD(http.max_line), .min = 64, .max = 1 << 20, RELOAD },
 	HTTP_U32(max_headers, 1, 64),
 	HTTP_U32(max_idle, 0, 10000),
 	HTTP_U32(pool_idle_timeout_ms, 100, 3600000),
 	HTTP_U32(keepalive_timeout_ms, 100, 3600000),
 	HTTP_U32(head_timeout_ms, 100, 600000),
 	HTTP_U32(unhealthy_ms, 0, 3600000),
-	{ .name = "via", .set = set_bool, CFG_FIELD(http.via), .expect = "true or false" },
-	{ .name = "retry", .set = set_retry, CFG_FIELD(http.retry) },
+	{ .name = "via", .set = set_bool, CFG_FIELD(http.via), RELOAD, .expect = "true or false" },
+	{ .name = "retry", .set = set_retry, CFG_FIELD(http.retry), RELOAD },
 };
 
 static bool header_name_ok(const char *s)
@@ -1415,20 +1430,20 @@ static int set_http_routes(struct ctx *c, const struct key *k, const char *qname
 }
 
 static const struct key tls_keys[] = {
-	{ .name = "cert", .set = set_path, CFG_STRING(tls.cert),
+	{ .name = "cert", .set = set_path, CFG_STRING(tls.cert), RELOAD,
 	  .expect = "an absolute path to this host's PEM certificate (chain)" },
-	{ .name = "key", .set = set_path, CFG_STRING(tls.key),
+	{ .name = "key", .set = set_path, CFG_STRING(tls.key), RELOAD,
 	  .expect = "an absolute path to the certificate's PEM private key" },
-	{ .name = "ca", .set = set_path, CFG_STRING(tls.ca),
+	{ .name = "ca", .set = set_path, CFG_STRING(tls.ca), RELOAD,
 	  .expect = "an absolute path to the PEM CA certificate(s) that sign peers" },
 };
 
 static const struct key tunnel_keys[] = {
 	U32_KEY(h2_max_streams, 1, 100000),
 	U32_KEY(h2_pool_mbps, 0, 1000000),
-	{ .name = "post_path", .set = set_path, CFG_STRING(tunnel_post_path),
+	{ .name = "post_path", .set = set_path, CFG_STRING(tunnel_post_path), RELOAD,
 	  .expect = "the path the tunnel listener serves h2-post tunnels on, e.g. /hermes/tunnel" },
-	{ .name = "allow_cleartext", .set = set_bool, CFG_FIELD(tunnel_allow_cleartext),
+	{ .name = "allow_cleartext", .set = set_bool, CFG_FIELD(tunnel_allow_cleartext), RELOAD,
 	  .expect = "true or false (true: the tunnel listener serves clear text although tls is set)" },
 };
 
@@ -1462,38 +1477,40 @@ static int set_access_log(struct ctx *c, const struct key *k, const char *qname,
 }
 
 static const struct key top_keys[] = {
-	{ .name = "cgroup", .set = set_path, CFG_STRING(cgroup),
+	{ .name = "cgroup", .set = set_path, CFG_STRING(cgroup), RESTART,
 	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/myapps" },
-	{ .name = "pin_root", .set = set_path, CFG_STRING(pin_root),
+	{ .name = "pin_root", .set = set_path, CFG_STRING(pin_root), RESTART,
 	  .expect = "an absolute path on bpffs, e.g. " DEFAULT_PIN_ROOT },
-	{ .name = "log_level", .set = set_log_level, CFG_FIELD(log_level),
+	{ .name = "log_level", .set = set_log_level, CFG_FIELD(log_level), RELOAD,
 	  .expect = "debug, info, warn or error" },
-	{ .name = "log_format", .set = set_log_format, CFG_FIELD(log_format),
+	{ .name = "log_format", .set = set_log_format, CFG_FIELD(log_format), RELOAD,
 	  .expect = "auto, text, json or journal" },
-	{ .name = "log_bpf", .set = set_log_level, CFG_FIELD(log_bpf),
+	{ .name = "log_bpf", .set = set_log_level, CFG_FIELD(log_bpf), RELOAD,
 	  .expect = "debug, info, warn or error: the least severe of libbpf's messages to log" },
-	{ .name = "access_log", .set = set_access_log, CFG_STRING(access_log),
+	{ .name = "access_log", .set = set_access_log, CFG_STRING(access_log), RELOAD,
 	  .expect = "off, stderr or an absolute file path" },
-	{ .name = "user", .set = set_string, CFG_STRING(user),
+	{ .name = "user", .set = set_string, CFG_STRING(user), RESTART,
 	  .expect = "a user name of at most 63 characters" },
-	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), .min = 1, .max = 0xffffffff,
+	{ .name = "mark", .set = set_u32, CFG_FIELD(mark), RESTART, .min = 1, .max = 0xffffffff,
 	  .flags = KEY_HEX },
-	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), .expect = "true or false" },
-	{ .name = "detach_on_exit", .set = set_bool, CFG_FIELD(detach_on_exit), .expect = "true or false" },
-	{ .name = "tc_interfaces", .set = set_tc_ifaces,
+	{ .name = "flow_table", .set = set_bool, CFG_FIELD(flow_table), RESTART, .expect = "true or false" },
+	{ .name = "detach_on_exit", .set = set_bool, CFG_FIELD(detach_on_exit), RELOAD, .expect = "true or false" },
+	{ .name = "tc_interfaces", .set = set_tc_ifaces, CFG_ARRAY(tc_ifaces, n_tc_ifaces), RESTART,
 	  .expect = "a list of at most 8 interface names (at most 15 characters each)" },
 	{ .name = "listeners", .set = set_section, .sub = listener_keys,
 	  .nsub = ARRAY_SIZE(listener_keys) },
 	{ .name = "proxy", .set = set_proxy, .sub = proxy_keys, .nsub = PX_NKEYS },
-	{ .name = "policy", .set = set_policy },
-	{ .name = "endpoints", .set = set_endpoints },
-	{ .name = "routes", .set = set_routes },
-	{ .name = "tunnel_access", .set = set_tunnel_access },
+	{ .name = "policy", .set = set_policy, RELOAD },
+	{ .name = "endpoints", .set = set_endpoints, RELOAD },
+	{ .name = "routes", .set = set_routes, RELOAD },
+	{ .name = "tunnel_access", .set = set_tunnel_access, RELOAD },
 	{ .name = "tls", .set = set_section, .sub = tls_keys, .nsub = ARRAY_SIZE(tls_keys) },
 	{ .name = "tunnel", .set = set_section, .sub = tunnel_keys, .nsub = ARRAY_SIZE(tunnel_keys) },
-	{ .name = "inbound", .set = set_inbound, .sub = inbound_keys, .nsub = ARRAY_SIZE(inbound_keys) },
+	/* the section's presence turns protected ingress on: a restart, as its keys */
+	{ .name = "inbound", .set = set_inbound, .sub = inbound_keys, .nsub = ARRAY_SIZE(inbound_keys),
+	  CFG_FIELD(inbound.on), RESTART },
 	{ .name = "http", .set = set_section, .sub = http_keys, .nsub = ARRAY_SIZE(http_keys) },
-	{ .name = "http_routes", .set = set_http_routes },
+	{ .name = "http_routes", .set = set_http_routes, RELOAD },
 };
 
 _Static_assert(ARRAY_SIZE(top_keys) <= MAX_KEYS, "raise MAX_KEYS");
@@ -1881,6 +1898,111 @@ void config_key_overridden(struct hermes_config *cfg, const char *key)
 		snprintf(cfg->key_lines[cfg->n_key_lines].key, sizeof(cfg->key_lines[0].key), "%s", key);
 		cfg->key_lines[cfg->n_key_lines++].line = -1;
 	}
+}
+
+/* ---- reload: what a SIGHUP does with each key (the marks in the key tables) ---- */
+
+typedef void (*key_visit_fn)(const struct key *k, const char *qname, void *arg);
+
+/* The config's keys: top level, then each section's after the section itself. */
+static void visit_keys(key_visit_fn fn, void *arg)
+{
+	char q[QNAME_LEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(top_keys); i++) {
+		const struct key *t = &top_keys[i];
+
+		fn(t, t->name, arg);
+		for (size_t j = 0; j < t->nsub; j++) {
+			snprintf(q, sizeof(q), "%s.%s", t->name, t->sub[j].name);
+			fn(&t->sub[j], q, arg);
+		}
+	}
+}
+
+struct keys_arg {
+	void (*fn)(const char *qname, enum cfg_apply apply, bool section, void *arg);
+	void *arg;
+};
+
+static void keys_visit(const struct key *k, const char *qname, void *arg)
+{
+	struct keys_arg *a = arg;
+
+	a->fn(qname, k->apply, k->nsub > 0, a->arg);
+}
+
+void config_keys(void (*fn)(const char *qname, enum cfg_apply apply, bool section, void *arg), void *arg)
+{
+	struct keys_arg a = { fn, arg };
+
+	visit_keys(keys_visit, &a);
+}
+
+struct apply_arg {
+	const char *qname;
+	int apply;
+};
+
+static void apply_visit(const struct key *k, const char *qname, void *arg)
+{
+	struct apply_arg *a = arg;
+
+	if (!strcmp(qname, a->qname))
+		a->apply = (int)k->apply;
+}
+
+int config_key_apply(const char *qname)
+{
+	struct apply_arg a = { qname, -ENOENT };
+
+	visit_keys(apply_visit, &a);
+	return a.apply;
+}
+
+struct merge_arg {
+	const struct hermes_config *run;
+	struct hermes_config *next;
+	struct cfg_reload_report *rep;
+};
+
+static void list_add(char *list, size_t len, int *n, const char *qname)
+{
+	size_t used = strlen(list);
+
+	snprintf(list + used, len - used, "%s%s", *n ? ", " : "", qname);
+	(*n)++;
+}
+
+static void merge_visit(const struct key *k, const char *qname, void *arg)
+{
+	struct merge_arg *m = arg;
+	const char *was = (const char *)m->run + k->off;
+	char *now = (char *)m->next + k->off;
+	bool differs, cmdline = config_key_line(m->run, qname) < 0;
+
+	if (!k->span || (k->apply != CFG_APPLY_RESTART && !cmdline))
+		return;
+	/* strings compare as strings: the bytes after the NUL are not the value */
+	differs = k->size ? strcmp(was, now) != 0 : memcmp(was, now, k->span) != 0;
+	memcpy(now, was, k->span);
+	if (cmdline) {
+		/* worth a word only when the file itself gives another value */
+		if (differs && config_key_line(m->next, qname) > 0)
+			list_add(m->rep->cmdline, sizeof(m->rep->cmdline), &m->rep->n_cmdline, qname);
+		config_key_overridden(m->next, qname);
+	} else if (differs) {
+		list_add(m->rep->restart, sizeof(m->rep->restart), &m->rep->n_restart, qname);
+	}
+}
+
+void config_reload_merge(const struct hermes_config *running, struct hermes_config *next,
+			 struct cfg_reload_report *report)
+{
+	struct merge_arg m = { running, next, report };
+
+	memset(report, 0, sizeof(*report));
+	visit_keys(merge_visit, &m);
 }
 
 /* A YAML double-quoted scalar: every string is quoted, so that "[::1]:15001", "off"

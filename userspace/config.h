@@ -37,6 +37,21 @@ void config_key_overridden(struct hermes_config *cfg, const char *key);
  * every key with its effective value, defaults included (hermesd --check --print). */
 void config_print(const struct hermes_config *cfg, FILE *f);
 
+/* Every key of the file, top-level ones and those of sections ("tunnel.post_path"), in
+ * the order of the key tables; the keys of a list's entries belong to their list
+ * ("policy"). fn gets the dotted name, the key's mark (CFG_APPLY_NONE: a section whose
+ * keys carry their own) and whether it holds keys of its own (a section). */
+void config_keys(void (*fn)(const char *qname, enum cfg_apply apply, bool section, void *arg), void *arg);
+/* The mark of a key as config_keys() names it; -ENOENT for a name config.c does not take. */
+int config_key_apply(const char *qname);
+/* Prepares next (the file just loaded for a SIGHUP) to replace running: every key marked
+ * restart-only keeps running's value, and so does every key a command-line option set
+ * (config_key_overridden: a reload does not undo an option). report lists the
+ * restart-only keys whose value in next differed, and the option-held keys the file sets
+ * to another value. Lists and TLS contexts are not touched. */
+void config_reload_merge(const struct hermes_config *running, struct hermes_config *next,
+			 struct cfg_reload_report *report);
+
 /* Frees the rules and endpoints arrays (and zeroes their counts). Safe to call twice. */
 void config_free(struct hermes_config *cfg);
 /* The route carrying dst (longest prefix), NULL if none. */

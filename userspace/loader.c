@@ -25,6 +25,11 @@
  * debug output (every relocation, every map) is noise unless one asks for it. */
 static enum log_level bpf_level = LOG_WARN;
 
+void loader_log_bpf(enum log_level level)
+{
+	bpf_level = level;
+}
+
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	enum log_level ours = lvl == LIBBPF_WARN ? LOG_WARN : lvl == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
@@ -313,7 +318,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->flow_engine_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
-	bpf_level = cfg->log_bpf;
+	loader_log_bpf(cfg->log_bpf);
 	libbpf_set_print(libbpf_log);
 
 	err = pin_ensure_root(cfg->pin_root);

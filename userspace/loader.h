@@ -50,6 +50,8 @@ int loader_start(struct loader *l, const struct hermes_config *cfg);
  * fail open (connect directly) as if its listener were gone, so that the listener can take
  * in what is already queued and close without resetting anything. 0 or -errno. */
 int loader_set_draining(struct loader *l);
+/* libbpf's messages at level and above are logged from now on (log_bpf; SIGHUP sets it again). */
+void loader_log_bpf(enum log_level level);
 /* Where a program is attached through a pinned link. */
 struct link_target {
 	unsigned type;    /* BPF_LINK_TYPE_CGROUP or BPF_LINK_TYPE_NETNS */

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
+#include "loader.h"
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
@@ -275,11 +276,45 @@ static void close_listeners(struct loop *lp, bool admin_too)
 	}
 }
 
+/* Swaps the contents of two configs: the running one stays where everything points. */
+static void config_swap(struct hermes_config *a, struct hermes_config *b)
+{
+	unsigned char *p = (unsigned char *)a, *q = (unsigned char *)b;
+
+	for (size_t i = 0; i < sizeof(*a); i++) {
+		unsigned char t = p[i];
+
+		p[i] = q[i];
+		q[i] = t;
+	}
+}
+
+/* Applies what a reloaded key changes outside the config itself. The access log's new
+ * destination (or the same path again, after log rotation) opens before the old one
+ * closes: when it cannot, the log goes on where it was, and next says so. */
+static void reload_apply(struct loop *lp, struct hermes_config *next)
+{
+	char err[512];
+
+	log_set_level(next->log_level);
+	log_set_format(next->log_format);
+	loader_log_bpf(next->log_bpf);
+	if (log_access_open(next->access_log, err, sizeof(err))) {
+		log_warn("SIGHUP: %s (the access log goes on where it was: %s)", err, lp->cfg->access_log);
+		snprintf(next->access_log, sizeof(next->access_log), "%s", lp->cfg->access_log);
+	}
+}
+
 /* 0 once the file is applied, -1 when it is not (the running config stays), 1 without
- * a file. */
+ * a file. The new file's config replaces the running one whole (config_swap), after
+ * config_reload_merge() put back the running values of the keys marked restart-only in
+ * config.c and of those the command line set: so every key marked RELOAD takes effect,
+ * with no list of fields here. Flows, listeners and attachments stay; requests in
+ * progress hold copies of what they use of routes and rules. */
 static int reload_config(struct loop *lp)
 {
 	struct hermes_config *ncfg;
+	struct cfg_reload_report rep;
 	void *tls_server = NULL, *tls_client = NULL;
 	bool had_tls;
 	char err[512];
@@ -300,6 +335,7 @@ static int reload_config(struct loop *lp)
 		free(ncfg);
 		return -1;
 	}
+	config_reload_merge(lp->cfg, ncfg, &rep);
 	/* certificates are read anew even when the paths stay (rotation writes new files
 	 * over the old ones); a bad set fails the whole reload before anything changed */
 	if (ncfg->tls.cert[0] && tls_ctx_new(&ncfg->tls, &tls_server, &tls_client, err, sizeof(err))) {
@@ -318,44 +354,15 @@ static int reload_config(struct loop *lp)
 		free(ncfg);
 		return -1;
 	}
-	/* flows, listeners and attachments stay; only policy and proxy settings change */
-	lp->cfg->connect_timeout_ms = ncfg->connect_timeout_ms;
-	lp->cfg->connect_attempts = ncfg->connect_attempts;
-	lp->cfg->backoff_base_ms = ncfg->backoff_base_ms;
-	lp->cfg->backoff_max_ms = ncfg->backoff_max_ms;
-	lp->cfg->idle_timeout_ms = ncfg->idle_timeout_ms;
-	lp->cfg->drain_timeout_ms = ncfg->drain_timeout_ms;
-	lp->cfg->h2_max_streams = ncfg->h2_max_streams;
-	lp->cfg->h2_pool_mbps = ncfg->h2_pool_mbps;
-	lp->cfg->tunnel_allow_cleartext = ncfg->tunnel_allow_cleartext;
-	log_set_level(ncfg->log_level);
-	{
-		struct cfg_rule *r = lp->cfg->rules;
-		struct cfg_endpoint_set *e = lp->cfg->endpoints;
-		struct cfg_route *rt = lp->cfg->routes;
-		struct cfg_access *ac = lp->cfg->access;
-		struct cfg_http_route *hr = lp->cfg->http_routes;
-
-		lp->cfg->rules = ncfg->rules;
-		lp->cfg->n_rules = ncfg->n_rules;
-		lp->cfg->endpoints = ncfg->endpoints;
-		lp->cfg->n_endpoints = ncfg->n_endpoints;
-		lp->cfg->routes = ncfg->routes;
-		lp->cfg->n_routes = ncfg->n_routes;
-		lp->cfg->access = ncfg->access;
-		lp->cfg->n_access = ncfg->n_access;
-		/* requests in progress hold copies of what they use of their route */
-		lp->cfg->http_routes = ncfg->http_routes;
-		lp->cfg->n_http_routes = ncfg->n_http_routes;
-		ncfg->http_routes = hr;
-		/* buffer sizes follow max_head_bytes: connections opened before keep theirs */
-		ncfg->http.max_head = lp->cfg->http.max_head;
-		lp->cfg->http = ncfg->http;
-		ncfg->rules = r;
-		ncfg->endpoints = e;
-		ncfg->routes = rt;
-		ncfg->access = ac;
-	}
+	if (rep.n_restart)
+		log_warn("SIGHUP: %s changed in %s, but %s read at start only: the running value%s stay%s until "
+			 "hermesd is restarted", rep.restart, lp->config_path, rep.n_restart > 1 ? "these are" : "it is",
+			 rep.n_restart > 1 ? "s" : "", rep.n_restart > 1 ? "" : "s");
+	if (rep.n_cmdline)
+		log_info("SIGHUP: %s set by a command-line option: the file's value%s not applied", rep.cmdline,
+			 rep.n_cmdline > 1 ? "s are" : " is");
+	reload_apply(lp, ncfg);
+	config_swap(lp->cfg, ncfg);
 	/* new connections get the new certificates; open ones keep the SSL_CTX reference
 	 * their SSL holds, so freeing ours here only drops our reference */
 	had_tls = lp->tls_server != NULL;
@@ -363,19 +370,15 @@ static int reload_config(struct loop *lp)
 	tls_ctx_free(lp->tls_client);
 	lp->tls_server = tls_server;
 	lp->tls_client = tls_client;
-	lp->cfg->tls = ncfg->tls;
 	if (tls_server)
 		log_info("SIGHUP: TLS certificate %s, CA %s loaded for new connections", lp->cfg->tls.cert, lp->cfg->tls.ca);
 	else if (had_tls)
 		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
-	config_free(ncfg);
+	config_free(ncfg); /* the previous rules, routes, ... */
 	free(ncfg);
 	if (metrics_config(lp))
 		log_warn("SIGHUP: out of memory for the metrics' label sets: per-route and per-peer counters "
 			 "keep the previous config's names");
-	/* log rotation moved the file away: appending goes on in a new one */
-	if (log_access_open(lp->cfg->access_log, err, sizeof(err)))
-		log_warn("SIGHUP: %s (the access log goes on where it was)", err);
 	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
 	return 0;
 }

@@ -147,9 +147,13 @@ static void usage(FILE *f)
 "counters (--tc-iface) are removed. With --detach-on-exit the steering programs are\n"
 "detached instead. The protected-ingress link stays attached after any stop:\n"
 "protected ports stay refused (fail-closed) until hermesd is back or `hermesctl\n"
-"disable`. SIGHUP reloads policy and proxy settings from the file without dropping\n"
-"flows (not the inbound section, the log format or the access log's destination)\n"
-"and reopens the access log file (log rotation).\n"
+"disable`. SIGHUP reloads the file without dropping flows: policy, endpoints,\n"
+"routes, tunnel_access, http_routes, the proxy, tunnel, tls and http settings,\n"
+"the log level and format and the access log take effect (the access log file is\n"
+"opened again: log rotation). Keys read at start only (cgroup, pin_root, user,\n"
+"mark, flow_table, tc_interfaces, listeners, relay, sk_msg, inbound,\n"
+"http.max_head_bytes) keep their running values; the reload names at warn those\n"
+"the file changed. A command-line option stays over the file at reloads too.\n"
 "\n"
 "Health: once a second hermesd checks that its links are attached where they\n"
 "should be. A link left defunct (its cgroup removed and made again, as systemd does\n"
@@ -355,10 +359,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --log-format '%s': expected text, json, journal or auto\n", log_format);
 		return EXIT_USAGE;
 	}
+	if (log_format)
+		config_key_overridden(&cfg, "log_format");
 	if (log_bpf && log_parse_level(log_bpf, &cfg.log_bpf)) {
 		fprintf(stderr, "hermesd: --log-bpf '%s': expected debug, info, warn or error\n", log_bpf);
 		return EXIT_USAGE;
 	}
+	if (log_bpf)
+		config_key_overridden(&cfg, "log_bpf");
 	if (detach) {
 		cfg.detach_on_exit = true;
 		config_key_overridden(&cfg, "detach_on_exit");
@@ -383,6 +391,8 @@ int main(int argc, char **argv)
 		cfg.metrics = metrics;
 		config_key_overridden(&cfg, "listeners.metrics");
 	}
+	if (have_inbound)
+		config_key_overridden(&cfg, "inbound");
 	if (have_inbound && !inbound.len) {
 		cfg.inbound.on = false;
 	} else if (have_inbound) {
@@ -394,14 +404,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --log-level '%s': expected debug, info, warn or error\n", level);
 		return EXIT_USAGE;
 	}
+	if (level)
+		config_key_overridden(&cfg, "log_level");
 	if (relay && config_parse_relay(relay, &cfg.relay)) {
 		fprintf(stderr, "hermesd: --relay '%s': expected uring, splice or auto\n", relay);
 		return EXIT_USAGE;
 	}
+	if (relay)
+		config_key_overridden(&cfg, "proxy.relay");
 	if (sk_msg && config_parse_bool(sk_msg, &cfg.sk_msg)) {
 		fprintf(stderr, "hermesd: --sk-msg '%s': expected on or off\n", sk_msg);
 		return EXIT_USAGE;
 	}
+	if (sk_msg)
+		config_key_overridden(&cfg, "proxy.sk_msg");
 	if (n_tc)
 		config_key_overridden(&cfg, "tc_interfaces");
 	for (int i = 0; i < n_tc; i++) {
@@ -415,6 +431,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --flow-table '%s': expected on or off\n", flow_table);
 		return EXIT_USAGE;
 	}
+	if (flow_table)
+		config_key_overridden(&cfg, "flow_table");
 	if (cfg.relay == RELAY_SPLICE && cfg.sk_msg) {
 		/* sk_msg hands the app's bytes to hermesd's socket as messages, which the
 		 * splice verdict (it sees skbs from TCP) never gets */
@@ -424,6 +442,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		cfg.sk_msg = false;
+		config_key_overridden(&cfg, "proxy.sk_msg"); /* a reload keeps it off too */
 		fprintf(stderr, "hermesd: relay splice: sk_msg turned off for the app <-> hermesd hop\n");
 	}
 	log_set_level(cfg.log_level);

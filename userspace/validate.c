@@ -34,7 +34,9 @@ static const char *key_option(const char *key)
 		{ "listeners.outbound", "--listen" }, { "listeners.outbound6", "--listen6" },
 		{ "listeners.admin", "--admin" }, { "listeners.tunnel", "--tunnel-listen" },
 		{ "inbound.listen", "--inbound-listen" }, { "listeners.metrics", "--metrics" },
-		{ "detach_on_exit", "--detach-on-exit" },
+		{ "detach_on_exit", "--detach-on-exit" }, { "log_level", "--log-level" },
+		{ "log_format", "--log-format" }, { "log_bpf", "--log-bpf" }, { "proxy.relay", "--relay" },
+		{ "proxy.sk_msg", "--sk-msg" }, { "flow_table", "--flow-table" }, { "inbound", "--inbound-listen" },
 	};
 
 	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

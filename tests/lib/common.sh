@@ -407,6 +407,7 @@ start_hermesd() {
 # launch_hermesd NS CGROUP APP_CGROUP PIN_ROOT LOG LEVEL ARGS...: start a hermesd in the
 # background (in netns NS, its process in CGROUP, steering APP_CGROUP, log level LEVEL,
 # output appended to LOG); its PID in LAUNCH_PID, also in PIDS so that cleanup stops it.
+# An empty LEVEL gives no --log-level (the config file's log_level then applies).
 # Does not wait: hermesd_up below and tools/bench/bench.sh each wait their own way.
 # "-c none" first: a host's /etc/hermes/hermes.yaml (hermesd's default config, e.g. from
 # the .deb test) must never reach a test's hermesd; a -c in ARGS comes later and wins.
@@ -416,7 +417,7 @@ launch_hermesd() {
 	shift 6
 	echo "=== hermesd start $(date +%T.%3N): $*" >>"$log"
 	nsenter --net="/run/netns/$ns" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" \
-		"$HERMESD_BIN" -c none --cgroup "$app" --pin-root "$pins" --log-level "$level" "$@" >>"$log" 2>&1 </dev/null &
+		"$HERMESD_BIN" -c none --cgroup "$app" --pin-root "$pins" ${level:+--log-level "$level"} "$@" >>"$log" 2>&1 </dev/null &
 	LAUNCH_PID=$!
 	PIDS+=("$LAUNCH_PID")
 }
@@ -425,10 +426,11 @@ launch_hermesd() {
 # $CG/hermesdSUFFIX steering $CG/appSUFFIX, pins under PIN, debug log appended to LOG;
 # waits up to 15 s for GET http://ADMIN/ready to answer 200. Sets UP_PID (also in PIDS,
 # so cleanup stops it); fails the test naming WHAT when hermesd exits or is not ready.
+# HERMESD_LOG_LEVEL (default debug) is its --log-level; set empty, none is given.
 hermesd_up() {
 	local ns=$1 suffix=$2 pin=$3 log=$4 admin=$5 what=$6 i rc
 	shift 6
-	launch_hermesd "$ns" "$CG/hermesd$suffix" "$CG/app$suffix" "$pin" "$log" debug "$@"
+	launch_hermesd "$ns" "$CG/hermesd$suffix" "$CG/app$suffix" "$pin" "$log" "${HERMESD_LOG_LEVEL-debug}" "$@"
 	UP_PID=$LAUNCH_PID
 	for ((i = 0; i < 150; i++)); do
 		if ! pid_alive "$UP_PID"; then
