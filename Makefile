@@ -133,8 +133,10 @@ $(BUILD)/hermes-top: $(BUILD)/obj/tools/hermes-top.o $(BUILD)/obj/tools/cli.o $(
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lncursesw -o $@
 
-# Unit tests link the shared library code and the config parser (no root needed).
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(BUILD)/obj/userspace/config.o
+# Unit tests link the shared library code, the config parser and the http action's
+# pure policy modules (routing, retries) (no root needed).
+UNIT_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o route.o retry.o)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@

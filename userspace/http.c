@@ -48,6 +48,8 @@
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
+#include "retry.h"
+#include "route.h"
 
 #define HC_RX_EXTRA (16 * 1024)  /* read-ahead beyond a maximal head (pipelined requests) */
 #define HC_SBUF (64 * 1024)      /* response bytes passed on per send, beyond a head */
@@ -192,14 +194,11 @@ static void hc_access(struct loop *lp, struct hconn *x)
 
 static void hc_end_request(struct loop *lp, struct hconn *x)
 {
-	if (x->in_retry) {
-		lp->http->active_retries--;
-		x->in_retry = false;
-	}
+	retry_budget_leave(&lp->http->budget, &x->in_retry);
 	hc_drop_all(lp, x);
 	if (x->in_request) {
 		hc_access(lp, x);
-		lp->http->active_requests--;
+		lp->http->budget.active_requests--;
 		x->in_request = false;
 	}
 }
@@ -475,132 +474,16 @@ static void hc_refuse(struct loop *lp, struct hconn *x, int status, const char *
 	hc_reply(lp, x, status, why, true);
 }
 
-/* ---- explicit proxy requests ---- */
-
-/* An absolute-form target http[s]://AUTHORITY[/path][?query] split for a forward: *auth
- * (the Host to send), *path (origin form; *slash when a "/" must go before it), the
- * address (port 80, or 443 for https) and *tls for https. 0, -EINVAL when malformed
- * (userinfo, fragment, bad port, empty host), or -EHOSTUNREACH for a host name: hermesd
- * has no resolver. */
-static int fwd_target(struct h1_slice t, struct h1_slice *auth, struct h1_slice *path, bool *slash,
-		      struct hermes_addr *dst, bool *tls)
-{
-	const char *a, *e, *end = t.p + t.len;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char buf[300];
-	bool has_port, letters = false;
-	size_t scheme = h1_abs_scheme(t, tls);
-
-	if (!scheme)
-		return -EINVAL;
-	a = t.p + scheme;
-	for (e = a; e < end && *e != '/' && *e != '?' && *e != '#'; e++)
-		;
-	if (e == a || (size_t)(e - a) > sizeof(buf) - 4 || (e < end && *e == '#') || memchr(a, '@', (size_t)(e - a)))
-		return -EINVAL;
-	*auth = (struct h1_slice){ .p = a, .len = (size_t)(e - a) };
-	*path = (struct h1_slice){ .p = e, .len = (size_t)(end - e) };
-	*slash = e == end || *e == '?';
-	/* a port is there when the authority ends in :digits after the host ([v6] or v4) */
-	{
-		const char *c = e;
-
-		while (c > a && c[-1] >= '0' && c[-1] <= '9')
-			c--;
-		has_port = c > a && c < e && c[-1] == ':' && (a[0] != '[' || (c - 1 > a && c[-2] == ']'));
-		if (!has_port && c == e && c > a && c[-1] == ':')
-			return -EINVAL; /* "host:" */
-	}
-	memcpy(buf, a, (size_t)(e - a));
-	buf[e - a] = 0;
-	if (!has_port)
-		strcat(buf, *tls ? ":443" : ":80");
-	if (!h1_parse_authority((struct h1_slice){ .p = buf, .len = strlen(buf) }, &ss, &sl))
-		return addr_to_hermes((struct sockaddr *)&ss, dst) ? -EINVAL : 0;
-	if (a[0] == '[')
-		return -EINVAL;
-	for (const char *c = a; c < e && *c != ':'; c++) {
-		if ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z')
-			letters = true;
-		else if (!(*c >= '0' && *c <= '9') && *c != '-' && *c != '.')
-			return -EINVAL;
-	}
-	return letters ? -EHOSTUNREACH : -EINVAL;
-}
-
 /* ---- routing ---- */
-
-static struct h1_slice host_no_port(struct h1_slice h)
-{
-	size_t i = h.len;
-
-	while (i > 0 && h.p[i - 1] >= '0' && h.p[i - 1] <= '9')
-		i--;
-	if (i > 0 && i < h.len && h.p[i - 1] == ':')
-		h.len = i - 1;
-	return h;
-}
-
-static struct h1_slice target_path(struct h1_slice t)
-{
-	const char *s;
-
-	if (t.len && t.p[0] == '/')
-		return t;
-	s = t.len > 3 ? memmem(t.p, t.len, "://", 3) : NULL;
-	if (s) {
-		const char *p = memchr(s + 3, '/', (size_t)(t.p + t.len - (s + 3)));
-
-		if (p)
-			return (struct h1_slice){ .p = p, .len = (size_t)(t.p + t.len - p) };
-	}
-	return (struct h1_slice){ .p = "/", .len = 1 };
-}
-
-static bool route_matches(const struct cfg_http_route *r, const struct h1_request *req, const struct h1_header *host)
-{
-	if (r->host[0]) {
-		struct h1_slice h = host ? host->value : (struct h1_slice){ "", 0 };
-
-		if (!strchr(r->host, ':'))
-			h = host_no_port(h);
-		if (!h1_slice_caseeq(h, r->host))
-			return false;
-	}
-	if (r->path_prefix[0]) {
-		struct h1_slice p = target_path(req->target);
-		size_t pl = strlen(r->path_prefix);
-
-		if (p.len < pl || memcmp(p.p, r->path_prefix, pl))
-			return false;
-	}
-	for (int i = 0; i < r->n_match_headers; i++) {
-		const struct h1_header *hs = req->headers, *h;
-		unsigned n = req->n_headers;
-		bool found = false;
-
-		while (!found && (h = h1_find(hs, n, r->match_headers[i].name))) {
-			found = h1_slice_eq(h->value, r->match_headers[i].value);
-			n -= (unsigned)(h + 1 - hs);
-			hs = h + 1;
-		}
-		if (!found)
-			return false;
-	}
-	return true;
-}
 
 /* The route's endpoints and policy into x (copies: a reload frees the route). Returns
  * the route, or NULL for the flow's original destination. */
 static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, const struct h1_request *req,
 					     const struct h1_header *host)
 {
-	struct cfg_http_route *r = NULL;
+	int ri = route_find(lp->cfg->http_routes, lp->cfg->n_http_routes, req, host);
+	struct cfg_http_route *r = ri < 0 ? NULL : &lp->cfg->http_routes[ri];
 
-	for (int i = 0; i < lp->cfg->n_http_routes && !r; i++)
-		if (route_matches(&lp->cfg->http_routes[i], req, host))
-			r = &lp->cfg->http_routes[i];
 	x->n_eps = 0;
 	if (!r) {
 		x->rp = lp->cfg->http.retry;
@@ -632,44 +515,17 @@ static const struct cfg_http_route *hc_route(struct loop *lp, struct hconn *x, c
 	return r;
 }
 
-/* The endpoint of the next attempt: untried and healthy first, then untried, then
- * healthy, then any; among those, round robin from the request's turn or the fewest
- * active requests. */
+/* The endpoint of the next attempt (route_pick), by what is known of each now. */
 static int hc_pick(struct loop *lp, struct hconn *x)
 {
-	for (int pass = 0; pass < 4; pass++) {
-		int best = -1;
+	struct route_ep v[CFG_HTTP_MAX_EPS];
 
-		for (unsigned k = 0; k < x->n_eps; k++) {
-			unsigned i = (x->rr + x->attempts + k) % x->n_eps;
-			bool untried = !(x->tried & (1u << i)), healthy = x->eps[i]->down_until_ms <= lp->now_ms;
-
-			if ((pass == 0 && !(untried && healthy)) || (pass == 1 && !untried) || (pass == 2 && !healthy))
-				continue;
-			if (x->balance != BALANCE_LEAST_REQUEST) {
-				best = (int)i;
-				break;
-			}
-			if (best < 0 || x->eps[i]->active < x->eps[best]->active)
-				best = (int)i;
-		}
-		if (best >= 0)
-			return best;
-	}
-	return -1;
+	for (unsigned i = 0; i < x->n_eps; i++)
+		v[i] = (struct route_ep){ .active = x->eps[i]->active, .healthy = x->eps[i]->down_until_ms <= lp->now_ms };
+	return route_pick(v, x->n_eps, x->rr + x->attempts, x->tried, x->balance);
 }
 
 /* ---- the request ---- */
-
-static bool idempotent(struct h1_slice m)
-{
-	static const char *const ms[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
-
-	for (unsigned i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
-		if (h1_slice_eq(m, ms[i]))
-			return true;
-	return false;
-}
 
 /* The head sent upstream: HTTP/1.1, hop-by-hop fields dropped, one Content-Length, the
  * route's header edits, Via. */
@@ -768,7 +624,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	hc_reset_request(x);
 	lp->st.http_requests++;
 	x->in_request = true;
-	lp->http->active_requests++;
+	lp->http->budget.active_requests++;
 	x->req_start_ms = lp->now_ms;
 	x->req_start_ns = loop_now_ns();
 	slice_to_cstr(x->method, sizeof(x->method), req->method.p, req->method.len);
@@ -777,7 +633,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	x->keepalive = x->http10 ? any_has_token(req->headers, req->n_headers, "Connection", "keep-alive")
 				 : !any_has_token(req->headers, req->n_headers, "Connection", "close");
 	x->is_head = h1_slice_eq(req->method, "HEAD");
-	x->idempotent = idempotent(req->method);
+	x->idempotent = retry_idempotent_method(req->method);
 	if (!x->keepalive)
 		x->close_after = true;
 	rx_consume(x, n);
@@ -821,7 +677,7 @@ static void hc_start_request(struct loop *lp, struct hconn *x, const struct h1_r
 	if (x->fwd) {
 		/* an explicit proxy request: the URL names the destination, which must be one
 		 * tunnel_access allows, as a CONNECT to it would have to be */
-		int e = fwd_target(req->target, &fwd_host.value, &fwd_path, &fwd_slash, &x->dst, &x->fwd_tls);
+		int e = route_fwd_target(req->target, &fwd_host.value, &fwd_path, &fwd_slash, &x->dst, &x->fwd_tls);
 		char why[96];
 
 		lp->st.http_fwd_requests++;
@@ -976,53 +832,44 @@ static void hc_push_body(struct loop *lp, struct hconn *x)
 
 /* ---- attempts and retries ---- */
 
-static bool retriable(const struct hconn *x)
+/* What the retry policy reads of x's request now. */
+static struct retry_req hc_retry_req(const struct hconn *x)
 {
-	return x->buffered && !x->streaming && (x->idempotent || x->has_body);
+	return (struct retry_req){ .rp = &x->rp, .retries = x->retries, .in_retry = x->in_retry,
+				   .resendable = retry_resendable(x->buffered, x->streaming, x->idempotent, x->has_body),
+				   .deadline_ms = x->all_deadline_ms };
+}
+
+/* A retry the policy allows was refused by the budget: counted and said. */
+static void hc_budget_exhausted(struct loop *lp, const struct hconn *x)
+{
+	const struct retry_budget *b = &lp->http->budget;
+
+	lp->st.http_budget_exhausted++;
+	log_info("http conn %llu: %s %s: retry budget exhausted (%llu retries in progress, %llu active requests)",
+		 (unsigned long long)x->id, x->method, x->path,
+		 (unsigned long long)(b->active_retries - (x->in_retry ? 1 : 0)), (unsigned long long)b->active_requests);
 }
 
 /* May x be sent again after a failure of kind `on` (enum cfg_retry_on bits)? Counts a
  * refusal by the budget. */
 static bool hc_can_retry(struct loop *lp, struct hconn *x, uint32_t on)
 {
-	uint64_t allowed, others;
+	struct retry_req q = hc_retry_req(x);
+	enum retry_verdict v = retry_decide(&q, on, &lp->http->budget, lp->now_ms, lp->draining);
 
-	if (!(x->rp.on & on) || x->retries >= x->rp.num_retries || !retriable(x) || lp->draining)
-		return false;
-	if (x->all_deadline_ms && lp->now_ms >= x->all_deadline_ms)
-		return false;
-	/* Envoy's retry budget: retries in progress (this one included) within a share of
-	 * the active requests, or the minimum */
-	allowed = lp->http->active_requests * x->rp.budget_percent / 100;
-	if (allowed < x->rp.budget_min_retries)
-		allowed = x->rp.budget_min_retries;
-	others = lp->http->active_retries - (x->in_retry ? 1 : 0);
-	if (others + 1 > allowed) {
-		lp->st.http_budget_exhausted++;
-		log_info("http conn %llu: %s %s: retry budget exhausted (%llu retries in progress, %llu active requests)",
-			 (unsigned long long)x->id, x->method, x->path, (unsigned long long)others,
-			 (unsigned long long)lp->http->active_requests);
-		return false;
-	}
-	return true;
+	if (v == RETRY_V_BUDGET)
+		hc_budget_exhausted(lp, x);
+	return v == RETRY_V_YES;
 }
 
 static void hc_schedule_retry(struct loop *lp, struct hconn *x, const char *why)
 {
-	uint64_t cap = x->rp.backoff_base_ms, delay;
+	uint64_t delay = retry_backoff_ms(&x->rp, x->retries + 1, (uint64_t)random());
 
-	for (unsigned i = 1; i <= x->retries && cap < x->rp.backoff_max_ms; i++)
-		cap *= 2;
-	if (cap > x->rp.backoff_max_ms)
-		cap = x->rp.backoff_max_ms;
-	/* full jitter */
-	delay = cap ? (uint64_t)random() % (cap + 1) : 0;
 	x->retries++;
 	lp->st.http_retries++;
-	if (!x->in_retry) {
-		x->in_retry = true;
-		lp->http->active_retries++;
-	}
+	retry_budget_enter(&lp->http->budget, &x->in_retry);
 	log_info("http conn %llu: %s %s: %s; retry %u of %u in %llu ms", (unsigned long long)x->id, x->method, x->path,
 		 why, x->retries, x->rp.num_retries, (unsigned long long)delay);
 	x->backoff_until_ms = lp->now_ms + delay;
@@ -1096,23 +943,10 @@ static void hc_attempt(struct loop *lp, struct hconn *x)
 	}
 }
 
-/* Which retry_on conditions cover each kind of failure, and its words for log lines. */
-static const uint32_t fail_retry_on[] = {
-	[HUP_F_CONNECT] = RETRY_CONNECT_FAILURE,
-	[HUP_F_RESET] = RETRY_RESET | RETRY_REFUSED_STREAM,
-	[HUP_F_TIMEOUT] = RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR,
-	[HUP_F_PROTO] = 0,
-	[HUP_F_REFUSED] = RETRY_REFUSED_STREAM,
-	[HUP_F_TLS] = RETRY_CONNECT_FAILURE,
-};
-static const char *const fail_what[] = { [HUP_F_CONNECT] = "connect failed", [HUP_F_RESET] = "reset before the response",
-					 [HUP_F_TIMEOUT] = "per-try timeout", [HUP_F_PROTO] = "malformed response",
-					 [HUP_F_REFUSED] = "stream refused", [HUP_F_TLS] = "TLS handshake failed" };
-
 static void hc_fail_count(struct loop *lp, struct hep *ep, int why)
 {
 	lp->st.http_upstream_failures[why - 1]++;
-	if (ep && why != HUP_F_PROTO && why != HUP_F_REFUSED)
+	if (ep && retry_fail_marks_down(why))
 		ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
 }
 
@@ -1151,14 +985,12 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
 
 	hc_fail_count(lp, x->ep, why);
 	hc_drop_upstream(lp, x, false);
-	snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
-	if (hc_next_attempt(lp, x, fail_retry_on[why], why_s))
+	snprintf(why_s, sizeof(why_s), "%s (%s)", retry_fail_what(why), strerror(-err));
+	if (hc_next_attempt(lp, x, retry_fail_on(why), why_s))
 		return;
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
-	/* a TLS failure is the origin's answer, not its absence: 502 */
-	hc_reply(lp, x, why == HUP_F_TIMEOUT ? 504 : why == HUP_F_CONNECT || why == HUP_F_REFUSED ? 503 : 502, why_s,
-		 x->close_after);
+	hc_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
 }
 
 /* ---- hedging (hedge_on_per_try_timeout) ---- */
@@ -1171,10 +1003,16 @@ static void hc_attempt_failed(struct loop *lp, struct hconn *x, int why, int err
  * the timeout cuts the attempt as it would without hedging. */
 static bool hc_hedge(struct loop *lp, struct hconn *x)
 {
-	if (!x->rp.hedge_on_per_try_timeout || !retriable(x) || !x->up || x->n_hedged >= CFG_HTTP_MAX_RETRIES)
+	struct retry_req q = hc_retry_req(x);
+	enum retry_verdict v;
+	enum retry_hedge h = retry_hedge(&q, x->up != NULL, x->n_hedged, &lp->http->budget, lp->now_ms, lp->draining, &v);
+
+	if (h == HEDGE_NONE)
 		return false;
 	x->try_deadline_ms = 0;
-	if (!hc_can_retry(lp, x, fail_retry_on[HUP_F_TIMEOUT])) {
+	if (h == HEDGE_HOLD) {
+		if (v == RETRY_V_BUDGET)
+			hc_budget_exhausted(lp, x);
 		log_info("http conn %llu: %s %s: per-try timeout; no retry left to hedge with: attempt %u goes on",
 			 (unsigned long long)x->id, x->method, x->path, x->attempts);
 		return true;
@@ -1219,7 +1057,7 @@ static void hc_hedged_failed(struct loop *lp, struct hconn *x, unsigned k, int w
 {
 	char why_s[128];
 
-	snprintf(why_s, sizeof(why_s), "%s (%s)", fail_what[why], strerror(-err));
+	snprintf(why_s, sizeof(why_s), "%s (%s)", retry_fail_what(why), strerror(-err));
 	hc_fail_count(lp, x->hedged[k].ep, why);
 	hc_hedged_lost(lp, x, k, why_s);
 }
@@ -1296,21 +1134,6 @@ void http_up_gone(struct hconn *x, const struct hup *u)
 }
 
 /* ---- the response ---- */
-
-/* Is status one the policy retries on? */
-static uint32_t status_retry_on(const struct cfg_http_retry *rp, int status)
-{
-	uint32_t on = 0;
-
-	if (status >= 500)
-		on |= RETRY_5XX;
-	if (status >= 502 && status <= 504)
-		on |= RETRY_GATEWAY_ERROR;
-	for (int i = 0; i < rp->n_codes; i++)
-		if (rp->codes[i] == status)
-			on |= RETRY_STATUS;
-	return on;
-}
 
 /* The final response head: framing, then the head as the client gets it. Returns 0, or
  * -EBADMSG when the upstream's framing is unusable. */
@@ -1426,7 +1249,7 @@ static void hc_wait_input(struct loop *lp, struct hconn *x)
 		hc_attempt_failed(lp, x, HUP_F_PROTO, n);
 		return;
 	}
-	on = status_retry_on(&x->rp, resp.status) & x->rp.on;
+	on = retry_status_on(&x->rp, resp.status) & x->rp.on;
 	if (on) {
 		bool retry = hc_can_retry(lp, x, on);
 		char why[32];
@@ -1453,10 +1276,7 @@ static void hc_wait_input(struct loop *lp, struct hconn *x)
 		hc_drop_hedged(lp, x, x->n_hedged - 1);
 	x->state = HC_RESP;
 	x->try_deadline_ms = x->all_deadline_ms = 0;
-	if (x->in_retry) {
-		lp->http->active_retries--;
-		x->in_retry = false;
-	}
+	retry_budget_leave(&lp->http->budget, &x->in_retry);
 }
 
 /* HC_WAIT, HC_BACKOFF: response bytes (or the end) on hedged attempt k. When no later
@@ -1482,7 +1302,7 @@ static void hc_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 		hc_hedged_failed(lp, x, k, n == 0 ? HUP_F_RESET : HUP_F_PROTO, n == 0 ? -ECONNRESET : n);
 		return;
 	}
-	if (status_retry_on(&x->rp, resp.status) & x->rp.on) {
+	if (retry_status_on(&x->rp, resp.status) & x->rp.on) {
 		snprintf(why, sizeof(why), "upstream answered %d", resp.status);
 		hc_hedged_lost(lp, x, k, why);
 		return;
