@@ -1,7 +1,8 @@
-/* http-t.h: types of the `http` action: the client side with routing and retries
- * (http.c, struct hconn) and its upstream transport, HTTP/1.1 connections pooled per
- * endpoint, in clear text or over TLS (hup.c, struct hup, struct hep, struct hup_tls).
- * Functions live in http.h. */
+/* http-t.h: types of the `http` action: a client connection and its current request
+ * (struct hconn: http.c the connection, hreq.c the request, exch.c its attempts and
+ * response) and its upstream transport, HTTP/1.1 connections pooled per endpoint, in
+ * clear text or over TLS (hup.c, struct hup, struct hep, struct hup_tls). Functions live
+ * in http.h, hreq.h and exch.h; the retry policy's types in retry-t.h. */
 #ifndef HERMES_HTTP_T_H
 #define HERMES_HTTP_T_H
 
