@@ -100,7 +100,7 @@ static void slice_to_cstr(char *dst, size_t size, const char *p, size_t len)
 /* The route's endpoints and policy into x (copies: a reload frees the route). Returns
  * the route, or NULL for the flow's original destination. */
 static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x, const struct h1_request *req,
-					     const struct h1_header *host)
+					       const struct h1_header *host)
 {
 	int ri = route_find(lp->cfg->http_routes, lp->cfg->n_http_routes, req, host);
 	struct cfg_http_route *r = ri < 0 ? NULL : &lp->cfg->http_routes[ri];
@@ -143,8 +143,8 @@ static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x,
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
  * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
 static int hreq_build_head(struct loop *lp, struct hconn *x, const struct h1_request *req,
-			 const struct cfg_http_route *r, long long cl, const struct h1_header *host,
-			 const struct h1_slice *fwd_path, bool fwd_slash)
+			   const struct cfg_http_route *r, long long cl, const struct h1_header *host,
+			   const struct h1_slice *fwd_path, bool fwd_slash)
 {
 	struct hbuf *o = &x->out;
 	int err = 0;
@@ -269,7 +269,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 	}
 	if (h1_slice_eq(req->method, "CONNECT")) {
 		http_refuse(lp, x, 405, x->fwd ? "CONNECT after a proxy request: send it on a new connection" :
-					"CONNECT is served by the tunnel listener, not the http action");
+					  "CONNECT is served by the tunnel listener, not the http action");
 		return;
 	}
 	/* https:// only from explicit proxy clients: a steered flow's request is passed on as
@@ -277,7 +277,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 	if (!req->target.len || (req->target.p[0] != '/' && !(h1_abs_scheme(req->target, &abs_tls) && (!abs_tls || x->fwd)) &&
 				 !h1_slice_eq(req->target, "*"))) {
 		http_refuse(lp, x, 400, x->fwd ? "request-target is neither origin-form nor absolute http:// or https://"
-					     : "request-target is neither origin-form nor absolute http://");
+					       : "request-target is neither origin-form nor absolute http://");
 		return;
 	}
 	expect = h1_find(req->headers, req->n_headers, "Expect");

@@ -420,8 +420,8 @@ static bool hc_head(struct loop *lp, struct hconn *x)
 	}
 	if (n < 0) {
 		http_refuse(lp, x, h1_error_status(n), n == -EMSGSIZE ? "request head too large" :
-				  n == -ENAMETOOLONG ? "request line too long" : n == -ENOTSUP ? "HTTP version" :
-				  "malformed request head");
+				    n == -ENAMETOOLONG ? "request line too long" : n == -ENOTSUP ? "HTTP version" :
+				    "malformed request head");
 		return true;
 	}
 	hreq_start(lp, x, &req, (size_t)n);
