@@ -196,9 +196,7 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	x->attempts++;
 	x->tried |= 1u << i;
 	lp->st.http_attempts++;
-	if (!x->all_deadline_ms && x->rp.timeout_ms)
-		x->all_deadline_ms = lp->now_ms + x->rp.timeout_ms;
-	x->try_deadline_ms = x->rp.per_try_timeout_ms ? lp->now_ms + x->rp.per_try_timeout_ms : 0;
+	retry_attempt_deadlines(&x->rp, lp->now_ms, &x->try_deadline_ms, &x->all_deadline_ms);
 	x->state = HC_WAIT;
 	x->ep = x->eps[i];
 	x->ep->active++;

@@ -120,6 +120,14 @@ enum retry_hedge retry_hedge(const struct retry_req *q, bool has_attempt, unsign
 	return *v == RETRY_V_YES ? HEDGE_START : HEDGE_HOLD;
 }
 
+void retry_attempt_deadlines(const struct cfg_http_retry *rp, uint64_t now_ms, uint64_t *try_deadline_ms,
+			     uint64_t *all_deadline_ms)
+{
+	if (!*all_deadline_ms && rp->timeout_ms)
+		*all_deadline_ms = now_ms + rp->timeout_ms;
+	*try_deadline_ms = rp->per_try_timeout_ms ? now_ms + rp->per_try_timeout_ms : 0;
+}
+
 uint64_t retry_backoff_ms(const struct cfg_http_retry *rp, unsigned retry, uint64_t rnd)
 {
 	uint64_t cap = rp->backoff_base_ms;

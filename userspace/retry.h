@@ -1,8 +1,9 @@
 /* retry.h: the http action's retry policy (retry.c): which failures and statuses a
  * policy retries, whether a request may be sent again (count, method, buffering, overall
- * deadline, retry budget), hedging on a per-try timeout, and the jittered backoff. Pure
- * functions (no loop, no clock, no random source of their own), unit-tested in
- * tests/unit/test_retry.c. Types in retry-t.h. */
+ * deadline, retry budget), each attempt's per-try and overall deadlines, hedging on a
+ * per-try timeout, and the jittered backoff. Pure functions (no loop, no clock, no
+ * random source of their own), unit-tested in tests/unit/test_retry.c. Types in
+ * retry-t.h. */
 #ifndef HERMES_RETRY_H
 #define HERMES_RETRY_H
 
@@ -49,6 +50,12 @@ enum retry_verdict retry_decide(const struct retry_req *q, uint32_t on, const st
  * a timeout (*v says why not otherwise). */
 enum retry_hedge retry_hedge(const struct retry_req *q, bool has_attempt, unsigned n_hedged,
 			     const struct retry_budget *b, uint64_t now_ms, bool draining, enum retry_verdict *v);
+
+/* An attempt starts at now_ms: its per-try deadline (0: per_try_timeout_ms is off) is
+ * set anew, the overall one (0: timeout_ms is off) only by the first attempt, since
+ * timeout_ms spans every attempt of the request. */
+void retry_attempt_deadlines(const struct cfg_http_retry *rp, uint64_t now_ms, uint64_t *try_deadline_ms,
+			     uint64_t *all_deadline_ms);
 
 /* The wait before retry number `retry` (1 for the first): full jitter, rnd reduced into
  * [0, min(backoff_max_ms, backoff_base_ms * 2^(retry-1))]. The caller passes a random

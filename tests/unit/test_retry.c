@@ -2,7 +2,7 @@
  * policy: which retry_on conditions cover each kind of failure and each status, the
  * status answered when nothing is left, which requests may be sent again, the retry
  * count and overall deadline, the retry budget running out and filling again, hedging on
- * a per-try timeout, and the backoff's bounds and jitter, drawn from a seeded generator
+ * a per-try timeout, per-try and overall deadlines, and the backoff's bounds and jitter, drawn from a seeded generator
  * so that every run checks the same numbers. Exit 0 when every check passes, 1 otherwise. */
 #include <stdint.h>
 #include <string.h>
@@ -240,6 +240,29 @@ static bool test_hedge(void)
 	return true;
 }
 
+/* Each attempt renews the per-try deadline; the overall one is the first attempt's. */
+static bool test_deadlines(void)
+{
+	struct cfg_http_retry rp = policy(RETRY_RESET, 2);
+	uint64_t try_d = 0, all_d = 0;
+
+	retry_attempt_deadlines(&rp, 1000, &try_d, &all_d);
+	ASSERT_EQ(try_d, 0, "no per_try_timeout_ms: no per-try deadline");
+	ASSERT_EQ(all_d, 0, "no timeout_ms: no overall deadline");
+	rp.per_try_timeout_ms = 300;
+	rp.timeout_ms = 2000;
+	retry_attempt_deadlines(&rp, 1000, &try_d, &all_d);
+	ASSERT_EQ(try_d, 1300, "first attempt: per-try deadline");
+	ASSERT_EQ(all_d, 3000, "first attempt: overall deadline");
+	retry_attempt_deadlines(&rp, 1500, &try_d, &all_d);
+	ASSERT_EQ(try_d, 1800, "a retry: a new per-try deadline");
+	ASSERT_EQ(all_d, 3000, "a retry: the overall deadline stays the first attempt's");
+	rp.per_try_timeout_ms = 0;
+	retry_attempt_deadlines(&rp, 1600, &try_d, &all_d);
+	ASSERT_EQ(try_d, 0, "per-try off: the earlier per-try deadline is gone");
+	return true;
+}
+
 /* The generator injected as the random source: a 64-bit LCG (Knuth's MMIX constants),
  * its high half drawn. */
 static uint64_t lcg_state = 42;
@@ -296,6 +319,7 @@ int main(void)
 	RUN(test_count_deadline_draining);
 	RUN(test_budget_exhaust_refill);
 	RUN(test_hedge);
+	RUN(test_deadlines);
 	RUN(test_backoff);
 	return check_summary("test_retry");
 }
