@@ -143,8 +143,10 @@ $(BUILD)/obj/tools/%.o: CFLAGS += -Itools
 $(BUILD)/obj/tests/unit/test_top_%.o: CFLAGS += -Itools
 $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/tools/top/util.o
 
-# Unit tests link the shared library code and the config parser (no root needed).
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(BUILD)/obj/userspace/config.o
+# Unit tests link the shared library code, the config parser and the http action's
+# pure policy modules (routing, retries) (no root needed).
+UNIT_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o route.o retry.o)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@

@@ -1,7 +1,8 @@
-/* http-t.h: types of the `http` action: the client side with routing and retries
- * (http.c, struct hconn) and its upstream transport, HTTP/1.1 connections pooled per
- * endpoint, in clear text or over TLS (hup.c, struct hup, struct hep, struct hup_tls).
- * Functions live in http.h. */
+/* http-t.h: types of the `http` action: a client connection and its current request
+ * (struct hconn: http.c the connection, hreq.c the request, exch.c its attempts and
+ * response) and its upstream transport, HTTP/1.1 connections pooled per endpoint, in
+ * clear text or over TLS (hup.c, struct hup, struct hep, struct hup_tls). Functions live
+ * in http.h, hreq.h and exch.h; the retry policy's types in retry-t.h. */
 #ifndef HERMES_HTTP_T_H
 #define HERMES_HTTP_T_H
 
@@ -13,6 +14,7 @@
 #include "hermes/origdst.h"
 #include "http1-t.h"
 #include "loop-t.h"
+#include "retry-t.h"
 #include "tls.h"
 
 /* Received bytes: data is p[off..len). A recv in flight writes at p + len, so the
@@ -26,17 +28,6 @@ struct rxbuf {
 struct hbuf {
 	char *p;
 	size_t len, cap;
-};
-
-/* Why an attempt failed, for retry_on and the error status. */
-enum hup_fail {
-	HUP_F_CONNECT = 1, /* connect refused, unreachable or timed out: the request never left */
-	HUP_F_RESET,       /* reset or closed before a whole response head */
-	HUP_F_TIMEOUT,     /* per_try_timeout_ms passed before the response head */
-	HUP_F_PROTO,       /* the upstream's response is malformed: 502, not retried */
-	HUP_F_REFUSED,     /* HTTP/2 REFUSED_STREAM (or a GOAWAY before it): never processed */
-	HUP_F_TLS,         /* the TLS handshake failed or timed out: the request never left;
-			    * retried as a connect failure, answered 502 */
 };
 
 /* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
@@ -199,8 +190,7 @@ struct http_state {
 	struct hep *eps;
 	struct hup *hups;
 	struct hconn *conns;
-	uint64_t active_requests;
-	uint64_t active_retries;
+	struct retry_budget budget; /* active requests and retries (retry.c) */
 	struct hup *h2up_dirty;   /* HTTP/2 upstream connections with frames to produce */
 	struct hconn *h2dn_dirty; /* HTTP/2 client connections with frames to produce */
 };

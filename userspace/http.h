@@ -1,6 +1,8 @@
-/* http.h: the `http` action (http.c) and its upstream transport (hup.c). Prefixes
- * http_ (client side, routing, retries), hup_ (upstream HTTP/1.1 connections) and hep_
- * (endpoints and their pools). Types in http-t.h.
+/* http.h: the `http` action: its client side (http.c), its exchanges (exch.c) and its
+ * upstream transport (hup.c). Prefixes http_ (client side, and the transport's callbacks
+ * into the exchange), hup_ (upstream HTTP/1.1 connections) and hep_ (endpoints and their
+ * pools). Types in http-t.h; routing in route.h, the retry policy in retry.h, the
+ * exchange's own functions in exch.h.
  *
  * The transport interface is small on purpose, so that another transport (HTTP/2 to
  * the endpoint) can stand beside hup.c: an exchange opens an attempt with hup_open(),
@@ -10,6 +12,8 @@
  * exchange that hedges has several). */
 #ifndef HERMES_HTTP_H
 #define HERMES_HTTP_H
+
+#include <string.h>
 
 #include "http-t.h"
 
@@ -31,8 +35,8 @@ void http_abort_all(struct loop *lp);
 /* After each batch of completions: HTTP/2 frames produced for what happened. */
 void http_flush_dirty(struct loop *lp);
 
-/* Callbacks from the transport to the exchange x that owns the attempt u (an exchange
- * may have several attempts outstanding when it hedges). */
+/* exch.c: callbacks from the transport to the exchange x that owns the attempt u (an
+ * exchange may have several attempts outstanding when it hedges). */
 /* New response bytes (hup_data), or the upstream closed (u->eof). */
 void http_up_input(struct loop *lp, struct hconn *x, struct hup *u);
 /* Everything written was sent: more request body is welcome. */
@@ -141,9 +145,40 @@ const struct sess *h2dn_tunnel_of(const struct hconn *x);
 struct hconn *http_stream_new(struct loop *lp, struct h2sess *h, const struct hermes_addr *peer,
 			      const struct hermes_addr *dst, bool fwd);
 void http_stream_progress(struct loop *lp, struct hconn *s); /* new request bytes, or room to send */
+/* Ends the connection (or stream) now, rst: with a reset; memory goes with the last
+ * completion. */
 void http_conn_close(struct loop *lp, struct hconn *x, bool rst);
 void http_conn_kick(struct loop *lp, struct hconn *x); /* sbuf has bytes for the socket */
-size_t http_conn_room(const struct hconn *x);
-void http_conn_out(struct hconn *x, const void *p, size_t n);
+
+/* Room in the client's send buffer. */
+static inline size_t http_conn_room(const struct hconn *x)
+{
+	return x->scap - x->slen;
+}
+
+/* Appends to the client's send buffer (the caller checked http_conn_room). A send in
+ * flight reads sbuf[soff..slen) as submitted: appending after slen leaves it alone. */
+static inline void http_conn_out(struct hconn *x, const void *p, size_t n)
+{
+	memcpy(x->sbuf + x->slen, p, n);
+	x->slen += n;
+	x->req_bytes_out += n;
+}
+
+/* http.c, for exch.c and hreq.c: the client side a request is answered through */
+struct h1_limits http_limits(const struct loop *lp);
+/* A status that reaches the client, counted (and per route). */
+void http_count_status(struct loop *lp, const struct hconn *x, int status);
+/* A response of hermesd's own (close: then the connection ends after a lingering read). */
+void http_reply(struct loop *lp, struct hconn *x, int status, const char *why, bool close);
+/* Everything x can do now: the next request, body bytes either way, send, receive, timer. */
+void http_progress(struct loop *lp, struct hconn *x);
+/* n bytes of rx were used (an HTTP/2 stream's window opens by as much). */
+void http_rx_consume(struct hconn *x, size_t n);
+/* A request refused before it went anywhere: status, and the connection closes. */
+void http_refuse(struct loop *lp, struct hconn *x, int status, const char *why);
+/* The transport's callbacks hold x (as a completion of its own would) while they run. */
+void http_hold(struct hconn *x);
+void http_unhold(struct loop *lp, struct hconn *x);
 
 #endif

@@ -1,0 +1,30 @@
+/* hreq.h: the request side of the http action (hreq.c): a whole request head checked
+ * (what the parser leaves to its callers, the request-smuggling shapes), routed, and
+ * rebuilt for the upstream; its body read, whole (retriable) or as a stream. Types in
+ * http-t.h. */
+#ifndef HERMES_HREQ_H
+#define HERMES_HREQ_H
+
+#include "http-t.h"
+
+/* A whole head (req, n bytes of rx) starts a request on x: refused with an answer of
+ * hermesd's own, or routed and on to its body (HC_BODY) or its first attempt. */
+void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n);
+/* x's per-request state back to "no request" (between keep-alive requests). */
+void hreq_reset(struct hconn *x);
+/* HC_BODY: the body read into x->out; once whole, the first attempt (retriable). A
+ * chunked body that outgrows max_buffered_body starts streaming instead. True when the
+ * state moved on. */
+bool hreq_buffer_body(struct loop *lp, struct hconn *x);
+/* The next run of request body in rx, at most max bytes: Content-Length bytes, or a run
+ * of chunked framing or data (passed on as it is). Its length (0: nothing available),
+ * -EBADMSG/-EMSGSIZE for a bad chunked body. */
+long hreq_body_run(struct loop *lp, struct hconn *x, size_t max);
+
+/* Does a field named name (any of them) list token tok (case-insensitive)? */
+bool hreq_any_token(const struct h1_header *hs, unsigned n, const char *name, const char *tok);
+/* Is field `name` of hs[0..n) one this hop drops (hop-by-hop, named by Connection, or
+ * rewritten here: Content-Length, Expect)? conn: the message has a Connection field. */
+bool hreq_hop_by_hop(const struct h1_header *hs, unsigned n, bool conn, struct h1_slice name);
+
+#endif
