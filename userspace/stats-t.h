@@ -6,9 +6,9 @@
 #ifndef HERMES_STATS_T_H
 #define HERMES_STATS_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 #include "metrics.h"
 
