@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "policy.h"
+#include "stats.h"
 #include "version.h"
 
 #define ADMIN_REQ_MAX 4096
@@ -126,220 +127,6 @@ static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, cons
 			b->cap = ncap;
 		}
 	}
-}
-
-static void metric(struct sbuf *b, const char *name, const char *type, const char *help, uint64_t v)
-{
-	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
-}
-
-static void histogram(struct sbuf *b, const char *name, const char *help, const struct histogram *h)
-{
-	uint64_t cum = 0;
-
-	sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	for (unsigned i = 0; i < h->n_bounds; i++) {
-		cum += h->counts[i];
-		sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
-	}
-	cum += h->counts[h->n_bounds];
-	sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name, (unsigned long long)cum, name,
-		  h->sum, name, (unsigned long long)h->count);
-}
-
-static void stats_body(struct loop *lp, struct sbuf *b)
-{
-	const struct loop_stats *s = &lp->st;
-	uint64_t c2u = s->bytes_c2u, u2c = s->bytes_u2c, cnt[HERMES_CNT_MAX] = {};
-
-	/* live flows' bytes count too, so a long transfer shows progress */
-	for (struct conn *c = lp->conns; c; c = c->next) {
-		c2u += c->h[0].bytes;
-		u2c += c->h[1].bytes;
-	}
-	metric(b, "hermes_connections_accepted_total", "counter", "Steered connections accepted by hermesd.", s->accepted);
-	metric(b, "hermes_accept_pauses_total", "counter",
-	       "Times a listener stopped accepting for 100 ms: out of file descriptors (EMFILE/ENFILE) or memory.",
-	       s->accept_pauses);
-	metric(b, "hermes_connections_active", "gauge", "Steered connections open now.", s->active);
-	metric(b, "hermes_connections_closed_total", "counter", "Steered connections finished.", s->closed);
-	metric(b, "hermes_upstream_connect_attempts_total", "counter", "Upstream connect attempts.", s->connect_attempts);
-	metric(b, "hermes_upstream_connect_failures_total", "counter", "Upstream connect attempts that failed.", s->connect_failures);
-	metric(b, "hermes_upstream_connect_retries_total", "counter", "Upstream connects retried after a failure.", s->connect_retries);
-	metric(b, "hermes_upstream_unreachable_total", "counter", "Connections reset because every attempt failed.", s->upstream_unreachable);
-	metric(b, "hermes_origdst_missing_total", "counter", "Accepted connections with no known original destination.", s->origdst_missing);
-	metric(b, "hermes_idle_timeouts_total", "counter", "Flows closed by the idle timeout.", s->idle_timeouts);
-	metric(b, "hermes_resets_total", "counter", "Flows ended by a reset on either side.", s->resets);
-	sb_printf(b, "# HELP hermes_bytes_total Bytes relayed by hermesd.\n# TYPE hermes_bytes_total counter\n"
-		     "hermes_bytes_total{direction=\"client_to_upstream\"} %llu\n"
-		     "hermes_bytes_total{direction=\"upstream_to_client\"} %llu\n",
-		  (unsigned long long)c2u, (unsigned long long)u2c);
-	if (lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, cnt)) {
-		sb_printf(b, "# HELP hermes_bpf_decisions_total Connect decisions taken in BPF, by action.\n"
-			     "# TYPE hermes_bpf_decisions_total counter\n");
-		for (unsigned i = 0; i < HERMES_CNT_SKMSG_SOCK; i++)
-			sb_printf(b, "hermes_bpf_decisions_total{action=\"%s\"} %llu\n", pol_counter_name(i),
-				  (unsigned long long)cnt[i]);
-		metric(b, "hermes_sk_msg_sockets_total", "counter",
-		       "Sockets of the app <-> hermesd hop added to the sk_msg sockhash.", cnt[HERMES_CNT_SKMSG_SOCK]);
-		metric(b, "hermes_sk_msg_socket_failures_total", "counter",
-		       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).",
-		       cnt[HERMES_CNT_SKMSG_FAIL]);
-		sb_printf(b, "# HELP hermes_sk_msg_path_total Path chosen by a hop socket's first send.\n"
-			     "# TYPE hermes_sk_msg_path_total counter\n"
-			     "hermes_sk_msg_path_total{path=\"redirect\"} %llu\n"
-			     "hermes_sk_msg_path_total{path=\"tcp\"} %llu\n",
-			  (unsigned long long)cnt[HERMES_CNT_SKMSG_REDIR], (unsigned long long)cnt[HERMES_CNT_SKMSG_TCP]);
-	}
-	sb_printf(b, "# HELP hermes_flows_total Relayed flows by engine.\n# TYPE hermes_flows_total counter\n"
-		     "hermes_flows_total{engine=\"uring\"} %llu\nhermes_flows_total{engine=\"splice\"} %llu\n",
-		  (unsigned long long)s->flows_uring, (unsigned long long)s->flows_splice);
-	metric(b, "hermes_tunnel_requests_total", "counter", "Connections accepted on the tunnel listener.",
-	       s->tunnel_requests);
-	{
-		static const char *const codes[] = { "400", "403", "405", "431", "502", "504" };
-
-		sb_printf(b, "# HELP hermes_tunnel_errors_total CONNECT requests answered with an error, by status.\n"
-			     "# TYPE hermes_tunnel_errors_total counter\n");
-		for (unsigned i = 0; i < 6; i++)
-			sb_printf(b, "hermes_tunnel_errors_total{status=\"%s\"} %llu\n", codes[i],
-				  (unsigned long long)s->tunnel_errors[i]);
-	}
-	metric(b, "hermes_inbound_refused_total", "counter",
-	       "Connections to protected ports reset by the inbound listener (peer not allowed).", s->inbound_refused);
-	metric(b, "hermes_inbound_proxied_total", "counter",
-	       "Connections to protected ports from inbound.allow_from peers, proxied to the service.",
-	       s->inbound_proxied);
-	metric(b, "hermes_splice_fallbacks_total", "counter", "Flows meant for splice relayed with io_uring instead.",
-	       s->splice_fallbacks);
-	{
-		uint64_t n_in = 0, n_out = 0;
-
-		for (const struct sess *x = lp->sessions; x; x = x->next)
-			if (x->state == SESS_OPEN)
-				(*(x->server ? &n_in : &n_out))++;
-		sb_printf(b, "# HELP hermes_tunnel_sessions HTTP/2 tunnel connections open, by direction.\n"
-			     "# TYPE hermes_tunnel_sessions gauge\n"
-			     "hermes_tunnel_sessions{direction=\"in\"} %llu\nhermes_tunnel_sessions{direction=\"out\"} %llu\n",
-			  (unsigned long long)n_in, (unsigned long long)n_out);
-	}
-	metric(b, "hermes_tunnel_sessions_opened_total", "counter", "HTTP/2 tunnel connections that reached HTTP/2, both directions.",
-	       s->sess_opened);
-	metric(b, "hermes_tunnel_connect_failures_total", "counter", "Tunnel connections to peers that could not connect.",
-	       s->sess_failed);
-	metric(b, "hermes_tunnel_tls_failures_total", "counter", "TLS handshakes that failed (bad, unknown or expired certificates, no ALPN h2).",
-	       s->sess_tls_failed);
-	metric(b, "hermes_tunnel_streams_total", "counter", "HTTP/2 tunnel streams opened, both directions.", s->h2_streams);
-	metric(b, "hermes_tunnel_stream_resets_total", "counter", "Tunnel flows ended by a reset of their stream or connection.",
-	       s->h2_resets);
-	if (lp->ld->n_tc) {
-		struct hermes_ifstats st[CFG_MAX_TC_IFACES];
-		const char *const dirs[2] = { "rx", "tx" };
-
-		/* one read of each interface's per-CPU counters serves both families */
-		for (int i = 0; i < lp->ld->n_tc; i++)
-			loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &st[i]);
-		sb_printf(b, "# HELP hermes_interface_packets_total Packets seen by the TC counters (GSO segments).\n"
-			     "# TYPE hermes_interface_packets_total counter\n");
-		for (int i = 0; i < lp->ld->n_tc; i++)
-			for (int d = 0; d < 2; d++)
-				sb_printf(b, "hermes_interface_packets_total{interface=\"%s\",direction=\"%s\"} %llu\n",
-					  lp->cfg->tc_ifaces[i], dirs[d],
-					  (unsigned long long)(d ? st[i].tx_packets : st[i].rx_packets));
-		sb_printf(b, "# HELP hermes_interface_bytes_total Bytes seen by the TC counters.\n"
-			     "# TYPE hermes_interface_bytes_total counter\n");
-		for (int i = 0; i < lp->ld->n_tc; i++)
-			for (int d = 0; d < 2; d++)
-				sb_printf(b, "hermes_interface_bytes_total{interface=\"%s\",direction=\"%s\"} %llu\n",
-					  lp->cfg->tc_ifaces[i], dirs[d],
-					  (unsigned long long)(d ? st[i].tx_bytes : st[i].rx_bytes));
-	}
-	histogram(b, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).",
-		  &s->connect_seconds);
-	histogram(b, "hermes_flow_bytes", "Bytes relayed per finished flow, both directions.", &s->flow_bytes);
-	histogram(b, "hermes_tunnel_setup_seconds", "Tunnel client: from an attempt's start to the next hop's 200.",
-		  &s->tunnel_setup_seconds);
-	metric(b, "hermes_admin_requests_total", "counter", "Requests served by the admin endpoint.", s->admin_requests);
-	metric(b, "hermes_links_attached", "gauge", "Steering links attached where they should be (checked every second).",
-	       lp->ld->links_attached);
-	metric(b, "hermes_links_expected", "gauge", "Steering links hermesd keeps attached.", lp->ld->links_expected);
-	metric(b, "hermes_link_reattach_total", "counter",
-	       "Links attached again after they went defunct (their cgroup removed and made again, or detached).",
-	       lp->ld->reattach_total);
-	metric(b, "hermes_http_connections_total", "counter", "Client connections of the http action.", s->http_conns);
-	metric(b, "hermes_http_requests_total", "counter", "Requests read by the http action.", s->http_requests);
-	metric(b, "hermes_http_forward_connections_total", "counter",
-	       "Explicit proxy clients on the tunnel listener (absolute-form requests, or HTTP/2 sessions "
-	       "with non-CONNECT streams).", s->http_fwd_conns);
-	metric(b, "hermes_http_forward_requests_total", "counter",
-	       "Requests of explicit proxy clients.", s->http_fwd_requests);
-	metric(b, "hermes_http_rejected_total", "counter",
-	       "Requests refused before reaching any upstream (malformed, smuggling shapes, limits).", s->http_rejected);
-	metric(b, "hermes_http_attempts_total", "counter", "Upstream attempts (first tries and retries).", s->http_attempts);
-	metric(b, "hermes_http_retries_total", "counter", "Retries of requests.", s->http_retries);
-	metric(b, "hermes_http_retry_successes_total", "counter",
-	       "Retried requests whose final response was not a 5xx.", s->http_retry_successes);
-	metric(b, "hermes_http_retry_budget_exhausted_total", "counter",
-	       "Retries not made because the retry budget was used up.", s->http_budget_exhausted);
-	metric(b, "hermes_http_per_try_timeouts_total", "counter",
-	       "Attempts whose per_try_timeout_ms passed before their response head (cut, or hedged).",
-	       s->http_per_try_timeouts);
-	metric(b, "hermes_http_hedges_total", "counter",
-	       "Attempts left outstanding at their per-try timeout while a further attempt started "
-	       "(hedge_on_per_try_timeout).", s->http_hedges);
-	metric(b, "hermes_http_descriptor_waits_total", "counter",
-	       "Times an HTTP request waited for a free descriptor to open its upstream connection "
-	       "(hermesd at its RLIMIT_NOFILE).", s->http_fd_waits);
-	metric(b, "hermes_http_pool_trimmed_total", "counter",
-	       "Idle pooled upstream connections closed because hermesd's descriptors ran short.",
-	       s->http_pool_trimmed);
-	metric(b, "hermes_http_hedge_wins_total", "counter",
-	       "Responses that came from a hedged attempt rather than from the attempts started after it.",
-	       s->http_hedge_wins);
-	{
-		static const char *const kinds[] = { "connect", "reset", "timeout", "protocol", "refused", "tls" };
-
-		_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == sizeof(s->http_upstream_failures) /
-									 sizeof(s->http_upstream_failures[0]),
-			       "a name for each enum hup_fail");
-
-		sb_printf(b, "# HELP hermes_http_upstream_failures_total Failed attempts, by kind.\n"
-			     "# TYPE hermes_http_upstream_failures_total counter\n");
-		for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-			sb_printf(b, "hermes_http_upstream_failures_total{kind=\"%s\"} %llu\n", kinds[i],
-				  (unsigned long long)s->http_upstream_failures[i]);
-		sb_printf(b, "# HELP hermes_http_responses_total Responses sent to clients, by class (hermesd's own "
-			     "errors included).\n# TYPE hermes_http_responses_total counter\n");
-		for (unsigned i = 0; i < 5; i++)
-			sb_printf(b, "hermes_http_responses_total{code=\"%uxx\"} %llu\n", i + 1,
-				  (unsigned long long)s->http_responses[i]);
-		sb_printf(b, "# HELP hermes_http_upstream_connections_total Upstream connections used, new or "
-			     "taken from the pool.\n# TYPE hermes_http_upstream_connections_total counter\n"
-			     "hermes_http_upstream_connections_total{pool=\"new\"} %llu\n"
-			     "hermes_http_upstream_connections_total{pool=\"reused\"} %llu\n",
-			  (unsigned long long)s->http_pool_new, (unsigned long long)s->http_pool_reused);
-	}
-	metric(b, "hermes_http_upstream_tls_handshakes_total", "counter",
-	       "TLS handshakes completed with origins (upstream_protocol h2, upstream_tls, https:// proxy targets).",
-	       s->http_tls_conns);
-	metric(b, "hermes_http_upstream_tls_failures_total", "counter",
-	       "TLS handshakes with origins that failed (certificate, name, ALPN, close or timeout).",
-	       s->http_tls_failures);
-	metric(b, "hermes_http_h2_upstream_connections_total", "counter",
-	       "HTTP/2 connections opened to upstreams (upstream_protocol h2c or h2).", s->http_h2up_conns);
-	metric(b, "hermes_http_h2_upstream_streams_total", "counter", "Attempts sent as HTTP/2 streams.",
-	       s->http_h2up_streams);
-	metric(b, "hermes_http_h2_upstream_refused_total", "counter",
-	       "HTTP/2 upstream streams refused (REFUSED_STREAM or left out by a GOAWAY).", s->http_h2up_refused);
-	metric(b, "hermes_http_h2_upstream_resets_total", "counter",
-	       "HTTP/2 upstream streams reset before their response ended.", s->http_h2up_resets);
-	metric(b, "hermes_http_h2_client_connections_total", "counter",
-	       "Client connections of the http action that spoke HTTP/2 (h2c prior knowledge, or tunnel "
-	       "listener sessions with proxy requests).", s->http_h2dn_conns);
-	metric(b, "hermes_http_h2_client_streams_total", "counter", "Requests received as HTTP/2 streams.",
-	       s->http_h2dn_streams);
-	histogram(b, "hermes_http_request_seconds", "Request head read to response end, http action.",
-		  &s->http_request_seconds);
 }
 
 static const char *const conn_state_names[] = {
@@ -548,12 +335,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		  c->n_rules, c->n_endpoints, c->n_routes, c->n_access, c->n_http_routes, c->n_tc_ifaces);
 }
 
-/* ---- /metrics beyond the loop's counters: process, build, reloads, maps, labels ---- */
-
-static void gauge_d(struct sbuf *b, const char *name, const char *type, const char *help, double v)
-{
-	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name, v);
-}
+/* ---- /metrics: the families of HERMES_STATS (stats-t.h), in its order ---- */
 
 static int count_rule(const struct hermes_policy_key *k, const struct hermes_policy_val *v, void *arg)
 {
@@ -599,111 +381,297 @@ static long map_entries(int fd, size_t key_size, size_t value_size)
 	return total;
 }
 
-static void process_body(struct loop *lp, struct sbuf *b)
-{
-	struct proc_stats p;
+/* One scrape: the loop's counters as of now, and what the SCRAPE families show, read once
+ * (one read of the per-CPU decision counters serves four families, one of /proc six). A
+ * family whose source cannot be read is left out. */
+struct scrape {
+	struct loop *lp;
+	struct sbuf *b;
+	struct loop_stats s;      /* lp->st, the live flows' bytes added */
+	bool have_cnt, have_proc, have_rules, have_flows;
+	uint64_t cnt[HERMES_CNT_MAX];
+	struct hermes_ifstats ifs[CFG_MAX_TC_IFACES];
+	struct proc_stats proc;
+	uint64_t rules[2];        /* [1] written by the config, [0] by hand */
+	uint32_t flows_max;
+};
 
-	if (proc_stats_read(&p))
-		return;
-	gauge_d(b, "process_start_time_seconds", "gauge", "Start time of hermesd since the Unix epoch, in seconds.",
-		p.start_time);
-	gauge_d(b, "process_cpu_seconds_total", "counter", "User and system CPU time hermesd spent, in seconds.",
-		p.cpu_seconds);
-	metric(b, "process_resident_memory_bytes", "gauge", "Resident memory of hermesd, in bytes.", p.resident_bytes);
-	metric(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size of hermesd, in bytes.", p.virtual_bytes);
+static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
+{
+	struct loop_stats *st = &lp->st;
+
+	memset(x, 0, sizeof(*x));
+	x->lp = lp;
+	x->b = b;
+	x->have_cnt = lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, x->cnt);
+	for (int i = 0; i < lp->ld->n_tc; i++)
+		loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &x->ifs[i]);
+	x->have_proc = !proc_stats_read(&x->proc);
 	/* like the flow table: 35 ms at 20000 descriptors (measured), so reused for a while */
-	if (!lp->st.open_fds_ms || lp->now_ms - lp->st.open_fds_ms >= SLOW_COUNT_MAX_AGE_MS || lp->st.open_fds < 0) {
-		lp->st.open_fds = proc_count_fds();
-		lp->st.open_fds_ms = lp->now_ms;
+	if (x->have_proc &&
+	    (!st->open_fds_ms || lp->now_ms - st->open_fds_ms >= SLOW_COUNT_MAX_AGE_MS || st->open_fds < 0)) {
+		st->open_fds = proc_count_fds();
+		st->open_fds_ms = lp->now_ms;
 	}
-	if (lp->st.open_fds >= 0)
-		metric(b, "process_open_fds", "gauge", "Open file descriptors of hermesd, counted at most every 5 s.",
-		       (uint64_t)lp->st.open_fds);
-	metric(b, "process_max_fds", "gauge", "hermesd's limit of open file descriptors (RLIMIT_NOFILE).", p.max_fds);
-}
-
-static void labels_body(struct loop *lp, struct sbuf *b)
-{
-	static const char *const results[PEER_NRESULTS] = {
-		[PEER_ESTABLISHED] = "established", [PEER_REFUSED] = "refused", [PEER_DENIED] = "denied",
-		[PEER_TIMEOUT] = "timeout", [PEER_RESET] = "reset", [PEER_ERROR] = "error",
-	};
-	const struct mlabels *rc = &lp->st.http_route_codes, *pr = &lp->st.tunnel_peer_results;
-
-	sb_printf(b, "# HELP hermes_http_route_responses_total Responses sent to clients of the http action, by "
-		     "http route (\"-\": no route matched, or refused before routing) and status class.\n"
-		     "# TYPE hermes_http_route_responses_total counter\n");
-	for (int i = 0; i < rc->n; i++)
-		for (unsigned k = 0; k < 5; k++)
-			sb_printf(b, "hermes_http_route_responses_total{route=\"%s\",code=\"%uxx\"} %llu\n",
-				  rc->e[i].name, k + 1, (unsigned long long)rc->e[i].v[k]);
-	sb_printf(b, "# HELP hermes_tunnel_peer_attempts_total Tunnel client attempts at a route's peer "
-		     "(next hop), by result.\n# TYPE hermes_tunnel_peer_attempts_total counter\n");
-	for (int i = 0; i < pr->n; i++)
-		for (unsigned k = 0; k < PEER_NRESULTS; k++)
-			sb_printf(b, "hermes_tunnel_peer_attempts_total{peer=\"%s\",result=\"%s\"} %llu\n",
-				  pr->e[i].name, results[k], (unsigned long long)pr->e[i].v[k]);
-}
-
-/* What /metrics adds to stats_body's families. */
-static void metrics_body(struct loop *lp, struct sbuf *b)
-{
-	const struct loop_stats *s = &lp->st;
-
-	sb_printf(b, "# HELP hermes_build_info hermesd's version and git commit (always 1).\n"
-		     "# TYPE hermes_build_info gauge\n"
-		     "hermes_build_info{version=\"%s\",commit=\"%s\"} 1\n", hermes_version, hermes_commit);
-	process_body(lp, b);
-	sb_printf(b, "# HELP hermes_config_reloads_total Configuration reloads (SIGHUP), by result.\n"
-		     "# TYPE hermes_config_reloads_total counter\n"
-		     "hermes_config_reloads_total{result=\"ok\"} %llu\n"
-		     "hermes_config_reloads_total{result=\"failed\"} %llu\n",
-		  (unsigned long long)s->reloads_ok, (unsigned long long)s->reloads_failed);
-	metric(b, "hermes_config_last_reload_success", "gauge",
-	       "1 if the last reload applied the file (or none was made since the start), 0 if it failed.",
-	       !s->last_reload_failed);
-	gauge_d(b, "hermes_config_last_reload_timestamp_seconds", "gauge",
-		"When the last reload was tried (the start time before any), seconds since the Unix epoch.",
-		s->last_reload_time);
-	gauge_d(b, "hermes_config_last_reload_success_timestamp_seconds", "gauge",
-		"When a reload last succeeded (the start time before any), seconds since the Unix epoch.",
-		s->last_reload_ok_time);
-	{
-		uint64_t n[2] = { 0, 0 };
-
-		if (lp->ld->policy_fd >= 0 && !pol_map_foreach(lp->ld->policy_fd, count_rule, n))
-			sb_printf(b, "# HELP hermes_policy_rules Rules in the pinned policy map hermes_policy, by who "
-				     "wrote them (config: hermesd's file; manual: hermesctl or bpftool).\n"
-				     "# TYPE hermes_policy_rules gauge\n"
-				     "hermes_policy_rules{origin=\"config\"} %llu\nhermes_policy_rules{origin=\"manual\"} %llu\n",
-				  (unsigned long long)n[1], (unsigned long long)n[0]);
-	}
+	x->have_rules = lp->ld->policy_fd >= 0 && !pol_map_foreach(lp->ld->policy_fd, count_rule, x->rules);
 	if (lp->ld->flows_fd >= 0) {
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
 
 		/* 20 ms for a full table (65536, measured) */
-		if (!lp->st.flow_count_ms || lp->now_ms - lp->st.flow_count_ms >= SLOW_COUNT_MAX_AGE_MS ||
-		    lp->st.flow_count < 0) {
-			lp->st.flow_count = map_entries(lp->ld->flows_fd, sizeof(uint64_t), sizeof(struct hermes_flow));
-			lp->st.flow_count_ms = lp->now_ms;
+		if (!st->flow_count_ms || lp->now_ms - st->flow_count_ms >= SLOW_COUNT_MAX_AGE_MS || st->flow_count < 0) {
+			st->flow_count = map_entries(lp->ld->flows_fd, sizeof(uint64_t), sizeof(struct hermes_flow));
+			st->flow_count_ms = lp->now_ms;
 		}
-		if (lp->st.flow_count >= 0 && !bpf_obj_get_info_by_fd(lp->ld->flows_fd, &info, &len)) {
-			metric(b, "hermes_flow_table_entries", "gauge",
-			       "Entries in the kernel flow table hermes_flows (open and recently closed flows), "
-			       "counted at most every 5 s.", (uint64_t)lp->st.flow_count);
-			metric(b, "hermes_flow_table_max_entries", "gauge",
-			       "Capacity of hermes_flows: beyond it the least recently used entries are evicted.",
-			       info.max_entries);
+		x->have_flows = st->flow_count >= 0 && !bpf_obj_get_info_by_fd(lp->ld->flows_fd, &info, &len);
+		x->flows_max = info.max_entries;
+	}
+	x->s = *st;
+	/* live flows' bytes count too, so a long transfer shows progress */
+	for (struct conn *c = lp->conns; c; c = c->next) {
+		x->s.bytes_c2u += c->h[0].bytes;
+		x->s.bytes_u2c += c->h[1].bytes;
+	}
+}
+
+static void head(struct sbuf *b, const struct stats_family *f)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+}
+
+/* A family of one sample. */
+static void value(struct sbuf *b, const struct stats_family *f, uint64_t v)
+{
+	head(b, f);
+	sb_printf(b, "%s %llu\n", f->name, (unsigned long long)v);
+}
+
+static void real(struct sbuf *b, const struct stats_family *f, double v)
+{
+	head(b, f);
+	sb_printf(b, "%s %.15g\n", f->name, v);
+}
+
+/* One sample of a family with one label. */
+static void sample(struct sbuf *b, const struct stats_family *f, const char *label, const char *lv, uint64_t v)
+{
+	sb_printf(b, "%s{%s=\"%s\"} %llu\n", f->name, label, lv, (unsigned long long)v);
+}
+
+static void histogram(struct sbuf *b, const struct stats_family *f, const struct histogram *h)
+{
+	uint64_t cum = 0;
+
+	head(b, f);
+	for (unsigned i = 0; i < h->n_bounds; i++) {
+		cum += h->counts[i];
+		sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", f->name, h->bounds[i], (unsigned long long)cum);
+	}
+	cum += h->counts[h->n_bounds];
+	sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", f->name, (unsigned long long)cum,
+		  f->name, h->sum, f->name, (unsigned long long)h->count);
+}
+
+static void labels(struct sbuf *b, const struct stats_family *f, const struct mlabels *m)
+{
+	head(b, f);
+	for (int i = 0; i < m->n; i++)
+		for (unsigned k = 0; k < f->n_values; k++)
+			sb_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %llu\n", f->name, f->label, m->e[i].name, f->label2,
+				  f->values[k], (unsigned long long)m->e[i].v[k]);
+}
+
+/* The SCRAPE families, named as in HERMES_STATS. */
+static void scrape_bpf_decisions(const struct scrape *x, const struct stats_family *f)
+{
+	if (!x->have_cnt)
+		return;
+	head(x->b, f);
+	for (unsigned i = 0; i < HERMES_CNT_SKMSG_SOCK; i++)
+		sample(x->b, f, "action", pol_counter_name(i), x->cnt[i]);
+}
+
+static void scrape_sk_msg_sockets(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_cnt)
+		value(x->b, f, x->cnt[HERMES_CNT_SKMSG_SOCK]);
+}
+
+static void scrape_sk_msg_socket_failures(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_cnt)
+		value(x->b, f, x->cnt[HERMES_CNT_SKMSG_FAIL]);
+}
+
+static void scrape_sk_msg_path(const struct scrape *x, const struct stats_family *f)
+{
+	if (!x->have_cnt)
+		return;
+	head(x->b, f);
+	sample(x->b, f, "path", "redirect", x->cnt[HERMES_CNT_SKMSG_REDIR]);
+	sample(x->b, f, "path", "tcp", x->cnt[HERMES_CNT_SKMSG_TCP]);
+}
+
+static void scrape_tunnel_sessions(const struct scrape *x, const struct stats_family *f)
+{
+	uint64_t n_in = 0, n_out = 0;
+
+	for (const struct sess *s = x->lp->sessions; s; s = s->next)
+		if (s->state == SESS_OPEN)
+			(*(s->server ? &n_in : &n_out))++;
+	head(x->b, f);
+	sample(x->b, f, "direction", "in", n_in);
+	sample(x->b, f, "direction", "out", n_out);
+}
+
+static void interfaces(const struct scrape *x, const struct stats_family *f, bool bytes)
+{
+	const struct loader *ld = x->lp->ld;
+
+	if (!ld->n_tc)
+		return;
+	head(x->b, f);
+	for (int i = 0; i < ld->n_tc; i++) {
+		const struct hermes_ifstats *s = &x->ifs[i];
+
+		sb_printf(x->b, "%s{interface=\"%s\",direction=\"rx\"} %llu\n", f->name, x->lp->cfg->tc_ifaces[i],
+			  (unsigned long long)(bytes ? s->rx_bytes : s->rx_packets));
+		sb_printf(x->b, "%s{interface=\"%s\",direction=\"tx\"} %llu\n", f->name, x->lp->cfg->tc_ifaces[i],
+			  (unsigned long long)(bytes ? s->tx_bytes : s->tx_packets));
+	}
+}
+
+static void scrape_interface_packets(const struct scrape *x, const struct stats_family *f)
+{
+	interfaces(x, f, false);
+}
+
+static void scrape_interface_bytes(const struct scrape *x, const struct stats_family *f)
+{
+	interfaces(x, f, true);
+}
+
+static void scrape_links_attached(const struct scrape *x, const struct stats_family *f)
+{
+	value(x->b, f, x->lp->ld->links_attached);
+}
+
+static void scrape_links_expected(const struct scrape *x, const struct stats_family *f)
+{
+	value(x->b, f, x->lp->ld->links_expected);
+}
+
+static void scrape_link_reattach(const struct scrape *x, const struct stats_family *f)
+{
+	value(x->b, f, x->lp->ld->reattach_total);
+}
+
+static void scrape_build_info(const struct scrape *x, const struct stats_family *f)
+{
+	head(x->b, f);
+	sb_printf(x->b, "%s{version=\"%s\",commit=\"%s\"} 1\n", f->name, hermes_version, hermes_commit);
+}
+
+static void scrape_process_start_time(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc)
+		real(x->b, f, x->proc.start_time);
+}
+
+static void scrape_process_cpu(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc)
+		real(x->b, f, x->proc.cpu_seconds);
+}
+
+static void scrape_process_resident(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc)
+		value(x->b, f, x->proc.resident_bytes);
+}
+
+static void scrape_process_virtual(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc)
+		value(x->b, f, x->proc.virtual_bytes);
+}
+
+static void scrape_process_open_fds(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc && x->s.open_fds >= 0)
+		value(x->b, f, (uint64_t)x->s.open_fds);
+}
+
+static void scrape_process_max_fds(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_proc)
+		value(x->b, f, x->proc.max_fds);
+}
+
+static void scrape_reload_success(const struct scrape *x, const struct stats_family *f)
+{
+	value(x->b, f, !x->s.last_reload_failed);
+}
+
+static void scrape_policy_rules(const struct scrape *x, const struct stats_family *f)
+{
+	if (!x->have_rules)
+		return;
+	head(x->b, f);
+	sample(x->b, f, "origin", "config", x->rules[1]);
+	sample(x->b, f, "origin", "manual", x->rules[0]);
+}
+
+static void scrape_flow_table_entries(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_flows)
+		value(x->b, f, (uint64_t)x->s.flow_count);
+}
+
+static void scrape_flow_table_max_entries(const struct scrape *x, const struct stats_family *f)
+{
+	if (x->have_flows)
+		value(x->b, f, x->flows_max);
+}
+
+#define SCRAPER(id, type, name, help) [STATS_S_##id] = scrape_##id,
+static void (*const scrapers[STATS_S_COUNT])(const struct scrape *, const struct stats_family *) = {
+	HERMES_STATS(STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, SCRAPER)
+};
+
+static void metrics_body(struct loop *lp, struct sbuf *b)
+{
+	struct scrape x;
+
+	scrape_read(lp, b, &x);
+	for (unsigned i = 0; i < stats_n_families; i++) {
+		const struct stats_family *f = &stats_families[i];
+		const char *field = (const char *)&x.s + f->off[0];
+
+		switch (f->kind) {
+		case STATS_VALUE:
+			value(b, f, stats_value(&x.s, f, 0));
+			break;
+		case STATS_PAIR:
+		case STATS_ARRAY:
+			head(b, f);
+			for (unsigned k = 0; k < f->n_values; k++)
+				sample(b, f, f->label, f->values[k], stats_value(&x.s, f, k));
+			break;
+		case STATS_REAL:
+			real(b, f, *(const double *)field);
+			break;
+		case STATS_HIST:
+			histogram(b, f, (const struct histogram *)field);
+			break;
+		case STATS_LABELS:
+			labels(b, f, (const struct mlabels *)field);
+			break;
+		case STATS_SCRAPE:
+			scrapers[f->scrape](&x, f);
+			break;
 		}
 	}
-	sb_printf(b, "# HELP hermes_tunnel_cleartext_refused_total Clear-text connections refused by the tunnel "
-		     "listener because tls is set and tunnel.allow_cleartext is not, by protocol.\n"
-		     "# TYPE hermes_tunnel_cleartext_refused_total counter\n"
-		     "hermes_tunnel_cleartext_refused_total{protocol=\"http1\"} %llu\n"
-		     "hermes_tunnel_cleartext_refused_total{protocol=\"h2c\"} %llu\n",
-		  (unsigned long long)s->tunnel_cleartext_refused[0], (unsigned long long)s->tunnel_cleartext_refused[1]);
-	labels_body(lp, b);
 }
 
 int metrics_config(struct loop *lp)
@@ -776,7 +744,6 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 		}
 	} else if (!strcmp(path, "/metrics") || !strcmp(path, "/stats")) {
 		ctype = "text/plain; version=0.0.4; charset=utf-8";
-		stats_body(lp, &body);
 		metrics_body(lp, &body);
 	} else if (a->metrics_only) {
 		status = "404 Not Found";

@@ -13,7 +13,7 @@
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "loader.h"
-#include "metrics.h"
+#include "stats-t.h"
 
 enum op {
 	OP_ACCEPT = 1,   /* struct listener: multishot accept */
@@ -225,61 +225,6 @@ struct sess {
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
 } __attribute__((aligned(LOOP_ALIGN)));
-
-/* A Prometheus histogram with fixed upper bounds (the last bucket is +Inf). */
-#define HIST_MAX_BUCKETS 16
-struct histogram {
-	const double *bounds;   /* upper bounds, ascending */
-	unsigned n_bounds;
-	uint64_t counts[HIST_MAX_BUCKETS]; /* per bucket, not cumulative; [n_bounds] = +Inf */
-	double sum;
-	uint64_t count;
-};
-
-struct loop_stats {
-	uint64_t accepted, active, closed;
-	uint64_t accept_pauses;  /* a listener rested: out of descriptors */
-	uint64_t connect_attempts, connect_failures, connect_retries, upstream_unreachable;
-	uint64_t origdst_missing, idle_timeouts, resets;
-	uint64_t bytes_c2u, bytes_u2c;
-	uint64_t admin_requests;
-	uint64_t flows_uring, flows_splice, splice_fallbacks;
-	uint64_t tunnel_requests, tunnel_errors[6]; /* errors: 400, 403, 405, 431, 502, 504 */
-	uint64_t sess_opened, sess_failed, sess_tls_failed, h2_streams, h2_resets;
-	struct histogram tunnel_setup_seconds; /* tunnel client: attempt start to the peer's 200 */
-	uint64_t inbound_refused, inbound_proxied; /* protected ingress (ingress.c) */
-	struct histogram connect_seconds; /* upstream connect time of successful attempts */
-	struct histogram flow_bytes;      /* bytes relayed per flow (both ways), at close */
-	/* the http action (http.c) */
-	uint64_t http_conns, http_requests, http_attempts, http_retries, http_retry_successes;
-	uint64_t http_budget_exhausted, http_per_try_timeouts, http_rejected;
-	uint64_t http_hedges, http_hedge_wins; /* hedge_on_per_try_timeout */
-	uint64_t http_fd_waits; /* attempts that waited for a descriptor (hc_fd_wait) */
-	uint64_t http_pool_trimmed; /* idle upstream connections closed for want of descriptors */
-	uint64_t http_fwd_conns, http_fwd_requests; /* explicit proxy clients (tunnel listener) */
-	uint64_t http_upstream_failures[6]; /* by enum hup_fail - 1 */
-	uint64_t http_tls_conns, http_tls_failures; /* TLS handshakes with origins done / failed */
-	uint64_t http_h2up_conns, http_h2up_streams, http_h2up_refused, http_h2up_resets; /* h2up.c */
-	uint64_t http_h2dn_conns, http_h2dn_streams; /* h2dn.c: HTTP/2 clients */
-	uint64_t http_responses[5];       /* 1xx..5xx sent to clients, local errors included */
-	uint64_t http_pool_reused, http_pool_new;
-	struct histogram http_request_seconds; /* request head read to response end */
-	/* SIGHUP reloads (loop.c) */
-	uint64_t reloads_ok, reloads_failed;
-	bool last_reload_failed;
-	double last_reload_time, last_reload_ok_time; /* seconds since the epoch; start time at first */
-	uint64_t tunnel_cleartext_refused[2]; /* clear text on a TLS tunnel listener: [0] HTTP/1.1, [1] h2c */
-	long flow_count;          /* entries of hermes_flows at flow_count_ms (admin.c), or -errno */
-	uint64_t flow_count_ms;
-	long open_fds;            /* process_open_fds at open_fds_ms (admin.c), or -1 */
-	uint64_t open_fds_ms;
-	/* by a label from the config (admin.c: metrics_config) */
-	struct mlabels http_route_codes;  /* http route name ("-": none) -> responses by class 1xx..5xx */
-	struct mlabels tunnel_peer_results; /* route peer IP:PORT -> attempts by enum peer_result */
-};
-
-/* How a tunnel client's attempt at a route's peer ended (hermes_tunnel_peer_attempts_total). */
-enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PEER_RESET, PEER_ERROR, PEER_NRESULTS };
 
 struct loop {
 	struct io_uring ring;

@@ -1,0 +1,251 @@
+/* stats-t.h: hermesd's statistics, each declared once. One line of HERMES_STATS names a
+ * field of struct loop_stats (what the code bumps: lp->st.FIELD++) together with the
+ * /metrics family it is shown as: name, type, help text and labels. Adding a counter is
+ * one line here and the ++ where it happens; admin.c prints the list in its order and
+ * stats.c describes it for tests/unit/test_stats.c, which checks the names. */
+#ifndef HERMES_STATS_T_H
+#define HERMES_STATS_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+/* A Prometheus histogram with fixed upper bounds (the last bucket is +Inf). */
+#define HIST_MAX_BUCKETS 16
+struct histogram {
+	const double *bounds;   /* upper bounds, ascending */
+	unsigned n_bounds;
+	uint64_t counts[HIST_MAX_BUCKETS]; /* per bucket, not cumulative; [n_bounds] = +Inf */
+	double sum;
+	uint64_t count;
+};
+
+/* How a tunnel client's attempt at a route's peer ended: the index of its counter under
+ * the peer's name in tunnel_peer_results (its result label in HERMES_STATS). */
+enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PEER_RESET, PEER_ERROR, PEER_NRESULTS };
+
+/* The families of /metrics, in the order they are printed. TYPE is the bare word counter
+ * or gauge. The kinds of line:
+ *   VALUE(field, TYPE, name, help)          uint64_t field: one sample
+ *   PAIR(TYPE, name, help, label, f0, v0, f1, v1)
+ *                                           uint64_t f0, f1: samples {label="v0"}, {label="v1"}
+ *   ARRAY(field, TYPE, name, help, label, values...)
+ *                                           uint64_t field[N], N values: field[i] is {label="values[i]"}
+ *   REAL(field, TYPE, name, help)           double field: one sample
+ *   HIST(field, name, help)                 struct histogram field (bounds set where it is filled)
+ *   LABELS(field, TYPE, name, help, label, label2, values...)
+ *                                           struct mlabels field whose names come from the config
+ *                                           (metrics_config): {label="NAME",label2="values[i]"}
+ *   SCRAPE(id, TYPE, name, help)            no field: computed when scraped, by admin.c's scrape_ID
+ *                                           (kernel maps, /proc, live sessions, links) */
+#define HERMES_STATS(VALUE, PAIR, ARRAY, REAL, HIST, LABELS, SCRAPE) \
+	VALUE(accepted, counter, "hermes_connections_accepted_total", "Steered connections accepted by hermesd.") \
+	VALUE(accept_pauses, counter, "hermes_accept_pauses_total", \
+	      "Times a listener stopped accepting for 100 ms: out of file descriptors (EMFILE/ENFILE) or memory.") \
+	VALUE(active, gauge, "hermes_connections_active", "Steered connections open now.") \
+	VALUE(closed, counter, "hermes_connections_closed_total", "Steered connections finished.") \
+	VALUE(connect_attempts, counter, "hermes_upstream_connect_attempts_total", "Upstream connect attempts.") \
+	VALUE(connect_failures, counter, "hermes_upstream_connect_failures_total", \
+	      "Upstream connect attempts that failed.") \
+	VALUE(connect_retries, counter, "hermes_upstream_connect_retries_total", \
+	      "Upstream connects retried after a failure.") \
+	VALUE(upstream_unreachable, counter, "hermes_upstream_unreachable_total", \
+	      "Connections reset because every attempt failed.") \
+	VALUE(origdst_missing, counter, "hermes_origdst_missing_total", \
+	      "Accepted connections with no known original destination.") \
+	VALUE(idle_timeouts, counter, "hermes_idle_timeouts_total", "Flows closed by the idle timeout.") \
+	VALUE(resets, counter, "hermes_resets_total", "Flows ended by a reset on either side.") \
+	/* finished flows; admin.c adds the live ones' bytes when scraped */ \
+	PAIR(counter, "hermes_bytes_total", "Bytes relayed by hermesd.", "direction", \
+	     bytes_c2u, "client_to_upstream", bytes_u2c, "upstream_to_client") \
+	SCRAPE(bpf_decisions, counter, "hermes_bpf_decisions_total", "Connect decisions taken in BPF, by action.") \
+	SCRAPE(sk_msg_sockets, counter, "hermes_sk_msg_sockets_total", \
+	       "Sockets of the app <-> hermesd hop added to the sk_msg sockhash.") \
+	SCRAPE(sk_msg_socket_failures, counter, "hermes_sk_msg_socket_failures_total", \
+	       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).") \
+	SCRAPE(sk_msg_path, counter, "hermes_sk_msg_path_total", "Path chosen by a hop socket's first send.") \
+	PAIR(counter, "hermes_flows_total", "Relayed flows by engine.", "engine", \
+	     flows_uring, "uring", flows_splice, "splice") \
+	VALUE(tunnel_requests, counter, "hermes_tunnel_requests_total", "Connections accepted on the tunnel listener.") \
+	/* in the order of tunnel.c's count_error */ \
+	ARRAY(tunnel_errors, counter, "hermes_tunnel_errors_total", \
+	      "CONNECT requests answered with an error, by status.", "status", \
+	      "400", "403", "405", "431", "502", "504") \
+	VALUE(inbound_refused, counter, "hermes_inbound_refused_total", \
+	      "Connections to protected ports reset by the inbound listener (peer not allowed).") \
+	VALUE(inbound_proxied, counter, "hermes_inbound_proxied_total", \
+	      "Connections to protected ports from inbound.allow_from peers, proxied to the service.") \
+	VALUE(splice_fallbacks, counter, "hermes_splice_fallbacks_total", \
+	      "Flows meant for splice relayed with io_uring instead.") \
+	SCRAPE(tunnel_sessions, gauge, "hermes_tunnel_sessions", "HTTP/2 tunnel connections open, by direction.") \
+	VALUE(sess_opened, counter, "hermes_tunnel_sessions_opened_total", \
+	      "HTTP/2 tunnel connections that reached HTTP/2, both directions.") \
+	VALUE(sess_failed, counter, "hermes_tunnel_connect_failures_total", \
+	      "Tunnel connections to peers that could not connect.") \
+	VALUE(sess_tls_failed, counter, "hermes_tunnel_tls_failures_total", \
+	      "TLS handshakes that failed (bad, unknown or expired certificates, no ALPN h2).") \
+	VALUE(h2_streams, counter, "hermes_tunnel_streams_total", "HTTP/2 tunnel streams opened, both directions.") \
+	VALUE(h2_resets, counter, "hermes_tunnel_stream_resets_total", \
+	      "Tunnel flows ended by a reset of their stream or connection.") \
+	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
+	       "Packets seen by the TC counters (GSO segments).") \
+	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \
+	HIST(connect_seconds, "hermes_upstream_connect_seconds", "Time to connect upstream (successful attempts).") \
+	HIST(flow_bytes, "hermes_flow_bytes", "Bytes relayed per finished flow, both directions.") \
+	HIST(tunnel_setup_seconds, "hermes_tunnel_setup_seconds", \
+	     "Tunnel client: from an attempt's start to the next hop's 200.") \
+	VALUE(admin_requests, counter, "hermes_admin_requests_total", "Requests served by the admin endpoint.") \
+	SCRAPE(links_attached, gauge, "hermes_links_attached", \
+	       "Steering links attached where they should be (checked every second).") \
+	SCRAPE(links_expected, gauge, "hermes_links_expected", "Steering links hermesd keeps attached.") \
+	SCRAPE(link_reattach, counter, "hermes_link_reattach_total", \
+	       "Links attached again after they went defunct (their cgroup removed and made again, or detached).") \
+	/* the http action (http.c, hup.c, h2up.c, h2dn.c) */ \
+	VALUE(http_conns, counter, "hermes_http_connections_total", "Client connections of the http action.") \
+	VALUE(http_requests, counter, "hermes_http_requests_total", "Requests read by the http action.") \
+	VALUE(http_fwd_conns, counter, "hermes_http_forward_connections_total", \
+	      "Explicit proxy clients on the tunnel listener (absolute-form requests, or HTTP/2 sessions " \
+	      "with non-CONNECT streams).") \
+	VALUE(http_fwd_requests, counter, "hermes_http_forward_requests_total", "Requests of explicit proxy clients.") \
+	VALUE(http_rejected, counter, "hermes_http_rejected_total", \
+	      "Requests refused before reaching any upstream (malformed, smuggling shapes, limits).") \
+	VALUE(http_attempts, counter, "hermes_http_attempts_total", "Upstream attempts (first tries and retries).") \
+	VALUE(http_retries, counter, "hermes_http_retries_total", "Retries of requests.") \
+	VALUE(http_retry_successes, counter, "hermes_http_retry_successes_total", \
+	      "Retried requests whose final response was not a 5xx.") \
+	VALUE(http_budget_exhausted, counter, "hermes_http_retry_budget_exhausted_total", \
+	      "Retries not made because the retry budget was used up.") \
+	VALUE(http_per_try_timeouts, counter, "hermes_http_per_try_timeouts_total", \
+	      "Attempts whose per_try_timeout_ms passed before their response head (cut, or hedged).") \
+	VALUE(http_hedges, counter, "hermes_http_hedges_total", \
+	      "Attempts left outstanding at their per-try timeout while a further attempt started " \
+	      "(hedge_on_per_try_timeout).") \
+	VALUE(http_fd_waits, counter, "hermes_http_descriptor_waits_total", \
+	      "Times an HTTP request waited for a free descriptor to open its upstream connection " \
+	      "(hermesd at its RLIMIT_NOFILE).") \
+	VALUE(http_pool_trimmed, counter, "hermes_http_pool_trimmed_total", \
+	      "Idle pooled upstream connections closed because hermesd's descriptors ran short.") \
+	VALUE(http_hedge_wins, counter, "hermes_http_hedge_wins_total", \
+	      "Responses that came from a hedged attempt rather than from the attempts started after it.") \
+	/* index: enum hup_fail - 1 */ \
+	ARRAY(http_upstream_failures, counter, "hermes_http_upstream_failures_total", "Failed attempts, by kind.", \
+	      "kind", "connect", "reset", "timeout", "protocol", "refused", "tls") \
+	/* index: status / 100 - 1 */ \
+	ARRAY(http_responses, counter, "hermes_http_responses_total", \
+	      "Responses sent to clients, by class (hermesd's own errors included).", "code", \
+	      "1xx", "2xx", "3xx", "4xx", "5xx") \
+	PAIR(counter, "hermes_http_upstream_connections_total", "Upstream connections used, new or taken from the pool.", \
+	     "pool", http_pool_new, "new", http_pool_reused, "reused") \
+	VALUE(http_tls_conns, counter, "hermes_http_upstream_tls_handshakes_total", \
+	      "TLS handshakes completed with origins (upstream_protocol h2, upstream_tls, https:// proxy targets).") \
+	VALUE(http_tls_failures, counter, "hermes_http_upstream_tls_failures_total", \
+	      "TLS handshakes with origins that failed (certificate, name, ALPN, close or timeout).") \
+	VALUE(http_h2up_conns, counter, "hermes_http_h2_upstream_connections_total", \
+	      "HTTP/2 connections opened to upstreams (upstream_protocol h2c or h2).") \
+	VALUE(http_h2up_streams, counter, "hermes_http_h2_upstream_streams_total", "Attempts sent as HTTP/2 streams.") \
+	VALUE(http_h2up_refused, counter, "hermes_http_h2_upstream_refused_total", \
+	      "HTTP/2 upstream streams refused (REFUSED_STREAM or left out by a GOAWAY).") \
+	VALUE(http_h2up_resets, counter, "hermes_http_h2_upstream_resets_total", \
+	      "HTTP/2 upstream streams reset before their response ended.") \
+	VALUE(http_h2dn_conns, counter, "hermes_http_h2_client_connections_total", \
+	      "Client connections of the http action that spoke HTTP/2 (h2c prior knowledge, or tunnel " \
+	      "listener sessions with proxy requests).") \
+	VALUE(http_h2dn_streams, counter, "hermes_http_h2_client_streams_total", "Requests received as HTTP/2 streams.") \
+	HIST(http_request_seconds, "hermes_http_request_seconds", "Request head read to response end, http action.") \
+	SCRAPE(build_info, gauge, "hermes_build_info", "hermesd's version and git commit (always 1).") \
+	/* the process_* families of the Prometheus client libraries: their names and units */ \
+	SCRAPE(process_start_time, gauge, "process_start_time_seconds", \
+	       "Start time of hermesd since the Unix epoch, in seconds.") \
+	SCRAPE(process_cpu, counter, "process_cpu_seconds_total", "User and system CPU time hermesd spent, in seconds.") \
+	SCRAPE(process_resident, gauge, "process_resident_memory_bytes", "Resident memory of hermesd, in bytes.") \
+	SCRAPE(process_virtual, gauge, "process_virtual_memory_bytes", "Virtual memory size of hermesd, in bytes.") \
+	SCRAPE(process_open_fds, gauge, "process_open_fds", "Open file descriptors of hermesd, counted at most every 5 s.") \
+	SCRAPE(process_max_fds, gauge, "process_max_fds", "hermesd's limit of open file descriptors (RLIMIT_NOFILE).") \
+	/* SIGHUP reloads (loop.c) */ \
+	PAIR(counter, "hermes_config_reloads_total", "Configuration reloads (SIGHUP), by result.", "result", \
+	     reloads_ok, "ok", reloads_failed, "failed") \
+	SCRAPE(reload_success, gauge, "hermes_config_last_reload_success", \
+	       "1 if the last reload applied the file (or none was made since the start), 0 if it failed.") \
+	/* seconds since the epoch; the start time until the first reload */ \
+	REAL(last_reload_time, gauge, "hermes_config_last_reload_timestamp_seconds", \
+	     "When the last reload was tried (the start time before any), seconds since the Unix epoch.") \
+	REAL(last_reload_ok_time, gauge, "hermes_config_last_reload_success_timestamp_seconds", \
+	     "When a reload last succeeded (the start time before any), seconds since the Unix epoch.") \
+	SCRAPE(policy_rules, gauge, "hermes_policy_rules", \
+	       "Rules in the pinned policy map hermes_policy, by who wrote them (config: hermesd's file; " \
+	       "manual: hermesctl or bpftool).") \
+	SCRAPE(flow_table_entries, gauge, "hermes_flow_table_entries", \
+	       "Entries in the kernel flow table hermes_flows (open and recently closed flows), counted at most " \
+	       "every 5 s.") \
+	SCRAPE(flow_table_max_entries, gauge, "hermes_flow_table_max_entries", \
+	       "Capacity of hermes_flows: beyond it the least recently used entries are evicted.") \
+	/* index: [0] HTTP/1.1, [1] h2c (sess.c) */ \
+	ARRAY(tunnel_cleartext_refused, counter, "hermes_tunnel_cleartext_refused_total", \
+	      "Clear-text connections refused by the tunnel listener because tls is set and " \
+	      "tunnel.allow_cleartext is not, by protocol.", "protocol", "http1", "h2c") \
+	/* index: status / 100 - 1 (metrics_http_response) */ \
+	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
+	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \
+	       "refused before routing) and status class.", "route", "code", "1xx", "2xx", "3xx", "4xx", "5xx") \
+	/* index: enum peer_result */ \
+	LABELS(tunnel_peer_results, counter, "hermes_tunnel_peer_attempts_total", \
+	       "Tunnel client attempts at a route's peer (next hop), by result.", "peer", "result", \
+	       "established", "refused", "denied", "timeout", "reset", "error")
+
+/* How many values a list of label values holds (an integer constant). */
+#define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+#define STATS_FIELD_VALUE(f, type, name, help) uint64_t f;
+#define STATS_FIELD_PAIR(type, name, help, label, f0, v0, f1, v1) uint64_t f0, f1;
+#define STATS_FIELD_ARRAY(f, type, name, help, label, ...) uint64_t f[STATS_NVALUES(__VA_ARGS__)];
+#define STATS_FIELD_REAL(f, type, name, help) double f;
+#define STATS_FIELD_HIST(f, name, help) struct histogram f;
+#define STATS_FIELD_LABELS(f, type, name, help, label, label2, ...) struct mlabels f;
+#define STATS_FIELD_SCRAPE(id, type, name, help)
+
+struct loop_stats {
+	HERMES_STATS(STATS_FIELD_VALUE, STATS_FIELD_PAIR, STATS_FIELD_ARRAY, STATS_FIELD_REAL, STATS_FIELD_HIST,
+		     STATS_FIELD_LABELS, STATS_FIELD_SCRAPE)
+	/* state behind the families above, not shown as such */
+	bool last_reload_failed;  /* hermes_config_last_reload_success is its negation */
+	long flow_count;          /* entries of hermes_flows at flow_count_ms (admin.c), or -errno */
+	uint64_t flow_count_ms;
+	long open_fds;            /* process_open_fds at open_fds_ms (admin.c), or -1 */
+	uint64_t open_fds_ms;
+};
+
+/* STATS_N_FIELD: the number of counters of an ARRAY or LABELS family (its values), for
+ * the code that indexes them. */
+#define STATS_N_ARRAY(f, type, name, help, label, ...) STATS_N_##f = STATS_NVALUES(__VA_ARGS__),
+#define STATS_N_LABELS(f, type, name, help, label, label2, ...) STATS_N_##f = STATS_NVALUES(__VA_ARGS__),
+#define STATS_SKIP(...)
+enum {
+	HERMES_STATS(STATS_SKIP, STATS_SKIP, STATS_N_ARRAY, STATS_SKIP, STATS_SKIP, STATS_N_LABELS, STATS_SKIP)
+};
+_Static_assert((int)STATS_N_tunnel_peer_results == (int)PEER_NRESULTS, "a result label for each enum peer_result");
+_Static_assert(STATS_N_http_route_codes <= MLABEL_WIDTH && STATS_N_tunnel_peer_results <= MLABEL_WIDTH,
+	       "struct mlabels holds MLABEL_WIDTH counters per name");
+
+/* The families computed when scraped, one scrape_ID function each in admin.c. */
+#define STATS_SCRAPE_ID(id, type, name, help) STATS_S_##id,
+enum stats_scrape {
+	HERMES_STATS(STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SKIP, STATS_SCRAPE_ID)
+	STATS_S_COUNT
+};
+
+/* One family of HERMES_STATS, as stats.c describes it. */
+enum stats_kind { STATS_VALUE, STATS_PAIR, STATS_ARRAY, STATS_REAL, STATS_HIST, STATS_LABELS, STATS_SCRAPE };
+struct stats_family {
+	const char *name, *type, *help;  /* type: "counter", "gauge" or "histogram" */
+	enum stats_kind kind;
+	size_t off[2];           /* offsetof(struct loop_stats, field); [1]: a PAIR's second field */
+	const char *label;       /* PAIR, ARRAY, LABELS: the label's name */
+	const char *label2;      /* LABELS: the name of the label inside a config name */
+	const char *const *values; /* PAIR, ARRAY, LABELS: a label value per counter */
+	unsigned n_values;
+	enum stats_scrape scrape; /* SCRAPE */
+};
+
+#endif
