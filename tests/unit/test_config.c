@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -556,6 +557,75 @@ static bool test_bad(const struct bad_case *bc)
 	return ok;
 }
 
+/* Nesting (the top-level mapping is the first level): 64 levels reach the schema's own
+ * message, 65 the depth limit's, and a
+ * 100,000-deep file is refused at once (libyaml's scanner costs the square of the
+ * depth: 2 s at 20,000 before the limit). */
+static bool test_depth(void)
+{
+	static char text[6 + 2 * 100000 + 2];
+	struct hermes_config cfg;
+	char err[512];
+	struct timespec t0, t1;
+	bool ok = true;
+	size_t n;
+
+	for (int depth = 63; depth <= 64; depth++) { /* lists inside the top-level mapping */
+		n = (size_t)snprintf(text, sizeof(text), "mark: ");
+		memset(text + n, '[', (size_t)depth);
+		memset(text + n + depth, ']', (size_t)depth);
+		n += 2 * (size_t)depth;
+		ok &= ASSERT_EQ(config_load_mem("deep.yaml", text, n, &cfg, err, sizeof(err)), -EINVAL,
+				depth == 63 ? "64 levels refused" : "65 levels refused");
+		if (depth == 63)
+			ok &= ASSERT_HAS(err, "deep.yaml:1:7: ", "64 levels: the schema's message");
+		else
+			ok &= ASSERT_HAS(err, "deep.yaml:1:70: YAML nested more than 64 levels deep", "65 levels");
+	}
+	n = (size_t)snprintf(text, sizeof(text), "mark: ");
+	memset(text + n, '[', 100000);
+	memset(text + n + 100000, ']', 100000);
+	n += 200000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ok &= ASSERT_EQ(config_load_mem("deep.yaml", text, n, &cfg, err, sizeof(err)), -EINVAL, "100000 levels");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok &= ASSERT_HAS(err, "nested more than 64 levels", "100000 levels: the depth message");
+	ok &= ASSERT_TRUE((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500,
+			  "100000 levels refused within 0.5 s");
+	return ok;
+}
+
+/* config_load_mem reads a buffer as config_load reads a file (no NUL needed). */
+static bool test_load_mem(void)
+{
+	static struct hermes_config a, b;
+	char path[64], err[512];
+	bool ok = true;
+
+	if (!ASSERT_EQ(load_text(full_yaml, &a, path, sizeof(path), err, sizeof(err)), 0, "full loads from a file"))
+		return false;
+	if (!ASSERT_EQ(config_load_mem("mem.yaml", full_yaml, strlen(full_yaml), &b, err, sizeof(err)), 0,
+		       "full loads from memory")) {
+		fprintf(stderr, "  message: %s\n", err);
+		config_free(&a);
+		return false;
+	}
+	ok &= ASSERT_STREQ(b.source, "mem.yaml", "source is the name given");
+	ok &= ASSERT_EQ(b.n_rules, a.n_rules, "same rules");
+	ok &= ASSERT_EQ(b.n_endpoints, a.n_endpoints, "same endpoints");
+	ok &= ASSERT_TRUE(b.n_rules && !memcmp(a.rules, b.rules, sizeof(*a.rules) * (size_t)a.n_rules), "rules equal");
+	ok &= ASSERT_EQ(b.mark, a.mark, "same mark");
+	config_free(&a);
+	config_free(&b);
+	/* the length counts, not a NUL: "mark: 12" cut after "mark: 1" */
+	ok &= ASSERT_EQ(config_load_mem("mem.yaml", "mark: 12", 7, &b, err, sizeof(err)), 0, "a cut buffer loads");
+	ok &= ASSERT_EQ(b.mark, 1, "only len bytes are read");
+	ok &= ASSERT_EQ(config_load_mem("mem.yaml", "bogus: 1", 8, &b, err, sizeof(err)), -EINVAL, "errors too");
+	ok &= ASSERT_HAS(err, "mem.yaml:1:1: ", "the message names the buffer");
+	config_free(&b);
+	return ok;
+}
+
 /* A short error buffer truncates, never overflows; a zero-length one is allowed. */
 static bool test_small_err(void)
 {
@@ -999,6 +1069,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
 	RUN(test_small_err);
+	RUN(test_depth);
+	RUN(test_load_mem);
 	RUN(test_example);
 	RUN(test_routes_access);
 	RUN(test_http_routes);
