@@ -1690,6 +1690,8 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 		}
 		if (r->proto == HPROTO_H1 && r->tls)
 			r->proto = HPROTO_H1_TLS;
+		/* resolved, so that a route reads the same however it was written */
+		r->tls = r->proto == HPROTO_H2 || r->proto == HPROTO_H1_TLS;
 		if ((r->proto == HPROTO_H2 || r->proto == HPROTO_H1_TLS) && !cfg->tls.cert[0]) {
 			snprintf(c->err, c->errlen, "%s:%d: http route '%s': %s needs the 'tls' section (tls: {cert, key, "
 				 "ca}; the origin is verified against ca)", c->path, r->line, r->name,
