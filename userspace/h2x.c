@@ -114,11 +114,12 @@ int h2x_body_read(struct h2x_body *b, const char *src, size_t n, uint8_t *dst, s
 /* tail: [CRLF after the last data] "0[;ext]" CRLF *(field CRLF) CRLF */
 size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max)
 {
-	char *p = b->tail.p, *end = p + b->tail.len, *nl;
+	char *p = b->tail.p, *end, *nl;
 	size_t k = 0;
 
 	if (b->mode != H2X_CHUNKED || !b->done || !p)
 		return 0;
+	end = p + b->tail.len;
 	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		p += 2;
 	if (!(nl = memchr(p, '\n', (size_t)(end - p))))
