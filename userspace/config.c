@@ -1755,9 +1755,8 @@ static int check_depth(struct ctx *c, yaml_parser_t *p)
 	}
 }
 
-/* The YAML of f (or of buf[0..len) when f is NULL) into cfg: the depth check, then the
- * document. */
-static int load_input(struct ctx *c, FILE *f, const char *buf, size_t len, struct hermes_config *cfg)
+/* The YAML in buf[0..len) into cfg: the depth check, then the document. */
+static int load_input(struct ctx *c, const char *buf, size_t len, struct hermes_config *cfg)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -1768,12 +1767,7 @@ static int load_input(struct ctx *c, FILE *f, const char *buf, size_t len, struc
 			snprintf(c->err, c->errlen, "%s: out of memory", c->path);
 			return -ENOMEM;
 		}
-		if (f) {
-			rewind(f);
-			yaml_parser_set_input_file(&parser, f);
-		} else {
-			yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-		}
+		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 		if (pass == 0) {
 			ret = check_depth(c, &parser);
 		} else if (!yaml_parser_load(&parser, &doc)) {
@@ -1788,34 +1782,73 @@ static int load_input(struct ctx *c, FILE *f, const char *buf, size_t len, struc
 	return ret;
 }
 
-/* config_load and config_load_mem: the file or the buffer, then what both do. */
+/* The file at c->path, whole, into *buf (*len bytes; the caller frees it): read once, as
+ * a pipe or a FIFO can be, and parsed twice. */
+static int read_file(struct ctx *c, char **buf, size_t *len)
+{
+	size_t cap = 0;
+	struct stat st;
+	FILE *f;
+	int ret = 0;
+
+	*buf = NULL;
+	*len = 0;
+	f = fopen(c->path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(c->err, c->errlen, "%s: cannot open: %s", c->path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(c->err, c->errlen, "%s: is a directory (expected a YAML file)", c->path);
+		return -EISDIR;
+	}
+	for (;;) {
+		if (*len == cap) {
+			char *nb = realloc(*buf, cap = cap ? cap * 2 : 16384);
+
+			if (!nb) {
+				snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+				ret = -ENOMEM;
+				break;
+			}
+			*buf = nb;
+		}
+		*len += fread(*buf + *len, 1, cap - *len, f);
+		if (*len < cap)
+			break;
+	}
+	if (!ret && ferror(f)) {
+		ret = -EIO;
+		snprintf(c->err, c->errlen, "%s: cannot read: %s", c->path, strerror(errno));
+	}
+	fclose(f);
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
+/* config_load (buf NULL: the file at path) and config_load_mem. */
 static int load(const char *path, const char *buf, size_t len, struct hermes_config *cfg, char *err, size_t errlen)
 {
-	char dummy[1];
+	char dummy[1], *file = NULL;
 	struct ctx c = { .path = path, .cfg = cfg, .err = errlen ? err : dummy,
 			 .errlen = errlen ? errlen : sizeof(dummy) };
-	struct stat st;
-	FILE *f = NULL;
 	int ret;
 
 	c.err[0] = 0;
 	config_defaults(cfg);
 	if (!buf) {
-		f = fopen(path, "re");
-		if (!f) {
-			ret = -errno;
-			snprintf(c.err, c.errlen, "%s: cannot open: %s", path, strerror(-ret));
+		ret = read_file(&c, &file, &len);
+		if (ret)
 			return ret;
-		}
-		if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-			fclose(f);
-			snprintf(c.err, c.errlen, "%s: is a directory (expected a YAML file)", path);
-			return -EISDIR;
-		}
+		buf = file;
 	}
-	ret = load_input(&c, f, buf, len, cfg);
-	if (f)
-		fclose(f);
+	ret = load_input(&c, buf, len, cfg);
+	free(file);
 	if (ret) {
 		config_free(cfg);
 		config_defaults(cfg);

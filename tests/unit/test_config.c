@@ -627,6 +627,27 @@ static bool test_load_mem(void)
 	return ok;
 }
 
+/* A file that can be read only once (a pipe: hermesd -c /dev/stdin) loads: the depth
+ * check and the load read one copy. */
+static bool test_pipe(void)
+{
+	static struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+	int fds[2];
+
+	if (!ASSERT_EQ(pipe(fds), 0, "pipe"))
+		return false;
+	ok &= ASSERT_EQ(write(fds[1], "mark: 77\n", 9), 9, "write");
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	ok &= ASSERT_EQ(config_load(path, &cfg, err, sizeof(err)), 0, "a pipe loads");
+	ok &= ASSERT_EQ(cfg.mark, 77, "its mark");
+	close(fds[0]);
+	config_free(&cfg);
+	return ok;
+}
+
 /* A short error buffer truncates, never overflows; a zero-length one is allowed. */
 static bool test_small_err(void)
 {
@@ -1037,6 +1058,7 @@ int main(void)
 	RUN(test_small_err);
 	RUN(test_depth);
 	RUN(test_load_mem);
+	RUN(test_pipe);
 	RUN(test_example);
 	RUN(test_routes_access);
 	RUN(test_http_routes);
