@@ -124,9 +124,16 @@ run_pass() {
 			run_one "$prefix$name" "$LOGDIR/$name.log" "$t"
 		done
 	fi
-	# fuzz smoke run of the HTTP/1.1 parser (its build has ASan+UBSan already: once)
-	if [ -z "$prefix" ] && [ -x tests/fuzz/run.sh ] && selected fuzz/http1; then
-		run_one "fuzz/http1" "$LOGDIR/fuzz/http1.log" tests/fuzz/run.sh http1
+	# fuzz smoke runs (their builds have ASan+UBSan already: once), one per target
+	# tests/fuzz/fuzz_NAME.c: the HTTP/1.1 parser, the config loader, the h1<->h2 translation
+	if [ -z "$prefix" ] && [ -x tests/fuzz/run.sh ]; then
+		for t in tests/fuzz/fuzz_*.c; do
+			[ -f "$t" ] || continue
+			name=$(basename "$t" .c)
+			name=fuzz/${name#fuzz_}
+			selected "$name" || continue
+			run_one "$name" "$LOGDIR/$name.log" tests/fuzz/run.sh "${name#fuzz/}"
+		done
 	fi
 	[ "$mode" = all ] || return 0
 	for dir in bpf e2e; do

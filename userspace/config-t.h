@@ -180,7 +180,9 @@ struct cfg_http_route {
 	int n_eps;
 	uint8_t balance;              /* enum cfg_balance */
 	uint8_t proto;                /* enum cfg_http_proto */
-	bool tls, tls_set;            /* upstream_tls, and whether it was given */
+	bool tls, tls_set;            /* TLS to the endpoints (resolved at load from
+				       * upstream_tls and the protocol), and whether
+				       * upstream_tls was given */
 	char tls_name[64];            /* TLS upstreams: SNI and the name the origin's certificate
 				       * must carry (an IP address: an IP SAN, no SNI); "" = no
 				       * SNI, the certificate chain alone is checked */

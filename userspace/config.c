@@ -1707,6 +1707,8 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 		}
 		if (r->proto == HPROTO_H1 && r->tls)
 			r->proto = HPROTO_H1_TLS;
+		/* resolved, so that a route reads the same however it was written */
+		r->tls = r->proto == HPROTO_H2 || r->proto == HPROTO_H1_TLS;
 		if ((r->proto == HPROTO_H2 || r->proto == HPROTO_H1_TLS) && !cfg->tls.cert[0]) {
 			snprintf(c->err, c->errlen, "%s:%d: http route '%s': %s needs the 'tls' section (tls: {cert, key, "
 				 "ca}; the origin is verified against ca)", c->path, r->line, r->name,
@@ -1735,45 +1737,135 @@ static int load_doc(struct ctx *c, yaml_parser_t *parser, struct hermes_config *
 	return ret;
 }
 
-int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen)
+/* Deeper than this is no hermes.yaml (its keys nest 5 levels at most). libyaml's scanner
+ * costs the square of the flow nesting depth (an 80,000-deep file took half a minute), so
+ * the depth is checked on the event stream, which stops at the limit, before the document
+ * is built. */
+#define MAX_DEPTH 64
+
+/* 0, or -EINVAL when the input nests deeper than MAX_DEPTH. A syntax error ends the
+ * check quietly: the loading pass reports it as it always has. */
+static int check_depth(struct ctx *c, yaml_parser_t *p)
 {
-	char dummy[1];
-	struct ctx c = { .path = path, .cfg = cfg, .err = errlen ? err : dummy,
-			 .errlen = errlen ? errlen : sizeof(dummy) };
+	int depth = 0, ret = 0;
+
+	for (;;) {
+		yaml_event_t ev;
+		yaml_event_type_t type;
+
+		if (!yaml_parser_parse(p, &ev))
+			return 0;
+		type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_DEPTH) {
+				snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML nested more than %d levels deep "
+					 "(expected hermes.yaml's keys, which nest 5 levels at most)", c->path,
+					 ev.start_mark.line + 1, ev.start_mark.column + 1, MAX_DEPTH);
+				ret = -EINVAL;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		if (ret || type == YAML_STREAM_END_EVENT)
+			return ret;
+	}
+}
+
+/* The YAML in buf[0..len) into cfg: the depth check, then the document. */
+static int load_input(struct ctx *c, const char *buf, size_t len, struct hermes_config *cfg)
+{
 	yaml_parser_t parser;
 	yaml_document_t doc;
+	int ret = 0;
+
+	for (int pass = 0; pass < 2 && !ret; pass++) {
+		if (!yaml_parser_initialize(&parser)) {
+			snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+			return -ENOMEM;
+		}
+		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+		if (pass == 0) {
+			ret = check_depth(c, &parser);
+		} else if (!yaml_parser_load(&parser, &doc)) {
+			ret = yaml_fail(c, &parser);
+		} else {
+			c->doc = &doc;
+			ret = load_doc(c, &parser, cfg);
+			yaml_document_delete(&doc);
+		}
+		yaml_parser_delete(&parser);
+	}
+	return ret;
+}
+
+/* The file at c->path, whole, into *buf (*len bytes; the caller frees it): read once, as
+ * a pipe or a FIFO can be, and parsed twice. */
+static int read_file(struct ctx *c, char **buf, size_t *len)
+{
+	size_t cap = 0;
 	struct stat st;
 	FILE *f;
-	int ret;
+	int ret = 0;
 
-	c.err[0] = 0;
-	config_defaults(cfg);
-	f = fopen(path, "re");
+	*buf = NULL;
+	*len = 0;
+	f = fopen(c->path, "re");
 	if (!f) {
 		ret = -errno;
-		snprintf(c.err, c.errlen, "%s: cannot open: %s", path, strerror(-ret));
+		snprintf(c->err, c->errlen, "%s: cannot open: %s", c->path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
-		snprintf(c.err, c.errlen, "%s: is a directory (expected a YAML file)", path);
+		snprintf(c->err, c->errlen, "%s: is a directory (expected a YAML file)", c->path);
 		return -EISDIR;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		snprintf(c.err, c.errlen, "%s: out of memory", path);
-		return -ENOMEM;
+	for (;;) {
+		if (*len == cap) {
+			char *nb = realloc(*buf, cap = cap ? cap * 2 : 16384);
+
+			if (!nb) {
+				snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+				ret = -ENOMEM;
+				break;
+			}
+			*buf = nb;
+		}
+		*len += fread(*buf + *len, 1, cap - *len, f);
+		if (*len < cap)
+			break;
 	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		ret = yaml_fail(&c, &parser);
-	} else {
-		c.doc = &doc;
-		ret = load_doc(&c, &parser, cfg);
-		yaml_document_delete(&doc);
+	if (!ret && ferror(f)) {
+		ret = -EIO;
+		snprintf(c->err, c->errlen, "%s: cannot read: %s", c->path, strerror(errno));
 	}
-	yaml_parser_delete(&parser);
 	fclose(f);
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
+/* config_load (buf NULL: the file at path) and config_load_mem. */
+static int load(const char *path, const char *buf, size_t len, struct hermes_config *cfg, char *err, size_t errlen)
+{
+	char dummy[1], *file = NULL;
+	struct ctx c = { .path = path, .cfg = cfg, .err = errlen ? err : dummy,
+			 .errlen = errlen ? errlen : sizeof(dummy) };
+	int ret;
+
+	c.err[0] = 0;
+	config_defaults(cfg);
+	if (!buf) {
+		ret = read_file(&c, &file, &len);
+		if (ret)
+			return ret;
+		buf = file;
+	}
+	ret = load_input(&c, buf, len, cfg);
+	free(file);
 	if (ret) {
 		config_free(cfg);
 		config_defaults(cfg);
@@ -1781,6 +1873,17 @@ int config_load(const char *path, struct hermes_config *cfg, char *err, size_t e
 	}
 	snprintf(cfg->source, sizeof(cfg->source), "%s", path);
 	return 0;
+}
+
+int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, cfg, err, errlen);
+}
+
+int config_load_mem(const char *name, const char *buf, size_t len, struct hermes_config *cfg, char *err,
+		    size_t errlen)
+{
+	return load(name, buf ? buf : "", len, cfg, err, errlen);
 }
 
 void config_free(struct hermes_config *cfg)

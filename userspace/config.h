@@ -21,12 +21,17 @@
 void config_defaults(struct hermes_config *cfg);
 
 /* Sets cfg to the defaults, then applies the YAML file at path on top (source =
- * path). Unknown keys, duplicate keys, wrong types and out-of-range values are
- * errors. On error returns -EINVAL (-errno for I/O, -ENOMEM), writes one message
- * "FILE:LINE:COL: what is wrong (what is expected)" into err (if errlen > 0) and
- * leaves cfg holding the plain defaults (nothing allocated). On success the caller
- * releases cfg with config_free(). cfg's previous contents are not freed. */
+ * path). Unknown keys, duplicate keys, wrong types, out-of-range values and YAML nested
+ * more than 64 levels deep are errors. On error returns -EINVAL (-errno for I/O,
+ * -ENOMEM), writes one message "FILE:LINE:COL: what is wrong (what is expected)" into
+ * err (if errlen > 0) and leaves cfg holding the plain defaults (nothing allocated).
+ * On success the caller releases cfg with config_free(). cfg's previous contents are
+ * not freed. */
 int config_load(const char *path, struct hermes_config *cfg, char *err, size_t errlen);
+/* config_load on the YAML in buf[0..len) (no NUL needed); name stands for the file in
+ * messages and in cfg->source. */
+int config_load_mem(const char *name, const char *buf, size_t len, struct hermes_config *cfg, char *err,
+		    size_t errlen);
 
 /* The line of the file where key ("cgroup", "tls.cert": top-level and section keys) was
  * set; 0 when the file did not set it (the default), -1 once config_key_overridden()

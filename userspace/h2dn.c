@@ -58,9 +58,8 @@ struct h2req {
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
 	/* the request, into rx */
-	struct hbuf pseudo[4];    /* :method, :path, :authority, :scheme */
-	struct hbuf hdrs, trailers;
-	bool has_cl, has_host, chunked, ended;
+	struct h2x_req rq;
+	bool ended;
 	size_t unconsumed;
 	/* the response, from sbuf */
 	bool resp_sent, out_done, deferred;
@@ -167,30 +166,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	return 0;
 }
 
-/* One field of the request head (trailer: of its trailers) into r. 0 or -ENOMEM. */
-static int req_field(struct h2req *r, bool trailer, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
-{
-	static const char *const pseudo[] = { ":method", ":path", ":authority", ":scheme" };
-	struct hbuf *b = trailer ? &r->trailers : &r->hdrs;
-	int err = 0;
-
-	if (nl && name[0] == ':') {
-		for (unsigned i = 0; i < 4; i++)
-			if (strlen(pseudo[i]) == nl && !memcmp(name, pseudo[i], nl))
-				err |= hb_put(&r->pseudo[i], value, vl);
-		return err ? -ENOMEM : 0;
-	}
-	if (!trailer && nl == 14 && !memcmp(name, "content-length", 14))
-		r->has_cl = true;
-	if (!trailer && nl == 4 && !memcmp(name, "host", 4))
-		r->has_host = true;
-	err |= hb_put(b, name, nl);
-	err |= hb_put(b, ": ", 2);
-	err |= hb_put(b, value, vl);
-	err |= hb_put(b, "\r\n", 2);
-	return err ? -ENOMEM : 0;
-}
-
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
 		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
 {
@@ -200,49 +175,9 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	(void)ud;
 	if (!s || f->hd.type != NGHTTP2_HEADERS)
 		return 0;
-	if (req_field(REQ(s), f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
+	if (h2x_req_field(&REQ(s)->rq, f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
-}
-
-/* The request head as HTTP/1.1 (RFC 9113 8.3.1: Host from :authority). A proxy request
- * goes in absolute form, SCHEME://AUTHORITY PATH, for http.c to check and forward. */
-static int req_head(struct hconn *s, bool end_stream)
-{
-	struct h2req *r = REQ(s);
-	struct hbuf *m = &r->pseudo[0], *path = &r->pseudo[1], *auth = &r->pseudo[2], *scheme = &r->pseudo[3];
-	int err = 0;
-
-	err |= m->len ? rx_put(&s->rx, m->p, m->len) : rx_put(&s->rx, "GET", 3);
-	err |= rx_put(&s->rx, " ", 1);
-	if (s->fwd && scheme->len && auth->len) {
-		err |= rx_put(&s->rx, scheme->p, scheme->len);
-		err |= rx_put(&s->rx, "://", 3);
-		err |= rx_put(&s->rx, auth->p, auth->len);
-		/* OPTIONS * goes on as the authority alone, as in HTTP/1.1 (RFC 9112 3.2.4) */
-		if (path->len && !(path->len == 1 && path->p[0] == '*'))
-			err |= rx_put(&s->rx, path->p, path->len);
-	} else if (path->len) {
-		err |= rx_put(&s->rx, path->p, path->len);
-	} else if (auth->len) { /* CONNECT: refused by http.c with 405 */
-		err |= rx_put(&s->rx, auth->p, auth->len);
-	} else {
-		err |= rx_put(&s->rx, "/", 1);
-	}
-	err |= rx_put(&s->rx, " HTTP/1.1\r\n", 11);
-	if (!r->has_host && auth->len) {
-		err |= rx_put(&s->rx, "host: ", 6);
-		err |= rx_put(&s->rx, auth->p, auth->len);
-		err |= rx_put(&s->rx, "\r\n", 2);
-	}
-	if (r->hdrs.len)
-		err |= rx_put(&s->rx, r->hdrs.p, r->hdrs.len);
-	if (!end_stream && !r->has_cl) {
-		err |= rx_put(&s->rx, "transfer-encoding: chunked\r\n", 28);
-		r->chunked = true;
-	}
-	err |= rx_put(&s->rx, "\r\n", 2);
-	return err ? -ENOMEM : 0;
 }
 
 static int req_end(struct hconn *s)
@@ -252,7 +187,7 @@ static int req_end(struct hconn *s)
 	if (r->ended)
 		return 0;
 	r->ended = true;
-	return h2x_put_end(&s->rx, r->chunked, &r->trailers);
+	return h2x_put_end(&s->rx, r->rq.chunked, &r->rq.trailers);
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
@@ -265,7 +200,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	if (!s)
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-		err = req_head(s, end);
+		err = h2x_req_head(&REQ(s)->rq, &s->rx, s->fwd, end);
 	if (!err && end && (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
 		err = req_end(s);
 	req_event(s);
@@ -283,7 +218,7 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
 	}
-	err = h2x_put_data(&s->rx, REQ(s)->chunked, data, len);
+	err = h2x_put_data(&s->rx, REQ(s)->rq.chunked, data, len);
 	REQ(s)->unconsumed += len;
 	req_event(s);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -361,27 +296,29 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 	while (!r->resp_sent && s->soff < s->slen) {
 		struct h1_response resp;
 		nghttp2_nv nv[H2DN_MAX_NV];
-		char status[4], lbuf[H1_DEFAULT_MAX_HEAD];
-		int n = h1_parse_response(s->sbuf + s->soff, s->slen - s->soff, &lim, &resp);
+		char status[4], *lbuf = NULL;
+		int n = h1_parse_response(s->sbuf + s->soff, s->slen - s->soff, &lim, &resp), k = -EBADMSG;
 		long long cl;
 		bool chunked, bodyless;
-		size_t k = 0;
 
 		if (n == 0)
 			return;
-		if (n < 0 || h1_body_framing(resp.headers, resp.n_headers, &cl, &chunked)) {
+		/* the names, lowercased, take at most the head's length (as large as
+		 * http.max_head_bytes allows) */
+		if (n > 0 && !h1_body_framing(resp.headers, resp.n_headers, &cl, &chunked) && (lbuf = malloc((size_t)n)))
+			k = h2x_response_nv(&resp, status, nv, H2DN_MAX_NV, lbuf, (size_t)n);
+		if (k < 0) {
+			free(lbuf);
 			nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
 			r->out_done = true;
 			s->soff = s->slen = 0;
 			h2s_dirty(lp, h);
 			return;
 		}
-		snprintf(status, sizeof(status), "%03d", resp.status);
-		nv[k++] = h2x_nv(":status", 7, status, 3);
-		k += h2x_nv_from_h1(resp.headers, resp.n_headers, nv + k, H2DN_MAX_NV - k, lbuf);
 		s->soff += (size_t)n;
 		if (resp.status < 200) {
-			nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, k, NULL);
+			nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, (size_t)k, NULL);
+			free(lbuf); /* nghttp2 copied the fields */
 			continue;
 		}
 		bodyless = s->is_head || resp.status == 204 || resp.status == 304;
@@ -389,7 +326,8 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		r->rs.left = cl > 0 ? cl : 0;
 		r->rs.done = bodyless || (!chunked && cl == 0);
 		r->resp_sent = true;
-		nghttp2_submit_response(h->ng, r->sid, nv, k, r->rs.done ? NULL : &prd);
+		nghttp2_submit_response(h->ng, r->sid, nv, (size_t)k, r->rs.done ? NULL : &prd);
+		free(lbuf);
 		if (r->rs.done) {
 			r->out_done = true;
 			s->soff = s->slen; /* a body hermesd wrote for a HEAD request */
@@ -619,10 +557,7 @@ void h2dn_free(struct hconn *x)
 	} else {
 		struct h2req *r = REQ(x);
 
-		for (unsigned i = 0; i < 4; i++)
-			free(r->pseudo[i].p);
-		free(r->hdrs.p);
-		free(r->trailers.p);
+		h2x_req_free(&r->rq);
 		free(r->rs.tail.p);
 		free(r);
 	}
@@ -678,12 +613,12 @@ void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const cha
 
 		if (!colon)
 			break;
-		err = req_field(REQ(s), false, (const uint8_t *)line, (size_t)(colon - line), (const uint8_t *)colon + 2,
-				(size_t)(eol - colon - 2));
+		err = h2x_req_field(&REQ(s)->rq, false, (const uint8_t *)line, (size_t)(colon - line),
+				    (const uint8_t *)colon + 2, (size_t)(eol - colon - 2));
 		off = (size_t)(eol - lines) + 2;
 	}
 	if (!err)
-		err = req_head(s, end_stream);
+		err = h2x_req_head(&REQ(s)->rq, &s->rx, s->fwd, end_stream);
 	if (!err && end_stream)
 		err = req_end(s);
 	if (err) {

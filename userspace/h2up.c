@@ -68,9 +68,8 @@ struct h2stream {
 	bool is_head;
 	struct h2x_body rq;       /* the request body, from wbuf */
 	/* the response, written to rx as HTTP/1.1 */
-	int status;
-	bool final, chunked, has_cl, ended;
-	struct hbuf trailers;
+	struct h2x_resp rs;
+	bool ended;
 	size_t unconsumed;        /* DATA bytes in rx not given back to the window yet */
 };
 
@@ -126,7 +125,7 @@ static void stream_free(struct hup *u)
 
 	stream_detach(u);
 	free(s->rq.tail.p);
-	free(s->trailers.p);
+	free(s->rs.trailers.p);
 	free(s);
 	free(u->rx.p);
 	free(u->wbuf);
@@ -198,48 +197,18 @@ static struct hup *stream_of(nghttp2_session *ng, int32_t sid)
 	return u && !ST(u)->released ? u : NULL;
 }
 
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
-{
-	struct hup *u = stream_of(ng, f->hd.stream_id);
-
-	(void)ud;
-	if (u && !ST(u)->final)
-		ST(u)->has_cl = false;
-	return 0;
-}
-
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
 		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
 {
 	struct hup *u = stream_of(ng, f->hd.stream_id);
-	struct h2stream *s;
-	char line[64];
-	int err = 0;
 
 	(void)flags;
 	(void)ud;
 	if (!u || f->hd.type != NGHTTP2_HEADERS)
 		return 0;
-	s = ST(u);
-	if (s->final) {
-		/* trailers: kept for the chunked framing (a content-length body cannot carry them) */
-		err |= hb_put(&s->trailers, name, nl);
-		err |= hb_put(&s->trailers, ": ", 2);
-		err |= hb_put(&s->trailers, value, vl);
-		err |= hb_put(&s->trailers, "\r\n", 2);
-	} else if (nl == 7 && !memcmp(name, ":status", 7)) {
-		s->status = vl == 3 ? atoi((const char *)value) : 0;
-		snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status, h1_reason(s->status));
-		err |= rx_put(&u->rx, line, strlen(line));
-	} else if (nl && name[0] != ':') {
-		if (nl == 14 && !memcmp(name, "content-length", 14))
-			s->has_cl = true;
-		err |= rx_put(&u->rx, name, nl);
-		err |= rx_put(&u->rx, ": ", 2);
-		err |= rx_put(&u->rx, value, vl);
-		err |= rx_put(&u->rx, "\r\n", 2);
-	}
-	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+	if (h2x_resp_field(&ST(u)->rs, &u->rx, name, nl, value, vl))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
 }
 
 /* END_STREAM from the server: the HTTP/1.1 message ends. */
@@ -250,7 +219,7 @@ static void stream_ended(struct hup *u)
 	if (s->ended)
 		return;
 	s->ended = true;
-	h2x_put_end(&u->rx, s->chunked, &s->trailers);
+	h2x_put_end(&u->rx, s->rs.chunked, &s->rs.trailers);
 	u->eof = true;
 }
 
@@ -266,21 +235,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	if (!(u = stream_of(ng, f->hd.stream_id)))
 		return 0;
 	s = ST(u);
-	if (f->hd.type == NGHTTP2_HEADERS && !s->final) {
-		if (s->status >= 200) {
-			bool bodyless = s->is_head || s->status == 204 || s->status == 304;
-
-			s->final = true;
-			if (!s->has_cl && !bodyless) {
-				if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-					rx_put(&u->rx, "Content-Length: 0\r\n", 19);
-				} else {
-					rx_put(&u->rx, "Transfer-Encoding: chunked\r\n", 28);
-					s->chunked = true;
-				}
-			}
-		}
-		rx_put(&u->rx, "\r\n", 2);
+	if (f->hd.type == NGHTTP2_HEADERS && !s->rs.final) {
+		h2x_resp_head_end(&s->rs, &u->rx, s->is_head, f->hd.flags & NGHTTP2_FLAG_END_STREAM);
 		u->got_bytes = true;
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
@@ -300,7 +256,7 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
 	}
-	err = h2x_put_data(&u->rx, ST(u)->chunked, data, len);
+	err = h2x_put_data(&u->rx, ST(u)->rs.chunked, data, len);
 	ST(u)->unconsumed += len;
 	stream_event(u);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -376,7 +332,7 @@ static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 
 static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 {
-	static const struct h2x_callbacks cb = { .begin_headers = on_begin_headers, .header = on_header,
+	static const struct h2x_callbacks cb = { .header = on_header,
 						 .frame_recv = on_frame_recv, .data = on_data,
 						 .stream_close = on_stream_close, .not_send = on_not_send };
 	struct h2conn *h = calloc(1, sizeof(*h));
@@ -753,47 +709,31 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	struct h2conn *h = CONN(s->conn);
 	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = 0 };
 	struct h1_request req;
-	const struct h1_header *host;
 	nghttp2_nv nv[H2UP_MAX_NV];
 	nghttp2_data_provider prd = { .source.ptr = u, .read_callback = read_body };
-	struct h1_slice path = { 0 }, auth = { 0 };
 	char *lbuf;
-	size_t k = 0;
 	long long cl;
 	bool chunked;
-	int n;
+	int n, k;
 
 	n = h1_parse_request(u->wbuf + u->woff, u->wlen - u->woff, &lim, &req);
 	if (n == 0)
 		return 0; /* the rest of the head comes with the next write */
 	if (n < 0 || h1_body_framing(req.headers, req.n_headers, &cl, &chunked))
 		return -EBADMSG;
-	host = h1_find(req.headers, req.n_headers, "Host");
-	if (host)
-		auth = host->value;
-	path = req.target;
-	if (path.len > 7 && !strncasecmp(path.p, "http://", 7)) {
-		/* absolute-form: its authority and path */
-		const char *a = path.p + 7, *e = path.p + path.len, *sl = memchr(a, '/', (size_t)(e - a));
-
-		if (!host)
-			auth = (struct h1_slice){ a, (size_t)((sl ? sl : e) - a) };
-		path = sl ? (struct h1_slice){ sl, (size_t)(e - sl) } : (struct h1_slice){ "/", 1 };
-	}
 	if (!(lbuf = malloc((size_t)n)))
 		return -ENOMEM;
-	nv[k++] = h2x_nv(":method", 7, req.method.p, req.method.len);
-	nv[k++] = h2x_nv(":scheme", 7, s->conn->tls ? "https" : "http", s->conn->tls ? 5 : 4);
-	if (auth.len)
-		nv[k++] = h2x_nv(":authority", 10, auth.p, auth.len);
-	nv[k++] = h2x_nv(":path", 5, path.p, path.len);
-	k += h2x_nv_from_h1(req.headers, req.n_headers, nv + k, H2UP_MAX_NV - k, lbuf);
+	k = h2x_request_nv(&req, s->conn->tls, nv, H2UP_MAX_NV, lbuf, (size_t)n);
+	if (k < 0) {
+		free(lbuf);
+		return k;
+	}
 	s->is_head = h1_slice_eq(req.method, "HEAD");
 	s->rq.mode = chunked ? H2X_CHUNKED : H2X_CL;
 	s->rq.left = cl > 0 ? cl : 0;
 	s->rq.done = !chunked && cl <= 0;
 	u->woff += (size_t)n;
-	s->sid = nghttp2_submit_request(h->ng, NULL, nv, k, s->rq.done ? NULL : &prd, u);
+	s->sid = nghttp2_submit_request(h->ng, NULL, nv, (size_t)k, s->rq.done ? NULL : &prd, u);
 	free(lbuf);
 	if (s->sid < 0)
 		return -EIO;

@@ -1,8 +1,10 @@
 #!/bin/bash
 # tests/fuzz/run.sh: builds every libFuzzer target tests/fuzz/fuzz_NAME.c with clang
 # -fsanitize=fuzzer,address,undefined into $BUILD/fuzz/ and runs each for FUZZ_SECONDS
-# (default 20) on a scratch copy of tests/fuzz/corpus/NAME/ (the checked-in seeds stay
-# as they are; the copy keeps what the fuzzer found, for the next look).
+# (default: 20 for http1, 10 for the others: make test's smoke run) on a scratch copy of
+# tests/fuzz/corpus/NAME/ (the checked-in seeds stay as they are; the copy keeps what
+# the fuzzer found, for the next look). The targets: http1 (the HTTP/1.1 parser),
+# config (the YAML configuration loader), h2x (the HTTP/1.1 <-> HTTP/2 translation).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
@@ -13,15 +15,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 CLANG=${CLANG:-clang}
 OUT=$BUILD/fuzz
 
-# The sources a target links besides its own file; one line per target.
+# The sources and libraries a target links besides its own file; one line per target.
 sources_of() {
 	case $1 in
 	http1) echo userspace/http1.c ;;
+	h2x) echo userspace/h2x.c userspace/http1.c -lnghttp2 ;;
+	config) echo userspace/config.c userspace/addr.c userspace/log.c userspace/policy.c -lyaml -lbpf ;;
 	*) echo "" ;;
+	esac
+}
+
+# How long a target runs unless FUZZ_SECONDS says.
+seconds_of() {
+	case $1 in
+	http1) echo 20 ;;
+	*) echo 10 ;;
 	esac
 }
 
@@ -77,12 +88,13 @@ for name in "${names[@]}"; do
 	if [ -d "tests/fuzz/corpus/$name" ]; then
 		cp -f "tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null
 	fi
-	echo "== $name: fuzz for ${FUZZ_SECONDS}s on $(find "$corpus" -type f | wc -l) inputs"
+	secs=${FUZZ_SECONDS:-$(seconds_of "$name")}
+	echo "== $name: fuzz for ${secs}s on $(find "$corpus" -type f | wc -l) inputs"
 	touch "$OUT/.start-$name"
 	# UBSan reports abort (halt_on_error) so libFuzzer records them as crashes.
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-		"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$OUT/artifacts/$name-" "$corpus" >"$OUT/$name.log" 2>&1
 	frc=$?
 	grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs)' "$OUT/$name.log" | sed 's/^/    /'

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "check.h"
 #include "config.h"
+#include "config_same.h"
 
 /* Writes text to a fresh /tmp file, loads it, removes it. path receives the name
  * (for comparing against the message). */
@@ -556,6 +558,96 @@ static bool test_bad(const struct bad_case *bc)
 	return ok;
 }
 
+/* Nesting (the top-level mapping is the first level): 64 levels reach the schema's own
+ * message, 65 the depth limit's, and a
+ * 100,000-deep file is refused at once (libyaml's scanner costs the square of the
+ * depth: 2 s at 20,000 before the limit). */
+static bool test_depth(void)
+{
+	static char text[6 + 2 * 100000 + 2];
+	struct hermes_config cfg;
+	char err[512];
+	struct timespec t0, t1;
+	bool ok = true;
+	size_t n;
+
+	for (int depth = 63; depth <= 64; depth++) { /* lists inside the top-level mapping */
+		n = (size_t)snprintf(text, sizeof(text), "mark: ");
+		memset(text + n, '[', (size_t)depth);
+		memset(text + n + depth, ']', (size_t)depth);
+		n += 2 * (size_t)depth;
+		ok &= ASSERT_EQ(config_load_mem("deep.yaml", text, n, &cfg, err, sizeof(err)), -EINVAL,
+				depth == 63 ? "64 levels refused" : "65 levels refused");
+		if (depth == 63)
+			ok &= ASSERT_HAS(err, "deep.yaml:1:7: ", "64 levels: the schema's message");
+		else
+			ok &= ASSERT_HAS(err, "deep.yaml:1:70: YAML nested more than 64 levels deep", "65 levels");
+	}
+	n = (size_t)snprintf(text, sizeof(text), "mark: ");
+	memset(text + n, '[', 100000);
+	memset(text + n + 100000, ']', 100000);
+	n += 200000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ok &= ASSERT_EQ(config_load_mem("deep.yaml", text, n, &cfg, err, sizeof(err)), -EINVAL, "100000 levels");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok &= ASSERT_HAS(err, "nested more than 64 levels", "100000 levels: the depth message");
+	ok &= ASSERT_TRUE((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500,
+			  "100000 levels refused within 0.5 s");
+	return ok;
+}
+
+/* config_load_mem reads a buffer as config_load reads a file (no NUL needed). */
+static bool test_load_mem(void)
+{
+	static struct hermes_config a, b;
+	char path[64], err[512];
+	bool ok = true;
+
+	if (!ASSERT_EQ(load_text(full_yaml, &a, path, sizeof(path), err, sizeof(err)), 0, "full loads from a file"))
+		return false;
+	if (!ASSERT_EQ(config_load_mem("mem.yaml", full_yaml, strlen(full_yaml), &b, err, sizeof(err)), 0,
+		       "full loads from memory")) {
+		fprintf(stderr, "  message: %s\n", err);
+		config_free(&a);
+		return false;
+	}
+	ok &= ASSERT_STREQ(b.source, "mem.yaml", "source is the name given");
+	ok &= ASSERT_EQ(b.n_rules, a.n_rules, "same rules");
+	ok &= ASSERT_EQ(b.n_endpoints, a.n_endpoints, "same endpoints");
+	ok &= ASSERT_TRUE(b.n_rules && !memcmp(a.rules, b.rules, sizeof(*a.rules) * (size_t)a.n_rules), "rules equal");
+	ok &= ASSERT_EQ(b.mark, a.mark, "same mark");
+	config_free(&a);
+	config_free(&b);
+	/* the length counts, not a NUL: "mark: 12" cut after "mark: 1" */
+	ok &= ASSERT_EQ(config_load_mem("mem.yaml", "mark: 12", 7, &b, err, sizeof(err)), 0, "a cut buffer loads");
+	ok &= ASSERT_EQ(b.mark, 1, "only len bytes are read");
+	ok &= ASSERT_EQ(config_load_mem("mem.yaml", "bogus: 1", 8, &b, err, sizeof(err)), -EINVAL, "errors too");
+	ok &= ASSERT_HAS(err, "mem.yaml:1:1: ", "the message names the buffer");
+	config_free(&b);
+	return ok;
+}
+
+/* A file that can be read only once (a pipe: hermesd -c /dev/stdin) loads: the depth
+ * check and the load read one copy. */
+static bool test_pipe(void)
+{
+	static struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+	int fds[2];
+
+	if (!ASSERT_EQ(pipe(fds), 0, "pipe"))
+		return false;
+	ok &= ASSERT_EQ(write(fds[1], "mark: 77\n", 9), 9, "write");
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	ok &= ASSERT_EQ(config_load(path, &cfg, err, sizeof(err)), 0, "a pipe loads");
+	ok &= ASSERT_EQ(cfg.mark, 77, "its mark");
+	close(fds[0]);
+	config_free(&cfg);
+	return ok;
+}
+
 /* A short error buffer truncates, never overflows; a zero-length one is allowed. */
 static bool test_small_err(void)
 {
@@ -851,40 +943,12 @@ static bool test_example(void)
 	return ok;
 }
 
-/* cfg without what legitimately differs between a file and its --print: the source,
- * the key lines, the line numbers of list entries. */
-static void strip_lines(struct hermes_config *cfg)
-{
-	memset(cfg->source, 0, sizeof(cfg->source));
-	memset(cfg->key_lines, 0, sizeof(cfg->key_lines));
-	cfg->n_key_lines = 0;
-	for (int i = 0; i < cfg->n_rules; i++)
-		cfg->rules[i].line = 0;
-	for (int i = 0; i < cfg->n_endpoints; i++)
-		cfg->endpoints[i].line = 0;
-	/* and the flags that only say whether a key was written (resolved at load) */
-	for (int i = 0; i < cfg->n_routes; i++) {
-		cfg->routes[i].line = 0;
-		for (int j = 0; j < cfg->routes[i].n_peers; j++)
-			cfg->routes[i].peers[j].proto_set = cfg->routes[i].peers[j].tls_set = false;
-	}
-	for (int i = 0; i < cfg->n_access; i++)
-		cfg->access[i].line = 0;
-	for (int i = 0; i < cfg->n_http_routes; i++) {
-		cfg->http_routes[i].line = 0;
-		cfg->http_routes[i].tls_set = cfg->http_routes[i].has_retry = false;
-	}
-}
-
-#define SAME_ARRAY(a, b, f, n)                                                                               \
-	ASSERT_TRUE((a)->n == (b)->n && (!(a)->n || !memcmp((a)->f, (b)->f, sizeof(*(a)->f) * (size_t)(a)->n)), \
-		    "%s: %s survives --print", name, #f)
-
 /* config_print writes what config_load reads back to the same configuration. */
 static bool round_trip(const char *name, const char *text)
 {
-	static struct hermes_config a, b, sa, sb;
+	static struct hermes_config a, b;
 	char path[64], err[512], tmpl[] = "/tmp/hermes-test-print-XXXXXX";
+	const char *what;
 	bool ok = true;
 	FILE *f;
 	int fd;
@@ -904,22 +968,10 @@ static bool round_trip(const char *name, const char *text)
 		return false;
 	}
 	unlink(tmpl);
-	strip_lines(&a);
-	strip_lines(&b);
-	ok &= SAME_ARRAY(&a, &b, rules, n_rules);
-	ok &= SAME_ARRAY(&a, &b, endpoints, n_endpoints);
-	ok &= SAME_ARRAY(&a, &b, routes, n_routes);
-	ok &= SAME_ARRAY(&a, &b, access, n_access);
-	ok &= SAME_ARRAY(&a, &b, http_routes, n_http_routes);
-	/* everything else: the structs with their arrays' pointers taken out */
-	sa = a;
-	sb = b;
-	sa.rules = sb.rules = NULL;
-	sa.endpoints = sb.endpoints = NULL;
-	sa.routes = sb.routes = NULL;
-	sa.access = sb.access = NULL;
-	sa.http_routes = sb.http_routes = NULL;
-	ok &= ASSERT_TRUE(!memcmp(&sa, &sb, sizeof(sa)), "%s: every setting survives --print", name);
+	config_strip_lines(&a);
+	config_strip_lines(&b);
+	what = config_differs(&a, &b);
+	ok &= ASSERT_TRUE(!what, "%s: every setting survives --print (%s differ)", name, what ? what : "none");
 	config_free(&a);
 	config_free(&b);
 	return ok;
@@ -974,6 +1026,11 @@ static bool test_print(void)
 	ok &= round_trip("full", full_yaml);
 	ok &= round_trip("print", print_yaml);
 	ok &= round_trip("empty", "");
+	/* found by fuzz_config: upstream_tls: true on an h2 route (TLS anyway) printed as
+	 * nothing and loaded back as false */
+	ok &= round_trip("h2 with upstream_tls", "tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"
+			 "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_protocol: h2, "
+			 "upstream_tls: true}\n  - {name: b, endpoints: [10.0.0.1:443], upstream_protocol: h2}\n");
 	/* where keys were written, for --check's FILE:LINE */
 	if (!ASSERT_EQ(load_text(full_yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "full loads"))
 		return false;
@@ -999,6 +1056,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_TEST(test_bad(&bad_cases[i]), "bad file: %s", bad_cases[i].name);
 	RUN(test_small_err);
+	RUN(test_depth);
+	RUN(test_load_mem);
+	RUN(test_pipe);
 	RUN(test_example);
 	RUN(test_routes_access);
 	RUN(test_http_routes);
