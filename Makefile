@@ -143,9 +143,12 @@ $(BUILD)/obj/tools/%.o: CFLAGS += -Itools
 $(BUILD)/obj/tests/unit/test_top_%.o: CFLAGS += -Itools
 $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/tools/top/util.o
 
-# Unit tests link the shared library code, the config parser and the http action's
-# pure policy modules (routing, retries) (no root needed).
-UNIT_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o route.o retry.o)
+# Unit tests link the shared library code, the config loader (config.c and its modules:
+# the key-table walker, the sections' tables, print, reload) and the http action's pure
+# policy modules (routing, retries) (no root needed).
+CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
+	config_reload.o)
+UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
