@@ -44,7 +44,8 @@ static int retry_on_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, 
 			return 0;
 		}
 	}
-	return cfgp_fail(c, a, "unknown retry condition '%s' in '%s' (expected %s)", cfgp_show(c, s), qname, RETRY_ON_EXPECT);
+	return cfgp_fail(c, a, "unknown retry condition '%s' in '%s' (expected %s)", cfgp_show(c, s), qname,
+			 RETRY_ON_EXPECT);
 }
 
 static int set_retry_on(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
@@ -59,7 +60,8 @@ static int code_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, cons
 	uint32_t code;
 
 	if (cfgp_parse_u32(s, 100, 599, &code))
-		return cfgp_fail(c, a, "bad status '%s' in '%s' (expected an HTTP status 100..599)", cfgp_show(c, s), qname);
+		return cfgp_fail(c, a, "bad status '%s' in '%s' (expected an HTTP status 100..599)", cfgp_show(c, s),
+				 qname);
 	r->codes[i] = (uint16_t)code;
 	r->n_codes = i + 1;
 	return 0;
@@ -99,28 +101,33 @@ static int set_retry(struct cfgp_ctx *c, const struct cfgp_key *k, const char *q
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
 		return cfgp_fail(c, v, "'%s' must be a mapping, not %s (expected keys %s)", qname, cfgp_node_kind(v),
-			    cfgp_key_names(c, retry_keys, ARRAY_SIZE(retry_keys)));
+				 cfgp_key_names(c, retry_keys, ARRAY_SIZE(retry_keys)));
 	ret = cfgp_parse_map(c, v, retry_keys, ARRAY_SIZE(retry_keys), qname, r, NULL);
 	if (!ret && r->backoff_max_ms < r->backoff_base_ms)
-		return cfgp_fail(c, v, "'%s': backoff_max_ms (%u) is less than backoff_base_ms (%u) (expected max >= base)",
-			    qname, r->backoff_max_ms, r->backoff_base_ms);
+		return cfgp_fail(c, v,
+				 "'%s': backoff_max_ms (%u) is less than backoff_base_ms (%u) (expected max >= base)",
+				 qname, r->backoff_max_ms, r->backoff_base_ms);
 	/* hedging starts at a per-try timeout and makes a retry: without either it never would */
 	if (!ret && r->hedge_on_per_try_timeout && !r->per_try_timeout_ms)
-		return cfgp_fail(c, v, "'%s': hedge_on_per_try_timeout needs per_try_timeout_ms (hedging starts when an "
-			    "attempt's per-try timeout passes; expected per_try_timeout_ms > 0)", qname);
+		return cfgp_fail(c, v,
+				 "'%s': hedge_on_per_try_timeout needs per_try_timeout_ms (hedging starts when an "
+				 "attempt's per-try timeout passes; expected per_try_timeout_ms > 0)", qname);
 	if (!ret && r->hedge_on_per_try_timeout && !(r->on & (RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR)))
 		return cfgp_fail(c, v, "'%s': hedge_on_per_try_timeout needs a retry_on condition that covers per-try "
-			    "timeouts (expected reset, 5xx or gateway-error in retry_on)", qname);
+				 "timeouts (expected reset, 5xx or gateway-error in retry_on)", qname);
 	return ret;
 }
 
-#define HTTP_U32(f, lo, hi) { .name = #f, .set = cfgp_set_u32, CFGP_FIELD(http.f), .min = (lo), .max = (hi), CFGP_RELOAD }
+#define HTTP_U32(f, lo, hi) \
+	{ .name = #f, .set = cfgp_set_u32, CFGP_FIELD(http.f), .min = (lo), .max = (hi), CFGP_RELOAD }
 
 const struct cfgp_key cfghttp_keys[] = {
 	/* restart: connections size their buffers by it, and a larger limit would outgrow
 	 * the buffers of those opened before */
-	{ .name = "max_head_bytes", .set = cfgp_set_u32, CFGP_FIELD(http.max_head), .min = 256, .max = 1 << 20, CFGP_RESTART },
-	{ .name = "max_line_bytes", .set = cfgp_set_u32, CFGP_FIELD(http.max_line), .min = 64, .max = 1 << 20, CFGP_RELOAD },
+	{ .name = "max_head_bytes", .set = cfgp_set_u32, CFGP_FIELD(http.max_head), .min = 256, .max = 1 << 20,
+	  CFGP_RESTART },
+	{ .name = "max_line_bytes", .set = cfgp_set_u32, CFGP_FIELD(http.max_line), .min = 64, .max = 1 << 20,
+	  CFGP_RELOAD },
 	HTTP_U32(max_headers, 1, 64),
 	HTTP_U32(max_idle, 0, 10000),
 	HTTP_U32(pool_idle_timeout_ms, 100, 3600000),
@@ -154,7 +161,8 @@ static int set_headers_map(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 
 	*n = 0;
 	if (v->type != YAML_MAPPING_NODE)
-		return cfgp_fail(c, v, "'%s' must be a mapping, not %s (expected %s)", qname, cfgp_node_kind(v), k->expect);
+		return cfgp_fail(c, v, "'%s' must be a mapping, not %s (expected %s)", qname, cfgp_node_kind(v),
+				 k->expect);
 	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
@@ -167,11 +175,12 @@ static int set_headers_map(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 		    (ret = cfgp_get_scalar(c, qname, vn, "a header value", &val)))
 			return ret;
 		if (!header_name_ok(name) || strlen(name) >= sizeof(kv->name))
-			return cfgp_fail(c, kn, "bad header name '%s' in '%s' (expected a token of at most 63 characters)",
-				    cfgp_show(c, name), qname);
+			return cfgp_fail(c, kn,
+					 "bad header name '%s' in '%s' (expected a token of at most 63 characters)",
+					 cfgp_show(c, name), qname);
 		if (!header_value_ok(val) || strlen(val) >= sizeof(kv->value))
 			return cfgp_fail(c, vn, "bad value for header '%s' in '%s' (expected at most 191 characters, no control "
-				    "characters)", name, qname);
+					 "characters)", name, qname);
 		snprintf(kv[*n].name, sizeof(kv->name), "%s", name);
 		snprintf(kv[*n].value, sizeof(kv->value), "%s", val);
 		(*n)++;
@@ -227,7 +236,8 @@ static int http_ep_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, c
 	struct cfg_http_route *r = obj;
 
 	if (addr_parse(s, &r->eps[i]))
-		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s), qname);
+		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s),
+				 qname);
 	r->n_eps = i + 1;
 	return 0;
 }
@@ -255,7 +265,8 @@ static int set_balance(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
 	return 0;
 }
 
-static int set_upstream_protocol(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
+static int set_upstream_protocol(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+				 void *obj)
 {
 	struct cfg_http_route *r = obj;
 	const char *s;
@@ -289,13 +300,14 @@ static int remove_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, co
 
 	if (!header_name_ok(s) || strlen(s) >= sizeof(r->remove[0]))
 		return cfgp_fail(c, a, "bad header name '%s' in '%s' (expected a token of at most 63 characters)", cfgp_show(c, s),
-			    qname);
+				 qname);
 	snprintf(r->remove[i], sizeof(r->remove[0]), "%s", s);
 	r->n_remove = i + 1;
 	return 0;
 }
 
-static int set_remove_headers(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
+static int set_remove_headers(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+			      void *obj)
 {
 	((struct cfg_http_route *)obj)->n_remove = 0;
 	return cfgp_parse_scalar_list(c, k, qname, v, 0, CFG_HTTP_MAX_HDRS, "a header name", remove_item, obj);
@@ -323,7 +335,8 @@ static const struct cfgp_key http_route_keys[] = {
 	{ .name = "balance", .set = set_balance, .flags = CFGP_OPT, .expect = "round_robin or least_request" },
 	{ .name = "upstream_protocol", .set = set_upstream_protocol, .flags = CFGP_OPT,
 	  .expect = "h1 (the default), h2c (HTTP/2 with prior knowledge) or h2 (HTTP/2 over TLS)" },
-	{ .name = "upstream_tls", .set = set_upstream_tls, .off = offsetof(struct cfg_http_route, tls), .flags = CFGP_OPT,
+	{ .name = "upstream_tls", .set = set_upstream_tls, .off = offsetof(struct cfg_http_route, tls),
+	  .flags = CFGP_OPT,
 	  .expect = "true or false (true with upstream_protocol h1: HTTP/1.1 over TLS)" },
 	{ .name = "tls_name", .set = cfgp_set_string, .off = offsetof(struct cfg_http_route, tls_name),
 	  .size = sizeof(((struct cfg_http_route *)0)->tls_name), .flags = CFGP_OPT,
@@ -343,7 +356,7 @@ static int check_http_route(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *i
 	for (int j = 0; j < i; j++)
 		if (!strcmp(routes[j].name, r->name))
 			return cfgp_fail(c, vals[0], "duplicate http route name '%s': line %d and line %d", r->name,
-				    routes[j].line, r->line);
+					 routes[j].line, r->line);
 	return 0;
 }
 
@@ -353,8 +366,8 @@ int cfghttp_set_routes(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
 
 	(void)k;
 	return cfgp_parse_list(c, qname, v, HTTP_ROUTE_EXPECT, http_route_keys, ARRAY_SIZE(http_route_keys),
-			  sizeof(struct cfg_http_route), 256, (void **)&cfg->http_routes, &cfg->n_http_routes,
-			  check_http_route);
+			       sizeof(struct cfg_http_route), 256, (void **)&cfg->http_routes, &cfg->n_http_routes,
+			       check_http_route);
 }
 
 /* After the whole file: each http route's TLS resolved from upstream_protocol and

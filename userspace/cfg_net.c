@@ -104,7 +104,7 @@ static int set_rule_action(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	ret = pol_parse_action(s, &act);
 	if (ret == -EOPNOTSUPP)
 		return cfgp_fail(c, v, "action '%s' is not implemented yet (expected %s)",
-			    cfgp_show(c, s), k->expect);
+				 cfgp_show(c, s), k->expect);
 	if (ret)
 		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
 	r->val.action = act;
@@ -117,7 +117,8 @@ static int alternate_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a,
 	struct cfg_endpoint_set *set = obj;
 
 	if (addr_parse(s, &set->alternates[i]))
-		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s), qname);
+		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s),
+				 qname);
 	set->n_alternates = i + 1;
 	return 0;
 }
@@ -127,7 +128,7 @@ static int set_alternates(struct cfgp_ctx *c, const struct cfgp_key *k, const ch
 {
 	((struct cfg_endpoint_set *)obj)->n_alternates = 0;
 	return cfgp_parse_scalar_list(c, k, qname, v, 1, CFG_MAX_ALTERNATES, "IP:PORT or [IPv6]:PORT", alternate_item,
-				 obj);
+				      obj);
 }
 
 const struct cfgp_key cfgnet_listener_keys[] = {
@@ -174,7 +175,7 @@ static int allow_from_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a
 		return cfgp_fail(c, a, "'%s': %s", qname, why[0] ? why : "bad CIDR");
 	if (in->allow_from[i].port)
 		return cfgp_fail(c, a, "'%s': '%s' has a port (expected a CIDR without port: peers are matched "
-			    "on their address)", qname, cfgp_show(c, s));
+				 "on their address)", qname, cfgp_show(c, s));
 	in->n_allow_from = i + 1;
 	return 0;
 }
@@ -188,11 +189,13 @@ static int set_allow_from(struct cfgp_ctx *c, const struct cfgp_key *k, const ch
 const struct cfgp_key cfgnet_inbound_keys[] = {
 	{ .name = "listen", .set = cfgp_set_addr, CFGP_FIELD(inbound.listen), .flags = CFGP_V4 | CFGP_OFF, CFGP_RESTART,
 	  .expect = "IPv4:PORT, e.g. " DEFAULT_INBOUND ", or off" },
-	{ .name = "listen6", .set = cfgp_set_addr, CFGP_FIELD(inbound.listen6), .flags = CFGP_V6 | CFGP_OFF, CFGP_RESTART,
+	{ .name = "listen6", .set = cfgp_set_addr, CFGP_FIELD(inbound.listen6), .flags = CFGP_V6 | CFGP_OFF,
+	  CFGP_RESTART,
 	  .expect = "[IPv6]:PORT, e.g. \"[::]:15006\", or off" },
 	{ .name = "protect", .set = set_protect, CFGP_ARRAY(inbound.protect, inbound.n_protect), CFGP_RESTART,
 	  .expect = "a list of at most 64 local ports reachable only through hermesd, e.g. [80, 8443]" },
-	{ .name = "allow_from", .set = set_allow_from, CFGP_ARRAY(inbound.allow_from, inbound.n_allow_from), CFGP_RESTART,
+	{ .name = "allow_from", .set = set_allow_from, CFGP_ARRAY(inbound.allow_from, inbound.n_allow_from),
+	  CFGP_RESTART,
 	  .expect = "a list of at most 64 CIDRs whose direct connections hermesd lets through, e.g. [10.0.1.0/24]" },
 	{ .name = "allow_init_netns", .set = cfgp_set_bool, CFGP_FIELD(inbound.allow_init_netns), CFGP_RESTART,
 	  .expect = "true or false" },
@@ -228,7 +231,8 @@ const struct cfgp_key cfgnet_proxy_keys[PX_NKEYS] = {
 	/* both choose BPF programs and check each other at start (main.c) */
 	[PX_RELAY] = { .name = "relay", .set = set_relay, CFGP_FIELD(relay), CFGP_RESTART,
 		       .expect = "uring, splice or auto" },
-	[PX_SK_MSG] = { .name = "sk_msg", .set = cfgp_set_bool, CFGP_FIELD(sk_msg), CFGP_RESTART, .expect = "true or false" },
+	[PX_SK_MSG] = { .name = "sk_msg", .set = cfgp_set_bool, CFGP_FIELD(sk_msg), CFGP_RESTART,
+			.expect = "true or false" },
 };
 
 /* proxy: a section plus the backoff_base_ms <= backoff_max_ms check, made against
@@ -248,11 +252,11 @@ int cfgnet_set_proxy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *q
 	max = vals[PX_BACKOFF_MAX];
 	if (max)
 		return cfgp_fail(c, max, "'%s.backoff_max_ms' (%u) is less than backoff_base_ms (%u%s) "
-			    "(expected backoff_max_ms >= backoff_base_ms)", qname,
-			    cfg->backoff_max_ms, cfg->backoff_base_ms, base ? "" : ", the default");
+				 "(expected backoff_max_ms >= backoff_base_ms)", qname,
+				 cfg->backoff_max_ms, cfg->backoff_base_ms, base ? "" : ", the default");
 	return cfgp_fail(c, base, "'%s.backoff_base_ms' (%u) is more than backoff_max_ms (%u, the "
-		    "default) (expected backoff_base_ms <= backoff_max_ms, or set backoff_max_ms too)",
-		    qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
+			 "default) (expected backoff_base_ms <= backoff_max_ms, or set backoff_max_ms too)",
+			 qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
 }
 
 #define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy|tunnel|http"
@@ -343,7 +347,7 @@ static int set_peer_proto(struct cfgp_ctx *c, const struct cfgp_key *k, const ch
 	if (h2c) {
 		if (p->tls_set && p->tls)
 			return cfgp_fail(c, v, "'%s' h2c is HTTP/2 without TLS, but tls: true is given "
-				    "(expected h2 with TLS)", qname);
+					 "(expected h2 with TLS)", qname);
 		p->tls = false;
 		p->tls_set = true;
 	}
@@ -396,7 +400,8 @@ static int set_route_peers(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	size_t n;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return cfgp_fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, cfgp_node_kind(v), k->expect);
+		return cfgp_fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, cfgp_node_kind(v),
+				 k->expect);
 	n = v->data.sequence.items.top - v->data.sequence.items.start;
 	if (n < 1 || n > CFG_MAX_PEERS)
 		return cfgp_fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
@@ -416,7 +421,7 @@ static int set_route_peers(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 				return cfgp_fail(c, a, "'%s' entry has no 'address' (expected %s)", qname, PEER_EXPECT);
 			if (p->proto == TPROTO_H2_POST && !p->path[0])
 				return cfgp_fail(c, a, "'%s' entry with protocol h2-post has no 'path' (expected the "
-					    "request path the peer serves, e.g. /hermes/tunnel)", qname);
+						 "request path the peer serves, e.g. /hermes/tunnel)", qname);
 		} else {
 			const char *s;
 
@@ -440,8 +445,9 @@ static int set_route_proto(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	if (ret)
 		return ret;
 	if (parse_proto(s, &r->proto, &r->h2c) || r->proto == TPROTO_H2_POST)
-		return cfgp_fail(c, v, "unknown %s '%s' (expected h2, h2c or h1; h2-post is set per peer, with its path)",
-			    qname, cfgp_show(c, s));
+		return cfgp_fail(c, v,
+				 "unknown %s '%s' (expected h2, h2c or h1; h2-post is set per peer, with its path)",
+				 qname, cfgp_show(c, s));
 	return 0;
 }
 
@@ -545,8 +551,8 @@ static int check_rule(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, y
 		if (pol_fmt_match(&r->key, canon, sizeof(canon)))
 			snprintf(canon, sizeof(canon), "?");
 		return cfgp_fail(c, vals[0], "duplicate policy match %s: line %d and line %d have "
-			    "the same match (expected one rule per match)",
-			    canon, rules[j].line, r->line);
+				 "the same match (expected one rule per match)",
+				 canon, rules[j].line, r->line);
 	}
 	return 0;
 }
@@ -562,9 +568,9 @@ static int check_endpoint(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *ite
 		if (!same_addr((struct sockaddr *)&sets[j].match.ss, (struct sockaddr *)&s->match.ss))
 			continue;
 		return cfgp_fail(c, vals[0], "duplicate endpoints match %s: line %d and line %d "
-			    "(expected one entry per destination)",
-			    addr_fmt((struct sockaddr *)&s->match.ss, buf, sizeof(buf)),
-			    sets[j].line, s->line);
+				 "(expected one entry per destination)",
+				 addr_fmt((struct sockaddr *)&s->match.ss, buf, sizeof(buf)),
+				 sets[j].line, s->line);
 	}
 	return 0;
 }
@@ -576,8 +582,8 @@ int cfgnet_set_policy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 
 	(void)k;
 	return cfgp_parse_list(c, qname, v, RULE_EXPECT, rule_keys, ARRAY_SIZE(rule_keys),
-			  sizeof(struct cfg_rule), HERMES_POLICY_MAX_RULES,
-			  (void **)&cfg->rules, &cfg->n_rules, check_rule);
+			       sizeof(struct cfg_rule), HERMES_POLICY_MAX_RULES,
+			       (void **)&cfg->rules, &cfg->n_rules, check_rule);
 }
 
 static int check_access(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
@@ -595,8 +601,8 @@ int cfgnet_set_tunnel_access(struct cfgp_ctx *c, const struct cfgp_key *k, const
 	struct hermes_config *cfg = obj;
 
 	(void)k;
-	return cfgp_parse_list(c, qname, v, ACCESS_EXPECT, access_keys, ARRAY_SIZE(access_keys), sizeof(struct cfg_access),
-			  1024, (void **)&cfg->access, &cfg->n_access, check_access);
+	return cfgp_parse_list(c, qname, v, ACCESS_EXPECT, access_keys, ARRAY_SIZE(access_keys),
+			       sizeof(struct cfg_access), 1024, (void **)&cfg->access, &cfg->n_access, check_access);
 }
 
 static int check_route(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
@@ -617,7 +623,7 @@ static int check_route(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, 
 	for (int j = 0; j < i; j++)
 		if (!strcmp(routes[j].name, r->name))
 			return cfgp_fail(c, vals[0], "duplicate route name '%s': line %d and line %d", r->name,
-				    routes[j].line, r->line);
+					 routes[j].line, r->line);
 	return 0;
 }
 
@@ -627,7 +633,7 @@ int cfgnet_set_routes(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 
 	(void)k;
 	return cfgp_parse_list(c, qname, v, ROUTE_EXPECT, route_keys, ARRAY_SIZE(route_keys), sizeof(struct cfg_route),
-			  256, (void **)&cfg->routes, &cfg->n_routes, check_route);
+			       256, (void **)&cfg->routes, &cfg->n_routes, check_route);
 }
 
 int cfgnet_set_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
@@ -637,8 +643,8 @@ int cfgnet_set_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const cha
 
 	(void)k;
 	return cfgp_parse_list(c, qname, v, ENDPOINT_EXPECT, endpoint_keys, ARRAY_SIZE(endpoint_keys),
-			  sizeof(struct cfg_endpoint_set), INT_MAX,
-			  (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
+			       sizeof(struct cfg_endpoint_set), INT_MAX,
+			       (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
 }
 
 

@@ -53,7 +53,7 @@ struct cfgp_key {
 	uint32_t min, max;       /* numbers: inclusive range */
 	unsigned flags;          /* CFGP_* */
 	const char *expect;      /* for messages: what a good value looks like */
-	const struct cfgp_key *sub;   /* sections: their keys */
+	const struct cfgp_key *sub; /* sections: their keys */
 	size_t nsub;
 	/* keys of the config itself (top level and sections): */
 	enum cfg_apply apply;    /* what a SIGHUP does with it; every leaf key has one */

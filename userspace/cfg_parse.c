@@ -104,7 +104,7 @@ int cfgp_get_scalar(struct cfgp_ctx *c, const char *qname, const yaml_node_t *v,
 
 	if (v->type != YAML_SCALAR_NODE)
 		return cfgp_fail(c, v, "'%s' must be a single value, not %s (expected %s)",
-			    qname, cfgp_node_kind(v), expect);
+				 qname, cfgp_node_kind(v), expect);
 	if (cfgp_is_null(v))
 		return cfgp_fail(c, v, "'%s' has no value (expected %s)", qname, expect);
 	if (strlen(s) != v->data.scalar.length)
@@ -150,10 +150,10 @@ int cfgp_set_path(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qnam
 		return ret;
 	if (s[0] != '/')
 		return cfgp_fail(c, v, "'%s' must be an absolute path, got '%s' (expected %s)",
-			    qname, cfgp_show(c, s), k->expect);
+				 qname, cfgp_show(c, s), k->expect);
 	if (strlen(s) >= k->size)
 		return cfgp_fail(c, v, "'%s' is too long (expected at most %zu characters)",
-			    qname, k->size - 1);
+				 qname, k->size - 1);
 	memcpy(dst, s, strlen(s) + 1);
 	return 0;
 }
@@ -169,7 +169,7 @@ int cfgp_set_string(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qn
 		return ret;
 	if (strlen(s) >= k->size)
 		return cfgp_fail(c, v, "'%s' is too long, %zu characters (expected %s)",
-			    qname, strlen(s), k->expect);
+				 qname, strlen(s), k->expect);
 	memcpy(dst, s, strlen(s) + 1);
 	return 0;
 }
@@ -192,10 +192,10 @@ int cfgp_set_u32(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname
 	ret = cfgp_parse_u32(s, k->min, k->max, dst);
 	if (ret == -ERANGE)
 		return cfgp_fail(c, v, "'%s' value %s is out of range (expected %s)",
-			    qname, cfgp_show(c, s), expect);
+				 qname, cfgp_show(c, s), expect);
 	if (ret)
 		return cfgp_fail(c, v, "'%s' value '%s' is not a number (expected %s)",
-			    qname, cfgp_show(c, s), expect);
+				 qname, cfgp_show(c, s), expect);
 	return 0;
 }
 
@@ -216,7 +216,7 @@ int cfgp_set_addr(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qnam
 	    ((k->flags & CFGP_V4) && dst->ss.ss_family != AF_INET) ||
 	    ((k->flags & CFGP_V6) && dst->ss.ss_family != AF_INET6))
 		return cfgp_fail(c, v, "bad address '%s' for '%s' (expected %s)",
-			    cfgp_show(c, s), qname, k->expect);
+				 cfgp_show(c, s), qname, k->expect);
 	return 0;
 }
 
@@ -248,14 +248,15 @@ int cfgp_set_bool(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qnam
 }
 
 int cfgp_parse_scalar_list(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, size_t min,
-			     size_t max, const char *item_expect, cfgp_item_fn item, void *obj)
+			   size_t max, const char *item_expect, cfgp_item_fn item, void *obj)
 {
 	yaml_node_item_t *it;
 	size_t n;
 	int i = 0;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return cfgp_fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, cfgp_node_kind(v), k->expect);
+		return cfgp_fail(c, v, "'%s' must be a list, not %s (expected %s)", qname, cfgp_node_kind(v),
+				 k->expect);
 	n = v->data.sequence.items.top - v->data.sequence.items.start;
 	if (n < min || n > max)
 		return cfgp_fail(c, v, "'%s' has %zu entries (expected %s)", qname, n, k->expect);
@@ -272,13 +273,13 @@ int cfgp_parse_scalar_list(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 
 /* A mapping of k->sub keys filling the same object; nothing after "key:" is fine. */
 int cfgp_parse_section(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname,
-			 yaml_node_t *v, void *obj, yaml_node_t **vals)
+		       yaml_node_t *v, void *obj, yaml_node_t **vals)
 {
 	if (cfgp_is_null(v))
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
 		return cfgp_fail(c, v, "'%s' must be a mapping, not %s (expected keys %s)", qname,
-			    cfgp_node_kind(v), cfgp_key_names(c, k->sub, k->nsub));
+				 cfgp_node_kind(v), cfgp_key_names(c, k->sub, k->nsub));
 	return cfgp_parse_map(c, v, k->sub, k->nsub, qname, obj, vals);
 }
 
@@ -291,10 +292,10 @@ int cfgp_set_section(struct cfgp_ctx *c, const struct cfgp_key *k, const char *q
  * of `size`-byte objects; *arr and *count are the config's (freed by config_free
  * on error). check_entry() validates entry i against 0..i-1. */
 int cfgp_parse_list(struct cfgp_ctx *c, const char *qname, yaml_node_t *v, const char *expect,
-		      const struct cfgp_key *keys, size_t nkeys, size_t size, size_t max,
-		      void **arr, int *count,
-		      int (*check_entry)(struct cfgp_ctx *, void *arr, int i, yaml_node_t *item,
-					 yaml_node_t **vals))
+		    const struct cfgp_key *keys, size_t nkeys, size_t size, size_t max,
+		    void **arr, int *count,
+		    int (*check_entry)(struct cfgp_ctx *, void *arr, int i, yaml_node_t *item,
+				       yaml_node_t **vals))
 {
 	yaml_node_item_t *it;
 	size_t n;
@@ -303,7 +304,7 @@ int cfgp_parse_list(struct cfgp_ctx *c, const char *qname, yaml_node_t *v, const
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return cfgp_fail(c, v, "'%s' must be a list, not %s (expected entries %s)",
-			    qname, cfgp_node_kind(v), expect);
+				 qname, cfgp_node_kind(v), expect);
 	n = v->data.sequence.items.top - v->data.sequence.items.start;
 	if (n > max)
 		return cfgp_fail(c, v, "'%s' has %zu entries (expected at most %zu)", qname, n, max);
@@ -322,14 +323,14 @@ int cfgp_parse_list(struct cfgp_ctx *c, const char *qname, yaml_node_t *v, const
 
 		if (item->type != YAML_MAPPING_NODE)
 			return cfgp_fail(c, item, "each '%s' entry must be a mapping, not %s (expected %s)",
-				    qname, cfgp_node_kind(item), expect);
+					 qname, cfgp_node_kind(item), expect);
 		ret = cfgp_parse_map(c, item, keys, nkeys, qname, obj, vals);
 		if (ret)
 			return ret;
 		for (size_t i = 0; i < nkeys; i++)
 			if (!vals[i] && !(keys[i].flags & CFGP_OPT))
 				return cfgp_fail(c, item, "'%s' entry has no '%s' (expected %s)",
-					    qname, keys[i].name, expect);
+						 qname, keys[i].name, expect);
 		ret = check_entry(c, *arr, *count, item, vals);
 		if (ret)
 			return ret;
@@ -342,7 +343,7 @@ int cfgp_parse_list(struct cfgp_ctx *c, const char *qname, yaml_node_t *v, const
  * the dotted name of the mapping (NULL at top level). vals[i], if given, receives the
  * value node of keys[i] (NULL when absent). */
 int cfgp_parse_map(struct cfgp_ctx *c, yaml_node_t *map, const struct cfgp_key *keys, size_t n,
-		     const char *section, void *obj, yaml_node_t **vals)
+		   const char *section, void *obj, yaml_node_t **vals)
 {
 	yaml_node_t *seen[CFGP_MAX_KEYS] = { NULL };
 	yaml_node_pair_t *p;
@@ -357,23 +358,23 @@ int cfgp_parse_map(struct cfgp_ctx *c, yaml_node_t *map, const struct cfgp_key *
 
 		if (kn->type != YAML_SCALAR_NODE)
 			return cfgp_fail(c, kn, "a key%s%s%s is %s (expected a plain word, one of %s)",
-				    section ? " in '" : "", section ? section : "", section ? "'" : "",
-				    cfgp_node_kind(kn), cfgp_key_names(c, keys, n));
+					 section ? " in '" : "", section ? section : "", section ? "'" : "",
+					 cfgp_node_kind(kn), cfgp_key_names(c, keys, n));
 		name = (const char *)kn->data.scalar.value;
 		for (i = 0; i < n && strcmp(name, keys[i].name); i++)
 			;
 		if (i == n) {
 			if (!section)
 				return cfgp_fail(c, kn, "unknown top-level key '%s' (expected %s)",
-					    cfgp_show(c, name), cfgp_key_names(c, keys, n));
+						 cfgp_show(c, name), cfgp_key_names(c, keys, n));
 			return cfgp_fail(c, kn, "unknown key '%s' in '%s' (expected %s)", cfgp_show(c, name),
-				    section, cfgp_key_names(c, keys, n));
+					 section, cfgp_key_names(c, keys, n));
 		}
 		snprintf(qname, sizeof(qname), "%s%s%s", section ? section : "", section ? "." : "",
 			 name);
 		if (seen[i])
 			return cfgp_fail(c, kn, "duplicate key '%s', already given at line %zu "
-				    "(expected each key once)", qname, seen[i]->start_mark.line + 1);
+					 "(expected each key once)", qname, seen[i]->start_mark.line + 1);
 		seen[i] = kn;
 		if (vals)
 			vals[i] = vn;

@@ -95,8 +95,9 @@ static int tc_iface_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, 
 {
 	(void)i;
 	if (config_add_tc_iface(obj, s))
-		return cfgp_fail(c, a, "bad interface name '%s' in '%s' (expected at most 15 characters, no '/' or space)",
-			    cfgp_show(c, s), qname);
+		return cfgp_fail(c, a,
+				 "bad interface name '%s' in '%s' (expected at most 15 characters, no '/' or space)",
+				 cfgp_show(c, s), qname);
 	return 0;
 }
 
@@ -124,7 +125,8 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "mark", .set = cfgp_set_u32, CFGP_FIELD(mark), CFGP_RESTART, .min = 1, .max = 0xffffffff,
 	  .flags = CFGP_HEX },
 	{ .name = "flow_table", .set = cfgp_set_bool, CFGP_FIELD(flow_table), CFGP_RESTART, .expect = "true or false" },
-	{ .name = "detach_on_exit", .set = cfgp_set_bool, CFGP_FIELD(detach_on_exit), CFGP_RELOAD, .expect = "true or false" },
+	{ .name = "detach_on_exit", .set = cfgp_set_bool, CFGP_FIELD(detach_on_exit), CFGP_RELOAD,
+	  .expect = "true or false" },
 	{ .name = "tc_interfaces", .set = set_tc_ifaces, CFGP_ARRAY(tc_ifaces, n_tc_ifaces), CFGP_RESTART,
 	  .expect = "a list of at most 8 interface names (at most 15 characters each)" },
 	{ .name = "listeners", .set = cfgp_set_section, .sub = cfgnet_listener_keys,
@@ -251,7 +253,7 @@ static int load_doc(struct cfgp_ctx *c, yaml_parser_t *parser, struct hermes_con
 		ret = 0; /* empty file (or only comments): the defaults */
 	else if (root->type != YAML_MAPPING_NODE)
 		ret = cfgp_fail(c, root, "the top level is %s (expected a mapping of keys %s)",
-			   cfgp_node_kind(root), cfgp_key_names(c, config_top_keys, config_n_top_keys));
+				cfgp_node_kind(root), cfgp_key_names(c, config_top_keys, config_n_top_keys));
 	else
 		ret = cfgp_parse_map(c, root, config_top_keys, config_n_top_keys, NULL, cfg, NULL);
 	if (ret)
@@ -268,7 +270,7 @@ static int load_doc(struct cfgp_ctx *c, yaml_parser_t *parser, struct hermes_con
 	extra_root = yaml_document_get_root_node(&extra);
 	if (extra_root)
 		ret = cfgp_fail(c, extra_root, "a second YAML document starts here "
-			   "(expected one document per file)");
+				"(expected one document per file)");
 	yaml_document_delete(&extra);
 	return ret;
 }
