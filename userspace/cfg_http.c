@@ -250,39 +250,27 @@ static int set_http_eps(struct cfgp_ctx *c, const struct cfgp_key *k, const char
 
 static int set_balance(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	struct cfg_http_route *r = obj;
-	const char *s;
-	int ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
+	static const char *const words[] = { [BALANCE_ROUND_ROBIN] = "round_robin",
+					      [BALANCE_LEAST_REQUEST] = "least_request" };
+	unsigned i;
+	int ret = cfgp_get_word(c, k, qname, v, words, ARRAY_SIZE(words), &i);
 
-	if (ret)
-		return ret;
-	if (!strcmp(s, "round_robin"))
-		r->balance = BALANCE_ROUND_ROBIN;
-	else if (!strcmp(s, "least_request"))
-		r->balance = BALANCE_LEAST_REQUEST;
-	else
-		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
-	return 0;
+	if (!ret)
+		((struct cfg_http_route *)obj)->balance = (uint8_t)i;
+	return ret;
 }
 
+/* h1 with upstream_tls: true becomes HPROTO_H1_TLS once the route is read (cfghttp_resolve) */
 static int set_upstream_protocol(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
 				 void *obj)
 {
-	struct cfg_http_route *r = obj;
-	const char *s;
-	int ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
+	static const char *const words[] = { [HPROTO_H1] = "h1", [HPROTO_H2C] = "h2c", [HPROTO_H2] = "h2" };
+	unsigned i;
+	int ret = cfgp_get_word(c, k, qname, v, words, ARRAY_SIZE(words), &i);
 
-	if (ret)
-		return ret;
-	if (!strcmp(s, "h1"))
-		r->proto = HPROTO_H1;
-	else if (!strcmp(s, "h2c"))
-		r->proto = HPROTO_H2C;
-	else if (!strcmp(s, "h2"))
-		r->proto = HPROTO_H2;
-	else
-		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
-	return 0;
+	if (!ret)
+		((struct cfg_http_route *)obj)->proto = (uint8_t)i;
+	return ret;
 }
 
 static int set_upstream_tls(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)

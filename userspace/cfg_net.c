@@ -40,7 +40,7 @@ static const char *const relay_names[] = { [RELAY_URING] = "uring", [RELAY_SPLIC
 
 int config_parse_relay(const char *s, enum relay_engine *out)
 {
-	for (unsigned i = 0; i < sizeof(relay_names) / sizeof(relay_names[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(relay_names); i++) {
 		if (!strcmp(s, relay_names[i])) {
 			*out = (enum relay_engine)i;
 			return 0;
@@ -51,22 +51,17 @@ int config_parse_relay(const char *s, enum relay_engine *out)
 
 const char *config_relay_name(enum relay_engine r)
 {
-	return (unsigned)r < sizeof(relay_names) / sizeof(relay_names[0]) ? relay_names[r] : "?";
+	return (unsigned)r < ARRAY_SIZE(relay_names) ? relay_names[r] : "?";
 }
 
-static int set_relay(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
-		     void *obj)
+static int set_relay(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	enum relay_engine *dst = (enum relay_engine *)((char *)obj + k->off);
-	const char *s;
-	int ret;
+	unsigned i;
+	int ret = cfgp_get_word(c, k, qname, v, relay_names, ARRAY_SIZE(relay_names), &i);
 
-	ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
-	if (ret)
-		return ret;
-	if (config_parse_relay(s, dst))
-		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
-	return 0;
+	if (!ret)
+		*(enum relay_engine *)((char *)obj + k->off) = (enum relay_engine)i;
+	return ret;
 }
 
 /* policy rule keys, into struct cfg_rule */
@@ -483,16 +478,13 @@ static int set_access_match(struct cfgp_ctx *c, const struct cfgp_key *k, const 
 
 static int set_access_action(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
-	struct cfg_access *a = obj;
-	const char *s;
-	int ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
+	static const char *const words[] = { "deny", "allow" };
+	unsigned i;
+	int ret = cfgp_get_word(c, k, qname, v, words, ARRAY_SIZE(words), &i);
 
-	if (ret)
-		return ret;
-	if (strcmp(s, "allow") && strcmp(s, "deny"))
-		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
-	a->allow = !strcmp(s, "allow");
-	return 0;
+	if (!ret)
+		((struct cfg_access *)obj)->allow = i == 1;
+	return ret;
 }
 
 static int set_access_uid(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)

@@ -220,6 +220,23 @@ int cfgp_set_addr(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qnam
 	return 0;
 }
 
+int cfgp_get_word(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+		  const char *const *words, unsigned n, unsigned *out)
+{
+	const char *s;
+	int ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
+
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < n; i++) {
+		if (!strcmp(s, words[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
+}
+
 int config_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "true", "on", "yes" }, *const no[] = { "false", "off", "no" };

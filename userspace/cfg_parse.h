@@ -31,6 +31,10 @@ bool cfgp_is_null(const yaml_node_t *n);
 /* The text of a non-null scalar value into *out; expect says what a good value is. */
 int cfgp_get_scalar(struct cfgp_ctx *c, const char *qname, const yaml_node_t *v, const char *expect,
 		    const char **out);
+/* The scalar value of key k as one of words[0..n): its index into *out, or the message
+ * "unknown QNAME 'VALUE' (expected k->expect)". */
+int cfgp_get_word(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+		  const char *const *words, unsigned n, unsigned *out);
 /* Decimal, or hex with 0x. -EINVAL for junk, -ERANGE outside min..max (no message). */
 int cfgp_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
