@@ -231,21 +231,11 @@ static int set_http_match(struct cfgp_ctx *c, const struct cfgp_key *k, const ch
 	return cfgp_parse_section(c, k, qname, v, obj, NULL);
 }
 
-static int http_ep_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+static int set_http_eps(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
 	struct cfg_http_route *r = obj;
 
-	if (addr_parse(s, &r->eps[i]))
-		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s),
-				 qname);
-	r->n_eps = i + 1;
-	return 0;
-}
-
-static int set_http_eps(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
-{
-	((struct cfg_http_route *)obj)->n_eps = 0;
-	return cfgp_parse_scalar_list(c, k, qname, v, 1, CFG_HTTP_MAX_EPS, "IP:PORT or [IPv6]:PORT", http_ep_item, obj);
+	return cfgp_parse_addr_list(c, k, qname, v, 1, CFG_HTTP_MAX_EPS, r->eps, &r->n_eps);
 }
 
 static int set_balance(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)

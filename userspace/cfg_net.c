@@ -107,23 +107,12 @@ static int set_rule_action(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 }
 
 /* endpoint set keys, into struct cfg_endpoint_set */
-static int alternate_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
-{
-	struct cfg_endpoint_set *set = obj;
-
-	if (addr_parse(s, &set->alternates[i]))
-		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s),
-				 qname);
-	set->n_alternates = i + 1;
-	return 0;
-}
-
 static int set_alternates(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname,
 			  yaml_node_t *v, void *obj)
 {
-	((struct cfg_endpoint_set *)obj)->n_alternates = 0;
-	return cfgp_parse_scalar_list(c, k, qname, v, 1, CFG_MAX_ALTERNATES, "IP:PORT or [IPv6]:PORT", alternate_item,
-				      obj);
+	struct cfg_endpoint_set *set = obj;
+
+	return cfgp_parse_addr_list(c, k, qname, v, 1, CFG_MAX_ALTERNATES, set->alternates, &set->n_alternates);
 }
 
 const struct cfgp_key cfgnet_listener_keys[] = {

@@ -288,6 +288,32 @@ int cfgp_parse_scalar_list(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	return 0;
 }
 
+/* cfgp_parse_addr_list's entries: addresses into arr, their count into *n. */
+struct addr_list {
+	struct cfg_sockaddr *arr;
+	int *n;
+};
+
+static int addr_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj, int i)
+{
+	struct addr_list *l = obj;
+
+	if (addr_parse(s, &l->arr[i]))
+		return cfgp_fail(c, a, "bad address '%s' in '%s' (expected IP:PORT or [IPv6]:PORT)", cfgp_show(c, s),
+				 qname);
+	*l->n = i + 1;
+	return 0;
+}
+
+int cfgp_parse_addr_list(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+			 size_t min, size_t max, struct cfg_sockaddr *arr, int *n)
+{
+	struct addr_list l = { arr, n };
+
+	*n = 0;
+	return cfgp_parse_scalar_list(c, k, qname, v, min, max, "IP:PORT or [IPv6]:PORT", addr_item, &l);
+}
+
 /* A mapping of k->sub keys filling the same object; nothing after "key:" is fine. */
 int cfgp_parse_section(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname,
 		       yaml_node_t *v, void *obj, yaml_node_t **vals)

@@ -63,6 +63,9 @@ int cfgp_parse_section(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
  * then hands each entry's text to item(), with its index. Returns 0 or the first error. */
 int cfgp_parse_scalar_list(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
 			   size_t min, size_t max, const char *item_expect, cfgp_item_fn item, void *obj);
+/* A list of min..max addresses IP:PORT or [IPv6]:PORT into arr, their count into *n. */
+int cfgp_parse_addr_list(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+			 size_t min, size_t max, struct cfg_sockaddr *arr, int *n);
 /* Walks a list whose entries are mappings of `keys` (all required but CFGP_OPT ones)
  * into a calloc'ed array of `size`-byte objects, at most max; *arr and *count are the
  * config's (config_free releases them, also on error). check_entry() validates entry i
