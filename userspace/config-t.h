@@ -212,7 +212,8 @@ struct cfg_http {
 
 #define CFG_MAX_KEY_LINES 80
 
-/* What a SIGHUP does with a key of the file (its mark in config.c's key tables). */
+/* What a SIGHUP does with a key of the file (its mark in the key tables: config.c's top
+ * level, cfg_net.c's and cfg_http.c's sections). */
 enum cfg_apply {
 	CFG_APPLY_NONE = 0, /* a section whose keys carry their own marks (never a leaf key) */
 	CFG_APPLY_RELOAD,   /* the file's new value takes effect on SIGHUP */

@@ -1,6 +1,9 @@
 /* config.h: hermesd's configuration: the embedded defaults and the YAML file
  * (/etc/hermes/hermes.yaml, documented in etc/hermes.yaml). Types live in
- * config-t.h. Prefix config_. Functions return 0 or -errno unless stated. */
+ * config-t.h. Prefix config_. Functions return 0 or -errno unless stated.
+ * Implemented by config.c (load, defaults, key lines), cfg_net.c (the look-ups, relay
+ * names, inbound), cfg_parse.c (config_parse_bool), config_print.c and config_reload.c
+ * (the reload marks); cfg_parse.h, cfg_net.h and cfg_http.h are the loader's own. */
 #ifndef HERMES_CONFIG_H
 #define HERMES_CONFIG_H
 
@@ -47,7 +50,7 @@ void config_print(const struct hermes_config *cfg, FILE *f);
  * ("policy"). fn gets the dotted name, the key's mark (CFG_APPLY_NONE: a section whose
  * keys carry their own) and whether it holds keys of its own (a section). */
 void config_keys(void (*fn)(const char *qname, enum cfg_apply apply, bool section, void *arg), void *arg);
-/* The mark of a key as config_keys() names it; -ENOENT for a name config.c does not take. */
+/* The mark of a key as config_keys() names it; -ENOENT for a name the file cannot hold. */
 int config_key_apply(const char *qname);
 /* Prepares next (the file just loaded for a SIGHUP) to replace running: every key marked
  * restart-only keeps running's value, and so does every key a command-line option set

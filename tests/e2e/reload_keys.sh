@@ -1,5 +1,5 @@
 #!/bin/bash
-# reload_keys: a SIGHUP applies every key marked reload in userspace/config.c and keeps
+# reload_keys: a SIGHUP applies every key marked reload in the key tables (config.c, cfg_*.c) and keeps
 # (with a warn line naming them) the keys marked restart-only. One reload changes
 # tunnel.post_path (a POST to the new path becomes a tunnel, one to the old path no
 # longer is), tunnel.h2_max_streams, proxy.connect_timeout_ms, a policy rule (now

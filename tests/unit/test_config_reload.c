@@ -1,7 +1,8 @@
 /* test_config_reload.c: unit test of what a SIGHUP does with each config key
- * (userspace/config.c: the RELOAD / RESTART marks of the key tables, config_keys,
- * config_key_apply and config_reload_merge, which loop.c's reload runs before it swaps
- * the new config in). Every key config.c takes must carry a mark, and this file must
+ * (the RELOAD / RESTART marks of the key tables in userspace/config.c, cfg_net.c and
+ * cfg_http.c; config_keys, config_key_apply and config_reload_merge in config_reload.c,
+ * which loop.c's reload runs before it swaps the new config in). Every key the loader
+ * takes must carry a mark, and this file must
  * hold a sample value for it: then, for each key, a running config of defaults is
  * "reloaded" with a file setting only that key, and the merged config must show the new
  * value (RELOAD) or stay byte-for-byte as it ran with the key reported (RESTART).
@@ -19,7 +20,7 @@
 #include "config.h"
 
 /* One file per key, setting that key (and what it needs) to a value that is not its
- * default. A key added to config.c without a line here fails test_samples_cover. */
+ * default. A key added to a key table without a line here fails test_samples_cover. */
 static const struct sample {
 	const char *key;
 	const char *yaml;
@@ -148,7 +149,7 @@ static void cover_key(const char *qname, enum cfg_apply apply, bool section, voi
 	/* a section may go unmarked (its keys carry the marks); nothing else may */
 	if (!section)
 		ASSERT_TRUE(apply == CFG_APPLY_RELOAD || apply == CFG_APPLY_RESTART,
-			    "key %s has no reload/restart mark in config.c", qname);
+			    "key %s has no reload/restart mark in its key table", qname);
 	if (apply == CFG_APPLY_NONE)
 		return;
 	c->marked++;
@@ -156,7 +157,7 @@ static void cover_key(const char *qname, enum cfg_apply apply, bool section, voi
 		c->missing++;
 }
 
-/* Every key config.c takes has a mark and a sample here; every sample names a key. */
+/* Every key the loader takes has a mark and a sample here; every sample names a key. */
 static bool test_samples_cover(void)
 {
 	struct cover c = { 0 };
@@ -166,7 +167,7 @@ static bool test_samples_cover(void)
 	ASSERT_TRUE(c.keys >= 50, "config_keys names every key (got %d)", c.keys);
 	ASSERT_EQ(c.marked, (int)N_SAMPLES, "marked keys = samples");
 	for (size_t i = 0; i < N_SAMPLES; i++)
-		ASSERT_TRUE(config_key_apply(samples[i].key) > 0, "sample %s names a marked key of config.c",
+		ASSERT_TRUE(config_key_apply(samples[i].key) > 0, "sample %s names a marked key of the loader",
 			    samples[i].key);
 	ASSERT_EQ(config_key_apply("tunnel.post_path"), CFG_APPLY_RELOAD, "tunnel.post_path reloads");
 	ASSERT_EQ(config_key_apply("tunnel.h2_max_streams"), CFG_APPLY_RELOAD, "tunnel.h2_max_streams reloads");
