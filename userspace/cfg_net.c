@@ -671,7 +671,8 @@ int cfgnet_check(struct cfgp_ctx *c, const struct hermes_config *cfg)
 	return 0;
 }
 
-/* Does the policy-style key `m` (CIDR[:PORT]) cover destination d? */
+/* The first rule whose destination matches and whose optional conditions (from, uid, comm,
+ * san) all hold. */
 const struct cfg_access *config_find_access(const struct hermes_config *cfg, const struct hermes_addr *dst,
 					    const struct hermes_addr *from, const uint32_t *uid, const char *comm,
 					    const char (*sans)[128], unsigned n_sans)
