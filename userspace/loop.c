@@ -132,11 +132,11 @@ fail:
 	return err;
 }
 
+static loop_done_fn on_accept, signal_done, tick_done;
+
 /* Multishot while descriptors are plentiful; one accept at a time once a burst (a whole
  * backlog, taken in the kernel before we see the first completion) could use up what is
  * left: see FD_RESERVE. */
-static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe);
-
 static void arm_accept(struct loop *lp, struct listener *l)
 {
 	struct io_uring_sqe *sqe = loop_sqe(lp, &l->op_accept, on_accept);
@@ -147,9 +147,6 @@ static void arm_accept(struct loop *lp, struct listener *l)
 		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
 	l->armed = true;
 }
-
-static void signal_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe);
-static void tick_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe);
 
 static void arm_signal(struct loop *lp)
 {
