@@ -35,6 +35,8 @@ struct admin_conn {
 	int inflight;
 	bool closing;
 	bool metrics_only;   /* accepted on the metrics address */
+	struct loop_op op_recv, op_send; /* the request's recv, the response's send */
+	struct loop_op op_close; /* cancel of both after ADMIN_TIMEOUT_MS */
 	uint64_t started_ms;
 	size_t got;
 	char *resp;
@@ -57,9 +59,11 @@ static void admin_free(struct loop *lp, struct admin_conn *a)
 	free(a);
 }
 
+static loop_done_fn admin_recv_done, admin_send_done;
+
 static void admin_recv(struct loop *lp, struct admin_conn *a)
 {
-	io_uring_prep_recv(loop_sqe(lp, a, OP_ADMIN_RECV), a->fd, a->req + a->got, ADMIN_REQ_MAX - 1 - a->got, 0);
+	io_uring_prep_recv(loop_sqe(lp, &a->op_recv, admin_recv_done), a->fd, a->req + a->got, ADMIN_REQ_MAX - 1 - a->got, 0);
 	a->inflight++;
 }
 
@@ -776,50 +780,71 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 	}
 	a->resp = out.p;
 	a->resp_len = out.len;
-	io_uring_prep_send(loop_sqe(lp, a, OP_ADMIN_SEND), a->fd, a->resp, a->resp_len, MSG_NOSIGNAL);
+	io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp, a->resp_len, MSG_NOSIGNAL);
 	a->inflight++;
 }
 
-void admin_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+/* One of a's ops completed: true when a is closing (then freed with its last op). */
+static bool admin_op_done(struct loop *lp, struct admin_conn *a)
 {
-	struct admin_conn *a = obj;
-
 	a->inflight--;
 	if (a->closing) {
 		if (!a->inflight)
 			admin_free(lp, a);
-		return;
+		return true;
 	}
-	if (op == OP_ADMIN_RECV) {
-		if (cqe->res <= 0) {
+	return false;
+}
+
+static void admin_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct admin_conn *a = loop_container_of(op, struct admin_conn, op_recv);
+
+	if (admin_op_done(lp, a))
+		return;
+	if (cqe->res <= 0) {
+		a->closing = true;
+	} else {
+		a->got += (size_t)cqe->res;
+		a->req[a->got] = 0;
+		if (strstr(a->req, "\r\n\r\n") || strstr(a->req, "\n\n"))
+			admin_respond(lp, a);
+		else if (a->got >= ADMIN_REQ_MAX - 1)
 			a->closing = true;
+		else
+			admin_recv(lp, a);
+	}
+	if (a->closing && !a->inflight)
+		admin_free(lp, a);
+}
+
+static void admin_send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct admin_conn *a = loop_container_of(op, struct admin_conn, op_send);
+
+	if (admin_op_done(lp, a))
+		return;
+	if (cqe->res <= 0) {
+		a->closing = true;
+	} else {
+		a->resp_off += (size_t)cqe->res;
+		if (a->resp_off < a->resp_len) {
+			io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp + a->resp_off,
+					   a->resp_len - a->resp_off, MSG_NOSIGNAL);
+			a->inflight++;
 		} else {
-			a->got += (size_t)cqe->res;
-			a->req[a->got] = 0;
-			if (strstr(a->req, "\r\n\r\n") || strstr(a->req, "\n\n"))
-				admin_respond(lp, a);
-			else if (a->got >= ADMIN_REQ_MAX - 1)
-				a->closing = true;
-			else
-				admin_recv(lp, a);
-		}
-	} else if (op == OP_ADMIN_SEND) {
-		if (cqe->res <= 0) {
+			shutdown(a->fd, SHUT_WR);
 			a->closing = true;
-		} else {
-			a->resp_off += (size_t)cqe->res;
-			if (a->resp_off < a->resp_len) {
-				io_uring_prep_send(loop_sqe(lp, a, OP_ADMIN_SEND), a->fd, a->resp + a->resp_off,
-						   a->resp_len - a->resp_off, MSG_NOSIGNAL);
-				a->inflight++;
-			} else {
-				shutdown(a->fd, SHUT_WR);
-				a->closing = true;
-			}
 		}
 	}
 	if (a->closing && !a->inflight)
 		admin_free(lp, a);
+}
+
+static void admin_close_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	(void)cqe;
+	admin_op_done(lp, loop_container_of(op, struct admin_conn, op_close));
 }
 
 void admin_tick(struct loop *lp)
@@ -827,7 +852,7 @@ void admin_tick(struct loop *lp)
 	for (struct admin_conn *a = lp->admins; a; a = a->next) {
 		if (!a->closing && lp->now_ms - a->started_ms > ADMIN_TIMEOUT_MS) {
 			a->closing = true;
-			io_uring_prep_cancel_fd(loop_sqe(lp, a, OP_ADMIN_CLOSE), a->fd, IORING_ASYNC_CANCEL_ALL);
+			io_uring_prep_cancel_fd(loop_sqe(lp, &a->op_close, admin_close_done), a->fd, IORING_ASYNC_CANCEL_ALL);
 			a->inflight++;
 		}
 	}

@@ -116,10 +116,22 @@ void sock_reset_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
-/* Cancels OBJ's op OP (OBJ: the connection or one of its halves). */
-static void conn_cancel_op(struct loop *lp, struct conn *c, const void *obj, enum op op)
+static loop_done_fn conn_connect_done, conn_backoff_done, on_send, on_shutdown;
+
+/* A cancel, a timeout removal or the connect's linked timeout of c completed. */
+static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	loop_cancel(lp, c, OP_CANCEL, obj, op);
+	struct conn *c = loop_container_of(op, struct conn, op_aux);
+
+	(void)cqe;
+	c->inflight--;
+	conn_maybe_free(lp, c);
+}
+
+/* Cancels OP, one of c's ops (its own or one of its halves'). */
+static void conn_cancel_op(struct loop *lp, struct conn *c, const struct loop_op *op)
+{
+	loop_cancel(lp, &c->op_aux, conn_aux_done, op);
 	c->inflight++;
 }
 
@@ -128,18 +140,18 @@ static void conn_cancel_op(struct loop *lp, struct conn *c, const void *obj, enu
 static void conn_cancel_ops(struct loop *lp, struct conn *c, bool connecting)
 {
 	if (connecting) /* its linked timeout goes with it */
-		conn_cancel_op(lp, c, c, OP_CONNECT);
+		conn_cancel_op(lp, c, &c->op_connect);
 	for (int i = 0; i < 2; i++) {
 		struct half *h = &c->h[i];
 
 		if (h->recv_armed)
-			conn_cancel_op(lp, c, h, OP_RECV);
+			conn_cancel_op(lp, c, &h->op_recv);
 		if (h->send_inflight)
-			conn_cancel_op(lp, c, h, OP_SEND);
+			conn_cancel_op(lp, c, &h->op_send);
 		if (h->shut_inflight)
-			conn_cancel_op(lp, c, h, OP_SHUTDOWN);
+			conn_cancel_op(lp, c, &h->op_shutdown);
 		if (h->polling)
-			conn_cancel_op(lp, c, h, OP_SPLICE_POLL);
+			conn_cancel_op(lp, c, &h->op_poll);
 	}
 }
 
@@ -153,15 +165,15 @@ void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstr
 		return;
 	for (int i = 0; i < 2; i++) {
 		if (c->h[i].drain_timer) {
-			io_uring_prep_timeout_remove(loop_sqe(lp, c, OP_CANCEL),
-						     (uint64_t)(uintptr_t)&c->h[i] | OP_SPLICE_DRAIN, 0);
+			io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done),
+						     loop_op_ud(&c->h[i].op_drain), 0);
 			c->inflight++;
 		}
 	}
 	c->rst_client |= rst_client;
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
-		io_uring_prep_timeout_remove(loop_sqe(lp, c, OP_CANCEL), (uint64_t)(uintptr_t)c | OP_BACKOFF, 0);
+		io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done), loop_op_ud(&c->op_backoff), 0);
 		c->inflight++;
 	}
 	c->state = CONN_CLOSING;
@@ -305,7 +317,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	c->state = CONN_BACKOFF;
 	c->ts.tv_sec = (long long)(delay / 1000);
 	c->ts.tv_nsec = (long long)(delay % 1000) * 1000000;
-	io_uring_prep_timeout(loop_sqe(lp, c, OP_BACKOFF), &c->ts, 0, 0);
+	io_uring_prep_timeout(loop_sqe(lp, &c->op_backoff, conn_backoff_done), &c->ts, 0, 0);
 	c->inflight++;
 }
 
@@ -342,12 +354,12 @@ void conn_connect(struct loop *lp, struct conn *c)
 	}
 	c->ufd = fd;
 	c->connect_start_ns = loop_now_ns();
-	sqe = loop_sqe(lp, c, OP_CONNECT);
+	sqe = loop_sqe(lp, &c->op_connect, conn_connect_done);
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->dst_ss, len);
 	sqe->flags |= IOSQE_IO_LINK;
 	c->ts.tv_sec = lp->cfg->connect_timeout_ms / 1000;
 	c->ts.tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
-	io_uring_prep_link_timeout(loop_sqe(lp, c, OP_CONNECT_TO), &c->ts, 0);
+	io_uring_prep_link_timeout(loop_sqe(lp, &c->op_aux, conn_aux_done), &c->ts, 0);
 	c->inflight += 2;
 }
 
@@ -465,7 +477,7 @@ void conn_accept(struct loop *lp, int fd)
 
 static void half_arm_recv(struct loop *lp, struct half *h)
 {
-	struct io_uring_sqe *sqe = loop_sqe(lp, h, OP_RECV);
+	struct io_uring_sqe *sqe = loop_sqe(lp, &h->op_recv, conn_recv_done);
 
 	io_uring_prep_recv_multishot(sqe, h->from, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -579,7 +591,7 @@ static void half_kick_send(struct loop *lp, struct half *h)
 	conn_half_peek(h, &p, &n);
 	if (!n)
 		return;
-	io_uring_prep_send(loop_sqe(lp, h, OP_SEND), h->to, p, n, MSG_NOSIGNAL);
+	io_uring_prep_send(loop_sqe(lp, &h->op_send, on_send), h->to, p, n, MSG_NOSIGNAL);
 	h->send_inflight = true;
 	h->c->inflight++;
 }
@@ -593,7 +605,7 @@ static void half_forward_fin(struct loop *lp, struct half *h)
 		sess_stream_kick(lp, h->c, h == &h->c->h[0] ? 1 : 0);
 		return;
 	}
-	io_uring_prep_shutdown(loop_sqe(lp, h, OP_SHUTDOWN), h->to, SHUT_WR);
+	io_uring_prep_shutdown(loop_sqe(lp, &h->op_shutdown, on_shutdown), h->to, SHUT_WR);
 	h->shut_inflight = true;
 	h->c->inflight++;
 }
@@ -704,8 +716,9 @@ void conn_check_done(struct loop *lp, struct conn *c)
 	}
 }
 
-static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *cqe)
+void conn_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	struct half *h = loop_container_of(op, struct half, op_recv);
 	struct conn *c = h->c;
 	int res = cqe->res;
 
@@ -762,9 +775,11 @@ static void on_recv(struct loop *lp, struct half *h, const struct io_uring_cqe *
 	conn_maybe_free(lp, c);
 }
 
-static void on_send(struct loop *lp, struct half *h, int res)
+static void on_send(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	struct half *h = loop_container_of(op, struct half, op_send);
 	struct conn *c = h->c;
+	int res = cqe->res;
 
 	h->send_inflight = false;
 	c->inflight--;
@@ -790,73 +805,57 @@ static void on_send(struct loop *lp, struct half *h, int res)
 	half_forward_fin(lp, h);
 }
 
-void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+static void conn_connect_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct conn *c;
-	struct half *h;
+	struct conn *c = loop_container_of(op, struct conn, op_connect);
 
-	switch (op) {
-	case OP_CONNECT:
-		c = obj;
-		c->inflight--;
-		if (c->state == CONN_CLOSING) {
-			conn_maybe_free(lp, c);
-			return;
-		}
-		if (cqe->res < 0) {
-			conn_fail_attempt(lp, c, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
-			return;
-		}
-		if (c->tunnel_client) {
-			tunnel_send_connect(lp, c);
-			return;
-		}
-		if (c->tunnel_server && tunnel_established(lp, c)) {
-			conn_abort(lp, c, true, true);
-			conn_maybe_free(lp, c);
-			return;
-		}
-		conn_start_relay(lp, c);
-		return;
-	case OP_CONNECT_TO:
-	case OP_CANCEL:
-		c = obj;
-		c->inflight--;
+	c->inflight--;
+	if (c->state == CONN_CLOSING) {
 		conn_maybe_free(lp, c);
 		return;
-	case OP_BACKOFF:
-		c = obj;
-		c->inflight--;
-		if (c->state == CONN_CLOSING) {
-			conn_maybe_free(lp, c);
-			return;
-		}
-		conn_connect(lp, c);
-		return;
-	case OP_RECV:
-		on_recv(lp, obj, cqe);
-		return;
-	case OP_SEND:
-		on_send(lp, obj, cqe->res);
-		return;
-	case OP_SPLICE_POLL:
-	case OP_SPLICE_DRAIN:
-		splice_handle(lp, obj, op, cqe);
-		return;
-	case OP_SHUTDOWN:
-		h = obj;
-		c = h->c;
-		c->inflight--;
-		h->shut_inflight = false;
-		h->shut_done = true;
-		if (c->state == CONN_CLOSING)
-			conn_maybe_free(lp, c);
-		else
-			conn_check_done(lp, c);
-		return;
-	default:
+	}
+	if (cqe->res < 0) {
+		conn_fail_attempt(lp, c, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
 		return;
 	}
+	if (c->tunnel_client) {
+		tunnel_send_connect(lp, c);
+		return;
+	}
+	if (c->tunnel_server && tunnel_established(lp, c)) {
+		conn_abort(lp, c, true, true);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	conn_start_relay(lp, c);
+}
+
+static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = loop_container_of(op, struct conn, op_backoff);
+
+	(void)cqe;
+	c->inflight--;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	conn_connect(lp, c);
+}
+
+static void on_shutdown(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct half *h = loop_container_of(op, struct half, op_shutdown);
+	struct conn *c = h->c;
+
+	(void)cqe;
+	c->inflight--;
+	h->shut_inflight = false;
+	h->shut_done = true;
+	if (c->state == CONN_CLOSING)
+		conn_maybe_free(lp, c);
+	else
+		conn_check_done(lp, c);
 }
 
 void conn_tick(struct loop *lp)
@@ -876,7 +875,7 @@ void conn_tick(struct loop *lp)
 			/* the peer accepted but does not answer the CONNECT: the recv ends with
 			 * -ECANCELED and tunnel_resp moves on to the next peer */
 			c->resp_timed_out = true;
-			conn_cancel_op(lp, c, &c->h[1], OP_RECV);
+			conn_cancel_op(lp, c, &c->h[1].op_recv);
 			continue;
 		}
 		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= TUNNEL_HEAD_TIMEOUT_MS) {

@@ -538,76 +538,73 @@ void h2up_flush_dirty(struct loop *lp)
 	}
 }
 
-void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res)
+void h2up_on_connect(struct loop *lp, struct hup *c, int res)
 {
-	if (c->state == HUP_CLOSING) {
-		if (op == OP_HUP_RECV)
-			c->recv_armed = false;
-		if (op == OP_HUP_SEND)
-			c->send_inflight = false;
+	if (c->state == HUP_CLOSING)
+		return;
+	if (res < 0) {
+		conn_fail(lp, c, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
 		return;
 	}
-	switch (op) {
-	case OP_HUP_CONNECT:
-		if (res < 0) {
-			conn_fail(lp, c, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
+	c->state = HUP_OPEN;
+	if (c->tls && hup_tls_handshake(lp, c)) { /* the ClientHello */
+		conn_fail(lp, c, HUP_F_TLS, -EPROTO);
+		return;
+	}
+	hup_arm_recv(lp, c);
+	conn_dirty(lp, c);
+}
+
+void h2up_on_recv(struct loop *lp, struct hup *c, int res)
+{
+	c->recv_armed = false;
+	if (c->state == HUP_CLOSING)
+		return;
+	if (res <= 0) {
+		/* a connection that never finished its handshake never carried a request */
+		bool hs = c->tls && !c->tls->m.hs_done;
+
+		if (hs)
+			hup_tls_lost(lp, c, res);
+		conn_fail(lp, c, hs ? HUP_F_TLS : HUP_F_RESET, res ? res : -ECONNRESET);
+		return;
+	}
+	if (c->tls) {
+		bool was_done = c->tls->m.hs_done;
+		int err = tls_input(lp, c, (size_t)res);
+
+		if (err) {
+			conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_TLS, err);
 			return;
 		}
-		c->state = HUP_OPEN;
-		if (c->tls && hup_tls_handshake(lp, c)) { /* the ClientHello */
-			conn_fail(lp, c, HUP_F_TLS, -EPROTO);
-			return;
-		}
+	} else if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
+		conn_fail(lp, c, HUP_F_RESET, -EPROTO);
+		return;
+	}
+	c->rx.off = c->rx.len = 0;
+	c->idle_since_ms = lp->now_ms;
+	h2up_events(lp, c);
+	if (c->state == HUP_OPEN) {
 		hup_arm_recv(lp, c);
 		conn_dirty(lp, c);
-		break;
-	case OP_HUP_RECV:
-		c->recv_armed = false;
-		if (res <= 0) {
-			/* a connection that never finished its handshake never carried a request */
-			bool hs = c->tls && !c->tls->m.hs_done;
-
-			if (hs)
-				hup_tls_lost(lp, c, res);
-			conn_fail(lp, c, hs ? HUP_F_TLS : HUP_F_RESET, res ? res : -ECONNRESET);
-			return;
-		}
-		if (c->tls) {
-			bool was_done = c->tls->m.hs_done;
-			int err = tls_input(lp, c, (size_t)res);
-
-			if (err) {
-				conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_TLS, err);
-				return;
-			}
-		} else if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
-			conn_fail(lp, c, HUP_F_RESET, -EPROTO);
-			return;
-		}
-		c->rx.off = c->rx.len = 0;
-		c->idle_since_ms = lp->now_ms;
-		h2up_events(lp, c);
-		if (c->state == HUP_OPEN) {
-			hup_arm_recv(lp, c);
-			conn_dirty(lp, c);
-		}
-		break;
-	case OP_HUP_SEND:
-		c->send_inflight = false;
-		if (res < 0) {
-			conn_fail(lp, c, HUP_F_RESET, res);
-			return;
-		}
-		c->woff += (size_t)res;
-		if (c->woff == c->wlen)
-			c->woff = c->wlen = 0;
-		else
-			hup_kick_send(lp, c);
-		conn_dirty(lp, c);
-		break;
-	default:
-		break;
 	}
+}
+
+void h2up_on_send(struct loop *lp, struct hup *c, int res)
+{
+	c->send_inflight = false;
+	if (c->state == HUP_CLOSING)
+		return;
+	if (res < 0) {
+		conn_fail(lp, c, HUP_F_RESET, res);
+		return;
+	}
+	c->woff += (size_t)res;
+	if (c->woff == c->wlen)
+		c->woff = c->wlen = 0;
+	else
+		hup_kick_send(lp, c);
+	conn_dirty(lp, c);
 }
 
 void h2up_tick(struct loop *lp, struct hup *c)

@@ -80,6 +80,10 @@ struct hup {
 	enum hup_state state;
 	bool reused;              /* taken from the pool for this exchange */
 	bool recv_armed, send_inflight;
+	struct loop_op op_connect; /* connect (HUP_CONNECTING) */
+	struct loop_op op_recv;   /* recv of the response (`recv_armed`) */
+	struct loop_op op_send;   /* send of the request (`send_inflight`) */
+	struct loop_op op_aux;    /* cancels, the connect's linked timeout */
 	bool eof;                 /* the upstream closed its side */
 	bool cut;                 /* ... over TLS without close_notify: a close-delimited
 				   * body may have been truncated */
@@ -126,6 +130,10 @@ struct hconn {
 	int inflight;
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
+	struct loop_op op_recv;   /* recv from the client (`recv_armed`) */
+	struct loop_op op_send;   /* send to the client (`send_inflight`) */
+	struct loop_op op_timer;  /* per-try / overall timeout or backoff (`timer_armed`) */
+	struct loop_op op_aux;    /* cancels, timer updates and removals */
 	bool client_eof;
 	bool fwd;                 /* an explicit proxy client (tunnel listener): every request
 				   * names its target in absolute form */

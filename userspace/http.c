@@ -107,6 +107,18 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 	free(x);
 }
 
+static loop_done_fn hc_recv_done, hc_send_done, hc_timer_done;
+
+/* A cancel, timeout update or removal of x completed. */
+static void hc_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hconn *x = loop_container_of(op, struct hconn, op_aux);
+
+	(void)cqe;
+	x->inflight--;
+	http_maybe_free(lp, x);
+}
+
 /* Ends the connection now (rst: with a reset); memory goes with the last completion. */
 void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
 {
@@ -118,16 +130,16 @@ void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
 	x->rst |= rst;
 	x->state = HC_CLOSING;
 	if (x->timer_armed) {
-		io_uring_prep_timeout_remove(loop_sqe(lp, x, OP_HTTP_CANCEL), (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
+		io_uring_prep_timeout_remove(loop_sqe(lp, &x->op_aux, hc_aux_done), loop_op_ud(&x->op_timer), 0);
 		x->inflight++;
 	}
 	/* by user_data, not by fd (loop_cancel) */
 	if (x->recv_armed) {
-		loop_cancel(lp, x, OP_HTTP_CANCEL, x, OP_HTTP_RECV);
+		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_recv);
 		x->inflight++;
 	}
 	if (x->send_inflight) {
-		loop_cancel(lp, x, OP_HTTP_CANCEL, x, OP_HTTP_SEND);
+		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_send);
 		x->inflight++;
 	}
 	http_maybe_free(lp, x);
@@ -238,7 +250,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 			return; /* read-ahead is full: the current request goes first */
 		b->len = 0;
 	}
-	io_uring_prep_recv(loop_sqe(lp, x, OP_HTTP_RECV), x->fd, b->p + b->len, b->cap - b->len, 0);
+	io_uring_prep_recv(loop_sqe(lp, &x->op_recv, hc_recv_done), x->fd, b->p + b->len, b->cap - b->len, 0);
 	x->recv_armed = true;
 	x->inflight++;
 }
@@ -251,7 +263,7 @@ static void hc_kick_send(struct loop *lp, struct hconn *x)
 	}
 	if (x->send_inflight || x->soff >= x->slen || x->state == HC_CLOSING)
 		return;
-	io_uring_prep_send(loop_sqe(lp, x, OP_HTTP_SEND), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
+	io_uring_prep_send(loop_sqe(lp, &x->op_send, hc_send_done), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
 	x->send_inflight = true;
 	x->inflight++;
 }
@@ -292,12 +304,12 @@ static void hc_timer_sync(struct loop *lp, struct hconn *x)
 	if (x->timer_armed) {
 		x->ts_upd.tv_sec = (long long)(rel / 1000);
 		x->ts_upd.tv_nsec = (long long)(rel % 1000) * 1000000;
-		io_uring_prep_timeout_update(loop_sqe(lp, x, OP_HTTP_CANCEL), &x->ts_upd,
-					     (uint64_t)(uintptr_t)x | OP_HTTP_TIMER, 0);
+		io_uring_prep_timeout_update(loop_sqe(lp, &x->op_aux, hc_aux_done), &x->ts_upd,
+					     loop_op_ud(&x->op_timer), 0);
 	} else {
 		x->ts.tv_sec = (long long)(rel / 1000);
 		x->ts.tv_nsec = (long long)(rel % 1000) * 1000000;
-		io_uring_prep_timeout(loop_sqe(lp, x, OP_HTTP_TIMER), &x->ts, 0, 0);
+		io_uring_prep_timeout(loop_sqe(lp, &x->op_timer, hc_timer_done), &x->ts, 0, 0);
 		x->timer_armed = true;
 	}
 	x->inflight++;
@@ -521,28 +533,35 @@ static void on_client_send(struct loop *lp, struct hconn *x, int res)
 		http_progress(lp, x);
 }
 
-void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+/* The completed op still counts while its handler runs: x cannot be freed under it. */
+static void hc_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct hconn *x = obj;
+	struct hconn *x = loop_container_of(op, struct hconn, op_recv);
 
-	/* the completed op still counts while its handler runs: x cannot be freed under it */
-	switch (op) {
-	case OP_HTTP_RECV:
-		on_client_recv(lp, x, cqe->res);
-		break;
-	case OP_HTTP_SEND:
-		on_client_send(lp, x, cqe->res);
-		break;
-	case OP_HTTP_TIMER:
-		x->timer_armed = false;
-		if (x->state != HC_CLOSING) {
-			exch_deadlines(lp, x);
-			if (x->state != HC_CLOSING)
-				http_progress(lp, x);
-		}
-		break;
-	default: /* OP_HTTP_CANCEL */
-		break;
+	on_client_recv(lp, x, cqe->res);
+	x->inflight--;
+	http_maybe_free(lp, x);
+}
+
+static void hc_send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hconn *x = loop_container_of(op, struct hconn, op_send);
+
+	on_client_send(lp, x, cqe->res);
+	x->inflight--;
+	http_maybe_free(lp, x);
+}
+
+static void hc_timer_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hconn *x = loop_container_of(op, struct hconn, op_timer);
+
+	(void)cqe;
+	x->timer_armed = false;
+	if (x->state != HC_CLOSING) {
+		exch_deadlines(lp, x);
+		if (x->state != HC_CLOSING)
+			http_progress(lp, x);
 	}
 	x->inflight--;
 	http_maybe_free(lp, x);

@@ -29,7 +29,6 @@ void http_accept(struct loop *lp, int fd, const struct hermes_addr *peer, const 
  * then treated as a steered flow's original destination; the request goes upstream in
  * origin form with Host from the URL. */
 void http_accept_fwd(struct loop *lp, int fd, const struct hermes_addr *peer, const char *bytes, size_t len);
-void http_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void http_tick(struct loop *lp);
 void http_abort_all(struct loop *lp);
 /* After each batch of completions: HTTP/2 frames produced for what happened. */
@@ -64,7 +63,6 @@ void hup_data(const struct hup *u, const char **p, size_t *n);
 void hup_consumed(struct loop *lp, struct hup *u, size_t n);
 /* The exchange is over: back to the pool when reusable, else closed. */
 void hup_release(struct loop *lp, struct hup *u, bool reusable);
-void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void hup_tick(struct loop *lp);
 /* Closes up to N idle pooled HTTP/1.1 connections (descriptors are short); returns how
  * many. */
@@ -94,7 +92,10 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
 void h2up_wrote(struct loop *lp, struct hup *u);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
-void h2up_handle(struct loop *lp, struct hup *c, enum op op, int res);
+/* Completions of an HTTP/2 connection's ops (hup.c submits them, as for HTTP/1.1). */
+void h2up_on_connect(struct loop *lp, struct hup *c, int res);
+void h2up_on_recv(struct loop *lp, struct hup *c, int res);
+void h2up_on_send(struct loop *lp, struct hup *c, int res);
 void h2up_tick(struct loop *lp, struct hup *c);
 void h2up_conn_free(struct loop *lp, struct hup *c);
 void h2up_flush_dirty(struct loop *lp);

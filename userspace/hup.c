@@ -93,6 +93,18 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 	free(u);
 }
 
+static loop_done_fn hup_connect_done, hup_recv_done, hup_send_done;
+
+/* A cancel or the connect's linked timeout of u completed. */
+static void hup_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hup *u = loop_container_of(op, struct hup, op_aux);
+
+	(void)cqe;
+	u->inflight--;
+	hup_maybe_free(lp, u);
+}
+
 /* Cancels an HTTP/1.1 connection's ops by their user_data, which the kernel finds by hash.
  * A cancel by fd walks every poll armed in the ring: at 10000 client connections (20000
  * armed receives) it took 76% of hermesd's CPU and the request rate fell to 1.5k/s.
@@ -100,20 +112,20 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 static void hup_cancel_ops(struct loop *lp, struct hup *u, bool connecting)
 {
 	if (u->kind != HUP_K_H1) {
-		io_uring_prep_cancel_fd(loop_sqe(lp, u, OP_HUP_CANCEL), u->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_prep_cancel_fd(loop_sqe(lp, &u->op_aux, hup_aux_done), u->fd, IORING_ASYNC_CANCEL_ALL);
 		u->inflight++;
 		return;
 	}
 	if (connecting) { /* its linked timeout goes with it */
-		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_CONNECT);
+		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_connect);
 		u->inflight++;
 	}
 	if (u->recv_armed) {
-		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_RECV);
+		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_recv);
 		u->inflight++;
 	}
 	if (u->send_inflight) {
-		loop_cancel(lp, u, OP_HUP_CANCEL, u, OP_HUP_SEND);
+		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_send);
 		u->inflight++;
 	}
 }
@@ -160,7 +172,7 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 	}
 	if (b->len >= b->cap)
 		return; /* the owner consumes first */
-	io_uring_prep_recv(loop_sqe(lp, u, OP_HUP_RECV), u->fd, b->p + b->len, b->cap - b->len, 0);
+	io_uring_prep_recv(loop_sqe(lp, &u->op_recv, hup_recv_done), u->fd, b->p + b->len, b->cap - b->len, 0);
 	u->recv_armed = true;
 	u->inflight++;
 }
@@ -169,7 +181,7 @@ void hup_kick_send(struct loop *lp, struct hup *u)
 {
 	if (u->state != HUP_OPEN || u->send_inflight || u->woff >= u->wlen)
 		return;
-	io_uring_prep_send(loop_sqe(lp, u, OP_HUP_SEND), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
+	io_uring_prep_send(loop_sqe(lp, &u->op_send, hup_send_done), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
 	u->send_inflight = true;
 	u->inflight++;
 }
@@ -373,14 +385,14 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 		u->next->prev = u;
 	lp->http->hups = u;
 	lp->st.http_pool_new++;
-	sqe = loop_sqe(lp, u, OP_HUP_CONNECT);
+	sqe = loop_sqe(lp, &u->op_connect, hup_connect_done);
 	io_uring_prep_connect(sqe, u->fd, (struct sockaddr *)&u->dst_ss, len);
 	sqe->flags |= IOSQE_IO_LINK;
 	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
 	to_ms = cfg->connect_timeout_ms;
 	u->ts.tv_sec = to_ms / 1000;
 	u->ts.tv_nsec = (long long)(to_ms % 1000) * 1000000;
-	io_uring_prep_link_timeout(loop_sqe(lp, u, OP_HUP_CONNECT_TO), &u->ts, 0);
+	io_uring_prep_link_timeout(loop_sqe(lp, &u->op_aux, hup_aux_done), &u->ts, 0);
 	u->inflight += 2;
 	return u;
 }
@@ -676,30 +688,40 @@ static void on_send(struct loop *lp, struct hup *u, int res)
 		hup_kick_send(lp, u);
 }
 
-void hup_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+/* The completed op still counts while its handler runs: u cannot be freed under it. An
+ * HTTP/2 connection (h2up.c) runs on the same ops. */
+static void hup_connect_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct hup *u = obj;
+	struct hup *u = loop_container_of(op, struct hup, op_connect);
 
-	/* the completed op still counts while its handler runs: u cannot be freed under it */
-	if (u->kind == HUP_K_H2) {
-		h2up_handle(lp, u, op, cqe->res); /* an HTTP/2 connection on the same ops */
-		u->inflight--;
-		hup_maybe_free(lp, u);
-		return;
-	}
-	switch (op) {
-	case OP_HUP_CONNECT:
+	if (u->kind == HUP_K_H2)
+		h2up_on_connect(lp, u, cqe->res);
+	else
 		on_connect(lp, u, cqe->res);
-		break;
-	case OP_HUP_RECV:
+	u->inflight--;
+	hup_maybe_free(lp, u);
+}
+
+static void hup_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hup *u = loop_container_of(op, struct hup, op_recv);
+
+	if (u->kind == HUP_K_H2)
+		h2up_on_recv(lp, u, cqe->res);
+	else
 		on_recv(lp, u, cqe->res);
-		break;
-	case OP_HUP_SEND:
+	u->inflight--;
+	hup_maybe_free(lp, u);
+}
+
+static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hup *u = loop_container_of(op, struct hup, op_send);
+
+	if (u->kind == HUP_K_H2)
+		h2up_on_send(lp, u, cqe->res);
+	else
 		on_send(lp, u, cqe->res);
-		break;
-	default: /* OP_HUP_CONNECT_TO, OP_HUP_CANCEL */
-		break;
-	}
 	u->inflight--;
 	hup_maybe_free(lp, u);
 }

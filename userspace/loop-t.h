@@ -1,12 +1,12 @@
 /* loop-t.h: types of hermesd's io_uring event loop and its proxy connections.
- * user_data of every SQE is an object pointer (32-byte aligned: allocate with
- * loop_zalloc) or'ed with an op tag in the low 5 bits, as in liburing's
- * examples/proxy.c; handle_cqe() switches on the tag. */
+ * user_data of every SQE is the address of a struct loop_op embedded in the object that
+ * owns the op; handle_cqe() calls the op's done(). */
 #ifndef HERMES_LOOP_T_H
 #define HERMES_LOOP_T_H
 
 #include <liburing.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -15,42 +15,28 @@
 #include "loader.h"
 #include "stats-t.h"
 
-enum op {
-	OP_ACCEPT = 1,   /* struct listener: multishot accept */
-	OP_SIGNAL,       /* struct loop: read of the signalfd */
-	OP_TICK,         /* struct loop: 1 s housekeeping timer */
-	OP_CONNECT,      /* struct conn: upstream connect */
-	OP_CONNECT_TO,   /* struct conn: timeout linked to the connect */
-	OP_BACKOFF,      /* struct conn: delay before the next connect attempt */
-	OP_RECV,         /* struct half: multishot recv from half->from */
-	OP_SEND,         /* struct half: send to half->to */
-	OP_SHUTDOWN,     /* struct half: shutdown(half->to, SHUT_WR) after half->from's EOF */
-	OP_CANCEL,       /* struct conn: cancel of everything on a closing connection */
-	OP_ADMIN_RECV,   /* struct admin_conn */
-	OP_ADMIN_SEND,   /* struct admin_conn */
-	OP_ADMIN_CLOSE,  /* struct admin_conn */
-	OP_SPLICE_POLL,  /* struct half: POLLRDHUP/POLLERR on half->from of a spliced flow */
-	OP_SPLICE_DRAIN, /* struct half: re-check that half->from's bytes all reached half->to */
-	OP_SESS_CONNECT, /* struct sess: connect to a tunnel peer */
-	OP_SESS_CONNECT_TO, /* struct sess: timeout linked to the connect */
-	OP_SESS_RECV,    /* struct sess: recv (MSG_PEEK while sniffing the protocol) */
-	OP_SESS_SEND,    /* struct sess: send of sess->ob[ob_send] */
-	OP_SESS_CANCEL,  /* struct sess: cancel of everything on a closing session */
-	OP_HTTP_RECV,    /* struct hconn: recv from the client of the http action */
-	OP_HTTP_SEND,    /* struct hconn: send to the client */
-	OP_HTTP_TIMER,   /* struct hconn: per-try / overall timeout or backoff */
-	OP_HTTP_CANCEL,  /* struct hconn: cancel, timer update or removal */
-	OP_HUP_CONNECT,  /* struct hup: upstream connect of the http action */
-	OP_HUP_CONNECT_TO, /* struct hup: timeout linked to the connect */
-	OP_HUP_RECV,     /* struct hup: recv of the response */
-	OP_HUP_SEND,     /* struct hup: send of the request */
-	OP_HUP_CANCEL,   /* struct hup: cancel of everything on a closing connection */
-	OP_LST_CANCEL,   /* struct listener: cancel of its multishot accept (a pause) */
-	OP_COUNT
+struct loop;
+struct loop_op;
+
+/* What to do when an op completes: the module that submitted it gets its owner back
+ * with loop_container_of(op, owner type, member). */
+typedef void loop_done_fn(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe);
+
+/* One kind of in-flight op of an owner, embedded in it (no allocation per op). An SQE's
+ * user_data is the op's address, so a completion finds its handler, and a cancel its
+ * target, without a table of op kinds: adding an op edits only the module that owns it.
+ * Several SQEs of one kind may be in flight at once on the same op (cancels): the op
+ * holds no per-SQE state. The owner counts what is in flight and is freed only when
+ * nothing is (a multishot op stays in flight until a completion without F_MORE). */
+struct loop_op {
+	loop_done_fn *done;
 };
-#define OP_MASK 0x1fULL
+
+#define loop_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Allocations that nghttp2 stream user data tags in its low bits are aligned to this
+ * (loop_zalloc). */
 #define LOOP_ALIGN 32
-_Static_assert(OP_COUNT <= OP_MASK + 1, "op tags must fit in the low bits of an aligned pointer");
 
 enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND, LST_METRICS };
 
@@ -60,6 +46,8 @@ struct listener {
 	bool armed;
 	bool paused;          /* out of descriptors: accepting again at resume_ms */
 	bool single;          /* descriptors short: one accept at a time, not multishot */
+	struct loop_op op_accept; /* the accept (multishot: in flight while `armed`) */
+	struct loop_op op_cancel; /* cancels of the multishot accept (a pause) */
 	uint64_t resume_ms;
 	char name[64];
 } __attribute__((aligned(LOOP_ALIGN)));
@@ -96,6 +84,9 @@ struct half {
 	bool eof;            /* `from` sent FIN */
 	bool shut_inflight;
 	bool shut_done;      /* FIN forwarded to `to` */
+	struct loop_op op_recv;     /* multishot recv from `from` (`recv_armed`) */
+	struct loop_op op_send;     /* send to `to` (`send_inflight`) */
+	struct loop_op op_shutdown; /* shutdown(to, SHUT_WR) after `from`'s EOF (`shut_inflight`) */
 	struct io_uring_buf_ring *br;
 	char *bufs;
 	uint16_t q_bid[RELAY_NBUF];
@@ -104,11 +95,13 @@ struct half {
 	uint32_t sent_off;   /* bytes of the head buffer already sent */
 	uint64_t bytes;
 	/* splice engine */
-	bool polling;        /* OP_SPLICE_POLL in flight */
-	bool drain_timer;    /* OP_SPLICE_DRAIN in flight */
+	bool polling;        /* op_poll in flight */
+	bool drain_timer;    /* op_drain in flight */
 	uint32_t drain_wait_ms;
 	uint64_t base_in;    /* raw received count of `from` when splicing started */
 	uint64_t base_out;   /* raw written count of `to` when splicing started */
+	struct loop_op op_poll;  /* splice: POLLRDHUP/POLLERR on `from` (`polling`) */
+	struct loop_op op_drain; /* splice: re-check that `from`'s bytes all reached `to` (`drain_timer`) */
 	struct __kernel_timespec ts;
 	/* `from` is an HTTP/2 stream: its DATA wait in this ring (STREAM_WIN bytes) */
 	uint8_t *sq;
@@ -128,6 +121,9 @@ struct conn {
 	int cfd, ufd;
 	enum conn_state state;
 	int inflight;        /* SQEs not completed yet: free only at 0 */
+	struct loop_op op_connect; /* upstream connect (state CONN_CONNECTING) */
+	struct loop_op op_backoff; /* delay before the next connect attempt (CONN_BACKOFF) */
+	struct loop_op op_aux;     /* cancels, timeout removals, the connect's linked timeout */
 	bool rst_client, rst_upstream; /* close with SO_LINGER 0 (RST) */
 	bool counted_active;
 	enum relay_engine engine; /* engine of this flow once relaying */
@@ -200,6 +196,10 @@ struct sess {
 	int inflight;
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
+	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING) */
+	struct loop_op op_recv;     /* recv, MSG_PEEK while sniffing (`recv_armed`) */
+	struct loop_op op_send;     /* send of ob[ob_send] (`send_inflight`) */
+	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	bool h1;                    /* HTTP/1.1 CONNECT over TLS: one flow, no framing */
 	bool close_when_sent;       /* h1: the flow ended; close once the output is out */
 	bool tcp_eof, h1_eof;       /* h1: the peer's FIN was read; its end reached the flow */
@@ -238,6 +238,8 @@ struct loop {
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
 	struct __kernel_timespec tick_ts;
+	struct loop_op op_signal; /* read of the signalfd */
+	struct loop_op op_tick;   /* 1 s housekeeping timer */
 	struct conn *conns;   /* all live proxy connections */
 	struct admin_conn *admins;
 	struct sess *sessions;   /* tunnel connections, both ways */

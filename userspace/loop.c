@@ -76,7 +76,7 @@ void hist_add(struct histogram *h, double v)
 	h->count++;
 }
 
-struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op)
+struct io_uring_sqe *loop_sqe(struct loop *lp, struct loop_op *op, loop_done_fn *done)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&lp->ring);
 
@@ -84,13 +84,14 @@ struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op)
 		io_uring_submit(&lp->ring);
 		sqe = io_uring_get_sqe(&lp->ring);
 	}
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)obj | op);
+	op->done = done;
+	io_uring_sqe_set_data(sqe, op);
 	return sqe;
 }
 
-void loop_cancel(struct loop *lp, void *owner, enum op cancel_op, const void *target, enum op op)
+void loop_cancel(struct loop *lp, struct loop_op *cancel, loop_done_fn *done, const struct loop_op *target)
 {
-	io_uring_prep_cancel64(loop_sqe(lp, owner, cancel_op), (uint64_t)(uintptr_t)target | op, 0);
+	io_uring_prep_cancel64(loop_sqe(lp, cancel, done), loop_op_ud(target), 0);
 }
 
 /* Binds with a few retries: an io_uring server that just exited keeps its port for
@@ -131,12 +132,14 @@ fail:
 	return err;
 }
 
+static loop_done_fn on_accept, signal_done, tick_done;
+
 /* Multishot while descriptors are plentiful; one accept at a time once a burst (a whole
  * backlog, taken in the kernel before we see the first completion) could use up what is
  * left: see FD_RESERVE. */
 static void arm_accept(struct loop *lp, struct listener *l)
 {
-	struct io_uring_sqe *sqe = loop_sqe(lp, l, OP_ACCEPT);
+	struct io_uring_sqe *sqe = loop_sqe(lp, &l->op_accept, on_accept);
 
 	if (l->single)
 		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -147,14 +150,14 @@ static void arm_accept(struct loop *lp, struct listener *l)
 
 static void arm_signal(struct loop *lp)
 {
-	io_uring_prep_read(loop_sqe(lp, lp, OP_SIGNAL), lp->sfd, &lp->sig, sizeof(lp->sig), 0);
+	io_uring_prep_read(loop_sqe(lp, &lp->op_signal, signal_done), lp->sfd, &lp->sig, sizeof(lp->sig), 0);
 }
 
 static void arm_tick(struct loop *lp)
 {
 	lp->tick_ts.tv_sec = 1;
 	lp->tick_ts.tv_nsec = 0;
-	io_uring_prep_timeout(loop_sqe(lp, lp, OP_TICK), &lp->tick_ts, 0, 0);
+	io_uring_prep_timeout(loop_sqe(lp, &lp->op_tick, tick_done), &lp->tick_ts, 0, 0);
 }
 
 static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum listener_kind kind)
@@ -499,6 +502,15 @@ static void on_tick(struct loop *lp)
 #define ACCEPT_PAUSE_MS 100
 #define FD_RESERVE 256
 
+/* A listener's cancel of its multishot accept: the accept's own -ECANCELED completion
+ * says the rest. */
+static void lst_cancel_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	(void)lp;
+	(void)op;
+	(void)cqe;
+}
+
 static void pause_listener(struct loop *lp, struct listener *l, int err)
 {
 	if (lp->http && (!err || err == EMFILE || err == ENFILE)) {
@@ -518,7 +530,7 @@ static void pause_listener(struct loop *lp, struct listener *l, int err)
 	l->paused = true;
 	l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
 	if (l->armed) /* the multishot goes on: stop it (its last completion is -ECANCELED) */
-		loop_cancel(lp, l, OP_LST_CANCEL, l, OP_ACCEPT);
+		loop_cancel(lp, &l->op_cancel, lst_cancel_done, &l->op_accept);
 }
 
 static bool accept_starved(int err)
@@ -544,8 +556,10 @@ static void resume_listeners(struct loop *lp)
 	}
 }
 
-static void on_accept(struct loop *lp, struct listener *l, const struct io_uring_cqe *cqe)
+static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	struct listener *l = loop_container_of(op, struct listener, op_accept);
+
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->armed = false;
 	if (cqe->res < 0) {
@@ -577,7 +591,7 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 		} else if (!l->single && cqe->res >= single_from) {
 			l->single = true;
 			if (l->armed) /* its -ECANCELED completion re-arms as a single accept */
-				loop_cancel(lp, l, OP_LST_CANCEL, l, OP_ACCEPT);
+				loop_cancel(lp, &l->op_cancel, lst_cancel_done, &l->op_accept);
 		} else if (l->single && cqe->res < single_from - 1024) {
 			l->single = false; /* the next arming is a multishot again */
 		}
@@ -587,63 +601,24 @@ static void on_accept(struct loop *lp, struct listener *l, const struct io_uring
 		arm_accept(lp, l);
 }
 
+static void signal_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	(void)op;
+	on_signal(lp, cqe->res);
+}
+
+static void tick_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	(void)op;
+	(void)cqe;
+	on_tick(lp);
+}
+
 static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 {
-	uint64_t ud = io_uring_cqe_get_data64(cqe);
-	void *obj = (void *)(uintptr_t)(ud & ~OP_MASK);
-	enum op op = (enum op)(ud & OP_MASK);
+	struct loop_op *op = io_uring_cqe_get_data(cqe);
 
-	switch (op) {
-	case OP_ACCEPT:
-		on_accept(lp, obj, cqe);
-		break;
-	case OP_LST_CANCEL: /* the multishot's own -ECANCELED completion says the rest */
-		break;
-	case OP_SIGNAL:
-		on_signal(lp, cqe->res);
-		break;
-	case OP_TICK:
-		on_tick(lp);
-		break;
-	case OP_CONNECT:
-	case OP_CONNECT_TO:
-	case OP_BACKOFF:
-	case OP_RECV:
-	case OP_SEND:
-	case OP_SHUTDOWN:
-	case OP_CANCEL:
-	case OP_SPLICE_POLL:
-	case OP_SPLICE_DRAIN:
-		conn_handle(lp, obj, op, cqe);
-		break;
-	case OP_SESS_CONNECT:
-	case OP_SESS_CONNECT_TO:
-	case OP_SESS_RECV:
-	case OP_SESS_SEND:
-	case OP_SESS_CANCEL:
-		sess_handle(lp, obj, op, cqe);
-		break;
-	case OP_HTTP_RECV:
-	case OP_HTTP_SEND:
-	case OP_HTTP_TIMER:
-	case OP_HTTP_CANCEL:
-		http_handle(lp, obj, op, cqe);
-		break;
-	case OP_HUP_CONNECT:
-	case OP_HUP_CONNECT_TO:
-	case OP_HUP_RECV:
-	case OP_HUP_SEND:
-	case OP_HUP_CANCEL:
-		hup_handle(lp, obj, op, cqe);
-		break;
-	case OP_ADMIN_RECV:
-	case OP_ADMIN_SEND:
-	case OP_ADMIN_CLOSE:
-		admin_handle(lp, obj, op, cqe);
-		break;
-	default:
-		log_error("completion with unknown op %d (user_data %#llx)", (int)op, (unsigned long long)ud);
-	}
+	op->done(lp, op, cqe);
 }
 
 /* Waits for completions; while a listener rests, no longer than until its rest ends (with

@@ -11,12 +11,18 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 int loop_run(struct loop *lp);
 void loop_fini(struct loop *lp);
 
-/* An SQE tagged with op for obj; submits to make room when the SQ is full. */
-struct io_uring_sqe *loop_sqe(struct loop *lp, void *obj, enum op op);
-/* Cancels TARGET's op OP by its user_data, which the kernel finds by hash (a cancel by fd
+/* An SQE for op, whose completion calls done (recorded in op); submits to make room when
+ * the SQ is full. */
+struct io_uring_sqe *loop_sqe(struct loop *lp, struct loop_op *op, loop_done_fn *done);
+/* The user_data of op's SQEs: the target of a cancel, timeout update or removal. */
+static inline uint64_t loop_op_ud(const struct loop_op *op)
+{
+	return (uint64_t)(uintptr_t)op;
+}
+/* Cancels TARGET's SQE by its user_data, which the kernel finds by hash (a cancel by fd
  * walks every poll armed in the ring: at 10000 connections, seconds of CPU per 10000
- * closes). The cancel completes as OWNER's CANCEL_OP: the caller counts it in flight. */
-void loop_cancel(struct loop *lp, void *owner, enum op cancel_op, const void *target, enum op op);
+ * closes). The cancel completes on CANCEL (calling done): the caller counts it in flight. */
+void loop_cancel(struct loop *lp, struct loop_op *cancel, loop_done_fn *done, const struct loop_op *target);
 uint64_t loop_now_ms(void);
 uint64_t loop_now_ns(void);
 /* Seconds since the epoch (for timestamps in the metrics). */
@@ -25,17 +31,18 @@ void hist_add(struct histogram *h, double v);
 
 /* conn.c */
 void conn_accept(struct loop *lp, int fd);
-void conn_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void conn_tick(struct loop *lp);
 void conn_abort_all(struct loop *lp);
 /* Ends c (RST the sides flagged); memory goes with the last completion. */
 void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
 void conn_maybe_free(struct loop *lp, struct conn *c);
+/* Completion of a half's recv (h->op_recv): relayed bytes, or a tunnel's head or answer. */
+void conn_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe);
 /* The client socket leaves c (which has nothing in flight) for another module: c is
  * freed, the socket stays open and is returned. */
 int conn_hand_over(struct loop *lp, struct conn *c);
 
-/* Zeroed memory aligned for the op tags of user_data (LOOP_ALIGN); free() it. */
+/* Zeroed memory aligned to LOOP_ALIGN (for pointer tags in nghttp2 stream user data); free() it. */
 void *loop_zalloc(size_t size);
 
 struct conn *conn_new(struct loop *lp, int fd);
@@ -83,7 +90,6 @@ void sess_fini(struct loop *lp);
 /* A connection accepted on the tunnel listener: TLS, h2c or (handed to tunnel_accept)
  * HTTP/1.1 CONNECT, told apart by its first byte. */
 void sess_accept(struct loop *lp, int fd);
-void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 /* s has frames to produce: it is flushed after this batch of completions. */
 void sess_kick(struct sess *s);
 /* Sends what the sessions marked during this batch of completions have to send. */
@@ -105,7 +111,6 @@ void sess_reply(struct loop *lp, struct conn *c, int status, const char *h1_text
 
 /* splice.c */
 int splice_start(struct loop *lp, struct conn *c);
-void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe);
 void splice_unlink(struct loop *lp, struct conn *c);
 void splice_tick(struct loop *lp, struct conn *c);
 
@@ -121,7 +126,6 @@ void metrics_http_response(struct loop *lp, const char *route, int status);
 /* Tunnel client c's current attempt at its route's peer ended: err 0 (the peer's 200)
  * or the -errno conn_fail_attempt got. */
 void metrics_peer_attempt(struct loop *lp, const struct conn *c, int err);
-void admin_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe);
 void admin_tick(struct loop *lp);
 
 #endif

@@ -215,10 +215,23 @@ static void sess_maybe_free(struct sess *s)
 	free(s);
 }
 
-/* Cancels the session's op OP (loop_cancel). */
-static void sess_cancel_op(struct sess *s, enum op op)
+static loop_done_fn sess_connect_done, sess_recv_done, sess_send_done;
+
+/* A cancel or the connect's linked timeout of s completed. */
+static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	loop_cancel(s->loop, s, OP_SESS_CANCEL, s, op);
+	struct sess *s = loop_container_of(op, struct sess, op_aux);
+
+	(void)lp;
+	(void)cqe;
+	s->inflight--;
+	sess_maybe_free(s);
+}
+
+/* Cancels OP, one of the session's ops (loop_cancel). */
+static void sess_cancel_op(struct sess *s, const struct loop_op *op)
+{
+	loop_cancel(s->loop, &s->op_aux, sess_aux_done, op);
 	s->inflight++;
 }
 
@@ -259,11 +272,11 @@ static void sess_close(struct sess *s, int err, const char *why)
 	}
 	h2dn_tunnel_close(lp, s);
 	if (connecting) /* its linked timeout goes with it */
-		sess_cancel_op(s, OP_SESS_CONNECT);
+		sess_cancel_op(s, &s->op_connect);
 	if (s->recv_armed)
-		sess_cancel_op(s, OP_SESS_RECV);
+		sess_cancel_op(s, &s->op_recv);
 	if (s->send_inflight)
-		sess_cancel_op(s, OP_SESS_SEND);
+		sess_cancel_op(s, &s->op_send);
 	sess_dirty(s);
 }
 
@@ -279,7 +292,7 @@ static void sess_arm_recv(struct sess *s)
 {
 	if (s->recv_armed || s->state == SESS_CLOSING)
 		return;
-	io_uring_prep_recv(loop_sqe(s->loop, s, OP_SESS_RECV), s->fd, s->rbuf,
+	io_uring_prep_recv(loop_sqe(s->loop, &s->op_recv, sess_recv_done), s->fd, s->rbuf,
 			   s->state == SESS_SNIFF ? 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
 	s->recv_armed = true;
 	s->inflight++;
@@ -437,7 +450,7 @@ static void sess_flush(struct sess *s)
 		return;
 	o = &s->ob[s->ob_send];
 	if (o->len > o->off) {
-		io_uring_prep_send(loop_sqe(s->loop, s, OP_SESS_SEND), s->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL);
+		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL);
 		s->send_inflight = true;
 		s->inflight++;
 		return;
@@ -1340,12 +1353,12 @@ static struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int 
 	addr_to_hermes((const struct sockaddr *)&p->addr.ss, &s->paddr);
 	s->state = SESS_CONNECTING;
 	memcpy(&s->dst_ss, &p->addr.ss, p->addr.len);
-	sqe = loop_sqe(lp, s, OP_SESS_CONNECT);
+	sqe = loop_sqe(lp, &s->op_connect, sess_connect_done);
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&s->dst_ss, p->addr.len);
 	sqe->flags |= IOSQE_IO_LINK;
 	s->ts.tv_sec = lp->cfg->connect_timeout_ms / 1000;
 	s->ts.tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
-	io_uring_prep_link_timeout(loop_sqe(lp, s, OP_SESS_CONNECT_TO), &s->ts, 0);
+	io_uring_prep_link_timeout(loop_sqe(lp, &s->op_aux, sess_aux_done), &s->ts, 0);
 	s->inflight += 2;
 	return s;
 }
@@ -1596,63 +1609,79 @@ static void on_recv(struct sess *s, int res)
 	sess_dirty(s);
 }
 
-void sess_handle(struct loop *lp, void *obj, enum op op, const struct io_uring_cqe *cqe)
+static void on_connect(struct sess *s, int res)
 {
-	struct sess *s = obj;
+	if (s->state == SESS_CLOSING)
+		return;
+	if (res < 0) {
+		char why[128];
+		int err = res == -ECANCELED ? -ETIMEDOUT : res;
+
+		s->loop->st.sess_failed++;
+		snprintf(why, sizeof(why), "connect: %s", strerror(-err));
+		sess_close(s, err, why);
+		return;
+	}
+	if (s->peer.tls) {
+		if (sess_tls_new(s)) {
+			sess_close(s, -ENOMEM, "out of memory for TLS");
+			return;
+		}
+		tls_handshake(s); /* the ClientHello */
+	} else if (h2_start(s)) {
+		return;
+	}
+	sess_arm_recv(s);
+	sess_dirty(s);
+}
+
+static void on_sent(struct sess *s, int res)
+{
+	struct sess_obuf *o = &s->ob[s->ob_send];
+
+	s->send_inflight = false;
+	if (s->state == SESS_CLOSING)
+		return;
+	if (res < 0) {
+		sess_close(s, res, strerror(-res));
+		return;
+	}
+	o->off += (size_t)res;
+	if (o->off >= o->len) {
+		/* all out: the other buffer (filled meanwhile) goes next */
+		o->off = o->len = 0;
+		s->ob_send = 1 - s->ob_send;
+	}
+	sess_dirty(s);
+}
+
+static void sess_connect_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_connect);
 
 	(void)lp;
 	s->inflight--;
-	switch (op) {
-	case OP_SESS_CONNECT:
-		if (s->state == SESS_CLOSING)
-			break;
-		if (cqe->res < 0) {
-			char why[128];
-			int err = cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res;
+	on_connect(s, cqe->res);
+	sess_maybe_free(s);
+}
 
-			s->loop->st.sess_failed++;
-			snprintf(why, sizeof(why), "connect: %s", strerror(-err));
-			sess_close(s, err, why);
-			break;
-		}
-		if (s->peer.tls) {
-			if (sess_tls_new(s)) {
-				sess_close(s, -ENOMEM, "out of memory for TLS");
-				break;
-			}
-			tls_handshake(s); /* the ClientHello */
-		} else if (h2_start(s)) {
-			break;
-		}
-		sess_arm_recv(s);
-		sess_dirty(s);
-		break;
-	case OP_SESS_RECV:
-		on_recv(s, cqe->res);
-		break;
-	case OP_SESS_SEND:
-		s->send_inflight = false;
-		if (s->state == SESS_CLOSING)
-			break;
-		if (cqe->res < 0) {
-			sess_close(s, cqe->res, strerror(-cqe->res));
-			break;
-		}
-		{
-			struct sess_obuf *o = &s->ob[s->ob_send];
+static void sess_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_recv);
 
-			o->off += (size_t)cqe->res;
-			if (o->off >= o->len) {
-				/* all out: the other buffer (filled meanwhile) goes next */
-				o->off = o->len = 0;
-				s->ob_send = 1 - s->ob_send;
-			}
-		}
-		sess_dirty(s);
-		break;
-	default: /* CONNECT_TO, CANCEL */
-		break;
-	}
+	(void)lp;
+	s->inflight--;
+	on_recv(s, cqe->res);
+	sess_maybe_free(s);
+}
+
+static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_send);
+
+	(void)lp;
+	s->inflight--;
+	on_sent(s, cqe->res);
 	sess_maybe_free(s);
 }
 

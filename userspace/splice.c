@@ -110,9 +110,11 @@ static int bytes_written(const struct half *h, uint64_t *out)
 	return err;
 }
 
+static loop_done_fn poll_done, drain_done;
+
 static void arm_poll(struct loop *lp, struct half *h)
 {
-	io_uring_prep_poll_add(loop_sqe(lp, h, OP_SPLICE_POLL), h->from, POLLRDHUP | POLLERR | POLLHUP);
+	io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), h->from, POLLRDHUP | POLLERR | POLLHUP);
 	h->polling = true;
 	h->c->inflight++;
 }
@@ -124,7 +126,7 @@ static void arm_drain_timer(struct loop *lp, struct half *h)
 		h->drain_wait_ms = DRAIN_MAX_MS;
 	h->ts.tv_sec = 0;
 	h->ts.tv_nsec = (long long)h->drain_wait_ms * 1000000;
-	io_uring_prep_timeout(loop_sqe(lp, h, OP_SPLICE_DRAIN), &h->ts, 0, 0);
+	io_uring_prep_timeout(loop_sqe(lp, &h->op_drain, drain_done), &h->ts, 0, 0);
 	h->drain_timer = true;
 	h->c->inflight++;
 }
@@ -242,12 +244,13 @@ static bool drain_check(struct loop *lp, struct half *h)
 	return splice_maybe_done(lp, c);
 }
 
-void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_uring_cqe *cqe)
+/* The poll on h->from (or, drain, h's drain timer) completed. */
+static void splice_done(struct loop *lp, struct half *h, bool drain, const struct io_uring_cqe *cqe)
 {
 	struct conn *c = h->c;
 
 	c->inflight--;
-	if (op == OP_SPLICE_DRAIN)
+	if (drain)
 		h->drain_timer = false;
 	else
 		h->polling = false;
@@ -256,7 +259,7 @@ void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_
 		return;
 	}
 	c->last_active_ms = lp->now_ms;
-	if (op == OP_SPLICE_DRAIN) {
+	if (drain) {
 		drain_check(lp, h);
 		return;
 	}
@@ -286,7 +289,7 @@ void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_
 			return;
 		/* the other direction may still fail: keep watching this socket for errors */
 		if (!(c->h[0].shut_done && c->h[1].shut_done)) {
-			io_uring_prep_poll_add(loop_sqe(lp, h, OP_SPLICE_POLL), h->from, POLLERR | POLLHUP);
+			io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), h->from, POLLERR | POLLHUP);
 			h->polling = true;
 			c->inflight++;
 		}
@@ -298,6 +301,16 @@ void splice_handle(struct loop *lp, struct half *h, enum op op, const struct io_
 		return;
 	}
 	arm_poll(lp, h);
+}
+
+static void poll_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	splice_done(lp, loop_container_of(op, struct half, op_poll), false, cqe);
+}
+
+static void drain_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	splice_done(lp, loop_container_of(op, struct half, op_drain), true, cqe);
 }
 
 void splice_tick(struct loop *lp, struct conn *c)

@@ -66,7 +66,7 @@ void tunnel_reply(struct conn *c, int status)
 
 static void arm_head_recv(struct loop *lp, struct conn *c)
 {
-	io_uring_prep_recv(loop_sqe(lp, &c->h[0], OP_RECV), c->cfd, c->hbuf + c->hlen,
+	io_uring_prep_recv(loop_sqe(lp, &c->h[0].op_recv, conn_recv_done), c->cfd, c->hbuf + c->hlen,
 			   TUNNEL_HEAD_MAX - c->hlen, 0);
 	c->h[0].recv_armed = true;
 	c->inflight++;
@@ -397,7 +397,7 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 	c->rlen = 0;
 	c->resp_timed_out = false;
 	c->state = CONN_TUNNEL_RESP;
-	io_uring_prep_recv(loop_sqe(lp, &c->h[1], OP_RECV), c->ufd, c->rbuf, TUNNEL_HEAD_MAX, 0);
+	io_uring_prep_recv(loop_sqe(lp, &c->h[1].op_recv, conn_recv_done), c->ufd, c->rbuf, TUNNEL_HEAD_MAX, 0);
 	c->h[1].recv_armed = true;
 	c->inflight++;
 }
@@ -416,7 +416,7 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 	c->rlen += (size_t)res;
 	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
 	if (n == 0 && c->rlen < TUNNEL_HEAD_MAX) {
-		io_uring_prep_recv(loop_sqe(lp, &c->h[1], OP_RECV), c->ufd, c->rbuf + c->rlen,
+		io_uring_prep_recv(loop_sqe(lp, &c->h[1].op_recv, conn_recv_done), c->ufd, c->rbuf + c->rlen,
 				   TUNNEL_HEAD_MAX - c->rlen, 0);
 		c->h[1].recv_armed = true;
 		c->inflight++;
