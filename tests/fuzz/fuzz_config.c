@@ -18,13 +18,7 @@
 
 #include "../unit/config_same.h"
 #include "config.h"
-
-#define CHECK(cond) do {                                                                \
-	if (!(cond)) {                                                                  \
-		fprintf(stderr, "invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-		abort();                                                                \
-	}                                                                               \
-} while (0)
+#include "fuzz.h"
 
 #define NAME "fuzz.yaml"
 

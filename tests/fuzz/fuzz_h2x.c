@@ -29,13 +29,7 @@
 
 #include "h2x.h"
 #include "http1.h"
-
-#define CHECK(cond) do {                                                                \
-	if (!(cond)) {                                                                  \
-		fprintf(stderr, "invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-		abort();                                                                \
-	}                                                                               \
-} while (0)
+#include "fuzz.h"
 
 #define MAX_NV (H1_MAX_HEADERS + 8)
 

@@ -20,13 +20,7 @@
 #include <strings.h>
 
 #include "http1.h"
-
-#define CHECK(cond) do {                                                                \
-	if (!(cond)) {                                                                  \
-		fprintf(stderr, "invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-		abort();                                                                \
-	}                                                                               \
-} while (0)
+#include "fuzz.h"
 
 #define SPLIT_MAX 256
 
