@@ -403,6 +403,18 @@ static void reload(struct loop *lp)
 	}
 }
 
+/* An accepted connection to the module that serves the listener's kind. */
+static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
+{
+	switch (l->kind) {
+	case LST_ADMIN: admin_accept(lp, fd); break;
+	case LST_METRICS: admin_accept_metrics(lp, fd); break;
+	case LST_TUNNEL: sess_accept(lp, fd); break;
+	case LST_INBOUND: ingress_accept(lp, fd); break;
+	case LST_OUTBOUND: conn_accept(lp, fd); break;
+	}
+}
+
 /* Connections the kernel queued on a listener are reset when it closes: take them in
  * first (served like any other, within the drain). */
 static void take_backlog(struct loop *lp)
@@ -416,12 +428,7 @@ static void take_backlog(struct loop *lp)
 			continue;
 		while ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			n++;
-			if (l->kind == LST_TUNNEL)
-				sess_accept(lp, fd);
-			else if (l->kind == LST_INBOUND)
-				ingress_accept(lp, fd);
-			else
-				conn_accept(lp, fd);
+			accept_dispatch(lp, l, fd);
 		}
 		if (n)
 			log_info("%s listener: took in %d queued connection%s before closing", l->name, n,
@@ -571,16 +578,8 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 			return; /* the pause's cancel */
 		if (l->fd >= 0 && cqe->res != -ECANCELED && cqe->res != -EINVAL)
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
-	} else if (l->kind == LST_ADMIN) {
-		admin_accept(lp, cqe->res);
-	} else if (l->kind == LST_METRICS) {
-		admin_accept_metrics(lp, cqe->res);
-	} else if (l->kind == LST_TUNNEL) {
-		sess_accept(lp, cqe->res);
-	} else if (l->kind == LST_INBOUND) {
-		ingress_accept(lp, cqe->res);
 	} else {
-		conn_accept(lp, cqe->res);
+		accept_dispatch(lp, l, cqe->res);
 	}
 	if (cqe->res >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS) {
 		int single_from = lp->fd_limit - FD_RESERVE - LISTEN_BACKLOG;
