@@ -64,9 +64,9 @@ section "9. Programs attached to the demo cgroups"
 show "bpftool cgroup tree $CG"
 bpftool cgroup tree "$CG" | sed 's/^/  /'
 
-section "10. Admin endpoint /stats (hermes_* metrics)"
-show "curl http://127.0.0.1:15000/stats"
-admin_get /stats | grep -E '^hermes_' | sed 's/^/  /'
+section "10. Admin endpoint /metrics (hermes_* metrics)"
+show "curl http://127.0.0.1:15000/metrics"
+admin_get /metrics | grep -E '^hermes_' | sed 's/^/  /'
 
 section "11. hermes-top: the flows, live (batch mode, 2 refreshes)"
 # a paced upload (20 MiB/s for 3 s) to a sink on the server, so hermes-top shows a live rate
