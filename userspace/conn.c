@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "access.h"
+#include "runtime.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80
@@ -209,7 +210,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		free(c->h[i].sq);
 		free(c->h[i].pre);
 	}
-	free(c->tp);
+	rt_put(c->rt);
 	free(c->hbuf);
 	free(c->rbuf);
 	free(c->ident);
@@ -374,6 +375,7 @@ struct conn *conn_new(struct loop *lp, int fd)
 		return NULL;
 	}
 	c->loop = lp;
+	c->rt = rt_get(lp->rt);
 	c->id = ++lp->next_id;
 	c->cfd = fd;
 	c->ufd = -1;
@@ -409,7 +411,7 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 	free(c->hbuf);
 	free(c->rbuf);
 	free(c->ident);
-	free(c->tp);
+	rt_put(c->rt);
 	free(c);
 	return fd;
 }

@@ -13,6 +13,7 @@
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "loader.h"
+#include "runtime-t.h"
 #include "stats-t.h"
 
 struct loop;
@@ -158,7 +159,8 @@ struct conn {
 	int32_t sid[2];          /* stream ids (0: not opened yet) */
 	bool s_ended[2];         /* END_STREAM sent on the side's stream */
 	struct conn *snext[2], *sprev[2]; /* the session's list of flows */
-	struct cfg_peer *tp;     /* tunnel client: a copy of the route's peers (c->eps order) */
+	struct runtime *rt;      /* the runtime snapshot current at accept, held to the end */
+	const struct cfg_peer *tp; /* tunnel client: the route's peers in rt (c->eps order) */
 	uint64_t setup_start_ns; /* tunnel client: current attempt, for the setup histogram */
 	int resp_status;         /* tunnel client over HTTP/2: the peer's :status */
 	/* access log (access.c) */
@@ -228,6 +230,12 @@ struct sess {
 
 struct loop {
 	struct io_uring ring;
+	/* The current runtime snapshot (runtime-t.h), swapped whole by a SIGHUP, and its
+	 * config: cfg is always rt->cfg, a pointer that follows the swap, so it is read for
+	 * what applies now and never kept across a return to the loop. What must stay the
+	 * same for a request or a flow from its start to its end is read from the snapshot
+	 * it holds a reference to (hconn rt, conn rt), not from here. */
+	struct runtime *rt;
 	struct hermes_config *cfg;
 	struct loader *ld;
 	struct ingress *ing;  /* protected ingress, NULL when off */
@@ -244,7 +252,6 @@ struct loop {
 	struct admin_conn *admins;
 	struct sess *sessions;   /* tunnel connections, both ways */
 	struct sess *sess_dirty; /* sessions to flush after the current batch */
-	void *tls_server, *tls_client; /* SSL_CTX *, NULL without a tls section */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;
