@@ -342,7 +342,8 @@ int tls_xprt_handshake(struct tls_xprt *t, char *why, size_t len)
 		/* a server's choice is among its own (h2, http/1.1): it fits */
 		if (alpn_len >= sizeof(t->alpn))
 			alpn_len = 0;
-		memcpy(t->alpn, alpn, alpn_len);
+		if (alpn_len)
+			memcpy(t->alpn, alpn, alpn_len);
 		t->alpn[alpn_len] = 0;
 		t->hs_done = true;
 		return 1;
