@@ -256,6 +256,7 @@ int tls_xprt_client(struct tls_xprt *t, void *ctx, const char *name, const char 
 	size_t al = strlen(alpn);
 	SSL *ssl;
 
+	memset(t, 0, sizeof(*t)); /* freeing it is safe whatever happens */
 	if (al == 0 || al >= sizeof(t->alpn))
 		return -EINVAL;
 	if (xprt_new(t, ctx, out, ud))
