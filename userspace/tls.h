@@ -1,9 +1,9 @@
 /* tls.h: OpenSSL 3 contexts for the tunnels (TLS 1.3 only, mutual authentication
  * against the configured CA, ALPN h2), the certificate facts the tunnel listener
- * authorizes on, and the one TLS transport of hermesd: an SSL whose ciphertext is carried
- * by someone else's socket and buffers (io_uring, no kTLS on this kernel), used by the
- * http action's upstream connections (hup.c, h2up.c) and the tunnel sessions. Prefix
- * tls_. OpenSSL types stay out of the headers. */
+ * authorizes on, and hermesd's TLS transport: an SSL whose ciphertext is carried by
+ * someone else's socket and buffers (io_uring, no kTLS on this kernel), used by the http
+ * action's upstream connections (hup.c, h2up.c) and made to serve the tunnel sessions
+ * (sess.c) too. Prefix tls_. OpenSSL types stay out of the headers. */
 #ifndef HERMES_TLS_H
 #define HERMES_TLS_H
 
