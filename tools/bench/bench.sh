@@ -94,13 +94,13 @@
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
-# also on failure or Ctrl-C (common.sh's cleanup).
+# also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
 #
 # A/B mode, BENCH_BASE=DIR (make bench BASE=DIR): DIR is another build directory (the
 # build/ of another checkout, built with make all) whose hermesd and hermesctl are the
 # "base"; $BUILD's are the "new" ones. Every configuration that runs hermesd (hermes-*,
-# tun-*, hermes-http-*) is then measured twice in every round, once with each hermesd,
-# one right after the other (the base first in odd rounds, the new one first in even
+# tun-*, hermes-http-*) is then measured twice in every round, once with each build's
+# hermesd (on every host of the path: the tunnels' peers too), one right after the other (the base first in odd rounds, the new one first in even
 # rounds), so that the machine's drift during the run hits both alike; the others (direct
 # and the peers) once. The base's hermesd runs on its own pin roots (its own maps, in the
 # layout its own build expects) and is driven by its own hermesctl; the BPF programs are
@@ -108,9 +108,23 @@
 # only when both hermesd offer it. The report then begins with the A/B table: per row the
 # base and new medians (min-max over the rounds), the relative change and the run's own
 # spread (the larger of the two sides' (max - min) / median); a row is "worse" only when
-# the new hermesd is worse than the base by more than that spread (counts: when every new
-# sample is above every base sample). The rest of the report is the new hermesd's, as
+# the new hermesd is worse than the base by more than that spread (counts, and rows whose
+# base median is 0: when every new sample is worse than every base sample). With RUNS=1
+# there is no spread and no verdict. The rest of the report is the new hermesd's, as
 # without a base. Logs of the base side: $BUILD/bench/logs/base/.
+
+case ${1:-} in
+-h | --help)
+	# this header is the manual
+	sed -n '3,/^[^#]/{/^[^#]/d;s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+'') ;;
+*)
+	echo "bench: no arguments (settings come from the environment: tools/bench/bench.sh --help)" >&2
+	exit 2
+	;;
+esac
 
 HERMES_TEST_ID=${HERMES_TEST_ID:-bench$$}
 # shellcheck source-path=SCRIPTDIR source=../../tests/lib/common.sh
@@ -1330,13 +1344,15 @@ measure_config() {
 	other=$(other_netns)
 	[ "$other" -le "$OTHER_NETNS_MAX" ] || OTHER_NETNS_MAX=$other
 	cfg_down
-	case $cfg in hermes-* | tun-*) ;; *)
+	# a direct path has no program on it; in A/B mode neither does the start of a hermesd
+	# configuration, so that it never runs under the other hermesd's programs
+	if ! runs_hermesd "$cfg" || [ -n "$BASE_DIR" ]; then
 		if [ "$(cg_prog_count "$CG/app")" != 0 ]; then
-			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG/app after hermesd stopped: not a direct path"
+			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG/app after hermesd stopped: $(runs_hermesd "$cfg" &&
+				echo "the previous hermesd's programs would be on this one's path" || echo "not a direct path")"
 			return 1
 		fi
-		;;
-	esac
+	fi
 	if ! cfg_up "$cfg"; then
 		bench_error "$cfg" "$run" setup "$HERMESD_FAIL"
 		cfg_down
