@@ -100,18 +100,19 @@
 # build/ of another checkout, built with make all) whose hermesd and hermesctl are the
 # "base"; $BUILD's are the "new" ones. Every configuration that runs hermesd (hermes-*,
 # tun-*, hermes-http-*) is then measured twice in every round, once with each build's
-# hermesd (on every host of the path: the tunnels' peers too), one right after the other (the base first in odd rounds, the new one first in even
-# rounds), so that the machine's drift during the run hits both alike; the others (direct
-# and the peers) once. The base's hermesd runs on its own pin roots (its own maps, in the
-# layout its own build expects) and is driven by its own hermesctl; the BPF programs are
-# embedded in each hermesd, so nothing else is taken from DIR. A configuration is measured
-# only when both hermesd offer it. The report then begins with the A/B table: per row the
-# base and new medians (min-max over the rounds), the relative change and the run's own
-# spread (the larger of the two sides' (max - min) / median); a row is "worse" only when
-# the new hermesd is worse than the base by more than that spread (counts, and rows whose
-# base median is 0: when every new sample is worse than every base sample). With RUNS=1
-# there is no spread and no verdict. The rest of the report is the new hermesd's, as
-# without a base. Logs of the base side: $BUILD/bench/logs/base/.
+# hermesd (on every host of the path: the tunnels' peers too), one right after the other
+# (the base first in odd rounds, the new one first in even rounds), so that the machine's
+# drift during the run hits both alike; the others (direct and the peers) once. The
+# base's hermesd runs on its own pin roots (its own maps, in the layout its own build
+# expects) and is driven by its own hermesctl; the BPF programs are embedded in each
+# hermesd, so nothing else is taken from DIR. A configuration is measured only when both
+# hermesd offer it. The report then begins with the A/B table: per row the base and new
+# medians (min-max over the rounds), the relative change and the run's own spread (the
+# larger of the two sides' (max - min) / median); a row is "worse" only when the new
+# hermesd is worse than the base by more than that spread (counts, and rows whose base
+# median is 0: when every new sample is worse than every base sample). With RUNS=1 there
+# is no spread and no verdict. The rest of the report is the new hermesd's, as without a
+# base. Logs of the base side: $BUILD/bench/logs/base/.
 
 case ${1:-} in
 -h | --help)

@@ -483,7 +483,8 @@ def markdown(meta, configs, results, errors, extra, ab=None):
         out.append("|---|---|---|---|---|---|---|---|")
         for t in extra["tls"]:
             out.append("| `%s`%s | %s (%s) | %s | %s | %s | %s | %s | %s |" % (
-                t.get("config"), " (base hermesd)" if is_base(t) else "", t.get("listener"), t.get("name"), t.get("client_suites"), t.get("protocol") or "?",
+                t.get("config"), " (base hermesd)" if is_base(t) else "", t.get("listener"), t.get("name"),
+                t.get("client_suites"), t.get("protocol") or "?",
                 t.get("suite") or "?", t.get("group") or "?", t.get("signature") or "?",
                 t.get("verification") or "?"))
         out.append("")
