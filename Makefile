@@ -211,9 +211,12 @@ demo: deps
 # make bench [QUICK=1] [RUNS=N]: direct vs every Hermes mode, tunnel and peer proxy in one run (tools/bench/bench.sh;
 # BENCH_CONFIGS, BENCH_C10K and the other settings it reads from the environment are listed there);
 # writes $(BUILD)/bench/results.{json,md} and PNG plots.
+# make bench BASE=DIR [QUICK=1]: A/B mode: DIR is another build directory (make all there) whose
+# hermesd is measured beside this build's in every round, on every configuration that runs
+# hermesd; the report begins with per-row base and new medians, the change and the run's own spread.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
-	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) tools/bench/bench.sh
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) $(if $(BASE),BENCH_BASE=$(BASE)) tools/bench/bench.sh
 
 # Man pages: each program's --help (the one source) in roff, plus what the page adds in
 # packaging/man/PROG.inc (tools/help2roff.awk).

@@ -94,7 +94,38 @@
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
-# also on failure or Ctrl-C (common.sh's cleanup).
+# also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
+#
+# A/B mode, BENCH_BASE=DIR (make bench BASE=DIR): DIR is another build directory (the
+# build/ of another checkout, built with make all) whose hermesd and hermesctl are the
+# "base"; $BUILD's are the "new" ones. Every configuration that runs hermesd (hermes-*,
+# tun-*, hermes-http-*) is then measured twice in every round, once with each build's
+# hermesd (on every host of the path: the tunnels' peers too), one right after the other
+# (the base first in odd rounds, the new one first in even rounds), so that the machine's
+# drift during the run hits both alike; the others (direct and the peers) once. The
+# base's hermesd runs on its own pin roots (its own maps, in the layout its own build
+# expects) and is driven by its own hermesctl; the BPF programs are embedded in each
+# hermesd, so nothing else is taken from DIR. A configuration is measured only when both
+# hermesd offer it. The report then begins with the A/B table: per row the base and new
+# medians (min-max over the rounds), the relative change and the run's own spread (the
+# larger of the two sides' (max - min) / median); a row is "worse" only when the new
+# hermesd is worse than the base by more than that spread (counts, and rows whose base
+# median is 0: when every new sample is worse than every base sample). With RUNS=1 there
+# is no spread and no verdict. The rest of the report is the new hermesd's, as without a
+# base. Logs of the base side: $BUILD/bench/logs/base/.
+
+case ${1:-} in
+-h | --help)
+	# this header is the manual
+	sed -n '3,/^[^#]/{/^[^#]/d;s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+'') ;;
+*)
+	echo "bench: no arguments (settings come from the environment: tools/bench/bench.sh --help)" >&2
+	exit 2
+	;;
+esac
 
 HERMES_TEST_ID=${HERMES_TEST_ID:-bench$$}
 # shellcheck source-path=SCRIPTDIR source=../../tests/lib/common.sh
@@ -103,6 +134,8 @@ HERMES_TEST_ID=${HERMES_TEST_ID:-bench$$}
 OUT=$BUILD/bench
 RAW=$OUT/raw.jsonl
 LOGS=$OUT/logs
+LOGS_NEW=$LOGS     # LOGS is the base side's directory while it is measured (use_side)
+PINROOT_NEW=$PINROOT # likewise PINROOT
 TGT_PROXY=10.77.1.2 # the destination of the direct and policy-proxy flows
 TGT_TUN=10.77.1.3   # the destination of the policy-tunnel flows (same host, same servers)
 PORT_PINGPONG=7001
@@ -128,6 +161,20 @@ CONNRATE_PARALLEL=8
 NCPU=$(nproc)
 
 case ${BENCH_QUICK:-} in '' | 0 | no | false) QUICK=0 ;; *) QUICK=1 ;; esac
+# A/B mode: the base build's directory, made absolute (make runs us from the source tree)
+BASE_DIR=
+if [ -n "${BENCH_BASE:-}" ]; then
+	BASE_DIR=$(cd "$BENCH_BASE" 2>/dev/null && pwd) || {
+		echo "bench: BENCH_BASE=$BENCH_BASE is not a directory: give the build directory of the hermesd to compare against (e.g. ../old/build after make all there)" >&2
+		exit 2
+	}
+	for t in hermesd hermesctl; do
+		[ -x "$BASE_DIR/$t" ] || {
+			echo "bench: $BASE_DIR/$t is missing: run make all in the checkout that BENCH_BASE=$BENCH_BASE belongs to" >&2
+			exit 2
+		}
+	done
+fi
 if [ $QUICK = 1 ]; then
 	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1 H2_SECS=1
 else
@@ -264,6 +311,13 @@ json_str() {
 # emit JSON: append one record to raw.jsonl
 emit() { printf '%s\n' "$1" >>"$RAW"; }
 
+# A/B mode: which hermesd the records being written are about. SIDE_JSON is the JSON field
+# the records carry (none for the new side, so that a run without a base writes what it
+# always wrote), SIDE_TAG the words in messages; use_side sets both and the binaries.
+SIDE=new
+SIDE_JSON=
+SIDE_TAG=
+
 # sample CONFIG RUN METRIC VALUE: one measured value (dropped when VALUE is not a number)
 ROUND_BUF=
 sample() {
@@ -271,13 +325,13 @@ sample() {
 		bench_error "$1" "$2" "$3" "no value (got '$4')"
 		return 1
 	}
-	ROUND_BUF+="{\"type\":\"sample\",\"config\":\"$1\",\"run\":$2,\"metric\":\"$3\",\"value\":$4}"$'\n'
+	ROUND_BUF+="{\"type\":\"sample\",\"config\":\"$1\"$SIDE_JSON,\"run\":$2,\"metric\":\"$3\",\"value\":$4}"$'\n'
 }
 
 # bench_error CONFIG RUN WHAT REASON: a measurement or set-up that failed
 bench_error() {
-	say "ERROR $1 run $2 $3: $4"
-	emit "{\"type\":\"error\",\"config\":\"$1\",\"run\":$2,\"what\":$(json_str "$3"),\"reason\":$(json_str "$4")}"
+	say "ERROR $1$SIDE_TAG run $2 $3: $4"
+	emit "{\"type\":\"error\",\"config\":\"$1\"$SIDE_JSON,\"run\":$2,\"what\":$(json_str "$3"),\"reason\":$(json_str "$4")}"
 }
 
 # json_num FIELD JSONLINE: a numeric field of a flat JSON line (pingpong, connrate)
@@ -437,6 +491,25 @@ rss_kib() {
 
 # up_ready NS ADMIN: a hermesd's /ready is 200
 up_ready() { [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$2/ready")" = 200 ]; }
+
+# use_side new|base: the hermesd and hermesctl binaries, A's pin root, hermesd's log and
+# the log directory of what follows (A/B mode; the new side is the run without a base).
+# The base's pin roots are $PINROOT-base (A) and $PINROOT-base-TAG (peer_up): its maps are
+# never the ones the new hermesd made.
+HERMESD_LOG_NEW=
+use_side() {
+	SIDE=$1
+	if [ "$1" = base ]; then
+		HERMESD_BIN=$TMP/base/hermesd HERMESCTL_BIN=$TMP/base/hermesctl PINROOT=$PINROOT_NEW-base
+		HERMESD_LOG=$TMP/hermesd-base.log LOGS=$LOGS_NEW/base SIDE_JSON=',"side":"base"' SIDE_TAG=' (base hermesd)'
+	else
+		HERMESD_BIN=$TMP/hermesd HERMESCTL_BIN=$TMP/hermesctl PINROOT=$PINROOT_NEW
+		HERMESD_LOG=$HERMESD_LOG_NEW LOGS=$LOGS_NEW SIDE_JSON='' SIDE_TAG=''
+	fi
+}
+
+# runs_hermesd CONFIG: whether CONFIG runs a hermesd (measured with both in A/B mode)
+runs_hermesd() { case $1 in hermes-* | tun-*) return 0 ;; esac; return 1; }
 
 # a_hermesd_up ARGS...: A's hermesd, like common.sh's start_hermesd (same cgroups, pin
 # root, log and PID bookkeeping, so stop_hermesd and cleanup apply), but a hermesd that
@@ -789,10 +862,33 @@ ensure_policy() {
 	hermesctl policy list 2>/dev/null | grep -q "${TGT_PROXY//./\\.}/32.*proxy" || policy_add $TGT_PROXY/32 proxy >/dev/null
 }
 
-# probe_configs: which configurations this machine and this hermesd offer
+# hermesd_refuses CONFIG BIN HELP PINROOT: why the hermesd BIN (its --help output is HELP)
+# cannot run the Hermes configuration CONFIG; prints nothing when it can
+hermesd_refuses() {
+	local cfg=$1 bin=$2 help=$3 out rc
+	case $cfg in
+	hermes-http-*) grep -qE '^ +http +' <<<"$help" || echo "not available: hermesd --help lists no http action" ;;
+	tun-*) grep -q -- '--tunnel-listen' <<<"$help" || echo "hermesd --help lists no --tunnel-listen option" ;;
+	*)
+		[ -n "${CFG_ARGS[$cfg]:-}" ] || return 0
+		if ! grep -q -- '--relay' <<<"$help" || ! grep -q -- '--sk-msg' <<<"$help"; then
+			echo "hermesd --help lists no --relay/--sk-msg option"
+			return 0
+		fi
+		# shellcheck disable=SC2086 # the arguments are words
+		out=$("$bin" -c none --check --cgroup "$CG/app" --pin-root "$4" ${CFG_ARGS[$cfg]} 2>&1)
+		rc=$?
+		[ $rc = 0 ] || echo "hermesd refuses ${CFG_ARGS[$cfg]} (exit $rc): $(printf '%s' "$out" | tail -n 1)"
+		;;
+	esac
+}
+
+# probe_configs: which configurations this machine and this hermesd (in A/B mode: both
+# hermesd) offer
 probe_configs() {
-	local help cfg out rc want bin
+	local help base_help='' cfg want bin why
 	help=$("$HERMESD_BIN" --help 2>&1)
+	[ -n "$BASE_DIR" ] && base_help=$("$TMP/base/hermesd" --help 2>&1)
 	for cfg in "${ALL_CONFIGS[@]}"; do
 		want=1
 		if [ -n "${BENCH_CONFIGS:-}" ] && [ "$cfg" != direct ]; then
@@ -817,34 +913,17 @@ probe_configs() {
 			if [ -x "$bin" ]; then CFG_OK[$cfg]=1; else CFG_REASON[$cfg]="${bin:-nghttpx} is not installed"; fi
 		elif [ "$cfg" = direct ]; then
 			CFG_OK[$cfg]=1
-		elif [ "$cfg" = hermes-http-h1 ] || [ "$cfg" = hermes-http-h2c ]; then
-			if grep -qE '^ +http +' <<<"$help"; then
-				CFG_OK[$cfg]=1
-			else
-				CFG_REASON[$cfg]="not available: hermesd --help lists no http action"
-			fi
-		elif [ "${cfg#tun-}" != "$cfg" ]; then
-			if grep -q -- '--tunnel-listen' <<<"$help"; then
-				CFG_OK[$cfg]=1
-			else
-				CFG_REASON[$cfg]="hermesd --help lists no --tunnel-listen option"
-			fi
-		elif ! grep -q -- '--relay' <<<"$help" || ! grep -q -- '--sk-msg' <<<"$help"; then
-			if [ "$cfg" = hermes-uring ]; then
-				CFG_ARGS[$cfg]=''
-				CFG_OK[$cfg]=1
-			else
-				CFG_REASON[$cfg]="hermesd --help lists no --relay/--sk-msg option"
-			fi
 		else
-			# shellcheck disable=SC2086 # the arguments are words
-			out=$("$HERMESD_BIN" -c none --check --cgroup "$CG/app" --pin-root "$PINROOT" ${CFG_ARGS[$cfg]} 2>&1)
-			rc=$?
-			if [ $rc = 0 ]; then
-				CFG_OK[$cfg]=1
-			else
-				CFG_REASON[$cfg]="hermesd refuses ${CFG_ARGS[$cfg]} (exit $rc): $(printf '%s' "$out" | tail -n 1)"
+			# a hermesd without the relay options runs hermes-uring with its defaults
+			if [ "$cfg" = hermes-uring ] && { ! grep -q -- '--relay' <<<"$help" || ! grep -q -- '--sk-msg' <<<"$help"; }; then
+				CFG_ARGS[$cfg]=''
 			fi
+			why=$(hermesd_refuses "$cfg" "$HERMESD_BIN" "$help" "$PINROOT")
+			if [ -z "$why" ] && [ -n "$BASE_DIR" ]; then
+				why=$(hermesd_refuses "$cfg" "$TMP/base/hermesd" "$base_help" "$PINROOT-base")
+				[ -z "$why" ] || why="the base ($BASE_DIR/hermesd): $why"
+			fi
+			if [ -z "$why" ]; then CFG_OK[$cfg]=1; else CFG_REASON[$cfg]=$why; fi
 		fi
 		emit "{\"type\":\"config\",\"config\":\"$cfg\",\"available\":$([ "${CFG_OK[$cfg]:-0}" = 1 ] && echo true || echo false),\
 \"args\":$(json_str "${CFG_ARGS[$cfg]:-}"),\"desc\":$(json_str "${CFG_DESC[$cfg]}"),\"loads\":$(json_str "${CFG_LOADS[$cfg]}"),\
@@ -1207,8 +1286,8 @@ m_h2load() {
 declare -A TLS_PROBED=()
 m_tls() {
 	local cfg=$1 run=$2 addr=${CFG_TLS[$1]} name=${CFG_TLS_NAME[$1]} out proto suite group sig ver suites=()
-	[ -n "${TLS_PROBED[$cfg]:-}" ] && return 0
-	TLS_PROBED[$cfg]=1
+	[ -n "${TLS_PROBED[$cfg/$SIDE]:-}" ] && return 0
+	TLS_PROBED[$cfg/$SIDE]=1
 	case $cfg in tun-*) ;; *) suites=(-ciphersuites "$TLS_SUITE") ;; esac
 	out=$(ns_c timeout 10 openssl s_client -connect "$addr" -servername "$name" -verify_hostname "$name" \
 		-verify_return_error -CAfile "$TMP/pki/ca.crt" -cert "$TMP/pki/a.crt" -key "$TMP/pki/a.key" -brief \
@@ -1220,7 +1299,7 @@ m_tls() {
 	sig="$(sed -n 's/^\(Peer \)\{0,1\}[sS]ignature type: *//p' <<<"$out" | head -n 1)"
 	sig+=" $(sed -n 's/^Hash used: *//p' <<<"$out" | head -n 1)"
 	ver=$(sed -n 's/^Verification: *//p' <<<"$out" | head -n 1)
-	emit "{\"type\":\"tls\",\"config\":\"$cfg\",\"listener\":\"$addr\",\"name\":\"$name\",\"protocol\":$(json_str "$proto"),\
+	emit "{\"type\":\"tls\",\"config\":\"$cfg\"$SIDE_JSON,\"listener\":\"$addr\",\"name\":\"$name\",\"protocol\":$(json_str "$proto"),\
 \"suite\":$(json_str "$suite"),\"group\":$(json_str "$group"),\"signature\":$(json_str "$sig"),\
 \"verification\":$(json_str "$ver"),\"client_suites\":$(json_str "${suites[1]:-OpenSSL default}")}"
 	if [ "$proto" != TLSv1.3 ] || [ "$suite" != "$TLS_SUITE" ] || [ "$group" != "$TLS_GROUP" ] || [ "$ver" != OK ]; then
@@ -1235,14 +1314,14 @@ m_tls() {
 declare -A LIMITS_RECORDED=()
 record_limits() {
 	local cfg=$1 p comm lim list=
-	[ -n "${LIMITS_RECORDED[$cfg]:-}" ] && return 0
-	LIMITS_RECORDED[$cfg]=1
+	[ -n "${LIMITS_RECORDED[$cfg/$SIDE]:-}" ] && return 0
+	LIMITS_RECORDED[$cfg/$SIDE]=1
 	for p in $(tree_pids "${CFG_PIDS[@]}"); do
 		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
 		lim=$(awk '/^Max open files/ { print $4 }' "/proc/$p/limits" 2>/dev/null)
 		list+="$comm:$lim "
 	done
-	emit "{\"type\":\"limits\",\"config\":\"$cfg\",\"nofile\":$(json_str "${list% }")}"
+	emit "{\"type\":\"limits\",\"config\":\"$cfg\"$SIDE_JSON,\"nofile\":$(json_str "${list% }")}"
 }
 
 # big_round RUN: whether round RUN measures c=BIG_CONNS
@@ -1266,19 +1345,21 @@ measure_config() {
 	other=$(other_netns)
 	[ "$other" -le "$OTHER_NETNS_MAX" ] || OTHER_NETNS_MAX=$other
 	cfg_down
-	case $cfg in hermes-* | tun-*) ;; *)
+	# a direct path has no program on it; in A/B mode neither does the start of a hermesd
+	# configuration, so that it never runs under the other hermesd's programs
+	if ! runs_hermesd "$cfg" || [ -n "$BASE_DIR" ]; then
 		if [ "$(cg_prog_count "$CG/app")" != 0 ]; then
-			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG/app after hermesd stopped: not a direct path"
+			bench_error "$cfg" "$run" setup "BPF programs still attached to $CG/app after hermesd stopped: $(runs_hermesd "$cfg" &&
+				echo "the previous hermesd's programs would be on this one's path" || echo "not a direct path")"
 			return 1
 		fi
-		;;
-	esac
+	fi
 	if ! cfg_up "$cfg"; then
 		bench_error "$cfg" "$run" setup "$HERMESD_FAIL"
 		cfg_down
 		return 1
 	fi
-	say "run $run/$RUNS $cfg: ${CFG_DESC[$cfg]}"
+	say "run $run/$RUNS $cfg$SIDE_TAG: ${CFG_DESC[$cfg]}"
 	record_limits "$cfg"
 	[ -n "${CFG_TLS[$cfg]:-}" ] && m_tls "$cfg" "$run"
 	# memory first, before any load has grown the proxies' pools
@@ -1322,7 +1403,7 @@ measure_config() {
 			cfg_down
 			return 1
 		fi
-		emit "{\"type\":\"check\",\"config\":\"$cfg\",\"run\":$run,\"hermesd_accepted\":$accepted}"
+		emit "{\"type\":\"check\",\"config\":\"$cfg\"$SIDE_JSON,\"run\":$run,\"hermesd_accepted\":$accepted}"
 		;;
 	esac
 	printf '%s' "$ROUND_BUF" >>"$RAW"
@@ -1342,7 +1423,7 @@ measure_config() {
 		printf '%s' "$ROUND_BUF" >>"$RAW"
 	fi
 	cfg_down
-	emit "{\"type\":\"timing\",\"config\":\"$cfg\",\"run\":$run,\"secs\":$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')}"
+	emit "{\"type\":\"timing\",\"config\":\"$cfg\"$SIDE_JSON,\"run\":$run,\"secs\":$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')}"
 }
 
 # ---------------------------------------------------------------- main
@@ -1366,8 +1447,11 @@ fi
 # shellcheck disable=SC2317 # called from the EXIT trap
 bench_exit() {
 	local rc=$?
-	[ -n "$HERMESD_LOG" ] && [ -f "$HERMESD_LOG" ] && cp "$HERMESD_LOG" "$LOGS/hermesd.log" 2>/dev/null
+	[ -n "$HERMESD_LOG_NEW" ] && [ -f "$HERMESD_LOG_NEW" ] && cp "$HERMESD_LOG_NEW" "$LOGS_NEW/hermesd.log" 2>/dev/null
+	[ -f "$TMP/hermesd-base.log" ] && cp "$TMP/hermesd-base.log" "$LOGS_NEW/base/hermesd.log" 2>/dev/null
 	cfg_down >/dev/null 2>&1
+	# cleanup unpins with HERMESCTL_BIN: the new one (the base's pin roots are in _PINS_MADE)
+	[ -n "$HERMESD_LOG_NEW" ] && use_side new
 	if [ -n "$SQUID_PID" ]; then
 		pid_alive "$SQUID_PID" && stop_pid "$SQUID_PID" TERM 10
 		rm -f /dev/shm/"$SQUID_SVC"-*
@@ -1409,8 +1493,18 @@ cp "$LOGS/wrk.lua" "$TMP/wrk.lua"
 if ! cp "$HERMESD_BIN" "$TMP/hermesd" || ! cp "$HERMESCTL_BIN" "$TMP/hermesctl"; then
 	die "cannot copy the binaries to $TMP"
 fi
-HERMESD_BIN=$TMP/hermesd
-HERMESCTL_BIN=$TMP/hermesctl
+HERMESD_LOG_NEW=$HERMESD_LOG
+use_side new
+BASE_META=
+if [ -n "$BASE_DIR" ]; then
+	mkdir -p "$TMP/base" "$LOGS/base"
+	if ! cp "$BASE_DIR/hermesd" "$TMP/base/hermesd" || ! cp "$BASE_DIR/hermesctl" "$TMP/base/hermesctl"; then
+		die "cannot copy the base binaries from $BASE_DIR to $TMP/base"
+	fi
+	BASE_META=",\"base_dir\":$(json_str "$BASE_DIR"),\
+\"base_rev\":$(json_str "$(git -C "$BASE_DIR" describe --always --dirty 2>/dev/null || echo unknown)"),\
+\"base_hermesd_sha256\":$(json_str "$(sha256sum "$TMP/base/hermesd" | cut -c1-16)")"
+fi
 
 emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"kernel\":$(json_str "$(uname -r)"),\"arch\":$(json_str "$(uname -m)"),\
@@ -1428,7 +1522,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
-\"other_netns_start\":$(other_netns)}"
+\"other_netns_start\":$(other_netns)$BASE_META}"
 
 start_servers
 write_configs
@@ -1437,17 +1531,40 @@ write_configs
 a_hermesd_up || die "$HERMESD_FAIL"
 policy_add $TGT_PROXY/32 proxy
 stop_hermesd TERM 15 >/dev/null
+if [ -n "$BASE_DIR" ]; then # the same for the base's own pin root, with its own hermesctl
+	use_side base
+	_PINS_MADE+=("$PINROOT")
+	a_hermesd_up || die "the base hermesd ($BASE_DIR/hermesd): $HERMESD_FAIL"
+	policy_add $TGT_PROXY/32 proxy
+	stop_hermesd TERM 15 >/dev/null
+	use_side new
+fi
 
 probe_configs
-n_cfg=0
-for cfg in "${ALL_CONFIGS[@]}"; do [ "${CFG_OK[$cfg]:-0}" = 1 ] && n_cfg=$((n_cfg + 1)); done
-say "$RUNS round(s) x $n_cfg configuration(s); raw results in $RAW"
+n_cfg=0 n_ab=0
+for cfg in "${ALL_CONFIGS[@]}"; do
+	[ "${CFG_OK[$cfg]:-0}" = 1 ] || continue
+	n_cfg=$((n_cfg + 1))
+	[ -n "$BASE_DIR" ] && runs_hermesd "$cfg" && n_ab=$((n_ab + 1))
+done
+say "$RUNS round(s) x $n_cfg configuration(s)${BASE_DIR:+, $n_ab of them twice (base hermesd from $BASE_DIR and new)}; raw results in $RAW"
 
 start_s=$(date +%s)
 for ((run = 1; run <= RUNS; run++)); do
 	for cfg in "${ALL_CONFIGS[@]}"; do
 		[ "${CFG_OK[$cfg]:-0}" = 1 ] || continue
-		measure_config "$cfg" "$run"
+		if [ -n "$BASE_DIR" ] && runs_hermesd "$cfg"; then
+			# both hermesd one after the other, the order alternating between rounds so
+			# that neither always inherits the other's TIME_WAIT sockets and warm caches
+			if ((run % 2)); then sides="base new"; else sides="new base"; fi
+			for side in $sides; do
+				use_side "$side"
+				measure_config "$cfg" "$run"
+			done
+			use_side new
+		else
+			measure_config "$cfg" "$run"
+		fi
 	done
 	say "round $run done after $(($(date +%s) - start_s)) s"
 done

@@ -14,6 +14,13 @@ RAW.jsonl is written by tools/bench/bench.sh, one JSON object a line:
   {"type": "tls", "config", "listener", "name", "protocol", "suite", "group", "signature",
    "verification", "client_suites"}         what a TLS configuration's first hop negotiates
   {"type": "limits", "config", "nofile"}     RLIMIT_NOFILE of each of its proxy processes
+In A/B mode (bench.sh with BENCH_BASE) the meta record has base_dir, base_rev and
+base_hermesd_sha256, and the sample, error, check, timing, tls and limits records about
+the base hermesd carry "side": "base" (those without it are the new hermesd's, or of a
+configuration that runs no hermesd). The report then begins with the A/B comparison (per
+configuration and metric: base and new medians, the relative change, the run's own spread
+and whether new is worse or better beyond it; results.json "ab" and "results_base"); the
+rest of it is the new hermesd's, exactly as without a base.
 Writes OUTDIR/results.json (machine, settings, per configuration and metric: median, min,
 max, n, ratio_to_direct, values; derived per-round figures such as the added latency per
 hop), OUTDIR/results.md (tables: rows = metrics, columns = configurations, cells
@@ -114,10 +121,15 @@ SPREAD_MARK = 0.30
 DERIVED_NAMES = {d[0] for d in DERIVED}  # a cell whose (max - min) / median exceeds this gets a mark
 
 
+def is_base(rec):
+    """whether a record is about the base hermesd of an A/B run"""
+    return rec.get("side") == "base"
+
+
 def load(path):
     """meta, configs, samples, errors, checks, extra (tls, limits and timing records)"""
     meta, configs, samples, errors, checks = {}, [], [], [], []
-    extra = {"tls": [], "limits": {}, "timing": {}}
+    extra = {"tls": [], "limits": {}, "timing": {}, "limits_base": {}, "timing_base": {}}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -143,9 +155,10 @@ def load(path):
             elif kind == "tls":
                 extra["tls"].append(rec)
             elif kind == "limits":
-                extra["limits"][rec["config"]] = rec.get("nofile", "")
+                extra["limits_base" if is_base(rec) else "limits"][rec["config"]] = rec.get("nofile", "")
             elif kind == "timing":
-                extra["timing"].setdefault(rec["config"], []).append(float(rec["secs"]))
+                extra["timing_base" if is_base(rec) else "timing"].setdefault(rec["config"], []).append(
+                    float(rec["secs"]))
     return meta, configs, samples, errors, checks, extra
 
 
@@ -203,6 +216,108 @@ def summarize(configs, samples):
     return results
 
 
+# which way is better, for the A/B verdicts of the derived rows
+DERIVED_BETTER = {"bulk1_ratio": "higher"}
+
+
+def ab_compare(configs, results, results_base):
+    """A/B rows, one per configuration measured with both hermesd and metric either has:
+    base and new summaries, change (relative, new vs base; absolute for counts), spread (the
+    larger of the two sides' (max - min) / median) and verdict: "worse" or "better" when new
+    differs from base in that direction by more than the spread (counts, and rows whose base
+    median is 0: when the two sides' ranges do not overlap), "within spread", "n<2" (a side
+    has one sample: no spread to judge by) or "no base"/"no new" samples"""
+    better = {m[0]: m[3] for m in METRICS}
+    better.update({d[0]: DERIVED_BETTER.get(d[0], "lower") for d in DERIVED})
+    order = [m[0] for m in METRICS] + [d[0] for d in DERIVED]
+    rows = []
+    for c in configs:
+        name = c["config"]
+        if name == DIRECT or not results_base.get(name):
+            continue
+        new_r, base_r = results.get(name, {}), results_base[name]
+        for metric in order:
+            b, n = base_r.get(metric), new_r.get(metric)
+            if b is None and n is None:
+                continue
+            row = {"config": name, "metric": metric, "better": better[metric], "base": b, "new": n,
+                   "change": None, "spread": None}
+            if b is None or n is None:
+                row["verdict"] = "no base" if b is None else "no new"
+                rows.append(row)
+                continue
+            sign = 1 if better[metric] == "lower" else -1  # > 0: new is worse
+            spreads = [(r["max"] - r["min"]) / abs(r["median"]) for r in (b, n) if r["median"]]
+            row["spread"] = max(spreads) if spreads else None
+            if metric in COUNTS or not b["median"]:
+                row["change"] = n["median"] - b["median"] if metric in COUNTS else None
+                worse = n["min"] > b["max"] if sign > 0 else n["max"] < b["min"]
+                gain = n["max"] < b["min"] if sign > 0 else n["min"] > b["max"]
+            else:
+                row["change"] = (n["median"] - b["median"]) / abs(b["median"])
+                spread = row["spread"] or 0.0
+                worse = sign * row["change"] > spread
+                gain = -sign * row["change"] > spread
+            if min(b["n"], n["n"]) < 2:
+                row["verdict"] = "n<2"
+            else:
+                row["verdict"] = "worse" if worse else "better" if gain else "within spread"
+            rows.append(row)
+    return rows
+
+
+def ab_markdown(meta, ab, runs):
+    """the A/B section of results.md"""
+    labels = {m[0]: "%s [%s]" % (m[1], m[2]) for m in METRICS}
+    labels.update({d[0]: "%s [%s]" % (d[1], d[2]) for d in DERIVED})
+    judged = [r for r in ab if r["verdict"] in ("worse", "better", "within spread")]
+    worse = [r for r in ab if r["verdict"] == "worse"]
+    missing = [r for r in ab if r["verdict"] == "no new"]
+    out = ["## A/B: base hermesd vs new hermesd, same run\n"]
+    out.append("Base: `%s` (%s, hermesd sha256 %s). New: this build (%s, hermesd sha256 %s). Every configuration "
+               "that runs hermesd was measured with both in every round, one right after the other (the base "
+               "first in odd rounds); the other configurations once. Cells: median (min–max) over the rounds. "
+               "Change: (new − base) / base of the medians (for counts: new − base). Spread: the larger of the two "
+               "sides' (max − min) / median, the run's own noise for that row. **worse** / **better**: new differs "
+               "from base in that direction by more than the spread (counts, and rows whose base median is 0: "
+               "every new sample beyond every base sample); `n<2`: a side has one sample, nothing to judge the "
+               "change by.\n"
+               % (meta.get("base_dir", "?"), meta.get("base_rev", "?"), meta.get("base_hermesd_sha256", "?"),
+                  meta.get("hermes_rev", "?"), meta.get("hermesd_sha256", "?")))
+    out.append("**%d of %d rows worse beyond the run's spread**%s; %d better beyond it.%s"
+               % (len(worse), len(judged),
+                  ": " + ", ".join("`%s` %s" % (r["config"], r["metric"]) for r in worse) if worse else "",
+                  len([r for r in ab if r["verdict"] == "better"]),
+                  " Rows the new hermesd has no samples for (failed: see the errors): %s."
+                  % ", ".join("`%s` %s" % (r["config"], r["metric"]) for r in missing) if missing else ""))
+    cur = None
+    for r in ab:
+        if r["config"] != cur:
+            cur = r["config"]
+            out += ["", "### `%s`\n" % cur, "| metric | base | new | change | spread | verdict |",
+                    "|---|---|---|---|---|---|"]
+        count = r["metric"] in COUNTS
+
+        def side(x):
+            if x is None:
+                return "–"
+            f = (lambda v: "%.0f" % v) if count else fmt
+            return "%s (%s–%s)%s" % (f(x["median"]), f(x["min"]), f(x["max"]),
+                                     " n=%d" % x["n"] if x["n"] < runs else "")
+        if r["change"] is None:
+            change = "–"
+        elif count:
+            change = "%+.0f" % r["change"]
+        else:
+            change = "%+.1f%%" % (100 * r["change"])
+        spread = "±%.1f%%" % (100 * r["spread"]) if r["spread"] is not None else "–"
+        verdict = "**%s**" % r["verdict"] if r["verdict"] in ("worse", "better") else r["verdict"]
+        out.append("| %s | %s | %s | %s | %s | %s |" % (labels[r["metric"]], side(r["base"]), side(r["new"]), change,
+                                                     spread, verdict))
+    out.append("")
+    return out
+
+
 def fmt(x):
     """a number with 3 significant digits, no exponent for the usual ranges"""
     if x is None:
@@ -254,7 +369,7 @@ def rounds(n):
     return "round 1" if n == 1 else "rounds 1–%s" % n
 
 
-def markdown(meta, configs, results, errors, extra):
+def markdown(meta, configs, results, errors, extra, ab=None):
     runs = meta.get("runs", 0)
     avail = [c for c in configs if c.get("available")]
     loads = {c["config"]: (c.get("loads") or "l4").split() for c in configs}
@@ -308,6 +423,10 @@ def markdown(meta, configs, results, errors, extra):
                "median of this run; `~` marks a spread (max−min) above %d%% of the median; `n=` fewer samples "
                "than rounds; – not measured for that configuration." % int(SPREAD_MARK * 100))
     out.append("")
+    if ab is not None:
+        out += ab_markdown(meta, ab, runs)
+        out.append("The sections below are the new hermesd's figures (and the other configurations'), as in a "
+                   "run without a base.\n")
 
     # ---- tunnels: the issue's targets
     tun = [c for c in avail if c.get("hops")]
@@ -363,8 +482,9 @@ def markdown(meta, configs, results, errors, extra):
                    "server signature | verification |")
         out.append("|---|---|---|---|---|---|---|---|")
         for t in extra["tls"]:
-            out.append("| `%s` | %s (%s) | %s | %s | %s | %s | %s | %s |" % (
-                t.get("config"), t.get("listener"), t.get("name"), t.get("client_suites"), t.get("protocol") or "?",
+            out.append("| `%s`%s | %s (%s) | %s | %s | %s | %s | %s | %s |" % (
+                t.get("config"), " (base hermesd)" if is_base(t) else "", t.get("listener"), t.get("name"),
+                t.get("client_suites"), t.get("protocol") or "?",
                 t.get("suite") or "?", t.get("group") or "?", t.get("signature") or "?",
                 t.get("verification") or "?"))
         out.append("")
@@ -377,8 +497,10 @@ def markdown(meta, configs, results, errors, extra):
         desc = c.get("desc") or c.get("args") or ""
         if c.get("available"):
             lim = extra["limits"].get(c["config"])
-            out.append("- `%s` (%s): %s%s" % (c["config"], ", ".join(loads[c["config"]]), desc,
-                                              "; descriptor limits: %s" % lim if lim else ""))
+            blim = extra["limits_base"].get(c["config"])
+            out.append("- `%s` (%s): %s%s%s" % (c["config"], ", ".join(loads[c["config"]]), desc,
+                                                "; descriptor limits: %s" % lim if lim else "",
+                                                "; with the base hermesd: %s" % blim if blim else ""))
         else:
             out.append("- `%s`: not measured: %s" % (c["config"], c.get("reason", "")))
     out.append("")
@@ -439,15 +561,17 @@ def markdown(meta, configs, results, errors, extra):
         out.append("| configuration | per round [s] | all rounds [s] |")
         out.append("|---|---|---|")
         for c in configs:
-            t = extra["timing"].get(c["config"])
-            if t:
-                out.append("| `%s` | %s (%s–%s) | %s |" % (c["config"], fmt(statistics.median(t)), fmt(min(t)),
-                                                         fmt(max(t)), fmt(sum(t))))
+            for key, tag in (("timing", ""), ("timing_base", " (base hermesd)")):
+                t = extra[key].get(c["config"])
+                if t:
+                    out.append("| `%s`%s | %s (%s–%s) | %s |" % (c["config"], tag, fmt(statistics.median(t)),
+                                                               fmt(min(t)), fmt(max(t)), fmt(sum(t))))
     if errors:
         out.append("")
         out.append("## Errors during the run\n")
         for e in errors:
-            out.append("- `%s` round %s, %s: %s" % (e.get("config"), e.get("run"), e.get("what"), e.get("reason")))
+            out.append("- `%s`%s round %s, %s: %s" % (e.get("config"), " (base hermesd)" if is_base(e) else "",
+                                                     e.get("run"), e.get("what"), e.get("reason")))
     out.append("")
     return "\n".join(out)
 
@@ -534,7 +658,14 @@ def main():
     meta, configs, samples, errors, checks, extra = load(raw)
     if not configs:
         sys.exit("report.py: %s has no configuration records" % raw)
-    results = summarize(configs, samples)
+    results = summarize(configs, [s for s in samples if not is_base(s)])
+    ab = results_base = None
+    if meta.get("base_dir"):
+        # the base side's own summary; direct (measured once a round) is the same round's
+        # baseline of both sides' derived rows
+        results_base = summarize(configs, [s for s in samples if is_base(s) or s["config"] == DIRECT])
+        results_base.pop(DIRECT, None)
+        ab = ab_compare(configs, results, results_base)
     machine = {k: meta.get(k) for k in ("date", "kernel", "arch", "cpu", "cores", "mem_gib", "os")}
     settings = {k: v for k, v in meta.items() if k not in machine and k != "type"}
     doc = {
@@ -545,17 +676,22 @@ def main():
         "configs": [{k: c.get(k) for k in ("config", "available", "args", "desc", "loads", "proxies", "hops", "reason")}
                     for c in configs],
         "results": results,
-        "errors": [{k: e.get(k) for k in ("config", "run", "what", "reason")} for e in errors],
-        "checks": [{k: c.get(k) for k in ("config", "run", "hermesd_accepted")} for c in checks],
+        "errors": [{k: e.get(k) for k in ("config", "side", "run", "what", "reason") if k in e} for e in errors],
+        "checks": [{k: c.get(k) for k in ("config", "side", "run", "hermesd_accepted") if k in c} for c in checks],
         "tls": [{k: v for k, v in t.items() if k != "type"} for t in extra["tls"]],
         "nofile_limits": extra["limits"],
         "seconds_per_round": extra["timing"],
     }
+    if ab is not None:
+        doc["results_base"] = results_base
+        doc["nofile_limits_base"] = extra["limits_base"]
+        doc["seconds_per_round_base"] = extra["timing_base"]
+        doc["ab"] = ab
     with open(outdir + "/results.json", "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
     note = plots(outdir, configs, results)
-    md = markdown(meta, configs, results, errors, extra)
+    md = markdown(meta, configs, results, errors, extra, ab)
     if note:
         md += "\nPlots: %s\n" % note
     with open(outdir + "/results.md", "w", encoding="utf-8") as f:
