@@ -17,9 +17,11 @@
 #include "config.h"
 #include "hermes/flow.h"
 #include "log.h"
+#include "conn.h"
 #include "loop.h"
 #include "metrics.h"
 #include "policy.h"
+#include "sess-t.h"
 #include "stats.h"
 #include "version.h"
 
@@ -154,7 +156,9 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
 		addr_from_hermes(&c->eps[c->attempts ? (c->attempts - 1) % c->n_eps : 0], &ss);
 		addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-		if (c->ufd >= 0 && !getsockname(c->ufd, (struct sockaddr *)&ss, &len))
+		int ufd = c->r.ep[1] ? c->r.ep[1]->ops->sock(c->r.ep[1]) : -1;
+
+		if (ufd >= 0 && !getsockname(ufd, (struct sockaddr *)&ss, &len))
 			addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
 		sb_printf(b,
 			  "%s{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
@@ -162,8 +166,8 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u}",
 			  first ? "" : ",", (unsigned long long)c->id, client, dst, up,
 			  c->state == CONN_RELAY || c->state == CONN_CLOSING ? config_relay_name(c->engine) : "none",
-			  conn_state_names[c->state], c->attempts, (unsigned long long)c->h[0].bytes,
-			  (unsigned long long)c->h[1].bytes, (unsigned long long)(lp->now_ms - c->started_ms),
+			  conn_state_names[c->state], c->attempts, (unsigned long long)conn_bytes(c, 0),
+			  (unsigned long long)conn_bytes(c, 1), (unsigned long long)(lp->now_ms - c->started_ms),
 			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid);
 		first = false;
 	}
@@ -433,8 +437,8 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 	x->s = *st;
 	/* live flows' bytes count too, so a long transfer shows progress */
 	for (struct conn *c = lp->conns; c; c = c->next) {
-		x->s.bytes_c2u += c->h[0].bytes;
-		x->s.bytes_u2c += c->h[1].bytes;
+		x->s.bytes_c2u += conn_bytes(c, 0);
+		x->s.bytes_u2c += conn_bytes(c, 1);
 	}
 }
 

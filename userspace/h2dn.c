@@ -28,6 +28,7 @@
 #include "http1.h"
 #include "log.h"
 #include "loop.h"
+#include "sess.h"
 
 #define H2DN_MAX_STREAMS 256
 #define H2DN_STREAM_WIN 65535

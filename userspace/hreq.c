@@ -25,6 +25,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "conn.h"
 #include "loop.h"
 #include "retry.h"
 #include "route.h"

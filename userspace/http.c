@@ -30,6 +30,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "ep_sock.h"
 #include "loop.h"
 #include "retry.h"
 

@@ -28,6 +28,8 @@
 #include "ingress.skel.h"
 #include "loader.h"
 #include "log.h"
+#include "conn.h"
+#include "ep_sock.h"
 #include "loop.h"
 #include "pinfs.h"
 

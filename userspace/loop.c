@@ -20,9 +20,11 @@
 #include "ingress.h"
 #include "log.h"
 #include "loader.h"
+#include "conn.h"
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
+#include "sess.h"
 #include "tls.h"
 
 #define RING_ENTRIES 4096
