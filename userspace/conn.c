@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "runtime.h"
 #include "sess.h"
 #include "splice.h"
 
@@ -131,7 +132,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		ep_free(c->r.ep[i]);
 		c->r.ep[i] = NULL;
 	}
-	free(c->tp);
+	rt_put(c->rt);
 	free(c->hbuf);
 	free(c->rbuf);
 	free(c->ident);
@@ -284,6 +285,7 @@ struct conn *conn_new(struct loop *lp, int fd)
 		return NULL;
 	}
 	c->loop = lp;
+	c->rt = rt_get(lp->rt);
 	c->id = ++lp->next_id;
 	c->last_active_ms = c->started_ms = lp->now_ms;
 	c->r.own = &conn_relay_ops;
@@ -327,7 +329,7 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 	free(c->hbuf);
 	free(c->rbuf);
 	free(c->ident);
-	free(c->tp);
+	rt_put(c->rt);
 	free(c);
 	return fd;
 }

@@ -104,7 +104,7 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 /* What the retry policy reads of x's request now. */
 static struct retry_req exch_retry_req(const struct hconn *x)
 {
-	return (struct retry_req){ .rp = &x->rp, .retries = x->retries, .in_retry = x->in_retry,
+	return (struct retry_req){ .rp = x->rp, .retries = x->retries, .in_retry = x->in_retry,
 				   .resendable = retry_resendable(x->buffered, x->streaming, x->idempotent, x->has_body),
 				   .deadline_ms = x->all_deadline_ms };
 }
@@ -134,13 +134,13 @@ static bool exch_can_retry(struct loop *lp, struct hconn *x, uint32_t on)
 
 static void exch_schedule_retry(struct loop *lp, struct hconn *x, const char *why)
 {
-	uint64_t delay = retry_backoff_ms(&x->rp, x->retries + 1, (uint64_t)random());
+	uint64_t delay = retry_backoff_ms(x->rp, x->retries + 1, (uint64_t)random());
 
 	x->retries++;
 	lp->st.http_retries++;
 	retry_budget_enter(&lp->http->budget, &x->in_retry);
 	log_info("http conn %llu: %s %s: %s; retry %u of %u in %llu ms", (unsigned long long)x->id, x->method, x->path,
-		 why, x->retries, x->rp.num_retries, (unsigned long long)delay);
+		 why, x->retries, x->rp->num_retries, (unsigned long long)delay);
 	x->backoff_until_ms = lp->now_ms + delay;
 	x->state = HC_BACKOFF;
 	if (!delay)
@@ -196,7 +196,7 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	x->attempts++;
 	x->tried |= 1u << i;
 	lp->st.http_attempts++;
-	retry_attempt_deadlines(&x->rp, lp->now_ms, &x->try_deadline_ms, &x->all_deadline_ms);
+	retry_attempt_deadlines(x->rp, lp->now_ms, &x->try_deadline_ms, &x->all_deadline_ms);
 	x->state = HC_WAIT;
 	x->ep = x->eps[i];
 	x->ep->active++;
@@ -514,7 +514,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 		exch_attempt_failed(lp, x, HUP_F_PROTO, n);
 		return;
 	}
-	on = retry_status_on(&x->rp, resp.status) & x->rp.on;
+	on = retry_status_on(x->rp, resp.status) & x->rp->on;
 	if (on) {
 		bool retry = exch_can_retry(lp, x, on);
 		char why[32];
@@ -567,7 +567,7 @@ static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 		exch_hedged_failed(lp, x, k, n == 0 ? HUP_F_RESET : HUP_F_PROTO, n == 0 ? -ECONNRESET : n);
 		return;
 	}
-	if (retry_status_on(&x->rp, resp.status) & x->rp.on) {
+	if (retry_status_on(x->rp, resp.status) & x->rp->on) {
 		snprintf(why, sizeof(why), "upstream answered %d", resp.status);
 		exch_hedged_lost(lp, x, k, why);
 		return;

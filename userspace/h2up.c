@@ -341,7 +341,7 @@ static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 		return -ENOMEM;
 	c->h2 = h;
 	if (x->proto == HPROTO_H2) {
-		int err = hup_tls_start(lp, c, x->tls_name, "h2");
+		int err = hup_tls_start(c, x->rt->tls_client, x->tls_name, "h2");
 
 		if (err)
 			return err;

@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "retry.h"
 #include "route.h"
+#include "runtime.h"
 
 /* ---- message heads ---- */
 
@@ -98,36 +99,37 @@ static void slice_to_cstr(char *dst, size_t size, const char *p, size_t len)
 
 /* ---- routing ---- */
 
-/* The route's endpoints and policy into x (copies: a reload frees the route). Returns
- * the route, or NULL for the flow's original destination. */
+/* The route in the request's snapshot: its endpoints and policy for x. Returns the
+ * route, or NULL for the flow's original destination. */
 static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x, const struct h1_request *req,
 					       const struct h1_header *host)
 {
-	int ri = route_find(lp->cfg->http_routes, lp->cfg->n_http_routes, req, host);
-	struct cfg_http_route *r = ri < 0 ? NULL : &lp->cfg->http_routes[ri];
+	struct hermes_config *cfg = x->rt->cfg;
+	int ri = route_find(cfg->http_routes, cfg->n_http_routes, req, host);
+	struct cfg_http_route *r = ri < 0 ? NULL : &cfg->http_routes[ri];
 
 	x->n_eps = 0;
+	x->r = r;
 	if (!r) {
-		x->rp = lp->cfg->http.retry;
+		x->rp = &cfg->http.retry;
 		x->balance = BALANCE_ROUND_ROBIN;
 		x->proto = x->fwd_tls ? HPROTO_H1_TLS : HPROTO_H1;
-		x->tls_name[0] = 0;
+		x->fwd_name[0] = 0;
 		/* an https:// target: its certificate must name the IP address asked for */
 		if (x->fwd_tls)
-			inet_ntop(x->dst.family == HERMES_FAMILY_V4 ? AF_INET : AF_INET6, x->dst.addr, x->tls_name,
-				  sizeof(x->tls_name));
+			inet_ntop(x->dst.family == HERMES_FAMILY_V4 ? AF_INET : AF_INET6, x->dst.addr, x->fwd_name,
+				  sizeof(x->fwd_name));
+		x->tls_name = x->fwd_name;
 		x->rr = 0;
-		slice_to_cstr(x->route, sizeof(x->route), "-", 1);
 		if ((x->eps[0] = hep_get(lp, &x->dst)))
 			x->n_eps = 1;
 		return NULL;
 	}
-	x->rp = r->retry;
+	x->rp = &r->retry;
 	x->balance = r->balance;
 	x->proto = r->proto;
-	memcpy(x->tls_name, r->tls_name, sizeof(x->tls_name));
-	x->rr = r->rr++;
-	slice_to_cstr(x->route, sizeof(x->route), r->name, strlen(r->name));
+	x->tls_name = r->tls_name;
+	x->rr = r->rr++; /* the snapshot's own position: a reload starts it again */
 	for (int i = 0; i < r->n_eps; i++) {
 		struct hermes_addr a;
 
@@ -143,7 +145,7 @@ static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x,
  * route's header edits, Via. */
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
  * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
-static int hreq_build_head(struct loop *lp, struct hconn *x, const struct h1_request *req,
+static int hreq_build_head(struct hconn *x, const struct h1_request *req,
 			   const struct cfg_http_route *r, long long cl, const struct h1_header *host,
 			   const struct h1_slice *fwd_path, bool fwd_slash)
 {
@@ -193,7 +195,7 @@ static int hreq_build_head(struct loop *lp, struct hconn *x, const struct h1_req
 		err |= hb_printf(o, "Content-Length: %lld\r\n", cl);
 	for (int j = 0; r && j < r->n_add; j++)
 		err |= hb_printf(o, "%s: %s\r\n", r->add[j].name, r->add[j].value);
-	if (lp->cfg->http.via)
+	if (x->rt->cfg->http.via)
 		err |= hb_printf(o, "Via: 1.%d hermes\r\n", x->http10 ? 0 : 1);
 	err |= hb_put(o, "\r\n", 2);
 	return err ? -ENOMEM : 0;
@@ -208,8 +210,7 @@ void hreq_reset(struct hconn *x)
 	memset(&x->req_ck, 0, sizeof(x->req_ck));
 	x->body_bytes = 0;
 	x->method[0] = x->path[0] = 0;
-	x->route[0] = '-'; /* not routed yet */
-	x->route[1] = 0;
+	hreq_release(x); /* not routed yet */
 	x->tried = 0;
 	x->attempts = x->retries = 0;
 	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = x->fd_wait_since_ms = 0;
@@ -220,6 +221,15 @@ void hreq_reset(struct hconn *x)
 	x->head_start_ms = 0;
 	x->last_ep.family = 0;
 	x->req_bytes_in = x->req_bytes_out = 0;
+}
+
+void hreq_release(struct hconn *x)
+{
+	rt_put(x->rt);
+	x->rt = NULL;
+	x->r = NULL;
+	x->rp = NULL;
+	x->tls_name = NULL;
 }
 
 /* A whole head is in rx: check it, route it, start reading its body or its first attempt. */
@@ -236,6 +246,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 	hreq_reset(x);
 	lp->st.http_requests++;
 	x->in_request = true;
+	x->rt = rt_get(lp->rt); /* everything this request reads of the config, to its end */
 	lp->http->budget.active_requests++;
 	x->req_start_ms = lp->now_ms;
 	x->req_start_ns = loop_now_ns();
@@ -301,7 +312,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 			http_refuse(lp, x, 400, "a proxy request needs an absolute http://IP[:port] or https://IP[:port] target");
 			return;
 		}
-		if (x->fwd_tls && !lp->tls_client) {
+		if (x->fwd_tls && !x->rt->tls_client) {
 			log_warn("http conn %llu: %s %s refused: https:// targets need the tls section (its ca verifies "
 				 "the origin)", (unsigned long long)x->id, x->method, x->path);
 			http_refuse(lp, x, 502, "https:// targets need the tls section in hermesd's config");
@@ -323,12 +334,13 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 		http_reply(lp, x, 503, "no usable endpoint", true);
 		return;
 	}
-	if (hreq_build_head(lp, x, req, r, chunked ? -1 : cl, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
+	if (hreq_build_head(x, req, r, chunked ? -1 : cl, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
 		http_reply(lp, x, 500, "out of memory", true);
 		return;
 	}
 	x->head_start_ms = lp->now_ms; /* a buffered body has head_timeout_ms too */
-	log_debug("http conn %llu: %s %s route %s", (unsigned long long)x->id, x->method, x->path, x->route);
+	log_debug("http conn %llu: %s %s route %s", (unsigned long long)x->id, x->method, x->path,
+		  hreq_route_name(x));
 	if (expect && x->has_body && http_conn_room(x) > 32) {
 		/* answered here: the body is read (and maybe buffered) by hermesd, and the
 		 * upstream gets the request without the expectation */
@@ -343,7 +355,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 		exch_attempt(lp, x);
 		return;
 	}
-	if ((!chunked && cl > (long long)x->rp.max_buffered_body) || !x->rp.max_buffered_body) {
+	if ((!chunked && cl > (long long)x->rp->max_buffered_body) || !x->rp->max_buffered_body) {
 		/* with max_buffered_body 0 even a chunked body streams before its first byte */
 		x->streaming = true;
 		exch_attempt(lp, x);
@@ -404,7 +416,7 @@ bool hreq_buffer_body(struct loop *lp, struct hconn *x)
 			exch_attempt(lp, x);
 			return true;
 		}
-		if (x->body_bytes > x->rp.max_buffered_body) {
+		if (x->body_bytes > x->rp->max_buffered_body) {
 			x->streaming = true;
 			exch_attempt(lp, x);
 			return true;

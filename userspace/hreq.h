@@ -12,6 +12,15 @@
 void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n);
 /* x's per-request state back to "no request" (between keep-alive requests). */
 void hreq_reset(struct hconn *x);
+/* Drops the request's runtime snapshot (and the route and policy in it): when the
+ * request ends, before x is freed. */
+void hreq_release(struct hconn *x);
+/* The request's route name for logs and metrics: "-" before routing, or routed to the
+ * flow's original destination. */
+static inline const char *hreq_route_name(const struct hconn *x)
+{
+	return x->r ? x->r->name : "-";
+}
 /* HC_BODY: the body read into x->out; once whole, the first attempt (retriable). A
  * chunked body that outgrows max_buffered_body starts streaming instead. True when the
  * state moved on. */

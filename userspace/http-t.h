@@ -6,6 +6,7 @@
 #ifndef HERMES_HTTP_T_H
 #define HERMES_HTTP_T_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -162,16 +163,19 @@ struct hconn {
 	struct hbuf out;          /* the request as sent upstream: head (+ body when buffered) */
 	char method[16];
 	char path[96];            /* for log lines */
-	/* routing and retries, copied from the route at request start (reloads free it) */
-	struct cfg_http_retry rp;
+	/* routing and retries: the runtime snapshot current at request start, held until
+	 * the request ends (a reload meanwhile does not free it), and its route in it */
+	struct runtime *rt;       /* NULL outside a request */
+	const struct cfg_http_route *r; /* NULL: the flow's original destination */
+	const struct cfg_http_retry *rp; /* the route's policy, or the http section's */
 	struct hep *eps[CFG_HTTP_MAX_EPS];
 	unsigned n_eps;
 	uint8_t balance;
 	uint8_t proto;            /* enum cfg_http_proto of the route */
-	char tls_name[64];        /* TLS upstreams: the route's tls_name, or an https:// target's IP */
+	const char *tls_name;     /* TLS upstreams: the route's tls_name, or fwd_name */
+	char fwd_name[INET6_ADDRSTRLEN]; /* an https:// target's IP, the name its certificate must carry */
 	unsigned rr;
 	uint32_t tried;           /* endpoints (bits of eps[]) tried by this request */
-	char route[32];
 	unsigned attempts, retries;
 	uint64_t req_start_ms, req_start_ns, try_deadline_ms, all_deadline_ms, backoff_until_ms;
 	uint64_t fd_wait_since_ms; /* waiting for a descriptor for an upstream connection */

@@ -51,7 +51,7 @@ void http_count_status(struct loop *lp, const struct hconn *x, int status)
 	if (status >= 100 && status < 600)
 		lp->st.http_responses[status / 100 - 1]++;
 	/* outside a request (a head that did not parse, a timeout) there is no route */
-	metrics_http_response(lp, x->in_request ? x->route : "-", status);
+	metrics_http_response(lp, x->in_request ? hreq_route_name(x) : "-", status);
 }
 
 /* ---- life cycle ---- */
@@ -61,7 +61,7 @@ static void hc_access(struct loop *lp, struct hconn *x)
 {
 	struct access_http a = {
 		.id = x->id, .app = &x->app, .client = &x->peer, .dst = &x->dst, .upstream = &x->last_ep,
-		.method = x->method, .path = x->path, .route = x->route, .attempts = x->attempts,
+		.method = x->method, .path = x->path, .route = hreq_route_name(x), .attempts = x->attempts,
 		.status = x->resp_done ? x->status : 0, .bytes_in = x->req_bytes_in, .bytes_out = x->req_bytes_out,
 		.duration_ms = lp->now_ms - x->req_start_ms,
 	};
@@ -81,6 +81,7 @@ static void hc_end_request(struct loop *lp, struct hconn *x)
 		lp->http->budget.active_requests--;
 		x->in_request = false;
 	}
+	hreq_release(x);
 }
 
 static void http_maybe_free(struct loop *lp, struct hconn *x)
@@ -92,6 +93,7 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	h2dn_free(x);
+	hreq_release(x); /* freed at exit with a request in progress */
 	if (x->prev)
 		x->prev->next = x->next;
 	else

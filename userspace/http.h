@@ -77,8 +77,10 @@ void hup_kick_send(struct loop *lp, struct hup *u);
 /* "IP:PORT (name)" of u's endpoint and TLS name, for log lines. */
 const char *hup_what(const struct hup *u, char *buf, size_t len);
 /* u, just made by hup_connect, speaks TLS: ALPN alpn, the origin verified against tls.ca
- * and name (see tls_mem_client). 0, -ENOPROTOOPT without a tls section, or -ENOMEM. */
-int hup_tls_start(struct loop *lp, struct hup *u, const char *name, const char *alpn);
+ * and name (see tls_mem_client). ctx: the client SSL_CTX of the runtime snapshot of the
+ * request that opens u (the SSL keeps its own reference: u outlives a reload). 0,
+ * -ENOPROTOOPT without a tls section (ctx NULL), or -ENOMEM. */
+int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn);
 /* Handshake progress: after the connect (the ClientHello), then after each receive. 0,
  * or -EPROTO, logged with OpenSSL's reason and counted. */
 int hup_tls_handshake(struct loop *lp, struct hup *u);

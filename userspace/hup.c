@@ -200,11 +200,11 @@ const char *hup_what(const struct hup *u, char *buf, size_t len)
 	return buf;
 }
 
-int hup_tls_start(struct loop *lp, struct hup *u, const char *name, const char *alpn)
+int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn)
 {
 	struct hup_tls *t;
 
-	if (!lp->tls_client)
+	if (!ctx)
 		return -ENOPROTOOPT; /* the config refuses TLS upstreams without a tls section */
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -213,7 +213,7 @@ int hup_tls_start(struct loop *lp, struct hup *u, const char *name, const char *
 		t->in.cap = u->rx.cap;
 		t->in.p = malloc(t->in.cap);
 	}
-	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_mem_client(&t->m, lp->tls_client, name, alpn)) {
+	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_mem_client(&t->m, ctx, name, alpn)) {
 		free(t->in.p);
 		free(t);
 		return -ENOMEM;
@@ -418,7 +418,7 @@ struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		return u;
 	}
 	u = hup_connect(lp, ep, x, HUP_K_H1);
-	if (u && tls && (err = hup_tls_start(lp, u, x->tls_name, "http/1.1"))) {
+	if (u && tls && (err = hup_tls_start(u, x->rt->tls_client, x->tls_name, "http/1.1"))) {
 		u->x = NULL;
 		hup_close(lp, u);
 		errno = -err;

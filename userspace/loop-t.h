@@ -15,6 +15,7 @@
 #include "relay.h"
 #include "hermes/origdst.h"
 #include "loader.h"
+#include "runtime-t.h"
 #include "stats-t.h"
 
 struct loop;
@@ -123,7 +124,8 @@ struct conn {
 	uint64_t app_cookie;   /* the app socket's cookie (its hermes_flows key), 0 if unknown */
 	uint32_t app_pid, app_uid, app_gid;
 	struct __kernel_timespec ts;
-	struct cfg_peer *tp;     /* tunnel client: a copy of the route's peers (c->eps order) */
+	struct runtime *rt;      /* the runtime snapshot current at accept, held to the end */
+	const struct cfg_peer *tp; /* tunnel client: the route's peers in rt (c->eps order) */
 	uint64_t setup_start_ns; /* tunnel client: current attempt, for the setup histogram */
 	uint64_t bytes[2];       /* bytes from each side, kept when its endpoint goes */
 	/* access log (access.c) */
@@ -137,6 +139,12 @@ struct sess;
 
 struct loop {
 	struct io_uring ring;
+	/* The current runtime snapshot (runtime-t.h), swapped whole by a SIGHUP, and its
+	 * config: cfg is always rt->cfg, a pointer that follows the swap, so it is read for
+	 * what applies now and never kept across a return to the loop. What must stay the
+	 * same for a request or a flow from its start to its end is read from the snapshot
+	 * it holds a reference to (hconn rt, conn rt), not from here. */
+	struct runtime *rt;
 	struct hermes_config *cfg;
 	struct loader *ld;
 	struct ingress *ing;  /* protected ingress, NULL when off */
@@ -153,7 +161,6 @@ struct loop {
 	struct admin_conn *admins;
 	struct sess *sessions;   /* tunnel connections, both ways */
 	struct sess *sess_dirty; /* sessions to flush after the current batch */
-	void *tls_server, *tls_client; /* SSL_CTX *, NULL without a tls section */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;

@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
+#include "runtime.h"
 #include "sess.h"
 #include "tls.h"
 
@@ -184,6 +185,48 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	return 0;
 }
 
+/* The one place the current snapshot changes: the loop's pointers follow it, and the
+ * previous one goes once nothing started under it is left. */
+static void rt_install(struct loop *lp, struct runtime *rt)
+{
+	struct runtime *old = lp->rt;
+
+	lp->rt = rt;
+	lp->cfg = rt->cfg;
+	rt_put(old);
+}
+
+/* The config read at start, moved to the heap as the first snapshot (generation 1). */
+static int install_first(struct loop *lp, struct hermes_config *cfg)
+{
+	struct hermes_config *own = malloc(sizeof(*own));
+	struct runtime *rt;
+	char err[512];
+	int rc;
+
+	if (!own) {
+		config_free(cfg);
+		log_error("out of memory for the config");
+		return -ENOMEM;
+	}
+	*own = *cfg; /* its arrays move with it */
+	memset(cfg, 0, sizeof(*cfg));
+	rc = rt_new(own, 1, &rt, err, sizeof(err));
+	if (rc) {
+		if (rc == -EINVAL)
+			log_error("%s: %s", own->source, err);
+		else
+			log_error("out of memory for the runtime snapshot");
+		config_free(own);
+		free(own);
+		return rc;
+	}
+	if (rt->tls_server)
+		log_info("TLS: certificate %s, CA %s", own->tls.cert, own->tls.ca);
+	rt_install(lp, rt);
+	return 0;
+}
+
 int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, const char *config_path)
 {
 	struct io_uring_params p = {};
@@ -207,11 +250,13 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	lp->st.flow_bytes.n_bounds = sizeof(bytes_bounds) / sizeof(bytes_bounds[0]);
 	lp->st.tunnel_setup_seconds.bounds = connect_bounds;
 	lp->st.tunnel_setup_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
-	lp->cfg = cfg;
 	lp->ld = ld;
 	lp->sfd = -1;
 	lp->config_path = config_path;
 	lp->bgid_next = 1;
+	if ((err = install_first(lp, cfg)))
+		return err;
+	cfg = lp->cfg;
 
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	p.cq_entries = RING_ENTRIES * 4;
@@ -281,19 +326,6 @@ static void close_listeners(struct loop *lp, bool admin_too)
 	}
 }
 
-/* Swaps the contents of two configs: the running one stays where everything points. */
-static void config_swap(struct hermes_config *a, struct hermes_config *b)
-{
-	unsigned char *p = (unsigned char *)a, *q = (unsigned char *)b;
-
-	for (size_t i = 0; i < sizeof(*a); i++) {
-		unsigned char t = p[i];
-
-		p[i] = q[i];
-		q[i] = t;
-	}
-}
-
 /* Applies what a reloaded key changes outside the config itself. The access log's new
  * destination (or the same path again, after log rotation) opens before the old one
  * closes: when it cannot, the log goes on where it was, and next says so. */
@@ -310,18 +342,20 @@ static void reload_apply(struct loop *lp, struct hermes_config *next)
 	}
 }
 
-/* 0 once the file is applied, -1 when it is not (the running config stays), 1 without
- * a file. The new file's config replaces the running one whole (config_swap), after
- * config_reload_merge() put back the running values of the keys marked restart-only in
- * config.c and of those the command line set: so every key marked RELOAD takes effect,
- * with no list of fields here. Flows, listeners and attachments stay; requests in
- * progress hold copies of what they use of routes and rules. */
+/* 0 once the file is applied, -1 when it is not (the running snapshot stays), 1 without
+ * a file. The new file's config becomes a whole new runtime snapshot (rules, routes,
+ * tunnel_access, http routes, TLS contexts) after config_reload_merge() put back the
+ * running values of the keys marked restart-only in the key tables and of those the
+ * command line set: so every key marked RELOAD takes effect, with no list of fields here.
+ * Nothing is changed until everything is built; then one pointer is swapped. Flows,
+ * listeners and attachments stay; requests and flows in progress keep the snapshot they
+ * started with (their reference) until they end. */
 static int reload_config(struct loop *lp)
 {
 	struct hermes_config *ncfg;
 	struct cfg_reload_report rep;
-	void *tls_server = NULL, *tls_client = NULL;
-	bool had_tls;
+	struct runtime *nrt;
+	bool had_tls = lp->rt->tls_server != NULL;
 	char err[512];
 	int rc;
 
@@ -343,9 +377,13 @@ static int reload_config(struct loop *lp)
 	config_reload_merge(lp->cfg, ncfg, &rep);
 	/* certificates are read anew even when the paths stay (rotation writes new files
 	 * over the old ones); a bad set fails the whole reload before anything changed */
-	if (ncfg->tls.cert[0] && tls_ctx_new(&ncfg->tls, &tls_server, &tls_client, err, sizeof(err))) {
-		log_error("SIGHUP: reload failed, keeping the running config and certificates: %s: %s",
-			  lp->config_path, err);
+	rc = rt_new(ncfg, lp->rt->gen + 1, &nrt, err, sizeof(err));
+	if (rc) {
+		if (rc == -EINVAL)
+			log_error("SIGHUP: reload failed, keeping the running config and certificates: %s: %s",
+				  lp->config_path, err);
+		else
+			log_error("SIGHUP: reload failed, keeping the running config: out of memory");
 		config_free(ncfg);
 		free(ncfg);
 		return -1;
@@ -353,10 +391,7 @@ static int reload_config(struct loop *lp)
 	rc = pol_sync_config(lp->ld->policy_fd, ncfg->rules, ncfg->n_rules);
 	if (rc) {
 		log_error("SIGHUP: policy update failed: %s (keeping the running config)", strerror(-rc));
-		tls_ctx_free(tls_server);
-		tls_ctx_free(tls_client);
-		config_free(ncfg);
-		free(ncfg);
+		rt_put(nrt);
 		return -1;
 	}
 	if (rep.n_restart)
@@ -367,24 +402,18 @@ static int reload_config(struct loop *lp)
 		log_info("SIGHUP: %s set by a command-line option: the file's value%s not applied", rep.cmdline,
 			 rep.n_cmdline > 1 ? "s are" : " is");
 	reload_apply(lp, ncfg);
-	config_swap(lp->cfg, ncfg);
 	/* new connections get the new certificates; open ones keep the SSL_CTX reference
-	 * their SSL holds, so freeing ours here only drops our reference */
-	had_tls = lp->tls_server != NULL;
-	tls_ctx_free(lp->tls_server);
-	tls_ctx_free(lp->tls_client);
-	lp->tls_server = tls_server;
-	lp->tls_client = tls_client;
-	if (tls_server)
+	 * their SSL holds */
+	rt_install(lp, nrt);
+	if (lp->rt->tls_server)
 		log_info("SIGHUP: TLS certificate %s, CA %s loaded for new connections", lp->cfg->tls.cert, lp->cfg->tls.ca);
 	else if (had_tls)
 		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
-	config_free(ncfg); /* the previous rules, routes, ... */
-	free(ncfg);
 	if (metrics_config(lp))
 		log_warn("SIGHUP: out of memory for the metrics' label sets: per-route and per-peer counters "
 			 "keep the previous config's names");
-	log_info("SIGHUP: reloaded %s (%d policy rules)", lp->config_path, lp->cfg->n_rules);
+	log_info("SIGHUP: reloaded %s (%d policy rules, config snapshot %llu)", lp->config_path, lp->cfg->n_rules,
+		 (unsigned long long)lp->rt->gen);
 	return 0;
 }
 
@@ -690,4 +719,8 @@ void loop_fini(struct loop *lp)
 	free(lp->bgid_free);
 	mlabels_free(&lp->st.http_route_codes);
 	mlabels_free(&lp->st.tunnel_peer_results);
+	/* the last holders (requests, flows) are gone: this frees the current snapshot */
+	rt_put(lp->rt);
+	lp->rt = NULL;
+	lp->cfg = NULL;
 }

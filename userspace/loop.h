@@ -5,7 +5,9 @@
 
 #include "loop-t.h"
 
-/* Sets up the ring, listeners and signal handling. Returns 0 or -errno (logged). */
+/* Sets up the runtime snapshot, the ring, listeners and signal handling. Takes the
+ * loaded config over, even when it fails: *cfg moves into the first snapshot (lp->rt,
+ * lp->cfg) and is left empty. Returns 0 or -errno (logged). */
 int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, const char *config_path);
 /* Runs until SIGTERM/SIGINT has drained every flow. Returns the exit code. */
 int loop_run(struct loop *lp);

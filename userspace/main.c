@@ -500,38 +500,39 @@ int main(int argc, char **argv)
 	}
 
 	raise_nofile();
+	/* the loop's runtime snapshot takes the config over (a SIGHUP replaces it whole): from
+	 * here on it is lp.cfg */
 	if (loop_init(&lp, &cfg, &ld, config_path)) {
 		loop_fini(&lp);
 		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
-	if (loader_start(&ld, &cfg)) {
+	if (loader_start(&ld, lp.cfg)) {
 		loop_fini(&lp);
 		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
-	rc = pol_sync_config(ld.policy_fd, cfg.rules, cfg.n_rules);
+	rc = pol_sync_config(ld.policy_fd, lp.cfg->rules, lp.cfg->n_rules);
 	if (rc)
-		log_error("cannot write config policy into %s/hermes_policy: %s", cfg.pin_root, strerror(-rc));
-	if (rc || ingress_start(&ing, &lp) || caps_drop(cfg.user)) {
+		log_error("cannot write config policy into %s/hermes_policy: %s", lp.cfg->pin_root, strerror(-rc));
+	if (rc || ingress_start(&ing, &lp) || caps_drop(lp.cfg->user)) {
 		ingress_stop(&ing);
-		loader_stop(&ld, cfg.detach_on_exit);
+		loader_stop(&ld, lp.cfg->detach_on_exit);
 		loop_fini(&lp);
 		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
-	log_info("ready (%s, %d policy rules from config)", cfg.source, cfg.n_rules);
-	notify_ready(cfg.cgroup, cfg.n_rules);
+	log_info("ready (%s, %d policy rules from config)", lp.cfg->source, lp.cfg->n_rules);
+	notify_ready(lp.cfg->cgroup, lp.cfg->n_rules);
 	rc = loop_run(&lp);
 	ingress_stop(&ing);
-	if (cfg.detach_on_exit)
+	if (lp.cfg->detach_on_exit)
 		log_info("detach_on_exit: detaching the steering programs (deny rules no longer apply)");
 	else
 		log_info("links and pins stay (deny rules still apply, proxied destinations connect directly) "
 			 "until the next start or `hermesctl disable`");
-	loader_stop(&ld, cfg.detach_on_exit);
+	loader_stop(&ld, lp.cfg->detach_on_exit);
 	loop_fini(&lp);
-	config_free(&cfg);
 	pin_unlock(lock_path, lock_fd);
 	log_info("stopped");
 	return rc;

@@ -483,7 +483,7 @@ static void tls_handshake(struct sess *s)
 static int sess_tls_new(struct sess *s)
 {
 	struct loop *lp = s->loop;
-	SSL *ssl = SSL_new(s->server ? lp->tls_server : lp->tls_client);
+	SSL *ssl = SSL_new(s->server ? lp->rt->tls_server : lp->rt->tls_client);
 	BIO_METHOD *m = bio_method();
 	BIO *bio;
 
@@ -605,7 +605,7 @@ static void on_sniff(struct sess *s, int res)
 		return;
 	}
 	if (s->rbuf[0] == 0x16) {
-		if (!lp->tls_server) {
+		if (!lp->rt->tls_server) {
 			log_warn("tunnel connection from %s speaks TLS, but this hermesd has no tls section: closing",
 				 sess_name(s, name, sizeof(name)));
 			sess_close(s, -EPROTO, "TLS without a tls section");
@@ -618,7 +618,7 @@ static void on_sniff(struct sess *s, int res)
 		sess_arm_recv(s);
 		return;
 	}
-	if (lp->tls_server && !lp->cfg->tunnel_allow_cleartext) {
+	if (lp->rt->tls_server && !lp->cfg->tunnel_allow_cleartext) {
 		refuse_cleartext(s, s->rbuf[0] == 'P');
 		return;
 	}
@@ -786,28 +786,18 @@ void sess_tick(struct loop *lp)
 	}
 }
 
+/* The TLS contexts belong to the runtime snapshot (runtime.c): a session takes the
+ * current one's when it starts. */
 int sess_init(struct loop *lp)
 {
-	char err[512];
-
 	lp->scratch = malloc(SESS_RBUF);
 	if (!lp->scratch)
 		return -ENOMEM;
-	if (!lp->cfg->tls.cert[0])
-		return 0;
-	if (tls_ctx_new(&lp->cfg->tls, &lp->tls_server, &lp->tls_client, err, sizeof(err))) {
-		log_error("%s: %s", lp->cfg->source, err);
-		return -EINVAL;
-	}
-	log_info("TLS: certificate %s, CA %s", lp->cfg->tls.cert, lp->cfg->tls.ca);
 	return 0;
 }
 
 void sess_fini(struct loop *lp)
 {
-	tls_ctx_free(lp->tls_server);
-	tls_ctx_free(lp->tls_client);
-	lp->tls_server = lp->tls_client = NULL;
 	free(lp->scratch);
 	lp->scratch = NULL;
 }

@@ -343,22 +343,20 @@ int tunnel_established(struct loop *lp, struct conn *c)
 
 /* ---- tunnel client: reaching a target through a route's peer ---- */
 
-/* The route's peers become the endpoints to try, in order (failover). */
+/* The route's peers, in the flow's runtime snapshot, become the endpoints to try, in
+ * order (failover). */
 int tunnel_route(struct loop *lp, struct conn *c, const struct hermes_addr *target)
 {
-	const struct cfg_route *r = config_find_route(lp->cfg, target);
+	const struct cfg_route *r = config_find_route(c->rt->cfg, target);
 
+	(void)lp;
 	if (!r)
 		return -ENOENT;
 	c->tunnel_client = true;
 	c->target = *target;
 	c->n_eps = 0;
-	free(c->tp);
-	c->tp = malloc(sizeof(*c->tp) * (size_t)r->n_peers);
-	if (!c->tp)
-		return -ENOMEM;
+	c->tp = r->peers;
 	for (int i = 0; i < r->n_peers && c->n_eps < 1 + CFG_MAX_ALTERNATES; i++) {
-		c->tp[c->n_eps] = r->peers[i];
 		addr_to_hermes((const struct sockaddr *)&r->peers[i].addr.ss, &c->eps[c->n_eps++]);
 	}
 	log_debug("conn %llu: route %s, %u peer(s)", (unsigned long long)c->id, r->name, c->n_eps);
