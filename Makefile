@@ -174,6 +174,14 @@ $(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIB_OBJS) 
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -lssl -lcrypto -o $@
 
+# test_tls links the TLS transport, and hermesctl's certificate maker (tools/certs.c) for
+# the certificates it makes at run time
+$(BUILD)/obj/tests/unit/test_tls.o: CFLAGS += -Itools
+$(BUILD)/tests/test_tls: $(BUILD)/obj/tests/unit/test_tls.o $(BUILD)/obj/userspace/tls.o $(BUILD)/obj/tools/certs.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lssl -lcrypto -o $@
+
 $(BUILD)/tests/bin/%: $(BUILD)/obj/tests/bin/%.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)

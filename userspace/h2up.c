@@ -18,11 +18,11 @@
  *
  * `upstream_protocol: h2` runs the same connections over TLS 1.3 (ALPN h2, the origin's
  * certificate verified against tls.ca, and its name when the route has a tls_name), with
- * hup.c's TLS (struct hup_tls, OpenSSL on memory BIOs): ciphertext received goes into
- * OpenSSL and the plaintext into nghttp2, frames are encrypted as they are produced and
- * the ciphertext drained into the send buffer, so the io_uring ops stay exactly those of
- * h2c. A connection serves only exchanges of its own kind (TLS or not, and the same
- * name). */
+ * hup.c's TLS (struct hup_tls, tls.c's transport): OpenSSL reads the ciphertext in rx
+ * where the recv put it and the plaintext goes into nghttp2; frames are encrypted as
+ * they are produced, the records written straight into the send queue (wq), so the
+ * io_uring ops stay exactly those of h2c. A connection serves only exchanges of its own
+ * kind (TLS or not, and the same name). */
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
@@ -51,7 +51,6 @@ struct h2conn {
 	bool dirty;
 	struct hup *dnext;        /* lp->http->h2up_dirty */
 	struct hup *pending;      /* streams with events for their exchange */
-	struct hbuf out;          /* frames produced while a send is in flight */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -428,22 +427,8 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 			}
 	}
 	nghttp2_session_del(h->ng);
-	free(h->out.p);
 	free(h);
 	c->h2 = NULL;
-}
-
-/* TLS: the ciphertext OpenSSL produced (records, handshake messages, alerts) into out. */
-static int tls_drain(struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-	char buf[16384];
-	size_t n;
-
-	while ((n = tls_mem_take(&c->tls->m, buf, sizeof(buf))))
-		if (hb_put(&h->out, buf, n))
-			return -ENOMEM;
-	return 0;
 }
 
 /* TLS: the ciphertext in rx[0..n) through OpenSSL, the plaintext into nghttp2. 0, or
@@ -451,12 +436,11 @@ static int tls_drain(struct hup *c)
  * handshake or a bad record). */
 static int tls_input(struct loop *lp, struct hup *c, size_t n)
 {
-	struct tls_mem *t = &c->tls->m;
+	struct tls_xprt *t = &c->tls->x;
 	uint8_t buf[16384];
 	char what[160], why[320];
 
-	if (tls_mem_put(t, c->rx.p, n))
-		return -ENOMEM;
+	tls_xprt_input(t, c->rx.p, n);
 	if (!t->hs_done) {
 		if (hup_tls_handshake(lp, c))
 			return -EPROTO;
@@ -464,7 +448,7 @@ static int tls_input(struct loop *lp, struct hup *c, size_t n)
 			return 0;
 	}
 	for (;;) {
-		long r = tls_mem_read(t, buf, sizeof(buf), why, sizeof(why));
+		long r = tls_xprt_read(t, buf, sizeof(buf), why, sizeof(why));
 
 		if (r > 0) {
 			if (nghttp2_session_mem_recv(CONN(c)->ng, buf, (size_t)r) < 0)
@@ -480,14 +464,15 @@ static int tls_input(struct loop *lp, struct hup *c, size_t n)
 	}
 }
 
-/* Frames out: into `out` while a send is in flight, then swapped into wbuf. */
+/* Frames out (encrypted over TLS): into wq while a send is in flight, then swapped into
+ * wbuf. */
 static void conn_flush(struct loop *lp, struct hup *c)
 {
 	struct h2conn *h = CONN(c);
 
 	if (c->state != HUP_OPEN)
 		return;
-	while (h->out.len < H2UP_OUT_HIGH && (!c->tls || c->tls->m.hs_done)) {
+	while (c->wq.len < H2UP_OUT_HIGH && (!c->tls || c->tls->x.hs_done)) {
 		const uint8_t *d;
 		ssize_t n = nghttp2_session_mem_send(h->ng, &d);
 
@@ -497,29 +482,12 @@ static void conn_flush(struct loop *lp, struct hup *c)
 		}
 		if (!n)
 			break;
-		/* over TLS: a memory BIO takes the whole record at once */
-		if (c->tls ? tls_mem_write(&c->tls->m, d, (size_t)n) || tls_drain(c) : hb_put(&h->out, d, (size_t)n)) {
+		if (c->tls ? tls_xprt_write(&c->tls->x, d, (size_t)n) : hb_put(&c->wq, d, (size_t)n)) {
 			conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
 			return;
 		}
 	}
-	if (c->tls && tls_drain(c)) {
-		conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
-		return;
-	}
-	if (!c->send_inflight && c->woff == c->wlen && h->out.len) {
-		char *p = c->wbuf;
-		size_t cap = c->wcap;
-
-		c->wbuf = h->out.p;
-		c->wcap = h->out.cap;
-		c->wlen = h->out.len;
-		c->woff = 0;
-		h->out.p = p;
-		h->out.cap = cap;
-		h->out.len = 0;
-		hup_kick_send(lp, c);
-	}
+	hup_send_queued(lp, c);
 	h2up_events(lp, c);
 	if (c->state == HUP_OPEN && !h->n_streams && !nghttp2_session_want_read(h->ng) &&
 	    !nghttp2_session_want_write(h->ng) && c->woff == c->wlen)
@@ -562,7 +530,7 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 		return;
 	if (res <= 0) {
 		/* a connection that never finished its handshake never carried a request */
-		bool hs = c->tls && !c->tls->m.hs_done;
+		bool hs = c->tls && !c->tls->x.hs_done;
 
 		if (hs)
 			hup_tls_lost(lp, c, res);
@@ -570,7 +538,7 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 		return;
 	}
 	if (c->tls) {
-		bool was_done = c->tls->m.hs_done;
+		bool was_done = c->tls->x.hs_done;
 		int err = tls_input(lp, c, (size_t)res);
 
 		if (err) {

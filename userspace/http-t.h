@@ -56,10 +56,11 @@ enum hup_state {
 };
 
 /* TLS on an upstream connection (upstream_protocol h2, or h1 with upstream_tls): the
- * connection's rx and wbuf carry ciphertext; an HTTP/1.1 connection keeps its plaintext
- * here (HTTP/2 hands it to nghttp2 at once). */
+ * connection's rx carries ciphertext, which OpenSSL reads in place, and its ciphertext
+ * goes to the connection's wq; an HTTP/1.1 connection keeps its plaintext here (HTTP/2
+ * hands it to nghttp2 at once). */
 struct hup_tls {
-	struct tls_mem m;
+	struct tls_xprt x;
 	char name[64];            /* the name verified: tls_name, an https:// target's IP, or
 				   * "" (the chain alone) */
 	uint64_t start_ms;        /* the handshake began (it has connect_timeout_ms) */
@@ -93,6 +94,8 @@ struct hup {
 	struct rxbuf rx;
 	char *wbuf;               /* to send: wbuf[woff..wlen) */
 	size_t wlen, woff, wcap;
+	struct hbuf wq;           /* to send after wbuf, made while a send reads it (TLS
+				   * ciphertext, HTTP/2 frames): swapped in, not copied */
 	uint64_t idle_since_ms;
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;

@@ -73,11 +73,14 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 void hup_close(struct loop *lp, struct hup *u);
 void hup_arm_recv(struct loop *lp, struct hup *u);
 void hup_kick_send(struct loop *lp, struct hup *u);
+/* When no send reads wbuf and it is all sent, wq becomes wbuf (the buffers swap); then
+ * the send goes (hup_kick_send). */
+void hup_send_queued(struct loop *lp, struct hup *u);
 /* TLS on an upstream connection (HTTP/1.1 here, HTTP/2 for h2up.c). */
 /* "IP:PORT (name)" of u's endpoint and TLS name, for log lines. */
 const char *hup_what(const struct hup *u, char *buf, size_t len);
 /* u, just made by hup_connect, speaks TLS: ALPN alpn, the origin verified against tls.ca
- * and name (see tls_mem_client). ctx: the client SSL_CTX of the runtime snapshot of the
+ * and name (see tls_xprt_client). ctx: the client SSL_CTX of the runtime snapshot of the
  * request that opens u (the SSL keeps its own reference: u outlives a reload). 0,
  * -ENOPROTOOPT without a tls section (ctx NULL), or -ENOMEM. */
 int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn);

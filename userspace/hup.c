@@ -6,10 +6,12 @@
  * only ever submits reads into and writes from its own buffers, so it can outlive the
  * exchange that used it until its last completion.
  *
- * TLS (upstream_protocol h1 with upstream_tls, and h2 for h2up.c): OpenSSL on memory
- * BIOs (tls_mem, tls.c) sits between the socket buffers, which carry ciphertext on the
- * same io_uring ops, and the plaintext the exchange reads and writes; the session lives
- * as long as the connection, so a pooled connection is reused without a new handshake.
+ * TLS (upstream_protocol h1 with upstream_tls, and h2 for h2up.c): tls.c's transport
+ * sits between the socket buffers, which carry ciphertext on the same io_uring ops, and
+ * the plaintext the exchange reads and writes. OpenSSL reads the ciphertext in rx where
+ * the recv put it and writes its records into wq, which is swapped with wbuf once no
+ * send reads it; the session lives as long as the connection, so a pooled connection is
+ * reused without a new handshake.
  * A connection is pooled and taken only for exchanges that want the same TLS and name.
  * The handshake must end within connect_timeout_ms, and its failure is a failure of its
  * own kind (HUP_F_TLS), logged with OpenSSL's reason. */
@@ -66,7 +68,7 @@ static void tls_free(struct hup *u)
 {
 	if (!u->tls)
 		return;
-	tls_mem_free(&u->tls->m);
+	tls_xprt_free(&u->tls->x);
 	free(u->tls->in.p);
 	free(u->tls->out.p);
 	free(u->tls);
@@ -90,6 +92,7 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 		u->next->prev = u->prev;
 	free(u->rx.p);
 	free(u->wbuf);
+	free(u->wq.p);
 	free(u);
 }
 
@@ -165,6 +168,8 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 	 * reads back is the plaintext its owner has not consumed */
 	if (u->tls && u->kind == HUP_K_H1 && u->tls->in.len - u->tls->in.off >= b->cap)
 		return;
+	/* rx may hold ciphertext OpenSSL did not read (after close_notify): it moves to the
+	 * front, where the next tls_recv hands it over again */
 	if (b->off) {
 		memmove(b->p, b->p + b->off, b->len - b->off);
 		b->len -= b->off;
@@ -186,6 +191,23 @@ void hup_kick_send(struct loop *lp, struct hup *u)
 	u->inflight++;
 }
 
+void hup_send_queued(struct loop *lp, struct hup *u)
+{
+	if (!u->send_inflight && u->woff == u->wlen && u->wq.len) {
+		char *p = u->wbuf;
+		size_t cap = u->wcap;
+
+		u->wbuf = u->wq.p;
+		u->wcap = u->wq.cap;
+		u->wlen = u->wq.len;
+		u->woff = 0;
+		u->wq.p = p;
+		u->wq.cap = cap;
+		u->wq.len = 0;
+	}
+	hup_kick_send(lp, u);
+}
+
 /* ---- TLS ---- */
 
 const char *hup_what(const struct hup *u, char *buf, size_t len)
@@ -198,6 +220,12 @@ const char *hup_what(const struct hup *u, char *buf, size_t len)
 	addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
 	snprintf(buf, len, "%s%s%s%s", a, name[0] ? " (" : "", name, name[0] ? ")" : "");
 	return buf;
+}
+
+/* OpenSSL's records go behind whatever wbuf holds. */
+static int tls_out(void *ud, const void *p, size_t n)
+{
+	return hb_put(&((struct hup *)ud)->wq, p, n);
 }
 
 int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn)
@@ -213,7 +241,7 @@ int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn)
 		t->in.cap = u->rx.cap;
 		t->in.p = malloc(t->in.cap);
 	}
-	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_mem_client(&t->m, ctx, name, alpn)) {
+	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_xprt_client(&t->x, ctx, name, alpn, tls_out, u)) {
 		free(t->in.p);
 		free(t);
 		return -ENOMEM;
@@ -228,11 +256,11 @@ int hup_tls_handshake(struct loop *lp, struct hup *u)
 	char what[160], why[320];
 	int r;
 
-	if (u->tls->m.hs_done)
+	if (u->tls->x.hs_done)
 		return 0;
 	if (!u->tls->start_ms)
 		u->tls->start_ms = lp->now_ms;
-	r = tls_mem_handshake(&u->tls->m, why, sizeof(why));
+	r = tls_xprt_handshake(&u->tls->x, why, sizeof(why));
 	if (r < 0) {
 		lp->st.http_tls_failures++;
 		log_warn("http: TLS to origin %s failed: %s", hup_what(u, what, sizeof(what)), why);
@@ -241,7 +269,7 @@ int hup_tls_handshake(struct loop *lp, struct hup *u)
 	if (r > 0) {
 		lp->st.http_tls_conns++;
 		log_debug("http: TLS to origin %s: %s, ALPN %s", hup_what(u, what, sizeof(what)),
-			  tls_mem_version(&u->tls->m), u->tls->m.alpn[0] ? u->tls->m.alpn : "none");
+			  tls_xprt_version(&u->tls->x), u->tls->x.alpn[0] ? u->tls->x.alpn : "none");
 	}
 	return 0;
 }
@@ -250,7 +278,7 @@ bool hup_tls_overdue(struct loop *lp, struct hup *u)
 {
 	char what[160];
 
-	if (!u->tls || u->tls->m.hs_done || u->state != HUP_OPEN || !u->tls->start_ms ||
+	if (!u->tls || u->tls->x.hs_done || u->state != HUP_OPEN || !u->tls->start_ms ||
 	    lp->now_ms - u->tls->start_ms < lp->cfg->connect_timeout_ms)
 		return false;
 	lp->st.http_tls_failures++;
@@ -268,30 +296,30 @@ void hup_tls_lost(struct loop *lp, struct hup *u, int res)
 		 hup_what(u, what, sizeof(what)), res ? "failed" : "was closed", strerror(res ? -res : ECONNRESET));
 }
 
-/* HTTP/1.1 over TLS: the plaintext written goes through OpenSSL once the handshake is
- * over, and the ciphertext into wbuf whenever no send reads it. A failure here cannot be
+/* HTTP/1.1 over TLS: p[0..n) of plaintext encrypted into wq. A failure here cannot be
  * reported to an exchange that is writing: the socket is shut down, and the recv that
  * sees it reports a reset. */
+static void tls_encrypt(struct hup *u, const void *p, size_t n)
+{
+	char what[160];
+
+	if (!tls_xprt_write(&u->tls->x, p, n))
+		return;
+	log_warn("http: TLS to origin %s: cannot encrypt: resetting the connection", hup_what(u, what, sizeof(what)));
+	shutdown(u->fd, SHUT_RDWR);
+}
+
+/* HTTP/1.1 over TLS: the plaintext written before the handshake ended goes through
+ * OpenSSL once it has, and the ciphertext out whenever no send reads wbuf. */
 static void tls_send(struct loop *lp, struct hup *u)
 {
 	struct hup_tls *t = u->tls;
 
-	if (t->m.hs_done && t->out.len) {
-		if (tls_mem_write(&t->m, t->out.p, t->out.len)) {
-			char what[160];
-
-			log_warn("http: TLS to origin %s: cannot encrypt: resetting the connection",
-				 hup_what(u, what, sizeof(what)));
-			shutdown(u->fd, SHUT_RDWR);
-			return;
-		}
+	if (t->x.hs_done && t->out.len) {
+		tls_encrypt(u, t->out.p, t->out.len);
 		t->out.len = 0;
 	}
-	if (!u->send_inflight && u->woff == u->wlen) {
-		u->woff = 0;
-		u->wlen = tls_mem_take(&t->m, u->wbuf, u->wcap);
-	}
-	hup_kick_send(lp, u);
+	hup_send_queued(lp, u);
 }
 
 /* HTTP/1.1 over TLS: the plaintext OpenSSL can give, into tls->in (which grows by at
@@ -318,7 +346,7 @@ static int tls_pull(struct hup *u)
 			b->p = np;
 			b->cap *= 2;
 		}
-		r = tls_mem_read(&u->tls->m, b->p + b->len, b->cap - b->len, why, sizeof(why));
+		r = tls_xprt_read(&u->tls->x, b->p + b->len, b->cap - b->len, why, sizeof(why));
 		if (r > 0) {
 			b->len += (size_t)r;
 		} else if (r == 0) {
@@ -430,8 +458,10 @@ struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 {
 	if (u->tls && u->kind == HUP_K_H1) {
-		/* the memory BIO takes any amount: the exchange bounds it with hup_pending */
-		if (hb_put(&u->tls->out, p, n))
+		/* wq takes any amount: the exchange bounds it with hup_pending */
+		if (u->tls->x.hs_done && !u->tls->out.len)
+			tls_encrypt(u, p, n);
+		else if (hb_put(&u->tls->out, p, n))
 			return 0;
 		tls_send(lp, u);
 		return n;
@@ -470,7 +500,7 @@ size_t hup_pending(const struct hup *u)
 	size_t n = u->wlen - u->woff;
 
 	if (u->tls && u->kind == HUP_K_H1)
-		n += u->tls->out.len + tls_mem_pending(&u->tls->m);
+		n += u->tls->out.len + u->wq.len;
 	return n;
 }
 
@@ -486,7 +516,7 @@ void hup_data(const struct hup *u, const char **p, size_t *n)
 static bool hup_unread(const struct hup *u)
 {
 	if (u->tls && u->kind == HUP_K_H1)
-		return u->tls->in.len != u->tls->in.off || tls_mem_has_input(&u->tls->m);
+		return u->tls->in.len != u->tls->in.off || tls_xprt_has_input(&u->tls->x);
 	return u->rx.len != u->rx.off;
 }
 
@@ -582,7 +612,7 @@ static void tls_recv(struct loop *lp, struct hup *u, int res)
 		hup_close(lp, u);
 		return;
 	}
-	if (res <= 0 && !t->m.hs_done) {
+	if (res <= 0 && !t->x.hs_done) {
 		hup_tls_lost(lp, u, res);
 		hup_fail(lp, u, HUP_F_TLS, res ? res : -ECONNRESET);
 		return;
@@ -595,25 +625,26 @@ static void tls_recv(struct loop *lp, struct hup *u, int res)
 		/* a TCP close without close_notify: the end of what was sent, or a truncation */
 		u->eof = u->cut = true;
 	} else {
-		if (tls_mem_put(&t->m, u->rx.p + u->rx.off, u->rx.len - u->rx.off)) {
-			hup_fail(lp, u, HUP_F_RESET, -ENOMEM);
-			return;
-		}
-		u->rx.off = u->rx.len = 0;
-		if (!t->m.hs_done) {
+		/* OpenSSL reads the ciphertext where the recv put it */
+		tls_xprt_input(&t->x, u->rx.p + u->rx.off, u->rx.len - u->rx.off);
+		if (!t->x.hs_done) {
 			if (hup_tls_handshake(lp, u)) {
 				hup_fail(lp, u, HUP_F_TLS, -EPROTO);
 				return;
 			}
 			tls_send(lp, u); /* our Finished, then the request written meanwhile */
 		}
-		if (t->m.hs_done && (err = tls_pull(u))) {
+		if (t->x.hs_done && (err = tls_pull(u))) {
 			if (u->state == HUP_IDLE)
 				hup_close(lp, u);
 			else
 				hup_fail(lp, u, HUP_F_RESET, err);
 			return;
 		}
+		/* all of it, but after the origin's close_notify */
+		u->rx.off = u->rx.len - tls_xprt_input_left(&t->x);
+		if (u->rx.off == u->rx.len)
+			u->rx.off = u->rx.len = 0;
 	}
 	if (u->state == HUP_IDLE) {
 		/* session tickets are fine; anything the exchange would read is not */

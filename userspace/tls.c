@@ -1,13 +1,18 @@
-/* tls.c: the TLS contexts of the tunnels. Both directions are TLS 1.3 and mutual: the
- * tunnel listener asks every client for a certificate signed by the configured CA (and
- * authorizes on its subjectAltNames, see tunnel_access `san`), the tunnel client checks
- * the peer's certificate against the same CA (and its name when the route gives one).
- * ALPN: h2 for HTTP/2 CONNECT, http/1.1 (or no ALPN) for HTTP/1.1 CONNECT over TLS.
+/* tls.c: the TLS contexts of the tunnels, and hermesd's one TLS transport. Both
+ * directions are TLS 1.3 and mutual: the tunnel listener asks every client for a
+ * certificate signed by the configured CA (and authorizes on its subjectAltNames, see
+ * tunnel_access `san`), the tunnel client checks the peer's certificate against the same
+ * CA (and its name when the route gives one). ALPN: h2 for HTTP/2 CONNECT, http/1.1 (or
+ * no ALPN) for HTTP/1.1 CONNECT over TLS. The same client context serves the http
+ * action's TLS origins (h2, and HTTP/1.1 with upstream_tls).
  *
- * The same client context serves the http action's TLS origins (h2, and HTTP/1.1 with
- * upstream_tls) through tls_mem: one SSL on two memory BIOs per upstream connection,
- * shared by hup.c (HTTP/1.1) and h2up.c (HTTP/2), whose buffers and io_uring ops carry
- * the ciphertext. */
+ * tls_xprt is OpenSSL on a BIO of ours whose socket side belongs to the caller: OpenSSL
+ * reads ciphertext straight from the caller's receive buffer and writes it straight into
+ * the caller's output (two memory BIOs would copy every byte once more each way). The
+ * http action's upstream connections run on it (hup.c for HTTP/1.1, h2up.c for HTTP/2);
+ * its interface is made to carry the tunnel sessions (sess.c) as well: the server side,
+ * readers that stop early and leave ciphertext in their buffer, half-close by
+ * close_notify, and a TCP end told apart from close_notify. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
@@ -163,26 +168,102 @@ void tls_fail_reason(void *ssl, char *buf, size_t len)
 		snprintf(buf, len, "%s", q);
 }
 
-/* ---- a client on memory BIOs (the http action's upstream connections) ---- */
+/* ---- the transport: OpenSSL on a zero-copy BIO ---- */
 
-int tls_mem_client(struct tls_mem *t, void *ctx, const char *name, const char *alpn)
+/* OpenSSL's network side: what it writes goes to the owner's output, what it reads comes
+ * from the owner's receive buffer. */
+static int bio_write(BIO *b, const char *buf, int len)
+{
+	struct tls_xprt *t = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (t->out(t->out_ud, buf, (size_t)len)) {
+		t->out_err = -ENOMEM;
+		return -1;
+	}
+	return len;
+}
+
+static int bio_read(BIO *b, char *buf, int len)
+{
+	struct tls_xprt *t = BIO_get_data(b);
+	size_t n = t->in_len - t->in_off;
+
+	BIO_clear_retry_flags(b);
+	if (!n) {
+		/* nothing more yet: "try again", never EOF (the owner judges a TCP end) */
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	if (n > (size_t)len)
+		n = (size_t)len;
+	memcpy(buf, t->in + t->in_off, n);
+	t->in_off += n;
+	return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+/* hermesd is one thread: the method is made once, on first use, and kept. */
+static BIO_METHOD *bio_method(void)
+{
+	static BIO_METHOD *m;
+
+	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hermes-xprt"))) {
+		BIO_meth_set_write(m, bio_write);
+		BIO_meth_set_read(m, bio_read);
+		BIO_meth_set_ctrl(m, bio_ctrl);
+		BIO_meth_set_create(m, bio_create);
+	}
+	return m;
+}
+
+static int xprt_new(struct tls_xprt *t, void *ctx, tls_out_fn *out, void *ud)
+{
+	BIO_METHOD *m = bio_method();
+	SSL *ssl = SSL_new(ctx);
+	BIO *bio;
+
+	memset(t, 0, sizeof(*t));
+	if (!ssl || !m || !(bio = BIO_new(m))) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	BIO_set_data(bio, t);
+	SSL_set_bio(ssl, bio, bio); /* one reference, both ways */
+	t->ssl = ssl;
+	t->out = out;
+	t->out_ud = ud;
+	return 0;
+}
+
+int tls_xprt_client(struct tls_xprt *t, void *ctx, const char *name, const char *alpn, tls_out_fn *out,
+		    void *ud)
 {
 	unsigned char wire[16];
 	unsigned char ip[16];
 	size_t al = strlen(alpn);
-	SSL *ssl = SSL_new(ctx);
-	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+	SSL *ssl;
 
-	memset(t, 0, sizeof(*t));
-	if (!ssl || !rb || !wb || al >= sizeof(t->alpn)) {
-		SSL_free(ssl);
-		BIO_free(rb);
-		BIO_free(wb);
+	memset(t, 0, sizeof(*t)); /* freeing it is safe whatever happens */
+	if (al == 0 || al >= sizeof(t->alpn))
+		return -EINVAL;
+	if (xprt_new(t, ctx, out, ud))
 		return -ENOMEM;
-	}
-	/* an empty memory BIO means "try again later", not EOF */
-	BIO_set_mem_eof_return(rb, -1);
-	SSL_set_bio(ssl, rb, wb);
+	ssl = t->ssl;
 	SSL_set_connect_state(ssl);
 	wire[0] = (unsigned char)al;
 	memcpy(wire + 1, alpn, al);
@@ -195,40 +276,54 @@ int tls_mem_client(struct tls_mem *t, void *ctx, const char *name, const char *a
 	} else if (name[0] && (SSL_set_tlsext_host_name(ssl, name) != 1 || SSL_set1_host(ssl, name) != 1)) {
 		goto fail;
 	}
-	t->ssl = ssl;
-	t->rb = rb;
-	t->wb = wb;
 	return 0;
 fail:
-	SSL_free(ssl); /* and its BIOs */
+	tls_xprt_free(t);
 	ERR_clear_error();
 	return -ENOMEM;
 }
 
-void tls_mem_free(struct tls_mem *t)
+int tls_xprt_server(struct tls_xprt *t, void *ctx, tls_out_fn *out, void *ud)
 {
-	SSL_free(t->ssl); /* and its BIOs */
-	t->ssl = t->rb = t->wb = NULL;
+	if (xprt_new(t, ctx, out, ud))
+		return -ENOMEM;
+	SSL_set_accept_state(t->ssl);
+	return 0;
 }
 
-int tls_mem_put(struct tls_mem *t, const void *p, size_t n)
+void tls_xprt_free(struct tls_xprt *t)
 {
-	return n && BIO_write(t->rb, p, (int)n) != (int)n ? -ENOMEM : 0;
+	SSL_free(t->ssl); /* and its BIO */
+	t->ssl = NULL;
+	t->in = NULL;
+	t->in_off = t->in_len = 0;
 }
 
-size_t tls_mem_take(struct tls_mem *t, void *buf, size_t len)
+void tls_xprt_input(struct tls_xprt *t, const void *p, size_t n)
 {
-	int n = len ? BIO_read(t->wb, buf, len > INT32_MAX ? INT32_MAX : (int)len) : 0;
-
-	return n > 0 ? (size_t)n : 0;
+	t->in = p;
+	t->in_off = 0;
+	t->in_len = n;
 }
 
-size_t tls_mem_pending(const struct tls_mem *t)
+size_t tls_xprt_input_left(const struct tls_xprt *t)
 {
-	return BIO_ctrl_pending(t->wb);
+	return t->in_len - t->in_off;
 }
 
-int tls_mem_handshake(struct tls_mem *t, char *why, size_t len)
+/* Why the last call failed: our output's failure, else OpenSSL's. */
+static int xprt_fail(struct tls_xprt *t, char *why, size_t len)
+{
+	if (t->out_err) {
+		snprintf(why, len, "out of memory for the ciphertext to send");
+		ERR_clear_error();
+		return t->out_err;
+	}
+	tls_fail_reason(t->ssl, why, len);
+	return -EPROTO;
+}
+
+int tls_xprt_handshake(struct tls_xprt *t, char *why, size_t len)
 {
 	const unsigned char *alpn = NULL;
 	unsigned alpn_len = 0;
@@ -240,52 +335,61 @@ int tls_mem_handshake(struct tls_mem *t, char *why, size_t len)
 	if (r == 1) {
 		SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
 		/* a server without ALPN speaks HTTP/1.1 (RFC 7301 3.2): only h2 must be chosen */
-		if (alpn_len ? alpn_len != strlen(t->alpn) || memcmp(alpn, t->alpn, alpn_len)
-			     : strcmp(t->alpn, "http/1.1") != 0) {
+		if (!SSL_is_server(t->ssl) &&
+		    (alpn_len ? alpn_len != strlen(t->alpn) || memcmp(alpn, t->alpn, alpn_len)
+			      : strcmp(t->alpn, "http/1.1") != 0)) {
 			snprintf(why, len, "it did not select ALPN %s (%.*s)", t->alpn, alpn_len ? (int)alpn_len : 4,
 				 alpn_len ? (const char *)alpn : "none");
 			return -EPROTO;
 		}
-		if (!alpn_len)
-			t->alpn[0] = 0;
+		/* a server's choice is among its own (h2, http/1.1): it fits */
+		if (alpn_len >= sizeof(t->alpn))
+			alpn_len = 0;
+		if (alpn_len)
+			memcpy(t->alpn, alpn, alpn_len);
+		t->alpn[alpn_len] = 0;
 		t->hs_done = true;
 		return 1;
 	}
 	e = SSL_get_error(t->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+	if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && !t->out_err) {
 		ERR_clear_error();
 		return 0;
 	}
-	tls_fail_reason(t->ssl, why, len);
-	return -EPROTO;
+	r = xprt_fail(t, why, len);
+	return r == -ENOMEM ? r : -EPROTO;
 }
 
-long tls_mem_read(struct tls_mem *t, void *buf, size_t len, char *why, size_t whylen)
+long tls_xprt_read(struct tls_xprt *t, void *buf, size_t len, char *why, size_t whylen)
 {
 	int r = SSL_read(t->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len), e;
 
 	if (r > 0)
 		return r;
 	e = SSL_get_error(t->ssl, r);
+	if (t->out_err)
+		return xprt_fail(t, why, whylen);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 		ERR_clear_error();
 		return -EAGAIN;
 	}
 	if (e == SSL_ERROR_ZERO_RETURN)
 		return 0;
-	tls_fail_reason(t->ssl, why, whylen);
-	return -EPROTO;
+	return xprt_fail(t, why, whylen);
 }
 
-int tls_mem_write(struct tls_mem *t, const void *p, size_t n)
+int tls_xprt_write(struct tls_xprt *t, const void *p, size_t n)
 {
-	/* a memory BIO takes every record at once; a partial write only splits records */
+	/* our BIO takes every record at once: a partial write only splits records (64 KiB a
+	 * call, as records are 16 KiB at most) */
+	if (!t->hs_done)
+		return -ENOTCONN;
 	while (n) {
-		int w = SSL_write(t->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		int w = SSL_write(t->ssl, p, n > 65536 ? 65536 : (int)n);
 
 		if (w <= 0) {
 			ERR_clear_error();
-			return -EIO;
+			return t->out_err ? t->out_err : -EIO;
 		}
 		p = (const char *)p + w;
 		n -= (size_t)w;
@@ -293,12 +397,33 @@ int tls_mem_write(struct tls_mem *t, const void *p, size_t n)
 	return 0;
 }
 
-bool tls_mem_has_input(const struct tls_mem *t)
+int tls_xprt_shutdown(struct tls_xprt *t)
 {
-	return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rb);
+	if (!t->hs_done)
+		return -ENOTCONN;
+	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
+		return 0;
+	/* 0: sent, the peer's not read yet; 1: both; <0: the write failed */
+	if (SSL_shutdown(t->ssl) < 0) {
+		ERR_clear_error();
+		return t->out_err ? t->out_err : -EIO;
+	}
+	return 0;
 }
 
-const char *tls_mem_version(const struct tls_mem *t)
+bool tls_xprt_peer_closed(const struct tls_xprt *t)
+{
+	return SSL_get_shutdown(t->ssl) & SSL_RECEIVED_SHUTDOWN;
+}
+
+bool tls_xprt_has_input(const struct tls_xprt *t)
+{
+	/* SSL_has_pending misses a record whose header was read and whose body was not (all
+	 * that came was consumed, into the record layer's state): "RB", reading a body */
+	return t->in_off < t->in_len || SSL_has_pending(t->ssl) || !strcmp(SSL_rstate_string(t->ssl), "RB");
+}
+
+const char *tls_xprt_version(const struct tls_xprt *t)
 {
 	return SSL_get_version(t->ssl);
 }
