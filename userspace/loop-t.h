@@ -4,6 +4,7 @@
 #ifndef HERMES_LOOP_T_H
 #define HERMES_LOOP_T_H
 
+#include <limits.h> /* before liburing's linux headers: glibc keeps their LINK_MAX out of loader.h's enum */
 #include <liburing.h>
 #include <stdbool.h>
 #include <stddef.h>

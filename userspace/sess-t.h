@@ -12,6 +12,7 @@
 #include "ep-t.h"
 #include "hermes/origdst.h"
 #include "loop-t.h"
+#include "tls.h"
 
 enum sess_state {
 	SESS_CONNECTING, /* client: TCP connect in flight */
@@ -47,8 +48,8 @@ struct sstream {
 };
 
 /* One TCP connection carrying tunnel flows, TLS or not, accepted on the tunnel listener
- * (server) or opened to a route's peer (client, pooled when HTTP/2). OpenSSL runs on a
- * BIO of ours over rbuf/ob: ciphertext moves with io_uring recv/send. */
+ * (server) or opened to a route's peer (client, pooled when HTTP/2). TLS runs on
+ * tls.c's adapter over rbuf/ob: ciphertext moves with io_uring recv/send. */
 struct sess {
 	struct loop *loop;
 	struct sess *prev, *next;   /* lp->sessions */
@@ -69,8 +70,8 @@ struct sess {
 	bool close_when_sent;       /* h1: the flow ended; close once the output is out */
 	bool tcp_eof, h1_eof;       /* h1: the peer's FIN was read; its end reached the flow */
 	int close_err;              /* why it is closing (-errno), for its flows */
-	void *ssl;                  /* SSL * */
-	size_t rin_off, rin_len;    /* TLS: ciphertext in rbuf not read by OpenSSL yet */
+	struct tls_xprt x;          /* TLS (when `tls`): reads ciphertext straight from rbuf,
+				     * writes it straight into the output */
 	void *ng;                   /* nghttp2_session * */
 	uint8_t *rbuf;
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,

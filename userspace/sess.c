@@ -1,6 +1,7 @@
 /* sess.c: tunnel connections, the transport: a TCP connection in clear text (h2c,
- * prior knowledge) or over TLS 1.3 with mutual authentication (OpenSSL on a BIO of ours:
- * ciphertext moves with io_uring recv/send, no kTLS on this kernel), carrying HTTP/2
+ * prior knowledge) or over TLS 1.3 with mutual authentication (tls.c's adapter: OpenSSL
+ * reads and writes our buffers, ciphertext moves with io_uring recv/send, no kTLS on this
+ * kernel), carrying HTTP/2
  * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c).
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
@@ -21,8 +22,6 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "addr.h"
 #include "config.h"
@@ -38,7 +37,6 @@
 #define SESS_IDLE_MS 60000          /* a pooled connection with no flow is closed after this */
 #define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
 
-#define SSLP(s) ((SSL *)(s)->ssl)
 
 static void sess_flush(struct sess *s);
 
@@ -138,8 +136,7 @@ static void sess_maybe_free(struct sess *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->ssl)
-		SSL_free(s->ssl); /* and its BIOs */
+	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	free(s->rbuf);
 	free(s->ob[0].p);
@@ -256,59 +253,10 @@ static int obuf_add(struct sess *s, const void *p, size_t n)
 	return 0;
 }
 
-/* OpenSSL's network side is this BIO: ciphertext it writes goes straight into the
- * output buffer, ciphertext it reads comes straight from the recv buffer (no memory
- * BIO copies in between). */
-static int bio_write(BIO *b, const char *buf, int len)
+/* TLS records go into the output as OpenSSL seals them. */
+static int tls_out(void *ud, const void *p, size_t n)
 {
-	struct sess *s = BIO_get_data(b);
-
-	BIO_clear_retry_flags(b);
-	return obuf_add(s, buf, (size_t)len) ? -1 : len;
-}
-
-static int bio_read(BIO *b, char *buf, int len)
-{
-	struct sess *s = BIO_get_data(b);
-	size_t n = s->rin_len - s->rin_off;
-
-	BIO_clear_retry_flags(b);
-	if (!n) {
-		BIO_set_retry_read(b);
-		return -1;
-	}
-	if (n > (size_t)len)
-		n = (size_t)len;
-	memcpy(buf, s->rbuf + s->rin_off, n);
-	s->rin_off += n;
-	return (int)n;
-}
-
-static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-static int bio_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static BIO_METHOD *bio_method(void)
-{
-	static BIO_METHOD *m;
-
-	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hermes-sess"))) {
-		BIO_meth_set_write(m, bio_write);
-		BIO_meth_set_read(m, bio_read);
-		BIO_meth_set_ctrl(m, bio_ctrl);
-		BIO_meth_set_create(m, bio_create);
-	}
-	return m;
+	return obuf_add(ud, p, n);
 }
 
 size_t sess_out_len(const struct sess *s)
@@ -320,15 +268,7 @@ int sess_out(struct sess *s, const uint8_t *p, size_t n)
 {
 	if (!s->tls)
 		return obuf_add(s, p, n);
-	while (n) {
-		int w = SSL_write(SSLP(s), p, n > 65536 ? 65536 : (int)n);
-
-		if (w <= 0)
-			return -EIO; /* our BIO never blocks */
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return tls_xprt_write(&s->x, p, n);
 }
 
 static void sess_flush(struct sess *s)
@@ -348,7 +288,7 @@ static void sess_flush(struct sess *s)
 			sess_tls_read_more(s);
 			if (s->state != SESS_OPEN)
 				return;
-			if (s->rin_off >= s->rin_len && !s->tcp_eof)
+			if (!tls_xprt_input_left(&s->x) && !s->tcp_eof)
 				sess_arm_recv(s);
 		}
 	}
@@ -388,11 +328,12 @@ void sess_tls_read_more(struct sess *s)
 
 	while (s->state == SESS_OPEN) {
 		size_t want = s->h1 ? sess_h1_room(s) : SESS_RBUF;
-		int n;
+		char why[256];
+		long n;
 
 		if (!want)
 			return;
-		n = SSL_read(SSLP(s), buf, (int)(want < SESS_RBUF ? want : SESS_RBUF));
+		n = tls_xprt_read(&s->x, buf, want < SESS_RBUF ? want : SESS_RBUF, why, sizeof(why));
 		if (n > 0) {
 			if (s->h1)
 				sess_h1_input(s, buf, (size_t)n);
@@ -400,33 +341,26 @@ void sess_tls_read_more(struct sess *s)
 				sess_h2_feed(s, buf, (size_t)n);
 			continue;
 		}
-		n = SSL_get_error(SSLP(s), n);
-		if ((n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE) && s->h1 && s->tcp_eof &&
-		    !(SSL_get_shutdown(SSLP(s)) & SSL_RECEIVED_SHUTDOWN) && !s->h1_eof) {
+		if (n == -EAGAIN && s->h1 && s->tcp_eof && !tls_xprt_peer_closed(&s->x) && !s->h1_eof) {
 			/* TCP ended without close_notify (some clients do): take it as the half-close */
 			s->h1_eof = true;
 			sess_h1_input(s, NULL, 0);
 			return;
 		}
-		if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
+		if (n == -EAGAIN)
 			return;
-		if (n == SSL_ERROR_ZERO_RETURN && s->h1) {
+		if (n == 0 && s->h1) {
 			if (s->h1_eof)
 				return;
 			s->h1_eof = true;
 			sess_h1_input(s, NULL, 0); /* close_notify: the flow's half-close */
 			return;
 		}
-		if (n == SSL_ERROR_ZERO_RETURN) {
+		if (n == 0) {
 			sess_close(s, 0, "the peer closed TLS");
 			return;
 		}
-		{
-			char why[256];
-
-			tls_fail_reason(s->ssl, why, sizeof(why));
-			sess_close(s, -EPROTO, why);
-		}
+		sess_close(s, (int)n, n == -ENOMEM ? "out of memory for output" : why);
 		return;
 	}
 }
@@ -435,14 +369,11 @@ static void tls_handshake(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	char why[320], name[ADDR_STRLEN];
-	int rv = SSL_do_handshake(SSLP(s));
+	int rv = tls_xprt_handshake(&s->x, why, sizeof(why));
 
-	if (rv != 1) {
-		int e = SSL_get_error(SSLP(s), rv);
-
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-			return;
-		tls_fail_reason(s->ssl, why, sizeof(why));
+	if (rv == 0)
+		return;
+	if (rv < 0) {
 		lp->st.sess_tls_failed++;
 		log_warn("tunnel session %llu %s %s: TLS handshake failed: %s", (unsigned long long)s->id,
 			 s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
@@ -453,23 +384,11 @@ static void tls_handshake(struct sess *s)
 		sess_close(s, -ECONNREFUSED, "TLS handshake failed");
 		return;
 	}
-	{
-		const unsigned char *alpn = NULL;
-		unsigned alen = 0;
-
-		SSL_get0_alpn_selected(SSLP(s), &alpn, &alen);
-		/* our clients offer h2, or http/1.1 for an h1 peer; a server picks h2 when
-		 * offered, else HTTP/1.1 CONNECT (http/1.1 or no ALPN) */
-		s->h1 = !(alen == 2 && !memcmp(alpn, "h2", 2));
-		if (!s->server && s->h1 != (s->peer.proto == TPROTO_H1)) {
-			lp->st.sess_tls_failed++;
-			sess_close(s, -EPROTO, s->h1 ? "TLS peer did not agree on ALPN h2" :
-						       "TLS peer did not agree on ALPN http/1.1");
-			return;
-		}
-	}
+	/* our clients offer h2, or http/1.1 for an h1 peer (the adapter refused any other
+	 * answer); a server picks h2 when offered, else HTTP/1.1 CONNECT (http/1.1 or none) */
+	s->h1 = strcmp(s->x.alpn, "h2") != 0;
 	if (s->server)
-		s->n_sans = tls_peer_sans(s->ssl, s->sans, SESS_MAX_SANS);
+		s->n_sans = tls_peer_sans(s->x.ssl, s->sans, SESS_MAX_SANS);
 	log_debug("tunnel session %llu %s %s: TLS 1.3 up (%s)%s%s", (unsigned long long)s->id,
 		  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), s->h1 ? "HTTP/1.1" : "h2",
 		  s->n_sans ? ", peer " : "", s->n_sans ? s->sans[0] : "");
@@ -483,28 +402,12 @@ static void tls_handshake(struct sess *s)
 static int sess_tls_new(struct sess *s)
 {
 	struct loop *lp = s->loop;
-	SSL *ssl = SSL_new(s->server ? lp->rt->tls_server : lp->rt->tls_client);
-	BIO_METHOD *m = bio_method();
-	BIO *bio;
+	int err = s->server ? tls_xprt_server(&s->x, lp->rt->tls_server, tls_out, s) :
+			      tls_xprt_client(&s->x, lp->rt->tls_client, s->peer.name,
+					      s->peer.proto == TPROTO_H1 ? "http/1.1" : "h2", tls_out, s);
 
-	if (!ssl || !m || !(bio = BIO_new(m))) {
-		SSL_free(ssl);
-		return -ENOMEM;
-	}
-	BIO_set_data(bio, s);
-	SSL_set_bio(ssl, bio, bio); /* one reference, both ways */
-	if (s->server) {
-		SSL_set_accept_state(ssl);
-	} else {
-		SSL_set_connect_state(ssl);
-		if (s->peer.proto == TPROTO_H1)
-			SSL_set_alpn_protos(ssl, (const unsigned char *)"\x08http/1.1", 9);
-		if (s->peer.name[0]) {
-			SSL_set_tlsext_host_name(ssl, s->peer.name);
-			SSL_set1_host(ssl, s->peer.name);
-		}
-	}
-	s->ssl = ssl;
+	if (err)
+		return err;
 	s->tls = true;
 	s->state = SESS_HANDSHAKE;
 	return 0;
@@ -660,8 +563,7 @@ static void on_recv(struct sess *s, int res)
 	}
 	s->bytes += (uint64_t)res;
 	if (s->tls) {
-		s->rin_off = 0;
-		s->rin_len = (size_t)res;
+		tls_xprt_input(&s->x, s->rbuf, (size_t)res);
 		if (s->state == SESS_HANDSHAKE)
 			tls_handshake(s);
 		else
@@ -670,7 +572,7 @@ static void on_recv(struct sess *s, int res)
 		sess_h2_feed(s, s->rbuf, (size_t)res);
 	}
 	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
-	if (!s->tls || s->rin_off >= s->rin_len)
+	if (!s->tls || !tls_xprt_input_left(&s->x))
 		sess_arm_recv(s);
 	sess_dirty(s);
 }

@@ -7,15 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include <openssl/ssl.h>
-
 #include "conn.h"
 #include "ep.h"
 #include "ep_sock.h"
 #include "loop.h"
 #include "sess-int.h"
 
-#define SSLP(s) ((SSL *)(s)->ssl)
 #define ST(e) loop_container_of(e, struct sstream, e)
 
 static struct sstream *flow(const struct sess *s)
@@ -108,7 +105,7 @@ void sess_h1_output(struct sess *s)
 		sent = true;
 	}
 	if (st->e.ending && !st->e.shut && !ep_avail(src)) {
-		SSL_shutdown(SSLP(s));
+		tls_xprt_shutdown(&s->x);
 		st->e.shut = true;
 		sent = true;
 	}
@@ -151,7 +148,7 @@ static void h1_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	(void)!sess_out(s, (const uint8_t *)h1, h1_len);
 	if (status != 200) {
 		e->shut = true;
-		SSL_shutdown(SSLP(s));
+		tls_xprt_shutdown(&s->x);
 	}
 	sess_dirty(s);
 }
@@ -184,8 +181,8 @@ static void h1_close(struct ep *e, enum ep_end how, bool orphan)
 			sock_reset_on_close(s->fd);
 			sess_close(s, 0, "its flow was reset");
 		} else {
-			if (s->state == SESS_OPEN && !SSL_get_shutdown(SSLP(s)))
-				SSL_shutdown(SSLP(s));
+			if (s->state == SESS_OPEN)
+				tls_xprt_shutdown(&s->x); /* once: later calls do nothing */
 			s->close_when_sent = true;
 		}
 		sess_dirty(s);

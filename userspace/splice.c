@@ -10,7 +10,6 @@
  * write_seq - snd_una: every byte that ever entered its send queue). Bytes still held
  * in the psock backlog are in neither count, so equality means none is left behind. */
 #include <errno.h>
-#include <limits.h> /* before the linux headers: it keeps their LINK_MAX out */
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* glibc's struct tcp_info lacks tcpi_bytes_* */
