@@ -24,6 +24,14 @@ struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err);
 /* Streams on s. */
 void sess_link(struct sess *s, struct sstream *st);
 void sess_unlink(struct sstream *st);
+/* The endpoint ops both kinds of flow share: their received bytes wait in st->rx. */
+int sess_stream_start(struct ep *e);
+void sess_stream_peek(const struct ep *e, const uint8_t **p, size_t *n);
+size_t sess_stream_avail(const struct ep *e);
+bool sess_stream_busy(const struct ep *e);
+void sess_stream_free_ep(struct ep *e);
+int sess_stream_sock(const struct ep *e);
+void sess_stream_free(struct sstream *st);
 
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
@@ -36,7 +44,6 @@ void sess_h2_free(struct sess *s);
 bool sess_h2_idle(const struct sess *s);
 /* A stream of s leaves, told err (its owner hears it unless it closed it). */
 void sess_stream_gone(struct sstream *st, int err);
-void sess_stream_free(struct sstream *st);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool sess_h2_finished(const struct sess *s);
 /* GOAWAY NO_ERROR: terminate, at once; else a notice (the open streams finish). */

@@ -96,6 +96,51 @@ void sess_unlink(struct sstream *st)
 		s->idle_since_ms = s->loop->now_ms;
 }
 
+/* ---- what every flow on a tunnel connection does alike ---- */
+
+#define ST(e) loop_container_of(e, struct sstream, e)
+
+int sess_stream_start(struct ep *e)
+{
+	ST(e)->started = true;
+	return 0;
+}
+
+void sess_stream_peek(const struct ep *e, const uint8_t **p, size_t *n)
+{
+	ep_ring_peek(&ST(e)->rx, p, n);
+}
+
+size_t sess_stream_avail(const struct ep *e)
+{
+	return ST(e)->rx.len;
+}
+
+bool sess_stream_busy(const struct ep *e)
+{
+	(void)e;
+	return false; /* the session's ops are its own */
+}
+
+void sess_stream_free(struct sstream *st)
+{
+	ep_ring_free(&st->rx);
+	free(st->hbuf);
+	ep_release(&st->e);
+	free(st);
+}
+
+void sess_stream_free_ep(struct ep *e)
+{
+	sess_stream_free(ST(e));
+}
+
+int sess_stream_sock(const struct ep *e)
+{
+	(void)e;
+	return -1; /* its bytes pass through the session (TLS, HTTP/2 framing) */
+}
+
 const struct sess *sess_of(const struct ep *e)
 {
 	if (!e || (e->ops != &sess_h2_ops && e->ops != &sess_h1_ops))

@@ -115,12 +115,6 @@ void sess_h1_output(struct sess *s)
 
 /* ---- the endpoint ---- */
 
-static int h1_start(struct ep *e)
-{
-	ST(e)->started = true;
-	return 0;
-}
-
 static void h1_dirty(struct ep *e)
 {
 	if (ST(e)->s)
@@ -153,16 +147,6 @@ static void h1_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	sess_dirty(s);
 }
 
-static void h1_peek(const struct ep *e, const uint8_t **p, size_t *n)
-{
-	ep_ring_peek(&ST(e)->rx, p, n);
-}
-
-static size_t h1_avail(const struct ep *e)
-{
-	return ST(e)->rx.len;
-}
-
 static void h1_consume(struct ep *e, size_t n)
 {
 	ep_ring_consume(&ST(e)->rx, n);
@@ -191,38 +175,21 @@ static void h1_close(struct ep *e, enum ep_end how, bool orphan)
 		sess_stream_free(st);
 }
 
-static bool h1_busy(const struct ep *e)
-{
-	(void)e;
-	return false; /* the session's ops are its own */
-}
-
-static void h1_free(struct ep *e)
-{
-	sess_stream_free(ST(e));
-}
-
-static int h1_sock(const struct ep *e)
-{
-	(void)e;
-	return -1; /* TLS: its bytes must pass through OpenSSL */
-}
-
 const struct ep_ops sess_h1_ops = {
 	.kind = "tls",
-	.start = h1_start,
+	.start = sess_stream_start,
 	.read = h1_dirty,
 	.write = h1_write,
 	.reply = h1_reply,
-	.peek = h1_peek,
-	.avail = h1_avail,
+	.peek = sess_stream_peek,
+	.avail = sess_stream_avail,
 	.consume = h1_consume,
 	.kick = h1_dirty,
 	.shutdown = h1_dirty, /* the flush sends close_notify once the source is empty */
 	.close = h1_close,
-	.busy = h1_busy,
-	.free = h1_free,
-	.sock = h1_sock,
+	.busy = sess_stream_busy,
+	.free = sess_stream_free_ep,
+	.sock = sess_stream_sock,
 };
 
 struct ep *sess_h1_dial(struct loop *lp, const struct cfg_peer *p, const struct ep_owner_ops *own, void *owner,

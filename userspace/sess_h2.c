@@ -53,14 +53,6 @@ static struct sstream *stream_of(nghttp2_session *ng, int32_t sid)
 	return h2dn_is_stream(ud) ? NULL : ud;
 }
 
-void sess_stream_free(struct sstream *st)
-{
-	ep_ring_free(&st->rx);
-	free(st->hbuf);
-	ep_release(&st->e);
-	free(st);
-}
-
 /* st leaves its session's stream sid (its user data no longer points at it). */
 static void stream_off(struct sstream *st)
 {
@@ -88,12 +80,6 @@ void sess_stream_gone(struct sstream *st, int err)
 }
 
 /* ---- the endpoint ---- */
-
-static int h2s_start(struct ep *e)
-{
-	ST(e)->started = true;
-	return 0;
-}
 
 static void h2s_read(struct ep *e)
 {
@@ -133,16 +119,6 @@ static void h2s_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	if (status != 200)
 		e->shut = true;
 	sess_dirty(s);
-}
-
-static void h2s_peek(const struct ep *e, const uint8_t **p, size_t *n)
-{
-	ep_ring_peek(&ST(e)->rx, p, n);
-}
-
-static size_t h2s_avail(const struct ep *e)
-{
-	return ST(e)->rx.len;
 }
 
 static void h2s_consume(struct ep *e, size_t n)
@@ -186,38 +162,21 @@ static void h2s_close(struct ep *e, enum ep_end how, bool orphan)
 		sess_stream_free(st);
 }
 
-static bool h2s_busy(const struct ep *e)
-{
-	(void)e;
-	return false; /* the session's ops are its own */
-}
-
-static void h2s_free(struct ep *e)
-{
-	sess_stream_free(ST(e));
-}
-
-static int h2s_sock(const struct ep *e)
-{
-	(void)e;
-	return -1;
-}
-
 const struct ep_ops sess_h2_ops = {
 	.kind = "h2-stream",
-	.start = h2s_start,
+	.start = sess_stream_start,
 	.read = h2s_read,
 	.write = h2s_write,
 	.reply = h2s_reply,
-	.peek = h2s_peek,
-	.avail = h2s_avail,
+	.peek = sess_stream_peek,
+	.avail = sess_stream_avail,
 	.consume = h2s_consume,
 	.kick = h2s_kick,
 	.shutdown = h2s_kick, /* the data source ends the stream once the source is empty */
 	.close = h2s_close,
-	.busy = h2s_busy,
-	.free = h2s_free,
-	.sock = h2s_sock,
+	.busy = sess_stream_busy,
+	.free = sess_stream_free_ep,
+	.sock = sess_stream_sock,
 };
 
 /* ---- DATA out: straight from the source endpoint's buffers ---- */
