@@ -24,7 +24,9 @@
 #include "hermes/flow.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "counters.h"
+#include "ring.h"
+#include "sock.h"
 #include "runtime.h"
 #include "sess.h"
 #include "splice.h"
@@ -188,6 +190,12 @@ static int conn_origdst(struct loop *lp, struct conn *c, int fd, struct hermes_a
 
 static loop_done_fn conn_backoff_done;
 
+/* The route's peer of a tunnel client's current attempt (NULL for other flows). */
+static const struct cfg_peer *attempt_peer(const struct conn *c)
+{
+	return c->tp && c->n_eps && c->attempts ? &c->tp[(c->attempts - 1) % c->n_eps] : NULL;
+}
+
 void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 {
 	unsigned max = lp->cfg->connect_attempts > c->n_eps ? lp->cfg->connect_attempts : c->n_eps;
@@ -197,7 +205,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
 	lp->st.connect_failures++;
-	metrics_peer_attempt(lp, c, err);
+	metrics_peer_attempt(lp, attempt_peer(c), err);
 	if (c->r.ep[1]) {
 		c->bytes[1] += c->r.ep[1]->bytes;
 		ep_drop(c->r.ep[1], EP_END_CANCEL);
@@ -300,11 +308,9 @@ struct conn *conn_new(struct loop *lp, int fd)
 void conn_set_client(struct conn *c, struct ep *e)
 {
 	c->r.ep[0] = e;
-}
-
-const struct ep_owner_ops *conn_owner_ops(void)
-{
-	return &conn_ep_ops;
+	e->own = &conn_ep_ops;
+	e->owner = c;
+	e->side = 0;
 }
 
 /* The engine of the app's flow, for the flow table (see hermes_flow_engine). */
@@ -443,7 +449,7 @@ void conn_start_relay(struct loop *lp, struct conn *c)
 void conn_tunnel_up(struct loop *lp, struct conn *c)
 {
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
-	metrics_peer_attempt(lp, c, 0);
+	metrics_peer_attempt(lp, attempt_peer(c), 0);
 	if (c->tunnel_server && tunnel_established(lp, c)) {
 		conn_end(lp, c, true, true);
 		return;

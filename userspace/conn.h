@@ -12,9 +12,8 @@ void conn_tick(struct loop *lp);
 void conn_abort_all(struct loop *lp);
 /* A new flow; fd >= 0: its client socket (closed, reset, on failure). NULL without memory. */
 struct conn *conn_new(struct loop *lp, int fd);
-/* The flow's client side is e (made with conn_owner_ops() and c as its owner). */
+/* The flow's client side is e, which reports to c from now on. */
 void conn_set_client(struct conn *c, struct ep *e);
-const struct ep_owner_ops *conn_owner_ops(void);
 /* Ends c (RST the sides flagged); memory goes with the last completion. */
 void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream);
 void conn_maybe_free(struct loop *lp, struct conn *c);
@@ -31,6 +30,9 @@ void conn_tunnel_up(struct loop *lp, struct conn *c);
 uint64_t conn_bytes(const struct conn *c, int side);
 
 /* tunnel.c */
+struct sess_acceptor;
+/* The tunnel listener's flows, whatever they came on (sess.c hands them over). */
+extern const struct sess_acceptor tunnel_acceptor;
 void tunnel_accept(struct loop *lp, int fd);
 /* c's client endpoint carries a CONNECT request head: read it (tunnel listener). */
 void tunnel_serve(struct loop *lp, struct conn *c);
@@ -45,10 +47,4 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 void tunnel_send_connect(struct loop *lp, struct conn *c);
 /* Bytes of the peer's answer to our CONNECT arrived on c's upstream endpoint. */
 void tunnel_resp(struct loop *lp, struct conn *c);
-struct sess;
-/* tunnel_access for a request from peer to target (http.c's explicit proxy requests; s:
- * the TLS session it came on, for `san` rules, or NULL): 0, or -EACCES with why. */
-int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-		  const struct h1_request *req, const struct sess *s, char *why, size_t why_len);
-
 #endif

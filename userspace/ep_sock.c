@@ -4,8 +4,7 @@
  * buffers of its own (RELAY_NBUF of RELAY_BUFSZ: what it may hold unsent bounds what is
  * in flight, which is the backpressure) and sends its source's bytes straight from that
  * source's buffers, with no copy. Its end: shutdown(SHUT_WR) after the last byte; a
- * reset: close with SO_LINGER 0. It also dials: every upstream socket of hermesd is
- * made here (SO_MARK, so the connect programs leave it alone; a linked timeout). */
+ * reset: close with SO_LINGER 0. Its dial is sock.c's, the one of every upstream socket. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,8 +16,9 @@
 #include "addr.h"
 #include "ep.h"
 #include "ep_sock.h"
+#include "sock.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 
 #define SETUP_BUF 16384
 
@@ -54,14 +54,6 @@ struct ep_sock {
 
 static const struct ep_ops sock_ops;
 static loop_done_fn connect_done, recv_done, send_done, shutdown_done, aux_done;
-
-void sock_reset_on_close(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-}
 
 /* ---- buffer groups: one per relaying socket ---- */
 
@@ -146,33 +138,6 @@ struct ep *ep_sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, 
 	struct ep_sock *k = sock_new(lp, fd, own, owner, side);
 
 	return k ? &k->e : NULL;
-}
-
-int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
-	      loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done, struct __kernel_timespec *ts)
-{
-	struct io_uring_sqe *sqe;
-	int fd, one = 1, mark = (int)lp->cfg->mark;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* never steered again by connect4, and recognisable as ours */
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		log_error("SO_MARK on upstream socket: %s (hermesd needs CAP_NET_ADMIN)", strerror(-err));
-		return err;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	sqe = loop_sqe(lp, op, done);
-	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)ss, len);
-	sqe->flags |= IOSQE_IO_LINK;
-	ts->tv_sec = lp->cfg->connect_timeout_ms / 1000;
-	ts->tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
-	io_uring_prep_link_timeout(loop_sqe(lp, op_timeout, timeout_done), ts, 0);
-	return fd;
 }
 
 struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,

@@ -29,8 +29,8 @@
 #include "loader.h"
 #include "log.h"
 #include "conn.h"
-#include "ep_sock.h"
-#include "loop.h"
+#include "ring.h"
+#include "sock.h"
 #include "pinfs.h"
 
 #define LINK_PIN HERMES_PIN_LINKS "/" HERMES_LINK_INGRESS

@@ -176,6 +176,7 @@ struct loop {
 	struct loop_stats st;
 	const char *config_path; /* for SIGHUP; NULL = embedded default */
 	struct http_state *http; /* the http action (http.c) */
+	const struct sess_acceptor *sess_acc; /* where the tunnel listener's flows go (tunnel.c) */
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include "ep-t.h"
 #include "hermes/origdst.h"
 #include "loop-t.h"
+#include "http-t.h"
 #include "tls.h"
 
 enum sess_state {
@@ -25,7 +26,6 @@ enum sess_state {
 #define SESS_RBUF (64 * 1024)
 #define SESS_MAX_SANS 8
 
-struct h2sess;
 
 /* A flow's endpoint on a tunnel connection: an HTTP/2 stream, or the one flow of an
  * HTTP/1.1 CONNECT over TLS. Its owner (a struct conn) frees it; the session lets go of
@@ -83,8 +83,8 @@ struct sess {
 	struct cfg_peer peer;       /* client: whom it reaches */
 	struct hermes_addr paddr;   /* the peer's address */
 	char sans[SESS_MAX_SANS][128]; /* server: the client certificate's DNS/URI SANs */
-	struct h2sess *http;        /* server: its non-CONNECT streams, explicit proxy requests
-				     * of the http action (h2dn.c); NULL until the first */
+	struct h2dn_host host;      /* server: its non-CONNECT streams, explicit proxy requests
+				     * of the http action, are h2dn.c's through this */
 	unsigned n_sans;
 	uint64_t started_ms, idle_since_ms;
 	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */

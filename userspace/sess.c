@@ -25,12 +25,11 @@
 
 #include "addr.h"
 #include "config.h"
-#include "conn.h"
 #include "ep.h"
-#include "ep_sock.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
+#include "sock.h"
 #include "sess-int.h"
 #include "tls.h"
 
@@ -577,7 +576,7 @@ static void on_sniff(struct sess *s, int res)
 		return;
 	}
 	/* HTTP/1.1 CONNECT: tunnel.c takes the socket over */
-	tunnel_accept(lp, s->fd);
+	lp->sess_acc->socket(lp, s->fd);
 	s->fd = -1;
 	s->state = SESS_CLOSING;
 }
@@ -709,7 +708,7 @@ void sess_tick(struct loop *lp)
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;
 		if (s->state == SESS_CLOSING)
 			continue;
-		if (s->http && !sess_h2_idle(s))
+		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
 		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) && lp->now_ms - s->started_ms > SESS_SETUP_MS) {
 			if (!s->server)
@@ -735,8 +734,9 @@ void sess_tick(struct loop *lp)
 
 /* The TLS contexts belong to the runtime snapshot (runtime.c): a session takes the
  * current one's when it starts. */
-int sess_init(struct loop *lp)
+int sess_init(struct loop *lp, const struct sess_acceptor *acc)
 {
+	lp->sess_acc = acc;
 	lp->scratch = malloc(SESS_RBUF);
 	if (!lp->scratch)
 		return -ENOMEM;

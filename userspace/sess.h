@@ -8,7 +8,18 @@
 #include "loop-t.h"
 #include "sess-t.h"
 
-int sess_init(struct loop *lp);
+/* What the tunnel listener's connections hand over to the flows (tunnel.c has one). */
+struct sess_acceptor {
+	/* HTTP/1.1 in clear text (a CONNECT or a proxy request): the socket goes over */
+	void (*socket)(struct loop *lp, int fd);
+	/* a CONNECT stream whose head is known, as HTTP/1.1 text in head[0..len) (taken over
+	 * on success): 0, or -errno (the stream is reset) */
+	int (*stream)(struct loop *lp, struct ep *e, const struct hermes_addr *peer, char *head, size_t len);
+	/* a byte stream (HTTP/1.1 over TLS) that carries its CONNECT head: 0 or -errno */
+	int (*flow)(struct loop *lp, struct ep *e, const struct hermes_addr *peer);
+};
+
+int sess_init(struct loop *lp, const struct sess_acceptor *acc);
 void sess_fini(struct loop *lp);
 /* A connection accepted on the tunnel listener: TLS, h2c or (handed to tunnel_accept)
  * HTTP/1.1 CONNECT, told apart by its first byte. */

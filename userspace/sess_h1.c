@@ -7,10 +7,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "conn.h"
 #include "ep.h"
-#include "ep_sock.h"
-#include "loop.h"
+#include "ring.h"
+#include "sock.h"
 #include "sess-int.h"
 
 #define ST(e) loop_container_of(e, struct sstream, e)
@@ -33,7 +32,6 @@ void sess_h1_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	struct sstream *st;
-	struct conn *c;
 
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
@@ -43,19 +41,18 @@ void sess_h1_start(struct sess *s)
 		return;
 	}
 	/* the one flow, waiting for its CONNECT head like a socket accepted by tunnel.c */
-	st = loop_zalloc(sizeof(*st));
-	c = st ? conn_new(lp, -1) : NULL;
-	if (!c) {
-		free(st);
+	if (!(st = loop_zalloc(sizeof(*st)))) {
 		sess_close(s, -ENOMEM, "out of memory");
 		return;
 	}
-	ep_init(&st->e, &sess_h1_ops, conn_owner_ops(), c, 0);
+	ep_init(&st->e, &sess_h1_ops, NULL, NULL, 0);
 	st->sid = 1;
 	sess_link(s, st);
-	conn_set_client(c, &st->e);
-	c->peer = s->paddr;
-	tunnel_serve(lp, c);
+	if (lp->sess_acc->flow(lp, &st->e, &s->paddr)) {
+		sess_unlink(st);
+		sess_stream_free(st);
+		sess_close(s, -ENOMEM, "out of memory");
+	}
 }
 
 /* Plaintext from the peer (NULL: its end, close_notify or a bare FIN). */

@@ -27,12 +27,11 @@
 
 #include "addr.h"
 #include "config.h"
-#include "conn.h"
 #include "ep.h"
 #include "h2x.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "sess-int.h"
 
 #define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
@@ -330,7 +329,6 @@ static void server_request_done(struct sess *s, struct sstream *st)
 	struct loop *lp = s->loop;
 	size_t ml, pl;
 	const char *m = hbuf_pseudo(st, ":method", &ml), *p = hbuf_pseudo(st, ":path", &pl);
-	struct conn *c;
 	char *out;
 
 	if (m && ml == 4 && !memcmp(m, "POST", 4) && p && lp->cfg->tunnel_post_path[0] &&
@@ -340,34 +338,26 @@ static void server_request_done(struct sess *s, struct sstream *st)
 		int32_t sid = st->sid;
 
 		stream_off(st);
-		h2dn_tunnel_stream(lp, s, sid, st->hbuf, st->hlen, st->e.eof);
+		h2dn_tunnel_stream(lp, &s->host, sid, st->hbuf, st->hlen, st->e.eof);
 		sess_stream_free(st);
 		return;
 	}
 	out = malloc(TUNNEL_HEAD_MAX);
-	c = out ? conn_new(lp, -1) : NULL;
-	if (!c) {
+	if (out) {
+		size_t n = head_text(st, m, ml, out);
+
+		free(st->hbuf);
+		st->hbuf = NULL;
+		st->hlen = 0;
+		/* counted once known to be a tunnel (a proxy request counts as the http action's) */
+		lp->st.h2_streams++;
+		if (!lp->sess_acc->stream(lp, &st->e, &s->paddr, out, n))
+			return;
 		free(out);
-		nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, st->sid, NGHTTP2_INTERNAL_ERROR);
-		stream_off(st);
-		sess_stream_free(st);
-		return;
 	}
-	/* counted once known to be a tunnel (a proxy request counts as the http action's) */
-	lp->st.tunnel_requests++;
-	lp->st.h2_streams++;
-	st->e.own = conn_owner_ops();
-	st->e.owner = c;
-	conn_set_client(c, &st->e);
-	c->peer = s->paddr;
-	c->tunnel_server = true;
-	c->state = CONN_TUNNEL_HEAD;
-	c->hlen = head_text(st, m, ml, out);
-	c->hbuf = out;
-	free(st->hbuf);
-	st->hbuf = NULL;
-	st->hlen = 0;
-	tunnel_parse_head(lp, c);
+	nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, st->sid, NGHTTP2_INTERNAL_ERROR);
+	stream_off(st);
+	sess_stream_free(st);
 }
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
@@ -561,6 +551,12 @@ static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int err, voi
 	return 0;
 }
 
+/* An http stream of s (h2dn.c's) has frames to produce. */
+static void host_kick(struct h2dn_host *h)
+{
+	sess_dirty(loop_container_of(h, struct sess, host));
+}
+
 int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
@@ -599,6 +595,12 @@ int sess_h2_start(struct sess *s)
 	if (rv)
 		goto nomem;
 	s->ng = ng;
+	s->host.ng = ng;
+	s->host.kick = host_kick;
+	s->host.peer = s->paddr;
+	s->host.id = s->id;
+	s->host.sans = (const char (*)[128])s->sans;
+	s->host.n_sans = s->n_sans;
 	/* a client never opens a stream to us: 0 is "none" (and skipped for servers' sake) */
 	nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, s->server ? iv : iv + 1, s->server ? 4 : 3);
 	nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, SESS_CONN_WINDOW);
@@ -632,7 +634,7 @@ void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n)
 	rv = nghttp2_session_mem_recv(NG(s), p, n);
 	s->in_ng--;
 	if (rv >= 0)
-		h2dn_tunnel_events(s->loop, s);
+		h2dn_tunnel_events(s->loop, &s->host);
 	if (rv < 0) {
 		char why[128];
 
@@ -666,7 +668,7 @@ int sess_h2_produce(struct sess *s)
 	}
 	s->in_ng--;
 	/* http streams whose response went out (or made room) go on */
-	h2dn_tunnel_events(s->loop, s);
+	h2dn_tunnel_events(s->loop, &s->host);
 	return 0;
 }
 
@@ -680,12 +682,12 @@ void sess_h2_close(struct sess *s)
 {
 	while (s->streams)
 		sess_stream_gone(s->streams, s->close_err);
-	h2dn_tunnel_close(s->loop, s);
+	h2dn_tunnel_close(s->loop, &s->host);
 }
 
 void sess_h2_free(struct sess *s)
 {
-	h2dn_tunnel_free(s);
+	h2dn_tunnel_free(&s->host);
 	if (s->ng)
 		nghttp2_session_del(s->ng);
 	s->ng = NULL;
@@ -693,7 +695,7 @@ void sess_h2_free(struct sess *s)
 
 bool sess_h2_idle(const struct sess *s)
 {
-	return !s->n_flows && !h2dn_tunnel_streams(s);
+	return !s->n_flows && !h2dn_tunnel_streams(&s->host);
 }
 
 /* GOAWAY: NO_ERROR, and no new streams (terminate: at once; notice: the open ones finish). */

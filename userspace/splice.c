@@ -24,7 +24,7 @@
 #include "conn.h"
 #include "ep.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "splice.h"
 
 #ifndef SO_COOKIE

@@ -22,15 +22,15 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "authz.h"
 #include "config.h"
 #include "conn.h"
 #include "ep.h"
-#include "ep_sock.h"
 #include "hermes/flow.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "sess.h"
 
 /* A CONNECT's 200 says what it did; the rest are the standard phrases. */
@@ -79,6 +79,43 @@ void tunnel_serve(struct loop *lp, struct conn *c)
 	c->r.ep[0]->ops->read(c->r.ep[0]);
 }
 
+/* A CONNECT stream (HTTP/2) whose head sess_h2.c translated. */
+static int accept_stream(struct loop *lp, struct ep *e, const struct hermes_addr *peer, char *head, size_t len)
+{
+	struct conn *c = conn_new(lp, -1);
+
+	if (!c)
+		return -ENOMEM;
+	conn_set_client(c, e);
+	c->peer = *peer;
+	c->tunnel_server = true;
+	c->state = CONN_TUNNEL_HEAD;
+	c->hbuf = head;
+	c->hlen = len;
+	lp->st.tunnel_requests++;
+	tunnel_parse_head(lp, c);
+	return 0;
+}
+
+/* HTTP/1.1 CONNECT over TLS: its head comes through the endpoint, as over TCP. */
+static int accept_flow(struct loop *lp, struct ep *e, const struct hermes_addr *peer)
+{
+	struct conn *c = conn_new(lp, -1);
+
+	if (!c)
+		return -ENOMEM;
+	conn_set_client(c, e);
+	c->peer = *peer;
+	tunnel_serve(lp, c);
+	return 0;
+}
+
+const struct sess_acceptor tunnel_acceptor = {
+	.socket = tunnel_accept,
+	.stream = accept_stream,
+	.flow = accept_flow,
+};
+
 void tunnel_accept(struct loop *lp, int fd)
 {
 	struct conn *c = conn_new(lp, fd);
@@ -105,63 +142,6 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 	conn_maybe_free(lp, c);
 }
 
-/* Who a request says it is for (Hermes-Uid, Hermes-Comm from the previous hop). */
-static void req_identity(const struct h1_request *req, uint32_t *uid, bool *have_uid, char comm[16])
-{
-	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
-	const struct h1_header *comm_h = h1_find(req->headers, req->n_headers, "Hermes-Comm");
-
-	*have_uid = false;
-	comm[0] = 0;
-	if (uid_h && uid_h->value.len && uid_h->value.len < 11) {
-		char num[12];
-		char *end;
-		unsigned long v;
-
-		memcpy(num, uid_h->value.p, uid_h->value.len);
-		num[uid_h->value.len] = 0;
-		v = strtoul(num, &end, 10);
-		if (!*end && v <= 0xffffffffUL) {
-			*uid = (uint32_t)v;
-			*have_uid = true;
-		}
-	}
-	if (comm_h && comm_h->value.len < 16) {
-		memcpy(comm, comm_h->value.p, comm_h->value.len);
-		comm[comm_h->value.len] = 0;
-	}
-}
-
-/* tunnel_access for a request from peer to target (s: its TLS session, or NULL): with
- * rules, the first match decides and no match is a denial. 0, or -EACCES with why. */
-static int access_check(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-			const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
-{
-	const struct cfg_access *a;
-	char comm[16];
-	uint32_t uid = 0;
-	bool have_uid;
-
-	if (!lp->cfg->n_access)
-		return 0;
-	req_identity(req, &uid, &have_uid, comm);
-	a = config_find_access(lp->cfg, target, peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL,
-			       s ? s->sans : NULL, s ? s->n_sans : 0);
-	if (a && a->allow)
-		return 0;
-	if (a)
-		snprintf(why, why_len, "denied by tunnel_access rule at line %d", a->line);
-	else
-		snprintf(why, why_len, "no tunnel_access rule allows it");
-	return -EACCES;
-}
-
-int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-		  const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
-{
-	return access_check(lp, peer, target, req, s, why, why_len);
-}
-
 /* Logs who asks for what and applies tunnel_access (403 when refused). Returns non-zero
  * when the request was refused (and c is gone). */
 static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_request *req,
@@ -175,7 +155,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	uint32_t uid = 0;
 	bool have_uid;
 
-	req_identity(req, &uid, &have_uid, comm);
+	authz_identity(req, &uid, &have_uid, comm);
 	/* the app behind the previous hop, for the access log */
 	c->app_uid = uid;
 	memcpy(c->peer_comm, comm, sizeof(c->peer_comm));
@@ -191,7 +171,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
 		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
 	addr_to_hermes(dst_sa, &target);
-	if (!access_check(lp, &c->peer, &target, req, s, why, sizeof(why)))
+	if (!tunnel_access(lp->cfg, &c->peer, &target, req, s ? s->sans : NULL, s ? s->n_sans : 0, why, sizeof(why)))
 		return 0;
 	if (have_uid)
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
