@@ -32,7 +32,7 @@
 #define H2DN_MAX_STREAMS 256
 #define H2DN_STREAM_WIN 65535
 #define H2DN_CONN_WIN (16 * 1024 * 1024)
-#define H2DN_MAX_NV (H1_MAX_HEADERS + 4)
+#define H2DN_MAX_NV (H1_HEADERS_CAP + 1) /* :status and the head's fields */
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -286,7 +286,10 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 {
 	struct h2req *r = REQ(s);
 	struct h2sess *h = s->h2p;
-	struct h1_limits lim = { .max_head = 1 << 20, .max_line = 1 << 20 };
+	/* the head exch.c rebuilt from the upstream's (which met http.max_headers) with
+	 * fields of its own, Via and Connection: read back with the upstream's limit, a
+	 * response at the limit was a stream reset that an HTTP/1.1 client would have read */
+	struct h1_limits lim = { .max_head = 1 << 20, .max_line = 1 << 20, .max_headers = H1_HEADERS_CAP };
 	nghttp2_data_provider prd = { .read_callback = read_resp };
 
 	if (!r || !h || r->closed || r->out_done) {

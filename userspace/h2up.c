@@ -40,7 +40,7 @@
 #define H2UP_STREAM_WIN (256 * 1024)
 #define H2UP_CONN_WIN (1 << 30)
 #define H2UP_OUT_HIGH (256 * 1024) /* frames produced ahead of the socket at most */
-#define H2UP_MAX_NV (H1_MAX_HEADERS + 8)
+#define H2UP_MAX_NV (H1_HEADERS_CAP + 4) /* the pseudo-header fields and the head's */
 
 /* An HTTP/2 connection's state (hup->h2 of a HUP_K_H2). */
 struct h2conn {
@@ -667,12 +667,14 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	return u;
 }
 
-/* The request head in wbuf as HEADERS (RFC 9113 8.3.1). */
+/* The request head in wbuf as HEADERS (RFC 9113 8.3.1). hreq.c built that head from one
+ * that met http.max_headers and added fields of its own: read back with the client's
+ * limits, a request at the limit was a 502 that an HTTP/1.1 upstream would have served. */
 static int stream_submit(struct loop *lp, struct hup *u)
 {
 	struct h2stream *s = ST(u);
 	struct h2conn *h = CONN(s->conn);
-	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = 0 };
+	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = H1_HEADERS_CAP };
 	struct h1_request req;
 	nghttp2_nv nv[H2UP_MAX_NV];
 	nghttp2_data_provider prd = { .source.ptr = u, .read_callback = read_body };

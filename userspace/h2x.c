@@ -163,12 +163,13 @@ int h2x_nv_from_h1(const struct h1_header *hs, unsigned n, nghttp2_nv *nv, size_
 {
 	size_t k = 0;
 
-	for (unsigned i = 0; i < n && k < max; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		const struct h1_header *h = &hs[i];
 
 		if (h2x_conn_specific(h->name.p, h->name.len))
 			continue;
-		if (h->name.len > lcap)
+		/* never a head cut short: fields missing would change what it says */
+		if (k == max || h->name.len > lcap)
 			return -EMSGSIZE;
 		for (size_t j = 0; j < h->name.len; j++) {
 			char c = h->name.p[j];

@@ -142,7 +142,8 @@ static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x,
 /* ---- the request ---- */
 
 /* The head sent upstream: HTTP/1.1, hop-by-hop fields dropped, one Content-Length, the
- * route's header edits, Via. */
+ * route's header edits, Via. h2up.c reads it back with room for what is added here. */
+_Static_assert(CFG_HTTP_MAX_HDRS + 3 <= H1_ADDED_HEADERS, "Host, Content-Length, Via and a route's add list");
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
  * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
 static int hreq_build_head(struct hconn *x, const struct h1_request *req,

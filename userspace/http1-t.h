@@ -19,8 +19,16 @@ struct h1_header {
 	struct h1_slice name, value;
 };
 
-/* Size of the header arrays below: the hard ceiling of h1_limits.max_headers. */
+/* The most fields a peer's head may have: the ceiling of http.max_headers and the
+ * parser's default. */
 #define H1_MAX_HEADERS 64
+/* Fields hermesd may add to a head it rebuilds before the HTTP/2 translation reads it
+ * back (h2up.c, h2dn.c): Host, Content-Length, a route's add list (CFG_HTTP_MAX_HDRS),
+ * Via, Connection. Those heads are parsed with H1_HEADERS_CAP: the limit was the
+ * peer's, checked when its head came in. */
+#define H1_ADDED_HEADERS 16
+/* Size of the header arrays below: the hard ceiling of h1_limits.max_headers. */
+#define H1_HEADERS_CAP (H1_MAX_HEADERS + H1_ADDED_HEADERS)
 
 /* Defaults used for a NULL struct h1_limits or a zero field. */
 #define H1_DEFAULT_MAX_HEAD 16384 /* whole head, start line through the blank line */
@@ -30,14 +38,14 @@ struct h1_header {
 struct h1_limits {
 	size_t max_head;      /* clamped to INT_MAX: the head length is returned as int */
 	size_t max_line;
-	unsigned max_headers; /* clamped to H1_MAX_HEADERS */
+	unsigned max_headers; /* clamped to H1_HEADERS_CAP */
 };
 
 struct h1_request {
 	struct h1_slice method; /* token, case-sensitive ("CONNECT", "GET") */
 	struct h1_slice target; /* request-target exactly as sent, never empty */
 	int version_minor;      /* 0 or 1: only HTTP/1.0 and HTTP/1.1 are accepted */
-	struct h1_header headers[H1_MAX_HEADERS];
+	struct h1_header headers[H1_HEADERS_CAP];
 	unsigned n_headers;
 };
 
@@ -45,7 +53,7 @@ struct h1_response {
 	int status;             /* 100..599 */
 	struct h1_slice reason; /* may be empty */
 	int version_minor;      /* 0 or 1 */
-	struct h1_header headers[H1_MAX_HEADERS];
+	struct h1_header headers[H1_HEADERS_CAP];
 	unsigned n_headers;
 };
 

@@ -94,8 +94,8 @@ static void get_limits(const struct h1_limits *lim, size_t *max_head, size_t *ma
 	/* The head length is returned as an int. */
 	if (*max_head > INT_MAX)
 		*max_head = INT_MAX;
-	if (*max_headers > H1_MAX_HEADERS)
-		*max_headers = H1_MAX_HEADERS;
+	if (*max_headers > H1_HEADERS_CAP)
+		*max_headers = H1_HEADERS_CAP;
 }
 
 static inline struct h1_slice slice(const unsigned char *b, size_t from, size_t to)

@@ -6,6 +6,8 @@
 #   POST|PUT /echo       the request body back, no content-length, with trailers
 #                        x-echo-trailer (the request's x-trailer trailer, or "none") and
 #                        x-body-len; x-saw-te/x-saw-authority headers tell what came in
+#   GET /fields          the request's fields, one "name: value" line each (pseudo-header
+#                        fields first), with content-length
 #   GET /__refuse?n=K    the next K requests are reset with REFUSED_STREAM
 #   GET /__delay?ms=MS   later requests are answered MS milliseconds after they end
 #                        (the request's stream stays open meanwhile; 0 = at once)
@@ -127,6 +129,8 @@ class Conn:
         if u.path == "/data":
             self.respond(sid, 200, pattern(int(q.get("n", ["0"])[0])), [("content-type", "application/octet-stream")],
                          length=False)
+        elif u.path == "/fields":
+            self.respond(sid, 200, "".join("%s: %s\n" % (n, v) for n, v in r["headers"]).encode())
         elif u.path == "/echo":
             t = dict(r["trailers"])
             self.respond(sid, 200, bytes(r["body"]),

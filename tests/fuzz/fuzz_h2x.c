@@ -6,7 +6,8 @@
  *      head parses whole, with the method, the target in origin form (:path), Host
  *      (:authority), the other fields in order with names lowercased and the
  *      connection-specific ones gone, and the same body framing (content-length kept,
- *      chunked added for a body without one);
+ *      chunked added for a body without one); or, when Host added from an absolute-form
+ *      target makes one field more than HTTP/1.1's parser allows, refused as too large;
  *   1  an HTTP/1.1 response head -> fields (h2x_response_nv, h2dn) -> HTTP/1.1
  *      (h2x_resp_field/h2x_resp_head_end, h2up): status kept, the standard reason, the
  *      fields as above, framing added as the head end documents;
@@ -144,7 +145,24 @@ static void request_round_trip(const char *buf, size_t len, bool tls)
 	body = chunked || cl > 0;
 	CHECK(h2x_req_head(&q, &rx, false, !body) == 0);
 	CHECK(q.chunked == (body && cl < 0));
+	if (a >= 0)
+		nw = add_field(want, nw, "host", 4, nv[a].value, nv[a].valuelen);
+	for (int i = first; i < k; i++)
+		nw = add_field(want, nw, nv[i].name, nv[i].namelen, nv[i].value, nv[i].valuelen);
+	if (q.chunked)
+		nw = add_field(want, nw, "transfer-encoding", 17, "chunked", 7);
 	r = h1_parse_request(rx.p, rx.len, &big, &back);
+	/* a request without Host whose authority is in its absolute-form target gains a
+	 * Host field on the way back (:authority -> Host, RFC 9113 8.3.1, which HTTP/1.1
+	 * requires): with 64 other fields, one more than the receiving side's 64 allow. It
+	 * refuses the head (431), as it refuses an HTTP/2 request of :authority and 64
+	 * fields and an HTTP/1.1 one of Host and 64 (hermesd's own h2up never sends a head
+	 * without Host: hreq.c adds one) */
+	if (nw > H1_MAX_HEADERS) {
+		CHECK(a >= 0 && !h1_find(rq.headers, rq.n_headers, "Host"));
+		CHECK(r == -EMSGSIZE);
+		goto out;
+	}
 	if (r != (int)rx.len) {
 		fprintf(stderr, "translated head does not parse (%d):\n%.*s\n", r, (int)rx.len, rx.p);
 		CHECK(!"the translated request head parses whole");
@@ -152,15 +170,10 @@ static void request_round_trip(const char *buf, size_t len, bool tls)
 	CHECK(bytes_eq(back.method.p, back.method.len, rq.method.p, rq.method.len));
 	CHECK(bytes_eq(back.target.p, back.target.len, nv[first - 1].value, nv[first - 1].valuelen));
 	CHECK(back.version_minor == 1);
-	if (a >= 0)
-		nw = add_field(want, nw, "host", 4, nv[a].value, nv[a].valuelen);
-	for (int i = first; i < k; i++)
-		nw = add_field(want, nw, nv[i].name, nv[i].namelen, nv[i].value, nv[i].valuelen);
-	if (q.chunked)
-		nw = add_field(want, nw, "transfer-encoding", 17, "chunked", 7);
 	same_fields(back.headers, back.n_headers, want, nw);
 	CHECK(h1_body_framing(back.headers, back.n_headers, &cl2, &chunked2) == 0);
 	CHECK(chunked2 == (chunked || q.chunked) && (chunked2 || cl2 == cl));
+out:
 	h2x_req_free(&q);
 	free(rx.p);
 	free(lbuf);

@@ -31,8 +31,8 @@ struct outcome {
 	int minor, status;
 	size_t off[3], len[3]; /* method, target, reason */
 	unsigned n;
-	size_t name_off[H1_MAX_HEADERS], name_len[H1_MAX_HEADERS];
-	size_t val_off[H1_MAX_HEADERS], val_len[H1_MAX_HEADERS];
+	size_t name_off[H1_HEADERS_CAP], name_len[H1_HEADERS_CAP];
+	size_t val_off[H1_HEADERS_CAP], val_len[H1_HEADERS_CAP];
 };
 
 static bool tchar(unsigned char c)
@@ -71,7 +71,7 @@ static void check_headers(const char *buf, int r, const struct h1_header *hs, un
 	size_t k;
 	int fr;
 
-	CHECK(n <= max_headers && n <= H1_MAX_HEADERS);
+	CHECK(n <= max_headers && n <= H1_HEADERS_CAP);
 	o->n = n;
 	for (i = 0; i < n; i++) {
 		const struct h1_header *f;
@@ -121,8 +121,8 @@ static void parse(bool response, const char *buf, size_t len, const struct h1_li
 	unsigned max_headers = lim && lim->max_headers ? lim->max_headers : H1_DEFAULT_MAX_HEADERS;
 	int r;
 
-	if (max_headers > H1_MAX_HEADERS)
-		max_headers = H1_MAX_HEADERS;
+	if (max_headers > H1_HEADERS_CAP)
+		max_headers = H1_HEADERS_CAP;
 	memset(o, 0, sizeof(*o));
 	r = response ? h1_parse_response(buf, len, lim, &rs) : h1_parse_request(buf, len, lim, &rq);
 	o->r = r;

@@ -2,8 +2,9 @@
  * translation of the http action: heads to HTTP/2 fields and back (RFC 9113 8.3:
  * :authority from Host or an absolute-form target, connection-specific fields dropped,
  * Host from :authority, framing added), names longer than a fixed buffer (the response
- * head h2dn.c translates may be as long as http.max_head_bytes, 1 MiB), and the trailers
- * of a body that has none. tests/fuzz/fuzz_h2x.c checks the same contracts on random
+ * head h2dn.c translates may be as long as http.max_head_bytes, 1 MiB), the trailers
+ * of a body that has none, heads with as many fields as clients may send and hermesd
+ * adds to, and the fuzz_h2x input that gained a Host field past the clients' limit. tests/fuzz/fuzz_h2x.c checks the same contracts on random
  * input. Exit 0 when every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdbool.h>
@@ -160,6 +161,78 @@ static bool test_resp_head(void)
 	return ok;
 }
 
+/* A head of n fields "X-F-i: vi" after first_line (which ends in CRLF); returns its length. */
+static int many_fields(char *buf, size_t cap, const char *first_line, int n)
+{
+	int len = snprintf(buf, cap, "%s", first_line);
+
+	for (int i = 0; i < n; i++)
+		len += snprintf(buf + len, cap - (size_t)len, "X-F-%d: v%d\r\n", i, i);
+	return len + snprintf(buf + len, cap - (size_t)len, "\r\n");
+}
+
+/* What fuzz_h2x found: an HTTP/1.0 request in absolute form without Host, with the 64
+ * fields a client may send, goes to HTTP/2 as :authority (from the target) and the 64;
+ * back in HTTP/1.1 the authority is a Host field again, 65 in all, which a receiving
+ * side with the clients' limit refuses as too large (431: as it refuses :authority and
+ * 64 fields from an HTTP/2 client) and the translation's own limit reads whole. */
+static bool test_absolute_no_host_64(void)
+{
+	static char head[4096], lbuf[4096];
+	const struct h1_limits cap = { .max_head = 1 << 20, .max_line = 1 << 20, .max_headers = H1_HEADERS_CAP };
+	nghttp2_nv nv[H1_HEADERS_CAP + 4];
+	struct h1_request rq, back;
+	struct h2x_req q = { 0 };
+	struct rxbuf rx = { 0 };
+	bool ok = true;
+	int n = many_fields(head, sizeof(head), "POST http://h:/uphoad HTTP/1.0\r\n", H1_MAX_HEADERS), k;
+
+	if (!ASSERT_EQ(h1_parse_request(head, (size_t)n, &big, &rq), n, "64 fields parse"))
+		return false;
+	k = h2x_request_nv(&rq, false, nv, H1_HEADERS_CAP + 4, lbuf, (size_t)n);
+	if (!ASSERT_EQ(k, 4 + H1_MAX_HEADERS, "pseudo-header fields and 64"))
+		return false;
+	ok &= nv_eq(&nv[2], ":authority", "h:");
+	ok &= nv_eq(&nv[3], ":path", "/uphoad");
+	ok &= nv_eq(&nv[4 + 63], "x-f-63", "v63");
+	for (int i = 0; i < k; i++)
+		ok &= ASSERT_EQ(h2x_req_field(&q, false, nv[i].name, nv[i].namelen, nv[i].value, nv[i].valuelen), 0, "field");
+	ok &= ASSERT_EQ(h2x_req_head(&q, &rx, false, true), 0, "head");
+	ok &= ASSERT_EQ(h1_parse_request(rx.p, rx.len, &big, &back), -EMSGSIZE, "65 fields: too many for a client");
+	ok &= ASSERT_EQ(h1_parse_request(rx.p, rx.len, &cap, &back), (int)rx.len, "within H1_HEADERS_CAP");
+	ok &= ASSERT_EQ(back.n_headers, 1 + H1_MAX_HEADERS, "Host and the 64");
+	ok &= ASSERT_TRUE(h1_slice_eq(back.headers[0].name, "host") && h1_slice_eq(back.headers[0].value, "h:"),
+			  "Host first, from :authority");
+	ok &= ASSERT_TRUE(h1_slice_eq(back.target, "/uphoad") && back.version_minor == 1, "origin form, HTTP/1.1");
+	h2x_req_free(&q);
+	free(rx.p);
+	return ok;
+}
+
+/* The fields a head has but nv cannot hold refuse the head: a request cut short would
+ * say something else (h2x_nv_from_h1 dropped them silently). A head with the fields
+ * hermesd adds to a client's 64 (H1_HEADERS_CAP, as h2up.c reads it) fits its nv. */
+static bool test_nv_room(void)
+{
+	static char head[4096], lbuf[4096];
+	const struct h1_limits cap = { .max_head = 1 << 20, .max_line = 1 << 20, .max_headers = H1_HEADERS_CAP };
+	nghttp2_nv nv[H1_HEADERS_CAP + 4];
+	struct h1_request rq;
+	bool ok = true;
+	int n = many_fields(head, sizeof(head), "GET / HTTP/1.1\r\n", H1_HEADERS_CAP);
+
+	if (!ASSERT_EQ(h1_parse_request(head, (size_t)n, &cap, &rq), n, "80 fields parse with H1_HEADERS_CAP"))
+		return false;
+	ok &= ASSERT_EQ(h1_parse_request(head, (size_t)n, &big, &rq), -EMSGSIZE, "not with a client's 64");
+	ok &= ASSERT_EQ(h1_parse_request(head, (size_t)n, &cap, &rq), n, "parse again");
+	ok &= ASSERT_EQ(h2x_request_nv(&rq, false, nv, H1_HEADERS_CAP + 4, lbuf, (size_t)n), 3 + H1_HEADERS_CAP,
+			":method, :scheme, :path and the 80 (no authority)");
+	ok &= ASSERT_EQ(h2x_request_nv(&rq, false, nv, H1_HEADERS_CAP + 2, lbuf, (size_t)n), -EMSGSIZE,
+			"one field short: refused, not cut");
+	ok &= ASSERT_EQ(h2x_request_nv(&rq, false, nv, 10, lbuf, (size_t)n), -EMSGSIZE, "ten: refused");
+	return ok;
+}
+
 /* A content-length body has no trailers (its empty tail is no pointer arithmetic on
  * NULL: UBSan found that in h2x_trailers through fuzz_h2x). */
 static bool test_no_trailers(void)
@@ -183,5 +256,7 @@ int main(void)
 	RUN(test_req_head);
 	RUN(test_resp_head);
 	RUN(test_no_trailers);
+	RUN(test_absolute_no_host_64);
+	RUN(test_nv_room);
 	return check_summary("test_h2x");
 }
