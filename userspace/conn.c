@@ -358,6 +358,11 @@ void conn_accept(struct loop *lp, int fd)
 	err = conn_origdst(lp, c, fd, &dst, &how);
 	addr_from_hermes(&c->peer, &ss);
 	addr_fmt((struct sockaddr *)&ss, pbuf, sizeof(pbuf));
+	if (!err) {
+		addr_from_hermes(&dst, &ss);
+		addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
+		log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
+	}
 	if (!err && c->action == HERMES_ACT_HTTP) {
 		/* http.c reads the requests: the socket moves to its own object */
 		struct hermes_addr peer = c->peer;
@@ -380,9 +385,6 @@ void conn_accept(struct loop *lp, int fd)
 		conn_end(lp, c, true, false);
 		return;
 	}
-	addr_from_hermes(&dst, &ss);
-	addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
-	log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
 	if (c->action == HERMES_ACT_TUNNEL) {
 		if (tunnel_route(lp, c, &dst)) {
 			log_warn("conn %llu: no route for %s (tunnel action): resetting the client",
