@@ -160,6 +160,13 @@ $(BUILD)/tests/test_h2x: $(BUILD)/obj/tests/unit/test_h2x.o $(LIB_OBJS) $(BUILD)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lnghttp2 -o $@
 
+# test_relay links the relay and the endpoint base alone (fake endpoints, no loop)
+$(BUILD)/tests/test_relay: $(BUILD)/obj/tests/unit/test_relay.o $(BUILD)/obj/userspace/relay.o \
+	$(BUILD)/obj/userspace/ep.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
 # test_runtime also links the runtime snapshot and the TLS contexts it makes (OpenSSL)
 $(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIB_OBJS) $(UNIT_OBJS) \
 	$(BUILD)/obj/userspace/runtime.o $(BUILD)/obj/userspace/tls.o

@@ -10,7 +10,7 @@
 
 #include "addr.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "policy.h"
 #include "access.h"
 
@@ -93,8 +93,8 @@ void access_conn(struct loop *lp, const struct conn *c)
 		LOG_STR("dst", fmt_addr(d, dst, sizeof(dst))),
 		LOG_STR("action", action),
 		LOG_STR("upstream", fmt_addr(u, up, sizeof(up))),
-		LOG_NUM("sent", c->h[0].bytes),
-		LOG_NUM("received", c->h[1].bytes),
+		LOG_NUM("sent", c->bytes[0]),
+		LOG_NUM("received", c->bytes[1]),
 		LOG_NUM("duration_ms", lp->now_ms - c->started_ms),
 		LOG_STR("result", result),
 	};

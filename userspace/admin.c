@@ -17,9 +17,12 @@
 #include "config.h"
 #include "hermes/flow.h"
 #include "log.h"
-#include "loop.h"
+#include "conn.h"
+#include "admin.h"
+#include "ring.h"
 #include "metrics.h"
 #include "policy.h"
+#include "sess-t.h"
 #include "stats.h"
 #include "version.h"
 
@@ -154,7 +157,9 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
 		addr_from_hermes(&c->eps[c->attempts ? (c->attempts - 1) % c->n_eps : 0], &ss);
 		addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-		if (c->ufd >= 0 && !getsockname(c->ufd, (struct sockaddr *)&ss, &len))
+		int ufd = c->r.ep[1] ? c->r.ep[1]->ops->sock(c->r.ep[1]) : -1;
+
+		if (ufd >= 0 && !getsockname(ufd, (struct sockaddr *)&ss, &len))
 			addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
 		sb_printf(b,
 			  "%s{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
@@ -162,8 +167,8 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u}",
 			  first ? "" : ",", (unsigned long long)c->id, client, dst, up,
 			  c->state == CONN_RELAY || c->state == CONN_CLOSING ? config_relay_name(c->engine) : "none",
-			  conn_state_names[c->state], c->attempts, (unsigned long long)c->h[0].bytes,
-			  (unsigned long long)c->h[1].bytes, (unsigned long long)(lp->now_ms - c->started_ms),
+			  conn_state_names[c->state], c->attempts, (unsigned long long)conn_bytes(c, 0),
+			  (unsigned long long)conn_bytes(c, 1), (unsigned long long)(lp->now_ms - c->started_ms),
 			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid);
 		first = false;
 	}
@@ -433,8 +438,8 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 	x->s = *st;
 	/* live flows' bytes count too, so a long transfer shows progress */
 	for (struct conn *c = lp->conns; c; c = c->next) {
-		x->s.bytes_c2u += c->h[0].bytes;
-		x->s.bytes_u2c += c->h[1].bytes;
+		x->s.bytes_c2u += conn_bytes(c, 0);
+		x->s.bytes_u2c += conn_bytes(c, 1);
 	}
 }
 
@@ -676,54 +681,6 @@ static void metrics_body(struct loop *lp, struct sbuf *b)
 			break;
 		}
 	}
-}
-
-int metrics_config(struct loop *lp)
-{
-	const struct hermes_config *cfg = lp->cfg;
-	char (*names)[MLABEL_LEN];
-	int n = 0, cap = cfg->n_http_routes + 1, n_peers = 0, err;
-
-	for (int i = 0; i < cfg->n_routes; i++)
-		n_peers += cfg->routes[i].n_peers;
-	names = calloc((size_t)(n_peers > cap ? n_peers : cap), sizeof(*names));
-	if (!names)
-		return -ENOMEM;
-	for (int i = 0; i < cfg->n_http_routes; i++)
-		snprintf(names[n++], MLABEL_LEN, "%s", cfg->http_routes[i].name);
-	snprintf(names[n++], MLABEL_LEN, "-");
-	err = mlabels_set(&lp->st.http_route_codes, (const char (*)[MLABEL_LEN])names, n);
-	n = 0;
-	for (int i = 0; i < cfg->n_routes && !err; i++)
-		for (int j = 0; j < cfg->routes[i].n_peers; j++)
-			addr_fmt((const struct sockaddr *)&cfg->routes[i].peers[j].addr.ss, names[n++], MLABEL_LEN);
-	if (!err)
-		err = mlabels_set(&lp->st.tunnel_peer_results, (const char (*)[MLABEL_LEN])names, n);
-	free(names);
-	return err;
-}
-
-void metrics_http_response(struct loop *lp, const char *route, int status)
-{
-	uint64_t *v;
-
-	/* a request on a route that a reload has removed since is not counted by route */
-	if (status >= 100 && status < 600 && (v = mlabels_get(&lp->st.http_route_codes, route[0] ? route : "-")))
-		v[status / 100 - 1]++;
-}
-
-void metrics_peer_attempt(struct loop *lp, const struct conn *c, int err)
-{
-	char name[ADDR_STRLEN];
-	uint64_t *v;
-
-	if (!c->tp || !c->n_eps || !c->attempts)
-		return;
-	addr_fmt((const struct sockaddr *)&c->tp[(c->attempts - 1) % c->n_eps].addr.ss, name, sizeof(name));
-	if (!(v = mlabels_get(&lp->st.tunnel_peer_results, name)))
-		return;
-	v[!err ? PEER_ESTABLISHED : err == -ECONNREFUSED ? PEER_REFUSED : err == -EACCES ? PEER_DENIED :
-	  err == -ETIMEDOUT ? PEER_TIMEOUT : err == -ECONNRESET ? PEER_RESET : PEER_ERROR]++;
 }
 
 static void admin_respond(struct loop *lp, struct admin_conn *a)

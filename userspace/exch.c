@@ -26,7 +26,7 @@
 #include "http1.h"
 #include "hreq.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "retry.h"
 #include "route.h"
 

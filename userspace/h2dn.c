@@ -27,7 +27,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 
 #define H2DN_MAX_STREAMS 256
 #define H2DN_STREAM_WIN 65535
@@ -40,7 +40,7 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 struct h2sess {
 	nghttp2_session *ng;
 	struct hconn *x;          /* h2c: the client connection (owns ng; frames go to its sbuf) */
-	struct sess *ts;          /* or the tunnel listener's session (owns ng and the socket) */
+	struct h2dn_host *ts;     /* or the tunnel listener's session (owns ng and the socket) */
 	struct hconn *streams;
 	unsigned n_streams;
 	struct hconn *pending;    /* streams with events to act on */
@@ -82,7 +82,7 @@ int h2dn_sniff(const struct hconn *x)
 static void h2s_dirty(struct loop *lp, struct h2sess *h)
 {
 	if (h->ts) {
-		sess_kick(h->ts);
+		h->ts->kick(h->ts);
 		return;
 	}
 	if (h->dirty || h->x->state != HC_H2)
@@ -578,7 +578,7 @@ void h2dn_tick(struct loop *lp, struct hconn *x)
 
 /* ---- streams of a tunnel listener session (sess.c) ---- */
 
-void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const char *lines, size_t len, bool end_stream)
+void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, const char *lines, size_t len, bool end_stream)
 {
 	static const struct hermes_addr none;
 	struct h2sess *h = ts->http;
@@ -605,7 +605,7 @@ void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const cha
 		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
-	if (!(s = stream_open(lp, h, sid, &ts->paddr, &none, true))) {
+	if (!(s = stream_open(lp, h, sid, &ts->peer, &none, true))) {
 		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
 		return;
 	}
@@ -631,24 +631,24 @@ void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const cha
 	req_event(s);
 }
 
-void h2dn_tunnel_events(struct loop *lp, struct sess *ts)
+void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts)
 {
 	if (ts->http)
 		h2s_events(lp, ts->http);
 }
 
-unsigned h2dn_tunnel_streams(const struct sess *ts)
+unsigned h2dn_tunnel_streams(const struct h2dn_host *ts)
 {
 	return ts->http ? ts->http->n_streams : 0;
 }
 
-void h2dn_tunnel_close(struct loop *lp, struct sess *ts)
+void h2dn_tunnel_close(struct loop *lp, struct h2dn_host *ts)
 {
 	if (ts->http)
 		h2s_drop_streams(lp, ts->http);
 }
 
-void h2dn_tunnel_free(struct sess *ts)
+void h2dn_tunnel_free(struct h2dn_host *ts)
 {
 	if (!ts->http)
 		return;
@@ -657,7 +657,7 @@ void h2dn_tunnel_free(struct sess *ts)
 	ts->http = NULL;
 }
 
-const struct sess *h2dn_tunnel_of(const struct hconn *x)
+const struct h2dn_host *h2dn_tunnel_of(const struct hconn *x)
 {
 	return x->h2p ? x->h2p->ts : NULL;
 }

@@ -34,7 +34,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 #include "tls.h"
 
 #define H2UP_STREAM_WIN (256 * 1024)

@@ -25,7 +25,8 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "authz.h"
+#include "ring.h"
 #include "retry.h"
 #include "route.h"
 #include "runtime.h"
@@ -318,7 +319,10 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 			http_refuse(lp, x, 502, "https:// targets need the tls section in hermesd's config");
 			return;
 		}
-		if (tunnel_access(lp, &x->peer, &x->dst, req, h2dn_tunnel_of(x), why, sizeof(why))) {
+		const struct h2dn_host *th = h2dn_tunnel_of(x);
+
+		if (tunnel_access(lp->cfg, &x->peer, &x->dst, req, th ? th->sans : NULL, th ? th->n_sans : 0, why,
+				  sizeof(why))) {
 			log_warn("http conn %llu: %s %s refused: %s", (unsigned long long)x->id, x->method, x->path, why);
 			http_refuse(lp, x, 403, why);
 			return;

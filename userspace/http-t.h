@@ -122,6 +122,19 @@ struct hc_hedged {
 
 struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
 
+/* A connection of another module that carries http streams beside its own (the tunnel
+ * listener's HTTP/2 sessions, sess_h2.c): h2dn.c serves those streams through this and
+ * knows nothing else of it. */
+struct h2dn_host {
+	void *ng;                          /* the connection's nghttp2_session */
+	void (*kick)(struct h2dn_host *h); /* frames to produce: the host flushes after this batch */
+	struct hermes_addr peer;           /* the client's address */
+	uint64_t id;                       /* the connection's, for log lines */
+	const char (*sans)[128];           /* the client certificate's SANs (tunnel_access) */
+	unsigned n_sans;
+	struct h2sess *http;               /* h2dn's state, NULL until the first stream */
+};
+
 /* One client connection of the http action, with its current request (requests are
  * served one after the other; pipelined ones wait in rx). */
 struct hconn {

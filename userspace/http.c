@@ -30,7 +30,9 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "counters.h"
+#include "ring.h"
+#include "sock.h"
 #include "retry.h"
 
 #define HC_RX_EXTRA (16 * 1024)  /* read-ahead beyond a maximal head (pipelined requests) */

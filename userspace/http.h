@@ -135,16 +135,16 @@ static inline bool h2dn_is_stream(const void *stream_user_data)
  * (the fields sess.c gathered as "name: value\r\n" lines, pseudo-header fields
  * included, in lines[0..len); end_stream: it came with END_STREAM) becomes an exchange of
  * the http action, with x->fwd set. Failures reset the stream. */
-void h2dn_tunnel_stream(struct loop *lp, struct sess *ts, int32_t sid, const char *lines, size_t len,
+void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, const char *lines, size_t len,
 			bool end_stream);
 /* After each nghttp2 call on ts: its http streams act on what they were told. */
-void h2dn_tunnel_events(struct loop *lp, struct sess *ts);
-unsigned h2dn_tunnel_streams(const struct sess *ts); /* http streams open on ts */
-void h2dn_tunnel_close(struct loop *lp, struct sess *ts); /* ts is closing: its http streams are reset */
-void h2dn_tunnel_free(struct sess *ts);
+void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts);
+unsigned h2dn_tunnel_streams(const struct h2dn_host *ts); /* http streams open on ts */
+void h2dn_tunnel_close(struct loop *lp, struct h2dn_host *ts); /* ts is closing: its http streams are reset */
+void h2dn_tunnel_free(struct h2dn_host *ts);
 /* The tunnel session an http stream came on (its peer certificate for tunnel_access
  * `san` rules), or NULL. */
-const struct sess *h2dn_tunnel_of(const struct hconn *x);
+const struct h2dn_host *h2dn_tunnel_of(const struct hconn *x);
 
 /* http.c, for h2dn.c: a stream of an HTTP/2 connection as an exchange of its own */
 /* fwd: an explicit proxy request (a tunnel session's), dst unused */

@@ -28,7 +28,7 @@
 #include "h2x.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
 
 #define HUP_RX_MIN (64 * 1024)
 #define HUP_WBUF (128 * 1024)

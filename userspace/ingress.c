@@ -28,7 +28,9 @@
 #include "ingress.skel.h"
 #include "loader.h"
 #include "log.h"
-#include "loop.h"
+#include "conn.h"
+#include "ring.h"
+#include "sock.h"
 #include "pinfs.h"
 
 #define LINK_PIN HERMES_PIN_LINKS "/" HERMES_LINK_INGRESS

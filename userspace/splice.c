@@ -21,8 +21,11 @@
 
 #include <bpf/bpf.h>
 
+#include "conn.h"
+#include "ep.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
+#include "splice.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -90,20 +93,40 @@ static int received_base(int fd, uint64_t *base)
 	return -EAGAIN;
 }
 
-static int bytes_received(const struct half *h, uint64_t *out)
+/* The sockets direction d reads from and writes to. */
+static int from_fd(const struct splice_dir *d)
+{
+	struct ep *e = d->c->r.ep[d == &d->c->sd[0] ? 0 : 1];
+
+	return e->ops->sock(e);
+}
+
+static int to_fd(const struct splice_dir *d)
+{
+	struct ep *e = d->c->r.ep[d == &d->c->sd[0] ? 1 : 0];
+
+	return e->ops->sock(e);
+}
+
+static int dir_side(const struct splice_dir *d)
+{
+	return d == &d->c->sd[0] ? 0 : 1;
+}
+
+static int bytes_received(const struct splice_dir *h, uint64_t *out)
 {
 	uint64_t raw;
-	int err = raw_received(h->from, &raw);
+	int err = raw_received(from_fd(h), &raw);
 
 	if (!err)
 		*out = raw - h->base_in - (h->eof ? 1 : 0);
 	return err;
 }
 
-static int bytes_written(const struct half *h, uint64_t *out)
+static int bytes_written(const struct splice_dir *h, uint64_t *out)
 {
 	uint64_t raw;
-	int err = raw_written(h->to, &raw);
+	int err = raw_written(to_fd(h), &raw);
 
 	if (!err)
 		*out = raw - h->base_out;
@@ -112,14 +135,14 @@ static int bytes_written(const struct half *h, uint64_t *out)
 
 static loop_done_fn poll_done, drain_done;
 
-static void arm_poll(struct loop *lp, struct half *h)
+static void arm_poll(struct loop *lp, struct splice_dir *h)
 {
-	io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), h->from, POLLRDHUP | POLLERR | POLLHUP);
+	io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), from_fd(h), POLLRDHUP | POLLERR | POLLHUP);
 	h->polling = true;
 	h->c->inflight++;
 }
 
-static void arm_drain_timer(struct loop *lp, struct half *h)
+static void arm_drain_timer(struct loop *lp, struct splice_dir *h)
 {
 	h->drain_wait_ms = h->drain_wait_ms ? h->drain_wait_ms * 2 : DRAIN_FIRST_MS;
 	if (h->drain_wait_ms > DRAIN_MAX_MS)
@@ -131,22 +154,47 @@ static void arm_drain_timer(struct loop *lp, struct half *h)
 	h->c->inflight++;
 }
 
+/* Bytes an endpoint read before the kernel took over (a tunnel head's leftovers) go
+ * to the other socket first: a few, on a fresh socket, so a plain send fits. */
+static int flush_early(struct conn *c, int side)
+{
+	struct ep *e = c->r.ep[side];
+	int to = c->r.ep[1 - side]->ops->sock(c->r.ep[1 - side]);
+
+	while (ep_avail(e)) {
+		const uint8_t *p;
+		size_t n;
+		ssize_t w;
+
+		ep_peek(e, &p, &n);
+		w = send(to, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 || (size_t)w != n)
+			return w < 0 ? -errno : -EIO;
+		ep_consume(e, n);
+	}
+	return 0;
+}
+
 int splice_start(struct loop *lp, struct conn *c)
 {
 	struct loader *ld = lp->ld;
-	int one = 1, err;
+	int one = 1, err, fd0 = c->r.ep[0]->ops->sock(c->r.ep[0]), fd1 = c->r.ep[1]->ops->sock(c->r.ep[1]);
 
-	if ((err = sock_cookie(c->cfd, &c->cookie[0])) || (err = sock_cookie(c->ufd, &c->cookie[1])))
+	if ((err = sock_cookie(fd0, &c->cookie[0])) || (err = sock_cookie(fd1, &c->cookie[1])))
 		return err;
-	c->h[0].from = c->cfd;
-	c->h[0].to = c->ufd;
-	c->h[1].from = c->ufd;
-	c->h[1].to = c->cfd;
 	/* baselines before any byte can be redirected: hermesd has written nothing yet */
 	for (int i = 0; i < 2; i++) {
-		if ((err = received_base(c->h[i].from, &c->h[i].base_in)) ||
-		    (err = raw_written(c->h[i].to, &c->h[i].base_out)))
+		if ((err = received_base(from_fd(&c->sd[i]), &c->sd[i].base_in)) ||
+		    (err = raw_written(to_fd(&c->sd[i]), &c->sd[i].base_out)))
 			return err;
+	}
+	/* the baselines count what hermesd sends now as if the kernel had moved it */
+	for (int i = 0; i < 2; i++) {
+		uint64_t early = ep_avail(c->r.ep[i]);
+
+		if ((err = flush_early(c, i)))
+			return err;
+		c->sd[i].base_in -= early;
 	}
 	/* peers first: once a socket is in the sockhash its bytes look their peer up */
 	if (bpf_map_update_elem(ld->splice_peer_fd, &c->cookie[0], &c->cookie[1], BPF_ANY) ||
@@ -155,10 +203,10 @@ int splice_start(struct loop *lp, struct conn *c)
 		goto fail;
 	}
 	{
-		uint64_t fd0 = (uint64_t)c->cfd, fd1 = (uint64_t)c->ufd;
+		uint64_t f0 = (uint64_t)fd0, f1 = (uint64_t)fd1;
 
-		if (bpf_map_update_elem(ld->splice_fd, &c->cookie[1], &fd1, BPF_NOEXIST) ||
-		    bpf_map_update_elem(ld->splice_fd, &c->cookie[0], &fd0, BPF_NOEXIST)) {
+		if (bpf_map_update_elem(ld->splice_fd, &c->cookie[1], &f1, BPF_NOEXIST) ||
+		    bpf_map_update_elem(ld->splice_fd, &c->cookie[0], &f0, BPF_NOEXIST)) {
 			err = -errno;
 			goto fail;
 		}
@@ -169,10 +217,10 @@ int splice_start(struct loop *lp, struct conn *c)
 	 * until the next data_ready runs the verdict over the whole queue, in order. The app
 	 * may be waiting for an answer and send nothing more: setting SO_RCVLOWAT calls
 	 * tcp_data_ready() (tcp_set_rcvlowat), which runs it now. */
-	setsockopt(c->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	setsockopt(c->ufd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	arm_poll(lp, &c->h[0]);
-	arm_poll(lp, &c->h[1]);
+	setsockopt(fd0, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(fd1, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	arm_poll(lp, &c->sd[0]);
+	arm_poll(lp, &c->sd[1]);
 	return 0;
 fail:
 	splice_unlink(lp, c);
@@ -189,8 +237,8 @@ void splice_unlink(struct loop *lp, struct conn *c)
 		uint64_t in;
 
 		for (int i = 0; i < 2; i++)
-			if (!bytes_received(&c->h[i], &in))
-				c->h[i].bytes = in;
+			if (!bytes_received(&c->sd[i], &in))
+				c->r.ep[i]->bytes = in;
 	}
 	bpf_map_delete_elem(ld->splice_fd, &c->cookie[0]);
 	bpf_map_delete_elem(ld->splice_fd, &c->cookie[1]);
@@ -204,8 +252,8 @@ void splice_unlink(struct loop *lp, struct conn *c)
  * gone (or going): the caller must not touch it again. */
 static bool splice_maybe_done(struct loop *lp, struct conn *c)
 {
-	if (c->h[0].shut_done && c->h[1].shut_done && !c->inflight) {
-		c->state = CONN_CLOSING;
+	if (c->sd[0].shut_done && c->sd[1].shut_done && !c->inflight) {
+		conn_abort(lp, c, false, false);
 		conn_maybe_free(lp, c);
 		return true;
 	}
@@ -214,7 +262,7 @@ static bool splice_maybe_done(struct loop *lp, struct conn *c)
 
 /* h->from reached EOF: forward the FIN once every byte it sent is in h->to. Returns
  * true when c is gone (or going): the caller must not touch it again. */
-static bool drain_check(struct loop *lp, struct half *h)
+static bool drain_check(struct loop *lp, struct splice_dir *h)
 {
 	struct conn *c = h->c;
 	uint64_t in = 0, out = 0;
@@ -224,28 +272,28 @@ static bool drain_check(struct loop *lp, struct half *h)
 		conn_maybe_free(lp, c);
 		return true;
 	}
-	h->bytes = in;
+	c->r.ep[dir_side(h)]->bytes = in;
 	if (out < in) {
 		arm_drain_timer(lp, h);
 		return false;
 	}
 	if (out > in)
 		log_warn("conn %llu: %llu bytes written to the %s for %llu received: byte accounting is off",
-			 (unsigned long long)c->id, (unsigned long long)out, h == &c->h[0] ? "upstream" : "client",
+			 (unsigned long long)c->id, (unsigned long long)out, dir_side(h) == 0 ? "upstream" : "client",
 			 (unsigned long long)in);
-	if (shutdown(h->to, SHUT_WR) < 0 && errno != ENOTCONN) {
-		conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
+	if (shutdown(to_fd(h), SHUT_WR) < 0 && errno != ENOTCONN) {
+		conn_abort(lp, c, dir_side(h) == 1, dir_side(h) == 0);
 		conn_maybe_free(lp, c);
 		return true;
 	}
 	h->shut_done = true;
 	log_debug("conn %llu: %s EOF after %llu bytes, FIN forwarded", (unsigned long long)c->id,
-		  h == &c->h[0] ? "client" : "upstream", (unsigned long long)in);
+		  dir_side(h) == 0 ? "client" : "upstream", (unsigned long long)in);
 	return splice_maybe_done(lp, c);
 }
 
 /* The poll on h->from (or, drain, h's drain timer) completed. */
-static void splice_done(struct loop *lp, struct half *h, bool drain, const struct io_uring_cqe *cqe)
+static void splice_done(struct loop *lp, struct splice_dir *h, bool drain, const struct io_uring_cqe *cqe)
 {
 	struct conn *c = h->c;
 
@@ -272,13 +320,13 @@ static void splice_done(struct loop *lp, struct half *h, bool drain, const struc
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 
-		getsockopt(h->from, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		getsockopt(from_fd(h), SOL_SOCKET, SO_ERROR, &soerr, &len);
 		/* HUP with no error after our own FIN forwarding is the normal end */
 		if (soerr || (!(cqe->res & POLLRDHUP) && !h->eof)) {
 			lp->st.resets++;
 			log_debug("conn %llu: %s: %s (poll %#x)", (unsigned long long)c->id,
-				  h == &c->h[0] ? "client" : "upstream", soerr ? strerror(soerr) : "hang-up", cqe->res);
-			conn_abort(lp, c, h == &c->h[1], h == &c->h[0]);
+				  dir_side(h) == 0 ? "client" : "upstream", soerr ? strerror(soerr) : "hang-up", cqe->res);
+			conn_abort(lp, c, dir_side(h) == 1, dir_side(h) == 0);
 			conn_maybe_free(lp, c);
 			return;
 		}
@@ -288,8 +336,8 @@ static void splice_done(struct loop *lp, struct half *h, bool drain, const struc
 		if (drain_check(lp, h))
 			return;
 		/* the other direction may still fail: keep watching this socket for errors */
-		if (!(c->h[0].shut_done && c->h[1].shut_done)) {
-			io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), h->from, POLLERR | POLLHUP);
+		if (!(c->sd[0].shut_done && c->sd[1].shut_done)) {
+			io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), from_fd(h), POLLERR | POLLHUP);
 			h->polling = true;
 			c->inflight++;
 		}
@@ -305,22 +353,22 @@ static void splice_done(struct loop *lp, struct half *h, bool drain, const struc
 
 static void poll_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	splice_done(lp, loop_container_of(op, struct half, op_poll), false, cqe);
+	splice_done(lp, loop_container_of(op, struct splice_dir, op_poll), false, cqe);
 }
 
 static void drain_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	splice_done(lp, loop_container_of(op, struct half, op_drain), true, cqe);
+	splice_done(lp, loop_container_of(op, struct splice_dir, op_drain), true, cqe);
 }
 
 void splice_tick(struct loop *lp, struct conn *c)
 {
 	uint64_t in0, in1;
 
-	if (bytes_received(&c->h[0], &in0) || bytes_received(&c->h[1], &in1))
+	if (bytes_received(&c->sd[0], &in0) || bytes_received(&c->sd[1], &in1))
 		return;
-	if (in0 != c->h[0].bytes || in1 != c->h[1].bytes)
+	if (in0 != c->r.ep[0]->bytes || in1 != c->r.ep[1]->bytes)
 		c->last_active_ms = lp->now_ms;
-	c->h[0].bytes = in0;
-	c->h[1].bytes = in1;
+	c->r.ep[0]->bytes = in0;
+	c->r.ep[1]->bytes = in1;
 }

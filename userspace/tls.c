@@ -9,10 +9,10 @@
  * tls_xprt is OpenSSL on a BIO of ours whose socket side belongs to the caller: OpenSSL
  * reads ciphertext straight from the caller's receive buffer and writes it straight into
  * the caller's output (two memory BIOs would copy every byte once more each way). The
- * http action's upstream connections run on it (hup.c for HTTP/1.1, h2up.c for HTTP/2);
- * its interface is made to carry the tunnel sessions (sess.c) as well: the server side,
- * readers that stop early and leave ciphertext in their buffer, half-close by
- * close_notify, and a TCP end told apart from close_notify. */
+ * http action's upstream connections run on it (hup.c for HTTP/1.1, h2up.c for HTTP/2),
+ * and so do the tunnel sessions (sess.c): the server side, readers that stop early and
+ * leave ciphertext in their buffer (sess_h1.c), half-close by close_notify, and a TCP
+ * end told apart from close_notify. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * against the configured CA, ALPN h2), the certificate facts the tunnel listener
  * authorizes on, and hermesd's TLS transport: an SSL whose ciphertext is carried by
  * someone else's socket and buffers (io_uring, no kTLS on this kernel), used by the http
- * action's upstream connections (hup.c, h2up.c) and made to serve the tunnel sessions
- * (sess.c) too. Prefix tls_. OpenSSL types stay out of the headers. */
+ * action's upstream connections (hup.c, h2up.c) and by the tunnel sessions (sess.c).
+ * Prefix tls_. OpenSSL types stay out of the headers. */
 #ifndef HERMES_TLS_H
 #define HERMES_TLS_H
 

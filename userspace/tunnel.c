@@ -8,7 +8,10 @@
  * an explicit proxy client) is not a tunnel: its connection goes to the http action
  * (http.c), which serves it and the requests after it, checked by the same
  * tunnel_access rules.
- * Bytes the client sent after the head (allowed once it has the 200) are forwarded first. */
+ * Bytes the client sent after the head (allowed once it has the 200) are forwarded first.
+ * The client side may be a socket, TLS (HTTP/1.1 CONNECT over TLS) or an HTTP/2 stream
+ * (whose head sess_h2.c hands over as HTTP/1.1 text): this file reads heads from and
+ * answers through the endpoint, whichever it is. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +22,16 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "authz.h"
 #include "config.h"
+#include "conn.h"
+#include "ep.h"
 #include "hermes/flow.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-#include "loop.h"
+#include "ring.h"
+#include "sess.h"
 
 /* A CONNECT's 200 says what it did; the rest are the standard phrases. */
 static const char *reason(int status)
@@ -41,8 +48,6 @@ static void count_error(struct loop *lp, int status)
 			lp->st.tunnel_errors[i]++;
 }
 
-/* The reply is a few dozen bytes on a socket that has sent nothing yet: it fits the
- * send buffer, so a plain non-blocking send is enough. */
 void tunnel_reply(struct conn *c, int status)
 {
 	char buf[160];
@@ -56,46 +61,72 @@ void tunnel_reply(struct conn *c, int status)
 	c->reply_status = (uint16_t)status;
 	if (status != 200)
 		count_error(c->loop, status);
-	if (c->sside[0]) {
-		sess_reply(c->loop, c, status, buf, (size_t)n);
-		return;
-	}
-	if (send(c->cfd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
-		log_debug("conn %llu: could not send the %d reply", (unsigned long long)c->id, status);
+	if (c->r.ep[0])
+		c->r.ep[0]->ops->reply(c->r.ep[0], status, buf, (size_t)n);
 }
 
-static void arm_head_recv(struct loop *lp, struct conn *c)
+void tunnel_serve(struct loop *lp, struct conn *c)
 {
-	io_uring_prep_recv(loop_sqe(lp, &c->h[0].op_recv, conn_recv_done), c->cfd, c->hbuf + c->hlen,
-			   TUNNEL_HEAD_MAX - c->hlen, 0);
-	c->h[0].recv_armed = true;
-	c->inflight++;
-}
-
-void tunnel_accept(struct loop *lp, int fd)
-{
-	struct conn *c = conn_new(lp, fd);
-
-	if (!c)
-		return;
 	c->tunnel_server = true;
 	c->state = CONN_TUNNEL_HEAD;
-	{
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-
-		if (!getpeername(fd, (struct sockaddr *)&ss, &len))
-			addr_to_hermes((struct sockaddr *)&ss, &c->peer);
-	}
 	c->hbuf = malloc(TUNNEL_HEAD_MAX);
 	if (!c->hbuf) {
-		c->state = CONN_RELAY;
 		conn_abort(lp, c, true, false);
 		conn_maybe_free(lp, c);
 		return;
 	}
 	lp->st.tunnel_requests++;
-	arm_head_recv(lp, c);
+	c->r.ep[0]->ops->read(c->r.ep[0]);
+}
+
+/* A CONNECT stream (HTTP/2) whose head sess_h2.c translated. */
+static int accept_stream(struct loop *lp, struct ep *e, const struct hermes_addr *peer, char *head, size_t len)
+{
+	struct conn *c = conn_new(lp, -1);
+
+	if (!c)
+		return -ENOMEM;
+	conn_set_client(c, e);
+	c->peer = *peer;
+	c->tunnel_server = true;
+	c->state = CONN_TUNNEL_HEAD;
+	c->hbuf = head;
+	c->hlen = len;
+	lp->st.tunnel_requests++;
+	tunnel_parse_head(lp, c);
+	return 0;
+}
+
+/* HTTP/1.1 CONNECT over TLS: its head comes through the endpoint, as over TCP. */
+static int accept_flow(struct loop *lp, struct ep *e, const struct hermes_addr *peer)
+{
+	struct conn *c = conn_new(lp, -1);
+
+	if (!c)
+		return -ENOMEM;
+	conn_set_client(c, e);
+	c->peer = *peer;
+	tunnel_serve(lp, c);
+	return 0;
+}
+
+const struct sess_acceptor tunnel_acceptor = {
+	.socket = tunnel_accept,
+	.stream = accept_stream,
+	.flow = accept_flow,
+};
+
+void tunnel_accept(struct loop *lp, int fd)
+{
+	struct conn *c = conn_new(lp, fd);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!c)
+		return;
+	if (!getpeername(fd, (struct sockaddr *)&ss, &len))
+		addr_to_hermes((struct sockaddr *)&ss, &c->peer);
+	tunnel_serve(lp, c);
 }
 
 static void fail(struct loop *lp, struct conn *c, int status, const char *why)
@@ -107,66 +138,8 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 	addr_fmt((struct sockaddr *)&ss, peer, sizeof(peer));
 	log_info("tunnel conn %llu from %s: %d %s (%s)", (unsigned long long)c->id, peer, status, reason(status), why);
 	tunnel_reply(c, status);
-	c->state = CONN_RELAY; /* so that abort runs its normal path */
 	conn_abort(lp, c, false, false);
 	conn_maybe_free(lp, c);
-}
-
-/* Who a request says it is for (Hermes-Uid, Hermes-Comm from the previous hop). */
-static void req_identity(const struct h1_request *req, uint32_t *uid, bool *have_uid, char comm[16])
-{
-	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
-	const struct h1_header *comm_h = h1_find(req->headers, req->n_headers, "Hermes-Comm");
-
-	*have_uid = false;
-	comm[0] = 0;
-	if (uid_h && uid_h->value.len && uid_h->value.len < 11) {
-		char num[12];
-		char *end;
-		unsigned long v;
-
-		memcpy(num, uid_h->value.p, uid_h->value.len);
-		num[uid_h->value.len] = 0;
-		v = strtoul(num, &end, 10);
-		if (!*end && v <= 0xffffffffUL) {
-			*uid = (uint32_t)v;
-			*have_uid = true;
-		}
-	}
-	if (comm_h && comm_h->value.len < 16) {
-		memcpy(comm, comm_h->value.p, comm_h->value.len);
-		comm[comm_h->value.len] = 0;
-	}
-}
-
-/* tunnel_access for a request from peer to target (s: its TLS session, or NULL): with
- * rules, the first match decides and no match is a denial. 0, or -EACCES with why. */
-static int access_check(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-			const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
-{
-	const struct cfg_access *a;
-	char comm[16];
-	uint32_t uid = 0;
-	bool have_uid;
-
-	if (!lp->cfg->n_access)
-		return 0;
-	req_identity(req, &uid, &have_uid, comm);
-	a = config_find_access(lp->cfg, target, peer, have_uid ? &uid : NULL, comm[0] ? comm : NULL,
-			       s ? s->sans : NULL, s ? s->n_sans : 0);
-	if (a && a->allow)
-		return 0;
-	if (a)
-		snprintf(why, why_len, "denied by tunnel_access rule at line %d", a->line);
-	else
-		snprintf(why, why_len, "no tunnel_access rule allows it");
-	return -EACCES;
-}
-
-int tunnel_access(struct loop *lp, const struct hermes_addr *peer, const struct hermes_addr *target,
-		  const struct h1_request *req, const struct sess *s, char *why, size_t why_len)
-{
-	return access_check(lp, peer, target, req, s, why, why_len);
 }
 
 /* Logs who asks for what and applies tunnel_access (403 when refused). Returns non-zero
@@ -177,12 +150,12 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	const struct h1_header *uid_h = h1_find(req->headers, req->n_headers, "Hermes-Uid");
 	const struct h1_header *pid_h = h1_find(req->headers, req->n_headers, "Hermes-Pid");
 	char comm[16], why[96], uidbuf[16] = "-";
-	const struct sess *s = c->sside[0] ? c->ss[0] : NULL;
+	const struct sess *s = sess_of(c->r.ep[0]);
 	struct hermes_addr target;
 	uint32_t uid = 0;
 	bool have_uid;
 
-	req_identity(req, &uid, &have_uid, comm);
+	authz_identity(req, &uid, &have_uid, comm);
 	/* the app behind the previous hop, for the access log */
 	c->app_uid = uid;
 	memcpy(c->peer_comm, comm, sizeof(c->peer_comm));
@@ -198,7 +171,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
 		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
 	addr_to_hermes(dst_sa, &target);
-	if (!access_check(lp, &c->peer, &target, req, s, why, sizeof(why)))
+	if (!tunnel_access(lp->cfg, &c->peer, &target, req, s ? s->sans : NULL, s ? s->n_sans : 0, why, sizeof(why)))
 		return 0;
 	if (have_uid)
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
@@ -209,7 +182,41 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	return -EACCES;
 }
 
-void tunnel_head(struct loop *lp, struct conn *c, int res)
+/* Copies what the endpoint holds (at most what is left of `cap`) into buf at *len. */
+static void take_bytes(struct ep *e, char *buf, size_t *len, size_t cap)
+{
+	while (*len < cap) {
+		const uint8_t *p;
+		size_t n;
+
+		ep_peek(e, &p, &n);
+		if (!n)
+			break;
+		if (n > cap - *len)
+			n = cap - *len;
+		memcpy(buf + *len, p, n);
+		*len += n;
+		ep_consume(e, n);
+	}
+}
+
+void tunnel_head(struct loop *lp, struct conn *c)
+{
+	struct ep *e = c->r.ep[0];
+	size_t had = c->hlen;
+
+	take_bytes(e, c->hbuf, &c->hlen, TUNNEL_HEAD_MAX);
+	if (c->hlen == had && e->eof) {
+		/* the client went away before finishing its request */
+		conn_abort(lp, c, false, false);
+		conn_maybe_free(lp, c);
+		return;
+	}
+	c->last_active_ms = lp->now_ms;
+	tunnel_parse_head(lp, c);
+}
+
+void tunnel_parse_head(struct loop *lp, struct conn *c)
 {
 	struct h1_request req;
 	struct sockaddr_storage ss;
@@ -218,30 +225,27 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 	bool abs_tls;
 	int n;
 
-	if (res <= 0) {
-		/* the client went away before finishing its request */
-		c->state = CONN_RELAY;
-		conn_abort(lp, c, res < 0, false);
-		conn_maybe_free(lp, c);
-		return;
-	}
-	c->hlen += (size_t)res;
-	c->last_active_ms = lp->now_ms;
 	n = h1_parse_request(c->hbuf, c->hlen, NULL, &req);
 	if (n == 0) {
 		if (c->hlen >= TUNNEL_HEAD_MAX) {
 			fail(lp, c, 431, "request head too large");
 			return;
 		}
-		if (!c->sside[0]) /* over TLS, the session feeds the head as it arrives */
-			arm_head_recv(lp, c);
+		if (c->r.ep[0]->eof) {
+			conn_abort(lp, c, false, false);
+			conn_maybe_free(lp, c);
+			return;
+		}
+		c->r.ep[0]->ops->read(c->r.ep[0]);
 		return;
 	}
 	if (n < 0) {
 		fail(lp, c, h1_error_status(n), "malformed request");
 		return;
 	}
-	if (!h1_slice_eq(req.method, "CONNECT") && !c->sside[0] && c->cfd >= 0 && h1_abs_scheme(req.target, &abs_tls)) {
+	/* a socket can go to the http action; over TLS or HTTP/2 the request is refused */
+	if (!h1_slice_eq(req.method, "CONNECT") && c->r.ep[0]->ops->sock(c->r.ep[0]) >= 0 &&
+	    h1_abs_scheme(req.target, &abs_tls)) {
 		/* an explicit proxy request (absolute form, in clear text): the http action
 		 * serves this connection from now on, starting with the bytes read so far */
 		struct hermes_addr peer = c->peer;
@@ -257,7 +261,7 @@ void tunnel_head(struct loop *lp, struct conn *c, int res)
 		return;
 	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {
-		fail(lp, c, 405, c->sside[0] ? "only CONNECT is served here" :
+		fail(lp, c, 405, c->r.ep[0]->ops->sock(c->r.ep[0]) < 0 ? "only CONNECT is served here" :
 			    "only CONNECT and absolute-form http:// or https:// requests are served here");
 		return;
 	}
@@ -306,18 +310,11 @@ int tunnel_established(struct loop *lp, struct conn *c)
 
 	(void)lp;
 	tunnel_reply(c, 200);
-	if (extra && c->sside[1]) {
-		/* the next hop is a stream: the bytes go first on it */
-		conn_half_prepend(&c->h[0], c->hbuf, c->head_len, extra);
+	if (extra) {
+		/* read before anything the client sends later */
+		ep_prepend(c->r.ep[0], c->hbuf, c->head_len, extra);
 		c->hbuf = NULL;
 		return 0;
-	}
-	if (extra) {
-		ssize_t w = send(c->ufd, c->hbuf + c->head_len, extra, MSG_NOSIGNAL);
-
-		if (w < 0 || (size_t)w != extra)
-			return w < 0 ? -errno : -EIO;
-		c->h[0].bytes += extra;
 	}
 	free(c->hbuf);
 	c->hbuf = NULL;
@@ -371,8 +368,8 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 		c->ident = NULL;
 }
 
-/* Peer connected: the CONNECT goes out (a few hundred bytes on a fresh socket: a plain
- * send fits), then its answer is read into rbuf. */
+/* Peer connected (TCP, or TLS with ALPN http/1.1): the CONNECT goes out (a few hundred
+ * bytes on a fresh connection), then its answer is read into rbuf. */
 void tunnel_send_connect(struct loop *lp, struct conn *c)
 {
 	struct sockaddr_storage ss;
@@ -382,7 +379,7 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 	addr_from_hermes(&c->target, &ss);
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	n = asprintf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", dst, dst, c->ident ? c->ident : "");
-	if (n < 0 || send(c->ufd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+	if (n < 0 || c->r.ep[1]->ops->write(c->r.ep[1], req, (size_t)n)) {
 		free(req);
 		conn_fail_attempt(lp, c, -EIO);
 		return;
@@ -393,31 +390,26 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 		return;
 	}
 	c->rlen = 0;
-	c->resp_timed_out = false;
 	c->state = CONN_TUNNEL_RESP;
-	io_uring_prep_recv(loop_sqe(lp, &c->h[1].op_recv, conn_recv_done), c->ufd, c->rbuf, TUNNEL_HEAD_MAX, 0);
-	c->h[1].recv_armed = true;
-	c->inflight++;
+	c->r.ep[1]->ops->read(c->r.ep[1]);
 }
 
 /* The peer's answer to our CONNECT. 200: the tunnel is up, relay (bytes after the answer
  * belong to the client); anything else: this peer failed, try the next one. */
-void tunnel_resp(struct loop *lp, struct conn *c, int res)
+void tunnel_resp(struct loop *lp, struct conn *c)
 {
+	struct ep *e = c->r.ep[1];
 	struct h1_response resp;
 	int n;
 
-	if (res <= 0) {
-		conn_fail_attempt(lp, c, c->resp_timed_out ? -ETIMEDOUT : res < 0 ? res : -ECONNRESET);
+	take_bytes(e, c->rbuf, &c->rlen, TUNNEL_HEAD_MAX);
+	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
+	if (n == 0 && e->eof) {
+		conn_fail_attempt(lp, c, -ECONNRESET);
 		return;
 	}
-	c->rlen += (size_t)res;
-	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
 	if (n == 0 && c->rlen < TUNNEL_HEAD_MAX) {
-		io_uring_prep_recv(loop_sqe(lp, &c->h[1].op_recv, conn_recv_done), c->ufd, c->rbuf + c->rlen,
-				   TUNNEL_HEAD_MAX - c->rlen, 0);
-		c->h[1].recv_armed = true;
-		c->inflight++;
+		e->ops->read(e);
 		return;
 	}
 	if (n <= 0 || resp.status != 200) {
@@ -426,29 +418,12 @@ void tunnel_resp(struct loop *lp, struct conn *c, int res)
 						 -ECONNREFUSED);
 		return;
 	}
-	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
-	metrics_peer_attempt(lp, c, 0);
-	/* a relay hop answers its own client now, then passes on the client's early bytes */
-	if (c->tunnel_server && tunnel_established(lp, c))
-		goto broken;
-	if ((size_t)n < c->rlen && c->sside[0]) {
-		/* the client side is a stream: the bytes go first on it */
-		conn_half_prepend(&c->h[1], c->rbuf, (size_t)n, c->rlen - (size_t)n);
+	/* bytes after the answer are the target's: they go to the client first */
+	if ((size_t)n < c->rlen) {
+		ep_prepend(e, c->rbuf, (size_t)n, c->rlen - (size_t)n);
 		c->rbuf = NULL;
-	} else if ((size_t)n < c->rlen) {
-		ssize_t w = send(c->cfd, c->rbuf + n, c->rlen - (size_t)n, MSG_NOSIGNAL);
-
-		if (w < 0 || (size_t)w != c->rlen - (size_t)n)
-			goto broken;
-		c->h[1].bytes += c->rlen - (size_t)n;
 	}
 	free(c->rbuf);
 	c->rbuf = NULL;
-	c->state = CONN_RELAY;
-	conn_start_relay(lp, c);
-	return;
-broken:
-	c->state = CONN_RELAY;
-	conn_abort(lp, c, true, true);
-	conn_maybe_free(lp, c);
+	conn_tunnel_up(lp, c);
 }

@@ -1,0 +1,21 @@
+/* authz.h: tunnel_access rules (authz.c). */
+#ifndef HERMES_AUTHZ_H
+#define HERMES_AUTHZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config-t.h"
+#include "hermes/origdst.h"
+#include "http1-t.h"
+
+/* Who a request says it is for (Hermes-Uid, Hermes-Comm from the previous hop). */
+void authz_identity(const struct h1_request *req, uint32_t *uid, bool *have_uid, char comm[16]);
+/* tunnel_access for a request from peer to target; sans: the client certificate's
+ * subjectAltNames (n_sans of them, 0 without TLS). With rules, the first match decides
+ * and no match is a denial. 0, or -EACCES with why. */
+int tunnel_access(const struct hermes_config *cfg, const struct hermes_addr *peer, const struct hermes_addr *target,
+		  const struct h1_request *req, const char (*sans)[128], unsigned n_sans, char *why, size_t why_len);
+
+#endif

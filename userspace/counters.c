@@ -1,0 +1,59 @@
+/* counters.c: the labelled counters the modules bump as things happen (responses by
+ * route and status class, tunnel attempts by peer and outcome) and their label sets,
+ * which follow the config. admin.c only reads them for /metrics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "addr.h"
+#include "counters.h"
+#include "metrics.h"
+
+int metrics_config(struct loop *lp)
+{
+	const struct hermes_config *cfg = lp->cfg;
+	char (*names)[MLABEL_LEN];
+	int n = 0, cap = cfg->n_http_routes + 1, n_peers = 0, err;
+
+	for (int i = 0; i < cfg->n_routes; i++)
+		n_peers += cfg->routes[i].n_peers;
+	names = calloc((size_t)(n_peers > cap ? n_peers : cap), sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (int i = 0; i < cfg->n_http_routes; i++)
+		snprintf(names[n++], MLABEL_LEN, "%s", cfg->http_routes[i].name);
+	snprintf(names[n++], MLABEL_LEN, "-");
+	err = mlabels_set(&lp->st.http_route_codes, (const char (*)[MLABEL_LEN])names, n);
+	n = 0;
+	for (int i = 0; i < cfg->n_routes && !err; i++)
+		for (int j = 0; j < cfg->routes[i].n_peers; j++)
+			addr_fmt((const struct sockaddr *)&cfg->routes[i].peers[j].addr.ss, names[n++], MLABEL_LEN);
+	if (!err)
+		err = mlabels_set(&lp->st.tunnel_peer_results, (const char (*)[MLABEL_LEN])names, n);
+	free(names);
+	return err;
+}
+
+void metrics_http_response(struct loop *lp, const char *route, int status)
+{
+	uint64_t *v;
+
+	/* a request on a route that a reload has removed since is not counted by route */
+	if (status >= 100 && status < 600 && (v = mlabels_get(&lp->st.http_route_codes, route[0] ? route : "-")))
+		v[status / 100 - 1]++;
+}
+
+void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err)
+{
+	char name[ADDR_STRLEN];
+	uint64_t *v;
+
+	if (!peer)
+		return;
+	addr_fmt((const struct sockaddr *)&peer->addr.ss, name, sizeof(name));
+	if (!(v = mlabels_get(&lp->st.tunnel_peer_results, name)))
+		return;
+	v[!err ? PEER_ESTABLISHED : err == -ECONNREFUSED ? PEER_REFUSED : err == -EACCES ? PEER_DENIED :
+	  err == -ETIMEDOUT ? PEER_TIMEOUT : err == -ECONNRESET ? PEER_RESET : PEER_ERROR]++;
+}
+

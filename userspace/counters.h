@@ -1,0 +1,16 @@
+/* counters.h: the labelled counters of hermesd's modules (counters.c). */
+#ifndef HERMES_COUNTERS_H
+#define HERMES_COUNTERS_H
+
+#include "loop-t.h"
+
+/* The label sets of the per-route and per-peer counters follow lp->cfg (at start and
+ * after each reload). 0 or -ENOMEM (the old sets stay). */
+int metrics_config(struct loop *lp);
+/* A response with status went to a client of the http action, on route ("-": none). */
+void metrics_http_response(struct loop *lp, const char *route, int status);
+/* A tunnel client's attempt at peer (NULL: not a tunnel) ended: err 0 (the peer's 200)
+ * or the -errno the attempt failed with. */
+void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err);
+
+#endif

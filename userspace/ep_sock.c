@@ -1,0 +1,516 @@
+/* ep_sock.c: the socket endpoint, on io_uring. Before the relay starts it reads one
+ * recv at a time into a small linear buffer (a tunnel's request head or a peer's
+ * CONNECT answer); relaying, it reads with a multishot recv into a ring of provided
+ * buffers of its own (RELAY_NBUF of RELAY_BUFSZ: what it may hold unsent bounds what is
+ * in flight, which is the backpressure) and sends its source's bytes straight from that
+ * source's buffers, with no copy. Its end: shutdown(SHUT_WR) after the last byte; a
+ * reset: close with SO_LINGER 0. Its dial is sock.c's, the one of every upstream socket. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "ep.h"
+#include "ep_sock.h"
+#include "sock.h"
+#include "log.h"
+#include "ring.h"
+
+#define SETUP_BUF 16384
+
+struct ep_sock {
+	struct ep e;
+	struct loop *lp;
+	int fd;
+	int inflight;
+	bool relaying, closing, orphan, rst;
+	bool connecting, recv_armed, send_inflight, shut_inflight;
+	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
+	struct loop_op op_recv;     /* setup recv, or the multishot one (`recv_armed`) */
+	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
+	struct loop_op op_shutdown; /* shutdown(SHUT_WR) (`shut_inflight`) */
+	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
+	struct __kernel_timespec ts;
+	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
+	/* setup reads: sbuf[soff..slen) */
+	char *sbuf;
+	uint32_t soff, slen;
+	/* relaying: provided buffers, queued in arrival order from q_head */
+	uint16_t bgid;
+	bool ring_registered;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	uint16_t q_bid[RELAY_NBUF];
+	uint32_t q_len[RELAY_NBUF];
+	unsigned q_head, q_count;
+	uint32_t sent_off;         /* bytes of the head buffer already passed on */
+} __attribute__((aligned(LOOP_ALIGN)));
+
+#define SK(e) loop_container_of(e, struct ep_sock, e)
+
+static const struct ep_ops sock_ops;
+static loop_done_fn connect_done, recv_done, send_done, shutdown_done, aux_done;
+
+/* ---- buffer groups: one per relaying socket ---- */
+
+static uint16_t bgid_get(struct loop *lp)
+{
+	if (lp->n_bgid_free)
+		return lp->bgid_free[--lp->n_bgid_free];
+	if (lp->bgid_next > 0xffff)
+		return 0;
+	return (uint16_t)lp->bgid_next++;
+}
+
+static void bgid_put(struct loop *lp, uint16_t id)
+{
+	uint16_t *n = realloc(lp->bgid_free, (lp->n_bgid_free + 1) * sizeof(*n));
+
+	if (!n)
+		return; /* the id leaks; 65535 of them are plenty */
+	lp->bgid_free = n;
+	lp->bgid_free[lp->n_bgid_free++] = id;
+}
+
+static int ring_setup(struct ep_sock *k)
+{
+	struct io_uring_buf_reg reg = {};
+	size_t ring_sz = RELAY_NBUF * sizeof(struct io_uring_buf);
+	int err;
+
+	k->bgid = bgid_get(k->lp);
+	if (!k->bgid)
+		return -ENOSPC;
+	if (posix_memalign((void **)&k->br, 4096, ring_sz < 4096 ? 4096 : ring_sz))
+		return -ENOMEM;
+	k->bufs = malloc((size_t)RELAY_NBUF * RELAY_BUFSZ);
+	if (!k->bufs)
+		return -ENOMEM;
+	io_uring_buf_ring_init(k->br);
+	reg.ring_addr = (uint64_t)(uintptr_t)k->br;
+	reg.ring_entries = RELAY_NBUF;
+	reg.bgid = k->bgid;
+	err = io_uring_register_buf_ring(&k->lp->ring, &reg, 0);
+	if (err)
+		return err;
+	k->ring_registered = true;
+	for (int i = 0; i < RELAY_NBUF; i++)
+		io_uring_buf_ring_add(k->br, k->bufs + (size_t)i * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)i,
+				      io_uring_buf_ring_mask(RELAY_NBUF), i);
+	io_uring_buf_ring_advance(k->br, RELAY_NBUF);
+	return 0;
+}
+
+static void ring_free(struct ep_sock *k)
+{
+	if (k->ring_registered)
+		io_uring_unregister_buf_ring(&k->lp->ring, k->bgid);
+	if (k->bgid)
+		bgid_put(k->lp, k->bgid);
+	free(k->br);
+	free(k->bufs);
+	k->br = NULL;
+	k->bufs = NULL;
+	k->bgid = 0;
+	k->ring_registered = false;
+}
+
+/* ---- life ---- */
+
+static struct ep_sock *sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, void *owner, int side)
+{
+	struct ep_sock *k = loop_zalloc(sizeof(*k));
+
+	if (!k)
+		return NULL;
+	ep_init(&k->e, &sock_ops, own, owner, side);
+	k->lp = lp;
+	k->fd = fd;
+	return k;
+}
+
+struct ep *ep_sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, void *owner, int side)
+{
+	struct ep_sock *k = sock_new(lp, fd, own, owner, side);
+
+	return k ? &k->e : NULL;
+}
+
+struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
+			int side, int *err)
+{
+	struct ep_sock *k = sock_new(lp, -1, own, owner, side);
+	socklen_t len;
+
+	if (!k) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	len = addr_from_hermes(dst, &k->dst_ss);
+	k->fd = sock_dial(lp, &k->dst_ss, len, &k->op_connect, connect_done, &k->op_aux, aux_done, &k->ts);
+	if (k->fd < 0) {
+		*err = k->fd;
+		free(k);
+		return NULL;
+	}
+	k->connecting = true;
+	k->inflight += 2;
+	return &k->e;
+}
+
+/* After a completion: a closed endpoint goes once nothing of it is in flight. */
+static void settle(struct ep_sock *k)
+{
+	if (!k->e.closed || k->inflight)
+		return;
+	if (k->orphan) {
+		k->e.ops->free(&k->e);
+		return;
+	}
+	ep_settled(&k->e);
+}
+
+static void cancel(struct ep_sock *k, const struct loop_op *op)
+{
+	loop_cancel(k->lp, &k->op_aux, aux_done, op);
+	k->inflight++;
+}
+
+static void sock_close(struct ep *e, enum ep_end how, bool orphan)
+{
+	struct ep_sock *k = SK(e);
+
+	k->orphan = orphan;
+	if (k->closing) { /* closed before: it now frees itself */
+		if (orphan && !k->inflight)
+			e->ops->free(e);
+		return;
+	}
+	k->closing = true;
+	k->rst |= how == EP_END_RESET;
+	if (k->connecting) /* its linked timeout goes with it */
+		cancel(k, &k->op_connect);
+	if (k->recv_armed)
+		cancel(k, &k->op_recv);
+	if (k->send_inflight)
+		cancel(k, &k->op_send);
+	if (k->shut_inflight)
+		cancel(k, &k->op_shutdown);
+	if (orphan && !k->inflight)
+		e->ops->free(e);
+}
+
+static bool sock_busy(const struct ep *e)
+{
+	return SK(e)->inflight > 0;
+}
+
+static void sock_free(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+
+	if (k->rst)
+		sock_reset_on_close(k->fd);
+	if (k->fd >= 0)
+		close(k->fd);
+	ring_free(k);
+	free(k->sbuf);
+	ep_release(e);
+	free(k);
+}
+
+int ep_sock_release(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+	int fd = k->fd;
+
+	k->fd = -1;
+	k->rst = false;
+	sock_free(e);
+	return fd;
+}
+
+static int sock_fd(const struct ep *e)
+{
+	return SK(e)->fd;
+}
+
+/* ---- reading ---- */
+
+static void arm_multishot(struct ep_sock *k)
+{
+	struct io_uring_sqe *sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
+
+	io_uring_prep_recv_multishot(sqe, k->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = k->bgid;
+	k->recv_armed = true;
+	k->inflight++;
+}
+
+static void sock_read(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+
+	if (k->recv_armed || e->closed || k->relaying)
+		return;
+	if (!k->sbuf && !(k->sbuf = malloc(SETUP_BUF))) {
+		ep_error(e, -ENOMEM);
+		return;
+	}
+	if (k->soff == k->slen)
+		k->soff = k->slen = 0;
+	if (k->slen == SETUP_BUF)
+		return; /* the owner takes what is there first */
+	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->sbuf + k->slen, SETUP_BUF - k->slen, 0);
+	k->recv_armed = true;
+	k->inflight++;
+}
+
+static int sock_start(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+	int one = 1, err;
+
+	setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((err = ring_setup(k)))
+		return err;
+	k->relaying = true;
+	/* a setup recv still armed fills sbuf, which is read first */
+	if (!k->recv_armed && !e->eof)
+		arm_multishot(k);
+	return 0;
+}
+
+static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
+{
+	const struct ep_sock *k = SK(e);
+
+	if (k->soff < k->slen) {
+		*p = (const uint8_t *)k->sbuf + k->soff;
+		*n = k->slen - k->soff;
+	} else if (k->q_count) {
+		*p = (const uint8_t *)k->bufs + (size_t)k->q_bid[k->q_head] * RELAY_BUFSZ + k->sent_off;
+		*n = k->q_len[k->q_head] - k->sent_off;
+	} else {
+		*p = NULL;
+		*n = 0;
+	}
+}
+
+static size_t sock_avail(const struct ep *e)
+{
+	const struct ep_sock *k = SK(e);
+	size_t n = k->slen - k->soff;
+
+	for (unsigned i = 0; i < k->q_count; i++)
+		n += k->q_len[(k->q_head + i) % RELAY_NBUF];
+	return n - (k->q_count ? k->sent_off : 0);
+}
+
+static void sock_consume(struct ep *e, size_t n)
+{
+	struct ep_sock *k = SK(e);
+
+	if (k->soff < k->slen) {
+		k->soff += (uint32_t)n;
+		return;
+	}
+	k->sent_off += (uint32_t)n;
+	if (k->sent_off >= k->q_len[k->q_head]) {
+		unsigned bid = k->q_bid[k->q_head];
+
+		io_uring_buf_ring_add(k->br, k->bufs + (size_t)bid * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)bid,
+				      io_uring_buf_ring_mask(RELAY_NBUF), 0);
+		io_uring_buf_ring_advance(k->br, 1);
+		k->q_head = (k->q_head + 1) % RELAY_NBUF;
+		k->q_count--;
+		k->sent_off = 0;
+	}
+	if (!k->recv_armed && !e->eof && k->relaying && !e->closed)
+		arm_multishot(k);
+}
+
+static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_recv);
+	struct ep *e = &k->e;
+	int res = cqe->res;
+
+	(void)lp;
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		k->recv_armed = false;
+		k->inflight--;
+	}
+	if (e->closed) {
+		settle(k);
+		return;
+	}
+	if (res > 0 && !(cqe->flags & IORING_CQE_F_BUFFER)) {
+		/* a setup read */
+		k->slen += (uint32_t)res;
+		e->bytes += (uint64_t)res;
+		if (k->relaying && !k->recv_armed)
+			arm_multishot(k);
+		ep_data(e);
+		return;
+	}
+	if (res > 0) {
+		unsigned slot = (k->q_head + k->q_count) % RELAY_NBUF;
+
+		k->q_bid[slot] = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+		k->q_len[slot] = (uint32_t)res;
+		k->q_count++;
+		e->bytes += (uint64_t)res;
+		if (!k->recv_armed && k->q_count < RELAY_NBUF)
+			arm_multishot(k);
+		ep_data(e);
+		return;
+	}
+	if (res == 0) {
+		e->eof = true;
+		ep_data(e);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		/* every buffer waits to be sent: armed again once one is back */
+		if (!k->q_count && !k->recv_armed)
+			arm_multishot(k);
+		return;
+	}
+	ep_error(e, res);
+}
+
+/* ---- writing: the source's bytes, from its buffers ---- */
+
+static void sock_kick(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+	const uint8_t *p;
+	size_t n;
+
+	if (k->send_inflight || e->closed || !k->relaying || !e->src)
+		return;
+	ep_peek(e->src, &p, &n);
+	if (!n)
+		return;
+	io_uring_prep_send(loop_sqe(k->lp, &k->op_send, send_done), k->fd, p, n, MSG_NOSIGNAL);
+	k->send_inflight = true;
+	k->inflight++;
+}
+
+static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_send);
+	struct ep *e = &k->e;
+
+	(void)lp;
+	k->send_inflight = false;
+	k->inflight--;
+	if (e->closed) {
+		settle(k);
+		return;
+	}
+	if (cqe->res < 0) {
+		ep_error(e, cqe->res);
+		return;
+	}
+	ep_consume(e->src, (size_t)cqe->res);
+	sock_kick(e);
+	ep_drained(e);
+}
+
+static void sock_shutdown(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+
+	if (k->shut_inflight || e->shut || e->closed)
+		return;
+	io_uring_prep_shutdown(loop_sqe(k->lp, &k->op_shutdown, shutdown_done), k->fd, SHUT_WR);
+	k->shut_inflight = true;
+	k->inflight++;
+}
+
+static void shutdown_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_shutdown);
+
+	(void)lp;
+	(void)cqe;
+	k->shut_inflight = false;
+	k->inflight--;
+	k->e.shut = true;
+	if (k->e.closed)
+		settle(k);
+	else
+		ep_drained(&k->e);
+}
+
+/* A few hundred bytes on a socket that has sent nothing yet: they fit its send buffer,
+ * so a plain non-blocking send is enough. */
+static int sock_write(struct ep *e, const void *p, size_t n)
+{
+	ssize_t w = send(SK(e)->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EIO;
+}
+
+static void sock_reply(struct ep *e, int status, const char *h1, size_t h1_len)
+{
+	(void)status;
+	if (sock_write(e, h1, h1_len))
+		log_debug("could not send the %d reply", status);
+}
+
+/* ---- completions of the dial and the cancels ---- */
+
+static void connect_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_connect);
+
+	(void)lp;
+	k->connecting = false;
+	k->inflight--;
+	if (k->e.closed) {
+		settle(k);
+		return;
+	}
+	if (cqe->res < 0) {
+		ep_error(&k->e, cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res);
+		return;
+	}
+	ep_up(&k->e);
+}
+
+static void aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_aux);
+
+	(void)lp;
+	(void)cqe;
+	k->inflight--;
+	settle(k);
+}
+
+static const struct ep_ops sock_ops = {
+	.kind = "socket",
+	.start = sock_start,
+	.read = sock_read,
+	.write = sock_write,
+	.reply = sock_reply,
+	.peek = sock_peek,
+	.avail = sock_avail,
+	.consume = sock_consume,
+	.kick = sock_kick,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+	.busy = sock_busy,
+	.free = sock_free,
+	.sock = sock_fd,
+};

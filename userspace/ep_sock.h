@@ -1,0 +1,20 @@
+/* ep_sock.h: the io_uring socket endpoint (ep_sock.c). */
+#ifndef HERMES_EP_SOCK_H
+#define HERMES_EP_SOCK_H
+
+#include <sys/socket.h>
+
+#include "ep-t.h"
+#include "hermes/origdst.h"
+#include "loop-t.h"
+
+/* An accepted (connected) socket as an endpoint; NULL without memory (fd stays open). */
+struct ep *ep_sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, void *owner, int side);
+/* Dials dst: `up` once connected, `error` (-ETIMEDOUT after proxy.connect_timeout_ms)
+ * otherwise. NULL with *err when no socket could be made. */
+struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
+			int side, int *err);
+/* The socket leaves e (which has nothing in flight; bytes it read are dropped), e is
+ * freed: returns the socket. */
+int ep_sock_release(struct ep *e);
+#endif

@@ -1,0 +1,61 @@
+/* sess-int.h: what the three files of the tunnel connections share among themselves
+ * (sess.c the transport, sess_h2.c HTTP/2 streams, sess_h1.c HTTP/1.1 over TLS); no
+ * other module includes it. */
+#ifndef HERMES_SESS_INT_H
+#define HERMES_SESS_INT_H
+
+#include "sess.h"
+
+#define SESS_OBUF_MAX (256 * 1024)  /* bytes gathered for one send */
+
+/* sess.c */
+void sess_dirty(struct sess *s);
+void sess_close(struct sess *s, int err, const char *why);
+/* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. */
+int sess_out(struct sess *s, const uint8_t *p, size_t n);
+/* Bytes gathered for the next send (flow control of producers). */
+size_t sess_out_len(const struct sess *s);
+void sess_arm_recv(struct sess *s);
+void sess_tls_read_more(struct sess *s);
+const char *sess_name(const struct sess *s, char *buf, size_t len);
+struct sess *sess_new(struct loop *lp, int fd, bool server);
+/* Opens a client connection to p: TCP (then TLS when p->tls). NULL with *err. */
+struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err);
+/* Streams on s. */
+void sess_link(struct sess *s, struct sstream *st);
+void sess_unlink(struct sstream *st);
+/* The endpoint ops both kinds of flow share: their received bytes wait in st->rx. */
+int sess_stream_start(struct ep *e);
+void sess_stream_peek(const struct ep *e, const uint8_t **p, size_t *n);
+size_t sess_stream_avail(const struct ep *e);
+bool sess_stream_busy(const struct ep *e);
+void sess_stream_free_ep(struct ep *e);
+int sess_stream_sock(const struct ep *e);
+void sess_stream_free(struct sstream *st);
+
+/* sess_h2.c */
+int sess_h2_start(struct sess *s);
+void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
+/* Produces frames into the output; -errno when the session must close (done). */
+int sess_h2_produce(struct sess *s);
+/* The session is closing: its streams hear why (err), its http streams are reset. */
+void sess_h2_close(struct sess *s);
+void sess_h2_free(struct sess *s);
+bool sess_h2_idle(const struct sess *s);
+/* A stream of s leaves, told err (its owner hears it unless it closed it). */
+void sess_stream_gone(struct sstream *st, int err);
+/* Both sides are done with the connection (GOAWAY both ways, nothing open). */
+bool sess_h2_finished(const struct sess *s);
+/* GOAWAY NO_ERROR: terminate, at once; else a notice (the open streams finish). */
+void sess_h2_goaway(struct sess *s, bool terminate);
+extern const struct ep_ops sess_h2_ops;
+
+/* sess_h1.c */
+void sess_h1_start(struct sess *s);
+void sess_h1_input(struct sess *s, const uint8_t *p, size_t n);
+void sess_h1_output(struct sess *s);
+/* Bytes the flow can take now (reading stops at 0 until it passed some on). */
+size_t sess_h1_room(const struct sess *s);
+extern const struct ep_ops sess_h1_ops;
+
+#endif

@@ -1,0 +1,95 @@
+/* sess-t.h: types of the tunnel connections (sess.c, the transport: a socket, TLS or
+ * not; sess_h2.c, HTTP/2 CONNECT streams on it; sess_h1.c, HTTP/1.1 CONNECT over TLS)
+ * and of the endpoint each flow on them holds (struct sstream). Functions in sess.h. */
+#ifndef HERMES_SESS_T_H
+#define HERMES_SESS_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config-t.h"
+#include "ep-t.h"
+#include "hermes/origdst.h"
+#include "loop-t.h"
+#include "http-t.h"
+#include "tls.h"
+
+enum sess_state {
+	SESS_CONNECTING, /* client: TCP connect in flight */
+	SESS_SNIFF,      /* server: peeking at the first byte (TLS, h2c preface or HTTP/1.1) */
+	SESS_HANDSHAKE,  /* TLS handshake */
+	SESS_OPEN,       /* HTTP/2 (or the one HTTP/1.1 flow) running */
+	SESS_CLOSING,    /* waiting for in-flight ops, then freed */
+};
+
+#define SESS_RBUF (64 * 1024)
+#define SESS_MAX_SANS 8
+
+
+/* A flow's endpoint on a tunnel connection: an HTTP/2 stream, or the one flow of an
+ * HTTP/1.1 CONNECT over TLS. Its owner (a struct conn) frees it; the session lets go of
+ * it when the owner closes it or the session ends. */
+struct sstream {
+	struct ep e;
+	struct sess *s;            /* NULL once off its session */
+	struct sstream *next, *prev; /* s->streams */
+	int32_t sid;               /* 0: not opened yet; -1: closed */
+	bool client;               /* ours: a CONNECT to a peer */
+	bool started;              /* relaying: its DATA may go out */
+	bool answered;             /* client: the peer's final answer came */
+	bool deferred;             /* its data source waits for bytes */
+	int resp_status;           /* client: the peer's :status */
+	struct hermes_addr target; /* client: what the CONNECT asks for */
+	const char *ident;         /* client: Hermes-* lines to send with it (the owner's) */
+	struct ep_ring rx;         /* bytes received, until passed on */
+	char *hbuf;                /* server: the request head as HTTP/1.1 lines */
+	size_t hlen;
+};
+
+/* One TCP connection carrying tunnel flows, TLS or not, accepted on the tunnel listener
+ * (server) or opened to a route's peer (client, pooled when HTTP/2). TLS runs on
+ * tls.c's adapter over rbuf/ob: ciphertext moves with io_uring recv/send. */
+struct sess {
+	struct loop *loop;
+	struct sess *prev, *next;   /* lp->sessions */
+	struct sess *dnext;         /* lp->sess_dirty: wants a flush after this batch */
+	bool dirty;
+	uint64_t id;
+	int fd;
+	enum sess_state state;
+	bool server, tls;
+	int inflight;
+	int in_ng;                  /* inside an nghttp2 call: do not free */
+	bool recv_armed, send_inflight, goaway, busy;
+	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING) */
+	struct loop_op op_recv;     /* recv, MSG_PEEK while sniffing (`recv_armed`) */
+	struct loop_op op_send;     /* send of ob[ob_send] (`send_inflight`) */
+	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
+	bool h1;                    /* HTTP/1.1 CONNECT over TLS: one flow, no framing */
+	bool close_when_sent;       /* h1: the flow ended; close once the output is out */
+	bool tcp_eof, h1_eof;       /* h1: the peer's FIN was read; its end reached the flow */
+	int close_err;              /* why it is closing (-errno), for its flows */
+	struct tls_xprt x;          /* TLS (when `tls`): reads ciphertext straight from rbuf,
+				     * writes it straight into the output */
+	void *ng;                   /* nghttp2_session * */
+	uint8_t *rbuf;
+	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
+	 * new output fills the other one, so producing never waits for the socket */
+	struct sess_obuf { uint8_t *p; size_t len, off, cap; } ob[2];
+	unsigned ob_send;
+	struct sstream *streams;    /* flows with a stream (or a pending one) here */
+	unsigned n_flows;
+	struct cfg_peer peer;       /* client: whom it reaches */
+	struct hermes_addr paddr;   /* the peer's address */
+	char sans[SESS_MAX_SANS][128]; /* server: the client certificate's DNS/URI SANs */
+	struct h2dn_host host;      /* server: its non-CONNECT streams, explicit proxy requests
+				     * of the http action, are h2dn.c's through this */
+	unsigned n_sans;
+	uint64_t started_ms, idle_since_ms;
+	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */
+	struct sockaddr_storage dst_ss;
+	struct __kernel_timespec ts;
+} __attribute__((aligned(LOOP_ALIGN)));
+
+#endif

@@ -1,0 +1,48 @@
+/* sess.h: tunnel connections, both ways: the transport (sess.c), HTTP/2 CONNECT
+ * streams (sess_h2.c) and HTTP/1.1 CONNECT over TLS (sess_h1.c). Each flow on them is
+ * an endpoint (ep-t.h) of a struct conn. */
+#ifndef HERMES_SESS_H
+#define HERMES_SESS_H
+
+#include "ep-t.h"
+#include "loop-t.h"
+#include "sess-t.h"
+
+/* What the tunnel listener's connections hand over to the flows (tunnel.c has one). */
+struct sess_acceptor {
+	/* HTTP/1.1 in clear text (a CONNECT or a proxy request): the socket goes over */
+	void (*socket)(struct loop *lp, int fd);
+	/* a CONNECT stream whose head is known, as HTTP/1.1 text in head[0..len) (taken over
+	 * on success): 0, or -errno (the stream is reset) */
+	int (*stream)(struct loop *lp, struct ep *e, const struct hermes_addr *peer, char *head, size_t len);
+	/* a byte stream (HTTP/1.1 over TLS) that carries its CONNECT head: 0 or -errno */
+	int (*flow)(struct loop *lp, struct ep *e, const struct hermes_addr *peer);
+};
+
+int sess_init(struct loop *lp, const struct sess_acceptor *acc);
+void sess_fini(struct loop *lp);
+/* A connection accepted on the tunnel listener: TLS, h2c or (handed to tunnel_accept)
+ * HTTP/1.1 CONNECT, told apart by its first byte. */
+void sess_accept(struct loop *lp, int fd);
+/* s has frames to produce: it is flushed after this batch of completions. */
+void sess_kick(struct sess *s);
+/* Sends what the sessions marked during this batch of completions have to send. */
+void sess_flush_dirty(struct loop *lp);
+void sess_tick(struct loop *lp);
+void sess_close_all(struct loop *lp);
+
+/* A CONNECT (or h2-post) to target through peer p as a stream on a pooled HTTP/2
+ * connection (opened if none has room): the endpoint is `up` once the peer answered
+ * 200, else `error`. ident: Hermes-* lines sent with it, kept by the owner. NULL with
+ * *err when nothing could be started. */
+struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
+			const char *ident, const struct ep_owner_ops *own, void *owner, int *err);
+/* A TLS connection (ALPN http/1.1) to peer p as a byte endpoint, `up` once the
+ * handshake is done: the owner sends its CONNECT through it. */
+struct ep *sess_h1_dial(struct loop *lp, const struct cfg_peer *p, const struct ep_owner_ops *own, void *owner,
+			int *err);
+/* The tunnel connection a flow's client endpoint came on (its peer certificate, its
+ * protocol), or NULL when e is not on one. */
+const struct sess *sess_of(const struct ep *e);
+
+#endif

@@ -1,0 +1,49 @@
+/* sock.c: what every module does with a TCP socket of its own: the one dial routine of
+ * hermesd's upstream sockets (SO_MARK, so the connect programs leave them alone;
+ * TCP_NODELAY; the connect on io_uring with a linked timeout), and a close that resets. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ring.h"
+#include "sock.h"
+
+void sock_reset_on_close(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
+	      loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done, struct __kernel_timespec *ts)
+{
+	struct io_uring_sqe *sqe;
+	int fd, one = 1, mark = (int)lp->cfg->mark;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* never steered again by connect4, and recognisable as ours */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		log_error("SO_MARK on upstream socket: %s (hermesd needs CAP_NET_ADMIN)", strerror(-err));
+		return err;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sqe = loop_sqe(lp, op, done);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)ss, len);
+	sqe->flags |= IOSQE_IO_LINK;
+	ts->tv_sec = lp->cfg->connect_timeout_ms / 1000;
+	ts->tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(loop_sqe(lp, op_timeout, timeout_done), ts, 0);
+	return fd;
+}
+

@@ -1,0 +1,17 @@
+/* sock.h: dialling and resetting TCP sockets (sock.c). */
+#ifndef HERMES_SOCK_H
+#define HERMES_SOCK_H
+
+#include <sys/socket.h>
+
+#include "loop-t.h"
+
+/* A socket to ss (SO_MARK, TCP_NODELAY) with its connect submitted on op and a linked
+ * timeout of proxy.connect_timeout_ms (ts, which must live until it completes) on
+ * op_timeout: two SQEs the caller counts in flight. Returns the socket or -errno. */
+int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
+	      loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done, struct __kernel_timespec *ts);
+/* close(fd) sends a reset (SO_LINGER 0). */
+void sock_reset_on_close(int fd);
+
+#endif
