@@ -29,6 +29,7 @@ struct ep_sock {
 	int inflight;
 	bool relaying, closing, orphan, rst;
 	bool connecting, recv_armed, send_inflight, shut_inflight;
+	bool setup_armed;           /* the recv armed is a setup read into sbuf */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
 	struct loop_op op_recv;     /* setup recv, or the multishot one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
@@ -267,8 +268,18 @@ static void sock_read(struct ep *e)
 	if (k->slen == SETUP_BUF)
 		return; /* the owner takes what is there first */
 	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->sbuf + k->slen, SETUP_BUF - k->slen, 0);
-	k->recv_armed = true;
+	k->recv_armed = k->setup_armed = true;
 	k->inflight++;
+}
+
+/* Relaying, the setup buffer is only read out: once empty it goes (16 KiB a flow). */
+static void drop_setup_buf(struct ep_sock *k)
+{
+	if (k->relaying && k->sbuf && k->soff == k->slen && !k->setup_armed) {
+		free(k->sbuf);
+		k->sbuf = NULL;
+		k->soff = k->slen = 0;
+	}
 }
 
 static int sock_start(struct ep *e)
@@ -280,6 +291,7 @@ static int sock_start(struct ep *e)
 	if ((err = ring_setup(k)))
 		return err;
 	k->relaying = true;
+	drop_setup_buf(k);
 	/* a setup recv still armed fills sbuf, which is read first */
 	if (!k->recv_armed && !e->eof)
 		arm_multishot(k);
@@ -318,6 +330,7 @@ static void sock_consume(struct ep *e, size_t n)
 
 	if (k->soff < k->slen) {
 		k->soff += (uint32_t)n;
+		drop_setup_buf(k);
 		return;
 	}
 	k->sent_off += (uint32_t)n;
@@ -343,7 +356,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		k->recv_armed = false;
+		k->recv_armed = k->setup_armed = false;
 		k->inflight--;
 	}
 	if (e->closed) {
