@@ -121,12 +121,13 @@ struct hc_hedged {
 };
 
 struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
+struct h2mux;
 
 /* A connection of another module that carries http streams beside its own (the tunnel
  * listener's HTTP/2 sessions, sess_h2.c): h2dn.c serves those streams through this and
  * knows nothing else of it. */
 struct h2dn_host {
-	void *ng;                          /* the connection's nghttp2_session */
+	struct h2mux *mux;                 /* the connection's HTTP/2 session */
 	void (*kick)(struct h2dn_host *h); /* frames to produce: the host flushes after this batch */
 	struct hermes_addr peer;           /* the client's address */
 	uint64_t id;                       /* the connection's, for log lines */
