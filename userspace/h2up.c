@@ -657,7 +657,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		c->pnext = ep->h2conns;
 		ep->h2conns = c;
 	}
-	u = loop_zalloc(sizeof(*u));
+	u = calloc(1, sizeof(*u));
 	s = calloc(1, sizeof(*s));
 	if (u) {
 		u->rx.cap = 16384;

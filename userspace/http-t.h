@@ -99,7 +99,7 @@ struct hup {
 	uint64_t idle_since_ms;
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 enum hc_state {
 	HC_HEAD,    /* reading a request head (idle keep-alive when nothing is buffered) */
@@ -212,7 +212,7 @@ struct hconn {
 	struct access_app app;    /* the process behind the client connection, looked up once */
 	struct hermes_addr last_ep; /* endpoint of the request's last attempt (family 0: none) */
 	uint64_t req_bytes_in, req_bytes_out; /* from and to the client for this request */
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 /* The http action's state in the loop. */
 struct http_state {

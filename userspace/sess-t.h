@@ -92,6 +92,6 @@ struct sess {
 	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 #endif

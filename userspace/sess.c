@@ -151,7 +151,7 @@ const struct sess *sess_of(const struct ep *e)
 
 struct sess *sess_new(struct loop *lp, int fd, bool server)
 {
-	struct sess *s = loop_zalloc(sizeof(*s));
+	struct sess *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;

@@ -341,7 +341,7 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
-	if (!(st = loop_zalloc(sizeof(*st)))) {
+	if (!(st = calloc(1, sizeof(*st)))) {
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 		return;
 	}
@@ -754,7 +754,7 @@ static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_p
 struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
 			const char *ident, const struct ep_owner_ops *own, void *owner, int *err)
 {
-	struct sstream *st = loop_zalloc(sizeof(*st));
+	struct sstream *st = calloc(1, sizeof(*st));
 
 	if (!st) {
 		*err = -ENOMEM;
