@@ -45,7 +45,6 @@ struct h2sess {
 	struct h2dn_host *ts;     /* or the tunnel listener's session (owns m and the socket) */
 	struct hconn *streams;
 	unsigned n_streams;
-	struct hconn *pending;    /* streams with events to act on */
 	bool dirty;
 	struct hconn *dnext;      /* lp->http->h2dn_dirty (h2c only) */
 	struct hbuf over;         /* frames that did not fit in sbuf */
@@ -57,8 +56,7 @@ struct h2req {
 	struct h2mux_stream ms;   /* the nghttp2 stream user data */
 	struct hconn *x;          /* the stream's hconn */
 	int32_t sid;
-	struct hconn *snext, *sprev, *pnext;
-	bool pending;
+	struct hconn *snext, *sprev;
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
 	/* the request, into rx */
@@ -102,30 +100,8 @@ static void h2s_dirty(struct loop *lp, struct h2sess *h)
 
 static void req_event(struct hconn *s)
 {
-	struct h2req *r = REQ(s);
-
-	if (r->pending || !s->h2p)
-		return;
-	r->pending = true;
-	r->pnext = s->h2p->pending;
-	s->h2p->pending = s;
-}
-
-/* Acts on the streams' events (outside nghttp2). */
-static void h2s_events(struct loop *lp, struct h2sess *h)
-{
-	for (int guard = 0; h->pending && guard < 100000; guard++) {
-		struct hconn *s = h->pending;
-		struct h2req *r = REQ(s);
-
-		h->pending = r->pnext;
-		r->pending = false;
-		r->pnext = NULL;
-		if (r->reset)
-			http_conn_close(lp, s, true);
-		else
-			http_stream_progress(lp, s);
-	}
+	if (s->h2p)
+		h2mux_event(s->h2p->m, &REQ(s)->ms);
 }
 
 /* ---- the streams' ops (inside nghttp2: they record events) ---- */
@@ -257,6 +233,18 @@ static ssize_t read_resp(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	return h2x_data_result(m->ng, sid, &r->rs, out, flags, &r->deferred);
 }
 
+/* Acts on the stream's events (outside nghttp2). */
+static void on_event(struct h2mux *m, struct h2mux_stream *ms)
+{
+	struct hconn *s = MSX(ms);
+
+	(void)m;
+	if (REQ(s)->reset)
+		http_conn_close(s->loop, s, true);
+	else
+		http_stream_progress(s->loop, s);
+}
+
 /* A tunnel session's http streams carry these too: their frames come straight here. */
 static const struct h2mux_stream_ops stream_ops = {
 	.header = on_header,
@@ -264,6 +252,7 @@ static const struct h2mux_stream_ops stream_ops = {
 	.data = on_data,
 	.close = on_stream_close,
 	.read = read_resp,
+	.event = on_event,
 };
 
 /* ---- the stream's response: sbuf -> frames ---- */
@@ -415,7 +404,7 @@ void h2dn_input(struct loop *lp, struct hconn *x)
 		}
 		x->rx.off = x->rx.len;
 		h->idle_since_ms = lp->now_ms;
-		h2s_events(lp, h);
+		h2mux_events(h->m);
 	}
 	if (x->state != HC_H2)
 		return;
@@ -446,7 +435,7 @@ static void conn_flush(struct loop *lp, struct hconn *x)
 		return;
 	}
 	http_conn_kick(lp, x);
-	h2s_events(lp, h);
+	h2mux_events(h->m);
 	if (x->state == HC_H2 && h2mux_finished(h->m) && !h->over.len && x->soff == x->slen)
 		http_conn_close(lp, x, false);
 }
@@ -474,12 +463,7 @@ static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
 			}
 		h->dirty = false;
 	}
-	while (h->pending) {
-		struct hconn *s = h->pending;
-
-		h->pending = REQ(s)->pnext;
-		REQ(s)->pending = false;
-	}
+	h2mux_unqueue_all(h->m); /* (only http streams ever queue) */
 	while (h->streams) {
 		struct hconn *s = h->streams;
 
@@ -508,14 +492,7 @@ void h2dn_closing(struct loop *lp, struct hconn *x)
 		struct h2req *r = REQ(x);
 		struct h2sess *h = x->h2p;
 
-		if (r->pending) {
-			for (struct hconn **pp = &h->pending; *pp; pp = &REQ(*pp)->pnext)
-				if (*pp == x) {
-					*pp = r->pnext;
-					break;
-				}
-			r->pending = false;
-		}
+		h2mux_unqueue(h->m, &r->ms);
 		if (r->sprev)
 			REQ(r->sprev)->snext = r->snext;
 		else
@@ -622,12 +599,6 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 		return;
 	}
 	req_event(s);
-}
-
-void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts)
-{
-	if (ts->http)
-		h2s_events(lp, ts->http);
 }
 
 unsigned h2dn_tunnel_streams(const struct h2dn_host *ts)

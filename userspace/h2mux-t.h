@@ -13,11 +13,14 @@ struct nghttp2_session;
 struct h2mux_ops;
 struct h2mux_stream_ops;
 
+struct h2mux_stream;
+
 /* One HTTP/2 connection's nghttp2 session. ng is NULL until h2mux_init succeeded and
  * after h2mux_fini. */
 struct h2mux {
 	struct nghttp2_session *ng;
 	const struct h2mux_ops *ops;
+	struct h2mux_stream *pending; /* streams with events to act on (h2mux_events) */
 	uint32_t frame_max;       /* largest DATA payload we produce */
 	int ng_err;               /* nghttp2's error code behind the last -EPROTO */
 };
@@ -26,6 +29,8 @@ struct h2mux {
  * which it finds again with loop_container_of. Its ops receive the stream's frames. */
 struct h2mux_stream {
 	const struct h2mux_stream_ops *ops;
+	struct h2mux_stream *pnext;   /* on the mux's pending list */
+	bool pending;
 };
 
 #endif

@@ -44,6 +44,9 @@ struct h2mux_stream_ops {
 			uint32_t *flags);
 	/* A NO_COPY DATA frame: its 9-byte header, then len payload bytes, to the output. */
 	int (*send_data)(struct h2mux *m, struct h2mux_stream *st, const uint8_t *framehd, size_t len);
+	/* Outside nghttp2 (h2mux_events): act on what the callbacks above recorded
+	 * (h2mux_event). It may call nghttp2 and free the stream. */
+	void (*event)(struct h2mux *m, struct h2mux_stream *st);
 };
 
 /* A session's settings. */
@@ -70,6 +73,16 @@ int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n);
 int h2mux_produce(struct h2mux *m);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool h2mux_finished(const struct h2mux *m);
+
+/* Events recorded inside nghttp2, acted on once it returned, so that a stream's owner is
+ * never re-entered from a call it made: h2mux_event (inside a callback) queues st once,
+ * h2mux_events (after h2mux_feed/h2mux_produce) calls each queued stream's ops->event,
+ * most recent first. A stream that goes away leaves the queue (h2mux_unqueue; all of
+ * them: h2mux_unqueue_all). */
+void h2mux_event(struct h2mux *m, struct h2mux_stream *st);
+void h2mux_events(struct h2mux *m);
+void h2mux_unqueue(struct h2mux *m, struct h2mux_stream *st);
+void h2mux_unqueue_all(struct h2mux *m);
 
 /* The stream user data of sid: st (NULL: none). */
 void h2mux_attach(struct h2mux *m, int32_t sid, struct h2mux_stream *st);

@@ -11,7 +11,7 @@
  * framing when there is no content-length, trailers as chunked trailers.
  *
  * nghttp2 runs on memory (h2mux.c) and the stream ops it calls only record events on the
- * stream; the exchanges hear of them after nghttp2 returns (h2up_events), so an exchange
+ * stream; the exchanges hear of them after nghttp2 returns (h2mux_events), so an exchange
  * never re-enters nghttp2 from inside it. Frames are produced once per loop batch
  * (h2up_flush_dirty). A stream's receive window is opened only as http.c consumes its
  * bytes, so a slow client holds back its own stream only.
@@ -51,7 +51,6 @@ struct h2conn {
 	bool goaway;              /* received or sent: no new streams */
 	bool dirty;
 	struct hup *dnext;        /* lp->http->h2up_dirty */
-	struct hup *pending;      /* streams with events for their exchange */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -60,8 +59,7 @@ struct h2stream {
 	struct hup *u;            /* the stream it is the state of */
 	struct hup *conn;         /* NULL once the stream is off its connection */
 	struct hup *snext, *sprev;
-	struct hup *pnext;
-	bool pending;             /* on conn's pending list */
+	struct hup *fnext;        /* conn_fail's list */
 	bool released;            /* its exchange is done with it */
 	bool closed;              /* nghttp2 closed it (or never opened it) */
 	bool submitted, deferred;
@@ -95,11 +93,8 @@ static void stream_event(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	if (s->pending || !s->conn)
-		return;
-	s->pending = true;
-	s->pnext = CONN(s->conn)->pending;
-	CONN(s->conn)->pending = u;
+	if (s->conn)
+		h2mux_event(&CONN(s->conn)->m, &s->ms);
 }
 
 static void stream_detach(struct hup *u)
@@ -142,43 +137,37 @@ static void stream_maybe_free(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	if (s->released && (s->closed || !s->conn) && !s->pending)
+	if (s->released && (s->closed || !s->conn) && !s->ms.pending)
 		stream_free(u);
 }
 
-/* Reports the streams' events to their exchanges. */
-static void h2up_events(struct loop *lp, struct hup *c)
+/* Reports the stream's events to its exchange (outside nghttp2: h2mux_events). */
+static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 {
-	struct h2conn *h = CONN(c);
+	struct hup *u = MSU(ms), *c = MC(m);
+	struct h2stream *s = ST(u);
+	struct hconn *x = u->x;
+	struct loop *lp = u->loop;
 
-	for (int guard = 0; h->pending && guard < 100000; guard++) {
-		struct hup *u = h->pending;
-		struct h2stream *s = ST(u);
-		struct hconn *x = u->x;
-
-		h->pending = s->pnext;
-		s->pending = false;
-		s->pnext = NULL;
-		if (s->released || !x) {
-			stream_maybe_free(u);
-			continue;
-		}
-		if (s->fail_why) {
-			/* the transport ends the attempt: the exchange does not release it */
-			int why = s->fail_why, err = s->fail_err;
-
-			u->x = NULL;
-			s->released = true;
-			if (s->conn && !s->closed && s->sid > 0) {
-				nghttp2_submit_rst_stream(h->m.ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
-				conn_dirty(lp, c);
-			}
-			stream_maybe_free(u);
-			http_up_failed(lp, x, u, why, err);
-			continue;
-		}
-		http_up_input(lp, x, u);
+	if (s->released || !x) {
+		stream_maybe_free(u);
+		return;
 	}
+	if (s->fail_why) {
+		/* the transport ends the attempt: the exchange does not release it */
+		int why = s->fail_why, err = s->fail_err;
+
+		u->x = NULL;
+		s->released = true;
+		if (s->conn && !s->closed && s->sid > 0) {
+			nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+			conn_dirty(lp, c);
+		}
+		stream_maybe_free(u);
+		http_up_failed(lp, x, u, why, err);
+		return;
+	}
+	http_up_input(lp, x, u);
 }
 
 static void stream_fail(struct hup *u, int why, int err)
@@ -336,6 +325,7 @@ static const struct h2mux_stream_ops stream_ops = {
 	.not_sent = on_not_send,
 	.close = on_stream_close,
 	.read = read_body,
+	.event = on_event,
 };
 
 /* ---- connections ---- */
@@ -397,7 +387,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		return;
 	log_debug("http: h2 upstream connection failed (%s), %u stream(s)", strerror(-err), h->n_streams);
 	/* what the connection delivered before it died goes first (complete responses) */
-	h2up_events(lp, c);
+	h2mux_events(&h->m);
 	if (c->state == HUP_CLOSING)
 		return;
 	while (h->streams) {
@@ -410,7 +400,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 			stream_maybe_free(u);
 			continue;
 		}
-		s->pnext = fail;
+		s->fnext = fail;
 		fail = u;
 	}
 	hup_close(lp, c);
@@ -421,8 +411,8 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		/* a request whose HEADERS never left was not processed anywhere */
 		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
 
-		fail = s->pnext;
-		s->pnext = NULL;
+		fail = s->fnext;
+		s->fnext = NULL;
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
@@ -437,11 +427,11 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 	(void)lp;
 	if (!h)
 		return;
+	h2mux_unqueue_all(&h->m);
 	while (h->streams) {
 		struct hup *u = h->streams;
 
 		stream_detach(u);
-		ST(u)->pending = false;
 		ST(u)->released = true;
 		if (u->x)
 			http_up_gone(u->x, u);
@@ -514,7 +504,7 @@ static void conn_flush(struct loop *lp, struct hup *c)
 		return;
 	}
 	hup_send_queued(lp, c);
-	h2up_events(lp, c);
+	h2mux_events(&CONN(c)->m);
 	if (c->state == HUP_OPEN && !h->n_streams && h2mux_finished(&h->m) && c->woff == c->wlen)
 		hup_close(lp, c);
 }
@@ -576,7 +566,7 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 	}
 	c->rx.off = c->rx.len = 0;
 	c->idle_since_ms = lp->now_ms;
-	h2up_events(lp, c);
+	h2mux_events(&CONN(c)->m);
 	if (c->state == HUP_OPEN) {
 		hup_arm_recv(lp, c);
 		conn_dirty(lp, c);

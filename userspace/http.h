@@ -127,8 +127,6 @@ void h2dn_flush_dirty(struct loop *lp);
  * come straight here). Failures reset the stream. */
 void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, const char *lines, size_t len,
 			bool end_stream);
-/* After each nghttp2 call on ts: its http streams act on what they were told. */
-void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts);
 unsigned h2dn_tunnel_streams(const struct h2dn_host *ts); /* http streams open on ts */
 void h2dn_tunnel_close(struct loop *lp, struct h2dn_host *ts); /* ts is closing: its http streams are reset */
 void h2dn_tunnel_free(struct h2dn_host *ts);

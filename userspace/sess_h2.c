@@ -578,7 +578,7 @@ void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n)
 	err = h2mux_feed(&s->mux, p, n);
 	s->in_ng--;
 	if (!err)
-		h2dn_tunnel_events(s->loop, &s->host);
+		h2mux_events(&s->mux); /* its http streams act on what they were told */
 	if (err) {
 		char why[128];
 
@@ -601,7 +601,7 @@ int sess_h2_produce(struct sess *s)
 		return err;
 	}
 	/* http streams whose response went out (or made room) go on */
-	h2dn_tunnel_events(s->loop, &s->host);
+	h2mux_events(&s->mux);
 	return 0;
 }
 
