@@ -21,8 +21,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <nghttp2/nghttp2.h>
-
 #include "addr.h"
 #include "config.h"
 #include "ep.h"
