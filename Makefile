@@ -160,6 +160,12 @@ $(BUILD)/tests/test_h2x: $(BUILD)/obj/tests/unit/test_h2x.o $(LIB_OBJS) $(BUILD)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lnghttp2 -o $@
 
+# test_h2mux links the HTTP/2 integration alone, and nghttp2 (two sessions in memory)
+$(BUILD)/tests/test_h2mux: $(BUILD)/obj/tests/unit/test_h2mux.o $(BUILD)/obj/userspace/h2mux.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lnghttp2 -o $@
+
 # test_relay links the relay and the endpoint base alone (fake endpoints, no loop)
 $(BUILD)/tests/test_relay: $(BUILD)/obj/tests/unit/test_relay.o $(BUILD)/obj/userspace/relay.o \
 	$(BUILD)/obj/userspace/ep.o

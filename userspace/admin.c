@@ -45,7 +45,7 @@ struct admin_conn {
 	char *resp;
 	size_t resp_len, resp_off;
 	char req[ADMIN_REQ_MAX];
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 static void admin_free(struct loop *lp, struct admin_conn *a)
 {
@@ -72,7 +72,7 @@ static void admin_recv(struct loop *lp, struct admin_conn *a)
 
 static void accept_conn(struct loop *lp, int fd, bool metrics_only)
 {
-	struct admin_conn *a = loop_zalloc(sizeof(*a));
+	struct admin_conn *a = calloc(1, sizeof(*a));
 
 	if (!a) {
 		close(fd);

@@ -278,7 +278,7 @@ void conn_connect(struct loop *lp, struct conn *c)
 
 struct conn *conn_new(struct loop *lp, int fd)
 {
-	struct conn *c = loop_zalloc(sizeof(*c));
+	struct conn *c = calloc(1, sizeof(*c));
 
 	lp->st.accepted++;
 	if (c && fd >= 0 && !(c->r.ep[0] = ep_sock_new(lp, fd, &conn_ep_ops, c, 0))) {

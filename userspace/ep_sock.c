@@ -49,7 +49,7 @@ struct ep_sock {
 	uint32_t q_len[RELAY_NBUF];
 	unsigned q_head, q_count;
 	uint32_t sent_off;         /* bytes of the head buffer already passed on */
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
 
@@ -124,7 +124,7 @@ static void ring_free(struct ep_sock *k)
 
 static struct ep_sock *sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, void *owner, int side)
 {
-	struct ep_sock *k = loop_zalloc(sizeof(*k));
+	struct ep_sock *k = calloc(1, sizeof(*k));
 
 	if (!k)
 		return NULL;

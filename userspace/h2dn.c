@@ -4,8 +4,9 @@
  *   hconn's sbuf;
  * - a session of the tunnel listener (sess.c: TLS with ALPN h2, or h2c) whose stream is
  *   not a CONNECT: an explicit proxy request (`:scheme http`, `:authority IP:PORT`).
- *   sess.c owns that nghttp2 session and its socket; it hands such streams over once
- *   their request head is complete and passes their later events on (h2dn_callbacks).
+ *   sess.c owns that HTTP/2 session and its socket; it hands such streams over once
+ *   their request head is complete, and from then on they carry h2dn's stream ops
+ *   (h2mux.c dispatches each stream's frames to its own ops).
  * Either way each request stream is an hconn of its own (fd -1, h2p = the connection's
  * state) that http.c runs exactly like an HTTP/1.1 request: routed, retried, sent to the
  * route's upstream in its protocol (a proxy request is first checked against
@@ -14,15 +15,15 @@
  * rx as an HTTP/1.1 request (Host from :authority, absolute form for a proxy request,
  * chunked framing when there is no content-length), and the HTTP/1.1 response http.c
  * writes into its sbuf goes out as HEADERS (status; connection-specific fields dropped,
- * RFC 9113 8.2.2), DATA (de-chunked) and trailers. nghttp2's callbacks only record
- * events; streams hear of them after nghttp2 returns, and frames are produced once per
- * loop batch. A stream's receive window opens only as http.c reads its body. */
+ * RFC 9113 8.2.2), DATA (de-chunked) and trailers. The stream ops (called inside
+ * nghttp2) only record events; streams hear of them after nghttp2 returns, and frames are
+ * produced once per loop batch. A stream's receive window opens only as http.c reads its body. */
 #include <errno.h>
-#include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "h2mux.h"
 #include "h2x.h"
 #include "http.h"
 #include "http1.h"
@@ -38,12 +39,12 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /* The connection's state: x->h2 of an HC_H2 hconn, or ts->http of a tunnel session. */
 struct h2sess {
-	nghttp2_session *ng;
-	struct hconn *x;          /* h2c: the client connection (owns ng; frames go to its sbuf) */
-	struct h2dn_host *ts;     /* or the tunnel listener's session (owns ng and the socket) */
+	struct h2mux *m;          /* &own, or the tunnel session's */
+	struct h2mux own;         /* h2c: the session (frames go to x's sbuf) */
+	struct hconn *x;          /* h2c: the client connection */
+	struct h2dn_host *ts;     /* or the tunnel listener's session (owns m and the socket) */
 	struct hconn *streams;
 	unsigned n_streams;
-	struct hconn *pending;    /* streams with events to act on */
 	bool dirty;
 	struct hconn *dnext;      /* lp->http->h2dn_dirty (h2c only) */
 	struct hbuf over;         /* frames that did not fit in sbuf */
@@ -52,9 +53,10 @@ struct h2sess {
 
 /* A stream's state (x->h2 of a stream hconn). */
 struct h2req {
+	struct h2mux_stream ms;   /* the nghttp2 stream user data */
+	struct hconn *x;          /* the stream's hconn */
 	int32_t sid;
-	struct hconn *snext, *sprev, *pnext;
-	bool pending;
+	struct hconn *snext, *sprev;
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
 	/* the request, into rx */
@@ -68,6 +70,10 @@ struct h2req {
 
 #define SESS(x) ((struct h2sess *)(x)->h2)
 #define REQ(x) ((struct h2req *)(x)->h2)
+#define MSX(ms) (loop_container_of(ms, struct h2req, ms)->x)
+#define OWN(m) loop_container_of(m, struct h2sess, own)
+
+static const struct h2mux_stream_ops stream_ops;
 
 int h2dn_sniff(const struct hconn *x)
 {
@@ -94,42 +100,11 @@ static void h2s_dirty(struct loop *lp, struct h2sess *h)
 
 static void req_event(struct hconn *s)
 {
-	struct h2req *r = REQ(s);
-
-	if (r->pending || !s->h2p)
-		return;
-	r->pending = true;
-	r->pnext = s->h2p->pending;
-	s->h2p->pending = s;
+	if (s->h2p)
+		h2mux_event(s->h2p->m, &REQ(s)->ms);
 }
 
-/* Acts on the streams' events (outside nghttp2). */
-static void h2s_events(struct loop *lp, struct h2sess *h)
-{
-	for (int guard = 0; h->pending && guard < 100000; guard++) {
-		struct hconn *s = h->pending;
-		struct h2req *r = REQ(s);
-
-		h->pending = r->pnext;
-		r->pending = false;
-		r->pnext = NULL;
-		if (r->reset)
-			http_conn_close(lp, s, true);
-		else
-			http_stream_progress(lp, s);
-	}
-}
-
-/* ---- nghttp2 callbacks ---- */
-
-/* Stream user data is the stream's hconn, tagged (H2DN_UD_TAG) so that a tunnel session
- * tells it from its own flows. */
-static struct hconn *stream_of(nghttp2_session *ng, int32_t sid)
-{
-	uintptr_t ud = sid > 0 ? (uintptr_t)nghttp2_session_get_stream_user_data(ng, sid) : 0;
-
-	return ud & H2DN_UD_TAG ? (struct hconn *)(ud & ~(uintptr_t)H2DN_UD_TAG) : NULL;
-}
+/* ---- the streams' ops (inside nghttp2: they record events) ---- */
 
 /* A request stream sid of h becomes an exchange of http.c (NULL without memory). */
 static struct hconn *stream_open(struct loop *lp, struct h2sess *h, int32_t sid, const struct hermes_addr *peer,
@@ -144,6 +119,8 @@ static struct hconn *stream_open(struct loop *lp, struct h2sess *h, int32_t sid,
 		return NULL;
 	}
 	s->h2 = r;
+	r->ms.ops = &stream_ops;
+	r->x = s;
 	r->sid = sid;
 	r->snext = h->streams;
 	if (r->snext)
@@ -151,30 +128,25 @@ static struct hconn *stream_open(struct loop *lp, struct h2sess *h, int32_t sid,
 	h->streams = s;
 	h->n_streams++;
 	lp->st.http_h2dn_streams++;
-	nghttp2_session_set_stream_user_data(h->ng, sid, (void *)((uintptr_t)s | H2DN_UD_TAG));
+	h2mux_attach(h->m, sid, &r->ms);
 	return s;
 }
 
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+/* h2c: a request stream opens. */
+static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 {
-	struct hconn *p = ud;
+	struct hconn *p = OWN(m)->x;
 
-	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;
 	if (!stream_open(p->loop, SESS(p), f->hd.stream_id, &p->peer, &p->dst, false))
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
-	return 0;
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, const uint8_t *name,
+		     size_t nl, const uint8_t *value, size_t vl)
 {
-	struct hconn *s = stream_of(ng, f->hd.stream_id);
+	struct hconn *s = MSX(ms);
 
-	(void)flags;
-	(void)ud;
-	if (!s || f->hd.type != NGHTTP2_HEADERS)
-		return 0;
+	(void)m;
 	if (h2x_req_field(&REQ(s)->rq, f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
@@ -190,15 +162,13 @@ static int req_end(struct hconn *s)
 	return h2x_put_end(&s->rx, r->rq.chunked, &r->rq.trailers);
 }
 
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
 {
-	struct hconn *s = stream_of(ng, f->hd.stream_id);
+	struct hconn *s = MSX(ms);
 	bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
 	int err = 0;
 
-	(void)ud;
-	if (!s)
-		return 0;
+	(void)m;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
 		err = h2x_req_head(&REQ(s)->rq, &s->rx, s->fwd, end);
 	if (!err && end && (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
@@ -207,38 +177,30 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
-static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const uint8_t *data, size_t len)
 {
-	struct hconn *s = stream_of(ng, sid);
+	struct hconn *s = MSX(ms);
 	int err;
 
-	(void)flags;
-	(void)ud;
-	if (!s) {
-		nghttp2_session_consume(ng, sid, len);
-		return 0;
-	}
+	(void)m;
+	(void)sid;
 	err = h2x_put_data(&s->rx, REQ(s)->rq.chunked, data, len);
 	REQ(s)->unconsumed += len;
 	req_event(s);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
-static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *ud)
+static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint32_t code)
 {
-	struct hconn *s = stream_of(ng, sid);
-	struct h2req *r;
+	struct hconn *s = MSX(ms);
+	struct h2req *r = REQ(s);
 
 	(void)code;
-	(void)ud;
-	if (!s)
-		return 0;
-	r = REQ(s);
 	r->closed = true;
 	if (r->unconsumed)
-		nghttp2_session_consume_connection(ng, r->unconsumed);
+		nghttp2_session_consume_connection(m->ng, r->unconsumed);
 	r->unconsumed = 0;
-	nghttp2_session_set_stream_user_data(ng, sid, NULL);
+	h2mux_attach(m, sid, NULL);
 	if (!r->out_done) {
 		/* the client gave up on it: the exchange ends (its upstream attempt too) */
 		r->reset = true;
@@ -247,23 +209,14 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
 	return 0;
 }
 
-const struct h2x_callbacks h2dn_callbacks = { .begin_headers = on_begin_headers, .header = on_header,
-					      .frame_recv = on_frame_recv, .data = on_data,
-					      .stream_close = on_stream_close };
-
 /* The response body as DATA: from the stream's sbuf, de-chunked, trailers at the end. */
-static ssize_t read_resp(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t length, uint32_t *flags,
-			 nghttp2_data_source *src, void *ud)
+static ssize_t read_resp(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint8_t *buf, size_t length,
+			 uint32_t *flags)
 {
-	struct hconn *s = stream_of(ng, sid);
-	struct h2req *r;
+	struct hconn *s = MSX(ms);
+	struct h2req *r = REQ(s);
 	size_t used, out;
 
-	(void)src;
-	(void)ud;
-	if (!s)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	r = REQ(s);
 	if (h2x_body_read(&r->rs, s->sbuf + s->soff, s->slen - s->soff, buf, length, &used, &out))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	s->soff += used;
@@ -277,8 +230,30 @@ static ssize_t read_resp(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 	}
 	if (used || r->out_done)
 		req_event(s); /* room in sbuf for more of the response, or the end */
-	return h2x_data_result(ng, sid, &r->rs, out, flags, &r->deferred);
+	return h2x_data_result(m->ng, sid, &r->rs, out, flags, &r->deferred);
 }
+
+/* Acts on the stream's events (outside nghttp2). */
+static void on_event(struct h2mux *m, struct h2mux_stream *ms)
+{
+	struct hconn *s = MSX(ms);
+
+	(void)m;
+	if (REQ(s)->reset)
+		http_conn_close(s->loop, s, true);
+	else
+		http_stream_progress(s->loop, s);
+}
+
+/* A tunnel session's http streams carry these too: their frames come straight here. */
+static const struct h2mux_stream_ops stream_ops = {
+	.header = on_header,
+	.frame_recv = on_frame_recv,
+	.data = on_data,
+	.close = on_stream_close,
+	.read = read_resp,
+	.event = on_event,
+};
 
 /* ---- the stream's response: sbuf -> frames ---- */
 
@@ -290,7 +265,6 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 	 * fields of its own, Via and Connection: read back with the upstream's limit, a
 	 * response at the limit was a stream reset that an HTTP/1.1 client would have read */
 	struct h1_limits lim = { .max_head = 1 << 20, .max_line = 1 << 20, .max_headers = H1_HEADERS_CAP };
-	nghttp2_data_provider prd = { .read_callback = read_resp };
 
 	if (!r || !h || r->closed || r->out_done) {
 		s->soff = s->slen = 0; /* nobody to read it */
@@ -312,7 +286,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 			k = h2x_response_nv(&resp, status, nv, H2DN_MAX_NV, lbuf, (size_t)n);
 		if (k < 0) {
 			free(lbuf);
-			nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
+			nghttp2_submit_rst_stream(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
 			r->out_done = true;
 			s->soff = s->slen = 0;
 			h2s_dirty(lp, h);
@@ -320,7 +294,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		}
 		s->soff += (size_t)n;
 		if (resp.status < 200) {
-			nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, (size_t)k, NULL);
+			nghttp2_submit_headers(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, (size_t)k, NULL);
 			free(lbuf); /* nghttp2 copied the fields */
 			continue;
 		}
@@ -329,7 +303,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		r->rs.left = cl > 0 ? cl : 0;
 		r->rs.done = bodyless || (!chunked && cl == 0);
 		r->resp_sent = true;
-		nghttp2_submit_response(h->ng, r->sid, nv, (size_t)k, r->rs.done ? NULL : &prd);
+		nghttp2_submit_response(h->m->ng, r->sid, nv, (size_t)k, r->rs.done ? NULL : &h2mux_body);
 		free(lbuf);
 		if (r->rs.done) {
 			r->out_done = true;
@@ -341,7 +315,7 @@ void h2dn_output(struct loop *lp, struct hconn *s)
 		s->soff = s->slen = 0;
 	if (r->resp_sent && r->deferred) {
 		r->deferred = false;
-		nghttp2_session_resume_data(h->ng, r->sid);
+		nghttp2_session_resume_data(h->m->ng, r->sid);
 	}
 	h2s_dirty(lp, h);
 }
@@ -357,7 +331,7 @@ void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n)
 	if (!k)
 		return;
 	r->unconsumed -= k;
-	nghttp2_session_consume(s->h2p->ng, r->sid, k);
+	nghttp2_session_consume(s->h2p->m->ng, r->sid, k);
 	h2s_dirty(lp, s->h2p);
 }
 
@@ -370,16 +344,43 @@ bool h2dn_out_done(const struct hconn *s)
 
 /* ---- the connection ---- */
 
+/* h2c: frames into x's sbuf as far as it has room, the rest into over (no more is
+ * produced until over is empty). */
+static size_t conn_room(struct h2mux *m)
+{
+	struct h2sess *h = OWN(m);
+
+	return h->over.len ? 0 : http_conn_room(h->x);
+}
+
+static int conn_out(struct h2mux *m, const uint8_t *p, size_t n)
+{
+	struct h2sess *h = OWN(m);
+	size_t room = http_conn_room(h->x), k = n < room ? n : room;
+
+	http_conn_out(h->x, p, k);
+	return k < n ? hb_put(&h->over, p + k, n - k) : 0;
+}
+
+static const struct h2mux_ops conn_ops = {
+	.begin = on_begin,
+	.room = conn_room,
+	.output = conn_out,
+};
+
 int h2dn_start(struct loop *lp, struct hconn *x)
 {
+	struct h2mux_cfg cfg = { .server = true, .max_streams_set = true, .max_streams = H2DN_MAX_STREAMS,
+				 .stream_win = H2DN_STREAM_WIN, .conn_win = H2DN_CONN_WIN };
 	struct h2sess *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
-	if (h2x_session_new(&h->ng, true, x, &h2dn_callbacks, H2DN_MAX_STREAMS, H2DN_STREAM_WIN, H2DN_CONN_WIN)) {
+	if (h2mux_init(&h->own, &cfg, &conn_ops)) {
 		free(h);
 		return -ENOMEM;
 	}
+	h->m = &h->own;
 	h->x = x;
 	h->idle_since_ms = lp->now_ms;
 	x->h2 = h;
@@ -396,16 +397,14 @@ void h2dn_input(struct loop *lp, struct hconn *x)
 	size_t avail = x->rx.len - x->rx.off;
 
 	if (avail) {
-		ssize_t rv = nghttp2_session_mem_recv(h->ng, (const uint8_t *)x->rx.p + x->rx.off, avail);
-
-		if (rv < 0) {
-			log_info("http conn %llu: HTTP/2: %s", (unsigned long long)x->id, nghttp2_strerror((int)rv));
+		if (h2mux_feed(h->m, (const uint8_t *)x->rx.p + x->rx.off, avail)) {
+			log_info("http conn %llu: HTTP/2: %s", (unsigned long long)x->id, nghttp2_strerror(h->m->ng_err));
 			http_conn_close(lp, x, true);
 			return;
 		}
 		x->rx.off = x->rx.len;
 		h->idle_since_ms = lp->now_ms;
-		h2s_events(lp, h);
+		h2mux_events(h->m);
 	}
 	if (x->state != HC_H2)
 		return;
@@ -421,40 +420,23 @@ static void conn_flush(struct loop *lp, struct hconn *x)
 {
 	struct h2sess *h = SESS(x);
 
+	size_t room, k;
+
 	if (x->state != HC_H2)
 		return;
-	for (;;) {
-		size_t room = http_conn_room(x), k;
-		const uint8_t *d;
-		ssize_t n;
-
-		if (!room)
-			break;
-		if (h->over.len) {
-			k = h->over.len < room ? h->over.len : room;
-			http_conn_out(x, h->over.p, k);
-			memmove(h->over.p, h->over.p + k, h->over.len - k);
-			h->over.len -= k;
-			continue;
-		}
-		n = nghttp2_session_mem_send(h->ng, &d);
-		if (n < 0) {
-			http_conn_close(lp, x, true);
-			return;
-		}
-		if (!n)
-			break;
-		k = (size_t)n < room ? (size_t)n : room;
-		http_conn_out(x, d, k);
-		if (k < (size_t)n && hb_put(&h->over, d + k, (size_t)n - k)) {
-			http_conn_close(lp, x, true);
-			return;
-		}
+	if (h->over.len && (room = http_conn_room(x))) {
+		k = h->over.len < room ? h->over.len : room;
+		http_conn_out(x, h->over.p, k);
+		memmove(h->over.p, h->over.p + k, h->over.len - k);
+		h->over.len -= k;
+	}
+	if (h2mux_produce(h->m)) {
+		http_conn_close(lp, x, true);
+		return;
 	}
 	http_conn_kick(lp, x);
-	h2s_events(lp, h);
-	if (x->state == HC_H2 && !nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng) &&
-	    !h->over.len && x->soff == x->slen)
+	h2mux_events(h->m);
+	if (x->state == HC_H2 && h2mux_finished(h->m) && !h->over.len && x->soff == x->slen)
 		http_conn_close(lp, x, false);
 }
 
@@ -481,12 +463,7 @@ static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
 			}
 		h->dirty = false;
 	}
-	while (h->pending) {
-		struct hconn *s = h->pending;
-
-		h->pending = REQ(s)->pnext;
-		REQ(s)->pending = false;
-	}
+	h2mux_unqueue_all(h->m); /* (only http streams ever queue) */
 	while (h->streams) {
 		struct hconn *s = h->streams;
 
@@ -495,7 +472,7 @@ static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
 		/* nghttp2 may outlive the stream's hconn a little (a tunnel session frees its
 		 * session later): it must not call back with a pointer to it */
 		if (!REQ(s)->closed)
-			nghttp2_session_set_stream_user_data(h->ng, REQ(s)->sid, NULL);
+			h2mux_attach(h->m, REQ(s)->sid, NULL);
 		REQ(s)->closed = true;
 		s->h2p = NULL;
 		http_conn_close(lp, s, true);
@@ -515,14 +492,7 @@ void h2dn_closing(struct loop *lp, struct hconn *x)
 		struct h2req *r = REQ(x);
 		struct h2sess *h = x->h2p;
 
-		if (r->pending) {
-			for (struct hconn **pp = &h->pending; *pp; pp = &REQ(*pp)->pnext)
-				if (*pp == x) {
-					*pp = r->pnext;
-					break;
-				}
-			r->pending = false;
-		}
+		h2mux_unqueue(h->m, &r->ms);
 		if (r->sprev)
 			REQ(r->sprev)->snext = r->snext;
 		else
@@ -534,12 +504,12 @@ void h2dn_closing(struct loop *lp, struct hconn *x)
 			h->idle_since_ms = lp->now_ms;
 		if (!r->closed) {
 			if (r->unconsumed)
-				nghttp2_session_consume_connection(h->ng, r->unconsumed);
-			nghttp2_session_set_stream_user_data(h->ng, r->sid, NULL);
+				nghttp2_session_consume_connection(h->m->ng, r->unconsumed);
+			h2mux_attach(h->m, r->sid, NULL);
 			if (!r->out_done)
-				nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
+				nghttp2_submit_rst_stream(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
 			else if (!r->ended)
-				nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_NO_ERROR);
+				nghttp2_submit_rst_stream(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_NO_ERROR);
 			r->closed = true;
 		}
 		h2s_dirty(lp, h);
@@ -554,7 +524,7 @@ void h2dn_free(struct hconn *x)
 	if (x->fd >= 0) {
 		struct h2sess *h = SESS(x);
 
-		nghttp2_session_del(h->ng);
+		h2mux_fini(&h->own);
 		free(h->over.p);
 		free(h);
 	} else {
@@ -587,10 +557,10 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 
 	if (!h) {
 		if (!(h = calloc(1, sizeof(*h)))) {
-			nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+			nghttp2_submit_rst_stream(ts->mux->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
 			return;
 		}
-		h->ng = ts->ng;
+		h->m = ts->mux;
 		h->ts = ts;
 		ts->http = h;
 		/* the session is an explicit proxy client of the http action from now on */
@@ -602,11 +572,11 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 		/* each stream holds an exchange's buffers: beyond this many, the client waits */
 		log_debug("tunnel session %llu: stream %d refused: %u requests open", (unsigned long long)ts->id, sid,
 			  h->n_streams);
-		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
+		nghttp2_submit_rst_stream(ts->mux->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
 	if (!(s = stream_open(lp, h, sid, &ts->peer, &none, true))) {
-		nghttp2_submit_rst_stream(ts->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+		nghttp2_submit_rst_stream(ts->mux->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
 		return;
 	}
 	/* the fields sess.c gathered, "name: value\r\n" (nghttp2 checked names and values) */
@@ -629,12 +599,6 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 		return;
 	}
 	req_event(s);
-}
-
-void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts)
-{
-	if (ts->http)
-		h2s_events(lp, ts->http);
 }
 
 unsigned h2dn_tunnel_streams(const struct h2dn_host *ts)

@@ -10,8 +10,8 @@
  * trailing HEADERS; back, a status line with the standard reason, the fields, chunked
  * framing when there is no content-length, trailers as chunked trailers.
  *
- * nghttp2 runs on memory (mem_recv/mem_send) and its callbacks only record events on the
- * stream; the exchanges hear of them after nghttp2 returns (h2up_events), so an exchange
+ * nghttp2 runs on memory (h2mux.c) and the stream ops it calls only record events on the
+ * stream; the exchanges hear of them after nghttp2 returns (h2mux_events), so an exchange
  * never re-enters nghttp2 from inside it. Frames are produced once per loop batch
  * (h2up_flush_dirty). A stream's receive window is opened only as http.c consumes its
  * bytes, so a slow client holds back its own stream only.
@@ -24,12 +24,12 @@
  * io_uring ops stay exactly those of h2c. A connection serves only exchanges of its own
  * kind (TLS or not, and the same name). */
 #include <errno.h>
-#include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "h2mux.h"
 #include "h2x.h"
 #include "http.h"
 #include "http1.h"
@@ -44,21 +44,22 @@
 
 /* An HTTP/2 connection's state (hup->h2 of a HUP_K_H2). */
 struct h2conn {
-	nghttp2_session *ng;
+	struct h2mux m;
+	struct hup *c;            /* the connection it is the state of */
 	struct hup *streams;      /* its streams, attached until closed or released */
 	unsigned n_streams;
 	bool goaway;              /* received or sent: no new streams */
 	bool dirty;
 	struct hup *dnext;        /* lp->http->h2up_dirty */
-	struct hup *pending;      /* streams with events for their exchange */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
 struct h2stream {
+	struct h2mux_stream ms;   /* the nghttp2 stream user data */
+	struct hup *u;            /* the stream it is the state of */
 	struct hup *conn;         /* NULL once the stream is off its connection */
 	struct hup *snext, *sprev;
-	struct hup *pnext;
-	bool pending;             /* on conn's pending list */
+	struct hup *fnext;        /* conn_fail's list */
 	bool released;            /* its exchange is done with it */
 	bool closed;              /* nghttp2 closed it (or never opened it) */
 	bool submitted, deferred;
@@ -74,6 +75,8 @@ struct h2stream {
 
 #define CONN(u) ((struct h2conn *)(u)->h2)
 #define ST(u) ((struct h2stream *)(u)->h2)
+#define MSU(ms) (loop_container_of(ms, struct h2stream, ms)->u)
+#define MC(m) (loop_container_of(m, struct h2conn, m)->c)
 
 static void conn_dirty(struct loop *lp, struct hup *c)
 {
@@ -90,11 +93,8 @@ static void stream_event(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	if (s->pending || !s->conn)
-		return;
-	s->pending = true;
-	s->pnext = CONN(s->conn)->pending;
-	CONN(s->conn)->pending = u;
+	if (s->conn)
+		h2mux_event(&CONN(s->conn)->m, &s->ms);
 }
 
 static void stream_detach(struct hup *u)
@@ -113,7 +113,7 @@ static void stream_detach(struct hup *u)
 		ST(s->snext)->sprev = s->sprev;
 	h->n_streams--;
 	if (s->sid > 0 && !s->closed)
-		nghttp2_session_set_stream_user_data(h->ng, s->sid, NULL);
+		h2mux_attach(&h->m, s->sid, NULL);
 	s->conn = NULL;
 	s->snext = s->sprev = NULL;
 }
@@ -137,43 +137,37 @@ static void stream_maybe_free(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	if (s->released && (s->closed || !s->conn) && !s->pending)
+	if (s->released && (s->closed || !s->conn) && !s->ms.pending)
 		stream_free(u);
 }
 
-/* Reports the streams' events to their exchanges. */
-static void h2up_events(struct loop *lp, struct hup *c)
+/* Reports the stream's events to its exchange (outside nghttp2: h2mux_events). */
+static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 {
-	struct h2conn *h = CONN(c);
+	struct hup *u = MSU(ms), *c = MC(m);
+	struct h2stream *s = ST(u);
+	struct hconn *x = u->x;
+	struct loop *lp = u->loop;
 
-	for (int guard = 0; h->pending && guard < 100000; guard++) {
-		struct hup *u = h->pending;
-		struct h2stream *s = ST(u);
-		struct hconn *x = u->x;
-
-		h->pending = s->pnext;
-		s->pending = false;
-		s->pnext = NULL;
-		if (s->released || !x) {
-			stream_maybe_free(u);
-			continue;
-		}
-		if (s->fail_why) {
-			/* the transport ends the attempt: the exchange does not release it */
-			int why = s->fail_why, err = s->fail_err;
-
-			u->x = NULL;
-			s->released = true;
-			if (s->conn && !s->closed && s->sid > 0) {
-				nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
-				conn_dirty(lp, c);
-			}
-			stream_maybe_free(u);
-			http_up_failed(lp, x, u, why, err);
-			continue;
-		}
-		http_up_input(lp, x, u);
+	if (s->released || !x) {
+		stream_maybe_free(u);
+		return;
 	}
+	if (s->fail_why) {
+		/* the transport ends the attempt: the exchange does not release it */
+		int why = s->fail_why, err = s->fail_err;
+
+		u->x = NULL;
+		s->released = true;
+		if (s->conn && !s->closed && s->sid > 0) {
+			nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+			conn_dirty(lp, c);
+		}
+		stream_maybe_free(u);
+		http_up_failed(lp, x, u, why, err);
+		return;
+	}
+	http_up_input(lp, x, u);
 }
 
 static void stream_fail(struct hup *u, int why, int err)
@@ -187,23 +181,24 @@ static void stream_fail(struct hup *u, int why, int err)
 	stream_event(u);
 }
 
-/* ---- nghttp2 callbacks (events recorded, nothing re-entered) ---- */
+/* ---- the streams' ops (events recorded, nothing re-entered) ---- */
 
-static struct hup *stream_of(nghttp2_session *ng, int32_t sid)
+/* The stream's hup, NULL once its exchange released it. */
+static struct hup *stream_of(struct h2mux_stream *ms)
 {
-	struct hup *u = sid > 0 ? nghttp2_session_get_stream_user_data(ng, sid) : NULL;
+	struct hup *u = MSU(ms);
 
-	return u && !ST(u)->released ? u : NULL;
+	return !ST(u)->released ? u : NULL;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, const uint8_t *name,
+		     size_t nl, const uint8_t *value, size_t vl)
 {
-	struct hup *u = stream_of(ng, f->hd.stream_id);
+	struct hup *u = stream_of(ms);
 
-	(void)flags;
-	(void)ud;
-	if (!u || f->hd.type != NGHTTP2_HEADERS)
+	(void)m;
+	(void)f;
+	if (!u)
 		return 0;
 	if (h2x_resp_field(&ST(u)->rs, &u->rx, name, nl, value, vl))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -222,16 +217,18 @@ static void stream_ended(struct hup *u)
 	u->eof = true;
 }
 
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+static void on_goaway(struct h2mux *m)
 {
-	struct hup *c = ud, *u;
+	CONN(MC(m))->goaway = true;
+}
+
+static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
+{
+	struct hup *u = stream_of(ms);
 	struct h2stream *s;
 
-	if (f->hd.type == NGHTTP2_GOAWAY) {
-		CONN(c)->goaway = true;
-		return 0;
-	}
-	if (!(u = stream_of(ng, f->hd.stream_id)))
+	(void)m;
+	if (!u)
 		return 0;
 	s = ST(u);
 	if (f->hd.type == NGHTTP2_HEADERS && !s->rs.final) {
@@ -244,15 +241,13 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
-static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const uint8_t *data, size_t len)
 {
-	struct hup *u = stream_of(ng, sid);
+	struct hup *u = stream_of(ms);
 	int err;
 
-	(void)flags;
-	(void)ud;
 	if (!u) {
-		nghttp2_session_consume(ng, sid, len);
+		nghttp2_session_consume(m->ng, sid, len);
 		return 0;
 	}
 	err = h2x_put_data(&u->rx, ST(u)->rs.chunked, data, len);
@@ -261,19 +256,16 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
-static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *ud)
+static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint32_t code)
 {
-	struct hup *u = nghttp2_session_get_stream_user_data(ng, sid);
-	struct loop *lp = ((struct hup *)ud)->loop;
-	struct h2stream *s;
+	struct hup *u = MSU(ms);
+	struct loop *lp = u->loop;
+	struct h2stream *s = ST(u);
 
-	if (!u)
-		return 0;
-	s = ST(u);
 	s->closed = true;
 	stream_detach(u);
 	if (s->unconsumed) /* the connection's window; http.c consumes the rest of rx later */
-		nghttp2_session_consume_connection(ng, s->unconsumed);
+		nghttp2_session_consume_connection(m->ng, s->unconsumed);
 	s->unconsumed = 0;
 	if (s->released) {
 		stream_maybe_free(u);
@@ -287,18 +279,18 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
 		else
 			lp->st.http_h2up_resets++;
 		log_debug("http: h2 upstream stream %d closed: %s", sid, nghttp2_http2_strerror(code));
-		s->conn = ud; /* for the event: the stream is off the connection's list already */
+		s->conn = MC(m); /* for the event: the stream is off the connection's list already */
 		stream_fail(u, code == NGHTTP2_REFUSED_STREAM ? HUP_F_REFUSED : HUP_F_RESET, -ECONNRESET);
 		s->conn = NULL;
 	}
 	return 0;
 }
 
-static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int lib_error, void *ud)
+static int on_not_send(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, int lib_error)
 {
-	struct hup *u = stream_of(ng, f->hd.stream_id);
+	struct hup *u = stream_of(ms);
 
-	(void)ud;
+	(void)m;
 	/* a HEADERS that could not go (after a GOAWAY, or past the stream ids) never reached
 	 * the server: as refused */
 	if (u && f->hd.type == NGHTTP2_HEADERS) {
@@ -309,14 +301,13 @@ static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int lib_erro
 }
 
 /* The request body as DATA: from wbuf, de-chunked; trailers as a trailing HEADERS. */
-static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t length, uint32_t *flags,
-			 nghttp2_data_source *src, void *ud)
+static ssize_t read_body(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint8_t *buf, size_t length,
+			 uint32_t *flags)
 {
-	struct hup *u = src->ptr;
+	struct hup *u = MSU(ms);
 	struct h2stream *s = ST(u);
 	size_t used, out;
 
-	(void)ud;
 	if (h2x_body_read(&s->rq, u->wbuf + u->woff, u->wlen - u->woff, buf, length, &used, &out))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	u->woff += used;
@@ -324,20 +315,55 @@ static ssize_t read_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 		u->woff = u->wlen = 0;
 	if (used)
 		stream_event(u); /* room for more of a streamed body */
-	return h2x_data_result(ng, sid, &s->rq, out, flags, &s->deferred);
+	return h2x_data_result(m->ng, sid, &s->rq, out, flags, &s->deferred);
 }
+
+static const struct h2mux_stream_ops stream_ops = {
+	.header = on_header,
+	.frame_recv = on_frame_recv,
+	.data = on_data,
+	.not_sent = on_not_send,
+	.close = on_stream_close,
+	.read = read_body,
+	.event = on_event,
+};
 
 /* ---- connections ---- */
 
+/* Frames (encrypted over TLS) go into wq, at most H2UP_OUT_HIGH ahead of the socket,
+ * and only once the handshake is done. */
+static size_t out_room(struct h2mux *m)
+{
+	struct hup *c = MC(m);
+
+	if (c->tls && !c->tls->x.hs_done)
+		return 0;
+	return c->wq.len < H2UP_OUT_HIGH ? H2UP_OUT_HIGH - c->wq.len : 0;
+}
+
+static int out_put(struct h2mux *m, const uint8_t *p, size_t n)
+{
+	struct hup *c = MC(m);
+
+	return c->tls ? tls_xprt_write(&c->tls->x, p, n) : hb_put(&c->wq, p, n);
+}
+
+static const struct h2mux_ops conn_ops = {
+	.goaway = on_goaway,
+	.room = out_room,
+	.output = out_put,
+};
+
 static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 {
-	static const struct h2x_callbacks cb = { .header = on_header,
-						 .frame_recv = on_frame_recv, .data = on_data,
-						 .stream_close = on_stream_close, .not_send = on_not_send };
+	/* no streams towards us (no push): a stream limit of 0 */
+	struct h2mux_cfg cfg = { .max_streams_set = true, .max_streams = 0, .stream_win = H2UP_STREAM_WIN,
+				 .conn_win = H2UP_CONN_WIN };
 	struct h2conn *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
+	h->c = c;
 	c->h2 = h;
 	if (x->proto == HPROTO_H2) {
 		int err = hup_tls_start(c, x->rt->tls_client, x->tls_name, "h2");
@@ -345,8 +371,7 @@ static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 		if (err)
 			return err;
 	}
-	/* no streams towards us (no push) */
-	if (h2x_session_new(&h->ng, false, c, &cb, 0, H2UP_STREAM_WIN, H2UP_CONN_WIN))
+	if (h2mux_init(&h->m, &cfg, &conn_ops))
 		return -ENOMEM;
 	lp->st.http_h2up_conns++;
 	return 0;
@@ -362,7 +387,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		return;
 	log_debug("http: h2 upstream connection failed (%s), %u stream(s)", strerror(-err), h->n_streams);
 	/* what the connection delivered before it died goes first (complete responses) */
-	h2up_events(lp, c);
+	h2mux_events(&h->m);
 	if (c->state == HUP_CLOSING)
 		return;
 	while (h->streams) {
@@ -375,7 +400,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 			stream_maybe_free(u);
 			continue;
 		}
-		s->pnext = fail;
+		s->fnext = fail;
 		fail = u;
 	}
 	hup_close(lp, c);
@@ -386,8 +411,8 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		/* a request whose HEADERS never left was not processed anywhere */
 		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
 
-		fail = s->pnext;
-		s->pnext = NULL;
+		fail = s->fnext;
+		s->fnext = NULL;
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
@@ -402,11 +427,11 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 	(void)lp;
 	if (!h)
 		return;
+	h2mux_unqueue_all(&h->m);
 	while (h->streams) {
 		struct hup *u = h->streams;
 
 		stream_detach(u);
-		ST(u)->pending = false;
 		ST(u)->released = true;
 		if (u->x)
 			http_up_gone(u->x, u);
@@ -426,7 +451,7 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 				break;
 			}
 	}
-	nghttp2_session_del(h->ng);
+	h2mux_fini(&h->m);
 	free(h);
 	c->h2 = NULL;
 }
@@ -451,7 +476,7 @@ static int tls_input(struct loop *lp, struct hup *c, size_t n)
 		long r = tls_xprt_read(t, buf, sizeof(buf), why, sizeof(why));
 
 		if (r > 0) {
-			if (nghttp2_session_mem_recv(CONN(c)->ng, buf, (size_t)r) < 0)
+			if (h2mux_feed(&CONN(c)->m, buf, (size_t)r))
 				return -EPROTO;
 			continue;
 		}
@@ -470,27 +495,17 @@ static void conn_flush(struct loop *lp, struct hup *c)
 {
 	struct h2conn *h = CONN(c);
 
+	int err;
+
 	if (c->state != HUP_OPEN)
 		return;
-	while (c->wq.len < H2UP_OUT_HIGH && (!c->tls || c->tls->x.hs_done)) {
-		const uint8_t *d;
-		ssize_t n = nghttp2_session_mem_send(h->ng, &d);
-
-		if (n < 0) {
-			conn_fail(lp, c, HUP_F_RESET, -EPROTO);
-			return;
-		}
-		if (!n)
-			break;
-		if (c->tls ? tls_xprt_write(&c->tls->x, d, (size_t)n) : hb_put(&c->wq, d, (size_t)n)) {
-			conn_fail(lp, c, HUP_F_RESET, -ENOMEM);
-			return;
-		}
+	if ((err = h2mux_produce(&h->m))) {
+		conn_fail(lp, c, HUP_F_RESET, err);
+		return;
 	}
 	hup_send_queued(lp, c);
-	h2up_events(lp, c);
-	if (c->state == HUP_OPEN && !h->n_streams && !nghttp2_session_want_read(h->ng) &&
-	    !nghttp2_session_want_write(h->ng) && c->woff == c->wlen)
+	h2mux_events(&CONN(c)->m);
+	if (c->state == HUP_OPEN && !h->n_streams && h2mux_finished(&h->m) && c->woff == c->wlen)
 		hup_close(lp, c);
 }
 
@@ -545,13 +560,13 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 			conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_TLS, err);
 			return;
 		}
-	} else if (nghttp2_session_mem_recv(CONN(c)->ng, (const uint8_t *)c->rx.p, (size_t)res) < 0) {
+	} else if (h2mux_feed(&CONN(c)->m, (const uint8_t *)c->rx.p, (size_t)res)) {
 		conn_fail(lp, c, HUP_F_RESET, -EPROTO);
 		return;
 	}
 	c->rx.off = c->rx.len = 0;
 	c->idle_since_ms = lp->now_ms;
-	h2up_events(lp, c);
+	h2mux_events(&CONN(c)->m);
 	if (c->state == HUP_OPEN) {
 		hup_arm_recv(lp, c);
 		conn_dirty(lp, c);
@@ -586,7 +601,7 @@ void h2up_tick(struct loop *lp, struct hup *c)
 	if (c->state != HUP_OPEN || h->n_streams)
 		return;
 	if (lp->draining || h->goaway || lp->now_ms - c->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms) {
-		nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+		nghttp2_session_terminate_session(h->m.ng, NGHTTP2_NO_ERROR);
 		h->goaway = true;
 		conn_dirty(lp, c);
 	}
@@ -607,7 +622,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		if (c->state == HUP_CLOSING || h->goaway || !c->tls != (x->proto != HPROTO_H2) ||
 		    (c->tls && strcmp(c->tls->name, x->tls_name)))
 			continue;
-		max = nghttp2_session_get_remote_settings(h->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+		max = nghttp2_session_get_remote_settings(h->m.ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 		if (h->n_streams < max)
 			break;
 	}
@@ -632,7 +647,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		c->pnext = ep->h2conns;
 		ep->h2conns = c;
 	}
-	u = loop_zalloc(sizeof(*u));
+	u = calloc(1, sizeof(*u));
 	s = calloc(1, sizeof(*s));
 	if (u) {
 		u->rx.cap = 16384;
@@ -653,6 +668,8 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	u->loop = lp;
 	u->kind = HUP_K_STREAM;
 	u->h2 = s;
+	s->ms.ops = &stream_ops;
+	s->u = u;
 	u->ep = ep;
 	u->x = x;
 	u->fd = -1;
@@ -677,7 +694,6 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = H1_HEADERS_CAP };
 	struct h1_request req;
 	nghttp2_nv nv[H2UP_MAX_NV];
-	nghttp2_data_provider prd = { .source.ptr = u, .read_callback = read_body };
 	char *lbuf;
 	long long cl;
 	bool chunked;
@@ -700,7 +716,7 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	s->rq.left = cl > 0 ? cl : 0;
 	s->rq.done = !chunked && cl <= 0;
 	u->woff += (size_t)n;
-	s->sid = nghttp2_submit_request(h->ng, NULL, nv, (size_t)k, s->rq.done ? NULL : &prd, u);
+	s->sid = nghttp2_submit_request(h->m.ng, NULL, nv, (size_t)k, s->rq.done ? NULL : &h2mux_body, &s->ms);
 	free(lbuf);
 	if (s->sid < 0)
 		return -EIO;
@@ -724,7 +740,7 @@ void h2up_wrote(struct loop *lp, struct hup *u)
 	}
 	if (s->deferred) {
 		s->deferred = false;
-		nghttp2_session_resume_data(CONN(s->conn)->ng, s->sid);
+		nghttp2_session_resume_data(CONN(s->conn)->m.ng, s->sid);
 		conn_dirty(lp, s->conn);
 	}
 }
@@ -738,10 +754,10 @@ void h2up_consumed(struct loop *lp, struct hup *u, size_t n)
 		return;
 	s->unconsumed -= k;
 	if (s->conn && !s->closed) {
-		nghttp2_session_consume(CONN(s->conn)->ng, s->sid, k);
+		nghttp2_session_consume(CONN(s->conn)->m.ng, s->sid, k);
 		conn_dirty(lp, s->conn);
 	} else if (s->conn) {
-		nghttp2_session_consume_connection(CONN(s->conn)->ng, k);
+		nghttp2_session_consume_connection(CONN(s->conn)->m.ng, k);
 	}
 }
 
@@ -755,10 +771,10 @@ void h2up_release(struct loop *lp, struct hup *u)
 		struct hup *c = s->conn;
 
 		if (s->unconsumed)
-			nghttp2_session_consume_connection(h->ng, s->unconsumed);
+			nghttp2_session_consume_connection(h->m.ng, s->unconsumed);
 		s->unconsumed = 0;
 		if (s->sid > 0)
-			nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+			nghttp2_submit_rst_stream(h->m.ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
 		else
 			stream_detach(u); /* never submitted */
 		conn_dirty(lp, c);

@@ -107,21 +107,6 @@ int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers);
 ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
 			bool *deferred);
 
-/* The callbacks of an nghttp2 session of the http action. */
-struct h2x_callbacks {
-	nghttp2_on_begin_headers_callback begin_headers; /* may be NULL */
-	nghttp2_on_header_callback header;
-	nghttp2_on_frame_recv_callback frame_recv;
-	nghttp2_on_data_chunk_recv_callback data;
-	nghttp2_on_stream_close_callback stream_close;
-	nghttp2_on_frame_not_send_callback not_send; /* may be NULL */
-};
-/* A client or server session on memory, windows opened by hand (nghttp2_session_consume)
- * with a stream window of stream_win and a connection window of conn_win; our SETTINGS
- * (max_streams: SETTINGS_MAX_CONCURRENT_STREAMS, no push) queued. 0 or -ENOMEM. */
-int h2x_session_new(nghttp2_session **ng, bool server, void *ud, const struct h2x_callbacks *cb,
-		    uint32_t max_streams, uint32_t stream_win, int32_t conn_win);
-
 static inline nghttp2_nv h2x_nv(const char *name, size_t nl, const char *value, size_t vl)
 {
 	return (nghttp2_nv){ (uint8_t *)(uintptr_t)name, (uint8_t *)(uintptr_t)value, nl, vl, NGHTTP2_NV_FLAG_NONE };

@@ -99,7 +99,7 @@ struct hup {
 	uint64_t idle_since_ms;
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 enum hc_state {
 	HC_HEAD,    /* reading a request head (idle keep-alive when nothing is buffered) */
@@ -121,12 +121,13 @@ struct hc_hedged {
 };
 
 struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
+struct h2mux;
 
 /* A connection of another module that carries http streams beside its own (the tunnel
  * listener's HTTP/2 sessions, sess_h2.c): h2dn.c serves those streams through this and
  * knows nothing else of it. */
 struct h2dn_host {
-	void *ng;                          /* the connection's nghttp2_session */
+	struct h2mux *mux;                 /* the connection's HTTP/2 session */
 	void (*kick)(struct h2dn_host *h); /* frames to produce: the host flushes after this batch */
 	struct hermes_addr peer;           /* the client's address */
 	uint64_t id;                       /* the connection's, for log lines */
@@ -211,7 +212,7 @@ struct hconn {
 	struct access_app app;    /* the process behind the client connection, looked up once */
 	struct hermes_addr last_ep; /* endpoint of the request's last attempt (family 0: none) */
 	uint64_t req_bytes_in, req_bytes_out; /* from and to the client for this request */
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 /* The http action's state in the loop. */
 struct http_state {

@@ -153,7 +153,7 @@ void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
 static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *peer, const struct hermes_addr *dst)
 {
 	const struct cfg_http *hc = &lp->cfg->http;
-	struct hconn *x = loop_zalloc(sizeof(*x));
+	struct hconn *x = calloc(1, sizeof(*x));
 
 	if (x) {
 		x->rx.cap = hc->max_head + HC_RX_EXTRA;

@@ -120,25 +120,13 @@ void h2dn_closing(struct loop *lp, struct hconn *x); /* x (connection or stream)
 void h2dn_free(struct hconn *x);
 void h2dn_tick(struct loop *lp, struct hconn *x);
 void h2dn_flush_dirty(struct loop *lp);
-/* The callbacks of h2dn's nghttp2 sessions; a tunnel session passes its http streams'
- * events on to them. */
-struct h2x_callbacks;
-extern const struct h2x_callbacks h2dn_callbacks;
-/* nghttp2 stream user data of an http stream carries this tag (hconns are LOOP_ALIGN
- * aligned), so that a tunnel session tells them from its own flows. */
-#define H2DN_UD_TAG ((uintptr_t)1)
-static inline bool h2dn_is_stream(const void *stream_user_data)
-{
-	return (uintptr_t)stream_user_data & H2DN_UD_TAG;
-}
 /* Stream sid of the tunnel session ts is an explicit proxy request: its request head
- * (the fields sess.c gathered as "name: value\r\n" lines, pseudo-header fields
- * included, in lines[0..len); end_stream: it came with END_STREAM) becomes an exchange of
- * the http action, with x->fwd set. Failures reset the stream. */
+ * (the fields sess.c gathered as "name: value\r\n" lines, pseudo-header fields included,
+ * in lines[0..len); end_stream: it came with END_STREAM) becomes an exchange of the http
+ * action, with x->fwd set, and sid a stream with h2dn's stream ops (its later frames
+ * come straight here). Failures reset the stream. */
 void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, const char *lines, size_t len,
 			bool end_stream);
-/* After each nghttp2 call on ts: its http streams act on what they were told. */
-void h2dn_tunnel_events(struct loop *lp, struct h2dn_host *ts);
 unsigned h2dn_tunnel_streams(const struct h2dn_host *ts); /* http streams open on ts */
 void h2dn_tunnel_close(struct loop *lp, struct h2dn_host *ts); /* ts is closing: its http streams are reset */
 void h2dn_tunnel_free(struct h2dn_host *ts);

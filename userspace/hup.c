@@ -384,7 +384,7 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 		errno = err;
 		return NULL;
 	}
-	u = loop_zalloc(sizeof(*u));
+	u = calloc(1, sizeof(*u));
 	if (u) {
 		u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
 		u->rx.p = malloc(u->rx.cap);

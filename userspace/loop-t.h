@@ -38,10 +38,6 @@ struct loop_op {
 
 #define loop_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* Allocations that nghttp2 stream user data tags in its low bits are aligned to this
- * (loop_zalloc). */
-#define LOOP_ALIGN 32
-
 enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND, LST_METRICS };
 
 struct listener {
@@ -54,7 +50,7 @@ struct listener {
 	struct loop_op op_cancel; /* cancels of the multishot accept (a pause) */
 	uint64_t resume_ms;
 	char name[64];
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 #define RELAY_NBUF 8          /* provided buffers per socket: bounds bytes in flight */
 #define RELAY_BUFSZ (16 * 1024)
@@ -86,7 +82,7 @@ struct splice_dir {
 	struct loop_op op_poll;  /* POLLRDHUP/POLLERR on the reading socket (`polling`) */
 	struct loop_op op_drain; /* re-check that its bytes all reached the other (`drain_timer`) */
 	struct __kernel_timespec ts;
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 /* A proxied or tunnelled flow: a client endpoint, an upstream endpoint, and the role
  * that joins them (proxy, tunnel client, tunnel server, inbound). */
@@ -134,7 +130,7 @@ struct conn {
 	uint16_t reply_status;   /* tunnel listener: the status answered to the CONNECT */
 	bool inbound;            /* protected ingress: accepted on the inbound listener */
 	char peer_comm[16];      /* tunnel listener: the app's comm as the previous hop said (Hermes-Comm) */
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 struct sess;
 

@@ -1,7 +1,7 @@
 /* ring.c: the primitives every module of hermesd uses on the event loop (loop.c runs
- * it): an SQE whose completion calls the op's handler, a cancel by op, the clocks,
- * aligned allocations and the histograms of the metrics. A module needs this file, not
- * the loop, so that the loop can depend on the modules and not the other way round. */
+ * it): an SQE whose completion calls the op's handler, a cancel by op, the clocks and
+ * the histograms of the metrics. A module needs this file, not the loop, so that the
+ * loop can depend on the modules and not the other way round. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,16 +30,6 @@ double loop_wall_time(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void *loop_zalloc(size_t size)
-{
-	size_t sz = (size + LOOP_ALIGN - 1) & ~(size_t)(LOOP_ALIGN - 1);
-	void *p = aligned_alloc(LOOP_ALIGN, sz);
-
-	if (p)
-		memset(p, 0, sz);
-	return p;
 }
 
 void hist_add(struct histogram *h, double v)

@@ -1,5 +1,5 @@
 /* ring.h: the event loop's primitives for the modules (ring.c): submitting ops whose
- * completions call their handler, cancelling them, clocks, aligned memory, histograms. */
+ * completions call their handler, cancelling them, clocks, histograms. */
 #ifndef HERMES_RING_H
 #define HERMES_RING_H
 
@@ -22,8 +22,5 @@ uint64_t loop_now_ns(void);
 /* Seconds since the epoch (for timestamps in the metrics). */
 double loop_wall_time(void);
 void hist_add(struct histogram *h, double v);
-
-/* Zeroed memory aligned to LOOP_ALIGN (for pointer tags in nghttp2 stream user data); free() it. */
-void *loop_zalloc(size_t size);
 
 #endif

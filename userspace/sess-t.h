@@ -10,6 +10,7 @@
 
 #include "config-t.h"
 #include "ep-t.h"
+#include "h2mux-t.h"
 #include "hermes/origdst.h"
 #include "loop-t.h"
 #include "http-t.h"
@@ -32,6 +33,7 @@ enum sess_state {
  * it when the owner closes it or the session ends. */
 struct sstream {
 	struct ep e;
+	struct h2mux_stream ms;    /* an HTTP/2 stream's nghttp2 user data (h2mux.c) */
 	struct sess *s;            /* NULL once off its session */
 	struct sstream *next, *prev; /* s->streams */
 	int32_t sid;               /* 0: not opened yet; -1: closed */
@@ -72,7 +74,7 @@ struct sess {
 	int close_err;              /* why it is closing (-errno), for its flows */
 	struct tls_xprt x;          /* TLS (when `tls`): reads ciphertext straight from rbuf,
 				     * writes it straight into the output */
-	void *ng;                   /* nghttp2_session * */
+	struct h2mux mux;           /* HTTP/2 (mux.ng NULL: not, or not yet) */
 	uint8_t *rbuf;
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
@@ -90,6 +92,6 @@ struct sess {
 	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
-} __attribute__((aligned(LOOP_ALIGN)));
+};
 
 #endif

@@ -21,8 +21,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <nghttp2/nghttp2.h>
-
 #include "addr.h"
 #include "config.h"
 #include "ep.h"
@@ -151,7 +149,7 @@ const struct sess *sess_of(const struct ep *e)
 
 struct sess *sess_new(struct loop *lp, int fd, bool server)
 {
-	struct sess *s = loop_zalloc(sizeof(*s));
+	struct sess *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -321,7 +319,7 @@ static void sess_flush(struct sess *s)
 
 	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
-	if (s->ng && s->state == SESS_OPEN && sess_h2_produce(s))
+	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_produce(s))
 		return;
 	if (s->h1 && s->state == SESS_OPEN) {
 		sess_h1_output(s);
@@ -345,7 +343,7 @@ static void sess_flush(struct sess *s)
 		s->inflight++;
 		return;
 	}
-	if (s->ng && s->state == SESS_OPEN && sess_h2_finished(s))
+	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
 		sess_close(s, 0, "both sides are done (GOAWAY)");
 	else if (s->close_when_sent)
 		sess_close(s, 0, "its flow ended");
@@ -718,12 +716,12 @@ void sess_tick(struct loop *lp)
 			   (lp->draining || lp->now_ms - s->idle_since_ms > (s->server ? lp->cfg->idle_timeout_ms : SESS_IDLE_MS))) {
 			/* a pooled connection of ours goes after a minute unused; one a client keeps
 			 * open with no stream, after proxy.idle_timeout_ms */
-			if (s->ng) {
+			if (s->mux.ng) {
 				sess_h2_goaway(s, true);
 				sess_flush(s);
 			}
 			sess_close(s, 0, lp->draining ? "draining" : "idle");
-		} else if (lp->draining && s->server && s->ng && !s->goaway) {
+		} else if (lp->draining && s->server && s->mux.ng && !s->goaway) {
 			/* no new streams; the open ones finish */
 			sess_h2_goaway(s, false);
 			s->goaway = true;

@@ -41,7 +41,7 @@ void sess_h1_start(struct sess *s)
 		return;
 	}
 	/* the one flow, waiting for its CONNECT head like a socket accepted by tunnel.c */
-	if (!(st = loop_zalloc(sizeof(*st)))) {
+	if (!(st = calloc(1, sizeof(*st)))) {
 		sess_close(s, -ENOMEM, "out of memory");
 		return;
 	}
@@ -192,7 +192,7 @@ const struct ep_ops sess_h1_ops = {
 struct ep *sess_h1_dial(struct loop *lp, const struct cfg_peer *p, const struct ep_owner_ops *own, void *owner,
 			int *err)
 {
-	struct sstream *st = loop_zalloc(sizeof(*st));
+	struct sstream *st = calloc(1, sizeof(*st));
 	struct sess *s;
 
 	if (!st) {

@@ -5,9 +5,10 @@
  * client endpoint is the stream; its head is turned into the HTTP/1.1 form so that
  * tunnel.c validates, authorizes and routes it exactly as a CONNECT over TCP. A stream
  * whose method is not CONNECT (an explicit proxy request: `GET` with :scheme http and
- * :authority IP:PORT) is handed to the http action once its head is complete (h2dn.c),
- * which then hears of its frames through h2dn_callbacks: the two kinds of stream share
- * the connection and its windows.
+ * :authority IP:PORT) is handed to the http action once its head is complete (h2dn.c):
+ * from then on the stream carries h2dn's stream ops, so its frames go straight there
+ * (h2mux.c dispatches by stream); the two kinds of stream share the connection and its
+ * windows.
  *
  * Client side: the `tunnel` action's flows to an h2 peer become streams on a pooled
  * connection per peer (a new one when the stream limit or the bandwidth threshold is
@@ -23,12 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nghttp2/nghttp2.h>
-
 #include "addr.h"
 #include "config.h"
 #include "ep.h"
-#include "h2x.h"
+#include "h2mux.h"
 #include "http.h"
 #include "log.h"
 #include "ring.h"
@@ -38,19 +37,14 @@
 #define SERVER_MAX_STREAMS 10000
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
-#define NG(s) ((nghttp2_session *)(s)->ng)
+#define NG(s) ((s)->mux.ng)
 #define ST(e) loop_container_of(e, struct sstream, e)
+#define MST(m) loop_container_of(m, struct sstream, ms)
+#define SESS(m) loop_container_of(m, struct sess, mux)
 
 static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_peer *p);
 static int submit_request(struct sess *s, struct sstream *st);
-
-/* The flow stream of sid: NULL for none, and for an http stream (h2dn.c's). */
-static struct sstream *stream_of(nghttp2_session *ng, int32_t sid)
-{
-	void *ud = nghttp2_session_get_stream_user_data(ng, sid);
-
-	return h2dn_is_stream(ud) ? NULL : ud;
-}
+static const struct h2mux_stream_ops stream_ops;
 
 /* st leaves its session's stream sid (its user data no longer points at it). */
 static void stream_off(struct sstream *st)
@@ -59,8 +53,8 @@ static void stream_off(struct sstream *st)
 
 	if (!s)
 		return;
-	if (s->ng && st->sid > 0)
-		nghttp2_session_set_stream_user_data(NG(s), st->sid, NULL);
+	if (s->mux.ng && st->sid > 0)
+		h2mux_attach(&s->mux, st->sid, NULL);
 	sess_unlink(st);
 }
 
@@ -93,9 +87,6 @@ static int h2s_write(struct ep *e, const void *p, size_t n)
 	return -EOPNOTSUPP; /* a stream's setup is its HEADERS */
 }
 
-static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
-			 nghttp2_data_source *src, void *ud);
-
 static void h2s_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 {
 	struct sstream *st = ST(e);
@@ -104,7 +95,6 @@ static void h2s_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	nghttp2_nv nv[] = {
 		{ (uint8_t *)":status", (uint8_t *)sts, 7, 0, NGHTTP2_NV_FLAG_NONE },
 	};
-	nghttp2_data_provider prd = { .read_callback = data_read };
 
 	(void)h1;
 	(void)h1_len;
@@ -113,7 +103,7 @@ static void h2s_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	snprintf(sts, sizeof(sts), "%d", status);
 	nv[0].valuelen = strlen(sts);
 	/* 200 keeps the stream open for the tunnel's DATA; an error ends it */
-	if (nghttp2_submit_response(NG(s), st->sid, nv, 1, status == 200 ? &prd : NULL))
+	if (nghttp2_submit_response(NG(s), st->sid, nv, 1, status == 200 ? &h2mux_body : NULL))
 		log_debug("tunnel session %llu: cannot answer stream %d", (unsigned long long)s->id, st->sid);
 	if (status != 200)
 		e->shut = true;
@@ -125,7 +115,7 @@ static void h2s_consume(struct ep *e, size_t n)
 	struct sstream *st = ST(e);
 
 	ep_ring_consume(&st->rx, n);
-	if (!st->s || !st->s->ng || st->sid <= 0)
+	if (!st->s || !st->s->mux.ng || st->sid <= 0)
 		return;
 	nghttp2_session_consume(NG(st->s), st->sid, n);
 	sess_dirty(st->s);
@@ -137,7 +127,7 @@ static void h2s_kick(struct ep *e)
 {
 	struct sstream *st = ST(e);
 
-	if (!st->s || !st->s->ng || st->sid <= 0 || e->shut)
+	if (!st->s || !st->s->mux.ng || st->sid <= 0 || e->shut)
 		return;
 	nghttp2_session_resume_data(NG(st->s), st->sid);
 	sess_dirty(st->s);
@@ -152,7 +142,7 @@ static void h2s_close(struct ep *e, enum ep_end how, bool orphan)
 	if (s) {
 		/* both directions ended, or ours did with nothing wrong (an error reply): the
 		 * stream closes by itself; a reset could overtake the reply */
-		if (s->ng && st->sid > 0 && err && !(e->shut && e->eof) && nghttp2_session_find_stream(NG(s), st->sid))
+		if (s->mux.ng && st->sid > 0 && err && !(e->shut && e->eof) && nghttp2_session_find_stream(NG(s), st->sid))
 			nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, st->sid, err);
 		stream_off(st);
 		sess_dirty(s);
@@ -182,18 +172,16 @@ const struct ep_ops sess_h2_ops = {
 
 /* How much the source holds; the bytes themselves are copied once, straight into the
  * output, by send_data (NO_COPY). */
-static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
-			 nghttp2_data_source *src, void *ud)
+static ssize_t data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint8_t *buf, size_t len,
+			 uint32_t *flags)
 {
-	struct sstream *st = stream_of(ng, sid);
+	struct sstream *st = MST(ms);
 	struct ep *from;
 	size_t avail;
 
-	(void)src;
+	(void)m;
+	(void)sid;
 	(void)buf;
-	(void)ud;
-	if (!st)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (!st->started || !(from = st->e.src))
 		return NGHTTP2_ERR_DEFERRED;
 	avail = ep_avail(from);
@@ -208,14 +196,12 @@ static ssize_t data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t 
 	return (ssize_t)avail;
 }
 
-static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *framehd, size_t len,
-		     nghttp2_data_source *src, void *ud)
+static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *framehd, size_t len)
 {
-	struct sess *s = ud;
-	struct sstream *st = stream_of(ng, f->hd.stream_id);
+	struct sess *s = SESS(m);
+	struct sstream *st = MST(ms);
 
-	(void)src;
-	if (!st || !st->e.src)
+	if (!st->e.src)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
 	 * header is a record of its own, which costs less than copying a frame (up to
@@ -238,23 +224,6 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *frame
 		len -= n;
 	}
 	return 0;
-}
-
-/* DATA frames as large as the windows and the peer's frame size allow. */
-static ssize_t data_len(nghttp2_session *ng, uint8_t type, int32_t sid, int32_t conn_win, int32_t stream_win,
-			uint32_t max_frame, void *ud)
-{
-	int32_t n = conn_win < stream_win ? conn_win : stream_win;
-
-	(void)ng;
-	(void)type;
-	(void)sid;
-	(void)ud;
-	if ((uint32_t)n > max_frame)
-		n = (int32_t)max_frame;
-	if (n > SESS_FRAME_MAX)
-		n = SESS_FRAME_MAX;
-	return n > 0 ? n : 1;
 }
 
 /* ---- server: CONNECT streams ---- */
@@ -337,6 +306,7 @@ static void server_request_done(struct sess *s, struct sstream *st)
 	if (m && !(ml == 7 && !memcmp(m, "CONNECT", 7))) {
 		int32_t sid = st->sid;
 
+		/* the stream becomes h2dn's (it attaches its own stream to sid) */
 		stream_off(st);
 		h2dn_tunnel_stream(lp, &s->host, sid, st->hbuf, st->hlen, st->e.eof);
 		sess_stream_free(st);
@@ -360,39 +330,34 @@ static void server_request_done(struct sess *s, struct sstream *st)
 	sess_stream_free(st);
 }
 
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 {
-	struct sess *s = ud;
+	struct sess *s = SESS(m);
 	struct sstream *st;
 
-	if (!s->server || f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;
+	if (!s->server)
+		return;
 	if (s->loop->draining) {
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
-		return 0;
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
 	}
-	if (!(st = loop_zalloc(sizeof(*st)))) {
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
-		return 0;
+	if (!(st = calloc(1, sizeof(*st)))) {
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+		return;
 	}
 	ep_init(&st->e, &sess_h2_ops, NULL, NULL, 0);
+	st->ms.ops = &stream_ops;
 	st->sid = f->hd.stream_id;
 	sess_link(s, st);
-	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
-	return 0;
+	h2mux_attach(m, f->hd.stream_id, &st->ms);
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
-		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, const uint8_t *name,
+		     size_t nlen, const uint8_t *value, size_t vlen)
 {
-	struct sess *s = ud;
-	void *sud = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-	struct sstream *st = sud;
+	struct sess *s = SESS(m);
+	struct sstream *st = MST(ms);
 
-	if (h2dn_is_stream(sud))
-		return h2dn_callbacks.header(ng, f, name, nlen, value, vlen, flags, ud);
-	if (!st || f->hd.type != NGHTTP2_HEADERS)
-		return 0;
 	if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
 		if (hbuf_add(st, name, nlen, value, vlen))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* too large: the stream is reset */
@@ -423,22 +388,17 @@ static void client_response(struct sess *s, struct sstream *st)
 	ep_up(&st->e);
 }
 
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+static void on_goaway(struct h2mux *m)
 {
-	struct sess *s = ud;
-	void *sud;
-	struct sstream *st;
+	SESS(m)->goaway = true;
+}
 
-	if (f->hd.type == NGHTTP2_GOAWAY) {
-		s->goaway = true;
-		return 0;
-	}
+static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
+{
+	struct sess *s = SESS(m);
+	struct sstream *st = MST(ms);
+
 	if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS)
-		return 0;
-	sud = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-	if (h2dn_is_stream(sud))
-		return h2dn_callbacks.frame_recv(ng, f, ud);
-	if (!(st = sud))
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS) {
 		if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -450,7 +410,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 		if (!s->server && f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
 			client_response(s, st);
 			/* a refusal moved the flow on: the stream is not its any more */
-			if (stream_of(ng, f->hd.stream_id) != st)
+			if (h2mux_stream_at(m, f->hd.stream_id) != ms)
 				return 0;
 		}
 	}
@@ -461,57 +421,41 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
-static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const uint8_t *data, size_t len)
 {
-	struct sess *s = ud;
-	void *sud = nghttp2_session_get_stream_user_data(ng, sid);
-	struct sstream *st = sud;
+	struct sstream *st = MST(ms);
 	int err;
 
-	if (h2dn_is_stream(sud))
-		return h2dn_callbacks.data(ng, flags, sid, data, len, ud);
-	if (!st) {
-		nghttp2_session_consume(ng, sid, len);
-		return 0;
-	}
 	err = ep_ring_put(&st->rx, data, len);
 	if (err == -ENOMEM)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (err) {
 		/* more than the window we gave: a flow-control violation */
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
 		return 0;
 	}
 	st->e.bytes += len;
-	(void)s;
 	ep_data(&st->e);
 	return 0;
 }
 
-static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+static int on_frame_send(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
 {
-	struct sstream *st;
+	struct sstream *st = MST(ms);
 
-	(void)ud;
+	(void)m;
 	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
-		return 0;
-	if (!(st = stream_of(ng, f->hd.stream_id)))
 		return 0;
 	st->e.shut = true;
 	ep_drained(&st->e);
 	return 0;
 }
 
-static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t err, void *ud)
+static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint32_t err)
 {
-	struct sess *s = ud;
-	void *sud = nghttp2_session_get_stream_user_data(ng, sid);
-	struct sstream *st = sud;
+	struct sess *s = SESS(m);
+	struct sstream *st = MST(ms);
 
-	if (h2dn_is_stream(sud))
-		return h2dn_callbacks.stream_close(ng, sid, err, ud);
-	if (!st)
-		return 0;
 	stream_off(st);
 	st->sid = -1;
 	if (!st->e.own) {
@@ -535,14 +479,12 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t err, void 
 	return 0;
 }
 
-static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int err, void *ud)
+static int on_not_send(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, int err)
 {
-	struct sess *s = ud;
-	struct sstream *st;
+	struct sess *s = SESS(m);
+	struct sstream *st = MST(ms);
 
-	if (f->hd.type != NGHTTP2_HEADERS || s->server)
-		return 0;
-	if (!(st = stream_of(ng, f->hd.stream_id)) || st->answered)
+	if (f->hd.type != NGHTTP2_HEADERS || s->server || st->answered)
 		return 0;
 	/* e.g. the peer's stream limit shrank or GOAWAY: this stream never left */
 	stream_off(st);
@@ -550,6 +492,41 @@ static int on_not_send(nghttp2_session *ng, const nghttp2_frame *f, int err, voi
 	ep_error(&st->e, -ECONNREFUSED);
 	return 0;
 }
+
+static const struct h2mux_stream_ops stream_ops = {
+	.header = on_header,
+	.frame_recv = on_frame_recv,
+	.data = on_data_chunk,
+	.frame_sent = on_frame_send,
+	.not_sent = on_not_send,
+	.close = on_stream_close,
+	.read = data_read,
+	.send_data = send_data,
+};
+
+/* ---- the connection ---- */
+
+static size_t out_room(struct h2mux *m)
+{
+	size_t len = sess_out_len(SESS(m));
+
+	return len < SESS_OBUF_MAX ? SESS_OBUF_MAX - len : 0;
+}
+
+static int out_put(struct h2mux *m, const uint8_t *p, size_t n)
+{
+	struct sess *s = SESS(m);
+
+	s->bytes += (uint64_t)n;
+	return sess_out(s, p, n);
+}
+
+static const struct h2mux_ops sess_mux_ops = {
+	.begin = on_begin,
+	.goaway = on_goaway,
+	.room = out_room,
+	.output = out_put,
+};
 
 /* An http stream of s (h2dn.c's) has frames to produce. */
 static void host_kick(struct h2dn_host *h)
@@ -560,50 +537,20 @@ static void host_kick(struct h2dn_host *h)
 int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
-	nghttp2_session_callbacks *cb;
-	nghttp2_option *opt;
-	nghttp2_session *ng = NULL;
-	nghttp2_settings_entry iv[] = {
-		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->server ? SERVER_MAX_STREAMS : 0 },
-		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EP_RING_SIZE },
-		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, SESS_FRAME_MAX },
-		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
-	};
-	int rv;
+	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
+	struct h2mux_cfg cfg = { .server = s->server, .max_streams_set = s->server, .max_streams = SERVER_MAX_STREAMS,
+				 .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW, .frame_max = SESS_FRAME_MAX };
 
-	if (nghttp2_session_callbacks_new(&cb))
-		goto nomem;
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
-	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
-	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_send);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-	nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
-	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_len);
-	if (nghttp2_option_new(&opt)) {
-		nghttp2_session_callbacks_del(cb);
-		goto nomem;
+	if (h2mux_init(&s->mux, &cfg, &sess_mux_ops)) {
+		sess_close(s, -ENOMEM, "out of memory for HTTP/2");
+		return -ENOMEM;
 	}
-	/* windows open as bytes leave, not as they arrive */
-	nghttp2_option_set_no_auto_window_update(opt, 1);
-	nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
-	rv = s->server ? nghttp2_session_server_new2(&ng, cb, s, opt) : nghttp2_session_client_new2(&ng, cb, s, opt);
-	nghttp2_option_del(opt);
-	nghttp2_session_callbacks_del(cb);
-	if (rv)
-		goto nomem;
-	s->ng = ng;
-	s->host.ng = ng;
+	s->host.mux = &s->mux;
 	s->host.kick = host_kick;
 	s->host.peer = s->paddr;
 	s->host.id = s->id;
 	s->host.sans = (const char (*)[128])s->sans;
 	s->host.n_sans = s->n_sans;
-	/* a client never opens a stream to us: 0 is "none" (and skipped for servers' sake) */
-	nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, s->server ? iv : iv + 1, s->server ? 4 : 3);
-	nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, SESS_CONN_WINDOW);
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
 	if (!s->server) {
@@ -621,24 +568,21 @@ int sess_h2_start(struct sess *s)
 	}
 	sess_dirty(s);
 	return 0;
-nomem:
-	sess_close(s, -ENOMEM, "out of memory for HTTP/2");
-	return -ENOMEM;
 }
 
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n)
 {
-	ssize_t rv;
+	int err;
 
 	s->in_ng++;
-	rv = nghttp2_session_mem_recv(NG(s), p, n);
+	err = h2mux_feed(&s->mux, p, n);
 	s->in_ng--;
-	if (rv >= 0)
-		h2dn_tunnel_events(s->loop, &s->host);
-	if (rv < 0) {
+	if (!err)
+		h2mux_events(&s->mux); /* its http streams act on what they were told */
+	if (err) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "HTTP/2 error: %s", nghttp2_strerror((int)rv));
+		snprintf(why, sizeof(why), "HTTP/2 error: %s", nghttp2_strerror(s->mux.ng_err));
 		/* nghttp2 queued a GOAWAY: one last flush before the close */
 		sess_h2_produce(s);
 		sess_close(s, -EPROTO, why);
@@ -647,35 +591,24 @@ void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n)
 
 int sess_h2_produce(struct sess *s)
 {
-	s->in_ng++;
-	while (sess_out_len(s) < SESS_OBUF_MAX) {
-		const uint8_t *data;
-		ssize_t n = nghttp2_session_mem_send(NG(s), &data);
+	int err;
 
-		if (n < 0) {
-			s->in_ng--;
-			sess_close(s, -EPROTO, nghttp2_strerror((int)n));
-			return -EPROTO;
-		}
-		if (!n)
-			break;
-		s->bytes += (uint64_t)n;
-		if (sess_out(s, data, (size_t)n)) {
-			s->in_ng--;
-			sess_close(s, -ENOMEM, "out of memory for output");
-			return -ENOMEM;
-		}
-	}
+	s->in_ng++;
+	err = h2mux_produce(&s->mux);
 	s->in_ng--;
+	if (err) {
+		sess_close(s, err, err == -EPROTO ? nghttp2_strerror(s->mux.ng_err) : "out of memory for output");
+		return err;
+	}
 	/* http streams whose response went out (or made room) go on */
-	h2dn_tunnel_events(s->loop, &s->host);
+	h2mux_events(&s->mux);
 	return 0;
 }
 
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool sess_h2_finished(const struct sess *s)
 {
-	return !nghttp2_session_want_read(NG(s)) && !nghttp2_session_want_write(NG(s));
+	return h2mux_finished(&s->mux);
 }
 
 void sess_h2_close(struct sess *s)
@@ -688,9 +621,7 @@ void sess_h2_close(struct sess *s)
 void sess_h2_free(struct sess *s)
 {
 	h2dn_tunnel_free(&s->host);
-	if (s->ng)
-		nghttp2_session_del(s->ng);
-	s->ng = NULL;
+	h2mux_fini(&s->mux);
 }
 
 bool sess_h2_idle(const struct sess *s)
@@ -765,7 +696,6 @@ static int submit_request(struct sess *s, struct sstream *st)
 	struct sockaddr_storage ss;
 	char authority[ADDR_STRLEN], *ident = st->ident ? strdup(st->ident) : NULL;
 	nghttp2_nv nv[24];
-	nghttp2_data_provider prd = { .read_callback = data_read };
 	size_t n = 0;
 	int32_t sid;
 
@@ -787,7 +717,7 @@ static int submit_request(struct sess *s, struct sstream *st)
 #undef NV
 	if (ident)
 		n += ident_nv(ident, nv + n, sizeof(nv) / sizeof(nv[0]) - n);
-	sid = nghttp2_submit_request(NG(s), NULL, nv, n, &prd, st);
+	sid = nghttp2_submit_request(NG(s), NULL, nv, n, &h2mux_body, &st->ms);
 	free(ident);
 	if (sid < 0) {
 		/* this connection has no stream ids left: the stream goes to another one */
@@ -824,13 +754,14 @@ static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_p
 struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
 			const char *ident, const struct ep_owner_ops *own, void *owner, int *err)
 {
-	struct sstream *st = loop_zalloc(sizeof(*st));
+	struct sstream *st = calloc(1, sizeof(*st));
 
 	if (!st) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	ep_init(&st->e, &sess_h2_ops, own, owner, 1);
+	st->ms.ops = &stream_ops;
 	st->client = true;
 	st->target = *target;
 	st->ident = ident;

@@ -1,0 +1,94 @@
+/* h2mux.h: the one HTTP/2 integration (h2mux.c): session setup, the nghttp2 callback
+ * table, per-stream dispatch, feeding received bytes and producing frames. Its users
+ * submit requests, responses and resets with nghttp2's own submit_* calls on m->ng and
+ * give their streams h2mux_body as data provider. Types in h2mux-t.h. */
+#ifndef HERMES_H2MUX_H
+#define HERMES_H2MUX_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "h2mux-t.h"
+
+/* What the owner of a connection hears and provides. */
+struct h2mux_ops {
+	/* A peer's request HEADERS opens a stream (server sessions): the owner attaches a
+	 * stream to it (h2mux_attach) or resets it. NULL: nothing to do. */
+	void (*begin)(struct h2mux *m, const nghttp2_frame *f);
+	/* The peer sent GOAWAY. NULL: nothing to do. */
+	void (*goaway)(struct h2mux *m);
+	/* How many more bytes the output takes now (0: stop producing until later). */
+	size_t (*room)(struct h2mux *m);
+	/* Frame bytes produced (all of them taken, or -errno). */
+	int (*output)(struct h2mux *m, const uint8_t *p, size_t n);
+};
+
+/* What a stream hears. Each may be NULL (ignored). Return 0, or an nghttp2 error code
+ * for nghttp2 to act on (NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE resets the stream). */
+struct h2mux_stream_ops {
+	int (*header)(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f, const uint8_t *name,
+		      size_t nl, const uint8_t *value, size_t vl);
+	/* Any frame received on the stream (after its fields and data). */
+	int (*frame_recv)(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f);
+	/* DATA payload bytes: the stream's window opens only as it calls nghttp2_session_consume. */
+	int (*data)(struct h2mux *m, struct h2mux_stream *st, int32_t sid, const uint8_t *p, size_t n);
+	int (*frame_sent)(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f);
+	int (*not_sent)(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f, int lib_error);
+	/* nghttp2 closed the stream (code: the HTTP/2 error code); it no longer points at st. */
+	int (*close)(struct h2mux *m, struct h2mux_stream *st, int32_t sid, uint32_t code);
+	/* The body (h2mux_body): as a data source read callback. */
+	ssize_t (*read)(struct h2mux *m, struct h2mux_stream *st, int32_t sid, uint8_t *buf, size_t len,
+			uint32_t *flags);
+	/* A NO_COPY DATA frame: its 9-byte header, then len payload bytes, to the output. */
+	int (*send_data)(struct h2mux *m, struct h2mux_stream *st, const uint8_t *framehd, size_t len);
+	/* Outside nghttp2 (h2mux_events): act on what the callbacks above recorded
+	 * (h2mux_event). It may call nghttp2 and free the stream. */
+	void (*event)(struct h2mux *m, struct h2mux_stream *st);
+};
+
+/* A session's settings. */
+struct h2mux_cfg {
+	bool server;
+	bool max_streams_set;   /* send SETTINGS_MAX_CONCURRENT_STREAMS */
+	uint32_t max_streams;
+	uint32_t stream_win;    /* SETTINGS_INITIAL_WINDOW_SIZE: our receive window per stream */
+	int32_t conn_win;       /* our connection receive window */
+	uint32_t frame_max;     /* 0: nghttp2's default DATA size (16 KiB), no
+				 * SETTINGS_MAX_FRAME_SIZE; else sent, and DATA as large */
+};
+
+/* Windows open by hand only (nghttp2_session_consume), no push, the peer's stream limit
+ * 100 until its SETTINGS come; our SETTINGS and connection window queued. 0 or -ENOMEM. */
+int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_ops *ops);
+void h2mux_fini(struct h2mux *m);
+
+/* Received bytes into nghttp2 (callbacks run inside). 0, or -EPROTO (m->ng_err set:
+ * nghttp2 queued a GOAWAY, worth one last h2mux_produce). */
+int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n);
+/* Frames to the output while it has room. 0, -EPROTO (m->ng_err set), or the
+ * output's -errno. */
+int h2mux_produce(struct h2mux *m);
+/* Both sides are done with the connection (GOAWAY both ways, nothing open). */
+bool h2mux_finished(const struct h2mux *m);
+
+/* Events recorded inside nghttp2, acted on once it returned, so that a stream's owner is
+ * never re-entered from a call it made: h2mux_event (inside a callback) queues st once,
+ * h2mux_events (after h2mux_feed/h2mux_produce) calls each queued stream's ops->event,
+ * most recent first. A stream that goes away leaves the queue (h2mux_unqueue; all of
+ * them: h2mux_unqueue_all). */
+void h2mux_event(struct h2mux *m, struct h2mux_stream *st);
+void h2mux_events(struct h2mux *m);
+void h2mux_unqueue(struct h2mux *m, struct h2mux_stream *st);
+void h2mux_unqueue_all(struct h2mux *m);
+
+/* The stream user data of sid: st (NULL: none). */
+void h2mux_attach(struct h2mux *m, int32_t sid, struct h2mux_stream *st);
+struct h2mux_stream *h2mux_stream_at(struct h2mux *m, int32_t sid);
+
+/* The data provider whose reads go to the stream's ops->read. */
+extern const nghttp2_data_provider h2mux_body;
+
+#endif
