@@ -2,7 +2,7 @@
  * in a per-endpoint pool between requests (keep-alive reuse, at most http.max_idle per
  * endpoint, closed after http.pool_idle_timeout_ms). An idle pooled connection keeps a
  * recv armed, so a server closing it is noticed at once rather than by the next request.
- * Sockets carry SO_MARK (never steered back to hermesd by connect4). Every connection
+ * Sockets are sock.c's (SO_MARK: never steered back to hermesd by connect4). Every connection
  * only ever submits reads into and writes from its own buffers, so it can outlive the
  * exchange that used it until its last completion.
  *
@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "ring.h"
+#include "sock.h"
 
 #define HUP_RX_MIN (64 * 1024)
 #define HUP_WBUF (128 * 1024)
@@ -364,24 +365,17 @@ static int tls_pull(struct hup *u)
 struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int kind)
 {
 	const struct hermes_config *cfg = lp->cfg;
-	int mark = (int)cfg->mark;
 	struct sockaddr_storage ss;
-	struct io_uring_sqe *sqe;
 	struct hup *u;
-	uint32_t to_ms;
 	socklen_t len;
-	int fd, err;
+	int fd;
 
 	/* the socket first: out of descriptors (EMFILE), a request retries every few ms
 	 * (hc_fd_wait), and allocating the buffers for each try would be wasted */
 	len = addr_from_hermes(&ep->addr, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
+	fd = sock_open(lp, ss.ss_family);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
 	}
 	u = calloc(1, sizeof(*u));
@@ -413,14 +407,8 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 		u->next->prev = u;
 	lp->http->hups = u;
 	lp->st.http_pool_new++;
-	sqe = loop_sqe(lp, &u->op_connect, hup_connect_done);
-	io_uring_prep_connect(sqe, u->fd, (struct sockaddr *)&u->dst_ss, len);
-	sqe->flags |= IOSQE_IO_LINK;
 	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
-	to_ms = cfg->connect_timeout_ms;
-	u->ts.tv_sec = to_ms / 1000;
-	u->ts.tv_nsec = (long long)(to_ms % 1000) * 1000000;
-	io_uring_prep_link_timeout(loop_sqe(lp, &u->op_aux, hup_aux_done), &u->ts, 0);
+	sock_connect(lp, u->fd, &u->dst_ss, len, &u->op_connect, hup_connect_done, &u->op_aux, hup_aux_done, &u->ts);
 	u->inflight += 2;
 	return u;
 }
@@ -578,8 +566,6 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable)
 
 static void on_connect(struct loop *lp, struct hup *u, int res)
 {
-	int one = 1;
-
 	if (u->state == HUP_CLOSING) {
 		hup_maybe_free(lp, u);
 		return;
@@ -588,7 +574,6 @@ static void on_connect(struct loop *lp, struct hup *u, int res)
 		hup_fail(lp, u, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
 		return;
 	}
-	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	u->state = HUP_OPEN;
 	if (u->tls) {
 		if (hup_tls_handshake(lp, u)) { /* the ClientHello */

@@ -20,13 +20,11 @@ void sock_reset_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
-int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
-	      loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done, struct __kernel_timespec *ts)
+int sock_open(struct loop *lp, int family)
 {
-	struct io_uring_sqe *sqe;
 	int fd, one = 1, mark = (int)lp->cfg->mark;
 
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* never steered again by connect4, and recognisable as ours */
@@ -38,12 +36,29 @@ int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len,
 		return err;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	sqe = loop_sqe(lp, op, done);
+	return fd;
+}
+
+void sock_connect(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
+		  loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done,
+		  struct __kernel_timespec *ts)
+{
+	struct io_uring_sqe *sqe = loop_sqe(lp, op, done);
+
 	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)ss, len);
 	sqe->flags |= IOSQE_IO_LINK;
 	ts->tv_sec = lp->cfg->connect_timeout_ms / 1000;
 	ts->tv_nsec = (long long)(lp->cfg->connect_timeout_ms % 1000) * 1000000;
 	io_uring_prep_link_timeout(loop_sqe(lp, op_timeout, timeout_done), ts, 0);
+}
+
+int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
+	      loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done, struct __kernel_timespec *ts)
+{
+	int fd = sock_open(lp, ss->ss_family);
+
+	if (fd >= 0)
+		sock_connect(lp, fd, ss, len, op, done, op_timeout, timeout_done, ts);
 	return fd;
 }
 

@@ -6,7 +6,14 @@
 
 #include "loop-t.h"
 
-/* A socket to ss (SO_MARK, TCP_NODELAY) with its connect submitted on op and a linked
+/* A TCP socket of family for an upstream (SO_MARK, TCP_NODELAY): the socket or -errno. */
+int sock_open(struct loop *lp, int family);
+/* Submits fd's connect to ss on op, with a linked timeout of proxy.connect_timeout_ms (ts,
+ * which must live until it completes) on op_timeout: two SQEs the caller counts. */
+void sock_connect(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,
+		  loop_done_fn *done, struct loop_op *op_timeout, loop_done_fn *timeout_done,
+		  struct __kernel_timespec *ts);
+/* sock_open, then sock_connect. A socket to ss (SO_MARK, TCP_NODELAY) with its connect submitted on op and a linked
  * timeout of proxy.connect_timeout_ms (ts, which must live until it completes) on
  * op_timeout: two SQEs the caller counts in flight. Returns the socket or -errno. */
 int sock_dial(struct loop *lp, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,

@@ -69,12 +69,6 @@ void tunnel_serve(struct loop *lp, struct conn *c)
 {
 	c->tunnel_server = true;
 	c->state = CONN_TUNNEL_HEAD;
-	c->hbuf = malloc(TUNNEL_HEAD_MAX);
-	if (!c->hbuf) {
-		conn_abort(lp, c, true, false);
-		conn_maybe_free(lp, c);
-		return;
-	}
 	lp->st.tunnel_requests++;
 	c->r.ep[0]->ops->read(c->r.ep[0]);
 }
@@ -182,22 +176,34 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	return -EACCES;
 }
 
-/* Copies what the endpoint holds (at most what is left of `cap`) into buf at *len. */
-static void take_bytes(struct ep *e, char *buf, size_t *len, size_t cap)
+/* Moves what the endpoint holds (up to `cap` bytes in all) to *buf at *len, which grows
+ * to fit: a head or an answer of a few hundred bytes takes as much memory, not `cap` (an
+ * idle flow would keep a page of it touched). 0 or -ENOMEM. */
+static int take_bytes(struct ep *e, char **buf, size_t *len, size_t cap)
 {
-	while (*len < cap) {
+	size_t want = ep_avail(e);
+	char *b;
+
+	if (want > cap - *len)
+		want = cap - *len;
+	if (!want)
+		return 0;
+	if (!(b = realloc(*buf, *len + want)))
+		return -ENOMEM;
+	*buf = b;
+	while (want) {
 		const uint8_t *p;
 		size_t n;
 
 		ep_peek(e, &p, &n);
-		if (!n)
-			break;
-		if (n > cap - *len)
-			n = cap - *len;
-		memcpy(buf + *len, p, n);
+		if (n > want)
+			n = want;
+		memcpy(b + *len, p, n);
 		*len += n;
+		want -= n;
 		ep_consume(e, n);
 	}
+	return 0;
 }
 
 void tunnel_head(struct loop *lp, struct conn *c)
@@ -205,7 +211,11 @@ void tunnel_head(struct loop *lp, struct conn *c)
 	struct ep *e = c->r.ep[0];
 	size_t had = c->hlen;
 
-	take_bytes(e, c->hbuf, &c->hlen, TUNNEL_HEAD_MAX);
+	if (take_bytes(e, &c->hbuf, &c->hlen, TUNNEL_HEAD_MAX)) {
+		conn_abort(lp, c, true, false);
+		conn_maybe_free(lp, c);
+		return;
+	}
 	if (c->hlen == had && e->eof) {
 		/* the client went away before finishing its request */
 		conn_abort(lp, c, false, false);
@@ -385,10 +395,6 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 		return;
 	}
 	free(req);
-	if (!c->rbuf && !(c->rbuf = malloc(TUNNEL_HEAD_MAX))) {
-		conn_fail_attempt(lp, c, -ENOMEM);
-		return;
-	}
 	c->rlen = 0;
 	c->state = CONN_TUNNEL_RESP;
 	c->r.ep[1]->ops->read(c->r.ep[1]);
@@ -402,7 +408,10 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 	struct h1_response resp;
 	int n;
 
-	take_bytes(e, c->rbuf, &c->rlen, TUNNEL_HEAD_MAX);
+	if (take_bytes(e, &c->rbuf, &c->rlen, TUNNEL_HEAD_MAX)) {
+		conn_fail_attempt(lp, c, -ENOMEM);
+		return;
+	}
 	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
 	if (n == 0 && e->eof) {
 		conn_fail_attempt(lp, c, -ECONNRESET);
