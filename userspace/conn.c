@@ -76,7 +76,8 @@ static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 	conn_maybe_free(lp, c);
 }
 
-void conn_cancel_op(struct loop *lp, struct conn *c, const struct loop_op *op)
+/* Cancels op, one of c's own, counted in flight. */
+static void conn_cancel_op(struct loop *lp, struct conn *c, const struct loop_op *op)
 {
 	loop_cancel(lp, &c->op_aux, conn_aux_done, op);
 	c->inflight++;
@@ -91,7 +92,9 @@ static enum ep_end side_end(const struct conn *c, int side, bool rst)
 	return c->r.ep[side] && c->r.ep[side]->shut ? EP_END_CLEAN : EP_END_CANCEL;
 }
 
-void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
+/* Ends c: RST the sides flagged, cancel what is in flight; the memory goes with the
+ * last completion (conn_maybe_free). */
+static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
 {
 	if (c->state == CONN_CLOSING)
 		return;
@@ -116,8 +119,7 @@ void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstr
 	ep_close(c->r.ep[1], side_end(c, 1, c->rst_upstream));
 }
 
-/* The flow ends without a reset: the client's answer (if any) went out already. */
-static void conn_end(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
+void conn_end(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstream)
 {
 	conn_abort(lp, c, rst_client, rst_upstream);
 	conn_maybe_free(lp, c);
@@ -419,7 +421,7 @@ static enum relay_engine relay_pick(const struct loop *lp, const struct conn *c)
 												    RELAY_URING;
 }
 
-void conn_start_relay(struct loop *lp, struct conn *c)
+static void conn_start_relay(struct loop *lp, struct conn *c)
 {
 	int err;
 

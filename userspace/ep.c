@@ -68,10 +68,7 @@ void ep_drop(struct ep *e, enum ep_end how)
 {
 	if (!e)
 		return;
-	if (e->closed) { /* closed before: only the freeing changes hands */
-		e->ops->close(e, how, true);
-		return;
-	}
+	/* closed before too: then only the freeing changes hands */
 	e->closed = true;
 	e->ops->close(e, how, true);
 }

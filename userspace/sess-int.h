@@ -15,10 +15,7 @@ void sess_close(struct sess *s, int err, const char *why);
 int sess_out(struct sess *s, const uint8_t *p, size_t n);
 /* Bytes gathered for the next send (flow control of producers). */
 size_t sess_out_len(const struct sess *s);
-void sess_arm_recv(struct sess *s);
-void sess_tls_read_more(struct sess *s);
 const char *sess_name(const struct sess *s, char *buf, size_t len);
-struct sess *sess_new(struct loop *lp, int fd, bool server);
 /* Opens a client connection to p: TCP (then TLS when p->tls). NULL with *err. */
 struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err);
 /* Streams on s. */
@@ -42,8 +39,6 @@ int sess_h2_produce(struct sess *s);
 void sess_h2_close(struct sess *s);
 void sess_h2_free(struct sess *s);
 bool sess_h2_idle(const struct sess *s);
-/* A stream of s leaves, told err (its owner hears it unless it closed it). */
-void sess_stream_gone(struct sstream *st, int err);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool sess_h2_finished(const struct sess *s);
 /* GOAWAY NO_ERROR: terminate, at once; else a notice (the open streams finish). */

@@ -36,6 +36,8 @@
 
 
 static void sess_flush(struct sess *s);
+static void sess_arm_recv(struct sess *s);
+static void sess_tls_read_more(struct sess *s);
 
 void sess_dirty(struct sess *s)
 {
@@ -46,11 +48,6 @@ void sess_dirty(struct sess *s)
 	s->dirty = true;
 	s->dnext = lp->sess_dirty;
 	lp->sess_dirty = s;
-}
-
-void sess_kick(struct sess *s)
-{
-	sess_dirty(s);
 }
 
 const char *sess_name(const struct sess *s, char *buf, size_t len)
@@ -147,7 +144,7 @@ const struct sess *sess_of(const struct ep *e)
 
 /* ---- life and death ---- */
 
-struct sess *sess_new(struct loop *lp, int fd, bool server)
+static struct sess *sess_new(struct loop *lp, int fd, bool server)
 {
 	struct sess *s = calloc(1, sizeof(*s));
 
@@ -248,7 +245,7 @@ void sess_close_all(struct loop *lp)
 
 /* ---- I/O ---- */
 
-void sess_arm_recv(struct sess *s)
+static void sess_arm_recv(struct sess *s)
 {
 	if (s->recv_armed || s->state == SESS_CLOSING)
 		return;
@@ -364,7 +361,7 @@ void sess_flush_dirty(struct loop *lp)
 /* Decrypts what OpenSSL can give. HTTP/2 takes all of it (its windows bound it); an
  * HTTP/1.1 session only as much as its flow has room for (then reading stops until the
  * flow passed bytes on: sess_flush resumes it). */
-void sess_tls_read_more(struct sess *s)
+static void sess_tls_read_more(struct sess *s)
 {
 	uint8_t *buf = s->loop->scratch;
 

@@ -24,8 +24,6 @@ void sess_fini(struct loop *lp);
 /* A connection accepted on the tunnel listener: TLS, h2c or (handed to tunnel_accept)
  * HTTP/1.1 CONNECT, told apart by its first byte. */
 void sess_accept(struct loop *lp, int fd);
-/* s has frames to produce: it is flushed after this batch of completions. */
-void sess_kick(struct sess *s);
 /* Sends what the sessions marked during this batch of completions have to send. */
 void sess_flush_dirty(struct loop *lp);
 void sess_tick(struct loop *lp);

@@ -58,7 +58,8 @@ static void stream_off(struct sstream *st)
 	sess_unlink(st);
 }
 
-void sess_stream_gone(struct sstream *st, int err)
+/* A stream of s leaves, told err (its owner hears it unless it closed it). */
+static void sess_stream_gone(struct sstream *st, int err)
 {
 	struct loop *lp = st->s ? st->s->loop : NULL;
 

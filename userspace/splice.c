@@ -253,8 +253,7 @@ void splice_unlink(struct loop *lp, struct conn *c)
 static bool splice_maybe_done(struct loop *lp, struct conn *c)
 {
 	if (c->sd[0].shut_done && c->sd[1].shut_done && !c->inflight) {
-		conn_abort(lp, c, false, false);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, false, false);
 		return true;
 	}
 	return false;
@@ -268,8 +267,7 @@ static bool drain_check(struct loop *lp, struct splice_dir *h)
 	uint64_t in = 0, out = 0;
 
 	if (bytes_received(h, &in) || bytes_written(h, &out)) {
-		conn_abort(lp, c, true, true);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, true, true);
 		return true;
 	}
 	c->r.ep[dir_side(h)]->bytes = in;
@@ -282,8 +280,7 @@ static bool drain_check(struct loop *lp, struct splice_dir *h)
 			 (unsigned long long)c->id, (unsigned long long)out, dir_side(h) == 0 ? "upstream" : "client",
 			 (unsigned long long)in);
 	if (shutdown(to_fd(h), SHUT_WR) < 0 && errno != ENOTCONN) {
-		conn_abort(lp, c, dir_side(h) == 1, dir_side(h) == 0);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, dir_side(h) == 1, dir_side(h) == 0);
 		return true;
 	}
 	h->shut_done = true;
@@ -312,8 +309,7 @@ static void splice_done(struct loop *lp, struct splice_dir *h, bool drain, const
 		return;
 	}
 	if (cqe->res < 0) {
-		conn_abort(lp, c, true, true);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, true, true);
 		return;
 	}
 	if (cqe->res & (POLLERR | POLLHUP)) {
@@ -326,8 +322,7 @@ static void splice_done(struct loop *lp, struct splice_dir *h, bool drain, const
 			lp->st.resets++;
 			log_debug("conn %llu: %s: %s (poll %#x)", (unsigned long long)c->id,
 				  dir_side(h) == 0 ? "client" : "upstream", soerr ? strerror(soerr) : "hang-up", cqe->res);
-			conn_abort(lp, c, dir_side(h) == 1, dir_side(h) == 0);
-			conn_maybe_free(lp, c);
+			conn_end(lp, c, dir_side(h) == 1, dir_side(h) == 0);
 			return;
 		}
 	}

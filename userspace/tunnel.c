@@ -33,6 +33,10 @@
 #include "ring.h"
 #include "sess.h"
 
+static void tunnel_accept(struct loop *lp, int fd);
+static void tunnel_serve(struct loop *lp, struct conn *c);
+static void tunnel_parse_head(struct loop *lp, struct conn *c);
+
 /* A CONNECT's 200 says what it did; the rest are the standard phrases. */
 static const char *reason(int status)
 {
@@ -65,7 +69,7 @@ void tunnel_reply(struct conn *c, int status)
 		c->r.ep[0]->ops->reply(c->r.ep[0], status, buf, (size_t)n);
 }
 
-void tunnel_serve(struct loop *lp, struct conn *c)
+static void tunnel_serve(struct loop *lp, struct conn *c)
 {
 	c->tunnel_server = true;
 	c->state = CONN_TUNNEL_HEAD;
@@ -110,7 +114,7 @@ const struct sess_acceptor tunnel_acceptor = {
 	.flow = accept_flow,
 };
 
-void tunnel_accept(struct loop *lp, int fd)
+static void tunnel_accept(struct loop *lp, int fd)
 {
 	struct conn *c = conn_new(lp, fd);
 	struct sockaddr_storage ss;
@@ -132,8 +136,7 @@ static void fail(struct loop *lp, struct conn *c, int status, const char *why)
 	addr_fmt((struct sockaddr *)&ss, peer, sizeof(peer));
 	log_info("tunnel conn %llu from %s: %d %s (%s)", (unsigned long long)c->id, peer, status, reason(status), why);
 	tunnel_reply(c, status);
-	conn_abort(lp, c, false, false);
-	conn_maybe_free(lp, c);
+	conn_end(lp, c, false, false);
 }
 
 /* Logs who asks for what and applies tunnel_access (403 when refused). Returns non-zero
@@ -212,21 +215,19 @@ void tunnel_head(struct loop *lp, struct conn *c)
 	size_t had = c->hlen;
 
 	if (take_bytes(e, &c->hbuf, &c->hlen, TUNNEL_HEAD_MAX)) {
-		conn_abort(lp, c, true, false);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, true, false);
 		return;
 	}
 	if (c->hlen == had && e->eof) {
 		/* the client went away before finishing its request */
-		conn_abort(lp, c, false, false);
-		conn_maybe_free(lp, c);
+		conn_end(lp, c, false, false);
 		return;
 	}
 	c->last_active_ms = lp->now_ms;
 	tunnel_parse_head(lp, c);
 }
 
-void tunnel_parse_head(struct loop *lp, struct conn *c)
+static void tunnel_parse_head(struct loop *lp, struct conn *c)
 {
 	struct h1_request req;
 	struct sockaddr_storage ss;
@@ -242,8 +243,7 @@ void tunnel_parse_head(struct loop *lp, struct conn *c)
 			return;
 		}
 		if (c->r.ep[0]->eof) {
-			conn_abort(lp, c, false, false);
-			conn_maybe_free(lp, c);
+			conn_end(lp, c, false, false);
 			return;
 		}
 		c->r.ep[0]->ops->read(c->r.ep[0]);
