@@ -342,9 +342,8 @@ int cfghttp_set_routes(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
 {
 	struct hermes_config *cfg = obj;
 
-	(void)k;
 	return cfgp_parse_list(c, qname, v, HTTP_ROUTE_EXPECT, http_route_keys, ARRAY_SIZE(http_route_keys),
-			       sizeof(struct cfg_http_route), 256, (void **)&cfg->http_routes, &cfg->n_http_routes,
+			       sizeof(struct cfg_http_route), k->entries, (void **)&cfg->http_routes, &cfg->n_http_routes,
 			       check_http_route);
 }
 

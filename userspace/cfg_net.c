@@ -561,9 +561,8 @@ int cfgnet_set_policy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 {
 	struct hermes_config *cfg = obj;
 
-	(void)k;
 	return cfgp_parse_list(c, qname, v, RULE_EXPECT, rule_keys, ARRAY_SIZE(rule_keys),
-			       sizeof(struct cfg_rule), HERMES_POLICY_MAX_RULES,
+			       sizeof(struct cfg_rule), k->entries,
 			       (void **)&cfg->rules, &cfg->n_rules, check_rule);
 }
 
@@ -581,9 +580,8 @@ int cfgnet_set_tunnel_access(struct cfgp_ctx *c, const struct cfgp_key *k, const
 {
 	struct hermes_config *cfg = obj;
 
-	(void)k;
 	return cfgp_parse_list(c, qname, v, ACCESS_EXPECT, access_keys, ARRAY_SIZE(access_keys),
-			       sizeof(struct cfg_access), 1024, (void **)&cfg->access, &cfg->n_access, check_access);
+			       sizeof(struct cfg_access), k->entries, (void **)&cfg->access, &cfg->n_access, check_access);
 }
 
 static int check_route(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
@@ -612,9 +610,8 @@ int cfgnet_set_routes(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 {
 	struct hermes_config *cfg = obj;
 
-	(void)k;
 	return cfgp_parse_list(c, qname, v, ROUTE_EXPECT, route_keys, ARRAY_SIZE(route_keys), sizeof(struct cfg_route),
-			       256, (void **)&cfg->routes, &cfg->n_routes, check_route);
+			       k->entries, (void **)&cfg->routes, &cfg->n_routes, check_route);
 }
 
 int cfgnet_set_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
@@ -622,9 +619,8 @@ int cfgnet_set_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const cha
 {
 	struct hermes_config *cfg = obj;
 
-	(void)k;
 	return cfgp_parse_list(c, qname, v, ENDPOINT_EXPECT, endpoint_keys, ARRAY_SIZE(endpoint_keys),
-			       sizeof(struct cfg_endpoint_set), INT_MAX,
+			       sizeof(struct cfg_endpoint_set), k->entries,
 			       (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
 }
 

@@ -15,7 +15,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-#define CFGP_MAX_KEYS 24      /* largest key table */
+#define CFGP_MAX_KEYS 24      /* largest key table: no mapping of the file holds more keys */
+#define CFGP_MAX_NESTED 64    /* largest list below the top level (inbound.protect) */
 #define CFGP_QNAME_LEN 64     /* "section.key" */
 #define CFGP_SHOW_LEN 80      /* a value quoted in a message */
 
@@ -57,6 +58,8 @@ struct cfgp_key {
 	size_t nsub;
 	/* keys of the config itself (top level and sections): */
 	enum cfg_apply apply;    /* what a SIGHUP does with it; every leaf key has one */
+	size_t entries;          /* a list of the top level: its most entries, which the loader's
+				  * first pass checks as they arrive (deeper lists: CFGP_MAX_NESTED) */
 	size_t span;             /* bytes of the config from off that hold its value (0: a list
 				  * the config points to, which a reload always replaces) */
 };

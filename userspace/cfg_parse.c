@@ -20,24 +20,40 @@
 
 /* ---- messages ---- */
 
-int cfgp_fail(struct cfgp_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int vfail(struct cfgp_ctx *c, const yaml_mark_t *m, const char *fmt, va_list ap)
 {
 	int off;
 
-	off = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->path,
-		       n->start_mark.line + 1, n->start_mark.column + 1);
-	if (off >= 0 && (size_t)off < c->errlen) {
-		va_list ap;
-
-		va_start(ap, fmt);
+	off = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->path, m->line + 1, m->column + 1);
+	if (off >= 0 && (size_t)off < c->errlen)
 		vsnprintf(c->err + off, c->errlen - off, fmt, ap);
-		va_end(ap);
-	}
 	/* one line whatever the file holds */
 	for (char *p = c->err; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return -EINVAL;
+}
+
+int cfgp_fail(struct cfgp_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vfail(c, &n->start_mark, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int cfgp_fail_at(struct cfgp_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vfail(c, m, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 /* A value as it can be quoted in a message: shortened (cfgp_fail() masks control bytes). */

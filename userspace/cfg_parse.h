@@ -19,6 +19,9 @@
  * masked so that it stays one line; returns -EINVAL. */
 int cfgp_fail(struct cfgp_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same at a position of libyaml's event stream (the loader's first pass). */
+int cfgp_fail_at(struct cfgp_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* s as it can be quoted in a message (shortened; valid until the next call). */
 const char *cfgp_show(struct cfgp_ctx *c, const char *s);
 /* "a mapping", "a list" or "a single value". */

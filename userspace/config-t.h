@@ -212,6 +212,19 @@ struct cfg_http {
 
 #define CFG_MAX_KEY_LINES 80
 
+/* Limits of the file itself, checked while it is read and parsed so that a hostile or
+ * broken file fails at once, naming the line, instead of being built whole first (150,000
+ * routes took 251 MB before their count was checked). The lists of the top level have
+ * their own maxima (CFG_MAX_ROUTES, ...: counted as their entries arrive). */
+#define CFG_MAX_FILE_BYTES (4u << 20) /* hermes.yaml at every list's maximum is about 2 MiB */
+#define CFG_MAX_DEPTH 64              /* nesting; hermes.yaml's keys nest 5 levels at most */
+#define CFG_MAX_NODES 262144          /* keys, values and entries in all (the lists at their
+				       * maxima hold 208,000); ~170 bytes each in libyaml */
+#define CFG_MAX_ROUTES 256
+#define CFG_MAX_ENDPOINTS 4096        /* each is compared with every other (duplicates) */
+#define CFG_MAX_ACCESS 1024
+#define CFG_HTTP_MAX_ROUTES 256
+
 /* What a SIGHUP does with a key of the file (its mark in the key tables: config.c's top
  * level, cfg_net.c's and cfg_http.c's sections). */
 enum cfg_apply {

@@ -104,7 +104,7 @@ static int tc_iface_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, 
 static int set_tc_ifaces(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
 	((struct hermes_config *)obj)->n_tc_ifaces = 0;
-	return cfgp_parse_scalar_list(c, k, qname, v, 0, CFG_MAX_TC_IFACES, "an interface name", tc_iface_item, obj);
+	return cfgp_parse_scalar_list(c, k, qname, v, 0, k->entries, "an interface name", tc_iface_item, obj);
 }
 
 const struct cfgp_key config_top_keys[] = {
@@ -128,21 +128,22 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "detach_on_exit", .set = cfgp_set_bool, CFGP_FIELD(detach_on_exit), CFGP_RELOAD,
 	  .expect = "true or false" },
 	{ .name = "tc_interfaces", .set = set_tc_ifaces, CFGP_ARRAY(tc_ifaces, n_tc_ifaces), CFGP_RESTART,
+	  .entries = CFG_MAX_TC_IFACES,
 	  .expect = "a list of at most 8 interface names (at most 15 characters each)" },
 	{ .name = "listeners", .set = cfgp_set_section, .sub = cfgnet_listener_keys,
 	  .nsub = CFGNET_N_LISTENER_KEYS },
 	{ .name = "proxy", .set = cfgnet_set_proxy, .sub = cfgnet_proxy_keys, .nsub = CFGNET_N_PROXY_KEYS },
-	{ .name = "policy", .set = cfgnet_set_policy, CFGP_RELOAD },
-	{ .name = "endpoints", .set = cfgnet_set_endpoints, CFGP_RELOAD },
-	{ .name = "routes", .set = cfgnet_set_routes, CFGP_RELOAD },
-	{ .name = "tunnel_access", .set = cfgnet_set_tunnel_access, CFGP_RELOAD },
+	{ .name = "policy", .set = cfgnet_set_policy, CFGP_RELOAD, .entries = HERMES_POLICY_MAX_RULES },
+	{ .name = "endpoints", .set = cfgnet_set_endpoints, CFGP_RELOAD, .entries = CFG_MAX_ENDPOINTS },
+	{ .name = "routes", .set = cfgnet_set_routes, CFGP_RELOAD, .entries = CFG_MAX_ROUTES },
+	{ .name = "tunnel_access", .set = cfgnet_set_tunnel_access, CFGP_RELOAD, .entries = CFG_MAX_ACCESS },
 	{ .name = "tls", .set = cfgp_set_section, .sub = cfgnet_tls_keys, .nsub = CFGNET_N_TLS_KEYS },
 	{ .name = "tunnel", .set = cfgp_set_section, .sub = cfgnet_tunnel_keys, .nsub = CFGNET_N_TUNNEL_KEYS },
 	/* the section's presence turns protected ingress on: a restart, as its keys */
 	{ .name = "inbound", .set = cfgnet_set_inbound, .sub = cfgnet_inbound_keys, .nsub = CFGNET_N_INBOUND_KEYS,
 	  CFGP_FIELD(inbound.on), CFGP_RESTART },
 	{ .name = "http", .set = cfgp_set_section, .sub = cfghttp_keys, .nsub = CFGHTTP_N_KEYS },
-	{ .name = "http_routes", .set = cfghttp_set_routes, CFGP_RELOAD },
+	{ .name = "http_routes", .set = cfghttp_set_routes, CFGP_RELOAD, .entries = CFG_HTTP_MAX_ROUTES },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
@@ -152,6 +153,12 @@ _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_P
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS <= CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
+/* the first pass refuses a list below the top level longer than CFGP_MAX_NESTED */
+_Static_assert(CFG_MAX_PROTECT <= CFGP_MAX_NESTED && CFG_MAX_ALLOW_FROM <= CFGP_MAX_NESTED &&
+		       CFG_MAX_ALTERNATES <= CFGP_MAX_NESTED && CFG_MAX_ROUTE_MATCH <= CFGP_MAX_NESTED &&
+		       CFG_MAX_PEERS <= CFGP_MAX_NESTED && CFG_HTTP_MAX_CODES <= CFGP_MAX_NESTED &&
+		       CFG_HTTP_MAX_EPS <= CFGP_MAX_NESTED && CFG_HTTP_MAX_HDRS <= CFGP_MAX_NESTED,
+	       "raise CFGP_MAX_NESTED");
 
 /* ---- API ---- */
 
@@ -275,16 +282,115 @@ static int load_doc(struct cfgp_ctx *c, yaml_parser_t *parser, struct hermes_con
 	return ret;
 }
 
-/* Deeper than this is no hermes.yaml (its keys nest 5 levels at most). libyaml's scanner
- * costs the square of the flow nesting depth (an 80,000-deep file took half a minute), so
- * the depth is checked on the event stream, which stops at the limit, before the document
- * is built. */
-#define MAX_DEPTH 64
+/* ---- the first pass: limits checked as libyaml's events arrive ----
+ *
+ * libyaml builds a whole document before the key tables see it: 150,000 list entries cost
+ * 251 MB before their list's maximum was checked, and its scanner costs the square of the
+ * flow nesting depth (an 80,000-deep file took half a minute). So the input goes through
+ * the event parser first, which holds nothing but the open collections, and stops at the
+ * first limit passed: nesting (CFG_MAX_DEPTH), entries of a top-level list (its key's
+ * `entries`), of a deeper list (CFGP_MAX_NESTED) and keys of a mapping (CFGP_MAX_KEYS),
+ * and nodes in all (CFG_MAX_NODES). Only then is the document built. */
 
-/* 0, or -EINVAL when the input nests deeper than MAX_DEPTH. A syntax error ends the
- * check quietly: the loading pass reports it as it always has. */
-static int check_depth(struct cfgp_ctx *c, yaml_parser_t *p)
+/* An open collection of the first pass. */
+struct scan_level {
+	bool map;      /* a mapping: its nodes alternate key, value */
+	bool at_value; /* mapping: the next node is a value */
+	bool top_list; /* a list of the top level: max is its key's own */
+	size_t n, max; /* entries (a mapping's keys) so far, and at most */
+	char key[32];  /* mapping: the key of the value that comes next */
+	char qname[CFGP_QNAME_LEN]; /* where it is: "routes.peers", "" for the top level */
+};
+
+/* The most entries of the list under top-level key name; 0 when name holds no list. */
+static size_t top_list_max(const char *name)
 {
+	for (size_t i = 0; i < config_n_top_keys; i++)
+		if (config_top_keys[i].entries && !strcmp(config_top_keys[i].name, name))
+			return config_top_keys[i].entries;
+	return 0;
+}
+
+/* dst (CFGP_QNAME_LEN bytes): "up.key", or up (key NULL), cut to fit. */
+static void scan_name(char *dst, const char *up, const char *key)
+{
+	size_t n = strnlen(up, CFGP_QNAME_LEN - 1);
+
+	memmove(dst, up, n);
+	if (key && n + 1 < CFGP_QNAME_LEN) {
+		size_t k = strnlen(key, CFGP_QNAME_LEN - 2 - n);
+
+		if (n)
+			dst[n++] = '.';
+		memcpy(dst + n, key, k);
+		n += k;
+	}
+	dst[n] = 0;
+}
+
+/* "'routes.peers'" or "the top level", for messages (valid until the next call). */
+static const char *scan_where(struct cfgp_ctx *c, const struct scan_level *l)
+{
+	if (!l->qname[0])
+		return "the top level";
+	snprintf(c->shown, sizeof(c->shown), "'%s'", l->qname);
+	return c->shown;
+}
+
+/* Counts node ev (at levels lv[0..depth)) where it belongs; opens a level for a
+ * collection. 0 or -E2BIG with the message. */
+static int scan_node(struct cfgp_ctx *c, struct scan_level *lv, int *depth, const yaml_event_t *ev, size_t *nodes)
+{
+	struct scan_level *up = *depth ? &lv[*depth - 1] : NULL, *l;
+	bool open = ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT;
+	const char *key = NULL; /* the key whose value this node is */
+
+	if (++*nodes > CFG_MAX_NODES) {
+		cfgp_fail_at(c, &ev->start_mark, "more than %d keys, values and list entries in all (expected a "
+			     "hermes.yaml of at most %d)", CFG_MAX_NODES, CFG_MAX_NODES);
+		return -E2BIG;
+	}
+	if (up && up->map && !up->at_value) { /* a key */
+		if (++up->n > up->max) {
+			cfgp_fail_at(c, &ev->start_mark, "%s has more than %zu keys (expected each of its "
+				     "keys once)", scan_where(c, up), up->max);
+			return -E2BIG;
+		}
+		snprintf(up->key, sizeof(up->key), "%s", ev->type == YAML_SCALAR_EVENT ?
+			 (const char *)ev->data.scalar.value : "?");
+		up->at_value = true;
+	} else if (up && up->map) {
+		up->at_value = false;
+		key = up->key;
+	} else if (up && ++up->n > up->max) {
+		cfgp_fail_at(c, &ev->start_mark, "%s has more than %zu entries (expected at most %zu%s)",
+			     scan_where(c, up), up->max, up->max,
+			     up->top_list ? "" : ": no list of hermes.yaml but those of the top level holds more");
+		return -E2BIG;
+	}
+	if (!open)
+		return 0;
+	if (*depth == CFG_MAX_DEPTH) {
+		cfgp_fail_at(c, &ev->start_mark, "YAML nested more than %d levels deep (expected hermes.yaml's "
+			     "keys, which nest 5 levels at most)", CFG_MAX_DEPTH);
+		return -E2BIG;
+	}
+	l = &lv[(*depth)++];
+	memset(l, 0, sizeof(*l));
+	l->map = ev->type == YAML_MAPPING_START_EVENT;
+	if (up) /* a list's entries go by its name */
+		scan_name(l->qname, up->qname, key);
+	l->top_list = !l->map && *depth == 2 && key && top_list_max(key);
+	l->max = l->map ? CFGP_MAX_KEYS : l->top_list ? top_list_max(key) : CFGP_MAX_NESTED;
+	return 0;
+}
+
+/* 0, or -E2BIG when the input passes a limit. A syntax error ends the pass quietly: the
+ * loading pass reports it as it always has. */
+static int scan(struct cfgp_ctx *c, yaml_parser_t *p)
+{
+	struct scan_level lv[CFG_MAX_DEPTH];
+	size_t nodes = 0;
 	int depth = 0, ret = 0;
 
 	for (;;) {
@@ -294,15 +400,19 @@ static int check_depth(struct cfgp_ctx *c, yaml_parser_t *p)
 		if (!yaml_parser_parse(p, &ev))
 			return 0;
 		type = ev.type;
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-			if (++depth > MAX_DEPTH) {
-				snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML nested more than %d levels deep "
-					 "(expected hermes.yaml's keys, which nest 5 levels at most)", c->path,
-					 ev.start_mark.line + 1, ev.start_mark.column + 1, MAX_DEPTH);
-				ret = -EINVAL;
-			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+		switch (type) {
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			ret = scan_node(c, lv, &depth, &ev, &nodes);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
 			depth--;
+			break;
+		default:
+			break;
 		}
 		yaml_event_delete(&ev);
 		if (ret || type == YAML_STREAM_END_EVENT)
@@ -310,7 +420,7 @@ static int check_depth(struct cfgp_ctx *c, yaml_parser_t *p)
 	}
 }
 
-/* The YAML in buf[0..len) into cfg: the depth check, then the document. */
+/* The YAML in buf[0..len) into cfg: the first pass (limits), then the document. */
 static int load_input(struct cfgp_ctx *c, const char *buf, size_t len, struct hermes_config *cfg)
 {
 	yaml_parser_t parser;
@@ -324,7 +434,7 @@ static int load_input(struct cfgp_ctx *c, const char *buf, size_t len, struct he
 		}
 		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 		if (pass == 0) {
-			ret = check_depth(c, &parser);
+			ret = scan(c, &parser);
 		} else if (!yaml_parser_load(&parser, &doc)) {
 			ret = yaml_fail(c, &parser);
 		} else {
@@ -337,8 +447,17 @@ static int load_input(struct cfgp_ctx *c, const char *buf, size_t len, struct he
 	return ret;
 }
 
+/* The "larger than CFG_MAX_FILE_BYTES" message; -EFBIG. */
+static int too_big(struct cfgp_ctx *c)
+{
+	snprintf(c->err, c->errlen, "%s: larger than %u MiB (expected a hermes.yaml of at most %u bytes)", c->path,
+		 CFG_MAX_FILE_BYTES >> 20, CFG_MAX_FILE_BYTES);
+	return -EFBIG;
+}
+
 /* The file at c->path, whole, into *buf (*len bytes; the caller frees it): read once, as
- * a pipe or a FIFO can be, and parsed twice. */
+ * a pipe or a FIFO can be, and parsed twice. A file larger than CFG_MAX_FILE_BYTES is
+ * refused without reading it, a pipe as soon as it has given more. */
 static int read_file(struct cfgp_ctx *c, char **buf, size_t *len)
 {
 	size_t cap = 0;
@@ -354,14 +473,22 @@ static int read_file(struct cfgp_ctx *c, char **buf, size_t *len)
 		snprintf(c->err, c->errlen, "%s: cannot open: %s", c->path, strerror(-ret));
 		return ret;
 	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fileno(f), &st))
+		st.st_mode = 0;
+	if (S_ISDIR(st.st_mode)) {
 		fclose(f);
 		snprintf(c->err, c->errlen, "%s: is a directory (expected a YAML file)", c->path);
 		return -EISDIR;
 	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)CFG_MAX_FILE_BYTES) {
+		fclose(f);
+		return too_big(c);
+	}
 	for (;;) {
 		if (*len == cap) {
-			char *nb = realloc(*buf, cap = cap ? cap * 2 : 16384);
+			/* one byte past the limit says that the file is larger */
+			char *nb = realloc(*buf, cap = cap ? cap * 2 > CFG_MAX_FILE_BYTES + 1 ? CFG_MAX_FILE_BYTES + 1 :
+							  cap * 2 : 16384);
 
 			if (!nb) {
 				snprintf(c->err, c->errlen, "%s: out of memory", c->path);
@@ -371,6 +498,10 @@ static int read_file(struct cfgp_ctx *c, char **buf, size_t *len)
 			*buf = nb;
 		}
 		*len += fread(*buf + *len, 1, cap - *len, f);
+		if (*len > CFG_MAX_FILE_BYTES) {
+			ret = too_big(c);
+			break;
+		}
 		if (*len < cap)
 			break;
 	}
@@ -402,7 +533,7 @@ static int load(const char *path, const char *buf, size_t len, struct hermes_con
 			return ret;
 		buf = file;
 	}
-	ret = load_input(&c, buf, len, cfg);
+	ret = len > CFG_MAX_FILE_BYTES ? too_big(&c) : load_input(&c, buf, len, cfg);
 	free(file);
 	if (ret) {
 		config_free(cfg);

@@ -24,9 +24,13 @@
 void config_defaults(struct hermes_config *cfg);
 
 /* Sets cfg to the defaults, then applies the YAML file at path on top (source =
- * path). Unknown keys, duplicate keys, wrong types, out-of-range values and YAML nested
- * more than 64 levels deep are errors. On error returns -EINVAL (-errno for I/O,
- * -ENOMEM), writes one message "FILE:LINE:COL: what is wrong (what is expected)" into
+ * path). Unknown keys, duplicate keys, wrong types and out-of-range values are errors
+ * (-EINVAL). The limits of the file itself are checked before the document is built, as
+ * the file is read and parsed: larger than CFG_MAX_FILE_BYTES is -EFBIG; nested deeper
+ * than CFG_MAX_DEPTH, a top-level list over its maximum (CFG_MAX_ROUTES, ...), a deeper
+ * list over CFGP_MAX_NESTED entries, a mapping of more than CFGP_MAX_KEYS keys and more
+ * than CFG_MAX_NODES nodes in all are -E2BIG. On error returns one of those (-errno for
+ * I/O, -ENOMEM), writes one message "FILE:LINE:COL: what is wrong (what is expected)" into
  * err (if errlen > 0) and leaves cfg holding the plain defaults (nothing allocated).
  * On success the caller releases cfg with config_free(). cfg's previous contents are
  * not freed. */
