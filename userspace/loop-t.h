@@ -171,6 +171,12 @@ struct loop {
 	int exit_code;
 	struct loop_stats st;
 	const char *config_path; /* for SIGHUP; NULL = embedded default */
+	/* SIGHUP: the next snapshot is built in a thread (runtime.h rt_build_*); its eventfd
+	 * is read while it runs, and a SIGHUP meanwhile asks for one more build after it */
+	struct rt_build build;
+	struct loop_op op_build;  /* read of build.efd (while build.running) */
+	uint64_t build_count;     /* what that read receives */
+	bool reload_again;
 	struct http_state *http; /* the http action (http.c) */
 	const struct sess_acceptor *sess_acc; /* where the tunnel listener's flows go (tunnel.c) */
 };

@@ -1,7 +1,14 @@
-/* runtime.c: the runtime snapshot's life (runtime.h). Single-threaded (the loop): the
- * count needs no atomics. */
+/* runtime.c: the runtime snapshot's life (runtime.h), and the thread that builds the
+ * next one for a SIGHUP. References are taken and dropped on the loop's thread only (the
+ * builder's new snapshot reaches the loop through pthread_join): the count needs no
+ * atomics. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -42,4 +49,123 @@ void rt_put(struct runtime *rt)
 	config_free(rt->cfg);
 	free(rt->cfg);
 	free(rt);
+}
+
+/* ---- the builder thread ---- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int rt_build_init(struct rt_build *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->efd = eventfd(0, EFD_CLOEXEC);
+	return b->efd < 0 ? -errno : 0;
+}
+
+/* The build: everything it reads is b's inputs and the files; everything it writes is
+ * b's results and what it allocates. */
+static void *build_main(void *arg)
+{
+	struct rt_build *b = arg;
+	struct hermes_config *cfg = calloc(1, sizeof(*cfg));
+	uint64_t one = 1;
+	int rc;
+
+	if (!cfg) {
+		rc = -ENOMEM;
+		snprintf(b->err, sizeof(b->err), "out of memory");
+		goto done;
+	}
+	rc = config_load(b->path, cfg, b->err, sizeof(b->err));
+	if (rc) {
+		free(cfg);
+		goto done;
+	}
+	config_reload_merge(b->base->cfg, cfg, &b->rep);
+	/* certificates are read anew even when the paths stay (rotation writes new files
+	 * over the old ones) */
+	rc = rt_new(cfg, b->base->gen + 1, &b->rt, b->err, sizeof(b->err));
+	if (rc) {
+		b->tls_failed = true;
+		if (rc == -ENOMEM)
+			snprintf(b->err, sizeof(b->err), "out of memory");
+		config_free(cfg);
+		free(cfg);
+	}
+done:
+	b->rc = rc;
+	b->end_ns = mono_ns();
+	/* the last thing the thread does to b: the loop joins it once it has read this */
+	while (write(b->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+int rt_build_start(struct rt_build *b, const char *path, struct runtime *running)
+{
+	sigset_t all, old;
+	int rc;
+
+	b->path = path;
+	b->base = rt_get(running);
+	b->rt = NULL;
+	b->rc = 0;
+	b->tls_failed = false;
+	memset(&b->rep, 0, sizeof(b->rep));
+	b->err[0] = 0;
+	b->start_ns = b->end_ns = mono_ns();
+	/* signals stay the loop's (its signalfd): the thread blocks them all */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&b->thread, NULL, build_main, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		rt_put(b->base);
+		b->base = NULL;
+		return rc;
+	}
+	b->running = true;
+	return 0;
+}
+
+void rt_build_join(struct rt_build *b)
+{
+	if (!b->running)
+		return;
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	rt_put(b->base);
+	b->base = NULL;
+}
+
+bool rt_build_fini(struct rt_build *b, int wait_ms)
+{
+	if (b->running) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(b->thread, NULL, &until))
+			return false;
+		b->running = false;
+		rt_put(b->base);
+		b->base = NULL;
+		rt_put(b->rt);
+		b->rt = NULL;
+	}
+	if (b->efd >= 0)
+		close(b->efd);
+	b->efd = -1;
+	return true;
 }

@@ -173,6 +173,14 @@ enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PE
 	     "When the last reload was tried (the start time before any), seconds since the Unix epoch.") \
 	REAL(last_reload_ok_time, gauge, "hermes_config_last_reload_success_timestamp_seconds", \
 	     "When a reload last succeeded (the start time before any), seconds since the Unix epoch.") \
+	REAL(last_reload_seconds, gauge, "hermes_config_last_reload_duration_seconds", \
+	     "How long the last reload took, from the start of its build to the new configuration in use or " \
+	     "the failure (0 before any).") \
+	VALUE(reload_building, gauge, "hermes_config_reload_in_progress", \
+	      "1 while a reload is being built (read, parsed and its TLS contexts made, off the event loop), else 0.") \
+	VALUE(reloads_limit, counter, "hermes_config_reload_limits_total", \
+	      "Reloads refused because the file passed a limit of the loader (size, nesting, list entries, keys " \
+	      "or nodes in all); counted in hermes_config_reloads_total{result=\"failed\"} too.") \
 	SCRAPE(policy_rules, gauge, "hermes_policy_rules", \
 	       "Rules in the pinned policy map hermes_policy, by who wrote them (config: hermesd's file; " \
 	       "manual: hermesctl or bpftool).") \
