@@ -4,7 +4,8 @@
  * mapping (CFGP_MAX_KEYS) and nodes in all (CFG_MAX_NODES). Each refusal is -E2BIG or
  * -EFBIG with a message naming the file, the line where the limit was passed and the
  * limit, comes at once and before libyaml builds the document (the peak memory of the
- * process stays where it was: 150,000 routes took 251 MB before). A file with every list
+ * process hardly moves: 150,000 routes took 86 MB more before, 300,000 small values
+ * 88 MB). A file with every list
  * at its maximum still loads. Needs no privilege. Exit 0 pass, 1 fail. */
 #include <errno.h>
 #include <stdbool.h>
@@ -18,6 +19,17 @@
 
 #include "check.h"
 #include "config.h"
+
+/* What "at once" and "hardly any memory" mean. Under ASan, freed blocks wait in its
+ * quarantine (so the peak grows with what the first pass allocated and freed, not with
+ * what it held) and every access is checked. */
+#ifdef __SANITIZE_ADDRESS__
+#define FAST_MS 1000
+#define SMALL_KB 65536
+#else
+#define FAST_MS 200
+#define SMALL_KB 16384
+#endif
 
 static char err[512];
 
@@ -62,8 +74,8 @@ static void text_close(struct text *t)
 	}
 }
 
-/* Loads t (as NAME) and checks the refusal: rc, a message with want, within 200 ms, and
- * no more than 16 MB of new peak memory. */
+/* Loads t (as NAME) and checks the refusal: rc, a message with want, within FAST_MS and
+ * no more than SMALL_KB of new peak memory. */
 static bool refused(const struct text *t, int rc, const char *want, const char *what)
 {
 	struct hermes_config cfg;
@@ -76,9 +88,9 @@ static bool refused(const struct text *t, int rc, const char *want, const char *
 			  __LINE__, what);
 	ms = ms_since(&t0);
 	ok &= check_has_at(err, want, __FILE__, __LINE__, what);
-	ok &= check_at(ms < 200, __FILE__, __LINE__, "%s: refused in %ld ms (want < 200)", what, ms);
-	ok &= check_at(peak_kb() - kb0 < 16384, __FILE__, __LINE__, "%s: peak memory grew by %ld KB (want < 16 MB)",
-		       what, peak_kb() - kb0);
+	ok &= check_at(ms < FAST_MS, __FILE__, __LINE__, "%s: refused in %ld ms (want < %d)", what, ms, FAST_MS);
+	ok &= check_at(peak_kb() - kb0 < SMALL_KB, __FILE__, __LINE__, "%s: peak memory grew by %ld KB (want < %d)",
+		       what, peak_kb() - kb0, SMALL_KB);
 	return ok;
 }
 
