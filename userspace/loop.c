@@ -368,11 +368,14 @@ static void build_done(struct loop *lp, struct loop_op *op, const struct io_urin
 	int rc;
 
 	(void)op;
-	if (cqe->res != (int)sizeof(lp->build_count)) { /* interrupted: read again */
+	if (cqe->res == -EINTR || cqe->res == -EAGAIN) {
 		io_uring_prep_read(loop_sqe(lp, &lp->op_build, build_done), b->efd, &lp->build_count,
 				   sizeof(lp->build_count), 0);
 		return;
 	}
+	if (cqe->res != (int)sizeof(lp->build_count)) /* cannot happen; the join below waits */
+		log_warn("SIGHUP: reading the reload's eventfd: %s: waiting for the build on the loop",
+			 cqe->res < 0 ? strerror(-cqe->res) : "short read");
 	rt_build_join(b);
 	lp->st.reload_building = 0;
 	rc = b->rc;
@@ -401,7 +404,9 @@ static void build_done(struct loop *lp, struct loop_op *op, const struct io_urin
 static void reload(struct loop *lp)
 {
 	if (!lp->config_path) {
+		notify_reloading();
 		log_info("SIGHUP: no config file (embedded default): nothing to reload");
+		notify_ready(lp->cfg->cgroup, lp->cfg->n_rules);
 		return;
 	}
 	if (lp->build.running) {
