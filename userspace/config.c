@@ -4,7 +4,7 @@
  * node types and bad or out-of-range values are errors reported once, as
  * "FILE:LINE:COL: what is wrong (what is expected)".
  *
- * Here: reading the file (once; it is parsed twice, first for its nesting depth), the
+ * Here: reading the file (once; it is parsed twice, first for the limits of the file), the
  * document walk from the top-level key table below, the top-level keys' own setters, the
  * defaults, and the lines where keys were set. The top-level table names the tables of
  * the sections, which live with their setters: cfg_net.c (listeners, proxy, inbound,
