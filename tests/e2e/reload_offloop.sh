@@ -110,7 +110,7 @@ ping_stop pingA
 say "the build took $((t1 - t0)) ms; pings meanwhile: $PINGS, the slowest $WORST_MS ms"
 assert_ge 2500 "$((t1 - t0))" "the file took its 3 s to come"
 assert_ge 50 "$PINGS" "pings went on during the build"
-assert_le 500 "$WORST_MS" "no ping or new connection waited for the reload (the loop used to stall for the whole read)"
+assert_le 1000 "$WORST_MS" "no ping or new connection waited for the reload (the loop used to stall for the whole read)"
 assert_file_match "$HERMESD_LOG" \
 	"SIGHUP: reload failed, keeping the running config: $CONF:1:[0-9]+: YAML nested more than 64 levels deep" \
 	"the failure names the file, its line and the depth limit"
@@ -140,7 +140,7 @@ done
 wait_until 10 grep -q 'SIGHUP: reloaded .*config snapshot 3' "$HERMESD_LOG" || die "the second good file was not applied"
 sleep 0.5
 ping_stop pingB
-assert_le 500 "$WORST_MS" "pings went on during both builds"
+assert_le 1000 "$WORST_MS" "pings went on during both builds"
 assert_eq 1 "$(grep -c 'is being built: one more follows it' "$HERMESD_LOG")" "the SIGHUPs during the build: said once"
 assert_file_match "$HERMESD_LOG" 'SIGHUP: reloaded .*config snapshot 2' "the slow file applied first"
 assert_file_nomatch "$HERMESD_LOG" 'config snapshot 4' "three SIGHUPs during a build: one more build, not three"
