@@ -11,6 +11,7 @@
 #     reads the file as it is by then; both good files apply in turn;
 #  C. a file of 150,000 routes is refused at its 257th entry at once, and hermesd's peak
 #     memory hardly moves (the whole document used to be built first: 251 MB).
+# shellcheck disable=SC2016 # single-quoted sh -c scripts expand in the inner shell
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
