@@ -515,7 +515,10 @@ int main(int argc, char **argv)
 	rc = pol_sync_config(ld.policy_fd, lp.cfg->rules, lp.cfg->n_rules);
 	if (rc)
 		log_error("cannot write config policy into %s/hermes_policy: %s", lp.cfg->pin_root, strerror(-rc));
-	if (rc || ingress_start(&ing, &lp) || caps_drop(lp.cfg->user)) {
+	/* readiness is readiness: no port takes a connection (and READY=1 is not sent)
+	 * before the maps, pins and links exist */
+	if (rc || loop_listen(&lp, true) || ingress_start(&ing, &lp) || loop_listen(&lp, false) ||
+	    caps_drop(lp.cfg->user)) {
 		ingress_stop(&ing);
 		loader_stop(&ld, lp.cfg->detach_on_exit);
 		loop_fini(&lp);
