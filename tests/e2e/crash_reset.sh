@@ -3,8 +3,9 @@
 # download (HTTP/1.0 head, no Content-Length, the body ends with the connection) through
 # the proxy action: run to its end it still ends with a FIN (curl exit 0, every byte);
 # with hermesd killed by SIGKILL in the middle the app's socket is reset (curl exit 56),
-# where it used to get a FIN and take the short body for the whole one. The runner's
-# splice pass runs it again with --relay splice.
+# where it used to get a FIN and take the short body for the whole one. The same with
+# the http action (hermesd parses the response; the client's body ends with the
+# connection). The runner's splice pass runs it again with --relay splice.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -49,18 +50,35 @@ assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download th
 assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download"
 wait_origdst '10\.77\.1\.2:8080' 1 "the download went through hermesd"
 
-# 2. hermesd killed in the middle: the app sees a reset, not a clean short end
-bg dl app curl -sS --max-time 20 -o "$TMP/cut.bin" http://10.77.1.2:8080/
-DL_PID=$BG_PID
-wait_until 10 sh -c "[ \$(stat -c %s '$TMP/cut.bin' 2>/dev/null || echo 0) -ge 2097152 ]" ||
-	die "the second download did not get going: $(cat "$TMP/dl.log")"
-say "killing hermesd (pid $HERMESD_PID) with SIGKILL after $(stat -c %s "$TMP/cut.bin") bytes"
-stop_hermesd KILL 5
-wait "$DL_PID" # bounded by its --max-time
-DL_RC=$?
-got=$(stat -c %s "$TMP/cut.bin")
-say "curl ended with status $DL_RC after $got of $((MB * 1048576)) bytes: $(cat "$TMP/dl.log")"
-[ "$got" -lt $((MB * 1048576)) ] || die "the download completed although hermesd was killed in the middle (make MB larger?)"
-assert_eq 56 "$DL_RC" "curl exit code when hermesd dies mid-download (56: connection reset, not 0: a clean but short end)"
-assert_match "$(cat "$TMP/dl.log")" "[Rr]eset" "curl reports the reset"
+# kill_mid_download WHAT: hermesd killed in the middle of a download: the app must see a
+# reset, not a clean short end
+kill_mid_download() {
+	local got rc
+	rm -f "$TMP/cut.bin"
+	bg dl app curl -sS --max-time 20 -o "$TMP/cut.bin" http://10.77.1.2:8080/
+	DL_PID=$BG_PID
+	wait_until 10 sh -c "[ \$(stat -c %s '$TMP/cut.bin' 2>/dev/null || echo 0) -ge 2097152 ]" ||
+		die "$1: the download did not get going: $(cat "$TMP/dl.log")"
+	say "killing hermesd (pid $HERMESD_PID) with SIGKILL after $(stat -c %s "$TMP/cut.bin") bytes"
+	stop_hermesd KILL 5
+	wait "$DL_PID" # bounded by its --max-time
+	rc=$?
+	got=$(stat -c %s "$TMP/cut.bin")
+	say "curl ended with status $rc after $got of $((MB * 1048576)) bytes: $(cat "$TMP/dl.log")"
+	[ "$got" -lt $((MB * 1048576)) ] || die "$1: the download completed although hermesd was killed in the middle (make MB larger?)"
+	assert_eq 56 "$rc" "$1: curl exit code when hermesd dies mid-download (56: connection reset, not 0: a clean but short end)"
+	assert_match "$(cat "$TMP/dl.log")" "[Rr]eset" "$1: curl reports the reset"
+}
+
+# 2. the proxy action (the io_uring relay, or splice in the runner's splice pass)
+kill_mid_download "proxy action"
+
+# 3. the http action: its client side while a close-delimited body is relayed; a
+#    complete one still ends cleanly
+start_hermesd
+policy_add 10.77.1.2/32:8080 http
+curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/
+assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through the http action"
+assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (http action)"
+kill_mid_download "http action"
 pass "crash_reset: a killed hermesd resets relayed flows; a complete one still ends with a FIN"
