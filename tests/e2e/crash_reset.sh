@@ -50,8 +50,8 @@ assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download th
 assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download"
 wait_origdst '10\.77\.1\.2:8080' 1 "the download went through hermesd"
 
-# kill_mid_download WHAT: hermesd killed in the middle of a download: the app must see a
-# reset, not a clean short end
+# kill_mid_download WHAT [PID]: hermesd (or the hermesd PID) killed in the middle of a
+# download: the app must see a reset, not a clean short end
 kill_mid_download() {
 	local got rc
 	rm -f "$TMP/cut.bin"
@@ -59,8 +59,12 @@ kill_mid_download() {
 	DL_PID=$BG_PID
 	wait_until 10 sh -c "[ \$(stat -c %s '$TMP/cut.bin' 2>/dev/null || echo 0) -ge 2097152 ]" ||
 		die "$1: the download did not get going: $(cat "$TMP/dl.log")"
-	say "killing hermesd (pid $HERMESD_PID) with SIGKILL after $(stat -c %s "$TMP/cut.bin") bytes"
-	stop_hermesd KILL 5
+	say "killing hermesd (pid ${2:-$HERMESD_PID}) with SIGKILL after $(stat -c %s "$TMP/cut.bin") bytes"
+	if [ -n "${2:-}" ]; then
+		stop_pid "$2" KILL 5
+	else
+		stop_hermesd KILL 5
+	fi
 	wait "$DL_PID" # bounded by its --max-time
 	rc=$?
 	got=$(stat -c %s "$TMP/cut.bin")
@@ -73,6 +77,9 @@ kill_mid_download() {
 # 2. the proxy action (the io_uring relay, or splice in the runner's splice pass)
 kill_mid_download "proxy action"
 
+# the http action and tunnels do not depend on the relay engine: once is enough
+[ "${HERMES_EXPECT_ENGINE:-}" = splice ] && pass "crash_reset: a killed hermesd resets spliced flows; a complete one still ends with a FIN"
+
 # 3. the http action: its client side while a close-delimited body is relayed; a
 #    complete one still ends cleanly
 start_hermesd
@@ -81,4 +88,29 @@ curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/
 assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through the http action"
 assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (http action)"
 kill_mid_download "http action"
+
+# 4. a tunnel flow (h2c to the server host's hermesd): the app's socket resets when the
+#    client host's hermesd dies, and when the peer's does (the client host's hermesd
+#    then resets the flow itself)
+start_peer_hermesd "$NS_S" s --tunnel-listen 10.77.1.2:15008
+S_PID=$PEER_PID
+cat >"$TMP/client.yaml" <<YAML
+routes:
+  - name: to-server
+    match: [10.77.1.2/32]
+    protocol: h2c
+    peers: [10.77.1.2:15008]
+policy:
+  - match: 10.77.1.2/32:8080
+    action: tunnel
+YAML
+hermesctl policy del 10.77.1.2/32:8080 >/dev/null || die "cannot delete the http rule"
+start_hermesd -c "$TMP/client.yaml"
+curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/
+assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through a tunnel"
+assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (tunnel)"
+wait_until 5 grep -q 'CONNECT 10.77.1.2:8080' "$PEER_LOG" || die "the download did not go through the peer"
+kill_mid_download "tunnel, client host's hermesd killed"
+start_hermesd -c "$TMP/client.yaml"
+kill_mid_download "tunnel, the peer killed" "$S_PID"
 pass "crash_reset: a killed hermesd resets relayed flows; a complete one still ends with a FIN"
