@@ -163,6 +163,8 @@ static void usage(FILE *f)
 "left alone. /stats: hermes_links_attached, hermes_links_expected,\n"
 "hermes_link_reattach_total. Attaching again needs the privileges --user drops.\n"
 "\n"
+"No port (outbound, admin, tunnel, inbound, metrics) takes a connection before the\n"
+"maps, pins and links are in place: once a port answers, hermesctl works.\n"
 "Under systemd (Type=notify, NOTIFY_SOCKET set) hermesd reports READY=1 once ready,\n"
 "RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 when it drains.\n"
 "\n"
