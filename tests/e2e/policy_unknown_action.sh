@@ -4,7 +4,8 @@
 # connect() from the app gets EPERM; the unknown_action counter rises in /metrics
 # (hermes_bpf_fail_closed_total) and `hermesctl status`; `hermesctl policy list` shows
 # the rule as unknown(99); hermesctl refuses to write such an action; hermesd warns about
-# the rule when it reads the map back at start.
+# the rule when it reads the map back at start. A pinned hermes_stats of an older
+# build (fewer counter slots) is replaced at start.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -26,7 +27,14 @@ unknown_count() { stat_value hermes_bpf_fail_closed_total 'reason="unknown_actio
 
 topo_up
 start_nginx
+# an older build's hermes_stats (12 counter slots, no unknown_action) is replaced, not
+# a reason to fail the start
+mkdir -p "$PINROOT" || die "cannot create $PINROOT"
+bpftool map create "$PINROOT/hermes_stats" type percpu_array key 4 value 8 entries 12 name hermes_stats ||
+	die "bpftool map create $PINROOT/hermes_stats failed"
 start_hermesd
+assert_file_match "$HERMESD_LOG" "hermes_stats has 12 counter slots, this build 13: replacing it" \
+	"hermesd replaced the older, smaller hermes_stats"
 assert_eq 0 "$(unknown_count)" "hermes_bpf_fail_closed_total{reason=\"unknown_action\"} at start"
 
 # 1. a covering rule with action 99: before, it passed (the connect went to nginx)
