@@ -101,8 +101,15 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	__builtin_memcpy(key.addr, dst->addr, 16);
 	key.prefixlen = HERMES_POLICY_PREFIX_BASE + (dst->family == HERMES_FAMILY_V4 ? 32 : 128);
 	val = policy_lookup(&key);
-	if (val && val->action < HERMES_ACT_MAX)
+	if (val) {
 		action = val->action;
+		/* fail closed: a value hermes does not know (bpftool, a newer hermes) must
+		 * not pass, least of all as a port rule under a covering deny */
+		if (action >= HERMES_ACT_MAX) {
+			count(HERMES_CNT_UNKNOWN_ACTION);
+			action = HERMES_ACT_DENY;
+		}
+	}
 	count(action);
 	if (cfg->flows)
 		flow_connect(ctx, dst, action);

@@ -152,7 +152,8 @@ run_pass ""
 # (sk_skb), since the splice engine must keep the same byte-exact, half-close and reset
 # semantics as io_uring. common.sh checks that flows really were spliced.
 SPLICE_TESTS="e2e/proxy_http e2e/proxy_ipv6 e2e/bulk_1gib e2e/half_close e2e/concurrent_1000
-	e2e/upstream_reset e2e/endpoint_failover e2e/sigterm e2e/origdst e2e/relay_close e2e/iperf3_bulk"
+	e2e/upstream_reset e2e/endpoint_failover e2e/sigterm e2e/origdst e2e/relay_close e2e/iperf3_bulk
+	e2e/crash_reset"
 run_splice_pass() {
 	local prefix=$1 name
 	[ "$mode" = all ] || return 0

@@ -521,6 +521,15 @@ static void scrape_sk_msg_path(const struct scrape *x, const struct stats_family
 	sample(x->b, f, "path", "tcp", x->cnt[HERMES_CNT_SKMSG_TCP]);
 }
 
+/* One reason so far; the label leaves room for others (the deny itself is in bpf_decisions). */
+static void scrape_bpf_fail_closed(const struct scrape *x, const struct stats_family *f)
+{
+	if (!x->have_cnt)
+		return;
+	head(x->b, f);
+	sample(x->b, f, "reason", pol_counter_name(HERMES_CNT_UNKNOWN_ACTION), x->cnt[HERMES_CNT_UNKNOWN_ACTION]);
+}
+
 static void scrape_tunnel_sessions(const struct scrape *x, const struct stats_family *f)
 {
 	uint64_t n_in = 0, n_out = 0;

@@ -4,7 +4,10 @@
  * buffers of its own (RELAY_NBUF of RELAY_BUFSZ: what it may hold unsent bounds what is
  * in flight, which is the backpressure) and sends its source's bytes straight from that
  * source's buffers, with no copy. Its end: shutdown(SHUT_WR) after the last byte; a
- * reset: close with SO_LINGER 0. Its dial is sock.c's, the one of every upstream socket. */
+ * reset: close with SO_LINGER 0. From the relay's start until an orderly close the
+ * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
+ * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
+ * one of every upstream socket. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +31,7 @@ struct ep_sock {
 	int fd;
 	int inflight;
 	bool relaying, closing, orphan, rst;
+	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into sbuf */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
@@ -214,8 +218,11 @@ static void sock_free(struct ep *e)
 {
 	struct ep_sock *k = SK(e);
 
-	if (k->rst)
+	/* one setsockopt at most: the reset is armed already, or an orderly close disarms it */
+	if (k->rst && !k->crash_rst)
 		sock_reset_on_close(k->fd);
+	else if (!k->rst && k->crash_rst)
+		sock_fin_on_close(k->fd);
 	if (k->fd >= 0)
 		close(k->fd);
 	ring_free(k);
@@ -230,9 +237,19 @@ int ep_sock_release(struct ep *e)
 	int fd = k->fd;
 
 	k->fd = -1;
-	k->rst = false;
+	k->rst = k->crash_rst = false;
 	sock_free(e);
 	return fd;
+}
+
+void ep_sock_crash_reset(struct ep *e)
+{
+	struct ep_sock *k = SK(e);
+
+	if (e->ops != &sock_ops || k->crash_rst || k->fd < 0)
+		return;
+	sock_reset_on_close(k->fd);
+	k->crash_rst = true;
 }
 
 static int sock_fd(const struct ep *e)
@@ -290,6 +307,7 @@ static int sock_start(struct ep *e)
 	setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((err = ring_setup(k)))
 		return err;
+	ep_sock_crash_reset(e);
 	k->relaying = true;
 	drop_setup_buf(k);
 	/* a setup recv still armed fills sbuf, which is read first */

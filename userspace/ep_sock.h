@@ -17,4 +17,8 @@ struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const st
 /* The socket leaves e (which has nothing in flight; bytes it read are dropped), e is
  * freed: returns the socket. */
 int ep_sock_release(struct ep *e);
+/* From now until an orderly close (a FIN), e's socket carries SO_LINGER 0, so that a
+ * crash of hermesd resets it (sock.h). The relay's start does it; the splice engine,
+ * which starts no endpoint, calls it. One setsockopt; nothing for another endpoint. */
+void ep_sock_crash_reset(struct ep *e);
 #endif

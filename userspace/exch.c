@@ -29,6 +29,7 @@
 #include "ring.h"
 #include "retry.h"
 #include "route.h"
+#include "sock.h"
 
 #define HC_STREAM_HIGH (64 * 1024) /* streamed request body queued upstream at most */
 
@@ -425,6 +426,12 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
 	if (x->until_close || x->dechunk || !x->req_done || x->client_eof)
 		x->close_after = true;
+	/* the client's body ends with the connection: if hermesd died now, a FIN would
+	 * make a truncated body look complete, so a crash must reset (sock.h) */
+	if ((x->until_close || x->dechunk) && x->fd >= 0 && !x->crash_rst) {
+		sock_reset_on_close(x->fd);
+		x->crash_rst = true;
+	}
 	if (n + 128 > http_conn_room(x))
 		return -EMSGSIZE;
 	/* the parser bounds status to three digits */

@@ -157,6 +157,7 @@ struct hconn {
 				   * names its target in absolute form */
 	bool close_after;         /* close once this response is out */
 	bool rst;                 /* close with a reset */
+	bool crash_rst;           /* SO_LINGER 0 since a close-delimited body started (sock.h) */
 	struct rxbuf rx;          /* from the client */
 	char *sbuf;               /* to the client: sbuf[soff..slen) */
 	size_t slen, soff, scap;

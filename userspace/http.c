@@ -89,8 +89,10 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 {
 	if (x->state != HC_CLOSING || x->inflight > 0)
 		return;
-	if (x->rst && x->fd >= 0)
+	if (x->rst && x->fd >= 0 && !x->crash_rst)
 		sock_reset_on_close(x->fd);
+	else if (!x->rst && x->crash_rst)
+		sock_fin_on_close(x->fd); /* the body is complete: it ends with a FIN */
 	if (x->fd >= 0)
 		close(x->fd);
 	h2dn_free(x);
@@ -386,7 +388,12 @@ static bool hc_finish(struct loop *lp, struct hconn *x)
 	hc_end_request(lp, x);
 	if (x->close_after) {
 		/* FIN after the response, then read until the client closes: closing with
-		 * unread bytes would reset the connection and could destroy the answer */
+		 * unread bytes would reset the connection and could destroy the answer;
+		 * the body is complete, so a crash from here on must not reset it either */
+		if (x->crash_rst) {
+			sock_fin_on_close(x->fd);
+			x->crash_rst = false;
+		}
 		shutdown(x->fd, SHUT_WR);
 		x->state = HC_LINGER;
 		x->linger_since_ms = lp->now_ms;

@@ -257,13 +257,14 @@ void ingress_stop(struct ingress *ing)
 	ing->ports_fd = -1;
 }
 
+/* As the sk_lookup program decides: any value but "not protected" protects. */
 static bool port_protected(const struct loop *lp, const struct hermes_addr *dst)
 {
 	struct hermes_ingress_key k;
 	struct hermes_ingress_val v;
 
 	port_key(&k, dst->family, ntohs(dst->port));
-	return lp->ing && !bpf_map_lookup_elem(lp->ing->ports_fd, &k, &v) && v.action == HERMES_INGRESS_STEER;
+	return lp->ing && !bpf_map_lookup_elem(lp->ing->ports_fd, &k, &v) && v.action != HERMES_INGRESS_PASS;
 }
 
 static void refuse(struct loop *lp, int fd, const char *peer, const char *dst, const char *why)

@@ -307,6 +307,30 @@ int loader_pin_maps(struct bpf_object *obj, const char *pin_root)
 	return 0;
 }
 
+/* A pinned hermes_stats from a build with fewer counter slots cannot be reused (libbpf
+ * refuses a map of another size, and the start would fail): its pin goes, and the
+ * counters start again from 0. Only the counters: every other map keeps state. */
+static void replace_old_stats(const struct bpf_map *map, const char *pin_root)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_path(path, sizeof(path), pin_root, bpf_map__name(map)))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != bpf_map__max_entries(map)) {
+		log_info("%s has %u counter slots, this build %u: replacing it (the decision counters start from 0)",
+			 path, info.max_entries, bpf_map__max_entries(map));
+		if (unlink(path))
+			log_warn("cannot remove %s: %s (the start fails on it: remove it by hand)", path, strerror(errno));
+	}
+	close(fd);
+}
+
 int loader_start(struct loader *l, const struct hermes_config *cfg)
 {
 	char own_cg[PATH_MAX];
@@ -337,6 +361,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	err = loader_pin_maps(skel->obj, cfg->pin_root);
 	if (err)
 		goto fail;
+	replace_old_stats(skel->maps.hermes_stats, cfg->pin_root);
 	err = steer_bpf__load(skel);
 	if (err) {
 		log_error("cannot load BPF programs: %s (run as root on a kernel with BPF, BTF and cgroup v2)",

@@ -37,7 +37,9 @@
 #define DRAIN_HANDOVER_MS 20
 
 /* Binds with a few retries: an io_uring server that just exited keeps its port for
- * a few milliseconds (docs/architecture.md, kernel facts). */
+ * a few milliseconds (docs/architecture.md, kernel facts). Does not listen yet: a
+ * listening port completes handshakes, and none may before the maps, pins and links
+ * are in place (loop_listen). */
 static int listen_on(const struct cfg_sockaddr *a, int mark)
 {
 	int fd, one = 1, err = 0;
@@ -64,10 +66,6 @@ static int listen_on(const struct cfg_sockaddr *a, int mark)
 	}
 	if (err)
 		goto fail;
-	if (listen(fd, LISTEN_BACKLOG) < 0) {
-		err = -errno;
-		goto fail;
-	}
 	return fd;
 fail:
 	close(fd);
@@ -248,10 +246,26 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 		log_error("out of memory for the metrics' label sets");
 		return err;
 	}
-	for (int i = 0; i < lp->n_lst; i++)
-		arm_accept(lp, &lp->lst[i]);
 	arm_signal(lp);
 	arm_tick(lp);
+	return 0;
+}
+
+int loop_listen(struct loop *lp, bool inbound)
+{
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+
+		if ((l->kind == LST_INBOUND) != inbound)
+			continue;
+		if (listen(l->fd, LISTEN_BACKLOG) < 0) {
+			int err = -errno;
+
+			log_error("cannot listen on %s: %s", l->name, strerror(-err));
+			return err;
+		}
+		arm_accept(lp, l);
+	}
 	return 0;
 }
 

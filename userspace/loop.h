@@ -10,6 +10,11 @@
  * loaded config over, even when it fails: *cfg moves into the first snapshot (lp->rt,
  * lp->cfg) and is left empty. Returns 0 or -errno (logged). */
 int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, const char *config_path);
+/* Listens on (and arms the accepts of) the inbound listeners, or all the others: the
+ * listeners are only bound by loop_init, so that no port takes a connection before
+ * the maps, pins and links exist. The inbound ones go first because the sk_lookup
+ * map takes listening sockets only. Returns 0 or -errno (logged). */
+int loop_listen(struct loop *lp, bool inbound);
 /* Runs until SIGTERM/SIGINT has drained every flow. Returns the exit code. */
 int loop_run(struct loop *lp);
 void loop_fini(struct loop *lp);

@@ -168,6 +168,8 @@ static void usage(FILE *f)
 "left alone. /stats: hermes_links_attached, hermes_links_expected,\n"
 "hermes_link_reattach_total. Attaching again needs the privileges --user drops.\n"
 "\n"
+"No port (outbound, admin, tunnel, inbound, metrics) takes a connection before the\n"
+"maps, pins and links are in place: once a port answers, hermesctl works.\n"
 "Under systemd (Type=notify, NOTIFY_SOCKET set) hermesd reports READY=1 once ready,\n"
 "RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 when it drains.\n"
 "\n"
@@ -520,7 +522,10 @@ int main(int argc, char **argv)
 	rc = pol_sync_config(ld.policy_fd, lp.cfg->rules, lp.cfg->n_rules);
 	if (rc)
 		log_error("cannot write config policy into %s/hermes_policy: %s", lp.cfg->pin_root, strerror(-rc));
-	if (rc || ingress_start(&ing, &lp) || caps_drop(lp.cfg->user)) {
+	/* readiness is readiness: no port takes a connection (and READY=1 is not sent)
+	 * before the maps, pins and links exist */
+	if (rc || loop_listen(&lp, true) || ingress_start(&ing, &lp) || loop_listen(&lp, false) ||
+	    caps_drop(lp.cfg->user)) {
 		ingress_stop(&ing);
 		loader_stop(&ld, lp.cfg->detach_on_exit);
 		loop_fini(&lp);

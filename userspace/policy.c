@@ -38,6 +38,7 @@ static const char *const counter_names[HERMES_CNT_MAX] = {
 	[HERMES_CNT_SKMSG_FAIL] = "sk_msg_socket_failed",
 	[HERMES_CNT_SKMSG_REDIR] = "sk_msg_redirect",
 	[HERMES_CNT_SKMSG_TCP] = "sk_msg_tcp",
+	[HERMES_CNT_UNKNOWN_ACTION] = "unknown_action",
 };
 
 static const char match_hint[] = "expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443";
@@ -313,6 +314,9 @@ int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_ke
 
 int pol_map_put(int map_fd, const struct hermes_policy_key *key, const struct hermes_policy_val *val)
 {
+	/* the programs would deny it: never write one on purpose */
+	if (val->action >= HERMES_ACT_MAX)
+		return -EINVAL;
 	if (bpf_map_update_elem(map_fd, key, val, BPF_ANY))
 		return -errno;
 	return 0;
@@ -430,6 +434,22 @@ int pol_map_foreach(int map_fd, int (*cb)(const struct hermes_policy_key *, cons
 	return 0;
 }
 
+bool pol_warn_unknown(const struct hermes_policy_key *key, const struct hermes_policy_val *val)
+{
+	char m[80];
+
+	if (val->action < HERMES_ACT_MAX)
+		return false;
+	if (pol_fmt_match(key, m, sizeof(m)))
+		snprintf(m, sizeof(m), "<raw prefixlen=%u family=%u port=%u>", key->prefixlen, key->family,
+			 ntohs(key->port));
+	log_warn("policy: rule %s in hermes_policy holds action %u, which hermes does not know: its "
+		 "connects are denied (counted as unknown_action); write a real one with "
+		 "'hermesctl policy add %s ACTION' or remove it with 'hermesctl policy del %s'",
+		 m, val->action, m, m);
+	return true;
+}
+
 static int key_cmp_q(const void *a, const void *b)
 {
 	return pol_key_cmp(a, b);
@@ -487,8 +507,10 @@ int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n)
 	}
 
 	for (size_t i = 0; i < n_ents; i++) {
-		if (ents[i].val.origin != HERMES_ORIGIN_CONFIG)
+		if (ents[i].val.origin != HERMES_ORIGIN_CONFIG) {
+			pol_warn_unknown(&ents[i].key, &ents[i].val);
 			continue;
+		}
 		if (n > 0 && bsearch(&ents[i].key, want, (size_t)n, sizeof(*want), key_cmp_q))
 			continue;
 		err = pol_map_del(map_fd, &ents[i].key);

@@ -41,13 +41,18 @@ int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct h
 /* Listing order: family, address, prefix length, port. 0 only for identical rules. */
 int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_key *b);
 
+/* -EINVAL for an action hermes does not know: the programs would deny it. */
 int pol_map_put(int map_fd, const struct hermes_policy_key *key, const struct hermes_policy_val *val);
+/* Logs (warn) a rule whose action hermes does not know, which the programs deny;
+ * whether it was one. */
+bool pol_warn_unknown(const struct hermes_policy_key *key, const struct hermes_policy_val *val);
 int pol_map_del(int map_fd, const struct hermes_policy_key *key);
 /* Calls cb for each rule, sorted by family, address, prefix, port; stops when cb returns non-zero. */
 int pol_map_foreach(int map_fd, int (*cb)(const struct hermes_policy_key *, const struct hermes_policy_val *, void *), void *arg);
 /* Makes the map hold exactly `rules` among origin=config entries: upserts every rule
  * (marked origin=config), deletes config-origin entries no longer listed, leaves
- * manual entries alone. A manual rule with the same key as a config rule is kept
+ * manual entries alone (warning about those whose action is unknown, which the
+ * programs deny). A manual rule with the same key as a config rule is kept
  * (with a warning): an operator's hermesctl rule wins until it is deleted. Returns
  * 0 or the first -errno (and goes on with the other rules). */
 int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n);

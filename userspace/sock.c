@@ -20,6 +20,14 @@ void sock_reset_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+void sock_fin_on_close(int fd)
+{
+	struct linger lg = { .l_onoff = 0, .l_linger = 0 };
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 int sock_open(struct loop *lp, int family)
 {
 	int fd, one = 1, mark = (int)lp->cfg->mark;

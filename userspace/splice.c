@@ -23,6 +23,7 @@
 
 #include "conn.h"
 #include "ep.h"
+#include "ep_sock.h"
 #include "log.h"
 #include "ring.h"
 #include "splice.h"
@@ -212,6 +213,8 @@ int splice_start(struct loop *lp, struct conn *c)
 		}
 	}
 	c->spliced = true;
+	ep_sock_crash_reset(c->r.ep[0]);
+	ep_sock_crash_reset(c->r.ep[1]);
 	log_debug("conn %llu: relay splice", (unsigned long long)c->id);
 	/* Bytes that arrived before the sockets entered the map sit in their receive queues
 	 * until the next data_ready runs the verdict over the whole queue, in order. The app

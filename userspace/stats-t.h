@@ -66,6 +66,8 @@ enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PE
 	SCRAPE(sk_msg_socket_failures, counter, "hermes_sk_msg_socket_failures_total", \
 	       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).") \
 	SCRAPE(sk_msg_path, counter, "hermes_sk_msg_path_total", "Path chosen by a hop socket's first send.") \
+	SCRAPE(bpf_fail_closed, counter, "hermes_bpf_fail_closed_total", \
+	       "Connects denied in BPF because the policy held a value hermes does not know, by reason.") \
 	PAIR(counter, "hermes_flows_total", "Relayed flows by engine.", "engine", \
 	     flows_uring, "uring", flows_splice, "splice") \
 	VALUE(tunnel_requests, counter, "hermes_tunnel_requests_total", "Connections accepted on the tunnel listener.") \

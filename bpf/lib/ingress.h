@@ -84,7 +84,8 @@ static __always_inline int ingress_protected(const struct bpf_sk_lookup *ctx)
 	key.family = ctx->family == AF_INET6 ? HERMES_FAMILY_V6 : HERMES_FAMILY_V4;
 	key.port = bpf_htons((__u16)ctx->local_port);
 	val = bpf_map_lookup_elem(&hermes_ingress, &key);
-	return val && val->action == HERMES_INGRESS_STEER;
+	/* fail closed: any value but "not protected" (bpftool typos too) protects */
+	return val && val->action != HERMES_INGRESS_PASS;
 }
 
 #endif

@@ -12,7 +12,8 @@
 #endif
 
 /* What the sk_lookup program does with a new inbound connection to a port. Values are
- * stored in maps: never renumber. */
+ * stored in maps: never renumber. Any other value fails closed: the port is protected
+ * as with HERMES_INGRESS_STEER. */
 enum hermes_ingress_action {
 	HERMES_INGRESS_PASS = 0,  /* not protected: the normal socket lookup decides */
 	HERMES_INGRESS_STEER = 1, /* protected: to hermesd's inbound listener, refused without one */

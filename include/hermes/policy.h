@@ -10,7 +10,10 @@
 #include <linux/types.h>
 #endif
 
-/* What happens to a new connection. Values are stored in maps: never renumber. */
+/* What happens to a new connection. Values are stored in maps: never renumber. Any
+ * other value (a map written by hand, or by a newer hermes) fails closed: the BPF
+ * programs deny the connect and count HERMES_CNT_UNKNOWN_ACTION, so a typo in a
+ * bpftool command can never open what a covering deny closes. */
 enum hermes_action {
 	HERMES_ACT_PASS = 0,   /* untouched: the connect goes where the app asked */
 	HERMES_ACT_DENY = 1,   /* connect() fails with EPERM in BPF */
@@ -89,7 +92,8 @@ _Static_assert(__builtin_offsetof(struct hermes_policy_val, route_id) == 4, "pol
 
 #define HERMES_POLICY_MAX_RULES 16384
 
-/* Per-action decision counters: a per-CPU array indexed by these slots. */
+/* Per-action decision counters: a per-CPU array indexed by these slots. New slots go
+ * at the end (hermesd replaces a pinned hermes_stats of another size: loader.c). */
 enum hermes_counter {
 	HERMES_CNT_PASS = HERMES_ACT_PASS,
 	HERMES_CNT_DENY = HERMES_ACT_DENY,
@@ -103,6 +107,7 @@ enum hermes_counter {
 	HERMES_CNT_SKMSG_FAIL,  /* sockets that could not be added (map full, ...) */
 	HERMES_CNT_SKMSG_REDIR, /* sockets whose first send was redirected: sk_msg for good */
 	HERMES_CNT_SKMSG_TCP,   /* sockets whose first send found no peer: TCP for good */
+	HERMES_CNT_UNKNOWN_ACTION, /* connects denied because their rule's action is unknown (also counted as deny) */
 	HERMES_CNT_MAX
 };
 

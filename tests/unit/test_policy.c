@@ -264,6 +264,29 @@ static bool test_actions(void)
 				  "counter %u has a name", i);
 	ok &= ASSERT_STREQ(pol_counter_name(HERMES_CNT_DENY), "deny", "deny counter");
 	ok &= ASSERT_STREQ(pol_counter_name(HERMES_CNT_MAX), "unknown", "out of range counter");
+	ok &= ASSERT_STREQ(pol_counter_name(HERMES_CNT_UNKNOWN_ACTION), "unknown_action", "unknown_action counter");
+	return ok;
+}
+
+/* Values past the enum fail closed in BPF: user space never writes one and names each it finds. */
+static bool test_unknown_action(void)
+{
+	struct hermes_policy_key k;
+	struct hermes_policy_val v = { 0 };
+	bool ok = true;
+
+	ok &= ASSERT_EQ(pol_parse_match("10.0.3.0/24:80", &k), 0, "match");
+	for (unsigned a = 0; a < HERMES_ACT_MAX; a++) {
+		v.action = (hermes_action_t)a;
+		ok &= ASSERT_TRUE(!pol_warn_unknown(&k, &v), "action %u is known", a);
+		/* a known action reaches the map: on fd -1, EBADF */
+		ok &= ASSERT_EQ(pol_map_put(-1, &k, &v), -EBADF, "known action goes to the map");
+	}
+	for (unsigned a = HERMES_ACT_MAX; a < 256; a += 47) {
+		v.action = (hermes_action_t)a;
+		ok &= ASSERT_TRUE(pol_warn_unknown(&k, &v), "action %u is unknown", a);
+		ok &= ASSERT_EQ(pol_map_put(-1, &k, &v), -EINVAL, "unknown action refused before the map");
+	}
 	return ok;
 }
 
@@ -358,6 +381,7 @@ int main(void)
 	RUN(test_key_layout);
 	RUN(test_fmt);
 	RUN(test_actions);
+	RUN(test_unknown_action);
 	RUN(test_order);
 	RUN(test_best_rule);
 	return check_summary("test_policy");

@@ -54,10 +54,11 @@ static int collect_rule(const struct hermes_policy_key *k, const struct hermes_p
 
 static void print_action(char *buf, size_t len, unsigned a)
 {
+	/* the BPF programs deny it: say so rather than print a number that looks valid */
 	if (a < HERMES_ACT_MAX)
 		snprintf(buf, len, "%s", pol_action_name(a));
 	else
-		snprintf(buf, len, "action %u", a);
+		snprintf(buf, len, "unknown(%u)", a);
 }
 
 static void print_origin(char *buf, size_t len, unsigned o)
@@ -117,6 +118,10 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 	}
 	if (json)
 		printf("%s]\n", l.n ? "\n" : "");
+	for (size_t i = 0, n_bad = 0; i < l.n; i++)
+		if (l.rows[i].action >= HERMES_ACT_MAX && !n_bad++)
+			errmsg("rules shown as unknown(N) hold an action hermes does not know: their connects are "
+			       "denied; rewrite them with 'hermesctl policy add MATCH ACTION' or delete them");
 	free(l.rows);
 	return EXIT_OK;
 }

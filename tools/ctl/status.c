@@ -139,6 +139,9 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 			printf("decisions:\n");
 			for (unsigned i = 0; i < HERMES_CNT_MAX; i++)
 				printf("  %-14s %llu\n", pol_counter_name(i), (unsigned long long)cnt[i]);
+			if (cnt[HERMES_CNT_UNKNOWN_ACTION])
+				printf("  (unknown_action: connects denied because their rule's action is not one hermes "
+				       "knows: see 'hermesctl policy list')\n");
 		}
 		if (st == ADMIN_READY)
 			printf("hermesd: ready (%s)\n", c->admin.addr);
