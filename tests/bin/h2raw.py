@@ -16,6 +16,8 @@ ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:P
   rapid-reset N    N requests, each cancelled (RST_STREAM CANCEL) at once
   streams N        N POST requests whose bodies never come (open streams)
   idle             the preface and SETTINGS only, then waits
+  ping-flood N     N PINGs sent without reading the acknowledgements (a small
+                   receive buffer), then reads
 
 and then reads until the answer the action waits for (a status, RST_STREAM or GOAWAY;
 trailer-bomb: RST_STREAM or GOAWAY; continuation, rapid-reset, idle: the close), the
@@ -54,8 +56,12 @@ def code_name(c):
 
 
 class Conn:
-    def __init__(self, host, port, authority, timeout):
-        self.s = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, authority, timeout, rcvbuf=0):
+        self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(timeout)
+        self.s.connect((host, port))
         self.authority = authority
         self.enc = hpack.Encoder()
         self.dec = hpack.Decoder(max_header_list_size=1 << 24)
@@ -164,12 +170,13 @@ def main():
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("action", choices=["get", "bomb", "trailer-bomb", "bighead", "continuation", "rapid-reset",
-                                       "streams", "idle"])
+                                       "streams", "idle", "ping-flood"])
     ap.add_argument("n", type=int, nargs="?", default=1)
     ap.add_argument("--authority")
     ap.add_argument("--timeout", type=float, default=5)
     a = ap.parse_args()
-    c = Conn(a.host, a.port, a.authority or "%s:%d" % (a.host, a.port), a.timeout)
+    c = Conn(a.host, a.port, a.authority or "%s:%d" % (a.host, a.port), a.timeout,
+             4096 if a.action == "ping-flood" else 0)
     n = a.n
     if a.action == "get":
         c.send(frame(HEADERS, END_HEADERS | END_STREAM, c.next_sid(), c.head()))
@@ -196,6 +203,13 @@ def main():
         c.send(out)
     elif a.action == "streams":
         c.send(b"".join(frame(HEADERS, END_HEADERS, c.next_sid(), c.head("POST")) for _ in range(n)))
+    elif a.action == "ping-flood":
+        ping = frame(PING, 0, 0, b"12345678") * 1000
+        try:
+            for _ in range(n // 1000):
+                c.send(ping)
+        except OSError as e:
+            print("send: %s" % e)
     elif a.action == "rapid-reset":
         out = b""
         for _ in range(n):

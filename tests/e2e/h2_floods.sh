@@ -5,7 +5,9 @@
 # GOAWAY(ENHANCE_YOUR_CALM) before the close (nghttp2 alone closed without a word); 300
 # requests each reset at once (rapid reset, CVE-2023-44487; http2.reset_burst: 100) get
 # GOAWAY(ENHANCE_YOUR_CALM) (nghttp2's own limit says INTERNAL_ERROR, and only after
-# 1000). Each is counted in hermes_http2_limits_total; good clients are still served.
+# 1000); 2 million PINGs from a client that does not read the acknowledgements
+# (http2.max_pending_acks: 1000) close the connection. Each is counted in
+# hermes_http2_limits_total; good clients are still served.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -24,10 +26,13 @@ for side in app tl; do
 	out=$($side rapid-reset 300)
 	assert_match "$out" 'goaway ENHANCE_YOUR_CALM' "$side: rapid reset gets GOAWAY(ENHANCE_YOUR_CALM) ($out)"
 	assert_match "$out" 'closed after' "$side: and the connection closes"
+	out=$($side --timeout 20 ping-flood 2000000)
+	assert_match "$out" 'closed after' "$side: a PING flood that reads no acknowledgement is closed ($out)"
 done
 assert_eq 2 "$(stat_value hermes_http2_limits_total 'limit="continuations"')" "two CONTINUATION floods counted"
 assert_eq 2 "$(stat_value hermes_http2_limits_total 'limit="resets"')" "two rapid resets counted"
+assert_eq 2 "$(stat_value hermes_http2_limits_total 'limit="control_flood"')" "two PING floods counted"
 pid_alive "$HERMESD_PID" || die "hermesd died"
 assert_match "$(app get)" 'status 200' "the http action still serves"
 assert_match "$(tl get)" 'status 200' "the tunnel listener still serves"
-pass "CONTINUATION flood and rapid reset: GOAWAY(ENHANCE_YOUR_CALM) on both HTTP/2 sides, counted"
+pass "CONTINUATION flood and rapid reset: GOAWAY(ENHANCE_YOUR_CALM) on both HTTP/2 sides; PING flood closed; counted"
