@@ -35,7 +35,8 @@
 
 #define SESS_IDLE_MS 60000          /* a pooled connection with no flow is closed after this */
 #define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
-#define SESS_SNIFF_PAUSE_NS 5000000 /* part of the h2c preface came: peek again after this */
+#define SESS_SNIFF_PAUSE_NS 5000000 /* part of the h2c preface came: peek again after this, */
+#define SESS_SNIFF_PAUSE_MAX_NS 640000000 /* twice as long each time, up to this */
 
 static const char h2c_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -564,11 +565,14 @@ static void on_sniff(struct sess *s, int res)
 		sess_close(s, 0, "closed before sending anything");
 		return;
 	}
-	/* only the whole preface is h2c; the start of it, so far: peek again shortly (a
-	 * peek returns at once while anything is queued, and sess_tick ends the wait) */
+	/* only the whole preface is h2c; the start of it, so far: peek again after a pause
+	 * (a peek returns at once while anything is queued), longer each time, so that a
+	 * client that stops there costs a few wakeups until sess_tick ends the wait */
 	h2c = !memcmp(s->rbuf, h2c_preface, (size_t)res);
 	if (h2c && (size_t)res < sizeof(h2c_preface) - 1) {
-		s->sniff_ts = (struct __kernel_timespec){ .tv_nsec = SESS_SNIFF_PAUSE_NS };
+		long long ns = s->sniff_ts.tv_nsec ? s->sniff_ts.tv_nsec * 2 : SESS_SNIFF_PAUSE_NS;
+
+		s->sniff_ts = (struct __kernel_timespec){ .tv_nsec = ns < SESS_SNIFF_PAUSE_MAX_NS ? ns : SESS_SNIFF_PAUSE_MAX_NS };
 		io_uring_prep_timeout(loop_sqe(lp, &s->op_connect, sess_sniff_pause_done), &s->sniff_ts, 0, 0);
 		s->inflight++;
 		return;
