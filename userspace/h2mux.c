@@ -396,6 +396,12 @@ int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n)
 							  NGHTTP2_INTERNAL_ERROR);
 		return -EPROTO;
 	}
+	if (m->calm) {
+		/* a limit of ours ended the session (rapid reset): the owner closes it as
+		 * after an error of nghttp2's, once the GOAWAY is out */
+		m->ng_err = NGHTTP2_ERR_FLOODED;
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -422,8 +428,12 @@ bool h2mux_finished(const struct h2mux *m)
 	return !nghttp2_session_want_read(m->ng) && !nghttp2_session_want_write(m->ng);
 }
 
-void h2mux_idle(struct h2mux *m)
+bool h2mux_idle(struct h2mux *m)
 {
+	/* nghttp2 stops reading once a GOAWAY ending the session is queued */
+	if (!nghttp2_session_want_read(m->ng))
+		return true;
 	hit(m, H2L_IDLE);
 	nghttp2_session_terminate_session(m->ng, NGHTTP2_NO_ERROR);
+	return false;
 }

@@ -77,9 +77,9 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 void h2mux_fini(struct h2mux *m);
 
 /* Received bytes into nghttp2 (callbacks run inside). 0, or -EPROTO (m->ng_err set:
- * a GOAWAY is queued, nghttp2's or, for the errors it leaves without one, ours, e.g.
- * ENHANCE_YOUR_CALM for a CONTINUATION flood: worth producing before the close; input
- * after that is dropped). */
+ * a GOAWAY is queued, nghttp2's or, for the errors it leaves without one and for a
+ * rapid reset, ours, e.g. ENHANCE_YOUR_CALM for a CONTINUATION flood: worth producing
+ * before the close; input after that is dropped). */
 int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n);
 /* Frames to the output while it has room. 0, -EPROTO (m->ng_err set), or the
  * output's -errno. */
@@ -87,8 +87,10 @@ int h2mux_produce(struct h2mux *m);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool h2mux_finished(const struct h2mux *m);
 /* A server session with no stream for http2.idle_timeout_ms: GOAWAY(NO_ERROR) queued
- * (counted); the owner closes once it is out (h2mux_finished). */
-void h2mux_idle(struct h2mux *m);
+ * (counted); the owner closes once it is out (h2mux_finished). true: a GOAWAY ending
+ * the session was queued before and has not gone out (a client that does not read):
+ * the owner closes now. */
+bool h2mux_idle(struct h2mux *m);
 
 /* Events recorded inside nghttp2, acted on once it returned, so that a stream's owner is
  * never re-entered from a call it made: h2mux_event (inside a callback) queues st once,

@@ -747,10 +747,8 @@ void sess_tick(struct loop *lp)
 			/* a pooled connection of ours goes after a minute unused; an HTTP/2 session a
 			 * client keeps open with no stream, after http2.idle_timeout_ms */
 			if (s->mux.ng) {
-				if (lp->draining || !s->server)
+				if (lp->draining || !s->server || h2mux_idle(&s->mux))
 					sess_h2_goaway(s, true);
-				else
-					h2mux_idle(&s->mux);
 				sess_flush(s);
 			}
 			sess_close(s, 0, lp->draining ? "draining" : "idle");
