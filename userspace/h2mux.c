@@ -160,9 +160,12 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	(void)flags;
 	if (!st || f->hd.type != NGHTTP2_HEADERS || st->hl_over)
 		return 0;
-	if (m->max_hl && (st->hl_bytes += nl + vl + 32, ++st->hl_fields > m->max_fields || st->hl_bytes > m->max_hl)) {
-		section_over(m, st, f);
-		return 0;
+	if (m->max_hl) {
+		st->hl_bytes += nl + vl + 32;
+		if (++st->hl_fields > m->max_fields || st->hl_bytes > m->max_hl) {
+			section_over(m, st, f);
+			return 0;
+		}
 	}
 	if (!st->ops->header)
 		return 0;
