@@ -138,6 +138,20 @@ const struct cfgp_key cfghttp_keys[] = {
 	{ .name = "retry", .set = set_retry, CFGP_FIELD(http.retry), CFGP_RELOAD },
 };
 
+/* reload: a session takes them when it starts (idle_timeout_ms: open ones too) */
+#define HTTP2_U32(f, key, lo, hi) \
+	{ .name = key, .set = cfgp_set_u32, CFGP_FIELD(http2.f), .min = (lo), .max = (hi), CFGP_RELOAD }
+const struct cfgp_key cfghttp2_keys[] = {
+	HTTP2_U32(max_header_list, "max_header_list_bytes", 1024, 1 << 24),
+	HTTP2_U32(max_header_fields, "max_header_fields", 8, 100000),
+	HTTP2_U32(max_continuations, "max_continuations", 1, 10000),
+	HTTP2_U32(max_streams, "max_concurrent_streams", 1, 100000),
+	HTTP2_U32(reset_burst, "reset_burst", 1, 1000000),
+	HTTP2_U32(reset_rate, "reset_rate", 1, 1000000),
+	HTTP2_U32(max_pending_acks, "max_pending_acks", 16, 1000000),
+	HTTP2_U32(idle_timeout_ms, "idle_timeout_ms", 100, 3600000),
+};
+
 static bool header_name_ok(const char *s)
 {
 	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") ==

@@ -210,7 +210,22 @@ struct cfg_http {
 	struct cfg_http_retry retry;  /* for requests no route matches (default: no retries) */
 };
 
-#define CFG_MAX_KEY_LINES 80
+/* Section `http2`: what a peer of an HTTP/2 server session (the http action's h2c
+ * clients, the tunnel listener's h2 and h2c sessions) may make hermesd hold or do, and
+ * how long a session with no stream stays. h2mux.c enforces them; a session takes them
+ * when it starts (idle_timeout_ms: at each tick). */
+struct cfg_http2 {
+	uint32_t max_header_list;     /* decoded bytes of one header or trailer section (name + value + 32 per field) */
+	uint32_t max_header_fields;   /* fields of one section */
+	uint32_t max_continuations;   /* CONTINUATION frames after one HEADERS */
+	uint32_t max_streams;         /* SETTINGS_MAX_CONCURRENT_STREAMS */
+	uint32_t reset_burst;         /* RST_STREAM frames a client may send at once ... */
+	uint32_t reset_rate;          /* ... and per second after that (token bucket) */
+	uint32_t max_pending_acks;    /* SETTINGS/PING acknowledgements queued for a peer that does not read */
+	uint32_t idle_timeout_ms;     /* a session with no open stream this long: GOAWAY, closed */
+};
+
+#define CFG_MAX_KEY_LINES 96
 
 /* Limits of the file itself, checked while it is read and parsed so that a hostile or
  * broken file fails at once, naming the line, instead of being built whole first (150,000
@@ -288,6 +303,7 @@ struct hermes_config {
 	struct cfg_access *access;
 	int n_access;
 	struct cfg_http http;
+	struct cfg_http2 http2;
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
 

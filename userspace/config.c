@@ -144,13 +144,15 @@ const struct cfgp_key config_top_keys[] = {
 	  CFGP_FIELD(inbound.on), CFGP_RESTART },
 	{ .name = "http", .set = cfgp_set_section, .sub = cfghttp_keys, .nsub = CFGHTTP_N_KEYS },
 	{ .name = "http_routes", .set = cfghttp_set_routes, CFGP_RELOAD, .entries = CFG_HTTP_MAX_ROUTES },
+	{ .name = "http2", .set = cfgp_set_section, .sub = cfghttp2_keys, .nsub = CFGHTTP2_N_KEYS },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
 
 _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
-		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS <= CFG_MAX_KEY_LINES,
+		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS <=
+		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 /* the first pass refuses a list below the top level longer than CFGP_MAX_NESTED */
@@ -219,6 +221,14 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->http.head_timeout_ms = 10000;
 	cfg->http.unhealthy_ms = 5000;
 	cfg->http.via = true;
+	cfg->http2.max_header_list = 32768;
+	cfg->http2.max_header_fields = 128;
+	cfg->http2.max_continuations = 8;
+	cfg->http2.max_streams = 100;
+	cfg->http2.reset_burst = 100;
+	cfg->http2.reset_rate = 20;
+	cfg->http2.max_pending_acks = 1000;
+	cfg->http2.idle_timeout_ms = 30000;
 	/* no route, no retry section: plain forwarding */
 	cfghttp_retry_defaults(&cfg->http.retry);
 	cfg->http.retry.num_retries = 0;

@@ -263,6 +263,12 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->http.pool_idle_timeout_ms, cfg->http.keepalive_timeout_ms, cfg->http.head_timeout_ms,
 		cfg->http.unhealthy_ms, bool_word(cfg->http.via));
 	print_retry(f, "    ", &cfg->http.retry);
+	fprintf(f, "http2:\n  max_header_list_bytes: %u\n  max_header_fields: %u\n  max_continuations: %u\n"
+		   "  max_concurrent_streams: %u\n  reset_burst: %u\n  reset_rate: %u\n  max_pending_acks: %u\n"
+		   "  idle_timeout_ms: %u\n",
+		cfg->http2.max_header_list, cfg->http2.max_header_fields, cfg->http2.max_continuations,
+		cfg->http2.max_streams, cfg->http2.reset_burst, cfg->http2.reset_rate, cfg->http2.max_pending_acks,
+		cfg->http2.idle_timeout_ms);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

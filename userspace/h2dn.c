@@ -370,8 +370,8 @@ static const struct h2mux_ops conn_ops = {
 
 int h2dn_start(struct loop *lp, struct hconn *x)
 {
-	struct h2mux_cfg cfg = { .server = true, .max_streams_set = true, .max_streams = H2DN_MAX_STREAMS,
-				 .stream_win = H2DN_STREAM_WIN, .conn_win = H2DN_CONN_WIN };
+	struct h2mux_cfg cfg = { .server = true, .stream_win = H2DN_STREAM_WIN, .conn_win = H2DN_CONN_WIN,
+				 .lim = &lp->cfg->http2, .hits = lp->st.http2_limits };
 	struct h2sess *h = calloc(1, sizeof(*h));
 
 	if (!h)
@@ -398,12 +398,12 @@ void h2dn_input(struct loop *lp, struct hconn *x)
 
 	if (avail) {
 		if (h2mux_feed(h->m, (const uint8_t *)x->rx.p + x->rx.off, avail)) {
+			/* its GOAWAY goes out, then conn_flush closes (h2dn_tick a second later if not) */
 			log_info("http conn %llu: HTTP/2: %s", (unsigned long long)x->id, nghttp2_strerror(h->m->ng_err));
-			http_conn_close(lp, x, true);
-			return;
+			h->idle_since_ms = lp->now_ms;
 		}
+		/* (idle_since_ms: when the last stream ended; PINGs do not keep a session) */
 		x->rx.off = x->rx.len;
-		h->idle_since_ms = lp->now_ms;
 		h2mux_events(h->m);
 	}
 	if (x->state != HC_H2)
@@ -541,9 +541,17 @@ void h2dn_tick(struct loop *lp, struct hconn *x)
 {
 	struct h2sess *h = SESS(x);
 
-	if (!h->n_streams &&
-	    (lp->draining || lp->now_ms - h->idle_since_ms >= lp->cfg->http.keepalive_timeout_ms))
-		http_conn_close(lp, x, false);
+	if ((h->m->ng_err && lp->now_ms - h->idle_since_ms >= 1000) || (lp->draining && !h->n_streams)) {
+		http_conn_close(lp, x, h->m->ng_err != 0);
+	} else if (!h->n_streams && lp->now_ms - h->idle_since_ms >= lp->cfg->http2.idle_timeout_ms) {
+		/* GOAWAY; conn_flush closes once it is out (or the next idle period here) */
+		if (h2mux_idle(h->m)) {
+			http_conn_close(lp, x, true);
+			return;
+		}
+		h->idle_since_ms = lp->now_ms;
+		h2s_dirty(lp, h);
+	}
 }
 
 /* ---- streams of a tunnel listener session (sess.c) ---- */

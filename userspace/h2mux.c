@@ -6,9 +6,20 @@
  * streams of different kinds: a tunnel session's CONNECT streams (sess_h2.c) beside the
  * explicit proxy requests it hands to the http action (h2dn.c). The owners decide what
  * their callbacks may do: the http action's only record events and acts on them once
- * nghttp2 returned. */
+ * nghttp2 returned.
+ *
+ * A server session also holds its peer to the limits of the section http2, once for
+ * every owner: each header or trailer section is counted field by field as HPACK
+ * decodes it (RFC 9113 6.5.2's size: name + value + 32), so that a few bytes of
+ * references to one large field cannot make us hold megabytes; a request head over the
+ * limits is answered 431 here, trailers over them reset the stream
+ * (ENHANCE_YOUR_CALM). RST_STREAM frames pass a token bucket of our own (nghttp2's
+ * answers INTERNAL_ERROR) and a CONTINUATION or acknowledgement flood, which nghttp2
+ * ends without a word, gets its GOAWAY(ENHANCE_YOUR_CALM) here. */
 #include <errno.h>
+#include <time.h>
 
+#include "config-t.h"
 #include "h2mux.h"
 
 #define MUX(ud) ((struct h2mux *)(ud))
@@ -70,38 +81,137 @@ void h2mux_unqueue_all(struct h2mux *m)
 
 /* ---- the callback table: session events to the owner, stream events to the stream ---- */
 
+static void hit(struct h2mux *m, enum h2mux_limit l)
+{
+	if (m->hits)
+		m->hits[l]++;
+}
+
+/* GOAWAY(ENHANCE_YOUR_CALM): the peer is told why, no new stream is taken, and the
+ * session ends once it is out (nghttp2 stops reading). */
+static void calm_down(struct h2mux *m, enum h2mux_limit l)
+{
+	if (m->calm)
+		return;
+	m->calm = true;
+	hit(m, l);
+	nghttp2_session_terminate_session(m->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One RST_STREAM from the peer takes a token: reset_burst of them at most, reset_rate
+ * more each second. false: none left. */
+static bool reset_token(struct h2mux *m)
+{
+	uint64_t now = now_ms(), cap = (uint64_t)m->reset_burst * 1000;
+
+	m->reset_tokens += (now - m->reset_ms) * m->reset_rate;
+	m->reset_ms = now;
+	if (m->reset_tokens > cap)
+		m->reset_tokens = cap;
+	if (m->reset_tokens < 1000)
+		return false;
+	m->reset_tokens -= 1000;
+	return true;
+}
+
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
+	struct h2mux_stream *st;
+
 	(void)ng;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && MUX(ud)->ops->begin)
 		MUX(ud)->ops->begin(MUX(ud), f);
+	/* each section (a request head, then trailers) is held to the limits on its own */
+	if (f->hd.type == NGHTTP2_HEADERS && (st = h2mux_stream_at(MUX(ud), f->hd.stream_id))) {
+		st->hl_bytes = 0;
+		st->hl_fields = 0;
+		st->hl_over = false;
+	}
 	return 0;
+}
+
+/* st's section went over the limits: its further fields are decoded (HPACK's state
+ * needs it) but dropped. A request head is answered 431 once it ends; trailers reset
+ * the stream now. */
+static void section_over(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f)
+{
+	st->hl_over = true;
+	hit(m, H2L_HEADER_LIST);
+	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
 		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
 {
-	struct h2mux_stream *st = h2mux_stream_at(MUX(ud), f->hd.stream_id);
+	struct h2mux *m = MUX(ud);
+	struct h2mux_stream *st = h2mux_stream_at(m, f->hd.stream_id);
+	int rv;
 
 	(void)ng;
 	(void)flags;
-	if (!st || !st->ops->header || f->hd.type != NGHTTP2_HEADERS)
+	if (!st || f->hd.type != NGHTTP2_HEADERS || st->hl_over)
 		return 0;
-	return st->ops->header(MUX(ud), st, f, name, nl, value, vl);
+	if (m->max_hl) {
+		st->hl_bytes += nl + vl + 32;
+		if (++st->hl_fields > m->max_fields || st->hl_bytes > m->max_hl) {
+			section_over(m, st, f);
+			return 0;
+		}
+	}
+	if (!st->ops->header)
+		return 0;
+	rv = st->ops->header(m, st, f, name, nl, value, vl);
+	if (rv == H2MUX_TOO_LARGE) {
+		section_over(m, st, f);
+		return 0;
+	}
+	return rv;
+}
+
+/* A request head over the limits, complete: 431 with no body, the stream taken from its
+ * owner (who hears it closed) and, if the client would go on sending its body, ended. */
+static void answer_431(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f)
+{
+	static const nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)"431", 7, 3, NGHTTP2_NV_FLAG_NONE } };
+	int32_t sid = f->hd.stream_id;
+
+	if (st->ops->close)
+		st->ops->close(m, st, sid, NGHTTP2_REFUSED_STREAM);
+	h2mux_attach(m, sid, NULL);
+	nghttp2_submit_response(m->ng, sid, nv, 1, NULL);
+	if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_NO_ERROR);
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
+	struct h2mux *m = MUX(ud);
 	struct h2mux_stream *st;
 
 	(void)ng;
 	if (f->hd.type == NGHTTP2_GOAWAY) {
-		if (MUX(ud)->ops->goaway)
-			MUX(ud)->ops->goaway(MUX(ud));
+		if (m->ops->goaway)
+			m->ops->goaway(m);
 		return 0;
 	}
-	st = h2mux_stream_at(MUX(ud), f->hd.stream_id);
-	return st && st->ops->frame_recv ? st->ops->frame_recv(MUX(ud), st, f) : 0;
+	if (f->hd.type == NGHTTP2_RST_STREAM && m->reset_burst && !reset_token(m))
+		calm_down(m, H2L_RESETS); /* rapid reset (CVE-2023-44487) */
+	st = h2mux_stream_at(m, f->hd.stream_id);
+	if (st && st->hl_over && f->hd.type == NGHTTP2_HEADERS) {
+		if (f->headers.cat == NGHTTP2_HCAT_REQUEST)
+			answer_431(m, st, f);
+		return 0; /* trailers: the stream's reset is on its way */
+	}
+	return st && st->ops->frame_recv ? st->ops->frame_recv(m, st, f) : 0;
 }
 
 static int on_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
@@ -122,6 +232,9 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	struct h2mux_stream *st = h2mux_stream_at(MUX(ud), f->hd.stream_id);
 
 	(void)ng;
+	/* nghttp2 refuses streams over SETTINGS_MAX_CONCURRENT_STREAMS, owners theirs */
+	if (f->hd.type == NGHTTP2_RST_STREAM && f->rst_stream.error_code == NGHTTP2_REFUSED_STREAM && MUX(ud)->max_hl)
+		hit(MUX(ud), H2L_STREAMS);
 	return st && st->ops->frame_sent ? st->ops->frame_sent(MUX(ud), st, f) : 0;
 }
 
@@ -187,7 +300,7 @@ const nghttp2_data_provider h2mux_body = { .read_callback = body_read };
 
 int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_ops *ops)
 {
-	nghttp2_settings_entry iv[4];
+	nghttp2_settings_entry iv[5];
 	nghttp2_session_callbacks *cb;
 	nghttp2_option *opt;
 	size_t n = 0;
@@ -198,6 +311,17 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	m->pending = NULL;
 	m->frame_max = cfg->frame_max;
 	m->ng_err = 0;
+	m->max_hl = m->max_fields = m->reset_burst = m->reset_rate = 0;
+	m->calm = false;
+	m->hits = cfg->hits;
+	if (cfg->lim) {
+		m->max_hl = cfg->lim->max_header_list;
+		m->max_fields = cfg->lim->max_header_fields;
+		m->reset_burst = cfg->lim->reset_burst;
+		m->reset_rate = cfg->lim->reset_rate;
+		m->reset_tokens = (uint64_t)m->reset_burst * 1000;
+		m->reset_ms = now_ms();
+	}
 	if (nghttp2_session_callbacks_new(&cb))
 		return -ENOMEM;
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
@@ -219,6 +343,13 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	/* until the peer's SETTINGS say otherwise */
 	nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+	if (cfg->lim) {
+		nghttp2_option_set_max_continuations(opt, cfg->lim->max_continuations);
+		nghttp2_option_set_max_outbound_ack(opt, cfg->lim->max_pending_acks);
+		/* ours answers first (ENHANCE_YOUR_CALM); nghttp2's (INTERNAL_ERROR) stays behind it */
+		nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)cfg->lim->reset_burst * 2,
+							   (uint64_t)cfg->lim->reset_rate * 2);
+	}
 	rv = cfg->server ? nghttp2_session_server_new2(&m->ng, cb, m, opt) : nghttp2_session_client_new2(&m->ng, cb, m, opt);
 	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
@@ -226,8 +357,13 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 		m->ng = NULL;
 		return -ENOMEM;
 	}
-	if (cfg->max_streams_set)
+	if (cfg->lim)
+		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->lim->max_streams };
+	else if (cfg->max_streams_set)
 		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_streams };
+	/* advisory (RFC 9113 6.5.2): what a section may decode to before it is refused */
+	if (cfg->lim)
+		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cfg->lim->max_header_list };
 	iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cfg->stream_win };
 	if (cfg->frame_max)
 		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, cfg->frame_max };
@@ -246,10 +382,27 @@ void h2mux_fini(struct h2mux *m)
 
 int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n)
 {
-	ssize_t rv = nghttp2_session_mem_recv(m->ng, p, n);
+	ssize_t rv;
 
+	if (m->ng_err)
+		return 0; /* the session failed: its GOAWAY is on its way, nothing more is read */
+	rv = nghttp2_session_mem_recv(m->ng, p, n);
 	if (rv < 0) {
 		m->ng_err = (int)rv;
+		/* nghttp2 ends these without a GOAWAY: the peer learns why */
+		if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+			calm_down(m, H2L_CONTINUATIONS);
+		else if (rv == NGHTTP2_ERR_FLOODED)
+			calm_down(m, H2L_FLOOD);
+		else
+			nghttp2_session_terminate_session(m->ng, rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR :
+							  NGHTTP2_INTERNAL_ERROR);
+		return -EPROTO;
+	}
+	if (m->calm) {
+		/* a limit of ours ended the session (rapid reset): the owner closes it as
+		 * after an error of nghttp2's, once the GOAWAY is out */
+		m->ng_err = NGHTTP2_ERR_FLOODED;
 		return -EPROTO;
 	}
 	return 0;
@@ -276,4 +429,14 @@ int h2mux_produce(struct h2mux *m)
 bool h2mux_finished(const struct h2mux *m)
 {
 	return !nghttp2_session_want_read(m->ng) && !nghttp2_session_want_write(m->ng);
+}
+
+bool h2mux_idle(struct h2mux *m)
+{
+	/* nghttp2 stops reading once a GOAWAY ending the session is queued */
+	if (!nghttp2_session_want_read(m->ng))
+		return true;
+	hit(m, H2L_IDLE);
+	nghttp2_session_terminate_session(m->ng, NGHTTP2_NO_ERROR);
+	return false;
 }

@@ -29,6 +29,9 @@ struct h2mux_ops {
 /* What a stream hears. Each may be NULL (ignored). Return 0, or an nghttp2 error code
  * for nghttp2 to act on (NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE resets the stream). */
 struct h2mux_stream_ops {
+	/* A field of a HEADERS block (a server session's within http2's limits: h2mux.c
+	 * counts them). H2MUX_TOO_LARGE: the owner cannot hold the section, which is then
+	 * answered like one over the limits (431, or RST_STREAM for trailers). */
 	int (*header)(struct h2mux *m, struct h2mux_stream *st, const nghttp2_frame *f, const uint8_t *name,
 		      size_t nl, const uint8_t *value, size_t vl);
 	/* Any frame received on the stream (after its fields and data). */
@@ -49,6 +52,10 @@ struct h2mux_stream_ops {
 	void (*event)(struct h2mux *m, struct h2mux_stream *st);
 };
 
+#define H2MUX_TOO_LARGE 1
+
+struct cfg_http2;
+
 /* A session's settings. */
 struct h2mux_cfg {
 	bool server;
@@ -58,6 +65,10 @@ struct h2mux_cfg {
 	int32_t conn_win;       /* our connection receive window */
 	uint32_t frame_max;     /* 0: nghttp2's default DATA size (16 KiB), no
 				 * SETTINGS_MAX_FRAME_SIZE; else sent, and DATA as large */
+	/* a server's limits on its peer (copied; max_streams then is lim's) and the
+	 * counters of what triggered them (stats-t.h http2_limits); NULL: none */
+	const struct cfg_http2 *lim;
+	uint64_t *hits;
 };
 
 /* Windows open by hand only (nghttp2_session_consume), no push, the peer's stream limit
@@ -66,13 +77,20 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 void h2mux_fini(struct h2mux *m);
 
 /* Received bytes into nghttp2 (callbacks run inside). 0, or -EPROTO (m->ng_err set:
- * nghttp2 queued a GOAWAY, worth one last h2mux_produce). */
+ * a GOAWAY is queued, nghttp2's or, for the errors it leaves without one and for a
+ * rapid reset, ours, e.g. ENHANCE_YOUR_CALM for a CONTINUATION flood: worth producing
+ * before the close; input after that is dropped). */
 int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n);
 /* Frames to the output while it has room. 0, -EPROTO (m->ng_err set), or the
  * output's -errno. */
 int h2mux_produce(struct h2mux *m);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool h2mux_finished(const struct h2mux *m);
+/* A server session with no stream for http2.idle_timeout_ms: GOAWAY(NO_ERROR) queued
+ * (counted); the owner closes once it is out (h2mux_finished). true: a GOAWAY ending
+ * the session was queued before and has not gone out (a client that does not read):
+ * the owner closes now. */
+bool h2mux_idle(struct h2mux *m);
 
 /* Events recorded inside nghttp2, acted on once it returned, so that a stream's owner is
  * never re-entered from a call it made: h2mux_event (inside a callback) queues st once,

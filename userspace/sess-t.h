@@ -18,7 +18,7 @@
 
 enum sess_state {
 	SESS_CONNECTING, /* client: TCP connect in flight */
-	SESS_SNIFF,      /* server: peeking at the first byte (TLS, h2c preface or HTTP/1.1) */
+	SESS_SNIFF,      /* server: peeking at the first bytes (TLS, the h2c preface or HTTP/1.1) */
 	SESS_HANDSHAKE,  /* TLS handshake */
 	SESS_OPEN,       /* HTTP/2 (or the one HTTP/1.1 flow) running */
 	SESS_CLOSING,    /* waiting for in-flight ops, then freed */
@@ -64,7 +64,9 @@ struct sess {
 	int inflight;
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
-	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING) */
+	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING); server:
+				     * the pause before peeking again at part of the h2c preface */
+	struct __kernel_timespec sniff_ts;
 	struct loop_op op_recv;     /* recv, MSG_PEEK while sniffing (`recv_armed`) */
 	struct loop_op op_send;     /* send of ob[ob_send] (`send_inflight`) */
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */

@@ -5,8 +5,9 @@
  * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c).
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
- * byte (0x16: TLS handshake, 'P': the h2c preface, anything else: HTTP/1.1 CONNECT or an
- * explicit proxy request, handed to tunnel.c as a socket). After a TLS handshake, ALPN
+ * bytes (0x16: TLS handshake; the whole 24-byte h2c preface: h2c; anything else:
+ * HTTP/1.1 CONNECT or an explicit proxy request, handed to tunnel.c as a socket; a
+ * POST starts with 'P' too). After a TLS handshake, ALPN
  * h2 runs HTTP/2, http/1.1 (or none) one HTTP/1.1 flow.
  *
  * Client side: opened to a route's peer for sess_h2.c's pool or sess_h1.c's one flow. A
@@ -24,6 +25,7 @@
 #include "addr.h"
 #include "config.h"
 #include "ep.h"
+#include "h2mux.h"
 #include "http.h"
 #include "log.h"
 #include "ring.h"
@@ -33,6 +35,10 @@
 
 #define SESS_IDLE_MS 60000          /* a pooled connection with no flow is closed after this */
 #define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
+#define SESS_SNIFF_PAUSE_NS 5000000 /* part of the h2c preface came: peek again after this, */
+#define SESS_SNIFF_PAUSE_MAX_NS 640000000 /* twice as long each time, up to this */
+
+static const char h2c_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 
 static void sess_flush(struct sess *s);
@@ -250,7 +256,7 @@ static void sess_arm_recv(struct sess *s)
 	if (s->recv_armed || s->state == SESS_CLOSING)
 		return;
 	io_uring_prep_recv(loop_sqe(s->loop, &s->op_recv, sess_recv_done), s->fd, s->rbuf,
-			   s->state == SESS_SNIFF ? 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
+			   s->state == SESS_SNIFF ? sizeof(h2c_preface) - 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
 	s->recv_armed = true;
 	s->inflight++;
 }
@@ -537,13 +543,38 @@ static void refuse_cleartext(struct sess *s, bool h2c)
 	sess_close(s, 0, "clear text refused");
 }
 
+static void sess_sniff_pause_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_connect);
+
+	(void)lp;
+	(void)cqe;
+	s->inflight--;
+	if (s->state == SESS_SNIFF)
+		sess_arm_recv(s);
+	sess_maybe_free(s);
+}
+
 static void on_sniff(struct sess *s, int res)
 {
 	struct loop *lp = s->loop;
 	char name[ADDR_STRLEN];
+	bool h2c;
 
 	if (res <= 0) {
 		sess_close(s, 0, "closed before sending anything");
+		return;
+	}
+	/* only the whole preface is h2c; the start of it, so far: peek again after a pause
+	 * (a peek returns at once while anything is queued), longer each time, so that a
+	 * client that stops there costs a few wakeups until sess_tick ends the wait */
+	h2c = !memcmp(s->rbuf, h2c_preface, (size_t)res);
+	if (h2c && (size_t)res < sizeof(h2c_preface) - 1) {
+		long long ns = s->sniff_ts.tv_nsec ? s->sniff_ts.tv_nsec * 2 : SESS_SNIFF_PAUSE_NS;
+
+		s->sniff_ts = (struct __kernel_timespec){ .tv_nsec = ns < SESS_SNIFF_PAUSE_MAX_NS ? ns : SESS_SNIFF_PAUSE_MAX_NS };
+		io_uring_prep_timeout(loop_sqe(lp, &s->op_connect, sess_sniff_pause_done), &s->sniff_ts, 0, 0);
+		s->inflight++;
 		return;
 	}
 	if (s->rbuf[0] == 0x16) {
@@ -561,11 +592,10 @@ static void on_sniff(struct sess *s, int res)
 		return;
 	}
 	if (lp->rt->tls_server && !lp->cfg->tunnel_allow_cleartext) {
-		refuse_cleartext(s, s->rbuf[0] == 'P');
+		refuse_cleartext(s, h2c);
 		return;
 	}
-	if (s->rbuf[0] == 'P') {
-		/* the h2c preface "PRI * HTTP/2.0"; nghttp2 checks the rest */
+	if (h2c) {
 		if (!sess_h2_start(s))
 			sess_arm_recv(s);
 		return;
@@ -709,12 +739,16 @@ void sess_tick(struct loop *lp)
 			if (!s->server)
 				lp->st.sess_tls_failed++;
 			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
+		} else if (s->mux.ng && s->mux.ng_err && lp->now_ms - s->idle_since_ms >= 1000) {
+			sess_close(s, -EPROTO, "HTTP/2 error, its GOAWAY not taken within a tick");
 		} else if (sess_h2_idle(s) &&
-			   (lp->draining || lp->now_ms - s->idle_since_ms > (s->server ? lp->cfg->idle_timeout_ms : SESS_IDLE_MS))) {
-			/* a pooled connection of ours goes after a minute unused; one a client keeps
-			 * open with no stream, after proxy.idle_timeout_ms */
+			   (lp->draining || lp->now_ms - s->idle_since_ms > (!s->server ? SESS_IDLE_MS : s->mux.ng ?
+									  lp->cfg->http2.idle_timeout_ms : lp->cfg->idle_timeout_ms))) {
+			/* a pooled connection of ours goes after a minute unused; an HTTP/2 session a
+			 * client keeps open with no stream, after http2.idle_timeout_ms */
 			if (s->mux.ng) {
-				sess_h2_goaway(s, true);
+				if (lp->draining || !s->server || h2mux_idle(&s->mux))
+					sess_h2_goaway(s, true);
 				sess_flush(s);
 			}
 			sess_close(s, 0, lp->draining ? "draining" : "idle");

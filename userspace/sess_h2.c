@@ -34,7 +34,6 @@
 #include "sess-int.h"
 
 #define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
-#define SERVER_MAX_STREAMS 10000
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
 #define NG(s) ((s)->mux.ng)
@@ -360,8 +359,10 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 	struct sstream *st = MST(ms);
 
 	if (s->server && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
-		if (hbuf_add(st, name, nlen, value, vlen))
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* too large: the stream is reset */
+		int err = hbuf_add(st, name, nlen, value, vlen);
+
+		if (err)
+			return err == -EMSGSIZE ? H2MUX_TOO_LARGE : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	} else if (!s->server && nlen == 7 && !memcmp(name, ":status", 7)) {
 		st->resp_status = 0;
 		for (size_t i = 0; i < vlen && i < 3; i++)
@@ -539,8 +540,9 @@ int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
-	struct h2mux_cfg cfg = { .server = s->server, .max_streams_set = s->server, .max_streams = SERVER_MAX_STREAMS,
-				 .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW, .frame_max = SESS_FRAME_MAX };
+	struct h2mux_cfg cfg = { .server = s->server, .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW,
+				 .frame_max = SESS_FRAME_MAX, .lim = s->server ? &lp->cfg->http2 : NULL,
+				 .hits = lp->st.http2_limits };
 
 	if (h2mux_init(&s->mux, &cfg, &sess_mux_ops)) {
 		sess_close(s, -ENOMEM, "out of memory for HTTP/2");
@@ -581,12 +583,12 @@ void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n)
 	if (!err)
 		h2mux_events(&s->mux); /* its http streams act on what they were told */
 	if (err) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "HTTP/2 error: %s", nghttp2_strerror(s->mux.ng_err));
-		/* nghttp2 queued a GOAWAY: one last flush before the close */
-		sess_h2_produce(s);
-		sess_close(s, -EPROTO, why);
+		/* a GOAWAY is queued: the session closes once it is out (sess_tick if it cannot) */
+		log_info("tunnel session %llu: HTTP/2 error: %s", (unsigned long long)s->id,
+			 nghttp2_strerror(s->mux.ng_err));
+		s->close_when_sent = true;
+		s->idle_since_ms = s->loop->now_ms;
+		sess_dirty(s);
 	}
 }
 

@@ -156,6 +156,10 @@ enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PE
 	      "listener sessions with proxy requests).") \
 	VALUE(http_h2dn_streams, counter, "hermes_http_h2_client_streams_total", "Requests received as HTTP/2 streams.") \
 	HIST(http_request_seconds, "hermes_http_request_seconds", "Request head read to response end, http action.") \
+	/* index: enum h2mux_limit (h2mux-t.h) */ \
+	ARRAY(http2_limits, counter, "hermes_http2_limits_total", \
+	      "HTTP/2 server sessions' limits that triggered (section http2), by limit.", "limit", \
+	      "header_list", "continuations", "resets", "control_flood", "streams", "idle") \
 	SCRAPE(build_info, gauge, "hermes_build_info", "hermesd's version and git commit (always 1).") \
 	/* the process_* families of the Prometheus client libraries: their names and units */ \
 	SCRAPE(process_start_time, gauge, "process_start_time_seconds", \

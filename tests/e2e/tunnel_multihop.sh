@@ -23,6 +23,7 @@ tls() { echo "tls: {cert: $TMP/pki/$1.crt, key: $TMP/pki/$1.key, ca: $TMP/pki/ca
 cat >"$TMP/c.yaml" <<YAML
 $(tls c)
 inbound: {protect: [80]}
+http2: {max_concurrent_streams: 2000}
 tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/r1, action: allow}
   - {match: 10.77.1.3/32, san: spiffe://hermes/r2, action: allow}
@@ -36,6 +37,7 @@ relay_cfg() {
 	cat <<YAML
 $(tls "$1")
 tunnel: {h2_max_streams: 2000, allow_cleartext: true}
+http2: {max_concurrent_streams: 2000}
 routes:
   - name: to-c
     match: [10.77.1.3/32]

@@ -77,6 +77,14 @@ static const struct sample {
 	{ "http.via", "http: {via: false}\n" },
 	{ "http.retry", "http: {retry: {num_retries: 2}}\n" },
 	{ "http_routes", "http_routes: [{name: a, endpoints: [10.0.0.1:80]}]\n" },
+	{ "http2.max_header_list_bytes", "http2: {max_header_list_bytes: 4096}\n" },
+	{ "http2.max_header_fields", "http2: {max_header_fields: 16}\n" },
+	{ "http2.max_continuations", "http2: {max_continuations: 2}\n" },
+	{ "http2.max_concurrent_streams", "http2: {max_concurrent_streams: 10}\n" },
+	{ "http2.reset_burst", "http2: {reset_burst: 10}\n" },
+	{ "http2.reset_rate", "http2: {reset_rate: 5}\n" },
+	{ "http2.max_pending_acks", "http2: {max_pending_acks: 100}\n" },
+	{ "http2.idle_timeout_ms", "http2: {idle_timeout_ms: 5000}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

@@ -5,7 +5,9 @@
  * owner's begin), a body read through h2mux_body, windows that open only as the reader
  * consumes (so a slow stream holds back only itself), DATA for a stream nobody holds not
  * holding the connection window, frames produced only while the output has room, events
- * queued once and run after nghttp2 returns, and "finished" after a GOAWAY.
+ * queued once and run after nghttp2 returns, "finished" after a GOAWAY, and a server's
+ * limits on its peer's header sections (section http2): fields past them never reach
+ * the stream, which hears it closed, and the client gets 431.
  * Exit 0 when every check passes, 1 otherwise. */
 #include <stddef.h>
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "config-t.h"
 #include "h2mux.h"
 
 #define OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -24,6 +27,7 @@ struct tstream {
 	struct h2mux_stream ms;
 	int32_t sid;
 	int fields, events;
+	char status[4];            /* :status heard */
 	bool has_method, ended, closed;
 	uint32_t code;
 	size_t got;                /* DATA bytes received */
@@ -53,11 +57,11 @@ static int ts_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 {
 	(void)m;
 	(void)f;
-	(void)value;
-	(void)vl;
 	TS(ms)->fields++;
 	if (nl == 7 && !memcmp(name, ":method", 7))
 		TS(ms)->has_method = true;
+	if (nl == 7 && !memcmp(name, ":status", 7) && vl == 3)
+		memcpy(TS(ms)->status, value, 3);
 	return 0;
 }
 
@@ -390,6 +394,58 @@ static bool test_finished(void)
 	return ok;
 }
 
+/* A server with limits (http2: 16 fields, 1024 bytes): a request head of 20 small
+ * fields reaches the stream's ops as 16, the stream hears it closed, the client gets 431
+ * and the limit is counted; a head within them goes through, and the limits are sent as
+ * SETTINGS. */
+static bool test_header_limits(void)
+{
+	struct cfg_http2 lim = { .max_header_list = 1024, .max_header_fields = 16, .max_continuations = 8,
+				 .max_streams = 5, .reset_burst = 100, .reset_rate = 20, .max_pending_acks = 1000 };
+	uint64_t hits[H2L_N] = { 0 };
+	struct h2mux_cfg scfg = server_cfg;
+	nghttp2_nv nv[20];
+	char names[20][8];
+	struct end c, s;
+	struct tstream *t;
+	bool ok;
+
+	scfg.lim = &lim;
+	scfg.hits = hits;
+	ok = end_init(&c, &client_cfg) && end_init(&s, &scfg);
+	if (!ok)
+		return false;
+	nv[0] = (nghttp2_nv){ (uint8_t *)":method", (uint8_t *)"GET", 7, 3, NGHTTP2_NV_FLAG_NONE };
+	nv[1] = (nghttp2_nv){ (uint8_t *)":scheme", (uint8_t *)"http", 7, 4, NGHTTP2_NV_FLAG_NONE };
+	nv[2] = (nghttp2_nv){ (uint8_t *)":path", (uint8_t *)"/", 5, 1, NGHTTP2_NV_FLAG_NONE };
+	nv[3] = (nghttp2_nv){ (uint8_t *)":authority", (uint8_t *)"a.example", 10, 9, NGHTTP2_NV_FLAG_NONE };
+	for (int i = 4; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]), "x-%02d", i);
+		nv[i] = (nghttp2_nv){ (uint8_t *)names[i], (uint8_t *)"v", 4, 1, NGHTTP2_NV_FLAG_NONE };
+	}
+	t = ts_new(&c);
+	ok &= ASSERT_TRUE((t->sid = nghttp2_submit_request(c.m.ng, NULL, nv, 20, NULL, &t->ms)) > 0, "request");
+	ok &= pump(&c, &s);
+	ok &= ASSERT_EQ(nghttp2_session_get_remote_settings(c.m.ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS), 5,
+			"http2.max_concurrent_streams sent");
+	ok &= ASSERT_EQ(nghttp2_session_get_remote_settings(c.m.ng, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE), 1024,
+			"http2.max_header_list_bytes sent");
+	if (!ASSERT_TRUE(s.taken, "a server stream"))
+		return false;
+	ok &= ASSERT_EQ(s.taken->fields, 16, "the stream heard the first 16 fields only");
+	ok &= ASSERT_TRUE(s.taken->closed && !s.taken->ended, "and was closed, never ended");
+	ok &= ASSERT_TRUE(!memcmp(t->status, "431", 3) && t->closed, "the client got 431 (%.3s)", t->status);
+	ok &= ASSERT_EQ(hits[H2L_HEADER_LIST], 1, "counted");
+	t = ts_new(&c);
+	ok &= ASSERT_TRUE((t->sid = nghttp2_submit_request(c.m.ng, NULL, nv, 16, NULL, &t->ms)) > 0, "request");
+	ok &= pump(&c, &s);
+	ok &= ASSERT_TRUE(s.taken->fields == 16 && s.taken->ended && !s.taken->closed, "16 fields go through");
+	ok &= ASSERT_EQ(hits[H2L_HEADER_LIST], 1, "nothing more counted");
+	end_fini(&c);
+	end_fini(&s);
+	return ok;
+}
+
 int main(void)
 {
 	RUN(test_exchange);
@@ -398,5 +454,6 @@ int main(void)
 	RUN(test_room);
 	RUN(test_events);
 	RUN(test_finished);
+	RUN(test_header_limits);
 	return check_summary("test_h2mux");
 }
