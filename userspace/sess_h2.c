@@ -17,7 +17,10 @@
  *
  * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
- * holds back its own stream and nothing else; the connection window is large. The end
+ * holds back its own stream and nothing else. On the tunnel listener both windows are
+ * its limits (tunnel.stream_buffer_bytes, tunnel.conn_buffer_bytes): what a client can
+ * make it hold for targets that do not read; over tunnel.total_buffer_mb held by all,
+ * new streams are refused. Our own pooled connections keep a large one. The end
  * of a direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +36,7 @@
 #include "ring.h"
 #include "sess-int.h"
 
-#define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
+#define SESS_CONN_WINDOW (1 << 30)  /* our pooled connections: per-stream windows do the limiting */
 #define SERVER_MAX_STREAMS 10000
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
@@ -55,6 +58,7 @@ static void stream_off(struct sstream *st)
 		return;
 	if (s->mux.ng && st->sid > 0)
 		h2mux_attach(&s->mux, st->sid, NULL);
+	s->held -= st->held; /* its bytes no longer hold the connection's window */
 	sess_unlink(st);
 }
 
@@ -116,6 +120,17 @@ static void h2s_consume(struct ep *e, size_t n)
 	struct sstream *st = ST(e);
 
 	ep_ring_consume(&st->rx, n);
+	if (st->gauge) {
+		size_t d = n < st->held ? n : st->held;
+
+		st->held -= d;
+		*st->gauge -= d;
+		if (st->s) {
+			st->s->held -= d;
+			if (st->s->conn_full && st->s->held < st->s->loop->cfg->tunnel_conn_buffer / 2)
+				st->s->conn_full = false;
+		}
+	}
 	if (!st->s || !st->s->mux.ng || st->sid <= 0)
 		return;
 	nghttp2_session_consume(NG(st->s), st->sid, n);
@@ -306,6 +321,22 @@ static void server_request_done(struct sess *s, struct sstream *st)
 		m = "CONNECT", ml = 7;
 	if (m && !(ml == 7 && !memcmp(m, "CONNECT", 7))) {
 		int32_t sid = st->sid;
+		size_t sl;
+		const char *sc = hbuf_pseudo(st, ":scheme", &sl);
+
+		if (sc && sl == 5 && !memcmp(sc, "https", 5)) {
+			/* an https:// target is reached with CONNECT, the TLS being the client's */
+			nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)"400", 7, 3, NGHTTP2_NV_FLAG_NONE } };
+
+			log_info("tunnel session %llu: stream %d: a proxy request with :scheme https refused (400): use "
+				 "CONNECT", (unsigned long long)s->id, sid);
+			lp->st.http_rejected++;
+			nghttp2_submit_response(NG(s), sid, nv, 1, NULL);
+			stream_off(st);
+			sess_stream_free(st);
+			sess_dirty(s);
+			return;
+		}
 
 		/* the stream becomes h2dn's (it attaches its own stream to sid) */
 		stream_off(st);
@@ -342,6 +373,13 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
+	if (s->loop->st.tunnel_buffered >= (uint64_t)s->loop->cfg->tunnel_total_buffer_mb << 20) {
+		/* the listener holds all the bytes it may for targets that do not read: no new
+		 * streams until they do (REFUSED_STREAM: the client may retry elsewhere) */
+		s->loop->st.tunnel_limited[TUNNEL_LIMIT_TOTAL_BUFFER]++;
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
 	if (!(st = calloc(1, sizeof(*st)))) {
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -349,6 +387,7 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 	ep_init(&st->e, &sess_h2_ops, NULL, NULL, 0);
 	st->ms.ops = &stream_ops;
 	st->sid = f->hd.stream_id;
+	st->gauge = &s->loop->st.tunnel_buffered;
 	sess_link(s, st);
 	h2mux_attach(m, f->hd.stream_id, &st->ms);
 }
@@ -436,6 +475,21 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		return 0;
 	}
 	st->e.bytes += len;
+	if (st->gauge) {
+		struct sess *s = SESS(m);
+		struct loop *lp = s->loop;
+
+		st->held += len;
+		*st->gauge += len;
+		s->held += len;
+		/* the window shut: the sender waits until the target reads */
+		if (st->rx.len >= s->stream_win && st->rx.len - len < s->stream_win)
+			lp->st.tunnel_limited[TUNNEL_LIMIT_STREAM_BUFFER]++;
+		if (!s->conn_full && s->held >= lp->cfg->tunnel_conn_buffer) {
+			s->conn_full = true;
+			lp->st.tunnel_limited[TUNNEL_LIMIT_CONN_BUFFER]++;
+		}
+	}
 	ep_data(&st->e);
 	return 0;
 }
@@ -541,6 +595,14 @@ int sess_h2_start(struct sess *s)
 	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
 	struct h2mux_cfg cfg = { .server = s->server, .max_streams_set = s->server, .max_streams = SERVER_MAX_STREAMS,
 				 .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW, .frame_max = SESS_FRAME_MAX };
+
+	if (s->server) {
+		/* what a client may make the listener hold toward targets that do not read:
+		 * per stream and per connection, by flow control (windows open as bytes leave) */
+		cfg.stream_win = lp->cfg->tunnel_stream_buffer;
+		cfg.conn_win = lp->cfg->tunnel_conn_buffer;
+	}
+	s->stream_win = cfg.stream_win;
 
 	if (h2mux_init(&s->mux, &cfg, &sess_mux_ops)) {
 		sess_close(s, -ENOMEM, "out of memory for HTTP/2");
