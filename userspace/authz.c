@@ -146,13 +146,11 @@ int tunnel_access(const struct hermes_config *cfg, const struct hermes_addr *pee
 	 * them (a port, for a listener; an address range narrower than 0.0.0.0/0 or ::/0,
 	 * for loopback) */
 	if (self && !(a && a->allow && a->match.port)) {
-		snprintf(why, why_len, "the target is a listener of this hermesd (a tunnel_access allow rule whose match "
-				       "names its port allows it)");
+		snprintf(why, why_len, "target is one of hermesd's own listeners (only a rule naming its port allows it)");
 		return AUTHZ_SELF;
 	}
 	if (local_only && !(a && a->allow && a->match.prefixlen > HERMES_POLICY_PREFIX_BASE)) {
-		snprintf(why, why_len, "the target is a loopback or unspecified address (a tunnel_access allow rule that "
-				       "names it allows it)");
+		snprintf(why, why_len, "target is a loopback or unspecified address (only a rule naming it allows it)");
 		return AUTHZ_LOOPBACK;
 	}
 	if (!cfg->n_access)

@@ -100,7 +100,7 @@ struct sess {
 	struct sess_client *client; /* its client address's entry (connections, connects) */
 	uint32_t stream_win;        /* each stream's window: bytes held per stream at most */
 	uint64_t held;              /* bytes its CONNECT streams hold (received, not passed on) */
-	bool conn_full;             /* held reached the connection's window (counted once) */
+	bool conn_full;             /* its window shut (counted once until it opens) */
 };
 
 #endif

@@ -125,11 +125,8 @@ static void h2s_consume(struct ep *e, size_t n)
 
 		st->held -= d;
 		*st->gauge -= d;
-		if (st->s) {
+		if (st->s)
 			st->s->held -= d;
-			if (st->s->conn_full && st->s->held < st->s->loop->cfg->tunnel_conn_buffer / 2)
-				st->s->conn_full = false;
-		}
 	}
 	if (!st->s || !st->s->mux.ng || st->sid <= 0)
 		return;
@@ -411,8 +408,8 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 
 /* ---- client: CONNECT streams to a peer ---- */
 
-/* The peer's answer to our CONNECT: 200 opens the tunnel; 504, 403 and the rest map to
- * the errors the flow's retries tell apart. */
+/* The peer's answer to our CONNECT: 200 opens the tunnel; 504, 403, 508 and the rest map
+ * to the errors the flow's retries tell apart. */
 static void client_response(struct sess *s, struct sstream *st)
 {
 	char name[ADDR_STRLEN];
@@ -422,7 +419,8 @@ static void client_response(struct sess *s, struct sstream *st)
 	st->answered = true;
 	if (st->resp_status != 200) {
 		log_info("tunnel peer %s answered %d to CONNECT", sess_name(s, name, sizeof(name)), st->resp_status);
-		ep_error(&st->e, st->resp_status == 504 ? -ETIMEDOUT : st->resp_status == 403 ? -EACCES : -ECONNREFUSED);
+		ep_error(&st->e, st->resp_status == 504 ? -ETIMEDOUT : st->resp_status == 403 ? -EACCES :
+				 st->resp_status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;
 	}
 	ep_up(&st->e);
@@ -485,7 +483,11 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		/* the window shut: the sender waits until the target reads */
 		if (st->rx.len >= s->stream_win && st->rx.len - len < s->stream_win)
 			lp->st.tunnel_limited[TUNNEL_LIMIT_STREAM_BUFFER]++;
-		if (!s->conn_full && s->held >= lp->cfg->tunnel_conn_buffer) {
+		/* the connection's window shut (bytes held, or passed on but not yet announced
+		 * in a WINDOW_UPDATE): counted once until it opens again */
+		if (nghttp2_session_get_local_window_size(m->ng) > 0) {
+			s->conn_full = false;
+		} else if (!s->conn_full) {
 			s->conn_full = true;
 			lp->st.tunnel_limited[TUNNEL_LIMIT_CONN_BUFFER]++;
 		}

@@ -485,7 +485,7 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 	if (n <= 0 || resp.status != 200) {
 		log_info("conn %llu: tunnel peer answered %d to CONNECT", (unsigned long long)c->id, n > 0 ? resp.status : 0);
 		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : n > 0 && resp.status == 403 ? -EACCES :
-						 -ECONNREFUSED);
+					 n > 0 && resp.status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;
 	}
 	/* bytes after the answer are the target's: they go to the client first */
