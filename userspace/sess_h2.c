@@ -318,22 +318,6 @@ static void server_request_done(struct sess *s, struct sstream *st)
 		m = "CONNECT", ml = 7;
 	if (m && !(ml == 7 && !memcmp(m, "CONNECT", 7))) {
 		int32_t sid = st->sid;
-		size_t sl;
-		const char *sc = hbuf_pseudo(st, ":scheme", &sl);
-
-		if (sc && sl == 5 && !memcmp(sc, "https", 5)) {
-			/* an https:// target is reached with CONNECT, the TLS being the client's */
-			nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)"400", 7, 3, NGHTTP2_NV_FLAG_NONE } };
-
-			log_info("tunnel session %llu: stream %d: a proxy request with :scheme https refused (400): use "
-				 "CONNECT", (unsigned long long)s->id, sid);
-			lp->st.http_rejected++;
-			nghttp2_submit_response(NG(s), sid, nv, 1, NULL);
-			stream_off(st);
-			sess_stream_free(st);
-			sess_dirty(s);
-			return;
-		}
 
 		/* the stream becomes h2dn's (it attaches its own stream to sid) */
 		stream_off(st);

@@ -8,8 +8,6 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
   tunabuse.py conns HOST PORT N [--src ADDR]
       N h2c connections held open at once: prints "open=K closed=M" (closed: the
       listener closed it before answering the preface with its SETTINGS).
-  tunabuse.py scheme HOST PORT AUTHORITY
-      one h2c stream GET with :scheme https: prints "status N" (or "reset CODE").
   tunabuse.py stall HOST PORT TARGET CONNS STREAMS ADMIN
       CONNS h2c connections of STREAMS CONNECT streams each to TARGET (which never
       reads), opened one after the other (3/CONNS s apart), each stream sending as much
@@ -89,29 +87,6 @@ def h2conn(host, port):
     return s, c
 
 
-def scheme(host, port, authority):
-    import h2.events
-
-    s, c = h2conn(host, port)
-    c.send_headers(1, [(":method", "GET"), (":scheme", "https"), (":authority", authority), (":path", "/")],
-                   end_stream=True)
-    s.sendall(c.data_to_send())
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        data = s.recv(65536)
-        if not data:
-            break
-        for ev in c.receive_data(data):
-            if isinstance(ev, h2.events.ResponseReceived):
-                print("status", dict(ev.headers).get(":status"))
-                return
-            if isinstance(ev, h2.events.StreamReset):
-                print("reset", int(ev.error_code))
-                return
-        s.sendall(c.data_to_send())
-    print("status none")
-
-
 def stall(host, port, target, nconns, nstreams, admin):
     import h2.events
     import h2.exceptions
@@ -178,8 +153,6 @@ def main():
         burst(a[1], int(a[2]), a[3], int(a[4]), opt_src(a))
     elif a[0] == "conns":
         conns(a[1], int(a[2]), int(a[3]), opt_src(a))
-    elif a[0] == "scheme":
-        scheme(a[1], int(a[2]), a[3])
     elif a[0] == "stall":
         stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), a[6])
     else:
