@@ -8,9 +8,9 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
   tunabuse.py conns HOST PORT N [--src ADDR]
       N h2c connections held open at once: prints "open=K closed=M" (closed: the
       listener closed it before answering the preface with its SETTINGS).
-  tunabuse.py stall HOST PORT TARGET CONNS STREAMS ADMIN
+  tunabuse.py stall HOST PORT TARGET CONNS STREAMS ADMIN [--secs S]
       CONNS h2c connections of STREAMS CONNECT streams each to TARGET (which never
-      reads), opened one after the other (3/CONNS s apart), each stream sending as much
+      reads), opened one after the other (S/CONNS s apart, S 3 by default), each stream sending as much
       as its window lets it; then, with the
       connections still open, the listener's /metrics at ADMIN: prints "accepted=N
       refused=M sent=BYTES buffered=B" (refused: streams reset with REFUSED_STREAM).
@@ -87,7 +87,7 @@ def h2conn(host, port):
     return s, c
 
 
-def stall(host, port, target, nconns, nstreams, admin):
+def stall(host, port, target, nconns, nstreams, admin, secs):
     import h2.events
     import h2.exceptions
 
@@ -103,7 +103,7 @@ def stall(host, port, target, nconns, nstreams, admin):
             live.add(sid)
         conns_.append([s, c, live, b""])
         # each connection fills before the next one opens its streams
-        deadline = time.time() + 3.0 / nconns
+        deadline = time.time() + secs / nconns
         while time.time() < deadline:
             for st in conns_:
                 s, c, live = st[0], st[1], st[2]
@@ -118,18 +118,21 @@ def stall(host, port, target, nconns, nstreams, admin):
                         elif isinstance(ev, h2.events.StreamReset):
                             refused += ev.error_code == 7
                             live.discard(ev.stream_id)
-                if not st[3]:
-                    # stream by stream, each as far as its window goes: the first
-                    # streams fill, then the connection's window shuts
-                    for sid in sorted(live):
-                        try:
+                # stream by stream, each as far as its window goes (the first streams
+                # fill, then the connection's window shuts), 1 MiB of frames at a time
+                todo = 1 << 20 if not st[3] else 0
+                for sid in sorted(live):
+                    if todo <= 0:
+                        break
+                    try:
+                        n = min(c.local_flow_control_window(sid), len(chunk))
+                        while n > 0 and todo > 0:
+                            c.send_data(sid, chunk[:n])
+                            sent += n
+                            todo -= n
                             n = min(c.local_flow_control_window(sid), len(chunk))
-                            while n > 0:
-                                c.send_data(sid, chunk[:n])
-                                sent += n
-                                n = min(c.local_flow_control_window(sid), len(chunk))
-                        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
-                            live.discard(sid)
+                    except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
+                        live.discard(sid)
                 st[3] += c.data_to_send()
                 try:
                     while st[3]:
@@ -154,7 +157,7 @@ def main():
     elif a[0] == "conns":
         conns(a[1], int(a[2]), int(a[3]), opt_src(a))
     elif a[0] == "stall":
-        stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), a[6])
+        stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), a[6], float(a[8]) if "--secs" in a else 3.0)
     else:
         sys.exit("usage: see the docstring of " + sys.argv[0])
 
