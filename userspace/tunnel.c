@@ -337,12 +337,17 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	}
 	c->head_len = (size_t)n;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-	if (tunnel_authorize(lp, c, &req, (struct sockaddr *)&ss, dst))
-		return;
 	if (sess_client_connect(lp, &c->peer)) {
-		fail(lp, c, 429, "over tunnel.client_connects_per_second for this client");
+		/* counted, and in the access log; not two more lines each (a flood of them is
+		 * what this limit stops) */
+		log_debug("tunnel conn %llu: CONNECT %s: 429, over tunnel.client_connects_per_second",
+			  (unsigned long long)c->id, dst);
+		tunnel_reply(c, 429);
+		conn_end(lp, c, false, false);
 		return;
 	}
+	if (tunnel_authorize(lp, c, &req, (struct sockaddr *)&ss, dst))
+		return;
 	{
 		struct hermes_addr target;
 
