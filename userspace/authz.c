@@ -86,31 +86,29 @@ static bool addr_is_any(const struct hermes_addr *a)
 	return !memcmp(a->addr, zero, a->family == HERMES_FAMILY_V4 ? 4 : 16);
 }
 
-/* Loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) or unspecified (0.0.0.0, ::: a
- * connect to it reaches this host). */
+/* Loopback (127.0.0.0/8, ::1) or unspecified (0.0.0.0, ::): a connect to it reaches
+ * this host. (addr_to_hermes made a v4-mapped IPv6 address IPv4.) */
 static bool addr_is_local_only(const struct hermes_addr *a)
 {
 	static const uint8_t v6_loop[16] = { [15] = 1 };
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	if (a->family == HERMES_FAMILY_V4)
 		return a->addr[0] == 127 || addr_is_any(a);
-	if (!memcmp(a->addr, v6_loop, 16) || addr_is_any(a))
-		return true;
-	return !memcmp(a->addr, mapped, 12) && (a->addr[12] == 127 || !(a->addr[12] | a->addr[13] | a->addr[14] | a->addr[15]));
+	return !memcmp(a->addr, v6_loop, 16) || addr_is_any(a);
 }
 
 /* Is target one of hermesd's own listeners: the same port, and the listener's address or,
  * for a wildcard listener, any address of this host? */
 static bool target_is_self(const struct hermes_config *cfg, const struct hermes_addr *target)
 {
+	/* as loop.c opens them; the last two only with an inbound section */
 	const struct cfg_sockaddr *ls[] = { &cfg->listen, &cfg->listen6, &cfg->admin, &cfg->metrics, &cfg->tunnel,
 					    &cfg->inbound.listen, &cfg->inbound.listen6 };
 
 	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) {
 		struct hermes_addr l;
 
-		if (!ls[i]->len)
+		if (!ls[i]->len || (i >= 5 && !cfg->inbound.on))
 			continue;
 		addr_to_hermes((const struct sockaddr *)&ls[i]->ss, &l);
 		if (l.port != target->port)

@@ -3,7 +3,7 @@
 # wildcard address, no tunnel_access rules, small limits):
 #  - CONNECT and explicit proxy requests to hermesd's own admin port on loopback, and a
 #    CONNECT to its own tunnel listener through a host address, get 403 (counted by
-#    reason); a rule naming the target lets it through;
+#    reason; the rules that let such targets through: tests/unit/test_authz.c);
 #  - a CONNECT port written 0080 gets 400;
 #  - Hermes-Hops at tunnel.max_hops gets 508, and two hermesd whose routes point at each
 #    other stop their loop there (the app's connection fails at once, counted);
