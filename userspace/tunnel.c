@@ -2,8 +2,11 @@
  * hermesd, curl -p -x, any CONNECT proxy client) sends `CONNECT host:port HTTP/1.1`;
  * hermesd reads the head with the strict parser (http1.c), dials the target like the
  * proxy action does (timeout, retries, backoff), answers 200 and relays; errors get the
- * status a CONNECT client expects: 400 malformed request or authority, 405 not CONNECT,
- * 431/414 too large, 502 target refused or unreachable, 504 timed out, 408 head too slow.
+ * status a CONNECT client expects: 400 malformed request or authority, 403 refused
+ * (tunnel_access, or a target that is hermesd itself or loopback: authz.c), 405 not
+ * CONNECT, 429 over the client's tunnel.client_connects_per_second, 431/414 too large,
+ * 502 target refused or unreachable, 504 timed out, 408 head too slow, 508 a loop (the
+ * Hermes-Hops count every hermesd adds reached tunnel.max_hops).
  * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`, or https://:
  * an explicit proxy client) is not a tunnel: its connection goes to the http action
  * (http.c), which serves it and the requests after it, checked by the same
