@@ -654,6 +654,7 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	TUNNEL_KEY("conn_buffer_bytes", tunnel_conn_buffer, 65535, 1 << 30),
 	TUNNEL_KEY("total_buffer_mb", tunnel_total_buffer_mb, 1, 1 << 20),
 	TUNNEL_KEY("client_connects_per_second", tunnel_connect_rate, 0, 1000000),
+	TUNNEL_KEY("client_resets_per_second", tunnel_reset_rate, 0, 1000000),
 	TUNNEL_KEY("max_client_connections", tunnel_client_conns, 0, 1000000),
 };
 

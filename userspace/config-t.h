@@ -255,6 +255,8 @@ struct hermes_config {
 	uint32_t tunnel_conn_buffer;      /* bytes held per HTTP/2 connection (its window) */
 	uint32_t tunnel_total_buffer_mb;  /* held on all of them together: over it, new streams are refused */
 	uint32_t tunnel_connect_rate;     /* upstream connects per client address per second; 0 = no limit */
+	uint32_t tunnel_reset_rate;       /* CONNECT streams a client address resets before they are up, per
+					   * second: over it, its CONNECTs are refused; 0 = no limit */
 	uint32_t tunnel_client_conns;     /* connections per client address; 0 = no limit */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */

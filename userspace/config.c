@@ -201,7 +201,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->tunnel_stream_buffer = 1 << 20;
 	cfg->tunnel_conn_buffer = 16 << 20;
 	cfg->tunnel_total_buffer_mb = 256;
-	cfg->tunnel_connect_rate = 2000;
+	cfg->tunnel_connect_rate = 20000;
+	cfg->tunnel_reset_rate = 100;
 	cfg->tunnel_client_conns = 1024;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;

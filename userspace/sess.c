@@ -144,24 +144,27 @@ const struct sess *sess_of(const struct ep *e)
 	return loop_container_of(e, struct sstream, e)->s;
 }
 
-/* ---- per client address: connections and upstream connects ----
+/* ---- per client address: connections, upstream connects, resets ----
  *
  * A client of the tunnel listener is its address (not its connection: one that
- * reconnects, or opens many, is still one client). Each has a token bucket of upstream
- * connects (tunnel.client_connects_per_second, holding one second's worth), so that
- * CONNECT streams reset as soon as sent (rapid reset), each of which already opened a
- * real connection to its target, cannot multiply one client's bytes into a flood of
- * connects; and a count of its open connections (tunnel.max_client_connections). An
- * entry lives while the client has connections and until its bucket is full again
- * (sess_tick), so reconnecting does not refill it. hermesd runs one loop: the table is
- * the process's. */
+ * reconnects, or opens many, is still one client). Each has two token buckets, each
+ * holding one second's worth: upstream connects (tunnel.client_connects_per_second: a
+ * peer hermesd carries all of its host's new flows, so this one is generous), and CONNECT
+ * streams it reset before their tunnel was up (tunnel.client_resets_per_second): such a
+ * stream already opened a real connection to its target, so a client resetting streams
+ * as soon as it sends them (rapid reset) would multiply its bytes into a flood of
+ * connects; an honest one rarely resets. Once either bucket is empty its CONNECTs are
+ * refused. And a count of its open connections (tunnel.max_client_connections). An
+ * entry lives while the client has connections and until its buckets are full again
+ * (sess_tick), so reconnecting does not refill them. hermesd runs one loop: the table
+ * is the process's. */
 #define CLIENT_BUCKETS 1024
 
 struct sess_client {
 	struct sess_client *next;
 	struct hermes_addr addr;  /* port 0 */
 	unsigned conns;
-	double tokens;
+	double tokens, rtokens;   /* connects, resets left */
 	uint64_t at_ms;           /* tokens as of this time */
 };
 
@@ -192,19 +195,24 @@ static struct sess_client *client_get(struct loop *lp, const struct hermes_addr 
 		return NULL;
 	cl->addr = key;
 	cl->tokens = lp->cfg->tunnel_connect_rate;
+	cl->rtokens = lp->cfg->tunnel_reset_rate;
 	cl->at_ms = lp->now_ms;
 	cl->next = clients[h];
 	clients[h] = cl;
 	return cl;
 }
 
+static void bucket_refill(double *tokens, double rate, uint64_t ms)
+{
+	*tokens += (double)ms * rate / 1000.0;
+	if (*tokens > rate)
+		*tokens = rate;
+}
+
 static void client_refill(struct loop *lp, struct sess_client *cl)
 {
-	double rate = lp->cfg->tunnel_connect_rate;
-
-	cl->tokens += (double)(lp->now_ms - cl->at_ms) * rate / 1000.0;
-	if (cl->tokens > rate)
-		cl->tokens = rate;
+	bucket_refill(&cl->tokens, lp->cfg->tunnel_connect_rate, lp->now_ms - cl->at_ms);
+	bucket_refill(&cl->rtokens, lp->cfg->tunnel_reset_rate, lp->now_ms - cl->at_ms);
 	cl->at_ms = lp->now_ms;
 }
 
@@ -212,17 +220,34 @@ int sess_client_connect(struct loop *lp, const struct hermes_addr *peer)
 {
 	struct sess_client *cl;
 
-	if (!lp->cfg->tunnel_connect_rate)
+	if (!lp->cfg->tunnel_connect_rate && !lp->cfg->tunnel_reset_rate)
 		return 0;
 	if (!(cl = client_get(lp, peer)))
 		return -ENOMEM;
 	client_refill(lp, cl);
-	if (cl->tokens < 1) {
-		lp->st.tunnel_limited[TUNNEL_LIMIT_CONNECT_RATE]++;
+	if (lp->cfg->tunnel_reset_rate && cl->rtokens < 1) {
+		lp->st.tunnel_limited[TUNNEL_LIMIT_RESET_RATE]++;
 		return -EAGAIN;
 	}
-	cl->tokens -= 1;
+	if (lp->cfg->tunnel_connect_rate) {
+		if (cl->tokens < 1) {
+			lp->st.tunnel_limited[TUNNEL_LIMIT_CONNECT_RATE]++;
+			return -EAGAIN;
+		}
+		cl->tokens -= 1;
+	}
 	return 0;
+}
+
+void sess_client_reset(struct loop *lp, const struct hermes_addr *peer)
+{
+	struct sess_client *cl;
+
+	if (lp->cfg->tunnel_reset_rate && (cl = client_get(lp, peer))) {
+		client_refill(lp, cl);
+		if (cl->rtokens >= 1)
+			cl->rtokens -= 1;
+	}
 }
 
 /* Entries of clients with no connection whose bucket is full again go. */
@@ -231,7 +256,8 @@ static void clients_trim(struct loop *lp)
 	for (unsigned h = 0; h < CLIENT_BUCKETS; h++)
 		for (struct sess_client **pp = &clients[h], *cl; (cl = *pp);) {
 			client_refill(lp, cl);
-			if (!cl->conns && cl->tokens >= lp->cfg->tunnel_connect_rate) {
+			if (!cl->conns && cl->tokens >= lp->cfg->tunnel_connect_rate &&
+			    cl->rtokens >= lp->cfg->tunnel_reset_rate) {
 				*pp = cl->next;
 				free(cl);
 			} else {

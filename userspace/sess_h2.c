@@ -508,6 +508,8 @@ static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid
 		ep_error(&st->e, err == NGHTTP2_REFUSED_STREAM ? -ECONNREFUSED : -ECONNRESET);
 		return 0;
 	}
+	if (s->server && !st->started && err != NGHTTP2_NO_ERROR)
+		sess_client_reset(s->loop, &s->paddr); /* its upstream connect may be made already */
 	if (err != NGHTTP2_NO_ERROR || !st->e.eof || !st->e.shut) {
 		/* reset (RST_STREAM), or closed before both directions ended */
 		log_debug("tunnel session %llu: stream %d closed: %s", (unsigned long long)s->id, sid,

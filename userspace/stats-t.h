@@ -34,6 +34,7 @@ enum tunnel_limit {
 	TUNNEL_LIMIT_CONN_BUFFER,
 	TUNNEL_LIMIT_TOTAL_BUFFER,
 	TUNNEL_LIMIT_CONNECT_RATE,
+	TUNNEL_LIMIT_RESET_RATE,
 	TUNNEL_LIMIT_CLIENT_CONNS,
 	TUNNEL_NLIMITS
 };
@@ -208,8 +209,9 @@ enum tunnel_limit {
 	      "Times a limit of the tunnel listener acted: a stream's or a connection's buffer toward its target " \
 	      "filled (its window stays shut until the target reads), new streams refused over " \
 	      "tunnel.total_buffer_mb, upstream connects refused over tunnel.client_connects_per_second, " \
+	      "CONNECTs refused over tunnel.client_resets_per_second (streams reset before they were up), " \
 	      "connections refused over tunnel.max_client_connections.", "limit", "stream_buffer", "conn_buffer", \
-	      "total_buffer", "connect_rate", "client_connections") \
+	      "total_buffer", "connect_rate", "reset_rate", "client_connections") \
 	VALUE(tunnel_buffered, gauge, "hermes_tunnel_buffered_bytes", \
 	      "Bytes received on the tunnel listener's HTTP/2 CONNECT streams and not yet passed to their targets.") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \

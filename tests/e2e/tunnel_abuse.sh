@@ -10,7 +10,8 @@
 #  - h2c clients pushing into CONNECT streams whose target never reads: the bytes held
 #    stay under the per-connection window, and over total_buffer_mb new streams are
 #    refused (REFUSED_STREAM), each limit counted;
-#  - connects per client address per second (429) and connections per client address.
+#  - per client address: CONNECT streams reset before they are up (rapid reset: each
+#    already cost an upstream connect) bounded, connects per second (429), connections.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -36,7 +37,7 @@ listeners: {tunnel: 0.0.0.0:15008}
 routes:
   - {name: loop, match: [10.77.9.0/24], protocol: h2c, peers: [10.77.1.2:15008]}
 tunnel: {max_hops: 4, stream_buffer_bytes: 65536, conn_buffer_bytes: 786432, total_buffer_mb: 1,
-         client_connects_per_second: $1, max_client_connections: 4}
+         client_connects_per_second: $1, client_resets_per_second: 5, max_client_connections: 4}
 EOF
 }
 c_yaml 1000
@@ -86,7 +87,13 @@ assert_ge 1 "$(stat_value hermes_tunnel_limited_total 'limit="conn_buffer"')" "f
 assert_ge 1 "$(stat_value hermes_tunnel_limited_total 'limit="total_buffer"')" "refused streams counted"
 wait_until 10 test "$(stat_value hermes_tunnel_buffered_bytes)" = 0 || die "bytes still held after the clients left"
 
-# ---- per client address: connects per second, connections
+# ---- per client address: resets, connects per second, connections
+a0=$(stat_value hermes_upstream_connect_attempts_total)
+out=$(ns_s "$PY" "$TESTBIN/tunabuse.py" rapidreset 10.77.1.1 15008 10.77.1.2:80 60 --src 10.77.1.2)
+say "rapid reset: $out"
+assert_le 12 "$(($(stat_value hermes_upstream_connect_attempts_total) - a0))" \
+	"60 CONNECT streams reset at once: upstream connects bounded by client_resets_per_second (5)"
+assert_ge 40 "$(stat_value hermes_tunnel_limited_total 'limit="reset_rate"')" "refused over the reset rate, counted"
 c_yaml 10
 kill -HUP "$HERMESD_PID"
 wait_until 5 test "$(stat_value hermes_config_reloads_total 'result="ok"')" = 1 || die "reload with client_connects_per_second 10 failed"

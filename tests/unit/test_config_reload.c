@@ -65,6 +65,7 @@ static const struct sample {
 	{ "tunnel.conn_buffer_bytes", "tunnel: {conn_buffer_bytes: 1048576}\n" },
 	{ "tunnel.total_buffer_mb", "tunnel: {total_buffer_mb: 64}\n" },
 	{ "tunnel.client_connects_per_second", "tunnel: {client_connects_per_second: 10}\n" },
+	{ "tunnel.client_resets_per_second", "tunnel: {client_resets_per_second: 10}\n" },
 	{ "tunnel.max_client_connections", "tunnel: {max_client_connections: 4}\n" },
 	{ "inbound", "inbound: {}\n" },
 	{ "inbound.listen", "inbound: {listen: 0.0.0.0:15007}\n" },
