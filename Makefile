@@ -180,6 +180,12 @@ $(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIB_OBJS) 
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -lssl -lcrypto -o $@
 
+# test_authz also links tunnel_access (authz.c)
+$(BUILD)/tests/test_authz: $(BUILD)/obj/tests/unit/test_authz.o $(LIB_OBJS) $(UNIT_OBJS) $(BUILD)/obj/userspace/authz.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
+
 # test_tls links the TLS transport, and hermesctl's certificate maker (tools/certs.c) for
 # the certificates it makes at run time
 $(BUILD)/obj/tests/unit/test_tls.o: CFLAGS += -Itools

@@ -336,6 +336,10 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"allow_cleartext\":%s,\"post_path\":",
 		  c->h2_max_streams, c->h2_pool_mbps, c->tunnel_allow_cleartext ? "true" : "false");
 	sb_json_str(b, c->tunnel_post_path);
+	sb_printf(b, ",\"max_hops\":%u,\"stream_buffer_bytes\":%u,\"conn_buffer_bytes\":%u,\"total_buffer_mb\":%u,"
+		     "\"client_connects_per_second\":%u,\"client_resets_per_second\":%u,\"max_client_connections\":%u",
+		  c->tunnel_max_hops, c->tunnel_stream_buffer, c->tunnel_conn_buffer, c->tunnel_total_buffer_mb,
+		  c->tunnel_connect_rate, c->tunnel_reset_rate, c->tunnel_client_conns);
 	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
 	for (int i = 0; i < c->inbound.n_protect; i++)
 		sb_printf(b, "%s%u", i ? "," : "", c->inbound.protect[i]);

@@ -634,6 +634,8 @@ const struct cfgp_key cfgnet_tls_keys[] = {
 	  .expect = "an absolute path to the PEM CA certificate(s) that sign peers" },
 };
 
+#define TUNNEL_KEY(n, f, lo, hi) { .name = n, .set = cfgp_set_u32, CFGP_FIELD(f), .min = (lo), .max = (hi), CFGP_RELOAD }
+
 const struct cfgp_key cfgnet_tunnel_keys[] = {
 	U32_KEY(h2_max_streams, 1, 100000),
 	U32_KEY(h2_pool_mbps, 0, 1000000),
@@ -641,6 +643,15 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	  .expect = "the path the tunnel listener serves h2-post tunnels on, e.g. /hermes/tunnel" },
 	{ .name = "allow_cleartext", .set = cfgp_set_bool, CFGP_FIELD(tunnel_allow_cleartext), CFGP_RELOAD,
 	  .expect = "true or false (true: the tunnel listener serves clear text although tls is set)" },
+	/* limits of the tunnel listener; the windows apply to connections accepted after a reload */
+	TUNNEL_KEY("max_hops", tunnel_max_hops, 1, 255),
+	/* at most a stream's receive ring (EP_RING_SIZE) */
+	TUNNEL_KEY("stream_buffer_bytes", tunnel_stream_buffer, 16384, 1 << 20),
+	TUNNEL_KEY("conn_buffer_bytes", tunnel_conn_buffer, 65535, 1 << 30),
+	TUNNEL_KEY("total_buffer_mb", tunnel_total_buffer_mb, 1, 1 << 20),
+	TUNNEL_KEY("client_connects_per_second", tunnel_connect_rate, 0, 1000000),
+	TUNNEL_KEY("client_resets_per_second", tunnel_reset_rate, 0, 1000000),
+	TUNNEL_KEY("max_client_connections", tunnel_client_conns, 0, 1000000),
 };
 
 /* After the whole file: a tls section is all of cert, key and ca, and a peer that uses TLS

@@ -277,6 +277,15 @@ struct hermes_config {
 	bool tunnel_allow_cleartext; /* with tls set, the tunnel listener still serves clear text
 				      * (HTTP/1.1 CONNECT, h2c, proxy requests); refused by default */
 	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
+	/* the tunnel listener against abuse (authz.c, tunnel.c, sess.c, sess_h2.c) */
+	uint32_t tunnel_max_hops;         /* a CONNECT whose Hermes-Hops is this or more gets 508 */
+	uint32_t tunnel_stream_buffer;    /* bytes held per CONNECT stream toward its target (its window) */
+	uint32_t tunnel_conn_buffer;      /* bytes held per HTTP/2 connection (its window) */
+	uint32_t tunnel_total_buffer_mb;  /* held on all of them together: over it, new streams are refused */
+	uint32_t tunnel_connect_rate;     /* upstream connects per client address per second; 0 = no limit */
+	uint32_t tunnel_reset_rate;       /* CONNECT streams a client address resets before they are up, per
+					   * second: over it, its CONNECTs are refused; 0 = no limit */
+	uint32_t tunnel_client_conns;     /* connections per client address; 0 = no limit */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 

@@ -206,6 +206,13 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->h2_max_streams = 100;
+	cfg->tunnel_max_hops = 8;
+	cfg->tunnel_stream_buffer = 1 << 20;
+	cfg->tunnel_conn_buffer = 16 << 20;
+	cfg->tunnel_total_buffer_mb = 256;
+	cfg->tunnel_connect_rate = 20000;
+	cfg->tunnel_reset_rate = 100;
+	cfg->tunnel_client_conns = 1024;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's

@@ -240,6 +240,10 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  allow_cleartext: %s\n", cfg->h2_max_streams,
 		cfg->h2_pool_mbps, bool_word(cfg->tunnel_allow_cleartext));
 	print_kv_str(f, "  ", "post_path", cfg->tunnel_post_path);
+	fprintf(f, "  max_hops: %u\n  stream_buffer_bytes: %u\n  conn_buffer_bytes: %u\n  total_buffer_mb: %u\n"
+		"  client_connects_per_second: %u\n  client_resets_per_second: %u\n  max_client_connections: %u\n",
+		cfg->tunnel_max_hops, cfg->tunnel_stream_buffer, cfg->tunnel_conn_buffer, cfg->tunnel_total_buffer_mb,
+		cfg->tunnel_connect_rate, cfg->tunnel_reset_rate, cfg->tunnel_client_conns);
 	if (cfg->inbound.on) {
 		const struct cfg_inbound *in = &cfg->inbound;
 

@@ -213,16 +213,17 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 		ep_drop(c->r.ep[1], EP_END_CANCEL);
 		c->r.ep[1] = NULL;
 	}
-	/* a peer's 403 is a policy decision, not a failure: no other attempt */
-	if (c->attempts >= max || lp->draining || err == -EACCES) {
+	/* a peer's 403 is a policy decision, not a failure, and its 508 a loop (every
+	 * other attempt would go round it again): no other attempt */
+	if (c->attempts >= max || lp->draining || err == -EACCES || err == -ELOOP) {
 		lp->st.upstream_unreachable++;
-		c->result = err == -EACCES ? "403" : "connect-failed";
+		c->result = err == -EACCES ? "403" : err == -ELOOP ? "508" : "connect-failed";
 		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
 			 strerror(-err), c->attempts);
 		if (c->tunnel_server) {
 			/* a CONNECT client is told why, then closed normally */
-			tunnel_reply(c, err == -ETIMEDOUT ? 504 : err == -EACCES ? 403 : 502);
+			tunnel_reply(c, err == -ETIMEDOUT ? 504 : err == -EACCES ? 403 : err == -ELOOP ? 508 : 502);
 			conn_end(lp, c, false, false);
 		} else {
 			conn_end(lp, c, true, false);

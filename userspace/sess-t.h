@@ -25,6 +25,8 @@ enum sess_state {
 };
 
 #define SESS_RBUF (64 * 1024)
+
+struct sess_client; /* a client address of the tunnel listener (sess.c) */
 #define SESS_MAX_SANS 8
 
 
@@ -47,6 +49,8 @@ struct sstream {
 	struct ep_ring rx;         /* bytes received, until passed on */
 	char *hbuf;                /* server: the request head as HTTP/1.1 lines */
 	size_t hlen;
+	uint64_t held;             /* server: bytes of rx counted in s->held and *gauge */
+	uint64_t *gauge;           /* server: the process's count of such bytes */
 };
 
 /* One TCP connection carrying tunnel flows, TLS or not, accepted on the tunnel listener
@@ -94,6 +98,11 @@ struct sess {
 	uint64_t bytes, bytes_mark; /* bytes sent + received; at the last tick */
 	struct sockaddr_storage dst_ss;
 	struct __kernel_timespec ts;
+	/* server: limits of the tunnel listener (sess.c, sess_h2.c) */
+	struct sess_client *client; /* its client address's entry (connections, connects) */
+	uint32_t stream_win;        /* each stream's window: bytes held per stream at most */
+	uint64_t held;              /* bytes its CONNECT streams hold (received, not passed on) */
+	bool conn_full;             /* its window shut (counted once until it opens) */
 };
 
 #endif

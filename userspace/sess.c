@@ -124,6 +124,8 @@ bool sess_stream_busy(const struct ep *e)
 
 void sess_stream_free(struct sstream *st)
 {
+	if (st->gauge)
+		*st->gauge -= st->held;
 	ep_ring_free(&st->rx);
 	free(st->hbuf);
 	ep_release(&st->e);
@@ -146,6 +148,128 @@ const struct sess *sess_of(const struct ep *e)
 	if (!e || (e->ops != &sess_h2_ops && e->ops != &sess_h1_ops))
 		return NULL;
 	return loop_container_of(e, struct sstream, e)->s;
+}
+
+/* ---- per client address: connections, upstream connects, resets ----
+ *
+ * A client of the tunnel listener is its address (not its connection: one that
+ * reconnects, or opens many, is still one client). Each has two token buckets, each
+ * holding one second's worth: upstream connects (tunnel.client_connects_per_second: a
+ * peer hermesd carries all of its host's new flows, so this one is generous), and CONNECT
+ * streams it reset before their tunnel was up (tunnel.client_resets_per_second): such a
+ * stream already opened a real connection to its target, so a client resetting streams
+ * as soon as it sends them (rapid reset) would multiply its bytes into a flood of
+ * connects; an honest one rarely resets. Once either bucket is empty its CONNECTs are
+ * refused. And a count of its open connections (tunnel.max_client_connections). An
+ * entry lives while the client has connections and until its buckets are full again
+ * (sess_tick), so reconnecting does not refill them. hermesd runs one loop: the table
+ * is the process's. */
+#define CLIENT_BUCKETS 1024
+
+struct sess_client {
+	struct sess_client *next;
+	struct hermes_addr addr;  /* port 0 */
+	unsigned conns;
+	double tokens, rtokens;   /* connects, resets left */
+	uint64_t at_ms;           /* tokens as of this time */
+};
+
+static struct sess_client *clients[CLIENT_BUCKETS];
+
+static unsigned client_hash(const struct hermes_addr *a)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(a->addr); i++)
+		h = (h ^ a->addr[i]) * 16777619u;
+	return (h ^ a->family) % CLIENT_BUCKETS;
+}
+
+static struct sess_client *client_get(struct loop *lp, const struct hermes_addr *peer)
+{
+	struct hermes_addr key = *peer;
+	struct sess_client *cl;
+	unsigned h;
+
+	key.port = 0;
+	key.pad = 0;
+	h = client_hash(&key);
+	for (cl = clients[h]; cl; cl = cl->next)
+		if (!memcmp(&cl->addr, &key, sizeof(key)))
+			return cl;
+	if (!(cl = calloc(1, sizeof(*cl))))
+		return NULL;
+	cl->addr = key;
+	cl->tokens = lp->cfg->tunnel_connect_rate;
+	cl->rtokens = lp->cfg->tunnel_reset_rate;
+	cl->at_ms = lp->now_ms;
+	cl->next = clients[h];
+	clients[h] = cl;
+	return cl;
+}
+
+static void bucket_refill(double *tokens, double rate, uint64_t ms)
+{
+	*tokens += (double)ms * rate / 1000.0;
+	if (*tokens > rate)
+		*tokens = rate;
+}
+
+static void client_refill(struct loop *lp, struct sess_client *cl)
+{
+	bucket_refill(&cl->tokens, lp->cfg->tunnel_connect_rate, lp->now_ms - cl->at_ms);
+	bucket_refill(&cl->rtokens, lp->cfg->tunnel_reset_rate, lp->now_ms - cl->at_ms);
+	cl->at_ms = lp->now_ms;
+}
+
+int sess_client_connect(struct loop *lp, const struct hermes_addr *peer)
+{
+	struct sess_client *cl;
+
+	if (!lp->cfg->tunnel_connect_rate && !lp->cfg->tunnel_reset_rate)
+		return 0;
+	if (!(cl = client_get(lp, peer)))
+		return -ENOMEM;
+	client_refill(lp, cl);
+	if (lp->cfg->tunnel_reset_rate && cl->rtokens < 1) {
+		lp->st.tunnel_limited[TUNNEL_LIMIT_RESET_RATE]++;
+		return -EAGAIN;
+	}
+	if (lp->cfg->tunnel_connect_rate) {
+		if (cl->tokens < 1) {
+			lp->st.tunnel_limited[TUNNEL_LIMIT_CONNECT_RATE]++;
+			return -EAGAIN;
+		}
+		cl->tokens -= 1;
+	}
+	return 0;
+}
+
+void sess_client_reset(struct loop *lp, const struct hermes_addr *peer)
+{
+	struct sess_client *cl;
+
+	if (lp->cfg->tunnel_reset_rate && (cl = client_get(lp, peer))) {
+		client_refill(lp, cl);
+		if (cl->rtokens >= 1)
+			cl->rtokens -= 1;
+	}
+}
+
+/* Entries of clients with no connection whose bucket is full again go. */
+static void clients_trim(struct loop *lp)
+{
+	for (unsigned h = 0; h < CLIENT_BUCKETS; h++)
+		for (struct sess_client **pp = &clients[h], *cl; (cl = *pp);) {
+			client_refill(lp, cl);
+			if (!cl->conns && cl->tokens >= lp->cfg->tunnel_connect_rate &&
+			    cl->rtokens >= lp->cfg->tunnel_reset_rate) {
+				*pp = cl->next;
+				free(cl);
+			} else {
+				pp = &cl->next;
+			}
+		}
 }
 
 /* ---- life and death ---- */
@@ -181,6 +305,8 @@ static void sess_maybe_free(struct sess *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->client)
+		s->client->conns--;
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	free(s->rbuf);
@@ -498,6 +624,20 @@ void sess_accept(struct loop *lp, int fd)
 	}
 	if (!getpeername(fd, (struct sockaddr *)&ss, &len))
 		addr_to_hermes((struct sockaddr *)&ss, &s->paddr);
+	if ((s->client = client_get(lp, &s->paddr)) && lp->cfg->tunnel_client_conns &&
+	    s->client->conns >= lp->cfg->tunnel_client_conns) {
+		char name[ADDR_STRLEN];
+
+		lp->st.tunnel_limited[TUNNEL_LIMIT_CLIENT_CONNS]++;
+		log_info("tunnel connection from %s refused: it has %u open (tunnel.max_client_connections)",
+			 sess_name(s, name, sizeof(name)), s->client->conns);
+		s->client = NULL;
+		s->state = SESS_CLOSING;
+		sess_maybe_free(s);
+		return;
+	}
+	if (s->client)
+		s->client->conns++;
 	{
 		int one = 1;
 
@@ -724,6 +864,7 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 
 void sess_tick(struct loop *lp)
 {
+	clients_trim(lp);
 	for (struct sess *s = lp->sessions, *n; s; s = n) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
 
@@ -774,6 +915,13 @@ int sess_init(struct loop *lp, const struct sess_acceptor *acc)
 
 void sess_fini(struct loop *lp)
 {
+	for (unsigned h = 0; h < CLIENT_BUCKETS; h++)
+		while (clients[h]) {
+			struct sess_client *cl = clients[h];
+
+			clients[h] = cl->next;
+			free(cl);
+		}
 	free(lp->scratch);
 	lp->scratch = NULL;
 }

@@ -39,6 +39,12 @@ struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct 
  * handshake is done: the owner sends its CONNECT through it. */
 struct ep *sess_h1_dial(struct loop *lp, const struct cfg_peer *p, const struct ep_owner_ops *own, void *owner,
 			int *err);
+/* An upstream connect for a client of the tunnel listener (its address: peer), taken
+ * from its tunnel.client_connects_per_second: 0, or -EAGAIN (counted) over that rate or
+ * while it is over tunnel.client_resets_per_second. */
+int sess_client_connect(struct loop *lp, const struct hermes_addr *peer);
+/* The client reset a CONNECT stream before its tunnel was up: one of its resets. */
+void sess_client_reset(struct loop *lp, const struct hermes_addr *peer);
 /* The tunnel connection a flow's client endpoint came on (its peer certificate, its
  * protocol), or NULL when e is not on one. */
 const struct sess *sess_of(const struct ep *e);

@@ -17,7 +17,10 @@
  *
  * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
- * holds back its own stream and nothing else; the connection window is large. The end
+ * holds back its own stream and nothing else. On the tunnel listener both windows are
+ * its limits (tunnel.stream_buffer_bytes, tunnel.conn_buffer_bytes): what a client can
+ * make it hold for targets that do not read; over tunnel.total_buffer_mb held by all,
+ * new streams are refused. Our own pooled connections keep a large one. The end
  * of a direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +36,7 @@
 #include "ring.h"
 #include "sess-int.h"
 
-#define SESS_CONN_WINDOW (1 << 30)  /* per-stream windows do the limiting */
+#define SESS_CONN_WINDOW (1 << 30)  /* our pooled connections: per-stream windows do the limiting */
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
 #define NG(s) ((s)->mux.ng)
@@ -54,6 +57,7 @@ static void stream_off(struct sstream *st)
 		return;
 	if (s->mux.ng && st->sid > 0)
 		h2mux_attach(&s->mux, st->sid, NULL);
+	s->held -= st->held; /* its bytes no longer hold the connection's window */
 	sess_unlink(st);
 }
 
@@ -115,6 +119,14 @@ static void h2s_consume(struct ep *e, size_t n)
 	struct sstream *st = ST(e);
 
 	ep_ring_consume(&st->rx, n);
+	if (st->gauge) {
+		size_t d = n < st->held ? n : st->held;
+
+		st->held -= d;
+		*st->gauge -= d;
+		if (st->s)
+			st->s->held -= d;
+	}
 	if (!st->s || !st->s->mux.ng || st->sid <= 0)
 		return;
 	nghttp2_session_consume(NG(st->s), st->sid, n);
@@ -341,6 +353,13 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
+	if (s->loop->st.tunnel_buffered >= (uint64_t)s->loop->cfg->tunnel_total_buffer_mb << 20) {
+		/* the listener holds all the bytes it may for targets that do not read: no new
+		 * streams until they do (REFUSED_STREAM: the client may retry elsewhere) */
+		s->loop->st.tunnel_limited[TUNNEL_LIMIT_TOTAL_BUFFER]++;
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
 	if (!(st = calloc(1, sizeof(*st)))) {
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -348,6 +367,7 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 	ep_init(&st->e, &sess_h2_ops, NULL, NULL, 0);
 	st->ms.ops = &stream_ops;
 	st->sid = f->hd.stream_id;
+	st->gauge = &s->loop->st.tunnel_buffered;
 	sess_link(s, st);
 	h2mux_attach(m, f->hd.stream_id, &st->ms);
 }
@@ -373,8 +393,8 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 
 /* ---- client: CONNECT streams to a peer ---- */
 
-/* The peer's answer to our CONNECT: 200 opens the tunnel; 504, 403 and the rest map to
- * the errors the flow's retries tell apart. */
+/* The peer's answer to our CONNECT: 200 opens the tunnel; 504, 403, 508 and the rest map
+ * to the errors the flow's retries tell apart. */
 static void client_response(struct sess *s, struct sstream *st)
 {
 	char name[ADDR_STRLEN];
@@ -384,7 +404,8 @@ static void client_response(struct sess *s, struct sstream *st)
 	st->answered = true;
 	if (st->resp_status != 200) {
 		log_info("tunnel peer %s answered %d to CONNECT", sess_name(s, name, sizeof(name)), st->resp_status);
-		ep_error(&st->e, st->resp_status == 504 ? -ETIMEDOUT : st->resp_status == 403 ? -EACCES : -ECONNREFUSED);
+		ep_error(&st->e, st->resp_status == 504 ? -ETIMEDOUT : st->resp_status == 403 ? -EACCES :
+				 st->resp_status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;
 	}
 	ep_up(&st->e);
@@ -437,6 +458,25 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		return 0;
 	}
 	st->e.bytes += len;
+	if (st->gauge) {
+		struct sess *s = SESS(m);
+		struct loop *lp = s->loop;
+
+		st->held += len;
+		*st->gauge += len;
+		s->held += len;
+		/* the window shut: the sender waits until the target reads */
+		if (st->rx.len >= s->stream_win && st->rx.len - len < s->stream_win)
+			lp->st.tunnel_limited[TUNNEL_LIMIT_STREAM_BUFFER]++;
+		/* the connection's window shut (bytes held, or passed on but not yet announced
+		 * in a WINDOW_UPDATE): counted once until it opens again */
+		if (nghttp2_session_get_local_window_size(m->ng) > 0) {
+			s->conn_full = false;
+		} else if (!s->conn_full) {
+			s->conn_full = true;
+			lp->st.tunnel_limited[TUNNEL_LIMIT_CONN_BUFFER]++;
+		}
+	}
 	ep_data(&st->e);
 	return 0;
 }
@@ -469,6 +509,8 @@ static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid
 		ep_error(&st->e, err == NGHTTP2_REFUSED_STREAM ? -ECONNREFUSED : -ECONNRESET);
 		return 0;
 	}
+	if (s->server && !st->started && err != NGHTTP2_NO_ERROR)
+		sess_client_reset(s->loop, &s->paddr); /* its upstream connect may be made already */
 	if (err != NGHTTP2_NO_ERROR || !st->e.eof || !st->e.shut) {
 		/* reset (RST_STREAM), or closed before both directions ended */
 		log_debug("tunnel session %llu: stream %d closed: %s", (unsigned long long)s->id, sid,
@@ -543,6 +585,14 @@ int sess_h2_start(struct sess *s)
 	struct h2mux_cfg cfg = { .server = s->server, .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW,
 				 .frame_max = SESS_FRAME_MAX, .lim = s->server ? &lp->cfg->http2 : NULL,
 				 .hits = lp->st.http2_limits };
+
+	if (s->server) {
+		/* what a client may make the listener hold toward targets that do not read:
+		 * per stream and per connection, by flow control (windows open as bytes leave) */
+		cfg.stream_win = lp->cfg->tunnel_stream_buffer;
+		cfg.conn_win = lp->cfg->tunnel_conn_buffer;
+	}
+	s->stream_win = cfg.stream_win;
 
 	if (h2mux_init(&s->mux, &cfg, &sess_mux_ops)) {
 		sess_close(s, -ENOMEM, "out of memory for HTTP/2");

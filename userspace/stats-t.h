@@ -26,6 +26,19 @@ struct histogram {
  * the peer's name in tunnel_peer_results (its result label in HERMES_STATS). */
 enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PEER_RESET, PEER_ERROR, PEER_NRESULTS };
 
+/* Why the tunnel listener refused a target (tunnel_target_refused) and which of its limits
+ * acted (tunnel_limited): indexes of their label values in HERMES_STATS. */
+enum tunnel_refusal { TUNNEL_REFUSED_SELF, TUNNEL_REFUSED_LOOPBACK, TUNNEL_NREFUSALS };
+enum tunnel_limit {
+	TUNNEL_LIMIT_STREAM_BUFFER,
+	TUNNEL_LIMIT_CONN_BUFFER,
+	TUNNEL_LIMIT_TOTAL_BUFFER,
+	TUNNEL_LIMIT_CONNECT_RATE,
+	TUNNEL_LIMIT_RESET_RATE,
+	TUNNEL_LIMIT_CLIENT_CONNS,
+	TUNNEL_NLIMITS
+};
+
 /* The families of /metrics, in the order they are printed. TYPE is the bare word counter
  * or gauge. The kinds of line:
  *   VALUE(field, TYPE, name, help)          uint64_t field: one sample
@@ -74,7 +87,7 @@ enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PE
 	/* in the order of tunnel.c's count_error */ \
 	ARRAY(tunnel_errors, counter, "hermes_tunnel_errors_total", \
 	      "CONNECT requests answered with an error, by status.", "status", \
-	      "400", "403", "405", "431", "502", "504") \
+	      "400", "403", "405", "431", "502", "504", "429", "508") \
 	VALUE(inbound_refused, counter, "hermes_inbound_refused_total", \
 	      "Connections to protected ports reset by the inbound listener (peer not allowed).") \
 	VALUE(inbound_proxied, counter, "hermes_inbound_proxied_total", \
@@ -199,6 +212,22 @@ enum peer_result { PEER_ESTABLISHED, PEER_REFUSED, PEER_DENIED, PEER_TIMEOUT, PE
 	ARRAY(tunnel_cleartext_refused, counter, "hermes_tunnel_cleartext_refused_total", \
 	      "Clear-text connections refused by the tunnel listener because tls is set and " \
 	      "tunnel.allow_cleartext is not, by protocol.", "protocol", "http1", "h2c") \
+	/* the tunnel listener's limits (authz.c, tunnel.c, sess.c, sess_h2.c); index: enum tunnel_refusal */ \
+	ARRAY(tunnel_target_refused, counter, "hermes_tunnel_target_refused_total", \
+	      "CONNECT and proxy requests refused (403) because the target is one of hermesd's own listeners " \
+	      "or a loopback or unspecified address that no tunnel_access rule names.", "reason", "self", "loopback") \
+	VALUE(tunnel_loops, counter, "hermes_tunnel_loops_total", \
+	      "CONNECT requests refused with 508 because they had crossed tunnel.max_hops hermesd hops.") \
+	/* index: enum tunnel_limit */ \
+	ARRAY(tunnel_limited, counter, "hermes_tunnel_limited_total", \
+	      "Times a limit of the tunnel listener acted: a stream's or a connection's buffer toward its target " \
+	      "filled (its window stays shut until the target reads), new streams refused over " \
+	      "tunnel.total_buffer_mb, upstream connects refused over tunnel.client_connects_per_second, " \
+	      "CONNECTs refused over tunnel.client_resets_per_second (streams reset before they were up), " \
+	      "connections refused over tunnel.max_client_connections.", "limit", "stream_buffer", "conn_buffer", \
+	      "total_buffer", "connect_rate", "reset_rate", "client_connections") \
+	VALUE(tunnel_buffered, gauge, "hermes_tunnel_buffered_bytes", \
+	      "Bytes received on the tunnel listener's HTTP/2 CONNECT streams and not yet passed to their targets.") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \
@@ -239,6 +268,8 @@ enum {
 	HERMES_STATS(STATS_SKIP, STATS_SKIP, STATS_N_ARRAY, STATS_SKIP, STATS_SKIP, STATS_N_LABELS, STATS_SKIP)
 };
 _Static_assert((int)STATS_N_tunnel_peer_results == (int)PEER_NRESULTS, "a result label for each enum peer_result");
+_Static_assert((int)STATS_N_tunnel_target_refused == (int)TUNNEL_NREFUSALS, "a label for each enum tunnel_refusal");
+_Static_assert((int)STATS_N_tunnel_limited == (int)TUNNEL_NLIMITS, "a label for each enum tunnel_limit");
 _Static_assert(STATS_N_http_route_codes <= MLABEL_WIDTH && STATS_N_tunnel_peer_results <= MLABEL_WIDTH,
 	       "struct mlabels holds MLABEL_WIDTH counters per name");
 

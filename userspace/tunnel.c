@@ -2,8 +2,11 @@
  * hermesd, curl -p -x, any CONNECT proxy client) sends `CONNECT host:port HTTP/1.1`;
  * hermesd reads the head with the strict parser (http1.c), dials the target like the
  * proxy action does (timeout, retries, backoff), answers 200 and relays; errors get the
- * status a CONNECT client expects: 400 malformed request or authority, 405 not CONNECT,
- * 431/414 too large, 502 target refused or unreachable, 504 timed out, 408 head too slow.
+ * status a CONNECT client expects: 400 malformed request or authority, 403 refused
+ * (tunnel_access, or a target that is hermesd itself or loopback: authz.c), 405 not
+ * CONNECT, 429 over the client's tunnel.client_connects_per_second (or resets), 431/414 too large,
+ * 502 target refused or unreachable, 504 timed out, 408 head too slow, 508 a loop (the
+ * Hermes-Hops count every hermesd adds reached tunnel.max_hops).
  * A clear-text request in absolute form (`GET http://10.0.0.1/ HTTP/1.1`, or https://:
  * an explicit proxy client) is not a tunnel: its connection goes to the http action
  * (http.c), which serves it and the requests after it, checked by the same
@@ -40,12 +43,16 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c);
 /* A CONNECT's 200 says what it did; the rest are the standard phrases. */
 static const char *reason(int status)
 {
-	return status == 200 ? "Connection established" : h1_reason(status);
+	return status == 200 ? "Connection established" :
+	       status == 429 ? "Too Many Requests" :
+	       status == 508 ? "Loop Detected" :
+			       h1_reason(status);
 }
 
 static void count_error(struct loop *lp, int status)
 {
-	static const int codes[] = { 400, 403, 405, 431, 502, 504 };
+	/* the order of hermes_tunnel_errors_total's labels (stats-t.h) */
+	static const int codes[] = { 400, 403, 405, 431, 502, 504, 429, 508 };
 
 	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		if (codes[i] == status)
@@ -151,6 +158,7 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	struct hermes_addr target;
 	uint32_t uid = 0;
 	bool have_uid;
+	int err;
 
 	authz_identity(req, &uid, &have_uid, comm);
 	/* the app behind the previous hop, for the access log */
@@ -168,8 +176,11 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
 		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
 	addr_to_hermes(dst_sa, &target);
-	if (!tunnel_access(lp->cfg, &c->peer, &target, req, s ? s->sans : NULL, s ? s->n_sans : 0, why, sizeof(why)))
+	err = tunnel_access(lp->cfg, &c->peer, &target, req, s ? s->sans : NULL, s ? s->n_sans : 0, why, sizeof(why));
+	if (!err)
 		return 0;
+	if (err == AUTHZ_SELF || err == AUTHZ_LOOPBACK)
+		lp->st.tunnel_target_refused[err == AUTHZ_SELF ? TUNNEL_REFUSED_SELF : TUNNEL_REFUSED_LOOPBACK]++;
 	if (have_uid)
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
 	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
@@ -227,6 +238,43 @@ void tunnel_head(struct loop *lp, struct conn *c)
 	tunnel_parse_head(lp, c);
 }
 
+/* The hop count hermesd adds to every CONNECT it sends (1 from the first hop, one more
+ * from each relay) and checks on each it receives, so that a loop of routes across
+ * hosts ends at tunnel.max_hops (508) instead of going round. */
+#define HOPS_FIELD "Hermes-Hops"
+
+/* The hops a request says it crossed: 0 without the field, -EINVAL when it is not one
+ * decimal number (or given twice). */
+static int tunnel_hops(const struct h1_request *req)
+{
+	int hops = -1;
+
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		const struct h1_header *h = &req->headers[i];
+
+		if (!h1_slice_caseeq(h->name, HOPS_FIELD))
+			continue;
+		if (hops >= 0 || !h->value.len || h->value.len > 3)
+			return -EINVAL;
+		hops = 0;
+		for (size_t j = 0; j < h->value.len; j++) {
+			if (h->value.p[j] < '0' || h->value.p[j] > '9')
+				return -EINVAL;
+			hops = hops * 10 + (h->value.p[j] - '0');
+		}
+	}
+	return hops < 0 ? 0 : hops;
+}
+
+/* A port written with a leading zero ("0080"): the parser takes it (RFC 3986 allows
+ * it), but no client means it, and a check on the text ("...:80") could be fooled. */
+static bool port_text_bad(struct h1_slice t)
+{
+	const char *colon = t.len ? memrchr(t.p, ':', t.len) : NULL;
+
+	return colon && colon + 1 < t.p + t.len && colon[1] == '0';
+}
+
 static void tunnel_parse_head(struct loop *lp, struct conn *c)
 {
 	struct h1_request req;
@@ -234,7 +282,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	socklen_t sslen;
 	char dst[ADDR_STRLEN];
 	bool abs_tls;
-	int n;
+	int n, hops;
 
 	n = h1_parse_request(c->hbuf, c->hlen, NULL, &req);
 	if (n == 0) {
@@ -275,12 +323,32 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 			    "only CONNECT and absolute-form http:// or https:// requests are served here");
 		return;
 	}
-	if (h1_parse_authority(req.target, &ss, &sslen)) {
-		fail(lp, c, 400, "authority must be IPv4:port or [IPv6]:port");
+	if (h1_parse_authority(req.target, &ss, &sslen) || port_text_bad(req.target)) {
+		fail(lp, c, 400, "authority must be IPv4:port or [IPv6]:port (port 1..65535, no leading zero)");
+		return;
+	}
+	if ((hops = tunnel_hops(&req)) < 0) {
+		fail(lp, c, 400, "Hermes-Hops must be one number");
+		return;
+	}
+	if ((uint32_t)hops >= lp->cfg->tunnel_max_hops) {
+		lp->st.tunnel_loops++;
+		log_warn("tunnel conn %llu: CONNECT %.*s refused: it crossed %d hermesd hops (tunnel.max_hops %u): a loop?",
+			 (unsigned long long)c->id, (int)req.target.len, req.target.p, hops, lp->cfg->tunnel_max_hops);
+		fail(lp, c, 508, "too many hops: a loop");
 		return;
 	}
 	c->head_len = (size_t)n;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	if (sess_client_connect(lp, &c->peer)) {
+		/* counted, and in the access log; not two more lines each (a flood of them is
+		 * what this limit stops) */
+		log_debug("tunnel conn %llu: CONNECT %s: 429, over tunnel.client_connects_per_second or _resets_",
+			  (unsigned long long)c->id, dst);
+		tunnel_reply(c, 429);
+		conn_end(lp, c, false, false);
+		return;
+	}
 	if (tunnel_authorize(lp, c, &req, (struct sockaddr *)&ss, dst))
 		return;
 	{
@@ -288,8 +356,8 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 
 		addr_to_hermes((struct sockaddr *)&ss, &target);
 		if (!tunnel_route(lp, c, &target)) {
-			/* a relay: pass the identity on, hop by hop */
-			size_t cap = 1, len = 0;
+			/* a relay: pass the identity on, hop by hop, one hop more */
+			size_t cap = 32, len = 0;
 
 			for (unsigned i = 0; i < req.n_headers; i++)
 				cap += req.headers[i].name.len + req.headers[i].value.len + 4;
@@ -298,11 +366,12 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 				for (unsigned i = 0; i < req.n_headers; i++) {
 					const struct h1_header *h = &req.headers[i];
 
-					if (h->name.len > 7 && !strncasecmp(h->name.p, "Hermes-", 7))
+					if (h->name.len > 7 && !strncasecmp(h->name.p, "Hermes-", 7) &&
+					    !h1_slice_caseeq(h->name, HOPS_FIELD))
 						len += (size_t)sprintf(c->ident + len, "%.*s: %.*s\r\n", (int)h->name.len,
 								       h->name.p, (int)h->value.len, h->value.p);
 				}
-				c->ident[len] = 0;
+				sprintf(c->ident + len, HOPS_FIELD ": %d\r\n", hops + 1);
 			}
 		} else {
 			c->eps[0] = target;
@@ -373,7 +442,7 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	free(c->ident);
 	if (asprintf(&c->ident, "Hermes-Uid: %u\r\nHermes-Gid: %u\r\nHermes-Pid: %u\r\nHermes-Comm: %s\r\n"
-		     "Hermes-Cgroup-Id: %llu\r\nHermes-Original-Dst: %s\r\n",
+		     "Hermes-Cgroup-Id: %llu\r\nHermes-Original-Dst: %s\r\n" HOPS_FIELD ": 1\r\n",
 		     c->app_uid, c->app_gid, c->app_pid, comm[0] ? comm : "-", cgid, dst) < 0)
 		c->ident = NULL;
 }
@@ -424,7 +493,7 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 	if (n <= 0 || resp.status != 200) {
 		log_info("conn %llu: tunnel peer answered %d to CONNECT", (unsigned long long)c->id, n > 0 ? resp.status : 0);
 		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : n > 0 && resp.status == 403 ? -EACCES :
-						 -ECONNREFUSED);
+					 n > 0 && resp.status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;
 	}
 	/* bytes after the answer are the target's: they go to the client first */
