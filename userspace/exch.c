@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "exch.h"
+#include "h2x.h"
 #include "http.h"
 #include "http1.h"
 #include "hreq.h"
@@ -400,13 +401,32 @@ void http_up_gone(struct hconn *x, const struct hup *u)
 
 /* ---- the response ---- */
 
-/* The final response head: framing, then the head as the client gets it. Returns 0, or
- * -EBADMSG when the upstream's framing is unusable. */
-static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_response *resp, size_t n)
+/* A head's fields as the client gets them: hop-by-hop ones dropped (Content-Length
+ * kept), Transfer-Encoding too when the body is de-chunked. */
+static void exch_head_fields(struct hconn *x, struct hmsg_w *w, const struct hmsg *resp)
 {
-	long long cl;
-	bool chunked;
-	char line[16];
+	bool conn = h1_find(resp->headers, resp->n_headers, "Connection") != NULL;
+
+	for (unsigned i = 0; i < resp->n_headers; i++) {
+		const struct h1_header *h = &resp->headers[i];
+
+		if (hreq_hop_by_hop(resp->headers, resp->n_headers, conn, h->name) && !h1_slice_caseeq(h->name, "Content-Length"))
+			continue;
+		if (x->dechunk && h1_slice_caseeq(h->name, "Transfer-Encoding"))
+			continue;
+		http_head_field(x, w, h->name.p, h->name.len, h->value.p, h->value.len);
+	}
+}
+
+/* The final response head: framing, then the head as the client gets it. Returns 0, or
+ * -EBADMSG when the upstream's framing is unusable. An HTTP/2 head says its framing
+ * itself: without a content-length its DATA comes as chunks (h2up.c), or it had none. */
+static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	long long cl = -1;
+	bool chunked = false, add_cl0 = false, add_te = false;
+	struct hmsg_w w;
+	size_t n = resp->reason.len + 16;
 
 	x->status = resp->status;
 	if (x->is_head || resp->status == 204 || resp->status == 304) {
@@ -414,6 +434,12 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 	} else {
 		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
 			return -EBADMSG;
+		if (resp->h2 && cl < 0) {
+			if (resp->body == HMSG_BODY_NONE)
+				cl = 0, add_cl0 = true;
+			else
+				chunked = add_te = true;
+		}
 		x->resp_chunked = chunked;
 		x->resp_left = chunked ? -1 : cl;
 		x->until_close = !chunked && cl < 0;
@@ -425,37 +451,24 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
 	if (x->until_close || x->dechunk || !x->req_done || x->client_eof)
 		x->close_after = true;
+	for (unsigned i = 0; i < resp->n_headers; i++)
+		n += resp->headers[i].name.len + resp->headers[i].value.len + 4;
 	if (n + 128 > http_conn_room(x))
 		return -EMSGSIZE;
-	/* the parser bounds status to three digits */
-	memcpy(line, "HTTP/1.1 000 ", 13);
-	line[9] = (char)('0' + resp->status / 100 % 10);
-	line[10] = (char)('0' + resp->status / 10 % 10);
-	line[11] = (char)('0' + resp->status % 10);
-	http_conn_out(x, line, 13);
-	http_conn_out(x, resp->reason.p, resp->reason.len);
-	http_conn_out(x, "\r\n", 2);
-	bool conn = h1_find(resp->headers, resp->n_headers, "Connection") != NULL;
-
-	for (unsigned i = 0; i < resp->n_headers; i++) {
-		const struct h1_header *h = &resp->headers[i];
-
-		if (hreq_hop_by_hop(resp->headers, resp->n_headers, conn, h->name) && !h1_slice_caseeq(h->name, "Content-Length"))
-			continue;
-		if (x->dechunk && h1_slice_caseeq(h->name, "Transfer-Encoding"))
-			continue;
-		http_conn_out(x, h->name.p, h->name.len);
-		http_conn_out(x, ": ", 2);
-		http_conn_out(x, h->value.p, h->value.len);
-		http_conn_out(x, "\r\n", 2);
-	}
+	http_head_begin(x, &w, resp->status, resp->reason);
+	exch_head_fields(x, &w, resp);
+	if (add_cl0)
+		http_head_field(x, &w, "Content-Length", 14, "0", 1);
+	if (add_te && !x->dechunk)
+		http_head_field(x, &w, "Transfer-Encoding", 17, "chunked", 7);
 	if (x->close_after)
-		http_conn_out(x, "Connection: close\r\n", 19);
+		http_head_field(x, &w, "Connection", 10, "close", 5);
 	else if (x->http10)
-		http_conn_out(x, "Connection: keep-alive\r\n", 24);
+		http_head_field(x, &w, "Connection", 10, "keep-alive", 10);
 	if (lp->cfg->http.via)
-		http_conn_out(x, "Via: 1.1 hermes\r\n", 17);
-	http_conn_out(x, "\r\n", 2);
+		http_head_field(x, &w, "Via", 3, "1.1 hermes", 10);
+	http_head_end(lp, x, &w, x->resp_chunked ? H2X_CHUNKED : x->until_close ? H2X_EOF : H2X_CL, x->resp_left,
+		      x->no_body || (!x->resp_chunked && x->resp_left == 0));
 	http_count_status(lp, x, resp->status);
 	if (x->attempts > 1 && resp->status < 500)
 		lp->st.http_retry_successes++;
@@ -465,19 +478,13 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 }
 
 /* The next final response head of attempt u, the interim responses (1xx) before it
- * passed on to the client. Returns its length, 0 when it is not whole yet (or an interim
- * one waits for room), -errno when malformed or a 101. */
-static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct h1_response *resp)
+ * passed on to the client. Returns its size (for hup_head_done), 0 when it is not whole
+ * yet (or an interim one waits for room), -errno when malformed or a 101. */
+static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct hmsg *resp)
 {
-	struct h1_limits lim = http_limits(lp);
-
 	for (;;) {
-		const char *p;
-		size_t avail;
-		int n;
+		int n = hup_head(lp, u, resp);
 
-		hup_data(u, &p, &avail);
-		n = avail ? h1_parse_response(p, avail, &lim, resp) : 0;
 		if (n <= 0)
 			return n;
 		if (resp->status == 101)
@@ -486,19 +493,26 @@ static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struc
 			return n;
 		/* 100 answered the expectation we answered ourselves; others (103) go on */
 		if (resp->status != 100) {
-			if ((size_t)n > http_conn_room(x))
+			struct hmsg_w w;
+			size_t need = resp->reason.len + 16;
+
+			for (unsigned i = 0; i < resp->n_headers; i++)
+				need += resp->headers[i].name.len + resp->headers[i].value.len + 4;
+			if (need > http_conn_room(x))
 				return 0;
-			http_conn_out(x, p, (size_t)n);
+			http_head_begin(x, &w, resp->status, resp->reason);
+			exch_head_fields(x, &w, resp);
+			http_head_end(lp, x, &w, 0, 0, true);
 			http_count_status(lp, x, resp->status);
 		}
-		hup_consumed(lp, u, (size_t)n);
+		hup_head_done(lp, u, n);
 	}
 }
 
 /* HC_WAIT: the current attempt's final head: passed on, or retried. */
 static void exch_wait_input(struct loop *lp, struct hconn *x)
 {
-	struct h1_response resp;
+	struct hmsg resp;
 	uint32_t on;
 	int n;
 
@@ -530,11 +544,11 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 			return;
 		}
 	}
-	if (exch_resp_head(lp, x, &resp, (size_t)n)) {
+	if (exch_resp_head(lp, x, &resp)) {
 		exch_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 		return;
 	}
-	hup_consumed(lp, x->up, (size_t)n);
+	hup_head_done(lp, x->up, n);
 	if (x->up_hedged)
 		lp->st.http_hedge_wins++;
 	while (x->n_hedged) /* the losers */
@@ -552,7 +566,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 {
 	struct hup *u = x->hedged[k].up;
-	struct h1_response resp;
+	struct hmsg resp;
 	char why[32];
 	int n;
 

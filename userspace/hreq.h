@@ -7,9 +7,10 @@
 
 #include "http-t.h"
 
-/* A whole head (req, n bytes of rx) starts a request on x: refused with an answer of
- * hermesd's own, or routed and on to its body (HC_BODY) or its first attempt. */
-void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n);
+/* A whole head (req: n bytes of rx from HTTP/1.1, 0 from an HTTP/2 stream, whose head
+ * came as fields) starts a request on x: refused with an answer of hermesd's own, or
+ * routed and on to its body (HC_BODY) or its first attempt. */
+void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t n);
 /* x's per-request state back to "no request" (between keep-alive requests). */
 void hreq_reset(struct hconn *x);
 /* Drops the request's runtime snapshot (and the route and policy in it): when the
