@@ -419,8 +419,9 @@ static void exch_head_fields(struct hconn *x, struct hmsg_w *w, const struct hms
 }
 
 /* The final response head: framing, then the head as the client gets it. Returns 0, or
- * -EBADMSG when the upstream's framing is unusable. An HTTP/2 head says its framing
- * itself: without a content-length its DATA comes as chunks (h2up.c), or it had none. */
+ * -EBADMSG when the upstream's framing is unusable. An HTTP/2 head without a
+ * content-length had no body (END_STREAM came with it) or one that ends with the
+ * stream: its DATA bytes come unframed, chunked here for an HTTP/1.1 client. */
 static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 {
 	long long cl = -1;
@@ -435,21 +436,24 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *r
 		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
 			return -EBADMSG;
 		if (resp->h2 && cl < 0) {
-			if (resp->body == HMSG_BODY_NONE)
-				cl = 0, add_cl0 = true;
-			else
-				chunked = add_te = true;
+			if (resp->body == HMSG_BODY_NONE) {
+				cl = 0;
+				add_cl0 = true;
+			} else {
+				x->resp_stream = true;
+				x->rechunk = add_te = x->fd >= 0 && !x->http10;
+			}
 		}
 		x->resp_chunked = chunked;
-		x->resp_left = chunked ? -1 : cl;
-		x->until_close = !chunked && cl < 0;
+		x->resp_left = chunked || x->resp_stream ? -1 : cl;
+		x->until_close = !chunked && !x->resp_stream && cl < 0;
 	}
 	x->resp_reusable = !x->until_close &&
 			   (resp->version_minor ? !hreq_any_token(resp->headers, resp->n_headers, "Connection", "close")
 						: hreq_any_token(resp->headers, resp->n_headers, "Connection", "keep-alive"));
 	if (x->resp_chunked && x->http10)
 		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
-	if (x->until_close || x->dechunk || !x->req_done || x->client_eof)
+	if (x->until_close || x->dechunk || (x->resp_stream && x->http10) || !x->req_done || x->client_eof)
 		x->close_after = true;
 	for (unsigned i = 0; i < resp->n_headers; i++)
 		n += resp->headers[i].name.len + resp->headers[i].value.len + 4;
@@ -459,7 +463,7 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *r
 	exch_head_fields(x, &w, resp);
 	if (add_cl0)
 		http_head_field(x, &w, "Content-Length", 14, "0", 1);
-	if (add_te && !x->dechunk)
+	if (add_te)
 		http_head_field(x, &w, "Transfer-Encoding", 17, "chunked", 7);
 	if (x->close_after)
 		http_head_field(x, &w, "Connection", 10, "close", 5);
@@ -467,7 +471,8 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *r
 		http_head_field(x, &w, "Connection", 10, "keep-alive", 10);
 	if (lp->cfg->http.via)
 		http_head_field(x, &w, "Via", 3, "1.1 hermes", 10);
-	http_head_end(lp, x, &w, x->resp_chunked ? H2X_CHUNKED : x->until_close ? H2X_EOF : H2X_CL, x->resp_left,
+	http_head_end(lp, x, &w, x->resp_chunked ? H2X_CHUNKED : x->until_close || x->resp_stream ? H2X_EOF : H2X_CL,
+		      x->resp_left,
 		      x->no_body || (!x->resp_chunked && x->resp_left == 0));
 	http_count_status(lp, x, resp->status);
 	if (x->attempts > 1 && resp->status < 500)
@@ -592,12 +597,79 @@ static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 	exch_adopt(x, k); /* exch_wait_input passes its head on */
 }
 
+/* The end of an unframed body (resp_stream): the last chunk and the trailers for an
+ * HTTP/1.1 client, the trailers for an HTTP/2 one. False while the send buffer has no
+ * room for them. */
+static bool exch_resp_stream_end(struct loop *lp, struct hconn *x)
+{
+	struct hmsg t;
+	int k = hup_trailers(x->up, &t);
+	size_t need = 5;
+
+	(void)lp;
+	if (x->fd < 0) {
+		if (k > 0)
+			h2dn_trailers(x, &t); /* without memory for them, the body ends without */
+		return true;
+	}
+	if (!x->rechunk)
+		return true; /* HTTP/1.0: the end is the connection's */
+	for (int i = 0; i < k && (unsigned)i < t.n_headers; i++)
+		need += t.headers[i].name.len + t.headers[i].value.len + 4;
+	if (need > http_conn_room(x))
+		return false;
+	http_conn_out(x, "0\r\n", 3);
+	for (unsigned i = 0; k > 0 && i < t.n_headers; i++) {
+		http_conn_out(x, t.headers[i].name.p, t.headers[i].name.len);
+		http_conn_out(x, ": ", 2);
+		http_conn_out(x, t.headers[i].value.p, t.headers[i].value.len);
+		http_conn_out(x, "\r\n", 2);
+	}
+	http_conn_out(x, "\r\n", 2);
+	return true;
+}
+
+/* HC_RESP, resp_stream: the upstream's DATA bytes as they are, or as chunks for an
+ * HTTP/1.1 client (never framed for one HTTP/2 peer to be de-framed for the other). */
+static void exch_resp_stream(struct loop *lp, struct hconn *x)
+{
+	while (!x->resp_done && x->up) {
+		const char *p;
+		size_t avail, room = http_conn_room(x), n;
+		char line[24];
+
+		hup_data(x->up, &p, &avail);
+		if (!avail) {
+			if (!x->up->eof || !exch_resp_stream_end(lp, x))
+				return;
+			x->resp_done = true;
+			break;
+		}
+		if (!x->rechunk) {
+			if (!room)
+				return;
+			n = avail < room ? avail : room;
+			http_conn_out(x, p, n);
+		} else {
+			if (room <= sizeof(line) + 2)
+				return;
+			n = avail < room - sizeof(line) - 2 ? avail : room - sizeof(line) - 2;
+			http_conn_out(x, line, (size_t)snprintf(line, sizeof(line), "%zx\r\n", n));
+			http_conn_out(x, p, n);
+			http_conn_out(x, "\r\n", 2);
+		}
+		hup_consumed(lp, x->up, n);
+	}
+}
+
 /* HC_RESP: body bytes from the upstream to the client, within the send buffer. */
 void exch_resp_body(struct loop *lp, struct hconn *x)
 {
 	struct h1_limits lim = http_limits(lp);
 
-	while (!x->resp_done && x->up) {
+	if (x->resp_stream && !x->no_body)
+		exch_resp_stream(lp, x);
+	while (!x->resp_done && x->up && !(x->resp_stream && !x->no_body)) {
 		const char *p;
 		size_t avail, room = http_conn_room(x), n;
 

@@ -68,8 +68,9 @@ struct h2req {
 	bool head_in, head_end, has_cl, chunked;
 	bool ended;
 	size_t unconsumed;
-	/* the response: its head as field records (h2dn_head_buf), its body from sbuf */
-	struct hbuf rsh;
+	/* the response: its head as field records (h2dn_head_buf), its body from sbuf,
+	 * the trailers of a body without framing as records (h2dn_trailers) */
+	struct hbuf rsh, rtr;
 	bool resp_sent, out_done, deferred;
 	struct h2x_body rs;
 };
@@ -263,6 +264,18 @@ static ssize_t read_resp(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	}
 	if (used || r->out_done)
 		req_event(s); /* room in sbuf for more of the response, or the end */
+	if (r->rs.done && r->rtr.len) {
+		nghttp2_nv nv[H2DN_MAX_NV];
+		struct hmsg t;
+		char st[4];
+		int k = hmsg_from_rec(r->rtr.p, r->rtr.len, &t) > 0 ? hmsg_h2_response_nv(&t, st, nv, H2DN_MAX_NV) : -1;
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		/* nv[0] is a :status the trailers do not carry */
+		if (k > 1 && !nghttp2_submit_trailer(m->ng, sid, nv + 1, (size_t)k - 1))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		return (ssize_t)out;
+	}
 	return h2x_data_result(m->ng, sid, &r->rs, out, flags, &r->deferred);
 }
 
@@ -354,6 +367,21 @@ void h2dn_head(struct loop *lp, struct hconn *s, int mode, long long left, bool 
 		req_event(s);
 	}
 	h2s_dirty(lp, h);
+}
+
+int h2dn_trailers(struct hconn *s, const struct hmsg *m)
+{
+	struct h2req *r = REQ(s);
+	struct hmsg_w w;
+
+	if (!r)
+		return 0;
+	r->rtr.len = 0;
+	w = (struct hmsg_w){ .b = &r->rtr, .rec = true };
+	for (unsigned i = 0; i < m->n_headers; i++)
+		hmsg_w_field(&w, m->headers[i].name.p, m->headers[i].name.len, m->headers[i].value.p,
+			     m->headers[i].value.len);
+	return hmsg_w_end(&w);
 }
 
 void h2dn_output(struct loop *lp, struct hconn *s)
@@ -586,6 +614,7 @@ void h2dn_free(struct hconn *x)
 		free(r->tgt.p);
 		free(r->trailers.p);
 		free(r->rsh.p);
+		free(r->rtr.p);
 		free(r->rs.tail.p);
 		free(r);
 	}

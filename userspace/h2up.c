@@ -7,10 +7,11 @@
  * Heads cross as structured messages (hmsg.h), never as HTTP/1.1 text: hreq.c writes the
  * request head as field records, sent as HEADERS (RFC 9113 8.2, 8.3: :method, :scheme,
  * :authority from Host, :path; connection-specific fields dropped); the response's
- * HEADERS are kept as records that exch.c reads as a struct hmsg (hup_head). Bodies
- * still cross as HTTP/1.1 framing: the request body de-chunked into DATA, its trailers
- * as a trailing HEADERS; back, DATA as chunks when there is no content-length, trailers
- * as chunked trailers.
+ * HEADERS are kept as records that exch.c reads as a struct hmsg (hup_head). The
+ * response body is data events: DATA bytes into rx as they are, END_STREAM as u->eof,
+ * trailers as records (hup_trailers); exch.c frames them for its client (chunks for
+ * HTTP/1.1, DATA again for HTTP/2). The request body still crosses as HTTP/1.1 framing:
+ * de-chunked into DATA, its trailers as a trailing HEADERS.
  *
  * nghttp2 runs on memory (h2mux.c) and the stream ops it calls only record events on the
  * stream; the exchanges hear of them after nghttp2 returns (h2mux_events), so an exchange
@@ -70,13 +71,13 @@ struct h2stream {
 	int32_t sid;
 	bool is_head;
 	struct h2x_body rq;       /* the request body, from wbuf */
-	/* the response: heads as field records in rsh[rsh_off..) (hup_head), the body
-	 * into rx (as chunks without a content-length, trailers after the last) */
+	/* the response: heads as field records in rsh[rsh_off..) (hup_head), the body's
+	 * DATA into rx as they are, its trailers as records (hup_trailers) */
 	struct hbuf rsh, trailers;
 	size_t rsh_off;
 	int status;               /* of the head being received (0: not a 3-digit :status) */
 	bool final;               /* the final head is done: fields now are trailers */
-	bool has_cl, chunked, body_none;
+	bool has_cl, stream, body_none;
 	bool ended;
 	size_t unconsumed;        /* DATA bytes in rx not given back to the window yet */
 };
@@ -213,11 +214,8 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 	if (!u)
 		return 0;
 	s = ST(u);
-	if (s->final) { /* trailers: kept for the chunked framing (a content-length body cannot carry them) */
-		err |= hb_put(&s->trailers, name, nl);
-		err |= hb_put(&s->trailers, ": ", 2);
-		err |= hb_put(&s->trailers, value, vl);
-		err |= hb_put(&s->trailers, "\r\n", 2);
+	if (s->final) { /* trailers */
+		err = hmsg_rec(&s->trailers, name, nl, value, vl);
 	} else {
 		if (nl == 7 && !memcmp(name, ":status", 7))
 			s->status = vl == 3 ? atoi((const char *)value) : 0;
@@ -229,8 +227,8 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 }
 
 /* The end of a response HEADERS block: a head for exch.c. The final one (status >= 200)
- * sets the body's framing: none when bodiless (is_head, 204, 304) or with a
- * content-length, none at all when the stream ends with it, else chunks. */
+ * says how its body ends: none when bodiless (is_head, 204, 304), its content-length,
+ * none at all when the stream ends with it, else END_STREAM. */
 static int resp_head_end(struct h2stream *s, bool end_stream)
 {
 	if (s->status >= 200) {
@@ -239,7 +237,7 @@ static int resp_head_end(struct h2stream *s, bool end_stream)
 		s->final = true;
 		if (!s->has_cl && !bodyless) {
 			s->body_none = end_stream;
-			s->chunked = !end_stream;
+			s->stream = !end_stream;
 		}
 	}
 	s->has_cl = false; /* an interim head's fields say nothing of the final one's */
@@ -252,8 +250,15 @@ int h2up_head(struct hup *u, struct hmsg *m)
 	int n = hmsg_from_rec(s->rsh.p + s->rsh_off, s->rsh.len - s->rsh_off, m);
 
 	if (n > 0 && m->status >= 200)
-		m->body = s->body_none ? HMSG_BODY_NONE : s->chunked ? HMSG_BODY_STREAM : HMSG_BODY_LENGTH;
+		m->body = s->body_none ? HMSG_BODY_NONE : s->stream ? HMSG_BODY_STREAM : HMSG_BODY_LENGTH;
 	return n;
+}
+
+int h2up_trailers(struct hup *u, struct hmsg *m)
+{
+	struct h2stream *s = ST(u);
+
+	return s->ended && s->trailers.len ? hmsg_from_rec(s->trailers.p, s->trailers.len, m) : 0;
 }
 
 void h2up_head_done(struct hup *u, int n)
@@ -273,7 +278,8 @@ static void stream_ended(struct hup *u)
 	if (s->ended)
 		return;
 	s->ended = true;
-	h2x_put_end(&u->rx, s->chunked, &s->trailers);
+	if (s->trailers.len && hmsg_rec_end(&s->trailers))
+		s->trailers.len = 0;
 	u->eof = true;
 }
 
@@ -311,7 +317,7 @@ static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const 
 		nghttp2_session_consume(m->ng, sid, len);
 		return 0;
 	}
-	err = h2x_put_data(&u->rx, ST(u)->chunked, data, len);
+	err = rx_put(&u->rx, data, len);
 	ST(u)->unconsumed += len;
 	stream_event(u);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;

@@ -223,6 +223,7 @@ void hreq_reset(struct hconn *x)
 	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = x->fd_wait_since_ms = 0;
 	x->status = 0;
 	x->no_body = x->resp_chunked = x->until_close = x->dechunk = x->resp_reusable = x->resp_done = false;
+	x->resp_stream = x->rechunk = false;
 	x->resp_left = -1;
 	memset(&x->resp_ck, 0, sizeof(x->resp_ck));
 	x->head_start_ms = 0;

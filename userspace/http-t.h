@@ -206,6 +206,9 @@ struct hconn {
 	/* the response */
 	int status;
 	bool no_body, resp_chunked, until_close, dechunk, resp_reusable, resp_done;
+	bool resp_stream;         /* the upstream's body is DATA until its END_STREAM (HTTP/2
+				   * without content-length): bytes with no framing to read */
+	bool rechunk;             /* ... which an HTTP/1.1 client gets chunked */
 	long long resp_left;
 	struct h1_chunked resp_ck;
 	/* access log (access.c) */

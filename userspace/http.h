@@ -66,8 +66,10 @@ size_t hup_pending(const struct hup *u);
 int hup_head(struct loop *lp, struct hup *u, struct hmsg *m);
 /* The head hup_head returned (n) was used: the body (or the next head) follows. */
 void hup_head_done(struct loop *lp, struct hup *u, int n);
-/* Response body bytes received (HTTP/2: DATA as chunks, when no content-length). */
+/* Response body bytes received (HTTP/2: DATA as they came; u->eof at END_STREAM). */
 void hup_data(const struct hup *u, const char **p, size_t *n);
+/* An HTTP/2 response's trailers, once its stream ended, into m: >0 when it has some. */
+int hup_trailers(struct hup *u, struct hmsg *m);
 void hup_consumed(struct loop *lp, struct hup *u, size_t n);
 /* The exchange is over: back to the pool when reusable, else closed. */
 void hup_release(struct loop *lp, struct hup *u, bool reusable);
@@ -104,6 +106,7 @@ void hup_tls_lost(struct loop *lp, struct hup *u, int res);
 struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
 void h2up_wrote(struct loop *lp, struct hup *u);
 int h2up_head(struct hup *u, struct hmsg *m);
+int h2up_trailers(struct hup *u, struct hmsg *m);
 void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
@@ -133,6 +136,9 @@ int h2dn_request(struct loop *lp, struct hconn *s, struct hmsg *m);
 struct hbuf *h2dn_head_buf(struct hconn *s);
 void h2dn_head(struct loop *lp, struct hconn *s, int mode, long long left, bool done);
 void h2dn_output(struct loop *lp, struct hconn *s);  /* a stream: response bytes in sbuf */
+/* The response body (H2X_EOF mode) ends with these trailers (m: fields, names
+ * lowercase), sent as a trailing HEADERS; 0 or -ENOMEM. */
+int h2dn_trailers(struct hconn *s, const struct hmsg *m);
 void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n); /* a stream read n bytes of rx */
 bool h2dn_out_done(const struct hconn *s);           /* a stream: its response went out whole */
 void h2dn_closing(struct loop *lp, struct hconn *x); /* x (connection or stream) is closing */

@@ -1,0 +1,46 @@
+#!/bin/bash
+# http_h2_events: HTTP/2 on both sides of the http action (h2c client -> hermesd -> h2c
+# python origin), where heads and response bodies cross as structured events (hmsg.h):
+# a DATA-only response body (no content-length) reaches the HTTP/2 client byte-exact and
+# the origin's trailers as a trailing HEADERS, and the same response reaches an HTTP/1.1
+# client chunked with its trailers as chunked trailers; an upload echoed byte-exact; a
+# response head's fields arrive whole and lowercase.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+require_cmd nghttp
+"$PY" -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed for $PY"
+
+topo_up
+bg h2origin s "$PY" "$TESTBIN/h2_origin.py" 0.0.0.0 8443
+wait_tcp "$NS_S" 10.77.1.3 8443 || die "python h2 origin did not start"
+cat >"$TMP/hermes.yaml" <<YAML
+http_routes:
+  - {name: py-h2c, match: {host: py.h2c}, endpoints: [10.77.1.3:8443], upstream_protocol: h2c}
+YAML
+start_hermesd -c "$TMP/hermes.yaml"
+policy_add 10.77.1.0/24 http
+
+"$PY" -c 'import sys; n=int(sys.argv[1]); b=bytes(i % 251 for i in range(251*64)); sys.stdout.buffer.write((b*(n//len(b)+1))[:n])' 300000 >"$TMP/pat.want"
+curl_app --http2-prior-knowledge -o "$TMP/pat.got" -H 'Host: py.h2c' 'http://10.77.1.3:8443/data?n=300000'
+cmp -s "$TMP/pat.got" "$TMP/pat.want" || die "h2c -> h2c: a DATA-only body differs ($CURL_ERR)"
+say "ok: h2c -> h2c: 300 kB DATA-only body byte-exact"
+
+head -c 100000 /dev/urandom >"$TMP/up.bin"
+in_app nghttp -nv -H ':authority: py.h2c' -d "$TMP/up.bin" http://10.77.1.3:8443/echo >"$TMP/ng.txt" 2>&1 ||
+	die "nghttp upload failed: $(tail -n 5 "$TMP/ng.txt")"
+assert_file_match "$TMP/ng.txt" 'recv HEADERS frame <length=[0-9]*, flags=0x05' "the response ends with a trailing HEADERS"
+assert_file_match "$TMP/ng.txt" 'x-body-len: 100000' "the origin's trailers reach the HTTP/2 client"
+curl_app --http2-prior-knowledge -o "$TMP/up.got" -H 'Host: py.h2c' --data-binary @"$TMP/up.bin" http://10.77.1.3:8443/echo
+cmp -s "$TMP/up.got" "$TMP/up.bin" || die "h2c upload -> h2c echo differs ($CURL_ERR)"
+say "ok: h2c -> h2c: 100 kB upload echoed byte-exact"
+
+curl_app -D "$TMP/h1.txt" -o "$TMP/up1.got" -H 'Host: py.h2c' --data-binary @"$TMP/up.bin" http://10.77.1.3:8443/echo
+cmp -s "$TMP/up1.got" "$TMP/up.bin" || die "h1 upload -> h2c echo differs ($CURL_ERR)"
+assert_file_match "$TMP/h1.txt" '^Transfer-Encoding: chunked' "the unframed body reaches HTTP/1.1 chunked"
+assert_file_match "$TMP/h1.txt" '^x-body-len: 100000' "its trailers as chunked trailers"
+
+curl_app --http2-prior-knowledge -H 'Host: py.h2c' -H 'X-Mixed-Case: Value' http://10.77.1.3:8443/fields
+assert_match 'x-mixed-case: Value' "$CURL_OUT" "a request field reaches the h2 origin lowercase, value as sent"
+assert_match ':authority: py.h2c' "$CURL_OUT" ":authority from the client's"
+pass
