@@ -70,16 +70,51 @@ void exch_drop_all(struct loop *lp, struct hconn *x)
 		exch_drop_hedged(lp, x, x->n_hedged - 1);
 }
 
-/* A streaming body: what rx holds goes upstream, up to HC_STREAM_HIGH queued. */
+/* An unframed body's end (req_stream) to attempt u: the last chunk and trailers for an
+ * HTTP/1.1 upstream, END_STREAM (and trailers) for an HTTP/2 one. 0, or -ENOMEM /
+ * -EMSGSIZE (the send buffer cannot take it: the body would be cut). */
+static int exch_body_end(struct loop *lp, struct hconn *x, struct hup *u)
+{
+	struct hbuf end = { 0 };
+	int err;
+
+	x->req_end_sent = true;
+	if (!hreq_rechunk(x))
+		return hup_body_end(lp, u, h2dn_req_trailers(x));
+	err = hreq_body_end(x, &end);
+	if (!err && hup_write(lp, u, end.p, end.len) < end.len)
+		err = -EMSGSIZE;
+	free(end.p);
+	return err;
+}
+
+/* A streaming body: what rx holds goes upstream, up to HC_STREAM_HIGH queued (HTTP/1.1
+ * framing of an unframed body included). */
 void exch_push_body(struct loop *lp, struct hconn *x)
 {
 	while (x->streaming && !x->req_done && x->up && hup_pending(x->up) < HC_STREAM_HIGH) {
 		size_t max = HC_STREAM_HIGH - hup_pending(x->up), took;
+		struct hbuf chunk = { 0 };
 		long r;
 
 		if (max > hup_room(x->up))
 			max = hup_room(x->up);
-		r = hreq_body_run(lp, x, max);
+		if (x->req_stream && max <= 32)
+			break;
+		r = hreq_body_run(lp, x, x->req_stream ? max - 32 : max);
+		if (r > 0 && hreq_rechunk(x)) {
+			/* chunked for an HTTP/1.1 upstream: the run with its size line */
+			if (hreq_body_put(x, &chunk, x->rx.p + x->rx.off, (size_t)r) ||
+			    hup_write(lp, x->up, chunk.p, chunk.len) < chunk.len) {
+				free(chunk.p);
+				http_conn_close(lp, x, true);
+				return;
+			}
+			free(chunk.p);
+			http_rx_consume(x, (size_t)r);
+			x->body_bytes += (size_t)r;
+			continue;
+		}
 
 		if (r < 0) {
 			/* the head already went upstream: nothing sensible can be answered */
@@ -88,7 +123,7 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 			return;
 		}
 		if (!r)
-			return;
+			break;
 		took = hup_write(lp, x->up, x->rx.p + x->rx.off, (size_t)r);
 		http_rx_consume(x, took);
 		x->body_bytes += took;
@@ -97,6 +132,11 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 			http_conn_close(lp, x, true);
 			return;
 		}
+	}
+	if (x->streaming && x->req_done && x->req_stream && x->up && !x->req_end_sent &&
+	    exch_body_end(lp, x, x->up)) {
+		http_conn_close(lp, x, true);
+		return;
 	}
 }
 
@@ -215,9 +255,12 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	x->up = u;
 	/* the whole request, or its head and what of its body is buffered */
 	hup_write(lp, u, x->out.p, x->out.len);
+	x->req_end_sent = false;
 	if (x->streaming) {
 		x->out.len = 0;
 		exch_push_body(lp, x);
+	} else if (x->req_stream && !hreq_rechunk(x) && exch_body_end(lp, x, u)) {
+		http_conn_close(lp, x, true); /* out of memory */
 	}
 }
 

@@ -63,9 +63,9 @@ struct h2req {
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
 	/* the request: its head as field records until http.c takes it (h2dn_request), its
-	 * body into rx (as chunks without a content-length, trailers after the last) */
+	 * DATA into rx as it came, its trailers as records (h2dn_req_trailers) */
 	struct hbuf rqh, tgt, trailers;
-	bool head_in, head_end, has_cl, chunked;
+	bool head_in, head_end, has_cl;
 	bool ended;
 	size_t unconsumed;
 	/* the response: its head as field records (h2dn_head_buf), its body from sbuf,
@@ -148,22 +148,14 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 }
 
-/* One field of the request's HEADERS, a record (trailer: of its trailing HEADERS, a
- * "name: value" line for the last chunk). */
+/* One field of the request's HEADERS (trailer: of its trailing HEADERS), a record. */
 static int req_field(struct h2req *r, bool trailer, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
 {
-	int err = 0;
-
-	if (!trailer) {
-		if (nl == 14 && !memcmp(name, "content-length", 14))
-			r->has_cl = true;
-		return hmsg_rec(&r->rqh, name, nl, value, vl);
-	}
-	err |= hb_put(&r->trailers, name, nl);
-	err |= hb_put(&r->trailers, ": ", 2);
-	err |= hb_put(&r->trailers, value, vl);
-	err |= hb_put(&r->trailers, "\r\n", 2);
-	return err ? -ENOMEM : 0;
+	if (trailer)
+		return hmsg_rec(&r->trailers, name, nl, value, vl);
+	if (nl == 14 && !memcmp(name, "content-length", 14))
+		r->has_cl = true;
+	return hmsg_rec(&r->rqh, name, nl, value, vl);
 }
 
 /* The request head is whole (end: END_STREAM came with it): http.c takes it. */
@@ -171,7 +163,6 @@ static int req_head(struct h2req *r, bool end)
 {
 	r->head_in = true;
 	r->head_end = end;
-	r->chunked = !end && !r->has_cl;
 	return hmsg_rec_end(&r->rqh);
 }
 
@@ -193,7 +184,7 @@ static int req_end(struct hconn *s)
 	if (r->ended)
 		return 0;
 	r->ended = true;
-	return h2x_put_end(&s->rx, r->chunked, &r->trailers);
+	return r->trailers.len ? hmsg_rec_end(&r->trailers) : 0;
 }
 
 static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
@@ -218,7 +209,7 @@ static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const 
 
 	(void)m;
 	(void)sid;
-	err = h2x_put_data(&s->rx, REQ(s)->chunked, data, len);
+	err = rx_put(&s->rx, data, len);
 	REQ(s)->unconsumed += len;
 	req_event(s);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -319,6 +310,16 @@ int h2dn_request(struct loop *lp, struct hconn *s, struct hmsg *m)
 		return err;
 	m->body = r->head_end ? HMSG_BODY_NONE : HMSG_BODY_STREAM;
 	return 1;
+}
+
+bool h2dn_req_ended(const struct hconn *x)
+{
+	return x->fd < 0 && x->h2 && REQ(x)->ended;
+}
+
+const struct hbuf *h2dn_req_trailers(const struct hconn *x)
+{
+	return x->fd < 0 && x->h2 && REQ(x)->trailers.len ? &REQ(x)->trailers : NULL;
 }
 
 struct hbuf *h2dn_head_buf(struct hconn *s)

@@ -71,6 +71,8 @@ struct h2stream {
 	int32_t sid;
 	bool is_head;
 	struct h2x_body rq;       /* the request body, from wbuf */
+	bool body_end;            /* an unframed body (H2X_EOF) is all in wbuf */
+	struct hbuf rqtr;         /* ... and its trailers, records */
 	/* the response: heads as field records in rsh[rsh_off..) (hup_head), the body's
 	 * DATA into rx as they are, its trailers as records (hup_trailers) */
 	struct hbuf rsh, trailers;
@@ -135,6 +137,7 @@ static void stream_free(struct hup *u)
 	free(s->rq.tail.p);
 	free(s->rsh.p);
 	free(s->trailers.p);
+	free(s->rqtr.p);
 	free(s);
 	free(u->rx.p);
 	free(u->wbuf);
@@ -261,6 +264,18 @@ int h2up_trailers(struct hup *u, struct hmsg *m)
 	return s->ended && s->trailers.len ? hmsg_from_rec(s->trailers.p, s->trailers.len, m) : 0;
 }
 
+int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers)
+{
+	struct h2stream *s = ST(u);
+
+	s->body_end = true;
+	s->rqtr.len = 0;
+	if (trailers && hb_put(&s->rqtr, trailers->p, trailers->len))
+		return -ENOMEM;
+	h2up_wrote(lp, u); /* resumes a deferred body */
+	return 0;
+}
+
 void h2up_head_done(struct hup *u, int n)
 {
 	struct h2stream *s = ST(u);
@@ -382,6 +397,20 @@ static ssize_t read_body(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		u->woff = u->wlen = 0;
 	if (used)
 		stream_event(u); /* room for more of a streamed body */
+	if (s->rq.mode == H2X_EOF && s->body_end && u->woff == u->wlen)
+		s->rq.done = true;
+	if (s->rq.done && s->rqtr.len) {
+		nghttp2_nv nv[H2UP_MAX_NV];
+		struct hmsg t;
+		char st[4];
+		int k = hmsg_from_rec(s->rqtr.p, s->rqtr.len, &t) > 0 ? hmsg_h2_response_nv(&t, st, nv, H2UP_MAX_NV) : -1;
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		/* nv[0] is a :status the trailers do not carry */
+		if (k > 1 && !nghttp2_submit_trailer(m->ng, sid, nv + 1, (size_t)k - 1))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		return (ssize_t)out;
+	}
 	return h2x_data_result(m->ng, sid, &s->rq, out, flags, &s->deferred);
 }
 
@@ -772,9 +801,10 @@ static int stream_submit(struct loop *lp, struct hup *u)
 	if (k < 0)
 		return k;
 	s->is_head = h1_slice_eq(req.method, "HEAD");
-	s->rq.mode = chunked ? H2X_CHUNKED : H2X_CL;
+	/* an HTTP/2 client's body without content-length: unframed, ended by hup_body_end */
+	s->rq.mode = chunked ? H2X_CHUNKED : cl < 0 && u->x && u->x->req_stream ? H2X_EOF : H2X_CL;
 	s->rq.left = cl > 0 ? cl : 0;
-	s->rq.done = !chunked && cl <= 0;
+	s->rq.done = s->rq.mode == H2X_CL && cl <= 0;
 	u->woff += (size_t)n;
 	s->sid = nghttp2_submit_request(h->m.ng, NULL, nv, (size_t)k, s->rq.done ? NULL : &h2mux_body, &s->ms);
 	if (s->sid < 0)

@@ -151,7 +151,7 @@ _Static_assert(CFG_HTTP_MAX_HDRS + 3 <= H1_ADDED_HEADERS, "Host, Content-Length,
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
  * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
 static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct cfg_http_route *r, long long cl,
-			   bool chunked, const struct h1_header *host, const struct h1_slice *fwd_path, bool fwd_slash)
+			   const struct h1_header *host, const struct h1_slice *fwd_path, bool fwd_slash)
 {
 	struct hmsg_w w = { .b = &x->out, .rec = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 };
 	char tmp[ADDR_STRLEN + 64];
@@ -183,8 +183,9 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 		if (!drop)
 			hmsg_w_field(&w, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
-	/* an HTTP/2 body without content-length reaches hreq_body_run chunked (h2dn.c) */
-	if (req->h2 && chunked)
+	/* an HTTP/2 body without content-length: chunked for an HTTP/1.1 upstream (its end
+	 * is END_STREAM for an HTTP/2 one) */
+	if (x->req_stream && !w.rec)
 		hmsg_w_field(&w, "transfer-encoding", 17, "chunked", 7);
 	if (!host) {
 		/* an HTTP/1.0 request without Host: the address the client dialled */
@@ -213,6 +214,7 @@ void hreq_reset(struct hconn *x)
 	x->out.len = 0;
 	x->in_request = x->in_retry = x->http10 = x->keepalive = x->is_head = x->idempotent = x->has_body = false;
 	x->buffered = x->streaming = x->req_done = x->req_chunked = x->fwd_tls = false;
+	x->req_stream = x->req_end_sent = false;
 	x->req_left = -1;
 	memset(&x->req_ck, 0, sizeof(x->req_ck));
 	x->body_bytes = 0;
@@ -275,8 +277,8 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		http_refuse(lp, x, 400, "ambiguous body framing (Content-Length/Transfer-Encoding)");
 		return;
 	}
-	if (req->h2 && req->body == HMSG_BODY_STREAM && cl < 0)
-		chunked = true; /* DATA until END_STREAM: h2dn.c hands it on as chunks */
+	/* DATA until END_STREAM: unframed bytes, chunked only for an HTTP/1.1 upstream */
+	x->req_stream = req->h2 && req->body == HMSG_BODY_STREAM && cl < 0;
 	if (chunked && x->http10) {
 		http_refuse(lp, x, 400, "Transfer-Encoding in an HTTP/1.0 request");
 		return;
@@ -342,13 +344,13 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 	}
 	x->req_chunked = chunked;
 	x->req_left = chunked ? -1 : cl;
-	x->has_body = chunked || cl > 0;
+	x->has_body = chunked || cl > 0 || x->req_stream;
 	r = hreq_route(lp, x, req, host);
 	if (!x->n_eps) {
 		http_reply(lp, x, 503, "no usable endpoint", true);
 		return;
 	}
-	if (hreq_build_head(x, req, r, chunked ? -1 : cl, chunked, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
+	if (hreq_build_head(x, req, r, chunked ? -1 : cl, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
 		http_reply(lp, x, 500, "out of memory", true);
 		return;
 	}
@@ -391,7 +393,15 @@ long hreq_body_run(struct loop *lp, struct hconn *x, size_t max)
 
 	if (avail > max)
 		avail = max;
-	if (!avail || x->req_done)
+	if (x->req_done)
+		return 0;
+	if (x->req_stream) {
+		/* the bytes as they came; the end once the stream's END_STREAM was read */
+		if (!avail && h2dn_req_ended(x))
+			x->req_done = true;
+		return (long)avail;
+	}
+	if (!avail)
 		return 0;
 	if (!x->req_chunked) {
 		r = (long)(avail < (unsigned long long)x->req_left ? avail : (size_t)x->req_left);
@@ -403,6 +413,43 @@ long hreq_body_run(struct loop *lp, struct hconn *x, size_t max)
 	if (r > 0 && x->req_ck.done)
 		x->req_done = true;
 	return r;
+}
+
+bool hreq_rechunk(const struct hconn *x)
+{
+	return x->req_stream && x->proto != HPROTO_H2C && x->proto != HPROTO_H2;
+}
+
+int hreq_body_put(const struct hconn *x, struct hbuf *b, const char *p, size_t n)
+{
+	int err = 0;
+
+	if (!hreq_rechunk(x))
+		return hb_put(b, p, n);
+	err |= hb_printf(b, "%zx\r\n", n);
+	err |= hb_put(b, p, n);
+	err |= hb_put(b, "\r\n", 2);
+	return err ? -ENOMEM : 0;
+}
+
+int hreq_body_end(const struct hconn *x, struct hbuf *b)
+{
+	const struct hbuf *tr = h2dn_req_trailers(x);
+	struct hmsg t;
+	int err = 0;
+
+	if (!hreq_rechunk(x))
+		return 0;
+	err |= hb_put(b, "0\r\n", 3);
+	if (tr && hmsg_from_rec(tr->p, tr->len, &t) > 0)
+		for (unsigned i = 0; i < t.n_headers; i++) {
+			err |= hb_put(b, t.headers[i].name.p, t.headers[i].name.len);
+			err |= hb_put(b, ": ", 2);
+			err |= hb_put(b, t.headers[i].value.p, t.headers[i].value.len);
+			err |= hb_put(b, "\r\n", 2);
+		}
+	err |= hb_put(b, "\r\n", 2);
+	return err ? -ENOMEM : 0;
 }
 
 /* HC_BODY: read the body into out; once whole, the first attempt (retriable). A chunked
@@ -419,12 +466,16 @@ bool hreq_buffer_body(struct loop *lp, struct hconn *x)
 		if (r == 0 && !x->req_done)
 			return false;
 		if (r > 0) {
-			if (hb_put(&x->out, x->rx.p + x->rx.off, (size_t)r)) {
+			if (hreq_body_put(x, &x->out, x->rx.p + x->rx.off, (size_t)r)) {
 				http_reply(lp, x, 500, "out of memory", true);
 				return true;
 			}
 			http_rx_consume(x, (size_t)r);
 			x->body_bytes += (size_t)r;
+		}
+		if (x->req_done && hreq_body_end(x, &x->out)) {
+			http_reply(lp, x, 500, "out of memory", true);
+			return true;
 		}
 		if (x->req_done) {
 			x->buffered = true;

@@ -174,6 +174,10 @@ struct hconn {
 	bool req_done;            /* the whole request was read from the client */
 	long long req_left;       /* Content-Length body bytes still to read (-1: none/chunked) */
 	bool req_chunked;
+	bool req_stream;          /* the body is an HTTP/2 client's DATA until END_STREAM:
+				   * unframed bytes in rx (h2dn.c), chunked only for an
+				   * HTTP/1.1 upstream */
+	bool req_end_sent;        /* ... its end went to the current attempt */
 	bool fwd_tls;             /* a forward to an https:// target */
 	struct h1_chunked req_ck;
 	size_t body_bytes;

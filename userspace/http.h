@@ -68,6 +68,10 @@ int hup_head(struct loop *lp, struct hup *u, struct hmsg *m);
 void hup_head_done(struct loop *lp, struct hup *u, int n);
 /* Response body bytes received (HTTP/2: DATA as they came; u->eof at END_STREAM). */
 void hup_data(const struct hup *u, const char **p, size_t *n);
+/* An unframed request body (an HTTP/2 client's, req_stream) written whole to an HTTP/2
+ * attempt ends here, with these trailers (records, or NULL): END_STREAM after them. 0
+ * or -ENOMEM. */
+int hup_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
 /* An HTTP/2 response's trailers, once its stream ended, into m: >0 when it has some. */
 int hup_trailers(struct hup *u, struct hmsg *m);
 void hup_consumed(struct loop *lp, struct hup *u, size_t n);
@@ -107,6 +111,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
 void h2up_wrote(struct loop *lp, struct hup *u);
 int h2up_head(struct hup *u, struct hmsg *m);
 int h2up_trailers(struct hup *u, struct hmsg *m);
+int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
 void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
@@ -134,6 +139,10 @@ int h2dn_request(struct loop *lp, struct hconn *s, struct hmsg *m);
  * stream is gone), then sent with h2dn_head: what follows is its body in sbuf, read as
  * mode (enum h2x_mode) with left bytes, or nothing (done). */
 struct hbuf *h2dn_head_buf(struct hconn *s);
+/* The request stream ended (END_STREAM read), and its trailers as records (NULL: none,
+ * or x is no stream). Its DATA is in rx as it came. */
+bool h2dn_req_ended(const struct hconn *x);
+const struct hbuf *h2dn_req_trailers(const struct hconn *x);
 void h2dn_head(struct loop *lp, struct hconn *s, int mode, long long left, bool done);
 void h2dn_output(struct loop *lp, struct hconn *s);  /* a stream: response bytes in sbuf */
 /* The response body (H2X_EOF mode) ends with these trailers (m: fields, names

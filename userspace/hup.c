@@ -506,6 +506,11 @@ int hup_head(struct loop *lp, struct hup *u, struct hmsg *m)
 	return n ? h1_parse_response(p, n, &lim, m) : 0;
 }
 
+int hup_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers)
+{
+	return u->kind == HUP_K_STREAM ? h2up_body_end(lp, u, trailers) : 0;
+}
+
 int hup_trailers(struct hup *u, struct hmsg *m)
 {
 	return u->kind == HUP_K_STREAM ? h2up_trailers(u, m) : 0;

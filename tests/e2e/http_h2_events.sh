@@ -4,7 +4,8 @@
 # a DATA-only response body (no content-length) reaches the HTTP/2 client byte-exact and
 # the origin's trailers as a trailing HEADERS, and the same response reaches an HTTP/1.1
 # client chunked with its trailers as chunked trailers; an upload echoed byte-exact; a
-# response head's fields arrive whole and lowercase.
+# request's trailers reach the h2 origin as a trailing HEADERS, for a body buffered
+# (retriable) and for one streamed; a request field arrives lowercase.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -31,6 +32,47 @@ in_app nghttp -nv -H ':authority: py.h2c' -d "$TMP/up.bin" http://10.77.1.3:8443
 	die "nghttp upload failed: $(tail -n 5 "$TMP/ng.txt")"
 assert_file_match "$TMP/ng.txt" 'recv HEADERS frame <length=[0-9]*, flags=0x05' "the response ends with a trailing HEADERS"
 assert_file_match "$TMP/ng.txt" 'x-body-len: 100000' "the origin's trailers reach the HTTP/2 client"
+# request trailers after a body without content-length (nghttp and curl always send one)
+for n in 1000 100000; do
+	in_app "$PY" - "$n" >"$TMP/tr.txt" 2>&1 <<'PYEOF' || die "h2 upload with a trailer failed: $(tail -n 5 "$TMP/tr.txt")"
+import socket, sys
+import h2.connection, h2.config, h2.events
+n = int(sys.argv[1])
+s = socket.create_connection(("10.77.1.3", 8443), timeout=10)
+c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+c.initiate_connection()
+c.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "py.h2c"), (":path", "/echo")])
+body = bytes(i % 251 for i in range(n))
+sent, got, done = 0, b"", False
+s.sendall(c.data_to_send())
+while not done:
+    while sent < n and c.local_flow_control_window(1) > 0:
+        k = min(n - sent, c.local_flow_control_window(1), c.max_outbound_frame_size)
+        c.send_data(1, body[sent:sent + k])
+        sent += k
+        if sent == n:
+            c.send_headers(1, [("x-trailer", "from-h2")], end_stream=True)
+    s.sendall(c.data_to_send())
+    d = s.recv(65536)
+    if not d:
+        break
+    for e in c.receive_data(d):
+        if isinstance(e, h2.events.DataReceived):
+            got += e.data
+            c.acknowledge_received_data(e.flow_controlled_length, 1)
+        elif isinstance(e, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+            for k, v in e.headers:
+                print(f"{k}: {v}")
+        elif isinstance(e, h2.events.StreamEnded):
+            done = True
+    s.sendall(c.data_to_send())
+print("echo-ok" if got == body else f"echo-differs {len(got)}")
+PYEOF
+	assert_file_match "$TMP/tr.txt" '^echo-ok' "$n bytes without content-length: echoed byte-exact"
+	assert_file_match "$TMP/tr.txt" '^x-saw-length: -' "$n bytes: no content-length upstream either"
+	assert_file_match "$TMP/tr.txt" '^x-echo-trailer: from-h2' "$n bytes: the request's trailer reaches the h2 origin"
+	assert_file_match "$TMP/tr.txt" "^x-body-len: $n" "$n bytes: the origin got them all"
+done
 curl_app --http2-prior-knowledge -o "$TMP/up.got" -H 'Host: py.h2c' --data-binary @"$TMP/up.bin" http://10.77.1.3:8443/echo
 cmp -s "$TMP/up.got" "$TMP/up.bin" || die "h2c upload -> h2c echo differs ($CURL_ERR)"
 say "ok: h2c -> h2c: 100 kB upload echoed byte-exact"
