@@ -110,6 +110,8 @@ int hmsg_from_rec(const char *p, size_t len, struct hmsg *m)
 
 	memset(m, 0, offsetof(struct hmsg, headers));
 	m->n_headers = 0;
+	if (!len)
+		return 0; /* (an empty buffer may have no memory at all) */
 	m->h2 = true;
 	m->version_minor = 1;
 	m->length = -1;
