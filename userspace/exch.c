@@ -645,11 +645,11 @@ static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
  * room for them. */
 static bool exch_resp_stream_end(struct loop *lp, struct hconn *x)
 {
+	struct hbuf end = { 0 };
 	struct hmsg t;
 	int k = hup_trailers(x->up, &t);
-	size_t need = 5;
+	bool fits;
 
-	(void)lp;
 	if (x->fd < 0) {
 		if (k > 0)
 			h2dn_trailers(x, &t); /* without memory for them, the body ends without */
@@ -657,19 +657,16 @@ static bool exch_resp_stream_end(struct loop *lp, struct hconn *x)
 	}
 	if (!x->rechunk)
 		return true; /* HTTP/1.0: the end is the connection's */
-	for (int i = 0; i < k && (unsigned)i < t.n_headers; i++)
-		need += t.headers[i].name.len + t.headers[i].value.len + 4;
-	if (need > http_conn_room(x))
+	if (h2x_chunk_end(&end, k > 0 ? &t : NULL)) {
+		free(end.p);
+		http_conn_close(lp, x, true); /* without memory: a reset, not a body that hangs */
 		return false;
-	http_conn_out(x, "0\r\n", 3);
-	for (unsigned i = 0; k > 0 && i < t.n_headers; i++) {
-		http_conn_out(x, t.headers[i].name.p, t.headers[i].name.len);
-		http_conn_out(x, ": ", 2);
-		http_conn_out(x, t.headers[i].value.p, t.headers[i].value.len);
-		http_conn_out(x, "\r\n", 2);
 	}
-	http_conn_out(x, "\r\n", 2);
-	return true;
+	fits = end.len <= http_conn_room(x);
+	if (fits)
+		http_conn_out(x, end.p, end.len);
+	free(end.p);
+	return fits;
 }
 
 /* HC_RESP, resp_stream: the upstream's DATA bytes as they are, or as chunks for an
@@ -679,7 +676,7 @@ static void exch_resp_stream(struct loop *lp, struct hconn *x)
 	while (!x->resp_done && x->up) {
 		const char *p;
 		size_t avail, room = http_conn_room(x), n;
-		char line[24];
+		char line[H2X_CHUNK_LINE];
 
 		hup_data(x->up, &p, &avail);
 		if (!avail) {
@@ -697,7 +694,7 @@ static void exch_resp_stream(struct loop *lp, struct hconn *x)
 			if (room <= sizeof(line) + 2)
 				return;
 			n = avail < room - sizeof(line) - 2 ? avail : room - sizeof(line) - 2;
-			http_conn_out(x, line, (size_t)snprintf(line, sizeof(line), "%zx\r\n", n));
+			http_conn_out(x, line, h2x_chunk_line(line, n));
 			http_conn_out(x, p, n);
 			http_conn_out(x, "\r\n", 2);
 		}

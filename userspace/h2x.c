@@ -1,7 +1,7 @@
 /* h2x.c: HTTP/1.1 <-> HTTP/2 translation helpers of the http action (RFC 9113 8.2, 8.3):
  * HTTP/1.1 bodies read as DATA (de-chunked, trailers kept for a trailing HEADERS) and
- * DATA written as HTTP/1.1 body bytes (chunks when there is no content-length). Heads
- * cross as structured messages (hmsg.c). See h2x.h. */
+ * unframed DATA written as HTTP/1.1 chunks. Heads cross as structured messages
+ * (hmsg.c). See h2x.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,31 +150,36 @@ size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max)
 	return k;
 }
 
-int h2x_put_data(struct rxbuf *b, bool chunked, const void *data, size_t len)
+size_t h2x_chunk_line(char line[H2X_CHUNK_LINE], size_t n)
 {
-	char line[24];
+	return (size_t)snprintf(line, H2X_CHUNK_LINE, "%zx\r\n", n);
+}
+
+int h2x_chunk(struct hbuf *b, const void *p, size_t n)
+{
+	char line[H2X_CHUNK_LINE];
 	int err = 0;
 
-	if (chunked) {
-		snprintf(line, sizeof(line), "%zx\r\n", len);
-		err |= rx_put(b, line, strlen(line));
-	}
-	err |= rx_put(b, data, len);
-	if (chunked)
-		err |= rx_put(b, "\r\n", 2);
+	if (!n)
+		return 0; /* a chunk of size 0 would be the last */
+	err |= hb_put(b, line, h2x_chunk_line(line, n));
+	err |= hb_put(b, p, n);
+	err |= hb_put(b, "\r\n", 2);
 	return err ? -ENOMEM : 0;
 }
 
-int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers)
+int h2x_chunk_end(struct hbuf *b, const struct hmsg *t)
 {
 	int err = 0;
 
-	if (!chunked)
-		return 0;
-	err |= rx_put(b, "0\r\n", 3);
-	if (trailers->len)
-		err |= rx_put(b, trailers->p, trailers->len);
-	err |= rx_put(b, "\r\n", 2);
+	err |= hb_put(b, "0\r\n", 3);
+	for (unsigned i = 0; t && i < t->n_headers; i++) {
+		err |= hb_put(b, t->headers[i].name.p, t->headers[i].name.len);
+		err |= hb_put(b, ": ", 2);
+		err |= hb_put(b, t->headers[i].value.p, t->headers[i].value.len);
+		err |= hb_put(b, "\r\n", 2);
+	}
+	err |= hb_put(b, "\r\n", 2);
 	return err ? -ENOMEM : 0;
 }
 

@@ -1,7 +1,9 @@
 /* h2x.h: HTTP/1.1 <-> HTTP/2 body translation helpers (h2x.c) shared by the HTTP/2
- * upstream (h2up.c) and the HTTP/2 client side (h2dn.c) of the http action: bodies
- * still cross at the HTTP/1.1 byte level (DATA as chunks, chunks as DATA), heads as
- * structured messages (hmsg.h). Prefix h2x_ (and hb_ for growable buffers). */
+ * upstream (h2up.c), the HTTP/2 client side (h2dn.c) and the exchange (hreq.c,
+ * exch.c) of the http action: an HTTP/1.1 body read as DATA (de-chunked), DATA written
+ * as HTTP/1.1 chunks; each only where one side is HTTP/1.1 (HTTP/2 to HTTP/2 moves
+ * DATA bytes as they are). Heads are structured messages (hmsg.h). Prefix h2x_ (and
+ * hb_ for growable buffers). */
 #ifndef HERMES_H2X_H
 #define HERMES_H2X_H
 
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "http-t.h"
+#include "hmsg-t.h"
 #include "http1-t.h"
 
 int hb_put(struct hbuf *b, const void *p, size_t n);
@@ -41,10 +44,14 @@ int h2x_body_read(struct h2x_body *b, const char *src, size_t n, uint8_t *dst, s
  * lowercased in place, connection-specific ones dropped). Returns how many (<= max). */
 size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max);
 
-/* A DATA payload appended to an HTTP/1.1 message being written: as a chunk or as is. */
-int h2x_put_data(struct rxbuf *b, bool chunked, const void *data, size_t len);
-/* END_STREAM: a chunked message's last chunk and trailers (nothing otherwise). */
-int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers);
+/* DATA bytes (an unframed body) as HTTP/1.1 chunks: a chunk's size line ("%zx" CRLF)
+ * for n bytes into line (its length returned); n bytes as one chunk appended to b
+ * (nothing for 0); the last chunk with the trailers t (fields; NULL: none) and the
+ * final CRLF. 0 or -ENOMEM. */
+#define H2X_CHUNK_LINE 20
+size_t h2x_chunk_line(char line[H2X_CHUNK_LINE], size_t n);
+int h2x_chunk(struct hbuf *b, const void *p, size_t n);
+int h2x_chunk_end(struct hbuf *b, const struct hmsg *t);
 /* What a DATA source callback returns once it read `out` bytes of b: at the body's end
  * EOF (trailers, if any, submitted as a trailing HEADERS), with nothing to give DEFERRED
  * (*deferred set: resume when more comes). */

@@ -422,34 +422,17 @@ bool hreq_rechunk(const struct hconn *x)
 
 int hreq_body_put(const struct hconn *x, struct hbuf *b, const char *p, size_t n)
 {
-	int err = 0;
-
-	if (!hreq_rechunk(x))
-		return hb_put(b, p, n);
-	err |= hb_printf(b, "%zx\r\n", n);
-	err |= hb_put(b, p, n);
-	err |= hb_put(b, "\r\n", 2);
-	return err ? -ENOMEM : 0;
+	return hreq_rechunk(x) ? h2x_chunk(b, p, n) : hb_put(b, p, n);
 }
 
 int hreq_body_end(const struct hconn *x, struct hbuf *b)
 {
 	const struct hbuf *tr = h2dn_req_trailers(x);
 	struct hmsg t;
-	int err = 0;
 
 	if (!hreq_rechunk(x))
 		return 0;
-	err |= hb_put(b, "0\r\n", 3);
-	if (tr && hmsg_from_rec(tr->p, tr->len, &t) > 0)
-		for (unsigned i = 0; i < t.n_headers; i++) {
-			err |= hb_put(b, t.headers[i].name.p, t.headers[i].name.len);
-			err |= hb_put(b, ": ", 2);
-			err |= hb_put(b, t.headers[i].value.p, t.headers[i].value.len);
-			err |= hb_put(b, "\r\n", 2);
-		}
-	err |= hb_put(b, "\r\n", 2);
-	return err ? -ENOMEM : 0;
+	return h2x_chunk_end(b, tr && hmsg_from_rec(tr->p, tr->len, &t) > 0 ? &t : NULL);
 }
 
 /* HC_BODY: read the body into out; once whole, the first attempt (retriable). A chunked
