@@ -255,19 +255,7 @@ static ssize_t read_resp(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	}
 	if (used || r->out_done)
 		req_event(s); /* room in sbuf for more of the response, or the end */
-	if (r->rs.done && r->rtr.len) {
-		nghttp2_nv nv[H2DN_MAX_NV];
-		struct hmsg t;
-		char st[4];
-		int k = hmsg_from_rec(r->rtr.p, r->rtr.len, &t) > 0 ? hmsg_h2_response_nv(&t, st, nv, H2DN_MAX_NV) : -1;
-
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		/* nv[0] is a :status the trailers do not carry */
-		if (k > 1 && !nghttp2_submit_trailer(m->ng, sid, nv + 1, (size_t)k - 1))
-			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		return (ssize_t)out;
-	}
-	return h2x_data_result(m->ng, sid, &r->rs, out, flags, &r->deferred);
+	return h2x_data_result(m->ng, sid, &r->rs, &r->rtr, out, flags, &r->deferred);
 }
 
 /* Acts on the stream's events (outside nghttp2). */

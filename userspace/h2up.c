@@ -399,19 +399,7 @@ static ssize_t read_body(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		stream_event(u); /* room for more of a streamed body */
 	if (s->rq.mode == H2X_EOF && s->body_end && u->woff == u->wlen)
 		s->rq.done = true;
-	if (s->rq.done && s->rqtr.len) {
-		nghttp2_nv nv[H2UP_MAX_NV];
-		struct hmsg t;
-		char st[4];
-		int k = hmsg_from_rec(s->rqtr.p, s->rqtr.len, &t) > 0 ? hmsg_h2_response_nv(&t, st, nv, H2UP_MAX_NV) : -1;
-
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		/* nv[0] is a :status the trailers do not carry */
-		if (k > 1 && !nghttp2_submit_trailer(m->ng, sid, nv + 1, (size_t)k - 1))
-			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		return (ssize_t)out;
-	}
-	return h2x_data_result(m->ng, sid, &s->rq, out, flags, &s->deferred);
+	return h2x_data_result(m->ng, sid, &s->rq, &s->rqtr, out, flags, &s->deferred);
 }
 
 static const struct h2mux_stream_ops stream_ops = {

@@ -183,12 +183,26 @@ int h2x_chunk_end(struct hbuf *b, const struct hmsg *t)
 	return err ? -ENOMEM : 0;
 }
 
-ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
-			bool *deferred)
+ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, const struct hbuf *trailers,
+			size_t out, uint32_t *flags, bool *deferred)
 {
 	if (b->done) {
-		nghttp2_nv nv[H1_MAX_HEADERS];
-		size_t n = h2x_trailers(b, nv, H1_MAX_HEADERS);
+		nghttp2_nv nv[H1_HEADERS_CAP + 1];
+		size_t n = 0;
+
+		if (trailers && trailers->len) {
+			struct hmsg t;
+			char st[4];
+			int k = hmsg_from_rec(trailers->p, trailers->len, &t) > 0 ?
+					hmsg_h2_response_nv(&t, st, nv, H1_HEADERS_CAP + 1) : -1;
+
+			/* nv[0] is a :status the trailers do not carry */
+			if (k > 1)
+				memmove(nv, nv + 1, (size_t)(k - 1) * sizeof(nv[0]));
+			n = k > 1 ? (size_t)k - 1 : 0;
+		} else {
+			n = h2x_trailers(b, nv, H1_MAX_HEADERS);
+		}
 
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (n && !nghttp2_submit_trailer(ng, sid, nv, n))

@@ -53,9 +53,10 @@ size_t h2x_chunk_line(char line[H2X_CHUNK_LINE], size_t n);
 int h2x_chunk(struct hbuf *b, const void *p, size_t n);
 int h2x_chunk_end(struct hbuf *b, const struct hmsg *t);
 /* What a DATA source callback returns once it read `out` bytes of b: at the body's end
- * EOF (trailers, if any, submitted as a trailing HEADERS), with nothing to give DEFERRED
- * (*deferred set: resume when more comes). */
-ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
-			bool *deferred);
+ * EOF (trailers, if any, submitted as a trailing HEADERS: the records in trailers, or a
+ * chunked body's own), with nothing to give DEFERRED (*deferred set: resume when more
+ * comes). */
+ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, const struct hbuf *trailers,
+			size_t out, uint32_t *flags, bool *deferred);
 
 #endif
