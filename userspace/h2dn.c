@@ -13,13 +13,15 @@
  * tunnel_access, as on a clear-text proxy connection). The translation happens at the
  * level of message heads (hmsg.h): the request's HEADERS are kept as field records and
  * handed to http.c as a struct hmsg (Host from :authority, absolute form for a proxy
- * request), its DATA and trailers go into the stream's rx as chunks when there is no
- * content-length; the response head comes as records too (http_head_*) and goes out as
- * HEADERS (connection-specific fields dropped, RFC 9113 8.2.2), its body from sbuf as
- * DATA (de-chunked) and trailers. No head is written as HTTP/1.1 text to be parsed
- * again. The stream ops (called inside
- * nghttp2) only record events; streams hear of them after nghttp2 returns, and frames are
- * produced once per loop batch. A stream's receive window opens only as http.c reads its body. */
+ * request); its DATA goes into the stream's rx as it came and its trailers are kept as
+ * records (data events: hreq.c frames them only for an HTTP/1.1 upstream). The response
+ * head comes as records too (http_head_*) and goes out as HEADERS (connection-specific
+ * fields dropped, RFC 9113 8.2.2); its body from sbuf as DATA: de-chunked when an
+ * HTTP/1.1 upstream chunked it, as it is otherwise, with the trailers (h2dn_trailers)
+ * as a trailing HEADERS. No head is written as HTTP/1.1 text to be parsed again, and
+ * no body is chunked to be de-chunked. The stream ops (called inside nghttp2) only
+ * record events; streams hear of them after nghttp2 returns, and frames are produced
+ * once per loop batch. A stream's receive window opens only as http.c reads its body. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
