@@ -5,7 +5,8 @@
 # the origin's trailers as a trailing HEADERS, and the same response reaches an HTTP/1.1
 # client chunked with its trailers as chunked trailers; an upload echoed byte-exact; a
 # request's trailers reach the h2 origin as a trailing HEADERS, for a body buffered
-# (retriable) and for one streamed; a request field arrives lowercase.
+# (retriable: replayed whole after a REFUSED_STREAM) and for one streamed; a request
+# field arrives lowercase.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -18,6 +19,8 @@ wait_tcp "$NS_S" 10.77.1.3 8443 || die "python h2 origin did not start"
 cat >"$TMP/hermes.yaml" <<YAML
 http_routes:
   - {name: py-h2c, match: {host: py.h2c}, endpoints: [10.77.1.3:8443], upstream_protocol: h2c}
+  - {name: py-retry, match: {host: py.retry}, endpoints: [10.77.1.3:8443], upstream_protocol: h2c,
+     retry: {retry_on: [refused-stream], num_retries: 2, backoff_base_ms: 5, backoff_max_ms: 10}}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -32,16 +35,18 @@ in_app nghttp -nv -H ':authority: py.h2c' -d "$TMP/up.bin" http://10.77.1.3:8443
 	die "nghttp upload failed: $(tail -n 5 "$TMP/ng.txt")"
 assert_file_match "$TMP/ng.txt" 'recv HEADERS frame <length=[0-9]*, flags=0x05' "the response ends with a trailing HEADERS"
 assert_file_match "$TMP/ng.txt" 'x-body-len: 100000' "the origin's trailers reach the HTTP/2 client"
-# request trailers after a body without content-length (nghttp and curl always send one)
-for n in 1000 100000; do
-	in_app "$PY" - "$n" >"$TMP/tr.txt" 2>&1 <<'PYEOF' || die "h2 upload with a trailer failed: $(tail -n 5 "$TMP/tr.txt")"
+# request trailers after a body without content-length (nghttp and curl always send one);
+# then the buffered one again, sent twice: the first attempt refused (REFUSED_STREAM),
+# the retry replays the head, the body and the trailers
+h2_upload() {
+	in_app "$PY" - "$1" "$2" >"$TMP/tr.txt" 2>&1 <<'PYEOF' || die "h2 upload with a trailer failed: $(tail -n 5 "$TMP/tr.txt")"
 import socket, sys
 import h2.connection, h2.config, h2.events
-n = int(sys.argv[1])
+n, authority = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("10.77.1.3", 8443), timeout=10)
 c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
 c.initiate_connection()
-c.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "py.h2c"), (":path", "/echo")])
+c.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", authority), (":path", "/echo")])
 body = bytes(i % 251 for i in range(n))
 sent, got, done = 0, b"", False
 s.sendall(c.data_to_send())
@@ -68,11 +73,20 @@ while not done:
     s.sendall(c.data_to_send())
 print("echo-ok" if got == body else f"echo-differs {len(got)}")
 PYEOF
+}
+for n in 1000 100000; do
+	h2_upload "$n" py.h2c
 	assert_file_match "$TMP/tr.txt" '^echo-ok' "$n bytes without content-length: echoed byte-exact"
 	assert_file_match "$TMP/tr.txt" '^x-saw-length: -' "$n bytes: no content-length upstream either"
 	assert_file_match "$TMP/tr.txt" '^x-echo-trailer: from-h2' "$n bytes: the request's trailer reaches the h2 origin"
 	assert_file_match "$TMP/tr.txt" "^x-body-len: $n" "$n bytes: the origin got them all"
 done
+ns_c curl -sS --http2-prior-knowledge --max-time 5 -o /dev/null 'http://10.77.1.3:8443/__refuse?n=1' || die "cannot arm the origin"
+before=$(stat_value hermes_http_retries_total)
+h2_upload 1000 py.retry
+assert_file_match "$TMP/tr.txt" '^echo-ok' "refused, retried: echoed byte-exact"
+assert_file_match "$TMP/tr.txt" '^x-echo-trailer: from-h2' "refused, retried: the trailer replayed"
+assert_ge $((before + 1)) "$(stat_value hermes_http_retries_total)" "the request was retried"
 curl_app --http2-prior-knowledge -o "$TMP/up.got" -H 'Host: py.h2c' --data-binary @"$TMP/up.bin" http://10.77.1.3:8443/echo
 cmp -s "$TMP/up.got" "$TMP/up.bin" || die "h2c upload -> h2c echo differs ($CURL_ERR)"
 say "ok: h2c -> h2c: 100 kB upload echoed byte-exact"
