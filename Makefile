@@ -154,8 +154,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
-# test_h2x also links the h1<->h2 translation helpers, and nghttp2
-$(BUILD)/tests/test_h2x: $(BUILD)/obj/tests/unit/test_h2x.o $(LIB_OBJS) $(BUILD)/obj/userspace/h2x.o
+# test_h2x and test_hmsg also link the h1<->h2 translation (bodies, message heads), and nghttp2
+$(BUILD)/tests/test_h2x $(BUILD)/tests/test_hmsg: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) \
+		$(BUILD)/obj/userspace/h2x.o $(BUILD)/obj/userspace/hmsg.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lnghttp2 -o $@

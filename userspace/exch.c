@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "exch.h"
+#include "h2x.h"
 #include "http.h"
 #include "http1.h"
 #include "hreq.h"
@@ -70,16 +71,51 @@ void exch_drop_all(struct loop *lp, struct hconn *x)
 		exch_drop_hedged(lp, x, x->n_hedged - 1);
 }
 
-/* A streaming body: what rx holds goes upstream, up to HC_STREAM_HIGH queued. */
+/* An unframed body's end (req_stream) to attempt u: the last chunk and trailers for an
+ * HTTP/1.1 upstream, END_STREAM (and trailers) for an HTTP/2 one. 0, or -ENOMEM /
+ * -EMSGSIZE (the send buffer cannot take it: the body would be cut). */
+static int exch_body_end(struct loop *lp, struct hconn *x, struct hup *u)
+{
+	struct hbuf end = { 0 };
+	int err;
+
+	x->req_end_sent = true;
+	if (!hreq_rechunk(x))
+		return hup_body_end(lp, u, h2dn_req_trailers(x));
+	err = hreq_body_end(x, &end);
+	if (!err && hup_write(lp, u, end.p, end.len) < end.len)
+		err = -EMSGSIZE;
+	free(end.p);
+	return err;
+}
+
+/* A streaming body: what rx holds goes upstream, up to HC_STREAM_HIGH queued (HTTP/1.1
+ * framing of an unframed body included). */
 void exch_push_body(struct loop *lp, struct hconn *x)
 {
 	while (x->streaming && !x->req_done && x->up && hup_pending(x->up) < HC_STREAM_HIGH) {
 		size_t max = HC_STREAM_HIGH - hup_pending(x->up), took;
+		struct hbuf chunk = { 0 };
 		long r;
 
 		if (max > hup_room(x->up))
 			max = hup_room(x->up);
-		r = hreq_body_run(lp, x, max);
+		if (x->req_stream && max <= 32)
+			break;
+		r = hreq_body_run(lp, x, x->req_stream ? max - 32 : max);
+		if (r > 0 && hreq_rechunk(x)) {
+			/* chunked for an HTTP/1.1 upstream: the run with its size line */
+			if (hreq_body_put(x, &chunk, x->rx.p + x->rx.off, (size_t)r) ||
+			    hup_write(lp, x->up, chunk.p, chunk.len) < chunk.len) {
+				free(chunk.p);
+				http_conn_close(lp, x, true);
+				return;
+			}
+			free(chunk.p);
+			http_rx_consume(x, (size_t)r);
+			x->body_bytes += (size_t)r;
+			continue;
+		}
 
 		if (r < 0) {
 			/* the head already went upstream: nothing sensible can be answered */
@@ -88,7 +124,7 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 			return;
 		}
 		if (!r)
-			return;
+			break;
 		took = hup_write(lp, x->up, x->rx.p + x->rx.off, (size_t)r);
 		http_rx_consume(x, took);
 		x->body_bytes += took;
@@ -97,6 +133,11 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 			http_conn_close(lp, x, true);
 			return;
 		}
+	}
+	if (x->streaming && x->req_done && x->req_stream && x->up && !x->req_end_sent &&
+	    exch_body_end(lp, x, x->up)) {
+		http_conn_close(lp, x, true);
+		return;
 	}
 }
 
@@ -215,9 +256,12 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	x->up = u;
 	/* the whole request, or its head and what of its body is buffered */
 	hup_write(lp, u, x->out.p, x->out.len);
+	x->req_end_sent = false;
 	if (x->streaming) {
 		x->out.len = 0;
 		exch_push_body(lp, x);
+	} else if (x->req_stream && !hreq_rechunk(x) && exch_body_end(lp, x, u)) {
+		http_conn_close(lp, x, true); /* out of memory */
 	}
 }
 
@@ -401,47 +445,10 @@ void http_up_gone(struct hconn *x, const struct hup *u)
 
 /* ---- the response ---- */
 
-/* The final response head: framing, then the head as the client gets it. Returns 0, or
- * -EBADMSG when the upstream's framing is unusable. */
-static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_response *resp, size_t n)
+/* A head's fields as the client gets them: hop-by-hop ones dropped (Content-Length
+ * kept), Transfer-Encoding too when the body is de-chunked. */
+static void exch_head_fields(struct hconn *x, struct hmsg_w *w, const struct hmsg *resp)
 {
-	long long cl;
-	bool chunked;
-	char line[16];
-
-	x->status = resp->status;
-	if (x->is_head || resp->status == 204 || resp->status == 304) {
-		x->no_body = true;
-	} else {
-		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
-			return -EBADMSG;
-		x->resp_chunked = chunked;
-		x->resp_left = chunked ? -1 : cl;
-		x->until_close = !chunked && cl < 0;
-	}
-	x->resp_reusable = !x->until_close &&
-			   (resp->version_minor ? !hreq_any_token(resp->headers, resp->n_headers, "Connection", "close")
-						: hreq_any_token(resp->headers, resp->n_headers, "Connection", "keep-alive"));
-	if (x->resp_chunked && x->http10)
-		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
-	if (x->until_close || x->dechunk || !x->req_done || x->client_eof)
-		x->close_after = true;
-	/* the client's body ends with the connection: if hermesd died now, a FIN would
-	 * make a truncated body look complete, so a crash must reset (sock.h) */
-	if ((x->until_close || x->dechunk) && x->fd >= 0 && !x->crash_rst) {
-		sock_reset_on_close(x->fd);
-		x->crash_rst = true;
-	}
-	if (n + 128 > http_conn_room(x))
-		return -EMSGSIZE;
-	/* the parser bounds status to three digits */
-	memcpy(line, "HTTP/1.1 000 ", 13);
-	line[9] = (char)('0' + resp->status / 100 % 10);
-	line[10] = (char)('0' + resp->status / 10 % 10);
-	line[11] = (char)('0' + resp->status % 10);
-	http_conn_out(x, line, 13);
-	http_conn_out(x, resp->reason.p, resp->reason.len);
-	http_conn_out(x, "\r\n", 2);
 	bool conn = h1_find(resp->headers, resp->n_headers, "Connection") != NULL;
 
 	for (unsigned i = 0; i < resp->n_headers; i++) {
@@ -451,18 +458,72 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 			continue;
 		if (x->dechunk && h1_slice_caseeq(h->name, "Transfer-Encoding"))
 			continue;
-		http_conn_out(x, h->name.p, h->name.len);
-		http_conn_out(x, ": ", 2);
-		http_conn_out(x, h->value.p, h->value.len);
-		http_conn_out(x, "\r\n", 2);
+		http_head_field(x, w, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
+}
+
+/* The final response head: framing, then the head as the client gets it. Returns 0, or
+ * -EBADMSG when the upstream's framing is unusable. An HTTP/2 head without a
+ * content-length had no body (END_STREAM came with it) or one that ends with the
+ * stream: its DATA bytes come unframed, chunked here for an HTTP/1.1 client. */
+static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	long long cl = -1;
+	bool chunked = false, add_cl0 = false, add_te = false;
+	struct hmsg_w w;
+	size_t n = resp->reason.len + 16;
+
+	x->status = resp->status;
+	if (x->is_head || resp->status == 204 || resp->status == 304) {
+		x->no_body = true;
+	} else {
+		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
+			return -EBADMSG;
+		if (resp->h2 && cl < 0) {
+			if (resp->body == HMSG_BODY_NONE) {
+				cl = 0;
+				add_cl0 = true;
+			} else {
+				x->resp_stream = true;
+				x->rechunk = add_te = x->fd >= 0 && !x->http10;
+			}
+		}
+		x->resp_chunked = chunked;
+		x->resp_left = chunked || x->resp_stream ? -1 : cl;
+		x->until_close = !chunked && !x->resp_stream && cl < 0;
+	}
+	x->resp_reusable = !x->until_close &&
+			   (resp->version_minor ? !hreq_any_token(resp->headers, resp->n_headers, "Connection", "close")
+						: hreq_any_token(resp->headers, resp->n_headers, "Connection", "keep-alive"));
+	if (x->resp_chunked && x->http10)
+		x->dechunk = true; /* HTTP/1.0 knows no chunked: the data only, then close */
+	if (x->until_close || x->dechunk || (x->resp_stream && x->http10) || !x->req_done || x->client_eof)
+		x->close_after = true;
+	/* the client's body ends with the connection: if hermesd died now, a FIN would
+	 * make a truncated body look complete, so a crash must reset (sock.h) */
+	if ((x->until_close || x->dechunk || (x->resp_stream && x->http10)) && x->fd >= 0 && !x->crash_rst) {
+		sock_reset_on_close(x->fd);
+		x->crash_rst = true;
+	}
+	for (unsigned i = 0; i < resp->n_headers; i++)
+		n += resp->headers[i].name.len + resp->headers[i].value.len + 4;
+	if (n + 128 > http_conn_room(x))
+		return -EMSGSIZE;
+	http_head_begin(x, &w, resp->status, resp->reason);
+	exch_head_fields(x, &w, resp);
+	if (add_cl0)
+		http_head_field(x, &w, "Content-Length", 14, "0", 1);
+	if (add_te)
+		http_head_field(x, &w, "Transfer-Encoding", 17, "chunked", 7);
 	if (x->close_after)
-		http_conn_out(x, "Connection: close\r\n", 19);
+		http_head_field(x, &w, "Connection", 10, "close", 5);
 	else if (x->http10)
-		http_conn_out(x, "Connection: keep-alive\r\n", 24);
+		http_head_field(x, &w, "Connection", 10, "keep-alive", 10);
 	if (lp->cfg->http.via)
-		http_conn_out(x, "Via: 1.1 hermes\r\n", 17);
-	http_conn_out(x, "\r\n", 2);
+		http_head_field(x, &w, "Via", 3, "1.1 hermes", 10);
+	http_head_end(lp, x, &w, x->resp_chunked ? H2X_CHUNKED : x->until_close || x->resp_stream ? H2X_EOF : H2X_CL,
+		      x->resp_left,
+		      x->no_body || (!x->resp_chunked && x->resp_left == 0));
 	http_count_status(lp, x, resp->status);
 	if (x->attempts > 1 && resp->status < 500)
 		lp->st.http_retry_successes++;
@@ -472,19 +533,13 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct h1_resp
 }
 
 /* The next final response head of attempt u, the interim responses (1xx) before it
- * passed on to the client. Returns its length, 0 when it is not whole yet (or an interim
- * one waits for room), -errno when malformed or a 101. */
-static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct h1_response *resp)
+ * passed on to the client. Returns its size (for hup_head_done), 0 when it is not whole
+ * yet (or an interim one waits for room), -errno when malformed or a 101. */
+static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struct hmsg *resp)
 {
-	struct h1_limits lim = http_limits(lp);
-
 	for (;;) {
-		const char *p;
-		size_t avail;
-		int n;
+		int n = hup_head(lp, u, resp);
 
-		hup_data(u, &p, &avail);
-		n = avail ? h1_parse_response(p, avail, &lim, resp) : 0;
 		if (n <= 0)
 			return n;
 		if (resp->status == 101)
@@ -493,19 +548,26 @@ static int exch_next_head(struct loop *lp, struct hconn *x, struct hup *u, struc
 			return n;
 		/* 100 answered the expectation we answered ourselves; others (103) go on */
 		if (resp->status != 100) {
-			if ((size_t)n > http_conn_room(x))
+			struct hmsg_w w;
+			size_t need = resp->reason.len + 16;
+
+			for (unsigned i = 0; i < resp->n_headers; i++)
+				need += resp->headers[i].name.len + resp->headers[i].value.len + 4;
+			if (need > http_conn_room(x))
 				return 0;
-			http_conn_out(x, p, (size_t)n);
+			http_head_begin(x, &w, resp->status, resp->reason);
+			exch_head_fields(x, &w, resp);
+			http_head_end(lp, x, &w, 0, 0, true);
 			http_count_status(lp, x, resp->status);
 		}
-		hup_consumed(lp, u, (size_t)n);
+		hup_head_done(lp, u, n);
 	}
 }
 
 /* HC_WAIT: the current attempt's final head: passed on, or retried. */
 static void exch_wait_input(struct loop *lp, struct hconn *x)
 {
-	struct h1_response resp;
+	struct hmsg resp;
 	uint32_t on;
 	int n;
 
@@ -537,11 +599,11 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 			return;
 		}
 	}
-	if (exch_resp_head(lp, x, &resp, (size_t)n)) {
+	if (exch_resp_head(lp, x, &resp)) {
 		exch_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 		return;
 	}
-	hup_consumed(lp, x->up, (size_t)n);
+	hup_head_done(lp, x->up, n);
 	if (x->up_hedged)
 		lp->st.http_hedge_wins++;
 	while (x->n_hedged) /* the losers */
@@ -559,7 +621,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 {
 	struct hup *u = x->hedged[k].up;
-	struct h1_response resp;
+	struct hmsg resp;
 	char why[32];
 	int n;
 
@@ -585,12 +647,76 @@ static void exch_hedged_input(struct loop *lp, struct hconn *x, unsigned k)
 	exch_adopt(x, k); /* exch_wait_input passes its head on */
 }
 
+/* The end of an unframed body (resp_stream): the last chunk and the trailers for an
+ * HTTP/1.1 client, the trailers for an HTTP/2 one. False while the send buffer has no
+ * room for them. */
+static bool exch_resp_stream_end(struct loop *lp, struct hconn *x)
+{
+	struct hbuf end = { 0 };
+	struct hmsg t;
+	int k = hup_trailers(x->up, &t);
+	bool fits;
+
+	if (x->fd < 0) {
+		if (k > 0)
+			h2dn_trailers(x, &t); /* without memory for them, the body ends without */
+		return true;
+	}
+	if (!x->rechunk)
+		return true; /* HTTP/1.0: the end is the connection's */
+	if (h2x_chunk_end(&end, k > 0 ? &t : NULL)) {
+		free(end.p);
+		http_conn_close(lp, x, true); /* without memory: a reset, not a body that hangs */
+		return false;
+	}
+	fits = end.len <= http_conn_room(x);
+	if (fits)
+		http_conn_out(x, end.p, end.len);
+	free(end.p);
+	return fits;
+}
+
+/* HC_RESP, resp_stream: the upstream's DATA bytes as they are, or as chunks for an
+ * HTTP/1.1 client (never framed for one HTTP/2 peer to be de-framed for the other). */
+static void exch_resp_stream(struct loop *lp, struct hconn *x)
+{
+	while (!x->resp_done && x->up) {
+		const char *p;
+		size_t avail, room = http_conn_room(x), n;
+		char line[H2X_CHUNK_LINE];
+
+		hup_data(x->up, &p, &avail);
+		if (!avail) {
+			if (!x->up->eof || !exch_resp_stream_end(lp, x))
+				return;
+			x->resp_done = true;
+			break;
+		}
+		if (!x->rechunk) {
+			if (!room)
+				return;
+			n = avail < room ? avail : room;
+			http_conn_out(x, p, n);
+		} else {
+			if (room <= sizeof(line) + 2)
+				return;
+			n = avail < room - sizeof(line) - 2 ? avail : room - sizeof(line) - 2;
+			http_conn_out(x, line, h2x_chunk_line(line, n));
+			http_conn_out(x, p, n);
+			http_conn_out(x, "\r\n", 2);
+		}
+		hup_consumed(lp, x->up, n);
+	}
+}
+
 /* HC_RESP: body bytes from the upstream to the client, within the send buffer. */
 void exch_resp_body(struct loop *lp, struct hconn *x)
 {
 	struct h1_limits lim = http_limits(lp);
 
-	while (!x->resp_done && x->up) {
+	if (x->resp_stream && !x->no_body)
+		exch_resp_stream(lp, x);
+	while (!x->resp_done && x->up && !(x->resp_stream && !x->no_body)) {
 		const char *p;
 		size_t avail, room = http_conn_room(x), n;
 

@@ -11,13 +11,17 @@
  * state) that http.c runs exactly like an HTTP/1.1 request: routed, retried, sent to the
  * route's upstream in its protocol (a proxy request is first checked against
  * tunnel_access, as on a clear-text proxy connection). The translation happens at the
- * HTTP/1.1 byte level: the stream's HEADERS/DATA/trailers are written into the stream's
- * rx as an HTTP/1.1 request (Host from :authority, absolute form for a proxy request,
- * chunked framing when there is no content-length), and the HTTP/1.1 response http.c
- * writes into its sbuf goes out as HEADERS (status; connection-specific fields dropped,
- * RFC 9113 8.2.2), DATA (de-chunked) and trailers. The stream ops (called inside
- * nghttp2) only record events; streams hear of them after nghttp2 returns, and frames are
- * produced once per loop batch. A stream's receive window opens only as http.c reads its body. */
+ * level of message heads (hmsg.h): the request's HEADERS are kept as field records and
+ * handed to http.c as a struct hmsg (Host from :authority, absolute form for a proxy
+ * request); its DATA goes into the stream's rx as it came and its trailers are kept as
+ * records (data events: hreq.c frames them only for an HTTP/1.1 upstream). The response
+ * head comes as records too (http_head_*) and goes out as HEADERS (connection-specific
+ * fields dropped, RFC 9113 8.2.2); its body from sbuf as DATA: de-chunked when an
+ * HTTP/1.1 upstream chunked it, as it is otherwise, with the trailers (h2dn_trailers)
+ * as a trailing HEADERS. No head is written as HTTP/1.1 text to be parsed again, and
+ * no body is chunked to be de-chunked. The stream ops (called inside nghttp2) only
+ * record events; streams hear of them after nghttp2 returns, and frames are produced
+ * once per loop batch. A stream's receive window opens only as http.c reads its body. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 
 #include "h2mux.h"
 #include "h2x.h"
+#include "hmsg.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
@@ -59,11 +64,15 @@ struct h2req {
 	struct hconn *snext, *sprev;
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
-	/* the request, into rx */
-	struct h2x_req rq;
+	/* the request: its head as field records until http.c takes it (h2dn_request), its
+	 * DATA into rx as it came, its trailers as records (h2dn_req_trailers) */
+	struct hbuf rqh, tgt, trailers;
+	bool head_in, head_end, has_cl;
 	bool ended;
 	size_t unconsumed;
-	/* the response, from sbuf */
+	/* the response: its head as field records (h2dn_head_buf), its body from sbuf,
+	 * the trailers of a body without framing as records (h2dn_trailers) */
+	struct hbuf rsh, rtr;
 	bool resp_sent, out_done, deferred;
 	struct h2x_body rs;
 };
@@ -141,13 +150,31 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 }
 
+/* One field of the request's HEADERS (trailer: of its trailing HEADERS), a record. */
+static int req_field(struct h2req *r, bool trailer, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
+{
+	if (trailer)
+		return hmsg_rec(&r->trailers, name, nl, value, vl);
+	if (nl == 14 && !memcmp(name, "content-length", 14))
+		r->has_cl = true;
+	return hmsg_rec(&r->rqh, name, nl, value, vl);
+}
+
+/* The request head is whole (end: END_STREAM came with it): http.c takes it. */
+static int req_head(struct h2req *r, bool end)
+{
+	r->head_in = true;
+	r->head_end = end;
+	return hmsg_rec_end(&r->rqh);
+}
+
 static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f, const uint8_t *name,
 		     size_t nl, const uint8_t *value, size_t vl)
 {
 	struct hconn *s = MSX(ms);
 
 	(void)m;
-	if (h2x_req_field(&REQ(s)->rq, f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
+	if (req_field(REQ(s), f->headers.cat != NGHTTP2_HCAT_REQUEST, name, nl, value, vl))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }
@@ -159,7 +186,7 @@ static int req_end(struct hconn *s)
 	if (r->ended)
 		return 0;
 	r->ended = true;
-	return h2x_put_end(&s->rx, r->rq.chunked, &r->rq.trailers);
+	return r->trailers.len ? hmsg_rec_end(&r->trailers) : 0;
 }
 
 static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
@@ -170,7 +197,7 @@ static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2
 
 	(void)m;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-		err = h2x_req_head(&REQ(s)->rq, &s->rx, s->fwd, end);
+		err = req_head(REQ(s), end);
 	if (!err && end && (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
 		err = req_end(s);
 	req_event(s);
@@ -184,7 +211,7 @@ static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const 
 
 	(void)m;
 	(void)sid;
-	err = h2x_put_data(&s->rx, REQ(s)->rq.chunked, data, len);
+	err = rx_put(&s->rx, data, len);
 	REQ(s)->unconsumed += len;
 	req_event(s);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -230,7 +257,7 @@ static ssize_t read_resp(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	}
 	if (used || r->out_done)
 		req_event(s); /* room in sbuf for more of the response, or the end */
-	return h2x_data_result(m->ng, sid, &r->rs, out, flags, &r->deferred);
+	return h2x_data_result(m->ng, sid, &r->rs, &r->rtr, out, flags, &r->deferred);
 }
 
 /* Acts on the stream's events (outside nghttp2). */
@@ -255,64 +282,108 @@ static const struct h2mux_stream_ops stream_ops = {
 	.event = on_event,
 };
 
-/* ---- the stream's response: sbuf -> frames ---- */
+/* ---- the stream's request head, and its response: head records and sbuf -> frames ---- */
+
+int h2dn_request(struct loop *lp, struct hconn *s, struct hmsg *m)
+{
+	struct h2req *r = REQ(s);
+	struct h1_limits lim = http_limits(lp);
+	int n, err;
+
+	if (!r || !r->head_in)
+		return 0;
+	r->head_in = false;
+	n = hmsg_from_rec(r->rqh.p, r->rqh.len, m);
+	if (n <= 0)
+		return -EMSGSIZE;
+	if ((err = hmsg_h2_request(m, s->fwd, &r->tgt, &lim)))
+		return err;
+	m->body = r->head_end ? HMSG_BODY_NONE : HMSG_BODY_STREAM;
+	return 1;
+}
+
+bool h2dn_req_ended(const struct hconn *x)
+{
+	return x->fd < 0 && x->h2 && REQ(x)->ended;
+}
+
+const struct hbuf *h2dn_req_trailers(const struct hconn *x)
+{
+	return x->fd < 0 && x->h2 && REQ(x)->trailers.len ? &REQ(x)->trailers : NULL;
+}
+
+struct hbuf *h2dn_head_buf(struct hconn *s)
+{
+	struct h2req *r = REQ(s);
+
+	if (!r)
+		return NULL;
+	r->rsh.len = 0;
+	return &r->rsh;
+}
+
+void h2dn_head(struct loop *lp, struct hconn *s, int mode, long long left, bool done)
+{
+	struct h2req *r = REQ(s);
+	struct h2sess *h = s->h2p;
+	nghttp2_nv nv[H2DN_MAX_NV];
+	struct hmsg m;
+	char status[4];
+	int k = -EBADMSG;
+
+	if (!r || !h || r->closed || r->out_done)
+		return;
+	if (hmsg_from_rec(r->rsh.p, r->rsh.len, &m) > 0)
+		k = hmsg_h2_response_nv(&m, status, nv, H2DN_MAX_NV);
+	r->rsh.len = 0;
+	if (k < 0) {
+		nghttp2_submit_rst_stream(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
+		r->out_done = true;
+		s->soff = s->slen = 0;
+		h2s_dirty(lp, h);
+		return;
+	}
+	if (m.status < 200) {
+		nghttp2_submit_headers(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, (size_t)k, NULL);
+		h2s_dirty(lp, h);
+		return;
+	}
+	r->rs.mode = mode;
+	r->rs.left = left > 0 ? left : 0;
+	r->rs.done = done;
+	r->resp_sent = true;
+	nghttp2_submit_response(h->m->ng, r->sid, nv, (size_t)k, done ? NULL : &h2mux_body);
+	if (done) {
+		r->out_done = true;
+		req_event(s);
+	}
+	h2s_dirty(lp, h);
+}
+
+int h2dn_trailers(struct hconn *s, const struct hmsg *m)
+{
+	struct h2req *r = REQ(s);
+	struct hmsg_w w;
+
+	if (!r)
+		return 0;
+	r->rtr.len = 0;
+	w = (struct hmsg_w){ .b = &r->rtr, .rec = true };
+	for (unsigned i = 0; i < m->n_headers; i++)
+		hmsg_w_field(&w, m->headers[i].name.p, m->headers[i].name.len, m->headers[i].value.p,
+			     m->headers[i].value.len);
+	return hmsg_w_end(&w);
+}
 
 void h2dn_output(struct loop *lp, struct hconn *s)
 {
 	struct h2req *r = REQ(s);
 	struct h2sess *h = s->h2p;
-	/* the head exch.c rebuilt from the upstream's (which met http.max_headers) with
-	 * fields of its own, Via and Connection: read back with the upstream's limit, a
-	 * response at the limit was a stream reset that an HTTP/1.1 client would have read */
-	struct h1_limits lim = { .max_head = 1 << 20, .max_line = 1 << 20, .max_headers = H1_HEADERS_CAP };
 
 	if (!r || !h || r->closed || r->out_done) {
-		s->soff = s->slen = 0; /* nobody to read it */
+		s->soff = s->slen = 0; /* nobody to read it (a body hermesd wrote for a HEAD request) */
 		return;
 	}
-	while (!r->resp_sent && s->soff < s->slen) {
-		struct h1_response resp;
-		nghttp2_nv nv[H2DN_MAX_NV];
-		char status[4], *lbuf = NULL;
-		int n = h1_parse_response(s->sbuf + s->soff, s->slen - s->soff, &lim, &resp), k = -EBADMSG;
-		long long cl;
-		bool chunked, bodyless;
-
-		if (n == 0)
-			return;
-		/* the names, lowercased, take at most the head's length (as large as
-		 * http.max_head_bytes allows) */
-		if (n > 0 && !h1_body_framing(resp.headers, resp.n_headers, &cl, &chunked) && (lbuf = malloc((size_t)n)))
-			k = h2x_response_nv(&resp, status, nv, H2DN_MAX_NV, lbuf, (size_t)n);
-		if (k < 0) {
-			free(lbuf);
-			nghttp2_submit_rst_stream(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NGHTTP2_INTERNAL_ERROR);
-			r->out_done = true;
-			s->soff = s->slen = 0;
-			h2s_dirty(lp, h);
-			return;
-		}
-		s->soff += (size_t)n;
-		if (resp.status < 200) {
-			nghttp2_submit_headers(h->m->ng, NGHTTP2_FLAG_NONE, r->sid, NULL, nv, (size_t)k, NULL);
-			free(lbuf); /* nghttp2 copied the fields */
-			continue;
-		}
-		bodyless = s->is_head || resp.status == 204 || resp.status == 304;
-		r->rs.mode = chunked ? H2X_CHUNKED : cl >= 0 ? H2X_CL : H2X_EOF;
-		r->rs.left = cl > 0 ? cl : 0;
-		r->rs.done = bodyless || (!chunked && cl == 0);
-		r->resp_sent = true;
-		nghttp2_submit_response(h->m->ng, r->sid, nv, (size_t)k, r->rs.done ? NULL : &h2mux_body);
-		free(lbuf);
-		if (r->rs.done) {
-			r->out_done = true;
-			s->soff = s->slen; /* a body hermesd wrote for a HEAD request */
-			req_event(s);
-		}
-	}
-	if (s->soff == s->slen)
-		s->soff = s->slen = 0;
 	if (r->resp_sent && r->deferred) {
 		r->deferred = false;
 		nghttp2_session_resume_data(h->m->ng, r->sid);
@@ -530,7 +601,11 @@ void h2dn_free(struct hconn *x)
 	} else {
 		struct h2req *r = REQ(x);
 
-		h2x_req_free(&r->rq);
+		free(r->rqh.p);
+		free(r->tgt.p);
+		free(r->trailers.p);
+		free(r->rsh.p);
+		free(r->rtr.p);
 		free(r->rs.tail.p);
 		free(r);
 	}
@@ -594,12 +669,12 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 
 		if (!colon)
 			break;
-		err = h2x_req_field(&REQ(s)->rq, false, (const uint8_t *)line, (size_t)(colon - line),
-				    (const uint8_t *)colon + 2, (size_t)(eol - colon - 2));
+		err = req_field(REQ(s), false, (const uint8_t *)line, (size_t)(colon - line), (const uint8_t *)colon + 2,
+				(size_t)(eol - colon - 2));
 		off = (size_t)(eol - lines) + 2;
 	}
 	if (!err)
-		err = h2x_req_head(&REQ(s)->rq, &s->rx, s->fwd, end_stream);
+		err = req_head(REQ(s), end_stream);
 	if (!err && end_stream)
 		err = req_end(s);
 	if (err) {

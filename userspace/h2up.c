@@ -3,12 +3,15 @@
  * socket, ops and buffers) multiplex the attempts of many exchanges as streams; a new
  * connection opens once the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached or after a
  * GOAWAY. Each attempt is a struct hup of kind HUP_K_STREAM behind the same interface as
- * an HTTP/1.1 connection: http.c writes an HTTP/1.1 request into it and reads an HTTP/1.1
- * response from it, so routing, retries and response handling stay in one place. The
- * translation (RFC 9113 8.2, 8.3): :method, :scheme, :authority (from Host), :path;
- * connection-specific fields dropped; the body de-chunked into DATA, its trailers as a
- * trailing HEADERS; back, a status line with the standard reason, the fields, chunked
- * framing when there is no content-length, trailers as chunked trailers.
+ * an HTTP/1.1 connection, so routing, retries and response handling stay in one place.
+ * Heads cross as structured messages (hmsg.h), never as HTTP/1.1 text: hreq.c writes the
+ * request head as field records, sent as HEADERS (RFC 9113 8.2, 8.3: :method, :scheme,
+ * :authority from Host, :path; connection-specific fields dropped); the response's
+ * HEADERS are kept as records that exch.c reads as a struct hmsg (hup_head). The
+ * response body is data events: DATA bytes into rx as they are, END_STREAM as u->eof,
+ * trailers as records (hup_trailers); exch.c frames them for its client (chunks for
+ * HTTP/1.1, DATA again for HTTP/2). The request body still crosses as HTTP/1.1 framing:
+ * de-chunked into DATA, its trailers as a trailing HEADERS.
  *
  * nghttp2 runs on memory (h2mux.c) and the stream ops it calls only record events on the
  * stream; the exchanges hear of them after nghttp2 returns (h2mux_events), so an exchange
@@ -31,6 +34,7 @@
 
 #include "h2mux.h"
 #include "h2x.h"
+#include "hmsg.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
@@ -67,8 +71,15 @@ struct h2stream {
 	int32_t sid;
 	bool is_head;
 	struct h2x_body rq;       /* the request body, from wbuf */
-	/* the response, written to rx as HTTP/1.1 */
-	struct h2x_resp rs;
+	bool body_end;            /* an unframed body (H2X_EOF) is all in wbuf */
+	struct hbuf rqtr;         /* ... and its trailers, records */
+	/* the response: heads as field records in rsh[rsh_off..) (hup_head), the body's
+	 * DATA into rx as they are, its trailers as records (hup_trailers) */
+	struct hbuf rsh, trailers;
+	size_t rsh_off;
+	int status;               /* of the head being received (0: not a 3-digit :status) */
+	bool final;               /* the final head is done: fields now are trailers */
+	bool has_cl, stream, body_none;
 	bool ended;
 	size_t unconsumed;        /* DATA bytes in rx not given back to the window yet */
 };
@@ -124,7 +135,9 @@ static void stream_free(struct hup *u)
 
 	stream_detach(u);
 	free(s->rq.tail.p);
-	free(s->rs.trailers.p);
+	free(s->rsh.p);
+	free(s->trailers.p);
+	free(s->rqtr.p);
 	free(s);
 	free(u->rx.p);
 	free(u->wbuf);
@@ -198,11 +211,78 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 
 	(void)m;
 	(void)f;
+	struct h2stream *s;
+	int err = 0;
+
 	if (!u)
 		return 0;
-	if (h2x_resp_field(&ST(u)->rs, &u->rx, name, nl, value, vl))
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	s = ST(u);
+	if (s->final) { /* trailers */
+		err = hmsg_rec(&s->trailers, name, nl, value, vl);
+	} else {
+		if (nl == 7 && !memcmp(name, ":status", 7))
+			s->status = vl == 3 ? atoi((const char *)value) : 0;
+		else if (nl == 14 && !memcmp(name, "content-length", 14))
+			s->has_cl = true;
+		err = hmsg_rec(&s->rsh, name, nl, value, vl);
+	}
+	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+/* The end of a response HEADERS block: a head for exch.c. The final one (status >= 200)
+ * says how its body ends: none when bodiless (is_head, 204, 304), its content-length,
+ * none at all when the stream ends with it, else END_STREAM. */
+static int resp_head_end(struct h2stream *s, bool end_stream)
+{
+	if (s->status >= 200) {
+		bool bodyless = s->is_head || s->status == 204 || s->status == 304;
+
+		s->final = true;
+		if (!s->has_cl && !bodyless) {
+			s->body_none = end_stream;
+			s->stream = !end_stream;
+		}
+	}
+	s->has_cl = false; /* an interim head's fields say nothing of the final one's */
+	return hmsg_rec_end(&s->rsh);
+}
+
+int h2up_head(struct hup *u, struct hmsg *m)
+{
+	struct h2stream *s = ST(u);
+	int n = hmsg_from_rec(s->rsh.p + s->rsh_off, s->rsh.len - s->rsh_off, m);
+
+	if (n > 0 && m->status >= 200)
+		m->body = s->body_none ? HMSG_BODY_NONE : s->stream ? HMSG_BODY_STREAM : HMSG_BODY_LENGTH;
+	return n;
+}
+
+int h2up_trailers(struct hup *u, struct hmsg *m)
+{
+	struct h2stream *s = ST(u);
+
+	return s->ended && s->trailers.len ? hmsg_from_rec(s->trailers.p, s->trailers.len, m) : 0;
+}
+
+int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers)
+{
+	struct h2stream *s = ST(u);
+
+	s->body_end = true;
+	s->rqtr.len = 0;
+	if (trailers && hb_put(&s->rqtr, trailers->p, trailers->len))
+		return -ENOMEM;
+	h2up_wrote(lp, u); /* resumes a deferred body */
 	return 0;
+}
+
+void h2up_head_done(struct hup *u, int n)
+{
+	struct h2stream *s = ST(u);
+
+	s->rsh_off += (size_t)n;
+	if (s->rsh_off >= s->rsh.len)
+		s->rsh_off = s->rsh.len = 0;
 }
 
 /* END_STREAM from the server: the HTTP/1.1 message ends. */
@@ -213,7 +293,8 @@ static void stream_ended(struct hup *u)
 	if (s->ended)
 		return;
 	s->ended = true;
-	h2x_put_end(&u->rx, s->rs.chunked, &s->rs.trailers);
+	if (s->trailers.len && hmsg_rec_end(&s->trailers))
+		s->trailers.len = 0;
 	u->eof = true;
 }
 
@@ -231,8 +312,9 @@ static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2
 	if (!u)
 		return 0;
 	s = ST(u);
-	if (f->hd.type == NGHTTP2_HEADERS && !s->rs.final) {
-		h2x_resp_head_end(&s->rs, &u->rx, s->is_head, f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+	if (f->hd.type == NGHTTP2_HEADERS && !s->final) {
+		if (resp_head_end(s, f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		u->got_bytes = true;
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
@@ -250,7 +332,7 @@ static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const 
 		nghttp2_session_consume(m->ng, sid, len);
 		return 0;
 	}
-	err = h2x_put_data(&u->rx, ST(u)->rs.chunked, data, len);
+	err = rx_put(&u->rx, data, len);
 	ST(u)->unconsumed += len;
 	stream_event(u);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -315,7 +397,9 @@ static ssize_t read_body(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 		u->woff = u->wlen = 0;
 	if (used)
 		stream_event(u); /* room for more of a streamed body */
-	return h2x_data_result(m->ng, sid, &s->rq, out, flags, &s->deferred);
+	if (s->rq.mode == H2X_EOF && s->body_end && u->woff == u->wlen)
+		s->rq.done = true;
+	return h2x_data_result(m->ng, sid, &s->rq, &s->rqtr, out, flags, &s->deferred);
 }
 
 static const struct h2mux_stream_ops stream_ops = {
@@ -684,40 +768,33 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	return u;
 }
 
-/* The request head in wbuf as HEADERS (RFC 9113 8.3.1). hreq.c built that head from one
- * that met http.max_headers and added fields of its own: read back with the client's
- * limits, a request at the limit was a 502 that an HTTP/1.1 upstream would have served. */
+/* The request head hreq.c wrote as field records at the start of wbuf, as HEADERS
+ * (RFC 9113 8.3.1): the body follows it in wbuf. */
 static int stream_submit(struct loop *lp, struct hup *u)
 {
 	struct h2stream *s = ST(u);
 	struct h2conn *h = CONN(s->conn);
-	struct h1_limits lim = { .max_head = (size_t)u->wlen, .max_line = (size_t)u->wlen, .max_headers = H1_HEADERS_CAP };
-	struct h1_request req;
 	nghttp2_nv nv[H2UP_MAX_NV];
-	char *lbuf;
+	struct hmsg req;
 	long long cl;
 	bool chunked;
 	int n, k;
 
-	n = h1_parse_request(u->wbuf + u->woff, u->wlen - u->woff, &lim, &req);
+	n = hmsg_from_rec(u->wbuf + u->woff, u->wlen - u->woff, &req);
 	if (n == 0)
 		return 0; /* the rest of the head comes with the next write */
 	if (n < 0 || h1_body_framing(req.headers, req.n_headers, &cl, &chunked))
 		return -EBADMSG;
-	if (!(lbuf = malloc((size_t)n)))
-		return -ENOMEM;
-	k = h2x_request_nv(&req, s->conn->tls, nv, H2UP_MAX_NV, lbuf, (size_t)n);
-	if (k < 0) {
-		free(lbuf);
+	k = hmsg_h2_request_nv(&req, s->conn->tls, nv, H2UP_MAX_NV);
+	if (k < 0)
 		return k;
-	}
 	s->is_head = h1_slice_eq(req.method, "HEAD");
-	s->rq.mode = chunked ? H2X_CHUNKED : H2X_CL;
+	/* an HTTP/2 client's body without content-length: unframed, ended by hup_body_end */
+	s->rq.mode = chunked ? H2X_CHUNKED : cl < 0 && u->x && u->x->req_stream ? H2X_EOF : H2X_CL;
 	s->rq.left = cl > 0 ? cl : 0;
-	s->rq.done = !chunked && cl <= 0;
+	s->rq.done = s->rq.mode == H2X_CL && cl <= 0;
 	u->woff += (size_t)n;
 	s->sid = nghttp2_submit_request(h->m.ng, NULL, nv, (size_t)k, s->rq.done ? NULL : &h2mux_body, &s->ms);
-	free(lbuf);
 	if (s->sid < 0)
 		return -EIO;
 	s->submitted = true;

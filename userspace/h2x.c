@@ -1,6 +1,7 @@
 /* h2x.c: HTTP/1.1 <-> HTTP/2 translation helpers of the http action (RFC 9113 8.2, 8.3):
  * HTTP/1.1 bodies read as DATA (de-chunked, trailers kept for a trailing HEADERS) and
- * header fields filtered and lowercased for HTTP/2. See h2x.h. */
+ * unframed DATA written as HTTP/1.1 chunks. Heads cross as structured messages
+ * (hmsg.c). See h2x.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 
 #include "h2x.h"
+#include "hmsg.h"
 #include "http1.h"
 
 int hb_put(struct hbuf *b, const void *p, size_t n)
@@ -138,248 +140,69 @@ size_t h2x_trailers(struct h2x_body *b, nghttp2_nv *nv, size_t max)
 			;
 		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 			ve--;
-		if (h2x_conn_specific(p, (size_t)(colon - p)))
+		if (hmsg_conn_specific(p, (size_t)(colon - p)))
 			continue;
 		for (char *c = p; c < colon; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c + 32);
-		nv[k++] = h2x_nv(p, (size_t)(colon - p), v, (size_t)(ve - v));
+		nv[k++] = hmsg_nv(p, (size_t)(colon - p), v, (size_t)(ve - v));
 	}
 	return k;
 }
 
-bool h2x_conn_specific(const char *name, size_t len)
+size_t h2x_chunk_line(char line[H2X_CHUNK_LINE], size_t n)
 {
-	static const char *const names[] = { "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-					     "upgrade", "te", "host" };
-
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == len && !strncasecmp(name, names[i], len))
-			return true;
-	return false;
+	return (size_t)snprintf(line, H2X_CHUNK_LINE, "%zx\r\n", n);
 }
 
-int h2x_nv_from_h1(const struct h1_header *hs, unsigned n, nghttp2_nv *nv, size_t max, char *lbuf, size_t lcap)
+int h2x_chunk(struct hbuf *b, const void *p, size_t n)
 {
-	size_t k = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		const struct h1_header *h = &hs[i];
-
-		if (h2x_conn_specific(h->name.p, h->name.len))
-			continue;
-		/* never a head cut short: fields missing would change what it says */
-		if (k == max || h->name.len > lcap)
-			return -EMSGSIZE;
-		for (size_t j = 0; j < h->name.len; j++) {
-			char c = h->name.p[j];
-
-			lbuf[j] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-		}
-		nv[k++] = h2x_nv(lbuf, h->name.len, h->value.p, h->value.len);
-		lbuf += h->name.len;
-		lcap -= h->name.len;
-	}
-	return (int)k;
-}
-
-int h2x_request_nv(const struct h1_request *req, bool tls, nghttp2_nv *nv, size_t max, char *lbuf, size_t lcap)
-{
-	const struct h1_header *host = h1_find(req->headers, req->n_headers, "Host");
-	struct h1_slice path = req->target, auth = { 0 };
-	size_t k = 0;
-	int n;
-
-	if (max < 4)
-		return -EMSGSIZE;
-	if (host)
-		auth = host->value;
-	if (path.len > 7 && !strncasecmp(path.p, "http://", 7)) {
-		/* absolute-form: its authority and path */
-		const char *a = path.p + 7, *e = path.p + path.len, *sl = memchr(a, '/', (size_t)(e - a));
-
-		if (!host)
-			auth = (struct h1_slice){ a, (size_t)((sl ? sl : e) - a) };
-		path = sl ? (struct h1_slice){ sl, (size_t)(e - sl) } : (struct h1_slice){ "/", 1 };
-	}
-	nv[k++] = h2x_nv(":method", 7, req->method.p, req->method.len);
-	nv[k++] = h2x_nv(":scheme", 7, tls ? "https" : "http", tls ? 5 : 4);
-	if (auth.len)
-		nv[k++] = h2x_nv(":authority", 10, auth.p, auth.len);
-	nv[k++] = h2x_nv(":path", 5, path.p, path.len);
-	n = h2x_nv_from_h1(req->headers, req->n_headers, nv + k, max - k, lbuf, lcap);
-	return n < 0 ? n : (int)k + n;
-}
-
-int h2x_response_nv(const struct h1_response *resp, char status[4], nghttp2_nv *nv, size_t max, char *lbuf,
-		    size_t lcap)
-{
-	int n;
-
-	if (max < 1)
-		return -EMSGSIZE;
-	snprintf(status, 4, "%03d", resp->status);
-	nv[0] = h2x_nv(":status", 7, status, 3);
-	n = h2x_nv_from_h1(resp->headers, resp->n_headers, nv + 1, max - 1, lbuf, lcap);
-	return n < 0 ? n : 1 + n;
-}
-
-/* "name: value" CRLF */
-static int put_field(struct hbuf *b, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
-{
+	char line[H2X_CHUNK_LINE];
 	int err = 0;
 
-	err |= hb_put(b, name, nl);
-	err |= hb_put(b, ": ", 2);
-	err |= hb_put(b, value, vl);
+	if (!n)
+		return 0; /* a chunk of size 0 would be the last */
+	err |= hb_put(b, line, h2x_chunk_line(line, n));
+	err |= hb_put(b, p, n);
 	err |= hb_put(b, "\r\n", 2);
 	return err ? -ENOMEM : 0;
 }
 
-int h2x_req_field(struct h2x_req *q, bool trailer, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
-{
-	static const char *const pseudo[] = { ":method", ":path", ":authority", ":scheme" };
-
-	if (nl && name[0] == ':') {
-		for (unsigned i = 0; i < 4; i++)
-			if (strlen(pseudo[i]) == nl && !memcmp(name, pseudo[i], nl))
-				return hb_put(&q->pseudo[i], value, vl);
-		return 0;
-	}
-	if (!trailer && nl == 14 && !memcmp(name, "content-length", 14))
-		q->has_cl = true;
-	if (!trailer && nl == 4 && !memcmp(name, "host", 4))
-		q->has_host = true;
-	return put_field(trailer ? &q->trailers : &q->hdrs, name, nl, value, vl);
-}
-
-int h2x_req_head(struct h2x_req *q, struct rxbuf *rx, bool fwd, bool end_stream)
-{
-	struct hbuf *m = &q->pseudo[0], *path = &q->pseudo[1], *auth = &q->pseudo[2], *scheme = &q->pseudo[3];
-	int err = 0;
-
-	err |= m->len ? rx_put(rx, m->p, m->len) : rx_put(rx, "GET", 3);
-	err |= rx_put(rx, " ", 1);
-	if (fwd && scheme->len && auth->len) {
-		err |= rx_put(rx, scheme->p, scheme->len);
-		err |= rx_put(rx, "://", 3);
-		err |= rx_put(rx, auth->p, auth->len);
-		/* OPTIONS * goes on as the authority alone, as in HTTP/1.1 (RFC 9112 3.2.4) */
-		if (path->len && !(path->len == 1 && path->p[0] == '*'))
-			err |= rx_put(rx, path->p, path->len);
-	} else if (path->len) {
-		err |= rx_put(rx, path->p, path->len);
-	} else if (auth->len) { /* CONNECT: refused by http.c with 405 */
-		err |= rx_put(rx, auth->p, auth->len);
-	} else {
-		err |= rx_put(rx, "/", 1);
-	}
-	err |= rx_put(rx, " HTTP/1.1\r\n", 11);
-	if (!q->has_host && auth->len) {
-		err |= rx_put(rx, "host: ", 6);
-		err |= rx_put(rx, auth->p, auth->len);
-		err |= rx_put(rx, "\r\n", 2);
-	}
-	if (q->hdrs.len)
-		err |= rx_put(rx, q->hdrs.p, q->hdrs.len);
-	if (!end_stream && !q->has_cl) {
-		err |= rx_put(rx, "transfer-encoding: chunked\r\n", 28);
-		q->chunked = true;
-	}
-	err |= rx_put(rx, "\r\n", 2);
-	return err ? -ENOMEM : 0;
-}
-
-void h2x_req_free(struct h2x_req *q)
-{
-	for (unsigned i = 0; i < 4; i++)
-		free(q->pseudo[i].p);
-	free(q->hdrs.p);
-	free(q->trailers.p);
-}
-
-int h2x_resp_field(struct h2x_resp *p, struct rxbuf *rx, const uint8_t *name, size_t nl, const uint8_t *value,
-		   size_t vl)
-{
-	char line[64];
-	int err = 0;
-
-	if (p->final) /* trailers: kept for the chunked framing (a content-length body cannot carry them) */
-		return put_field(&p->trailers, name, nl, value, vl);
-	if (nl == 7 && !memcmp(name, ":status", 7)) {
-		p->status = vl == 3 ? atoi((const char *)value) : 0;
-		snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", p->status, h1_reason(p->status));
-		return rx_put(rx, line, strlen(line));
-	}
-	if (nl && name[0] != ':') {
-		if (nl == 14 && !memcmp(name, "content-length", 14))
-			p->has_cl = true;
-		err |= rx_put(rx, name, nl);
-		err |= rx_put(rx, ": ", 2);
-		err |= rx_put(rx, value, vl);
-		err |= rx_put(rx, "\r\n", 2);
-	}
-	return err ? -ENOMEM : 0;
-}
-
-int h2x_resp_head_end(struct h2x_resp *p, struct rxbuf *rx, bool is_head, bool end_stream)
+int h2x_chunk_end(struct hbuf *b, const struct hmsg *t)
 {
 	int err = 0;
 
-	if (p->final)
-		return 0;
-	if (p->status >= 200) {
-		bool bodyless = is_head || p->status == 204 || p->status == 304;
-
-		p->final = true;
-		if (!p->has_cl && !bodyless) {
-			if (end_stream) {
-				err |= rx_put(rx, "Content-Length: 0\r\n", 19);
-			} else {
-				err |= rx_put(rx, "Transfer-Encoding: chunked\r\n", 28);
-				p->chunked = true;
-			}
-		}
+	err |= hb_put(b, "0\r\n", 3);
+	for (unsigned i = 0; t && i < t->n_headers; i++) {
+		err |= hb_put(b, t->headers[i].name.p, t->headers[i].name.len);
+		err |= hb_put(b, ": ", 2);
+		err |= hb_put(b, t->headers[i].value.p, t->headers[i].value.len);
+		err |= hb_put(b, "\r\n", 2);
 	}
-	p->has_cl = false; /* an interim head's fields say nothing of the final one's */
-	err |= rx_put(rx, "\r\n", 2);
+	err |= hb_put(b, "\r\n", 2);
 	return err ? -ENOMEM : 0;
 }
 
-int h2x_put_data(struct rxbuf *b, bool chunked, const void *data, size_t len)
-{
-	char line[24];
-	int err = 0;
-
-	if (chunked) {
-		snprintf(line, sizeof(line), "%zx\r\n", len);
-		err |= rx_put(b, line, strlen(line));
-	}
-	err |= rx_put(b, data, len);
-	if (chunked)
-		err |= rx_put(b, "\r\n", 2);
-	return err ? -ENOMEM : 0;
-}
-
-int h2x_put_end(struct rxbuf *b, bool chunked, const struct hbuf *trailers)
-{
-	int err = 0;
-
-	if (!chunked)
-		return 0;
-	err |= rx_put(b, "0\r\n", 3);
-	if (trailers->len)
-		err |= rx_put(b, trailers->p, trailers->len);
-	err |= rx_put(b, "\r\n", 2);
-	return err ? -ENOMEM : 0;
-}
-
-ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, size_t out, uint32_t *flags,
-			bool *deferred)
+ssize_t h2x_data_result(nghttp2_session *ng, int32_t sid, struct h2x_body *b, const struct hbuf *trailers,
+			size_t out, uint32_t *flags, bool *deferred)
 {
 	if (b->done) {
-		nghttp2_nv nv[H1_MAX_HEADERS];
-		size_t n = h2x_trailers(b, nv, H1_MAX_HEADERS);
+		nghttp2_nv nv[H1_HEADERS_CAP + 1];
+		size_t n = 0;
+
+		if (trailers && trailers->len) {
+			struct hmsg t;
+			char st[4];
+			int k = hmsg_from_rec(trailers->p, trailers->len, &t) > 0 ?
+					hmsg_h2_response_nv(&t, st, nv, H1_HEADERS_CAP + 1) : -1;
+
+			/* nv[0] is a :status the trailers do not carry */
+			if (k > 1)
+				memmove(nv, nv + 1, (size_t)(k - 1) * sizeof(nv[0]));
+			n = k > 1 ? (size_t)k - 1 : 0;
+		} else {
+			n = h2x_trailers(b, nv, H1_MAX_HEADERS);
+		}
 
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (n && !nghttp2_submit_trailer(ng, sid, nv, n))

@@ -3,7 +3,8 @@
  * count, Transfer-Encoding in HTTP/1.0, CONNECT, the request-target's form, Expect; a
  * refused request gets 400 (405, 417, 403 for tunnel_access) and reaches no upstream.
  * Then it is routed (route.c; an explicit proxy request names its destination, checked
- * against tunnel_access) and its head rebuilt for the upstream: HTTP/1.1, hop-by-hop
+ * against tunnel_access) and its head rebuilt for the upstream (HTTP/1.1 text, or field
+ * records an HTTP/2 upstream sends as HEADERS: never text parsed again), hop-by-hop
  * fields dropped, one Content-Length, the route's header edits, Via.
  *
  * A request can be retried only while hermesd holds all of it: no body, or a body read
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -21,6 +23,7 @@
 #include "config.h"
 #include "exch.h"
 #include "h2x.h"
+#include "hmsg.h"
 #include "hreq.h"
 #include "http.h"
 #include "http1.h"
@@ -141,33 +144,33 @@ static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x,
 
 /* ---- the request ---- */
 
-/* The head sent upstream: HTTP/1.1, hop-by-hop fields dropped, one Content-Length, the
- * route's header edits, Via. h2up.c reads it back with room for what is added here. */
+/* The head sent upstream: hop-by-hop fields dropped, one Content-Length, the route's
+ * header edits, Via; HTTP/1.1 text for an HTTP/1.1 upstream, field records for an
+ * HTTP/2 one (h2up.c makes its HEADERS from them). Room for what is added here: */
 _Static_assert(CFG_HTTP_MAX_HDRS + 3 <= H1_ADDED_HEADERS, "Host, Content-Length, Via and a route's add list");
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
  * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
-static int hreq_build_head(struct hconn *x, const struct h1_request *req,
-			   const struct cfg_http_route *r, long long cl, const struct h1_header *host,
-			   const struct h1_slice *fwd_path, bool fwd_slash)
+static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct cfg_http_route *r, long long cl,
+			   const struct h1_header *host, const struct h1_slice *fwd_path, bool fwd_slash)
 {
-	struct hbuf *o = &x->out;
-	int err = 0;
+	struct hmsg_w w = { .b = &x->out, .rec = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 };
+	char tmp[ADDR_STRLEN + 64];
+	int n;
 
-	err |= hb_put(o, req->method.p, req->method.len);
-	err |= hb_put(o, " ", 1);
-	if (fwd_path) {
-		if (fwd_slash)
-			err |= hb_put(o, "/", 1);
-		err |= hb_put(o, fwd_path->p, fwd_path->len);
-	} else {
-		err |= hb_put(o, req->target.p, req->target.len);
+	struct h1_slice target = fwd_path ? *fwd_path : req->target;
+	struct hbuf slash = { 0 };
+
+	if (fwd_path && fwd_slash) { /* "" or "?query": the path "/" before it */
+		if (hb_put(&slash, "/", 1) || hb_put(&slash, fwd_path->p, fwd_path->len)) {
+			free(slash.p);
+			return -ENOMEM;
+		}
+		target = (struct h1_slice){ slash.p, slash.len };
 	}
-	err |= hb_put(o, " HTTP/1.1\r\n", 11);
-	if (fwd_path) {
-		err |= hb_put(o, "Host: ", 6);
-		err |= hb_put(o, host->value.p, host->value.len);
-		err |= hb_put(o, "\r\n", 2);
-	}
+	hmsg_w_request(&w, req->method, target);
+	free(slash.p);
+	if (fwd_path)
+		hmsg_w_field(&w, "Host", 4, host->value.p, host->value.len);
 	bool conn = h1_find(req->headers, req->n_headers, "Connection") != NULL;
 
 	for (unsigned i = 0; i < req->n_headers; i++) {
@@ -177,29 +180,33 @@ static int hreq_build_head(struct hconn *x, const struct h1_request *req,
 
 		for (int j = 0; r && !drop && j < r->n_remove; j++)
 			drop = h1_slice_caseeq(h->name, r->remove[j]);
-		if (drop)
-			continue;
-		err |= hb_put(o, h->name.p, h->name.len);
-		err |= hb_put(o, ": ", 2);
-		err |= hb_put(o, h->value.p, h->value.len);
-		err |= hb_put(o, "\r\n", 2);
+		if (!drop)
+			hmsg_w_field(&w, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
+	/* an HTTP/2 body without content-length: chunked for an HTTP/1.1 upstream (its end
+	 * is END_STREAM for an HTTP/2 one) */
+	if (x->req_stream && !w.rec)
+		hmsg_w_field(&w, "transfer-encoding", 17, "chunked", 7);
 	if (!host) {
 		/* an HTTP/1.0 request without Host: the address the client dialled */
 		struct sockaddr_storage ss;
 		char a[ADDR_STRLEN];
 
 		addr_from_hermes(&x->dst, &ss);
-		err |= hb_printf(o, "Host: %s\r\n", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
+		addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
+		hmsg_w_field(&w, "Host", 4, a, strlen(a));
 	}
-	if (cl >= 0)
-		err |= hb_printf(o, "Content-Length: %lld\r\n", cl);
+	if (cl >= 0) {
+		n = snprintf(tmp, sizeof(tmp), "%lld", cl);
+		hmsg_w_field(&w, "Content-Length", 14, tmp, (size_t)n);
+	}
 	for (int j = 0; r && j < r->n_add; j++)
-		err |= hb_printf(o, "%s: %s\r\n", r->add[j].name, r->add[j].value);
-	if (x->rt->cfg->http.via)
-		err |= hb_printf(o, "Via: 1.%d hermes\r\n", x->http10 ? 0 : 1);
-	err |= hb_put(o, "\r\n", 2);
-	return err ? -ENOMEM : 0;
+		hmsg_w_field(&w, r->add[j].name, strlen(r->add[j].name), r->add[j].value, strlen(r->add[j].value));
+	if (x->rt->cfg->http.via) {
+		n = snprintf(tmp, sizeof(tmp), "1.%d hermes", x->http10 ? 0 : 1);
+		hmsg_w_field(&w, "Via", 3, tmp, (size_t)n);
+	}
+	return hmsg_w_end(&w);
 }
 
 void hreq_reset(struct hconn *x)
@@ -207,6 +214,7 @@ void hreq_reset(struct hconn *x)
 	x->out.len = 0;
 	x->in_request = x->in_retry = x->http10 = x->keepalive = x->is_head = x->idempotent = x->has_body = false;
 	x->buffered = x->streaming = x->req_done = x->req_chunked = x->fwd_tls = false;
+	x->req_stream = x->req_end_sent = false;
 	x->req_left = -1;
 	memset(&x->req_ck, 0, sizeof(x->req_ck));
 	x->body_bytes = 0;
@@ -217,6 +225,7 @@ void hreq_reset(struct hconn *x)
 	x->try_deadline_ms = x->all_deadline_ms = x->backoff_until_ms = x->fd_wait_since_ms = 0;
 	x->status = 0;
 	x->no_body = x->resp_chunked = x->until_close = x->dechunk = x->resp_reusable = x->resp_done = false;
+	x->resp_stream = x->rechunk = false;
 	x->resp_left = -1;
 	memset(&x->resp_ck, 0, sizeof(x->resp_ck));
 	x->head_start_ms = 0;
@@ -234,7 +243,7 @@ void hreq_release(struct hconn *x)
 }
 
 /* A whole head is in rx: check it, route it, start reading its body or its first attempt. */
-void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n)
+void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t n)
 {
 	const struct h1_header *host = h1_find(req->headers, req->n_headers, "Host"), *expect;
 	const struct cfg_http_route *r;
@@ -262,11 +271,14 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 		x->close_after = true;
 	http_rx_consume(x, n);
 
-	/* what the parser leaves to its callers */
+	/* what the parser leaves to its callers (an HTTP/2 head: nghttp2 checked what RFC
+	 * 9113 8.2 asks, and it has no Transfer-Encoding) */
 	if (h1_body_framing(req->headers, req->n_headers, &cl, &chunked)) {
 		http_refuse(lp, x, 400, "ambiguous body framing (Content-Length/Transfer-Encoding)");
 		return;
 	}
+	/* DATA until END_STREAM: unframed bytes, chunked only for an HTTP/1.1 upstream */
+	x->req_stream = req->h2 && req->body == HMSG_BODY_STREAM && cl < 0;
 	if (chunked && x->http10) {
 		http_refuse(lp, x, 400, "Transfer-Encoding in an HTTP/1.0 request");
 		return;
@@ -332,7 +344,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 	}
 	x->req_chunked = chunked;
 	x->req_left = chunked ? -1 : cl;
-	x->has_body = chunked || cl > 0;
+	x->has_body = chunked || cl > 0 || x->req_stream;
 	r = hreq_route(lp, x, req, host);
 	if (!x->n_eps) {
 		http_reply(lp, x, 503, "no usable endpoint", true);
@@ -348,9 +360,10 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, 
 	if (expect && x->has_body && http_conn_room(x) > 32) {
 		/* answered here: the body is read (and maybe buffered) by hermesd, and the
 		 * upstream gets the request without the expectation */
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct hmsg_w w;
 
-		http_conn_out(x, cont, sizeof(cont) - 1);
+		http_head_begin(x, &w, 100, (struct h1_slice){ "Continue", 8 });
+		http_head_end(lp, x, &w, 0, 0, true);
 		http_count_status(lp, x, 100);
 	}
 	if (!x->has_body) {
@@ -380,7 +393,15 @@ long hreq_body_run(struct loop *lp, struct hconn *x, size_t max)
 
 	if (avail > max)
 		avail = max;
-	if (!avail || x->req_done)
+	if (x->req_done)
+		return 0;
+	if (x->req_stream) {
+		/* the bytes as they came; the end once the stream's END_STREAM was read */
+		if (!avail && h2dn_req_ended(x))
+			x->req_done = true;
+		return (long)avail;
+	}
+	if (!avail)
 		return 0;
 	if (!x->req_chunked) {
 		r = (long)(avail < (unsigned long long)x->req_left ? avail : (size_t)x->req_left);
@@ -392,6 +413,26 @@ long hreq_body_run(struct loop *lp, struct hconn *x, size_t max)
 	if (r > 0 && x->req_ck.done)
 		x->req_done = true;
 	return r;
+}
+
+bool hreq_rechunk(const struct hconn *x)
+{
+	return x->req_stream && x->proto != HPROTO_H2C && x->proto != HPROTO_H2;
+}
+
+int hreq_body_put(const struct hconn *x, struct hbuf *b, const char *p, size_t n)
+{
+	return hreq_rechunk(x) ? h2x_chunk(b, p, n) : hb_put(b, p, n);
+}
+
+int hreq_body_end(const struct hconn *x, struct hbuf *b)
+{
+	const struct hbuf *tr = h2dn_req_trailers(x);
+	struct hmsg t;
+
+	if (!hreq_rechunk(x))
+		return 0;
+	return h2x_chunk_end(b, tr && hmsg_from_rec(tr->p, tr->len, &t) > 0 ? &t : NULL);
 }
 
 /* HC_BODY: read the body into out; once whole, the first attempt (retriable). A chunked
@@ -408,12 +449,16 @@ bool hreq_buffer_body(struct loop *lp, struct hconn *x)
 		if (r == 0 && !x->req_done)
 			return false;
 		if (r > 0) {
-			if (hb_put(&x->out, x->rx.p + x->rx.off, (size_t)r)) {
+			if (hreq_body_put(x, &x->out, x->rx.p + x->rx.off, (size_t)r)) {
 				http_reply(lp, x, 500, "out of memory", true);
 				return true;
 			}
 			http_rx_consume(x, (size_t)r);
 			x->body_bytes += (size_t)r;
+		}
+		if (x->req_done && hreq_body_end(x, &x->out)) {
+			http_reply(lp, x, 500, "out of memory", true);
+			return true;
 		}
 		if (x->req_done) {
 			x->buffered = true;

@@ -7,9 +7,10 @@
 
 #include "http-t.h"
 
-/* A whole head (req, n bytes of rx) starts a request on x: refused with an answer of
- * hermesd's own, or routed and on to its body (HC_BODY) or its first attempt. */
-void hreq_start(struct loop *lp, struct hconn *x, const struct h1_request *req, size_t n);
+/* A whole head (req: n bytes of rx from HTTP/1.1, 0 from an HTTP/2 stream, whose head
+ * came as fields) starts a request on x: refused with an answer of hermesd's own, or
+ * routed and on to its body (HC_BODY) or its first attempt. */
+void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t n);
 /* x's per-request state back to "no request" (between keep-alive requests). */
 void hreq_reset(struct hconn *x);
 /* Drops the request's runtime snapshot (and the route and policy in it): when the
@@ -29,6 +30,14 @@ bool hreq_buffer_body(struct loop *lp, struct hconn *x);
  * of chunked framing or data (passed on as it is). Its length (0: nothing available),
  * -EBADMSG/-EMSGSIZE for a bad chunked body. */
 long hreq_body_run(struct loop *lp, struct hconn *x, size_t max);
+/* Does x's upstream get its unframed body (req_stream) chunked (an HTTP/1.1 one)? */
+bool hreq_rechunk(const struct hconn *x);
+/* Body bytes as the upstream gets them, appended to b: as they are, or an unframed
+ * HTTP/2 body (req_stream) chunked for an HTTP/1.1 upstream. 0 or -ENOMEM. */
+int hreq_body_put(const struct hconn *x, struct hbuf *b, const char *p, size_t n);
+/* The body's end as an HTTP/1.1 upstream gets it: a chunked req_stream's last chunk and
+ * the client's trailers; nothing otherwise (HTTP/2: hup_body_end). 0 or -ENOMEM. */
+int hreq_body_end(const struct hconn *x, struct hbuf *b);
 
 /* Does a field named name (any of them) list token tok (case-insensitive)? */
 bool hreq_any_token(const struct h1_header *hs, unsigned n, const char *name, const char *tok);

@@ -175,6 +175,10 @@ struct hconn {
 	bool req_done;            /* the whole request was read from the client */
 	long long req_left;       /* Content-Length body bytes still to read (-1: none/chunked) */
 	bool req_chunked;
+	bool req_stream;          /* the body is an HTTP/2 client's DATA until END_STREAM:
+				   * unframed bytes in rx (h2dn.c), chunked only for an
+				   * HTTP/1.1 upstream */
+	bool req_end_sent;        /* ... its end went to the current attempt */
 	bool fwd_tls;             /* a forward to an https:// target */
 	struct h1_chunked req_ck;
 	size_t body_bytes;
@@ -207,6 +211,9 @@ struct hconn {
 	/* the response */
 	int status;
 	bool no_body, resp_chunked, until_close, dechunk, resp_reusable, resp_done;
+	bool resp_stream;         /* the upstream's body is DATA until its END_STREAM (HTTP/2
+				   * without content-length): bytes with no framing to read */
+	bool rechunk;             /* ... which an HTTP/1.1 client gets chunked */
 	long long resp_left;
 	struct h1_chunked resp_ck;
 	/* access log (access.c) */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exch.h"
+#include "h2x.h"
 #include "hreq.h"
 #include "http.h"
 #include "http1.h"
@@ -324,6 +325,50 @@ static void hc_timer_sync(struct loop *lp, struct hconn *x)
 
 /* ---- answers made here ---- */
 
+/* ---- response heads for the client ---- */
+
+void http_head_begin(struct hconn *x, struct hmsg_w *w, int status, struct h1_slice reason)
+{
+	char line[13];
+
+	*w = (struct hmsg_w){ .b = x->fd < 0 ? h2dn_head_buf(x) : NULL, .rec = true };
+	if (w->b) {
+		hmsg_w_status(w, status, reason);
+		return;
+	}
+	/* status is three digits (the parser's bound, or hermesd's own) */
+	memcpy(line, "HTTP/1.1 000 ", 13);
+	line[9] = (char)('0' + status / 100 % 10);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	http_conn_out(x, line, 13);
+	http_conn_out(x, reason.p, reason.len);
+	http_conn_out(x, "\r\n", 2);
+}
+
+void http_head_field(struct hconn *x, struct hmsg_w *w, const char *name, size_t nl, const char *value, size_t vl)
+{
+	if (w->b) {
+		hmsg_w_field(w, name, nl, value, vl);
+		return;
+	}
+	http_conn_out(x, name, nl);
+	http_conn_out(x, ": ", 2);
+	http_conn_out(x, value, vl);
+	http_conn_out(x, "\r\n", 2);
+}
+
+void http_head_end(struct loop *lp, struct hconn *x, struct hmsg_w *w, int mode, long long left, bool done)
+{
+	if (!w->b) {
+		http_conn_out(x, "\r\n", 2);
+		return;
+	}
+	if (hmsg_w_end(w))
+		w->b->len = 0; /* out of memory: h2dn resets the stream */
+	h2dn_head(lp, x, mode, left, done);
+}
+
 /* A response of hermesd's own (close: then the connection ends after a lingering read). */
 void http_reply(struct loop *lp, struct hconn *x, int status, const char *why, bool close)
 {
@@ -338,8 +383,22 @@ void http_reply(struct loop *lp, struct hconn *x, int status, const char *why, b
 	if (status >= 400)
 		log_info("http conn %llu: %s %s: %d %s (%s)", (unsigned long long)x->id, x->method[0] ? x->method : "-",
 			 x->path[0] ? x->path : "-", status, h1_reason(status), why);
-	if ((size_t)n < http_conn_room(x))
+	if (x->fd < 0) {
+		/* an HTTP/2 stream: the head as HEADERS, the body as DATA */
+		struct hmsg_w w;
+		const char *reason = h1_reason(status);
+		char cl[16];
+		int cll = snprintf(cl, sizeof(cl), "%d", bl);
+
+		http_head_begin(x, &w, status, (struct h1_slice){ reason, strlen(reason) });
+		http_head_field(x, &w, "content-type", 12, "text/plain", 10);
+		http_head_field(x, &w, "content-length", 14, cl, (size_t)cll);
+		http_head_end(lp, x, &w, H2X_CL, bl, x->is_head);
+		if ((size_t)bl < http_conn_room(x))
+			http_conn_out(x, body, (size_t)bl);
+	} else if ((size_t)n < http_conn_room(x)) {
 		http_conn_out(x, buf, (size_t)n);
+	}
 	if (close)
 		x->close_after = true;
 	exch_drop_all(lp, x);
@@ -415,6 +474,18 @@ static bool hc_head(struct loop *lp, struct hconn *x)
 	size_t avail = x->rx.len - x->rx.off;
 	int n;
 
+	if (x->fd < 0) {
+		/* an HTTP/2 stream: its head came as fields (h2dn.c) */
+		n = h2dn_request(lp, x, &req);
+		if (n < 0) {
+			http_refuse(lp, x, h1_error_status(n), n == -EMSGSIZE ? "request head too large" :
+					    n == -ENAMETOOLONG ? "request line too long" : "malformed request head");
+			return true;
+		}
+		if (n > 0)
+			hreq_start(lp, x, &req, 0);
+		return n > 0;
+	}
 	if (!avail) {
 		if (x->client_eof)
 			http_conn_close(lp, x, false);

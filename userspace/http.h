@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "hmsg.h"
 #include "http-t.h"
 
 /* http.c */
@@ -59,7 +60,20 @@ size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n);
 size_t hup_room(const struct hup *u);
 /* Bytes queued and not sent yet. */
 size_t hup_pending(const struct hup *u);
+/* The next response head of u into m: HTTP/1.1 parsed from the received bytes (http
+ * limits), HTTP/2 from the stream's HEADERS (m->h2, its framing in m->body). Its size
+ * for hup_head_done, 0 when none is whole yet, -errno when malformed. */
+int hup_head(struct loop *lp, struct hup *u, struct hmsg *m);
+/* The head hup_head returned (n) was used: the body (or the next head) follows. */
+void hup_head_done(struct loop *lp, struct hup *u, int n);
+/* Response body bytes received (HTTP/2: DATA as they came; u->eof at END_STREAM). */
 void hup_data(const struct hup *u, const char **p, size_t *n);
+/* An unframed request body (an HTTP/2 client's, req_stream) written whole to an HTTP/2
+ * attempt ends here, with these trailers (records, or NULL): END_STREAM after them. 0
+ * or -ENOMEM. */
+int hup_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
+/* An HTTP/2 response's trailers, once its stream ended, into m: >0 when it has some. */
+int hup_trailers(struct hup *u, struct hmsg *m);
 void hup_consumed(struct loop *lp, struct hup *u, size_t n);
 /* The exchange is over: back to the pool when reusable, else closed. */
 void hup_release(struct loop *lp, struct hup *u, bool reusable);
@@ -95,6 +109,10 @@ void hup_tls_lost(struct loop *lp, struct hup *u, int res);
 /* h2up.c: the HTTP/2 upstream (upstream_protocol h2c or h2); hup_* calls on a stream land here */
 struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x);
 void h2up_wrote(struct loop *lp, struct hup *u);
+int h2up_head(struct hup *u, struct hmsg *m);
+int h2up_trailers(struct hup *u, struct hmsg *m);
+int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
+void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
 /* Completions of an HTTP/2 connection's ops (hup.c submits them, as for HTTP/1.1). */
@@ -113,7 +131,23 @@ int h2dn_sniff(const struct hconn *x);
 /* x becomes an HTTP/2 connection (HC_H2) whose streams are requests. 0 or -errno. */
 int h2dn_start(struct loop *lp, struct hconn *x);
 void h2dn_input(struct loop *lp, struct hconn *x);   /* HC_H2: bytes in rx, or client_eof */
+/* A stream's request head, when whole, into m (slices into the stream's state, good
+ * until it is freed): 1, 0 not yet, or -errno (-EMSGSIZE, -ENAMETOOLONG: beyond the
+ * http limits as HTTP/1.1 would carry it). */
+int h2dn_request(struct loop *lp, struct hconn *s, struct hmsg *m);
+/* The stream's response head is written as records into this (emptied; NULL when the
+ * stream is gone), then sent with h2dn_head: what follows is its body in sbuf, read as
+ * mode (enum h2x_mode) with left bytes, or nothing (done). */
+struct hbuf *h2dn_head_buf(struct hconn *s);
+/* The request stream ended (END_STREAM read), and its trailers as records (NULL: none,
+ * or x is no stream). Its DATA is in rx as it came. */
+bool h2dn_req_ended(const struct hconn *x);
+const struct hbuf *h2dn_req_trailers(const struct hconn *x);
+void h2dn_head(struct loop *lp, struct hconn *s, int mode, long long left, bool done);
 void h2dn_output(struct loop *lp, struct hconn *s);  /* a stream: response bytes in sbuf */
+/* The response body (H2X_EOF mode) ends with these trailers (m: fields, names
+ * lowercase), sent as a trailing HEADERS; 0 or -ENOMEM. */
+int h2dn_trailers(struct hconn *s, const struct hmsg *m);
 void h2dn_consumed(struct loop *lp, struct hconn *s, size_t n); /* a stream read n bytes of rx */
 bool h2dn_out_done(const struct hconn *s);           /* a stream: its response went out whole */
 void h2dn_closing(struct loop *lp, struct hconn *x); /* x (connection or stream) is closing */
@@ -160,6 +194,13 @@ static inline void http_conn_out(struct hconn *x, const void *p, size_t n)
 }
 
 /* http.c, for exch.c and hreq.c: the client side a request is answered through */
+/* A response head for the client: HTTP/1.1 text into sbuf (the caller checked the
+ * room), or for an HTTP/2 stream records h2dn.c sends as HEADERS. Then its fields, and
+ * the end: what follows is a body of mode (enum h2x_mode) and left bytes, or none
+ * (done); an interim (1xx) head has none. */
+void http_head_begin(struct hconn *x, struct hmsg_w *w, int status, struct h1_slice reason);
+void http_head_field(struct hconn *x, struct hmsg_w *w, const char *name, size_t nl, const char *value, size_t vl);
+void http_head_end(struct loop *lp, struct hconn *x, struct hmsg_w *w, int mode, long long left, bool done);
 struct h1_limits http_limits(const struct loop *lp);
 /* A status that reaches the client, counted (and per route). */
 void http_count_status(struct loop *lp, const struct hconn *x, int status);

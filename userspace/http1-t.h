@@ -22,12 +22,12 @@ struct h1_header {
 /* The most fields a peer's head may have: the ceiling of http.max_headers and the
  * parser's default. */
 #define H1_MAX_HEADERS 64
-/* Fields hermesd may add to a head it rebuilds before the HTTP/2 translation reads it
- * back (h2up.c, h2dn.c): Host, Content-Length, a route's add list (CFG_HTTP_MAX_HDRS),
- * Via, Connection. Those heads are parsed with H1_HEADERS_CAP: the limit was the
- * peer's, checked when its head came in. */
+/* Fields hermesd may add to a head it rebuilds (hreq.c, exch.c): Host, Content-Length,
+ * a route's add list (CFG_HTTP_MAX_HDRS), Via, Connection. A rebuilt head is read into a
+ * struct hmsg with room for them: the limit was the peer's, checked when its head came
+ * in. */
 #define H1_ADDED_HEADERS 16
-/* Size of the header arrays below: the hard ceiling of h1_limits.max_headers. */
+/* Size of a message's field array (struct hmsg): the hard ceiling of h1_limits.max_headers. */
 #define H1_HEADERS_CAP (H1_MAX_HEADERS + H1_ADDED_HEADERS)
 
 /* Defaults used for a NULL struct h1_limits or a zero field. */
@@ -41,21 +41,10 @@ struct h1_limits {
 	unsigned max_headers; /* clamped to H1_HEADERS_CAP */
 };
 
-struct h1_request {
-	struct h1_slice method; /* token, case-sensitive ("CONNECT", "GET") */
-	struct h1_slice target; /* request-target exactly as sent, never empty */
-	int version_minor;      /* 0 or 1: only HTTP/1.0 and HTTP/1.1 are accepted */
-	struct h1_header headers[H1_HEADERS_CAP];
-	unsigned n_headers;
-};
-
-struct h1_response {
-	int status;             /* 100..599 */
-	struct h1_slice reason; /* may be empty */
-	int version_minor;      /* 0 or 1 */
-	struct h1_header headers[H1_HEADERS_CAP];
-	unsigned n_headers;
-};
+/* The parser's output is a message head (hmsg-t.h): method, target, version and fields
+ * of a request; status, reason, version and fields of a response. */
+#define h1_request hmsg
+#define h1_response hmsg
 
 /* Incremental chunked-body parser state (RFC 9112 7.1); zero it to start a body. */
 struct h1_chunked {
@@ -71,4 +60,7 @@ struct h1_chunked {
 
 /* Limits of a chunked body's framing (0 = default). */
 #define H1_CHUNK_LINE_MAX 4096    /* a chunk-size line (with extensions), CRLF excluded */
+
+#include "hmsg-t.h"
+
 #endif

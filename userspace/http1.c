@@ -307,6 +307,9 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim, s
 		req->method = sl.method;
 		req->target = sl.target;
 		req->version_minor = sl.version_minor;
+		req->scheme = req->authority = (struct h1_slice){ 0 };
+		req->h2 = false;
+		req->body = HMSG_BODY_UNSET;
 	}
 	return r;
 }
@@ -321,6 +324,8 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, 
 		resp->status = sl.status;
 		resp->reason = sl.reason;
 		resp->version_minor = sl.version_minor;
+		resp->h2 = false;
+		resp->body = HMSG_BODY_UNSET;
 	}
 	return r;
 }

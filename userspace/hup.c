@@ -27,6 +27,7 @@
 #include "addr.h"
 #include "h2x.h"
 #include "http.h"
+#include "http1.h"
 #include "log.h"
 #include "ring.h"
 #include "sock.h"
@@ -490,6 +491,37 @@ size_t hup_pending(const struct hup *u)
 	if (u->tls && u->kind == HUP_K_H1)
 		n += u->tls->out.len + u->wq.len;
 	return n;
+}
+
+int hup_head(struct loop *lp, struct hup *u, struct hmsg *m)
+{
+	struct h1_limits lim;
+	const char *p;
+	size_t n;
+
+	if (u->kind == HUP_K_STREAM)
+		return h2up_head(u, m);
+	hup_data(u, &p, &n);
+	lim = http_limits(lp);
+	return n ? h1_parse_response(p, n, &lim, m) : 0;
+}
+
+int hup_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers)
+{
+	return u->kind == HUP_K_STREAM ? h2up_body_end(lp, u, trailers) : 0;
+}
+
+int hup_trailers(struct hup *u, struct hmsg *m)
+{
+	return u->kind == HUP_K_STREAM ? h2up_trailers(u, m) : 0;
+}
+
+void hup_head_done(struct loop *lp, struct hup *u, int n)
+{
+	if (u->kind == HUP_K_STREAM)
+		h2up_head_done(u, n);
+	else
+		hup_consumed(lp, u, (size_t)n);
 }
 
 void hup_data(const struct hup *u, const char **p, size_t *n)
