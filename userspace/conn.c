@@ -38,24 +38,6 @@
 static const struct ep_owner_ops conn_ep_ops;
 static const struct relay_owner_ops conn_relay_ops;
 
-static void list_add(struct loop *lp, struct conn *c)
-{
-	c->next = lp->conns;
-	if (lp->conns)
-		lp->conns->prev = c;
-	lp->conns = c;
-}
-
-static void list_del(struct loop *lp, struct conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		lp->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-}
-
 uint64_t conn_bytes(const struct conn *c, int side)
 {
 	return c->bytes[side] + (c->r.ep[side] ? c->r.ep[side]->bytes : 0);
@@ -151,7 +133,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	log_debug("conn %llu closed: %llu bytes up, %llu down%s%s", (unsigned long long)c->id,
 		  (unsigned long long)c->bytes[0], (unsigned long long)c->bytes[1],
 		  c->rst_client ? ", client reset" : "", c->rst_upstream ? ", upstream reset" : "");
-	list_del(lp, c);
+	list_del(&c->link);
 	free(c);
 }
 
@@ -301,7 +283,7 @@ struct conn *conn_new(struct loop *lp, int fd)
 	c->r.own = &conn_relay_ops;
 	c->r.owner = c;
 	c->sd[0].c = c->sd[1].c = c;
-	list_add(lp, c);
+	list_add(&lp->conns, &c->link);
 	lp->st.active++;
 	c->counted_active = true;
 	return c;
@@ -331,7 +313,7 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 {
 	int fd = c->r.ep[0] ? ep_sock_release(c->r.ep[0]) : -1;
 
-	list_del(lp, c);
+	list_del(&c->link);
 	if (c->counted_active)
 		lp->st.active--;
 	free(c->hbuf);
@@ -591,8 +573,9 @@ static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct 
 
 void conn_tick(struct loop *lp)
 {
-	for (struct conn *c = lp->conns, *n; c; c = n) {
-		n = c->next;
+	struct conn *c, *n;
+
+	list_for_each_safe(c, n, &lp->conns, link) {
 		if (c->spliced)
 			splice_tick(lp, c);
 		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) &&
@@ -618,8 +601,9 @@ void conn_tick(struct loop *lp)
 
 void conn_abort_all(struct loop *lp)
 {
-	for (struct conn *c = lp->conns, *n; c; c = n) {
-		n = c->next;
+	struct conn *c, *n;
+
+	list_for_each_safe(c, n, &lp->conns, link) {
 		conn_end(lp, c, true, true);
 	}
 }

@@ -14,6 +14,7 @@
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "http1-t.h"
+#include "list.h"
 #include "loop-t.h"
 #include "retry-t.h"
 #include "tls.h"
@@ -39,13 +40,13 @@ enum hup_kind { HUP_K_H1 = 0, HUP_K_H2, HUP_K_STREAM };
 /* An upstream endpoint (IP:port): its pool of idle connections and its health. Shared
  * by every route naming it and by flows that reach it with no route; lives until exit. */
 struct hep {
-	struct hep *next;
+	struct list link;        /* lp->http->eps */
 	struct hermes_addr addr;
-	struct hup *idle;        /* idle pooled connections (LIFO: the warmest first) */
+	struct list idle;        /* idle pooled connections (struct hup pool; LIFO: the warmest first) */
 	unsigned n_idle;
 	unsigned active;         /* requests with an attempt on it now (least_request) */
 	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
-	struct hup *h2conns;     /* HTTP/2 connections to it (h2up.c) */
+	struct list h2conns;     /* HTTP/2 connections to it (struct hup pool; h2up.c), the latest first */
 };
 
 enum hup_state {
@@ -75,8 +76,8 @@ struct hup {
 	void *h2;                 /* HUP_K_H2 / HUP_K_STREAM: h2up.c's state */
 	struct hep *ep;
 	struct hconn *x;          /* owner while HUP_CONNECTING/HUP_OPEN; NULL otherwise */
-	struct hup *next, *prev;  /* all connections (struct http_state.hups) */
-	struct hup *pnext;        /* the endpoint's idle list */
+	struct list link;         /* all connections (struct http_state.hups) */
+	struct list pool;         /* the endpoint's idle list (HTTP/1.1) or its h2conns (HTTP/2) */
 	int fd;
 	int inflight;
 	enum hup_state state;
@@ -140,7 +141,7 @@ struct h2dn_host {
  * served one after the other; pipelined ones wait in rx). */
 struct hconn {
 	struct loop *loop;
-	struct hconn *next, *prev;
+	struct list link;         /* lp->http->conns */
 	uint64_t id;
 	int fd;                   /* -1 for an HTTP/2 stream */
 	struct h2sess *h2p;       /* an HTTP/2 stream: its connection (NULL once that is gone) */
@@ -216,12 +217,12 @@ struct hconn {
 
 /* The http action's state in the loop. */
 struct http_state {
-	struct hep *eps;
-	struct hup *hups;
-	struct hconn *conns;
+	struct list eps;          /* struct hep, the latest first */
+	struct list hups;         /* struct hup */
+	struct list conns;        /* struct hconn: client connections and HTTP/2 streams */
 	struct retry_budget budget; /* active requests and retries (retry.c) */
-	struct hup *h2up_dirty;   /* HTTP/2 upstream connections with frames to produce */
-	struct hconn *h2dn_dirty; /* HTTP/2 client connections with frames to produce */
+	struct list h2up_dirty;   /* HTTP/2 upstream connections with frames to produce (h2up.c) */
+	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
 };
 
 #endif

@@ -95,12 +95,7 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 		close(x->fd);
 	h2dn_free(x);
 	hreq_release(x); /* freed at exit with a request in progress */
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		lp->http->conns = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
+	list_del(&x->link);
 	free(x->rx.p);
 	free(x->sbuf);
 	free(x->out.p);
@@ -176,10 +171,7 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 	x->dst = *dst;
 	x->state = HC_HEAD;
 	x->idle_since_ms = lp->now_ms;
-	x->next = lp->http->conns;
-	if (x->next)
-		x->next->prev = x;
-	lp->http->conns = x;
+	list_add(&lp->http->conns, &x->link);
 	return x;
 }
 
@@ -576,8 +568,9 @@ void http_tick(struct loop *lp)
 	const struct cfg_http *hc = &lp->cfg->http;
 
 	hup_tick(lp);
-	for (struct hconn *x = lp->http->conns, *n; x; x = n) {
-		n = x->next;
+	struct hconn *x, *n;
+
+	list_for_each_safe(x, n, &lp->http->conns, link) {
 		if (x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
 		    (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
 			/* idle between requests: a keep-alive client reconnects */
@@ -600,13 +593,15 @@ void http_tick(struct loop *lp)
 void http_abort_all(struct loop *lp)
 {
 	/* closing an HTTP/2 connection frees its streams: start over after each close */
-	for (struct hconn *x = lp->http->conns; x;) {
+	for (struct list *n = lp->http->conns.next; n != &lp->http->conns;) {
+		struct hconn *x = list_entry(n, struct hconn, link);
+
 		if (x->state != HC_CLOSING && x->fd >= 0) {
 			http_conn_close(lp, x, true);
-			x = lp->http->conns;
+			n = lp->http->conns.next;
 			continue;
 		}
-		x = x->next;
+		n = n->next;
 	}
 }
 
@@ -629,7 +624,7 @@ void http_conn_kick(struct loop *lp, struct hconn *x)
 
 void http_flush_dirty(struct loop *lp)
 {
-	for (int guard = 0; guard < 16 && (lp->http->h2up_dirty || lp->http->h2dn_dirty); guard++) {
+	for (int guard = 0; guard < 16 && (!list_empty(&lp->http->h2up_dirty) || !list_empty(&lp->http->h2dn_dirty)); guard++) {
 		h2up_flush_dirty(lp);
 		h2dn_flush_dirty(lp);
 	}
@@ -643,6 +638,11 @@ int http_init(struct loop *lp)
 	lp->http = calloc(1, sizeof(*lp->http));
 	if (!lp->http)
 		return -ENOMEM;
+	list_init(&lp->http->eps);
+	list_init(&lp->http->hups);
+	list_init(&lp->http->conns);
+	list_init(&lp->http->h2up_dirty);
+	list_init(&lp->http->h2dn_dirty);
 	lp->st.http_request_seconds.bounds = bounds;
 	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
 	srandom((unsigned)loop_now_ns());
@@ -656,9 +656,9 @@ void http_fini(struct loop *lp)
 	/* upstreams first: freeing an h2 upstream connection tells its streams' exchanges
 	 * (http_up_gone), which must still be there */
 	hup_fini(lp);
-	while (lp->http->conns) {
-		struct hconn *x = lp->http->conns;
+	struct hconn *x;
 
+	while ((x = list_first(&lp->http->conns, struct hconn, link))) {
 		x->state = HC_CLOSING;
 		x->inflight = 0;
 		http_maybe_free(lp, x);

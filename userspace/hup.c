@@ -38,7 +38,7 @@ struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
 {
 	struct hep *ep;
 
-	for (ep = lp->http->eps; ep; ep = ep->next)
+	list_for_each(ep, &lp->http->eps, link)
 		if (ep->addr.family == addr->family && ep->addr.port == addr->port &&
 		    !memcmp(ep->addr.addr, addr->addr, addr->family == HERMES_FAMILY_V4 ? 4 : 16))
 			return ep;
@@ -46,23 +46,17 @@ struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
 	if (!ep)
 		return NULL;
 	ep->addr = *addr;
-	ep->next = lp->http->eps;
-	lp->http->eps = ep;
+	list_init(&ep->idle);
+	list_init(&ep->h2conns);
+	list_add(&lp->http->eps, &ep->link);
 	return ep;
 }
 
 void hup_unidle(struct hup *u)
 {
-	struct hup **pp;
-
-	for (pp = &u->ep->idle; *pp; pp = &(*pp)->pnext) {
-		if (*pp == u) {
-			*pp = u->pnext;
-			u->ep->n_idle--;
-			break;
-		}
-	}
-	u->pnext = NULL;
+	if (list_linked(&u->pool))
+		u->ep->n_idle--;
+	list_del(&u->pool);
 }
 
 static void tls_free(struct hup *u)
@@ -85,12 +79,7 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 	tls_free(u);
 	if (u->fd >= 0)
 		close(u->fd);
-	if (u->prev)
-		u->prev->next = u->next;
-	else
-		lp->http->hups = u->next;
-	if (u->next)
-		u->next->prev = u->prev;
+	list_del(&u->link);
 	free(u->rx.p);
 	free(u->wbuf);
 	free(u->wq.p);
@@ -402,10 +391,7 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	u->ep = ep;
 	u->x = x;
 	u->state = HUP_CONNECTING;
-	u->next = lp->http->hups;
-	if (u->next)
-		u->next->prev = u;
-	lp->http->hups = u;
+	list_add(&lp->http->hups, &u->link);
 	lp->st.http_pool_new++;
 	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
 	sock_connect(lp, u->fd, &u->dst_ss, len, &u->op_connect, hup_connect_done, &u->op_aux, hup_aux_done, &u->ts);
@@ -416,15 +402,17 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
 	bool tls = x->proto == HPROTO_H1_TLS;
-	struct hup *u;
+	struct hup *u, *found = NULL;
 	int err;
 
 	if (x->proto == HPROTO_H2C || x->proto == HPROTO_H2)
 		return h2up_open(lp, ep, x);
-	for (u = ep->idle; u; u = u->pnext)
-		if (!u->tls == !tls && (!tls || !strcmp(u->tls->name, x->tls_name)))
+	list_for_each(u, &ep->idle, pool)
+		if (!u->tls == !tls && (!tls || !strcmp(u->tls->name, x->tls_name))) {
+			found = u;
 			break;
-	if (u) {
+		}
+	if ((u = found)) {
 		hup_unidle(u);
 		u->state = HUP_OPEN;
 		u->x = x;
@@ -532,8 +520,11 @@ unsigned hup_trim_idle(struct loop *lp, unsigned n)
 {
 	unsigned done = 0;
 
-	for (struct hup *u = lp->http->hups, *next; u && done < n; u = next) {
-		next = u->next; /* hup_close may free u */
+	struct hup *u, *next; /* hup_close may free u */
+
+	list_for_each_safe(u, next, &lp->http->hups, link) {
+		if (done >= n)
+			break;
 		if (u->state == HUP_IDLE && u->kind == HUP_K_H1) {
 			hup_close(lp, u);
 			done++;
@@ -558,8 +549,7 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable)
 	}
 	u->state = HUP_IDLE;
 	u->idle_since_ms = lp->now_ms;
-	u->pnext = ep->idle;
-	ep->idle = u;
+	list_add(&ep->idle, &u->pool);
 	ep->n_idle++;
 	hup_arm_recv(lp, u);
 }
@@ -744,8 +734,9 @@ static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_u
 
 void hup_tick(struct loop *lp)
 {
-	for (struct hup *u = lp->http->hups, *n; u; u = n) {
-		n = u->next;
+	struct hup *u, *n;
+
+	list_for_each_safe(u, n, &lp->http->hups, link) {
 		if (u->state == HUP_IDLE &&
 		    (lp->draining || lp->now_ms - u->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms))
 			hup_close(lp, u);
@@ -759,17 +750,16 @@ void hup_tick(struct loop *lp)
 /* At exit: the ring goes away with whatever is in flight. */
 void hup_fini(struct loop *lp)
 {
-	while (lp->http->hups) {
-		struct hup *u = lp->http->hups;
+	struct hup *u;
+	struct hep *ep;
 
+	while ((u = list_first(&lp->http->hups, struct hup, link))) {
 		u->state = HUP_CLOSING;
 		u->inflight = 0;
 		hup_maybe_free(lp, u);
 	}
-	while (lp->http->eps) {
-		struct hep *ep = lp->http->eps;
-
-		lp->http->eps = ep->next;
+	while ((ep = list_first(&lp->http->eps, struct hep, link))) {
+		list_del(&ep->link);
 		free(ep);
 	}
 }

@@ -15,6 +15,7 @@
 #include "ep-t.h"
 #include "relay.h"
 #include "hermes/origdst.h"
+#include "list.h"
 #include "loader.h"
 #include "runtime-t.h"
 #include "stats-t.h"
@@ -89,7 +90,7 @@ struct splice_dir {
 struct conn {
 	struct relay r;      /* r.ep[0]: the client side, r.ep[1]: the upstream side */
 	struct loop *loop;
-	struct conn *prev, *next;
+	struct list link;    /* lp->conns */
 	uint64_t id;
 	enum conn_state state;
 	int inflight;        /* the flow's own SQEs (backoff, splice polls, cancels) */
@@ -154,10 +155,10 @@ struct loop {
 	struct __kernel_timespec tick_ts;
 	struct loop_op op_signal; /* read of the signalfd */
 	struct loop_op op_tick;   /* 1 s housekeeping timer */
-	struct conn *conns;   /* all live proxy connections */
-	struct admin_conn *admins;
-	struct sess *sessions;   /* tunnel connections, both ways */
-	struct sess *sess_dirty; /* sessions to flush after the current batch */
+	struct list conns;       /* all live proxy connections (struct conn) */
+	struct list admins;      /* admin.c's connections */
+	struct list sessions;    /* tunnel connections, both ways (struct sess) */
+	struct list sess_dirty;  /* sessions to flush after the current batch, the latest first */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;

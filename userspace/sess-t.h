@@ -12,6 +12,7 @@
 #include "ep-t.h"
 #include "h2mux-t.h"
 #include "hermes/origdst.h"
+#include "list.h"
 #include "loop-t.h"
 #include "http-t.h"
 #include "tls.h"
@@ -35,7 +36,7 @@ struct sstream {
 	struct ep e;
 	struct h2mux_stream ms;    /* an HTTP/2 stream's nghttp2 user data (h2mux.c) */
 	struct sess *s;            /* NULL once off its session */
-	struct sstream *next, *prev; /* s->streams */
+	struct list link;          /* s->streams */
 	int32_t sid;               /* 0: not opened yet; -1: closed */
 	bool client;               /* ours: a CONNECT to a peer */
 	bool started;              /* relaying: its DATA may go out */
@@ -54,9 +55,8 @@ struct sstream {
  * tls.c's adapter over rbuf/ob: ciphertext moves with io_uring recv/send. */
 struct sess {
 	struct loop *loop;
-	struct sess *prev, *next;   /* lp->sessions */
-	struct sess *dnext;         /* lp->sess_dirty: wants a flush after this batch */
-	bool dirty;
+	struct list link;           /* lp->sessions */
+	struct list dirty;          /* on lp->sess_dirty: wants a flush after this batch */
 	uint64_t id;
 	int fd;
 	enum sess_state state;
@@ -80,7 +80,7 @@ struct sess {
 	 * new output fills the other one, so producing never waits for the socket */
 	struct sess_obuf { uint8_t *p; size_t len, off, cap; } ob[2];
 	unsigned ob_send;
-	struct sstream *streams;    /* flows with a stream (or a pending one) here */
+	struct list streams;        /* flows with a stream (or a pending one) here (struct sstream) */
 	unsigned n_flows;
 	struct cfg_peer peer;       /* client: whom it reaches */
 	struct hermes_addr paddr;   /* the peer's address */

@@ -43,11 +43,8 @@ void sess_dirty(struct sess *s)
 {
 	struct loop *lp = s->loop;
 
-	if (s->dirty)
-		return;
-	s->dirty = true;
-	s->dnext = lp->sess_dirty;
-	lp->sess_dirty = s;
+	if (!list_linked(&s->dirty))
+		list_add(&lp->sess_dirty, &s->dirty);
 }
 
 const char *sess_name(const struct sess *s, char *buf, size_t len)
@@ -64,11 +61,7 @@ const char *sess_name(const struct sess *s, char *buf, size_t len)
 void sess_link(struct sess *s, struct sstream *st)
 {
 	st->s = s;
-	st->prev = NULL;
-	st->next = s->streams;
-	if (s->streams)
-		s->streams->prev = st;
-	s->streams = st;
+	list_add(&s->streams, &st->link);
 	s->n_flows++;
 }
 
@@ -78,13 +71,7 @@ void sess_unlink(struct sstream *st)
 
 	if (!s)
 		return;
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		s->streams = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	st->next = st->prev = NULL;
+	list_del(&st->link);
 	st->s = NULL;
 	if (!--s->n_flows)
 		s->idle_since_ms = s->loop->now_ms;
@@ -160,18 +147,14 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 	s->fd = fd;
 	s->server = server;
 	s->started_ms = s->idle_since_ms = lp->now_ms;
-	s->next = lp->sessions;
-	if (lp->sessions)
-		lp->sessions->prev = s;
-	lp->sessions = s;
+	list_init(&s->streams);
+	list_add(&lp->sessions, &s->link);
 	return s;
 }
 
 static void sess_maybe_free(struct sess *s)
 {
-	struct loop *lp = s->loop;
-
-	if (s->state != SESS_CLOSING || s->inflight || s->in_ng || s->dirty)
+	if (s->state != SESS_CLOSING || s->inflight || s->in_ng || list_linked(&s->dirty))
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
@@ -180,12 +163,7 @@ static void sess_maybe_free(struct sess *s)
 	free(s->rbuf);
 	free(s->ob[0].p);
 	free(s->ob[1].p);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		lp->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	list_del(&s->link);
 	free(s);
 }
 
@@ -239,7 +217,9 @@ void sess_close(struct sess *s, int err, const char *why)
 
 void sess_close_all(struct loop *lp)
 {
-	for (struct sess *s = lp->sessions; s; s = s->next)
+	struct sess *s;
+
+	list_for_each(s, &lp->sessions, link)
 		sess_close(s, 0, "hermesd is stopping");
 }
 
@@ -350,9 +330,8 @@ void sess_flush_dirty(struct loop *lp)
 {
 	struct sess *s;
 
-	while ((s = lp->sess_dirty)) {
-		lp->sess_dirty = s->dnext;
-		s->dirty = false;
+	while ((s = list_first(&lp->sess_dirty, struct sess, dirty))) {
+		list_del(&s->dirty);
 		sess_flush(s);
 		sess_maybe_free(s);
 	}
@@ -694,10 +673,11 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 
 void sess_tick(struct loop *lp)
 {
-	for (struct sess *s = lp->sessions, *n; s; s = n) {
+	struct sess *s, *n;
+
+	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
 
-		n = s->next;
 		s->bytes_mark = s->bytes;
 		/* a busy connection takes no new flows (a new one opens); a tick is ~1 s */
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;

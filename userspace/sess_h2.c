@@ -555,12 +555,11 @@ int sess_h2_start(struct sess *s)
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
 	if (!s->server) {
-		struct sstream *st = s->streams, *next;
+		struct sstream *st, *next;
 		int err;
 
 		/* the streams that waited for the connection */
-		for (; st; st = next) {
-			next = st->next;
+		list_for_each_safe(st, next, &s->streams, link) {
 			if (!st->sid && (err = submit_request(s, st))) {
 				stream_off(st);
 				ep_error(&st->e, err);
@@ -614,8 +613,10 @@ bool sess_h2_finished(const struct sess *s)
 
 void sess_h2_close(struct sess *s)
 {
-	while (s->streams)
-		sess_stream_gone(s->streams, s->close_err);
+	struct sstream *st;
+
+	while ((st = list_first(&s->streams, struct sstream, link)))
+		sess_stream_gone(st, s->close_err);
 	h2dn_tunnel_close(s->loop, &s->host);
 }
 
@@ -649,7 +650,9 @@ static bool same_peer(const struct cfg_peer *a, const struct cfg_peer *b)
 
 static struct sess *pool_find(struct loop *lp, const struct cfg_peer *p)
 {
-	for (struct sess *s = lp->sessions; s; s = s->next) {
+	struct sess *s;
+
+	list_for_each(s, &lp->sessions, link) {
 		uint32_t limit = lp->cfg->h2_max_streams;
 
 		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p))
