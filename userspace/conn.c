@@ -119,8 +119,8 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		c->r.ep[i] = NULL;
 	}
 	rt_put(c->rt);
-	free(c->hbuf);
-	free(c->rbuf);
+	hb_free(&c->head);
+	hb_free(&c->resp);
 	free(c->ident);
 	lp->st.bytes_c2u += c->bytes[0];
 	lp->st.bytes_u2c += c->bytes[1];
@@ -316,8 +316,8 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 	list_del(&c->link);
 	if (c->counted_active)
 		lp->st.active--;
-	free(c->hbuf);
-	free(c->rbuf);
+	hb_free(&c->head);
+	hb_free(&c->resp);
 	free(c->ident);
 	rt_put(c->rt);
 	free(c);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "ep.h"
 #include "ep_sock.h"
 #include "sock.h"
@@ -29,7 +30,7 @@ struct ep_sock {
 	int inflight;
 	bool relaying, closing, orphan, rst;
 	bool connecting, recv_armed, send_inflight, shut_inflight;
-	bool setup_armed;           /* the recv armed is a setup read into sbuf */
+	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
 	struct loop_op op_recv;     /* setup recv, or the multishot one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
@@ -37,9 +38,9 @@ struct ep_sock {
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	struct __kernel_timespec ts;
 	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
-	/* setup reads: sbuf[soff..slen) */
-	char *sbuf;
-	uint32_t soff, slen;
+	/* setup reads, SETUP_BUF bytes: a recv in flight writes at its len, so it is reset
+	 * to its front only in sock_read, never as it is consumed */
+	struct rxbuf setup;
 	/* relaying: provided buffers, queued in arrival order from q_head */
 	uint16_t bgid;
 	bool ring_registered;
@@ -219,7 +220,7 @@ static void sock_free(struct ep *e)
 	if (k->fd >= 0)
 		close(k->fd);
 	ring_free(k);
-	free(k->sbuf);
+	rx_free(&k->setup);
 	ep_release(e);
 	free(k);
 }
@@ -259,15 +260,16 @@ static void sock_read(struct ep *e)
 
 	if (k->recv_armed || e->closed || k->relaying)
 		return;
-	if (!k->sbuf && !(k->sbuf = malloc(SETUP_BUF))) {
+	if (!k->setup.p && rx_reserve(&k->setup, SETUP_BUF, SETUP_BUF)) {
 		ep_error(e, -ENOMEM);
 		return;
 	}
-	if (k->soff == k->slen)
-		k->soff = k->slen = 0;
-	if (k->slen == SETUP_BUF)
+	if (!rx_avail(&k->setup))
+		k->setup.off = k->setup.len = 0;
+	if (k->setup.len == k->setup.cap)
 		return; /* the owner takes what is there first */
-	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->sbuf + k->slen, SETUP_BUF - k->slen, 0);
+	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->setup.p + k->setup.len,
+			   k->setup.cap - k->setup.len, 0);
 	k->recv_armed = k->setup_armed = true;
 	k->inflight++;
 }
@@ -275,11 +277,8 @@ static void sock_read(struct ep *e)
 /* Relaying, the setup buffer is only read out: once empty it goes (16 KiB a flow). */
 static void drop_setup_buf(struct ep_sock *k)
 {
-	if (k->relaying && k->sbuf && k->soff == k->slen && !k->setup_armed) {
-		free(k->sbuf);
-		k->sbuf = NULL;
-		k->soff = k->slen = 0;
-	}
+	if (k->relaying && k->setup.p && !rx_avail(&k->setup) && !k->setup_armed)
+		rx_free(&k->setup);
 }
 
 static int sock_start(struct ep *e)
@@ -292,7 +291,7 @@ static int sock_start(struct ep *e)
 		return err;
 	k->relaying = true;
 	drop_setup_buf(k);
-	/* a setup recv still armed fills sbuf, which is read first */
+	/* a setup recv still armed fills `setup`, which is read first */
 	if (!k->recv_armed && !e->eof)
 		arm_multishot(k);
 	return 0;
@@ -302,9 +301,9 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 {
 	const struct ep_sock *k = SK(e);
 
-	if (k->soff < k->slen) {
-		*p = (const uint8_t *)k->sbuf + k->soff;
-		*n = k->slen - k->soff;
+	if (rx_avail(&k->setup)) {
+		*p = (const uint8_t *)k->setup.p + k->setup.off;
+		*n = rx_avail(&k->setup);
 	} else if (k->q_count) {
 		*p = (const uint8_t *)k->bufs + (size_t)k->q_bid[k->q_head] * RELAY_BUFSZ + k->sent_off;
 		*n = k->q_len[k->q_head] - k->sent_off;
@@ -317,7 +316,7 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 static size_t sock_avail(const struct ep *e)
 {
 	const struct ep_sock *k = SK(e);
-	size_t n = k->slen - k->soff;
+	size_t n = rx_avail(&k->setup);
 
 	for (unsigned i = 0; i < k->q_count; i++)
 		n += k->q_len[(k->q_head + i) % RELAY_NBUF];
@@ -328,8 +327,8 @@ static void sock_consume(struct ep *e, size_t n)
 {
 	struct ep_sock *k = SK(e);
 
-	if (k->soff < k->slen) {
-		k->soff += (uint32_t)n;
+	if (rx_avail(&k->setup)) {
+		k->setup.off += n;
 		drop_setup_buf(k);
 		return;
 	}
@@ -365,7 +364,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	}
 	if (res > 0 && !(cqe->flags & IORING_CQE_F_BUFFER)) {
 		/* a setup read */
-		k->slen += (uint32_t)res;
+		k->setup.len += (size_t)res;
 		e->bytes += (uint64_t)res;
 		if (k->relaying && !k->recv_armed)
 			arm_multishot(k);

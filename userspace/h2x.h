@@ -1,7 +1,7 @@
 /* h2x.h: HTTP/1.1 <-> HTTP/2 translation helpers (h2x.c) shared by the HTTP/2 upstream
  * (h2up.c) and the HTTP/2 client side (h2dn.c) of the http action: both translate at
  * the HTTP/1.1 byte level, so http.c routes and retries every request the same way
- * whatever the protocols on either side. Prefix h2x_ (and hb_ for growable buffers). */
+ * whatever the protocols on either side. Prefix h2x_; the buffers they fill are buf.h's. */
 #ifndef HERMES_H2X_H
 #define HERMES_H2X_H
 
@@ -10,13 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "http-t.h"
 #include "http1-t.h"
-
-int hb_put(struct hbuf *b, const void *p, size_t n);
-int hb_printf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends to a receive buffer that no recv fills (an HTTP/2 stream's): compacts, grows. */
-int rx_put(struct rxbuf *b, const void *p, size_t n);
 
 /* An HTTP/1.1 message body read as HTTP/2 DATA: the framing goes, the data stays. */
 enum h2x_mode {

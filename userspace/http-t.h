@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "buf.h"
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "http1-t.h"
@@ -18,19 +19,6 @@
 #include "loop-t.h"
 #include "retry-t.h"
 #include "tls.h"
-
-/* Received bytes: data is p[off..len). A recv in flight writes at p + len, so the
- * buffer is compacted (and len lowered) only while none is. */
-struct rxbuf {
-	char *p;
-	size_t off, len, cap;
-};
-
-/* A growable byte string. */
-struct hbuf {
-	char *p;
-	size_t len, cap;
-};
 
 /* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
  * handed to an exchange), or one stream of an HTTP/2 connection (an exchange's attempt,

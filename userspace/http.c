@@ -236,11 +236,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 
 	if (x->recv_armed || x->client_eof || x->state == HC_CLOSING || x->fd < 0)
 		return;
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	if (b->len >= b->cap) {
 		if (x->state != HC_LINGER)
 			return; /* read-ahead is full: the current request goes first */

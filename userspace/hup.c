@@ -160,11 +160,7 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 		return;
 	/* rx may hold ciphertext OpenSSL did not read (after close_notify): it moves to the
 	 * front, where the next tls_recv hands it over again */
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	if (b->len >= b->cap)
 		return; /* the owner consumes first */
 	io_uring_prep_recv(loop_sqe(lp, &u->op_recv, hup_recv_done), u->fd, b->p + b->len, b->cap - b->len, 0);
@@ -320,11 +316,7 @@ static int tls_pull(struct hup *u)
 	struct rxbuf *b = &u->tls->in;
 	char what[160], why[320];
 
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	while (!u->eof) {
 		long r;
 

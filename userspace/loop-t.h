@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "config-t.h"
 #include "ep-t.h"
 #include "relay.h"
@@ -103,15 +104,14 @@ struct conn {
 	uint64_t cookie[2];  /* SO_COOKIE of both sockets */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
-	char *hbuf;          /* CONNECT request head (and bytes after it) */
-	size_t hlen, head_len;
+	struct hbuf head;    /* CONNECT request head (and bytes after it) */
+	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */
 	bool peer_connects;  /* ... whose upstream endpoint does the CONNECT itself (HTTP/2) */
 	uint8_t action;      /* enum hermes_action that steered the flow */
 	struct hermes_addr target; /* tunnel client: what the CONNECT asks for */
 	char *ident;         /* Hermes-* identity header lines sent with the CONNECT */
-	char *rbuf;          /* tunnel client over HTTP/1.1: the peer's answer (and bytes after it) */
-	size_t rlen;
+	struct hbuf resp;    /* tunnel client over HTTP/1.1: the peer's answer (and bytes after it) */
 	unsigned attempts;
 	unsigned n_eps;
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "config-t.h"
 #include "ep-t.h"
 #include "h2mux-t.h"
@@ -46,8 +47,7 @@ struct sstream {
 	struct hermes_addr target; /* client: what the CONNECT asks for */
 	const char *ident;         /* client: Hermes-* lines to send with it (the owner's) */
 	struct ep_ring rx;         /* bytes received, until passed on */
-	char *hbuf;                /* server: the request head as HTTP/1.1 lines */
-	size_t hlen;
+	struct hbuf head;          /* server: the request head as HTTP/1.1 lines */
 };
 
 /* One TCP connection carrying tunnel flows, TLS or not, accepted on the tunnel listener
@@ -78,7 +78,7 @@ struct sess {
 	uint8_t *rbuf;
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
-	struct sess_obuf { uint8_t *p; size_t len, off, cap; } ob[2];
+	struct rxbuf ob[2];
 	unsigned ob_send;
 	struct list streams;        /* flows with a stream (or a pending one) here (struct sstream) */
 	unsigned n_flows;

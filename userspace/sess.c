@@ -106,7 +106,7 @@ bool sess_stream_busy(const struct ep *e)
 void sess_stream_free(struct sstream *st)
 {
 	ep_ring_free(&st->rx);
-	free(st->hbuf);
+	hb_free(&st->head);
 	ep_release(&st->e);
 	free(st);
 }
@@ -161,8 +161,8 @@ static void sess_maybe_free(struct sess *s)
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	free(s->rbuf);
-	free(s->ob[0].p);
-	free(s->ob[1].p);
+	rx_free(&s->ob[0]);
+	rx_free(&s->ob[1]);
 	list_del(&s->link);
 	free(s);
 }
@@ -239,33 +239,16 @@ static void sess_arm_recv(struct sess *s)
  * one has some (filled while a send was in flight, which then sent only part of its
  * buffer), new output goes after them, never into ob[ob_send] again: bytes out of order
  * are a broken TLS record or HTTP/2 frame. */
-static struct sess_obuf *ob_fill(struct sess *s)
+static struct rxbuf *ob_fill(struct sess *s)
 {
 	return &s->ob[s->send_inflight || s->ob[1 - s->ob_send].len ? 1 - s->ob_send : s->ob_send];
 }
 
-static int obuf_reserve(struct sess_obuf *o, size_t n)
-{
-	if (o->len + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 16384;
-		uint8_t *b;
-
-		while (cap < o->len + n)
-			cap *= 2;
-		b = realloc(o->p, cap);
-		if (!b)
-			return -ENOMEM;
-		o->p = b;
-		o->cap = cap;
-	}
-	return 0;
-}
-
 static int obuf_add(struct sess *s, const void *p, size_t n)
 {
-	struct sess_obuf *o = ob_fill(s);
+	struct rxbuf *o = ob_fill(s);
 
-	if (obuf_reserve(o, n))
+	if (rx_reserve(o, n, 16384))
 		return -ENOMEM;
 	memcpy(o->p + o->len, p, n);
 	o->len += n;
@@ -292,7 +275,7 @@ int sess_out(struct sess *s, const uint8_t *p, size_t n)
 
 static void sess_flush(struct sess *s)
 {
-	struct sess_obuf *o;
+	struct rxbuf *o;
 
 	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
@@ -314,8 +297,8 @@ static void sess_flush(struct sess *s)
 	if (s->send_inflight)
 		return;
 	o = &s->ob[s->ob_send];
-	if (o->len > o->off) {
-		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL);
+	if (rx_avail(o)) {
+		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, rx_avail(o), MSG_NOSIGNAL);
 		s->send_inflight = true;
 		s->inflight++;
 		return;
@@ -623,7 +606,7 @@ static void on_connect(struct sess *s, int res)
 
 static void on_sent(struct sess *s, int res)
 {
-	struct sess_obuf *o = &s->ob[s->ob_send];
+	struct rxbuf *o = &s->ob[s->ob_send];
 
 	s->send_inflight = false;
 	if (s->state == SESS_CLOSING)
@@ -632,12 +615,9 @@ static void on_sent(struct sess *s, int res)
 		sess_close(s, res, strerror(-res));
 		return;
 	}
-	o->off += (size_t)res;
-	if (o->off >= o->len) {
-		/* all out: the other buffer (filled meanwhile) goes next */
-		o->off = o->len = 0;
+	rx_consume(o, (size_t)res);
+	if (!o->len) /* all out: the other buffer (filled meanwhile) goes next */
 		s->ob_send = 1 - s->ob_send;
-	}
 	sess_dirty(s);
 }
 
