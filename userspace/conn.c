@@ -54,7 +54,7 @@ static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 	struct conn *c = loop_container_of(op, struct conn, op_aux);
 
 	(void)cqe;
-	c->inflight--;
+	life_drop(&c->life);
 	conn_maybe_free(lp, c);
 }
 
@@ -62,7 +62,7 @@ static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 static void conn_cancel_op(struct loop *lp, struct conn *c, const struct loop_op *op)
 {
 	loop_cancel(lp, &c->op_aux, conn_aux_done, op);
-	c->inflight++;
+	life_hold(&c->life, 1);
 }
 
 /* How a side is left when the flow ends: reset when asked, closed normally when its
@@ -84,7 +84,7 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 		if (c->sd[i].drain_timer) {
 			io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done),
 						     loop_op_ud(&c->sd[i].op_drain), 0);
-			c->inflight++;
+			life_hold(&c->life, 1);
 		}
 		if (c->sd[i].polling)
 			conn_cancel_op(lp, c, &c->sd[i].op_poll);
@@ -93,9 +93,10 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
 		io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done), loop_op_ud(&c->op_backoff), 0);
-		c->inflight++;
+		life_hold(&c->life, 1);
 	}
 	c->state = CONN_CLOSING;
+	life_close(&c->life);
 	c->r.running = false;
 	ep_close(c->r.ep[0], side_end(c, 0, c->rst_client));
 	ep_close(c->r.ep[1], side_end(c, 1, c->rst_upstream));
@@ -109,7 +110,7 @@ void conn_end(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstrea
 
 void conn_maybe_free(struct loop *lp, struct conn *c)
 {
-	if (c->state != CONN_CLOSING || c->inflight > 0 || ep_busy(c->r.ep[0]) || ep_busy(c->r.ep[1]))
+	if (!life_over(&c->life) || ep_busy(c->r.ep[0]) || ep_busy(c->r.ep[1]))
 		return;
 	/* out of the splice maps before close, so no byte is redirected to a closing socket */
 	splice_unlink(lp, c);
@@ -228,7 +229,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	c->ts.tv_sec = (long long)(delay / 1000);
 	c->ts.tv_nsec = (long long)(delay % 1000) * 1000000;
 	io_uring_prep_timeout(loop_sqe(lp, &c->op_backoff, conn_backoff_done), &c->ts, 0, 0);
-	c->inflight++;
+	life_hold(&c->life, 1);
 }
 
 void conn_connect(struct loop *lp, struct conn *c)
@@ -563,7 +564,7 @@ static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct 
 	struct conn *c = loop_container_of(op, struct conn, op_backoff);
 
 	(void)cqe;
-	c->inflight--;
+	life_drop(&c->life);
 	if (c->state == CONN_CLOSING) {
 		conn_maybe_free(lp, c);
 		return;

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "ep.h"
 #include "ep_sock.h"
+#include "life.h"
 #include "sock.h"
 #include "log.h"
 #include "ring.h"
@@ -27,8 +28,8 @@ struct ep_sock {
 	struct ep e;
 	struct loop *lp;
 	int fd;
-	int inflight;
-	bool relaying, closing, orphan, rst;
+	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
+	bool relaying, orphan, rst;
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
@@ -160,14 +161,14 @@ struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const st
 		return NULL;
 	}
 	k->connecting = true;
-	k->inflight += 2;
+	life_hold(&k->life, 2);
 	return &k->e;
 }
 
 /* After a completion: a closed endpoint goes once nothing of it is in flight. */
 static void settle(struct ep_sock *k)
 {
-	if (!k->e.closed || k->inflight)
+	if (!life_over(&k->life))
 		return;
 	if (k->orphan) {
 		k->e.ops->free(&k->e);
@@ -179,7 +180,7 @@ static void settle(struct ep_sock *k)
 static void cancel(struct ep_sock *k, const struct loop_op *op)
 {
 	loop_cancel(k->lp, &k->op_aux, aux_done, op);
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void sock_close(struct ep *e, enum ep_end how, bool orphan)
@@ -187,12 +188,11 @@ static void sock_close(struct ep *e, enum ep_end how, bool orphan)
 	struct ep_sock *k = SK(e);
 
 	k->orphan = orphan;
-	if (k->closing) { /* closed before: it now frees itself */
-		if (orphan && !k->inflight)
+	if (!life_close(&k->life)) { /* closed before: it now frees itself */
+		if (orphan && life_over(&k->life))
 			e->ops->free(e);
 		return;
 	}
-	k->closing = true;
 	k->rst |= how == EP_END_RESET;
 	if (k->connecting) /* its linked timeout goes with it */
 		cancel(k, &k->op_connect);
@@ -202,13 +202,13 @@ static void sock_close(struct ep *e, enum ep_end how, bool orphan)
 		cancel(k, &k->op_send);
 	if (k->shut_inflight)
 		cancel(k, &k->op_shutdown);
-	if (orphan && !k->inflight)
+	if (orphan && life_over(&k->life))
 		e->ops->free(e);
 }
 
 static bool sock_busy(const struct ep *e)
 {
-	return SK(e)->inflight > 0;
+	return SK(e)->life.inflight > 0;
 }
 
 static void sock_free(struct ep *e)
@@ -251,7 +251,7 @@ static void arm_multishot(struct ep_sock *k)
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = k->bgid;
 	k->recv_armed = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void sock_read(struct ep *e)
@@ -271,7 +271,7 @@ static void sock_read(struct ep *e)
 	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->setup.p + k->setup.len,
 			   k->setup.cap - k->setup.len, 0);
 	k->recv_armed = k->setup_armed = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 /* Relaying, the setup buffer is only read out: once empty it goes (16 KiB a flow). */
@@ -356,7 +356,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		k->recv_armed = k->setup_armed = false;
-		k->inflight--;
+		life_drop(&k->life);
 	}
 	if (e->closed) {
 		settle(k);
@@ -412,7 +412,7 @@ static void sock_kick(struct ep *e)
 		return;
 	io_uring_prep_send(loop_sqe(k->lp, &k->op_send, send_done), k->fd, p, n, MSG_NOSIGNAL);
 	k->send_inflight = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -422,7 +422,7 @@ static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring
 
 	(void)lp;
 	k->send_inflight = false;
-	k->inflight--;
+	life_drop(&k->life);
 	if (e->closed) {
 		settle(k);
 		return;
@@ -444,7 +444,7 @@ static void sock_shutdown(struct ep *e)
 		return;
 	io_uring_prep_shutdown(loop_sqe(k->lp, &k->op_shutdown, shutdown_done), k->fd, SHUT_WR);
 	k->shut_inflight = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void shutdown_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -454,7 +454,7 @@ static void shutdown_done(struct loop *lp, struct loop_op *op, const struct io_u
 	(void)lp;
 	(void)cqe;
 	k->shut_inflight = false;
-	k->inflight--;
+	life_drop(&k->life);
 	k->e.shut = true;
 	if (k->e.closed)
 		settle(k);
@@ -488,7 +488,7 @@ static void connect_done(struct loop *lp, struct loop_op *op, const struct io_ur
 
 	(void)lp;
 	k->connecting = false;
-	k->inflight--;
+	life_drop(&k->life);
 	if (k->e.closed) {
 		settle(k);
 		return;
@@ -506,7 +506,7 @@ static void aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_
 
 	(void)lp;
 	(void)cqe;
-	k->inflight--;
+	life_drop(&k->life);
 	settle(k);
 }
 

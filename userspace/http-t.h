@@ -15,6 +15,7 @@
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "http1-t.h"
+#include "life.h"
 #include "list.h"
 #include "loop-t.h"
 #include "retry-t.h"
@@ -67,7 +68,7 @@ struct hup {
 	struct list link;         /* all connections (struct http_state.hups) */
 	struct list pool;         /* the endpoint's idle list (HTTP/1.1) or its h2conns (HTTP/2) */
 	int fd;
-	int inflight;
+	struct life life;         /* closing: HUP_CLOSING */
 	enum hup_state state;
 	bool reused;              /* taken from the pool for this exchange */
 	bool recv_armed, send_inflight;
@@ -134,7 +135,7 @@ struct hconn {
 	int fd;                   /* -1 for an HTTP/2 stream */
 	struct h2sess *h2p;       /* an HTTP/2 stream: its connection (NULL once that is gone) */
 	void *h2;                 /* HC_H2 connection or stream: h2dn.c's state */
-	int inflight;
+	struct life life;         /* closing: HC_CLOSING */
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
 	struct loop_op op_recv;   /* recv from the client (`recv_armed`) */

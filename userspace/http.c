@@ -87,7 +87,7 @@ static void hc_end_request(struct loop *lp, struct hconn *x)
 
 static void http_maybe_free(struct loop *lp, struct hconn *x)
 {
-	if (x->state != HC_CLOSING || x->inflight > 0)
+	if (!life_over(&x->life))
 		return;
 	if (x->rst && x->fd >= 0)
 		sock_reset_on_close(x->fd);
@@ -114,7 +114,7 @@ static void hc_aux_done(struct loop *lp, struct loop_op *op, const struct io_uri
 	struct hconn *x = loop_container_of(op, struct hconn, op_aux);
 
 	(void)cqe;
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -128,18 +128,19 @@ void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
 	hc_end_request(lp, x);
 	x->rst |= rst;
 	x->state = HC_CLOSING;
+	life_close(&x->life);
 	if (x->timer_armed) {
 		io_uring_prep_timeout_remove(loop_sqe(lp, &x->op_aux, hc_aux_done), loop_op_ud(&x->op_timer), 0);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	/* by user_data, not by fd (loop_cancel) */
 	if (x->recv_armed) {
 		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_recv);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	if (x->send_inflight) {
 		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_send);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	http_maybe_free(lp, x);
 }
@@ -244,7 +245,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 	}
 	io_uring_prep_recv(loop_sqe(lp, &x->op_recv, hc_recv_done), x->fd, b->p + b->len, b->cap - b->len, 0);
 	x->recv_armed = true;
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 static void hc_kick_send(struct loop *lp, struct hconn *x)
@@ -257,7 +258,7 @@ static void hc_kick_send(struct loop *lp, struct hconn *x)
 		return;
 	io_uring_prep_send(loop_sqe(lp, &x->op_send, hc_send_done), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
 	x->send_inflight = true;
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 void http_rx_consume(struct hconn *x, size_t n)
@@ -304,7 +305,7 @@ static void hc_timer_sync(struct loop *lp, struct hconn *x)
 		io_uring_prep_timeout(loop_sqe(lp, &x->op_timer, hc_timer_done), &x->ts, 0, 0);
 		x->timer_armed = true;
 	}
-	x->inflight++;
+	life_hold(&x->life, 1);
 	x->timer_at_ms = d;
 }
 
@@ -346,12 +347,12 @@ void http_refuse(struct loop *lp, struct hconn *x, int status, const char *why)
 /* The transport's callbacks hold x (as a completion of its own would) while they run. */
 void http_hold(struct hconn *x)
 {
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 void http_unhold(struct loop *lp, struct hconn *x)
 {
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -531,7 +532,7 @@ static void hc_recv_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hconn *x = loop_container_of(op, struct hconn, op_recv);
 
 	on_client_recv(lp, x, cqe->res);
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -540,7 +541,7 @@ static void hc_send_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hconn *x = loop_container_of(op, struct hconn, op_send);
 
 	on_client_send(lp, x, cqe->res);
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -555,7 +556,7 @@ static void hc_timer_done(struct loop *lp, struct loop_op *op, const struct io_u
 		if (x->state != HC_CLOSING)
 			http_progress(lp, x);
 	}
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -656,7 +657,7 @@ void http_fini(struct loop *lp)
 
 	while ((x = list_first(&lp->http->conns, struct hconn, link))) {
 		x->state = HC_CLOSING;
-		x->inflight = 0;
+		x->life = (struct life){ .closing = true };
 		http_maybe_free(lp, x);
 	}
 	free(lp->http);

@@ -72,7 +72,7 @@ static void tls_free(struct hup *u)
 
 static void hup_maybe_free(struct loop *lp, struct hup *u)
 {
-	if (u->state != HUP_CLOSING || u->inflight > 0)
+	if (!life_over(&u->life))
 		return;
 	if (u->kind == HUP_K_H2)
 		h2up_conn_free(lp, u);
@@ -94,7 +94,7 @@ static void hup_aux_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hup *u = loop_container_of(op, struct hup, op_aux);
 
 	(void)cqe;
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -106,20 +106,20 @@ static void hup_cancel_ops(struct loop *lp, struct hup *u, bool connecting)
 {
 	if (u->kind != HUP_K_H1) {
 		io_uring_prep_cancel_fd(loop_sqe(lp, &u->op_aux, hup_aux_done), u->fd, IORING_ASYNC_CANCEL_ALL);
-		u->inflight++;
+		life_hold(&u->life, 1);
 		return;
 	}
 	if (connecting) { /* its linked timeout goes with it */
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_connect);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 	if (u->recv_armed) {
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_recv);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 	if (u->send_inflight) {
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_send);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 }
 
@@ -132,8 +132,9 @@ void hup_close(struct loop *lp, struct hup *u)
 	if (u->state == HUP_IDLE)
 		hup_unidle(u);
 	u->state = HUP_CLOSING;
+	life_close(&u->life);
 	u->x = NULL;
-	if (u->fd >= 0 && u->inflight)
+	if (u->fd >= 0 && u->life.inflight)
 		hup_cancel_ops(lp, u, connecting);
 	hup_maybe_free(lp, u);
 }
@@ -165,7 +166,7 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 		return; /* the owner consumes first */
 	io_uring_prep_recv(loop_sqe(lp, &u->op_recv, hup_recv_done), u->fd, b->p + b->len, b->cap - b->len, 0);
 	u->recv_armed = true;
-	u->inflight++;
+	life_hold(&u->life, 1);
 }
 
 void hup_kick_send(struct loop *lp, struct hup *u)
@@ -174,7 +175,7 @@ void hup_kick_send(struct loop *lp, struct hup *u)
 		return;
 	io_uring_prep_send(loop_sqe(lp, &u->op_send, hup_send_done), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
 	u->send_inflight = true;
-	u->inflight++;
+	life_hold(&u->life, 1);
 }
 
 void hup_send_queued(struct loop *lp, struct hup *u)
@@ -387,7 +388,7 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	lp->st.http_pool_new++;
 	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
 	sock_connect(lp, u->fd, &u->dst_ss, len, &u->op_connect, hup_connect_done, &u->op_aux, hup_aux_done, &u->ts);
-	u->inflight += 2;
+	life_hold(&u->life, 2);
 	return u;
 }
 
@@ -696,7 +697,7 @@ static void hup_connect_done(struct loop *lp, struct loop_op *op, const struct i
 		h2up_on_connect(lp, u, cqe->res);
 	else
 		on_connect(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -708,7 +709,7 @@ static void hup_recv_done(struct loop *lp, struct loop_op *op, const struct io_u
 		h2up_on_recv(lp, u, cqe->res);
 	else
 		on_recv(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -720,7 +721,7 @@ static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_u
 		h2up_on_send(lp, u, cqe->res);
 	else
 		on_send(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -747,7 +748,7 @@ void hup_fini(struct loop *lp)
 
 	while ((u = list_first(&lp->http->hups, struct hup, link))) {
 		u->state = HUP_CLOSING;
-		u->inflight = 0;
+		u->life = (struct life){ .closing = true };
 		hup_maybe_free(lp, u);
 	}
 	while ((ep = list_first(&lp->http->eps, struct hep, link))) {

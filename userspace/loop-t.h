@@ -16,6 +16,7 @@
 #include "ep-t.h"
 #include "relay.h"
 #include "hermes/origdst.h"
+#include "life.h"
 #include "list.h"
 #include "loader.h"
 #include "runtime-t.h"
@@ -94,7 +95,8 @@ struct conn {
 	struct list link;    /* lp->conns */
 	uint64_t id;
 	enum conn_state state;
-	int inflight;        /* the flow's own SQEs (backoff, splice polls, cancels) */
+	struct life life;    /* the flow's own SQEs (backoff, splice polls, cancels); closing:
+			      * CONN_CLOSING */
 	struct loop_op op_backoff; /* delay before the next connect attempt (CONN_BACKOFF) */
 	struct loop_op op_aux;     /* cancels and timeout removals */
 	bool rst_client, rst_upstream; /* ended with a reset of that side */

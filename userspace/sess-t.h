@@ -13,6 +13,7 @@
 #include "ep-t.h"
 #include "h2mux-t.h"
 #include "hermes/origdst.h"
+#include "life.h"
 #include "list.h"
 #include "loop-t.h"
 #include "http-t.h"
@@ -61,7 +62,7 @@ struct sess {
 	int fd;
 	enum sess_state state;
 	bool server, tls;
-	int inflight;
+	struct life life;           /* closing: SESS_CLOSING */
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
 	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING) */

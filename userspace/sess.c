@@ -154,7 +154,7 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 
 static void sess_maybe_free(struct sess *s)
 {
-	if (s->state != SESS_CLOSING || s->inflight || s->in_ng || list_linked(&s->dirty))
+	if (!life_over(&s->life) || s->in_ng || list_linked(&s->dirty))
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
@@ -176,7 +176,7 @@ static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 
 	(void)lp;
 	(void)cqe;
-	s->inflight--;
+	life_drop(&s->life);
 	sess_maybe_free(s);
 }
 
@@ -184,7 +184,7 @@ static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 static void sess_cancel_op(struct sess *s, const struct loop_op *op)
 {
 	loop_cancel(s->loop, &s->op_aux, sess_aux_done, op);
-	s->inflight++;
+	life_hold(&s->life, 1);
 }
 
 /* Ends the session: every flow on it hears why (one still waiting for its tunnel tries
@@ -204,6 +204,7 @@ void sess_close(struct sess *s, int err, const char *why)
 			  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
 	connecting = s->state == SESS_CONNECTING;
 	s->state = SESS_CLOSING;
+	life_close(&s->life);
 	s->close_err = err ? err : -ECONNRESET;
 	sess_h2_close(s);
 	if (connecting) /* its linked timeout goes with it */
@@ -232,7 +233,7 @@ static void sess_arm_recv(struct sess *s)
 	io_uring_prep_recv(loop_sqe(s->loop, &s->op_recv, sess_recv_done), s->fd, s->rbuf,
 			   s->state == SESS_SNIFF ? 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
 	s->recv_armed = true;
-	s->inflight++;
+	life_hold(&s->life, 1);
 }
 
 /* The buffer output goes to now: ob[ob_send] holds the older bytes, so once the other
@@ -300,7 +301,7 @@ static void sess_flush(struct sess *s)
 	if (rx_avail(o)) {
 		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, rx_avail(o), MSG_NOSIGNAL);
 		s->send_inflight = true;
-		s->inflight++;
+		life_hold(&s->life, 1);
 		return;
 	}
 	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
@@ -432,11 +433,12 @@ struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err)
 	if (s->fd < 0) {
 		*err = s->fd;
 		s->state = SESS_CLOSING;
+		life_close(&s->life);
 		sess_maybe_free(s);
 		return NULL;
 	}
 	s->state = SESS_CONNECTING;
-	s->inflight += 2;
+	life_hold(&s->life, 2);
 	return s;
 }
 
@@ -536,6 +538,7 @@ static void on_sniff(struct sess *s, int res)
 	lp->sess_acc->socket(lp, s->fd);
 	s->fd = -1;
 	s->state = SESS_CLOSING;
+	life_close(&s->life);
 }
 
 static void on_recv(struct sess *s, int res)
@@ -626,7 +629,7 @@ static void sess_connect_done(struct loop *lp, struct loop_op *op, const struct 
 	struct sess *s = loop_container_of(op, struct sess, op_connect);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_connect(s, cqe->res);
 	sess_maybe_free(s);
 }
@@ -636,7 +639,7 @@ static void sess_recv_done(struct loop *lp, struct loop_op *op, const struct io_
 	struct sess *s = loop_container_of(op, struct sess, op_recv);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_recv(s, cqe->res);
 	sess_maybe_free(s);
 }
@@ -646,7 +649,7 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 	struct sess *s = loop_container_of(op, struct sess, op_send);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_sent(s, cqe->res);
 	sess_maybe_free(s);
 }
