@@ -621,7 +621,9 @@ void http_conn_kick(struct loop *lp, struct hconn *x)
 
 void http_flush_dirty(struct loop *lp)
 {
-	for (int guard = 0; guard < 16 && (!list_empty(&lp->http->h2up_dirty) || !list_empty(&lp->http->h2dn_dirty)); guard++) {
+	struct http_state *h = lp->http;
+
+	for (int guard = 0; guard < 16 && (!list_empty(&h->h2up_dirty) || !list_empty(&h->h2dn_dirty)); guard++) {
 		h2up_flush_dirty(lp);
 		h2dn_flush_dirty(lp);
 	}
@@ -648,13 +650,13 @@ int http_init(struct loop *lp)
 
 void http_fini(struct loop *lp)
 {
+	struct hconn *x;
+
 	if (!lp->http)
 		return;
 	/* upstreams first: freeing an h2 upstream connection tells its streams' exchanges
 	 * (http_up_gone), which must still be there */
 	hup_fini(lp);
-	struct hconn *x;
-
 	while ((x = list_first(&lp->http->conns, struct hconn, link))) {
 		x->state = HC_CLOSING;
 		x->life = (struct life){ .closing = true };
