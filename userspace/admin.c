@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "hermes/flow.h"
 #include "life.h"
@@ -42,8 +43,7 @@ struct admin_conn {
 	struct loop_op op_close; /* cancel of both after ADMIN_TIMEOUT_MS */
 	uint64_t started_ms;
 	size_t got;
-	char *resp;
-	size_t resp_len, resp_off;
+	struct rxbuf resp;   /* the response, sent from resp.off */
 	char req[ADMIN_REQ_MAX];
 };
 
@@ -51,7 +51,7 @@ static void admin_free(struct admin_conn *a)
 {
 	list_del(&a->link);
 	close(a->fd);
-	free(a->resp);
+	rx_free(&a->resp);
 	free(a);
 }
 
@@ -88,44 +88,20 @@ void admin_accept_metrics(struct loop *lp, int fd)
 	accept_conn(lp, fd, true);
 }
 
-/* Appends printf output to a growing buffer. */
+/* A response being written: printf after printf, a failure checked once at the end. */
 struct sbuf {
-	char *p;
-	size_t len, cap;
+	struct hbuf h;
 	bool oom;
 };
 
 static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-			char *np = realloc(b->p, ncap);
-
-			if (!np) {
-				b->oom = true;
-				return;
-			}
-			b->p = np;
-			b->cap = ncap;
-		}
-	}
+	va_start(ap, fmt);
+	if (hb_vprintf(&b->h, fmt, ap))
+		b->oom = true;
+	va_end(ap);
 }
 
 static const char *const conn_state_names[] = {
@@ -304,8 +280,8 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_json_addr(b, "metrics", &c->metrics);
 	sb_json_addr(b, "inbound", &c->inbound.listen);
 	sb_json_addr(b, "inbound6", &c->inbound.listen6);
-	if (b->len && b->p[b->len - 1] == ',')
-		b->len--; /* the last comma */
+	if (b->h.len && b->h.p[b->h.len - 1] == ',')
+		b->h.len--; /* the last comma */
 	sb_printf(b, "},\"proxy\":{\"connect_timeout_ms\":%u,\"connect_attempts\":%u,\"backoff_base_ms\":%u,"
 		     "\"backoff_max_ms\":%u,\"idle_timeout_ms\":%u,\"drain_timeout_ms\":%u,\"relay\":\"%s\","
 		     "\"sk_msg\":%s},",
@@ -724,18 +700,17 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 		sb_printf(&body, "unknown path %s (try /ready, /metrics, /flows, /routes or /config)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		  status, ctype, body.len);
-	if (strcmp(method, "HEAD") && body.len)
-		sb_printf(&out, "%.*s", (int)body.len, body.p);
-	free(body.p);
-	if (out.oom || !out.p) {
-		free(out.p);
+		  status, ctype, body.h.len);
+	if (strcmp(method, "HEAD") && body.h.len)
+		sb_printf(&out, "%.*s", (int)body.h.len, body.h.p);
+	hb_free(&body.h);
+	if (out.oom || !out.h.p) {
+		hb_free(&out.h);
 		life_close(&a->life);
 		return;
 	}
-	a->resp = out.p;
-	a->resp_len = out.len;
-	io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp, a->resp_len, MSG_NOSIGNAL);
+	a->resp = (struct rxbuf){ .p = out.h.p, .len = out.h.len, .cap = out.h.cap };
+	io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp.p, a->resp.len, MSG_NOSIGNAL);
 	life_hold(&a->life, 1);
 }
 
@@ -780,10 +755,10 @@ static void admin_send_done(struct loop *lp, struct loop_op *op, const struct io
 	if (cqe->res <= 0) {
 		life_close(&a->life);
 	} else {
-		a->resp_off += (size_t)cqe->res;
-		if (a->resp_off < a->resp_len) {
-			io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp + a->resp_off,
-					   a->resp_len - a->resp_off, MSG_NOSIGNAL);
+		a->resp.off += (size_t)cqe->res;
+		if (rx_avail(&a->resp)) {
+			io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp.p + a->resp.off,
+					   rx_avail(&a->resp), MSG_NOSIGNAL);
 			life_hold(&a->life, 1);
 		} else {
 			shutdown(a->fd, SHUT_WR);

@@ -39,6 +39,32 @@ int hb_printf(struct hbuf *b, const char *fmt, ...)
 	return hb_put(b, tmp, (size_t)n);
 }
 
+int hb_vprintf(struct hbuf *b, const char *fmt, va_list ap)
+{
+	size_t room = b->cap - b->len;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return -EINVAL;
+	if (!b->p || (size_t)n >= room) {
+		/* too long for the room left: grow (the terminating NUL too), format again */
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n + 1;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
 int hb_reserve(struct hbuf *b, size_t n)
 {
 	char *np;

@@ -15,6 +15,7 @@
 #ifndef HERMES_BUF_H
 #define HERMES_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Received bytes: data is p[off..len). */
@@ -31,7 +32,10 @@ struct hbuf {
 
 /* Appends p[0..n) to b, doubling its capacity as it fills. */
 int hb_put(struct hbuf *b, const void *p, size_t n);
+/* A formatted line of at most 511 bytes (a header line hermesd adds): -EINVAL beyond. */
 int hb_printf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formatted output of any length (a /metrics or /flows body). 0, -ENOMEM or -EINVAL. */
+int hb_vprintf(struct hbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Room for n more bytes after b->len, the allocation grown to exactly that (a short
  * head held by an idle flow takes its size, not a page). */
 int hb_reserve(struct hbuf *b, size_t n);

@@ -1,10 +1,12 @@
 /* test_buf.c: unit tests (no root) for userspace/buf.c, hermesd's byte buffers: a
- * growable string (hb_put doubling, hb_printf, hb_reserve growing to exactly what is
- * asked: a tunnel's short head takes its size) and a receive buffer consumed from the
+ * growable string (hb_put doubling, hb_printf for a line, hb_vprintf for output of any
+ * length, as admin.c builds /metrics with it; hb_reserve growing to exactly what is asked:
+ * a tunnel's short head takes its size) and a receive buffer consumed from the
  * front (rx_put compacting before it grows, rx_reserve never moving bytes a send may be
  * reading, rx_consume starting over once empty, rx_compact). Exit 0 when every check
  * passes, 1 otherwise. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,38 @@ static bool test_hbuf(void)
 	ASSERT_EQ(hb_printf(&b, "%600s", "x"), -EINVAL, "a formatted line past 512 bytes is refused");
 	hb_free(&b);
 	ASSERT_TRUE(!b.p && !b.len && !b.cap, "hb_free leaves an empty buffer");
+	return true;
+}
+
+static int vprintf_to(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int vprintf_to(struct hbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = hb_vprintf(b, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static bool test_hb_vprintf(void)
+{
+	struct hbuf b = { 0 };
+	char want[64];
+
+	ASSERT_EQ(vprintf_to(&b, "%s", ""), 0, "nothing to an empty buffer");
+	ASSERT_EQ(b.len, 0, "nothing appended");
+	for (int i = 0; i < 1000; i++)
+		if (!ASSERT_EQ(vprintf_to(&b, "line %d\n", i), 0, "hb_vprintf"))
+			return false;
+	ASSERT_EQ(vprintf_to(&b, "%3000s|", "x"), 0, "one piece longer than the room left");
+	snprintf(want, sizeof(want), "line 999\n");
+	ASSERT_TRUE(b.len > 3001 && b.p[b.len - 1] == '|' && b.p[b.len - 2] == 'x', "the long piece whole");
+	ASSERT_TRUE(!memcmp(b.p, "line 0\nline 1\n", 14), "the start kept across growths");
+	ASSERT_TRUE(!memcmp(b.p + b.len - 3001 - strlen(want), want, strlen(want)), "the pieces in order");
+	ASSERT_TRUE(b.cap > b.len, "room for the terminating NUL vsnprintf writes");
+	hb_free(&b);
 	return true;
 }
 
@@ -108,6 +142,7 @@ static bool test_rx_reserve_compact(void)
 int main(void)
 {
 	RUN(test_hbuf);
+	RUN(test_hb_vprintf);
 	RUN(test_hb_reserve);
 	RUN(test_rx_put_consume);
 	RUN(test_rx_reserve_compact);
