@@ -188,20 +188,17 @@ static void sock_close(struct ep *e, enum ep_end how, bool orphan)
 	struct ep_sock *k = SK(e);
 
 	k->orphan = orphan;
-	if (!life_close(&k->life)) { /* closed before: it now frees itself */
-		if (orphan && life_over(&k->life))
-			e->ops->free(e);
-		return;
+	if (life_close(&k->life)) { /* (closed before: it only frees itself from now on) */
+		k->rst |= how == EP_END_RESET;
+		if (k->connecting) /* its linked timeout goes with it */
+			cancel(k, &k->op_connect);
+		if (k->recv_armed)
+			cancel(k, &k->op_recv);
+		if (k->send_inflight)
+			cancel(k, &k->op_send);
+		if (k->shut_inflight)
+			cancel(k, &k->op_shutdown);
 	}
-	k->rst |= how == EP_END_RESET;
-	if (k->connecting) /* its linked timeout goes with it */
-		cancel(k, &k->op_connect);
-	if (k->recv_armed)
-		cancel(k, &k->op_recv);
-	if (k->send_inflight)
-		cancel(k, &k->op_send);
-	if (k->shut_inflight)
-		cancel(k, &k->op_shutdown);
 	if (orphan && life_over(&k->life))
 		e->ops->free(e);
 }
