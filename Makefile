@@ -53,7 +53,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # Code shared by hermesd, hermesctl and the unit tests.
 LIB_SRCS := userspace/policy.c userspace/log.c userspace/addr.c userspace/pinfs.c userspace/http1.c userspace/version.c \
-	userspace/metrics.c userspace/stats.c
+	userspace/metrics.c userspace/stats.c userspace/buf.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 HERMESD_SRCS := $(filter-out $(LIB_SRCS),$(wildcard userspace/*.c))
 HERMESD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HERMESD_SRCS))

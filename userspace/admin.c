@@ -14,8 +14,10 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "hermes/flow.h"
+#include "life.h"
 #include "log.h"
 #include "conn.h"
 #include "admin.h"
@@ -33,32 +35,23 @@
 #define SLOW_COUNT_MAX_AGE_MS 5000
 
 struct admin_conn {
-	struct admin_conn *next;
+	struct list link;    /* lp->admins */
 	int fd;
-	int inflight;
-	bool closing;
+	struct life life;
 	bool metrics_only;   /* accepted on the metrics address */
 	struct loop_op op_recv, op_send; /* the request's recv, the response's send */
 	struct loop_op op_close; /* cancel of both after ADMIN_TIMEOUT_MS */
 	uint64_t started_ms;
 	size_t got;
-	char *resp;
-	size_t resp_len, resp_off;
+	struct rxbuf resp;   /* the response, sent from resp.off */
 	char req[ADMIN_REQ_MAX];
 };
 
-static void admin_free(struct loop *lp, struct admin_conn *a)
+static void admin_free(struct admin_conn *a)
 {
-	struct admin_conn **pp;
-
-	for (pp = &lp->admins; *pp; pp = &(*pp)->next) {
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	}
+	list_del(&a->link);
 	close(a->fd);
-	free(a->resp);
+	rx_free(&a->resp);
 	free(a);
 }
 
@@ -67,7 +60,7 @@ static loop_done_fn admin_recv_done, admin_send_done;
 static void admin_recv(struct loop *lp, struct admin_conn *a)
 {
 	io_uring_prep_recv(loop_sqe(lp, &a->op_recv, admin_recv_done), a->fd, a->req + a->got, ADMIN_REQ_MAX - 1 - a->got, 0);
-	a->inflight++;
+	life_hold(&a->life, 1);
 }
 
 static void accept_conn(struct loop *lp, int fd, bool metrics_only)
@@ -81,8 +74,7 @@ static void accept_conn(struct loop *lp, int fd, bool metrics_only)
 	a->fd = fd;
 	a->metrics_only = metrics_only;
 	a->started_ms = lp->now_ms;
-	a->next = lp->admins;
-	lp->admins = a;
+	list_add(&lp->admins, &a->link);
 	admin_recv(lp, a);
 }
 
@@ -96,44 +88,20 @@ void admin_accept_metrics(struct loop *lp, int fd)
 	accept_conn(lp, fd, true);
 }
 
-/* Appends printf output to a growing buffer. */
+/* A response being written: printf after printf, a failure checked once at the end. */
 struct sbuf {
-	char *p;
-	size_t len, cap;
+	struct hbuf h;
 	bool oom;
 };
 
 static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-			char *np = realloc(b->p, ncap);
-
-			if (!np) {
-				b->oom = true;
-				return;
-			}
-			b->p = np;
-			b->cap = ncap;
-		}
-	}
+	va_start(ap, fmt);
+	if (hb_vprintf(&b->h, fmt, ap))
+		b->oom = true;
+	va_end(ap);
 }
 
 static const char *const conn_state_names[] = {
@@ -148,7 +116,9 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 	bool first = true;
 
 	sb_printf(b, "{\"flows\":[");
-	for (struct conn *c = lp->conns; c; c = c->next) {
+	struct conn *c;
+
+	list_for_each(c, &lp->conns, link) {
 		struct sockaddr_storage ss;
 		char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
 		socklen_t len = sizeof(ss);
@@ -310,8 +280,8 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_json_addr(b, "metrics", &c->metrics);
 	sb_json_addr(b, "inbound", &c->inbound.listen);
 	sb_json_addr(b, "inbound6", &c->inbound.listen6);
-	if (b->len && b->p[b->len - 1] == ',')
-		b->len--; /* the last comma */
+	if (b->h.len && b->h.p[b->h.len - 1] == ',')
+		b->h.len--; /* the last comma */
 	sb_printf(b, "},\"proxy\":{\"connect_timeout_ms\":%u,\"connect_attempts\":%u,\"backoff_base_ms\":%u,"
 		     "\"backoff_max_ms\":%u,\"idle_timeout_ms\":%u,\"drain_timeout_ms\":%u,\"relay\":\"%s\","
 		     "\"sk_msg\":%s},",
@@ -441,7 +411,9 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 	}
 	x->s = *st;
 	/* live flows' bytes count too, so a long transfer shows progress */
-	for (struct conn *c = lp->conns; c; c = c->next) {
+	struct conn *c;
+
+	list_for_each(c, &lp->conns, link) {
 		x->s.bytes_c2u += conn_bytes(c, 0);
 		x->s.bytes_u2c += conn_bytes(c, 1);
 	}
@@ -538,7 +510,9 @@ static void scrape_tunnel_sessions(const struct scrape *x, const struct stats_fa
 {
 	uint64_t n_in = 0, n_out = 0;
 
-	for (const struct sess *s = x->lp->sessions; s; s = s->next)
+	const struct sess *s;
+
+	list_for_each(s, &x->lp->sessions, link)
 		if (s->state == SESS_OPEN)
 			(*(s->server ? &n_in : &n_out))++;
 	head(x->b, f);
@@ -739,91 +713,91 @@ static void admin_respond(struct loop *lp, struct admin_conn *a)
 		sb_printf(&body, "unknown path %s (try /ready, /metrics, /flows, /routes or /config)\n", path);
 	}
 	sb_printf(&out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		  status, ctype, body.len);
-	if (strcmp(method, "HEAD") && body.len)
-		sb_printf(&out, "%.*s", (int)body.len, body.p);
-	free(body.p);
-	if (out.oom || !out.p) {
-		free(out.p);
-		a->closing = true;
+		  status, ctype, body.h.len);
+	if (strcmp(method, "HEAD") && body.h.len)
+		sb_printf(&out, "%.*s", (int)body.h.len, body.h.p);
+	hb_free(&body.h);
+	if (out.oom || !out.h.p) {
+		hb_free(&out.h);
+		life_close(&a->life);
 		return;
 	}
-	a->resp = out.p;
-	a->resp_len = out.len;
-	io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp, a->resp_len, MSG_NOSIGNAL);
-	a->inflight++;
+	a->resp = (struct rxbuf){ .p = out.h.p, .len = out.h.len, .cap = out.h.cap };
+	io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp.p, a->resp.len, MSG_NOSIGNAL);
+	life_hold(&a->life, 1);
 }
 
 /* One of a's ops completed: true when a is closing (then freed with its last op). */
-static bool admin_op_done(struct loop *lp, struct admin_conn *a)
+static bool admin_op_done(struct admin_conn *a)
 {
-	a->inflight--;
-	if (a->closing) {
-		if (!a->inflight)
-			admin_free(lp, a);
+	if (life_drop(&a->life)) {
+		admin_free(a);
 		return true;
 	}
-	return false;
+	return a->life.closing;
 }
 
 static void admin_recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct admin_conn *a = loop_container_of(op, struct admin_conn, op_recv);
 
-	if (admin_op_done(lp, a))
+	if (admin_op_done(a))
 		return;
 	if (cqe->res <= 0) {
-		a->closing = true;
+		life_close(&a->life);
 	} else {
 		a->got += (size_t)cqe->res;
 		a->req[a->got] = 0;
 		if (strstr(a->req, "\r\n\r\n") || strstr(a->req, "\n\n"))
 			admin_respond(lp, a);
 		else if (a->got >= ADMIN_REQ_MAX - 1)
-			a->closing = true;
+			life_close(&a->life);
 		else
 			admin_recv(lp, a);
 	}
-	if (a->closing && !a->inflight)
-		admin_free(lp, a);
+	if (life_over(&a->life))
+		admin_free(a);
 }
 
 static void admin_send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct admin_conn *a = loop_container_of(op, struct admin_conn, op_send);
 
-	if (admin_op_done(lp, a))
+	if (admin_op_done(a))
 		return;
 	if (cqe->res <= 0) {
-		a->closing = true;
+		life_close(&a->life);
 	} else {
-		a->resp_off += (size_t)cqe->res;
-		if (a->resp_off < a->resp_len) {
-			io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp + a->resp_off,
-					   a->resp_len - a->resp_off, MSG_NOSIGNAL);
-			a->inflight++;
+		a->resp.off += (size_t)cqe->res;
+		if (rx_avail(&a->resp)) {
+			io_uring_prep_send(loop_sqe(lp, &a->op_send, admin_send_done), a->fd, a->resp.p + a->resp.off,
+					   rx_avail(&a->resp), MSG_NOSIGNAL);
+			life_hold(&a->life, 1);
 		} else {
 			shutdown(a->fd, SHUT_WR);
-			a->closing = true;
+			life_close(&a->life);
 		}
 	}
-	if (a->closing && !a->inflight)
-		admin_free(lp, a);
+	if (life_over(&a->life))
+		admin_free(a);
 }
 
 static void admin_close_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	(void)lp;
 	(void)cqe;
-	admin_op_done(lp, loop_container_of(op, struct admin_conn, op_close));
+	admin_op_done(loop_container_of(op, struct admin_conn, op_close));
 }
 
 void admin_tick(struct loop *lp)
 {
-	for (struct admin_conn *a = lp->admins; a; a = a->next) {
-		if (!a->closing && lp->now_ms - a->started_ms > ADMIN_TIMEOUT_MS) {
-			a->closing = true;
+	struct admin_conn *a;
+
+	list_for_each(a, &lp->admins, link) {
+		if (!a->life.closing && lp->now_ms - a->started_ms > ADMIN_TIMEOUT_MS) {
+			life_close(&a->life);
 			io_uring_prep_cancel_fd(loop_sqe(lp, &a->op_close, admin_close_done), a->fd, IORING_ASYNC_CANCEL_ALL);
-			a->inflight++;
+			life_hold(&a->life, 1);
 		}
 	}
 }

@@ -38,24 +38,6 @@
 static const struct ep_owner_ops conn_ep_ops;
 static const struct relay_owner_ops conn_relay_ops;
 
-static void list_add(struct loop *lp, struct conn *c)
-{
-	c->next = lp->conns;
-	if (lp->conns)
-		lp->conns->prev = c;
-	lp->conns = c;
-}
-
-static void list_del(struct loop *lp, struct conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		lp->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-}
-
 uint64_t conn_bytes(const struct conn *c, int side)
 {
 	return c->bytes[side] + (c->r.ep[side] ? c->r.ep[side]->bytes : 0);
@@ -72,7 +54,7 @@ static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 	struct conn *c = loop_container_of(op, struct conn, op_aux);
 
 	(void)cqe;
-	c->inflight--;
+	life_drop(&c->life);
 	conn_maybe_free(lp, c);
 }
 
@@ -80,7 +62,7 @@ static void conn_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 static void conn_cancel_op(struct loop *lp, struct conn *c, const struct loop_op *op)
 {
 	loop_cancel(lp, &c->op_aux, conn_aux_done, op);
-	c->inflight++;
+	life_hold(&c->life, 1);
 }
 
 /* How a side is left when the flow ends: reset when asked, closed normally when its
@@ -102,7 +84,7 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 		if (c->sd[i].drain_timer) {
 			io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done),
 						     loop_op_ud(&c->sd[i].op_drain), 0);
-			c->inflight++;
+			life_hold(&c->life, 1);
 		}
 		if (c->sd[i].polling)
 			conn_cancel_op(lp, c, &c->sd[i].op_poll);
@@ -111,9 +93,10 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
 		io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done), loop_op_ud(&c->op_backoff), 0);
-		c->inflight++;
+		life_hold(&c->life, 1);
 	}
 	c->state = CONN_CLOSING;
+	life_close(&c->life);
 	c->r.running = false;
 	ep_close(c->r.ep[0], side_end(c, 0, c->rst_client));
 	ep_close(c->r.ep[1], side_end(c, 1, c->rst_upstream));
@@ -127,7 +110,7 @@ void conn_end(struct loop *lp, struct conn *c, bool rst_client, bool rst_upstrea
 
 void conn_maybe_free(struct loop *lp, struct conn *c)
 {
-	if (c->state != CONN_CLOSING || c->inflight > 0 || ep_busy(c->r.ep[0]) || ep_busy(c->r.ep[1]))
+	if (!life_over(&c->life) || ep_busy(c->r.ep[0]) || ep_busy(c->r.ep[1]))
 		return;
 	/* out of the splice maps before close, so no byte is redirected to a closing socket */
 	splice_unlink(lp, c);
@@ -137,8 +120,8 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		c->r.ep[i] = NULL;
 	}
 	rt_put(c->rt);
-	free(c->hbuf);
-	free(c->rbuf);
+	hb_free(&c->head);
+	hb_free(&c->resp);
 	free(c->ident);
 	lp->st.bytes_c2u += c->bytes[0];
 	lp->st.bytes_u2c += c->bytes[1];
@@ -151,7 +134,7 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 	log_debug("conn %llu closed: %llu bytes up, %llu down%s%s", (unsigned long long)c->id,
 		  (unsigned long long)c->bytes[0], (unsigned long long)c->bytes[1],
 		  c->rst_client ? ", client reset" : "", c->rst_upstream ? ", upstream reset" : "");
-	list_del(lp, c);
+	list_del(&c->link);
 	free(c);
 }
 
@@ -247,7 +230,7 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	c->ts.tv_sec = (long long)(delay / 1000);
 	c->ts.tv_nsec = (long long)(delay % 1000) * 1000000;
 	io_uring_prep_timeout(loop_sqe(lp, &c->op_backoff, conn_backoff_done), &c->ts, 0, 0);
-	c->inflight++;
+	life_hold(&c->life, 1);
 }
 
 void conn_connect(struct loop *lp, struct conn *c)
@@ -302,7 +285,7 @@ struct conn *conn_new(struct loop *lp, int fd)
 	c->r.own = &conn_relay_ops;
 	c->r.owner = c;
 	c->sd[0].c = c->sd[1].c = c;
-	list_add(lp, c);
+	list_add(&lp->conns, &c->link);
 	lp->st.active++;
 	c->counted_active = true;
 	return c;
@@ -332,11 +315,11 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 {
 	int fd = c->r.ep[0] ? ep_sock_release(c->r.ep[0]) : -1;
 
-	list_del(lp, c);
+	list_del(&c->link);
 	if (c->counted_active)
 		lp->st.active--;
-	free(c->hbuf);
-	free(c->rbuf);
+	hb_free(&c->head);
+	hb_free(&c->resp);
 	free(c->ident);
 	rt_put(c->rt);
 	free(c);
@@ -582,7 +565,7 @@ static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct 
 	struct conn *c = loop_container_of(op, struct conn, op_backoff);
 
 	(void)cqe;
-	c->inflight--;
+	life_drop(&c->life);
 	if (c->state == CONN_CLOSING) {
 		conn_maybe_free(lp, c);
 		return;
@@ -592,8 +575,9 @@ static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct 
 
 void conn_tick(struct loop *lp)
 {
-	for (struct conn *c = lp->conns, *n; c; c = n) {
-		n = c->next;
+	struct conn *c, *n;
+
+	list_for_each_safe(c, n, &lp->conns, link) {
 		if (c->spliced)
 			splice_tick(lp, c);
 		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) &&
@@ -619,8 +603,9 @@ void conn_tick(struct loop *lp)
 
 void conn_abort_all(struct loop *lp)
 {
-	for (struct conn *c = lp->conns, *n; c; c = n) {
-		n = c->next;
+	struct conn *c, *n;
+
+	list_for_each_safe(c, n, &lp->conns, link) {
 		conn_end(lp, c, true, true);
 	}
 }

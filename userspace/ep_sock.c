@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "ep.h"
 #include "ep_sock.h"
+#include "life.h"
 #include "sock.h"
 #include "log.h"
 #include "ring.h"
@@ -29,11 +31,11 @@ struct ep_sock {
 	struct ep e;
 	struct loop *lp;
 	int fd;
-	int inflight;
-	bool relaying, closing, orphan, rst;
+	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
+	bool relaying, orphan, rst;
 	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
-	bool setup_armed;           /* the recv armed is a setup read into sbuf */
+	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
 	struct loop_op op_recv;     /* setup recv, or the multishot one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
@@ -41,9 +43,9 @@ struct ep_sock {
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	struct __kernel_timespec ts;
 	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
-	/* setup reads: sbuf[soff..slen) */
-	char *sbuf;
-	uint32_t soff, slen;
+	/* setup reads, SETUP_BUF bytes: a recv in flight writes at its len, so it is reset
+	 * to its front only in sock_read, never as it is consumed */
+	struct rxbuf setup;
 	/* relaying: provided buffers, queued in arrival order from q_head */
 	uint16_t bgid;
 	bool ring_registered;
@@ -163,14 +165,14 @@ struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const st
 		return NULL;
 	}
 	k->connecting = true;
-	k->inflight += 2;
+	life_hold(&k->life, 2);
 	return &k->e;
 }
 
 /* After a completion: a closed endpoint goes once nothing of it is in flight. */
 static void settle(struct ep_sock *k)
 {
-	if (!k->e.closed || k->inflight)
+	if (!life_over(&k->life))
 		return;
 	if (k->orphan) {
 		k->e.ops->free(&k->e);
@@ -182,7 +184,7 @@ static void settle(struct ep_sock *k)
 static void cancel(struct ep_sock *k, const struct loop_op *op)
 {
 	loop_cancel(k->lp, &k->op_aux, aux_done, op);
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void sock_close(struct ep *e, enum ep_end how, bool orphan)
@@ -190,28 +192,24 @@ static void sock_close(struct ep *e, enum ep_end how, bool orphan)
 	struct ep_sock *k = SK(e);
 
 	k->orphan = orphan;
-	if (k->closing) { /* closed before: it now frees itself */
-		if (orphan && !k->inflight)
-			e->ops->free(e);
-		return;
+	if (life_close(&k->life)) { /* (closed before: it only frees itself from now on) */
+		k->rst |= how == EP_END_RESET;
+		if (k->connecting) /* its linked timeout goes with it */
+			cancel(k, &k->op_connect);
+		if (k->recv_armed)
+			cancel(k, &k->op_recv);
+		if (k->send_inflight)
+			cancel(k, &k->op_send);
+		if (k->shut_inflight)
+			cancel(k, &k->op_shutdown);
 	}
-	k->closing = true;
-	k->rst |= how == EP_END_RESET;
-	if (k->connecting) /* its linked timeout goes with it */
-		cancel(k, &k->op_connect);
-	if (k->recv_armed)
-		cancel(k, &k->op_recv);
-	if (k->send_inflight)
-		cancel(k, &k->op_send);
-	if (k->shut_inflight)
-		cancel(k, &k->op_shutdown);
-	if (orphan && !k->inflight)
+	if (orphan && life_over(&k->life))
 		e->ops->free(e);
 }
 
 static bool sock_busy(const struct ep *e)
 {
-	return SK(e)->inflight > 0;
+	return SK(e)->life.inflight > 0;
 }
 
 static void sock_free(struct ep *e)
@@ -226,7 +224,7 @@ static void sock_free(struct ep *e)
 	if (k->fd >= 0)
 		close(k->fd);
 	ring_free(k);
-	free(k->sbuf);
+	rx_free(&k->setup);
 	ep_release(e);
 	free(k);
 }
@@ -267,7 +265,7 @@ static void arm_multishot(struct ep_sock *k)
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = k->bgid;
 	k->recv_armed = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void sock_read(struct ep *e)
@@ -276,27 +274,25 @@ static void sock_read(struct ep *e)
 
 	if (k->recv_armed || e->closed || k->relaying)
 		return;
-	if (!k->sbuf && !(k->sbuf = malloc(SETUP_BUF))) {
+	if (!k->setup.p && rx_reserve(&k->setup, SETUP_BUF, SETUP_BUF)) {
 		ep_error(e, -ENOMEM);
 		return;
 	}
-	if (k->soff == k->slen)
-		k->soff = k->slen = 0;
-	if (k->slen == SETUP_BUF)
+	if (!rx_avail(&k->setup))
+		k->setup.off = k->setup.len = 0;
+	if (k->setup.len == k->setup.cap)
 		return; /* the owner takes what is there first */
-	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->sbuf + k->slen, SETUP_BUF - k->slen, 0);
+	io_uring_prep_recv(loop_sqe(k->lp, &k->op_recv, recv_done), k->fd, k->setup.p + k->setup.len,
+			   k->setup.cap - k->setup.len, 0);
 	k->recv_armed = k->setup_armed = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 /* Relaying, the setup buffer is only read out: once empty it goes (16 KiB a flow). */
 static void drop_setup_buf(struct ep_sock *k)
 {
-	if (k->relaying && k->sbuf && k->soff == k->slen && !k->setup_armed) {
-		free(k->sbuf);
-		k->sbuf = NULL;
-		k->soff = k->slen = 0;
-	}
+	if (k->relaying && k->setup.p && !rx_avail(&k->setup) && !k->setup_armed)
+		rx_free(&k->setup);
 }
 
 static int sock_start(struct ep *e)
@@ -310,7 +306,7 @@ static int sock_start(struct ep *e)
 	ep_sock_crash_reset(e);
 	k->relaying = true;
 	drop_setup_buf(k);
-	/* a setup recv still armed fills sbuf, which is read first */
+	/* a setup recv still armed fills `setup`, which is read first */
 	if (!k->recv_armed && !e->eof)
 		arm_multishot(k);
 	return 0;
@@ -320,9 +316,9 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 {
 	const struct ep_sock *k = SK(e);
 
-	if (k->soff < k->slen) {
-		*p = (const uint8_t *)k->sbuf + k->soff;
-		*n = k->slen - k->soff;
+	if (rx_avail(&k->setup)) {
+		*p = (const uint8_t *)k->setup.p + k->setup.off;
+		*n = rx_avail(&k->setup);
 	} else if (k->q_count) {
 		*p = (const uint8_t *)k->bufs + (size_t)k->q_bid[k->q_head] * RELAY_BUFSZ + k->sent_off;
 		*n = k->q_len[k->q_head] - k->sent_off;
@@ -335,7 +331,7 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 static size_t sock_avail(const struct ep *e)
 {
 	const struct ep_sock *k = SK(e);
-	size_t n = k->slen - k->soff;
+	size_t n = rx_avail(&k->setup);
 
 	for (unsigned i = 0; i < k->q_count; i++)
 		n += k->q_len[(k->q_head + i) % RELAY_NBUF];
@@ -346,8 +342,8 @@ static void sock_consume(struct ep *e, size_t n)
 {
 	struct ep_sock *k = SK(e);
 
-	if (k->soff < k->slen) {
-		k->soff += (uint32_t)n;
+	if (rx_avail(&k->setup)) {
+		k->setup.off += n;
 		drop_setup_buf(k);
 		return;
 	}
@@ -375,7 +371,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		k->recv_armed = k->setup_armed = false;
-		k->inflight--;
+		life_drop(&k->life);
 	}
 	if (e->closed) {
 		settle(k);
@@ -383,7 +379,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	}
 	if (res > 0 && !(cqe->flags & IORING_CQE_F_BUFFER)) {
 		/* a setup read */
-		k->slen += (uint32_t)res;
+		k->setup.len += (size_t)res;
 		e->bytes += (uint64_t)res;
 		if (k->relaying && !k->recv_armed)
 			arm_multishot(k);
@@ -431,7 +427,7 @@ static void sock_kick(struct ep *e)
 		return;
 	io_uring_prep_send(loop_sqe(k->lp, &k->op_send, send_done), k->fd, p, n, MSG_NOSIGNAL);
 	k->send_inflight = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -441,7 +437,7 @@ static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring
 
 	(void)lp;
 	k->send_inflight = false;
-	k->inflight--;
+	life_drop(&k->life);
 	if (e->closed) {
 		settle(k);
 		return;
@@ -463,7 +459,7 @@ static void sock_shutdown(struct ep *e)
 		return;
 	io_uring_prep_shutdown(loop_sqe(k->lp, &k->op_shutdown, shutdown_done), k->fd, SHUT_WR);
 	k->shut_inflight = true;
-	k->inflight++;
+	life_hold(&k->life, 1);
 }
 
 static void shutdown_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -473,7 +469,7 @@ static void shutdown_done(struct loop *lp, struct loop_op *op, const struct io_u
 	(void)lp;
 	(void)cqe;
 	k->shut_inflight = false;
-	k->inflight--;
+	life_drop(&k->life);
 	k->e.shut = true;
 	if (k->e.closed)
 		settle(k);
@@ -507,7 +503,7 @@ static void connect_done(struct loop *lp, struct loop_op *op, const struct io_ur
 
 	(void)lp;
 	k->connecting = false;
-	k->inflight--;
+	life_drop(&k->life);
 	if (k->e.closed) {
 		settle(k);
 		return;
@@ -525,7 +521,7 @@ static void aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_
 
 	(void)lp;
 	(void)cqe;
-	k->inflight--;
+	life_drop(&k->life);
 	settle(k);
 }
 

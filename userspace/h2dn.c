@@ -48,10 +48,9 @@ struct h2sess {
 	struct h2mux own;         /* h2c: the session (frames go to x's sbuf) */
 	struct hconn *x;          /* h2c: the client connection */
 	struct h2dn_host *ts;     /* or the tunnel listener's session (owns m and the socket) */
-	struct hconn *streams;
+	struct list streams;      /* its streams (struct h2req) */
 	unsigned n_streams;
-	bool dirty;
-	struct hconn *dnext;      /* lp->http->h2dn_dirty (h2c only) */
+	struct list dirty;        /* on lp->http->h2dn_dirty (h2c only) */
 	struct hbuf over;         /* frames that did not fit in sbuf */
 	uint64_t idle_since_ms;
 };
@@ -61,7 +60,7 @@ struct h2req {
 	struct h2mux_stream ms;   /* the nghttp2 stream user data */
 	struct hconn *x;          /* the stream's hconn */
 	int32_t sid;
-	struct hconn *snext, *sprev;
+	struct list link;         /* on its connection's streams */
 	bool closed;              /* nghttp2 closed the stream */
 	bool reset;               /* the client reset it before the response ended */
 	/* the request: its head as field records until http.c takes it (h2dn_request), its
@@ -100,11 +99,9 @@ static void h2s_dirty(struct loop *lp, struct h2sess *h)
 		h->ts->kick(h->ts);
 		return;
 	}
-	if (h->dirty || h->x->state != HC_H2)
+	if (list_linked(&h->dirty) || h->x->state != HC_H2)
 		return;
-	h->dirty = true;
-	h->dnext = lp->http->h2dn_dirty;
-	lp->http->h2dn_dirty = h->x;
+	list_add(&lp->http->h2dn_dirty, &h->dirty);
 }
 
 static void req_event(struct hconn *s)
@@ -131,10 +128,7 @@ static struct hconn *stream_open(struct loop *lp, struct h2sess *h, int32_t sid,
 	r->ms.ops = &stream_ops;
 	r->x = s;
 	r->sid = sid;
-	r->snext = h->streams;
-	if (r->snext)
-		REQ(r->snext)->sprev = s;
-	h->streams = s;
+	list_add(&h->streams, &r->link);
 	h->n_streams++;
 	lp->st.http_h2dn_streams++;
 	h2mux_attach(h->m, sid, &r->ms);
@@ -447,6 +441,7 @@ int h2dn_start(struct loop *lp, struct hconn *x)
 
 	if (!h)
 		return -ENOMEM;
+	list_init(&h->streams);
 	if (h2mux_init(&h->own, &cfg, &conn_ops)) {
 		free(h);
 		return -ENOMEM;
@@ -513,33 +508,25 @@ static void conn_flush(struct loop *lp, struct hconn *x)
 
 void h2dn_flush_dirty(struct loop *lp)
 {
-	for (int guard = 0; lp->http->h2dn_dirty && guard < 100000; guard++) {
-		struct hconn *x = lp->http->h2dn_dirty;
+	for (int guard = 0; !list_empty(&lp->http->h2dn_dirty) && guard < 100000; guard++) {
+		struct h2sess *h = list_first(&lp->http->h2dn_dirty, struct h2sess, dirty);
 
-		lp->http->h2dn_dirty = SESS(x)->dnext;
-		SESS(x)->dirty = false;
-		SESS(x)->dnext = NULL;
-		conn_flush(lp, x);
+		list_del(&h->dirty);
+		conn_flush(lp, h->x);
 	}
 }
 
 /* The connection is going: its streams are reset (they cannot answer any more). */
 static void h2s_drop_streams(struct loop *lp, struct h2sess *h)
 {
-	if (h->dirty) {
-		for (struct hconn **pp = &lp->http->h2dn_dirty; *pp; pp = &SESS(*pp)->dnext)
-			if (*pp == h->x) {
-				*pp = h->dnext;
-				break;
-			}
-		h->dirty = false;
-	}
-	h2mux_unqueue_all(h->m); /* (only http streams ever queue) */
-	while (h->streams) {
-		struct hconn *s = h->streams;
+	struct h2req *r;
 
-		h->streams = REQ(s)->snext;
-		REQ(s)->snext = REQ(s)->sprev = NULL;
+	list_del(&h->dirty);
+	h2mux_unqueue_all(h->m); /* (only http streams ever queue) */
+	while ((r = list_first(&h->streams, struct h2req, link))) {
+		struct hconn *s = r->x;
+
+		list_del(&r->link);
 		/* nghttp2 may outlive the stream's hconn a little (a tunnel session frees its
 		 * session later): it must not call back with a pointer to it */
 		if (!REQ(s)->closed)
@@ -564,12 +551,7 @@ void h2dn_closing(struct loop *lp, struct hconn *x)
 		struct h2sess *h = x->h2p;
 
 		h2mux_unqueue(h->m, &r->ms);
-		if (r->sprev)
-			REQ(r->sprev)->snext = r->snext;
-		else
-			h->streams = r->snext;
-		if (r->snext)
-			REQ(r->snext)->sprev = r->sprev;
+		list_del(&r->link);
 		h->n_streams--;
 		if (!h->n_streams)
 			h->idle_since_ms = lp->now_ms;
@@ -643,6 +625,7 @@ void h2dn_tunnel_stream(struct loop *lp, struct h2dn_host *ts, int32_t sid, cons
 			nghttp2_submit_rst_stream(ts->mux->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
 			return;
 		}
+		list_init(&h->streams);
 		h->m = ts->mux;
 		h->ts = ts;
 		ts->http = h;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
+
 struct nghttp2_session;
 struct h2mux_ops;
 struct h2mux_stream_ops;
@@ -32,7 +34,7 @@ enum h2mux_limit {
 struct h2mux {
 	struct nghttp2_session *ng;
 	const struct h2mux_ops *ops;
-	struct h2mux_stream *pending; /* streams with events to act on (h2mux_events) */
+	struct list pending;      /* streams with events to act on (h2mux_events), the latest first */
 	uint32_t frame_max;       /* largest DATA payload we produce */
 	int ng_err;               /* nghttp2's error code behind the last -EPROTO */
 	/* a server session's limits (0: none, a client session) */
@@ -47,8 +49,7 @@ struct h2mux {
  * which it finds again with loop_container_of. Its ops receive the stream's frames. */
 struct h2mux_stream {
 	const struct h2mux_stream_ops *ops;
-	struct h2mux_stream *pnext;   /* on the mux's pending list */
-	bool pending;
+	struct list pending;          /* on the mux's pending list */
 	bool hl_over;                 /* its header section went over the limits: no more fields */
 	uint32_t hl_fields;           /* of the header section being received */
 	uint64_t hl_bytes;

@@ -36,47 +36,32 @@ void h2mux_attach(struct h2mux *m, int32_t sid, struct h2mux_stream *st)
 
 void h2mux_event(struct h2mux *m, struct h2mux_stream *st)
 {
-	if (st->pending)
-		return;
-	st->pending = true;
-	st->pnext = m->pending;
-	m->pending = st;
+	if (!list_linked(&st->pending))
+		list_add(&m->pending, &st->pending);
 }
 
 void h2mux_events(struct h2mux *m)
 {
-	for (int guard = 0; m->pending && guard < 100000; guard++) {
-		struct h2mux_stream *st = m->pending;
+	for (int guard = 0; !list_empty(&m->pending) && guard < 100000; guard++) {
+		struct h2mux_stream *st = list_first(&m->pending, struct h2mux_stream, pending);
 
-		m->pending = st->pnext;
-		st->pending = false;
-		st->pnext = NULL;
+		list_del(&st->pending);
 		st->ops->event(m, st);
 	}
 }
 
 void h2mux_unqueue(struct h2mux *m, struct h2mux_stream *st)
 {
-	if (!st->pending)
-		return;
-	for (struct h2mux_stream **pp = &m->pending; *pp; pp = &(*pp)->pnext)
-		if (*pp == st) {
-			*pp = st->pnext;
-			break;
-		}
-	st->pending = false;
-	st->pnext = NULL;
+	(void)m;
+	list_del(&st->pending);
 }
 
 void h2mux_unqueue_all(struct h2mux *m)
 {
-	while (m->pending) {
-		struct h2mux_stream *st = m->pending;
+	struct h2mux_stream *st;
 
-		m->pending = st->pnext;
-		st->pending = false;
-		st->pnext = NULL;
-	}
+	while ((st = list_first(&m->pending, struct h2mux_stream, pending)))
+		list_del(&st->pending);
 }
 
 /* ---- the callback table: session events to the owner, stream events to the stream ---- */
@@ -308,7 +293,7 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 
 	m->ng = NULL;
 	m->ops = ops;
-	m->pending = NULL;
+	list_init(&m->pending);
 	m->frame_max = cfg->frame_max;
 	m->ng_err = 0;
 	m->max_hl = m->max_fields = m->reset_burst = m->reset_rate = 0;

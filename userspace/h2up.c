@@ -50,11 +50,10 @@
 struct h2conn {
 	struct h2mux m;
 	struct hup *c;            /* the connection it is the state of */
-	struct hup *streams;      /* its streams, attached until closed or released */
+	struct list streams;      /* its streams (struct h2stream), attached until closed or released */
 	unsigned n_streams;
 	bool goaway;              /* received or sent: no new streams */
-	bool dirty;
-	struct hup *dnext;        /* lp->http->h2up_dirty */
+	struct list dirty;        /* on lp->http->h2up_dirty */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -62,8 +61,7 @@ struct h2stream {
 	struct h2mux_stream ms;   /* the nghttp2 stream user data */
 	struct hup *u;            /* the stream it is the state of */
 	struct hup *conn;         /* NULL once the stream is off its connection */
-	struct hup *snext, *sprev;
-	struct hup *fnext;        /* conn_fail's list */
+	struct list link;         /* on its connection's streams, then conn_fail's list */
 	bool released;            /* its exchange is done with it */
 	bool closed;              /* nghttp2 closed it (or never opened it) */
 	bool submitted, deferred;
@@ -93,11 +91,9 @@ static void conn_dirty(struct loop *lp, struct hup *c)
 {
 	struct h2conn *h = CONN(c);
 
-	if (h->dirty || c->state == HUP_CLOSING)
+	if (list_linked(&h->dirty) || c->state == HUP_CLOSING)
 		return;
-	h->dirty = true;
-	h->dnext = lp->http->h2up_dirty;
-	lp->http->h2up_dirty = c;
+	list_add(&lp->http->h2up_dirty, &h->dirty);
 }
 
 static void stream_event(struct hup *u)
@@ -116,17 +112,11 @@ static void stream_detach(struct hup *u)
 	if (!s->conn)
 		return;
 	h = CONN(s->conn);
-	if (s->sprev)
-		ST(s->sprev)->snext = s->snext;
-	else
-		h->streams = s->snext;
-	if (s->snext)
-		ST(s->snext)->sprev = s->sprev;
+	list_del(&s->link);
 	h->n_streams--;
 	if (s->sid > 0 && !s->closed)
 		h2mux_attach(&h->m, s->sid, NULL);
 	s->conn = NULL;
-	s->snext = s->sprev = NULL;
 }
 
 static void stream_free(struct hup *u)
@@ -150,7 +140,7 @@ static void stream_maybe_free(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	if (s->released && (s->closed || !s->conn) && !s->ms.pending)
+	if (s->released && (s->closed || !s->conn) && !list_linked(&s->ms.pending))
 		stream_free(u);
 }
 
@@ -448,6 +438,7 @@ static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 	if (!h)
 		return -ENOMEM;
 	h->c = c;
+	list_init(&h->streams);
 	c->h2 = h;
 	if (x->proto == HPROTO_H2) {
 		int err = hup_tls_start(c, x->rt->tls_client, x->tls_name, "h2");
@@ -465,7 +456,8 @@ static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
 static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 {
 	struct h2conn *h = CONN(c);
-	struct hup *fail = NULL;
+	struct list fail;
+	struct h2stream *s;
 
 	if (c->state == HUP_CLOSING)
 		return;
@@ -474,9 +466,9 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 	h2mux_events(&h->m);
 	if (c->state == HUP_CLOSING)
 		return;
-	while (h->streams) {
-		struct hup *u = h->streams;
-		struct h2stream *s = ST(u);
+	list_init(&fail);
+	while ((s = list_first(&h->streams, struct h2stream, link))) {
+		struct hup *u = s->u;
 
 		stream_detach(u);
 		s->closed = true;
@@ -484,19 +476,16 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 			stream_maybe_free(u);
 			continue;
 		}
-		s->fnext = fail;
-		fail = u;
+		list_add(&fail, &s->link);
 	}
 	hup_close(lp, c);
-	while (fail) {
-		struct hup *u = fail;
+	while ((s = list_first(&fail, struct h2stream, link))) {
+		struct hup *u = s->u;
 		struct hconn *x = u->x;
-		struct h2stream *s = ST(u);
 		/* a request whose HEADERS never left was not processed anywhere */
 		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
 
-		fail = s->fnext;
-		s->fnext = NULL;
+		list_del(&s->link);
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
@@ -507,13 +496,14 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 void h2up_conn_free(struct loop *lp, struct hup *c)
 {
 	struct h2conn *h = CONN(c);
+	struct h2stream *s;
 
 	(void)lp;
 	if (!h)
 		return;
 	h2mux_unqueue_all(&h->m);
-	while (h->streams) {
-		struct hup *u = h->streams;
+	while ((s = list_first(&h->streams, struct h2stream, link))) {
+		struct hup *u = s->u;
 
 		stream_detach(u);
 		ST(u)->released = true;
@@ -521,20 +511,8 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 			http_up_gone(u->x, u);
 		stream_free(u);
 	}
-	for (struct hup **pp = &c->ep->h2conns; *pp; pp = &(*pp)->pnext)
-		if (*pp == c) {
-			*pp = c->pnext;
-			break;
-		}
-	if (h->dirty) {
-		struct hup **pp;
-
-		for (pp = &lp->http->h2up_dirty; *pp; pp = &CONN(*pp)->dnext)
-			if (*pp == c) {
-				*pp = h->dnext;
-				break;
-			}
-	}
+	list_del(&c->pool);
+	list_del(&h->dirty);
 	h2mux_fini(&h->m);
 	free(h);
 	c->h2 = NULL;
@@ -595,13 +573,11 @@ static void conn_flush(struct loop *lp, struct hup *c)
 
 void h2up_flush_dirty(struct loop *lp)
 {
-	for (int guard = 0; lp->http->h2up_dirty && guard < 100000; guard++) {
-		struct hup *c = lp->http->h2up_dirty;
+	for (int guard = 0; !list_empty(&lp->http->h2up_dirty) && guard < 100000; guard++) {
+		struct h2conn *h = list_first(&lp->http->h2up_dirty, struct h2conn, dirty);
 
-		lp->http->h2up_dirty = CONN(c)->dnext;
-		CONN(c)->dirty = false;
-		CONN(c)->dnext = NULL;
-		conn_flush(lp, c);
+		list_del(&h->dirty);
+		conn_flush(lp, h->c);
 	}
 }
 
@@ -695,11 +671,11 @@ void h2up_tick(struct loop *lp, struct hup *c)
 
 struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
-	struct hup *c, *u;
+	struct hup *c, *n, *u, *found = NULL;
 	struct h2stream *s;
 	int err;
 
-	for (c = ep->h2conns; c; c = c->pnext) {
+	list_for_each(c, &ep->h2conns, pool) {
 		struct h2conn *h = CONN(c);
 		uint32_t max;
 
@@ -707,19 +683,18 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		    (c->tls && strcmp(c->tls->name, x->tls_name)))
 			continue;
 		max = nghttp2_session_get_remote_settings(h->m.ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-		if (h->n_streams < max)
+		if (h->n_streams < max) {
+			found = c;
 			break;
+		}
 	}
-	if (c) {
+	if ((c = found)) {
 		lp->st.http_pool_reused++;
 	} else {
 		/* a closing connection stays on the list until freed: drop those first */
-		for (struct hup **pp = &ep->h2conns; *pp;) {
-			if ((*pp)->state == HUP_CLOSING || CONN(*pp)->goaway)
-				*pp = (*pp)->pnext;
-			else
-				pp = &(*pp)->pnext;
-		}
+		list_for_each_safe(c, n, &ep->h2conns, pool)
+			if (c->state == HUP_CLOSING || CONN(c)->goaway)
+				list_del(&c->pool);
 		if (!(c = hup_connect(lp, ep, NULL, HUP_K_H2)))
 			return NULL;
 		if ((err = conn_init(lp, c, x))) {
@@ -728,8 +703,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 			return NULL;
 		}
 		c->idle_since_ms = lp->now_ms;
-		c->pnext = ep->h2conns;
-		ep->h2conns = c;
+		list_add(&ep->h2conns, &c->pool);
 	}
 	u = calloc(1, sizeof(*u));
 	s = calloc(1, sizeof(*s));
@@ -759,10 +733,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	u->fd = -1;
 	u->state = HUP_OPEN;
 	s->conn = c;
-	s->snext = CONN(c)->streams;
-	if (s->snext)
-		ST(s->snext)->sprev = u;
-	CONN(c)->streams = u;
+	list_add(&CONN(c)->streams, &s->link);
 	CONN(c)->n_streams++;
 	lp->st.http_h2up_streams++;
 	return u;

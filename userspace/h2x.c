@@ -3,7 +3,6 @@
  * unframed DATA written as HTTP/1.1 chunks. Heads cross as structured messages
  * (hmsg.c). See h2x.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,58 +11,6 @@
 #include "h2x.h"
 #include "hmsg.h"
 #include "http1.h"
-
-int hb_put(struct hbuf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + n;
-		char *np = realloc(b->p, ncap);
-
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-int hb_printf(struct hbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -EINVAL;
-	return hb_put(b, tmp, (size_t)n);
-}
-
-int rx_put(struct rxbuf *b, const void *p, size_t n)
-{
-	if (b->off && b->len + n > b->cap) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
-	if (b->len + n > b->cap) {
-		size_t ncap = b->cap * 2 + n;
-		char *np = realloc(b->p, ncap);
-
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
 
 int h2x_body_read(struct h2x_body *b, const char *src, size_t n, uint8_t *dst, size_t cap, size_t *used,
 		  size_t *out)

@@ -2,8 +2,8 @@
  * upstream (h2up.c), the HTTP/2 client side (h2dn.c) and the exchange (hreq.c,
  * exch.c) of the http action: an HTTP/1.1 body read as DATA (de-chunked), DATA written
  * as HTTP/1.1 chunks; each only where one side is HTTP/1.1 (HTTP/2 to HTTP/2 moves
- * DATA bytes as they are). Heads are structured messages (hmsg.h). Prefix h2x_ (and
- * hb_ for growable buffers). */
+ * DATA bytes as they are). Heads are structured messages (hmsg.h). Prefix h2x_; the
+ * buffers they fill are buf.h's. */
 #ifndef HERMES_H2X_H
 #define HERMES_H2X_H
 
@@ -12,14 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "http-t.h"
 #include "hmsg-t.h"
 #include "http1-t.h"
-
-int hb_put(struct hbuf *b, const void *p, size_t n);
-int hb_printf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends to a receive buffer that no recv fills (an HTTP/2 stream's): compacts, grows. */
-int rx_put(struct rxbuf *b, const void *p, size_t n);
 
 /* An HTTP/1.1 message body read as HTTP/2 DATA: the framing goes, the data stays. */
 enum h2x_mode {

@@ -11,25 +11,15 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "buf.h"
 #include "config-t.h"
 #include "hermes/origdst.h"
 #include "http1-t.h"
+#include "life.h"
+#include "list.h"
 #include "loop-t.h"
 #include "retry-t.h"
 #include "tls.h"
-
-/* Received bytes: data is p[off..len). A recv in flight writes at p + len, so the
- * buffer is compacted (and len lowered) only while none is. */
-struct rxbuf {
-	char *p;
-	size_t off, len, cap;
-};
-
-/* A growable byte string. */
-struct hbuf {
-	char *p;
-	size_t len, cap;
-};
 
 /* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
  * handed to an exchange), or one stream of an HTTP/2 connection (an exchange's attempt,
@@ -39,13 +29,13 @@ enum hup_kind { HUP_K_H1 = 0, HUP_K_H2, HUP_K_STREAM };
 /* An upstream endpoint (IP:port): its pool of idle connections and its health. Shared
  * by every route naming it and by flows that reach it with no route; lives until exit. */
 struct hep {
-	struct hep *next;
+	struct list link;        /* lp->http->eps */
 	struct hermes_addr addr;
-	struct hup *idle;        /* idle pooled connections (LIFO: the warmest first) */
+	struct list idle;        /* idle pooled connections (struct hup pool; LIFO: the warmest first) */
 	unsigned n_idle;
 	unsigned active;         /* requests with an attempt on it now (least_request) */
 	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
-	struct hup *h2conns;     /* HTTP/2 connections to it (h2up.c) */
+	struct list h2conns;     /* HTTP/2 connections to it (struct hup pool; h2up.c), the latest first */
 };
 
 enum hup_state {
@@ -75,10 +65,10 @@ struct hup {
 	void *h2;                 /* HUP_K_H2 / HUP_K_STREAM: h2up.c's state */
 	struct hep *ep;
 	struct hconn *x;          /* owner while HUP_CONNECTING/HUP_OPEN; NULL otherwise */
-	struct hup *next, *prev;  /* all connections (struct http_state.hups) */
-	struct hup *pnext;        /* the endpoint's idle list */
+	struct list link;         /* all connections (struct http_state.hups) */
+	struct list pool;         /* the endpoint's idle list (HTTP/1.1) or its h2conns (HTTP/2) */
 	int fd;
-	int inflight;
+	struct life life;         /* closing: HUP_CLOSING */
 	enum hup_state state;
 	bool reused;              /* taken from the pool for this exchange */
 	bool recv_armed, send_inflight;
@@ -140,12 +130,12 @@ struct h2dn_host {
  * served one after the other; pipelined ones wait in rx). */
 struct hconn {
 	struct loop *loop;
-	struct hconn *next, *prev;
+	struct list link;         /* lp->http->conns */
 	uint64_t id;
 	int fd;                   /* -1 for an HTTP/2 stream */
 	struct h2sess *h2p;       /* an HTTP/2 stream: its connection (NULL once that is gone) */
 	void *h2;                 /* HC_H2 connection or stream: h2dn.c's state */
-	int inflight;
+	struct life life;         /* closing: HC_CLOSING */
 	enum hc_state state;
 	bool recv_armed, send_inflight, timer_armed;
 	struct loop_op op_recv;   /* recv from the client (`recv_armed`) */
@@ -224,12 +214,12 @@ struct hconn {
 
 /* The http action's state in the loop. */
 struct http_state {
-	struct hep *eps;
-	struct hup *hups;
-	struct hconn *conns;
+	struct list eps;          /* struct hep, the latest first */
+	struct list hups;         /* struct hup */
+	struct list conns;        /* struct hconn: client connections and HTTP/2 streams */
 	struct retry_budget budget; /* active requests and retries (retry.c) */
-	struct hup *h2up_dirty;   /* HTTP/2 upstream connections with frames to produce */
-	struct hconn *h2dn_dirty; /* HTTP/2 client connections with frames to produce */
+	struct list h2up_dirty;   /* HTTP/2 upstream connections with frames to produce (h2up.c) */
+	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
 };
 
 #endif

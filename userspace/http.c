@@ -88,7 +88,7 @@ static void hc_end_request(struct loop *lp, struct hconn *x)
 
 static void http_maybe_free(struct loop *lp, struct hconn *x)
 {
-	if (x->state != HC_CLOSING || x->inflight > 0)
+	if (!life_over(&x->life))
 		return;
 	if (x->rst && x->fd >= 0 && !x->crash_rst)
 		sock_reset_on_close(x->fd);
@@ -98,12 +98,7 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 		close(x->fd);
 	h2dn_free(x);
 	hreq_release(x); /* freed at exit with a request in progress */
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		lp->http->conns = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
+	list_del(&x->link);
 	free(x->rx.p);
 	free(x->sbuf);
 	free(x->out.p);
@@ -122,7 +117,7 @@ static void hc_aux_done(struct loop *lp, struct loop_op *op, const struct io_uri
 	struct hconn *x = loop_container_of(op, struct hconn, op_aux);
 
 	(void)cqe;
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -136,18 +131,19 @@ void http_conn_close(struct loop *lp, struct hconn *x, bool rst)
 	hc_end_request(lp, x);
 	x->rst |= rst;
 	x->state = HC_CLOSING;
+	life_close(&x->life);
 	if (x->timer_armed) {
 		io_uring_prep_timeout_remove(loop_sqe(lp, &x->op_aux, hc_aux_done), loop_op_ud(&x->op_timer), 0);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	/* by user_data, not by fd (loop_cancel) */
 	if (x->recv_armed) {
 		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_recv);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	if (x->send_inflight) {
 		loop_cancel(lp, &x->op_aux, hc_aux_done, &x->op_send);
-		x->inflight++;
+		life_hold(&x->life, 1);
 	}
 	http_maybe_free(lp, x);
 }
@@ -179,10 +175,7 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 	x->dst = *dst;
 	x->state = HC_HEAD;
 	x->idle_since_ms = lp->now_ms;
-	x->next = lp->http->conns;
-	if (x->next)
-		x->next->prev = x;
-	lp->http->conns = x;
+	list_add(&lp->http->conns, &x->link);
 	return x;
 }
 
@@ -247,11 +240,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 
 	if (x->recv_armed || x->client_eof || x->state == HC_CLOSING || x->fd < 0)
 		return;
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	if (b->len >= b->cap) {
 		if (x->state != HC_LINGER)
 			return; /* read-ahead is full: the current request goes first */
@@ -259,7 +248,7 @@ static void hc_arm_recv(struct loop *lp, struct hconn *x)
 	}
 	io_uring_prep_recv(loop_sqe(lp, &x->op_recv, hc_recv_done), x->fd, b->p + b->len, b->cap - b->len, 0);
 	x->recv_armed = true;
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 static void hc_kick_send(struct loop *lp, struct hconn *x)
@@ -272,7 +261,7 @@ static void hc_kick_send(struct loop *lp, struct hconn *x)
 		return;
 	io_uring_prep_send(loop_sqe(lp, &x->op_send, hc_send_done), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
 	x->send_inflight = true;
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 void http_rx_consume(struct hconn *x, size_t n)
@@ -319,7 +308,7 @@ static void hc_timer_sync(struct loop *lp, struct hconn *x)
 		io_uring_prep_timeout(loop_sqe(lp, &x->op_timer, hc_timer_done), &x->ts, 0, 0);
 		x->timer_armed = true;
 	}
-	x->inflight++;
+	life_hold(&x->life, 1);
 	x->timer_at_ms = d;
 }
 
@@ -419,12 +408,12 @@ void http_refuse(struct loop *lp, struct hconn *x, int status, const char *why)
 /* The transport's callbacks hold x (as a completion of its own would) while they run. */
 void http_hold(struct hconn *x)
 {
-	x->inflight++;
+	life_hold(&x->life, 1);
 }
 
 void http_unhold(struct loop *lp, struct hconn *x)
 {
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -621,7 +610,7 @@ static void hc_recv_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hconn *x = loop_container_of(op, struct hconn, op_recv);
 
 	on_client_recv(lp, x, cqe->res);
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -630,7 +619,7 @@ static void hc_send_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hconn *x = loop_container_of(op, struct hconn, op_send);
 
 	on_client_send(lp, x, cqe->res);
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -645,7 +634,7 @@ static void hc_timer_done(struct loop *lp, struct loop_op *op, const struct io_u
 		if (x->state != HC_CLOSING)
 			http_progress(lp, x);
 	}
-	x->inflight--;
+	life_drop(&x->life);
 	http_maybe_free(lp, x);
 }
 
@@ -654,8 +643,9 @@ void http_tick(struct loop *lp)
 	const struct cfg_http *hc = &lp->cfg->http;
 
 	hup_tick(lp);
-	for (struct hconn *x = lp->http->conns, *n; x; x = n) {
-		n = x->next;
+	struct hconn *x, *n;
+
+	list_for_each_safe(x, n, &lp->http->conns, link) {
 		if (x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
 		    (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
 			/* idle between requests: a keep-alive client reconnects */
@@ -678,13 +668,15 @@ void http_tick(struct loop *lp)
 void http_abort_all(struct loop *lp)
 {
 	/* closing an HTTP/2 connection frees its streams: start over after each close */
-	for (struct hconn *x = lp->http->conns; x;) {
+	for (struct list *n = lp->http->conns.next; n != &lp->http->conns;) {
+		struct hconn *x = list_entry(n, struct hconn, link);
+
 		if (x->state != HC_CLOSING && x->fd >= 0) {
 			http_conn_close(lp, x, true);
-			x = lp->http->conns;
+			n = lp->http->conns.next;
 			continue;
 		}
-		x = x->next;
+		n = n->next;
 	}
 }
 
@@ -707,7 +699,9 @@ void http_conn_kick(struct loop *lp, struct hconn *x)
 
 void http_flush_dirty(struct loop *lp)
 {
-	for (int guard = 0; guard < 16 && (lp->http->h2up_dirty || lp->http->h2dn_dirty); guard++) {
+	struct http_state *h = lp->http;
+
+	for (int guard = 0; guard < 16 && (!list_empty(&h->h2up_dirty) || !list_empty(&h->h2dn_dirty)); guard++) {
 		h2up_flush_dirty(lp);
 		h2dn_flush_dirty(lp);
 	}
@@ -721,6 +715,11 @@ int http_init(struct loop *lp)
 	lp->http = calloc(1, sizeof(*lp->http));
 	if (!lp->http)
 		return -ENOMEM;
+	list_init(&lp->http->eps);
+	list_init(&lp->http->hups);
+	list_init(&lp->http->conns);
+	list_init(&lp->http->h2up_dirty);
+	list_init(&lp->http->h2dn_dirty);
 	lp->st.http_request_seconds.bounds = bounds;
 	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
 	srandom((unsigned)loop_now_ns());
@@ -729,16 +728,16 @@ int http_init(struct loop *lp)
 
 void http_fini(struct loop *lp)
 {
+	struct hconn *x;
+
 	if (!lp->http)
 		return;
 	/* upstreams first: freeing an h2 upstream connection tells its streams' exchanges
 	 * (http_up_gone), which must still be there */
 	hup_fini(lp);
-	while (lp->http->conns) {
-		struct hconn *x = lp->http->conns;
-
+	while ((x = list_first(&lp->http->conns, struct hconn, link))) {
 		x->state = HC_CLOSING;
-		x->inflight = 0;
+		x->life = (struct life){ .closing = true };
 		http_maybe_free(lp, x);
 	}
 	free(lp->http);

@@ -39,7 +39,7 @@ struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
 {
 	struct hep *ep;
 
-	for (ep = lp->http->eps; ep; ep = ep->next)
+	list_for_each(ep, &lp->http->eps, link)
 		if (ep->addr.family == addr->family && ep->addr.port == addr->port &&
 		    !memcmp(ep->addr.addr, addr->addr, addr->family == HERMES_FAMILY_V4 ? 4 : 16))
 			return ep;
@@ -47,23 +47,17 @@ struct hep *hep_get(struct loop *lp, const struct hermes_addr *addr)
 	if (!ep)
 		return NULL;
 	ep->addr = *addr;
-	ep->next = lp->http->eps;
-	lp->http->eps = ep;
+	list_init(&ep->idle);
+	list_init(&ep->h2conns);
+	list_add(&lp->http->eps, &ep->link);
 	return ep;
 }
 
 void hup_unidle(struct hup *u)
 {
-	struct hup **pp;
-
-	for (pp = &u->ep->idle; *pp; pp = &(*pp)->pnext) {
-		if (*pp == u) {
-			*pp = u->pnext;
-			u->ep->n_idle--;
-			break;
-		}
-	}
-	u->pnext = NULL;
+	if (list_linked(&u->pool))
+		u->ep->n_idle--;
+	list_del(&u->pool);
 }
 
 static void tls_free(struct hup *u)
@@ -79,19 +73,14 @@ static void tls_free(struct hup *u)
 
 static void hup_maybe_free(struct loop *lp, struct hup *u)
 {
-	if (u->state != HUP_CLOSING || u->inflight > 0)
+	if (!life_over(&u->life))
 		return;
 	if (u->kind == HUP_K_H2)
 		h2up_conn_free(lp, u);
 	tls_free(u);
 	if (u->fd >= 0)
 		close(u->fd);
-	if (u->prev)
-		u->prev->next = u->next;
-	else
-		lp->http->hups = u->next;
-	if (u->next)
-		u->next->prev = u->prev;
+	list_del(&u->link);
 	free(u->rx.p);
 	free(u->wbuf);
 	free(u->wq.p);
@@ -106,7 +95,7 @@ static void hup_aux_done(struct loop *lp, struct loop_op *op, const struct io_ur
 	struct hup *u = loop_container_of(op, struct hup, op_aux);
 
 	(void)cqe;
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -118,20 +107,20 @@ static void hup_cancel_ops(struct loop *lp, struct hup *u, bool connecting)
 {
 	if (u->kind != HUP_K_H1) {
 		io_uring_prep_cancel_fd(loop_sqe(lp, &u->op_aux, hup_aux_done), u->fd, IORING_ASYNC_CANCEL_ALL);
-		u->inflight++;
+		life_hold(&u->life, 1);
 		return;
 	}
 	if (connecting) { /* its linked timeout goes with it */
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_connect);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 	if (u->recv_armed) {
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_recv);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 	if (u->send_inflight) {
 		loop_cancel(lp, &u->op_aux, hup_aux_done, &u->op_send);
-		u->inflight++;
+		life_hold(&u->life, 1);
 	}
 }
 
@@ -144,8 +133,9 @@ void hup_close(struct loop *lp, struct hup *u)
 	if (u->state == HUP_IDLE)
 		hup_unidle(u);
 	u->state = HUP_CLOSING;
+	life_close(&u->life);
 	u->x = NULL;
-	if (u->fd >= 0 && u->inflight)
+	if (u->fd >= 0 && u->life.inflight)
 		hup_cancel_ops(lp, u, connecting);
 	hup_maybe_free(lp, u);
 }
@@ -172,16 +162,12 @@ void hup_arm_recv(struct loop *lp, struct hup *u)
 		return;
 	/* rx may hold ciphertext OpenSSL did not read (after close_notify): it moves to the
 	 * front, where the next tls_recv hands it over again */
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	if (b->len >= b->cap)
 		return; /* the owner consumes first */
 	io_uring_prep_recv(loop_sqe(lp, &u->op_recv, hup_recv_done), u->fd, b->p + b->len, b->cap - b->len, 0);
 	u->recv_armed = true;
-	u->inflight++;
+	life_hold(&u->life, 1);
 }
 
 void hup_kick_send(struct loop *lp, struct hup *u)
@@ -190,7 +176,7 @@ void hup_kick_send(struct loop *lp, struct hup *u)
 		return;
 	io_uring_prep_send(loop_sqe(lp, &u->op_send, hup_send_done), u->fd, u->wbuf + u->woff, u->wlen - u->woff, MSG_NOSIGNAL);
 	u->send_inflight = true;
-	u->inflight++;
+	life_hold(&u->life, 1);
 }
 
 void hup_send_queued(struct loop *lp, struct hup *u)
@@ -332,11 +318,7 @@ static int tls_pull(struct hup *u)
 	struct rxbuf *b = &u->tls->in;
 	char what[160], why[320];
 
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	rx_compact(b);
 	while (!u->eof) {
 		long r;
 
@@ -403,29 +385,28 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	u->ep = ep;
 	u->x = x;
 	u->state = HUP_CONNECTING;
-	u->next = lp->http->hups;
-	if (u->next)
-		u->next->prev = u;
-	lp->http->hups = u;
+	list_add(&lp->http->hups, &u->link);
 	lp->st.http_pool_new++;
 	/* the exchange's per-try timeout may be shorter: it cancels the connect itself */
 	sock_connect(lp, u->fd, &u->dst_ss, len, &u->op_connect, hup_connect_done, &u->op_aux, hup_aux_done, &u->ts);
-	u->inflight += 2;
+	life_hold(&u->life, 2);
 	return u;
 }
 
 struct hup *hup_open(struct loop *lp, struct hep *ep, struct hconn *x)
 {
 	bool tls = x->proto == HPROTO_H1_TLS;
-	struct hup *u;
+	struct hup *u, *found = NULL;
 	int err;
 
 	if (x->proto == HPROTO_H2C || x->proto == HPROTO_H2)
 		return h2up_open(lp, ep, x);
-	for (u = ep->idle; u; u = u->pnext)
-		if (!u->tls == !tls && (!tls || !strcmp(u->tls->name, x->tls_name)))
+	list_for_each(u, &ep->idle, pool)
+		if (!u->tls == !tls && (!tls || !strcmp(u->tls->name, x->tls_name))) {
+			found = u;
 			break;
-	if (u) {
+		}
+	if ((u = found)) {
 		hup_unidle(u);
 		u->state = HUP_OPEN;
 		u->x = x;
@@ -564,8 +545,11 @@ unsigned hup_trim_idle(struct loop *lp, unsigned n)
 {
 	unsigned done = 0;
 
-	for (struct hup *u = lp->http->hups, *next; u && done < n; u = next) {
-		next = u->next; /* hup_close may free u */
+	struct hup *u, *next; /* hup_close may free u */
+
+	list_for_each_safe(u, next, &lp->http->hups, link) {
+		if (done >= n)
+			break;
 		if (u->state == HUP_IDLE && u->kind == HUP_K_H1) {
 			hup_close(lp, u);
 			done++;
@@ -590,8 +574,7 @@ void hup_release(struct loop *lp, struct hup *u, bool reusable)
 	}
 	u->state = HUP_IDLE;
 	u->idle_since_ms = lp->now_ms;
-	u->pnext = ep->idle;
-	ep->idle = u;
+	list_add(&ep->idle, &u->pool);
 	ep->n_idle++;
 	hup_arm_recv(lp, u);
 }
@@ -746,7 +729,7 @@ static void hup_connect_done(struct loop *lp, struct loop_op *op, const struct i
 		h2up_on_connect(lp, u, cqe->res);
 	else
 		on_connect(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -758,7 +741,7 @@ static void hup_recv_done(struct loop *lp, struct loop_op *op, const struct io_u
 		h2up_on_recv(lp, u, cqe->res);
 	else
 		on_recv(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
@@ -770,14 +753,15 @@ static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_u
 		h2up_on_send(lp, u, cqe->res);
 	else
 		on_send(lp, u, cqe->res);
-	u->inflight--;
+	life_drop(&u->life);
 	hup_maybe_free(lp, u);
 }
 
 void hup_tick(struct loop *lp)
 {
-	for (struct hup *u = lp->http->hups, *n; u; u = n) {
-		n = u->next;
+	struct hup *u, *n;
+
+	list_for_each_safe(u, n, &lp->http->hups, link) {
 		if (u->state == HUP_IDLE &&
 		    (lp->draining || lp->now_ms - u->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms))
 			hup_close(lp, u);
@@ -791,17 +775,16 @@ void hup_tick(struct loop *lp)
 /* At exit: the ring goes away with whatever is in flight. */
 void hup_fini(struct loop *lp)
 {
-	while (lp->http->hups) {
-		struct hup *u = lp->http->hups;
+	struct hup *u;
+	struct hep *ep;
 
+	while ((u = list_first(&lp->http->hups, struct hup, link))) {
 		u->state = HUP_CLOSING;
-		u->inflight = 0;
+		u->life = (struct life){ .closing = true };
 		hup_maybe_free(lp, u);
 	}
-	while (lp->http->eps) {
-		struct hep *ep = lp->http->eps;
-
-		lp->http->eps = ep->next;
+	while ((ep = list_first(&lp->http->eps, struct hep, link))) {
+		list_del(&ep->link);
 		free(ep);
 	}
 }

@@ -11,10 +11,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "config-t.h"
 #include "ep-t.h"
 #include "relay.h"
 #include "hermes/origdst.h"
+#include "life.h"
+#include "list.h"
 #include "loader.h"
 #include "runtime-t.h"
 #include "stats-t.h"
@@ -89,10 +92,11 @@ struct splice_dir {
 struct conn {
 	struct relay r;      /* r.ep[0]: the client side, r.ep[1]: the upstream side */
 	struct loop *loop;
-	struct conn *prev, *next;
+	struct list link;    /* lp->conns */
 	uint64_t id;
 	enum conn_state state;
-	int inflight;        /* the flow's own SQEs (backoff, splice polls, cancels) */
+	struct life life;    /* the flow's own SQEs (backoff, splice polls, cancels); closing:
+			      * CONN_CLOSING */
 	struct loop_op op_backoff; /* delay before the next connect attempt (CONN_BACKOFF) */
 	struct loop_op op_aux;     /* cancels and timeout removals */
 	bool rst_client, rst_upstream; /* ended with a reset of that side */
@@ -102,15 +106,14 @@ struct conn {
 	uint64_t cookie[2];  /* SO_COOKIE of both sockets */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
-	char *hbuf;          /* CONNECT request head (and bytes after it) */
-	size_t hlen, head_len;
+	struct hbuf head;    /* CONNECT request head (and bytes after it) */
+	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */
 	bool peer_connects;  /* ... whose upstream endpoint does the CONNECT itself (HTTP/2) */
 	uint8_t action;      /* enum hermes_action that steered the flow */
 	struct hermes_addr target; /* tunnel client: what the CONNECT asks for */
 	char *ident;         /* Hermes-* identity header lines sent with the CONNECT */
-	char *rbuf;          /* tunnel client over HTTP/1.1: the peer's answer (and bytes after it) */
-	size_t rlen;
+	struct hbuf resp;    /* tunnel client over HTTP/1.1: the peer's answer (and bytes after it) */
 	unsigned attempts;
 	unsigned n_eps;
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];
@@ -154,10 +157,10 @@ struct loop {
 	struct __kernel_timespec tick_ts;
 	struct loop_op op_signal; /* read of the signalfd */
 	struct loop_op op_tick;   /* 1 s housekeeping timer */
-	struct conn *conns;   /* all live proxy connections */
-	struct admin_conn *admins;
-	struct sess *sessions;   /* tunnel connections, both ways */
-	struct sess *sess_dirty; /* sessions to flush after the current batch */
+	struct list conns;       /* all live proxy connections (struct conn) */
+	struct list admins;      /* admin.c's connections */
+	struct list sessions;    /* tunnel connections, both ways (struct sess) */
+	struct list sess_dirty;  /* sessions to flush after the current batch, the latest first */
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;

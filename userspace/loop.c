@@ -192,6 +192,10 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	lp->build.efd = -1;
 	lp->config_path = config_path;
 	lp->bgid_next = 1;
+	list_init(&lp->conns);
+	list_init(&lp->admins);
+	list_init(&lp->sessions);
+	list_init(&lp->sess_dirty);
 	if ((err = install_first(lp, cfg)))
 		return err;
 	cfg = lp->cfg;
@@ -512,7 +516,7 @@ static void on_tick(struct loop *lp)
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);
-	if (lp->draining && (lp->st.active || lp->sessions) && lp->now_ms >= lp->drain_deadline_ms) {
+	if (lp->draining && (lp->st.active || !list_empty(&lp->sessions)) && lp->now_ms >= lp->drain_deadline_ms) {
 		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
 		conn_abort_all(lp);
 		http_abort_all(lp);
@@ -672,7 +676,7 @@ static int loop_wait(struct loop *lp)
 int loop_run(struct loop *lp)
 {
 	lp->ready = true;
-	while (!(lp->draining && lp->st.active == 0 && !lp->conns && !lp->sessions)) {
+	while (!(lp->draining && lp->st.active == 0 && list_empty(&lp->conns) && list_empty(&lp->sessions))) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 		int rc;
@@ -696,7 +700,7 @@ int loop_run(struct loop *lp)
 			sess_flush_dirty(lp);
 			if (lp->http)
 				http_flush_dirty(lp);
-			if (!lp->sess_dirty)
+			if (list_empty(&lp->sess_dirty))
 				break;
 		}
 	}

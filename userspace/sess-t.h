@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "config-t.h"
 #include "ep-t.h"
 #include "h2mux-t.h"
 #include "hermes/origdst.h"
+#include "life.h"
+#include "list.h"
 #include "loop-t.h"
 #include "http-t.h"
 #include "tls.h"
@@ -37,7 +40,7 @@ struct sstream {
 	struct ep e;
 	struct h2mux_stream ms;    /* an HTTP/2 stream's nghttp2 user data (h2mux.c) */
 	struct sess *s;            /* NULL once off its session */
-	struct sstream *next, *prev; /* s->streams */
+	struct list link;          /* s->streams */
 	int32_t sid;               /* 0: not opened yet; -1: closed */
 	bool client;               /* ours: a CONNECT to a peer */
 	bool started;              /* relaying: its DATA may go out */
@@ -47,8 +50,7 @@ struct sstream {
 	struct hermes_addr target; /* client: what the CONNECT asks for */
 	const char *ident;         /* client: Hermes-* lines to send with it (the owner's) */
 	struct ep_ring rx;         /* bytes received, until passed on */
-	char *hbuf;                /* server: the request head as HTTP/1.1 lines */
-	size_t hlen;
+	struct hbuf head;          /* server: the request head as HTTP/1.1 lines */
 	uint64_t held;             /* server: bytes of rx counted in s->held and *gauge */
 	uint64_t *gauge;           /* server: the process's count of such bytes */
 };
@@ -58,14 +60,13 @@ struct sstream {
  * tls.c's adapter over rbuf/ob: ciphertext moves with io_uring recv/send. */
 struct sess {
 	struct loop *loop;
-	struct sess *prev, *next;   /* lp->sessions */
-	struct sess *dnext;         /* lp->sess_dirty: wants a flush after this batch */
-	bool dirty;
+	struct list link;           /* lp->sessions */
+	struct list dirty;          /* on lp->sess_dirty: wants a flush after this batch */
 	uint64_t id;
 	int fd;
 	enum sess_state state;
 	bool server, tls;
-	int inflight;
+	struct life life;           /* closing: SESS_CLOSING */
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
 	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING); server:
@@ -84,9 +85,9 @@ struct sess {
 	uint8_t *rbuf;
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
-	struct sess_obuf { uint8_t *p; size_t len, off, cap; } ob[2];
+	struct rxbuf ob[2];
 	unsigned ob_send;
-	struct sstream *streams;    /* flows with a stream (or a pending one) here */
+	struct list streams;        /* flows with a stream (or a pending one) here (struct sstream) */
 	unsigned n_flows;
 	struct cfg_peer peer;       /* client: whom it reaches */
 	struct hermes_addr paddr;   /* the peer's address */

@@ -49,11 +49,8 @@ void sess_dirty(struct sess *s)
 {
 	struct loop *lp = s->loop;
 
-	if (s->dirty)
-		return;
-	s->dirty = true;
-	s->dnext = lp->sess_dirty;
-	lp->sess_dirty = s;
+	if (!list_linked(&s->dirty))
+		list_add(&lp->sess_dirty, &s->dirty);
 }
 
 const char *sess_name(const struct sess *s, char *buf, size_t len)
@@ -70,11 +67,7 @@ const char *sess_name(const struct sess *s, char *buf, size_t len)
 void sess_link(struct sess *s, struct sstream *st)
 {
 	st->s = s;
-	st->prev = NULL;
-	st->next = s->streams;
-	if (s->streams)
-		s->streams->prev = st;
-	s->streams = st;
+	list_add(&s->streams, &st->link);
 	s->n_flows++;
 }
 
@@ -84,13 +77,7 @@ void sess_unlink(struct sstream *st)
 
 	if (!s)
 		return;
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		s->streams = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	st->next = st->prev = NULL;
+	list_del(&st->link);
 	st->s = NULL;
 	if (!--s->n_flows)
 		s->idle_since_ms = s->loop->now_ms;
@@ -127,7 +114,7 @@ void sess_stream_free(struct sstream *st)
 	if (st->gauge)
 		*st->gauge -= st->held;
 	ep_ring_free(&st->rx);
-	free(st->hbuf);
+	hb_free(&st->head);
 	ep_release(&st->e);
 	free(st);
 }
@@ -290,18 +277,14 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 	s->fd = fd;
 	s->server = server;
 	s->started_ms = s->idle_since_ms = lp->now_ms;
-	s->next = lp->sessions;
-	if (lp->sessions)
-		lp->sessions->prev = s;
-	lp->sessions = s;
+	list_init(&s->streams);
+	list_add(&lp->sessions, &s->link);
 	return s;
 }
 
 static void sess_maybe_free(struct sess *s)
 {
-	struct loop *lp = s->loop;
-
-	if (s->state != SESS_CLOSING || s->inflight || s->in_ng || s->dirty)
+	if (!life_over(&s->life) || s->in_ng || list_linked(&s->dirty))
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
@@ -310,14 +293,9 @@ static void sess_maybe_free(struct sess *s)
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	free(s->rbuf);
-	free(s->ob[0].p);
-	free(s->ob[1].p);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		lp->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	rx_free(&s->ob[0]);
+	rx_free(&s->ob[1]);
+	list_del(&s->link);
 	free(s);
 }
 
@@ -330,7 +308,7 @@ static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 
 	(void)lp;
 	(void)cqe;
-	s->inflight--;
+	life_drop(&s->life);
 	sess_maybe_free(s);
 }
 
@@ -338,7 +316,7 @@ static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_u
 static void sess_cancel_op(struct sess *s, const struct loop_op *op)
 {
 	loop_cancel(s->loop, &s->op_aux, sess_aux_done, op);
-	s->inflight++;
+	life_hold(&s->life, 1);
 }
 
 /* Ends the session: every flow on it hears why (one still waiting for its tunnel tries
@@ -358,6 +336,7 @@ void sess_close(struct sess *s, int err, const char *why)
 			  s->server ? "from" : "to", sess_name(s, name, sizeof(name)), why);
 	connecting = s->state == SESS_CONNECTING;
 	s->state = SESS_CLOSING;
+	life_close(&s->life);
 	s->close_err = err ? err : -ECONNRESET;
 	sess_h2_close(s);
 	if (connecting) /* its linked timeout goes with it */
@@ -371,7 +350,9 @@ void sess_close(struct sess *s, int err, const char *why)
 
 void sess_close_all(struct loop *lp)
 {
-	for (struct sess *s = lp->sessions; s; s = s->next)
+	struct sess *s;
+
+	list_for_each(s, &lp->sessions, link)
 		sess_close(s, 0, "hermesd is stopping");
 }
 
@@ -384,40 +365,23 @@ static void sess_arm_recv(struct sess *s)
 	io_uring_prep_recv(loop_sqe(s->loop, &s->op_recv, sess_recv_done), s->fd, s->rbuf,
 			   s->state == SESS_SNIFF ? sizeof(h2c_preface) - 1 : SESS_RBUF, s->state == SESS_SNIFF ? MSG_PEEK : 0);
 	s->recv_armed = true;
-	s->inflight++;
+	life_hold(&s->life, 1);
 }
 
 /* The buffer output goes to now: ob[ob_send] holds the older bytes, so once the other
  * one has some (filled while a send was in flight, which then sent only part of its
  * buffer), new output goes after them, never into ob[ob_send] again: bytes out of order
  * are a broken TLS record or HTTP/2 frame. */
-static struct sess_obuf *ob_fill(struct sess *s)
+static struct rxbuf *ob_fill(struct sess *s)
 {
 	return &s->ob[s->send_inflight || s->ob[1 - s->ob_send].len ? 1 - s->ob_send : s->ob_send];
 }
 
-static int obuf_reserve(struct sess_obuf *o, size_t n)
-{
-	if (o->len + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 16384;
-		uint8_t *b;
-
-		while (cap < o->len + n)
-			cap *= 2;
-		b = realloc(o->p, cap);
-		if (!b)
-			return -ENOMEM;
-		o->p = b;
-		o->cap = cap;
-	}
-	return 0;
-}
-
 static int obuf_add(struct sess *s, const void *p, size_t n)
 {
-	struct sess_obuf *o = ob_fill(s);
+	struct rxbuf *o = ob_fill(s);
 
-	if (obuf_reserve(o, n))
+	if (rx_reserve(o, n, 16384))
 		return -ENOMEM;
 	memcpy(o->p + o->len, p, n);
 	o->len += n;
@@ -444,7 +408,7 @@ int sess_out(struct sess *s, const uint8_t *p, size_t n)
 
 static void sess_flush(struct sess *s)
 {
-	struct sess_obuf *o;
+	struct rxbuf *o;
 
 	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
@@ -466,10 +430,10 @@ static void sess_flush(struct sess *s)
 	if (s->send_inflight)
 		return;
 	o = &s->ob[s->ob_send];
-	if (o->len > o->off) {
-		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL);
+	if (rx_avail(o)) {
+		io_uring_prep_send(loop_sqe(s->loop, &s->op_send, sess_send_done), s->fd, o->p + o->off, rx_avail(o), MSG_NOSIGNAL);
 		s->send_inflight = true;
-		s->inflight++;
+		life_hold(&s->life, 1);
 		return;
 	}
 	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
@@ -482,9 +446,8 @@ void sess_flush_dirty(struct loop *lp)
 {
 	struct sess *s;
 
-	while ((s = lp->sess_dirty)) {
-		lp->sess_dirty = s->dnext;
-		s->dirty = false;
+	while ((s = list_first(&lp->sess_dirty, struct sess, dirty))) {
+		list_del(&s->dirty);
 		sess_flush(s);
 		sess_maybe_free(s);
 	}
@@ -602,11 +565,12 @@ struct sess *sess_connect(struct loop *lp, const struct cfg_peer *p, int *err)
 	if (s->fd < 0) {
 		*err = s->fd;
 		s->state = SESS_CLOSING;
+		life_close(&s->life);
 		sess_maybe_free(s);
 		return NULL;
 	}
 	s->state = SESS_CONNECTING;
-	s->inflight += 2;
+	life_hold(&s->life, 2);
 	return s;
 }
 
@@ -689,7 +653,7 @@ static void sess_sniff_pause_done(struct loop *lp, struct loop_op *op, const str
 
 	(void)lp;
 	(void)cqe;
-	s->inflight--;
+	life_drop(&s->life);
 	if (s->state == SESS_SNIFF)
 		sess_arm_recv(s);
 	sess_maybe_free(s);
@@ -714,7 +678,7 @@ static void on_sniff(struct sess *s, int res)
 
 		s->sniff_ts = (struct __kernel_timespec){ .tv_nsec = ns < SESS_SNIFF_PAUSE_MAX_NS ? ns : SESS_SNIFF_PAUSE_MAX_NS };
 		io_uring_prep_timeout(loop_sqe(lp, &s->op_connect, sess_sniff_pause_done), &s->sniff_ts, 0, 0);
-		s->inflight++;
+		life_hold(&s->life, 1);
 		return;
 	}
 	if (s->rbuf[0] == 0x16) {
@@ -744,6 +708,7 @@ static void on_sniff(struct sess *s, int res)
 	lp->sess_acc->socket(lp, s->fd);
 	s->fd = -1;
 	s->state = SESS_CLOSING;
+	life_close(&s->life);
 }
 
 static void on_recv(struct sess *s, int res)
@@ -814,7 +779,7 @@ static void on_connect(struct sess *s, int res)
 
 static void on_sent(struct sess *s, int res)
 {
-	struct sess_obuf *o = &s->ob[s->ob_send];
+	struct rxbuf *o = &s->ob[s->ob_send];
 
 	s->send_inflight = false;
 	if (s->state == SESS_CLOSING)
@@ -823,12 +788,9 @@ static void on_sent(struct sess *s, int res)
 		sess_close(s, res, strerror(-res));
 		return;
 	}
-	o->off += (size_t)res;
-	if (o->off >= o->len) {
-		/* all out: the other buffer (filled meanwhile) goes next */
-		o->off = o->len = 0;
+	rx_consume(o, (size_t)res);
+	if (!o->len) /* all out: the other buffer (filled meanwhile) goes next */
 		s->ob_send = 1 - s->ob_send;
-	}
 	sess_dirty(s);
 }
 
@@ -837,7 +799,7 @@ static void sess_connect_done(struct loop *lp, struct loop_op *op, const struct 
 	struct sess *s = loop_container_of(op, struct sess, op_connect);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_connect(s, cqe->res);
 	sess_maybe_free(s);
 }
@@ -847,7 +809,7 @@ static void sess_recv_done(struct loop *lp, struct loop_op *op, const struct io_
 	struct sess *s = loop_container_of(op, struct sess, op_recv);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_recv(s, cqe->res);
 	sess_maybe_free(s);
 }
@@ -857,18 +819,19 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 	struct sess *s = loop_container_of(op, struct sess, op_send);
 
 	(void)lp;
-	s->inflight--;
+	life_drop(&s->life);
 	on_sent(s, cqe->res);
 	sess_maybe_free(s);
 }
 
 void sess_tick(struct loop *lp)
 {
+	struct sess *s, *n;
+
 	clients_trim(lp);
-	for (struct sess *s = lp->sessions, *n; s; s = n) {
+	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
 
-		n = s->next;
 		s->bytes_mark = s->bytes;
 		/* a busy connection takes no new flows (a new one opens); a tick is ~1 s */
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;

@@ -16,7 +16,7 @@
 
 static struct sstream *flow(const struct sess *s)
 {
-	return s->streams;
+	return list_first(&s->streams, struct sstream, link);
 }
 
 size_t sess_h1_room(const struct sess *s)

@@ -244,28 +244,23 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
  * ":name: value" lines. */
 static int hbuf_add(struct sstream *st, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
 {
-	if (!st->hbuf && !(st->hbuf = malloc(TUNNEL_HEAD_MAX)))
+	struct hbuf *b = &st->head;
+
+	/* one allocation of the most a head may take: the puts below never grow it */
+	if (!b->p && hb_reserve(b, TUNNEL_HEAD_MAX))
 		return -ENOMEM;
-	if (st->hlen + nlen + vlen + 4 > TUNNEL_HEAD_MAX - 64)
+	if (b->len + nlen + vlen + 4 > TUNNEL_HEAD_MAX - 64)
 		return -EMSGSIZE;
-	memcpy(st->hbuf + st->hlen, name, nlen);
-	st->hlen += nlen;
-	memcpy(st->hbuf + st->hlen, ": ", 2);
-	st->hlen += 2;
-	memcpy(st->hbuf + st->hlen, value, vlen);
-	st->hlen += vlen;
-	memcpy(st->hbuf + st->hlen, "\r\n", 2);
-	st->hlen += 2;
-	return 0;
+	return hb_put(b, name, nlen) | hb_put(b, ": ", 2) | hb_put(b, value, vlen) | hb_put(b, "\r\n", 2);
 }
 
 static const char *hbuf_pseudo(const struct sstream *st, const char *name, size_t *len)
 {
 	size_t nl = strlen(name);
 
-	for (size_t off = 0; off < st->hlen;) {
-		const char *line = st->hbuf + off;
-		const char *end = memmem(line, st->hlen - off, "\r\n", 2);
+	for (size_t off = 0; off < st->head.len;) {
+		const char *line = st->head.p + off;
+		const char *end = memmem(line, st->head.len - off, "\r\n", 2);
 
 		if (!end)
 			break;
@@ -273,7 +268,7 @@ static const char *hbuf_pseudo(const struct sstream *st, const char *name, size_
 			*len = (size_t)(end - line) - nl - 2;
 			return line + nl + 2;
 		}
-		off = (size_t)(end - st->hbuf) + 2;
+		off = (size_t)(end - st->head.p) + 2;
 	}
 	*len = 0;
 	return NULL;
@@ -287,9 +282,9 @@ static size_t head_text(const struct sstream *st, const char *m, size_t ml, char
 
 	n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "%.*s %.*s HTTP/1.1\r\n", (int)ml, m ? m : "-", (int)al,
 			     a ? a : "-");
-	for (size_t off = 0; off < st->hlen;) {
-		const char *line = st->hbuf + off;
-		const char *end = memmem(line, st->hlen - off, "\r\n", 2);
+	for (size_t off = 0; off < st->head.len;) {
+		const char *line = st->head.p + off;
+		const char *end = memmem(line, st->head.len - off, "\r\n", 2);
 		size_t len = (size_t)(end - line) + 2;
 
 		if (line[0] != ':' && n + len < TUNNEL_HEAD_MAX - 2) {
@@ -320,7 +315,7 @@ static void server_request_done(struct sess *s, struct sstream *st)
 
 		/* the stream becomes h2dn's (it attaches its own stream to sid) */
 		stream_off(st);
-		h2dn_tunnel_stream(lp, &s->host, sid, st->hbuf, st->hlen, st->e.eof);
+		h2dn_tunnel_stream(lp, &s->host, sid, st->head.p, st->head.len, st->e.eof);
 		sess_stream_free(st);
 		return;
 	}
@@ -328,9 +323,7 @@ static void server_request_done(struct sess *s, struct sstream *st)
 	if (out) {
 		size_t n = head_text(st, m, ml, out);
 
-		free(st->hbuf);
-		st->hbuf = NULL;
-		st->hlen = 0;
+		hb_free(&st->head);
 		/* counted once known to be a tunnel (a proxy request counts as the http action's) */
 		lp->st.h2_streams++;
 		if (!lp->sess_acc->stream(lp, &st->e, &s->paddr, out, n))
@@ -607,12 +600,11 @@ int sess_h2_start(struct sess *s)
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
 	if (!s->server) {
-		struct sstream *st = s->streams, *next;
+		struct sstream *st, *next;
 		int err;
 
 		/* the streams that waited for the connection */
-		for (; st; st = next) {
-			next = st->next;
+		list_for_each_safe(st, next, &s->streams, link) {
 			if (!st->sid && (err = submit_request(s, st))) {
 				stream_off(st);
 				ep_error(&st->e, err);
@@ -666,8 +658,10 @@ bool sess_h2_finished(const struct sess *s)
 
 void sess_h2_close(struct sess *s)
 {
-	while (s->streams)
-		sess_stream_gone(s->streams, s->close_err);
+	struct sstream *st;
+
+	while ((st = list_first(&s->streams, struct sstream, link)))
+		sess_stream_gone(st, s->close_err);
 	h2dn_tunnel_close(s->loop, &s->host);
 }
 
@@ -701,7 +695,9 @@ static bool same_peer(const struct cfg_peer *a, const struct cfg_peer *b)
 
 static struct sess *pool_find(struct loop *lp, const struct cfg_peer *p)
 {
-	for (struct sess *s = lp->sessions; s; s = s->next) {
+	struct sess *s;
+
+	list_for_each(s, &lp->sessions, link) {
 		uint32_t limit = lp->cfg->h2_max_streams;
 
 		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p))

@@ -140,7 +140,7 @@ static void arm_poll(struct loop *lp, struct splice_dir *h)
 {
 	io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), from_fd(h), POLLRDHUP | POLLERR | POLLHUP);
 	h->polling = true;
-	h->c->inflight++;
+	life_hold(&h->c->life, 1);
 }
 
 static void arm_drain_timer(struct loop *lp, struct splice_dir *h)
@@ -152,7 +152,7 @@ static void arm_drain_timer(struct loop *lp, struct splice_dir *h)
 	h->ts.tv_nsec = (long long)h->drain_wait_ms * 1000000;
 	io_uring_prep_timeout(loop_sqe(lp, &h->op_drain, drain_done), &h->ts, 0, 0);
 	h->drain_timer = true;
-	h->c->inflight++;
+	life_hold(&h->c->life, 1);
 }
 
 /* Bytes an endpoint read before the kernel took over (a tunnel head's leftovers) go
@@ -255,7 +255,7 @@ void splice_unlink(struct loop *lp, struct conn *c)
  * gone (or going): the caller must not touch it again. */
 static bool splice_maybe_done(struct loop *lp, struct conn *c)
 {
-	if (c->sd[0].shut_done && c->sd[1].shut_done && !c->inflight) {
+	if (c->sd[0].shut_done && c->sd[1].shut_done && !c->life.inflight) {
 		conn_end(lp, c, false, false);
 		return true;
 	}
@@ -297,7 +297,7 @@ static void splice_done(struct loop *lp, struct splice_dir *h, bool drain, const
 {
 	struct conn *c = h->c;
 
-	c->inflight--;
+	life_drop(&c->life);
 	if (drain)
 		h->drain_timer = false;
 	else
@@ -337,7 +337,7 @@ static void splice_done(struct loop *lp, struct splice_dir *h, bool drain, const
 		if (!(c->sd[0].shut_done && c->sd[1].shut_done)) {
 			io_uring_prep_poll_add(loop_sqe(lp, &h->op_poll, poll_done), from_fd(h), POLLERR | POLLHUP);
 			h->polling = true;
-			c->inflight++;
+			life_hold(&c->life, 1);
 		}
 		return;
 	}

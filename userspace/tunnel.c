@@ -95,8 +95,7 @@ static int accept_stream(struct loop *lp, struct ep *e, const struct hermes_addr
 	c->peer = *peer;
 	c->tunnel_server = true;
 	c->state = CONN_TUNNEL_HEAD;
-	c->hbuf = head;
-	c->hlen = len;
+	c->head = (struct hbuf){ head, len, len };
 	lp->st.tunnel_requests++;
 	tunnel_parse_head(lp, c);
 	return 0;
@@ -190,21 +189,19 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 	return -EACCES;
 }
 
-/* Moves what the endpoint holds (up to `cap` bytes in all) to *buf at *len, which grows
- * to fit: a head or an answer of a few hundred bytes takes as much memory, not `cap` (an
- * idle flow would keep a page of it touched). 0 or -ENOMEM. */
-static int take_bytes(struct ep *e, char **buf, size_t *len, size_t cap)
+/* Moves what the endpoint holds (up to `cap` bytes in all) to b, which grows to fit: a
+ * head or an answer of a few hundred bytes takes as much memory, not `cap` (an idle flow
+ * would keep a page of it touched). 0 or -ENOMEM. */
+static int take_bytes(struct ep *e, struct hbuf *b, size_t cap)
 {
 	size_t want = ep_avail(e);
-	char *b;
 
-	if (want > cap - *len)
-		want = cap - *len;
+	if (want > cap - b->len)
+		want = cap - b->len;
 	if (!want)
 		return 0;
-	if (!(b = realloc(*buf, *len + want)))
+	if (hb_reserve(b, want))
 		return -ENOMEM;
-	*buf = b;
 	while (want) {
 		const uint8_t *p;
 		size_t n;
@@ -212,8 +209,8 @@ static int take_bytes(struct ep *e, char **buf, size_t *len, size_t cap)
 		ep_peek(e, &p, &n);
 		if (n > want)
 			n = want;
-		memcpy(b + *len, p, n);
-		*len += n;
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
 		want -= n;
 		ep_consume(e, n);
 	}
@@ -223,13 +220,13 @@ static int take_bytes(struct ep *e, char **buf, size_t *len, size_t cap)
 void tunnel_head(struct loop *lp, struct conn *c)
 {
 	struct ep *e = c->r.ep[0];
-	size_t had = c->hlen;
+	size_t had = c->head.len;
 
-	if (take_bytes(e, &c->hbuf, &c->hlen, TUNNEL_HEAD_MAX)) {
+	if (take_bytes(e, &c->head, TUNNEL_HEAD_MAX)) {
 		conn_end(lp, c, true, false);
 		return;
 	}
-	if (c->hlen == had && e->eof) {
+	if (c->head.len == had && e->eof) {
 		/* the client went away before finishing its request */
 		conn_end(lp, c, false, false);
 		return;
@@ -284,9 +281,9 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	bool abs_tls;
 	int n, hops;
 
-	n = h1_parse_request(c->hbuf, c->hlen, NULL, &req);
+	n = h1_parse_request(c->head.p, c->head.len, NULL, &req);
 	if (n == 0) {
-		if (c->hlen >= TUNNEL_HEAD_MAX) {
+		if (c->head.len >= TUNNEL_HEAD_MAX) {
 			fail(lp, c, 431, "request head too large");
 			return;
 		}
@@ -307,15 +304,14 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 		/* an explicit proxy request (absolute form, in clear text): the http action
 		 * serves this connection from now on, starting with the bytes read so far */
 		struct hermes_addr peer = c->peer;
-		char *bytes = c->hbuf;
-		size_t len = c->hlen;
+		struct hbuf bytes = c->head;
 		int fd;
 
-		c->hbuf = NULL;
+		c->head = (struct hbuf){ 0 };
 		fd = conn_hand_over(lp, c);
 
-		http_accept_fwd(lp, fd, &peer, bytes, len);
-		free(bytes);
+		http_accept_fwd(lp, fd, &peer, bytes.p, bytes.len);
+		hb_free(&bytes);
 		return;
 	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {
@@ -385,18 +381,17 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
  * Returns 0, or -errno if the client or the target cannot take them. */
 int tunnel_established(struct loop *lp, struct conn *c)
 {
-	size_t extra = c->hlen - c->head_len;
+	size_t extra = c->head.len - c->head_len;
 
 	(void)lp;
 	tunnel_reply(c, 200);
 	if (extra) {
 		/* read before anything the client sends later */
-		ep_prepend(c->r.ep[0], c->hbuf, c->head_len, extra);
-		c->hbuf = NULL;
+		ep_prepend(c->r.ep[0], c->head.p, c->head_len, extra);
+		c->head = (struct hbuf){ 0 };
 		return 0;
 	}
-	free(c->hbuf);
-	c->hbuf = NULL;
+	hb_free(&c->head);
 	return 0;
 }
 
@@ -448,7 +443,7 @@ void tunnel_identity(struct loop *lp, struct conn *c, const struct hermes_addr *
 }
 
 /* Peer connected (TCP, or TLS with ALPN http/1.1): the CONNECT goes out (a few hundred
- * bytes on a fresh connection), then its answer is read into rbuf. */
+ * bytes on a fresh connection), then its answer is read into resp. */
 void tunnel_send_connect(struct loop *lp, struct conn *c)
 {
 	struct sockaddr_storage ss;
@@ -464,7 +459,7 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 		return;
 	}
 	free(req);
-	c->rlen = 0;
+	c->resp.len = 0;
 	c->state = CONN_TUNNEL_RESP;
 	c->r.ep[1]->ops->read(c->r.ep[1]);
 }
@@ -477,16 +472,16 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 	struct h1_response resp;
 	int n;
 
-	if (take_bytes(e, &c->rbuf, &c->rlen, TUNNEL_HEAD_MAX)) {
+	if (take_bytes(e, &c->resp, TUNNEL_HEAD_MAX)) {
 		conn_fail_attempt(lp, c, -ENOMEM);
 		return;
 	}
-	n = h1_parse_response(c->rbuf, c->rlen, NULL, &resp);
+	n = h1_parse_response(c->resp.p, c->resp.len, NULL, &resp);
 	if (n == 0 && e->eof) {
 		conn_fail_attempt(lp, c, -ECONNRESET);
 		return;
 	}
-	if (n == 0 && c->rlen < TUNNEL_HEAD_MAX) {
+	if (n == 0 && c->resp.len < TUNNEL_HEAD_MAX) {
 		e->ops->read(e);
 		return;
 	}
@@ -497,11 +492,10 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 		return;
 	}
 	/* bytes after the answer are the target's: they go to the client first */
-	if ((size_t)n < c->rlen) {
-		ep_prepend(e, c->rbuf, (size_t)n, c->rlen - (size_t)n);
-		c->rbuf = NULL;
+	if ((size_t)n < c->resp.len) {
+		ep_prepend(e, c->resp.p, (size_t)n, c->resp.len - (size_t)n);
+		c->resp = (struct hbuf){ 0 };
 	}
-	free(c->rbuf);
-	c->rbuf = NULL;
+	hb_free(&c->resp);
 	conn_tunnel_up(lp, c);
 }

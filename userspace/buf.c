@@ -1,0 +1,136 @@
+/* buf.c: hermesd's byte buffers (see buf.h): growable strings and consumed-from-the-front
+ * receive buffers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int hb_put(struct hbuf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + n;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int hb_printf(struct hbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -EINVAL;
+	return hb_put(b, tmp, (size_t)n);
+}
+
+int hb_vprintf(struct hbuf *b, const char *fmt, va_list ap)
+{
+	size_t room = b->cap - b->len;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return -EINVAL;
+	if (!b->p || (size_t)n >= room) {
+		/* too long for the room left: grow (the terminating NUL too), format again */
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n + 1;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
+int hb_reserve(struct hbuf *b, size_t n)
+{
+	char *np;
+
+	if (b->len + n <= b->cap)
+		return 0;
+	if (!(np = realloc(b->p, b->len + n)))
+		return -ENOMEM;
+	b->p = np;
+	b->cap = b->len + n;
+	return 0;
+}
+
+void hb_free(struct hbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void rx_compact(struct rxbuf *b)
+{
+	if (!b->off)
+		return;
+	memmove(b->p, b->p + b->off, b->len - b->off);
+	b->len -= b->off;
+	b->off = 0;
+}
+
+int rx_put(struct rxbuf *b, const void *p, size_t n)
+{
+	if (b->off && b->len + n > b->cap)
+		rx_compact(b);
+	if (b->len + n > b->cap) {
+		size_t ncap = b->cap * 2 + n;
+		char *np = realloc(b->p, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int rx_reserve(struct rxbuf *b, size_t n, size_t first)
+{
+	size_t cap = b->cap ? b->cap : first ? first : 1;
+	char *np;
+
+	if (b->len + n <= b->cap)
+		return 0;
+	while (cap < b->len + n)
+		cap *= 2;
+	if (!(np = realloc(b->p, cap)))
+		return -ENOMEM;
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+void rx_free(struct rxbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->off = b->len = b->cap = 0;
+}

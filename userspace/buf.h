@@ -1,0 +1,64 @@
+/* buf.h: hermesd's byte buffers, one family (buf.c), two shapes:
+ *  - struct hbuf, a growable byte string p[0..len): a message being built (a request
+ *    head, HTTP/2 fields turned into HTTP/1.1 lines, a tunnel's CONNECT head as it
+ *    arrives), appended to and read whole;
+ *  - struct rxbuf, bytes consumed from the front, p[off..len): what a recv filled and
+ *    the parser has not taken yet, or output a send is taking (a tunnel session's). A
+ *    recv in flight writes at p + len and a send in flight reads p[off..len), so a buffer
+ *    is compacted (rx_compact, rx_put) only while no op is in flight on it.
+ * Two buffers stay outside the family, for what they hold: a relaying socket's queue of
+ * provided buffers (ep_sock.c) is a ring of buffers the kernel owns and fills, handed
+ * back by buffer id, not bytes hermesd copies into; and struct ep_ring (ep-t.h, an
+ * HTTP/2 stream's or TLS flow's received bytes) is a fixed circular window whose size is
+ * the stream's flow-control window, read in place in up to two runs and never grown.
+ * Functions return 0 or -ENOMEM. */
+#ifndef HERMES_BUF_H
+#define HERMES_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Received bytes: data is p[off..len). */
+struct rxbuf {
+	char *p;
+	size_t off, len, cap;
+};
+
+/* A growable byte string. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends p[0..n) to b, doubling its capacity as it fills. */
+int hb_put(struct hbuf *b, const void *p, size_t n);
+/* A formatted line of at most 511 bytes (a header line hermesd adds): -EINVAL beyond. */
+int hb_printf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formatted output of any length (a /metrics or /flows body). 0, -ENOMEM or -EINVAL. */
+int hb_vprintf(struct hbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Room for n more bytes after b->len, the allocation grown to exactly that (a short
+ * head held by an idle flow takes its size, not a page). */
+int hb_reserve(struct hbuf *b, size_t n);
+void hb_free(struct hbuf *b);
+
+/* Appends to a receive buffer that no recv fills (an HTTP/2 stream's): compacts, grows. */
+int rx_put(struct rxbuf *b, const void *p, size_t n);
+/* Room for n more bytes after b->len without moving what is there (a send may be
+ * reading it): the capacity starts at `first` and doubles until it fits. */
+int rx_reserve(struct rxbuf *b, size_t n, size_t first);
+/* Moves p[off..len) to the front (nothing may be in flight on b). */
+void rx_compact(struct rxbuf *b);
+/* n bytes at the front were taken; once all are, b starts again at its front. */
+static inline void rx_consume(struct rxbuf *b, size_t n)
+{
+	b->off += n;
+	if (b->off >= b->len)
+		b->off = b->len = 0;
+}
+static inline size_t rx_avail(const struct rxbuf *b)
+{
+	return b->len - b->off;
+}
+void rx_free(struct rxbuf *b);
+
+#endif
