@@ -154,14 +154,14 @@ const struct sess *sess_of(const struct ep *e)
 #define CLIENT_BUCKETS 1024
 
 struct sess_client {
-	struct sess_client *next;
+	struct list link;         /* its bucket of clients[] */
 	struct hermes_addr addr;  /* port 0 */
 	unsigned conns;
 	double tokens, rtokens;   /* connects, resets left */
 	uint64_t at_ms;           /* tokens as of this time */
 };
 
-static struct sess_client *clients[CLIENT_BUCKETS];
+static struct list clients[CLIENT_BUCKETS];
 
 static unsigned client_hash(const struct hermes_addr *a)
 {
@@ -181,7 +181,9 @@ static struct sess_client *client_get(struct loop *lp, const struct hermes_addr 
 	key.port = 0;
 	key.pad = 0;
 	h = client_hash(&key);
-	for (cl = clients[h]; cl; cl = cl->next)
+	if (list_empty(&clients[h]))
+		list_init(&clients[h]);
+	list_for_each(cl, &clients[h], link)
 		if (!memcmp(&cl->addr, &key, sizeof(key)))
 			return cl;
 	if (!(cl = calloc(1, sizeof(*cl))))
@@ -190,8 +192,7 @@ static struct sess_client *client_get(struct loop *lp, const struct hermes_addr 
 	cl->tokens = lp->cfg->tunnel_connect_rate;
 	cl->rtokens = lp->cfg->tunnel_reset_rate;
 	cl->at_ms = lp->now_ms;
-	cl->next = clients[h];
-	clients[h] = cl;
+	list_add(&clients[h], &cl->link);
 	return cl;
 }
 
@@ -246,17 +247,20 @@ void sess_client_reset(struct loop *lp, const struct hermes_addr *peer)
 /* Entries of clients with no connection whose bucket is full again go. */
 static void clients_trim(struct loop *lp)
 {
-	for (unsigned h = 0; h < CLIENT_BUCKETS; h++)
-		for (struct sess_client **pp = &clients[h], *cl; (cl = *pp);) {
+	struct sess_client *cl, *n;
+
+	for (unsigned h = 0; h < CLIENT_BUCKETS; h++) {
+		if (list_empty(&clients[h]))
+			continue;
+		list_for_each_safe(cl, n, &clients[h], link) {
 			client_refill(lp, cl);
 			if (!cl->conns && cl->tokens >= lp->cfg->tunnel_connect_rate &&
 			    cl->rtokens >= lp->cfg->tunnel_reset_rate) {
-				*pp = cl->next;
+				list_del(&cl->link);
 				free(cl);
-			} else {
-				pp = &cl->next;
 			}
 		}
+	}
 }
 
 /* ---- life and death ---- */
@@ -878,13 +882,16 @@ int sess_init(struct loop *lp, const struct sess_acceptor *acc)
 
 void sess_fini(struct loop *lp)
 {
-	for (unsigned h = 0; h < CLIENT_BUCKETS; h++)
-		while (clients[h]) {
-			struct sess_client *cl = clients[h];
+	struct sess_client *cl, *n;
 
-			clients[h] = cl->next;
+	for (unsigned h = 0; h < CLIENT_BUCKETS; h++) {
+		if (list_empty(&clients[h]))
+			continue;
+		list_for_each_safe(cl, n, &clients[h], link) {
+			list_del(&cl->link);
 			free(cl);
 		}
+	}
 	free(lp->scratch);
 	lp->scratch = NULL;
 }
