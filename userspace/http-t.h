@@ -15,6 +15,7 @@
 #include "hermes/origdst.h"
 #include "http1-t.h"
 #include "loop-t.h"
+#include "outlier.h"
 #include "retry-t.h"
 #include "tls.h"
 
@@ -44,7 +45,8 @@ struct hep {
 	struct hup *idle;        /* idle pooled connections (LIFO: the warmest first) */
 	unsigned n_idle;
 	unsigned active;         /* requests with an attempt on it now (least_request) */
-	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
+	uint64_t down_until_ms;  /* failed recently (unhealthy_ms): tried after the others */
+	struct outlier ol;       /* failed repeatedly: ejected, skipped while another is usable */
 	struct hup *h2conns;     /* HTTP/2 connections to it (h2up.c) */
 };
 

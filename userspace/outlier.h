@@ -13,6 +13,10 @@
 
 #include "hermes/origdst.h"
 
+/* What a target is, for the metrics' kind label (index of the outlier_* arrays of
+ * stats-t.h) and the log. */
+enum outlier_kind { OUTLIER_TUNNEL_PEER, OUTLIER_HTTP_ENDPOINT, OUTLIER_NKINDS };
+
 /* Section `outlier` (reload: the next failure or ejection uses the new values). */
 struct outlier_cfg {
 	uint32_t consecutive_failures; /* failures in a row that eject a target; 0: never eject */
