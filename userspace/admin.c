@@ -155,7 +155,7 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 
 		addr_from_hermes(&c->peer, &ss);
 		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
-		addr_from_hermes(&c->eps[c->attempts ? (c->attempts - 1) % c->n_eps : 0], &ss);
+		addr_from_hermes(&c->eps[c->cur_ep], &ss);
 		addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 		int ufd = c->r.ep[1] ? c->r.ep[1]->ops->sock(c->r.ep[1]) : -1;
 
