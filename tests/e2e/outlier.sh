@@ -61,6 +61,8 @@ done
 assert_eq 1 "$(ejections tunnel_peer)" "2 failures in a row ejected the first peer"
 assert_eq 1 "$(ejected tunnel_peer)" "one tunnel peer ejected now"
 assert_file_match "$HERMESD_LOG" 'tunnel peer 10\.77\.1\.3:15008 ejected for 5000 ms: 2 failures in a row' "the ejection is logged"
+assert_match "$(hermesctl routes)" '^two-peers +10\.77\.1\.2/32:80 +h2c://10\.77\.1\.3:15008\(ejected,[0-9]+ms\),h2c://10\.77\.1\.2:15008$' \
+	"hermesctl routes marks the ejected peer"
 for i in 3 4 5 6 7; do
 	expect_page "tunnel flow $i" http://10.77.1.2/
 	assert_le $((CT / 2)) "$CURL_MS" "tunnel flow $i skipped the ejected peer (no connect timeout)"
@@ -84,6 +86,9 @@ http_ejected_at=$(now_ms)
 assert_eq 1 "$(ejections http_endpoint)" "2 connect failures in a row ejected the first endpoint"
 assert_eq 1 "$(ejected http_endpoint)" "one http endpoint ejected now"
 assert_file_match "$HERMESD_LOG" 'http endpoint 10\.77\.1\.3:80 ejected for 5000 ms' "the ejection is logged"
+hermesctl routes --json | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["http_routes"][0]; e=r["ejected_ms"]; assert r["endpoints"]==["10.77.1.3:80","10.77.1.2:80"] and 0<e[0]<=5000 and e[1] is None, r' ||
+	die "hermesctl routes --json does not show the endpoint's ejection"
+say "ok: hermesctl routes --json shows the endpoint's ejection"
 for i in 5 6 7 8 9 10; do
 	web "http request $i"
 	assert_le $((CT / 2)) "$CURL_MS" "http request $i skipped the ejected endpoint (no connect timeout)"
@@ -105,4 +110,5 @@ assert_eq 0 "$(ejected tunnel_peer)" "no tunnel peer ejected now"
 web "http request after the ejection time"
 assert_file_match "$HERMESD_LOG" 'http endpoint 10\.77\.1\.3:80 is back' "the endpoint's return is logged"
 assert_eq 0 "$(ejected http_endpoint)" "no http endpoint ejected now"
+assert_match "$(hermesctl routes)" '10\.77\.1\.3:80,10\.77\.1\.2:80$' "hermesctl routes: the endpoint is in rotation again"
 pass "outlier ejection: a black-holed peer and endpoint skipped after 2 failures, back after the probe"
