@@ -70,7 +70,7 @@ void access_conn(struct loop *lp, const struct conn *c)
 	if (!d || !d->family)
 		return; /* never steered anywhere (no original destination): nothing to account */
 	if (c->attempts && c->n_eps)
-		u = &c->eps[(c->attempts - 1) % c->n_eps];
+		u = &c->eps[c->cur_ep];
 	access_app_by_cookie(lp, c->app_cookie, &app);
 	if (!app.comm[0] && c->peer_comm[0])
 		memcpy(app.comm, c->peer_comm, sizeof(c->peer_comm));

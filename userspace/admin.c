@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 #include "hermes/flow.h"
+#include "http.h"
 #include "life.h"
 #include "log.h"
 #include "conn.h"
@@ -125,7 +126,7 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 
 		addr_from_hermes(&c->peer, &ss);
 		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
-		addr_from_hermes(&c->eps[c->attempts ? (c->attempts - 1) % c->n_eps : 0], &ss);
+		addr_from_hermes(&c->eps[c->cur_ep], &ss);
 		addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 		int ufd = c->r.ep[1] ? c->r.ep[1]->ops->sock(c->r.ep[1]) : -1;
 
@@ -146,9 +147,30 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 }
 
 static void sb_json_str(struct sbuf *b, const char *s);
-static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bool text);
+static void http_routes_body(struct loop *lp, struct sbuf *b, bool text);
 
-/* The config's tunnel routes and http routes, as JSON or as tables for hermesctl routes. */
+/* A target's outlier state for /routes: appended to the text's peer word, and its
+ * entry of "ejected_ms" in JSON (null: in rotation; else the ms until its probe may go,
+ * 0 when due). o may be NULL (no memory yet: in rotation). */
+static void outlier_note(const struct outlier *o, uint64_t now_ms, char *txt, size_t tl, char *js, size_t jl,
+			 bool first)
+{
+	uint64_t left = o && o->ejections && o->until_ms > now_ms ? o->until_ms - now_ms : 0;
+
+	if (!o || !o->ejections) {
+		snprintf(txt, tl, "%s", "");
+		snprintf(js, jl, "%snull", first ? "" : ",");
+		return;
+	}
+	if (left)
+		snprintf(txt, tl, "(ejected,%llums)", (unsigned long long)left);
+	else
+		snprintf(txt, tl, "(ejected,probe)");
+	snprintf(js, jl, "%s%llu", first ? "" : ",", (unsigned long long)left);
+}
+
+/* The config's tunnel routes and http routes, as JSON or as tables for hermesctl routes;
+ * each peer and endpoint with its outlier state (outlier.h). */
 static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 {
 	const struct hermes_config *cfg = lp->cfg;
@@ -159,8 +181,9 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 		sb_printf(b, "{\"routes\":[");
 	for (int i = 0; i < cfg->n_routes; i++) {
 		const struct cfg_route *r = &cfg->routes[i];
-		char m[64], p[ADDR_STRLEN], match[512] = "", peers[2048] = "", protos[512] = "";
-		size_t ml = 0, pl = 0, ql = 0;
+		char m[64], p[ADDR_STRLEN], match[512] = "", peers[2048] = "", protos[512] = "", ej[256] = "";
+		char ot[40], oj[24];
+		size_t ml = 0, pl = 0, ql = 0, el = 0;
 
 		for (int j = 0; j < r->n_match && ml < sizeof(match); j++) {
 			pol_fmt_match(&r->match[j], m, sizeof(m));
@@ -173,10 +196,16 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 					     : pe->proto == TPROTO_H2 ? (pe->tls ? "h2" : "h2c")
 					     : (pe->tls ? "h2-posts" : "h2-post");
 
+			struct hermes_addr ha;
+
+			addr_to_hermes((const struct sockaddr *)&pe->addr.ss, &ha);
+			outlier_note(outlier_find(&lp->tunnel_peers, &ha), lp->now_ms, ot, sizeof(ot), oj, sizeof(oj), !j);
+			if (el < sizeof(ej))
+				el += (size_t)snprintf(ej + el, sizeof(ej) - el, "%s", oj);
 			addr_fmt((const struct sockaddr *)&pe->addr.ss, p, sizeof(p));
 			if (text)
-				pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, "%s%s://%s%s", j ? "," : "", scheme,
-						       p, pe->path);
+				pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, "%s%s://%s%s%s", j ? "," : "", scheme,
+						       p, pe->path, ot);
 			else
 				pl += (size_t)snprintf(peers + pl, sizeof(peers) - pl, "%s\"%s\"", j ? "," : "", p);
 			ql += (size_t)snprintf(protos + ql, sizeof(protos) - ql, "%s\"%s\"", j ? "," : "", scheme);
@@ -184,16 +213,18 @@ static void routes_body(struct loop *lp, struct sbuf *b, bool text)
 		if (text)
 			sb_printf(b, "%-20s %-40s %s\n", r->name, match, peers);
 		else
-			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"protocols\":[%s],\"line\":%d}",
-				  i ? "," : "", r->name, match, peers, protos, r->line);
+			sb_printf(b, "%s{\"name\":\"%s\",\"match\":[%s],\"peers\":[%s],\"protocols\":[%s],"
+				  "\"ejected_ms\":[%s],\"line\":%d}",
+				  i ? "," : "", r->name, match, peers, protos, ej, r->line);
 	}
-	http_routes_body(cfg, b, text);
+	http_routes_body(lp, b, text);
 }
 
 /* The http action's routes (first match wins), after the tunnel routes: their own
  * table in text, "http_routes" in JSON. */
-static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bool text)
+static void http_routes_body(struct loop *lp, struct sbuf *b, bool text)
 {
+	const struct hermes_config *cfg = lp->cfg;
 	static const char *const protos[] = { [HPROTO_H1] = "h1", [HPROTO_H2C] = "h2c", [HPROTO_H2] = "h2",
 					      [HPROTO_H1_TLS] = "h1-tls" };
 
@@ -203,13 +234,23 @@ static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bo
 		sb_printf(b, "],\"http_routes\":[");
 	for (int i = 0; i < cfg->n_http_routes; i++) {
 		const struct cfg_http_route *r = &cfg->http_routes[i];
-		char ep[ADDR_STRLEN];
+		char ep[ADDR_STRLEN], ot[CFG_HTTP_MAX_EPS][40], oj[CFG_HTTP_MAX_EPS][24];
+
+		for (int j = 0; j < r->n_eps; j++) {
+			struct hermes_addr ha;
+			struct hep *h;
+
+			addr_to_hermes((const struct sockaddr *)&r->eps[j].ss, &ha);
+			h = lp->http ? hep_get(lp, &ha) : NULL;
+			outlier_note(h ? &h->ol : NULL, lp->now_ms, ot[j], sizeof(ot[j]), oj[j], sizeof(oj[j]), !j);
+		}
 
 		if (text) {
 			sb_printf(b, "%-20s %-24s %-16s %-7s ", r->name, r->host[0] ? r->host : "*",
 				  r->path_prefix[0] ? r->path_prefix : "/", protos[r->proto]);
 			for (int j = 0; j < r->n_eps; j++)
-				sb_printf(b, "%s%s", j ? "," : "", addr_fmt((const struct sockaddr *)&r->eps[j].ss, ep, sizeof(ep)));
+				sb_printf(b, "%s%s%s", j ? "," : "",
+					  addr_fmt((const struct sockaddr *)&r->eps[j].ss, ep, sizeof(ep)), ot[j]);
 			sb_printf(b, "%s\n", r->n_match_headers ? " (and headers)" : "");
 			continue;
 		}
@@ -229,6 +270,9 @@ static void http_routes_body(const struct hermes_config *cfg, struct sbuf *b, bo
 		sb_printf(b, "},\"endpoints\":[");
 		for (int j = 0; j < r->n_eps; j++)
 			sb_printf(b, "%s\"%s\"", j ? "," : "", addr_fmt((const struct sockaddr *)&r->eps[j].ss, ep, sizeof(ep)));
+		sb_printf(b, "],\"ejected_ms\":[");
+		for (int j = 0; j < r->n_eps; j++)
+			sb_printf(b, "%s", oj[j]);
 		sb_printf(b, "],\"protocol\":\"%s\",\"line\":%d}", protos[r->proto], r->line);
 	}
 	if (!text)

@@ -152,6 +152,29 @@ const struct cfgp_key cfghttp2_keys[] = {
 	HTTP2_U32(idle_timeout_ms, "idle_timeout_ms", 100, 3600000),
 };
 
+/* reload: the next failure or ejection uses them; targets keep their memory */
+#define OUTLIER_U32(f, lo, hi) \
+	{ .name = #f, .set = cfgp_set_u32, CFGP_FIELD(outlier.f), .min = (lo), .max = (hi), CFGP_RELOAD }
+const struct cfgp_key cfghttp_outlier_keys[] = {
+	OUTLIER_U32(consecutive_failures, 0, 1000),
+	OUTLIER_U32(base_ejection_ms, 1, 3600000),
+	OUTLIER_U32(max_ejection_ms, 1, 3600000),
+	{ .name = "http_5xx", .set = cfgp_set_bool, CFGP_FIELD(outlier.http_5xx), CFGP_RELOAD,
+	  .expect = "true or false" },
+};
+
+int cfghttp_set_outlier(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	const struct hermes_config *cfg = obj;
+	int ret = cfgp_parse_section(c, k, qname, v, obj, NULL);
+
+	if (ret || cfg->outlier.max_ejection_ms >= cfg->outlier.base_ejection_ms)
+		return ret;
+	return cfgp_fail(c, v, "'%s': max_ejection_ms (%u) is less than base_ejection_ms (%u) (expected max >= base; "
+			 "the defaults are 300000 and 10000)", qname, cfg->outlier.max_ejection_ms,
+			 cfg->outlier.base_ejection_ms);
+}
+
 static bool header_name_ok(const char *s)
 {
 	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") ==

@@ -16,6 +16,10 @@ extern const struct cfgp_key cfghttp_keys[CFGHTTP_N_KEYS];
 /* The keys of the section http2. */
 #define CFGHTTP2_N_KEYS 8
 extern const struct cfgp_key cfghttp2_keys[CFGHTTP2_N_KEYS];
+/* The keys of the section outlier, and its setter (checks max >= base). */
+#define CFGHTTP_N_OUTLIER_KEYS 4
+extern const struct cfgp_key cfghttp_outlier_keys[CFGHTTP_N_OUTLIER_KEYS];
+int cfghttp_set_outlier(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj);
 /* The words of retry_on: entry j is the bit 1 << j of enum cfg_retry_on. */
 #define CFGHTTP_N_RETRY_ON 6
 extern const char *const cfghttp_retry_on_names[CFGHTTP_N_RETRY_ON];

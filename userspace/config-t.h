@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "hermes/policy.h"
+#include "outlier.h"
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -313,6 +314,7 @@ struct hermes_config {
 	int n_access;
 	struct cfg_http http;
 	struct cfg_http2 http2;
+	struct outlier_cfg outlier;  /* failure memory of tunnel peers and http endpoints */
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
 

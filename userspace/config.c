@@ -145,13 +145,15 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "http", .set = cfgp_set_section, .sub = cfghttp_keys, .nsub = CFGHTTP_N_KEYS },
 	{ .name = "http_routes", .set = cfghttp_set_routes, CFGP_RELOAD, .entries = CFG_HTTP_MAX_ROUTES },
 	{ .name = "http2", .set = cfgp_set_section, .sub = cfghttp2_keys, .nsub = CFGHTTP2_N_KEYS },
+	{ .name = "outlier", .set = cfghttp_set_outlier, .sub = cfghttp_outlier_keys, .nsub = CFGHTTP_N_OUTLIER_KEYS },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
 
 _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
-		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS <=
+		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
+		       CFGHTTP_N_OUTLIER_KEYS <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
@@ -236,6 +238,14 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->http2.reset_rate = 20;
 	cfg->http2.max_pending_acks = 1000;
 	cfg->http2.idle_timeout_ms = 30000;
+	/* 3: one stray reset or refusal does not eject a target, and a black hole costs
+	 * at most 3 attempts a connect timeout each before new flows skip it. 10 s doubling
+	 * to 5 min: Envoy's max_ejection_time (its base is 30 s: a dead peer is probed
+	 * sooner here, a probe costing one flow at most a failover). */
+	cfg->outlier.consecutive_failures = 3;
+	cfg->outlier.base_ejection_ms = 10000;
+	cfg->outlier.max_ejection_ms = 300000;
+	cfg->outlier.http_5xx = false;
 	/* no route, no retry section: plain forwarding */
 	cfghttp_retry_defaults(&cfg->http.retry);
 	cfg->http.retry.num_retries = 0;

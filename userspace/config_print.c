@@ -273,6 +273,9 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->http2.max_header_list, cfg->http2.max_header_fields, cfg->http2.max_continuations,
 		cfg->http2.max_streams, cfg->http2.reset_burst, cfg->http2.reset_rate, cfg->http2.max_pending_acks,
 		cfg->http2.idle_timeout_ms);
+	fprintf(f, "outlier:\n  consecutive_failures: %u\n  base_ejection_ms: %u\n  max_ejection_ms: %u\n  http_5xx: %s\n",
+		cfg->outlier.consecutive_failures, cfg->outlier.base_ejection_ms, cfg->outlier.max_ejection_ms,
+		bool_word(cfg->outlier.http_5xx));
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

@@ -178,7 +178,43 @@ static loop_done_fn conn_backoff_done;
 /* The route's peer of a tunnel client's current attempt (NULL for other flows). */
 static const struct cfg_peer *attempt_peer(const struct conn *c)
 {
-	return c->tp && c->n_eps && c->attempts ? &c->tp[(c->attempts - 1) % c->n_eps] : NULL;
+	return c->tp && c->n_eps && c->attempts ? &c->tp[c->cur_ep] : NULL;
+}
+
+/* The eps[] index of the next attempt. A tunnel client's goes to the first of the
+ * route's peers, in order, that this flow has not tried and that is not ejected
+ * (outlier.c): a dead first peer costs new flows nothing once ejected; with every
+ * peer ejected, the one back soonest. Other flows go round their endpoints in order. */
+static unsigned conn_pick_ep(struct loop *lp, struct conn *c)
+{
+	const struct outlier *v[1 + CFG_MAX_ALTERNATES];
+	struct outlier *o;
+	bool forced;
+	int i;
+
+	if (!c->tp)
+		return c->attempts % c->n_eps;
+	/* all found (added) first: adding may move the set's entries */
+	for (unsigned k = 0; k < c->n_eps; k++)
+		if (!outlier_find(&lp->tunnel_peers, &c->eps[k]))
+			return c->attempts % c->n_eps; /* out of memory: the plain order */
+	for (unsigned k = 0; k < c->n_eps; k++)
+		v[k] = outlier_find(&lp->tunnel_peers, &c->eps[k]);
+	i = outlier_pick(v, c->n_eps, c->attempts ? (c->cur_ep + 1) % c->n_eps : 0, c->tried_eps, lp->now_ms,
+			 &forced);
+	o = (struct outlier *)v[i];
+	metrics_outlier_attempt(lp, OUTLIER_TUNNEL_PEER, &c->eps[i], o, forced);
+	return (unsigned)i;
+}
+
+/* A tunnel client's attempt at its peer ended (err 0: the peer's 200): the peer's
+ * failure memory learns it. A 403 is the peer's policy, not its failure. */
+static void conn_peer_outcome(struct loop *lp, struct conn *c, int err)
+{
+	struct outlier *o;
+
+	if (attempt_peer(c) && err != -EACCES && (o = outlier_find(&lp->tunnel_peers, &c->eps[c->cur_ep])))
+		metrics_outlier_outcome(lp, OUTLIER_TUNNEL_PEER, &c->eps[c->cur_ep], o, !err, strerror(-err));
 }
 
 void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
@@ -188,9 +224,10 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 	char buf[ADDR_STRLEN];
 	uint64_t delay;
 
-	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
+	addr_from_hermes(&c->eps[c->cur_ep], &ss);
 	lp->st.connect_failures++;
 	metrics_peer_attempt(lp, attempt_peer(c), err);
+	conn_peer_outcome(lp, c, err);
 	if (c->r.ep[1]) {
 		c->bytes[1] += c->r.ep[1]->bytes;
 		ep_drop(c->r.ep[1], EP_END_CANCEL);
@@ -235,11 +272,14 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 void conn_connect(struct loop *lp, struct conn *c)
 {
-	const struct hermes_addr *ep = &c->eps[c->attempts % c->n_eps];
-	const struct cfg_peer *tp = c->tp ? &c->tp[c->attempts % c->n_eps] : NULL;
+	unsigned i = conn_pick_ep(lp, c);
+	const struct hermes_addr *ep = &c->eps[i];
+	const struct cfg_peer *tp = c->tp ? &c->tp[i] : NULL;
 	struct ep *e;
 	int err = 0;
 
+	c->cur_ep = i;
+	c->tried_eps |= 1u << i;
 	c->attempts++;
 	lp->st.connect_attempts++;
 	c->setup_start_ns = c->connect_start_ns = loop_now_ns();
@@ -438,6 +478,7 @@ void conn_tunnel_up(struct loop *lp, struct conn *c)
 {
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
 	metrics_peer_attempt(lp, attempt_peer(c), 0);
+	conn_peer_outcome(lp, c, 0);
 	if (c->tunnel_server && tunnel_established(lp, c)) {
 		conn_end(lp, c, true, true);
 		return;

@@ -1,12 +1,14 @@
 /* counters.c: the labelled counters the modules bump as things happen (responses by
- * route and status class, tunnel attempts by peer and outcome) and their label sets,
- * which follow the config. admin.c only reads them for /metrics. */
+ * route and status class, tunnel attempts by peer and outcome, outlier ejections with
+ * their log lines) and their label sets, which follow the config. admin.c only reads
+ * them for /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "addr.h"
 #include "counters.h"
+#include "log.h"
 #include "metrics.h"
 
 int metrics_config(struct loop *lp)
@@ -57,3 +59,58 @@ void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err)
 	  err == -ETIMEDOUT ? PEER_TIMEOUT : err == -ECONNRESET ? PEER_RESET : PEER_ERROR]++;
 }
 
+
+static const char *const outlier_what[OUTLIER_NKINDS] = { "tunnel peer", "http endpoint" };
+
+static const char *outlier_name(const struct hermes_addr *addr, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	addr_from_hermes(addr, &ss);
+	return addr_fmt((struct sockaddr *)&ss, buf, len);
+}
+
+void metrics_outlier_outcome(struct loop *lp, enum outlier_kind kind, const struct hermes_addr *addr,
+			     struct outlier *o, bool ok, const char *why)
+{
+	char name[ADDR_STRLEN];
+	bool again = o->ejections;
+	uint64_t ms = 0;
+
+	if (ok) {
+		if (outlier_success(o) != OUTLIER_RETURNED)
+			return;
+		lp->st.outlier_ejected[kind]--;
+		log_info("%s %s is back: an attempt on it succeeded after its ejection", outlier_what[kind],
+			 outlier_name(addr, name, sizeof(name)));
+		return;
+	}
+	if (outlier_failure(o, &lp->cfg->outlier, lp->now_ms, &ms) != OUTLIER_EJECTED)
+		return;
+	lp->st.outlier_ejections[kind]++;
+	if (!again)
+		lp->st.outlier_ejected[kind]++;
+	if (again)
+		log_info("%s %s ejected again for %llu ms (ejection %u in a row): its probe failed: %s",
+			 outlier_what[kind], outlier_name(addr, name, sizeof(name)), (unsigned long long)ms,
+			 o->ejections, why);
+	else
+		log_info("%s %s ejected for %llu ms: %u failures in a row, the last: %s; new flows go elsewhere",
+			 outlier_what[kind], outlier_name(addr, name, sizeof(name)), (unsigned long long)ms,
+			 lp->cfg->outlier.consecutive_failures, why);
+}
+
+void metrics_outlier_attempt(struct loop *lp, enum outlier_kind kind, const struct hermes_addr *addr,
+			     struct outlier *o, bool forced)
+{
+	char name[ADDR_STRLEN];
+
+	if (outlier_attempt(o, &lp->cfg->outlier, lp->now_ms))
+		log_info("%s %s: its ejection time is up: this attempt is its probe", outlier_what[kind],
+			 outlier_name(addr, name, sizeof(name)));
+	else if (forced && !o->told) {
+		o->told = true;
+		log_info("%s %s: every one it was chosen among is ejected: trying it, whose ejection ends soonest",
+			 outlier_what[kind], outlier_name(addr, name, sizeof(name)));
+	}
+}

@@ -13,4 +13,14 @@ void metrics_http_response(struct loop *lp, const char *route, int status);
  * or the -errno the attempt failed with. */
 void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err);
 
+/* An attempt on target o (kind, addr) ended: ok, or failed because of why. Feeds its
+ * failure memory (lp->cfg->outlier), and counts and logs (info) an ejection and a
+ * return. */
+void metrics_outlier_outcome(struct loop *lp, enum outlier_kind kind, const struct hermes_addr *addr,
+			     struct outlier *o, bool ok, const char *why);
+/* An attempt goes to o, forced (every target of its set was ejected) or not: its probe
+ * claimed when its time is up; the forced pick logged once per ejection. */
+void metrics_outlier_attempt(struct loop *lp, enum outlier_kind kind, const struct hermes_addr *addr,
+			     struct outlier *o, bool forced);
+
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "exch.h"
 #include "h2x.h"
 #include "http.h"
@@ -189,14 +190,24 @@ static void exch_schedule_retry(struct loop *lp, struct hconn *x, const char *wh
 		exch_attempt(lp, x);
 }
 
-/* The endpoint of the next attempt (route_pick), by what is known of each now. */
+/* The endpoint of the next attempt (route_pick), by what is known of each now; the
+ * pick's failure memory is told (a probe, or a pick with every endpoint ejected). */
 static int exch_pick(struct loop *lp, struct hconn *x)
 {
 	struct route_ep v[CFG_HTTP_MAX_EPS];
+	int i;
 
-	for (unsigned i = 0; i < x->n_eps; i++)
-		v[i] = (struct route_ep){ .active = x->eps[i]->active, .healthy = x->eps[i]->down_until_ms <= lp->now_ms };
-	return route_pick(v, x->n_eps, x->rr + x->attempts, x->tried, x->balance);
+	for (unsigned k = 0; k < x->n_eps; k++) {
+		const struct hep *ep = x->eps[k];
+
+		v[k] = (struct route_ep){ .active = ep->active, .healthy = ep->down_until_ms <= lp->now_ms,
+					  .ejected = !outlier_usable(&ep->ol, lp->now_ms),
+					  .back_ms = outlier_back_ms(&ep->ol, lp->now_ms) };
+	}
+	i = route_pick(v, x->n_eps, x->rr + x->attempts, x->tried, x->balance);
+	if (i >= 0)
+		metrics_outlier_attempt(lp, OUTLIER_HTTP_ENDPOINT, &x->eps[i]->addr, &x->eps[i]->ol, v[i].ejected);
+	return i;
 }
 
 /* The attempt on endpoint I could not open a socket: hermesd is out of descriptors
@@ -268,8 +279,10 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 static void exch_fail_count(struct loop *lp, struct hep *ep, int why)
 {
 	lp->st.http_upstream_failures[why - 1]++;
-	if (ep && retry_fail_marks_down(why))
+	if (ep && retry_fail_marks_down(why)) {
 		ep->down_until_ms = lp->now_ms + lp->cfg->http.unhealthy_ms;
+		metrics_outlier_outcome(lp, OUTLIER_HTTP_ENDPOINT, &ep->addr, &ep->ol, false, retry_fail_what(why));
+	}
 }
 
 /* No current attempt and no retry, but hedged attempts are still outstanding: the
@@ -583,6 +596,9 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 		exch_attempt_failed(lp, x, HUP_F_PROTO, n);
 		return;
 	}
+	/* a final head: the endpoint works, unless outlier.http_5xx counts a 5xx */
+	metrics_outlier_outcome(lp, OUTLIER_HTTP_ENDPOINT, &x->ep->addr, &x->ep->ol,
+				!(lp->cfg->outlier.http_5xx && resp.status >= 500), "5xx response");
 	on = retry_status_on(x->rp, resp.status) & x->rp->on;
 	if (on) {
 		bool retry = exch_can_retry(lp, x, on);

@@ -18,6 +18,7 @@
 #include "life.h"
 #include "list.h"
 #include "loop-t.h"
+#include "outlier.h"
 #include "retry-t.h"
 #include "tls.h"
 
@@ -34,7 +35,8 @@ struct hep {
 	struct list idle;        /* idle pooled connections (struct hup pool; LIFO: the warmest first) */
 	unsigned n_idle;
 	unsigned active;         /* requests with an attempt on it now (least_request) */
-	uint64_t down_until_ms;  /* failed recently: picked only when nothing else is left */
+	uint64_t down_until_ms;  /* failed recently (unhealthy_ms): tried after the others */
+	struct outlier ol;       /* failed repeatedly: ejected, skipped while another is usable */
 	struct list h2conns;     /* HTTP/2 connections to it (struct hup pool; h2up.c), the latest first */
 };
 

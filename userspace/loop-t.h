@@ -116,6 +116,8 @@ struct conn {
 	struct hbuf resp;    /* tunnel client over HTTP/1.1: the peer's answer (and bytes after it) */
 	unsigned attempts;
 	unsigned n_eps;
+	unsigned cur_ep;     /* eps[] index of the current attempt */
+	uint32_t tried_eps;  /* tunnel client: bit i when eps[i] was tried */
 	struct hermes_addr eps[1 + CFG_MAX_ALTERNATES];
 	struct hermes_addr peer; /* client address as accepted */
 	uint64_t last_active_ms;
@@ -181,6 +183,7 @@ struct loop {
 	uint64_t build_count;     /* what that read receives */
 	bool reload_again;
 	struct http_state *http; /* the http action (http.c) */
+	struct outlier_set tunnel_peers; /* failure memory of tunnel peers, by address (conn.c) */
 	const struct sess_acceptor *sess_acc; /* where the tunnel listener's flows go (tunnel.c) */
 };
 

@@ -713,6 +713,7 @@ void loop_fini(struct loop *lp)
 	close_listeners(lp, true);
 	http_fini(lp);
 	sess_fini(lp);
+	outlier_set_free(&lp->tunnel_peers);
 	if (lp->sfd >= 0)
 		close(lp->sfd);
 	io_uring_queue_exit(&lp->ring);

@@ -86,13 +86,20 @@ int route_find(const struct cfg_http_route *routes, int n, const struct h1_reque
 
 int route_pick(const struct route_ep *eps, unsigned n, unsigned start, uint32_t tried, int balance)
 {
-	for (int pass = 0; pass < 4; pass++) {
+	for (int pass = 0; pass < 5; pass++) {
 		int best = -1;
 
 		for (unsigned k = 0; k < n; k++) {
 			unsigned i = (start + k) % n;
 			bool untried = !(tried & (1u << i)), healthy = eps[i].healthy;
 
+			if (pass < 4 && eps[i].ejected)
+				continue;
+			if (pass == 4) {
+				if (best < 0 || eps[i].back_ms < eps[best].back_ms)
+					best = (int)i;
+				continue;
+			}
 			if ((pass == 0 && !(untried && healthy)) || (pass == 1 && !untried) || (pass == 2 && !healthy))
 				continue;
 			if (balance != BALANCE_LEAST_REQUEST) {

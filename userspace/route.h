@@ -16,6 +16,8 @@
 struct route_ep {
 	unsigned active; /* requests with an attempt on it now */
 	bool healthy;    /* it has not failed within unhealthy_ms */
+	bool ejected;    /* outlier ejection (outlier.h): picked only when every one is */
+	uint64_t back_ms; /* ... then the one whose ejection ends soonest */
 };
 
 /* Does the request (req, its Host field or NULL) match r: Host (without a port in r, any
@@ -28,11 +30,12 @@ bool route_match(const struct cfg_http_route *r, const struct h1_request *req, c
 int route_find(const struct cfg_http_route *routes, int n, const struct h1_request *req,
 	       const struct h1_header *host);
 
-/* The endpoint of the next attempt among eps[0..n): untried and healthy first, then
- * untried, then healthy, then any; within a class the first from index start on (round
- * robin: start is the route's turn plus the attempts made), or with BALANCE_LEAST_REQUEST
- * the one with the fewest active requests (the earliest from start on a tie). tried: bit
- * i set when eps[i] was tried by this request. -1 when n is 0. */
+/* The endpoint of the next attempt among eps[0..n): of those not ejected, untried and
+ * healthy first, then untried, then healthy, then any; within a class the first from
+ * index start on (round robin: start is the route's turn plus the attempts made), or with
+ * BALANCE_LEAST_REQUEST the one with the fewest active requests (the earliest from start
+ * on a tie). With every one ejected, the one with the smallest back_ms. tried: bit i set
+ * when eps[i] was tried by this request. -1 when n is 0. */
 int route_pick(const struct route_ep *eps, unsigned n, unsigned start, uint32_t tried, int balance);
 
 /* An absolute-form target http[s]://AUTHORITY[/path][?query] split for a forward: *auth

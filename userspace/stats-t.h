@@ -173,6 +173,13 @@ enum tunnel_limit {
 	ARRAY(http2_limits, counter, "hermes_http2_limits_total", \
 	      "HTTP/2 server sessions' limits that triggered (section http2), by limit.", "limit", \
 	      "header_list", "continuations", "resets", "control_flood", "streams", "idle") \
+	/* index: enum outlier_kind (outlier.h) */ \
+	ARRAY(outlier_ejections, counter, "hermes_outlier_ejections_total", \
+	      "Tunnel peers and http endpoints ejected after consecutive failures (section outlier), a failed " \
+	      "probe's new ejection included, by kind.", "kind", "tunnel_peer", "http_endpoint") \
+	ARRAY(outlier_ejected, gauge, "hermes_outlier_ejected", \
+	      "Tunnel peers and http endpoints ejected now (until a probe succeeds), by kind.", "kind", \
+	      "tunnel_peer", "http_endpoint") \
 	SCRAPE(build_info, gauge, "hermes_build_info", "hermesd's version and git commit (always 1).") \
 	/* the process_* families of the Prometheus client libraries: their names and units */ \
 	SCRAPE(process_start_time, gauge, "process_start_time_seconds", \

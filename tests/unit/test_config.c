@@ -93,6 +93,10 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->backoff_base_ms, 25, "backoff_base_ms");
 	ASSERT_EQ(cfg->backoff_max_ms, 1000, "backoff_max_ms");
 	ASSERT_EQ(cfg->idle_timeout_ms, 3600000, "idle_timeout_ms");
+	ASSERT_EQ(cfg->outlier.consecutive_failures, 3, "outlier.consecutive_failures");
+	ASSERT_EQ(cfg->outlier.base_ejection_ms, 10000, "outlier.base_ejection_ms");
+	ASSERT_EQ(cfg->outlier.max_ejection_ms, 300000, "outlier.max_ejection_ms");
+	ASSERT_EQ(cfg->outlier.http_5xx, false, "outlier.http_5xx");
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
 	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
@@ -447,6 +451,10 @@ static const struct bad_case {
 	{ "http upstream_tls not a boolean", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:443], upstream_tls: maybe}\n",
 	  2, "upstream_tls", "true or false" },
 	{ "http backoff", "http:\n  retry: {backoff_base_ms: 100, backoff_max_ms: 10}\n", 2, "backoff_max_ms", NULL },
+	{ "outlier max < base", "outlier: {base_ejection_ms: 5000, max_ejection_ms: 100}\n", 1,
+	  "max_ejection_ms (100) is less than base_ejection_ms (5000)", NULL },
+	{ "outlier failures not a number", "outlier:\n  consecutive_failures: many\n", 2, "consecutive_failures",
+	  "0..1000" },
 	{ "hedge without per-try timeout", "http:\n  retry: {hedge_on_per_try_timeout: true}\n", 2,
 	  "hedge_on_per_try_timeout needs per_try_timeout_ms", NULL },
 	{ "hedge without a timeout condition", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80],\n"

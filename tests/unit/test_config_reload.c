@@ -92,6 +92,10 @@ static const struct sample {
 	{ "http2.reset_rate", "http2: {reset_rate: 5}\n" },
 	{ "http2.max_pending_acks", "http2: {max_pending_acks: 100}\n" },
 	{ "http2.idle_timeout_ms", "http2: {idle_timeout_ms: 5000}\n" },
+	{ "outlier.consecutive_failures", "outlier: {consecutive_failures: 5}\n" },
+	{ "outlier.base_ejection_ms", "outlier: {base_ejection_ms: 1000}\n" },
+	{ "outlier.max_ejection_ms", "outlier: {max_ejection_ms: 60000}\n" },
+	{ "outlier.http_5xx", "outlier: {http_5xx: true}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

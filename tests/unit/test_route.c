@@ -147,6 +147,23 @@ static bool test_pick_least_request(void)
 	return true;
 }
 
+#define E(a, back) { .active = (a), .healthy = false, .ejected = true, .back_ms = (back) }
+
+/* outlier ejection: an ejected endpoint ranks below every other, tried or unhealthy */
+static bool test_pick_ejected(void)
+{
+	struct route_ep eps[] = { E(0, 900), D(3), H(1) }, all[] = { E(0, 900), E(0, 500), E(0, 700) };
+
+	ASSERT_EQ(route_pick(eps, 3, 0, 0, BALANCE_ROUND_ROBIN), 2, "an ejected first endpoint is skipped");
+	ASSERT_EQ(route_pick(eps, 3, 0, 1u << 2, BALANCE_ROUND_ROBIN), 1,
+		  "then an untried unhealthy one, before the untried ejected one");
+	ASSERT_EQ(route_pick(eps, 3, 0, 6, BALANCE_ROUND_ROBIN), 2, "tried and healthy before untried and ejected");
+	ASSERT_EQ(route_pick(eps, 3, 0, 0, BALANCE_LEAST_REQUEST), 2, "least request skips it even idle");
+	ASSERT_EQ(route_pick(all, 3, 0, 0, BALANCE_ROUND_ROBIN), 1, "all ejected: the one back soonest");
+	ASSERT_EQ(route_pick(all, 3, 0, 2, BALANCE_LEAST_REQUEST), 1, "whether tried or not");
+	return true;
+}
+
 static bool fwd_case(const char *target, int want_ret, const char *want_auth, const char *want_path, bool want_slash,
 		     const char *want_ip, unsigned want_port, bool want_tls)
 {
@@ -192,6 +209,7 @@ int main(void)
 	RUN(test_precedence);
 	RUN(test_pick_round_robin);
 	RUN(test_pick_least_request);
+	RUN(test_pick_ejected);
 	RUN(test_fwd_target);
 	return check_summary("test_route");
 }

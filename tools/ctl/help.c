@@ -56,9 +56,13 @@ static const struct help_entry help_entries[] = {
 "        as PROTO://ADDR: h2 is HTTP/2 over mTLS, h2c HTTP/2 in clear text, h1\n"
 "        and h1s HTTP/1.1 CONNECT without and with TLS, h2-post[s] a POST\n"
 "        stream), then the http routes of the http action, first match wins\n"
-"        (host, path prefix, upstream protocol, endpoints). Asks hermesd's admin\n"
-"        endpoint (GET /routes), so hermesd must be running. --json prints\n"
-"        {\"routes\": [...], \"http_routes\": [...]} as hermesd answers it.\n", 0 },
+"        (host, path prefix, upstream protocol, endpoints). A peer or endpoint\n"
+"        that failed repeatedly (section outlier) is marked (ejected,Nms): new\n"
+"        flows skip it for N ms more, then one flow probes it; (ejected,probe):\n"
+"        its probe may go now. Asks hermesd's admin endpoint (GET /routes), so\n"
+"        hermesd must be running. --json prints {\"routes\": [...],\n"
+"        \"http_routes\": [...]} as hermesd answers it (\"ejected_ms\" per peer or\n"
+"        endpoint: null in rotation, else the ms left of its ejection).\n", 0 },
 	{ "disable", "disable [--json]",
 "        Detaches every pinned link (BPF_LINK_DETACH, which also works while\n"
 "        hermesd holds the link open) and removes every pin under DIR, then DIR\n"
