@@ -207,6 +207,8 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 	addr_from_hermes(&c->eps[(c->attempts - 1) % c->n_eps], &ss);
 	lp->st.connect_failures++;
+	if (err == -EMFILE || err == -ENFILE)
+		lp->st.upstream_fd_failures++;
 	metrics_peer_attempt(lp, attempt_peer(c), err);
 	if (c->r.ep[1]) {
 		c->bytes[1] += c->r.ep[1]->bytes;
