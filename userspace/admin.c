@@ -21,6 +21,7 @@
 #include "life.h"
 #include "log.h"
 #include "conn.h"
+#include "http-t.h"
 #include "admin.h"
 #include "ring.h"
 #include "metrics.h"
@@ -111,7 +112,77 @@ static const char *const conn_state_names[] = {
 	[CONN_TUNNEL_WAIT] = "tunnel-wait",
 };
 
-/* hermesd's own view of its flows, for hermes-top and scripts. */
+static void sb_json_str(struct sbuf *b, const char *s);
+
+static const char *const hc_state_names[] = {
+	[HC_HEAD] = "head", [HC_BODY] = "body", [HC_WAIT] = "wait", [HC_BACKOFF] = "backoff",
+	[HC_RESP] = "resp", [HC_LINGER] = "linger", [HC_CLOSING] = "closing", [HC_H2] = "h2",
+};
+
+/* Where an attempt's upstream connection is: connecting, sending the request, waiting for
+ * (or reading) the response, or none yet. */
+static const char *hup_phase(const struct hup *u)
+{
+	if (!u)
+		return "none";
+	if (u->state == HUP_CONNECTING)
+		return "connecting";
+	if (u->tls && !u->tls->x.hs_done)
+		return "tls-handshake";
+	if (u->send_inflight || u->woff < u->wlen || u->wq.len)
+		return "sending";
+	return "response";
+}
+
+/* An http action client connection in /flows: the fields every flow has (engine "http",
+ * state the exchange's), and "exchange", where its current request sits. */
+static void http_flow_json(struct loop *lp, struct sbuf *b, const struct hconn *x)
+{
+	struct sockaddr_storage ss;
+	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
+	socklen_t len = sizeof(ss);
+	const struct hup *u = x->in_request ? x->up : NULL;
+	uint64_t since = x->in_request ? x->req_start_ms : x->idle_since_ms;
+	uint64_t age = since && lp->now_ms > since ? lp->now_ms - since : 0;
+	const char *st = (unsigned)x->state < sizeof(hc_state_names) / sizeof(hc_state_names[0]) &&
+				 hc_state_names[x->state] ? hc_state_names[x->state] : "?";
+
+	addr_from_hermes(&x->peer, &ss);
+	addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
+	addr_from_hermes(&x->dst, &ss);
+	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	if (u && u->fd >= 0 && !getsockname(u->fd, (struct sockaddr *)&ss, &len))
+		addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
+	sb_printf(b,
+		  "{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
+		  "\"engine\":\"http\",\"state\":\"%s\",\"attempts\":%u,\"bytes_up\":%llu,\"bytes_down\":%llu,"
+		  "\"age_ms\":%llu,\"app_cookie\":0,\"pid\":%u,\"uid\":%u,",
+		  (unsigned long long)x->id, client, dst, up, st, x->attempts,
+		  (unsigned long long)x->req_bytes_in, (unsigned long long)x->req_bytes_out,
+		  (unsigned long long)age, x->app.pid, x->app.uid);
+	sb_printf(b, "\"exchange\":{\"state\":\"%s\",\"in_request\":%s,\"method\":", st,
+		  x->in_request ? "true" : "false");
+	sb_json_str(b, x->in_request ? x->method : "");
+	sb_printf(b, ",\"path\":");
+	sb_json_str(b, x->in_request ? x->path : "");
+	sb_printf(b,
+		  ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"body_bytes\":%zu,\"body_left\":%lld,"
+		  "\"request_read\":%s,\"buffered\":%s,\"streaming\":%s,\"attempts\":%u,\"retries\":%u,"
+		  "\"upstream\":\"%s\",\"upstream_reused\":%s,\"upstream_unsent\":%zu,\"status\":%d,"
+		  "\"client_recv\":%s,\"client_send\":%s,\"client_unsent\":%zu,\"descriptor_wait_ms\":%llu,"
+		  "\"timer_in_ms\":%lld,\"age_ms\":%llu}}",
+		  (unsigned long long)x->req_bytes_in, (unsigned long long)x->req_bytes_out, x->body_bytes,
+		  x->req_left, x->req_done ? "true" : "false", x->buffered ? "true" : "false",
+		  x->streaming ? "true" : "false", x->attempts, x->retries, hup_phase(u),
+		  u && u->reused ? "true" : "false", u ? u->wlen - u->woff + u->wq.len : 0, x->status,
+		  x->recv_armed ? "true" : "false", x->send_inflight ? "true" : "false", x->slen - x->soff,
+		  (unsigned long long)(x->fd_wait_since_ms ? lp->now_ms - x->fd_wait_since_ms : 0),
+		  x->timer_armed ? (long long)x->timer_at_ms - (long long)lp->now_ms : -1LL,
+		  (unsigned long long)age);
+}
+
+/* hermesd's own view of its flows, for hermes-top and scripts: proxy and tunnel flows,
+ * then the http action's client connections (HTTP/2 ones as one entry, state "h2"). */
 static void flows_body(struct loop *lp, struct sbuf *b)
 {
 	bool first = true;
@@ -143,10 +214,18 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid);
 		first = false;
 	}
+	if (lp->http) {
+		const struct hconn *x;
+
+		list_for_each(x, &lp->http->conns, link) {
+			sb_printf(b, first ? "" : ",");
+			http_flow_json(lp, b, x);
+			first = false;
+		}
+	}
 	sb_printf(b, "]}\n");
 }
 
-static void sb_json_str(struct sbuf *b, const char *s);
 static void http_routes_body(struct loop *lp, struct sbuf *b, bool text);
 
 /* A target's outlier state for /routes: appended to the text's peer word, and its

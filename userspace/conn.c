@@ -226,6 +226,8 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 
 	addr_from_hermes(&c->eps[c->cur_ep], &ss);
 	lp->st.connect_failures++;
+	if (err == -EMFILE || err == -ENFILE)
+		lp->st.upstream_fd_failures++;
 	metrics_peer_attempt(lp, attempt_peer(c), err);
 	conn_peer_outcome(lp, c, err);
 	if (c->r.ep[1]) {

@@ -43,14 +43,29 @@ struct loop_op {
 
 enum listener_kind { LST_OUTBOUND, LST_ADMIN, LST_TUNNEL, LST_INBOUND, LST_METRICS };
 
+/* Single-shot accepts a flow listener keeps in flight: each can take in one connection
+ * before hermesd sees it, so this bounds the flows that may need their upstream socket
+ * from the descriptor reserve (FD_RESERVE) once descriptors run out. A multishot accept
+ * took the whole backlog in before the first completion was seen (thousands at c=10000),
+ * more than any reserve. */
+#define ACCEPTS_IN_FLIGHT 8
+/* Descriptors held in reserve (duplicates of /dev/null) for the upstream sockets of flows
+ * accepted as the rest ran out; at most a quarter of RLIMIT_NOFILE. */
+#define FD_RESERVE 256
+
+struct listener;
+struct accept_op {
+	struct loop_op op; /* first: on_accept gets it as the loop_op */
+	struct listener *l;
+	bool armed;
+};
+
 struct listener {
 	int fd;
 	enum listener_kind kind;
-	bool armed;
+	int n_armed;          /* accepts in flight */
 	bool paused;          /* out of descriptors: accepting again at resume_ms */
-	bool single;          /* descriptors short: one accept at a time, not multishot */
-	struct loop_op op_accept; /* the accept (multishot: in flight while `armed`) */
-	struct loop_op op_cancel; /* cancels of the multishot accept (a pause) */
+	struct accept_op acc[ACCEPTS_IN_FLIGHT];
 	uint64_t resume_ms;
 	char name[64];
 };
@@ -153,7 +168,9 @@ struct loop {
 	struct listener lst[7]; /* outbound v4, outbound v6, admin, tunnel, inbound v4, inbound v6, metrics */
 	int n_lst;
 	int n_paused;           /* listeners resting after running out of descriptors */
-	int fd_limit;           /* RLIMIT_NOFILE: accepting pauses FD_RESERVE below it */
+	int fd_limit;           /* RLIMIT_NOFILE */
+	int fd_spare[FD_RESERVE]; /* the descriptor reserve: n_spare of fd_reserve held */
+	int n_spare, fd_reserve;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
 	struct __kernel_timespec tick_ts;

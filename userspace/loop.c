@@ -1,5 +1,5 @@
-/* loop.c: the single io_uring event loop of hermesd. Listeners use multishot accept,
- * signals arrive through a signalfd read, a 1 s timer does housekeeping (idle flows,
+/* loop.c: the single io_uring event loop of hermesd. Listeners keep a few single-shot
+ * accepts in flight and a reserve of descriptors for the flows they take in, signals arrive through a signalfd read, a 1 s timer does housekeeping (idle flows,
  * drain deadline); every completion goes through handle_cqe(). */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,19 +73,24 @@ fail:
 }
 
 static loop_done_fn on_accept, signal_done, tick_done;
+static int fd_reserve_fill(struct loop *lp);
 
-/* Multishot while descriptors are plentiful; one accept at a time once a burst (a whole
- * backlog, taken in the kernel before we see the first completion) could use up what is
- * left: see FD_RESERVE. */
+/* Fills the listener's free accept slots: ACCEPTS_IN_FLIGHT for flows (see there), one
+ * for the admin and metrics addresses. */
 static void arm_accept(struct loop *lp, struct listener *l)
 {
-	struct io_uring_sqe *sqe = loop_sqe(lp, &l->op_accept, on_accept);
+	int want = l->kind == LST_ADMIN || l->kind == LST_METRICS ? 1 : ACCEPTS_IN_FLIGHT;
 
-	if (l->single)
-		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
-	else
-		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
-	l->armed = true;
+	for (int i = 0; i < want && l->n_armed < want; i++) {
+		struct accept_op *a = &l->acc[i];
+
+		if (a->armed)
+			continue;
+		a->l = l;
+		io_uring_prep_accept(loop_sqe(lp, &a->op, on_accept), l->fd, NULL, NULL, SOCK_CLOEXEC);
+		a->armed = true;
+		l->n_armed++;
+	}
 }
 
 static void arm_signal(struct loop *lp)
@@ -180,6 +185,12 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 
 		/* main raised the soft limit to the hard one already */
 		lp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
+		lp->fd_reserve = lp->fd_limit / 4 < FD_RESERVE ? lp->fd_limit / 4 : FD_RESERVE;
+		if ((err = fd_reserve_fill(lp))) {
+			log_error("cannot hold %d descriptors in reserve (RLIMIT_NOFILE %d): %s", lp->fd_reserve,
+				  lp->fd_limit, strerror(-err));
+			return err;
+		}
 	}
 	lp->st.connect_seconds.bounds = connect_bounds;
 	lp->st.connect_seconds.n_bounds = sizeof(connect_bounds) / sizeof(connect_bounds[0]);
@@ -281,7 +292,7 @@ static void close_listeners(struct loop *lp, bool admin_too)
 		/* the admin and metrics addresses answer while flows drain */
 		if (l->fd < 0 || ((l->kind == LST_ADMIN || l->kind == LST_METRICS) && !admin_too))
 			continue;
-		/* shutdown wakes the multishot accept (it completes without F_MORE) */
+		/* shutdown wakes the accepts in flight (they complete with an error) */
 		shutdown(l->fd, SHUT_RDWR);
 		close(l->fd);
 		l->fd = -1;
@@ -528,34 +539,31 @@ static void on_tick(struct loop *lp)
 /* Out of descriptors (or kernel memory) the backlog cannot be taken in: re-arming at once
  * would fail again at once, a busy loop that starves the flows already open (it did at
  * 10000 connections under a 20000-descriptor limit). So the listener rests ACCEPT_PAUSE_MS,
- * as nginx does, and connections wait in the backlog meanwhile. It rests before that too:
- * a flow needs a second descriptor for its upstream after the accept, so a listener stops
- * once an accepted descriptor's number (the kernel hands out the lowest free one, so the
- * number tracks how many are open) comes within FD_RESERVE of the limit; the flows
- * accepted meanwhile take their upstream sockets from the reserve instead of failing.
+ * as nginx does, and connections wait in the backlog meanwhile.
+ * A flow needs a second descriptor for its upstream after the accept. hermesd holds
+ * fd_reserve descriptors (duplicates of /dev/null) that no accept can take: a flow whose
+ * upstream socket finds none free gets one of them (loop_fd_reserve_take), and every flow
+ * listener rests, so the few accepts still in flight (ACCEPTS_IN_FLIGHT each) are all the
+ * reserve must serve. A rest ends only once the reserve holds a descriptor for each accept
+ * in flight again (reserve_floor; it is topped up to the full fd_reserve whenever it can
+ * be, for the http action's and tunnel streams' upstream sockets). (The accepted
+ * descriptor's number, watched before, tells how many are open only while none below it
+ * was closed: at c=10000 the numbers stayed low, accept failed with EMFILE and flows
+ * accepted just before were reset.)
  * Idle pooled upstream connections of the http action hold descriptors too: a pause
  * closes up to FD_RESERVE of them, so that the backlog is taken in after the rest rather
  * than one connection per rest (clients in it timed out), as HAProxy gives up idle server
  * connections when its descriptors run short. */
 #define ACCEPT_PAUSE_MS 100
-#define FD_RESERVE 256
 
-/* A listener's cancel of its multishot accept: the accept's own -ECANCELED completion
- * says the rest. */
-static void lst_cancel_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+static void trim_pool(struct loop *lp)
 {
-	(void)lp;
-	(void)op;
-	(void)cqe;
+	if (lp->http)
+		lp->st.http_pool_trimmed += hup_trim_idle(lp, FD_RESERVE);
 }
 
 static void pause_listener(struct loop *lp, struct listener *l, int err)
 {
-	if (lp->http && (!err || err == EMFILE || err == ENFILE)) {
-		unsigned n = hup_trim_idle(lp, FD_RESERVE);
-
-		lp->st.http_pool_trimmed += n;
-	}
 	if (!l->paused) {
 		if (!lp->st.accept_pauses)
 			log_warn("accept on %s: %s: resting %d ms at a time while it lasts (connections wait in "
@@ -564,11 +572,39 @@ static void pause_listener(struct loop *lp, struct listener *l, int err)
 				 ACCEPT_PAUSE_MS);
 		lp->st.accept_pauses++;
 		lp->n_paused++;
+		/* not pushed on by more shortage meanwhile: the backlog would starve */
+		l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
 	}
 	l->paused = true;
-	l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
-	if (l->armed) /* the multishot goes on: stop it (its last completion is -ECANCELED) */
-		loop_cancel(lp, &l->op_cancel, lst_cancel_done, &l->op_accept);
+}
+
+/* Tops the reserve up; 0 once it is whole, -errno while descriptors are short. */
+static int fd_reserve_fill(struct loop *lp)
+{
+	while (lp->n_spare < lp->fd_reserve) {
+		int fd = lp->n_spare ? fcntl(lp->fd_spare[0], F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		lp->fd_spare[lp->n_spare++] = fd;
+	}
+	return 0;
+}
+
+int loop_fd_reserve_take(struct loop *lp)
+{
+	if (!lp->n_spare)
+		return -EMFILE;
+	close(lp->fd_spare[--lp->n_spare]);
+	lp->st.fd_reserve_used++;
+	trim_pool(lp);
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+
+		if (l->fd >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS)
+			pause_listener(lp, l, 0);
+	}
+	return 0;
 }
 
 static bool accept_starved(int err)
@@ -576,8 +612,22 @@ static bool accept_starved(int err)
 	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
 
+/* What the reserve must hold again before the flow listeners accept: a descriptor for
+ * each accept they keep in flight (all of it, when it is smaller). */
+static int reserve_floor(const struct loop *lp)
+{
+	int n = 0;
+
+	for (int i = 0; i < lp->n_lst; i++)
+		if (lp->lst[i].fd >= 0 && lp->lst[i].kind != LST_ADMIN && lp->lst[i].kind != LST_METRICS)
+			n += ACCEPTS_IN_FLIGHT;
+	return n < lp->fd_reserve ? n : lp->fd_reserve;
+}
+
 static void resume_listeners(struct loop *lp)
 {
+	bool enough = false, tried = false;
+
 	lp->n_paused = 0;
 	for (int i = 0; i < lp->n_lst; i++) {
 		struct listener *l = &lp->lst[i];
@@ -588,46 +638,46 @@ static void resume_listeners(struct loop *lp)
 			lp->n_paused++;
 			continue;
 		}
+		if (l->fd >= 0 && !tried) {
+			tried = true;
+			if (fd_reserve_fill(lp)) { /* idle pooled connections give theirs back first */
+				trim_pool(lp);
+				fd_reserve_fill(lp);
+			}
+			enough = lp->n_spare >= reserve_floor(lp);
+		}
+		if (l->fd >= 0 && !enough) { /* rest again: the reserve comes first */
+			l->resume_ms = lp->now_ms + ACCEPT_PAUSE_MS;
+			lp->n_paused++;
+			continue;
+		}
 		l->paused = false;
-		if (!l->armed && l->fd >= 0)
+		if (l->fd >= 0)
 			arm_accept(lp, l);
 	}
 }
 
 static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct listener *l = loop_container_of(op, struct listener, op_accept);
+	struct accept_op *a = loop_container_of(op, struct accept_op, op);
+	struct listener *l = a->l;
 
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		l->armed = false;
+	a->armed = false;
+	l->n_armed--;
 	if (cqe->res < 0) {
 		if (l->fd >= 0 && accept_starved(-cqe->res)) {
+			if (cqe->res == -EMFILE || cqe->res == -ENFILE)
+				trim_pool(lp);
 			pause_listener(lp, l, -cqe->res);
 			return; /* resume_listeners re-arms it */
 		}
-		if (l->paused)
-			return; /* the pause's cancel */
 		if (l->fd >= 0 && cqe->res != -ECANCELED && cqe->res != -EINVAL)
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else {
 		accept_dispatch(lp, l, cqe->res);
 	}
-	if (cqe->res >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS) {
-		int single_from = lp->fd_limit - FD_RESERVE - LISTEN_BACKLOG;
-
-		if (cqe->res >= lp->fd_limit - FD_RESERVE && !l->paused) {
-			l->single = true;
-			pause_listener(lp, l, 0);
-		} else if (!l->single && cqe->res >= single_from) {
-			l->single = true;
-			if (l->armed) /* its -ECANCELED completion re-arms as a single accept */
-				loop_cancel(lp, &l->op_cancel, lst_cancel_done, &l->op_accept);
-		} else if (l->single && cqe->res < single_from - 1024) {
-			l->single = false; /* the next arming is a multishot again */
-		}
-	}
-	/* an error ended the multishot: re-arm unless we are closing it or resting */
-	if (!l->armed && l->fd >= 0 && !l->paused)
+	/* a flow that took a reserved descriptor paused the listener: it stays unarmed */
+	if (l->fd >= 0 && !l->paused)
 		arm_accept(lp, l);
 }
 
@@ -716,6 +766,8 @@ void loop_fini(struct loop *lp)
 	outlier_set_free(&lp->tunnel_peers);
 	if (lp->sfd >= 0)
 		close(lp->sfd);
+	while (lp->n_spare)
+		close(lp->fd_spare[--lp->n_spare]);
 	io_uring_queue_exit(&lp->ring);
 	/* a reload in progress is waited for a little; one reading a file that does not come
 	 * is left to the exit, with the snapshot it reads (its reference keeps it) */

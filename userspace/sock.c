@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "ring.h"
 #include "sock.h"
 
@@ -33,6 +34,9 @@ int sock_open(struct loop *lp, int family)
 	int fd, one = 1, mark = (int)lp->cfg->mark;
 
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* out of descriptors: a flow accepted as they ran out takes one from the reserve */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !loop_fd_reserve_take(lp))
+		fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* never steered again by connect4, and recognisable as ours */

@@ -57,6 +57,10 @@ enum tunnel_limit {
 	VALUE(accepted, counter, "hermes_connections_accepted_total", "Steered connections accepted by hermesd.") \
 	VALUE(accept_pauses, counter, "hermes_accept_pauses_total", \
 	      "Times a listener stopped accepting for 100 ms: out of file descriptors (EMFILE/ENFILE) or memory.") \
+	VALUE(fd_reserve_used, counter, "hermes_descriptor_reserve_used_total", \
+	      "Upstream sockets opened on a descriptor from hermesd's reserve, its others used up (accepting rests meanwhile).") \
+	VALUE(upstream_fd_failures, counter, "hermes_upstream_descriptor_failures_total", \
+	      "Connect attempts of proxy or tunnel flows that found no descriptor for their upstream socket, the reserve used up too.") \
 	VALUE(active, gauge, "hermes_connections_active", "Steered connections open now.") \
 	VALUE(closed, counter, "hermes_connections_closed_total", "Steered connections finished.") \
 	VALUE(connect_attempts, counter, "hermes_upstream_connect_attempts_total", "Upstream connect attempts.") \

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 N=400
-LIMIT=456 # userspace/loop.c FD_RESERVE (256) + 200: the pauses begin near descriptor 200
+LIMIT=456 # a quarter (114) held in reserve (loop-t.h FD_RESERVE): the pauses begin near 342
 require_cmd prlimit
 topo_up
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -53,8 +53,8 @@ pid_alive "$HERMESD_PID" || die "hermesd died"
 stop_hermesd
 
 # The http action under RLIMIT_NOFILE 856: of 900 clients, each with a request in flight
-# to an origin that answers after 0.5 s, hermesd accepts about 600 (the pauses begin near
-# descriptor 600), whose upstream connections would take 600 descriptors more. The
+# to an origin that answers after 0.5 s, hermesd accepts until all but its reserve (214)
+# of descriptors are used, and those clients' upstream connections need as many more. The
 # requests short of one wait (hermes_http_descriptor_waits_total) until pooled
 # connections come back, and a rest of the listener closes idle pooled connections to take
 # the backlog in (hermes_http_pool_trimmed_total), instead of failing with 503 or leaving
