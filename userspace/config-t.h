@@ -270,6 +270,7 @@ struct hermes_config {
 	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
 	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
 	struct cfg_sockaddr metrics; /* metrics-only HTTP (/metrics, /ready); len 0 = off (default) */
+	uint32_t admin_timeout_ms;   /* an admin or metrics client's whole exchange (request read, answer sent) */
 	struct cfg_sockaddr tunnel;  /* HTTP CONNECT tunnel listener (:15008); len 0 = off (default) */
 	struct cfg_tls tls;          /* cert/key/ca for tunnels over TLS; "" = none */
 	uint32_t h2_max_streams;     /* streams we open on one pooled connection before opening another */
@@ -277,6 +278,8 @@ struct hermes_config {
 	bool tunnel_allow_cleartext; /* with tls set, the tunnel listener still serves clear text
 				      * (HTTP/1.1 CONNECT, h2c, proxy requests); refused by default */
 	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
+	uint32_t tunnel_head_timeout_ms; /* tunnel listener: from accept to a complete first head (TLS
+					  * handshake, HTTP/1.1 head); past it 408 or close */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 

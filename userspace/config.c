@@ -206,6 +206,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->h2_max_streams = 100;
+	cfg->tunnel_head_timeout_ms = 10000;
+	cfg->admin_timeout_ms = 5000;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's

@@ -60,6 +60,8 @@ static const struct sample {
 	{ "tunnel.h2_pool_mbps", "tunnel: {h2_pool_mbps: 100}\n" },
 	{ "tunnel.post_path", "tunnel: {post_path: /elsewhere}\n" },
 	{ "tunnel.allow_cleartext", "tunnel: {allow_cleartext: true}\n" },
+	{ "tunnel.head_timeout_ms", "tunnel: {head_timeout_ms: 1000}\n" },
+	{ "listeners.admin_timeout_ms", "listeners: {admin_timeout_ms: 1000}\n" },
 	{ "inbound", "inbound: {}\n" },
 	{ "inbound.listen", "inbound: {listen: 0.0.0.0:15007}\n" },
 	{ "inbound.listen6", "inbound: {listen6: \"[::]:15006\"}\n" },
