@@ -278,8 +278,8 @@ struct hermes_config {
 	bool tunnel_allow_cleartext; /* with tls set, the tunnel listener still serves clear text
 				      * (HTTP/1.1 CONNECT, h2c, proxy requests); refused by default */
 	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
-	uint32_t tunnel_head_timeout_ms; /* tunnel listener: from accept to a complete first head (TLS
-					  * handshake, HTTP/1.1 head); past it 408 or close */
+	uint32_t tunnel_head_timeout_ms; /* tunnel listener: for the TLS handshake / protocol sniff
+					  * from accept, then for an HTTP/1.1 head (408); slowloris */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 
