@@ -56,10 +56,13 @@ def serve(c, target, h1_target, ctx):
     except OSError:
         pass
     c.settimeout(None)
+    # no Nagle: h2spec's small frames must not wait for delayed ACKs (40 ms each)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     to = h1_target if H1.match(first) else target
     try:
         u = socket.create_connection(to, timeout=5)
         u.settimeout(None)
+        u.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if ctx and to == target:
             u = ctx.wrap_socket(u)
         u.sendall(first)

@@ -65,8 +65,8 @@ run_side() {
 	local name=$1 where=$2 host=$3 port=$4 known=$5 log=$TMP/h2spec-$1.log sum passed failed fails f
 	say "h2spec against $name ($host:$port)"
 	case $where in
-	app) in_app timeout 120 "$H2SPEC" -h "$host" -p "$port" -o 3 -j "$TMP/h2spec-$name.xml" >"$log" 2>&1 ;;
-	*) ns_c timeout 120 "$H2SPEC" -h "$host" -p "$port" -o 3 -j "$TMP/h2spec-$name.xml" >"$log" 2>&1 ;;
+	app) in_app timeout 120 "$H2SPEC" -h "$host" -p "$port" -o "${H2SPEC_TIMEOUT:-2}" -j "$TMP/h2spec-$name.xml" >"$log" 2>&1 ;;
+	*) ns_c timeout 120 "$H2SPEC" -h "$host" -p "$port" -o "${H2SPEC_TIMEOUT:-2}" -j "$TMP/h2spec-$name.xml" >"$log" 2>&1 ;;
 	esac
 	sum=$(grep -E '^[0-9]+ tests, [0-9]+ passed' "$log" | tail -1)
 	[ -n "$sum" ] || die "$name: h2spec printed no summary: $(tail -20 "$log")"
