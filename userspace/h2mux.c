@@ -127,6 +127,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	struct h2mux_stream *st;
 
 	(void)ng;
+	if (f->hd.type == NGHTTP2_HEADERS)
+		MUX(ud)->hblock_ms = now_ms() | 1;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && MUX(ud)->ops->begin)
 		MUX(ud)->ops->begin(MUX(ud), f);
 	/* each section (a request head, then trailers) is held to the limits on its own */
@@ -198,6 +200,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	struct h2mux_stream *st;
 
 	(void)ng;
+	m->hblock_ms = 0; /* a whole frame: no header block is open (it ended, or was refused) */
 	if (f->hd.type == NGHTTP2_GOAWAY) {
 		if (m->ops->goaway)
 			m->ops->goaway(m);
@@ -429,6 +432,16 @@ int h2mux_produce(struct h2mux *m)
 bool h2mux_finished(const struct h2mux *m)
 {
 	return !nghttp2_session_want_read(m->ng) && !nghttp2_session_want_write(m->ng);
+}
+
+bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms)
+{
+	if (!m->hblock_ms || now_ms() - m->hblock_ms < limit_ms)
+		return false;
+	m->hblock_ms = 0;
+	m->ng_err = NGHTTP2_ERR_PROTO;
+	nghttp2_session_terminate_session(m->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+	return true;
 }
 
 bool h2mux_idle(struct h2mux *m)

@@ -744,6 +744,11 @@ void sess_tick(struct loop *lp)
 			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
 		} else if (s->mux.ng && s->mux.ng_err && lp->now_ms - s->idle_since_ms >= 1000) {
 			sess_close(s, -EPROTO, "HTTP/2 error, its GOAWAY not taken within a tick");
+		} else if (s->server && s->mux.ng && h2mux_head_stalled(&s->mux, lp->cfg->tunnel_head_timeout_ms)) {
+			/* a header block left open: GOAWAY, closed a tick later at the latest */
+			lp->st.slow_clients[STATS_SLOW_TUNNEL]++;
+			s->idle_since_ms = lp->now_ms;
+			sess_dirty(s);
 		} else if (sess_h2_idle(s) &&
 			   (lp->draining || lp->now_ms - s->idle_since_ms > (!s->server ? SESS_IDLE_MS : s->mux.ng ?
 									  lp->cfg->http2.idle_timeout_ms : lp->cfg->idle_timeout_ms))) {

@@ -8,6 +8,10 @@
 # - the tunnel listener: an HTTP/1.1 CONNECT head (408) and an h2c preface cut short
 #   (closed), tunnel.head_timeout_ms;
 # - the admin port and the metrics port: listeners.admin_timeout_ms, closed;
+# - HTTP/2 on both HTTP/2 sides (the http action's h2c, the tunnel listener's h2c): a
+#   HEADERS frame without END_HEADERS and nothing after holds the whole connection (no
+#   other frame may come until the block ends): GOAWAY ENHANCE_YOUR_CALM and closed
+#   after the side's head deadline (it was held for ever, past every idle timeout);
 # - the outbound proxy port (action proxy): hermesd parses nothing there and relays each
 #   byte as it comes, so the slow head is the origin's to time out; the test checks the
 #   origin has it (no buffering in hermesd) and that good clients pass meanwhile.
@@ -38,7 +42,9 @@ bg slow-h2c c "$PY" "$TESTBIN/slowc.py" 10.77.1.1 15008 "$N" 8 'PRI * HTTP/2.0\r
 bg slow-admin c "$PY" "$TESTBIN/slowc.py" 127.0.0.1 15000 "$N" 8 'GET /stats HTTP/1.1\r\nX-Slow: '
 bg slow-metrics c "$PY" "$TESTBIN/slowc.py" 127.0.0.1 15020 "$N" 8 'GET /metrics HTTP/1.1\r\nX-Slow: '
 bg slow-proxy app "$PY" "$TESTBIN/slowc.py" 10.77.1.3 80 "$N" 4 "$H"
-slow_pids=("${PIDS[@]: -6}")
+bg half-http app "$PY" "$TESTBIN/h2raw.py" 10.77.1.2 80 --timeout 8 half-head
+bg half-tunnel c "$PY" "$TESTBIN/h2raw.py" 10.77.1.1 15008 --authority 10.77.1.2:80 --timeout 8 half-head
+slow_pids=("${PIDS[@]: -8}")
 
 # good clients of every listener while the slow ones hang on
 sleep 0.3
@@ -62,6 +68,7 @@ done
 for t in http connect h2c admin metrics proxy; do
 	say "$t: $(cat "$TMP/slow-$t.log")"
 done
+for t in http tunnel; do say "HTTP/2 $t: $(tr '\n' ' ' <"$TMP/half-$t.log")"; done
 for t in http connect h2c admin metrics; do
 	assert_match "$(cat "$TMP/slow-$t.log")" "closed=$N open=0" "$t: every slow client was closed"
 	max=$(sed -n 's/.*max_s=\([0-9]*\)\..*/\1/p' "$TMP/slow-$t.log")
@@ -70,9 +77,14 @@ done
 assert_match "$(cat "$TMP/slow-http.log")" 'first="HTTP/1.1 408' "http action: 408"
 assert_match "$(cat "$TMP/slow-connect.log")" 'first="HTTP/1.1 408' "tunnel listener CONNECT: 408"
 assert_match "$(cat "$TMP/slow-proxy.log")" "closed=0 open=$N" "proxy port: hermesd itself cuts no byte-relaying client"
+for t in http tunnel; do
+	out=$(tr '\n' ' ' <"$TMP/half-$t.log")
+	assert_match "$out" 'goaway ENHANCE_YOUR_CALM after [1-3]\.[0-9] s closed after [1-4]\.' \
+		"$t: an HTTP/2 header block left open gets GOAWAY(ENHANCE_YOUR_CALM) and is closed ($out)"
+done
 
-assert_ge "$N" "$(stat_value hermes_slow_client_timeouts_total 'listener="http"')" "http slow clients counted"
-assert_ge $((2 * N)) "$(stat_value hermes_slow_client_timeouts_total 'listener="tunnel"')" "tunnel slow clients counted"
+assert_ge $((N + 1)) "$(stat_value hermes_slow_client_timeouts_total 'listener="http"')" "http slow clients counted"
+assert_ge $((2 * N + 1)) "$(stat_value hermes_slow_client_timeouts_total 'listener="tunnel"')" "tunnel slow clients counted"
 assert_ge "$N" "$(stat_value hermes_slow_client_timeouts_total 'listener="admin"')" "admin slow clients counted"
 assert_ge "$N" "$(stat_value hermes_slow_client_timeouts_total 'listener="metrics"')" "metrics slow clients counted"
 after=$(rss)
