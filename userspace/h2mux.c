@@ -194,6 +194,16 @@ static void answer_431(struct h2mux *m, struct h2mux_stream *st, const nghttp2_f
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_NO_ERROR);
 }
 
+/* A frame nghttp2 refused (a malformed request head, ...): its header block is over too. */
+static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f, int lib_error, void *ud)
+{
+	(void)ng;
+	(void)f;
+	(void)lib_error;
+	MUX(ud)->hblock_ms = 0;
+	return 0;
+}
+
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
 	struct h2mux *m = MUX(ud);
@@ -330,6 +340,7 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_send);
