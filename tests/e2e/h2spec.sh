@@ -15,6 +15,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 H2SPEC=${H2SPEC:-}
+[ -z "$H2SPEC" ] || [ -x "$H2SPEC" ] || die "H2SPEC=$H2SPEC is not an executable file"
 for b in "$BUILD/h2spec" "$HERMES_SRC/build/h2spec"; do
 	[ -n "$H2SPEC" ] || { [ -x "$b" ] && H2SPEC=$b; }
 done
