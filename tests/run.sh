@@ -125,7 +125,8 @@ run_pass() {
 		done
 	fi
 	# fuzz smoke runs (their builds have ASan+UBSan already: once), one per target
-	# tests/fuzz/fuzz_NAME.c: the HTTP/1.1 parser, the config loader, the h1<->h2 translation
+	# tests/fuzz/fuzz_NAME.c: the HTTP/1.1 parser, the config loader, the h1<->h2 translation,
+	# the tunnel listener's request parsing
 	if [ -z "$prefix" ] && [ -x tests/fuzz/run.sh ]; then
 		for t in tests/fuzz/fuzz_*.c; do
 			[ -f "$t" ] || continue

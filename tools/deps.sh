@@ -2,6 +2,10 @@
 # deps.sh: install the Debian packages Hermes needs to build and test (make deps).
 # Idempotent and quiet when everything is present; runs apt-get update only when
 # something is missing. Also mounts bpffs on /sys/fs/bpf when it is not mounted.
+#   tools/deps.sh          the build, test and bench packages
+#   tools/deps.sh h2spec   also the optional H2SPEC_PKGS (Go toolchain and libraries, about
+#                          400 MB) that tools/h2spec-build.sh needs; without them
+#                          tests/e2e/h2spec.sh skips
 set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
@@ -10,6 +14,15 @@ dpkg-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db"
 BENCH_PKGS="sockperf iperf3 gnuplot-nox"
+# optional (tools/deps.sh h2spec): building h2spec offline from its source
+H2SPEC_PKGS="golang-go golang-golang-x-net-dev golang-github-spf13-cobra-dev golang-github-fatih-color-dev"
+OPT_PKGS=
+for a in "$@"; do
+	case $a in
+	h2spec) OPT_PKGS="$OPT_PKGS $H2SPEC_PKGS" ;;
+	*) echo "deps: unknown group $a (known: h2spec)" >&2; exit 2 ;;
+	esac
+done
 
 say() { printf 'deps: %s\n' "$*"; }
 
@@ -18,7 +31,7 @@ is_installed() {
 }
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS $OPT_PKGS; do
 	is_installed "$p" || missing+=("$p")
 done
 

@@ -31,7 +31,6 @@
 #include "version.h"
 
 #define ADMIN_REQ_MAX 4096
-#define ADMIN_TIMEOUT_MS 5000
 /* Counts that cost tens of ms when large (a full flow table, 20000 descriptors) are
  * reused this long: hermes-top reads /stats every second, and the loop waits meanwhile. */
 #define SLOW_COUNT_MAX_AGE_MS 5000
@@ -42,7 +41,7 @@ struct admin_conn {
 	struct life life;
 	bool metrics_only;   /* accepted on the metrics address */
 	struct loop_op op_recv, op_send; /* the request's recv, the response's send */
-	struct loop_op op_close; /* cancel of both after ADMIN_TIMEOUT_MS */
+	struct loop_op op_close; /* cancel of both after listeners.admin_timeout_ms (slow clients) */
 	uint64_t started_ms;
 	size_t got;
 	struct rxbuf resp;   /* the response, sent from resp.off */
@@ -401,6 +400,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	sb_json_addr(b, "admin", &c->admin);
 	sb_json_addr(b, "tunnel", &c->tunnel);
 	sb_json_addr(b, "metrics", &c->metrics);
+	sb_printf(b, "\"admin_timeout_ms\":%u,", c->admin_timeout_ms);
 	sb_json_addr(b, "inbound", &c->inbound.listen);
 	sb_json_addr(b, "inbound6", &c->inbound.listen6);
 	if (b->h.len && b->h.p[b->h.len - 1] == ',')
@@ -426,8 +426,10 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	} else {
 		sb_printf(b, "null");
 	}
-	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"allow_cleartext\":%s,\"post_path\":",
-		  c->h2_max_streams, c->h2_pool_mbps, c->tunnel_allow_cleartext ? "true" : "false");
+	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"allow_cleartext\":%s,"
+		     "\"head_timeout_ms\":%u,\"post_path\":",
+		  c->h2_max_streams, c->h2_pool_mbps, c->tunnel_allow_cleartext ? "true" : "false",
+		  c->tunnel_head_timeout_ms);
 	sb_json_str(b, c->tunnel_post_path);
 	sb_printf(b, ",\"max_hops\":%u,\"stream_buffer_bytes\":%u,\"conn_buffer_bytes\":%u,\"total_buffer_mb\":%u,"
 		     "\"client_connects_per_second\":%u,\"client_resets_per_second\":%u,\"max_client_connections\":%u",
@@ -917,7 +919,8 @@ void admin_tick(struct loop *lp)
 	struct admin_conn *a;
 
 	list_for_each(a, &lp->admins, link) {
-		if (!a->life.closing && lp->now_ms - a->started_ms > ADMIN_TIMEOUT_MS) {
+		if (!a->life.closing && lp->now_ms - a->started_ms > lp->cfg->admin_timeout_ms) {
+			lp->st.slow_clients[a->metrics_only ? STATS_SLOW_METRICS : STATS_SLOW_ADMIN]++;
 			life_close(&a->life);
 			io_uring_prep_cancel_fd(loop_sqe(lp, &a->op_close, admin_close_done), a->fd, IORING_ASYNC_CANCEL_ALL);
 			life_hold(&a->life, 1);

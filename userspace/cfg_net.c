@@ -126,6 +126,9 @@ const struct cfgp_key cfgnet_listener_keys[] = {
 	  .expect = "IP:PORT or [IPv6]:PORT, e.g. 10.0.0.1:15008, or off" },
 	{ .name = "metrics", .set = cfgp_set_addr, CFGP_FIELD(metrics), CFGP_RESTART, .flags = CFGP_OFF,
 	  .expect = "IP:PORT or [IPv6]:PORT serving only /metrics and /ready, e.g. 0.0.0.0:15020, or off" },
+	/* slow clients (slowloris) on the admin and metrics ports: the whole exchange */
+	{ .name = "admin_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(admin_timeout_ms), .min = 100, .max = 600000,
+	  CFGP_RELOAD },
 };
 
 /* inbound: protected ingress */
@@ -639,6 +642,8 @@ const struct cfgp_key cfgnet_tls_keys[] = {
 const struct cfgp_key cfgnet_tunnel_keys[] = {
 	U32_KEY(h2_max_streams, 1, 100000),
 	U32_KEY(h2_pool_mbps, 0, 1000000),
+	{ .name = "head_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(tunnel_head_timeout_ms), .min = 100, .max = 600000,
+	  CFGP_RELOAD },
 	{ .name = "post_path", .set = cfgp_set_path, CFGP_STRING(tunnel_post_path), CFGP_RELOAD,
 	  .expect = "the path the tunnel listener serves h2-post tunnels on, e.g. /hermes/tunnel" },
 	{ .name = "allow_cleartext", .set = cfgp_set_bool, CFGP_FIELD(tunnel_allow_cleartext), CFGP_RELOAD,

@@ -271,6 +271,7 @@ struct hermes_config {
 	struct cfg_sockaddr listen6; /* outbound transparent listener, IPv6 ([::1]:15001); len 0 = off */
 	struct cfg_sockaddr admin;   /* admin HTTP (127.0.0.1:15000); len 0 = off */
 	struct cfg_sockaddr metrics; /* metrics-only HTTP (/metrics, /ready); len 0 = off (default) */
+	uint32_t admin_timeout_ms;   /* an admin or metrics client's whole exchange (request read, answer sent) */
 	struct cfg_sockaddr tunnel;  /* HTTP CONNECT tunnel listener (:15008); len 0 = off (default) */
 	struct cfg_tls tls;          /* cert/key/ca for tunnels over TLS; "" = none */
 	uint32_t h2_max_streams;     /* streams we open on one pooled connection before opening another */
@@ -287,6 +288,8 @@ struct hermes_config {
 	uint32_t tunnel_reset_rate;       /* CONNECT streams a client address resets before they are up, per
 					   * second: over it, its CONNECTs are refused; 0 = no limit */
 	uint32_t tunnel_client_conns;     /* connections per client address; 0 = no limit */
+	uint32_t tunnel_head_timeout_ms; /* tunnel listener: for the TLS handshake / protocol sniff
+					  * from accept, then for an HTTP/1.1 head (408); slowloris */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 

@@ -215,6 +215,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->tunnel_connect_rate = 20000;
 	cfg->tunnel_reset_rate = 100;
 	cfg->tunnel_client_conns = 1024;
+	cfg->tunnel_head_timeout_ms = 10000;
+	cfg->admin_timeout_ms = 5000;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's

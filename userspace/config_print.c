@@ -173,6 +173,7 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 	print_addr(f, "  ", "admin", &cfg->admin);
 	print_addr(f, "  ", "tunnel", &cfg->tunnel);
 	print_addr(f, "  ", "metrics", &cfg->metrics);
+	fprintf(f, "  admin_timeout_ms: %u\n", cfg->admin_timeout_ms);
 	fprintf(f, "proxy:\n  connect_timeout_ms: %u\n  connect_attempts: %u\n  backoff_base_ms: %u\n"
 		   "  backoff_max_ms: %u\n  idle_timeout_ms: %u\n  drain_timeout_ms: %u\n  relay: %s\n  sk_msg: %s\n",
 		cfg->connect_timeout_ms, cfg->connect_attempts, cfg->backoff_base_ms, cfg->backoff_max_ms,
@@ -237,8 +238,8 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		print_kv_str(f, "  ", "key", cfg->tls.key);
 		print_kv_str(f, "  ", "ca", cfg->tls.ca);
 	}
-	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  allow_cleartext: %s\n", cfg->h2_max_streams,
-		cfg->h2_pool_mbps, bool_word(cfg->tunnel_allow_cleartext));
+	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  allow_cleartext: %s\n  head_timeout_ms: %u\n",
+		cfg->h2_max_streams, cfg->h2_pool_mbps, bool_word(cfg->tunnel_allow_cleartext), cfg->tunnel_head_timeout_ms);
 	print_kv_str(f, "  ", "post_path", cfg->tunnel_post_path);
 	fprintf(f, "  max_hops: %u\n  stream_buffer_bytes: %u\n  conn_buffer_bytes: %u\n  total_buffer_mb: %u\n"
 		"  client_connects_per_second: %u\n  client_resets_per_second: %u\n  max_client_connections: %u\n",

@@ -629,7 +629,8 @@ void conn_tick(struct loop *lp)
 			conn_fail_attempt(lp, c, -ETIMEDOUT);
 			continue;
 		}
-		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= TUNNEL_HEAD_TIMEOUT_MS) {
+		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= lp->cfg->tunnel_head_timeout_ms) {
+			lp->st.slow_clients[STATS_SLOW_TUNNEL]++;
 			tunnel_reply(c, 408);
 			conn_end(lp, c, false, false);
 			continue;

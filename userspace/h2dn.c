@@ -600,6 +600,11 @@ void h2dn_tick(struct loop *lp, struct hconn *x)
 
 	if ((h->m->ng_err && lp->now_ms - h->idle_since_ms >= 1000) || (lp->draining && !h->n_streams)) {
 		http_conn_close(lp, x, h->m->ng_err != 0);
+	} else if (h2mux_head_stalled(h->m, lp->cfg->http.head_timeout_ms)) {
+		/* GOAWAY; closed a tick later at the latest, as after an error */
+		lp->st.slow_clients[STATS_SLOW_HTTP]++;
+		h->idle_since_ms = lp->now_ms;
+		h2s_dirty(lp, h);
 	} else if (!h->n_streams && lp->now_ms - h->idle_since_ms >= lp->cfg->http2.idle_timeout_ms) {
 		/* GOAWAY; conn_flush closes once it is out (or the next idle period here) */
 		if (h2mux_idle(h->m)) {

@@ -42,6 +42,8 @@ struct h2mux {
 	uint64_t reset_tokens;    /* thousandths of a RST_STREAM */
 	uint64_t reset_ms;        /* when reset_tokens was last topped up */
 	bool calm;                /* GOAWAY ENHANCE_YOUR_CALM queued */
+	uint64_t hblock_ms;       /* when the peer's header block being received began (0: none):
+				   * no other frame may come until it ends (h2mux_head_stalled) */
 	uint64_t *hits;           /* [H2L_N] counters (NULL: none) */
 };
 

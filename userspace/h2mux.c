@@ -112,6 +112,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	struct h2mux_stream *st;
 
 	(void)ng;
+	if (f->hd.type == NGHTTP2_HEADERS)
+		MUX(ud)->hblock_ms = now_ms() | 1;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && MUX(ud)->ops->begin)
 		MUX(ud)->ops->begin(MUX(ud), f);
 	/* each section (a request head, then trailers) is held to the limits on its own */
@@ -177,12 +179,23 @@ static void answer_431(struct h2mux *m, struct h2mux_stream *st, const nghttp2_f
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, sid, NGHTTP2_NO_ERROR);
 }
 
+/* A frame nghttp2 refused (a malformed request head, ...): its header block is over too. */
+static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f, int lib_error, void *ud)
+{
+	(void)ng;
+	(void)f;
+	(void)lib_error;
+	MUX(ud)->hblock_ms = 0;
+	return 0;
+}
+
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
 	struct h2mux *m = MUX(ud);
 	struct h2mux_stream *st;
 
 	(void)ng;
+	m->hblock_ms = 0; /* a whole frame: no header block is open (it ended, or was refused) */
 	if (f->hd.type == NGHTTP2_GOAWAY) {
 		if (m->ops->goaway)
 			m->ops->goaway(m);
@@ -312,6 +325,7 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_send);
@@ -414,6 +428,16 @@ int h2mux_produce(struct h2mux *m)
 bool h2mux_finished(const struct h2mux *m)
 {
 	return !nghttp2_session_want_read(m->ng) && !nghttp2_session_want_write(m->ng);
+}
+
+bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms)
+{
+	if (!m->hblock_ms || now_ms() - m->hblock_ms < limit_ms)
+		return false;
+	m->hblock_ms = 0;
+	m->ng_err = NGHTTP2_ERR_PROTO;
+	nghttp2_session_terminate_session(m->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+	return true;
 }
 
 bool h2mux_idle(struct h2mux *m)

@@ -86,6 +86,11 @@ int h2mux_feed(struct h2mux *m, const uint8_t *p, size_t n);
 int h2mux_produce(struct h2mux *m);
 /* Both sides are done with the connection (GOAWAY both ways, nothing open). */
 bool h2mux_finished(const struct h2mux *m);
+/* A peer that began a header block (HEADERS without END_HEADERS) and has not ended it
+ * for limit_ms, which also holds every other stream of the connection (slowloris):
+ * GOAWAY ENHANCE_YOUR_CALM queued and m->ng_err set, so the owner closes as after an
+ * error; true then (once). A block whose stream was refused ends at the next frame. */
+bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms);
 /* A server session with no stream for http2.idle_timeout_ms: GOAWAY(NO_ERROR) queued
  * (counted); the owner closes once it is out (h2mux_finished). true: a GOAWAY ending
  * the session was queued before and has not gone out (a client that does not read):

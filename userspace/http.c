@@ -652,6 +652,7 @@ void http_tick(struct loop *lp)
 			http_conn_close(lp, x, false);
 		} else if ((x->state == HC_HEAD || x->state == HC_BODY) && x->head_start_ms &&
 			   lp->now_ms - x->head_start_ms >= hc->head_timeout_ms) {
+			lp->st.slow_clients[STATS_SLOW_HTTP]++;
 			http_refuse(lp, x, 408, "request not received in time");
 			http_progress(lp, x);
 		} else if (x->state == HC_LINGER && lp->now_ms - x->linger_since_ms >= HC_LINGER_MS) {

@@ -84,7 +84,6 @@ enum conn_state {
 };
 
 #define TUNNEL_HEAD_MAX 16384
-#define TUNNEL_HEAD_TIMEOUT_MS 10000
 
 /* The splice engine's state for one direction of a flow: bytes from r.ep[i] to
  * r.ep[1 - i], moved by the kernel (splice.c). */

@@ -34,7 +34,7 @@
 #include "tls.h"
 
 #define SESS_IDLE_MS 60000          /* a pooled connection with no flow is closed after this */
-#define SESS_SETUP_MS 10000         /* TLS handshake / first byte deadline */
+#define SESS_SETUP_MS 10000         /* our TLS handshake's deadline (a client's: tunnel.head_timeout_ms) */
 #define SESS_SNIFF_PAUSE_NS 5000000 /* part of the h2c preface came: peek again after this, */
 #define SESS_SNIFF_PAUSE_MAX_NS 640000000 /* twice as long each time, up to this */
 
@@ -843,12 +843,20 @@ void sess_tick(struct loop *lp)
 			continue;
 		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
-		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) && lp->now_ms - s->started_ms > SESS_SETUP_MS) {
+		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) &&
+		    lp->now_ms - s->started_ms > (s->server ? lp->cfg->tunnel_head_timeout_ms : SESS_SETUP_MS)) {
 			if (!s->server)
 				lp->st.sess_tls_failed++;
+			else
+				lp->st.slow_clients[STATS_SLOW_TUNNEL]++;
 			sess_close(s, -ETIMEDOUT, "TLS handshake timed out");
 		} else if (s->mux.ng && s->mux.ng_err && lp->now_ms - s->idle_since_ms >= 1000) {
 			sess_close(s, -EPROTO, "HTTP/2 error, its GOAWAY not taken within a tick");
+		} else if (s->server && s->mux.ng && h2mux_head_stalled(&s->mux, lp->cfg->tunnel_head_timeout_ms)) {
+			/* a header block left open: GOAWAY, closed a tick later at the latest */
+			lp->st.slow_clients[STATS_SLOW_TUNNEL]++;
+			s->idle_since_ms = lp->now_ms;
+			sess_dirty(s);
 		} else if (sess_h2_idle(s) &&
 			   (lp->draining || lp->now_ms - s->idle_since_ms > (!s->server ? SESS_IDLE_MS : s->mux.ng ?
 									  lp->cfg->http2.idle_timeout_ms : lp->cfg->idle_timeout_ms))) {

@@ -92,6 +92,11 @@ enum tunnel_limit {
 	ARRAY(tunnel_errors, counter, "hermes_tunnel_errors_total", \
 	      "CONNECT requests answered with an error, by status.", "status", \
 	      "400", "403", "405", "431", "502", "504", "429", "508") \
+	/* index: enum stats_slow */ \
+	ARRAY(slow_clients, counter, "hermes_slow_client_timeouts_total", \
+	      "Clients closed because their request (head, TLS handshake) did not arrive in time " \
+	      "(http.head_timeout_ms, tunnel.head_timeout_ms, listeners.admin_timeout_ms), by listener.", \
+	      "listener", "http", "tunnel", "admin", "metrics") \
 	VALUE(inbound_refused, counter, "hermes_inbound_refused_total", \
 	      "Connections to protected ports reset by the inbound listener (peer not allowed).") \
 	VALUE(inbound_proxied, counter, "hermes_inbound_proxied_total", \
@@ -281,6 +286,9 @@ enum {
 _Static_assert((int)STATS_N_tunnel_peer_results == (int)PEER_NRESULTS, "a result label for each enum peer_result");
 _Static_assert((int)STATS_N_tunnel_target_refused == (int)TUNNEL_NREFUSALS, "a label for each enum tunnel_refusal");
 _Static_assert((int)STATS_N_tunnel_limited == (int)TUNNEL_NLIMITS, "a label for each enum tunnel_limit");
+/* hermes_slow_client_timeouts_total's index: the listener a slow client was closed on */
+enum stats_slow { STATS_SLOW_HTTP, STATS_SLOW_TUNNEL, STATS_SLOW_ADMIN, STATS_SLOW_METRICS, STATS_SLOW_N };
+_Static_assert((int)STATS_N_slow_clients == (int)STATS_SLOW_N, "a listener label for each enum stats_slow");
 _Static_assert(STATS_N_http_route_codes <= MLABEL_WIDTH && STATS_N_tunnel_peer_results <= MLABEL_WIDTH,
 	       "struct mlabels holds MLABEL_WIDTH counters per name");
 

@@ -13,6 +13,8 @@ ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:P
   trailer-bomb N   a POST whose body is followed by such a trailer section
   bighead N        a request head of N distinct 1000-byte fields
   continuation N   a HEADERS without END_HEADERS, then N small CONTINUATION frames
+  half-head        a HEADERS without END_HEADERS holding half a request head, then
+                   nothing, not even an acknowledgement (an HTTP/2 slowloris)
   rapid-reset N    N requests, each cancelled (RST_STREAM CANCEL) at once
   streams N        N POST requests whose bodies never come (open streams)
   idle             the preface and SETTINGS only, then waits
@@ -20,7 +22,7 @@ ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:P
                    receive buffer), then reads
 
 and then reads until the answer the action waits for (a status, RST_STREAM or GOAWAY;
-trailer-bomb: RST_STREAM or GOAWAY; continuation, rapid-reset, idle: the close), the
+trailer-bomb: RST_STREAM or GOAWAY; continuation, rapid-reset, idle, half-head: the close), the
 server's close, or --timeout, printing:
   settings NAME=VALUE ...        the server's SETTINGS
   status S (stream ID)           a response head
@@ -68,6 +70,7 @@ class Conn:
         self.buf = b""
         self.sid = 1
         self.last = time.monotonic()
+        self.quiet = False  # no SETTINGS/PING acknowledgements (inside a header block)
         self.s.sendall(PREFACE + frame(SETTINGS, 0, 0))
 
     def send(self, data):
@@ -121,7 +124,8 @@ class Conn:
                 vals = [struct.unpack(">HI", p[i:i + 6]) for i in range(0, len(p), 6)]
                 print("settings " + " ".join("%s=%d" % (SETTING_NAMES.get(k, str(k)), v) for k, v in vals))
                 try:
-                    self.s.sendall(frame(SETTINGS, ACK, 0))
+                    if not self.quiet:
+                        self.s.sendall(frame(SETTINGS, ACK, 0))
                 except OSError:
                     pass
             elif ftype in (HEADERS, CONTINUATION):
@@ -145,7 +149,7 @@ class Conn:
                                                   time.monotonic() - self.last))
                 if "goaway" in stop:
                     return
-            elif ftype == PING and not flags & ACK:
+            elif ftype == PING and not flags & ACK and not self.quiet:
                 self.s.sendall(frame(PING, ACK, 0, p))
 
 
@@ -169,7 +173,7 @@ def main():
     ap = argparse.ArgumentParser(description="raw HTTP/2 frames against a server's limits")
     ap.add_argument("host")
     ap.add_argument("port", type=int)
-    ap.add_argument("action", choices=["get", "bomb", "trailer-bomb", "bighead", "continuation", "rapid-reset",
+    ap.add_argument("action", choices=["get", "bomb", "trailer-bomb", "bighead", "continuation", "half-head", "rapid-reset",
                                        "streams", "idle", "ping-flood"])
     ap.add_argument("n", type=int, nargs="?", default=1)
     ap.add_argument("--authority")
@@ -201,6 +205,10 @@ def main():
         for i in range(n):
             out += frame(CONTINUATION, 0, sid, c.enc.encode([("x-c", "%d" % i)]))
         c.send(out)
+    elif a.action == "half-head":
+        block = c.head()
+        c.quiet = True
+        c.send(frame(HEADERS, END_STREAM, c.next_sid(), block[:len(block) // 2]))
     elif a.action == "streams":
         c.send(b"".join(frame(HEADERS, END_HEADERS, c.next_sid(), c.head("POST")) for _ in range(n)))
     elif a.action == "ping-flood":

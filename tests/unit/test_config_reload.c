@@ -67,6 +67,8 @@ static const struct sample {
 	{ "tunnel.client_connects_per_second", "tunnel: {client_connects_per_second: 10}\n" },
 	{ "tunnel.client_resets_per_second", "tunnel: {client_resets_per_second: 10}\n" },
 	{ "tunnel.max_client_connections", "tunnel: {max_client_connections: 4}\n" },
+	{ "tunnel.head_timeout_ms", "tunnel: {head_timeout_ms: 1000}\n" },
+	{ "listeners.admin_timeout_ms", "listeners: {admin_timeout_ms: 1000}\n" },
 	{ "inbound", "inbound: {}\n" },
 	{ "inbound.listen", "inbound: {listen: 0.0.0.0:15007}\n" },
 	{ "inbound.listen6", "inbound: {listen6: \"[::]:15006\"}\n" },
