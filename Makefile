@@ -162,14 +162,15 @@ $(BUILD)/tests/test_h2x $(BUILD)/tests/test_hmsg: $(BUILD)/tests/%: $(BUILD)/obj
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lnghttp2 -o $@
 
 # test_h2mux links the HTTP/2 integration alone, and nghttp2 (two sessions in memory)
-$(BUILD)/tests/test_h2mux: $(BUILD)/obj/tests/unit/test_h2mux.o $(BUILD)/obj/userspace/h2mux.o
+$(BUILD)/tests/test_h2mux: $(BUILD)/obj/tests/unit/test_h2mux.o $(BUILD)/obj/userspace/h2mux.o \
+	$(BUILD)/obj/userspace/buf.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lnghttp2 -o $@
 
 # test_relay links the relay and the endpoint base alone (fake endpoints, no loop)
 $(BUILD)/tests/test_relay: $(BUILD)/obj/tests/unit/test_relay.o $(BUILD)/obj/userspace/relay.o \
-	$(BUILD)/obj/userspace/ep.o
+	$(BUILD)/obj/userspace/ep.o $(BUILD)/obj/userspace/buf.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@

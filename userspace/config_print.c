@@ -273,6 +273,10 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->http2.max_header_list, cfg->http2.max_header_fields, cfg->http2.max_continuations,
 		cfg->http2.max_streams, cfg->http2.reset_burst, cfg->http2.reset_rate, cfg->http2.max_pending_acks,
 		cfg->http2.idle_timeout_ms);
+	fprintf(f, "overload:\n  max_buffer_mb: %u\n  stop_reading_percent: %u\n  refuse_streams_percent: %u\n"
+		   "  refuse_connections_percent: %u\n  hysteresis_percent: %u\n",
+		cfg->overload.max_buffer_mb, cfg->overload.stop_reading_pct, cfg->overload.refuse_streams_pct,
+		cfg->overload.refuse_conns_pct, cfg->overload.hysteresis_pct);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

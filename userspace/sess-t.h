@@ -83,6 +83,8 @@ struct sess {
 				     * writes it straight into the output */
 	struct h2mux mux;           /* HTTP/2 (mux.ng NULL: not, or not yet) */
 	uint8_t *rbuf;
+	uint32_t rbuf_touched;
+	bool ovl_paused;            /* not read: among the heaviest over the memory budget (stage 1) */      /* bytes of rbuf a recv wrote (resident): in buf_held */
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
 	struct rxbuf ob[2];

@@ -28,6 +28,7 @@
 #include "h2mux.h"
 #include "http.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 #include "sock.h"
 #include "sess-int.h"
@@ -296,6 +297,7 @@ static void sess_maybe_free(struct sess *s)
 		s->client->conns--;
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
+	buf_account(-(long long)s->rbuf_touched);
 	free(s->rbuf);
 	rx_free(&s->ob[0]);
 	rx_free(&s->ob[1]);
@@ -361,6 +363,19 @@ void sess_close_all(struct loop *lp)
 }
 
 /* ---- I/O ---- */
+
+/* Stage 1 of the memory budget: a listener session among the heaviest (its streams hold
+ * at least the mean) is not read until they drained, so its client's TCP window, not
+ * hermesd's memory, holds what it sends. */
+static bool sess_shed_reads(struct sess *s)
+{
+	bool heavy = s->server && s->mux.ng && overload_heavy(s->loop, s->held);
+
+	if (heavy && !s->ovl_paused)
+		s->loop->st.overload_actions[OVL_ACT_STOP_READING]++;
+	s->ovl_paused = heavy;
+	return heavy;
+}
 
 static void sess_arm_recv(struct sess *s)
 {
@@ -431,6 +446,9 @@ static void sess_flush(struct sess *s)
 				sess_arm_recv(s);
 		}
 	}
+	/* a session shed by the memory budget reads again once it is no longer the heaviest */
+	if (s->ovl_paused && s->state == SESS_OPEN && !s->recv_armed && !sess_shed_reads(s))
+		sess_arm_recv(s);
 	if (s->send_inflight)
 		return;
 	o = &s->ob[s->ob_send];
@@ -740,6 +758,10 @@ static void on_recv(struct sess *s, int res)
 		return;
 	}
 	s->bytes += (uint64_t)res;
+	if ((uint32_t)res > s->rbuf_touched) {
+		buf_account((long long)res - s->rbuf_touched);
+		s->rbuf_touched = (uint32_t)res;
+	}
 	if (s->tls) {
 		tls_xprt_input(&s->x, s->rbuf, (size_t)res);
 		if (s->state == SESS_HANDSHAKE)
@@ -750,7 +772,9 @@ static void on_recv(struct sess *s, int res)
 		sess_h2_feed(s, s->rbuf, (size_t)res);
 	}
 	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
-	if (!s->tls || !tls_xprt_input_left(&s->x))
+	if (sess_shed_reads(s))
+		; /* over the memory budget: read again once its bytes drained (sess_flush) */
+	else if (!s->tls || !tls_xprt_input_left(&s->x))
 		sess_arm_recv(s);
 	sess_dirty(s);
 }
@@ -831,10 +855,18 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 void sess_tick(struct loop *lp)
 {
 	struct sess *s, *n;
+	uint64_t held_sum = 0, holders = 0;
 
 	clients_trim(lp);
 	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
+
+		if (s->held) {
+			held_sum += s->held;
+			holders++;
+		}
+		if (s->ovl_paused)
+			sess_dirty(s); /* the stage may have fallen: sess_flush reads again */
 
 		s->bytes_mark = s->bytes;
 		/* a busy connection takes no new flows (a new one opens); a tick is ~1 s */
@@ -867,6 +899,7 @@ void sess_tick(struct loop *lp)
 			sess_dirty(s);
 		}
 	}
+	overload_set_share(held_sum, holders);
 }
 
 /* The TLS contexts belong to the runtime snapshot (runtime.c): a session takes the

@@ -1,0 +1,81 @@
+/* overload.c: the global memory budget (see overload.h): the stage from buf_held and the
+ * configured thresholds, with hysteresis, and the share above which a connection counts
+ * as one of the heaviest. */
+#include "buf.h"
+#include "log.h"
+#include "overload.h"
+#include "ring.h"
+
+_Static_assert((int)STATS_N_overload_actions == (int)OVL_NACTIONS, "a label for each enum overload_action");
+
+static const char *const stage_names[OVL_NSTAGES] = {
+	"normal", "stop reading from the heaviest connections", "refuse new streams and requests",
+	"refuse new connections",
+};
+
+/* The mean held by the sessions that held bytes at the last tick (0: none did, so any
+ * session holding bytes is one of the heaviest). */
+static uint64_t heavy_share;
+
+static uint64_t threshold(const struct hermes_config *cfg, int stage)
+{
+	uint32_t pct = stage == OVL_STOP_READING ? cfg->overload.stop_reading_pct :
+		       stage == OVL_REFUSE_STREAMS ? cfg->overload.refuse_streams_pct : cfg->overload.refuse_conns_pct;
+
+	return ((uint64_t)cfg->overload.max_buffer_mb << 20) / 100 * pct;
+}
+
+int overload_stage(struct loop *lp)
+{
+	const struct hermes_config *cfg = lp->cfg;
+	uint64_t held = buf_held > 0 ? (uint64_t)buf_held : 0, hyst;
+	int cur = (int)lp->st.overload_stage, next = OVL_NORMAL;
+
+	lp->st.overload_bytes = held;
+	if (cfg->overload.max_buffer_mb) {
+		hyst = ((uint64_t)cfg->overload.max_buffer_mb << 20) / 100 * cfg->overload.hysteresis_pct;
+		for (int s = OVL_STOP_READING; s < OVL_NSTAGES; s++) {
+			uint64_t t = threshold(cfg, s);
+
+			/* rising: its threshold reached; staying: not yet hyst below it */
+			if (held >= t || (s <= cur && held + hyst >= t))
+				next = s;
+		}
+	}
+	if (next == cur)
+		return cur;
+	lp->st.overload_stage = (uint64_t)next;
+	/* every stage crossed is named, in the order it was crossed */
+	for (int s = cur + 1; s <= next; s++)
+		log_warn("overload: %llu buffer bytes held, over %u%% of overload.max_buffer_mb (%u): stage %d, %s",
+			 (unsigned long long)held, s == 1 ? cfg->overload.stop_reading_pct : s == 2 ?
+			 cfg->overload.refuse_streams_pct : cfg->overload.refuse_conns_pct, cfg->overload.max_buffer_mb,
+			 s, stage_names[s]);
+	for (int s = cur; s > next; s--)
+		log_info("overload: %llu buffer bytes held: stage %d (%s) left, now stage %d",
+			 (unsigned long long)held, s, stage_names[s], s - 1);
+	return next;
+}
+
+bool overload_shed(struct loop *lp, enum overload_stage stage, enum overload_action act)
+{
+	if (overload_stage(lp) < (int)stage)
+		return false;
+	lp->st.overload_actions[act]++;
+	return true;
+}
+
+bool overload_heavy(struct loop *lp, uint64_t held)
+{
+	return held && held >= heavy_share && overload_stage(lp) >= OVL_STOP_READING;
+}
+
+void overload_set_share(uint64_t sum, uint64_t n)
+{
+	heavy_share = n ? sum / n : 0;
+}
+
+void overload_tick(struct loop *lp)
+{
+	overload_stage(lp);
+}
