@@ -67,7 +67,14 @@ bool overload_shed(struct loop *lp, enum overload_stage stage, enum overload_act
 
 bool overload_heavy(struct loop *lp, uint64_t held)
 {
-	return held && held >= heavy_share && overload_stage(lp) >= OVL_STOP_READING;
+	int stage;
+
+	if (!held)
+		return false;
+	stage = overload_stage(lp);
+	/* from stage 2 on every connection holding bytes waits: the lighter ones reading on
+	 * would otherwise raise the mean, and the bytes held, tick after tick */
+	return stage >= OVL_REFUSE_STREAMS || (stage == OVL_STOP_READING && held >= heavy_share);
 }
 
 void overload_set_share(uint64_t sum, uint64_t n)

@@ -6,7 +6,7 @@
  *  1 stop reading from the heaviest connections (the tunnel listener's sessions that
  *    hold at least the mean of the bytes held by sessions that hold any) until they drain;
  *  2 refuse new streams (RST_STREAM REFUSED_STREAM on the tunnel listener and the http
- *    action's h2c side) and new http requests (503);
+ *    action's h2c side) and new http requests (503); no session holding bytes is read;
  *  3 refuse new connections on the proxy, inbound and tunnel listeners (closed with a
  *    reset as soon as they are accepted; the admin and metrics listeners are never shed).
  * Shedding is not unreadiness: /ready stays 200. The stage is evaluated where it is used
@@ -31,7 +31,8 @@ enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFU
 int overload_stage(struct loop *lp);
 /* At a shed point: true if the stage is at least `stage`; then counts `act` once. */
 bool overload_shed(struct loop *lp, enum overload_stage stage, enum overload_action act);
-/* Stage 1 for a connection holding `held` bytes: should it stop reading? */
+/* A connection holding `held` bytes: should it stop reading? In stage 1 if it is one of
+ * the heaviest, from stage 2 on if it holds any. */
 bool overload_heavy(struct loop *lp, uint64_t held);
 /* The tunnel sessions' tick: `n` sessions held `sum` bytes; those holding at least the
  * mean are the heaviest. */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,7 +306,7 @@ static void sess_maybe_free(struct sess *s)
 	free(s);
 }
 
-static loop_done_fn sess_connect_done, sess_recv_done, sess_send_done;
+static loop_done_fn sess_connect_done, sess_recv_done, sess_send_done, sess_poll_done;
 
 /* A cancel or the connect's linked timeout of s completed. */
 static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -351,6 +352,8 @@ void sess_close(struct sess *s, int err, const char *why)
 		sess_cancel_op(s, &s->op_recv);
 	if (s->send_inflight)
 		sess_cancel_op(s, &s->op_send);
+	if (s->poll_armed)
+		sess_cancel_op(s, &s->op_poll);
 	sess_dirty(s);
 }
 
@@ -369,12 +372,44 @@ void sess_close_all(struct loop *lp)
  * hermesd's memory, holds what it sends. */
 static bool sess_shed_reads(struct sess *s)
 {
-	bool heavy = s->server && s->mux.ng && overload_heavy(s->loop, s->held);
+	bool heavy = s->server && s->mux.ng && !s->hung_up && overload_heavy(s->loop, s->held);
 
-	if (heavy && !s->ovl_paused)
+	if (heavy && !s->ovl_paused) {
 		s->loop->st.overload_actions[OVL_ACT_STOP_READING]++;
+		log_debug("tunnel session %llu: not read while the memory budget is short (it holds %llu bytes)",
+			  (unsigned long long)s->id, (unsigned long long)s->held);
+	} else if (!heavy && s->ovl_paused) {
+		log_debug("tunnel session %llu: read again", (unsigned long long)s->id);
+	}
+	if (heavy && !s->poll_armed) {
+		/* a session not read must still see its client go, or what it holds for
+		 * targets that do not read would stay */
+		io_uring_prep_poll_add(loop_sqe(s->loop, &s->op_poll, sess_poll_done), s->fd, POLLRDHUP | POLLHUP | POLLERR);
+		s->poll_armed = true;
+		life_hold(&s->life, 1);
+	}
 	s->ovl_paused = heavy;
 	return heavy;
+}
+
+/* The client of a session not read hung up (or the poll was cancelled): read on to the
+ * end, which closes the session. */
+static void sess_poll_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_poll);
+
+	(void)lp;
+	s->poll_armed = false;
+	life_drop(&s->life);
+	if (s->state != SESS_CLOSING && cqe->res > 0) {
+		log_debug("tunnel session %llu: its client hung up while it was not read", (unsigned long long)s->id);
+		s->hung_up = true;
+		if (s->ovl_paused) {
+			s->ovl_paused = false;
+			sess_arm_recv(s);
+		}
+	}
+	sess_maybe_free(s);
 }
 
 static void sess_arm_recv(struct sess *s)

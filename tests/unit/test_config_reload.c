@@ -92,6 +92,11 @@ static const struct sample {
 	{ "http2.reset_rate", "http2: {reset_rate: 5}\n" },
 	{ "http2.max_pending_acks", "http2: {max_pending_acks: 100}\n" },
 	{ "http2.idle_timeout_ms", "http2: {idle_timeout_ms: 5000}\n" },
+	{ "overload.max_buffer_mb", "overload: {max_buffer_mb: 64}\n" },
+	{ "overload.stop_reading_percent", "overload: {stop_reading_percent: 50}\n" },
+	{ "overload.refuse_streams_percent", "overload: {refuse_streams_percent: 95}\n" },
+	{ "overload.refuse_connections_percent", "overload: {refuse_connections_percent: 99}\n" },
+	{ "overload.hysteresis_percent", "overload: {hysteresis_percent: 10}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))
