@@ -188,6 +188,13 @@ $(BUILD)/tests/test_authz: $(BUILD)/obj/tests/unit/test_authz.o $(LIB_OBJS) $(UN
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
+# test_overload also links the memory budget's stages (overload.c)
+$(BUILD)/tests/test_overload: $(BUILD)/obj/tests/unit/test_overload.o $(LIB_OBJS) $(UNIT_OBJS) \
+	$(BUILD)/obj/userspace/overload.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
+
 # test_tls links the TLS transport, and hermesctl's certificate maker (tools/certs.c) for
 # the certificates it makes at run time
 $(BUILD)/obj/tests/unit/test_tls.o: CFLAGS += -Itools

@@ -17,40 +17,47 @@ static const char *const stage_names[OVL_NSTAGES] = {
  * session holding bytes is one of the heaviest). */
 static uint64_t heavy_share;
 
-static uint64_t threshold(const struct hermes_config *cfg, int stage)
+static uint64_t threshold(const struct cfg_overload *o, int stage)
 {
-	uint32_t pct = stage == OVL_STOP_READING ? cfg->overload.stop_reading_pct :
-		       stage == OVL_REFUSE_STREAMS ? cfg->overload.refuse_streams_pct : cfg->overload.refuse_conns_pct;
+	uint32_t pct = stage == OVL_STOP_READING ? o->stop_reading_pct :
+		       stage == OVL_REFUSE_STREAMS ? o->refuse_streams_pct : o->refuse_conns_pct;
 
-	return ((uint64_t)cfg->overload.max_buffer_mb << 20) / 100 * pct;
+	return ((uint64_t)o->max_buffer_mb << 20) / 100 * pct;
+}
+
+int overload_next(const struct cfg_overload *o, uint64_t held, int cur)
+{
+	uint64_t hyst = ((uint64_t)o->max_buffer_mb << 20) / 100 * o->hysteresis_pct;
+	int next = OVL_NORMAL;
+
+	if (!o->max_buffer_mb)
+		return OVL_NORMAL;
+	for (int s = OVL_STOP_READING; s < OVL_NSTAGES; s++) {
+		uint64_t t = threshold(o, s);
+
+		/* rising: its threshold reached; staying: not yet hyst below it */
+		if (held >= t || (s <= cur && held + hyst >= t))
+			next = s;
+	}
+	return next;
 }
 
 int overload_stage(struct loop *lp)
 {
-	const struct hermes_config *cfg = lp->cfg;
-	uint64_t held = buf_held > 0 ? (uint64_t)buf_held : 0, hyst;
-	int cur = (int)lp->st.overload_stage, next = OVL_NORMAL;
+	const struct cfg_overload *o = &lp->cfg->overload;
+	uint64_t held = buf_held > 0 ? (uint64_t)buf_held : 0;
+	int cur = (int)lp->st.overload_stage, next;
 
 	lp->st.overload_bytes = held;
-	if (cfg->overload.max_buffer_mb) {
-		hyst = ((uint64_t)cfg->overload.max_buffer_mb << 20) / 100 * cfg->overload.hysteresis_pct;
-		for (int s = OVL_STOP_READING; s < OVL_NSTAGES; s++) {
-			uint64_t t = threshold(cfg, s);
-
-			/* rising: its threshold reached; staying: not yet hyst below it */
-			if (held >= t || (s <= cur && held + hyst >= t))
-				next = s;
-		}
-	}
+	next = overload_next(o, held, cur);
 	if (next == cur)
 		return cur;
 	lp->st.overload_stage = (uint64_t)next;
 	/* every stage crossed is named, in the order it was crossed */
 	for (int s = cur + 1; s <= next; s++)
 		log_warn("overload: %llu buffer bytes held, over %u%% of overload.max_buffer_mb (%u): stage %d, %s",
-			 (unsigned long long)held, s == 1 ? cfg->overload.stop_reading_pct : s == 2 ?
-			 cfg->overload.refuse_streams_pct : cfg->overload.refuse_conns_pct, cfg->overload.max_buffer_mb,
-			 s, stage_names[s]);
+			 (unsigned long long)held, s == 1 ? o->stop_reading_pct : s == 2 ? o->refuse_streams_pct :
+			 o->refuse_conns_pct, o->max_buffer_mb, s, stage_names[s]);
 	for (int s = cur; s > next; s--)
 		log_info("overload: %llu buffer bytes held: stage %d (%s) left, now stage %d",
 			 (unsigned long long)held, s, stage_names[s], s - 1);

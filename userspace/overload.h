@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct loop;
+struct cfg_overload;
 
 enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFUSE_CONNS, OVL_NSTAGES };
 
@@ -26,6 +27,9 @@ enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFU
 enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFUSE_REQUEST, OVL_ACT_REFUSE_CONN,
 		       OVL_NACTIONS };
 
+/* The stage for `held` bytes held, `cur` the stage until now (pure: the thresholds with
+ * their hysteresis; 0 when there is no budget). */
+int overload_next(const struct cfg_overload *o, uint64_t held, int cur);
 /* The stage now (0..3), from the bytes held now; logs a change (warn entering a stage,
  * info leaving it) and keeps the gauges current. */
 int overload_stage(struct loop *lp);
