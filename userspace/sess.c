@@ -406,7 +406,8 @@ static void sess_poll_done(struct loop *lp, struct loop_op *op, const struct io_
 		s->hung_up = true;
 		if (s->ovl_paused) {
 			s->ovl_paused = false;
-			sess_arm_recv(s);
+			if (!s->tls || !tls_xprt_input_left(&s->x))
+				sess_arm_recv(s);
 		}
 	}
 	sess_maybe_free(s);
@@ -482,7 +483,8 @@ static void sess_flush(struct sess *s)
 		}
 	}
 	/* a session shed by the memory budget reads again once it is no longer the heaviest */
-	if (s->ovl_paused && s->state == SESS_OPEN && !s->recv_armed && !sess_shed_reads(s))
+	if (s->ovl_paused && s->state == SESS_OPEN && !s->recv_armed && !sess_shed_reads(s) &&
+	    (!s->tls || !tls_xprt_input_left(&s->x)))
 		sess_arm_recv(s);
 	if (s->send_inflight)
 		return;
