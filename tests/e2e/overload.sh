@@ -5,8 +5,9 @@
 #    never reads (the tunnel's own limits set high, out of the way): the heaviest
 #    sessions are no longer read (stage 1), so the bytes held stay near the budget
 #    instead of growing to the connections' windows (8 x 16 MiB);
-#  - then HTTP/1.1 connections of the http action, each asking for a download and never
-#    reading it: new requests get 503 (stage 2), then new connections are reset (stage 3);
+#  - then 80 HTTP/1.1 connections of the http action at once, each asking for a download
+#    and never reading it: their buffers take the count on, new requests get 503
+#    (stage 2), then new connections are reset (stage 3);
 #  - the stages are logged in order (warn), counted by action, the gauges show them,
 #    /ready stays 200 and `hermesctl status` names the stage; hermesd's RSS grows by far
 #    less than the connections' windows;
