@@ -162,14 +162,15 @@ $(BUILD)/tests/test_h2x $(BUILD)/tests/test_hmsg: $(BUILD)/tests/%: $(BUILD)/obj
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lnghttp2 -o $@
 
 # test_h2mux links the HTTP/2 integration alone, and nghttp2 (two sessions in memory)
-$(BUILD)/tests/test_h2mux: $(BUILD)/obj/tests/unit/test_h2mux.o $(BUILD)/obj/userspace/h2mux.o
+$(BUILD)/tests/test_h2mux: $(BUILD)/obj/tests/unit/test_h2mux.o $(BUILD)/obj/userspace/h2mux.o \
+	$(BUILD)/obj/userspace/buf.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lnghttp2 -o $@
 
 # test_relay links the relay and the endpoint base alone (fake endpoints, no loop)
 $(BUILD)/tests/test_relay: $(BUILD)/obj/tests/unit/test_relay.o $(BUILD)/obj/userspace/relay.o \
-	$(BUILD)/obj/userspace/ep.o
+	$(BUILD)/obj/userspace/ep.o $(BUILD)/obj/userspace/buf.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
@@ -183,6 +184,13 @@ $(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIB_OBJS) 
 
 # test_authz also links tunnel_access (authz.c)
 $(BUILD)/tests/test_authz: $(BUILD)/obj/tests/unit/test_authz.o $(LIB_OBJS) $(UNIT_OBJS) $(BUILD)/obj/userspace/authz.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
+
+# test_overload also links the memory budget's stages (overload.c)
+$(BUILD)/tests/test_overload: $(BUILD)/obj/tests/unit/test_overload.o $(LIB_OBJS) $(UNIT_OBJS) \
+	$(BUILD)/obj/userspace/overload.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@

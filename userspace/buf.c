@@ -8,6 +8,24 @@
 
 #include "buf.h"
 
+long long buf_held;
+
+void *buf_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p)
+		buf_account((long long)n);
+	return p;
+}
+
+void buf_free(void *p, size_t cap)
+{
+	if (p)
+		buf_account(-(long long)cap);
+	free(p);
+}
+
 int hb_put(struct hbuf *b, const void *p, size_t n)
 {
 	if (b->len + n > b->cap) {
@@ -16,6 +34,7 @@ int hb_put(struct hbuf *b, const void *p, size_t n)
 
 		if (!np)
 			return -ENOMEM;
+		buf_account((long long)ncap - (long long)b->cap);
 		b->p = np;
 		b->cap = ncap;
 	}
@@ -57,6 +76,7 @@ int hb_vprintf(struct hbuf *b, const char *fmt, va_list ap)
 
 		if (!np)
 			return -ENOMEM;
+		buf_account((long long)ncap - (long long)b->cap);
 		b->p = np;
 		b->cap = ncap;
 		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -73,6 +93,7 @@ int hb_reserve(struct hbuf *b, size_t n)
 		return 0;
 	if (!(np = realloc(b->p, b->len + n)))
 		return -ENOMEM;
+	buf_account((long long)(b->len + n) - (long long)b->cap);
 	b->p = np;
 	b->cap = b->len + n;
 	return 0;
@@ -80,6 +101,7 @@ int hb_reserve(struct hbuf *b, size_t n)
 
 void hb_free(struct hbuf *b)
 {
+	buf_account(-(long long)b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
@@ -104,6 +126,7 @@ int rx_put(struct rxbuf *b, const void *p, size_t n)
 
 		if (!np)
 			return -ENOMEM;
+		buf_account((long long)ncap - (long long)b->cap);
 		b->p = np;
 		b->cap = ncap;
 	}
@@ -123,6 +146,7 @@ int rx_reserve(struct rxbuf *b, size_t n, size_t first)
 		cap *= 2;
 	if (!(np = realloc(b->p, cap)))
 		return -ENOMEM;
+	buf_account((long long)cap - (long long)b->cap);
 	b->p = np;
 	b->cap = cap;
 	return 0;
@@ -130,6 +154,7 @@ int rx_reserve(struct rxbuf *b, size_t n, size_t first)
 
 void rx_free(struct rxbuf *b)
 {
+	buf_account(-(long long)b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->off = b->len = b->cap = 0;

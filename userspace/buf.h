@@ -11,12 +11,30 @@
  * back by buffer id, not bytes hermesd copies into; and struct ep_ring (ep-t.h, an
  * HTTP/2 stream's or TLS flow's received bytes) is a fixed circular window whose size is
  * the stream's flow-control window, read in place in up to two runs and never grown.
- * Functions return 0 or -ENOMEM. */
+ * Functions return 0 or -ENOMEM.
+ *
+ * buf_held counts the buffer memory hermesd holds, for its memory budget (overload.h):
+ * the capacity of every hbuf and rxbuf, and what the buffers outside the family
+ * (ep_sock.c, ep_ring, a tunnel session's read buffer, nghttp2's own allocations) add
+ * with buf_account where they allocate and free. One add per allocation and free, no
+ * lock: only the loop thread allocates buffers (the reload builder thread uses none). */
 #ifndef HERMES_BUF_H
 #define HERMES_BUF_H
 
 #include <stdarg.h>
 #include <stddef.h>
+
+extern long long buf_held;
+/* n more bytes of buffer held (n < 0: freed). */
+static inline void buf_account(long long n)
+{
+	buf_held += n;
+}
+
+/* A buffer outside the family, counted in buf_held: malloc(n). */
+void *buf_malloc(size_t n);
+/* Frees p, cap bytes counted in buf_held: an hbuf's or rxbuf's p, or buf_malloc's. */
+void buf_free(void *p, size_t cap);
 
 /* Received bytes: data is p[off..len). */
 struct rxbuf {

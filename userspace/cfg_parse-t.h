@@ -15,7 +15,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-#define CFGP_MAX_KEYS 24      /* largest key table: no mapping of the file holds more keys */
+#define CFGP_MAX_KEYS 32      /* over the largest key table (the top level, 25): no mapping of the file holds more keys */
 #define CFGP_MAX_NESTED 64    /* largest list below the top level (inbound.protect) */
 #define CFGP_QNAME_LEN 64     /* "section.key" */
 #define CFGP_SHOW_LEN 80      /* a value quoted in a message */

@@ -226,7 +226,18 @@ struct cfg_http2 {
 	uint32_t idle_timeout_ms;     /* a session with no open stream this long: GOAWAY, closed */
 };
 
-#define CFG_MAX_KEY_LINES 96
+/* Section `overload`: the global memory budget (overload.c). Over a share of
+ * max_buffer_mb of buffer memory held, hermesd sheds load in stages; each stage is left
+ * once the bytes fell hysteresis_pct of the budget below its threshold. */
+struct cfg_overload {
+	uint32_t max_buffer_mb;       /* the budget; 0: no budget, nothing is shed */
+	uint32_t stop_reading_pct;    /* stage 1: the heaviest connections are not read */
+	uint32_t refuse_streams_pct;  /* stage 2: new streams refused, new http requests 503 */
+	uint32_t refuse_conns_pct;    /* stage 3: new connections refused */
+	uint32_t hysteresis_pct;
+};
+
+#define CFG_MAX_KEY_LINES 104
 
 /* Limits of the file itself, checked while it is read and parsed so that a hostile or
  * broken file fails at once, naming the line, instead of being built whole first (150,000
@@ -318,6 +329,7 @@ struct hermes_config {
 	struct cfg_http http;
 	struct cfg_http2 http2;
 	struct outlier_cfg outlier;  /* failure memory of tunnel peers and http endpoints */
+	struct cfg_overload overload;
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
 

@@ -107,6 +107,31 @@ static int set_tc_ifaces(struct cfgp_ctx *c, const struct cfgp_key *k, const cha
 	return cfgp_parse_scalar_list(c, k, qname, v, 0, k->entries, "an interface name", tc_iface_item, obj);
 }
 
+/* reload: the stage is worked out from the keys in force at each look */
+#define OVERLOAD_PCT(f, key) { .name = key, .set = cfgp_set_u32, CFGP_FIELD(overload.f), .min = 1, .max = 100, CFGP_RELOAD }
+static const struct cfgp_key overload_keys[] = {
+	{ .name = "max_buffer_mb", .set = cfgp_set_u32, CFGP_FIELD(overload.max_buffer_mb), .min = 0, .max = 1 << 20,
+	  CFGP_RELOAD },
+	OVERLOAD_PCT(stop_reading_pct, "stop_reading_percent"),
+	OVERLOAD_PCT(refuse_streams_pct, "refuse_streams_percent"),
+	OVERLOAD_PCT(refuse_conns_pct, "refuse_connections_percent"),
+	{ .name = "hysteresis_percent", .set = cfgp_set_u32, CFGP_FIELD(overload.hysteresis_pct), .min = 0, .max = 50,
+	  CFGP_RELOAD },
+};
+
+/* The stages rise in order: each threshold at least the one before. */
+static int overload_check(struct cfgp_ctx *c, const struct hermes_config *cfg)
+{
+	const struct cfg_overload *o = &cfg->overload;
+
+	if (o->stop_reading_pct <= o->refuse_streams_pct && o->refuse_streams_pct <= o->refuse_conns_pct)
+		return 0;
+	snprintf(c->err, c->errlen, "%s: overload: the thresholds must rise in their order: stop_reading_percent (%u) "
+		 "<= refuse_streams_percent (%u) <= refuse_connections_percent (%u)", c->path, o->stop_reading_pct,
+		 o->refuse_streams_pct, o->refuse_conns_pct);
+	return -EINVAL;
+}
+
 const struct cfgp_key config_top_keys[] = {
 	{ .name = "cgroup", .set = cfgp_set_path, CFGP_STRING(cgroup), CFGP_RESTART,
 	  .expect = "an absolute path to a cgroup v2 directory, e.g. /sys/fs/cgroup/myapps" },
@@ -146,6 +171,7 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "http_routes", .set = cfghttp_set_routes, CFGP_RELOAD, .entries = CFG_HTTP_MAX_ROUTES },
 	{ .name = "http2", .set = cfgp_set_section, .sub = cfghttp2_keys, .nsub = CFGHTTP2_N_KEYS },
 	{ .name = "outlier", .set = cfghttp_set_outlier, .sub = cfghttp_outlier_keys, .nsub = CFGHTTP_N_OUTLIER_KEYS },
+	{ .name = "overload", .set = cfgp_set_section, .sub = overload_keys, .nsub = ARRAY_SIZE(overload_keys) },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
@@ -153,7 +179,7 @@ const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
 _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
-		       CFGHTTP_N_OUTLIER_KEYS <=
+		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
@@ -248,6 +274,16 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->outlier.base_ejection_ms = 10000;
 	cfg->outlier.max_ejection_ms = 300000;
 	cfg->outlier.http_5xx = false;
+	/* the count takes the http action's per-connection buffers at their full size
+	 * (about 300 KiB an exchange with its upstream, about twice their resident pages):
+	 * 10000 concurrent exchanges count about 3 GB and must not be shed on a host that
+	 * holds them; an attack that grows without bound still stops here, long before the
+	 * OOM killer on a host that runs a proxy (docs: "Memory budget") */
+	cfg->overload.max_buffer_mb = 8192;
+	cfg->overload.stop_reading_pct = 80;
+	cfg->overload.refuse_streams_pct = 90;
+	cfg->overload.refuse_conns_pct = 95;
+	cfg->overload.hysteresis_pct = 5;
 	/* no route, no retry section: plain forwarding */
 	cfghttp_retry_defaults(&cfg->http.retry);
 	cfg->http.retry.num_retries = 0;
@@ -295,6 +331,8 @@ static int load_doc(struct cfgp_ctx *c, yaml_parser_t *parser, struct hermes_con
 	if (ret)
 		return ret;
 	ret = cfgnet_check(c, cfg);
+	if (!ret)
+		ret = overload_check(c, cfg);
 	if (!ret)
 		ret = cfghttp_resolve(c, cfg);
 	if (ret)

@@ -277,6 +277,10 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 	fprintf(f, "outlier:\n  consecutive_failures: %u\n  base_ejection_ms: %u\n  max_ejection_ms: %u\n  http_5xx: %s\n",
 		cfg->outlier.consecutive_failures, cfg->outlier.base_ejection_ms, cfg->outlier.max_ejection_ms,
 		bool_word(cfg->outlier.http_5xx));
+	fprintf(f, "overload:\n  max_buffer_mb: %u\n  stop_reading_percent: %u\n  refuse_streams_percent: %u\n"
+		   "  refuse_connections_percent: %u\n  hysteresis_percent: %u\n",
+		cfg->overload.max_buffer_mb, cfg->overload.stop_reading_pct, cfg->overload.refuse_streams_pct,
+		cfg->overload.refuse_conns_pct, cfg->overload.hysteresis_pct);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

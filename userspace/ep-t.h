@@ -76,6 +76,7 @@ struct ep_owner_ops {
 struct ep_ring {
 	uint8_t *p;             /* allocated on first use */
 	uint32_t head, len;
+	uint32_t touched;       /* bytes of p written so far (resident): counted in buf_held */
 };
 
 struct ep {

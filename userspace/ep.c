@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "ep.h"
 
 void ep_init(struct ep *e, const struct ep_ops *ops, const struct ep_owner_ops *own, void *owner, int side)
@@ -134,6 +135,13 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 	first = EP_RING_SIZE - tail < n ? EP_RING_SIZE - tail : n;
 	memcpy(r->p + tail, p, first);
 	memcpy(r->p, (const uint8_t *)p + first, n - first);
+	if (first < n || tail + n > r->touched) {
+		/* the pages written are what the ring costs, not its size */
+		uint32_t t = first < n ? EP_RING_SIZE : tail + (uint32_t)n;
+
+		buf_account((long long)t - r->touched);
+		r->touched = t;
+	}
 	r->len += (uint32_t)n;
 	return 0;
 }
@@ -152,7 +160,8 @@ void ep_ring_consume(struct ep_ring *r, size_t n)
 
 void ep_ring_free(struct ep_ring *r)
 {
+	buf_account(-(long long)r->touched);
 	free(r->p);
 	r->p = NULL;
-	r->head = r->len = 0;
+	r->head = r->len = r->touched = 0;
 }

@@ -55,6 +55,7 @@ struct ep_sock {
 	uint32_t q_len[RELAY_NBUF];
 	unsigned q_head, q_count;
 	uint32_t sent_off;         /* bytes of the head buffer already passed on */
+	uint8_t pages[RELAY_NBUF]; /* pages of each buffer a recv wrote (resident): in buf_held */
 };
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
@@ -94,6 +95,7 @@ static int ring_setup(struct ep_sock *k)
 		return -ENOSPC;
 	if (posix_memalign((void **)&k->br, 4096, ring_sz < 4096 ? 4096 : ring_sz))
 		return -ENOMEM;
+	buf_account(4096); /* the ring, written now; the buffers count as recvs write them */
 	k->bufs = malloc((size_t)RELAY_NBUF * RELAY_BUFSZ);
 	if (!k->bufs)
 		return -ENOMEM;
@@ -118,6 +120,11 @@ static void ring_free(struct ep_sock *k)
 		io_uring_unregister_buf_ring(&k->lp->ring, k->bgid);
 	if (k->bgid)
 		bgid_put(k->lp, k->bgid);
+	if (k->br)
+		buf_account(-4096);
+	for (int i = 0; i < RELAY_NBUF; i++)
+		buf_account(-4096LL * k->pages[i]);
+	memset(k->pages, 0, sizeof(k->pages));
 	free(k->br);
 	free(k->bufs);
 	k->br = NULL;
@@ -391,6 +398,12 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 
 		k->q_bid[slot] = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		k->q_len[slot] = (uint32_t)res;
+		if ((unsigned)res > 4096u * k->pages[k->q_bid[slot]]) {
+			uint8_t pg = (uint8_t)((res + 4095) / 4096);
+
+			buf_account(4096LL * (pg - k->pages[k->q_bid[slot]]));
+			k->pages[k->q_bid[slot]] = pg;
+		}
 		k->q_count++;
 		e->bytes += (uint64_t)res;
 		if (!k->recv_armed && k->q_count < RELAY_NBUF)

@@ -86,7 +86,7 @@ static int exch_body_end(struct loop *lp, struct hconn *x, struct hup *u)
 	err = hreq_body_end(x, &end);
 	if (!err && hup_write(lp, u, end.p, end.len) < end.len)
 		err = -EMSGSIZE;
-	free(end.p);
+	buf_free(end.p, end.cap);
 	return err;
 }
 
@@ -108,11 +108,11 @@ void exch_push_body(struct loop *lp, struct hconn *x)
 			/* chunked for an HTTP/1.1 upstream: the run with its size line */
 			if (hreq_body_put(x, &chunk, x->rx.p + x->rx.off, (size_t)r) ||
 			    hup_write(lp, x->up, chunk.p, chunk.len) < chunk.len) {
-				free(chunk.p);
+				buf_free(chunk.p, chunk.cap);
 				http_conn_close(lp, x, true);
 				return;
 			}
-			free(chunk.p);
+			buf_free(chunk.p, chunk.cap);
 			http_rx_consume(x, (size_t)r);
 			x->body_bytes += (size_t)r;
 			continue;
@@ -681,14 +681,14 @@ static bool exch_resp_stream_end(struct loop *lp, struct hconn *x)
 	if (!x->rechunk)
 		return true; /* HTTP/1.0: the end is the connection's */
 	if (h2x_chunk_end(&end, k > 0 ? &t : NULL)) {
-		free(end.p);
+		buf_free(end.p, end.cap);
 		http_conn_close(lp, x, true); /* without memory: a reset, not a body that hangs */
 		return false;
 	}
 	fits = end.len <= http_conn_room(x);
 	if (fits)
 		http_conn_out(x, end.p, end.len);
-	free(end.p);
+	buf_free(end.p, end.cap);
 	return fits;
 }
 

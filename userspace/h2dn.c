@@ -33,6 +33,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 
 #define H2DN_MAX_STREAMS 256
@@ -140,6 +141,11 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 {
 	struct hconn *p = OWN(m)->x;
 
+	if (overload_shed(p->loop, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_STREAM)) {
+		/* over the memory budget (stage 2): the client may retry later */
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
 	if (!stream_open(p->loop, SESS(p), f->hd.stream_id, &p->peer, &p->dst, false))
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 }
@@ -578,17 +584,17 @@ void h2dn_free(struct hconn *x)
 		struct h2sess *h = SESS(x);
 
 		h2mux_fini(&h->own);
-		free(h->over.p);
+		buf_free(h->over.p, h->over.cap);
 		free(h);
 	} else {
 		struct h2req *r = REQ(x);
 
-		free(r->rqh.p);
-		free(r->tgt.p);
-		free(r->trailers.p);
-		free(r->rsh.p);
-		free(r->rtr.p);
-		free(r->rs.tail.p);
+		buf_free(r->rqh.p, r->rqh.cap);
+		buf_free(r->tgt.p, r->tgt.cap);
+		buf_free(r->trailers.p, r->trailers.cap);
+		buf_free(r->rsh.p, r->rsh.cap);
+		buf_free(r->rtr.p, r->rtr.cap);
+		buf_free(r->rs.tail.p, r->rs.tail.cap);
 		free(r);
 	}
 	x->h2 = NULL;
@@ -687,7 +693,7 @@ void h2dn_tunnel_free(struct h2dn_host *ts)
 {
 	if (!ts->http)
 		return;
-	free(ts->http->over.p);
+	buf_free(ts->http->over.p, ts->http->over.cap);
 	free(ts->http);
 	ts->http = NULL;
 }

@@ -17,9 +17,11 @@
  * answers INTERNAL_ERROR) and a CONTINUATION or acknowledgement flood, which nghttp2
  * ends without a word, gets its GOAWAY(ENHANCE_YOUR_CALM) here. */
 #include <errno.h>
+#include <malloc.h>
 #include <time.h>
 
 #include "config-t.h"
+#include "buf.h"
 #include "h2mux.h"
 
 #define MUX(ud) ((struct h2mux *)(ud))
@@ -296,6 +298,51 @@ const nghttp2_data_provider h2mux_body = { .read_callback = body_read };
 
 /* ---- the session ---- */
 
+/* nghttp2's own allocations (its streams, HPACK tables, frames queued) counted in
+ * buf_held, by the size malloc gave: one call per allocation and free. */
+static void *ng_malloc(size_t n, void *ud)
+{
+	void *p = malloc(n);
+
+	(void)ud;
+	if (p)
+		buf_account((long long)malloc_usable_size(p));
+	return p;
+}
+
+static void ng_free(void *p, void *ud)
+{
+	(void)ud;
+	if (p)
+		buf_account(-(long long)malloc_usable_size(p));
+	free(p);
+}
+
+static void *ng_calloc(size_t nmemb, size_t n, void *ud)
+{
+	void *p = calloc(nmemb, n);
+
+	(void)ud;
+	if (p)
+		buf_account((long long)malloc_usable_size(p));
+	return p;
+}
+
+static void *ng_realloc(void *p, size_t n, void *ud)
+{
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *np = realloc(p, n);
+
+	(void)ud;
+	if (np)
+		buf_account((long long)malloc_usable_size(np) - (long long)old);
+	else if (!n)
+		buf_account(-(long long)old);
+	return np;
+}
+
+static nghttp2_mem ng_mem = { NULL, ng_malloc, ng_free, ng_calloc, ng_realloc };
+
 int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_ops *ops)
 {
 	nghttp2_settings_entry iv[5];
@@ -349,7 +396,8 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 		nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)cfg->lim->reset_burst * 2,
 							   (uint64_t)cfg->lim->reset_rate * 2);
 	}
-	rv = cfg->server ? nghttp2_session_server_new2(&m->ng, cb, m, opt) : nghttp2_session_client_new2(&m->ng, cb, m, opt);
+	rv = cfg->server ? nghttp2_session_server_new3(&m->ng, cb, m, opt, &ng_mem) :
+			   nghttp2_session_client_new3(&m->ng, cb, m, opt, &ng_mem);
 	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	if (rv) {

@@ -124,13 +124,13 @@ static void stream_free(struct hup *u)
 	struct h2stream *s = ST(u);
 
 	stream_detach(u);
-	free(s->rq.tail.p);
-	free(s->rsh.p);
-	free(s->trailers.p);
-	free(s->rqtr.p);
+	buf_free(s->rq.tail.p, s->rq.tail.cap);
+	buf_free(s->rsh.p, s->rsh.cap);
+	buf_free(s->trailers.p, s->trailers.cap);
+	buf_free(s->rqtr.p, s->rqtr.cap);
 	free(s);
-	free(u->rx.p);
-	free(u->wbuf);
+	buf_free(u->rx.p, u->rx.cap);
+	buf_free(u->wbuf, u->wcap);
 	free(u);
 }
 
@@ -709,14 +709,14 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	s = calloc(1, sizeof(*s));
 	if (u) {
 		u->rx.cap = 16384;
-		u->rx.p = malloc(u->rx.cap);
+		u->rx.p = buf_malloc(u->rx.cap);
 		u->wcap = 16384;
-		u->wbuf = malloc(u->wcap);
+		u->wbuf = buf_malloc(u->wcap);
 	}
 	if (!u || !s || !u->rx.p || !u->wbuf) {
 		if (u) {
-			free(u->rx.p);
-			free(u->wbuf);
+			buf_free(u->rx.p, u->rx.cap);
+			buf_free(u->wbuf, u->wcap);
 		}
 		free(u);
 		free(s);

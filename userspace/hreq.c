@@ -29,6 +29,7 @@
 #include "http1.h"
 #include "log.h"
 #include "authz.h"
+#include "overload.h"
 #include "ring.h"
 #include "retry.h"
 #include "route.h"
@@ -162,13 +163,13 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 
 	if (fwd_path && fwd_slash) { /* "" or "?query": the path "/" before it */
 		if (hb_put(&slash, "/", 1) || hb_put(&slash, fwd_path->p, fwd_path->len)) {
-			free(slash.p);
+			buf_free(slash.p, slash.cap);
 			return -ENOMEM;
 		}
 		target = (struct h1_slice){ slash.p, slash.len };
 	}
 	hmsg_w_request(&w, req->method, target);
-	free(slash.p);
+	buf_free(slash.p, slash.cap);
 	if (fwd_path)
 		hmsg_w_field(&w, "Host", 4, host->value.p, host->value.len);
 	bool conn = h1_find(req->headers, req->n_headers, "Connection") != NULL;
@@ -270,6 +271,10 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 	if (!x->keepalive)
 		x->close_after = true;
 	http_rx_consume(x, n);
+	if (overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
+		http_refuse(lp, x, 503, "overloaded: hermesd holds more buffer memory than its budget allows");
+		return;
+	}
 
 	/* what the parser leaves to its callers (an HTTP/2 head: nghttp2 checked what RFC
 	 * 9113 8.2 asks, and it has no Transfer-Encoding) */

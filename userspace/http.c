@@ -99,9 +99,9 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 	h2dn_free(x);
 	hreq_release(x); /* freed at exit with a request in progress */
 	list_del(&x->link);
-	free(x->rx.p);
-	free(x->sbuf);
-	free(x->out.p);
+	buf_free(x->rx.p, x->rx.cap);
+	buf_free(x->sbuf, x->scap);
+	buf_free(x->out.p, x->out.cap);
 	if (x->fd >= 0) {
 		lp->st.active--;
 		lp->st.closed++;
@@ -156,14 +156,14 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 
 	if (x) {
 		x->rx.cap = hc->max_head + HC_RX_EXTRA;
-		x->rx.p = malloc(x->rx.cap);
+		x->rx.p = buf_malloc(x->rx.cap);
 		x->scap = hc->max_head + 1024 + HC_SBUF;
-		x->sbuf = malloc(x->scap);
+		x->sbuf = buf_malloc(x->scap);
 	}
 	if (!x || !x->rx.p || !x->sbuf) {
 		if (x) {
-			free(x->rx.p);
-			free(x->sbuf);
+			buf_free(x->rx.p, x->rx.cap);
+			buf_free(x->sbuf, x->scap);
 		}
 		free(x);
 		return NULL;

@@ -65,8 +65,8 @@ static void tls_free(struct hup *u)
 	if (!u->tls)
 		return;
 	tls_xprt_free(&u->tls->x);
-	free(u->tls->in.p);
-	free(u->tls->out.p);
+	buf_free(u->tls->in.p, u->tls->in.cap);
+	buf_free(u->tls->out.p, u->tls->out.cap);
 	free(u->tls);
 	u->tls = NULL;
 }
@@ -81,9 +81,9 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 	if (u->fd >= 0)
 		close(u->fd);
 	list_del(&u->link);
-	free(u->rx.p);
-	free(u->wbuf);
-	free(u->wq.p);
+	buf_free(u->rx.p, u->rx.cap);
+	buf_free(u->wbuf, u->wcap);
+	buf_free(u->wq.p, u->wq.cap);
 	free(u);
 }
 
@@ -227,10 +227,10 @@ int hup_tls_start(struct hup *u, void *ctx, const char *name, const char *alpn)
 		return -ENOMEM;
 	if (u->kind == HUP_K_H1) {
 		t->in.cap = u->rx.cap;
-		t->in.p = malloc(t->in.cap);
+		t->in.p = buf_malloc(t->in.cap);
 	}
 	if ((u->kind == HUP_K_H1 && !t->in.p) || tls_xprt_client(&t->x, ctx, name, alpn, tls_out, u)) {
-		free(t->in.p);
+		buf_free(t->in.p, t->in.cap);
 		free(t);
 		return -ENOMEM;
 	}
@@ -364,15 +364,15 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	u = calloc(1, sizeof(*u));
 	if (u) {
 		u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
-		u->rx.p = malloc(u->rx.cap);
+		u->rx.p = buf_malloc(u->rx.cap);
 		u->wcap = HUP_WBUF;
-		u->wbuf = malloc(u->wcap);
+		u->wbuf = buf_malloc(u->wcap);
 	}
 	if (!u || !u->rx.p || !u->wbuf) {
 		close(fd);
 		if (u) {
-			free(u->rx.p);
-			free(u->wbuf);
+			buf_free(u->rx.p, u->rx.cap);
+			buf_free(u->wbuf, u->wcap);
 		}
 		free(u);
 		errno = ENOMEM;
@@ -449,7 +449,7 @@ size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 		if (u->send_inflight || !(nb = realloc(u->wbuf, ncap)))
 			n = u->wcap - u->wlen;
 		else
-			u->wbuf = nb, u->wcap = ncap;
+			buf_account((long long)ncap - (long long)u->wcap), u->wbuf = nb, u->wcap = ncap;
 	}
 	memcpy(u->wbuf + u->wlen, p, n);
 	u->wlen += n;

@@ -19,6 +19,8 @@
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
+#include "overload.h"
+#include "sock.h"
 #include "loader.h"
 #include "conn.h"
 #include "admin.h"
@@ -450,6 +452,14 @@ static void reload(struct loop *lp)
 /* An accepted connection to the module that serves the listener's kind. */
 static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
 {
+	/* over the memory budget (stage 3) a new client is reset at once; the admin and
+	 * metrics ports stay open: they show the pressure */
+	if (l->kind != LST_ADMIN && l->kind != LST_METRICS &&
+	    overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_REFUSE_CONN)) {
+		sock_reset_on_close(fd);
+		close(fd);
+		return;
+	}
 	switch (l->kind) {
 	case LST_ADMIN: admin_accept(lp, fd); break;
 	case LST_METRICS: admin_accept_metrics(lp, fd); break;
@@ -524,6 +534,7 @@ static void on_tick(struct loop *lp)
 	http_tick(lp);
 	sess_tick(lp);
 	admin_tick(lp);
+	overload_tick(lp);
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);

@@ -75,6 +75,7 @@ struct sess {
 	struct loop_op op_recv;     /* recv, MSG_PEEK while sniffing (`recv_armed`) */
 	struct loop_op op_send;     /* send of ob[ob_send] (`send_inflight`) */
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
+	struct loop_op op_poll;     /* while not read (ovl_paused): the client's hang-up (`poll_armed`) */
 	bool h1;                    /* HTTP/1.1 CONNECT over TLS: one flow, no framing */
 	bool close_when_sent;       /* h1: the flow ended; close once the output is out */
 	bool tcp_eof, h1_eof;       /* h1: the peer's FIN was read; its end reached the flow */
@@ -83,6 +84,9 @@ struct sess {
 				     * writes it straight into the output */
 	struct h2mux mux;           /* HTTP/2 (mux.ng NULL: not, or not yet) */
 	uint8_t *rbuf;
+	uint32_t rbuf_touched;
+	bool ovl_paused;            /* not read: among the heaviest over the memory budget (stage 1) */
+	bool poll_armed, hung_up;   /* op_poll in flight; it saw the client hang up: read to the end */      /* bytes of rbuf a recv wrote (resident): in buf_held */
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
 	struct rxbuf ob[2];

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "h2mux.h"
 #include "http.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 #include "sock.h"
 #include "sess-int.h"
@@ -296,6 +298,7 @@ static void sess_maybe_free(struct sess *s)
 		s->client->conns--;
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
+	buf_account(-(long long)s->rbuf_touched);
 	free(s->rbuf);
 	rx_free(&s->ob[0]);
 	rx_free(&s->ob[1]);
@@ -303,7 +306,7 @@ static void sess_maybe_free(struct sess *s)
 	free(s);
 }
 
-static loop_done_fn sess_connect_done, sess_recv_done, sess_send_done;
+static loop_done_fn sess_connect_done, sess_recv_done, sess_send_done, sess_poll_done;
 
 /* A cancel or the connect's linked timeout of s completed. */
 static void sess_aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -349,6 +352,8 @@ void sess_close(struct sess *s, int err, const char *why)
 		sess_cancel_op(s, &s->op_recv);
 	if (s->send_inflight)
 		sess_cancel_op(s, &s->op_send);
+	if (s->poll_armed)
+		sess_cancel_op(s, &s->op_poll);
 	sess_dirty(s);
 }
 
@@ -361,6 +366,52 @@ void sess_close_all(struct loop *lp)
 }
 
 /* ---- I/O ---- */
+
+/* Stage 1 of the memory budget: a listener session among the heaviest (its streams hold
+ * at least the mean) is not read until they drained, so its client's TCP window, not
+ * hermesd's memory, holds what it sends. */
+static bool sess_shed_reads(struct sess *s)
+{
+	bool heavy = s->server && s->mux.ng && !s->hung_up && overload_heavy(s->loop, s->held);
+
+	if (heavy && !s->ovl_paused) {
+		s->loop->st.overload_actions[OVL_ACT_STOP_READING]++;
+		log_debug("tunnel session %llu: not read while the memory budget is short (it holds %llu bytes)",
+			  (unsigned long long)s->id, (unsigned long long)s->held);
+	} else if (!heavy && s->ovl_paused) {
+		log_debug("tunnel session %llu: read again", (unsigned long long)s->id);
+	}
+	if (heavy && !s->poll_armed) {
+		/* a session not read must still see its client go, or what it holds for
+		 * targets that do not read would stay */
+		io_uring_prep_poll_add(loop_sqe(s->loop, &s->op_poll, sess_poll_done), s->fd, POLLRDHUP | POLLHUP | POLLERR);
+		s->poll_armed = true;
+		life_hold(&s->life, 1);
+	}
+	s->ovl_paused = heavy;
+	return heavy;
+}
+
+/* The client of a session not read hung up (or the poll was cancelled): read on to the
+ * end, which closes the session. */
+static void sess_poll_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct sess *s = loop_container_of(op, struct sess, op_poll);
+
+	(void)lp;
+	s->poll_armed = false;
+	life_drop(&s->life);
+	if (s->state != SESS_CLOSING && cqe->res > 0) {
+		log_debug("tunnel session %llu: its client hung up while it was not read", (unsigned long long)s->id);
+		s->hung_up = true;
+		if (s->ovl_paused) {
+			s->ovl_paused = false;
+			if (!s->tls || !tls_xprt_input_left(&s->x))
+				sess_arm_recv(s);
+		}
+	}
+	sess_maybe_free(s);
+}
 
 static void sess_arm_recv(struct sess *s)
 {
@@ -431,6 +482,10 @@ static void sess_flush(struct sess *s)
 				sess_arm_recv(s);
 		}
 	}
+	/* a session shed by the memory budget reads again once it is no longer the heaviest */
+	if (s->ovl_paused && s->state == SESS_OPEN && !s->recv_armed && !sess_shed_reads(s) &&
+	    (!s->tls || !tls_xprt_input_left(&s->x)))
+		sess_arm_recv(s);
 	if (s->send_inflight)
 		return;
 	o = &s->ob[s->ob_send];
@@ -740,6 +795,10 @@ static void on_recv(struct sess *s, int res)
 		return;
 	}
 	s->bytes += (uint64_t)res;
+	if ((uint32_t)res > s->rbuf_touched) {
+		buf_account((long long)res - s->rbuf_touched);
+		s->rbuf_touched = (uint32_t)res;
+	}
 	if (s->tls) {
 		tls_xprt_input(&s->x, s->rbuf, (size_t)res);
 		if (s->state == SESS_HANDSHAKE)
@@ -750,7 +809,9 @@ static void on_recv(struct sess *s, int res)
 		sess_h2_feed(s, s->rbuf, (size_t)res);
 	}
 	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
-	if (!s->tls || !tls_xprt_input_left(&s->x))
+	if (sess_shed_reads(s))
+		; /* over the memory budget: read again once its bytes drained (sess_flush) */
+	else if (!s->tls || !tls_xprt_input_left(&s->x))
 		sess_arm_recv(s);
 	sess_dirty(s);
 }
@@ -831,10 +892,18 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 void sess_tick(struct loop *lp)
 {
 	struct sess *s, *n;
+	uint64_t held_sum = 0, holders = 0;
 
 	clients_trim(lp);
 	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
+
+		if (s->held) {
+			held_sum += s->held;
+			holders++;
+		}
+		if (s->ovl_paused)
+			sess_dirty(s); /* the stage may have fallen: sess_flush reads again */
 
 		s->bytes_mark = s->bytes;
 		/* a busy connection takes no new flows (a new one opens); a tick is ~1 s */
@@ -875,6 +944,7 @@ void sess_tick(struct loop *lp)
 			sess_dirty(s);
 		}
 	}
+	overload_set_share(held_sum, holders);
 }
 
 /* The TLS contexts belong to the runtime snapshot (runtime.c): a session takes the

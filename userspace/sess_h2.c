@@ -33,6 +33,7 @@
 #include "h2mux.h"
 #include "http.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 #include "sess-int.h"
 
@@ -343,6 +344,11 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 	if (!s->server)
 		return;
 	if (s->loop->draining) {
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
+	if (overload_shed(s->loop, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_STREAM)) {
+		/* over the memory budget (stage 2): the client may retry elsewhere or later */
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return;
 	}

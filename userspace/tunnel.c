@@ -26,6 +26,7 @@
 
 #include "addr.h"
 #include "authz.h"
+#include "buf.h"
 #include "config.h"
 #include "conn.h"
 #include "ep.h"
@@ -96,6 +97,7 @@ static int accept_stream(struct loop *lp, struct ep *e, const struct hermes_addr
 	c->tunnel_server = true;
 	c->state = CONN_TUNNEL_HEAD;
 	c->head = (struct hbuf){ head, len, len };
+	buf_account((long long)len); /* adopted: hb_free counts it out */
 	lp->st.tunnel_requests++;
 	tunnel_parse_head(lp, c);
 	return 0;
@@ -388,6 +390,7 @@ int tunnel_established(struct loop *lp, struct conn *c)
 	if (extra) {
 		/* read before anything the client sends later */
 		ep_prepend(c->r.ep[0], c->head.p, c->head_len, extra);
+		buf_account(-(long long)c->head.cap); /* the endpoint's now, outside the family */
 		c->head = (struct hbuf){ 0 };
 		return 0;
 	}
@@ -494,6 +497,7 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 	/* bytes after the answer are the target's: they go to the client first */
 	if ((size_t)n < c->resp.len) {
 		ep_prepend(e, c->resp.p, (size_t)n, c->resp.len - (size_t)n);
+		buf_account(-(long long)c->resp.cap); /* the endpoint's now, outside the family */
 		c->resp = (struct hbuf){ 0 };
 	}
 	hb_free(&c->resp);

@@ -148,7 +148,7 @@ static bool test_nested(void)
 	for (int i = 0; i < 100000; i++)
 		fprintf(t.f, "  k%d: 1\n", i);
 	text_close(&t);
-	ok &= refused(&t, -E2BIG, "limits.yaml:26:3: 'http' has more than 24 keys", "100,000 keys");
+	ok &= refused(&t, -E2BIG, "limits.yaml:34:3: 'http' has more than 32 keys", "100,000 keys");
 	free(t.s);
 
 	/* 5,000 entries of 60 values each: every list within its own limit, 300,000 nodes */

@@ -98,6 +98,11 @@ static const struct sample {
 	{ "outlier.base_ejection_ms", "outlier: {base_ejection_ms: 1000}\n" },
 	{ "outlier.max_ejection_ms", "outlier: {max_ejection_ms: 60000}\n" },
 	{ "outlier.http_5xx", "outlier: {http_5xx: true}\n" },
+	{ "overload.max_buffer_mb", "overload: {max_buffer_mb: 64}\n" },
+	{ "overload.stop_reading_percent", "overload: {stop_reading_percent: 50}\n" },
+	{ "overload.refuse_streams_percent", "overload: {refuse_streams_percent: 95}\n" },
+	{ "overload.refuse_connections_percent", "overload: {refuse_connections_percent: 99}\n" },
+	{ "overload.hysteresis_percent", "overload: {hysteresis_percent: 10}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

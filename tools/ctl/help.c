@@ -27,9 +27,12 @@ static const struct help_entry help_entries[] = {
 "        exists). Then the decision counters summed over CPUs (unknown_action:\n"
 "        connects denied because their rule held an action value hermes does\n"
 "        not know), and whether hermesd answers GET /ready on its admin\n"
-"        address within 1 s (with its reason when it is not ready). Exits 1\n"
-"        unless all is well (every link attached, hermesd ready), so it serves\n"
-"        as a health check.\n", 0 },
+"        address within 1 s (with its reason when it is not ready), and the\n"
+"        stage of its memory budget (overload.max_buffer_mb: 0 none, 1 the\n"
+"        heaviest connections are not read, 2 new streams and http requests\n"
+"        refused, 3 new connections refused) with the buffer bytes it holds.\n"
+"        Exits 1 unless all is well (every link attached, hermesd ready;\n"
+"        shedding load is not unreadiness), so it serves as a health check.\n", 0 },
 	{ "policy list", "policy list [--json]",
 "        Every rule, sorted by family, address, prefix and port, with its action\n"
 "        and origin: \"config\" rules come from hermesd's config file and are\n"

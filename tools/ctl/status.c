@@ -38,8 +38,35 @@ static enum admin_state probe_admin(const struct admin_client *admin, char *deta
 	return st;
 }
 
+/* The memory budget's stage and bytes held, from /metrics (-1: not known). */
+static void probe_overload(const struct admin_client *admin, long long *stage, long long *bytes)
+{
+	static const char *const names[2] = { "\nhermes_overload_stage ", "\nhermes_overload_buffer_bytes " };
+	long long *out[2] = { stage, bytes };
+	struct admin_answer a;
+	char err[128];
+
+	*stage = *bytes = -1;
+	if (admin_get(admin, "/metrics", &a, err, sizeof(err)))
+		return;
+	for (int i = 0; i < 2 && a.status == 200 && a.body; i++) {
+		const char *p = strstr(a.body, names[i]);
+
+		if (p)
+			*out[i] = strtoll(p + strlen(names[i]), NULL, 10);
+	}
+	free(a.buf);
+}
+
+static const char *overload_stage_name(long long stage)
+{
+	return stage == 0 ? "normal" : stage == 1 ? "the heaviest connections are not read" :
+	       stage == 2 ? "new streams and http requests refused" : stage == 3 ? "new connections refused" : "?";
+}
+
 int cmd_status(const struct ctl *c, int argc, char **argv)
 {
+	long long ovl_stage = -1, ovl_bytes = -1;
 	uint64_t cnt[HERMES_CNT_MAX];
 	struct link_desc *links = NULL;
 	char detail[256];
@@ -70,6 +97,8 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 	if (!have_cnt)
 		rc = EXIT_RUNTIME;
 	st = probe_admin(&c->admin, detail, sizeof(detail));
+	if (st != ADMIN_UNREACHABLE)
+		probe_overload(&c->admin, &ovl_stage, &ovl_bytes);
 
 	if (json) {
 		printf("{\"pin_root\": ");
@@ -114,6 +143,8 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 			printf(", \"detail\": ");
 			json_str(stdout, detail);
 		}
+		if (ovl_stage >= 0)
+			printf(", \"overload_stage\": %lld, \"buffer_bytes\": %lld", ovl_stage, ovl_bytes);
 		printf("}}\n");
 	} else {
 		printf("pin root: %s\n", c->pin_root);
@@ -149,6 +180,10 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 			printf("hermesd: answering at %s but not ready (%s)\n", c->admin.addr, detail);
 		else
 			printf("hermesd: not reachable at %s (%s)\n", c->admin.addr, detail);
+		/* shedding load is not unreadiness: shown, and the exit status stays 0 */
+		if (ovl_stage >= 0)
+			printf("hermesd: overload stage %lld (%s), %lld buffer bytes held\n", ovl_stage,
+			       overload_stage_name(ovl_stage), ovl_bytes);
 	}
 	/* a health check: anything short of "all attached, hermesd ready" is 1 */
 	for (int i = 0; i < n_links; i++)

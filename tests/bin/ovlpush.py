@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""ovlpush.py: clients that make hermesd hold buffer memory, for tests/e2e/overload.sh (run
+with /usr/bin/python3; python3-h2 for the HTTP/2 one). Each runs for SECS seconds, then
+closes everything and prints one line of results.
+
+  ovlpush.py stall HOST PORT TARGET CONNS STREAMS SECS
+      CONNS h2c connections to a tunnel listener, STREAMS CONNECT streams each to TARGET
+      (which never reads), all opened at once, each stream sending as far as its window
+      lets it for SECS seconds: prints "accepted=N refused=M sent=BYTES" (refused:
+      streams reset with REFUSED_STREAM).
+  ovlpush.py hold HOST PORT N PATH SECS
+      N HTTP/1.1 connections (a steered destination: the http action), opened at once,
+      each sending GET PATH and never reading the answer: prints "open=K reset=R"
+      (reset: connections the other end reset or closed before SECS were over).
+"""
+import socket
+import sys
+import time
+
+
+
+def h2conn(host, port):
+    import h2.config
+    import h2.connection
+
+    s = socket.create_connection((host, port), timeout=10)
+    # CONNECT has no :path: python-h2's own checks would refuse to send it
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                                             validate_outbound_headers=False))
+    c.initiate_connection()
+    return s, c
+
+
+def stall(host, port, target, nconns, nstreams, secs):
+    import h2.events
+    import h2.exceptions
+
+    chunk = b"x" * 16384
+    conns_, accepted, refused, sent = [], 0, 0, 0
+    for _ in range(nconns):
+        s, c = h2conn(host, port)
+        s.setblocking(False)
+        live = set()
+        for _ in range(nstreams):
+            sid = c.get_next_available_stream_id()
+            c.send_headers(sid, [(":method", "CONNECT"), (":authority", target)])
+            live.add(sid)
+        conns_.append([s, c, live, c.data_to_send()])
+    end = time.time() + secs
+    while time.time() < end:
+        for st in conns_:
+            s, c, live = st[0], st[1], st[2]
+            try:
+                data = s.recv(1 << 20)
+            except (BlockingIOError, ConnectionError):
+                data = None
+            if data:
+                for ev in c.receive_data(data):
+                    if isinstance(ev, h2.events.ResponseReceived) and dict(ev.headers).get(":status") == "200":
+                        accepted += 1
+                    elif isinstance(ev, h2.events.StreamReset):
+                        refused += ev.error_code == 7
+                        live.discard(ev.stream_id)
+            # each stream as far as its window goes, 1 MiB of frames a round at most
+            todo = 1 << 20 if not st[3] else 0
+            for sid in sorted(live):
+                if todo <= 0:
+                    break
+                try:
+                    n = min(c.local_flow_control_window(sid), len(chunk))
+                    while n > 0 and todo > 0:
+                        c.send_data(sid, chunk[:n])
+                        sent += n
+                        todo -= n
+                        n = min(c.local_flow_control_window(sid), len(chunk))
+                except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
+                    live.discard(sid)
+            st[3] += c.data_to_send()
+            try:
+                while st[3]:
+                    k = s.send(st[3])
+                    st[3] = st[3][k:]
+            except BlockingIOError:
+                pass  # hermesd reads no more: its windows, or the memory budget, hold it back
+            except ConnectionError:
+                st[3] = b""
+        time.sleep(0.01)
+    print("accepted=%d refused=%d sent=%d" % (accepted, refused, sent), flush=True)
+    for st in conns_:
+        st[0].close()
+
+
+def hold(host, port, n, path, secs):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((host, port))
+        socks.append(s)
+    req = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host)).encode()
+    for s in socks:
+        try:
+            s.sendall(req)
+        except ConnectionError:
+            pass
+    time.sleep(secs)
+    reset = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            # a reset or a close shows up here; a live connection has bytes or nothing
+            if s.recv(1, socket.MSG_PEEK) == b"":
+                reset += 1
+        except BlockingIOError:
+            pass
+        except ConnectionError:
+            reset += 1
+    print("open=%d reset=%d" % (n - reset, reset), flush=True)
+    for s in socks:
+        s.close()
+
+
+def main():
+    a = sys.argv[1:]
+    if a and a[0] == "stall" and len(a) == 7:
+        stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), float(a[6]))
+    elif a and a[0] == "hold" and len(a) == 6:
+        hold(a[1], int(a[2]), int(a[3]), a[4], float(a[5]))
+    else:
+        sys.exit("usage: see the docstring of " + sys.argv[0])
+
+
+if __name__ == "__main__":
+    main()

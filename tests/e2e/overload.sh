@@ -1,0 +1,109 @@
+#!/bin/bash
+# overload: the global memory budget (overload.max_buffer_mb, a low 8 MB here) against
+# clients that make hermesd hold buffers and never let go:
+#  - h2c connections to the tunnel listener pushing into CONNECT streams whose target
+#    never reads (the tunnel's own limits set high, out of the way): the heaviest
+#    sessions are no longer read (stage 1), so the bytes held stay near the budget
+#    instead of growing to the connections' windows (8 x 16 MiB);
+#  - then 80 HTTP/1.1 connections of the http action at once, each asking for a download
+#    and never reading it: their buffers take the count on, new requests get 503
+#    (stage 2), then new connections are reset (stage 3);
+#  - the stages are logged in order (warn), counted by action, the gauges show them,
+#    /ready stays 200 and `hermesctl status` names the stage; hermesd's RSS grows by far
+#    less than the connections' windows;
+#  - once the clients and the target that never read are gone the stage falls back to 0
+#    (info), the bytes counted return to where they were at rest, and
+#    a good client is served through the http action and through the tunnel listener.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+"$PY" -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed for $PY"
+topo_up
+start_nginx
+# the sink (10.77.1.2:9300) accepts and never reads; small socket buffers on hermesd's
+# side so that the bytes a target does not take stay in hermesd, where the budget sees them
+ns_c sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536" || die "cannot set tcp_wmem in $NS_C"
+bg sink s "$PY" -c '
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("10.77.1.2", 9300))
+s.listen(4096)
+held = []
+while True:
+    held.append(s.accept()[0])
+'
+SINK_PID=$BG_PID
+head -c $((8 << 20)) /dev/zero >"$TMP/nginx/www/8m.bin"
+chmod 644 "$TMP/nginx/www/8m.bin"
+cat >"$TMP/c.yaml" <<EOF
+listeners: {tunnel: 10.77.1.1:15008}
+tunnel: {total_buffer_mb: 4096, max_client_connections: 0}
+overload: {max_buffer_mb: ${OVERLOAD_MB:-8}, stop_reading_percent: 25, refuse_streams_percent: 50,
+           refuse_connections_percent: 75, hysteresis_percent: 10}
+EOF
+start_hermesd -c "$TMP/c.yaml"
+policy_add 10.77.1.2/32:80 http
+# what the budget sees, for a failure's message
+state() {
+	echo "stage $(stat_value hermes_overload_stage), $(stat_value hermes_overload_buffer_bytes) bytes held," \
+		"$(stat_value hermes_tunnel_buffered_bytes) in tunnel streams; stall: $(cat "$TMP/stall.log" 2>/dev/null)"
+}
+stage_ge() { [ "$(stat_value hermes_overload_stage)" -ge "$1" ]; }
+stage_is() { [ "$(stat_value hermes_overload_stage)" = "$1" ]; }
+rss() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$HERMESD_PID/status"; }
+assert_eq 0 "$(stat_value hermes_overload_stage)" "stage 0 at rest"
+base_bytes=$(stat_value hermes_overload_buffer_bytes)
+rss0=$(rss)
+say "at rest: $base_bytes buffer bytes, RSS $rss0 MB"
+
+# ---- stage 1: tunnel streams into a target that never reads
+bg stall c "$PY" "$TESTBIN/ovlpush.py" stall 10.77.1.1 15008 10.77.1.2:9300 8 16 8
+STALL_PID=$BG_PID
+wait_until 5 stage_ge 1 || die "stage 1 never reached: $(state)"
+sleep 2
+held1=$(stat_value hermes_overload_buffer_bytes)
+tun1=$(stat_value hermes_tunnel_buffered_bytes)
+say "stalled tunnel streams: $held1 buffer bytes held ($tun1 in streams), RSS $(rss) MB"
+assert_le $((6 << 20)) "$held1" "the bytes held stay near stage 1's threshold (2 MB), not the windows (128 MiB)"
+assert_ge 1 "$(stat_value hermes_overload_actions_total 'action="stop_reading"')" "sessions not read counted"
+assert_eq 200 "$(admin_code /ready)" "/ready stays 200 while shedding"
+assert_match "$(hermesctl status 2>&1)" "overload stage [1-3] " "hermesctl status shows the stage"
+
+# ---- stages 2 and 3: http downloads into clients that never read
+bg hold app "$PY" "$TESTBIN/ovlpush.py" hold 10.77.1.2 80 80 /8m.bin 4
+HOLD_PID=$BG_PID
+wait_until 6 stage_ge 3 || die "stage 3 never reached: $(state)"
+held3=$(stat_value hermes_overload_buffer_bytes)
+rss3=$(rss)
+say "with the downloads: $held3 buffer bytes held, RSS $rss3 MB (+$((rss3 - rss0)) MB)"
+assert_ge 1 "$(stat_value hermes_overload_actions_total 'action="refuse_connection"')" "new connections refused (stage 3)"
+assert_le 24 "$((rss3 - rss0))" "RSS grew by less than 24 MB under an 8 MB budget"
+assert_eq 200 "$(admin_code /ready)" "/ready stays 200 in stage 3"
+wait "$HOLD_PID"
+say "downloads: $(cat "$TMP/hold.log")"
+wait "$STALL_PID"
+say "stall: $(cat "$TMP/stall.log")"
+# the target that never read goes: its flows are reset, their bytes freed, and the
+# sessions not read are read again to their end
+stop_pid "$SINK_PID" KILL
+
+# the stages, entered in order and left
+grep -o 'overload: .*stage [0-9]' "$HERMESD_LOG" | head -20
+order=$(sed -n 's/.*overload: .*over [0-9]*% .*: stage \([0-9]\),.*/\1/p' "$HERMESD_LOG" | head -3 | tr -d '\n')
+assert_eq 123 "$order" "stages entered in order (log)"
+refused2=$(($(stat_value hermes_overload_actions_total 'action="refuse_stream"') + $(stat_value hermes_overload_actions_total 'action="refuse_request"')))
+assert_ge 1 "$refused2" "new streams or requests refused (stage 2)"
+
+# ---- the clients are gone: back to 0, a good client is served
+wait_until 10 stage_is 0 || die "the stage did not fall back to 0: $(state)"
+assert_file_match "$HERMESD_LOG" 'overload: .* stage 1 .* left, now stage 0' "leaving stage 1 is logged"
+held0=$(stat_value hermes_overload_buffer_bytes)
+say "after the clients: $held0 buffer bytes held (at rest: $base_bytes)"
+assert_le $((base_bytes + (1 << 20))) "$held0" "the bytes counted went back to about the resting count"
+expect_page "a good client through the http action" http://10.77.1.2/
+assert_match "$(ns_c curl -sS --max-time 10 -p -x http://10.77.1.1:15008 http://10.77.1.2/ 2>&1)" "$NGINX_PAGE" \
+	"a good client through the tunnel listener"
+pid_alive "$HERMESD_PID" || die "hermesd died"
+pass "memory budget: stages 1..3 in order, RSS bounded (+$((rss3 - rss0)) MB), back to 0, good clients served"
