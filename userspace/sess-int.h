@@ -53,4 +53,13 @@ void sess_h1_output(struct sess *s);
 size_t sess_h1_room(const struct sess *s);
 extern const struct ep_ops sess_h1_ops;
 
+/* sess_client.c: the listener's clients by address. attach counts a new connection of
+ * peer's (*cl NULL when out of memory), or returns -EUSERS with *open its connections
+ * when it holds tunnel.max_client_connections already; detach uncounts it (NULL: none). */
+int sess_client_attach(struct loop *lp, const struct hermes_addr *peer, struct sess_client **cl, unsigned *open);
+void sess_client_detach(struct sess_client *cl);
+/* Entries of clients with no connection whose buckets are full again go (each tick). */
+void sess_clients_trim(struct loop *lp);
+void sess_clients_free(void);
+
 #endif

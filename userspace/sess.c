@@ -139,132 +139,6 @@ const struct sess *sess_of(const struct ep *e)
 	return loop_container_of(e, struct sstream, e)->s;
 }
 
-/* ---- per client address: connections, upstream connects, resets ----
- *
- * A client of the tunnel listener is its address (not its connection: one that
- * reconnects, or opens many, is still one client). Each has two token buckets, each
- * holding one second's worth: upstream connects (tunnel.client_connects_per_second: a
- * peer hermesd carries all of its host's new flows, so this one is generous), and CONNECT
- * streams it reset before their tunnel was up (tunnel.client_resets_per_second): such a
- * stream already opened a real connection to its target, so a client resetting streams
- * as soon as it sends them (rapid reset) would multiply its bytes into a flood of
- * connects; an honest one rarely resets. Once either bucket is empty its CONNECTs are
- * refused. And a count of its open connections (tunnel.max_client_connections). An
- * entry lives while the client has connections and until its buckets are full again
- * (sess_tick), so reconnecting does not refill them. hermesd runs one loop: the table
- * is the process's. */
-#define CLIENT_BUCKETS 1024
-
-struct sess_client {
-	struct list link;         /* its bucket of clients[] */
-	struct hermes_addr addr;  /* port 0 */
-	unsigned conns;
-	double tokens, rtokens;   /* connects, resets left */
-	uint64_t at_ms;           /* tokens as of this time */
-};
-
-static struct list clients[CLIENT_BUCKETS];
-
-static unsigned client_hash(const struct hermes_addr *a)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(a->addr); i++)
-		h = (h ^ a->addr[i]) * 16777619u;
-	return (h ^ a->family) % CLIENT_BUCKETS;
-}
-
-static struct sess_client *client_get(struct loop *lp, const struct hermes_addr *peer)
-{
-	struct hermes_addr key = *peer;
-	struct sess_client *cl;
-	unsigned h;
-
-	key.port = 0;
-	key.pad = 0;
-	h = client_hash(&key);
-	if (list_empty(&clients[h]))
-		list_init(&clients[h]);
-	list_for_each(cl, &clients[h], link)
-		if (!memcmp(&cl->addr, &key, sizeof(key)))
-			return cl;
-	if (!(cl = calloc(1, sizeof(*cl))))
-		return NULL;
-	cl->addr = key;
-	cl->tokens = lp->cfg->tunnel_connect_rate;
-	cl->rtokens = lp->cfg->tunnel_reset_rate;
-	cl->at_ms = lp->now_ms;
-	list_add(&clients[h], &cl->link);
-	return cl;
-}
-
-static void bucket_refill(double *tokens, double rate, uint64_t ms)
-{
-	*tokens += (double)ms * rate / 1000.0;
-	if (*tokens > rate)
-		*tokens = rate;
-}
-
-static void client_refill(struct loop *lp, struct sess_client *cl)
-{
-	bucket_refill(&cl->tokens, lp->cfg->tunnel_connect_rate, lp->now_ms - cl->at_ms);
-	bucket_refill(&cl->rtokens, lp->cfg->tunnel_reset_rate, lp->now_ms - cl->at_ms);
-	cl->at_ms = lp->now_ms;
-}
-
-int sess_client_connect(struct loop *lp, const struct hermes_addr *peer)
-{
-	struct sess_client *cl;
-
-	if (!lp->cfg->tunnel_connect_rate && !lp->cfg->tunnel_reset_rate)
-		return 0;
-	if (!(cl = client_get(lp, peer)))
-		return -ENOMEM;
-	client_refill(lp, cl);
-	if (lp->cfg->tunnel_reset_rate && cl->rtokens < 1) {
-		lp->st.tunnel_limited[TUNNEL_LIMIT_RESET_RATE]++;
-		return -EAGAIN;
-	}
-	if (lp->cfg->tunnel_connect_rate) {
-		if (cl->tokens < 1) {
-			lp->st.tunnel_limited[TUNNEL_LIMIT_CONNECT_RATE]++;
-			return -EAGAIN;
-		}
-		cl->tokens -= 1;
-	}
-	return 0;
-}
-
-void sess_client_reset(struct loop *lp, const struct hermes_addr *peer)
-{
-	struct sess_client *cl;
-
-	if (lp->cfg->tunnel_reset_rate && (cl = client_get(lp, peer))) {
-		client_refill(lp, cl);
-		if (cl->rtokens >= 1)
-			cl->rtokens -= 1;
-	}
-}
-
-/* Entries of clients with no connection whose bucket is full again go. */
-static void clients_trim(struct loop *lp)
-{
-	struct sess_client *cl, *n;
-
-	for (unsigned h = 0; h < CLIENT_BUCKETS; h++) {
-		if (list_empty(&clients[h]))
-			continue;
-		list_for_each_safe(cl, n, &clients[h], link) {
-			client_refill(lp, cl);
-			if (!cl->conns && cl->tokens >= lp->cfg->tunnel_connect_rate &&
-			    cl->rtokens >= lp->cfg->tunnel_reset_rate) {
-				list_del(&cl->link);
-				free(cl);
-			}
-		}
-	}
-}
-
 /* ---- life and death ---- */
 
 static struct sess *sess_new(struct loop *lp, int fd, bool server)
@@ -294,8 +168,7 @@ static void sess_maybe_free(struct sess *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->client)
-		s->client->conns--;
+	sess_client_detach(s->client);
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	buf_account(-(long long)s->rbuf_touched);
@@ -640,6 +513,7 @@ void sess_accept(struct loop *lp, int fd)
 	struct sess *s = sess_new(lp, fd, true);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	unsigned open = 0;
 
 	if (!s) {
 		close(fd);
@@ -647,20 +521,16 @@ void sess_accept(struct loop *lp, int fd)
 	}
 	if (!getpeername(fd, (struct sockaddr *)&ss, &len))
 		addr_to_hermes((struct sockaddr *)&ss, &s->paddr);
-	if ((s->client = client_get(lp, &s->paddr)) && lp->cfg->tunnel_client_conns &&
-	    s->client->conns >= lp->cfg->tunnel_client_conns) {
+	if (sess_client_attach(lp, &s->paddr, &s->client, &open)) {
 		char name[ADDR_STRLEN];
 
 		lp->st.tunnel_limited[TUNNEL_LIMIT_CLIENT_CONNS]++;
 		log_info("tunnel connection from %s refused: it has %u open (tunnel.max_client_connections)",
-			 sess_name(s, name, sizeof(name)), s->client->conns);
-		s->client = NULL;
+			 sess_name(s, name, sizeof(name)), open);
 		s->state = SESS_CLOSING;
 		sess_maybe_free(s);
 		return;
 	}
-	if (s->client)
-		s->client->conns++;
 	{
 		int one = 1;
 
@@ -894,7 +764,7 @@ void sess_tick(struct loop *lp)
 	struct sess *s, *n;
 	uint64_t held_sum = 0, holders = 0;
 
-	clients_trim(lp);
+	sess_clients_trim(lp);
 	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
 
@@ -960,16 +830,7 @@ int sess_init(struct loop *lp, const struct sess_acceptor *acc)
 
 void sess_fini(struct loop *lp)
 {
-	struct sess_client *cl, *n;
-
-	for (unsigned h = 0; h < CLIENT_BUCKETS; h++) {
-		if (list_empty(&clients[h]))
-			continue;
-		list_for_each_safe(cl, n, &clients[h], link) {
-			list_del(&cl->link);
-			free(cl);
-		}
-	}
+	sess_clients_free();
 	free(lp->scratch);
 	lp->scratch = NULL;
 }

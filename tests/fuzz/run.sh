@@ -24,7 +24,7 @@ sources_of() {
 	case $1 in
 	http1) echo userspace/http1.c ;;
 	h2x) echo userspace/h2x.c userspace/hmsg.c userspace/buf.c userspace/http1.c -lnghttp2 ;;
-	tunnel) echo userspace/h2mux.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
+	tunnel) echo userspace/h2mux.c userspace/buf.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c userspace/policy.c \
 		-lyaml -lbpf ;;
