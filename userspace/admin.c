@@ -20,6 +20,7 @@
 #include "http.h"
 #include "life.h"
 #include "log.h"
+#include "loop.h"
 #include "conn.h"
 #include "http-t.h"
 #include "admin.h"
@@ -433,6 +434,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		     "\"client_connects_per_second\":%u,\"client_resets_per_second\":%u,\"max_client_connections\":%u",
 		  c->tunnel_max_hops, c->tunnel_stream_buffer, c->tunnel_conn_buffer, c->tunnel_total_buffer_mb,
 		  c->tunnel_connect_rate, c->tunnel_reset_rate, c->tunnel_client_conns);
+	sb_printf(b, ",\"stream_fd_headroom_percent\":%u", c->tunnel_fd_headroom_pct);
 	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
 	for (int i = 0; i < c->inbound.n_protect; i++)
 		sb_printf(b, "%s%u", i ? "," : "", c->inbound.protect[i]);
@@ -512,6 +514,10 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 	x->have_cnt = lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, x->cnt);
 	for (int i = 0; i < lp->ld->n_tc; i++)
 		loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &x->ifs[i]);
+	/* /proc opens even when streams or flows used every descriptor up: one of the reserve
+	 * is lent for it */
+	bool lent = loop_fd_lend(lp);
+
 	x->have_proc = !proc_stats_read(&x->proc);
 	/* like the flow table: 35 ms at 20000 descriptors (measured), so reused for a while */
 	if (x->have_proc &&
@@ -519,6 +525,8 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 		st->open_fds = proc_count_fds();
 		st->open_fds_ms = lp->now_ms;
 	}
+	if (lent)
+		loop_fd_give_back(lp);
 	x->have_rules = lp->ld->policy_fd >= 0 && !pol_map_foreach(lp->ld->policy_fd, count_rule, x->rules);
 	if (lp->ld->flows_fd >= 0) {
 		struct bpf_map_info info = {};

@@ -287,6 +287,7 @@ struct hermes_config {
 	uint32_t tunnel_reset_rate;       /* CONNECT streams a client address resets before they are up, per
 					   * second: over it, its CONNECTs are refused; 0 = no limit */
 	uint32_t tunnel_client_conns;     /* connections per client address; 0 = no limit */
+	uint32_t tunnel_fd_headroom_pct;  /* share of RLIMIT_NOFILE (%) new HTTP/2 streams may not take */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */
 

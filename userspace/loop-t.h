@@ -171,6 +171,9 @@ struct loop {
 	int fd_limit;           /* RLIMIT_NOFILE */
 	int fd_spare[FD_RESERVE]; /* the descriptor reserve: n_spare of fd_reserve held */
 	int n_spare, fd_reserve;
+	/* open descriptors other than streams' at fds_scan_ms (loop_stream_fd_room), -1 unknown */
+	long fds_other;
+	uint64_t fds_scan_ms;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
 	struct __kernel_timespec tick_ts;

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
+#include "metrics.h"
 #include "loader.h"
 #include "conn.h"
 #include "admin.h"
@@ -186,6 +187,7 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 		/* main raised the soft limit to the hard one already */
 		lp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
 		lp->fd_reserve = lp->fd_limit / 4 < FD_RESERVE ? lp->fd_limit / 4 : FD_RESERVE;
+		lp->fds_other = -1;
 		if ((err = fd_reserve_fill(lp))) {
 			log_error("cannot hold %d descriptors in reserve (RLIMIT_NOFILE %d): %s", lp->fd_reserve,
 				  lp->fd_limit, strerror(-err));
@@ -524,6 +526,9 @@ static void on_tick(struct loop *lp)
 	http_tick(lp);
 	sess_tick(lp);
 	admin_tick(lp);
+	/* what the admin port took of the reserve (listeners resting refill it themselves) */
+	if (lp->n_spare < lp->fd_reserve && !lp->n_paused)
+		fd_reserve_fill(lp);
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);
@@ -607,6 +612,54 @@ int loop_fd_reserve_take(struct loop *lp)
 	return 0;
 }
 
+/* Streams of the tunnel listener's HTTP/2 connections open upstream sockets with no
+ * accept each, so neither the accept rests nor the reserve bound them: three connections
+ * of 7000 CONNECT streams filled a 20000-descriptor limit and /ready stopped answering.
+ * They may only open while the open descriptors leave the last
+ * tunnel.stream_fd_headroom_percent of the limit free (for accepts, the admin port and
+ * flows already taken in), and not while the reserve is in use (descriptors ran out).
+ * Counting /proc/self/fd costs 35 ms at 20000 descriptors, so it is counted at most every
+ * FD_SCAN_MS and only when it matters: the descriptors other than the streams' are taken
+ * as they were then, the streams' gauge (one upstream socket at most each) is exact. */
+#define FD_SCAN_MS 1000
+#define FD_SCAN_NEAR_MS 250
+
+bool loop_stream_fd_room(struct loop *lp)
+{
+	uint64_t streams = lp->st.tunnel_stream_fds;
+	long limit = lp->fd_limit - (long)((uint64_t)lp->fd_limit * lp->cfg->tunnel_fd_headroom_pct / 100);
+	long est = lp->fds_other + (long)streams;
+
+	if (lp->n_spare < lp->fd_reserve)
+		return false;
+	/* far from the limit, the last count is good enough for a while; near it, counted
+	 * again sooner, to see the descriptors closed meanwhile */
+	if (lp->fds_other < 0 || (est >= limit / 2 && lp->now_ms - lp->fds_scan_ms >= FD_SCAN_MS) ||
+	    (est >= limit && lp->now_ms - lp->fds_scan_ms >= FD_SCAN_NEAR_MS)) {
+		long n = proc_count_fds();
+
+		lp->fds_scan_ms = lp->now_ms;
+		if (n < 0) /* no descriptor even for the count */
+			return false;
+		lp->fds_other = n > (long)streams ? n - (long)streams : 0;
+		est = n;
+	}
+	return est < limit;
+}
+
+bool loop_fd_lend(struct loop *lp)
+{
+	if (!lp->n_spare)
+		return false;
+	close(lp->fd_spare[--lp->n_spare]);
+	return true;
+}
+
+void loop_fd_give_back(struct loop *lp)
+{
+	fd_reserve_fill(lp);
+}
+
 static bool accept_starved(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
@@ -665,6 +718,14 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 	a->armed = false;
 	l->n_armed--;
 	if (cqe->res < 0) {
+		/* the admin and metrics addresses answer though flows used every descriptor up:
+		 * their connection takes one of the reserve (topped up again by the tick) */
+		if ((cqe->res == -EMFILE || cqe->res == -ENFILE) && l->fd >= 0 &&
+		    (l->kind == LST_ADMIN || l->kind == LST_METRICS) && loop_fd_lend(lp)) {
+			lp->st.fd_reserve_used++;
+			arm_accept(lp, l);
+			return;
+		}
 		if (l->fd >= 0 && accept_starved(-cqe->res)) {
 			if (cqe->res == -EMFILE || cqe->res == -ENFILE)
 				trim_pool(lp);

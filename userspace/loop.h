@@ -21,5 +21,13 @@ void loop_fini(struct loop *lp);
 /* Frees one of the descriptors held in reserve for an upstream socket that found none
  * (EMFILE/ENFILE) and rests the flow listeners; -EMFILE when the reserve is used up. */
 int loop_fd_reserve_take(struct loop *lp);
+/* Whether a new stream of the tunnel listener's HTTP/2 connections may open (and so open
+ * an upstream socket): false while the descriptor reserve is in use or open descriptors
+ * have reached the last tunnel.stream_fd_headroom_percent of RLIMIT_NOFILE. */
+bool loop_stream_fd_room(struct loop *lp);
+/* Lends one descriptor of the reserve to an admin request that must open a file while
+ * none is free (/proc for /metrics); loop_fd_give_back puts it back. false: none held. */
+bool loop_fd_lend(struct loop *lp);
+void loop_fd_give_back(struct loop *lp);
 
 #endif
