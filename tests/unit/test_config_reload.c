@@ -67,6 +67,7 @@ static const struct sample {
 	{ "tunnel.client_connects_per_second", "tunnel: {client_connects_per_second: 10}\n" },
 	{ "tunnel.client_resets_per_second", "tunnel: {client_resets_per_second: 10}\n" },
 	{ "tunnel.max_client_connections", "tunnel: {max_client_connections: 4}\n" },
+	{ "tunnel.stream_fd_headroom_percent", "tunnel: {stream_fd_headroom_percent: 30}\n" },
 	{ "inbound", "inbound: {}\n" },
 	{ "inbound.listen", "inbound: {listen: 0.0.0.0:15007}\n" },
 	{ "inbound.listen6", "inbound: {listen6: \"[::]:15006\"}\n" },
