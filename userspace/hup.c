@@ -360,7 +360,7 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	/* a request on an HTTP/2 stream came with no accept of its own: it keeps within the
 	 * streams' share of descriptors (loop_stream_fd_room) and waits like one that found
 	 * none */
-	if (x && x->fd < 0 && !loop_stream_fd_room(lp)) {
+	if (x && x->fd < 0 && !loop_stream_fd_take(lp)) {
 		errno = EMFILE;
 		return NULL;
 	}

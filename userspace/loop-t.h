@@ -173,6 +173,7 @@ struct loop {
 	int n_spare, fd_reserve;
 	/* open descriptors other than streams' at fds_scan_ms (loop_stream_fd_room), -1 unknown */
 	long fds_other;
+	long fds_since_scan;    /* upstream sockets of http requests on streams opened since */
 	uint64_t fds_scan_ms;
 	int sfd;
 	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;

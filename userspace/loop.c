@@ -620,7 +620,8 @@ int loop_fd_reserve_take(struct loop *lp)
  * flows already taken in), and not while the reserve is in use (descriptors ran out).
  * Counting /proc/self/fd costs 35 ms at 20000 descriptors, so it is counted at most every
  * FD_SCAN_MS and only when it matters: the descriptors other than the streams' are taken
- * as they were then, the streams' gauge (one upstream socket at most each) is exact. */
+ * as they were then, the streams' gauge (one upstream socket at most each) is exact, and
+ * the http action's requests on streams add the sockets they opened since. */
 #define FD_SCAN_MS 1000
 #define FD_SCAN_NEAR_MS 250
 
@@ -628,7 +629,7 @@ bool loop_stream_fd_room(struct loop *lp)
 {
 	uint64_t streams = lp->st.tunnel_stream_fds;
 	long limit = lp->fd_limit - (long)((uint64_t)lp->fd_limit * lp->cfg->tunnel_fd_headroom_pct / 100);
-	long est = lp->fds_other + (long)streams;
+	long est = lp->fds_other + (long)streams + lp->fds_since_scan;
 
 	if (lp->n_spare < lp->fd_reserve)
 		return false;
@@ -642,9 +643,18 @@ bool loop_stream_fd_room(struct loop *lp)
 		if (n < 0) /* no descriptor even for the count */
 			return false;
 		lp->fds_other = n > (long)streams ? n - (long)streams : 0;
+		lp->fds_since_scan = 0;
 		est = n;
 	}
 	return est < limit;
+}
+
+bool loop_stream_fd_take(struct loop *lp)
+{
+	if (!loop_stream_fd_room(lp))
+		return false;
+	lp->fds_since_scan++;
+	return true;
 }
 
 bool loop_fd_lend(struct loop *lp)

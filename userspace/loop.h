@@ -25,6 +25,9 @@ int loop_fd_reserve_take(struct loop *lp);
  * an upstream socket): false while the descriptor reserve is in use or open descriptors
  * have reached the last tunnel.stream_fd_headroom_percent of RLIMIT_NOFILE. */
 bool loop_stream_fd_room(struct loop *lp);
+/* The same for a request of the http action on an HTTP/2 stream about to open an upstream
+ * socket; true counts that socket until descriptors are counted again. */
+bool loop_stream_fd_take(struct loop *lp);
 /* Lends one descriptor of the reserve to an admin request that must open a file while
  * none is free (/proc for /metrics); loop_fd_give_back puts it back. false: none held. */
 bool loop_fd_lend(struct loop *lp);

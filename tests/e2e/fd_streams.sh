@@ -10,6 +10,11 @@
 # and are counted; no stream fails for want of a descriptor; while they are held, /ready
 # and /metrics answer and a new proxied flow and a new HTTP/1.1 CONNECT are served; once
 # the client leaves, new streams are accepted again.
+# Then the http action's h2c side: 3 connections of 250 requests to an origin that
+# answers after 0.5 s (750 upstream sockets wanted at once). The requests beyond the
+# budget wait for a descriptor (hermes_http_descriptor_waits_total) rather than take the
+# reserve (hermes_descriptor_reserve_used_total stays 0: without the budget they took it
+# and rested the listeners); /ready answers meanwhile and every request gets its 200.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -74,5 +79,26 @@ out=$(ns_s "$PY" "$TESTBIN/tunabuse.py" hold 10.77.1.1 15008 10.77.1.2:9300 1 50
 assert_eq "accepted=50 refused=0 reset=0 failed=0 unanswered=0" "$out" "after the client left, new streams are served"
 assert_eq 0 "$(grep -c 'Too many open files' "$HERMESD_LOG")" "no flow failed for want of a descriptor"
 assert_eq 1 "$(grep -c 'refusing new HTTP/2 streams while descriptors are short' "$HERMESD_LOG")" "said once in the log"
+
+bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.2 9301
+wait_tcp "$NS_S" 10.77.1.2 9301 || die "python origin did not start"
+ns_s curl -sS --max-time 5 -o /dev/null "http://10.77.1.2:9301/__arm?n=100000&mode=delay&ms=500" || die "cannot arm the origin"
+policy_add 10.77.1.2/32:9301 http
+rpids=()
+for k in 1 2 3; do
+	bg "h2app$k" app "$PY" "$TESTBIN/h2req.py" 10.77.1.2 9301 --timeout 15 "GET http://10.77.1.2:9301/$k n=250"
+	rpids+=("$BG_PID")
+done
+waiting() { [ "$(stat_value hermes_http_descriptor_waits_total)" -ge 1 ] 2>/dev/null; }
+wait_until 10 waiting || die "no request of the http action's h2c streams waited for a descriptor"
+assert_eq 200 "$(admin_code /ready)" "/ready answers while h2c requests wait for descriptors"
+assert_match "$(in_app curl -sS --max-time 5 http://10.77.1.2/)" "$NGINX_PAGE" "a new proxied flow is served meanwhile"
+for k in 1 2 3; do
+	wait "${rpids[$((k - 1))]}" || die "h2c requests of connection $k failed: $(tail -3 "$TMP/h2app$k.log")"
+done
+say "750 h2c requests: all 200, $(stat_value hermes_http_descriptor_waits_total) waited for a descriptor"
+assert_eq 0 "$(grep -c 'Too many open files' "$HERMESD_LOG")" "no request failed for want of a descriptor"
+assert_eq 0 "$(stat_value hermes_descriptor_reserve_used_total)" "no stream or request took a descriptor of the reserve"
+assert_eq 0 "$(stat_value hermes_accept_pauses_total)" "no listener had to rest"
 pid_alive "$HERMESD_PID" || die "hermesd died"
 pass "HTTP/2 streams keep within the descriptor budget: refused beyond it, admin and new flows served"
