@@ -75,6 +75,7 @@ fail:
 
 static loop_done_fn on_accept, signal_done, tick_done;
 static int fd_reserve_fill(struct loop *lp);
+static int fd_spare_add(struct loop *lp);
 
 /* Fills the listener's free accept slots: ACCEPTS_IN_FLIGHT for flows (see there), one
  * for the admin and metrics addresses. */
@@ -527,8 +528,10 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
-	if (lp->n_spare < lp->fd_reserve && !lp->n_paused)
-		fd_reserve_fill(lp);
+	if (lp->n_spare >= lp->fd_reserve)
+		lp->fd_admin_lent = 0;
+	while (lp->fd_admin_lent && !lp->n_paused && !fd_spare_add(lp))
+		lp->fd_admin_lent--;
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);
@@ -583,17 +586,25 @@ static void pause_listener(struct loop *lp, struct listener *l, int err)
 	l->paused = true;
 }
 
+/* One more descriptor in the reserve: 0, or -errno while descriptors are short. */
+static int fd_spare_add(struct loop *lp)
+{
+	int fd = lp->n_spare ? fcntl(lp->fd_spare[0], F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	lp->fd_spare[lp->n_spare++] = fd;
+	return 0;
+}
+
 /* Tops the reserve up; 0 once it is whole, -errno while descriptors are short. */
 static int fd_reserve_fill(struct loop *lp)
 {
-	while (lp->n_spare < lp->fd_reserve) {
-		int fd = lp->n_spare ? fcntl(lp->fd_spare[0], F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int err = 0;
 
-		if (fd < 0)
-			return -errno;
-		lp->fd_spare[lp->n_spare++] = fd;
-	}
-	return 0;
+	while (lp->n_spare < lp->fd_reserve && !(err = fd_spare_add(lp)))
+		;
+	return err;
 }
 
 int loop_fd_reserve_take(struct loop *lp)
@@ -667,7 +678,9 @@ bool loop_fd_lend(struct loop *lp)
 
 void loop_fd_give_back(struct loop *lp)
 {
-	fd_reserve_fill(lp);
+	/* that one only: what flows took of the reserve comes back when the listeners rest */
+	if (lp->n_spare < lp->fd_reserve)
+		fd_spare_add(lp);
 }
 
 static bool accept_starved(int err)
@@ -733,6 +746,7 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 		if ((cqe->res == -EMFILE || cqe->res == -ENFILE) && l->fd >= 0 &&
 		    (l->kind == LST_ADMIN || l->kind == LST_METRICS) && loop_fd_lend(lp)) {
 			lp->st.fd_reserve_used++;
+			lp->fd_admin_lent++;
 			arm_accept(lp, l);
 			return;
 		}
