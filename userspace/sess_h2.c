@@ -345,7 +345,7 @@ static bool stream_fd_refused(struct loop *lp)
 		return false;
 	if (!lp->st.tunnel_fd_refused)
 		log_warn("tunnel listener: refusing new HTTP/2 streams while descriptors are short (the last "
-			 "%u%% of RLIMIT_NOFILE %d is kept for accepts and the admin port; raise LimitNOFILE or "
+			 "%u%% of RLIMIT_NOFILE %d is kept for accepts and the admin port; raise LimitNOFILE, or lower "
 			 "tunnel.stream_fd_headroom_percent; hermes_stream_descriptor_refusals_total counts them)",
 			 lp->cfg->tunnel_fd_headroom_pct, lp->fd_limit);
 	lp->st.tunnel_fd_refused++;
