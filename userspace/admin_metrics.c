@@ -12,6 +12,7 @@
 #include "admin-int.h"
 #include "config.h"
 #include "conn.h"
+#include "fdres.h"
 #include "hermes/flow.h"
 #include "metrics.h"
 #include "policy.h"
@@ -92,6 +93,10 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 	x->have_cnt = lp->ld->stats_fd >= 0 && !pol_read_counters(lp->ld->stats_fd, x->cnt);
 	for (int i = 0; i < lp->ld->n_tc; i++)
 		loader_ifstats(lp->ld, lp->ld->tc[i].ifindex, &x->ifs[i]);
+	/* /proc opens even when streams or flows used every descriptor up: one of the reserve
+	 * is lent for it */
+	bool lent = fdres_lend(lp);
+
 	x->have_proc = !proc_stats_read(&x->proc);
 	/* like the flow table: 35 ms at 20000 descriptors (measured), so reused for a while */
 	if (x->have_proc &&
@@ -99,6 +104,8 @@ static void scrape_read(struct loop *lp, struct sbuf *b, struct scrape *x)
 		st->open_fds = proc_count_fds();
 		st->open_fds_ms = lp->now_ms;
 	}
+	if (lent)
+		fdres_give_back(lp);
 	x->have_rules = lp->ld->policy_fd >= 0 && !pol_map_foreach(lp->ld->policy_fd, count_rule, x->rules);
 	if (lp->ld->flows_fd >= 0) {
 		struct bpf_map_info info = {};

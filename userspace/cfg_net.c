@@ -657,6 +657,8 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	TUNNEL_KEY("client_connects_per_second", tunnel_connect_rate, 0, 1000000),
 	TUNNEL_KEY("client_resets_per_second", tunnel_reset_rate, 0, 1000000),
 	TUNNEL_KEY("max_client_connections", tunnel_client_conns, 0, 1000000),
+	/* the descriptors streams leave to accepts, /ready and the admin port (fdres_stream_room) */
+	TUNNEL_KEY("stream_fd_headroom_percent", tunnel_fd_headroom_pct, 1, 90),
 };
 
 /* After the whole file: a tls section is all of cert, key and ca, and a peer that uses TLS

@@ -245,6 +245,7 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		"  client_connects_per_second: %u\n  client_resets_per_second: %u\n  max_client_connections: %u\n",
 		cfg->tunnel_max_hops, cfg->tunnel_stream_buffer, cfg->tunnel_conn_buffer, cfg->tunnel_total_buffer_mb,
 		cfg->tunnel_connect_rate, cfg->tunnel_reset_rate, cfg->tunnel_client_conns);
+	fprintf(f, "  stream_fd_headroom_percent: %u\n", cfg->tunnel_fd_headroom_pct);
 	if (cfg->inbound.on) {
 		const struct cfg_inbound *in = &cfg->inbound;
 

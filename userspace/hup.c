@@ -29,6 +29,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "fdres.h"
 #include "ring.h"
 #include "sock.h"
 
@@ -356,6 +357,13 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	/* the socket first: out of descriptors (EMFILE), a request retries every few ms
 	 * (hc_fd_wait), and allocating the buffers for each try would be wasted */
 	len = addr_from_hermes(&ep->addr, &ss);
+	/* a request on an HTTP/2 stream came with no accept of its own: it keeps within the
+	 * streams' share of descriptors (fdres_stream_room) and waits like one that found
+	 * none */
+	if (x && x->fd < 0 && !fdres_stream_take(lp)) {
+		errno = EMFILE;
+		return NULL;
+	}
 	fd = sock_open(lp, ss.ss_family);
 	if (fd < 0) {
 		errno = -fd;

@@ -170,8 +170,15 @@ struct loop {
 	int fd_limit;           /* RLIMIT_NOFILE */
 	int fd_spare[FD_RESERVE]; /* the descriptor reserve: n_spare of fd_reserve held */
 	int n_spare, fd_reserve;
+	/* open descriptors other than streams' at fds_scan_ms (fdres_stream_room), -1 unknown */
+	long fds_other;
+	int fd_admin_lent;      /* reserve descriptors the admin port's accepts took, not back yet */
+	bool fd_short;          /* an upstream socket took one of the reserve: rest the listeners */
+	long fds_since_scan;    /* upstream sockets of http requests on streams opened since */
+	uint64_t fds_scan_ms;
 	int sfd;
-	struct signalfd_siginfo_buf { uint8_t b[128]; } sig;
+	/* read as a struct signalfd_siginfo (its u64 fields): aligned whatever comes before */
+	struct signalfd_siginfo_buf { uint8_t b[128]; } __attribute__((aligned(8))) sig;
 	struct __kernel_timespec tick_ts;
 	struct loop_op op_signal; /* read of the signalfd */
 	struct loop_op op_tick;   /* 1 s housekeeping timer */

@@ -21,10 +21,12 @@
 #include "log.h"
 #include "overload.h"
 #include "sock.h"
+#include "metrics.h"
 #include "loader.h"
 #include "conn.h"
 #include "admin.h"
 #include "counters.h"
+#include "fdres.h"
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
@@ -75,7 +77,6 @@ fail:
 }
 
 static loop_done_fn on_accept, signal_done, tick_done;
-static int fd_reserve_fill(struct loop *lp);
 
 /* Fills the listener's free accept slots: ACCEPTS_IN_FLIGHT for flows (see there), one
  * for the admin and metrics addresses. */
@@ -188,7 +189,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 		/* main raised the soft limit to the hard one already */
 		lp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
 		lp->fd_reserve = lp->fd_limit / 4 < FD_RESERVE ? lp->fd_limit / 4 : FD_RESERVE;
-		if ((err = fd_reserve_fill(lp))) {
+		lp->fds_other = -1;
+		if ((err = fdres_fill(lp))) {
 			log_error("cannot hold %d descriptors in reserve (RLIMIT_NOFILE %d): %s", lp->fd_reserve,
 				  lp->fd_limit, strerror(-err));
 			return err;
@@ -535,6 +537,11 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	overload_tick(lp);
+	/* what the admin port took of the reserve (listeners resting refill it themselves) */
+	if (lp->n_spare >= lp->fd_reserve)
+		lp->fd_admin_lent = 0;
+	while (lp->fd_admin_lent && !lp->n_paused && !fdres_spare_add(lp))
+		lp->fd_admin_lent--;
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);
@@ -553,7 +560,7 @@ static void on_tick(struct loop *lp)
  * as nginx does, and connections wait in the backlog meanwhile.
  * A flow needs a second descriptor for its upstream after the accept. hermesd holds
  * fd_reserve descriptors (duplicates of /dev/null) that no accept can take: a flow whose
- * upstream socket finds none free gets one of them (loop_fd_reserve_take), and every flow
+ * upstream socket finds none free gets one of them (fdres_take), and every flow
  * listener rests, so the few accepts still in flight (ACCEPTS_IN_FLIGHT each) are all the
  * reserve must serve. A rest ends only once the reserve holds a descriptor for each accept
  * in flight again (reserve_floor; it is topped up to the full fd_reserve whenever it can
@@ -589,35 +596,6 @@ static void pause_listener(struct loop *lp, struct listener *l, int err)
 	l->paused = true;
 }
 
-/* Tops the reserve up; 0 once it is whole, -errno while descriptors are short. */
-static int fd_reserve_fill(struct loop *lp)
-{
-	while (lp->n_spare < lp->fd_reserve) {
-		int fd = lp->n_spare ? fcntl(lp->fd_spare[0], F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return -errno;
-		lp->fd_spare[lp->n_spare++] = fd;
-	}
-	return 0;
-}
-
-int loop_fd_reserve_take(struct loop *lp)
-{
-	if (!lp->n_spare)
-		return -EMFILE;
-	close(lp->fd_spare[--lp->n_spare]);
-	lp->st.fd_reserve_used++;
-	trim_pool(lp);
-	for (int i = 0; i < lp->n_lst; i++) {
-		struct listener *l = &lp->lst[i];
-
-		if (l->fd >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS)
-			pause_listener(lp, l, 0);
-	}
-	return 0;
-}
-
 static bool accept_starved(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
@@ -651,9 +629,9 @@ static void resume_listeners(struct loop *lp)
 		}
 		if (l->fd >= 0 && !tried) {
 			tried = true;
-			if (fd_reserve_fill(lp)) { /* idle pooled connections give theirs back first */
+			if (fdres_fill(lp)) { /* idle pooled connections give theirs back first */
 				trim_pool(lp);
-				fd_reserve_fill(lp);
+				fdres_fill(lp);
 			}
 			enough = lp->n_spare >= reserve_floor(lp);
 		}
@@ -676,6 +654,15 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 	a->armed = false;
 	l->n_armed--;
 	if (cqe->res < 0) {
+		/* the admin and metrics addresses answer though flows used every descriptor up:
+		 * their connection takes one of the reserve (topped up again by the tick) */
+		if ((cqe->res == -EMFILE || cqe->res == -ENFILE) && l->fd >= 0 &&
+		    (l->kind == LST_ADMIN || l->kind == LST_METRICS) && fdres_lend(lp)) {
+			lp->st.fd_reserve_used++;
+			lp->fd_admin_lent++;
+			arm_accept(lp, l);
+			return;
+		}
 		if (l->fd >= 0 && accept_starved(-cqe->res)) {
 			if (cqe->res == -EMFILE || cqe->res == -ENFILE)
 				trim_pool(lp);
@@ -705,11 +692,28 @@ static void tick_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	on_tick(lp);
 }
 
+/* An upstream socket took a descriptor of the reserve (fdres_take): idle pooled
+ * connections give theirs back and the flow listeners rest, before any of them is armed
+ * again, so the flows already taken in get their upstream sockets. */
+static void on_fd_short(struct loop *lp)
+{
+	lp->fd_short = false;
+	trim_pool(lp);
+	for (int i = 0; i < lp->n_lst; i++) {
+		struct listener *l = &lp->lst[i];
+
+		if (l->fd >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS)
+			pause_listener(lp, l, 0);
+	}
+}
+
 static void handle_cqe(struct loop *lp, const struct io_uring_cqe *cqe)
 {
 	struct loop_op *op = io_uring_cqe_get_data(cqe);
 
 	op->done(lp, op, cqe);
+	if (lp->fd_short)
+		on_fd_short(lp);
 }
 
 /* Waits for completions; while a listener rests, no longer than until its rest ends (with

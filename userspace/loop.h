@@ -18,8 +18,5 @@ int loop_listen(struct loop *lp, bool inbound);
 /* Runs until SIGTERM/SIGINT has drained every flow. Returns the exit code. */
 int loop_run(struct loop *lp);
 void loop_fini(struct loop *lp);
-/* Frees one of the descriptors held in reserve for an upstream socket that found none
- * (EMFILE/ENFILE) and rests the flow listeners; -EMFILE when the reserve is used up. */
-int loop_fd_reserve_take(struct loop *lp);
 
 #endif

@@ -53,6 +53,7 @@ struct sstream {
 	struct hbuf head;          /* server: the request head as HTTP/1.1 lines */
 	uint64_t held;             /* server: bytes of rx counted in s->held and *gauge */
 	uint64_t *gauge;           /* server: the process's count of such bytes */
+	uint64_t *fds;             /* server: the process's count of streams (fdres_stream_room) */
 };
 
 /* One TCP connection carrying tunnel flows, TLS or not, accepted on the tunnel listener

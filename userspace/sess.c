@@ -115,6 +115,8 @@ void sess_stream_free(struct sstream *st)
 {
 	if (st->gauge)
 		*st->gauge -= st->held;
+	if (st->fds)
+		--*st->fds;
 	ep_ring_free(&st->rx);
 	hb_free(&st->head);
 	ep_release(&st->e);

@@ -34,6 +34,7 @@
 #include "http.h"
 #include "log.h"
 #include "overload.h"
+#include "fdres.h"
 #include "ring.h"
 #include "sess-int.h"
 
@@ -336,6 +337,22 @@ static void server_request_done(struct sess *s, struct sstream *st)
 	sess_stream_free(st);
 }
 
+/* A stream (CONNECT or proxy request) opens an upstream socket with no accept of its
+ * own: refused while descriptors are short (fdres_stream_room), before anything of it
+ * exists, so that accepts, flows already open and the admin port keep theirs. */
+static bool stream_fd_refused(struct loop *lp)
+{
+	if (fdres_stream_room(lp))
+		return false;
+	if (!lp->st.tunnel_fd_refused)
+		log_warn("tunnel listener: refusing new HTTP/2 streams while descriptors are short (the last "
+			 "%u%% of RLIMIT_NOFILE %d is kept for accepts and the admin port; raise LimitNOFILE, or lower "
+			 "tunnel.stream_fd_headroom_percent; hermes_stream_descriptor_refusals_total counts them)",
+			 lp->cfg->tunnel_fd_headroom_pct, lp->fd_limit);
+	lp->st.tunnel_fd_refused++;
+	return true;
+}
+
 static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 {
 	struct sess *s = SESS(m);
@@ -359,6 +376,10 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
+	if (stream_fd_refused(s->loop)) {
+		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
 	if (!(st = calloc(1, sizeof(*st)))) {
 		nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -367,6 +388,8 @@ static void on_begin(struct h2mux *m, const nghttp2_frame *f)
 	st->ms.ops = &stream_ops;
 	st->sid = f->hd.stream_id;
 	st->gauge = &s->loop->st.tunnel_buffered;
+	st->fds = &s->loop->st.tunnel_stream_fds;
+	s->loop->st.tunnel_stream_fds++;
 	sess_link(s, st);
 	h2mux_attach(m, f->hd.stream_id, &st->ms);
 }

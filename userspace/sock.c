@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "loop.h"
+#include "fdres.h"
 #include "ring.h"
 #include "sock.h"
 
@@ -35,7 +35,7 @@ int sock_open(struct loop *lp, int family)
 
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* out of descriptors: a flow accepted as they ran out takes one from the reserve */
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !loop_fd_reserve_take(lp))
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !fdres_take(lp))
 		fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -242,6 +242,12 @@ enum tunnel_limit {
 	      "CONNECTs refused over tunnel.client_resets_per_second (streams reset before they were up), " \
 	      "connections refused over tunnel.max_client_connections.", "limit", "stream_buffer", "conn_buffer", \
 	      "total_buffer", "connect_rate", "reset_rate", "client_connections") \
+	VALUE(tunnel_fd_refused, counter, "hermes_stream_descriptor_refusals_total", \
+	      "New streams of the tunnel listener's HTTP/2 connections refused (REFUSED_STREAM) before they " \
+	      "could open an upstream socket: open descriptors had reached the last " \
+	      "tunnel.stream_fd_headroom_percent of RLIMIT_NOFILE, or the descriptor reserve was in use.") \
+	VALUE(tunnel_stream_fds, gauge, "hermes_stream_descriptors", \
+	      "Streams of the tunnel listener's HTTP/2 connections open now, each holding at most one upstream socket.") \
 	VALUE(tunnel_buffered, gauge, "hermes_tunnel_buffered_bytes", \
 	      "Bytes received on the tunnel listener's HTTP/2 CONNECT streams and not yet passed to their targets.") \
 	/* the memory budget (overload.c) */ \

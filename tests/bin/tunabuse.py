@@ -17,6 +17,12 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
       as its window lets it; then, with the
       connections still open, the listener's /metrics at ADMIN: prints "accepted=N
       refused=M sent=BYTES buffered=B" (refused: streams reset with REFUSED_STREAM).
+  tunabuse.py hold HOST PORT TARGET CONNS STREAMS SECS
+      CONNS h2c connections of STREAMS CONNECT streams each to TARGET, all sent at once;
+      once every stream has its answer (or 10 s passed), prints "accepted=N refused=M
+      reset=K failed=F unanswered=U" (reset: streams reset with another code than
+      REFUSED_STREAM; failed: answered with another status than 200)
+      and holds the accepted streams open for SECS more seconds, answering the listener.
 """
 import socket
 import struct
@@ -154,6 +160,54 @@ def stall(host, port, target, nconns, nstreams, admin, secs):
         st[0].close()
 
 
+def hold(host, port, target, nconns, nstreams, secs):
+    import h2.events
+
+    conns_, pending, accepted, refused, reset, failed = [], set(), 0, 0, 0, 0
+    for k in range(nconns):
+        s, c = h2conn(host, port)
+        for _ in range(nstreams):
+            sid = c.get_next_available_stream_id()
+            c.send_headers(sid, [(":method", "CONNECT"), (":authority", target)])
+            pending.add((k, sid))
+        s.sendall(c.data_to_send())
+        s.settimeout(0.05)
+        conns_.append((s, c))
+
+    def pump():
+        nonlocal accepted, refused, reset, failed
+        for k, (s, c) in enumerate(conns_):
+            try:
+                data = s.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not data:
+                raise ConnectionError("the listener closed connection %d" % k)
+            for ev in c.receive_data(data):
+                if isinstance(ev, h2.events.ResponseReceived) and (k, ev.stream_id) in pending:
+                    pending.discard((k, ev.stream_id))
+                    ok = dict(ev.headers).get(":status") == "200"
+                    accepted += ok
+                    failed += not ok
+                elif isinstance(ev, h2.events.StreamReset):
+                    if (k, ev.stream_id) in pending:
+                        pending.discard((k, ev.stream_id))
+                        refused += ev.error_code == 7
+                        reset += ev.error_code != 7
+            s.sendall(c.data_to_send())
+
+    deadline = time.time() + 10
+    while pending and time.time() < deadline:
+        pump()
+    print("accepted=%d refused=%d reset=%d failed=%d unanswered=%d" % (accepted, refused, reset, failed, len(pending)),
+          flush=True)
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        pump()
+    for s, _ in conns_:
+        s.close()
+
+
 def rapidreset(host, port, target, n, src):
     """HEADERS (CONNECT) then RST_STREAM(CANCEL) for n streams, all in one write, on one
     h2c connection (raw frames: a client that does not wait for anything)."""
@@ -184,6 +238,8 @@ def main():
         burst(a[1], int(a[2]), a[3], int(a[4]), opt_src(a))
     elif a[0] == "rapidreset":
         rapidreset(a[1], int(a[2]), a[3], int(a[4]), opt_src(a))
+    elif a[0] == "hold":
+        hold(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), float(a[6]))
     elif a[0] == "conns":
         conns(a[1], int(a[2]), int(a[3]), opt_src(a))
     elif a[0] == "stall":

@@ -69,6 +69,7 @@ static const struct sample {
 	{ "tunnel.max_client_connections", "tunnel: {max_client_connections: 4}\n" },
 	{ "tunnel.head_timeout_ms", "tunnel: {head_timeout_ms: 1000}\n" },
 	{ "listeners.admin_timeout_ms", "listeners: {admin_timeout_ms: 1000}\n" },
+	{ "tunnel.stream_fd_headroom_percent", "tunnel: {stream_fd_headroom_percent: 30}\n" },
 	{ "inbound", "inbound: {}\n" },
 	{ "inbound.listen", "inbound: {listen: 0.0.0.0:15007}\n" },
 	{ "inbound.listen6", "inbound: {listen6: \"[::]:15006\"}\n" },
