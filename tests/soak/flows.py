@@ -7,8 +7,10 @@
       SIGTERM.
   flows.py client --seconds S --out FILE [--proxy H:P] [--tunnel H:P] [--http H:P]
                   [--conc-proxy N] [--conc-tunnel N] [--conc-http N] [--id-base N]
-      in the app cgroup: starts flows for S seconds, lets the ones in flight finish
-      (at most 90 s each), and writes one JSON line per flow to FILE.
+                  [--mbps M]
+      in the app cgroup: starts flows for S seconds (their planned bytes, both ways, at
+      most M MiB/s in all when M > 0), lets the ones in flight finish (at most 90 s
+      each), and writes one JSON line per flow to FILE.
 
 Bytes are a known pattern: position i of a stream with seed s is BLOCK[(s + i) % P], BLOCK
 P random bytes with P prime, so a byte lost, doubled, reordered or changed shows at its
@@ -402,6 +404,16 @@ class Client:
         self.out = open(a.out, "a")
         self.deadline = time.monotonic() + a.seconds
         self.rng = random.Random(a.id_base)
+        self.t_start = time.monotonic()
+        self.planned = 0
+
+    async def pace(self, nbytes):
+        """Holds a new flow back while the flows started so far plan more than --mbps."""
+        self.planned += nbytes
+        if self.a.mbps > 0:
+            ahead = self.planned / (self.a.mbps * 1048576) - (time.monotonic() - self.t_start)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
 
     def new_id(self):
         self.next_id += 1
@@ -430,6 +442,7 @@ class Client:
             fid = self.new_id()
             up, down = sizes(self.rng)
             seed = self.rng.randrange(P)
+            await self.pace(up + down)
             res = {"k": kind, "id": fid, "t0": now_ms(), "up": up, "down": down, "moved": 0, "ok": False}
             await self.run_one(res, tcp_flow(res, hp, fid, up, down, seed))
             await asyncio.sleep(self.rng.random() * 0.02)
@@ -443,6 +456,7 @@ class Client:
                 kind, n, up = "http-get", self.rng.choice((self.rng.randint(0, 16 << 10), self.rng.randint(0, 1 << 20))), 0
             else:
                 kind, n, up = "http-post", 0, self.rng.randint(1, 60 << 10)
+            await self.pace(n + up)
             res = {"k": kind, "id": fid, "t0": now_ms(), "up": up, "down": n, "moved": 0, "ok": False}
             ok = await self.run_one(res, conn.request(res, "GET" if kind == "http-get" else "POST", fid, seed, n, up))
             if not ok:
@@ -482,6 +496,7 @@ def main():
     ap.add_argument("--conc-tunnel", type=int, default=4)
     ap.add_argument("--conc-http", type=int, default=3)
     ap.add_argument("--id-base", type=int, default=0)
+    ap.add_argument("--mbps", type=float, default=0, help="MiB/s the flows may plan in all (0: no limit)")
     a = ap.parse_args()
     if a.role == "server":
         if not a.stats:

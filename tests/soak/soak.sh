@@ -33,7 +33,8 @@
 # exceed it. R1 is restarted every cycle: its samples are reported, not judged.
 # Every SOAK_SAMPLE seconds (default 5) each hermesd's RSS and descriptors are sampled.
 # Then tests/fuzz/run.sh with FUZZ_SECONDS=SOAK_FUZZ_SECONDS (default 120; 0: none).
-# Load: SOAK_CONC_PROXY, SOAK_CONC_TUNNEL (4 each), SOAK_CONC_HTTP (3) flows at a time.
+# Load: SOAK_CONC_PROXY, SOAK_CONC_TUNNEL (4 each), SOAK_CONC_HTTP (3) flows at a time,
+# starting flows of at most SOAK_MBPS (default 40) MiB/s in all (0: as fast as they go).
 # Output in $BUILD/soak/: report.md, report.json, soak.png, flows.jsonl, faults.tsv,
 # samples.tsv, fuzz.log and logs/ (hermesd's logs at SOAK_LOG_LEVEL, default info).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -208,7 +209,8 @@ quiet_point() {
 load() {
 	bg "load-$2" app "$PY" "$SOAK_DIR/flows.py" client --seconds "$1" --out "$OUT/flows.jsonl" --id-base "$2" \
 		--proxy 10.77.1.2:9000 --tunnel 10.77.1.3:9000 --http 10.77.1.2:8080 \
-		--conc-proxy "${SOAK_CONC_PROXY:-4}" --conc-tunnel "${SOAK_CONC_TUNNEL:-4}" --conc-http "${SOAK_CONC_HTTP:-3}"
+		--conc-proxy "${SOAK_CONC_PROXY:-4}" --conc-tunnel "${SOAK_CONC_TUNNEL:-4}" --conc-http "${SOAK_CONC_HTTP:-3}" \
+		--mbps "${SOAK_MBPS:-40}"
 	LOAD_PID=$BG_PID
 }
 
