@@ -66,7 +66,7 @@ def main():
     faults = [{"kind": r[0], "start": int(r[1]), "end": int(r[2]), "detail": r[3] if len(r) > 3 else ""}
               for r in read_tsv(os.path.join(d, "faults.tsv"))]
     samples = read_tsv(os.path.join(d, "samples.tsv"))
-    quiet = {lab: {r["name"]: r for r in read_tsv(os.path.join(d, "quiet-%s.tsv" % lab))} for lab in ("base", "end")}
+    quiet = {lab: {r["name"]: r for r in read_tsv(os.path.join(d, "quiet-%s.tsv" % lab))} for lab in ("base", "end", "closed")}
     try:
         with open(os.path.join(d, "server-stats.json")) as f:
             server = json.load(f)
@@ -213,18 +213,22 @@ def main():
                   server.get("sink_errors", 0), server.get("http_requests", 0), json.dumps(server.get("http_injected", {})),
                   server.get("http_bad_bodies", 0))]
     md += ["", "## hermesd memory and descriptors", "",
-           "| hermesd | samples | restarts | RSS min-max [MiB] | RSS under load, first -> last fifth [MiB] | descriptors min-max | quiet base: RSS kB / fds / sessions | quiet end |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| hermesd | samples | restarts | RSS min-max [MiB] | RSS under load, first -> last fifth [MiB] | descriptors min-max | quiet base: RSS kB / fds / sessions | quiet end | sessions closed |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for name in names:
         m = mem[name]
-        qb, qe = quiet["base"].get(name, {}), quiet["end"].get(name, {})
+        qb, qe, qc = quiet["base"].get(name, {}), quiet["end"].get(name, {}), quiet["closed"].get(name, {})
         f5 = m["rss_kb_main_first_fifth"]
         l5 = m["rss_kb_main_last_fifth"]
-        md.append("| %s | %d | %d | %.1f-%.1f | %s | %d-%d | %s / %s / %s | %s / %s / %s |" % (
+        md.append("| %s | %d | %d | %.1f-%.1f | %s | %d-%d | %s / %s / %s | %s / %s / %s | %s / %s / %s |" % (
             label[name], m["samples"], m["restarts"], m["rss_kb_min"] / 1024, m["rss_kb_max"] / 1024,
             "%.1f -> %.1f" % (f5 / 1024, l5 / 1024) if f5 else "-", m["fds_min"], m["fds_max"],
             qb.get("rss_kb", "-"), qb.get("fds", "-"), qb.get("sessions", "-"),
-            qe.get("rss_kb", "-"), qe.get("fds", "-"), qe.get("sessions", "-")))
+            qe.get("rss_kb", "-"), qe.get("fds", "-"), qe.get("sessions", "-"),
+            qc.get("rss_kb", "-"), qc.get("fds", "-"), qc.get("sessions", "-")))
+    md += ["", "Quiet points: no flows, descriptors still for 3 s; *base* after the warm-up, *end* after the "
+           "load, *sessions closed* once the idle tunnel sessions closed too (not judged: what the open "
+           "sessions held)."]
     md += ["", "![hermesd RSS and descriptors over the soak](soak.png)", "", "## Faults", "",
            "| kind | at [s] | lasted [s] | detail |", "|---|---|---|---|"]
     md += ["| %s | %.1f | %.1f | %s |" % (ft["kind"], (ft["start"] - a.t_start) / 1000, (ft["end"] - ft["start"]) / 1000,

@@ -183,7 +183,7 @@ admin_of() {
 # for 3 s (at most 30 s: pooled upstream connections idle out after 2 s), then record
 # each hermesd's RSS, descriptors and open tunnel sessions in $OUT/quiet-LABEL.tsv.
 quiet_point() {
-	local label=$1 n pid prev= cur stable=0 i ns adm sin sout
+	local label=$1 n pid prev='' cur stable=0 i ns adm sin sout
 	echo "quiet-$label" >"$TMP/phase"
 	for ((i = 0; i < 60 && stable < 6; i++)); do
 		sleep 0.5
@@ -217,7 +217,7 @@ load() {
 # ---- the faults
 RETRIES=3
 do_reload() {
-	local t0 n ns adm before
+	local t0 n ns adm before i
 	t0=$(now_ms)
 	RETRIES=$((RETRIES == 3 ? 4 : 3))
 	a_cfg "$RETRIES" >"$TMP/a.yaml.new" && mv "$TMP/a.yaml.new" "$TMP/a.yaml"
@@ -225,9 +225,11 @@ do_reload() {
 		read -r ns adm <<<"$(admin_of "$n")"
 		before=$(peer_stat "$ns" "$adm" hermes_config_last_reload_success_timestamp_seconds)
 		kill -HUP "$(cat "$TMP/pid-$n")"
-		wait_until 10 sh -c '[ "$(nsenter --net=/run/netns/'"$ns"' curl -s --max-time 2 http://'"$adm"'/stats |
-			awk '\''$1 == "hermes_config_last_reload_success_timestamp_seconds" { print $2 }'\'')" != "'"$before"'" ]' ||
-			say "warning: $n did not report a reload within 10 s"
+		for ((i = 0; i < 100; i++)); do
+			[ "$(peer_stat "$ns" "$adm" hermes_config_last_reload_success_timestamp_seconds)" != "$before" ] && break
+			sleep 0.1
+		done
+		[ $i -lt 100 ] || say "warning: $n did not report a reload within 10 s"
 		[ "$(peer_stat "$ns" "$adm" hermes_config_last_reload_success)" = 1 ] || die "the reload of $n failed (see its log)"
 	done
 	fault reload "$t0" "$(now_ms)" "SIGHUP to a, r2, c (a: num_retries $RETRIES)"
@@ -297,7 +299,23 @@ echo main >"$TMP/phase"
 faulted_load "$MAIN_SECONDS" 100000000
 [ "$WARM_RC" = 0 ] || LOAD_RC=$WARM_RC
 quiet_point end
-echo done >"$TMP/phase"
+# Memory an open tunnel session holds goes when the session does: a third point once the
+# listeners' idle sessions closed (http2.idle_timeout_ms, 30 s), reported, not judged.
+# shellcheck disable=SC2317 # called through wait_until
+no_sessions_open() {
+	local n ns adm v sum=0
+	for n in a r2 c; do
+		read -r ns adm <<<"$(admin_of "$n")"
+		for v in in out; do
+			v=$(peer_stat "$ns" "$adm" "hermes_tunnel_sessions{direction=\"$v\"}")
+			sum=$((sum + ${v:-0}))
+		done
+	done
+	[ "$sum" = 0 ]
+}
+wait_until 45 no_sessions_open || say "warning: tunnel sessions still open 45 s after the load"
+quiet_point closed
+echo finished >"$TMP/phase"
 stop_pid "$SERVER_PID" TERM 5
 T_LOAD_END=$(now_ms)
 
