@@ -100,7 +100,7 @@ def main():
         key = (cls, fl["k"], cause, "+".join(hit) or "-")
         causes[key] += 1
         examples.setdefault(key, "flow %d (%s, up %d down %d, %.1f s after the start): %s" % (
-            fl["id"], fl["k"], fl["up"], fl["down"], (fl["t0"] - a.t_start) / 1000, fl.get("detail", "")))
+            fl["id"], fl["k"], fl["up"], fl["down"], (fl["t0"] - a.t_start) / 1000, " ".join(str(fl.get("detail", "")).split())))
     by_class = collections.Counter()
     for (cls, _, _, _), n in causes.items():
         by_class[cls] += n
