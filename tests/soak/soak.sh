@@ -27,7 +27,8 @@
 #
 # Measured: warm-up (SOAK_WARMUP, default a tenth, at least one cycle: every path and
 # every fault has run once), then a quiet point (no flows; descriptors settle) as the
-# baseline; the rest of the load; a quiet point again.
+# baseline; the rest of the load; a quiet point again, and a third (reported, not judged)
+# once the idle tunnel sessions have closed.
 # RSS of A, R2 and C must stay within SOAK_RSS_DRIFT_PCT (10) % of the baseline, and
 # descriptors not counting the tunnel sessions open (hermes_tunnel_sessions) must not
 # exceed it. R1 is restarted every cycle: its samples are reported, not judged.
@@ -35,8 +36,9 @@
 # Then tests/fuzz/run.sh with FUZZ_SECONDS=SOAK_FUZZ_SECONDS (default 120; 0: none).
 # Load: SOAK_CONC_PROXY, SOAK_CONC_TUNNEL (4 each), SOAK_CONC_HTTP (3) flows at a time,
 # starting flows of at most SOAK_MBPS (default 40) MiB/s in all (0: as fast as they go).
-# Output in $BUILD/soak/: report.md, report.json, soak.png, flows.jsonl, faults.tsv,
-# samples.tsv, fuzz.log and logs/ (hermesd's logs at SOAK_LOG_LEVEL, default info).
+# Output in $BUILD/soak/: report.md, report.json, summary.txt, soak.png, flows.jsonl,
+# faults.tsv, samples.tsv, quiet-{base,end,closed}.tsv, fuzz.log and logs/soak/ (every
+# hermesd's log at SOAK_LOG_LEVEL, default info). Exit 77 (skip) without root or gnuplot.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
