@@ -79,7 +79,7 @@ LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsyst
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_BPF_OBJS) $(TEST_SKELS)
-.PHONY: all deps test test-unit demo bench man install uninstall deb clean FORCE
+.PHONY: all deps test test-unit demo bench soak man install uninstall deb clean FORCE
 
 all: $(BUILD)/hermesd $(TOOL_BINS) $(UNIT_BINS) $(TESTBIN_BINS)
 
@@ -245,6 +245,13 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) $(if $(BASE),BENCH_BASE=$(BASE)) tools/bench/bench.sh
+
+# make soak [SOAK_SECONDS=N]: the soak (tests/soak/soak.sh, not part of make test): N seconds (default
+# 1800) of proxy, 2-hop tunnel and http load with relay kills, link cuts and reloads, every byte checked,
+# then the fuzz targets for longer; report, plot and verdict in $(BUILD)/soak/. Exit 1 on any criterion.
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) $(if $(SOAK_SECONDS),SOAK_SECONDS=$(SOAK_SECONDS)) tests/soak/soak.sh
 
 # Man pages: each program's --help (the one source) in roff, plus what the page adds in
 # packaging/man/PROG.inc (tools/help2roff.awk).
