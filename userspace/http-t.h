@@ -160,6 +160,7 @@ struct hconn {
 
 	/* the current request */
 	bool in_request;          /* counted in active requests */
+	bool kept_alive;          /* answered a request and kept open for the next (idle in HC_HEAD) */
 	bool in_retry;            /* counted in active retries (the budget) */
 	bool http10, keepalive, is_head, idempotent, has_body;
 	bool buffered;            /* out holds the whole request: it can be sent again */

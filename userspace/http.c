@@ -452,6 +452,7 @@ static bool hc_finish(struct loop *lp, struct hconn *x)
 	hreq_reset(x);
 	x->state = HC_HEAD;
 	x->idle_since_ms = lp->now_ms;
+	x->kept_alive = true;
 	return true;
 }
 
@@ -636,6 +637,25 @@ static void hc_timer_done(struct loop *lp, struct loop_op *op, const struct io_u
 	}
 	life_drop(&x->life);
 	http_maybe_free(lp, x);
+}
+
+unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
+{
+	struct hconn *x, *next; /* http_conn_close may free x */
+	unsigned done = 0;
+
+	if (!lp->http)
+		return 0;
+	list_for_each_safe(x, next, &lp->http->conns, link) {
+		if (done >= n)
+			break;
+		if (x->fd >= 0 && x->kept_alive && x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
+		    !x->send_inflight) {
+			http_conn_close(lp, x, false);
+			done++;
+		}
+	}
+	return done;
 }
 
 void http_tick(struct loop *lp)

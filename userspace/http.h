@@ -176,6 +176,10 @@ void http_stream_progress(struct loop *lp, struct hconn *s); /* new request byte
 /* Ends the connection (or stream) now, rst: with a reset; memory goes with the last
  * completion. */
 void http_conn_close(struct loop *lp, struct hconn *x, bool rst);
+/* Closes up to N client connections idle between requests (keep-alive; descriptors are
+ * short: a client reconnects, as nginx drains its keep-alive connections when it runs
+ * out); returns how many. */
+unsigned http_trim_idle_clients(struct loop *lp, unsigned n);
 void http_conn_kick(struct loop *lp, struct hconn *x); /* sbuf has bytes for the socket */
 
 /* Room in the client's send buffer. */

@@ -576,8 +576,13 @@ static void on_tick(struct loop *lp)
 
 static void trim_pool(struct loop *lp)
 {
-	if (lp->http)
-		lp->st.http_pool_trimmed += hup_trim_idle(lp, FD_RESERVE);
+	if (!lp->http)
+		return;
+	/* idle pooled upstream connections first, then idle keep-alive clients: a client that
+	 * keeps its idle connection open while its next requests wait in the backlog for a
+	 * descriptor (curl --parallel does) would otherwise hold them until it gives up */
+	lp->st.http_pool_trimmed += hup_trim_idle(lp, FD_RESERVE);
+	lp->st.http_idle_clients_trimmed += http_trim_idle_clients(lp, FD_RESERVE);
 }
 
 static void pause_listener(struct loop *lp, struct listener *l, int err)

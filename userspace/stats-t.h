@@ -151,6 +151,8 @@ enum tunnel_limit {
 	      "(hermesd at its RLIMIT_NOFILE).") \
 	VALUE(http_pool_trimmed, counter, "hermes_http_pool_trimmed_total", \
 	      "Idle pooled upstream connections closed because hermesd's descriptors ran short.") \
+	VALUE(http_idle_clients_trimmed, counter, "hermes_http_idle_clients_trimmed_total", \
+	      "Idle keep-alive client connections of the http action closed because descriptors ran short.") \
 	VALUE(http_hedge_wins, counter, "hermes_http_hedge_wins_total", \
 	      "Responses that came from a hedged attempt rather than from the attempts started after it.") \
 	/* index: enum hup_fail - 1 */ \

@@ -48,7 +48,8 @@ say "$out"
 [ $rc = 0 ] || die "not every flow completed: $out"
 assert_match "$out" "completed=$N " "all $N flows echoed byte-exact"
 assert_eq 1 "$(grep -c 'resting 100 ms at a time' "$HERMESD_LOG")" "the pause is logged once"
-assert_eq 0 "$(grep -c 'Too many open files' "$HERMESD_LOG")" "no flow failed for want of a descriptor"
+# the listener's own rest may name EMFILE (its accept found none): that is no flow failing
+assert_eq 0 "$(grep 'Too many open files' "$HERMESD_LOG" | grep -vc 'accept on .*: Too many open files: resting')" "no flow failed for want of a descriptor"
 pid_alive "$HERMESD_PID" || die "hermesd died"
 stop_hermesd
 
@@ -57,7 +58,10 @@ stop_hermesd
 # of descriptors are used, and those clients' upstream connections need as many more. The
 # requests short of one wait (hermes_http_descriptor_waits_total) until pooled
 # connections come back, and a rest of the listener closes idle pooled connections to take
-# the backlog in (hermes_http_pool_trimmed_total), instead of failing with 503 or leaving
+# the backlog in (hermes_http_pool_trimmed_total), and so does closing the client connections
+# idle between requests (hermes_http_idle_clients_trimmed_total: curl keeps a finished
+# transfer's connection open while its next transfers wait in the backlog), instead of
+# failing with 503 or leaving
 # clients in the backlog: every client gets its 200. (Before, 180 got 503 and 330 timed
 # out in the backlog.)
 N2=900
@@ -80,9 +84,9 @@ grep -h '^[0-9][0-9][0-9]$' "$TMP"/curl[123].log >"$TMP/codes" # without the pro
 codes=$(sort "$TMP/codes" | uniq -c | tr -s ' \n' ' ')
 say "status codes (count code): $codes"
 grep -h 'curl: (' "$TMP"/curl[123].log | sort | uniq -c | head -n 5
-say "descriptor waits $(stat_value hermes_http_descriptor_waits_total), idle connections closed $(stat_value hermes_http_pool_trimmed_total), accept pauses $(stat_value hermes_accept_pauses_total)"
+say "descriptor waits $(stat_value hermes_http_descriptor_waits_total), idle connections closed $(stat_value hermes_http_pool_trimmed_total), idle clients closed $(stat_value hermes_http_idle_clients_trimmed_total), accept pauses $(stat_value hermes_accept_pauses_total)"
 assert_eq "$N2" "$(grep -c '^200$' "$TMP/codes")" "all $N2 requests got 200"
 assert_ge 1 "$(($(stat_value hermes_http_descriptor_waits_total) + $(stat_value hermes_http_pool_trimmed_total)))" "requests waited for a descriptor, or idle pooled connections were closed to free some"
-assert_eq 0 "$(grep -c 'Too many open files' "$HERMESD_LOG")" "no request failed for want of a descriptor"
+assert_eq 0 "$(grep 'Too many open files' "$HERMESD_LOG" | grep -vc 'accept on .*: Too many open files: resting')" "no request failed for want of a descriptor"
 pid_alive "$HERMESD_PID" || die "hermesd died"
 pass "$N flows (proxy) and $N2 HTTP requests (http) under low RLIMIT_NOFILE"
