@@ -288,7 +288,10 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		http_refuse(lp, x, 400, "Transfer-Encoding in an HTTP/1.0 request");
 		return;
 	}
-	if (!x->http10 && (!host || h1_find(host + 1, req->n_headers - (unsigned)(host + 1 - req->headers), "Host"))) {
+	/* RFC 9112 3.2: two Host fields are refused in any request, HTTP/1.0 too (which
+	 * needs none) */
+	if (host ? h1_find(host + 1, req->n_headers - (unsigned)(host + 1 - req->headers), "Host") != NULL
+		 : !x->http10) {
 		http_refuse(lp, x, 400, host ? "more than one Host field" : "no Host field");
 		return;
 	}

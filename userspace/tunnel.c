@@ -281,6 +281,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	socklen_t sslen;
 	char dst[ADDR_STRLEN];
 	bool abs_tls;
+	const struct h1_header *host;
 	int n, hops;
 
 	n = h1_parse_request(c->head.p, c->head.len, NULL, &req);
@@ -323,6 +324,13 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	}
 	if (h1_parse_authority(req.target, &ss, &sslen) || port_text_bad(req.target)) {
 		fail(lp, c, 400, "authority must be IPv4:port or [IPv6]:port (port 1..65535, no leading zero)");
+		return;
+	}
+	/* RFC 9112 3.2: a request with two Host fields is refused (one proxy could take the
+	 * first, the next the second) */
+	host = h1_find(req.headers, req.n_headers, "Host");
+	if (host && h1_find(host + 1, req.n_headers - (unsigned)(host + 1 - req.headers), "Host")) {
+		fail(lp, c, 400, "more than one Host field");
 		return;
 	}
 	if ((hops = tunnel_hops(&req)) < 0) {

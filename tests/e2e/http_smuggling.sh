@@ -39,6 +39,7 @@ case_ 400 "space before the colon" "POST / HTTP/1.1\r\n${H}Content-Length : 5\r\
 case_ 400 "invalid header name" "GET / HTTP/1.1\r\n${H}X(A): 1\r\n\r\n"
 case_ 400 "NUL in a value" "GET / HTTP/1.1\r\n${H}X-A: a\0b\r\n\r\n"
 case_ 400 "two Host fields" "GET / HTTP/1.1\r\n${H}${H}\r\n"
+case_ 400 "two Host fields in HTTP/1.0" "GET / HTTP/1.0\r\n${H}${H}\r\n"
 case_ 400 "no Host in HTTP/1.1" "GET / HTTP/1.1\r\n\r\n"
 case_ 400 "two spaces in the request line" "GET  / HTTP/1.1\r\n${H}\r\n"
 

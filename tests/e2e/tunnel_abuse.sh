@@ -4,7 +4,7 @@
 #  - CONNECT and explicit proxy requests to hermesd's own admin port on loopback, and a
 #    CONNECT to its own tunnel listener through a host address, get 403 (counted by
 #    reason; the rules that let such targets through: tests/unit/test_authz.c);
-#  - a CONNECT port written 0080 gets 400;
+#  - a CONNECT port written 0080 gets 400, and so does a CONNECT with two Host fields;
 #  - Hermes-Hops at tunnel.max_hops gets 508, and two hermesd whose routes point at each
 #    other stop their loop there (the app's connection fails at once, counted);
 #  - h2c clients pushing into CONNECT streams whose target never reads: the bytes held
@@ -65,6 +65,7 @@ assert_eq 2 "$(stat_value hermes_tunnel_target_refused_total 'reason="loopback"'
 
 # ---- validation
 assert_match "$(connectc 'CONNECT 10.77.1.2:0080 HTTP/1.1\r\n\r\n')" '^status 400' "port 0080 -> 400"
+assert_match "$(connectc 'CONNECT 10.77.1.2:80 HTTP/1.1\r\nHost: 10.77.1.2:80\r\nHost: 10.77.1.3:80\r\n\r\n')" '^status 400' "two Host fields -> 400"
 
 # ---- loops
 assert_match "$(connectc 'CONNECT 10.77.1.2:80 HTTP/1.1\r\nHermes-Hops: 4\r\n\r\n')" '^status 508' "Hermes-Hops 4 (max_hops 4) -> 508"
