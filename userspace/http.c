@@ -639,6 +639,13 @@ static void hc_timer_done(struct loop *lp, struct loop_op *op, const struct io_u
 	http_maybe_free(lp, x);
 }
 
+/* Between requests, nothing of the next one read yet: closing it loses nothing (a
+ * keep-alive client reconnects). */
+static bool hc_idle(const struct hconn *x)
+{
+	return x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request;
+}
+
 unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
 {
 	struct hconn *x, *next; /* http_conn_close may free x */
@@ -649,8 +656,7 @@ unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
 	list_for_each_safe(x, next, &lp->http->conns, link) {
 		if (done >= n)
 			break;
-		if (x->fd >= 0 && x->kept_alive && x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
-		    !x->send_inflight) {
+		if (x->fd >= 0 && x->kept_alive && hc_idle(x) && !x->send_inflight) {
 			http_conn_close(lp, x, false);
 			done++;
 		}
@@ -666,8 +672,7 @@ void http_tick(struct loop *lp)
 	struct hconn *x, *n;
 
 	list_for_each_safe(x, n, &lp->http->conns, link) {
-		if (x->state == HC_HEAD && x->rx.len == x->rx.off && !x->in_request &&
-		    (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
+		if (hc_idle(x) && (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
 			/* idle between requests: a keep-alive client reconnects */
 			http_conn_close(lp, x, false);
 		} else if ((x->state == HC_HEAD || x->state == HC_BODY) && x->head_start_ms &&
