@@ -13,9 +13,13 @@ closes everything and prints one line of results.
       each sending GET PATH and never reading the answer: prints "open=K reset=R"
       (reset: connections the other end reset or closed before SECS were over).
 """
+import os
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tunabuse import stall_round  # noqa: E402  (the stalled writer both clients use)
 
 
 
@@ -32,11 +36,8 @@ def h2conn(host, port):
 
 
 def stall(host, port, target, nconns, nstreams, secs):
-    import h2.events
-    import h2.exceptions
-
     chunk = b"x" * 16384
-    conns_, accepted, refused, sent = [], 0, 0, 0
+    conns_, tally = [], [0, 0, 0]  # accepted, refused, sent
     for _ in range(nconns):
         s, c = h2conn(host, port)
         s.setblocking(False)
@@ -48,44 +49,9 @@ def stall(host, port, target, nconns, nstreams, secs):
         conns_.append([s, c, live, c.data_to_send()])
     end = time.time() + secs
     while time.time() < end:
-        for st in conns_:
-            s, c, live = st[0], st[1], st[2]
-            try:
-                data = s.recv(1 << 20)
-            except (BlockingIOError, ConnectionError):
-                data = None
-            if data:
-                for ev in c.receive_data(data):
-                    if isinstance(ev, h2.events.ResponseReceived) and dict(ev.headers).get(":status") == "200":
-                        accepted += 1
-                    elif isinstance(ev, h2.events.StreamReset):
-                        refused += ev.error_code == 7
-                        live.discard(ev.stream_id)
-            # each stream as far as its window goes, 1 MiB of frames a round at most
-            todo = 1 << 20 if not st[3] else 0
-            for sid in sorted(live):
-                if todo <= 0:
-                    break
-                try:
-                    n = min(c.local_flow_control_window(sid), len(chunk))
-                    while n > 0 and todo > 0:
-                        c.send_data(sid, chunk[:n])
-                        sent += n
-                        todo -= n
-                        n = min(c.local_flow_control_window(sid), len(chunk))
-                except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
-                    live.discard(sid)
-            st[3] += c.data_to_send()
-            try:
-                while st[3]:
-                    k = s.send(st[3])
-                    st[3] = st[3][k:]
-            except BlockingIOError:
-                pass  # hermesd reads no more: its windows, or the memory budget, hold it back
-            except ConnectionError:
-                st[3] = b""
+        stall_round(conns_, chunk, tally, tolerate_reset=True)
         time.sleep(0.01)
-    print("accepted=%d refused=%d sent=%d" % (accepted, refused, sent), flush=True)
+    print("accepted=%d refused=%d sent=%d" % tuple(tally), flush=True)
     for st in conns_:
         st[0].close()
 

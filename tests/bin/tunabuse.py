@@ -97,12 +97,61 @@ def h2conn(host, port):
     return s, c
 
 
-def stall(host, port, target, nconns, nstreams, admin, secs):
+def stall_round(conns_, chunk, tally, tolerate_reset=False):
+    """One round over h2c connections of CONNECT streams into a target that never reads
+    (also used by ovlpush.py): reads the answers (tally[0] += 200s, tally[1] +=
+    REFUSED_STREAM resets), writes each stream as far as its window goes, 1 MiB of frames
+    a round at most (tally[2] += bytes), and sends what fits. conns_ entries are
+    [sock, H2Connection, live stream ids, unsent bytes]. tolerate_reset: a connection the
+    other end reset is kept quiet instead of raising."""
     import h2.events
     import h2.exceptions
 
+    recv_errors = (BlockingIOError, ConnectionError) if tolerate_reset else BlockingIOError
+    for st in conns_:
+        s, c, live = st[0], st[1], st[2]
+        try:
+            data = s.recv(1 << 20)
+        except recv_errors:
+            data = None
+        if data:
+            for ev in c.receive_data(data):
+                if isinstance(ev, h2.events.ResponseReceived) and dict(ev.headers).get(":status") == "200":
+                    tally[0] += 1
+                elif isinstance(ev, h2.events.StreamReset):
+                    tally[1] += ev.error_code == 7
+                    live.discard(ev.stream_id)
+        # stream by stream, each as far as its window goes (the first streams fill, then
+        # the connection's window shuts)
+        todo = 1 << 20 if not st[3] else 0
+        for sid in sorted(live):
+            if todo <= 0:
+                break
+            try:
+                n = min(c.local_flow_control_window(sid), len(chunk))
+                while n > 0 and todo > 0:
+                    c.send_data(sid, chunk[:n])
+                    tally[2] += n
+                    todo -= n
+                    n = min(c.local_flow_control_window(sid), len(chunk))
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
+                live.discard(sid)
+        st[3] += c.data_to_send()
+        try:
+            while st[3]:
+                k = s.send(st[3])
+                st[3] = st[3][k:]
+        except BlockingIOError:
+            pass  # hermesd reads no more: its windows (or the memory budget) hold it back
+        except ConnectionError:
+            if not tolerate_reset:
+                raise
+            st[3] = b""
+
+
+def stall(host, port, target, nconns, nstreams, admin, secs):
     chunk = b"x" * 16384
-    conns_, accepted, refused, sent = [], 0, 0, 0
+    conns_, tally = [], [0, 0, 0]  # accepted, refused, sent
     for _ in range(nconns):
         s, c = h2conn(host, port)
         s.setblocking(False)
@@ -115,47 +164,13 @@ def stall(host, port, target, nconns, nstreams, admin, secs):
         # each connection fills before the next one opens its streams
         deadline = time.time() + secs / nconns
         while time.time() < deadline:
-            for st in conns_:
-                s, c, live = st[0], st[1], st[2]
-                try:
-                    data = s.recv(1 << 20)
-                except BlockingIOError:
-                    data = None
-                if data:
-                    for ev in c.receive_data(data):
-                        if isinstance(ev, h2.events.ResponseReceived) and dict(ev.headers).get(":status") == "200":
-                            accepted += 1
-                        elif isinstance(ev, h2.events.StreamReset):
-                            refused += ev.error_code == 7
-                            live.discard(ev.stream_id)
-                # stream by stream, each as far as its window goes (the first streams
-                # fill, then the connection's window shuts), 1 MiB of frames at a time
-                todo = 1 << 20 if not st[3] else 0
-                for sid in sorted(live):
-                    if todo <= 0:
-                        break
-                    try:
-                        n = min(c.local_flow_control_window(sid), len(chunk))
-                        while n > 0 and todo > 0:
-                            c.send_data(sid, chunk[:n])
-                            sent += n
-                            todo -= n
-                            n = min(c.local_flow_control_window(sid), len(chunk))
-                    except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
-                        live.discard(sid)
-                st[3] += c.data_to_send()
-                try:
-                    while st[3]:
-                        k = s.send(st[3])
-                        st[3] = st[3][k:]
-                except BlockingIOError:
-                    pass  # the listener reads no more: its windows hold it back
+            stall_round(conns_, chunk, tally)
             time.sleep(0.01)
     buffered = "?"
     for line in urllib.request.urlopen("http://%s/metrics" % admin, timeout=5).read().decode().splitlines():
         if line.startswith("hermes_tunnel_buffered_bytes "):
             buffered = line.split()[1]
-    print("accepted=%d refused=%d sent=%d buffered=%s" % (accepted, refused, sent, buffered))
+    print("accepted=%d refused=%d sent=%d buffered=%s" % (tally[0], tally[1], tally[2], buffered))
     for st in conns_:
         st[0].close()
 
@@ -248,4 +263,5 @@ def main():
         sys.exit("usage: see the docstring of " + sys.argv[0])
 
 
-main()
+if __name__ == "__main__":
+    main()
