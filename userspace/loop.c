@@ -78,11 +78,18 @@ fail:
 
 static loop_done_fn on_accept, signal_done, tick_done;
 
+/* A listener that takes in flows (outbound, inbound, tunnel), not the admin or metrics
+ * address: those keep one accept, no firewall mark, and are never rested or shed. */
+static bool lst_serves_flows(enum listener_kind kind)
+{
+	return kind != LST_ADMIN && kind != LST_METRICS;
+}
+
 /* Fills the listener's free accept slots: ACCEPTS_IN_FLIGHT for flows (see there), one
  * for the admin and metrics addresses. */
 static void arm_accept(struct loop *lp, struct listener *l)
 {
-	int want = l->kind == LST_ADMIN || l->kind == LST_METRICS ? 1 : ACCEPTS_IN_FLIGHT;
+	int want = lst_serves_flows(l->kind) ? ACCEPTS_IN_FLIGHT : 1;
 
 	for (int i = 0; i < want && l->n_armed < want; i++) {
 		struct accept_op *a = &l->acc[i];
@@ -115,7 +122,7 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	int fd;
 
 	addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf));
-	fd = listen_on(a, kind != LST_ADMIN && kind != LST_METRICS ? (int)lp->cfg->mark : 0);
+	fd = listen_on(a, lst_serves_flows(kind) ? (int)lp->cfg->mark : 0);
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s%s", buf, strerror(-fd),
 			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin/--metrics)" : "");
@@ -294,7 +301,7 @@ static void close_listeners(struct loop *lp, bool admin_too)
 		struct listener *l = &lp->lst[i];
 
 		/* the admin and metrics addresses answer while flows drain */
-		if (l->fd < 0 || ((l->kind == LST_ADMIN || l->kind == LST_METRICS) && !admin_too))
+		if (l->fd < 0 || (!lst_serves_flows(l->kind) && !admin_too))
 			continue;
 		/* shutdown wakes the accepts in flight (they complete with an error) */
 		shutdown(l->fd, SHUT_RDWR);
@@ -456,7 +463,7 @@ static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
 {
 	/* over the memory budget (stage 3) a new client is reset at once; the admin and
 	 * metrics ports stay open: they show the pressure */
-	if (l->kind != LST_ADMIN && l->kind != LST_METRICS &&
+	if (lst_serves_flows(l->kind) &&
 	    overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_REFUSE_CONN)) {
 		sock_reset_on_close(fd);
 		close(fd);
@@ -479,7 +486,7 @@ static void take_backlog(struct loop *lp)
 		struct listener *l = &lp->lst[i];
 		int fd, n = 0;
 
-		if (l->fd < 0 || l->kind == LST_ADMIN || l->kind == LST_METRICS ||
+		if (l->fd < 0 || !lst_serves_flows(l->kind) ||
 		    fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK))
 			continue;
 		while ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
@@ -613,7 +620,7 @@ static int reserve_floor(const struct loop *lp)
 	int n = 0;
 
 	for (int i = 0; i < lp->n_lst; i++)
-		if (lp->lst[i].fd >= 0 && lp->lst[i].kind != LST_ADMIN && lp->lst[i].kind != LST_METRICS)
+		if (lp->lst[i].fd >= 0 && lst_serves_flows(lp->lst[i].kind))
 			n += ACCEPTS_IN_FLIGHT;
 	return n < lp->fd_reserve ? n : lp->fd_reserve;
 }
@@ -662,7 +669,7 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 		/* the admin and metrics addresses answer though flows used every descriptor up:
 		 * their connection takes one of the reserve (topped up again by the tick) */
 		if ((cqe->res == -EMFILE || cqe->res == -ENFILE) && l->fd >= 0 &&
-		    (l->kind == LST_ADMIN || l->kind == LST_METRICS) && fdres_lend(lp)) {
+		    !lst_serves_flows(l->kind) && fdres_lend(lp)) {
 			lp->st.fd_reserve_used++;
 			lp->fd_admin_lent++;
 			arm_accept(lp, l);
@@ -707,7 +714,7 @@ static void on_fd_short(struct loop *lp)
 	for (int i = 0; i < lp->n_lst; i++) {
 		struct listener *l = &lp->lst[i];
 
-		if (l->fd >= 0 && l->kind != LST_ADMIN && l->kind != LST_METRICS)
+		if (l->fd >= 0 && lst_serves_flows(l->kind))
 			pause_listener(lp, l, 0);
 	}
 }
