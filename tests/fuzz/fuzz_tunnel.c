@@ -134,6 +134,7 @@ struct fstream {
 	struct h2mux_stream ms;
 	int32_t sid;
 	bool used, answered, headers_done;
+	int cat;               /* the current section's nghttp2_headers_category (+1; 0: none) */
 	unsigned fields;       /* of the current section */
 	size_t bytes;          /* decoded, of the current section, as h2mux counts them */
 	char method[16], authority[300];
@@ -156,7 +157,14 @@ static int fs_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 	struct fstream *s = FST(ms);
 	struct fsess *fs = FS(m);
 
-	(void)f;
+	/* each section (the request head, then trailers) is held to the limits on its own, as
+	 * h2mux counts them: a new section starts the counts again, whenever the stream's
+	 * answer to the head goes out */
+	if (s->cat != (int)f->headers.cat + 1) {
+		s->cat = (int)f->headers.cat + 1;
+		s->fields = 0;
+		s->bytes = 0;
+	}
 	s->fields++;
 	s->bytes += nl + vl + 32;
 	CHECK(s->fields <= fs->lim.max_header_fields);
@@ -214,8 +222,6 @@ static void fs_event(struct h2mux *m, struct h2mux_stream *ms)
 	if (!s->used || !s->headers_done || s->answered)
 		return;
 	s->answered = true;
-	s->fields = 0;
-	s->bytes = 0; /* trailers are a section of their own */
 	if (!strcmp(s->method, "CONNECT") && !h1_parse_authority(a, &ss, &sl)) {
 		check_authority(&ss);
 		status = "200";
