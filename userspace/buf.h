@@ -17,8 +17,9 @@
  * the capacity of every hbuf and rxbuf, and what the buffers outside the family
  * (ep_sock.c, ep_ring, a tunnel session's read buffer, the http action's fixed buffers
  * through buf_touch, nghttp2's own allocations) add with buf_account where they allocate,
- * write and free. OpenSSL's allocations are counted apart (tls_mem_held, tls.h). One add per allocation and free, no
- * lock: only the loop thread allocates buffers (the reload builder thread uses none). */
+ * write and free. OpenSSL's allocations are counted apart (tls_mem_held, below). One
+ * add per allocation and free, no lock: only the loop thread allocates buffers (the
+ * reload builder thread uses none). */
 #ifndef HERMES_BUF_H
 #define HERMES_BUF_H
 
@@ -30,6 +31,15 @@ extern long long buf_held;
 static inline void buf_account(long long n)
 {
 	buf_held += n;
+}
+
+/* OpenSSL's memory, for the same budget: the bytes its allocations hold now (as malloc
+ * gave them), kept by the allocator wrappers tls_mem_count_init (tls.h) installs.
+ * Atomic, unlike buf_held: the reload builder thread makes TLS contexts. */
+extern long long tls_mem_held;
+static inline long long tls_mem_now(void)
+{
+	return __atomic_load_n(&tls_mem_held, __ATOMIC_RELAXED);
 }
 
 /* A buffer outside the family, counted in buf_held: malloc(n). */

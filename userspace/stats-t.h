@@ -256,6 +256,9 @@ enum tunnel_limit {
 	VALUE(overload_bytes, gauge, "hermes_overload_buffer_bytes", \
 	      "Buffer memory hermesd holds (byte buffers, stream windows written, socket receive buffers written, " \
 	      "nghttp2's allocations), counted against overload.max_buffer_mb.") \
+	VALUE(overload_tls_bytes, gauge, "hermes_overload_tls_bytes", \
+	      "Memory OpenSSL's allocations hold (TLS contexts, sessions, records), counted against " \
+	      "overload.max_buffer_mb with the buffer bytes.") \
 	VALUE(overload_stage, gauge, "hermes_overload_stage", \
 	      "Load shedding stage: 0 none, 1 the heaviest connections are not read, 2 new streams and http " \
 	      "requests refused, 3 new connections refused.") \
