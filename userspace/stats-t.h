@@ -265,9 +265,10 @@ enum tunnel_limit {
 	/* index: enum overload_action */ \
 	ARRAY(overload_actions, counter, "hermes_overload_actions_total", \
 	      "Times the memory budget shed load: a connection not read further (stop_reading), a new stream " \
-	      "refused with REFUSED_STREAM (refuse_stream), an http request answered 503 (refuse_request), a new " \
-	      "connection closed (refuse_connection).", "action", "stop_reading", "refuse_stream", "refuse_request", \
-	      "refuse_connection") \
+	      "refused with REFUSED_STREAM (refuse_stream), an http request or HTTP/1.1 CONNECT answered 503 " \
+	      "(refuse_request), a new transparent flow reset (refuse_connection), a new HTTP/2 connection " \
+	      "answered GOAWAY (goaway).", "action", "stop_reading", "refuse_stream", "refuse_request", \
+	      "refuse_connection", "goaway") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \
