@@ -255,7 +255,8 @@ enum tunnel_limit {
 	/* the memory budget (overload.c) */ \
 	VALUE(overload_bytes, gauge, "hermes_overload_buffer_bytes", \
 	      "Buffer memory hermesd holds (byte buffers, stream windows written, socket receive buffers written, " \
-	      "nghttp2's allocations), counted against overload.max_buffer_mb.") \
+	      "the http action's buffers written, nghttp2's allocations), counted against overload.max_buffer_mb " \
+	      "with hermes_overload_tls_bytes.") \
 	VALUE(overload_tls_bytes, gauge, "hermes_overload_tls_bytes", \
 	      "Memory OpenSSL's allocations hold (TLS contexts, sessions, records), counted against " \
 	      "overload.max_buffer_mb with the buffer bytes.") \
