@@ -40,9 +40,11 @@ while True:
 SINK_PID=$BG_PID
 head -c $((8 << 20)) /dev/zero >"$TMP/nginx/www/8m.bin"
 chmod 644 "$TMP/nginx/www/8m.bin"
+"$HERMESCTL_BIN" certs init "$TMP/pki" --hosts client,server >/dev/null || die "hermesctl certs init failed"
 cat >"$TMP/c.yaml" <<EOF
+tls: {cert: $TMP/pki/server.crt, key: $TMP/pki/server.key, ca: $TMP/pki/ca.crt}
 listeners: {tunnel: 10.77.1.1:15008}
-tunnel: {total_buffer_mb: 4096, max_client_connections: 0}
+tunnel: {total_buffer_mb: 4096, max_client_connections: 0, allow_cleartext: true}
 overload: {max_buffer_mb: ${OVERLOAD_MB:-8}, stop_reading_percent: 25, refuse_streams_percent: 50,
            refuse_connections_percent: 75, hysteresis_percent: 10}
 EOF
@@ -58,6 +60,11 @@ stage_ge() { [ "$(stat_value hermes_overload_stage)" -ge "$1" ]; }
 stage_is() { [ "$(stat_value hermes_overload_stage)" = "$1" ]; }
 rss() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$HERMESD_PID/status"; }
 assert_eq 0 "$(stat_value hermes_overload_stage)" "stage 0 at rest"
+# OpenSSL's memory is counted from the start (the TLS contexts), and a TLS session adds to it
+tls_counted() { [ "$(stat_value hermes_overload_tls_bytes)" -gt 0 ]; }
+wait_until 3 tls_counted || die "OpenSSL's memory is not counted"
+out=$(ns_c "$PY" "$TESTBIN/ovlpush.py" h2probe 10.77.1.1 15008 CONNECT 10.77.1.2:80 "$TMP/pki" 2>&1)
+assert_match "$out" "status=200" "a CONNECT over mutual TLS at rest: 200"
 base_bytes=$(stat_value hermes_overload_buffer_bytes)
 rss0=$(rss)
 say "at rest: $base_bytes buffer bytes, RSS $rss0 MB"
@@ -87,6 +94,8 @@ assert_match "$out" "^settings goaway code=11 last=0 debug=overloaded" \
 	"a new h2c connection to the http action: SETTINGS, then GOAWAY(ENHANCE_YOUR_CALM, last stream 0)"
 out=$(ns_c "$PY" "$TESTBIN/ovlpush.py" h2probe 10.77.1.1 15008 CONNECT 10.77.1.2:80 2>&1)
 assert_match "$out" "^settings goaway code=11 last=0 " "a new h2c connection to the tunnel listener: SETTINGS, GOAWAY"
+out=$(ns_c "$PY" "$TESTBIN/ovlpush.py" h2probe 10.77.1.1 15008 CONNECT 10.77.1.2:80 "$TMP/pki" 2>&1)
+assert_match "$out" "^settings goaway code=11 last=0 " "a new HTTP/2 connection over mutual TLS: SETTINGS, GOAWAY"
 out=$(ns_c curl -sS -o /dev/null -w '%{http_connect}' --max-time 5 -p -x http://10.77.1.1:15008 http://10.77.1.2/ 2>&1)
 assert_match "$out" "503" "an HTTP/1.1 CONNECT to the tunnel listener: 503"
 out=$(in_app "$PY" -c '
@@ -100,7 +109,7 @@ except socket.timeout:
     print("open")
 ' 2>&1)
 assert_eq reset "$out" "a transparent (proxied) flow has no protocol to answer in: reset"
-assert_ge 2 "$(stat_value hermes_overload_actions_total 'action="goaway"')" "GOAWAYs counted"
+assert_ge 3 "$(stat_value hermes_overload_actions_total 'action="goaway"')" "GOAWAYs counted"
 assert_ge 2 "$(stat_value hermes_overload_actions_total 'action="refuse_request"')" "503s counted"
 assert_ge 1 "$(stat_value hermes_overload_actions_total 'action="refuse_connection"')" "resets counted"
 wait "$HOLD_PID"
