@@ -198,7 +198,8 @@ $(BUILD)/tests/test_overload: $(BUILD)/obj/tests/unit/test_overload.o $(LIB_OBJS
 # test_tls links the TLS transport, and hermesctl's certificate maker (tools/certs.c) for
 # the certificates it makes at run time
 $(BUILD)/obj/tests/unit/test_tls.o: CFLAGS += -Itools
-$(BUILD)/tests/test_tls: $(BUILD)/obj/tests/unit/test_tls.o $(BUILD)/obj/userspace/tls.o $(BUILD)/obj/tools/certs.o
+$(BUILD)/tests/test_tls: $(BUILD)/obj/tests/unit/test_tls.o $(BUILD)/obj/userspace/tls.o $(BUILD)/obj/tools/certs.o \
+	$(BUILD)/obj/userspace/buf.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lssl -lcrypto -o $@

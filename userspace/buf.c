@@ -9,6 +9,7 @@
 #include "buf.h"
 
 long long buf_held;
+long long tls_mem_held;
 
 void *buf_malloc(size_t n)
 {

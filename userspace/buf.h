@@ -15,9 +15,11 @@
  *
  * buf_held counts the buffer memory hermesd holds, for its memory budget (overload.h):
  * the capacity of every hbuf and rxbuf, and what the buffers outside the family
- * (ep_sock.c, ep_ring, a tunnel session's read buffer, nghttp2's own allocations) add
- * with buf_account where they allocate and free. One add per allocation and free, no
- * lock: only the loop thread allocates buffers (the reload builder thread uses none). */
+ * (ep_sock.c, ep_ring, a tunnel session's read buffer, the http action's fixed buffers
+ * through buf_touch, nghttp2's own allocations) add with buf_account where they allocate,
+ * write and free. OpenSSL's allocations are counted apart (tls_mem_held, below). One
+ * add per allocation and free, no lock: only the loop thread allocates buffers (the
+ * reload builder thread uses none). */
 #ifndef HERMES_BUF_H
 #define HERMES_BUF_H
 
@@ -31,10 +33,35 @@ static inline void buf_account(long long n)
 	buf_held += n;
 }
 
+/* OpenSSL's memory, for the same budget: the bytes its allocations hold now (as malloc
+ * gave them), kept by the allocator wrappers tls_mem_count_init (tls.h) installs.
+ * Atomic, unlike buf_held: the reload builder thread makes TLS contexts. */
+extern long long tls_mem_held;
+static inline long long tls_mem_now(void)
+{
+	return __atomic_load_n(&tls_mem_held, __ATOMIC_RELAXED);
+}
+
 /* A buffer outside the family, counted in buf_held: malloc(n). */
 void *buf_malloc(size_t n);
-/* Frees p, cap bytes counted in buf_held: an hbuf's or rxbuf's p, or buf_malloc's. */
+/* Frees p, cap bytes counted in buf_held: an hbuf's or rxbuf's p, buf_malloc's, or a
+ * fixed buffer's (its *touched). */
 void buf_free(void *p, size_t cap);
+
+/* A fixed buffer (plain malloc, counted nothing yet) counted by what was written into it,
+ * not by its size: malloc hands out address space, and a page costs memory only once it
+ * is written, so an idle connection's 80 KiB send buffer holds the few bytes of its last
+ * head, not 80 KiB. *touched is the high-water mark of the bytes written (end: the
+ * offset one past the last byte written now), in whole 4 KiB pages; the buffer is freed
+ * with buf_free(p, *touched). What was written once stays counted: it stays resident. */
+static inline void buf_touch(size_t *touched, size_t end)
+{
+	end = (end + 4095) & ~(size_t)4095; /* memory comes in pages */
+	if (end > *touched) {
+		buf_account((long long)(end - *touched));
+		*touched = end;
+	}
+}
 
 /* Received bytes: data is p[off..len). */
 struct rxbuf {

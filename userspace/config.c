@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "addr.h"
@@ -212,6 +213,49 @@ static void find_cgroup2_root(char *buf, size_t len)
 	endmntent(f);
 }
 
+/* The memory.max of this process's cgroup (cgroup v2), 0 when it has none ("max", no
+ * memory controller there, or no cgroup2 mount). */
+static uint64_t cgroup_memory_max(void)
+{
+	char root[512], line[1024], path[1600];
+	unsigned long long v = 0;
+	FILE *f;
+
+	find_cgroup2_root(root, sizeof(root));
+	if (!root[0] || !(f = fopen("/proc/self/cgroup", "re")))
+		return 0;
+	path[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(path, sizeof(path), "%s%s/memory.max", root, line + 3);
+			break;
+		}
+	fclose(f);
+	if (!path[0] || !(f = fopen(path, "re")))
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0; /* "max" */
+	fclose(f);
+	return v;
+}
+
+/* The memory budget's default (overload.max_buffer_mb): a quarter of the memory hermesd
+ * may use, the host's or its cgroup's memory.max if lower, at least 64 MB. The count
+ * follows hermesd's RSS growth closely (docs: "Memory budget"), so a quarter leaves the
+ * rest of the process (small fixed structures, the allocator's slack) and the host its
+ * share, while an attack that grows without bound stops long before the OOM killer. */
+static uint32_t overload_default_mb(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t mem = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 4ULL << 30, lim = cgroup_memory_max();
+
+	if (lim && lim < mem)
+		mem = lim;
+	mem = (mem >> 20) / 4;
+	return mem < 64 ? 64 : mem > (1 << 20) ? 1 << 20 : (uint32_t)mem;
+}
+
 void config_defaults(struct hermes_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -275,12 +319,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->outlier.base_ejection_ms = 10000;
 	cfg->outlier.max_ejection_ms = 300000;
 	cfg->outlier.http_5xx = false;
-	/* the count takes the http action's per-connection buffers at their full size
-	 * (about 300 KiB an exchange with its upstream, about twice their resident pages):
-	 * 10000 concurrent exchanges count about 3 GB and must not be shed on a host that
-	 * holds them; an attack that grows without bound still stops here, long before the
-	 * OOM killer on a host that runs a proxy (docs: "Memory budget") */
-	cfg->overload.max_buffer_mb = 8192;
+	cfg->overload.max_buffer_mb = overload_default_mb();
 	cfg->overload.stop_reading_pct = 80;
 	cfg->overload.refuse_streams_pct = 90;
 	cfg->overload.refuse_conns_pct = 95;

@@ -24,6 +24,7 @@
 #include "hermes/flow.h"
 #include "http.h"
 #include "log.h"
+#include "overload.h"
 #include "counters.h"
 #include "ring.h"
 #include "sock.h"
@@ -398,6 +399,15 @@ void conn_accept(struct loop *lp, int fd)
 		flow_write_engine(lp, c, HERMES_ENGINE_HTTP);
 		conn_hand_over(lp, c);
 		http_accept(lp, fd, &peer, &dst);
+		return;
+	}
+	/* over the memory budget (stage 3): an http action's client is answered in HTTP
+	 * (hreq.c, h2dn.c); a relayed flow has no protocol of ours to answer in: reset */
+	if (overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_REFUSE_CONN)) {
+		sock_reset_on_close(fd);
+		close(fd);
+		c->result = "overloaded";
+		conn_end(lp, c, false, false);
 		return;
 	}
 	if (!(c->r.ep[0] = ep_sock_new(lp, fd, &conn_ep_ops, c, 0))) {

@@ -207,11 +207,16 @@ static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2
 static int on_data(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const uint8_t *data, size_t len)
 {
 	struct hconn *s = MSX(ms);
+	size_t cap = s->rx.cap;
 	int err;
 
 	(void)m;
 	(void)sid;
 	err = rx_put(&s->rx, data, len);
+	/* the stream's rx is a fixed buffer counted as written (buf_touch), not by the
+	 * capacity rx_put counts when it grows */
+	buf_account(-(long long)(s->rx.cap - cap));
+	buf_touch(&s->rx_touched, s->rx.len);
 	REQ(s)->unconsumed += len;
 	req_event(s);
 	return err ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
@@ -460,6 +465,9 @@ int h2dn_start(struct loop *lp, struct hconn *x)
 	x->head_start_ms = 0;
 	lp->st.http_h2dn_conns++;
 	log_debug("http conn %llu: HTTP/2 (h2c prior knowledge)", (unsigned long long)x->id);
+	/* over the memory budget (stage 3): a new connection is refused in HTTP/2 */
+	if (overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_GOAWAY))
+		h2mux_refuse(h->m, OVL_GOAWAY_WHY);
 	return 0;
 }
 

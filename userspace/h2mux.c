@@ -18,6 +18,7 @@
  * ends without a word, gets its GOAWAY(ENHANCE_YOUR_CALM) here. */
 #include <errno.h>
 #include <malloc.h>
+#include <string.h>
 #include <time.h>
 
 #include "config-t.h"
@@ -486,6 +487,11 @@ bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms)
 	m->ng_err = NGHTTP2_ERR_PROTO;
 	nghttp2_session_terminate_session(m->ng, NGHTTP2_ENHANCE_YOUR_CALM);
 	return true;
+}
+
+void h2mux_refuse(struct h2mux *m, const char *why)
+{
+	nghttp2_submit_goaway(m->ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_ENHANCE_YOUR_CALM, (const uint8_t *)why, strlen(why));
 }
 
 bool h2mux_idle(struct h2mux *m)

@@ -91,6 +91,12 @@ bool h2mux_finished(const struct h2mux *m);
  * GOAWAY ENHANCE_YOUR_CALM queued and m->ng_err set, so the owner closes as after an
  * error; true then (once). A block whose stream was refused ends at the next frame. */
 bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms);
+/* A new server session refused over the memory budget: GOAWAY(ENHANCE_YOUR_CALM, last
+ * stream 0, debug data why) behind our SETTINGS. Last stream 0 says no stream was
+ * processed, so a client may retry them later or elsewhere (RFC 9113 6.8); nghttp2
+ * reads nothing more once it is out and no stream is open, and the owner closes then
+ * (h2mux_finished). */
+void h2mux_refuse(struct h2mux *m, const char *why);
 /* A server session with no stream for http2.idle_timeout_ms: GOAWAY(NO_ERROR) queued
  * (counted); the owner closes once it is out (h2mux_finished). true: a GOAWAY ending
  * the session was queued before and has not gone out (a client that does not read):

@@ -130,7 +130,7 @@ static void stream_free(struct hup *u)
 	buf_free(s->rqtr.p, s->rqtr.cap);
 	free(s);
 	buf_free(u->rx.p, u->rx.cap);
-	buf_free(u->wbuf, u->wcap);
+	buf_free(u->wbuf, u->w_touched);
 	free(u);
 }
 
@@ -612,6 +612,7 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 		conn_fail(lp, c, hs ? HUP_F_TLS : HUP_F_RESET, res ? res : -ECONNRESET);
 		return;
 	}
+	buf_touch(&c->rx_touched, (size_t)res); /* the recv wrote rx[0..res) */
 	if (c->tls) {
 		bool was_done = c->tls->x.hs_done;
 		int err = tls_input(lp, c, (size_t)res);
@@ -708,15 +709,15 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 	u = calloc(1, sizeof(*u));
 	s = calloc(1, sizeof(*s));
 	if (u) {
-		u->rx.cap = 16384;
+		u->rx.cap = 16384; /* an rxbuf: rx_put counts its capacity */
 		u->rx.p = buf_malloc(u->rx.cap);
-		u->wcap = 16384;
-		u->wbuf = buf_malloc(u->wcap);
+		u->wcap = 16384; /* counted as hup_write writes it (buf_touch) */
+		u->wbuf = malloc(u->wcap);
 	}
 	if (!u || !s || !u->rx.p || !u->wbuf) {
 		if (u) {
 			buf_free(u->rx.p, u->rx.cap);
-			buf_free(u->wbuf, u->wcap);
+			free(u->wbuf);
 		}
 		free(u);
 		free(s);

@@ -84,8 +84,10 @@ struct hup {
 	bool got_bytes;           /* received anything for the current exchange */
 	struct hup_tls *tls;      /* NULL in clear text */
 	struct rxbuf rx;
+	size_t rx_touched;        /* of rx, counted in buf_held (buf_touch) */
 	char *wbuf;               /* to send: wbuf[woff..wlen) */
 	size_t wlen, woff, wcap;
+	size_t w_touched;         /* of wbuf, counted in buf_held (buf_touch) */
 	struct hbuf wq;           /* to send after wbuf, made while a send reads it (TLS
 				   * ciphertext, HTTP/2 frames): swapped in, not copied */
 	uint64_t idle_since_ms;
@@ -151,8 +153,10 @@ struct hconn {
 	bool rst;                 /* close with a reset */
 	bool crash_rst;           /* SO_LINGER 0 since a close-delimited body started (sock.h) */
 	struct rxbuf rx;          /* from the client */
+	size_t rx_touched;        /* of rx, counted in buf_held (buf_touch) */
 	char *sbuf;               /* to the client: sbuf[soff..slen) */
 	size_t slen, soff, scap;
+	size_t s_touched;         /* of sbuf, counted in buf_held (buf_touch) */
 	struct hermes_addr peer, dst;
 	uint64_t idle_since_ms, head_start_ms, linger_since_ms;
 	uint64_t timer_at_ms;     /* expiry of the timer in flight */

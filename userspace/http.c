@@ -99,8 +99,8 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 	h2dn_free(x);
 	hreq_release(x); /* freed at exit with a request in progress */
 	list_del(&x->link);
-	buf_free(x->rx.p, x->rx.cap);
-	buf_free(x->sbuf, x->scap);
+	buf_free(x->rx.p, x->rx_touched);
+	buf_free(x->sbuf, x->s_touched);
 	buf_free(x->out.p, x->out.cap);
 	if (x->fd >= 0) {
 		lp->st.active--;
@@ -155,15 +155,16 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 	struct hconn *x = calloc(1, sizeof(*x));
 
 	if (x) {
+		/* counted as they are written (buf_touch), not by their size */
 		x->rx.cap = hc->max_head + HC_RX_EXTRA;
-		x->rx.p = buf_malloc(x->rx.cap);
+		x->rx.p = malloc(x->rx.cap);
 		x->scap = hc->max_head + 1024 + HC_SBUF;
-		x->sbuf = buf_malloc(x->scap);
+		x->sbuf = malloc(x->scap);
 	}
 	if (!x || !x->rx.p || !x->sbuf) {
 		if (x) {
-			buf_free(x->rx.p, x->rx.cap);
-			buf_free(x->sbuf, x->scap);
+			free(x->rx.p);
+			free(x->sbuf);
 		}
 		free(x);
 		return NULL;
@@ -216,6 +217,7 @@ void http_accept_fwd(struct loop *lp, int fd, const struct hermes_addr *peer, co
 	x->fwd = true;
 	memcpy(x->rx.p, bytes, len);
 	x->rx.len = len;
+	buf_touch(&x->rx_touched, len);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	http_progress(lp, x);
 }
@@ -580,6 +582,7 @@ static void on_client_recv(struct loop *lp, struct hconn *x, int res)
 		}
 	}
 	x->rx.len += (size_t)res;
+	buf_touch(&x->rx_touched, x->rx.len);
 	if (x->state == HC_LINGER)
 		x->rx.off = x->rx.len; /* discarded */
 	http_progress(lp, x);

@@ -194,6 +194,7 @@ static inline void http_conn_out(struct hconn *x, const void *p, size_t n)
 {
 	memcpy(x->sbuf + x->slen, p, n);
 	x->slen += n;
+	buf_touch(&x->s_touched, x->slen);
 	x->req_bytes_out += n;
 }
 

@@ -82,8 +82,8 @@ static void hup_maybe_free(struct loop *lp, struct hup *u)
 	if (u->fd >= 0)
 		close(u->fd);
 	list_del(&u->link);
-	buf_free(u->rx.p, u->rx.cap);
-	buf_free(u->wbuf, u->wcap);
+	buf_free(u->rx.p, u->rx_touched);
+	buf_free(u->wbuf, u->w_touched);
 	buf_free(u->wq.p, u->wq.cap);
 	free(u);
 }
@@ -186,8 +186,12 @@ void hup_send_queued(struct loop *lp, struct hup *u)
 		char *p = u->wbuf;
 		size_t cap = u->wcap;
 
+		/* wq's buffer was counted whole, as an hbuf: wbuf now, whole; and the old
+		 * wbuf, an hbuf from now on, is counted whole too */
+		buf_account((long long)cap - (long long)u->w_touched);
 		u->wbuf = u->wq.p;
 		u->wcap = u->wq.cap;
+		u->w_touched = u->wcap;
 		u->wlen = u->wq.len;
 		u->woff = 0;
 		u->wq.p = p;
@@ -371,16 +375,17 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	}
 	u = calloc(1, sizeof(*u));
 	if (u) {
+		/* counted as they are written (buf_touch), not by their size */
 		u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
-		u->rx.p = buf_malloc(u->rx.cap);
+		u->rx.p = malloc(u->rx.cap);
 		u->wcap = HUP_WBUF;
-		u->wbuf = buf_malloc(u->wcap);
+		u->wbuf = malloc(u->wcap);
 	}
 	if (!u || !u->rx.p || !u->wbuf) {
 		close(fd);
 		if (u) {
-			buf_free(u->rx.p, u->rx.cap);
-			buf_free(u->wbuf, u->wcap);
+			free(u->rx.p);
+			free(u->wbuf);
 		}
 		free(u);
 		errno = ENOMEM;
@@ -457,10 +462,11 @@ size_t hup_write(struct loop *lp, struct hup *u, const void *p, size_t n)
 		if (u->send_inflight || !(nb = realloc(u->wbuf, ncap)))
 			n = u->wcap - u->wlen;
 		else
-			buf_account((long long)ncap - (long long)u->wcap), u->wbuf = nb, u->wcap = ncap;
+			u->wbuf = nb, u->wcap = ncap;
 	}
 	memcpy(u->wbuf + u->wlen, p, n);
 	u->wlen += n;
+	buf_touch(&u->w_touched, u->wlen);
 	if (u->kind == HUP_K_STREAM)
 		h2up_wrote(lp, u);
 	else
@@ -675,8 +681,10 @@ static void tls_recv(struct loop *lp, struct hup *u, int res)
 static void on_recv(struct loop *lp, struct hup *u, int res)
 {
 	u->recv_armed = false;
-	if (res > 0)
+	if (res > 0) {
 		u->rx.len += (size_t)res;
+		buf_touch(&u->rx_touched, u->rx.len);
+	}
 	if (u->state == HUP_CLOSING) {
 		hup_maybe_free(lp, u);
 		return;

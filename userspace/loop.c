@@ -461,10 +461,11 @@ static void reload(struct loop *lp)
 /* An accepted connection to the module that serves the listener's kind. */
 static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
 {
-	/* over the memory budget (stage 3) a new client is reset at once; the admin and
-	 * metrics ports stay open: they show the pressure */
-	if (lst_serves_flows(l->kind) &&
-	    overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_REFUSE_CONN)) {
+	/* over the memory budget (stage 3) a new inbound flow (no protocol of ours to answer
+	 * in) is reset at once; an outbound one once its action is known (conn_accept), a
+	 * tunnel listener's in its protocol (sess_h2.c, tunnel.c); the admin and metrics
+	 * ports stay open: they show the pressure */
+	if (l->kind == LST_INBOUND && overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_REFUSE_CONN)) {
 		sock_reset_on_close(fd);
 		close(fd);
 		return;

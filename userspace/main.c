@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "pinfs.h"
 #include "policy.h"
+#include "tls.h"
 #include "version.h"
 #include "validate.h"
 
@@ -256,6 +257,10 @@ int main(int argc, char **argv)
 	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
 
+	/* before anything else can make OpenSSL allocate: its memory counts in the budget */
+	if (tls_mem_count_init())
+		log_warn("OpenSSL allocated before hermesd could count its memory: hermes_overload_tls_bytes "
+			 "stays 0 and the memory budget does not see it");
 	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

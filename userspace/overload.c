@@ -45,22 +45,25 @@ int overload_next(const struct cfg_overload *o, uint64_t held, int cur)
 int overload_stage(struct loop *lp)
 {
 	const struct cfg_overload *o = &lp->cfg->overload;
-	uint64_t held = buf_held > 0 ? (uint64_t)buf_held : 0;
+	uint64_t bufs = buf_held > 0 ? (uint64_t)buf_held : 0;
+	long long t = tls_mem_now();
+	uint64_t tls = t > 0 ? (uint64_t)t : 0, held = bufs + tls;
 	int cur = (int)lp->st.overload_stage, next;
 
-	lp->st.overload_bytes = held;
+	lp->st.overload_bytes = bufs;
+	lp->st.overload_tls_bytes = tls;
 	next = overload_next(o, held, cur);
 	if (next == cur)
 		return cur;
 	lp->st.overload_stage = (uint64_t)next;
 	/* every stage crossed is named, in the order it was crossed */
 	for (int s = cur + 1; s <= next; s++)
-		log_warn("overload: %llu buffer bytes held, over %u%% of overload.max_buffer_mb (%u): stage %d, %s",
-			 (unsigned long long)held, s == 1 ? o->stop_reading_pct : s == 2 ? o->refuse_streams_pct :
+		log_warn("overload: %llu bytes held (%llu in OpenSSL), over %u%% of overload.max_buffer_mb (%u): "
+			 "stage %d, %s", (unsigned long long)held, (unsigned long long)tls, s == 1 ? o->stop_reading_pct : s == 2 ? o->refuse_streams_pct :
 			 o->refuse_conns_pct, o->max_buffer_mb, s, stage_names[s]);
 	for (int s = cur; s > next; s--)
-		log_info("overload: %llu buffer bytes held: stage %d (%s) left, now stage %d",
-			 (unsigned long long)held, s, stage_names[s], s - 1);
+		log_info("overload: %llu bytes held (%llu in OpenSSL): stage %d (%s) left, now stage %d",
+			 (unsigned long long)held, (unsigned long long)tls, s, stage_names[s], s - 1);
 	return next;
 }
 

@@ -6,9 +6,14 @@
  *  1 stop reading from the heaviest connections (the tunnel listener's sessions that
  *    hold at least the mean of the bytes held by sessions that hold any) until they drain;
  *  2 refuse new streams (RST_STREAM REFUSED_STREAM on the tunnel listener and the http
- *    action's h2c side) and new http requests (503); no session holding bytes is read;
- *  3 refuse new connections on the proxy, inbound and tunnel listeners (closed with a
- *    reset as soon as they are accepted; the admin and metrics listeners are never shed).
+ *    action's h2c side) and new requests (503 with Connection: close: http requests,
+ *    HTTP/1.1 CONNECTs); no session holding bytes is read;
+ *  3 refuse new connections, each in its protocol where it has one: a new HTTP/2
+ *    connection (tunnel listener, TLS or h2c; the http action's h2c) gets our SETTINGS
+ *    and GOAWAY(ENHANCE_YOUR_CALM, last stream 0), an HTTP/1.1 one the 503 of stage 2 to
+ *    its request; a transparent flow (proxy, tunnel or inbound, no protocol of
+ *    hermesd's to answer in) is reset as soon as it is accepted. The admin and metrics
+ *    listeners are never shed.
  * Shedding is not unreadiness: /ready stays 200. The stage is evaluated where it is used
  * (at the shed points, from the current count) and on every tick; all of it runs on the
  * loop thread only. */
@@ -25,7 +30,10 @@ enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFU
 
 /* What a stage did (the index of hermes_overload_actions_total's label). */
 enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFUSE_REQUEST, OVL_ACT_REFUSE_CONN,
-		       OVL_NACTIONS };
+		       OVL_ACT_GOAWAY, OVL_NACTIONS };
+
+/* The debug data of the GOAWAY refusing a new HTTP/2 connection in stage 3. */
+#define OVL_GOAWAY_WHY "overloaded: hermesd holds more memory than its budget allows"
 
 /* The stage for `held` bytes held, `cur` the stage until now (pure: the thresholds with
  * their hysteresis; 0 when there is no budget). */

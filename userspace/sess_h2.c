@@ -628,6 +628,9 @@ int sess_h2_start(struct sess *s)
 	s->host.n_sans = s->n_sans;
 	s->state = SESS_OPEN;
 	lp->st.sess_opened++;
+	/* over the memory budget (stage 3): a new connection is refused in HTTP/2 */
+	if (s->server && overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_GOAWAY))
+		h2mux_refuse(&s->mux, OVL_GOAWAY_WHY);
 	if (!s->server) {
 		struct sstream *st, *next;
 		int err;

@@ -255,16 +255,21 @@ enum tunnel_limit {
 	/* the memory budget (overload.c) */ \
 	VALUE(overload_bytes, gauge, "hermes_overload_buffer_bytes", \
 	      "Buffer memory hermesd holds (byte buffers, stream windows written, socket receive buffers written, " \
-	      "nghttp2's allocations), counted against overload.max_buffer_mb.") \
+	      "the http action's buffers written, nghttp2's allocations), counted against overload.max_buffer_mb " \
+	      "with hermes_overload_tls_bytes.") \
+	VALUE(overload_tls_bytes, gauge, "hermes_overload_tls_bytes", \
+	      "Memory OpenSSL's allocations hold (TLS contexts, sessions, records), counted against " \
+	      "overload.max_buffer_mb with the buffer bytes.") \
 	VALUE(overload_stage, gauge, "hermes_overload_stage", \
 	      "Load shedding stage: 0 none, 1 the heaviest connections are not read, 2 new streams and http " \
 	      "requests refused, 3 new connections refused.") \
 	/* index: enum overload_action */ \
 	ARRAY(overload_actions, counter, "hermes_overload_actions_total", \
 	      "Times the memory budget shed load: a connection not read further (stop_reading), a new stream " \
-	      "refused with REFUSED_STREAM (refuse_stream), an http request answered 503 (refuse_request), a new " \
-	      "connection closed (refuse_connection).", "action", "stop_reading", "refuse_stream", "refuse_request", \
-	      "refuse_connection") \
+	      "refused with REFUSED_STREAM (refuse_stream), an http request or HTTP/1.1 CONNECT answered 503 " \
+	      "(refuse_request), a new transparent flow reset (refuse_connection), a new HTTP/2 connection " \
+	      "answered GOAWAY (goaway).", "action", "stop_reading", "refuse_stream", "refuse_request", \
+	      "refuse_connection", "goaway") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \

@@ -15,15 +15,71 @@
  * end told apart from close_notify. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
 #include "tls.h"
+
+/* OpenSSL's allocator, counted: the size of a block to free is malloc's own
+ * (malloc_usable_size), so no header is added to any block. */
+static void mem_add(void *p, long long sign)
+{
+	__atomic_add_fetch(&tls_mem_held, sign * (long long)malloc_usable_size(p), __ATOMIC_RELAXED);
+}
+
+static void *mem_malloc(size_t n, const char *file, int line)
+{
+	void *p = malloc(n);
+
+	(void)file;
+	(void)line;
+	if (p)
+		mem_add(p, 1);
+	return p;
+}
+
+static void *mem_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *np;
+
+	(void)file;
+	(void)line;
+	if (!n) { /* CRYPTO_realloc's own meaning: free, NULL */
+		if (p)
+			mem_add(p, -1);
+		free(p);
+		return NULL;
+	}
+	np = realloc(p, n);
+	if (np) {
+		__atomic_add_fetch(&tls_mem_held, -(long long)old, __ATOMIC_RELAXED);
+		mem_add(np, 1);
+	}
+	return np;
+}
+
+static void mem_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p)
+		mem_add(p, -1);
+	free(p);
+}
+
+int tls_mem_count_init(void)
+{
+	return CRYPTO_set_mem_functions(mem_malloc, mem_realloc, mem_free) ? 0 : -EBUSY;
+}
 
 static const unsigned char alpn_h2[] = { 2, 'h', '2' };
 

@@ -33,6 +33,11 @@ struct tls_xprt {
 				   * chosen ("": none) */
 };
 
+/* Installs allocator wrappers that count OpenSSL's memory in tls_mem_held (buf.h)
+ * (CRYPTO_set_mem_functions). Must run before any other OpenSSL call: -EBUSY if
+ * OpenSSL has allocated already (nothing is counted then). */
+int tls_mem_count_init(void);
+
 /* Builds the server and client SSL_CTX from t (cert, key, ca). Returns 0 or -EINVAL
  * with a message naming the file at fault in err. */
 int tls_ctx_new(const struct cfg_tls *t, void **server, void **client, char *err, size_t errlen);

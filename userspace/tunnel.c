@@ -34,6 +34,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 #include "sess.h"
 
@@ -315,6 +316,12 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 
 		http_accept_fwd(lp, fd, &peer, bytes.p, bytes.len);
 		hb_free(&bytes);
+		return;
+	}
+	/* over the memory budget (stage 2 on, and a new connection's first CONNECT in stage
+	 * 3): refused in HTTP (an HTTP/2 stream was refused before it got here) */
+	if (h1_slice_eq(req.method, "CONNECT") && overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
+		fail(lp, c, 503, "overloaded: hermesd holds more memory than its budget allows");
 		return;
 	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {

@@ -12,6 +12,11 @@ closes everything and prints one line of results.
       N HTTP/1.1 connections (a steered destination: the http action), opened at once,
       each sending GET PATH and never reading the answer: prints "open=K reset=R"
       (reset: connections the other end reset or closed before SECS were over).
+  ovlpush.py h2probe HOST PORT METHOD AUTHORITY [PKI]
+      One new h2c connection (with PKI, a directory of hermesctl certs init: HTTP/2 over
+      mutual TLS) with one request (METHOD GET: path /; CONNECT: to AUTHORITY),
+      read until the answer: prints "goaway code=C last=L debug=D" (after the server's
+      SETTINGS: "settings goaway ..."), "refused_stream", "status=S", "closed" or "reset".
 """
 import os
 import socket
@@ -23,11 +28,19 @@ from tunabuse import stall_round  # noqa: E402  (the stalled writer both clients
 
 
 
-def h2conn(host, port):
+def h2conn(host, port, pki=None):
     import h2.config
     import h2.connection
 
     s = socket.create_connection((host, port), timeout=10)
+    if pki:
+        # mutual TLS with ALPN h2, as a tunnel client (hermesctl certs init's files)
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(pki + "/ca.crt")
+        ctx.load_cert_chain(pki + "/client.crt", pki + "/client.key")
+        ctx.set_alpn_protocols(["h2"])
+        s = ctx.wrap_socket(s, server_hostname="server")
     # CONNECT has no :path: python-h2's own checks would refuse to send it
     c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                                              validate_outbound_headers=False))
@@ -86,12 +99,48 @@ def hold(host, port, n, path, secs):
         s.close()
 
 
+def h2probe(host, port, method, authority, pki=None):
+    import h2.events
+
+    s, c = h2conn(host, port, pki)
+    hdrs = [(":method", method), (":authority", authority)]
+    if method != "CONNECT":
+        hdrs += [(":scheme", "http"), (":path", "/")]
+    c.send_headers(1, hdrs, end_stream=method != "CONNECT")
+    s.sendall(c.data_to_send())
+    out = []
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                out.append("closed")
+                break
+            for ev in c.receive_data(d):
+                if isinstance(ev, h2.events.RemoteSettingsChanged):
+                    out.append("settings")
+                elif isinstance(ev, h2.events.ConnectionTerminated):
+                    out.append("goaway code=%d last=%d debug=%s" % (ev.error_code, ev.last_stream_id,
+                                                                  (ev.additional_data or b"").decode()))
+                elif isinstance(ev, h2.events.StreamReset) and ev.error_code == 7:
+                    out.append("refused_stream")
+                elif isinstance(ev, h2.events.ResponseReceived):
+                    out.append("status=" + dict(ev.headers).get(":status", "?"))
+            if any(o.startswith(("goaway", "refused", "status")) for o in out):
+                break
+    except (ConnectionError, OSError) as e:
+        out.append("reset" if isinstance(e, ConnectionError) else "error " + str(e))
+    print(" ".join(out), flush=True)
+    s.close()
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "stall" and len(a) == 7:
         stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), float(a[6]))
     elif a and a[0] == "hold" and len(a) == 6:
         hold(a[1], int(a[2]), int(a[3]), a[4], float(a[5]))
+    elif a and a[0] == "h2probe" and len(a) in (5, 6):
+        h2probe(a[1], int(a[2]), a[3], a[4], *a[5:])
     else:
         sys.exit("usage: see the docstring of " + sys.argv[0])
 

@@ -394,6 +394,51 @@ static bool test_finished(void)
 	return ok;
 }
 
+/* A new server session refused over the memory budget (h2mux_refuse): its SETTINGS
+ * first, then GOAWAY(ENHANCE_YOUR_CALM, last stream 0, the reason as debug data); the
+ * client's request is never begun on the server, the client hears it refused (safe to
+ * retry), and the server is finished once that is out. */
+static bool test_refuse(void)
+{
+	struct end c, s;
+	struct tstream *t;
+	uint32_t last = 1, code = 0;
+	int first = -1;
+	bool ok = end_init(&c, &client_cfg) && end_init(&s, &server_cfg);
+
+	if (!ok)
+		return false;
+	t = ts_new(&c);
+	ok &= ASSERT_TRUE(request(&c, t, 0) > 0, "request submitted");
+	h2mux_refuse(&s.m, "overloaded");
+	ok &= ASSERT_EQ(h2mux_produce(&s.m), 0, "produce");
+	for (size_t off = 0; off + 9 <= s.len;) {
+		const uint8_t *f = s.out + off;
+		size_t n = (size_t)f[0] << 16 | (size_t)f[1] << 8 | f[2];
+
+		if (first < 0)
+			first = f[3];
+		if (f[3] == NGHTTP2_GOAWAY && n >= 8) {
+			last = ((uint32_t)f[9] << 24 | (uint32_t)f[10] << 16 | (uint32_t)f[11] << 8 | f[12]) & 0x7fffffff;
+			code = (uint32_t)f[13] << 24 | (uint32_t)f[14] << 16 | (uint32_t)f[15] << 8 | f[16];
+			ok &= ASSERT_TRUE(n - 8 == 10 && !memcmp(f + 17, "overloaded", 10), "the reason as debug data");
+		}
+		off += 9 + n;
+	}
+	ok &= ASSERT_EQ(first, NGHTTP2_SETTINGS, "SETTINGS first");
+	ok &= ASSERT_EQ(code, NGHTTP2_ENHANCE_YOUR_CALM, "GOAWAY(ENHANCE_YOUR_CALM)");
+	ok &= ASSERT_EQ(last, 0, "last stream 0: nothing processed");
+	ok &= pump(&c, &s);
+	ok &= ASSERT_EQ(s.begins, 0, "the request never began on the server");
+	ok &= ASSERT_EQ(c.goaways, 1, "the client heard GOAWAY");
+	ok &= ASSERT_TRUE(t->closed && t->code == NGHTTP2_REFUSED_STREAM, "the client's stream refused (code %u)",
+			  t->code);
+	ok &= ASSERT_TRUE(h2mux_finished(&s.m), "the server is finished");
+	end_fini(&c);
+	end_fini(&s);
+	return ok;
+}
+
 /* A server with limits (http2: 16 fields, 1024 bytes): a request head of 20 small
  * fields reaches the stream's ops as 16, the stream hears it closed, the client gets 431
  * and the limit is counted; a head within them goes through, and the limits are sent as
@@ -454,6 +499,7 @@ int main(void)
 	RUN(test_room);
 	RUN(test_events);
 	RUN(test_finished);
+	RUN(test_refuse);
 	RUN(test_header_limits);
 	return check_summary("test_h2mux");
 }

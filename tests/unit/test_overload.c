@@ -3,6 +3,7 @@
  * (overload_next in overload.c) rising threshold by threshold and falling only once the
  * bytes are the hysteresis below a threshold. Exit 0 when every check passes, 1 otherwise. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -41,6 +42,28 @@ static bool test_buf_count(void)
 	return true;
 }
 
+/* A fixed buffer (the http action's) counts the pages written into it, not its size. */
+static bool test_buf_touch(void)
+{
+	long long base = buf_held;
+	size_t touched = 0;
+	char *p = malloc(128 * 1024);
+
+	ASSERT_TRUE(p != NULL, "malloc");
+	ASSERT_EQ(buf_held, base, "allocated, nothing written: nothing counted");
+	buf_touch(&touched, 100);
+	ASSERT_EQ(buf_held - base, 4096, "a short head: its page");
+	buf_touch(&touched, 4096);
+	ASSERT_EQ(buf_held - base, 4096, "the rest of that page: nothing more");
+	buf_touch(&touched, 40000);
+	ASSERT_EQ(buf_held - base, 40960, "40000 bytes: 10 pages");
+	buf_touch(&touched, 10);
+	ASSERT_EQ(buf_held - base, 40960, "written from the front again: still what was written once");
+	buf_free(p, touched);
+	ASSERT_EQ(buf_held, base, "buf_free with the pages written takes them back");
+	return true;
+}
+
 static bool test_stages(void)
 {
 	struct cfg_overload o = { .max_buffer_mb = 100, .stop_reading_pct = 80, .refuse_streams_pct = 90,
@@ -67,6 +90,7 @@ static bool test_stages(void)
 int main(void)
 {
 	RUN(test_buf_count);
+	RUN(test_buf_touch);
 	RUN(test_stages);
 	return check_summary("test_overload");
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "certs.h"
 #include "check.h"
 #include "tls.h"
@@ -205,6 +206,30 @@ static bool test_alpn_http11(void)
 	ASSERT_STREQ(s.t.alpn, "http/1.1", "ALPN the server chose");
 	end_free(&c);
 	end_free(&s);
+	return true;
+}
+
+/* OpenSSL's memory is counted for the budget (tls_mem_held): a connection's two ends
+ * count what they hold once up, and freeing them takes it back. The first connection
+ * leaves what OpenSSL sets up once (its random generators, the server's session cache
+ * entry): the second must leave nothing. */
+static bool test_mem_counted(void)
+{
+	struct end c, s;
+	long long base = tls_mem_now(), up;
+
+	ASSERT_TRUE(base > 0, "the contexts are counted (%lld bytes)", base);
+	for (int i = 0; i < 2; i++) {
+		base = tls_mem_now();
+		if (!pair_up(&c, &s, "server.test", "h2"))
+			return false;
+		up = tls_mem_now() - base;
+		printf("test_tls: TLS 1.3 connection %d up (client and server ends): %lld bytes counted\n", i + 1, up);
+		ASSERT_TRUE(up > 16384, "a connection's ends are counted (%lld bytes)", up);
+		end_free(&c);
+		end_free(&s);
+	}
+	ASSERT_TRUE(tls_mem_now() - base < 1024, "freeing them takes it back (%lld bytes left)", tls_mem_now() - base);
 	return true;
 }
 
@@ -419,6 +444,9 @@ int main(void)
 	struct certs_opts o = { .hosts = hosts, .nhosts = 3, .days = 1 };
 	FILE *devnull = fopen("/dev/null", "w");
 	char err[512];
+	/* first, as hermesd does: OpenSSL has not allocated yet */
+	int mem_rc = tls_mem_count_init();
+
 
 	snprintf(dir, sizeof(dir), "%s/hermes-test-tls-XXXXXX", tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (!devnull || !mkdtemp(dir)) {
@@ -437,6 +465,8 @@ int main(void)
 		cleanup();
 		return 1;
 	}
+	ASSERT_EQ(mem_rc, 0, "OpenSSL's allocator counted from the start");
+	RUN(test_mem_counted);
 	RUN(test_h2_both_ways);
 	RUN(test_alpn_http11);
 	RUN(test_alpn_unknown);
