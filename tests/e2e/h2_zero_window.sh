@@ -96,7 +96,11 @@ released() { [ "$(held)" -le $((held0 + (256 << 10))) ]; }
 wait_until 5 released || die "buffers still held after the bad clients left: $(held) B (before: $held0)"
 rss2=$(rss)
 say "after: RSS $rss2 MB, buffers held $(held) B"
-assert_le "$((rss0 + (rss1 - rss0) / 2 + 8))" "$rss2" "RSS falls back once the bad clients left (MB)"
+if ldd "$HERMESD_BIN" | grep -q libasan; then
+	say "ASan build: freed memory stays in ASan's quarantine, RSS falling back is not checked"
+else
+	assert_le "$((rss0 + (rss1 - rss0) / 2 + 8))" "$rss2" "RSS falls back once the bad clients left (MB)"
+fi
 logged() { [ "$(grep -c 'big.bin' "$NGINX_ACCESS_LOG")" -ge "$N" ]; }
 wait_until 5 logged || die "nginx did not log the $N transfers"
 cut=$(awk '/big.bin/ && $NF < 16777216 { n++ } END { print n + 0 }' "$NGINX_ACCESS_LOG")
