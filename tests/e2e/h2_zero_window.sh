@@ -92,6 +92,7 @@ for side in http tun; do
 	say "$side: $out"
 	assert_eq "zero-window status200=$N data=0 rst=0 goaway=0" "$out" "$side: $N streams answered, no DATA past a shut window"
 done
+# shellcheck disable=SC2317 # called through wait_until
 released() { [ "$(held)" -le $((held0 + (256 << 10))) ]; }
 wait_until 5 released || die "buffers still held after the bad clients left: $(held) B (before: $held0)"
 rss2=$(rss)
@@ -101,6 +102,7 @@ if ldd "$HERMESD_BIN" | grep -q libasan; then
 else
 	assert_le "$((rss0 + (rss1 - rss0) / 2 + 8))" "$rss2" "RSS falls back once the bad clients left (MB)"
 fi
+# shellcheck disable=SC2317 # called through wait_until
 logged() { [ "$(grep -c 'big.bin' "$NGINX_ACCESS_LOG")" -ge "$N" ]; }
 wait_until 5 logged || die "nginx did not log the $N transfers"
 cut=$(awk '/big.bin/ && $NF < 16777216 { n++ } END { print n + 0 }' "$NGINX_ACCESS_LOG")
