@@ -95,12 +95,15 @@ done
 # shellcheck disable=SC2317 # called through wait_until
 released() { [ "$(held)" -le $((held0 + (256 << 10))) ]; }
 wait_until 5 released || die "buffers still held after the bad clients left: $(held) B (before: $held0)"
-rss2=$(rss)
-say "after: RSS $rss2 MB, buffers held $(held) B"
+say "after: buffers held $(held) B"
 if ldd "$HERMESD_BIN" | grep -q libasan; then
 	say "ASan build: freed memory stays in ASan's quarantine, RSS falling back is not checked"
 else
-	assert_le "$((rss0 + (rss1 - rss0) / 2 + 8))" "$rss2" "RSS falls back once the bad clients left (MB)"
+	# freed buffers go back to the system on the next tick (malloc_trim, overload.c)
+	# shellcheck disable=SC2317 # called through wait_until
+	rss_down() { rss2=$(rss) && [ "$rss2" -le $((rss0 + (rss1 - rss0) / 2 + 8)) ]; }
+	wait_until 3 rss_down || die "RSS stays at $rss2 MB after the bad clients left (before them: $rss0, with them: $rss1)"
+	say "ok: RSS back to $rss2 MB once the bad clients left"
 fi
 # shellcheck disable=SC2317 # called through wait_until
 logged() { [ "$(grep -c 'big.bin' "$NGINX_ACCESS_LOG")" -ge "$N" ]; }
