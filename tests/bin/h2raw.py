@@ -4,9 +4,10 @@ field blocks) for the tests of hermesd's HTTP/2 limits (run with /usr/bin/python
 writes frames a well-behaved library would refuse to write and reports what the server
 answered, one line each:
 
-  h2raw.py HOST PORT [--authority A] [--timeout S] ACTION [N]
+  h2raw.py HOST PORT [--authority A] [--timeout S] [--path P] [--connect TARGET] ACTION [N]
 
-ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:PORT):
+ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:PORT;
+zero-window's GETs ask for --path P, its CONNECTs for TARGET):
   get              one request; prints "status S"
   bomb N           a request head of one 4000-byte literal field and N one-byte
                    references to it (N x 4 kB decoded from a block of N + 4 kB)
