@@ -2,9 +2,10 @@
 # h2_zero_window: HTTP/2 clients that ask for a lot and never open their windows
 # (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE), against both HTTP/2 server sides
 # at once: 100 streams of GET /big.bin (16 MiB each, from nginx) on the http action's
-# h2c side, and 100 CONNECT streams on the tunnel listener's h2c side to a source that
-# writes as fast as it is let. 3.2 GB would pile up in hermesd if it read its upstreams
-# regardless of the streams' windows. It reads only what a stream can send: while the
+# h2c side; on the tunnel listener's h2c side, 100 explicit proxy requests for the same
+# file and 100 CONNECT streams to a source that writes as fast as it is let. 3.2 GB and
+# more would pile up in hermesd if it read its upstreams regardless of the streams'
+# windows. It reads only what a stream can send: while the
 # clients hold, the bytes hermesd holds stay within the per-exchange buffers
 # (hermes_overload_buffer_bytes), its RSS within their sum, the source is stopped
 # (backpressure: what it wrote stays within hermesd's buffers plus the sockets') and no
@@ -63,19 +64,25 @@ bg zw_http app "$PY" "$TESTBIN/h2raw.py" 10.77.1.2 80 --path /big.bin --timeout 
 ZW_HTTP=$BG_PID
 bg zw_tun c "$PY" "$TESTBIN/h2raw.py" 10.77.1.1 15008 --connect 10.77.1.2:9400 --timeout "$HOLD" zero-window "$N"
 ZW_TUN=$BG_PID
+bg zw_proxy c "$PY" "$TESTBIN/h2raw.py" 10.77.1.1 15008 --authority 10.77.1.2:80 --path /big.bin --timeout "$HOLD" \
+	zero-window "$N"
+ZW_PROXY=$BG_PID
 wait_until 5 grep -q "answered $N" "$TMP/zw_http.log" || die "http side: not every stream answered: $(cat "$TMP/zw_http.log")"
 wait_until 5 grep -q "answered $N" "$TMP/zw_tun.log" || die "tunnel side: not every stream answered: $(cat "$TMP/zw_tun.log")"
+wait_until 5 grep -q "answered $N" "$TMP/zw_proxy.log" || die "proxy requests: not every stream answered: $(cat "$TMP/zw_proxy.log")"
 sleep 1 # the buffers fill
 sent1=$(cat "$TMP/source.sent")
 sleep 1
 sent2=$(cat "$TMP/source.sent") rss1=$(rss) held1=$(held)
 say "while stalled: RSS $rss0 -> $rss1 MB, buffers held $held0 -> $held1 B, source wrote $sent1 then $sent2 B"
-# Per stream hermesd holds at most: http side, the exchange's client buffers (rx:
-# max_head 16 KiB + 16 KiB, send: max_head + 65 KiB) and its upstream connection's
-# (receive: max_head + 4 KiB at least 64 KiB, write: 128 KiB), about 320 KiB; tunnel
-# side, the target socket's 8 x 16 KiB receive buffers. 2 MiB for the sessions.
-bound=$((N * 320 * 1024 + N * 128 * 1024 + (2 << 20)))
-assert_le "$bound" "$((held1 - held0))" "buffers held for $N + $N zero-window streams stay within their per-stream buffers"
+# Per stream hermesd holds at most: a GET (h2c or proxy request), the exchange's client
+# buffers (rx: max_head 16 KiB + 16 KiB, send: max_head + 65 KiB) and its upstream
+# connection's (receive: max_head + 4 KiB at least 64 KiB, write: 128 KiB), 305 KiB; a
+# CONNECT, the target socket's 8 x 16 KiB receive buffers; a stream of the tunnel
+# listener also its head as received (16 KiB; counted for every stream here). 3 MiB
+# for the sessions and nghttp2's own state.
+bound=$((2 * N * (305 + 16) * 1024 + N * (128 + 16) * 1024 + (3 << 20)))
+assert_le "$bound" "$((held1 - held0))" "buffers held for $((3 * N)) zero-window streams stay within their per-stream buffers"
 assert_le $(((bound >> 20) + 16)) "$((rss1 - rss0))" "RSS grows by no more than those buffers (MB)"
 # what the source wrote: hermesd's 128 KiB per stream plus both sockets' buffers
 # (receive: tcp_rmem 64 KiB at most; send: SO_SNDBUF 16384, doubled by the kernel, and
@@ -86,8 +93,8 @@ assert_eq "200 1048576" "$(h2get http://10.77.1.2/1m.bin)" "a good h2c client of
 assert_match "$(ns_c "$PY" "$TESTBIN/h2raw.py" 10.77.1.1 15008 --authority 10.77.1.2:80 get 2>&1)" 'status 200' \
 	"a good client of the tunnel listener is served meanwhile"
 
-wait "$ZW_HTTP" "$ZW_TUN"
-for side in http tun; do
+wait "$ZW_HTTP" "$ZW_TUN" "$ZW_PROXY"
+for side in http tun proxy; do
 	out=$(tail -n 1 "$TMP/zw_$side.log")
 	say "$side: $out"
 	assert_eq "zero-window status200=$N data=0 rst=0 goaway=0" "$out" "$side: $N streams answered, no DATA past a shut window"
@@ -106,8 +113,8 @@ else
 	say "ok: RSS back to $rss2 MB once the bad clients left"
 fi
 # shellcheck disable=SC2317 # called through wait_until
-logged() { [ "$(grep -c 'big.bin' "$NGINX_ACCESS_LOG")" -ge "$N" ]; }
-wait_until 5 logged || die "nginx did not log the $N transfers"
+logged() { [ "$(grep -c 'big.bin' "$NGINX_ACCESS_LOG")" -ge $((2 * N)) ]; }
+wait_until 5 logged || die "nginx did not log the $((2 * N)) transfers"
 cut=$(awk '/big.bin/ && $NF < 16777216 { n++ } END { print n + 0 }' "$NGINX_ACCESS_LOG")
-assert_eq "$N" "$cut" "nginx sent each of the $N stalled transfers only in part"
-pass "zero-window HTTP/2 clients: buffers $(((held1 - held0) >> 10)) KiB for $((2 * N)) streams, RSS +$((rss1 - rss0)) MB, source stopped at $((sent2 >> 10)) KiB, good clients served, all released"
+assert_eq $((2 * N)) "$cut" "nginx sent each of the $((2 * N)) stalled transfers only in part"
+pass "zero-window HTTP/2 clients: buffers $(((held1 - held0) >> 10)) KiB for $((3 * N)) streams, RSS +$((rss1 - rss0)) MB, source stopped at $((sent2 >> 10)) KiB, good clients served, all released"
