@@ -504,8 +504,8 @@ static void sync_undo(const struct pol_map_ops *mo, void *map, struct sync_op *o
 		}
 }
 
-/* Runs the ops of one kind (from index *next on, at most `max` of them; skip_nospc: an
- * update that finds the map full is left for later), stopping at the first failure. */
+/* Makes the ops of one kind not made yet, at most `max` of them (skip_nospc: an update
+ * that finds the map full is left for a later call), stopping at the first failure. */
 static int sync_run(const struct pol_map_ops *mo, void *map, struct sync_op *ops, size_t n, enum sync_kind kind,
 		    size_t max, bool skip_nospc, char *err, size_t errlen)
 {
@@ -607,8 +607,8 @@ int pol_sync_entries(const struct pol_map_ops *mo, void *map, size_t cap, const 
 	 * rules go in first as far as the map has room (a removed rule and its replacement
 	 * under another key are then never both absent); only in a map too full for that do
 	 * the removed rules go before the rest of the new ones come. An in-place update that
-	 * finds the map full (kernels before 6.13 count it as a new entry) is made after the
-	 * deletes. */
+	 * finds the map full (older kernels count it as a new entry; 6.18 does not) is made
+	 * after the deletes. */
 	room = cap > n_ents ? cap - n_ents : 0;
 	rc = sync_run(mo, map, ops, n_ops, SYNC_UPDATE, SIZE_MAX, true, err, errlen);
 	if (!rc)

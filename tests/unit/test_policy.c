@@ -374,7 +374,7 @@ static bool test_best_rule(void)
 
 /* ---- pol_sync_entries against a model of the LPM map: a table of at most `cap`
  * entries that refuses a new key when full (-ENOSPC, as the kernel does) and, with
- * old_kernel, an in-place update too (kernels before 6.13); it fails its fail_at-th
+ * old_kernel, an in-place update too (as older kernels do); it fails its fail_at-th
  * write with -EIO, and after every write checks that the watched keys are there. */
 #define MCAP 64
 struct model {
