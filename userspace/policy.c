@@ -3,6 +3,7 @@
  * map operations hermesd's config reload and hermesctl share. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,19 +330,15 @@ int pol_map_del(int map_fd, const struct hermes_policy_key *key)
 	return 0;
 }
 
-struct pol_entry {
-	struct hermes_policy_key key;
-	struct hermes_policy_val val;
-};
-
 static int entry_cmp(const void *a, const void *b)
 {
 	return pol_key_cmp(&((const struct pol_entry *)a)->key, &((const struct pol_entry *)b)->key);
 }
 
-/* Reads every rule into a sorted array. Keys are collected before any callback
- * runs, so callers may delete entries while walking the result. */
-static int collect(int map_fd, struct pol_entry **out, size_t *n_out)
+/* Reads every rule into a sorted array, and the map's size into *max_out (may be NULL).
+ * Keys are collected before any callback runs, so callers may delete entries while
+ * walking the result. */
+static int collect(int map_fd, struct pol_entry **out, size_t *n_out, size_t *max_out)
 {
 	struct bpf_map_info info;
 	__u32 info_len = sizeof(info);
@@ -359,6 +356,8 @@ static int collect(int map_fd, struct pol_entry **out, size_t *n_out)
 	/* get_next_key restarts from the first key when the current one is deleted
 	 * under our feet: bound the walk so concurrent writers cannot make it endless. */
 	limit = (size_t)info.max_entries * 2 + 16;
+	if (max_out)
+		*max_out = info.max_entries;
 
 	for (;;) {
 		struct pol_entry *e;
@@ -423,7 +422,7 @@ int pol_map_foreach(int map_fd, int (*cb)(const struct hermes_policy_key *, cons
 {
 	struct pol_entry *ents;
 	size_t n;
-	int err = collect(map_fd, &ents, &n);
+	int err = collect(map_fd, &ents, &n, NULL);
 
 	if (err)
 		return err;
@@ -455,31 +454,108 @@ static int key_cmp_q(const void *a, const void *b)
 	return pol_key_cmp(a, b);
 }
 
-int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n)
+/* One change pol_sync_entries makes: its kind, the rule it writes (the old value, for
+ * taking it back) and whether it was made. */
+enum sync_kind { SYNC_UPDATE, SYNC_ADD, SYNC_DEL };
+struct sync_op {
+	struct hermes_policy_key key;
+	struct hermes_policy_val val, old;
+	enum sync_kind kind;
+	bool done;
+};
+
+static void sync_fail(char *err, size_t errlen, const struct hermes_policy_key *key, const char *what, int rc)
+{
+	char m[64];
+
+	if (pol_fmt_match(key, m, sizeof(m)))
+		snprintf(m, sizeof(m), "<unprintable key>");
+	snprintf(err, errlen, "%s rule %s in hermes_policy failed: %s", what, m, strerror(-rc));
+}
+
+/* Takes back what ops[0..n) made, the added rules first (that frees their room for the
+ * deleted ones); the first failure is appended to err. */
+static void sync_undo(const struct pol_map_ops *mo, void *map, struct sync_op *ops, size_t n, char *err,
+		      size_t errlen)
+{
+	static const enum sync_kind order[] = { SYNC_ADD, SYNC_DEL, SYNC_UPDATE };
+	bool told = false;
+
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++)
+		for (size_t i = 0; i < n; i++) {
+			struct sync_op *op = &ops[i];
+			int rc;
+
+			if (!op->done || op->kind != order[o])
+				continue;
+			rc = op->kind == SYNC_ADD ? mo->del(map, &op->key) : mo->put(map, &op->key, &op->old);
+			if (rc && !told) {
+				size_t len = strlen(err);
+				char m[64];
+
+				if (pol_fmt_match(&op->key, m, sizeof(m)))
+					snprintf(m, sizeof(m), "<unprintable key>");
+				snprintf(err + len, errlen - len, "; taking it back failed too (rule %s: %s): the map "
+					 "now holds part of the new policy, reload again or restart hermesd", m,
+					 strerror(-rc));
+				told = true;
+			}
+			op->done = rc != 0;
+		}
+}
+
+/* Makes the ops of one kind not made yet, at most `max` of them (skip_nospc: an update
+ * that finds the map full is left for a later call), stopping at the first failure. */
+static int sync_run(const struct pol_map_ops *mo, void *map, struct sync_op *ops, size_t n, enum sync_kind kind,
+		    size_t max, bool skip_nospc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n && max; i++) {
+		struct sync_op *op = &ops[i];
+		int rc;
+
+		if (op->kind != kind || op->done)
+			continue;
+		rc = kind == SYNC_DEL ? mo->del(map, &op->key) : mo->put(map, &op->key, &op->val);
+		if (rc == -ENOENT && kind == SYNC_DEL)
+			continue; /* gone already (hermesctl policy del meanwhile) */
+		if (rc == -ENOSPC && skip_nospc)
+			continue;
+		if (rc) {
+			sync_fail(err, errlen, &op->key, kind == SYNC_DEL ? "deleting" : kind == SYNC_ADD ? "adding" :
+				  "updating", rc);
+			return rc;
+		}
+		op->done = true;
+		max--;
+	}
+	return 0;
+}
+
+int pol_sync_entries(const struct pol_map_ops *mo, void *map, size_t cap, const struct pol_entry *ents,
+		     size_t n_ents, const struct cfg_rule *rules, int n, char *err, size_t errlen)
 {
 	struct hermes_policy_key *want = NULL;
-	struct pol_entry *ents = NULL;
-	size_t n_ents = 0;
-	int err, first_err = 0;
+	struct sync_op *ops;
+	size_t n_ops = 0, n_add = 0, n_del = 0, n_manual = 0, room;
+	int rc = 0;
 
+	err[0] = '\0';
 	if (n < 0 || (n > 0 && !rules))
 		return -EINVAL;
-	err = collect(map_fd, &ents, &n_ents);
-	if (err)
-		return err;
-	if (n > 0) {
+	ops = malloc(((size_t)n + n_ents) * sizeof(*ops) + 1);
+	if (n > 0)
 		want = malloc((size_t)n * sizeof(*want));
-		if (!want) {
-			free(ents);
-			return -ENOMEM;
-		}
-		for (int i = 0; i < n; i++)
-			want[i] = rules[i].key;
-		qsort(want, (size_t)n, sizeof(*want), key_cmp_q);
+	if (!ops || (n > 0 && !want)) {
+		free(ops);
+		free(want);
+		return -ENOMEM;
 	}
+	for (int i = 0; i < n; i++)
+		want[i] = rules[i].key;
+	if (n > 0)
+		qsort(want, (size_t)n, sizeof(*want), key_cmp_q);
 
-	/* Upsert first, delete stale rules afterwards: a rule that stays never
-	 * disappears for an instant during a reload. */
+	/* the plan: what changes, nothing written yet */
 	for (int i = 0; i < n; i++) {
 		struct pol_entry probe = { .key = rules[i].key };
 		const struct pol_entry *cur = n_ents ? bsearch(&probe, ents, n_ents, sizeof(*ents), entry_cmp) : NULL;
@@ -501,26 +577,86 @@ int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n)
 		v.origin = HERMES_ORIGIN_CONFIG;
 		if (cur && !memcmp(&cur->val, &v, sizeof(v)))
 			continue;
-		err = pol_map_put(map_fd, &rules[i].key, &v);
-		if (err && !first_err)
-			first_err = err;
+		ops[n_ops++] = (struct sync_op){ .key = rules[i].key, .val = v, .old = cur ? cur->val : v,
+						 .kind = cur ? SYNC_UPDATE : SYNC_ADD };
+		n_add += !cur;
 	}
-
 	for (size_t i = 0; i < n_ents; i++) {
 		if (ents[i].val.origin != HERMES_ORIGIN_CONFIG) {
 			pol_warn_unknown(&ents[i].key, &ents[i].val);
+			n_manual++;
 			continue;
 		}
 		if (n > 0 && bsearch(&ents[i].key, want, (size_t)n, sizeof(*want), key_cmp_q))
 			continue;
-		err = pol_map_del(map_fd, &ents[i].key);
-		if (err && err != -ENOENT && !first_err)
-			first_err = err;
+		ops[n_ops++] = (struct sync_op){ .key = ents[i].key, .old = ents[i].val, .kind = SYNC_DEL };
+		n_del++;
 	}
-
 	free(want);
+
+	/* the new set alone must fit, or nothing is written */
+	if (n_ents + n_add - n_del > cap) {
+		snprintf(err, errlen, "the new policy needs %zu entries in hermes_policy (%zu config rules and %zu "
+			 "manual ones), more than the %zu it holds: nothing changed; remove rules from the config "
+			 "(or manual ones with 'hermesctl policy del')", n_ents + n_add - n_del,
+			 n_ents - n_manual + n_add - n_del, n_manual, cap);
+		free(ops);
+		return -ENOSPC;
+	}
+	/* Kept rules are updated in place, never deleted: no connect ever misses one. New
+	 * rules go in first as far as the map has room (a removed rule and its replacement
+	 * under another key are then never both absent); only in a map too full for that do
+	 * the removed rules go before the rest of the new ones come. An in-place update that
+	 * finds the map full (older kernels count it as a new entry; 6.18 does not) is made
+	 * after the deletes. */
+	room = cap > n_ents ? cap - n_ents : 0;
+	rc = sync_run(mo, map, ops, n_ops, SYNC_UPDATE, SIZE_MAX, true, err, errlen);
+	if (!rc)
+		rc = sync_run(mo, map, ops, n_ops, SYNC_ADD, room, false, err, errlen);
+	if (!rc)
+		rc = sync_run(mo, map, ops, n_ops, SYNC_DEL, SIZE_MAX, false, err, errlen);
+	if (!rc)
+		rc = sync_run(mo, map, ops, n_ops, SYNC_UPDATE, SIZE_MAX, false, err, errlen);
+	if (!rc)
+		rc = sync_run(mo, map, ops, n_ops, SYNC_ADD, SIZE_MAX, false, err, errlen);
+	if (rc) {
+		size_t len = strlen(err);
+
+		snprintf(err + len, errlen - len, ": the rules written so far were taken back");
+		sync_undo(mo, map, ops, n_ops, err, errlen);
+	}
+	free(ops);
+	return rc;
+}
+
+static int bpf_put(void *map, const struct hermes_policy_key *key, const struct hermes_policy_val *val)
+{
+	return pol_map_put(*(int *)map, key, val);
+}
+
+static int bpf_del(void *map, const struct hermes_policy_key *key)
+{
+	return pol_map_del(*(int *)map, key);
+}
+
+int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n)
+{
+	static const struct pol_map_ops bpf_ops = { .put = bpf_put, .del = bpf_del };
+	struct pol_entry *ents = NULL;
+	size_t n_ents = 0, cap = HERMES_POLICY_MAX_RULES;
+	char err[512];
+	int rc;
+
+	if (n < 0 || (n > 0 && !rules))
+		return -EINVAL;
+	rc = collect(map_fd, &ents, &n_ents, &cap);
+	if (rc)
+		return rc;
+	rc = pol_sync_entries(&bpf_ops, &map_fd, cap, ents, n_ents, rules, n, err, sizeof(err));
+	if (rc && err[0])
+		log_error("policy: %s", err);
 	free(ents);
-	return first_err;
+	return rc;
 }
 
 int pol_read_counters(int stats_fd, uint64_t out[HERMES_CNT_MAX])

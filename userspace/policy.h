@@ -53,9 +53,29 @@ int pol_map_foreach(int map_fd, int (*cb)(const struct hermes_policy_key *, cons
  * (marked origin=config), deletes config-origin entries no longer listed, leaves
  * manual entries alone (warning about those whose action is unknown, which the
  * programs deny). A manual rule with the same key as a config rule is kept
- * (with a warning): an operator's hermesctl rule wins until it is deleted. Returns
- * 0 or the first -errno (and goes on with the other rules). */
+ * (with a warning): an operator's hermesctl rule wins until it is deleted. All or
+ * nothing (pol_sync_entries): 0, or -errno with the map as it was (the reason logged);
+ * -ENOSPC when the new set does not fit the map. */
 int pol_sync_config(int map_fd, const struct cfg_rule *rules, int n);
+
+/* One rule as the map holds it. */
+struct pol_entry {
+	struct hermes_policy_key key;
+	struct hermes_policy_val val;
+};
+/* The map pol_sync_entries writes: hermes_policy's fd, or a unit test's model. 0 or -errno. */
+struct pol_map_ops {
+	int (*put)(void *map, const struct hermes_policy_key *key, const struct hermes_policy_val *val);
+	int (*del)(void *map, const struct hermes_policy_key *key);
+};
+/* pol_sync_config's work on a map of `cap` entries holding ents[0..n_ents) (sorted by
+ * pol_key_cmp). Kept rules are updated in place and never absent; new rules are added
+ * while there is room, then removed ones deleted, then the rest added (a full map
+ * replaced by another full set fits). A new set over `cap` is refused before anything
+ * is written (-ENOSPC); a failure midway takes back what was written. err gets the
+ * reason (naming the rule) when it returns -errno. */
+int pol_sync_entries(const struct pol_map_ops *mo, void *map, size_t cap, const struct pol_entry *ents,
+		     size_t n_ents, const struct cfg_rule *rules, int n, char *err, size_t errlen);
 /* Sums the per-CPU hermes_stats counters into out[HERMES_CNT_MAX]. */
 int pol_read_counters(int stats_fd, uint64_t out[HERMES_CNT_MAX]);
 

@@ -4,9 +4,10 @@ field blocks) for the tests of hermesd's HTTP/2 limits (run with /usr/bin/python
 writes frames a well-behaved library would refuse to write and reports what the server
 answered, one line each:
 
-  h2raw.py HOST PORT [--authority A] [--timeout S] ACTION [N]
+  h2raw.py HOST PORT [--authority A] [--timeout S] [--path P] [--connect TARGET] ACTION [N]
 
-ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:PORT):
+ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:PORT;
+zero-window's GETs ask for --path P, its CONNECTs for TARGET):
   get              one request; prints "status S"
   bomb N           a request head of one 4000-byte literal field and N one-byte
                    references to it (N x 4 kB decoded from a block of N + 4 kB)
@@ -20,6 +21,12 @@ ACTION (all requests GET or POST http://AUTHORITY/, :authority A, default HOST:P
   idle             the preface and SETTINGS only, then waits
   ping-flood N     N PINGs sent without reading the acknowledgements (a small
                    receive buffer), then reads
+  zero-window N    SETTINGS_INITIAL_WINDOW_SIZE 0 and N requests (GET --path, or
+                   with --connect TARGET N CONNECTs to TARGET) whose windows it never
+                   opens: no DATA may come; it reads (and acknowledges) everything
+                   else for --timeout s, printing "answered K" once K streams have
+                   their status (K = N, or at the end), then "zero-window status200=K
+                   data=BYTES rst=R goaway=G" and closes
 
 and then reads until the answer the action waits for (a status, RST_STREAM or GOAWAY;
 trailer-bomb: RST_STREAM or GOAWAY; continuation, rapid-reset, idle, half-head: the close), the
@@ -58,7 +65,7 @@ def code_name(c):
 
 
 class Conn:
-    def __init__(self, host, port, authority, timeout, rcvbuf=0):
+    def __init__(self, host, port, authority, timeout, rcvbuf=0, settings=b""):
         self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         if rcvbuf:
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -71,15 +78,17 @@ class Conn:
         self.sid = 1
         self.last = time.monotonic()
         self.quiet = False  # no SETTINGS/PING acknowledgements (inside a header block)
-        self.s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        self.s.sendall(PREFACE + frame(SETTINGS, 0, 0, settings))
 
     def send(self, data):
         self.s.sendall(data)
         self.last = time.monotonic()
 
-    def head(self, method="GET"):
+    def head(self, method="GET", path="/"):
+        if method == "CONNECT":
+            return self.enc.encode([(":method", method), (":authority", self.authority)])
         return self.enc.encode([(":method", method), (":scheme", "http"), (":authority", self.authority),
-                                (":path", "/")])
+                                (":path", path)])
 
     def next_sid(self):
         sid = self.sid
@@ -153,6 +162,42 @@ class Conn:
                 self.s.sendall(frame(PING, ACK, 0, p))
 
 
+def zero_window(c, n, timeout):
+    """Reads for timeout s what a server sends to streams whose windows never open."""
+    deadline = time.monotonic() + timeout
+    block, st = b"", {"status200": 0, "data": 0, "rst": 0, "goaway": 0}
+    answered = 0
+    while True:
+        f = c.read_frame(deadline)
+        if f in ("timeout", None):
+            break
+        ftype, flags, sid, p = f
+        if ftype == SETTINGS and not flags & ACK:
+            c.send(frame(SETTINGS, ACK, 0))
+        elif ftype == PING and not flags & ACK:
+            c.send(frame(PING, ACK, 0, p))
+        elif ftype == DATA:
+            st["data"] += len(p)
+        elif ftype == RST_STREAM:
+            st["rst"] += 1
+        elif ftype == GOAWAY:
+            st["goaway"] += 1
+        elif ftype in (HEADERS, CONTINUATION):
+            if ftype == HEADERS:
+                pad = p[0] if flags & PADDED else 0
+                p = p[(1 if flags & PADDED else 0) + (5 if flags & PRIORITY else 0):len(p) - pad]
+                block = b""
+            block += p
+            if flags & END_HEADERS:
+                answered += 1
+                st["status200"] += dict(c.dec.decode(block)).get(":status") == "200"
+                if answered == n:
+                    print("answered %d" % answered, flush=True)
+    if answered < n:
+        print("answered %d" % answered)
+    print("zero-window " + " ".join("%s=%d" % kv for kv in st.items()))
+
+
 def literal_and_refs(n):
     """One 4000-byte field with incremental indexing (the dynamic table's newest entry,
     index 62), then n indexed references to it (0x80 | 62, one byte each)."""
@@ -174,13 +219,16 @@ def main():
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("action", choices=["get", "bomb", "trailer-bomb", "bighead", "continuation", "half-head", "rapid-reset",
-                                       "streams", "idle", "ping-flood"])
+                                       "streams", "idle", "ping-flood", "zero-window"])
     ap.add_argument("n", type=int, nargs="?", default=1)
     ap.add_argument("--authority")
     ap.add_argument("--timeout", type=float, default=5)
+    ap.add_argument("--path", default="/")
+    ap.add_argument("--connect", metavar="TARGET")
     a = ap.parse_args()
-    c = Conn(a.host, a.port, a.authority or "%s:%d" % (a.host, a.port), a.timeout,
-             4096 if a.action == "ping-flood" else 0)
+    c = Conn(a.host, a.port, a.connect or a.authority or "%s:%d" % (a.host, a.port), a.timeout,
+             4096 if a.action == "ping-flood" else 0,
+             struct.pack(">HI", 4, 0) if a.action == "zero-window" else b"")
     n = a.n
     if a.action == "get":
         c.send(frame(HEADERS, END_HEADERS | END_STREAM, c.next_sid(), c.head()))
@@ -228,6 +276,12 @@ def main():
             c.send(out)
         except OSError as e:
             print("send: %s" % e)
+    elif a.action == "zero-window":
+        method = "CONNECT" if a.connect else "GET"
+        c.send(b"".join(frame(HEADERS, END_HEADERS | (0 if a.connect else END_STREAM), c.next_sid(),
+                              c.head(method, a.path)) for _ in range(n)))
+        zero_window(c, n, a.timeout)
+        return 0
     sys.stdout.flush()
     c.report(a.timeout, {"get": "status rst goaway", "bomb": "status rst goaway", "bighead": "status rst goaway",
                          "trailer-bomb": "rst goaway", "streams": "rst goaway"}.get(a.action, "").split())

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -371,6 +372,251 @@ static bool test_best_rule(void)
 	return true;
 }
 
+/* ---- pol_sync_entries against a model of the LPM map: a table of at most `cap`
+ * entries that refuses a new key when full (-ENOSPC, as the kernel does) and, with
+ * old_kernel, an in-place update too (as older kernels do); it fails its fail_at-th
+ * write with -EIO, and after every write checks that the watched keys are there. */
+#define MCAP 64
+struct model {
+	struct pol_entry e[MCAP + 1];
+	size_t n, cap;
+	int writes, fail_at, adds_after_del;
+	bool old_kernel, deleted;
+	const struct hermes_policy_key *watch;
+	size_t n_watch;
+	int watch_missing;  /* writes after which a watched key was absent */
+};
+
+static long model_find(const struct model *m, const struct hermes_policy_key *k)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!pol_key_cmp(&m->e[i].key, k))
+			return (long)i;
+	return -1;
+}
+
+static int model_write(struct model *m)
+{
+	if (++m->writes == m->fail_at)
+		return -EIO;
+	return 0;
+}
+
+static void model_check(struct model *m)
+{
+	for (size_t i = 0; i < m->n_watch; i++)
+		if (model_find(m, &m->watch[i]) < 0) {
+			m->watch_missing++;
+			return;
+		}
+}
+
+static int model_put(void *map, const struct hermes_policy_key *k, const struct hermes_policy_val *v)
+{
+	struct model *m = map;
+	long i = model_find(m, k);
+	int rc = model_write(m);
+
+	if (rc)
+		return rc;
+	if ((i < 0 || m->old_kernel) && m->n == m->cap)
+		return -ENOSPC;
+	if (i < 0) {
+		i = (long)m->n++;
+		m->e[i].key = *k;
+		m->adds_after_del += m->deleted;
+	}
+	m->e[i].val = *v;
+	model_check(m);
+	return 0;
+}
+
+static int model_del(void *map, const struct hermes_policy_key *k)
+{
+	struct model *m = map;
+	long i = model_find(m, k);
+	int rc = model_write(m);
+
+	if (rc)
+		return rc;
+	if (i < 0)
+		return -ENOENT;
+	m->e[i] = m->e[--m->n];
+	m->deleted = true;
+	model_check(m);
+	return 0;
+}
+
+static const struct pol_map_ops model_ops = { .put = model_put, .del = model_del };
+
+static int ent_cmp_q(const void *a, const void *b)
+{
+	return pol_key_cmp(&((const struct pol_entry *)a)->key, &((const struct pol_entry *)b)->key);
+}
+
+/* The model's entries sorted (as collect gives them), into out. */
+static size_t model_sorted(const struct model *m, struct pol_entry *out)
+{
+	memcpy(out, m->e, m->n * sizeof(*out));
+	qsort(out, m->n, sizeof(*out), ent_cmp_q);
+	return m->n;
+}
+
+/* rule i of set `set`: 10.SET.I/32 (set 0: the kept ones) */
+static struct cfg_rule mkrule(int set, int i, unsigned action)
+{
+	struct cfg_rule r = { .line = i + 1 };
+	char s[32];
+
+	snprintf(s, sizeof(s), "10.%d.%d.%d/32", set, i / 256, i % 256);
+	pol_parse_match(s, &r.key);
+	r.val.action = (hermes_action_t)action;
+	return r;
+}
+
+/* A model holding `rules` as config rules (and the manual ones given). */
+static void model_fill(struct model *m, const struct cfg_rule *rules, int n)
+{
+	for (int i = 0; i < n; i++) {
+		m->e[m->n].key = rules[i].key;
+		m->e[m->n].val = rules[i].val;
+		m->e[m->n++].val.origin = HERMES_ORIGIN_CONFIG;
+	}
+}
+
+static bool same_as(const struct model *m, const struct pol_entry *want, size_t n)
+{
+	struct pol_entry got[MCAP + 1];
+
+	return model_sorted(m, got) == n && !memcmp(got, want, n * sizeof(*got));
+}
+
+static bool test_sync_full_map(void)
+{
+	struct cfg_rule old[MCAP], neu[MCAP];
+	struct hermes_policy_key kept[8];
+	struct pol_entry ents[MCAP + 1], want[MCAP + 1];
+	struct model m = { .cap = MCAP };
+	struct model full;
+	char err[512];
+	size_t n_ents;
+	int rc;
+
+	/* a full map of 8 kept rules (2 changing action) and 56 others, replaced by the
+	 * same 8 and 56 new ones: 120 rules at once would not fit */
+	for (int i = 0; i < MCAP; i++) {
+		old[i] = i < 8 ? mkrule(0, i, HERMES_ACT_DENY) : mkrule(1, i, HERMES_ACT_PROXY);
+		neu[i] = i < 8 ? mkrule(0, i, i < 2 ? HERMES_ACT_HTTP : HERMES_ACT_DENY) : mkrule(2, i, HERMES_ACT_PASS);
+		if (i < 8)
+			kept[i] = old[i].key;
+	}
+	model_fill(&m, old, MCAP);
+	full = m;
+	m.watch = kept;
+	m.n_watch = 8;
+	n_ents = model_sorted(&m, ents);
+	rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err));
+	ASSERT_EQ(rc, 0, "a full map replaced by a mostly different full set");
+	ASSERT_EQ(m.watch_missing, 0, "writes after which a kept rule was missing");
+	{
+		struct model w = { .cap = MCAP };
+
+		model_fill(&w, neu, MCAP);
+		model_sorted(&w, want);
+	}
+	ASSERT_TRUE(same_as(&m, want, MCAP), "the map holds exactly the new set");
+	ASSERT_EQ(m.writes, 2 + 56 + 56, "writes: 2 updates, 56 deletes, 56 adds");
+
+	/* the same on a kernel that counts an in-place update of a full map as a new entry */
+	m = full;
+	m.old_kernel = true;
+	m.watch = kept;
+	m.n_watch = 8;
+	rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err));
+	ASSERT_EQ(rc, 0, "old kernel: the updates wait for the deletes");
+	ASSERT_EQ(m.watch_missing, 0, "old kernel: a kept rule was never missing");
+	ASSERT_TRUE(same_as(&m, want, MCAP), "old kernel: the map holds exactly the new set");
+
+	/* with room, every new rule goes in before any old one leaves */
+	m = (struct model){ .cap = MCAP };
+	model_fill(&m, old, 32);
+	n_ents = model_sorted(&m, ents);
+	rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, 32, err, sizeof(err));
+	ASSERT_EQ(rc, 0, "half a map replaced");
+	ASSERT_EQ(m.adds_after_del, 0, "with room, no rule is added after a delete");
+	return true;
+}
+
+static bool test_sync_too_big(void)
+{
+	struct cfg_rule old[MCAP], neu[MCAP];
+	struct pol_entry ents[MCAP + 1];
+	struct model m = { .cap = MCAP };
+	char err[512];
+	size_t n_ents;
+	int rc;
+
+	/* 63 config rules and a manual one fill the map; 64 new config rules do not fit
+	 * beside the manual rule */
+	for (int i = 0; i < MCAP; i++) {
+		old[i] = mkrule(1, i, HERMES_ACT_PROXY);
+		neu[i] = mkrule(2, i, HERMES_ACT_PASS);
+	}
+	model_fill(&m, old, MCAP - 1);
+	m.e[m.n] = (struct pol_entry){ .key = mkrule(3, 0, 0).key,
+				       .val = { .action = HERMES_ACT_DENY, .origin = HERMES_ORIGIN_MANUAL } };
+	m.n++;
+	n_ents = model_sorted(&m, ents);
+	rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err));
+	ASSERT_EQ(rc, -ENOSPC, "a new set over the map's size");
+	ASSERT_EQ(m.writes, 0, "nothing written");
+	ASSERT_TRUE(same_as(&m, ents, n_ents), "the map is as it was");
+	ASSERT_HAS(err, "needs 65 entries in hermes_policy (64 config rules and 1 manual ones), more than the 64",
+		   "the message counts");
+	/* the manual rule's own key in the config: shadowed, so 64 fit */
+	neu[0].key = m.e[MCAP - 1].key;
+	rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err));
+	ASSERT_EQ(rc, 0, "a config rule shadowed by the manual one takes no entry of its own");
+	return true;
+}
+
+static bool test_sync_fail_midway(void)
+{
+	struct cfg_rule old[MCAP], neu[MCAP];
+	struct pol_entry ents[MCAP + 1];
+	struct model base = { .cap = MCAP };
+	char err[512];
+	size_t n_ents;
+	int total;
+
+	for (int i = 0; i < MCAP; i++) {
+		old[i] = i < 8 ? mkrule(0, i, HERMES_ACT_DENY) : mkrule(1, i, HERMES_ACT_PROXY);
+		neu[i] = i < 8 ? mkrule(0, i, HERMES_ACT_TUNNEL) : mkrule(2, i, HERMES_ACT_PASS);
+	}
+	model_fill(&base, old, MCAP - 8);
+	n_ents = model_sorted(&base, ents);
+	{
+		struct model m = base;
+
+		ASSERT_EQ(pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err)), 0,
+			  "the whole change");
+		total = m.writes;
+	}
+	/* each write in turn fails: the map is always as it was */
+	for (int k = 1; k <= total; k++) {
+		struct model m = base;
+		int rc;
+
+		m.fail_at = k;
+		rc = pol_sync_entries(&model_ops, &m, m.cap, ents, n_ents, neu, MCAP, err, sizeof(err));
+		if (!ASSERT_EQ(rc, -EIO, "a failed write fails the sync") ||
+		    !ASSERT_TRUE(same_as(&m, ents, n_ents), "write %d of %d failed: the map is as it was", k, total) ||
+		    !ASSERT_HAS(err, "were taken back", "the message says so"))
+			return false;
+	}
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_roundtrip_v4);
@@ -384,5 +630,8 @@ int main(void)
 	RUN(test_unknown_action);
 	RUN(test_order);
 	RUN(test_best_rule);
+	RUN(test_sync_full_map);
+	RUN(test_sync_too_big);
+	RUN(test_sync_fail_midway);
 	return check_summary("test_policy");
 }
