@@ -92,7 +92,11 @@
 # opt-in configurations, haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc, are
 # measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
-# seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all).
+# seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
+# BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
+# h2load c10000; the quick-mode and round limits above still apply; for bisecting one
+# row, with BENCH_CONFIGS and BENCH_BASE).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
 #
@@ -213,6 +217,20 @@ BIG_RUNS=${BIG_RUNS:-$RUNS}
 	echo "bench: BIG_RUNS must be 1..99, got '$BIG_RUNS'" >&2
 	exit 2
 }
+# BENCH_LOADS: only these loads (e.g. to bisect one row: a round of one load takes
+# seconds, a whole configuration minutes)
+LOAD_NAMES="idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000"
+for l in ${BENCH_LOADS:-}; do
+	case " $LOAD_NAMES " in *" $l "*) ;; *)
+		echo "bench: BENCH_LOADS names '$l', which is not a load: give some of $LOAD_NAMES" >&2
+		exit 2
+		;;
+	esac
+done
+want_load() { [ -z "${BENCH_LOADS:-}" ] || case " $BENCH_LOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# a hermesd that accepted fewer connections than this was not on the path: its round's
+# samples are dropped (a subset of loads may carry only a few connections)
+if [ -n "${BENCH_LOADS:-}" ]; then ACCEPTED_MIN=1; else ACCEPTED_MIN=100; fi
 [[ $BIG_SECS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: BIG_SECS must be 1..99 (seconds), got '$BIG_SECS'" >&2
 	exit 2
@@ -1325,7 +1343,7 @@ record_limits() {
 }
 
 # big_round RUN: whether round RUN measures c=BIG_CONNS
-big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ]; }
+big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ] && want_load c10000; }
 # cross_round RUN: whether round RUN runs the cross-checks (sockperf, unpinned RTT,
 # 8-flow bulk)
 cross_round() { [ "$EXTRA" = 1 ] && [ "$1" -le "$EXTRA_RUNS" ]; }
@@ -1361,32 +1379,34 @@ measure_config() {
 	fi
 	say "run $run/$RUNS $cfg$SIDE_TAG: ${CFG_DESC[$cfg]}"
 	record_limits "$cfg"
-	[ -n "${CFG_TLS[$cfg]:-}" ] && m_tls "$cfg" "$run"
+	[ -n "${CFG_TLS[$cfg]:-}" ] && want_load tls && m_tls "$cfg" "$run"
 	# memory first, before any load has grown the proxies' pools
-	if has_load "$cfg" l4 || has_load "$cfg" pp; then
+	if ! want_load idle1000; then
+		:
+	elif has_load "$cfg" l4 || has_load "$cfg" pp; then
 		m_idle "$cfg" "$run" l4
 	elif has_load "$cfg" http; then
 		m_idle "$cfg" "$run" http
 	fi
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
-		cross_round "$run" && has_load "$cfg" l4 && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"
-		m_pingpong "$cfg" "$run" 1 64 pinned
-		m_pingpong "$cfg" "$run" 100 64 pinned
-		m_pingpong "$cfg" "$run" 1 4096 pinned
+		cross_round "$run" && has_load "$cfg" l4 && want_load sockperf && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"
+		want_load rtt1 && m_pingpong "$cfg" "$run" 1 64 pinned
+		want_load rtt100 && m_pingpong "$cfg" "$run" 100 64 pinned
+		want_load rtt4k && m_pingpong "$cfg" "$run" 1 4096 pinned
 		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
-		cross_round "$run" && m_pingpong "$cfg" "$run" 1 64 free
-		m_flows "$cfg" "$run"
+		cross_round "$run" && want_load rtt1free && m_pingpong "$cfg" "$run" 1 64 free
+		want_load flows1000 && m_flows "$cfg" "$run"
 		if has_load "$cfg" l4; then
-			m_bulk "$cfg" "$run" 1
-			cross_round "$run" && m_bulk "$cfg" "$run" 8
-			m_connrate "$cfg" "$run"
+			want_load bulk1 && m_bulk "$cfg" "$run" 1
+			cross_round "$run" && want_load bulk8 && m_bulk "$cfg" "$run" 8
+			want_load connrate && m_connrate "$cfg" "$run"
 		fi
 	fi
-	if has_load "$cfg" http; then
+	if has_load "$cfg" http && want_load wrk; then
 		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
 	fi
-	if has_load "$cfg" h2; then
+	if has_load "$cfg" h2 && want_load h2load; then
 		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
 	fi
 	# the round's samples are kept only when the configuration was in force
@@ -1398,7 +1418,7 @@ measure_config() {
 			return 1
 		fi
 		accepted=$(stat_value hermes_connections_accepted_total)
-		if [ "${accepted:-0}" -lt 100 ]; then
+		if [ "${accepted:-0}" -lt "$ACCEPTED_MIN" ]; then
 			bench_error "$cfg" "$run" check "hermesd accepted ${accepted:-no} connections: traffic was not steered, samples dropped"
 			cfg_down
 			return 1
