@@ -101,10 +101,10 @@
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
 # client and server and every proxy process of the configuration run SCHED_FIFO, priority
 # 10, for that load only: on a machine where other work runs, the scheduler's choice of
-# who waits otherwise decides that row (its spread was +-100% and more beside test runs at
-# load 5-15, +-7 to 30% with BENCH_RT=1); it measures the proxy with the CPU to itself, not what an
-# application sees beside other work. The kernel's RT throttling (sched_rt_runtime_us)
-# still leaves the rest of the machine 5%.)
+# who waits otherwise decides that row (its spread was +-100% and more beside test runs
+# at load 5-15, +-7 to 30% with BENCH_RT=1); it measures the proxy with the CPU to
+# itself, not what an application sees beside other work. The kernel's RT throttling
+# (sched_rt_runtime_us) still leaves the rest of the machine 5%.)
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
 #
