@@ -34,6 +34,7 @@ struct ep_sock {
 	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
 	bool relaying, orphan, rst;
 	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
+	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
@@ -171,7 +172,7 @@ struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const st
 		free(k);
 		return NULL;
 	}
-	k->connecting = true;
+	k->connecting = k->nodelay = true;
 	life_hold(&k->life, 2);
 	return &k->e;
 }
@@ -307,7 +308,10 @@ static int sock_start(struct ep *e)
 	struct ep_sock *k = SK(e);
 	int one = 1, err;
 
-	setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* a syscall per socket and flow: not again on a dialled one */
+	if (!k->nodelay)
+		setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	k->nodelay = true;
 	if ((err = ring_setup(k)))
 		return err;
 	ep_sock_crash_reset(e);

@@ -54,7 +54,9 @@
 #                  path, would decide the result.
 #   rtt1free       rtt1 again with nobody pinned (what an application sees by default)
 #   flows1000      1000 concurrent flows, each connect + 10 x 64 B request/response:
-#                  completion time and RTT percentiles (pingpong -n 10)
+#                  completion time and RTT percentiles (pingpong -n 10), and the CPU
+#                  time the proxy processes spent on it (schedstat, 0.2 s after the
+#                  load so that their closing of the flows counts)
 #   bulk1, bulk8   iperf3 throughput with 1 and 8 parallel flows; CPU seconds per GB of
 #                  the whole machine (/proc/stat) during bulk1
 #   connrate       connect + 1 byte each way + close, 8 in parallel (build/bench/connrate)
@@ -92,7 +94,17 @@
 # opt-in configurations, haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc, are
 # measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
-# seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all).
+# seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
+# BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
+# h2load c10000; the quick-mode and round limits above still apply; for bisecting one
+# row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
+# client and server and every proxy process of the configuration run SCHED_FIFO, priority
+# 10, for that load only: on a machine where other work runs, the scheduler's choice of
+# who waits otherwise decides that row (its spread was +-100% and more beside test runs
+# at load 5-15, +-7 to 30% with BENCH_RT=1); it measures the proxy with the CPU to
+# itself, not what an application sees beside other work. The kernel's RT throttling
+# (sched_rt_runtime_us) still leaves the rest of the machine 5%.)
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
 #
@@ -213,6 +225,24 @@ BIG_RUNS=${BIG_RUNS:-$RUNS}
 	echo "bench: BIG_RUNS must be 1..99, got '$BIG_RUNS'" >&2
 	exit 2
 }
+# BENCH_LOADS: only these loads (e.g. to bisect one row: a round of one load takes
+# seconds, a whole configuration minutes)
+LOAD_NAMES="idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000"
+for l in ${BENCH_LOADS:-}; do
+	case " $LOAD_NAMES " in *" $l "*) ;; *)
+		echo "bench: BENCH_LOADS names '$l', which is not a load: give some of $LOAD_NAMES" >&2
+		exit 2
+		;;
+	esac
+done
+want_load() { [ -z "${BENCH_LOADS:-}" ] || case " $BENCH_LOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# BENCH_RT=1: the 1000-flow load's client, server and proxies run SCHED_FIFO (RT_PRIO)
+case ${BENCH_RT:-} in '' | 0 | no | false) RT=0 ;; *) RT=1 ;; esac
+RT_PRIO=10
+PP_FREE_PID=
+# a hermesd that accepted fewer connections than this was not on the path: its round's
+# samples are dropped (a subset of loads may carry only a few connections)
+if [ -n "${BENCH_LOADS:-}" ]; then ACCEPTED_MIN=1; else ACCEPTED_MIN=100; fi
 [[ $BIG_SECS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: BIG_SECS must be 1..99 (seconds), got '$BIG_SECS'" >&2
 	exit 2
@@ -353,6 +383,7 @@ start_servers() {
 	bg pingpong-server s taskset -c "$RTT_CPU" "$BENCHBIN/pingpong" server -a 0.0.0.0 -p $PORT_PINGPONG -T $SERVER_MAX_SECS
 	bg sockperf-server s taskset -c "$RTT_CPU" timeout $SERVER_MAX_SECS sockperf server --tcp -i 0.0.0.0 -p $PORT_SOCKPERF
 	bg pingpong-free-server s "$BENCHBIN/pingpong" server -a 0.0.0.0 -p $PORT_PINGPONG_FREE -T $SERVER_MAX_SECS
+	PP_FREE_PID=$BG_PID
 	bg connrate-server s "$BENCHBIN/connrate" server -a 0.0.0.0 -p $PORT_CONNRATE -T $SERVER_MAX_SECS
 	bg iperf3-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF
 	start_origin
@@ -487,6 +518,29 @@ rss_kib() {
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"
+}
+
+# cpu_us PID...: CPU time (user + system, every thread) the processes and their children
+# have run, in microseconds (schedstat: nanoseconds, unlike the 10 ms ticks of stat)
+cpu_us() {
+	local p sum=0 t v
+	for p in $(tree_pids "$@"); do
+		for t in "/proc/$p/task/"*/schedstat; do
+			v=$(cut -d' ' -f1 "$t" 2>/dev/null) || continue
+			sum=$((sum + ${v:-0} / 1000))
+		done
+	done
+	echo "$sum"
+}
+
+# rt_pids -f PRIO|-o 0 PID...: every thread of the processes and their children to
+# SCHED_FIFO at PRIO, or back to SCHED_OTHER (BENCH_RT)
+rt_pids() {
+	local pol=$1 prio=$2 p
+	shift 2
+	for p in $(tree_pids "$@"); do
+		chrt "$pol" -a -p "$prio" "$p" >/dev/null 2>&1 || say "warning: cannot set the scheduling policy of pid $p (chrt $pol $prio)"
+	done
 }
 
 # up_ready NS ADMIN: a hermesd's /ready is 200
@@ -988,13 +1042,24 @@ m_pingpong() { # CONFIG RUN CONNS SIZE pinned|free
 }
 
 m_flows() { # CONFIG RUN: 1000 concurrent flows, 10 exchanges each, unpinned
-	local cfg=$1 run=$2 log="$LOGS/$1-r$2-flows1000.log" out
+	local cfg=$1 run=$2 log="$LOGS/$1-r$2-flows1000.log" out cpu0 rt=()
+	if [ "$RT" = 1 ]; then
+		rt=(chrt -f "$RT_PRIO")
+		rt_pids -f "$RT_PRIO" "$PP_FREE_PID" "${CFG_PIDS[@]}"
+	fi
+	cpu0=$(cpu_us "${CFG_PIDS[@]}")
 	# shellcheck disable=SC2046 # pp_args gives words
-	if ! out=$(app_run "$log" 60 "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c 1000 -m 64 -n 10 -t 30) ||
+	if ! out=$(app_run "$log" 60 "${rt[@]}" "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c 1000 -m 64 -n 10 -t 30) ||
 		[ -z "$out" ]; then
+		[ "$RT" = 1 ] && rt_pids -o 0 "$PP_FREE_PID" "${CFG_PIDS[@]}"
 		bench_error "$cfg" "$run" "1000 flows" "$(tail -n 1 "$log")"
 		return 1
 	fi
+	# the proxies' own CPU time for the burst, what other work on the machine skews least;
+	# 0.2 s more for them to close the flows (pingpong does not wait for that)
+	[ ${#CFG_PIDS[@]} = 0 ] || sleep 0.2
+	[ ${#CFG_PIDS[@]} = 0 ] || sample "$cfg" "$run" flows1000_cpu_ms "$((($(cpu_us "${CFG_PIDS[@]}") - cpu0) / 1000))"
+	[ "$RT" = 1 ] && rt_pids -o 0 "$PP_FREE_PID" "${CFG_PIDS[@]}"
 	sample "$cfg" "$run" flows1000_ms "$(json_num elapsed_ms "$out")"
 	sample "$cfg" "$run" flows1000_connect_ms "$(json_num connect_ms "$out")"
 	sample "$cfg" "$run" flows1000_p50_us "$(json_num p50_us "$out")"
@@ -1325,7 +1390,7 @@ record_limits() {
 }
 
 # big_round RUN: whether round RUN measures c=BIG_CONNS
-big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ]; }
+big_round() { [ "$C10K" = 1 ] && [ "$1" -le "$BIG_RUNS" ] && want_load c10000; }
 # cross_round RUN: whether round RUN runs the cross-checks (sockperf, unpinned RTT,
 # 8-flow bulk)
 cross_round() { [ "$EXTRA" = 1 ] && [ "$1" -le "$EXTRA_RUNS" ]; }
@@ -1361,32 +1426,34 @@ measure_config() {
 	fi
 	say "run $run/$RUNS $cfg$SIDE_TAG: ${CFG_DESC[$cfg]}"
 	record_limits "$cfg"
-	[ -n "${CFG_TLS[$cfg]:-}" ] && m_tls "$cfg" "$run"
+	[ -n "${CFG_TLS[$cfg]:-}" ] && want_load tls && m_tls "$cfg" "$run"
 	# memory first, before any load has grown the proxies' pools
-	if has_load "$cfg" l4 || has_load "$cfg" pp; then
+	if ! want_load idle1000; then
+		:
+	elif has_load "$cfg" l4 || has_load "$cfg" pp; then
 		m_idle "$cfg" "$run" l4
 	elif has_load "$cfg" http; then
 		m_idle "$cfg" "$run" http
 	fi
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
-		cross_round "$run" && has_load "$cfg" l4 && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"
-		m_pingpong "$cfg" "$run" 1 64 pinned
-		m_pingpong "$cfg" "$run" 100 64 pinned
-		m_pingpong "$cfg" "$run" 1 4096 pinned
+		cross_round "$run" && has_load "$cfg" l4 && want_load sockperf && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"
+		want_load rtt1 && m_pingpong "$cfg" "$run" 1 64 pinned
+		want_load rtt100 && m_pingpong "$cfg" "$run" 100 64 pinned
+		want_load rtt4k && m_pingpong "$cfg" "$run" 1 4096 pinned
 		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
-		cross_round "$run" && m_pingpong "$cfg" "$run" 1 64 free
-		m_flows "$cfg" "$run"
+		cross_round "$run" && want_load rtt1free && m_pingpong "$cfg" "$run" 1 64 free
+		want_load flows1000 && m_flows "$cfg" "$run"
 		if has_load "$cfg" l4; then
-			m_bulk "$cfg" "$run" 1
-			cross_round "$run" && m_bulk "$cfg" "$run" 8
-			m_connrate "$cfg" "$run"
+			want_load bulk1 && m_bulk "$cfg" "$run" 1
+			cross_round "$run" && want_load bulk8 && m_bulk "$cfg" "$run" 8
+			want_load connrate && m_connrate "$cfg" "$run"
 		fi
 	fi
-	if has_load "$cfg" http; then
+	if has_load "$cfg" http && want_load wrk; then
 		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
 	fi
-	if has_load "$cfg" h2; then
+	if has_load "$cfg" h2 && want_load h2load; then
 		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
 	fi
 	# the round's samples are kept only when the configuration was in force
@@ -1398,7 +1465,7 @@ measure_config() {
 			return 1
 		fi
 		accepted=$(stat_value hermes_connections_accepted_total)
-		if [ "${accepted:-0}" -lt 100 ]; then
+		if [ "${accepted:-0}" -lt "$ACCEPTED_MIN" ]; then
 			bench_error "$cfg" "$run" check "hermesd accepted ${accepted:-no} connections: traffic was not steered, samples dropped"
 			cfg_down
 			return 1
@@ -1521,7 +1588,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
-\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
+\"loads\":$(json_str "${BENCH_LOADS:-}"),\"rt\":$RT,\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)$BASE_META}"
 
 start_servers

@@ -52,6 +52,7 @@ METRICS = [
     ("flows1000_connect_ms", "1000 concurrent flows: all connected after", "ms", "lower", "l4"),
     ("flows1000_p50_us", "1000 concurrent flows: RTT p50", "µs", "lower", "l4"),
     ("flows1000_p99_us", "1000 concurrent flows: RTT p99", "µs", "lower", "l4"),
+    ("flows1000_cpu_ms", "1000 concurrent flows: proxy CPU time", "ms", "lower", "l4"),
     ("bulk1_gbps", "bulk, 1 flow (iperf3)", "Gb/s", "higher", "l4"),
     ("bulk8_gbps", "bulk, 8 flows (iperf3)", "Gb/s", "higher", "l4"),
     ("cpu_s_per_gb", "CPU s per GB, bulk 1 flow (whole machine)", "s/GB", "lower", "l4"),
@@ -389,6 +390,11 @@ def markdown(meta, configs, results, errors, extra, ab=None):
                   meta.get("conn_secs"), meta.get("http_secs"), meta.get("h2_secs", meta.get("http_secs")),
                   ", ".join(str(meta.get(k)) for k in ("sockperf", "iperf3", "wrk", "h2load", "haproxy", "nginx",
                                                         "squid", "nghttpx") if meta.get(k))))
+    if meta.get("loads"):
+        out.append("Only the loads %s were measured (BENCH_LOADS)." % meta.get("loads"))
+    if meta.get("rt"):
+        out.append("BENCH_RT=1: the 1000-flow load's client, server and proxies ran SCHED_FIFO (the proxy with "
+                   "the CPU to itself, not what an application sees beside other work).")
     if meta.get("extra") and meta.get("extra_runs", runs) < runs:
         out.append("The cross-checks (sockperf, unpinned RTT, 8-flow bulk) ran in %s only (their cells have "
                    "n=%s or fewer: EXTRA_RUNS)." % (rounds(meta.get("extra_runs")), meta.get("extra_runs")))
