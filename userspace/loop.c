@@ -27,6 +27,7 @@
 #include "admin.h"
 #include "counters.h"
 #include "fdres.h"
+#include "heap.h"
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
@@ -544,6 +545,8 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	overload_tick(lp);
+	if (heap_tick())
+		lp->st.heap_trims++;
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
 	if (lp->n_spare >= lp->fd_reserve)
 		lp->fd_admin_lent = 0;

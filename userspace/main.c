@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "caps.h"
 #include "config.h"
+#include "heap.h"
 #include "hermes/pin.h"
 #include "ingress.h"
 #include "loader.h"
@@ -256,6 +257,7 @@ int main(int argc, char **argv)
 	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
 
+	heap_init();
 	while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

@@ -265,6 +265,13 @@ enum tunnel_limit {
 	      "refused with REFUSED_STREAM (refuse_stream), an http request answered 503 (refuse_request), a new " \
 	      "connection closed (refuse_connection).", "action", "stop_reading", "refuse_stream", "refuse_request", \
 	      "refuse_connection") \
+	/* the allocator (heap.c) */ \
+	SCRAPE(heap_bytes, gauge, "hermes_heap_bytes", \
+	       "Memory of glibc's allocator: in use by hermesd (in_use), free in its heap, resident or given " \
+	       "back (free), and in mappings of their own (mapped, in use).") \
+	VALUE(heap_trims, counter, "hermes_heap_trims_total", \
+	      "Times hermesd gave the allocator's free pages back to the kernel (malloc_trim) after its free memory " \
+	      "rose by 1 MiB.") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \

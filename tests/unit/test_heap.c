@@ -1,0 +1,95 @@
+/* test_heap.c: unit tests (no root) for userspace/heap.c, how hermesd uses glibc's
+ * allocator: after heap_init a block the size of a stream's window is a mapping of its
+ * own even after a larger mapped block was freed (glibc alone would have raised its mmap
+ * threshold past it and served it from the heap), and heap_tick gives back the pages of
+ * blocks freed in the middle of the heap, which free alone keeps resident. Under ASan the
+ * allocator is ASan's, not glibc's: the checks are skipped there. Exit 0 when every
+ * check passes, 1 otherwise. */
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "heap.h"
+
+/* Resident bytes of this process (/proc/self/statm), 0 when unreadable. */
+static size_t resident(void)
+{
+	unsigned long size = 0, res = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static bool test_window_is_mapped(void)
+{
+	void *big, *win;
+	size_t mapped;
+
+	/* glibc raises its threshold to the size of a mapped block when it is freed */
+	big = malloc(4 << 20);
+	ASSERT_TRUE(big, "malloc 4 MiB");
+	memset(big, 1, 4 << 20);
+	free(big);
+	mapped = mallinfo2().hblkhd;
+	win = malloc(1 << 20);
+	ASSERT_TRUE(win, "malloc 1 MiB");
+	ASSERT_TRUE(mallinfo2().hblkhd >= mapped + (1 << 20),
+		    "a 1 MiB block is mapped after a 4 MiB one was freed (mapped %zu -> %zu bytes)", mapped,
+		    mallinfo2().hblkhd);
+	free(win);
+	return true;
+}
+
+#define N_BLOCKS 64
+#define BLOCK (64 * 1024) /* below the mmap threshold: from the heap */
+
+static bool test_trim_after_burst(void)
+{
+	void *blocks[N_BLOCKS], *pins[N_BLOCKS];
+	size_t before, after_free, after_tick;
+
+	heap_tick(); /* from the free memory there is now */
+	/* a burst: blocks written whole, each followed by a small block that stays, so that
+	 * the freed blocks sit in the middle of the heap, not at its top */
+	for (int i = 0; i < N_BLOCKS; i++) {
+		blocks[i] = malloc(BLOCK);
+		pins[i] = malloc(32);
+		ASSERT_TRUE(blocks[i] && pins[i], "malloc %d", i);
+		memset(blocks[i], 1, BLOCK);
+	}
+	before = resident();
+	for (int i = 0; i < N_BLOCKS; i++)
+		free(blocks[i]);
+	after_free = resident();
+	ASSERT_TRUE(after_free + N_BLOCKS * BLOCK / 2 > before,
+		    "free keeps the burst resident (%zu -> %zu bytes): the test is meaningful", before, after_free);
+	ASSERT_TRUE(heap_tick(), "heap_tick trims after %d KiB were freed", N_BLOCKS * BLOCK / 1024);
+	after_tick = resident();
+	ASSERT_TRUE(after_tick + N_BLOCKS * BLOCK * 3 / 4 < after_free,
+		    "the burst's pages went back: resident %zu -> %zu bytes", after_free, after_tick);
+	ASSERT_TRUE(!heap_tick(), "nothing freed since: no trim");
+	for (int i = 0; i < N_BLOCKS; i++)
+		free(pins[i]);
+	return true;
+}
+
+int main(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	printf("skip test_heap: ASan's allocator, not glibc's\n");
+	return 0;
+#endif
+	heap_init();
+	RUN(test_window_is_mapped);
+	RUN(test_trim_after_burst);
+	return check_summary("test_heap");
+}
