@@ -233,8 +233,14 @@ static void scrape_tunnel_sessions(const struct scrape *x, const struct stats_fa
 
 static void scrape_heap_bytes(const struct scrape *x, const struct stats_family *f)
 {
-	struct mallinfo2 mi = mallinfo2();
+	/* mallinfo2 walks the allocator's free chunks: 1.7 ms for 10k, 62 ms for 100k (measured) */
+	static struct mallinfo2 mi;
+	static uint64_t mi_ms;
 
+	if (!mi_ms || x->lp->now_ms - mi_ms >= SLOW_COUNT_MAX_AGE_MS) {
+		mi = mallinfo2();
+		mi_ms = x->lp->now_ms;
+	}
 	head(x->b, f);
 	sample(x->b, f, "state", "in_use", mi.uordblks);
 	sample(x->b, f, "state", "free", mi.fordblks);

@@ -12,9 +12,10 @@
  * that size and over (a stream's 1 MiB window, grown session buffers) are mappings of
  * their own, unmapped when freed. */
 void heap_init(void);
-/* Each tick: once the allocator's free memory rose by HEAP_TRIM_STEP since the last
- * trim, gives its free pages back (malloc_trim). True when it did (the loop counts it in
+/* Each tick, with the buffer memory held now (buf_held): once it fell by HEAP_TRIM_STEP
+ * and a quarter below its peak since the last trim (a burst is over), gives the
+ * allocator's free pages back (malloc_trim). True when it did (the loop counts it in
  * hermes_heap_trims_total). */
-bool heap_tick(void);
+bool heap_tick(long long held);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "http.h"
 #include "ingress.h"
@@ -545,7 +546,7 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	overload_tick(lp);
-	if (heap_tick())
+	if (heap_tick(buf_held))
 		lp->st.heap_trims++;
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
 	if (lp->n_spare >= lp->fd_reserve)
