@@ -6,7 +6,12 @@
  * Two causes: glibc raises its mmap threshold to the size of each mapped chunk freed
  * (up to 32 MiB), after which the 1 MiB stream windows came from the heap, where their
  * written pages stay resident once freed; and free memory in the middle of the heap is
- * given back only by malloc_trim, never by free. */
+ * given back only by malloc_trim, never by free.
+ * The price of the pinned threshold: a 1 MiB block with 64 KiB written, then freed,
+ * costs 42 us of CPU as a mapping of its own (mmap, page faults, munmap) against 0.6 us
+ * from the heap (measured), once for each stream or TLS flow that receives data. The
+ * trim alone, with glibc's moving threshold, was tried on the 30-minute soak and kept
+ * more: RSS under load 16-20 MB against 13-16 MB, C's baseline 17.9 against 11.4 MB. */
 #include <malloc.h>
 
 #include "heap.h"
