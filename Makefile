@@ -195,6 +195,12 @@ $(BUILD)/tests/test_overload: $(BUILD)/obj/tests/unit/test_overload.o $(LIB_OBJS
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
+# test_heap links the allocator's settings and trim (heap.c) alone
+$(BUILD)/tests/test_heap: $(BUILD)/obj/tests/unit/test_heap.o $(BUILD)/obj/userspace/heap.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
 # test_tls links the TLS transport, and hermesctl's certificate maker (tools/certs.c) for
 # the certificates it makes at run time
 $(BUILD)/obj/tests/unit/test_tls.o: CFLAGS += -Itools

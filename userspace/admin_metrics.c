@@ -2,6 +2,7 @@
  * format 0.0.4: the families of HERMES_STATS (stats-t.h) in its order, from the loop's
  * counters and what a scrape reads itself (BPF maps, /proc, the policy map). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,22 @@ static void scrape_tunnel_sessions(const struct scrape *x, const struct stats_fa
 	head(x->b, f);
 	sample(x->b, f, "direction", "in", n_in);
 	sample(x->b, f, "direction", "out", n_out);
+}
+
+static void scrape_heap_bytes(const struct scrape *x, const struct stats_family *f)
+{
+	/* mallinfo2 walks the allocator's free chunks: 1.7 ms for 10k, 62 ms for 100k (measured) */
+	static struct mallinfo2 mi;
+	static uint64_t mi_ms;
+
+	if (!mi_ms || x->lp->now_ms - mi_ms >= SLOW_COUNT_MAX_AGE_MS) {
+		mi = mallinfo2();
+		mi_ms = x->lp->now_ms;
+	}
+	head(x->b, f);
+	sample(x->b, f, "state", "in_use", mi.uordblks);
+	sample(x->b, f, "state", "free", mi.fordblks);
+	sample(x->b, f, "state", "mapped", mi.hblkhd);
 }
 
 static void interfaces(const struct scrape *x, const struct stats_family *f, bool bytes)

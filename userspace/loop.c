@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "http.h"
 #include "ingress.h"
@@ -27,6 +28,7 @@
 #include "admin.h"
 #include "counters.h"
 #include "fdres.h"
+#include "heap.h"
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
@@ -545,6 +547,8 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	overload_tick(lp);
+	if (heap_tick(buf_held, lp->now_ms))
+		lp->st.heap_trims++;
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
 	if (lp->n_spare >= lp->fd_reserve)
 		lp->fd_admin_lent = 0;

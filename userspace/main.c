@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "caps.h"
 #include "config.h"
+#include "heap.h"
 #include "hermes/pin.h"
 #include "ingress.h"
 #include "loader.h"
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
 	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
 
+	heap_init();
 	/* before anything else can make OpenSSL allocate: its memory counts in the budget */
 	if (tls_mem_count_init())
 		log_warn("OpenSSL allocated before hermesd could count its memory: hermes_overload_tls_bytes "

@@ -1,9 +1,6 @@
 /* overload.c: the global memory budget (see overload.h): the stage from buf_held and the
  * configured thresholds, with hysteresis, and the share above which a connection counts
- * as one of the heaviest; and giving freed buffer memory back to the system once a peak
- * of it has gone. */
-#include <malloc.h>
-
+ * as one of the heaviest (giving freed memory back to the system is heap.c's). */
 #include "buf.h"
 #include "log.h"
 #include "overload.h"
@@ -95,27 +92,7 @@ void overload_set_share(uint64_t sum, uint64_t n)
 	heavy_share = n ? sum / n : 0;
 }
 
-/* Buffers are freed one by one into malloc's heap, which keeps what it got: after a
- * burst (clients that made hermesd fill its per-stream buffers, then left) RSS stayed at
- * the peak. Once the bytes held fell TRIM_AFTER below the highest count since the last
- * trim, malloc_trim gives the free pages back: a few ms for a heap of hundreds of MB,
- * so at most every TRIM_EVERY_MS, and a load that swings by more than TRIM_AFTER does
- * not have its pages given back and faulted in again every second. */
-#define TRIM_AFTER (16LL << 20)
-#define TRIM_EVERY_MS 5000
-static long long trim_peak;
-static uint64_t trim_last_ms;
-
 void overload_tick(struct loop *lp)
 {
 	overload_stage(lp);
-	if (buf_held > trim_peak)
-		trim_peak = buf_held;
-	else if (trim_peak - buf_held >= TRIM_AFTER && lp->now_ms - trim_last_ms >= TRIM_EVERY_MS) {
-		log_debug("overload: %lld buffer bytes held, %lld fewer than the peak: malloc_trim", buf_held,
-			  trim_peak - buf_held);
-		malloc_trim(0);
-		trim_peak = buf_held;
-		trim_last_ms = lp->now_ms;
-	}
 }

@@ -7,6 +7,7 @@
 #include "sess.h"
 
 #define SESS_OBUF_MAX (256 * 1024)  /* bytes gathered for one send */
+#define SESS_OBUF_FIRST (16 * 1024) /* an output buffer's first size (it doubles as it fills) */
 
 /* sess.c */
 void sess_dirty(struct sess *s);

@@ -270,6 +270,13 @@ enum tunnel_limit {
 	      "(refuse_request), a new transparent flow reset (refuse_connection), a new HTTP/2 connection " \
 	      "answered GOAWAY (goaway).", "action", "stop_reading", "refuse_stream", "refuse_request", \
 	      "refuse_connection", "goaway") \
+	/* the allocator (heap.c) */ \
+	SCRAPE(heap_bytes, gauge, "hermes_heap_bytes", \
+	       "Memory of glibc's allocator: in use by hermesd (in_use), free in its heap, resident or given " \
+	       "back (free), and in mappings of their own (mapped, in use); counted at most every 5 s.") \
+	VALUE(heap_trims, counter, "hermes_heap_trims_total", \
+	      "Times hermesd gave the allocator's free pages back to the kernel (malloc_trim) after a burst: the " \
+	      "buffer memory held fell by 1 MiB and a quarter below its peak since the last time.") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""ovlpush.py: clients that make hermesd hold buffer memory, for tests/e2e/overload.sh (run
-with /usr/bin/python3; python3-h2 for the HTTP/2 one). Each runs for SECS seconds, then
+"""ovlpush.py: clients that make hermesd hold buffer memory, for tests/e2e/overload.sh and
+tunnel_idle_memory.sh (run with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each runs for SECS seconds, then
 closes everything and prints one line of results.
 
   ovlpush.py stall HOST PORT TARGET CONNS STREAMS SECS
@@ -17,6 +17,11 @@ closes everything and prints one line of results.
       mutual TLS) with one request (METHOD GET: path /; CONNECT: to AUTHORITY),
       read until the answer: prints "goaway code=C last=L debug=D" (after the server's
       SETTINGS: "settings goaway ..."), "refused_stream", "status=S", "closed" or "reset".
+  ovlpush.py burst HOST PORT TARGET PATH STREAMS SECS
+      One h2c connection to a tunnel listener, STREAMS CONNECT streams to TARGET and GET
+      PATH over each, not read for a second, then read to the end: prints
+      "received=BYTES", then keeps the connection open and idle for SECS seconds
+      (tests/e2e/tunnel_idle_memory.sh).
 """
 import os
 import socket
@@ -133,10 +138,64 @@ def h2probe(host, port, method, authority, pki=None):
     s.close()
 
 
+def burst(host, port, target, path, nstreams, secs):
+    """One h2c connection, NSTREAMS CONNECT streams to TARGET, GET PATH over each, the
+    socket not read for a second (hermesd's output gathers behind it), then read to the
+    end; prints "received=BYTES" (the streams' bytes, answer heads included) and keeps the
+    connection open, idle, for SECS seconds."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.settings
+
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect((host, port))
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                                             validate_outbound_headers=False))
+    c.initiate_connection()
+    c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 16 << 20})
+    c.increment_flow_control_window(64 << 20)
+    live = set()
+    for _ in range(nstreams):
+        sid = c.get_next_available_stream_id()
+        c.send_headers(sid, [(":method", "CONNECT"), (":authority", target)])
+        live.add(sid)
+    s.sendall(c.data_to_send())
+    got, answered = 0, 0
+    get = ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, target)).encode()
+    while live:
+        data = s.recv(1 << 16)
+        if not data:
+            break
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived):
+                c.send_data(ev.stream_id, get)
+                answered += 1
+                if answered == nstreams:
+                    s.sendall(c.data_to_send())
+                    time.sleep(1)
+            elif isinstance(ev, h2.events.DataReceived):
+                got += len(ev.data)
+                c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                c.end_stream(ev.stream_id)  # the flow's other half: the stream closes whole
+                live.discard(ev.stream_id)
+            elif isinstance(ev, h2.events.StreamReset):
+                live.discard(ev.stream_id)
+        s.sendall(c.data_to_send())
+    print("received=%d" % got, flush=True)
+    time.sleep(secs)
+    s.close()
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "stall" and len(a) == 7:
         stall(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), float(a[6]))
+    elif a and a[0] == "burst" and len(a) == 7:
+        burst(a[1], int(a[2]), a[3], a[4], int(a[5]), float(a[6]))
     elif a and a[0] == "hold" and len(a) == 6:
         hold(a[1], int(a[2]), int(a[3]), a[4], float(a[5]))
     elif a and a[0] == "h2probe" and len(a) in (5, 6):
