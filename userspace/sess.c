@@ -762,8 +762,8 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
 }
 
 /* An output buffer grows for a burst and would keep that size for the session's life (2
- * MiB each, 4.2 MB held by an idle session, in tests/e2e/tunnel_idle_memory.sh: one
- * nghttp2 send can write more than the SESS_OBUF_MAX of room h2mux_produce checks). One
+ * MiB each, 4.2 MB held by an idle session, in tests/e2e/tunnel_idle_memory.sh, before
+ * DATA frames waited for room; now up to SESS_OBUF_MAX and a frame each). One
  * that is empty and not being sent goes, and the next output starts at SESS_OBUF_FIRST
  * again; once a tick, so a busy session regrows it at most once a second. */
 static void sess_ob_shrink(struct sess *s)

@@ -217,6 +217,12 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 
 	if (!st->e.src)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	/* h2mux_produce checks the room before each nghttp2 send, and one send can write
+	 * several DATA frames through here: past SESS_OBUF_MAX the frame waits (nghttp2 calls
+	 * again with the same frame once the output drained and h2mux_produce runs again), so
+	 * the output holds at most SESS_OBUF_MAX and one frame */
+	if (sess_out_len(s) >= SESS_OBUF_MAX)
+		return NGHTTP2_ERR_WOULDBLOCK;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
 	 * header is a record of its own, which costs less than copying a frame (up to
 	 * SESS_FRAME_MAX) together just to seal it in one piece */
