@@ -608,16 +608,18 @@ def plots(outdir, configs, results):
                     f.write("%d %g\n" % (c, v))
             f.write("\n\n")
     # per-proxy overhead and throughput: bar charts
+    # (a run of some loads only, BENCH_LOADS, may have no figure for a chart: gnuplot
+    # refuses an empty one, so such a chart is left out)
+    overhead = [(n, med(n, "added_rtt1_per_proxy_us")) for n in avail]
+    overhead = [(n, v) for n, v in overhead if v is not None]
     with open(os.path.join(pdir, "overhead.dat"), "w") as f:
-        for n in avail:
-            v = med(n, "added_rtt1_per_proxy_us")
-            if v is not None:
-                f.write('"%s" %g\n' % (n, v))
+        for n, v in overhead:
+            f.write('"%s" %g\n' % (n, v))
+    thr = [(n, med(n, "bulk1_gbps"), med(n, "wrk100_rps")) for n in avail]
+    thr = [(n, b, r) for n, b, r in thr if b is not None or r is not None]
     with open(os.path.join(pdir, "throughput.dat"), "w") as f:
-        for n in avail:
-            b, r = med(n, "bulk1_gbps"), med(n, "wrk100_rps")
-            if b is not None or r is not None:
-                f.write('"%s" %s %s\n' % (n, "%g" % b if b is not None else "NaN", "%g" % (r / 1000) if r else "NaN"))
+        for n, b, r in thr:
+            f.write('"%s" %s %s\n' % (n, "%g" % b if b is not None else "NaN", "%g" % (r / 1000) if r else "NaN"))
     plot = ['set terminal pngcairo size 1000,600 font ",10"' if _has_cairo() else 'set terminal png size 1000,600',
             'set datafile missing "NaN"',
             'set output "%s"' % os.path.join(outdir, "latency_vs_concurrency.png"),
@@ -628,18 +630,21 @@ def plots(outdir, configs, results):
         plot.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints title "%s"'
                                         % (os.path.join(pdir, "latency.dat"), i, n) for i, n in enumerate(lat)))
     plot += ['unset logscale', 'set xtics auto', 'set style data histogram', 'set style fill solid 0.8',
-             'set boxwidth 0.8', 'set xtics rotate by -35', 'set key off', 'set xlabel ""', 'set yrange [0:*]',
-             'set output "%s"' % os.path.join(outdir, "per_hop_overhead.png"),
-             'set title "Added RTT p50 per proxy process (64 B ping-pong, 1 flow, 1 CPU), vs direct, same round"',
-             'set ylabel "µs per proxy"',
-             'plot "%s" using 2:xtic(1) title "added per proxy"' % os.path.join(pdir, "overhead.dat"),
-             'set output "%s"' % os.path.join(outdir, "throughput.png"),
-             'set multiplot layout 1,2 title "Throughput per system (medians)"',
-             'set title "bulk, 1 flow (iperf3)"', 'set ylabel "Gb/s"',
-             'plot "%s" using 2:xtic(1)' % os.path.join(pdir, "throughput.dat"),
-             'set title "HTTP/1.1 req/s, c=100 (wrk)"', 'set ylabel "thousand req/s"',
-             'plot "%s" using 3:xtic(1)' % os.path.join(pdir, "throughput.dat"),
-             'unset multiplot']
+             'set boxwidth 0.8', 'set xtics rotate by -35', 'set key off', 'set xlabel ""', 'set yrange [0:*]']
+    if overhead:
+        plot += ['set output "%s"' % os.path.join(outdir, "per_hop_overhead.png"),
+                 'set title "Added RTT p50 per proxy process (64 B ping-pong, 1 flow, 1 CPU), vs direct, same round"',
+                 'set ylabel "µs per proxy"',
+                 'plot "%s" using 2:xtic(1) title "added per proxy"' % os.path.join(pdir, "overhead.dat")]
+    if thr:
+        plot += ['set output "%s"' % os.path.join(outdir, "throughput.png"),
+                 'set multiplot layout 1,2 title "Throughput per system (medians)"']
+        for col, title, unit, vals in ((2, "bulk, 1 flow (iperf3)", "Gb/s", [b for _, b, _ in thr]),
+                                       (3, "HTTP/1.1 req/s, c=100 (wrk)", "thousand req/s", [r for _, _, r in thr])):
+            plot += ['set title "%s"' % title, 'set ylabel "%s"' % unit]
+            if any(v for v in vals):
+                plot.append('plot "%s" using %d:xtic(1)' % (os.path.join(pdir, "throughput.dat"), col))
+        plot.append('unset multiplot')
     with open(os.path.join(pdir, "plots.gp"), "w") as f:
         f.write("\n".join(plot) + "\n")
     r = subprocess.run(["gnuplot", os.path.join(pdir, "plots.gp")], capture_output=True, text=True)
