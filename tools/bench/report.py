@@ -621,12 +621,12 @@ def plots(outdir, configs, results):
         for n, b, r in thr:
             f.write('"%s" %s %s\n' % (n, "%g" % b if b is not None else "NaN", "%g" % (r / 1000) if r else "NaN"))
     plot = ['set terminal pngcairo size 1000,600 font ",10"' if _has_cairo() else 'set terminal png size 1000,600',
-            'set datafile missing "NaN"',
-            'set output "%s"' % os.path.join(outdir, "latency_vs_concurrency.png"),
-            'set title "HTTP/1.1 GET 64 B: latency p50 vs concurrent connections (wrk), medians"',
-            'set logscale xy', 'set xlabel "connections"', 'set ylabel "p50 latency [µs]"', 'set key left top',
-            'set xtics (1, 100, 1000, 10000)', 'set grid']
+            'set datafile missing "NaN"', 'set grid']
     if lat:
+        plot += ['set output "%s"' % os.path.join(outdir, "latency_vs_concurrency.png"),
+                 'set title "HTTP/1.1 GET 64 B: latency p50 vs concurrent connections (wrk), medians"',
+                 'set logscale xy', 'set xlabel "connections"', 'set ylabel "p50 latency [µs]"', 'set key left top',
+                 'set xtics (1, 100, 1000, 10000)']
         plot.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints title "%s"'
                                         % (os.path.join(pdir, "latency.dat"), i, n) for i, n in enumerate(lat)))
     plot += ['unset logscale', 'set xtics auto', 'set style data histogram', 'set style fill solid 0.8',
