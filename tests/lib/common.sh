@@ -135,6 +135,18 @@ require_cmd() {
 	done
 }
 
+# san_build: true when the hermesd under test is the ASan+UBSan build (make SAN=1)
+san_build() {
+	ldd "$HERMESD_BIN" 2>/dev/null | grep -q libasan
+}
+
+# by_build NORMAL SAN: NORMAL, or SAN against the sanitizer build. For the sizes of bulk
+# transfers: the sanitizers watch the same code paths whatever the size, and make test
+# runs every test against both builds, so the SAN run moves less (never nothing).
+by_build() {
+	if san_build; then echo "$2"; else echo "$1"; fi
+}
+
 require_build() {
 	[ -x "$HERMESD_BIN" ] || die "$HERMESD_BIN is missing: run make first"
 	[ -x "$HERMESCTL_BIN" ] || die "$HERMESCTL_BIN is missing: run make first"
