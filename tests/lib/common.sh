@@ -709,11 +709,13 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
 	done
-	for ((i = 0; i < 50; i++)); do
+	# (polled every 20 ms, up to 5 s: most are gone within tens of milliseconds, and every
+	# test ends here)
+	for ((i = 0; i < 250; i++)); do
 		local alive=0
-		for pid in "${PIDS[@]}"; do pid_alive "$pid" && alive=1; done
+		for pid in "${PIDS[@]}"; do pid_alive "$pid" && alive=1 && break; done
 		[ $alive = 0 ] && break
-		sleep 0.1
+		sleep 0.02
 	done
 	for pid in "${PIDS[@]}"; do
 		pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
