@@ -4,8 +4,11 @@
 #   tests/run.sh unit   unit tests only
 #   tests/run.sh PATTERN...  only tests whose name contains one of the patterns (e.g. e2e/proxy)
 # Each test's output goes to $BUILD/test-logs/NAME.log. Exit codes of a test: 0 pass,
-# 77 skip (reason = last line of its log), anything else fail. The last line printed is
-# "N passed, N failed, N skipped"; the runner exits non-zero if any test failed.
+# 77 skip (reason = last line of its log), anything else fail. Each result line carries
+# the test's wall time ("PASS e2e/deny (2.1 s)"); before the summary come the slowest
+# runs ("slowest 10:", one "  12.3 s  NAME" line each, when more than one test ran), and
+# the last line printed is "N passed, N failed, N skipped"; the runner exits non-zero if
+# any test failed.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +32,7 @@ fi
 
 passed=0 failed=0 skipped=0
 failed_names=()
+durations=() # "TENTHS NAME" per run, for the slowest list
 
 selected() {
 	local name=$1 p
@@ -76,15 +80,18 @@ leak_check() {
 
 # run_one NAME LOG CMD...
 run_one() {
-	local name=$1 log=$2 id start end rc reason
+	local name=$1 log=$2 id start end rc reason tenths took
 	shift 2
 	mkdir -p "$(dirname "$log")"
 	# Short unique id for the test's namespaces, cgroup and pin root.
 	id="t$$-$((passed + failed + skipped))"
-	start=$(date +%s)
+	start=${EPOCHREALTIME/[.,]/}
 	HERMES_TEST_ID=$id timeout --kill-after=20 "$TEST_TIMEOUT" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
-	end=$(date +%s)
+	end=${EPOCHREALTIME/[.,]/}
+	tenths=$(((end - start + 50000) / 100000))
+	took="$((tenths / 10)).$((tenths % 10)) s"
+	durations+=("$tenths $name")
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 		echo "TIMEOUT: killed after ${TEST_TIMEOUT}s (rc $rc)" >>"$log"
 	fi
@@ -94,18 +101,18 @@ run_one() {
 	case $rc in
 	0)
 		passed=$((passed + 1))
-		echo "PASS $name ($((end - start))s)"
+		echo "PASS $name ($took)"
 		;;
 	77)
 		skipped=$((skipped + 1))
 		reason=$(grep -v '^[[:space:]]*$' "$log" | grep '^SKIP: ' | tail -n 1 | sed 's/^SKIP: //')
 		[ -n "$reason" ] || reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
-		echo "SKIP $name: $reason"
+		echo "SKIP $name ($took): $reason"
 		;;
 	*)
 		failed=$((failed + 1))
 		failed_names+=("$name")
-		echo "FAIL $name (see $log)"
+		echo "FAIL $name ($took, see $log)"
 		tail -n 30 "$log" | sed 's/^/    | /'
 		;;
 	esac
@@ -179,6 +186,11 @@ if [ -n "${SAN_BUILD:-}" ]; then
 	run_splice_pass "san:"
 fi
 
+if [ ${#durations[@]} -gt 1 ]; then
+	echo "slowest ${SLOWEST:-10}:"
+	printf '%s\n' "${durations[@]}" | sort -k1,1nr | head -n "${SLOWEST:-10}" |
+		awk '{ printf "  %5.1f s  %s\n", $1 / 10, $2 }'
+fi
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi

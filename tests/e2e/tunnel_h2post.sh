@@ -49,8 +49,13 @@ stop_hermesd
 # ---- a POST to another path is no tunnel: the ingress takes it as an explicit proxy
 # request (https://10.77.1.3:80/elsewhere) for its http action, which holds the
 # never-ending body to buffer it for retries (retry.max_buffered_body) and answers it
-# only at head_timeout_ms; the app's flow is reset when its tunnel setup times out
-client_cfg '{address: 10.77.1.2:15008, protocol: h2-post, path: /elsewhere, name: server}' >"$TMP/c2.yaml"
+# only at head_timeout_ms; the app's flow is reset when its tunnel setup times out (after
+# one attempt of 1 s here, not three of 3 s: neither the app's curl nor the drain at the
+# stop below waits for more)
+{
+	client_cfg '{address: 10.77.1.2:15008, protocol: h2-post, path: /elsewhere, name: server}'
+	echo 'proxy: {connect_timeout_ms: 1000, connect_attempts: 1}'
+} >"$TMP/c2.yaml"
 start_hermesd -c "$TMP/c2.yaml"
 CURL_MAX_TIME=4 curl_app -o /dev/null http://10.77.1.3/
 [ "$CURL_RC" != 0 ] || die "a POST to a path that is not tunnel.post_path opened a tunnel"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/fuzz/run.sh: builds every libFuzzer target tests/fuzz/fuzz_NAME.c with clang
 # -fsanitize=fuzzer,address,undefined into $BUILD/fuzz/ and runs each for FUZZ_SECONDS
-# (default: 20 for http1, 10 for the others: make test's smoke run) on a scratch copy of
+# (default 10: make test's smoke run) on a scratch copy of
 # tests/fuzz/corpus/NAME/ (the checked-in seeds stay as they are; the copy keeps what
 # the fuzzer found, for the next look). The targets: http1 (the HTTP/1.1 parser),
 # config (the YAML configuration loader), h2x (the HTTP/1.1 <-> HTTP/2 translation),
@@ -32,12 +32,9 @@ sources_of() {
 	esac
 }
 
-# How long a target runs unless FUZZ_SECONDS says.
+# How long a target runs unless FUZZ_SECONDS says (the soak runs them longer).
 seconds_of() {
-	case $1 in
-	http1) echo 20 ;;
-	*) echo 10 ;;
-	esac
+	echo 10
 }
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then

@@ -135,6 +135,18 @@ require_cmd() {
 	done
 }
 
+# san_build: true when the hermesd under test is the ASan+UBSan build (make SAN=1)
+san_build() {
+	ldd "$HERMESD_BIN" 2>/dev/null | grep -q libasan
+}
+
+# by_build NORMAL SAN: NORMAL, or SAN against the sanitizer build. For the sizes of bulk
+# transfers: the sanitizers watch the same code paths whatever the size, and make test
+# runs every test against both builds, so the SAN run moves less (never nothing).
+by_build() {
+	if san_build; then echo "$2"; else echo "$1"; fi
+}
+
 require_build() {
 	[ -x "$HERMESD_BIN" ] || die "$HERMESD_BIN is missing: run make first"
 	[ -x "$HERMESCTL_BIN" ] || die "$HERMESCTL_BIN is missing: run make first"
@@ -186,7 +198,10 @@ topo_up() {
 	ip -n "$NS_S" link set eth0 up || die "eth0 up in $NS_S failed"
 
 	# Resolve neighbours now (a closed port answers with a reset) so that the first
-	# connection of a test does not pay the neighbour-discovery retransmit.
+	# connection of a test does not pay the neighbour-discovery retransmit. Only once
+	# both ends are operationally up: until then the kernel drops what is sent (the
+	# first probe timed out and the test waited about 0.8 s for the retries).
+	wait_links_up 5 "$NS_C" eth0 "$NS_S" eth0 || say "warning: eth0 not up in $NS_C and $NS_S after 5 s"
 	wait_until 5 ns_c "$PY" -c '
 import socket
 for fam, a in ((socket.AF_INET, "10.77.1.2"), (socket.AF_INET6, "fd77:1::2"), (socket.AF_INET, "10.77.1.3")):
@@ -202,6 +217,26 @@ for fam, a in ((socket.AF_INET, "10.77.1.2"), (socket.AF_INET6, "fd77:1::2"), (s
 	mkdir "$CG" "$CG/app" "$CG/hermesd" || die "cannot create cgroup $CG"
 
 	say "topology up: netns $NS_C (10.77.1.1, fd77:1::1) <-> $NS_S (10.77.1.2, 10.77.1.3, fd77:1::2); cgroup $CG; pin root $PINROOT; tmp $TMP"
+}
+
+# links_up NS IFACE [NS IFACE...]: every IFACE is operationally up in its netns
+links_up() {
+	while [ $# -ge 2 ]; do
+		case $(ip -n "$1" -o link show dev "$2" 2>/dev/null) in *" state UP "*) ;; *) return 1 ;; esac
+		shift 2
+	done
+}
+
+# wait_links_up SECONDS NS IFACE...: links_up, polled every 20 ms (a link comes up in
+# tens of milliseconds; every test starts with this wait)
+wait_links_up() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 50; i++)); do
+		links_up "$@" && return 0
+		sleep 0.02
+	done
+	return 1
 }
 
 # topo_add_relay: a third host between the two, the relay R (netns hr-$ID):
@@ -674,11 +709,13 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
 	done
-	for ((i = 0; i < 50; i++)); do
+	# (polled every 20 ms, up to 5 s: most are gone within tens of milliseconds, and every
+	# test ends here)
+	for ((i = 0; i < 250; i++)); do
 		local alive=0
-		for pid in "${PIDS[@]}"; do pid_alive "$pid" && alive=1; done
+		for pid in "${PIDS[@]}"; do pid_alive "$pid" && alive=1 && break; done
 		[ $alive = 0 ] && break
-		sleep 0.1
+		sleep 0.02
 	done
 	for pid in "${PIDS[@]}"; do
 		pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
