@@ -680,10 +680,10 @@ int main(int argc, char **argv)
 	}
 
 	printf("wandelay: ready a=%s:%s b=%s:%s delay_ms=%.3f,%.3f loss_pct=%g,%g rate_Bps=%.0f,%.0f burst=%.0f,%.0f"
-	       " queue=%u limit=%u mtu=%u seed=%llu\n",
+	       " queue=%u limit=%u mtu=%u seed=%llu rt_prio=%d\n",
 	       ns[0], cfg.dev, ns[1], cfg.dev, (double)dirs[0].delay_ns / 1e6, (double)dirs[1].delay_ns / 1e6,
 	       dirs[0].loss * 100, dirs[1].loss * 100, dirs[0].rate, dirs[1].rate, dirs[0].burst, dirs[1].burst,
-	       cfg.queue, cfg.limit, cfg.mtu, (unsigned long long)cfg.seed);
+	       cfg.queue, cfg.limit, cfg.mtu, (unsigned long long)cfg.seed, cfg.rt_prio);
 
 	for (;;) {
 		int n = epoll_wait(ep, evs, 8, -1);
