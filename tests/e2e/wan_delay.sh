@@ -4,7 +4,8 @@
 # measured from outside it with ping and TCP:
 #  - no delay set: the base round trip through the line (ping);
 #  - RTT 10 and 50 ms: ping's round trip and a TCP handshake (connect() to accept) take the
-#    set RTT, never less, and at most 1 ms plus the base more;
+#    set RTT, never less, and at most 1 ms plus the base more (ping's mean, the shortest of
+#    5 handshakes; 0.5 ms more for Python's own time; their median within 5 ms);
 #  - a bulk transfer across 10 ms arrives byte-exact (SHA-256 of what the server sent);
 #  - 20 % loss: each direction drops between 13 and 27 % of its packets (seeded, so the
 #    same packets every run; the bounds leave room for the traffic to differ) and ping
@@ -91,9 +92,11 @@ for RTT in 10 50; do
 		"RTT $RTT: ping's mean round trip within 1 ms + base of the set RTT"
 	read -r CMIN CMED CMAX <<<"$(ns_c "$PY" "$TMP/probe.py" connect-times 10.77.1.2 7100 5)"
 	say "RTT $RTT: TCP connect min/median/max $CMIN/$CMED/$CMAX ms"
-	in_range "$RTT" "$CMIN" "$((RTT + 5))" "RTT $RTT: the shortest TCP handshake takes the set RTT or more"
-	in_range "$RTT" "$CMED" "$(awk -v r="$RTT" -v s="$LIMIT_SLACK" 'BEGIN { print r + 1 + s }')" \
-		"RTT $RTT: the median TCP handshake within 1 ms + base (+ 1 ms for Python) of the set RTT"
+	# (the client is a normal Python process, woken late now and then on a busy machine:
+	# the shortest handshake is held to the ping's bound, the median to a looser one)
+	in_range "$RTT" "$CMIN" "$(awk -v r="$RTT" -v s="$LIMIT_SLACK" 'BEGIN { print r + s + 0.5 }')" \
+		"RTT $RTT: the shortest TCP handshake is the set RTT, within 1.5 ms + base"
+	in_range "$RTT" "$CMED" "$((RTT + 5))" "RTT $RTT: the median TCP handshake is the set RTT, within 5 ms"
 	if [ "$RTT" = 10 ]; then
 		BULK=$(by_build $((32 << 20)) $((8 << 20)))
 		transfer 7101 "$BULK"
