@@ -69,6 +69,7 @@ CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ctl/*.c))
 TOP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/top/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Test tools in C, one file each (e.g. wandelay: the delay line of common.sh's wan_up)
 TESTBIN_SRCS := $(wildcard tests/bin/*.c)
 TESTBIN_BINS := $(patsubst tests/bin/%.c,$(BUILD)/tests/bin/%,$(TESTBIN_SRCS))
 # Test-only BPF programs (tests/bpf/*.bpf.c, e.g. impair: a TC link cutter) and their

@@ -264,6 +264,76 @@ topo_add_relay() {
 # ns_r CMD...: run in the relay host netns
 ns_r() { nsenter --net="/run/netns/$NS_R" "$@"; }
 
+# ---------------------------------------------------------------- a wide-area link
+
+WAN_BIN=$BUILD/tests/bin/wandelay
+WAN_PID=
+WAN_LOG=
+_WAN_RUNS=0
+# wan_up RTT_MS [LOSS_PCT] [RATE] [WANDELAY OPTIONS...]: a wide-area link between the
+# client and the server host in place of their direct one. The veth (eth0 on both) goes;
+# tests/bin/wandelay, a delay line in user space (this kernel has no netem), makes a TUN
+# device wan0 in each host and carries every packet between them after RTT_MS/2 (decimals
+# allowed) each way, dropping LOSS_PCT % of them at random each way (seeded: the same
+# packets every run) and at most RATE each way (bytes/s: 2M, 12.5M, 100Mbit; 0 or empty:
+# no limit). The hosts keep their addresses, now on wan0: 10.77.1.1, fd77:1::1 <->
+# 10.77.1.2, 10.77.1.3, fd77:1::2 (MTU 1500, or WANDELAY OPTIONS' --mtu). The relay host's
+# links (topo_add_relay) are left alone. Called again, it replaces the line with the new
+# settings (connections across it see a short outage). The line runs with SCHED_FIFO
+# priority 10: on a busy machine it woke up to 6 ms late now and then as a normal process;
+# as a real-time one, packets left it 50 us late on average, 0.7 ms at worst (--rt-prio 0
+# in WANDELAY OPTIONS turns that off). Sets WAN_PID and WAN_LOG (the line's output: its
+# settings, then its counters on wan_stat and on exit); cleanup stops it and the devices
+# go with it. `wandelay --help` has the options.
+wan_up() {
+	local rtt=$1 loss=${2:-0} rate=${3:-0}
+	shift $(($# < 3 ? $# : 3))
+	[ -x "$WAN_BIN" ] || die "$WAN_BIN is missing: run make first"
+	require_cmd ping
+	[ -n "$WAN_PID" ] && wan_down
+	# a second path would let traffic go round the line
+	ip -n "$NS_C" link del eth0 2>/dev/null
+	_WAN_RUNS=$((_WAN_RUNS + 1))
+	WAN_LOG=$TMP/wan-$_WAN_RUNS.log
+	bg "wan-$_WAN_RUNS" c "$WAN_BIN" --rt-prio 10 --rtt "$rtt" --loss "$loss" --rate "${rate:-0}" "$@" "$NS_C" "$NS_S"
+	WAN_PID=$BG_PID
+	if ! wait_until 5 grep -q '^wandelay: ready' "$WAN_LOG"; then
+		cat "$WAN_LOG"
+		die "wandelay (pid $WAN_PID) did not make its devices in $NS_C and $NS_S within 5 s"
+	fi
+	ip -n "$NS_C" addr add 10.77.1.1/24 dev wan0 &&
+		ip -n "$NS_C" addr add fd77:1::1/64 dev wan0 nodad &&
+		ip -n "$NS_S" addr add 10.77.1.2/24 dev wan0 &&
+		ip -n "$NS_S" addr add 10.77.1.3/24 dev wan0 &&
+		ip -n "$NS_S" addr add fd77:1::2/64 dev wan0 nodad ||
+		die "cannot put the hosts' addresses on wan0"
+	# the path works, both families: ping sends every 20 ms until the first reply (a TCP
+	# check would wait a second for its SYN's retransmission when the line drops it)
+	ns_c ping -n -q -c 1 -i 0.02 -w 5 10.77.1.2 >/dev/null && ns_c ping -n -q -c 1 -i 0.02 -w 5 fd77:1::2 >/dev/null ||
+		die "no way from $NS_C to $NS_S through the delay line (see $WAN_LOG)"
+	say "wide-area link up: $NS_C wan0 <-> $NS_S wan0 through wandelay (pid $WAN_PID): $(sed -n 's/^wandelay: ready //p' "$WAN_LOG")"
+}
+
+# wan_down: stop the delay line (its devices go with it; the hosts are then cut off)
+wan_down() {
+	[ -n "$WAN_PID" ] || return 0
+	stop_pid "$WAN_PID" TERM 5
+	say "wandelay (pid $WAN_PID) stopped: status $STOP_RC; $(grep -c '^wandelay: final' "$WAN_LOG") final counter lines"
+	WAN_PID=
+}
+
+# wan_stat DIR COUNTER: a counter of the delay line now; DIR a->b (client host to server
+# host) or b->a; COUNTER one of the names of a "wandelay: stats" line (rx_packets,
+# drop_loss, late_p99_us, ...)
+wan_stat() {
+	local n
+	n=$(grep -c '^wandelay: stats' "$WAN_LOG")
+	kill -USR1 "$WAN_PID" 2>/dev/null || die "wan_stat: wandelay (pid $WAN_PID) is not running"
+	wait_until 5 sh -c '[ "$(grep -c "^wandelay: stats" "$0")" -ge "$1" ]' "$WAN_LOG" $((n + 2)) ||
+		die "wan_stat: wandelay (pid $WAN_PID) printed no counters within 5 s of SIGUSR1"
+	grep "^wandelay: stats $1 " "$WAN_LOG" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
 # start_peer_hermesd NS TAG ARGS...: another hermesd (a relay or ingress host) in netns
 # NS, in cgroup $CG/hermesd-TAG steering $CG/app-TAG, pins under $PINROOT-TAG, log
 # $TMP/hermesd-TAG.log; ARGS must give it its own --admin (and --listen) when it
