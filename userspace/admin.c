@@ -415,6 +415,8 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		sb_json_str(b, c->tls.key);
 		sb_printf(b, ",\"ca\":");
 		sb_json_str(b, c->tls.ca);
+		sb_printf(b, ",\"ciphersuites\":");
+		sb_json_str(b, c->tls.ciphersuites);
 		sb_printf(b, "}");
 	} else {
 		sb_printf(b, "null");

@@ -627,6 +627,39 @@ int cfgnet_set_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const cha
 			       (void **)&cfg->endpoints, &cfg->n_endpoints, check_endpoint);
 }
 
+/* The TLS 1.3 suites OpenSSL 3 knows (RFC 8446 B.4). Checked here, at load, because
+ * SSL_CTX_set_ciphersuites skips a name it does not know without a word. */
+static const char *const tls13_suites[] = {
+	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	"TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256",
+};
+
+static int set_ciphersuites(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+			    void *obj)
+{
+	struct hermes_config *cfg = obj;
+	const char *p;
+	int ret = cfgp_set_string(c, k, qname, v, obj);
+
+	if (ret)
+		return ret;
+	p = cfg->tls.ciphersuites;
+	if (!*p)
+		return cfgp_fail(c, v, "'%s' is empty (expected %s)", qname, k->expect);
+	for (;;) {
+		size_t n = strcspn(p, ":");
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(tls13_suites); i++)
+			known |= strlen(tls13_suites[i]) == n && !strncmp(p, tls13_suites[i], n);
+		if (!known)
+			return cfgp_fail(c, v, "%s '%s': '%.*s' is not a TLS 1.3 cipher suite (expected %s)", qname,
+					 cfgp_show(c, cfg->tls.ciphersuites), (int)n, p, k->expect);
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
 
 const struct cfgp_key cfgnet_tls_keys[] = {
 	{ .name = "cert", .set = cfgp_set_path, CFGP_STRING(tls.cert), CFGP_RELOAD,
@@ -635,6 +668,11 @@ const struct cfgp_key cfgnet_tls_keys[] = {
 	  .expect = "an absolute path to the certificate's PEM private key" },
 	{ .name = "ca", .set = cfgp_set_path, CFGP_STRING(tls.ca), CFGP_RELOAD,
 	  .expect = "an absolute path to the PEM CA certificate(s) that sign peers" },
+	/* the runtime snapshot a SIGHUP builds makes new contexts: new connections use it */
+	{ .name = "ciphersuites", .set = set_ciphersuites, CFGP_STRING(tls.ciphersuites), CFGP_RELOAD,
+	  .expect = "TLS 1.3 cipher suites separated by ':', most preferred first, from TLS_AES_128_GCM_SHA256, "
+		    "TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256, "
+		    "TLS_AES_128_CCM_8_SHA256" },
 };
 
 #define TUNNEL_KEY(n, f, lo, hi) { .name = n, .set = cfgp_set_u32, CFGP_FIELD(f), .min = (lo), .max = (hi), CFGP_RELOAD }
@@ -661,13 +699,19 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	TUNNEL_KEY("stream_fd_headroom_percent", tunnel_fd_headroom_pct, 1, 90),
 };
 
-/* After the whole file: a tls section is all of cert, key and ca, and a peer that uses TLS
- * needs it. */
+/* After the whole file: a tls section is all of cert, key and ca (ciphersuites alone
+ * would do nothing), and a peer that uses TLS needs it. */
 int cfgnet_check(struct cfgp_ctx *c, const struct hermes_config *cfg)
 {
 	if ((cfg->tls.cert[0] || cfg->tls.key[0] || cfg->tls.ca[0]) &&
 	    !(cfg->tls.cert[0] && cfg->tls.key[0] && cfg->tls.ca[0])) {
 		snprintf(c->err, c->errlen, "%s: 'tls' needs all of cert, key and ca (mutual TLS)", c->path);
+		return -EINVAL;
+	}
+	if (!cfg->tls.cert[0] && strcmp(cfg->tls.ciphersuites, CFG_TLS_DEFAULT_CIPHERSUITES)) {
+		snprintf(c->err, c->errlen, "%s: tls.ciphersuites is set but 'tls' has no cert, key and ca: "
+			 "hermesd speaks no TLS without them (expected all of cert, key and ca, or no ciphersuites)",
+			 c->path);
 		return -EINVAL;
 	}
 	for (int i = 0; i < cfg->n_routes; i++)

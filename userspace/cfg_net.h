@@ -21,7 +21,7 @@ enum {
 	CFGNET_N_LISTENER_KEYS = 6,
 	CFGNET_N_PROXY_KEYS = 8,
 	CFGNET_N_INBOUND_KEYS = 5,
-	CFGNET_N_TLS_KEYS = 3,
+	CFGNET_N_TLS_KEYS = 4,
 	CFGNET_N_TUNNEL_KEYS = 13,
 };
 extern const struct cfgp_key cfgnet_listener_keys[CFGNET_N_LISTENER_KEYS];

@@ -266,6 +266,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->log_format = LOG_FMT_AUTO;
 	cfg->log_bpf = LOG_WARN;
 	snprintf(cfg->access_log, sizeof(cfg->access_log), "stderr");
+	snprintf(cfg->tls.ciphersuites, sizeof(cfg->tls.ciphersuites), "%s", CFG_TLS_DEFAULT_CIPHERSUITES);
 	/* constant, well-formed strings: these cannot fail */
 	(void)addr_parse(CFGNET_DEFAULT_LISTEN, &cfg->listen);
 	(void)addr_parse(CFGNET_DEFAULT_LISTEN6, &cfg->listen6);

@@ -237,6 +237,7 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		print_kv_str(f, "  ", "cert", cfg->tls.cert);
 		print_kv_str(f, "  ", "key", cfg->tls.key);
 		print_kv_str(f, "  ", "ca", cfg->tls.ca);
+		print_kv_str(f, "  ", "ciphersuites", cfg->tls.ciphersuites);
 	}
 	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  allow_cleartext: %s\n  head_timeout_ms: %u\n",
 		cfg->h2_max_streams, cfg->h2_pool_mbps, bool_word(cfg->tunnel_allow_cleartext), cfg->tunnel_head_timeout_ms);

@@ -120,6 +120,16 @@ static SSL_CTX *ctx_new(const struct cfg_tls *t, bool server, char *err, size_t 
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	/* tls.ciphersuites (checked at load; "" from a caller that left it zeroed: the
+	 * default). The server picks by its own order, so a client that prefers AES-256-GCM
+	 * (OpenSSL's default order) still gets the cheaper AES-128-GCM from us. */
+	if (SSL_CTX_set_ciphersuites(ctx, t->ciphersuites[0] ? t->ciphersuites : CFG_TLS_DEFAULT_CIPHERSUITES) != 1) {
+		queue_reason(why, sizeof(why));
+		snprintf(err, errlen, "tls.ciphersuites %s: %s", t->ciphersuites, why);
+		goto fail;
+	}
+	if (server)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* records are sized by us (16 KiB DATA frames); no renegotiation-era options */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* no SSL_MODE_RELEASE_BUFFERS: a malloc/free pair per record costs more than the

@@ -31,6 +31,13 @@ via_proxy() {
 	RC=$?
 }
 
+# suite_of PKI: the TLS 1.3 suite the ingress listener picks for openssl s_client (its
+# default offer, AES-256-GCM first) with PKI's CA and client certificate
+suite_of() {
+	ns_c timeout 10 openssl s_client -connect 10.77.1.2:15008 -servername server -brief -CAfile "$TMP/$1/ca.crt" \
+		-cert "$TMP/$1/client.crt" -key "$TMP/$1/client.key" </dev/null 2>&1 | sed -n 's/^Ciphersuite: *//p'
+}
+
 # hup_expect PATTERN WHY: SIGHUP to the ingress; its log must show PATTERN within 5 s
 hup_expect() {
 	kill -HUP "$S_PID"
@@ -41,6 +48,9 @@ hup_expect() {
 via_proxy pki1 -o "$TMP/p1.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p1.out" || die "with the first certificates curl did not get the page (rc $RC)"
 say "ok: the first certificates work"
+SUITE=$(suite_of pki1)
+[ "$SUITE" = TLS_AES_128_GCM_SHA256 ] || die "the listener picked '$SUITE' for a client preferring AES-256 (want its own first, TLS_AES_128_GCM_SHA256)"
+say "ok: default suite $SUITE, the listener's own order"
 
 # an upload on a TLS session opened before the rotation: curl streams a fifo to the
 # echo origin, half of it before the rotation and half after
@@ -62,11 +72,20 @@ wait_until 5 grep -q 'CONNECT 10.77.1.3:8080' "$S_LOG" || die "the upload's tunn
 
 # rotation: new files over the old ones, then SIGHUP
 cp "$TMP/pki2/server.crt" "$TMP/pki2/server.key" "$TMP/pki2/ca.crt" "$TMP/live/"
+cat >"$TMP/ingress.yaml" <<YAML
+tls: {cert: $TMP/live/server.crt, key: $TMP/live/server.key, ca: $TMP/live/ca.crt,
+      ciphersuites: "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"}
+YAML
 hup_expect 'SIGHUP: TLS certificate .* loaded for new connections' "the ingress did not log the new certificates"
 
 via_proxy pki2 -o "$TMP/p2.out" http://10.77.1.3/
 [ $RC = 0 ] && grep -qF "$NGINX_PAGE" "$TMP/p2.out" || die "after the rotation the new certificates did not work (rc $RC)"
 say "ok: new connections use the new certificates"
+SUITE=$(suite_of pki2)
+[ "$SUITE" = TLS_CHACHA20_POLY1305_SHA256 ] || die "after the reload the listener picked '$SUITE' (want tls.ciphersuites' first, TLS_CHACHA20_POLY1305_SHA256)"
+say "ok: the reloaded tls.ciphersuites applies to new connections ($SUITE)"
+nsenter --net="/run/netns/$NS_S" curl -sS --max-time 5 http://127.0.0.1:15000/config | "$PY" -c 'import json,sys; c=json.load(sys.stdin); assert c["tls"]["ciphersuites"]=="TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256", c["tls"]' ||
+	die "/config does not show the reloaded tls.ciphersuites"
 via_proxy pki1 -o /dev/null http://10.77.1.3/
 [ $RC != 0 ] || die "after the rotation a client trusting only the old CA still got through"
 say "ok: a client trusting only the old CA fails its handshake (curl rc $RC)"

@@ -417,6 +417,13 @@ static const struct bad_case {
 	{ "bad protocol", "routes:\n  - {name: r, match: [10.0.0.0/8], protocol: h3, peers: [10.0.0.1:1]}\n", 2,
 	  "routes.protocol", "h3" },
 	{ "tls half given", "tls: {cert: /a.crt}\n", 0, "needs all of cert, key and ca", NULL },
+	{ "unknown cipher suite", "tls: {cert: /a.crt, key: /a.key, ca: /ca.crt,\n"
+	  "  ciphersuites: \"TLS_AES_128_GCM_SHA256:AES256-GCM-SHA384\"}\n", 2, "tls.ciphersuites",
+	  "'AES256-GCM-SHA384' is not a TLS 1.3 cipher suite" },
+	{ "empty cipher suite", "tls: {cert: /a.crt, key: /a.key, ca: /ca.crt, ciphersuites: \"TLS_AES_128_GCM_SHA256:\"}\n",
+	  1, "tls.ciphersuites", "'' is not a TLS 1.3 cipher suite" },
+	{ "cipher suites without tls", "tls: {ciphersuites: TLS_AES_256_GCM_SHA384}\n", 0,
+	  "tls.ciphersuites is set but 'tls' has no cert", NULL },
 	{ "bad route name", "routes:\n  - {name: \"a b\", match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
 	  "routes.name", "letters" },
 	{ "access bad action", "tunnel_access:\n  - {match: 10.0.0.0/8, action: permit}\n", 2,
@@ -740,6 +747,8 @@ static bool test_routes_access(void)
 	}
 	ok &= ASSERT_EQ(cfg.n_routes, 2, "n_routes");
 	ok &= ASSERT_EQ(cfg.n_access, 3, "n_access");
+	ok &= ASSERT_STREQ(cfg.tls.ciphersuites, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+			   "tls.ciphersuites default: AES-128-GCM first");
 	ok &= ASSERT_TRUE(cfg.routes[0].peers[0].proto == TPROTO_H2 && !cfg.routes[0].peers[0].tls,
 			  "protocol h2c: HTTP/2 without TLS");
 	ok &= ASSERT_TRUE(cfg.routes[1].peers[0].proto == TPROTO_H2 && cfg.routes[1].peers[0].tls,

@@ -56,6 +56,8 @@ static const struct sample {
 	{ "tls.cert", "tls: {cert: /etc/hermes/tls/a.crt, key: /etc/hermes/tls/host.key, ca: /etc/hermes/tls/ca.crt}\n" },
 	{ "tls.key", "tls: {cert: /etc/hermes/tls/host.crt, key: /etc/hermes/tls/a.key, ca: /etc/hermes/tls/ca.crt}\n" },
 	{ "tls.ca", "tls: {cert: /etc/hermes/tls/host.crt, key: /etc/hermes/tls/host.key, ca: /etc/hermes/tls/a.crt}\n" },
+	{ "tls.ciphersuites", "tls: {cert: /etc/hermes/tls/host.crt, key: /etc/hermes/tls/host.key, "
+	  "ca: /etc/hermes/tls/ca.crt, ciphersuites: TLS_AES_256_GCM_SHA384}\n" },
 	{ "tunnel.h2_max_streams", "tunnel: {h2_max_streams: 7}\n" },
 	{ "tunnel.h2_pool_mbps", "tunnel: {h2_pool_mbps: 100}\n" },
 	{ "tunnel.post_path", "tunnel: {post_path: /elsewhere}\n" },

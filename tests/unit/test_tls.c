@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "buf.h"
 #include "certs.h"
 #include "check.h"
@@ -422,12 +424,16 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
-/* The contexts of host (its certificate, the CA): server or client. */
-static int ctx_of(const char *host, void **server, void **client)
+/* The contexts of host (its certificate, the CA) with tls.ciphersuites suites (NULL:
+ * left unset, the default): server or client. */
+static int ctx_suites(const char *host, const char *suites, void **server, void **client)
 {
-	struct cfg_tls t;
+	static struct cfg_tls t;
 	char err[512];
 
+	memset(&t, 0, sizeof(t));
+	if (suites)
+		snprintf(t.ciphersuites, sizeof(t.ciphersuites), "%s", suites);
 	snprintf(t.cert, sizeof(t.cert), "%s/%s.crt", dir, host);
 	snprintf(t.key, sizeof(t.key), "%s/%s.key", dir, host);
 	snprintf(t.ca, sizeof(t.ca), "%s/ca.crt", dir);
@@ -436,6 +442,87 @@ static int ctx_of(const char *host, void **server, void **client)
 		return -1;
 	}
 	return 0;
+}
+
+static int ctx_of(const char *host, void **server, void **client)
+{
+	return ctx_suites(host, NULL, server, client);
+}
+
+/* The suite a handshake of a client of cctx with a server of sctx agrees on ("" if it
+ * fails). */
+static const char *suite_between(void *cctx, void *sctx, char *buf, size_t len)
+{
+	struct end c = { 0 }, s = { 0 };
+	char cwhy[320], swhy[320];
+
+	buf[0] = 0;
+	if (ASSERT_EQ(tls_xprt_client(&c.t, cctx, "server.test", "h2", end_out, &c), 0, "client start") &&
+	    ASSERT_EQ(tls_xprt_server(&s.t, sctx, end_out, &s), 0, "server start") &&
+	    ASSERT_TRUE(handshake(&c, &s, cwhy, swhy) == 0, "client: %s; server: %s", cwhy, swhy)) {
+		snprintf(buf, len, "%s", SSL_CIPHER_standard_name(SSL_get_current_cipher(c.t.ssl)));
+		ASSERT_STREQ(SSL_CIPHER_standard_name(SSL_get_current_cipher(s.t.ssl)), buf, "both ends agree");
+	}
+	end_free(&c);
+	end_free(&s);
+	return buf;
+}
+
+/* The plain server's ALPN: h2, as an HTTP/2 origin's. */
+static int plain_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+		      unsigned int inlen, void *arg)
+{
+	static const unsigned char h2[] = { 2, 'h', '2' };
+
+	(void)ssl;
+	(void)arg;
+	return SSL_select_next_proto((unsigned char **)out, outlen, h2, sizeof(h2), in, inlen) == OPENSSL_NPN_NEGOTIATED ?
+	       SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/* The default suites: AES-128-GCM, also with a client that prefers AES-256-GCM (as
+ * OpenSSL's default order does), because the server picks by its own order; a client
+ * of ours offers AES-128-GCM first to a server that follows the client's order (a plain
+ * OpenSSL 3 server). A configured tls.ciphersuites is honoured on both ends. */
+static bool test_suites(void)
+{
+	void *srv_256, *cli_256, *srv_chacha, *cli_chacha, *x[4];
+	SSL_CTX *plain = SSL_CTX_new(TLS_server_method());
+	char cert[PATH_MAX + 32], key[PATH_MAX + 32], got[64];
+
+	snprintf(cert, sizeof(cert), "%s/server.test.crt", dir);
+	snprintf(key, sizeof(key), "%s/server.test.key", dir);
+	if (!ASSERT_TRUE(plain && SSL_CTX_use_certificate_chain_file(plain, cert) == 1 &&
+			 SSL_CTX_use_PrivateKey_file(plain, key, SSL_FILETYPE_PEM) == 1, "plain OpenSSL server context") ||
+	    !ASSERT_EQ(ctx_suites("server.test", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", &srv_256, &x[0]), 0,
+		       "server preferring AES-256") ||
+	    !ASSERT_EQ(ctx_suites("client.test", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", &x[1], &cli_256), 0,
+		       "client preferring AES-256") ||
+	    !ASSERT_EQ(ctx_suites("server.test", "TLS_CHACHA20_POLY1305_SHA256", &srv_chacha, &x[2]), 0,
+		       "server with ChaCha20 only") ||
+	    !ASSERT_EQ(ctx_suites("client.test", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384", &x[3],
+				  &cli_chacha), 0, "client preferring ChaCha20"))
+		return false;
+	SSL_CTX_set_alpn_select_cb(plain, plain_alpn, NULL);
+	ASSERT_STREQ(suite_between(cli_ctx, srv_ctx, got, sizeof(got)), "TLS_AES_128_GCM_SHA256", "default both ends");
+	ASSERT_STREQ(suite_between(cli_256, srv_ctx, got, sizeof(got)), "TLS_AES_128_GCM_SHA256",
+		      "a client preferring AES-256 gets our order");
+	ASSERT_STREQ(suite_between(cli_ctx, plain, got, sizeof(got)), "TLS_AES_128_GCM_SHA256",
+		      "our client's order, at a server that follows the client's");
+	ASSERT_STREQ(suite_between(cli_ctx, srv_256, got, sizeof(got)), "TLS_AES_256_GCM_SHA384",
+		      "a configured server order");
+	ASSERT_STREQ(suite_between(cli_ctx, srv_chacha, got, sizeof(got)), "TLS_CHACHA20_POLY1305_SHA256",
+		      "a configured server list");
+	ASSERT_STREQ(suite_between(cli_chacha, plain, got, sizeof(got)), "TLS_CHACHA20_POLY1305_SHA256",
+		      "a configured client order");
+	SSL_CTX_free(plain);
+	tls_ctx_free(srv_256);
+	tls_ctx_free(cli_256);
+	tls_ctx_free(srv_chacha);
+	tls_ctx_free(cli_chacha);
+	for (int i = 0; i < 4; i++)
+		tls_ctx_free(x[i]);
+	return true;
 }
 
 int main(void)
@@ -476,6 +563,7 @@ int main(void)
 	RUN(test_ip_name);
 	RUN(test_bad_record);
 	RUN(test_out_fails);
+	RUN(test_suites);
 	cleanup();
 	return check_summary("test_tls");
 }

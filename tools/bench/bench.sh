@@ -163,9 +163,15 @@ PORT_SQUID=3128
 L4_PORTS="$PORT_PINGPONG $PORT_PINGPONG_FREE $PORT_SOCKPERF $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C"
 PORT_NGHTTPX=38080     # nghttpx on A (both nghttpx configurations)
 PORT_NGHTTPX_TLS=38443 # nghttpx on C, TLS (nghttpx-mtls-1hop)
-# The peers' TLS: what two hermesd negotiate with OpenSSL 3's defaults (TLS 1.3; the
-# round-1 probe of every TLS configuration checks it and reports a difference as an error)
-TLS_SUITE=TLS_AES_256_GCM_SHA384
+# The peers' TLS: what two hermesd negotiate by default (TLS 1.3; tls.ciphersuites puts
+# AES-128-GCM first and hermesd's listener picks by its own order; the key exchange is
+# OpenSSL 3's default). The round-1 probe of every TLS configuration checks it and
+# reports a difference as an error. Left to their defaults, the peers would differ:
+# HAProxy 2.6 takes OpenSSL's TLS 1.3 list, TLS_AES_256_GCM_SHA384 first, on both ends,
+# so two HAProxy would negotiate AES-256-GCM; nghttpx's own --tls13-ciphers and
+# --tls13-client-ciphers defaults put TLS_AES_128_GCM_SHA256 first. Hence both are set
+# to TLS_SUITE below (HAProxy: ssl-default-*-ciphersuites; nghttpx: --tls13-*ciphers).
+TLS_SUITE=TLS_AES_128_GCM_SHA256
 TLS_GROUP=X25519
 RTT_CPU=${BENCH_RTT_CPU:-0}
 SERVER_MAX_SECS=7200 # every server stops by itself after this long
@@ -1345,8 +1351,8 @@ m_h2load() {
 
 # m_tls CONFIG RUN: what the TLS listener that the configuration's first hop dials
 # negotiates with that client's settings (openssl s_client from A with A's certificate:
-# OpenSSL's default suites for hermesd, which uses them, the configured ones for the
-# peers). A suite, group or version other than the peers' settings is an error: then the
+# OpenSSL's default suites, AES-256-GCM first, for hermesd, whose listener picks its own
+# first, the configured ones for the peers). A suite, group or version other than the peers' settings is an error: then the
 # peers were not given hermesd's TLS.
 declare -A TLS_PROBED=()
 m_tls() {

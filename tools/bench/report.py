@@ -480,8 +480,9 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     if extra["tls"]:
         out.append("## TLS: what each TLS configuration negotiates\n")
         out.append("Probed once per configuration with `openssl s_client` from A, with A's certificate, against "
-                   "the listener its first hop dials, offering that client's suites (OpenSSL's defaults for "
-                   "hermesd, which uses them; the configured ones for the peers); the certificate name is "
+                   "the listener its first hop dials, offering that client's suites (OpenSSL's defaults, "
+                   "AES-256-GCM first, against hermesd, whose listener picks by its own tls.ciphersuites "
+                   "order; the configured ones for the peers); the certificate name is "
                    "checked. The peers are set to TLS 1.3 only, %s, %s: a probe that negotiates anything else is "
                    "an error of the run.\n" % (meta.get("tls_suite", "?"), meta.get("tls_group", "?")))
         out.append("| configuration | listener (name) | client offers | protocol | suite | key exchange | "
