@@ -467,7 +467,7 @@ int h2dn_start(struct loop *lp, struct hconn *x)
 	log_debug("http conn %llu: HTTP/2 (h2c prior knowledge)", (unsigned long long)x->id);
 	/* over the memory budget (stage 3): a new connection is refused in HTTP/2 */
 	if (overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_GOAWAY))
-		h2mux_refuse(h->m, OVL_GOAWAY_WHY);
+		h2mux_refuse(h->m, OVL_REFUSE_WHY);
 	return 0;
 }
 

@@ -272,7 +272,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		x->close_after = true;
 	http_rx_consume(x, n);
 	if (overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
-		http_refuse(lp, x, 503, "overloaded: hermesd holds more buffer memory than its budget allows");
+		http_refuse(lp, x, 503, OVL_REFUSE_WHY);
 		return;
 	}
 
@@ -290,8 +290,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 	}
 	/* RFC 9112 3.2: two Host fields are refused in any request, HTTP/1.0 too (which
 	 * needs none) */
-	if (host ? h1_find(host + 1, req->n_headers - (unsigned)(host + 1 - req->headers), "Host") != NULL
-		 : !x->http10) {
+	if (host ? h1_find_after(req->headers, req->n_headers, host, "Host") != NULL : !x->http10) {
 		http_refuse(lp, x, 400, host ? "more than one Host field" : "no Host field");
 		return;
 	}

@@ -354,6 +354,12 @@ const struct h1_header *h1_find(const struct h1_header *hs, unsigned n, const ch
 	return NULL;
 }
 
+const struct h1_header *h1_find_after(const struct h1_header *hs, unsigned n, const struct h1_header *h,
+				      const char *name)
+{
+	return h1_find(h + 1, n - (unsigned)(h + 1 - hs), name);
+}
+
 /* Next element of a comma-separated field value (RFC 9110 5.6.1), OWS trimmed, starting
  * at *pos. Returns false at the end of the value. Empty elements are returned as such:
  * the callers refuse them, since "5,,5" or ", chunked" have no business in framing. */

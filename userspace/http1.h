@@ -38,8 +38,12 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, 
 int h1_error_status(int err);
 
 /* First header named `name` (case-insensitive), or NULL. Duplicates are the caller's
- * business; the next one is h1_find(h + 1, n - (h + 1 - hs), name). */
+ * business: h1_find_after finds the next one. */
 const struct h1_header *h1_find(const struct h1_header *hs, unsigned n, const char *name);
+/* The next header named `name` after h (one of hs[0..n)), or NULL: a field that must
+ * come once (Host) is refused when this finds a second. */
+const struct h1_header *h1_find_after(const struct h1_header *hs, unsigned n, const struct h1_header *h,
+				      const char *name);
 /* s equals the NUL-terminated str: exactly (methods) / ASCII case-insensitively (names). */
 /* Inline so that strlen of a literal folds to a constant: header names are compared on
  * every field of every message. The len checks come first: an empty slice may have a

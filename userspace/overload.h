@@ -32,8 +32,8 @@ enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFU
 enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFUSE_REQUEST, OVL_ACT_REFUSE_CONN,
 		       OVL_ACT_GOAWAY, OVL_NACTIONS };
 
-/* The debug data of the GOAWAY refusing a new HTTP/2 connection in stage 3. */
-#define OVL_GOAWAY_WHY "overloaded: hermesd holds more memory than its budget allows"
+/* Why a request, stream or connection was refused: a 503's body, a GOAWAY's debug data. */
+#define OVL_REFUSE_WHY "overloaded: hermesd holds more memory than its budget allows"
 
 /* The stage for `held` bytes held, `cur` the stage until now (pure: the thresholds with
  * their hysteresis; 0 when there is no budget). */

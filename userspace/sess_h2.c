@@ -636,7 +636,7 @@ int sess_h2_start(struct sess *s)
 	lp->st.sess_opened++;
 	/* over the memory budget (stage 3): a new connection is refused in HTTP/2 */
 	if (s->server && overload_shed(lp, OVL_REFUSE_CONNS, OVL_ACT_GOAWAY))
-		h2mux_refuse(&s->mux, OVL_GOAWAY_WHY);
+		h2mux_refuse(&s->mux, OVL_REFUSE_WHY);
 	if (!s->server) {
 		struct sstream *st, *next;
 		int err;

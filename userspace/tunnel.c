@@ -321,7 +321,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	/* over the memory budget (stage 2 on, and a new connection's first CONNECT in stage
 	 * 3): refused in HTTP (an HTTP/2 stream was refused before it got here) */
 	if (h1_slice_eq(req.method, "CONNECT") && overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
-		fail(lp, c, 503, "overloaded: hermesd holds more memory than its budget allows");
+		fail(lp, c, 503, OVL_REFUSE_WHY);
 		return;
 	}
 	if (!h1_slice_eq(req.method, "CONNECT")) {
@@ -336,7 +336,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	/* RFC 9112 3.2: a request with two Host fields is refused (one proxy could take the
 	 * first, the next the second) */
 	host = h1_find(req.headers, req.n_headers, "Host");
-	if (host && h1_find(host + 1, req.n_headers - (unsigned)(host + 1 - req.headers), "Host")) {
+	if (host && h1_find_after(req.headers, req.n_headers, host, "Host")) {
 		fail(lp, c, 400, "more than one Host field");
 		return;
 	}
