@@ -454,6 +454,15 @@ static int key_cmp_q(const void *a, const void *b)
 	return pol_key_cmp(a, b);
 }
 
+/* A rule's match for a message: its text form, or a placeholder for a key no text form
+ * describes (written by hand with bpftool). */
+static const char *match_text(const struct hermes_policy_key *key, char *m, size_t len)
+{
+	if (pol_fmt_match(key, m, len))
+		snprintf(m, len, "<unprintable key>");
+	return m;
+}
+
 /* One change pol_sync_entries makes: its kind, the rule it writes (the old value, for
  * taking it back) and whether it was made. */
 enum sync_kind { SYNC_UPDATE, SYNC_ADD, SYNC_DEL };
@@ -468,9 +477,8 @@ static void sync_fail(char *err, size_t errlen, const struct hermes_policy_key *
 {
 	char m[64];
 
-	if (pol_fmt_match(key, m, sizeof(m)))
-		snprintf(m, sizeof(m), "<unprintable key>");
-	snprintf(err, errlen, "%s rule %s in hermes_policy failed: %s", what, m, strerror(-rc));
+	snprintf(err, errlen, "%s rule %s in hermes_policy failed: %s", what, match_text(key, m, sizeof(m)),
+		 strerror(-rc));
 }
 
 /* Takes back what ops[0..n) made, the added rules first (that frees their room for the
@@ -493,11 +501,9 @@ static void sync_undo(const struct pol_map_ops *mo, void *map, struct sync_op *o
 				size_t len = strlen(err);
 				char m[64];
 
-				if (pol_fmt_match(&op->key, m, sizeof(m)))
-					snprintf(m, sizeof(m), "<unprintable key>");
 				snprintf(err + len, errlen - len, "; taking it back failed too (rule %s: %s): the map "
-					 "now holds part of the new policy, reload again or restart hermesd", m,
-					 strerror(-rc));
+					 "now holds part of the new policy, reload again or restart hermesd",
+					 match_text(&op->key, m, sizeof(m)), strerror(-rc));
 				told = true;
 			}
 			op->done = rc != 0;
@@ -566,8 +572,7 @@ int pol_sync_entries(const struct pol_map_ops *mo, void *map, size_t cap, const 
 		if (cur && cur->val.origin != HERMES_ORIGIN_CONFIG) {
 			char m[64];
 
-			if (pol_fmt_match(&rules[i].key, m, sizeof(m)))
-				snprintf(m, sizeof(m), "<unprintable key>");
+			match_text(&rules[i].key, m, sizeof(m));
 			if (cur->val.action != v.action || cur->val.route_id != v.route_id)
 				log_warn("policy: config rule %s -> %s (line %d) is shadowed by manual rule -> %s; "
 					 "'hermesctl policy del %s' lets the config rule apply on next reload",
