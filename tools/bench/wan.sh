@@ -31,11 +31,14 @@
 # WAN_CURL_MAX per curl process: curl 7.88 runs at most 300 transfers in parallel, so
 # 1000 requests are 4 processes started together).
 #
-# For every RTT (a fresh delay line), every configuration (its proxies started for it,
-# stopped after), every concurrency N: one untimed round of max(N, 20) requests at once
-# (warms the pools: hermesd's pooled tunnel and upstream connections, the backend
-# connections of each of nghttpx's workers), then
-# ROUNDS rounds of N requests at once, each round waiting for the last of its requests.
+# For every RTT (a fresh delay line) every configuration's proxies are started (one
+# hermesd on A serves both Hermes configurations: the app's HTTPS to :443 goes into the
+# tunnel, its plain HTTP to :80 to the http action), then for every concurrency N: per
+# configuration one untimed round of max(N, 20) requests at once (warms the pools:
+# hermesd's pooled tunnel and upstream connections, the backend connections of each of
+# nghttpx's workers), then ROUNDS rounds of N requests at once, each round waiting for
+# the last of its requests, the configurations taking turns round by round (the order
+# rotating) so that the drift of a busy machine hits them alike.
 # ROUNDS = max(2, ceil(WAN_SAMPLES / N)). The Hermes configurations are checked to have
 # carried every request (A's hermesd counted the streams or requests: a curl that went
 # round hermesd would not be measuring it), and the report gives the new pooled
@@ -134,7 +137,7 @@ require_root
 require_cmd curl /usr/sbin/nginx gnuplot
 rm -rf "$OUT"
 mkdir -p "$LOGS"
-printf 'config\trtt_ms\tconc\tround\twarm\texitcode\thttp_code\ttime_total_s\tnum_connects\tsize\n' >"$RAW"
+printf 'config\trtt_ms\tconc\tround\twarm\texitcode\thttp_code\ttime_total_s\tnum_connects\tsize\ttime_connect_s\ttime_appconnect_s\ttime_starttransfer_s\n' >"$RAW"
 printf 'config\trtt_ms\tconc\trounds\trequests\tfailed\tnew_pooled\tcheck\n' >"$CFGS.cells.tmp"
 printf 'config\tavailable\treason\tdesc\n' >"$CFGS"
 FAILS=() # every failure, named; the run exits 1 when there is any
@@ -208,19 +211,18 @@ wait_tcp "$NS_S" $ORIGIN 443 || die "the origin (nginx) did not listen on $ORIGI
 cat >"$TMP/c-tunnel.yaml" <<YAML
 tls: {cert: $TMP/pki/c.crt, key: $TMP/pki/c.key, ca: $TMP/pki/ca.crt}
 YAML
-cat >"$TMP/a-tunnel.yaml" <<YAML
+# A's hermesd serves both Hermes configurations (so that one process per host runs while
+# every configuration is measured in turn): the app's HTTPS to the origin's :443 goes
+# into the tunnel, its plain HTTP to :80 to the http action
+cat >"$TMP/a.yaml" <<YAML
 tls: {cert: $TMP/pki/a.crt, key: $TMP/pki/a.key, ca: $TMP/pki/ca.crt}
 routes:
   - name: wan
     match: [$ORIGIN/32]
     peers: [{address: $TUN_LISTEN, name: c, protocol: h2}]
 policy:
-  - match: $ORIGIN/32
+  - match: $ORIGIN/32:443
     action: tunnel
-YAML
-cat >"$TMP/a-http.yaml" <<YAML
-tls: {cert: $TMP/pki/a.crt, key: $TMP/pki/a.key, ca: $TMP/pki/ca.crt}
-policy:
   - match: $ORIGIN/32:80
     action: http
 http_routes:
@@ -253,10 +255,10 @@ haproxy_cfg 10.77.1.2:$PORT_HAPROXY $ORIGIN:443 c >"$TMP/haproxy-c.cfg"
 # the app's curl settings per configuration (a curl config file; the URLs are added per
 # round). The write-out line is what raw.tsv records of each request.
 curlrc() {
-	printf '%s\n' silent show-error http1.1 'header = "Connection: close"' "max-time = $REQ_SECS" \
+	printf '%s\n' silent no-progress-meter show-error http1.1 'header = "Connection: close"' "max-time = $REQ_SECS" \
 		"connect-timeout = $REQ_SECS" "cacert = \"$TMP/pki/ca.crt\"" "resolve = \"$ORIGIN_NAME:443:$ORIGIN\"" \
 		"resolve = \"$ORIGIN_NAME:80:$ORIGIN\"" \
-		'write-out = "%{exitcode}\t%{http_code}\t%{time_total}\t%{num_connects}\t%{size_download}\n"'
+		'write-out = "%{exitcode}\t%{http_code}\t%{time_total}\t%{num_connects}\t%{size_download}\t%{time_connect}\t%{time_appconnect}\t%{time_starttransfer}\n"'
 	case $1 in
 	haproxy-mtls) echo "connect-to = \"::127.0.0.1:$PORT_HAPROXY\"" ;;
 	nghttpx-h2) echo "connect-to = \"::127.0.0.1:$PORT_NGHTTPX\"" ;;
@@ -265,8 +267,9 @@ curlrc() {
 declare -A URL=([direct]=https://$ORIGIN_NAME/obj [hermes-tunnel]=https://$ORIGIN_NAME/obj
 	[hermes-http]=http://$ORIGIN_NAME/obj [haproxy-mtls]=https://$ORIGIN_NAME/obj [nghttpx-h2]=http://$ORIGIN_NAME/obj)
 
-CFG_PIDS=()
+CFG_PIDS=() # every proxy process of the RTT's run
 CFG_FAIL=
+declare -A GFAIL=()
 A_ADMIN=127.0.0.1:15000
 # hermes_up NS TAG LOG ARGS...: a hermesd in NS (cgroup $CG/hermesd-TAG steering
 # $CG/app-TAG, pins $PINROOT-TAG), log level warn; 1 (CFG_FAIL set) when it exits or is
@@ -306,16 +309,16 @@ proc_up() {
 	return 1
 }
 
-# cfg_up CONFIG: start its proxies (C's first); 1 with CFG_FAIL set when one does not start
-cfg_up() {
-	CFG_PIDS=() CFG_FAIL=
+# group_up GROUP: start the proxies of a group of configurations (hermes: C's hermesd
+# with the tunnel listener, then A's; haproxy-mtls: C's HAProxy, then A's; nghttpx-h2);
+# 1 with CFG_FAIL set when one does not start
+group_up() {
+	CFG_FAIL=
 	case $1 in
-	direct) ;;
-	hermes-tunnel)
+	hermes)
 		hermes_up "$NS_S" c "$LOGS/hermesd-c.log" -c "$TMP/c-tunnel.yaml" --tunnel-listen $TUN_LISTEN || return 1
-		hermes_up "$NS_C" a-tunnel "$LOGS/hermesd-a-tunnel.log" -c "$TMP/a-tunnel.yaml" || return 1
+		hermes_up "$NS_C" a "$LOGS/hermesd-a.log" -c "$TMP/a.yaml" || return 1
 		;;
-	hermes-http) hermes_up "$NS_C" a-http "$LOGS/hermesd-a-http.log" -c "$TMP/a-http.yaml" || return 1 ;;
 	haproxy-mtls)
 		proc_up haproxy-c "$NS_S" 10.77.1.2 $PORT_HAPROXY /usr/sbin/haproxy -db -f "$TMP/haproxy-c.cfg" || return 1
 		proc_up haproxy-a "$NS_C" 127.0.0.1 $PORT_HAPROXY /usr/sbin/haproxy -db -f "$TMP/haproxy-a.cfg" || return 1
@@ -329,13 +332,15 @@ cfg_up() {
 		;;
 	esac
 }
+declare -A GROUP=([direct]=direct [hermes-tunnel]=hermes [hermes-http]=hermes [haproxy-mtls]=haproxy-mtls
+	[nghttpx-h2]=nghttpx-h2)
 
-# cfg_down: stop the configuration's processes (by PID) and remove the hermesd pins
-cfg_down() {
+# all_down: stop every proxy (by PID) and remove the hermesd pins
+all_down() {
 	local p d
 	for p in "${CFG_PIDS[@]}"; do pid_alive "$p" && stop_pid "$p" TERM 10; done
 	CFG_PIDS=()
-	for d in "$PINROOT"-c "$PINROOT"-a-*; do
+	for d in "$PINROOT"-c "$PINROOT"-a; do
 		[ -d "$d" ] || continue
 		"$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
 		rm -rf "$d"
@@ -360,7 +365,7 @@ declare -A POOLED=([hermes-tunnel]=hermes_tunnel_sessions_opened_total
 # curl killed at the time limit)
 burst() {
 	local cfg=$1 n=$2 procs i j k pids=() f run=(ns_c) got
-	case $cfg in hermes-*) run=(in_cg "$CG/app-a-${cfg#hermes-}") ;; esac
+	case $cfg in hermes-*) run=(in_cg "$CG/app-a") ;; esac
 	procs=$(((n + CURL_MAX - 1) / CURL_MAX))
 	: >"$TMP/burst.out"
 	for ((i = 0; i < procs; i++)); do
@@ -394,8 +399,8 @@ in_cg() {
 record() {
 	awk -F'\t' -v OFS='\t' -v c="$1" -v r="$2" -v n="$3" -v rd="$4" -v w="$5" -v sz="$OBJ_BYTES" -v raw="$RAW" '
 		{
-			if ($1 == "missing") { $0 = "missing\t000\t0\t0\t0" }
-			print c, r, n, rd, w, $1, $2, $3, $4, $5 >>raw
+			if ($1 == "missing") { $0 = "missing\t000\t0\t0\t0\t0\t0\t0" }
+			print c, r, n, rd, w, $1, $2, $3, $4, $5, $6, $7, $8 >>raw
 			if ($1 != "0" || $2 != "200" || $5 != sz) bad++
 		}
 		END { print bad + 0 }' "$TMP/burst.out"
@@ -423,32 +428,49 @@ say "bench-wan: RTTs [$RTTS] ms, concurrency [$CONCS], at least $SAMPLES request
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for rtt in $RTTS; do
 	wan_up "$rtt"
+	# every configuration's proxies up at once; then per N each configuration in turn, round
+	# by round (the order rotating), so that the machine's drift (other work on it) hits
+	# all of them alike within a cell
+	CFG_PIDS=()
+	declare -A STARTED=([direct]=1)
+	LIVE=()
 	for cfg in "${CONFIGS[@]}"; do
 		[ "${OK[$cfg]:-0}" = 1 ] || continue
-		if ! cfg_up "$cfg"; then
-			fail_note "$cfg at RTT $rtt ms: did not start: $CFG_FAIL"
-			cfg_down
-			continue
+		g=${GROUP[$cfg]}
+		if [ -z "${STARTED[$g]:-}" ]; then
+			if group_up "$g"; then STARTED[$g]=1; else STARTED[$g]=0 && GFAIL[$g]=$CFG_FAIL; fi
 		fi
-		for n in $CONCS; do
-			rounds=$(((SAMPLES + n - 1) / n))
-			[ "$rounds" -ge 2 ] || rounds=2
-			c0=0 p0=0 p1=0
-			[ -n "${CARRIED[$cfg]:-}" ] && c0=$(a_stat "${CARRIED[$cfg]}")
-			warm=$((n > WARM_MIN ? n : WARM_MIN))
+		if [ "${STARTED[$g]}" = 1 ]; then
+			LIVE+=("$cfg")
+		else
+			fail_note "$cfg at RTT $rtt ms: did not start: ${GFAIL[$g]}"
+		fi
+	done
+	for n in $CONCS; do
+		rounds=$(((SAMPLES + n - 1) / n))
+		[ "$rounds" -ge 2 ] || rounds=2
+		warm=$((n > WARM_MIN ? n : WARM_MIN))
+		declare -A C0=() P0=() BAD=()
+		t0=$(now_ms)
+		for cfg in "${LIVE[@]}"; do
+			[ -n "${CARRIED[$cfg]:-}" ] && C0[$cfg]=$(a_stat "${CARRIED[$cfg]}")
 			burst "$cfg" "$warm"
-			bad=$(record "$cfg" "$rtt" "$n" 0 1)
-			[ -n "${POOLED[$cfg]:-}" ] && p0=$(a_stat "${POOLED[$cfg]}")
-			t0=$(now_ms)
-			for ((r = 1; r <= rounds; r++)); do
+			BAD[$cfg]=$(record "$cfg" "$rtt" "$n" 0 1)
+			[ -n "${POOLED[$cfg]:-}" ] && P0[$cfg]=$(a_stat "${POOLED[$cfg]}")
+		done
+		for ((r = 1; r <= rounds; r++)); do
+			for ((i = 0; i < ${#LIVE[@]}; i++)); do
+				cfg=${LIVE[$(((i + r) % ${#LIVE[@]}))]}
 				burst "$cfg" "$n"
-				bad=$((bad + $(record "$cfg" "$rtt" "$n" "$r" 0)))
+				BAD[$cfg]=$((${BAD[$cfg]} + $(record "$cfg" "$rtt" "$n" "$r" 0)))
 			done
-			secs=$(awk -v t=$(($(now_ms) - t0)) 'BEGIN { printf "%.1f", t / 1000 }')
-			check=-
+		done
+		say "RTT $rtt ms N=$n: $rounds rounds of ${#LIVE[@]} configurations in $(awk -v t=$(($(now_ms) - t0)) 'BEGIN { printf "%.1f", t / 1000 }') s"
+		for cfg in "${LIVE[@]}"; do
+			check=- pooled=- bad=${BAD[$cfg]}
 			if [ -n "${CARRIED[$cfg]:-}" ]; then
-				p1=$(a_stat "${POOLED[$cfg]}")
-				carried=$(($(a_stat "${CARRIED[$cfg]}") - c0))
+				pooled=$(($(a_stat "${POOLED[$cfg]}") - ${P0[$cfg]}))
+				carried=$(($(a_stat "${CARRIED[$cfg]}") - ${C0[$cfg]}))
 				if [ "$carried" -ge $((n * rounds + warm)) ]; then
 					check="ok ($carried)"
 				else
@@ -457,12 +479,12 @@ for rtt in $RTTS; do
 				fi
 			fi
 			[ "$bad" = 0 ] || fail_note "$cfg RTT $rtt N=$n: $bad of $((n * rounds + warm)) requests failed (raw.tsv; $LOGS/curl-$cfg.err)"
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$rtt" "$n" "$rounds" $((n * rounds)) "$bad" \
-				"$([ -n "${POOLED[$cfg]:-}" ] && echo $((p1 - p0)) || echo -)" "$check" >>"$CFGS.cells.tmp"
-			say "$cfg RTT $rtt ms N=$n: $rounds rounds in $secs s, $bad failed$([ "$check" != - ] && echo ", carried by hermesd: $check, new pooled connections while measured: $((p1 - p0))")"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$rtt" "$n" "$rounds" $((n * rounds)) "$bad" "$pooled" "$check" \
+				>>"$CFGS.cells.tmp"
+			say "  $cfg: $bad failed$([ "$check" != - ] && echo "; carried by hermesd: $check; new pooled connections while measured: $pooled")"
 		done
-		cfg_down
 	done
+	all_down
 	wan_down
 done
 mv "$CFGS.cells.tmp" "$CELLS"

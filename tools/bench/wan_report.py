@@ -213,10 +213,10 @@ def plot(out, names, rtts, concs, stats):
                 f.write("\n\n")
     term = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
     cairo = "pngcairo" in term.stdout + term.stderr
-    gp = ['set terminal %s size %d,450' % ('pngcairo font ",10"' if cairo else "png", 420 * len(rtts) + 80),
+    gp = ['set terminal %s size %d,480' % ('pngcairo font ",10"' if cairo else "png", max(900, 420 * len(rtts) + 80)),
           'set output "%s"' % os.path.join(out, "wan_p50.png"),
-          'set multiplot layout 1,%d title "Short HTTPS requests across a WAN: completion time p50 vs concurrent '
-          'requests (new connection each)"' % len(rtts),
+          'set multiplot layout 1,%d title "HTTPS requests across a WAN, a new connection each: completion '
+          'time p50"' % len(rtts),
           'set logscale xy', 'set grid', 'set xlabel "concurrent requests N"', 'set ylabel "p50 completion [ms]"',
           'set key left top', 'set xtics (%s)' % ", ".join(str(n) for n in concs),
           'set xrange [%g:%g]' % (min(concs) / 1.5, max(concs) * 1.5)]
