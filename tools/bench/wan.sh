@@ -90,6 +90,7 @@ CURL_MAX=${WAN_CURL_MAX:-250}
 # (nghttpx, workers = cores) gets a request on each, so that N=1 does not time the first
 # request of a cold worker
 WARM_MIN=20
+IDLE_SECS=300 # how long every party keeps an unused pooled connection (below)
 REQ_SECS=${WAN_REQ_SECS:-30}
 ALL_CONFIGS=(direct hermes-tunnel hermes-http haproxy-mtls nghttpx-h2)
 for v in $RTTS $CONCS $SAMPLES $OBJ_BYTES $CURL_MAX $REQ_SECS; do
@@ -190,7 +191,7 @@ http {
     scgi_temp_path $TMP/origin/tmp/scgi;
     default_type application/octet-stream;
     keepalive_requests 1000000;
-    keepalive_timeout 60;
+    keepalive_timeout $IDLE_SECS;
     http2_max_requests 1000000;
     server {
         listen $ORIGIN:443 ssl http2 backlog=65535;
@@ -208,14 +209,21 @@ wait_tcp "$NS_S" $ORIGIN 443 || die "the origin (nginx) did not listen on $ORIGI
 
 # ---------------------------------------------------------------- configurations
 
+# Pools stay warm across the harness's pauses: while the other configurations take their
+# turns at N=1000 a pooled connection may sit unused for tens of seconds, longer than the
+# defaults keep one (30 s: C's http2.idle_timeout_ms, A's http.pool_idle_timeout_ms);
+# IDLE_SECS for every party (hermesd, nghttpx's backend, nginx), as a busy client keeps
+# its pools warm by itself.
 cat >"$TMP/c-tunnel.yaml" <<YAML
 tls: {cert: $TMP/pki/c.crt, key: $TMP/pki/c.key, ca: $TMP/pki/ca.crt}
+http2: {idle_timeout_ms: $((IDLE_SECS * 1000))}
 YAML
 # A's hermesd serves both Hermes configurations (so that one process per host runs while
 # every configuration is measured in turn): the app's HTTPS to the origin's :443 goes
 # into the tunnel, its plain HTTP to :80 to the http action
 cat >"$TMP/a.yaml" <<YAML
 tls: {cert: $TMP/pki/a.crt, key: $TMP/pki/a.key, ca: $TMP/pki/ca.crt}
+http: {pool_idle_timeout_ms: $((IDLE_SECS * 1000))}
 routes:
   - name: wan
     match: [$ORIGIN/32]
@@ -327,7 +335,7 @@ group_up() {
 		proc_up nghttpx "$NS_C" 127.0.0.1 $PORT_NGHTTPX nghttpx --conf=/dev/null \
 			"--frontend=127.0.0.1,$PORT_NGHTTPX;no-tls" "--backend=$ORIGIN,443;;proto=h2;tls;sni=$ORIGIN_NAME" \
 			--cacert="$TMP/pki/ca.crt" --tls-min-proto-version=TLSv1.3 --tls13-client-ciphers="$TLS_SUITE" \
-			--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-keep-alive-timeout=60s --no-via \
+			--workers="$NCPU" --backend-keep-alive-timeout=${IDLE_SECS}s --frontend-keep-alive-timeout=60s --no-via \
 			--no-ocsp --errorlog-file="$LOGS/nghttpx-error.log" || return 1
 		;;
 	esac
