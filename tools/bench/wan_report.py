@@ -24,6 +24,10 @@ import sys
 
 HERMES = ("hermes-tunnel", "hermes-http")
 PEERS = ("haproxy-mtls", "nghttpx-h2")
+# the plot's lines: direct black, Hermes solid, the peers dashed in the colour of the
+# Hermes configuration they compare with
+STYLE = {"direct": 'lc rgb "black"', "hermes-tunnel": 'lc rgb "#1f77b4"', "hermes-http": 'lc rgb "#d62728"',
+         "haproxy-mtls": 'lc rgb "#1f77b4" dt 2', "nghttpx-h2": 'lc rgb "#d62728" dt 2'}
 
 
 def read_tsv(path):
@@ -222,8 +226,8 @@ def plot(out, names, rtts, concs, stats):
           'set xrange [%g:%g]' % (min(concs) / 1.5, max(concs) * 1.5)]
     for i, rtt in enumerate(rtts):
         gp.append('set title "RTT %d ms"' % rtt)
-        gp.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints title "%s"'
-                                      % (dat, i * len(shown) + j, c) for j, c in enumerate(shown)))
+        gp.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints lw 2 %s title "%s"'
+                                      % (dat, i * len(shown) + j, STYLE.get(c, ""), c) for j, c in enumerate(shown)))
     gp.append("unset multiplot")
     with open(os.path.join(pdir, "wan.gp"), "w") as f:
         f.write("\n".join(gp) + "\n")
