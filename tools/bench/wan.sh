@@ -8,15 +8,16 @@
 # time (curl's time_total: from the start of the transfer to its last byte).
 #
 # Configurations (the app on A and the origin on C the same in all of them):
-#   direct          curl -> https://10.77.1.3/ across the link: a TCP and a TLS handshake
-#                   across the WAN for every request, then the request
+#   direct          curl -> https://origin/obj (the name resolved to 10.77.1.3 with curl
+#                   --resolve; the origin's certificate names it) across the link: a TCP
+#                   and a TLS handshake across the WAN for every request, then the request
 #   hermes-tunnel   the same curl, steered by A's hermesd (policy tunnel) into a pooled
 #                   HTTP/2 CONNECT stream over mutual TLS 1.3 to C's hermesd, which connects
 #                   to the origin on C; the app's TLS runs end to end inside the stream
-#   hermes-http     the paper's setup: the app speaks plain HTTP to the origin's address
-#                   (http://10.77.1.3/); A's hermesd (policy http) sends the request as
-#                   HTTPS, HTTP/2 over TLS 1.3 (upstream_protocol: h2), on its pooled
-#                   connections across the WAN to the origin's port 443
+#   hermes-http     the paper's setup: the app speaks plain HTTP to the origin's name
+#                   (http://origin/obj); A's hermesd (policy http) sends the request as
+#                   HTTPS, HTTP/2 over TLS 1.3 (upstream_protocol: h2, tls_name: origin),
+#                   on its pooled connections across the WAN to the origin's port 443
 #   haproxy-mtls    the peer of hermes-tunnel: HAProxy 2.6 mode tcp on A (the app's
 #                   connection goes to it: curl --connect-to, the URL and its TLS unchanged)
 #                   -> TLS 1.3 with client certificates -> HAProxy on C -> the origin; one
@@ -29,7 +30,10 @@
 # `hermesctl certs init` (EC P-256). The app: curl, HTTP/1.1, "Connection: close" (so no
 # connection is reused), --parallel with every request started at once (at most
 # WAN_CURL_MAX per curl process: curl 7.88 runs at most 300 transfers in parallel, so
-# 1000 requests are 4 processes started together).
+# 1000 requests are 4 processes started together). Every party keeps an unused pooled
+# connection for 300 s (hermesd's http2.idle_timeout_ms and http.pool_idle_timeout_ms,
+# nghttpx's backend keep-alive, nginx's keepalive_timeout), so that the pauses while the
+# other configurations take their turns do not cool the pools.
 #
 # For every RTT (a fresh delay line) every configuration's proxies are started (one
 # hermesd on A serves both Hermes configurations: the app's HTTPS to :443 goes into the
@@ -54,7 +58,7 @@
 # report is written, naming each: `make bench-wan QUICK=1` is the smoke check that the
 # bench still works.
 #
-# Environment: WAN_QUICK=1 (RTT 50 only, N = 1 and 100, WAN_SAMPLES 10: a few minutes),
+# Environment: WAN_QUICK=1 (RTT 50 only, N = 1 and 100, WAN_SAMPLES 10: under a minute),
 # WAN_RTTS (default "10 50 100"), WAN_CONCS (default "1 10 100 1000"), WAN_CONFIGS (a
 # subset; direct is always measured, as the ratios need it), WAN_SAMPLES (default 30,
 # quick 10), WAN_OBJ_BYTES (the object's size, default 1024), WAN_CURL_MAX (transfers per
