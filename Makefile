@@ -275,10 +275,11 @@ bench: deps
 # listed there): short HTTPS requests, each on a new connection, 1 to 1000 at once, across a delay
 # line of 10, 50 and 100 ms RTT: direct, Hermes tunnel and http, HAProxy mTLS and nghttpx; writes
 # $(BUILD)/bench-wan/results.{md,json} and wan_p50.png. Exits 1 on any failed request or
-# configuration: QUICK=1 (RTT 50, N = 1 and 100, a few minutes) is the check that it still works.
+# configuration: QUICK=1 (RTT 50, N = 1 and 100, under a minute) is the check that it still works.
+# BASE=DIR: also the hermesd of another build directory, in the same turns (A/B table).
 bench-wan: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) WAN_QUICK=$(QUICK) tools/bench/wan.sh
+	$(Q)BUILD=$(BUILD) WAN_QUICK=$(QUICK) $(if $(BASE),WAN_BASE=$(BASE)) tools/bench/wan.sh
 
 # make soak [SOAK_SECONDS=N]: the soak (tests/soak/soak.sh, not part of make test): N seconds (default
 # 1800) of proxy, 2-hop tunnel and http load with relay kills, link cuts and reloads, every byte checked,

@@ -62,7 +62,13 @@
 # WAN_RTTS (default "10 50 100"), WAN_CONCS (default "1 10 100 1000"), WAN_CONFIGS (a
 # subset; direct is always measured, as the ratios need it), WAN_SAMPLES (default 30,
 # quick 10), WAN_OBJ_BYTES (the object's size, default 1024), WAN_CURL_MAX (transfers per
-# curl process, default 250), WAN_REQ_SECS (curl's --max-time per request, default 30).
+# curl process, default 250), WAN_REQ_SECS (curl's --max-time per request, default 30),
+# WAN_BASE=DIR (make bench-wan BASE=DIR): A/B mode: DIR is another build directory (make
+# all there) whose hermesd runs beside this build's, on both hosts (its own admin,
+# transparent and tunnel listeners, its own app cgroup on A), as the configurations
+# hermes-tunnel-base and hermes-http-base, measured in the same turns; the report adds a
+# table of base and new p50 / p99 per cell and the change (the same build on both sides
+# measured -3 to +2 % at RTT 50, N = 1 and 10, on a busy machine).
 # Everything it makes (namespaces, cgroups, pin roots, processes) is removed on exit, also
 # on failure or Ctrl-C (common.sh's cleanup). tools/bench/wan.sh --help prints this.
 
@@ -111,6 +117,18 @@ CONFIGS=(direct)
 for c in "${ALL_CONFIGS[@]:1}"; do
 	if [ -z "${WAN_CONFIGS:-}" ] || [[ " $WAN_CONFIGS " == *" $c "* ]]; then CONFIGS+=("$c"); fi
 done
+# A/B mode: the base build's hermesd measured beside this build's, as configurations of
+# their own (hermes-tunnel-base, hermes-http-base), in the same turns
+BASE_DIR=
+if [ -n "${WAN_BASE:-}" ]; then
+	BASE_DIR=$(cd "$WAN_BASE" 2>/dev/null && pwd) && [ -x "$BASE_DIR/hermesd" ] && [ -x "$BASE_DIR/hermesctl" ] || {
+		echo "bench-wan: WAN_BASE=$WAN_BASE holds no hermesd and hermesctl: give the build directory of the hermesd to compare against (make all there)" >&2
+		exit 2
+	}
+	for c in hermes-tunnel hermes-http; do
+		[[ " ${CONFIGS[*]} " == *" $c "* ]] && CONFIGS+=("$c-base")
+	done
+fi
 for c in ${WAN_CONFIGS:-}; do
 	[[ " ${ALL_CONFIGS[*]} " == *" $c "* ]] || {
 		echo "bench-wan: WAN_CONFIGS names $c, not a configuration (known: ${ALL_CONFIGS[*]})" >&2
@@ -126,6 +144,13 @@ CFGS=$OUT/configs.tsv
 ORIGIN=10.77.1.3   # the origin's address on C (nginx, TLS on :443)
 ORIGIN_NAME=origin # its name: in its certificate, resolved by the app (curl --resolve)
 TUN_LISTEN=10.77.1.2:15008
+# the base side's hermesd (WAN_BASE) on both hosts: their own admin, transparent and
+# tunnel listeners beside the new side's (two hermesd per host, each steering its own
+# app cgroup)
+TUN_LISTEN_BASE=10.77.1.2:15009
+ADMIN_NEW=127.0.0.1:15000
+ADMIN_BASE=127.0.0.1:15100
+BASE_LISTEN=(--admin "$ADMIN_BASE" --listen 127.0.0.1:15101 --listen6 '[::1]:15101')
 PORT_HAPROXY=10443 # HAProxy on A (127.0.0.1) and on C (10.77.1.2, TLS)
 PORT_NGHTTPX=38080 # nghttpx on A (127.0.0.1)
 TLS_SUITE=TLS_AES_128_GCM_SHA256
@@ -158,13 +183,22 @@ declare -A DESC=(
 	[hermes-http]="curl -> http://$ORIGIN_NAME/ (plain HTTP to the origin's name and address), A's hermesd (policy http) -> HTTP/2 over TLS 1.3 (upstream_protocol h2, tls_name $ORIGIN_NAME) on pooled connections to the origin's :443"
 	[haproxy-mtls]="curl (the same URL, --connect-to 127.0.0.1:$PORT_HAPROXY) -> HAProxy mode tcp on A -> mTLS 1.3 -> HAProxy on C -> origin; the app's TLS end to end; one TLS connection per flow"
 	[nghttpx-h2]="curl -> http://$ORIGIN_NAME/ (--connect-to 127.0.0.1:$PORT_NGHTTPX) -> nghttpx on A, backend HTTP/2 over TLS 1.3 (sni $ORIGIN_NAME; its connection pool) to the origin's :443"
+	[hermes-tunnel-base]="hermes-tunnel with the base build's hermesd on A and C (WAN_BASE=${BASE_DIR:-})"
+	[hermes-http-base]="hermes-http with the base build's hermesd on A (WAN_BASE=${BASE_DIR:-})"
 )
 
 # ---------------------------------------------------------------- hosts and origin
 
 topo_up
+# the run keeps to the binaries it started with, even if the build is redone meanwhile
+mkdir -p "$TMP/new" && cp "$HERMESD_BIN" "$HERMESCTL_BIN" "$TMP/new/" || die "cannot copy hermesd and hermesctl to $TMP/new"
+HERMESD_BIN=$TMP/new/hermesd HERMESCTL_BIN=$TMP/new/hermesctl
+if [ -n "$BASE_DIR" ]; then
+	mkdir -p "$TMP/base" && cp "$BASE_DIR/hermesd" "$BASE_DIR/hermesctl" "$TMP/base/" ||
+		die "cannot copy the base's hermesd and hermesctl from $BASE_DIR"
+fi
 for ns in "$NS_C" "$NS_S"; do
-	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$PORT_HAPROXY,$PORT_NGHTTPX,15000,15008" \
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$PORT_HAPROXY,$PORT_NGHTTPX,15000-15001,15008-15009,15100-15101" \
 		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
 		net.ipv4.tcp_tw_reuse=1 >/dev/null || die "cannot set the port range and accept queue limits in $ns"
 done
@@ -225,13 +259,15 @@ YAML
 # A's hermesd serves both Hermes configurations (so that one process per host runs while
 # every configuration is measured in turn): the app's HTTPS to the origin's :443 goes
 # into the tunnel, its plain HTTP to :80 to the http action
-cat >"$TMP/a.yaml" <<YAML
+# a_yaml TUNNEL_LISTENER: A's configuration, the tunnel to C's hermesd at that address
+a_yaml() {
+	cat <<YAML
 tls: {cert: $TMP/pki/a.crt, key: $TMP/pki/a.key, ca: $TMP/pki/ca.crt}
 http: {pool_idle_timeout_ms: $((IDLE_SECS * 1000))}
 routes:
   - name: wan
     match: [$ORIGIN/32]
-    peers: [{address: $TUN_LISTEN, name: c, protocol: h2}]
+    peers: [{address: $1, name: c, protocol: h2}]
 policy:
   - match: $ORIGIN/32:443
     action: tunnel
@@ -243,6 +279,9 @@ http_routes:
     upstream_protocol: h2
     tls_name: $ORIGIN_NAME
 YAML
+}
+a_yaml $TUN_LISTEN >"$TMP/a.yaml"
+a_yaml $TUN_LISTEN_BASE >"$TMP/a-base.yaml"
 # haproxy_cfg BIND SERVER: one HAProxy of the mTLS tunnel (as bench.sh's haproxy-mtls-1hop):
 # A listens on 127.0.0.1 in clear text and dials C over mTLS (C's certificate must name c);
 # C listens with TLS, asks for A's certificate and dials the origin in clear TCP (the
@@ -282,13 +321,12 @@ declare -A URL=([direct]=https://$ORIGIN_NAME/obj [hermes-tunnel]=https://$ORIGI
 CFG_PIDS=() # every proxy process of the RTT's run
 CFG_FAIL=
 declare -A GFAIL=()
-A_ADMIN=127.0.0.1:15000
-# hermes_up NS TAG LOG ARGS...: a hermesd in NS (cgroup $CG/hermesd-TAG steering
-# $CG/app-TAG, pins $PINROOT-TAG), log level warn; 1 (CFG_FAIL set) when it exits or is
-# not ready within 15 s (the run goes on with the next configuration)
+# hermes_up NS TAG LOG ADMIN ARGS...: a hermesd in NS (cgroup $CG/hermesd-TAG steering
+# $CG/app-TAG, pins $PINROOT-TAG, admin endpoint ADMIN), log level warn; 1 (CFG_FAIL set)
+# when it exits or is not ready within 15 s (the run goes on without it)
 hermes_up() {
-	local ns=$1 tag=$2 log=$3 i
-	shift 3
+	local ns=$1 tag=$2 log=$3 admin=$4 i
+	shift 4
 	mkdir -p "$CG/hermesd-$tag" "$CG/app-$tag"
 	_PINS_MADE+=("$PINROOT-$tag")
 	_LOGS_MADE+=("$log")
@@ -299,7 +337,7 @@ hermes_up() {
 			CFG_FAIL="hermesd $tag exited during start-up: $(tail -n 2 "$log" | tr '\n' ' ')"
 			return 1
 		}
-		[ "$(nsenter --net="/run/netns/$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$A_ADMIN/ready")" = 200 ] &&
+		[ "$(nsenter --net="/run/netns/$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/ready")" = 200 ] &&
 			return 0
 		sleep 0.1
 	done
@@ -328,8 +366,17 @@ group_up() {
 	CFG_FAIL=
 	case $1 in
 	hermes)
-		hermes_up "$NS_S" c "$LOGS/hermesd-c.log" -c "$TMP/c-tunnel.yaml" --tunnel-listen $TUN_LISTEN || return 1
-		hermes_up "$NS_C" a "$LOGS/hermesd-a.log" -c "$TMP/a.yaml" || return 1
+		hermes_up "$NS_S" c "$LOGS/hermesd-c.log" $ADMIN_NEW -c "$TMP/c-tunnel.yaml" --tunnel-listen $TUN_LISTEN || return 1
+		hermes_up "$NS_C" a "$LOGS/hermesd-a.log" $ADMIN_NEW -c "$TMP/a.yaml" || return 1
+		;;
+	hermes-base)
+		local bin=$HERMESD_BIN rc=0
+		HERMESD_BIN=$TMP/base/hermesd
+		hermes_up "$NS_S" c-base "$LOGS/hermesd-c-base.log" $ADMIN_BASE "${BASE_LISTEN[@]}" -c "$TMP/c-tunnel.yaml" \
+			--tunnel-listen $TUN_LISTEN_BASE && hermes_up "$NS_C" a-base "$LOGS/hermesd-a-base.log" $ADMIN_BASE \
+			"${BASE_LISTEN[@]}" -c "$TMP/a-base.yaml" || rc=1
+		HERMESD_BIN=$bin
+		return $rc
 		;;
 	haproxy-mtls)
 		proc_up haproxy-c "$NS_S" 10.77.1.2 $PORT_HAPROXY /usr/sbin/haproxy -db -f "$TMP/haproxy-c.cfg" || return 1
@@ -345,31 +392,41 @@ group_up() {
 	esac
 }
 declare -A GROUP=([direct]=direct [hermes-tunnel]=hermes [hermes-http]=hermes [haproxy-mtls]=haproxy-mtls
-	[nghttpx-h2]=nghttpx-h2)
+	[nghttpx-h2]=nghttpx-h2 [hermes-tunnel-base]=hermes-base [hermes-http-base]=hermes-base)
 
 # all_down: stop every proxy (by PID) and remove the hermesd pins
 all_down() {
 	local p d
 	for p in "${CFG_PIDS[@]}"; do pid_alive "$p" && stop_pid "$p" TERM 10; done
 	CFG_PIDS=()
-	for d in "$PINROOT"-c "$PINROOT"-a; do
+	for d in "$PINROOT"-c "$PINROOT"-a "$PINROOT"-c-base "$PINROOT"-a-base; do
 		[ -d "$d" ] || continue
-		"$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
+		if [ "${d%-base}" != "$d" ]; then
+			"$TMP/base/hermesctl" --pin-root "$d" disable >/dev/null 2>&1
+		else
+			"$HERMESCTL_BIN" --pin-root "$d" disable >/dev/null 2>&1
+		fi
 		rm -rf "$d"
 	done
 }
 
-# a_stat METRIC_PREFIX: the sum of A's hermesd /stats samples whose line starts with it
-# (e.g. 'hermes_http_upstream_connections_total{pool="new"}'); 0 when there is none
+# a_stat CONFIG METRIC_PREFIX: the sum of the /stats samples of the configuration's
+# hermesd on A whose line starts with METRIC_PREFIX (e.g.
+# 'hermes_http_upstream_connections_total{pool="new"}'); 0 when there is none
 a_stat() {
-	ns_c curl -s --max-time 3 "http://$A_ADMIN/stats" |
-		awk -v m="$1" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[ {]/ { s += $NF } END { printf "%d\n", s }'
+	local admin=$ADMIN_NEW
+	[ "${1%-base}" != "$1" ] && admin=$ADMIN_BASE
+	ns_c curl -s --max-time 3 "http://$admin/stats" |
+		awk -v m="$2" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[ {]/ { s += $NF } END { printf "%d\n", s }'
 }
 # the counters that show a Hermes configuration carried the requests, and its new pooled
 # connections
-declare -A CARRIED=([hermes-tunnel]=hermes_tunnel_streams_total [hermes-http]=hermes_http_requests_total)
+declare -A CARRIED=([hermes-tunnel]=hermes_tunnel_streams_total [hermes-http]=hermes_http_requests_total
+	[hermes-tunnel-base]=hermes_tunnel_streams_total [hermes-http-base]=hermes_http_requests_total)
 declare -A POOLED=([hermes-tunnel]=hermes_tunnel_sessions_opened_total
-	[hermes-http]='hermes_http_upstream_connections_total{pool="new"}')
+	[hermes-http]='hermes_http_upstream_connections_total{pool="new"}'
+	[hermes-tunnel-base]=hermes_tunnel_sessions_opened_total
+	[hermes-http-base]='hermes_http_upstream_connections_total{pool="new"}')
 
 # burst CONFIG N TAG: N requests at once from the app on A (in the app cgroup of A's
 # hermesd for the Hermes configurations, else simply on A); each request's write-out line
@@ -377,7 +434,10 @@ declare -A POOLED=([hermes-tunnel]=hermes_tunnel_sessions_opened_total
 # curl killed at the time limit)
 burst() {
 	local cfg=$1 n=$2 procs i j k pids=() f run=(ns_c) got
-	case $cfg in hermes-*) run=(in_cg "$CG/app-a") ;; esac
+	case $cfg in
+	hermes-*-base) run=(in_cg "$CG/app-a-base") ;;
+	hermes-*) run=(in_cg "$CG/app-a") ;;
+	esac
 	procs=$(((n + CURL_MAX - 1) / CURL_MAX))
 	: >"$TMP/burst.out"
 	for ((i = 0; i < procs; i++)); do
@@ -385,7 +445,7 @@ burst() {
 		f=$TMP/burst-$i
 		{
 			curlrc "$cfg"
-			for ((j = 0; j < k; j++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "${URL[$cfg]}"; done
+			for ((j = 0; j < k; j++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "${URL[${cfg%-base}]}"; done
 		} >"$f.cfg"
 		"${run[@]}" timeout $((REQ_SECS + 30)) curl -K "$f.cfg" --parallel --parallel-immediate --parallel-max "$k" \
 			>"$f.out" 2>>"$LOGS/curl-$cfg.err" &
@@ -422,11 +482,15 @@ record() {
 
 declare -A OK=()
 help=$("$HERMESD_BIN" --help 2>&1)
+base_help=
+[ -n "$BASE_DIR" ] && base_help=$("$TMP/base/hermesd" --help 2>&1)
 for c in "${CONFIGS[@]}"; do
 	why=
 	case $c in
 	hermes-tunnel) grep -q -- '--tunnel-listen' <<<"$help" || why="hermesd --help lists no --tunnel-listen" ;;
 	hermes-http) grep -qE '^ +http +' <<<"$help" || why="hermesd --help lists no http action" ;;
+	hermes-tunnel-base) grep -q -- '--tunnel-listen' <<<"$base_help" || why="the base's hermesd --help lists no --tunnel-listen" ;;
+	hermes-http-base) grep -qE '^ +http +' <<<"$base_help" || why="the base's hermesd --help lists no http action" ;;
 	haproxy-mtls) [ -x /usr/sbin/haproxy ] || why="/usr/sbin/haproxy is not installed (make deps)" ;;
 	nghttpx-h2) command -v nghttpx >/dev/null || why="nghttpx is not installed (make deps)" ;;
 	esac
@@ -465,10 +529,10 @@ for rtt in $RTTS; do
 		declare -A C0=() P0=() BAD=()
 		t0=$(now_ms)
 		for cfg in "${LIVE[@]}"; do
-			[ -n "${CARRIED[$cfg]:-}" ] && C0[$cfg]=$(a_stat "${CARRIED[$cfg]}")
+			[ -n "${CARRIED[$cfg]:-}" ] && C0[$cfg]=$(a_stat "$cfg" "${CARRIED[$cfg]}")
 			burst "$cfg" "$warm"
 			BAD[$cfg]=$(record "$cfg" "$rtt" "$n" 0 1)
-			[ -n "${POOLED[$cfg]:-}" ] && P0[$cfg]=$(a_stat "${POOLED[$cfg]}")
+			[ -n "${POOLED[$cfg]:-}" ] && P0[$cfg]=$(a_stat "$cfg" "${POOLED[$cfg]}")
 		done
 		for ((r = 1; r <= rounds; r++)); do
 			for ((i = 0; i < ${#LIVE[@]}; i++)); do
@@ -481,8 +545,8 @@ for rtt in $RTTS; do
 		for cfg in "${LIVE[@]}"; do
 			check=- pooled=- bad=${BAD[$cfg]}
 			if [ -n "${CARRIED[$cfg]:-}" ]; then
-				pooled=$(($(a_stat "${POOLED[$cfg]}") - ${P0[$cfg]}))
-				carried=$(($(a_stat "${CARRIED[$cfg]}") - ${C0[$cfg]}))
+				pooled=$(($(a_stat "$cfg" "${POOLED[$cfg]}") - ${P0[$cfg]}))
+				carried=$(($(a_stat "$cfg" "${CARRIED[$cfg]}") - ${C0[$cfg]}))
 				if [ "$carried" -ge $((n * rounds + warm)) ]; then
 					check="ok ($carried)"
 				else

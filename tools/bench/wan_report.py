@@ -27,7 +27,8 @@ PEERS = ("haproxy-mtls", "nghttpx-h2")
 # the plot's lines: direct black, Hermes solid, the peers dashed in the colour of the
 # Hermes configuration they compare with
 STYLE = {"direct": 'lc rgb "black"', "hermes-tunnel": 'lc rgb "#1f77b4"', "hermes-http": 'lc rgb "#d62728"',
-         "haproxy-mtls": 'lc rgb "#1f77b4" dt 2', "nghttpx-h2": 'lc rgb "#d62728" dt 2'}
+         "haproxy-mtls": 'lc rgb "#1f77b4" dt 2', "nghttpx-h2": 'lc rgb "#d62728" dt 2',
+         "hermes-tunnel-base": 'lc rgb "#1f77b4" dt 3', "hermes-http-base": 'lc rgb "#d62728" dt 3'}
 
 
 def read_tsv(path):
@@ -134,7 +135,28 @@ def main():
                                                    if (c, rtt, n) in stats else "–") for n in concs))
             for c in names) + ".")
         md.append("")
-    hermes_cells = [c for c in cells if c["config"] in HERMES]
+    bases = [h for h in HERMES if h + "-base" in names]
+    if bases:
+        md.append("## A/B: the base build's hermesd against this build's")
+        md.append("")
+        md.append("The `-base` configurations run the hermesd of WAN_BASE (%s) on both hosts, measured in the same "
+                  "turns as this build's. Change = this build's p50 against the base's, in %% (negative: faster)."
+                  % next((c["desc"].split("WAN_BASE=")[-1].rstrip(")") for c in configs
+                          if c["config"].endswith("-base")), "?"))
+        md.append("")
+        md.append("| configuration | RTT [ms] | N | base p50 / p99 [ms] | new p50 / p99 [ms] | change of p50 |")
+        md.append("|---|---|---|---|---|---|")
+        for h in bases:
+            for rtt in rtts:
+                for n in concs:
+                    b, w = stats.get((h + "-base", rtt, n)), stats.get((h, rtt, n))
+                    if not b or not w:
+                        continue
+                    md.append("| `%s` | %d | %d | %s / %s | %s / %s | %+.0f %% |" % (
+                        h, rtt, n, fmt(b["p50_ms"]), fmt(b["p99_ms"]), fmt(w["p50_ms"]), fmt(w["p99_ms"]),
+                        (w["p50_ms"] / b["p50_ms"] - 1) * 100))
+        md.append("")
+    hermes_cells = [c for c in cells if c["config"] in HERMES or c["config"][:-5] in HERMES]
     if hermes_cells:
         md.append("## Hermes: pooled connections and the path check")
         md.append("")
