@@ -74,14 +74,21 @@ def main():
     names = [c["config"] for c in configs]
 
     times = {}  # (config, rtt, n) -> sorted completion times of the measured, successful requests, ms
+    rounds = {}  # (config, rtt, n) -> {round: [times]}
     for r in read_tsv(os.path.join(out, "raw.tsv")):
         if r["round"] == "0" or r["exitcode"] != "0" or r["http_code"] != "200":
             continue
-        times.setdefault((r["config"], int(r["rtt_ms"]), int(r["conc"])), []).append(float(r["time_total_s"]) * 1000)
+        key = (r["config"], int(r["rtt_ms"]), int(r["conc"]))
+        ms = float(r["time_total_s"]) * 1000
+        times.setdefault(key, []).append(ms)
+        rounds.setdefault(key, {}).setdefault(r["round"], []).append(ms)
     stats = {}
     for key, v in times.items():
         v.sort()
-        stats[key] = {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99), "n": len(v), "min_ms": v[0], "max_ms": v[-1]}
+        rp50 = sorted(pct(sorted(t), 50) for t in rounds[key].values())
+        p50 = pct(v, 50)
+        stats[key] = {"p50_ms": p50, "p99_ms": pct(v, 99), "n": len(v), "min_ms": v[0], "max_ms": v[-1],
+                      "round_p50_ms": rp50, "spread": (rp50[-1] - rp50[0]) / p50 if p50 and key[2] >= 10 else None}
     for (c, rtt, n), s in stats.items():
         d = stats.get(("direct", rtt, n))
         s["ratio_p50_to_direct"] = s["p50_ms"] / d["p50_ms"] if d else None
@@ -99,8 +106,9 @@ def main():
               "HTTP/1.1, a new connection per request, N requests started at once) and host C (the origin: nginx, "
               "TLS 1.3, a %s B object) are network namespaces joined by the delay line (tests/bin/wandelay, a fixed "
               "delay of RTT/2 each way, no loss, no rate limit). Completion time = curl's time_total of each request. "
-              "Cells: p50 / p99 in ms over every measured request (at least %s per cell, at least 2 rounds of N; an "
-              "untimed round of max(N, 20) requests before warms the pools), ×ratio of the p50 to direct's p50 at the same RTT and N."
+              "Cells: p50 / p99 in ms over every measured request (at least %s per cell, at least 3 rounds of N, 2 in quick mode; an "
+              "untimed round of max(N, 20) requests before warms the pools), ×ratio of the p50 to direct's p50 at the same RTT and N; "
+              "`~`: the rounds' own p50s spread over more than 30 %% of the p50."
               % (meta.get("obj_bytes"), meta.get("samples")))
     md.append("")
     md.append("## Configurations")
@@ -125,10 +133,20 @@ def main():
                 cell = "%s / %s" % (fmt(s["p50_ms"]), fmt(s["p99_ms"]))
                 if s["ratio_p50_to_direct"] is not None:
                     cell += " ×%.2f" % s["ratio_p50_to_direct"]
+                if s["spread"] is not None and s["spread"] > 0.3:
+                    cell += " ~"
                 if ci and ci["failed"] != "0":
                     cell += " (%s failed)" % ci["failed"]
                 row.append(cell)
             md.append("| `%s` | " % c + " | ".join(row) + " |")
+        md.append("")
+        if any(n >= 10 and (c, rtt, n) in stats for c in names for n in concs):
+            md.append("Rounds' own p50 [ms], lowest–highest, from N=10 up (the spread between rounds; `~` above marks "
+                      "one over 30 % of the p50): " + "; ".join(
+                          "`%s` %s" % (c, ", ".join("N=%d %s–%s" % (n, fmt(stats[(c, rtt, n)]["round_p50_ms"][0]),
+                                                                   fmt(stats[(c, rtt, n)]["round_p50_ms"][-1]))
+                                                   for n in concs if n >= 10 and (c, rtt, n) in stats))
+                          for c in names if any(n >= 10 and (c, rtt, n) in stats for n in concs)) + ".")
         md.append("")
         md.append("p50 in round trips of the link (p50 ÷ RTT): " + "; ".join(
             "`%s` %s" % (c, ", ".join("N=%d %s" % (n, "%.1f" % stats[(c, rtt, n)]["p50_rtts"]
