@@ -32,8 +32,8 @@
 # WAN_CURL_MAX per curl process: curl 7.88 runs at most 300 transfers in parallel, so
 # 1000 requests are 4 processes started together). Every party keeps an unused pooled
 # connection for 300 s (hermesd's http2.idle_timeout_ms and http.pool_idle_timeout_ms,
-# nghttpx's backend keep-alive, nginx's keepalive_timeout), so that the pauses while the
-# other configurations take their turns do not cool the pools.
+# nghttpx's backend keep-alive and read timeouts, nginx's keepalive_timeout), so that
+# the pauses while the other configurations take their turns do not cool the pools.
 #
 # For every RTT (a fresh delay line) every configuration's proxies are started (one
 # hermesd on A serves both Hermes configurations: the app's HTTPS to :443 goes into the
@@ -387,7 +387,7 @@ group_up() {
 		proc_up nghttpx "$NS_C" 127.0.0.1 $PORT_NGHTTPX nghttpx --conf=/dev/null \
 			"--frontend=127.0.0.1,$PORT_NGHTTPX;no-tls" "--backend=$ORIGIN,443;;proto=h2;tls;sni=$ORIGIN_NAME" \
 			--cacert="$TMP/pki/ca.crt" --tls-min-proto-version=TLSv1.3 --tls13-client-ciphers="$TLS_SUITE" \
-			--workers="$NCPU" --backend-keep-alive-timeout=${IDLE_SECS}s --frontend-keep-alive-timeout=60s --no-via \
+			--workers="$NCPU" --backend-keep-alive-timeout=${IDLE_SECS}s --backend-read-timeout=${IDLE_SECS}s --no-via \
 			--no-ocsp --errorlog-file="$LOGS/nghttpx-error.log" || return 1
 		;;
 	esac
