@@ -89,7 +89,7 @@ LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsyst
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_BPF_OBJS) $(TEST_SKELS) \
 	$(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRCS)) \
 	$(patsubst tests/bin/%.c,$(BUILD)/obj/tests/bin/%.o,$(TESTBIN_SRCS))
-.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench soak man install uninstall deb clean FORCE
+.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench bench-wan soak man install uninstall deb clean FORCE
 
 all: $(BUILD)/hermesd $(TOOL_BINS) $(UNIT_BINS) $(TESTBIN_BINS)
 
@@ -270,6 +270,16 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(QUICK) $(if $(RUNS),RUNS=$(RUNS)) $(if $(BASE),BENCH_BASE=$(BASE)) tools/bench/bench.sh
+
+# make bench-wan [QUICK=1]: the paper's WAN experiment (tools/bench/wan.sh; its WAN_* settings are
+# listed there): short HTTPS requests, each on a new connection, 1 to 1000 at once, across a delay
+# line of 10, 50 and 100 ms RTT: direct, Hermes tunnel and http, HAProxy mTLS and nghttpx; writes
+# $(BUILD)/bench-wan/results.{md,json} and wan_p50.png. Exits 1 on any failed request or
+# configuration: QUICK=1 (RTT 50, N = 1 and 100, under a minute) is the check that it still works.
+# BASE=DIR: also the hermesd of another build directory, in the same turns (A/B table).
+bench-wan: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) WAN_QUICK=$(QUICK) $(if $(BASE),WAN_BASE=$(BASE)) tools/bench/wan.sh
 
 # make soak [SOAK_SECONDS=N]: the soak (tests/soak/soak.sh, not part of make test): N seconds (default
 # 1800) of proxy, 2-hop tunnel and http load with relay kills, link cuts and reloads, every byte checked,

@@ -13,7 +13,7 @@ libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libcla
 dpkg-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping"
-# make bench and make soak (gnuplot: their PNG plots)
+# make bench, make bench-wan and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox"
 # optional (tools/deps.sh h2spec): building h2spec offline from its source
 H2SPEC_PKGS="golang-go golang-golang-x-net-dev golang-github-spf13-cobra-dev golang-github-fatih-color-dev"
