@@ -10,12 +10,16 @@
 # CONNECT whose target refuses the dial (502) holds its bytes at the far side until it
 # fails, then the flow's next attempt sends the same bytes again; they go back to the
 # connection's window, so that refusals worth more than the far side's whole connection
-# window (tunnel.conn_buffer_bytes 65535 there) leave the pooled connection working. hermes_tunnel_optimistic_total counts what was sent and
-# refused.
+# window (tunnel.conn_buffer_bytes 65535 there) leave the pooled connection working. A
+# first peer (the relay host R, which cannot reach the target) that answers 502 after the
+# bytes arrived hands the flow to the next peer with the same bytes: an echo comes back
+# byte-exact. With no answer after the bytes went out (the far hermesd killed while they
+# cross the line) the app is reset. hermes_tunnel_optimistic_total counts each outcome.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 topo_up
+topo_add_relay
 RTT=100
 wan_up "$RTT"
 start_nginx "$NS_S" 10.77.1.3:80
@@ -63,16 +67,28 @@ tunnel: {conn_buffer_bytes: 65535, stream_buffer_bytes: 16384}
 tunnel_access:
   - {match: 10.77.1.3/32:9700, action: deny}
   - {match: 10.77.1.3/32, action: allow}
+  - {match: 10.77.1.2/32:9701, action: allow}
 YAML
 start_peer_hermesd "$NS_S" s -c "$TMP/s.yaml" --tunnel-listen 10.77.1.2:15008
 S_LOG=$PEER_LOG
 S_PID=$PEER_PID
 
+# R: a peer that cannot reach 10.77.1.2 (no route there): it answers 502 to what it is
+# asked for there, after the optimistic bytes arrived
+cat >"$TMP/r.yaml" <<YAML
+tunnel_access:
+  - {match: 10.77.1.2/32, action: allow}
+YAML
+start_peer_hermesd "$NS_R" r -c "$TMP/r.yaml" --tunnel-listen 10.77.2.2:15008
+
+# the app's routes: 10.77.1.3 through S; 10.77.1.2 through R first (502), then S
 cat >"$TMP/c.yaml" <<YAML
 routes:
   - {name: wan, match: [10.77.1.3/32], protocol: h2c, peers: [10.77.1.2:15008]}
+  - {name: failover, match: [10.77.1.2/32], protocol: h2c, peers: [10.77.2.2:15008, 10.77.1.2:15008]}
 policy:
   - {match: 10.77.1.3/32, action: tunnel}
+  - {match: 10.77.1.2/32, action: tunnel}
 YAML
 start_hermesd -c "$TMP/c.yaml"
 
@@ -130,4 +146,43 @@ assert_ge 13 "$(stat_value hermes_tunnel_optimistic_total 'outcome="refused"')" 
 expect_page "after refusals worth 3 times the far side's connection window, the warm connection still carries requests" http://10.77.1.3/
 assert_eq 1 "$(stat_value hermes_tunnel_sessions_opened_total)" "still the one pooled connection"
 assert_eq 0 "$(stat_value hermes_tunnel_optimistic_total 'outcome="reset"')" "no optimistic bytes were lost without an answer"
+
+# failover: R refuses (502) after the optimistic bytes arrived; the flow's next peer, S,
+# gets the very same bytes with its CONNECT: the echo comes back byte-exact
+bg echo s "$PY" "$TESTBIN/hnet.py" serve-echo 10.77.1.2 9701 --deadline 60
+wait_tcp "$NS_S" 10.77.1.2 9701 || die "the echo server did not start"
+REFUSED=$(stat_value hermes_tunnel_optimistic_total 'outcome="refused"')
+out=$(in_app "$PY" -c '
+import random, socket, sys
+data = random.Random(7).randbytes(12000)
+s = socket.create_connection(("10.77.1.2", 9701), timeout=10)
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print("byte-exact" if got == data else "got %d bytes, not the ones sent" % len(got))
+' 2>&1)
+assert_eq byte-exact "$out" "refused by R, the flow's bytes reached the target through S exactly once and in order"
+assert_eq $((REFUSED + 1)) "$(stat_value hermes_tunnel_optimistic_total 'outcome="refused"')" "R's refusal of the optimistic bytes is counted"
+assert_ge 1 "$(peer_stat "$NS_R" 127.0.0.1:15000 'hermes_tunnel_errors_total{status="502"}')" "R answered 502"
+
+# no answer after the bytes went out (S killed while they cross the line): the flow is
+# reset, not tried again (connect_attempts would have it retry), since S might have
+# passed them on to the target
+out=$(in_app "$PY" -c '
+import os, signal, socket, sys
+s = socket.create_connection(("10.77.1.3", 80), timeout=10)
+s.sendall(b"y" * 3000)
+os.kill(int(sys.argv[1]), signal.SIGKILL)
+try:
+    print("eof" if not s.recv(100) else "data")
+except ConnectionResetError:
+    print("reset")
+' "$S_PID" 2>&1)
+assert_eq reset "$out" "the app whose optimistic bytes got no answer is reset"
+assert_eq 1 "$(stat_value hermes_tunnel_optimistic_total 'outcome="reset"')" "the lost answer is counted"
 pass "optimistic data: 1 RTT less to the first byte on a warm tunnel ($ON ms against $OFF ms at RTT $RTT ms); refused CONNECTs drop their bytes at the far side"
