@@ -177,13 +177,16 @@ static int conn_origdst(struct loop *lp, struct conn *c, int fd, struct hermes_a
 static loop_done_fn conn_backoff_done;
 
 /* Optimistic data (tunnel.optimistic_data): while a tunnel client waits for its peer's
- * answer, the client's first bytes are read (one setup read at a time, into the
- * endpoint's own buffer, which bounds them) and go out with the CONNECT. */
+ * answer, the client's first read (into the socket endpoint's 16 KiB setup buffer: an
+ * app's first flight written at once, a TLS ClientHello or a request) goes out with the
+ * CONNECT. One read, not more: a read still armed when the relay starts keeps that
+ * buffer until the app sends again, which an idle flow would pay for. A stream (a relay
+ * hop's client) needs no read: its DATA comes as the window allows. */
 static void conn_early_read(struct conn *c)
 {
 	struct ep *e = c->r.ep[0];
 
-	if (!e->eof)
+	if (!e->eof && !ep_avail(e))
 		e->ops->read(e);
 }
 
