@@ -190,7 +190,6 @@ static void conn_early_read(struct conn *c)
 		e->ops->read(e);
 }
 
-
 /* The route's peer of a tunnel client's current attempt (NULL for other flows). */
 static const struct cfg_peer *attempt_peer(const struct conn *c)
 {
@@ -330,8 +329,8 @@ void conn_connect(struct loop *lp, struct conn *c)
 		c->early = e && lp->cfg->tunnel_optimistic;
 		if (c->early) {
 			c->r.ep[1] = e;
-			conn_early_read(c);
 			sess_h2_early(e, c->r.ep[0]);
+			conn_early_read(c); /* last: a read that fails at once ends c */
 			return;
 		}
 	} else if (tp && tp->tls) {
