@@ -8,6 +8,7 @@
  * of the other. Which kind of endpoint each side is stays the endpoints' business: the
  * flow hears of them through the owner callbacks below. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,6 +91,8 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 		if (c->sd[i].polling)
 			conn_cancel_op(lp, c, &c->sd[i].op_poll);
 	}
+	if (c->early_polling)
+		conn_cancel_op(lp, c, &c->op_early);
 	c->rst_client |= rst_client;
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
@@ -176,18 +179,42 @@ static int conn_origdst(struct loop *lp, struct conn *c, int fd, struct hermes_a
 
 static loop_done_fn conn_backoff_done;
 
+static loop_done_fn conn_early_ready;
+
 /* Optimistic data (tunnel.optimistic_data): while a tunnel client waits for its peer's
- * answer, the client's first read (into the socket endpoint's 16 KiB setup buffer: an
- * app's first flight written at once, a TLS ClientHello or a request) goes out with the
- * CONNECT. One read, not more: a read still armed when the relay starts keeps that
- * buffer until the app sends again, which an idle flow would pay for. A stream (a relay
- * hop's client) needs no read: its DATA comes as the window allows. */
-static void conn_early_read(struct conn *c)
+ * answer, the client's bytes go out with the CONNECT. A socket is polled for them and
+ * read (into its endpoint's 16 KiB setup buffer, which bounds them) only once they are
+ * there, poll and read one after the other: a read armed in advance would still be
+ * armed when the relay starts and keep that buffer for as long as the app says nothing
+ * (16 KiB held for every idle flow of a protocol whose server speaks first); a poll
+ * holds no buffer and is cancelled then. A stream or TLS endpoint (a relay hop's
+ * client) needs neither: its bytes come in on their own. */
+static void conn_early_wait(struct loop *lp, struct conn *c)
 {
 	struct ep *e = c->r.ep[0];
+	int fd = e->ops->sock(e);
 
-	if (!e->eof && !ep_avail(e))
-		e->ops->read(e);
+	if (fd < 0 || e->eof || c->early_polling)
+		return;
+	io_uring_prep_poll_add(loop_sqe(lp, &c->op_early, conn_early_ready), fd, POLLIN | POLLRDHUP);
+	c->early_polling = true;
+	life_hold(&c->life, 1);
+}
+
+static void conn_early_ready(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = loop_container_of(op, struct conn, op_early);
+
+	life_drop(&c->life);
+	c->early_polling = false;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	/* bytes (or the end) to read, while the answer is still awaited: one read, which
+	 * completes at once; its data event polls again (ep_on_data) */
+	if (cqe->res > 0 && c->state == CONN_TUNNEL_WAIT && c->early)
+		c->r.ep[0]->ops->read(c->r.ep[0]);
 }
 
 /* The route's peer of a tunnel client's current attempt (NULL for other flows). */
@@ -330,7 +357,7 @@ void conn_connect(struct loop *lp, struct conn *c)
 		if (c->early) {
 			c->r.ep[1] = e;
 			sess_h2_early(e, c->r.ep[0]);
-			conn_early_read(c); /* last: a read that fails at once ends c */
+			conn_early_wait(lp, c);
 			return;
 		}
 	} else if (tp && tp->tls) {
@@ -530,6 +557,8 @@ static void conn_start_relay(struct loop *lp, struct conn *c)
 /* The tunnel to the peer is up (its 200): a relay hop answers its own client now. */
 void conn_tunnel_up(struct loop *lp, struct conn *c)
 {
+	if (c->early_polling) /* the relay reads the client from now on */
+		conn_cancel_op(lp, c, &c->op_early);
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
 	metrics_peer_attempt(lp, attempt_peer(c), 0);
 	conn_peer_outcome(lp, c, 0);
@@ -581,7 +610,7 @@ static void ep_on_data(struct ep *e)
 	} else if (c->state == CONN_TUNNEL_WAIT && e->side == 0 && c->early) {
 		/* optimistic data: more of the client's first bytes for the CONNECT's stream */
 		c->r.ep[1]->ops->kick(c->r.ep[1]);
-		conn_early_read(c);
+		conn_early_wait(lp, c);
 	}
 	/* else: it waits in the endpoint until the relay starts */
 }

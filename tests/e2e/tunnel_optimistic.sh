@@ -5,6 +5,8 @@
 # (curl GET to nginx on the far host) gets its first byte in under 1.6 RTT: its bytes
 # went with the CONNECT. With the key off (a reload) the same request takes 2 RTT or more
 # (the CONNECT's round trip, then the request's), which shows the measurement can tell.
+# 90 flows that say nothing (a protocol whose server speaks first) hold no more buffer
+# bytes with the key on than off: waiting for their first bytes costs no read buffer.
 # Refusals: a CONNECT the far side denies (tunnel_access, 403) drops the optimistic bytes
 # there, the would-be target sees no connection and no byte, and the app is reset; a
 # CONNECT whose target refuses the dial (502) holds its bytes at the far side until it
@@ -107,11 +109,31 @@ ttfb() {
 	printf '%s\n' "${all[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+# silent_buffers TAG: the buffer bytes hermesd holds (hermes_overload_buffer_bytes) while 90
+# flows through the tunnel are open and have said nothing yet (the app of a protocol
+# whose server speaks first), less what it held before
+silent_buffers() {
+	local before during
+	before=$(stat_value hermes_overload_buffer_bytes)
+	bg "silent$1" app "$PY" "$TESTBIN/hnet.py" concurrent 10.77.1.3 9702 90 --hold 1 --timeout 20
+	for ((i = 0; i < 100; i++)); do
+		[ "$(stat_value hermes_connections_active)" -ge 90 ] && break
+		sleep 0.05
+	done
+	sleep 0.3 # every tunnel answered (1 RTT) and relaying
+	during=$(stat_value hermes_overload_buffer_bytes)
+	wait "$BG_PID" || die "the 90 silent flows failed: $(cat "$TMP/silent$1.log")"
+	echo $((during - before))
+}
+bg echo2 s "$PY" "$TESTBIN/hnet.py" serve-echo 10.77.1.3 9702 --deadline 60
+wait_tcp "$NS_S" 10.77.1.3 9702 || die "the echo server on 10.77.1.3:9702 did not start"
+
 expect_page "the first request opens the pooled connection" http://10.77.1.3/
 ON=$(ttfb 5)
 assert_le $((RTT * 16 / 10 - 1)) "$ON" "optimistic data on a warm tunnel: the median time to first byte is under 1.6 RTT"
 assert_ge 5 "$(stat_value hermes_tunnel_optimistic_total 'outcome="sent"')" "each request's bytes went before the answer"
 assert_eq 1 "$(stat_value hermes_tunnel_sessions_opened_total)" "every request was a stream of the one warm connection"
+SILENT_ON=$(silent_buffers on)
 
 # the same with the key off (a reload: the next CONNECTs wait for the 200)
 sed -i 's/^routes:/tunnel: {optimistic_data: false}\nroutes:/' "$TMP/c.yaml"
@@ -120,6 +142,9 @@ wait_until 5 config_says '"optimistic_data":false' ||
 	die "the reload did not turn tunnel.optimistic_data off"
 SENT=$(stat_value hermes_tunnel_optimistic_total 'outcome="sent"')
 OFF=$(ttfb 5)
+SILENT_OFF=$(silent_buffers off)
+say "buffer bytes held for 90 silent flows: $SILENT_ON with optimistic data, $SILENT_OFF without"
+assert_le $((SILENT_OFF + 90 * 4096)) "$SILENT_ON" "a silent flow waiting for optimistic bytes holds no read buffer (at most 4 KiB more per flow than without)"
 assert_ge "$((RTT * 2))" "$OFF" "without optimistic data the time to first byte is 2 RTT or more"
 assert_eq "$SENT" "$(stat_value hermes_tunnel_optimistic_total 'outcome="sent"')" "with the key off no bytes went before the answer"
 say "ok: time to first byte at RTT $RTT ms: $ON ms with optimistic data, $OFF ms without"
