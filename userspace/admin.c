@@ -431,6 +431,7 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		  c->tunnel_max_hops, c->tunnel_stream_buffer, c->tunnel_conn_buffer, c->tunnel_total_buffer_mb,
 		  c->tunnel_connect_rate, c->tunnel_reset_rate, c->tunnel_client_conns);
 	sb_printf(b, ",\"stream_fd_headroom_percent\":%u", c->tunnel_fd_headroom_pct);
+	sb_printf(b, ",\"optimistic_data\":%s", c->tunnel_optimistic ? "true" : "false");
 	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
 	for (int i = 0; i < c->inbound.n_protect; i++)
 		sb_printf(b, "%s%u", i ? "," : "", c->inbound.protect[i]);

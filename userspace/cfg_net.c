@@ -697,6 +697,10 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	TUNNEL_KEY("max_client_connections", tunnel_client_conns, 0, 1000000),
 	/* the descriptors streams leave to accepts, /ready and the admin port (fdres_stream_room) */
 	TUNNEL_KEY("stream_fd_headroom_percent", tunnel_fd_headroom_pct, 1, 90),
+	/* read as each flow's attempt starts: a reload applies to the next CONNECT */
+	{ .name = "optimistic_data", .set = cfgp_set_bool, CFGP_FIELD(tunnel_optimistic), CFGP_RELOAD,
+	  .expect = "true or false (true: a flow's first bytes go to an HTTP/2 peer with its CONNECT, before the "
+		    "peer's answer)" },
 };
 
 /* After the whole file: a tls section is all of cert, key and ca (ciphersuites alone

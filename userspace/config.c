@@ -289,6 +289,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->tunnel_head_timeout_ms = 10000;
 	cfg->admin_timeout_ms = 5000;
 	cfg->tunnel_fd_headroom_pct = 10;
+	cfg->tunnel_optimistic = true;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's

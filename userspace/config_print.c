@@ -247,6 +247,7 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->tunnel_max_hops, cfg->tunnel_stream_buffer, cfg->tunnel_conn_buffer, cfg->tunnel_total_buffer_mb,
 		cfg->tunnel_connect_rate, cfg->tunnel_reset_rate, cfg->tunnel_client_conns);
 	fprintf(f, "  stream_fd_headroom_percent: %u\n", cfg->tunnel_fd_headroom_pct);
+	fprintf(f, "  optimistic_data: %s\n", bool_word(cfg->tunnel_optimistic));
 	if (cfg->inbound.on) {
 		const struct cfg_inbound *in = &cfg->inbound;
 

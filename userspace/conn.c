@@ -8,6 +8,7 @@
  * of the other. Which kind of endpoint each side is stays the endpoints' business: the
  * flow hears of them through the owner callbacks below. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,6 +91,8 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 		if (c->sd[i].polling)
 			conn_cancel_op(lp, c, &c->sd[i].op_poll);
 	}
+	if (c->early_polling)
+		conn_cancel_op(lp, c, &c->op_early);
 	c->rst_client |= rst_client;
 	c->rst_upstream |= rst_upstream;
 	if (c->state == CONN_BACKOFF) {
@@ -176,6 +179,44 @@ static int conn_origdst(struct loop *lp, struct conn *c, int fd, struct hermes_a
 
 static loop_done_fn conn_backoff_done;
 
+static loop_done_fn conn_early_ready;
+
+/* Optimistic data (tunnel.optimistic_data): while a tunnel client waits for its peer's
+ * answer, the client's bytes go out with the CONNECT. A socket is polled for them and
+ * read (into its endpoint's 16 KiB setup buffer, which bounds them) only once they are
+ * there, poll and read one after the other: a read armed in advance would still be
+ * armed when the relay starts and keep that buffer for as long as the app says nothing
+ * (16 KiB held for every idle flow of a protocol whose server speaks first); a poll
+ * holds no buffer and is cancelled then. A stream or TLS endpoint (a relay hop's
+ * client) needs neither: its bytes come in on their own. */
+static void conn_early_wait(struct loop *lp, struct conn *c)
+{
+	struct ep *e = c->r.ep[0];
+	int fd = e->ops->sock(e);
+
+	if (fd < 0 || e->eof || c->early_polling)
+		return;
+	io_uring_prep_poll_add(loop_sqe(lp, &c->op_early, conn_early_ready), fd, POLLIN | POLLRDHUP);
+	c->early_polling = true;
+	life_hold(&c->life, 1);
+}
+
+static void conn_early_ready(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = loop_container_of(op, struct conn, op_early);
+
+	life_drop(&c->life);
+	c->early_polling = false;
+	if (c->state == CONN_CLOSING) {
+		conn_maybe_free(lp, c);
+		return;
+	}
+	/* bytes (or the end) to read, while the answer is still awaited: one read, which
+	 * completes at once; its data event polls again (ep_on_data) */
+	if (cqe->res > 0 && c->state == CONN_TUNNEL_WAIT && c->early)
+		c->r.ep[0]->ops->read(c->r.ep[0]);
+}
+
 /* The route's peer of a tunnel client's current attempt (NULL for other flows). */
 static const struct cfg_peer *attempt_peer(const struct conn *c)
 {
@@ -216,6 +257,26 @@ static void conn_peer_outcome(struct loop *lp, struct conn *c, int err)
 
 	if (attempt_peer(c) && err != -EACCES && (o = outlier_find(&lp->tunnel_peers, &c->eps[c->cur_ep])))
 		metrics_outlier_outcome(lp, OUTLIER_TUNNEL_PEER, &c->eps[c->cur_ep], o, !err, strerror(-err));
+}
+
+/* The attempt's stream failed before the answer. Optimistic bytes the peer may have
+ * passed on (no answer: a reset, a lost connection, a timeout) cannot be sent to another
+ * peer without maybe arriving twice: the flow is reset, as a direct flow would be. True
+ * when c is gone that way. */
+static bool conn_early_lost(struct loop *lp, struct conn *c, int err)
+{
+	size_t n = c->early ? sess_h2_early_unsettled(c->r.ep[1]) : 0;
+
+	if (!n)
+		return false;
+	lp->st.tunnel_optimistic[TUNNEL_OPT_RESET]++;
+	metrics_peer_attempt(lp, attempt_peer(c), err);
+	conn_peer_outcome(lp, c, err);
+	c->result = "optimistic-reset";
+	log_info("conn %llu: tunnel peer: %s with no answer after %zu optimistic bytes went out: resetting the client "
+		 "(they may have reached the target)", (unsigned long long)c->id, strerror(-err), n);
+	conn_end(lp, c, true, false);
+	return true;
 }
 
 void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
@@ -286,11 +347,19 @@ void conn_connect(struct loop *lp, struct conn *c)
 	c->attempts++;
 	lp->st.connect_attempts++;
 	c->setup_start_ns = c->connect_start_ns = loop_now_ns();
+	c->early = false;
 	c->peer_connects = tp && tp->proto != TPROTO_H1;
 	if (c->peer_connects) {
 		/* a stream on a pooled HTTP/2 connection: up once the peer answered 200 */
 		c->state = CONN_TUNNEL_WAIT;
 		e = sess_h2_open(lp, tp, &c->target, c->ident, &conn_ep_ops, c, &err);
+		c->early = e && lp->cfg->tunnel_optimistic;
+		if (c->early) {
+			c->r.ep[1] = e;
+			sess_h2_early(e, c->r.ep[0]);
+			conn_early_wait(lp, c);
+			return;
+		}
 	} else if (tp && tp->tls) {
 		c->state = CONN_CONNECTING;
 		e = sess_h1_dial(lp, tp, &conn_ep_ops, c, &err);
@@ -488,6 +557,8 @@ static void conn_start_relay(struct loop *lp, struct conn *c)
 /* The tunnel to the peer is up (its 200): a relay hop answers its own client now. */
 void conn_tunnel_up(struct loop *lp, struct conn *c)
 {
+	if (c->early_polling) /* the relay reads the client from now on */
+		conn_cancel_op(lp, c, &c->op_early);
 	hist_add(&lp->st.tunnel_setup_seconds, (double)(loop_now_ns() - c->setup_start_ns) / 1e9);
 	metrics_peer_attempt(lp, attempt_peer(c), 0);
 	conn_peer_outcome(lp, c, 0);
@@ -536,6 +607,10 @@ static void ep_on_data(struct ep *e)
 		tunnel_head(lp, c);
 	} else if (c->state == CONN_TUNNEL_RESP && e->side == 1) {
 		tunnel_resp(lp, c);
+	} else if (c->state == CONN_TUNNEL_WAIT && e->side == 0 && c->early) {
+		/* optimistic data: more of the client's first bytes for the CONNECT's stream */
+		c->r.ep[1]->ops->kick(c->r.ep[1]);
+		conn_early_wait(lp, c);
 	}
 	/* else: it waits in the endpoint until the relay starts */
 }
@@ -563,7 +638,8 @@ static void ep_on_error(struct ep *e, int err)
 	}
 	if (e->side == 1 &&
 	    (c->state == CONN_CONNECTING || c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT)) {
-		conn_fail_attempt(lp, c, err);
+		if (!conn_early_lost(lp, c, err))
+			conn_fail_attempt(lp, c, err);
 		return;
 	}
 	/* the client went away (or its stream was reset) before the relay */
@@ -636,7 +712,8 @@ void conn_tick(struct loop *lp)
 		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) &&
 		    loop_now_ns() - c->setup_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
 			/* no 200 from the peer in time: next peer */
-			conn_fail_attempt(lp, c, -ETIMEDOUT);
+			if (!conn_early_lost(lp, c, -ETIMEDOUT))
+				conn_fail_attempt(lp, c, -ETIMEDOUT);
 			continue;
 		}
 		if (c->state == CONN_TUNNEL_HEAD && lp->now_ms - c->started_ms >= lp->cfg->tunnel_head_timeout_ms) {

@@ -125,6 +125,9 @@ struct conn {
 	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */
 	bool peer_connects;  /* ... whose upstream endpoint does the CONNECT itself (HTTP/2) */
+	bool early;          /* ... and sends the client's first bytes before its answer */
+	bool early_polling;  /* ... waiting for them (op_early: POLLIN on the client socket) */
+	struct loop_op op_early;
 	uint8_t action;      /* enum hermes_action that steered the flow */
 	struct hermes_addr target; /* tunnel client: what the CONNECT asks for */
 	char *ident;         /* Hermes-* identity header lines sent with the CONNECT */

@@ -46,6 +46,9 @@ struct sstream {
 	bool started;              /* relaying: its DATA may go out */
 	bool answered;             /* client: the peer's final answer came */
 	bool deferred;             /* its data source waits for bytes */
+	bool early;                /* client: DATA may go before the answer (tunnel.optimistic_data) */
+	uint32_t early_sent;       /* client: bytes of e.src's first run sent before the answer,
+				    * not consumed from it until the 200 (a refusal leaves them there) */
 	int resp_status;           /* client: the peer's :status */
 	struct hermes_addr target; /* client: what the CONNECT asks for */
 	const char *ident;         /* client: Hermes-* lines to send with it (the owner's) */

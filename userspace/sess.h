@@ -35,6 +35,15 @@ void sess_close_all(struct loop *lp);
  * *err when nothing could be started. */
 struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
 			const char *ident, const struct ep_owner_ops *own, void *owner, int *err);
+/* Optimistic data: e's CONNECT (from sess_h2_open) carries the first contiguous run of
+ * src's bytes as DATA before the peer's answer, so that a request pays the path's round
+ * trip once. They stay in src until the 200 (then consumed): a refusal the peer did not
+ * act on (an answer other than 2xx, REFUSED_STREAM) leaves them there for the next
+ * attempt, exactly. */
+void sess_h2_early(struct ep *e, struct ep *src);
+/* Bytes e sent before an answer that never came (a reset stream or connection, a
+ * timeout): the peer may have passed them on, so they cannot be sent elsewhere. */
+size_t sess_h2_early_unsettled(const struct ep *e);
 /* A TLS connection (ALPN http/1.1) to peer p as a byte endpoint, `up` once the
  * handshake is done: the owner sends its CONNECT through it. */
 struct ep *sess_h1_dial(struct loop *lp, const struct cfg_peer *p, const struct ep_owner_ops *own, void *owner,

@@ -59,6 +59,12 @@ static void stream_off(struct sstream *st)
 		return;
 	if (s->mux.ng && st->sid > 0)
 		h2mux_attach(&s->mux, st->sid, NULL);
+	/* bytes it received that nobody will pass on (a refused CONNECT's optimistic DATA, a
+	 * reset): the connection's window gets them back, else each would shrink it for good */
+	if (s->mux.ng && st->rx.len && s->state != SESS_CLOSING) {
+		nghttp2_session_consume_connection(NG(s), st->rx.len);
+		sess_dirty(s);
+	}
 	s->held -= st->held; /* its bytes no longer hold the connection's window */
 	sess_unlink(st);
 }
@@ -184,6 +190,23 @@ const struct ep_ops sess_h2_ops = {
 
 /* ---- DATA out: straight from the source endpoint's buffers ---- */
 
+/* Optimistic data, before the peer's answer: the part of the source's first contiguous
+ * run not sent yet. The run only grows while the flow waits (nothing consumes it), so an
+ * offset into it stays valid; no END_STREAM before the answer (the relay sends it). */
+static ssize_t early_read(struct sstream *st, struct ep *from, size_t len)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (!st->early)
+		return NGHTTP2_ERR_DEFERRED;
+	ep_peek(from, &p, &n);
+	if (n <= st->early_sent)
+		return NGHTTP2_ERR_DEFERRED;
+	n -= st->early_sent;
+	return (ssize_t)(n < len ? n : len);
+}
+
 /* How much the source holds; the bytes themselves are copied once, straight into the
  * output, by send_data (NO_COPY). */
 static ssize_t data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint8_t *buf, size_t len,
@@ -191,13 +214,19 @@ static ssize_t data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 {
 	struct sstream *st = MST(ms);
 	struct ep *from;
+	ssize_t early;
 	size_t avail;
 
 	(void)m;
 	(void)sid;
 	(void)buf;
-	if (!st->started || !(from = st->e.src))
+	if (!(from = st->e.src))
 		return NGHTTP2_ERR_DEFERRED;
+	if (!st->started) {
+		if ((early = early_read(st, from, len)) > 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+		return early;
+	}
 	avail = ep_avail(from);
 	if (avail > len)
 		avail = len;
@@ -229,6 +258,19 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
+	if (!st->started) {
+		/* optimistic: copied from where the last one ended, left in the source */
+		const uint8_t *p;
+		size_t n;
+
+		ep_peek(st->e.src, &p, &n);
+		if (n < st->early_sent + len || sess_out(s, p + st->early_sent, len))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		if (!st->early_sent)
+			s->loop->st.tunnel_optimistic[TUNNEL_OPT_SENT]++;
+		st->early_sent += (uint32_t)len;
+		return 0;
+	}
 	while (len) {
 		const uint8_t *p;
 		size_t n;
@@ -421,6 +463,17 @@ static int on_header(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_fra
 
 /* ---- client: CONNECT streams to a peer ---- */
 
+/* A refusal the peer did not act on (an answer other than 2xx: RFC 9110 9.3.6, the
+ * tunnel was not made; REFUSED_STREAM: RFC 9113 8.7, the stream was not processed): the
+ * optimistic bytes were dropped and are still in the source, unconsumed. */
+static void early_refused(struct sess *s, struct sstream *st)
+{
+	if (st->early_sent)
+		s->loop->st.tunnel_optimistic[TUNNEL_OPT_REFUSED]++;
+	st->early_sent = 0;
+	st->early = false;
+}
+
 /* The peer's answer to our CONNECT: 200 opens the tunnel; 504, 403, 508 and the rest map
  * to the errors the flow's retries tell apart. */
 static void client_response(struct sess *s, struct sstream *st)
@@ -430,12 +483,20 @@ static void client_response(struct sess *s, struct sstream *st)
 	if (st->answered || st->resp_status / 100 == 1)
 		return;
 	st->answered = true;
+	st->early = false;
 	if (st->resp_status != 200) {
-		log_info("tunnel peer %s answered %d to CONNECT", sess_name(s, name, sizeof(name)), st->resp_status);
+		log_info("tunnel peer %s answered %d to CONNECT%s", sess_name(s, name, sizeof(name)), st->resp_status,
+			 st->early_sent ? " (it drops the optimistic bytes; they stay for the next attempt)" : "");
+		early_refused(s, st);
 		ep_error(&st->e, st->resp_status == 504 ? -ETIMEDOUT : st->resp_status == 403 ? -EACCES :
 				 st->resp_status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;
 	}
+	/* the peer took the optimistic bytes: they leave the source now, and the relay goes
+	 * on from the next one */
+	if (st->early_sent && st->e.src)
+		ep_consume(st->e.src, st->early_sent);
+	st->early_sent = 0;
 	ep_up(&st->e);
 }
 
@@ -533,7 +594,12 @@ static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid
 		return 0;
 	}
 	if (st->client && !st->answered) {
-		/* refused (REFUSED_STREAM, or no answer) before the tunnel was up: next peer */
+		/* refused (REFUSED_STREAM, or no answer) before the tunnel was up: next peer,
+		 * unless optimistic bytes went out and the peer may have passed them on
+		 * (sess_h2_early_unsettled: the flow is reset) */
+		st->early = false;
+		if (err == NGHTTP2_REFUSED_STREAM)
+			early_refused(s, st);
 		ep_error(&st->e, err == NGHTTP2_REFUSED_STREAM ? -ECONNREFUSED : -ECONNRESET);
 		return 0;
 	}
@@ -836,6 +902,22 @@ static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_p
 		return err;
 	}
 	return 0;
+}
+
+void sess_h2_early(struct ep *e, struct ep *src)
+{
+	struct sstream *st = ST(e);
+
+	if (st->answered || st->started)
+		return;
+	st->early = true;
+	e->src = src;
+	h2s_kick(e);
+}
+
+size_t sess_h2_early_unsettled(const struct ep *e)
+{
+	return e && e->ops == &sess_h2_ops ? ST(e)->early_sent : 0;
 }
 
 struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,

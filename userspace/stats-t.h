@@ -38,6 +38,8 @@ enum tunnel_limit {
 	TUNNEL_LIMIT_CLIENT_CONNS,
 	TUNNEL_NLIMITS
 };
+/* What became of a tunnel client's optimistic data (tunnel_optimistic's labels). */
+enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, TUNNEL_NOPT };
 
 /* The families of /metrics, in the order they are printed. TYPE is the bare word counter
  * or gauge. The kinds of line:
@@ -113,6 +115,13 @@ enum tunnel_limit {
 	VALUE(h2_streams, counter, "hermes_tunnel_streams_total", "HTTP/2 tunnel streams opened, both directions.") \
 	VALUE(h2_resets, counter, "hermes_tunnel_stream_resets_total", \
 	      "Tunnel flows ended by a reset of their stream or connection.") \
+	/* index: enum tunnel_optimistic */ \
+	ARRAY(tunnel_optimistic, counter, "hermes_tunnel_optimistic_total", \
+	      "Tunnel client, HTTP/2 peers (tunnel.optimistic_data): CONNECT streams that sent the flow's first " \
+	      "bytes before the peer's answer (sent); of those, refused by the peer (an answer other than 200 or " \
+	      "REFUSED_STREAM: the peer dropped the bytes, the flow tried its next peer with them or was reset) " \
+	      "and reset (no answer: the stream or connection was reset or timed out, the bytes may have reached " \
+	      "the target, so the flow was reset, not tried elsewhere).", "outcome", "sent", "refused", "reset") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
 	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \
@@ -319,6 +328,7 @@ enum {
 _Static_assert((int)STATS_N_tunnel_peer_results == (int)PEER_NRESULTS, "a result label for each enum peer_result");
 _Static_assert((int)STATS_N_tunnel_target_refused == (int)TUNNEL_NREFUSALS, "a label for each enum tunnel_refusal");
 _Static_assert((int)STATS_N_tunnel_limited == (int)TUNNEL_NLIMITS, "a label for each enum tunnel_limit");
+_Static_assert((int)STATS_N_tunnel_optimistic == (int)TUNNEL_NOPT, "a label for each enum tunnel_optimistic");
 /* hermes_slow_client_timeouts_total's index: the listener a slow client was closed on */
 enum stats_slow { STATS_SLOW_HTTP, STATS_SLOW_TUNNEL, STATS_SLOW_ADMIN, STATS_SLOW_METRICS, STATS_SLOW_N };
 _Static_assert((int)STATS_N_slow_clients == (int)STATS_SLOW_N, "a listener label for each enum stats_slow");

@@ -391,25 +391,24 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 			c->n_eps = 1;
 		}
 	}
+	/* bytes the client sent after its head go back to its endpoint, read before
+	 * anything it sends later: by the relay once the target is up, or, on a relay hop,
+	 * as optimistic data with the next CONNECT (conn_connect) */
+	if (c->head.len > c->head_len) {
+		ep_prepend(c->r.ep[0], c->head.p, c->head_len, c->head.len - c->head_len);
+		buf_account(-(long long)c->head.cap); /* the endpoint's now, outside the family */
+		c->head = (struct hbuf){ 0 };
+	}
+	hb_free(&c->head);
 	conn_connect(lp, c);
 }
 
-/* Target connected: 200 to the client, then the bytes it already sent after its head.
- * Returns 0, or -errno if the client or the target cannot take them. */
+/* Target connected: 200 to the client; the relay then starts with the bytes it already
+ * sent after its head. Returns 0, or -errno if the client cannot take the answer. */
 int tunnel_established(struct loop *lp, struct conn *c)
 {
-	size_t extra = c->head.len - c->head_len;
-
 	(void)lp;
 	tunnel_reply(c, 200);
-	if (extra) {
-		/* read before anything the client sends later */
-		ep_prepend(c->r.ep[0], c->head.p, c->head_len, extra);
-		buf_account(-(long long)c->head.cap); /* the endpoint's now, outside the family */
-		c->head = (struct hbuf){ 0 };
-		return 0;
-	}
-	hb_free(&c->head);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
 # hermesd; C logs A's uid and comm and R's certificate; 512 MiB (256 MiB against the
 # sanitizer build: at least 256 times a stream's window, 16 times the listener's
 # connection window) go up and down byte-exact; 1000 concurrent flows share one pooled
-# connection per hop; half-close and resets keep their meaning end to end; independent
+# connection per hop, and their first bytes go with each hop's CONNECT (optimistic data,
+# A's and R's own); half-close and resets keep their meaning end to end; independent
 # clients (python3-h2 over TLS and h2c, curl -p with HTTP/1.1 CONNECT) use R's tunnel
 # listener; with R1 killed, new flows go through R2 with no error and the flows that
 # were on R1 are reset, not hung.
@@ -113,6 +114,11 @@ say "ok: 1000 concurrent flows: $out"
 assert_eq 1 "$(stat_value hermes_tunnel_sessions_opened_total)" "A carried every flow on one connection to R1"
 assert_eq 1 "$(peer_stat "$NS_R" 127.0.0.1:15000 'hermes_tunnel_sessions{direction="out"}')" \
 	"R1 carried them on one connection to C"
+# optimistic data (tunnel.optimistic_data) on both hops: a relay hop sends on what its
+# client sent before R1's answer, with its own CONNECT, before C answered
+assert_ge 1 "$(stat_value hermes_tunnel_optimistic_total 'outcome="sent"')" "A sent first bytes with its CONNECTs"
+assert_ge 1 "$(peer_stat "$NS_R" 127.0.0.1:15000 'hermes_tunnel_optimistic_total{outcome="sent"}')" \
+	"R1 passed first bytes on with its own CONNECTs, before C answered"
 
 # ---- half-close and resets, end to end
 close_scenarios 10.77.1.3 9500 "through two h2 hops" client-first upstream-first server-rst client-rst slow-reader

@@ -63,6 +63,7 @@ static const struct sample {
 	{ "tunnel.post_path", "tunnel: {post_path: /elsewhere}\n" },
 	{ "tunnel.allow_cleartext", "tunnel: {allow_cleartext: true}\n" },
 	{ "tunnel.max_hops", "tunnel: {max_hops: 3}\n" },
+	{ "tunnel.optimistic_data", "tunnel: {optimistic_data: false}\n" },
 	{ "tunnel.stream_buffer_bytes", "tunnel: {stream_buffer_bytes: 65536}\n" },
 	{ "tunnel.conn_buffer_bytes", "tunnel: {conn_buffer_bytes: 1048576}\n" },
 	{ "tunnel.total_buffer_mb", "tunnel: {total_buffer_mb: 64}\n" },
