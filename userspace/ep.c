@@ -156,6 +156,10 @@ void ep_ring_consume(struct ep_ring *r, size_t n)
 {
 	r->head = (uint32_t)((r->head + n) % EP_RING_SIZE);
 	r->len -= (uint32_t)n;
+	/* empty: the next bytes go to its front again, where the last ones were (in the
+	 * cache, and no further page touched) */
+	if (!r->len)
+		r->head = 0;
 }
 
 void ep_ring_free(struct ep_ring *r)

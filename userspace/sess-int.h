@@ -11,6 +11,8 @@
 
 /* sess.c */
 void sess_dirty(struct sess *s);
+/* Tells the owners of the streams on s->rx_ready (DATA received in this read). */
+void sess_rx_ready(struct sess *s);
 void sess_close(struct sess *s, int err, const char *why);
 /* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. */
 int sess_out(struct sess *s, const uint8_t *p, size_t n);

@@ -80,9 +80,23 @@ void sess_unlink(struct sstream *st)
 	if (!s)
 		return;
 	list_del(&st->link);
+	list_del(&st->rx_ready);
 	st->s = NULL;
 	if (!--s->n_flows)
 		s->idle_since_ms = s->loop->now_ms;
+}
+
+/* The owners of the streams that received DATA in this read hear it now, once each:
+ * all the records of a recv are decrypted first, so that each target's socket send
+ * carries all of them, not the first record alone with the rest waiting for it. */
+void sess_rx_ready(struct sess *s)
+{
+	struct sstream *st;
+
+	while ((st = list_first(&s->rx_ready, struct sstream, rx_ready))) {
+		list_del(&st->rx_ready);
+		ep_data(&st->e);
+	}
 }
 
 /* ---- what every flow on a tunnel connection does alike ---- */
@@ -113,6 +127,7 @@ bool sess_stream_busy(const struct ep *e)
 
 void sess_stream_free(struct sstream *st)
 {
+	list_del(&st->rx_ready);
 	if (st->gauge)
 		*st->gauge -= st->held;
 	if (st->fds)
@@ -160,6 +175,7 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 	s->server = server;
 	s->started_ms = s->idle_since_ms = lp->now_ms;
 	list_init(&s->streams);
+	list_init(&s->rx_ready);
 	list_add(&lp->sessions, &s->link);
 	return s;
 }
@@ -342,6 +358,7 @@ static void sess_flush(struct sess *s)
 
 	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
+	sess_rx_ready(s);
 	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_produce(s))
 		return;
 	if (s->h1 && s->state == SESS_OPEN) {
@@ -465,6 +482,7 @@ static void tls_handshake(struct sess *s)
 	else if (sess_h2_start(s))
 		return;
 	sess_tls_read_more(s); /* application data that came with the last handshake flight */
+	sess_rx_ready(s);
 }
 
 static int sess_tls_new(struct sess *s)
@@ -680,6 +698,7 @@ static void on_recv(struct sess *s, int res)
 	} else {
 		sess_h2_feed(s, s->rbuf, (size_t)res);
 	}
+	sess_rx_ready(s);
 	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
 	if (sess_shed_reads(s))
 		; /* over the memory budget: read again once its bytes drained (sess_flush) */

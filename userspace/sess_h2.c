@@ -505,7 +505,9 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 			lp->st.tunnel_limited[TUNNEL_LIMIT_CONN_BUFFER]++;
 		}
 	}
-	ep_data(&st->e);
+	/* its owner hears it once the read ends (sess_rx_ready) */
+	if (st->s && !list_linked(&st->rx_ready))
+		list_add_tail(&st->s->rx_ready, &st->rx_ready);
 	return 0;
 }
 
