@@ -146,6 +146,29 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 	return 0;
 }
 
+int ep_ring_tail(struct ep_ring *r, uint8_t **p, size_t *room)
+{
+	uint32_t tail;
+
+	if (!r->p && !(r->p = malloc(EP_RING_SIZE)))
+		return -ENOMEM;
+	tail = (r->head + r->len) % EP_RING_SIZE;
+	*p = r->p + tail;
+	*room = r->len == EP_RING_SIZE ? 0 : tail >= r->head ? EP_RING_SIZE - tail : r->head - tail;
+	return 0;
+}
+
+void ep_ring_commit(struct ep_ring *r, size_t n)
+{
+	uint32_t end = (r->head + r->len) % EP_RING_SIZE + (uint32_t)n;
+
+	if (end > r->touched) {
+		buf_account((long long)end - r->touched);
+		r->touched = end;
+	}
+	r->len += (uint32_t)n;
+}
+
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n)
 {
 	*p = r->p ? r->p + r->head : NULL;

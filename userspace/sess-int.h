@@ -36,6 +36,12 @@ void sess_stream_free(struct sstream *st);
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
+/* Where the next plaintext of s may be decrypted to: inside a DATA frame whose stream's
+ * ring has room, that ring's free run (*len: up to the frame's end), which
+ * sess_h2_feed then counts in without a copy; NULL: anywhere (*len untouched). */
+uint8_t *sess_h2_rx_place(struct sess *s, size_t *len);
+/* Plaintext p[0..n) about to be fed: the frame boundaries it crosses. */
+void sess_h2_rx_track(struct sess *s, const uint8_t *p, size_t n);
 /* Produces frames into the output; -errno when the session must close (done). */
 int sess_h2_produce(struct sess *s);
 /* The session is closing: its streams hear why (err), its http streams are reset. */

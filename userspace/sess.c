@@ -413,17 +413,25 @@ static void sess_tls_read_more(struct sess *s)
 
 	while (s->state == SESS_OPEN) {
 		size_t want = s->h1 ? sess_h1_room(s) : SESS_RBUF;
+		/* a DATA payload goes straight into its stream's ring: one copy less */
+		uint8_t *dst = s->h1 ? NULL : sess_h2_rx_place(s, &want);
 		char why[256];
 		long n;
 
 		if (!want)
 			return;
-		n = tls_xprt_read(&s->x, buf, want < SESS_RBUF ? want : SESS_RBUF, why, sizeof(why));
+		if (!dst) {
+			dst = buf;
+			want = want < SESS_RBUF ? want : SESS_RBUF;
+		}
+		n = tls_xprt_read(&s->x, dst, want, why, sizeof(why));
 		if (n > 0) {
-			if (s->h1)
+			if (s->h1) {
 				sess_h1_input(s, buf, (size_t)n);
-			else
-				sess_h2_feed(s, buf, (size_t)n);
+			} else {
+				sess_h2_rx_track(s, dst, (size_t)n);
+				sess_h2_feed(s, dst, (size_t)n);
+			}
 			continue;
 		}
 		if (n == -EAGAIN && s->h1 && s->tcp_eof && !tls_xprt_peer_closed(&s->x) && !s->h1_eof) {

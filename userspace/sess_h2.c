@@ -475,9 +475,19 @@ static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2
 static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, const uint8_t *data, size_t len)
 {
 	struct sstream *st = MST(ms);
-	int err;
+	uint8_t *tail;
+	size_t room;
+	int err = 0;
 
-	err = ep_ring_put(&st->rx, data, len);
+	/* decrypted in place (sess_h2_rx_place): already where it belongs */
+	if (st->rx.p && !ep_ring_tail(&st->rx, &tail, &room) && data == tail && len <= room) {
+		ep_ring_commit(&st->rx, len);
+		SESS(m)->loop->st.tunnel_rx_data[0] += len;
+	} else {
+		err = ep_ring_put(&st->rx, data, len);
+		if (!err)
+			SESS(m)->loop->st.tunnel_rx_data[1] += len;
+	}
 	if (err == -ENOMEM)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (err) {
@@ -578,6 +588,61 @@ static const struct h2mux_stream_ops stream_ops = {
 	.send_data = send_data,
 };
 
+/* ---- DATA in: decrypted straight into the stream's ring ---- */
+
+uint8_t *sess_h2_rx_place(struct sess *s, size_t *len)
+{
+	struct h2mux_stream *ms;
+	uint8_t *p;
+	size_t room;
+
+	if (!s->rx_data || !s->mux.ng || s->mux.ng_err)
+		return NULL;
+	/* one of ours (an h2dn stream has its own buffers) */
+	ms = h2mux_stream_at(&s->mux, s->rx_sid);
+	if (!ms || ms->ops != &stream_ops || ep_ring_tail(&MST(ms)->rx, &p, &room) || !room)
+		return NULL;
+	*len = room < s->rx_data ? room : s->rx_data;
+	return p;
+}
+
+/* Frames are walked by their 9-byte headers (RFC 9113 4.1): a DATA frame without
+ * padding is placed directly; anything else (the client preface, other frames, padded
+ * DATA) is read as before. nghttp2 still parses every byte: this only picks the buffer. */
+void sess_h2_rx_track(struct sess *s, const uint8_t *p, size_t n)
+{
+	while (n) {
+		size_t k;
+
+		if (s->rx_data || s->rx_pass) {
+			uint32_t *left = s->rx_data ? &s->rx_data : &s->rx_pass;
+
+			k = *left < n ? *left : n;
+			*left -= (uint32_t)k;
+		} else {
+			const uint8_t *h = s->rx_fh;
+
+			k = 9u - s->rx_fh_len < n ? 9u - s->rx_fh_len : n;
+			memcpy(s->rx_fh + s->rx_fh_len, p, k);
+			s->rx_fh_len += (uint8_t)k;
+			if (s->rx_fh_len == 9) {
+				uint32_t flen = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+
+				s->rx_fh_len = 0;
+				if (h[3] == NGHTTP2_DATA && !(h[4] & NGHTTP2_FLAG_PADDED)) {
+					s->rx_data = flen;
+					s->rx_sid = (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+							      (uint32_t)h[7] << 8 | h[8]);
+				} else {
+					s->rx_pass = flen;
+				}
+			}
+		}
+		p += k;
+		n -= k;
+	}
+}
+
 /* ---- the connection ---- */
 
 static size_t out_room(struct h2mux *m)
@@ -623,6 +688,8 @@ int sess_h2_start(struct sess *s)
 		cfg.conn_win = lp->cfg->tunnel_conn_buffer;
 	}
 	s->stream_win = cfg.stream_win;
+	/* a client's first bytes are its preface, then frames */
+	s->rx_pass = s->server ? 24 : 0;
 
 	if (h2mux_init(&s->mux, &cfg, &sess_mux_ops)) {
 		sess_close(s, -ENOMEM, "out of memory for HTTP/2");

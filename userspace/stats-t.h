@@ -113,6 +113,12 @@ enum tunnel_limit {
 	VALUE(h2_streams, counter, "hermes_tunnel_streams_total", "HTTP/2 tunnel streams opened, both directions.") \
 	VALUE(h2_resets, counter, "hermes_tunnel_stream_resets_total", \
 	      "Tunnel flows ended by a reset of their stream or connection.") \
+	/* index: 0 in place, 1 copied */ \
+	ARRAY(tunnel_rx_data, counter, "hermes_tunnel_data_received_bytes_total", \
+	      "DATA bytes received on HTTP/2 tunnel streams, by how they reached the stream's buffer: " \
+	      "decrypted straight into it (TLS: the records of a DATA frame after the one with its header), " \
+	      "or copied (the rest: h2c, a frame's first record, padded DATA, a buffer with no room at its end).", \
+	      "path", "in_place", "copied") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
 	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \
