@@ -225,7 +225,9 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 		return NGHTTP2_ERR_WOULDBLOCK;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
 	 * header is a record of its own, which costs less than copying a frame (up to
-	 * SESS_FRAME_MAX) together just to seal it in one piece */
+	 * SESS_FRAME_MAX) together just to seal it in one piece, and lets a receiving hermesd
+	 * decrypt every record of the payload straight into its stream's ring
+	 * (sess_h2_rx_place) */
 	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
