@@ -2,7 +2,9 @@
  * prior knowledge) or over TLS 1.3 with mutual authentication (tls.c's adapter: OpenSSL
  * reads and writes our buffers, ciphertext moves with io_uring recv/send, no kTLS on this
  * kernel), carrying HTTP/2
- * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c).
+ * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c). A recv's
+ * records are decrypted in one go, a DATA frame's payload straight into its stream's ring
+ * (sess_h2_rx_place), and each stream's owner hears of its bytes once, after the last. 
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
  * bytes (0x16: TLS handshake; the whole 24-byte h2c preface: h2c; anything else:

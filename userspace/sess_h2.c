@@ -15,6 +15,11 @@
  * reached). A connect or TLS failure fails every waiting stream, whose flow moves to
  * the route's next peer before the application notices.
  *
+ * DATA received over TLS is decrypted straight into the stream's receive ring: the
+ * plaintext is walked by its frame headers (sess_h2_rx_track) and a DATA payload read
+ * where it belongs (sess_h2_rx_place); nghttp2 parses it there and on_data_chunk only
+ * counts it in.
+ *
  * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
  * holds back its own stream and nothing else. On the tunnel listener both windows are
