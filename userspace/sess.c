@@ -4,7 +4,7 @@
  * kernel), carrying HTTP/2
  * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c). A recv's
  * records are decrypted in one go, a DATA frame's payload straight into its stream's ring
- * (sess_h2_rx_place), and each stream's owner hears of its bytes once, after the last. 
+ * (sess_h2_rx_place), and each stream's owner hears of its bytes once, after the last.
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
  * bytes (0x16: TLS handshake; the whole 24-byte h2c preface: h2c; anything else:
