@@ -1,6 +1,7 @@
-/* sess-int.h: what the three files of the tunnel connections share among themselves
- * (sess.c the transport, sess_h2.c HTTP/2 streams, sess_h1.c HTTP/1.1 over TLS); no
- * other module includes it. */
+/* sess-int.h: what the files of the tunnel connections share among themselves (sess.c
+ * the transport, sess_h2.c HTTP/2 streams, sess_h2rx.c their DATA received over TLS,
+ * sess_h1.c HTTP/1.1 over TLS, sess_client.c the listener's clients); no other module
+ * includes it. */
 #ifndef HERMES_SESS_INT_H
 #define HERMES_SESS_INT_H
 
@@ -36,6 +37,10 @@ void sess_stream_free(struct sstream *st);
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
+/* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
+struct sstream *sess_h2_stream(struct sess *s, int32_t sid);
+
+/* sess_h2rx.c */
 /* Where the next plaintext of s may be decrypted to: inside a DATA frame whose stream's
  * ring has room, that ring's free run (*len: up to the frame's end), which
  * sess_h2_feed then counts in without a copy; NULL: anywhere (*len untouched). */

@@ -15,10 +15,8 @@
  * reached). A connect or TLS failure fails every waiting stream, whose flow moves to
  * the route's next peer before the application notices.
  *
- * DATA received over TLS is decrypted straight into the stream's receive ring: the
- * plaintext is walked by its frame headers (sess_h2_rx_track) and a DATA payload read
- * where it belongs (sess_h2_rx_place); nghttp2 parses it there and on_data_chunk only
- * counts it in.
+ * DATA received over TLS is decrypted straight into the stream's receive ring
+ * (sess_h2rx.c): on_data_chunk then only counts it in.
  *
  * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
@@ -595,59 +593,12 @@ static const struct h2mux_stream_ops stream_ops = {
 	.send_data = send_data,
 };
 
-/* ---- DATA in: decrypted straight into the stream's ring ---- */
-
-uint8_t *sess_h2_rx_place(struct sess *s, size_t *len)
+/* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
+struct sstream *sess_h2_stream(struct sess *s, int32_t sid)
 {
-	struct h2mux_stream *ms;
-	uint8_t *p;
-	size_t room;
+	struct h2mux_stream *ms = s->mux.ng ? h2mux_stream_at(&s->mux, sid) : NULL;
 
-	if (!s->rx_data || !s->mux.ng || s->mux.ng_err)
-		return NULL;
-	/* one of ours (an h2dn stream has its own buffers) */
-	ms = h2mux_stream_at(&s->mux, s->rx_sid);
-	if (!ms || ms->ops != &stream_ops || ep_ring_tail(&MST(ms)->rx, &p, &room) || !room)
-		return NULL;
-	*len = room < s->rx_data ? room : s->rx_data;
-	return p;
-}
-
-/* Frames are walked by their 9-byte headers (RFC 9113 4.1): a DATA frame without
- * padding is placed directly; anything else (the client preface, other frames, padded
- * DATA) is read as before. nghttp2 still parses every byte: this only picks the buffer. */
-void sess_h2_rx_track(struct sess *s, const uint8_t *p, size_t n)
-{
-	while (n) {
-		size_t k;
-
-		if (s->rx_data || s->rx_pass) {
-			uint32_t *left = s->rx_data ? &s->rx_data : &s->rx_pass;
-
-			k = *left < n ? *left : n;
-			*left -= (uint32_t)k;
-		} else {
-			const uint8_t *h = s->rx_fh;
-
-			k = 9u - s->rx_fh_len < n ? 9u - s->rx_fh_len : n;
-			memcpy(s->rx_fh + s->rx_fh_len, p, k);
-			s->rx_fh_len += (uint8_t)k;
-			if (s->rx_fh_len == 9) {
-				uint32_t flen = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
-
-				s->rx_fh_len = 0;
-				if (h[3] == NGHTTP2_DATA && !(h[4] & NGHTTP2_FLAG_PADDED)) {
-					s->rx_data = flen;
-					s->rx_sid = (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
-							      (uint32_t)h[7] << 8 | h[8]);
-				} else {
-					s->rx_pass = flen;
-				}
-			}
-		}
-		p += k;
-		n -= k;
-	}
+	return ms && ms->ops == &stream_ops ? MST(ms) : NULL;
 }
 
 /* ---- the connection ---- */
