@@ -146,6 +146,29 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 	return 0;
 }
 
+int ep_ring_tail(struct ep_ring *r, uint8_t **p, size_t *room)
+{
+	uint32_t tail;
+
+	if (!r->p && !(r->p = malloc(EP_RING_SIZE)))
+		return -ENOMEM;
+	tail = (r->head + r->len) % EP_RING_SIZE;
+	*p = r->p + tail;
+	*room = r->len == EP_RING_SIZE ? 0 : tail >= r->head ? EP_RING_SIZE - tail : r->head - tail;
+	return 0;
+}
+
+void ep_ring_commit(struct ep_ring *r, size_t n)
+{
+	uint32_t end = (r->head + r->len) % EP_RING_SIZE + (uint32_t)n;
+
+	if (end > r->touched) {
+		buf_account((long long)end - r->touched);
+		r->touched = end;
+	}
+	r->len += (uint32_t)n;
+}
+
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n)
 {
 	*p = r->p ? r->p + r->head : NULL;
@@ -156,6 +179,10 @@ void ep_ring_consume(struct ep_ring *r, size_t n)
 {
 	r->head = (uint32_t)((r->head + n) % EP_RING_SIZE);
 	r->len -= (uint32_t)n;
+	/* empty: the next bytes go to its front again, where the last ones were (in the
+	 * cache, and no further page touched) */
+	if (!r->len)
+		r->head = 0;
 }
 
 void ep_ring_free(struct ep_ring *r)

@@ -37,5 +37,10 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n);
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n);
 void ep_ring_consume(struct ep_ring *r, size_t n);
 void ep_ring_free(struct ep_ring *r);
+/* Writing in place: the free run after the ring's bytes up to its end (*room 0 when
+ * full), where a reader may put bytes and then count them in with ep_ring_commit (n up
+ * to *room), instead of copying them in with ep_ring_put. 0 or -ENOMEM. */
+int ep_ring_tail(struct ep_ring *r, uint8_t **p, size_t *room);
+void ep_ring_commit(struct ep_ring *r, size_t n);
 
 #endif

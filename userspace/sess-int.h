@@ -1,6 +1,7 @@
-/* sess-int.h: what the three files of the tunnel connections share among themselves
- * (sess.c the transport, sess_h2.c HTTP/2 streams, sess_h1.c HTTP/1.1 over TLS); no
- * other module includes it. */
+/* sess-int.h: what the files of the tunnel connections share among themselves (sess.c
+ * the transport, sess_h2.c HTTP/2 streams, sess_h2rx.c their DATA received over TLS,
+ * sess_h1.c HTTP/1.1 over TLS, sess_client.c the listener's clients); no other module
+ * includes it. */
 #ifndef HERMES_SESS_INT_H
 #define HERMES_SESS_INT_H
 
@@ -11,6 +12,8 @@
 
 /* sess.c */
 void sess_dirty(struct sess *s);
+/* Tells the owners of the streams on s->rx_ready (DATA received in this read). */
+void sess_rx_ready(struct sess *s);
 void sess_close(struct sess *s, int err, const char *why);
 /* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. */
 int sess_out(struct sess *s, const uint8_t *p, size_t n);
@@ -34,6 +37,16 @@ void sess_stream_free(struct sstream *st);
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
+/* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
+struct sstream *sess_h2_stream(struct sess *s, int32_t sid);
+
+/* sess_h2rx.c */
+/* Where the next plaintext of s may be decrypted to: inside a DATA frame whose stream's
+ * ring has room, that ring's free run (*len: up to the frame's end), which
+ * sess_h2_feed then counts in without a copy; NULL: anywhere (*len untouched). */
+uint8_t *sess_h2_rx_place(struct sess *s, size_t *len);
+/* Plaintext p[0..n) about to be fed: the frame boundaries it crosses. */
+void sess_h2_rx_track(struct sess *s, const uint8_t *p, size_t n);
 /* Produces frames into the output; -errno when the session must close (done). */
 int sess_h2_produce(struct sess *s);
 /* The session is closing: its streams hear why (err), its http streams are reset. */

@@ -41,6 +41,7 @@ struct sstream {
 	struct h2mux_stream ms;    /* an HTTP/2 stream's nghttp2 user data (h2mux.c) */
 	struct sess *s;            /* NULL once off its session */
 	struct list link;          /* s->streams */
+	struct list rx_ready;      /* on s->rx_ready: DATA came in this read, its owner not told yet */
 	int32_t sid;               /* 0: not opened yet; -1: closed */
 	bool client;               /* ours: a CONNECT to a peer */
 	bool started;              /* relaying: its DATA may go out */
@@ -96,6 +97,13 @@ struct sess {
 	struct rxbuf ob[2];
 	unsigned ob_send;
 	struct list streams;        /* flows with a stream (or a pending one) here (struct sstream) */
+	struct list rx_ready;       /* streams that received DATA in this read (sess_rx_ready) */
+	/* HTTP/2 over TLS: where the plaintext read next stands in the frames (sess_h2_rx_track),
+	 * so that a DATA frame's payload is decrypted straight into its stream's ring */
+	uint32_t rx_pass;           /* bytes of the preface or of a frame not placed directly */
+	uint32_t rx_data;           /* payload bytes of the DATA frame of rx_sid still to come */
+	int32_t rx_sid;
+	uint8_t rx_fh[9], rx_fh_len; /* a frame header read in part */
 	unsigned n_flows;
 	struct cfg_peer peer;       /* client: whom it reaches */
 	struct hermes_addr paddr;   /* the peer's address */

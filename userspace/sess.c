@@ -2,7 +2,9 @@
  * prior knowledge) or over TLS 1.3 with mutual authentication (tls.c's adapter: OpenSSL
  * reads and writes our buffers, ciphertext moves with io_uring recv/send, no kTLS on this
  * kernel), carrying HTTP/2
- * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c).
+ * CONNECT streams (sess_h2.c) or one HTTP/1.1 CONNECT flow over TLS (sess_h1.c). A recv's
+ * records are decrypted in one go, a DATA frame's payload straight into its stream's ring
+ * (sess_h2_rx_place), and each stream's owner hears of its bytes once, after the last.
  *
  * Server side: a connection accepted on the tunnel listener is sniffed by its first
  * bytes (0x16: TLS handshake; the whole 24-byte h2c preface: h2c; anything else:
@@ -80,9 +82,23 @@ void sess_unlink(struct sstream *st)
 	if (!s)
 		return;
 	list_del(&st->link);
+	list_del(&st->rx_ready);
 	st->s = NULL;
 	if (!--s->n_flows)
 		s->idle_since_ms = s->loop->now_ms;
+}
+
+/* The owners of the streams that received DATA in this read hear it now, once each:
+ * all the records of a recv are decrypted first, so that each target's socket send
+ * carries all of them, not the first record alone with the rest waiting for it. */
+void sess_rx_ready(struct sess *s)
+{
+	struct sstream *st;
+
+	while ((st = list_first(&s->rx_ready, struct sstream, rx_ready))) {
+		list_del(&st->rx_ready);
+		ep_data(&st->e);
+	}
 }
 
 /* ---- what every flow on a tunnel connection does alike ---- */
@@ -113,6 +129,7 @@ bool sess_stream_busy(const struct ep *e)
 
 void sess_stream_free(struct sstream *st)
 {
+	list_del(&st->rx_ready);
 	if (st->gauge)
 		*st->gauge -= st->held;
 	if (st->fds)
@@ -160,6 +177,7 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 	s->server = server;
 	s->started_ms = s->idle_since_ms = lp->now_ms;
 	list_init(&s->streams);
+	list_init(&s->rx_ready);
 	list_add(&lp->sessions, &s->link);
 	return s;
 }
@@ -342,6 +360,7 @@ static void sess_flush(struct sess *s)
 
 	if (s->state == SESS_CLOSING || s->state == SESS_CONNECTING || s->state == SESS_SNIFF)
 		return;
+	sess_rx_ready(s);
 	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_produce(s))
 		return;
 	if (s->h1 && s->state == SESS_OPEN) {
@@ -396,17 +415,25 @@ static void sess_tls_read_more(struct sess *s)
 
 	while (s->state == SESS_OPEN) {
 		size_t want = s->h1 ? sess_h1_room(s) : SESS_RBUF;
+		/* a DATA payload goes straight into its stream's ring: one copy less */
+		uint8_t *dst = s->h1 ? NULL : sess_h2_rx_place(s, &want);
 		char why[256];
 		long n;
 
 		if (!want)
 			return;
-		n = tls_xprt_read(&s->x, buf, want < SESS_RBUF ? want : SESS_RBUF, why, sizeof(why));
+		if (!dst) {
+			dst = buf;
+			want = want < SESS_RBUF ? want : SESS_RBUF;
+		}
+		n = tls_xprt_read(&s->x, dst, want, why, sizeof(why));
 		if (n > 0) {
-			if (s->h1)
+			if (s->h1) {
 				sess_h1_input(s, buf, (size_t)n);
-			else
-				sess_h2_feed(s, buf, (size_t)n);
+			} else {
+				sess_h2_rx_track(s, dst, (size_t)n);
+				sess_h2_feed(s, dst, (size_t)n);
+			}
 			continue;
 		}
 		if (n == -EAGAIN && s->h1 && s->tcp_eof && !tls_xprt_peer_closed(&s->x) && !s->h1_eof) {
@@ -465,6 +492,7 @@ static void tls_handshake(struct sess *s)
 	else if (sess_h2_start(s))
 		return;
 	sess_tls_read_more(s); /* application data that came with the last handshake flight */
+	sess_rx_ready(s);
 }
 
 static int sess_tls_new(struct sess *s)
@@ -680,6 +708,7 @@ static void on_recv(struct sess *s, int res)
 	} else {
 		sess_h2_feed(s, s->rbuf, (size_t)res);
 	}
+	sess_rx_ready(s);
 	/* an HTTP/1.1 session whose flow is full left ciphertext in rbuf: not yet */
 	if (sess_shed_reads(s))
 		; /* over the memory budget: read again once its bytes drained (sess_flush) */

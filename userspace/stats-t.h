@@ -122,6 +122,12 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	      "REFUSED_STREAM: the peer dropped the bytes, the flow tried its next peer with them or was reset) " \
 	      "and reset (no answer: the stream or connection was reset or timed out, the bytes may have reached " \
 	      "the target, so the flow was reset, not tried elsewhere).", "outcome", "sent", "refused", "reset") \
+	/* index: 0 in place, 1 copied */ \
+	ARRAY(tunnel_rx_data, counter, "hermes_tunnel_data_received_bytes_total", \
+	      "DATA bytes received on HTTP/2 tunnel streams, by how they reached the stream's buffer: " \
+	      "decrypted straight into it (TLS: the records of a DATA frame after the one with its header), " \
+	      "or copied (the rest: h2c, a frame's first record, padded DATA, a buffer with no room at its end).", \
+	      "path", "in_place", "copied") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
 	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \
