@@ -31,11 +31,14 @@ void ep_settled(struct ep *e);
 /* For implementations: free what ep_init and ep_prepend hold. */
 void ep_release(struct ep *e);
 
-/* A stream's receive ring: append (0, -ENOMEM, or -ENOBUFS past EP_RING_SIZE, a
- * flow-control violation), the first contiguous run, consumed bytes, free. */
+/* A stream's receive ring: append (0, -ENOMEM, or -ENOBUFS past its max, a
+ * flow-control violation: the buffer grows up to it), the first contiguous run,
+ * consumed bytes, free (its buffer; the ring stays usable and keeps its max). */
 int ep_ring_put(struct ep_ring *r, const void *p, size_t n);
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n);
 void ep_ring_consume(struct ep_ring *r, size_t n);
 void ep_ring_free(struct ep_ring *r);
+/* Its buffer goes if it holds nothing (an idle stream costs no buffer). */
+void ep_ring_trim(struct ep_ring *r);
 
 #endif

@@ -15,13 +15,15 @@
  * reached). A connect or TLS failure fails every waiting stream, whose flow moves to
  * the route's next peer before the application notices.
  *
- * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
+ * Flow control is per stream: a stream's window is the most its receive ring holds,
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
- * holds back its own stream and nothing else. On the tunnel listener both windows are
- * its limits (tunnel.stream_buffer_bytes, tunnel.conn_buffer_bytes): what a client can
- * make it hold for targets that do not read; over tunnel.total_buffer_mb held by all,
- * new streams are refused. Our own pooled connections keep a large one. The end
- * of a direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
+ * holds back its own stream and nothing else. A window is a bandwidth-delay product
+ * (one flow moves at most a window per round trip), set per side: on the tunnel
+ * listener tunnel.stream_buffer_bytes and tunnel.conn_buffer_bytes, also what a client
+ * can make it hold for targets that do not read (over tunnel.total_buffer_mb held by
+ * all, new streams are refused); on our pooled connections tunnel.h2_stream_window_bytes
+ * and h2_conn_window_bytes. The ring grows only as bytes wait in it. The end of a
+ * direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,6 @@
 #include "ring.h"
 #include "sess-int.h"
 
-#define SESS_CONN_WINDOW (1 << 30)  /* our pooled connections: per-stream windows do the limiting */
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
 #define NG(s) ((s)->mux.ng)
@@ -477,6 +478,7 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	struct sstream *st = MST(ms);
 	int err;
 
+	st->rx.max = SESS(m)->stream_win; /* the window its session announced */
 	err = ep_ring_put(&st->rx, data, len);
 	if (err == -ENOMEM)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -610,15 +612,15 @@ int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
-	struct h2mux_cfg cfg = { .server = s->server, .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW,
-				 .frame_max = SESS_FRAME_MAX, .lim = s->server ? &lp->cfg->http2 : NULL,
-				 .hits = lp->st.http2_limits };
+	struct h2mux_cfg cfg = { .server = s->server, .stream_win = lp->cfg->h2_stream_window,
+				 .conn_win = (int32_t)lp->cfg->h2_conn_window, .frame_max = SESS_FRAME_MAX,
+				 .lim = s->server ? &lp->cfg->http2 : NULL, .hits = lp->st.http2_limits };
 
 	if (s->server) {
 		/* what a client may make the listener hold toward targets that do not read:
 		 * per stream and per connection, by flow control (windows open as bytes leave) */
 		cfg.stream_win = lp->cfg->tunnel_stream_buffer;
-		cfg.conn_win = lp->cfg->tunnel_conn_buffer;
+		cfg.conn_win = (int32_t)lp->cfg->tunnel_conn_buffer;
 	}
 	s->stream_win = cfg.stream_win;
 
