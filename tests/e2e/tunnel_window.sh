@@ -2,13 +2,15 @@
 # tunnel_window: one bulk flow through a 1-hop h2/mTLS tunnel across a wide-area link
 # (the delay line, common.sh's wan_up) is not capped by the HTTP/2 flow-control windows.
 # HTTP/2 carries at most one window per round trip: the old 1 MiB stream windows held one
-# flow to 1 MiB/RTT (21 MB/s at 50 ms) whatever the link. With the default windows
+# flow to 1 MiB/RTT (10.5 MB/s at 100 ms) whatever the link. With the default windows
 # (tunnel.h2_stream_window_bytes, tunnel.stream_buffer_bytes: 32 MiB) a flow downloads and
-# uploads at more than 3x that across 50 ms: the client's pooled connection sets the
+# uploads at more than 3x that across 100 ms: the client's pooled connection sets the
 # download's window, the listener the upload's. Both hosts raise net.ipv4.tcp_rmem and
 # tcp_wmem in their netns (per-netns sysctls) as an operator must for long fat paths.
-# The receive rings grow on demand: a stream that moved a window's worth holds nothing
-# once its bytes left (tunnel_buffered back to 0; buffer memory back near where it was).
+# A stream's receive buffer follows what waits in it: the listener holds nothing once
+# the flows ended; 20 MiB left unread in the client's stream (20x the old fixed ring) are
+# counted in the memory budget, and once read the idle, still open flow's buffer goes
+# at the next tick.
 #
 # TUNNEL_WINDOW_RTTS="10 50 100", TUNNEL_WINDOW_SECS, TUNNEL_WINDOW_ROUNDS and
 # TUNNEL_WINDOW_YAML (extra `tunnel:` keys for both hosts, e.g. "h2_stream_window_bytes:
@@ -39,7 +41,7 @@ WAN_OPTS=(--limit 40000)
 # bulk.py down|up HOST PORT SECS: one flow for SECS, prints its rate in MB/s (down: from
 # the first byte; up: as the server counted it)
 cat >"$TMP/bulk.py" <<'PY'
-import socket, sys, threading, time
+import os, socket, sys, threading, time
 cmd = sys.argv[1]
 if cmd == "serve":
     ls = socket.socket()
@@ -54,6 +56,9 @@ if cmd == "serve":
                 buf = bytes(1 << 20)
                 while True:
                     c.sendall(buf)
+            elif mode == b"f":
+                c.sendall(bytes(20 << 20))
+                c.recv(1)
             elif mode == b"u":
                 buf, n, t0 = bytearray(4 << 20), 0, None
                 while True:
@@ -70,7 +75,19 @@ if cmd == "serve":
         c, _ = ls.accept()
         threading.Thread(target=one, args=(c,), daemon=True).start()
 s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=50)
-secs = float(sys.argv[4])
+secs = float(sys.argv[4]) if cmd != "burst" else 0
+if cmd == "burst":
+    # 20 MiB that wait unread, then read; the flow stays open until the file sys.argv[4]
+    s.sendall(b"f")
+    time.sleep(2)
+    print("waited", flush=True)
+    buf, n = bytearray(1 << 20), 0
+    while n < 20 << 20:
+        n += s.recv_into(buf)
+    print("read %d" % n, flush=True)
+    while not os.path.exists(sys.argv[4]):
+        time.sleep(0.05)
+    sys.exit(0)
 if cmd == "down":
     s.sendall(b"d")
     buf, n, t0 = bytearray(4 << 20), 0, None
@@ -143,20 +160,41 @@ if [ -n "$RTTS" ]; then
 	pass "measured (TUNNEL_WINDOW_RTTS=$RTTS)"
 fi
 
-RTT=50
+RTT=100
 wan_up "$RTT" 0 0 "${WAN_OPTS[@]}"
 # one 1 MiB window per round trip, the old cap; 3x that is the floor
 OLD_CAP=$(awk -v r="$RTT" 'BEGIN { printf "%.1f", 1048576 / (r / 1000) / 1e6 }')
 FLOOR=$(awk -v c="$OLD_CAP" 'BEGIN { printf "%.0f", 3 * c }')
+# (a second try when the first falls short: on a loaded machine a flow can lose a few
+# packets in the line and halve its rate; 1 MiB windows stay under their cap every time)
 for dir in down up; do
-	R=$(rate "$dir" 10.77.1.3)
-	say "RTT $RTT ms, $dir through the tunnel: $R MB/s (1 MiB windows allow $OLD_CAP MB/s)"
-	awk -v r="$R" -v f="$FLOOR" 'BEGIN { exit !(r >= f) }' ||
-		die "RTT $RTT ms, $dir: one flow through the tunnel moved $R MB/s, under $FLOOR MB/s (3x what a 1 MiB window allows)"
+	for try in 1 2; do
+		R=$(rate "$dir" 10.77.1.3)
+		say "RTT $RTT ms, $dir through the tunnel (try $try): $R MB/s (1 MiB windows allow $OLD_CAP MB/s)"
+		awk -v r="$R" -v f="$FLOOR" 'BEGIN { exit !(r >= f) }' && break
+		[ "$try" = 2 ] &&
+			die "RTT $RTT ms, $dir: one flow through the tunnel moved $R MB/s, under $FLOOR MB/s (3x what a 1 MiB window allows)"
+	done
 	say "ok: $dir above $FLOOR MB/s"
 done
 
 # the rings gave their memory back once their bytes left: nothing held for the flows
 wait_until 5 sh -c '[ "$(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | grep "^hermes_tunnel_buffered_bytes ")" = "hermes_tunnel_buffered_bytes 0" ]' "$NS_S"
 assert_eq 0 "$(peer_stat "$NS_S" 127.0.0.1:15000 hermes_tunnel_buffered_bytes)" "the listener holds no tunnel bytes once the flows ended"
+
+# A stream's buffer follows what waits in it: 20 MiB the app does not read for 2 s wait
+# in the client's stream (more than the old fixed 1 MiB ring could take), counted in the
+# memory budget; read, the flow open and idle, its buffer goes at the next tick
+mib() { echo $(($(stat_value hermes_overload_buffer_bytes) >> 20)); }
+BASE=$(mib)
+bg burst app "$PY" "$TMP/bulk.py" burst 10.77.1.3 9700 "$TMP/burst.close"
+BURST_PID=$BG_PID
+wait_until 10 grep -q waited "$TMP/burst.log" || die "the burst client did not start: $(cat "$TMP/burst.log")"
+HELD=$(mib)
+assert_ge $((BASE + 8)) "$HELD" "20 MiB unread: the client's buffer memory grew from $BASE MiB (MiB)"
+wait_until 10 grep -q "read $((20 << 20))" "$TMP/burst.log" || die "the burst did not arrive: $(cat "$TMP/burst.log")"
+wait_until 5 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | sed -n "s/^hermes_overload_buffer_bytes //p") >> 20)) -le "$1" ]' "$NS_C" $((BASE + 1))
+assert_le $((BASE + 1)) "$(mib)" "read, the idle flow's buffer went at a tick (MiB; $HELD while unread)"
+pid_alive "$BURST_PID" || die "the burst flow ended before its check"
+touch "$TMP/burst.close"
 pass "one flow across ${RTT} ms moves over 3x what 1 MiB windows allow, both directions"
