@@ -151,6 +151,10 @@ rate() {
 if [ -n "$RTTS" ]; then
 	for rtt in $RTTS; do
 		wan_up "$rtt" 0 0 "${WAN_OPTS[@]}"
+		# a new pooled connection for each RTT, as the direct flows get (one that lived
+		# through the line's replacement carried its losses' congestion state along)
+		stop_hermesd
+		HERMESD_LOG_LEVEL=info start_hermesd -c "$TMP/client.yaml"
 		for ((i = 1; i <= ROUNDS; i++)); do
 			for dir in down up; do
 				say "measure rtt=$rtt round=$i dir=$dir direct=$(rate "$dir" 10.77.1.2) tunnel=$(rate "$dir" 10.77.1.3) MB/s"
