@@ -77,10 +77,12 @@ if cmd == "serve":
 s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=50)
 secs = float(sys.argv[4]) if cmd != "burst" else 0
 if cmd == "burst":
-    # 20 MiB that wait unread, then read; the flow stays open until the file sys.argv[4]
+    # 20 MiB that wait unread until the file sys.argv[4].read exists, then read; the flow
+    # stays open until the file sys.argv[4]
     s.sendall(b"f")
-    time.sleep(2)
-    print("waited", flush=True)
+    print("asked", flush=True)
+    while not os.path.exists(sys.argv[4] + ".read"):
+        time.sleep(0.05)
     buf, n = bytearray(1 << 20), 0
     while n < 20 << 20:
         n += s.recv_into(buf)
@@ -193,9 +195,13 @@ mib() { echo $(($(stat_value hermes_overload_buffer_bytes) >> 20)); }
 BASE=$(mib)
 bg burst app "$PY" "$TMP/bulk.py" burst 10.77.1.3 9700 "$TMP/burst.close"
 BURST_PID=$BG_PID
-wait_until 10 grep -q waited "$TMP/burst.log" || die "the burst client did not start: $(cat "$TMP/burst.log")"
+wait_until 10 grep -q asked "$TMP/burst.log" || die "the burst client did not start: $(cat "$TMP/burst.log")"
+# (the bytes come as fast as the path lets them: after a pause, TCP starts the pooled
+# connection's window small again, net.ipv4.tcp_slow_start_after_idle)
+wait_until 10 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | sed -n "s/^hermes_overload_buffer_bytes //p") >> 20)) -ge "$1" ]' "$NS_C" $((BASE + 8))
 HELD=$(mib)
 assert_ge $((BASE + 8)) "$HELD" "20 MiB unread: the client's buffer memory grew from $BASE MiB (MiB)"
+touch "$TMP/burst.close.read"
 wait_until 10 grep -q "read $((20 << 20))" "$TMP/burst.log" || die "the burst did not arrive: $(cat "$TMP/burst.log")"
 wait_until 5 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | sed -n "s/^hermes_overload_buffer_bytes //p") >> 20)) -le "$1" ]' "$NS_C" $((BASE + 1))
 assert_le $((BASE + 1)) "$(mib)" "read, the idle flow's buffer went at a tick (MiB; $HELD while unread)"
