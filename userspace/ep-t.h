@@ -91,7 +91,7 @@ struct ep_ring {
 	struct ep_chunk *first, *last; /* NULL until bytes come, and once trimmed */
 	struct ep_chunk *spare;        /* a drained chunk, for the next bytes */
 	uint32_t len;                  /* bytes held */
-	uint32_t cap;                  /* bytes of the chunks from first to last */
+	uint64_t cap;                  /* bytes of the chunks from first to last */
 	uint32_t max;                  /* the most it holds (the window); 0: EP_RING_SIZE */
 };
 
