@@ -208,4 +208,8 @@ wait_until 5 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.
 assert_le $((BASE + 1)) "$(mib)" "read, the idle flow's buffer went at a tick (MiB; $HELD while unread)"
 pid_alive "$BURST_PID" || die "the burst flow ended before its check"
 touch "$TMP/burst.close"
+wait "$BURST_PID" || die "the burst flow failed: $(cat "$TMP/burst.log")"
+# the client first, while the line is up: it closes its pooled connection, so the
+# listener's hermesd has nothing left to drain across a line that cleanup stops
+stop_hermesd
 pass "one flow across ${RTT} ms moves over 3x what 1 MiB windows allow, both directions"
