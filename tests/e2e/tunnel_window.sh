@@ -156,7 +156,7 @@ if [ -n "$RTTS" ]; then
 		wan_up "$rtt" 0 0 "${WAN_OPTS[@]}"
 		# a new pooled connection for each RTT, as the direct flows get (one that lived
 		# through the line's replacement carried its losses' congestion state along)
-		stop_hermesd
+		stop_hermesd TERM
 		HERMESD_LOG_LEVEL=info start_hermesd -c "$TMP/client.yaml"
 		for ((i = 1; i <= ROUNDS; i++)); do
 			for dir in down up; do
@@ -186,30 +186,37 @@ for dir in down up; do
 done
 
 # the rings gave their memory back once their bytes left: nothing held for the flows
-wait_until 5 sh -c '[ "$(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | grep "^hermes_tunnel_buffered_bytes ")" = "hermes_tunnel_buffered_bytes 0" ]' "$NS_S"
-assert_eq 0 "$(peer_stat "$NS_S" 127.0.0.1:15000 hermes_tunnel_buffered_bytes)" "the listener holds no tunnel bytes once the flows ended"
+s_buffered() { peer_stat "$NS_S" 127.0.0.1:15000 hermes_tunnel_buffered_bytes; }
+# shellcheck disable=SC2317 # called through wait_until
+s_buffered_none() { [ "$(s_buffered)" = 0 ]; }
+wait_until 5 s_buffered_none
+assert_eq 0 "$(s_buffered)" "the listener holds no tunnel bytes once the flows ended"
 
 # A stream's buffer follows what waits in it: 20 MiB the app does not read yet wait
 # in the client's stream (more than the old fixed 1 MiB ring could take), counted in the
 # memory budget; read, the flow open and idle, its buffer goes at the next tick
 mib() { echo $(($(stat_value hermes_overload_buffer_bytes) >> 20)); }
+# shellcheck disable=SC2317 # called through wait_until
+mib_ge() { [ "$(mib)" -ge "$1" ]; }
+# shellcheck disable=SC2317 # called through wait_until
+mib_le() { [ "$(mib)" -le "$1" ]; }
 BASE=$(mib)
 bg burst app "$PY" "$TMP/bulk.py" burst 10.77.1.3 9700 "$TMP/burst.close"
 BURST_PID=$BG_PID
 wait_until 10 grep -q asked "$TMP/burst.log" || die "the burst client did not start: $(cat "$TMP/burst.log")"
 # (as fast as the path lets them: with net.ipv4.tcp_slow_start_after_idle at its default
 # the pooled connection, quiet for a few seconds, took over 2 s here)
-wait_until 10 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | sed -n "s/^hermes_overload_buffer_bytes //p") >> 20)) -ge "$1" ]' "$NS_C" $((BASE + 8))
+wait_until 10 mib_ge $((BASE + 8))
 HELD=$(mib)
 assert_ge $((BASE + 8)) "$HELD" "20 MiB unread: the client's buffer memory grew from $BASE MiB (MiB)"
 touch "$TMP/burst.close.read"
 wait_until 10 grep -q "read $((20 << 20))" "$TMP/burst.log" || die "the burst did not arrive: $(cat "$TMP/burst.log")"
-wait_until 5 sh -c '[ $(($(nsenter --net="/run/netns/$0" curl -s http://127.0.0.1:15000/stats | sed -n "s/^hermes_overload_buffer_bytes //p") >> 20)) -le "$1" ]' "$NS_C" $((BASE + 1))
+wait_until 5 mib_le $((BASE + 1))
 assert_le $((BASE + 1)) "$(mib)" "read, the idle flow's buffer went at a tick (MiB; $HELD while unread)"
 pid_alive "$BURST_PID" || die "the burst flow ended before its check"
 touch "$TMP/burst.close"
 wait "$BURST_PID" || die "the burst flow failed: $(cat "$TMP/burst.log")"
 # the client first, while the line is up: it closes its pooled connection, so the
 # listener's hermesd has nothing left to drain across a line that cleanup stops
-stop_hermesd
+stop_hermesd TERM
 pass "one flow across ${RTT} ms moves over 3x what 1 MiB windows allow, both directions"
