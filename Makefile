@@ -185,6 +185,13 @@ $(BUILD)/tests/test_relay: $(BUILD)/obj/tests/unit/test_relay.o $(BUILD)/obj/use
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
 
+# test_ep_ring links the endpoint base alone (a stream's receive ring)
+$(BUILD)/tests/test_ep_ring: $(BUILD)/obj/tests/unit/test_ep_ring.o $(BUILD)/obj/userspace/ep.o \
+	$(BUILD)/obj/userspace/buf.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
 # test_runtime also links the runtime snapshot and the TLS contexts it makes (OpenSSL)
 $(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIB_OBJS) $(UNIT_OBJS) \
 	$(BUILD)/obj/userspace/runtime.o $(BUILD)/obj/userspace/tls.o

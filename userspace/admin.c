@@ -421,10 +421,10 @@ static void config_body(struct loop *lp, struct sbuf *b)
 	} else {
 		sb_printf(b, "null");
 	}
-	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"allow_cleartext\":%s,"
-		     "\"head_timeout_ms\":%u,\"post_path\":",
-		  c->h2_max_streams, c->h2_pool_mbps, c->tunnel_allow_cleartext ? "true" : "false",
-		  c->tunnel_head_timeout_ms);
+	sb_printf(b, ",\"tunnel\":{\"h2_max_streams\":%u,\"h2_pool_mbps\":%u,\"h2_stream_window_bytes\":%u,"
+		     "\"h2_conn_window_bytes\":%u,\"allow_cleartext\":%s,\"head_timeout_ms\":%u,\"post_path\":",
+		  c->h2_max_streams, c->h2_pool_mbps, c->h2_stream_window, c->h2_conn_window,
+		  c->tunnel_allow_cleartext ? "true" : "false", c->tunnel_head_timeout_ms);
 	sb_json_str(b, c->tunnel_post_path);
 	sb_printf(b, ",\"max_hops\":%u,\"stream_buffer_bytes\":%u,\"conn_buffer_bytes\":%u,\"total_buffer_mb\":%u,"
 		     "\"client_connects_per_second\":%u,\"client_resets_per_second\":%u,\"max_client_connections\":%u",

@@ -680,6 +680,12 @@ const struct cfgp_key cfgnet_tls_keys[] = {
 const struct cfgp_key cfgnet_tunnel_keys[] = {
 	U32_KEY(h2_max_streams, 1, 100000),
 	U32_KEY(h2_pool_mbps, 0, 1000000),
+	/* the windows of our pooled connections (HTTP/2's limits: at least its initial
+	 * 65535, at most 2^31-1); apply to connections opened after a reload */
+	{ .name = "h2_stream_window_bytes", .set = cfgp_set_u32, CFGP_FIELD(h2_stream_window), .min = 65535,
+	  .max = 0x7fffffff, CFGP_RELOAD },
+	{ .name = "h2_conn_window_bytes", .set = cfgp_set_u32, CFGP_FIELD(h2_conn_window), .min = 65535,
+	  .max = 0x7fffffff, CFGP_RELOAD },
 	{ .name = "head_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(tunnel_head_timeout_ms), .min = 100, .max = 600000,
 	  CFGP_RELOAD },
 	{ .name = "post_path", .set = cfgp_set_path, CFGP_STRING(tunnel_post_path), CFGP_RELOAD,
@@ -688,9 +694,9 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	  .expect = "true or false (true: the tunnel listener serves clear text although tls is set)" },
 	/* limits of the tunnel listener; the windows apply to connections accepted after a reload */
 	TUNNEL_KEY("max_hops", tunnel_max_hops, 1, 255),
-	/* at most a stream's receive ring (EP_RING_SIZE) */
-	TUNNEL_KEY("stream_buffer_bytes", tunnel_stream_buffer, 16384, 1 << 20),
-	TUNNEL_KEY("conn_buffer_bytes", tunnel_conn_buffer, 65535, 1 << 30),
+	/* a stream's receive ring grows to its window (HTTP/2 allows up to 2^31-1) */
+	TUNNEL_KEY("stream_buffer_bytes", tunnel_stream_buffer, 16384, 0x7fffffff),
+	TUNNEL_KEY("conn_buffer_bytes", tunnel_conn_buffer, 65535, 0x7fffffff),
 	TUNNEL_KEY("total_buffer_mb", tunnel_total_buffer_mb, 1, 1 << 20),
 	TUNNEL_KEY("client_connects_per_second", tunnel_connect_rate, 0, 1000000),
 	TUNNEL_KEY("client_resets_per_second", tunnel_reset_rate, 0, 1000000),

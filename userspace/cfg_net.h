@@ -22,7 +22,7 @@ enum {
 	CFGNET_N_PROXY_KEYS = 8,
 	CFGNET_N_INBOUND_KEYS = 5,
 	CFGNET_N_TLS_KEYS = 4,
-	CFGNET_N_TUNNEL_KEYS = 14,
+	CFGNET_N_TUNNEL_KEYS = 16,
 };
 extern const struct cfgp_key cfgnet_listener_keys[CFGNET_N_LISTENER_KEYS];
 extern const struct cfgp_key cfgnet_proxy_keys[CFGNET_N_PROXY_KEYS];

@@ -298,6 +298,8 @@ struct hermes_config {
 	bool tunnel_allow_cleartext; /* with tls set, the tunnel listener still serves clear text
 				      * (HTTP/1.1 CONNECT, h2c, proxy requests); refused by default */
 	uint32_t h2_pool_mbps;       /* a pooled connection busier than this (Mbit/s) gets no new flows; 0 = no limit */
+	uint32_t h2_stream_window;   /* our receive window per stream on a pooled connection (bytes) */
+	uint32_t h2_conn_window;     /* ... and per pooled connection */
 	/* the tunnel listener against abuse (authz.c, tunnel.c, sess.c, sess_h2.c) */
 	uint32_t tunnel_max_hops;         /* a CONNECT whose Hermes-Hops is this or more gets 508 */
 	uint32_t tunnel_stream_buffer;    /* bytes held per CONNECT stream toward its target (its window) */

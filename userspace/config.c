@@ -279,9 +279,12 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->h2_max_streams = 100;
+	/* one flow at 2 Gbit/s across 100 ms (a window per round trip, refilled at half) */
+	cfg->h2_stream_window = 32 << 20;
+	cfg->h2_conn_window = 1 << 30;
 	cfg->tunnel_max_hops = 8;
-	cfg->tunnel_stream_buffer = 1 << 20;
-	cfg->tunnel_conn_buffer = 16 << 20;
+	cfg->tunnel_stream_buffer = 32 << 20;
+	cfg->tunnel_conn_buffer = 64 << 20;
 	cfg->tunnel_total_buffer_mb = 256;
 	cfg->tunnel_connect_rate = 20000;
 	cfg->tunnel_reset_rate = 100;

@@ -239,8 +239,10 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		print_kv_str(f, "  ", "ca", cfg->tls.ca);
 		print_kv_str(f, "  ", "ciphersuites", cfg->tls.ciphersuites);
 	}
-	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  allow_cleartext: %s\n  head_timeout_ms: %u\n",
-		cfg->h2_max_streams, cfg->h2_pool_mbps, bool_word(cfg->tunnel_allow_cleartext), cfg->tunnel_head_timeout_ms);
+	fprintf(f, "tunnel:\n  h2_max_streams: %u\n  h2_pool_mbps: %u\n  h2_stream_window_bytes: %u\n"
+		"  h2_conn_window_bytes: %u\n  allow_cleartext: %s\n  head_timeout_ms: %u\n",
+		cfg->h2_max_streams, cfg->h2_pool_mbps, cfg->h2_stream_window, cfg->h2_conn_window,
+		bool_word(cfg->tunnel_allow_cleartext), cfg->tunnel_head_timeout_ms);
 	print_kv_str(f, "  ", "post_path", cfg->tunnel_post_path);
 	fprintf(f, "  max_hops: %u\n  stream_buffer_bytes: %u\n  conn_buffer_bytes: %u\n  total_buffer_mb: %u\n"
 		"  client_connects_per_second: %u\n  client_resets_per_second: %u\n  max_client_connections: %u\n",

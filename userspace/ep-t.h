@@ -71,12 +71,28 @@ struct ep_owner_ops {
 };
 
 /* Bytes received on a stream (HTTP/2 DATA, TLS plaintext) until passed on: also the
- * stream's flow-control window, so a slow receiver holds back only its own stream. */
-#define EP_RING_SIZE (1024 * 1024)
+ * stream's flow-control window (`max`), so a slow receiver holds back only its own
+ * stream. The window is what the peer may send before it hears back, a bandwidth-delay
+ * product (32 MiB for 2 Gbit/s at 100 ms), not what a stream usually holds, so the ring
+ * holds chunks allocated as bytes wait: from EP_RING_MIN, each new one as large as
+ * those before it, a drained one freed (one kept as a spare for the next) and the last
+ * one's buffer given back when the stream is empty at a tick (sess.c). Bytes never
+ * move once written: a socket's send in flight reads them where they are until they
+ * are consumed. */
+#define EP_RING_SIZE (1024 * 1024) /* `max` when none is set (HTTP/1.1 over TLS) */
+#define EP_RING_MIN (64 * 1024)    /* the first chunk: from the heap (heap.c's threshold) */
+struct ep_chunk {
+	struct ep_chunk *next;
+	uint32_t cap, head, len; /* the bytes are data[head, head + len) */
+	uint32_t touched;        /* bytes of data written so far (resident): counted in buf_held */
+	uint8_t data[];
+};
 struct ep_ring {
-	uint8_t *p;             /* allocated on first use */
-	uint32_t head, len;
-	uint32_t touched;       /* bytes of p written so far (resident): counted in buf_held */
+	struct ep_chunk *first, *last; /* NULL until bytes come, and once trimmed */
+	struct ep_chunk *spare;        /* a drained chunk, for the next bytes */
+	uint32_t len;                  /* bytes held */
+	uint64_t cap;                  /* bytes of the chunks from first to last */
+	uint32_t max;                  /* the most it holds (the window); 0: EP_RING_SIZE */
 };
 
 struct ep {

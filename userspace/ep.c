@@ -122,25 +122,80 @@ void ep_settled(struct ep *e)
 		e->own->settled(e);
 }
 
+static void chunk_free(struct ep_chunk *c)
+{
+	buf_account(-(long long)c->touched);
+	free(c);
+}
+
+/* A chunk for at least want bytes, of size bytes when a new one is needed: the spare
+ * if it is large enough. */
+static struct ep_chunk *chunk_get(struct ep_ring *r, size_t want, size_t size)
+{
+	struct ep_chunk *c = r->spare;
+
+	if (c && c->cap >= want) {
+		r->spare = NULL;
+	} else {
+		if (!(c = malloc(sizeof(*c) + size)))
+			return NULL;
+		c->cap = (uint32_t)size;
+		c->touched = 0;
+	}
+	c->next = NULL;
+	c->head = c->len = 0;
+	return c;
+}
+
+/* n bytes written at c's end count in (it has the room). */
+static void chunk_grow(struct ep_chunk *c, size_t n)
+{
+	size_t end = c->head + c->len + n;
+
+	c->len += (uint32_t)n;
+	/* the pages written are what a chunk costs, not its size */
+	if (end > c->touched) {
+		buf_account((long long)end - c->touched);
+		c->touched = (uint32_t)end;
+	}
+}
+
+/* n bytes at c's end (it has the room). */
+static void chunk_put(struct ep_chunk *c, const uint8_t *p, size_t n)
+{
+	memcpy(c->data + c->head + c->len, p, n);
+	chunk_grow(c, n);
+}
+
 int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 {
-	uint32_t tail;
-	size_t first;
+	size_t max = r->max ? r->max : EP_RING_SIZE, room = 0;
+	struct ep_chunk *c = r->last, *nc;
 
-	if (!r->p && !(r->p = malloc(EP_RING_SIZE)))
-		return -ENOMEM;
-	if (r->len + n > EP_RING_SIZE)
+	if (n > max - r->len)
 		return -ENOBUFS;
-	tail = (r->head + r->len) % EP_RING_SIZE;
-	first = EP_RING_SIZE - tail < n ? EP_RING_SIZE - tail : n;
-	memcpy(r->p + tail, p, first);
-	memcpy(r->p, (const uint8_t *)p + first, n - first);
-	if (first < n || tail + n > r->touched) {
-		/* the pages written are what the ring costs, not its size */
-		uint32_t t = first < n ? EP_RING_SIZE : tail + (uint32_t)n;
+	if (c)
+		room = c->cap - c->head - c->len;
+	if (room < n) {
+		/* as large as the chunks before it (a backlog costs a few of them), no larger
+		 * than the window leaves room for */
+		size_t want = n - room, size = r->cap > EP_RING_MIN ? r->cap : EP_RING_MIN;
 
-		buf_account((long long)t - r->touched);
-		r->touched = t;
+		if (size > max - r->len - room)
+			size = max - r->len - room;
+		if (!(nc = chunk_get(r, want, size < want ? want : size)))
+			return -ENOMEM;
+		if (room)
+			chunk_put(c, p, room);
+		chunk_put(nc, (const uint8_t *)p + room, want);
+		if (c)
+			c->next = nc;
+		else
+			r->first = nc;
+		r->last = nc;
+		r->cap += nc->cap;
+	} else {
+		chunk_put(c, p, n);
 	}
 	r->len += (uint32_t)n;
 	return 0;
@@ -148,47 +203,100 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 
 int ep_ring_tail(struct ep_ring *r, uint8_t **p, size_t *room)
 {
-	uint32_t tail;
+	size_t max = r->max ? r->max : EP_RING_SIZE, have = 0;
+	struct ep_chunk *c = r->last, *nc;
 
-	if (!r->p && !(r->p = malloc(EP_RING_SIZE)))
-		return -ENOMEM;
-	tail = (r->head + r->len) % EP_RING_SIZE;
-	*p = r->p + tail;
-	*room = r->len == EP_RING_SIZE ? 0 : tail >= r->head ? EP_RING_SIZE - tail : r->head - tail;
+	if (c)
+		have = c->cap - c->head - c->len;
+	if (!have && r->len < max) {
+		/* the next chunk, as ep_ring_put would make it */
+		size_t size = r->cap > EP_RING_MIN ? r->cap : EP_RING_MIN;
+
+		if (size > max - r->len)
+			size = max - r->len;
+		if (!(nc = chunk_get(r, 1, size)))
+			return -ENOMEM;
+		if (c)
+			c->next = nc;
+		else
+			r->first = nc;
+		r->last = c = nc;
+		r->cap += nc->cap;
+		have = nc->cap;
+	}
+	if (have > max - r->len)
+		have = max - r->len;
+	*p = c ? c->data + c->head + c->len : NULL;
+	*room = have;
 	return 0;
 }
 
 void ep_ring_commit(struct ep_ring *r, size_t n)
 {
-	uint32_t end = (r->head + r->len) % EP_RING_SIZE + (uint32_t)n;
-
-	if (end > r->touched) {
-		buf_account((long long)end - r->touched);
-		r->touched = end;
-	}
+	chunk_grow(r->last, n);
 	r->len += (uint32_t)n;
 }
 
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n)
 {
-	*p = r->p ? r->p + r->head : NULL;
-	*n = r->len < EP_RING_SIZE - r->head ? r->len : EP_RING_SIZE - r->head;
+	const struct ep_chunk *c = r->first;
+
+	*p = c ? c->data + c->head : NULL;
+	*n = c ? c->len : 0;
+}
+
+/* c was drained and leaves the ring: kept as the spare if it is the larger. */
+static void chunk_retire(struct ep_ring *r, struct ep_chunk *c)
+{
+	r->cap -= c->cap;
+	if (r->spare && r->spare->cap >= c->cap) {
+		chunk_free(c);
+		return;
+	}
+	if (r->spare)
+		chunk_free(r->spare);
+	r->spare = c;
 }
 
 void ep_ring_consume(struct ep_ring *r, size_t n)
 {
-	r->head = (uint32_t)((r->head + n) % EP_RING_SIZE);
 	r->len -= (uint32_t)n;
-	/* empty: the next bytes go to its front again, where the last ones were (in the
-	 * cache, and no further page touched) */
-	if (!r->len)
-		r->head = 0;
+	while (n) {
+		struct ep_chunk *c = r->first;
+		size_t k = n < c->len ? n : c->len;
+
+		c->head += (uint32_t)k;
+		c->len -= (uint32_t)k;
+		n -= k;
+		if (c->len)
+			break;
+		if (c == r->last) {
+			/* empty: the next bytes go to its start again, into pages already
+			 * written, so a stream that keeps up writes only its longest backlog */
+			c->head = 0;
+			break;
+		}
+		r->first = c->next;
+		chunk_retire(r, c);
+	}
 }
 
 void ep_ring_free(struct ep_ring *r)
 {
-	buf_account(-(long long)r->touched);
-	free(r->p);
-	r->p = NULL;
-	r->head = r->len = r->touched = 0;
+	struct ep_chunk *c, *next;
+
+	for (c = r->first; c; c = next) {
+		next = c->next;
+		chunk_free(c);
+	}
+	if (r->spare)
+		chunk_free(r->spare);
+	r->first = r->last = r->spare = NULL;
+	r->len = r->cap = 0;
+}
+
+void ep_ring_trim(struct ep_ring *r)
+{
+	if (!r->len)
+		ep_ring_free(r);
 }

@@ -31,16 +31,20 @@ void ep_settled(struct ep *e);
 /* For implementations: free what ep_init and ep_prepend hold. */
 void ep_release(struct ep *e);
 
-/* A stream's receive ring: append (0, -ENOMEM, or -ENOBUFS past EP_RING_SIZE, a
- * flow-control violation), the first contiguous run, consumed bytes, free. */
+/* A stream's receive ring: append (0, -ENOMEM, or -ENOBUFS past its max, a
+ * flow-control violation: the buffer grows up to it), the first contiguous run,
+ * consumed bytes, free (its buffer; the ring stays usable and keeps its max). */
 int ep_ring_put(struct ep_ring *r, const void *p, size_t n);
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n);
 void ep_ring_consume(struct ep_ring *r, size_t n);
 void ep_ring_free(struct ep_ring *r);
-/* Writing in place: the free run after the ring's bytes up to its end (*room 0 when
- * full), where a reader may put bytes and then count them in with ep_ring_commit (n up
- * to *room), instead of copying them in with ep_ring_put. 0 or -ENOMEM. */
+/* Writing in place: the free room after the ring's last byte, in one run (*room 0 when
+ * the window is full; a chunk is added when the last one has none), where a reader may
+ * put bytes and then count them in with ep_ring_commit (n up to *room), instead of
+ * copying them in with ep_ring_put. 0 or -ENOMEM. */
 int ep_ring_tail(struct ep_ring *r, uint8_t **p, size_t *room);
 void ep_ring_commit(struct ep_ring *r, size_t n);
+/* Its buffer goes if it holds nothing (an idle stream costs no buffer). */
+void ep_ring_trim(struct ep_ring *r);
 
 #endif

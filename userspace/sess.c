@@ -802,6 +802,17 @@ static void sess_ob_shrink(struct sess *s)
 			rx_free(&s->ob[i]);
 }
 
+/* A stream's receive ring grows to what waits in it, up to its window (32 MiB by
+ * default): one that is empty at a tick gives its buffer back, so an idle stream holds
+ * none and a busy one reallocates at most once a second. */
+static void sess_rings_trim(struct sess *s)
+{
+	struct sstream *st;
+
+	list_for_each(st, &s->streams, link)
+		ep_ring_trim(&st->rx);
+}
+
 void sess_tick(struct loop *lp)
 {
 	struct sess *s, *n;
@@ -824,6 +835,7 @@ void sess_tick(struct loop *lp)
 		if (s->state == SESS_CLOSING)
 			continue;
 		sess_ob_shrink(s);
+		sess_rings_trim(s);
 		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
 		if ((s->state == SESS_SNIFF || s->state == SESS_HANDSHAKE) &&

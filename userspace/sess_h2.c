@@ -18,13 +18,15 @@
  * DATA received over TLS is decrypted straight into the stream's receive ring
  * (sess_h2rx.c): on_data_chunk then only counts it in.
  *
- * Flow control is per stream: a stream's window is its receive ring (EP_RING_SIZE),
+ * Flow control is per stream: a stream's window is the most its receive ring holds,
  * opened again only as the bytes leave (nghttp2_session_consume), so a slow reader
- * holds back its own stream and nothing else. On the tunnel listener both windows are
- * its limits (tunnel.stream_buffer_bytes, tunnel.conn_buffer_bytes): what a client can
- * make it hold for targets that do not read; over tunnel.total_buffer_mb held by all,
- * new streams are refused. Our own pooled connections keep a large one. The end
- * of a direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
+ * holds back its own stream and nothing else. A window is a bandwidth-delay product
+ * (one flow moves at most a window per round trip), set per side: on the tunnel
+ * listener tunnel.stream_buffer_bytes and tunnel.conn_buffer_bytes, also what a client
+ * can make it hold for targets that do not read (over tunnel.total_buffer_mb held by
+ * all, new streams are refused); on our pooled connections tunnel.h2_stream_window_bytes
+ * and h2_conn_window_bytes. The ring grows only as bytes wait in it. The end of a
+ * direction is END_STREAM both ways; a reset is RST_STREAM(CONNECT_ERROR) and back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,6 @@
 #include "ring.h"
 #include "sess-int.h"
 
-#define SESS_CONN_WINDOW (1 << 30)  /* our pooled connections: per-stream windows do the limiting */
 #define SESS_FRAME_MAX (256 * 1024) /* DATA frame payloads we send and accept (SETTINGS) */
 
 #define NG(s) ((s)->mux.ng)
@@ -545,8 +546,9 @@ static int on_data_chunk(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	size_t room;
 	int err = 0;
 
+	st->rx.max = SESS(m)->stream_win; /* the window its session announced */
 	/* decrypted in place (sess_h2_rx_place): already where it belongs */
-	if (st->rx.p && !ep_ring_tail(&st->rx, &tail, &room) && data == tail && len <= room) {
+	if (!ep_ring_tail(&st->rx, &tail, &room) && data == tail && len <= room) {
 		ep_ring_commit(&st->rx, len);
 		SESS(m)->loop->st.tunnel_rx_data[0] += len;
 	} else {
@@ -701,15 +703,15 @@ int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
-	struct h2mux_cfg cfg = { .server = s->server, .stream_win = EP_RING_SIZE, .conn_win = SESS_CONN_WINDOW,
-				 .frame_max = SESS_FRAME_MAX, .lim = s->server ? &lp->cfg->http2 : NULL,
-				 .hits = lp->st.http2_limits };
+	struct h2mux_cfg cfg = { .server = s->server, .stream_win = lp->cfg->h2_stream_window,
+				 .conn_win = (int32_t)lp->cfg->h2_conn_window, .frame_max = SESS_FRAME_MAX,
+				 .lim = s->server ? &lp->cfg->http2 : NULL, .hits = lp->st.http2_limits };
 
 	if (s->server) {
 		/* what a client may make the listener hold toward targets that do not read:
 		 * per stream and per connection, by flow control (windows open as bytes leave) */
 		cfg.stream_win = lp->cfg->tunnel_stream_buffer;
-		cfg.conn_win = lp->cfg->tunnel_conn_buffer;
+		cfg.conn_win = (int32_t)lp->cfg->tunnel_conn_buffer;
 	}
 	s->stream_win = cfg.stream_win;
 	/* a client's first bytes are its preface, then frames */

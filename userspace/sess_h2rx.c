@@ -29,6 +29,8 @@ uint8_t *sess_h2_rx_place(struct sess *s, size_t *len)
 	if (!s->rx_data || !s->mux.ng || s->mux.ng_err)
 		return NULL;
 	st = sess_h2_stream(s, s->rx_sid);
+	if (st)
+		st->rx.max = s->stream_win; /* the window its session announced */
 	if (!st || ep_ring_tail(&st->rx, &p, &room) || !room)
 		return NULL;
 	*len = room < s->rx_data ? room : s->rx_data;

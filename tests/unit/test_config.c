@@ -480,6 +480,17 @@ static const struct bad_case {
 	  "  - match: 10.0.0.0/8\n    action: deny\n"
 	  "  - match: 10.0.2.9/24:80\n    action: proxy\n", 6, "line 2", "line 6" },
 	{ "bad number", "proxy:\n  connect_timeout_ms: 12abc\n", 2, "connect_timeout_ms", "12abc" },
+	/* HTTP/2 windows: at least the protocol's initial 65535, at most 2^31-1 */
+	{ "h2 stream window below 65535", "tunnel:\n  h2_stream_window_bytes: 65534\n", 2,
+	  "tunnel.h2_stream_window_bytes", "65535..2147483647" },
+	{ "h2 stream window over 2^31-1", "tunnel:\n  h2_stream_window_bytes: 2147483648\n", 2,
+	  "h2_stream_window_bytes", "65535..2147483647" },
+	{ "h2 conn window not a number", "tunnel:\n  h2_conn_window_bytes: 64MiB\n", 2, "h2_conn_window_bytes",
+	  "not a number" },
+	{ "listener stream window over 2^31-1", "tunnel:\n  stream_buffer_bytes: 4294967295\n", 2,
+	  "stream_buffer_bytes", "16384..2147483647" },
+	{ "listener conn window 0", "tunnel:\n  conn_buffer_bytes: 0\n", 2, "conn_buffer_bytes",
+	  "65535..2147483647" },
 	{ "negative number", "proxy:\n  connect_attempts: -1\n", 2, "connect_attempts", "1..100" },
 	{ "number out of range", "proxy:\n  connect_attempts: 101\n", 2, "connect_attempts",
 	  "1..100" },

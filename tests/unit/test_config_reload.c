@@ -60,6 +60,8 @@ static const struct sample {
 	  "ca: /etc/hermes/tls/ca.crt, ciphersuites: TLS_AES_256_GCM_SHA384}\n" },
 	{ "tunnel.h2_max_streams", "tunnel: {h2_max_streams: 7}\n" },
 	{ "tunnel.h2_pool_mbps", "tunnel: {h2_pool_mbps: 100}\n" },
+	{ "tunnel.h2_stream_window_bytes", "tunnel: {h2_stream_window_bytes: 1048576}\n" },
+	{ "tunnel.h2_conn_window_bytes", "tunnel: {h2_conn_window_bytes: 16777216}\n" },
 	{ "tunnel.post_path", "tunnel: {post_path: /elsewhere}\n" },
 	{ "tunnel.allow_cleartext", "tunnel: {allow_cleartext: true}\n" },
 	{ "tunnel.max_hops", "tunnel: {max_hops: 3}\n" },
