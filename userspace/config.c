@@ -278,6 +278,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->backoff_max_ms = 1000;
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
+	cfg->relay_buffers = 8192;
+	cfg->buffers_per_socket = 8;
 	cfg->h2_max_streams = 100;
 	cfg->tunnel_max_hops = 8;
 	cfg->tunnel_stream_buffer = 1 << 20;
