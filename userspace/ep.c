@@ -156,6 +156,11 @@ void ep_ring_consume(struct ep_ring *r, size_t n)
 {
 	r->head = (uint32_t)((r->head + n) % EP_RING_SIZE);
 	r->len -= (uint32_t)n;
+	/* empty: the next bytes go to its front again, on pages written already, so that a
+	 * long-lived stream of small messages keeps a page or two resident, not the whole
+	 * ring as its head walks round it */
+	if (!r->len)
+		r->head = 0;
 }
 
 void ep_ring_free(struct ep_ring *r)
