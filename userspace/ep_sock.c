@@ -30,6 +30,11 @@
 
 #define SETUP_BUF 16384
 
+/* (Linux 6.10's, newer than liburing 2.3's header; only used where the ring has it) */
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE (1U << 4)
+#endif
+
 struct ep_sock {
 	struct ep e;
 	struct loop *lp;
@@ -54,6 +59,8 @@ struct ep_sock {
 	uint16_t q_first, q_last;
 	unsigned q_count;
 	uint32_t sent_off;          /* bytes of the first already passed on */
+	uint32_t asked;             /* by the recv armed */
+	bool drained;               /* the last recv got less than it asked: none waits */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
 };
 
@@ -213,19 +220,30 @@ static int sock_fd(const struct ep *e)
 
 /* ---- reading ---- */
 
-/* A recv into a pool buffer, unless one is armed, the socket is at its cap or waits
- * for the pool, or there is nothing more to read. */
+/* A recv into pool buffers, unless one is armed, the socket is at its cap or waits for
+ * the pool, or there is nothing more to read. Where the kernel has bundles, one recv
+ * fills as many buffers as the cap leaves room for (a bulk flow reads up to its cap a
+ * loop turn, as a multishot recv did); else one. After a recv that found the socket
+ * drained the next waits for data first (a request/response flow skips the attempt
+ * that would fail). */
 static bool arm_recv(struct ep_sock *k)
 {
+	const struct rxpool *p = &k->lp->pool;
+	unsigned cap = rxpool_cap(p, k->lp->cfg->buffers_per_socket), room;
 	struct io_uring_sqe *sqe;
 
-	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) ||
-	    k->q_count >= rxpool_cap(&k->lp->pool, k->lp->cfg->buffers_per_socket))
+	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) || k->q_count >= cap)
 		return false;
+	room = p->bundle ? cap - k->q_count : 1;
+	k->asked = room * RXPOOL_BUFSZ;
 	sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
-	io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
+	io_uring_prep_recv(sqe, k->fd, NULL, k->asked, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = k->lp->pool.bgid;
+	sqe->buf_group = p->bgid;
+	if (room > 1)
+		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
+	if (k->drained)
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	k->recv_armed = true;
 	life_hold(&k->life, 1);
 	return true;
@@ -342,18 +360,32 @@ static void sock_consume(struct ep *e, size_t n)
 	arm_recv(k);
 }
 
-/* A pool recv's bytes: queued behind what k holds. */
-static void hold(struct ep_sock *k, unsigned bid, uint32_t len)
+/* A pool recv's res bytes from buffer `first` on (a bundle's fill the buffers after it
+ * in ring order, each whole but the last): queued behind what k holds, or, k NULL (its
+ * owner let go), straight back to the pool. */
+static void took(struct loop *lp, struct ep_sock *k, unsigned first, int res)
 {
-	struct rxpool *p = &k->lp->pool;
+	struct rxpool *p = &lp->pool;
+	uint32_t left = res > 0 ? (uint32_t)res : 0;
+	unsigned i = 0;
 
-	rxpool_took(p, bid, len);
-	if (k->q_count)
-		p->next[k->q_last] = (uint16_t)bid;
-	else
-		k->q_first = (uint16_t)bid;
-	k->q_last = (uint16_t)bid;
-	k->q_count++;
+	do {
+		unsigned bid = rxpool_nth(p, first, i++);
+		uint32_t len = left < RXPOOL_BUFSZ ? left : RXPOOL_BUFSZ;
+
+		rxpool_took(p, bid, len);
+		left -= len;
+		if (!k) {
+			pool_back(lp, bid);
+			continue;
+		}
+		if (k->q_count)
+			p->next[k->q_last] = (uint16_t)bid;
+		else
+			k->q_first = (uint16_t)bid;
+		k->q_last = (uint16_t)bid;
+		k->q_count++;
+	} while (left);
 }
 
 static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -367,12 +399,8 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		life_drop(&k->life);
 	}
 	if (e->closed) {
-		if (cqe->flags & IORING_CQE_F_BUFFER) { /* taken from the pool: no one will send it */
-			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
-			rxpool_took(&lp->pool, bid, res > 0 ? (uint32_t)res : 0);
-			pool_back(lp, bid);
-		}
+		if (cqe->flags & IORING_CQE_F_BUFFER) /* taken from the pool: no one will send it */
+			took(lp, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
 		settle(k);
 		return;
 	}
@@ -385,18 +413,15 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		return;
 	}
 	if (res > 0) {
-		hold(k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)res);
+		took(lp, k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
+		k->drained = (uint32_t)res < k->asked;
 		e->bytes += (uint64_t)res;
 		arm_recv(k);
 		ep_data(e);
 		return;
 	}
-	if (cqe->flags & IORING_CQE_F_BUFFER) { /* (an EOF or error in a buffer: none is kept) */
-		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
-		rxpool_took(&lp->pool, bid, 0);
-		pool_back(lp, bid);
-	}
+	if (cqe->flags & IORING_CQE_F_BUFFER) /* (an EOF or error in a buffer: none is kept) */
+		took(lp, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, 0);
 	if (res == 0) {
 		e->eof = true;
 		ep_data(e);
