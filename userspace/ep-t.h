@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
+
 struct ep;
 
 /* How an endpoint is left. */
@@ -74,9 +76,12 @@ struct ep_owner_ops {
  * stream's flow-control window, so a slow receiver holds back only its own stream. */
 #define EP_RING_SIZE (1024 * 1024)
 struct ep_ring {
-	uint8_t *p;             /* allocated on first use */
+	uint8_t *p;             /* allocated on first use, freed at the tick after it went
+				 * empty unless written since */
 	uint32_t head, len;
 	uint32_t touched;       /* bytes of p written so far (resident): counted in buf_held */
+	struct list idle;       /* on ep.c's rings that went empty (p kept until the tick) */
+	bool used;              /* written since that tick */
 };
 
 struct ep {

@@ -122,6 +122,9 @@ void ep_settled(struct ep *e)
 		e->own->settled(e);
 }
 
+/* Rings that went empty: freed at the next tick unless written meanwhile. */
+static struct list idle_rings = { &idle_rings, &idle_rings };
+
 int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 {
 	uint32_t tail;
@@ -135,6 +138,7 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 	first = EP_RING_SIZE - tail < n ? EP_RING_SIZE - tail : n;
 	memcpy(r->p + tail, p, first);
 	memcpy(r->p, (const uint8_t *)p + first, n - first);
+	r->used = true;
 	if (first < n || tail + n > r->touched) {
 		/* the pages written are what the ring costs, not its size */
 		uint32_t t = first < n ? EP_RING_SIZE : tail + (uint32_t)n;
@@ -159,12 +163,31 @@ void ep_ring_consume(struct ep_ring *r, size_t n)
 	/* empty: the next bytes go to its front again, on pages written already, so that a
 	 * long-lived stream of small messages keeps a page or two resident, not the whole
 	 * ring as its head walks round it */
-	if (!r->len)
+	if (!r->len) {
 		r->head = 0;
+		if (!list_linked(&r->idle))
+			list_add_tail(&idle_rings, &r->idle);
+		r->used = false;
+	}
+}
+
+void ep_ring_tick(void)
+{
+	struct ep_ring *r, *tmp;
+
+	list_for_each_safe(r, tmp, &idle_rings, idle) {
+		if (r->len || r->used) {
+			/* in use: queued again when it goes empty */
+			list_del(&r->idle);
+			continue;
+		}
+		ep_ring_free(r);
+	}
 }
 
 void ep_ring_free(struct ep_ring *r)
 {
+	list_del(&r->idle);
 	buf_account(-(long long)r->touched);
 	free(r->p);
 	r->p = NULL;

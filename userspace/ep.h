@@ -37,5 +37,8 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n);
 void ep_ring_peek(const struct ep_ring *r, const uint8_t **p, size_t *n);
 void ep_ring_consume(struct ep_ring *r, size_t n);
 void ep_ring_free(struct ep_ring *r);
+/* Once a second: rings empty since the last call give their memory back, so that an
+ * idle stream holds none (its first page, and a mapping, otherwise). */
+void ep_ring_tick(void);
 
 #endif

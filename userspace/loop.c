@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "config.h"
+#include "ep.h"
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
@@ -556,6 +557,7 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	rxpool_tick(&lp->pool);
+	ep_ring_tick();
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
 	lp->st.rxpool_resident = lp->pool.resident;
 	overload_tick(lp);
