@@ -22,6 +22,10 @@
 
 #define PAGE 4096u
 #define WINDOW_MIN 64u
+/* The ring's entries at most: the kernel pins the ring (16 bytes an entry), and more
+ * than this many recvs completing in one loop turn only send the rest back for a
+ * refill (not counted as the pool running dry). */
+#define RING_MAX 2048u
 
 static unsigned pages_of(uint32_t len)
 {
@@ -57,7 +61,7 @@ int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bg
 	if (n < 1 || n > 32768)
 		return -EINVAL;
 	p->n = n;
-	for (p->entries = 1; p->entries < n; p->entries <<= 1)
+	for (p->entries = 1; p->entries < n && p->entries < RING_MAX; p->entries <<= 1)
 		;
 	ring_sz = (size_t)p->entries * sizeof(struct io_uring_buf);
 	if (posix_memalign((void **)&p->br, PAGE, ring_sz < PAGE ? PAGE : ring_sz)) {
@@ -90,7 +94,7 @@ int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bg
 	for (uint32_t i = 0; i < n; i++)
 		p->stack[i] = (uint16_t)(n - 1 - i);
 	p->n_free = p->free_low = n;
-	p->window = n < WINDOW_MIN ? n : WINDOW_MIN;
+	p->window = n < WINDOW_MIN ? n : WINDOW_MIN; /* (entries >= it) */
 	post(p, p->window);
 	return 0;
 }
@@ -146,8 +150,12 @@ bool rxpool_refill(struct rxpool *p)
 		p->dry++;
 		return false;
 	}
-	if (p->window < p->n) {
-		p->window = p->window * 2 < p->n ? p->window * 2 : p->n;
+	if (p->window < p->n && p->window < p->entries) {
+		p->window *= 2;
+		if (p->window > p->n)
+			p->window = p->n;
+		if (p->window > p->entries)
+			p->window = p->entries;
 		p->widened = true;
 	}
 	k = p->n_free < p->window ? p->n_free : p->window;

@@ -24,7 +24,7 @@ struct rxpool {
 	struct io_uring_buf_ring *br;
 	uint8_t *mem;            /* n x RXPOOL_BUFSZ, mapped: a page is resident once written */
 	uint32_t n;              /* buffers */
-	uint32_t entries;        /* of the ring: n rounded up to a power of two */
+	uint32_t entries;        /* of the ring: n rounded up to a power of two, at most 2048 */
 	uint32_t posted;         /* in the ring, as far as the completions seen tell */
 	uint32_t tail;           /* the ring's tail: entries ever posted */
 	uint16_t *slot_bid;      /* per ring entry: the buffer posted there */
