@@ -72,11 +72,14 @@ static void pool_back(struct loop *lp, unsigned bid);
 
 /* ---- the pool's buffers ---- */
 
-/* Every buffer k holds goes back to the pool (it ends or gives its socket away). */
+/* Every buffer k holds goes back to the pool (it ends or gives its socket away): off
+ * the wait list and not relaying first, so that a buffer coming back never arms k. */
 static void drop_held(struct ep_sock *k)
 {
 	struct rxpool *p = &k->lp->pool;
 
+	list_del(&k->wait);
+	k->relaying = false;
 	while (k->q_count) {
 		unsigned bid = k->q_first;
 
@@ -85,7 +88,6 @@ static void drop_held(struct ep_sock *k)
 		pool_back(k->lp, bid);
 	}
 	k->sent_off = 0;
-	list_del(&k->wait);
 }
 
 /* ---- life ---- */
