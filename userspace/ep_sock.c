@@ -6,8 +6,9 @@
  * hold unsent is capped (proxy.buffers_per_socket): at the cap no recv is armed until a
  * buffer is sent, which is the backpressure, and a peer that does not read cannot take
  * the whole pool. A recv that finds the pool empty waits (the bytes stay in the kernel)
- * until a buffer comes back; one recv is in flight at a time, so the cap is exact. Its end: shutdown(SHUT_WR) after the last byte; a
- * reset: close with SO_LINGER 0. From the relay's start until an orderly close the
+ * until a buffer comes back; one recv (of one buffer) is in flight at a time, so the
+ * cap is exact. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
+ * SO_LINGER 0. From the relay's start until an orderly close the
  * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
  * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
  * one of every upstream socket. */
@@ -29,11 +30,6 @@
 #include "ring.h"
 
 #define SETUP_BUF 16384
-
-/* (Linux 6.10's, newer than liburing 2.3's header; only used where the ring has it) */
-#ifndef IORING_RECVSEND_BUNDLE
-#define IORING_RECVSEND_BUNDLE (1U << 4)
-#endif
 
 struct ep_sock {
 	struct ep e;
@@ -59,8 +55,7 @@ struct ep_sock {
 	uint16_t q_first, q_last;
 	unsigned q_count;
 	uint32_t sent_off;          /* bytes of the first already passed on */
-	uint32_t asked;             /* by the recv armed */
-	bool drained;               /* the last recv got less than it asked: none waits */
+	bool drained;               /* the last recv did not fill its buffer: none waits */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
 };
 
@@ -222,28 +217,23 @@ static int sock_fd(const struct ep *e)
 
 /* ---- reading ---- */
 
-/* A recv into pool buffers, unless one is armed, the socket is at its cap or waits for
- * the pool, or there is nothing more to read. Where the kernel has bundles, one recv
- * fills as many buffers as the cap leaves room for (a bulk flow reads up to its cap a
- * loop turn, as a multishot recv did); else one. After a recv that found the socket
- * drained the next waits for data first (a request/response flow skips the attempt
- * that would fail). */
+/* A recv into a pool buffer, unless one is armed, the socket is at its cap or waits for
+ * the pool, or there is nothing more to read. One buffer a recv: a recv filling several
+ * (a bundle) is retried by the kernel while the socket has more queued, past any cap.
+ * After a recv that found the socket drained the next waits for data first (a
+ * request/response flow skips the attempt that would fail). */
 static bool arm_recv(struct ep_sock *k)
 {
 	const struct rxpool *p = &k->lp->pool;
-	unsigned cap = rxpool_cap(p, k->lp->cfg->buffers_per_socket), room;
 	struct io_uring_sqe *sqe;
 
-	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) || k->q_count >= cap)
+	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) ||
+	    k->q_count >= rxpool_cap(p, k->lp->cfg->buffers_per_socket))
 		return false;
-	room = p->bundle ? cap - k->q_count : 1;
-	k->asked = room * RXPOOL_BUFSZ;
 	sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
-	io_uring_prep_recv(sqe, k->fd, NULL, k->asked, 0);
+	io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = p->bgid;
-	if (room > 1)
-		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
 	if (k->drained)
 		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	k->recv_armed = true;
@@ -362,32 +352,23 @@ static void sock_consume(struct ep *e, size_t n)
 	arm_recv(k);
 }
 
-/* A pool recv's res bytes from buffer `first` on (a bundle's fill the buffers after it
- * in ring order, each whole but the last): queued behind what k holds, or, k NULL (its
- * owner let go), straight back to the pool. */
-static void took(struct loop *lp, struct ep_sock *k, unsigned first, int res)
+/* A pool recv wrote res bytes into buffer bid: queued behind what k holds, or, k NULL
+ * (its owner let go), straight back to the pool. */
+static void took(struct loop *lp, struct ep_sock *k, unsigned bid, int res)
 {
 	struct rxpool *p = &lp->pool;
-	uint32_t left = res > 0 ? (uint32_t)res : 0;
-	unsigned i = 0;
 
-	do {
-		unsigned bid = rxpool_nth(p, first, i++);
-		uint32_t len = left < RXPOOL_BUFSZ ? left : RXPOOL_BUFSZ;
-
-		rxpool_took(p, bid, len);
-		left -= len;
-		if (!k) {
-			pool_back(lp, bid);
-			continue;
-		}
-		if (k->q_count)
-			p->next[k->q_last] = (uint16_t)bid;
-		else
-			k->q_first = (uint16_t)bid;
-		k->q_last = (uint16_t)bid;
-		k->q_count++;
-	} while (left);
+	rxpool_took(p, bid, res > 0 ? (uint32_t)res : 0);
+	if (!k) {
+		pool_back(lp, bid);
+		return;
+	}
+	if (k->q_count)
+		p->next[k->q_last] = (uint16_t)bid;
+	else
+		k->q_first = (uint16_t)bid;
+	k->q_last = (uint16_t)bid;
+	k->q_count++;
 }
 
 static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -416,7 +397,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	}
 	if (res > 0) {
 		took(lp, k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
-		k->drained = (uint32_t)res < k->asked;
+		k->drained = res < RXPOOL_BUFSZ;
 		e->bytes += (uint64_t)res;
 		arm_recv(k);
 		ep_data(e);

@@ -243,8 +243,6 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 			  err == -EINVAL ? " (this kernel has no io_uring provided-buffer rings: Linux 5.19 or later)" : "");
 		return err;
 	}
-	log_debug("relay buffer pool: %u buffers of %u KiB, %s", cfg->relay_buffers, RXPOOL_BUFSZ / 1024,
-		  lp->pool.bundle ? "a recv fills several (bundles)" : "one a recv (this kernel has no recv bundles)");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

@@ -15,11 +15,6 @@
 #include "buf.h"
 #include "rxpool.h"
 
-/* (Linux 6.10's, newer than liburing 2.3's header) */
-#ifndef IORING_FEAT_RECVSEND_BUNDLE
-#define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
-#endif
-
 #define PAGE 4096u
 #define WINDOW_MIN 64u
 /* The ring's entries at most: the kernel pins the ring (16 bytes an entry), and more
@@ -41,8 +36,6 @@ static void post(struct rxpool *p, unsigned k)
 		unsigned bid = p->stack[--p->n_free];
 
 		io_uring_buf_ring_add(p->br, rxpool_buf(p, bid), RXPOOL_BUFSZ, (unsigned short)bid, mask, (int)i);
-		p->slot_bid[p->tail & (p->entries - 1)] = (uint16_t)bid;
-		p->pos[bid] = p->tail++;
 	}
 	io_uring_buf_ring_advance(p->br, (int)k);
 	p->posted += k;
@@ -78,11 +71,8 @@ int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bg
 	p->next = malloc(n * sizeof(*p->next));
 	p->len = calloc(n, sizeof(*p->len));
 	p->pages = calloc(n, sizeof(*p->pages));
-	p->pos = calloc(n, sizeof(*p->pos));
-	p->slot_bid = calloc(p->entries, sizeof(*p->slot_bid));
-	if (!p->stack || !p->next || !p->len || !p->pages || !p->pos || !p->slot_bid)
+	if (!p->stack || !p->next || !p->len || !p->pages)
 		return -ENOMEM;
-	p->bundle = ring->features & IORING_FEAT_RECVSEND_BUNDLE;
 	io_uring_buf_ring_init(p->br);
 	reg.ring_addr = (uint64_t)(uintptr_t)p->br;
 	reg.ring_entries = p->entries;
@@ -110,8 +100,6 @@ void rxpool_fini(struct rxpool *p, struct io_uring *ring)
 	free(p->next);
 	free(p->len);
 	free(p->pages);
-	free(p->pos);
-	free(p->slot_bid);
 	memset(p, 0, sizeof(*p));
 }
 

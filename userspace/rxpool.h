@@ -26,10 +26,6 @@ struct rxpool {
 	uint32_t n;              /* buffers */
 	uint32_t entries;        /* of the ring: n rounded up to a power of two, at most 2048 */
 	uint32_t posted;         /* in the ring, as far as the completions seen tell */
-	uint32_t tail;           /* the ring's tail: entries ever posted */
-	uint16_t *slot_bid;      /* per ring entry: the buffer posted there */
-	uint32_t *pos;           /* per posted buffer: the entry (tail count) it sits at */
-	bool bundle;             /* one recv may fill several buffers (IORING_RECVSEND_BUNDLE) */
 	uint32_t window;         /* the most kept posted */
 	bool widened;            /* the window grew since the last tick */
 	uint16_t bgid;
@@ -45,8 +41,7 @@ struct rxpool {
 	uint64_t dry;            /* recvs that found no buffer free anywhere (exhausted) */
 };
 
-/* n buffers (at most 32768) in buffer group bgid of ring; 0 or -errno. Bundle recvs
- * are used where the kernel has them (Linux 6.10). */
+/* n buffers (at most 32768) in buffer group bgid of ring; 0 or -errno. */
 int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bgid);
 void rxpool_fini(struct rxpool *p, struct io_uring *ring);
 /* The address of buffer bid. */
@@ -56,11 +51,7 @@ static inline uint8_t *rxpool_buf(const struct rxpool *p, unsigned bid)
 }
 /* A recv's completion took buffer bid and wrote len bytes into it: now held. */
 void rxpool_took(struct rxpool *p, unsigned bid, uint32_t len);
-/* A bundle recv fills the buffers posted after its first, in ring order: the i-th. */
-static inline unsigned rxpool_nth(const struct rxpool *p, unsigned first, unsigned i)
-{
-	return p->slot_bid[(p->pos[first] + i) & (p->entries - 1)];
-}
+
 /* Buffer bid is no longer held: back to the ring or the stack. */
 void rxpool_put(struct rxpool *p, unsigned bid);
 /* A recv found the ring empty: posts more (widening the window) when the stack has
