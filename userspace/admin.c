@@ -400,9 +400,10 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		b->h.len--; /* the last comma */
 	sb_printf(b, "},\"proxy\":{\"connect_timeout_ms\":%u,\"connect_attempts\":%u,\"backoff_base_ms\":%u,"
 		     "\"backoff_max_ms\":%u,\"idle_timeout_ms\":%u,\"drain_timeout_ms\":%u,\"relay\":\"%s\","
-		     "\"sk_msg\":%s},",
+		     "\"sk_msg\":%s,\"relay_buffers\":%u,\"buffers_per_socket\":%u},",
 		  c->connect_timeout_ms, c->connect_attempts, c->backoff_base_ms, c->backoff_max_ms, c->idle_timeout_ms,
-		  c->drain_timeout_ms, config_relay_name(c->relay), c->sk_msg ? "true" : "false");
+		  c->drain_timeout_ms, config_relay_name(c->relay), c->sk_msg ? "true" : "false", c->relay_buffers,
+		  c->buffers_per_socket);
 	sb_printf(b, "\"flow_table\":%s,\"mark\":%u,\"log_level\":%d,\"log_format\":\"%s\",\"access_log\":",
 		  c->flow_table ? "true" : "false", c->mark, (int)c->log_level, log_format_name(log_get_format()));
 	sb_json_str(b, c->access_log);

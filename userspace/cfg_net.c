@@ -204,7 +204,7 @@ int cfgnet_set_inbound(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
 }
 
 enum { PX_CONNECT_TIMEOUT, PX_ATTEMPTS, PX_BACKOFF_BASE, PX_BACKOFF_MAX, PX_IDLE, PX_DRAIN,
-       PX_RELAY, PX_SK_MSG, PX_NKEYS };
+       PX_RELAY, PX_SK_MSG, PX_BUFFERS, PX_SOCK_BUFFERS, PX_NKEYS };
 
 #define U32_KEY(f, lo, hi) { .name = #f, .set = cfgp_set_u32, CFGP_FIELD(f), .min = (lo), .max = (hi), CFGP_RELOAD }
 
@@ -220,6 +220,11 @@ const struct cfgp_key cfgnet_proxy_keys[PX_NKEYS] = {
 		       .expect = "uring, splice or auto" },
 	[PX_SK_MSG] = { .name = "sk_msg", .set = cfgp_set_bool, CFGP_FIELD(sk_msg), CFGP_RESTART,
 			.expect = "true or false" },
+	/* the pool is mapped and registered with the ring once, at start */
+	[PX_BUFFERS] = { .name = "relay_buffers", .set = cfgp_set_u32, CFGP_FIELD(relay_buffers), .min = 16,
+			 .max = 32768, CFGP_RESTART },
+	/* read at each recv */
+	[PX_SOCK_BUFFERS] = U32_KEY(buffers_per_socket, 1, 256),
 };
 
 /* proxy: a section plus the backoff_base_ms <= backoff_max_ms check, made against

@@ -19,7 +19,7 @@
 /* The keys of the sections listeners, proxy, inbound, tls and tunnel. */
 enum {
 	CFGNET_N_LISTENER_KEYS = 6,
-	CFGNET_N_PROXY_KEYS = 8,
+	CFGNET_N_PROXY_KEYS = 10,
 	CFGNET_N_INBOUND_KEYS = 5,
 	CFGNET_N_TLS_KEYS = 4,
 	CFGNET_N_TUNNEL_KEYS = 16,

@@ -324,6 +324,8 @@ struct hermes_config {
 	uint32_t idle_timeout_ms;    /* relay with no byte either way for this long is closed */
 	uint32_t drain_timeout_ms;   /* on SIGTERM, wait this long for flows to end */
 	enum relay_engine relay;
+	uint32_t relay_buffers;      /* the loop's pool of 16 KiB receive buffers (rxpool.h) */
+	uint32_t buffers_per_socket; /* the most of them one relaying socket holds */
 	bool sk_msg;                 /* sk_msg on the app <-> hermesd loopback hop */
 	bool flow_table;             /* keep the kernel flow table (hermes_flows) */
 	bool detach_on_exit;         /* a stop detaches the links (labs); by default they stay */

@@ -278,6 +278,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->backoff_max_ms = 1000;
 	cfg->idle_timeout_ms = 3600000;
 	cfg->drain_timeout_ms = 5000;
+	cfg->relay_buffers = 8192;
+	cfg->buffers_per_socket = 8;
 	cfg->h2_max_streams = 100;
 	/* one flow at 2 Gbit/s across 100 ms (a window per round trip, refilled at half) */
 	cfg->h2_stream_window = 32 << 20;

@@ -175,9 +175,11 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 	print_addr(f, "  ", "metrics", &cfg->metrics);
 	fprintf(f, "  admin_timeout_ms: %u\n", cfg->admin_timeout_ms);
 	fprintf(f, "proxy:\n  connect_timeout_ms: %u\n  connect_attempts: %u\n  backoff_base_ms: %u\n"
-		   "  backoff_max_ms: %u\n  idle_timeout_ms: %u\n  drain_timeout_ms: %u\n  relay: %s\n  sk_msg: %s\n",
+		   "  backoff_max_ms: %u\n  idle_timeout_ms: %u\n  drain_timeout_ms: %u\n  relay: %s\n  sk_msg: %s\n"
+		   "  relay_buffers: %u\n  buffers_per_socket: %u\n",
 		cfg->connect_timeout_ms, cfg->connect_attempts, cfg->backoff_base_ms, cfg->backoff_max_ms,
-		cfg->idle_timeout_ms, cfg->drain_timeout_ms, config_relay_name(cfg->relay), bool_word(cfg->sk_msg));
+		cfg->idle_timeout_ms, cfg->drain_timeout_ms, config_relay_name(cfg->relay), bool_word(cfg->sk_msg),
+		cfg->relay_buffers, cfg->buffers_per_socket);
 
 	fprintf(f, "policy:%s\n", cfg->n_rules ? "" : " []");
 	for (int i = 0; i < cfg->n_rules; i++) {

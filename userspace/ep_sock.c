@@ -1,10 +1,14 @@
 /* ep_sock.c: the socket endpoint, on io_uring. Before the relay starts it reads one
  * recv at a time into a small linear buffer (a tunnel's request head or a peer's
- * CONNECT answer); relaying, it reads with a multishot recv into a ring of provided
- * buffers of its own (RELAY_NBUF of RELAY_BUFSZ: what it may hold unsent bounds what is
- * in flight, which is the backpressure) and sends its source's bytes straight from that
- * source's buffers, with no copy. Its end: shutdown(SHUT_WR) after the last byte; a
- * reset: close with SO_LINGER 0. From the relay's start until an orderly close the
+ * CONNECT answer); relaying, it reads with buffer-select recvs from the loop's pool
+ * (rxpool.h, shared by every socket: an idle socket holds no buffer) and sends its
+ * source's bytes straight from that source's buffers, with no copy. What a socket may
+ * hold unsent is capped (proxy.buffers_per_socket): at the cap no recv is armed until a
+ * buffer is sent, which is the backpressure, and a peer that does not read cannot take
+ * the whole pool. A recv that finds the pool empty waits (the bytes stay in the kernel)
+ * until a buffer comes back; one recv (of one buffer) is in flight at a time, so the
+ * cap is exact. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
+ * SO_LINGER 0. From the relay's start until an orderly close the
  * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
  * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
  * one of every upstream socket. */
@@ -38,7 +42,7 @@ struct ep_sock {
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
-	struct loop_op op_recv;     /* setup recv, or the multishot one (`recv_armed`) */
+	struct loop_op op_recv;     /* setup recv, or a pool one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
 	struct loop_op op_shutdown; /* shutdown(SHUT_WR) (`shut_inflight`) */
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
@@ -47,91 +51,38 @@ struct ep_sock {
 	/* setup reads, SETUP_BUF bytes: a recv in flight writes at its len, so it is reset
 	 * to its front only in sock_read, never as it is consumed */
 	struct rxbuf setup;
-	/* relaying: provided buffers, queued in arrival order from q_head */
-	uint16_t bgid;
-	bool ring_registered;
-	struct io_uring_buf_ring *br;
-	char *bufs;
-	uint16_t q_bid[RELAY_NBUF];
-	uint32_t q_len[RELAY_NBUF];
-	unsigned q_head, q_count;
-	uint32_t sent_off;         /* bytes of the head buffer already passed on */
-	uint8_t pages[RELAY_NBUF]; /* pages of each buffer a recv wrote (resident): in buf_held */
+	/* relaying: the pool's buffers it holds, in arrival order (linked by the pool's next[]) */
+	uint16_t q_first, q_last;
+	unsigned q_count;
+	uint32_t sent_off;          /* bytes of the first already passed on */
+	bool drained;               /* the last recv did not fill its buffer: none waits */
+	struct list wait;           /* on the pool's waiters: its recv found no buffer */
 };
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
 
 static const struct ep_ops sock_ops;
 static loop_done_fn connect_done, recv_done, send_done, shutdown_done, aux_done;
+static void pool_back(struct loop *lp, unsigned bid);
 
-/* ---- buffer groups: one per relaying socket ---- */
+/* ---- the pool's buffers ---- */
 
-static uint16_t bgid_get(struct loop *lp)
+/* Every buffer k holds goes back to the pool (it ends or gives its socket away): off
+ * the wait list and not relaying first, so that a buffer coming back never arms k. */
+static void drop_held(struct ep_sock *k)
 {
-	if (lp->n_bgid_free)
-		return lp->bgid_free[--lp->n_bgid_free];
-	if (lp->bgid_next > 0xffff)
-		return 0;
-	return (uint16_t)lp->bgid_next++;
-}
+	struct rxpool *p = &k->lp->pool;
 
-static void bgid_put(struct loop *lp, uint16_t id)
-{
-	uint16_t *n = realloc(lp->bgid_free, (lp->n_bgid_free + 1) * sizeof(*n));
+	list_del(&k->wait);
+	k->relaying = false;
+	while (k->q_count) {
+		unsigned bid = k->q_first;
 
-	if (!n)
-		return; /* the id leaks; 65535 of them are plenty */
-	lp->bgid_free = n;
-	lp->bgid_free[lp->n_bgid_free++] = id;
-}
-
-static int ring_setup(struct ep_sock *k)
-{
-	struct io_uring_buf_reg reg = {};
-	size_t ring_sz = RELAY_NBUF * sizeof(struct io_uring_buf);
-	int err;
-
-	k->bgid = bgid_get(k->lp);
-	if (!k->bgid)
-		return -ENOSPC;
-	if (posix_memalign((void **)&k->br, 4096, ring_sz < 4096 ? 4096 : ring_sz))
-		return -ENOMEM;
-	buf_account(4096); /* the ring, written now; the buffers count as recvs write them */
-	k->bufs = malloc((size_t)RELAY_NBUF * RELAY_BUFSZ);
-	if (!k->bufs)
-		return -ENOMEM;
-	io_uring_buf_ring_init(k->br);
-	reg.ring_addr = (uint64_t)(uintptr_t)k->br;
-	reg.ring_entries = RELAY_NBUF;
-	reg.bgid = k->bgid;
-	err = io_uring_register_buf_ring(&k->lp->ring, &reg, 0);
-	if (err)
-		return err;
-	k->ring_registered = true;
-	for (int i = 0; i < RELAY_NBUF; i++)
-		io_uring_buf_ring_add(k->br, k->bufs + (size_t)i * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)i,
-				      io_uring_buf_ring_mask(RELAY_NBUF), i);
-	io_uring_buf_ring_advance(k->br, RELAY_NBUF);
-	return 0;
-}
-
-static void ring_free(struct ep_sock *k)
-{
-	if (k->ring_registered)
-		io_uring_unregister_buf_ring(&k->lp->ring, k->bgid);
-	if (k->bgid)
-		bgid_put(k->lp, k->bgid);
-	if (k->br)
-		buf_account(-4096);
-	for (int i = 0; i < RELAY_NBUF; i++)
-		buf_account(-4096LL * k->pages[i]);
-	memset(k->pages, 0, sizeof(k->pages));
-	free(k->br);
-	free(k->bufs);
-	k->br = NULL;
-	k->bufs = NULL;
-	k->bgid = 0;
-	k->ring_registered = false;
+		k->q_first = p->next[bid];
+		k->q_count--;
+		pool_back(k->lp, bid);
+	}
+	k->sent_off = 0;
 }
 
 /* ---- life ---- */
@@ -145,6 +96,7 @@ static struct ep_sock *sock_new(struct loop *lp, int fd, const struct ep_owner_o
 	ep_init(&k->e, &sock_ops, own, owner, side);
 	k->lp = lp;
 	k->fd = fd;
+	list_init(&k->wait);
 	return k;
 }
 
@@ -231,7 +183,7 @@ static void sock_free(struct ep *e)
 		sock_fin_on_close(k->fd);
 	if (k->fd >= 0)
 		close(k->fd);
-	ring_free(k);
+	drop_held(k);
 	rx_free(&k->setup);
 	ep_release(e);
 	free(k);
@@ -265,15 +217,44 @@ static int sock_fd(const struct ep *e)
 
 /* ---- reading ---- */
 
-static void arm_multishot(struct ep_sock *k)
+/* A recv into a pool buffer, unless one is armed, the socket is at its cap or waits for
+ * the pool, or there is nothing more to read. One buffer a recv: a recv filling several
+ * (a bundle) is retried by the kernel while the socket has more queued, past any cap.
+ * After a recv that found the socket drained the next waits for data first (a
+ * request/response flow skips the attempt that would fail). */
+static bool arm_recv(struct ep_sock *k)
 {
-	struct io_uring_sqe *sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
+	const struct rxpool *p = &k->lp->pool;
+	struct io_uring_sqe *sqe;
 
-	io_uring_prep_recv_multishot(sqe, k->fd, NULL, 0, 0);
+	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) ||
+	    k->q_count >= rxpool_cap(p, k->lp->cfg->buffers_per_socket))
+		return false;
+	sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
+	io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = k->bgid;
+	sqe->buf_group = p->bgid;
+	if (k->drained)
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	k->recv_armed = true;
 	life_hold(&k->life, 1);
+	return true;
+}
+
+/* Buffer bid is sent (or dropped): back to the pool, and a socket that waits for one
+ * may try again. One waiter a buffer: the others would find the ring empty again. */
+static void pool_back(struct loop *lp, unsigned bid)
+{
+	struct rxpool *p = &lp->pool;
+
+	rxpool_put(p, bid);
+	while (!list_empty(&p->waiters)) {
+		struct ep_sock *w = list_entry(p->waiters.next, struct ep_sock, wait);
+
+		list_del(&w->wait);
+		if (arm_recv(w))
+			break;
+	}
 }
 
 static void sock_read(struct ep *e)
@@ -306,20 +287,19 @@ static void drop_setup_buf(struct ep_sock *k)
 static int sock_start(struct ep *e)
 {
 	struct ep_sock *k = SK(e);
-	int one = 1, err;
+	int one = 1;
 
 	/* a syscall per socket and flow: not again on a dialled one */
 	if (!k->nodelay)
 		setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	k->nodelay = true;
-	if ((err = ring_setup(k)))
-		return err;
+	if (!k->lp->pool.mem)
+		return -ENOBUFS;
 	ep_sock_crash_reset(e);
 	k->relaying = true;
 	drop_setup_buf(k);
 	/* a setup recv still armed fills `setup`, which is read first */
-	if (!k->recv_armed && !e->eof)
-		arm_multishot(k);
+	arm_recv(k);
 	return 0;
 }
 
@@ -331,8 +311,8 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 		*p = (const uint8_t *)k->setup.p + k->setup.off;
 		*n = rx_avail(&k->setup);
 	} else if (k->q_count) {
-		*p = (const uint8_t *)k->bufs + (size_t)k->q_bid[k->q_head] * RELAY_BUFSZ + k->sent_off;
-		*n = k->q_len[k->q_head] - k->sent_off;
+		*p = rxpool_buf(&k->lp->pool, k->q_first) + k->sent_off;
+		*n = k->lp->pool.len[k->q_first] - k->sent_off;
 	} else {
 		*p = NULL;
 		*n = 0;
@@ -342,10 +322,12 @@ static void sock_peek(const struct ep *e, const uint8_t **p, size_t *n)
 static size_t sock_avail(const struct ep *e)
 {
 	const struct ep_sock *k = SK(e);
+	const struct rxpool *p = &k->lp->pool;
 	size_t n = rx_avail(&k->setup);
+	unsigned bid = k->q_first;
 
-	for (unsigned i = 0; i < k->q_count; i++)
-		n += k->q_len[(k->q_head + i) % RELAY_NBUF];
+	for (unsigned i = 0; i < k->q_count; i++, bid = p->next[bid])
+		n += p->len[bid];
 	return n - (k->q_count ? k->sent_off : 0);
 }
 
@@ -359,18 +341,34 @@ static void sock_consume(struct ep *e, size_t n)
 		return;
 	}
 	k->sent_off += (uint32_t)n;
-	if (k->sent_off >= k->q_len[k->q_head]) {
-		unsigned bid = k->q_bid[k->q_head];
+	if (k->sent_off >= k->lp->pool.len[k->q_first]) {
+		unsigned bid = k->q_first;
 
-		io_uring_buf_ring_add(k->br, k->bufs + (size_t)bid * RELAY_BUFSZ, RELAY_BUFSZ, (unsigned short)bid,
-				      io_uring_buf_ring_mask(RELAY_NBUF), 0);
-		io_uring_buf_ring_advance(k->br, 1);
-		k->q_head = (k->q_head + 1) % RELAY_NBUF;
+		k->q_first = k->lp->pool.next[bid];
 		k->q_count--;
 		k->sent_off = 0;
+		pool_back(k->lp, bid);
 	}
-	if (!k->recv_armed && !e->eof && k->relaying && !e->closed)
-		arm_multishot(k);
+	arm_recv(k);
+}
+
+/* A pool recv wrote res bytes into buffer bid: queued behind what k holds, or, k NULL
+ * (its owner let go), straight back to the pool. */
+static void took(struct loop *lp, struct ep_sock *k, unsigned bid, int res)
+{
+	struct rxpool *p = &lp->pool;
+
+	rxpool_took(p, bid, res > 0 ? (uint32_t)res : 0);
+	if (!k) {
+		pool_back(lp, bid);
+		return;
+	}
+	if (k->q_count)
+		p->next[k->q_last] = (uint16_t)bid;
+	else
+		k->q_first = (uint16_t)bid;
+	k->q_last = (uint16_t)bid;
+	k->q_count++;
 }
 
 static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -379,12 +377,13 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	struct ep *e = &k->e;
 	int res = cqe->res;
 
-	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		k->recv_armed = k->setup_armed = false;
 		life_drop(&k->life);
 	}
 	if (e->closed) {
+		if (cqe->flags & IORING_CQE_F_BUFFER) /* taken from the pool: no one will send it */
+			took(lp, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
 		settle(k);
 		return;
 	}
@@ -392,38 +391,34 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		/* a setup read */
 		k->setup.len += (size_t)res;
 		e->bytes += (uint64_t)res;
-		if (k->relaying && !k->recv_armed)
-			arm_multishot(k);
+		arm_recv(k);
 		ep_data(e);
 		return;
 	}
 	if (res > 0) {
-		unsigned slot = (k->q_head + k->q_count) % RELAY_NBUF;
-
-		k->q_bid[slot] = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-		k->q_len[slot] = (uint32_t)res;
-		if ((unsigned)res > 4096u * k->pages[k->q_bid[slot]]) {
-			uint8_t pg = (uint8_t)((res + 4095) / 4096);
-
-			buf_account(4096LL * (pg - k->pages[k->q_bid[slot]]));
-			k->pages[k->q_bid[slot]] = pg;
-		}
-		k->q_count++;
+		took(lp, k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
+		k->drained = res < RXPOOL_BUFSZ;
 		e->bytes += (uint64_t)res;
-		if (!k->recv_armed && k->q_count < RELAY_NBUF)
-			arm_multishot(k);
+		arm_recv(k);
 		ep_data(e);
 		return;
 	}
+	if (cqe->flags & IORING_CQE_F_BUFFER) /* (an EOF or error in a buffer: none is kept) */
+		took(lp, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, 0);
 	if (res == 0) {
 		e->eof = true;
 		ep_data(e);
 		return;
 	}
 	if (res == -ENOBUFS) {
-		/* every buffer waits to be sent: armed again once one is back */
-		if (!k->q_count && !k->recv_armed)
-			arm_multishot(k);
+		/* the ring is empty: posted again from the free ones, or wait for one to come
+		 * back (the bytes wait in the socket meanwhile) */
+		if (rxpool_refill(&lp->pool)) {
+			arm_recv(k);
+		} else {
+			lp->st.rxpool_exhausted++;
+			list_add_tail(&lp->pool.waiters, &k->wait);
+		}
 		return;
 	}
 	ep_error(e, res);

@@ -16,8 +16,8 @@
 
 #include "heap.h"
 
-/* Relayed sockets' buffer sets (RELAY_NBUF * RELAY_BUFSZ, 128 KiB), allocated and freed
- * at the connection rate, stay in the heap, where a freed set fits the next one exactly;
+/* Blocks allocated and freed at the connection rate (a socket's 16 KiB setup buffer,
+ * the http action's buffers) stay in the heap, where a freed one fits the next;
  * anything larger gets its own mapping. Setting it also stops glibc moving its trim
  * threshold (M_TRIM_THRESHOLD stays 128 KiB: the heap's top goes back on free). */
 #define HEAP_MMAP_THRESHOLD (256 * 1024)

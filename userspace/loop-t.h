@@ -20,6 +20,7 @@
 #include "list.h"
 #include "loader.h"
 #include "runtime-t.h"
+#include "rxpool.h"
 #include "stats-t.h"
 
 struct loop;
@@ -71,8 +72,6 @@ struct listener {
 	char name[64];
 };
 
-#define RELAY_NBUF 8          /* provided buffers per socket: bounds bytes in flight */
-#define RELAY_BUFSZ (16 * 1024)
 
 enum conn_state {
 	CONN_CONNECTING, /* upstream dial in flight, client not read yet */
@@ -193,9 +192,7 @@ struct loop {
 	uint8_t *scratch;        /* SESS_RBUF bytes for decrypted input */
 	uint64_t next_id;
 	uint64_t now_ms;
-	uint32_t bgid_next;
-	uint16_t *bgid_free;
-	unsigned n_bgid_free;
+	struct rxpool pool;      /* every relaying socket's receive buffers (ep_sock.c) */
 	bool ready;
 	bool draining;
 	uint64_t drain_deadline_ms;

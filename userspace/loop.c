@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "config.h"
+#include "ep.h"
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "runtime.h"
+#include "rxpool.h"
 #include "sess.h"
 #include "tls.h"
 
@@ -215,7 +217,6 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	lp->sfd = -1;
 	lp->build.efd = -1;
 	lp->config_path = config_path;
-	lp->bgid_next = 1;
 	list_init(&lp->conns);
 	list_init(&lp->admins);
 	list_init(&lp->sessions);
@@ -233,6 +234,13 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	}
 	if (err) {
 		log_error("io_uring setup failed: %s", strerror(-err));
+		return err;
+	}
+	/* buffer group 1: the only one */
+	if ((err = rxpool_init(&lp->pool, &lp->ring, cfg->relay_buffers, 1))) {
+		log_error("cannot set up the pool of %u relay buffers of %u KiB (proxy.relay_buffers): %s%s", cfg->relay_buffers,
+			  RXPOOL_BUFSZ / 1024, strerror(-err),
+			  err == -EINVAL ? " (this kernel has no io_uring provided-buffer rings: Linux 5.19 or later)" : "");
 		return err;
 	}
 	sigemptyset(&mask);
@@ -546,6 +554,9 @@ static void on_tick(struct loop *lp)
 	http_tick(lp);
 	sess_tick(lp);
 	admin_tick(lp);
+	rxpool_tick(&lp->pool);
+	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
+	lp->st.rxpool_resident = lp->pool.resident;
 	overload_tick(lp);
 	if (heap_tick(buf_held, lp->now_ms))
 		lp->st.heap_trims++;
@@ -800,12 +811,12 @@ void loop_fini(struct loop *lp)
 		close(lp->sfd);
 	while (lp->n_spare)
 		close(lp->fd_spare[--lp->n_spare]);
+	rxpool_fini(&lp->pool, &lp->ring);
 	io_uring_queue_exit(&lp->ring);
 	/* a reload in progress is waited for a little; one reading a file that does not come
 	 * is left to the exit, with the snapshot it reads (its reference keeps it) */
 	if (!rt_build_fini(&lp->build, 1000))
 		log_warn("a reload of %s is still being built: not waiting for it", lp->config_path);
-	free(lp->bgid_free);
 	mlabels_free(&lp->st.http_route_codes);
 	mlabels_free(&lp->st.tunnel_peer_results);
 	/* the last holders (requests, flows) are gone: this frees the current snapshot */

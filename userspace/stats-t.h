@@ -285,6 +285,16 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	      "(refuse_request), a new transparent flow reset (refuse_connection), a new HTTP/2 connection " \
 	      "answered GOAWAY (goaway).", "action", "stop_reading", "refuse_stream", "refuse_request", \
 	      "refuse_connection", "goaway") \
+	/* the relay's receive buffers (rxpool.c) */ \
+	VALUE(rxpool_exhausted, counter, "hermes_relay_buffer_pool_exhausted_total", \
+	      "Reads of relayed sockets that found every buffer of the pool (proxy.relay_buffers) held by " \
+	      "bytes waiting to be sent: the socket waits, its bytes in the kernel, until a buffer comes back.") \
+	VALUE(rxpool_held, gauge, "hermes_relay_buffer_pool_held_bytes", \
+	      "Bytes of the relay's buffer pool held by sockets (buffers of 16 KiB whose bytes wait to be sent), " \
+	      "as of the last tick.") \
+	VALUE(rxpool_resident, gauge, "hermes_relay_buffer_pool_resident_bytes", \
+	      "Pages of the relay's buffer pool written and not given back yet (those of buffers left unused " \
+	      "for a second go back), as of the last tick.") \
 	/* the allocator (heap.c) */ \
 	SCRAPE(heap_bytes, gauge, "hermes_heap_bytes", \
 	       "Memory of glibc's allocator: in use by hermesd (in_use), free in its heap, resident or given " \

@@ -132,8 +132,8 @@ static SSL_CTX *ctx_new(const struct cfg_tls *t, bool server, char *err, size_t 
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* records are sized by us (16 KiB DATA frames); no renegotiation-era options */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* no SSL_MODE_RELEASE_BUFFERS: a malloc/free pair per record costs more than the
-	 * ~34 KiB an idle connection keeps */
+	/* SSL_MODE_RELEASE_BUFFERS only on HTTP/1.1 connections (tls_xprt_handshake): an
+	 * HTTP/2 session carries many flows and its buffers are seldom empty */
 	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
 		queue_reason(why, sizeof(why));
@@ -414,6 +414,11 @@ int tls_xprt_handshake(struct tls_xprt *t, char *why, size_t len)
 		if (alpn_len)
 			memcpy(t->alpn, alpn, alpn_len);
 		t->alpn[alpn_len] = 0;
+		/* HTTP/1.1 carries one flow a connection, idle as often as not: its record
+		 * buffers (~34 KiB) go back whenever they are empty, at a malloc/free pair per
+		 * read or write batch */
+		if (strcmp(t->alpn, "h2") != 0)
+			SSL_set_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
 		t->hs_done = true;
 		return 1;
 	}

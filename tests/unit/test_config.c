@@ -100,6 +100,8 @@ static bool is_defaults(const struct hermes_config *cfg, const char *source)
 	ASSERT_EQ(cfg->drain_timeout_ms, 5000, "drain_timeout_ms");
 	ASSERT_EQ(cfg->relay, RELAY_AUTO, "relay");
 	ASSERT_EQ(cfg->sk_msg, false, "sk_msg");
+	ASSERT_EQ(cfg->relay_buffers, 8192, "relay_buffers");
+	ASSERT_EQ(cfg->buffers_per_socket, 8, "buffers_per_socket");
 	ASSERT_EQ(cfg->detach_on_exit, false, "detach_on_exit (links outlive hermesd)");
 	ASSERT_EQ(cfg->log_format, LOG_FMT_AUTO, "log_format");
 	ASSERT_EQ(cfg->log_bpf, LOG_WARN, "log_bpf");
@@ -512,6 +514,8 @@ static const struct bad_case {
 	  "1000" },
 	{ "bad sk_msg", "proxy:\n  sk_msg: maybe\n", 2, "proxy.sk_msg", "true or false" },
 	{ "relay unknown", "proxy:\n  relay: epoll\n", 2, "relay", "uring" },
+	{ "relay pool too small", "proxy:\n  relay_buffers: 8\n", 2, "proxy.relay_buffers", "16..32768" },
+	{ "no buffer a socket", "proxy:\n  buffers_per_socket: 0\n", 2, "proxy.buffers_per_socket", "1..256" },
 	{ "non-mapping top level", "- cgroup\n- pin_root\n", 1, "top level", "mapping" },
 	{ "scalar top level", "hello\n", 1, "top level", "mapping" },
 	{ "duplicate key", "mark: 1\nlog_level: info\nmark: 2\n", 3, "mark", "line 1" },

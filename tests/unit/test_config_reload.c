@@ -49,6 +49,8 @@ static const struct sample {
 	{ "proxy.drain_timeout_ms", "proxy: {drain_timeout_ms: 100}\n" },
 	{ "proxy.relay", "proxy: {relay: uring}\n" },
 	{ "proxy.sk_msg", "proxy: {sk_msg: true}\n" },
+	{ "proxy.relay_buffers", "proxy: {relay_buffers: 1024}\n" },
+	{ "proxy.buffers_per_socket", "proxy: {buffers_per_socket: 2}\n" },
 	{ "policy", "policy: [{match: 10.0.0.0/8, action: deny}]\n" },
 	{ "endpoints", "endpoints: [{match: 10.0.0.1:80, alternates: [10.0.0.2:80]}]\n" },
 	{ "routes", "routes: [{name: r, match: [10.0.3.0/24], protocol: h2c, peers: [10.0.1.2:15008]}]\n" },

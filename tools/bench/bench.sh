@@ -1181,7 +1181,9 @@ m_idle() {
 		bench_error "$cfg" "$run" "1000 idle connections ($kind)" "$(tail -n 1 "$log")"
 		return 1
 	fi
-	sleep 0.5
+	# idle for 2 s before the count: what a proxy keeps for an idle connection, once its
+	# once-a-second housekeeping (hermesd gives idle streams' buffers back then) has run
+	sleep 2
 	after=$(rss_kib "${CFG_PIDS[@]}")
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
