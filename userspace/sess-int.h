@@ -39,6 +39,15 @@ int sess_h2_start(struct sess *s);
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
 /* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
 struct sstream *sess_h2_stream(struct sess *s, int32_t sid);
+/* st leaves its session's stream sid (its user data no longer points at it). */
+void sess_h2_stream_off(struct sstream *st);
+
+/* sess_h2pool.c */
+/* st joins a pooled connection to p (a new one when none has room) and sends its
+ * CONNECT once that is open. 0 or -errno. */
+int sess_h2_attach(struct loop *lp, struct sstream *st, const struct cfg_peer *p);
+/* Sends st's CONNECT (0), or -errno (the stream then failed: the caller reports it). */
+int sess_h2_submit(struct sess *s, struct sstream *st);
 
 /* sess_h2rx.c */
 /* Where the next plaintext of s may be decrypted to: inside a DATA frame whose stream's

@@ -50,12 +50,9 @@
 #define MST(m) loop_container_of(m, struct sstream, ms)
 #define SESS(m) loop_container_of(m, struct sess, mux)
 
-static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_peer *p);
-static int submit_request(struct sess *s, struct sstream *st);
 static const struct h2mux_stream_ops stream_ops;
 
-/* st leaves its session's stream sid (its user data no longer points at it). */
-static void stream_off(struct sstream *st)
+void sess_h2_stream_off(struct sstream *st)
 {
 	struct sess *s = st->s;
 
@@ -78,7 +75,7 @@ static void sess_stream_gone(struct sstream *st, int err)
 {
 	struct loop *lp = st->s ? st->s->loop : NULL;
 
-	stream_off(st);
+	sess_h2_stream_off(st);
 	if (!st->e.own) { /* a request head still coming in: nobody else holds it */
 		sess_stream_free(st);
 		return;
@@ -168,7 +165,7 @@ static void h2s_close(struct ep *e, enum ep_end how, bool orphan)
 		 * stream closes by itself; a reset could overtake the reply */
 		if (s->mux.ng && st->sid > 0 && err && !(e->shut && e->eof) && nghttp2_session_find_stream(NG(s), st->sid))
 			nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, st->sid, err);
-		stream_off(st);
+		sess_h2_stream_off(st);
 		sess_dirty(s);
 	}
 	if (orphan)
@@ -370,7 +367,7 @@ static void server_request_done(struct sess *s, struct sstream *st)
 		int32_t sid = st->sid;
 
 		/* the stream becomes h2dn's (it attaches its own stream to sid) */
-		stream_off(st);
+		sess_h2_stream_off(st);
 		h2dn_tunnel_stream(lp, &s->host, sid, st->head.p, st->head.len, st->e.eof);
 		sess_stream_free(st);
 		return;
@@ -387,7 +384,7 @@ static void server_request_done(struct sess *s, struct sstream *st)
 		free(out);
 	}
 	nghttp2_submit_rst_stream(NG(s), NGHTTP2_FLAG_NONE, st->sid, NGHTTP2_INTERNAL_ERROR);
-	stream_off(st);
+	sess_h2_stream_off(st);
 	sess_stream_free(st);
 }
 
@@ -606,7 +603,7 @@ static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid
 	struct sess *s = SESS(m);
 	struct sstream *st = MST(ms);
 
-	stream_off(st);
+	sess_h2_stream_off(st);
 	st->sid = -1;
 	if (!st->e.own) {
 		sess_stream_free(st);
@@ -644,7 +641,7 @@ static int on_not_send(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_f
 	if (f->hd.type != NGHTTP2_HEADERS || s->server || st->answered)
 		return 0;
 	/* e.g. the peer's stream limit shrank or GOAWAY: this stream never left */
-	stream_off(st);
+	sess_h2_stream_off(st);
 	log_debug("tunnel session %llu: CONNECT not sent: %s", (unsigned long long)s->id, nghttp2_strerror(err));
 	ep_error(&st->e, -ECONNREFUSED);
 	return 0;
@@ -738,8 +735,8 @@ int sess_h2_start(struct sess *s)
 
 		/* the streams that waited for the connection */
 		list_for_each_safe(st, next, &s->streams, link) {
-			if (!st->sid && (err = submit_request(s, st))) {
-				stream_off(st);
+			if (!st->sid && (err = sess_h2_submit(s, st))) {
+				sess_h2_stream_off(st);
 				ep_error(&st->e, err);
 			}
 		}
@@ -818,121 +815,6 @@ void sess_h2_goaway(struct sess *s, bool terminate)
 		nghttp2_submit_shutdown_notice(NG(s));
 }
 
-/* ---- client: the pool ---- */
-
-static bool same_peer(const struct cfg_peer *a, const struct cfg_peer *b)
-{
-	return a->proto == b->proto && a->tls == b->tls && !strcmp(a->name, b->name) &&
-	       a->addr.len == b->addr.len && !memcmp(&a->addr.ss, &b->addr.ss, a->addr.len);
-}
-
-static struct sess *pool_find(struct loop *lp, const struct cfg_peer *p)
-{
-	struct sess *s;
-
-	list_for_each(s, &lp->sessions, link) {
-		uint32_t limit = lp->cfg->h2_max_streams;
-
-		if (s->server || s->state == SESS_CLOSING || s->goaway || s->busy || !same_peer(&s->peer, p))
-			continue;
-		if (s->state == SESS_OPEN) {
-			uint32_t remote = nghttp2_session_get_remote_settings(NG(s), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-
-			if (remote < limit)
-				limit = remote;
-		}
-		if (s->n_flows < limit)
-			return s;
-	}
-	return NULL;
-}
-
-/* The flow's Hermes-* identity lines ("Name: value\r\n", copied into buf) as HTTP/2
- * fields (lower case). */
-static size_t ident_nv(char *buf, nghttp2_nv *nv, size_t max)
-{
-	size_t n = 0;
-
-	for (char *p = buf; *p && n < max;) {
-		char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
-
-		if (!colon || !eol || colon > eol)
-			break;
-		for (char *q = p; q < colon; q++)
-			*q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-		nv[n].name = (uint8_t *)p;
-		nv[n].namelen = (size_t)(colon - p);
-		nv[n].value = (uint8_t *)colon + 2;
-		nv[n].valuelen = (size_t)(eol - colon - 2);
-		nv[n].flags = NGHTTP2_NV_FLAG_NONE;
-		n++;
-		p = eol + 2;
-	}
-	return n;
-}
-
-/* Sends st's CONNECT (0), or -errno (the stream then failed: the caller reports it). */
-static int submit_request(struct sess *s, struct sstream *st)
-{
-	struct loop *lp = s->loop;
-	struct sockaddr_storage ss;
-	char authority[ADDR_STRLEN], *ident = st->ident ? strdup(st->ident) : NULL;
-	nghttp2_nv nv[24];
-	size_t n = 0;
-	int32_t sid;
-
-	if (st->ident && !ident)
-		return -ENOMEM;
-#define NV(k, v) \
-	nv[n++] = (nghttp2_nv){ (uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE }
-	addr_from_hermes(&st->target, &ss);
-	addr_fmt((struct sockaddr *)&ss, authority, sizeof(authority));
-	if (s->peer.proto == TPROTO_H2_POST) {
-		NV(":method", "POST");
-		NV(":scheme", s->tls ? "https" : "http");
-		NV(":path", s->peer.path);
-		NV(":authority", authority);
-	} else {
-		NV(":method", "CONNECT");
-		NV(":authority", authority);
-	}
-#undef NV
-	if (ident)
-		n += ident_nv(ident, nv + n, sizeof(nv) / sizeof(nv[0]) - n);
-	sid = nghttp2_submit_request(NG(s), NULL, nv, n, &h2mux_body, &st->ms);
-	free(ident);
-	if (sid < 0) {
-		/* this connection has no stream ids left: the stream goes to another one */
-		s->goaway = true;
-		sess_unlink(st);
-		return stream_attach(lp, st, &s->peer);
-	}
-	st->sid = sid;
-	lp->st.h2_streams++;
-	sess_dirty(s);
-	return 0;
-}
-
-/* st joins a pooled connection to p (a new one when none has room) and sends its
- * CONNECT once that is open. 0 or -errno. */
-static int stream_attach(struct loop *lp, struct sstream *st, const struct cfg_peer *p)
-{
-	struct sess *s = pool_find(lp, p);
-	int err = 0;
-
-	if (!s && !(s = sess_connect(lp, p, &err)))
-		return err;
-	st->sid = 0;
-	st->answered = false;
-	st->resp_status = 0;
-	sess_link(s, st);
-	if (s->state == SESS_OPEN && (err = submit_request(s, st))) {
-		stream_off(st);
-		return err;
-	}
-	return 0;
-}
-
 void sess_h2_early(struct ep *e, struct ep *src)
 {
 	struct sstream *st = ST(e);
@@ -963,7 +845,7 @@ struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct 
 	st->client = true;
 	st->target = *target;
 	st->ident = ident;
-	if ((*err = stream_attach(lp, st, p))) {
+	if ((*err = sess_h2_attach(lp, st, p))) {
 		sess_stream_free(st);
 		return NULL;
 	}
