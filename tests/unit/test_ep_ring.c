@@ -5,7 +5,9 @@
  * with the window (a 32 MiB window holding 100 KiB costs a few hundred KiB); bytes never
  * move once written (a send in flight reads them where peek showed them); drained, a
  * stream that keeps up writes the same pages again; trimmed empty, it holds nothing,
- * and buf_held (the memory budget's count) returns to where it was. Exit 0 when every
+ * and buf_held (the memory budget's count) returns to where it was; bytes written in
+ * place (ep_ring_tail + ep_ring_commit, DATA decrypted straight into the ring) mix with
+ * copied ones in order across chunks, and the room offered never passes the window. Exit 0 when every
  * check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdlib.h>
@@ -161,11 +163,56 @@ static bool test_keeping_up_reuses_pages(void)
 	return ASSERT_EQ(buf_held, held0, "trimmed twice");
 }
 
+/* Written in place, in pieces of any size mixed with copies, as sess_h2rx.c does: the
+ * room offered is one run at the end (a new chunk when the last is full), never past
+ * the window, and the bytes come out in order. */
+static bool test_in_place(void)
+{
+	struct ep_ring r = { .max = 1 << 20 };
+	static uint8_t buf[100000];
+	uint64_t put = 0, got = 0;
+	long long held0 = buf_held;
+	unsigned seed = 7;
+
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % 70000), room;
+		uint8_t *p;
+
+		if (rand_r(&seed) % 3) {
+			if (!ASSERT_EQ(ep_ring_tail(&r, &p, &room), 0, "tail"))
+				return false;
+			if (!ASSERT_TRUE(room <= r.max - r.len, "room %zu within the window (%u held)", room, r.len))
+				return false;
+			if (!ASSERT_TRUE(room > 0 || r.len == r.max, "room unless the window is full"))
+				return false;
+			if (n > room)
+				n = room;
+			fill(p, put, n);
+			ep_ring_commit(&r, n);
+		} else {
+			if (n > r.max - r.len)
+				n = r.max - r.len;
+			fill(buf, put, n);
+			if (!ASSERT_EQ(ep_ring_put(&r, buf, n), 0, "put"))
+				return false;
+		}
+		put += n;
+		n = (size_t)(rand_r(&seed) % 90000);
+		if (!drain(&r, &got, n < r.len ? n : r.len))
+			return false;
+	}
+	if (!drain(&r, &got, r.len))
+		return false;
+	ep_ring_free(&r);
+	return ASSERT_EQ(got, put, "every byte out") && ASSERT_EQ(buf_held, held0, "buf_held back");
+}
+
 int main(void)
 {
 	RUN(test_order_any_sizes);
 	RUN(test_window_exact);
 	RUN(test_memory_follows_backlog);
 	RUN(test_keeping_up_reuses_pages);
+	RUN(test_in_place);
 	return check_summary("test_ep_ring");
 }
