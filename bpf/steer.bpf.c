@@ -271,7 +271,7 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 
 		if (cfg->flows)
 			flow_established(skops, HERMES_FLOW_PASSIVE | (self ? HERMES_FLOW_HERMESD : 0));
-		if (cfg->sk_msg && hop)
+		if ((cfg->sk_msg & HERMES_SKMSG_HOP) && hop)
 			accel_add(skops);
 		return 1;
 	}
@@ -284,6 +284,7 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
 		if (!od)
 			return 1;
+		/* the app's end: for the hop, and as the kernel path's destination */
 		if (cfg->sk_msg)
 			accel_add(skops);
 		sockops_local(skops, &local);

@@ -118,7 +118,14 @@ struct conn {
 	bool counted_active;
 	enum relay_engine engine; /* engine of this flow once relaying */
 	bool spliced;        /* both sockets are in hermes_splice */
-	uint64_t cookie[2];  /* SO_COOKIE of both sockets */
+	uint64_t cookie[2];  /* SO_COOKIE of both sockets (kernel path: the app's, the upstream's) */
+	bool kpath;          /* on the kernel path (kpath.c) */
+	bool kp_eof_ok;      /* kernel path: the upstream's EOF may go on to the app */
+	uint32_t kp_wait_ms; /* kernel path: next wait for the app's backlog to drain */
+	uint64_t kp_fwd;     /* kernel path: the app's bytes hermesd wrote upstream, as published */
+	uint64_t kp_sent;    /* kernel path: the app's bytes the kernel carried */
+	uint64_t kp_base_out;/* kernel path: the upstream's written count at the switch */
+	uint64_t kp_redir;   /* kernel path: the upstream's bytes the kernel carried */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	struct hbuf head;    /* CONNECT request head (and bytes after it) */

@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/flows.h"
+#include "lib/kpath.h"
 #include "lib/maps.h"
 
 /* The key of the *other* end of msg's socket: local and remote swapped. */
@@ -93,7 +94,17 @@ int hermes_skmsg(struct sk_msg_md *msg)
 	if (!msg->sk)
 		return SK_PASS;
 	st = bpf_sk_storage_get(&hermes_sk_accel, msg->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st || st->state == ACCEL_TCP)
+	if (!st)
+		return SK_PASS;
+	if (kpath_send(msg, st)) {
+		r = SK_PASS;
+		goto account;
+	}
+	/* to hermesd's socket, one way or the other: the kernel path waits for these. Bytes
+	 * the program sees twice (a partial send) are counted twice: that only delays the
+	 * switch, whereas a count short of the truth could let a send overtake them. */
+	st->to_hermesd += msg->size;
+	if (st->state == ACCEL_TCP)
 		return SK_PASS;
 	skmsg_peer_key(msg, &peer);
 	r = bpf_msg_redirect_hash(msg, &hermes_sockhash, &peer, BPF_F_INGRESS);
@@ -101,6 +112,7 @@ int hermes_skmsg(struct sk_msg_md *msg)
 		st->state = r == SK_PASS ? ACCEL_REDIRECT : ACCEL_TCP;
 		count(r == SK_PASS ? HERMES_CNT_SKMSG_REDIR : HERMES_CNT_SKMSG_TCP);
 	}
+account:
 	if (r == SK_PASS && st->cookie) {
 		/* TCP never sees these bytes: count them in the flow table here */
 		f = bpf_map_lookup_elem(&hermes_flows, &st->cookie);

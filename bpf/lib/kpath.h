@@ -1,0 +1,120 @@
+/* kpath.h: the kernel path of a `proxy` flow (relay `kernel`, include/hermes/kpath.h).
+ * The app's sends: hermes_skmsg (accel.h) redirects them to the upstream socket's egress
+ * (kpath_send). The upstream's bytes: hermes_kpath_verdict redirects every skb the
+ * upstream socket receives into the app socket's receive queue (BPF_F_INGRESS). hermesd
+ * keeps its relay on both of its sockets for what the kernel cannot carry: the app's
+ * bytes sent before the switch, and each direction's FIN and resets (userspace/kpath.c). */
+#ifndef HERMES_BPF_KPATH_H
+#define HERMES_BPF_KPATH_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "hermes/kpath.h"
+#include "lib/maps.h"
+
+/* Both sockets' kernel-path state, by socket cookie (include/hermes/kpath.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HERMES_KPATH_MAX);
+	__type(key, __u64);
+	__type(value, struct hermes_kpath);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_kpath SEC(".maps");
+
+/* Upstream sockets of kernel-path flows, by socket cookie (hermes_kpath_verdict runs on them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, HERMES_KPATH_MAX);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_kpath_sock SEC(".maps");
+
+/* The app's socket sends msg: to the upstream's egress when its flow is on the kernel
+ * path and every byte it gave hermesd before is already in the upstream's send queue
+ * (hermesd publishes that count as fwd after each send completes; a send is redirected
+ * synchronously, so the redirected bytes queue after them). Returns 1 when redirected. */
+static __always_inline int kpath_send(struct sk_msg_md *msg, struct hermes_sk_accel *st)
+{
+	struct hermes_kpath *kp;
+	__u64 up;
+
+	if (!st->cookie)
+		return 0;
+	kp = bpf_map_lookup_elem(&hermes_kpath, &st->cookie);
+	if (!kp)
+		return 0;
+	if (!st->kpath && kp->fwd != st->to_hermesd)
+		return 0;
+	up = kp->up;
+	/* fails only when the upstream left the map (hermesd ends the flow): TCP then.
+	 * (msg->size counts no bytes here: a redirect that sent part of a message runs the
+	 * program again on the rest, so hermesd counts them from the upstream's TCP_INFO.) */
+	if (bpf_msg_redirect_hash(msg, &hermes_kpath_sock, &up, 0) != SK_PASS)
+		return 0;
+	if (!st->kpath) {
+		st->kpath = 1;
+		count(HERMES_CNT_KPATH_SEND);
+	}
+	return 1;
+}
+
+SEC("sk_skb/stream_verdict")
+int hermes_kpath_verdict(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct hermes_kpath *kp = bpf_map_lookup_elem(&hermes_kpath, &cookie);
+	struct hermes_sock_key app;
+
+	/* a FIN arrives as an empty skb: TCP has recorded it, hermesd's read sees the EOF and
+	 * forwards it once the bytes before it reached the app (userspace/kpath.c) */
+	if (!skb->len)
+		return SK_DROP;
+	if (!kp)
+		return SK_PASS;
+	__builtin_memcpy(&app, &kp->app, sizeof(app));
+	if (bpf_sk_redirect_hash(skb, &hermes_sockhash, &app, BPF_F_INGRESS) == SK_PASS) {
+		__sync_fetch_and_add(&kp->redir, skb->len);
+		return SK_PASS;
+	}
+	/* the app's socket is gone: hermesd reads the bytes and its relay meets the close */
+	__sync_fetch_and_add(&kp->passed, skb->len);
+	return SK_PASS;
+}
+
+/* sk->sk_user_data flag bits (include/net/sock.h: SK_USER_DATA_PTRMASK) */
+#define SK_USER_DATA_FLAGS_ 7UL
+
+/* Run by hermesd on demand (bpf_iter_create) over the TCP sockets of its network
+ * namespace: one record per app socket of a kernel-path flow whose psock backlog still
+ * holds redirected skbs. The verdict queues them there and a work item moves them into
+ * the socket's receive queue; hermesd forwards the upstream's FIN to the app only once
+ * its socket is not listed (userspace/kpath.c). (A sockmap iterator would visit only
+ * hermes_sockhash, but this kernel refuses to load one: EPERM.) */
+SEC("iter/tcp")
+int hermes_kpath_backlog(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct hermes_kpath_backlog rec = {};
+	struct sk_psock *psock;
+	struct sock *sk;
+
+	if (!skc)
+		return 0;
+	rec.cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	/* only app sockets of kernel-path flows have an entry: full sockets all */
+	if (!rec.cookie || !bpf_map_lookup_elem(&hermes_kpath, &rec.cookie))
+		return 0;
+	sk = (struct sock *)skc;
+	psock = (struct sk_psock *)((unsigned long)BPF_CORE_READ(sk, sk_user_data) & ~SK_USER_DATA_FLAGS_);
+	if (!psock)
+		return 0;
+	rec.skbs = BPF_CORE_READ(psock, ingress_skb.qlen);
+	if (rec.skbs)
+		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
+
+#endif

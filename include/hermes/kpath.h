@@ -1,0 +1,45 @@
+/* kpath.h: the kernel path of a `proxy` flow (relay `kernel`), shared by the BPF programs
+ * (bpf/lib/kpath.h) and hermesd (userspace/kpath.c). Once the upstream is connected, the
+ * app's sends are redirected by sk_msg to the upstream socket's egress and the upstream's
+ * received skbs by a stream verdict into the app socket's receive queue, so neither the
+ * loopback hop nor hermesd carries the payload. */
+#ifndef HERMES_KPATH_H
+#define HERMES_KPATH_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+#include "hermes/origdst.h"
+
+/* hermes_kpath value, keyed by socket cookie: one entry for the app's socket (its sends
+ * go to `up`, the upstream socket in hermes_kpath_sock) and one for the upstream socket
+ * (its skbs go to `app`, the app's socket in hermes_sockhash). */
+struct hermes_kpath {
+	__u64 up;        /* app entry: cookie of the upstream socket */
+	__u64 fwd;       /* app entry: bytes hermesd itself wrote to the upstream (the app's
+	                  * bytes that reached hermesd before the switch); the app's sends
+	                  * take the kernel path once all it sent through TCP is that many */
+	__u64 redir;     /* upstream entry: bytes the verdict moved to the app */
+	__u64 passed;    /* upstream entry: bytes left to hermesd (the app's socket was gone) */
+	struct hermes_sock_key app; /* upstream entry: the app's socket, key in hermes_sockhash */
+};
+_Static_assert(sizeof(struct hermes_kpath) == 72, "hermes_kpath layout is ABI");
+
+/* One record of the hermes_kpath_backlog iterator: an app socket whose psock backlog
+ * still holds skbs the verdict redirected to it (not yet in its receive queue). */
+struct hermes_kpath_backlog {
+	__u64 cookie;
+	__u32 skbs;
+	__u32 pad;
+};
+
+#define HERMES_KPATH_MAX 65536 /* two entries per flow */
+
+/* hermes_bpf_config.sk_msg bits */
+#define HERMES_SKMSG_HOP 1   /* the app <-> hermesd hop (--sk-msg on) */
+#define HERMES_SKMSG_KPATH 2 /* the app's sockets join hermes_sockhash for the kernel path */
+
+#endif
