@@ -287,6 +287,8 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		/* the app's end: for the hop, and as the kernel path's destination */
 		if (cfg->sk_msg)
 			accel_add(skops);
+		if ((cfg->sk_msg & HERMES_SKMSG_KPATH) && od->action == HERMES_ACT_PROXY)
+			kpath_rcvbuf(skops);
 		sockops_local(skops, &local);
 		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
 			count(HERMES_CNT_ORIGDST_MISS);

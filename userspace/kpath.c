@@ -139,8 +139,11 @@ static void kpath_count(struct loop *lp, struct conn *c)
 
 	if (!bpf_map_lookup_elem(lp->ld->kpath_fd, &c->cookie[1], &kp))
 		c->kp_redir = kp.redir;
-	if (c->r.ep[1] && !splice_raw_written(c->r.ep[1]->ops->sock(c->r.ep[1]), &w) &&
-	    w >= c->kp_base_out + c->kp_fwd)
+	if (!c->r.ep[1] || splice_raw_written(c->r.ep[1]->ops->sock(c->r.ep[1]), &w))
+		return;
+	/* once hermesd shut the upstream's write side, the FIN is one of them */
+	w -= c->r.ep[1]->ending || c->r.ep[1]->shut ? 1 : 0;
+	if (w >= c->kp_base_out + c->kp_fwd)
 		c->kp_sent = w - c->kp_base_out - c->kp_fwd;
 }
 
@@ -167,11 +170,10 @@ void kpath_unlink(struct loop *lp, struct conn *c)
 	c->kpath = false;
 }
 
-/* The app socket's psock backlog holds no byte of the upstream any more: the records
- * hermes_kpath_backlog writes are the app sockets whose backlog is not empty (the upstream's
- * sockets have no entry of their own there... they do, but never a psock backlog: nothing
- * redirects to them with BPF_F_INGRESS). 1 when drained, 0 when not, -errno when it
- * cannot tell. */
+/* The app socket's psock backlog holds no byte of the upstream any more. The iterator
+ * (bpf/lib/kpath.h) lists the sockets with a hermes_kpath entry whose backlog is not
+ * empty; an skb leaves the backlog only once it is whole in the receive queue, so not
+ * listed means delivered. 1 when drained, 0 when not, -errno when it cannot tell. */
 static int kpath_drained(struct loop *lp, struct conn *c)
 {
 	struct hermes_kpath_backlog rec[64];

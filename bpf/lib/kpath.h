@@ -32,6 +32,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hermes_kpath_sock SEC(".maps");
 
+#define SOL_SOCKET_ 1
+#define SO_RCVBUF_ 8
+
+/* The verdict's skbs reach the app's receive queue through its psock backlog, a work
+ * item that stops while the socket holds more than sk_rcvbuf and retries a jiffy later;
+ * the app's reads do not restart it, and receive-buffer autotuning never runs for these
+ * bytes. With the default 128 KiB a bulk download crawled at 0.03-0.08 Gb/s (one buffer
+ * per retry), so an app socket that may take the kernel path gets the largest buffer
+ * net.core.rmem_max allows (the kernel caps the value). */
+static __always_inline void kpath_rcvbuf(struct bpf_sock_ops *skops)
+{
+	int big = 1 << 30;
+
+	bpf_setsockopt(skops, SOL_SOCKET_, SO_RCVBUF_, &big, sizeof(big));
+}
+
 /* The app's socket sends msg: to the upstream's egress when its flow is on the kernel
  * path and every byte it gave hermesd before is already in the upstream's send queue
  * (hermesd publishes that count as fwd after each send completes; a send is redirected

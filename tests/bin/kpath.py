@@ -15,9 +15,10 @@ odd on purpose, so that they cross every buffer and skb boundary unevenly.
                 to EOF, then sends 2 MiB + 2 and closes; the server checks them
   server-rst    the server sends 256 KiB, then resets: the client must see a reset
   client-rst    the client sends 256 KiB, then resets: the server must see a reset
-  inflight      the client sends 1 MiB + 9 right after connect (in flight while hermesd
-                dials the upstream), then 200 exchanges of 64 bytes; the server echoes
-                everything and the client checks the echo byte for byte
+  inflight      the client sends 16 MiB + 9 from right after connect, in 64 KiB pieces
+                (in flight while hermesd dials the upstream and switches),
+                then 200 exchanges of 64 bytes; the server echoes everything and the
+                client checks the echo byte for byte
 Exit 0 when the side saw what it must, 1 otherwise. Every wait is bounded (30 s).
 A blocking recv() on a socket in a sockmap can fail with EAGAIN when it is woken with
 nothing to read (tcp_bpf_recvmsg waits once): the reads here wait with poll() and retry,
@@ -211,9 +212,14 @@ def client(s, sc):
         reset(s)
         return "reset sent"
     if sc == "inflight":
-        first = blob(9, MIB + 9)
-        s.sendall(first)
-        check(recv_exact(s, len(first)) == first, "echo of the bytes sent before the switch")
+        first = blob(9, 16 * MIB + 9)
+        got = {}
+        t = threading.Thread(target=lambda: got.update(r=recv_exact(s, len(first))))
+        t.start()
+        for off in range(0, len(first), 64 * 1024):
+            s.sendall(first[off:off + 64 * 1024])
+        t.join(TIMEOUT)
+        check(got.get("r") == first, "echo of the bytes sent around the switch")
         rng = random.Random(10)
         for _ in range(200):
             m = rng.randbytes(64)
@@ -221,7 +227,7 @@ def client(s, sc):
             check(recv_exact(s, 64) == m, "echo of an exchange")
         s.shutdown(socket.SHUT_WR)
         check(recv_all(s)[0] == 0, "EOF after the exchanges")
-        return "1 MiB + 9 in flight, then 200 exchanges echoed exactly"
+        return "16 MiB + 9 around the switch, then 200 exchanges echoed exactly"
     check(False, "unknown scenario " + sc)
 
 

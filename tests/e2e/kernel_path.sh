@@ -22,8 +22,9 @@ close_scenarios 10.77.1.2 9610 "on the kernel path" slow-reader slow-server upst
 
 assert_eq 7 "$(stat_value hermes_kernel_path_flows_total)" "every flow went on the kernel path"
 assert_eq 0 "$(stat_value hermes_kernel_path_fallbacks_total)" "no flow fell back to io_uring alone"
-# both, slow-server, upstream-first, client-rst and inflight send after the switch
-assert_eq 5 "$(stat_value hermes_sk_msg_path_total 'path="kernel"')" "the app's sends took the kernel path"
+# both, slow-server, upstream-first, client-rst and inflight send after the switch (the
+# others too when the upstream was connected before the app sent its hello)
+assert_ge 5 "$(stat_value hermes_sk_msg_path_total 'path="kernel"')" "the app's sends took the kernel path"
 assert_eq 0 "$(stat_value hermes_connections_active)" "no flow left open in hermesd"
 stop_hermesd
 
