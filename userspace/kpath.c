@@ -17,6 +17,7 @@
  *    forwarded to the app only once that backlog is empty (kpath_drained), else the
  *    app could read the EOF first. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,8 +41,10 @@
 #define SO_COOKIE 57
 #endif
 
-#define DRAIN_FIRST_MS 1
-#define DRAIN_MAX_MS 20
+/* Waits for the app socket's backlog: the first lets the kworker that empties it run
+ * (it is queued on this CPU when the verdict redirects), then 1, 2, 4 ... 20 ms. */
+#define DRAIN_FIRST_US 100
+#define DRAIN_MAX_US 20000
 
 /* The app's socket as sockops keyed it in hermes_sockhash: its local address is the
  * accepted socket's peer and its remote address the accepted socket's own. */
@@ -170,38 +173,79 @@ void kpath_unlink(struct loop *lp, struct conn *c)
 	c->kpath = false;
 }
 
-/* The app socket's psock backlog holds no byte of the upstream any more. The iterator
- * (bpf/lib/kpath.h) lists the sockets with a hermes_kpath entry whose backlog is not
- * empty; an skb leaves the backlog only once it is whole in the receive queue, so not
- * listed means delivered. 1 when drained, 0 when not, -errno when it cannot tell. */
-static int kpath_drained(struct loop *lp, struct conn *c)
+/* The last walk of the backlog iterator: when it started and the app sockets it listed.
+ * A walk visits every TCP socket of the namespace, so flows whose upstream ended before
+ * it started share it (hermesd is one thread, one loop: one walk at a time). */
+static struct {
+	uint64_t started_ns;
+	uint64_t *cookies;
+	size_t n, cap;
+} walk;
+
+static int backlog_walk(struct loop *lp)
 {
 	struct hermes_kpath_backlog rec[64];
-	int fd = bpf_iter_create(lp->ld->kpath_iter_fd), drained = 1;
+	int fd, err = 0;
 	ssize_t n;
 
+	walk.started_ns = loop_now_ns();
+	walk.n = 0;
+	fd = bpf_iter_create(lp->ld->kpath_iter_fd);
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, rec, sizeof(rec))) > 0) {
-		for (size_t i = 0; i < (size_t)n / sizeof(rec[0]); i++)
-			if (rec[i].cookie == c->cookie[0])
-				drained = 0;
+		for (size_t i = 0; i < (size_t)n / sizeof(rec[0]); i++) {
+			if (walk.n == walk.cap) {
+				size_t cap = walk.cap ? walk.cap * 2 : 64;
+				uint64_t *p = realloc(walk.cookies, cap * sizeof(*p));
+
+				if (!p) {
+					err = -ENOMEM;
+					goto out;
+				}
+				walk.cookies = p;
+				walk.cap = cap;
+			}
+			walk.cookies[walk.n++] = rec[i].cookie;
+		}
 	}
 	if (n < 0)
-		drained = -errno;
+		err = -errno;
+out:
 	close(fd);
-	return drained;
+	if (err)
+		walk.started_ns = 0;
+	return err;
+}
+
+/* The app socket's psock backlog holds no byte of the upstream any more. The iterator
+ * (bpf/lib/kpath.h) lists the sockets with a hermes_kpath entry whose backlog is not
+ * empty; an skb leaves the backlog only once it is whole in the receive queue, so not
+ * listed means delivered. A walk that started after the upstream's EOF and after this
+ * flow's previous look is as good as a new one: nothing is redirected to the socket any
+ * more. 1 when drained, 0 when not, -errno when it cannot tell. */
+static int kpath_drained(struct loop *lp, struct conn *c)
+{
+	int err;
+
+	if (walk.started_ns <= c->kp_looked_ns && (err = backlog_walk(lp)))
+		return err;
+	c->kp_looked_ns = walk.started_ns;
+	for (size_t i = 0; i < walk.n; i++)
+		if (walk.cookies[i] == c->cookie[0])
+			return 0;
+	return 1;
 }
 
 static loop_done_fn drain_done;
 
 static void arm_drain(struct loop *lp, struct conn *c)
 {
-	c->kp_wait_ms = c->kp_wait_ms ? c->kp_wait_ms * 2 : DRAIN_FIRST_MS;
-	if (c->kp_wait_ms > DRAIN_MAX_MS)
-		c->kp_wait_ms = DRAIN_MAX_MS;
+	c->kp_wait_us = c->kp_wait_us == DRAIN_FIRST_US ? 1000 : c->kp_wait_us ? c->kp_wait_us * 2 : DRAIN_FIRST_US;
+	if (c->kp_wait_us > DRAIN_MAX_US)
+		c->kp_wait_us = DRAIN_MAX_US;
 	c->ts.tv_sec = 0;
-	c->ts.tv_nsec = (long long)c->kp_wait_ms * 1000000;
+	c->ts.tv_nsec = (long long)c->kp_wait_us * 1000;
 	io_uring_prep_timeout(loop_sqe(lp, &c->sd[1].op_drain, drain_done), &c->ts, 0, 0);
 	c->sd[1].drain_timer = true;
 	life_hold(&c->life, 1);
@@ -241,8 +285,11 @@ bool kpath_hold_eof(struct loop *lp, struct conn *c, struct ep *e)
 {
 	if (!c->kpath || e->side != 1 || !e->eof || c->kp_eof_ok || ep_avail(e))
 		return false;
-	if (!c->sd[1].drain_timer)
-		upstream_eof(lp, c);
+	if (!c->kp_looked_ns) {
+		/* the EOF: only a walk after it counts, and the first after a short wait */
+		c->kp_looked_ns = loop_now_ns();
+		arm_drain(lp, c);
+	}
 	return !c->kp_eof_ok;
 }
 

@@ -121,7 +121,8 @@ struct conn {
 	uint64_t cookie[2];  /* SO_COOKIE of both sockets (kernel path: the app's, the upstream's) */
 	bool kpath;          /* on the kernel path (kpath.c) */
 	bool kp_eof_ok;      /* kernel path: the upstream's EOF may go on to the app */
-	uint32_t kp_wait_ms; /* kernel path: next wait for the app's backlog to drain */
+	uint32_t kp_wait_us; /* kernel path: last wait for the app's backlog to drain */
+	uint64_t kp_looked_ns; /* kernel path: the upstream's EOF, then the last backlog walk used */
 	uint64_t kp_fwd;     /* kernel path: the app's bytes hermesd wrote upstream, as published */
 	uint64_t kp_sent;    /* kernel path: the app's bytes the kernel carried */
 	uint64_t kp_base_out;/* kernel path: the upstream's written count at the switch */
