@@ -291,7 +291,7 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		if ((cfg->sk_msg & HERMES_SKMSG_HOP) || kp)
 			accel_add(skops);
 		if (kp)
-			kpath_rcvbuf(skops);
+			kpath_established(skops);
 		sockops_local(skops, &local);
 		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
 			count(HERMES_CNT_ORIGDST_MISS);

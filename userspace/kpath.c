@@ -295,6 +295,13 @@ bool kpath_hold_eof(struct loop *lp, struct conn *c, struct ep *e)
 
 int kpath_iter_attach(struct loader *ld)
 {
+	uint64_t key;
+
+	/* entries an earlier hermesd left (a crash) name sockets that are gone or no
+	 * flow of ours any more: a new hermesd has no kernel-path flow yet */
+	while (!bpf_map_get_next_key(ld->kpath_fd, NULL, &key))
+		if (bpf_map_delete_elem(ld->kpath_fd, &key))
+			break;
 	struct bpf_link *link = bpf_program__attach_iter(ld->skel->progs.hermes_kpath_backlog, NULL);
 
 	if (!link)

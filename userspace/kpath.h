@@ -18,7 +18,8 @@ bool kpath_hold_eof(struct loop *lp, struct conn *c, struct ep *e);
 void kpath_tick(struct loop *lp, struct conn *c);
 /* Out of the maps (before the sockets close); keeps the byte counts in c. */
 void kpath_unlink(struct loop *lp, struct conn *c);
-/* The backlog iterator over hermes_sockhash (loader_start). 0 or -errno. */
+/* At start with relay kernel (loader_start): empties hermes_kpath (an earlier hermesd's
+ * flows are gone) and makes the backlog iterator. 0 or -errno. */
 int kpath_iter_attach(struct loader *ld);
 
 #endif

@@ -86,6 +86,8 @@ enum { ACCEL_UNDECIDED = 0, ACCEL_REDIRECT = 1, ACCEL_TCP = 2 };
 SEC("sk_msg")
 int hermes_skmsg(struct sk_msg_md *msg)
 {
+	const struct hermes_bpf_config *cfg = bpf_config();
+	struct hermes_sk_kpath *kst = 0;
 	struct hermes_sock_key peer;
 	struct hermes_sk_accel *st;
 	struct hermes_flow *f;
@@ -96,14 +98,20 @@ int hermes_skmsg(struct sk_msg_md *msg)
 	st = bpf_sk_storage_get(&hermes_sk_accel, msg->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return SK_PASS;
-	if (kpath_send(msg, st)) {
-		r = SK_PASS;
-		goto account;
+	if (cfg && (cfg->sk_msg & HERMES_SKMSG_KPATH)) {
+		/* made by sockops before the socket could send (kpath_established) */
+		kst = bpf_sk_storage_get(&hermes_sk_kpath, msg->sk, 0, 0);
+		if (kst && kpath_send(msg, st->cookie, kst)) {
+			r = SK_PASS;
+			goto account;
+		}
+		/* to hermesd's socket, one way or the other: the kernel path waits for these.
+		 * Bytes the program sees twice (a partial send) are counted twice: that only
+		 * delays the switch, whereas a count short of the truth could let a send
+		 * overtake them. */
+		if (kst)
+			kst->to_hermesd += msg->size;
 	}
-	/* to hermesd's socket, one way or the other: the kernel path waits for these. Bytes
-	 * the program sees twice (a partial send) are counted twice: that only delays the
-	 * switch, whereas a count short of the truth could let a send overtake them. */
-	st->to_hermesd += msg->size;
 	if (st->state == ACCEL_TCP)
 		return SK_PASS;
 	skmsg_peer_key(msg, &peer);

@@ -23,6 +23,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hermes_kpath SEC(".maps");
 
+/* Per app socket: what its sends gave hermesd, and whether it took the kernel path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct hermes_sk_kpath);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_sk_kpath SEC(".maps");
+
 /* Upstream sockets of kernel-path flows, by socket cookie (hermes_kpath_verdict runs on them). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -48,21 +57,33 @@ static __always_inline void kpath_rcvbuf(struct bpf_sock_ops *skops)
 	bpf_setsockopt(skops, SOL_SOCKET_, SO_RCVBUF_, &big, sizeof(big));
 }
 
+/* An app socket of a proxy flow is established (nothing sent yet: the socket is locked
+ * until this returns): its state starts here or not at all, so that to_hermesd counts
+ * every byte it ever gave hermesd. */
+static __always_inline void kpath_established(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	if (sk)
+		bpf_sk_storage_get(&hermes_sk_kpath, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	kpath_rcvbuf(skops);
+}
+
 /* The app's socket sends msg: to the upstream's egress when its flow is on the kernel
  * path and every byte it gave hermesd before is already in the upstream's send queue
  * (hermesd publishes that count as fwd after each send completes; a send is redirected
  * synchronously, so the redirected bytes queue after them). Returns 1 when redirected. */
-static __always_inline int kpath_send(struct sk_msg_md *msg, struct hermes_sk_accel *st)
+static __always_inline int kpath_send(struct sk_msg_md *msg, __u64 cookie, struct hermes_sk_kpath *st)
 {
 	struct hermes_kpath *kp;
 	__u64 up;
 
-	if (!st->cookie)
+	if (!cookie)
 		return 0;
-	kp = bpf_map_lookup_elem(&hermes_kpath, &st->cookie);
+	kp = bpf_map_lookup_elem(&hermes_kpath, &cookie);
 	if (!kp)
 		return 0;
-	if (!st->kpath && kp->fwd != st->to_hermesd)
+	if (!st->on && kp->fwd != st->to_hermesd)
 		return 0;
 	up = kp->up;
 	/* fails only when the upstream left the map (hermesd ends the flow): TCP then.
@@ -70,8 +91,8 @@ static __always_inline int kpath_send(struct sk_msg_md *msg, struct hermes_sk_ac
 	 * program again on the rest, so hermesd counts them from the upstream's TCP_INFO.) */
 	if (bpf_msg_redirect_hash(msg, &hermes_kpath_sock, &up, 0) != SK_PASS)
 		return 0;
-	if (!st->kpath) {
-		st->kpath = 1;
+	if (!st->on) {
+		st->on = 1;
 		count(HERMES_CNT_KPATH_SEND);
 	}
 	return 1;

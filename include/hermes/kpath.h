@@ -28,6 +28,13 @@ struct hermes_kpath {
 };
 _Static_assert(sizeof(struct hermes_kpath) == 72, "hermes_kpath layout is ABI");
 
+/* hermes_sk_kpath value: the kernel path's state on an app socket of a proxy flow. */
+struct hermes_sk_kpath {
+	__u64 to_hermesd; /* bytes its sends gave hermesd's socket (TCP or the sk_msg hop) */
+	__u32 on;         /* 1: its sends go to the upstream's egress for good */
+	__u32 pad;
+};
+
 /* One record of the hermes_kpath_backlog iterator: an app socket whose psock backlog
  * still holds skbs the verdict redirected to it (not yet in its receive queue). */
 struct hermes_kpath_backlog {

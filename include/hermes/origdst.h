@@ -56,9 +56,8 @@ _Static_assert(sizeof(struct hermes_sock_key) == 40, "hermes_sock_key layout is 
 /* hermes_sk_accel value (socket storage of hop sockets). */
 struct hermes_sk_accel {
 	__u32 state;   /* 0 undecided, 1 sk_msg redirect, 2 TCP (bpf/lib/accel.h) */
-	__u32 kpath;   /* 1: its sends go to the upstream's egress for good (bpf/lib/kpath.h) */
+	__u32 pad;
 	__u64 cookie;  /* the socket's cookie: its hermes_flows key */
-	__u64 to_hermesd; /* bytes its sends gave hermesd's socket (TCP or the sk_msg hop) */
 };
 #define HERMES_SPLICE_MAX 65536 /* sockets of spliced flows: two per flow */
 
