@@ -553,7 +553,7 @@ static void ep_on_data(struct ep *e)
 
 	if (c->state == CONN_RELAY) {
 		c->last_active_ms = lp->now_ms;
-		if (c->kpath && kpath_hold_eof(lp, c, e))
+		if (c->kpath && kpath_hold_upstream(lp, c, e))
 			return;
 		relay_data(&c->r, e);
 	} else if (c->state == CONN_TUNNEL_HEAD && e->side == 0) {
@@ -574,8 +574,8 @@ static void ep_on_drained(struct ep *e)
 	if (c->kpath) {
 		if (e->side == 1)
 			kpath_sent(c->loop, c);
-		else if (c->r.ep[1]->eof && !c->kp_eof_ok)
-			return; /* the upstream's FIN waits for the app's backlog (kpath.c) */
+		else if ((c->r.ep[1]->eof || ep_avail(c->r.ep[1])) && !c->kp_up_ok)
+			return; /* the upstream's FIN or bytes wait for the app's backlog (kpath.c) */
 	}
 	relay_drained(&c->r, e);
 }

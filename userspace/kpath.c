@@ -15,7 +15,12 @@
  *    verdict has taken every byte before it, but those bytes may still wait in the app
  *    socket's psock backlog (a work item moves them to its receive queue); the FIN is
  *    forwarded to the app only once that backlog is empty (kpath_drained), else the
- *    app could read the EOF first. */
+ *    app could read the EOF first;
+ *  - the upstream's bytes when the app does not keep up: past HERMES_KPATH_BACKLOG_MAX
+ *    skbs in the app's backlog the verdict leaves them on the upstream socket for good,
+ *    where they count against its receive window (TCP backpressure again); hermesd
+ *    reads them and, once the backlog is empty (the app reads redirected bytes first,
+ *    then TCP's), relays them like any flow's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +256,8 @@ static void arm_drain(struct loop *lp, struct conn *c)
 	life_hold(&c->life, 1);
 }
 
-/* The upstream's EOF may go on to the app: its bytes all reached the app's socket. */
+/* What hermesd read from the upstream (its EOF, bytes the verdict held) may go on to the
+ * app once every byte the verdict redirected before is in the app's receive queue. */
 static void upstream_eof(struct loop *lp, struct conn *c)
 {
 	int d = kpath_drained(lp, c);
@@ -263,7 +269,7 @@ static void upstream_eof(struct loop *lp, struct conn *c)
 	if (d < 0)
 		log_warn("conn %llu: cannot read the app socket's backlog (%s): forwarding the upstream's FIN now",
 			 (unsigned long long)c->id, strerror(-d));
-	c->kp_eof_ok = true;
+	c->kp_up_ok = true;
 	relay_data(&c->r, c->r.ep[1]);
 }
 
@@ -281,16 +287,22 @@ static void drain_done(struct loop *lp, struct loop_op *op, const struct io_urin
 	upstream_eof(lp, c);
 }
 
-bool kpath_hold_eof(struct loop *lp, struct conn *c, struct ep *e)
+bool kpath_hold_upstream(struct loop *lp, struct conn *c, struct ep *e)
 {
-	if (!c->kpath || e->side != 1 || !e->eof || c->kp_eof_ok || ep_avail(e))
+	if (!c->kpath || e->side != 1 || c->kp_up_ok || (!e->eof && !ep_avail(e)))
 		return false;
+	if (ep_avail(e) && !c->kp_held) {
+		c->kp_held = true;
+		lp->st.kpath_held++;
+		log_debug("conn %llu: the upstream's bytes come to hermesd now (the app's backlog overflowed, "
+			  "or its socket is gone)", (unsigned long long)c->id);
+	}
 	if (!c->kp_looked_ns) {
 		/* the EOF: only a walk after it counts, and the first after a short wait */
 		c->kp_looked_ns = loop_now_ns();
 		arm_drain(lp, c);
 	}
-	return !c->kp_eof_ok;
+	return !c->kp_up_ok;
 }
 
 int kpath_iter_attach(struct loader *ld)

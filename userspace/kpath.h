@@ -11,9 +11,10 @@ struct loader;
 int kpath_start(struct loop *lp, struct conn *c);
 /* The relay wrote the app's bytes to the upstream: tell the app's sends how many. */
 void kpath_sent(struct loop *lp, struct conn *c);
-/* e has its EOF: true while it must not reach the other side yet (the upstream's bytes
- * still on their way into the app's socket); the relay hears of it again once it may. */
-bool kpath_hold_eof(struct loop *lp, struct conn *c, struct ep *e);
+/* e has bytes or its EOF: true while they must not reach the other side yet (the
+ * upstream's earlier bytes still on their way into the app's socket); the relay hears
+ * of them again once they may. */
+bool kpath_hold_upstream(struct loop *lp, struct conn *c, struct ep *e);
 /* Notes the kernel's traffic (the idle timer never hears of it otherwise). */
 void kpath_tick(struct loop *lp, struct conn *c);
 /* Out of the maps (before the sockets close); keeps the byte counts in c. */

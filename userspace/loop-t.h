@@ -120,7 +120,9 @@ struct conn {
 	bool spliced;        /* both sockets are in hermes_splice */
 	uint64_t cookie[2];  /* SO_COOKIE of both sockets (kernel path: the app's, the upstream's) */
 	bool kpath;          /* on the kernel path (kpath.c) */
-	bool kp_eof_ok;      /* kernel path: the upstream's EOF may go on to the app */
+	bool kp_up_ok;       /* kernel path: what hermesd reads from the upstream (its EOF, bytes
+			      * the verdict held) may go on to the app: its backlog is empty */
+	bool kp_held;        /* kernel path: the upstream's bytes came to hermesd (counted) */
 	uint32_t kp_wait_us; /* kernel path: last wait for the app's backlog to drain */
 	uint64_t kp_looked_ns; /* kernel path: the upstream's EOF, then the last backlog walk used */
 	uint64_t kp_fwd;     /* kernel path: the app's bytes hermesd wrote upstream, as published */

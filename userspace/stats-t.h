@@ -106,6 +106,9 @@ enum tunnel_limit {
 	VALUE(flows_kpath, counter, "hermes_kernel_path_flows_total", \
 	      "Proxied flows put on the kernel path (relay kernel; also counted in hermes_flows_total as uring, " \
 	      "whose relay carries their bytes from before the switch and their ends).") \
+	VALUE(kpath_held, counter, "hermes_kernel_path_held_total", \
+	      "Kernel-path flows whose upstream bytes hermesd relays from some point on (the app did not keep up " \
+	      "and its socket's backlog passed its limit, or the app's socket was gone).") \
 	VALUE(kpath_fallbacks, counter, "hermes_kernel_path_fallbacks_total", \
 	      "Flows meant for the kernel path relayed with io_uring alone (the app's socket was not in " \
 	      "hermes_sockhash, or a map was full).") \

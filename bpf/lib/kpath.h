@@ -98,6 +98,43 @@ static __always_inline int kpath_send(struct sk_msg_md *msg, __u64 cookie, struc
 	return 1;
 }
 
+/* sk->sk_user_data flag bits (include/net/sock.h: SK_USER_DATA_PTRMASK) */
+#define SK_USER_DATA_FLAGS_ 7UL
+
+/* skbs waiting in a socket's psock backlog (not yet in its receive queue). */
+static __always_inline __u32 backlog_skbs(struct sock *sk)
+{
+	struct sk_psock *psock;
+
+	psock = (struct sk_psock *)((unsigned long)BPF_CORE_READ(sk, sk_user_data) & ~SK_USER_DATA_FLAGS_);
+	return psock ? BPF_CORE_READ(psock, ingress_skb.qlen) : 0;
+}
+
+/* Nothing limits the backlog: the verdict takes every skb off the upstream socket, whose
+ * receive window therefore never closes (a server sent 2.8 GB more than iperf3 -R had
+ * read in 6 s). The work item empties it at once while the app socket can take more
+ * (it held 0 to 9 skbs in a download the app kept up with); it grows when the app's
+ * receive buffer is full or its memory cannot be charged (a stalled backlog stood at
+ * 2.3 of 8 MiB of receive buffer here). Past HERMES_KPATH_BACKLOG_MAX skbs the flow's
+ * upstream bytes
+ * stay on the upstream socket for good (`held`): charged to its receive buffer, so TCP
+ * slows the server down, and hermesd relays them once the backlog is empty
+ * (userspace/kpath.c). */
+static __always_inline int app_backlogged(struct hermes_sock_key *app)
+{
+	struct bpf_sock *bsk = bpf_map_lookup_elem(&hermes_sockhash, app);
+	struct tcp_sock *tp;
+	__u32 n = 0;
+
+	if (!bsk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(bsk);
+	if (tp)
+		n = backlog_skbs((struct sock *)tp);
+	bpf_sk_release(bsk);
+	return n > HERMES_KPATH_BACKLOG_MAX;
+}
+
 SEC("sk_skb/stream_verdict")
 int hermes_kpath_verdict(struct __sk_buff *skb)
 {
@@ -112,6 +149,12 @@ int hermes_kpath_verdict(struct __sk_buff *skb)
 	if (!kp)
 		return SK_PASS;
 	__builtin_memcpy(&app, &kp->app, sizeof(app));
+	if (!kp->held && app_backlogged(&app))
+		kp->held = 1;
+	if (kp->held) {
+		__sync_fetch_and_add(&kp->passed, skb->len);
+		return SK_PASS;
+	}
 	if (bpf_sk_redirect_hash(skb, &hermes_sockhash, &app, BPF_F_INGRESS) == SK_PASS) {
 		__sync_fetch_and_add(&kp->redir, skb->len);
 		return SK_PASS;
@@ -121,22 +164,17 @@ int hermes_kpath_verdict(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
-/* sk->sk_user_data flag bits (include/net/sock.h: SK_USER_DATA_PTRMASK) */
-#define SK_USER_DATA_FLAGS_ 7UL
-
 /* Run by hermesd on demand (bpf_iter_create) over the TCP sockets of its network
  * namespace: one record per app socket of a kernel-path flow whose psock backlog still
  * holds redirected skbs. The verdict queues them there and a work item moves them into
- * the socket's receive queue; hermesd forwards the upstream's FIN to the app only once
- * its socket is not listed (userspace/kpath.c). (A sockmap iterator would visit only
+ * the socket's receive queue; hermesd forwards the upstream's FIN (or its bytes held on
+ * the upstream socket) to the app only once its socket is not listed (userspace/kpath.c). (A sockmap iterator would visit only
  * hermes_sockhash, but this kernel refuses to load one: EPERM.) */
 SEC("iter/tcp")
 int hermes_kpath_backlog(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct hermes_kpath_backlog rec = {};
-	struct sk_psock *psock;
-	struct sock *sk;
 
 	if (!skc)
 		return 0;
@@ -144,11 +182,7 @@ int hermes_kpath_backlog(struct bpf_iter__tcp *ctx)
 	/* only app sockets of kernel-path flows have an entry: full sockets all */
 	if (!rec.cookie || !bpf_map_lookup_elem(&hermes_kpath, &rec.cookie))
 		return 0;
-	sk = (struct sock *)skc;
-	psock = (struct sk_psock *)((unsigned long)BPF_CORE_READ(sk, sk_user_data) & ~SK_USER_DATA_FLAGS_);
-	if (!psock)
-		return 0;
-	rec.skbs = BPF_CORE_READ(psock, ingress_skb.qlen);
+	rec.skbs = backlog_skbs((struct sock *)skc);
 	if (rec.skbs)
 		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;

@@ -23,10 +23,17 @@ struct hermes_kpath {
 	                  * bytes that reached hermesd before the switch); the app's sends
 	                  * take the kernel path once all it sent through TCP is that many */
 	__u64 redir;     /* upstream entry: bytes the verdict moved to the app */
-	__u64 passed;    /* upstream entry: bytes left to hermesd (the app's socket was gone) */
+	__u64 passed;    /* upstream entry: bytes left to hermesd (held, or the app's socket gone) */
 	struct hermes_sock_key app; /* upstream entry: the app's socket, key in hermes_sockhash */
+	__u32 held;      /* upstream entry: 1 once the app's backlog overflowed: its bytes
+	                  * stay on the upstream socket for hermesd from then on */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct hermes_kpath) == 72, "hermes_kpath layout is ABI");
+_Static_assert(sizeof(struct hermes_kpath) == 80, "hermes_kpath layout is ABI");
+
+/* skbs in an app socket's psock backlog past which the upstream's bytes are held
+ * (bpf/lib/kpath.h: app_backlogged); skbs from veth carry up to 64 KiB each */
+#define HERMES_KPATH_BACKLOG_MAX 256
 
 /* hermes_sk_kpath value: the kernel path's state on an app socket of a proxy flow. */
 struct hermes_sk_kpath {

@@ -8,7 +8,13 @@ server answers 5), so that the flow is on the kernel path before the rest; sizes
 odd on purpose, so that they cross every buffer and skb boundary unevenly.
   both          both sides send at once (the client 6 MiB + 1234, the server 10 MiB + 77);
                 the client shuts its write side first, the server closes after its EOF
+  upload-download  50 ms after the hello (hermesd has published that it relayed it, so the
+                upload takes the kernel path from its first byte), the client sends
+                6 MiB + 1234 and shuts its write side; the server
+                reads to EOF, then sends 8 MiB + 77 and closes (within the app socket's
+                receive buffer and backlog limit: all of it on the kernel path)
   slow-reader   the server sends 24 MiB + 5 at once; the client sleeps 1 s, reads slowly
+                (more than the app socket's backlog limit: the rest comes through hermesd)
   slow-server   the client sends 24 MiB + 3 non-blocking (poll, EAGAIN counted); the server
                 sleeps 1 s, then reads slowly
   upstream-first  the server sends 3 MiB + 1 and shuts its write side; the client reads
@@ -140,6 +146,12 @@ def server(c, sc):
         check((n, h) == (6 * MIB + 1234, digest(blob(1, 6 * MIB + 1234))), f"upload: {n} bytes")
         c.close()
         return f"{n} bytes intact, sent {len(down)}"
+    if sc == "upload-download":
+        n, h = recv_all(c)
+        check((n, h) == (6 * MIB + 1234, digest(blob(1, 6 * MIB + 1234))), f"upload: {n} bytes")
+        c.sendall(blob(2, 8 * MIB + 77))
+        c.close()
+        return f"{n} bytes intact, then sent 8 MiB + 77"
     if sc == "slow-reader":
         c.sendall(blob(3, 24 * MIB + 5))
         c.close()
@@ -187,6 +199,13 @@ def client(s, sc):
         t.join(TIMEOUT)
         check(got.get("r") == (10 * MIB + 77, digest(blob(2, 10 * MIB + 77))), f"download: {got.get('r')}")
         return "both ways intact"
+    if sc == "upload-download":
+        time.sleep(0.05)
+        s.sendall(blob(1, 6 * MIB + 1234))
+        s.shutdown(socket.SHUT_WR)
+        n, h = recv_all(s)
+        check((n, h) == (8 * MIB + 77, digest(blob(2, 8 * MIB + 77))), f"download: {n} bytes")
+        return f"{n} bytes intact"
     if sc == "slow-reader":
         time.sleep(1)
         n, h = recv_all(s, slow=True)
