@@ -258,6 +258,7 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 	struct hermes_origdst *od;
 	struct hermes_addr local;
 	struct bpf_sock *sk;
+	int kp;
 
 	if (skops->family != AF_INET && skops->family != AF_INET6)
 		return 1;
@@ -271,7 +272,7 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 
 		if (cfg->flows)
 			flow_established(skops, HERMES_FLOW_PASSIVE | (self ? HERMES_FLOW_HERMESD : 0));
-		if (cfg->sk_msg && hop)
+		if ((cfg->sk_msg & HERMES_SKMSG_HOP) && hop)
 			accel_add(skops);
 		return 1;
 	}
@@ -284,8 +285,13 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, 0);
 		if (!od)
 			return 1;
-		if (cfg->sk_msg)
+		/* the app's end: for the hop, and as the kernel path's destination (proxy
+		 * flows only: a socket in a sockmap reads through tcp_bpf, see kpath.h) */
+		kp = (cfg->sk_msg & HERMES_SKMSG_KPATH) && od->action == HERMES_ACT_PROXY;
+		if ((cfg->sk_msg & HERMES_SKMSG_HOP) || kp)
 			accel_add(skops);
+		if (kp)
+			kpath_established(skops);
 		sockops_local(skops, &local);
 		if (bpf_map_update_elem(&hermes_origdst, &local, od, BPF_ANY)) {
 			count(HERMES_CNT_ORIGDST_MISS);

@@ -206,6 +206,7 @@ static void scrape_sk_msg_path(const struct scrape *x, const struct stats_family
 	head(x->b, f);
 	sample(x->b, f, "path", "redirect", x->cnt[HERMES_CNT_SKMSG_REDIR]);
 	sample(x->b, f, "path", "tcp", x->cnt[HERMES_CNT_SKMSG_TCP]);
+	sample(x->b, f, "path", "kernel", x->cnt[HERMES_CNT_KPATH_SEND]);
 }
 
 /* One reason so far; the label leaves room for others (the deny itself is in bpf_decisions). */

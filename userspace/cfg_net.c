@@ -36,7 +36,7 @@ static bool same_policy_key(const struct hermes_policy_key *a, const struct herm
 }
 
 static const char *const relay_names[] = { [RELAY_URING] = "uring", [RELAY_SPLICE] = "splice",
-					    [RELAY_AUTO] = "auto" };
+					    [RELAY_AUTO] = "auto", [RELAY_KERNEL] = "kernel" };
 
 int config_parse_relay(const char *s, enum relay_engine *out)
 {
@@ -217,7 +217,7 @@ const struct cfgp_key cfgnet_proxy_keys[PX_NKEYS] = {
 	[PX_DRAIN] = U32_KEY(drain_timeout_ms, 0, 600000),
 	/* both choose BPF programs and check each other at start (main.c) */
 	[PX_RELAY] = { .name = "relay", .set = set_relay, CFGP_FIELD(relay), CFGP_RESTART,
-		       .expect = "uring, splice or auto" },
+		       .expect = "uring, splice, kernel or auto" },
 	[PX_SK_MSG] = { .name = "sk_msg", .set = cfgp_set_bool, CFGP_FIELD(sk_msg), CFGP_RESTART,
 			.expect = "true or false" },
 	/* the pool is mapped and registered with the ring once, at start */

@@ -27,6 +27,7 @@ enum relay_engine {
 	RELAY_URING = 0, /* hermesd reads and writes with io_uring */
 	RELAY_SPLICE,    /* sk_skb verdict redirects each socket's ingress to the other's egress */
 	RELAY_AUTO,      /* chosen per flow (see conn.c: relay_pick) */
+	RELAY_KERNEL,    /* the kernel carries the app's socket <-> upstream directly (kpath.c) */
 };
 
 /* An address with port, as written in config ("10.0.0.1:80", "[fd00::1]:80"). */

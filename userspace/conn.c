@@ -24,6 +24,7 @@
 #include "ep_sock.h"
 #include "hermes/flow.h"
 #include "http.h"
+#include "kpath.h"
 #include "log.h"
 #include "overload.h"
 #include "counters.h"
@@ -82,6 +83,8 @@ static void conn_abort(struct loop *lp, struct conn *c, bool rst_client, bool rs
 {
 	if (c->state == CONN_CLOSING)
 		return;
+	/* out of the kernel path's maps while both sockets are open (kpath.c counts its bytes) */
+	kpath_unlink(lp, c);
 	for (int i = 0; i < 2; i++) {
 		if (c->sd[i].drain_timer) {
 			io_uring_prep_timeout_remove(loop_sqe(lp, &c->op_aux, conn_aux_done),
@@ -118,6 +121,9 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 		return;
 	/* out of the splice maps before close, so no byte is redirected to a closing socket */
 	splice_unlink(lp, c);
+	/* the kernel path's bytes never reached the relay's endpoints */
+	c->bytes[0] += c->kp_sent;
+	c->bytes[1] += c->kp_redir;
 	for (int i = 0; i < 2; i++) {
 		c->bytes[i] = conn_bytes(c, i);
 		ep_free(c->r.ep[i]);
@@ -520,6 +526,10 @@ void conn_accept(struct loop *lp, int fd)
  * class could be known. Splice needs a socket on both sides. */
 static enum relay_engine relay_pick(const struct loop *lp, const struct conn *c)
 {
+	if (lp->cfg->relay == RELAY_KERNEL)
+		return c->action == HERMES_ACT_PROXY && !c->tunnel_client && !c->tunnel_server && !c->inbound ?
+			       RELAY_KERNEL :
+			       RELAY_URING;
 	if (lp->cfg->relay != RELAY_SPLICE)
 		return RELAY_URING;
 	return c->r.ep[0]->ops->sock(c->r.ep[0]) >= 0 && c->r.ep[1]->ops->sock(c->r.ep[1]) >= 0 ? RELAY_SPLICE :
@@ -544,6 +554,18 @@ static void conn_start_relay(struct loop *lp, struct conn *c)
 		log_warn("conn %llu: cannot splice (%s): relaying with io_uring", (unsigned long long)c->id,
 			 strerror(-err));
 		c->engine = RELAY_URING;
+	}
+	if (c->engine == RELAY_KERNEL) {
+		/* the relay stays on for the bytes from before the switch and for the ends */
+		c->engine = RELAY_URING;
+		err = kpath_start(lp, c);
+		if (!err) {
+			lp->st.flows_kpath++;
+		} else {
+			lp->st.kpath_fallbacks++;
+			log_debug("conn %llu: no kernel path (%s): relaying with io_uring", (unsigned long long)c->id,
+				  strerror(-err));
+		}
 	}
 	lp->st.flows_uring++;
 	flow_set_engine(lp, c);
@@ -602,6 +624,8 @@ static void ep_on_data(struct ep *e)
 
 	if (c->state == CONN_RELAY) {
 		c->last_active_ms = lp->now_ms;
+		if (c->kpath && kpath_hold_upstream(lp, c, e))
+			return;
 		relay_data(&c->r, e);
 	} else if (c->state == CONN_TUNNEL_HEAD && e->side == 0) {
 		tunnel_head(lp, c);
@@ -622,6 +646,12 @@ static void ep_on_drained(struct ep *e)
 	if (c->state != CONN_RELAY)
 		return;
 	c->last_active_ms = c->loop->now_ms;
+	if (c->kpath) {
+		if (e->side == 1)
+			kpath_sent(c->loop, c);
+		else if ((c->r.ep[1]->eof || ep_avail(c->r.ep[1])) && !c->kp_up_ok)
+			return; /* the upstream's FIN or bytes wait for the app's backlog (kpath.c) */
+	}
 	relay_drained(&c->r, e);
 }
 
@@ -709,6 +739,8 @@ void conn_tick(struct loop *lp)
 	list_for_each_safe(c, n, &lp->conns, link) {
 		if (c->spliced)
 			splice_tick(lp, c);
+		if (c->kpath)
+			kpath_tick(lp, c);
 		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) &&
 		    loop_now_ns() - c->setup_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
 			/* no 200 from the peer in time: next peer */

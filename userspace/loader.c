@@ -15,7 +15,9 @@
 #include <bpf/libbpf.h>
 
 #include "hermes/config.h"
+#include "hermes/kpath.h"
 #include "hermes/pin.h"
+#include "kpath.h"
 #include "loader.h"
 #include "log.h"
 #include "pinfs.h"
@@ -97,10 +99,10 @@ static int own_cgroup(char *buf, size_t len)
 
 static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 {
-	struct hermes_bpf_config bc = { .mark = cfg->mark, .sk_msg = cfg->sk_msg, .flows = cfg->flow_table,
-				    .ingress = cfg->inbound.on };
+	struct hermes_bpf_config bc = { .mark = cfg->mark, .flows = cfg->flow_table, .ingress = cfg->inbound.on };
 	__u32 zero = 0;
 
+	bc.sk_msg = (cfg->sk_msg ? HERMES_SKMSG_HOP : 0) | (cfg->relay == RELAY_KERNEL ? HERMES_SKMSG_KPATH : 0);
 	if (cfg->listen.len) {
 		const struct sockaddr_in *a4 = (const void *)&cfg->listen.ss;
 
@@ -339,7 +341,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 
 	memset(l, 0, sizeof(*l));
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
-	l->flow_engine_fd = -1;
+	l->flow_engine_fd = l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = l->kpath_iter_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
 	loader_log_bpf(cfg->log_bpf);
@@ -376,6 +378,9 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->flows_fd = bpf_map__fd(skel->maps.hermes_flows);
 	l->flow_engine_fd = bpf_map__fd(skel->maps.hermes_flow_engine);
 	l->ifstats_fd = bpf_map__fd(skel->maps.hermes_ifstats);
+	l->kpath_fd = bpf_map__fd(skel->maps.hermes_kpath);
+	l->kpath_sock_fd = bpf_map__fd(skel->maps.hermes_kpath_sock);
+	l->sockhash_fd = bpf_map__fd(skel->maps.hermes_sockhash);
 	err = write_bpf_config(l, cfg);
 	if (err) {
 		log_error("cannot write %s/%s: %s", cfg->pin_root, HERMES_MAP_CONFIG, strerror(-err));
@@ -401,6 +406,21 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		goto fail_detach;
 	}
 	l->splice_attached = true;
+	err = bpf_prog_attach(bpf_program__fd(skel->progs.hermes_kpath_verdict), l->kpath_sock_fd,
+			      BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		log_error("cannot attach the kernel path verdict program to %s/%s: %s", cfg->pin_root,
+			  HERMES_MAP_KPATH_SOCK, strerror(-err));
+		goto fail_detach;
+	}
+	l->kpath_attached = true;
+	err = cfg->relay == RELAY_KERNEL ? kpath_iter_attach(l) : 0;
+	if (err) {
+		log_error("relay kernel: cannot create the TCP socket iterator hermes_kpath_backlog: %s "
+			  "(use another --relay engine)", strerror(-err));
+		goto fail_detach;
+	}
 	err = attach_pinned(l, LINK_CONNECT4, skel->progs.hermes_connect4, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_CONNECT6, skel->progs.hermes_connect6, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup, NULL);
@@ -462,6 +482,10 @@ void loader_detach(struct loader *l)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_splice_verdict), l->splice_fd,
 				 BPF_SK_SKB_VERDICT);
 	l->splice_attached = false;
+	if (l->kpath_attached && l->skel)
+		bpf_prog_detach2(bpf_program__fd(l->skel->progs.hermes_kpath_verdict), l->kpath_sock_fd,
+				 BPF_SK_SKB_VERDICT);
+	l->kpath_attached = false;
 	for (int i = 0; i < LINK_MAX; i++) {
 		if (!l->links[i])
 			continue;
@@ -586,8 +610,12 @@ void loader_close(struct loader *l)
 		bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
 	}
+	bpf_link__destroy(l->kpath_iter);
+	l->kpath_iter = NULL;
+	l->kpath_iter_fd = -1;
 	steer_bpf__destroy(l->skel);
 	l->skel = NULL;
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
+	l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = -1;
 	l->ifstats_fd = -1;
 }

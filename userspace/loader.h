@@ -25,6 +25,12 @@ struct loader {
 	bool splice_attached; /* hermes_splice_verdict attached to hermes_splice */
 	int splice_fd;       /* hermes_splice (sockhash) */
 	int splice_peer_fd;  /* hermes_splice_peer */
+	bool kpath_attached; /* hermes_kpath_verdict attached to hermes_kpath_sock */
+	int kpath_fd;        /* hermes_kpath */
+	int kpath_sock_fd;   /* hermes_kpath_sock (sockhash) */
+	int sockhash_fd;     /* hermes_sockhash (the app's sockets: the kernel path's check) */
+	struct bpf_link *kpath_iter; /* hermes_kpath_backlog, over the netns' TCP sockets */
+	int kpath_iter_fd;   /* its link, for bpf_iter_create; -1 without */
 	int flows_fd;        /* hermes_flows */
 	int flow_engine_fd;  /* hermes_flow_engine */
 	int ifstats_fd;      /* hermes_ifstats */

@@ -117,7 +117,17 @@ struct conn {
 	bool counted_active;
 	enum relay_engine engine; /* engine of this flow once relaying */
 	bool spliced;        /* both sockets are in hermes_splice */
-	uint64_t cookie[2];  /* SO_COOKIE of both sockets */
+	uint64_t cookie[2];  /* SO_COOKIE of both sockets (kernel path: the app's, the upstream's) */
+	bool kpath;          /* on the kernel path (kpath.c) */
+	bool kp_up_ok;       /* kernel path: what hermesd reads from the upstream (its EOF, bytes
+			      * the verdict held) may go on to the app: its backlog is empty */
+	bool kp_held;        /* kernel path: the upstream's bytes came to hermesd (counted) */
+	uint32_t kp_wait_us; /* kernel path: last wait for the app's backlog to drain */
+	uint64_t kp_looked_ns; /* kernel path: the upstream's EOF, then the last backlog walk used */
+	uint64_t kp_fwd;     /* kernel path: the app's bytes hermesd wrote upstream, as published */
+	uint64_t kp_sent;    /* kernel path: the app's bytes the kernel carried */
+	uint64_t kp_base_out;/* kernel path: the upstream's written count at the switch */
+	uint64_t kp_redir;   /* kernel path: the upstream's bytes the kernel carried */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	struct hbuf head;    /* CONNECT request head (and bytes after it) */

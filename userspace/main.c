@@ -119,9 +119,12 @@ static void usage(FILE *f)
 "                          destination, action, upstream, bytes each way, duration\n"
 "                          and result; in the log format (JSON objects with json)\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
-"      --relay ENGINE      uring, splice or auto: who moves a proxied flow's bytes\n"
-"                          between hermesd's sockets (default auto, which picks\n"
-"                          io_uring on measured grounds: docs/architecture.md)\n"
+"      --relay ENGINE      uring, splice, kernel or auto: who moves a proxied flow's\n"
+"                          bytes (default auto, which picks io_uring on measured\n"
+"                          grounds: docs/architecture.md); kernel: for proxy flows\n"
+"                          the kernel moves bytes between the app's socket and the\n"
+"                          upstream socket directly (sk_msg and a stream verdict),\n"
+"                          io_uring where it cannot (docs/architecture.md)\n"
 "      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default off:\n"
 "                          non-blocking bulk senders can get ENOMEM, see\n"
 "                          docs/architecture.md)\n"
@@ -421,7 +424,7 @@ int main(int argc, char **argv)
 	if (level)
 		config_key_overridden(&cfg, "log_level");
 	if (relay && config_parse_relay(relay, &cfg.relay)) {
-		fprintf(stderr, "hermesd: --relay '%s': expected uring, splice or auto\n", relay);
+		fprintf(stderr, "hermesd: --relay '%s': expected uring, splice, kernel or auto\n", relay);
 		return EXIT_USAGE;
 	}
 	if (relay)

@@ -40,6 +40,7 @@ static const char *const counter_names[HERMES_CNT_MAX] = {
 	[HERMES_CNT_SKMSG_REDIR] = "sk_msg_redirect",
 	[HERMES_CNT_SKMSG_TCP] = "sk_msg_tcp",
 	[HERMES_CNT_UNKNOWN_ACTION] = "unknown_action",
+	[HERMES_CNT_KPATH_SEND] = "kpath_send",
 };
 
 static const char match_hint[] = "expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443";

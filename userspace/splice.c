@@ -53,7 +53,7 @@ static int tcp_info_of(int fd, struct tcp_info *ti)
 /* tcpi_bytes_acked + SIOCOUTQ: every byte that entered fd's send queue, plus whatever
  * the handshake added to the counter (the SYN counts on some paths and not on others),
  * which splice_start measures as a baseline before any payload moves. */
-static int raw_written(int fd, uint64_t *out)
+int splice_raw_written(int fd, uint64_t *out)
 {
 	struct tcp_info ti;
 	int outq = 0;
@@ -127,7 +127,7 @@ static int bytes_received(const struct splice_dir *h, uint64_t *out)
 static int bytes_written(const struct splice_dir *h, uint64_t *out)
 {
 	uint64_t raw;
-	int err = raw_written(to_fd(h), &raw);
+	int err = splice_raw_written(to_fd(h), &raw);
 
 	if (!err)
 		*out = raw - h->base_out;
@@ -186,7 +186,7 @@ int splice_start(struct loop *lp, struct conn *c)
 	/* baselines before any byte can be redirected: hermesd has written nothing yet */
 	for (int i = 0; i < 2; i++) {
 		if ((err = received_base(from_fd(&c->sd[i]), &c->sd[i].base_in)) ||
-		    (err = raw_written(to_fd(&c->sd[i]), &c->sd[i].base_out)))
+		    (err = splice_raw_written(to_fd(&c->sd[i]), &c->sd[i].base_out)))
 			return err;
 	}
 	/* the baselines count what hermesd sends now as if the kernel had moved it */

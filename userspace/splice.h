@@ -8,5 +8,8 @@
 int splice_start(struct loop *lp, struct conn *c);
 void splice_unlink(struct loop *lp, struct conn *c);
 void splice_tick(struct loop *lp, struct conn *c);
+/* Every byte that ever entered fd's send queue (tcpi_bytes_acked + SIOCOUTQ), plus
+ * what the handshake added: compare with a baseline taken before any payload. */
+int splice_raw_written(int fd, uint64_t *out);
 
 #endif

@@ -84,7 +84,7 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	       "Sockets of the app <-> hermesd hop added to the sk_msg sockhash.") \
 	SCRAPE(sk_msg_socket_failures, counter, "hermes_sk_msg_socket_failures_total", \
 	       "Sockets that could not be added to the sk_msg sockhash (they use the normal stack).") \
-	SCRAPE(sk_msg_path, counter, "hermes_sk_msg_path_total", "Path chosen by a hop socket's first send.") \
+	SCRAPE(sk_msg_path, counter, "hermes_sk_msg_path_total", "Path chosen by a hop socket's first send; kernel: app sockets whose sends went to the upstream's egress (relay kernel).") \
 	SCRAPE(bpf_fail_closed, counter, "hermes_bpf_fail_closed_total", \
 	       "Connects denied in BPF because the policy held a value hermes does not know, by reason.") \
 	PAIR(counter, "hermes_flows_total", "Relayed flows by engine.", "engine", \
@@ -105,6 +105,15 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	      "Connections to protected ports from inbound.allow_from peers, proxied to the service.") \
 	VALUE(splice_fallbacks, counter, "hermes_splice_fallbacks_total", \
 	      "Flows meant for splice relayed with io_uring instead.") \
+	VALUE(flows_kpath, counter, "hermes_kernel_path_flows_total", \
+	      "Proxied flows put on the kernel path (relay kernel; also counted in hermes_flows_total as uring, " \
+	      "whose relay carries their bytes from before the switch and their ends).") \
+	VALUE(kpath_held, counter, "hermes_kernel_path_held_total", \
+	      "Kernel-path flows whose upstream bytes hermesd relays from some point on (the app did not keep up " \
+	      "and its socket's backlog passed its limit, or the app's socket was gone).") \
+	VALUE(kpath_fallbacks, counter, "hermes_kernel_path_fallbacks_total", \
+	      "Flows meant for the kernel path relayed with io_uring alone (the app's socket was not in " \
+	      "hermes_sockhash, or a map was full).") \
 	SCRAPE(tunnel_sessions, gauge, "hermes_tunnel_sessions", "HTTP/2 tunnel connections open, by direction.") \
 	VALUE(sess_opened, counter, "hermes_tunnel_sessions_opened_total", \
 	      "HTTP/2 tunnel connections that reached HTTP/2, both directions.") \

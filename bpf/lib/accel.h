@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/flows.h"
+#include "lib/kpath.h"
 #include "lib/maps.h"
 
 /* The key of the *other* end of msg's socket: local and remote swapped. */
@@ -85,6 +86,8 @@ enum { ACCEL_UNDECIDED = 0, ACCEL_REDIRECT = 1, ACCEL_TCP = 2 };
 SEC("sk_msg")
 int hermes_skmsg(struct sk_msg_md *msg)
 {
+	const struct hermes_bpf_config *cfg = bpf_config();
+	struct hermes_sk_kpath *kst = 0;
 	struct hermes_sock_key peer;
 	struct hermes_sk_accel *st;
 	struct hermes_flow *f;
@@ -93,7 +96,23 @@ int hermes_skmsg(struct sk_msg_md *msg)
 	if (!msg->sk)
 		return SK_PASS;
 	st = bpf_sk_storage_get(&hermes_sk_accel, msg->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st || st->state == ACCEL_TCP)
+	if (!st)
+		return SK_PASS;
+	if (cfg && (cfg->sk_msg & HERMES_SKMSG_KPATH)) {
+		/* made by sockops before the socket could send (kpath_established) */
+		kst = bpf_sk_storage_get(&hermes_sk_kpath, msg->sk, 0, 0);
+		if (kst && kpath_send(msg, st->cookie, kst)) {
+			r = SK_PASS;
+			goto account;
+		}
+		/* to hermesd's socket, one way or the other: the kernel path waits for these.
+		 * Bytes the program sees twice (a partial send) are counted twice: that only
+		 * delays the switch, whereas a count short of the truth could let a send
+		 * overtake them. */
+		if (kst)
+			kst->to_hermesd += msg->size;
+	}
+	if (st->state == ACCEL_TCP)
 		return SK_PASS;
 	skmsg_peer_key(msg, &peer);
 	r = bpf_msg_redirect_hash(msg, &hermes_sockhash, &peer, BPF_F_INGRESS);
@@ -101,6 +120,7 @@ int hermes_skmsg(struct sk_msg_md *msg)
 		st->state = r == SK_PASS ? ACCEL_REDIRECT : ACCEL_TCP;
 		count(r == SK_PASS ? HERMES_CNT_SKMSG_REDIR : HERMES_CNT_SKMSG_TCP);
 	}
+account:
 	if (r == SK_PASS && st->cookie) {
 		/* TCP never sees these bytes: count them in the flow table here */
 		f = bpf_map_lookup_elem(&hermes_flows, &st->cookie);

@@ -68,7 +68,8 @@ struct {
 } hermes_sockhash SEC(".maps");
 
 /* Per-socket sk_msg state (enum in accel.h): a socket whose first send could not be
- * redirected keeps using TCP for good, so its bytes never overtake each other. */
+ * redirected keeps using TCP for good, so its bytes never overtake each other. (The
+ * kernel path keeps its own, hermes_sk_kpath: this layout is a pinned map's.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

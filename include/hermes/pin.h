@@ -15,6 +15,8 @@
 #define HERMES_MAP_SKACCEL "hermes_sk_accel"
 #define HERMES_MAP_SPLICE "hermes_splice"
 #define HERMES_MAP_SPLICE_PEER "hermes_splice_peer"
+#define HERMES_MAP_KPATH "hermes_kpath"
+#define HERMES_MAP_KPATH_SOCK "hermes_kpath_sock"
 #define HERMES_MAP_FLOWS "hermes_flows"
 #define HERMES_MAP_FLOW_ENGINE "hermes_flow_engine"
 #define HERMES_MAP_IFSTATS "hermes_ifstats"

@@ -108,6 +108,7 @@ enum hermes_counter {
 	HERMES_CNT_SKMSG_REDIR, /* sockets whose first send was redirected: sk_msg for good */
 	HERMES_CNT_SKMSG_TCP,   /* sockets whose first send found no peer: TCP for good */
 	HERMES_CNT_UNKNOWN_ACTION, /* connects denied because their rule's action is unknown (also counted as deny) */
+	HERMES_CNT_KPATH_SEND,  /* app sockets whose sends took the kernel path to the upstream */
 	HERMES_CNT_MAX
 };
 

@@ -725,16 +725,17 @@ expect_connects() {
 # close_scenarios ADDR PORT WHAT SCENARIO...: tests/bin/closes.py end-of-flow scenarios
 # (slow readers, resets both ways, closes from either side), one after the other: the
 # server on the server host at ADDR:PORT+i, the client steered in the app cgroup; each
-# side must see exactly what it should. WHAT names the path in messages.
+# side must see exactly what it should. WHAT names the path in messages. $SCENARIOS_PY
+# (default tests/bin/closes.py) is the script that plays them (kernel_path: kpath.py).
 close_scenarios() {
 	local addr=$1 port=$2 what=$3 sc srv crc src
 	shift 3
 	for sc in "$@"; do
 		port=$((port + 1))
-		bg "srv-$sc" s "$PY" "$TESTBIN/closes.py" server "$addr" "$port" "$sc"
+		bg "srv-$sc" s "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" server "$addr" "$port" "$sc"
 		srv=$BG_PID
 		wait_until 10 grep -q listening "$TMP/srv-$sc.log" || die "$sc: server did not start"
-		in_app timeout 60 "$PY" "$TESTBIN/closes.py" client "$addr" "$port" "$sc" >"$TMP/cli-$sc.log" 2>&1
+		in_app timeout 60 "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" client "$addr" "$port" "$sc" >"$TMP/cli-$sc.log" 2>&1
 		crc=$?
 		wait "$srv"
 		src=$?
