@@ -421,6 +421,13 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		}
 		return;
 	}
+	if (res == -EAGAIN) {
+		/* a socket in a sockmap (the kernel path) reads through tcp_bpf, whose wait
+		 * may end with nothing when the bytes went to the verdict instead: not an
+		 * error, the next bytes are awaited again */
+		arm_recv(k);
+		return;
+	}
 	ep_error(e, res);
 }
 

@@ -18,7 +18,7 @@ OBJ=$BUILD/obj/userspace
 command -v nm >/dev/null || skip "nm (binutils) is not installed"
 
 # module=file,file,...: a module and its own helpers, which may call each other
-GROUPS_SPEC='flow=conn,tunnel,splice
+GROUPS_SPEC='flow=conn,tunnel,splice,kpath
 admin=admin,admin_metrics
 sess=sess,sess_client,sess_h1,sess_h2,sess_h2rx,sess_h2pool
 http=http,hreq,exch,hup,h2up,h2dn
