@@ -264,6 +264,7 @@ static bool arm_recv(struct ep_sock *k)
 	if (k->drained)
 		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	k->recv_armed = true;
+	k->lp->st.rxpool_recvs++;
 	life_hold(&k->life, 1);
 	return true;
 }
