@@ -7,7 +7,9 @@
  * buffer is sent, which is the backpressure, and a peer that does not read cannot take
  * the whole pool. A recv that finds the pool empty waits (the bytes stay in the kernel)
  * until a buffer comes back; one recv (of one buffer) is in flight at a time, so the
- * cap is exact. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
+ * cap is exact, except that a request/response flow keeps one multishot recv armed
+ * (arm_recv: a recv re-armed per message costs its latency) while it holds at most
+ * cap - 2. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
  * SO_LINGER 0. From the relay's start until an orderly close the
  * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
  * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
