@@ -59,7 +59,14 @@ recvs=$(($(stat_value hermes_relay_recvs_armed_total) - recvs0))
 say "500 exchanges: $recvs receives armed"
 # 500 x 64 B is 31 KiB each way: a multishot per socket, re-armed after each 16 KiB (a
 # handful), where a receive armed per message makes 1000
-assert_le 50 "$recvs" "a request/response flow keeps its receives armed (not one armed per message)"
+# (Linux 6.17 and later: before, the multishot's byte limit is refused and hermesd uses
+# single recvs, the path the rest of this test covers)
+kver=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
+if [ "$kver" -ge 617 ]; then
+	assert_le 50 "$recvs" "a request/response flow keeps its receives armed (not one armed per message)"
+else
+	say "kernel $(uname -r) has no byte limit for multishot recvs: one recv a message, not checked"
+fi
 
 bg push app "$PY" "$TESTBIN/poolpush.py" push 10.77.1.2 9300 "$STALLED" $((1 << 20))
 PUSH_PID=$BG_PID
