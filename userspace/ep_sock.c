@@ -257,7 +257,8 @@ static bool arm_recv(struct ep_sock *k)
 	k->mshot = mshot_ok(k, cap);
 	if (k->mshot) {
 		io_uring_prep_recv_multishot(sqe, k->fd, NULL, 0, 0);
-		sqe->file_index = RXPOOL_BUFSZ; /* (the kernel's optlen: its total bytes) */
+		/* its total bytes (Linux 6.17: sqe->optlen, the field liburing 2.3 calls file_index) */
+		sqe->file_index = RXPOOL_BUFSZ;
 	} else {
 		io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
 	}
