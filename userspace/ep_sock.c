@@ -7,7 +7,9 @@
  * buffer is sent, which is the backpressure, and a peer that does not read cannot take
  * the whole pool. A recv that finds the pool empty waits (the bytes stay in the kernel)
  * until a buffer comes back; one recv (of one buffer) is in flight at a time, so the
- * cap is exact. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
+ * cap is exact, except that a request/response flow keeps one multishot recv armed
+ * (arm_recv: a recv re-armed per message costs its latency) while it holds at most
+ * cap - 2. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
  * SO_LINGER 0. From the relay's start until an orderly close the
  * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
  * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
@@ -56,6 +58,8 @@ struct ep_sock {
 	unsigned q_count;
 	uint32_t sent_off;          /* bytes of the first already passed on */
 	bool drained;               /* the last recv did not fill its buffer: none waits */
+	bool mshot;                 /* the recv armed is a multishot one (see arm_recv) */
+	bool mshot_cancel;          /* and its cancel is on its way */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
 };
 
@@ -217,26 +221,53 @@ static int sock_fd(const struct ep *e)
 
 /* ---- reading ---- */
 
+/* Whether a multishot recv may stay armed on k: its last recv drained the socket (a
+ * request/response flow) and the socket holds at most cap - 2 buffers. With the
+ * loop's deferred task work a multishot reads only inside our io_uring_enter, after
+ * that call's submissions (so a cancel submitted there stops it first), and limited
+ * to RXPOOL_BUFSZ bytes it ends at its first full buffer: each wake-up takes one
+ * buffer, two if bytes land between the kernel's read and its emptiness check. */
+static bool mshot_ok(const struct ep_sock *k, unsigned cap)
+{
+	return k->drained && k->q_count + 2 <= cap && !k->lp->pool.no_mshot;
+}
+
 /* A recv into a pool buffer, unless one is armed, the socket is at its cap or waits for
- * the pool, or there is nothing more to read. One buffer a recv: a recv filling several
- * (a bundle) is retried by the kernel while the socket has more queued, past any cap.
- * After a recv that found the socket drained the next waits for data first (a
- * request/response flow skips the attempt that would fail). */
+ * the pool, or there is nothing more to read. One buffer a single recv: a recv filling
+ * several (a bundle) is retried by the kernel while the socket has more queued, past
+ * any cap. A request/response flow (mshot_ok) gets a multishot recv instead, limited
+ * to one buffer's worth of bytes: it stays armed across exchanges (a single recv
+ * re-armed after each completion costs an SQE and the kernel's poll arming each time:
+ * 64-byte ping-pong RTT +3 us), a bulk flow's first full buffer ends it, and recv_done
+ * cancels it once the socket holds cap - 1. After a recv that found the socket drained
+ * the next waits for data first (a request/response flow skips the attempt that would
+ * fail). */
 static bool arm_recv(struct ep_sock *k)
 {
 	const struct rxpool *p = &k->lp->pool;
 	struct io_uring_sqe *sqe;
+	unsigned cap;
 
-	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait) ||
-	    k->q_count >= rxpool_cap(p, k->lp->cfg->buffers_per_socket))
+	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait))
+		return false;
+	cap = rxpool_cap(p, k->lp->cfg->buffers_per_socket);
+	if (k->q_count >= cap)
 		return false;
 	sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
-	io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
+	k->mshot = mshot_ok(k, cap);
+	if (k->mshot) {
+		io_uring_prep_recv_multishot(sqe, k->fd, NULL, 0, 0);
+		/* its total bytes (Linux 6.17: sqe->optlen, the field liburing 2.3 calls file_index) */
+		sqe->file_index = RXPOOL_BUFSZ;
+	} else {
+		io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
+	}
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = p->bgid;
 	if (k->drained)
 		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	k->recv_armed = true;
+	k->lp->st.rxpool_recvs++;
 	life_hold(&k->life, 1);
 	return true;
 }
@@ -376,9 +407,10 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	struct ep_sock *k = loop_container_of(op, struct ep_sock, op_recv);
 	struct ep *e = &k->e;
 	int res = cqe->res;
+	bool mshot = k->mshot;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		k->recv_armed = k->setup_armed = false;
+		k->recv_armed = k->setup_armed = k->mshot = k->mshot_cancel = false;
 		life_drop(&k->life);
 	}
 	if (e->closed) {
@@ -397,14 +429,26 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	}
 	if (res > 0) {
 		took(lp, k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
-		k->drained = res < RXPOOL_BUFSZ;
+		k->drained = res < RXPOOL_BUFSZ && !(cqe->flags & IORING_CQE_F_SOCK_NONEMPTY);
 		e->bytes += (uint64_t)res;
+		if (k->mshot && !k->mshot_cancel && !mshot_ok(k, rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket))) {
+			/* bytes left queued, or near the cap: single recvs, each counted */
+			cancel(k, &k->op_recv);
+			k->mshot_cancel = true;
+		}
 		arm_recv(k);
 		ep_data(e);
 		return;
 	}
 	if (cqe->flags & IORING_CQE_F_BUFFER) /* (an EOF or error in a buffer: none is kept) */
 		took(lp, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, 0);
+	if (mshot && !(cqe->flags & IORING_CQE_F_MORE) && (res == -ECANCELED || res == -EINVAL)) {
+		/* cancelled above, or a kernel without the multishot's byte limit (6.17) */
+		if (res == -EINVAL)
+			lp->pool.no_mshot = true;
+		arm_recv(k);
+		return;
+	}
 	if (res == 0) {
 		e->eof = true;
 		ep_data(e);

@@ -39,6 +39,7 @@ struct rxpool {
 	uint64_t resident;       /* bytes of those pages, all buffers */
 	struct list waiters;     /* sockets whose recv found the ring empty (ep_sock.c) */
 	uint64_t dry;            /* recvs that found no buffer free anywhere (exhausted) */
+	bool no_mshot;           /* the kernel refused a byte-limited multishot recv (< 6.17) */
 };
 
 /* n buffers (at most 32768) in buffer group bgid of ring; 0 or -errno. */

@@ -298,6 +298,9 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	VALUE(rxpool_exhausted, counter, "hermes_relay_buffer_pool_exhausted_total", \
 	      "Reads of relayed sockets that found every buffer of the pool (proxy.relay_buffers) held by " \
 	      "bytes waiting to be sent: the socket waits, its bytes in the kernel, until a buffer comes back.") \
+	VALUE(rxpool_recvs, counter, "hermes_relay_recvs_armed_total", \
+	      "Receives armed on relayed sockets (the io_uring engine): one per buffer for a bulk flow; a " \
+	      "request/response flow keeps one multishot receive armed across its exchanges (up to 16 KiB).") \
 	VALUE(rxpool_held, gauge, "hermes_relay_buffer_pool_held_bytes", \
 	      "Bytes of the relay's buffer pool held by sockets (buffers of 16 KiB whose bytes wait to be sent), " \
 	      "as of the last tick.") \
