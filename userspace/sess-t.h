@@ -28,6 +28,7 @@ enum sess_state {
 };
 
 #define SESS_RBUF (64 * 1024)
+#define SESS_RBUF_ALIGN 4096 /* a page: an idle session's rbuf is given back whole (sess.c) */
 
 struct sess_client; /* a client address of the tunnel listener (sess.c) */
 #define SESS_MAX_SANS 8

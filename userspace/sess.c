@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -166,7 +167,8 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 
 	if (!s)
 		return NULL;
-	s->rbuf = malloc(SESS_RBUF);
+	/* whole pages of its own, so that an idle session can give them back (sess_idle_release) */
+	s->rbuf = aligned_alloc(SESS_RBUF_ALIGN, SESS_RBUF);
 	if (!s->rbuf) {
 		free(s);
 		return NULL;
@@ -794,12 +796,34 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
  * MiB each, 4.2 MB held by an idle session, in tests/e2e/tunnel_idle_memory.sh, before
  * DATA frames waited for room; now up to SESS_OBUF_MAX and a frame each). One
  * that is empty and not being sent goes, and the next output starts at SESS_OBUF_FIRST
- * again; once a tick, so a busy session regrows it at most once a second. */
-static void sess_ob_shrink(struct sess *s)
+ * again; once a tick, so a busy session regrows it at most once a second. After a tick
+ * without a byte either way (`quiet`), the empty buffers go whatever their size: an idle
+ * HTTP/1.1-over-TLS session (one a flow) kept two 16 KiB buffers with its handshake's
+ * pages written. */
+static void sess_ob_shrink(struct sess *s, bool quiet)
 {
 	for (unsigned i = 0; i < 2; i++)
-		if (!s->ob[i].len && s->ob[i].cap > SESS_OBUF_FIRST && !(s->send_inflight && i == s->ob_send))
+		if (!s->ob[i].len && s->ob[i].cap && (quiet || s->ob[i].cap > SESS_OBUF_FIRST) &&
+		    !(s->send_inflight && i == s->ob_send))
 			rx_free(&s->ob[i]);
+}
+
+/* The receive buffer of a session quiet for a tick, with nothing left in it: its pages
+ * go back to the kernel (MADV_DONTNEED), the buffer stays, and the recv that may be armed
+ * on it meanwhile faults in fresh pages when bytes come (the kernel writes into them as
+ * into any other memory of ours: the data is copied at completion). So an idle session
+ * holds no receive buffer without a cancel or a second recv on the way back, and a busy
+ * one keeps its pages. 64 KiB a session, up to 16 pages written by the handshake and the
+ * last read: 1000 idle HTTP/1.1-over-TLS flows held 20 MiB of them per hermesd. */
+static void sess_idle_release(struct sess *s)
+{
+	if (!s->rbuf_touched || s->state != SESS_OPEN || (s->tls && tls_xprt_input_left(&s->x)))
+		return;
+	if (madvise(s->rbuf, SESS_RBUF, MADV_DONTNEED))
+		return; /* kept: it is still ours, only not given back */
+	buf_account(-(long long)s->rbuf_touched);
+	s->rbuf_touched = 0;
+	s->loop->st.sess_rbuf_released++;
 }
 
 /* A stream's receive ring grows to what waits in it, up to its window (32 MiB by
@@ -821,6 +845,7 @@ void sess_tick(struct loop *lp)
 	sess_clients_trim(lp);
 	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
+		bool quiet = s->bytes == s->bytes_mark;
 
 		if (s->held) {
 			held_sum += s->held;
@@ -834,7 +859,9 @@ void sess_tick(struct loop *lp)
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;
 		if (s->state == SESS_CLOSING)
 			continue;
-		sess_ob_shrink(s);
+		sess_ob_shrink(s, quiet);
+		if (quiet)
+			sess_idle_release(s);
 		sess_rings_trim(s);
 		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
