@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -164,11 +163,12 @@ const struct sess *sess_of(const struct ep *e)
 static struct sess *sess_new(struct loop *lp, int fd, bool server)
 {
 	struct sess *s = calloc(1, sizeof(*s));
+	size_t cap = SESS_RBUF;
 
 	if (!s)
 		return NULL;
 	/* whole pages of its own, so that an idle session can give them back (sess_idle_release) */
-	s->rbuf = aligned_alloc(SESS_RBUF_ALIGN, SESS_RBUF);
+	s->rbuf = buf_pages_alloc(&cap);
 	if (!s->rbuf) {
 		free(s);
 		return NULL;
@@ -697,10 +697,7 @@ static void on_recv(struct sess *s, int res)
 		return;
 	}
 	s->bytes += (uint64_t)res;
-	if ((uint32_t)res > s->rbuf_touched) {
-		buf_account((long long)res - s->rbuf_touched);
-		s->rbuf_touched = (uint32_t)res;
-	}
+	buf_touch(&s->rbuf_touched, (size_t)res);
 	if (s->tls) {
 		tls_xprt_input(&s->x, s->rbuf, (size_t)res);
 		if (s->state == SESS_HANDSHAKE)
@@ -817,13 +814,10 @@ static void sess_ob_shrink(struct sess *s, bool quiet)
  * last read: 1000 idle HTTP/1.1-over-TLS flows held 20 MiB of them per hermesd. */
 static void sess_idle_release(struct sess *s)
 {
-	if (!s->rbuf_touched || s->state != SESS_OPEN || (s->tls && tls_xprt_input_left(&s->x)))
+	if (s->state != SESS_OPEN || (s->tls && tls_xprt_input_left(&s->x)))
 		return;
-	if (madvise(s->rbuf, SESS_RBUF, MADV_DONTNEED))
-		return; /* kept: it is still ours, only not given back */
-	buf_account(-(long long)s->rbuf_touched);
-	s->rbuf_touched = 0;
-	s->loop->st.sess_rbuf_released++;
+	if (buf_pages_idle(s->rbuf, SESS_RBUF, &s->rbuf_touched))
+		s->loop->st.sess_rbuf_released++;
 }
 
 /* A stream's receive ring grows to what waits in it, up to its window (32 MiB by
