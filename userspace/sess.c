@@ -167,7 +167,6 @@ static struct sess *sess_new(struct loop *lp, int fd, bool server)
 
 	if (!s)
 		return NULL;
-	/* whole pages of its own, so that an idle session can give them back (sess_idle_release) */
 	s->rbuf = buf_pages_alloc(&cap);
 	if (!s->rbuf) {
 		free(s);
@@ -793,31 +792,13 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
  * MiB each, 4.2 MB held by an idle session, in tests/e2e/tunnel_idle_memory.sh, before
  * DATA frames waited for room; now up to SESS_OBUF_MAX and a frame each). One
  * that is empty and not being sent goes, and the next output starts at SESS_OBUF_FIRST
- * again; once a tick, so a busy session regrows it at most once a second. After a tick
- * without a byte either way (`quiet`), the empty buffers go whatever their size: an idle
- * HTTP/1.1-over-TLS session (one a flow) kept two 16 KiB buffers with its handshake's
- * pages written. */
+ * again; once a tick, so a busy session regrows it at most once a second. A session
+ * quiet for a tick (no byte either way) keeps none: one a flow over TLS kept 32 KiB. */
 static void sess_ob_shrink(struct sess *s, bool quiet)
 {
 	for (unsigned i = 0; i < 2; i++)
-		if (!s->ob[i].len && s->ob[i].cap && (quiet || s->ob[i].cap > SESS_OBUF_FIRST) &&
-		    !(s->send_inflight && i == s->ob_send))
+		if (!s->ob[i].len && s->ob[i].cap > (quiet ? 0 : SESS_OBUF_FIRST) && !(s->send_inflight && i == s->ob_send))
 			rx_free(&s->ob[i]);
-}
-
-/* The receive buffer of a session quiet for a tick, with nothing left in it: its pages
- * go back to the kernel (MADV_DONTNEED), the buffer stays, and the recv that may be armed
- * on it meanwhile faults in fresh pages when bytes come (the kernel writes into them as
- * into any other memory of ours: the data is copied at completion). So an idle session
- * holds no receive buffer without a cancel or a second recv on the way back, and a busy
- * one keeps its pages. 64 KiB a session, up to 16 pages written by the handshake and the
- * last read: 1000 idle HTTP/1.1-over-TLS flows held 20 MiB of them per hermesd. */
-static void sess_idle_release(struct sess *s)
-{
-	if (s->state != SESS_OPEN || (s->tls && tls_xprt_input_left(&s->x)))
-		return;
-	if (buf_pages_idle(s->rbuf, SESS_RBUF, &s->rbuf_touched))
-		s->loop->st.sess_rbuf_released++;
 }
 
 /* A stream's receive ring grows to what waits in it, up to its window (32 MiB by
@@ -854,8 +835,10 @@ void sess_tick(struct loop *lp)
 		if (s->state == SESS_CLOSING)
 			continue;
 		sess_ob_shrink(s, quiet);
-		if (quiet)
-			sess_idle_release(s);
+		/* quiet, nothing left to read in it: rbuf's pages go back, its recv stays armed */
+		if (quiet && s->state == SESS_OPEN && !(s->tls && tls_xprt_input_left(&s->x)) &&
+		    buf_pages_idle(s->rbuf, SESS_RBUF, &s->rbuf_touched))
+			lp->st.sess_rbuf_released++;
 		sess_rings_trim(s);
 		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */
