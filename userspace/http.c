@@ -667,13 +667,14 @@ unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
 	return done;
 }
 
-/* A keep-alive connection idle for a tick between requests, its last response all
- * sent, gives its buffers' pages back (its recv stays armed on rx): the pages its last
- * request and response wrote, 2 to 4 of them, 12 KiB of the 12.2 KiB an idle client
- * connection cost hermesd (1000 of them in the bench's idle1000). */
+/* A keep-alive connection idle between requests for HTTP_IDLE_RELEASE_MS at a tick, its
+ * last response all sent, gives its buffers' pages back (its recv stays armed on rx):
+ * the pages its last request and response wrote, 2 to 4 of them. Not sooner: a busy
+ * connection between two requests at the tick would fault them in again at once. */
 static void hc_idle_release(struct loop *lp, struct hconn *x)
 {
-	if (x->fd < 0 || x->send_inflight || x->soff != x->slen || lp->now_ms - x->idle_since_ms < 1000)
+	if (x->fd < 0 || x->send_inflight || x->soff != x->slen ||
+	    lp->now_ms - x->idle_since_ms < HTTP_IDLE_RELEASE_MS)
 		return;
 	buf_pages_idle(x->rx.p, x->rx.cap, &x->rx_touched);
 	buf_pages_idle(x->sbuf, x->scap, &x->s_touched);

@@ -773,13 +773,14 @@ static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_u
 	hup_maybe_free(lp, u);
 }
 
-/* A pooled connection idle for a tick gives its buffers' pages back (its recv stays
- * armed on rx): what its last exchange wrote, 2 pages or more (a 128 KiB request buffer
- * and a 64 KiB response buffer). Not while TLS has ciphertext of it in rx. */
+/* A pooled connection idle for HTTP_IDLE_RELEASE_MS at a tick gives its buffers' pages
+ * back (its recv stays armed on rx): what its last exchange wrote, 2 pages or more (a
+ * 128 KiB request buffer and a 64 KiB response buffer). Not while TLS has ciphertext of
+ * it in rx. */
 static void hup_idle_release(struct loop *lp, struct hup *u)
 {
 	if (u->kind != HUP_K_H1 || u->send_inflight || u->woff != u->wlen || u->rx.off != u->rx.len ||
-	    lp->now_ms - u->idle_since_ms < 1000 ||
+	    lp->now_ms - u->idle_since_ms < HTTP_IDLE_RELEASE_MS ||
 	    (u->tls && tls_xprt_input_left(&u->tls->x)))
 		return;
 	buf_pages_idle(u->rx.p, u->rx.cap, &u->rx_touched);
