@@ -15,8 +15,9 @@
 # stream a flow; bounds 24 KiB of RSS and 16 KiB of buffers a flow, both hermesd),
 # IDLE_MODE=http (keep-alive clients of the http action to nginx after one request each;
 # 24 KiB and 8 KiB, one hermesd),
-# IDLE_N=N another count (10000 fits under RLIMIT_NOFILE 20000). The breakdown (buffer,
-# TLS and heap bytes, smaps_rollup) is in the log.
+# IDLE_N=N another count (10000 fits under RLIMIT_NOFILE 20000), IDLE_WAIT=SECS the wait
+# before the count in those modes (2.5). The breakdown (buffer, TLS and heap bytes,
+# smaps_rollup) is in the log.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -118,7 +119,7 @@ if [ "$MODE" = h1tls ]; then
 	wait_until 5 all_released ||
 		die "of $N idle sessions, $(($(stat_value hermes_tunnel_idle_releases_total) - cr0)) gave their receive buffers back, of the peer's $(($(s_stat hermes_tunnel_idle_releases_total) - sr0))"
 else
-	sleep 2.5 # two ticks: idle streams' rings and idle connections' pages go back
+	sleep "${IDLE_WAIT:-2.5}" # two ticks: idle streams' rings and idle connections' pages go back
 fi
 show after
 c1=$(rss_kib "$HERMESD_PID") s1=$(rss_kib "$S_PID")
