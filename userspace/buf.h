@@ -71,8 +71,10 @@ void *buf_pages_alloc(size_t *cap);
  * connection's: everything received was taken, everything to send was sent) go back to
  * the kernel (MADV_DONTNEED) and *touched is counted out; the buffer stays the owner's
  * and reads as zeros. A recv armed on it meanwhile is safe: the kernel copies into it at
- * completion, into fresh pages. Only the whole pages inside it go (all of it from
- * buf_pages_alloc, which a realloc may have moved). True when it gave some back. */
+ * completion, into fresh pages, and does so in hermesd's own thread (io_uring task
+ * work: no SQPOLL, no IOSQE_ASYNC), never while this runs. Only the whole pages inside
+ * it go (all of it from buf_pages_alloc, which a realloc may have moved). True when it
+ * gave some back. */
 bool buf_pages_idle(void *p, size_t cap, size_t *touched);
 
 /* Received bytes: data is p[off..len). */
