@@ -97,6 +97,13 @@ show() {
 	[ -z "$S_PID" ] ||
 		say "$1: peer hermesd RSS $(rss_kib "$S_PID") KiB; buffer bytes $(s_stat hermes_overload_buffer_bytes), TLS $(s_stat hermes_overload_tls_bytes)"
 }
+# the buffer bytes both hermesd count
+buffers() {
+	local b
+	b=$(stat_value hermes_overload_buffer_bytes)
+	[ -z "$S_PID" ] || b=$((b + $(s_stat hermes_overload_buffer_bytes)))
+	echo "$b"
+}
 # shellcheck disable=SC2317 # called through wait_until
 all_released() {
 	[ "$(stat_value hermes_tunnel_idle_releases_total)" -ge $((cr0 + N)) ] &&
@@ -110,7 +117,7 @@ stop_pid "$BG_PID" TERM 2
 sleep 1
 show before
 c0=$(rss_kib "$HERMESD_PID") s0=$(rss_kib "$S_PID")
-b0=$(($(stat_value hermes_overload_buffer_bytes) + ${S_PID:+$(s_stat hermes_overload_buffer_bytes)}0))
+b0=$(buffers)
 cr0=$(stat_value hermes_tunnel_idle_releases_total) sr0=$(s_stat hermes_tunnel_idle_releases_total)
 bg idle app "$PY" -c "$IDLE_PY" "$N" "$MODE"
 wait_until 300 grep -q "^idle" "$TMP/idle.log" || die "the $N flows did not all answer: $(tail -n 3 "$TMP/idle.log")"
@@ -123,7 +130,7 @@ else
 fi
 show after
 c1=$(rss_kib "$HERMESD_PID") s1=$(rss_kib "$S_PID")
-b1=$(($(stat_value hermes_overload_buffer_bytes) + ${S_PID:+$(s_stat hermes_overload_buffer_bytes)}0))
+b1=$(buffers)
 grep -E '^(Rss|Anonymous)' "/proc/$HERMESD_PID/smaps_rollup" ${S_PID:+"/proc/$S_PID/smaps_rollup"}
 say "$(admin_get /stats | grep -E '^hermes_heap_bytes' | tr '\n' ' ')"
 per=$(((c1 - c0 + s1 - s0) * 1024 / N))
