@@ -2,9 +2,11 @@
  * receive buffers. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "buf.h"
 
@@ -18,6 +20,30 @@ void *buf_malloc(size_t n)
 	if (p)
 		buf_account((long long)n);
 	return p;
+}
+
+#define BUF_PAGE ((size_t)4096)
+
+void *buf_pages_alloc(size_t *cap)
+{
+	size_t c = (*cap + BUF_PAGE - 1) & ~(BUF_PAGE - 1);
+	void *p = aligned_alloc(BUF_PAGE, c);
+
+	if (p)
+		*cap = c;
+	return p;
+}
+
+bool buf_pages_idle(void *p, size_t cap, size_t *touched)
+{
+	uintptr_t a = ((uintptr_t)p + BUF_PAGE - 1) & ~(uintptr_t)(BUF_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + cap) & ~(uintptr_t)(BUF_PAGE - 1);
+
+	if (!p || !*touched || e <= a || madvise((void *)a, e - a, MADV_DONTNEED))
+		return false;
+	buf_account(-(long long)*touched);
+	*touched = 0;
+	return true;
 }
 
 void buf_free(void *p, size_t cap)

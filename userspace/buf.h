@@ -24,6 +24,7 @@
 #define HERMES_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 extern long long buf_held;
@@ -62,6 +63,19 @@ static inline void buf_touch(size_t *touched, size_t end)
 		*touched = end;
 	}
 }
+
+/* A fixed buffer an idle owner can give back (buf_pages_idle): whole pages of its own,
+ * *cap rounded up to them. Freed with buf_free like any fixed buffer. */
+void *buf_pages_alloc(size_t *cap);
+/* The pages of a fixed buffer [p, p+cap) whose bytes nobody needs any more (an idle
+ * connection's: everything received was taken, everything to send was sent) go back to
+ * the kernel (MADV_DONTNEED) and *touched is counted out; the buffer stays the owner's
+ * and reads as zeros. A recv armed on it meanwhile is safe: the kernel copies into it at
+ * completion, into fresh pages, and does so in hermesd's own thread (io_uring task
+ * work: no SQPOLL, no IOSQE_ASYNC), never while this runs. Only the whole pages inside
+ * it go (all of it from buf_pages_alloc, which a realloc may have moved). True when it
+ * gave some back. */
+bool buf_pages_idle(void *p, size_t cap, size_t *touched);
 
 /* Received bytes: data is p[off..len). */
 struct rxbuf {

@@ -22,6 +22,10 @@
 #include "retry-t.h"
 #include "tls.h"
 
+/* An idle client or pooled upstream connection gives its fixed buffers' pages back at
+ * the first tick after this long without an exchange (http.c, hup.c) */
+#define HTTP_IDLE_RELEASE_MS 500
+
 /* What a struct hup is: an HTTP/1.1 connection, an HTTP/2 connection (h2up.c, never
  * handed to an exchange), or one stream of an HTTP/2 connection (an exchange's attempt,
  * behind the same interface as an HTTP/1.1 connection). */

@@ -157,9 +157,9 @@ static struct hconn *hc_new(struct loop *lp, int fd, const struct hermes_addr *p
 	if (x) {
 		/* counted as they are written (buf_touch), not by their size */
 		x->rx.cap = hc->max_head + HC_RX_EXTRA;
-		x->rx.p = malloc(x->rx.cap);
+		x->rx.p = buf_pages_alloc(&x->rx.cap);
 		x->scap = hc->max_head + 1024 + HC_SBUF;
-		x->sbuf = malloc(x->scap);
+		x->sbuf = buf_pages_alloc(&x->scap);
 	}
 	if (!x || !x->rx.p || !x->sbuf) {
 		if (x) {
@@ -667,6 +667,19 @@ unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
 	return done;
 }
 
+/* A keep-alive connection idle between requests for HTTP_IDLE_RELEASE_MS at a tick, its
+ * last response all sent, gives its buffers' pages back (its recv stays armed on rx):
+ * the pages its last request and response wrote, 2 to 4 of them. Not sooner: a busy
+ * connection between two requests at the tick would fault them in again at once. */
+static void hc_idle_release(struct loop *lp, struct hconn *x)
+{
+	if (x->fd < 0 || x->send_inflight || x->soff != x->slen ||
+	    lp->now_ms - x->idle_since_ms < HTTP_IDLE_RELEASE_MS)
+		return;
+	buf_pages_idle(x->rx.p, x->rx.cap, &x->rx_touched);
+	buf_pages_idle(x->sbuf, x->scap, &x->s_touched);
+}
+
 void http_tick(struct loop *lp)
 {
 	const struct cfg_http *hc = &lp->cfg->http;
@@ -675,6 +688,8 @@ void http_tick(struct loop *lp)
 	struct hconn *x, *n;
 
 	list_for_each_safe(x, n, &lp->http->conns, link) {
+		if (hc_idle(x))
+			hc_idle_release(lp, x);
 		if (hc_idle(x) && (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
 			/* idle between requests: a keep-alive client reconnects */
 			http_conn_close(lp, x, false);

@@ -377,9 +377,9 @@ struct hup *hup_connect(struct loop *lp, struct hep *ep, struct hconn *x, int ki
 	if (u) {
 		/* counted as they are written (buf_touch), not by their size */
 		u->rx.cap = cfg->http.max_head + 4096 > HUP_RX_MIN ? cfg->http.max_head + 4096 : HUP_RX_MIN;
-		u->rx.p = malloc(u->rx.cap);
+		u->rx.p = buf_pages_alloc(&u->rx.cap);
 		u->wcap = HUP_WBUF;
-		u->wbuf = malloc(u->wcap);
+		u->wbuf = buf_pages_alloc(&u->wcap);
 	}
 	if (!u || !u->rx.p || !u->wbuf) {
 		close(fd);
@@ -773,6 +773,20 @@ static void hup_send_done(struct loop *lp, struct loop_op *op, const struct io_u
 	hup_maybe_free(lp, u);
 }
 
+/* A pooled connection idle for HTTP_IDLE_RELEASE_MS at a tick gives its buffers' pages
+ * back (its recv stays armed on rx): what its last exchange wrote, 2 pages or more (a
+ * 128 KiB request buffer and a 64 KiB response buffer). Not while TLS has ciphertext of
+ * it in rx. */
+static void hup_idle_release(struct loop *lp, struct hup *u)
+{
+	if (u->kind != HUP_K_H1 || u->send_inflight || u->woff != u->wlen || u->rx.off != u->rx.len ||
+	    lp->now_ms - u->idle_since_ms < HTTP_IDLE_RELEASE_MS ||
+	    (u->tls && tls_xprt_input_left(&u->tls->x)))
+		return;
+	buf_pages_idle(u->rx.p, u->rx.cap, &u->rx_touched);
+	buf_pages_idle(u->wbuf, u->wcap, &u->w_touched);
+}
+
 void hup_tick(struct loop *lp)
 {
 	struct hup *u, *n;
@@ -781,6 +795,8 @@ void hup_tick(struct loop *lp)
 		if (u->state == HUP_IDLE &&
 		    (lp->draining || lp->now_ms - u->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms))
 			hup_close(lp, u);
+		else if (u->state == HUP_IDLE)
+			hup_idle_release(lp, u);
 		else if (u->kind == HUP_K_H2)
 			h2up_tick(lp, u);
 		else if (u->kind == HUP_K_H1 && hup_tls_overdue(lp, u))

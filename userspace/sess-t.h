@@ -89,9 +89,9 @@ struct sess {
 				     * writes it straight into the output */
 	struct h2mux mux;           /* HTTP/2 (mux.ng NULL: not, or not yet) */
 	uint8_t *rbuf;
-	uint32_t rbuf_touched;
+	size_t rbuf_touched;        /* of rbuf, in pages a recv wrote (buf_touch): in buf_held */
 	bool ovl_paused;            /* not read: among the heaviest over the memory budget (stage 1) */
-	bool poll_armed, hung_up;   /* op_poll in flight; it saw the client hang up: read to the end */      /* bytes of rbuf a recv wrote (resident): in buf_held */
+	bool poll_armed, hung_up;   /* op_poll in flight; it saw the client hang up: read to the end */
 	/* output: ob[ob_send] is on the wire (or goes next); while a send is in flight,
 	 * new output fills the other one, so producing never waits for the socket */
 	struct rxbuf ob[2];

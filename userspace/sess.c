@@ -163,10 +163,11 @@ const struct sess *sess_of(const struct ep *e)
 static struct sess *sess_new(struct loop *lp, int fd, bool server)
 {
 	struct sess *s = calloc(1, sizeof(*s));
+	size_t cap = SESS_RBUF;
 
 	if (!s)
 		return NULL;
-	s->rbuf = malloc(SESS_RBUF);
+	s->rbuf = buf_pages_alloc(&cap);
 	if (!s->rbuf) {
 		free(s);
 		return NULL;
@@ -695,10 +696,7 @@ static void on_recv(struct sess *s, int res)
 		return;
 	}
 	s->bytes += (uint64_t)res;
-	if ((uint32_t)res > s->rbuf_touched) {
-		buf_account((long long)res - s->rbuf_touched);
-		s->rbuf_touched = (uint32_t)res;
-	}
+	buf_touch(&s->rbuf_touched, (size_t)res);
 	if (s->tls) {
 		tls_xprt_input(&s->x, s->rbuf, (size_t)res);
 		if (s->state == SESS_HANDSHAKE)
@@ -794,11 +792,12 @@ static void sess_send_done(struct loop *lp, struct loop_op *op, const struct io_
  * MiB each, 4.2 MB held by an idle session, in tests/e2e/tunnel_idle_memory.sh, before
  * DATA frames waited for room; now up to SESS_OBUF_MAX and a frame each). One
  * that is empty and not being sent goes, and the next output starts at SESS_OBUF_FIRST
- * again; once a tick, so a busy session regrows it at most once a second. */
-static void sess_ob_shrink(struct sess *s)
+ * again; once a tick, so a busy session regrows it at most once a second. A session
+ * quiet for a tick (no byte either way) keeps none: one a flow over TLS kept 32 KiB. */
+static void sess_ob_shrink(struct sess *s, bool quiet)
 {
 	for (unsigned i = 0; i < 2; i++)
-		if (!s->ob[i].len && s->ob[i].cap > SESS_OBUF_FIRST && !(s->send_inflight && i == s->ob_send))
+		if (!s->ob[i].len && s->ob[i].cap > (quiet ? 0 : SESS_OBUF_FIRST) && !(s->send_inflight && i == s->ob_send))
 			rx_free(&s->ob[i]);
 }
 
@@ -821,6 +820,7 @@ void sess_tick(struct loop *lp)
 	sess_clients_trim(lp);
 	list_for_each_safe(s, n, &lp->sessions, link) {
 		uint64_t rate_mbps = (s->bytes - s->bytes_mark) * 8 / 1000000;
+		bool quiet = s->bytes == s->bytes_mark;
 
 		if (s->held) {
 			held_sum += s->held;
@@ -834,7 +834,11 @@ void sess_tick(struct loop *lp)
 		s->busy = lp->cfg->h2_pool_mbps && rate_mbps > lp->cfg->h2_pool_mbps;
 		if (s->state == SESS_CLOSING)
 			continue;
-		sess_ob_shrink(s);
+		sess_ob_shrink(s, quiet);
+		/* quiet, nothing left to read in it: rbuf's pages go back, its recv stays armed */
+		if (quiet && s->state == SESS_OPEN && !(s->tls && tls_xprt_input_left(&s->x)) &&
+		    buf_pages_idle(s->rbuf, SESS_RBUF, &s->rbuf_touched))
+			lp->st.sess_rbuf_released++;
 		sess_rings_trim(s);
 		if (s->host.http && !sess_h2_idle(s))
 			s->idle_since_ms = lp->now_ms; /* serving requests: not idle */

@@ -121,6 +121,9 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	      "Tunnel connections to peers that could not connect.") \
 	VALUE(sess_tls_failed, counter, "hermes_tunnel_tls_failures_total", \
 	      "TLS handshakes that failed (bad, unknown or expired certificates, no ALPN h2).") \
+	VALUE(sess_rbuf_released, counter, "hermes_tunnel_idle_releases_total", \
+	      "Tunnel connections that gave their receive buffer's pages back after a second without a byte " \
+	      "either way (they come back with the next read).") \
 	VALUE(h2_streams, counter, "hermes_tunnel_streams_total", "HTTP/2 tunnel streams opened, both directions.") \
 	VALUE(h2_resets, counter, "hermes_tunnel_stream_resets_total", \
 	      "Tunnel flows ended by a reset of their stream or connection.") \

@@ -3,11 +3,15 @@
  * length, as admin.c builds /metrics with it; hb_reserve growing to exactly what is asked:
  * a tunnel's short head takes its size) and a receive buffer consumed from the
  * front (rx_put compacting before it grows, rx_reserve never moving bytes a send may be
- * reading, rx_consume starting over once empty, rx_compact). Exit 0 when every check
- * passes, 1 otherwise. */
+ * reading, rx_consume starting over once empty, rx_compact), and the fixed buffers an
+ * idle connection gives back (buf_pages_alloc whole pages, buf_pages_idle: the pages read
+ * as zeros after, the count of written pages back to where it was, and a buffer a realloc
+ * moved off its page boundary gives back only the pages wholly inside it). Exit 0 when
+ * every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +143,42 @@ static bool test_rx_reserve_compact(void)
 	return true;
 }
 
+static bool test_pages_idle(void)
+{
+	long long held0 = buf_held;
+	size_t cap = 10000, touched = 0, cap2 = 3 * 4096;
+	char *p = buf_pages_alloc(&cap), *q;
+
+	ASSERT_TRUE(p && !((uintptr_t)p & 4095), "page-aligned (%p)", (void *)p);
+	ASSERT_EQ(cap, 12288, "the size rounded up to whole pages");
+	ASSERT_TRUE(!buf_pages_idle(p, cap, &touched), "nothing written: nothing to give back");
+	memset(p, 'x', 5000);
+	buf_touch(&touched, 5000);
+	ASSERT_EQ(buf_held - held0, 8192, "two pages written, two counted");
+	ASSERT_TRUE(buf_pages_idle(p, cap, &touched), "given back");
+	ASSERT_EQ(touched, 0, "nothing counted as written");
+	ASSERT_EQ(buf_held, held0, "buf_held back where it was");
+	ASSERT_TRUE(p[0] == 0 && p[4999] == 0, "the pages read as zeros");
+	memset(p, 'y', 100); /* still the owner's: written again */
+	buf_touch(&touched, 100);
+	ASSERT_EQ(p[99], 'y', "written again");
+	buf_free(p, touched);
+	ASSERT_EQ(buf_held, held0, "freed");
+
+	/* a block that does not start on a page: its first partial page stays */
+	q = buf_pages_alloc(&cap2);
+	ASSERT_TRUE(q != NULL, "allocated");
+	memset(q, 'z', cap2);
+	touched = 0;
+	buf_touch(&touched, cap2);
+	ASSERT_TRUE(buf_pages_idle(q + 8, cap2 - 8, &touched), "the two whole pages inside go");
+	ASSERT_EQ(q[8], 'z', "the partial first page is kept");
+	ASSERT_EQ(q[4096], 0, "a whole page inside is given back");
+	buf_free(q, touched);
+	ASSERT_EQ(buf_held, held0, "freed");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_hbuf);
@@ -146,5 +186,6 @@ int main(void)
 	RUN(test_hb_reserve);
 	RUN(test_rx_put_consume);
 	RUN(test_rx_reserve_compact);
+	RUN(test_pages_idle);
 	return check_summary("test_buf");
 }

@@ -63,6 +63,10 @@
 #   idle1000       resident memory of the configuration's proxy processes before and
 #                  after 1000 idle connections (L4: after one exchange each; HTTP: after
 #                  one keep-alive request each)
+#   idle10000      the same with 10000 idle flows, on the HTTP/2 tunnel configurations
+#                  only (tun-h2-1hop, tun-h2-2hop: one socket a flow in each hermesd; a
+#                  proxy in the middle of a flow holds two, 20000 for 10000 flows, which
+#                  RLIMIT_NOFILE does not leave here); full mode, or named in BENCH_LOADS
 #   wrk c=1/100/1000     HTTP/1.1 GET of a 64 B body, keep-alive (wrk); CPU s per 100k
 #                        requests of the whole machine during c=100
 #   h2load c=1/100/1000  the same over HTTP/2 (h2c prior knowledge; h2load -m 1)
@@ -96,7 +100,7 @@
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
 # BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
-# idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
+# idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
 # h2load c10000; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
 # client and server and every proxy process of the configuration run SCHED_FIFO, priority
@@ -233,7 +237,7 @@ BIG_RUNS=${BIG_RUNS:-$RUNS}
 }
 # BENCH_LOADS: only these loads (e.g. to bisect one row: a round of one load takes
 # seconds, a whole configuration minutes)
-LOAD_NAMES="idle1000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000"
+LOAD_NAMES="idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000"
 for l in ${BENCH_LOADS:-}; do
 	case " $LOAD_NAMES " in *" $l "*) ;; *)
 		echo "bench: BENCH_LOADS names '$l', which is not a load: give some of $LOAD_NAMES" >&2
@@ -1134,7 +1138,7 @@ m_connrate() { # CONFIG RUN
 	say "  connrate: $(json_num rate "$out") connections/s (p50 $(json_num p50_us "$out") us, errors ${errs:-?})"
 }
 
-# m_idle CONFIG RUN l4|http: proxy RSS before and with 1000 idle connections open
+# m_idle CONFIG RUN l4|http [N]: proxy RSS before and with N (1000) idle connections open
 IDLE_HTTP_PY='
 import socket, sys, time
 host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -1157,20 +1161,21 @@ print("idle", n, flush=True)
 time.sleep(hold)
 '
 m_idle() {
-	local cfg=$1 run=$2 kind=$3 log="$LOGS/$1-r$2-idle1000-$3.log" before after pid i hp
+	local cfg=$1 run=$2 kind=$3 n=${4:-1000} log="$LOGS/$1-r$2-idle${4:-1000}-$3.log" before after pid i hp
+	local secs=$((n < 5000 ? 40 : 120))
 	[ ${#CFG_PIDS[@]} -gt 0 ] || return 0
 	before=$(rss_kib "${CFG_PIDS[@]}")
 	: >"$log"
 	if [ "$kind" = l4 ]; then
 		# shellcheck disable=SC2046 # pp_args gives words
-		in_app timeout -k 2 40 "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c 1000 -m 64 -n 1 -t 20 -H 5 \
+		in_app timeout -k 2 $secs "$BENCHBIN/pingpong" client $(pp_args $PORT_PINGPONG_FREE) -c "$n" -m 64 -n 1 -t $((secs / 2)) -H 5 \
 			>>"$log" 2>&1 </dev/null &
 	else
 		hp=$HTTP_HOSTPORT
-		in_app timeout -k 2 40 "$PY" -c "$IDLE_HTTP_PY" "${hp%:*}" "${hp##*:}" 1000 5 >>"$log" 2>&1 </dev/null &
+		in_app timeout -k 2 $secs "$PY" -c "$IDLE_HTTP_PY" "${hp%:*}" "${hp##*:}" "$n" 5 >>"$log" 2>&1 </dev/null &
 	fi
 	pid=$!
-	for ((i = 0; i < 250; i++)); do
+	for ((i = 0; i < secs * 10 - 150; i++)); do
 		grep -q -e '"tool":"pingpong"' -e '^idle ' "$log" && break
 		pid_alive "$pid" || break
 		sleep 0.1
@@ -1178,7 +1183,7 @@ m_idle() {
 	if ! grep -q -e '"tool":"pingpong"' -e '^idle ' "$log"; then
 		kill -TERM "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		bench_error "$cfg" "$run" "1000 idle connections ($kind)" "$(tail -n 1 "$log")"
+		bench_error "$cfg" "$run" "$n idle connections ($kind)" "$(tail -n 1 "$log")"
 		return 1
 	fi
 	# idle for 2 s before the count: what a proxy keeps for an idle connection, once its
@@ -1187,9 +1192,9 @@ m_idle() {
 	after=$(rss_kib "${CFG_PIDS[@]}")
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	sample "$cfg" "$run" "rss_idle1000_${kind}_kib" $((after - before))
-	sample "$cfg" "$run" "rss_base_kib" "$before"
-	say "  1000 idle connections ($kind): proxy RSS $before -> $after KiB"
+	sample "$cfg" "$run" "rss_idle${n}_${kind}_kib" $((after - before))
+	[ "$n" = 1000 ] && sample "$cfg" "$run" "rss_base_kib" "$before"
+	say "  $n idle connections ($kind): proxy RSS $before -> $after KiB"
 }
 
 WRK_LUA='
@@ -1443,6 +1448,11 @@ measure_config() {
 	elif has_load "$cfg" http; then
 		m_idle "$cfg" "$run" http
 	fi
+	case $cfg in
+	tun-h2-1hop | tun-h2-2hop)
+		want_load idle10000 && { [ $QUICK = 0 ] || [ -n "${BENCH_LOADS:-}" ]; } && m_idle "$cfg" "$run" l4 10000
+		;;
+	esac
 	if has_load "$cfg" l4 || has_load "$cfg" pp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
 		cross_round "$run" && has_load "$cfg" l4 && want_load sockperf && sockperf_cfg "$cfg" && m_sockperf "$cfg" "$run"

@@ -58,6 +58,7 @@ METRICS = [
     ("cpu_s_per_gb", "CPU s per GB, bulk 1 flow (whole machine)", "s/GB", "lower", "l4"),
     ("connrate_per_s", "connections/s", "1/s", "higher", "l4"),
     ("rss_idle1000_l4_kib", "proxy RSS added by 1000 idle flows", "KiB", "lower", "l4"),
+    ("rss_idle10000_l4_kib", "proxy RSS added by 10000 idle flows (HTTP/2 tunnels)", "KiB", "lower", "l4"),
     ("rss_base_kib", "proxy RSS before", "KiB", "lower", "l4"),
     ("wrk1_rps", "HTTP/1.1 req/s, c=1 (wrk)", "1/s", "higher", "http"),
     ("wrk1_p50_us", "HTTP/1.1 latency p50, c=1", "µs", "lower", "http"),
