@@ -688,8 +688,6 @@ void http_tick(struct loop *lp)
 	struct hconn *x, *n;
 
 	list_for_each_safe(x, n, &lp->http->conns, link) {
-		if (hc_idle(x))
-			hc_idle_release(lp, x);
 		if (hc_idle(x) && (lp->draining || lp->now_ms - x->idle_since_ms >= hc->keepalive_timeout_ms)) {
 			/* idle between requests: a keep-alive client reconnects */
 			http_conn_close(lp, x, false);
@@ -705,6 +703,8 @@ void http_tick(struct loop *lp)
 		} else if (x->state == HC_RESP && lp->now_ms - x->req_start_ms >= lp->cfg->idle_timeout_ms) {
 			lp->st.idle_timeouts++;
 			http_conn_close(lp, x, true);
+		} else if (hc_idle(x)) {
+			hc_idle_release(lp, x); /* staying open: its pages go meanwhile */
 		}
 	}
 }
