@@ -36,7 +36,9 @@ static bool list_has(struct h1_slice s, const char *token)
 
 bool masque_upgrade(const struct h1_request *req)
 {
-	return h1_find(req->headers, req->n_headers, "Upgrade") != NULL;
+	const struct h1_header *up = h1_find(req->headers, req->n_headers, "Upgrade");
+
+	return up && h1_slice_eq(req->method, "GET") && list_has(up->value, "connect-udp");
 }
 
 static int hexval(char c)

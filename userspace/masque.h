@@ -16,13 +16,14 @@
 /* The URI template's fixed part: /.well-known/masque/udp/{target_host}/{target_port}/ */
 #define MASQUE_PATH "/.well-known/masque/udp/"
 
-/* req asks to upgrade to a protocol (an Upgrade field): the CONNECT-UDP road, which
- * answers it or refuses it, not the CONNECT one. */
+/* req is a GET asking to upgrade to connect-udp: the CONNECT-UDP road, which answers it
+ * or refuses it (any other request goes the way it went before: CONNECT, an explicit
+ * proxy request, or 405). */
 bool masque_upgrade(const struct h1_request *req);
 /* The target of a CONNECT-UDP request, checked whole (method GET, Upgrade connect-udp,
  * Connection upgrade, Capsule-Protocol ?1, the default URI template with an IP literal
  * and a port 1..65535, percent-decoded): 0 with *ss and *len, or the status to answer
- * (400, 501 for another upgrade token) with *why saying what was wrong. */
+ * (400; 501 for an upgrade to anything else) with *why saying what was wrong. */
 int masque_target(const struct h1_request *req, struct sockaddr_storage *ss, socklen_t *len, const char **why);
 
 #endif
