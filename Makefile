@@ -212,6 +212,14 @@ $(BUILD)/tests/test_overload: $(BUILD)/obj/tests/unit/test_overload.o $(LIB_OBJS
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
+# test_capsule links the Capsule Protocol codec (capsule.c) and the CONNECT-UDP request
+# reader (masque.c) with the shared code (the HTTP/1.1 parser)
+$(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) $(BUILD)/obj/userspace/capsule.o \
+	$(BUILD)/obj/userspace/masque.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -o $@
+
 # test_heap links the allocator's settings and trim (heap.c) alone
 $(BUILD)/tests/test_heap: $(BUILD)/obj/tests/unit/test_heap.o $(BUILD)/obj/userspace/heap.o
 	$(call msg,LD,$@)

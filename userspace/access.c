@@ -74,7 +74,7 @@ void access_conn(struct loop *lp, const struct conn *c)
 	access_app_by_cookie(lp, c->app_cookie, &app);
 	if (!app.comm[0] && c->peer_comm[0])
 		memcpy(app.comm, c->peer_comm, sizeof(c->peer_comm));
-	action = c->tunnel_server ? "tunnel-in" : c->inbound ? "inbound" : pol_action_name(c->action);
+	action = c->udp ? "connect-udp" : c->tunnel_server ? "tunnel-in" : c->inbound ? "inbound" : pol_action_name(c->action);
 	if (c->result) {
 		result = c->result;
 	} else if (c->reply_status && c->reply_status != 200) {

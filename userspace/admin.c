@@ -198,12 +198,12 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 		sb_printf(b,
 			  "%s{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
 			  "\"engine\":\"%s\",\"state\":\"%s\",\"attempts\":%u,\"bytes_up\":%llu,\"bytes_down\":%llu,"
-			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u}",
+			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u,\"proto\":\"%s\"}",
 			  first ? "" : ",", (unsigned long long)c->id, client, dst, up,
 			  c->state == CONN_RELAY || c->state == CONN_CLOSING ? config_relay_name(c->engine) : "none",
 			  conn_state_names[c->state], c->attempts, (unsigned long long)conn_bytes(c, 0),
 			  (unsigned long long)conn_bytes(c, 1), (unsigned long long)(lp->now_ms - c->started_ms),
-			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid);
+			  (unsigned long long)c->app_cookie, c->app_pid, c->app_uid, c->udp ? "udp" : "tcp");
 		first = false;
 	}
 	if (lp->http) {
@@ -433,6 +433,8 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		  c->tunnel_connect_rate, c->tunnel_reset_rate, c->tunnel_client_conns);
 	sb_printf(b, ",\"stream_fd_headroom_percent\":%u", c->tunnel_fd_headroom_pct);
 	sb_printf(b, ",\"optimistic_data\":%s", c->tunnel_optimistic ? "true" : "false");
+	sb_printf(b, ",\"udp_max_datagram_bytes\":%u,\"udp_idle_timeout_ms\":%u", c->tunnel_udp_max_dgram,
+		  c->tunnel_udp_idle_ms);
 	sb_printf(b, "},\"inbound\":{\"on\":%s,\"protect\":[", c->inbound.on ? "true" : "false");
 	for (int i = 0; i < c->inbound.n_protect; i++)
 		sb_printf(b, "%s%u", i ? "," : "", c->inbound.protect[i]);

@@ -712,6 +712,9 @@ const struct cfgp_key cfgnet_tunnel_keys[] = {
 	{ .name = "optimistic_data", .set = cfgp_set_bool, CFGP_FIELD(tunnel_optimistic), CFGP_RELOAD,
 	  .expect = "true or false (true: a flow's first bytes go to an HTTP/2 peer with its CONNECT, before the "
 		    "peer's answer)" },
+	/* CONNECT-UDP (ep_udp.c), read as each stream starts: a reload applies to new streams */
+	TUNNEL_KEY("udp_max_datagram_bytes", tunnel_udp_max_dgram, 1, 65527),
+	TUNNEL_KEY("udp_idle_timeout_ms", tunnel_udp_idle_ms, 1000, 3600000),
 };
 
 /* After the whole file: a tls section is all of cert, key and ca (ciphersuites alone

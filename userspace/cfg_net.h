@@ -22,7 +22,7 @@ enum {
 	CFGNET_N_PROXY_KEYS = 10,
 	CFGNET_N_INBOUND_KEYS = 5,
 	CFGNET_N_TLS_KEYS = 4,
-	CFGNET_N_TUNNEL_KEYS = 16,
+	CFGNET_N_TUNNEL_KEYS = 18,
 };
 extern const struct cfgp_key cfgnet_listener_keys[CFGNET_N_LISTENER_KEYS];
 extern const struct cfgp_key cfgnet_proxy_keys[CFGNET_N_PROXY_KEYS];

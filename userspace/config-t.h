@@ -313,6 +313,8 @@ struct hermes_config {
 	uint32_t tunnel_head_timeout_ms; /* tunnel listener: for the TLS handshake / protocol sniff
 					  * from accept, then for an HTTP/1.1 head (408); slowloris */
 	uint32_t tunnel_fd_headroom_pct;  /* share of RLIMIT_NOFILE (%) new HTTP/2 streams may not take */
+	uint32_t tunnel_udp_max_dgram;    /* CONNECT-UDP: the largest UDP payload relayed, either way */
+	uint32_t tunnel_udp_idle_ms;      /* CONNECT-UDP: a stream this long without a datagram closes */
 	bool tunnel_optimistic;           /* tunnel client, HTTP/2 peers: first bytes ride with the CONNECT */
 	struct cfg_inbound inbound;  /* protected ingress; off by default */
 	uint32_t mark;               /* SO_MARK of hermesd's own sockets */

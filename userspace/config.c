@@ -295,6 +295,9 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->admin_timeout_ms = 5000;
 	cfg->tunnel_fd_headroom_pct = 10;
 	cfg->tunnel_optimistic = true;
+	/* an Ethernet frame's worth (see docs: what every UDP application we carry sends) */
+	cfg->tunnel_udp_max_dgram = 1500;
+	cfg->tunnel_udp_idle_ms = 60000;
 	snprintf(cfg->tunnel_post_path, sizeof(cfg->tunnel_post_path), "/hermes/tunnel");
 	cfg->relay = RELAY_AUTO;
 	/* off by default: a non-blocking bulk sender gets ENOMEM from send() once hermesd's

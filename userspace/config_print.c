@@ -252,6 +252,8 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->tunnel_connect_rate, cfg->tunnel_reset_rate, cfg->tunnel_client_conns);
 	fprintf(f, "  stream_fd_headroom_percent: %u\n", cfg->tunnel_fd_headroom_pct);
 	fprintf(f, "  optimistic_data: %s\n", bool_word(cfg->tunnel_optimistic));
+	fprintf(f, "  udp_max_datagram_bytes: %u\n  udp_idle_timeout_ms: %u\n", cfg->tunnel_udp_max_dgram,
+		cfg->tunnel_udp_idle_ms);
 	if (cfg->inbound.on) {
 		const struct cfg_inbound *in = &cfg->inbound;
 

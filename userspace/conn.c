@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "ep.h"
 #include "ep_sock.h"
+#include "ep_udp.h"
 #include "hermes/flow.h"
 #include "http.h"
 #include "kpath.h"
@@ -366,6 +367,10 @@ void conn_connect(struct loop *lp, struct conn *c)
 			conn_early_wait(lp, c);
 			return;
 		}
+	} else if (c->udp) {
+		/* CONNECT-UDP on the tunnel listener: a UDP socket to the target */
+		c->state = CONN_CONNECTING;
+		e = ep_udp_open(lp, ep, &conn_ep_ops, c, 1, &err);
 	} else if (tp && tp->tls) {
 		c->state = CONN_CONNECTING;
 		e = sess_h1_dial(lp, tp, &conn_ep_ops, c, &err);
@@ -735,6 +740,7 @@ static void conn_backoff_done(struct loop *lp, struct loop_op *op, const struct 
 void conn_tick(struct loop *lp)
 {
 	struct conn *c, *n;
+	uint32_t idle_ms;
 
 	list_for_each_safe(c, n, &lp->conns, link) {
 		if (c->spliced)
@@ -754,11 +760,14 @@ void conn_tick(struct loop *lp)
 			conn_end(lp, c, false, false);
 			continue;
 		}
-		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= lp->cfg->idle_timeout_ms) {
+		/* a CONNECT-UDP stream has no end of its own: its idle time ends it */
+		idle_ms = c->udp ? lp->cfg->tunnel_udp_idle_ms : lp->cfg->idle_timeout_ms;
+		if (c->state == CONN_RELAY && lp->now_ms - c->last_active_ms >= idle_ms) {
 			lp->st.idle_timeouts++;
+			if (c->udp)
+				lp->st.udp_idle_closes++;
 			c->result = "idle-timeout";
-			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id,
-				 lp->cfg->idle_timeout_ms);
+			log_info("conn %llu: idle for %u ms: closing", (unsigned long long)c->id, idle_ms);
 			conn_end(lp, c, false, false);
 		}
 	}

@@ -346,7 +346,7 @@ static nghttp2_mem ng_mem = { NULL, ng_malloc, ng_free, ng_calloc, ng_realloc };
 
 int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_ops *ops)
 {
-	nghttp2_settings_entry iv[5];
+	nghttp2_settings_entry iv[6];
 	nghttp2_session_callbacks *cb;
 	nghttp2_option *opt;
 	size_t n = 0;
@@ -416,6 +416,9 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	if (cfg->frame_max)
 		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, cfg->frame_max };
 	iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 };
+	/* nghttp2 then takes :protocol (and hands it to on_header like any field) */
+	if (cfg->connect_protocol)
+		iv[n++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 };
 	nghttp2_submit_settings(m->ng, NGHTTP2_FLAG_NONE, iv, n);
 	nghttp2_session_set_local_window_size(m->ng, NGHTTP2_FLAG_NONE, 0, cfg->conn_win);
 	return 0;

@@ -60,6 +60,7 @@ struct cfg_http2;
 struct h2mux_cfg {
 	bool server;
 	bool max_streams_set;   /* send SETTINGS_MAX_CONCURRENT_STREAMS */
+	bool connect_protocol;  /* a server that takes extended CONNECT (RFC 8441: CONNECT-UDP) */
 	uint32_t max_streams;
 	uint32_t stream_win;    /* SETTINGS_INITIAL_WINDOW_SIZE: our receive window per stream */
 	int32_t conn_win;       /* our connection receive window */

@@ -130,6 +130,7 @@ struct conn {
 	uint64_t kp_redir;   /* kernel path: the upstream's bytes the kernel carried */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
+	bool udp;            /* ... a CONNECT-UDP request: its upstream is a UDP socket (ep_udp.c) */
 	struct hbuf head;    /* CONNECT request head (and bytes after it) */
 	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */

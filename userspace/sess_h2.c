@@ -107,16 +107,17 @@ static void h2s_reply(struct ep *e, int status, const char *h1, size_t h1_len)
 	char sts[8];
 	nghttp2_nv nv[] = {
 		{ (uint8_t *)":status", (uint8_t *)sts, 7, 0, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"capsule-protocol", (uint8_t *)"?1", 16, 2, NGHTTP2_NV_FLAG_NONE },
 	};
+	/* a CONNECT-UDP answer (tunnel.c's HTTP/1.1 101 says it): capsules follow (RFC 9297 3.4) */
+	bool capsules = status == 200 && h1 && memmem(h1, h1_len, "\r\nCapsule-Protocol: ?1\r\n", 24);
 
-	(void)h1;
-	(void)h1_len;
 	if (!s || st->sid <= 0)
 		return;
 	snprintf(sts, sizeof(sts), "%d", status);
 	nv[0].valuelen = strlen(sts);
 	/* 200 keeps the stream open for the tunnel's DATA; an error ends it */
-	if (nghttp2_submit_response(NG(s), st->sid, nv, 1, status == 200 ? &h2mux_body : NULL))
+	if (nghttp2_submit_response(NG(s), st->sid, nv, capsules ? 2 : 1, status == 200 ? &h2mux_body : NULL))
 		log_debug("tunnel session %llu: cannot answer stream %d", (unsigned long long)s->id, st->sid);
 	if (status != 200)
 		e->shut = true;
@@ -327,14 +328,27 @@ static const char *hbuf_pseudo(const struct sstream *st, const char *name, size_
 	return NULL;
 }
 
-/* The head as "METHOD AUTHORITY HTTP/1.1" + the regular fields, into out. */
+/* The head as "METHOD AUTHORITY HTTP/1.1" + the regular fields, into out. An extended
+ * CONNECT (RFC 8441: :protocol, with :scheme and :path, which nghttp2 checked) becomes
+ * the HTTP/1.1 Upgrade request of the same protocol (RFC 9298 3.2 for connect-udp),
+ * `GET SCHEME://AUTHORITY/PATH` in absolute form, which tunnel.c reads as such. */
 static size_t head_text(const struct sstream *st, const char *m, size_t ml, char *out)
 {
-	size_t al, n;
-	const char *a = hbuf_pseudo(st, ":authority", &al);
+	size_t al, n, pl, sl, xl;
+	const char *a = hbuf_pseudo(st, ":authority", &al), *proto = hbuf_pseudo(st, ":protocol", &xl);
 
-	n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "%.*s %.*s HTTP/1.1\r\n", (int)ml, m ? m : "-", (int)al,
-			     a ? a : "-");
+	if (proto) {
+		const char *path = hbuf_pseudo(st, ":path", &pl), *scheme = hbuf_pseudo(st, ":scheme", &sl);
+
+		n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "GET %.*s://%.*s%.*s HTTP/1.1\r\nHost: %.*s\r\n"
+				     "Upgrade: %.*s\r\nConnection: Upgrade\r\n", (int)sl, scheme ? scheme : "-",
+				     (int)al, a ? a : "-", (int)pl, path ? path : "/", (int)al, a ? a : "-", (int)xl, proto);
+	} else {
+		n = (size_t)snprintf(out, TUNNEL_HEAD_MAX, "%.*s %.*s HTTP/1.1\r\n", (int)ml, m ? m : "-", (int)al,
+				     a ? a : "-");
+	}
+	if (n >= TUNNEL_HEAD_MAX - 2)
+		n = 0; /* too long to be a request: the parser refuses what is left */
 	for (size_t off = 0; off < st->head.len;) {
 		const char *line = st->head.p + off;
 		const char *end = memmem(line, st->head.len - off, "\r\n", 2);
@@ -700,7 +714,7 @@ int sess_h2_start(struct sess *s)
 {
 	struct loop *lp = s->loop;
 	/* a client never opens a stream to us: no stream limit to send (0 would be "none") */
-	struct h2mux_cfg cfg = { .server = s->server, .stream_win = lp->cfg->h2_stream_window,
+	struct h2mux_cfg cfg = { .server = s->server, .connect_protocol = s->server, .stream_win = lp->cfg->h2_stream_window,
 				 .conn_win = (int32_t)lp->cfg->h2_conn_window, .frame_max = SESS_FRAME_MAX,
 				 .lim = s->server ? &lp->cfg->http2 : NULL, .hits = lp->st.http2_limits };
 

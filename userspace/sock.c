@@ -1,6 +1,7 @@
-/* sock.c: what every module does with a TCP socket of its own: the one dial routine of
+/* sock.c: what every module does with a socket of its own: the one dial routine of
  * hermesd's upstream sockets (SO_MARK, so the connect programs leave them alone;
- * TCP_NODELAY; the connect on io_uring with a linked timeout), and a close that resets. */
+ * TCP_NODELAY; the connect on io_uring with a linked timeout), the marked UDP socket of
+ * a CONNECT-UDP flow, and a close that resets. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,14 +30,16 @@ void sock_fin_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
-int sock_open(struct loop *lp, int family)
+/* A socket of hermesd's own toward a target: SO_MARK, so the connect programs leave it
+ * alone and it is recognisable as ours. */
+static int sock_marked(struct loop *lp, int family, int type)
 {
-	int fd, one = 1, mark = (int)lp->cfg->mark;
+	int fd, mark = (int)lp->cfg->mark;
 
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
 	/* out of descriptors: a flow accepted as they ran out takes one from the reserve */
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !fdres_take(lp))
-		fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		fd = socket(family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* never steered again by connect4, and recognisable as ours */
@@ -47,8 +50,21 @@ int sock_open(struct loop *lp, int family)
 		log_error("SO_MARK on upstream socket: %s (hermesd needs CAP_NET_ADMIN)", strerror(-err));
 		return err;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+int sock_open(struct loop *lp, int family)
+{
+	int fd = sock_marked(lp, family, SOCK_STREAM), one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+int sock_open_udp(struct loop *lp, int family)
+{
+	return sock_marked(lp, family, SOCK_DGRAM);
 }
 
 void sock_connect(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,

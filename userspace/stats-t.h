@@ -40,6 +40,10 @@ enum tunnel_limit {
 };
 /* What became of a tunnel client's optimistic data (tunnel_optimistic's labels). */
 enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, TUNNEL_NOPT };
+/* CONNECT-UDP on the tunnel listener (ep_udp.c): the direction of a datagram, and why one
+ * was dropped (udp_drops' labels). */
+enum udp_dir { UDP_TO_TARGET, UDP_TO_CLIENT, UDP_NDIRS };
+enum udp_drop { UDP_DROP_OVERSIZE, UDP_DROP_CONTEXT, UDP_DROP_SEND, UDP_DROP_BUFFER, UDP_NDROPS };
 
 /* The families of /metrics, in the order they are printed. TYPE is the bare word counter
  * or gauge. The kinds of line:
@@ -140,6 +144,28 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
 	      "decrypted straight into it (TLS: the records of a DATA frame after the one with its header), " \
 	      "or copied (the rest: h2c, a frame's first record, padded DATA, a buffer with no room at its end).", \
 	      "path", "in_place", "copied") \
+	VALUE(udp_streams, counter, "hermes_tunnel_udp_streams_total", \
+	      "CONNECT-UDP requests (RFC 9298) the tunnel listener accepted (200 over HTTP/2, 101 over HTTP/1.1).") \
+	/* index: enum udp_dir */ \
+	ARRAY(udp_dgrams, counter, "hermes_tunnel_udp_datagrams_total", \
+	      "CONNECT-UDP datagrams relayed, by direction: to_target (DATAGRAM capsules sent as UDP), " \
+	      "to_client (UDP received, sent as DATAGRAM capsules).", "direction", "to_target", "to_client") \
+	ARRAY(udp_bytes, counter, "hermes_tunnel_udp_bytes_total", \
+	      "CONNECT-UDP payload bytes relayed (UDP payloads, without capsule heads), by direction.", \
+	      "direction", "to_target", "to_client") \
+	/* index: enum udp_drop */ \
+	ARRAY(udp_drops, counter, "hermes_tunnel_udp_drops_total", \
+	      "CONNECT-UDP datagrams dropped, by reason: oversize (over tunnel.udp_max_datagram_bytes, either " \
+	      "way), context (a context ID other than 0), send_error (the UDP send failed: a full socket buffer, an " \
+	      "ICMP error), buffer_full (no room toward the client).", \
+	      "reason", "oversize", "context", "send_error", "buffer_full") \
+	VALUE(udp_capsules_skipped, counter, "hermes_tunnel_udp_capsules_skipped_total", \
+	      "Capsules of unknown types skipped on CONNECT-UDP streams (RFC 9297 3.2).") \
+	VALUE(udp_malformed, counter, "hermes_tunnel_udp_malformed_total", \
+	      "CONNECT-UDP streams reset for a malformed capsule (a DATAGRAM without a whole context ID, a stream " \
+	      "that ended inside a capsule).") \
+	VALUE(udp_idle_closes, counter, "hermes_tunnel_udp_idle_closes_total", \
+	      "CONNECT-UDP streams closed after tunnel.udp_idle_timeout_ms without a datagram either way.") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
 	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \

@@ -14,7 +14,12 @@
  * Bytes the client sent after the head (allowed once it has the 200) are forwarded first.
  * The client side may be a socket, TLS (HTTP/1.1 CONNECT over TLS) or an HTTP/2 stream
  * (whose head sess_h2.c hands over as HTTP/1.1 text): this file reads heads from and
- * answers through the endpoint, whichever it is. */
+ * answers through the endpoint, whichever it is.
+ * A CONNECT-UDP request (RFC 9298: `GET` with `Upgrade: connect-udp`, or an HTTP/2
+ * extended CONNECT that sess_h2.c hands over in that form) is read by masque.c, checked
+ * and authorized the same way, and relayed by a UDP endpoint (ep_udp.c) that speaks
+ * the Capsule Protocol; its answer is 101 (HTTP/1.1) or 200 (HTTP/2) with
+ * Capsule-Protocol: ?1. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "masque.h"
 #include "overload.h"
 #include "ring.h"
 #include "sess.h"
@@ -66,7 +72,11 @@ void tunnel_reply(struct conn *c, int status)
 	char buf[160];
 	int n;
 
-	if (status == 200)
+	if (status == 200 && c->udp)
+		/* RFC 9298 3.2 (over HTTP/2, sess_h2.c answers 200 with capsule-protocol: ?1) */
+		n = snprintf(buf, sizeof(buf), "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+			     "Upgrade: connect-udp\r\n" MASQUE_CAPSULE_FIELD "\r\n\r\n");
+	else if (status == 200)
 		n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 %s\r\n\r\n", reason(status));
 	else
 		n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -173,7 +183,8 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		num[pid_h->value.len] = 0;
 		c->app_pid = (uint32_t)strtoul(num, NULL, 10);
 	}
-	log_info("tunnel conn %llu: CONNECT %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id, dst,
+	log_info("tunnel conn %llu: %s %s for uid %.*s pid %.*s comm %s%s%s%s", (unsigned long long)c->id,
+		 c->udp ? "CONNECT-UDP" : "CONNECT", dst,
 		 uid_h ? (int)uid_h->value.len : 1, uid_h ? uid_h->value.p : "-", pid_h ? (int)pid_h->value.len : 1,
 		 pid_h ? pid_h->value.p : "-", comm[0] ? comm : "-", s ? (s->h1 ? " over TLS" : " over h2") : "",
 		 s && s->n_sans ? ", peer certificate " : "", s && s->n_sans ? s->sans[0] : "");
@@ -185,8 +196,8 @@ static int tunnel_authorize(struct loop *lp, struct conn *c, const struct h1_req
 		lp->st.tunnel_target_refused[err == AUTHZ_SELF ? TUNNEL_REFUSED_SELF : TUNNEL_REFUSED_LOOPBACK]++;
 	if (have_uid)
 		snprintf(uidbuf, sizeof(uidbuf), "%u", uid);
-	log_warn("tunnel conn %llu: CONNECT %s for uid %s comm %s refused: %s", (unsigned long long)c->id, dst,
-		 uidbuf, comm[0] ? comm : "-", why);
+	log_warn("tunnel conn %llu: %s %s for uid %s comm %s refused: %s", (unsigned long long)c->id,
+		 c->udp ? "CONNECT-UDP" : "CONNECT", dst, uidbuf, comm[0] ? comm : "-", why);
 	c->target = target; /* what was refused, for the access log */
 	fail(lp, c, 403, why);
 	return -EACCES;
@@ -275,6 +286,57 @@ static bool port_text_bad(struct h1_slice t)
 	return colon && colon + 1 < t.p + t.len && colon[1] == '0';
 }
 
+/* Bytes the client sent after its head go back to its endpoint, read before anything it
+ * sends later: by the relay once the target is up, or, on a relay hop, as optimistic data
+ * with the next CONNECT (conn_connect). */
+static void keep_after_head(struct conn *c)
+{
+	if (c->head.len > c->head_len) {
+		ep_prepend(c->r.ep[0], c->head.p, c->head_len, c->head.len - c->head_len);
+		buf_account(-(long long)c->head.cap); /* the endpoint's now, outside the family */
+		c->head = (struct hbuf){ 0 };
+	}
+	hb_free(&c->head);
+}
+
+/* A CONNECT-UDP request (masque.c reads it): checked, limited and authorized as a
+ * CONNECT is, then a UDP socket to the target (ep_udp.c) is its upstream. It is served
+ * here, never routed on to a next hop. */
+static void tunnel_udp_head(struct loop *lp, struct conn *c, const struct h1_request *req, int n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char dst[ADDR_STRLEN];
+	const char *why;
+	int status;
+
+	if (overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
+		fail(lp, c, 503, OVL_REFUSE_WHY);
+		return;
+	}
+	if ((status = masque_target(req, &ss, &sslen, &why))) {
+		fail(lp, c, status, why);
+		return;
+	}
+	c->udp = true;
+	c->head_len = (size_t)n;
+	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	if (sess_client_connect(lp, &c->peer)) {
+		log_debug("tunnel conn %llu: CONNECT-UDP %s: 429, over tunnel.client_connects_per_second or _resets_",
+			  (unsigned long long)c->id, dst);
+		tunnel_reply(c, 429);
+		conn_end(lp, c, false, false);
+		return;
+	}
+	if (tunnel_authorize(lp, c, req, (struct sockaddr *)&ss, dst))
+		return;
+	addr_to_hermes((struct sockaddr *)&ss, &c->target);
+	c->eps[0] = c->target;
+	c->n_eps = 1;
+	keep_after_head(c);
+	conn_connect(lp, c);
+}
+
 static void tunnel_parse_head(struct loop *lp, struct conn *c)
 {
 	struct h1_request req;
@@ -300,6 +362,10 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 	}
 	if (n < 0) {
 		fail(lp, c, h1_error_status(n), "malformed request");
+		return;
+	}
+	if (masque_upgrade(&req)) {
+		tunnel_udp_head(lp, c, &req, n);
 		return;
 	}
 	/* a socket can go to the http action; over TLS or HTTP/2 the request is refused */
@@ -391,15 +457,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 			c->n_eps = 1;
 		}
 	}
-	/* bytes the client sent after its head go back to its endpoint, read before
-	 * anything it sends later: by the relay once the target is up, or, on a relay hop,
-	 * as optimistic data with the next CONNECT (conn_connect) */
-	if (c->head.len > c->head_len) {
-		ep_prepend(c->r.ep[0], c->head.p, c->head_len, c->head.len - c->head_len);
-		buf_account(-(long long)c->head.cap); /* the endpoint's now, outside the family */
-		c->head = (struct hbuf){ 0 };
-	}
-	hb_free(&c->head);
+	keep_after_head(c);
 	conn_connect(lp, c);
 }
 
@@ -407,7 +465,8 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
  * sent after its head. Returns 0, or -errno if the client cannot take the answer. */
 int tunnel_established(struct loop *lp, struct conn *c)
 {
-	(void)lp;
+	if (c->udp)
+		lp->st.udp_streams++;
 	tunnel_reply(c, 200);
 	return 0;
 }

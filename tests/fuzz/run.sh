@@ -5,7 +5,8 @@
 # tests/fuzz/corpus/NAME/ (the checked-in seeds stay as they are; the copy keeps what
 # the fuzzer found, for the next look). The targets: http1 (the HTTP/1.1 parser),
 # config (the YAML configuration loader), h2x (the HTTP/1.1 <-> HTTP/2 translation),
-# tunnel (the tunnel listener's request parsing: HTTP/1.1 heads and HTTP/2 streams).
+# tunnel (the tunnel listener's request parsing: HTTP/1.1 heads and HTTP/2 streams),
+# capsule (CONNECT-UDP: the Capsule Protocol codec and the request reader).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
@@ -24,6 +25,7 @@ sources_of() {
 	case $1 in
 	http1) echo userspace/http1.c ;;
 	h2x) echo userspace/h2x.c userspace/hmsg.c userspace/buf.c userspace/http1.c -lnghttp2 ;;
+	capsule) echo userspace/capsule.c userspace/masque.c userspace/http1.c ;;
 	tunnel) echo userspace/h2mux.c userspace/buf.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c userspace/policy.c \

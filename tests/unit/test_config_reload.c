@@ -68,6 +68,8 @@ static const struct sample {
 	{ "tunnel.allow_cleartext", "tunnel: {allow_cleartext: true}\n" },
 	{ "tunnel.max_hops", "tunnel: {max_hops: 3}\n" },
 	{ "tunnel.optimistic_data", "tunnel: {optimistic_data: false}\n" },
+	{ "tunnel.udp_max_datagram_bytes", "tunnel: {udp_max_datagram_bytes: 9000}\n" },
+	{ "tunnel.udp_idle_timeout_ms", "tunnel: {udp_idle_timeout_ms: 5000}\n" },
 	{ "tunnel.stream_buffer_bytes", "tunnel: {stream_buffer_bytes: 65536}\n" },
 	{ "tunnel.conn_buffer_bytes", "tunnel: {conn_buffer_bytes: 1048576}\n" },
 	{ "tunnel.total_buffer_mb", "tunnel: {total_buffer_mb: 64}\n" },

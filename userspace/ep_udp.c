@@ -1,0 +1,478 @@
+/* ep_udp.c: the UDP endpoint of a CONNECT-UDP flow (RFC 9298) on the tunnel listener:
+ * one UDP socket (SO_MARK, like every socket hermesd opens toward a target) connected
+ * to the target, whose byte stream toward the relay is the Capsule Protocol (RFC 9297).
+ * The relay stays protocol-blind: the client's stream (an HTTP/2 stream, or the
+ * connection after an HTTP/1.1 Upgrade) carries capsules both ways, and this endpoint
+ * turns each DATAGRAM capsule with context ID 0 into one UDP datagram and each datagram
+ * received into one DATAGRAM capsule, so datagram boundaries survive the byte stream.
+ *
+ * Toward the target: capsule bytes are gathered (capsule.c parses them) in a buffer of
+ * one largest capsule; a datagram over tunnel.udp_max_datagram_bytes, or any capsule
+ * too large for the buffer, is skipped by its length and never held (counted, the
+ * stream goes on); a capsule of an unknown type is skipped (RFC 9297 3.2); a datagram
+ * for another context ID is dropped (RFC 9298 4, no extension here knows one). Sends
+ * are plain non-blocking send() calls: a UDP send does not wait for a peer, and one
+ * the kernel cannot take now (a full socket buffer) is dropped and counted, as the
+ * network would drop it. A capsule that cannot be read (a DATAGRAM without a whole
+ * context ID, a stream that ends inside a capsule) is malformed (RFC 9297 3.3): the
+ * flow is reset.
+ *
+ * Toward the client: one recv at a time into a buffer with room for the capsule head
+ * before the payload (MSG_TRUNC: a longer datagram is seen as such and dropped), the
+ * capsule then waits in a ring for the client's stream; while the ring holds
+ * UDP_OUT_MAX no recv is armed (the kernel's socket buffer holds, then drops, what
+ * comes meanwhile: UDP's own backpressure).
+ *
+ * The end: UDP has none, so the flow ends when the client ends its stream (this side
+ * then ends too) or, idle, by the flow's tick (tunnel.udp_idle_timeout_ms, conn.c).
+ * Reports that follow from an op (a malformed capsule, the end) wait for one NOP turn
+ * of the loop, as no op of an endpoint calls its owner back from inside itself. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "capsule.h"
+#include "config.h"
+#include "ep.h"
+#include "ep_udp.h"
+#include "life.h"
+#include "log.h"
+#include "ring.h"
+#include "sock.h"
+
+#define UDP_OUT_MAX (256 * 1024) /* capsules toward the client waiting for its stream's window */
+#define UDP_HEADROOM 8           /* a DATAGRAM capsule's head: type 1, length up to 4, context 1 */
+
+struct ep_udp {
+	struct ep e;
+	struct loop *lp;
+	int fd;
+	struct life life;          /* closing: the owner closed it */
+	bool orphan, connecting, recv_armed, relaying, turn_armed;
+	int turn_err;              /* reported at the next turn: -EBADMSG, a malformed capsule */
+	bool turn_end;             /* the client ended its stream: this side ends at the next turn */
+	struct loop_op op_connect, op_recv, op_turn, op_aux;
+	struct sockaddr_storage dst; /* read by the kernel when the connect is submitted */
+	uint32_t max;              /* tunnel.udp_max_datagram_bytes when the flow began */
+	uint8_t *rbuf;             /* UDP_HEADROOM + max: a datagram, its capsule head written before it */
+	uint8_t *acc;              /* capsule bytes from the client, up to one whole capsule */
+	size_t acc_len, acc_cap;
+	uint64_t skip;             /* bytes still to skip of a capsule too large for acc */
+	struct ep_ring out;        /* DATAGRAM capsules toward the client */
+};
+
+#define UD(e) loop_container_of(e, struct ep_udp, e)
+
+static const struct ep_ops udp_ops;
+static loop_done_fn connect_done, recv_done, turn_done, aux_done;
+
+static size_t mem_of(const struct ep_udp *u)
+{
+	return UDP_HEADROOM + u->max + u->acc_cap;
+}
+
+struct ep *ep_udp_open(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
+		       int side, int *err)
+{
+	struct ep_udp *u = calloc(1, sizeof(*u));
+	socklen_t len;
+
+	if (!u) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ep_init(&u->e, &udp_ops, own, owner, side);
+	u->lp = lp;
+	u->max = lp->cfg->tunnel_udp_max_dgram;
+	/* a whole DATAGRAM capsule of max bytes, its context ID in up to 8 bytes */
+	u->acc_cap = CAPSULE_HEAD_MAX + 8 + u->max;
+	u->rbuf = malloc(UDP_HEADROOM + u->max);
+	u->acc = malloc(u->acc_cap);
+	u->out.max = UDP_OUT_MAX;
+	len = addr_from_hermes(dst, &u->dst);
+	u->fd = sock_open_udp(lp, u->dst.ss_family);
+	if (!u->rbuf || !u->acc || u->fd < 0) {
+		*err = u->fd < 0 ? u->fd : -ENOMEM;
+		if (u->fd >= 0)
+			close(u->fd);
+		free(u->rbuf);
+		free(u->acc);
+		free(u);
+		return NULL;
+	}
+	buf_account((long long)mem_of(u));
+	/* a UDP connect only sets the peer (and finds the route): on the ring like a dial,
+	 * so that `up` comes from a completion */
+	io_uring_prep_connect(loop_sqe(lp, &u->op_connect, connect_done), u->fd, (struct sockaddr *)&u->dst, len);
+	u->connecting = true;
+	life_hold(&u->life, 1);
+	return &u->e;
+}
+
+/* After a completion: a closed endpoint goes once nothing of it is in flight. */
+static void settle(struct ep_udp *u)
+{
+	if (!life_over(&u->life))
+		return;
+	if (u->orphan) {
+		u->e.ops->free(&u->e);
+		return;
+	}
+	ep_settled(&u->e);
+}
+
+static void cancel(struct ep_udp *u, const struct loop_op *op)
+{
+	loop_cancel(u->lp, &u->op_aux, aux_done, op);
+	life_hold(&u->life, 1);
+}
+
+/* What the next turn of the loop reports (a NOP's completion). */
+static void turn(struct ep_udp *u)
+{
+	if (u->turn_armed)
+		return;
+	io_uring_prep_nop(loop_sqe(u->lp, &u->op_turn, turn_done));
+	u->turn_armed = true;
+	life_hold(&u->life, 1);
+}
+
+static void arm_recv(struct ep_udp *u)
+{
+	if (u->recv_armed || !u->relaying || u->e.eof || u->e.closed || u->turn_err)
+		return;
+	/* the ring takes one more whole capsule, or the kernel keeps the datagram */
+	if (u->out.len + UDP_HEADROOM + u->max > u->out.max)
+		return;
+	io_uring_prep_recv(loop_sqe(u->lp, &u->op_recv, recv_done), u->fd, u->rbuf + UDP_HEADROOM, u->max, MSG_TRUNC);
+	u->recv_armed = true;
+	life_hold(&u->life, 1);
+}
+
+/* ---- toward the target ---- */
+
+static void malformed(struct ep_udp *u, const char *why)
+{
+	u->lp->st.udp_malformed++;
+	log_info("CONNECT-UDP stream: malformed capsule (%s): resetting the stream", why);
+	u->turn_err = -EBADMSG;
+	turn(u);
+}
+
+static void one_capsule(struct ep_udp *u, const struct capsule *c)
+{
+	struct loop_stats *st = &u->lp->st;
+	const uint8_t *p;
+	uint64_t ctx;
+	size_t n;
+
+	if (c->type != CAPSULE_DATAGRAM) {
+		st->udp_capsules_skipped++;
+		return;
+	}
+	if (capsule_datagram(c, &ctx, &p, &n)) {
+		malformed(u, "a DATAGRAM capsule without a whole context ID");
+		return;
+	}
+	if (ctx) {
+		st->udp_drops[UDP_DROP_CONTEXT]++;
+		return;
+	}
+	if (n > u->max) {
+		st->udp_drops[UDP_DROP_OVERSIZE]++;
+		return;
+	}
+	if (send(u->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* a full socket buffer, or an ICMP error an earlier datagram earned (ECONNREFUSED):
+		 * this datagram is lost, as on the network; the flow goes on */
+		st->udp_drops[UDP_DROP_SEND]++;
+		return;
+	}
+	st->udp_dgrams[UDP_TO_TARGET]++;
+	st->udp_bytes[UDP_TO_TARGET] += n;
+}
+
+/* The whole capsules at the front of acc; a capsule too large for acc is skipped by its
+ * length (its bytes are never held). */
+static void take_capsules(struct ep_udp *u)
+{
+	size_t off = 0;
+
+	while (off < u->acc_len && !u->turn_err) {
+		struct capsule c;
+		uint64_t type, len;
+		int r = capsule_parse(u->acc + off, u->acc_len - off, &c);
+
+		if (r > 0) {
+			one_capsule(u, &c);
+			off += (size_t)r;
+			continue;
+		}
+		r = capsule_head(u->acc + off, u->acc_len - off, &type, &len);
+		if (r <= 0 || (uint64_t)r + len <= u->acc_cap)
+			break; /* need more, and it will fit */
+		if (type == CAPSULE_DATAGRAM)
+			u->lp->st.udp_drops[UDP_DROP_OVERSIZE]++;
+		else
+			u->lp->st.udp_capsules_skipped++;
+		u->skip = (uint64_t)r + len - (u->acc_len - off);
+		off = u->acc_len;
+	}
+	memmove(u->acc, u->acc + off, u->acc_len - off);
+	u->acc_len -= off;
+}
+
+static void udp_kick(struct ep *e)
+{
+	struct ep_udp *u = UD(e);
+	struct ep *src = e->src;
+
+	if (e->closed || e->shut || u->turn_err || !src)
+		return;
+	while (!u->turn_err) {
+		const uint8_t *p;
+		size_t n, k;
+
+		ep_peek(src, &p, &n);
+		if (!n)
+			break;
+		if (u->skip) {
+			k = n < u->skip ? n : (size_t)u->skip;
+			u->skip -= k;
+		} else {
+			k = n < u->acc_cap - u->acc_len ? n : u->acc_cap - u->acc_len;
+			memcpy(u->acc + u->acc_len, p, k);
+			u->acc_len += k;
+		}
+		ep_consume(src, k);
+		if (!u->skip)
+			take_capsules(u);
+	}
+}
+
+/* The client ended its stream after its last capsule: this side ends too (UDP has no
+ * half-close). Ending inside a capsule makes it malformed (RFC 9297 3.3). */
+static void udp_shutdown(struct ep *e)
+{
+	struct ep_udp *u = UD(e);
+
+	if (u->turn_err || u->turn_end)
+		return;
+	if (u->acc_len || u->skip) {
+		malformed(u, "the stream ended inside a capsule");
+		return;
+	}
+	u->turn_end = true;
+	turn(u);
+}
+
+/* ---- toward the client ---- */
+
+/* A datagram of n bytes (its real length: MSG_TRUNC) is at rbuf + UDP_HEADROOM: it
+ * becomes a capsule in the ring. Whether one was added. */
+static bool deliver(struct ep_udp *u, size_t n)
+{
+	struct loop_stats *st = &u->lp->st;
+	uint8_t head[UDP_HEADROOM + 8];
+	size_t h;
+
+	if (n > u->max) {
+		st->udp_drops[UDP_DROP_OVERSIZE]++;
+		return false;
+	}
+	h = capsule_datagram_head(head, n);
+	memcpy(u->rbuf + UDP_HEADROOM - h, head, h);
+	if (ep_ring_put(&u->out, u->rbuf + UDP_HEADROOM - h, h + n)) {
+		st->udp_drops[UDP_DROP_BUFFER]++;
+		return false;
+	}
+	u->e.bytes += h + n;
+	st->udp_dgrams[UDP_TO_CLIENT]++;
+	st->udp_bytes[UDP_TO_CLIENT] += n;
+	return true;
+}
+
+static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_udp *u = loop_container_of(op, struct ep_udp, op_recv);
+	bool got = false;
+
+	(void)lp;
+	u->recv_armed = false;
+	if (u->e.closed || u->e.eof) {
+		life_drop(&u->life);
+		settle(u);
+		return;
+	}
+	if (cqe->res >= 0)
+		got = deliver(u, (size_t)cqe->res);
+	else if (cqe->res != -ECONNREFUSED && cqe->res != -EHOSTUNREACH && cqe->res != -ENETUNREACH &&
+		 cqe->res != -ECANCELED && cqe->res != -EINTR)
+		log_debug("CONNECT-UDP socket: recv: %s", strerror(-cqe->res));
+	/* (ICMP errors for earlier datagrams: the flow goes on, as a UDP socket's would) */
+	life_drop(&u->life);
+	arm_recv(u);
+	if (got)
+		ep_data(&u->e);
+}
+
+static void udp_peek(const struct ep *e, const uint8_t **p, size_t *n)
+{
+	ep_ring_peek(&UD(e)->out, p, n);
+}
+
+static size_t udp_avail(const struct ep *e)
+{
+	return UD(e)->out.len;
+}
+
+static void udp_consume(struct ep *e, size_t n)
+{
+	struct ep_udp *u = UD(e);
+
+	ep_ring_consume(&u->out, n);
+	arm_recv(u); /* room again */
+}
+
+/* ---- life ---- */
+
+static void connect_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_udp *u = loop_container_of(op, struct ep_udp, op_connect);
+
+	(void)lp;
+	u->connecting = false;
+	life_drop(&u->life);
+	if (u->e.closed) {
+		settle(u);
+		return;
+	}
+	if (cqe->res < 0) {
+		ep_error(&u->e, cqe->res);
+		return;
+	}
+	ep_up(&u->e);
+}
+
+static void turn_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_udp *u = loop_container_of(op, struct ep_udp, op_turn);
+
+	(void)lp;
+	(void)cqe;
+	u->turn_armed = false;
+	/* the NOP still counts while the owner hears: it cannot free u from inside */
+	if (u->turn_err) {
+		ep_error(&u->e, u->turn_err);
+	} else if (u->turn_end && !u->e.shut) {
+		u->e.shut = u->e.eof = true;
+		if (u->recv_armed && !u->e.closed)
+			cancel(u, &u->op_recv);
+		ep_drained(&u->e);
+		ep_data(&u->e);
+	}
+	life_drop(&u->life);
+	settle(u);
+}
+
+static void aux_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct ep_udp *u = loop_container_of(op, struct ep_udp, op_aux);
+
+	(void)lp;
+	(void)cqe;
+	life_drop(&u->life);
+	settle(u);
+}
+
+static int udp_start(struct ep *e)
+{
+	struct ep_udp *u = UD(e);
+
+	u->relaying = true;
+	arm_recv(u);
+	return 0;
+}
+
+static void udp_read(struct ep *e)
+{
+	(void)e; /* no setup reads: the request came on the client's side */
+}
+
+static int udp_write(struct ep *e, const void *p, size_t n)
+{
+	(void)e;
+	(void)p;
+	(void)n;
+	return -EOPNOTSUPP;
+}
+
+static void udp_reply(struct ep *e, int status, const char *h1, size_t h1_len)
+{
+	(void)e;
+	(void)status;
+	(void)h1;
+	(void)h1_len;
+}
+
+static void udp_close(struct ep *e, enum ep_end how, bool orphan)
+{
+	struct ep_udp *u = UD(e);
+
+	(void)how; /* UDP has no reset to send */
+	u->orphan = orphan;
+	if (life_close(&u->life)) {
+		if (u->connecting)
+			cancel(u, &u->op_connect);
+		if (u->recv_armed)
+			cancel(u, &u->op_recv);
+	}
+	if (orphan && life_over(&u->life))
+		e->ops->free(e);
+}
+
+static bool udp_busy(const struct ep *e)
+{
+	return UD(e)->life.inflight > 0;
+}
+
+static void udp_free(struct ep *e)
+{
+	struct ep_udp *u = UD(e);
+
+	if (u->fd >= 0)
+		close(u->fd);
+	buf_account(-(long long)mem_of(u));
+	free(u->rbuf);
+	free(u->acc);
+	ep_ring_free(&u->out);
+	ep_release(e);
+	free(u);
+}
+
+static int udp_sock(const struct ep *e)
+{
+	(void)e;
+	return -1; /* not a stream socket: never spliced */
+}
+
+static const struct ep_ops udp_ops = {
+	.kind = "udp",
+	.start = udp_start,
+	.read = udp_read,
+	.write = udp_write,
+	.reply = udp_reply,
+	.peek = udp_peek,
+	.avail = udp_avail,
+	.consume = udp_consume,
+	.kick = udp_kick,
+	.shutdown = udp_shutdown,
+	.close = udp_close,
+	.busy = udp_busy,
+	.free = udp_free,
+	.sock = udp_sock,
+};
