@@ -145,8 +145,19 @@ static void kpath_count(struct loop *lp, struct conn *c)
 	struct hermes_kpath kp;
 	uint64_t w;
 
-	if (!bpf_map_lookup_elem(lp->ld->kpath_fd, &c->cookie[1], &kp))
+	if (!bpf_map_lookup_elem(lp->ld->kpath_fd, &c->cookie[1], &kp)) {
 		c->kp_redir = kp.redir;
+		if (kp.trimmed != c->kp_trimmed) {
+			lp->st.kpath_repeats += kp.trimmed - c->kp_trimmed;
+			log_debug("conn %llu: kernel path: %llu repeated bytes of the upstream cut off so far",
+				  (unsigned long long)c->id, (unsigned long long)kp.trimmed);
+			c->kp_trimmed = kp.trimmed;
+		}
+		if (kp.broken && !c->kp_broken) {
+			c->kp_broken = true;
+			lp->st.kpath_broken++;
+		}
+	}
 	if (!c->r.ep[1] || splice_raw_written(c->r.ep[1]->ops->sock(c->r.ep[1]), &w))
 		return;
 	/* once hermesd shut the upstream's write side, the FIN is one of them */
@@ -155,13 +166,18 @@ static void kpath_count(struct loop *lp, struct conn *c)
 		c->kp_sent = w - c->kp_base_out - c->kp_fwd;
 }
 
-void kpath_tick(struct loop *lp, struct conn *c)
+bool kpath_tick(struct loop *lp, struct conn *c)
 {
 	uint64_t before = c->kp_sent + c->kp_redir;
 
 	kpath_count(lp, c);
 	if (c->kp_sent + c->kp_redir != before)
 		c->last_active_ms = lp->now_ms;
+	if (c->kp_broken)
+		log_warn("conn %llu: kernel path: the upstream sent an skb whose repeated head could not be cut "
+			 "off (bpf/lib/kpath.h): resetting the flow rather than deliver bytes twice",
+			 (unsigned long long)c->id);
+	return c->kp_broken;
 }
 
 void kpath_unlink(struct loop *lp, struct conn *c)
@@ -291,6 +307,10 @@ bool kpath_hold_upstream(struct loop *lp, struct conn *c, struct ep *e)
 {
 	if (!c->kpath || e->side != 1 || c->kp_up_ok || (!e->eof && !ep_avail(e)))
 		return false;
+	/* bytes are missing before these: the next tick resets the flow (kpath_tick) */
+	kpath_count(lp, c);
+	if (c->kp_broken)
+		return true;
 	if (ep_avail(e) && !c->kp_held) {
 		c->kp_held = true;
 		lp->st.kpath_held++;
