@@ -150,9 +150,11 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
  * short of receive memory whose backlog holds the upstream's memory). The verdict keeps
  * the sequence number where the bytes it has taken end (kp->next_seq) and cuts what an
  * skb repeats off its head before it goes anywhere; tcp_eat_skb then also advances
- * copied_seq by what is left. Returns 0, or -1 when the repeat cannot be cut (an skb
- * entirely old, a cut that failed): the flow's bytes are no longer exact, it is `broken`
- * and hermesd resets it (userspace/kpath.c). */
+ * copied_seq by what is left. An skb whose bytes are all old (a retransmitted last
+ * segment that now carries the FIN: TCP queues it for the FIN) is cut to nothing.
+ * Returns 0 (the skb goes on), 1 (nothing of it is left: drop it), or -1 when the repeat
+ * cannot be cut (the cut failed for want of memory): the flow's bytes are no longer
+ * exact, it is `broken` and hermesd resets it (userspace/kpath.c). */
 static __always_inline int kpath_trim_repeat(struct __sk_buff *skb, struct hermes_kpath *kp)
 {
 	struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
@@ -174,9 +176,10 @@ static __always_inline int kpath_trim_repeat(struct __sk_buff *skb, struct herme
 		kp->next_seq = seq + len;
 		return 0;
 	}
-	if (over >= len)
-		return -1;
-	kp->next_seq = seq + len;
+	if (over < len)
+		kp->next_seq = seq + len;
+	else
+		over = len;
 	__sync_fetch_and_add(&kp->trimmed, over);
 	for (int i = 0; i < KPATH_TRIM_CALLS && over; i++) {
 		__u32 n = over > KPATH_TRIM_STEP ? KPATH_TRIM_STEP : over;
@@ -185,7 +188,9 @@ static __always_inline int kpath_trim_repeat(struct __sk_buff *skb, struct herme
 			return -1;
 		over -= n;
 	}
-	return over ? -1 : 0;
+	if (over)
+		return -1;
+	return skb->len ? 0 : 1;
 }
 
 SEC("sk_skb/stream_verdict")
@@ -201,10 +206,16 @@ int hermes_kpath_verdict(struct __sk_buff *skb)
 		return SK_DROP;
 	if (!kp)
 		return SK_PASS;
-	if (kp->broken || kpath_trim_repeat(skb, kp)) {
-		kp->broken = 1;
-		return SK_DROP;
+	if (!kp->broken) {
+		int r = kpath_trim_repeat(skb, kp);
+
+		if (r > 0) /* all old: dropped empty, so tcp_eat_skb counts nothing */
+			return SK_DROP;
+		if (r < 0)
+			kp->broken = 1;
 	}
+	if (kp->broken)
+		return SK_DROP;
 	__builtin_memcpy(&app, &kp->app, sizeof(app));
 	if (!kp->held && app_backlogged(&app))
 		kp->held = 1;
