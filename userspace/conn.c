@@ -745,8 +745,11 @@ void conn_tick(struct loop *lp)
 	list_for_each_safe(c, n, &lp->conns, link) {
 		if (c->spliced)
 			splice_tick(lp, c);
-		if (c->kpath)
-			kpath_tick(lp, c);
+		if (c->kpath && kpath_tick(lp, c)) {
+			c->result = "kernel-path-broken";
+			conn_end(lp, c, true, true);
+			continue;
+		}
 		if ((c->state == CONN_TUNNEL_RESP || c->state == CONN_TUNNEL_WAIT) &&
 		    loop_now_ns() - c->setup_start_ns >= (uint64_t)lp->cfg->connect_timeout_ms * 1000000) {
 			/* no 200 from the peer in time: next peer */

@@ -137,16 +137,35 @@ void kpath_sent(struct loop *lp, struct conn *c)
 		c->kp_fwd = fwd;
 }
 
+/* What the verdict counted: the upstream's bytes it moved, the repeats it cut off, and
+ * whether it met one it could not cut (the flow is broken). */
+static void kpath_count_verdict(struct loop *lp, struct conn *c)
+{
+	struct hermes_kpath kp;
+
+	if (bpf_map_lookup_elem(lp->ld->kpath_fd, &c->cookie[1], &kp))
+		return;
+	c->kp_redir = kp.redir;
+	if (kp.trimmed != c->kp_trimmed) {
+		lp->st.kpath_repeats += kp.trimmed - c->kp_trimmed;
+		log_debug("conn %llu: kernel path: %llu repeated bytes of the upstream cut off so far",
+			  (unsigned long long)c->id, (unsigned long long)kp.trimmed);
+		c->kp_trimmed = kp.trimmed;
+	}
+	if (kp.broken && !c->kp_broken) {
+		c->kp_broken = true;
+		lp->st.kpath_broken++;
+	}
+}
+
 /* Bytes the kernel moved each way (the counters, the access log, the idle timer): the
  * verdict counts the upstream's; the app's are what entered the upstream's send queue
  * less what hermesd wrote there itself. */
 static void kpath_count(struct loop *lp, struct conn *c)
 {
-	struct hermes_kpath kp;
 	uint64_t w;
 
-	if (!bpf_map_lookup_elem(lp->ld->kpath_fd, &c->cookie[1], &kp))
-		c->kp_redir = kp.redir;
+	kpath_count_verdict(lp, c);
 	if (!c->r.ep[1] || splice_raw_written(c->r.ep[1]->ops->sock(c->r.ep[1]), &w))
 		return;
 	/* once hermesd shut the upstream's write side, the FIN is one of them */
@@ -155,13 +174,18 @@ static void kpath_count(struct loop *lp, struct conn *c)
 		c->kp_sent = w - c->kp_base_out - c->kp_fwd;
 }
 
-void kpath_tick(struct loop *lp, struct conn *c)
+bool kpath_tick(struct loop *lp, struct conn *c)
 {
 	uint64_t before = c->kp_sent + c->kp_redir;
 
 	kpath_count(lp, c);
 	if (c->kp_sent + c->kp_redir != before)
 		c->last_active_ms = lp->now_ms;
+	if (c->kp_broken)
+		log_warn("conn %llu: kernel path: the upstream sent an skb whose repeated head could not be cut "
+			 "off (bpf/lib/kpath.h): resetting the flow rather than deliver bytes twice",
+			 (unsigned long long)c->id);
+	return c->kp_broken;
 }
 
 void kpath_unlink(struct loop *lp, struct conn *c)
@@ -291,6 +315,10 @@ bool kpath_hold_upstream(struct loop *lp, struct conn *c, struct ep *e)
 {
 	if (!c->kpath || e->side != 1 || c->kp_up_ok || (!e->eof && !ep_avail(e)))
 		return false;
+	/* bytes are missing before these: the next tick resets the flow (kpath_tick) */
+	kpath_count_verdict(lp, c);
+	if (c->kp_broken)
+		return true;
 	if (ep_avail(e) && !c->kp_held) {
 		c->kp_held = true;
 		lp->st.kpath_held++;

@@ -15,8 +15,9 @@ void kpath_sent(struct loop *lp, struct conn *c);
  * upstream's earlier bytes still on their way into the app's socket); the relay hears
  * of them again once they may. */
 bool kpath_hold_upstream(struct loop *lp, struct conn *c, struct ep *e);
-/* Notes the kernel's traffic (the idle timer never hears of it otherwise). */
-void kpath_tick(struct loop *lp, struct conn *c);
+/* Notes the kernel's traffic (the idle timer never hears of it otherwise). true when
+ * the flow must be reset: the verdict met upstream bytes it could not pass on exactly. */
+bool kpath_tick(struct loop *lp, struct conn *c);
 /* Out of the maps (before the sockets close); keeps the byte counts in c. */
 void kpath_unlink(struct loop *lp, struct conn *c);
 /* At start with relay kernel (loader_start): empties hermes_kpath (an earlier hermesd's

@@ -309,14 +309,17 @@ int loader_pin_maps(struct bpf_object *obj, const char *pin_root)
 	return 0;
 }
 
-/* A pinned hermes_stats from a build with fewer counter slots cannot be reused (libbpf
- * refuses a map of another size, and the start would fail): its pin goes, and the
- * counters start again from 0. Only the counters: every other map keeps state. */
-static void replace_old_stats(const struct bpf_map *map, const char *pin_root)
+/* A pinned map of another shape than this build's cannot be reused: libbpf refuses it
+ * and the start would fail. For maps whose contents may go: hermes_stats from a build
+ * with fewer counter slots (`slots`: the counters start from 0), hermes_kpath from a
+ * build with shorter entries (emptied at every start anyway: kpath_iter_attach); their
+ * pin goes. Every other map keeps state. */
+static void replace_other_shape(const struct bpf_map *map, const char *pin_root, bool slots)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
+	__u32 have, want;
 	int fd;
 
 	if (pin_path(path, sizeof(path), pin_root, bpf_map__name(map)))
@@ -324,11 +327,17 @@ static void replace_old_stats(const struct bpf_map *map, const char *pin_root)
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != bpf_map__max_entries(map)) {
-		log_info("%s has %u counter slots, this build %u: replacing it (the decision counters start from 0)",
-			 path, info.max_entries, bpf_map__max_entries(map));
-		if (unlink(path))
-			log_warn("cannot remove %s: %s (the start fails on it: remove it by hand)", path, strerror(errno));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		have = slots ? info.max_entries : info.value_size;
+		want = slots ? bpf_map__max_entries(map) : bpf_map__value_size(map);
+		if (have != want) {
+			log_info("%s has %u %s, this build %u: replacing it%s", path, have,
+				 slots ? "counter slots" : "bytes per entry", want,
+				 slots ? " (the decision counters start from 0)" : "");
+			if (unlink(path))
+				log_warn("cannot remove %s: %s (the start fails on it: remove it by hand)", path,
+					 strerror(errno));
+		}
 	}
 	close(fd);
 }
@@ -363,7 +372,8 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	err = loader_pin_maps(skel->obj, cfg->pin_root);
 	if (err)
 		goto fail;
-	replace_old_stats(skel->maps.hermes_stats, cfg->pin_root);
+	replace_other_shape(skel->maps.hermes_stats, cfg->pin_root, true);
+	replace_other_shape(skel->maps.hermes_kpath, cfg->pin_root, false);
 	err = steer_bpf__load(skel);
 	if (err) {
 		log_error("cannot load BPF programs: %s (run as root on a kernel with BPF, BTF and cgroup v2)",

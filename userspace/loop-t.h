@@ -128,6 +128,8 @@ struct conn {
 	uint64_t kp_sent;    /* kernel path: the app's bytes the kernel carried */
 	uint64_t kp_base_out;/* kernel path: the upstream's written count at the switch */
 	uint64_t kp_redir;   /* kernel path: the upstream's bytes the kernel carried */
+	uint64_t kp_trimmed; /* kernel path: repeated upstream bytes the verdict cut off (counted) */
+	bool kp_broken;      /* kernel path: the verdict could not cut a repeat off: reset */
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	bool udp;            /* ... a CONNECT-UDP request: its upstream is a UDP socket (ep_udp.c) */

@@ -124,9 +124,7 @@ static void usage(FILE *f)
 "                          grounds: docs/architecture.md); kernel: for proxy flows\n"
 "                          the kernel moves bytes between the app's socket and the\n"
 "                          upstream socket directly (sk_msg and a stream verdict),\n"
-"                          io_uring where it cannot; experimental, refused unless\n"
-"                          HERMES_EXPERIMENTAL_KERNEL_PATH=1 is set: a known fault can\n"
-"                          deliver bytes twice (docs/architecture.md)\n"
+"                          io_uring where it cannot (docs/architecture.md)\n"
 "      --sk-msg on|off     sk_msg on the app <-> hermesd loopback hop (default off:\n"
 "                          non-blocking bulk senders can get ENOMEM, see\n"
 "                          docs/architecture.md)\n"
@@ -463,14 +461,6 @@ int main(int argc, char **argv)
 		cfg.sk_msg = false;
 		config_key_overridden(&cfg, "proxy.sk_msg"); /* a reload keeps it off too */
 		fprintf(stderr, "hermesd: relay splice: sk_msg turned off for the app <-> hermesd hop\n");
-	}
-	if (cfg.relay == RELAY_KERNEL && !getenv("HERMES_EXPERIMENTAL_KERNEL_PATH")) {
-		/* not done: refused rather than trusted with an application's bytes */
-		fprintf(stderr, "hermesd: relay kernel is experimental and refused: when the application's socket "
-				"is short of receive memory the kernel can deliver some of the upstream's bytes to it "
-				"twice (docs/architecture.md, \"The kernel path\"); use uring, splice or auto, or set "
-				"HERMES_EXPERIMENTAL_KERNEL_PATH=1 to run it anyway on a test host\n");
-		return EXIT_USAGE;
 	}
 	log_set_level(cfg.log_level);
 	log_set_format(cfg.log_format);

@@ -115,6 +115,12 @@ enum udp_drop { UDP_DROP_OVERSIZE, UDP_DROP_CONTEXT, UDP_DROP_SEND, UDP_DROP_BUF
 	VALUE(kpath_held, counter, "hermes_kernel_path_held_total", \
 	      "Kernel-path flows whose upstream bytes hermesd relays from some point on (the app did not keep up " \
 	      "and its socket's backlog passed its limit, or the app's socket was gone).") \
+	VALUE(kpath_repeats, counter, "hermes_kernel_path_repeated_bytes_total", \
+	      "Bytes the upstream sent again (a retransmitted skb overlapping bytes already received) that " \
+	      "the kernel path's verdict cut off before they reached the app.") \
+	VALUE(kpath_broken, counter, "hermes_kernel_path_broken_total", \
+	      "Kernel-path flows reset because the verdict met upstream bytes it could not pass on exactly " \
+	      "(a repeat it could not cut off).") \
 	VALUE(kpath_fallbacks, counter, "hermes_kernel_path_fallbacks_total", \
 	      "Flows meant for the kernel path relayed with io_uring alone (the app's socket was not in " \
 	      "hermes_sockhash, or a map was full).") \

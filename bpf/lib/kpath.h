@@ -135,6 +135,64 @@ static __always_inline int app_backlogged(struct hermes_sock_key *app)
 	return n > HERMES_KPATH_BACKLOG_MAX;
 }
 
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* bpf_skb_adjust_room takes at most this many bytes off an sk_skb's head per call */
+#define KPATH_TRIM_STEP 4095
+/* calls per skb: 64 x 4095 bytes covers the largest GRO skb (64 KiB) twice over */
+#define KPATH_TRIM_CALLS 64
+
+/* The verdict reads whole skbs off the upstream's receive queue (tcp_read_skb), but TCP
+ * queues a retransmitted skb that starts before rcv_nxt (seq < rcv_nxt < end_seq: its
+ * head was already received) whole: a reader through tcp_recvmsg skips the head by
+ * copied_seq, tcp_read_skb does not. So on this kernel (6.18) the head reached the app
+ * twice; a sender retransmits such an skb when ACKs come late (a loaded machine, an app
+ * short of receive memory whose backlog holds the upstream's memory). The verdict keeps
+ * the sequence number where the bytes it has taken end (kp->next_seq) and cuts what an
+ * skb repeats off its head before it goes anywhere; tcp_eat_skb then also advances
+ * copied_seq by what is left. An skb whose bytes are all old (a retransmitted last
+ * segment that now carries the FIN: TCP queues it for the FIN) is cut to nothing.
+ * Returns 0 (the skb goes on), 1 (nothing of it is left: drop it), or -1 when the repeat
+ * cannot be cut (the cut failed for want of memory): the flow's bytes are no longer
+ * exact, it is `broken` and hermesd resets it (userspace/kpath.c). */
+static __always_inline int kpath_trim_repeat(struct __sk_buff *skb, struct hermes_kpath *kp)
+{
+	struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
+	__u32 cb[2], seq, len = skb->len, over;
+
+	if (bpf_probe_read_kernel(cb, sizeof(cb), k->cb))
+		return -1;
+	seq = cb[0]; /* struct tcp_skb_cb: seq, end_seq first */
+	if (!kp->seq_known) {
+		/* the first skb since the switch: hermesd may have read up to copied_seq */
+		struct tcp_sock *tp = (struct tcp_sock *)BPF_CORE_READ(k, sk);
+
+		kp->next_seq = tp ? BPF_CORE_READ(tp, copied_seq) : seq;
+		kp->seq_known = 1;
+	}
+	over = kp->next_seq - seq;
+	/* not behind next_seq (seq after it would be a gap: TCP queues only in order) */
+	if ((__s32)over <= 0) {
+		kp->next_seq = seq + len;
+		return 0;
+	}
+	if (over < len)
+		kp->next_seq = seq + len;
+	else
+		over = len;
+	__sync_fetch_and_add(&kp->trimmed, over);
+	for (int i = 0; i < KPATH_TRIM_CALLS && over; i++) {
+		__u32 n = over > KPATH_TRIM_STEP ? KPATH_TRIM_STEP : over;
+
+		if (bpf_skb_adjust_room(skb, -(__s32)n, 0, 0))
+			return -1;
+		over -= n;
+	}
+	if (over)
+		return -1;
+	return skb->len ? 0 : 1;
+}
+
 SEC("sk_skb/stream_verdict")
 int hermes_kpath_verdict(struct __sk_buff *skb)
 {
@@ -148,6 +206,16 @@ int hermes_kpath_verdict(struct __sk_buff *skb)
 		return SK_DROP;
 	if (!kp)
 		return SK_PASS;
+	if (!kp->broken) {
+		int r = kpath_trim_repeat(skb, kp);
+
+		if (r > 0) /* all old: dropped empty, so tcp_eat_skb counts nothing */
+			return SK_DROP;
+		if (r < 0)
+			kp->broken = 1;
+	}
+	if (kp->broken)
+		return SK_DROP;
 	__builtin_memcpy(&app, &kp->app, sizeof(app));
 	if (!kp->held && app_backlogged(&app))
 		kp->held = 1;

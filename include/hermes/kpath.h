@@ -27,9 +27,14 @@ struct hermes_kpath {
 	struct hermes_sock_key app; /* upstream entry: the app's socket, key in hermes_sockhash */
 	__u32 held;      /* upstream entry: 1 once the app's backlog overflowed: its bytes
 	                  * stay on the upstream socket for hermesd from then on */
-	__u32 pad;
+	__u32 seq_known; /* upstream entry: next_seq is set (from the first skb on) */
+	__u32 next_seq;  /* upstream entry: TCP sequence number where the bytes the verdict
+	                  * took end; an skb starting before it repeats bytes (bpf/lib/kpath.h) */
+	__u32 broken;    /* upstream entry: 1 when a repeat could not be cut off: hermesd
+	                  * resets the flow rather than deliver bytes twice */
+	__u64 trimmed;   /* upstream entry: repeated bytes cut off skbs' heads */
 };
-_Static_assert(sizeof(struct hermes_kpath) == 80, "hermes_kpath layout is ABI");
+_Static_assert(sizeof(struct hermes_kpath) == 96, "hermes_kpath layout is ABI");
 
 /* skbs in an app socket's psock backlog past which the upstream's bytes are held
  * (bpf/lib/kpath.h: app_backlogged); skbs from veth carry up to 64 KiB each */

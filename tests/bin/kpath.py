@@ -29,8 +29,9 @@ odd on purpose, so that they cross every buffer and skb boundary unevenly.
                 connect (sockops had raised it), while its reader keeps reading: the
                 echo's skbs wait in its psock backlog for receive memory (retried each
                 jiffy) and may pass the backlog limit mid-flow. Under this load the
-                bytes toward the app were duplicated (one or two 65160-byte skbs seen
-                twice by the stream verdict; issue 16, i16-kpfix)
+                server retransmits skbs that repeat bytes already received, which
+                the stream verdict must cut off (one or two 65160-byte skbs reached
+                the app twice before it did)
 Exit 0 when the side saw what it must, 1 otherwise. Every wait is bounded (30 s).
 A blocking recv() on a socket in a sockmap can fail with EAGAIN when it is woken with
 nothing to read (tcp_bpf_recvmsg waits once): the reads here wait with poll() and retry,
