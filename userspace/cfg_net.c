@@ -29,10 +29,11 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	       !memcmp(ha.addr, hb.addr, ha.family == HERMES_FAMILY_V4 ? 4 : 16);
 }
 
-static bool same_policy_key(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
+/* The same CIDR[:PORT] (whatever the protocol) */
+static bool same_match(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
 {
 	return a->prefixlen == b->prefixlen && a->family == b->family && a->port == b->port &&
-	       a->proto == b->proto && !memcmp(a->addr, b->addr, sizeof(a->addr));
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
 static const char *const relay_names[] = { [RELAY_URING] = "uring", [RELAY_SPLICE] = "splice",
@@ -560,9 +561,8 @@ static int check_rule(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, y
 	/* a udp-only rule is its UDP entry; a `both` rule gets its twin in cfgnet_set_policy */
 	r->key.proto = r->protos == POL_PROTO_UDP ? HERMES_PROTO_UDP : HERMES_PROTO_TCP;
 	for (int j = 0; j < i; j++) {
-		if (!(rules[j].protos & r->protos) || rules[j].key.prefixlen != r->key.prefixlen ||
-		    rules[j].key.family != r->key.family || rules[j].key.port != r->key.port ||
-		    memcmp(rules[j].key.addr, r->key.addr, sizeof(r->key.addr)))
+		/* one rule per match and protocol: a tcp and a udp rule of one match may differ */
+		if (!(rules[j].protos & r->protos) || !same_match(&rules[j].key, &r->key))
 			continue;
 		if (pol_fmt_match(&r->key, canon, sizeof(canon)))
 			snprintf(canon, sizeof(canon), "?");

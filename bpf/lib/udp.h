@@ -68,7 +68,12 @@ static __always_inline int udp_ip4_slot(__u32 ip4_be)
 
 static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct hermes_addr *b)
 {
-	return a->family == b->family && a->port == b->port && !__builtin_memcmp(a->addr, b->addr, 16);
+	__u32 x[4], y[4];
+
+	__builtin_memcpy(x, a->addr, 16);
+	__builtin_memcpy(y, b->addr, 16);
+	return a->family == b->family && a->port == b->port && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3];
 }
 
 /* Policy decision for a UDP destination: the action, unsupported ones folded into deny. */
