@@ -6,7 +6,8 @@
 # the server sees hermesd's socket, not the app's; ONE unconnected socket sending to two
 # destinations gets each reply from the right address; a connected socket's getpeername
 # and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
-# hermesctl refuses http and tunnel for UDP.
+# hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
+# only; a datagram over udp.max_datagram is dropped and counted, never truncated.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -18,7 +19,16 @@ bg dnsmasq s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --
 	--listen-address=10.77.1.2 --bind-interfaces --port=53 --address=/steer.test/10.9.9.9 --log-queries
 bg udpserve s "$PY" "$UDPAPP" --deadline 60 serve 10.77.1.2,10.77.1.3 7001
 wait_until 5 grep -q serving "$TMP/udpserve.log" || die "the UDP echo server did not start: $(cat "$TMP/udpserve.log")"
-start_hermesd
+CONF=$TMP/hermes.yaml
+cat >"$CONF" <<YAML
+udp:
+  max_datagram: 1200
+policy:
+  - match: 10.77.1.3/32:7001
+    action: proxy
+    protocol: udp
+YAML
+start_hermesd -c "$CONF"
 
 dig_app() { in_app dig +tries=1 +time=2 +short @10.77.1.2 steer.test A 2>&1; }
 udp_dec() { stat_value hermes_bpf_udp_decisions_total "action=\"$1\""; }
@@ -27,6 +37,19 @@ udp_dec() { stat_value hermes_bpf_udp_decisions_total "action=\"$1\""; }
 out=$(dig_app)
 assert_eq 10.9.9.9 "$out" "dig answer without a rule"
 [ "$(udp_dec pass)" -ge 1 ] || die "no UDP pass decision counted"
+
+# ---- a config rule for UDP: proxied (the server sees hermesd's socket), TCP untouched
+assert_match "$(hermesctl policy list)" '10\.77\.1\.3/32:7001 +proxy +config +udp' "the config rule is a UDP rule"
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 1000)
+assert_eq 0 "$?" "a 1000-byte datagram through the relay: $out"
+assert_match "$out" '^reply from 10\.77\.1\.3:7001: 10\.77\.1\.3 10\.77\.1\.1 [0-9]+ 1000$' "the reply names the original destination"
+assert_eq 1 "$(stat_value hermes_udp_flows_total)" "the relay opened one flow"
+out=$(in_app "$PY" "$UDPAPP" --timeout 1 send 10.77.1.3 7001 --size 2000)
+assert_eq 5 "$?" "a datagram over udp.max_datagram gets no reply: $out"
+assert_eq 1 "$(stat_value hermes_udp_drops_total 'reason="too_big"')" "the oversize datagram is dropped and counted"
+# no TCP server there: a direct connect is refused (a proxied one would be accepted by hermesd)
+out=$(in_app "$PY" "$TESTBIN/hnet.py" connect 10.77.1.3 7001 --timeout 5 2>&1)
+assert_eq 4 "$?" "TCP to the UDP rule's match goes direct (refused): $out"
 
 # ---- deny
 policy_add 10.77.1.2/32:53 deny --protocol udp
