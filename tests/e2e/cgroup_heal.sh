@@ -47,7 +47,7 @@ wait_until 5 sh -c "[ \"\$(nsenter --net=/run/netns/$NS_C curl -s -o /dev/null -
 	die "/ready not 200 within 5 s of the cgroup's return: $(admin_get /ready)"
 say "healed $(($(now_ms) - t0)) ms after mkdir"
 assert_file_match "$HERMESD_LOG" 'warn.*hermes_connect4 was defunct .*: attached it again to cgroup .*/app' "the re-attach is logged at warn"
-assert_eq 5 "$(stat_value hermes_link_reattach_total)" "hermes_link_reattach_total after the heal"
+assert_eq 9 "$(stat_value hermes_link_reattach_total)" "hermes_link_reattach_total after the heal"
 assert_eq 11 "$(stat_value hermes_links_attached)" "hermes_links_attached after the heal"
 n=$(origdst_count '10\.77\.1\.2:80')
 expect_page "proxied again" http://10.77.1.2/
@@ -59,7 +59,7 @@ assert_match "$out" "$CG/app \(id $(stat -c %i "$CG/app")\)" "status shows the n
 
 # ---- a link detached by someone else
 bpftool link detach pinned "$PINROOT/links/hermes_connect4" || die "bpftool link detach failed"
-wait_until 5 sh -c "[ \"\$(nsenter --net=/run/netns/$NS_C curl -s --max-time 1 http://127.0.0.1:15000/stats | awk '\$1 == \"hermes_link_reattach_total\" { print \$2 }')\" = 6 ]" ||
+wait_until 5 sh -c "[ \"\$(nsenter --net=/run/netns/$NS_C curl -s --max-time 1 http://127.0.0.1:15000/stats | awk '\$1 == \"hermes_link_reattach_total\" { print \$2 }')\" = 10 ]" ||
 	die "the detached link was not attached again within 5 s"
 expect_eperm "denied after the detached link came back" 10.77.1.3 80
 pass "a removed and re-made cgroup is healed (reported until then); a detached link is attached again"

@@ -75,6 +75,21 @@ for act in http tunnel; do
 	assert_match "$out" "UDP" "hermesctl says why $act cannot take UDP"
 done
 
+# ---- UDP rules written with bpftool whose action UDP does not take fail closed
+# 10.77.1.3/32:7002 udp (prefixlen 64, family 4, proto 1, port 7002 = 1b 5a) -> tunnel (3),
+# 10.77.1.3/32:7003 (1b 5b) -> 99
+for kv in "1b 5a:03" "1b 5b:63"; do
+	bpftool map update pinned "$PINROOT/hermes_policy" key hex 40 00 00 00 04 01 ${kv%:*} 0a 4d 01 03 \
+		00 00 00 00 00 00 00 00 00 00 00 00 value hex ${kv#*:} 00 00 00 00 00 00 00 ||
+		die "bpftool map update of a UDP rule failed"
+done
+u0=$(udp_dec unsupported)
+for port in 7002 7003; do
+	out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 $port)
+	assert_eq 3 "$?" "sendto() under a UDP rule with action tunnel/99 fails with EPERM: $out"
+done
+assert_eq $((u0 + 2)) "$(udp_dec unsupported)" "both counted as unsupported"
+
 # ---- proxy
 policy_add 10.77.1.0/24 proxy --protocol both
 assert_match "$(hermesctl policy list)" '10\.77\.1\.0/24 +proxy +manual +udp' "both: the UDP entry"
