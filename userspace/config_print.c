@@ -183,9 +183,16 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 
 	fprintf(f, "policy:%s\n", cfg->n_rules ? "" : " []");
 	for (int i = 0; i < cfg->n_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+
+		/* the UDP twin of a `both` rule is made again from the rule */
+		if (r->key.proto == HERMES_PROTO_UDP && r->protos == (POL_PROTO_TCP | POL_PROTO_UDP))
+			continue;
 		fprintf(f, "  - match: ");
-		print_match(f, &cfg->rules[i].key);
-		fprintf(f, "\n    action: %s\n", pol_action_name(cfg->rules[i].val.action));
+		print_match(f, &r->key);
+		fprintf(f, "\n    action: %s\n", pol_action_name(r->val.action));
+		if (r->protos & POL_PROTO_UDP)
+			fprintf(f, "    protocol: %s\n", r->protos & POL_PROTO_TCP ? "both" : "udp");
 	}
 	fprintf(f, "endpoints:%s\n", cfg->n_endpoints ? "" : " []");
 	for (int i = 0; i < cfg->n_endpoints; i++) {
