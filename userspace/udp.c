@@ -3,7 +3,8 @@
  * datagram was sent to): its own upstream socket, connected to the destination and
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
- * counted. Reads are non-blocking until EAGAIN after each multishot poll completion. */
+ * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
+ * UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +24,15 @@
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
 #define UDP_REFRESH_MS 5000 /* how often a live flow's slot is marked used in the map */
+/* Datagrams one socket may relay per loop turn: a busy sender must not keep the loop
+ * from everything else. The rest waits for a NOP's completion, in the next turn. */
+#define UDP_BURST 256
+/* Receive buffers: the relay socket takes the bursts of every app at once, a flow's
+ * upstream socket its destination's answers to a burst (with the default 208 KiB, 144 of
+ * the answers to a burst of 1024 small datagrams were dropped by the kernel). A limit,
+ * not an allocation: memory is taken only while datagrams wait. */
+#define UDP_RELAY_RCVBUF (4 << 20)
+#define UDP_FLOW_RCVBUF (1 << 20)
 
 struct udp_relay;
 
@@ -37,17 +47,21 @@ struct udp_flow {
 	uint64_t cookie;         /* the app socket's (from the slot) */
 	uint64_t last_ms;        /* last datagram either way */
 	uint64_t refreshed_ms;   /* last write of the slot's last_ns */
-	unsigned inflight;       /* poll and cancel SQEs */
+	unsigned inflight;       /* poll, cancel and NOP SQEs */
 	bool closing;
+	bool more_armed;         /* op_more (a NOP) in flight: UDP_BURST read, maybe more */
 	struct loop_op op_poll;
 	struct loop_op op_cancel;
+	struct loop_op op_more;
 };
 
 struct udp_relay {
 	struct loop *lp;
 	int fd;                  /* bound to 0.0.0.0:port, IP_PKTINFO on */
 	bool polling;
+	bool more_armed;
 	struct loop_op op_poll;
+	struct loop_op op_more;
 	struct list flows;
 	struct list hash[UDP_HASH];
 	uint32_t n_flows;
@@ -56,7 +70,7 @@ struct udp_relay {
 	size_t bufsz;            /* udp.max_datagram */
 };
 
-static loop_done_fn relay_polled, flow_polled, flow_cancelled;
+static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
 
 static unsigned flow_hash(const struct sockaddr_in *app, uint32_t slot)
 {
@@ -100,6 +114,14 @@ static void flow_close(struct udp_flow *f)
 	close(f->fd);
 	f->fd = -1;
 	flow_free_if_done(f);
+}
+
+/* SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (hermesd keeps it); without
+ * it, SO_RCVBUF gets what rmem_max allows. */
+static void set_rcvbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
 static void flow_arm(struct udp_flow *f)
@@ -159,6 +181,7 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
+	set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
 	f->slot = slot;
 	f->app = *app;
@@ -205,15 +228,23 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 
 static void relay_read(struct udp_relay *r)
 {
-	for (;;) {
+	for (int i = 0;; i++) {
 		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct sockaddr_in app;
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr m = { .msg_name = &app, .msg_namelen = sizeof(app), .msg_iov = &iov, .msg_iovlen = 1,
 				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		struct in_addr to = { 0 };
-		ssize_t n = recvmsg(r->fd, &m, MSG_DONTWAIT);
+		ssize_t n;
 
+		if (i == UDP_BURST) {
+			if (!r->more_armed) {
+				io_uring_prep_nop(loop_sqe(r->lp, &r->op_more, relay_more));
+				r->more_armed = true;
+			}
+			return;
+		}
+		n = recvmsg(r->fd, &m, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -240,7 +271,7 @@ static void flow_read(struct udp_flow *f)
 	struct udp_relay *r = f->r;
 	struct loop *lp = r->lp;
 
-	while (!f->closing) {
+	for (int i = 0; !f->closing; i++) {
 		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -248,8 +279,17 @@ static void flow_read(struct udp_flow *f)
 				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *c = CMSG_FIRSTHDR(&out);
 		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
-		ssize_t n = recvmsg(f->fd, &in, MSG_DONTWAIT);
+		ssize_t n;
 
+		if (i == UDP_BURST) {
+			if (!f->more_armed) {
+				io_uring_prep_nop(loop_sqe(lp, &f->op_more, flow_more));
+				f->more_armed = true;
+				f->inflight++;
+			}
+			return;
+		}
+		n = recvmsg(f->fd, &in, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -295,6 +335,30 @@ static void relay_polled(struct loop *lp, struct loop_op *op, const struct io_ur
 		relay_read(r);
 	if (!r->polling && r->fd >= 0 && !lp->stop)
 		relay_arm(r);
+}
+
+static void relay_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct udp_relay *r = loop_container_of(op, struct udp_relay, op_more);
+
+	(void)cqe;
+	r->more_armed = false;
+	if (r->fd >= 0 && !lp->stop)
+		relay_read(r);
+}
+
+static void flow_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct udp_flow *f = loop_container_of(op, struct udp_flow, op_more);
+
+	(void)lp;
+	(void)cqe;
+	f->more_armed = false;
+	f->inflight--;
+	if (f->closing)
+		flow_free_if_done(f);
+	else
+		flow_read(f);
 }
 
 static void flow_polled(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -351,6 +415,8 @@ int udp_init(struct loop *lp)
 	if (!err && (setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
 		     (mark && setsockopt(r->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))))
 		err = -errno;
+	if (!err)
+		set_rcvbuf(r->fd, UDP_RELAY_RCVBUF);
 	for (int i = 0; !err && i < 50; i++) {
 		if (!bind(r->fd, (struct sockaddr *)&a, sizeof(a))) {
 			err = 0;

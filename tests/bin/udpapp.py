@@ -13,6 +13,8 @@ Always run with /usr/bin/python3 (Debian's). Every call is bounded in time.
                                 server saw) and "own PORT" (getsockname)
   send ADDR PORT [--size N]     one sendto() of N bytes (default 32); exit 3 on EPERM, 0 on a
                                 reply, 5 on no reply within --timeout
+  burst ADDR PORT N             N datagrams at once from one socket, then every reply until
+                                --timeout passes without one; prints "replies M"
 """
 import argparse
 import errno
@@ -26,6 +28,7 @@ def serve(a):
     for addr in a.addrs.split(","):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root): bursts fit
         s.bind((addr, a.port))
         socks.append((addr, s))
     import selectors
@@ -103,6 +106,23 @@ def send(a):
     return 0
 
 
+def burst(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
+    s.settimeout(a.timeout)
+    for i in range(a.n):
+        s.sendto(b"%06d" % i, (a.addr, a.port))
+    got = 0
+    try:
+        while got < a.n:
+            s.recvfrom(2048)
+            got += 1
+    except socket.timeout:
+        pass
+    print(f"replies {got}")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--timeout", type=float, default=3)
@@ -121,9 +141,13 @@ def main():
     q.add_argument("addr")
     q.add_argument("port", type=int)
     q.add_argument("--size", type=int, default=32)
+    q = sub.add_parser("burst")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q.add_argument("n", type=int)
     a = p.parse_args()
     try:
-        return {"serve": serve, "multi": multi, "connected": connected, "send": send}[a.cmd](a) or 0
+        return {"serve": serve, "multi": multi, "connected": connected, "send": send, "burst": burst}[a.cmd](a) or 0
     except OSError as e:
         print(f"error: {errno.errorcode.get(e.errno, e.errno)} {e}")
         return 6

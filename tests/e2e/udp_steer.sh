@@ -3,7 +3,7 @@
 # Rules name their protocol (udp here; tcp stays the default). pass: dig gets its answer
 # from dnsmasq directly. deny: dig fails and sendto() raises EPERM at once, counted.
 # proxy: dig's answer arrives through hermesd's UDP relay (its datagram counters move);
-# the server sees hermesd's socket, not the app's; ONE unconnected socket sending to two
+# the server sees hermesd's socket, not the app's; a burst of 1024 is relayed whole; ONE unconnected socket sending to two
 # destinations gets each reply from the right address; a connected socket's getpeername
 # and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
 # hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
@@ -114,6 +114,13 @@ out=$(in_app "$PY" "$UDPAPP" connected 10.77.1.3 7001)
 assert_eq 0 "$?" "connected UDP socket exchange: $out"
 assert_match "$out" 'peer 10\.77\.1\.3 7001' "getpeername shows the original destination"
 assert_match "$out" 'from 10\.77\.1\.3 7001' "recvfrom shows the original destination"
+
+# a burst of 4 x UDP_BURST datagrams from one socket: the relay reads 256 per loop turn
+# and comes back for the rest (every one answered)
+b0=$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 burst 10.77.1.3 7001 1024)
+assert_eq "replies 1024" "$out" "every datagram of a burst of 1024 is relayed both ways"
+assert_eq $((b0 + 1024)) "$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')" "relay counted the burst"
 
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
