@@ -68,6 +68,7 @@ struct udp_relay {
 	int slots_fd;            /* hermes_udp_slots */
 	uint8_t *buf;
 	size_t bufsz;            /* udp.max_datagram */
+	uint64_t warned_ms;      /* last warning about a socket that could not be opened */
 };
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
@@ -172,9 +173,13 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->fd < 0 || (mark && setsockopt(f->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) ||
 	    connect(f->fd, (struct sockaddr *)&dst, sizeof(dst))) {
-		log_warn("udp: cannot open a socket to %s for %s: %s: dropping its datagrams",
-			 addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), addr_fmt((const struct sockaddr *)app, a, sizeof(a)),
-			 strerror(errno));
+		/* once a second at most: each datagram of the flow tries again */
+		if (lp->now_ms - r->warned_ms >= 1000) {
+			r->warned_ms = lp->now_ms;
+			log_warn("udp: cannot open a socket to %s for %s: %s: dropping its datagrams (udp drops, "
+				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)),
+				 addr_fmt((const struct sockaddr *)app, a, sizeof(a)), strerror(errno));
+		}
 		if (f->fd >= 0)
 			close(f->fd);
 		free(f);
