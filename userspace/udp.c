@@ -45,6 +45,10 @@ struct udp_flow {
 	struct sockaddr_in app;  /* the app socket as the relay socket sees it */
 	struct hermes_addr dst;
 	uint64_t cookie;         /* the app socket's (from the slot) */
+	uint64_t id;             /* /flows: lp->next_id when opened */
+	uint32_t pid, uid;       /* the slot's: who first sent */
+	uint64_t bytes[UDP_NDIRS]; /* payload relayed each way */
+	uint64_t started_ms;
 	uint64_t last_ms;        /* last datagram either way */
 	uint64_t refreshed_ms;   /* last write of the slot's last_ns */
 	unsigned inflight;       /* poll, cancel and NOP SQEs */
@@ -192,7 +196,10 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	f->app = *app;
 	f->dst = s.dst;
 	f->cookie = s.cookie;
-	f->last_ms = lp->now_ms;
+	f->id = ++lp->next_id;
+	f->pid = s.pid;
+	f->uid = s.uid;
+	f->started_ms = f->last_ms = lp->now_ms;
 	list_add(&r->flows, &f->link);
 	list_add(&r->hash[flow_hash(app, slot)], &f->hlink);
 	r->n_flows++;
@@ -229,6 +236,7 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	}
 	lp->st.udp_datagrams[UDP_DIR_OUT]++;
 	lp->st.udp_bytes[UDP_DIR_OUT] += len;
+	f->bytes[UDP_DIR_OUT] += len;
 }
 
 static void relay_read(struct udp_relay *r)
@@ -320,6 +328,7 @@ static void flow_read(struct udp_flow *f)
 		}
 		lp->st.udp_datagrams[UDP_DIR_IN]++;
 		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
+		f->bytes[UDP_DIR_IN] += (uint64_t)n;
 	}
 }
 
@@ -466,6 +475,24 @@ void udp_tick(struct loop *lp)
 		} else if (f->last_ms > f->refreshed_ms && lp->now_ms - f->refreshed_ms >= UDP_REFRESH_MS) {
 			slot_touch(f);
 		}
+	}
+}
+
+void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *, void *), void *arg)
+{
+	struct udp_flow *f;
+
+	if (!lp->udp)
+		return;
+	list_for_each(f, &lp->udp->flows, link) {
+		struct udp_flow_info i = {
+			.id = f->id, .app = f->app, .dst = f->dst, .upstream_fd = f->fd,
+			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
+			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
+			.pid = f->pid, .uid = f->uid, .slot = f->slot,
+		};
+
+		cb(&i, arg);
 	}
 }
 

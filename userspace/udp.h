@@ -5,6 +5,8 @@
 #ifndef HERMES_UDP_US_H
 #define HERMES_UDP_US_H
 
+#include <netinet/in.h>
+
 #include "loop-t.h"
 
 /* Binds the relay socket (udp.relay; the outbound listener's IPv4 port on every address,
@@ -12,6 +14,19 @@
 int udp_init(struct loop *lp);
 /* Once a second: forgets idle flows, keeps the slots of live ones from being reused. */
 void udp_tick(struct loop *lp);
+/* One relayed UDP flow as /flows shows it. */
+struct udp_flow_info {
+	uint64_t id;
+	struct sockaddr_in app;       /* the app socket as the relay sees it */
+	struct hermes_addr dst;       /* the original destination */
+	int upstream_fd;              /* for its local address */
+	uint64_t bytes_up, bytes_down; /* payload relayed each way */
+	uint64_t age_ms, idle_ms;
+	uint32_t pid, uid;            /* who first sent (the slot's) */
+	uint32_t slot;
+};
+/* Calls cb for each flow (none while the relay is off). */
+void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *, void *), void *arg);
 /* Closes every flow and the relay socket (at exit: the ring goes with them). */
 void udp_fini(struct loop *lp);
 

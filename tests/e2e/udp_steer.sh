@@ -122,6 +122,18 @@ out=$(in_app "$PY" "$UDPAPP" --timeout 2 burst 10.77.1.3 7001 1024)
 assert_eq "replies 1024" "$out" "every datagram of a burst of 1024 is relayed both ways"
 assert_eq $((b0 + 1024)) "$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')" "relay counted the burst"
 
+# /flows lists the relay's flows with their protocol and original destination
+admin_get /flows | "$PY" -c '
+import json, sys
+f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and x["orig_dst"] == "10.77.1.3:7001"]
+assert f, "no udp flow to 10.77.1.3:7001 in /flows"
+assert any(x["bytes_up"] >= 1024 * 6 and x["bytes_down"] > 0 for x in f), f
+' || die "/flows does not show the UDP flows: $(admin_get /flows)"
+say "ok: /flows lists the UDP flows"
+# hermes-top reads that /flows (it shows TCP flows only, from the kernel flow table)
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 -a >/dev/null 2>"$TMP/top.err" ||
+	die "hermes-top -b failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"
