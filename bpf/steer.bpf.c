@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* steer.bpf.c: takes new TCP connections of the enabled cgroup over.
+/* steer.bpf.c: takes new TCP connections and UDP datagrams of the enabled cgroup over.
  * connect4/6 decide per policy (pass, deny, proxy, tunnel, http) and rewrite steered connects to
  * hermesd's outbound listener; sockops re-keys the original destination by the app's
  * local address once established; getpeername4/6 show the app what it dialled;
- * getsockopt answers SO_ORIGINAL_DST on hermesd's accepted sockets. */
+ * getsockopt answers SO_ORIGINAL_DST on hermesd's accepted sockets. UDP (lib/udp.h):
+ * connect4/6 and sendmsg4/6 steer, recvmsg4/6 map replies back. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -14,6 +15,7 @@
 #include "lib/flows.h"
 #include "lib/maps.h"
 #include "lib/ownsk.h"
+#include "lib/udp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -133,6 +135,143 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const struct hermes
 	return action;
 }
 
+/* The destination of a UDP connect or send (v4-mapped folded to IPv4). */
+static __always_inline void udp_dst(struct bpf_sock_addr *ctx, int v6, struct hermes_addr *dst)
+{
+	__builtin_memset(dst, 0, sizeof(*dst));
+	dst->port = (__u16)ctx->user_port;
+	if (!v6) {
+		dst->family = HERMES_FAMILY_V4;
+		__builtin_memcpy(dst->addr, &ctx->user_ip4, 4);
+		return;
+	}
+	{
+		__u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+
+		if (is_v4mapped(ip6)) {
+			dst->family = HERMES_FAMILY_V4;
+			__builtin_memcpy(dst->addr, &ip6[3], 4);
+		} else {
+			dst->family = HERMES_FAMILY_V6;
+			__builtin_memcpy(dst->addr, ip6, 16);
+		}
+	}
+}
+
+/* Sends to the slot address instead (a dual-stack socket reaches it v4-mapped). */
+static __always_inline void udp_rewrite(struct bpf_sock_addr *ctx, int v6, __u32 ip4, __u16 port)
+{
+	if (v6) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = ip4;
+	} else {
+		ctx->user_ip4 = ip4;
+	}
+	ctx->user_port = port;
+}
+
+/* connect() of a UDP socket: steered like a send; getpeername shows the original
+ * destination from hermes_sk_dst, as for TCP. */
+static __always_inline int udp_connect(struct bpf_sock_addr *ctx, int v6)
+{
+	struct hermes_addr dst;
+	struct hermes_origdst *od;
+	__u32 ip4 = 0;
+	__u16 port = 0;
+	enum udp_verdict v;
+
+	if (!ctx->sk)
+		return CONNECT_OK;
+	udp_dst(ctx, v6, &dst);
+	v = udp_steer(ctx, &dst, &ip4, &port);
+	if (v == UDP_EPERM)
+		return CONNECT_EPERM;
+	if (v != UDP_STEER) {
+		/* connected anew somewhere not steered: no stale original destination */
+		bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
+		return CONNECT_OK;
+	}
+	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (od) {
+		od->dst = dst;
+		od->action = (hermes_action_t)HERMES_ACT_PROXY;
+		od->cookie = bpf_get_socket_cookie(ctx);
+	}
+	udp_rewrite(ctx, v6, ip4, port);
+	return CONNECT_OK;
+}
+
+static __always_inline int udp_sendmsg(struct bpf_sock_addr *ctx, int v6)
+{
+	struct hermes_addr dst;
+	__u32 ip4 = 0;
+	__u16 port = 0;
+	enum udp_verdict v;
+
+	if (!is_udp(ctx))
+		return 1;
+	udp_dst(ctx, v6, &dst);
+	v = udp_steer(ctx, &dst, &ip4, &port);
+	if (v == UDP_EPERM)
+		return 0;
+	if (v == UDP_STEER)
+		udp_rewrite(ctx, v6, ip4, port);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int hermes_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return udp_sendmsg(ctx, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int hermes_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return udp_sendmsg(ctx, 1);
+}
+
+/* A reply from a slot address shows as from the flow's original destination. */
+SEC("cgroup/recvmsg4")
+int hermes_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	const struct hermes_udp_slot *s;
+
+	if (!ctx->sk)
+		return 1;
+	s = udp_reply_slot(ctx, ctx->user_ip4, (__u16)ctx->user_port);
+	if (!s)
+		return 1;
+	__builtin_memcpy(&ctx->user_ip4, s->dst.addr, 4);
+	ctx->user_port = s->dst.port;
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int hermes_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	const struct hermes_udp_slot *s;
+	__u32 ip6[4];
+
+	if (!ctx->sk)
+		return 1;
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	if (!is_v4mapped(ip6))
+		return 1;
+	s = udp_reply_slot(ctx, ip6[3], (__u16)ctx->user_port);
+	if (!s)
+		return 1;
+	__builtin_memcpy(&ip6[3], s->dst.addr, 4);
+	ctx->user_ip6[3] = ip6[3];
+	ctx->user_port = s->dst.port;
+	return 1;
+}
+
 SEC("cgroup/connect4")
 int hermes_connect4(struct bpf_sock_addr *ctx)
 {
@@ -141,6 +280,8 @@ int hermes_connect4(struct bpf_sock_addr *ctx)
 	struct bpf_sock *sk = ctx->sk;
 	int action;
 
+	if (is_udp(ctx))
+		return udp_connect(ctx, 0);
 	if (!cfg || !sk || ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
 		return CONNECT_OK;
 	if (cfg->mark && sk->mark == cfg->mark) {
@@ -175,6 +316,8 @@ int hermes_connect6(struct bpf_sock_addr *ctx)
 	__u32 ip6[4];
 	int mapped, action;
 
+	if (is_udp(ctx))
+		return udp_connect(ctx, 1);
 	if (!cfg || !sk || ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
 		return CONNECT_OK;
 	if (cfg->mark && sk->mark == cfg->mark) {

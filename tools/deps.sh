@@ -12,7 +12,7 @@ BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libya
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev libsystemd-dev
 dpkg-dev"
 TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
-squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping"
+squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils"
 # make bench, make bench-wan and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox"
 # optional (tools/deps.sh h2spec): building h2spec offline from its source

@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "sess-t.h"
 #include "stats.h"
+#include "udp.h"
 #include "version.h"
 
 #define ADMIN_REQ_MAX 4096
@@ -173,11 +174,42 @@ static void http_flow_json(struct loop *lp, struct sbuf *b, const struct hconn *
 		  (unsigned long long)age);
 }
 
+struct udp_json {
+	struct sbuf *b;
+	bool *first;
+};
+
+/* A UDP flow of the relay in /flows: the fields every flow has (engine "udp", state
+ * "relay", app_cookie 0: the kernel flow table has no UDP entries), and its protocol. */
+static void udp_flow_json(const struct udp_flow_info *i, void *arg)
+{
+	struct udp_json *u = arg;
+	struct sockaddr_storage ss;
+	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
+	socklen_t len = sizeof(ss);
+
+	addr_fmt((const struct sockaddr *)&i->app, client, sizeof(client));
+	addr_from_hermes(&i->dst, &ss);
+	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
+	if (i->upstream_fd >= 0 && !getsockname(i->upstream_fd, (struct sockaddr *)&ss, &len))
+		addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
+	sb_printf(u->b,
+		  "%s{\"id\":%llu,\"protocol\":\"udp\",\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
+		  "\"engine\":\"udp\",\"state\":\"relay\",\"attempts\":1,\"bytes_up\":%llu,\"bytes_down\":%llu,"
+		  "\"age_ms\":%llu,\"idle_ms\":%llu,\"slot\":%u,\"app_cookie\":0,\"pid\":%u,\"uid\":%u}",
+		  *u->first ? "" : ",", (unsigned long long)i->id, client, dst, up, (unsigned long long)i->bytes_up,
+		  (unsigned long long)i->bytes_down, (unsigned long long)i->age_ms, (unsigned long long)i->idle_ms,
+		  i->slot, i->pid, i->uid);
+	*u->first = false;
+}
+
 /* hermesd's own view of its flows, for hermes-top and scripts: proxy and tunnel flows,
- * then the http action's client connections (HTTP/2 ones as one entry, state "h2"). */
+ * then the http action's client connections (HTTP/2 ones as one entry, state "h2"), then
+ * the UDP relay's flows ("protocol": "udp"; the others are TCP). */
 static void flows_body(struct loop *lp, struct sbuf *b)
 {
 	bool first = true;
+	struct udp_json uj = { b, &first };
 
 	sb_printf(b, "{\"flows\":[");
 	struct conn *c;
@@ -198,7 +230,7 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 		sb_printf(b,
 			  "%s{\"id\":%llu,\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
 			  "\"engine\":\"%s\",\"state\":\"%s\",\"attempts\":%u,\"bytes_up\":%llu,\"bytes_down\":%llu,"
-			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u,\"proto\":\"%s\"}",
+			  "\"age_ms\":%llu,\"app_cookie\":%llu,\"pid\":%u,\"uid\":%u,\"protocol\":\"%s\"}",
 			  first ? "" : ",", (unsigned long long)c->id, client, dst, up,
 			  c->state == CONN_RELAY || c->state == CONN_CLOSING ? config_relay_name(c->engine) : "none",
 			  conn_state_names[c->state], c->attempts, (unsigned long long)conn_bytes(c, 0),
@@ -215,6 +247,7 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 			first = false;
 		}
 	}
+	udp_flows_foreach(lp, udp_flow_json, &uj);
 	sb_printf(b, "]}\n");
 }
 

@@ -187,6 +187,24 @@ static void scrape_bpf_decisions(const struct scrape *x, const struct stats_fami
 		sample(x->b, f, "action", pol_counter_name(i), x->cnt[i]);
 }
 
+static void scrape_bpf_udp_decisions(const struct scrape *x, const struct stats_family *f)
+{
+	static const struct { unsigned cnt; const char *action; } rows[] = {
+		{ HERMES_CNT_UDP_PASS, "pass" },
+		{ HERMES_CNT_UDP_DENY, "deny" },
+		{ HERMES_CNT_UDP_PROXY, "proxy" },
+		{ HERMES_CNT_UDP_UNSUPPORTED, "unsupported" },
+		{ HERMES_CNT_UDP_NOSLOT, "no_slot" },
+		{ HERMES_CNT_UDP_FAILOPEN, "fail_open" },
+	};
+
+	if (!x->have_cnt)
+		return;
+	head(x->b, f);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		sample(x->b, f, "action", rows[i].action, x->cnt[rows[i].cnt]);
+}
+
 static void scrape_sk_msg_sockets(const struct scrape *x, const struct stats_family *f)
 {
 	if (x->have_cnt)

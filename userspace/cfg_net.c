@@ -29,7 +29,8 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	       !memcmp(ha.addr, hb.addr, ha.family == HERMES_FAMILY_V4 ? 4 : 16);
 }
 
-static bool same_policy_key(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
+/* The same CIDR[:PORT] (whatever the protocol) */
+static bool same_match(const struct hermes_policy_key *a, const struct hermes_policy_key *b)
 {
 	return a->prefixlen == b->prefixlen && a->family == b->family && a->port == b->port &&
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
@@ -103,6 +104,21 @@ static int set_rule_action(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	if (ret)
 		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
 	r->val.action = act;
+	return 0;
+}
+
+static int set_rule_protocol(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname,
+			     yaml_node_t *v, void *obj)
+{
+	struct cfg_rule *r = obj;
+	const char *s;
+	int ret;
+
+	ret = cfgp_get_scalar(c, qname, v, k->expect, &s);
+	if (ret)
+		return ret;
+	if (pol_parse_protos(s, &r->protos))
+		return cfgp_fail(c, v, "unknown %s '%s' (expected %s)", qname, cfgp_show(c, s), k->expect);
 	return 0;
 }
 
@@ -251,7 +267,7 @@ int cfgnet_set_proxy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *q
 			 qname, cfg->backoff_base_ms, cfg->backoff_max_ms);
 }
 
-#define RULE_EXPECT "match: CIDR[:PORT] and action: pass|deny|proxy|tunnel|http"
+#define RULE_EXPECT "match: CIDR[:PORT], action: pass|deny|proxy|tunnel|http and optionally protocol: tcp|udp|both"
 #define ROUTE_EXPECT "name: NAME, match: [CIDR[:PORT], ...] and peers: [IP:PORT, ...]"
 #define ENDPOINT_EXPECT "match: IP:PORT and alternates: [IP:PORT, ...]"
 
@@ -259,6 +275,8 @@ static const struct cfgp_key rule_keys[] = {
 	{ .name = "match", .set = set_rule_match, .expect = "CIDR[:PORT] with port 1..65535, "
 	  "e.g. 10.0.0.0/8, 10.0.2.0/24:80, [fd00::/64]:443" },
 	{ .name = "action", .set = set_rule_action, .expect = "pass, deny, proxy, tunnel or http" },
+	{ .name = "protocol", .set = set_rule_protocol, .flags = CFGP_OPT,
+	  .expect = "tcp (the default), udp or both" },
 };
 
 int cfgnet_set_route_name(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
@@ -534,8 +552,17 @@ static int check_rule(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, y
 	r->val.origin = HERMES_ORIGIN_CONFIG;
 	r->val.route_id = 0;
 	r->line = item->start_mark.line + 1;
+	if (!r->protos)
+		r->protos = POL_PROTO_TCP;
+	if ((r->protos & POL_PROTO_UDP) && pol_udp_refusal((enum hermes_action)r->val.action))
+		return cfgp_fail(c, vals[1], "policy rule with protocol %s: %s",
+				 r->protos & POL_PROTO_TCP ? "both" : "udp",
+				 pol_udp_refusal((enum hermes_action)r->val.action));
+	/* a udp-only rule is its UDP entry; a `both` rule gets its twin in cfgnet_set_policy */
+	r->key.proto = r->protos == POL_PROTO_UDP ? HERMES_PROTO_UDP : HERMES_PROTO_TCP;
 	for (int j = 0; j < i; j++) {
-		if (!same_policy_key(&rules[j].key, &r->key))
+		/* one rule per match and protocol: a tcp and a udp rule of one match may differ */
+		if (!(rules[j].protos & r->protos) || !same_match(&rules[j].key, &r->key))
 			continue;
 		if (pol_fmt_match(&r->key, canon, sizeof(canon)))
 			snprintf(canon, sizeof(canon), "?");
@@ -568,10 +595,35 @@ int cfgnet_set_policy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 		      void *obj)
 {
 	struct hermes_config *cfg = obj;
+	struct cfg_rule *rules;
+	int ret, n_both = 0, n;
 
-	return cfgp_parse_list(c, qname, v, RULE_EXPECT, rule_keys, ARRAY_SIZE(rule_keys),
-			       sizeof(struct cfg_rule), k->entries,
-			       (void **)&cfg->rules, &cfg->n_rules, check_rule);
+	ret = cfgp_parse_list(c, qname, v, RULE_EXPECT, rule_keys, ARRAY_SIZE(rule_keys),
+			      sizeof(struct cfg_rule), k->entries,
+			      (void **)&cfg->rules, &cfg->n_rules, check_rule);
+	if (ret)
+		return ret;
+	/* a `both` rule is two map entries: its UDP twin goes at the end */
+	for (int i = 0; i < cfg->n_rules; i++)
+		n_both += cfg->rules[i].protos == (POL_PROTO_TCP | POL_PROTO_UDP);
+	if (!n_both)
+		return 0;
+	n = cfg->n_rules;
+	if ((size_t)(n + n_both) > k->entries)
+		return cfgp_fail(c, v, "'%s': %d rules with protocol both make %d map entries, more than %zu",
+				 qname, n_both, n + n_both, k->entries);
+	rules = realloc(cfg->rules, (size_t)(n + n_both) * sizeof(*rules));
+	if (!rules)
+		return cfgp_fail(c, v, "out of memory for '%s'", qname);
+	cfg->rules = rules;
+	for (int i = 0; i < n; i++) {
+		if (rules[i].protos != (POL_PROTO_TCP | POL_PROTO_UDP))
+			continue;
+		rules[cfg->n_rules] = rules[i];
+		rules[cfg->n_rules].key.proto = HERMES_PROTO_UDP;
+		cfg->n_rules++;
+	}
+	return 0;
 }
 
 static int check_access(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)

@@ -38,8 +38,9 @@ struct cfg_sockaddr {
 
 /* One policy rule: CIDR[:PORT] -> action. */
 struct cfg_rule {
-	struct hermes_policy_key key;
+	struct hermes_policy_key key; /* key.proto: the rule's protocol (a `both` rule is two cfg_rules) */
 	struct hermes_policy_val val;
+	unsigned protos;   /* POL_PROTO_* bits as written (`protocol:`), 0 = not written (tcp) */
 	int line; /* where it was written, for messages */
 };
 
@@ -235,6 +236,14 @@ struct cfg_http2 {
 	uint32_t idle_timeout_ms;     /* a session with no open stream this long: GOAWAY, closed */
 };
 
+/* Section `udp`: the relay of UDP flows the policy proxies (udp.c). */
+struct cfg_udp {
+	bool relay;                /* bind the UDP relay (the outbound listener's port, on UDP) */
+	uint32_t idle_timeout_ms;  /* a flow with no datagram either way this long is forgotten */
+	uint32_t max_flows;        /* flows held at once; a new one over it is dropped (counted) */
+	uint32_t max_datagram;     /* bytes of the largest datagram relayed; a larger one is dropped (counted) */
+};
+
 /* Section `overload`: the global memory budget (overload.c). Over a share of
  * max_buffer_mb of buffer memory held, hermesd sheds load in stages; each stage is left
  * once the bytes fell hysteresis_pct of the budget below its threshold. */
@@ -347,6 +356,7 @@ struct hermes_config {
 	struct cfg_http2 http2;
 	struct outlier_cfg outlier;  /* failure memory of tunnel peers and http endpoints */
 	struct cfg_overload overload;
+	struct cfg_udp udp;
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
 

@@ -120,6 +120,16 @@ static const struct cfgp_key overload_keys[] = {
 	  CFGP_RELOAD },
 };
 
+/* restart: the relay socket, the flow table and the BPF slot idle time are set up at start */
+static const struct cfgp_key udp_keys[] = {
+	{ .name = "relay", .set = cfgp_set_bool, CFGP_FIELD(udp.relay), CFGP_RESTART, .expect = "true or false" },
+	{ .name = "idle_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(udp.idle_timeout_ms), .min = 1000, .max = 3600000,
+	  CFGP_RESTART },
+	{ .name = "max_flows", .set = cfgp_set_u32, CFGP_FIELD(udp.max_flows), .min = 1, .max = 65536, CFGP_RESTART },
+	{ .name = "max_datagram", .set = cfgp_set_u32, CFGP_FIELD(udp.max_datagram), .min = 512, .max = 65535,
+	  CFGP_RESTART },
+};
+
 /* The stages rise in order: each threshold at least the one before. */
 static int overload_check(struct cfgp_ctx *c, const struct hermes_config *cfg)
 {
@@ -173,6 +183,7 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "http2", .set = cfgp_set_section, .sub = cfghttp2_keys, .nsub = CFGHTTP2_N_KEYS },
 	{ .name = "outlier", .set = cfghttp_set_outlier, .sub = cfghttp_outlier_keys, .nsub = CFGHTTP_N_OUTLIER_KEYS },
 	{ .name = "overload", .set = cfgp_set_section, .sub = overload_keys, .nsub = ARRAY_SIZE(overload_keys) },
+	{ .name = "udp", .set = cfgp_set_section, .sub = udp_keys, .nsub = ARRAY_SIZE(udp_keys) },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
@@ -180,7 +191,7 @@ const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
 _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
-		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) <=
+		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) + ARRAY_SIZE(udp_keys) <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
@@ -304,6 +315,11 @@ void config_defaults(struct hermes_config *cfg)
 	 * receive memory is full (docs/architecture.md, "Kernel acceleration") */
 	cfg->sk_msg = false;
 	cfg->flow_table = true;
+	/* UDP rules are opt-in (protocol: udp|both): the relay only binds its port */
+	cfg->udp.relay = true;
+	cfg->udp.idle_timeout_ms = 60000;
+	cfg->udp.max_flows = 4096;
+	cfg->udp.max_datagram = 65535;
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;

@@ -183,9 +183,16 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 
 	fprintf(f, "policy:%s\n", cfg->n_rules ? "" : " []");
 	for (int i = 0; i < cfg->n_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+
+		/* the UDP twin of a `both` rule is made again from the rule */
+		if (r->key.proto == HERMES_PROTO_UDP && r->protos == (POL_PROTO_TCP | POL_PROTO_UDP))
+			continue;
 		fprintf(f, "  - match: ");
-		print_match(f, &cfg->rules[i].key);
-		fprintf(f, "\n    action: %s\n", pol_action_name(cfg->rules[i].val.action));
+		print_match(f, &r->key);
+		fprintf(f, "\n    action: %s\n", pol_action_name(r->val.action));
+		if (r->protos & POL_PROTO_UDP)
+			fprintf(f, "    protocol: %s\n", r->protos & POL_PROTO_TCP ? "both" : "udp");
 	}
 	fprintf(f, "endpoints:%s\n", cfg->n_endpoints ? "" : " []");
 	for (int i = 0; i < cfg->n_endpoints; i++) {
@@ -290,6 +297,8 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		   "  refuse_connections_percent: %u\n  hysteresis_percent: %u\n",
 		cfg->overload.max_buffer_mb, cfg->overload.stop_reading_pct, cfg->overload.refuse_streams_pct,
 		cfg->overload.refuse_conns_pct, cfg->overload.hysteresis_pct);
+	fprintf(f, "udp:\n  relay: %s\n  idle_timeout_ms: %u\n  max_flows: %u\n  max_datagram: %u\n",
+		bool_word(cfg->udp.relay), cfg->udp.idle_timeout_ms, cfg->udp.max_flows, cfg->udp.max_datagram);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

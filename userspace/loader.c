@@ -17,6 +17,7 @@
 #include "hermes/config.h"
 #include "hermes/kpath.h"
 #include "hermes/pin.h"
+#include "hermes/udp.h"
 #include "kpath.h"
 #include "loader.h"
 #include "log.h"
@@ -97,6 +98,23 @@ static int own_cgroup(char *buf, size_t len)
 	return -ENOENT;
 }
 
+/* The UDP relay's port (the outbound listener's, on UDP) and the slot idle time; the
+ * slot cursor goes on from where a previous hermesd left it. */
+static int write_udp_config(struct loader *l, const struct hermes_config *cfg)
+{
+	int fd = bpf_map__fd(l->skel->maps.hermes_udp_conf);
+	struct hermes_udp_conf uc = { 0 };
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(fd, &zero, &uc);
+	uc.lock = 0;
+	uc.port = cfg->udp.relay && cfg->listen.len ? ((const struct sockaddr_in *)(const void *)&cfg->listen.ss)->sin_port : 0;
+	uc.idle_ns = (__u64)cfg->udp.idle_timeout_ms * 1000000ull;
+	if (bpf_map_update_elem(fd, &zero, &uc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 {
 	struct hermes_bpf_config bc = { .mark = cfg->mark, .flows = cfg->flow_table, .ingress = cfg->inbound.on };
@@ -117,7 +135,7 @@ static int write_bpf_config(struct loader *l, const struct hermes_config *cfg)
 	}
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.hermes_config), &zero, &bc, BPF_ANY))
 		return -errno;
-	return 0;
+	return write_udp_config(l, cfg);
 }
 
 int loader_set_draining(struct loader *l)
@@ -351,6 +369,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	memset(l, 0, sizeof(*l));
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
 	l->flow_engine_fd = l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = l->kpath_iter_fd = -1;
+	l->udp_slots_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
 	loader_log_bpf(cfg->log_bpf);
@@ -388,6 +407,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->flows_fd = bpf_map__fd(skel->maps.hermes_flows);
 	l->flow_engine_fd = bpf_map__fd(skel->maps.hermes_flow_engine);
 	l->ifstats_fd = bpf_map__fd(skel->maps.hermes_ifstats);
+	l->udp_slots_fd = bpf_map__fd(skel->maps.hermes_udp_slots);
 	l->kpath_fd = bpf_map__fd(skel->maps.hermes_kpath);
 	l->kpath_sock_fd = bpf_map__fd(skel->maps.hermes_kpath_sock);
 	l->sockhash_fd = bpf_map__fd(skel->maps.hermes_sockhash);
@@ -436,6 +456,10 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	err = err ?: attach_pinned(l, LINK_SOCKOPS, skel->progs.hermes_sockops, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_GETPEERNAME4, skel->progs.hermes_getpeername4, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_GETPEERNAME6, skel->progs.hermes_getpeername6, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_SENDMSG4, skel->progs.hermes_sendmsg4, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_SENDMSG6, skel->progs.hermes_sendmsg6, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_RECVMSG4, skel->progs.hermes_recvmsg4, cfg->cgroup, NULL);
+	err = err ?: attach_pinned(l, LINK_RECVMSG6, skel->progs.hermes_recvmsg6, cfg->cgroup, NULL);
 	if (err)
 		goto fail_detach;
 	err = own_cgroup(own_cg, sizeof(own_cg));
@@ -525,6 +549,10 @@ static struct bpf_program *link_prog(struct loader *l, enum loader_link i)
 	case LINK_GETPEERNAME6: return l->skel->progs.hermes_getpeername6;
 	case LINK_GETSOCKOPT: return l->skel->progs.hermes_getsockopt;
 	case LINK_SOCKOPS_SELF: return l->skel->progs.hermes_sockops_self;
+	case LINK_SENDMSG4: return l->skel->progs.hermes_sendmsg4;
+	case LINK_SENDMSG6: return l->skel->progs.hermes_sendmsg6;
+	case LINK_RECVMSG4: return l->skel->progs.hermes_recvmsg4;
+	case LINK_RECVMSG6: return l->skel->progs.hermes_recvmsg6;
 	default: return NULL;
 	}
 }
@@ -627,5 +655,5 @@ void loader_close(struct loader *l)
 	l->skel = NULL;
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
 	l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = -1;
-	l->ifstats_fd = -1;
+	l->ifstats_fd = l->udp_slots_fd = -1;
 }

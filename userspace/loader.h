@@ -11,7 +11,8 @@
 
 enum loader_link {
 	LINK_CONNECT4, LINK_CONNECT6, LINK_SOCKOPS, LINK_GETPEERNAME4, LINK_GETPEERNAME6,
-	LINK_GETSOCKOPT, LINK_SOCKOPS_SELF, LINK_MAX
+	LINK_GETSOCKOPT, LINK_SOCKOPS_SELF, LINK_SENDMSG4, LINK_SENDMSG6, LINK_RECVMSG4, LINK_RECVMSG6,
+	LINK_MAX
 };
 
 struct loader {
@@ -34,6 +35,7 @@ struct loader {
 	int flows_fd;        /* hermes_flows */
 	int flow_engine_fd;  /* hermes_flow_engine */
 	int ifstats_fd;      /* hermes_ifstats */
+	int udp_slots_fd;    /* hermes_udp_slots */
 	struct {
 		int ifindex;
 		bool hook_created; /* we made the clsact qdisc: destroy it on detach */
@@ -41,7 +43,7 @@ struct loader {
 	} tc[CFG_MAX_TC_IFACES];
 	int n_tc;
 	char pin_root[PATH_MAX];
-	char cgroup[PATH_MAX];   /* the steered cgroup (links CONNECT4..GETPEERNAME6) */
+	char cgroup[PATH_MAX];   /* the steered cgroup (every link but GETSOCKOPT, SOCKOPS_SELF) */
 	char own_cg[PATH_MAX];   /* hermesd's own cgroup (GETSOCKOPT, SOCKOPS_SELF); "" if none */
 	/* health of the links, updated by loader_check */
 	unsigned links_expected, links_attached;

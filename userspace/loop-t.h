@@ -220,6 +220,7 @@ struct loop {
 	uint64_t build_count;     /* what that read receives */
 	bool reload_again;
 	struct http_state *http; /* the http action (http.c) */
+	struct udp_relay *udp;   /* the UDP relay of the proxy action (udp.c); NULL when off */
 	struct outlier_set tunnel_peers; /* failure memory of tunnel peers, by address (conn.c) */
 	const struct sess_acceptor *sess_acc; /* where the tunnel listener's flows go (tunnel.c) */
 };

@@ -37,6 +37,7 @@
 #include "rxpool.h"
 #include "sess.h"
 #include "tls.h"
+#include "udp.h"
 
 #define RING_ENTRIES 4096
 #define LISTEN_BACKLOG 4096
@@ -276,6 +277,8 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	if (cfg->inbound.on && cfg->inbound.listen6.len && (err = add_listener(lp, &cfg->inbound.listen6, LST_INBOUND)))
 		return err;
 	if (cfg->metrics.len && (err = add_listener(lp, &cfg->metrics, LST_METRICS)))
+		return err;
+	if ((err = udp_init(lp)))
 		return err;
 	lp->st.last_reload_time = lp->st.last_reload_ok_time = loop_wall_time();
 	if ((err = metrics_config(lp))) {
@@ -553,6 +556,7 @@ static void on_tick(struct loop *lp)
 	conn_tick(lp);
 	http_tick(lp);
 	sess_tick(lp);
+	udp_tick(lp);
 	admin_tick(lp);
 	rxpool_tick(&lp->pool);
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
@@ -804,6 +808,7 @@ int loop_run(struct loop *lp)
 void loop_fini(struct loop *lp)
 {
 	close_listeners(lp, true);
+	udp_fini(lp);
 	http_fini(lp);
 	sess_fini(lp);
 	outlier_set_free(&lp->tunnel_peers);

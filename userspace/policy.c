@@ -41,6 +41,12 @@ static const char *const counter_names[HERMES_CNT_MAX] = {
 	[HERMES_CNT_SKMSG_TCP] = "sk_msg_tcp",
 	[HERMES_CNT_UNKNOWN_ACTION] = "unknown_action",
 	[HERMES_CNT_KPATH_SEND] = "kpath_send",
+	[HERMES_CNT_UDP_PASS] = "udp_pass",
+	[HERMES_CNT_UDP_DENY] = "udp_deny",
+	[HERMES_CNT_UDP_PROXY] = "udp_proxy",
+	[HERMES_CNT_UDP_UNSUPPORTED] = "udp_unsupported",
+	[HERMES_CNT_UDP_NOSLOT] = "udp_no_slot",
+	[HERMES_CNT_UDP_FAILOPEN] = "udp_fail_open",
 };
 
 static const char match_hint[] = "expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443";
@@ -243,6 +249,35 @@ const char *pol_action_name(unsigned action)
 	return action < HERMES_ACT_MAX ? action_names[action] : "unknown";
 }
 
+int pol_parse_protos(const char *s, unsigned *out)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "tcp"))
+		*out = POL_PROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*out = POL_PROTO_UDP;
+	else if (!strcmp(s, "both"))
+		*out = POL_PROTO_TCP | POL_PROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *pol_proto_name(unsigned proto)
+{
+	return proto == HERMES_PROTO_TCP ? "tcp" : proto == HERMES_PROTO_UDP ? "udp" : "unknown";
+}
+
+const char *pol_udp_refusal(enum hermes_action act)
+{
+	if (act == HERMES_ACT_HTTP)
+		return "action http reads HTTP/1.1 over TCP: it cannot apply to UDP (use protocol: tcp)";
+	if (act == HERMES_ACT_TUNNEL)
+		return "action tunnel is not supported for UDP yet (UDP rules take pass, deny or proxy)";
+	return NULL;
+}
+
 const char *pol_counter_name(unsigned counter)
 {
 	return counter < HERMES_CNT_MAX ? counter_names[counter] : "unknown";
@@ -289,7 +324,8 @@ int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct h
 	for (size_t i = 0; i < n; i++) {
 		const struct hermes_policy_key *k = &keys[i], *b = best >= 0 ? &keys[best] : NULL;
 
-		if (!pol_key_matches(k, d))
+		/* d is a TCP flow's destination (the flow table holds TCP sockets) */
+		if (k->proto != HERMES_PROTO_TCP || !pol_key_matches(k, d))
 			continue;
 		if (!b || (k->port && !b->port) || (!k->port == !b->port && k->prefixlen > b->prefixlen))
 			best = (int)i;
@@ -310,8 +346,8 @@ int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_ke
 		return a->prefixlen < b->prefixlen ? -1 : 1;
 	if (a->port != b->port)
 		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	/* Only a hand-written key with a non-zero pad gets here. */
-	return a->pad == b->pad ? 0 : (a->pad < b->pad ? -1 : 1);
+	/* the TCP rule of a match lists before its UDP twin */
+	return a->proto == b->proto ? 0 : (a->proto < b->proto ? -1 : 1);
 }
 
 int pol_map_put(int map_fd, const struct hermes_policy_key *key, const struct hermes_policy_val *val)

@@ -27,10 +27,18 @@ int pol_fmt_match(const struct hermes_policy_key *key, char *buf, size_t len);
  * -EINVAL for any other word. */
 int pol_parse_action(const char *s, enum hermes_action *out);
 const char *pol_action_name(unsigned action);
+/* Protocol sets of a rule: "tcp", "udp" or "both" -> POL_PROTO_* bits; -EINVAL otherwise. */
+#define POL_PROTO_TCP 1u
+#define POL_PROTO_UDP 2u
+int pol_parse_protos(const char *s, unsigned *out);
+/* "tcp" / "udp" / "unknown" for a key's proto byte. */
+const char *pol_proto_name(unsigned proto);
+/* Why action cannot apply to UDP (NULL if it can): the message for config and hermesctl. */
+const char *pol_udp_refusal(enum hermes_action act);
 const char *pol_counter_name(unsigned counter);
 /* "manual" / "config" / "unknown". */
 const char *pol_origin_name(unsigned origin);
-/* Whether rule key m matches destination d: same family, m's port 0 or d's port, and
+/* Whether rule key m matches TCP destination d (m's proto TCP): same family, m's port 0 or d's port, and
  * d's address inside m's prefix. */
 bool pol_key_matches(const struct hermes_policy_key *m, const struct hermes_addr *d);
 /* Whether every destination that inner matches is matched by outer too. */

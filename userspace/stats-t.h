@@ -41,9 +41,22 @@ enum tunnel_limit {
 /* What became of a tunnel client's optimistic data (tunnel_optimistic's labels). */
 enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, TUNNEL_NOPT };
 /* CONNECT-UDP on the tunnel listener (ep_udp.c): the direction of a datagram, and why one
- * was dropped (udp_drops' labels). */
-enum udp_dir { UDP_TO_TARGET, UDP_TO_CLIENT, UDP_NDIRS };
-enum udp_drop { UDP_DROP_OVERSIZE, UDP_DROP_CONTEXT, UDP_DROP_SEND, UDP_DROP_BUFFER, UDP_NDROPS };
+ * was dropped (tudp_drops' labels). */
+enum tudp_dir { TUDP_TO_TARGET, TUDP_TO_CLIENT, TUDP_NDIRS };
+enum tudp_drop { TUDP_DROP_OVERSIZE, TUDP_DROP_CONTEXT, TUDP_DROP_SEND, TUDP_DROP_BUFFER, TUDP_NDROPS };
+
+/* The UDP relay (udp.c): directions of udp_datagrams/udp_bytes, reasons of udp_drops. */
+enum udp_dir { UDP_DIR_OUT, UDP_DIR_IN, UDP_NDIRS };
+enum udp_drop {
+	UDP_DROP_TOO_BIG,      /* over udp.max_datagram: never truncated */
+	UDP_DROP_UNKNOWN_SLOT, /* sent to a slot address the map holds no flow for */
+	UDP_DROP_MAX_FLOWS,    /* a new flow over udp.max_flows */
+	UDP_DROP_SOCKET,       /* no upstream socket for a new flow */
+	UDP_DROP_SEND,         /* the send failed (buffer full, unreachable) */
+	UDP_DROP_ICMP,         /* an ICMP error read from an upstream socket */
+	UDP_DROP_NOT_SLOT,     /* reached the relay port at an address that is not a slot's */
+	UDP_NDROPS
+};
 
 /* The families of /metrics, in the order they are printed. TYPE is the bare word counter
  * or gauge. The kinds of line:
@@ -152,15 +165,15 @@ enum udp_drop { UDP_DROP_OVERSIZE, UDP_DROP_CONTEXT, UDP_DROP_SEND, UDP_DROP_BUF
 	      "path", "in_place", "copied") \
 	VALUE(udp_streams, counter, "hermes_tunnel_udp_streams_total", \
 	      "CONNECT-UDP requests (RFC 9298) the tunnel listener accepted (200 over HTTP/2, 101 over HTTP/1.1).") \
-	/* index: enum udp_dir */ \
-	ARRAY(udp_dgrams, counter, "hermes_tunnel_udp_datagrams_total", \
+	/* index: enum tudp_dir */ \
+	ARRAY(tudp_dgrams, counter, "hermes_tunnel_udp_datagrams_total", \
 	      "CONNECT-UDP datagrams relayed, by direction: to_target (DATAGRAM capsules sent as UDP), " \
 	      "to_client (UDP received, sent as DATAGRAM capsules).", "direction", "to_target", "to_client") \
-	ARRAY(udp_bytes, counter, "hermes_tunnel_udp_bytes_total", \
+	ARRAY(tudp_bytes, counter, "hermes_tunnel_udp_bytes_total", \
 	      "CONNECT-UDP payload bytes relayed (UDP payloads, without capsule heads), by direction.", \
 	      "direction", "to_target", "to_client") \
-	/* index: enum udp_drop */ \
-	ARRAY(udp_drops, counter, "hermes_tunnel_udp_drops_total", \
+	/* index: enum tudp_drop */ \
+	ARRAY(tudp_drops, counter, "hermes_tunnel_udp_drops_total", \
 	      "CONNECT-UDP datagrams dropped, by reason: oversize (over tunnel.udp_max_datagram_bytes, either " \
 	      "way), context (a context ID other than 0), send_error (the UDP send failed: a full socket buffer, an " \
 	      "ICMP error), buffer_full (no room toward the client).", \
@@ -356,7 +369,24 @@ enum udp_drop { UDP_DROP_OVERSIZE, UDP_DROP_CONTEXT, UDP_DROP_SEND, UDP_DROP_BUF
 	/* index: enum peer_result */ \
 	LABELS(tunnel_peer_results, counter, "hermes_tunnel_peer_attempts_total", \
 	       "Tunnel client attempts at a route's peer (next hop), by result.", "peer", "result", \
-	       "established", "refused", "denied", "timeout", "reset", "error")
+	       "established", "refused", "denied", "timeout", "reset", "error") \
+	/* index: enum udp_dir */ \
+	ARRAY(udp_datagrams, counter, "hermes_udp_datagrams_total", \
+	      "UDP datagrams relayed by the proxy action, by direction.", "direction", "app_to_upstream", \
+	      "upstream_to_app") \
+	ARRAY(udp_bytes, counter, "hermes_udp_bytes_total", "UDP payload bytes relayed by the proxy action, by direction.", \
+	      "direction", "app_to_upstream", "upstream_to_app") \
+	VALUE(udp_flows_total, counter, "hermes_udp_flows_total", \
+	      "UDP flows (an app socket and an original destination) the relay opened.") \
+	VALUE(udp_flows_expired, counter, "hermes_udp_flows_expired_total", "UDP flows forgotten after udp.idle_timeout_ms.") \
+	VALUE(udp_flows_active, gauge, "hermes_udp_flows_active", "UDP flows the relay holds now.") \
+	SCRAPE(bpf_udp_decisions, counter, "hermes_bpf_udp_decisions_total", \
+	       "UDP decisions taken in BPF (one per connect() and per send with an address), by action; " \
+	       "deny includes unsupported (a UDP rule whose action UDP does not take) and no_slot; " \
+	       "fail_open: proxy wanted, no UDP relay.") \
+	/* index: enum udp_drop */ \
+	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
+	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot")
 
 /* How many values a list of label values holds (an integer constant). */
 #define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))

@@ -62,10 +62,30 @@ typedef __u8 hermes_origin_t;
 #endif
 _Static_assert(sizeof(hermes_origin_t) == 1, "origin fields are one byte");
 
+/* The protocol a rule applies to: the policy key's proto byte, part of the matched data.
+ * 0 is TCP so that every rule written before UDP steering (that byte was padding, always
+ * 0) keeps meaning TCP only: an upgrade never widens what a rule catches. */
+enum hermes_proto {
+	HERMES_PROTO_TCP = 0,
+	HERMES_PROTO_UDP = 1,
+};
+
+/* hermes_policy_key.proto, named for bpftool as hermes_action_t is */
+#ifdef __BPF__
+enum __attribute__((packed)) hermes_proto_btf {
+	tcp = HERMES_PROTO_TCP,
+	udp = HERMES_PROTO_UDP,
+};
+typedef enum hermes_proto_btf hermes_proto_t;
+#else
+typedef __u8 hermes_proto_t;
+#endif
+_Static_assert(sizeof(hermes_proto_t) == 1, "proto fields are one byte");
+
 #define HERMES_FAMILY_V4 4
 #define HERMES_FAMILY_V6 6
 
-/* LPM trie key. The matched bits are data = family, pad, port, addr, in that order,
+/* LPM trie key. The matched bits are data = family, proto, port, addr, in that order,
  * so prefixlen = 32 + CIDR length. port is network order; port 0 means "any port".
  * Lookups are done twice: first with the real port (only exact-port rules can match,
  * their prefix covers the port), then with port 0 (any-port rules): an exact-port
@@ -73,13 +93,13 @@ _Static_assert(sizeof(hermes_origin_t) == 1, "origin fields are one byte");
 struct hermes_policy_key {
 	__u32 prefixlen;
 	__u8 family;   /* HERMES_FAMILY_V4 or HERMES_FAMILY_V6 */
-	__u8 pad;
+	hermes_proto_t proto; /* enum hermes_proto: a UDP lookup never finds a TCP rule */
 	__u16 port;    /* network byte order, 0 = any port */
 	__u8 addr[16]; /* network byte order */
 };
 _Static_assert(sizeof(struct hermes_policy_key) == 24, "policy key layout is ABI");
 
-#define HERMES_POLICY_PREFIX_BASE 32 /* bits of family+pad+port before the address */
+#define HERMES_POLICY_PREFIX_BASE 32 /* bits of family+proto+port before the address */
 
 struct hermes_policy_val {
 	hermes_action_t action; /* enum hermes_action */
@@ -109,6 +129,13 @@ enum hermes_counter {
 	HERMES_CNT_SKMSG_TCP,   /* sockets whose first send found no peer: TCP for good */
 	HERMES_CNT_UNKNOWN_ACTION, /* connects denied because their rule's action is unknown (also counted as deny) */
 	HERMES_CNT_KPATH_SEND,  /* app sockets whose sends took the kernel path to the upstream */
+	/* UDP decisions: one per connect() and per sendto()/sendmsg() with an address */
+	HERMES_CNT_UDP_PASS,
+	HERMES_CNT_UDP_DENY,    /* EPERM; includes the next three */
+	HERMES_CNT_UDP_PROXY,
+	HERMES_CNT_UDP_UNSUPPORTED, /* a UDP rule whose action UDP does not have (tunnel, http, unknown), or proxy to IPv6 */
+	HERMES_CNT_UDP_NOSLOT,  /* proxy wanted but no free flow slot (hermes_udp_slots) */
+	HERMES_CNT_UDP_FAILOPEN,/* proxy wanted but no hermesd UDP relay: went direct */
 	HERMES_CNT_MAX
 };
 

@@ -203,7 +203,7 @@ def scenario_h2(host, port, pki, admin):
         flows = urllib.request.urlopen("http://%s/flows" % admin, timeout=3).read().decode()
     except OSError as e:
         flows = str(e)
-    check("flows_proto_udp", '"proto":"udp"' in flows and "10.77.1.2:5353" in flows, flows[:300])
+    check("flows_proto_udp", '"protocol":"udp"' in flows and "10.77.1.2:5353" in flows, flows[:300])
 
     six = c.open(TMPL % ("fd77%3A1%3A%3A2", 5353))
     h = c.answer(six)

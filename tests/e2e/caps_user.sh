@@ -45,8 +45,8 @@ for mode in root nobody; do
 	stop_hermesd TERM 15
 	assert_eq 0 "$HERMESD_RC" "$mode: exit status after SIGTERM"
 	# the links outlive hermesd (the next round's start takes them over); as nobody, the
-	# five on the re-made app cgroup were left defunct
-	if [ $mode = root ]; then want=7; else want=2; fi
+	# nine on the re-made app cgroup were left defunct
+	if [ $mode = root ]; then want=11; else want=2; fi
 	assert_eq $want "$(cg_prog_count)" "$mode: programs still attached after SIGTERM"
 done
 pass "capabilities: only CAP_NET_ADMIN; --user nobody honoured"

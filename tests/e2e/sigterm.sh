@@ -61,7 +61,7 @@ assert_eq 0 "$rc" "hermesd exit status after SIGTERM"
 say "ok: open connection drained"
 
 # ---- stopped: links and pins stay
-assert_ge 7 "$(cg_prog_count)" "programs still attached under $CG after SIGTERM"
+assert_ge 11 "$(cg_prog_count)" "programs still attached under $CG after SIGTERM"
 assert_eq "$before" "$(link_ids)" "the pinned links (and their programs) after SIGTERM"
 expect_eperm "deny still enforced after SIGTERM" 10.77.1.3 80
 out=$(in_app "$PY" "$TESTBIN/hnet.py" connect 10.77.1.2 80) || die "connect to the proxied destination after SIGTERM failed: $out"

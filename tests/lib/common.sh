@@ -567,11 +567,11 @@ hermesctl() {
 	ns_c "$HERMESCTL_BIN" --pin-root "$PINROOT" "$@"
 }
 
-# policy_add CIDR[:PORT] ACTION (fails the test if hermesctl fails)
+# policy_add CIDR[:PORT] ACTION [--protocol P] (fails the test if hermesctl fails)
 policy_add() {
 	local out
-	out=$(hermesctl policy add "$1" "$2" 2>&1) || die "hermesctl policy add $1 $2 failed: $out"
-	say "policy add $1 $2"
+	out=$(hermesctl policy add "$@" 2>&1) || die "hermesctl policy add $* failed: $out"
+	say "policy add $*"
 }
 
 # admin_code PATH: HTTP status of the admin endpoint (000 when unreachable)

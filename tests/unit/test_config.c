@@ -179,6 +179,37 @@ static const char full_yaml[] =
 	"    alternates:\n"
 	"      - \"[fd00::4]:443\"\n";
 
+/* protocol: a rule is TCP unless it says udp; both makes a UDP twin of the TCP rule; a
+ * udp and a tcp rule of the same match are two rules. */
+static bool test_rule_protocol(void)
+{
+	static const char *yaml = "policy:\n"
+		"  - {match: 10.0.1.0/24, action: deny}\n"
+		"  - {match: 10.0.2.0/24, action: proxy, protocol: both}\n"
+		"  - {match: 10.0.3.0/24, action: pass, protocol: udp}\n"
+		"  - {match: 10.0.3.0/24, action: deny, protocol: tcp}\n";
+	struct hermes_config cfg;
+	char path[64], err[512];
+	bool ok = true;
+
+	if (!ASSERT_EQ(load_text(yaml, &cfg, path, sizeof(path), err, sizeof(err)), 0, "protocol rules load")) {
+		fprintf(stderr, "  message: %s\n", err);
+		return false;
+	}
+	if (ASSERT_EQ(cfg.n_rules, 5, "a both rule is two entries")) {
+		ok &= ASSERT_EQ(cfg.rules[0].key.proto, HERMES_PROTO_TCP, "no protocol: tcp");
+		ok &= ASSERT_EQ(cfg.rules[1].key.proto, HERMES_PROTO_TCP, "both: the tcp entry in place");
+		ok &= ASSERT_EQ(cfg.rules[2].key.proto, HERMES_PROTO_UDP, "udp");
+		ok &= ASSERT_EQ(cfg.rules[3].key.proto, HERMES_PROTO_TCP, "tcp");
+		ok &= ASSERT_EQ(cfg.rules[4].key.proto, HERMES_PROTO_UDP, "both: the udp twin at the end");
+		ok &= ASSERT_EQ(cfg.rules[4].val.action, HERMES_ACT_PROXY, "the twin's action");
+		ok &= ASSERT_EQ(cfg.rules[4].key.prefixlen, cfg.rules[1].key.prefixlen, "the twin's match");
+	}
+	config_free(&cfg);
+	unlink(path);
+	return ok;
+}
+
 static bool test_full(void)
 {
 	const struct cfg_endpoint_set *set;
@@ -410,6 +441,14 @@ static const struct bad_case {
 	  "70000" },
 	{ "unknown action", "policy:\n  - match: 10.0.2.0/24\n    action: redirect\n", 3,
 	  "action", "redirect" },
+	{ "unknown protocol", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n    protocol: sctp\n", 4,
+	  "protocol", "expected tcp (the default), udp or both" },
+	{ "http for udp", "policy:\n  - match: 10.0.2.0/24\n    action: http\n    protocol: udp\n", 3,
+	  "protocol udp", "cannot apply to UDP" },
+	{ "tunnel for udp", "policy:\n  - match: 10.0.2.0/24\n    action: tunnel\n    protocol: both\n", 3,
+	  "protocol both", "not supported for UDP yet" },
+	{ "duplicate udp rule", "policy:\n  - {match: 10.0.2.0/24, action: pass, protocol: both}\n"
+	  "  - {match: 10.0.2.0/24, action: deny, protocol: udp}\n", 3, "duplicate policy match", "line 2 and line 3" },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
 	  "routes", "peers" },
 	{ "TLS peer without tls", "routes:\n  - {name: r, match: [10.0.0.0/8], peers: [10.0.0.1:15008]}\n", 2,
@@ -1018,6 +1057,11 @@ static const char print_yaml[] =
 	"listeners: {tunnel: 10.0.0.1:15008, outbound6: off, metrics: 0.0.0.0:15020}\n"
 	"tunnel: {allow_cleartext: true}\n"
 	"tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"
+	"udp: {relay: false, idle_timeout_ms: 5000, max_flows: 9, max_datagram: 1500}\n"
+	"policy:\n"
+	"  - {match: 10.0.1.0/24, action: proxy, protocol: both}\n"
+	"  - {match: 10.0.2.0/24, action: deny, protocol: udp}\n"
+	"  - {match: 10.0.2.0/24, action: pass}\n"
 	"routes:\n"
 	"  - name: r1\n"
 	"    match: [10.0.3.0/24, \"[fd00::/64]:443\"]\n"
@@ -1083,6 +1127,7 @@ int main(void)
 	RUN(test_defaults);
 	RUN(test_full);
 	RUN(test_variants);
+	RUN(test_rule_protocol);
 	RUN(test_detach_on_exit);
 	RUN(test_metrics_cleartext);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)

@@ -155,7 +155,7 @@ static bool test_key_layout(void)
 	ok &= ASSERT_EQ(k.prefixlen, HERMES_POLICY_PREFIX_BASE + 8, "v4 /8 prefixlen");
 	ok &= ASSERT_EQ(k.prefixlen, 40, "v4 /8 prefixlen literal");
 	ok &= ASSERT_EQ(k.family, HERMES_FAMILY_V4, "v4 family");
-	ok &= ASSERT_EQ(k.pad, 0, "pad");
+	ok &= ASSERT_EQ(k.proto, HERMES_PROTO_TCP, "a parsed match is a TCP rule (proto 0)");
 	ok &= ASSERT_EQ(k.port, 0, "any port is 0");
 	ok &= ASSERT_TRUE(!memcmp(k.addr, net10, 16), "v4 address in addr[0..3], rest zero");
 
@@ -270,6 +270,27 @@ static bool test_actions(void)
 }
 
 /* Values past the enum fail closed in BPF: user space never writes one and names each it finds. */
+/* protocol words, and the actions UDP rules refuse */
+static bool test_protocols(void)
+{
+	unsigned p = 0;
+	bool ok = true;
+
+	ok &= ASSERT_EQ(pol_parse_protos("tcp", &p), 0, "tcp") && ASSERT_EQ(p, POL_PROTO_TCP, "tcp bits");
+	ok &= ASSERT_EQ(pol_parse_protos("udp", &p), 0, "udp") && ASSERT_EQ(p, POL_PROTO_UDP, "udp bits");
+	ok &= ASSERT_EQ(pol_parse_protos("both", &p), 0, "both") && ASSERT_EQ(p, POL_PROTO_TCP | POL_PROTO_UDP, "both bits");
+	ok &= ASSERT_EQ(pol_parse_protos("UDP", &p), -EINVAL, "case matters");
+	ok &= ASSERT_EQ(pol_parse_protos(NULL, &p), -EINVAL, "no word");
+	ok &= ASSERT_STREQ(pol_proto_name(HERMES_PROTO_TCP), "tcp", "proto 0");
+	ok &= ASSERT_STREQ(pol_proto_name(HERMES_PROTO_UDP), "udp", "proto 1");
+	ok &= ASSERT_STREQ(pol_proto_name(7), "unknown", "proto 7");
+	ok &= ASSERT_TRUE(!pol_udp_refusal(HERMES_ACT_PASS) && !pol_udp_refusal(HERMES_ACT_DENY) &&
+			  !pol_udp_refusal(HERMES_ACT_PROXY), "pass, deny, proxy take UDP");
+	ok &= ASSERT_TRUE(pol_udp_refusal(HERMES_ACT_HTTP) != NULL, "http refused");
+	ok &= ASSERT_TRUE(pol_udp_refusal(HERMES_ACT_TUNNEL) != NULL, "tunnel refused (not yet)");
+	return ok;
+}
+
 static bool test_unknown_action(void)
 {
 	struct hermes_policy_key k;
@@ -355,6 +376,11 @@ static bool test_best_rule(void)
 	ASSERT_EQ(pol_best_rule(k, 5, &d), 4, "fd00::7:443");
 	d = addr_of("fd00::7", 80);
 	ASSERT_EQ(pol_best_rule(k, 5, &d), -1, "fd00::7:80: the v6 rule names 443");
+	/* a UDP rule never decides a TCP flow, however specific */
+	k[3].proto = HERMES_PROTO_UDP;
+	d = addr_of("10.1.2.3", 81);
+	ASSERT_EQ(pol_best_rule(k, 5, &d), 1, "10.1.2.3:81 with the /32 a UDP rule: the TCP /16");
+	k[3].proto = HERMES_PROTO_TCP;
 
 	pol_parse_match("10.0.0.0/8", &a);
 	pol_parse_match("10.1.0.0/16:80", &b);
@@ -628,6 +654,7 @@ int main(void)
 	RUN(test_fmt);
 	RUN(test_actions);
 	RUN(test_unknown_action);
+	RUN(test_protocols);
 	RUN(test_order);
 	RUN(test_best_rule);
 	RUN(test_sync_full_map);

@@ -34,24 +34,31 @@ static const struct help_entry help_entries[] = {
 "        Exits 1 unless all is well (every link attached, hermesd ready;\n"
 "        shedding load is not unreadiness), so it serves as a health check.\n", 0 },
 	{ "policy list", "policy list [--json]",
-"        Every rule, sorted by family, address, prefix and port, with its action\n"
-"        and origin: \"config\" rules come from hermesd's config file and are\n"
-"        replaced on reload; \"manual\" rules come from hermesctl or bpftool and\n"
-"        are left alone by reloads (a manual rule also wins over a config rule\n"
-"        with the same match). An action value hermes does not know (written\n"
-"        with bpftool) shows as unknown(N): the BPF programs deny its connects.\n"
-"        --json prints an array of\n"
-"        {\"match\": ..., \"action\": ..., \"origin\": ...} objects.\n", SEC_BPFTOOL },
-	{ "policy add", "policy add CIDR[:PORT] ACTION [--json]",
+"        Every rule, sorted by family, address, prefix and port, with its action,\n"
+"        origin and protocol (tcp or udp; a rule added with --protocol both is\n"
+"        listed twice, once per protocol): \"config\" rules come from hermesd's\n"
+"        config file and are replaced on reload; \"manual\" rules come from\n"
+"        hermesctl or bpftool and are left alone by reloads (a manual rule also\n"
+"        wins over a config rule with the same match and protocol). An action\n"
+"        value hermes does not know (written with bpftool) shows as unknown(N):\n"
+"        the BPF programs deny its connects. --json prints an array of\n"
+"        {\"match\": ..., \"protocol\": ..., \"action\": ..., \"origin\": ...} objects.\n", SEC_BPFTOOL },
+	{ "policy add", "policy add CIDR[:PORT] ACTION [--protocol tcp|udp|both] [--json]",
 "        Adds or replaces the rule for CIDR[:PORT] (origin manual). Both words\n"
-"        are checked before the map is touched. For a tunnel rule, hermesctl\n"
-"        then asks hermesd (GET /routes) whether a tunnel route covers the whole\n"
-"        match, and warns on stderr when none does (those connections would be\n"
-"        reset) or when hermesd does not answer (it could not be checked); the\n"
-"        rule is added either way. --json prints {\"match\", \"action\",\n"
-"        \"origin\", \"route_check\"}.\n", SEC_MATCHES | SEC_ACTIONS | SEC_BPFTOOL },
-	{ "policy del", "policy del CIDR[:PORT] [--json]",
-"        Deletes the rule with exactly this match (same prefix, same port).\n"
+"        are checked before the map is touched. --protocol says what the rule\n"
+"        steers: tcp (the default: a rule never catches UDP unless it says so),\n"
+"        udp, or both (two map entries). UDP rules take pass, deny (sendto()\n"
+"        and connect() fail with EPERM) and proxy (hermesd relays the\n"
+"        datagrams); http and tunnel are refused for UDP. For a tunnel rule,\n"
+"        hermesctl then asks hermesd (GET /routes) whether a tunnel route\n"
+"        covers the whole match, and warns on stderr when none does (those\n"
+"        connections would be reset) or when hermesd does not answer (it could\n"
+"        not be checked); the rule is added either way. --json prints\n"
+"        {\"match\", \"protocol\", \"action\", \"origin\", \"route_check\"}.\n",
+	  SEC_MATCHES | SEC_ACTIONS | SEC_BPFTOOL },
+	{ "policy del", "policy del CIDR[:PORT] [--protocol tcp|udp|both] [--json]",
+"        Deletes the rule with exactly this match (same prefix, same port) and\n"
+"        protocol (tcp unless --protocol says otherwise; both: either entry).\n"
 "        --json prints {\"deleted\": MATCH}.\n", SEC_MATCHES | SEC_BPFTOOL },
 	{ "routes", "routes [--json]",
 "        The routes of the running hermesd (from its config): the tunnel routes\n"
@@ -144,7 +151,8 @@ static void help_bpftool(FILE *f)
 	fprintf(f,
 "BPFTOOL\n"
 "    The same with bpftool. Policy key (24 bytes): prefixlen (u32, host order,\n"
-"    = 32 + CIDR length), family (4 or 6), pad, port (network order, 0 = any),\n"
+"    = 32 + CIDR length), family (4 or 6), proto (0 tcp, 1 udp), port (network\n"
+"    order, 0 = any),\n"
 "    addr[16]. Value (8 bytes): action (0 pass, 1 deny, 2 proxy, 3 tunnel,\n"
 "    4 http; any other value denies, counted as unknown_action), origin\n"
 "    (0 manual, 1 config), pad[2], route_id (u32). The maps' BTF names the\n"

@@ -16,7 +16,7 @@
 
 struct rule_row {
 	char match[80];
-	unsigned action, origin;
+	unsigned action, origin, proto;
 };
 
 struct rule_list {
@@ -49,6 +49,7 @@ static int collect_rule(const struct hermes_policy_key *k, const struct hermes_p
 			 k->prefixlen, k->family, ntohs(k->port));
 	r->action = v->action;
 	r->origin = v->origin;
+	r->proto = k->proto;
 	return 0;
 }
 
@@ -98,22 +99,28 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("%-*s  %-8s %s\n", (int)w, "MATCH", "ACTION", "ORIGIN");
+		printf("%-*s  %-8s %-7s %s\n", (int)w, "MATCH", "ACTION", "ORIGIN", "PROTO");
 	for (size_t i = 0; i < l.n; i++) {
-		char a[24], o[24];
+		char a[24], o[24], p[24];
 
 		print_action(a, sizeof(a), l.rows[i].action);
 		print_origin(o, sizeof(o), l.rows[i].origin);
+		if (l.rows[i].proto <= HERMES_PROTO_UDP)
+			snprintf(p, sizeof(p), "%s", pol_proto_name(l.rows[i].proto));
+		else
+			snprintf(p, sizeof(p), "proto %u", l.rows[i].proto);
 		if (json) {
 			printf("%s\n  {\"match\": ", i ? "," : "");
 			json_str(stdout, l.rows[i].match);
+			printf(", \"protocol\": ");
+			json_str(stdout, p);
 			printf(", \"action\": ");
 			json_str(stdout, a);
 			printf(", \"origin\": ");
 			json_str(stdout, o);
 			printf("}");
 		} else {
-			printf("%-*s  %-8s %s\n", (int)w, l.rows[i].match, a, o);
+			printf("%-*s  %-8s %-7s %s\n", (int)w, l.rows[i].match, a, o, p);
 		}
 	}
 	if (json)
@@ -124,6 +131,39 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 			       "denied; rewrite them with 'hermesctl policy add MATCH ACTION' or delete them");
 	free(l.rows);
 	return EXIT_OK;
+}
+
+/* Takes `--protocol tcp|udp|both` (or `--protocol=...`) out of argv; *protos is
+ * POL_PROTO_TCP when it is absent. -1 (message printed) for a bad or missing word. */
+static int take_protocol(int *argc, char **argv, unsigned *protos)
+{
+	*protos = POL_PROTO_TCP;
+	for (int i = 1; i < *argc; i++) {
+		const char *w = NULL;
+		int used = 1;
+
+		if (!strncmp(argv[i], "--protocol=", 11)) {
+			w = argv[i] + 11;
+		} else if (!strcmp(argv[i], "--protocol")) {
+			w = i + 1 < *argc ? argv[i + 1] : NULL;
+			used = 2;
+		} else {
+			continue;
+		}
+		if (pol_parse_protos(w, protos)) {
+			errmsg("bad --protocol '%s' (expected tcp, udp or both)", w ? w : "");
+			return -1;
+		}
+		memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used) * sizeof(*argv));
+		*argc -= used;
+		i--;
+	}
+	return 0;
+}
+
+static const char *protos_word(unsigned protos)
+{
+	return protos == (POL_PROTO_TCP | POL_PROTO_UDP) ? "both" : protos == POL_PROTO_UDP ? "udp" : "tcp";
 }
 
 /* Parses a match for add/del, and how messages write it (as stored: host bits
@@ -219,11 +259,15 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 	struct hermes_policy_val val;
 	struct route_check rc = { 0 };
 	enum hermes_action act = HERMES_ACT_PASS;
+	unsigned protos;
 	char canon[80];
-	int fd, err;
+	int fd, err = 0;
 
+	if (take_protocol(&argc, argv, &protos))
+		return EXIT_USAGE;
 	if (argc != 3)
-		return usage_error("policy add: expected CIDR[:PORT] ACTION, e.g. 'policy add 10.0.0.0/8:80 proxy'");
+		return usage_error("policy add: expected CIDR[:PORT] ACTION [--protocol tcp|udp|both], "
+				   "e.g. 'policy add 10.0.0.0/8:80 proxy'");
 	/* Both words are checked before the map is opened: a typo must never leave a
 	 * half-applied change or a misleading "cannot open" error. */
 	if (parse_match_arg(argv[1], &key, canon, sizeof(canon)))
@@ -232,13 +276,23 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 		errmsg("unknown action '%s' (expected pass, deny, proxy, tunnel or http)", argv[2]);
 		return EXIT_USAGE;
 	}
+	if ((protos & POL_PROTO_UDP) && pol_udp_refusal(act)) {
+		errmsg("%s -> %s with --protocol %s: %s", canon, argv[2], protos_word(protos), pol_udp_refusal(act));
+		return EXIT_USAGE;
+	}
 	fd = ctl_open_policy(c);
 	if (fd < 0)
 		return EXIT_RUNTIME;
 	memset(&val, 0, sizeof(val));
 	val.action = (__u8)act;
 	val.origin = HERMES_ORIGIN_MANUAL;
-	err = pol_map_put(fd, &key, &val);
+	/* `both` is two entries, the TCP one first */
+	for (unsigned p = HERMES_PROTO_TCP; p <= HERMES_PROTO_UDP && !err; p++) {
+		if (!(protos & (p == HERMES_PROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP)))
+			continue;
+		key.proto = (hermes_proto_t)p;
+		err = pol_map_put(fd, &key, &val);
+	}
 	close(fd);
 	if (err) {
 		errmsg("cannot write %s -> %s to %s/%s: %s%s", canon, argv[2], c->pin_root, HERMES_MAP_POLICY,
@@ -258,12 +312,13 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 			       "hermesd's config has a route for them (see 'hermesctl routes')", c->admin.addr, canon);
 	}
 	if (!c->json) {
-		printf("policy: %s -> %s (manual)\n", canon, pol_action_name(act));
+		printf("policy: %s %s -> %s (manual)\n", canon, protos_word(protos), pol_action_name(act));
 		return EXIT_OK;
 	}
 	printf("{\"match\": ");
 	json_str(stdout, canon);
-	printf(", \"action\": \"%s\", \"origin\": \"manual\", \"route_check\": ", pol_action_name(act));
+	printf(", \"protocol\": \"%s\", \"action\": \"%s\", \"origin\": \"manual\", \"route_check\": ",
+	       protos_word(protos), pol_action_name(act));
 	if (act != HERMES_ACT_TUNNEL) {
 		printf("null}\n");
 		return EXIT_OK;
@@ -286,20 +341,38 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 static int policy_del(const struct ctl *c, int argc, char **argv)
 {
 	struct hermes_policy_key key;
+	unsigned protos;
 	char canon[80];
-	int fd, err;
+	int fd, err = 0, n_del = 0;
 
+	if (take_protocol(&argc, argv, &protos))
+		return EXIT_USAGE;
 	if (argc != 2)
-		return usage_error("policy del: expected CIDR[:PORT], e.g. 'policy del 10.0.0.0/8:80'");
+		return usage_error("policy del: expected CIDR[:PORT] [--protocol tcp|udp|both], e.g. 'policy del 10.0.0.0/8:80'");
 	if (parse_match_arg(argv[1], &key, canon, sizeof(canon)))
 		return EXIT_USAGE;
 	fd = ctl_open_policy(c);
 	if (fd < 0)
 		return EXIT_RUNTIME;
-	err = pol_map_del(fd, &key);
+	/* `both` deletes whichever of the two exists */
+	for (unsigned p = HERMES_PROTO_TCP; p <= HERMES_PROTO_UDP; p++) {
+		int e;
+
+		if (!(protos & (p == HERMES_PROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP)))
+			continue;
+		key.proto = (hermes_proto_t)p;
+		e = pol_map_del(fd, &key);
+		if (!e)
+			n_del++;
+		else if (e != -ENOENT || !err)
+			err = e;
+	}
+	if (n_del && err == -ENOENT)
+		err = 0;
 	close(fd);
 	if (err == -ENOENT) {
-		errmsg("no rule for %s (see 'hermesctl policy list': the prefix and port must match exactly)", canon);
+		errmsg("no %s rule for %s (see 'hermesctl policy list': the prefix, port and protocol must match exactly)",
+		       protos_word(protos), canon);
 		return EXIT_RUNTIME;
 	}
 	if (err) {

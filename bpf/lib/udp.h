@@ -1,0 +1,241 @@
+/* udp.h: transparent UDP steering (include/hermes/udp.h). connect4/6 and sendmsg4/6 of
+ * the enabled cgroup's UDP sockets decide per policy (proto udp): pass, deny (EPERM) or
+ * proxy, which sends the datagram to the flow's slot address at hermesd's UDP port;
+ * recvmsg4/6 show a reply from a slot address as coming from the original destination. */
+#ifndef HERMES_BPF_UDP_H
+#define HERMES_BPF_UDP_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "hermes/udp.h"
+#include "lib/maps.h"
+
+/* Slot -> flow (original destination, app socket): what hermesd and recvmsg read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HERMES_UDP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hermes_udp_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_udp_slots SEC(".maps");
+
+/* (app socket, destination) -> slot, so that a flow keeps its slot; LRU as a backstop. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HERMES_UDP_FLOWS_MAX);
+	__type(key, struct hermes_udp_fkey);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_udp_flows SEC(".maps");
+
+/* hermesd's UDP relay port and slot idle time, and the slot cursor. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hermes_udp_conf);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_udp_conf SEC(".maps");
+
+#define SOCK_DGRAM_ 2
+#define IPPROTO_UDP_ 17
+#define BPF_F_CURRENT_NETNS_UDP (-1L)
+
+/* What the steering of one UDP send or connect came to. */
+enum udp_verdict { UDP_GO, UDP_EPERM, UDP_STEER };
+
+static __always_inline int is_udp(const struct bpf_sock_addr *ctx)
+{
+	return ctx->type == SOCK_DGRAM_ && ctx->protocol == IPPROTO_UDP_;
+}
+
+static __always_inline __u32 udp_slot_ip4(__u32 slot)
+{
+	return bpf_htonl((HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | (slot & 0xffff));
+}
+
+/* The slot a reply's source address names, or -1. */
+static __always_inline int udp_ip4_slot(__u32 ip4_be)
+{
+	__u32 ip = bpf_ntohl(ip4_be);
+
+	if ((ip >> 16) != ((HERMES_UDP_NET_A << 8) | HERMES_UDP_NET_B))
+		return -1;
+	return (int)(ip & 0xffff);
+}
+
+static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct hermes_addr *b)
+{
+	__u32 x[4], y[4];
+
+	__builtin_memcpy(x, a->addr, 16);
+	__builtin_memcpy(y, b->addr, 16);
+	return a->family == b->family && a->port == b->port && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3];
+}
+
+/* Policy decision for a UDP destination: the action, unsupported ones folded into deny. */
+static __always_inline int udp_action(const struct hermes_addr *dst)
+{
+	struct hermes_policy_key key = {};
+	const struct hermes_policy_val *val;
+	__u16 port = dst->port;
+	int action;
+
+	key.family = dst->family;
+	key.proto = (hermes_proto_t)HERMES_PROTO_UDP;
+	key.port = port;
+	__builtin_memcpy(key.addr, dst->addr, 16);
+	key.prefixlen = HERMES_POLICY_PREFIX_BASE + (dst->family == HERMES_FAMILY_V4 ? 32 : 128);
+	val = bpf_map_lookup_elem(&hermes_policy, &key);
+	if (!val) {
+		key.port = 0;
+		val = bpf_map_lookup_elem(&hermes_policy, &key);
+	}
+	action = val ? val->action : HERMES_ACT_PASS;
+	/* proxy needs a slot address of dst's family: IPv4 only (127.72.0.0/16) */
+	if (action == HERMES_ACT_PROXY && dst->family != HERMES_FAMILY_V4)
+		action = -1;
+	if (action == HERMES_ACT_PASS) {
+		count(HERMES_CNT_UDP_PASS);
+		return action;
+	}
+	if (action == HERMES_ACT_PROXY)
+		return action;
+	/* fail closed: tunnel, http, a value hermes does not know, IPv6 proxy */
+	if (action != HERMES_ACT_DENY)
+		count(HERMES_CNT_UDP_UNSUPPORTED);
+	count(HERMES_CNT_UDP_DENY);
+	return HERMES_ACT_DENY;
+}
+
+/* hermesd's UDP relay socket is bound in this netns: proxy fails open without it. */
+static __always_inline int udp_relay_alive(struct bpf_sock_addr *ctx, __u16 port)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	t.ipv4.saddr = bpf_htonl(0x7f000001);
+	t.ipv4.daddr = udp_slot_ip4(0);
+	t.ipv4.dport = port;
+	sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS_UDP, 0);
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	return 1;
+}
+
+/* Takes the next cursor value: one sender only ever sees each, so no two claim a slot at once. */
+static __always_inline __u32 udp_cursor_next(struct hermes_udp_conf *conf)
+{
+	__u32 c;
+
+	bpf_spin_lock(&conf->lock);
+	c = conf->cursor++;
+	bpf_spin_unlock(&conf->lock);
+	return c;
+}
+
+/* The flow's slot (kept, or a free one claimed), or -1 when none is free. */
+static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes_udp_conf *conf,
+					const struct hermes_addr *dst)
+{
+	struct hermes_udp_fkey fk = {};
+	struct hermes_udp_slot *s;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 *idx, i;
+
+	fk.cookie = bpf_get_socket_cookie(ctx);
+	fk.dst = *dst;
+	idx = bpf_map_lookup_elem(&hermes_udp_flows, &fk);
+	if (idx) {
+		__u32 k = *idx;
+
+		s = bpf_map_lookup_elem(&hermes_udp_slots, &k);
+		if (s && s->cookie == fk.cookie && udp_addr_eq(&s->dst, dst)) {
+			s->last_ns = now;
+			return (int)k;
+		}
+	}
+	for (i = 0; i < HERMES_UDP_PROBES; i++) {
+		__u32 k = udp_cursor_next(conf) & (HERMES_UDP_SLOTS - 1);
+		__u64 ug;
+
+		s = bpf_map_lookup_elem(&hermes_udp_slots, &k);
+		if (!s || (s->cookie && now - s->last_ns <= conf->idle_ns))
+			continue;
+		s->dst = *dst;
+		s->cookie = fk.cookie;
+		s->last_ns = now;
+		s->pid = bpf_get_current_pid_tgid() >> 32;
+		ug = bpf_get_current_uid_gid();
+		s->uid = (__u32)ug;
+		s->gid = (__u32)(ug >> 32);
+		bpf_map_update_elem(&hermes_udp_flows, &fk, &k, BPF_ANY);
+		return (int)k;
+	}
+	return -1;
+}
+
+/* The decision for a send or connect to dst (IPv4 or folded v4-mapped); for UDP_STEER
+ * ip4 and port are the slot address and hermesd's port to send to instead. */
+static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, const struct hermes_addr *dst,
+						  __u32 *ip4, __u16 *port)
+{
+	const struct hermes_bpf_config *cfg = bpf_config();
+	struct hermes_udp_conf *conf;
+	struct bpf_sock *sk = ctx->sk;
+	__u32 zero = 0;
+	int action, slot;
+
+	if (!cfg || !sk)
+		return UDP_GO;
+	if (cfg->mark && sk->mark == cfg->mark) {
+		count(HERMES_CNT_OWN);
+		return UDP_GO;
+	}
+	action = udp_action(dst);
+	if (action == HERMES_ACT_PASS)
+		return UDP_GO;
+	if (action == HERMES_ACT_DENY)
+		return UDP_EPERM;
+	conf = bpf_map_lookup_elem(&hermes_udp_conf, &zero);
+	if (!conf || !conf->port || cfg->draining || !udp_relay_alive(ctx, conf->port)) {
+		count(HERMES_CNT_UDP_FAILOPEN);
+		return UDP_GO;
+	}
+	slot = udp_slot_get(ctx, conf, dst);
+	if (slot < 0) {
+		count(HERMES_CNT_UDP_NOSLOT);
+		count(HERMES_CNT_UDP_DENY);
+		return UDP_EPERM;
+	}
+	count(HERMES_CNT_UDP_PROXY);
+	*ip4 = udp_slot_ip4((__u32)slot);
+	*port = conf->port;
+	return UDP_STEER;
+}
+
+/* A reply from slot address ip4:port to this socket: the flow's original destination. */
+static __always_inline const struct hermes_udp_slot *udp_reply_slot(struct bpf_sock_addr *ctx, __u32 ip4, __u16 port)
+{
+	const struct hermes_udp_slot *s;
+	struct hermes_udp_conf *conf;
+	__u32 zero = 0, k;
+	int slot = udp_ip4_slot(ip4);
+
+	if (slot < 0)
+		return NULL;
+	conf = bpf_map_lookup_elem(&hermes_udp_conf, &zero);
+	if (!conf || !conf->port || conf->port != port)
+		return NULL;
+	k = (__u32)slot;
+	s = bpf_map_lookup_elem(&hermes_udp_slots, &k);
+	if (!s || s->cookie != bpf_get_socket_cookie(ctx) || s->dst.family != HERMES_FAMILY_V4)
+		return NULL;
+	return s;
+}
+
+#endif

@@ -1,0 +1,64 @@
+/* udp.h: the contract of transparent UDP steering between the BPF programs and hermesd.
+ * A datagram the policy proxies is sent to a per-flow loopback address, 127.72.X.Y at
+ * hermesd's UDP port, whose low 16 bits name a slot of hermes_udp_slots: the flow's
+ * original destination and the app socket's cookie. hermesd's UDP socket learns the
+ * slot from each datagram's destination (IP_PKTINFO) and answers from that same
+ * address, which recvmsg4 turns back into the original destination. */
+#ifndef HERMES_UDP_H
+#define HERMES_UDP_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+#include "hermes/origdst.h"
+
+/* Slot addresses are 127.72.0.0/16: 127.0.0.0/8 is local on lo without any setup. */
+#define HERMES_UDP_NET_A 127
+#define HERMES_UDP_NET_B 72
+#define HERMES_UDP_SLOTS 65536
+/* Slots a new flow looks at before giving up (counted HERMES_CNT_UDP_NOSLOT, EPERM). */
+#define HERMES_UDP_PROBES 16
+
+/* hermes_udp_slots value (array, index = slot). A slot is free when cookie is 0 or
+ * nothing used it for idle_ns (struct hermes_udp_conf): hermesd forgets its flows after
+ * the same idle time. */
+struct hermes_udp_slot {
+	struct hermes_addr dst; /* what the application sent to */
+	__u32 pid;              /* tgid that first sent (or connected) */
+	__u64 cookie;           /* socket cookie of the application's socket; 0 = free */
+	__u64 last_ns;          /* bpf_ktime_get_ns of the last send through BPF or relay by hermesd */
+	__u32 uid;
+	__u32 gid;
+};
+_Static_assert(sizeof(struct hermes_udp_slot) == 48, "hermes_udp_slot layout is ABI");
+
+/* hermes_udp_flows key: an app socket and a destination; value: its slot (__u32). */
+struct hermes_udp_fkey {
+	__u64 cookie;
+	struct hermes_addr dst;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct hermes_udp_fkey) == 32, "hermes_udp_fkey layout is ABI");
+
+#define HERMES_UDP_FLOWS_MAX HERMES_UDP_SLOTS
+
+/* hermes_udp_conf value (one slot), written by hermesd: port 0 = no UDP relay (proxy
+ * rules for UDP then fail open, as TCP's do without a listener). */
+struct hermes_udp_conf {
+#ifdef __BPF__
+	struct bpf_spin_lock lock; /* guards cursor */
+#else
+	__u32 lock;
+#endif
+	__u32 cursor;  /* next slot to look at: each value is handed to one sender only */
+	__u16 port;    /* hermesd's UDP relay port, network order */
+	__u16 pad;
+	__u32 pad2;
+	__u64 idle_ns; /* a slot unused this long may be given to another flow */
+};
+_Static_assert(sizeof(struct hermes_udp_conf) == 24, "hermes_udp_conf layout is ABI");
+
+#endif

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""udpapp.py: UDP applications for the UDP steering tests (tests/e2e/udp_steer.sh).
+
+Always run with /usr/bin/python3 (Debian's). Every call is bounded in time.
+
+  serve ADDR[,ADDR...] PORT     answer each datagram with "ADDR PEERIP PEERPORT LEN" (ADDR: the
+                                address it reached), until --deadline seconds
+  multi PORT ADDR ADDR          ONE unconnected socket sends to both ADDR:PORT, reads both
+                                replies; prints "ok" when each came from the address it names,
+                                else what went wrong (exit 1); "eperm" (exit 3) on EPERM
+  connected ADDR PORT           connect(), send(), recv(); prints "peer IP PORT" (getpeername),
+                                "from IP PORT" (recvfrom's source) and "seen IP PORT" (what the
+                                server saw) and "own PORT" (getsockname)
+  send ADDR PORT [--size N]     one sendto() of N bytes (default 32); exit 3 on EPERM, 0 on a
+                                reply, 5 on no reply within --timeout
+  burst ADDR PORT N             N datagrams at once from one socket, then every reply until
+                                --timeout passes without one; prints "replies M"
+"""
+import argparse
+import errno
+import socket
+import sys
+import time
+
+
+def serve(a):
+    socks = []
+    for addr in a.addrs.split(","):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root): bursts fit
+        s.bind((addr, a.port))
+        socks.append((addr, s))
+    import selectors
+    sel = selectors.DefaultSelector()
+    for addr, s in socks:
+        sel.register(s, selectors.EVENT_READ, addr)
+    end = time.monotonic() + a.deadline
+    print("serving", flush=True)
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.5):
+            data, peer = key.fileobj.recvfrom(65535)
+            key.fileobj.sendto(f"{key.data} {peer[0]} {peer[1]} {len(data)}".encode(), peer)
+
+
+def multi(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(a.timeout)
+    try:
+        for addr in a.addrs:
+            s.sendto(b"hello " + addr.encode(), (addr, a.port))
+    except PermissionError:
+        print("eperm")
+        return 3
+    bad = []
+    for _ in a.addrs:
+        try:
+            data, src = s.recvfrom(2048)
+        except socket.timeout:
+            print("timeout waiting for a reply")
+            return 5
+        words = data.decode().split()
+        if src != (words[0], a.port):
+            bad.append(f"reply of {words[0]} came from {src[0]}:{src[1]}")
+        print(f"reply from {src[0]}:{src[1]}: {data.decode()} (own port {s.getsockname()[1]})")
+    if bad:
+        print("; ".join(bad))
+        return 1
+    print("ok")
+    return 0
+
+
+def connected(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(a.timeout)
+    try:
+        s.connect((a.addr, a.port))
+        s.send(b"hi")
+    except PermissionError:
+        print("eperm")
+        return 3
+    peer = s.getpeername()
+    data, src = s.recvfrom(2048)
+    words = data.decode().split()
+    print(f"peer {peer[0]} {peer[1]}")
+    print(f"from {src[0]} {src[1]}")
+    print(f"seen {words[1]} {words[2]}")
+    print(f"own {s.getsockname()[1]}")
+    return 0
+
+
+def send(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(a.timeout)
+    try:
+        s.sendto(b"x" * a.size, (a.addr, a.port))
+    except PermissionError:
+        print("eperm")
+        return 3
+    try:
+        data, src = s.recvfrom(65535)
+    except socket.timeout:
+        print("no reply")
+        return 5
+    print(f"reply from {src[0]}:{src[1]}: {data.decode()}")
+    return 0
+
+
+def burst(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
+    s.settimeout(a.timeout)
+    for i in range(a.n):
+        s.sendto(b"%06d" % i, (a.addr, a.port))
+    got = 0
+    try:
+        while got < a.n:
+            s.recvfrom(2048)
+            got += 1
+    except socket.timeout:
+        pass
+    print(f"replies {got}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--deadline", type=float, default=60)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    q = sub.add_parser("serve")
+    q.add_argument("addrs")
+    q.add_argument("port", type=int)
+    q = sub.add_parser("multi")
+    q.add_argument("port", type=int)
+    q.add_argument("addrs", nargs=2)
+    q = sub.add_parser("connected")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q = sub.add_parser("send")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q.add_argument("--size", type=int, default=32)
+    q = sub.add_parser("burst")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q.add_argument("n", type=int)
+    a = p.parse_args()
+    try:
+        return {"serve": serve, "multi": multi, "connected": connected, "send": send, "burst": burst}[a.cmd](a) or 0
+    except OSError as e:
+        print(f"error: {errno.errorcode.get(e.errno, e.errno)} {e}")
+        return 6
+
+
+if __name__ == "__main__":
+    sys.exit(main())

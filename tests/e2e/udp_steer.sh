@@ -1,0 +1,139 @@
+#!/bin/bash
+# udp_steer: transparent UDP steering with unmodified applications in the app cgroup.
+# Rules name their protocol (udp here; tcp stays the default). pass: dig gets its answer
+# from dnsmasq directly. deny: dig fails and sendto() raises EPERM at once, counted.
+# proxy: dig's answer arrives through hermesd's UDP relay (its datagram counters move);
+# the server sees hermesd's socket, not the app's; a burst of 1024 is relayed whole; ONE unconnected socket sending to two
+# destinations gets each reply from the right address; a connected socket's getpeername
+# and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
+# hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
+# only; a datagram over udp.max_datagram is dropped and counted, never truncated.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+require_cmd dig dnsmasq
+topo_up
+UDPAPP=$TESTBIN/udpapp.py
+
+bg dnsmasq s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
+	--listen-address=10.77.1.2 --bind-interfaces --port=53 --address=/steer.test/10.9.9.9 --log-queries
+bg udpserve s "$PY" "$UDPAPP" --deadline 60 serve 10.77.1.2,10.77.1.3 7001
+wait_until 5 grep -q serving "$TMP/udpserve.log" || die "the UDP echo server did not start: $(cat "$TMP/udpserve.log")"
+CONF=$TMP/hermes.yaml
+cat >"$CONF" <<YAML
+udp:
+  max_datagram: 1200
+policy:
+  - match: 10.77.1.3/32:7001
+    action: proxy
+    protocol: udp
+YAML
+start_hermesd -c "$CONF"
+
+dig_app() { in_app dig +tries=1 +time=2 +short @10.77.1.2 steer.test A 2>&1; }
+udp_dec() { stat_value hermes_bpf_udp_decisions_total "action=\"$1\""; }
+
+# ---- pass (no rule): dig straight to dnsmasq
+out=$(dig_app)
+assert_eq 10.9.9.9 "$out" "dig answer without a rule"
+[ "$(udp_dec pass)" -ge 1 ] || die "no UDP pass decision counted"
+
+# ---- a config rule for UDP: proxied (the server sees hermesd's socket), TCP untouched
+assert_match "$(hermesctl policy list)" '10\.77\.1\.3/32:7001 +proxy +config +udp' "the config rule is a UDP rule"
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 1000)
+assert_eq 0 "$?" "a 1000-byte datagram through the relay: $out"
+assert_match "$out" '^reply from 10\.77\.1\.3:7001: 10\.77\.1\.3 10\.77\.1\.1 [0-9]+ 1000$' "the reply names the original destination"
+assert_eq 1 "$(stat_value hermes_udp_flows_total)" "the relay opened one flow"
+out=$(in_app "$PY" "$UDPAPP" --timeout 1 send 10.77.1.3 7001 --size 2000)
+assert_eq 5 "$?" "a datagram over udp.max_datagram gets no reply: $out"
+assert_eq 1 "$(stat_value hermes_udp_drops_total 'reason="too_big"')" "the oversize datagram is dropped and counted"
+# no TCP server there: a direct connect is refused (a proxied one would be accepted by hermesd)
+out=$(in_app "$PY" "$TESTBIN/hnet.py" connect 10.77.1.3 7001 --timeout 5 2>&1)
+assert_eq 4 "$?" "TCP to the UDP rule's match goes direct (refused): $out"
+
+# ---- deny
+policy_add 10.77.1.2/32:53 deny --protocol udp
+assert_match "$(hermesctl policy list)" '10\.77\.1\.2/32:53 +deny +manual +udp' "policy list shows the rule's protocol"
+d0=$(udp_dec deny)
+out=$(dig_app)
+case $out in *10.9.9.9*) die "dig got an answer under a udp deny rule: $out" ;; esac
+say "ok: dig under deny: $(tr '\n' ' ' <<<"$out")"
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.2 53)
+assert_eq 3 "$?" "sendto() under deny exits 3 (EPERM): $out"
+[ "$(udp_dec deny)" -ge $((d0 + 2)) ] || die "UDP deny counter did not move by 2: $d0 -> $(udp_dec deny)"
+# the same match for TCP is a separate rule: still no TCP rule, the connect goes through
+# (dnsmasq answers DNS over TCP too)
+out=$(in_app dig +tcp +tries=1 +time=2 +short @10.77.1.2 steer.test A 2>&1)
+assert_eq 10.9.9.9 "$out" "dig over TCP is untouched by a UDP deny rule"
+hermesctl policy del 10.77.1.2/32:53 --protocol udp >/dev/null || die "policy del --protocol udp failed"
+
+# ---- refused combinations
+for act in http tunnel; do
+	if out=$(hermesctl policy add 10.77.9.0/24 "$act" --protocol udp 2>&1); then
+		die "hermesctl accepted a udp $act rule: $out"
+	fi
+	assert_match "$out" "UDP" "hermesctl says why $act cannot take UDP"
+done
+
+# ---- UDP rules written with bpftool whose action UDP does not take fail closed
+# 10.77.1.3/32:7002 udp (prefixlen 64, family 4, proto 1, port 7002 = 1b 5a) -> tunnel (3),
+# 10.77.1.3/32:7003 (1b 5b) -> 99
+for kv in "1b 5a:03" "1b 5b:63"; do
+	bpftool map update pinned "$PINROOT/hermes_policy" key hex 40 00 00 00 04 01 ${kv%:*} 0a 4d 01 03 \
+		00 00 00 00 00 00 00 00 00 00 00 00 value hex ${kv#*:} 00 00 00 00 00 00 00 ||
+		die "bpftool map update of a UDP rule failed"
+done
+u0=$(udp_dec unsupported)
+for port in 7002 7003; do
+	out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 $port)
+	assert_eq 3 "$?" "sendto() under a UDP rule with action tunnel/99 fails with EPERM: $out"
+done
+assert_eq $((u0 + 2)) "$(udp_dec unsupported)" "both counted as unsupported"
+
+# ---- proxy
+policy_add 10.77.1.0/24 proxy --protocol both
+assert_match "$(hermesctl policy list)" '10\.77\.1\.0/24 +proxy +manual +udp' "both: the UDP entry"
+assert_match "$(hermesctl policy list)" '10\.77\.1\.0/24 +proxy +manual +tcp' "both: the TCP entry"
+out=$(dig_app)
+assert_eq 10.9.9.9 "$out" "dig answer through the UDP relay"
+[ "$(stat_value hermes_udp_datagrams_total 'direction="app_to_upstream"')" -ge 1 ] || die "no datagram relayed to the upstream"
+[ "$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')" -ge 1 ] || die "no datagram relayed back"
+[ "$(udp_dec proxy)" -ge 1 ] || die "no UDP proxy decision counted"
+
+# one unconnected socket, two destinations: each reply from its own address
+out=$(in_app "$PY" "$UDPAPP" multi 7001 10.77.1.2 10.77.1.3)
+rc=$?
+say "multi: $(tr '\n' ' ' <<<"$out")"
+assert_eq 0 "$rc" "one socket to two destinations gets each reply from the right address"
+own=$(sed -n 's/.*own port \([0-9]*\)).*/\1/p' <<<"$out" | head -n1)
+seen=$(sed -n 's/^reply from [^ ]*: [^ ]* [^ ]* \([0-9]*\) .*/\1/p' <<<"$out" | head -n1)
+assert_ne "$own" "$seen" "the server saw hermesd's socket (port $seen), not the app's (port $own)"
+
+# a connected socket: getpeername and recvfrom name the original destination
+out=$(in_app "$PY" "$UDPAPP" connected 10.77.1.3 7001)
+assert_eq 0 "$?" "connected UDP socket exchange: $out"
+assert_match "$out" 'peer 10\.77\.1\.3 7001' "getpeername shows the original destination"
+assert_match "$out" 'from 10\.77\.1\.3 7001' "recvfrom shows the original destination"
+
+# a burst of 4 x UDP_BURST datagrams from one socket: the relay reads 256 per loop turn
+# and comes back for the rest (every one answered)
+b0=$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 burst 10.77.1.3 7001 1024)
+assert_eq "replies 1024" "$out" "every datagram of a burst of 1024 is relayed both ways"
+assert_eq $((b0 + 1024)) "$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')" "relay counted the burst"
+
+# /flows lists the relay's flows with their protocol and original destination
+admin_get /flows | "$PY" -c '
+import json, sys
+f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and x["orig_dst"] == "10.77.1.3:7001"]
+assert f, "no udp flow to 10.77.1.3:7001 in /flows"
+assert any(x["bytes_up"] >= 1024 * 6 and x["bytes_down"] > 0 for x in f), f
+' || die "/flows does not show the UDP flows: $(admin_get /flows)"
+say "ok: /flows lists the UDP flows"
+# hermes-top reads that /flows (it shows TCP flows only, from the kernel flow table)
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 -a >/dev/null 2>"$TMP/top.err" ||
+	die "hermes-top -b failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+
+flows=$(stat_value hermes_udp_flows_total)
+[ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
+pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"
