@@ -179,21 +179,21 @@ static void one_capsule(struct ep_udp *u, const struct capsule *c)
 		return;
 	}
 	if (ctx) {
-		st->udp_drops[UDP_DROP_CONTEXT]++;
+		st->tudp_drops[TUDP_DROP_CONTEXT]++;
 		return;
 	}
 	if (n > u->max) {
-		st->udp_drops[UDP_DROP_OVERSIZE]++;
+		st->tudp_drops[TUDP_DROP_OVERSIZE]++;
 		return;
 	}
 	if (send(u->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		/* a full socket buffer, or an ICMP error an earlier datagram earned (ECONNREFUSED):
 		 * this datagram is lost, as on the network; the flow goes on */
-		st->udp_drops[UDP_DROP_SEND]++;
+		st->tudp_drops[TUDP_DROP_SEND]++;
 		return;
 	}
-	st->udp_dgrams[UDP_TO_TARGET]++;
-	st->udp_bytes[UDP_TO_TARGET] += n;
+	st->tudp_dgrams[TUDP_TO_TARGET]++;
+	st->tudp_bytes[TUDP_TO_TARGET] += n;
 }
 
 /* The whole capsules at the front of acc; a capsule too large for acc is skipped by its
@@ -216,7 +216,7 @@ static void take_capsules(struct ep_udp *u)
 		if (r <= 0 || (uint64_t)r + len <= u->acc_cap)
 			break; /* need more, and it will fit */
 		if (type == CAPSULE_DATAGRAM)
-			u->lp->st.udp_drops[UDP_DROP_OVERSIZE]++;
+			u->lp->st.tudp_drops[TUDP_DROP_OVERSIZE]++;
 		else
 			u->lp->st.udp_capsules_skipped++;
 		u->skip = (uint64_t)r + len - (u->acc_len - off);
@@ -281,18 +281,18 @@ static bool deliver(struct ep_udp *u, size_t n)
 	size_t h;
 
 	if (n > u->max) {
-		st->udp_drops[UDP_DROP_OVERSIZE]++;
+		st->tudp_drops[TUDP_DROP_OVERSIZE]++;
 		return false;
 	}
 	h = capsule_datagram_head(head, n);
 	memcpy(u->rbuf + UDP_HEADROOM - h, head, h);
 	if (ep_ring_put(&u->out, u->rbuf + UDP_HEADROOM - h, h + n)) {
-		st->udp_drops[UDP_DROP_BUFFER]++;
+		st->tudp_drops[TUDP_DROP_BUFFER]++;
 		return false;
 	}
 	u->e.bytes += h + n;
-	st->udp_dgrams[UDP_TO_CLIENT]++;
-	st->udp_bytes[UDP_TO_CLIENT] += n;
+	st->tudp_dgrams[TUDP_TO_CLIENT]++;
+	st->tudp_bytes[TUDP_TO_CLIENT] += n;
 	return true;
 }
 
