@@ -131,7 +131,7 @@ enum hermes_counter {
 	HERMES_CNT_KPATH_SEND,  /* app sockets whose sends took the kernel path to the upstream */
 	/* UDP decisions: one per connect() and per sendto()/sendmsg() with an address */
 	HERMES_CNT_UDP_PASS,
-	HERMES_CNT_UDP_DENY,    /* EPERM; includes the next three */
+	HERMES_CNT_UDP_DENY,    /* EPERM; includes UDP_UNSUPPORTED and UDP_NOSLOT */
 	HERMES_CNT_UDP_PROXY,
 	HERMES_CNT_UDP_UNSUPPORTED, /* a UDP rule whose action UDP does not have (tunnel, http, unknown), or proxy to IPv6 */
 	HERMES_CNT_UDP_NOSLOT,  /* proxy wanted but no free flow slot (hermes_udp_slots) */
