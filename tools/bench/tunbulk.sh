@@ -11,7 +11,6 @@
 # Usage (root): tools/bench/tunbulk.sh [-r ROUNDS] [-t SECS] [-H 1|2] BUILD_DIR...
 #   e.g. tools/bench/tunbulk.sh -r 6 build /tmp/base/build
 # Prints one line per build and round, then medians (min-max) per build.
-# TUNBULK_RT=1 runs hermesd, iperf3 client and server at SCHED_FIFO 10 during each flow.
 # Extra hermesd YAML for A (and R, C) via TUNBULK_YAML (appended to every config).
 # Uses the test topology (tests/lib/common.sh): own netns, cgroup and pins, removed at exit.
 set -u
@@ -59,7 +58,6 @@ fi
 	echo "${TUNBULK_YAML:-}"
 } >"$TMP/a.yaml"
 bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
-IPERF_SRV=$BG_PID
 wait_tcp "$NS_S" 10.77.1.3 5201 || die "iperf3 server did not start"
 
 cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
@@ -84,13 +82,6 @@ run_one() { # BUILD ROUND INDEX
 	# warm: the pooled connection and slow start
 	in_app timeout 20 iperf3 -c 10.77.1.3 -p 5201 -t 1 >/dev/null 2>&1
 	pids=$pa,$pc${pr:+,$pr}
-	RTC=()
-	if [ "${TUNBULK_RT:-0}" = 1 ]; then
-		# the flow's processes at SCHED_FIFO 10 (as the bench's BENCH_RT): the build
-		# measured with the CPU to itself, not beside the machine's other work
-		for p in $pa $pc $pr $IPERF_SRV; do chrt -f -p 10 "$p" >/dev/null; done
-		RTC=(chrt -f 10)
-	fi
 	perf stat -x, -e syscalls:sys_enter_io_uring_enter,io_uring:io_uring_submit_req,io_uring:io_uring_complete,io_uring:io_uring_poll_arm \
 		--per-thread -p "$pids" -o "$TMP/perf.$r" -- sleep $((SECS + 1)) &
 	local perfpid=$!
@@ -104,7 +95,7 @@ run_one() { # BUILD ROUND INDEX
 	fi
 	sleep 0.3
 	j0=$(busy) ca0=$(cpu_ns $pa) cc0=$(cpu_ns $pc) cr0=${pr:+$(cpu_ns $pr)}
-	in_app "${RTC[@]}" timeout $((SECS + 20)) iperf3 -c 10.77.1.3 -p 5201 -t "$SECS" -J >"$TMP/ip.json" 2>&1
+	in_app timeout $((SECS + 20)) iperf3 -c 10.77.1.3 -p 5201 -t "$SECS" -J >"$TMP/ip.json" 2>&1
 	j1=$(busy) ca1=$(cpu_ns $pa) cc1=$(cpu_ns $pc) cr1=${pr:+$(cpu_ns $pr)}
 	wait $perfpid "${recs[@]}"
 	res=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["end"]["sum_received"]; print(s["bits_per_second"], s["bytes"])' "$TMP/ip.json" 2>/dev/null) ||
