@@ -6,7 +6,8 @@
 # and per flow: Gb/s, each hermesd's CPU s per GB (/proc/PID/schedstat), the machine's
 # CPU s per GB (/proc/stat), and with perf stat on each hermesd its io_uring submissions,
 # completions and io_uring_enter calls per MB. With TUNBULK_PROFILE=DIR also a
-# `perf record -g` of each hermesd per build and round into DIR.
+# `perf record` of each hermesd per build and round into DIR (TUNBULK_CALLGRAPH=dwarf for
+# call graphs through the libraries, fp by default).
 #
 # Usage (root): tools/bench/tunbulk.sh [-r ROUNDS] [-t SECS] [-H 1|2] BUILD_DIR...
 #   e.g. tools/bench/tunbulk.sh -r 6 build /tmp/base/build
@@ -88,8 +89,8 @@ run_one() { # BUILD ROUND INDEX
 	local recs=()
 	if [ -n "${TUNBULK_PROFILE:-}" ]; then
 		mkdir -p "$TUNBULK_PROFILE"
-		for p in $pa $pc $pr; do
-			perf record -g -F 999 -p "$p" -o "$TUNBULK_PROFILE/$(basename "$(dirname "$b")")-r$r-$p.data" -- sleep "$SECS" >/dev/null 2>&1 &
+		for p in A:$pa C:$pc ${pr:+R:$pr}; do
+			perf record --call-graph "${TUNBULK_CALLGRAPH:-fp}" -F 999 -p "${p#*:}" -o "$TUNBULK_PROFILE/$(basename "$(dirname "$b")")-r$r-${p%%:*}.data" -- sleep "$SECS" >/dev/null 2>&1 &
 			recs+=($!)
 		done
 	fi
