@@ -10,11 +10,11 @@
  * buffer, or a multishot recv whose byte limit keeps the cap (arm_recv): armed across
  * exchanges on a request/response flow (a recv re-armed per message costs its
  * latency), and on a bulk flow reading up to the room under the cap in one go (a recv
- * re-armed per buffer costs a loop turn per 16 KiB). Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
- * SO_LINGER 0. From the relay's start until an orderly close the
- * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
- * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
- * one of every upstream socket. */
+ * re-armed per buffer costs a loop turn per 16 KiB). Its end: shutdown(SHUT_WR) after
+ * the last byte; a reset: close with SO_LINGER 0. From the relay's start until an
+ * orderly close the socket carries SO_LINGER 0 already, so that if hermesd dies the
+ * kernel resets it and the peer cannot take a truncated flow for a complete one. Its
+ * dial is sock.c's, the one of every upstream socket. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
