@@ -64,6 +64,7 @@ struct ep_sock {
 	bool mshot_cancel;          /* and its cancel is on its way */
 	uint32_t mshot_left;        /* bytes the multishot may still read (the kernel's limit) */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
+	struct list check;          /* on the loop's sock_check: its bulk multishot may not fit */
 };
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
@@ -104,6 +105,7 @@ static struct ep_sock *sock_new(struct loop *lp, int fd, const struct ep_owner_o
 	k->lp = lp;
 	k->fd = fd;
 	list_init(&k->wait);
+	list_init(&k->check);
 	return k;
 }
 
@@ -191,6 +193,7 @@ static void sock_free(struct ep *e)
 	if (k->fd >= 0)
 		close(k->fd);
 	drop_held(k);
+	list_del(&k->check);
 	rx_free(&k->setup);
 	ep_release(e);
 	free(k);
@@ -268,11 +271,12 @@ static bool bulk_fits(const struct ep_sock *k, unsigned cap)
  *   buffer while the socket has more, up to that, in one go, where single recvs took
  *   one buffer a loop turn (an SQE, a submission and a loop turn per 16 KiB, and the
  *   tunnel's DATA frames and sends cut to a buffer each). Its limit keeps the cap: full
- *   reads fill at most the room it was given, and recv_done cancels it when short reads
- *   leave its rest no longer fitting (bulk_fits).
+ *   reads fill at most the room it was given, and when short reads leave its rest no
+ *   longer fitting (bulk_fits) it is cancelled before the next submit, unless that
+ *   turn's sends made room (ep_sock_check).
  * After a recv that found the socket drained the next waits for data first (a
  * request/response flow skips the attempt that would fail). */
-static bool arm_recv(struct ep_sock *k)
+static bool arm_recv_now(struct ep_sock *k)
 {
 	const struct rxpool *p = &k->lp->pool;
 	struct io_uring_sqe *sqe;
@@ -303,6 +307,23 @@ static bool arm_recv(struct ep_sock *k)
 	k->recv_armed = true;
 	k->lp->st.rxpool_recvs++;
 	life_hold(&k->life, 1);
+	return true;
+}
+
+/* Arms k's next recv (arm_recv_now). A bulk socket's is armed at the end of the loop
+ * turn instead (ep_sock_check, before the next submit, so no later): its last recv's
+ * completion comes before the turn's sends have taken the buffers it filled, and armed
+ * then it would get the room of a full socket, one buffer; at the turn's end a tunnel
+ * stream has taken them all and the recv gets the whole room. True when a recv is or
+ * will be armed. */
+static bool arm_recv(struct ep_sock *k)
+{
+	struct loop *lp = k->lp;
+
+	if (k->drained || k->recv_armed || !k->relaying || lp->pool.no_mshot || lp->cfg->buffers_per_socket < 3)
+		return arm_recv_now(k);
+	if (!list_linked(&k->check))
+		list_add_tail(&lp->sock_check, &k->check);
 	return true;
 }
 
@@ -469,7 +490,12 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 			unsigned cap = rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket);
 
 			k->mshot_left -= (uint32_t)res < k->mshot_left ? (uint32_t)res : k->mshot_left;
-			if (k->mshot_bulk ? !bulk_fits(k, cap) : !mshot_ok(k, cap)) {
+			if (k->mshot_bulk && !bulk_fits(k, cap)) {
+				/* judged before the next submit, once this turn's sends took their
+				 * buffers (a tunnel stream takes all of them at once) */
+				if (!list_linked(&k->check))
+					list_add_tail(&lp->sock_check, &k->check);
+			} else if (!k->mshot_bulk && !mshot_ok(k, cap)) {
 				/* near the cap, or a request/response flow left bytes queued: armed
 				 * again as what it is now (arm_recv) once this one is gone */
 				cancel(k, &k->op_recv);
@@ -513,6 +539,24 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		return;
 	}
 	ep_error(e, res);
+}
+
+void ep_sock_check(struct loop *lp)
+{
+	struct ep_sock *k;
+
+	/* the multishot reads only inside our io_uring_enter, after its submissions: a
+	 * cancel submitted now stops it before it reads again */
+	while ((k = list_first(&lp->sock_check, struct ep_sock, check))) {
+		list_del(&k->check);
+		if (!k->recv_armed) {
+			arm_recv_now(k);
+		} else if (k->mshot && k->mshot_bulk && !k->mshot_cancel && !k->e.closed &&
+			   !bulk_fits(k, rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket))) {
+			cancel(k, &k->op_recv);
+			k->mshot_cancel = true;
+		}
+	}
 }
 
 /* ---- writing: the source's bytes, from its buffers ---- */
