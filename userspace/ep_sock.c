@@ -64,7 +64,7 @@ struct ep_sock {
 	bool mshot_cancel;          /* and its cancel is on its way */
 	uint32_t mshot_left;        /* bytes the multishot may still read (the kernel's limit) */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
-	struct list check;          /* on the loop's sock_check: its bulk multishot may not fit */
+	struct list check;          /* on the loop's sock_check: a bulk recv to arm or to check */
 };
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
