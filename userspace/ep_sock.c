@@ -6,14 +6,15 @@
  * hold unsent is capped (proxy.buffers_per_socket): at the cap no recv is armed until a
  * buffer is sent, which is the backpressure, and a peer that does not read cannot take
  * the whole pool. A recv that finds the pool empty waits (the bytes stay in the kernel)
- * until a buffer comes back; one recv (of one buffer) is in flight at a time, so the
- * cap is exact, except that a request/response flow keeps one multishot recv armed
- * (arm_recv: a recv re-armed per message costs its latency) while it holds at most
- * cap - 2. Its end: shutdown(SHUT_WR) after the last byte; a reset: close with
- * SO_LINGER 0. From the relay's start until an orderly close the
- * socket carries SO_LINGER 0 already, so that if hermesd dies the kernel resets it and
- * the peer cannot take a truncated flow for a complete one. Its dial is sock.c's, the
- * one of every upstream socket. */
+ * until a buffer comes back. One recv is in flight at a time: a single recv of one
+ * buffer, or a multishot recv whose byte limit keeps the cap (arm_recv): armed across
+ * exchanges on a request/response flow (a recv re-armed per message costs its
+ * latency), and on a bulk flow reading up to the room under the cap in one go (a recv
+ * re-armed per buffer costs a loop turn per 16 KiB). Its end: shutdown(SHUT_WR) after
+ * the last byte; a reset: close with SO_LINGER 0. From the relay's start until an
+ * orderly close the socket carries SO_LINGER 0 already, so that if hermesd dies the
+ * kernel resets it and the peer cannot take a truncated flow for a complete one. Its
+ * dial is sock.c's, the one of every upstream socket. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -59,8 +60,11 @@ struct ep_sock {
 	uint32_t sent_off;          /* bytes of the first already passed on */
 	bool drained;               /* the last recv did not fill its buffer: none waits */
 	bool mshot;                 /* the recv armed is a multishot one (see arm_recv) */
+	bool mshot_bulk;            /* armed for a bulk flow: its limit is the room under the cap */
 	bool mshot_cancel;          /* and its cancel is on its way */
+	uint32_t mshot_left;        /* bytes the multishot may still read (the kernel's limit) */
 	struct list wait;           /* on the pool's waiters: its recv found no buffer */
+	struct list check;          /* on the loop's sock_check: a bulk recv to arm or to check */
 };
 
 #define SK(e) loop_container_of(e, struct ep_sock, e)
@@ -101,6 +105,7 @@ static struct ep_sock *sock_new(struct loop *lp, int fd, const struct ep_owner_o
 	k->lp = lp;
 	k->fd = fd;
 	list_init(&k->wait);
+	list_init(&k->check);
 	return k;
 }
 
@@ -188,6 +193,7 @@ static void sock_free(struct ep *e)
 	if (k->fd >= 0)
 		close(k->fd);
 	drop_held(k);
+	list_del(&k->check);
 	rx_free(&k->setup);
 	ep_release(e);
 	free(k);
@@ -221,31 +227,60 @@ static int sock_fd(const struct ep *e)
 
 /* ---- reading ---- */
 
-/* Whether a multishot recv may stay armed on k: its last recv drained the socket (a
- * request/response flow) and the socket holds at most cap - 2 buffers. With the
- * loop's deferred task work a multishot reads only inside our io_uring_enter, after
- * that call's submissions (so a cancel submitted there stops it first), and limited
- * to RXPOOL_BUFSZ bytes it ends at its first full buffer: each wake-up takes one
- * buffer, two if bytes land between the kernel's read and its emptiness check. */
+/* Whether a request/response multishot recv may stay armed on k: its last recv drained
+ * the socket and the socket holds at most cap - 2 buffers. With the loop's deferred
+ * task work a multishot reads only inside our io_uring_enter, after that call's
+ * submissions (so a cancel submitted there stops it first), and limited to
+ * RXPOOL_BUFSZ bytes it ends at its first full buffer: each wake-up takes one buffer,
+ * two if bytes land between the kernel's read and its emptiness check. */
 static bool mshot_ok(const struct ep_sock *k, unsigned cap)
 {
 	return k->drained && k->q_count + 2 <= cap && !k->lp->pool.no_mshot;
 }
 
+/* The bytes a bulk multishot armed now may read in all: the room under the cap less one
+ * buffer, in full buffers, when that is two buffers or more; 0 for a single recv. */
+static uint32_t bulk_limit(const struct ep_sock *k, unsigned cap)
+{
+	if (k->drained || k->lp->pool.no_mshot || k->q_count + 3 > cap)
+		return 0;
+	return (cap - k->q_count - 1) * RXPOOL_BUFSZ;
+}
+
+/* Whether the bulk multishot armed on k stays within its cap: a wake-up reads what is
+ * left of its limit (full buffers while the socket has more queued, the kernel retrying
+ * at once) and, when bytes land between a short read and the kernel's emptiness check,
+ * one buffer more. Full reads keep it true; a short one, which uses a buffer for less,
+ * tips it over unless buffers were sent meanwhile. */
+static bool bulk_fits(const struct ep_sock *k, unsigned cap)
+{
+	return k->q_count + (k->mshot_left + RXPOOL_BUFSZ - 1) / RXPOOL_BUFSZ + 1 <= cap;
+}
+
 /* A recv into a pool buffer, unless one is armed, the socket is at its cap or waits for
  * the pool, or there is nothing more to read. One buffer a single recv: a recv filling
  * several (a bundle) is retried by the kernel while the socket has more queued, past
- * any cap. A request/response flow (mshot_ok) gets a multishot recv instead, limited
- * to one buffer's worth of bytes: it stays armed across exchanges (a single recv
- * re-armed after each completion costs an SQE and the kernel's poll arming each time:
- * 64-byte ping-pong RTT +3 us), a bulk flow's first full buffer ends it, and recv_done
- * cancels it once the socket holds cap - 1. After a recv that found the socket drained
- * the next waits for data first (a request/response flow skips the attempt that would
- * fail). */
-static bool arm_recv(struct ep_sock *k)
+ * any cap. A multishot recv with the kernel's byte limit (Linux 6.17: its total bytes)
+ * instead wherever the cap leaves room for it:
+ * - a request/response flow (mshot_ok) gets one limited to one buffer's worth of bytes:
+ *   it stays armed across exchanges (a single recv re-armed after each completion costs
+ *   an SQE and the kernel's poll arming each time: 64-byte ping-pong RTT +3 us), and
+ *   recv_done cancels it once the socket holds cap - 1 or a read leaves bytes queued;
+ * - a bulk flow (the last read filled its buffer or left bytes queued) gets one limited
+ *   to the room under the cap less a buffer (bulk_limit): the kernel reads buffer after
+ *   buffer while the socket has more, up to that, in one go, where single recvs took
+ *   one buffer a loop turn (an SQE, a submission and a loop turn per 16 KiB, and the
+ *   tunnel's DATA frames and sends cut to a buffer each). Its limit keeps the cap: full
+ *   reads fill at most the room it was given, and when short reads leave its rest no
+ *   longer fitting (bulk_fits) it is cancelled before the next submit, unless that
+ *   turn's sends made room (ep_sock_check).
+ * After a recv that found the socket drained the next waits for data first (a
+ * request/response flow skips the attempt that would fail). */
+static bool arm_recv_now(struct ep_sock *k)
 {
 	const struct rxpool *p = &k->lp->pool;
 	struct io_uring_sqe *sqe;
+	uint32_t limit;
 	unsigned cap;
 
 	if (k->recv_armed || !k->relaying || k->e.eof || k->e.closed || list_linked(&k->wait))
@@ -254,11 +289,14 @@ static bool arm_recv(struct ep_sock *k)
 	if (k->q_count >= cap)
 		return false;
 	sqe = loop_sqe(k->lp, &k->op_recv, recv_done);
-	k->mshot = mshot_ok(k, cap);
+	limit = mshot_ok(k, cap) ? RXPOOL_BUFSZ : bulk_limit(k, cap);
+	k->mshot = limit > 0;
+	k->mshot_bulk = limit && !k->drained;
+	k->mshot_left = limit;
 	if (k->mshot) {
 		io_uring_prep_recv_multishot(sqe, k->fd, NULL, 0, 0);
 		/* its total bytes (Linux 6.17: sqe->optlen, the field liburing 2.3 calls file_index) */
-		sqe->file_index = RXPOOL_BUFSZ;
+		sqe->file_index = limit;
 	} else {
 		io_uring_prep_recv(sqe, k->fd, NULL, RXPOOL_BUFSZ, 0);
 	}
@@ -269,6 +307,23 @@ static bool arm_recv(struct ep_sock *k)
 	k->recv_armed = true;
 	k->lp->st.rxpool_recvs++;
 	life_hold(&k->life, 1);
+	return true;
+}
+
+/* Arms k's next recv (arm_recv_now). A bulk socket's is armed at the end of the loop
+ * turn instead (ep_sock_check, before the next submit, so no later): its last recv's
+ * completion comes before the turn's sends have taken the buffers it filled, and armed
+ * then it would get the room of a full socket, one buffer; at the turn's end a tunnel
+ * stream has taken them all and the recv gets the whole room. True when a recv is or
+ * will be armed. */
+static bool arm_recv(struct ep_sock *k)
+{
+	struct loop *lp = k->lp;
+
+	if (k->drained || k->recv_armed || !k->relaying || lp->pool.no_mshot || lp->cfg->buffers_per_socket < 3)
+		return arm_recv_now(k);
+	if (!list_linked(&k->check))
+		list_add_tail(&lp->sock_check, &k->check);
 	return true;
 }
 
@@ -410,7 +465,7 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	bool mshot = k->mshot;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		k->recv_armed = k->setup_armed = k->mshot = k->mshot_cancel = false;
+		k->recv_armed = k->setup_armed = k->mshot = k->mshot_bulk = k->mshot_cancel = false;
 		life_drop(&k->life);
 	}
 	if (e->closed) {
@@ -431,10 +486,21 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		took(lp, k, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res);
 		k->drained = res < RXPOOL_BUFSZ && !(cqe->flags & IORING_CQE_F_SOCK_NONEMPTY);
 		e->bytes += (uint64_t)res;
-		if (k->mshot && !k->mshot_cancel && !mshot_ok(k, rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket))) {
-			/* bytes left queued, or near the cap: single recvs, each counted */
-			cancel(k, &k->op_recv);
-			k->mshot_cancel = true;
+		if (k->mshot && !k->mshot_cancel) {
+			unsigned cap = rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket);
+
+			k->mshot_left -= (uint32_t)res < k->mshot_left ? (uint32_t)res : k->mshot_left;
+			if (k->mshot_bulk && !bulk_fits(k, cap)) {
+				/* judged before the next submit, once this turn's sends took their
+				 * buffers (a tunnel stream takes all of them at once) */
+				if (!list_linked(&k->check))
+					list_add_tail(&lp->sock_check, &k->check);
+			} else if (!k->mshot_bulk && !mshot_ok(k, cap)) {
+				/* near the cap, or a request/response flow left bytes queued: armed
+				 * again as what it is now (arm_recv) once this one is gone */
+				cancel(k, &k->op_recv);
+				k->mshot_cancel = true;
+			}
 		}
 		arm_recv(k);
 		ep_data(e);
@@ -473,6 +539,24 @@ static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring
 		return;
 	}
 	ep_error(e, res);
+}
+
+void ep_sock_check(struct loop *lp)
+{
+	struct ep_sock *k;
+
+	/* the multishot reads only inside our io_uring_enter, after its submissions: a
+	 * cancel submitted now stops it before it reads again */
+	while ((k = list_first(&lp->sock_check, struct ep_sock, check))) {
+		list_del(&k->check);
+		if (!k->recv_armed) {
+			arm_recv_now(k);
+		} else if (k->mshot && k->mshot_bulk && !k->mshot_cancel && !k->e.closed &&
+			   !bulk_fits(k, rxpool_cap(&lp->pool, lp->cfg->buffers_per_socket))) {
+			cancel(k, &k->op_recv);
+			k->mshot_cancel = true;
+		}
+	}
 }
 
 /* ---- writing: the source's bytes, from its buffers ---- */

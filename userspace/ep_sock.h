@@ -21,4 +21,9 @@ int ep_sock_release(struct ep *e);
  * crash of hermesd resets it (sock.h). The relay's start does it; the splice engine,
  * which starts no endpoint, calls it. One setsockopt; nothing for another endpoint. */
 void ep_sock_crash_reset(struct ep *e);
+/* After a loop turn's completions and flushes, before the next submit: bulk sockets'
+ * recvs are armed with the room the turn's sends left, and the bulk multishot recvs
+ * that short reads left no longer fitting under their socket's cap are cancelled
+ * (ep_sock.c, arm_recv and bulk_fits). */
+void ep_sock_check(struct loop *lp);
 #endif

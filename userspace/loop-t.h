@@ -206,6 +206,7 @@ struct loop {
 	uint64_t next_id;
 	uint64_t now_ms;
 	struct rxpool pool;      /* every relaying socket's receive buffers (ep_sock.c) */
+	struct list sock_check;  /* bulk sockets whose recv is armed or checked before the next submit */
 	bool ready;
 	bool draining;
 	uint64_t drain_deadline_ms;

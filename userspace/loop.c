@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "ep.h"
+#include "ep_sock.h"
 #include "http.h"
 #include "ingress.h"
 #include "log.h"
@@ -222,6 +223,7 @@ int loop_init(struct loop *lp, struct hermes_config *cfg, struct loader *ld, con
 	list_init(&lp->admins);
 	list_init(&lp->sessions);
 	list_init(&lp->sess_dirty);
+	list_init(&lp->sock_check);
 	if ((err = install_first(lp, cfg)))
 		return err;
 	cfg = lp->cfg;
@@ -800,6 +802,7 @@ int loop_run(struct loop *lp)
 			if (list_empty(&lp->sess_dirty))
 				break;
 		}
+		ep_sock_check(lp);
 	}
 	log_info("all flows drained");
 	return lp->exit_code;

@@ -7,7 +7,8 @@
 # wrap (flow control holds the sender) and still gets every byte in order. Between two
 # hermesd every DATA byte is decrypted in place (their DATA frame headers are records of
 # their own); the copy path (h2c, peers that seal a frame header with its payload) is
-# tunnel_h2's and tunnel_multihop's.
+# tunnel_h2's and tunnel_multihop's. A bulk upload (16 MiB) reads the app's socket
+# several buffers a receive armed.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -70,4 +71,24 @@ say "received DATA bytes: A in place $a_in, copied $a_cp; C in place $c_in, copi
 # every byte of every flow, each way: C received the uploads, A their echo
 assert_ge "$total" "${c_in:-0}" "the listener decrypted every DATA byte straight into its streams' buffers"
 assert_ge "$total" "${a_in:-0}" "the client decrypted every DATA byte straight into its streams' buffers"
+
+# bulk from the app: 16 MiB one way into a reader on C's side, 1024 buffers of the app's
+# socket on A; a bulk socket's multishot receive reads up to the room under its cap (7 of
+# 8 buffers) each time it is armed, where a receive armed per buffer makes 1024 and more
+# (and a DATA frame, a TLS send, a loop turn per 16 KiB)
+touch "$TMP/go-bulk"
+bg bulksink s "$PY" "$TESTBIN/poolpush.py" sink 10.77.1.3 9301 "$TMP/go-bulk" 1 $((16 << 20))
+wait_tcp "$NS_S" 10.77.1.3 9301 || die "the bulk sink did not start"
+recvs0=$(stat_value hermes_relay_recvs_armed_total)
+out=$(in_app timeout 30 "$PY" "$TESTBIN/poolpush.py" push 10.77.1.3 9301 1 $((16 << 20)) 2>&1)
+assert_match "$out" "^pushed 1" "16 MiB pushed through the tunnel"
+wait_until 10 grep -q "^sink " "$TMP/bulksink.log" || die "the bulk sink did not finish reading"
+assert_match "$(cat "$TMP/bulksink.log")" "sink ok 1" "the 16 MiB arrived intact"
+recvs=$(($(stat_value hermes_relay_recvs_armed_total) - recvs0))
+say "16 MiB from the app: $recvs receives armed on its socket"
+if [ "$(uname -r | awk -F. '{ print $1 * 100 + $2 }')" -ge 617 ]; then
+	assert_le 512 "$recvs" "a bulk socket reads several buffers a receive armed (not one armed per 16 KiB)"
+else
+	say "kernel $(uname -r) has no byte limit for multishot recvs: one recv a buffer, not checked"
+fi
 pass

@@ -58,7 +58,8 @@
 #                  time the proxy processes spent on it (schedstat, 0.2 s after the
 #                  load so that their closing of the flows counts)
 #   bulk1, bulk8   iperf3 throughput with 1 and 8 parallel flows; CPU seconds per GB of
-#                  the whole machine (/proc/stat) during bulk1
+#                  the whole machine (/proc/stat) and of the proxy processes
+#                  (schedstat) during bulk1
 #   connrate       connect + 1 byte each way + close, 8 in parallel (build/bench/connrate)
 #   idle1000       resident memory of the configuration's proxy processes before and
 #                  after 1000 idle connections (L4: after one exchange each; HTTP: after
@@ -1094,11 +1095,13 @@ m_sockperf() { # CONFIG RUN
 }
 
 m_bulk() { # CONFIG RUN FLOWS
-	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-iperf3-P$3.json" j0 j1 res bps bytes cpu=
+	local cfg=$1 run=$2 n=$3 log="$LOGS/$1-r$2-iperf3-P$3.json" j0 j1 p0 p1 res bps bytes cpu= pcpu=
 	j0=$(busy_jiffies)
+	[ ${#CFG_PIDS[@]} = 0 ] || p0=$(cpu_us "${CFG_PIDS[@]}")
 	in_app timeout -k 2 $((${BULK_SECS%.*} + 20)) iperf3 -c "$L4_ADDR" -p $((PORT_IPERF + L4_OFF)) -t "$BULK_SECS" -P "$n" -J \
 		--connect-timeout 3000 >"$log" 2>&1
 	j1=$(busy_jiffies)
+	[ ${#CFG_PIDS[@]} = 0 ] || p1=$(cpu_us "${CFG_PIDS[@]}")
 	res=$("$PY" -c '
 import json, sys
 try:
@@ -1121,8 +1124,14 @@ print(s["bits_per_second"], s["bytes"])
 		cpu=$(awk -v j=$((j1 - j0)) -v hz="$(getconf CLK_TCK)" -v by="$bytes" \
 			'BEGIN { if (by > 0) printf "%.4f", (j / hz) / (by / 1e9) }')
 		sample "$cfg" "$run" cpu_s_per_gb "$cpu"
+		# the proxy processes' own CPU time (schedstat): what other work on the machine
+		# skews least
+		if [ ${#CFG_PIDS[@]} != 0 ]; then
+			pcpu=$(awk -v us=$((p1 - p0)) -v by="$bytes" 'BEGIN { if (by > 0) printf "%.4f", (us / 1e6) / (by / 1e9) }')
+			sample "$cfg" "$run" proxy_cpu_s_per_gb "$pcpu"
+		fi
 	fi
-	say "  iperf3 $n flow(s): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gb/s${cpu:+, $cpu CPU s/GB}"
+	say "  iperf3 $n flow(s): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gb/s${cpu:+, $cpu CPU s/GB}${pcpu:+, proxies $pcpu}"
 }
 
 m_connrate() { # CONFIG RUN

@@ -56,6 +56,7 @@ METRICS = [
     ("bulk1_gbps", "bulk, 1 flow (iperf3)", "Gb/s", "higher", "l4"),
     ("bulk8_gbps", "bulk, 8 flows (iperf3)", "Gb/s", "higher", "l4"),
     ("cpu_s_per_gb", "CPU s per GB, bulk 1 flow (whole machine)", "s/GB", "lower", "l4"),
+    ("proxy_cpu_s_per_gb", "CPU s per GB, bulk 1 flow (proxy processes)", "s/GB", "lower", "l4"),
     ("connrate_per_s", "connections/s", "1/s", "higher", "l4"),
     ("rss_idle1000_l4_kib", "proxy RSS added by 1000 idle flows", "KiB", "lower", "l4"),
     ("rss_idle10000_l4_kib", "proxy RSS added by 10000 idle flows (HTTP/2 tunnels)", "KiB", "lower", "l4"),
