@@ -40,13 +40,13 @@ struct ep_sock {
 	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
 	bool relaying, orphan, rst;
 	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
-	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it) */
+	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it, accepted ones inherit it) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
 	struct loop_op op_recv;     /* setup recv, or a pool one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
-	struct loop_op op_shutdown; /* shutdown(SHUT_WR) (`shut_inflight`) */
+	struct loop_op op_shutdown; /* shutdown(SHUT_WR)'s completion (`shut_inflight`) */
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	struct __kernel_timespec ts;
 	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
@@ -108,7 +108,11 @@ struct ep *ep_sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, 
 {
 	struct ep_sock *k = sock_new(lp, fd, own, owner, side);
 
-	return k ? &k->e : NULL;
+	if (!k)
+		return NULL;
+	/* accepted from a flow listener, whose TCP_NODELAY it inherited (loop.c listen_on) */
+	k->nodelay = true;
+	return &k->e;
 }
 
 struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
@@ -514,13 +518,22 @@ static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	ep_drained(e);
 }
 
+/* The FIN goes out with a plain shutdown(2), which never blocks on TCP: io_uring's
+ * SHUTDOWN is never issued inline (the kernel hands every one to an io-wq worker
+ * thread, a wake-up and two context switches per flow side: about a tenth of
+ * hermesd's CPU per flow at the connection rate). A NOP brings the completion back
+ * through the loop as before, so the owner hears `drained` outside this call. Only
+ * called once every byte of the source was sent (relay.c forward_end), so the FIN
+ * cannot overtake data. */
 static void sock_shutdown(struct ep *e)
 {
 	struct ep_sock *k = SK(e);
 
 	if (k->shut_inflight || e->shut || e->closed)
 		return;
-	io_uring_prep_shutdown(loop_sqe(k->lp, &k->op_shutdown, shutdown_done), k->fd, SHUT_WR);
+	/* its error, as the SHUTDOWN's before, is not the flow's: a reset shows on a recv */
+	shutdown(k->fd, SHUT_WR);
+	io_uring_prep_nop(loop_sqe(k->lp, &k->op_shutdown, shutdown_done));
 	k->shut_inflight = true;
 	life_hold(&k->life, 1);
 }
