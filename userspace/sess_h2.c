@@ -254,10 +254,10 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 	if (sess_out_len(s) >= SESS_OBUF_MAX)
 		return NGHTTP2_ERR_WOULDBLOCK;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
-	 * header is a record of its own, which costs less than copying a frame (up to
-	 * SESS_FRAME_MAX) together just to seal it in one piece, and lets a receiving hermesd
-	 * decrypt every record of the payload straight into its stream's ring
-	 * (sess_h2_rx_place) */
+	 * header is sealed with the frames before it (sess_out), the payload in records of
+	 * its own, which costs less than copying a frame (up to SESS_FRAME_MAX) together just
+	 * to seal it in one piece, and lets a receiving hermesd decrypt every record of the
+	 * payload straight into its stream's ring (sess_h2_rx_place) */
 	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
@@ -267,7 +267,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 		size_t n;
 
 		ep_peek(st->e.src, &p, &n);
-		if (n < st->early_sent + len || sess_out(s, p + st->early_sent, len))
+		if (n < st->early_sent + len || sess_out_apart(s, p + st->early_sent, len))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		if (!st->early_sent)
 			s->loop->st.tunnel_optimistic[TUNNEL_OPT_SENT]++;
@@ -283,7 +283,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 			return NGHTTP2_ERR_CALLBACK_FAILURE; /* data_read promised more */
 		if (n > len)
 			n = len;
-		if (sess_out(s, p, n))
+		if (sess_out_apart(s, p, n))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		ep_consume(st->e.src, n);
 		len -= n;
@@ -771,6 +771,8 @@ int sess_h2_produce(struct sess *s)
 	s->in_ng++;
 	err = h2mux_produce(&s->mux);
 	s->in_ng--;
+	if (!err && sess_out_seal(s))
+		err = -ENOMEM;
 	if (err) {
 		sess_close(s, err, err == -EPROTO ? nghttp2_strerror(s->mux.ng_err) : "out of memory for output");
 		return err;
