@@ -483,6 +483,8 @@ void conn_accept(struct loop *lp, int fd, const struct sockaddr *peer)
 		/* http.c reads the requests: the socket moves to its own object */
 		struct hermes_addr peer = c->peer;
 
+		/* its close is a FIN (the listener's SO_LINGER 0 was inherited) */
+		sock_fin_on_close(fd);
 		flow_write_engine(lp, c, HERMES_ENGINE_HTTP);
 		conn_hand_over(lp, c);
 		http_accept(lp, fd, &peer, &dst);
@@ -498,11 +500,13 @@ void conn_accept(struct loop *lp, int fd, const struct sockaddr *peer)
 		return;
 	}
 	if (!(c->r.ep[0] = ep_sock_new(lp, fd, &conn_ep_ops, c, 0))) {
-		sock_reset_on_close(fd);
-		close(fd);
+		close(fd); /* a reset: SO_LINGER 0 from the listener */
 		conn_end(lp, c, false, false);
 		return;
 	}
+	/* armed from the accept on: a crash resets the app, also before the relay starts,
+	 * and the relay's start has nothing to set; an orderly close disarms it (ep_sock.c) */
+	ep_sock_crash_reset_set(c->r.ep[0]);
 	if (err) {
 		lp->st.origdst_missing++;
 		log_warn("conn %llu from %s: no original destination known (not steered by Hermes?): resetting",

@@ -208,6 +208,11 @@ int ep_sock_release(struct ep *e)
 	return fd;
 }
 
+void ep_sock_crash_reset_set(struct ep *e)
+{
+	SK(e)->crash_rst = true;
+}
+
 void ep_sock_crash_reset(struct ep *e)
 {
 	struct ep_sock *k = SK(e);

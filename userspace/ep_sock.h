@@ -21,4 +21,7 @@ int ep_sock_release(struct ep *e);
  * crash of hermesd resets it (sock.h). The relay's start does it; the splice engine,
  * which starts no endpoint, calls it. One setsockopt; nothing for another endpoint. */
 void ep_sock_crash_reset(struct ep *e);
+/* e's socket (from ep_sock_new) carries SO_LINGER 0 already: inherited from the
+ * outbound listener, which has it (loop.c add_listener). */
+void ep_sock_crash_reset_set(struct ep *e);
 #endif

@@ -140,6 +140,10 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin/--metrics)" : "");
 		return fd;
 	}
+	/* the steered flows' sockets come with SO_LINGER 0 (the crash reset, ep_sock.h):
+	 * inherited, a setsockopt per flow less (conn_accept) */
+	if (kind == LST_OUTBOUND)
+		sock_reset_on_close(fd);
 	l->fd = fd;
 	l->kind = kind;
 	snprintf(l->name, sizeof(l->name), "%s", buf);
