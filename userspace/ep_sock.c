@@ -40,13 +40,14 @@ struct ep_sock {
 	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
 	bool relaying, orphan, rst;
 	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
-	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it, accepted ones inherit it) */
+	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it;
+				     * accepted ones inherit it from their listener) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
 	struct loop_op op_recv;     /* setup recv, or a pool one (`recv_armed`) */
 	struct loop_op op_send;     /* send of the source's bytes (`send_inflight`) */
-	struct loop_op op_shutdown; /* shutdown(SHUT_WR)'s completion (`shut_inflight`) */
+	struct loop_op op_shutdown; /* shutdown(SHUT_WR) (`shut_inflight`) */
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	struct __kernel_timespec ts;
 	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
@@ -523,22 +524,20 @@ static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	ep_drained(e);
 }
 
-/* The FIN goes out with a plain shutdown(2), which never blocks on TCP: io_uring's
- * SHUTDOWN is never issued inline (the kernel hands every one to an io-wq worker
- * thread, a wake-up and two context switches per flow side: about a tenth of
- * hermesd's CPU per flow at the connection rate). A NOP brings the completion back
- * through the loop as before, so the owner hears `drained` outside this call. Only
- * called once every byte of the source was sent (relay.c forward_end), so the FIN
- * cannot overtake data. */
+/* The FIN: io_uring's SHUTDOWN is never issued inline, the kernel hands every one to
+ * an io-wq worker thread. A plain shutdown(2) here instead saved 5-7 us of CPU per flow
+ * side (the wake-up and context switches), but the FIN's TCP work (and on loopback the
+ * peer's receive of it) then ran on the loop's thread instead of beside it on the other
+ * CPU: on a loaded 2-CPU machine the tunnel's connection rate fell by about a fifth and
+ * the WAN bench's p50 rose (measured for issue 16). Only called once every byte of the
+ * source was sent (relay.c forward_end), so the FIN cannot overtake data. */
 static void sock_shutdown(struct ep *e)
 {
 	struct ep_sock *k = SK(e);
 
 	if (k->shut_inflight || e->shut || e->closed)
 		return;
-	/* its error, as the SHUTDOWN's before, is not the flow's: a reset shows on a recv */
-	shutdown(k->fd, SHUT_WR);
-	io_uring_prep_nop(loop_sqe(k->lp, &k->op_shutdown, shutdown_done));
+	io_uring_prep_shutdown(loop_sqe(k->lp, &k->op_shutdown, shutdown_done), k->fd, SHUT_WR);
 	k->shut_inflight = true;
 	life_hold(&k->life, 1);
 }
