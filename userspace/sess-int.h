@@ -15,15 +15,9 @@ void sess_dirty(struct sess *s);
 /* Tells the owners of the streams on s->rx_ready (DATA received in this read). */
 void sess_rx_ready(struct sess *s);
 void sess_close(struct sess *s, int err, const char *why);
-/* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. Small writes of an
- * HTTP/2 session over TLS wait to be sealed together: sess_out_seal after producing. */
+/* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. An HTTP/2 session's
+ * writes over TLS are gathered (tls_xprt_gather), sealed after each produce. */
 int sess_out(struct sess *s, const uint8_t *p, size_t n);
-/* The same in records of their own, after what was gathered: a DATA payload, which
- * the receiving hermesd then decrypts straight into its stream's buffer (sess_h2rx.c
- * finds each payload at the start of a record). */
-int sess_out_apart(struct sess *s, const uint8_t *p, size_t n);
-/* Seals what sess_out gathered (a record); 0, or -ENOMEM / -EIO. */
-int sess_out_seal(struct sess *s);
 /* Bytes gathered for the next send (flow control of producers). */
 size_t sess_out_len(const struct sess *s);
 const char *sess_name(const struct sess *s, char *buf, size_t len);

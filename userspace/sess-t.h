@@ -28,8 +28,6 @@ enum sess_state {
 };
 
 #define SESS_RBUF (64 * 1024)
-#define SESS_STAGE 4096        /* struct sess's stage: plaintext sealed together */
-#define SESS_STAGE_SMALL 1024  /* a write this small waits there for the next ones */
 
 struct sess_client; /* a client address of the tunnel listener (sess.c) */
 #define SESS_MAX_SANS 8
@@ -98,10 +96,6 @@ struct sess {
 	 * new output fills the other one, so producing never waits for the socket */
 	struct rxbuf ob[2];
 	unsigned ob_send;
-	/* HTTP/2 over TLS: small plaintext writes (frame heads, a short flow's HEADERS and
-	 * its few bytes of DATA) gathered here and sealed as one record (sess_out) */
-	uint32_t stage_len;
-	uint8_t stage[SESS_STAGE];
 	struct list streams;        /* flows with a stream (or a pending one) here (struct sstream) */
 	struct list rx_ready;       /* streams that received DATA in this read (sess_rx_ready) */
 	/* HTTP/2 over TLS: where the plaintext read next stands in the frames (sess_h2_rx_track),

@@ -345,48 +345,16 @@ static int tls_out(void *ud, const void *p, size_t n)
 
 size_t sess_out_len(const struct sess *s)
 {
-	return ob_fill((struct sess *)s)->len + s->stage_len;
+	return ob_fill((struct sess *)s)->len + s->x.stage_len;
 }
 
-int sess_out_seal(struct sess *s)
-{
-	uint32_t n = s->stage_len;
-
-	s->stage_len = 0;
-	return n ? tls_xprt_write(&s->x, s->stage, n) : 0;
-}
-
-/* Each TLS record costs its seal and, at the peer, its open (a fixed few microseconds
- * in OpenSSL 3.0 whatever its size: a cipher init, the tag). A short flow's frames went
- * one record each: its HEADERS, each DATA frame's 9-byte head, the END_STREAM, and the
- * other frames of the turn (WINDOW_UPDATE, RST_STREAM). Small writes of an HTTP/2
- * session over TLS now wait in its stage and are sealed together, once the session's
- * frames of this turn are produced (sess_h2.c) or when a larger write comes. */
+/* An HTTP/2 session's small writes (its frames but DATA payloads) are gathered and
+ * sealed together (tls_xprt_gather), at the end of each produce (sess_h2_produce). */
 int sess_out(struct sess *s, const uint8_t *p, size_t n)
 {
-	int err;
-
 	if (!s->tls)
 		return obuf_add(s, p, n);
-	if (s->mux.ng && n <= SESS_STAGE_SMALL) {
-		if (s->stage_len + n > SESS_STAGE && (err = sess_out_seal(s)))
-			return err;
-		memcpy(s->stage + s->stage_len, p, n);
-		s->stage_len += (uint32_t)n;
-		return 0;
-	}
-	return sess_out_apart(s, p, n);
-}
-
-int sess_out_apart(struct sess *s, const uint8_t *p, size_t n)
-{
-	int err;
-
-	if (!s->tls)
-		return obuf_add(s, p, n);
-	if ((err = sess_out_seal(s)))
-		return err;
-	return tls_xprt_write(&s->x, p, n);
+	return s->mux.ng ? tls_xprt_gather(&s->x, p, n) : tls_xprt_write(&s->x, p, n);
 }
 
 static void sess_flush(struct sess *s)
