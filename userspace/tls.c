@@ -360,7 +360,8 @@ int tls_xprt_server(struct tls_xprt *t, void *ctx, tls_out_fn *out, void *ud)
 void tls_xprt_free(struct tls_xprt *t)
 {
 	SSL_free(t->ssl); /* and its BIO */
-	free(t->stage);
+	if (t->stage)
+		buf_free(t->stage, TLS_STAGE);
 	t->stage = NULL;
 	t->stage_len = 0;
 	t->ssl = NULL;
@@ -485,7 +486,7 @@ int tls_xprt_gather(struct tls_xprt *t, const void *p, size_t n)
 		return -ENOTCONN;
 	if (n > TLS_STAGE_SMALL)
 		return tls_xprt_write(t, p, n);
-	if (!t->stage && !(t->stage = malloc(TLS_STAGE)))
+	if (!t->stage && !(t->stage = buf_malloc(TLS_STAGE))) /* counted in buf_held */
 		return -ENOMEM;
 	if (t->stage_len + n > TLS_STAGE && (err = tls_xprt_seal(t)))
 		return err;
