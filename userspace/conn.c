@@ -150,17 +150,22 @@ void conn_maybe_free(struct loop *lp, struct conn *c)
 }
 
 /* Original destination: SO_ORIGINAL_DST (served by our getsockopt program when
- * hermesd's cgroup has it), else a direct lookup in the pinned map by peer address. */
-static int conn_origdst(struct loop *lp, struct conn *c, int fd, struct hermes_addr *dst, const char **how)
+ * hermesd's cgroup has it), else a direct lookup in the pinned map by peer address
+ * (peer: the accept's, NULL to ask getpeername). */
+static int conn_origdst(struct loop *lp, struct conn *c, int fd, const struct sockaddr *peer, struct hermes_addr *dst,
+			const char **how)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct hermes_origdst od;
 	bool have_od;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
-	addr_to_hermes((struct sockaddr *)&ss, &c->peer);
+	if (!peer) {
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+			return -errno;
+		peer = (struct sockaddr *)&ss;
+	}
+	addr_to_hermes(peer, &c->peer);
 	/* who opened the flow: the app socket's cookie, pid and uid */
 	have_od = lp->ld->origdst_fd >= 0 && !bpf_map_lookup_elem(lp->ld->origdst_fd, &c->peer, &od);
 	if (have_od) {
@@ -449,7 +454,16 @@ int conn_hand_over(struct loop *lp, struct conn *c)
 	return fd;
 }
 
-void conn_accept(struct loop *lp, int fd)
+/* Address a for a log line, formatted into buf (ADDR_STRLEN bytes). */
+static const char *fmt_addr(const struct hermes_addr *a, char *buf)
+{
+	struct sockaddr_storage ss;
+
+	addr_from_hermes(a, &ss);
+	return addr_fmt((struct sockaddr *)&ss, buf, ADDR_STRLEN);
+}
+
+void conn_accept(struct loop *lp, int fd, const struct sockaddr *peer)
 {
 	struct conn *c = conn_new(lp, -1);
 	const struct cfg_endpoint_set *alt;
@@ -464,18 +478,18 @@ void conn_accept(struct loop *lp, int fd)
 		close(fd);
 		return;
 	}
-	err = conn_origdst(lp, c, fd, &dst, &how);
-	addr_from_hermes(&c->peer, &ss);
-	addr_fmt((struct sockaddr *)&ss, pbuf, sizeof(pbuf));
-	if (!err) {
-		addr_from_hermes(&dst, &ss);
-		addr_fmt((struct sockaddr *)&ss, dbuf, sizeof(dbuf));
-		log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, pbuf, dbuf, how);
-	}
+	err = conn_origdst(lp, c, fd, peer, &dst, &how);
+	/* the addresses are formatted for a log line only (two of them cost more than a
+	 * percent of a tunnelled flow's CPU) */
+	if (!err)
+		log_debug("conn %llu: origdst %s -> %s (%s)", (unsigned long long)c->id, fmt_addr(&c->peer, pbuf),
+			  fmt_addr(&dst, dbuf), how);
 	if (!err && c->action == HERMES_ACT_HTTP) {
 		/* http.c reads the requests: the socket moves to its own object */
 		struct hermes_addr peer = c->peer;
 
+		/* its close is a FIN (the listener's SO_LINGER 0 was inherited) */
+		sock_fin_on_close(fd);
 		flow_write_engine(lp, c, HERMES_ENGINE_HTTP);
 		conn_hand_over(lp, c);
 		http_accept(lp, fd, &peer, &dst);
@@ -491,22 +505,24 @@ void conn_accept(struct loop *lp, int fd)
 		return;
 	}
 	if (!(c->r.ep[0] = ep_sock_new(lp, fd, &conn_ep_ops, c, 0))) {
-		sock_reset_on_close(fd);
-		close(fd);
+		close(fd); /* a reset: SO_LINGER 0 from the listener */
 		conn_end(lp, c, false, false);
 		return;
 	}
+	/* armed from the accept on: a crash resets the app, also before the relay starts,
+	 * and the relay's start has nothing to set; an orderly close disarms it (ep_sock.c) */
+	ep_sock_crash_reset_set(c->r.ep[0]);
 	if (err) {
 		lp->st.origdst_missing++;
 		log_warn("conn %llu from %s: no original destination known (not steered by Hermes?): resetting",
-			 (unsigned long long)c->id, pbuf);
+			 (unsigned long long)c->id, fmt_addr(&c->peer, pbuf));
 		conn_end(lp, c, true, false);
 		return;
 	}
 	if (c->action == HERMES_ACT_TUNNEL) {
 		if (tunnel_route(lp, c, &dst)) {
 			log_warn("conn %llu: no route for %s (tunnel action): resetting the client",
-				 (unsigned long long)c->id, dbuf);
+				 (unsigned long long)c->id, fmt_addr(&dst, dbuf));
 			c->target = dst;
 			c->result = "no-route";
 			conn_end(lp, c, true, false);
@@ -518,6 +534,7 @@ void conn_accept(struct loop *lp, int fd)
 	}
 	c->eps[0] = dst;
 	c->n_eps = 1;
+	addr_from_hermes(&dst, &ss);
 	alt = config_find_endpoints(lp->cfg, (struct sockaddr *)&ss);
 	for (int i = 0; alt && i < alt->n_alternates; i++)
 		addr_to_hermes((const struct sockaddr *)&alt->alternates[i].ss, &c->eps[c->n_eps++]);

@@ -7,7 +7,7 @@
 struct h1_request;
 
 /* conn.c */
-void conn_accept(struct loop *lp, int fd);
+void conn_accept(struct loop *lp, int fd, const struct sockaddr *peer);
 void conn_tick(struct loop *lp);
 void conn_abort_all(struct loop *lp);
 /* A new flow; fd >= 0: its client socket (closed, reset, on failure). NULL without memory. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "addr.h"
 #include "counters.h"
@@ -45,6 +46,21 @@ void metrics_http_response(struct loop *lp, const char *route, int status)
 		v[status / 100 - 1]++;
 }
 
+/* A peer's address as its label: the one formatted last is kept, since every flow of a
+ * route asks for the same (formatting it cost a percent of a tunnelled flow's CPU). */
+static void peer_name(const struct cfg_sockaddr *a, char name[ADDR_STRLEN])
+{
+	static struct cfg_sockaddr last;
+	static char last_name[ADDR_STRLEN];
+
+	if (!last.len || a->len != last.len || memcmp(&a->ss, &last.ss, a->len)) {
+		addr_fmt((const struct sockaddr *)&a->ss, last_name, sizeof(last_name));
+		last.len = a->len;
+		memcpy(&last.ss, &a->ss, a->len);
+	}
+	memcpy(name, last_name, ADDR_STRLEN);
+}
+
 void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err)
 {
 	char name[ADDR_STRLEN];
@@ -52,7 +68,7 @@ void metrics_peer_attempt(struct loop *lp, const struct cfg_peer *peer, int err)
 
 	if (!peer)
 		return;
-	addr_fmt((const struct sockaddr *)&peer->addr.ss, name, sizeof(name));
+	peer_name(&peer->addr, name);
 	if (!(v = mlabels_get(&lp->st.tunnel_peer_results, name)))
 		return;
 	v[!err ? PEER_ESTABLISHED : err == -ECONNREFUSED ? PEER_REFUSED : err == -EACCES ? PEER_DENIED :

@@ -122,20 +122,42 @@ void ep_settled(struct ep *e)
 		e->own->settled(e);
 }
 
+/* First chunks kept for the next stream. A short flow through a tunnel (a request and
+ * its answer) makes one first chunk for a few bytes and frees it a moment later; from
+ * malloc each one came from the heap's top and went back to the kernel (brk up, page
+ * faults, brk down and the TLB shootdown of both CPUs) at the connection rate. Only
+ * chunks with little written are kept, and a few: what they hold stays counted in
+ * buf_held (their pages are resident), at most CHUNK_CACHE_N * CHUNK_CACHE_TOUCHED. One
+ * loop thread uses rings, so a plain list does. */
+#define CHUNK_CACHE_N 8
+#define CHUNK_CACHE_TOUCHED (16 * 1024)
+static struct ep_chunk *chunk_cache;
+static unsigned chunk_cache_n;
+
 static void chunk_free(struct ep_chunk *c)
 {
+	if (c->cap == EP_RING_MIN && c->touched <= CHUNK_CACHE_TOUCHED && chunk_cache_n < CHUNK_CACHE_N) {
+		c->next = chunk_cache;
+		chunk_cache = c;
+		chunk_cache_n++;
+		return;
+	}
 	buf_account(-(long long)c->touched);
 	free(c);
 }
 
 /* A chunk for at least want bytes, of size bytes when a new one is needed: the spare
- * if it is large enough. */
+ * if it is large enough, else a cached first chunk when that is the size wanted. */
 static struct ep_chunk *chunk_get(struct ep_ring *r, size_t want, size_t size)
 {
 	struct ep_chunk *c = r->spare;
 
 	if (c && c->cap >= want) {
 		r->spare = NULL;
+	} else if (size == EP_RING_MIN && chunk_cache) {
+		c = chunk_cache;
+		chunk_cache = c->next;
+		chunk_cache_n--;
 	} else {
 		if (!(c = malloc(sizeof(*c) + size)))
 			return NULL;

@@ -41,7 +41,8 @@ struct ep_sock {
 	struct life life;           /* closing: the owner closed it (ep_close, ep_drop) */
 	bool relaying, orphan, rst;
 	bool crash_rst;             /* SO_LINGER 0 set while relaying (ep_sock_crash_reset) */
-	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it) */
+	bool nodelay;               /* TCP_NODELAY set already (sock_dial's sockets have it;
+				     * accepted ones inherit it from their listener) */
 	bool connecting, recv_armed, send_inflight, shut_inflight;
 	bool setup_armed;           /* the recv armed is a setup read into `setup` */
 	struct loop_op op_connect;  /* connect (`connecting`), with a linked timeout on op_aux */
@@ -113,7 +114,11 @@ struct ep *ep_sock_new(struct loop *lp, int fd, const struct ep_owner_ops *own, 
 {
 	struct ep_sock *k = sock_new(lp, fd, own, owner, side);
 
-	return k ? &k->e : NULL;
+	if (!k)
+		return NULL;
+	/* accepted from a flow listener, whose TCP_NODELAY it inherited (loop.c listen_on) */
+	k->nodelay = true;
+	return &k->e;
 }
 
 struct ep *ep_sock_dial(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
@@ -208,6 +213,11 @@ int ep_sock_release(struct ep *e)
 	k->rst = k->crash_rst = false;
 	sock_free(e);
 	return fd;
+}
+
+void ep_sock_crash_reset_set(struct ep *e)
+{
+	SK(e)->crash_rst = true;
 }
 
 void ep_sock_crash_reset(struct ep *e)
@@ -598,6 +608,13 @@ static void send_done(struct loop *lp, struct loop_op *op, const struct io_uring
 	ep_drained(e);
 }
 
+/* The FIN: io_uring's SHUTDOWN is never issued inline, the kernel hands every one to
+ * an io-wq worker thread. A plain shutdown(2) here instead saved 5-7 us of CPU per flow
+ * side (the wake-up and context switches), but the FIN's TCP work (and on loopback the
+ * peer's receive of it) then ran on the loop's thread instead of beside it on the other
+ * CPU: on a loaded 2-CPU machine the tunnel's connection rate fell by about a fifth and
+ * the WAN bench's p50 rose (measured for issue 16). Only called once every byte of the
+ * source was sent (relay.c forward_end), so the FIN cannot overtake data. */
 static void sock_shutdown(struct ep *e)
 {
 	struct ep_sock *k = SK(e);

@@ -26,4 +26,7 @@ void ep_sock_crash_reset(struct ep *e);
  * that short reads left no longer fitting under their socket's cap are cancelled
  * (ep_sock.c, arm_recv and bulk_fits). */
 void ep_sock_check(struct loop *lp);
+/* e's socket (from ep_sock_new) carries SO_LINGER 0 already: inherited from the
+ * outbound listener, which has it (loop.c add_listener). */
+void ep_sock_crash_reset_set(struct ep *e);
 #endif

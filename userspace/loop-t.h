@@ -60,6 +60,9 @@ struct accept_op {
 	struct loop_op op; /* first: on_accept gets it as the loop_op */
 	struct listener *l;
 	bool armed;
+	/* the peer's address, written by the accept (a getpeername per flow less) */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
 };
 
 struct listener {

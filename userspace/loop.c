@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +52,7 @@
  * a few milliseconds (docs/architecture.md, kernel facts). Does not listen yet: a
  * listening port completes handshakes, and none may before the maps, pins and links
  * are in place (loop_listen). */
-static int listen_on(const struct cfg_sockaddr *a, int mark)
+static int listen_on(const struct cfg_sockaddr *a, int mark, bool flows)
 {
 	int fd, one = 1, err = 0;
 
@@ -64,6 +66,10 @@ static int listen_on(const struct cfg_sockaddr *a, int mark)
 		err = -errno;
 		goto fail;
 	}
+	/* the flows' sockets inherit TCP_NODELAY from their listener (ep_sock_new counts on
+	 * it): a setsockopt per accepted flow less */
+	if (flows)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (int i = 0; i < 50; i++) {
 		if (!bind(fd, (const struct sockaddr *)&a->ss, a->len)) {
 			err = 0;
@@ -103,7 +109,9 @@ static void arm_accept(struct loop *lp, struct listener *l)
 		if (a->armed)
 			continue;
 		a->l = l;
-		io_uring_prep_accept(loop_sqe(lp, &a->op, on_accept), l->fd, NULL, NULL, SOCK_CLOEXEC);
+		a->peer_len = sizeof(a->peer);
+		io_uring_prep_accept(loop_sqe(lp, &a->op, on_accept), l->fd, (struct sockaddr *)&a->peer, &a->peer_len,
+				     SOCK_CLOEXEC);
 		a->armed = true;
 		l->n_armed++;
 	}
@@ -128,12 +136,16 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	int fd;
 
 	addr_fmt((const struct sockaddr *)&a->ss, buf, sizeof(buf));
-	fd = listen_on(a, lst_serves_flows(kind) ? (int)lp->cfg->mark : 0);
+	fd = listen_on(a, lst_serves_flows(kind) ? (int)lp->cfg->mark : 0, lst_serves_flows(kind));
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s%s", buf, strerror(-fd),
 			  fd == -EADDRINUSE ? " (another hermesd? give another address with --listen/--admin/--metrics)" : "");
 		return fd;
 	}
+	/* the steered flows' sockets come with SO_LINGER 0 (the crash reset, ep_sock.h):
+	 * inherited, a setsockopt per flow less (conn_accept) */
+	if (kind == LST_OUTBOUND)
+		sock_reset_on_close(fd);
 	l->fd = fd;
 	l->kind = kind;
 	snprintf(l->name, sizeof(l->name), "%s", buf);
@@ -473,8 +485,9 @@ static void reload(struct loop *lp)
 	reload_start(lp);
 }
 
-/* An accepted connection to the module that serves the listener's kind. */
-static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
+/* An accepted connection to the module that serves the listener's kind; peer is its
+ * address when the accept gave it (else NULL). */
+static void accept_dispatch(struct loop *lp, const struct listener *l, int fd, const struct sockaddr *peer)
 {
 	/* over the memory budget (stage 3) a new inbound flow (no protocol of ours to answer
 	 * in) is reset at once; an outbound one once its action is known (conn_accept), a
@@ -490,7 +503,7 @@ static void accept_dispatch(struct loop *lp, const struct listener *l, int fd)
 	case LST_METRICS: admin_accept_metrics(lp, fd); break;
 	case LST_TUNNEL: sess_accept(lp, fd); break;
 	case LST_INBOUND: ingress_accept(lp, fd); break;
-	case LST_OUTBOUND: conn_accept(lp, fd); break;
+	case LST_OUTBOUND: conn_accept(lp, fd, peer); break;
 	}
 }
 
@@ -507,7 +520,7 @@ static void take_backlog(struct loop *lp)
 			continue;
 		while ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			n++;
-			accept_dispatch(lp, l, fd);
+			accept_dispatch(lp, l, fd, NULL);
 		}
 		if (n)
 			log_info("%s listener: took in %d queued connection%s before closing", l->name, n,
@@ -706,7 +719,7 @@ static void on_accept(struct loop *lp, struct loop_op *op, const struct io_uring
 		if (l->fd >= 0 && cqe->res != -ECANCELED && cqe->res != -EINVAL)
 			log_warn("accept on %s: %s", l->name, strerror(-cqe->res));
 	} else {
-		accept_dispatch(lp, l, cqe->res);
+		accept_dispatch(lp, l, cqe->res, a->peer_len <= sizeof(a->peer) ? (struct sockaddr *)&a->peer : NULL);
 	}
 	/* a flow that took a reserved descriptor paused the listener: it stays unarmed */
 	if (l->fd >= 0 && !l->paused)

@@ -15,7 +15,8 @@ void sess_dirty(struct sess *s);
 /* Tells the owners of the streams on s->rx_ready (DATA received in this read). */
 void sess_rx_ready(struct sess *s);
 void sess_close(struct sess *s, int err, const char *why);
-/* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. */
+/* Output to the peer: encrypted over TLS. 0, or -ENOMEM / -EIO. An HTTP/2 session's
+ * writes over TLS are gathered (tls_xprt_gather), sealed after each produce. */
 int sess_out(struct sess *s, const uint8_t *p, size_t n);
 /* Bytes gathered for the next send (flow control of producers). */
 size_t sess_out_len(const struct sess *s);

@@ -345,14 +345,16 @@ static int tls_out(void *ud, const void *p, size_t n)
 
 size_t sess_out_len(const struct sess *s)
 {
-	return ob_fill((struct sess *)s)->len;
+	return ob_fill((struct sess *)s)->len + s->x.stage_len;
 }
 
+/* An HTTP/2 session's small writes (its frames but DATA payloads) are gathered and
+ * sealed together (tls_xprt_gather), at the end of each produce (sess_h2_produce). */
 int sess_out(struct sess *s, const uint8_t *p, size_t n)
 {
 	if (!s->tls)
 		return obuf_add(s, p, n);
-	return tls_xprt_write(&s->x, p, n);
+	return s->mux.ng ? tls_xprt_gather(&s->x, p, n) : tls_xprt_write(&s->x, p, n);
 }
 
 static void sess_flush(struct sess *s)

@@ -241,6 +241,14 @@ static ssize_t data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	return (ssize_t)avail;
 }
 
+/* A DATA payload's bytes: over TLS in records of their own, after the frames gathered
+ * before them (sess_out), so that the receiving hermesd finds each payload at the start
+ * of a record and decrypts it straight into its stream's buffer (sess_h2rx.c). */
+static int out_payload(struct sess *s, const uint8_t *p, size_t n)
+{
+	return s->tls ? tls_xprt_write(&s->x, p, n) : sess_out(s, p, n);
+}
+
 static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *framehd, size_t len)
 {
 	struct sess *s = SESS(m);
@@ -255,10 +263,10 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 	if (sess_out_len(s) >= SESS_OBUF_MAX)
 		return NGHTTP2_ERR_WOULDBLOCK;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
-	 * header is a record of its own, which costs less than copying a frame (up to
-	 * SESS_FRAME_MAX) together just to seal it in one piece, and lets a receiving hermesd
-	 * decrypt every record of the payload straight into its stream's ring
-	 * (sess_h2_rx_place) */
+	 * header is sealed with the frames before it (sess_out), the payload in records of
+	 * its own, which costs less than copying a frame (up to SESS_FRAME_MAX) together just
+	 * to seal it in one piece, and lets a receiving hermesd decrypt every record of the
+	 * payload straight into its stream's ring (sess_h2_rx_place) */
 	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
@@ -268,7 +276,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 		size_t n;
 
 		ep_peek(st->e.src, &p, &n);
-		if (n < st->early_sent + len || sess_out(s, p + st->early_sent, len))
+		if (n < st->early_sent + len || out_payload(s, p + st->early_sent, len))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		if (!st->early_sent)
 			s->loop->st.tunnel_optimistic[TUNNEL_OPT_SENT]++;
@@ -284,7 +292,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 			return NGHTTP2_ERR_CALLBACK_FAILURE; /* data_read promised more */
 		if (n > len)
 			n = len;
-		if (sess_out(s, p, n))
+		if (out_payload(s, p, n))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		ep_consume(st->e.src, n);
 		len -= n;
@@ -785,6 +793,8 @@ int sess_h2_produce(struct sess *s)
 	s->in_ng++;
 	err = h2mux_produce(&s->mux);
 	s->in_ng--;
+	if (!err && s->tls && tls_xprt_seal(&s->x))
+		err = -ENOMEM;
 	if (err) {
 		sess_close(s, err, err == -EPROTO ? nghttp2_strerror(s->mux.ng_err) : "out of memory for output");
 		return err;

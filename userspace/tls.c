@@ -360,6 +360,10 @@ int tls_xprt_server(struct tls_xprt *t, void *ctx, tls_out_fn *out, void *ud)
 void tls_xprt_free(struct tls_xprt *t)
 {
 	SSL_free(t->ssl); /* and its BIO */
+	if (t->stage)
+		buf_free(t->stage, TLS_STAGE);
+	t->stage = NULL;
+	t->stage_len = 0;
 	t->ssl = NULL;
 	t->in = NULL;
 	t->in_off = t->in_len = 0;
@@ -449,12 +453,10 @@ long tls_xprt_read(struct tls_xprt *t, void *buf, size_t len, char *why, size_t 
 	return xprt_fail(t, why, whylen);
 }
 
-int tls_xprt_write(struct tls_xprt *t, const void *p, size_t n)
+/* SSL_write of it all: our BIO takes every record at once, so a partial write only
+ * splits records (64 KiB a call, as records are 16 KiB at most). */
+static int xprt_write(struct tls_xprt *t, const void *p, size_t n)
 {
-	/* our BIO takes every record at once: a partial write only splits records (64 KiB a
-	 * call, as records are 16 KiB at most) */
-	if (!t->hs_done)
-		return -ENOTCONN;
 	while (n) {
 		int w = SSL_write(t->ssl, p, n > 65536 ? 65536 : (int)n);
 
@@ -468,10 +470,47 @@ int tls_xprt_write(struct tls_xprt *t, const void *p, size_t n)
 	return 0;
 }
 
+int tls_xprt_seal(struct tls_xprt *t)
+{
+	uint32_t n = t->stage_len;
+
+	t->stage_len = 0;
+	return n ? xprt_write(t, t->stage, n) : 0;
+}
+
+int tls_xprt_gather(struct tls_xprt *t, const void *p, size_t n)
+{
+	int err;
+
+	if (!t->hs_done)
+		return -ENOTCONN;
+	if (n > TLS_STAGE_SMALL)
+		return tls_xprt_write(t, p, n);
+	if (!t->stage && !(t->stage = buf_malloc(TLS_STAGE))) /* counted in buf_held */
+		return -ENOMEM;
+	if (t->stage_len + n > TLS_STAGE && (err = tls_xprt_seal(t)))
+		return err;
+	memcpy(t->stage + t->stage_len, p, n);
+	t->stage_len += (uint32_t)n;
+	return 0;
+}
+
+int tls_xprt_write(struct tls_xprt *t, const void *p, size_t n)
+{
+	int err;
+
+	if (!t->hs_done)
+		return -ENOTCONN;
+	if (t->stage_len && (err = tls_xprt_seal(t)))
+		return err;
+	return xprt_write(t, p, n);
+}
+
 int tls_xprt_shutdown(struct tls_xprt *t)
 {
 	if (!t->hs_done)
 		return -ENOTCONN;
+	(void)tls_xprt_seal(t); /* gathered bytes go before the close_notify */
 	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
 		return 0;
 	/* 0: sent, the peer's not read yet; 1: both; <0: the write failed */

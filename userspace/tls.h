@@ -31,7 +31,11 @@ struct tls_xprt {
 	bool hs_done;             /* handshake over (and, for a client, the ALPN the one asked for) */
 	char alpn[16];            /* a client's protocol asked for; after the handshake, the one
 				   * chosen ("": none) */
+	uint8_t *stage;           /* tls_xprt_gather's plaintext (TLS_STAGE bytes, from the first) */
+	uint32_t stage_len;
 };
+#define TLS_STAGE 4096        /* plaintext gathered for one record */
+#define TLS_STAGE_SMALL 1024  /* the most one tls_xprt_gather takes */
 
 /* Installs allocator wrappers that count OpenSSL's memory in tls_mem_held (buf.h)
  * (CRYPTO_set_mem_functions). Must run before any other OpenSSL call: -EBUSY if
@@ -48,6 +52,14 @@ unsigned tls_peer_sans(void *ssl, char (*sans)[128], unsigned max);
 /* Why the handshake of ssl failed, as one line (verify result and OpenSSL's queue). */
 void tls_fail_reason(void *ssl, char *buf, size_t len);
 
+/* Small plaintext writes (n <= TLS_STAGE_SMALL) gathered to be sealed together in one
+ * record, by tls_xprt_seal or before the next tls_xprt_write (whose bytes follow them).
+ * Each record costs a fixed few microseconds to seal and to open, whatever its size
+ * (OpenSSL 3.0: a cipher init per record): an HTTP/2 session's small frames of a loop
+ * turn (HEADERS, DATA frame heads, END_STREAM, WINDOW_UPDATE) went one record each. 0 or
+ * -ENOMEM / -EIO / -ENOTCONN. */
+int tls_xprt_gather(struct tls_xprt *t, const void *p, size_t n);
+int tls_xprt_seal(struct tls_xprt *t);
 /* Starts t as a client of ctx (a client context of tls_ctx_new) offering ALPN alpn
  * ("h2", "http/1.1"), its ciphertext going to out(ud, ...). name: "" checks the chain
  * alone; an IP address literal must be an IP subjectAltName of the peer (and no SNI is

@@ -5,7 +5,8 @@
 # with hermesd killed by SIGKILL in the middle the app's socket is reset (curl exit 56),
 # where it used to get a FIN and take the short body for the whole one. The same with
 # the http action (hermesd parses the response; the client's body ends with the
-# connection). The runner's splice pass runs it again with --relay splice.
+# connection). A tunnel flow killed before its peer answered is reset as well. The
+# runner's splice pass runs it again with --relay splice.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -113,4 +114,31 @@ wait_until 5 grep -q 'CONNECT 10.77.1.2:8080' "$PEER_LOG" || die "the download d
 kill_mid_download "tunnel, client host's hermesd killed"
 start_hermesd -c "$TMP/client.yaml"
 kill_mid_download "tunnel, the peer killed" "$S_PID"
-pass "crash_reset: a killed hermesd resets relayed flows; a complete one still ends with a FIN"
+stop_hermesd
+
+# 5. a flow whose relay has not started yet (its tunnel peer never answers the CONNECT):
+#    its socket is armed from the accept (the outbound listener's SO_LINGER 0 is
+#    inherited), so the app sees a reset too, not an empty reply (curl 52)
+bg silent s "$PY" -c '
+import socket, time
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("10.77.1.2", 15009))
+ls.listen(4)
+c, _ = ls.accept()
+print("accepted", flush=True)
+time.sleep(30)
+'
+wait_tcp "$NS_S" 10.77.1.2 15009 || die "the silent peer did not start on 10.77.1.2:15009"
+sed 's/10.77.1.2:15008/10.77.1.2:15009/' "$TMP/client.yaml" >"$TMP/silent.yaml"
+start_hermesd -c "$TMP/silent.yaml"
+bg early app curl -sS --max-time 20 -o /dev/null http://10.77.1.2:8080/
+EARLY_PID=$BG_PID
+wait_until 5 grep -q accepted "$TMP/silent.log" || die "hermesd did not connect to the silent peer"
+sleep 0.3 # the CONNECT goes out; no answer ever comes
+stop_hermesd KILL 5
+wait "$EARLY_PID"
+rc=$?
+say "curl ended with status $rc: $(cat "$TMP/early.log")"
+assert_eq 56 "$rc" "curl exit code when hermesd dies before the flow's tunnel answered (56: reset, not 52: an empty reply)"
+pass "crash_reset: a killed hermesd resets relayed flows, also before the relay starts; a complete one still ends with a FIN"

@@ -2,7 +2,8 @@
  * talking TLS 1.3 in memory: each side's ciphertext goes to its out() buffer, which the
  * test carries to the other side's receive buffer as a socket would. The certificates
  * (a CA, two DNS names and an IP address) are made at run time by hermesctl's
- * certificate maker (tools/certs.c) into a temporary directory, removed at the end. */
+ * certificate maker (tools/certs.c) into a temporary directory, removed at the end.
+ * Small writes gathered (tls_xprt_gather) leave as one record, in order. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -274,6 +275,67 @@ static bool test_split_record(void)
 	ASSERT_EQ(r, sizeof(msg), "the whole record at its last byte");
 	ASSERT_TRUE(!memcmp(buf, msg, sizeof(msg)), "the bytes sent");
 	ASSERT_TRUE(!tls_xprt_has_input(&s.t), "nothing held after");
+	end_free(&c);
+	end_free(&s);
+	return true;
+}
+
+/* TLS records in w[from..len): each is a 5-byte header and its length. */
+static unsigned records(const struct wire *w, size_t from)
+{
+	unsigned n = 0;
+
+	while (from + 5 <= w->len) {
+		from += 5 + ((size_t)w->p[from + 3] << 8 | w->p[from + 4]);
+		n++;
+	}
+	return n;
+}
+
+/* Small writes gathered (tls_xprt_gather) go out as one record when sealed, in order
+ * with what is written after them, which is sealed apart; a full stage is sealed as it
+ * fills; a shutdown seals what waits before its close_notify. */
+static bool test_gather(void)
+{
+	static uint8_t big[5000], small[1000];
+	uint8_t buf[sizeof(big) + 5 * sizeof(small) + 64];
+	size_t n0, want = 0;
+	struct end c, s;
+	char why[320];
+	long r;
+
+	if (!pair_up(&c, &s, "server.test", "h2"))
+		return false;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	memset(small, 's', sizeof(small));
+	n0 = c.out.len;
+	ASSERT_EQ(tls_xprt_gather(&c.t, "HEADERS", 7), 0, "gather 7 bytes");
+	ASSERT_EQ(tls_xprt_gather(&c.t, "123456789", 9), 0, "gather 9 more");
+	ASSERT_EQ(c.out.len, n0, "nothing sealed yet");
+	ASSERT_EQ(tls_xprt_write(&c.t, big, sizeof(big)), 0, "a larger write after them");
+	ASSERT_EQ(records(&c.out, n0), 2, "the gathered bytes in one record, the larger write in another");
+	n0 = c.out.len;
+	for (int i = 0; i < 4; i++) /* 4000 bytes: a stage (TLS_STAGE) holds them */
+		ASSERT_EQ(tls_xprt_gather(&c.t, small, sizeof(small)), 0, "gather 1000 bytes");
+	ASSERT_EQ(c.out.len, n0, "a stage's worth waits");
+	ASSERT_EQ(tls_xprt_gather(&c.t, small, sizeof(small)), 0, "one more");
+	ASSERT_EQ(records(&c.out, n0), 1, "the full stage sealed as one record before the next");
+	ASSERT_EQ(tls_xprt_seal(&c.t), 0, "seal");
+	ASSERT_EQ(records(&c.out, n0), 2, "and the rest in one more");
+	ASSERT_EQ(tls_xprt_seal(&c.t), 0, "sealing nothing");
+	ASSERT_EQ(records(&c.out, n0), 2, "adds no record");
+	ASSERT_EQ(tls_xprt_gather(&c.t, "end", 3), 0, "gather before a shutdown");
+	ASSERT_EQ(tls_xprt_shutdown(&c.t), 0, "shutdown");
+	deliver(&c, &s, (size_t)-1);
+	want = 16 + sizeof(big) + 5 * sizeof(small) + 3;
+	r = read_all(&s, buf, want, sizeof(buf)); /* (to its count: at the end it gives the end) */
+	ASSERT_EQ(r, (long)want, "every byte arrived");
+	ASSERT_TRUE(r == (long)want && !memcmp(buf, "HEADERS123456789", 16) && !memcmp(buf + 16, big, sizeof(big)) &&
+			    buf[16 + sizeof(big)] == 's' && !memcmp(buf + want - 3, "end", 3),
+		    "in the order written");
+	ASSERT_EQ(tls_xprt_read(&s.t, buf, sizeof(buf), why, sizeof(why)), 0, "then the end");
+	ASSERT_TRUE(tls_xprt_peer_closed(&s.t), "the close_notify after them");
 	end_free(&c);
 	end_free(&s);
 	return true;
@@ -559,6 +621,7 @@ int main(void)
 	RUN(test_alpn_unknown);
 	RUN(test_split_record);
 	RUN(test_close_notify);
+	RUN(test_gather);
 	RUN(test_name_mismatch);
 	RUN(test_ip_name);
 	RUN(test_bad_record);
