@@ -55,6 +55,7 @@ enum udp_drop {
 	UDP_DROP_SEND,         /* the send failed (buffer full, unreachable) */
 	UDP_DROP_ICMP,         /* an ICMP error read from an upstream socket */
 	UDP_DROP_NOT_SLOT,     /* reached the relay port at an address that is not a slot's */
+	UDP_DROP_NOT_OWNER,    /* a new flow's sender is not the socket its slot was given to */
 	UDP_NDROPS
 };
 
@@ -386,7 +387,7 @@ enum udp_drop {
 	       "fail_open: proxy wanted, no UDP relay.") \
 	/* index: enum udp_drop */ \
 	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
-	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot")
+	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner")
 
 /* How many values a list of label values holds (an integer constant). */
 #define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))

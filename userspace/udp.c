@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 
 #include "addr.h"
 #include "hermes/udp.h"
@@ -70,6 +73,8 @@ struct udp_relay {
 	struct list hash[UDP_HASH];
 	uint32_t n_flows;
 	int slots_fd;            /* hermes_udp_slots */
+	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (flow_owner_ok) */
+	uint16_t port;           /* the relay's port, network order */
 	uint8_t *buf;
 	size_t bufsz;            /* udp.max_datagram */
 	uint64_t warned_ms;      /* last warning about a socket that could not be opened */
@@ -150,6 +155,42 @@ static void slot_touch(struct udp_flow *f)
 	bpf_map_update_elem(f->r->slots_fd, &k, &s, BPF_EXIST);
 }
 
+/* A new flow's datagram must come from the very socket the slot was given to: the slot
+ * addresses are open to every local process, and what reaches them leaves hermesd with
+ * its mark. The kernel finds the socket a reply from the slot address to the sender would
+ * reach (as ss does) and checks its cookie against the slot's: one netlink exchange per
+ * new flow, none per datagram. */
+static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot, uint64_t cookie)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} q = {
+		.nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+		.req = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_UDP, .idiag_states = ~0u },
+	};
+	union {
+		struct nlmsghdr nh;
+		char buf[512];
+	} a;
+	ssize_t n;
+
+	if (r->diag_fd < 0)
+		return false;
+	/* the lookup takes a received packet's view: source = the slot, destination = the app */
+	q.req.id.idiag_src[0] = htonl((HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | slot);
+	q.req.id.idiag_sport = r->port;
+	q.req.id.idiag_dst[0] = app->sin_addr.s_addr;
+	q.req.id.idiag_dport = app->sin_port;
+	q.req.id.idiag_cookie[0] = (uint32_t)cookie;
+	q.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	if (send(r->diag_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
+		return false;
+	n = recv(r->diag_fd, &a, sizeof(a), 0);
+	/* an error message (ENOENT: no such socket, ESTALE: another socket's cookie) or nothing */
+	return n >= (ssize_t)sizeof(a.nh) && a.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY;
+}
+
 static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
 {
 	struct loop *lp = r->lp;
@@ -161,6 +202,10 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 
 	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie || s.dst.family != HERMES_FAMILY_V4) {
 		lp->st.udp_drops[UDP_DROP_UNKNOWN_SLOT]++;
+		return NULL;
+	}
+	if (!flow_owner_ok(r, app, slot, s.cookie)) {
+		lp->st.udp_drops[UDP_DROP_NOT_OWNER]++;
 		return NULL;
 	}
 	if (r->n_flows >= lp->cfg->udp.max_flows) {
@@ -421,6 +466,11 @@ int udp_init(struct loop *lp)
 	r->lp = lp;
 	r->bufsz = cfg->udp.max_datagram;
 	r->slots_fd = -1; /* loader_start opens the maps after this */
+	r->port = a.sin_port;
+	r->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (r->diag_fd < 0)
+		log_warn("udp: no sock_diag socket (%s): new UDP flows cannot be checked and are dropped "
+			 "(udp drops, reason not_owner)", strerror(errno));
 	list_init(&r->flows);
 	for (int i = 0; i < UDP_HASH; i++)
 		list_init(&r->hash[i]);
@@ -449,6 +499,8 @@ int udp_init(struct loop *lp)
 			  "set udp.relay: false, or give --listen another port)", ntohs(a.sin_port), strerror(-err));
 		if (r->fd >= 0)
 			close(r->fd);
+		if (r->diag_fd >= 0)
+			close(r->diag_fd);
 		free(r->buf);
 		free(r);
 		return err;
@@ -511,6 +563,8 @@ void udp_fini(struct loop *lp)
 		free(f);
 	}
 	close(r->fd);
+	if (r->diag_fd >= 0)
+		close(r->diag_fd);
 	free(r->buf);
 	free(r);
 	lp->udp = NULL;

@@ -7,7 +7,8 @@
 # destinations gets each reply from the right address; a connected socket's getpeername
 # and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
 # hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
-# only; a datagram over udp.max_datagram is dropped and counted, never truncated.
+# only; a datagram over udp.max_datagram is dropped and counted, never truncated. A
+# datagram to a live flow's slot address from any other socket is dropped (not_owner).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -114,6 +115,19 @@ out=$(in_app "$PY" "$UDPAPP" connected 10.77.1.3 7001)
 assert_eq 0 "$?" "connected UDP socket exchange: $out"
 assert_match "$out" 'peer 10\.77\.1\.3 7001' "getpeername shows the original destination"
 assert_match "$out" 'from 10\.77\.1\.3 7001' "recvfrom shows the original destination"
+
+# a live flow's slot address is open to every local process: a datagram sent there from
+# another socket (here outside the app cgroup) is not relayed (its sender is not the
+# socket the slot was given to), and counted
+slot=$(admin_get /flows | "$PY" -c '
+import json, sys
+f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and x["orig_dst"] == "10.77.1.3:7001"]
+print(f[0]["slot"] if f else "")')
+[ -n "$slot" ] || die "no UDP flow to 10.77.1.3:7001 in /flows: $(admin_get /flows)"
+o0=$(stat_value hermes_udp_drops_total 'reason="not_owner"')
+out=$(ns_c "$PY" "$UDPAPP" --timeout 1 send "127.72.$((slot >> 8)).$((slot & 255))" 15001)
+assert_eq 5 "$?" "a datagram to slot $slot from another socket gets no reply: $out"
+assert_eq $((o0 + 1)) "$(stat_value hermes_udp_drops_total 'reason="not_owner"')" "it is dropped as not_owner"
 
 # a burst of 4 x UDP_BURST datagrams from one socket: the relay reads 256 per loop turn
 # and comes back for the rest (every one answered)
