@@ -11,6 +11,7 @@
 #include "buf.h"
 
 long long buf_held;
+unsigned long long buf_freed;
 long long tls_mem_held;
 
 void *buf_malloc(size_t n)

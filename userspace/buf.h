@@ -28,10 +28,14 @@
 #include <stddef.h>
 
 extern long long buf_held;
+/* Buffer bytes freed so far, a running total: the churn after which heap.c trims. */
+extern unsigned long long buf_freed;
 /* n more bytes of buffer held (n < 0: freed). */
 static inline void buf_account(long long n)
 {
 	buf_held += n;
+	if (n < 0)
+		buf_freed += (unsigned long long)-n;
 }
 
 /* OpenSSL's memory, for the same budget: the bytes its allocations hold now (as malloc

@@ -558,7 +558,7 @@ static void on_tick(struct loop *lp)
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
 	lp->st.rxpool_resident = lp->pool.resident;
 	overload_tick(lp);
-	if (heap_tick(buf_held, lp->now_ms))
+	if (heap_tick(buf_held, buf_freed, lp->now_ms))
 		lp->st.heap_trims++;
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
 	if (lp->n_spare >= lp->fd_reserve)
