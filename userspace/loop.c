@@ -555,6 +555,7 @@ static void on_tick(struct loop *lp)
 	sess_tick(lp);
 	admin_tick(lp);
 	rxpool_tick(&lp->pool);
+	lp->st.setup_buf_releases += buf_setup_tick();
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
 	lp->st.rxpool_resident = lp->pool.resident;
 	overload_tick(lp);

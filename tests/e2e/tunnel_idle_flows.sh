@@ -12,7 +12,8 @@
 # output buffers: 100-128 KiB a flow).
 # Also the measurement tool for the other kinds of idle flow (not part of the suite):
 # IDLE_MODE=h2 (the same through an HTTP/2 peer over mutual TLS: pooled sessions, a
-# stream a flow; bounds 24 KiB of RSS and 16 KiB of buffers a flow, both hermesd),
+# stream a flow; bounds 24 KiB of RSS (IDLE_MAX_KIB) and 16 KiB of buffers a flow, both
+# hermesd, and a heap trim in each after the burst: tunnel_idle_trim.sh runs this mode),
 # IDLE_MODE=http (keep-alive clients of the http action to nginx after one request each;
 # 24 KiB and 8 KiB, one hermesd),
 # IDLE_N=N another count (10000 fits under RLIMIT_NOFILE 20000), IDLE_WAIT=SECS the wait
@@ -24,7 +25,7 @@
 MODE=${IDLE_MODE:-h1tls}
 case $MODE in
 h1tls) N=${IDLE_N:-$(by_build 300 100)} MAX_KIB=80 BUF_KIB=4 ;;
-h2) N=${IDLE_N:-$(by_build 2000 500)} MAX_KIB=24 BUF_KIB=16 ;;
+h2) N=${IDLE_N:-$(by_build 2000 500)} MAX_KIB=${IDLE_MAX_KIB:-24} BUF_KIB=16 ;;
 http) N=${IDLE_N:-$(by_build 2000 500)} MAX_KIB=24 BUF_KIB=8 ;;
 *) die "IDLE_MODE=$MODE: h1tls, h2 or http" ;;
 esac
@@ -119,6 +120,7 @@ show before
 c0=$(rss_kib "$HERMESD_PID") s0=$(rss_kib "$S_PID")
 b0=$(buffers)
 cr0=$(stat_value hermes_tunnel_idle_releases_total) sr0=$(s_stat hermes_tunnel_idle_releases_total)
+ct0=$(stat_value hermes_heap_trims_total) st0=$(s_stat hermes_heap_trims_total)
 bg idle app "$PY" -c "$IDLE_PY" "$N" "$MODE"
 wait_until 300 grep -q "^idle" "$TMP/idle.log" || die "the $N flows did not all answer: $(tail -n 3 "$TMP/idle.log")"
 if [ "$MODE" = h1tls ]; then
@@ -127,6 +129,15 @@ if [ "$MODE" = h1tls ]; then
 		die "of $N idle sessions, $(($(stat_value hermes_tunnel_idle_releases_total) - cr0)) gave their receive buffers back, of the peer's $(($(s_stat hermes_tunnel_idle_releases_total) - sr0))"
 else
 	sleep "${IDLE_WAIT:-2.5}" # two ticks: idle streams' rings and idle connections' pages go back
+fi
+if [ "$MODE" = h2 ]; then
+	# the burst's first ring chunks (and what else its setup freed) were freed between
+	# the structs of flows that stay: each hermesd trims its heap at the first quiet
+	# tick after (heap.c); before, the bytes held only grew and no trim ran
+	# shellcheck disable=SC2317 # called through wait_until
+	trimmed() { [ "$(stat_value hermes_heap_trims_total)" -gt "$ct0" ] && [ "$(s_stat hermes_heap_trims_total)" -gt "$st0" ]; }
+	wait_until 8 trimmed ||
+		die "no heap trim after the burst: hermes_heap_trims_total $ct0 -> $(stat_value hermes_heap_trims_total), the peer's $st0 -> $(s_stat hermes_heap_trims_total)"
 fi
 show after
 c1=$(rss_kib "$HERMESD_PID") s1=$(rss_kib "$S_PID")
