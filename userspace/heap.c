@@ -34,8 +34,10 @@
  * (measured: 10,000 idle h2 tunnel flows left the tunnel listener's hermesd at 79 MB
  * RSS, 37 MB after a malloc_trim; none ran). So a trim also follows a quiet tick after
  * churn: once buffers of at least HEAP_TRIM_STEP were freed since the last trim, at the
- * first tick that freed less than a HEAP_TRIM_QUIET-th of that (the burst is over; a
- * steady load gets a trim every HEAP_TRIM_QUIET seconds or so, a few ms of walking). */
+ * first tick whose flows freed less than a HEAP_TRIM_QUIET-th of that (the burst is
+ * over; a steady load gets a trim every HEAP_TRIM_QUIET seconds or so, a few ms of
+ * walking). What the tick's own housekeeping freed (idle streams' rings) is not traffic:
+ * it is trimmed in the same tick, not the next. */
 #define HEAP_TRIM_QUIET 16
 /* ...and at most this often: a load that swings by more than that every second would
  * otherwise have its pages given back and faulted in again every second, each trim a
@@ -47,7 +49,7 @@ static bool trimmed;
 
 /* The most buffer memory held since the last trim. */
 static long long peak;
-/* Bytes freed (the running total) at the last trim and at the last tick. */
+/* Bytes freed (the running total) at the last trim and at the end of the last tick. */
 static unsigned long long freed_at_trim, freed_at_tick;
 
 void heap_init(void)
@@ -55,9 +57,9 @@ void heap_init(void)
 	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
 }
 
-bool heap_tick(long long held, unsigned long long freed, uint64_t now_ms)
+bool heap_tick(long long held, unsigned long long freed_before, unsigned long long freed, uint64_t now_ms)
 {
-	unsigned long long churn = freed - freed_at_trim, tick = freed - freed_at_tick;
+	unsigned long long churn = freed - freed_at_trim, tick = freed_before - freed_at_tick;
 	long long fell;
 	bool fall, quiet;
 
