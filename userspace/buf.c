@@ -40,6 +40,8 @@ bool buf_pages_idle(void *p, size_t cap, size_t *touched)
 	uintptr_t a = ((uintptr_t)p + BUF_PAGE - 1) & ~(uintptr_t)(BUF_PAGE - 1);
 	uintptr_t e = ((uintptr_t)p + cap) & ~(uintptr_t)(BUF_PAGE - 1);
 
+	if (p && *touched && e > a)
+		buf_poison((void *)a, e - a);
 	if (!p || !*touched || e <= a || madvise((void *)a, e - a, MADV_DONTNEED))
 		return false;
 	buf_account(-(long long)*touched);
@@ -51,6 +53,7 @@ void buf_free(void *p, size_t cap)
 {
 	if (p)
 		buf_account(-(long long)cap);
+	buf_poison(p, cap);
 	free(p);
 }
 
@@ -130,6 +133,7 @@ int hb_reserve(struct hbuf *b, size_t n)
 void hb_free(struct hbuf *b)
 {
 	buf_account(-(long long)b->cap);
+	buf_poison(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
@@ -183,6 +187,7 @@ int rx_reserve(struct rxbuf *b, size_t n, size_t first)
 void rx_free(struct rxbuf *b)
 {
 	buf_account(-(long long)b->cap);
+	buf_poison(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->off = b->len = b->cap = 0;
@@ -260,6 +265,7 @@ void rx_setup_free(struct rxbuf *b)
 		rx_free(b);
 		return;
 	}
+	buf_poison(b->p, b->cap);
 	setup.stack[setup.n_free++] = (uint32_t)(((uint8_t *)b->p - setup.base) / BUF_SETUP_SIZE);
 	buf_account(-(long long)b->cap);
 	b->p = NULL;
@@ -276,6 +282,8 @@ unsigned buf_setup_tick(void)
 		/* none used since the last tick: the whole range at once */
 		for (uint32_t i = 0; i < setup.made; i++)
 			given += setup.dirty[i];
+		if (given)
+			buf_poison(setup.base, (size_t)setup.made * BUF_SETUP_SIZE);
 		if (given && !madvise(setup.base, (size_t)setup.made * BUF_SETUP_SIZE, MADV_DONTNEED))
 			memset(setup.dirty, 0, setup.made);
 		else
@@ -284,6 +292,8 @@ unsigned buf_setup_tick(void)
 		for (uint32_t i = 0; i < setup.free_low; i++) {
 			uint32_t id = setup.stack[i];
 
+			if (setup.dirty[id])
+				buf_poison(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE);
 			if (setup.dirty[id] &&
 			    !madvise(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE, MADV_DONTNEED)) {
 				setup.dirty[id] = 0;

@@ -26,6 +26,23 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+
+/* A debug aid, compiled in only by -DHERMES_POISON (make CFLAGS='-O2 -g -DHERMES_POISON'):
+ * a buffer is overwritten with 0xA5 as it is freed or its pages given back, so that a
+ * kernel op still in flight on it (a send reading it, a recv about to fill it) or a use
+ * after free works on garbage at once instead of on old bytes the allocator happened to
+ * leave (malloc_trim and MADV_DONTNEED zero them only sometimes). Nothing otherwise. */
+static inline void buf_poison(void *p, size_t n)
+{
+#ifdef HERMES_POISON
+	if (p)
+		memset(p, 0xA5, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
 
 extern long long buf_held;
 /* Buffer bytes freed so far, a running total: the churn after which heap.c trims. */
