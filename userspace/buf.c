@@ -11,6 +11,7 @@
 #include "buf.h"
 
 long long buf_held;
+unsigned long long buf_freed;
 long long tls_mem_held;
 
 void *buf_malloc(size_t n)
@@ -39,6 +40,8 @@ bool buf_pages_idle(void *p, size_t cap, size_t *touched)
 	uintptr_t a = ((uintptr_t)p + BUF_PAGE - 1) & ~(uintptr_t)(BUF_PAGE - 1);
 	uintptr_t e = ((uintptr_t)p + cap) & ~(uintptr_t)(BUF_PAGE - 1);
 
+	if (p && *touched && e > a)
+		buf_poison((void *)a, e - a);
 	if (!p || !*touched || e <= a || madvise((void *)a, e - a, MADV_DONTNEED))
 		return false;
 	buf_account(-(long long)*touched);
@@ -50,6 +53,7 @@ void buf_free(void *p, size_t cap)
 {
 	if (p)
 		buf_account(-(long long)cap);
+	buf_poison(p, cap);
 	free(p);
 }
 
@@ -129,6 +133,7 @@ int hb_reserve(struct hbuf *b, size_t n)
 void hb_free(struct hbuf *b)
 {
 	buf_account(-(long long)b->cap);
+	buf_poison(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
@@ -182,7 +187,120 @@ int rx_reserve(struct rxbuf *b, size_t n, size_t first)
 void rx_free(struct rxbuf *b)
 {
 	buf_account(-(long long)b->cap);
+	buf_poison(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->off = b->len = b->cap = 0;
+}
+
+/* ---- setup buffers, outside the heap ---- */
+
+/* Buffers given out from one mapping reserved at the first call (address space only: a
+ * page costs memory once written), a stack of the free ones, the most recently used on
+ * top so that a steady load keeps writing the same few. */
+static struct {
+	uint8_t *base;     /* BUF_SETUP_MAX x BUF_SETUP_SIZE; NULL: not mapped (yet) */
+	bool failed;       /* the mapping was refused: the heap serves them all */
+	uint32_t made;     /* buffers handed out at least once: [0, made) */
+	uint32_t *stack;   /* the free ones among them */
+	uint32_t n_free;
+	uint32_t free_low; /* the fewest on the stack since the last tick */
+	uint8_t *dirty;    /* per buffer: written since its pages were last given back */
+} setup;
+
+static bool setup_map(void)
+{
+	void *m;
+
+	if (setup.base || setup.failed)
+		return setup.base != NULL;
+	m = mmap(NULL, (size_t)BUF_SETUP_MAX * BUF_SETUP_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	setup.stack = malloc(BUF_SETUP_MAX * sizeof(*setup.stack));
+	setup.dirty = calloc(BUF_SETUP_MAX, 1);
+	if (m == MAP_FAILED || !setup.stack || !setup.dirty) {
+		if (m != MAP_FAILED)
+			munmap(m, (size_t)BUF_SETUP_MAX * BUF_SETUP_SIZE);
+		free(setup.stack);
+		free(setup.dirty);
+		setup.stack = NULL;
+		setup.dirty = NULL;
+		setup.failed = true;
+		return false;
+	}
+	setup.base = m;
+	return true;
+}
+
+static bool setup_owns(const void *p)
+{
+	return setup.base && (const uint8_t *)p >= setup.base &&
+	       (const uint8_t *)p < setup.base + (size_t)BUF_SETUP_MAX * BUF_SETUP_SIZE;
+}
+
+int rx_setup(struct rxbuf *b)
+{
+	uint32_t id;
+
+	if (!setup_map() || (!setup.n_free && setup.made == BUF_SETUP_MAX))
+		return rx_reserve(b, BUF_SETUP_SIZE, BUF_SETUP_SIZE); /* from the heap, as before */
+	if (setup.n_free) {
+		id = setup.stack[--setup.n_free];
+		if (setup.n_free < setup.free_low)
+			setup.free_low = setup.n_free;
+	} else {
+		id = setup.made++;
+	}
+	setup.dirty[id] = 1;
+	b->p = (char *)setup.base + (size_t)id * BUF_SETUP_SIZE;
+	b->cap = BUF_SETUP_SIZE;
+	b->off = b->len = 0;
+	buf_account(BUF_SETUP_SIZE);
+	return 0;
+}
+
+void rx_setup_free(struct rxbuf *b)
+{
+	if (!setup_owns(b->p)) {
+		rx_free(b);
+		return;
+	}
+	buf_poison(b->p, b->cap);
+	setup.stack[setup.n_free++] = (uint32_t)(((uint8_t *)b->p - setup.base) / BUF_SETUP_SIZE);
+	buf_account(-(long long)b->cap);
+	b->p = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+unsigned buf_setup_tick(void)
+{
+	unsigned given = 0;
+
+	if (!setup.base)
+		return 0;
+	if (setup.free_low == setup.made && setup.made) {
+		/* none used since the last tick: the whole range at once */
+		for (uint32_t i = 0; i < setup.made; i++)
+			given += setup.dirty[i];
+		if (given)
+			buf_poison(setup.base, (size_t)setup.made * BUF_SETUP_SIZE);
+		if (given && !madvise(setup.base, (size_t)setup.made * BUF_SETUP_SIZE, MADV_DONTNEED))
+			memset(setup.dirty, 0, setup.made);
+		else
+			given = 0;
+	} else {
+		for (uint32_t i = 0; i < setup.free_low; i++) {
+			uint32_t id = setup.stack[i];
+
+			if (setup.dirty[id])
+				buf_poison(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE);
+			if (setup.dirty[id] &&
+			    !madvise(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE, MADV_DONTNEED)) {
+				setup.dirty[id] = 0;
+				given++;
+			}
+		}
+	}
+	setup.free_low = setup.n_free;
+	return given;
 }

@@ -26,12 +26,33 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+
+/* A debug aid, compiled in only by -DHERMES_POISON (make CFLAGS='-O2 -g -DHERMES_POISON'):
+ * a buffer is overwritten with 0xA5 as it is freed or its pages given back, so that a
+ * kernel op still in flight on it (a send reading it, a recv about to fill it) or a use
+ * after free works on garbage at once instead of on old bytes the allocator happened to
+ * leave (malloc_trim and MADV_DONTNEED zero them only sometimes). Nothing otherwise. */
+static inline void buf_poison(void *p, size_t n)
+{
+#ifdef HERMES_POISON
+	if (p)
+		memset(p, 0xA5, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
 
 extern long long buf_held;
+/* Buffer bytes freed so far, a running total: the churn after which heap.c trims. */
+extern unsigned long long buf_freed;
 /* n more bytes of buffer held (n < 0: freed). */
 static inline void buf_account(long long n)
 {
 	buf_held += n;
+	if (n < 0)
+		buf_freed += (unsigned long long)-n;
 }
 
 /* OpenSSL's memory, for the same budget: the bytes its allocations hold now (as malloc
@@ -119,5 +140,24 @@ static inline size_t rx_avail(const struct rxbuf *b)
 	return b->len - b->off;
 }
 void rx_free(struct rxbuf *b);
+
+/* A socket's setup reads (the first bytes of a flow, read before it relays: a request
+ * head, a CONNECT, optimistic data) go into a fixed buffer of BUF_SETUP_SIZE bytes that
+ * the flow gives back once relaying. From the heap, such a buffer freed between the
+ * structs of flows that stay open left a hole whose first page (its few bytes, the
+ * allocator's header) stayed resident for good: malloc_trim cannot give that page
+ * back (measured: 10,000 idle tunnel flows kept 22 MB so). So they come from a mapping
+ * of their own (BUF_SETUP_MAX of them, address space only; beyond, or where the mapping
+ * is refused, from the heap) and the pages of those unused for a whole tick go back
+ * (buf_setup_tick). Loop thread only. Counted in buf_held while given out. */
+#define BUF_SETUP_SIZE 16384
+#define BUF_SETUP_MAX 16384 /* 256 MiB of address space */
+/* b (empty) gets a setup buffer: 0 or -ENOMEM. */
+int rx_setup(struct rxbuf *b);
+/* Gives b's setup buffer back (b may hold none, or one from rx_reserve). */
+void rx_setup_free(struct rxbuf *b);
+/* Once a second: the pages of the setup buffers no flow used since the last tick go
+ * back to the kernel. The number of buffers whose pages went. */
+unsigned buf_setup_tick(void);
 
 #endif

@@ -38,6 +38,7 @@ void ep_consume(struct ep *e, size_t n)
 	if (e->pre_off < e->pre_len) {
 		e->pre_off += (uint32_t)n;
 		if (e->pre_off >= e->pre_len) {
+			buf_poison(e->pre, e->pre_len);
 			free(e->pre);
 			e->pre = NULL;
 			e->pre_off = e->pre_len = 0;
@@ -50,6 +51,7 @@ void ep_consume(struct ep *e, size_t n)
 void ep_prepend(struct ep *e, char *buf, size_t off, size_t len)
 {
 	memmove(buf, buf + off, len);
+	buf_poison(e->pre, e->pre_len);
 	free(e->pre);
 	e->pre = buf;
 	e->pre_off = 0;
@@ -111,6 +113,7 @@ void ep_error(struct ep *e, int err)
 
 void ep_release(struct ep *e)
 {
+	buf_poison(e->pre, e->pre_len);
 	free(e->pre);
 	e->pre = NULL;
 	e->pre_off = e->pre_len = 0;
@@ -143,6 +146,7 @@ static void chunk_free(struct ep_chunk *c)
 		return;
 	}
 	buf_account(-(long long)c->touched);
+	buf_poison(c->data, c->touched); /* (what a send can have read) */
 	free(c);
 }
 

@@ -32,8 +32,6 @@
 #include "log.h"
 #include "ring.h"
 
-#define SETUP_BUF 16384
-
 struct ep_sock {
 	struct ep e;
 	struct loop *lp;
@@ -52,8 +50,8 @@ struct ep_sock {
 	struct loop_op op_aux;      /* cancels, the connect's linked timeout */
 	struct __kernel_timespec ts;
 	struct sockaddr_storage dst_ss; /* read by the kernel when the connect is submitted */
-	/* setup reads, SETUP_BUF bytes: a recv in flight writes at its len, so it is reset
-	 * to its front only in sock_read, never as it is consumed */
+	/* setup reads, BUF_SETUP_SIZE bytes (rx_setup): a recv in flight writes at its len, so
+	 * it is reset to its front only in sock_read, never as it is consumed */
 	struct rxbuf setup;
 	/* relaying: the pool's buffers it holds, in arrival order (linked by the pool's next[]) */
 	uint16_t q_first, q_last;
@@ -199,7 +197,7 @@ static void sock_free(struct ep *e)
 		close(k->fd);
 	drop_held(k);
 	list_del(&k->check);
-	rx_free(&k->setup);
+	rx_setup_free(&k->setup);
 	ep_release(e);
 	free(k);
 }
@@ -359,7 +357,7 @@ static void sock_read(struct ep *e)
 
 	if (k->recv_armed || e->closed || k->relaying)
 		return;
-	if (!k->setup.p && rx_reserve(&k->setup, SETUP_BUF, SETUP_BUF)) {
+	if (!k->setup.p && rx_setup(&k->setup)) {
 		ep_error(e, -ENOMEM);
 		return;
 	}
@@ -377,7 +375,7 @@ static void sock_read(struct ep *e)
 static void drop_setup_buf(struct ep_sock *k)
 {
 	if (k->relaying && k->setup.p && !rx_avail(&k->setup) && !k->setup_armed)
-		rx_free(&k->setup);
+		rx_setup_free(&k->setup);
 }
 
 static int sock_start(struct ep *e)

@@ -13,10 +13,13 @@
  * that size and over (a stream's 1 MiB window, grown session buffers) are mappings of
  * their own, unmapped when freed. */
 void heap_init(void);
-/* Each tick, with the buffer memory held now (buf_held): once it fell by HEAP_TRIM_STEP
- * and a quarter below its peak since the last trim (a burst is over), and at most every
+/* Each tick, after its housekeeping, with the buffer memory held now (buf_held) and
+ * freed so far (buf_freed, a running total: `freed_before` as the tick began, before the
+ * housekeeping, `freed` now): once held fell by HEAP_TRIM_STEP and a quarter below its
+ * peak since the last trim, or once HEAP_TRIM_STEP was freed since then and the flows
+ * freed little of it since the last tick (a burst is over), and at most every
  * HEAP_TRIM_EVERY_MS (now_ms: the loop's clock), gives the allocator's free pages back
  * (malloc_trim). True when it did (the loop counts it in hermes_heap_trims_total). */
-bool heap_tick(long long held, uint64_t now_ms);
+bool heap_tick(long long held, unsigned long long freed_before, unsigned long long freed, uint64_t now_ms);
 
 #endif

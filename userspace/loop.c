@@ -568,16 +568,21 @@ static void on_signal(struct loop *lp, int res)
 
 static void on_tick(struct loop *lp)
 {
+	/* what the flows freed since the last tick, before this tick's housekeeping gives
+	 * idle ones' buffers back (heap_tick: that is quiet, not traffic) */
+	unsigned long long freed_by_traffic = buf_freed;
+
 	conn_tick(lp);
 	http_tick(lp);
 	sess_tick(lp);
 	udp_tick(lp);
 	admin_tick(lp);
 	rxpool_tick(&lp->pool);
+	lp->st.setup_buf_releases += buf_setup_tick();
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
 	lp->st.rxpool_resident = lp->pool.resident;
 	overload_tick(lp);
-	if (heap_tick(buf_held, lp->now_ms))
+	if (heap_tick(buf_held, freed_by_traffic, buf_freed, lp->now_ms))
 		lp->st.heap_trims++;
 	/* what the admin port took of the reserve (listeners resting refill it themselves) */
 	if (lp->n_spare >= lp->fd_reserve)

@@ -122,6 +122,7 @@ void rxpool_took(struct rxpool *p, unsigned bid, uint32_t len)
 void rxpool_put(struct rxpool *p, unsigned bid)
 {
 	buf_account(-(long long)pages_of(p->len[bid]) * PAGE);
+	buf_poison(rxpool_buf(p, bid), p->len[bid]);
 	p->held--;
 	p->stack[p->n_free++] = (uint16_t)bid;
 	if (p->posted < p->window)
@@ -169,6 +170,7 @@ void rxpool_tick(struct rxpool *p)
 
 		if (!p->pages[bid])
 			continue;
+		buf_poison(rxpool_buf(p, bid), RXPOOL_BUFSZ);
 		if (madvise(rxpool_buf(p, bid), RXPOOL_BUFSZ, MADV_DONTNEED))
 			break;
 		p->resident -= (uint64_t)p->pages[bid] * PAGE;

@@ -193,6 +193,7 @@ static void sess_maybe_free(struct sess *s)
 	tls_xprt_free(&s->x);
 	sess_h2_free(s);
 	buf_account(-(long long)s->rbuf_touched);
+	buf_poison(s->rbuf, SESS_RBUF);
 	free(s->rbuf);
 	rx_free(&s->ob[0]);
 	rx_free(&s->ob[1]);

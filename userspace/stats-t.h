@@ -362,7 +362,11 @@ enum udp_drop {
 	       "back (free), and in mappings of their own (mapped, in use); counted at most every 5 s.") \
 	VALUE(heap_trims, counter, "hermes_heap_trims_total", \
 	      "Times hermesd gave the allocator's free pages back to the kernel (malloc_trim) after a burst: the " \
-	      "buffer memory held fell by 1 MiB and a quarter below its peak since the last time.") \
+	      "buffer memory held fell by 1 MiB and a quarter below its peak since the last time, or 1 MiB of " \
+	      "buffers was freed since then and the last second freed under a sixteenth of it.") \
+	VALUE(setup_buf_releases, counter, "hermes_setup_buffer_releases_total", \
+	      "Setup buffers (16 KiB each: a socket's first bytes, read before it relays) whose pages went back " \
+	      "to the kernel after a second unused.") \
 	/* index: status / 100 - 1 (metrics_http_response) */ \
 	LABELS(http_route_codes, counter, "hermes_http_route_responses_total", \
 	       "Responses sent to clients of the http action, by http route (\"-\": no route matched, or " \

@@ -9,8 +9,9 @@
  *   1..65535 that survives addr_fmt -> addr_parse unchanged (the form hermesd logs and
  *   routes by) and addr_to_hermes;
  * - odd: HTTP/2 frames after the client preface, into an h2mux server session set up as
- *   the tunnel listener's (sess_h2.c: 1 MiB stream windows, 256 KiB frames, the http2
- *   section's default limits). Each stream's fields are collected as the listener does
+ *   the tunnel listener's by default (sess_h2.c: the windows of tunnel.stream_buffer_bytes
+ *   and tunnel.conn_buffer_bytes, 32 and 64 MiB, 256 KiB frames, the http2 section's
+ *   default limits). Each stream's fields are collected as the listener does
  *   (bounded), and a complete head is answered as the listener would: a CONNECT whose
  *   :authority parses gets 200, anything else 400 with a reset. Invariants: h2mux never
  *   hands a stream more fields or decoded bytes of one section than the limits allow,
@@ -275,7 +276,9 @@ static const struct h2mux_ops fs_mux_ops = { .begin = fs_begin, .room = fs_room,
 static void fuzz_h2(const uint8_t *d, size_t n)
 {
 	struct fsess *fs = calloc(1, sizeof(*fs));
-	struct h2mux_cfg cfg = { .server = true, .stream_win = 1024 * 1024, .conn_win = 1 << 30,
+	/* the listener's windows are tunnel.stream_buffer_bytes and tunnel.conn_buffer_bytes
+	 * (config.c's defaults), not the client's tunnel.h2_*_window_bytes */
+	struct h2mux_cfg cfg = { .server = true, .stream_win = 32 << 20, .conn_win = 64 << 20,
 				 .frame_max = 256 * 1024 };
 	size_t nsplit = n ? d[0] % 8 : 0, fed = 0;
 	const uint8_t *split;

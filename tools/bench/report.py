@@ -588,10 +588,9 @@ def markdown(meta, configs, results, errors, extra, ab=None):
 def plots(outdir, configs, results):
     """PNG plots with gnuplot (skipped, with a note, when it is not installed)"""
     import os
-    import shutil
-    import subprocess
-    if not shutil.which("gnuplot"):
-        return "gnuplot not installed: no plots (apt-get install gnuplot-nox)"
+    import benchplot
+    if not benchplot.available():
+        return "no plots: " + benchplot.MISSING
     pdir = os.path.join(outdir, "plots")
     os.makedirs(pdir, exist_ok=True)
     avail = [c["config"] for c in configs if c.get("available") and c["config"] in results]
@@ -623,8 +622,7 @@ def plots(outdir, configs, results):
     with open(os.path.join(pdir, "throughput.dat"), "w") as f:
         for n, b, r in thr:
             f.write('"%s" %s %s\n' % (n, "%g" % b if b is not None else "NaN", "%g" % (r / 1000) if r else "NaN"))
-    plot = ['set terminal pngcairo size 1000,600 font ",10"' if _has_cairo() else 'set terminal png size 1000,600',
-            'set datafile missing "NaN"', 'set grid']
+    plot = [benchplot.terminal(1000, 600), 'set datafile missing "NaN"', 'set grid']
     if lat:
         plot += ['set output "%s"' % os.path.join(outdir, "latency_vs_concurrency.png"),
                  'set title "HTTP/1.1 GET 64 B: latency p50 vs concurrent connections (wrk), medians"',
@@ -648,21 +646,7 @@ def plots(outdir, configs, results):
             if any(v for v in vals):
                 plot.append('plot "%s" using %d:xtic(1)' % (os.path.join(pdir, "throughput.dat"), col))
         plot.append('unset multiplot')
-    with open(os.path.join(pdir, "plots.gp"), "w") as f:
-        f.write("\n".join(plot) + "\n")
-    r = subprocess.run(["gnuplot", os.path.join(pdir, "plots.gp")], capture_output=True, text=True)
-    if r.returncode:
-        return "gnuplot failed: " + r.stderr.strip()[-300:]
-    return None
-
-
-def _has_cairo():
-    import subprocess
-    try:
-        r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
-        return "pngcairo" in (r.stdout + r.stderr)
-    except OSError:
-        return False
+    return benchplot.run(os.path.join(pdir, "plots.gp"), plot)
 
 
 def main():

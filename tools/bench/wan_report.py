@@ -18,9 +18,9 @@ import csv
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
+
+import benchplot  # beside this file
 
 HERMES = ("hermes-tunnel", "hermes-http")
 PEERS = ("haproxy-mtls", "nghttpx-h2")
@@ -238,8 +238,8 @@ def main():
 
 def plot(out, names, rtts, concs, stats):
     """wan_p50.png with gnuplot; None, or why there is no plot"""
-    if not shutil.which("gnuplot"):
-        return "none: gnuplot is not installed (apt-get install gnuplot-nox)"
+    if not benchplot.available():
+        return "none: " + benchplot.MISSING
     pdir = os.path.join(out, "plots")
     os.makedirs(pdir, exist_ok=True)
     dat = os.path.join(pdir, "p50.dat")
@@ -255,9 +255,7 @@ def plot(out, names, rtts, concs, stats):
                     if s:
                         f.write("%d %g\n" % (n, s["p50_ms"]))
                 f.write("\n\n")
-    term = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
-    cairo = "pngcairo" in term.stdout + term.stderr
-    gp = ['set terminal %s size %d,480' % ('pngcairo font ",10"' if cairo else "png", max(900, 420 * len(rtts) + 80)),
+    gp = [benchplot.terminal(max(900, 420 * len(rtts) + 80), 480),
           'set output "%s"' % os.path.join(out, "wan_p50.png"),
           'set multiplot layout 1,%d title "HTTPS requests across a WAN, a new connection each: completion '
           'time p50"' % len(rtts),
@@ -269,12 +267,8 @@ def plot(out, names, rtts, concs, stats):
         gp.append("plot " + ", ".join('"%s" index %d using 1:2 with linespoints lw 2 %s title "%s"'
                                       % (dat, i * len(shown) + j, STYLE.get(c, ""), c) for j, c in enumerate(shown)))
     gp.append("unset multiplot")
-    with open(os.path.join(pdir, "wan.gp"), "w") as f:
-        f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", os.path.join(pdir, "wan.gp")], capture_output=True, text=True)
-    if r.returncode:
-        return "none: gnuplot failed: " + r.stderr.strip()[-300:]
-    return None
+    err = benchplot.run(os.path.join(pdir, "wan.gp"), gp)
+    return "none: " + err if err else None
 
 
 if __name__ == "__main__":
