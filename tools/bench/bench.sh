@@ -10,6 +10,7 @@
 #   hermes-splice        policy proxy, hermesd --relay splice --sk-msg off
 #   hermes-uring-noacct  policy proxy, hermesd --relay uring  --sk-msg off --flow-table off
 #   hermes-uring-tc      policy proxy, hermesd --relay uring  --sk-msg off --tc-iface eth0
+#   hermes-kernel        policy proxy, hermesd --relay kernel --sk-msg off (opt-in)
 #   tun-h1-1hop          policy tunnel: A's hermesd -> C's hermesd tunnel listener, HTTP/1.1
 #                        CONNECT in clear text (2 hermesd on the path, 1 tunnel hop)
 #   tun-h2-1hop          the same over HTTP/2 CONNECT with mutual TLS 1.3 (2 hermesd, 1 hop)
@@ -96,7 +97,7 @@
 # Environment: RUNS (default 5; 2 with BENCH_QUICK=1), BENCH_QUICK=1 (shorter loads, fewer
 # configurations: the four hermes-uring variants are left out unless BENCH_CONFIGS names
 # them), BENCH_CONFIGS="direct tun-h2-1hop ..." (a subset; direct is always measured; the
-# opt-in configurations, haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc, are
+# opt-in configurations, haproxy-mtls-2hop, hermes-uring-noacct, hermes-uring-tc and hermes-kernel, are
 # measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
@@ -272,21 +273,22 @@ NOFILE=$(ulimit -n)
 # hermes-uring keeps the flow table (the default) without TC counters; -noacct and -tc
 # bracket the cost of accounting: flow table and TC counters both off, both on.
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
-ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc
+ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
 	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c)
-QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc "
+QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel "
 # measured only when BENCH_CONFIGS names them, for the full run's 30-minute budget: 20000
 # TLS handshakes at c=10000 and a handshake per flow in every load make the 2-hop HAProxy
 # tunnel cost about 4 minutes; -noacct and -tc (the cost of accounting, not a peer
 # comparison) about 1.5 minutes
-OPT_IN=" haproxy-mtls-2hop hermes-uring-noacct hermes-uring-tc "
+OPT_IN=" haproxy-mtls-2hop hermes-uring-noacct hermes-uring-tc hermes-kernel "
 declare -A CFG_ARGS=(
 	[hermes-uring]='--relay uring --sk-msg off'
 	[hermes-uring-skmsg]='--relay uring --sk-msg on'
 	[hermes-splice]='--relay splice --sk-msg off'
 	[hermes-uring-noacct]='--relay uring --sk-msg off --flow-table off'
 	[hermes-uring-tc]='--relay uring --sk-msg off --tc-iface eth0'
+	[hermes-kernel]='--relay kernel --sk-msg off'
 )
 # what each configuration is, for the report (no figure here: words only)
 declare -A CFG_DESC=(
@@ -296,6 +298,7 @@ declare -A CFG_DESC=(
 	[hermes-splice]='hermesd on A, policy proxy, --relay splice (sk_skb)'
 	[hermes-uring-noacct]='hermesd on A, policy proxy, --relay uring, flow table off'
 	[hermes-uring-tc]='hermesd on A, policy proxy, --relay uring, TC counters on eth0'
+	[hermes-kernel]='hermesd on A, policy proxy, --relay kernel (sk_msg redirect toward the server, stream verdict toward the app)'
 	[tun-h1-1hop]="policy tunnel: A's hermesd -> C's hermesd tunnel listener, HTTP/1.1 CONNECT, clear text; 2 hermesd, 1 tunnel hop"
 	[tun-h2-1hop]="policy tunnel: A's hermesd -> C's hermesd, HTTP/2 CONNECT over mutual TLS 1.3 (hermesctl certs); 2 hermesd, 1 tunnel hop"
 	[tun-h2-2hop]="policy tunnel: A -> R -> C, HTTP/2 CONNECT over mTLS on both hops; 3 hermesd (the issue's '3 hops'), 2 tunnel hops"
@@ -313,7 +316,7 @@ declare -A CFG_DESC=(
 )
 # proxy processes on the path and tunnel hops between hermesd instances
 declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
-	[hermes-uring-tc]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
+	[hermes-uring-tc]=1 [hermes-kernel]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
 	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1
 	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2)
 declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1
@@ -325,7 +328,7 @@ declare -A CFG_REASON=() # why it is not
 # proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads)
 declare -A CFG_LOADS=(
 	[direct]='l4 http h2' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
-	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
+	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [hermes-kernel]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
 	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
 	[haproxy-mtls-1hop]='l4 http h2' [haproxy-mtls-2hop]='l4 http h2' [nghttpx-mtls-1hop]='http h2'
@@ -823,7 +826,7 @@ cfg_up() {
 	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C
 	case $cfg in
 	direct) ;;
-	hermes-uring*|hermes-splice)
+	hermes-uring*|hermes-splice|hermes-kernel)
 		# shellcheck disable=SC2086 # the arguments are words
 		a_hermesd_up ${CFG_ARGS[$cfg]} || return 1
 		CFG_PIDS+=("$HERMESD_PID")
@@ -1419,7 +1422,7 @@ cross_round() { [ "$EXTRA" = 1 ] && [ "$1" -le "$EXTRA_RUNS" ]; }
 # sockperf_cfg CONFIG: whether sockperf cross-checks CONFIG's pinned 64 B RTT: the paths
 # with one proxy or none (direct, the policy proxy modes, haproxy-tcp), where the pingpong
 # tool itself is the thing to check; each run of it costs 3 s (its warm-up and setup)
-sockperf_cfg() { case $1 in direct | hermes-uring* | hermes-splice | haproxy-tcp) return 0 ;; esac; return 1; }
+sockperf_cfg() { case $1 in direct | hermes-uring* | hermes-splice | hermes-kernel | haproxy-tcp) return 0 ;; esac; return 1; }
 
 # measure_config CONFIG RUN: one round of every load of CONFIG; the samples are kept only
 # when the configuration was really in force (nothing attached for the peers and direct,

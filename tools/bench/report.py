@@ -385,7 +385,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     out.append("")
     out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk %s s, h2load %s s "
                "per measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration but the "
-               "opt-in haproxy-mtls-2hop, hermes-uring-noacct and hermes-uring-tc) or "
+               "opt-in haproxy-mtls-2hop, hermes-uring-noacct, hermes-uring-tc and hermes-kernel) or "
                "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
