@@ -35,14 +35,18 @@ void *buf_pages_alloc(size_t *cap)
 	return p;
 }
 
+bool buf_pages_drop(void *p, size_t n)
+{
+	buf_poison(p, n);
+	return !madvise(p, n, MADV_DONTNEED);
+}
+
 bool buf_pages_idle(void *p, size_t cap, size_t *touched)
 {
 	uintptr_t a = ((uintptr_t)p + BUF_PAGE - 1) & ~(uintptr_t)(BUF_PAGE - 1);
 	uintptr_t e = ((uintptr_t)p + cap) & ~(uintptr_t)(BUF_PAGE - 1);
 
-	if (p && *touched && e > a)
-		buf_poison((void *)a, e - a);
-	if (!p || !*touched || e <= a || madvise((void *)a, e - a, MADV_DONTNEED))
+	if (!p || !*touched || e <= a || !buf_pages_drop((void *)a, e - a))
 		return false;
 	buf_account(-(long long)*touched);
 	*touched = 0;
@@ -282,9 +286,7 @@ unsigned buf_setup_tick(void)
 		/* none used since the last tick: the whole range at once */
 		for (uint32_t i = 0; i < setup.made; i++)
 			given += setup.dirty[i];
-		if (given)
-			buf_poison(setup.base, (size_t)setup.made * BUF_SETUP_SIZE);
-		if (given && !madvise(setup.base, (size_t)setup.made * BUF_SETUP_SIZE, MADV_DONTNEED))
+		if (given && buf_pages_drop(setup.base, (size_t)setup.made * BUF_SETUP_SIZE))
 			memset(setup.dirty, 0, setup.made);
 		else
 			given = 0;
@@ -292,10 +294,7 @@ unsigned buf_setup_tick(void)
 		for (uint32_t i = 0; i < setup.free_low; i++) {
 			uint32_t id = setup.stack[i];
 
-			if (setup.dirty[id])
-				buf_poison(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE);
-			if (setup.dirty[id] &&
-			    !madvise(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE, MADV_DONTNEED)) {
+			if (setup.dirty[id] && buf_pages_drop(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE)) {
 				setup.dirty[id] = 0;
 				given++;
 			}

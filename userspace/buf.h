@@ -85,6 +85,9 @@ static inline void buf_touch(size_t *touched, size_t end)
 	}
 }
 
+/* The whole pages [p, p+n) go back to the kernel (MADV_DONTNEED; poisoned first in a
+ * poison build) and read as zeros from then on: true when they went. */
+bool buf_pages_drop(void *p, size_t n);
 /* A fixed buffer an idle owner can give back (buf_pages_idle): whole pages of its own,
  * *cap rounded up to them. Freed with buf_free like any fixed buffer. */
 void *buf_pages_alloc(size_t *cap);

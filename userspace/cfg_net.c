@@ -556,7 +556,7 @@ static int check_rule(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, y
 		r->protos = POL_PROTO_TCP;
 	if ((r->protos & POL_PROTO_UDP) && pol_udp_refusal((enum hermes_action)r->val.action))
 		return cfgp_fail(c, vals[1], "policy rule with protocol %s: %s",
-				 r->protos & POL_PROTO_TCP ? "both" : "udp",
+				 pol_protos_name(r->protos),
 				 pol_udp_refusal((enum hermes_action)r->val.action));
 	/* a udp-only rule is its UDP entry; a `both` rule gets its twin in cfgnet_set_policy */
 	r->key.proto = r->protos == POL_PROTO_UDP ? HERMES_PROTO_UDP : HERMES_PROTO_TCP;

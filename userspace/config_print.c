@@ -192,7 +192,7 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		print_match(f, &r->key);
 		fprintf(f, "\n    action: %s\n", pol_action_name(r->val.action));
 		if (r->protos & POL_PROTO_UDP)
-			fprintf(f, "    protocol: %s\n", r->protos & POL_PROTO_TCP ? "both" : "udp");
+			fprintf(f, "    protocol: %s\n", pol_protos_name(r->protos));
 	}
 	fprintf(f, "endpoints:%s\n", cfg->n_endpoints ? "" : " []");
 	for (int i = 0; i < cfg->n_endpoints; i++) {

@@ -264,6 +264,11 @@ int pol_parse_protos(const char *s, unsigned *out)
 	return 0;
 }
 
+const char *pol_protos_name(unsigned protos)
+{
+	return protos == (POL_PROTO_TCP | POL_PROTO_UDP) ? "both" : protos == POL_PROTO_UDP ? "udp" : "tcp";
+}
+
 const char *pol_proto_name(unsigned proto)
 {
 	return proto == HERMES_PROTO_TCP ? "tcp" : proto == HERMES_PROTO_UDP ? "udp" : "unknown";

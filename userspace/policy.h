@@ -27,10 +27,14 @@ int pol_fmt_match(const struct hermes_policy_key *key, char *buf, size_t len);
  * -EINVAL for any other word. */
 int pol_parse_action(const char *s, enum hermes_action *out);
 const char *pol_action_name(unsigned action);
-/* Protocol sets of a rule: "tcp", "udp" or "both" -> POL_PROTO_* bits; -EINVAL otherwise. */
-#define POL_PROTO_TCP 1u
-#define POL_PROTO_UDP 2u
+/* Protocol sets of a rule: one bit per key proto (enum hermes_proto). "tcp", "udp" or
+ * "both" -> POL_PROTO_* bits; -EINVAL otherwise. */
+#define POL_PROTO_BIT(proto) (1u << (proto))
+#define POL_PROTO_TCP POL_PROTO_BIT(HERMES_PROTO_TCP)
+#define POL_PROTO_UDP POL_PROTO_BIT(HERMES_PROTO_UDP)
 int pol_parse_protos(const char *s, unsigned *out);
+/* The word pol_parse_protos takes for a set: "tcp", "udp" or "both". */
+const char *pol_protos_name(unsigned protos);
 /* "tcp" / "udp" / "unknown" for a key's proto byte. */
 const char *pol_proto_name(unsigned proto);
 /* Why action cannot apply to UDP (NULL if it can): the message for config and hermesctl. */

@@ -170,8 +170,7 @@ void rxpool_tick(struct rxpool *p)
 
 		if (!p->pages[bid])
 			continue;
-		buf_poison(rxpool_buf(p, bid), RXPOOL_BUFSZ);
-		if (madvise(rxpool_buf(p, bid), RXPOOL_BUFSZ, MADV_DONTNEED))
+		if (!buf_pages_drop(rxpool_buf(p, bid), RXPOOL_BUFSZ))
 			break;
 		p->resident -= (uint64_t)p->pages[bid] * PAGE;
 		p->pages[bid] = 0;

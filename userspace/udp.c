@@ -23,6 +23,7 @@
 #include "hermes/udp.h"
 #include "log.h"
 #include "ring.h"
+#include "sock.h"
 #include "udp.h"
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
@@ -178,7 +179,7 @@ static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, ui
 	if (r->diag_fd < 0)
 		return false;
 	/* the lookup takes a received packet's view: source = the slot, destination = the app */
-	q.req.id.idiag_src[0] = htonl((HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | slot);
+	q.req.id.idiag_src[0] = htonl(hermes_udp_slot_ip(slot));
 	q.req.id.idiag_sport = r->port;
 	q.req.id.idiag_dst[0] = app->sin_addr.s_addr;
 	q.req.id.idiag_dport = app->sin_port;
@@ -197,8 +198,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	struct hermes_udp_slot s;
 	struct sockaddr_in dst = { .sin_family = AF_INET };
 	struct udp_flow *f;
-	int mark = (int)lp->cfg->mark;
 	char a[ADDR_STRLEN], d[ADDR_STRLEN];
+	int err;
 
 	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie || s.dst.family != HERMES_FAMILY_V4) {
 		lp->st.udp_drops[UDP_DROP_UNKNOWN_SLOT]++;
@@ -219,15 +220,16 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	}
 	memcpy(&dst.sin_addr, s.dst.addr, 4);
 	dst.sin_port = s.dst.port;
-	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd < 0 || (mark && setsockopt(f->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) ||
-	    connect(f->fd, (struct sockaddr *)&dst, sizeof(dst))) {
+	/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
+	f->fd = sock_open_udp(lp, AF_INET);
+	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) ? -errno : 0;
+	if (err) {
 		/* once a second at most: each datagram of the flow tries again */
 		if (lp->now_ms - r->warned_ms >= 1000) {
 			r->warned_ms = lp->now_ms;
 			log_warn("udp: cannot open a socket to %s for %s: %s: dropping its datagrams (udp drops, "
 				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)),
-				 addr_fmt((const struct sockaddr *)app, a, sizeof(a)), strerror(errno));
+				 addr_fmt((const struct sockaddr *)app, a, sizeof(a)), strerror(-err));
 		}
 		if (f->fd >= 0)
 			close(f->fd);
@@ -260,18 +262,18 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const struct in_addr *to, size_t len)
 {
 	struct loop *lp = r->lp;
-	uint32_t ip = ntohl(to->s_addr);
+	int slot = hermes_udp_ip_slot(ntohl(to->s_addr));
 	struct udp_flow *f;
 
-	if ((ip >> 16) != ((HERMES_UDP_NET_A << 8) | HERMES_UDP_NET_B)) {
+	if (slot < 0) {
 		lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
 		return;
 	}
 	if (r->slots_fd < 0 && lp->ld) /* the relay is bound before the maps are loaded */
 		r->slots_fd = lp->ld->udp_slots_fd;
-	f = flow_find(r, app, ip & 0xffff);
+	f = flow_find(r, app, (uint32_t)slot);
 	if (!f)
-		f = flow_open(r, app, ip & 0xffff);
+		f = flow_open(r, app, (uint32_t)slot);
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
@@ -365,7 +367,7 @@ static void flow_read(struct udp_flow *f)
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi_spec_dst.s_addr = htonl((HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | f->slot);
+		pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
 		iov.iov_len = (size_t)n;
 		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
@@ -452,7 +454,7 @@ int udp_init(struct loop *lp)
 	const struct hermes_config *cfg = lp->cfg;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct udp_relay *r;
-	int one = 1, mark = (int)cfg->mark, err;
+	int one = 1, err;
 
 	if (!cfg->udp.relay || cfg->listen.ss.ss_family != AF_INET)
 		return 0;
@@ -474,10 +476,9 @@ int udp_init(struct loop *lp)
 	list_init(&r->flows);
 	for (int i = 0; i < UDP_HASH; i++)
 		list_init(&r->hash[i]);
-	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	err = r->fd < 0 ? -errno : 0;
-	if (!err && (setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
-		     (mark && setsockopt(r->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))))
+	r->fd = sock_open_udp(lp, AF_INET); /* its reads and sends are all MSG_DONTWAIT */
+	err = r->fd < 0 ? r->fd : 0;
+	if (!err && setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
 		err = -errno;
 	if (!err)
 		set_rcvbuf(r->fd, UDP_RELAY_RCVBUF);

@@ -53,17 +53,13 @@ static __always_inline int is_udp(const struct bpf_sock_addr *ctx)
 
 static __always_inline __u32 udp_slot_ip4(__u32 slot)
 {
-	return bpf_htonl((HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | (slot & 0xffff));
+	return bpf_htonl(hermes_udp_slot_ip(slot));
 }
 
 /* The slot a reply's source address names, or -1. */
 static __always_inline int udp_ip4_slot(__u32 ip4_be)
 {
-	__u32 ip = bpf_ntohl(ip4_be);
-
-	if ((ip >> 16) != ((HERMES_UDP_NET_A << 8) | HERMES_UDP_NET_B))
-		return -1;
-	return (int)(ip & 0xffff);
+	return hermes_udp_ip_slot(bpf_ntohl(ip4_be));
 }
 
 static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct hermes_addr *b)

@@ -19,6 +19,20 @@
 #define HERMES_UDP_NET_A 127
 #define HERMES_UDP_NET_B 72
 #define HERMES_UDP_SLOTS 65536
+
+/* The address of slot (host byte order), and the slot an address names or -1: the one
+ * encoding the programs and hermesd's relay both read and write. */
+static inline __u32 hermes_udp_slot_ip(__u32 slot)
+{
+	return (HERMES_UDP_NET_A << 24) | (HERMES_UDP_NET_B << 16) | (slot & 0xffff);
+}
+
+static inline int hermes_udp_ip_slot(__u32 ip)
+{
+	if ((ip >> 16) != ((HERMES_UDP_NET_A << 8) | HERMES_UDP_NET_B))
+		return -1;
+	return (int)(ip & 0xffff);
+}
 /* Slots a new flow looks at before giving up (counted HERMES_CNT_UDP_NOSLOT, EPERM). */
 #define HERMES_UDP_PROBES 16
 

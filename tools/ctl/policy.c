@@ -161,11 +161,6 @@ static int take_protocol(int *argc, char **argv, unsigned *protos)
 	return 0;
 }
 
-static const char *protos_word(unsigned protos)
-{
-	return protos == (POL_PROTO_TCP | POL_PROTO_UDP) ? "both" : protos == POL_PROTO_UDP ? "udp" : "tcp";
-}
-
 /* Parses a match for add/del, and how messages write it (as stored: host bits
  * cleared); prints the reason and returns -1 when it is bad. */
 static int parse_match_arg(const char *s, struct hermes_policy_key *key, char *canon, size_t len)
@@ -277,7 +272,7 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((protos & POL_PROTO_UDP) && pol_udp_refusal(act)) {
-		errmsg("%s -> %s with --protocol %s: %s", canon, argv[2], protos_word(protos), pol_udp_refusal(act));
+		errmsg("%s -> %s with --protocol %s: %s", canon, argv[2], pol_protos_name(protos), pol_udp_refusal(act));
 		return EXIT_USAGE;
 	}
 	fd = ctl_open_policy(c);
@@ -288,7 +283,7 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 	val.origin = HERMES_ORIGIN_MANUAL;
 	/* `both` is two entries, the TCP one first */
 	for (unsigned p = HERMES_PROTO_TCP; p <= HERMES_PROTO_UDP && !err; p++) {
-		if (!(protos & (p == HERMES_PROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP)))
+		if (!(protos & POL_PROTO_BIT(p)))
 			continue;
 		key.proto = (hermes_proto_t)p;
 		err = pol_map_put(fd, &key, &val);
@@ -312,13 +307,13 @@ static int policy_add(const struct ctl *c, int argc, char **argv)
 			       "hermesd's config has a route for them (see 'hermesctl routes')", c->admin.addr, canon);
 	}
 	if (!c->json) {
-		printf("policy: %s %s -> %s (manual)\n", canon, protos_word(protos), pol_action_name(act));
+		printf("policy: %s %s -> %s (manual)\n", canon, pol_protos_name(protos), pol_action_name(act));
 		return EXIT_OK;
 	}
 	printf("{\"match\": ");
 	json_str(stdout, canon);
 	printf(", \"protocol\": \"%s\", \"action\": \"%s\", \"origin\": \"manual\", \"route_check\": ",
-	       protos_word(protos), pol_action_name(act));
+	       pol_protos_name(protos), pol_action_name(act));
 	if (act != HERMES_ACT_TUNNEL) {
 		printf("null}\n");
 		return EXIT_OK;
@@ -358,7 +353,7 @@ static int policy_del(const struct ctl *c, int argc, char **argv)
 	for (unsigned p = HERMES_PROTO_TCP; p <= HERMES_PROTO_UDP; p++) {
 		int e;
 
-		if (!(protos & (p == HERMES_PROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP)))
+		if (!(protos & POL_PROTO_BIT(p)))
 			continue;
 		key.proto = (hermes_proto_t)p;
 		e = pol_map_del(fd, &key);
@@ -372,7 +367,7 @@ static int policy_del(const struct ctl *c, int argc, char **argv)
 	close(fd);
 	if (err == -ENOENT) {
 		errmsg("no %s rule for %s (see 'hermesctl policy list': the prefix, port and protocol must match exactly)",
-		       protos_word(protos), canon);
+		       pol_protos_name(protos), canon);
 		return EXIT_RUNTIME;
 	}
 	if (err) {
