@@ -144,9 +144,26 @@ assert f, "no udp flow to 10.77.1.3:7001 in /flows"
 assert any(x["bytes_up"] >= 1024 * 6 and x["bytes_down"] > 0 for x in f), f
 ' || die "/flows does not show the UDP flows: $(admin_get /flows)"
 say "ok: /flows lists the UDP flows"
-# hermes-top reads that /flows (it shows TCP flows only, from the kernel flow table)
-ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 -a >/dev/null 2>"$TMP/top.err" ||
-	die "hermes-top -b failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+# hermes-top shows them from that /flows: protocol udp, action proxy, engine udp, the
+# original destination, bytes each way and idle time; proto:udp keeps them, proto:tcp not
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:udp >"$TMP/top.json" 2>"$TMP/top.err" ||
+	die "hermes-top -b --json failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [x for x in d["flows"] if x["orig_dst"] == "10.77.1.3:7001"]
+assert f and all(x["protocol"] == "udp" for x in d["flows"]), d["flows"]
+assert any(x["action"] == "proxy" and x["engine"] == "udp" and x["bytes_out"] >= 1024 * 6 and x["bytes_in"] > 0
+           and 0 <= x["idle_s"] < 60 for x in f), f
+assert d["summary"]["by_engine"]["udp"] >= 1, d["summary"]
+' "$TMP/top.json" || die "hermes-top does not show the UDP flow to 10.77.1.3:7001: $(cat "$TMP/top.json")"
+n=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:tcp | "$PY" -c '
+import json, sys
+print(sum(x["protocol"] == "udp" for x in json.load(sys.stdin)["flows"]))')
+assert_eq 0 "$n" "proto:tcp hides the UDP flows"
+text=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 dst:10.77.1.3:7001)
+assert_match "$text" 'PID/COMM .* STATE +PROTO' "the batch table has a PROTO column"
+assert_match "$text" ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp$' "the UDP flow's row: proxy, udp, idle time"
 
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"

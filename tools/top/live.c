@@ -81,7 +81,7 @@ static const char *const help_text[] = {
 	"  q quit (also Ctrl-C)   p pause/resume   h, ? this help",
 	"  s  next sort key: rate, bytes, age, pid, rtt, dst     S  reverse the order",
 	"  /  edit the filter (Enter applies, Esc cancels, Ctrl-U clears):",
-	"     pid:N comm:NAME dst:CIDR[:PORT] src: port:N action: engine: state:",
+	"     pid:N comm:NAME dst:CIDR[:PORT] src: port:N action: engine: state: proto:",
 	"     or any text; !word or -word negates",
 	"  Enter  details of the selected flow (policy rule, times); Esc goes back",
 	"  Left/Right  scroll the columns after PID/COMM",

@@ -66,7 +66,9 @@ static void json_times(const struct row *r)
 /* The fields a flow has in batch JSON and in follow events, without the braces. */
 static void json_flow_fields(const struct row *r)
 {
-	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)r->cookie, r->pid, r->uid);
+	/* a UDP row's key is hermesd's flow id, not a socket cookie: 0 here */
+	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)(r->udp ? 0 : r->cookie), r->pid,
+	       r->uid);
 	json_str(stdout, r->comm);
 	printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
 	json_str(stdout, r->src);
@@ -80,8 +82,10 @@ static void json_flow_fields(const struct row *r)
 	json_str_or_null(stdout, engine_json_names[r->engine]);
 	printf(",\"hop\":");
 	json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
-	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu", (unsigned long long)r->bytes_in,
-	       (unsigned long long)r->bytes_out);
+	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu,\"protocol\":\"%s\"", (unsigned long long)r->bytes_in,
+	       (unsigned long long)r->bytes_out, r->udp ? "udp" : "tcp");
+	if (r->udp && r->idle_ns != UINT64_MAX)
+		printf(",\"idle_s\":%.3f", (double)r->idle_ns / 1e9);
 }
 
 static void print_json(const struct sampler *smp, const struct snapshot *s, const struct view *v)
@@ -92,9 +96,9 @@ static void print_json(const struct sampler *smp, const struct snapshot *s, cons
 	       v->in_window, v->open, v->closed);
 	for (unsigned a = 0; a < HERMES_ACT_MAX; a++)
 		printf("%s\"%s\":%zu", a ? "," : "", pol_action_name(a), v->by_action[a]);
-	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"http\":%zu,\"direct\":%zu,\"unknown\":%zu}",
-	       v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_HTTP], v->by_engine[ENG_DIRECT],
-	       v->by_engine[ENG_UNKNOWN]);
+	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"http\":%zu,\"udp\":%zu,\"direct\":%zu,"
+	       "\"unknown\":%zu}", v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_HTTP],
+	       v->by_engine[ENG_UDP], v->by_engine[ENG_DIRECT], v->by_engine[ENG_UNKNOWN]);
 	printf(",\"rate_in\":%.1f,\"rate_out\":%.1f,\"drops\":", v->rate_in, v->rate_out);
 	json_u64_or_null(s->have_counters, s->counters[HERMES_CNT_DENY]);
 	printf(",\"upstream_retries\":");
@@ -136,7 +140,7 @@ static void print_json(const struct sampler *smp, const struct snapshot *s, cons
 		printf(",\"rtt_hop\":");
 		json_str_or_null(stdout, !r->rtt_us ? NULL : r->rtt_upstream ? "upstream" : "local");
 		printf(",\"retrans\":%u,\"age_s\":%.3f,\"state\":\"%s\",\"closed\":%s,\"relay_state\":", r->retrans,
-		       (double)r->age_ns / 1e9, r->closed ? "closed" : tcp_state_name(r->tcp_state),
+		       (double)r->age_ns / 1e9, r->closed ? "closed" : r->udp ? "open" : tcp_state_name(r->tcp_state),
 		       r->closed ? "true" : "false");
 		json_str_or_null(stdout, r->relay_state);
 		json_times(r);
