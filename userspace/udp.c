@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 
+#include "access.h"
 #include "addr.h"
 #include "hermes/udp.h"
 #include "log.h"
@@ -51,7 +53,9 @@ struct udp_flow {
 	uint64_t cookie;         /* the app socket's (from the slot) */
 	uint64_t id;             /* /flows: lp->next_id when opened */
 	uint32_t pid, uid;       /* the slot's: who first sent */
+	char comm[HERMES_COMM_LEN + 1]; /* pid's, read when the flow opened ("" if gone) */
 	uint64_t bytes[UDP_NDIRS]; /* payload relayed each way */
+	struct udp_tally tally;  /* datagrams each way and drops, for the access line */
 	uint64_t started_ms;
 	uint64_t last_ms;        /* last datagram either way */
 	uint64_t refreshed_ms;   /* last write of the slot's last_ns */
@@ -107,12 +111,32 @@ static void flow_free_if_done(struct udp_flow *f)
 	free(f);
 }
 
-static void flow_close(struct udp_flow *f)
+/* The flow's access line: the same fields as a TCP flow's, with protocol=udp and its
+ * datagrams (udp_tally). The application is the slot's sender. */
+static void flow_log(const struct udp_flow *f, const char *result)
+{
+	struct loop *lp = f->r->lp;
+	struct access_app app = { .pid = f->pid, .uid = f->uid };
+	struct hermes_addr client;
+	const struct access_flow a = {
+		.id = f->id, .app = &app, .client = &client, .dst = &f->dst, .upstream = &f->dst, .action = "proxy",
+		.udp = &f->tally, .sent = f->bytes[UDP_DIR_OUT], .received = f->bytes[UDP_DIR_IN],
+		.duration_ms = lp->now_ms - f->started_ms, .result = result,
+	};
+
+	memcpy(app.comm, f->comm, sizeof(app.comm));
+	addr_to_hermes((const struct sockaddr *)&f->app, &client);
+	access_flow(&a);
+}
+
+/* result: why it ends, for the access line */
+static void flow_close(struct udp_flow *f, const char *result)
 {
 	struct udp_relay *r = f->r;
 
 	if (f->closing)
 		return;
+	flow_log(f, result);
 	f->closing = true;
 	list_del(&f->link);
 	list_del(&f->hlink);
@@ -192,6 +216,21 @@ static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, ui
 	return n >= (ssize_t)sizeof(a.nh) && a.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY;
 }
 
+/* The sender's command name, once per flow: the kernel flow table holds TCP sockets only,
+ * and the access line and /flows want it after the sender is gone. */
+static void flow_comm(struct udp_flow *f)
+{
+	char path[32];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", f->pid);
+	if (!f->pid || !(fp = fopen(path, "re")))
+		return;
+	if (fgets(f->comm, sizeof(f->comm), fp))
+		f->comm[strcspn(f->comm, "\n")] = 0;
+	fclose(fp);
+}
+
 static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
 {
 	struct loop *lp = r->lp;
@@ -246,6 +285,7 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	f->id = ++lp->next_id;
 	f->pid = s.pid;
 	f->uid = s.uid;
+	flow_comm(f);
 	f->started_ms = f->last_ms = lp->now_ms;
 	list_add(&r->flows, &f->link);
 	list_add(&r->hash[flow_hash(app, slot)], &f->hlink);
@@ -279,8 +319,10 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	f->last_ms = lp->now_ms;
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
 		lp->st.udp_drops[UDP_DROP_SEND]++;
+		f->tally.drops++;
 		return;
 	}
+	f->tally.dgrams[0]++;
 	lp->st.udp_datagrams[UDP_DIR_OUT]++;
 	lp->st.udp_bytes[UDP_DIR_OUT] += len;
 	f->bytes[UDP_DIR_OUT] += len;
@@ -310,13 +352,18 @@ static void relay_read(struct udp_relay *r)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
-		if (m.msg_flags & MSG_TRUNC) {
-			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
-			continue;
-		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
 				to = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
+		if (m.msg_flags & MSG_TRUNC) {
+			int slot = hermes_udp_ip_slot(ntohl(to.s_addr));
+			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
+
+			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+			if (f) /* its flow's line counts it; a first datagram too big opens none */
+				f->tally.drops++;
+			continue;
+		}
 		if (app.sin_family != AF_INET) {
 			r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
 			continue;
@@ -357,10 +404,12 @@ static void flow_read(struct udp_flow *f)
 				return;
 			/* ECONNREFUSED and the like: an ICMP error, which the app does not see */
 			lp->st.udp_drops[UDP_DROP_ICMP]++;
+			f->tally.drops++;
 			continue;
 		}
 		if (in.msg_flags & MSG_TRUNC) {
 			lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+			f->tally.drops++;
 			continue;
 		}
 		f->last_ms = lp->now_ms;
@@ -371,8 +420,10 @@ static void flow_read(struct udp_flow *f)
 		iov.iov_len = (size_t)n;
 		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
+			f->tally.drops++;
 			continue;
 		}
+		f->tally.dgrams[1]++;
 		lp->st.udp_datagrams[UDP_DIR_IN]++;
 		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
 		f->bytes[UDP_DIR_IN] += (uint64_t)n;
@@ -524,7 +575,7 @@ void udp_tick(struct loop *lp)
 	list_for_each_safe(f, tmp, &r->flows, link) {
 		if (lp->now_ms - f->last_ms >= idle) {
 			lp->st.udp_flows_expired++;
-			flow_close(f);
+			flow_close(f, "idle-timeout");
 		} else if (f->last_ms > f->refreshed_ms && lp->now_ms - f->refreshed_ms >= UDP_REFRESH_MS) {
 			slot_touch(f);
 		}
@@ -542,7 +593,7 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 			.id = f->id, .app = f->app, .dst = f->dst, .upstream_fd = f->fd,
 			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
 			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
-			.pid = f->pid, .uid = f->uid, .slot = f->slot,
+			.pid = f->pid, .uid = f->uid, .comm = f->comm, .slot = f->slot,
 		};
 
 		cb(&i, arg);
@@ -558,6 +609,7 @@ void udp_fini(struct loop *lp)
 	while (!list_empty(&r->flows)) {
 		struct udp_flow *f = list_first(&r->flows, struct udp_flow, link);
 
+		flow_log(f, "shutdown");
 		list_del(&f->link);
 		list_del(&f->hlink);
 		close(f->fd);

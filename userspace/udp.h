@@ -23,6 +23,7 @@ struct udp_flow_info {
 	uint64_t bytes_up, bytes_down; /* payload relayed each way */
 	uint64_t age_ms, idle_ms;
 	uint32_t pid, uid;            /* who first sent (the slot's) */
+	const char *comm;             /* its command name when the flow opened, "" unknown */
 	uint32_t slot;
 };
 /* Calls cb for each flow (none while the relay is off). */

@@ -154,7 +154,7 @@ d = json.load(open(sys.argv[1]))
 f = [x for x in d["flows"] if x["orig_dst"] == "10.77.1.3:7001"]
 assert f and all(x["protocol"] == "udp" for x in d["flows"]), d["flows"]
 assert any(x["action"] == "proxy" and x["engine"] == "udp" and x["bytes_out"] >= 1024 * 6 and x["bytes_in"] > 0
-           and 0 <= x["idle_s"] < 60 for x in f), f
+           and 0 <= x["idle_s"] < 60 and x["comm"] == "python3" for x in f), f
 assert d["summary"]["by_engine"]["udp"] >= 1, d["summary"]
 ' "$TMP/top.json" || die "hermes-top does not show the UDP flow to 10.77.1.3:7001: $(cat "$TMP/top.json")"
 n=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:tcp | "$PY" -c '
@@ -167,4 +167,20 @@ assert_match "$text" ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp$
 
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
+
+# ---- access log: one line per UDP flow when it ends; at shutdown, every flow still held
+stop_hermesd
+alog='access conn=[0-9]+ pid=[1-9][0-9]* comm=python3 uid=0 cgroup=0 client=127\.0\.0\.1:[0-9]+ dst=10\.77\.1\.3:7001 action=proxy protocol=udp upstream=10\.77\.1\.3:7001'
+assert_file_match "$HERMESD_LOG" "$alog sent=6144 received=[1-9][0-9]* datagrams_sent=1024 datagrams_received=1024 drops=0 duration_ms=[0-9]+ result=shutdown$" \
+	"the burst's flow is logged at shutdown: 1024 datagrams each way"
+assert_file_match "$HERMESD_LOG" 'access conn=[0-9]+ pid=[1-9][0-9]* comm=dig .* dst=10\.77\.1\.2:53 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
+	"dig's flow is logged with its command name"
+# an idle flow's line comes when the relay forgets it (udp.idle_timeout_ms)
+printf 'udp:\n  idle_timeout_ms: 1000\npolicy:\n  - {match: 10.77.1.3/32:7001, action: proxy, protocol: udp}\n' >"$CONF"
+start_hermesd -c "$CONF"
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 100)
+assert_eq 0 "$?" "a datagram through the relay: $out"
+wait_until 5 grep -Eq "$alog sent=100 received=[1-9][0-9]* datagrams_sent=1 datagrams_received=1 drops=0 duration_ms=[0-9]+ result=idle-timeout$" "$HERMESD_LOG" ||
+	die "no idle-timeout access line for the UDP flow: $(grep 'access ' "$HERMESD_LOG")"
+say "ok: $(grep -E "$alog.*result=idle-timeout" "$HERMESD_LOG")"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"

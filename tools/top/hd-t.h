@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hermes/flow.h"
 #include "hermes/origdst.h"
 
 /* What /stats says (each value only when present). */
@@ -24,6 +25,7 @@ struct hd_flow {
 	uint32_t pid, uid;
 	struct hermes_addr client, upstream_local, orig_dst; /* normalized; family 0 when absent */
 	char engine[12], state[16];
+	char comm[HERMES_COMM_LEN + 1]; /* UDP relay flows: hermesd read it when the flow opened */
 };
 
 /* hermesd's side of a sample. */

@@ -219,6 +219,8 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 				hd_addr(str, &f->upstream_local);
 			else if (!strcmp(key, "orig_dst"))
 				hd_addr(str, &f->orig_dst);
+			else if (!strcmp(key, "comm"))
+				scopy(f->comm, sizeof(f->comm), str);
 			else if (!strcmp(key, "protocol"))
 				f->udp = !strcmp(str, "udp");
 			else if (!strcmp(key, "engine"))

@@ -326,8 +326,6 @@ static size_t udp_rows_add(struct row *rows, const struct hd_view *hd, uint64_t 
 	for (size_t i = 0; i < hd->n_flows; i++) {
 		const struct hd_flow *hf = &hd->flows[i];
 		struct row *r = &rows[n];
-		char path[64], comm[HERMES_COMM_LEN + 1] = "";
-		FILE *fp;
 
 		if (!hf->udp)
 			continue;
@@ -336,13 +334,9 @@ static size_t udp_rows_add(struct row *rows, const struct hd_view *hd, uint64_t 
 		r->cookie = (1ULL << 63) | hf->id;
 		r->pid = hf->pid;
 		r->uid = hf->uid;
-		snprintf(path, sizeof(path), "/proc/%u/comm", hf->pid);
-		if (hf->pid && (fp = fopen(path, "re"))) {
-			if (fgets(comm, sizeof(comm), fp))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(fp);
-		}
-		fmt_comm(comm, r->comm, sizeof(r->comm));
+		/* hermesd read a relay flow's when it opened; a CONNECT-UDP stream's client
+		 * process is on another host ("?") */
+		fmt_comm(hf->comm, r->comm, sizeof(r->comm));
 		r->src_addr = hf->client;
 		r->dst_addr = hf->orig_dst;
 		fmt_haddr(&hf->client, r->src, sizeof(r->src));
