@@ -193,7 +193,7 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 	for (k = 0; i->comm[k] && k < HERMES_COMM_LEN; k++)
 		comm[k] = (unsigned char)i->comm[k] < 0x20 || i->comm[k] == '"' || i->comm[k] == '\\' ? '?' : i->comm[k];
 	comm[k] = 0;
-	addr_fmt((const struct sockaddr *)&i->app, client, sizeof(client));
+	addr_fmt(i->app, client, sizeof(client));
 	addr_from_hermes(&i->dst, &ss);
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	if (i->upstream_fd >= 0 && !getsockname(i->upstream_fd, (struct sockaddr *)&ss, &len))

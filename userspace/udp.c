@@ -4,7 +4,10 @@
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
  * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
- * UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
+ * UDP_BURST datagrams (then a NOP brings the loop back to the socket). Two relay sockets
+ * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::XXXX, local by the
+ * route of udp_route.c while that socket is open); a flow answers from the one it came
+ * in on. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,6 +30,11 @@
 #include "ring.h"
 #include "sock.h"
 #include "udp.h"
+#include "udp_route.h"
+
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78 /* linux/in6.h; glibc's netinet/in.h lacks it */
+#endif
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
 #define UDP_REFRESH_MS 5000 /* how often a live flow's slot is marked used in the map */
@@ -42,13 +50,33 @@
 
 struct udp_relay;
 
+/* An application socket's address as a relay socket sees it (sin_port and sin6_port are
+ * at the same place). */
+union udp_sa {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* One relay socket: IPv4 bound to 0.0.0.0, or IPv6 bound to [::] (V6ONLY). */
+struct udp_rsock {
+	struct udp_relay *r;
+	int fd;                  /* -1: not open */
+	bool v6;
+	bool polling;
+	bool more_armed;
+	struct loop_op op_poll;
+	struct loop_op op_more;
+};
+
 struct udp_flow {
 	struct list link;        /* r->flows */
 	struct list hlink;       /* r->hash[] */
 	struct udp_relay *r;
+	struct udp_rsock *rs;    /* the relay socket its datagrams come in on, and leave from */
 	int fd;                  /* upstream socket, connected to dst */
 	uint32_t slot;
-	struct sockaddr_in app;  /* the app socket as the relay socket sees it */
+	union udp_sa app;        /* the app socket as the relay socket sees it */
 	struct hermes_addr dst;
 	uint64_t cookie;         /* the app socket's (from the slot) */
 	uint64_t id;             /* /flows: lp->next_id when opened */
@@ -69,11 +97,8 @@ struct udp_flow {
 
 struct udp_relay {
 	struct loop *lp;
-	int fd;                  /* bound to 0.0.0.0:port, IP_PKTINFO on */
-	bool polling;
-	bool more_armed;
-	struct loop_op op_poll;
-	struct loop_op op_more;
+	struct udp_rsock s[2];   /* [0] IPv4, IP_PKTINFO on; [1] IPv6, IPV6_PKTINFO and FREEBIND on */
+	bool route6;             /* udp_route6_add succeeded: removed at the end */
 	struct list flows;
 	struct list hash[UDP_HASH];
 	uint32_t n_flows;
@@ -87,21 +112,58 @@ struct udp_relay {
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
 
-static unsigned flow_hash(const struct sockaddr_in *app, uint32_t slot)
+static socklen_t sa_len(const union udp_sa *a)
 {
-	uint32_t h = app->sin_addr.s_addr * 2654435761u ^ ((uint32_t)app->sin_port << 16) ^ slot * 40503u;
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
+}
 
+static unsigned flow_hash(const union udp_sa *app, uint32_t slot)
+{
+	uint32_t a = app->v4.sin_addr.s_addr, h;
+
+	if (app->sa.sa_family == AF_INET6) {
+		const uint32_t *w = app->v6.sin6_addr.s6_addr32;
+
+		a = w[0] ^ w[1] ^ w[2] ^ w[3];
+	}
+	h = a * 2654435761u ^ ((uint32_t)app->v4.sin_port << 16) ^ slot * 40503u;
 	return (h ^ (h >> 15)) & (UDP_HASH - 1);
 }
 
-static struct udp_flow *flow_find(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
+static bool sa_eq(const union udp_sa *a, const union udp_sa *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family || a->v4.sin_port != b->v4.sin_port)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16);
+	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
+static struct udp_flow *flow_find(struct udp_relay *r, const union udp_sa *app, uint32_t slot)
 {
 	struct udp_flow *f;
 
 	list_for_each(f, &r->hash[flow_hash(app, slot)], hlink)
-		if (f->slot == slot && f->app.sin_addr.s_addr == app->sin_addr.s_addr && f->app.sin_port == app->sin_port)
+		if (f->slot == slot && sa_eq(&f->app, app))
 			return f;
 	return NULL;
+}
+
+/* A slot's address of a relay socket's family (network order). */
+static void slot_addr(const struct udp_rsock *rs, uint32_t slot, union udp_sa *out)
+{
+	uint32_t w[4];
+
+	memset(out, 0, sizeof(*out));
+	if (!rs->v6) {
+		out->v4.sin_family = AF_INET;
+		out->v4.sin_addr.s_addr = htonl(hermes_udp_slot_ip(slot));
+		return;
+	}
+	out->v6.sin6_family = AF_INET6;
+	hermes_udp_slot_ip6(slot, w);
+	for (int i = 0; i < 4; i++)
+		out->v6.sin6_addr.s6_addr32[i] = htonl(w[i]);
 }
 
 static void flow_free_if_done(struct udp_flow *f)
@@ -125,7 +187,7 @@ static void flow_log(const struct udp_flow *f, const char *result)
 	};
 
 	memcpy(app.comm, f->comm, sizeof(app.comm));
-	addr_to_hermes((const struct sockaddr *)&f->app, &client);
+	addr_to_hermes(&f->app.sa, &client);
 	access_flow(&a);
 }
 
@@ -185,7 +247,8 @@ static void slot_touch(struct udp_flow *f)
  * its mark. The kernel finds the socket a reply from the slot address to the sender would
  * reach (as ss does) and checks its cookie against the slot's: one netlink exchange per
  * new flow, none per datagram. */
-static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot, uint64_t cookie)
+static bool flow_owner_ok(struct udp_relay *r, const struct udp_rsock *rs, const union udp_sa *app, uint32_t slot,
+			  uint64_t cookie)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -198,15 +261,23 @@ static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, ui
 		struct nlmsghdr nh;
 		char buf[512];
 	} a;
+	union udp_sa src;
 	ssize_t n;
 
 	if (r->diag_fd < 0)
 		return false;
 	/* the lookup takes a received packet's view: source = the slot, destination = the app */
-	q.req.id.idiag_src[0] = htonl(hermes_udp_slot_ip(slot));
+	slot_addr(rs, slot, &src);
+	if (rs->v6) {
+		q.req.sdiag_family = AF_INET6;
+		memcpy(q.req.id.idiag_src, &src.v6.sin6_addr, 16);
+		memcpy(q.req.id.idiag_dst, &app->v6.sin6_addr, 16);
+	} else {
+		q.req.id.idiag_src[0] = src.v4.sin_addr.s_addr;
+		q.req.id.idiag_dst[0] = app->v4.sin_addr.s_addr;
+	}
 	q.req.id.idiag_sport = r->port;
-	q.req.id.idiag_dst[0] = app->sin_addr.s_addr;
-	q.req.id.idiag_dport = app->sin_port;
+	q.req.id.idiag_dport = app->v4.sin_port;
 	q.req.id.idiag_cookie[0] = (uint32_t)cookie;
 	q.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
 	if (send(r->diag_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
@@ -231,20 +302,22 @@ static void flow_comm(struct udp_flow *f)
 	fclose(fp);
 }
 
-static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
+static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, const union udp_sa *app, uint32_t slot)
 {
 	struct loop *lp = r->lp;
 	struct hermes_udp_slot s;
-	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct sockaddr_storage dst;
+	socklen_t dlen;
 	struct udp_flow *f;
 	char a[ADDR_STRLEN], d[ADDR_STRLEN];
 	int err;
 
-	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie || s.dst.family != HERMES_FAMILY_V4) {
+	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie ||
+	    s.dst.family != (rs->v6 ? HERMES_FAMILY_V6 : HERMES_FAMILY_V4)) {
 		lp->st.udp_drops[UDP_DROP_UNKNOWN_SLOT]++;
 		return NULL;
 	}
-	if (!flow_owner_ok(r, app, slot, s.cookie)) {
+	if (!flow_owner_ok(r, rs, app, slot, s.cookie)) {
 		lp->st.udp_drops[UDP_DROP_NOT_OWNER]++;
 		return NULL;
 	}
@@ -257,18 +330,17 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
-	memcpy(&dst.sin_addr, s.dst.addr, 4);
-	dst.sin_port = s.dst.port;
+	dlen = addr_from_hermes(&s.dst, &dst);
 	/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
-	f->fd = sock_open_udp(lp, AF_INET);
-	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) ? -errno : 0;
+	f->fd = sock_open_udp(lp, dst.ss_family);
+	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, dlen) ? -errno : 0;
 	if (err) {
 		/* once a second at most: each datagram of the flow tries again */
 		if (lp->now_ms - r->warned_ms >= 1000) {
 			r->warned_ms = lp->now_ms;
 			log_warn("udp: cannot open a socket to %s for %s: %s: dropping its datagrams (udp drops, "
-				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)),
-				 addr_fmt((const struct sockaddr *)app, a, sizeof(a)), strerror(-err));
+				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), addr_fmt(&app->sa, a, sizeof(a)),
+				 strerror(-err));
 		}
 		if (f->fd >= 0)
 			close(f->fd);
@@ -278,6 +350,7 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	}
 	set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
+	f->rs = rs;
 	f->slot = slot;
 	f->app = *app;
 	f->dst = s.dst;
@@ -293,16 +366,16 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	lp->st.udp_flows_total++;
 	lp->st.udp_flows_active++;
 	flow_arm(f);
-	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt((const struct sockaddr *)app, a, sizeof(a)),
+	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt(&app->sa, a, sizeof(a)),
 		  addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), slot);
 	return f;
 }
 
-/* One datagram from an app: its flow (found or opened) sends it on. */
-static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const struct in_addr *to, size_t len)
+/* One datagram from an app to slot: its flow (found or opened) sends it on. */
+static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, size_t len)
 {
+	struct udp_relay *r = rs->r;
 	struct loop *lp = r->lp;
-	int slot = hermes_udp_ip_slot(ntohl(to->s_addr));
 	struct udp_flow *f;
 
 	if (slot < 0) {
@@ -313,7 +386,7 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 		r->slots_fd = lp->ld->udp_slots_fd;
 	f = flow_find(r, app, (uint32_t)slot);
 	if (!f)
-		f = flow_open(r, app, (uint32_t)slot);
+		f = flow_open(r, rs, app, (uint32_t)slot);
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
@@ -328,35 +401,55 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
-static void relay_read(struct udp_relay *r)
+/* The slot a datagram was sent to (its IP_PKTINFO or IPV6_PKTINFO), or -1. */
+static int pktinfo_slot(struct msghdr *m)
 {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			const struct in_pktinfo *pi = (const void *)CMSG_DATA(c);
+
+			return hermes_udp_ip_slot(ntohl(pi->ipi_addr.s_addr));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			const struct in6_pktinfo *pi = (const void *)CMSG_DATA(c);
+			uint32_t w[4];
+
+			for (int k = 0; k < 4; k++)
+				w[k] = ntohl(pi->ipi6_addr.s6_addr32[k]);
+			return hermes_udp_ip6_slot(w);
+		}
+	}
+	return -1;
+}
+
+static void relay_read(struct udp_rsock *rs)
+{
+	struct udp_relay *r = rs->r;
+
 	for (int i = 0;; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct sockaddr_in app;
+		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		union udp_sa app;
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr m = { .msg_name = &app, .msg_namelen = sizeof(app), .msg_iov = &iov, .msg_iovlen = 1,
 				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct in_addr to = { 0 };
+		int slot;
 		ssize_t n;
 
 		if (i == UDP_BURST) {
-			if (!r->more_armed) {
-				io_uring_prep_nop(loop_sqe(r->lp, &r->op_more, relay_more));
-				r->more_armed = true;
+			if (!rs->more_armed) {
+				io_uring_prep_nop(loop_sqe(r->lp, &rs->op_more, relay_more));
+				rs->more_armed = true;
 			}
 			return;
 		}
-		n = recvmsg(r->fd, &m, MSG_DONTWAIT);
+		n = recvmsg(rs->fd, &m, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				to = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
+		slot = pktinfo_slot(&m);
 		if (m.msg_flags & MSG_TRUNC) {
-			int slot = hermes_udp_ip_slot(ntohl(to.s_addr));
 			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
 
 			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
@@ -364,11 +457,39 @@ static void relay_read(struct udp_relay *r)
 				f->tally.drops++;
 			continue;
 		}
-		if (app.sin_family != AF_INET) {
+		if (app.sa.sa_family != (rs->v6 ? AF_INET6 : AF_INET)) {
 			r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
 			continue;
 		}
-		relay_one(r, &app, &to, (size_t)n);
+		relay_one(rs, &app, slot, (size_t)n);
+	}
+}
+
+/* The control message that makes a reply leave from slot's address. */
+static void pktinfo_set(struct msghdr *out, const struct udp_rsock *rs, uint32_t slot)
+{
+	struct cmsghdr *c = CMSG_FIRSTHDR(out);
+	union udp_sa src;
+
+	slot_addr(rs, slot, &src);
+	if (rs->v6) {
+		struct in6_pktinfo *pi = (void *)CMSG_DATA(c);
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi->ipi6_addr = src.v6.sin6_addr;
+		pi->ipi6_ifindex = 0;
+		out->msg_controllen = CMSG_SPACE(sizeof(*pi));
+	} else {
+		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(*pi));
+		memset(pi, 0, sizeof(*pi));
+		pi->ipi_spec_dst = src.v4.sin_addr;
+		out->msg_controllen = CMSG_SPACE(sizeof(*pi));
 	}
 }
 
@@ -379,13 +500,11 @@ static void flow_read(struct udp_flow *f)
 	struct loop *lp = r->lp;
 
 	for (int i = 0; !f->closing; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
+		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
+		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sa_len(&f->app), .msg_iov = &iov,
 				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c = CMSG_FIRSTHDR(&out);
-		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
 		ssize_t n;
 
 		if (i == UDP_BURST) {
@@ -413,12 +532,9 @@ static void flow_read(struct udp_flow *f)
 			continue;
 		}
 		f->last_ms = lp->now_ms;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
+		pktinfo_set(&out, f->rs, f->slot);
 		iov.iov_len = (size_t)n;
-		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
+		if (sendmsg(f->rs->fd, &out, MSG_DONTWAIT) < 0) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
 			f->tally.drops++;
 			continue;
@@ -430,33 +546,33 @@ static void flow_read(struct udp_flow *f)
 	}
 }
 
-static void relay_arm(struct udp_relay *r)
+static void relay_arm(struct udp_rsock *rs)
 {
-	io_uring_prep_poll_multishot(loop_sqe(r->lp, &r->op_poll, relay_polled), r->fd, POLLIN);
-	r->polling = true;
+	io_uring_prep_poll_multishot(loop_sqe(rs->r->lp, &rs->op_poll, relay_polled), rs->fd, POLLIN);
+	rs->polling = true;
 }
 
 static void relay_polled(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct udp_relay *r = loop_container_of(op, struct udp_relay, op_poll);
+	struct udp_rsock *rs = loop_container_of(op, struct udp_rsock, op_poll);
 
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		r->polling = false;
+		rs->polling = false;
 	if (cqe->res >= 0)
-		relay_read(r);
-	if (!r->polling && r->fd >= 0 && !lp->stop)
-		relay_arm(r);
+		relay_read(rs);
+	if (!rs->polling && rs->fd >= 0 && !lp->stop)
+		relay_arm(rs);
 }
 
 static void relay_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct udp_relay *r = loop_container_of(op, struct udp_relay, op_more);
+	struct udp_rsock *rs = loop_container_of(op, struct udp_rsock, op_more);
 
 	(void)cqe;
-	r->more_armed = false;
-	if (r->fd >= 0 && !lp->stop)
-		relay_read(r);
+	rs->more_armed = false;
+	if (rs->fd >= 0 && !lp->stop)
+		relay_read(rs);
 }
 
 static void flow_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -500,12 +616,74 @@ static void flow_cancelled(struct loop *lp, struct loop_op *op, const struct io_
 	flow_free_if_done(f);
 }
 
+/* A relay socket bound to sa (retried while a previous hermesd's is still there). For
+ * IPv6: V6ONLY (IPv4 has its own socket), IPV6_PKTINFO both ways, and FREEBIND, which
+ * lets a reply leave from a slot address: the local route makes those addresses local
+ * but assigns none, and without it the kernel refuses the source (EINVAL). */
+static int rsock_open(struct udp_rsock *rs, const struct sockaddr *sa, socklen_t len)
+{
+	int one = 1, err;
+
+	rs->fd = sock_open_udp(rs->r->lp, sa->sa_family); /* its reads and sends are all MSG_DONTWAIT */
+	err = rs->fd < 0 ? rs->fd : 0;
+	if (!err && !rs->v6 && setsockopt(rs->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
+		err = -errno;
+	if (!err && rs->v6 &&
+	    (setsockopt(rs->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ||
+	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) ||
+	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))))
+		err = -errno;
+	if (!err)
+		set_rcvbuf(rs->fd, UDP_RELAY_RCVBUF);
+	for (int i = 0; !err && i < 50; i++) {
+		if (!bind(rs->fd, sa, len))
+			return 0;
+		err = -errno;
+		if (err != -EADDRINUSE)
+			break;
+		err = 0;
+		usleep(20000);
+		if (i == 49)
+			err = -EADDRINUSE;
+	}
+	if (rs->fd >= 0)
+		close(rs->fd);
+	rs->fd = -1;
+	return err;
+}
+
+/* The IPv6 relay socket, once its slot addresses are local: without it IPv6 proxy rules
+ * fail open (the programs find no socket), as all of them do without a relay. */
+static void relay6_open(struct udp_relay *r)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = r->port };
+	int err = udp_route6_add();
+
+	if (err) {
+		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::/112 local (a local route on lo, as "
+			 "`ip -6 route add local fd48:72::/112 dev lo table local` makes): %s: IPv6 UDP proxy rules "
+			 "fail open (counted udp_fail_open); is IPv6 disabled (net.ipv6.conf.lo.disable_ipv6)?",
+			 strerror(-err));
+		return;
+	}
+	r->route6 = true;
+	err = rsock_open(&r->s[1], (struct sockaddr *)&a, sizeof(a));
+	if (err) {
+		log_warn("udp: cannot bind the IPv6 UDP relay on [::]:%u: %s (another service has this UDP port): "
+			 "IPv6 UDP proxy rules fail open (counted udp_fail_open)", ntohs(r->port), strerror(-err));
+		udp_route6_del();
+		r->route6 = false;
+		return;
+	}
+	relay_arm(&r->s[1]);
+}
+
 int udp_init(struct loop *lp)
 {
 	const struct hermes_config *cfg = lp->cfg;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct udp_relay *r;
-	int one = 1, err;
+	int err;
 
 	if (!cfg->udp.relay || cfg->listen.ss.ss_family != AF_INET)
 		return 0;
@@ -520,6 +698,8 @@ int udp_init(struct loop *lp)
 	r->bufsz = cfg->udp.max_datagram;
 	r->slots_fd = -1; /* loader_start opens the maps after this */
 	r->port = a.sin_port;
+	for (int k = 0; k < 2; k++)
+		r->s[k] = (struct udp_rsock){ .r = r, .fd = -1, .v6 = k == 1 };
 	r->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (r->diag_fd < 0)
 		log_warn("udp: no sock_diag socket (%s): new UDP flows cannot be checked and are dropped "
@@ -527,30 +707,10 @@ int udp_init(struct loop *lp)
 	list_init(&r->flows);
 	for (int i = 0; i < UDP_HASH; i++)
 		list_init(&r->hash[i]);
-	r->fd = sock_open_udp(lp, AF_INET); /* its reads and sends are all MSG_DONTWAIT */
-	err = r->fd < 0 ? r->fd : 0;
-	if (!err && setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
-		err = -errno;
-	if (!err)
-		set_rcvbuf(r->fd, UDP_RELAY_RCVBUF);
-	for (int i = 0; !err && i < 50; i++) {
-		if (!bind(r->fd, (struct sockaddr *)&a, sizeof(a))) {
-			err = 0;
-			break;
-		}
-		err = -errno;
-		if (err != -EADDRINUSE)
-			break;
-		err = 0;
-		usleep(20000);
-		if (i == 49)
-			err = -EADDRINUSE;
-	}
+	err = rsock_open(&r->s[0], (struct sockaddr *)&a, sizeof(a));
 	if (err) {
 		log_error("cannot bind the UDP relay on 0.0.0.0:%u: %s (another service has this UDP port: "
 			  "set udp.relay: false, or give --listen another port)", ntohs(a.sin_port), strerror(-err));
-		if (r->fd >= 0)
-			close(r->fd);
 		if (r->diag_fd >= 0)
 			close(r->diag_fd);
 		free(r->buf);
@@ -558,9 +718,10 @@ int udp_init(struct loop *lp)
 		return err;
 	}
 	lp->udp = r;
-	log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)", ntohs(a.sin_port), HERMES_UDP_NET_A,
-		 HERMES_UDP_NET_B);
-	relay_arm(r);
+	relay_arm(&r->s[0]);
+	relay6_open(r);
+	log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)%s", ntohs(a.sin_port), HERMES_UDP_NET_A,
+		 HERMES_UDP_NET_B, r->s[1].fd >= 0 ? " and [::] (slot addresses fd48:72::/112, a local route on lo)" : "");
 	return 0;
 }
 
@@ -590,7 +751,7 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 		return;
 	list_for_each(f, &lp->udp->flows, link) {
 		struct udp_flow_info i = {
-			.id = f->id, .app = f->app, .dst = f->dst, .upstream_fd = f->fd,
+			.id = f->id, .app = &f->app.sa, .dst = f->dst, .upstream_fd = f->fd,
 			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
 			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
 			.pid = f->pid, .uid = f->uid, .comm = f->comm, .slot = f->slot,
@@ -615,7 +776,12 @@ void udp_fini(struct loop *lp)
 		close(f->fd);
 		free(f);
 	}
-	close(r->fd);
+	for (int k = 0; k < 2; k++)
+		if (r->s[k].fd >= 0)
+			close(r->s[k].fd);
+	/* after the socket: no moment when the programs steer to addresses that are not local */
+	if (r->route6)
+		udp_route6_del();
 	if (r->diag_fd >= 0)
 		close(r->diag_fd);
 	free(r->buf);

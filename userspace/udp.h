@@ -17,7 +17,7 @@ void udp_tick(struct loop *lp);
 /* One relayed UDP flow as /flows shows it. */
 struct udp_flow_info {
 	uint64_t id;
-	struct sockaddr_in app;       /* the app socket as the relay sees it */
+	const struct sockaddr *app;   /* the app socket as the relay sees it (IPv4 or IPv6) */
 	struct hermes_addr dst;       /* the original destination */
 	int upstream_fd;              /* for its local address */
 	uint64_t bytes_up, bytes_down; /* payload relayed each way */
