@@ -371,6 +371,14 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 	return f;
 }
 
+/* The errors the kernel reports on a connected UDP socket after an ICMP error came back
+ * for one of its datagrams (port or host unreachable): read once, by the next recv or,
+ * first, by the next send, which then sends nothing. */
+static bool icmp_errno(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN;
+}
+
 /* One datagram from an app to slot: its flow (found or opened) sends it on. */
 static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, size_t len)
 {
@@ -391,7 +399,9 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 		return;
 	f->last_ms = lp->now_ms;
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
-		lp->st.udp_drops[UDP_DROP_SEND]++;
+		/* EMSGSIZE cannot come from a size: the upstream socket fragments (the kernel's
+		 * default IP_PMTUDISC_WANT) and the app's hop carried the datagram whole */
+		lp->st.udp_drops[icmp_errno(errno) ? UDP_DROP_ICMP : UDP_DROP_SEND]++;
 		f->tally.drops++;
 		return;
 	}
@@ -521,7 +531,10 @@ static void flow_read(struct udp_flow *f)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			/* ECONNREFUSED and the like: an ICMP error, which the app does not see */
+			/* ECONNREFUSED and the like: an ICMP error, which the app does not see (its
+			 * socket is not the one the ICMP answered). The flow stays, as a connected
+			 * app socket would after ECONNREFUSED: the destination may come back, the
+			 * next datagram goes out as usual, and the idle timeout ends it otherwise */
 			lp->st.udp_drops[UDP_DROP_ICMP]++;
 			f->tally.drops++;
 			continue;

@@ -9,6 +9,9 @@
 # hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
 # only; a datagram over udp.max_datagram is dropped and counted, never truncated. A
 # datagram to a live flow's slot address from any other socket is dropped (not_owner).
+# hermes-top shows the UDP flows (PROTO udp, idle time, proto: filter). An ICMP port
+# unreachable is counted (icmp_error) and the flow kept; a 3000-byte datagram crosses the
+# 1500-byte MTU link whole. Access lines: one per UDP flow at shutdown and at idle timeout.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -165,6 +168,16 @@ text=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 dst:10.77.1.3:7001
 assert_match "$text" 'PID/COMM .* STATE +PROTO' "the batch table has a PROTO column"
 assert_match "$text" ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp$' "the UDP flow's row: proxy, udp, idle time"
 
+# ICMP port unreachable: nothing listens on 10.77.1.3:7009. The app gets no reply (the
+# ICMP error reaches hermesd's socket, not the app's); hermesd counts it and keeps the flow
+i0=$(stat_value hermes_udp_drops_total 'reason="icmp_error"')
+out=$(in_app "$PY" "$UDPAPP" --timeout 1 burst 10.77.1.3 7009 3)
+assert_eq "replies 0" "$out" "no reply from a closed port through the relay"
+icmp_counted() { [ "$(stat_value hermes_udp_drops_total 'reason="icmp_error"')" -gt "$i0" ]; }
+wait_until 3 icmp_counted || die "the ICMP port unreachable was not counted (icmp_error stays $i0)"
+admin_get /flows | grep -q '"orig_dst":"10.77.1.3:7009"' || die "the flow to the closed port was not kept: $(admin_get /flows)"
+say "ok: icmp_error $i0 -> $(stat_value hermes_udp_drops_total 'reason="icmp_error"'), the flow kept"
+
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
 
@@ -175,12 +188,16 @@ assert_file_match "$HERMESD_LOG" "$alog sent=6144 received=[1-9][0-9]* datagrams
 	"the burst's flow is logged at shutdown: 1024 datagrams each way"
 assert_file_match "$HERMESD_LOG" 'access conn=[0-9]+ pid=[1-9][0-9]* comm=dig .* dst=10\.77\.1\.2:53 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
 	"dig's flow is logged with its command name"
+assert_file_match "$HERMESD_LOG" 'access .* dst=10\.77\.1\.3:7009 action=proxy protocol=udp .* datagrams_received=0 drops=[1-3] .*result=shutdown$' \
+	"the closed port's flow counts the ICMP errors as drops"
 # an idle flow's line comes when the relay forgets it (udp.idle_timeout_ms)
 printf 'udp:\n  idle_timeout_ms: 1000\npolicy:\n  - {match: 10.77.1.3/32:7001, action: proxy, protocol: udp}\n' >"$CONF"
 start_hermesd -c "$CONF"
-out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 100)
-assert_eq 0 "$?" "a datagram through the relay: $out"
-wait_until 5 grep -Eq "$alog sent=100 received=[1-9][0-9]* datagrams_sent=1 datagrams_received=1 drops=0 duration_ms=[0-9]+ result=idle-timeout$" "$HERMESD_LOG" ||
+# 3000 bytes over the 1500-byte MTU link: hermesd's socket fragments, as the app's would
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 3000)
+assert_eq 0 "$?" "a 3000-byte datagram through the relay: $out"
+assert_match "$out" ' 3000$' "the server got the 3000 bytes whole"
+wait_until 5 grep -Eq "$alog sent=3000 received=[1-9][0-9]* datagrams_sent=1 datagrams_received=1 drops=0 duration_ms=[0-9]+ result=idle-timeout$" "$HERMESD_LOG" ||
 	die "no idle-timeout access line for the UDP flow: $(grep 'access ' "$HERMESD_LOG")"
 say "ok: $(grep -E "$alog.*result=idle-timeout" "$HERMESD_LOG")"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"
