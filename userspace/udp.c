@@ -732,7 +732,8 @@ int udp_init(struct loop *lp)
 	}
 	lp->udp = r;
 	relay_arm(&r->s[0]);
-	relay6_open(r);
+	if (cfg->udp.ipv6)
+		relay6_open(r);
 	log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)%s", ntohs(a.sin_port), HERMES_UDP_NET_A,
 		 HERMES_UDP_NET_B, r->s[1].fd >= 0 ? " and [::] (slot addresses fd48:72::/112, a local route on lo)" : "");
 	return 0;

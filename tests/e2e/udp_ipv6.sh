@@ -6,7 +6,7 @@
 # [fd77:1::2]:7001 and [fd77:1::3]:7001 gets each reply from the right address, and the
 # server sees hermesd's socket; a connected socket's getpeername and recvfrom name the
 # original destination; /flows and the access log show the flows with their IPv6
-# destinations.
+# destinations. With udp.ipv6: false there is no route and IPv6 UDP proxy rules fail open.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -59,4 +59,13 @@ stop_hermesd
 assert_file_match "$HERMESD_LOG" 'access .* dst=\[fd77:1::3\]:7001 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
 	"the access log names the IPv6 destination"
 assert_eq "" "$(route)" "the route is gone once hermesd stopped"
+
+# udp.ipv6: false: no route, no IPv6 relay socket; IPv6 UDP proxy rules fail open
+printf 'udp: {ipv6: false}\n' >>"$TMP/hermes.yaml"
+start_hermesd -c "$TMP/hermes.yaml"
+assert_eq "" "$(route)" "udp.ipv6: false adds no route"
+out=$(in_app dig +tries=1 +time=2 +short @fd77:1::2 steer.test A 2>&1)
+assert_eq 10.9.9.9 "$out" "dig goes direct with udp.ipv6: false"
+assert_eq 1 "$(stat_value hermes_bpf_udp_decisions_total 'action="fail_open"')" "counted as fail_open"
+assert_eq 0 "$(stat_value hermes_udp_flows_total)" "no flow relayed"
 pass "udp_ipv6: dig, one socket to two IPv6 destinations, a connected socket through the UDP relay"
