@@ -269,8 +269,9 @@ int hermes_recvmsg6(struct bpf_sock_addr *ctx)
 	ip6[2] = ctx->user_ip6[2];
 	ip6[3] = ctx->user_ip6[3];
 	if (!is_v4mapped(ip6)) {
-		/* an IPv6 flow's reply, from its fd48:72::/112 slot address */
-		s = udp_reply_slot(ctx, udp_ip6_slot(ip6), (__u16)ctx->user_port, HERMES_FAMILY_V6);
+		/* an IPv6 flow's reply, from its fd48:72::PORT:SLOT slot address */
+		s = udp_reply_slot(ctx, udp_ip6_slot(ip6, (__u16)ctx->user_port), (__u16)ctx->user_port,
+				   HERMES_FAMILY_V6);
 		if (!s)
 			return 1;
 		__builtin_memcpy(ip6, s->dst.addr, 16);

@@ -5,7 +5,7 @@
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
  * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
  * UDP_BURST datagrams (then a NOP brings the loop back to the socket). Two relay sockets
- * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::XXXX, local by the
+ * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::PORT:SLOT, local by the
  * route of udp_route.c while that socket is open); a flow answers from the one it came
  * in on. */
 #include <arpa/inet.h>
@@ -161,7 +161,7 @@ static void slot_addr(const struct udp_rsock *rs, uint32_t slot, union udp_sa *o
 		return;
 	}
 	out->v6.sin6_family = AF_INET6;
-	hermes_udp_slot_ip6(slot, w);
+	hermes_udp_slot_ip6(slot, ntohs(rs->r->port), w);
 	for (int i = 0; i < 4; i++)
 		out->v6.sin6_addr.s6_addr32[i] = htonl(w[i]);
 }
@@ -411,8 +411,9 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
-/* The slot a datagram was sent to (its IP_PKTINFO or IPV6_PKTINFO), or -1. */
-static int pktinfo_slot(struct msghdr *m)
+/* The slot a datagram was sent to (its IP_PKTINFO or IPV6_PKTINFO; an IPv6 one in the
+ * /112 of this relay's port), or -1. */
+static int pktinfo_slot(struct msghdr *m, uint16_t port)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
@@ -426,7 +427,7 @@ static int pktinfo_slot(struct msghdr *m)
 
 			for (int k = 0; k < 4; k++)
 				w[k] = ntohl(pi->ipi6_addr.s6_addr32[k]);
-			return hermes_udp_ip6_slot(w);
+			return hermes_udp_ip6_slot(w, ntohs(port));
 		}
 	}
 	return -1;
@@ -458,7 +459,7 @@ static void relay_read(struct udp_rsock *rs)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
-		slot = pktinfo_slot(&m);
+		slot = pktinfo_slot(&m, r->port);
 		if (m.msg_flags & MSG_TRUNC) {
 			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
 
@@ -670,13 +671,13 @@ static int rsock_open(struct udp_rsock *rs, const struct sockaddr *sa, socklen_t
 static void relay6_open(struct udp_relay *r)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = r->port };
-	int err = udp_route6_add();
+	int err = udp_route6_add(ntohs(r->port));
 
 	if (err) {
-		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::/112 local (a local route on lo, as "
-			 "`ip -6 route add local fd48:72::/112 dev lo table local` makes): %s: IPv6 UDP proxy rules "
-			 "fail open (counted udp_fail_open); is IPv6 disabled (net.ipv6.conf.lo.disable_ipv6)?",
-			 strerror(-err));
+		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::%x:0/112 local (a local route on lo, as "
+			 "`ip -6 route add local fd48:72::%x:0/112 dev lo table local` makes): %s: IPv6 UDP proxy "
+			 "rules fail open (counted udp_fail_open); is IPv6 disabled (net.ipv6.conf.lo.disable_ipv6)? "
+			 "udp.ipv6: false does without", ntohs(r->port), ntohs(r->port), strerror(-err));
 		return;
 	}
 	r->route6 = true;
@@ -684,11 +685,31 @@ static void relay6_open(struct udp_relay *r)
 	if (err) {
 		log_warn("udp: cannot bind the IPv6 UDP relay on [::]:%u: %s (another service has this UDP port): "
 			 "IPv6 UDP proxy rules fail open (counted udp_fail_open)", ntohs(r->port), strerror(-err));
-		udp_route6_del();
+		udp_route6_del(ntohs(r->port));
 		r->route6 = false;
 		return;
 	}
+	/* again: a previous hermesd that was still exiting (the bind waited for it) removed
+	 * the route it had made, the same route, before it let the port go (relay6_close) */
+	err = udp_route6_add(ntohs(r->port));
+	if (err)
+		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::%x:0/112 local again after the bind: %s",
+			 ntohs(r->port), strerror(-err));
 	relay_arm(&r->s[1]);
+}
+
+/* The IPv6 relay socket closed, then the route removed. The programs stopped steering
+ * UDP when the stop began (draining), and the ring's poll keeps the socket bound until
+ * the ring goes, after this: a hermesd that starts meanwhile on the same port binds only
+ * then, and adds the route again after its bind (relay6_open). */
+static void relay6_close(struct udp_relay *r)
+{
+	if (r->s[1].fd >= 0)
+		close(r->s[1].fd);
+	r->s[1].fd = -1;
+	if (r->route6)
+		udp_route6_del(ntohs(r->port));
+	r->route6 = false;
 }
 
 int udp_init(struct loop *lp)
@@ -734,8 +755,13 @@ int udp_init(struct loop *lp)
 	relay_arm(&r->s[0]);
 	if (cfg->udp.ipv6)
 		relay6_open(r);
-	log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)%s", ntohs(a.sin_port), HERMES_UDP_NET_A,
-		 HERMES_UDP_NET_B, r->s[1].fd >= 0 ? " and [::] (slot addresses fd48:72::/112, a local route on lo)" : "");
+	if (r->s[1].fd >= 0)
+		log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16) and [::]:%u (slot addresses "
+			 "fd48:72::%x:0/112, a local route on lo)", ntohs(a.sin_port), HERMES_UDP_NET_A, HERMES_UDP_NET_B,
+			 ntohs(a.sin_port), ntohs(a.sin_port));
+	else
+		log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)", ntohs(a.sin_port), HERMES_UDP_NET_A,
+			 HERMES_UDP_NET_B);
 	return 0;
 }
 
@@ -790,12 +816,9 @@ void udp_fini(struct loop *lp)
 		close(f->fd);
 		free(f);
 	}
-	for (int k = 0; k < 2; k++)
-		if (r->s[k].fd >= 0)
-			close(r->s[k].fd);
-	/* after the socket: no moment when the programs steer to addresses that are not local */
-	if (r->route6)
-		udp_route6_del();
+	if (r->s[0].fd >= 0)
+		close(r->s[0].fd);
+	relay6_close(r);
 	if (r->diag_fd >= 0)
 		close(r->diag_fd);
 	free(r->buf);

@@ -1,12 +1,14 @@
-/* udp_route.c: the local route that makes the IPv6 slot addresses (fd48:72::/112,
- * include/hermes/udp.h) this host's own, so that the UDP relay can receive datagrams
- * sent to them and answer from them. IPv4 has 127.0.0.0/8 on lo for that; IPv6 has only
- * ::1. The route is what `ip -6 route add local fd48:72::/112 dev lo table local` makes
+/* udp_route.c: the local route that makes the IPv6 slot addresses of a relay port
+ * (fd48:72::PORT:0/112, include/hermes/udp.h) this host's own, so that the UDP relay can
+ * receive datagrams sent to them and answer from them. IPv4 has 127.0.0.0/8 on lo for
+ * that; IPv6 has only ::1. For port 15001 the route is what
+ * `ip -6 route add local fd48:72::3a99:0/112 dev lo table local` makes
  * (AnyIP: no address is configured, nothing answers neighbour discovery, no other
  * interface sees it); hermesd adds it in its own network namespace at start and removes
  * it at exit. One rtnetlink exchange each way, acknowledged. */
 #include <errno.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,7 +23,7 @@
 /* rtm_protocol of the route: hermesd's own, so `ip -6 route show proto 72` lists it */
 #define UDP_ROUTE_PROTO 72
 
-static int route_msg(int type, int flags)
+static int route_msg(int type, int flags, uint16_t port)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -50,7 +52,7 @@ static int route_msg(int type, int flags)
 	q.rt.rtm_protocol = UDP_ROUTE_PROTO;
 	q.rt.rtm_scope = RT_SCOPE_HOST;
 	q.rt.rtm_type = RTN_LOCAL;
-	hermes_udp_slot_ip6(0, w);
+	hermes_udp_slot_ip6(0, port, w);
 	for (int i = 0; i < 4; i++)
 		w[i] = htonl(w[i]);
 	ra = (struct rtattr *)((char *)&q + NLMSG_ALIGN(q.nh.nlmsg_len));
@@ -82,13 +84,13 @@ static int route_msg(int type, int flags)
 	return ((struct nlmsgerr *)NLMSG_DATA(&a.nh))->error;
 }
 
-int udp_route6_add(void)
+int udp_route6_add(uint16_t port)
 {
 	/* replace: a route a hermesd that crashed left behind is taken over */
-	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, port);
 }
 
-int udp_route6_del(void)
+int udp_route6_del(uint16_t port)
 {
-	return route_msg(RTM_DELROUTE, 0);
+	return route_msg(RTM_DELROUTE, 0, port);
 }

@@ -56,14 +56,15 @@ static __always_inline __u32 udp_slot_ip4(__u32 slot)
 	return bpf_htonl(hermes_udp_slot_ip(slot));
 }
 
-/* The slot address of family for slot, network order (IPv4: ip[0] only). */
-static __always_inline void udp_slot_addr(__u32 slot, int family, __u32 ip[4])
+/* The slot address of family for slot of the relay on port (network order, as is the
+ * result; IPv4: ip[0] only). */
+static __always_inline void udp_slot_addr(__u32 slot, int family, __u16 port, __u32 ip[4])
 {
 	if (family != HERMES_FAMILY_V6) {
 		ip[0] = udp_slot_ip4(slot);
 		return;
 	}
-	hermes_udp_slot_ip6(slot, ip);
+	hermes_udp_slot_ip6(slot, bpf_ntohs(port), ip);
 	ip[0] = bpf_htonl(ip[0]);
 	ip[3] = bpf_htonl(ip[3]);
 }
@@ -74,11 +75,12 @@ static __always_inline int udp_ip4_slot(__u32 ip4_be)
 	return hermes_udp_ip_slot(bpf_ntohl(ip4_be));
 }
 
-static __always_inline int udp_ip6_slot(const __u32 ip6_be[4])
+/* ... of an IPv6 reply from port (network order) */
+static __always_inline int udp_ip6_slot(const __u32 ip6_be[4], __u16 port)
 {
 	__u32 w[4] = { bpf_ntohl(ip6_be[0]), bpf_ntohl(ip6_be[1]), bpf_ntohl(ip6_be[2]), bpf_ntohl(ip6_be[3]) };
 
-	return hermes_udp_ip6_slot(w);
+	return hermes_udp_ip6_slot(w, bpf_ntohs(port));
 }
 
 static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct hermes_addr *b)
@@ -131,7 +133,7 @@ static __always_inline int udp_relay_alive(struct bpf_sock_addr *ctx, __u16 port
 	struct bpf_sock *sk;
 	__u32 ip[4] = {};
 
-	udp_slot_addr(0, family, ip);
+	udp_slot_addr(0, family, port, ip);
 	if (family == HERMES_FAMILY_V6) {
 		t.ipv6.saddr[3] = bpf_htonl(1);
 		__builtin_memcpy(t.ipv6.daddr, ip, 16);
@@ -236,7 +238,7 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 		return UDP_EPERM;
 	}
 	count(HERMES_CNT_UDP_PROXY);
-	udp_slot_addr((__u32)slot, dst->family, ip);
+	udp_slot_addr((__u32)slot, dst->family, conf->port, ip);
 	*port = conf->port;
 	return UDP_STEER;
 }

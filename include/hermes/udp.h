@@ -1,6 +1,6 @@
 /* udp.h: the contract of transparent UDP steering between the BPF programs and hermesd.
  * A datagram the policy proxies is sent to a per-flow local address at hermesd's UDP
- * port, 127.72.X.Y for an IPv4 destination and fd48:72::XXXX for an IPv6 one, whose low
+ * port, 127.72.X.Y for an IPv4 destination and fd48:72::PORT:SLOT for an IPv6 one, whose low
  * 16 bits name a slot of hermes_udp_slots: the flow's original destination and the app
  * socket's cookie. hermesd's UDP sockets learn the slot from each datagram's destination
  * (IP_PKTINFO, IPV6_PKTINFO) and answer from that same address, which recvmsg4/6 turn
@@ -34,26 +34,29 @@ static inline int hermes_udp_ip_slot(__u32 ip)
 		return -1;
 	return (int)(ip & 0xffff);
 }
-/* IPv6 slot addresses are fd48:72::/112 (a ULA prefix): IPv6 has no loopback range
- * beyond ::1, so hermesd makes this one local (a `local` route on lo in the local table,
- * as 127.0.0.0/8 is for IPv4) while its IPv6 relay socket is open, and removes the
- * route at exit. The words in network order: the first, then three more. */
+/* IPv6 slot addresses are fd48:72::PORT:SLOT, in the /112 of the relay's port (PORT in
+ * hex: 15001 is 3a99), a ULA prefix: IPv6 has no loopback range beyond ::1, so hermesd
+ * makes its /112 local (a `local` route on lo in the local table, as 127.0.0.0/8 is for
+ * IPv4) while its IPv6 relay socket is open, and removes the route at exit. Each relay
+ * port has a /112 of its own, so two hermesd in one network namespace (on two ports)
+ * never remove each other's route. */
 #define HERMES_UDP_NET6_W0 0xfd480072u
 #define HERMES_UDP_NET6_PLEN 112
 
-/* The IPv6 address of slot, and the slot a v6 address names or -1 (words in host
- * order: the callers convert with their own htonl/ntohl). */
-static inline void hermes_udp_slot_ip6(__u32 slot, __u32 w[4])
+/* The IPv6 address of slot for the relay on port (host order), and the slot a v6
+ * address names for that port, or -1 (words in host order: the callers convert with
+ * their own htonl/ntohl). */
+static inline void hermes_udp_slot_ip6(__u32 slot, __u16 port, __u32 w[4])
 {
 	w[0] = HERMES_UDP_NET6_W0;
 	w[1] = 0;
 	w[2] = 0;
-	w[3] = slot & 0xffff;
+	w[3] = ((__u32)port << 16) | (slot & 0xffff);
 }
 
-static inline int hermes_udp_ip6_slot(const __u32 w[4])
+static inline int hermes_udp_ip6_slot(const __u32 w[4], __u16 port)
 {
-	if (w[0] != HERMES_UDP_NET6_W0 || w[1] || w[2] || (w[3] >> 16))
+	if (w[0] != HERMES_UDP_NET6_W0 || w[1] || w[2] || (w[3] >> 16) != port)
 		return -1;
 	return (int)(w[3] & 0xffff);
 }

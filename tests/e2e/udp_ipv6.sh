@@ -1,6 +1,6 @@
 #!/bin/bash
 # udp_ipv6: the UDP `proxy` action for IPv6 destinations. hermesd makes its IPv6 slot
-# addresses (fd48:72::/112) local with a `local` route on lo at start (proto 72) and
+# addresses (fd48:72::3a99:0/112 for port 15001) local with a `local` route on lo at start (proto 72) and
 # removes it at exit. Unmodified applications in the app cgroup: dig to dnsmasq on
 # [fd77:1::2]:53 gets its answer through the relay; ONE unconnected socket sending to
 # [fd77:1::2]:7001 and [fd77:1::3]:7001 gets each reply from the right address, and the
@@ -23,7 +23,7 @@ printf 'policy:\n  - {match: "fd77:1::/64", action: proxy, protocol: udp}\n' >"$
 start_hermesd -c "$TMP/hermes.yaml"
 
 route() { ip -n "$NS_C" -6 route show table local proto 72; }
-assert_match "$(route)" '^local fd48:72::/112 dev lo ' "hermesd made the IPv6 slot addresses local"
+assert_match "$(route)" '^local fd48:72::3a99:0/112 dev lo ' "hermesd made the IPv6 slot addresses of port 15001 local"
 
 # dig: its answer comes through the relay
 out=$(in_app dig +tries=1 +time=2 +short @fd77:1::2 steer.test A 2>&1)
