@@ -19,9 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <linux/inet_diag.h>
 #include <linux/netlink.h>
-#include <linux/sock_diag.h>
 
 #include "access.h"
 #include "addr.h"
@@ -30,6 +28,7 @@
 #include "ring.h"
 #include "sock.h"
 #include "udp.h"
+#include "udp_addr.h"
 #include "udp_route.h"
 
 #ifndef IPV6_FREEBIND
@@ -49,14 +48,6 @@
 #define UDP_FLOW_RCVBUF (1 << 20)
 
 struct udp_relay;
-
-/* An application socket's address as a relay socket sees it (sin_port and sin6_port are
- * at the same place). */
-union udp_sa {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
 
 /* One relay socket: IPv4 bound to 0.0.0.0, or IPv6 bound to [::] (V6ONLY). */
 struct udp_rsock {
@@ -103,7 +94,7 @@ struct udp_relay {
 	struct list hash[UDP_HASH];
 	uint32_t n_flows;
 	int slots_fd;            /* hermes_udp_slots */
-	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (flow_owner_ok) */
+	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (udp_owner_ok) */
 	uint16_t port;           /* the relay's port, network order */
 	uint8_t *buf;
 	size_t bufsz;            /* udp.max_datagram */
@@ -111,11 +102,6 @@ struct udp_relay {
 };
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
-
-static socklen_t sa_len(const union udp_sa *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
-}
 
 static unsigned flow_hash(const union udp_sa *app, uint32_t slot)
 {
@@ -130,40 +116,14 @@ static unsigned flow_hash(const union udp_sa *app, uint32_t slot)
 	return (h ^ (h >> 15)) & (UDP_HASH - 1);
 }
 
-static bool sa_eq(const union udp_sa *a, const union udp_sa *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family || a->v4.sin_port != b->v4.sin_port)
-		return false;
-	if (a->sa.sa_family == AF_INET6)
-		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16);
-	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
-}
-
 static struct udp_flow *flow_find(struct udp_relay *r, const union udp_sa *app, uint32_t slot)
 {
 	struct udp_flow *f;
 
 	list_for_each(f, &r->hash[flow_hash(app, slot)], hlink)
-		if (f->slot == slot && sa_eq(&f->app, app))
+		if (f->slot == slot && udp_sa_eq(&f->app, app))
 			return f;
 	return NULL;
-}
-
-/* A slot's address of a relay socket's family (network order). */
-static void slot_addr(const struct udp_rsock *rs, uint32_t slot, union udp_sa *out)
-{
-	uint32_t w[4];
-
-	memset(out, 0, sizeof(*out));
-	if (!rs->v6) {
-		out->v4.sin_family = AF_INET;
-		out->v4.sin_addr.s_addr = htonl(hermes_udp_slot_ip(slot));
-		return;
-	}
-	out->v6.sin6_family = AF_INET6;
-	hermes_udp_slot_ip6(slot, ntohs(rs->r->port), w);
-	for (int i = 0; i < 4; i++)
-		out->v6.sin6_addr.s6_addr32[i] = htonl(w[i]);
 }
 
 static void flow_free_if_done(struct udp_flow *f)
@@ -242,51 +202,6 @@ static void slot_touch(struct udp_flow *f)
 	bpf_map_update_elem(f->r->slots_fd, &k, &s, BPF_EXIST);
 }
 
-/* A new flow's datagram must come from the very socket the slot was given to: the slot
- * addresses are open to every local process, and what reaches them leaves hermesd with
- * its mark. The kernel finds the socket a reply from the slot address to the sender would
- * reach (as ss does) and checks its cookie against the slot's: one netlink exchange per
- * new flow, none per datagram. */
-static bool flow_owner_ok(struct udp_relay *r, const struct udp_rsock *rs, const union udp_sa *app, uint32_t slot,
-			  uint64_t cookie)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct inet_diag_req_v2 req;
-	} q = {
-		.nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
-		.req = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_UDP, .idiag_states = ~0u },
-	};
-	union {
-		struct nlmsghdr nh;
-		char buf[512];
-	} a;
-	union udp_sa src;
-	ssize_t n;
-
-	if (r->diag_fd < 0)
-		return false;
-	/* the lookup takes a received packet's view: source = the slot, destination = the app */
-	slot_addr(rs, slot, &src);
-	if (rs->v6) {
-		q.req.sdiag_family = AF_INET6;
-		memcpy(q.req.id.idiag_src, &src.v6.sin6_addr, 16);
-		memcpy(q.req.id.idiag_dst, &app->v6.sin6_addr, 16);
-	} else {
-		q.req.id.idiag_src[0] = src.v4.sin_addr.s_addr;
-		q.req.id.idiag_dst[0] = app->v4.sin_addr.s_addr;
-	}
-	q.req.id.idiag_sport = r->port;
-	q.req.id.idiag_dport = app->v4.sin_port;
-	q.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	q.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
-	if (send(r->diag_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
-		return false;
-	n = recv(r->diag_fd, &a, sizeof(a), 0);
-	/* an error message (ENOENT: no such socket, ESTALE: another socket's cookie) or nothing */
-	return n >= (ssize_t)sizeof(a.nh) && a.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY;
-}
-
 /* The sender's command name, once per flow: the kernel flow table holds TCP sockets only,
  * and the access line and /flows want it after the sender is gone. */
 static void flow_comm(struct udp_flow *f)
@@ -317,7 +232,7 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 		lp->st.udp_drops[UDP_DROP_UNKNOWN_SLOT]++;
 		return NULL;
 	}
-	if (!flow_owner_ok(r, rs, app, slot, s.cookie)) {
+	if (!udp_owner_ok(r->diag_fd, rs->v6, r->port, app, slot, s.cookie)) {
 		lp->st.udp_drops[UDP_DROP_NOT_OWNER]++;
 		return NULL;
 	}
@@ -411,28 +326,6 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
-/* The slot a datagram was sent to (its IP_PKTINFO or IPV6_PKTINFO; an IPv6 one in the
- * /112 of this relay's port), or -1. */
-static int pktinfo_slot(struct msghdr *m, uint16_t port)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			const struct in_pktinfo *pi = (const void *)CMSG_DATA(c);
-
-			return hermes_udp_ip_slot(ntohl(pi->ipi_addr.s_addr));
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			const struct in6_pktinfo *pi = (const void *)CMSG_DATA(c);
-			uint32_t w[4];
-
-			for (int k = 0; k < 4; k++)
-				w[k] = ntohl(pi->ipi6_addr.s6_addr32[k]);
-			return hermes_udp_ip6_slot(w, ntohs(port));
-		}
-	}
-	return -1;
-}
-
 static void relay_read(struct udp_rsock *rs)
 {
 	struct udp_relay *r = rs->r;
@@ -459,7 +352,7 @@ static void relay_read(struct udp_rsock *rs)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
-		slot = pktinfo_slot(&m, r->port);
+		slot = udp_pktinfo_slot(&m, r->port);
 		if (m.msg_flags & MSG_TRUNC) {
 			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
 
@@ -476,34 +369,6 @@ static void relay_read(struct udp_rsock *rs)
 	}
 }
 
-/* The control message that makes a reply leave from slot's address. */
-static void pktinfo_set(struct msghdr *out, const struct udp_rsock *rs, uint32_t slot)
-{
-	struct cmsghdr *c = CMSG_FIRSTHDR(out);
-	union udp_sa src;
-
-	slot_addr(rs, slot, &src);
-	if (rs->v6) {
-		struct in6_pktinfo *pi = (void *)CMSG_DATA(c);
-
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi6_addr = src.v6.sin6_addr;
-		pi->ipi6_ifindex = 0;
-		out->msg_controllen = CMSG_SPACE(sizeof(*pi));
-	} else {
-		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
-
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		memset(pi, 0, sizeof(*pi));
-		pi->ipi_spec_dst = src.v4.sin_addr;
-		out->msg_controllen = CMSG_SPACE(sizeof(*pi));
-	}
-}
-
 /* The upstream's replies go back to the app from the slot address. */
 static void flow_read(struct udp_flow *f)
 {
@@ -514,7 +379,7 @@ static void flow_read(struct udp_flow *f)
 		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sa_len(&f->app), .msg_iov = &iov,
+		struct msghdr out = { .msg_name = &f->app, .msg_namelen = udp_sa_len(&f->app), .msg_iov = &iov,
 				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		ssize_t n;
 
@@ -546,7 +411,7 @@ static void flow_read(struct udp_flow *f)
 			continue;
 		}
 		f->last_ms = lp->now_ms;
-		pktinfo_set(&out, f->rs, f->slot);
+		udp_pktinfo_set(&out, f->rs->v6, f->r->port, f->slot);
 		iov.iov_len = (size_t)n;
 		if (sendmsg(f->rs->fd, &out, MSG_DONTWAIT) < 0) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
