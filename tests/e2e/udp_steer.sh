@@ -193,6 +193,9 @@ assert_file_match "$HERMESD_LOG" 'access .* dst=10\.77\.1\.3:7009 action=proxy p
 # an idle flow's line comes when the relay forgets it (udp.idle_timeout_ms)
 printf 'udp:\n  idle_timeout_ms: 1000\npolicy:\n  - {match: 10.77.1.3/32:7001, action: proxy, protocol: udp}\n' >"$CONF"
 start_hermesd -c "$CONF"
+# hermes-top -f prints the flow's open, and its close once the relay forgot it
+bg follow c "$BUILD/hermes-top" --pin-root "$PINROOT" -f -d 0.2 -n 2 proto:udp
+sleep 0.5
 # 3000 bytes over the 1500-byte MTU link: hermesd's socket fragments, as the app's would
 out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 3000)
 assert_eq 0 "$?" "a 3000-byte datagram through the relay: $out"
@@ -200,4 +203,7 @@ assert_match "$out" ' 3000$' "the server got the 3000 bytes whole"
 wait_until 5 grep -Eq "$alog sent=3000 received=[1-9][0-9]* datagrams_sent=1 datagrams_received=1 drops=0 duration_ms=[0-9]+ result=idle-timeout$" "$HERMESD_LOG" ||
 	die "no idle-timeout access line for the UDP flow: $(grep 'access ' "$HERMESD_LOG")"
 say "ok: $(grep -E "$alog.*result=idle-timeout" "$HERMESD_LOG")"
+wait_until 3 grep -q ' close ' "$TMP/follow.log" || die "hermes-top -f printed no close of the UDP flow: $(cat "$TMP/follow.log")"
+assert_file_match "$TMP/follow.log" ' open +[0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp$' "follow: the UDP flow's open"
+assert_file_match "$TMP/follow.log" ' close [0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp in [0-9.]+[KM]? out 2\.9K lasted ' "follow: its close, with its bytes"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"

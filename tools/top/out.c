@@ -201,7 +201,9 @@ int out_batch(struct sampler *smp, const struct top_opts *o)
  * open for the first time ("open", at its connect time), a flow seen closed ("close",
  * at its close time; a flow that opened and closed between two samples gets both),
  * a connect denied by policy ("deny"). Flows already in the table at start are not
- * printed. Events of one sample are printed in time order. */
+ * printed. Events of one sample are printed in time order. A UDP flow has no closed
+ * entry: it closes when hermesd forgot it, seen as its absence from the next sample
+ * (its close time is that sample's, its counts the last ones seen). */
 enum fev { EV_OPEN, EV_CLOSE, EV_DENY };
 static const char *const fev_names[] = { "open", "close", "deny" };
 
@@ -262,11 +264,28 @@ static void print_event(const struct event *e, bool json)
 	putchar('\n');
 }
 
+/* The UDP rows of a sample, kept for the next one: those missing from it have closed. */
+static struct row *udp_rows_keep(const struct snapshot *s, size_t *n)
+{
+	struct row *v = NULL;
+
+	*n = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		if (!s->rows[j].udp)
+			continue;
+		if (!v && !(v = calloc(s->n, sizeof(*v))))
+			return NULL;
+		v[(*n)++] = s->rows[j];
+	}
+	return v;
+}
+
 int out_follow(struct sampler *smp, const struct top_opts *o)
 {
 	struct snapshot snap = { 0 };
 	struct seen *seen = NULL;
-	size_t n_seen = 0;
+	struct row *udp_prev = NULL;
+	size_t n_seen = 0, n_udp_prev = 0;
 	uint64_t interval_ns = (uint64_t)(o->interval * 1e9), next = mono_ns();
 	long printed = 0;
 	int rc = EXIT_OK;
@@ -286,7 +305,8 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			goto oom;
 		if (snap.error[0])
 			errmsg("%s", snap.error);
-		if (snap.n && (!(ns = calloc(snap.n, sizeof(*ns))) || !(ev = calloc(snap.n * 2, sizeof(*ev))))) {
+		if ((snap.n || n_udp_prev) &&
+		    (!(ns = calloc(snap.n + 1, sizeof(*ns))) || !(ev = calloc(snap.n * 2 + n_udp_prev, sizeof(*ev))))) {
 			free(ns);
 			goto oom;
 		}
@@ -307,11 +327,26 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			if (r->closed && (!p || !p->closed))
 				ev[n_ev++] = (struct event){ r->end_wall, r, EV_CLOSE };
 		}
+		if (snap.n > 1)
+			qsort(ns, snap.n, sizeof(*ns), seen_cmp);
+		for (size_t j = 0; j < n_udp_prev; j++) {
+			struct row *r = &udp_prev[j];
+			struct seen key = { .cookie = r->cookie };
+
+			if ((snap.n && bsearch(&key, ns, snap.n, sizeof(key), seen_cmp)) || !filter_match(&o->filt, r))
+				continue;
+			r->closed = true;
+			r->end_wall = snap.wall;
+			r->age_ns = (uint64_t)((snap.wall - r->start_wall) * 1e9);
+			ev[n_ev++] = (struct event){ r->end_wall, r, EV_CLOSE };
+		}
 		if (n_ev > 1)
 			qsort(ev, n_ev, sizeof(*ev), event_cmp);
 		for (size_t j = 0; j < n_ev && !(o->iterations && printed >= o->iterations); j++, printed++)
 			print_event(&ev[j], o->json);
 		free(ev);
+		free(udp_prev);
+		udp_prev = udp_rows_keep(&snap, &n_udp_prev);
 		free(seen);
 		seen = ns;
 		n_seen = snap.n;
@@ -325,11 +360,13 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			break;
 	}
 	free(seen);
+	free(udp_prev);
 	sample_snapshot_free(&snap);
 	return rc;
 oom:
 	errmsg("out of memory");
 	free(seen);
+	free(udp_prev);
 	sample_snapshot_free(&snap);
 	return EXIT_RUNTIME;
 }
