@@ -204,6 +204,7 @@ wait_until 5 grep -Eq "$alog sent=3000 received=[1-9][0-9]* datagrams_sent=1 dat
 	die "no idle-timeout access line for the UDP flow: $(grep 'access ' "$HERMESD_LOG")"
 say "ok: $(grep -E "$alog.*result=idle-timeout" "$HERMESD_LOG")"
 wait_until 3 grep -q ' close ' "$TMP/follow.log" || die "hermes-top -f printed no close of the UDP flow: $(cat "$TMP/follow.log")"
+say "hermes-top -f: $(cat "$TMP/follow.log")"
 assert_file_match "$TMP/follow.log" ' open +[0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp$' "follow: the UDP flow's open"
 assert_file_match "$TMP/follow.log" ' close [0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp in [0-9.]+[KM]? out 2\.9K lasted ' "follow: its close, with its bytes"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"
