@@ -399,7 +399,7 @@ static int ui_rebuild(struct ui *u, struct sampler *smp, const struct snapshot *
 		}
 	}
 	if (u->detail && (r = sample_row_by_cookie(s, u->detail_cookie)))
-		sample_rule_lookup(smp, &r->dst_addr, &u->rule);
+		sample_rule_lookup(smp, &r->dst_addr, r->udp, &u->rule);
 	return 0;
 }
 

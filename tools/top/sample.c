@@ -516,7 +516,7 @@ static int rule_collect_cb(const struct hermes_policy_key *k, const struct herme
 	return 0;
 }
 
-void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, struct rule_info *ri)
+void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, bool udp, struct rule_info *ri)
 {
 	struct rule_collect c = { 0 };
 	int err, best;
@@ -532,7 +532,7 @@ void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, 
 			 strerror(-err));
 	} else {
 		ri->read = true;
-		best = pol_best_rule(c.keys, c.n, dst);
+		best = pol_best_rule(c.keys, c.n, dst, udp ? HERMES_PROTO_UDP : HERMES_PROTO_TCP);
 		if (best >= 0) {
 			ri->found = true;
 			if (pol_fmt_match(&c.keys[best], ri->match, sizeof(ri->match)))
