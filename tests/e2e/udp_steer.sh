@@ -15,6 +15,9 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
+# shellcheck source-path=SCRIPTDIR source=../lib/tmux.sh
+. "$(dirname "$0")/../lib/tmux.sh"
+
 require_cmd dig dnsmasq
 topo_up
 UDPAPP=$TESTBIN/udpapp.py
@@ -167,6 +170,14 @@ assert_eq 0 "$n" "proto:tcp hides the UDP flows"
 text=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 dst:10.77.1.3:7001)
 assert_match "$text" 'PID/COMM .* STATE +PROTO' "the batch table has a PROTO column"
 assert_match "$text" ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp$' "the UDP flow's row: proxy, udp, idle time"
+# the live view: the row, and Enter's details with the UDP rule that applies
+top_session top 160 30 -d 0.5 dst:10.77.1.3:7001 proto:udp
+wait_screen top 5 ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp' "live view: the UDP flow's row"
+keys top Enter
+wait_screen top 3 "UDP flow [0-9]+ \(hermesd's id\), relayed by hermesd's UDP relay" "Enter: the UDP flow's details"
+wait_screen top 2 'policy rule  10\.77\.1\.3(/32)?:7001 -> proxy \(config\)' "the detail view names the UDP rule"
+wait_screen top 2 'state        open for [0-9.]+[a-z]+, idle ' "and its idle time"
+keys top q
 
 # ICMP port unreachable: nothing listens on 10.77.1.3:7009. The app gets no reply (the
 # ICMP error reaches hermesd's socket, not the app's); hermesd counts it and keeps the flow

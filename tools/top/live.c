@@ -123,8 +123,12 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 		put_line(h - 1, "Esc/Enter back to the table  q quit", w, A_REVERSE);
 		return;
 	}
-	snprintf(l[n++], LINE_MAX_LEN, "flow %llu (socket cookie)%s", (unsigned long long)r->cookie,
-		 r->incoming ? ", accepted (incoming)" : ", outgoing");
+	if (r->udp) /* its key is hermesd's flow id with the top bit set (sample.c) */
+		snprintf(l[n++], LINE_MAX_LEN, "UDP flow %llu (hermesd's id)%s", (unsigned long long)(r->cookie & ~(1ULL << 63)),
+			 r->incoming ? ", a CONNECT-UDP stream of the tunnel listener" : ", relayed by hermesd's UDP relay");
+	else
+		snprintf(l[n++], LINE_MAX_LEN, "flow %llu (socket cookie)%s", (unsigned long long)r->cookie,
+			 r->incoming ? ", accepted (incoming)" : ", outgoing");
 	snprintf(l[n++], LINE_MAX_LEN, "  process      pid %u, comm %s, uid %u, cgroup id %llu", r->pid, r->comm, r->uid,
 		 (unsigned long long)r->cgroup_id);
 	snprintf(l[n++], LINE_MAX_LEN, "  source       %s", r->src);
@@ -150,14 +154,19 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 	snprintf(l[n++], LINE_MAX_LEN, "  bytes        in %s (%llu) out %s (%llu); rate in %s/s out %s/s", a,
 		 (unsigned long long)r->bytes_in, b, (unsigned long long)r->bytes_out, c, d);
 	fmt_rtt(r->rtt_us, a, sizeof(a));
-	snprintf(l[n++], LINE_MAX_LEN, "  rtt          %s%s, %u retransmitted segments", a,
-		 !r->rtt_us ? "" : r->rtt_upstream ? " (upstream hop)" : " (this socket)", r->retrans);
+	if (!r->udp)
+		snprintf(l[n++], LINE_MAX_LEN, "  rtt          %s%s, %u retransmitted segments", a,
+			 !r->rtt_us ? "" : r->rtt_upstream ? " (upstream hop)" : " (this socket)", r->retrans);
 	fmt_rfc3339(r->start_wall, t, sizeof(t));
 	fmt_age(r->age_ns, a, sizeof(a));
 	snprintf(l[n++], LINE_MAX_LEN, "  started      %s", t);
 	if (r->closed) {
 		fmt_rfc3339(r->end_wall, t, sizeof(t));
 		snprintf(l[n++], LINE_MAX_LEN, "  closed       %s, after %s", t, a);
+	} else if (r->udp) {
+		fmt_age(r->idle_ns == UINT64_MAX ? 0 : r->idle_ns, b, sizeof(b));
+		snprintf(l[n++], LINE_MAX_LEN, "  state        open for %s%s%s", a, r->idle_ns == UINT64_MAX ? "" : ", idle ",
+			 r->idle_ns == UINT64_MAX ? "" : b);
 	} else {
 		snprintf(l[n++], LINE_MAX_LEN, "  state        %s, open for %s", tcp_state_name(r->tcp_state), a);
 	}
