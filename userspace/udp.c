@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,7 +71,8 @@ struct udp_flow {
 	uint64_t cookie;         /* the app socket's (from the slot) */
 	uint64_t id;             /* /flows: lp->next_id when opened */
 	uint32_t pid, uid;       /* the slot's: who first sent */
-	char comm[HERMES_COMM_LEN + 1]; /* pid's, read when the flow opened ("" if gone) */
+	uint64_t cgroup_id;      /* the slot's: the sender's cgroup and command name, which */
+	char comm[HERMES_COMM_LEN + 1]; /* the programs took at its first send */
 	uint64_t bytes[UDP_NDIRS]; /* payload relayed each way */
 	struct udp_tally tally;  /* datagrams each way and drops, for the access line */
 	uint64_t started_ms;
@@ -138,7 +138,7 @@ static void flow_free_if_done(struct udp_flow *f)
 static void flow_log(const struct udp_flow *f, const char *result)
 {
 	struct loop *lp = f->r->lp;
-	struct access_app app = { .pid = f->pid, .uid = f->uid };
+	struct access_app app = { .pid = f->pid, .uid = f->uid, .cgroup_id = f->cgroup_id };
 	struct hermes_addr client;
 	const struct access_flow a = {
 		.id = f->id, .app = &app, .client = &client, .dst = &f->dst, .upstream = &f->dst, .action = "proxy",
@@ -202,21 +202,6 @@ static void slot_touch(struct udp_flow *f)
 	bpf_map_update_elem(f->r->slots_fd, &k, &s, BPF_EXIST);
 }
 
-/* The sender's command name, once per flow: the kernel flow table holds TCP sockets only,
- * and the access line and /flows want it after the sender is gone. */
-static void flow_comm(struct udp_flow *f)
-{
-	char path[32];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%u/comm", f->pid);
-	if (!f->pid || !(fp = fopen(path, "re")))
-		return;
-	if (fgets(f->comm, sizeof(f->comm), fp))
-		f->comm[strcspn(f->comm, "\n")] = 0;
-	fclose(fp);
-}
-
 static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, const union udp_sa *app, uint32_t slot)
 {
 	struct loop *lp = r->lp;
@@ -273,7 +258,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 	f->id = ++lp->next_id;
 	f->pid = s.pid;
 	f->uid = s.uid;
-	flow_comm(f);
+	f->cgroup_id = s.cgroup_id;
+	memcpy(f->comm, s.comm, sizeof(s.comm)); /* f->comm has room for the NUL calloc gave it */
 	f->started_ms = f->last_ms = lp->now_ms;
 	list_add(&r->flows, &f->link);
 	list_add(&r->hash[flow_hash(app, slot)], &f->hlink);

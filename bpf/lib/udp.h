@@ -197,6 +197,8 @@ static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes
 		ug = bpf_get_current_uid_gid();
 		s->uid = (__u32)ug;
 		s->gid = (__u32)(ug >> 32);
+		s->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
 		bpf_map_update_elem(&hermes_udp_flows, &fk, &k, BPF_ANY);
 		return (int)k;
 	}

@@ -74,8 +74,10 @@ struct hermes_udp_slot {
 	__u64 last_ns;          /* bpf_ktime_get_ns of the last send through BPF or relay by hermesd */
 	__u32 uid;
 	__u32 gid;
+	__u64 cgroup_id;        /* its cgroup v2 id, for the flow's access line */
+	char comm[16];          /* its command name (not NUL-terminated when full) */
 };
-_Static_assert(sizeof(struct hermes_udp_slot) == 48, "hermes_udp_slot layout is ABI");
+_Static_assert(sizeof(struct hermes_udp_slot) == 72, "hermes_udp_slot layout is ABI");
 
 /* hermes_udp_flows key: an app socket and a destination; value: its slot (__u32). */
 struct hermes_udp_fkey {

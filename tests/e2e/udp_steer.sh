@@ -194,11 +194,13 @@ flows=$(stat_value hermes_udp_flows_total)
 
 # ---- access log: one line per UDP flow when it ends; at shutdown, every flow still held
 stop_hermesd
-alog='access conn=[0-9]+ pid=[1-9][0-9]* comm=python3 uid=0 cgroup=0 client=127\.0\.0\.1:[0-9]+ dst=10\.77\.1\.3:7001 action=proxy protocol=udp upstream=10\.77\.1\.3:7001'
+# pid, comm and cgroup are the sender's, which the programs took at its first send
+alog="access conn=[0-9]+ pid=[1-9][0-9]* comm=python3 uid=0 cgroup=$(stat -c %i "$CG/app") client=127\\.0\\.0\\.1:[0-9]+ dst=10\\.77\\.1\\.3:7001 action=proxy protocol=udp upstream=10\\.77\\.1\\.3:7001"
 assert_file_match "$HERMESD_LOG" "$alog sent=6144 received=[1-9][0-9]* datagrams_sent=1024 datagrams_received=1024 drops=0 duration_ms=[0-9]+ result=shutdown$" \
 	"the burst's flow is logged at shutdown: 1024 datagrams each way"
-assert_file_match "$HERMESD_LOG" 'access conn=[0-9]+ pid=[1-9][0-9]* comm=dig .* dst=10\.77\.1\.2:53 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
-	"dig's flow is logged with its command name"
+# comm is the sending thread's, as for TCP: dig sends from its isc-net-NNNN thread
+assert_file_match "$HERMESD_LOG" 'access conn=[0-9]+ pid=[1-9][0-9]* comm=(dig|isc-net-[0-9]+) .* dst=10\.77\.1\.2:53 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
+	"dig's flow is logged with its thread's command name"
 assert_file_match "$HERMESD_LOG" 'access .* dst=10\.77\.1\.3:7009 action=proxy protocol=udp .* datagrams_received=0 drops=[1-3] .*result=shutdown$' \
 	"the closed port's flow counts the ICMP errors as drops"
 # an idle flow's line comes when the relay forgets it (udp.idle_timeout_ms)
