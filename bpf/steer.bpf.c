@@ -158,16 +158,23 @@ static __always_inline void udp_dst(struct bpf_sock_addr *ctx, int v6, struct he
 	}
 }
 
-/* Sends to the slot address instead (a dual-stack socket reaches it v4-mapped). */
-static __always_inline void udp_rewrite(struct bpf_sock_addr *ctx, int v6, __u32 ip4, __u16 port)
+/* Sends to the slot address ip (udp_slot_addr, of dst's family) instead: an IPv6 one, or
+ * an IPv4 one (a dual-stack socket reaches it v4-mapped). */
+static __always_inline void udp_rewrite(struct bpf_sock_addr *ctx, int v6, const struct hermes_addr *dst,
+					const __u32 ip[4], __u16 port)
 {
-	if (v6) {
+	if (dst->family == HERMES_FAMILY_V6) {
+		ctx->user_ip6[0] = ip[0];
+		ctx->user_ip6[1] = ip[1];
+		ctx->user_ip6[2] = ip[2];
+		ctx->user_ip6[3] = ip[3];
+	} else if (v6) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = ip4;
+		ctx->user_ip6[3] = ip[0];
 	} else {
-		ctx->user_ip4 = ip4;
+		ctx->user_ip4 = ip[0];
 	}
 	ctx->user_port = port;
 }
@@ -178,14 +185,14 @@ static __always_inline int udp_connect(struct bpf_sock_addr *ctx, int v6)
 {
 	struct hermes_addr dst;
 	struct hermes_origdst *od;
-	__u32 ip4 = 0;
+	__u32 ip[4] = {};
 	__u16 port = 0;
 	enum udp_verdict v;
 
 	if (!ctx->sk)
 		return CONNECT_OK;
 	udp_dst(ctx, v6, &dst);
-	v = udp_steer(ctx, &dst, &ip4, &port);
+	v = udp_steer(ctx, &dst, ip, &port);
 	if (v == UDP_EPERM)
 		return CONNECT_EPERM;
 	if (v != UDP_STEER) {
@@ -199,25 +206,25 @@ static __always_inline int udp_connect(struct bpf_sock_addr *ctx, int v6)
 		od->action = (hermes_action_t)HERMES_ACT_PROXY;
 		od->cookie = bpf_get_socket_cookie(ctx);
 	}
-	udp_rewrite(ctx, v6, ip4, port);
+	udp_rewrite(ctx, v6, &dst, ip, port);
 	return CONNECT_OK;
 }
 
 static __always_inline int udp_sendmsg(struct bpf_sock_addr *ctx, int v6)
 {
 	struct hermes_addr dst;
-	__u32 ip4 = 0;
+	__u32 ip[4] = {};
 	__u16 port = 0;
 	enum udp_verdict v;
 
 	if (!is_udp(ctx))
 		return 1;
 	udp_dst(ctx, v6, &dst);
-	v = udp_steer(ctx, &dst, &ip4, &port);
+	v = udp_steer(ctx, &dst, ip, &port);
 	if (v == UDP_EPERM)
 		return 0;
 	if (v == UDP_STEER)
-		udp_rewrite(ctx, v6, ip4, port);
+		udp_rewrite(ctx, v6, &dst, ip, port);
 	return 1;
 }
 
@@ -241,7 +248,7 @@ int hermes_recvmsg4(struct bpf_sock_addr *ctx)
 
 	if (!ctx->sk)
 		return 1;
-	s = udp_reply_slot(ctx, ctx->user_ip4, (__u16)ctx->user_port);
+	s = udp_reply_slot(ctx, udp_ip4_slot(ctx->user_ip4), (__u16)ctx->user_port, HERMES_FAMILY_V4);
 	if (!s)
 		return 1;
 	__builtin_memcpy(&ctx->user_ip4, s->dst.addr, 4);
@@ -261,9 +268,21 @@ int hermes_recvmsg6(struct bpf_sock_addr *ctx)
 	ip6[1] = ctx->user_ip6[1];
 	ip6[2] = ctx->user_ip6[2];
 	ip6[3] = ctx->user_ip6[3];
-	if (!is_v4mapped(ip6))
+	if (!is_v4mapped(ip6)) {
+		/* an IPv6 flow's reply, from its fd48:72::PORT:SLOT slot address */
+		s = udp_reply_slot(ctx, udp_ip6_slot(ip6, (__u16)ctx->user_port), (__u16)ctx->user_port,
+				   HERMES_FAMILY_V6);
+		if (!s)
+			return 1;
+		__builtin_memcpy(ip6, s->dst.addr, 16);
+		ctx->user_ip6[0] = ip6[0];
+		ctx->user_ip6[1] = ip6[1];
+		ctx->user_ip6[2] = ip6[2];
+		ctx->user_ip6[3] = ip6[3];
+		ctx->user_port = s->dst.port;
 		return 1;
-	s = udp_reply_slot(ctx, ip6[3], (__u16)ctx->user_port);
+	}
+	s = udp_reply_slot(ctx, udp_ip4_slot(ip6[3]), (__u16)ctx->user_port, HERMES_FAMILY_V4);
 	if (!s)
 		return 1;
 	__builtin_memcpy(&ip6[3], s->dst.addr, 4);

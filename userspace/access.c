@@ -56,7 +56,7 @@ static const char *fmt_addr(const struct hermes_addr *a, char *buf, size_t len)
 
 void access_conn(struct loop *lp, const struct conn *c)
 {
-	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN], status[16];
+	char status[16];
 	const struct hermes_addr *d = NULL, *u = NULL;
 	struct access_app app = { .pid = c->app_pid, .uid = c->app_uid };
 	const char *action, *result;
@@ -83,22 +83,44 @@ void access_conn(struct loop *lp, const struct conn *c)
 	} else {
 		result = c->rst_client || c->rst_upstream ? "reset" : "ok";
 	}
-	const struct log_field f[] = {
-		LOG_NUM("conn", c->id),
-		LOG_NUM("pid", app.pid),
-		LOG_STR("comm", app.comm),
-		LOG_NUM("uid", app.uid),
-		LOG_NUM("cgroup", app.cgroup_id),
-		LOG_STR("client", fmt_addr(&c->peer, client, sizeof(client))),
-		LOG_STR("dst", fmt_addr(d, dst, sizeof(dst))),
-		LOG_STR("action", action),
-		LOG_STR("upstream", fmt_addr(u, up, sizeof(up))),
-		LOG_NUM("sent", c->bytes[0]),
-		LOG_NUM("received", c->bytes[1]),
-		LOG_NUM("duration_ms", lp->now_ms - c->started_ms),
-		LOG_STR("result", result),
+	const struct access_flow a = {
+		.id = c->id, .app = &app, .client = &c->peer, .dst = d, .upstream = u, .action = action,
+		.udp = c->udp ? &c->udp_tally : NULL, .sent = c->bytes[0], .received = c->bytes[1],
+		.duration_ms = lp->now_ms - c->started_ms, .result = result,
 	};
-	log_access(f, sizeof(f) / sizeof(f[0]));
+	access_flow(&a);
+}
+
+void access_flow(const struct access_flow *a)
+{
+	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN];
+	struct log_field f[17];
+	size_t n = 0;
+
+	if (!log_access_on())
+		return;
+	f[n++] = LOG_NUM("conn", a->id);
+	f[n++] = LOG_NUM("pid", a->app->pid);
+	f[n++] = LOG_STR("comm", a->app->comm);
+	f[n++] = LOG_NUM("uid", a->app->uid);
+	f[n++] = LOG_NUM("cgroup", a->app->cgroup_id);
+	f[n++] = LOG_STR("client", fmt_addr(a->client, client, sizeof(client)));
+	f[n++] = LOG_STR("dst", fmt_addr(a->dst, dst, sizeof(dst)));
+	f[n++] = LOG_STR("action", a->action);
+	/* a TCP line stays as it was: no protocol field means tcp */
+	if (a->udp)
+		f[n++] = LOG_STR("protocol", "udp");
+	f[n++] = LOG_STR("upstream", fmt_addr(a->upstream, up, sizeof(up)));
+	f[n++] = LOG_NUM("sent", a->sent);
+	f[n++] = LOG_NUM("received", a->received);
+	if (a->udp) {
+		f[n++] = LOG_NUM("datagrams_sent", a->udp->dgrams[0]);
+		f[n++] = LOG_NUM("datagrams_received", a->udp->dgrams[1]);
+		f[n++] = LOG_NUM("drops", a->udp->drops);
+	}
+	f[n++] = LOG_NUM("duration_ms", a->duration_ms);
+	f[n++] = LOG_STR("result", a->result);
+	log_access(f, n);
 }
 
 void access_http(const struct access_http *h)

@@ -12,6 +12,7 @@
 
 struct loop;
 struct conn;
+struct udp_tally;
 
 /* The application behind a steered socket, from hermes_origdst and hermes_flows. */
 struct access_app {
@@ -31,6 +32,19 @@ void access_app_by_peer(struct loop *lp, const struct hermes_addr *peer, struct 
 
 /* The line of a proxied, tunneled (either end) or protected-ingress flow, at close. */
 void access_conn(struct loop *lp, const struct conn *c);
+
+/* What a flow's line says (access_conn's, and the UDP relay's flows). */
+struct access_flow {
+	uint64_t id;
+	const struct access_app *app;
+	const struct hermes_addr *client, *dst, *upstream; /* NULL or family 0: "-" */
+	const char *action;
+	const struct udp_tally *udp; /* a UDP flow: protocol=udp and its datagrams; NULL: TCP */
+	uint64_t sent, received;     /* bytes from / to the client (the application) */
+	uint64_t duration_ms;
+	const char *result;
+};
+void access_flow(const struct access_flow *a);
 
 /* What an http request's line says. */
 struct access_http {

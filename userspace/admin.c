@@ -185,10 +185,15 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 {
 	struct udp_json *u = arg;
 	struct sockaddr_storage ss;
-	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
+	char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "", comm[HERMES_COMM_LEN + 1];
 	socklen_t len = sizeof(ss);
+	size_t k;
 
-	addr_fmt((const struct sockaddr *)&i->app, client, sizeof(client));
+	/* a command name is the process's to choose: nothing in it may end the JSON string */
+	for (k = 0; i->comm[k] && k < HERMES_COMM_LEN; k++)
+		comm[k] = (unsigned char)i->comm[k] < 0x20 || i->comm[k] == '"' || i->comm[k] == '\\' ? '?' : i->comm[k];
+	comm[k] = 0;
+	addr_fmt(i->app, client, sizeof(client));
 	addr_from_hermes(&i->dst, &ss);
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	if (i->upstream_fd >= 0 && !getsockname(i->upstream_fd, (struct sockaddr *)&ss, &len))
@@ -196,10 +201,10 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 	sb_printf(u->b,
 		  "%s{\"id\":%llu,\"protocol\":\"udp\",\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
 		  "\"engine\":\"udp\",\"state\":\"relay\",\"attempts\":1,\"bytes_up\":%llu,\"bytes_down\":%llu,"
-		  "\"age_ms\":%llu,\"idle_ms\":%llu,\"slot\":%u,\"app_cookie\":0,\"pid\":%u,\"uid\":%u}",
+		  "\"age_ms\":%llu,\"idle_ms\":%llu,\"slot\":%u,\"app_cookie\":0,\"pid\":%u,\"uid\":%u,\"comm\":\"%s\"}",
 		  *u->first ? "" : ",", (unsigned long long)i->id, client, dst, up, (unsigned long long)i->bytes_up,
 		  (unsigned long long)i->bytes_down, (unsigned long long)i->age_ms, (unsigned long long)i->idle_ms,
-		  i->slot, i->pid, i->uid);
+		  i->slot, i->pid, i->uid, comm);
 	*u->first = false;
 }
 

@@ -123,6 +123,7 @@ static const struct cfgp_key overload_keys[] = {
 /* restart: the relay socket, the flow table and the BPF slot idle time are set up at start */
 static const struct cfgp_key udp_keys[] = {
 	{ .name = "relay", .set = cfgp_set_bool, CFGP_FIELD(udp.relay), CFGP_RESTART, .expect = "true or false" },
+	{ .name = "ipv6", .set = cfgp_set_bool, CFGP_FIELD(udp.ipv6), CFGP_RESTART, .expect = "true or false" },
 	{ .name = "idle_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(udp.idle_timeout_ms), .min = 1000, .max = 3600000,
 	  CFGP_RESTART },
 	{ .name = "max_flows", .set = cfgp_set_u32, CFGP_FIELD(udp.max_flows), .min = 1, .max = 65536, CFGP_RESTART },
@@ -317,6 +318,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->flow_table = true;
 	/* UDP rules are opt-in (protocol: udp|both): the relay only binds its port */
 	cfg->udp.relay = true;
+	cfg->udp.ipv6 = true;
 	cfg->udp.idle_timeout_ms = 60000;
 	cfg->udp.max_flows = 4096;
 	cfg->udp.max_datagram = 65535;

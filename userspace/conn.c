@@ -376,6 +376,8 @@ void conn_connect(struct loop *lp, struct conn *c)
 		/* CONNECT-UDP on the tunnel listener: a UDP socket to the target */
 		c->state = CONN_CONNECTING;
 		e = ep_udp_open(lp, ep, &conn_ep_ops, c, 1, &err);
+		if (e)
+			ep_udp_tally(e, &c->udp_tally);
 	} else if (tp && tp->tls) {
 		c->state = CONN_CONNECTING;
 		e = sess_h1_dial(lp, tp, &conn_ep_ops, c, &err);

@@ -63,6 +63,8 @@ struct ep_udp {
 	size_t acc_len, acc_cap;
 	uint64_t skip;             /* bytes still to skip of a capsule too large for acc */
 	struct ep_ring out;        /* DATAGRAM capsules toward the client */
+	struct udp_tally own;      /* where tally points until the owner gives its own */
+	struct udp_tally *tally;   /* this flow's datagrams and drops (ep_udp_tally) */
 };
 
 #define UD(e) loop_container_of(e, struct ep_udp, e)
@@ -88,6 +90,7 @@ struct ep *ep_udp_open(struct loop *lp, const struct hermes_addr *dst, const str
 	ep_init(&u->e, &udp_ops, own, owner, side);
 	u->lp = lp;
 	u->max = lp->cfg->tunnel_udp_max_dgram;
+	u->tally = &u->own;
 	/* a whole DATAGRAM capsule of max bytes, its context ID in up to 8 bytes */
 	u->acc_cap = CAPSULE_HEAD_MAX + 8 + u->max;
 	u->rbuf = malloc(UDP_HEADROOM + u->max);
@@ -180,18 +183,22 @@ static void one_capsule(struct ep_udp *u, const struct capsule *c)
 	}
 	if (ctx) {
 		st->tudp_drops[TUDP_DROP_CONTEXT]++;
+		u->tally->drops++;
 		return;
 	}
 	if (n > u->max) {
 		st->tudp_drops[TUDP_DROP_OVERSIZE]++;
+		u->tally->drops++;
 		return;
 	}
 	if (send(u->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		/* a full socket buffer, or an ICMP error an earlier datagram earned (ECONNREFUSED):
 		 * this datagram is lost, as on the network; the flow goes on */
 		st->tudp_drops[TUDP_DROP_SEND]++;
+		u->tally->drops++;
 		return;
 	}
+	u->tally->dgrams[0]++;
 	st->tudp_dgrams[TUDP_TO_TARGET]++;
 	st->tudp_bytes[TUDP_TO_TARGET] += n;
 }
@@ -215,10 +222,12 @@ static void take_capsules(struct ep_udp *u)
 		r = capsule_head(u->acc + off, u->acc_len - off, &type, &len);
 		if (r <= 0 || (uint64_t)r + len <= u->acc_cap)
 			break; /* need more, and it will fit */
-		if (type == CAPSULE_DATAGRAM)
+		if (type == CAPSULE_DATAGRAM) {
 			u->lp->st.tudp_drops[TUDP_DROP_OVERSIZE]++;
-		else
+			u->tally->drops++;
+		} else {
 			u->lp->st.udp_capsules_skipped++;
+		}
 		u->skip = (uint64_t)r + len - (u->acc_len - off);
 		off = u->acc_len;
 	}
@@ -282,15 +291,18 @@ static bool deliver(struct ep_udp *u, size_t n)
 
 	if (n > u->max) {
 		st->tudp_drops[TUDP_DROP_OVERSIZE]++;
+		u->tally->drops++;
 		return false;
 	}
 	h = capsule_datagram_head(head, n);
 	memcpy(u->rbuf + UDP_HEADROOM - h, head, h);
 	if (ep_ring_put(&u->out, u->rbuf + UDP_HEADROOM - h, h + n)) {
 		st->tudp_drops[TUDP_DROP_BUFFER]++;
+		u->tally->drops++;
 		return false;
 	}
 	u->e.bytes += h + n;
+	u->tally->dgrams[1]++;
 	st->tudp_dgrams[TUDP_TO_CLIENT]++;
 	st->tudp_bytes[TUDP_TO_CLIENT] += n;
 	return true;
@@ -458,6 +470,11 @@ static int udp_sock(const struct ep *e)
 {
 	(void)e;
 	return -1; /* not a stream socket: never spliced */
+}
+
+void ep_udp_tally(struct ep *e, struct udp_tally *t)
+{
+	UD(e)->tally = t;
 }
 
 static const struct ep_ops udp_ops = {

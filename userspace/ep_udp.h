@@ -11,5 +11,8 @@
  * what it reads are DATAGRAM capsules, one per datagram received. NULL with *err. */
 struct ep *ep_udp_open(struct loop *lp, const struct hermes_addr *dst, const struct ep_owner_ops *own, void *owner,
 		       int side, int *err);
+/* Counts its datagrams each way and its drops into t from now on (the owner's, which
+ * outlives the endpoint: read for the flow's access line after the endpoint is freed). */
+void ep_udp_tally(struct ep *e, struct udp_tally *t);
 
 #endif

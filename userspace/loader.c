@@ -330,8 +330,10 @@ int loader_pin_maps(struct bpf_object *obj, const char *pin_root)
 /* A pinned map of another shape than this build's cannot be reused: libbpf refuses it
  * and the start would fail. For maps whose contents may go: hermes_stats from a build
  * with fewer counter slots (`slots`: the counters start from 0), hermes_kpath from a
- * build with shorter entries (emptied at every start anyway: kpath_iter_attach); their
- * pin goes. Every other map keeps state. */
+ * build with shorter entries (emptied at every start anyway: kpath_iter_attach),
+ * hermes_udp_slots from a build whose slots had no comm and cgroup (the UDP flows of
+ * the moment take new slots, and the relay new flows); their pin goes. Every other map
+ * keeps state. */
 static void replace_other_shape(const struct bpf_map *map, const char *pin_root, bool slots)
 {
 	struct bpf_map_info info = {};
@@ -393,6 +395,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		goto fail;
 	replace_other_shape(skel->maps.hermes_stats, cfg->pin_root, true);
 	replace_other_shape(skel->maps.hermes_kpath, cfg->pin_root, false);
+	replace_other_shape(skel->maps.hermes_udp_slots, cfg->pin_root, false);
 	err = steer_bpf__load(skel);
 	if (err) {
 		log_error("cannot load BPF programs: %s (run as root on a kernel with BPF, BTF and cgroup v2)",

@@ -104,6 +104,13 @@ struct splice_dir {
 	struct __kernel_timespec ts;
 };
 
+/* A UDP flow's own counts, for its access line: the relay's flows (udp.c) and the
+ * CONNECT-UDP streams of the tunnel listener (ep_udp.c). */
+struct udp_tally {
+	uint64_t dgrams[2]; /* [0] toward the destination, [1] back toward the application/client */
+	uint64_t drops;     /* its datagrams dropped either way, whatever the reason */
+};
+
 /* A proxied or tunnelled flow: a client endpoint, an upstream endpoint, and the role
  * that joins them (proxy, tunnel client, tunnel server, inbound). */
 struct conn {
@@ -136,6 +143,7 @@ struct conn {
 	struct splice_dir sd[2];
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	bool udp;            /* ... a CONNECT-UDP request: its upstream is a UDP socket (ep_udp.c) */
+	struct udp_tally udp_tally; /* udp: its datagrams, counted by its ep_udp */
 	struct hbuf head;    /* CONNECT request head (and bytes after it) */
 	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */

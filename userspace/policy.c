@@ -321,7 +321,7 @@ bool pol_key_covers(const struct hermes_policy_key *outer, const struct hermes_p
 	       prefix_eq(outer->addr, inner->addr, outer->prefixlen - HERMES_POLICY_PREFIX_BASE);
 }
 
-int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d)
+int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d, unsigned proto)
 {
 	int best = -1;
 
@@ -329,8 +329,7 @@ int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct h
 	for (size_t i = 0; i < n; i++) {
 		const struct hermes_policy_key *k = &keys[i], *b = best >= 0 ? &keys[best] : NULL;
 
-		/* d is a TCP flow's destination (the flow table holds TCP sockets) */
-		if (k->proto != HERMES_PROTO_TCP || !pol_key_matches(k, d))
+		if (k->proto != proto || !pol_key_matches(k, d))
 			continue;
 		if (!b || (k->port && !b->port) || (!k->port == !b->port && k->prefixlen > b->prefixlen))
 			best = (int)i;

@@ -47,9 +47,10 @@ const char *pol_origin_name(unsigned origin);
 bool pol_key_matches(const struct hermes_policy_key *m, const struct hermes_addr *d);
 /* Whether every destination that inner matches is matched by outer too. */
 bool pol_key_covers(const struct hermes_policy_key *outer, const struct hermes_policy_key *inner);
-/* The rule the BPF programs apply to d among keys[0..n): the longest-prefix rule that
- * names d's port, else the longest-prefix any-port rule. Its index, or -1 (d passes). */
-int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d);
+/* The rule the BPF programs apply to d among keys[0..n) of protocol proto
+ * (HERMES_PROTO_TCP or _UDP): the longest-prefix rule that names d's port, else the
+ * longest-prefix any-port rule. Its index, or -1 (d passes). */
+int pol_best_rule(const struct hermes_policy_key *keys, size_t n, const struct hermes_addr *d, unsigned proto);
 /* Listing order: family, address, prefix length, port. 0 only for identical rules. */
 int pol_key_cmp(const struct hermes_policy_key *a, const struct hermes_policy_key *b);
 

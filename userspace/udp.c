@@ -4,7 +4,10 @@
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
  * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
- * UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
+ * UDP_BURST datagrams (then a NOP brings the loop back to the socket). Two relay sockets
+ * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::PORT:SLOT, local by the
+ * route of udp_route.c while that socket is open); a flow answers from the one it came
+ * in on. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,16 +18,21 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <linux/inet_diag.h>
 #include <linux/netlink.h>
-#include <linux/sock_diag.h>
 
+#include "access.h"
 #include "addr.h"
 #include "hermes/udp.h"
 #include "log.h"
 #include "ring.h"
 #include "sock.h"
 #include "udp.h"
+#include "udp_addr.h"
+#include "udp_route.h"
+
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78 /* linux/in6.h; glibc's netinet/in.h lacks it */
+#endif
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
 #define UDP_REFRESH_MS 5000 /* how often a live flow's slot is marked used in the map */
@@ -40,18 +48,33 @@
 
 struct udp_relay;
 
+/* One relay socket: IPv4 bound to 0.0.0.0, or IPv6 bound to [::] (V6ONLY). */
+struct udp_rsock {
+	struct udp_relay *r;
+	int fd;                  /* -1: not open */
+	bool v6;
+	bool polling;
+	bool more_armed;
+	struct loop_op op_poll;
+	struct loop_op op_more;
+};
+
 struct udp_flow {
 	struct list link;        /* r->flows */
 	struct list hlink;       /* r->hash[] */
 	struct udp_relay *r;
+	struct udp_rsock *rs;    /* the relay socket its datagrams come in on, and leave from */
 	int fd;                  /* upstream socket, connected to dst */
 	uint32_t slot;
-	struct sockaddr_in app;  /* the app socket as the relay socket sees it */
+	union udp_sa app;        /* the app socket as the relay socket sees it */
 	struct hermes_addr dst;
 	uint64_t cookie;         /* the app socket's (from the slot) */
 	uint64_t id;             /* /flows: lp->next_id when opened */
 	uint32_t pid, uid;       /* the slot's: who first sent */
+	uint64_t cgroup_id;      /* the slot's: the sender's cgroup and command name, which */
+	char comm[HERMES_COMM_LEN + 1]; /* the programs took at its first send */
 	uint64_t bytes[UDP_NDIRS]; /* payload relayed each way */
+	struct udp_tally tally;  /* datagrams each way and drops, for the access line */
 	uint64_t started_ms;
 	uint64_t last_ms;        /* last datagram either way */
 	uint64_t refreshed_ms;   /* last write of the slot's last_ns */
@@ -65,16 +88,13 @@ struct udp_flow {
 
 struct udp_relay {
 	struct loop *lp;
-	int fd;                  /* bound to 0.0.0.0:port, IP_PKTINFO on */
-	bool polling;
-	bool more_armed;
-	struct loop_op op_poll;
-	struct loop_op op_more;
+	struct udp_rsock s[2];   /* [0] IPv4, IP_PKTINFO on; [1] IPv6, IPV6_PKTINFO and FREEBIND on */
+	bool route6;             /* udp_route6_add succeeded: removed at the end */
 	struct list flows;
 	struct list hash[UDP_HASH];
 	uint32_t n_flows;
 	int slots_fd;            /* hermes_udp_slots */
-	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (flow_owner_ok) */
+	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (udp_owner_ok) */
 	uint16_t port;           /* the relay's port, network order */
 	uint8_t *buf;
 	size_t bufsz;            /* udp.max_datagram */
@@ -83,19 +103,25 @@ struct udp_relay {
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
 
-static unsigned flow_hash(const struct sockaddr_in *app, uint32_t slot)
+static unsigned flow_hash(const union udp_sa *app, uint32_t slot)
 {
-	uint32_t h = app->sin_addr.s_addr * 2654435761u ^ ((uint32_t)app->sin_port << 16) ^ slot * 40503u;
+	uint32_t a = app->v4.sin_addr.s_addr, h;
 
+	if (app->sa.sa_family == AF_INET6) {
+		const uint32_t *w = app->v6.sin6_addr.s6_addr32;
+
+		a = w[0] ^ w[1] ^ w[2] ^ w[3];
+	}
+	h = a * 2654435761u ^ ((uint32_t)app->v4.sin_port << 16) ^ slot * 40503u;
 	return (h ^ (h >> 15)) & (UDP_HASH - 1);
 }
 
-static struct udp_flow *flow_find(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
+static struct udp_flow *flow_find(struct udp_relay *r, const union udp_sa *app, uint32_t slot)
 {
 	struct udp_flow *f;
 
 	list_for_each(f, &r->hash[flow_hash(app, slot)], hlink)
-		if (f->slot == slot && f->app.sin_addr.s_addr == app->sin_addr.s_addr && f->app.sin_port == app->sin_port)
+		if (f->slot == slot && udp_sa_eq(&f->app, app))
 			return f;
 	return NULL;
 }
@@ -107,12 +133,32 @@ static void flow_free_if_done(struct udp_flow *f)
 	free(f);
 }
 
-static void flow_close(struct udp_flow *f)
+/* The flow's access line: the same fields as a TCP flow's, with protocol=udp and its
+ * datagrams (udp_tally). The application is the slot's sender. */
+static void flow_log(const struct udp_flow *f, const char *result)
+{
+	struct loop *lp = f->r->lp;
+	struct access_app app = { .pid = f->pid, .uid = f->uid, .cgroup_id = f->cgroup_id };
+	struct hermes_addr client;
+	const struct access_flow a = {
+		.id = f->id, .app = &app, .client = &client, .dst = &f->dst, .upstream = &f->dst, .action = "proxy",
+		.udp = &f->tally, .sent = f->bytes[UDP_DIR_OUT], .received = f->bytes[UDP_DIR_IN],
+		.duration_ms = lp->now_ms - f->started_ms, .result = result,
+	};
+
+	memcpy(app.comm, f->comm, sizeof(app.comm));
+	addr_to_hermes(&f->app.sa, &client);
+	access_flow(&a);
+}
+
+/* result: why it ends, for the access line */
+static void flow_close(struct udp_flow *f, const char *result)
 {
 	struct udp_relay *r = f->r;
 
 	if (f->closing)
 		return;
+	flow_log(f, result);
 	f->closing = true;
 	list_del(&f->link);
 	list_del(&f->hlink);
@@ -156,56 +202,22 @@ static void slot_touch(struct udp_flow *f)
 	bpf_map_update_elem(f->r->slots_fd, &k, &s, BPF_EXIST);
 }
 
-/* A new flow's datagram must come from the very socket the slot was given to: the slot
- * addresses are open to every local process, and what reaches them leaves hermesd with
- * its mark. The kernel finds the socket a reply from the slot address to the sender would
- * reach (as ss does) and checks its cookie against the slot's: one netlink exchange per
- * new flow, none per datagram. */
-static bool flow_owner_ok(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot, uint64_t cookie)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct inet_diag_req_v2 req;
-	} q = {
-		.nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
-		.req = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_UDP, .idiag_states = ~0u },
-	};
-	union {
-		struct nlmsghdr nh;
-		char buf[512];
-	} a;
-	ssize_t n;
-
-	if (r->diag_fd < 0)
-		return false;
-	/* the lookup takes a received packet's view: source = the slot, destination = the app */
-	q.req.id.idiag_src[0] = htonl(hermes_udp_slot_ip(slot));
-	q.req.id.idiag_sport = r->port;
-	q.req.id.idiag_dst[0] = app->sin_addr.s_addr;
-	q.req.id.idiag_dport = app->sin_port;
-	q.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	q.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
-	if (send(r->diag_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
-		return false;
-	n = recv(r->diag_fd, &a, sizeof(a), 0);
-	/* an error message (ENOENT: no such socket, ESTALE: another socket's cookie) or nothing */
-	return n >= (ssize_t)sizeof(a.nh) && a.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY;
-}
-
-static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in *app, uint32_t slot)
+static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, const union udp_sa *app, uint32_t slot)
 {
 	struct loop *lp = r->lp;
 	struct hermes_udp_slot s;
-	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct sockaddr_storage dst;
+	socklen_t dlen;
 	struct udp_flow *f;
 	char a[ADDR_STRLEN], d[ADDR_STRLEN];
 	int err;
 
-	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie || s.dst.family != HERMES_FAMILY_V4) {
+	if (bpf_map_lookup_elem(r->slots_fd, &slot, &s) || !s.cookie ||
+	    s.dst.family != (rs->v6 ? HERMES_FAMILY_V6 : HERMES_FAMILY_V4)) {
 		lp->st.udp_drops[UDP_DROP_UNKNOWN_SLOT]++;
 		return NULL;
 	}
-	if (!flow_owner_ok(r, app, slot, s.cookie)) {
+	if (!udp_owner_ok(r->diag_fd, rs->v6, r->port, app, slot, s.cookie)) {
 		lp->st.udp_drops[UDP_DROP_NOT_OWNER]++;
 		return NULL;
 	}
@@ -218,18 +230,17 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
-	memcpy(&dst.sin_addr, s.dst.addr, 4);
-	dst.sin_port = s.dst.port;
+	dlen = addr_from_hermes(&s.dst, &dst);
 	/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
-	f->fd = sock_open_udp(lp, AF_INET);
-	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) ? -errno : 0;
+	f->fd = sock_open_udp(lp, dst.ss_family);
+	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, dlen) ? -errno : 0;
 	if (err) {
 		/* once a second at most: each datagram of the flow tries again */
 		if (lp->now_ms - r->warned_ms >= 1000) {
 			r->warned_ms = lp->now_ms;
 			log_warn("udp: cannot open a socket to %s for %s: %s: dropping its datagrams (udp drops, "
-				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)),
-				 addr_fmt((const struct sockaddr *)app, a, sizeof(a)), strerror(-err));
+				 "reason socket)", addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), addr_fmt(&app->sa, a, sizeof(a)),
+				 strerror(-err));
 		}
 		if (f->fd >= 0)
 			close(f->fd);
@@ -239,6 +250,7 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	}
 	set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
+	f->rs = rs;
 	f->slot = slot;
 	f->app = *app;
 	f->dst = s.dst;
@@ -246,6 +258,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	f->id = ++lp->next_id;
 	f->pid = s.pid;
 	f->uid = s.uid;
+	f->cgroup_id = s.cgroup_id;
+	memcpy(f->comm, s.comm, sizeof(s.comm)); /* f->comm has room for the NUL calloc gave it */
 	f->started_ms = f->last_ms = lp->now_ms;
 	list_add(&r->flows, &f->link);
 	list_add(&r->hash[flow_hash(app, slot)], &f->hlink);
@@ -253,16 +267,24 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	lp->st.udp_flows_total++;
 	lp->st.udp_flows_active++;
 	flow_arm(f);
-	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt((const struct sockaddr *)app, a, sizeof(a)),
+	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt(&app->sa, a, sizeof(a)),
 		  addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), slot);
 	return f;
 }
 
-/* One datagram from an app: its flow (found or opened) sends it on. */
-static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const struct in_addr *to, size_t len)
+/* The errors the kernel reports on a connected UDP socket after an ICMP error came back
+ * for one of its datagrams (port or host unreachable): read once, by the next recv or,
+ * first, by the next send, which then sends nothing. */
+static bool icmp_errno(int err)
 {
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN;
+}
+
+/* One datagram from an app to slot: its flow (found or opened) sends it on. */
+static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, size_t len)
+{
+	struct udp_relay *r = rs->r;
 	struct loop *lp = r->lp;
-	int slot = hermes_udp_ip_slot(ntohl(to->s_addr));
 	struct udp_flow *f;
 
 	if (slot < 0) {
@@ -273,55 +295,63 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 		r->slots_fd = lp->ld->udp_slots_fd;
 	f = flow_find(r, app, (uint32_t)slot);
 	if (!f)
-		f = flow_open(r, app, (uint32_t)slot);
+		f = flow_open(r, rs, app, (uint32_t)slot);
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
-		lp->st.udp_drops[UDP_DROP_SEND]++;
+		/* EMSGSIZE cannot come from a size: the upstream socket fragments (the kernel's
+		 * default IP_PMTUDISC_WANT) and the app's hop carried the datagram whole */
+		lp->st.udp_drops[icmp_errno(errno) ? UDP_DROP_ICMP : UDP_DROP_SEND]++;
+		f->tally.drops++;
 		return;
 	}
+	f->tally.dgrams[0]++;
 	lp->st.udp_datagrams[UDP_DIR_OUT]++;
 	lp->st.udp_bytes[UDP_DIR_OUT] += len;
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
-static void relay_read(struct udp_relay *r)
+static void relay_read(struct udp_rsock *rs)
 {
+	struct udp_relay *r = rs->r;
+
 	for (int i = 0;; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct sockaddr_in app;
+		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		union udp_sa app;
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr m = { .msg_name = &app, .msg_namelen = sizeof(app), .msg_iov = &iov, .msg_iovlen = 1,
 				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct in_addr to = { 0 };
+		int slot;
 		ssize_t n;
 
 		if (i == UDP_BURST) {
-			if (!r->more_armed) {
-				io_uring_prep_nop(loop_sqe(r->lp, &r->op_more, relay_more));
-				r->more_armed = true;
+			if (!rs->more_armed) {
+				io_uring_prep_nop(loop_sqe(r->lp, &rs->op_more, relay_more));
+				rs->more_armed = true;
 			}
 			return;
 		}
-		n = recvmsg(r->fd, &m, MSG_DONTWAIT);
+		n = recvmsg(rs->fd, &m, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
+		slot = udp_pktinfo_slot(&m, r->port);
 		if (m.msg_flags & MSG_TRUNC) {
+			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
+
 			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+			if (f) /* its flow's line counts it; a first datagram too big opens none */
+				f->tally.drops++;
 			continue;
 		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				to = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
-		if (app.sin_family != AF_INET) {
+		if (app.sa.sa_family != (rs->v6 ? AF_INET6 : AF_INET)) {
 			r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
 			continue;
 		}
-		relay_one(r, &app, &to, (size_t)n);
+		relay_one(rs, &app, slot, (size_t)n);
 	}
 }
 
@@ -332,13 +362,11 @@ static void flow_read(struct udp_flow *f)
 	struct loop *lp = r->lp;
 
 	for (int i = 0; !f->closing; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
+		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
+		struct msghdr out = { .msg_name = &f->app, .msg_namelen = udp_sa_len(&f->app), .msg_iov = &iov,
 				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c = CMSG_FIRSTHDR(&out);
-		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
 		ssize_t n;
 
 		if (i == UDP_BURST) {
@@ -355,57 +383,61 @@ static void flow_read(struct udp_flow *f)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			/* ECONNREFUSED and the like: an ICMP error, which the app does not see */
+			/* ECONNREFUSED and the like: an ICMP error, which the app does not see (its
+			 * socket is not the one the ICMP answered). The flow stays, as a connected
+			 * app socket would after ECONNREFUSED: the destination may come back, the
+			 * next datagram goes out as usual, and the idle timeout ends it otherwise */
 			lp->st.udp_drops[UDP_DROP_ICMP]++;
+			f->tally.drops++;
 			continue;
 		}
 		if (in.msg_flags & MSG_TRUNC) {
 			lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+			f->tally.drops++;
 			continue;
 		}
 		f->last_ms = lp->now_ms;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
+		udp_pktinfo_set(&out, f->rs->v6, f->r->port, f->slot);
 		iov.iov_len = (size_t)n;
-		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
+		if (sendmsg(f->rs->fd, &out, MSG_DONTWAIT) < 0) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
+			f->tally.drops++;
 			continue;
 		}
+		f->tally.dgrams[1]++;
 		lp->st.udp_datagrams[UDP_DIR_IN]++;
 		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
 		f->bytes[UDP_DIR_IN] += (uint64_t)n;
 	}
 }
 
-static void relay_arm(struct udp_relay *r)
+static void relay_arm(struct udp_rsock *rs)
 {
-	io_uring_prep_poll_multishot(loop_sqe(r->lp, &r->op_poll, relay_polled), r->fd, POLLIN);
-	r->polling = true;
+	io_uring_prep_poll_multishot(loop_sqe(rs->r->lp, &rs->op_poll, relay_polled), rs->fd, POLLIN);
+	rs->polling = true;
 }
 
 static void relay_polled(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct udp_relay *r = loop_container_of(op, struct udp_relay, op_poll);
+	struct udp_rsock *rs = loop_container_of(op, struct udp_rsock, op_poll);
 
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		r->polling = false;
+		rs->polling = false;
 	if (cqe->res >= 0)
-		relay_read(r);
-	if (!r->polling && r->fd >= 0 && !lp->stop)
-		relay_arm(r);
+		relay_read(rs);
+	if (!rs->polling && rs->fd >= 0 && !lp->stop)
+		relay_arm(rs);
 }
 
 static void relay_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
 {
-	struct udp_relay *r = loop_container_of(op, struct udp_relay, op_more);
+	struct udp_rsock *rs = loop_container_of(op, struct udp_rsock, op_more);
 
 	(void)cqe;
-	r->more_armed = false;
-	if (r->fd >= 0 && !lp->stop)
-		relay_read(r);
+	rs->more_armed = false;
+	if (rs->fd >= 0 && !lp->stop)
+		relay_read(rs);
 }
 
 static void flow_more(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -449,12 +481,94 @@ static void flow_cancelled(struct loop *lp, struct loop_op *op, const struct io_
 	flow_free_if_done(f);
 }
 
+/* A relay socket bound to sa (retried while a previous hermesd's is still there). For
+ * IPv6: V6ONLY (IPv4 has its own socket), IPV6_PKTINFO both ways, and FREEBIND, which
+ * lets a reply leave from a slot address: the local route makes those addresses local
+ * but assigns none, and without it the kernel refuses the source (EINVAL). */
+static int rsock_open(struct udp_rsock *rs, const struct sockaddr *sa, socklen_t len)
+{
+	int one = 1, err;
+
+	rs->fd = sock_open_udp(rs->r->lp, sa->sa_family); /* its reads and sends are all MSG_DONTWAIT */
+	err = rs->fd < 0 ? rs->fd : 0;
+	if (!err && !rs->v6 && setsockopt(rs->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
+		err = -errno;
+	if (!err && rs->v6 &&
+	    (setsockopt(rs->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ||
+	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) ||
+	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))))
+		err = -errno;
+	if (!err)
+		set_rcvbuf(rs->fd, UDP_RELAY_RCVBUF);
+	for (int i = 0; !err && i < 50; i++) {
+		if (!bind(rs->fd, sa, len))
+			return 0;
+		err = -errno;
+		if (err != -EADDRINUSE)
+			break;
+		err = 0;
+		usleep(20000);
+		if (i == 49)
+			err = -EADDRINUSE;
+	}
+	if (rs->fd >= 0)
+		close(rs->fd);
+	rs->fd = -1;
+	return err;
+}
+
+/* The IPv6 relay socket, once its slot addresses are local: without it IPv6 proxy rules
+ * fail open (the programs find no socket), as all of them do without a relay. */
+static void relay6_open(struct udp_relay *r)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = r->port };
+	int err = udp_route6_add(ntohs(r->port));
+
+	if (err) {
+		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::%x:0/112 local (a local route on lo, as "
+			 "`ip -6 route add local fd48:72::%x:0/112 dev lo table local` makes): %s: IPv6 UDP proxy "
+			 "rules fail open (counted udp_fail_open); is IPv6 disabled (net.ipv6.conf.lo.disable_ipv6)? "
+			 "udp.ipv6: false does without", ntohs(r->port), ntohs(r->port), strerror(-err));
+		return;
+	}
+	r->route6 = true;
+	err = rsock_open(&r->s[1], (struct sockaddr *)&a, sizeof(a));
+	if (err) {
+		log_warn("udp: cannot bind the IPv6 UDP relay on [::]:%u: %s (another service has this UDP port): "
+			 "IPv6 UDP proxy rules fail open (counted udp_fail_open)", ntohs(r->port), strerror(-err));
+		udp_route6_del(ntohs(r->port));
+		r->route6 = false;
+		return;
+	}
+	/* again: a previous hermesd that was still exiting (the bind waited for it) removed
+	 * the route it had made, the same route, before it let the port go (relay6_close) */
+	err = udp_route6_add(ntohs(r->port));
+	if (err)
+		log_warn("udp: cannot make the IPv6 slot addresses fd48:72::%x:0/112 local again after the bind: %s",
+			 ntohs(r->port), strerror(-err));
+	relay_arm(&r->s[1]);
+}
+
+/* The IPv6 relay socket closed, then the route removed. The programs stopped steering
+ * UDP when the stop began (draining), and the ring's poll keeps the socket bound until
+ * the ring goes, after this: a hermesd that starts meanwhile on the same port binds only
+ * then, and adds the route again after its bind (relay6_open). */
+static void relay6_close(struct udp_relay *r)
+{
+	if (r->s[1].fd >= 0)
+		close(r->s[1].fd);
+	r->s[1].fd = -1;
+	if (r->route6)
+		udp_route6_del(ntohs(r->port));
+	r->route6 = false;
+}
+
 int udp_init(struct loop *lp)
 {
 	const struct hermes_config *cfg = lp->cfg;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct udp_relay *r;
-	int one = 1, err;
+	int err;
 
 	if (!cfg->udp.relay || cfg->listen.ss.ss_family != AF_INET)
 		return 0;
@@ -469,6 +583,8 @@ int udp_init(struct loop *lp)
 	r->bufsz = cfg->udp.max_datagram;
 	r->slots_fd = -1; /* loader_start opens the maps after this */
 	r->port = a.sin_port;
+	for (int k = 0; k < 2; k++)
+		r->s[k] = (struct udp_rsock){ .r = r, .fd = -1, .v6 = k == 1 };
 	r->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (r->diag_fd < 0)
 		log_warn("udp: no sock_diag socket (%s): new UDP flows cannot be checked and are dropped "
@@ -476,30 +592,10 @@ int udp_init(struct loop *lp)
 	list_init(&r->flows);
 	for (int i = 0; i < UDP_HASH; i++)
 		list_init(&r->hash[i]);
-	r->fd = sock_open_udp(lp, AF_INET); /* its reads and sends are all MSG_DONTWAIT */
-	err = r->fd < 0 ? r->fd : 0;
-	if (!err && setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
-		err = -errno;
-	if (!err)
-		set_rcvbuf(r->fd, UDP_RELAY_RCVBUF);
-	for (int i = 0; !err && i < 50; i++) {
-		if (!bind(r->fd, (struct sockaddr *)&a, sizeof(a))) {
-			err = 0;
-			break;
-		}
-		err = -errno;
-		if (err != -EADDRINUSE)
-			break;
-		err = 0;
-		usleep(20000);
-		if (i == 49)
-			err = -EADDRINUSE;
-	}
+	err = rsock_open(&r->s[0], (struct sockaddr *)&a, sizeof(a));
 	if (err) {
 		log_error("cannot bind the UDP relay on 0.0.0.0:%u: %s (another service has this UDP port: "
 			  "set udp.relay: false, or give --listen another port)", ntohs(a.sin_port), strerror(-err));
-		if (r->fd >= 0)
-			close(r->fd);
 		if (r->diag_fd >= 0)
 			close(r->diag_fd);
 		free(r->buf);
@@ -507,9 +603,16 @@ int udp_init(struct loop *lp)
 		return err;
 	}
 	lp->udp = r;
-	log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)", ntohs(a.sin_port), HERMES_UDP_NET_A,
-		 HERMES_UDP_NET_B);
-	relay_arm(r);
+	relay_arm(&r->s[0]);
+	if (cfg->udp.ipv6)
+		relay6_open(r);
+	if (r->s[1].fd >= 0)
+		log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16) and [::]:%u (slot addresses "
+			 "fd48:72::%x:0/112, a local route on lo)", ntohs(a.sin_port), HERMES_UDP_NET_A, HERMES_UDP_NET_B,
+			 ntohs(a.sin_port), ntohs(a.sin_port));
+	else
+		log_info("UDP relay on 0.0.0.0:%u (slot addresses %u.%u.0.0/16)", ntohs(a.sin_port), HERMES_UDP_NET_A,
+			 HERMES_UDP_NET_B);
 	return 0;
 }
 
@@ -524,7 +627,7 @@ void udp_tick(struct loop *lp)
 	list_for_each_safe(f, tmp, &r->flows, link) {
 		if (lp->now_ms - f->last_ms >= idle) {
 			lp->st.udp_flows_expired++;
-			flow_close(f);
+			flow_close(f, "idle-timeout");
 		} else if (f->last_ms > f->refreshed_ms && lp->now_ms - f->refreshed_ms >= UDP_REFRESH_MS) {
 			slot_touch(f);
 		}
@@ -539,10 +642,10 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 		return;
 	list_for_each(f, &lp->udp->flows, link) {
 		struct udp_flow_info i = {
-			.id = f->id, .app = f->app, .dst = f->dst, .upstream_fd = f->fd,
+			.id = f->id, .app = &f->app.sa, .dst = f->dst, .upstream_fd = f->fd,
 			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
 			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
-			.pid = f->pid, .uid = f->uid, .slot = f->slot,
+			.pid = f->pid, .uid = f->uid, .comm = f->comm, .slot = f->slot,
 		};
 
 		cb(&i, arg);
@@ -558,12 +661,15 @@ void udp_fini(struct loop *lp)
 	while (!list_empty(&r->flows)) {
 		struct udp_flow *f = list_first(&r->flows, struct udp_flow, link);
 
+		flow_log(f, "shutdown");
 		list_del(&f->link);
 		list_del(&f->hlink);
 		close(f->fd);
 		free(f);
 	}
-	close(r->fd);
+	if (r->s[0].fd >= 0)
+		close(r->s[0].fd);
+	relay6_close(r);
 	if (r->diag_fd >= 0)
 		close(r->diag_fd);
 	free(r->buf);

@@ -17,12 +17,13 @@ void udp_tick(struct loop *lp);
 /* One relayed UDP flow as /flows shows it. */
 struct udp_flow_info {
 	uint64_t id;
-	struct sockaddr_in app;       /* the app socket as the relay sees it */
+	const struct sockaddr *app;   /* the app socket as the relay sees it (IPv4 or IPv6) */
 	struct hermes_addr dst;       /* the original destination */
 	int upstream_fd;              /* for its local address */
 	uint64_t bytes_up, bytes_down; /* payload relayed each way */
 	uint64_t age_ms, idle_ms;
 	uint32_t pid, uid;            /* who first sent (the slot's) */
+	const char *comm;             /* its command name when the flow opened, "" unknown */
 	uint32_t slot;
 };
 /* Calls cb for each flow (none while the relay is off). */

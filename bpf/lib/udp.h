@@ -56,10 +56,31 @@ static __always_inline __u32 udp_slot_ip4(__u32 slot)
 	return bpf_htonl(hermes_udp_slot_ip(slot));
 }
 
+/* The slot address of family for slot of the relay on port (network order, as is the
+ * result; IPv4: ip[0] only). */
+static __always_inline void udp_slot_addr(__u32 slot, int family, __u16 port, __u32 ip[4])
+{
+	if (family != HERMES_FAMILY_V6) {
+		ip[0] = udp_slot_ip4(slot);
+		return;
+	}
+	hermes_udp_slot_ip6(slot, bpf_ntohs(port), ip);
+	ip[0] = bpf_htonl(ip[0]);
+	ip[3] = bpf_htonl(ip[3]);
+}
+
 /* The slot a reply's source address names, or -1. */
 static __always_inline int udp_ip4_slot(__u32 ip4_be)
 {
 	return hermes_udp_ip_slot(bpf_ntohl(ip4_be));
+}
+
+/* ... of an IPv6 reply from port (network order) */
+static __always_inline int udp_ip6_slot(const __u32 ip6_be[4], __u16 port)
+{
+	__u32 w[4] = { bpf_ntohl(ip6_be[0]), bpf_ntohl(ip6_be[1]), bpf_ntohl(ip6_be[2]), bpf_ntohl(ip6_be[3]) };
+
+	return hermes_udp_ip6_slot(w, bpf_ntohs(port));
 }
 
 static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct hermes_addr *b)
@@ -91,32 +112,39 @@ static __always_inline int udp_action(const struct hermes_addr *dst)
 		val = bpf_map_lookup_elem(&hermes_policy, &key);
 	}
 	action = val ? val->action : HERMES_ACT_PASS;
-	/* proxy needs a slot address of dst's family: IPv4 only (127.72.0.0/16) */
-	if (action == HERMES_ACT_PROXY && dst->family != HERMES_FAMILY_V4)
-		action = -1;
 	if (action == HERMES_ACT_PASS) {
 		count(HERMES_CNT_UDP_PASS);
 		return action;
 	}
 	if (action == HERMES_ACT_PROXY)
 		return action;
-	/* fail closed: tunnel, http, a value hermes does not know, IPv6 proxy */
+	/* fail closed: tunnel, http, a value hermes does not know */
 	if (action != HERMES_ACT_DENY)
 		count(HERMES_CNT_UDP_UNSUPPORTED);
 	count(HERMES_CNT_UDP_DENY);
 	return HERMES_ACT_DENY;
 }
 
-/* hermesd's UDP relay socket is bound in this netns: proxy fails open without it. */
-static __always_inline int udp_relay_alive(struct bpf_sock_addr *ctx, __u16 port)
+/* hermesd's UDP relay socket of family is bound in this netns: proxy fails open without
+ * it. hermesd opens its IPv6 one only once the IPv6 slot addresses are local. */
+static __always_inline int udp_relay_alive(struct bpf_sock_addr *ctx, __u16 port, int family)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
+	__u32 ip[4] = {};
 
-	t.ipv4.saddr = bpf_htonl(0x7f000001);
-	t.ipv4.daddr = udp_slot_ip4(0);
-	t.ipv4.dport = port;
-	sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS_UDP, 0);
+	udp_slot_addr(0, family, port, ip);
+	if (family == HERMES_FAMILY_V6) {
+		t.ipv6.saddr[3] = bpf_htonl(1);
+		__builtin_memcpy(t.ipv6.daddr, ip, 16);
+		t.ipv6.dport = port;
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS_UDP, 0);
+	} else {
+		t.ipv4.saddr = bpf_htonl(0x7f000001);
+		t.ipv4.daddr = ip[0];
+		t.ipv4.dport = port;
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS_UDP, 0);
+	}
 	if (!sk)
 		return 0;
 	bpf_sk_release(sk);
@@ -169,16 +197,19 @@ static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes
 		ug = bpf_get_current_uid_gid();
 		s->uid = (__u32)ug;
 		s->gid = (__u32)(ug >> 32);
+		s->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
 		bpf_map_update_elem(&hermes_udp_flows, &fk, &k, BPF_ANY);
 		return (int)k;
 	}
 	return -1;
 }
 
-/* The decision for a send or connect to dst (IPv4 or folded v4-mapped); for UDP_STEER
- * ip4 and port are the slot address and hermesd's port to send to instead. */
+/* The decision for a send or connect to dst (v4-mapped folded to IPv4); for UDP_STEER
+ * ip (udp_slot_addr: of dst's family) and port are the slot address and hermesd's port
+ * to send to instead. */
 static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, const struct hermes_addr *dst,
-						  __u32 *ip4, __u16 *port)
+						  __u32 ip[4], __u16 *port)
 {
 	const struct hermes_bpf_config *cfg = bpf_config();
 	struct hermes_udp_conf *conf;
@@ -198,7 +229,7 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 	if (action == HERMES_ACT_DENY)
 		return UDP_EPERM;
 	conf = bpf_map_lookup_elem(&hermes_udp_conf, &zero);
-	if (!conf || !conf->port || cfg->draining || !udp_relay_alive(ctx, conf->port)) {
+	if (!conf || !conf->port || cfg->draining || !udp_relay_alive(ctx, conf->port, dst->family)) {
 		count(HERMES_CNT_UDP_FAILOPEN);
 		return UDP_GO;
 	}
@@ -209,18 +240,19 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 		return UDP_EPERM;
 	}
 	count(HERMES_CNT_UDP_PROXY);
-	*ip4 = udp_slot_ip4((__u32)slot);
+	udp_slot_addr((__u32)slot, dst->family, conf->port, ip);
 	*port = conf->port;
 	return UDP_STEER;
 }
 
-/* A reply from slot address ip4:port to this socket: the flow's original destination. */
-static __always_inline const struct hermes_udp_slot *udp_reply_slot(struct bpf_sock_addr *ctx, __u32 ip4, __u16 port)
+/* A reply from slot's address (of family) at port to this socket: the flow's original
+ * destination. */
+static __always_inline const struct hermes_udp_slot *udp_reply_slot(struct bpf_sock_addr *ctx, int slot, __u16 port,
+								    int family)
 {
 	const struct hermes_udp_slot *s;
 	struct hermes_udp_conf *conf;
 	__u32 zero = 0, k;
-	int slot = udp_ip4_slot(ip4);
 
 	if (slot < 0)
 		return NULL;
@@ -229,7 +261,7 @@ static __always_inline const struct hermes_udp_slot *udp_reply_slot(struct bpf_s
 		return NULL;
 	k = (__u32)slot;
 	s = bpf_map_lookup_elem(&hermes_udp_slots, &k);
-	if (!s || s->cookie != bpf_get_socket_cookie(ctx) || s->dst.family != HERMES_FAMILY_V4)
+	if (!s || s->cookie != bpf_get_socket_cookie(ctx) || s->dst.family != family)
 		return NULL;
 	return s;
 }

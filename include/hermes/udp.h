@@ -1,9 +1,10 @@
 /* udp.h: the contract of transparent UDP steering between the BPF programs and hermesd.
- * A datagram the policy proxies is sent to a per-flow loopback address, 127.72.X.Y at
- * hermesd's UDP port, whose low 16 bits name a slot of hermes_udp_slots: the flow's
- * original destination and the app socket's cookie. hermesd's UDP socket learns the
- * slot from each datagram's destination (IP_PKTINFO) and answers from that same
- * address, which recvmsg4 turns back into the original destination. */
+ * A datagram the policy proxies is sent to a per-flow local address at hermesd's UDP
+ * port, 127.72.X.Y for an IPv4 destination and fd48:72::PORT:SLOT for an IPv6 one, whose low
+ * 16 bits name a slot of hermes_udp_slots: the flow's original destination and the app
+ * socket's cookie. hermesd's UDP sockets learn the slot from each datagram's destination
+ * (IP_PKTINFO, IPV6_PKTINFO) and answer from that same address, which recvmsg4/6 turn
+ * back into the original destination. */
 #ifndef HERMES_UDP_H
 #define HERMES_UDP_H
 
@@ -33,6 +34,33 @@ static inline int hermes_udp_ip_slot(__u32 ip)
 		return -1;
 	return (int)(ip & 0xffff);
 }
+/* IPv6 slot addresses are fd48:72::PORT:SLOT, in the /112 of the relay's port (PORT in
+ * hex: 15001 is 3a99), a ULA prefix: IPv6 has no loopback range beyond ::1, so hermesd
+ * makes its /112 local (a `local` route on lo in the local table, as 127.0.0.0/8 is for
+ * IPv4) while its IPv6 relay socket is open, and removes the route at exit. Each relay
+ * port has a /112 of its own, so two hermesd in one network namespace (on two ports)
+ * never remove each other's route. */
+#define HERMES_UDP_NET6_W0 0xfd480072u
+#define HERMES_UDP_NET6_PLEN 112
+
+/* The IPv6 address of slot for the relay on port (host order), and the slot a v6
+ * address names for that port, or -1 (words in host order: the callers convert with
+ * their own htonl/ntohl). */
+static inline void hermes_udp_slot_ip6(__u32 slot, __u16 port, __u32 w[4])
+{
+	w[0] = HERMES_UDP_NET6_W0;
+	w[1] = 0;
+	w[2] = 0;
+	w[3] = ((__u32)port << 16) | (slot & 0xffff);
+}
+
+static inline int hermes_udp_ip6_slot(const __u32 w[4], __u16 port)
+{
+	if (w[0] != HERMES_UDP_NET6_W0 || w[1] || w[2] || (w[3] >> 16) != port)
+		return -1;
+	return (int)(w[3] & 0xffff);
+}
+
 /* Slots a new flow looks at before giving up (counted HERMES_CNT_UDP_NOSLOT, EPERM). */
 #define HERMES_UDP_PROBES 16
 
@@ -46,8 +74,10 @@ struct hermes_udp_slot {
 	__u64 last_ns;          /* bpf_ktime_get_ns of the last send through BPF or relay by hermesd */
 	__u32 uid;
 	__u32 gid;
+	__u64 cgroup_id;        /* its cgroup v2 id, for the flow's access line */
+	char comm[16];          /* its command name (not NUL-terminated when full) */
 };
-_Static_assert(sizeof(struct hermes_udp_slot) == 48, "hermes_udp_slot layout is ABI");
+_Static_assert(sizeof(struct hermes_udp_slot) == 72, "hermes_udp_slot layout is ABI");
 
 /* hermes_udp_flows key: an app socket and a destination; value: its slot (__u32). */
 struct hermes_udp_fkey {

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""udpapp.py: UDP applications for the UDP steering tests (tests/e2e/udp_steer.sh).
+"""udpapp.py: UDP applications for the UDP steering tests (tests/e2e/udp_steer.sh,
+udp_ipv6.sh).
 
-Always run with /usr/bin/python3 (Debian's). Every call is bounded in time.
+Always run with /usr/bin/python3 (Debian's). Every call is bounded in time. Addresses may
+be IPv4 or IPv6 literals (each socket takes its address's family).
 
   serve ADDR[,ADDR...] PORT     answer each datagram with "ADDR PEERIP PEERPORT LEN" (ADDR: the
                                 address it reached), until --deadline seconds
@@ -23,10 +25,15 @@ import sys
 import time
 
 
+def fam(addr):
+    """The address family of a literal: IPv6 ones have a colon."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def serve(a):
     socks = []
     for addr in a.addrs.split(","):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(fam(addr), socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root): bursts fit
         s.bind((addr, a.port))
@@ -44,7 +51,7 @@ def serve(a):
 
 
 def multi(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(a.addrs[0]), socket.SOCK_DGRAM)
     s.settimeout(a.timeout)
     try:
         for addr in a.addrs:
@@ -60,7 +67,7 @@ def multi(a):
             print("timeout waiting for a reply")
             return 5
         words = data.decode().split()
-        if src != (words[0], a.port):
+        if src[:2] != (words[0], a.port):
             bad.append(f"reply of {words[0]} came from {src[0]}:{src[1]}")
         print(f"reply from {src[0]}:{src[1]}: {data.decode()} (own port {s.getsockname()[1]})")
     if bad:
@@ -71,7 +78,7 @@ def multi(a):
 
 
 def connected(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(a.addr), socket.SOCK_DGRAM)
     s.settimeout(a.timeout)
     try:
         s.connect((a.addr, a.port))
@@ -90,7 +97,7 @@ def connected(a):
 
 
 def send(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(a.addr), socket.SOCK_DGRAM)
     s.settimeout(a.timeout)
     try:
         s.sendto(b"x" * a.size, (a.addr, a.port))
@@ -107,7 +114,7 @@ def send(a):
 
 
 def burst(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(a.addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
     s.settimeout(a.timeout)
     for i in range(a.n):

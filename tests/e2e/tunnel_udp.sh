@@ -68,6 +68,10 @@ assert_file_match "$HERMESD_LOG" 'CONNECT-UDP 10\.77\.1\.2:5353 for uid 4242 pid
 	"the request and its identity are logged"
 assert_file_match "$HERMESD_LOG" 'CONNECT-UDP 10\.77\.1\.3:5353 .*refused: ' "the refusal is logged"
 assert_file_match "$HERMESD_LOG" '400 Bad Request \(the path is not the URI template' "a wrong template's 400 says why"
+# each stream's access line: protocol udp, its datagrams each way and its drops (stream
+# a: the context-2 datagram and the oversize one each way)
+assert_file_match "$HERMESD_LOG" ' comm=masquetest uid=4242 .* dst=10\.77\.1\.2:5353 action=connect-udp protocol=udp upstream=10\.77\.1\.2:5353 sent=[1-9][0-9]* received=[1-9][0-9]* datagrams_sent=1[0-9] datagrams_received=1[0-9] drops=3 duration_ms=[0-9]+ result=ok$' \
+	"stream a's access line counts its datagrams and drops"
 
 # counters (h2: a, six, the two malformed, the idle one; h1: one)
 assert_eq 6 "$(stat_value hermes_tunnel_udp_streams_total)" "CONNECT-UDP streams accepted"

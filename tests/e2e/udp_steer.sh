@@ -9,8 +9,14 @@
 # hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
 # only; a datagram over udp.max_datagram is dropped and counted, never truncated. A
 # datagram to a live flow's slot address from any other socket is dropped (not_owner).
+# hermes-top shows the UDP flows (PROTO udp, idle time, proto: filter). An ICMP port
+# unreachable is counted (icmp_error) and the flow kept; a 3000-byte datagram crosses the
+# 1500-byte MTU link whole. Access lines: one per UDP flow at shutdown and at idle timeout.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+
+# shellcheck source-path=SCRIPTDIR source=../lib/tmux.sh
+. "$(dirname "$0")/../lib/tmux.sh"
 
 require_cmd dig dnsmasq
 topo_up
@@ -144,10 +150,74 @@ assert f, "no udp flow to 10.77.1.3:7001 in /flows"
 assert any(x["bytes_up"] >= 1024 * 6 and x["bytes_down"] > 0 for x in f), f
 ' || die "/flows does not show the UDP flows: $(admin_get /flows)"
 say "ok: /flows lists the UDP flows"
-# hermes-top reads that /flows (it shows TCP flows only, from the kernel flow table)
-ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 -a >/dev/null 2>"$TMP/top.err" ||
-	die "hermes-top -b failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+# hermes-top shows them from that /flows: protocol udp, action proxy, engine udp, the
+# original destination, bytes each way and idle time; proto:udp keeps them, proto:tcp not
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:udp >"$TMP/top.json" 2>"$TMP/top.err" ||
+	die "hermes-top -b --json failed with UDP flows in /flows: $(cat "$TMP/top.err")"
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [x for x in d["flows"] if x["orig_dst"] == "10.77.1.3:7001"]
+assert f and all(x["protocol"] == "udp" for x in d["flows"]), d["flows"]
+assert any(x["action"] == "proxy" and x["engine"] == "udp" and x["bytes_out"] >= 1024 * 6 and x["bytes_in"] > 0
+           and 0 <= x["idle_s"] < 60 and x["comm"] == "python3" for x in f), f
+assert d["summary"]["by_engine"]["udp"] >= 1, d["summary"]
+' "$TMP/top.json" || die "hermes-top does not show the UDP flow to 10.77.1.3:7001: $(cat "$TMP/top.json")"
+n=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:tcp | "$PY" -c '
+import json, sys
+print(sum(x["protocol"] == "udp" for x in json.load(sys.stdin)["flows"]))')
+assert_eq 0 "$n" "proto:tcp hides the UDP flows"
+text=$(ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 dst:10.77.1.3:7001)
+assert_match "$text" 'PID/COMM .* STATE +PROTO' "the batch table has a PROTO column"
+assert_match "$text" ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp$' "the UDP flow's row: proxy, udp, idle time"
+# the live view: the row, and Enter's details with the UDP rule that applies
+top_session top 160 30 -d 0.5 dst:10.77.1.3:7001 proto:udp
+wait_screen top 5 ' 10\.77\.1\.3:7001 +proxy +udp .* idle [0-9.]+[a-z]+ +udp' "live view: the UDP flow's row"
+keys top Enter
+wait_screen top 3 "UDP flow [0-9]+ \(hermesd's id\), relayed by hermesd's UDP relay" "Enter: the UDP flow's details"
+wait_screen top 2 'policy rule  10\.77\.1\.3(/32)?:7001 -> proxy \(config\)' "the detail view names the UDP rule"
+wait_screen top 2 'state        open for [0-9.]+[a-z]+, idle ' "and its idle time"
+keys top q
+
+# ICMP port unreachable: nothing listens on 10.77.1.3:7009. The app gets no reply (the
+# ICMP error reaches hermesd's socket, not the app's); hermesd counts it and keeps the flow
+i0=$(stat_value hermes_udp_drops_total 'reason="icmp_error"')
+out=$(in_app "$PY" "$UDPAPP" --timeout 1 burst 10.77.1.3 7009 3)
+assert_eq "replies 0" "$out" "no reply from a closed port through the relay"
+icmp_counted() { [ "$(stat_value hermes_udp_drops_total 'reason="icmp_error"')" -gt "$i0" ]; }
+wait_until 3 icmp_counted || die "the ICMP port unreachable was not counted (icmp_error stays $i0)"
+admin_get /flows | grep -q '"orig_dst":"10.77.1.3:7009"' || die "the flow to the closed port was not kept: $(admin_get /flows)"
+say "ok: icmp_error $i0 -> $(stat_value hermes_udp_drops_total 'reason="icmp_error"'), the flow kept"
 
 flows=$(stat_value hermes_udp_flows_total)
 [ "${flows:-0}" -ge 4 ] || die "expected at least 4 UDP flows (dig, two of multi, connected), got ${flows:-none}"
+
+# ---- access log: one line per UDP flow when it ends; at shutdown, every flow still held
+stop_hermesd
+# pid, comm and cgroup are the sender's, which the programs took at its first send
+alog="access conn=[0-9]+ pid=[1-9][0-9]* comm=python3 uid=0 cgroup=$(stat -c %i "$CG/app") client=127\\.0\\.0\\.1:[0-9]+ dst=10\\.77\\.1\\.3:7001 action=proxy protocol=udp upstream=10\\.77\\.1\\.3:7001"
+assert_file_match "$HERMESD_LOG" "$alog sent=6144 received=[1-9][0-9]* datagrams_sent=1024 datagrams_received=1024 drops=0 duration_ms=[0-9]+ result=shutdown$" \
+	"the burst's flow is logged at shutdown: 1024 datagrams each way"
+# comm is the sending thread's, as for TCP: dig sends from its isc-net-NNNN thread
+assert_file_match "$HERMESD_LOG" 'access conn=[0-9]+ pid=[1-9][0-9]* comm=(dig|isc-net-[0-9]+) .* dst=10\.77\.1\.2:53 action=proxy protocol=udp .* datagrams_sent=1 datagrams_received=1 drops=0 .*result=shutdown$' \
+	"dig's flow is logged with its thread's command name"
+assert_file_match "$HERMESD_LOG" 'access .* dst=10\.77\.1\.3:7009 action=proxy protocol=udp .* datagrams_received=0 drops=[1-3] .*result=shutdown$' \
+	"the closed port's flow counts the ICMP errors as drops"
+# an idle flow's line comes when the relay forgets it (udp.idle_timeout_ms)
+printf 'udp:\n  idle_timeout_ms: 1000\npolicy:\n  - {match: 10.77.1.3/32:7001, action: proxy, protocol: udp}\n' >"$CONF"
+start_hermesd -c "$CONF"
+# hermes-top -f prints the flow's open, and its close once the relay forgot it
+bg follow c "$BUILD/hermes-top" --pin-root "$PINROOT" -f -d 0.2 -n 2 proto:udp
+sleep 0.5
+# 3000 bytes over the 1500-byte MTU link: hermesd's socket fragments, as the app's would
+out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 --size 3000)
+assert_eq 0 "$?" "a 3000-byte datagram through the relay: $out"
+assert_match "$out" ' 3000$' "the server got the 3000 bytes whole"
+wait_until 5 grep -Eq "$alog sent=3000 received=[1-9][0-9]* datagrams_sent=1 datagrams_received=1 drops=0 duration_ms=[0-9]+ result=idle-timeout$" "$HERMESD_LOG" ||
+	die "no idle-timeout access line for the UDP flow: $(grep 'access ' "$HERMESD_LOG")"
+say "ok: $(grep -E "$alog.*result=idle-timeout" "$HERMESD_LOG")"
+wait_until 3 grep -q ' close ' "$TMP/follow.log" || die "hermes-top -f printed no close of the UDP flow: $(cat "$TMP/follow.log")"
+say "hermes-top -f: $(cat "$TMP/follow.log")"
+assert_file_match "$TMP/follow.log" ' open +[0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp$' "follow: the UDP flow's open"
+assert_file_match "$TMP/follow.log" ' close [0-9]+/python3 127\.0\.0\.1:[0-9]+ -> 10\.77\.1\.3:7001 proxy udp in [0-9.]+[KM]? out 2\.9K lasted ' "follow: its close, with its bytes"
 pass "udp_steer: pass, deny (EPERM, counted) and proxy (dig, one socket to two destinations, connected socket) for UDP"

@@ -363,23 +363,26 @@ static bool test_best_rule(void)
 		if (!ASSERT_EQ(pol_parse_match(i == 4 ? "[fd00::/64]:443" : rules[i], &k[i]), 0, rules[i]))
 			return false;
 	d = addr_of("10.1.2.3", 80);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 2, "10.1.2.3:80: the exact-port /8 beats the any-port /32");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 2, "10.1.2.3:80: the exact-port /8 beats the any-port /32");
 	d = addr_of("10.1.2.3", 81);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 3, "10.1.2.3:81: the /32");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 3, "10.1.2.3:81: the /32");
 	d = addr_of("10.1.9.9", 81);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 1, "10.1.9.9:81: the /16");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 1, "10.1.9.9:81: the /16");
 	d = addr_of("10.9.9.9", 22);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 0, "10.9.9.9:22: the /8");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 0, "10.9.9.9:22: the /8");
 	d = addr_of("11.0.0.1", 80);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), -1, "11.0.0.1: no rule");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), -1, "11.0.0.1: no rule");
 	d = addr_of("fd00::7", 443);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 4, "fd00::7:443");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 4, "fd00::7:443");
 	d = addr_of("fd00::7", 80);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), -1, "fd00::7:80: the v6 rule names 443");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), -1, "fd00::7:80: the v6 rule names 443");
 	/* a UDP rule never decides a TCP flow, however specific */
 	k[3].proto = HERMES_PROTO_UDP;
 	d = addr_of("10.1.2.3", 81);
-	ASSERT_EQ(pol_best_rule(k, 5, &d), 1, "10.1.2.3:81 with the /32 a UDP rule: the TCP /16");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_TCP), 1, "10.1.2.3:81 with the /32 a UDP rule: the TCP /16");
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_UDP), 3, "10.1.2.3:81 over UDP: the UDP /32");
+	d = addr_of("10.1.9.9", 81);
+	ASSERT_EQ(pol_best_rule(k, 5, &d, HERMES_PROTO_UDP), -1, "10.1.9.9:81 over UDP: no UDP rule");
 	k[3].proto = HERMES_PROTO_TCP;
 
 	pol_parse_match("10.0.0.0/8", &a);

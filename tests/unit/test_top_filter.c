@@ -90,6 +90,14 @@ static bool test_fields(void)
 	ok &= matches("state:estab", &r, true);
 	ok &= matches("state:closed", &r, false);
 	ok &= matches("state:syn-sent", &r, false);
+	ok &= matches("proto:tcp", &r, true);
+	ok &= matches("proto:udp", &r, false);
+	r.udp = true; /* a UDP relay flow: no TCP state */
+	ok &= matches("proto:udp", &r, true);
+	ok &= matches("!proto:udp", &r, false);
+	ok &= matches("state:open", &r, true);
+	ok &= matches("state:estab", &r, false);
+	r.udp = false;
 	r.closed = true;
 	ok &= matches("state:closed", &r, true);
 	ok &= matches("state:open", &r, false);
@@ -150,6 +158,7 @@ static bool test_errors(void)
 	ok &= rejects("action:bogus", "unknown action in filter 'action:bogus'");
 	ok &= rejects("engine:bogus", "unknown engine in filter 'engine:bogus'");
 	ok &= rejects("state:bogus", "unknown state in filter 'state:bogus'");
+	ok &= rejects("proto:icmp", "unknown protocol in filter 'proto:icmp' (expected tcp or udp)");
 	ok &= rejects("dst:10.0.0.0/33", "filter 'dst:10.0.0.0/33': ");
 	for (int i = 0; i <= FILTER_TERMS; i++)
 		snprintf(many + strlen(many), sizeof(many) - strlen(many), "w%d ", i);

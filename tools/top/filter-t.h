@@ -12,13 +12,13 @@
 #define FILTER_TERMS 32
 
 /* The fields a FIELD:VALUE word tests; F_TEXT is a word with no known field. */
-enum ffield { F_TEXT, F_PID, F_COMM, F_SRC, F_DST, F_PORT, F_ACTION, F_ENGINE, F_STATE, F_MAX };
+enum ffield { F_TEXT, F_PID, F_COMM, F_SRC, F_DST, F_PORT, F_ACTION, F_ENGINE, F_STATE, F_PROTO, F_MAX };
 
 /* One word. */
 struct fterm {
 	enum ffield field;
 	bool neg;
-	char text[FILTER_MAX];         /* F_TEXT, F_COMM, F_STATE */
+	char text[FILTER_MAX];         /* F_TEXT, F_COMM, F_STATE, F_PROTO */
 	uint32_t num;                  /* F_PID, F_PORT, F_ACTION, F_ENGINE */
 	struct hermes_policy_key key;  /* F_SRC, F_DST */
 };

@@ -12,7 +12,8 @@
 #include "policy.h"
 #include "util.h"
 
-static const char *const ffield_names[F_MAX] = { "text", "pid", "comm", "src", "dst", "port", "action", "engine", "state" };
+static const char *const ffield_names[F_MAX] = { "text", "pid", "comm", "src", "dst", "port", "action", "engine", "state",
+							     "proto" };
 
 enum ffield filter_field(const char *name, size_t len)
 {
@@ -101,9 +102,17 @@ int filter_parse(const char *text, struct filter *f, char *err, size_t errlen)
 			for (t->num = 1; t->num < ENG_MAX && strcmp(val, engine_json_names[t->num]); t->num++)
 				;
 			if (t->num == ENG_MAX) {
-				snprintf(err, errlen, "unknown engine in filter '%s' (expected uring, splice, http, direct or none)", w);
+				snprintf(err, errlen, "unknown engine in filter '%s' (expected uring, splice, http, udp, direct "
+					 "or none)", w);
 				return -EINVAL;
 			}
+			break;
+		case F_PROTO:
+			if (strcmp(val, "tcp") && strcmp(val, "udp")) {
+				snprintf(err, errlen, "unknown protocol in filter '%s' (expected tcp or udp)", w);
+				return -EINVAL;
+			}
+			snprintf(t->text, sizeof(t->text), "%s", val);
 			break;
 		case F_STATE:
 			if (!state_word(val)) {
@@ -147,7 +156,9 @@ static bool term_matches(const struct fterm *t, const struct row *r)
 	case F_STATE:
 		if (!strcmp(t->text, "closed") || !strcmp(t->text, "open"))
 			return r->closed == !strcmp(t->text, "closed");
-		return !r->closed && !strcmp(t->text, tcp_state_name(r->tcp_state));
+		return !r->closed && !r->udp && !strcmp(t->text, tcp_state_name(r->tcp_state));
+	case F_PROTO:
+		return r->udp == !strcmp(t->text, "udp");
 	case F_MAX:
 		break;
 	}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hermes/flow.h"
 #include "hermes/origdst.h"
 
 /* What /stats says (each value only when present). */
@@ -18,9 +19,13 @@ struct hd_stats {
 /* One flow as hermesd's /flows reports it. */
 struct hd_flow {
 	uint64_t id, app_cookie, bytes_up, bytes_down, age_ms;
+	uint64_t idle_ms;         /* UDP relay flows: since the last datagram either way */
+	bool has_idle;
+	bool udp;                 /* "protocol": "udp" (a relay flow or a CONNECT-UDP stream) */
 	uint32_t pid, uid;
-	struct hermes_addr client, upstream_local; /* normalized; family 0 when absent */
+	struct hermes_addr client, upstream_local, orig_dst; /* normalized; family 0 when absent */
 	char engine[12], state[16];
+	char comm[HERMES_COMM_LEN + 1]; /* UDP relay flows: hermesd read it when the flow opened */
 };
 
 /* hermesd's side of a sample. */

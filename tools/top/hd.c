@@ -217,6 +217,12 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 				hd_addr(str, &f->client);
 			else if (!strcmp(key, "upstream_local"))
 				hd_addr(str, &f->upstream_local);
+			else if (!strcmp(key, "orig_dst"))
+				hd_addr(str, &f->orig_dst);
+			else if (!strcmp(key, "comm"))
+				scopy(f->comm, sizeof(f->comm), str);
+			else if (!strcmp(key, "protocol"))
+				f->udp = !strcmp(str, "udp");
 			else if (!strcmp(key, "engine"))
 				scopy(f->engine, sizeof(f->engine), str);
 			else if (!strcmp(key, "state"))
@@ -236,6 +242,10 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 				f->bytes_down = v;
 			else if (!strcmp(key, "age_ms"))
 				f->age_ms = v;
+			else if (!strcmp(key, "idle_ms")) {
+				f->idle_ms = v;
+				f->has_idle = true;
+			}
 			else if (!strcmp(key, "pid"))
 				f->pid = (uint32_t)v;
 			else if (!strcmp(key, "uid"))
@@ -319,8 +329,8 @@ const struct hd_flow *hd_find(const struct hd_view *hd, uint64_t cookie, const s
 	f = bsearch(&key, hd->flows, hd->n_flows, sizeof(key), hd_cmp_cookie);
 	if (f && cookie)
 		return f;
-	for (size_t i = 0; i < hd->n_flows; i++)
-		if (local->family && !haddr_cmp(&hd->flows[i].client, local))
+	for (size_t i = 0; i < hd->n_flows; i++) /* a UDP flow's client is no TCP socket */
+		if (local->family && !hd->flows[i].udp && !haddr_cmp(&hd->flows[i].client, local))
 			return &hd->flows[i];
 	return NULL;
 }

@@ -81,7 +81,7 @@ static const char *const help_text[] = {
 	"  q quit (also Ctrl-C)   p pause/resume   h, ? this help",
 	"  s  next sort key: rate, bytes, age, pid, rtt, dst     S  reverse the order",
 	"  /  edit the filter (Enter applies, Esc cancels, Ctrl-U clears):",
-	"     pid:N comm:NAME dst:CIDR[:PORT] src: port:N action: engine: state:",
+	"     pid:N comm:NAME dst:CIDR[:PORT] src: port:N action: engine: state: proto:",
 	"     or any text; !word or -word negates",
 	"  Enter  details of the selected flow (policy rule, times); Esc goes back",
 	"  Left/Right  scroll the columns after PID/COMM",
@@ -90,14 +90,14 @@ static const char *const help_text[] = {
 	"",
 	"  PID/COMM     who called connect();   SRC  the flow's source address",
 	"  ORIG DST     what the application dialled;   ACTION  pass deny proxy tunnel http",
-	"  ENGINE/HOP   relay engine (uring, splice, http) / local hop (skmsg or tcp);",
+	"  ENGINE/HOP   relay engine (uring, splice, http, udp) / hop (skmsg or tcp);",
 	"               direct for pass, - for deny",
 	"  RATE IN/OUT  bytes/s received/sent by the app (K, M, G = 1024-based)",
 	"  BYTES        bytes received/sent by the app",
 	"  RTT          the upstream hop's when hermesd reports it, else the socket's",
-	"  RETRANS      retransmitted segments",
+	"  RETRANS      retransmitted segments;   PROTO  tcp or udp",
 	"  AGE          time since connect (how long it lasted, once closed)",
-	"  STATE        TCP state, or closed and when",
+	"  STATE        TCP state, or closed and when; a UDP flow's idle time",
 	"  Data: the pinned flow table and counters; hermesd's /stats and /flows when",
 	"  it answers (else the header says \"hermesd: not reachable\"). See --help.",
 };
@@ -123,8 +123,12 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 		put_line(h - 1, "Esc/Enter back to the table  q quit", w, A_REVERSE);
 		return;
 	}
-	snprintf(l[n++], LINE_MAX_LEN, "flow %llu (socket cookie)%s", (unsigned long long)r->cookie,
-		 r->incoming ? ", accepted (incoming)" : ", outgoing");
+	if (r->udp) /* its key is hermesd's flow id with the top bit set (sample.c) */
+		snprintf(l[n++], LINE_MAX_LEN, "UDP flow %llu (hermesd's id)%s", (unsigned long long)(r->cookie & ~(1ULL << 63)),
+			 r->incoming ? ", a CONNECT-UDP stream of the tunnel listener" : ", relayed by hermesd's UDP relay");
+	else
+		snprintf(l[n++], LINE_MAX_LEN, "flow %llu (socket cookie)%s", (unsigned long long)r->cookie,
+			 r->incoming ? ", accepted (incoming)" : ", outgoing");
 	snprintf(l[n++], LINE_MAX_LEN, "  process      pid %u, comm %s, uid %u, cgroup id %llu", r->pid, r->comm, r->uid,
 		 (unsigned long long)r->cgroup_id);
 	snprintf(l[n++], LINE_MAX_LEN, "  source       %s", r->src);
@@ -150,14 +154,19 @@ static void draw_detail(const struct ui *u, const struct snapshot *s, int w, int
 	snprintf(l[n++], LINE_MAX_LEN, "  bytes        in %s (%llu) out %s (%llu); rate in %s/s out %s/s", a,
 		 (unsigned long long)r->bytes_in, b, (unsigned long long)r->bytes_out, c, d);
 	fmt_rtt(r->rtt_us, a, sizeof(a));
-	snprintf(l[n++], LINE_MAX_LEN, "  rtt          %s%s, %u retransmitted segments", a,
-		 !r->rtt_us ? "" : r->rtt_upstream ? " (upstream hop)" : " (this socket)", r->retrans);
+	if (!r->udp)
+		snprintf(l[n++], LINE_MAX_LEN, "  rtt          %s%s, %u retransmitted segments", a,
+			 !r->rtt_us ? "" : r->rtt_upstream ? " (upstream hop)" : " (this socket)", r->retrans);
 	fmt_rfc3339(r->start_wall, t, sizeof(t));
 	fmt_age(r->age_ns, a, sizeof(a));
 	snprintf(l[n++], LINE_MAX_LEN, "  started      %s", t);
 	if (r->closed) {
 		fmt_rfc3339(r->end_wall, t, sizeof(t));
 		snprintf(l[n++], LINE_MAX_LEN, "  closed       %s, after %s", t, a);
+	} else if (r->udp) {
+		fmt_age(r->idle_ns == UINT64_MAX ? 0 : r->idle_ns, b, sizeof(b));
+		snprintf(l[n++], LINE_MAX_LEN, "  state        open for %s%s%s", a, r->idle_ns == UINT64_MAX ? "" : ", idle ",
+			 r->idle_ns == UINT64_MAX ? "" : b);
 	} else {
 		snprintf(l[n++], LINE_MAX_LEN, "  state        %s, open for %s", tcp_state_name(r->tcp_state), a);
 	}
@@ -399,7 +408,7 @@ static int ui_rebuild(struct ui *u, struct sampler *smp, const struct snapshot *
 		}
 	}
 	if (u->detail && (r = sample_row_by_cookie(s, u->detail_cookie)))
-		sample_rule_lookup(smp, &r->dst_addr, &u->rule);
+		sample_rule_lookup(smp, &r->dst_addr, r->udp, &u->rule);
 	return 0;
 }
 

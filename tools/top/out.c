@@ -66,7 +66,9 @@ static void json_times(const struct row *r)
 /* The fields a flow has in batch JSON and in follow events, without the braces. */
 static void json_flow_fields(const struct row *r)
 {
-	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)r->cookie, r->pid, r->uid);
+	/* a UDP row's key is hermesd's flow id, not a socket cookie: 0 here */
+	printf("\"cookie\":%llu,\"pid\":%u,\"uid\":%u,\"comm\":", (unsigned long long)(r->udp ? 0 : r->cookie), r->pid,
+	       r->uid);
 	json_str(stdout, r->comm);
 	printf(",\"direction\":\"%s\",\"src\":", r->incoming ? "in" : "out");
 	json_str(stdout, r->src);
@@ -80,8 +82,10 @@ static void json_flow_fields(const struct row *r)
 	json_str_or_null(stdout, engine_json_names[r->engine]);
 	printf(",\"hop\":");
 	json_str_or_null(stdout, r->hop == HOP_SKMSG ? "skmsg" : r->hop == HOP_TCP ? "tcp" : NULL);
-	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu", (unsigned long long)r->bytes_in,
-	       (unsigned long long)r->bytes_out);
+	printf(",\"bytes_in\":%llu,\"bytes_out\":%llu,\"protocol\":\"%s\"", (unsigned long long)r->bytes_in,
+	       (unsigned long long)r->bytes_out, r->udp ? "udp" : "tcp");
+	if (r->udp && r->idle_ns != UINT64_MAX)
+		printf(",\"idle_s\":%.3f", (double)r->idle_ns / 1e9);
 }
 
 static void print_json(const struct sampler *smp, const struct snapshot *s, const struct view *v)
@@ -92,9 +96,9 @@ static void print_json(const struct sampler *smp, const struct snapshot *s, cons
 	       v->in_window, v->open, v->closed);
 	for (unsigned a = 0; a < HERMES_ACT_MAX; a++)
 		printf("%s\"%s\":%zu", a ? "," : "", pol_action_name(a), v->by_action[a]);
-	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"http\":%zu,\"direct\":%zu,\"unknown\":%zu}",
-	       v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_HTTP], v->by_engine[ENG_DIRECT],
-	       v->by_engine[ENG_UNKNOWN]);
+	printf("},\"by_engine\":{\"uring\":%zu,\"splice\":%zu,\"http\":%zu,\"udp\":%zu,\"direct\":%zu,"
+	       "\"unknown\":%zu}", v->by_engine[ENG_URING], v->by_engine[ENG_SPLICE], v->by_engine[ENG_HTTP],
+	       v->by_engine[ENG_UDP], v->by_engine[ENG_DIRECT], v->by_engine[ENG_UNKNOWN]);
 	printf(",\"rate_in\":%.1f,\"rate_out\":%.1f,\"drops\":", v->rate_in, v->rate_out);
 	json_u64_or_null(s->have_counters, s->counters[HERMES_CNT_DENY]);
 	printf(",\"upstream_retries\":");
@@ -136,7 +140,7 @@ static void print_json(const struct sampler *smp, const struct snapshot *s, cons
 		printf(",\"rtt_hop\":");
 		json_str_or_null(stdout, !r->rtt_us ? NULL : r->rtt_upstream ? "upstream" : "local");
 		printf(",\"retrans\":%u,\"age_s\":%.3f,\"state\":\"%s\",\"closed\":%s,\"relay_state\":", r->retrans,
-		       (double)r->age_ns / 1e9, r->closed ? "closed" : tcp_state_name(r->tcp_state),
+		       (double)r->age_ns / 1e9, r->closed ? "closed" : r->udp ? "open" : tcp_state_name(r->tcp_state),
 		       r->closed ? "true" : "false");
 		json_str_or_null(stdout, r->relay_state);
 		json_times(r);
@@ -197,7 +201,9 @@ int out_batch(struct sampler *smp, const struct top_opts *o)
  * open for the first time ("open", at its connect time), a flow seen closed ("close",
  * at its close time; a flow that opened and closed between two samples gets both),
  * a connect denied by policy ("deny"). Flows already in the table at start are not
- * printed. Events of one sample are printed in time order. */
+ * printed. Events of one sample are printed in time order. A UDP flow has no closed
+ * entry: it closes when hermesd forgot it, seen as its absence from the next sample
+ * (its close time is that sample's, its counts the last ones seen). */
 enum fev { EV_OPEN, EV_CLOSE, EV_DENY };
 static const char *const fev_names[] = { "open", "close", "deny" };
 
@@ -258,11 +264,28 @@ static void print_event(const struct event *e, bool json)
 	putchar('\n');
 }
 
+/* The UDP rows of a sample, kept for the next one: those missing from it have closed. */
+static struct row *udp_rows_keep(const struct snapshot *s, size_t *n)
+{
+	struct row *v = NULL;
+
+	*n = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		if (!s->rows[j].udp)
+			continue;
+		if (!v && !(v = calloc(s->n, sizeof(*v))))
+			return NULL;
+		v[(*n)++] = s->rows[j];
+	}
+	return v;
+}
+
 int out_follow(struct sampler *smp, const struct top_opts *o)
 {
 	struct snapshot snap = { 0 };
 	struct seen *seen = NULL;
-	size_t n_seen = 0;
+	struct row *udp_prev = NULL;
+	size_t n_seen = 0, n_udp_prev = 0;
 	uint64_t interval_ns = (uint64_t)(o->interval * 1e9), next = mono_ns();
 	long printed = 0;
 	int rc = EXIT_OK;
@@ -282,7 +305,8 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			goto oom;
 		if (snap.error[0])
 			errmsg("%s", snap.error);
-		if (snap.n && (!(ns = calloc(snap.n, sizeof(*ns))) || !(ev = calloc(snap.n * 2, sizeof(*ev))))) {
+		if ((snap.n || n_udp_prev) &&
+		    (!(ns = calloc(snap.n + 1, sizeof(*ns))) || !(ev = calloc(snap.n * 2 + n_udp_prev, sizeof(*ev))))) {
 			free(ns);
 			goto oom;
 		}
@@ -303,11 +327,26 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			if (r->closed && (!p || !p->closed))
 				ev[n_ev++] = (struct event){ r->end_wall, r, EV_CLOSE };
 		}
+		if (snap.n > 1)
+			qsort(ns, snap.n, sizeof(*ns), seen_cmp);
+		for (size_t j = 0; j < n_udp_prev; j++) {
+			struct row *r = &udp_prev[j];
+			struct seen key = { .cookie = r->cookie };
+
+			if ((snap.n && bsearch(&key, ns, snap.n, sizeof(key), seen_cmp)) || !filter_match(&o->filt, r))
+				continue;
+			r->closed = true;
+			r->end_wall = snap.wall;
+			r->age_ns = (uint64_t)((snap.wall - r->start_wall) * 1e9);
+			ev[n_ev++] = (struct event){ r->end_wall, r, EV_CLOSE };
+		}
 		if (n_ev > 1)
 			qsort(ev, n_ev, sizeof(*ev), event_cmp);
 		for (size_t j = 0; j < n_ev && !(o->iterations && printed >= o->iterations); j++, printed++)
 			print_event(&ev[j], o->json);
 		free(ev);
+		free(udp_prev);
+		udp_prev = udp_rows_keep(&snap, &n_udp_prev);
 		free(seen);
 		seen = ns;
 		n_seen = snap.n;
@@ -321,11 +360,13 @@ int out_follow(struct sampler *smp, const struct top_opts *o)
 			break;
 	}
 	free(seen);
+	free(udp_prev);
 	sample_snapshot_free(&snap);
 	return rc;
 oom:
 	errmsg("out of memory");
 	free(seen);
+	free(udp_prev);
 	sample_snapshot_free(&snap);
 	return EXIT_RUNTIME;
 }

@@ -16,7 +16,7 @@
 #include "hermes/policy.h"
 
 /* Who moves a flow's bytes, as the table shows it (names in util.h). */
-enum engine { ENG_UNKNOWN, ENG_URING, ENG_SPLICE, ENG_DIRECT, ENG_NONE, ENG_HTTP, ENG_MAX };
+enum engine { ENG_UNKNOWN, ENG_URING, ENG_SPLICE, ENG_DIRECT, ENG_NONE, ENG_HTTP, ENG_UDP, ENG_MAX };
 enum hop { HOP_NA, HOP_SKMSG, HOP_TCP };
 
 /* One application flow, joined and ready to show. */
@@ -33,6 +33,8 @@ struct row {
 	enum engine engine;
 	enum hop hop;
 	bool closed;
+	bool udp;                    /* a UDP flow from hermesd's /flows (no kernel table entry) */
+	uint64_t idle_ns;            /* UDP: since its last datagram either way (UINT64_MAX unknown) */
 	uint8_t tcp_state;
 	uint64_t bytes_in, bytes_out;
 	double rate_in, rate_out;

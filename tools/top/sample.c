@@ -314,6 +314,56 @@ static void row_build(struct row *r, __u64 cookie, const struct hermes_flow *f, 
 	}
 }
 
+/* The UDP flows of hermesd's /flows (the kernel flow table holds TCP sockets only): the
+ * relay's flows (engine "udp": the proxy action) and the CONNECT-UDP streams of the
+ * tunnel listener (the far end of someone's tunnel: direction in). Their key for rates
+ * and follow mode is hermesd's flow id with the top bit set, which no socket cookie
+ * reaches. */
+static size_t udp_rows_add(struct row *rows, const struct hd_view *hd, uint64_t now_ns, double wall)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hd->n_flows; i++) {
+		const struct hd_flow *hf = &hd->flows[i];
+		struct row *r = &rows[n];
+
+		if (!hf->udp)
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->udp = true;
+		r->cookie = (1ULL << 63) | hf->id;
+		r->pid = hf->pid;
+		r->uid = hf->uid;
+		/* hermesd read a relay flow's when it opened; a CONNECT-UDP stream's client
+		 * process is on another host ("?") */
+		fmt_comm(hf->comm, r->comm, sizeof(r->comm));
+		r->src_addr = hf->client;
+		r->dst_addr = hf->orig_dst;
+		fmt_haddr(&hf->client, r->src, sizeof(r->src));
+		fmt_haddr(&hf->client, r->local, sizeof(r->local));
+		fmt_haddr(&hf->orig_dst, r->dst, sizeof(r->dst));
+		fmt_haddr(&hf->upstream_local, r->remote, sizeof(r->remote));
+		if (!strcmp(hf->engine, "udp")) {
+			r->action = HERMES_ACT_PROXY;
+			r->engine = ENG_UDP;
+		} else {
+			r->action = HERMES_ACT_TUNNEL;
+			r->engine = engine_from_name(hf->engine);
+			r->incoming = true;
+		}
+		r->hop = HOP_NA;
+		r->bytes_in = hf->bytes_down;
+		r->bytes_out = hf->bytes_up;
+		r->age_ns = hf->age_ms * 1000000ULL;
+		r->start_ns = now_ns > r->age_ns ? now_ns - r->age_ns : 0;
+		r->start_wall = wall - (double)r->age_ns / 1e9;
+		r->idle_ns = hf->has_idle ? hf->idle_ms * 1000000ULL : UINT64_MAX;
+		scopy(r->relay_state, sizeof(r->relay_state), hf->state);
+		n++;
+	}
+	return n;
+}
+
 static int prev_cmp(const void *a, const void *b)
 {
 	const struct prev_bytes *x = a, *y = b;
@@ -363,7 +413,7 @@ static void rates_update(struct sampler *s, struct snapshot *snap)
 int sample_collect(struct sampler *s, struct snapshot *snap)
 {
 	struct sock_ent *hop_v = NULL, *up_v = NULL;
-	size_t n_hop = 0, n_up = 0, n_k = 0;
+	size_t n_hop = 0, n_up = 0, n_k = 0, n_udp = 0;
 	struct kflow *k = NULL;
 	int err;
 
@@ -380,13 +430,15 @@ int sample_collect(struct sampler *s, struct snapshot *snap)
 		return err;
 	}
 
-	if (n_k) {
-		hop_v = calloc(n_k, sizeof(*hop_v));
-		up_v = calloc(n_k, sizeof(*up_v));
-		snap->rows = calloc(n_k, sizeof(*snap->rows));
+	for (size_t i = 0; i < snap->hd.n_flows; i++)
+		n_udp += snap->hd.flows[i].udp;
+	if (n_k + n_udp) {
+		hop_v = calloc(n_k + 1, sizeof(*hop_v));
+		up_v = calloc(n_k + 1, sizeof(*up_v));
+		snap->rows = calloc(n_k + n_udp, sizeof(*snap->rows));
 		if (!hop_v || !up_v || !snap->rows) {
 			err = -ENOMEM;
-			snprintf(snap->error, sizeof(snap->error), "out of memory for %zu flows", n_k);
+			snprintf(snap->error, sizeof(snap->error), "out of memory for %zu flows", n_k + n_udp);
 			goto out;
 		}
 	}
@@ -427,6 +479,7 @@ int sample_collect(struct sampler *s, struct snapshot *snap)
 			snap->rows[snap->n].end_wall = snap->wall - ((double)snap->now_ns - (double)f->end_ns) / 1e9;
 		snap->n++;
 	}
+	snap->n += udp_rows_add(snap->rows + snap->n, &snap->hd, snap->now_ns, snap->wall);
 	rates_update(s, snap);
 out:
 	free(hop_v);
@@ -463,7 +516,7 @@ static int rule_collect_cb(const struct hermes_policy_key *k, const struct herme
 	return 0;
 }
 
-void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, struct rule_info *ri)
+void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, bool udp, struct rule_info *ri)
 {
 	struct rule_collect c = { 0 };
 	int err, best;
@@ -479,7 +532,7 @@ void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, 
 			 strerror(-err));
 	} else {
 		ri->read = true;
-		best = pol_best_rule(c.keys, c.n, dst);
+		best = pol_best_rule(c.keys, c.n, dst, udp ? HERMES_PROTO_UDP : HERMES_PROTO_TCP);
 		if (best >= 0) {
 			ri->found = true;
 			if (pol_fmt_match(&c.keys[best], ri->match, sizeof(ri->match)))

@@ -28,7 +28,8 @@ void sample_snapshot_free(struct snapshot *snap);
 /* The row of a flow in snap, NULL when it is gone. */
 const struct row *sample_row_by_cookie(const struct snapshot *snap, uint64_t cookie);
 
-/* The policy rule that applies to dst now (see struct rule_info). */
-void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, struct rule_info *ri);
+/* The policy rule that applies to dst now, among the UDP rules for a UDP flow, else the
+ * TCP ones (see struct rule_info). */
+void sample_rule_lookup(const struct sampler *s, const struct hermes_addr *dst, bool udp, struct rule_info *ri);
 
 #endif

@@ -26,11 +26,12 @@ static const struct coldef {
 	[C_RETRANS] = { "RETRANS", 7, 7, 10, true },
 	[C_AGE] = { "AGE", 6, 6, 7, true },
 	[C_STATE] = { "STATE", 10, 10, 15, false },
+	[C_PROTO] = { "PROTO", 5, 5, 5, false },
 };
 
 /* How a narrow terminal fits the table: these steps in order until it fits. */
 static const struct { enum col col; bool drop; } narrow_steps[] = {
-	{ C_RETRANS, true }, { C_SRC, false }, { C_RTT, true }, { C_AGE, true }, { C_PROC, false },
+	{ C_PROTO, true }, { C_RETRANS, true }, { C_SRC, false }, { C_RTT, true }, { C_AGE, true }, { C_PROC, false },
 	{ C_DST, false }, { C_SRC, true }, { C_STATE, true }, { C_BYTES, true }, { C_ENGINE, true },
 };
 
@@ -63,10 +64,17 @@ static void row_cells(const struct row *r, char cell[NCOL][CELL_MAX])
 	fmt_rtt(r->rtt_us, cell[C_RTT], CELL_MAX);
 	snprintf(cell[C_RETRANS], CELL_MAX, "%u", r->retrans);
 	fmt_age(r->age_ns, cell[C_AGE], CELL_MAX);
-	if (r->closed)
+	if (r->closed) {
 		fmt_clock(r->end_wall, "closed ", cell[C_STATE], CELL_MAX);
-	else
+	} else if (r->udp && r->idle_ns != UINT64_MAX) {
+		fmt_age(r->idle_ns, b, sizeof(b));
+		snprintf(cell[C_STATE], CELL_MAX, "idle %s", b);
+	} else if (r->udp) {
+		snprintf(cell[C_STATE], CELL_MAX, "%s", r->relay_state[0] ? r->relay_state : "open");
+	} else {
 		snprintf(cell[C_STATE], CELL_MAX, "%s", tcp_state_name(r->tcp_state));
+	}
+	snprintf(cell[C_PROTO], CELL_MAX, "%s", r->udp ? "udp" : "tcp");
 }
 
 void table_layout(const struct snapshot *s, const struct view *v, int avail, int width[NCOL], bool show[NCOL])

@@ -13,8 +13,8 @@
 #include "policy.h"
 #include "util.h"
 
-const char *const engine_names[ENG_MAX] = { "?", "uring", "splice", "direct", "-", "http" };
-const char *const engine_json_names[ENG_MAX] = { NULL, "uring", "splice", "direct", "none", "http" };
+const char *const engine_names[ENG_MAX] = { "?", "uring", "splice", "direct", "-", "http", "udp" };
+const char *const engine_json_names[ENG_MAX] = { NULL, "uring", "splice", "direct", "none", "http", "udp" };
 
 uint64_t mono_ns(void)
 {
