@@ -3,8 +3,9 @@
  * datagram was sent to): its own upstream socket, connected to the destination and
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
- * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
- * UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
+ * counted. Reads are non-blocking after each multishot poll completion, UDP_BATCH
+ * datagrams a recvmmsg, until a batch comes back short (the socket is drained: no
+ * EAGAIN call) or UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,6 +32,11 @@
 /* Datagrams one socket may relay per loop turn: a busy sender must not keep the loop
  * from everything else. The rest waits for a NOP's completion, in the next turn. */
 #define UDP_BURST 256
+/* Datagrams one recvmmsg takes. A lone datagram (a request, its answer) then costs one
+ * read, where reading one at a time until EAGAIN cost two: 8 system calls per relayed
+ * exchange became 6. A buffer of udp.max_datagram each: only the pages written are
+ * ever resident. */
+#define UDP_BATCH 32
 /* Receive buffers: the relay socket takes the bursts of every app at once, a flow's
  * upstream socket its destination's answers to a burst (with the default 208 KiB, 144 of
  * the answers to a burst of 1024 small datagrams were dropped by the kernel). A limit,
@@ -76,7 +82,7 @@ struct udp_relay {
 	int slots_fd;            /* hermes_udp_slots */
 	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (flow_owner_ok) */
 	uint16_t port;           /* the relay's port, network order */
-	uint8_t *buf;
+	uint8_t *buf;            /* UDP_BATCH buffers of bufsz */
 	size_t bufsz;            /* udp.max_datagram */
 	uint64_t warned_ms;      /* last warning about a socket that could not be opened */
 };
@@ -259,7 +265,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 }
 
 /* One datagram from an app: its flow (found or opened) sends it on. */
-static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const struct in_addr *to, size_t len)
+static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const struct in_addr *to,
+		      const uint8_t *data, size_t len)
 {
 	struct loop *lp = r->lp;
 	int slot = hermes_udp_ip_slot(ntohl(to->s_addr));
@@ -277,7 +284,7 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
-	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
+	if (send(f->fd, data, len, MSG_DONTWAIT) < 0) {
 		lp->st.udp_drops[UDP_DROP_SEND]++;
 		return;
 	}
@@ -286,42 +293,72 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
+/* udp_batch: a recvmmsg of up to UDP_BATCH datagrams into the relay's buffers, with the
+ * sender's address and IP_PKTINFO when asked; the count, or -1 (errno) */
+struct udp_batch {
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_in from[UDP_BATCH];
+	char cbuf[UDP_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
+};
+
+static int batch_recv(struct udp_relay *r, int fd, struct udp_batch *b, unsigned max, bool meta)
+{
+	int n;
+
+	for (unsigned i = 0; i < max; i++) {
+		b->iov[i] = (struct iovec){ r->buf + i * r->bufsz, r->bufsz };
+		b->m[i].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+		if (meta) {
+			b->m[i].msg_hdr.msg_name = &b->from[i];
+			b->m[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+			b->m[i].msg_hdr.msg_control = b->cbuf[i];
+			b->m[i].msg_hdr.msg_controllen = sizeof(b->cbuf[i]);
+		}
+	}
+	do
+		n = recvmmsg(fd, b->m, max, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static void relay_read(struct udp_relay *r)
 {
-	for (int i = 0;; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct sockaddr_in app;
-		struct iovec iov = { r->buf, r->bufsz };
-		struct msghdr m = { .msg_name = &app, .msg_namelen = sizeof(app), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct in_addr to = { 0 };
-		ssize_t n;
+	struct udp_batch b;
 
-		if (i == UDP_BURST) {
+	for (int done = 0;;) {
+		int n;
+
+		if (done >= UDP_BURST) {
 			if (!r->more_armed) {
 				io_uring_prep_nop(loop_sqe(r->lp, &r->op_more, relay_more));
 				r->more_armed = true;
 			}
 			return;
 		}
-		n = recvmsg(r->fd, &m, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		n = batch_recv(r, r->fd, &b, UDP_BATCH, true);
+		if (n <= 0)
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
+		done += n;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &b.m[i].msg_hdr;
+			struct in_addr to = { 0 };
+
+			if (m->msg_flags & MSG_TRUNC) {
+				r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+				continue;
+			}
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+				if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+					to = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
+			if (b.from[i].sin_family != AF_INET) {
+				r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
+				continue;
+			}
+			relay_one(r, &b.from[i], &to, b.iov[i].iov_base, b.m[i].msg_len);
 		}
-		if (m.msg_flags & MSG_TRUNC) {
-			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
-			continue;
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				to = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
-		if (app.sin_family != AF_INET) {
-			r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
-			continue;
-		}
-		relay_one(r, &app, &to, (size_t)n);
+		if (n < UDP_BATCH)
+			return; /* a short batch: the socket is drained */
 	}
 }
 
@@ -330,18 +367,22 @@ static void flow_read(struct udp_flow *f)
 {
 	struct udp_relay *r = f->r;
 	struct loop *lp = r->lp;
+	struct udp_batch b;
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
+	struct iovec iov;
+	struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
+			      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&out);
+	struct in_pktinfo *pi = (void *)CMSG_DATA(c);
 
-	for (int i = 0; !f->closing; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
-		struct iovec iov = { r->buf, r->bufsz };
-		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
-				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c = CMSG_FIRSTHDR(&out);
-		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
-		ssize_t n;
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
+	for (int done = 0; !f->closing;) {
+		int n;
 
-		if (i == UDP_BURST) {
+		if (done >= UDP_BURST) {
 			if (!f->more_armed) {
 				io_uring_prep_nop(loop_sqe(lp, &f->op_more, flow_more));
 				f->more_armed = true;
@@ -349,33 +390,33 @@ static void flow_read(struct udp_flow *f)
 			}
 			return;
 		}
-		n = recvmsg(f->fd, &in, MSG_DONTWAIT);
+		n = batch_recv(r, f->fd, &b, UDP_BATCH, false);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			/* ECONNREFUSED and the like: an ICMP error, which the app does not see */
 			lp->st.udp_drops[UDP_DROP_ICMP]++;
+			done++;
 			continue;
 		}
-		if (in.msg_flags & MSG_TRUNC) {
-			lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
-			continue;
+		done += n;
+		for (int i = 0; i < n; i++) {
+			if (b.m[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+				continue;
+			}
+			f->last_ms = lp->now_ms;
+			iov = (struct iovec){ b.iov[i].iov_base, b.m[i].msg_len };
+			if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
+				lp->st.udp_drops[UDP_DROP_SEND]++;
+				continue;
+			}
+			lp->st.udp_datagrams[UDP_DIR_IN]++;
+			lp->st.udp_bytes[UDP_DIR_IN] += b.m[i].msg_len;
+			f->bytes[UDP_DIR_IN] += b.m[i].msg_len;
 		}
-		f->last_ms = lp->now_ms;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
-		iov.iov_len = (size_t)n;
-		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
-			lp->st.udp_drops[UDP_DROP_SEND]++;
-			continue;
-		}
-		lp->st.udp_datagrams[UDP_DIR_IN]++;
-		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
-		f->bytes[UDP_DIR_IN] += (uint64_t)n;
+		if (n < UDP_BATCH)
+			return; /* a short batch: the socket is drained */
 	}
 }
 
@@ -460,7 +501,7 @@ int udp_init(struct loop *lp)
 		return 0;
 	a.sin_port = ((const struct sockaddr_in *)(const void *)&cfg->listen.ss)->sin_port;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->buf = malloc(cfg->udp.max_datagram))) {
+	if (!r || !(r->buf = malloc((size_t)UDP_BATCH * cfg->udp.max_datagram))) {
 		free(r);
 		log_error("out of memory for the UDP relay");
 		return -ENOMEM;
