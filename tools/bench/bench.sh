@@ -1246,6 +1246,20 @@ m_udprtt() { # CONFIG RUN: 64 B UDP request/response, 1 flow, pinned
 		"$(json_num rate "$out") exchanges/s, ${lost:-?} lost"
 }
 
+# reaped_us PID...: CPU time of the PIDs' children that have exited and been waited for
+# (cutime + cstime of /proc/PID/stat, clock ticks), in microseconds: a socat child ends
+# when its server's socket goes away at the end of a test (its write gets ECONNREFUSED),
+# and its time would otherwise be lost from cpu_us
+reaped_us() {
+	local p sum=0 v hz
+	hz=$(getconf CLK_TCK)
+	for p in "$@"; do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $14 + $15 }')
+		sum=$((sum + ${v:-0} * 1000000 / hz))
+	done
+	echo "$sum"
+}
+
 # udp_iperf LOG MBPS: iperf3 -u from the app, one flow of 1200-byte datagrams offered at
 # MBPS Mb/s for UDP_SECS (socket buffers 4 MiB each end, as hermesd's relay has); sets
 # IPERF_U to "SENT RECEIVED LOSS" (Mb/s, Mb/s, % of the datagrams sent) and IPERF_U_CPU to
@@ -1254,10 +1268,10 @@ m_udprtt() { # CONFIG RUN: 64 B UDP request/response, 1 flow, pinned
 udp_iperf() {
 	local log=$1 rate=$2 p0 p1
 	IPERF_U_CPU=
-	[ ${#CFG_PIDS[@]} = 0 ] || p0=$(cpu_us "${CFG_PIDS[@]}")
+	[ ${#CFG_PIDS[@]} = 0 ] || p0=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
 	in_app timeout -k 2 $((UDP_SECS + 20)) iperf3 -u -c "$UDP_ADDR" -p $((PORT_IPERF_UDP + UDP_OFF)) -b "${rate}M" \
 		-l 1200 -w 4M -t "$UDP_SECS" -J --connect-timeout 3000 >"$log" 2>&1
-	[ ${#CFG_PIDS[@]} = 0 ] || p1=$(cpu_us "${CFG_PIDS[@]}")
+	[ ${#CFG_PIDS[@]} = 0 ] || p1=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
 	IPERF_U=$("$PY" -c '
 import json, sys
 try:

@@ -407,7 +407,8 @@ def udp_markdown(meta, configs, results, runs, loads):
                "measurement). \"Highest rate\": the highest offered rate that arrived with < 0.1%% loss and ≥ 95%% "
                "of it received (a rate search, in %s); the sender (iperf3, one thread) shares the 2 CPUs with "
                "the relay, so direct's figure is the machine's own limit. Proxy CPU: the configuration's proxy "
-               "processes' CPU time during the load (schedstat), in %% of one CPU.\n"
+               "processes' CPU time during the load (schedstat, and the children that ended meanwhile: a socat "
+               "child ends with its flow), in %% of one CPU over the test's seconds.\n"
                % (UDP_PROXY_ADDED_US, UDP_TUNNEL_MBPS, UDP_TUNNEL_LOSS_PCT, meta.get("udp_secs", "?"),
                   "every round (BENCH_LOADS names it)" if "udpsearch" in (meta.get("loads") or "").split() else
                   "the cross-check rounds; in quick mode only when BENCH_LOADS names udpsearch"))
