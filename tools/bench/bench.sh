@@ -95,13 +95,14 @@
 #                  one CPU like rtt1 (build/bench/udpping): RTT p50/p99/p99.9, requests
 #                  lost (no reply within 200 ms)
 #   udpbulk        iperf3 -u, 1200-byte datagrams, one flow at 500 Mb/s and at 1 Gb/s
-#                  (UDP_SECS each): rate received, loss %, and the CPU the
+#                  (1 s each): rate received, loss %, and the CPU the
 #                  configuration's proxy processes used (% of one CPU, schedstat)
 #   udpsearch      the highest offered rate (iperf3 -u, 1200 B, 1 s a step, at most
 #                  UDP_SEARCH_STEPS steps from 1 Gb/s, doubling or halving, then
-#                  bisecting) that arrives with < 0.1% loss and >= 95% of it received;
-#                  a cross-check: full mode, in the rounds of the others (EXTRA_RUNS),
-#                  or named in BENCH_LOADS
+#                  bisecting) that arrives with < 0.1% loss and >= 95% of it received
+#                  (about 9 s per configuration): full mode, rounds 1..UDP_SEARCH_RUNS
+#                  (default 2; 0: none); quick mode only when BENCH_LOADS names it (then
+#                  in every round)
 #   tls            the TLS version, suite, key exchange group and signature that the
 #                  listener a TLS configuration's client dials negotiates with that
 #                  client's settings (openssl s_client, round 1): the settings compared
@@ -110,8 +111,8 @@
 # connections, so that a proxy still working off the previous load is not measured on
 # the next one's time. The full run measures every load in every round, so that each
 # figure is a median of RUNS samples. Quick mode leaves out the cross-checks (sockperf,
-# rtt1free, bulk8), h2load other than c=100, and c=10000 (BENCH_C10K=1 measures c=10000
-# in quick mode too).
+# rtt1free, bulk8), h2load other than c=100, the UDP rate search, and c=10000
+# (BENCH_C10K=1 measures c=10000 in quick mode too).
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
@@ -123,7 +124,8 @@
 # measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
-# BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# UDP_SEARCH_RUNS (rounds with the UDP rate search in full mode, default 2),
+# UDP_SEARCH_STEPS (its steps, default 7), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
 # idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
 # h2load c10000 udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
@@ -228,6 +230,12 @@ UDP_SECS=1
 UDP_SEARCH_STEPS=${UDP_SEARCH_STEPS:-7}
 [[ $UDP_SEARCH_STEPS =~ ^[1-9][0-9]?$ ]] || {
 	echo "bench: UDP_SEARCH_STEPS must be 1..99, got '$UDP_SEARCH_STEPS'" >&2
+	exit 2
+}
+# the rate search's rounds in full mode (it costs about 9 s per configuration and round)
+UDP_SEARCH_RUNS=${UDP_SEARCH_RUNS:-2}
+[[ $UDP_SEARCH_RUNS =~ ^[0-9][0-9]?$ ]] || {
+	echo "bench: UDP_SEARCH_RUNS must be 0..99, got '$UDP_SEARCH_RUNS'" >&2
 	exit 2
 }
 if [ $QUICK = 1 ]; then
@@ -1343,9 +1351,12 @@ m_udpsearch() {
 	say "  udp rate search: $lo Mb/s offered passes ($best received)$([ $hi = 0 ] || echo ", $hi fails")"
 }
 
-# udpsearch_round RUN: whether round RUN searches the UDP rate (a cross-check; named in
-# BENCH_LOADS: every round)
-udpsearch_round() { want_load udpsearch && { cross_round "$1" || [ -n "${BENCH_LOADS:-}" ]; }; }
+# udpsearch_round RUN: whether round RUN searches the UDP rate (full mode: the first
+# UDP_SEARCH_RUNS rounds; named in BENCH_LOADS: every round)
+udpsearch_round() {
+	want_load udpsearch || return 1
+	[ -n "${BENCH_LOADS:-}" ] || { [ "$QUICK" = 0 ] && [ "$1" -le "$UDP_SEARCH_RUNS" ]; }
+}
 
 # ns_stat NS NAME LABEL_SUBSTRING: the sum of a hermesd's /stats samples in NS (its admin
 # port 127.0.0.1:15000), like common.sh's stat_value for A's
@@ -1867,7 +1878,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
-\"udp_secs\":$UDP_SECS,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
+\"udp_secs\":$UDP_SECS,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"loads\":$(json_str "${BENCH_LOADS:-}"),\"rt\":$RT,\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)$BASE_META}"

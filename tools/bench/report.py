@@ -411,7 +411,8 @@ def udp_markdown(meta, configs, results, runs, loads):
                "child ends with its flow), in %% of one CPU over the test's seconds.\n"
                % (UDP_PROXY_ADDED_US, UDP_TUNNEL_MBPS, UDP_TUNNEL_LOSS_PCT, meta.get("udp_secs", "?"),
                   "every round (BENCH_LOADS names it)" if "udpsearch" in (meta.get("loads") or "").split() else
-                  "the cross-check rounds; in quick mode only when BENCH_LOADS names udpsearch"))
+                  "rounds 1–%s; in quick mode only when BENCH_LOADS names udpsearch"
+                  % meta.get("udp_search_runs", "?")))
     out.append("| configuration | proxies | tunnel hops | UDP RTT p50 [µs] | added per proxy [µs] | added per hop "
                "[µs] | 1 Gb/s offered: received [Mb/s] | loss [%] | proxy CPU [%] | highest rate < 0.1% loss "
                "[Mb/s] | target |")
@@ -473,7 +474,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk %s s, h2load %s s "
                "per measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration but the "
                "opt-in haproxy-mtls-2hop, hermes-uring-noacct, hermes-uring-tc and hermes-kernel) or "
-               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
+               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100, the UDP rate search and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
                   meta.get("conn_secs"), meta.get("http_secs"), meta.get("h2_secs", meta.get("http_secs")),
