@@ -451,7 +451,10 @@ start_servers() {
 	PP_FREE_PID=$BG_PID
 	bg connrate-server s "$BENCHBIN/connrate" server -a 0.0.0.0 -p $PORT_CONNRATE -T $SERVER_MAX_SECS
 	bg iperf3-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF
-	bg iperf3-udp-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP
+	# iperf3 -u replies from the address its route picks: one server per address, so that a
+	# tunnel's flow to $TGT_TUN hears back from $TGT_TUN
+	bg iperf3-udp-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_PROXY
+	bg iperf3-udp-server-tun s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_TUN
 	bg udpping-server s taskset -c "$RTT_CPU" "$BENCHBIN/udpping" server -a 0.0.0.0 -p $PORT_UDPPING -T $SERVER_MAX_SECS
 	start_origin
 	start_squid_c
@@ -1270,7 +1273,10 @@ reaped_us() {
 
 # udp_iperf LOG MBPS: iperf3 -u from the app, one flow of 1200-byte datagrams offered at
 # MBPS Mb/s for UDP_SECS (socket buffers 4 MiB each end, as hermesd's relay has); sets
-# IPERF_U to "SENT RECEIVED LOSS" (Mb/s, Mb/s, % of the datagrams sent) and IPERF_U_CPU to
+# IPERF_U to "SENT RECEIVED LOSS UNDELIVERED" (Mb/s, Mb/s, iperf3's loss: the gaps in the
+# sequence the server received, in %; the datagrams sent that the server had not received
+# when the test ended, in % of those sent: lost, or still queued on the path, which
+# iperf3's loss does not count) and IPERF_U_CPU to
 # the CPU the configuration's proxy processes used meanwhile (% of one CPU over the test's
 # seconds; empty without proxies); returns 1 with IPERF_U the reason when it failed
 udp_iperf() {
@@ -1291,7 +1297,10 @@ if d.get("error"):
 s, r = d["end"]["sum_sent"], d["end"]["sum_received"]
 if not r.get("packets"):
     print("the server received no datagram"); sys.exit(1)
-print("%.1f %.1f %.4f %.3f" % (s["bits_per_second"] / 1e6, r["bits_per_second"] / 1e6, r["lost_percent"], r["seconds"]))
+got = r["packets"] - r["lost_packets"]
+und = max(0.0, 100.0 * (s["packets"] - got) / s["packets"]) if s.get("packets") else 0.0
+print("%.1f %.1f %.4f %.4f %.3f" % (s["bits_per_second"] / 1e6, r["bits_per_second"] / 1e6, r["lost_percent"], und,
+                                    r["seconds"]))
 ' "$log") || return 1
 	local secs=${IPERF_U##* }
 	IPERF_U=${IPERF_U% *}
@@ -1301,16 +1310,18 @@ print("%.1f %.1f %.4f %.3f" % (s["bits_per_second"] / 1e6, r["bits_per_second"] 
 }
 
 m_udpbulk() { # CONFIG RUN MBPS: iperf3 -u at a fixed rate
-	local cfg=$1 run=$2 rate=$3 sent rcv loss
+	local cfg=$1 run=$2 rate=$3 sent rcv loss und
 	if ! udp_iperf "$LOGS/$1-r$2-iperf3u-${3}M.json" "$rate"; then
 		bench_error "$cfg" "$run" "iperf3 -u at $rate Mb/s" "$IPERF_U"
 		return 1
 	fi
-	read -r sent rcv loss <<<"$IPERF_U"
+	read -r sent rcv loss und <<<"$IPERF_U"
+	sample "$cfg" "$run" "udp${rate}_sent_mbps" "$sent"
 	sample "$cfg" "$run" "udp${rate}_mbps" "$rcv"
 	sample "$cfg" "$run" "udp${rate}_loss_pct" "$loss"
+	sample "$cfg" "$run" "udp${rate}_undelivered_pct" "$und"
 	[ -z "$IPERF_U_CPU" ] || sample "$cfg" "$run" "udp${rate}_cpu_pct" "$IPERF_U_CPU"
-	say "  iperf3 -u 1200 B at $rate Mb/s: sent $sent, received $rcv Mb/s, $loss% lost${IPERF_U_CPU:+, proxies $IPERF_U_CPU% of a CPU}"
+	say "  iperf3 -u 1200 B at $rate Mb/s: sent $sent, received $rcv Mb/s, $loss% lost, $und% not received by the end${IPERF_U_CPU:+, proxies $IPERF_U_CPU% of a CPU}"
 }
 
 # m_udpsearch CONFIG RUN: the highest offered rate that arrives with < 0.1% loss and at
@@ -1319,15 +1330,15 @@ m_udpbulk() { # CONFIG RUN MBPS: iperf3 -u at a fixed rate
 # passes, then bisecting, in UDP_SEARCH_STEPS steps at most (until the bracket is within
 # 5%); the sample is the rate received at the best step
 m_udpsearch() {
-	local cfg=$1 run=$2 rate=1000 lo=0 hi=0 best='' step sent rcv loss ok
+	local cfg=$1 run=$2 rate=1000 lo=0 hi=0 best='' step sent rcv loss und ok
 	for ((step = 1; step <= UDP_SEARCH_STEPS; step++)); do
 		if ! udp_iperf "$LOGS/$cfg-r$run-iperf3u-search$step.json" "$rate"; then
 			bench_error "$cfg" "$run" "udp rate search at $rate Mb/s" "$IPERF_U"
 			return 1
 		fi
-		read -r sent rcv loss <<<"$IPERF_U"
+		read -r sent rcv loss und <<<"$IPERF_U"
 		ok=$(awk -v r="$rate" -v g="$rcv" -v l="$loss" 'BEGIN { print (l < 0.1 && g >= 0.95 * r) ? 1 : 0 }')
-		say "  udp search step $step: $rate Mb/s offered, sent $sent, received $rcv, $loss% lost: $([ "$ok" = 1 ] && echo pass || echo fail)"
+		say "  udp search step $step: $rate Mb/s offered, sent $sent, received $rcv, $loss% lost ($und% not received by the end): $([ "$ok" = 1 ] && echo pass || echo fail)"
 		if [ "$ok" = 1 ]; then
 			lo=$rate best=$rcv
 		else

@@ -112,16 +112,22 @@ METRICS = [
     ("udprr_rate", "UDP exchanges/s, 64 B, 1 flow, 1 CPU", "1/s", "higher", "udp"),
     ("udprtt_lost", "UDP ping-pong: requests lost (no reply in 200 ms)", "count", "lower", "udp"),
     ("udp500_mbps", "UDP 1200 B offered at 500 Mb/s: received (iperf3 -u)", "Mb/s", "higher", "udp"),
-    ("udp500_loss_pct", "UDP 1200 B at 500 Mb/s: loss", "%", "lower", "udp"),
+    ("udp500_loss_pct", "UDP 1200 B at 500 Mb/s: loss (iperf3: sequence gaps at the server)", "%", "lower", "udp"),
+    ("udp500_undelivered_pct", "UDP 1200 B at 500 Mb/s: sent but not received by the test's end", "%", "lower", "udp"),
+    ("udp500_sent_mbps", "UDP 1200 B at 500 Mb/s: sent (the sender's own rate)", "Mb/s", "higher", "udp"),
     ("udp500_cpu_pct", "UDP 1200 B at 500 Mb/s: proxy CPU", "% of a CPU", "lower", "udp"),
     ("udp1000_mbps", "UDP 1200 B offered at 1 Gb/s: received", "Mb/s", "higher", "udp"),
-    ("udp1000_loss_pct", "UDP 1200 B at 1 Gb/s: loss", "%", "lower", "udp"),
+    ("udp1000_loss_pct", "UDP 1200 B at 1 Gb/s: loss (iperf3: sequence gaps at the server)", "%", "lower", "udp"),
+    ("udp1000_undelivered_pct", "UDP 1200 B at 1 Gb/s: sent but not received by the test's end", "%", "lower", "udp"),
+    ("udp1000_sent_mbps", "UDP 1200 B at 1 Gb/s: sent (the sender's own rate)", "Mb/s", "higher", "udp"),
     ("udp1000_cpu_pct", "UDP 1200 B at 1 Gb/s: proxy CPU", "% of a CPU", "lower", "udp"),
     ("udpmax_mbps", "UDP 1200 B: highest rate with < 0.1% loss (received)", "Mb/s", "higher", "udp"),
 ]
 # error counts: no ratio to direct (0 / 0); the rows of the loads below c=10000 are shown
 # only when some configuration had errors there
 COUNTS = {m[0] for m in METRICS if m[2] == "count"}
+# shares (loss, CPU): a ratio of two percentages to direct's says nothing
+NO_RATIO = COUNTS | {m[0] for m in METRICS if m[2].startswith("%")}
 ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued", "udprtt_lost"}
 # derived per round against the same round's direct sample: name, label, unit, source metric
 DERIVED = [
@@ -232,7 +238,7 @@ def summarize(configs, samples):
     base = results.get(DIRECT, {})
     for name, per_metric in results.items():
         for metric, r in per_metric.items():
-            if metric in DERIVED_NAMES or metric in COUNTS:
+            if metric in DERIVED_NAMES or metric in NO_RATIO:
                 r["ratio_to_direct"] = None
                 continue
             d = base.get(metric)
@@ -405,7 +411,9 @@ def udp_markdown(meta, configs, results, runs, loads):
                "direct's in the same round, 1 flow, everything pinned to one CPU as for TCP); a tunnel hop moves "
                "≥ %d Mb/s of 1200-byte datagrams with < %g%% loss at that rate (iperf3 -u, one flow, %s s per "
                "measurement). \"Highest rate\": the highest offered rate that arrived with < 0.1%% loss and ≥ 95%% "
-               "of it received (a rate search, in %s); the sender (iperf3, one thread) shares the 2 CPUs with "
+               "of it received (a rate search, in %s). Loss is iperf3's (gaps in the sequence the server received); "
+               "datagrams still queued on the path when the test ends are not in it: compare received with offered "
+               "(the \"UDP loads\" table also gives what the sender sent and what it sent that never arrived); the sender (iperf3, one thread) shares the 2 CPUs with "
                "the relay, so direct's figure is the machine's own limit. Proxy CPU: the configuration's proxy "
                "processes' CPU time during the load (schedstat, and the children that ended meanwhile: a socat "
                "child ends with its flow), in %% of one CPU over the test's seconds.\n"

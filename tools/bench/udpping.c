@@ -2,7 +2,9 @@
  * UDP counterpart of pingpong.c.
  *
  *   udpping server -a ADDR -p PORT [-T MAXSECS]
- *       sends every datagram it receives back to its sender, unchanged, until
+ *       sends every datagram it receives back to its sender, unchanged, from the address
+ *       it was sent to (IP_PKTINFO: bound to 0.0.0.0 on a host with several addresses, a
+ *       reply from another one would miss a connected client socket), until
  *       SIGTERM/SIGINT or MAXSECS (default 3600) have passed.
  *   udpping client -a ADDR -p PORT [-c FLOWS] [-m SIZE] [-t SECS] [-w WARMUP]
  *                  [-r TIMEOUT_MS] [-U]
@@ -56,10 +58,11 @@ static int run_server(const char *addr, int port, unsigned max_secs)
 	struct mmsghdr msgs[SRV_BATCH];
 	struct iovec iovs[SRV_BATCH];
 	struct sockaddr_storage peers[SRV_BATCH];
+	char cbufs[SRV_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
 	struct sockaddr_storage ss;
 	uint64_t deadline = now_ns() + (uint64_t)max_secs * 1000000000ull;
 	socklen_t len;
-	int fd, rc, rcvbuf = 4 << 20;
+	int fd, rc, rcvbuf = 4 << 20, one = 1;
 	bool warned = false;
 
 	rc = parse_sockaddr(addr, port, &ss, &len);
@@ -73,6 +76,8 @@ static int run_server(const char *addr, int port, unsigned max_secs)
 	}
 	/* a burst from many flows must not be dropped here: the relay is what is measured */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	if (ss.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	fprintf(stderr, "udpping server: listening on %s:%d\n", addr, port);
 	while (!stop_requested && now_ns() < deadline) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -83,7 +88,8 @@ static int run_server(const char *addr, int port, unsigned max_secs)
 		for (int i = 0; i < SRV_BATCH; i++) {
 			iovs[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 			msgs[i].msg_hdr = (struct msghdr){ .msg_name = &peers[i], .msg_namelen = sizeof(peers[i]),
-							   .msg_iov = &iovs[i], .msg_iovlen = 1 };
+							   .msg_iov = &iovs[i], .msg_iovlen = 1,
+							   .msg_control = cbufs[i], .msg_controllen = sizeof(cbufs[i]) };
 		}
 		n = recvmmsg(fd, msgs, SRV_BATCH, MSG_DONTWAIT, NULL);
 		for (int i = 0; i < n; i++) {
@@ -95,6 +101,14 @@ static int run_server(const char *addr, int port, unsigned max_secs)
 				continue;
 			}
 			iovs[i].iov_len = msgs[i].msg_len;
+			/* the request's IP_PKTINFO becomes the reply's source address */
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+				if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo *pi = (void *)CMSG_DATA(c);
+
+					pi->ipi_spec_dst = pi->ipi_addr;
+					pi->ipi_ifindex = 0;
+				}
 			sendmsg(fd, &msgs[i].msg_hdr, MSG_DONTWAIT);
 		}
 	}
