@@ -370,26 +370,16 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int port = 0, nflows = 1, opt;
+	int port = 0, nflows = 1, opt, rc;
 	long size = 64, timeout_ms = 200;
 	double secs = 3, warmup = 0.3;
 	unsigned max_secs = 3600;
 	bool server, unconnected = false;
 	char *endp;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "server")) {
-		server = true;
-	} else if (!strcmp(argv[1], "client")) {
-		server = false;
-	} else {
-		usage(stderr);
-		return 2;
-	}
-	optind = 2;
+	rc = bench_mode(argc, argv, usage, &server);
+	if (rc >= 0)
+		return rc;
 	while ((opt = getopt(argc, argv, "a:p:c:m:t:w:T:r:U")) != -1) {
 		errno = 0;
 		endp = (char *)"";
