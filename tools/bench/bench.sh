@@ -38,6 +38,17 @@
 #   nghttpx-mtls-1hop    nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2
 #                        over mTLS 1.3 -> nghttpx on C -> nginx (HTTP/1.1): an HTTP/2
 #                        proxy pair, the L7 peer of tun-h2-1hop (HTTP loads only)
+# UDP (the udp loads below only; direct measures them too):
+#   hermes-udp           hermesd on A, a `protocol: udp` proxy rule: its UDP relay
+#   socat-udp            socat on A (UDP4-LISTEN,fork -> UDP4): a UDP relay the app is
+#                        pointed at (HAProxy 2.6 has no UDP proxying; see the report)
+#   tun-udp-1hop         a `protocol: udp` rule with action tunnel: A's hermesd -> C's
+#                        hermesd, CONNECT-UDP over HTTP/2 with mutual TLS 1.3 (the routes
+#                        of tun-h2-1hop)
+#   tun-udp-2hop         the same A -> R -> C (the routes of tun-h2-2hop)
+#                        Both tunnel rows are "not measured: unsupported" while hermesd
+#                        --check refuses their rule (a hermesd whose tunnel action does
+#                        not carry UDP).
 # A configuration whose software is missing (no option in --help, --check refuses it, no
 # binary) is recorded as not available; one whose processes fail to start as failed.
 #
@@ -80,6 +91,18 @@
 #                        connections shows it. 10000 connections through one proxy
 #                        process take 20000 descriptors in it: the harness raises
 #                        RLIMIT_NOFILE as far as it may and records every proxy's limit.
+#   udprtt         64 B UDP request/response, 1 flow (a connected socket), pinned to
+#                  one CPU like rtt1 (build/bench/udpping): RTT p50/p99/p99.9, requests
+#                  lost (no reply within 200 ms)
+#   udpbulk        iperf3 -u, 1200-byte datagrams, one flow at 500 Mb/s and at 1 Gb/s
+#                  (1 s each): rate received, loss %, and the CPU the
+#                  configuration's proxy processes used (% of one CPU, schedstat)
+#   udpsearch      the highest offered rate (iperf3 -u, 1200 B, 1 s a step, at most
+#                  UDP_SEARCH_STEPS steps from 1 Gb/s, doubling or halving, then
+#                  bisecting) that arrives with < 0.1% loss and >= 95% of it received
+#                  (about 9 s per configuration): full mode, rounds 1..UDP_SEARCH_RUNS
+#                  (default 2; 0: none); quick mode only when BENCH_LOADS names it (then
+#                  in every round)
 #   tls            the TLS version, suite, key exchange group and signature that the
 #                  listener a TLS configuration's client dials negotiates with that
 #                  client's settings (openssl s_client, round 1): the settings compared
@@ -88,8 +111,8 @@
 # connections, so that a proxy still working off the previous load is not measured on
 # the next one's time. The full run measures every load in every round, so that each
 # figure is a median of RUNS samples. Quick mode leaves out the cross-checks (sockperf,
-# rtt1free, bulk8), h2load other than c=100, and c=10000 (BENCH_C10K=1 measures c=10000
-# in quick mode too).
+# rtt1free, bulk8), h2load other than c=100, the UDP rate search, and c=10000
+# (BENCH_C10K=1 measures c=10000 in quick mode too).
 # Every sample goes to $BUILD/bench/raw.jsonl (one JSON object a line); report.py turns
 # them into $BUILD/bench/results.json, results.md and PNG plots (gnuplot). Tool outputs
 # and proxy logs: $BUILD/bench/logs/.
@@ -101,9 +124,10 @@
 # measured only when named there), BENCH_C10K=0|1 (c=10000 off or on; default on in full
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
-# BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# UDP_SEARCH_RUNS (rounds with the UDP rate search in full mode, default 2),
+# UDP_SEARCH_STEPS (its steps, default 7), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
 # idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
-# h2load c10000; the quick-mode and round limits above still apply; for bisecting one
+# h2load c10000 udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
 # client and server and every proxy process of the configuration run SCHED_FIFO, priority
 # 10, for that load only: on a machine where other work runs, the scheduler's choice of
@@ -161,6 +185,8 @@ PORT_CONNRATE=7002
 PORT_SOCKPERF=7003
 PORT_PINGPONG_FREE=7004 # an unpinned pingpong server
 PORT_IPERF=5201
+PORT_IPERF_UDP=5202 # iperf3 -u (its own server: UDP tests and TCP bulk never share one)
+PORT_UDPPING=7005   # UDP
 PORT_HTTP=8080 # nginx origin, HTTP/1.1
 PORT_H2C=8081  # nginx origin, HTTP/2 prior knowledge
 PORT_SQUID=3128
@@ -199,6 +225,19 @@ if [ -n "${BENCH_BASE:-}" ]; then
 		}
 	done
 fi
+# UDP throughput: iperf3 -u takes whole seconds; the rate search's steps take 1 s each
+UDP_SECS=1
+UDP_SEARCH_STEPS=${UDP_SEARCH_STEPS:-7}
+[[ $UDP_SEARCH_STEPS =~ ^[1-9][0-9]?$ ]] || {
+	echo "bench: UDP_SEARCH_STEPS must be 1..99, got '$UDP_SEARCH_STEPS'" >&2
+	exit 2
+}
+# the rate search's rounds in full mode (it costs about 9 s per configuration and round)
+UDP_SEARCH_RUNS=${UDP_SEARCH_RUNS:-2}
+[[ $UDP_SEARCH_RUNS =~ ^[0-9][0-9]?$ ]] || {
+	echo "bench: UDP_SEARCH_RUNS must be 0..99, got '$UDP_SEARCH_RUNS'" >&2
+	exit 2
+}
 if [ $QUICK = 1 ]; then
 	RUNS=${RUNS:-2} RTT_SECS=0.5 SOCKPERF_SECS=1 BULK_SECS=1 CONN_SECS=0.7 HTTP_SECS=1 H2_SECS=1
 else
@@ -239,7 +278,7 @@ BIG_RUNS=${BIG_RUNS:-$RUNS}
 }
 # BENCH_LOADS: only these loads (e.g. to bisect one row: a round of one load takes
 # seconds, a whole configuration minutes)
-LOAD_NAMES="idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000"
+LOAD_NAMES="idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000 udprtt udpbulk udpsearch"
 for l in ${BENCH_LOADS:-}; do
 	case " $LOAD_NAMES " in *" $l "*) ;; *)
 		echo "bench: BENCH_LOADS names '$l', which is not a load: give some of $LOAD_NAMES" >&2
@@ -275,7 +314,8 @@ NOFILE=$(ulimit -n)
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
 ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
-	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c)
+	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c
+	hermes-udp socat-udp tun-udp-1hop tun-udp-2hop)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel "
 # measured only when BENCH_CONFIGS names them, for the full run's 30-minute budget: 20000
 # TLS handshakes at c=10000 and a handshake per flow in every load make the 2-hop HAProxy
@@ -313,26 +353,35 @@ declare -A CFG_DESC=(
 	[haproxy-mtls-1hop]="HAProxy 2.6 mode tcp on A (the app is pointed at it) -> TLS 1.3 with client certificates both ways (hermesctl certs, ${TLS_SUITE}, ${TLS_GROUP}, names checked, no session resumption) -> HAProxy on C -> the server; one TLS connection per flow (the stunnel shape), nbthread = cores on each: the peer of tun-h2-1hop"
 	[haproxy-mtls-2hop]="the same through HAProxy on R, which ends TLS and opens its own mTLS connection to C (as R's hermesd does): the peer of tun-h2-2hop; 3 HAProxy on the path"
 	[nghttpx-mtls-1hop]="nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2 over TLS 1.3 with client certificates (same certificates, suite and group) -> nghttpx on C -> nginx on C (HTTP/1.1, keep-alive); workers = cores on each: an HTTP/2-over-mTLS proxy pair, the L7 peer of tun-h2-1hop"
+	[hermes-udp]="hermesd on A, a protocol: udp proxy rule for the servers' address: the UDP relay (transparent: the app sends to the server's address)"
+	[socat-udp]="socat 1.7 on A, UDP4-LISTEN on 127.0.0.1 (the app is pointed at it), fork (a child per client address), UDP4 to the server; socket buffers 4 MiB as hermesd's relay; the iperf3 control connection through a TCP socat beside it"
+	[tun-udp-1hop]="policy tunnel for UDP (protocol: udp, action tunnel): A's hermesd -> C's hermesd, CONNECT-UDP over HTTP/2 with mutual TLS 1.3 (the route of tun-h2-1hop); 2 hermesd, 1 tunnel hop"
+	[tun-udp-2hop]="the same A -> R -> C (the routes of tun-h2-2hop); 3 hermesd, 2 tunnel hops"
 )
 # proxy processes on the path and tunnel hops between hermesd instances
 declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
 	[hermes-uring-tc]=1 [hermes-kernel]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
 	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1
-	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2)
+	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2
+	[hermes-udp]=1 [socat-udp]=1 [tun-udp-1hop]=2 [tun-udp-2hop]=3)
 declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1
-	[haproxy-mtls-1hop]=1 [haproxy-mtls-2hop]=2 [nghttpx-mtls-1hop]=1)
+	[haproxy-mtls-1hop]=1 [haproxy-mtls-2hop]=2 [nghttpx-mtls-1hop]=1 [tun-udp-1hop]=1 [tun-udp-2hop]=2)
 declare -A CFG_OK=()     # 1 when the configuration is measured
 declare -A CFG_REASON=() # why it is not
 
 # loads per configuration: l4 (every TCP load), pp (ping-pong only, through a CONNECT
-# proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads)
+# proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads), udp (the UDP loads)
 declare -A CFG_LOADS=(
-	[direct]='l4 http h2' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
+	[direct]='l4 http h2 udp' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
 	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [hermes-kernel]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
 	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
 	[haproxy-mtls-1hop]='l4 http h2' [haproxy-mtls-2hop]='l4 http h2' [nghttpx-mtls-1hop]='http h2'
+	[hermes-udp]=udp [socat-udp]=udp [tun-udp-1hop]=udp [tun-udp-2hop]=udp
 )
+# the configuration file of the hermesd configurations that steer UDP (write_configs), also
+# what probe_configs has hermesd --check: a hermesd that refuses its rule cannot run it
+declare -A CFG_UDP_YAML=([hermes-udp]=a-udp.yaml [tun-udp-1hop]=a-udp-tun.yaml [tun-udp-2hop]=a-udp-tun-2hop.yaml)
 # the TLS configurations: the listener their first hop dials (probed with openssl
 # s_client from A with A's certificate), its certificate name, and the client's suites
 # (empty: OpenSSL's defaults, which hermesd uses)
@@ -385,10 +434,12 @@ json_num() {
 
 # ---------------------------------------------------------------- servers
 
-# wait_listen NS PORT: until a socket listens on PORT in NS (bounded 10 s); no connection
-# is made (iperf3 would take one as a client)
+# wait_listen NS PORT[/udp]: until a socket listens on TCP PORT (or is bound to UDP PORT)
+# in NS (bounded 10 s); no connection is made (iperf3 would take one as a client)
 wait_listen() {
-	wait_until 10 sh -c 'nsenter --net="/run/netns/$0" ss -Hltn "sport = :$1" | grep -q .' "$1" "$2"
+	local p=${2%/udp} t=t
+	[ "$p" = "$2" ] || t=u
+	wait_until 10 sh -c 'nsenter --net="/run/netns/$0" ss -Hl$2n "sport = :$1" | grep -q .' "$1" "$p" "$t"
 }
 
 # Servers on C listen on every address: the proxy flows dial 10.77.1.2, the tunnel flows
@@ -400,10 +451,16 @@ start_servers() {
 	PP_FREE_PID=$BG_PID
 	bg connrate-server s "$BENCHBIN/connrate" server -a 0.0.0.0 -p $PORT_CONNRATE -T $SERVER_MAX_SECS
 	bg iperf3-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF
+	# iperf3 -u replies from the address its route picks: one server per address, so that a
+	# tunnel's flow to $TGT_TUN hears back from $TGT_TUN
+	bg iperf3-udp-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_PROXY
+	bg iperf3-udp-server-tun s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_TUN
+	bg udpping-server s taskset -c "$RTT_CPU" "$BENCHBIN/udpping" server -a 0.0.0.0 -p $PORT_UDPPING -T $SERVER_MAX_SECS
 	start_origin
 	start_squid_c
 	local p
-	for p in $PORT_PINGPONG $PORT_SOCKPERF $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C $PORT_SQUID; do
+	for p in $PORT_PINGPONG $PORT_SOCKPERF $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C $PORT_SQUID \
+		$PORT_IPERF_UDP $PORT_UDPPING/udp; do
 		wait_listen "$NS_S" "$p" || {
 			tail -n 5 "$TMP"/*.log
 			die "no server listening on :$p in $NS_S"
@@ -411,7 +468,7 @@ start_servers() {
 	done
 	say "servers up in $NS_S: pingpong :$PORT_PINGPONG and sockperf :$PORT_SOCKPERF on CPU $RTT_CPU," \
 		"pingpong :$PORT_PINGPONG_FREE, connrate :$PORT_CONNRATE, iperf3 :$PORT_IPERF, nginx :$PORT_HTTP (h1)" \
-		":$PORT_H2C (h2c), squid :$PORT_SQUID"
+		":$PORT_H2C (h2c), squid :$PORT_SQUID, udpping UDP :$PORT_UDPPING on CPU $RTT_CPU, iperf3 (UDP tests) :$PORT_IPERF_UDP"
 }
 
 # NGINX_CONNS: nginx's worker_connections (origin and nginx-rp). 10000 client connections
@@ -633,8 +690,9 @@ peer_up() {
 	await_up "$LAUNCH_PID" "$ns" "$log" "hermesd $tag"
 }
 
-# proc_up NAME NS PORT CMD...: a peer proxy process; appends its PID to CFG_PIDS; waits
-# until PORT listens in NS; returns 1 (HERMESD_FAIL set) when it does not
+# proc_up NAME NS PORT[/udp] CMD...: a peer proxy process; appends its PID to CFG_PIDS;
+# waits until PORT listens (or is bound, UDP) in NS; returns 1 (HERMESD_FAIL set) when it
+# does not
 proc_up() {
 	local name=$1 ns=$2 port=$3
 	shift 3
@@ -650,7 +708,8 @@ proc_up() {
 
 tls_yaml() { echo "tls: {cert: $TMP/pki/$1.crt, key: $TMP/pki/$1.key, ca: $TMP/pki/ca.crt}"; }
 
-# tunnel_a_yaml PEERS [TLS_HOST]: A's configuration for the tunnel configurations
+# tunnel_a_yaml PEERS [TLS_HOST [PROTOCOL]]: A's configuration for the tunnel
+# configurations (PROTOCOL udp: the rule tunnels UDP only)
 tunnel_a_yaml() {
 	[ -n "${2:-}" ] && tls_yaml "$2"
 	cat <<YAML
@@ -662,6 +721,8 @@ policy:
   - match: $TGT_TUN/32
     action: tunnel
 YAML
+	[ -n "${3:-}" ] && echo "    protocol: $3"
+	return 0
 }
 
 # haproxy_tcp_cfg [GLOBAL_LINE...]: the global and defaults sections of the mode tcp
@@ -720,6 +781,15 @@ YAML
 	tunnel_a_yaml "{address: 10.77.1.2:15008, name: c, protocol: h2}" a >"$d/a-h2.yaml"
 	tunnel_a_yaml "{address: 10.77.2.2:15008, name: r, protocol: h2}" a >"$d/a-h2-2hop.yaml"
 	tunnel_a_yaml "{address: 10.77.1.2:$PORT_SQUID, protocol: h1}" >"$d/a-squid.yaml"
+	# UDP: the relay for the proxy rule; CONNECT-UDP over the h2/mTLS routes for the tunnels
+	cat >"$d/a-udp.yaml" <<YAML
+policy:
+  - match: $TGT_PROXY/32
+    action: proxy
+    protocol: udp
+YAML
+	tunnel_a_yaml "{address: 10.77.1.2:15008, name: c, protocol: h2}" a udp >"$d/a-udp-tun.yaml"
+	tunnel_a_yaml "{address: 10.77.2.2:15008, name: r, protocol: h2}" a udp >"$d/a-udp-tun-2hop.yaml"
 	cat >"$d/a-http.yaml" <<YAML
 policy:
   - match: $TGT_TUN/32:$PORT_HTTP
@@ -818,14 +888,34 @@ NGHTTPX_COMMON=(--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-ke
 # cfg_up CONFIG: start the configuration's proxies (hermesd for the Hermes ones); sets
 # CFG_PIDS (every proxy process, for pinning and memory) and the addresses the loads use:
 #   L4_ADDR, L4_OFF (the server port + L4_OFF), PP_PROXY (pingpong -x), HTTP_HOSTPORT,
-#   H2_HOSTPORT. Returns 1 (HERMESD_FAIL set) when something did not start.
+#   H2_HOSTPORT, UDP_ADDR and UDP_OFF (the UDP loads). Returns 1 (HERMESD_FAIL set) when
+#   something did not start.
 CFG_PIDS=()
 cfg_up() {
 	local cfg=$1 d=$TMP/cfg
-	CFG_PIDS=() L4_ADDR=$TGT_PROXY L4_OFF=0 PP_PROXY=
+	CFG_PIDS=() L4_ADDR=$TGT_PROXY L4_OFF=0 PP_PROXY='' UDP_ADDR=$TGT_PROXY UDP_OFF=0
 	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C
 	case $cfg in
 	direct) ;;
+	hermes-udp)
+		a_hermesd_up -c "$d/${CFG_UDP_YAML[$cfg]}" || return 1
+		CFG_PIDS+=("$HERMESD_PID")
+		;;
+	socat-udp)
+		# socat as its users run it for a UDP relay: a child per client address (fork),
+		# each with its own connected socket to the server; -T ends idle children. The
+		# socket buffers are hermesd's relay's (4 MiB; socat has no SO_RCVBUFFORCE, so
+		# net.core.rmem_max caps them). iperf3's control connection (TCP) needs a relay too.
+		UDP_ADDR=127.0.0.1 UDP_OFF=10000
+		local p u
+		for p in $PORT_UDPPING $PORT_IPERF_UDP; do
+			u=rcvbuf=4194304,sndbuf=4194304
+			proc_up "socat-udp-$p" "$NS_C" $((p + UDP_OFF))/udp socat -T 10 \
+				"UDP4-LISTEN:$((p + UDP_OFF)),bind=127.0.0.1,fork,reuseaddr,$u" "UDP4:$TGT_PROXY:$p,$u" || return 1
+		done
+		proc_up socat-tcp-iperf3 "$NS_C" $((PORT_IPERF_UDP + UDP_OFF)) socat \
+			"TCP4-LISTEN:$((PORT_IPERF_UDP + UDP_OFF)),bind=127.0.0.1,fork,reuseaddr" "TCP4:$TGT_PROXY:$PORT_IPERF_UDP" || return 1
+		;;
 	hermes-uring*|hermes-splice|hermes-kernel)
 		# shellcheck disable=SC2086 # the arguments are words
 		a_hermesd_up ${CFG_ARGS[$cfg]} || return 1
@@ -833,10 +923,10 @@ cfg_up() {
 		ensure_policy
 		;;
 	tun-*)
-		L4_ADDR=$TGT_TUN HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP H2_HOSTPORT=$TGT_TUN:$PORT_H2C
+		L4_ADDR=$TGT_TUN HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP H2_HOSTPORT=$TGT_TUN:$PORT_H2C UDP_ADDR=$TGT_TUN
 		case $cfg in
-		tun-h1-1hop | tun-h2-1hop) peer_up "$NS_S" c -c "$d/c.yaml" --tunnel-listen 10.77.1.2:15008 || return 1 ;;
-		tun-h2-2hop)
+		tun-h1-1hop | tun-h2-1hop | tun-udp-1hop) peer_up "$NS_S" c -c "$d/c.yaml" --tunnel-listen 10.77.1.2:15008 || return 1 ;;
+		tun-h2-2hop | tun-udp-2hop)
 			peer_up "$NS_S" c -c "$d/c.yaml" --tunnel-listen 10.77.3.2:15008 || return 1
 			peer_up "$NS_R" r -c "$d/r.yaml" --tunnel-listen 10.77.2.2:15008 || return 1
 			;;
@@ -847,6 +937,7 @@ cfg_up() {
 		tun-h2-1hop) a_hermesd_up -c "$d/a-h2.yaml" || return 1 ;;
 		tun-h2-2hop) a_hermesd_up -c "$d/a-h2-2hop.yaml" || return 1 ;;
 		tun-h1-squid) a_hermesd_up -c "$d/a-squid.yaml" || return 1 ;;
+		tun-udp-*) a_hermesd_up -c "$d/${CFG_UDP_YAML[$cfg]}" || return 1 ;;
 		esac
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
@@ -935,6 +1026,17 @@ ensure_policy() {
 hermesd_refuses() {
 	local cfg=$1 bin=$2 help=$3 out rc
 	case $cfg in
+	hermes-udp | tun-udp-*)
+		if [ "${cfg#tun-}" != "$cfg" ] && ! grep -q -- '--tunnel-listen' <<<"$help"; then
+			echo "hermesd --help lists no --tunnel-listen option"
+			return 0
+		fi
+		# the configuration's own file: a hermesd whose policy takes no such UDP rule
+		# (no UDP steering, or a tunnel action that does not carry UDP) refuses it
+		out=$("$bin" -c none --check --cgroup "$CG/app" --pin-root "$4" -c "$TMP/cfg/${CFG_UDP_YAML[$cfg]}" 2>&1)
+		rc=$?
+		[ $rc = 0 ] || echo "unsupported by this hermesd: it refuses the protocol: udp rule of ${CFG_UDP_YAML[$cfg]} (hermesd --check, exit $rc): $(grep -v '^ *$' <<<"$out" | tail -n 1 | sed "s|^hermesd: $TMP/cfg/||")"
+		;;
 	hermes-http-*) grep -qE '^ +http +' <<<"$help" || echo "not available: hermesd --help lists no http action" ;;
 	tun-*) grep -q -- '--tunnel-listen' <<<"$help" || echo "hermesd --help lists no --tunnel-listen option" ;;
 	*)
@@ -968,6 +1070,7 @@ probe_configs() {
 		bin=
 		case $cfg in
 		haproxy-*) bin=/usr/sbin/haproxy ;;
+		socat-udp) bin=/usr/bin/socat ;;
 		squid | tun-h1-squid) bin=/usr/sbin/squid ;;
 		nginx-rp) bin=/usr/sbin/nginx ;;
 		nghttpx*) bin=$(command -v nghttpx) ;;
@@ -1135,6 +1238,145 @@ print(s["bits_per_second"], s["bytes"])
 		fi
 	fi
 	say "  iperf3 $n flow(s): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gb/s${cpu:+, $cpu CPU s/GB}${pcpu:+, proxies $pcpu}"
+}
+
+m_udprtt() { # CONFIG RUN: 64 B UDP request/response, 1 flow, pinned
+	local cfg=$1 run=$2 log="$LOGS/$1-r$2-udpping.log" out lost
+	if ! out=$(app_run "$log" 30 taskset -c "$RTT_CPU" "$BENCHBIN/udpping" client -a "$UDP_ADDR" \
+		-p $((PORT_UDPPING + UDP_OFF)) -c 1 -m 64 -t "$RTT_SECS" -w 0.3) || [ -z "$out" ]; then
+		bench_error "$cfg" "$run" "udpping 1 flow 64 B" "$(tail -n 1 "$log")"
+		return 1
+	fi
+	lost=$(json_num lost "$out")
+	sample "$cfg" "$run" udprtt_p50_us "$(json_num p50_us "$out")"
+	sample "$cfg" "$run" udprtt_p99_us "$(json_num p99_us "$out")"
+	sample "$cfg" "$run" udprtt_p999_us "$(json_num p999_us "$out")"
+	sample "$cfg" "$run" udprr_rate "$(json_num rate "$out")"
+	sample "$cfg" "$run" udprtt_lost "${lost:-0}"
+	say "  udpping 1 flow 64 B pinned: p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us," \
+		"$(json_num rate "$out") exchanges/s, ${lost:-?} lost"
+}
+
+# reaped_us PID...: CPU time of the PIDs' children that have exited and been waited for
+# (cutime + cstime of /proc/PID/stat, clock ticks), in microseconds: a socat child ends
+# when its server's socket goes away at the end of a test (its write gets ECONNREFUSED),
+# and its time would otherwise be lost from cpu_us
+reaped_us() {
+	local p sum=0 v hz
+	hz=$(getconf CLK_TCK)
+	for p in "$@"; do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $14 + $15 }')
+		sum=$((sum + ${v:-0} * 1000000 / hz))
+	done
+	echo "$sum"
+}
+
+# udp_iperf LOG MBPS: iperf3 -u from the app, one flow of 1200-byte datagrams offered at
+# MBPS Mb/s for UDP_SECS (socket buffers 4 MiB each end, as hermesd's relay has); sets
+# IPERF_U to "SENT RECEIVED LOSS UNDELIVERED" (Mb/s, Mb/s, iperf3's loss: the gaps in the
+# sequence the server received, in %; the datagrams sent that the server had not received
+# when the test ended, in % of those sent: lost, or still queued on the path, which
+# iperf3's loss does not count) and IPERF_U_CPU to
+# the CPU the configuration's proxy processes used meanwhile (% of one CPU over the test's
+# seconds; empty without proxies); returns 1 with IPERF_U the reason when it failed
+udp_iperf() {
+	local log=$1 rate=$2 p0 p1
+	IPERF_U_CPU=
+	[ ${#CFG_PIDS[@]} = 0 ] || p0=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
+	in_app timeout -k 2 $((UDP_SECS + 20)) iperf3 -u -c "$UDP_ADDR" -p $((PORT_IPERF_UDP + UDP_OFF)) -b "${rate}M" \
+		-l 1200 -w 4M -t "$UDP_SECS" -J --connect-timeout 3000 >"$log" 2>&1
+	[ ${#CFG_PIDS[@]} = 0 ] || p1=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
+	IPERF_U=$("$PY" -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("iperf3 output is not JSON: %s" % e); sys.exit(1)
+if d.get("error"):
+    print(d["error"]); sys.exit(1)
+s, r = d["end"]["sum_sent"], d["end"]["sum_received"]
+if not r.get("packets"):
+    print("the server received no datagram"); sys.exit(1)
+got = r["packets"] - r["lost_packets"]
+und = max(0.0, 100.0 * (s["packets"] - got) / s["packets"]) if s.get("packets") else 0.0
+print("%.1f %.1f %.4f %.4f %.3f" % (s["bits_per_second"] / 1e6, r["bits_per_second"] / 1e6, r["lost_percent"], und,
+                                    r["seconds"]))
+' "$log") || return 1
+	local secs=${IPERF_U##* }
+	IPERF_U=${IPERF_U% *}
+	[ ${#CFG_PIDS[@]} = 0 ] ||
+		IPERF_U_CPU=$(awk -v us=$((p1 - p0)) -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", us / 1e4 / s }')
+	return 0
+}
+
+m_udpbulk() { # CONFIG RUN MBPS: iperf3 -u at a fixed rate
+	local cfg=$1 run=$2 rate=$3 sent rcv loss und
+	if ! udp_iperf "$LOGS/$1-r$2-iperf3u-${3}M.json" "$rate"; then
+		bench_error "$cfg" "$run" "iperf3 -u at $rate Mb/s" "$IPERF_U"
+		return 1
+	fi
+	read -r sent rcv loss und <<<"$IPERF_U"
+	sample "$cfg" "$run" "udp${rate}_sent_mbps" "$sent"
+	sample "$cfg" "$run" "udp${rate}_mbps" "$rcv"
+	sample "$cfg" "$run" "udp${rate}_loss_pct" "$loss"
+	sample "$cfg" "$run" "udp${rate}_undelivered_pct" "$und"
+	[ -z "$IPERF_U_CPU" ] || sample "$cfg" "$run" "udp${rate}_cpu_pct" "$IPERF_U_CPU"
+	say "  iperf3 -u 1200 B at $rate Mb/s: sent $sent, received $rcv Mb/s, $loss% lost, $und% not received by the end${IPERF_U_CPU:+, proxies $IPERF_U_CPU% of a CPU}"
+}
+
+# m_udpsearch CONFIG RUN: the highest offered rate that arrives with < 0.1% loss and at
+# least 95% of it received (below that the sender could not offer it: the path's
+# limit all the same), from 1 Gb/s, doubling until a step fails or halving until one
+# passes, then bisecting, in UDP_SEARCH_STEPS steps at most (until the bracket is within
+# 5%); the sample is the rate received at the best step
+m_udpsearch() {
+	local cfg=$1 run=$2 rate=1000 lo=0 hi=0 best='' step sent rcv loss und ok
+	for ((step = 1; step <= UDP_SEARCH_STEPS; step++)); do
+		if ! udp_iperf "$LOGS/$cfg-r$run-iperf3u-search$step.json" "$rate"; then
+			bench_error "$cfg" "$run" "udp rate search at $rate Mb/s" "$IPERF_U"
+			return 1
+		fi
+		read -r sent rcv loss und <<<"$IPERF_U"
+		ok=$(awk -v r="$rate" -v g="$rcv" -v l="$loss" 'BEGIN { print (l < 0.1 && g >= 0.95 * r) ? 1 : 0 }')
+		say "  udp search step $step: $rate Mb/s offered, sent $sent, received $rcv, $loss% lost ($und% not received by the end): $([ "$ok" = 1 ] && echo pass || echo fail)"
+		if [ "$ok" = 1 ]; then
+			lo=$rate best=$rcv
+		else
+			hi=$rate
+		fi
+		if [ $hi = 0 ]; then
+			rate=$((rate * 2))
+		elif [ $lo = 0 ]; then
+			rate=$((rate / 2))
+			[ $rate -ge 25 ] || break
+		else
+			[ $((hi - lo)) -gt $((hi / 20)) ] || break
+			rate=$(((lo + hi) / 2))
+		fi
+	done
+	if [ -z "$best" ]; then
+		bench_error "$cfg" "$run" "udp rate search" "no offered rate down to $hi Mb/s arrived with < 0.1% loss"
+		return 1
+	fi
+	sample "$cfg" "$run" udpmax_mbps "$best"
+	say "  udp rate search: $lo Mb/s offered passes ($best received)$([ $hi = 0 ] || echo ", $hi fails")"
+}
+
+# udpsearch_round RUN: whether round RUN searches the UDP rate (full mode: the first
+# UDP_SEARCH_RUNS rounds; named in BENCH_LOADS: every round)
+udpsearch_round() {
+	want_load udpsearch || return 1
+	[ -n "${BENCH_LOADS:-}" ] || { [ "$QUICK" = 0 ] && [ "$1" -le "$UDP_SEARCH_RUNS" ]; }
+}
+
+# ns_stat NS NAME LABEL_SUBSTRING: the sum of a hermesd's /stats samples in NS (its admin
+# port 127.0.0.1:15000), like common.sh's stat_value for A's
+ns_stat() {
+	nsenter --net="/run/netns/$1" curl -s --max-time 3 "http://127.0.0.1:15000/stats" 2>/dev/null | awk -v name="$2" -v lab="$3" '
+		/^#/ { next }
+		{ n = $1; l = ""; i = index(n, "{"); if (i > 0) { l = substr(n, i); n = substr(n, 1, i - 1) }
+		  if (n == name && index(l, lab)) { found = 1; sum += $NF } }
+		END { if (found) printf "%d\n", sum }'
 }
 
 m_connrate() { # CONFIG RUN
@@ -1483,11 +1725,41 @@ measure_config() {
 	if has_load "$cfg" http && want_load wrk; then
 		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
 	fi
+	if has_load "$cfg" udp; then
+		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
+		want_load udprtt && m_udprtt "$cfg" "$run"
+		pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
+		if want_load udpbulk; then
+			m_udpbulk "$cfg" "$run" 500
+			m_udpbulk "$cfg" "$run" 1000
+		fi
+		udpsearch_round "$run" && m_udpsearch "$cfg" "$run"
+	fi
 	if has_load "$cfg" h2 && want_load h2load; then
 		for n in $H2_CONNS; do m_h2load "$cfg" "$run" "$n"; done
 	fi
-	# the round's samples are kept only when the configuration was in force
-	case $cfg in hermes-* | tun-*)
+	# the round's samples are kept only when the configuration was in force: for UDP, the
+	# relay on A, or the tunnel's far end on C, carried datagrams to the servers
+	case $cfg in hermes-udp | tun-udp-*)
+		if ! pid_alive "$HERMESD_PID"; then
+			bench_error "$cfg" "$run" check "hermesd died during the round: its samples are dropped: $(tail -n 1 "$HERMESD_LOG")"
+			HERMESD_PID=
+			cfg_down
+			return 1
+		fi
+		if [ "$cfg" = hermes-udp ]; then
+			accepted=$(stat_value hermes_udp_datagrams_total 'direction="app_to_upstream"')
+		else
+			accepted=$(ns_stat "$NS_S" hermes_tunnel_udp_datagrams_total 'direction="to_target"')
+		fi
+		if [ -n "$ROUND_BUF" ] && [ "${accepted:-0}" -lt 1 ]; then
+			bench_error "$cfg" "$run" check "$([ "$cfg" = hermes-udp ] && echo "A's hermesd relayed" || echo "C's hermesd sent") no UDP datagram to the servers: the UDP was not steered, samples dropped"
+			cfg_down
+			return 1
+		fi
+		emit "{\"type\":\"check\",\"config\":\"$cfg\"$SIDE_JSON,\"run\":$run,\"udp_datagrams_to_servers\":${accepted:-0}}"
+		;;
+	hermes-* | tun-*)
 		if ! pid_alive "$HERMESD_PID"; then
 			bench_error "$cfg" "$run" check "hermesd died during the round: its samples are dropped: $(tail -n 1 "$HERMESD_LOG")"
 			HERMESD_PID=
@@ -1530,7 +1802,7 @@ measure_config() {
 	exit 1
 }
 BENCHBIN=$BUILD/bench
-for t in "$BENCHBIN/pingpong" "$BENCHBIN/connrate"; do
+for t in "$BENCHBIN/pingpong" "$BENCHBIN/connrate" "$BENCHBIN/udpping"; do
 	[ -x "$t" ] || die "$t is missing: make bench builds it"
 done
 require_build
@@ -1578,7 +1850,7 @@ topo_add_relay
 # loads), and without reuse each connect() to nginx searched the ephemeral range port by
 # port: C's proxy (hermesd, HAProxy or nghttpx alike) then took seconds to open its
 # upstream connections, and tun-h2-2hop's h2load at c=10000 completed nothing.
-RESERVED_PORTS=3128,5201,7001-7004,8080-8081,15000-15001,15008,15201,17001-17004,18080-18081,28080,38080,38443
+RESERVED_PORTS=3128,5201-5202,7001-7005,8080-8081,15000-15001,15008,15201-15202,17001-17005,18080-18081,28080,38080,38443
 for ns in "$NS_C" "$NS_S" "$NS_R"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_PORTS" \
 		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
@@ -1617,6 +1889,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
+\"udp_secs\":$UDP_SECS,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"loads\":$(json_str "${BENCH_LOADS:-}"),\"rt\":$RT,\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)$BASE_META}"

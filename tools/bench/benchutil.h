@@ -1,17 +1,39 @@
-/* benchutil.h: what the bench tools (pingpong.c, connrate.c) share: the stop flag set
- * by SIGTERM/SIGINT, a monotonic clock, address parsing, and latency samples with
- * nearest-rank percentiles. Header-only: each tool is a single translation unit. */
+/* benchutil.h: what the bench tools (pingpong.c, connrate.c, udpping.c) share: the
+ * server/client command line, the stop flag set by SIGTERM/SIGINT, a monotonic clock,
+ * address parsing, and latency samples with nearest-rank percentiles. Header-only: each
+ * tool is a single translation unit. */
 #ifndef HERMES_BENCHUTIL_H
 #define HERMES_BENCHUTIL_H
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+/* bench_mode: the tool's first word, "server" or "client" (*server set, getopt left to
+ * read the options after it): -1 to go on, else main's exit status (0 after --help, 2
+ * for a bad command line, both with the usage printed) */
+static int bench_mode(int argc, char **argv, void (*usage)(FILE *), bool *server)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "server") && strcmp(argv[1], "client")) {
+		usage(stderr);
+		return 2;
+	}
+	*server = !strcmp(argv[1], "server");
+	optind = 2;
+	return -1;
+}
 
 static volatile sig_atomic_t stop_requested;
 

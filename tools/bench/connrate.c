@@ -374,25 +374,15 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int port = 0, par = 8, opt;
+	int port = 0, par = 8, opt, rc;
 	double secs = 3;
 	unsigned max_secs = 3600;
 	bool server;
 	char *endp;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "server")) {
-		server = true;
-	} else if (!strcmp(argv[1], "client")) {
-		server = false;
-	} else {
-		usage(stderr);
-		return 2;
-	}
-	optind = 2;
+	rc = bench_mode(argc, argv, usage, &server);
+	if (rc >= 0)
+		return rc;
 	while ((opt = getopt(argc, argv, "a:p:P:t:T:")) != -1) {
 		errno = 0;
 		endp = (char *)""; /* options without a number leave it empty */

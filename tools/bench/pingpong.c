@@ -627,7 +627,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int port = 0, nconns = 1, opt;
+	int port = 0, nconns = 1, opt, rc;
 	long size = 64;
 	double secs = 3, warmup = 0.3, hold = 0;
 	long count = 0;
@@ -636,19 +636,9 @@ int main(int argc, char **argv)
 	bool server;
 	char *endp;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "server")) {
-		server = true;
-	} else if (!strcmp(argv[1], "client")) {
-		server = false;
-	} else {
-		usage(stderr);
-		return 2;
-	}
-	optind = 2;
+	rc = bench_mode(argc, argv, usage, &server);
+	if (rc >= 0)
+		return rc;
 	while ((opt = getopt(argc, argv, "a:p:c:m:t:w:T:n:x:H:")) != -1) {
 		errno = 0;
 		endp = (char *)""; /* options without a number leave it empty */

@@ -106,11 +106,29 @@ METRICS = [
     ("h2l1_failed", "HTTP/2 c=1: h2load failed requests", "count", "lower", "http"),
     ("h2l100_failed", "HTTP/2 c=100: h2load failed requests", "count", "lower", "http"),
     ("h2l1000_failed", "HTTP/2 c=1000: h2load failed requests", "count", "lower", "http"),
+    ("udprtt_p50_us", "UDP RTT p50, 64 B, 1 flow, 1 CPU (udpping)", "µs", "lower", "udp"),
+    ("udprtt_p99_us", "UDP RTT p99, 64 B, 1 flow, 1 CPU", "µs", "lower", "udp"),
+    ("udprtt_p999_us", "UDP RTT p99.9, 64 B, 1 flow, 1 CPU", "µs", "lower", "udp"),
+    ("udprr_rate", "UDP exchanges/s, 64 B, 1 flow, 1 CPU", "1/s", "higher", "udp"),
+    ("udprtt_lost", "UDP ping-pong: requests lost (no reply in 200 ms)", "count", "lower", "udp"),
+    ("udp500_mbps", "UDP 1200 B offered at 500 Mb/s: received (iperf3 -u)", "Mb/s", "higher", "udp"),
+    ("udp500_loss_pct", "UDP 1200 B at 500 Mb/s: loss (iperf3: sequence gaps at the server)", "%", "lower", "udp"),
+    ("udp500_undelivered_pct", "UDP 1200 B at 500 Mb/s: sent but not received by the test's end", "%", "lower", "udp"),
+    ("udp500_sent_mbps", "UDP 1200 B at 500 Mb/s: sent (the sender's own rate)", "Mb/s", "higher", "udp"),
+    ("udp500_cpu_pct", "UDP 1200 B at 500 Mb/s: proxy CPU", "% of a CPU", "lower", "udp"),
+    ("udp1000_mbps", "UDP 1200 B offered at 1 Gb/s: received", "Mb/s", "higher", "udp"),
+    ("udp1000_loss_pct", "UDP 1200 B at 1 Gb/s: loss (iperf3: sequence gaps at the server)", "%", "lower", "udp"),
+    ("udp1000_undelivered_pct", "UDP 1200 B at 1 Gb/s: sent but not received by the test's end", "%", "lower", "udp"),
+    ("udp1000_sent_mbps", "UDP 1200 B at 1 Gb/s: sent (the sender's own rate)", "Mb/s", "higher", "udp"),
+    ("udp1000_cpu_pct", "UDP 1200 B at 1 Gb/s: proxy CPU", "% of a CPU", "lower", "udp"),
+    ("udpmax_mbps", "UDP 1200 B: highest rate with < 0.1% loss (received)", "Mb/s", "higher", "udp"),
 ]
 # error counts: no ratio to direct (0 / 0); the rows of the loads below c=10000 are shown
 # only when some configuration had errors there
 COUNTS = {m[0] for m in METRICS if m[2] == "count"}
-ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued"}
+# shares (loss, CPU): a ratio of two percentages to direct's says nothing
+NO_RATIO = COUNTS | {m[0] for m in METRICS if m[2].startswith("%")}
+ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued", "udprtt_lost"}
 # derived per round against the same round's direct sample: name, label, unit, source metric
 DERIVED = [
     ("added_rtt1_per_proxy_us", "added RTT p50 per proxy process (64 B, 1 flow, 1 CPU)", "µs", "rtt1_p50_us", "proxies"),
@@ -118,7 +136,16 @@ DERIVED = [
     ("added_rtt1free_per_hop_us", "added RTT p50 per tunnel hop (unpinned)", "µs", "rtt1free_p50_us", "hops"),
     ("added_wrk1_per_proxy_us", "added HTTP/1.1 latency p50 per proxy (wrk c=1)", "µs", "wrk1_p50_us", "proxies"),
     ("bulk1_ratio", "bulk 1 flow, ratio to direct (same round)", "×", "bulk1_gbps", None),
+    ("added_udprtt_per_proxy_us", "added UDP RTT p50 per proxy process (64 B, 1 flow, 1 CPU)", "µs", "udprtt_p50_us",
+     "proxies"),
+    ("added_udprtt_per_hop_us", "added UDP RTT p50 per tunnel hop (64 B, 1 flow, 1 CPU)", "µs", "udprtt_p50_us", "hops"),
 ]
+# the issue's UDP targets (issue 17): the proxy adds at most this to a 64 B exchange (p50,
+# vs direct in the same round), a tunnel hop carries this rate of 1200 B datagrams with
+# less than this loss
+UDP_PROXY_ADDED_US = 15
+UDP_TUNNEL_MBPS = 1000
+UDP_TUNNEL_LOSS_PCT = 0.1
 DIRECT = "direct"
 SPREAD_MARK = 0.30
 DERIVED_NAMES = {d[0] for d in DERIVED}  # a cell whose (max - min) / median exceeds this gets a mark
@@ -211,7 +238,7 @@ def summarize(configs, samples):
     base = results.get(DIRECT, {})
     for name, per_metric in results.items():
         for metric, r in per_metric.items():
-            if metric in DERIVED_NAMES or metric in COUNTS:
+            if metric in DERIVED_NAMES or metric in NO_RATIO:
                 r["ratio_to_direct"] = None
                 continue
             d = base.get(metric)
@@ -372,6 +399,75 @@ def rounds(n):
     return "round 1" if n == 1 else "rounds 1–%s" % n
 
 
+def udp_markdown(meta, configs, results, runs, loads):
+    """the UDP sections of results.md: the issue's targets, every UDP configuration (those
+    not measured with their reason: a tunnel rule this hermesd refuses shows as unsupported),
+    then the UDP loads' table"""
+    udp = [c for c in configs if "udp" in loads[c["config"]]]
+    if not any(c.get("available") for c in udp):
+        return []
+    out = ["## UDP: the issue's targets\n"]
+    out.append("Targets (issue 17): the `proxy` action adds ≤ %d µs to a 64 B datagram exchange (RTT p50 minus "
+               "direct's in the same round, 1 flow, everything pinned to one CPU as for TCP); a tunnel hop moves "
+               "≥ %d Mb/s of 1200-byte datagrams with < %g%% loss at that rate (iperf3 -u, one flow, %s s per "
+               "measurement). \"Highest rate\": the highest offered rate that arrived with < 0.1%% loss and ≥ 95%% "
+               "of it received (a rate search, in %s). Loss is iperf3's (gaps in the sequence the server received); "
+               "datagrams still queued on the path when the test ends are not in it: compare received with offered "
+               "(the \"UDP loads\" table also gives what the sender sent and what it sent that never arrived); the sender (iperf3, one thread) shares the 2 CPUs with "
+               "the relay, so direct's figure is the machine's own limit. Proxy CPU: the configuration's proxy "
+               "processes' CPU time during the load (schedstat, and the children that ended meanwhile: a socat "
+               "child ends with its flow), in %% of one CPU over the test's seconds.\n"
+               % (UDP_PROXY_ADDED_US, UDP_TUNNEL_MBPS, UDP_TUNNEL_LOSS_PCT, meta.get("udp_secs", "?"),
+                  "every round (BENCH_LOADS names it)" if "udpsearch" in (meta.get("loads") or "").split() else
+                  "rounds 1–%s; in quick mode only when BENCH_LOADS names udpsearch"
+                  % meta.get("udp_search_runs", "?")))
+    out.append("| configuration | proxies | tunnel hops | UDP RTT p50 [µs] | added per proxy [µs] | added per hop "
+               "[µs] | 1 Gb/s offered: received [Mb/s] | loss [%] | proxy CPU [%] | highest rate < 0.1% loss "
+               "[Mb/s] | target |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in configs:
+        name = c["config"]
+        if name != DIRECT and "udp" not in loads[name] or name == DIRECT and not c.get("available"):
+            continue
+        if not c.get("available"):
+            reason = c.get("reason", "")
+            out.append("| " + " | ".join(["`%s`" % name, str(c.get("proxies", 0)), str(c.get("hops", 0)),
+                                          "not measured: " + reason] + [""] * 6 +
+                                         ["unsupported" if reason.startswith("unsupported") else "–"]) + " |")
+            continue
+        r = results.get(name, {})
+
+        def g(m):
+            return cell(r.get(m), runs) if r.get(m) else "–"
+
+        def med(m):
+            return r[m]["median"] if r.get(m) else None
+        target = "–"
+        if name == DIRECT:
+            pass
+        elif c.get("hops"):
+            got, loss = med("udp1000_mbps"), med("udp1000_loss_pct")
+            if got is not None and loss is not None:
+                ok = got >= 0.99 * UDP_TUNNEL_MBPS and loss < UDP_TUNNEL_LOSS_PCT
+                target = "%s (≥ %d Mb/s, < %g%% loss: %s Mb/s, %s%%)" % (
+                    "**met**" if ok else "**not met**", UDP_TUNNEL_MBPS, UDP_TUNNEL_LOSS_PCT, fmt(got), fmt(loss))
+        elif name.startswith("hermes-"):
+            add = med("added_udprtt_per_proxy_us")
+            if add is not None:
+                target = "%s (≤ %d µs: %s)" % ("**met**" if add <= UDP_PROXY_ADDED_US else "**not met**",
+                                                 UDP_PROXY_ADDED_US, fmt(add))
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, c.get("proxies", 0), c.get("hops", 0), g("udprtt_p50_us"), g("added_udprtt_per_proxy_us"),
+            g("added_udprtt_per_hop_us"), g("udp1000_mbps"), g("udp1000_loss_pct"), g("udp1000_cpu_pct"),
+            g("udpmax_mbps"), target))
+    out.append("")
+    out.append("## UDP loads\n")
+    names = [c["config"] for c in configs if c.get("available") and "udp" in loads[c["config"]]]
+    out += table(configs, results, runs, [(m, l, u) for m, l, u, _, t in METRICS if t == "udp"], names)
+    out.append("")
+    return out
+
+
 def markdown(meta, configs, results, errors, extra, ab=None):
     runs = meta.get("runs", 0)
     avail = [c for c in configs if c.get("available")]
@@ -386,7 +482,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     out.append("Mode: **%s**, %s round(s); ping-pong %s s, iperf3 %s s, connection rate %s s, wrk %s s, h2load %s s "
                "per measurement. Reproduce (as root, Debian 12): `make bench` (full: 5 rounds, every configuration but the "
                "opt-in haproxy-mtls-2hop, hermes-uring-noacct, hermes-uring-tc and hermes-kernel) or "
-               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100 and c=10000); `make bench RUNS=N`; "
+               "`make bench QUICK=1` (2 short rounds, without the four hermes-uring variants, sockperf, unpinned RTT, 8-flow bulk, h2load other than c=100, the UDP rate search and c=10000); `make bench RUNS=N`; "
                "`BENCH_CONFIGS=\"tun-h2-1hop squid\"` for a subset. Tools: %s."
                % ("quick" if meta.get("quick") else "full", runs, meta.get("rtt_secs"), meta.get("bulk_secs"),
                   meta.get("conn_secs"), meta.get("http_secs"), meta.get("h2_secs", meta.get("http_secs")),
@@ -437,7 +533,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
                    "run without a base.\n")
 
     # ---- tunnels: the issue's targets
-    tun = [c for c in avail if c.get("hops")]
+    tun = [c for c in avail if c.get("hops") and loads[c["config"]] != ["udp"]]
     if tun:
         out.append("## Tunnels: added latency per hop and throughput\n")
         out.append("Added latency = (configuration p50 − direct p50 of the same round) / hops, median (min–max) "
@@ -479,6 +575,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     out.append("## HTTP loads\n")
     out += table(configs, results, runs, [(m, l, u) for m, l, u, _, t in METRICS if t == "http"], httpnames)
     out.append("")
+    out += udp_markdown(meta, configs, results, runs, loads)
     if extra["tls"]:
         out.append("## TLS: what each TLS configuration negotiates\n")
         out.append("Probed once per configuration with `openssl s_client` from A, with A's certificate, against "
@@ -559,6 +656,14 @@ def markdown(meta, configs, results, errors, extra, ab=None):
                "connection rate and the 1000-flow test); `nghttpx-mtls-1hop` forwards HTTP requests as HTTP/2 "
                "streams (an L7 proxy pair: HTTP loads only), hermesd's tunnel carries the TCP connection. "
                "HAProxy and nghttpx use one thread per core on every host, hermesd one thread.")
+    out.append("- UDP: `udpping` (tools/bench/udpping.c) sends a 64 B datagram on a connected socket and waits for "
+               "its exact echo (sequence number and bytes checked; no reply in 200 ms counts as lost), pinned like "
+               "the TCP ping-pong; throughput is `iperf3 -u -l 1200 -w 4M` (socket buffers 4 MiB at both ends, as "
+               "hermesd's relay forces on its own sockets), one flow at a fixed offered rate, loss as iperf3's "
+               "server counts it. hermesd steers the app's UDP transparently (a `protocol: udp` rule); socat "
+               "(%s) is a relay the app is pointed at, `UDP4-LISTEN,fork`: a child process per client address, "
+               "with the same 4 MiB buffers. HAProxy is not among the UDP peers: Debian 12's HAProxy 2.6 relays "
+               "TCP and HTTP only (built without QUIC; its one datagram listener, log-forward, takes syslog)." % meta.get("socat", "socat"))
     out.append("- On 2 vCPUs the client, the server and the proxies share the CPUs: throughput figures measure the "
                "whole machine's capacity, and a proxy with more threads competes with the load generator.")
     if extra["timing"]:
