@@ -4,7 +4,9 @@
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
  * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
- * UDP_BURST datagrams (then a NOP brings the loop back to the socket). */
+ * UDP_BURST datagrams (then a NOP brings the loop back to the socket). A flow whose rule
+ * says `tunnel` has no socket: its datagrams go to its CONNECT-UDP stream (udp_tun.c),
+ * which sends the peer's back through flow_send_app. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 #include "ring.h"
 #include "sock.h"
 #include "udp.h"
+#include "udp_tun.h"
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
 #define UDP_REFRESH_MS 5000 /* how often a live flow's slot is marked used in the map */
@@ -44,7 +47,8 @@ struct udp_flow {
 	struct list link;        /* r->flows */
 	struct list hlink;       /* r->hash[] */
 	struct udp_relay *r;
-	int fd;                  /* upstream socket, connected to dst */
+	int fd;                  /* upstream socket, connected to dst; -1 for a tunnel flow */
+	struct udp_tun *tun;     /* the tunnel action's backend, or NULL (proxy) */
 	uint32_t slot;
 	struct sockaddr_in app;  /* the app socket as the relay socket sees it */
 	struct hermes_addr dst;
@@ -82,6 +86,7 @@ struct udp_relay {
 };
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
+static int flow_to_app(void *arg, const void *p, size_t n);
 
 static unsigned flow_hash(const struct sockaddr_in *app, uint32_t slot)
 {
@@ -122,7 +127,10 @@ static void flow_close(struct udp_flow *f)
 		f->inflight++;
 		loop_cancel(r->lp, &f->op_cancel, flow_cancelled, &f->op_poll);
 	}
-	close(f->fd);
+	if (f->tun)
+		udp_tun_close(f->tun);
+	if (f->fd >= 0)
+		close(f->fd);
 	f->fd = -1;
 	flow_free_if_done(f);
 }
@@ -220,9 +228,17 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	}
 	memcpy(&dst.sin_addr, s.dst.addr, 4);
 	dst.sin_port = s.dst.port;
-	/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
-	f->fd = sock_open_udp(lp, AF_INET);
-	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) ? -errno : 0;
+	f->fd = -1;
+	if (udp_tun_wanted(lp, &s.dst)) {
+		const struct udp_tun_app ta = { .app = *app, .dst = s.dst, .cookie = s.cookie, .pid = s.pid,
+						.uid = s.uid, .gid = s.gid, .to_app = flow_to_app, .arg = f };
+
+		err = (f->tun = udp_tun_open(lp, &ta)) ? 0 : -ENOMEM;
+	} else {
+		/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
+		f->fd = sock_open_udp(lp, AF_INET);
+		err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) ? -errno : 0;
+	}
 	if (err) {
 		/* once a second at most: each datagram of the flow tries again */
 		if (lp->now_ms - r->warned_ms >= 1000) {
@@ -237,7 +253,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
-	set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
+	if (f->fd >= 0)
+		set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
 	f->slot = slot;
 	f->app = *app;
@@ -252,7 +269,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, const struct sockaddr_in 
 	r->n_flows++;
 	lp->st.udp_flows_total++;
 	lp->st.udp_flows_active++;
-	flow_arm(f);
+	if (f->fd >= 0)
+		flow_arm(f);
 	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt((const struct sockaddr *)app, a, sizeof(a)),
 		  addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), slot);
 	return f;
@@ -277,6 +295,11 @@ static void relay_one(struct udp_relay *r, const struct sockaddr_in *app, const 
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
+	if (f->tun) {
+		f->bytes[UDP_DIR_OUT] += len;
+		udp_tun_send(f->tun, r->buf, len);
+		return;
+	}
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
 		lp->st.udp_drops[UDP_DROP_SEND]++;
 		return;
@@ -325,6 +348,33 @@ static void relay_read(struct udp_relay *r)
 	}
 }
 
+/* One datagram to the app, sent from the flow's slot address: 0 or -errno. */
+static int flow_send_app(struct udp_flow *f, const void *p, size_t n)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
+	struct iovec iov = { (void *)p, n };
+	struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
+			      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&out);
+	struct in_pktinfo *pi = (void *)CMSG_DATA(c);
+
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
+	if (sendmsg(f->r->fd, &out, MSG_DONTWAIT) < 0)
+		return -errno;
+	f->last_ms = f->r->lp->now_ms;
+	f->bytes[UDP_DIR_IN] += n;
+	return 0;
+}
+
+/* The tunnel's datagrams for the app (udp_tun.c). */
+static int flow_to_app(void *arg, const void *p, size_t n)
+{
+	return flow_send_app(arg, p, n);
+}
+
 /* The upstream's replies go back to the app from the slot address. */
 static void flow_read(struct udp_flow *f)
 {
@@ -332,13 +382,8 @@ static void flow_read(struct udp_flow *f)
 	struct loop *lp = r->lp;
 
 	for (int i = 0; !f->closing; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
-				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c = CMSG_FIRSTHDR(&out);
-		struct in_pktinfo *pi = (void *)CMSG_DATA(c);
 		ssize_t n;
 
 		if (i == UDP_BURST) {
@@ -363,19 +408,12 @@ static void flow_read(struct udp_flow *f)
 			lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
 			continue;
 		}
-		f->last_ms = lp->now_ms;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi->ipi_spec_dst.s_addr = htonl(hermes_udp_slot_ip(f->slot));
-		iov.iov_len = (size_t)n;
-		if (sendmsg(r->fd, &out, MSG_DONTWAIT) < 0) {
+		if (flow_send_app(f, r->buf, (size_t)n)) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
 			continue;
 		}
 		lp->st.udp_datagrams[UDP_DIR_IN]++;
 		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
-		f->bytes[UDP_DIR_IN] += (uint64_t)n;
 	}
 }
 
@@ -543,6 +581,7 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
 			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
 			.pid = f->pid, .uid = f->uid, .slot = f->slot,
+			.action = f->tun ? HERMES_ACT_TUNNEL : HERMES_ACT_PROXY,
 		};
 
 		cb(&i, arg);
@@ -560,7 +599,10 @@ void udp_fini(struct loop *lp)
 
 		list_del(&f->link);
 		list_del(&f->hlink);
-		close(f->fd);
+		if (f->tun)
+			udp_tun_close(f->tun);
+		if (f->fd >= 0)
+			close(f->fd);
 		free(f);
 	}
 	close(r->fd);
