@@ -47,6 +47,12 @@ policy:
 YAML
 start_hermesd -c "$TMP/c.yaml"
 cstat() { stat_value "hermes_tunnel_udp_client_$1" "${2:-}"; }
+# where datagrams went: both hermesd's counters and the kernel's UDP buffer drops
+diag() {
+	say "client: $(admin_get /stats | grep -E '^hermes_(tunnel_udp_client_(drops|datagrams)|udp_drops)_total' | grep -v ' 0$' | tr '\n' ' ')"
+	say "server: $(ns_s curl -s http://127.0.0.1:15000/stats | grep -E '^hermes_tunnel_udp_(drops|datagrams)_total' | grep -v ' 0$' | tr '\n' ' ')"
+	say "kernel: client host $(ns_c nstat -az UdpRcvbufErrors UdpSndbufErrors | tail -n +2 | tr -s ' \n' ' '); server host $(ns_s nstat -az UdpRcvbufErrors UdpSndbufErrors | tail -n +2 | tr -s ' \n' ' ')"
+}
 
 # ---- dig through the tunnel
 out=$(in_app dig +tries=1 +time=3 +short @10.77.1.3 tun.test A 2>&1)
@@ -56,4 +62,68 @@ wait_until 5 grep -q 'CONNECT-UDP 10\.77\.1\.3:53 for uid 0 pid [0-9]* comm .* o
 	{ grep CONNECT-UDP "$S_LOG" | tail -n 3; die "the server host did not log the CONNECT-UDP with the app's identity"; }
 [ "$(stat_value hermes_bpf_udp_decisions_total 'action="tunnel"')" -ge 1 ] || die "no UDP tunnel decision counted in BPF"
 
-pass "tunnel_udp_client"
+# ---- a video-like stream: 1316-byte datagrams at a fixed rate, echoed, each one accounted for
+N=$(by_build 2000 1000)
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 stream 10.77.1.3 7001 "$N" 1000)
+say "$out"
+diag
+assert_eq "stream sent $N got $N lost 0 dup 0 reordered 0 short 0" "$out" \
+	"every MPEG-TS-sized datagram back, once, in order"
+assert_ge "$N" "$(cstat datagrams_total 'direction="to_peer"')" "datagrams to the peer counted"
+assert_ge "$((N * 1316))" "$(cstat bytes_total 'direction="to_app"')" "payload bytes to the app counted"
+
+# ---- datagrams sent before the stream is answered wait for it; an oversize one is
+# dropped (udp_max_datagram_bytes 1400 here), the flow goes on
+o0=$(cstat drops_total 'reason="oversize"')
+out=$(in_app "$PY" - 10.77.1.3 7001 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+for i in range(20):                      # all before the CONNECT-UDP's answer
+    s.send(b"early%02d" % i)
+s.send(b"B" * 1450)                      # over the tunnel's limit
+s.send(b"after")
+got = []
+try:
+    while len(got) < 21:
+        got.append(s.recv(2048))
+except socket.timeout:
+    pass
+print(" ".join(d.decode() if len(d) < 100 else "big%d" % len(d) for d in got))
+PY
+)
+assert_eq "$(printf 'early%02d ' $(seq 0 19))after" "$out" "queued datagrams delivered in order, the oversize one dropped"
+assert_eq $((o0 + 1)) "$(cstat drops_total 'reason="oversize"')" "the oversize datagram counted"
+
+# ---- iperf3 -u at a fixed rate through the tunnel
+bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
+wait_tcp "$NS_S" 10.77.1.3 5201 || die "iperf3 server did not start"
+RATE=$(by_build 50M 20M)
+in_app timeout 20 iperf3 -c 10.77.1.3 -p 5201 -u -b "$RATE" -l 1200 -t 2 -w 4M -J >"$TMP/iperf3.json" 2>&1 ||
+	{ cat "$TMP/iperf3.json"; die "iperf3 -u through the tunnel failed"; }
+read -r sent_b recv_b lost pkts < <("$PY" -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+snt, rcv = e.get("sum_sent", e["sum"]), e.get("sum_received", e["sum"])
+print(snt["bytes"], rcv["bytes"], rcv["lost_packets"], rcv["packets"])
+' "$TMP/iperf3.json" 2>&1)
+[ "${pkts:-x}" -ge 0 ] 2>/dev/null || { cat "$TMP/iperf3.json"; die "cannot read iperf3's JSON: $sent_b $recv_b $lost"; }
+say "iperf3 -u $RATE: sent $sent_b bytes, server received $recv_b; lost $lost of $pkts datagrams"
+diag
+# loopback and veth on a loaded machine: allow 0.5 %
+assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through one hop"
+
+# ---- /flows: the UDP flow, action tunnel
+admin_get /flows | "$PY" -c '
+import json, sys
+f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and x.get("action") == "tunnel"]
+assert f, "no udp flow with action tunnel in /flows"
+' || die "/flows does not show the UDP tunnel flows: $(admin_get /flows)"
+
+# ---- an idle flow closes its stream (udp.idle_timeout_ms 2000)
+wait_until 6 ns_c sh -c '! curl -s --max-time 1 http://127.0.0.1:15000/flows | grep -q "\"protocol\":\"udp\""' ||
+	die "UDP tunnel flows still open after udp.idle_timeout_ms: $(admin_get /flows)"
+assert_ge 1 "$(stat_value hermes_udp_flows_expired_total)" "idle flows expired"
+
+pass "tunnel_udp_client: dig, a 1316-byte stream with every datagram accounted for, iperf3 -u, the queue before the answer, oversize drops, /flows and the idle close through a 1-hop HTTP/2 mTLS tunnel"
