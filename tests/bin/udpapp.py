@@ -11,8 +11,9 @@ Always run with /usr/bin/python3 (Debian's). Every call is bounded in time.
   connected ADDR PORT           connect(), send(), recv(); prints "peer IP PORT" (getpeername),
                                 "from IP PORT" (recvfrom's source) and "seen IP PORT" (what the
                                 server saw) and "own PORT" (getsockname)
-  send ADDR PORT [--size N]     one sendto() of N bytes (default 32); exit 3 on EPERM, 0 on a
-                                reply, 5 on no reply within --timeout
+  send ADDR PORT [--size N] [--text T]
+                                one sendto() of N bytes (default 32) or of the text T; exit 3
+                                on EPERM, 0 on a reply, 5 on no reply within --timeout
   burst ADDR PORT N             N datagrams at once from one socket, then every reply until
                                 --timeout passes without one; prints "replies M"
   echo ADDR PORT                send each datagram back to its sender as it is, until --deadline
@@ -99,7 +100,7 @@ def send(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(a.timeout)
     try:
-        s.sendto(b"x" * a.size, (a.addr, a.port))
+        s.sendto(a.text.encode() if a.text else b"x" * a.size, (a.addr, a.port))
     except PermissionError:
         print("eperm")
         return 3
@@ -209,6 +210,7 @@ def main():
     q.add_argument("addr")
     q.add_argument("port", type=int)
     q.add_argument("--size", type=int, default=32)
+    q.add_argument("--text", default="")
     q = sub.add_parser("burst")
     q.add_argument("addr")
     q.add_argument("port", type=int)

@@ -12,7 +12,13 @@
 #  - datagrams sent before the stream is answered are queued and delivered; an oversize
 #    one is dropped and counted, the flow goes on;
 #  - /flows shows the flow as protocol udp, action tunnel; /metrics counts the stream and
-#    the datagrams each way; an idle flow closes its stream.
+#    the datagrams each way; an idle flow closes its stream;
+#  - against a CONNECT-UDP server written with python3-h2 (tests/bin/masque.py server):
+#    the request's fields (extended CONNECT, the URI template, capsule-protocol, the
+#    identity fields), an unknown capsule skipped, a datagram for another context and an
+#    oversize one dropped and counted; a peer that does not announce
+#    SETTINGS_ENABLE_CONNECT_PROTOCOL fails the flow, logged and counted;
+#  - an HTTP/1.1 peer over TLS (`protocol: h1`): Upgrade: connect-udp, 101, capsules.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -25,12 +31,18 @@ UDPAPP=$TESTBIN/udpapp.py
 bg dnsmasq s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
 	--listen-address=10.77.1.3 --bind-interfaces --port=53 --address=/tun.test/10.9.9.8 --log-queries
 bg udpecho s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.3 7001
-wait_until 5 grep -q serving "$TMP/udpecho.log" || die "the UDP echo server did not start: $(cat "$TMP/udpecho.log")"
+bg udpecho2 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7002
+bg masque s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15443 "$TMP/pki"
+bg masque_noext s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15444 "$TMP/pki" --no-connect-protocol
+for l in udpecho udpecho2 masque masque_noext; do
+	wait_until 5 grep -qE 'serving|ready' "$TMP/$l.log" || die "$l did not start: $(cat "$TMP/$l.log")"
+done
 
 cat >"$TMP/s.yaml" <<YAML
 $(tls server)
 tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/client, action: allow}
+  - {match: 10.77.1.2/32:7002, san: spiffe://hermes/client, action: allow}
 YAML
 start_hermesd_s -c "$TMP/s.yaml" --tunnel-listen 10.77.1.2:15008
 
@@ -42,8 +54,17 @@ routes:
   - name: to-server
     match: [10.77.1.3/32]
     peers: [{address: 10.77.1.2:15008, name: server}]
+  - name: to-server-h1
+    match: [10.77.1.2/32]
+    peers: [{address: 10.77.1.2:15008, name: server, protocol: h1, tls: true}]
+  - name: to-python
+    match: [10.77.1.50/32]
+    peers: [{address: 10.77.1.2:15443, name: server}]
+  - name: to-python-no-extended-connect
+    match: [10.77.1.51/32]
+    peers: [{address: 10.77.1.2:15444, name: server}]
 policy:
-  - {match: 10.77.1.3/32, action: tunnel, protocol: udp}
+  - {match: 10.77.1.0/24, action: tunnel, protocol: udp}
 YAML
 start_hermesd -c "$TMP/c.yaml"
 cstat() { stat_value "hermes_tunnel_udp_client_$1" "${2:-}"; }
@@ -95,6 +116,36 @@ PY
 )
 assert_eq "$(printf 'early%02d ' $(seq 0 19))after" "$out" "queued datagrams delivered in order, the oversize one dropped"
 assert_eq $((o0 + 1)) "$(cstat drops_total 'reason="oversize"')" "the oversize datagram counted"
+
+# ---- hermesd's client side against a python3-h2 CONNECT-UDP server
+send_app() { in_app "$PY" "$UDPAPP" --timeout 2 send "$@" 2>&1; }
+out=$(send_app 10.77.1.50 9)
+assert_match "$out" '^reply from 10\.77\.1\.50:9: x{32}$' "the python server's echo comes from the original destination"
+wait_until 3 grep -q '^request ' "$TMP/masque.log" || die "the python server logged no request"
+req=$(grep '^request ' "$TMP/masque.log" | head -n1)
+for f in ':method=CONNECT' ':protocol=connect-udp' ':scheme=https' ':path=/.well-known/masque/udp/10.77.1.50/9/' \
+	'capsule-protocol=\?1' 'hermes-uid=0' 'hermes-pid=[0-9]' 'hermes-original-dst=10.77.1.50:9' 'hermes-hops=1'; do
+	assert_match "$req" " $f" "the CONNECT-UDP request has $f"
+done
+[ "$(stat_value hermes_tunnel_udp_capsules_skipped_total)" -ge 1 ] || die "the unknown capsule was not counted as skipped"
+c0=$(cstat drops_total 'reason="context"')
+o0=$(cstat drops_total 'reason="oversize"')
+assert_match "$(send_app 10.77.1.50 9 --text BIG)" 'BIG-done$' "after a 2000-byte datagram from the peer, the next one"
+assert_match "$(send_app 10.77.1.50 9 --text CTX)" 'CTX-done$' "after a datagram for context 5, the next one"
+assert_eq $((c0 + 1)) "$(cstat drops_total 'reason="context"')" "the datagram for context 5 dropped and counted"
+assert_eq $((o0 + 1)) "$(cstat drops_total 'reason="oversize"')" "the peer's oversize datagram dropped and counted"
+# a peer without SETTINGS_ENABLE_CONNECT_PROTOCOL: no stream, the flow fails, logged and counted
+out=$(send_app 10.77.1.51 9)
+assert_eq 5 "$?" "no reply through a peer without extended CONNECT: $out"
+assert_ge 1 "$(cstat streams_total 'outcome="refused"')" "the refused stream counted"
+assert_file_match "$HERMESD_LOG" 'does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL' "the reason is logged"
+grep -q '^request ' "$TMP/masque_noext.log" && die "a CONNECT-UDP went to a peer without extended CONNECT"
+
+# ---- an HTTP/1.1 peer over TLS: Upgrade: connect-udp
+out=$(send_app 10.77.1.2 7002 --size 700)
+assert_match "$out" '^reply from 10\.77\.1\.2:7002: x{700}$' "the echo through an h1 TLS peer"
+wait_until 3 grep -q 'CONNECT-UDP 10\.77\.1\.2:7002 for uid 0 .* over TLS' "$S_LOG" ||
+	die "the server host did not log the CONNECT-UDP over HTTP/1.1 TLS"
 
 # ---- iperf3 -u at a fixed rate through the tunnel
 bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
