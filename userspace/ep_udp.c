@@ -126,6 +126,7 @@ struct ep *ep_udp_app(struct loop *lp, const struct ep_udp_sink *sink, const str
 	if (!u)
 		return NULL;
 	u->sink = *sink;
+	u->out.max = lp->cfg->udp.tunnel_queue_bytes;
 	u->dgrams = lp->st.tudpc_dgrams;
 	u->bytes = lp->st.tudpc_bytes;
 	u->drops = lp->st.tudpc_drops;

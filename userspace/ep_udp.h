@@ -20,7 +20,8 @@ struct ep_udp_sink {
 	void *arg;                                       /* NULL: detached, nothing is called */
 };
 /* The same endpoint without a socket: datagrams come in with ep_udp_push (each one a
- * DATAGRAM capsule toward the stream, queued up to 256 KiB until the stream takes them),
+ * DATAGRAM capsule toward the stream, queued up to udp.tunnel_queue_bytes until the
+ * stream takes them),
  * those from the stream go to sink. Needs no `up`. NULL with *err. */
 struct ep *ep_udp_app(struct loop *lp, const struct ep_udp_sink *sink, const struct ep_owner_ops *own, void *owner,
 		      int side, int *err);

@@ -210,8 +210,8 @@ enum udp_drop {
 	ARRAY(tudpc_drops, counter, "hermes_tunnel_udp_client_drops_total", \
 	      "Datagrams of UDP tunnel flows dropped, by reason: oversize (over tunnel.udp_max_datagram_bytes, " \
 	      "either way), context (a context ID other than 0), send_error (the send to the app failed), " \
-	      "queue_full (256 KiB of capsules already wait for the stream: before its answer, or while its " \
-	      "window is shut), no_stream (the flow's stream failed; the next datagram after 1 s tries again).", \
+	      "queue_full (udp.tunnel_queue_bytes of capsules already wait for the stream: before its answer, " \
+	      "or while its window is shut), no_stream (the flow's stream failed; the next datagram after 1 s tries again).", \
 	      "reason", "oversize", "context", "send_error", "queue_full", "no_stream") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
