@@ -18,7 +18,8 @@
 #    identity fields), an unknown capsule skipped, a datagram for another context and an
 #    oversize one dropped and counted; a peer that does not announce
 #    SETTINGS_ENABLE_CONNECT_PROTOCOL fails the flow, logged and counted;
-#  - an HTTP/1.1 peer over TLS (`protocol: h1`): Upgrade: connect-udp, 101, capsules.
+#  - an HTTP/1.1 peer over TLS and in clear text (`protocol: h1`, `tls: true|false`):
+#    Upgrade: connect-udp, 101, capsules.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -32,9 +33,10 @@ bg dnsmasq s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --
 	--listen-address=10.77.1.3 --bind-interfaces --port=53 --address=/tun.test/10.9.9.8 --log-queries
 bg udpecho s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.3 7001
 bg udpecho2 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7002
+bg udpecho3 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7003
 bg masque s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15443 "$TMP/pki"
 bg masque_noext s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15444 "$TMP/pki" --no-connect-protocol
-for l in udpecho udpecho2 masque masque_noext; do
+for l in udpecho udpecho2 udpecho3 masque masque_noext; do
 	wait_until 5 grep -qE 'serving|ready' "$TMP/$l.log" || die "$l did not start: $(cat "$TMP/$l.log")"
 done
 
@@ -43,12 +45,14 @@ $(tls server)
 tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/client, action: allow}
   - {match: 10.77.1.2/32:7002, san: spiffe://hermes/client, action: allow}
+  - {match: 10.77.1.2/32:7003, from: 10.77.1.1/32, action: allow}
+tunnel: {allow_cleartext: true}
 YAML
 start_hermesd_s -c "$TMP/s.yaml" --tunnel-listen 10.77.1.2:15008
 
 cat >"$TMP/c.yaml" <<YAML
 $(tls client)
-udp: {idle_timeout_ms: 2000}
+udp: {idle_timeout_ms: 1000}
 tunnel: {udp_max_datagram_bytes: 1400}
 routes:
   - name: to-server
@@ -57,6 +61,9 @@ routes:
   - name: to-server-h1
     match: [10.77.1.2/32]
     peers: [{address: 10.77.1.2:15008, name: server, protocol: h1, tls: true}]
+  - name: to-server-h1-cleartext
+    match: [10.77.1.2/32:7003]
+    peers: [{address: 10.77.1.2:15008, protocol: h1, tls: false}]
   - name: to-python
     match: [10.77.1.50/32]
     peers: [{address: 10.77.1.2:15443, name: server}]
@@ -135,7 +142,7 @@ assert_match "$(send_app 10.77.1.50 9 --text CTX)" 'CTX-done$' "after a datagram
 assert_eq $((c0 + 1)) "$(cstat drops_total 'reason="context"')" "the datagram for context 5 dropped and counted"
 assert_eq $((o0 + 1)) "$(cstat drops_total 'reason="oversize"')" "the peer's oversize datagram dropped and counted"
 # a peer without SETTINGS_ENABLE_CONNECT_PROTOCOL: no stream, the flow fails, logged and counted
-out=$(send_app 10.77.1.51 9)
+out=$(in_app "$PY" "$UDPAPP" --timeout 1 send 10.77.1.51 9 2>&1)
 assert_eq 5 "$?" "no reply through a peer without extended CONNECT: $out"
 assert_ge 1 "$(cstat streams_total 'outcome="refused"')" "the refused stream counted"
 assert_file_match "$HERMESD_LOG" 'does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL' "the reason is logged"
@@ -146,6 +153,10 @@ out=$(send_app 10.77.1.2 7002 --size 700)
 assert_match "$out" '^reply from 10\.77\.1\.2:7002: x{700}$' "the echo through an h1 TLS peer"
 wait_until 3 grep -q 'CONNECT-UDP 10\.77\.1\.2:7002 for uid 0 .* over TLS' "$S_LOG" ||
 	die "the server host did not log the CONNECT-UDP over HTTP/1.1 TLS"
+out=$(send_app 10.77.1.2 7003 --size 300)
+assert_match "$out" '^reply from 10\.77\.1\.2:7003: x{300}$' "the echo through an h1 clear-text peer"
+grep 'CONNECT-UDP 10\.77\.1\.2:7003 for uid 0 ' "$S_LOG" | grep -qv 'over TLS' ||
+	die "the server host did not log the CONNECT-UDP over clear-text HTTP/1.1"
 
 # ---- iperf3 -u at a fixed rate through the tunnel
 bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
@@ -172,7 +183,7 @@ f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and 
 assert f, "no udp flow with action tunnel in /flows"
 ' || die "/flows does not show the UDP tunnel flows: $(admin_get /flows)"
 
-# ---- an idle flow closes its stream (udp.idle_timeout_ms 2000)
+# ---- an idle flow closes its stream (udp.idle_timeout_ms 1000)
 wait_until 6 ns_c sh -c '! curl -s --max-time 1 http://127.0.0.1:15000/flows | grep -q "\"protocol\":\"udp\""' ||
 	die "UDP tunnel flows still open after udp.idle_timeout_ms: $(admin_get /flows)"
 assert_ge 1 "$(stat_value hermes_udp_flows_expired_total)" "idle flows expired"
