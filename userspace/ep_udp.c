@@ -336,6 +336,14 @@ static void udp_shutdown(struct ep *e)
 
 /* ---- toward the client ---- */
 
+/* A capsule of h + n bytes (n of payload) went into the ring. */
+static void delivered(struct ep_udp *u, size_t h, size_t n)
+{
+	u->e.bytes += h + n;
+	u->dgrams[TUDP_TO_CLIENT]++;
+	u->bytes[TUDP_TO_CLIENT] += n;
+}
+
 /* A datagram of n bytes (its real length: MSG_TRUNC) is at rbuf + UDP_HEADROOM: it
  * becomes a capsule in the ring. Whether one was added. */
 static bool deliver(struct ep_udp *u, size_t n)
@@ -353,20 +361,31 @@ static bool deliver(struct ep_udp *u, size_t n)
 		u->drops[TUDP_DROP_BUFFER]++;
 		return false;
 	}
-	u->e.bytes += h + n;
-	u->dgrams[TUDP_TO_CLIENT]++;
-	u->bytes[TUDP_TO_CLIENT] += n;
+	delivered(u, h, n);
 	return true;
 }
 
 void ep_udp_push(struct ep *e, const void *p, size_t n)
 {
 	struct ep_udp *u = UD(e);
+	uint8_t head[UDP_HEADROOM + 8], *t;
+	size_t h, room;
 
 	if (e->closed || e->eof || u->turn_err)
 		return;
 	if (n > u->max) {
 		u->drops[TUDP_DROP_OVERSIZE]++;
+		return;
+	}
+	/* written in place when the ring's last chunk has room for the whole capsule (one
+	 * copy, not two) */
+	h = capsule_datagram_head(head, n);
+	if (!ep_ring_tail(&u->out, &t, &room) && room >= h + n) {
+		memcpy(t, head, h);
+		memcpy(t + h, p, n);
+		ep_ring_commit(&u->out, h + n);
+		delivered(u, h, n);
+		ep_data(e);
 		return;
 	}
 	memcpy(u->rbuf + UDP_HEADROOM, p, n);
