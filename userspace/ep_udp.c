@@ -432,6 +432,8 @@ static void udp_consume(struct ep *e, size_t n)
 	struct ep_udp *u = UD(e);
 
 	ep_ring_consume(&u->out, n);
+	/* an idle flow keeps no chunk (its first page was touched: it counts in RSS) */
+	ep_ring_trim(&u->out);
 	arm_recv(u); /* room again */
 }
 
