@@ -6,7 +6,7 @@
  * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
  * UDP_BURST datagrams (then a NOP brings the loop back to the socket). A flow whose rule
  * says `tunnel` has no socket: its datagrams go to its CONNECT-UDP stream (udp_tun.c),
- * which sends the peer's back through flow_send_app. */
+ * which sends the peer's back through flow_to_app. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -348,9 +348,11 @@ static void relay_read(struct udp_relay *r)
 	}
 }
 
-/* One datagram to the app, sent from the flow's slot address: 0 or -errno. */
-static int flow_send_app(struct udp_flow *f, const void *p, size_t n)
+/* One datagram to the app, sent from the flow's slot address (the upstream's replies,
+ * and the tunnel's datagrams: udp_tun.c): 0 or -errno. */
+static int flow_to_app(void *arg, const void *p, size_t n)
 {
+	struct udp_flow *f = arg;
 	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
 	struct iovec iov = { (void *)p, n };
 	struct msghdr out = { .msg_name = &f->app, .msg_namelen = sizeof(f->app), .msg_iov = &iov,
@@ -367,12 +369,6 @@ static int flow_send_app(struct udp_flow *f, const void *p, size_t n)
 	f->last_ms = f->r->lp->now_ms;
 	f->bytes[UDP_DIR_IN] += n;
 	return 0;
-}
-
-/* The tunnel's datagrams for the app (udp_tun.c). */
-static int flow_to_app(void *arg, const void *p, size_t n)
-{
-	return flow_send_app(arg, p, n);
 }
 
 /* The upstream's replies go back to the app from the slot address. */
@@ -408,7 +404,8 @@ static void flow_read(struct udp_flow *f)
 			lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
 			continue;
 		}
-		if (flow_send_app(f, r->buf, (size_t)n)) {
+		f->last_ms = lp->now_ms;
+		if (flow_to_app(f, r->buf, (size_t)n)) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
 			continue;
 		}
