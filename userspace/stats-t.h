@@ -414,8 +414,8 @@ enum udp_drop {
 	VALUE(udp_flows_active, gauge, "hermes_udp_flows_active", "UDP flows the relay holds now.") \
 	SCRAPE(bpf_udp_decisions, counter, "hermes_bpf_udp_decisions_total", \
 	       "UDP decisions taken in BPF (one per connect() and per send with an address), by action; " \
-	       "deny includes unsupported (a UDP rule whose action UDP does not take) and no_slot; " \
-	       "fail_open: proxy wanted, no UDP relay.") \
+	       "deny includes unsupported (a UDP rule whose action UDP does not take: http, unknown) and no_slot; " \
+	       "fail_open: proxy or tunnel wanted, no UDP relay.") \
 	/* index: enum udp_drop */ \
 	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
 	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner")
