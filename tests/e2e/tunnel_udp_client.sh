@@ -187,5 +187,8 @@ assert f, "no udp flow with action tunnel in /flows"
 wait_until 6 ns_c sh -c '! curl -s --max-time 1 http://127.0.0.1:15000/flows | grep -q "\"protocol\":\"udp\""' ||
 	die "UDP tunnel flows still open after udp.idle_timeout_ms: $(admin_get /flows)"
 assert_ge 1 "$(stat_value hermes_udp_flows_expired_total)" "idle flows expired"
+# their streams ended at the server host too (its CONNECT-UDP flows are gone)
+wait_until 3 ns_s sh -c '! curl -s --max-time 1 http://127.0.0.1:15000/flows | grep -q "\"protocol\":\"udp\""' ||
+	die "the server host still holds CONNECT-UDP flows: $(ns_s curl -s http://127.0.0.1:15000/flows)"
 
 pass "tunnel_udp_client: dig, a 1316-byte stream with every datagram accounted for, iperf3 -u, the queue before the answer, oversize drops, /flows and the idle close through a 1-hop HTTP/2 mTLS tunnel"
