@@ -557,7 +557,11 @@ void udp_tick(struct loop *lp)
 	if (!r)
 		return;
 	list_for_each_safe(f, tmp, &r->flows, link) {
-		if (lp->now_ms - f->last_ms >= idle) {
+		/* draining: a tunnel flow's stream would keep the drain waiting, and UDP has no
+		 * end of its own to wait for (the programs send new datagrams directly now) */
+		if (f->tun && lp->draining) {
+			flow_close(f);
+		} else if (lp->now_ms - f->last_ms >= idle) {
 			lp->st.udp_flows_expired++;
 			flow_close(f);
 		} else if (f->last_ms > f->refreshed_ms && lp->now_ms - f->refreshed_ms >= UDP_REFRESH_MS) {

@@ -7,7 +7,9 @@
 # two streams capsule for capsule; C sends the datagrams to the target. dig gets
 # dnsmasq's answer; C logs A's identity with the hop count 2 and R's certificate; a
 # fixed-rate stream of 1316-byte datagrams is echoed with every one accounted for; iperf3
-# -u at a fixed rate loses at most 0.5 %, with the bytes counted at both ends.
+# -u at a fixed rate loses at most 0.5 %, with the bytes counted at both ends. A SIGTERM
+# does not wait for the live UDP tunnel flows (UDP has no end to wait for): A's drain ends
+# within its next tick, well before its drain limit.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -89,5 +91,14 @@ say "C: $(ns_s curl -s http://127.0.0.1:15000/stats | grep -E '^hermes_tunnel_ud
 assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through two hops"
 c_bytes=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '/^hermes_tunnel_udp_bytes_total\{direction="to_target"\}/ { print $NF }')
 assert_ge "$recv_b" "$c_bytes" "C sent on at least the bytes iperf3's server received"
+
+# ---- SIGTERM with live UDP tunnel flows (udp.idle_timeout_ms 60000): the drain ends at once
+in_app "$PY" "$UDPAPP" send 10.77.1.3 7001 >/dev/null || die "no echo before the SIGTERM"
+t0=$(now_ms)
+stop_hermesd TERM 15
+took=$(($(now_ms) - t0))
+assert_eq 0 "$HERMESD_RC" "hermesd's exit status"
+assert_le 2500 "$took" "the drain (ms) does not wait for the UDP tunnel flows"
+assert_file_match "$HERMESD_LOG" 'all flows drained' "every flow drained"
 
 pass "tunnel_udp_multihop: dig, a 1316-byte stream with every datagram accounted for and iperf3 -u through A -> R (h2) -> C (h1 TLS)"
