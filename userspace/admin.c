@@ -199,10 +199,11 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 	if (i->upstream_fd >= 0 && !getsockname(i->upstream_fd, (struct sockaddr *)&ss, &len))
 		addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
 	sb_printf(u->b,
-		  "%s{\"id\":%llu,\"protocol\":\"udp\",\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
+		  "%s{\"id\":%llu,\"protocol\":\"udp\",\"action\":\"%s\",\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
 		  "\"engine\":\"udp\",\"state\":\"relay\",\"attempts\":1,\"bytes_up\":%llu,\"bytes_down\":%llu,"
 		  "\"age_ms\":%llu,\"idle_ms\":%llu,\"slot\":%u,\"app_cookie\":0,\"pid\":%u,\"uid\":%u,\"comm\":\"%s\"}",
-		  *u->first ? "" : ",", (unsigned long long)i->id, client, dst, up, (unsigned long long)i->bytes_up,
+		  *u->first ? "" : ",", (unsigned long long)i->id, pol_action_name(i->action), client, dst, up,
+		  (unsigned long long)i->bytes_up,
 		  (unsigned long long)i->bytes_down, (unsigned long long)i->age_ms, (unsigned long long)i->idle_ms,
 		  i->slot, i->pid, i->uid, comm);
 	*u->first = false;

@@ -193,6 +193,7 @@ static void scrape_bpf_udp_decisions(const struct scrape *x, const struct stats_
 		{ HERMES_CNT_UDP_PASS, "pass" },
 		{ HERMES_CNT_UDP_DENY, "deny" },
 		{ HERMES_CNT_UDP_PROXY, "proxy" },
+		{ HERMES_CNT_UDP_TUNNEL, "tunnel" },
 		{ HERMES_CNT_UDP_UNSUPPORTED, "unsupported" },
 		{ HERMES_CNT_UDP_NOSLOT, "no_slot" },
 		{ HERMES_CNT_UDP_FAILOPEN, "fail_open" },

@@ -243,6 +243,8 @@ struct cfg_udp {
 	uint32_t idle_timeout_ms;  /* a flow with no datagram either way this long is forgotten */
 	uint32_t max_flows;        /* flows held at once; a new one over it is dropped (counted) */
 	uint32_t max_datagram;     /* bytes of the largest datagram relayed; a larger one is dropped (counted) */
+	uint32_t tunnel_queue_bytes; /* tunnel action: capsules waiting for a flow's stream (its answer, its
+				      * window); a datagram over it is dropped (counted queue_full) */
 };
 
 /* Section `overload`: the global memory budget (overload.c). Over a share of

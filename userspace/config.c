@@ -129,6 +129,9 @@ static const struct cfgp_key udp_keys[] = {
 	{ .name = "max_flows", .set = cfgp_set_u32, CFGP_FIELD(udp.max_flows), .min = 1, .max = 65536, CFGP_RESTART },
 	{ .name = "max_datagram", .set = cfgp_set_u32, CFGP_FIELD(udp.max_datagram), .min = 512, .max = 65535,
 	  CFGP_RESTART },
+	/* read as each tunnel flow's stream starts: a reload applies to new streams */
+	{ .name = "tunnel_queue_bytes", .set = cfgp_set_u32, CFGP_FIELD(udp.tunnel_queue_bytes), .min = 16384,
+	  .max = 64 << 20, CFGP_RELOAD },
 };
 
 /* The stages rise in order: each threshold at least the one before. */
@@ -322,6 +325,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->udp.idle_timeout_ms = 60000;
 	cfg->udp.max_flows = 4096;
 	cfg->udp.max_datagram = 65535;
+	cfg->udp.tunnel_queue_bytes = 1 << 20;
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;

@@ -309,11 +309,13 @@ void conn_fail_attempt(struct loop *lp, struct conn *c, int err)
 		ep_drop(c->r.ep[1], EP_END_CANCEL);
 		c->r.ep[1] = NULL;
 	}
-	/* a peer's 403 is a policy decision, not a failure, and its 508 a loop (every
-	 * other attempt would go round it again): no other attempt */
-	if (c->attempts >= max || lp->draining || err == -EACCES || err == -ELOOP) {
+	/* a peer's 403 is a policy decision, not a failure, its 508 a loop (every other
+	 * attempt would go round it again), and a peer without extended CONNECT takes no
+	 * CONNECT-UDP: no other attempt */
+	if (c->attempts >= max || lp->draining || err == -EACCES || err == -ELOOP || err == -EPROTONOSUPPORT) {
 		lp->st.upstream_unreachable++;
-		c->result = err == -EACCES ? "403" : err == -ELOOP ? "508" : "connect-failed";
+		c->result = err == -EACCES ? "403" : err == -ELOOP ? "508" : err == -EPROTONOSUPPORT ? "no-connect-udp" :
+			    "connect-failed";
 		log_warn("conn %llu: upstream %s: %s; giving up after %u attempts, resetting the client",
 			 (unsigned long long)c->id, addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
 			 strerror(-err), c->attempts);
@@ -364,15 +366,16 @@ void conn_connect(struct loop *lp, struct conn *c)
 	if (c->peer_connects) {
 		/* a stream on a pooled HTTP/2 connection: up once the peer answered 200 */
 		c->state = CONN_TUNNEL_WAIT;
-		e = sess_h2_open(lp, tp, &c->target, c->ident, &conn_ep_ops, c, &err);
-		c->early = e && lp->cfg->tunnel_optimistic;
+		e = sess_h2_open(lp, tp, &c->target, c->udp, c->ident, &conn_ep_ops, c, &err);
+		/* (UDP: the datagrams wait in the client endpoint and follow the answer) */
+		c->early = e && lp->cfg->tunnel_optimistic && !c->udp;
 		if (c->early) {
 			c->r.ep[1] = e;
 			sess_h2_early(e, c->r.ep[0]);
 			conn_early_wait(lp, c);
 			return;
 		}
-	} else if (c->udp) {
+	} else if (c->udp && !c->tunnel_client) {
 		/* CONNECT-UDP on the tunnel listener: a UDP socket to the target */
 		c->state = CONN_CONNECTING;
 		e = ep_udp_open(lp, ep, &conn_ep_ops, c, 1, &err);

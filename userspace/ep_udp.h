@@ -15,4 +15,22 @@ struct ep *ep_udp_open(struct loop *lp, const struct hermes_addr *dst, const str
  * outlives the endpoint: read for the flow's access line after the endpoint is freed). */
 void ep_udp_tally(struct ep *e, struct udp_tally *t);
 
+/* App mode (the tunnel client's side of a UDP flow): where the datagrams the stream
+ * brings go, and who hears that the endpoint is gone (freed with its flow). */
+struct ep_udp_sink {
+	int (*send)(void *arg, const void *p, size_t n); /* 0 or -errno (counted send_error) */
+	void (*gone)(void *arg);
+	void *arg;                                       /* NULL: detached, nothing is called */
+};
+/* The same endpoint without a socket: datagrams come in with ep_udp_push (each one a
+ * DATAGRAM capsule toward the stream, queued up to udp.tunnel_queue_bytes until the
+ * stream takes them),
+ * those from the stream go to sink. Needs no `up`. NULL with *err. */
+struct ep *ep_udp_app(struct loop *lp, const struct ep_udp_sink *sink, const struct ep_owner_ops *own, void *owner,
+		      int side, int *err);
+/* One datagram from the app (dropped and counted when oversize or when the queue is full). */
+void ep_udp_push(struct ep *e, const void *p, size_t n);
+/* The sink is not called any more (its owner goes first). */
+void ep_udp_detach(struct ep *e);
+
 #endif

@@ -204,6 +204,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 			m->ops->goaway(m);
 		return 0;
 	}
+	if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) && m->ops->settings) {
+		m->ops->settings(m);
+		return 0;
+	}
 	if (f->hd.type == NGHTTP2_RST_STREAM && m->reset_burst && !reset_token(m))
 		calm_down(m, H2L_RESETS); /* rapid reset (CVE-2023-44487) */
 	st = h2mux_stream_at(m, f->hd.stream_id);

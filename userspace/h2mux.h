@@ -20,6 +20,8 @@ struct h2mux_ops {
 	void (*begin)(struct h2mux *m, const nghttp2_frame *f);
 	/* The peer sent GOAWAY. NULL: nothing to do. */
 	void (*goaway)(struct h2mux *m);
+	/* The peer's SETTINGS (not an ACK) took effect. NULL: nothing to do. */
+	void (*settings)(struct h2mux *m);
 	/* How many more bytes the output takes now (0: stop producing until later). */
 	size_t (*room)(struct h2mux *m);
 	/* Frame bytes produced (all of them taken, or -errno). */

@@ -4,10 +4,12 @@
  * `GET https://AUTHORITY/PATH`, `Upgrade: connect-udp`, `Connection: Upgrade`). Only the
  * default URI template is served, `/.well-known/masque/udp/{target_host}/{target_port}/`
  * (3), with an IP literal for the host: hermesd has no resolver, as for CONNECT. Every
- * refusal names what was wrong, for the log line that goes with the 400. */
+ * refusal names what was wrong, for the log line that goes with the 400. The client side
+ * (a tunnel client's CONNECT-UDP to its next hop) fills the same template (masque_path). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -184,4 +186,22 @@ int masque_target(const struct h1_request *req, struct sockaddr_storage *ss, soc
 	if ((*why = path_target(path, ss, len)))
 		return 400;
 	return 0;
+}
+
+void masque_path(const struct hermes_addr *target, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN], enc[3 * INET6_ADDRSTRLEN];
+	size_t o = 0;
+
+	inet_ntop(target->family == HERMES_FAMILY_V6 ? AF_INET6 : AF_INET, target->addr, ip, sizeof(ip));
+	for (const char *p = ip; *p && o + 4 < sizeof(enc); p++) {
+		if (*p == ':') {
+			memcpy(enc + o, "%3A", 3);
+			o += 3;
+		} else {
+			enc[o++] = *p;
+		}
+	}
+	enc[o] = 0;
+	snprintf(buf, cap, MASQUE_PATH "%s/%u/", enc, ntohs(target->port));
 }

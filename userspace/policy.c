@@ -47,6 +47,7 @@ static const char *const counter_names[HERMES_CNT_MAX] = {
 	[HERMES_CNT_UDP_UNSUPPORTED] = "udp_unsupported",
 	[HERMES_CNT_UDP_NOSLOT] = "udp_no_slot",
 	[HERMES_CNT_UDP_FAILOPEN] = "udp_fail_open",
+	[HERMES_CNT_UDP_TUNNEL] = "udp_tunnel",
 };
 
 static const char match_hint[] = "expected CIDR[:PORT] such as 10.0.0.0/8:80 or [fd00::/64]:443";
@@ -278,8 +279,6 @@ const char *pol_udp_refusal(enum hermes_action act)
 {
 	if (act == HERMES_ACT_HTTP)
 		return "action http reads HTTP/1.1 over TCP: it cannot apply to UDP (use protocol: tcp)";
-	if (act == HERMES_ACT_TUNNEL)
-		return "action tunnel is not supported for UDP yet (UDP rules take pass, deny or proxy)";
 	return NULL;
 }
 

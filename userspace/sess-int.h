@@ -49,6 +49,9 @@ void sess_h2_stream_off(struct sstream *st);
 int sess_h2_attach(struct loop *lp, struct sstream *st, const struct cfg_peer *p);
 /* Sends st's CONNECT (0), or -errno (the stream then failed: the caller reports it). */
 int sess_h2_submit(struct sess *s, struct sstream *st);
+/* The peer's SETTINGS came: CONNECT-UDP streams that waited for them go out, or fail
+ * when the peer does not announce extended CONNECT. */
+void sess_h2_settings(struct h2mux *m);
 
 /* sess_h2rx.c */
 /* Where the next plaintext of s may be decrypted to: inside a DATA frame whose stream's

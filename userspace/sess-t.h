@@ -44,6 +44,7 @@ struct sstream {
 	struct list rx_ready;      /* on s->rx_ready: DATA came in this read, its owner not told yet */
 	int32_t sid;               /* 0: not opened yet; -1: closed */
 	bool client;               /* ours: a CONNECT to a peer */
+	bool udp;                  /* client: CONNECT-UDP (RFC 9298), sent once the peer's SETTINGS came */
 	bool started;              /* relaying: its DATA may go out */
 	bool answered;             /* client: the peer's final answer came */
 	bool deferred;             /* its data source waits for bytes */
@@ -74,6 +75,7 @@ struct sess {
 	struct life life;           /* closing: SESS_CLOSING */
 	int in_ng;                  /* inside an nghttp2 call: do not free */
 	bool recv_armed, send_inflight, goaway, busy;
+	bool settings_rx;           /* client: the peer's first SETTINGS came (extended CONNECT known) */
 	struct loop_op op_connect;  /* client: connect to the peer (SESS_CONNECTING); server:
 				     * the pause before peeking again at part of the h2c preface */
 	struct __kernel_timespec sniff_ts;

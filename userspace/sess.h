@@ -31,9 +31,11 @@ void sess_close_all(struct loop *lp);
 
 /* A CONNECT (or h2-post) to target through peer p as a stream on a pooled HTTP/2
  * connection (opened if none has room): the endpoint is `up` once the peer answered
- * 200, else `error`. ident: Hermes-* lines sent with it, kept by the owner. NULL with
- * *err when nothing could be started. */
-struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
+ * 200, else `error`. udp: a CONNECT-UDP (extended CONNECT, capsules on the stream),
+ * sent once the peer's SETTINGS allow it (-EPROTONOSUPPORT when they do not). ident:
+ * Hermes-* lines sent with it, kept by the owner. NULL with *err when nothing could be
+ * started. */
+struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target, bool udp,
 			const char *ident, const struct ep_owner_ops *own, void *owner, int *err);
 /* Optimistic data: e's CONNECT (from sess_h2_open) carries the first contiguous run of
  * src's bytes as DATA before the peer's answer, so that a request pays the path's round

@@ -708,6 +708,7 @@ static int out_put(struct h2mux *m, const uint8_t *p, size_t n)
 static const struct h2mux_ops sess_mux_ops = {
 	.begin = on_begin,
 	.goaway = on_goaway,
+	.settings = sess_h2_settings,
 	.room = out_room,
 	.output = out_put,
 };
@@ -855,7 +856,7 @@ size_t sess_h2_early_unsettled(const struct ep *e)
 	return e && e->ops == &sess_h2_ops ? ST(e)->early_sent : 0;
 }
 
-struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target,
+struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct hermes_addr *target, bool udp,
 			const char *ident, const struct ep_owner_ops *own, void *owner, int *err)
 {
 	struct sstream *st = calloc(1, sizeof(*st));
@@ -867,6 +868,7 @@ struct ep *sess_h2_open(struct loop *lp, const struct cfg_peer *p, const struct 
 	ep_init(&st->e, &sess_h2_ops, own, owner, 1);
 	st->ms.ops = &stream_ops;
 	st->client = true;
+	st->udp = udp;
 	st->target = *target;
 	st->ident = ident;
 	if ((*err = sess_h2_attach(lp, st, p))) {

@@ -44,6 +44,12 @@ enum tunnel_optimistic { TUNNEL_OPT_SENT, TUNNEL_OPT_REFUSED, TUNNEL_OPT_RESET, 
  * was dropped (tudp_drops' labels). */
 enum tudp_dir { TUDP_TO_TARGET, TUDP_TO_CLIENT, TUDP_NDIRS };
 enum tudp_drop { TUDP_DROP_OVERSIZE, TUDP_DROP_CONTEXT, TUDP_DROP_SEND, TUDP_DROP_BUFFER, TUDP_NDROPS };
+/* CONNECT-UDP on the tunnel client's side (the tunnel action for UDP, udp_tun.c): its
+ * streams' outcome; its datagrams and drops use tudp_dir and tudp_drop (the app's side
+ * in the place of the target's), and one reason more. */
+enum tudpc_stream { TUDPC_OPENED, TUDPC_REFUSED, TUDPC_NSTREAMS };
+#define TUDPC_DROP_NO_STREAM TUDP_NDROPS /* the flow's stream failed: datagrams until the next try */
+#define TUDPC_NDROPS (TUDP_NDROPS + 1)
 
 /* The UDP relay (udp.c): directions of udp_datagrams/udp_bytes, reasons of udp_drops. */
 enum udp_dir { UDP_DIR_OUT, UDP_DIR_IN, UDP_NDIRS };
@@ -186,6 +192,27 @@ enum udp_drop {
 	      "that ended inside a capsule).") \
 	VALUE(udp_idle_closes, counter, "hermes_tunnel_udp_idle_closes_total", \
 	      "CONNECT-UDP streams closed after tunnel.udp_idle_timeout_ms without a datagram either way.") \
+	/* index: enum tudpc_stream */ \
+	ARRAY(tudpc_streams, counter, "hermes_tunnel_udp_client_streams_total", \
+	      "CONNECT-UDP requests the tunnel action sent for UDP flows (opened), and the streams that could not " \
+	      "be sent (refused: an HTTP/2 peer that does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL, an " \
+	      "h2-post peer). A peer's answer other than 2xx/101 is in hermes_tunnel_peer_attempts_total.", \
+	      "outcome", "opened", "refused") \
+	/* index: enum tudp_dir */ \
+	ARRAY(tudpc_dgrams, counter, "hermes_tunnel_udp_client_datagrams_total", \
+	      "Datagrams of UDP flows the tunnel action carries, by direction: to_app (DATAGRAM capsules from the " \
+	      "peer, sent to the app), to_peer (the app's datagrams, sent as DATAGRAM capsules).", \
+	      "direction", "to_app", "to_peer") \
+	ARRAY(tudpc_bytes, counter, "hermes_tunnel_udp_client_bytes_total", \
+	      "UDP payload bytes the tunnel action carried (without capsule heads), by direction.", \
+	      "direction", "to_app", "to_peer") \
+	/* index: enum tudp_drop, then TUDPC_DROP_NO_STREAM */ \
+	ARRAY(tudpc_drops, counter, "hermes_tunnel_udp_client_drops_total", \
+	      "Datagrams of UDP tunnel flows dropped, by reason: oversize (over tunnel.udp_max_datagram_bytes, " \
+	      "either way), context (a context ID other than 0), send_error (the send to the app failed), " \
+	      "queue_full (udp.tunnel_queue_bytes of capsules already wait for the stream: before its answer, " \
+	      "or while its window is shut), no_stream (the flow's stream failed; the next datagram after 1 s tries again).", \
+	      "reason", "oversize", "context", "send_error", "queue_full", "no_stream") \
 	SCRAPE(interface_packets, counter, "hermes_interface_packets_total", \
 	       "Packets seen by the TC counters (GSO segments).") \
 	SCRAPE(interface_bytes, counter, "hermes_interface_bytes_total", "Bytes seen by the TC counters.") \
@@ -387,8 +414,8 @@ enum udp_drop {
 	VALUE(udp_flows_active, gauge, "hermes_udp_flows_active", "UDP flows the relay holds now.") \
 	SCRAPE(bpf_udp_decisions, counter, "hermes_bpf_udp_decisions_total", \
 	       "UDP decisions taken in BPF (one per connect() and per send with an address), by action; " \
-	       "deny includes unsupported (a UDP rule whose action UDP does not take) and no_slot; " \
-	       "fail_open: proxy wanted, no UDP relay.") \
+	       "deny includes unsupported (a UDP rule whose action UDP does not take: http, unknown) and no_slot; " \
+	       "fail_open: proxy or tunnel wanted, no UDP relay.") \
 	/* index: enum udp_drop */ \
 	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
 	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner")

@@ -18,8 +18,10 @@
  * A CONNECT-UDP request (RFC 9298: `GET` with `Upgrade: connect-udp`, or an HTTP/2
  * extended CONNECT that sess_h2.c hands over in that form) is read by masque.c, checked
  * and authorized the same way, and relayed by a UDP endpoint (ep_udp.c) that speaks
- * the Capsule Protocol; its answer is 101 (HTTP/1.1) or 200 (HTTP/2) with
- * Capsule-Protocol: ?1. */
+ * the Capsule Protocol, or, when this hermesd's routes cover the target, passed on as
+ * a CONNECT-UDP to the route's next hop (the two streams bridged capsule for capsule);
+ * its answer is 101 (HTTP/1.1) or 200 (HTTP/2) with Capsule-Protocol: ?1. The tunnel
+ * client sends CONNECT-UDP the same two ways (udp_tun.c starts such flows). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,16 +301,60 @@ static void keep_after_head(struct conn *c)
 	hb_free(&c->head);
 }
 
+/* A relay hop passes the identity on, hop by hop, one hop more: the request's Hermes-*
+ * fields become the CONNECT's to the next hop. */
+static void relay_ident(struct conn *c, const struct h1_request *req, int hops)
+{
+	size_t cap = 32, len = 0;
+
+	for (unsigned i = 0; i < req->n_headers; i++)
+		cap += req->headers[i].name.len + req->headers[i].value.len + 4;
+	free(c->ident);
+	c->ident = malloc(cap);
+	if (!c->ident)
+		return;
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		const struct h1_header *h = &req->headers[i];
+
+		if (h->name.len > 7 && !strncasecmp(h->name.p, "Hermes-", 7) && !h1_slice_caseeq(h->name, HOPS_FIELD))
+			len += (size_t)sprintf(c->ident + len, "%.*s: %.*s\r\n", (int)h->name.len, h->name.p,
+					       (int)h->value.len, h->value.p);
+	}
+	sprintf(c->ident + len, HOPS_FIELD ": %d\r\n", hops + 1);
+}
+
+/* The request's hop count, checked against tunnel.max_hops (400 or 508 answered and
+ * counted, then -1: c is gone). */
+static int check_hops(struct loop *lp, struct conn *c, const struct h1_request *req)
+{
+	int hops = tunnel_hops(req);
+
+	if (hops < 0) {
+		fail(lp, c, 400, "Hermes-Hops must be one number");
+		return -1;
+	}
+	if ((uint32_t)hops >= lp->cfg->tunnel_max_hops) {
+		lp->st.tunnel_loops++;
+		log_warn("tunnel conn %llu: %s %.*s refused: it crossed %d hermesd hops (tunnel.max_hops %u): a loop?",
+			 (unsigned long long)c->id, c->udp ? "CONNECT-UDP" : "CONNECT", (int)req->target.len,
+			 req->target.p, hops, lp->cfg->tunnel_max_hops);
+		fail(lp, c, 508, "too many hops: a loop");
+		return -1;
+	}
+	return hops;
+}
+
 /* A CONNECT-UDP request (masque.c reads it): checked, limited and authorized as a
- * CONNECT is, then a UDP socket to the target (ep_udp.c) is its upstream. It is served
- * here, never routed on to a next hop. */
+ * CONNECT is, then either a UDP socket to the target (ep_udp.c) is its upstream, or,
+ * when a route covers the target, a CONNECT-UDP to the route's next hop (a relay hop:
+ * the capsules go through unchanged, the next hop applies the datagram limits). */
 static void tunnel_udp_head(struct loop *lp, struct conn *c, const struct h1_request *req, int n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char dst[ADDR_STRLEN];
 	const char *why;
-	int status;
+	int status, hops;
 
 	if (overload_shed(lp, OVL_REFUSE_STREAMS, OVL_ACT_REFUSE_REQUEST)) {
 		fail(lp, c, 503, OVL_REFUSE_WHY);
@@ -319,6 +365,8 @@ static void tunnel_udp_head(struct loop *lp, struct conn *c, const struct h1_req
 		return;
 	}
 	c->udp = true;
+	if ((hops = check_hops(lp, c, req)) < 0)
+		return;
 	c->head_len = (size_t)n;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	if (sess_client_connect(lp, &c->peer)) {
@@ -331,8 +379,12 @@ static void tunnel_udp_head(struct loop *lp, struct conn *c, const struct h1_req
 	if (tunnel_authorize(lp, c, req, (struct sockaddr *)&ss, dst))
 		return;
 	addr_to_hermes((struct sockaddr *)&ss, &c->target);
-	c->eps[0] = c->target;
-	c->n_eps = 1;
+	if (!tunnel_route(lp, c, &c->target)) {
+		relay_ident(c, req, hops);
+	} else {
+		c->eps[0] = c->target;
+		c->n_eps = 1;
+	}
 	keep_after_head(c);
 	conn_connect(lp, c);
 }
@@ -406,17 +458,8 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 		fail(lp, c, 400, "more than one Host field");
 		return;
 	}
-	if ((hops = tunnel_hops(&req)) < 0) {
-		fail(lp, c, 400, "Hermes-Hops must be one number");
+	if ((hops = check_hops(lp, c, &req)) < 0)
 		return;
-	}
-	if ((uint32_t)hops >= lp->cfg->tunnel_max_hops) {
-		lp->st.tunnel_loops++;
-		log_warn("tunnel conn %llu: CONNECT %.*s refused: it crossed %d hermesd hops (tunnel.max_hops %u): a loop?",
-			 (unsigned long long)c->id, (int)req.target.len, req.target.p, hops, lp->cfg->tunnel_max_hops);
-		fail(lp, c, 508, "too many hops: a loop");
-		return;
-	}
 	c->head_len = (size_t)n;
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
 	if (sess_client_connect(lp, &c->peer)) {
@@ -435,23 +478,7 @@ static void tunnel_parse_head(struct loop *lp, struct conn *c)
 
 		addr_to_hermes((struct sockaddr *)&ss, &target);
 		if (!tunnel_route(lp, c, &target)) {
-			/* a relay: pass the identity on, hop by hop, one hop more */
-			size_t cap = 32, len = 0;
-
-			for (unsigned i = 0; i < req.n_headers; i++)
-				cap += req.headers[i].name.len + req.headers[i].value.len + 4;
-			c->ident = malloc(cap);
-			if (c->ident) {
-				for (unsigned i = 0; i < req.n_headers; i++) {
-					const struct h1_header *h = &req.headers[i];
-
-					if (h->name.len > 7 && !strncasecmp(h->name.p, "Hermes-", 7) &&
-					    !h1_slice_caseeq(h->name, HOPS_FIELD))
-						len += (size_t)sprintf(c->ident + len, "%.*s: %.*s\r\n", (int)h->name.len,
-								       h->name.p, (int)h->value.len, h->value.p);
-				}
-				sprintf(c->ident + len, HOPS_FIELD ": %d\r\n", hops + 1);
-			}
+			relay_ident(c, &req, hops);
 		} else {
 			c->eps[0] = target;
 			c->n_eps = 1;
@@ -528,7 +555,20 @@ void tunnel_send_connect(struct loop *lp, struct conn *c)
 
 	addr_from_hermes(&c->target, &ss);
 	addr_fmt((struct sockaddr *)&ss, dst, sizeof(dst));
-	n = asprintf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", dst, dst, c->ident ? c->ident : "");
+	if (c->udp) {
+		/* RFC 9298 3.2; Host is the peer (the target is in the path) */
+		char path[MASQUE_PATH_MAX], host[ADDR_STRLEN];
+
+		masque_path(&c->target, path, sizeof(path));
+		addr_from_hermes(&c->eps[c->cur_ep], &ss);
+		addr_fmt((struct sockaddr *)&ss, host, sizeof(host));
+		n = asprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\n"
+			     MASQUE_CAPSULE_FIELD "\r\n%s\r\n", path, host, c->ident ? c->ident : "");
+		if (n >= 0)
+			lp->st.tudpc_streams[TUDPC_OPENED]++;
+	} else {
+		n = asprintf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", dst, dst, c->ident ? c->ident : "");
+	}
 	if (n < 0 || c->r.ep[1]->ops->write(c->r.ep[1], req, (size_t)n)) {
 		free(req);
 		conn_fail_attempt(lp, c, -EIO);
@@ -561,8 +601,9 @@ void tunnel_resp(struct loop *lp, struct conn *c)
 		e->ops->read(e);
 		return;
 	}
-	if (n <= 0 || resp.status != 200) {
-		log_info("conn %llu: tunnel peer answered %d to CONNECT", (unsigned long long)c->id, n > 0 ? resp.status : 0);
+	if (n <= 0 || resp.status != (c->udp ? 101 : 200)) {
+		log_info("conn %llu: tunnel peer answered %d to %s", (unsigned long long)c->id, n > 0 ? resp.status : 0,
+			 c->udp ? "CONNECT-UDP (Upgrade: connect-udp)" : "CONNECT");
 		conn_fail_attempt(lp, c, n > 0 && resp.status == 504 ? -ETIMEDOUT : n > 0 && resp.status == 403 ? -EACCES :
 					 n > 0 && resp.status == 508 ? -ELOOP : -ECONNREFUSED);
 		return;

@@ -7,7 +7,8 @@
  * UDP_BURST datagrams (then a NOP brings the loop back to the socket). Two relay sockets
  * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::PORT:SLOT, local by the
  * route of udp_route.c while that socket is open); a flow answers from the one it came
- * in on. */
+ * in on. A flow whose rule says `tunnel` has no socket: its datagrams go to its
+ * CONNECT-UDP stream (udp_tun.c), which sends the peer's back through flow_to_app. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,6 +34,7 @@
 #ifndef IPV6_FREEBIND
 #define IPV6_FREEBIND 78 /* linux/in6.h; glibc's netinet/in.h lacks it */
 #endif
+#include "udp_tun.h"
 
 #define UDP_HASH 1024 /* flow hash buckets (power of two) */
 #define UDP_REFRESH_MS 5000 /* how often a live flow's slot is marked used in the map */
@@ -64,7 +66,8 @@ struct udp_flow {
 	struct list hlink;       /* r->hash[] */
 	struct udp_relay *r;
 	struct udp_rsock *rs;    /* the relay socket its datagrams come in on, and leave from */
-	int fd;                  /* upstream socket, connected to dst */
+	int fd;                  /* upstream socket, connected to dst; -1 for a tunnel flow */
+	struct udp_tun *tun;     /* the tunnel action's backend, or NULL (proxy) */
 	uint32_t slot;
 	union udp_sa app;        /* the app socket as the relay socket sees it */
 	struct hermes_addr dst;
@@ -102,6 +105,7 @@ struct udp_relay {
 };
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
+static int flow_to_app(void *arg, const void *p, size_t n);
 
 static unsigned flow_hash(const union udp_sa *app, uint32_t slot)
 {
@@ -168,7 +172,10 @@ static void flow_close(struct udp_flow *f, const char *result)
 		f->inflight++;
 		loop_cancel(r->lp, &f->op_cancel, flow_cancelled, &f->op_poll);
 	}
-	close(f->fd);
+	if (f->tun)
+		udp_tun_close(f->tun);
+	if (f->fd >= 0)
+		close(f->fd);
 	f->fd = -1;
 	flow_free_if_done(f);
 }
@@ -231,9 +238,17 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 		return NULL;
 	}
 	dlen = addr_from_hermes(&s.dst, &dst);
-	/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
-	f->fd = sock_open_udp(lp, dst.ss_family);
-	err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, dlen) ? -errno : 0;
+	f->fd = -1;
+	if (udp_tun_wanted(lp, &s.dst)) {
+		const struct udp_tun_app ta = { .app = *app, .dst = s.dst, .cookie = s.cookie, .pid = s.pid,
+						.uid = s.uid, .gid = s.gid, .to_app = flow_to_app, .arg = f };
+
+		err = (f->tun = udp_tun_open(lp, &ta)) ? 0 : -ENOMEM;
+	} else {
+		/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
+		f->fd = sock_open_udp(lp, dst.ss_family);
+		err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, dlen) ? -errno : 0;
+	}
 	if (err) {
 		/* once a second at most: each datagram of the flow tries again */
 		if (lp->now_ms - r->warned_ms >= 1000) {
@@ -248,7 +263,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
-	set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
+	if (f->fd >= 0)
+		set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
 	f->rs = rs;
 	f->slot = slot;
@@ -266,7 +282,8 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 	r->n_flows++;
 	lp->st.udp_flows_total++;
 	lp->st.udp_flows_active++;
-	flow_arm(f);
+	if (f->fd >= 0)
+		flow_arm(f);
 	log_debug("udp: flow %s -> %s (slot %u)", addr_fmt(&app->sa, a, sizeof(a)),
 		  addr_fmt((struct sockaddr *)&dst, d, sizeof(d)), slot);
 	return f;
@@ -299,6 +316,12 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	if (!f)
 		return;
 	f->last_ms = lp->now_ms;
+	if (f->tun) {
+		f->bytes[UDP_DIR_OUT] += len;
+		f->tally.dgrams[0]++;
+		udp_tun_send(f->tun, r->buf, len);
+		return;
+	}
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
 		/* EMSGSIZE cannot come from a size: the upstream socket fragments (the kernel's
 		 * default IP_PMTUDISC_WANT) and the app's hop carried the datagram whole */
@@ -355,6 +378,27 @@ static void relay_read(struct udp_rsock *rs)
 	}
 }
 
+/* One datagram to the app, sent from the flow's slot address (the upstream's replies,
+ * and the tunnel's datagrams: udp_tun.c): 0 or -errno. */
+static int flow_to_app(void *arg, const void *p, size_t n)
+{
+	struct udp_flow *f = arg;
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	struct iovec iov = { (void *)p, n };
+	struct msghdr out = { .msg_name = &f->app, .msg_namelen = udp_sa_len(&f->app), .msg_iov = &iov,
+			      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+
+	udp_pktinfo_set(&out, f->rs->v6, f->r->port, f->slot);
+	if (sendmsg(f->rs->fd, &out, MSG_DONTWAIT) < 0) {
+		f->tally.drops++;
+		return -errno;
+	}
+	f->last_ms = f->r->lp->now_ms;
+	f->bytes[UDP_DIR_IN] += n;
+	f->tally.dgrams[1]++;
+	return 0;
+}
+
 /* The upstream's replies go back to the app from the slot address. */
 static void flow_read(struct udp_flow *f)
 {
@@ -362,11 +406,8 @@ static void flow_read(struct udp_flow *f)
 	struct loop *lp = r->lp;
 
 	for (int i = 0; !f->closing; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
 		struct iovec iov = { r->buf, r->bufsz };
 		struct msghdr in = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct msghdr out = { .msg_name = &f->app, .msg_namelen = udp_sa_len(&f->app), .msg_iov = &iov,
-				      .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		ssize_t n;
 
 		if (i == UDP_BURST) {
@@ -397,17 +438,12 @@ static void flow_read(struct udp_flow *f)
 			continue;
 		}
 		f->last_ms = lp->now_ms;
-		udp_pktinfo_set(&out, f->rs->v6, f->r->port, f->slot);
-		iov.iov_len = (size_t)n;
-		if (sendmsg(f->rs->fd, &out, MSG_DONTWAIT) < 0) {
+		if (flow_to_app(f, r->buf, (size_t)n)) {
 			lp->st.udp_drops[UDP_DROP_SEND]++;
-			f->tally.drops++;
 			continue;
 		}
-		f->tally.dgrams[1]++;
 		lp->st.udp_datagrams[UDP_DIR_IN]++;
 		lp->st.udp_bytes[UDP_DIR_IN] += (uint64_t)n;
-		f->bytes[UDP_DIR_IN] += (uint64_t)n;
 	}
 }
 
@@ -625,7 +661,11 @@ void udp_tick(struct loop *lp)
 	if (!r)
 		return;
 	list_for_each_safe(f, tmp, &r->flows, link) {
-		if (lp->now_ms - f->last_ms >= idle) {
+		/* draining: a tunnel flow's stream would keep the drain waiting, and UDP has no
+		 * end of its own to wait for (the programs send new datagrams directly now) */
+		if (f->tun && lp->draining) {
+			flow_close(f, "shutdown");
+		} else if (lp->now_ms - f->last_ms >= idle) {
 			lp->st.udp_flows_expired++;
 			flow_close(f, "idle-timeout");
 		} else if (f->last_ms > f->refreshed_ms && lp->now_ms - f->refreshed_ms >= UDP_REFRESH_MS) {
@@ -646,6 +686,7 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 			.bytes_up = f->bytes[UDP_DIR_OUT], .bytes_down = f->bytes[UDP_DIR_IN],
 			.age_ms = lp->now_ms - f->started_ms, .idle_ms = lp->now_ms - f->last_ms,
 			.pid = f->pid, .uid = f->uid, .comm = f->comm, .slot = f->slot,
+			.action = f->tun ? HERMES_ACT_TUNNEL : HERMES_ACT_PROXY,
 		};
 
 		cb(&i, arg);
@@ -664,7 +705,10 @@ void udp_fini(struct loop *lp)
 		flow_log(f, "shutdown");
 		list_del(&f->link);
 		list_del(&f->hlink);
-		close(f->fd);
+		if (f->tun)
+			udp_tun_close(f->tun);
+		if (f->fd >= 0)
+			close(f->fd);
 		free(f);
 	}
 	if (r->s[0].fd >= 0)

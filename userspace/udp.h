@@ -25,6 +25,7 @@ struct udp_flow_info {
 	uint32_t pid, uid;            /* who first sent (the slot's) */
 	const char *comm;             /* its command name when the flow opened, "" unknown */
 	uint32_t slot;
+	uint8_t action;               /* enum hermes_action: proxy, or tunnel (upstream_fd -1) */
 };
 /* Calls cb for each flow (none while the relay is off). */
 void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *, void *), void *arg);

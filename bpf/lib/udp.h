@@ -1,6 +1,7 @@
 /* udp.h: transparent UDP steering (include/hermes/udp.h). connect4/6 and sendmsg4/6 of
- * the enabled cgroup's UDP sockets decide per policy (proto udp): pass, deny (EPERM) or
- * proxy, which sends the datagram to the flow's slot address at hermesd's UDP port;
+ * the enabled cgroup's UDP sockets decide per policy (proto udp): pass, deny (EPERM),
+ * proxy or tunnel, which send the datagram to the flow's slot address at hermesd's UDP
+ * port (hermesd looks the action up again when it opens the flow);
  * recvmsg4/6 show a reply from a slot address as coming from the original destination. */
 #ifndef HERMES_BPF_UDP_H
 #define HERMES_BPF_UDP_H
@@ -112,13 +113,16 @@ static __always_inline int udp_action(const struct hermes_addr *dst)
 		val = bpf_map_lookup_elem(&hermes_policy, &key);
 	}
 	action = val ? val->action : HERMES_ACT_PASS;
+	/* tunnel: IPv4 destinations only (the proxy relay takes both families) */
+	if (action == HERMES_ACT_TUNNEL && dst->family != HERMES_FAMILY_V4)
+		action = -1;
 	if (action == HERMES_ACT_PASS) {
 		count(HERMES_CNT_UDP_PASS);
 		return action;
 	}
-	if (action == HERMES_ACT_PROXY)
+	if (action == HERMES_ACT_PROXY || action == HERMES_ACT_TUNNEL)
 		return action;
-	/* fail closed: tunnel, http, a value hermes does not know */
+	/* fail closed: http, a value hermes does not know, tunnel to IPv6 */
 	if (action != HERMES_ACT_DENY)
 		count(HERMES_CNT_UDP_UNSUPPORTED);
 	count(HERMES_CNT_UDP_DENY);
@@ -239,7 +243,7 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 		count(HERMES_CNT_UDP_DENY);
 		return UDP_EPERM;
 	}
-	count(HERMES_CNT_UDP_PROXY);
+	count(action == HERMES_ACT_TUNNEL ? HERMES_CNT_UDP_TUNNEL : HERMES_CNT_UDP_PROXY);
 	udp_slot_addr((__u32)slot, dst->family, conf->port, ip);
 	*port = conf->port;
 	return UDP_STEER;

@@ -9,6 +9,16 @@ Upgrade on a plain TLS socket. It runs one scenario and prints one line per chec
                                      at 10.77.1.2:5353 and [fd77:1::2]:5353; 10.77.1.3 is
                                      denied by tunnel_access)
   masque.py h1 HOST PORT PKI         the HTTP/1.1 Upgrade scenario
+  masque.py server HOST PORT PKI [--no-connect-protocol] [--deadline S]
+                                     a CONNECT-UDP server (TLS, ALPN h2, client certificate
+                                     required, the server's own in PKI/server.*), for
+                                     hermesd's client side: SETTINGS_ENABLE_CONNECT_PROTOCOL
+                                     (unless --no-connect-protocol); each request is checked
+                                     and printed ("request k=v ..."), answered 200 with
+                                     capsule-protocol ?1, and each datagram echoed after an
+                                     unknown capsule (type 0x2a); b"BIG" gets 2000 bytes,
+                                     then b"BIG-done", b"CTX" a datagram for context 5, then
+                                     b"CTX-done"; "ready" once listening
 
 PKI holds ca.crt, client.crt and client.key; the server's certificate names "server".
 The echo server answers b"BIG" with 2000 bytes (over the listener's datagram limit)
@@ -294,8 +304,88 @@ def scenario_h1(host, port, pki):
     s.close()
 
 
+def serve_conn(conn, connect_protocol):
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    c.local_settings = h2.settings.Settings(client=False, initial_values={
+        h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1 if connect_protocol else 0})
+    c.initiate_connection()
+    conn.sendall(c.data_to_send())
+    bufs = {}
+    while True:
+        try:
+            data = conn.recv(65536)
+        except (OSError, ssl.SSLError):
+            return
+        if not data:
+            return
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.RequestReceived):
+                h = dict(ev.headers)
+                ok = (h.get(":method") == "CONNECT" and h.get(":protocol") == "connect-udp"
+                      and h.get(":path", "").startswith(TMPL.split("%")[0]) and h.get("capsule-protocol") == "?1"
+                      and h.get(":scheme") == "https")
+                print("request " + " ".join("%s=%s" % kv for kv in ev.headers), flush=True)
+                c.send_headers(ev.stream_id, [(":status", "200" if ok else "400"), ("capsule-protocol", "?1")],
+                               end_stream=not ok)
+                bufs[ev.stream_id] = bytearray()
+            elif isinstance(ev, h2.events.DataReceived):
+                c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                buf = bufs.setdefault(ev.stream_id, bytearray())
+                buf += ev.data
+                out = b""
+                for d in take_datagrams(buf):
+                    out += capsule(0x2a, b"unknown")
+                    if d == b"BIG":
+                        out += dgram(b"B" * 2000) + dgram(b"BIG-done")
+                    elif d == b"CTX":
+                        out += dgram(b"ctx5", 5) + dgram(b"CTX-done")
+                    else:
+                        out += dgram(d)
+                if out:
+                    c.send_data(ev.stream_id, out)
+            elif isinstance(ev, h2.events.StreamEnded):
+                if ev.stream_id in bufs:
+                    c.end_stream(ev.stream_id)
+                    print("stream %d ended" % ev.stream_id, flush=True)
+            elif isinstance(ev, h2.events.StreamReset):
+                print("stream %d reset %d" % (ev.stream_id, int(ev.error_code)), flush=True)
+        conn.sendall(c.data_to_send())
+
+
+def serve(host, port, pki, connect_protocol, deadline):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki + "/ca.crt")
+    ctx.load_cert_chain(pki + "/server.crt", pki + "/server.key")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.set_alpn_protocols(["h2"])
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port))
+    ls.listen(8)
+    ls.settimeout(1)
+    print("ready", flush=True)
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            raw, _ = ls.accept()
+        except socket.timeout:
+            continue
+        raw.settimeout(deadline)
+        try:
+            conn = ctx.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            print("tls: %s" % e, flush=True)
+            continue
+        print("connection", flush=True)
+        serve_conn(conn, connect_protocol)
+        conn.close()
+
+
 def main():
     mode, host, port, pki = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    if mode == "server":
+        deadline = float(sys.argv[sys.argv.index("--deadline") + 1]) if "--deadline" in sys.argv else 60
+        serve(host, port, pki, "--no-connect-protocol" not in sys.argv, deadline)
+        return
     try:
         if mode == "h2":
             scenario_h2(host, port, pki, sys.argv[5])

@@ -13,10 +13,17 @@ be IPv4 or IPv6 literals (each socket takes its address's family).
   connected ADDR PORT           connect(), send(), recv(); prints "peer IP PORT" (getpeername),
                                 "from IP PORT" (recvfrom's source) and "seen IP PORT" (what the
                                 server saw) and "own PORT" (getsockname)
-  send ADDR PORT [--size N]     one sendto() of N bytes (default 32); exit 3 on EPERM, 0 on a
-                                reply, 5 on no reply within --timeout
+  send ADDR PORT [--size N] [--text T]
+                                one sendto() of N bytes (default 32) or of the text T; exit 3
+                                on EPERM, 0 on a reply, 5 on no reply within --timeout
   burst ADDR PORT N             N datagrams at once from one socket, then every reply until
                                 --timeout passes without one; prints "replies M"
+  echo ADDR PORT                send each datagram back to its sender as it is, until --deadline
+  stream ADDR PORT N RATE       N datagrams of --size bytes (default 1316 = 7 x 188, MPEG-TS over
+                                UDP) at RATE a second from one socket, each numbered, to an echo
+                                server; reads the echoes meanwhile and --timeout after the last;
+                                prints "stream sent N got G lost L dup D reordered R short S"
+                                (short: an echo of another length than sent)
 """
 import argparse
 import errno
@@ -100,7 +107,7 @@ def send(a):
     s = socket.socket(fam(a.addr), socket.SOCK_DGRAM)
     s.settimeout(a.timeout)
     try:
-        s.sendto(b"x" * a.size, (a.addr, a.port))
+        s.sendto(a.text.encode() if a.text else b"x" * a.size, (a.addr, a.port))
     except PermissionError:
         print("eperm")
         return 3
@@ -130,6 +137,68 @@ def burst(a):
     return 0
 
 
+def echo(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
+    s.bind((a.addr, a.port))
+    s.settimeout(0.5)
+    end = time.monotonic() + a.deadline
+    print("serving", flush=True)
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        s.sendto(data, peer)
+
+
+def stream(a):
+    import selectors
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
+    s.setblocking(False)
+    s.connect((a.addr, a.port))
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    seen, last, dup, reord, short = set(), -1, 0, 0, 0
+    pad = b"\x47" * (a.size - 8)  # the MPEG-TS sync byte
+
+    def drain():
+        nonlocal last, dup, reord, short
+        while True:
+            try:
+                d = s.recv(65535)
+            except BlockingIOError:
+                return
+            if len(d) != a.size:
+                short += 1
+                continue
+            n = int.from_bytes(d[:8], "big")
+            if n in seen:
+                dup += 1
+            seen.add(n)
+            if n < last:
+                reord += 1
+            last = max(last, n)
+
+    t0 = time.monotonic()
+    for i in range(a.n):
+        due = t0 + i / a.rate
+        while True:
+            wait = due - time.monotonic()
+            if wait <= 0:
+                break
+            if sel.select(timeout=wait):
+                drain()
+        s.send(i.to_bytes(8, "big") + pad)
+    end = time.monotonic() + a.timeout
+    while len(seen) < a.n and time.monotonic() < end:
+        if sel.select(timeout=max(0, end - time.monotonic())):
+            drain()
+    print(f"stream sent {a.n} got {len(seen)} lost {a.n - len(seen)} dup {dup} reordered {reord} short {short}")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--timeout", type=float, default=3)
@@ -148,13 +217,24 @@ def main():
     q.add_argument("addr")
     q.add_argument("port", type=int)
     q.add_argument("--size", type=int, default=32)
+    q.add_argument("--text", default="")
     q = sub.add_parser("burst")
     q.add_argument("addr")
     q.add_argument("port", type=int)
     q.add_argument("n", type=int)
+    q = sub.add_parser("echo")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q = sub.add_parser("stream")
+    q.add_argument("addr")
+    q.add_argument("port", type=int)
+    q.add_argument("n", type=int)
+    q.add_argument("rate", type=float)
+    q.add_argument("--size", type=int, default=1316)
     a = p.parse_args()
     try:
-        return {"serve": serve, "multi": multi, "connected": connected, "send": send, "burst": burst}[a.cmd](a) or 0
+        return {"serve": serve, "multi": multi, "connected": connected, "send": send, "burst": burst, "echo": echo,
+                "stream": stream}[a.cmd](a) or 0
     except OSError as e:
         print(f"error: {errno.errorcode.get(e.errno, e.errno)} {e}")
         return 6

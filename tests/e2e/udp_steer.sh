@@ -6,7 +6,7 @@
 # the server sees hermesd's socket, not the app's; a burst of 1024 is relayed whole; ONE unconnected socket sending to two
 # destinations gets each reply from the right address; a connected socket's getpeername
 # and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
-# hermesctl refuses http and tunnel for UDP. A config rule with `protocol: udp` steers UDP
+# hermesctl refuses http for UDP (tunnel: tunnel_udp_client.sh). A config rule with `protocol: udp` steers UDP
 # only; a datagram over udp.max_datagram is dropped and counted, never truncated. A
 # datagram to a live flow's slot address from any other socket is dropped (not_owner).
 # hermes-top shows the UDP flows (PROTO udp, idle time, proto: filter). An ICMP port
@@ -75,7 +75,7 @@ assert_eq 10.9.9.9 "$out" "dig over TCP is untouched by a UDP deny rule"
 hermesctl policy del 10.77.1.2/32:53 --protocol udp >/dev/null || die "policy del --protocol udp failed"
 
 # ---- refused combinations
-for act in http tunnel; do
+for act in http; do
 	if out=$(hermesctl policy add 10.77.9.0/24 "$act" --protocol udp 2>&1); then
 		die "hermesctl accepted a udp $act rule: $out"
 	fi
@@ -83,9 +83,9 @@ for act in http tunnel; do
 done
 
 # ---- UDP rules written with bpftool whose action UDP does not take fail closed
-# 10.77.1.3/32:7002 udp (prefixlen 64, family 4, proto 1, port 7002 = 1b 5a) -> tunnel (3),
+# 10.77.1.3/32:7002 udp (prefixlen 64, family 4, proto 1, port 7002 = 1b 5a) -> http (4),
 # 10.77.1.3/32:7003 (1b 5b) -> 99
-for kv in "1b 5a:03" "1b 5b:63"; do
+for kv in "1b 5a:04" "1b 5b:63"; do
 	bpftool map update pinned "$PINROOT/hermes_policy" key hex 40 00 00 00 04 01 ${kv%:*} 0a 4d 01 03 \
 		00 00 00 00 00 00 00 00 00 00 00 00 value hex ${kv#*:} 00 00 00 00 00 00 00 ||
 		die "bpftool map update of a UDP rule failed"
@@ -93,7 +93,7 @@ done
 u0=$(udp_dec unsupported)
 for port in 7002 7003; do
 	out=$(in_app "$PY" "$UDPAPP" send 10.77.1.3 $port)
-	assert_eq 3 "$?" "sendto() under a UDP rule with action tunnel/99 fails with EPERM: $out"
+	assert_eq 3 "$?" "sendto() under a UDP rule with action http/99 fails with EPERM: $out"
 done
 assert_eq $((u0 + 2)) "$(udp_dec unsupported)" "both counted as unsupported"
 

@@ -445,8 +445,6 @@ static const struct bad_case {
 	  "protocol", "expected tcp (the default), udp or both" },
 	{ "http for udp", "policy:\n  - match: 10.0.2.0/24\n    action: http\n    protocol: udp\n", 3,
 	  "protocol udp", "cannot apply to UDP" },
-	{ "tunnel for udp", "policy:\n  - match: 10.0.2.0/24\n    action: tunnel\n    protocol: both\n", 3,
-	  "protocol both", "not supported for UDP yet" },
 	{ "duplicate udp rule", "policy:\n  - {match: 10.0.2.0/24, action: pass, protocol: both}\n"
 	  "  - {match: 10.0.2.0/24, action: deny, protocol: udp}\n", 3, "duplicate policy match", "line 2 and line 3" },
 	{ "route without peers", "routes:\n  - name: r\n    match: [10.0.0.0/8]\n    peers: []\n", 4,
@@ -1057,11 +1055,12 @@ static const char print_yaml[] =
 	"listeners: {tunnel: 10.0.0.1:15008, outbound6: off, metrics: 0.0.0.0:15020}\n"
 	"tunnel: {allow_cleartext: true}\n"
 	"tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"
-	"udp: {relay: false, idle_timeout_ms: 5000, max_flows: 9, max_datagram: 1500}\n"
+	"udp: {relay: false, idle_timeout_ms: 5000, max_flows: 9, max_datagram: 1500, tunnel_queue_bytes: 65536}\n"
 	"policy:\n"
 	"  - {match: 10.0.1.0/24, action: proxy, protocol: both}\n"
 	"  - {match: 10.0.2.0/24, action: deny, protocol: udp}\n"
 	"  - {match: 10.0.2.0/24, action: pass}\n"
+	"  - {match: 10.0.3.0/24, action: tunnel, protocol: udp}\n"
 	"routes:\n"
 	"  - name: r1\n"
 	"    match: [10.0.3.0/24, \"[fd00::/64]:443\"]\n"

@@ -118,6 +118,7 @@ static const struct sample {
 	{ "udp.idle_timeout_ms", "udp: {idle_timeout_ms: 5000}\n" },
 	{ "udp.max_flows", "udp: {max_flows: 10}\n" },
 	{ "udp.max_datagram", "udp: {max_datagram: 1500}\n" },
+	{ "udp.tunnel_queue_bytes", "udp: {tunnel_queue_bytes: 65536}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

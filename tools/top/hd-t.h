@@ -22,6 +22,7 @@ struct hd_flow {
 	uint64_t idle_ms;         /* UDP relay flows: since the last datagram either way */
 	bool has_idle;
 	bool udp;                 /* "protocol": "udp" (a relay flow or a CONNECT-UDP stream) */
+	bool tunnel;              /* "action": "tunnel": a relay flow carried by CONNECT-UDP */
 	uint32_t pid, uid;
 	struct hermes_addr client, upstream_local, orig_dst; /* normalized; family 0 when absent */
 	char engine[12], state[16];

@@ -223,6 +223,8 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 				scopy(f->comm, sizeof(f->comm), str);
 			else if (!strcmp(key, "protocol"))
 				f->udp = !strcmp(str, "udp");
+			else if (!strcmp(key, "action"))
+				f->tunnel = !strcmp(str, "tunnel");
 			else if (!strcmp(key, "engine"))
 				scopy(f->engine, sizeof(f->engine), str);
 			else if (!strcmp(key, "state"))

@@ -315,7 +315,7 @@ static void row_build(struct row *r, __u64 cookie, const struct hermes_flow *f, 
 }
 
 /* The UDP flows of hermesd's /flows (the kernel flow table holds TCP sockets only): the
- * relay's flows (engine "udp": the proxy action) and the CONNECT-UDP streams of the
+ * relay's flows (engine "udp": the proxy or tunnel action) and the CONNECT-UDP streams of the
  * tunnel listener (the far end of someone's tunnel: direction in). Their key for rates
  * and follow mode is hermesd's flow id with the top bit set, which no socket cookie
  * reaches. */
@@ -344,7 +344,7 @@ static size_t udp_rows_add(struct row *rows, const struct hd_view *hd, uint64_t 
 		fmt_haddr(&hf->orig_dst, r->dst, sizeof(r->dst));
 		fmt_haddr(&hf->upstream_local, r->remote, sizeof(r->remote));
 		if (!strcmp(hf->engine, "udp")) {
-			r->action = HERMES_ACT_PROXY;
+			r->action = hf->tunnel ? HERMES_ACT_TUNNEL : HERMES_ACT_PROXY;
 			r->engine = ENG_UDP;
 		} else {
 			r->action = HERMES_ACT_TUNNEL;
