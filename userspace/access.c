@@ -61,7 +61,7 @@ void access_conn(struct loop *lp, const struct conn *c)
 	struct access_app app = { .pid = c->app_pid, .uid = c->app_uid };
 	const char *action, *result;
 
-	if (!log_access_on())
+	if (!log_access_on() || c->quiet)
 		return;
 	if (c->tunnel_client || c->target.family)
 		d = &c->target;

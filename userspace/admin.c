@@ -225,6 +225,9 @@ static void flows_body(struct loop *lp, struct sbuf *b)
 		char client[ADDR_STRLEN], dst[ADDR_STRLEN], up[ADDR_STRLEN] = "";
 		socklen_t len = sizeof(ss);
 
+		if (c->quiet)
+			continue;
+
 		addr_from_hermes(&c->peer, &ss);
 		addr_fmt((struct sockaddr *)&ss, client, sizeof(client));
 		addr_from_hermes(&c->eps[c->cur_ep], &ss);

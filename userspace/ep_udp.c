@@ -377,17 +377,17 @@ static bool deliver(struct ep_udp *u, size_t n)
 	return true;
 }
 
-void ep_udp_push(struct ep *e, const void *p, size_t n)
+int ep_udp_push(struct ep *e, const void *p, size_t n)
 {
 	struct ep_udp *u = UD(e);
 	uint8_t head[UDP_HEADROOM + 8], *t;
 	size_t h, room;
 
 	if (e->closed || e->eof || u->turn_err)
-		return;
+		return -EPIPE;
 	if (n > u->max) {
 		udp_drop(u, TUDP_DROP_OVERSIZE);
-		return;
+		return -EMSGSIZE;
 	}
 	/* written in place when the ring's last chunk has room for the whole capsule (one
 	 * copy, not two) */
@@ -398,11 +398,13 @@ void ep_udp_push(struct ep *e, const void *p, size_t n)
 		ep_ring_commit(&u->out, h + n);
 		delivered(u, h, n);
 		ep_data(e);
-		return;
+		return 0;
 	}
 	memcpy(u->rbuf + UDP_HEADROOM, p, n);
-	if (deliver(u, n))
-		ep_data(e);
+	if (!deliver(u, n))
+		return -ENOBUFS;
+	ep_data(e);
+	return 0;
 }
 
 static void recv_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)

@@ -28,8 +28,9 @@ struct ep_udp_sink {
  * those from the stream go to sink. Needs no `up`. NULL with *err. */
 struct ep *ep_udp_app(struct loop *lp, const struct ep_udp_sink *sink, const struct ep_owner_ops *own, void *owner,
 		      int side, int *err);
-/* One datagram from the app (dropped and counted when oversize or when the queue is full). */
-void ep_udp_push(struct ep *e, const void *p, size_t n);
+/* One datagram from the app: 0, or -errno when dropped (counted: oversize, queue full;
+ * or the stream is ending). */
+int ep_udp_push(struct ep *e, const void *p, size_t n);
 /* The sink is not called any more (its owner goes first). */
 void ep_udp_detach(struct ep *e);
 

@@ -144,6 +144,8 @@ struct conn {
 	bool tunnel_server;  /* accepted on the tunnel listener: answers CONNECT */
 	bool udp;            /* ... a CONNECT-UDP request: its upstream is a UDP socket (ep_udp.c) */
 	struct udp_tally udp_tally; /* udp: its datagrams, counted by its ep_udp */
+	bool quiet;          /* a UDP tunnel flow's stream: no access line or /flows entry of its
+			      * own (the UDP relay's flow stands for it) */
 	struct hbuf head;    /* CONNECT request head (and bytes after it) */
 	size_t head_len;     /* ... the head's own length, once parsed */
 	bool tunnel_client;  /* reaches its target through a CONNECT to a route's peer */

@@ -143,9 +143,12 @@ static void flow_log(const struct udp_flow *f, const char *result)
 {
 	struct loop *lp = f->r->lp;
 	struct access_app app = { .pid = f->pid, .uid = f->uid, .cgroup_id = f->cgroup_id };
-	struct hermes_addr client;
+	struct hermes_addr client, peer;
+	/* a tunnel flow's upstream is its stream's peer (none while it has no stream) */
+	const struct hermes_addr *up = !f->tun ? &f->dst : udp_tun_peer(f->tun, &peer) ? &peer : NULL;
 	const struct access_flow a = {
-		.id = f->id, .app = &app, .client = &client, .dst = &f->dst, .upstream = &f->dst, .action = "proxy",
+		.id = f->id, .app = &app, .client = &client, .dst = &f->dst, .upstream = up,
+		.action = f->tun ? "tunnel" : "proxy",
 		.udp = &f->tally, .sent = f->bytes[UDP_DIR_OUT], .received = f->bytes[UDP_DIR_IN],
 		.duration_ms = lp->now_ms - f->started_ms, .result = result,
 	};
@@ -318,8 +321,10 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	f->last_ms = lp->now_ms;
 	if (f->tun) {
 		f->bytes[UDP_DIR_OUT] += len;
-		f->tally.dgrams[0]++;
-		udp_tun_send(f->tun, r->buf, len);
+		if (udp_tun_send(f->tun, r->buf, len))
+			f->tally.drops++;
+		else
+			f->tally.dgrams[0]++;
 		return;
 	}
 	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {

@@ -95,6 +95,7 @@ static void tun_start(struct udp_tun *t)
 	t->c = c;
 	t->ep = e;
 	c->udp = true;
+	c->quiet = true; /* the relay's flow line is this flow's: one line, not one per stream */
 	c->action = HERMES_ACT_TUNNEL;
 	addr_to_hermes(&t->app.app.sa, &c->peer);
 	c->app_cookie = t->app.cookie;
@@ -127,15 +128,25 @@ struct udp_tun *udp_tun_open(struct loop *lp, const struct udp_tun_app *app)
 	return t;
 }
 
-void udp_tun_send(struct udp_tun *t, const void *p, size_t n)
+int udp_tun_send(struct udp_tun *t, const void *p, size_t n)
 {
 	if (!t->ep && t->lp->now_ms - t->opened_ms >= UDP_TUN_RETRY_MS)
 		tun_start(t);
 	if (!t->ep) {
 		t->lp->st.tudpc_drops[TUDPC_DROP_NO_STREAM]++;
-		return;
+		return -ENOTCONN;
 	}
-	ep_udp_push(t->ep, p, n);
+	return ep_udp_push(t->ep, p, n);
+}
+
+bool udp_tun_peer(const struct udp_tun *t, struct hermes_addr *peer)
+{
+	const struct conn *c = t->c;
+
+	if (!c || !c->attempts || c->cur_ep >= c->n_eps)
+		return false;
+	*peer = c->eps[c->cur_ep];
+	return true;
 }
 
 void udp_tun_close(struct udp_tun *t)

@@ -32,8 +32,11 @@ bool udp_tun_wanted(struct loop *lp, const struct hermes_addr *dst);
  * logged, and its datagrams dropped, counted no_stream). NULL without memory. */
 struct udp_tun *udp_tun_open(struct loop *lp, const struct udp_tun_app *app);
 /* One datagram from the app: a DATAGRAM capsule on the stream, queued until the peer's
- * answer. A flow whose stream failed opens another one, at most one a second. */
-void udp_tun_send(struct udp_tun *t, const void *p, size_t n);
+ * answer. A flow whose stream failed opens another one, at most one a second. 0, or
+ * -errno when the datagram was dropped (counted). */
+int udp_tun_send(struct udp_tun *t, const void *p, size_t n);
+/* The peer the flow's stream goes to, for its access line: false when it has none now. */
+bool udp_tun_peer(const struct udp_tun *t, struct hermes_addr *peer);
 /* The flow is forgotten (idle, or hermesd stops): its stream ends, t is freed. */
 void udp_tun_close(struct udp_tun *t);
 

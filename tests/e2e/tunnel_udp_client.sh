@@ -179,8 +179,10 @@ assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through one hop"
 # ---- /flows: the UDP flow, action tunnel
 admin_get /flows | "$PY" -c '
 import json, sys
-f = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp" and x.get("action") == "tunnel"]
-assert f, "no udp flow with action tunnel in /flows"
+u = [x for x in json.load(sys.stdin)["flows"] if x.get("protocol") == "udp"]
+assert [x for x in u if x.get("action") == "tunnel"], "no udp flow with action tunnel in /flows"
+# one entry per flow: the relay flow stands for its CONNECT-UDP stream, which has none
+assert all(x.get("action") == "tunnel" for x in u), "a UDP entry without action tunnel: %r" % u
 ' || die "/flows does not show the UDP tunnel flows: $(admin_get /flows)"
 
 # ---- an idle flow closes its stream (udp.idle_timeout_ms 1000)
@@ -190,5 +192,13 @@ assert_ge 1 "$(stat_value hermes_udp_flows_expired_total)" "idle flows expired"
 # their streams ended at the server host too (its CONNECT-UDP flows are gone)
 wait_until 3 ns_s sh -c '! curl -s --max-time 1 http://127.0.0.1:15000/flows | grep -q "\"protocol\":\"udp\""' ||
 	die "the server host still holds CONNECT-UDP flows: $(ns_s curl -s http://127.0.0.1:15000/flows)"
+# one access line per UDP tunnel flow, the relay's: action tunnel, the peer as upstream,
+# its datagrams each way; its stream writes none of its own
+assert_file_match "$HERMESD_LOG" "access .* dst=10\\.77\\.1\\.3:7001 action=tunnel protocol=udp upstream=10\\.77\\.1\\.2:15008 .*datagrams_sent=$N datagrams_received=$N drops=0 .*result=idle-timeout\$" \
+	"the stream's flow has one access line, action tunnel, with its datagrams"
+if grep -q 'action=connect-udp' "$HERMESD_LOG"; then
+	grep 'action=connect-udp' "$HERMESD_LOG" | head -n 3
+	die "a CONNECT-UDP stream of the client side wrote an access line of its own"
+fi
 
 pass "tunnel_udp_client: dig, a 1316-byte stream with every datagram accounted for, iperf3 -u, the queue before the answer, oversize drops, /flows and the idle close through a 1-hop HTTP/2 mTLS tunnel"
