@@ -1,10 +1,11 @@
-/* udp.c: the UDP relay of the proxy action (udp.h). A flow is an app socket and an
+/* udp.c: the UDP relay of the proxy and tunnel actions (udp.h). A flow is an app socket and an
  * original destination, known to the relay as (the app's address, the slot address the
  * datagram was sent to): its own upstream socket, connected to the destination and
  * marked so that the steering programs leave it alone, keeps datagram boundaries both
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
- * counted. Reads are non-blocking after each multishot poll completion, until EAGAIN or
- * UDP_BURST datagrams (then a NOP brings the loop back to the socket). Two relay sockets
+ * counted. Reads are non-blocking after each multishot poll completion, until the socket
+ * is drained (the relay sockets: UDP_BATCH datagrams a recvmmsg, until a short batch) or
+ * UDP_BURST datagrams were read (then a NOP brings the loop back to the socket). Two relay sockets
  * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::PORT:SLOT, local by the
  * route of udp_route.c while that socket is open); a flow answers from the one it came
  * in on. A flow whose rule says `tunnel` has no socket: its datagrams go to its
@@ -41,6 +42,9 @@
 /* Datagrams one socket may relay per loop turn: a busy sender must not keep the loop
  * from everything else. The rest waits for a NOP's completion, in the next turn. */
 #define UDP_BURST 256
+/* Datagrams one recvmmsg of a relay socket takes: a burst of small datagrams costs a
+ * call per UDP_BATCH, and a short batch says the socket is drained (no EAGAIN call) */
+#define UDP_BATCH 16
 /* Receive buffers: the relay socket takes the bursts of every app at once, a flow's
  * upstream socket its destination's answers to a burst (with the default 208 KiB, 144 of
  * the answers to a burst of 1024 small datagrams were dropped by the kernel). A limit,
@@ -99,7 +103,7 @@ struct udp_relay {
 	int slots_fd;            /* hermes_udp_slots */
 	int diag_fd;             /* NETLINK_SOCK_DIAG: who owns a new flow's source (udp_owner_ok) */
 	uint16_t port;           /* the relay's port, network order */
-	uint8_t *buf;
+	uint8_t *buf;            /* UDP_BATCH buffers of bufsz (relay reads); the first for flow reads */
 	size_t bufsz;            /* udp.max_datagram */
 	uint64_t warned_ms;      /* last warning about a socket that could not be opened */
 };
@@ -301,7 +305,7 @@ static bool icmp_errno(int err)
 }
 
 /* One datagram from an app to slot: its flow (found or opened) sends it on. */
-static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, size_t len)
+static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, const void *data, size_t len)
 {
 	struct udp_relay *r = rs->r;
 	struct loop *lp = r->lp;
@@ -321,13 +325,13 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	f->last_ms = lp->now_ms;
 	if (f->tun) {
 		f->bytes[UDP_DIR_OUT] += len;
-		if (udp_tun_send(f->tun, r->buf, len))
+		if (udp_tun_send(f->tun, data, len))
 			f->tally.drops++;
 		else
 			f->tally.dgrams[0]++;
 		return;
 	}
-	if (send(f->fd, r->buf, len, MSG_DONTWAIT) < 0) {
+	if (send(f->fd, data, len, MSG_DONTWAIT) < 0) {
 		/* EMSGSIZE cannot come from a size: the upstream socket fragments (the kernel's
 		 * default IP_PMTUDISC_WANT) and the app's hop carried the datagram whole */
 		lp->st.udp_drops[icmp_errno(errno) ? UDP_DROP_ICMP : UDP_DROP_SEND]++;
@@ -340,46 +344,63 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, s
 	f->bytes[UDP_DIR_OUT] += len;
 }
 
+/* The relay sockets' reads: UDP_BATCH datagrams a recvmmsg, each with its sender and the
+ * slot address it was sent to. */
+struct udp_batch {
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	union udp_sa from[UDP_BATCH];
+	char cbuf[UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
 static void relay_read(struct udp_rsock *rs)
 {
 	struct udp_relay *r = rs->r;
+	struct udp_batch b;
 
-	for (int i = 0;; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		union udp_sa app;
-		struct iovec iov = { r->buf, r->bufsz };
-		struct msghdr m = { .msg_name = &app, .msg_namelen = sizeof(app), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-		int slot;
-		ssize_t n;
+	for (int done = 0;;) {
+		int n;
 
-		if (i == UDP_BURST) {
+		if (done >= UDP_BURST) {
 			if (!rs->more_armed) {
 				io_uring_prep_nop(loop_sqe(r->lp, &rs->op_more, relay_more));
 				rs->more_armed = true;
 			}
 			return;
 		}
-		n = recvmsg(rs->fd, &m, MSG_DONTWAIT);
+		for (int i = 0; i < UDP_BATCH; i++) {
+			b.iov[i] = (struct iovec){ r->buf + (size_t)i * r->bufsz, r->bufsz };
+			b.m[i].msg_hdr = (struct msghdr){ .msg_name = &b.from[i], .msg_namelen = sizeof(b.from[i]),
+							  .msg_iov = &b.iov[i], .msg_iovlen = 1, .msg_control = b.cbuf[i],
+							  .msg_controllen = sizeof(b.cbuf[i]) };
+		}
+		n = recvmmsg(rs->fd, b.m, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return; /* EAGAIN; an error of a send (ICMP) has nothing to tell here */
 		}
-		slot = udp_pktinfo_slot(&m, r->port);
-		if (m.msg_flags & MSG_TRUNC) {
-			struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &app, (uint32_t)slot);
+		done += n;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &b.m[i].msg_hdr;
+			int slot = udp_pktinfo_slot(m, r->port);
 
-			r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
-			if (f) /* its flow's line counts it; a first datagram too big opens none */
-				f->tally.drops++;
-			continue;
+			if (m->msg_flags & MSG_TRUNC) {
+				struct udp_flow *f = slot < 0 ? NULL : flow_find(r, &b.from[i], (uint32_t)slot);
+
+				r->lp->st.udp_drops[UDP_DROP_TOO_BIG]++;
+				if (f) /* its flow's line counts it; a first datagram too big opens none */
+					f->tally.drops++;
+				continue;
+			}
+			if (b.from[i].sa.sa_family != (rs->v6 ? AF_INET6 : AF_INET)) {
+				r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
+				continue;
+			}
+			relay_one(rs, &b.from[i], slot, b.iov[i].iov_base, b.m[i].msg_len);
 		}
-		if (app.sa.sa_family != (rs->v6 ? AF_INET6 : AF_INET)) {
-			r->lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
-			continue;
-		}
-		relay_one(rs, &app, slot, (size_t)n);
+		if (n < UDP_BATCH)
+			return; /* a short batch: the socket is drained, no call to learn EAGAIN */
 	}
 }
 
@@ -615,7 +636,8 @@ int udp_init(struct loop *lp)
 		return 0;
 	a.sin_port = ((const struct sockaddr_in *)(const void *)&cfg->listen.ss)->sin_port;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->buf = malloc(cfg->udp.max_datagram))) {
+	/* UDP_BATCH buffers of max_datagram: resident only where datagrams were written */
+	if (!r || !(r->buf = malloc((size_t)UDP_BATCH * cfg->udp.max_datagram))) {
 		free(r);
 		log_error("out of memory for the UDP relay");
 		return -ENOMEM;
