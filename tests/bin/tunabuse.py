@@ -10,7 +10,8 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
       its HEADERS, all in one write; reads until the listener closes or 2 s pass.
   tunabuse.py conns HOST PORT N [--src ADDR]
       N h2c connections held open at once: prints "open=K closed=M" (closed: the
-      listener closed it before answering the preface with its SETTINGS).
+      listener closed it before answering the preface with its SETTINGS), and
+      " silent=S" when S of them got neither an answer nor a close within 3 s.
   tunabuse.py stall HOST PORT TARGET CONNS STREAMS ADMIN [--secs S]
       CONNS h2c connections of STREAMS CONNECT streams each to TARGET (which never
       reads), opened one after the other (S/CONNS s apart, S 3 by default), each stream sending as much
@@ -72,14 +73,17 @@ def conns(host, port, n, src):
             pass  # closed already: counted below
         socks.append(s)
         time.sleep(0.05)  # in order: the first ones are the ones let in
+    silent = 0
     for s in socks:
         try:
             s.settimeout(3)
             b = s.recv(9)
             opened, closed = (opened + 1, closed) if len(b) == 9 and b[3] == 4 else (opened, closed + 1)
-        except (ConnectionError, socket.timeout):
+        except ConnectionError:
             closed += 1
-    print("open=%d closed=%d" % (opened, closed))
+        except socket.timeout:
+            silent += 1
+    print("open=%d closed=%d" % (opened, closed) + (" silent=%d" % silent if silent else ""))
     for s in socks:
         s.close()
 

@@ -147,6 +147,15 @@ by_build() {
 	if san_build; then echo "$2"; else echo "$1"; fi
 }
 
+# keystream BYTES: a shell command (for sh -c) that writes BYTES random-looking bytes, the
+# same ones each time in a test (AES-CTR keyed by its id). A bulk test's sender runs it as
+# it sends, rather than writing a file and reading it back, and SHA256 (a filter printing
+# "HEX *stdin") hashes both ends: openssl's SHA-256 takes a quarter of sha256sum's CPU.
+keystream() {
+	printf 'openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:hermes-%s -in /dev/zero 2>/dev/null | head -c %s' "$ID" "$1"
+}
+SHA256="openssl dgst -sha256 -r"
+
 require_build() {
 	[ -x "$HERMESD_BIN" ] || die "$HERMESD_BIN is missing: run make first"
 	[ -x "$HERMESCTL_BIN" ] || die "$HERMESCTL_BIN is missing: run make first"
@@ -732,6 +741,10 @@ close_scenarios() {
 	shift 3
 	for sc in "$@"; do
 		port=$((port + 1))
+		# A scenario played again under the same name found its last run's "listening"
+		# in the log, which bg's redirection truncates only in the child, and connected
+		# before the server listened: the log goes first, so only this server's line counts.
+		rm -f "$TMP/srv-$sc.log"
 		bg "srv-$sc" s "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" server "$addr" "$port" "$sc"
 		srv=$BG_PID
 		wait_until 10 grep -q listening "$TMP/srv-$sc.log" || die "$sc: server did not start"
