@@ -154,6 +154,7 @@ by_build() {
 keystream() {
 	printf 'openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:hermes-%s -in /dev/zero 2>/dev/null | head -c %s' "$ID" "$1"
 }
+# shellcheck disable=SC2034 # for the tests that source this
 SHA256="openssl dgst -sha256 -r"
 
 require_build() {
