@@ -8,7 +8,7 @@
 # the test's wall time ("PASS e2e/deny (2.1 s)"); before the summary come the slowest
 # runs ("slowest 10:", one "  12.3 s  NAME" line each, when more than one test ran), and
 # the last line printed is "N passed, N failed, N skipped"; the runner exits non-zero if
-# any test failed.
+# any test failed. The fuzz targets run FUZZ_JOBS at a time (default: one per core).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
