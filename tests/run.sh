@@ -8,7 +8,7 @@
 # the test's wall time ("PASS e2e/deny (2.1 s)"); before the summary come the slowest
 # runs ("slowest 10:", one "  12.3 s  NAME" line each, when more than one test ran), and
 # the last line printed is "N passed, N failed, N skipped"; the runner exits non-zero if
-# any test failed.
+# any test failed. The fuzz targets run FUZZ_JOBS at a time (default: one per core).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,7 +80,7 @@ leak_check() {
 
 # run_one NAME LOG CMD...
 run_one() {
-	local name=$1 log=$2 id start end rc reason tenths took
+	local name=$1 log=$2 id start end rc
 	shift 2
 	mkdir -p "$(dirname "$log")"
 	# Short unique id for the test's namespaces, cgroup and pin root.
@@ -89,13 +89,18 @@ run_one() {
 	HERMES_TEST_ID=$id timeout --kill-after=20 "$TEST_TIMEOUT" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	end=${EPOCHREALTIME/[.,]/}
-	tenths=$(((end - start + 50000) / 100000))
+	report_one "$name" "$log" "$id" "$rc" $(((end - start + 50000) / 100000))
+}
+
+# report_one NAME LOG ID RC TENTHS: the leak check and the result line of a finished run
+report_one() {
+	local name=$1 log=$2 id=$3 rc=$4 tenths=$5 reason took
 	took="$((tenths / 10)).$((tenths % 10)) s"
 	durations+=("$tenths $name")
-	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		echo "TIMEOUT: killed after ${TEST_TIMEOUT}s (rc $rc)" >>"$log"
 	fi
-	if ! leak_check "$id" "$log" && [ $rc -eq 0 ]; then
+	if ! leak_check "$id" "$log" && [ "$rc" -eq 0 ]; then
 		rc=1
 	fi
 	case $rc in
@@ -118,6 +123,38 @@ run_one() {
 	esac
 }
 
+# run_side_by_side JOBS NAME LOG CMD [-- NAME LOG CMD]...: runs of single commands (no
+# spaces in CMD's words) that share nothing (no netns, cgroup or port: the fuzz targets,
+# each a process on one core for a fixed time), JOBS at a time; results in the given order.
+run_side_by_side() {
+	local jobs=$1 i=0 n name log start rc end
+	local -a names=() logs=() ids=()
+	shift
+	while [ $# -ge 3 ]; do
+		names+=("$1") logs+=("$2")
+		ids+=("t$$-p$((passed + failed + skipped))-$i")
+		mkdir -p "$(dirname "$2")"
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+		(
+			start=${EPOCHREALTIME/[.,]/}
+			# shellcheck disable=SC2086 # CMD is a list of words
+			HERMES_TEST_ID=${ids[i]} timeout --kill-after=20 "$TEST_TIMEOUT" $3 >"$2" 2>&1 </dev/null
+			rc=$?
+			end=${EPOCHREALTIME/[.,]/}
+			echo "$rc $(((end - start + 50000) / 100000))" >"$2.rc"
+		) &
+		i=$((i + 1))
+		shift 3
+		[ "${1:-}" = -- ] && shift
+	done
+	wait
+	for ((n = 0; n < i; n++)); do
+		read -r rc end <"${logs[n]}.rc" 2>/dev/null || { rc=1 end=0; }
+		rm -f "${logs[n]}.rc"
+		report_one "${names[n]}" "${logs[n]}" "${ids[n]}" "$rc" "$end"
+	done
+}
+
 # run_pass PREFIX: every selected test against $BUILD, names prefixed with PREFIX
 run_pass() {
 	local prefix=$1 t name dir
@@ -133,15 +170,19 @@ run_pass() {
 	fi
 	# fuzz smoke runs (their builds have ASan+UBSan already: once), one per target
 	# tests/fuzz/fuzz_NAME.c: the HTTP/1.1 parser, the config loader, the h1<->h2 translation,
-	# the tunnel listener's request parsing
+	# the tunnel listener's request parsing, CONNECT-UDP. Each is one process fuzzing for a
+	# fixed time on one core: they run side by side, one per core (FUZZ_JOBS), each as long
+	# as alone, in a fraction of the wall time.
 	if [ -z "$prefix" ] && [ -x tests/fuzz/run.sh ]; then
+		local -a fuzz=()
 		for t in tests/fuzz/fuzz_*.c; do
 			[ -f "$t" ] || continue
 			name=$(basename "$t" .c)
 			name=fuzz/${name#fuzz_}
 			selected "$name" || continue
-			run_one "$name" "$LOGDIR/$name.log" tests/fuzz/run.sh "${name#fuzz/}"
+			fuzz+=("$name" "$LOGDIR/$name.log" "tests/fuzz/run.sh ${name#fuzz/}" --)
 		done
+		[ ${#fuzz[@]} -eq 0 ] || run_side_by_side "${FUZZ_JOBS:-$(nproc)}" "${fuzz[@]}"
 	fi
 	[ "$mode" = all ] || return 0
 	for dir in bpf e2e; do

@@ -11,7 +11,7 @@ set -euo pipefail
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev libsystemd-dev
 dpkg-dev"
-TEST_PKGS="nginx-light curl iproute2 socat python3 python3-prometheus-client procps tmux coreutils wrk
+TEST_PKGS="nginx-light curl iproute2 socat openssl python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils"
 # make bench, make bench-wan and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox"

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "buf.h"
+#include "pagestack.h"
 
 long long buf_held;
 unsigned long long buf_freed;
@@ -200,16 +201,12 @@ void rx_free(struct rxbuf *b)
 /* ---- setup buffers, outside the heap ---- */
 
 /* Buffers given out from one mapping reserved at the first call (address space only: a
- * page costs memory once written), a stack of the free ones, the most recently used on
- * top so that a steady load keeps writing the same few. */
+ * page costs memory once written), the free ones on a page stack (pagestack.h). */
 static struct {
 	uint8_t *base;     /* BUF_SETUP_MAX x BUF_SETUP_SIZE; NULL: not mapped (yet) */
 	bool failed;       /* the mapping was refused: the heap serves them all */
 	uint32_t made;     /* buffers handed out at least once: [0, made) */
-	uint32_t *stack;   /* the free ones among them */
-	uint32_t n_free;
-	uint32_t free_low; /* the fewest on the stack since the last tick */
-	uint8_t *dirty;    /* per buffer: written since its pages were last given back */
+	struct pgstack free;
 } setup;
 
 static bool setup_map(void)
@@ -220,15 +217,9 @@ static bool setup_map(void)
 		return setup.base != NULL;
 	m = mmap(NULL, (size_t)BUF_SETUP_MAX * BUF_SETUP_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	setup.stack = malloc(BUF_SETUP_MAX * sizeof(*setup.stack));
-	setup.dirty = calloc(BUF_SETUP_MAX, 1);
-	if (m == MAP_FAILED || !setup.stack || !setup.dirty) {
+	if (m == MAP_FAILED || pgstack_init(&setup.free, m, BUF_SETUP_SIZE, BUF_SETUP_MAX)) {
 		if (m != MAP_FAILED)
 			munmap(m, (size_t)BUF_SETUP_MAX * BUF_SETUP_SIZE);
-		free(setup.stack);
-		free(setup.dirty);
-		setup.stack = NULL;
-		setup.dirty = NULL;
 		setup.failed = true;
 		return false;
 	}
@@ -246,17 +237,12 @@ int rx_setup(struct rxbuf *b)
 {
 	uint32_t id;
 
-	if (!setup_map() || (!setup.n_free && setup.made == BUF_SETUP_MAX))
+	if (!setup_map() || (!setup.free.n_free && setup.made == BUF_SETUP_MAX))
 		return rx_reserve(b, BUF_SETUP_SIZE, BUF_SETUP_SIZE); /* from the heap, as before */
-	if (setup.n_free) {
-		id = setup.stack[--setup.n_free];
-		if (setup.n_free < setup.free_low)
-			setup.free_low = setup.n_free;
-	} else {
-		id = setup.made++;
-	}
-	setup.dirty[id] = 1;
-	b->p = (char *)setup.base + (size_t)id * BUF_SETUP_SIZE;
+	id = setup.free.n_free ? pgstack_pop(&setup.free) : setup.made++;
+	/* (counted written as a whole: what the flow writes is not followed) */
+	pgstack_wrote(&setup.free, id, BUF_SETUP_SIZE / 4096);
+	b->p = pgstack_buf(&setup.free, id);
 	b->cap = BUF_SETUP_SIZE;
 	b->off = b->len = 0;
 	buf_account(BUF_SETUP_SIZE);
@@ -270,7 +256,7 @@ void rx_setup_free(struct rxbuf *b)
 		return;
 	}
 	buf_poison(b->p, b->cap);
-	setup.stack[setup.n_free++] = (uint32_t)(((uint8_t *)b->p - setup.base) / BUF_SETUP_SIZE);
+	pgstack_push(&setup.free, (uint32_t)(((uint8_t *)b->p - setup.base) / BUF_SETUP_SIZE));
 	buf_account(-(long long)b->cap);
 	b->p = NULL;
 	b->off = b->len = b->cap = 0;
@@ -278,28 +264,5 @@ void rx_setup_free(struct rxbuf *b)
 
 unsigned buf_setup_tick(void)
 {
-	unsigned given = 0;
-
-	if (!setup.base)
-		return 0;
-	if (setup.free_low == setup.made && setup.made) {
-		/* none used since the last tick: the whole range at once */
-		for (uint32_t i = 0; i < setup.made; i++)
-			given += setup.dirty[i];
-		if (given && buf_pages_drop(setup.base, (size_t)setup.made * BUF_SETUP_SIZE))
-			memset(setup.dirty, 0, setup.made);
-		else
-			given = 0;
-	} else {
-		for (uint32_t i = 0; i < setup.free_low; i++) {
-			uint32_t id = setup.stack[i];
-
-			if (setup.dirty[id] && buf_pages_drop(setup.base + (size_t)id * BUF_SETUP_SIZE, BUF_SETUP_SIZE)) {
-				setup.dirty[id] = 0;
-				given++;
-			}
-		}
-	}
-	setup.free_low = setup.n_free;
-	return given;
+	return setup.base ? pgstack_tick(&setup.free, setup.made) : 0;
 }

@@ -580,7 +580,7 @@ static void on_tick(struct loop *lp)
 	rxpool_tick(&lp->pool);
 	lp->st.setup_buf_releases += buf_setup_tick();
 	lp->st.rxpool_held = (uint64_t)lp->pool.held * RXPOOL_BUFSZ;
-	lp->st.rxpool_resident = lp->pool.resident;
+	lp->st.rxpool_resident = lp->pool.free.resident;
 	overload_tick(lp);
 	if (heap_tick(buf_held, freed_by_traffic, buf_freed, lp->now_ms))
 		lp->st.heap_trims++;

@@ -33,14 +33,12 @@ static void post(struct rxpool *p, unsigned k)
 	int mask = io_uring_buf_ring_mask(p->entries);
 
 	for (unsigned i = 0; i < k; i++) {
-		unsigned bid = p->stack[--p->n_free];
+		unsigned bid = pgstack_pop(&p->free);
 
 		io_uring_buf_ring_add(p->br, rxpool_buf(p, bid), RXPOOL_BUFSZ, (unsigned short)bid, mask, (int)i);
 	}
 	io_uring_buf_ring_advance(p->br, (int)k);
 	p->posted += k;
-	if (p->n_free < p->free_low)
-		p->free_low = p->n_free;
 }
 
 int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bgid)
@@ -67,11 +65,9 @@ int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bg
 		p->mem = NULL;
 		return -errno;
 	}
-	p->stack = malloc(n * sizeof(*p->stack));
 	p->next = malloc(n * sizeof(*p->next));
 	p->len = calloc(n, sizeof(*p->len));
-	p->pages = calloc(n, sizeof(*p->pages));
-	if (!p->stack || !p->next || !p->len || !p->pages)
+	if (pgstack_init(&p->free, p->mem, RXPOOL_BUFSZ, n) || !p->next || !p->len)
 		return -ENOMEM;
 	io_uring_buf_ring_init(p->br);
 	reg.ring_addr = (uint64_t)(uintptr_t)p->br;
@@ -82,8 +78,8 @@ int rxpool_init(struct rxpool *p, struct io_uring *ring, uint32_t n, uint16_t bg
 	p->bgid = bgid;
 	/* buffer 0 on top: the first used are the lowest addresses */
 	for (uint32_t i = 0; i < n; i++)
-		p->stack[i] = (uint16_t)(n - 1 - i);
-	p->n_free = p->free_low = n;
+		pgstack_push(&p->free, n - 1 - i);
+	p->free.low = n;
 	p->window = n < WINDOW_MIN ? n : WINDOW_MIN; /* (entries >= it) */
 	post(p, p->window);
 	return 0;
@@ -96,10 +92,9 @@ void rxpool_fini(struct rxpool *p, struct io_uring *ring)
 	if (p->mem)
 		munmap(p->mem, (size_t)p->n * RXPOOL_BUFSZ);
 	free(p->br);
-	free(p->stack);
+	pgstack_fini(&p->free);
 	free(p->next);
 	free(p->len);
-	free(p->pages);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -111,10 +106,7 @@ void rxpool_took(struct rxpool *p, unsigned bid, uint32_t len)
 	p->held++;
 	p->len[bid] = len;
 	p->next[bid] = RXPOOL_NONE;
-	if (pg > p->pages[bid]) {
-		p->resident += (uint64_t)(pg - p->pages[bid]) * PAGE;
-		p->pages[bid] = (uint8_t)pg;
-	}
+	pgstack_wrote(&p->free, bid, pg);
 	/* what a flow holds is the pages its bytes take, while they wait */
 	buf_account((long long)pg * PAGE);
 }
@@ -124,7 +116,7 @@ void rxpool_put(struct rxpool *p, unsigned bid)
 	buf_account(-(long long)pages_of(p->len[bid]) * PAGE);
 	buf_poison(rxpool_buf(p, bid), p->len[bid]);
 	p->held--;
-	p->stack[p->n_free++] = (uint16_t)bid;
+	pgstack_push(&p->free, bid);
 	if (p->posted < p->window)
 		post(p, 1); /* the same buffer again, still warm */
 }
@@ -135,7 +127,7 @@ bool rxpool_refill(struct rxpool *p)
 
 	if (p->posted)
 		return true;
-	if (!p->n_free) {
+	if (!p->free.n_free) {
 		p->dry++;
 		return false;
 	}
@@ -147,14 +139,14 @@ bool rxpool_refill(struct rxpool *p)
 			p->window = p->entries;
 		p->widened = true;
 	}
-	k = p->n_free < p->window ? p->n_free : p->window;
+	k = p->free.n_free < p->window ? p->free.n_free : p->window;
 	post(p, k);
 	return true;
 }
 
 unsigned rxpool_cap(const struct rxpool *p, unsigned cap)
 {
-	return (uint64_t)(p->posted + p->n_free) * 8 < p->n ? 1 : cap;
+	return (uint64_t)(p->posted + p->free.n_free) * 8 < p->n ? 1 : cap;
 }
 
 void rxpool_tick(struct rxpool *p)
@@ -164,16 +156,5 @@ void rxpool_tick(struct rxpool *p)
 	if (!p->widened && p->window / 2 >= WINDOW_MIN)
 		p->window /= 2; /* the ring empties down to it as buffers come back */
 	p->widened = false;
-	/* the stack's bottom up to its lowest point was not touched since the last tick */
-	for (uint32_t i = 0; i < p->free_low; i++) {
-		unsigned bid = p->stack[i];
-
-		if (!p->pages[bid])
-			continue;
-		if (!buf_pages_drop(rxpool_buf(p, bid), RXPOOL_BUFSZ))
-			break;
-		p->resident -= (uint64_t)p->pages[bid] * PAGE;
-		p->pages[bid] = 0;
-	}
-	p->free_low = p->n_free;
+	pgstack_tick(&p->free, p->n);
 }

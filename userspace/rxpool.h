@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "list.h"
+#include "pagestack.h"
 
 struct io_uring;
 struct io_uring_buf_ring;
@@ -29,14 +30,10 @@ struct rxpool {
 	uint32_t window;         /* the most kept posted */
 	bool widened;            /* the window grew since the last tick */
 	uint16_t bgid;
-	uint16_t *stack;         /* the free buffers, the most recently used on top */
-	uint32_t n_free;
-	uint32_t free_low;       /* the fewest on the stack since the last trim */
+	struct pgstack free;     /* the free buffers (the stack) and the pages written */
 	uint32_t held;           /* by sockets */
 	uint16_t *next;          /* per held buffer: the next of its socket's queue */
 	uint32_t *len;           /* per held buffer: the bytes its recv wrote */
-	uint8_t *pages;          /* per buffer: pages written since it was last given back */
-	uint64_t resident;       /* bytes of those pages, all buffers */
 	struct list waiters;     /* sockets whose recv found the ring empty (ep_sock.c) */
 	uint64_t dry;            /* recvs that found no buffer free anywhere (exhausted) */
 	bool no_mshot;           /* the kernel refused a byte-limited multishot recv (< 6.17) */
@@ -48,7 +45,7 @@ void rxpool_fini(struct rxpool *p, struct io_uring *ring);
 /* The address of buffer bid. */
 static inline uint8_t *rxpool_buf(const struct rxpool *p, unsigned bid)
 {
-	return p->mem + (size_t)bid * RXPOOL_BUFSZ;
+	return pgstack_buf(&p->free, bid);
 }
 /* A recv's completion took buffer bid and wrote len bytes into it: now held. */
 void rxpool_took(struct rxpool *p, unsigned bid, uint32_t len);

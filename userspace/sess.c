@@ -562,6 +562,7 @@ void sess_accept(struct loop *lp, int fd)
 		log_info("tunnel connection from %s refused: it has %u open (tunnel.max_client_connections)",
 			 sess_name(s, name, sizeof(name)), open);
 		s->state = SESS_CLOSING;
+		life_close(&s->life); /* (without it, the session and its socket stayed open for good) */
 		sess_maybe_free(s);
 		return;
 	}

@@ -7,10 +7,12 @@ with /usr/bin/python3; python3-h2 for the HTTP/2 ones). Each prints one line of 
       prints "STATUS=COUNT ..." (e.g. "200=20 429=10").
   tunabuse.py rapidreset HOST PORT TARGET N [--src ADDR]
       one h2c connection: N CONNECT streams to TARGET, each reset (CANCEL) right after
-      its HEADERS, all in one write; reads until the listener closes or 2 s pass.
+      its HEADERS, all in one write, then a PING; reads until the PING's ACK (every
+      stream dealt with), the listener closes, or 5 s pass.
   tunabuse.py conns HOST PORT N [--src ADDR]
       N h2c connections held open at once: prints "open=K closed=M" (closed: the
-      listener closed it before answering the preface with its SETTINGS).
+      listener closed it before answering the preface with its SETTINGS), and
+      " silent=S" when S of them got neither an answer nor a close within 3 s.
   tunabuse.py stall HOST PORT TARGET CONNS STREAMS ADMIN [--secs S]
       CONNS h2c connections of STREAMS CONNECT streams each to TARGET (which never
       reads), opened one after the other (S/CONNS s apart, S 3 by default), each stream sending as much
@@ -72,14 +74,17 @@ def conns(host, port, n, src):
             pass  # closed already: counted below
         socks.append(s)
         time.sleep(0.05)  # in order: the first ones are the ones let in
+    silent = 0
     for s in socks:
         try:
             s.settimeout(3)
             b = s.recv(9)
             opened, closed = (opened + 1, closed) if len(b) == 9 and b[3] == 4 else (opened, closed + 1)
-        except (ConnectionError, socket.timeout):
+        except ConnectionError:
             closed += 1
-    print("open=%d closed=%d" % (opened, closed))
+        except socket.timeout:
+            silent += 1
+    print("open=%d closed=%d" % (opened, closed) + (" silent=%d" % silent if silent else ""))
     for s in socks:
         s.close()
 
@@ -236,15 +241,26 @@ def rapidreset(host, port, target, n, src):
     out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"")
     for sid in range(1, 2 * n, 2):
         out += frame(1, 4, sid, block) + frame(3, 0, sid, struct.pack(">I", 8))
+    # then a PING: the listener handles frames in order, so its ACK says every stream
+    # above was dealt with (no need to wait for silence)
+    out += frame(6, 0, 0, b"rapidrst")
     s.sendall(out)
-    s.settimeout(2)
+    s.settimeout(5)
+    buf, acked = b"", False
     try:
-        while s.recv(65536):
-            pass
+        while not acked:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                ln, typ, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                acked |= typ == 6 and flags & 1 and buf[9:9 + ln] == b"rapidrst"
+                buf = buf[9 + ln:]
     except (ConnectionError, socket.timeout):
         pass
     s.close()
-    print("sent %d" % n)
+    print("sent %d%s" % (n, "" if acked else " (no PING ACK: the listener closed or was silent 5 s)"))
 
 
 def main():

@@ -11,12 +11,14 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 MB=24
+WHOLE_MB=4 # the downloads run to their end (GET /whole): no kill to land in them
 
 topo_up
-# the origin: per connection, a head and then MB MiB paced at about 16 MiB/s, then close
+# the origin: per connection, a head and then MB MiB (WHOLE_MB for GET /whole) paced at
+# about 16 MiB/s, then close
 bg origin s "$PY" -c '
 import socket, sys, threading, time
-mb = int(sys.argv[1])
+mb, whole = int(sys.argv[1]), int(sys.argv[2])
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("10.77.1.2", 8080))
@@ -24,9 +26,9 @@ ls.listen(16)
 chunk = b"x" * 65536
 def serve(s):
     try:
-        s.recv(65536)
+        n = whole if b" /whole " in s.recv(65536) else mb
         s.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
-        for i in range(mb * 16):
+        for i in range(n * 16):
             s.sendall(chunk)
             if i % 4 == 3:
                 time.sleep(0.015)
@@ -40,15 +42,15 @@ while True:
     except socket.timeout:
         break
     threading.Thread(target=serve, args=(c,), daemon=True).start()
-' "$MB"
+' "$MB" "$WHOLE_MB"
 wait_tcp "$NS_S" 10.77.1.2 8080 || die "the origin did not start on 10.77.1.2:8080"
 start_hermesd
 policy_add 10.77.1.2/32:8080 proxy
 
 # 1. to its end: a clean end of stream, every byte
-curl_app -o "$TMP/full.bin" -w '%{size_download}' http://10.77.1.2:8080/
+curl_app -o "$TMP/full.bin" -w '%{size_download}' http://10.77.1.2:8080/whole
 assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through hermesd"
-assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download"
+assert_eq $((WHOLE_MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download"
 wait_origdst '10\.77\.1\.2:8080' 1 "the download went through hermesd"
 
 # kill_mid_download WHAT [PID]: hermesd (or the hermesd PID) killed in the middle of a
@@ -85,9 +87,9 @@ kill_mid_download "proxy action"
 #    complete one still ends cleanly
 start_hermesd
 policy_add 10.77.1.2/32:8080 http
-curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/
+curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/whole
 assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through the http action"
-assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (http action)"
+assert_eq $((WHOLE_MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (http action)"
 kill_mid_download "http action"
 
 # 4. a tunnel flow (h2c to the server host's hermesd): the app's socket resets when the
@@ -107,9 +109,9 @@ policy:
 YAML
 hermesctl policy del 10.77.1.2/32:8080 >/dev/null || die "cannot delete the http rule"
 start_hermesd -c "$TMP/client.yaml"
-curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/
+curl_app -o "$TMP/full.bin" http://10.77.1.2:8080/whole
 assert_eq 0 "$CURL_RC" "curl exit code of a complete close-delimited download through a tunnel"
-assert_eq $((MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (tunnel)"
+assert_eq $((WHOLE_MB * 1048576)) "$(stat -c %s "$TMP/full.bin")" "bytes of the complete download (tunnel)"
 wait_until 5 grep -q 'CONNECT 10.77.1.2:8080' "$PEER_LOG" || die "the download did not go through the peer"
 kill_mid_download "tunnel, client host's hermesd killed"
 start_hermesd -c "$TMP/client.yaml"

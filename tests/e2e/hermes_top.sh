@@ -50,6 +50,10 @@ wait_client() {
 
 topo_up
 flows_up
+# the denied connect first: the default view must have dropped it 5 s later (section 2),
+# a wait that the live view's checks now fill
+expect_eperm "deny rule for 10.77.1.3:81" 10.77.1.3 81
+DENY_MS=$(now_ms)
 
 # ---------------------------------------------------------------- 1. live view
 top_session top 160 40 -d 0.5
@@ -166,7 +170,6 @@ wait_client small "$SMALL_BG" 20
 SMALL_PID=$(client_field "$TMP/small.log" pid)
 SMALL_SENT=$(client_field "$TMP/small.log" sent)
 SMALL_RECV=$(client_field "$TMP/small.log" received)
-expect_eperm "deny rule for 10.77.1.3:81" 10.77.1.3 81
 
 ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 2 -d 0.5 --json -a >"$TMP/batch.json" 2>"$TMP/batch.err" ||
 	{ cat "$TMP/batch.err"; die "hermes-top -b -n 2 --json failed"; }
@@ -244,7 +247,8 @@ assert_match "$text" '10\.77\.1\.3:81 +deny' "--filter keeps the matching row"
 printf '%s\n' "$text" | grep -q '10\.77\.1\.2:7000' && die "--filter 10.77.1.3:81 still shows the proxied flow"
 say "ok: --filter hides the other rows"
 # without -a, flows closed more than 5 s ago are gone
-sleep 5.2
+left=$((DENY_MS + 5200 - $(now_ms)))
+[ $left -le 0 ] || sleep "$(awk -v m=$left 'BEGIN { printf "%.3f", m / 1000 }')"
 text=$(ns_c "$HTOP_BIN" --pin-root "$PINROOT" -b -n 1) || die "hermes-top -b failed"
 printf '%s\n' "$text" | grep -q '10\.77\.1\.3:81' && die "without -a a connect denied > 5 s ago is still listed"
 say "ok: closed flows leave the default view after 5 s"

@@ -18,9 +18,6 @@ topo_up
 start_hermesd --relay kernel
 policy_add 10.77.1.2/32 proxy
 for i in $(seq "$runs"); do
-	# the last run's server log says "listening" until bg's redirection (in the child)
-	# truncates it: close_scenarios could start the client before the server listens
-	rm -f "$TMP/srv-inflight-pressure.log"
 	close_scenarios 10.77.1.2 $((9630 + 2 * i)) "(run $i of $runs)" inflight-pressure
 done
 # every flow: sent = received = 16 MiB + 9 + the 200 64-byte exchanges

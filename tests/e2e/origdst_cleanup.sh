@@ -1,13 +1,13 @@
 #!/bin/bash
 # origdst_cleanup: the original-destination entries live only as long as their sockets.
-# 60k short connections through `proxy` (30k against the sanitizer build) all complete,
+# 40k short connections through `proxy` (30k against the sanitizer build) all complete,
 # and afterwards hermes_origdst holds (almost) nothing and hermesd has no flow left open:
 # no map or memory growth with churn. Either count is more than the client's 28232
 # ephemeral ports (32768-60999), so local ports, the map's key, are used again.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-N=${CHURN_N:-$(by_build 60000 30000)}
+N=${CHURN_N:-$(by_build 40000 30000)}
 topo_up
 start_hermesd
 policy_add 10.77.1.2/32:9200 proxy

@@ -7,22 +7,24 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 SIZE=$((256 << 20))
+require_cmd socat openssl
 topo_up
-head -c "$SIZE" /dev/urandom >"$TMP/blob"
-WANT=$(sha256sum <"$TMP/blob" | cut -d' ' -f1)
+GEN=$(keystream "$SIZE")
+WANT=$(sh -c "$GEN" | $SHA256 | cut -d' ' -f1)
 
 lo_tx() { ns_c awk '$1 == "lo:" { print $11 }' /proc/net/dev; }
+listening() { ns_s ss -Hltn "sport = :$1" | grep -q .; }
 
 # transfer PORT: 256 MiB down and up through hermesd; prints lo packets used
 transfer() {
 	local port=$1 before after got
-	bg "down$port" s socat -u "OPEN:$TMP/blob" "TCP-LISTEN:$port,bind=10.77.1.2,reuseaddr"
-	bg "up$port" s sh -c "socat -u TCP-LISTEN:$((port + 1)),bind=10.77.1.2,reuseaddr - | sha256sum > $TMP/up$port.sha"
-	sleep 0.3
+	bg "down$port" s sh -c "$GEN | socat -u - TCP-LISTEN:$port,bind=10.77.1.2,reuseaddr"
+	bg "up$port" s sh -c "socat -u TCP-LISTEN:$((port + 1)),bind=10.77.1.2,reuseaddr - | $SHA256 > $TMP/up$port.sha"
+	wait_until 10 listening "$port" && wait_until 10 listening $((port + 1)) || die "the servers on ports $port and $((port + 1)) did not listen"
 	before=$(lo_tx)
-	got=$(in_app sh -c "socat -u TCP:10.77.1.2:$port - | sha256sum" | cut -d' ' -f1)
+	got=$(in_app sh -c "socat -u TCP:10.77.1.2:$port - | $SHA256" | cut -d' ' -f1)
 	[ "$got" = "$WANT" ] || die "download through hermesd (port $port) is not byte-exact"
-	in_app socat -u "OPEN:$TMP/blob" "TCP:10.77.1.2:$((port + 1))" || die "upload (port $((port + 1))) failed"
+	in_app sh -c "$GEN | socat -u - TCP:10.77.1.2:$((port + 1))" || die "upload (port $((port + 1))) failed"
 	wait_until 10 test -s "$TMP/up$port.sha"
 	[ "$(cut -d' ' -f1 <"$TMP/up$port.sha")" = "$WANT" ] || die "upload through hermesd (port $((port + 1))) is not byte-exact"
 	after=$(lo_tx)

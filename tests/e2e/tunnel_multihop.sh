@@ -13,7 +13,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-require_cmd socat sha256sum
+require_cmd socat openssl
 topo_up
 topo_add_relay
 start_nginx
@@ -86,25 +86,24 @@ assert_ge 1 "$(peer_stat "$NS_S" 127.0.0.1:15000 hermes_inbound_refused_total)" 
 
 # ---- 512 MiB (SAN: 256 MiB) each way, byte-exact
 SIZE=${BULK_SIZE:-$(by_build 536870912 268435456)}
-want=$(openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:hermes-$ID" -in /dev/zero 2>/dev/null |
-	head -c "$SIZE" | tee "$TMP/src.bin" | sha256sum | awk '{ print $1 }')
-bg up-server s sh -c 'socat -u TCP-LISTEN:9000,bind=10.77.1.3,reuseaddr - | sha256sum > "$1"; echo done >> "$1.done"' _ "$TMP/up.sha"
+GEN=$(keystream "$SIZE")
+want=$(sh -c "$GEN" | $SHA256 | awk '{ print $1 }')
+bg up-server s sh -c 'socat -u TCP-LISTEN:9000,bind=10.77.1.3,reuseaddr - | $2 > "$1"; echo done >> "$1.done"' _ "$TMP/up.sha" "$SHA256"
 # (not wait_tcp: socat serves one connection)
 wait_until 10 ns_s sh -c 'ss -Hltn "sport = :9000" | grep -q .' || die "upload server not listening"
 t0=$(now_ms)
-in_app timeout 200 socat -u "FILE:$TMP/src.bin" TCP:10.77.1.3:9000 || die "upload client failed"
+in_app timeout 200 sh -c "$GEN | socat -u - TCP:10.77.1.3:9000" || die "upload client failed"
 wait_until 60 test -s "$TMP/up.sha.done" || die "the upload's end did not reach the server"
 ms=$(($(now_ms) - t0))
 assert_eq "$want" "$(awk '{ print $1 }' "$TMP/up.sha")" "upload sha256 at the server"
 say "upload: $SIZE bytes in $ms ms ($((SIZE * 1000 / 1048576 / (ms + 1))) MiB/s) through 2 TLS hops"
-bg down-server s socat -u "FILE:$TMP/src.bin" TCP-LISTEN:9001,bind=10.77.1.3,reuseaddr
+bg down-server s sh -c "$GEN | socat -u - TCP-LISTEN:9001,bind=10.77.1.3,reuseaddr"
 wait_until 10 ns_s sh -c 'ss -Hltn "sport = :9001" | grep -q .' || die "download server not listening"
 t0=$(now_ms)
-got=$(in_app sh -c 'timeout 200 socat -u TCP:10.77.1.3:9001 - | sha256sum') || die "download client failed"
+got=$(in_app sh -c "timeout 200 socat -u TCP:10.77.1.3:9001 - | $SHA256") || die "download client failed"
 ms=$(($(now_ms) - t0))
 assert_eq "$want" "${got%% *}" "download sha256 at the app"
 say "download: $SIZE bytes in $ms ms ($((SIZE * 1000 / 1048576 / (ms + 1))) MiB/s) through 2 TLS hops"
-rm -f "$TMP/src.bin"
 
 # ---- 1000 concurrent flows over the pooled connections
 bg echo s "$PY" "$TESTBIN/hnet.py" serve-echo 10.77.1.3 9100 --deadline 120

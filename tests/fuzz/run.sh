@@ -44,14 +44,18 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 	exit 77
 fi
 mkdir -p "$OUT/artifacts" || exit 1
-# libFuzzer's runtime ships separately from clang on Debian (libclang-rt-N-dev).
+# libFuzzer's runtime ships separately from clang on Debian (libclang-rt-N-dev). (Files
+# of this run's own: tests/run.sh runs the targets side by side.)
+probe=$OUT/probe-$$
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
-	>"$OUT/probe.c"
-if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$OUT/probe.c" -o "$OUT/probe" >"$OUT/probe.log" 2>&1; then
-	sed 's/^/    /' "$OUT/probe.log"
+	>"$probe.c"
+if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe.c" -o "$probe" >"$probe.log" 2>&1; then
+	sed 's/^/    /' "$probe.log"
+	rm -f "$probe" "$probe.c" "$probe.log"
 	echo "SKIP: $CLANG cannot link libFuzzer (apt-get install libclang-rt-14-dev)"
 	exit 77
 fi
+rm -f "$probe" "$probe.c" "$probe.log"
 
 if [ $# -gt 0 ]; then
 	names=("$@")

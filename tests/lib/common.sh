@@ -147,6 +147,16 @@ by_build() {
 	if san_build; then echo "$2"; else echo "$1"; fi
 }
 
+# keystream BYTES: a shell command (for sh -c) that writes BYTES random-looking bytes, the
+# same ones each time in a test (AES-CTR keyed by its id). A bulk test's sender runs it as
+# it sends, rather than writing a file and reading it back, and SHA256 (a filter printing
+# "HEX *stdin") hashes both ends: openssl's SHA-256 takes a quarter of sha256sum's CPU.
+keystream() {
+	printf 'openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:hermes-%s -in /dev/zero 2>/dev/null | head -c %s' "$ID" "$1"
+}
+# shellcheck disable=SC2034 # for the tests that source this
+SHA256="openssl dgst -sha256 -r"
+
 require_build() {
 	[ -x "$HERMESD_BIN" ] || die "$HERMESD_BIN is missing: run make first"
 	[ -x "$HERMESCTL_BIN" ] || die "$HERMESCTL_BIN is missing: run make first"
@@ -723,22 +733,40 @@ expect_connects() {
 }
 
 # close_scenarios ADDR PORT WHAT SCENARIO...: tests/bin/closes.py end-of-flow scenarios
-# (slow readers, resets both ways, closes from either side), one after the other: the
-# server on the server host at ADDR:PORT+i, the client steered in the app cgroup; each
-# side must see exactly what it should. WHAT names the path in messages. $SCENARIOS_PY
-# (default tests/bin/closes.py) is the script that plays them (kernel_path: kpath.py).
+# (slow readers, resets both ways, closes from either side), all at once, each its own
+# flow: the server on the server host at ADDR:PORT+i, the client steered in the app
+# cgroup; each side must see exactly what it should. (Side by side, since most of a
+# scenario's time is waiting: the slow ones sleep 2 s before they read.) WHAT names the
+# path in messages. $SCENARIOS_PY (default tests/bin/closes.py) is the script that plays
+# them (kernel_path: kpath.py).
 close_scenarios() {
-	local addr=$1 port=$2 what=$3 sc srv crc src
+	local addr=$1 port=$2 what=$3 sc i crc src
+	local -a srv=() cli=()
 	shift 3
 	for sc in "$@"; do
-		port=$((port + 1))
-		bg "srv-$sc" s "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" server "$addr" "$port" "$sc"
-		srv=$BG_PID
+		# A scenario played again under the same name found its last run's "listening"
+		# in the log, which bg's redirection truncates only in the child, and connected
+		# before the server listened: the log goes first, so only this server's line counts.
+		rm -f "$TMP/srv-$sc.log"
+		bg "srv-$sc" s "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" server "$addr" $((port + 1 + ${#srv[@]})) "$sc"
+		srv+=("$BG_PID")
+	done
+	for sc in "$@"; do
 		wait_until 10 grep -q listening "$TMP/srv-$sc.log" || die "$sc: server did not start"
-		in_app timeout 60 "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" client "$addr" "$port" "$sc" >"$TMP/cli-$sc.log" 2>&1
+	done
+	for sc in "$@"; do
+		in_app timeout 60 "$PY" "${SCENARIOS_PY:-$TESTBIN/closes.py}" client "$addr" $((port + 1 + ${#cli[@]})) "$sc" \
+			>"$TMP/cli-$sc.log" 2>&1 &
+		cli+=("$!")
+		PIDS+=("$!")
+	done
+	i=0
+	for sc in "$@"; do
+		wait "${cli[i]}"
 		crc=$?
-		wait "$srv"
+		wait "${srv[i]}"
 		src=$?
+		i=$((i + 1))
 		say "$sc: $(tr '\n' ' ' <"$TMP/cli-$sc.log")| $(grep -v listening "$TMP/srv-$sc.log" | tr '\n' ' ')"
 		[ $crc = 0 ] && [ $src = 0 ] || die "$sc $what: client exit $crc, server exit $src"
 		say "ok: $sc $what"
