@@ -142,6 +142,7 @@ LOGS=$OUT/logs
 RAW=$OUT/raw.tsv
 CELLS=$OUT/cells.tsv
 CFGS=$OUT/configs.tsv
+CPU=$OUT/cpu.tsv
 ORIGIN=10.77.1.3   # the origin's address on C (nginx, TLS on :443)
 ORIGIN_NAME=origin # its name: in its certificate, resolved by the app (curl --resolve)
 TUN_LISTEN=10.77.1.2:15008
@@ -171,6 +172,7 @@ mkdir -p "$LOGS"
 printf 'config\trtt_ms\tconc\tround\twarm\texitcode\thttp_code\ttime_total_s\tnum_connects\tsize\ttime_connect_s\ttime_appconnect_s\ttime_starttransfer_s\n' >"$RAW"
 printf 'config\trtt_ms\tconc\trounds\trequests\tfailed\tnew_pooled\tcheck\n' >"$CFGS.cells.tmp"
 printf 'config\tavailable\treason\tdesc\n' >"$CFGS"
+printf 'config\trtt_ms\tconc\tround\ta_ticks\tc_ticks\n' >"$CPU"
 FAILS=() # every failure, named; the run exits 1 when there is any
 
 fail_note() {
@@ -320,6 +322,7 @@ declare -A URL=([direct]=https://$ORIGIN_NAME/obj [hermes-tunnel]=https://$ORIGI
 	[hermes-http]=http://$ORIGIN_NAME/obj [haproxy-mtls]=https://$ORIGIN_NAME/obj [nghttpx-h2]=http://$ORIGIN_NAME/obj)
 
 CFG_PIDS=() # every proxy process of the RTT's run
+declare -A HPID=() # hermesd's PID by tag (a, c, a-base, c-base)
 CFG_FAIL=
 declare -A GFAIL=()
 # hermes_up NS TAG LOG ADMIN ARGS...: a hermesd in NS (cgroup $CG/hermesd-TAG steering
@@ -333,6 +336,7 @@ hermes_up() {
 	_LOGS_MADE+=("$log")
 	launch_hermesd "$ns" "$CG/hermesd-$tag" "$CG/app-$tag" "$PINROOT-$tag" "$log" warn "$@"
 	CFG_PIDS+=("$LAUNCH_PID")
+	HPID[$tag]=$LAUNCH_PID
 	for ((i = 0; i < 150; i++)); do
 		pid_alive "$LAUNCH_PID" || {
 			CFG_FAIL="hermesd $tag exited during start-up: $(tail -n 2 "$log" | tr '\n' ' ')"
@@ -467,6 +471,18 @@ in_cg() {
 	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" "$@"
 }
 
+# cpu_ticks TAG: the CPU time (user + system, all its threads, in clock ticks) the hermesd
+# of TAG has used so far; 0 when it is not running
+cpu_ticks() {
+	local pid=${HPID[$1]:-} st
+	[ -n "$pid" ] && st=$(cat "/proc/$pid/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	st=${st##*) }
+	awk '{ print $12 + $13 }' <<<"$st"
+}
+
 # record CONFIG RTT N ROUND WARM: the burst's lines into raw.tsv; prints the number of
 # failed requests (not exit 0, not 200, not the whole object, or missing)
 record() {
@@ -538,7 +554,12 @@ for rtt in $RTTS; do
 		for ((r = 1; r <= rounds; r++)); do
 			for ((i = 0; i < ${#LIVE[@]}; i++)); do
 				cfg=${LIVE[$(((i + r) % ${#LIVE[@]}))]}
+				sfx=
+				[ "${cfg%-base}" != "$cfg" ] && sfx=-base
+				[ -n "${CARRIED[$cfg]:-}" ] && ca=$(cpu_ticks a$sfx) cc=$(cpu_ticks c$sfx)
 				burst "$cfg" "$n"
+				[ -n "${CARRIED[$cfg]:-}" ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$rtt" "$n" "$r" \
+					$(($(cpu_ticks a$sfx) - ca)) $(($(cpu_ticks c$sfx) - cc)) >>"$CPU"
 				BAD[$cfg]=$((${BAD[$cfg]} + $(record "$cfg" "$rtt" "$n" "$r" 0)))
 			done
 		done
@@ -577,6 +598,7 @@ mv "$CFGS.cells.tmp" "$CELLS"
 	printf 'commit\t%s\n' "$(git -C "$HERMES_SRC" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)"
 	printf 'date\t%s\n' "$(date -u +%FT%TZ)"
 	printf 'cpus\t%s\n' "$NCPU"
+	printf 'clk_tck\t%s\n' "$(getconf CLK_TCK)"
 	printf 'load_start\t%s\n' "$LOAD_START"
 	printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf 'secs\t%s\n' $(($(date +%s) - T_START))
