@@ -241,18 +241,23 @@ static ssize_t data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, 
 	return (ssize_t)avail;
 }
 
-/* A DATA payload's bytes: over TLS in records of their own, after the frames gathered
- * before them (sess_out), so that the receiving hermesd finds each payload at the start
- * of a record and decrypts it straight into its stream's buffer (sess_h2rx.c). */
-static int out_payload(struct sess *s, const uint8_t *p, size_t n)
+/* A DATA payload's bytes. Over TLS a large one goes in records of its own, after the
+ * frames gathered before them (sess_out), so that the receiving hermesd finds it at the
+ * start of a record and decrypts it straight into its stream's buffer (sess_h2rx.c). A
+ * small one (at most TLS_STAGE_SMALL: a short flow's messages, such as the steps of an
+ * application's own TLS handshake) is gathered with its header and the turn's other
+ * frames, every stream's, into one record: a record costs a few microseconds to seal
+ * and again to open whatever its size, more than copying a small payload on each side. */
+static int out_payload(struct sess *s, const uint8_t *p, size_t n, bool small)
 {
-	return s->tls ? tls_xprt_write(&s->x, p, n) : sess_out(s, p, n);
+	return s->tls && !small ? tls_xprt_write(&s->x, p, n) : sess_out(s, p, n);
 }
 
 static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *framehd, size_t len)
 {
 	struct sess *s = SESS(m);
 	struct sstream *st = MST(ms);
+	bool small = len <= TLS_STAGE_SMALL;
 
 	if (!st->e.src)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -263,10 +268,11 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 	if (sess_out_len(s) >= SESS_OBUF_MAX)
 		return NGHTTP2_ERR_WOULDBLOCK;
 	/* the 9-byte header, then the bytes straight from the source's buffers: over TLS the
-	 * header is sealed with the frames before it (sess_out), the payload in records of
-	 * its own, which costs less than copying a frame (up to SESS_FRAME_MAX) together just
-	 * to seal it in one piece, and lets a receiving hermesd decrypt every record of the
-	 * payload straight into its stream's ring (sess_h2_rx_place) */
+	 * header is sealed with the frames before it (sess_out), a large payload in records
+	 * of its own, which costs less than copying a frame (up to SESS_FRAME_MAX) together
+	 * just to seal it in one piece, and lets a receiving hermesd decrypt every record of
+	 * the payload straight into its stream's ring (sess_h2_rx_place); a small payload
+	 * joins the header (out_payload) */
 	if (sess_out(s, framehd, 9))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->bytes += 9 + len;
@@ -276,7 +282,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 		size_t n;
 
 		ep_peek(st->e.src, &p, &n);
-		if (n < st->early_sent + len || out_payload(s, p + st->early_sent, len))
+		if (n < st->early_sent + len || out_payload(s, p + st->early_sent, len, small))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		if (!st->early_sent)
 			s->loop->st.tunnel_optimistic[TUNNEL_OPT_SENT]++;
@@ -292,7 +298,7 @@ static int send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *fr
 			return NGHTTP2_ERR_CALLBACK_FAILURE; /* data_read promised more */
 		if (n > len)
 			n = len;
-		if (out_payload(s, p, n))
+		if (out_payload(s, p, n, small))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		ep_consume(st->e.src, n);
 		len -= n;

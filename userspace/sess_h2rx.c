@@ -10,9 +10,11 @@
  * walk only picks the buffer: nghttp2 still checks every byte, and should the two ever
  * disagree, bytes are copied, never misplaced.
  *
- * Between two hermesd every DATA byte goes in place: a sending hermesd seals each DATA
- * frame's header as a record of its own (sess_h2.c send_data), so the payload's records
- * hold payload only. */
+ * Between two hermesd every DATA payload larger than TLS_STAGE_SMALL goes in place: a
+ * sending hermesd ends a record with each such frame's header (sess_h2.c send_data), so
+ * the payload's records hold payload only. Smaller payloads come in one record with
+ * their headers and the other frames of the sender's loop turn, and are copied: a record
+ * saved costs more than the copy. */
 #include <string.h>
 
 #include <nghttp2/nghttp2.h>

@@ -34,8 +34,8 @@ struct tls_xprt {
 	uint8_t *stage;           /* tls_xprt_gather's plaintext (TLS_STAGE bytes, from the first) */
 	uint32_t stage_len;
 };
-#define TLS_STAGE 4096        /* plaintext gathered for one record */
-#define TLS_STAGE_SMALL 1024  /* the most one tls_xprt_gather takes */
+#define TLS_STAGE 8192        /* plaintext gathered for one record */
+#define TLS_STAGE_SMALL 2048  /* the most one tls_xprt_gather takes (a short flow's DATA payloads fit) */
 
 /* Installs allocator wrappers that count OpenSSL's memory in tls_mem_held (buf.h)
  * (CRYPTO_set_mem_functions). Must run before any other OpenSSL call: -EBUSY if

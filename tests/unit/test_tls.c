@@ -297,8 +297,9 @@ static unsigned records(const struct wire *w, size_t from)
  * fills; a shutdown seals what waits before its close_notify. */
 static bool test_gather(void)
 {
-	static uint8_t big[5000], small[1000];
-	uint8_t buf[sizeof(big) + 5 * sizeof(small) + 64];
+	static uint8_t big[TLS_STAGE + 1000], small[1000];
+	enum { FIT = TLS_STAGE / sizeof(small) }; /* smalls a stage holds */
+	uint8_t buf[sizeof(big) + (FIT + 1) * sizeof(small) + 64];
 	size_t n0, want = 0;
 	struct end c, s;
 	char why[320];
@@ -316,7 +317,7 @@ static bool test_gather(void)
 	ASSERT_EQ(tls_xprt_write(&c.t, big, sizeof(big)), 0, "a larger write after them");
 	ASSERT_EQ(records(&c.out, n0), 2, "the gathered bytes in one record, the larger write in another");
 	n0 = c.out.len;
-	for (int i = 0; i < 4; i++) /* 4000 bytes: a stage (TLS_STAGE) holds them */
+	for (int i = 0; i < FIT; i++) /* a stage (TLS_STAGE) holds them */
 		ASSERT_EQ(tls_xprt_gather(&c.t, small, sizeof(small)), 0, "gather 1000 bytes");
 	ASSERT_EQ(c.out.len, n0, "a stage's worth waits");
 	ASSERT_EQ(tls_xprt_gather(&c.t, small, sizeof(small)), 0, "one more");
@@ -328,7 +329,7 @@ static bool test_gather(void)
 	ASSERT_EQ(tls_xprt_gather(&c.t, "end", 3), 0, "gather before a shutdown");
 	ASSERT_EQ(tls_xprt_shutdown(&c.t), 0, "shutdown");
 	deliver(&c, &s, (size_t)-1);
-	want = 16 + sizeof(big) + 5 * sizeof(small) + 3;
+	want = 16 + sizeof(big) + (FIT + 1) * sizeof(small) + 3;
 	r = read_all(&s, buf, want, sizeof(buf)); /* (to its count: at the end it gives the end) */
 	ASSERT_EQ(r, (long)want, "every byte arrived");
 	ASSERT_TRUE(r == (long)want && !memcmp(buf, "HEADERS123456789", 16) && !memcmp(buf + 16, big, sizeof(big)) &&
