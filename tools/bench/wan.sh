@@ -172,7 +172,7 @@ mkdir -p "$LOGS"
 printf 'config\trtt_ms\tconc\tround\twarm\texitcode\thttp_code\ttime_total_s\tnum_connects\tsize\ttime_connect_s\ttime_appconnect_s\ttime_starttransfer_s\n' >"$RAW"
 printf 'config\trtt_ms\tconc\trounds\trequests\tfailed\tnew_pooled\tcheck\n' >"$CFGS.cells.tmp"
 printf 'config\tavailable\treason\tdesc\n' >"$CFGS"
-printf 'config\trtt_ms\tconc\tround\ta_ticks\tc_ticks\n' >"$CPU"
+printf 'config\trtt_ms\tconc\tround\ta_ns\tc_ns\n' >"$CPU"
 FAILS=() # every failure, named; the run exits 1 when there is any
 
 fail_note() {
@@ -471,16 +471,17 @@ in_cg() {
 	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" "$@"
 }
 
-# cpu_ticks TAG: the CPU time (user + system, all its threads, in clock ticks) the hermesd
-# of TAG has used so far; 0 when it is not running
-cpu_ticks() {
-	local pid=${HPID[$1]:-} st
-	[ -n "$pid" ] && st=$(cat "/proc/$pid/stat" 2>/dev/null) || {
+# cpu_ns TAG: the CPU time (ns on a CPU, /proc/PID/task/*/schedstat: every thread, the
+# io_uring workers too) the hermesd of TAG has used so far; 0 when it is not running. (A
+# worker thread that ends between two readings takes its time with it: they live on
+# while busy, so within one burst that is rare.)
+cpu_ns() {
+	local pid=${HPID[$1]:-}
+	[ -n "$pid" ] && [ -d "/proc/$pid/task" ] || {
 		echo 0
 		return
 	}
-	st=${st##*) }
-	awk '{ print $12 + $13 }' <<<"$st"
+	cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # record CONFIG RTT N ROUND WARM: the burst's lines into raw.tsv; prints the number of
@@ -556,10 +557,10 @@ for rtt in $RTTS; do
 				cfg=${LIVE[$(((i + r) % ${#LIVE[@]}))]}
 				sfx=
 				[ "${cfg%-base}" != "$cfg" ] && sfx=-base
-				[ -n "${CARRIED[$cfg]:-}" ] && ca=$(cpu_ticks a$sfx) cc=$(cpu_ticks c$sfx)
+				[ -n "${CARRIED[$cfg]:-}" ] && ca=$(cpu_ns a$sfx) cc=$(cpu_ns c$sfx)
 				burst "$cfg" "$n"
 				[ -n "${CARRIED[$cfg]:-}" ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$rtt" "$n" "$r" \
-					$(($(cpu_ticks a$sfx) - ca)) $(($(cpu_ticks c$sfx) - cc)) >>"$CPU"
+					$(($(cpu_ns a$sfx) - ca)) $(($(cpu_ns c$sfx) - cc)) >>"$CPU"
 				BAD[$cfg]=$((${BAD[$cfg]} + $(record "$cfg" "$rtt" "$n" "$r" 0)))
 			done
 		done
@@ -598,7 +599,6 @@ mv "$CFGS.cells.tmp" "$CELLS"
 	printf 'commit\t%s\n' "$(git -C "$HERMES_SRC" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)"
 	printf 'date\t%s\n' "$(date -u +%FT%TZ)"
 	printf 'cpus\t%s\n' "$NCPU"
-	printf 'clk_tck\t%s\n' "$(getconf CLK_TCK)"
 	printf 'load_start\t%s\n' "$LOAD_START"
 	printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf 'secs\t%s\n' $(($(date +%s) - T_START))

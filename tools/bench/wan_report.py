@@ -8,7 +8,7 @@ concurrency N, round (0 = the untimed warm-up round), exit code, HTTP status, cu
 time_total, connections made, bytes), cells.tsv (per configuration, RTT and N: rounds,
 requests, failures, the new pooled connections hermesd opened while measured, whether
 hermesd carried the requests), cpu.tsv (per measured round of a Hermes configuration, the
-CPU ticks A's and C's hermesd used during it), configs.tsv and meta.tsv. Writes OUTDIR/results.md (per
+CPU time in ns A's and C's hermesd used during it), configs.tsv and meta.tsv. Writes OUTDIR/results.md (per
 RTT a table of completion time p50 / p99 and the p50's ratio to direct; p50 in round
 trips; the issue's targets; failures), OUTDIR/results.json and, with gnuplot,
 OUTDIR/wan_p50.png (p50 against N, one panel per RTT, one line per configuration).
@@ -190,15 +190,15 @@ def main():
             md.append("| `%s` | %s | %s | %s | %s | %s |" % (c["config"], c["rtt_ms"], c["conc"], c["requests"],
                                                             c["new_pooled"], c["check"]))
         md.append("")
-    cpu = cpu_rows(out, meta)
+    cpu = cpu_rows(out)
     if cpu:
         md.append("## Hermes: CPU per request")
         md.append("")
-        md.append("The CPU time (user + system, every thread) A's and C's hermesd used while a measured round of the "
-                  "configuration ran, divided by its requests, in µs: the sum over the cell's rounds (the clock tick "
-                  "is %s ms), and in brackets the lowest–highest of the rounds' own values. It is the measure that "
-                  "moves least with the machine's load (a request's completion time on 2 busy cores moves a lot)."
-                  % fmt(1000.0 / float(meta.get("clk_tck") or 100)))
+        md.append("The CPU time (every thread, the io_uring workers too: schedstat) A's and C's hermesd used while a "
+                  "measured round of the configuration ran, divided by its requests, in µs: over the cell's rounds, "
+                  "and in brackets the lowest–highest of the rounds' own values. It moves less with the machine's "
+                  "load than a request's completion time on 2 busy cores does, but it moves too (cache and "
+                  "scheduler contention): compare builds in the same run (WAN_BASE).")
         md.append("")
         md.append("| configuration | RTT [ms] | N | rounds | A µs/request | C µs/request | both |")
         md.append("|---|---|---|---|---|---|---|")
@@ -256,23 +256,22 @@ def main():
                   f, indent=1)
 
 
-def cpu_rows(out, meta):
+def cpu_rows(out):
     """(config, rtt, n) -> hermesd CPU per request from cpu.tsv: A's, C's and both (µs, over
     the cell's rounds), the rounds' own values of both sorted, and the rounds"""
     path = os.path.join(out, "cpu.tsv")
     if not os.path.exists(path):
         return {}
-    us_tick = 1e6 / float(meta.get("clk_tck") or 100)
     acc = {}
     for r in read_tsv(path):
         key = (r["config"], int(r["rtt_ms"]), int(r["conc"]))
-        acc.setdefault(key, []).append((int(r["a_ticks"]), int(r["c_ticks"])))
+        acc.setdefault(key, []).append((int(r["a_ns"]) / 1000.0, int(r["c_ns"]) / 1000.0))
     res = {}
     for key, v in acc.items():
         req = key[2] * len(v)
-        a, c = sum(x for x, _ in v) * us_tick / req, sum(y for _, y in v) * us_tick / req
+        a, c = sum(x for x, _ in v) / req, sum(y for _, y in v) / req
         res[key] = {"rounds": len(v), "a_us": a, "c_us": c, "us": a + c,
-                    "round_us": sorted((x + y) * us_tick / key[2] for x, y in v)}
+                    "round_us": sorted((x + y) / key[2] for x, y in v)}
     return res
 
 
