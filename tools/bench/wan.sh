@@ -51,8 +51,11 @@
 #
 # Output in $BUILD/bench-wan/: results.md (per RTT a table of p50 / p99 completion time
 # and the p50's ratio to direct per configuration and concurrency, and the targets of
-# issue 16), results.json, wan_p50.png (p50 vs concurrency, one panel per RTT, one line
-# per configuration; gnuplot), raw.tsv (every request), logs/. Any failed request (curl
+# issue 16; per Hermes configuration the CPU per request of A's and C's hermesd),
+# results.json, wan_p50.png (p50 vs concurrency, one panel per RTT, one line per
+# configuration; gnuplot), raw.tsv (every request), cpu.tsv (per measured round of a
+# Hermes configuration, the CPU time, from schedstat, A's and C's hermesd used while it
+# ran), logs/. Any failed request (curl
 # error, a status other than 200, a short body, a request not answered within the time
 # limit), a configuration that is not available or does not start, or a Hermes
 # configuration whose hermesd did not carry the requests makes the run exit 1 after the
