@@ -162,16 +162,7 @@ grep 'CONNECT-UDP 10\.77\.1\.2:7003 for uid 0 ' "$S_LOG" | grep -qv 'over TLS' |
 bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
 wait_tcp "$NS_S" 10.77.1.3 5201 || die "iperf3 server did not start"
 RATE=$(by_build 50M 20M)
-in_app timeout 20 iperf3 -c 10.77.1.3 -p 5201 -u -b "$RATE" -l 1200 -t 2 -w 4M -J >"$TMP/iperf3.json" 2>&1 ||
-	{ cat "$TMP/iperf3.json"; die "iperf3 -u through the tunnel failed"; }
-read -r sent_b recv_b lost pkts < <("$PY" -c '
-import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-snt, rcv = e.get("sum_sent", e["sum"]), e.get("sum_received", e["sum"])
-print(snt["bytes"], rcv["bytes"], rcv["lost_packets"], rcv["packets"])
-' "$TMP/iperf3.json" 2>&1)
-[ "${pkts:-x}" -ge 0 ] 2>/dev/null || { cat "$TMP/iperf3.json"; die "cannot read iperf3's JSON: $sent_b $recv_b $lost"; }
-say "iperf3 -u $RATE: sent $sent_b bytes, server received $recv_b; lost $lost of $pkts datagrams"
+app_iperf3_udp 10.77.1.3 "$RATE" "through the tunnel"
 diag
 # loopback and veth on a loaded machine: allow 0.5 %
 assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through one hop"

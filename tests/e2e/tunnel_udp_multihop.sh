@@ -76,16 +76,7 @@ assert_eq "stream sent $N got $N lost 0 dup 0 reordered 0 short 0" "$out" \
 
 # ---- iperf3 -u at a fixed rate, two hops
 RATE=$(by_build 50M 20M)
-in_app timeout 20 iperf3 -c 10.77.1.3 -p 5201 -u -b "$RATE" -l 1200 -t 2 -w 4M -J >"$TMP/iperf3.json" 2>&1 ||
-	{ cat "$TMP/iperf3.json"; die "iperf3 -u through two hops failed"; }
-read -r sent_b recv_b lost pkts < <("$PY" -c '
-import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-snt, rcv = e.get("sum_sent", e["sum"]), e.get("sum_received", e["sum"])
-print(snt["bytes"], rcv["bytes"], rcv["lost_packets"], rcv["packets"])
-' "$TMP/iperf3.json" 2>&1)
-[ "${pkts:-x}" -ge 0 ] 2>/dev/null || { cat "$TMP/iperf3.json"; die "cannot read iperf3's JSON: $sent_b $recv_b $lost"; }
-say "iperf3 -u $RATE, two hops: sent $sent_b bytes, server received $recv_b; lost $lost of $pkts datagrams"
+app_iperf3_udp 10.77.1.3 "$RATE" "through two hops"
 say "A: $(admin_get /stats | grep -E '^hermes_tunnel_udp_client_(drops|datagrams)_total' | grep -v ' 0$' | tr '\n' ' ')"
 say "C: $(ns_s curl -s http://127.0.0.1:15000/stats | grep -E '^hermes_tunnel_udp_(drops|datagrams)_total' | grep -v ' 0$' | tr '\n' ' ')"
 assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through two hops"

@@ -381,6 +381,22 @@ in_app() {
 	nsenter --net="/run/netns/$NS_C" sh -c 'echo $$ > "$0" && exec "$@"' "$CG/app/cgroup.procs" "$@"
 }
 
+# app_iperf3_udp HOST RATE WHAT: iperf3 -u from the app cgroup to HOST:5201, 1200-byte
+# datagrams at RATE for 2 s; sets sent_b, recv_b (bytes each end counted), lost and pkts
+# (the server's count of lost and received datagrams)
+app_iperf3_udp() {
+	in_app timeout 20 iperf3 -c "$1" -p 5201 -u -b "$2" -l 1200 -t 2 -w 4M -J >"$TMP/iperf3.json" 2>&1 ||
+		{ cat "$TMP/iperf3.json"; die "iperf3 -u $3 failed"; }
+	read -r sent_b recv_b lost pkts < <("$PY" -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+snt, rcv = e.get("sum_sent", e["sum"]), e.get("sum_received", e["sum"])
+print(snt["bytes"], rcv["bytes"], rcv["lost_packets"], rcv["packets"])
+' "$TMP/iperf3.json" 2>&1)
+	[ "${pkts:-x}" -ge 0 ] 2>/dev/null || { cat "$TMP/iperf3.json"; die "cannot read iperf3's JSON: $sent_b $recv_b $lost"; }
+	say "iperf3 -u $2 $3: sent $sent_b bytes, server received $recv_b; lost $lost of $pkts datagrams"
+}
+
 # bg NAME WHERE CMD...: start CMD in the background (WHERE = c, s, app or a netns name), output in
 # $TMP/NAME.log, PID recorded for cleanup and returned in $BG_PID.
 BG_PID=
