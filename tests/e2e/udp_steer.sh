@@ -3,7 +3,8 @@
 # Rules name their protocol (udp here; tcp stays the default). pass: dig gets its answer
 # from dnsmasq directly. deny: dig fails and sendto() raises EPERM at once, counted.
 # proxy: dig's answer arrives through hermesd's UDP relay (its datagram counters move);
-# the server sees hermesd's socket, not the app's; a burst of 1024 is relayed whole; ONE unconnected socket sending to two
+# the server sees hermesd's socket, not the app's; a burst of 1024 is relayed whole;
+# iperf3 -u at a fixed rate loses at most 0.5%, its bytes counted at both ends; ONE unconnected socket sending to two
 # destinations gets each reply from the right address; a connected socket's getpeername
 # and recvfrom show the original destination. A TCP rule is untouched by a UDP one, and
 # hermesctl refuses http for UDP (tunnel: tunnel_udp_client.sh). A config rule with `protocol: udp` steers UDP
@@ -57,6 +58,20 @@ assert_eq 1 "$(stat_value hermes_udp_drops_total 'reason="too_big"')" "the overs
 # no TCP server there: a direct connect is refused (a proxied one would be accepted by hermesd)
 out=$(in_app "$PY" "$TESTBIN/hnet.py" connect 10.77.1.3 7001 --timeout 5 2>&1)
 assert_eq 4 "$?" "TCP to the UDP rule's match goes direct (refused): $out"
+
+# ---- iperf3 -u through the relay at a fixed rate: loss both ends report, bytes counted
+# at both ends (iperf3's control connection is TCP: no TCP rule, it goes direct)
+bg iperf3srv s iperf3 -s -B 10.77.1.3 -p 5201
+wait_tcp "$NS_S" 10.77.1.3 5201 || die "iperf3 server did not start"
+policy_add 10.77.1.3/32:5201 proxy --protocol udp
+b0=$(stat_value hermes_udp_bytes_total 'direction="app_to_upstream"')
+app_iperf3_udp 10.77.1.3 "$(by_build 50M 20M)" "through the UDP relay"
+assert_le $((pkts / 200)) "$lost" "iperf3 -u loss within 0.5 % through the relay"
+b1=$(stat_value hermes_udp_bytes_total 'direction="app_to_upstream"')
+assert_ge "$recv_b" $((b1 - b0)) "the relay sent on at least the bytes iperf3's server received"
+# iperf3's UDP handshake (a 4-byte datagram each way) is not in its byte counts
+assert_le $((sent_b + 64)) $((b1 - b0)) "the relay sent on no more than the app sent"
+hermesctl policy del 10.77.1.3/32:5201 --protocol udp >/dev/null || die "policy del --protocol udp failed"
 
 # ---- deny
 policy_add 10.77.1.2/32:53 deny --protocol udp
