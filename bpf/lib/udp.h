@@ -113,16 +113,13 @@ static __always_inline int udp_action(const struct hermes_addr *dst)
 		val = bpf_map_lookup_elem(&hermes_policy, &key);
 	}
 	action = val ? val->action : HERMES_ACT_PASS;
-	/* tunnel: IPv4 destinations only (the proxy relay takes both families) */
-	if (action == HERMES_ACT_TUNNEL && dst->family != HERMES_FAMILY_V4)
-		action = -1;
 	if (action == HERMES_ACT_PASS) {
 		count(HERMES_CNT_UDP_PASS);
 		return action;
 	}
 	if (action == HERMES_ACT_PROXY || action == HERMES_ACT_TUNNEL)
 		return action;
-	/* fail closed: http, a value hermes does not know, tunnel to IPv6 */
+	/* fail closed: http, a value hermes does not know */
 	if (action != HERMES_ACT_DENY)
 		count(HERMES_CNT_UDP_UNSUPPORTED);
 	count(HERMES_CNT_UDP_DENY);

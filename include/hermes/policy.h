@@ -133,7 +133,7 @@ enum hermes_counter {
 	HERMES_CNT_UDP_PASS,
 	HERMES_CNT_UDP_DENY,    /* EPERM; includes UDP_UNSUPPORTED and UDP_NOSLOT */
 	HERMES_CNT_UDP_PROXY,
-	HERMES_CNT_UDP_UNSUPPORTED, /* a UDP rule whose action UDP does not have (http, unknown), or tunnel to IPv6 */
+	HERMES_CNT_UDP_UNSUPPORTED, /* a UDP rule whose action UDP does not have (http, unknown) */
 	HERMES_CNT_UDP_NOSLOT,  /* proxy wanted but no free flow slot (hermes_udp_slots) */
 	HERMES_CNT_UDP_FAILOPEN,/* proxy or tunnel wanted but no hermesd UDP relay: went direct */
 	HERMES_CNT_UDP_TUNNEL,  /* sent to hermesd's UDP relay for a tunnel (CONNECT-UDP) */

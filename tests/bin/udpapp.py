@@ -138,7 +138,7 @@ def burst(a):
 
 
 def echo(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(a.addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
     s.bind((a.addr, a.port))
     s.settimeout(0.5)

@@ -5,7 +5,7 @@
 # uses (extended CONNECT), to the hermesd on the server host, whose tunnel listener sends
 # it on as UDP:
 #  - dig gets dnsmasq's answer on the far host through the tunnel, and the server host's
-#    log shows the CONNECT-UDP with the app's identity;
+#    log shows the CONNECT-UDP with the app's identity; an IPv6 destination's echo too;
 #  - a fixed-rate stream of MPEG-TS-sized datagrams (7 x 188 = 1316 bytes) is echoed, every
 #    one accounted for by sequence number: none lost, duplicated or reordered;
 #  - iperf3 -u at a fixed rate: the loss both ends report, and bytes counted at both ends;
@@ -34,9 +34,10 @@ bg dnsmasq s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --
 bg udpecho s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.3 7001
 bg udpecho2 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7002
 bg udpecho3 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7003
+bg udpecho6 s "$PY" "$UDPAPP" --deadline 60 echo fd77:1::2 7004
 bg masque s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15443 "$TMP/pki"
 bg masque_noext s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15444 "$TMP/pki" --no-connect-protocol
-for l in udpecho udpecho2 udpecho3 masque masque_noext; do
+for l in udpecho udpecho2 udpecho3 udpecho6 masque masque_noext; do
 	wait_until 5 grep -qE 'serving|ready' "$TMP/$l.log" || die "$l did not start: $(cat "$TMP/$l.log")"
 done
 
@@ -45,6 +46,7 @@ $(tls server)
 tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/client, action: allow}
   - {match: 10.77.1.2/32:7002, san: spiffe://hermes/client, action: allow}
+  - {match: "[fd77:1::2]:7004", san: spiffe://hermes/client, action: allow}
   - {match: 10.77.1.2/32:7003, from: 10.77.1.1/32, action: allow}
 tunnel: {allow_cleartext: true}
 YAML
@@ -64,6 +66,9 @@ routes:
   - name: to-server-h1-cleartext
     match: [10.77.1.2/32:7003]
     peers: [{address: 10.77.1.2:15008, protocol: h1, tls: false}]
+  - name: to-server-v6
+    match: ["fd77:1::2/128"]
+    peers: [{address: 10.77.1.2:15008, name: server}]
   - name: to-python
     match: [10.77.1.50/32]
     peers: [{address: 10.77.1.2:15443, name: server}]
@@ -72,6 +77,7 @@ routes:
     peers: [{address: 10.77.1.2:15444, name: server}]
 policy:
   - {match: 10.77.1.0/24, action: tunnel, protocol: udp}
+  - {match: "fd77:1::2/128", action: tunnel, protocol: udp}
 YAML
 start_hermesd -c "$TMP/c.yaml"
 cstat() { stat_value "hermes_tunnel_udp_client_$1" "${2:-}"; }
@@ -126,6 +132,12 @@ assert_eq $((o0 + 1)) "$(cstat drops_total 'reason="oversize"')" "the oversize d
 
 # ---- hermesd's client side against a python3-h2 CONNECT-UDP server
 send_app() { in_app "$PY" "$UDPAPP" --timeout 2 send "$@" 2>&1; }
+
+# ---- an IPv6 destination: the same tunnel, the target in the template percent-encoded
+out=$(send_app fd77:1::2 7004 --text v6hello)
+assert_match "$out" '^reply from fd77:1::2:7004: v6hello$' "an IPv6 destination's echo through the tunnel, from the original destination"
+wait_until 5 grep -q 'CONNECT-UDP \[fd77:1::2\]:7004 for uid 0' "$S_LOG" ||
+	{ grep CONNECT-UDP "$S_LOG" | tail -n 3; die "the server host did not log the IPv6 CONNECT-UDP"; }
 out=$(send_app 10.77.1.50 9)
 assert_match "$out" '^reply from 10\.77\.1\.50:9: x{32}$' "the python server's echo comes from the original destination"
 wait_until 3 grep -q '^request ' "$TMP/masque.log" || die "the python server logged no request"
