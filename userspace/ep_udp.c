@@ -152,14 +152,7 @@ struct ep *ep_udp_open(struct loop *lp, const struct hermes_addr *dst, const str
 	if (!u)
 		return NULL;
 	len = addr_from_hermes(dst, &u->dst);
-	u->fd = sock_open_udp(lp, u->dst.ss_family);
-	if (u->fd >= 0) {
-		int rb = UDP_RCVBUF;
-
-		/* SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (hermesd keeps it) */
-		if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)))
-			setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
-	}
+	u->fd = sock_open_udp(lp, u->dst.ss_family, UDP_RCVBUF);
 	if (u->fd < 0) {
 		*err = u->fd;
 		free(u->rbuf);

@@ -331,9 +331,9 @@ int loader_pin_maps(struct bpf_object *obj, const char *pin_root)
  * and the start would fail. For maps whose contents may go: hermes_stats from a build
  * with fewer counter slots (`slots`: the counters start from 0), hermes_kpath from a
  * build with shorter entries (emptied at every start anyway: kpath_iter_attach),
- * hermes_udp_slots from a build whose slots had no comm and cgroup (the UDP flows of
- * the moment take new slots, and the relay new flows); their pin goes. Every other map
- * keeps state. */
+ * hermes_udp_slots from a build with shorter slots (no comm and cgroup, or no action:
+ * the UDP flows of the moment take new slots, and the relay new flows); their pin goes.
+ * Every other map keeps state. */
 static void replace_other_shape(const struct bpf_map *map, const char *pin_root, bool slots)
 {
 	struct bpf_map_info info = {};

@@ -62,9 +62,15 @@ int sock_open(struct loop *lp, int family)
 	return fd;
 }
 
-int sock_open_udp(struct loop *lp, int family)
+int sock_open_udp(struct loop *lp, int family, int rcvbuf)
 {
-	return sock_marked(lp, family, SOCK_DGRAM);
+	int fd = sock_marked(lp, family, SOCK_DGRAM);
+
+	/* SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (hermesd keeps it);
+	 * without it, SO_RCVBUF gets what rmem_max allows */
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	return fd;
 }
 
 void sock_connect(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,

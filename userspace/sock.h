@@ -8,8 +8,9 @@
 
 /* A TCP socket of family for an upstream (SO_MARK, TCP_NODELAY): the socket or -errno. */
 int sock_open(struct loop *lp, int family);
-/* A UDP socket of family toward a CONNECT-UDP target (SO_MARK): the socket or -errno. */
-int sock_open_udp(struct loop *lp, int family);
+/* A UDP socket of family (SO_MARK) whose receive buffer may hold rcvbuf bytes (a limit,
+ * not an allocation): the socket or -errno. */
+int sock_open_udp(struct loop *lp, int family, int rcvbuf);
 /* Submits fd's connect to ss on op, with a linked timeout of proxy.connect_timeout_ms (ts,
  * which must live until it completes) on op_timeout: two SQEs the caller counts. */
 void sock_connect(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t len, struct loop_op *op,

@@ -187,14 +187,6 @@ static void flow_close(struct udp_flow *f, const char *result)
 	flow_free_if_done(f);
 }
 
-/* SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (hermesd keeps it); without
- * it, SO_RCVBUF gets what rmem_max allows. */
-static void set_rcvbuf(int fd, int bytes)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
-}
-
 static void flow_arm(struct udp_flow *f)
 {
 	io_uring_prep_poll_multishot(loop_sqe(f->r->lp, &f->op_poll, flow_polled), f->fd, POLLIN);
@@ -246,14 +238,14 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 	}
 	dlen = addr_from_hermes(&s.dst, &dst);
 	f->fd = -1;
-	if (udp_tun_wanted(lp, &s.dst)) {
+	if (s.action == HERMES_ACT_TUNNEL) {
 		const struct udp_tun_app ta = { .app = *app, .dst = s.dst, .cookie = s.cookie, .pid = s.pid,
 						.uid = s.uid, .gid = s.gid, .to_app = flow_to_app, .arg = f };
 
 		err = (f->tun = udp_tun_open(lp, &ta)) ? 0 : -ENOMEM;
 	} else {
 		/* every send and receive on it is MSG_DONTWAIT: the socket itself may block */
-		f->fd = sock_open_udp(lp, dst.ss_family);
+		f->fd = sock_open_udp(lp, dst.ss_family, UDP_FLOW_RCVBUF);
 		err = f->fd < 0 ? f->fd : connect(f->fd, (struct sockaddr *)&dst, dlen) ? -errno : 0;
 	}
 	if (err) {
@@ -270,8 +262,6 @@ static struct udp_flow *flow_open(struct udp_relay *r, struct udp_rsock *rs, con
 		lp->st.udp_drops[UDP_DROP_SOCKET]++;
 		return NULL;
 	}
-	if (f->fd >= 0)
-		set_rcvbuf(f->fd, UDP_FLOW_RCVBUF);
 	f->r = r;
 	f->rs = rs;
 	f->slot = slot;
@@ -310,6 +300,7 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, c
 	struct udp_relay *r = rs->r;
 	struct loop *lp = r->lp;
 	struct udp_flow *f;
+	int err = 0;
 
 	if (slot < 0) {
 		lp->st.udp_drops[UDP_DROP_NOT_SLOT]++;
@@ -324,24 +315,23 @@ static void relay_one(struct udp_rsock *rs, const union udp_sa *app, int slot, c
 		return;
 	f->last_ms = lp->now_ms;
 	if (f->tun) {
-		f->bytes[UDP_DIR_OUT] += len;
-		if (udp_tun_send(f->tun, data, len))
-			f->tally.drops++;
-		else
-			f->tally.dgrams[0]++;
-		return;
-	}
-	if (send(f->fd, data, len, MSG_DONTWAIT) < 0) {
+		err = udp_tun_send(f->tun, data, len); /* counted there (hermes_tunnel_udp_client_*) */
+	} else if (send(f->fd, data, len, MSG_DONTWAIT) < 0) {
 		/* EMSGSIZE cannot come from a size: the upstream socket fragments (the kernel's
 		 * default IP_PMTUDISC_WANT) and the app's hop carried the datagram whole */
-		lp->st.udp_drops[icmp_errno(errno) ? UDP_DROP_ICMP : UDP_DROP_SEND]++;
+		err = -errno;
+		lp->st.udp_drops[icmp_errno(-err) ? UDP_DROP_ICMP : UDP_DROP_SEND]++;
+	}
+	if (err) {
 		f->tally.drops++;
 		return;
 	}
 	f->tally.dgrams[0]++;
-	lp->st.udp_datagrams[UDP_DIR_OUT]++;
-	lp->st.udp_bytes[UDP_DIR_OUT] += len;
 	f->bytes[UDP_DIR_OUT] += len;
+	if (!f->tun) { /* the proxy action's counters; a tunnel's are hermes_tunnel_udp_client_* */
+		lp->st.udp_datagrams[UDP_DIR_OUT]++;
+		lp->st.udp_bytes[UDP_DIR_OUT] += len;
+	}
 }
 
 /* The relay sockets' reads: UDP_BATCH datagrams a recvmmsg, each with its sender and the
@@ -551,7 +541,8 @@ static int rsock_open(struct udp_rsock *rs, const struct sockaddr *sa, socklen_t
 {
 	int one = 1, err;
 
-	rs->fd = sock_open_udp(rs->r->lp, sa->sa_family); /* its reads and sends are all MSG_DONTWAIT */
+	/* its reads and sends are all MSG_DONTWAIT */
+	rs->fd = sock_open_udp(rs->r->lp, sa->sa_family, UDP_RELAY_RCVBUF);
 	err = rs->fd < 0 ? rs->fd : 0;
 	if (!err && !rs->v6 && setsockopt(rs->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
 		err = -errno;
@@ -560,8 +551,6 @@ static int rsock_open(struct udp_rsock *rs, const struct sockaddr *sa, socklen_t
 	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) ||
 	     setsockopt(rs->fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))))
 		err = -errno;
-	if (!err)
-		set_rcvbuf(rs->fd, UDP_RELAY_RCVBUF);
 	for (int i = 0; !err && i < 50; i++) {
 		if (!bind(rs->fd, sa, len))
 			return 0;

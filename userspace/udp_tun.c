@@ -16,14 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-
 #include "addr.h"
 #include "conn.h"
 #include "ep.h"
 #include "ep_udp.h"
 #include "hermes/policy.h"
-#include "loader.h"
 #include "log.h"
 #include "udp_tun.h"
 
@@ -36,27 +33,6 @@ struct udp_tun {
 	struct ep *ep;        /* its client side (ep_udp in app mode); NULL: none */
 	uint64_t opened_ms;   /* the last stream's start */
 };
-
-bool udp_tun_wanted(struct loop *lp, const struct hermes_addr *dst)
-{
-	struct hermes_policy_key k = { 0 };
-	struct hermes_policy_val v;
-	int fd = lp->ld ? lp->ld->policy_fd : -1;
-
-	if (fd < 0)
-		return false;
-	k.family = dst->family;
-	k.proto = HERMES_PROTO_UDP;
-	k.port = dst->port;
-	memcpy(k.addr, dst->addr, sizeof(k.addr));
-	k.prefixlen = HERMES_POLICY_PREFIX_BASE + (dst->family == HERMES_FAMILY_V4 ? 32 : 128);
-	if (bpf_map_lookup_elem(fd, &k, &v)) {
-		k.port = 0;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			return false;
-	}
-	return v.action == HERMES_ACT_TUNNEL;
-}
 
 static int tun_to_app(void *arg, const void *p, size_t n)
 {

@@ -25,9 +25,6 @@ struct udp_tun_app {
 	void *arg;
 };
 
-/* The policy says `tunnel` for UDP to dst (looked up as the programs do: with dst's
- * port, then any port). */
-bool udp_tun_wanted(struct loop *lp, const struct hermes_addr *dst);
 /* A tunnel for the flow: its stream to the route's next hop is opened at once (no route:
  * logged, and its datagrams dropped, counted no_stream). NULL without memory. */
 struct udp_tun *udp_tun_open(struct loop *lp, const struct udp_tun_app *app);

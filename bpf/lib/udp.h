@@ -165,7 +165,7 @@ static __always_inline __u32 udp_cursor_next(struct hermes_udp_conf *conf)
 
 /* The flow's slot (kept, or a free one claimed), or -1 when none is free. */
 static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes_udp_conf *conf,
-					const struct hermes_addr *dst)
+					const struct hermes_addr *dst, int action)
 {
 	struct hermes_udp_fkey fk = {};
 	struct hermes_udp_slot *s;
@@ -181,6 +181,7 @@ static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes
 		s = bpf_map_lookup_elem(&hermes_udp_slots, &k);
 		if (s && s->cookie == fk.cookie && udp_addr_eq(&s->dst, dst)) {
 			s->last_ns = now;
+			s->action = (__u8)action;
 			return (int)k;
 		}
 	}
@@ -194,6 +195,7 @@ static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes
 		s->dst = *dst;
 		s->cookie = fk.cookie;
 		s->last_ns = now;
+		s->action = (__u8)action;
 		s->pid = bpf_get_current_pid_tgid() >> 32;
 		ug = bpf_get_current_uid_gid();
 		s->uid = (__u32)ug;
@@ -234,7 +236,7 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 		count(HERMES_CNT_UDP_FAILOPEN);
 		return UDP_GO;
 	}
-	slot = udp_slot_get(ctx, conf, dst);
+	slot = udp_slot_get(ctx, conf, dst, action);
 	if (slot < 0) {
 		count(HERMES_CNT_UDP_NOSLOT);
 		count(HERMES_CNT_UDP_DENY);

@@ -76,8 +76,11 @@ struct hermes_udp_slot {
 	__u32 gid;
 	__u64 cgroup_id;        /* its cgroup v2 id, for the flow's access line */
 	char comm[16];          /* its command name (not NUL-terminated when full) */
+	__u8 action;            /* HERMES_ACT_PROXY or _TUNNEL: what the programs decided at the
+				 * last send, so that hermesd's relay never decides it again */
+	__u8 pad[7];
 };
-_Static_assert(sizeof(struct hermes_udp_slot) == 72, "hermes_udp_slot layout is ABI");
+_Static_assert(sizeof(struct hermes_udp_slot) == 80, "hermes_udp_slot layout is ABI");
 
 /* hermes_udp_flows key: an app socket and a destination; value: its slot (__u32). */
 struct hermes_udp_fkey {
