@@ -319,37 +319,6 @@ static void one_capsule(struct ep_udp *u, const struct capsule *c)
 		to_target(u, p, n);
 }
 
-/* The whole capsules at the front of acc; a capsule too large for acc is skipped by its
- * length (its bytes are never held). */
-static void take_capsules(struct ep_udp *u)
-{
-	size_t off = 0;
-
-	while (off < u->acc_len && !u->turn_err) {
-		struct capsule c;
-		uint64_t type, len;
-		int r = capsule_parse(u->acc + off, u->acc_len - off, &c);
-
-		if (r > 0) {
-			one_capsule(u, &c);
-			off += (size_t)r;
-			continue;
-		}
-		r = capsule_head(u->acc + off, u->acc_len - off, &type, &len);
-		if (r <= 0 || (uint64_t)r + len <= u->acc_cap)
-			break; /* need more, and it will fit */
-		if (type == CAPSULE_DATAGRAM)
-			udp_drop(u, TUDP_DROP_OVERSIZE);
-		else
-			u->lp->st.udp_capsules_skipped++;
-		u->skip = (uint64_t)r + len - (u->acc_len - off);
-		off = u->acc_len;
-	}
-	tx_flush(u); /* before acc's bytes move */
-	memmove(u->acc, u->acc + off, u->acc_len - off);
-	u->acc_len -= off;
-}
-
 /* The whole capsules at the front of the source's bytes, read in place (no copy into
  * acc): the bytes consumed. Stops at the first one not whole there (acc takes it). */
 static size_t take_in_place(struct ep_udp *u, const uint8_t *p, size_t n)
@@ -367,6 +336,27 @@ static size_t take_in_place(struct ep_udp *u, const uint8_t *p, size_t n)
 	}
 	tx_flush(u); /* before the source's bytes are consumed */
 	return off;
+}
+
+/* The whole capsules at the front of acc; a capsule too large for acc is skipped by its
+ * length (its bytes are never held). */
+static void take_capsules(struct ep_udp *u)
+{
+	size_t off = take_in_place(u, u->acc, u->acc_len); /* sent before acc's bytes move */
+	uint64_t type, len;
+	int r;
+
+	if (off < u->acc_len && !u->turn_err &&
+	    (r = capsule_head(u->acc + off, u->acc_len - off, &type, &len)) > 0 && (uint64_t)r + len > u->acc_cap) {
+		if (type == CAPSULE_DATAGRAM)
+			udp_drop(u, TUDP_DROP_OVERSIZE);
+		else
+			u->lp->st.udp_capsules_skipped++;
+		u->skip = (uint64_t)r + len - (u->acc_len - off);
+		off = u->acc_len;
+	}
+	memmove(u->acc, u->acc + off, u->acc_len - off);
+	u->acc_len -= off;
 }
 
 static void udp_kick(struct ep *e)
