@@ -339,7 +339,7 @@ _Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_rout
 	       "cfgnet_set_route_name fills both kinds of route");
 
 #define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, " \
-			  "upstream_tls, tls_name, retry, add_headers, remove_headers"
+			  "upstream_tls, upstream_proxy, tls_name, retry, add_headers, remove_headers"
 
 static const struct cfgp_key http_route_keys[] = {
 	{ .name = "name", .set = cfgnet_set_route_name,
@@ -353,6 +353,9 @@ static const struct cfgp_key http_route_keys[] = {
 	{ .name = "upstream_tls", .set = set_upstream_tls, .off = offsetof(struct cfg_http_route, tls),
 	  .flags = CFGP_OPT,
 	  .expect = "true or false (true with upstream_protocol h1: HTTP/1.1 over TLS)" },
+	{ .name = "upstream_proxy", .set = cfgp_set_bool, .off = offsetof(struct cfg_http_route, upstream_proxy),
+	  .flags = CFGP_OPT,
+	  .expect = "true or false (true: the endpoints are HTTP proxies, e.g. the next hermesd's tunnel listener)" },
 	{ .name = "tls_name", .set = cfgp_set_string, .off = offsetof(struct cfg_http_route, tls_name),
 	  .size = sizeof(((struct cfg_http_route *)0)->tls_name), .flags = CFGP_OPT,
 	  .expect = "the DNS name (or IP address) the origin's certificate carries, SNI for a name, at most 63 characters" },

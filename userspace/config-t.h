@@ -194,6 +194,9 @@ struct cfg_http_route {
 	bool tls, tls_set;            /* TLS to the endpoints (resolved at load from
 				       * upstream_tls and the protocol), and whether
 				       * upstream_tls was given */
+	bool upstream_proxy;          /* the endpoints are HTTP proxies: the target goes to them
+				       * in absolute form (HTTP/1.1) or as :scheme and
+				       * :authority (HTTP/2), as to a parent proxy */
 	char tls_name[64];            /* TLS upstreams: SNI and the name the origin's certificate
 				       * must carry (an IP address: an IP SAN, no SNI); "" = no
 				       * SNI, the certificate chain alone is checked */

@@ -132,6 +132,8 @@ static void print_http_route(FILE *f, const struct cfg_http_route *r)
 	fprintf(f, "    upstream_protocol: %s\n", proto[r->proto]);
 	if (r->proto == HPROTO_H1 || r->proto == HPROTO_H1_TLS)
 		fprintf(f, "    upstream_tls: %s\n", bool_word(r->proto == HPROTO_H1_TLS));
+	if (r->upstream_proxy)
+		fprintf(f, "    upstream_proxy: true\n");
 	if (r->tls_name[0])
 		print_kv_str(f, "    ", "tls_name", r->tls_name);
 	/* the retry policy in effect, whether the route gave it or took the http section's */

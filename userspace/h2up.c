@@ -757,7 +757,7 @@ static int stream_submit(struct loop *lp, struct hup *u)
 		return 0; /* the rest of the head comes with the next write */
 	if (n < 0 || h1_body_framing(req.headers, req.n_headers, &cl, &chunked))
 		return -EBADMSG;
-	k = hmsg_h2_request_nv(&req, s->conn->tls, nv, H2UP_MAX_NV);
+	k = hmsg_h2_request_nv(&req, s->conn->tls, u->x && u->x->r && u->x->r->upstream_proxy, nv, H2UP_MAX_NV);
 	if (k < 0)
 		return k;
 	s->is_head = h1_slice_eq(req.method, "HEAD");

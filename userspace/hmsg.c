@@ -228,24 +228,29 @@ static int fields_nv(const struct hmsg *m, nghttp2_nv *nv, size_t max)
 	return (int)k;
 }
 
-int hmsg_h2_request_nv(const struct hmsg *m, bool tls, nghttp2_nv *nv, size_t max)
+int hmsg_h2_request_nv(const struct hmsg *m, bool tls, bool abs_scheme, nghttp2_nv *nv, size_t max)
 {
 	const struct h1_header *host = h1_find(m->headers, m->n_headers, "host");
 	struct h1_slice path = m->target, auth = { 0 };
-	size_t k = 0;
+	size_t k = 0, sch;
+	bool abs_tls;
 	int n;
 
 	if (max < 4)
 		return -EMSGSIZE;
 	if (host)
 		auth = host->value;
-	if (path.len > 7 && !strncasecmp(path.p, "http://", 7)) {
-		/* absolute-form: its authority and path */
-		const char *a = path.p + 7, *e = path.p + path.len, *sl = memchr(a, '/', (size_t)(e - a));
+	sch = h1_abs_scheme(path, &abs_tls);
+	if (sch) {
+		/* absolute-form (a steered client's, or to a parent proxy): its authority and
+		 * path; to a parent proxy its scheme too, the target URI's (RFC 9113 8.3.1) */
+		const char *a = path.p + sch, *e = path.p + path.len, *sl = memchr(a, '/', (size_t)(e - a));
 
 		if (!host)
 			auth = (struct h1_slice){ a, (size_t)((sl ? sl : e) - a) };
 		path = sl ? (struct h1_slice){ sl, (size_t)(e - sl) } : (struct h1_slice){ "/", 1 };
+		if (abs_scheme)
+			tls = abs_tls;
 	}
 	nv[k++] = hmsg_nv(":method", 7, m->method.p, m->method.len);
 	nv[k++] = hmsg_nv(":scheme", 7, tls ? "https" : "http", tls ? 5 : 4);

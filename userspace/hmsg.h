@@ -57,10 +57,12 @@ int hmsg_h2_request(struct hmsg *m, bool fwd, struct hbuf *tgt, const struct h1_
 /* Fields that must not appear in HTTP/2 (RFC 9113 8.2.2) or that become pseudo-header
  * fields (Host -> :authority). */
 bool hmsg_conn_specific(const char *name, size_t len);
-/* :method; :scheme (https when tls); :authority, the host field's value or else an
- * absolute-form http:// target's authority (left out when empty); :path, the target,
- * or an absolute-form target's path ("/" when it has none); then the fields. */
-int hmsg_h2_request_nv(const struct hmsg *m, bool tls, nghttp2_nv *nv, size_t max);
+/* :method; :scheme (https when tls, or with abs_scheme an absolute-form target's, as
+ * to a parent proxy); :authority, the
+ * host field's value or else an absolute-form target's authority (left out when empty);
+ * :path, the target, or an absolute-form target's path ("/" when it has none); then the
+ * fields. */
+int hmsg_h2_request_nv(const struct hmsg *m, bool tls, bool abs_scheme, nghttp2_nv *nv, size_t max);
 /* :status (its three digits written into status), then the fields. */
 int hmsg_h2_response_nv(const struct hmsg *m, char status[4], nghttp2_nv *nv, size_t max);
 

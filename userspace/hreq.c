@@ -149,8 +149,19 @@ static const struct cfg_http_route *hreq_route(struct loop *lp, struct hconn *x,
  * header edits, Via; HTTP/1.1 text for an HTTP/1.1 upstream, field records for an
  * HTTP/2 one (h2up.c makes its HEADERS from them). Room for what is added here: */
 _Static_assert(CFG_HTTP_MAX_HDRS + 3 <= H1_ADDED_HEADERS, "Host, Content-Length, Via and a route's add list");
+/* The address the client dialled as an authority ("IP:PORT", "[IPv6]:PORT"): its length. */
+static size_t dst_authority(const struct hconn *x, char *a, size_t size)
+{
+	struct sockaddr_storage ss;
+
+	addr_from_hermes(&x->dst, &ss);
+	addr_fmt((struct sockaddr *)&ss, a, size);
+	return strlen(a);
+}
+
 /* A forward (fwd_path set): the target in origin form and Host from the URL (RFC 9112
- * 3.2.2: the client's own Host field gives way to the absolute form's authority). */
+ * 3.2.2: the client's own Host field gives way to the absolute form's authority); to a
+ * route's parent proxies (upstream_proxy) in absolute form instead. */
 static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct cfg_http_route *r, long long cl,
 			   const struct h1_header *host, const struct h1_slice *fwd_path, bool fwd_slash)
 {
@@ -159,17 +170,30 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 	int n;
 
 	struct h1_slice target = fwd_path ? *fwd_path : req->target;
-	struct hbuf slash = { 0 };
+	struct hbuf tb = { 0 };
+	int err = 0;
 
-	if (fwd_path && fwd_slash) { /* "" or "?query": the path "/" before it */
-		if (hb_put(&slash, "/", 1) || hb_put(&slash, fwd_path->p, fwd_path->len)) {
-			buf_free(slash.p, slash.cap);
-			return -ENOMEM;
-		}
-		target = (struct h1_slice){ slash.p, slash.len };
+	if (r && r->upstream_proxy && (fwd_path || (target.len && target.p[0] == '/'))) {
+		/* to a parent proxy: the target in absolute form, which h2up turns into :scheme
+		 * and :authority (an absolute target from a steered client goes as it came) */
+		char a[ADDR_STRLEN];
+		struct h1_slice auth = host ? host->value : (struct h1_slice){ a, dst_authority(x, a, sizeof(a)) };
+
+		err |= hb_put(&tb, x->fwd_tls ? "https://" : "http://", x->fwd_tls ? 8 : 7);
+		err |= hb_put(&tb, auth.p, auth.len);
+	}
+	if (fwd_path && fwd_slash)
+		err |= hb_put(&tb, "/", 1); /* "" or "?query": the path "/" before it */
+	if (tb.len) {
+		err |= hb_put(&tb, target.p, target.len);
+		target = (struct h1_slice){ tb.p, tb.len };
+	}
+	if (err) {
+		buf_free(tb.p, tb.cap);
+		return -ENOMEM;
 	}
 	hmsg_w_request(&w, req->method, target);
-	buf_free(slash.p, slash.cap);
+	buf_free(tb.p, tb.cap);
 	if (fwd_path)
 		hmsg_w_field(&w, "Host", 4, host->value.p, host->value.len);
 	bool conn = h1_find(req->headers, req->n_headers, "Connection") != NULL;
@@ -190,12 +214,9 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 		hmsg_w_field(&w, "transfer-encoding", 17, "chunked", 7);
 	if (!host) {
 		/* an HTTP/1.0 request without Host: the address the client dialled */
-		struct sockaddr_storage ss;
 		char a[ADDR_STRLEN];
 
-		addr_from_hermes(&x->dst, &ss);
-		addr_fmt((struct sockaddr *)&ss, a, sizeof(a));
-		hmsg_w_field(&w, "Host", 4, a, strlen(a));
+		hmsg_w_field(&w, "Host", 4, a, dst_authority(x, a, sizeof(a)));
 	}
 	if (cl >= 0) {
 		n = snprintf(tmp, sizeof(tmp), "%lld", cl);

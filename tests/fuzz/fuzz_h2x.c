@@ -140,8 +140,8 @@ static void request_round_trip(const char *buf, size_t len, bool tls)
 	struct hbuf rec = { 0 }, rec2 = { 0 }, tgt = { 0 }, text = { 0 };
 	struct h1_slice target;
 	long long cl, cl2;
-	bool chunked, chunked2;
-	size_t nw = 0;
+	bool chunked, chunked2, abs_tls;
+	size_t nw = 0, sch;
 	int n, k, r, a = -1, first;
 
 	n = h1_parse_request(buf, len, &big, &rq);
@@ -151,9 +151,12 @@ static void request_round_trip(const char *buf, size_t len, bool tls)
 	CHECK(hmsg_from_rec(rec.p, rec.len, &m) == (int)rec.len);
 	CHECK(m.n_headers == rq.n_headers && bytes_eq(m.method.p, m.method.len, rq.method.p, rq.method.len));
 	/* too small an array is refused, never overrun */
-	k = hmsg_h2_request_nv(&m, tls, nv, 4);
+	k = hmsg_h2_request_nv(&m, tls, false, nv, 4);
 	CHECK(k == -EMSGSIZE || (k >= 3 && k <= 4));
-	k = hmsg_h2_request_nv(&m, tls, nv, MAX_NV);
+	/* as to a parent proxy: the same fields, :scheme from an absolute target */
+	k = hmsg_h2_request_nv(&m, tls, true, nv, MAX_NV);
+	CHECK(k >= 3 && k <= MAX_NV && nv_is(&nv[1], ":scheme"));
+	k = hmsg_h2_request_nv(&m, tls, false, nv, MAX_NV);
 	CHECK(k >= 3 && k <= MAX_NV);
 	CHECK(nv_is(&nv[0], ":method") && bytes_eq(nv[0].value, nv[0].valuelen, rq.method.p, rq.method.len));
 	CHECK(nv_is(&nv[1], ":scheme") && bytes_eq(nv[1].value, nv[1].valuelen, tls ? "https" : "http", tls ? 5 : 4));
@@ -161,15 +164,15 @@ static void request_round_trip(const char *buf, size_t len, bool tls)
 		a = 2;
 	first = a < 0 ? 3 : 4;
 	CHECK(nv_is(&nv[first - 1], ":path"));
-	/* :path is the target, or an absolute-form http:// target's path */
+	/* :path is the target, or an absolute-form http:// or https:// target's path */
 	target = rq.target;
-	if (target.len > 7 && !strncasecmp(target.p, "http://", 7)) {
-		const char *sl = memchr(target.p + 7, '/', target.len - 7);
+	if ((sch = h1_abs_scheme(target, &abs_tls))) {
+		const char *sl = memchr(target.p + sch, '/', target.len - sch);
 
 		CHECK(bytes_eq(nv[first - 1].value, nv[first - 1].valuelen, sl ? sl : "/",
 			       sl ? (size_t)(target.p + target.len - sl) : 1));
 		/* without a Host field, the authority is the target's (if it has one) */
-		CHECK(a >= 0 || h1_find(rq.headers, rq.n_headers, "Host") || sl == target.p + 7);
+		CHECK(a >= 0 || h1_find(rq.headers, rq.n_headers, "Host") || sl == target.p + sch);
 	} else {
 		CHECK(bytes_eq(nv[first - 1].value, nv[first - 1].valuelen, target.p, target.len));
 	}

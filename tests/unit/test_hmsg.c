@@ -88,7 +88,7 @@ static bool test_request_nv(void)
 	ok &= ASSERT_EQ(hmsg_from_rec(b.p, b.len, &m), (int)b.len, "records read back whole");
 	ok &= ASSERT_EQ(hmsg_from_rec(b.p, b.len - 1, &m), 0, "no end mark: not yet");
 	hmsg_from_rec(b.p, b.len, &m);
-	k = hmsg_h2_request_nv(&m, true, nv, 16);
+	k = hmsg_h2_request_nv(&m, true, false, nv, 16);
 	if (!ASSERT_EQ(k, 5, "five fields")) {
 		free(b.p);
 		return false;
@@ -98,7 +98,12 @@ static bool test_request_nv(void)
 	ok &= nv_eq(&nv[2], ":authority", "origin.example:8080");
 	ok &= nv_eq(&nv[3], ":path", "/a?b");
 	ok &= nv_eq(&nv[4], "x-mixed", "One");
-	ok &= ASSERT_EQ(hmsg_h2_request_nv(&m, true, nv, 3), -EMSGSIZE, "max below 4");
+	ok &= ASSERT_EQ(hmsg_h2_request_nv(&m, true, false, nv, 3), -EMSGSIZE, "max below 4");
+	/* to a parent proxy over TLS: the target URI's scheme, not the connection's */
+	ok &= ASSERT_EQ(hmsg_h2_request_nv(&m, true, true, nv, 16), 5, "five fields to a parent proxy");
+	ok &= nv_eq(&nv[1], ":scheme", "http");
+	ok &= nv_eq(&nv[2], ":authority", "origin.example:8080");
+	ok &= nv_eq(&nv[3], ":path", "/a?b");
 	free(b.p);
 	return ok;
 }
@@ -231,7 +236,7 @@ static bool test_absolute_no_host_64(void)
 		return false;
 	rewrite_request(&rq, &b, true);
 	hmsg_from_rec(b.p, b.len, &m);
-	k = hmsg_h2_request_nv(&m, false, nv, H1_HEADERS_CAP + 4);
+	k = hmsg_h2_request_nv(&m, false, false, nv, H1_HEADERS_CAP + 4);
 	if (!ASSERT_EQ(k, 4 + H1_MAX_HEADERS, "pseudo-header fields and 64")) {
 		free(b.p);
 		return false;
@@ -271,11 +276,11 @@ static bool test_nv_room(void)
 		return false;
 	ok &= ASSERT_EQ(h1_parse_request(head, (size_t)n, &big, &rq), -EMSGSIZE, "not with a client's 64");
 	ok &= ASSERT_EQ(h1_parse_request(head, (size_t)n, &cap, &rq), n, "parse again");
-	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, nv, H1_HEADERS_CAP + 4), 3 + H1_HEADERS_CAP,
+	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, false, nv, H1_HEADERS_CAP + 4), 3 + H1_HEADERS_CAP,
 			":method, :scheme, :path and the 80 (no authority)");
-	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, nv, H1_HEADERS_CAP + 2), -EMSGSIZE,
+	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, false, nv, H1_HEADERS_CAP + 2), -EMSGSIZE,
 			"one field short: refused, not cut");
-	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, nv, 10), -EMSGSIZE, "ten: refused");
+	ok &= ASSERT_EQ(hmsg_h2_request_nv(&rq, false, false, nv, 10), -EMSGSIZE, "ten: refused");
 	return ok;
 }
 
