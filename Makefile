@@ -89,7 +89,7 @@ LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsyst
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_BPF_OBJS) $(TEST_SKELS) \
 	$(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRCS)) \
 	$(patsubst tests/bin/%.c,$(BUILD)/obj/tests/bin/%.o,$(TESTBIN_SRCS))
-.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench bench-wan soak man install uninstall deb clean FORCE
+.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench bench-wan bench-intermittent soak man install uninstall deb clean FORCE
 
 all: $(BUILD)/hermesd $(TOOL_BINS) $(UNIT_BINS) $(TESTBIN_BINS)
 
@@ -295,6 +295,14 @@ bench: deps
 bench-wan: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) WAN_QUICK=$(QUICK) $(if $(BASE),WAN_BASE=$(BASE)) tools/bench/wan.sh
+
+# make bench-intermittent [QUICK=1]: the intermittent-links experiment (tools/bench/intermittent.sh; its INT_*
+# settings are listed there): six hosts in a chain whose three middle links take turns being up, wget
+# fetching 45 KB..5 MB directly, through a hermesd on every host (CONNECT tunnels, http chains) and
+# through squid on every host; writes $(BUILD)/bench-intermittent/results.{md,tsv} and intermittent.png.
+bench-intermittent: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) INT_QUICK=$(QUICK) tools/bench/intermittent.sh
 
 # make soak [SOAK_SECONDS=N]: the soak (tests/soak/soak.sh, not part of make test): N seconds (default
 # 1800) of proxy, 2-hop tunnel and http load with relay kills, link cuts and reloads, every byte checked,

@@ -13,8 +13,8 @@ libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libcla
 dpkg-dev"
 TEST_PKGS="nginx-light curl iproute2 socat openssl python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils"
-# make bench, make bench-wan and make soak (gnuplot: their PNG plots)
-BENCH_PKGS="sockperf iperf3 gnuplot-nox"
+# make bench, make bench-wan, make bench-intermittent and make soak (gnuplot: their PNG plots)
+BENCH_PKGS="sockperf iperf3 gnuplot-nox wget"
 # optional (tools/deps.sh h2spec): building h2spec offline from its source
 H2SPEC_PKGS="golang-go golang-golang-x-net-dev golang-github-spf13-cobra-dev golang-github-fatih-color-dev"
 OPT_PKGS=
