@@ -2,7 +2,7 @@
  * bpf/lib/udp_kpath.h). hermesd never sees a kernel-path flow's datagrams: the programs
  * record each flow (app socket cookie and original destination) with its owner, count
  * its datagrams and bytes both ways and the time of the last one. Once a second this
- * reads the map whole (it holds at most HERMES_UDP_KFLOWS_MAX entries of 96 bytes): an
+ * reads the map whole in batches (at most HERMES_UDP_KFLOWS_MAX entries of 96 bytes): an
  * entry not seen before is a new flow (its id, hermes_udp_flows_total), the counters'
  * growth goes to hermes_udp_datagrams/bytes_total, and a flow whose last datagram is
  * udp.idle_timeout_ms old is deleted from the map and written to the access log, as the
@@ -22,6 +22,8 @@
 #include "udp_kpath.h"
 
 #define UKP_HASH 1024 /* buckets (power of two) */
+/* Entries one batch lookup reads: 64 calls for a full map, not two per entry */
+#define UKP_BATCH 1024
 
 struct ukflow {
 	struct list link;             /* k->flows */
@@ -40,6 +42,8 @@ struct udp_kpath {
 	uint64_t gen;                 /* reads so far */
 	struct list flows;
 	struct list hash[UKP_HASH];
+	struct hermes_udp_fkey keys[UKP_BATCH]; /* one batch read (calloc: resident once used) */
+	struct hermes_udp_kflow vals[UKP_BATCH];
 };
 
 static unsigned key_hash(const struct hermes_udp_fkey *key)
@@ -136,21 +140,32 @@ void udp_kpath_tick(struct udp_kpath *k, int fd)
 {
 	struct loop *lp = k->lp;
 	uint64_t now_ns = loop_now_ns(), idle_ns = (uint64_t)lp->cfg->udp.idle_timeout_ms * 1000000ull;
-	struct hermes_udp_fkey key, next, *prev = NULL;
-	struct hermes_udp_kflow v;
+	struct hermes_udp_fkey *keys = k->keys;
+	struct hermes_udp_kflow *vals = k->vals;
+	struct hermes_udp_fkey token; /* the map's place between calls (a bucket, for a hash) */
 	struct ukflow *f, *tmp;
+	bool first = true, done = false;
+	int err;
 
 	k->fd = fd;
 	if (fd < 0)
 		return;
 	k->gen++;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, &v))
-			entry_seen(k, &next, &v, now_ns, idle_ns);
-		key = next;
-		prev = &key;
+	while (!done) {
+		__u32 n = UKP_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL) ? -errno : 0;
+		done = err == -ENOENT;
+		if (err && !done) {
+			/* the flows not read are not ended: next second's read sees them */
+			log_warn("udp kernel path: cannot read hermes_udp_kflows: %s", strerror(-err));
+			return;
+		}
+		for (__u32 i = 0; i < n; i++)
+			entry_seen(k, &keys[i], &vals[i], now_ns, idle_ns);
+		first = false;
 	}
-	/* ends after the walk: a delete in the middle would restart it from the first key */
+	/* ends after the walk: a delete in the middle would disturb it */
 	list_for_each_safe(f, tmp, &k->flows, link) {
 		if (f->gen != k->gen) {
 			lp->st.udp_kpath_evicted++;
