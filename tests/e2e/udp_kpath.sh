@@ -6,7 +6,7 @@
 # socket carries hermesd's mark, and the datagrams are routed by it: in the app's host,
 # 10.77.1.3 is reachable only by a route in a table that `ip rule fwmark` gives marked
 # packets. A deny rule still fails a send with EPERM on a socket the kernel path marked.
-# /flows lists the flows (engine kernel) with bytes both ways; the metrics count them; a
+# /flows and hermes-top list the flows (state kernel) with bytes both ways; the metrics count them; a
 # flow idle for udp.idle_timeout_ms leaves /flows with its access line (datagrams both
 # ways), and a connected socket that sends again afterwards is a new flow. IPv6 too.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -93,13 +93,22 @@ assert_match "$out" "seen fd77:1::1 $own" "IPv6: the server saw the app's own so
 kflows_shown() {
 	admin_get /flows | "$PY" -c '
 import json, sys
-f = [x for x in json.load(sys.stdin)["flows"] if x["protocol"] == "udp" and x["engine"] == "kernel"]
+f = [x for x in json.load(sys.stdin)["flows"] if x["protocol"] == "udp" and x["state"] == "kernel"]
 d = {x["orig_dst"] for x in f if x["bytes_up"] > 0 and x["bytes_down"] > 0 and x["comm"] == "python3"}
 sys.exit(0 if {"10.77.1.2:7001", "10.77.1.3:7001", "[fd77:1::2]:7001"} <= d else 1)'
 }
 wait_until 3 kflows_shown ||
 	die "/flows does not show the kernel path's flows: $(admin_get /flows)"
 say "ok: /flows: $(admin_get /flows | tr -d '\n' | cut -c1-400)"
+ns_c "$BUILD/hermes-top" --pin-root "$PINROOT" -b -n 1 --json proto:udp >"$TMP/top.json" 2>"$TMP/top.err" ||
+	die "hermes-top -b --json failed: $(cat "$TMP/top.err")"
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [x for x in d["flows"] if x["orig_dst"] == "10.77.1.3:7001" and x["relay_state"] == "kernel"]
+assert f and all(x["protocol"] == "udp" and x["action"] == "proxy" and x["engine"] == "udp" and x["bytes_in"] > 0
+                 and x["comm"] == "python3" for x in f), d["flows"]
+' "$TMP/top.json" || die "hermes-top does not show the kernel path's flows: $(cat "$TMP/top.json")"
 [ "$(stat_value hermes_udp_kernel_path_flows_total)" -ge 5 ] ||
 	die "expected at least 5 kernel-path flows: $(stat_value hermes_udp_kernel_path_flows_total)"
 [ "$(stat_value hermes_udp_datagrams_total 'direction="upstream_to_app"')" -ge 5 ] || die "no datagrams counted back"
