@@ -8,7 +8,8 @@
 # packets. A deny rule still fails a send with EPERM on a socket the kernel path marked.
 # /flows and hermes-top list the flows (state kernel) with bytes both ways; the metrics count them; a
 # flow idle for udp.idle_timeout_ms leaves /flows with its access line (datagrams both
-# ways), and a connected socket that sends again afterwards is a new flow. IPv6 too.
+# ways), and a connected socket that sends again afterwards is a new flow. IPv6 too. A
+# restart with the key off removes the kernel path's links: the relay carries the flows.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -128,4 +129,18 @@ port=$(sed -n 's/.*own \([0-9]*\)$/\1/p' "$TMP/again.log" | head -n1)
 two_flows() { [ "$(grep -Ec "client=10\\.77\\.1\\.1:$port .*datagrams_sent=1 datagrams_received=1 .*result=idle-timeout" "$HERMESD_LOG")" = 2 ]; }
 wait_until 6 two_flows ||
 	die "expected two flows (one per exchange) of port $port: $(grep "client=10.77.1.1:$port" "$HERMESD_LOG")"
+
+# ---- a restart with the key off: its links go, proxy flows take the relay again
+stop_hermesd
+ls "$PINROOT/links/hermes_udp_kegress" >/dev/null 2>&1 || die "the kernel path's links were not pinned"
+sed -i 's/kernel_path: true/kernel_path: false/' "$CONF"
+start_hermesd -c "$CONF"
+for l in hermes_udp_kegress hermes_udp_kingress; do
+	[ -e "$PINROOT/links/$l" ] && die "link $l stayed after a start with udp.kernel_path: false"
+done
+out=$(in_app "$PY" "$UDPAPP" connected 10.77.1.2 7001)
+assert_eq 0 "$?" "connected exchange through the relay: $out"
+own=$(sed -n 's/^own //p' <<<"$out")
+seen=$(sed -n 's/^seen [^ ]* //p' <<<"$out")
+assert_ne "$own" "$seen" "without the kernel path the server sees hermesd's socket"
 pass "udp_kpath: proxy UDP flows on the kernel path: direct from the app's socket, marked, in /flows, ended idle"
