@@ -261,8 +261,8 @@ static __always_inline enum udp_verdict udp_decide(struct bpf_sock_addr *ctx, st
 }
 
 /* udp_decide for sk, the socket of ctx (read once by the caller: clang may otherwise keep
- * ctx's address of it, which the verifier refuses); a connect() that is no kernel-path flow's gives the
- * socket its own mark back (udp_kpath_unmark). */
+ * ctx's address of it, which the verifier refuses); a connect() that is no kernel-path
+ * flow's gives the socket its own mark back (udp_kpath_unmark). */
 static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
 						  const struct hermes_addr *dst, __u32 ip[4], __u16 *port, int connect)
 {
