@@ -4,7 +4,8 @@
  * hermesd's outbound listener; sockops re-keys the original destination by the app's
  * local address once established; getpeername4/6 show the app what it dialled;
  * getsockopt answers SO_ORIGINAL_DST on hermesd's accepted sockets. UDP (lib/udp.h):
- * connect4/6 and sendmsg4/6 steer, recvmsg4/6 map replies back. */
+ * connect4/6 and sendmsg4/6 steer, recvmsg4/6 map replies back; with the kernel path
+ * (lib/udp_kpath.h) proxy flows go direct, marked, counted by two cgroup_skb programs. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -183,24 +184,25 @@ static __always_inline void udp_rewrite(struct bpf_sock_addr *ctx, int v6, const
  * destination from hermes_sk_dst, as for TCP. */
 static __always_inline int udp_connect(struct bpf_sock_addr *ctx, int v6)
 {
+	struct bpf_sock *sk = ctx->sk;
 	struct hermes_addr dst;
 	struct hermes_origdst *od;
 	__u32 ip[4] = {};
 	__u16 port = 0;
 	enum udp_verdict v;
 
-	if (!ctx->sk)
+	if (!sk)
 		return CONNECT_OK;
 	udp_dst(ctx, v6, &dst);
-	v = udp_steer(ctx, &dst, ip, &port);
+	v = udp_steer(ctx, sk, &dst, ip, &port, 1);
 	if (v == UDP_EPERM)
 		return CONNECT_EPERM;
 	if (v != UDP_STEER) {
 		/* connected anew somewhere not steered: no stale original destination */
-		bpf_sk_storage_delete(&hermes_sk_dst, ctx->sk);
+		bpf_sk_storage_delete(&hermes_sk_dst, sk);
 		return CONNECT_OK;
 	}
-	od = bpf_sk_storage_get(&hermes_sk_dst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	od = bpf_sk_storage_get(&hermes_sk_dst, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (od) {
 		od->dst = dst;
 		od->action = (hermes_action_t)HERMES_ACT_PROXY;
@@ -220,7 +222,7 @@ static __always_inline int udp_sendmsg(struct bpf_sock_addr *ctx, int v6)
 	if (!is_udp(ctx))
 		return 1;
 	udp_dst(ctx, v6, &dst);
-	v = udp_steer(ctx, &dst, ip, &port);
+	v = udp_steer(ctx, ctx->sk, &dst, ip, &port, 0);
 	if (v == UDP_EPERM)
 		return 0;
 	if (v == UDP_STEER)
@@ -289,6 +291,19 @@ int hermes_recvmsg6(struct bpf_sock_addr *ctx)
 	ctx->user_ip6[3] = ip6[3];
 	ctx->user_port = s->dst.port;
 	return 1;
+}
+
+/* The kernel path's datagram counters (udp_kpath.h), attached with udp.kernel_path only. */
+SEC("cgroup_skb/egress")
+int hermes_udp_kegress(struct __sk_buff *skb)
+{
+	return udp_kpath_skb(skb, 1);
+}
+
+SEC("cgroup_skb/ingress")
+int hermes_udp_kingress(struct __sk_buff *skb)
+{
+	return udp_kpath_skb(skb, 0);
 }
 
 SEC("cgroup/connect4")

@@ -180,7 +180,8 @@ struct udp_json {
 };
 
 /* A UDP flow of the relay in /flows: the fields every flow has (engine "udp", state
- * "relay", app_cookie 0: the kernel flow table has no UDP entries), and its protocol. */
+ * "relay", or "kernel" for a kernel-path flow, udp_kpath.c; app_cookie 0: the kernel
+ * flow table has no UDP entries), and its protocol. */
 static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 {
 	struct udp_json *u = arg;
@@ -200,10 +201,10 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 		addr_fmt((struct sockaddr *)&ss, up, sizeof(up));
 	sb_printf(u->b,
 		  "%s{\"id\":%llu,\"protocol\":\"udp\",\"action\":\"%s\",\"client\":\"%s\",\"orig_dst\":\"%s\",\"upstream_local\":\"%s\","
-		  "\"engine\":\"udp\",\"state\":\"relay\",\"attempts\":1,\"bytes_up\":%llu,\"bytes_down\":%llu,"
+		  "\"engine\":\"udp\",\"state\":\"%s\",\"attempts\":1,\"bytes_up\":%llu,\"bytes_down\":%llu,"
 		  "\"age_ms\":%llu,\"idle_ms\":%llu,\"slot\":%u,\"app_cookie\":0,\"pid\":%u,\"uid\":%u,\"comm\":\"%s\"}",
 		  *u->first ? "" : ",", (unsigned long long)i->id, pol_action_name(i->action), client, dst, up,
-		  (unsigned long long)i->bytes_up,
+		  i->kernel ? "kernel" : "relay", (unsigned long long)i->bytes_up,
 		  (unsigned long long)i->bytes_down, (unsigned long long)i->age_ms, (unsigned long long)i->idle_ms,
 		  i->slot, i->pid, i->uid, comm);
 	*u->first = false;

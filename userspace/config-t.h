@@ -243,6 +243,8 @@ struct cfg_http2 {
 struct cfg_udp {
 	bool relay;                /* bind the UDP relay (the outbound listener's port, on UDP) */
 	bool ipv6;                 /* its IPv6 socket too, and the local route of its slot addresses */
+	bool kernel_path;          /* proxy flows go direct from the app's socket, marked and counted
+				    * in BPF (udp_kpath.c); tunnel flows keep the relay */
 	uint32_t idle_timeout_ms;  /* a flow with no datagram either way this long is forgotten */
 	uint32_t max_flows;        /* flows held at once; a new one over it is dropped (counted) */
 	uint32_t max_datagram;     /* bytes of the largest datagram relayed; a larger one is dropped (counted) */

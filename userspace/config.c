@@ -124,6 +124,8 @@ static const struct cfgp_key overload_keys[] = {
 static const struct cfgp_key udp_keys[] = {
 	{ .name = "relay", .set = cfgp_set_bool, CFGP_FIELD(udp.relay), CFGP_RESTART, .expect = "true or false" },
 	{ .name = "ipv6", .set = cfgp_set_bool, CFGP_FIELD(udp.ipv6), CFGP_RESTART, .expect = "true or false" },
+	{ .name = "kernel_path", .set = cfgp_set_bool, CFGP_FIELD(udp.kernel_path), CFGP_RESTART,
+	  .expect = "true or false" },
 	{ .name = "idle_timeout_ms", .set = cfgp_set_u32, CFGP_FIELD(udp.idle_timeout_ms), .min = 1000, .max = 3600000,
 	  CFGP_RESTART },
 	{ .name = "max_flows", .set = cfgp_set_u32, CFGP_FIELD(udp.max_flows), .min = 1, .max = 65536, CFGP_RESTART },

@@ -299,8 +299,9 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		   "  refuse_connections_percent: %u\n  hysteresis_percent: %u\n",
 		cfg->overload.max_buffer_mb, cfg->overload.stop_reading_pct, cfg->overload.refuse_streams_pct,
 		cfg->overload.refuse_conns_pct, cfg->overload.hysteresis_pct);
-	fprintf(f, "udp:\n  relay: %s\n  ipv6: %s\n  idle_timeout_ms: %u\n  max_flows: %u\n  max_datagram: %u\n"
-		"  tunnel_queue_bytes: %u\n", bool_word(cfg->udp.relay), bool_word(cfg->udp.ipv6),
+	fprintf(f, "udp:\n  relay: %s\n  ipv6: %s\n  kernel_path: %s\n  idle_timeout_ms: %u\n  max_flows: %u\n"
+		"  max_datagram: %u\n  tunnel_queue_bytes: %u\n", bool_word(cfg->udp.relay), bool_word(cfg->udp.ipv6),
+		bool_word(cfg->udp.kernel_path),
 		cfg->udp.idle_timeout_ms, cfg->udp.max_flows, cfg->udp.max_datagram, cfg->udp.tunnel_queue_bytes);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)

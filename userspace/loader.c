@@ -110,6 +110,7 @@ static int write_udp_config(struct loader *l, const struct hermes_config *cfg)
 	uc.lock = 0;
 	uc.port = cfg->udp.relay && cfg->listen.len ? ((const struct sockaddr_in *)(const void *)&cfg->listen.ss)->sin_port : 0;
 	uc.idle_ns = (__u64)cfg->udp.idle_timeout_ms * 1000000ull;
+	uc.kpath = cfg->udp.kernel_path;
 	if (bpf_map_update_elem(fd, &zero, &uc, BPF_ANY))
 		return -errno;
 	return 0;
@@ -223,6 +224,25 @@ static int attach_pinned(struct loader *l, enum loader_link idx, struct bpf_prog
 	if (!err)
 		l->link_wanted[idx] = true;
 	return err;
+}
+
+/* A link of prog an earlier hermesd pinned that this one does not want (udp.kernel_path
+ * turned off): detached, so that its program stops running on the cgroup. */
+static void drop_pinned(struct loader *l, struct bpf_program *prog)
+{
+	char path[PATH_MAX], name[128];
+	struct bpf_link *link;
+
+	snprintf(name, sizeof(name), "%s/%s", HERMES_PIN_LINKS, bpf_program__name(prog));
+	if (pin_path(path, sizeof(path), l->pin_root, name) || access(path, F_OK))
+		return;
+	link = bpf_link__open(path);
+	if (link) {
+		bpf_link_detach(bpf_link__fd(link));
+		bpf_link__destroy(link);
+	}
+	if (unlink(path))
+		log_warn("cannot remove %s: %s (its program keeps running: remove it by hand)", path, strerror(errno));
 }
 
 #define TC_HANDLE 0x484d /* fixed, so a restarted hermesd replaces its own filters */
@@ -371,7 +391,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	memset(l, 0, sizeof(*l));
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = l->ifstats_fd = -1;
 	l->flow_engine_fd = l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = l->kpath_iter_fd = -1;
-	l->udp_slots_fd = -1;
+	l->udp_slots_fd = l->udp_kflows_fd = -1;
 	snprintf(l->pin_root, sizeof(l->pin_root), "%s", cfg->pin_root);
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", cfg->cgroup);
 	loader_log_bpf(cfg->log_bpf);
@@ -411,6 +431,7 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	l->flow_engine_fd = bpf_map__fd(skel->maps.hermes_flow_engine);
 	l->ifstats_fd = bpf_map__fd(skel->maps.hermes_ifstats);
 	l->udp_slots_fd = bpf_map__fd(skel->maps.hermes_udp_slots);
+	l->udp_kflows_fd = bpf_map__fd(skel->maps.hermes_udp_kflows);
 	l->kpath_fd = bpf_map__fd(skel->maps.hermes_kpath);
 	l->kpath_sock_fd = bpf_map__fd(skel->maps.hermes_kpath_sock);
 	l->sockhash_fd = bpf_map__fd(skel->maps.hermes_sockhash);
@@ -463,6 +484,13 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 	err = err ?: attach_pinned(l, LINK_SENDMSG6, skel->progs.hermes_sendmsg6, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_RECVMSG4, skel->progs.hermes_recvmsg4, cfg->cgroup, NULL);
 	err = err ?: attach_pinned(l, LINK_RECVMSG6, skel->progs.hermes_recvmsg6, cfg->cgroup, NULL);
+	if (cfg->udp.kernel_path) {
+		err = err ?: attach_pinned(l, LINK_UDP_KEGRESS, skel->progs.hermes_udp_kegress, cfg->cgroup, NULL);
+		err = err ?: attach_pinned(l, LINK_UDP_KINGRESS, skel->progs.hermes_udp_kingress, cfg->cgroup, NULL);
+	} else {
+		drop_pinned(l, skel->progs.hermes_udp_kegress);
+		drop_pinned(l, skel->progs.hermes_udp_kingress);
+	}
 	if (err)
 		goto fail_detach;
 	err = own_cgroup(own_cg, sizeof(own_cg));
@@ -556,6 +584,8 @@ static struct bpf_program *link_prog(struct loader *l, enum loader_link i)
 	case LINK_SENDMSG6: return l->skel->progs.hermes_sendmsg6;
 	case LINK_RECVMSG4: return l->skel->progs.hermes_recvmsg4;
 	case LINK_RECVMSG6: return l->skel->progs.hermes_recvmsg6;
+	case LINK_UDP_KEGRESS: return l->skel->progs.hermes_udp_kegress;
+	case LINK_UDP_KINGRESS: return l->skel->progs.hermes_udp_kingress;
 	default: return NULL;
 	}
 }
@@ -658,5 +688,5 @@ void loader_close(struct loader *l)
 	l->skel = NULL;
 	l->policy_fd = l->stats_fd = l->origdst_fd = l->splice_fd = l->splice_peer_fd = l->flows_fd = -1;
 	l->kpath_fd = l->kpath_sock_fd = l->sockhash_fd = -1;
-	l->ifstats_fd = l->udp_slots_fd = -1;
+	l->ifstats_fd = l->udp_slots_fd = l->udp_kflows_fd = -1;
 }

@@ -12,6 +12,7 @@
 enum loader_link {
 	LINK_CONNECT4, LINK_CONNECT6, LINK_SOCKOPS, LINK_GETPEERNAME4, LINK_GETPEERNAME6,
 	LINK_GETSOCKOPT, LINK_SOCKOPS_SELF, LINK_SENDMSG4, LINK_SENDMSG6, LINK_RECVMSG4, LINK_RECVMSG6,
+	LINK_UDP_KEGRESS, LINK_UDP_KINGRESS, /* udp.kernel_path only */
 	LINK_MAX
 };
 
@@ -36,6 +37,7 @@ struct loader {
 	int flow_engine_fd;  /* hermes_flow_engine */
 	int ifstats_fd;      /* hermes_ifstats */
 	int udp_slots_fd;    /* hermes_udp_slots */
+	int udp_kflows_fd;   /* hermes_udp_kflows (the UDP kernel path's flows) */
 	struct {
 		int ifindex;
 		bool hook_created; /* we made the clsact qdisc: destroy it on detach */

@@ -404,14 +404,20 @@ enum udp_drop {
 	       "established", "refused", "denied", "timeout", "reset", "error") \
 	/* index: enum udp_dir */ \
 	ARRAY(udp_datagrams, counter, "hermes_udp_datagrams_total", \
-	      "UDP datagrams relayed by the proxy action, by direction.", "direction", "app_to_upstream", \
+	      "UDP datagrams relayed by the proxy action (relay or kernel path), by direction.", "direction", "app_to_upstream", \
 	      "upstream_to_app") \
-	ARRAY(udp_bytes, counter, "hermes_udp_bytes_total", "UDP payload bytes relayed by the proxy action, by direction.", \
+	ARRAY(udp_bytes, counter, "hermes_udp_bytes_total", "UDP payload bytes relayed by the proxy action (relay or kernel path), by direction.", \
 	      "direction", "app_to_upstream", "upstream_to_app") \
 	VALUE(udp_flows_total, counter, "hermes_udp_flows_total", \
 	      "UDP flows (an app socket and an original destination) the relay opened.") \
 	VALUE(udp_flows_expired, counter, "hermes_udp_flows_expired_total", "UDP flows forgotten after udp.idle_timeout_ms.") \
 	VALUE(udp_flows_active, gauge, "hermes_udp_flows_active", "UDP flows the relay holds now.") \
+	VALUE(udp_kpath_flows, counter, "hermes_udp_kernel_path_flows_total", \
+	      "UDP proxy flows that took the kernel path (udp.kernel_path): sent from the app's own socket, " \
+	      "marked and counted in BPF; also counted in hermes_udp_flows_total.") \
+	VALUE(udp_kpath_evicted, counter, "hermes_udp_kernel_path_evicted_total", \
+	      "Kernel-path UDP flows whose BPF entry was gone before hermesd ended them (the LRU map was full): " \
+	      "their last counts are the ones hermesd had read.") \
 	SCRAPE(bpf_udp_decisions, counter, "hermes_bpf_udp_decisions_total", \
 	       "UDP decisions taken in BPF (one per connect() and per send with an address), by action; " \
 	       "deny includes unsupported (a UDP rule whose action UDP does not take: http, unknown) and no_slot; " \

@@ -30,6 +30,7 @@
 #include "sock.h"
 #include "udp.h"
 #include "udp_addr.h"
+#include "udp_kpath.h"
 #include "udp_route.h"
 
 #ifndef IPV6_FREEBIND
@@ -106,6 +107,7 @@ struct udp_relay {
 	uint8_t *buf;            /* UDP_BATCH buffers of bufsz (relay reads); the first for flow reads */
 	size_t bufsz;            /* udp.max_datagram */
 	uint64_t warned_ms;      /* last warning about a socket that could not be opened */
+	struct udp_kpath *kp;    /* udp.kernel_path: the proxy flows the programs send directly */
 };
 
 static loop_done_fn relay_polled, relay_more, flow_polled, flow_more, flow_cancelled;
@@ -626,7 +628,10 @@ int udp_init(struct loop *lp)
 	a.sin_port = ((const struct sockaddr_in *)(const void *)&cfg->listen.ss)->sin_port;
 	r = calloc(1, sizeof(*r));
 	/* UDP_BATCH buffers of max_datagram: resident only where datagrams were written */
-	if (!r || !(r->buf = malloc((size_t)UDP_BATCH * cfg->udp.max_datagram))) {
+	if (!r || !(r->buf = malloc((size_t)UDP_BATCH * cfg->udp.max_datagram)) ||
+	    (cfg->udp.kernel_path && !(r->kp = udp_kpath_new(lp)))) {
+		if (r)
+			free(r->buf);
 		free(r);
 		log_error("out of memory for the UDP relay");
 		return -ENOMEM;
@@ -650,6 +655,7 @@ int udp_init(struct loop *lp)
 			  "set udp.relay: false, or give --listen another port)", ntohs(a.sin_port), strerror(-err));
 		if (r->diag_fd >= 0)
 			close(r->diag_fd);
+		udp_kpath_free(r->kp);
 		free(r->buf);
 		free(r);
 		return err;
@@ -676,6 +682,8 @@ void udp_tick(struct loop *lp)
 
 	if (!r)
 		return;
+	if (r->kp)
+		udp_kpath_tick(r->kp, lp->ld ? lp->ld->udp_kflows_fd : -1);
 	list_for_each_safe(f, tmp, &r->flows, link) {
 		/* draining: a tunnel flow's stream would keep the drain waiting, and UDP has no
 		 * end of its own to wait for (the programs send new datagrams directly now) */
@@ -707,6 +715,8 @@ void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *,
 
 		cb(&i, arg);
 	}
+	if (lp->udp->kp)
+		udp_kpath_foreach(lp->udp->kp, cb, arg);
 }
 
 void udp_fini(struct loop *lp)
@@ -727,6 +737,7 @@ void udp_fini(struct loop *lp)
 			close(f->fd);
 		free(f);
 	}
+	udp_kpath_free(r->kp);
 	if (r->s[0].fd >= 0)
 		close(r->s[0].fd);
 	relay6_close(r);

@@ -6,6 +6,7 @@
 #define HERMES_UDP_US_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 
 #include "loop-t.h"
 
@@ -26,6 +27,7 @@ struct udp_flow_info {
 	const char *comm;             /* its command name when the flow opened, "" unknown */
 	uint32_t slot;
 	uint8_t action;               /* enum hermes_action: proxy, or tunnel (upstream_fd -1) */
+	bool kernel;                  /* a kernel-path flow (udp_kpath.c): no relay, no slot */
 };
 /* Calls cb for each flow (none while the relay is off). */
 void udp_flows_foreach(struct loop *lp, void (*cb)(const struct udp_flow_info *, void *), void *arg);

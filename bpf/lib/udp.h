@@ -44,8 +44,8 @@ struct {
 #define IPPROTO_UDP_ 17
 #define BPF_F_CURRENT_NETNS_UDP (-1L)
 
-/* What the steering of one UDP send or connect came to. */
-enum udp_verdict { UDP_GO, UDP_EPERM, UDP_STEER };
+/* What the steering of one UDP send or connect came to (UDP_KPATH: unchanged, marked). */
+enum udp_verdict { UDP_GO, UDP_EPERM, UDP_STEER, UDP_KPATH };
 
 static __always_inline int is_udp(const struct bpf_sock_addr *ctx)
 {
@@ -93,6 +93,8 @@ static __always_inline int udp_addr_eq(const struct hermes_addr *a, const struct
 	return a->family == b->family && a->port == b->port && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
 	       x[3] == y[3];
 }
+
+#include "lib/udp_kpath.h"
 
 /* Policy decision for a UDP destination: the action, unsupported ones folded into deny. */
 static __always_inline int udp_action(const struct hermes_addr *dst)
@@ -211,18 +213,18 @@ static __always_inline int udp_slot_get(struct bpf_sock_addr *ctx, struct hermes
 /* The decision for a send or connect to dst (v4-mapped folded to IPv4); for UDP_STEER
  * ip (udp_slot_addr: of dst's family) and port are the slot address and hermesd's port
  * to send to instead. */
-static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, const struct hermes_addr *dst,
-						  __u32 ip[4], __u16 *port)
+static __always_inline enum udp_verdict udp_decide(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+						   const struct hermes_addr *dst, __u32 ip[4], __u16 *port, int connect)
 {
 	const struct hermes_bpf_config *cfg = bpf_config();
 	struct hermes_udp_conf *conf;
-	struct bpf_sock *sk = ctx->sk;
 	__u32 zero = 0;
 	int action, slot;
 
-	if (!cfg || !sk)
+	if (!cfg)
 		return UDP_GO;
-	if (cfg->mark && sk->mark == cfg->mark) {
+	/* an app socket the kernel path marked is still the app's */
+	if (cfg->mark && sk->mark == cfg->mark && !udp_kpath_marked(sk)) {
 		count(HERMES_CNT_OWN);
 		return UDP_GO;
 	}
@@ -232,7 +234,17 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 	if (action == HERMES_ACT_DENY)
 		return UDP_EPERM;
 	conf = bpf_map_lookup_elem(&hermes_udp_conf, &zero);
-	if (!conf || !conf->port || cfg->draining || !udp_relay_alive(ctx, conf->port, dst->family)) {
+	if (!conf || !conf->port || cfg->draining) {
+		count(HERMES_CNT_UDP_FAILOPEN);
+		return UDP_GO;
+	}
+	if (action == HERMES_ACT_PROXY && conf->kpath) {
+		/* straight to dst from the app's socket, marked and counted (udp_kpath.h) */
+		count(HERMES_CNT_UDP_PROXY);
+		udp_kpath_take(ctx, sk, cfg, dst, connect);
+		return UDP_KPATH;
+	}
+	if (!udp_relay_alive(ctx, conf->port, dst->family)) {
 		count(HERMES_CNT_UDP_FAILOPEN);
 		return UDP_GO;
 	}
@@ -246,6 +258,22 @@ static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, con
 	udp_slot_addr((__u32)slot, dst->family, conf->port, ip);
 	*port = conf->port;
 	return UDP_STEER;
+}
+
+/* udp_decide for sk, the socket of ctx (read once by the caller: clang may otherwise keep
+ * ctx's address of it, which the verifier refuses); a connect() that is no kernel-path
+ * flow's gives the socket its own mark back (udp_kpath_unmark). */
+static __always_inline enum udp_verdict udp_steer(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+						  const struct hermes_addr *dst, __u32 ip[4], __u16 *port, int connect)
+{
+	enum udp_verdict v;
+
+	if (!sk)
+		return UDP_GO;
+	v = udp_decide(ctx, sk, dst, ip, port, connect);
+	if (connect && v != UDP_KPATH && v != UDP_EPERM)
+		udp_kpath_unmark(ctx, sk);
+	return v;
 }
 
 /* A reply from slot's address (of family) at port to this socket: the flow's original

@@ -102,10 +102,50 @@ struct hermes_udp_conf {
 #endif
 	__u32 cursor;  /* next slot to look at: each value is handed to one sender only */
 	__u16 port;    /* hermesd's UDP relay port, network order */
-	__u16 pad;
+	__u16 kpath;   /* 1: proxy flows take the kernel path (udp.kernel_path, below) */
 	__u32 pad2;
 	__u64 idle_ns; /* a slot unused this long may be given to another flow */
 };
 _Static_assert(sizeof(struct hermes_udp_conf) == 24, "hermes_udp_conf layout is ABI");
+
+/* The kernel path of `proxy` flows (udp.kernel_path): the programs leave the destination
+ * alone and put hermesd's mark on the application's socket instead (bpf_setsockopt
+ * SO_MARK from connect4/6 and sendmsg4/6), record the flow in hermes_udp_kflows, and
+ * cgroup_skb egress/ingress programs on the same cgroup count its datagrams each way and
+ * set each datagram's skb mark (the socket's mark routes all of its sends; the first
+ * datagram of an unconnected socket's flow was routed before the mark was set). hermesd
+ * reads the map for its flow table and access lines, and deletes a flow idle for
+ * udp.idle_timeout_ms; it never sees the datagrams. */
+#define HERMES_UDP_KFLOWS_MAX 65536
+
+/* hermes_udp_kflows value, keyed by struct hermes_udp_fkey (app socket cookie and the
+ * original destination). Counters are added to with atomic adds by both programs. */
+struct hermes_udp_kflow {
+	struct hermes_addr app; /* the app socket's address as its first datagram left; family 0 until then */
+	__u32 pid;              /* tgid that first sent (or connected) */
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	char comm[16];          /* not NUL-terminated when full */
+	__u64 last_ns;          /* bpf_ktime_get_ns of the last datagram either way (or of the entry) */
+	__u64 dgrams[2];        /* [0] app -> destination, [1] back */
+	__u64 bytes[2];         /* UDP payload bytes, the same directions */
+};
+_Static_assert(sizeof(struct hermes_udp_kflow) == 96, "hermes_udp_kflow layout is ABI");
+
+/* hermes_udp_ksk: per-socket storage of an app socket the kernel path marked. */
+struct hermes_udp_ksk {
+	__u32 app_mark; /* the socket's own mark before hermes set its own: the mark of its
+			 * datagrams that are not a kernel-path flow's, and what a connect()
+			 * to a destination that is not proxied restores */
+	__u32 marked;   /* 1 while the socket carries hermesd's mark because of the kernel path */
+	struct hermes_addr conn_dst; /* the kernel-path flow it is connect()ed to; family 0: none */
+	__u32 pad;
+	struct hermes_udp_kflow conn; /* that flow's entry as connect() made it: the cgroup_skb
+				       * programs put it back when a datagram of the connected
+				       * socket finds none (hermesd ended the flow idle; the
+				       * sends of a connected socket never pass sendmsg4) */
+};
+_Static_assert(sizeof(struct hermes_udp_ksk) == 128, "hermes_udp_ksk layout is ABI");
 
 #endif

@@ -9,10 +9,11 @@ be IPv4 or IPv6 literals (each socket takes its address's family).
                                 address it reached), until --deadline seconds
   multi PORT ADDR ADDR          ONE unconnected socket sends to both ADDR:PORT, reads both
                                 replies; prints "ok" when each came from the address it names,
-                                else what went wrong (exit 1); "eperm" (exit 3) on EPERM
+                                and "mark 0xN" (the socket's SO_MARK), else what went wrong
+                                (exit 1); "eperm" (exit 3) on EPERM
   connected ADDR PORT           connect(), send(), recv(); prints "peer IP PORT" (getpeername),
                                 "from IP PORT" (recvfrom's source) and "seen IP PORT" (what the
-                                server saw) and "own PORT" (getsockname)
+                                server saw), "own PORT" (getsockname) and "mark 0xN" (SO_MARK)
   send ADDR PORT [--size N] [--text T]
                                 one sendto() of N bytes (default 32) or of the text T; exit 3
                                 on EPERM, 0 on a reply, 5 on no reply within --timeout
@@ -30,6 +31,9 @@ import errno
 import socket
 import sys
 import time
+
+
+SO_MARK = 36  # the socket's mark (Python's socket module names it only on some builds)
 
 
 def fam(addr):
@@ -81,6 +85,7 @@ def multi(a):
         print("; ".join(bad))
         return 1
     print("ok")
+    print(f"mark {s.getsockopt(socket.SOL_SOCKET, SO_MARK):#x}")
     return 0
 
 
@@ -100,6 +105,7 @@ def connected(a):
     print(f"from {src[0]} {src[1]}")
     print(f"seen {words[1]} {words[2]}")
     print(f"own {s.getsockname()[1]}")
+    print(f"mark {s.getsockopt(socket.SOL_SOCKET, SO_MARK):#x}")
     return 0
 
 

@@ -115,6 +115,7 @@ static const struct sample {
 	{ "overload.hysteresis_percent", "overload: {hysteresis_percent: 10}\n" },
 	{ "udp.relay", "udp: {relay: false}\n" },
 	{ "udp.ipv6", "udp: {ipv6: false}\n" },
+	{ "udp.kernel_path", "udp: {kernel_path: true}\n" },
 	{ "udp.idle_timeout_ms", "udp: {idle_timeout_ms: 5000}\n" },
 	{ "udp.max_flows", "udp: {max_flows: 10}\n" },
 	{ "udp.max_datagram", "udp: {max_datagram: 1500}\n" },

@@ -40,6 +40,8 @@
 #                        proxy pair, the L7 peer of tun-h2-1hop (HTTP loads only)
 # UDP (the udp loads below only; direct measures them too):
 #   hermes-udp           hermesd on A, a `protocol: udp` proxy rule: its UDP relay
+#   hermes-udp-kpath     the same rule with udp.kernel_path: true: the datagrams go
+#                        straight from the app's socket, marked and counted in BPF
 #   socat-udp            socat on A (UDP4-LISTEN,fork -> UDP4): a UDP relay the app is
 #                        pointed at (HAProxy 2.6 has no UDP proxying; see the report)
 #   tun-udp-1hop         a `protocol: udp` rule with action tunnel: A's hermesd -> C's
@@ -315,7 +317,7 @@ NOFILE=$(ulimit -n)
 ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
 	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c
-	hermes-udp socat-udp tun-udp-1hop tun-udp-2hop)
+	hermes-udp hermes-udp-kpath socat-udp tun-udp-1hop tun-udp-2hop)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel "
 # measured only when BENCH_CONFIGS names them, for the full run's 30-minute budget: 20000
 # TLS handshakes at c=10000 and a handshake per flow in every load make the 2-hop HAProxy
@@ -354,6 +356,7 @@ declare -A CFG_DESC=(
 	[haproxy-mtls-2hop]="the same through HAProxy on R, which ends TLS and opens its own mTLS connection to C (as R's hermesd does): the peer of tun-h2-2hop; 3 HAProxy on the path"
 	[nghttpx-mtls-1hop]="nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2 over TLS 1.3 with client certificates (same certificates, suite and group) -> nghttpx on C -> nginx on C (HTTP/1.1, keep-alive); workers = cores on each: an HTTP/2-over-mTLS proxy pair, the L7 peer of tun-h2-1hop"
 	[hermes-udp]="hermesd on A, a protocol: udp proxy rule for the servers' address: the UDP relay (transparent: the app sends to the server's address)"
+	[hermes-udp-kpath]="hermesd on A, the same rule with udp.kernel_path: true: no relay, the app's socket sends straight to the server, marked (SO_MARK set in BPF), each flow's datagrams counted by cgroup_skb programs"
 	[socat-udp]="socat 1.7 on A, UDP4-LISTEN on 127.0.0.1 (the app is pointed at it), fork (a child per client address), UDP4 to the server; socket buffers 4 MiB as hermesd's relay; the iperf3 control connection through a TCP socat beside it"
 	[tun-udp-1hop]="policy tunnel for UDP (protocol: udp, action tunnel): A's hermesd -> C's hermesd, CONNECT-UDP over HTTP/2 with mutual TLS 1.3 (the route of tun-h2-1hop); 2 hermesd, 1 tunnel hop"
 	[tun-udp-2hop]="the same A -> R -> C (the routes of tun-h2-2hop); 3 hermesd, 2 tunnel hops"
@@ -363,7 +366,7 @@ declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [herm
 	[hermes-uring-tc]=1 [hermes-kernel]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
 	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1
 	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2
-	[hermes-udp]=1 [socat-udp]=1 [tun-udp-1hop]=2 [tun-udp-2hop]=3)
+	[hermes-udp]=1 [hermes-udp-kpath]=0 [socat-udp]=1 [tun-udp-1hop]=2 [tun-udp-2hop]=3)
 declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1
 	[haproxy-mtls-1hop]=1 [haproxy-mtls-2hop]=2 [nghttpx-mtls-1hop]=1 [tun-udp-1hop]=1 [tun-udp-2hop]=2)
 declare -A CFG_OK=()     # 1 when the configuration is measured
@@ -377,11 +380,11 @@ declare -A CFG_LOADS=(
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
 	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
 	[haproxy-mtls-1hop]='l4 http h2' [haproxy-mtls-2hop]='l4 http h2' [nghttpx-mtls-1hop]='http h2'
-	[hermes-udp]=udp [socat-udp]=udp [tun-udp-1hop]=udp [tun-udp-2hop]=udp
+	[hermes-udp]=udp [hermes-udp-kpath]=udp [socat-udp]=udp [tun-udp-1hop]=udp [tun-udp-2hop]=udp
 )
 # the configuration file of the hermesd configurations that steer UDP (write_configs), also
 # what probe_configs has hermesd --check: a hermesd that refuses its rule cannot run it
-declare -A CFG_UDP_YAML=([hermes-udp]=a-udp.yaml [tun-udp-1hop]=a-udp-tun.yaml [tun-udp-2hop]=a-udp-tun-2hop.yaml)
+declare -A CFG_UDP_YAML=([hermes-udp]=a-udp.yaml [hermes-udp-kpath]=a-udp-kpath.yaml [tun-udp-1hop]=a-udp-tun.yaml [tun-udp-2hop]=a-udp-tun-2hop.yaml)
 # the TLS configurations: the listener their first hop dials (probed with openssl
 # s_client from A with A's certificate), its certificate name, and the client's suites
 # (empty: OpenSSL's defaults, which hermesd uses)
@@ -788,6 +791,7 @@ policy:
     action: proxy
     protocol: udp
 YAML
+	{ printf 'udp:\n  kernel_path: true\n'; cat "$d/a-udp.yaml"; } >"$d/a-udp-kpath.yaml"
 	tunnel_a_yaml "{address: 10.77.1.2:15008, name: c, protocol: h2}" a udp >"$d/a-udp-tun.yaml"
 	tunnel_a_yaml "{address: 10.77.2.2:15008, name: r, protocol: h2}" a udp >"$d/a-udp-tun-2hop.yaml"
 	cat >"$d/a-http.yaml" <<YAML
@@ -897,7 +901,7 @@ cfg_up() {
 	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C
 	case $cfg in
 	direct) ;;
-	hermes-udp)
+	hermes-udp | hermes-udp-kpath)
 		a_hermesd_up -c "$d/${CFG_UDP_YAML[$cfg]}" || return 1
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
@@ -1026,7 +1030,7 @@ ensure_policy() {
 hermesd_refuses() {
 	local cfg=$1 bin=$2 help=$3 out rc
 	case $cfg in
-	hermes-udp | tun-udp-*)
+	hermes-udp* | tun-udp-*)
 		if [ "${cfg#tun-}" != "$cfg" ] && ! grep -q -- '--tunnel-listen' <<<"$help"; then
 			echo "hermesd --help lists no --tunnel-listen option"
 			return 0
@@ -1740,20 +1744,25 @@ measure_config() {
 	fi
 	# the round's samples are kept only when the configuration was in force: for UDP, the
 	# relay on A, or the tunnel's far end on C, carried datagrams to the servers
-	case $cfg in hermes-udp | tun-udp-*)
+	case $cfg in hermes-udp* | tun-udp-*)
 		if ! pid_alive "$HERMESD_PID"; then
 			bench_error "$cfg" "$run" check "hermesd died during the round: its samples are dropped: $(tail -n 1 "$HERMESD_LOG")"
 			HERMESD_PID=
 			cfg_down
 			return 1
 		fi
-		if [ "$cfg" = hermes-udp ]; then
-			accepted=$(stat_value hermes_udp_datagrams_total 'direction="app_to_upstream"')
+		if [ "${cfg#hermes-udp}" != "$cfg" ]; then
+			# the relay's, or the kernel path's (counted in BPF, read by hermesd once a second)
+			for _ in 1 2 3 4 5 6; do
+				accepted=$(stat_value hermes_udp_datagrams_total 'direction="app_to_upstream"')
+				[ "${accepted:-0}" -ge 1 ] || [ "$cfg" != hermes-udp-kpath ] && break
+				sleep 0.25
+			done
 		else
 			accepted=$(ns_stat "$NS_S" hermes_tunnel_udp_datagrams_total 'direction="to_target"')
 		fi
 		if [ -n "$ROUND_BUF" ] && [ "${accepted:-0}" -lt 1 ]; then
-			bench_error "$cfg" "$run" check "$([ "$cfg" = hermes-udp ] && echo "A's hermesd relayed" || echo "C's hermesd sent") no UDP datagram to the servers: the UDP was not steered, samples dropped"
+			bench_error "$cfg" "$run" check "$([ "${cfg#hermes-udp}" != "$cfg" ] && echo "A's hermesd relayed" || echo "C's hermesd sent") no UDP datagram to the servers: the UDP was not steered, samples dropped"
 			cfg_down
 			return 1
 		fi
