@@ -677,6 +677,8 @@ void udp_tick(struct loop *lp)
 	if (!r)
 		return;
 	list_for_each_safe(f, tmp, &r->flows, link) {
+		if (f->tun) /* what its stream holds idle goes back */
+			udp_tun_tick(f->tun);
 		/* draining: a tunnel flow's stream would keep the drain waiting, and UDP has no
 		 * end of its own to wait for (the programs send new datagrams directly now) */
 		if (f->tun && lp->draining) {
