@@ -340,6 +340,7 @@ static int gso_send(struct ep_udp *u, unsigned i, unsigned k)
 	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
 	for (;;) {
 		if (sendmsg(u->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			u->lp->st.udp_gso_sends++;
 			for (unsigned j = i; j < i + k; j++)
 				sent_one(u, tx.iov[j].iov_len);
 			return 1;

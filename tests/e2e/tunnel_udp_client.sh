@@ -7,7 +7,8 @@
 #  - dig gets dnsmasq's answer on the far host through the tunnel, and the server host's
 #    log shows the CONNECT-UDP with the app's identity; an IPv6 destination's echo too;
 #  - a fixed-rate stream of MPEG-TS-sized datagrams (7 x 188 = 1316 bytes) is echoed, every
-#    one accounted for by sequence number: none lost, duplicated or reordered;
+#    one accounted for by sequence number: none lost, duplicated or reordered; so is a burst
+#    of mixed sizes, which the far end sends in GSO runs;
 #  - iperf3 -u at a fixed rate: the loss both ends report, and bytes counted at both ends;
 #  - datagrams sent before the stream is answered are queued and delivered; an oversize
 #    one is dropped and counted, the flow goes on;
@@ -105,6 +106,18 @@ assert_eq "stream sent $N got $N lost 0 dup 0 reordered 0 short 0" "$out" \
 	"every MPEG-TS-sized datagram back, once, in order"
 assert_ge "$N" "$(cstat datagrams_total 'direction="to_peer"')" "datagrams to the peer counted"
 assert_ge "$((N * 1316))" "$(cstat bytes_total 'direction="to_app"')" "payload bytes to the app counted"
+
+# ---- a burst of mixed sizes: the client's DATA frames carry many capsules, cut across
+# TLS records; the far end reads them where they lie (a cut one completed apart) and sends
+# runs of one size (a shorter one last) in GSO sends: every datagram intact and in order
+g0=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '$1 == "hermes_tunnel_udp_gso_sends_total" { print $2 }')
+NB=600 # at most 1 MiB (udp.tunnel_queue_bytes) waits for the stream's answer
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 stream 10.77.1.3 7001 "$NB" 20000 --sizes 1316,1316,1316,1316,700,1316,1316,64,1200,8)
+say "$out"
+assert_eq "stream sent $NB got $NB lost 0 dup 0 reordered 0 short 0" "$out" \
+	"a burst of mixed sizes back whole, once, in order"
+g1=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '$1 == "hermes_tunnel_udp_gso_sends_total" { print $2 }')
+[ "${g1:-0}" -gt "${g0:-0}" ] || die "the far hermesd sent the burst without a GSO send ($g0 -> $g1)"
 
 # ---- datagrams sent before the stream is answered wait for it; an oversize one is
 # dropped (udp_max_datagram_bytes 1400 here), the flow goes on
