@@ -54,7 +54,7 @@
 #include "sock.h"
 
 #define UDP_OUT_MAX (256 * 1024) /* capsules toward the client waiting for its stream's window */
-#define UDP_TX_BATCH 32          /* datagrams for the target a sendmmsg carries at most */
+#define UDP_TX_BATCH 32          /* datagrams for the target gathered for one flush at most */
 /* A GSO send's payload at most: what one IPv4 UDP datagram can carry (65507), rounded down */
 #define UDP_GSO_BYTES 65000
 #define UDP_HEADROOM 8           /* a DATAGRAM capsule's head: type 1, length up to 4, context 1 */
