@@ -323,9 +323,9 @@ static unsigned gso_run(const struct ep_udp *u, unsigned i)
 
 /* tx[i, i + k) in one send whose pieces the kernel makes (UDP_SEGMENT): one skb, route
  * and queueing for the run instead of one each. The datagrams the target receives are
- * the same. 1: sent; 0: the path cannot take this size in one piece (EINVAL: over the
- * route's MTU; EIO: no checksum offload; ...), u->gso_max now below it and the run to go
- * out as single datagrams; -1: refused like a single send (a full buffer, an ICMP error):
+ * the same. 1: sent; 0: the path cannot take this size in GSO pieces (EMSGSIZE: a piece
+ * over the route's MTU, which single sends fragment; EIO: no checksum offload; EINVAL),
+ * u->gso_max now below it and the run to go out as single datagrams; -1: refused like a single send (a full buffer, an ICMP error):
  * tx[i] counts as the lost one, as sendmmsg's first failure would. */
 static int gso_send(struct ep_udp *u, unsigned i, unsigned k)
 {
