@@ -17,8 +17,10 @@
  * tunnel.udp_max_datagram_bytes, or any capsule too large for the buffer, is skipped by
  * its length and never held (counted, the stream goes on); a capsule of an unknown type
  * is skipped (RFC 9297 3.2); a datagram for another context ID is dropped (RFC 9298 4,
- * no extension here knows one). The datagrams go out in non-blocking sendmmsg calls, up
- * to UDP_TX_BATCH a call: a UDP send does not wait for a peer, and a datagram the kernel
+ * no extension here knows one). The datagrams go out non-blocking, up to UDP_TX_BATCH
+ * at a time: a run of one size (and a shorter last one) in one GSO send (UDP_SEGMENT: the
+ * kernel cuts it into those datagrams, one skb and route for the run), the others in
+ * sendmmsg calls. A UDP send does not wait for a peer, and a datagram the kernel
  * cannot take now (a full socket buffer) is dropped and counted, as the network would
  * drop it. A capsule that cannot be read (a DATAGRAM without a whole context ID, a stream
  * that ends inside a capsule) is malformed (RFC 9297 3.3): the flow is reset.
@@ -34,6 +36,7 @@
  * Reports that follow from an op (a malformed capsule, the end) wait for one NOP turn
  * of the loop, as no op of an endpoint calls its owner back from inside itself. */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,7 +54,9 @@
 #include "sock.h"
 
 #define UDP_OUT_MAX (256 * 1024) /* capsules toward the client waiting for its stream's window */
-#define UDP_TX_BATCH 32          /* datagrams for the target a sendmmsg carries at most */
+#define UDP_TX_BATCH 32          /* datagrams for the target gathered for one flush at most */
+/* A GSO send's payload at most: what one IPv4 UDP datagram can carry (65507), rounded down */
+#define UDP_GSO_BYTES 65000
 #define UDP_HEADROOM 8           /* a DATAGRAM capsule's head: type 1, length up to 4, context 1 */
 /* The target's answers wait in the socket's buffer for the one recv at a time: with the
  * default 208 KiB, 33 to 60 of 2000 echoed 1316-byte datagrams at 1000/s were dropped by
@@ -71,6 +76,7 @@ struct ep_udp {
 	struct loop_op op_connect, op_recv, op_turn, op_aux;
 	struct sockaddr_storage dst; /* read by the kernel when the connect is submitted */
 	uint32_t max;              /* tunnel.udp_max_datagram_bytes when the flow began */
+	uint32_t gso_max;          /* the largest datagram sent in GSO runs (lowered by a refusal) */
 	uint8_t *rbuf;             /* UDP_HEADROOM + max: a datagram, its capsule head written before it */
 	uint8_t *acc;              /* capsule bytes from the client, up to one whole capsule */
 	size_t acc_len, acc_cap;
@@ -103,6 +109,7 @@ static struct ep_udp *udp_new(struct loop *lp, const struct ep_owner_ops *own, v
 	u->lp = lp;
 	u->fd = -1;
 	u->max = lp->cfg->tunnel_udp_max_dgram;
+	u->gso_max = UINT16_MAX;
 	u->tally = &u->own;
 	/* a whole DATAGRAM capsule of max bytes, its context ID in up to 8 bytes */
 	u->acc_cap = CAPSULE_HEAD_MAX + 8 + u->max;
@@ -267,28 +274,114 @@ static __thread struct {
 	unsigned n;
 } tx;
 
-/* The datagrams gathered in tx go to the target in sendmmsg calls: a run of them costs
- * one call, and the receiver one wake-up, not one each. A datagram the kernel refuses (a
- * full socket buffer, or an ICMP error an earlier datagram earned: ECONNREFUSED) is lost,
- * as on the network, and the rest go on. */
-static void tx_flush(struct ep_udp *u)
+/* tx[from, to) go to the target in sendmmsg calls: a run of them costs one call, and the
+ * receiver one wake-up, not one each. A datagram the kernel refuses (a full socket
+ * buffer, or an ICMP error an earlier datagram earned: ECONNREFUSED) is lost, as on the
+ * network, and the rest go on. */
+static void tx_mmsg(struct ep_udp *u, unsigned i, unsigned to)
 {
-	unsigned i = 0;
-
-	while (i < tx.n) {
-		int k = sendmmsg(u->fd, tx.m + i, tx.n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (i < to) {
+		int k = sendmmsg(u->fd, tx.m + i, to - i, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
 			continue;
 		for (int j = 0; j < k; j++)
 			sent_one(u, tx.iov[i + (unsigned)j].iov_len);
 		i += k > 0 ? (unsigned)k : 0;
-		if (k <= 0 || i < tx.n) {
+		if (k <= 0 || i < to) {
 			/* datagram i failed; without a count (k < 0) it is the first */
 			udp_drop(u, TUDP_DROP_SEND);
 			i++;
 		}
 	}
+}
+
+/* How many of tx from i on make one GSO send: datagrams of tx[i]'s size, and a last one
+ * smaller (the kernel cuts the whole into gso-size pieces, the last one what is left),
+ * within UDP_GSO_BYTES and up to the size the path took (u->gso_max). An empty datagram
+ * ends a run: as a piece of nothing it would vanish. */
+static unsigned gso_run(const struct ep_udp *u, unsigned i)
+{
+	size_t seg = tx.iov[i].iov_len, sum = seg;
+	unsigned j = i + 1;
+
+	if (!seg || seg > u->gso_max)
+		return 1;
+	for (; j < tx.n && sum + tx.iov[j].iov_len <= UDP_GSO_BYTES; j++) {
+		size_t n = tx.iov[j].iov_len;
+
+		if (!n || n > seg)
+			break;
+		sum += n;
+		if (n < seg) {
+			j++;
+			break;
+		}
+	}
+	return j - i;
+}
+
+/* tx[i, i + k) in one send whose pieces the kernel makes (UDP_SEGMENT): one skb, route
+ * and queueing for the run instead of one each. The datagrams the target receives are
+ * the same. 1: sent; 0: the path cannot take this size in GSO pieces (EMSGSIZE: a piece
+ * over the route's MTU, which single sends fragment; EIO: no checksum offload; EINVAL),
+ * u->gso_max now below it and the run to go out as single datagrams; -1: refused like a single send (a full buffer, an ICMP error):
+ * tx[i] counts as the lost one, as sendmmsg's first failure would. */
+static int gso_send(struct ep_udp *u, unsigned i, unsigned k)
+{
+	char cbuf[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
+	struct msghdr m = { .msg_iov = &tx.iov[i], .msg_iovlen = k, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	uint16_t seg = (uint16_t)tx.iov[i].iov_len;
+
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	for (;;) {
+		if (sendmsg(u->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			u->lp->st.udp_gso_sends++;
+			for (unsigned j = i; j < i + k; j++)
+				sent_one(u, tx.iov[j].iov_len);
+			return 1;
+		}
+		if (errno != EINTR)
+			break;
+	}
+	if (errno == EINVAL || errno == EIO || errno == EMSGSIZE || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+		u->gso_max = seg - 1u;
+		return 0;
+	}
+	udp_drop(u, TUDP_DROP_SEND);
+	return -1;
+}
+
+/* The datagrams gathered in tx go to the target: runs of one size (a video stream's, a
+ * bulk sender's) in GSO sends, the rest in sendmmsg calls. */
+static void tx_flush(struct ep_udp *u)
+{
+	unsigned i = 0, plain = 0; /* tx[plain, i): single datagrams not sent yet */
+
+	while (i < tx.n) {
+		unsigned k = gso_run(u, i);
+		int r;
+
+		if (k < 2) {
+			i++;
+			continue;
+		}
+		tx_mmsg(u, plain, i);
+		r = gso_send(u, i, k);
+		if (r > 0) {
+			plain = i += k;
+		} else if (r < 0) {
+			plain = ++i;
+		} else {
+			plain = i; /* the run again, now as single datagrams */
+			i += k;
+		}
+	}
+	tx_mmsg(u, plain, tx.n);
 	tx.n = 0;
 }
 
@@ -319,8 +412,9 @@ static void one_capsule(struct ep_udp *u, const struct capsule *c)
 		to_target(u, p, n);
 }
 
-/* The whole capsules at the front of the source's bytes, read in place (no copy into
- * acc): the bytes consumed. Stops at the first one not whole there (acc takes it). */
+/* The whole capsules at the front of p[0..n), read where they are (no copy): the bytes
+ * consumed. Stops at the first one not whole there (acc takes it). Their datagrams wait
+ * in tx: the caller flushes before those bytes go (tx_flush). */
 static size_t take_in_place(struct ep_udp *u, const uint8_t *p, size_t n)
 {
 	size_t off = 0;
@@ -334,15 +428,15 @@ static size_t take_in_place(struct ep_udp *u, const uint8_t *p, size_t n)
 		one_capsule(u, &c);
 		off += (size_t)r;
 	}
-	tx_flush(u); /* before the source's bytes are consumed */
 	return off;
 }
 
 /* The whole capsules at the front of acc; a capsule too large for acc is skipped by its
- * length (its bytes are never held). */
+ * length (its bytes are never held). A datagram read from acc waits in tx with those
+ * read in place after it: acc's bytes stay until its next write (tx_flush first). */
 static void take_capsules(struct ep_udp *u)
 {
-	size_t off = take_in_place(u, u->acc, u->acc_len); /* sent before acc's bytes move */
+	size_t off = take_in_place(u, u->acc, u->acc_len);
 	uint64_t type, len;
 	int r;
 
@@ -355,10 +449,30 @@ static void take_capsules(struct ep_udp *u)
 		u->skip = (uint64_t)r + len - (u->acc_len - off);
 		off = u->acc_len;
 	}
-	memmove(u->acc, u->acc + off, u->acc_len - off);
+	if (off < u->acc_len) {
+		tx_flush(u); /* what is left moves to acc's front */
+		memmove(u->acc, u->acc + off, u->acc_len - off);
+	}
 	u->acc_len -= off;
 }
 
+/* The bytes acc needs to hold the capsule cut at its front whole, no more: the rest of
+ * the source is read in place again. Its head incomplete: as much as fits. */
+static size_t acc_want(const struct ep_udp *u)
+{
+	uint64_t type, len;
+	int r = capsule_head(u->acc, u->acc_len, &type, &len);
+
+	/* (a head whose capsule is too large for acc was turned into a skip already) */
+	if (r > 0 && (uint64_t)r + len <= u->acc_cap)
+		return (size_t)((uint64_t)r + len - u->acc_len);
+	return u->acc_cap - u->acc_len;
+}
+
+/* The capsules the source holds go out. A run of them is one batch for the target: a
+ * capsule cut at the end of the source's contiguous bytes is completed in acc, and the
+ * source read in place again after it (before, acc took every capsule after the first
+ * cut one at a time: 1.3 datagrams a sendmmsg at 1 Gb/s). */
 static void udp_kick(struct ep *e)
 {
 	struct ep_udp *u = UD(e);
@@ -374,6 +488,7 @@ static void udp_kick(struct ep *e)
 		if (!n)
 			break;
 		if (!u->skip && !u->acc_len && (k = take_in_place(u, p, n))) {
+			tx_flush(u); /* before the source's bytes are consumed */
 			ep_consume(src, k);
 			continue;
 		}
@@ -381,7 +496,9 @@ static void udp_kick(struct ep *e)
 			k = n < u->skip ? n : (size_t)u->skip;
 			u->skip -= k;
 		} else {
-			k = n < u->acc_cap - u->acc_len ? n : u->acc_cap - u->acc_len;
+			tx_flush(u); /* acc is written: nothing gathered may point there */
+			k = acc_want(u);
+			k = n < k ? n : k;
 			memcpy(u->acc + u->acc_len, p, k);
 			u->acc_len += k;
 		}
@@ -389,6 +506,7 @@ static void udp_kick(struct ep *e)
 		if (!u->skip)
 			take_capsules(u);
 	}
+	tx_flush(u);
 }
 
 /* The client ended its stream after its last capsule: this side ends too (UDP has no
@@ -508,9 +626,18 @@ static void udp_consume(struct ep *e, size_t n)
 	struct ep_udp *u = UD(e);
 
 	ep_ring_consume(&u->out, n);
-	/* an idle flow keeps no chunk (its first page was touched: it counts in RSS) */
-	ep_ring_trim(&u->out);
+	/* an idle flow keeps no chunk (its first page was touched: it counts in RSS). In app
+	 * mode the ring drains after every few datagrams of a busy flow: freed and taken
+	 * again each time, its pages were faulted in anew (5% of the client hermesd's CPU at
+	 * 1 Gb/s), so there the relay's tick gives it back (ep_udp_idle) */
+	if (u->fd >= 0)
+		ep_ring_trim(&u->out);
 	arm_recv(u); /* room again */
+}
+
+void ep_udp_idle(struct ep *e)
+{
+	ep_ring_trim(&UD(e)->out);
 }
 
 /* ---- life ---- */

@@ -33,5 +33,7 @@ struct ep *ep_udp_app(struct loop *lp, const struct ep_udp_sink *sink, const str
 int ep_udp_push(struct ep *e, const void *p, size_t n);
 /* The sink is not called any more (its owner goes first). */
 void ep_udp_detach(struct ep *e);
+/* The owner's tick: the queue toward the stream, when empty, gives its memory back. */
+void ep_udp_idle(struct ep *e);
 
 #endif

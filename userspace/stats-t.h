@@ -187,6 +187,9 @@ enum udp_drop {
 	      "reason", "oversize", "context", "send_error", "buffer_full") \
 	VALUE(udp_capsules_skipped, counter, "hermes_tunnel_udp_capsules_skipped_total", \
 	      "Capsules of unknown types skipped on CONNECT-UDP streams (RFC 9297 3.2).") \
+	VALUE(udp_gso_sends, counter, "hermes_tunnel_udp_gso_sends_total", \
+	      "GSO sends (UDP_SEGMENT) toward CONNECT-UDP targets, each a run of datagrams of one size that " \
+	      "the kernel cut into those datagrams (counted in hermes_tunnel_udp_datagrams_total too).") \
 	VALUE(udp_malformed, counter, "hermes_tunnel_udp_malformed_total", \
 	      "CONNECT-UDP streams reset for a malformed capsule (a DATAGRAM without a whole context ID, a stream " \
 	      "that ended inside a capsule).") \

@@ -685,6 +685,8 @@ void udp_tick(struct loop *lp)
 	if (r->kp)
 		udp_kpath_tick(r->kp, lp->ld ? lp->ld->udp_kflows_fd : -1);
 	list_for_each_safe(f, tmp, &r->flows, link) {
+		if (f->tun) /* what its stream holds idle goes back */
+			udp_tun_tick(f->tun);
 		/* draining: a tunnel flow's stream would keep the drain waiting, and UDP has no
 		 * end of its own to wait for (the programs send new datagrams directly now) */
 		if (f->tun && lp->draining) {

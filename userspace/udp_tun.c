@@ -125,6 +125,12 @@ bool udp_tun_peer(const struct udp_tun *t, struct hermes_addr *peer)
 	return true;
 }
 
+void udp_tun_tick(struct udp_tun *t)
+{
+	if (t->ep)
+		ep_udp_idle(t->ep);
+}
+
 void udp_tun_close(struct udp_tun *t)
 {
 	if (t->ep) {

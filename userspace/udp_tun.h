@@ -34,6 +34,8 @@ struct udp_tun *udp_tun_open(struct loop *lp, const struct udp_tun_app *app);
 int udp_tun_send(struct udp_tun *t, const void *p, size_t n);
 /* The peer the flow's stream goes to, for its access line: false when it has none now. */
 bool udp_tun_peer(const struct udp_tun *t, struct hermes_addr *peer);
+/* The relay's tick: what the flow's stream holds idle goes back. */
+void udp_tun_tick(struct udp_tun *t);
 /* The flow is forgotten (idle, or hermesd stops): its stream ends, t is freed. */
 void udp_tun_close(struct udp_tun *t);
 

@@ -24,7 +24,9 @@ be IPv4 or IPv6 literals (each socket takes its address's family).
                                 UDP) at RATE a second from one socket, each numbered, to an echo
                                 server; reads the echoes meanwhile and --timeout after the last;
                                 prints "stream sent N got G lost L dup D reordered R short S"
-                                (short: an echo of another length than sent)
+                                (short: an echo of another length than sent). --sizes A,B,...
+                                (each at least 8) gives datagram i the size at i modulo their
+                                count instead
 """
 import argparse
 import errno
@@ -167,7 +169,8 @@ def stream(a):
     sel = selectors.DefaultSelector()
     sel.register(s, selectors.EVENT_READ)
     seen, last, dup, reord, short = set(), -1, 0, 0, 0
-    pad = b"\x47" * (a.size - 8)  # the MPEG-TS sync byte
+    sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else [a.size]
+    pads = [b"\x47" * (n - 8) for n in sizes]  # the MPEG-TS sync byte
 
     def drain():
         nonlocal last, dup, reord, short
@@ -176,10 +179,10 @@ def stream(a):
                 d = s.recv(65535)
             except BlockingIOError:
                 return
-            if len(d) != a.size:
+            n = int.from_bytes(d[:8], "big")
+            if len(d) != len(pads[n % len(pads)]) + 8 or d[8:] != pads[n % len(pads)]:
                 short += 1
                 continue
-            n = int.from_bytes(d[:8], "big")
             if n in seen:
                 dup += 1
             seen.add(n)
@@ -196,7 +199,7 @@ def stream(a):
                 break
             if sel.select(timeout=wait):
                 drain()
-        s.send(i.to_bytes(8, "big") + pad)
+        s.send(i.to_bytes(8, "big") + pads[i % len(pads)])
     end = time.monotonic() + a.timeout
     while len(seen) < a.n and time.monotonic() < end:
         if sel.select(timeout=max(0, end - time.monotonic())):
@@ -237,6 +240,7 @@ def main():
     q.add_argument("n", type=int)
     q.add_argument("rate", type=float)
     q.add_argument("--size", type=int, default=1316)
+    q.add_argument("--sizes", default="")
     a = p.parse_args()
     try:
         return {"serve": serve, "multi": multi, "connected": connected, "send": send, "burst": burst, "echo": echo,

@@ -7,7 +7,9 @@
 #  - dig gets dnsmasq's answer on the far host through the tunnel, and the server host's
 #    log shows the CONNECT-UDP with the app's identity; an IPv6 destination's echo too;
 #  - a fixed-rate stream of MPEG-TS-sized datagrams (7 x 188 = 1316 bytes) is echoed, every
-#    one accounted for by sequence number: none lost, duplicated or reordered;
+#    one accounted for by sequence number: none lost, duplicated or reordered; so is a burst
+#    of mixed sizes, which the far end sends in GSO runs, also to a target whose route's
+#    MTU refuses the runs of its largest datagrams (sent singly instead);
 #  - iperf3 -u at a fixed rate: the loss both ends report, and bytes counted at both ends;
 #  - datagrams sent before the stream is answered are queued and delivered; an oversize
 #    one is dropped and counted, the flow goes on;
@@ -35,9 +37,10 @@ bg udpecho s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.3 7001
 bg udpecho2 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7002
 bg udpecho3 s "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.2 7003
 bg udpecho6 s "$PY" "$UDPAPP" --deadline 60 echo fd77:1::2 7004
+bg udpechoc c "$PY" "$UDPAPP" --deadline 60 echo 10.77.1.1 7010 # a target behind the veth, for the server host
 bg masque s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15443 "$TMP/pki"
 bg masque_noext s "$PY" "$TESTBIN/masque.py" server 10.77.1.2 15444 "$TMP/pki" --no-connect-protocol
-for l in udpecho udpecho2 udpecho3 udpecho6 masque masque_noext; do
+for l in udpecho udpecho2 udpecho3 udpecho6 udpechoc masque masque_noext; do
 	wait_until 5 grep -qE 'serving|ready' "$TMP/$l.log" || die "$l did not start: $(cat "$TMP/$l.log")"
 done
 
@@ -47,6 +50,7 @@ tunnel_access:
   - {match: 10.77.1.3/32, san: spiffe://hermes/client, action: allow}
   - {match: 10.77.1.2/32:7002, san: spiffe://hermes/client, action: allow}
   - {match: "[fd77:1::2]:7004", san: spiffe://hermes/client, action: allow}
+  - {match: 10.77.1.1/32:7010, san: spiffe://hermes/client, action: allow}
   - {match: 10.77.1.2/32:7003, from: 10.77.1.1/32, action: allow}
 tunnel: {allow_cleartext: true}
 YAML
@@ -66,6 +70,9 @@ routes:
   - name: to-server-h1-cleartext
     match: [10.77.1.2/32:7003]
     peers: [{address: 10.77.1.2:15008, protocol: h1, tls: false}]
+  - name: to-client-host # the server host's hermesd sends it back over the veth
+    match: [10.77.1.1/32:7010]
+    peers: [{address: 10.77.1.2:15008, name: server}]
   - name: to-server-v6
     match: ["fd77:1::2/128"]
     peers: [{address: 10.77.1.2:15008, name: server}]
@@ -105,6 +112,25 @@ assert_eq "stream sent $N got $N lost 0 dup 0 reordered 0 short 0" "$out" \
 	"every MPEG-TS-sized datagram back, once, in order"
 assert_ge "$N" "$(cstat datagrams_total 'direction="to_peer"')" "datagrams to the peer counted"
 assert_ge "$((N * 1316))" "$(cstat bytes_total 'direction="to_app"')" "payload bytes to the app counted"
+
+# ---- a burst of mixed sizes: the client's DATA frames carry many capsules, cut across
+# TLS records; the far end reads them where they lie (a cut one completed apart) and sends
+# runs of one size (a shorter one last) in GSO sends: every datagram intact and in order
+g0=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '$1 == "hermes_tunnel_udp_gso_sends_total" { print $2 }')
+NB=600 # at most 1 MiB (udp.tunnel_queue_bytes) waits for the stream's answer
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 stream 10.77.1.3 7001 "$NB" 20000 --sizes 1316,1316,1316,1316,700,1316,1316,64,1200,8)
+say "$out"
+assert_eq "stream sent $NB got $NB lost 0 dup 0 reordered 0 short 0" "$out" \
+	"a burst of mixed sizes back whole, once, in order"
+g1=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '$1 == "hermes_tunnel_udp_gso_sends_total" { print $2 }')
+[ "${g1:-0}" -gt "${g0:-0}" ] || die "the far hermesd sent the burst without a GSO send ($g0 -> $g1)"
+# the same to a target whose route has a 1300-byte MTU: a GSO send of 1316-byte pieces is
+# refused (EMSGSIZE), and those datagrams go out singly (fragmented, as without GSO)
+ns_s ip route add 10.77.1.1/32 dev eth0 mtu lock 1300 || die "cannot add the 1300-byte MTU route"
+out=$(in_app "$PY" "$UDPAPP" --timeout 2 stream 10.77.1.1 7010 "$NB" 20000 --sizes 1316,1316,1316,1316,700,1316,1316,64,1200,8)
+say "$out"
+assert_eq "stream sent $NB got $NB lost 0 dup 0 reordered 0 short 0" "$out" \
+	"a burst of mixed sizes across a smaller MTU back whole, once, in order"
 
 # ---- datagrams sent before the stream is answered wait for it; an oversize one is
 # dropped (udp_max_datagram_bytes 1400 here), the flow goes on
