@@ -462,6 +462,8 @@ for a in "$@"; do
 done
 [ ${#RUN[@]} -gt 0 ] || RUN=("${COLUMNS[@]}")
 
+# the machine's load when the run starts, for the report (timing-bound tests vary with it)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 require_cmd node
 install_suite
 topo_up
@@ -478,7 +480,7 @@ for c in "${RUN[@]}"; do
 done
 
 {
-	echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs, $(awk '/model name/ { $1 = $2 = $3 = ""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
+	echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs ($(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average $LOAD0 at the start"
 	echo "Suite: http-cache-tests $SUITE_VERSION (npm), node $(node --version); Hermes $(git -C "$HERMES_SRC" describe --always --dirty 2>/dev/null)"
 } >"$OUT/run.txt"
 "$PY" "$HERMES_SRC/tools/bench/cache-tests-report.py" "$OUT" "${RUN[@]}" || die "the report failed"
