@@ -89,7 +89,7 @@ LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsyst
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_BPF_OBJS) $(TEST_SKELS) \
 	$(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRCS)) \
 	$(patsubst tests/bin/%.c,$(BUILD)/obj/tests/bin/%.o,$(TESTBIN_SRCS))
-.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench bench-wan bench-intermittent soak man install uninstall deb clean FORCE
+.PHONY: all deps test test-builds test-build-normal test-build-san test-unit demo bench bench-wan bench-intermittent cache-tests soak man install uninstall deb clean FORCE
 
 all: $(BUILD)/hermesd $(TOOL_BINS) $(UNIT_BINS) $(TESTBIN_BINS)
 
@@ -303,6 +303,17 @@ bench-wan: deps
 bench-intermittent: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) INT_QUICK=$(QUICK) tools/bench/intermittent.sh
+
+# make cache-tests [PROXIES="nginx hermes"]: the public HTTP cache test suite (cache-tests.fyi, npm
+# http-cache-tests, installed into $(BUILD)/cache-tests) against nginx proxy_cache, squid, varnish,
+# Apache Traffic Server and Hermes as reverse proxies in front of its server, and against the server
+# alone (tools/bench/cache-tests.sh; --help lists its settings); writes the suite's JSON per proxy and
+# summary.{md,json} into tools/bench/results/cache-tests/. About two minutes; not part of make bench
+# (it checks caching behaviour, not speed). Installs node, npm, varnish and trafficserver first.
+cache-tests:
+	$(Q)tools/deps.sh cache-tests
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tools/bench/cache-tests.sh $(PROXIES)
 
 # make soak [SOAK_SECONDS=N]: the soak (tests/soak/soak.sh, not part of make test): N seconds (default
 # 1800) of proxy, 2-hop tunnel and http load with relay kills, link cuts and reloads, every byte checked,

@@ -6,6 +6,8 @@
 #   tools/deps.sh h2spec   also the optional H2SPEC_PKGS (Go toolchain and libraries, about
 #                          400 MB) that tools/h2spec-build.sh needs; without them
 #                          tests/e2e/h2spec.sh skips
+#   tools/deps.sh cache-tests  also CACHE_TESTS_PKGS (node, npm, varnish, trafficserver) for
+#                          make cache-tests (tools/bench/cache-tests.sh)
 set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
@@ -15,13 +17,18 @@ TEST_PKGS="nginx-light curl iproute2 socat openssl python3 python3-prometheus-cl
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils"
 # make bench, make bench-wan, make bench-intermittent and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox wget"
+# optional (tools/deps.sh cache-tests, run by make cache-tests): node and npm (the HTTP
+# cache test suite comes from the npm registry) and the caching proxies it compares
+# (nginx-light and squid are in TEST_PKGS); Debian's npm brings many node-* packages
+CACHE_TESTS_PKGS="nodejs npm varnish trafficserver"
 # optional (tools/deps.sh h2spec): building h2spec offline from its source
 H2SPEC_PKGS="golang-go golang-golang-x-net-dev golang-github-spf13-cobra-dev golang-github-fatih-color-dev"
 OPT_PKGS=
 for a in "$@"; do
 	case $a in
 	h2spec) OPT_PKGS="$OPT_PKGS $H2SPEC_PKGS" ;;
-	*) echo "deps: unknown group $a (known: h2spec)" >&2; exit 2 ;;
+	cache-tests) OPT_PKGS="$OPT_PKGS $CACHE_TESTS_PKGS" ;;
+	*) echo "deps: unknown group $a (known: h2spec, cache-tests)" >&2; exit 2 ;;
 	esac
 done
 
@@ -31,9 +38,17 @@ is_installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+# provided NAME: an installed package provides NAME (NodeSource's nodejs provides, and
+# conflicts with, Debian's npm: asking apt for npm there would fail)
+provided() {
+	dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null | awk -F'|' -v p="$1" '
+		$1 ~ /^ii/ { n = split($2, a, /, */); for (i = 1; i <= n; i++) { sub(/ .*/, "", a[i]); if (a[i] == p) f = 1 } }
+		END { exit !f }'
+}
+
 missing=()
 for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS $OPT_PKGS; do
-	is_installed "$p" || missing+=("$p")
+	is_installed "$p" || provided "$p" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -43,9 +58,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	# Debian starts a package's service right after installing it, in the root netns
-	# (nginx on port 80, squid on 3128, haproxy): the tests run their own, so stop the
+	# (nginx on port 80, squid on 3128, haproxy, varnish on 6081, trafficserver on 8080):
+	# the tests and make cache-tests run their own, so stop the
 	# services that this run installed and started. PACKAGE:SERVICE:PIDFILE
-	services="nginx-light:nginx:/run/nginx.pid squid:squid:/run/squid.pid haproxy:haproxy:/run/haproxy.pid"
+	services="nginx-light:nginx:/run/nginx.pid squid:squid:/run/squid.pid haproxy:haproxy:/run/haproxy.pid
+		varnish:varnish:/run/varnishd.pid trafficserver:trafficserver:/run/trafficserver/manager.lock"
 	was_there=()
 	for s in $services; do
 		IFS=: read -r pkg svc pidfile <<<"$s"
