@@ -138,7 +138,9 @@
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
 # UDP_SEARCH_RUNS (rounds with the UDP rate search in full mode, default 2),
-# UDP_SEARCH_STEPS (its steps, default 7), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# UDP_SEARCH_STEPS (its steps, default 7), CACHE_SECS (cachehit's seconds, default 2),
+# CACHE_ORIGIN_DELAY_MS (the cache origin's delay per answer, default 2), CACHE_ORIGIN_MAX
+# (origin requests a cache may let through while measured, default 5), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
 # idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
 # h2load c10000 cachehit udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong

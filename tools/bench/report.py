@@ -280,6 +280,8 @@ def ab_compare(configs, results, results_base):
             b, n = base_r.get(metric), new_r.get(metric)
             if b is None and n is None:
                 continue
+            if metric == "cachehit_origin_reqs" and not name.endswith("-cache"):
+                continue  # an uncached path forwards every request: its count follows its rate
             row = {"config": name, "metric": metric, "better": better[metric], "base": b, "new": n,
                    "change": None, "spread": None}
             if b is None or n is None:
@@ -507,6 +509,8 @@ def cache_markdown(meta, configs, results, runs, loads):
         return r[m]["median"] if r.get(m) else None
     for c in rows:
         name = c["config"]
+        if not c.get("available") and name != CACHE_HERMES and (c.get("reason") or "").startswith("not selected"):
+            continue
         if not c.get("available"):
             out.append("| `%s` | not measured: %s |  |  |  |  |  |  | %s |" % (
                 name, c.get("reason", ""), "not measured" if name == CACHE_HERMES else "–"))
