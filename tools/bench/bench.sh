@@ -100,8 +100,9 @@
 #   cachehit       wrk c=100 (2 threads, keep-alive) for CACHE_SECS, every request for
 #                  the same 4 KiB object (/4k of tools/bench/cache_origin.py on C: max-age
 #                  3600, ETag, each answer CACHE_ORIGIN_DELAY_MS late), after a warm-up of
-#                  2 requests that puts it in the cache: req/s, p50/p99/p99.9, errors, and
-#                  the requests that reached the origin during the measured phase (its
+#                  2 requests that puts it in the cache: req/s, p50/p99/p99.9, errors, the
+#                  proxy processes' CPU time per request (schedstat), and the requests
+#                  that reached the origin during the measured phase (its
 #                  access log). In a cache configuration more than CACHE_ORIGIN_MAX of
 #                  them is an error of the round: the cache forwarded, not served hits.
 #   udprtt         64 B UDP request/response, 1 flow (a connected socket), pinned to
@@ -1700,7 +1701,7 @@ m_wrk() {
 # around the measured phase only.
 m_cachehit() {
 	local cfg=$1 run=$2 log="$LOGS/$1-r$2-cachehit.log" url="http://$CACHE_HOSTPORT/4k" i got n0 n1 origin
-	local out req dur errs rps
+	local out req dur errs rps c0= c1= cpu=
 	settle "$cfg" "$run" cachehit
 	for i in 1 2; do
 		got=$(in_app timeout 10 curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$url" 2>>"$log")
@@ -1710,8 +1711,10 @@ m_cachehit() {
 		fi
 	done
 	n0=$(wc -l <"$CACHE_LOG")
+	[ ${#CFG_PIDS[@]} = 0 ] || c0=$(cpu_us "${CFG_PIDS[@]}")
 	out=$(app_run "$log" $((CACHE_SECS + 30)) wrk -t 2 -c 100 -d "${CACHE_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "$url" |
 		grep '^{"requests"')
+	[ ${#CFG_PIDS[@]} = 0 ] || c1=$(cpu_us "${CFG_PIDS[@]}")
 	n1=$(wc -l <"$CACHE_LOG")
 	origin=$((n1 - n0))
 	req=$(json_num requests "$out")
@@ -1734,7 +1737,13 @@ m_cachehit() {
 	sample "$cfg" "$run" cachehit_p999_us "$(json_num p999_us "$out")"
 	sample "$cfg" "$run" cachehit_errors "${errs:-0}"
 	sample "$cfg" "$run" cachehit_origin_reqs "$origin"
-	say "  cachehit c=100: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors, $origin of $req requests reached the origin"
+	# the proxy's own CPU per request (schedstat): on 2 CPUs shared with wrk, the rate is
+	# the whole machine's; this is what the proxy itself spends on a hit
+	if [ -n "$c0" ]; then
+		cpu=$(awk -v c=$((c1 - c0)) -v r="$req" 'BEGIN { printf "%.2f", c / r }')
+		sample "$cfg" "$run" cachehit_proxy_cpu_us "$cpu"
+	fi
+	say "  cachehit c=100: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors, $origin of $req requests reached the origin${cpu:+, proxy CPU $cpu us a request}"
 }
 
 # m_h2load CONFIG RUN CONNS: h2load for H2_SECS (BIG_SECS at c=BIG_CONNS); the requests

@@ -110,6 +110,7 @@ METRICS = [
     ("cachehit_p50_us", "cache hit: latency p50, c=100", "µs", "lower", "cache"),
     ("cachehit_p99_us", "cache hit: latency p99, c=100", "µs", "lower", "cache"),
     ("cachehit_p999_us", "cache hit: latency p99.9, c=100", "µs", "lower", "cache"),
+    ("cachehit_proxy_cpu_us", "cache hit: the proxy processes' CPU per request", "µs", "lower", "cache"),
     ("cachehit_errors", "cache hit: wrk errors", "count", "lower", "cache"),
     ("cachehit_origin_reqs", "cache hit: requests that reached the origin while measured", "count", "lower", "cache"),
     ("udprtt_p50_us", "UDP RTT p50, 64 B, 1 flow, 1 CPU (udpping)", "µs", "lower", "udp"),
@@ -497,12 +498,15 @@ def cache_markdown(meta, configs, results, runs, loads):
                "`hermes-http-h1` (no cache) show what every request costs when it goes to the origin. \"Origin "
                "requests\": lines its access log gained during the measured phase (median, max over the rounds); "
                "a cache configuration with more than %s in a round forwarded instead of serving hits (marked "
-               "**forwarded**, and an error of the run).\n"
+               "**forwarded**, and an error of the run). Proxy CPU per request: the CPU time (schedstat) of the "
+               "configuration's proxy processes (nginx's master and workers, hermesd) during the measured phase "
+               "over the requests wrk completed: on a machine whose CPUs the load generator shares, the rate is "
+               "the whole machine's, this row is the proxy's own cost of a hit.\n"
                % (CACHE_HERMES, CACHE_RATE_X, CACHE_PEER, meta.get("cache_secs", "?"),
                   meta.get("cache_origin_delay_ms", "?"), most))
-    out.append("| configuration | req/s | × %s | p50 [µs] | p99 [µs] | p99.9 [µs] | errors | origin requests | "
-               "target |" % CACHE_PEER)
-    out.append("|---|---|---|---|---|---|---|---|---|")
+    out.append("| configuration | req/s | × %s | p50 [µs] | p99 [µs] | p99.9 [µs] | proxy CPU per request [µs] | "
+               "errors | origin requests | target |" % CACHE_PEER)
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     peer = results.get(CACHE_PEER, {})
 
     def med(r, m):
@@ -512,7 +516,7 @@ def cache_markdown(meta, configs, results, runs, loads):
         if not c.get("available") and name != CACHE_HERMES and (c.get("reason") or "").startswith("not selected"):
             continue
         if not c.get("available"):
-            out.append("| `%s` | not measured: %s |  |  |  |  |  |  | %s |" % (
+            out.append("| `%s` | not measured: %s |  |  |  |  |  |  |  | %s |" % (
                 name, c.get("reason", ""), "not measured" if name == CACHE_HERMES else "–"))
             continue
         r = results.get(name, {})
@@ -536,9 +540,9 @@ def cache_markdown(meta, configs, results, runs, loads):
                                                                  rate / prate, fmt(p99), fmt(pp99))
             else:
                 target = "no %s figure to compare with" % CACHE_PEER
-        out.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, g("cachehit_rps"), x, g("cachehit_p50_us"), g("cachehit_p99_us"), g("cachehit_p999_us"),
-            g("cachehit_errors", True), ocell, target))
+            g("cachehit_proxy_cpu_us"), g("cachehit_errors", True), ocell, target))
     out.append("")
     return out
 
