@@ -38,6 +38,12 @@
 #   nghttpx-mtls-1hop    nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2
 #                        over mTLS 1.3 -> nghttpx on C -> nginx (HTTP/1.1): an HTTP/2
 #                        proxy pair, the L7 peer of tun-h2-1hop (HTTP loads only)
+# HTTP caches (the cachehit load only; direct and hermes-http-h1 measure it uncached):
+#   nginx-cache          nginx proxy_cache on A in front of the cache origin on C, tuned
+#                        for it: cache files on tmpfs, keys in shared memory, open file
+#                        cache, upstream keep-alive, proxy_cache_lock (the issue's peer)
+#   hermes-cache         hermesd's http action (h1 -> h1) with its `cache` section enabled;
+#                        "not available" while hermesd --check refuses that section
 # UDP (the udp loads below only; direct measures them too):
 #   hermes-udp           hermesd on A, a `protocol: udp` proxy rule: its UDP relay
 #   hermes-udp-kpath     the same rule with udp.kernel_path: true: the datagrams go
@@ -93,6 +99,14 @@
 #                        connections shows it. 10000 connections through one proxy
 #                        process take 20000 descriptors in it: the harness raises
 #                        RLIMIT_NOFILE as far as it may and records every proxy's limit.
+#   cachehit       wrk c=100 (2 threads, keep-alive) for CACHE_SECS, every request for
+#                  the same 4 KiB object (/4k of tools/bench/cache_origin.py on C: max-age
+#                  3600, ETag, each answer CACHE_ORIGIN_DELAY_MS late), after a warm-up of
+#                  2 requests that puts it in the cache: req/s, p50/p99/p99.9, errors, the
+#                  proxy processes' CPU time per request (schedstat), and the requests
+#                  that reached the origin during the measured phase (its
+#                  access log). In a cache configuration more than CACHE_ORIGIN_MAX of
+#                  them is an error of the round: the cache forwarded, not served hits.
 #   udprtt         64 B UDP request/response, 1 flow (a connected socket), pinned to
 #                  one CPU like rtt1 (build/bench/udpping): RTT p50/p99/p99.9, requests
 #                  lost (no reply within 200 ms)
@@ -127,9 +141,11 @@
 # mode, off in quick mode), BIG_RUNS (rounds with c=10000, default all), BIG_SECS (its
 # seconds per load, default 3), EXTRA_RUNS (rounds with the cross-checks, default all),
 # UDP_SEARCH_RUNS (rounds with the UDP rate search in full mode, default 2),
-# UDP_SEARCH_STEPS (its steps, default 7), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
+# UDP_SEARCH_STEPS (its steps, default 7), CACHE_SECS (cachehit's seconds, default 2),
+# CACHE_ORIGIN_DELAY_MS (the cache origin's delay per answer, default 2), CACHE_ORIGIN_MAX
+# (origin requests a cache may let through while measured, default 5), BENCH_LOADS="flows1000 ..." (only these loads, in every selected configuration: any of
 # idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk
-# h2load c10000 udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
+# h2load c10000 cachehit udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
 # client and server and every proxy process of the configuration run SCHED_FIFO, priority
 # 10, for that load only: on a machine where other work runs, the scheduler's choice of
@@ -191,6 +207,9 @@ PORT_IPERF_UDP=5202 # iperf3 -u (its own server: UDP tests and TCP bulk never sh
 PORT_UDPPING=7005   # UDP
 PORT_HTTP=8080 # nginx origin, HTTP/1.1
 PORT_H2C=8081  # nginx origin, HTTP/2 prior knowledge
+PORT_CACHE=8082 # the cachehit load's origin (tools/bench/cache_origin.py)
+PORT_NGINX_CACHE=28082 # nginx-cache on A
+NGINX_CACHE_DIR=/dev/shm/hermes-bench-$ID-nginx-cache # nginx-cache's files (tmpfs)
 PORT_SQUID=3128
 # the server ports the L4 proxies (haproxy-tcp, haproxy-mtls-*) carry, each on its own
 # listener at the port + 10000
@@ -254,6 +273,22 @@ fi
 	exit 2
 }
 HTTP_CONNS="1 100 1000"
+# cachehit: seconds of wrk per measurement; the origin's delay per answer (ms); the origin
+# requests a cache configuration may let through in the measured phase (a revalidation,
+# a connection the cache opens anew) before the round is an error: more is forwarding
+CACHE_SECS=${CACHE_SECS:-2}
+CACHE_ORIGIN_DELAY_MS=${CACHE_ORIGIN_DELAY_MS:-2}
+CACHE_ORIGIN_MAX=${CACHE_ORIGIN_MAX:-5}
+for v in CACHE_SECS CACHE_ORIGIN_DELAY_MS CACHE_ORIGIN_MAX; do
+	[[ ${!v} =~ ^[0-9][0-9]?$ ]] || {
+		echo "bench: $v must be 0..99, got '${!v}'" >&2
+		exit 2
+	}
+done
+[ "$CACHE_SECS" -ge 1 ] || {
+	echo "bench: CACHE_SECS must be at least 1 (wrk takes whole seconds)" >&2
+	exit 2
+}
 # quick mode leaves out the cross-checks: sockperf, unpinned RTT, 8-flow bulk, h2load
 # other than c=100
 if [ $QUICK = 1 ]; then H2_CONNS=100 EXTRA=0; else H2_CONNS=$HTTP_CONNS EXTRA=1; fi
@@ -280,7 +315,7 @@ BIG_RUNS=${BIG_RUNS:-$RUNS}
 }
 # BENCH_LOADS: only these loads (e.g. to bisect one row: a round of one load takes
 # seconds, a whole configuration minutes)
-LOAD_NAMES="idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000 udprtt udpbulk udpsearch"
+LOAD_NAMES="idle1000 idle10000 tls rtt1 rtt100 rtt4k sockperf rtt1free flows1000 bulk1 bulk8 connrate wrk h2load c10000 cachehit udprtt udpbulk udpsearch"
 for l in ${BENCH_LOADS:-}; do
 	case " $LOAD_NAMES " in *" $l "*) ;; *)
 		echo "bench: BENCH_LOADS names '$l', which is not a load: give some of $LOAD_NAMES" >&2
@@ -316,7 +351,7 @@ NOFILE=$(ulimit -n)
 # (splice with sk_msg is not a mode: hermesd refuses the combination.)
 ALL_CONFIGS=(direct hermes-uring hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel
 	tun-h1-1hop tun-h2-1hop tun-h2-2hop tun-h1-squid haproxy-tcp haproxy-mtls-1hop haproxy-mtls-2hop squid
-	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c
+	haproxy-http nginx-rp nghttpx nghttpx-mtls-1hop hermes-http-h1 hermes-http-h2c nginx-cache hermes-cache
 	hermes-udp hermes-udp-kpath socat-udp tun-udp-1hop tun-udp-2hop)
 QUICK_SKIP=" hermes-uring-skmsg hermes-splice hermes-uring-noacct hermes-uring-tc hermes-kernel "
 # measured only when BENCH_CONFIGS names them, for the full run's 30-minute budget: 20000
@@ -352,6 +387,8 @@ declare -A CFG_DESC=(
 	[nghttpx]='nghttpx on A, frontend HTTP/1.1 clear text, backend HTTP/2 (h2c) to nginx on C, workers = cores'
 	[hermes-http-h1]="hermesd on A, policy http (its L7 action), h1 -> h1"
 	[hermes-http-h2c]="hermesd on A, policy http, h1 client -> HTTP/2 (h2c) upstream to nginx on C: translation, as nghttpx"
+	[nginx-cache]="nginx proxy_cache on A in front of the cache origin on C: worker_processes = cores, cache files on tmpfs, keys_zone in shared memory, freshness from the origin's max-age, open_file_cache, proxy_cache_lock, upstream keepalive 64, access log off"
+	[hermes-cache]="hermesd on A, policy http (h1 -> h1) with its HTTP cache on (cache: enabled, max_size_mb 64) in front of the cache origin on C"
 	[haproxy-mtls-1hop]="HAProxy 2.6 mode tcp on A (the app is pointed at it) -> TLS 1.3 with client certificates both ways (hermesctl certs, ${TLS_SUITE}, ${TLS_GROUP}, names checked, no session resumption) -> HAProxy on C -> the server; one TLS connection per flow (the stunnel shape), nbthread = cores on each: the peer of tun-h2-1hop"
 	[haproxy-mtls-2hop]="the same through HAProxy on R, which ends TLS and opens its own mTLS connection to C (as R's hermesd does): the peer of tun-h2-2hop; 3 HAProxy on the path"
 	[nghttpx-mtls-1hop]="nghttpx on A (frontend HTTP/1.1 and h2c, clear text) -> HTTP/2 over TLS 1.3 with client certificates (same certificates, suite and group) -> nghttpx on C -> nginx on C (HTTP/1.1, keep-alive); workers = cores on each: an HTTP/2-over-mTLS proxy pair, the L7 peer of tun-h2-1hop"
@@ -364,7 +401,7 @@ declare -A CFG_DESC=(
 # proxy processes on the path and tunnel hops between hermesd instances
 declare -A CFG_PROXIES=([direct]=0 [hermes-uring]=1 [hermes-uring-skmsg]=1 [hermes-splice]=1 [hermes-uring-noacct]=1
 	[hermes-uring-tc]=1 [hermes-kernel]=1 [tun-h1-1hop]=2 [tun-h2-1hop]=2 [tun-h2-2hop]=3 [tun-h1-squid]=2 [haproxy-tcp]=1 [squid]=1
-	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1
+	[haproxy-http]=1 [nginx-rp]=1 [nghttpx]=1 [hermes-http-h1]=1 [hermes-http-h2c]=1 [nginx-cache]=1 [hermes-cache]=1
 	[haproxy-mtls-1hop]=2 [haproxy-mtls-2hop]=3 [nghttpx-mtls-1hop]=2
 	[hermes-udp]=1 [hermes-udp-kpath]=0 [socat-udp]=1 [tun-udp-1hop]=2 [tun-udp-2hop]=3)
 declare -A CFG_HOPS=([tun-h1-1hop]=1 [tun-h2-1hop]=1 [tun-h2-2hop]=2 [tun-h1-squid]=1
@@ -373,12 +410,14 @@ declare -A CFG_OK=()     # 1 when the configuration is measured
 declare -A CFG_REASON=() # why it is not
 
 # loads per configuration: l4 (every TCP load), pp (ping-pong only, through a CONNECT
-# proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads), udp (the UDP loads)
+# proxy the client speaks to), http (HTTP/1.1 loads), h2 (HTTP/2 loads), udp (the UDP loads),
+# cache (cachehit; direct and hermes-http-h1 carry it uncached, beside the caches)
 declare -A CFG_LOADS=(
-	[direct]='l4 http h2 udp' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
+	[direct]='l4 http h2 udp cache' [hermes-uring]='l4 http h2' [hermes-uring-skmsg]=l4 [hermes-splice]=l4
 	[hermes-uring-noacct]=l4 [hermes-uring-tc]=l4 [hermes-kernel]=l4 [tun-h1-1hop]='l4 http h2' [tun-h2-1hop]='l4 http h2'
 	[tun-h2-2hop]='l4 http h2' [tun-h1-squid]=pp [haproxy-tcp]='l4 http h2' [squid]=pp
-	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]=http [hermes-http-h2c]=http
+	[haproxy-http]=http [nginx-rp]=http [nghttpx]='http h2' [hermes-http-h1]='http cache' [hermes-http-h2c]=http
+	[nginx-cache]=cache [hermes-cache]=cache
 	[haproxy-mtls-1hop]='l4 http h2' [haproxy-mtls-2hop]='l4 http h2' [nghttpx-mtls-1hop]='http h2'
 	[hermes-udp]=udp [hermes-udp-kpath]=udp [socat-udp]=udp [tun-udp-1hop]=udp [tun-udp-2hop]=udp
 )
@@ -459,11 +498,15 @@ start_servers() {
 	bg iperf3-udp-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_PROXY
 	bg iperf3-udp-server-tun s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_TUN
 	bg udpping-server s taskset -c "$RTT_CPU" "$BENCHBIN/udpping" server -a 0.0.0.0 -p $PORT_UDPPING -T $SERVER_MAX_SECS
+	CACHE_LOG=$TMP/cache-origin-access.log
+	: >"$CACHE_LOG"
+	bg cache-origin s "$PY" "$HERMES_SRC/tools/bench/cache_origin.py" 0.0.0.0 $PORT_CACHE "$CACHE_LOG" \
+		"$CACHE_ORIGIN_DELAY_MS" $SERVER_MAX_SECS
 	start_origin
 	start_squid_c
 	local p
 	for p in $PORT_PINGPONG $PORT_SOCKPERF $PORT_PINGPONG_FREE $PORT_CONNRATE $PORT_IPERF $PORT_HTTP $PORT_H2C $PORT_SQUID \
-		$PORT_IPERF_UDP $PORT_UDPPING/udp; do
+		$PORT_IPERF_UDP $PORT_UDPPING/udp $PORT_CACHE; do
 		wait_listen "$NS_S" "$p" || {
 			tail -n 5 "$TMP"/*.log
 			die "no server listening on :$p in $NS_S"
@@ -471,7 +514,8 @@ start_servers() {
 	done
 	say "servers up in $NS_S: pingpong :$PORT_PINGPONG and sockperf :$PORT_SOCKPERF on CPU $RTT_CPU," \
 		"pingpong :$PORT_PINGPONG_FREE, connrate :$PORT_CONNRATE, iperf3 :$PORT_IPERF, nginx :$PORT_HTTP (h1)" \
-		":$PORT_H2C (h2c), squid :$PORT_SQUID, udpping UDP :$PORT_UDPPING on CPU $RTT_CPU, iperf3 (UDP tests) :$PORT_IPERF_UDP"
+		":$PORT_H2C (h2c), squid :$PORT_SQUID, udpping UDP :$PORT_UDPPING on CPU $RTT_CPU, iperf3 (UDP tests) :$PORT_IPERF_UDP," \
+		"cache origin :$PORT_CACHE (${CACHE_ORIGIN_DELAY_MS} ms an answer)"
 }
 
 # NGINX_CONNS: nginx's worker_connections (origin and nginx-rp). 10000 client connections
@@ -798,7 +842,15 @@ YAML
 policy:
   - match: $TGT_TUN/32:$PORT_HTTP
     action: http
+  - match: $TGT_TUN/32:$PORT_CACHE
+    action: http
 YAML
+	# hermes-cache: the same with the http action's cache on (a 4 KiB object and the
+	# store's default size)
+	{
+		cat "$d/a-http.yaml"
+		printf 'cache:\n  enabled: true\n  max_size_mb: 64\n'
+	} >"$d/a-http-cache.yaml"
 	cat >"$d/a-http-h2c.yaml" <<YAML
 policy:
   - match: $TGT_TUN/32:$PORT_HTTP
@@ -883,6 +935,56 @@ http {
     }
 }
 EOF
+	# nginx-cache: proxy_cache as an operator tunes it for a hot small object: the cache
+	# files on tmpfs (NGINX_CACHE_DIR, removed on exit), the keys in a shared-memory zone,
+	# open file descriptors of the cache files kept (open_file_cache), sendfile, freshness
+	# from the origin's Cache-Control, one upstream fetch for concurrent misses
+	# (proxy_cache_lock), stale served while one refresh runs, 304 revalidation, upstream
+	# keep-alive
+	mkdir -p "$TMP/nginx-cache/tmp" "$NGINX_CACHE_DIR"
+	cat >"$d/nginx-cache.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $NCPU;
+worker_rlimit_nofile $NOFILE;
+pid $TMP/nginx-cache/nginx.pid;
+error_log $LOGS/nginx-cache-error.log warn;
+events { worker_connections $NGINX_CONNS; multi_accept on; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $TMP/nginx-cache/tmp/body;
+    proxy_temp_path $TMP/nginx-cache/tmp/proxy;
+    fastcgi_temp_path $TMP/nginx-cache/tmp/fastcgi;
+    uwsgi_temp_path $TMP/nginx-cache/tmp/uwsgi;
+    scgi_temp_path $TMP/nginx-cache/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 60;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    proxy_cache_path $NGINX_CACHE_DIR levels=1:2 keys_zone=bench:16m max_size=64m inactive=60m use_temp_path=off;
+    upstream cache_origin {
+        server $TGT_PROXY:$PORT_CACHE;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$PORT_NGINX_CACHE backlog=$NGINX_BACKLOG;
+        location / {
+            proxy_pass http://cache_origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_lock on;
+            proxy_cache_revalidate on;
+            proxy_cache_use_stale updating error timeout;
+            proxy_cache_background_update on;
+            add_header X-Cache-Status \$upstream_cache_status;
+        }
+    }
+}
+EOF
 }
 
 # nghttpx's settings in both nghttpx configurations, as its users would run it for a
@@ -892,13 +994,13 @@ NGHTTPX_COMMON=(--workers="$NCPU" --backend-keep-alive-timeout=60s --frontend-ke
 # cfg_up CONFIG: start the configuration's proxies (hermesd for the Hermes ones); sets
 # CFG_PIDS (every proxy process, for pinning and memory) and the addresses the loads use:
 #   L4_ADDR, L4_OFF (the server port + L4_OFF), PP_PROXY (pingpong -x), HTTP_HOSTPORT,
-#   H2_HOSTPORT, UDP_ADDR and UDP_OFF (the UDP loads). Returns 1 (HERMESD_FAIL set) when
+#   H2_HOSTPORT, CACHE_HOSTPORT (cachehit), UDP_ADDR and UDP_OFF (the UDP loads). Returns 1 (HERMESD_FAIL set) when
 #   something did not start.
 CFG_PIDS=()
 cfg_up() {
 	local cfg=$1 d=$TMP/cfg
 	CFG_PIDS=() L4_ADDR=$TGT_PROXY L4_OFF=0 PP_PROXY='' UDP_ADDR=$TGT_PROXY UDP_OFF=0
-	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C
+	HTTP_HOSTPORT=$TGT_PROXY:$PORT_HTTP H2_HOSTPORT=$TGT_PROXY:$PORT_H2C CACHE_HOSTPORT=$TGT_PROXY:$PORT_CACHE
 	case $cfg in
 	direct) ;;
 	hermes-udp | hermes-udp-kpath)
@@ -946,7 +1048,7 @@ cfg_up() {
 		CFG_PIDS+=("$HERMESD_PID")
 		;;
 	hermes-http-h1 | hermes-http-h2c)
-		HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP
+		HTTP_HOSTPORT=$TGT_TUN:$PORT_HTTP CACHE_HOSTPORT=$TGT_TUN:$PORT_CACHE
 		if [ "$cfg" = hermes-http-h1 ]; then
 			a_hermesd_up -c "$d/a-http.yaml" || return 1
 		else
@@ -968,6 +1070,16 @@ cfg_up() {
 		HTTP_HOSTPORT=127.0.0.1:$((PORT_HTTP + 20000))
 		proc_up nginx-rp "$NS_C" $((PORT_HTTP + 20000)) /usr/sbin/nginx -e "$LOGS/nginx-rp-error.log" \
 			-p "$TMP/nginx-rp" -c "$d/nginx-rp.conf" || return 1
+		;;
+	nginx-cache)
+		CACHE_HOSTPORT=127.0.0.1:$PORT_NGINX_CACHE
+		proc_up nginx-cache "$NS_C" $PORT_NGINX_CACHE /usr/sbin/nginx -e "$LOGS/nginx-cache-error.log" \
+			-p "$TMP/nginx-cache" -c "$d/nginx-cache.conf" || return 1
+		;;
+	hermes-cache)
+		CACHE_HOSTPORT=$TGT_TUN:$PORT_CACHE
+		a_hermesd_up -c "$d/a-http-cache.yaml" || return 1
+		CFG_PIDS+=("$HERMESD_PID")
 		;;
 	nghttpx | nghttpx-mtls-1hop)
 		HTTP_HOSTPORT=127.0.0.1:$PORT_NGHTTPX H2_HOSTPORT=127.0.0.1:$PORT_NGHTTPX
@@ -1042,6 +1154,16 @@ hermesd_refuses() {
 		[ $rc = 0 ] || echo "unsupported by this hermesd: it refuses the protocol: udp rule of ${CFG_UDP_YAML[$cfg]} (hermesd --check, exit $rc): $(grep -v '^ *$' <<<"$out" | tail -n 1 | sed "s|^hermesd: $TMP/cfg/||")"
 		;;
 	hermes-http-*) grep -qE '^ +http +' <<<"$help" || echo "not available: hermesd --help lists no http action" ;;
+	hermes-cache)
+		if ! grep -qE '^ +http +' <<<"$help"; then
+			echo "not available: hermesd --help lists no http action"
+			return 0
+		fi
+		# a hermesd without the http action's cache refuses the section
+		out=$("$bin" -c none --check --cgroup "$CG/app" --pin-root "$4" -c "$TMP/cfg/a-http-cache.yaml" 2>&1)
+		rc=$?
+		[ $rc = 0 ] || echo "not available: this hermesd refuses the cache section of a-http-cache.yaml (hermesd --check, exit $rc): $(grep -v '^ *$' <<<"$out" | tail -n 1 | sed "s|^hermesd: $TMP/cfg/||")"
+		;;
 	tun-*) grep -q -- '--tunnel-listen' <<<"$help" || echo "hermesd --help lists no --tunnel-listen option" ;;
 	*)
 		[ -n "${CFG_ARGS[$cfg]:-}" ] || return 0
@@ -1076,7 +1198,7 @@ probe_configs() {
 		haproxy-*) bin=/usr/sbin/haproxy ;;
 		socat-udp) bin=/usr/bin/socat ;;
 		squid | tun-h1-squid) bin=/usr/sbin/squid ;;
-		nginx-rp) bin=/usr/sbin/nginx ;;
+		nginx-rp | nginx-cache) bin=/usr/sbin/nginx ;;
 		nghttpx*) bin=$(command -v nghttpx) ;;
 		esac
 		if [ $want = 0 ]; then
@@ -1578,6 +1700,56 @@ m_wrk() {
 	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors${cpu:+, $cpu CPU s/100k req}"
 }
 
+# m_cachehit CONFIG RUN: the cachehit load (see the header). The warm-up's two requests
+# must both be answered 200 with the whole object; the origin's access log is counted
+# around the measured phase only.
+m_cachehit() {
+	local cfg=$1 run=$2 log="$LOGS/$1-r$2-cachehit.log" url="http://$CACHE_HOSTPORT/4k" i got n0 n1 origin
+	local out req dur errs rps c0= c1= cpu=
+	settle "$cfg" "$run" cachehit
+	for i in 1 2; do
+		got=$(in_app timeout 10 curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$url" 2>>"$log")
+		if [ "$got" != "200 4096" ]; then
+			bench_error "$cfg" "$run" cachehit "warm-up request $i for $url: got '${got:-nothing}', not 200 with 4096 bytes"
+			return 1
+		fi
+	done
+	n0=$(wc -l <"$CACHE_LOG")
+	[ ${#CFG_PIDS[@]} = 0 ] || c0=$(cpu_us "${CFG_PIDS[@]}")
+	out=$(app_run "$log" $((CACHE_SECS + 30)) wrk -t 2 -c 100 -d "${CACHE_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "$url" |
+		grep '^{"requests"')
+	[ ${#CFG_PIDS[@]} = 0 ] || c1=$(cpu_us "${CFG_PIDS[@]}")
+	n1=$(wc -l <"$CACHE_LOG")
+	origin=$((n1 - n0))
+	req=$(json_num requests "$out")
+	dur=$(json_num duration_us "$out")
+	errs=$(json_num errors "$out")
+	if [ -z "$req" ] || [ "${req:-0}" = 0 ]; then
+		bench_error "$cfg" "$run" cachehit "no requests completed: $(tail -n 2 "$log" | tr '\n' ' ')"
+		return 1
+	fi
+	[ "${errs:-0}" = 0 ] || bench_error "$cfg" "$run" cachehit "$errs wrk errors (socket errors and non-2xx; the completed requests are still counted)"
+	case $cfg in *-cache)
+		[ "$origin" -le "$CACHE_ORIGIN_MAX" ] ||
+			bench_error "$cfg" "$run" cachehit "$origin of the $req requests reached the origin during the measured phase (at most $CACHE_ORIGIN_MAX expected from a cache): it forwarded them instead of serving hits"
+		;;
+	esac
+	rps=$(awk -v r="$req" -v d="$dur" 'BEGIN { printf "%.1f", r / (d / 1e6) }')
+	sample "$cfg" "$run" cachehit_rps "$rps"
+	sample "$cfg" "$run" cachehit_p50_us "$(json_num p50_us "$out")"
+	sample "$cfg" "$run" cachehit_p99_us "$(json_num p99_us "$out")"
+	sample "$cfg" "$run" cachehit_p999_us "$(json_num p999_us "$out")"
+	sample "$cfg" "$run" cachehit_errors "${errs:-0}"
+	sample "$cfg" "$run" cachehit_origin_reqs "$origin"
+	# the proxy's own CPU per request (schedstat): on 2 CPUs shared with wrk, the rate is
+	# the whole machine's; this is what the proxy itself spends on a hit
+	if [ -n "$c0" ]; then
+		cpu=$(awk -v c=$((c1 - c0)) -v r="$req" 'BEGIN { printf "%.2f", c / r }')
+		sample "$cfg" "$run" cachehit_proxy_cpu_us "$cpu"
+	fi
+	say "  cachehit c=100: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors, $origin of $req requests reached the origin${cpu:+, proxy CPU $cpu us a request}"
+}
+
 # m_h2load CONFIG RUN CONNS: h2load for H2_SECS (BIG_SECS at c=BIG_CONNS); the requests
 # that failed or errored, and the clients that never connected, are h2l<CONNS>_failed
 m_h2load() {
@@ -1729,6 +1901,7 @@ measure_config() {
 	if has_load "$cfg" http && want_load wrk; then
 		for n in $HTTP_CONNS; do m_wrk "$cfg" "$run" "$n"; done
 	fi
+	has_load "$cfg" cache && want_load cachehit && m_cachehit "$cfg" "$run"
 	if has_load "$cfg" udp; then
 		pin_pids "$RTT_CPU" "${CFG_PIDS[@]}"
 		want_load udprtt && m_udprtt "$cfg" "$run"
@@ -1834,6 +2007,7 @@ bench_exit() {
 		pid_alive "$SQUID_PID" && stop_pid "$SQUID_PID" TERM 10
 		rm -f /dev/shm/"$SQUID_SVC"-*
 	fi
+	rm -rf "$NGINX_CACHE_DIR"
 	(exit "$rc")
 	cleanup
 }
@@ -1859,7 +2033,7 @@ topo_add_relay
 # loads), and without reuse each connect() to nginx searched the ephemeral range port by
 # port: C's proxy (hermesd, HAProxy or nghttpx alike) then took seconds to open its
 # upstream connections, and tun-h2-2hop's h2load at c=10000 completed nothing.
-RESERVED_PORTS=3128,5201-5202,7001-7005,8080-8081,15000-15001,15008,15201-15202,17001-17005,18080-18081,28080,38080,38443
+RESERVED_PORTS=3128,5201-5202,7001-7005,8080-8082,15000-15001,15008,15201-15202,17001-17005,18080-18081,28080,28082,38080,38443
 for ns in "$NS_C" "$NS_S" "$NS_R"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_PORTS" \
 		net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
@@ -1898,7 +2072,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
-\"udp_secs\":$UDP_SECS,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
+\"udp_secs\":$UDP_SECS,\"cache_secs\":$CACHE_SECS,\"cache_origin_delay_ms\":$CACHE_ORIGIN_DELAY_MS,\"cache_origin_max\":$CACHE_ORIGIN_MAX,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"loads\":$(json_str "${BENCH_LOADS:-}"),\"rt\":$RT,\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)$BASE_META}"

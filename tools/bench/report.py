@@ -106,6 +106,13 @@ METRICS = [
     ("h2l1_failed", "HTTP/2 c=1: h2load failed requests", "count", "lower", "http"),
     ("h2l100_failed", "HTTP/2 c=100: h2load failed requests", "count", "lower", "http"),
     ("h2l1000_failed", "HTTP/2 c=1000: h2load failed requests", "count", "lower", "http"),
+    ("cachehit_rps", "cache hit: req/s, 4 KiB object, c=100 (wrk)", "1/s", "higher", "cache"),
+    ("cachehit_p50_us", "cache hit: latency p50, c=100", "µs", "lower", "cache"),
+    ("cachehit_p99_us", "cache hit: latency p99, c=100", "µs", "lower", "cache"),
+    ("cachehit_p999_us", "cache hit: latency p99.9, c=100", "µs", "lower", "cache"),
+    ("cachehit_proxy_cpu_us", "cache hit: the proxy processes' CPU per request", "µs", "lower", "cache"),
+    ("cachehit_errors", "cache hit: wrk errors", "count", "lower", "cache"),
+    ("cachehit_origin_reqs", "cache hit: requests that reached the origin while measured", "count", "lower", "cache"),
     ("udprtt_p50_us", "UDP RTT p50, 64 B, 1 flow, 1 CPU (udpping)", "µs", "lower", "udp"),
     ("udprtt_p99_us", "UDP RTT p99, 64 B, 1 flow, 1 CPU", "µs", "lower", "udp"),
     ("udprtt_p999_us", "UDP RTT p99.9, 64 B, 1 flow, 1 CPU", "µs", "lower", "udp"),
@@ -128,7 +135,8 @@ METRICS = [
 COUNTS = {m[0] for m in METRICS if m[2] == "count"}
 # shares (loss, CPU): a ratio of two percentages to direct's says nothing
 NO_RATIO = COUNTS | {m[0] for m in METRICS if m[2].startswith("%")}
-ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued", "udprtt_lost"}
+ALWAYS_SHOWN = {"wrk10000_errors", "h2l10000_failed", "wrk10000_queued", "h2l10000_queued", "udprtt_lost",
+                "cachehit_origin_reqs"}
 # derived per round against the same round's direct sample: name, label, unit, source metric
 DERIVED = [
     ("added_rtt1_per_proxy_us", "added RTT p50 per proxy process (64 B, 1 flow, 1 CPU)", "µs", "rtt1_p50_us", "proxies"),
@@ -146,6 +154,9 @@ DERIVED = [
 UDP_PROXY_ADDED_US = 15
 UDP_TUNNEL_MBPS = 1000
 UDP_TUNNEL_LOSS_PCT = 0.1
+# the issue's cache target (issue 18): hermes-cache serves hits at this multiple of
+# nginx-cache's req/s (wrk c=100, 4 KiB), with a p99 no worse
+CACHE_PEER, CACHE_HERMES, CACHE_RATE_X = "nginx-cache", "hermes-cache", 1.5
 DIRECT = "direct"
 SPREAD_MARK = 0.30
 DERIVED_NAMES = {d[0] for d in DERIVED}  # a cell whose (max - min) / median exceeds this gets a mark
@@ -270,6 +281,8 @@ def ab_compare(configs, results, results_base):
             b, n = base_r.get(metric), new_r.get(metric)
             if b is None and n is None:
                 continue
+            if metric == "cachehit_origin_reqs" and not name.endswith("-cache"):
+                continue  # an uncached path forwards every request: its count follows its rate
             row = {"config": name, "metric": metric, "better": better[metric], "base": b, "new": n,
                    "change": None, "spread": None}
             if b is None or n is None:
@@ -468,6 +481,72 @@ def udp_markdown(meta, configs, results, runs, loads):
     return out
 
 
+def cache_markdown(meta, configs, results, runs, loads):
+    """the cachehit section of results.md: the issue's target, then every configuration that
+    carries the load (the caches and the uncached paths, those not measured with their
+    reason), req/s beside nginx-cache's, latency, and the origin's count"""
+    rows = [c for c in configs if "cache" in loads[c["config"]]]
+    if not any(c.get("available") and "cachehit_rps" in results.get(c["config"], {}) for c in rows):
+        return []
+    most = meta.get("cache_origin_max", 5)
+    out = ["## HTTP cache hits: the issue's target\n"]
+    out.append("Target (issue 18): `%s` serves a cache hit at ≥ %g× `%s`'s req/s at c=100 for a 4 KiB object, "
+               "p99 no worse. Load: wrk, 2 threads, 100 keep-alive connections, %s s, every request a GET of the "
+               "same 4 KiB object, after two warm-up requests that put it in the cache. The origin "
+               "(tools/bench/cache_origin.py on C: Python, a thread per connection, each answer %s ms late, "
+               "`Cache-Control: public, max-age=3600`, an ETag) is much slower than a hit, so `direct` and "
+               "`hermes-http-h1` (no cache) show what every request costs when it goes to the origin. \"Origin "
+               "requests\": lines its access log gained during the measured phase (median, max over the rounds); "
+               "a cache configuration with more than %s in a round forwarded instead of serving hits (marked "
+               "**forwarded**, and an error of the run). Proxy CPU per request: the CPU time (schedstat) of the "
+               "configuration's proxy processes (nginx's master and workers, hermesd) during the measured phase "
+               "over the requests wrk completed: on a machine whose CPUs the load generator shares, the rate is "
+               "the whole machine's, this row is the proxy's own cost of a hit.\n"
+               % (CACHE_HERMES, CACHE_RATE_X, CACHE_PEER, meta.get("cache_secs", "?"),
+                  meta.get("cache_origin_delay_ms", "?"), most))
+    out.append("| configuration | req/s | × %s | p50 [µs] | p99 [µs] | p99.9 [µs] | proxy CPU per request [µs] | "
+               "errors | origin requests | target |" % CACHE_PEER)
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    peer = results.get(CACHE_PEER, {})
+
+    def med(r, m):
+        return r[m]["median"] if r.get(m) else None
+    for c in rows:
+        name = c["config"]
+        if not c.get("available") and name != CACHE_HERMES and (c.get("reason") or "").startswith("not selected"):
+            continue
+        if not c.get("available"):
+            out.append("| `%s` | not measured: %s |  |  |  |  |  |  |  | %s |" % (
+                name, c.get("reason", ""), "not measured" if name == CACHE_HERMES else "–"))
+            continue
+        r = results.get(name, {})
+
+        def g(m, count=False):
+            return cell(dict(r[m], ratio_to_direct=None), runs, count) if r.get(m) else "–"
+        rate, prate = med(r, "cachehit_rps"), med(peer, "cachehit_rps")
+        x = "%.2f" % (rate / prate) if rate is not None and prate else "–"
+        orig = r.get("cachehit_origin_reqs")
+        ocell = "–"
+        if orig:
+            ocell = "%.0f (max %.0f)" % (orig["median"], orig["max"])
+            if name.endswith("-cache") and orig["max"] > most:
+                ocell += " **forwarded**"
+        target = "–"
+        if name == CACHE_HERMES:
+            p99, pp99 = med(r, "cachehit_p99_us"), med(peer, "cachehit_p99_us")
+            if rate is not None and prate and p99 is not None and pp99 is not None:
+                ok = rate >= CACHE_RATE_X * prate and p99 <= pp99
+                target = "%s (≥ %g×: %.2f×; p99 %s vs %s µs)" % ("**met**" if ok else "**not met**", CACHE_RATE_X,
+                                                                 rate / prate, fmt(p99), fmt(pp99))
+            else:
+                target = "no %s figure to compare with" % CACHE_PEER
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, g("cachehit_rps"), x, g("cachehit_p50_us"), g("cachehit_p99_us"), g("cachehit_p999_us"),
+            g("cachehit_proxy_cpu_us"), g("cachehit_errors", True), ocell, target))
+    out.append("")
+    return out
+
+
 def markdown(meta, configs, results, errors, extra, ab=None):
     runs = meta.get("runs", 0)
     avail = [c for c in configs if c.get("available")]
@@ -575,6 +654,7 @@ def markdown(meta, configs, results, errors, extra, ab=None):
     out.append("## HTTP loads\n")
     out += table(configs, results, runs, [(m, l, u) for m, l, u, _, t in METRICS if t == "http"], httpnames)
     out.append("")
+    out += cache_markdown(meta, configs, results, runs, loads)
     out += udp_markdown(meta, configs, results, runs, loads)
     if extra["tls"]:
         out.append("## TLS: what each TLS configuration negotiates\n")
