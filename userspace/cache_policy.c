@@ -551,6 +551,14 @@ static bool strong_etag(const struct h1_header *h)
 	return h && h->value.len >= 2 && h->value.p[0] == '"';
 }
 
+/* an entity tag without its W/ */
+static struct h1_slice opaque(struct h1_slice v)
+{
+	if (v.len >= 2 && v.p[0] == 'W' && v.p[1] == '/')
+		v.p += 2, v.len -= 2;
+	return v;
+}
+
 static bool same_value(const struct h1_header *a, const struct h1_header *b)
 {
 	return a && b && a->value.len == b->value.len && !memcmp(a->value.p, b->value.p, a->value.len);
@@ -561,8 +569,11 @@ bool cache_304_selects(const struct hmsg *stored, const struct hmsg *r304)
 	const struct h1_header *e304 = field(r304, "etag"), *es = field(stored, "etag");
 	const struct h1_header *l304 = field(r304, "last-modified"), *ls = field(stored, "last-modified");
 
-	if (e304)
-		return strong_etag(e304) && strong_etag(es) && same_value(e304, es);
+	if (strong_etag(e304))
+		return strong_etag(es) && same_value(e304, es);
+	if (e304) /* a weak ETag: weak comparison (RFC 9110 8.8.3.2) */
+		return es && opaque(e304->value).len == opaque(es->value).len &&
+		       !memcmp(opaque(e304->value).p, opaque(es->value).p, opaque(es->value).len);
 	if (l304)
 		return same_value(l304, ls);
 	return !es && !ls;

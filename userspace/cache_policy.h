@@ -88,8 +88,9 @@ bool cache_stale_if_error(const struct cache_conf *cf, const struct cache_cc *rc
  * buffer, names static). Returns how many (0: no validator). */
 unsigned cache_conditional(const struct hmsg *stored, struct h1_header *out, unsigned max);
 /* Does a 304 select this stored response (RFC 9111 4.3.4): a strong ETag of the 304
- * matches stored's strong one; else without an ETag in the 304, its Last-Modified
- * equals stored's; else neither validator in the 304 and none in stored either. */
+ * matches stored's strong one, a weak one matches stored's by weak comparison; else
+ * without an ETag in the 304, its Last-Modified equals stored's; else neither validator
+ * in the 304 and none in stored either. */
 bool cache_304_selects(const struct hmsg *stored, const struct hmsg *r304);
 /* stored's head updated by a 304 (RFC 9111 3.2): stored's status and fields, each
  * field the 304 carries replacing stored's of that name, except Content-Length,

@@ -378,7 +378,8 @@ static bool test_validation(void)
 {
 	struct hmsg st = RESP("200 OK", "ETag: \"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
 					"Content-Length: 5\r\nX-A: old\r\nX-A: old2\r\nX-Keep: k\r\n");
-	struct hmsg plain = RESP("200 OK", "X-B: b\r\n"), r304, out;
+	struct hmsg plain = RESP("200 OK", "X-B: b\r\n"), plain_weak = RESP("200 OK", "ETag: W/\"v1\"\r\n"), r304,
+		    out;
 	struct h1_header cond[4];
 
 	ASSERT_EQ(cache_conditional(&st, cond, 4), 2, "two validators");
@@ -393,7 +394,12 @@ static bool test_validation(void)
 	r304 = RESP("304 Not Modified", "ETag: \"v1\"\r\n");
 	ASSERT_TRUE(cache_304_selects(&st, &r304), "strong ETag match");
 	r304 = RESP("304 Not Modified", "ETag: W/\"v1\"\r\n");
-	ASSERT_TRUE(!cache_304_selects(&st, &r304), "a weak ETag selects nothing");
+	ASSERT_TRUE(cache_304_selects(&st, &r304), "a weak ETag, weak comparison");
+	r304 = RESP("304 Not Modified", "ETag: W/\"v2\"\r\n");
+	ASSERT_TRUE(!cache_304_selects(&st, &r304), "another weak ETag");
+	r304 = RESP("304 Not Modified", "ETag: \"v1\"\r\n");
+	ASSERT_TRUE(!cache_304_selects(&plain_weak, &r304), "a strong ETag does not select a weak one");
+	ASSERT_TRUE(!cache_304_selects(&plain, &r304), "nor a response without one");
 	r304 = RESP("304 Not Modified", "ETag: \"v2\"\r\n");
 	ASSERT_TRUE(!cache_304_selects(&st, &r304), "another ETag");
 	r304 = RESP("304 Not Modified", "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n");
