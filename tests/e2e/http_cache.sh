@@ -1,0 +1,81 @@
+#!/bin/bash
+# http_cache: the http action's HTTP cache (section cache) in front of nginx. A response
+# with max-age (nginx `expires 60s`) is stored on the first GET and the second GET and a
+# HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
+# request; the hit carries Age, its body byte-exact); a request with Cache-Control: no-cache goes to nginx; a private response
+# is never answered from the store; an object over max_object_kb is passed on and not
+# stored; /stats counts hits, misses and the objects held.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+topo_up
+# port 8081: the same files, with freshness (and one private path)
+NGINX_HTTP_EXTRA="    server {
+        listen 10.77.1.2:8081;
+        root $TMP/nginx/www;
+        location / { expires 60s; }
+        location /private/ { add_header Cache-Control private; expires 60s; }
+    }"
+start_nginx
+mkdir -p "$TMP/nginx/www/private"
+head -c 300000 /dev/urandom >"$TMP/nginx/www/300k.bin"
+echo "private page" >"$TMP/nginx/www/private/p.html"
+chmod -R 755 "$TMP/nginx/www"
+cat >"$TMP/hermes.yaml" <<YAML
+cache: {enabled: true, max_size_mb: 8, max_object_kb: 512}
+YAML
+start_hermesd -c "$TMP/hermes.yaml"
+policy_add 10.77.1.0/24 http
+
+# nginx's access-log lines for a path
+origin_gets() { grep -c "\"$1 $2 " "$NGINX_ACCESS_LOG" 2>/dev/null; }
+# origin_saw METHOD PATH N: nginx logged N such requests (its log is written after the answer)
+# shellcheck disable=SC2317 # called through wait_until
+origin_saw() { [ "$(origin_gets "$1" "$2")" = "$3" ]; }
+
+in_app curl -sS --max-time 10 -D "$TMP/h1.txt" -o "$TMP/a.got" http://10.77.1.2:8081/300k.bin ||
+	die "first GET failed"
+in_app curl -sS --max-time 10 -D "$TMP/h2.txt" -o "$TMP/b.got" http://10.77.1.2:8081/300k.bin ||
+	die "second GET failed"
+cmp -s "$TMP/a.got" "$TMP/nginx/www/300k.bin" || die "the miss's body differs from nginx's file"
+cmp -s "$TMP/b.got" "$TMP/nginx/www/300k.bin" || die "the hit's body differs from nginx's file"
+wait_until 5 origin_saw GET /300k.bin 1 || die "nginx saw $(origin_gets GET /300k.bin) GETs of /300k.bin, want 1"
+assert_file_match "$TMP/h2.txt" '^Age: [0-9]+' "the hit carries Age"
+assert_file_match "$TMP/h2.txt" '^Content-Length: 300000' "the hit's Content-Length"
+assert_file_match "$TMP/h2.txt" '^ETag: ' "the stored fields are served"
+say "ok: second GET answered from the cache, byte-exact, with Age"
+
+in_app curl -sS --max-time 10 --http2-prior-knowledge -D "$TMP/h2c.txt" -o "$TMP/c.got" \
+	http://10.77.1.2:8081/300k.bin || die "HTTP/2 GET failed"
+cmp -s "$TMP/c.got" "$TMP/nginx/www/300k.bin" || die "the HTTP/2 hit's body differs from nginx's file"
+assert_file_match "$TMP/h2c.txt" '^HTTP/2 200' "an HTTP/2 client"
+assert_file_match "$TMP/h2c.txt" '^age: [0-9]+' "the HTTP/2 hit carries age"
+
+in_app curl -sS --max-time 10 -I -o "$TMP/head.txt" http://10.77.1.2:8081/300k.bin || die "HEAD failed"
+assert_file_match "$TMP/head.txt" '^Age: ' "a HEAD answered from the stored GET"
+[ "$(origin_gets HEAD /300k.bin)" = 0 ] || die "the HEAD reached nginx"
+
+in_app curl -sS --max-time 10 -o /dev/null -H 'Cache-Control: no-cache' http://10.77.1.2:8081/300k.bin ||
+	die "no-cache GET failed"
+wait_until 5 origin_saw GET /300k.bin 2 || die "a no-cache request did not reach nginx"
+say "ok: Cache-Control: no-cache goes to the origin"
+
+for _ in 1 2; do
+	curl_app http://10.77.1.2:8081/private/p.html
+	assert_eq "private page" "$CURL_OUT" "private page"
+done
+wait_until 5 origin_saw GET /private/p.html 2 || die "a private response was answered from the cache"
+say "ok: private is not stored"
+
+for _ in 1 2; do
+	in_app curl -sS --max-time 10 -o "$TMP/big.got" http://10.77.1.2:8081/1m.bin || die "1 MiB GET failed"
+	cmp -s "$TMP/big.got" "$TMP/nginx/www/1m.bin" || die "1 MiB body differs"
+done
+wait_until 5 origin_saw GET /1m.bin 2 || die "an object over max_object_kb was stored"
+say "ok: 1 MiB over max_object_kb passed on, not stored"
+
+assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cache hits"
+assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
+assert_eq 1 "$(stat_value hermes_http_cache_objects)" "objects held"
+assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache, private, max_object_kb, metrics"

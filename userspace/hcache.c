@@ -1,0 +1,316 @@
+/* hcache.c: the http action's HTTP cache glue (section `cache`): looks a request up in
+ * the store (cache_store.c) and answers it from there when the rules (cache_policy.c)
+ * say the stored response may be used, copies a storable response into a new entry as
+ * it passes, and removes what an unsafe request invalidates. The rules take the time as
+ * seconds of the wall clock, which HTTP dates are in. Not done here yet: revalidation
+ * of a stale entry with a conditional request (a stale entry is fetched again whole and
+ * replaced), stale-while-revalidate and stale-if-error, Range and conditional requests
+ * from clients (they go upstream), collapsed forwarding, purge by URL from hermesctl. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache_key.h"
+#include "cache_policy.h"
+#include "cache_store.h"
+#include "h2x.h"
+#include "hcache.h"
+#include "hmsg.h"
+#include "http.h"
+#include "http1.h"
+#include "log.h"
+
+/* A request's use of the cache (hconn.cache). */
+struct hcache_req {
+	struct cache_store *st;
+	struct cache_entry *hit;  /* being sent from the store */
+	struct cache_entry *fill; /* being filled from the upstream's response */
+	size_t sent;              /* of hit's body */
+	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
+	bool get, unsafe;
+	size_t klen;
+	char key[];
+};
+
+/* The rules as a shared cache; heuristic freshness as RFC 9111 4.2.2 suggests (10% of
+ * the time since Last-Modified), at most a day. */
+static const struct cache_conf hcache_conf = { .shared = true, .heuristic_percent = 10, .heuristic_max_s = 86400 };
+
+static int64_t wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* The store's counts as metrics (gauges, and its own events). */
+static void hcache_sync(struct loop *lp)
+{
+	const struct cache_stats *s = &lp->http->cache->stats;
+
+	lp->st.http_cache_stores = s->stores;
+	lp->st.http_cache_evictions = s->evictions;
+	lp->st.http_cache_bytes = s->bytes;
+	lp->st.http_cache_objects = s->objects;
+}
+
+int hcache_init(struct loop *lp)
+{
+	const struct cfg_cache *c = &lp->cfg->cache;
+	struct cache_store *st;
+
+	if (!c->enabled)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st || cache_store_init(st, (uint64_t)c->max_size_mb << 20, (uint64_t)c->max_object_kb << 10)) {
+		free(st);
+		return -ENOMEM;
+	}
+	lp->http->cache = st;
+	return 0;
+}
+
+void hcache_fini(struct loop *lp)
+{
+	if (!lp->http->cache)
+		return;
+	cache_store_free(lp->http->cache);
+	free(lp->http->cache);
+	lp->http->cache = NULL;
+}
+
+void hcache_release(struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c)
+		return;
+	cache_entry_put(c->st, c->hit);
+	cache_entry_put(c->st, c->fill);
+	free(c);
+	x->cache = NULL;
+}
+
+/* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
+static int stored_head(const struct cache_entry *e, struct hmsg *h)
+{
+	struct h1_limits lim = { .max_head = e->head_len + 1, .max_line = e->head_len + 1,
+				 .max_headers = H1_HEADERS_CAP };
+
+	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
+}
+
+/* Answer x from e (stored head sh) with Age; false when the head would not fit now. */
+static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
+{
+	size_t len = e->body->len, need = e->head_len + 192;
+	struct hmsg out;
+	struct hmsg_w w;
+	char num[24];
+	int n;
+
+	if (need > http_conn_room(x))
+		return false;
+	x->status = sh->status;
+	x->no_body = x->is_head || sh->status == 204 || sh->status == 304;
+	x->req_done = x->buffered = true;
+	cache_served_fields(sh, &out);
+	http_head_begin(x, &w, sh->status, sh->reason);
+	for (unsigned i = 0; i < out.n_headers; i++)
+		http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
+				out.headers[i].value.len);
+	if (sh->status != 204 && sh->status != 304) {
+		n = snprintf(num, sizeof(num), "%zu", len);
+		http_head_field(x, &w, "Content-Length", 14, num, (size_t)n);
+	}
+	n = snprintf(num, sizeof(num), "%lld", (long long)cache_age_value(age));
+	http_head_field(x, &w, "Age", 3, num, (size_t)n);
+	http_head_hermes(lp, x, &w);
+	http_head_end(lp, x, &w, H2X_CL, x->no_body ? 0 : (long long)len, x->no_body || !len);
+	http_count_status(lp, x, sh->status);
+	x->cache->hit = e;
+	x->cache->sent = 0;
+	x->resp_done = x->no_body || !len;
+	x->state = HC_RESP;
+	log_debug("http conn %llu: %s %s -> %d from the cache (age %llds)", (unsigned long long)x->id, x->method,
+		  x->path, sh->status, (long long)age);
+	return true;
+}
+
+bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
+{
+	struct cache_store *st = lp->http->cache;
+	char key[CACHE_KEY_MAX];
+	struct cache_entry *e;
+	struct cache_cc rcc, cc;
+	struct hmsg sh;
+	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method);
+	int64_t now = wall_s();
+	int kl;
+
+	if (!st || (!get && !unsafe))
+		return false;
+	kl = cache_key(req, x->fwd_tls, key, sizeof(key));
+	if (kl < 0)
+		return false;
+	x->cache = calloc(1, sizeof(*x->cache) + (size_t)kl + 1);
+	if (!x->cache)
+		return false;
+	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl };
+	memcpy(x->cache->key, key, (size_t)kl + 1);
+	/* a slice or a conditional of the client's own: the origin answers it */
+	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "range") ||
+	    h1_find(req->headers, req->n_headers, "if-none-match") ||
+	    h1_find(req->headers, req->n_headers, "if-modified-since"))
+		return false;
+	cache_cc_head(req, true, &rcc);
+	e = cache_store_get(st, key, (size_t)kl, req);
+	if (e && !stored_head(e, &sh)) {
+		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
+		enum cache_use u;
+
+		cache_cc_head(&sh, false, &cc);
+		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
+		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+			lp->st.http_cache_hits++;
+			st->stats.hits++;
+			if (u == CACHE_USE_STALE)
+				st->stats.stale_served++;
+			return true;
+		}
+	}
+	cache_entry_put(st, e);
+	lp->st.http_cache_misses++;
+	st->stats.misses++;
+	if (rcc.flags & CACHE_CC_ONLY_IF_CACHED) {
+		x->req_done = true;
+		http_reply(lp, x, 504, "only-if-cached and no stored response may be used", false);
+		return true;
+	}
+	return false;
+}
+
+bool hcache_send(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+	size_t left, room, n;
+
+	(void)lp;
+	if (!c || !c->hit)
+		return false;
+	if (!x->resp_done) {
+		left = c->hit->body->len - c->sent;
+		room = http_conn_room(x);
+		n = left < room ? left : room;
+		http_conn_out(x, c->hit->body->data + c->sent, n);
+		c->sent += n;
+		x->resp_done = c->sent == c->hit->body->len;
+	}
+	return true;
+}
+
+/* The request as it went upstream (x->out: HTTP/1.1 text, or records for an HTTP/2
+ * upstream), for what a response's storing reads of it. */
+static int sent_request(const struct hconn *x, struct hmsg *rq)
+{
+	struct h1_limits lim = { .max_head = x->out.len, .max_line = x->out.len, .max_headers = H1_HEADERS_CAP };
+	int n = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 ? hmsg_from_rec(x->out.p, x->out.len, rq)
+							       : h1_parse_request(x->out.p, x->out.len, &lim, rq);
+
+	return n > 0 ? 0 : -EBADMSG;
+}
+
+/* A non-error response to an unsafe request: its URL's stored responses go, and the
+ * Location's and Content-Location's of the same origin (RFC 9111 4.4). */
+static void hcache_invalidate(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	static char keys[3][CACHE_KEY_MAX];
+	struct hmsg rq = { .method = { x->method, strlen(x->method) } };
+	int n = cache_invalidated(&rq, resp, x->cache->key, keys, 3);
+
+	for (int i = 0; i < n; i++) {
+		int k = cache_store_purge(x->cache->st, keys[i], strlen(keys[i]));
+
+		lp->st.http_cache_invalidations += (uint64_t)k;
+	}
+	hcache_sync(lp);
+}
+
+/* The head to store: resp's status and kept fields as HTTP/1.1 text, a Date added when
+ * the origin sent none (RFC 9110 6.6.1), into b. 0 or -ENOMEM. */
+static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64_t now, struct hbuf *b)
+{
+	struct hmsg kept;
+	struct hmsg_w w = { .b = b };
+	char date[30];
+
+	cache_stored_fields(resp, cc, &kept);
+	hmsg_w_status(&w, resp->status, resp->reason);
+	for (unsigned i = 0; i < kept.n_headers; i++)
+		hmsg_w_field(&w, kept.headers[i].name.p, kept.headers[i].name.len, kept.headers[i].value.p,
+			     kept.headers[i].value.len);
+	if (!h1_find(resp->headers, resp->n_headers, "date") && cache_date_fmt(now, date) > 0)
+		hmsg_w_field(&w, "Date", 4, date, 29);
+	return hmsg_w_end(&w);
+}
+
+void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_cc rcc, cc;
+	struct cache_meta m;
+	struct hmsg rq;
+	struct hbuf head = { 0 };
+	char names[1024], vkey[4096];
+	int nl, vl;
+
+	if (!c)
+		return;
+	if (c->unsafe) {
+		hcache_invalidate(lp, x, resp);
+		return;
+	}
+	if (!c->get || x->is_head || sent_request(x, &rq))
+		return;
+	cache_cc_head(&rq, true, &rcc);
+	cache_cc_head(resp, false, &cc);
+	if (cache_storable(&hcache_conf, &rq, &rcc, resp, &cc) != CACHE_STORE_OK)
+		return;
+	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
+	m.initial_age = cache_initial_age(resp, &m.t);
+	m.lifetime = cache_lifetime(&hcache_conf, resp, &cc, &m.t);
+	/* stale on arrival: without revalidation it could never be used */
+	if (m.lifetime <= m.initial_age)
+		return;
+	nl = cache_vary_names(resp, names, sizeof(names));
+	vl = nl < 0 ? nl : cache_vary_key(names, (size_t)nl, &rq, vkey, sizeof(vkey));
+	if (vl < 0 || stored_text(resp, &cc, m.t.response_time, &head)) {
+		buf_free(head.p, head.cap);
+		return;
+	}
+	c->fill = cache_entry_new(c->st, c->key, c->klen, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
+	buf_free(head.p, head.cap);
+}
+
+void hcache_resp_body(struct hconn *x, const char *p, size_t n)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c || !c->fill || !n)
+		return;
+	if (cache_entry_append(c->st, c->fill, p, n)) {
+		cache_entry_put(c->st, c->fill);
+		c->fill = NULL;
+	}
+}
+
+void hcache_resp_end(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c || !c->fill)
+		return;
+	(void)cache_store_insert(c->st, c->fill);
+	c->fill = NULL;
+	hcache_sync(lp);
+}
