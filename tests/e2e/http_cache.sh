@@ -3,8 +3,10 @@
 # with max-age (nginx `expires 60s`) is stored on the first GET and the second GET and a
 # HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
 # request; the hit carries Age, its body byte-exact); a request with Cache-Control: no-cache goes to nginx; a private response
-# is never answered from the store; an object over max_object_kb is passed on and not
-# stored; /stats counts hits, misses and the objects held.
+# is never answered from the store; a Vary response is stored per value of the field
+# it names; a POST answered 204 invalidates the URL's stored response; an object over
+# max_object_kb is passed on and not stored; /stats counts hits, misses, invalidations
+# and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -15,9 +17,13 @@ NGINX_HTTP_EXTRA="    server {
         root $TMP/nginx/www;
         location / { expires 60s; }
         location /private/ { add_header Cache-Control private; expires 60s; }
+        location /vary/ { add_header Vary Accept-Language; expires 60s; }
+        location /inv/ { expires 60s; if (\$request_method = POST) { return 204; } }
     }"
 start_nginx
-mkdir -p "$TMP/nginx/www/private"
+mkdir -p "$TMP/nginx/www/private" "$TMP/nginx/www/vary" "$TMP/nginx/www/inv"
+echo "vary page" >"$TMP/nginx/www/vary/v.html"
+echo "inv page" >"$TMP/nginx/www/inv/i.html"
 head -c 300000 /dev/urandom >"$TMP/nginx/www/300k.bin"
 echo "private page" >"$TMP/nginx/www/private/p.html"
 chmod -R 755 "$TMP/nginx/www"
@@ -67,6 +73,25 @@ done
 wait_until 5 origin_saw GET /private/p.html 2 || die "a private response was answered from the cache"
 say "ok: private is not stored"
 
+# Vary: one stored response per Accept-Language
+for lang in en en fr en fr; do
+	curl_app -H "Accept-Language: $lang" http://10.77.1.2:8081/vary/v.html
+	assert_eq "vary page" "$CURL_OUT" "Accept-Language: $lang"
+done
+wait_until 5 origin_saw GET /vary/v.html 2 || die "nginx saw $(origin_gets GET /vary/v.html) GETs of a Vary page, want 2 (en, fr)"
+say "ok: Vary: one stored response per Accept-Language value"
+
+# a non-error answer to an unsafe request invalidates the URL's stored response
+curl_app http://10.77.1.2:8081/inv/i.html
+curl_app http://10.77.1.2:8081/inv/i.html
+wait_until 5 origin_saw GET /inv/i.html 1 || die "the second GET of /inv/i.html reached nginx"
+curl_app -X POST -d x http://10.77.1.2:8081/inv/i.html
+curl_app http://10.77.1.2:8081/inv/i.html
+assert_eq "inv page" "$CURL_OUT" "GET after the POST"
+wait_until 5 origin_saw GET /inv/i.html 2 || die "a GET after a POST answered 204 was answered from the cache"
+assert_eq 1 "$(stat_value hermes_http_cache_invalidations_total)" "invalidations"
+say "ok: POST invalidated the stored response"
+
 for _ in 1 2; do
 	in_app curl -sS --max-time 10 -o "$TMP/big.got" http://10.77.1.2:8081/1m.bin || die "1 MiB GET failed"
 	cmp -s "$TMP/big.got" "$TMP/nginx/www/1m.bin" || die "1 MiB body differs"
@@ -76,6 +101,6 @@ say "ok: 1 MiB over max_object_kb passed on, not stored"
 
 assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cache hits"
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
-assert_eq 1 "$(stat_value hermes_http_cache_objects)" "objects held"
+assert_eq 4 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache, private, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache, private, Vary, invalidation, max_object_kb, metrics"
