@@ -244,8 +244,10 @@ struct cache_entry *cache_store_get(struct cache_store *st, const char *key, siz
 }
 
 int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const char *head, size_t head_len,
-			const struct cache_meta *meta)
+			const struct cache_meta *meta, struct cache_entry **fresh)
 {
+	int err;
+
 	struct cache_entry *n = cache_entry_new(st, e->key, e->klen, e->vary_names, e->vnlen, e->vary_key, e->vklen,
 						head, head_len, meta);
 
@@ -260,7 +262,13 @@ int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const cha
 	n->body = e->body;
 	n->body->refs++;
 	n->charge += n->body->len;
-	return cache_store_insert(st, n);
+	n->refs++; /* kept across the insert, which may free an entry larger than the store */
+	err = cache_store_insert(st, n);
+	if (!err && fresh)
+		*fresh = n;
+	else
+		cache_entry_put(st, n);
+	return err;
 }
 
 int cache_store_purge(struct cache_store *st, const char *key, size_t klen)

@@ -88,9 +88,10 @@ struct cache_entry *cache_store_get(struct cache_store *st, const char *key, siz
 void cache_entry_put(struct cache_store *st, struct cache_entry *e);
 /* e refreshed by a 304: a new entry with the merged head and new meta, sharing e's body,
  * replaces e in the store (if e is still there; it is inserted either way). The caller
- * keeps its reference on e. 0, -ENOMEM or -EFBIG. */
+ * keeps its reference on e, and gets one on the new entry in *fresh (when not NULL).
+ * 0, -ENOMEM or -EFBIG. */
 int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const char *head, size_t head_len,
-			const struct cache_meta *meta);
+			const struct cache_meta *meta, struct cache_entry **fresh);
 /* Every variant stored under key removed (purge by URL, invalidation). Returns how many. */
 int cache_store_purge(struct cache_store *st, const char *key, size_t klen);
 

@@ -579,7 +579,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 {
 	struct hmsg resp;
 	uint32_t on;
-	int n;
+	int n, rev;
 
 	if (x->state != HC_WAIT || !x->up)
 		return;
@@ -612,11 +612,15 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 			return;
 		}
 	}
-	if (exch_resp_head(lp, x, &resp)) {
+	rev = hcache_revalidated(lp, x, &resp);
+	if (rev < 0 || (!rev && exch_resp_head(lp, x, &resp))) {
 		exch_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 		return;
 	}
 	hup_head_done(lp, x->up, n);
+	if (rev) /* a 304 refreshed the stored response, which answers: the connection is free */
+		exch_drop_upstream(lp, x, resp.version_minor && !hup_pending(x->up) &&
+					  !hreq_any_token(resp.headers, resp.n_headers, "Connection", "close"));
 	if (x->up_hedged)
 		lp->st.http_hedge_wins++;
 	while (x->n_hedged) /* the losers */

@@ -2,10 +2,12 @@
  * the store (cache_store.c) and answers it from there when the rules (cache_policy.c)
  * say the stored response may be used, copies a storable response into a new entry as
  * it passes, and removes what an unsafe request invalidates. The rules take the time as
- * seconds of the wall clock, which HTTP dates are in. Not done here yet: revalidation
- * of a stale entry with a conditional request (a stale entry is fetched again whole and
- * replaced), stale-while-revalidate and stale-if-error, Range and conditional requests
- * from clients (they go upstream), collapsed forwarding, purge by URL from hermesctl. */
+ * seconds of the wall clock, which HTTP dates are in. A stored response that must be
+ * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
+ * refreshes it and it answers; anything else replaces it. Not done here yet:
+ * stale-while-revalidate (validated at once instead) and stale-if-error, Range and
+ * conditional requests from clients (they go upstream), collapsed forwarding, purge by
+ * URL from hermesctl. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct hcache_req {
 	struct cache_store *st;
 	struct cache_entry *hit;  /* being sent from the store */
 	struct cache_entry *fill; /* being filled from the upstream's response */
+	struct cache_entry *stale; /* being revalidated: the request went with its validators */
 	size_t sent;              /* of hit's body */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
@@ -87,6 +90,7 @@ void hcache_release(struct hconn *x)
 		return;
 	cache_entry_put(c->st, c->hit);
 	cache_entry_put(c->st, c->fill);
+	cache_entry_put(c->st, c->stale);
 	free(c);
 	x->cache = NULL;
 }
@@ -137,6 +141,22 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	return true;
 }
 
+/* The request to the origin (x->out, a head without a body: its end mark is its last two
+ * bytes, "\r\n" or the empty record) gets stored's validators. 0 or -ENOMEM. */
+static int add_validators(struct hconn *x, const struct hmsg *stored)
+{
+	struct h1_header v[2];
+	unsigned n = cache_conditional(stored, v, 2);
+	struct hmsg_w w = { .b = &x->out, .rec = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 };
+
+	if (!n || x->out.len < 2)
+		return -EINVAL;
+	x->out.len -= 2;
+	for (unsigned i = 0; i < n; i++)
+		hmsg_w_field(&w, v[i].name.p, v[i].name.len, v[i].value.p, v[i].value.len);
+	return hmsg_w_end(&w);
+}
+
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 {
 	struct cache_store *st = lp->http->cache;
@@ -177,6 +197,11 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 			if (u == CACHE_USE_STALE)
 				st->stats.stale_served++;
 			return true;
+		}
+		/* the origin may say it has not changed (304): keep it for that answer */
+		if ((u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) && !add_validators(x, &sh)) {
+			x->cache->stale = e;
+			e = NULL;
 		}
 	}
 	cache_entry_put(st, e);
@@ -290,6 +315,44 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 	}
 	c->fill = cache_entry_new(c->st, c->key, c->klen, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
 	buf_free(head.p, head.cap);
+}
+
+int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_entry *fresh = NULL;
+	struct hmsg sh, merged, nh;
+	struct hbuf head = { 0 };
+	struct cache_cc cc;
+	struct cache_meta m;
+	int err;
+
+	if (!c || !c->stale || resp->status != 304)
+		return 0;
+	if (stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
+		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
+	cache_cc_head(&merged, false, &cc);
+	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
+	m.initial_age = cache_initial_age(resp, &m.t);
+	m.lifetime = cache_lifetime(&hcache_conf, &merged, &cc, &m.t);
+	err = stored_text(&merged, &cc, m.t.response_time, &head);
+	if (!err)
+		err = cache_store_refresh(c->st, c->stale, head.p, head.len, &m, &fresh);
+	buf_free(head.p, head.cap);
+	if (!err && stored_head(fresh, &nh))
+		err = -EBADMSG;
+	if (!err && !hcache_serve(lp, x, fresh, &nh, cache_current_age(m.initial_age, &m.t, m.t.response_time)))
+		err = -EMSGSIZE;
+	if (err) {
+		cache_entry_put(c->st, fresh);
+		return err;
+	}
+	cache_entry_put(c->st, c->stale);
+	c->stale = NULL;
+	c->st->stats.revalidations++;
+	lp->st.http_cache_revalidations++;
+	hcache_sync(lp);
+	return 1;
 }
 
 void hcache_resp_body(struct hconn *x, const char *p, size_t n)

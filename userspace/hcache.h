@@ -31,6 +31,11 @@ bool hcache_send(struct loop *lp, struct hconn *x);
 /* The final response head from upstream: invalidation for an unsafe request; for a GET
  * whose response may be stored, a new entry that the body is copied into. */
 void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp);
+/* The final response head from upstream to a request that went with a stored
+ * response's validators: a 304 that selects it refreshes it, which then answers (x is
+ * in HC_RESP, as after a hit; the upstream connection is free). 1 then, 0 when this is
+ * not such a 304 (the response goes on), -errno for a 304 that cannot be used. */
+int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp);
 /* Body bytes (the payload, without chunked framing) as they go to the client. */
 void hcache_resp_body(struct hconn *x, const char *p, size_t n);
 /* The response ended whole: its entry into the store. */

@@ -260,6 +260,8 @@ enum udp_drop {
 	     "GET and HEAD requests looked up in the HTTP cache, by result (hit: answered from the store).", \
 	     "result", http_cache_hits, "hit", http_cache_misses, "miss") \
 	VALUE(http_cache_stores, counter, "hermes_http_cache_stores_total", "Responses stored in the HTTP cache.") \
+	VALUE(http_cache_revalidations, counter, "hermes_http_cache_revalidations_total", \
+	      "Stored responses the origin confirmed with a 304 to a conditional request, then served refreshed.") \
 	VALUE(http_cache_evictions, counter, "hermes_http_cache_evictions_total", \
 	      "Stored responses evicted, least recently used first, to make room.") \
 	VALUE(http_cache_invalidations, counter, "hermes_http_cache_invalidations_total", \

@@ -2,8 +2,9 @@
 # http_cache: the http action's HTTP cache (section cache) in front of nginx. A response
 # with max-age (nginx `expires 60s`) is stored on the first GET and the second GET and a
 # HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
-# request; the hit carries Age, its body byte-exact); a request with Cache-Control: no-cache goes to nginx; a private response
-# is never answered from the store; a Vary response is stored per value of the field
+# request; the hit carries Age, its body byte-exact); a request with Cache-Control:
+# no-cache goes to nginx with the stored ETag, and nginx's 304 refreshes the stored
+# response, which answers; a private response is never answered from the store; a Vary response is stored per value of the field
 # it names; a POST answered 204 invalidates the URL's stored response; an object over
 # max_object_kb is passed on and not stored; /stats counts hits, misses, invalidations
 # and the objects held.
@@ -61,10 +62,17 @@ in_app curl -sS --max-time 10 -I -o "$TMP/head.txt" http://10.77.1.2:8081/300k.b
 assert_file_match "$TMP/head.txt" '^Age: ' "a HEAD answered from the stored GET"
 [ "$(origin_gets HEAD /300k.bin)" = 0 ] || die "the HEAD reached nginx"
 
-in_app curl -sS --max-time 10 -o /dev/null -H 'Cache-Control: no-cache' http://10.77.1.2:8081/300k.bin ||
-	die "no-cache GET failed"
+# no-cache: validated with the origin, which answers 304 to the stored ETag; the client
+# gets the stored response, refreshed, whole
+in_app curl -sS --max-time 10 -D "$TMP/h3.txt" -o "$TMP/d.got" -H 'Cache-Control: no-cache' \
+	http://10.77.1.2:8081/300k.bin || die "no-cache GET failed"
 wait_until 5 origin_saw GET /300k.bin 2 || die "a no-cache request did not reach nginx"
-say "ok: Cache-Control: no-cache goes to the origin"
+grep '"GET /300k.bin ' "$NGINX_ACCESS_LOG" | tail -n 1 | grep -q '" 304 ' ||
+	die "the no-cache request was not conditional: nginx logged $(grep '"GET /300k.bin ' "$NGINX_ACCESS_LOG" | tail -n 1)"
+cmp -s "$TMP/d.got" "$TMP/nginx/www/300k.bin" || die "the revalidated response's body differs"
+assert_file_match "$TMP/h3.txt" '^HTTP/1.1 200' "the client gets 200, not the origin's 304"
+assert_eq 1 "$(stat_value hermes_http_cache_revalidations_total)" "revalidations"
+say "ok: Cache-Control: no-cache revalidates with the origin (304), the stored body answers"
 
 for _ in 1 2; do
 	curl_app http://10.77.1.2:8081/private/p.html
@@ -103,4 +111,4 @@ assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cach
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
 assert_eq 4 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache, private, Vary, invalidation, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache revalidated (304), private, Vary, invalidation, max_object_kb, metrics"

@@ -256,7 +256,7 @@ static bool test_limits(void)
 static bool test_refresh(void)
 {
 	struct cache_store st;
-	struct cache_entry *e, *n;
+	struct cache_entry *e, *n, *f = NULL;
 	struct cache_meta m = { .t = { 10, 11 }, .initial_age = 1, .lifetime = 600 };
 
 	cache_store_init(&st, 1 << 20, 1 << 16);
@@ -264,9 +264,11 @@ static bool test_refresh(void)
 	e = cache_store_get(&st, "http://a/r", 10, no_fields());
 	if (!ASSERT_TRUE(e, "stored"))
 		return false;
-	ASSERT_EQ(cache_store_refresh(&st, e, "NEWHEAD", 7, &m), 0, "refreshed by a 304");
+	ASSERT_EQ(cache_store_refresh(&st, e, "NEWHEAD", 7, &m, &f), 0, "refreshed by a 304");
 	n = cache_store_get(&st, "http://a/r", 10, no_fields());
 	ASSERT_TRUE(n && n != e, "a new entry");
+	ASSERT_TRUE(f == n && n->refs == 3, "handed back with a reference: the store's, f's and n's");
+	cache_entry_put(&st, f);
 	ASSERT_TRUE(n && n->body == e->body && n->body->refs == 2, "sharing the body");
 	ASSERT_TRUE(n && !strcmp(n->head, "NEWHEAD") && n->meta.lifetime == 600 && n->meta.t.response_time == 11,
 		    "new head and meta");
