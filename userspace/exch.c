@@ -326,7 +326,8 @@ static void exch_attempt_failed(struct loop *lp, struct hconn *x, int why, int e
 		return;
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
-	http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
+	if (!hcache_stale_on_error(lp, x, 0))
+		http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
 }
 
 /* ---- hedging (hedge_on_per_try_timeout) ---- */
@@ -613,13 +614,15 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 		}
 	}
 	rev = hcache_revalidated(lp, x, &resp);
+	if (!rev && resp.status >= 500 && hcache_stale_on_error(lp, x, resp.status))
+		rev = 2; /* the stored response answers; the upstream's body is left unread */
 	if (rev < 0 || (!rev && exch_resp_head(lp, x, &resp))) {
 		exch_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 		return;
 	}
 	hup_head_done(lp, x->up, n);
-	if (rev) /* a 304 refreshed the stored response, which answers: the connection is free */
-		exch_drop_upstream(lp, x, resp.version_minor && !hup_pending(x->up) &&
+	if (rev) /* the stored response answers (refreshed by a 304: the connection is free) */
+		exch_drop_upstream(lp, x, rev == 1 && resp.version_minor && !hup_pending(x->up) &&
 					  !hreq_any_token(resp.headers, resp.n_headers, "Connection", "close"));
 	if (x->up_hedged)
 		lp->st.http_hedge_wins++;
@@ -821,7 +824,9 @@ void exch_deadlines(struct loop *lp, struct hconn *x)
 		lp->st.http_upstream_failures[HUP_F_TIMEOUT - 1] += (x->up ? 1 : 0) + x->n_hedged;
 		if (x->streaming && !x->req_done)
 			x->close_after = true;
-		http_reply(lp, x, 504, "request timeout", x->close_after);
+		exch_drop_all(lp, x);
+		if (!hcache_stale_on_error(lp, x, 0))
+			http_reply(lp, x, 504, "request timeout", x->close_after);
 		return;
 	}
 	if (x->state == HC_BACKOFF && now >= x->backoff_until_ms) {

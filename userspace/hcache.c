@@ -4,8 +4,9 @@
  * it passes, and removes what an unsafe request invalidates. The rules take the time as
  * seconds of the wall clock, which HTTP dates are in. A stored response that must be
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
- * refreshes it and it answers; anything else replaces it. Not done here yet:
- * stale-while-revalidate (validated at once instead) and stale-if-error, Range and
+ * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
+ * stale-if-error window; anything else replaces it. Not done here yet:
+ * stale-while-revalidate (validated at once instead), Range and
  * conditional requests from clients (they go upstream), collapsed forwarding, purge by
  * URL from hermesctl. */
 #include <errno.h>
@@ -29,7 +30,10 @@ struct hcache_req {
 	struct cache_store *st;
 	struct cache_entry *hit;  /* being sent from the store */
 	struct cache_entry *fill; /* being filled from the upstream's response */
-	struct cache_entry *stale; /* being revalidated: the request went with its validators */
+	struct cache_entry *stale; /* must be validated: kept for a 304 (validators) and for
+				    * stale-if-error */
+	bool validators;          /* the request went with stale's validators */
+	struct cache_cc rcc;      /* the request's directives (flags and values) */
 	size_t sent;              /* of hit's body */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
@@ -184,6 +188,8 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	    h1_find(req->headers, req->n_headers, "if-modified-since"))
 		return false;
 	cache_cc_head(req, true, &rcc);
+	x->cache->rcc = rcc;
+	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
 	e = cache_store_get(st, key, (size_t)kl, req);
 	if (e && !stored_head(e, &sh)) {
 		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
@@ -198,8 +204,10 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 				st->stats.stale_served++;
 			return true;
 		}
-		/* the origin may say it has not changed (304): keep it for that answer */
-		if ((u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) && !add_validators(x, &sh)) {
+		/* the origin may say it has not changed (304), or fail (stale-if-error):
+		 * kept for those answers */
+		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
+			x->cache->validators = !add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}
@@ -327,7 +335,7 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 	struct cache_meta m;
 	int err;
 
-	if (!c || !c->stale || resp->status != 304)
+	if (!c || !c->stale || !c->validators || resp->status != 304)
 		return 0;
 	if (stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
 		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
@@ -353,6 +361,30 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 	lp->st.http_cache_revalidations++;
 	hcache_sync(lp);
 	return 1;
+}
+
+bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_entry *e = c ? c->stale : NULL;
+	struct cache_cc cc;
+	struct hmsg sh;
+	int64_t age;
+
+	if (!e || stored_head(e, &sh))
+		return false;
+	cache_cc_head(&sh, false, &cc);
+	age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());
+	if (!cache_stale_if_error(&hcache_conf, &c->rcc, &cc, e->meta.lifetime, age, status) ||
+	    !hcache_serve(lp, x, e, &sh, age))
+		return false;
+	c->stale = NULL; /* it is c->hit now */
+	c->st->stats.stale_served++;
+	lp->st.http_cache_stale_if_error++;
+	log_info("http conn %llu: %s %s: the origin %s: answered from the cache, stale by %llds (stale-if-error)",
+		 (unsigned long long)x->id, x->method, x->path, status ? "answered 5xx" : "failed",
+		 (long long)(age - e->meta.lifetime));
+	return true;
 }
 
 void hcache_resp_body(struct hconn *x, const char *p, size_t n)

@@ -36,6 +36,10 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
  * in HC_RESP, as after a hit; the upstream connection is free). 1 then, 0 when this is
  * not such a 304 (the response goes on), -errno for a 304 that cannot be used. */
 int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp);
+/* The origin failed (status 0: no answer, after the retries) or answered 500, 502, 503
+ * or 504: true when a stored response the request had to validate answers instead,
+ * within a stale-if-error window (RFC 5861 4; x is in HC_RESP, as after a hit). */
+bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status);
 /* Body bytes (the payload, without chunked framing) as they go to the client. */
 void hcache_resp_body(struct hconn *x, const char *p, size_t n);
 /* The response ended whole: its entry into the store. */

@@ -262,6 +262,8 @@ enum udp_drop {
 	VALUE(http_cache_stores, counter, "hermes_http_cache_stores_total", "Responses stored in the HTTP cache.") \
 	VALUE(http_cache_revalidations, counter, "hermes_http_cache_revalidations_total", \
 	      "Stored responses the origin confirmed with a 304 to a conditional request, then served refreshed.") \
+	VALUE(http_cache_stale_if_error, counter, "hermes_http_cache_stale_if_error_total", \
+	      "Stale stored responses served in place of an origin's error or failure (stale-if-error).") \
 	VALUE(http_cache_evictions, counter, "hermes_http_cache_evictions_total", \
 	      "Stored responses evicted, least recently used first, to make room.") \
 	VALUE(http_cache_invalidations, counter, "hermes_http_cache_invalidations_total", \

@@ -1,18 +1,21 @@
 #!/bin/bash
 # http_cache: the http action's HTTP cache (section cache) in front of nginx. A response
-# with max-age (nginx `expires 60s`) is stored on the first GET and the second GET and a
+# with max-age (nginx `expires 60s`) is stored on the first GET; the second GET and a
 # HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
-# request; the hit carries Age, its body byte-exact); a request with Cache-Control:
+# request; the hit carries Age, its body byte-exact). A request with Cache-Control:
 # no-cache goes to nginx with the stored ETag, and nginx's 304 refreshes the stored
-# response, which answers; a private response is never answered from the store; a Vary response is stored per value of the field
-# it names; a POST answered 204 invalidates the URL's stored response; an object over
-# max_object_kb is passed on and not stored; /stats counts hits, misses, invalidations
-# and the objects held.
+# response, which answers. A private response is never answered from the store; a Vary
+# response is stored per value of the field it names; a POST answered 204 invalidates
+# the URL's stored response. A stale response with stale-if-error answers in place of
+# nginx's 503 (and of a refused connection once nginx is gone); one without lets the 503
+# pass. An object over max_object_kb is passed on and not stored. /stats counts hits,
+# misses, revalidations, stale-if-error answers, invalidations and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 topo_up
-# port 8081: the same files, with freshness (and one private path)
+# port 8081: the same files, with freshness, and paths that are private, vary, accept a
+# POST or fail on demand
 NGINX_HTTP_EXTRA="    server {
         listen 10.77.1.2:8081;
         root $TMP/nginx/www;
@@ -20,9 +23,20 @@ NGINX_HTTP_EXTRA="    server {
         location /private/ { add_header Cache-Control private; expires 60s; }
         location /vary/ { add_header Vary Accept-Language; expires 60s; }
         location /inv/ { expires 60s; if (\$request_method = POST) { return 204; } }
+        location /sie/ {
+            add_header Cache-Control \"max-age=1, stale-if-error=60\";
+            if (-f \$document_root/down) { return 503; }
+        }
+        location /nosie/ {
+            add_header Cache-Control max-age=1;
+            if (-f \$document_root/down) { return 503; }
+        }
     }"
 start_nginx
-mkdir -p "$TMP/nginx/www/private" "$TMP/nginx/www/vary" "$TMP/nginx/www/inv"
+mkdir -p "$TMP/nginx/www/private" "$TMP/nginx/www/vary" "$TMP/nginx/www/inv" "$TMP/nginx/www/sie" \
+	"$TMP/nginx/www/nosie"
+echo "sie page" >"$TMP/nginx/www/sie/s.html"
+echo "nosie page" >"$TMP/nginx/www/nosie/n.html"
 echo "vary page" >"$TMP/nginx/www/vary/v.html"
 echo "inv page" >"$TMP/nginx/www/inv/i.html"
 head -c 300000 /dev/urandom >"$TMP/nginx/www/300k.bin"
@@ -100,6 +114,21 @@ wait_until 5 origin_saw GET /inv/i.html 2 || die "a GET after a POST answered 20
 assert_eq 1 "$(stat_value hermes_http_cache_invalidations_total)" "invalidations"
 say "ok: POST invalidated the stored response"
 
+# stale-if-error: max-age=1 responses, stale 2 s later, when nginx answers 503: the one
+# with stale-if-error=60 is answered from the store, the other gets the 503
+curl_app http://10.77.1.2:8081/sie/s.html
+curl_app http://10.77.1.2:8081/nosie/n.html
+sleep 2
+touch "$TMP/nginx/www/down"
+curl_app http://10.77.1.2:8081/sie/s.html
+assert_eq "sie page" "$CURL_OUT" "a stale response in its stale-if-error window answers a 503"
+wait_until 5 origin_saw GET /sie/s.html 2 || die "the stale request did not reach nginx"
+grep '"GET /sie/s.html ' "$NGINX_ACCESS_LOG" | tail -n 1 | grep -q '" 503 ' || die "nginx did not answer 503"
+curl_app -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/nosie/n.html
+assert_eq 503 "$CURL_OUT" "without stale-if-error the origin's 503 passes"
+assert_eq 1 "$(stat_value hermes_http_cache_stale_if_error_total)" "stale-if-error answers"
+rm -f "$TMP/nginx/www/down"
+
 for _ in 1 2; do
 	in_app curl -sS --max-time 10 -o "$TMP/big.got" http://10.77.1.2:8081/1m.bin || die "1 MiB GET failed"
 	cmp -s "$TMP/big.got" "$TMP/nginx/www/1m.bin" || die "1 MiB body differs"
@@ -107,8 +136,17 @@ done
 wait_until 5 origin_saw GET /1m.bin 2 || die "an object over max_object_kb was stored"
 say "ok: 1 MiB over max_object_kb passed on, not stored"
 
+# nginx gone: the connection refused, the stale response answers all the same
+kill "$NGINX_PID"
+# shellcheck disable=SC2317 # called through wait_until
+nginx_gone() { ! ip netns exec "$NS_S" ss -ltn | grep -q '10.77.1.2:8081 '; }
+wait_until 5 nginx_gone || die "nginx still listens after TERM"
+curl_app http://10.77.1.2:8081/sie/s.html
+assert_eq "sie page" "$CURL_OUT" "a stale response in its stale-if-error window answers a refused connection"
+assert_eq 2 "$(stat_value hermes_http_cache_stale_if_error_total)" "stale-if-error answers"
+
 assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cache hits"
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
-assert_eq 4 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv)"
+assert_eq 6 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv, sie, nosie)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache revalidated (304), private, Vary, invalidation, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
