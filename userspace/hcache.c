@@ -6,9 +6,9 @@
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
  * stale-if-error window; anything else replaces it. Not done here yet:
- * stale-while-revalidate (validated at once instead), Range and
- * conditional requests from clients (they go upstream), collapsed forwarding, purge by
- * URL from hermesctl. */
+ * stale-while-revalidate (validated at once instead), conditional requests from clients
+ * (they go upstream), collapsed forwarding, purge by URL from hermesctl. A Range is
+ * served from a whole stored 200 as a 206 (one range; others get the whole 200). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,8 @@ struct hcache_req {
 				    * stale-if-error */
 	bool validators;          /* the request went with stale's validators */
 	struct cache_cc rcc;      /* the request's directives (flags and values) */
-	size_t sent;              /* of hit's body */
+	size_t sent, end;         /* of hit's body: the next byte and the end to send */
+	char range[64];           /* the request's Range value ("": none) */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
 	size_t klen;
@@ -108,26 +109,51 @@ static int stored_head(const struct cache_entry *e, struct hmsg *h)
 	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
 }
 
-/* Answer x from e (stored head sh) with Age; false when the head would not fit now. */
+/* The slice of a 200's body of len bytes the request's Range asks for: true with
+ * [*first, *last], false for the whole body (no Range, one not satisfiable or several:
+ * RFC 9110 14.2 lets a server ignore it). */
+static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t len, int64_t *first, int64_t *last)
+{
+	struct hmsg r = { .n_headers = 1 };
+
+	if (!x->cache->range[0] || x->is_head || sh->status != 200)
+		return false;
+	r.headers[0] = (struct h1_header){ .name = { "Range", 5 },
+					   .value = { x->cache->range, strlen(x->cache->range) } };
+	return cache_range(&r, (int64_t)len, first, last) == 1;
+}
+
+/* Answer x from e (stored head sh) with Age, or the slice its Range asks for as a 206;
+ * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
 {
-	size_t len = e->body->len, need = e->head_len + 192;
+	size_t len = e->body->len, need = e->head_len + 256;
+	int64_t first = 0, last = (int64_t)len - 1;
+	bool slice = hcache_slice(x, sh, len, &first, &last);
+	int status = slice ? 206 : sh->status;
 	struct hmsg out;
 	struct hmsg_w w;
-	char num[24];
+	char num[80];
 	int n;
 
 	if (need > http_conn_room(x))
 		return false;
-	x->status = sh->status;
-	x->no_body = x->is_head || sh->status == 204 || sh->status == 304;
+	x->status = status;
+	x->no_body = x->is_head || status == 204 || status == 304;
 	x->req_done = x->buffered = true;
 	cache_served_fields(sh, &out);
-	http_head_begin(x, &w, sh->status, sh->reason);
+	if (slice) {
+		len = (size_t)(last - first + 1);
+		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
+		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, e->body->len);
+		http_head_field(x, &w, "Content-Range", 13, num, (size_t)n);
+	} else {
+		http_head_begin(x, &w, sh->status, sh->reason);
+	}
 	for (unsigned i = 0; i < out.n_headers; i++)
 		http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
 				out.headers[i].value.len);
-	if (sh->status != 204 && sh->status != 304) {
+	if (status != 204 && status != 304) {
 		n = snprintf(num, sizeof(num), "%zu", len);
 		http_head_field(x, &w, "Content-Length", 14, num, (size_t)n);
 	}
@@ -135,13 +161,14 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	http_head_field(x, &w, "Age", 3, num, (size_t)n);
 	http_head_hermes(lp, x, &w);
 	http_head_end(lp, x, &w, H2X_CL, x->no_body ? 0 : (long long)len, x->no_body || !len);
-	http_count_status(lp, x, sh->status);
+	http_count_status(lp, x, status);
 	x->cache->hit = e;
-	x->cache->sent = 0;
+	x->cache->sent = (size_t)first;
+	x->cache->end = (size_t)first + len;
 	x->resp_done = x->no_body || !len;
 	x->state = HC_RESP;
 	log_debug("http conn %llu: %s %s -> %d from the cache (age %llds)", (unsigned long long)x->id, x->method,
-		  x->path, sh->status, (long long)age);
+		  x->path, status, (long long)age);
 	return true;
 }
 
@@ -182,11 +209,19 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		return false;
 	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
-	/* a slice or a conditional of the client's own: the origin answers it */
-	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "range") ||
-	    h1_find(req->headers, req->n_headers, "if-none-match") ||
-	    h1_find(req->headers, req->n_headers, "if-modified-since"))
+	/* a conditional of the client's own: the origin answers it */
+	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-none-match") ||
+	    h1_find(req->headers, req->n_headers, "if-modified-since") || h1_find(req->headers, req->n_headers, "if-range"))
 		return false;
+	/* a Range is served from a whole stored 200 (hcache_slice); a long one goes upstream */
+	{
+		const struct h1_header *r = h1_find(req->headers, req->n_headers, "range");
+
+		if (r && r->value.len >= sizeof(x->cache->range))
+			return false;
+		if (r)
+			memcpy(x->cache->range, r->value.p, r->value.len);
+	}
 	cache_cc_head(req, true, &rcc);
 	x->cache->rcc = rcc;
 	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
@@ -232,12 +267,12 @@ bool hcache_send(struct loop *lp, struct hconn *x)
 	if (!c || !c->hit)
 		return false;
 	if (!x->resp_done) {
-		left = c->hit->body->len - c->sent;
+		left = c->end - c->sent;
 		room = http_conn_room(x);
 		n = left < room ? left : room;
 		http_conn_out(x, c->hit->body->data + c->sent, n);
 		c->sent += n;
-		x->resp_done = c->sent == c->hit->body->len;
+		x->resp_done = c->sent == c->end;
 	}
 	return true;
 }

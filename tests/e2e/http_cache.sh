@@ -2,9 +2,9 @@
 # http_cache: the http action's HTTP cache (section cache) in front of nginx. A response
 # with max-age (nginx `expires 60s`) is stored on the first GET; the second GET and a
 # HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
-# request; the hit carries Age, its body byte-exact). A request with Cache-Control:
-# no-cache goes to nginx with the stored ETag, and nginx's 304 refreshes the stored
-# response, which answers. A private response is never answered from the store; a Vary
+# request; the hit carries Age, its body byte-exact), and two Range requests as 206
+# slices of it. A request with Cache-Control: no-cache goes to nginx with the stored
+# ETag, and nginx's 304 refreshes the stored response, which answers. A private response is never answered from the store; a Vary
 # response is stored per value of the field it names; a POST answered 204 invalidates
 # the URL's stored response. A stale response with stale-if-error answers in place of
 # nginx's 503 (and of a refused connection once nginx is gone); one without lets the 503
@@ -75,6 +75,17 @@ assert_file_match "$TMP/h2c.txt" '^age: [0-9]+' "the HTTP/2 hit carries age"
 in_app curl -sS --max-time 10 -I -o "$TMP/head.txt" http://10.77.1.2:8081/300k.bin || die "HEAD failed"
 assert_file_match "$TMP/head.txt" '^Age: ' "a HEAD answered from the stored GET"
 [ "$(origin_gets HEAD /300k.bin)" = 0 ] || die "the HEAD reached nginx"
+
+# Range: a slice of the stored 200 as a 206
+in_app curl -sS --max-time 10 -r 100-199 -D "$TMP/r.txt" -o "$TMP/r.got" http://10.77.1.2:8081/300k.bin ||
+	die "Range GET failed"
+assert_file_match "$TMP/r.txt" '^HTTP/1.1 206' "a Range request answered 206 from the store"
+assert_file_match "$TMP/r.txt" '^Content-Range: bytes 100-199/300000' "its Content-Range"
+cmp -s "$TMP/r.got" <(tail -c +101 "$TMP/nginx/www/300k.bin" | head -c 100) || die "the 206's bytes differ"
+in_app curl -sS --max-time 10 -r -50 -o "$TMP/r2.got" http://10.77.1.2:8081/300k.bin || die "suffix Range GET failed"
+cmp -s "$TMP/r2.got" <(tail -c 50 "$TMP/nginx/www/300k.bin") || die "the suffix range's bytes differ"
+[ "$(origin_gets GET /300k.bin)" = 1 ] || die "a Range request reached nginx"
+say "ok: Range requests served from the stored response"
 
 # no-cache: validated with the origin, which answers 304 to the stored ETag; the client
 # gets the stored response, refreshed, whole
@@ -149,4 +160,4 @@ assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cach
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
 assert_eq 6 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv, sie, nosie)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD and Range from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
