@@ -607,6 +607,31 @@ int cache_merge_304(const struct hmsg *stored, const struct hmsg *r304, struct h
 	return 0;
 }
 
+bool cache_not_modified(const struct hmsg *req, const struct hmsg *stored)
+{
+	const struct h1_header *etag = field(stored, "etag"), *ims = field(req, "if-modified-since");
+	bool inm = false;
+	int64_t since, last;
+
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		struct h1_slice rest = req->headers[i].value, e;
+
+		if (!h1_slice_caseeq(req->headers[i].name, "if-none-match"))
+			continue;
+		inm = true;
+		while (cache_list_next(&rest, &e))
+			if (h1_slice_eq(e, "*") ||
+			    (etag && opaque(e).len == opaque(etag->value).len &&
+			     !memcmp(opaque(e).p, opaque(etag->value).p, opaque(e).len)))
+				return true;
+	}
+	if (inm || !ims || cache_date_parse(ims->value, &since))
+		return false;
+	if (!date_of(stored, "last-modified", &last) && !date_of(stored, "date", &last))
+		return false;
+	return last <= since;
+}
+
 /* ---- serving ---- */
 
 int64_t cache_age_value(int64_t age)

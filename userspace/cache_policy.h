@@ -98,6 +98,13 @@ bool cache_304_selects(const struct hmsg *stored, const struct hmsg *r304);
  * -EMSGSIZE (more than H1_HEADERS_CAP fields). */
 int cache_merge_304(const struct hmsg *stored, const struct hmsg *r304, struct hmsg *out);
 
+/* Do a client's own conditionals, evaluated against a stored response it may use,
+ * say "not modified" (RFC 9111 4.3.2, RFC 9110 13.2.2)? If-None-Match: one of its
+ * entity tags (or *) matches stored's ETag by weak comparison; without If-None-Match,
+ * If-Modified-Since: stored's Last-Modified (else its Date) is not later. Then the
+ * client gets a 304 from the store. */
+bool cache_not_modified(const struct hmsg *req, const struct hmsg *stored);
+
 /* ---- serving ---- */
 /* The Age value to send for a current age (capped at CACHE_DELTA_MAX). */
 int64_t cache_age_value(int64_t age);

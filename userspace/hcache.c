@@ -6,9 +6,10 @@
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
  * stale-if-error window; anything else replaces it. Not done here yet:
- * stale-while-revalidate (validated at once instead), conditional requests from clients
- * (they go upstream), collapsed forwarding, purge by URL from hermesctl. A Range is
- * served from a whole stored 200 as a 206 (one range; others get the whole 200). */
+ * stale-while-revalidate (validated at once instead), collapsed forwarding, purge by URL
+ * from hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
+ * get the whole 200); a client's If-None-Match / If-Modified-Since that hold for a
+ * usable stored response get a 304 from it; If-Range goes upstream. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ struct hcache_req {
 	struct cache_entry *stale; /* must be validated: kept for a 304 (validators) and for
 				    * stale-if-error */
 	bool validators;          /* the request went with stale's validators */
+	bool not_modified;        /* the client's own conditionals hold for the stored
+				   * response it may use: a 304 answers */
 	struct cache_cc rcc;      /* the request's directives (flags and values) */
 	size_t sent, end;         /* of hit's body: the next byte and the end to send */
 	char range[64];           /* the request's Range value ("": none) */
@@ -129,8 +132,8 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 {
 	size_t len = e->body->len, need = e->head_len + 256;
 	int64_t first = 0, last = (int64_t)len - 1;
-	bool slice = hcache_slice(x, sh, len, &first, &last);
-	int status = slice ? 206 : sh->status;
+	bool slice = !x->cache->not_modified && hcache_slice(x, sh, len, &first, &last);
+	int status = x->cache->not_modified ? 304 : slice ? 206 : sh->status;
 	struct hmsg out;
 	struct hmsg_w w;
 	char num[80];
@@ -147,6 +150,8 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
 		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, e->body->len);
 		http_head_field(x, &w, "Content-Range", 13, num, (size_t)n);
+	} else if (status == 304) {
+		http_head_begin(x, &w, 304, (struct h1_slice){ "Not Modified", 12 });
 	} else {
 		http_head_begin(x, &w, sh->status, sh->reason);
 	}
@@ -195,7 +200,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	struct cache_entry *e;
 	struct cache_cc rcc, cc;
 	struct hmsg sh;
-	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method);
+	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
 	int64_t now = wall_s();
 	int kl;
 
@@ -209,10 +214,11 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		return false;
 	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
-	/* a conditional of the client's own: the origin answers it */
-	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-none-match") ||
-	    h1_find(req->headers, req->n_headers, "if-modified-since") || h1_find(req->headers, req->n_headers, "if-range"))
+	/* If-Range: the origin answers it */
+	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-range"))
 		return false;
+	cond = h1_find(req->headers, req->n_headers, "if-none-match") ||
+	       h1_find(req->headers, req->n_headers, "if-modified-since");
 	/* a Range is served from a whole stored 200 (hcache_slice); a long one goes upstream */
 	{
 		const struct h1_header *r = h1_find(req->headers, req->n_headers, "range");
@@ -232,6 +238,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 
 		cache_cc_head(&sh, false, &cc);
 		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
+		x->cache->not_modified = cond && cache_not_modified(req, &sh);
 		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
 			lp->st.http_cache_hits++;
 			st->stats.hits++;
@@ -242,7 +249,9 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		/* the origin may say it has not changed (304), or fail (stale-if-error):
 		 * kept for those answers */
 		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
-			x->cache->validators = !add_validators(x, &sh);
+			/* a client's own conditionals go as they are: the origin's 304 is theirs */
+			x->cache->validators = !cond && !add_validators(x, &sh);
+			x->cache->not_modified = false;
 			x->cache->stale = e;
 			e = NULL;
 		}

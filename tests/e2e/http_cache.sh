@@ -2,8 +2,8 @@
 # http_cache: the http action's HTTP cache (section cache) in front of nginx. A response
 # with max-age (nginx `expires 60s`) is stored on the first GET; the second GET and a
 # HEAD are answered from the store, to HTTP/1.1 and HTTP/2 clients (nginx logs one
-# request; the hit carries Age, its body byte-exact), and two Range requests as 206
-# slices of it. A request with Cache-Control: no-cache goes to nginx with the stored
+# request; the hit carries Age, its body byte-exact), If-None-Match requests (304 for
+# its ETag, 200 for another) and two Range requests as 206 slices of it. A request with Cache-Control: no-cache goes to nginx with the stored
 # ETag, and nginx's 304 refreshes the stored response, which answers. A private response is never answered from the store; a Vary
 # response is stored per value of the field it names; a POST answered 204 invalidates
 # the URL's stored response. A stale response with stale-if-error answers in place of
@@ -75,6 +75,14 @@ assert_file_match "$TMP/h2c.txt" '^age: [0-9]+' "the HTTP/2 hit carries age"
 in_app curl -sS --max-time 10 -I -o "$TMP/head.txt" http://10.77.1.2:8081/300k.bin || die "HEAD failed"
 assert_file_match "$TMP/head.txt" '^Age: ' "a HEAD answered from the stored GET"
 [ "$(origin_gets HEAD /300k.bin)" = 0 ] || die "the HEAD reached nginx"
+
+# the client's own conditional: a 304 from the store when it holds
+etag=$(tr -d '\r' <"$TMP/h2.txt" | sed -n 's/^ETag: //p')
+curl_app -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" http://10.77.1.2:8081/300k.bin
+assert_eq 304 "$CURL_OUT" "If-None-Match of the stored ETag"
+curl_app -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' http://10.77.1.2:8081/300k.bin
+assert_eq 200 "$CURL_OUT" "If-None-Match of another ETag"
+[ "$(origin_gets GET /300k.bin)" = 1 ] || die "a conditional request reached nginx"
 
 # Range: a slice of the stored 200 as a 206
 in_app curl -sS --max-time 10 -r 100-199 -D "$TMP/r.txt" -o "$TMP/r.got" http://10.77.1.2:8081/300k.bin ||
@@ -160,4 +168,4 @@ assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cach
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
 assert_eq 6 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv, sie, nosie)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD and Range from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD, If-None-Match and Range from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"

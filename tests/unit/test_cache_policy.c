@@ -431,6 +431,38 @@ static bool test_validation(void)
 	return true;
 }
 
+static bool not_modified(const char *req_fields, const char *stored_fields)
+{
+	char f[512];
+	struct hmsg req, st = RESP("200 OK", stored_fields);
+
+	snprintf(f, sizeof(f), "Host: a\r\n%s", req_fields);
+	req = head(true, "GET / HTTP/1.1", f);
+	return cache_not_modified(&req, &st);
+}
+
+/* RFC 9111 4.3.2, RFC 9110 13.1.1-13.1.3, 13.2.2 */
+static bool test_not_modified(void)
+{
+#define ST "ETag: \"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+	ASSERT_TRUE(not_modified("If-None-Match: \"v1\"\r\n", ST), "the ETag");
+	ASSERT_TRUE(not_modified("If-None-Match: \"x\", W/\"v1\"\r\n", ST), "in a list, weak comparison");
+	ASSERT_TRUE(not_modified("If-None-Match: \"x\"\r\nIf-None-Match: \"v1\"\r\n", ST), "on a second line");
+	ASSERT_TRUE(not_modified("If-None-Match: *\r\n", ST), "*");
+	ASSERT_TRUE(!not_modified("If-None-Match: \"v2\"\r\n", ST), "another ETag");
+	ASSERT_TRUE(!not_modified("If-None-Match: \"v2\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 09:00:00 GMT\r\n", ST),
+		    "If-Modified-Since is ignored beside If-None-Match");
+	ASSERT_TRUE(not_modified("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", ST), "not modified since");
+	ASSERT_TRUE(!not_modified("If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n", ST), "modified since");
+	ASSERT_TRUE(!not_modified("If-Modified-Since: yesterday\r\n", ST), "an invalid date is ignored");
+	ASSERT_TRUE(not_modified("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+				 "Date: Sun, 06 Nov 1994 08:00:00 GMT\r\n"), "Date stands for a missing Last-Modified");
+	ASSERT_TRUE(!not_modified("If-None-Match: \"v1\"\r\n", "X: y\r\n"), "no ETag stored");
+	ASSERT_TRUE(!not_modified("", ST), "no conditional");
+#undef ST
+	return true;
+}
+
 static int key_of(const char *first, const char *fields, bool tls, char *out)
 {
 	struct hmsg r = head(true, first, fields);
@@ -588,6 +620,7 @@ int main(void)
 	RUN(test_use);
 	RUN(test_stale_if_error);
 	RUN(test_validation);
+	RUN(test_not_modified);
 	RUN(test_key);
 	RUN(test_vary);
 	RUN(test_invalidation);
