@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "cache_key.h"
 #include "cache_policy.h"
 #include "cache_store.h"
@@ -41,7 +42,7 @@ struct hcache_req {
 	char range[64];           /* the request's Range value ("": none) */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
-	size_t klen;
+	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
 	char key[];
 };
 
@@ -193,6 +194,21 @@ static int add_validators(struct hconn *x, const struct hmsg *stored)
 	return hmsg_w_end(&w);
 }
 
+/* Where the request goes, written before its URI in the store's key: a Host field names
+ * the origin only as far as the route or the original destination agree with it, so a
+ * client that sends "Host: a.example" to another address cannot store responses that
+ * others asking a.example would get (poisoning through a transparent proxy). */
+static int origin_tag(const struct hconn *x, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	char a[ADDR_STRLEN];
+
+	if (x->r)
+		return snprintf(out, cap, "route %s ", x->r->name);
+	addr_from_hermes(&x->dst, &ss);
+	return snprintf(out, cap, "dst %s ", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
+}
+
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 {
 	struct cache_store *st = lp->http->cache;
@@ -202,17 +218,20 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	struct hmsg sh;
 	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
 	int64_t now = wall_s();
-	int kl;
+	int kl, tl;
 
 	if (!st || (!get && !unsafe))
 		return false;
-	kl = cache_key(req, x->fwd_tls, key, sizeof(key));
+	tl = origin_tag(x, key, sizeof(key));
+	kl = tl < 0 || (size_t)tl >= sizeof(key) ? -1 : cache_key(req, x->fwd_tls, key + tl, sizeof(key) - (size_t)tl);
 	if (kl < 0)
 		return false;
+	kl += tl;
 	x->cache = calloc(1, sizeof(*x->cache) + (size_t)kl + 1);
 	if (!x->cache)
 		return false;
-	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl };
+	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
+					 .tlen = (size_t)tl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
 	/* If-Range: the origin answers it */
 	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-range"))
@@ -301,12 +320,14 @@ static int sent_request(const struct hconn *x, struct hmsg *rq)
  * Location's and Content-Location's of the same origin (RFC 9111 4.4). */
 static void hcache_invalidate(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 {
-	static char keys[3][CACHE_KEY_MAX];
+	static char keys[3][CACHE_KEY_MAX], key[CACHE_KEY_MAX + 256];
+	struct hcache_req *c = x->cache;
 	struct hmsg rq = { .method = { x->method, strlen(x->method) } };
-	int n = cache_invalidated(&rq, resp, x->cache->key, keys, 3);
+	int n = cache_invalidated(&rq, resp, c->key + c->tlen, keys, 3);
 
 	for (int i = 0; i < n; i++) {
-		int k = cache_store_purge(x->cache->st, keys[i], strlen(keys[i]));
+		int kl = snprintf(key, sizeof(key), "%.*s%s", (int)c->tlen, c->key, keys[i]);
+		int k = kl > 0 && (size_t)kl < sizeof(key) ? cache_store_purge(c->st, key, (size_t)kl) : 0;
 
 		lp->st.http_cache_invalidations += (uint64_t)k;
 	}

@@ -8,7 +8,8 @@
 # response is stored per value of the field it names; a POST answered 204 invalidates
 # the URL's stored response. A stale response with stale-if-error answers in place of
 # nginx's 503 (and of a refused connection once nginx is gone); one without lets the 503
-# pass. An object over max_object_kb is passed on and not stored. /stats counts hits,
+# pass. An object over max_object_kb is passed on and not stored. A request to another
+# address with the Host of a stored response is not answered from it. /stats counts hits,
 # misses, revalidations, stale-if-error answers, invalidations and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -154,6 +155,15 @@ for _ in 1 2; do
 done
 wait_until 5 origin_saw GET /1m.bin 2 || die "an object over max_object_kb was stored"
 say "ok: 1 MiB over max_object_kb passed on, not stored"
+
+# the key holds where the request goes: a Host naming a stored origin, sent to another
+# address, is not answered from the store (nor could its answer be stored for others)
+in_app curl -sS --max-time 10 -o /dev/null -H 'Host: 10.77.1.2:8081' http://10.77.1.3/300k.bin ||
+	die "GET with another Host failed"
+# shellcheck disable=SC2317 # called through wait_until
+other_dst_seen() { grep -q '10.77.1.3:80 "GET /300k.bin ' "$NGINX_ACCESS_LOG"; }
+wait_until 5 other_dst_seen || die "a request to 10.77.1.3 with the Host of a stored response was answered from it"
+say "ok: the original destination is part of the key"
 
 # nginx gone: the connection refused, the stale response answers all the same
 kill "$NGINX_PID"
