@@ -278,6 +278,23 @@ static bool test_refresh(void)
 	ASSERT_TRUE(n && n->body->refs == 1 && n->body->data[699] == 'r', "the body outlives the old entry");
 	cache_entry_put(&st, n);
 	cache_store_free(&st);
+
+	/* a head that makes the object too large: the old entry stays, nothing handed back */
+	cache_store_init(&st, 1 << 20, sizeof(struct cache_entry) + 800);
+	put_new(&st, "http://a/r", 700, 'r', 1);
+	e = cache_store_get(&st, "http://a/r", 10, no_fields());
+	if (!ASSERT_TRUE(e, "stored"))
+		return false;
+	f = NULL;
+	{
+		char big[200];
+
+		memset(big, 'h', sizeof(big));
+		ASSERT_EQ(cache_store_refresh(&st, e, big, sizeof(big), &m, &f), -EFBIG, "the merged head is too large");
+	}
+	ASSERT_TRUE(!f && e->linked && st.stats.objects == 1, "the old entry stays in the store");
+	cache_entry_put(&st, e);
+	cache_store_free(&st);
 	return true;
 }
 
