@@ -287,6 +287,21 @@ int cache_store_purge(struct cache_store *st, const char *key, size_t klen)
 	return n;
 }
 
+int cache_store_purge_if(struct cache_store *st, bool (*match)(const char *key, size_t klen, void *arg), void *arg)
+{
+	int n = 0;
+
+	for (struct cache_entry *e = st->lru_head, *next; e; e = next) {
+		next = e->next;
+		if (match(e->key, e->klen, arg)) {
+			unlink_entry(st, e);
+			n++;
+		}
+	}
+	st->stats.purged += (uint64_t)n;
+	return n;
+}
+
 /* ---- Range ---- */
 
 /* digits at *p (at most 18, which no length reaches), -1 when there are none */

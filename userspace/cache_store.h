@@ -94,6 +94,9 @@ int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const cha
 			const struct cache_meta *meta, struct cache_entry **fresh);
 /* Every variant stored under key removed (purge by URL, invalidation). Returns how many. */
 int cache_store_purge(struct cache_store *st, const char *key, size_t klen);
+/* Every entry whose key match() accepts removed, the whole store walked (an operator's
+ * purge, not the request path). Returns how many. */
+int cache_store_purge_if(struct cache_store *st, bool (*match)(const char *key, size_t klen, void *arg), void *arg);
 
 /* A Range request against a complete stored body of length bytes (RFC 9110 14.1.2,
  * 14.2): 1 with [*first, *last] for a single satisfiable "bytes=first-last",

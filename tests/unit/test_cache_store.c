@@ -229,6 +229,31 @@ static bool test_refcounted_reads(void)
 	return true;
 }
 
+static bool ends_with(const char *key, size_t klen, void *arg)
+{
+	size_t n = strlen(arg);
+
+	return klen >= n && !memcmp(key + klen - n, arg, n);
+}
+
+/* purge by a predicate: every origin tag of one URL */
+static bool test_purge_if(void)
+{
+	struct cache_store st;
+
+	cache_store_init(&st, 1 << 20, 1 << 16);
+	put_new(&st, "dst 10.0.0.1:80 http://a/x", 10, '1', 1);
+	put_new(&st, "route web http://a/x", 10, '2', 1);
+	put_new(&st, "dst 10.0.0.1:80 http://a/y", 10, '3', 1);
+	ASSERT_EQ(cache_store_purge_if(&st, ends_with, " http://a/x"), 2, "both tags of http://a/x");
+	ASSERT_TRUE(present(&st, "dst 10.0.0.1:80 http://a/y"), "another URL stays");
+	ASSERT_EQ(st.stats.objects, 1, "one left");
+	ASSERT_EQ(st.stats.purged, 2, "counted");
+	ASSERT_EQ(cache_store_purge_if(&st, ends_with, " http://a/x"), 0, "nothing left to purge");
+	cache_store_free(&st);
+	return true;
+}
+
 static bool test_limits(void)
 {
 	struct cache_store st;
@@ -372,6 +397,7 @@ int main(void)
 	RUN(test_vary_variants);
 	RUN(test_lru);
 	RUN(test_refcounted_reads);
+	RUN(test_purge_if);
 	RUN(test_limits);
 	RUN(test_refresh);
 	RUN(test_many);
