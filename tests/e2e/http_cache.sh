@@ -9,7 +9,8 @@
 # the URL's stored response. A stale response with stale-if-error answers in place of
 # nginx's 503 (and of a refused connection once nginx is gone); one without lets the 503
 # pass. An object over max_object_kb is passed on and not stored. A request to another
-# address with the Host of a stored response is not answered from it. /stats counts hits,
+# address with the Host of a stored response is not answered from it. A response through
+# a route to an h2c upstream is stored and served too. /stats counts hits,
 # misses, revalidations, stale-if-error answers, invalidations and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -32,6 +33,11 @@ NGINX_HTTP_EXTRA="    server {
             add_header Cache-Control max-age=1;
             if (-f \$document_root/down) { return 503; }
         }
+    }
+    server {
+        listen 10.77.1.2:8082 http2;
+        root $TMP/nginx/www;
+        location / { expires 60s; }
     }"
 start_nginx
 mkdir -p "$TMP/nginx/www/private" "$TMP/nginx/www/vary" "$TMP/nginx/www/inv" "$TMP/nginx/www/sie" \
@@ -45,6 +51,8 @@ echo "private page" >"$TMP/nginx/www/private/p.html"
 chmod -R 755 "$TMP/nginx/www"
 cat >"$TMP/hermes.yaml" <<YAML
 cache: {enabled: true, max_size_mb: 8, max_object_kb: 512}
+http_routes:
+  - {name: h2c-cache, match: {host: h2c.cache}, endpoints: [10.77.1.2:8082], upstream_protocol: h2c}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -165,6 +173,18 @@ other_dst_seen() { grep -q '10.77.1.3:80 "GET /300k.bin ' "$NGINX_ACCESS_LOG"; }
 wait_until 5 other_dst_seen || die "a request to 10.77.1.3 with the Host of a stored response was answered from it"
 say "ok: the original destination is part of the key"
 
+# through a route to an HTTP/2 (h2c) upstream: stored from the first answer, the second
+# from the store
+for _ in 1 2; do
+	in_app curl -sS --max-time 10 -o "$TMP/h2up.got" -H 'Host: h2c.cache' http://10.77.1.2/300k.bin ||
+		die "GET through the h2c route failed"
+	cmp -s "$TMP/h2up.got" "$TMP/nginx/www/300k.bin" || die "the h2c route's body differs"
+done
+# shellcheck disable=SC2317 # called through wait_until
+h2c_gets() { [ "$(grep -c '10.77.1.2:8082 "GET /300k.bin ' "$NGINX_ACCESS_LOG")" = "$1" ]; }
+wait_until 5 h2c_gets 1 || die "nginx saw $(grep -c '10.77.1.2:8082 "GET /300k.bin ' "$NGINX_ACCESS_LOG") h2c GETs, want 1"
+say "ok: a response from an h2c upstream stored and served"
+
 # nginx gone: the connection refused, the stale response answers all the same
 kill "$NGINX_PID"
 # shellcheck disable=SC2317 # called through wait_until
@@ -176,6 +196,6 @@ assert_eq 2 "$(stat_value hermes_http_cache_stale_if_error_total)" "stale-if-err
 
 assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cache hits"
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
-assert_eq 6 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin, vary en and fr, inv, sie, nosie)"
+assert_eq 7 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin twice, vary en and fr, inv, sie, nosie)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
 pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD, If-None-Match and Range from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
