@@ -10,7 +10,8 @@
 # nginx's 503 (and of a refused connection once nginx is gone); one without lets the 503
 # pass. An object over max_object_kb is passed on and not stored. A request to another
 # address with the Host of a stored response is not answered from it. A response through
-# a route to an h2c upstream is stored and served too. /stats counts hits,
+# a route to an h2c upstream is stored and served too, and so is an explicit proxy
+# request (absolute form) on a second hermesd's tunnel listener. /stats counts hits,
 # misses, revalidations, stale-if-error answers, invalidations and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -184,6 +185,26 @@ done
 h2c_gets() { [ "$(grep -c '10.77.1.2:8082 "GET /300k.bin ' "$NGINX_ACCESS_LOG")" = "$1" ]; }
 wait_until 5 h2c_gets 1 || die "nginx saw $(grep -c '10.77.1.2:8082 "GET /300k.bin ' "$NGINX_ACCESS_LOG") h2c GETs, want 1"
 say "ok: a response from an h2c upstream stored and served"
+
+# explicit proxy requests (absolute form) on a second hermesd's tunnel listener, in the
+# server's namespace: the second request is answered from its store
+head -c 5000 /dev/urandom >"$TMP/nginx/www/fwd.bin"
+chmod 644 "$TMP/nginx/www/fwd.bin"
+cat >"$TMP/fwd.yaml" <<YAML
+tunnel_access:
+  - {match: 10.77.1.2/32, action: allow}
+cache: {enabled: true}
+YAML
+start_peer_hermesd "$NS_S" s -c "$TMP/fwd.yaml" --tunnel-listen 10.77.1.2:15008
+for _ in 1 2; do
+	ns_c curl -sS --max-time 10 -x http://10.77.1.2:15008 -o "$TMP/fwd.got" http://10.77.1.2:8081/fwd.bin ||
+		die "GET through the explicit proxy failed"
+	cmp -s "$TMP/fwd.got" "$TMP/nginx/www/fwd.bin" || die "the explicit proxy's body differs"
+done
+wait_until 5 origin_saw GET /fwd.bin 1 || die "nginx saw $(origin_gets GET /fwd.bin) GETs through the explicit proxy, want 1"
+assert_eq 1 "$(peer_stat "$NS_S" 127.0.0.1:15000 'hermes_http_cache_lookups_total{result="hit"}')" \
+	"the proxy's cache hit"
+say "ok: explicit proxy requests answered from the cache"
 
 # nginx gone: the connection refused, the stale response answers all the same
 kill "$NGINX_PID"
