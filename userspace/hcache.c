@@ -265,12 +265,12 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 				st->stats.stale_served++;
 			return true;
 		}
+		x->cache->not_modified = false; /* only for an answer from the store now */
 		/* the origin may say it has not changed (304), or fail (stale-if-error):
 		 * kept for those answers */
 		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
 			x->cache->validators = !cond && !add_validators(x, &sh);
-			x->cache->not_modified = false;
 			x->cache->stale = e;
 			e = NULL;
 		}
