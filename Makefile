@@ -155,10 +155,11 @@ $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/too
 
 # Unit tests link the shared library code, the config loader (config.c and its modules:
 # the key-table walker, the sections' tables, print, reload) and the http action's pure
-# policy modules (routing, retries) (no root needed).
+# policy modules (routing, retries, the HTTP cache's rules and store) (no root needed).
 CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
 	config_reload.o)
-UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o outlier.o)
+UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o outlier.o cache_policy.o \
+	cache_key.o cache_store.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)

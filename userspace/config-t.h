@@ -239,6 +239,13 @@ struct cfg_http2 {
 	uint32_t idle_timeout_ms;     /* a session with no open stream this long: GOAWAY, closed */
 };
 
+/* Section `cache`: the http action's HTTP cache (hcache.c: the store made at start). */
+struct cfg_cache {
+	bool enabled;                 /* answer from and store into the cache */
+	uint32_t max_size_mb;         /* the store's bytes (heads, bodies, keys), LRU evicted */
+	uint32_t max_object_kb;       /* a larger response is passed on, not stored */
+};
+
 /* Section `udp`: the relay of UDP flows the policy proxies (udp.c). */
 struct cfg_udp {
 	bool relay;                /* bind the UDP relay (the outbound listener's port, on UDP) */
@@ -263,7 +270,7 @@ struct cfg_overload {
 	uint32_t hysteresis_pct;
 };
 
-#define CFG_MAX_KEY_LINES 104
+#define CFG_MAX_KEY_LINES 108
 
 /* Limits of the file itself, checked while it is read and parsed so that a hostile or
  * broken file fails at once, naming the line, instead of being built whole first (150,000
@@ -365,6 +372,7 @@ struct hermes_config {
 	struct outlier_cfg outlier;  /* failure memory of tunnel peers and http endpoints */
 	struct cfg_overload overload;
 	struct cfg_udp udp;
+	struct cfg_cache cache;
 	struct cfg_http_route *http_routes;
 	int n_http_routes;
 

@@ -136,6 +136,15 @@ static const struct cfgp_key udp_keys[] = {
 	  .max = 64 << 20, CFGP_RELOAD },
 };
 
+/* restart: the store is made at start, its size with it */
+static const struct cfgp_key cache_keys[] = {
+	{ .name = "enabled", .set = cfgp_set_bool, CFGP_FIELD(cache.enabled), CFGP_RESTART, .expect = "true or false" },
+	{ .name = "max_size_mb", .set = cfgp_set_u32, CFGP_FIELD(cache.max_size_mb), .min = 1, .max = 1 << 20,
+	  CFGP_RESTART },
+	{ .name = "max_object_kb", .set = cfgp_set_u32, CFGP_FIELD(cache.max_object_kb), .min = 1, .max = 1 << 20,
+	  CFGP_RESTART },
+};
+
 /* The stages rise in order: each threshold at least the one before. */
 static int overload_check(struct cfgp_ctx *c, const struct hermes_config *cfg)
 {
@@ -190,6 +199,7 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "outlier", .set = cfghttp_set_outlier, .sub = cfghttp_outlier_keys, .nsub = CFGHTTP_N_OUTLIER_KEYS },
 	{ .name = "overload", .set = cfgp_set_section, .sub = overload_keys, .nsub = ARRAY_SIZE(overload_keys) },
 	{ .name = "udp", .set = cfgp_set_section, .sub = udp_keys, .nsub = ARRAY_SIZE(udp_keys) },
+	{ .name = "cache", .set = cfgp_set_section, .sub = cache_keys, .nsub = ARRAY_SIZE(cache_keys) },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
@@ -197,7 +207,8 @@ const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
 _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
-		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) + ARRAY_SIZE(udp_keys) <=
+		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) + ARRAY_SIZE(udp_keys) +
+		       ARRAY_SIZE(cache_keys) <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");
@@ -328,6 +339,8 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->udp.max_flows = 4096;
 	cfg->udp.max_datagram = 65535;
 	cfg->udp.tunnel_queue_bytes = 1 << 20;
+	cfg->cache.max_size_mb = 64;
+	cfg->cache.max_object_kb = 1024;
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;

@@ -24,6 +24,7 @@
 #include "counters.h"
 #include "exch.h"
 #include "h2x.h"
+#include "hcache.h"
 #include "http.h"
 #include "http1.h"
 #include "hreq.h"
@@ -325,7 +326,8 @@ static void exch_attempt_failed(struct loop *lp, struct hconn *x, int why, int e
 		return;
 	if (x->streaming && !x->req_done)
 		x->close_after = true;
-	http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
+	if (!hcache_stale_on_error(lp, x, 0))
+		http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
 }
 
 /* ---- hedging (hedge_on_per_try_timeout) ---- */
@@ -528,18 +530,14 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *r
 		http_head_field(x, &w, "Content-Length", 14, "0", 1);
 	if (add_te)
 		http_head_field(x, &w, "Transfer-Encoding", 17, "chunked", 7);
-	if (x->close_after)
-		http_head_field(x, &w, "Connection", 10, "close", 5);
-	else if (x->http10)
-		http_head_field(x, &w, "Connection", 10, "keep-alive", 10);
-	if (lp->cfg->http.via)
-		http_head_field(x, &w, "Via", 3, "1.1 hermes", 10);
+	http_head_hermes(lp, x, &w);
 	http_head_end(lp, x, &w, x->resp_chunked ? H2X_CHUNKED : x->until_close || x->resp_stream ? H2X_EOF : H2X_CL,
 		      x->resp_left,
 		      x->no_body || (!x->resp_chunked && x->resp_left == 0));
 	http_count_status(lp, x, resp->status);
 	if (x->attempts > 1 && resp->status < 500)
 		lp->st.http_retry_successes++;
+	hcache_resp_head(lp, x, resp);
 	log_debug("http conn %llu: %s %s -> %d after %u attempt(s)", (unsigned long long)x->id, x->method, x->path,
 		  resp->status, x->attempts);
 	return 0;
@@ -582,7 +580,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 {
 	struct hmsg resp;
 	uint32_t on;
-	int n;
+	int n, rev;
 
 	if (x->state != HC_WAIT || !x->up)
 		return;
@@ -615,11 +613,17 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 			return;
 		}
 	}
-	if (exch_resp_head(lp, x, &resp)) {
+	rev = hcache_revalidated(lp, x, &resp);
+	if (!rev && resp.status >= 500 && hcache_stale_on_error(lp, x, resp.status))
+		rev = 2; /* the stored response answers; the upstream's body is left unread */
+	if (rev < 0 || (!rev && exch_resp_head(lp, x, &resp))) {
 		exch_attempt_failed(lp, x, HUP_F_PROTO, -EBADMSG);
 		return;
 	}
 	hup_head_done(lp, x->up, n);
+	if (rev) /* the stored response answers (refreshed by a 304: the connection is free) */
+		exch_drop_upstream(lp, x, rev == 1 && resp.version_minor && !hup_pending(x->up) &&
+					  !hreq_any_token(resp.headers, resp.n_headers, "Connection", "close"));
 	if (x->up_hedged)
 		lp->st.http_hedge_wins++;
 	while (x->n_hedged) /* the losers */
@@ -721,6 +725,7 @@ static void exch_resp_stream(struct loop *lp, struct hconn *x)
 			http_conn_out(x, p, n);
 			http_conn_out(x, "\r\n", 2);
 		}
+		hcache_resp_body(x, p, n);
 		hup_consumed(lp, x->up, n);
 	}
 }
@@ -730,6 +735,8 @@ void exch_resp_body(struct loop *lp, struct hconn *x)
 {
 	struct h1_limits lim = http_limits(lp);
 
+	if (hcache_send(lp, x))
+		return; /* answered from the cache */
 	if (x->resp_stream && !x->no_body)
 		exch_resp_stream(lp, x);
 	while (!x->resp_done && x->up && !(x->resp_stream && !x->no_body)) {
@@ -768,6 +775,8 @@ void exch_resp_body(struct loop *lp, struct hconn *x)
 			}
 			if (!x->dechunk || is_data)
 				http_conn_out(x, p, (size_t)r);
+			if (is_data)
+				hcache_resp_body(x, p, (size_t)r);
 			hup_consumed(lp, x->up, (size_t)r);
 			x->resp_done = x->resp_ck.done;
 			continue;
@@ -775,10 +784,13 @@ void exch_resp_body(struct loop *lp, struct hconn *x)
 		if (!x->until_close && (unsigned long long)x->resp_left < n)
 			n = (size_t)x->resp_left;
 		http_conn_out(x, p, n);
+		hcache_resp_body(x, p, n);
 		hup_consumed(lp, x->up, n);
 		if (!x->until_close)
 			x->resp_left -= (long long)n;
 	}
+	if (x->resp_done)
+		hcache_resp_end(lp, x);
 	if (x->resp_done && x->up) {
 		exch_drop_upstream(lp, x, x->resp_reusable && x->req_done && !hup_pending(x->up));
 	}
@@ -812,7 +824,9 @@ void exch_deadlines(struct loop *lp, struct hconn *x)
 		lp->st.http_upstream_failures[HUP_F_TIMEOUT - 1] += (x->up ? 1 : 0) + x->n_hedged;
 		if (x->streaming && !x->req_done)
 			x->close_after = true;
-		http_reply(lp, x, 504, "request timeout", x->close_after);
+		exch_drop_all(lp, x);
+		if (!hcache_stale_on_error(lp, x, 0))
+			http_reply(lp, x, 504, "request timeout", x->close_after);
 		return;
 	}
 	if (x->state == HC_BACKOFF && now >= x->backoff_until_ms) {

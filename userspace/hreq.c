@@ -23,6 +23,7 @@
 #include "config.h"
 #include "exch.h"
 #include "h2x.h"
+#include "hcache.h"
 #include "hmsg.h"
 #include "hreq.h"
 #include "http.h"
@@ -257,6 +258,7 @@ void hreq_reset(struct hconn *x)
 
 void hreq_release(struct hconn *x)
 {
+	hcache_release(x);
 	rt_put(x->rt);
 	x->rt = NULL;
 	x->r = NULL;
@@ -394,6 +396,8 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		http_head_end(lp, x, &w, 0, 0, true);
 		http_count_status(lp, x, 100);
 	}
+	if (hcache_lookup(lp, x, req))
+		return; /* answered from the cache */
 	if (!x->has_body) {
 		x->req_done = x->buffered = true;
 		x->req_left = -1;

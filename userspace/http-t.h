@@ -119,6 +119,8 @@ struct hc_hedged {
 };
 
 struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
+struct hcache_req;
+struct cache_store;
 struct h2mux;
 
 /* A connection of another module that carries http streams beside its own (the tunnel
@@ -221,6 +223,7 @@ struct hconn {
 	struct access_app app;    /* the process behind the client connection, looked up once */
 	struct hermes_addr last_ep; /* endpoint of the request's last attempt (family 0: none) */
 	uint64_t req_bytes_in, req_bytes_out; /* from and to the client for this request */
+	struct hcache_req *cache; /* the request's use of the HTTP cache (hcache.c), or NULL */
 };
 
 /* The http action's state in the loop. */
@@ -231,6 +234,7 @@ struct http_state {
 	struct retry_budget budget; /* active requests and retries (retry.c) */
 	struct list h2up_dirty;   /* HTTP/2 upstream connections with frames to produce (h2up.c) */
 	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
+	struct cache_store *cache; /* the HTTP cache (section cache; hcache.c), or NULL: off */
 };
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "exch.h"
 #include "h2x.h"
+#include "hcache.h"
 #include "hreq.h"
 #include "http.h"
 #include "http1.h"
@@ -347,6 +348,16 @@ void http_head_field(struct hconn *x, struct hmsg_w *w, const char *name, size_t
 	http_conn_out(x, ": ", 2);
 	http_conn_out(x, value, vl);
 	http_conn_out(x, "\r\n", 2);
+}
+
+void http_head_hermes(struct loop *lp, struct hconn *x, struct hmsg_w *w)
+{
+	if (x->close_after)
+		http_head_field(x, w, "Connection", 10, "close", 5);
+	else if (x->http10)
+		http_head_field(x, w, "Connection", 10, "keep-alive", 10);
+	if (lp->cfg->http.via)
+		http_head_field(x, w, "Via", 3, "1.1 hermes", 10);
 }
 
 void http_head_end(struct loop *lp, struct hconn *x, struct hmsg_w *w, int mode, long long left, bool done)
@@ -767,7 +778,7 @@ int http_init(struct loop *lp)
 	lp->st.http_request_seconds.bounds = bounds;
 	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
 	srandom((unsigned)loop_now_ns());
-	return 0;
+	return hcache_init(lp);
 }
 
 void http_fini(struct loop *lp)
@@ -784,6 +795,7 @@ void http_fini(struct loop *lp)
 		x->life = (struct life){ .closing = true };
 		http_maybe_free(lp, x);
 	}
+	hcache_fini(lp);
 	free(lp->http);
 	lp->http = NULL;
 }

@@ -205,6 +205,9 @@ static inline void http_conn_out(struct hconn *x, const void *p, size_t n)
  * (done); an interim (1xx) head has none. */
 void http_head_begin(struct hconn *x, struct hmsg_w *w, int status, struct h1_slice reason);
 void http_head_field(struct hconn *x, struct hmsg_w *w, const char *name, size_t nl, const char *value, size_t vl);
+/* What hermesd adds to a response head it passes on or answers from its cache:
+ * Connection (close, or keep-alive for HTTP/1.0) and Via (http.via). */
+void http_head_hermes(struct loop *lp, struct hconn *x, struct hmsg_w *w);
 void http_head_end(struct loop *lp, struct hconn *x, struct hmsg_w *w, int mode, long long left, bool done);
 struct h1_limits http_limits(const struct loop *lp);
 /* A status that reaches the client, counted (and per route). */

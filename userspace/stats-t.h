@@ -258,6 +258,21 @@ enum udp_drop {
 	      "Idle keep-alive client connections of the http action closed because descriptors ran short.") \
 	VALUE(http_hedge_wins, counter, "hermes_http_hedge_wins_total", \
 	      "Responses that came from a hedged attempt rather than from the attempts started after it.") \
+	/* the http action's HTTP cache (hcache.c, section cache) */ \
+	PAIR(counter, "hermes_http_cache_lookups_total", \
+	     "GET and HEAD requests looked up in the HTTP cache, by result (hit: answered from the store).", \
+	     "result", http_cache_hits, "hit", http_cache_misses, "miss") \
+	VALUE(http_cache_stores, counter, "hermes_http_cache_stores_total", "Responses stored in the HTTP cache.") \
+	VALUE(http_cache_revalidations, counter, "hermes_http_cache_revalidations_total", \
+	      "Stored responses the origin confirmed with a 304 to a conditional request, then served refreshed.") \
+	VALUE(http_cache_stale_if_error, counter, "hermes_http_cache_stale_if_error_total", \
+	      "Stale stored responses served in place of an origin's error or failure (stale-if-error).") \
+	VALUE(http_cache_evictions, counter, "hermes_http_cache_evictions_total", \
+	      "Stored responses evicted, least recently used first, to make room.") \
+	VALUE(http_cache_invalidations, counter, "hermes_http_cache_invalidations_total", \
+	      "Stored responses removed because an unsafe request (POST, PUT, DELETE...) changed their URL.") \
+	VALUE(http_cache_bytes, gauge, "hermes_http_cache_bytes", "Bytes the HTTP cache's store holds.") \
+	VALUE(http_cache_objects, gauge, "hermes_http_cache_objects", "Responses the HTTP cache's store holds.") \
 	/* index: enum hup_fail - 1 */ \
 	ARRAY(http_upstream_failures, counter, "hermes_http_upstream_failures_total", "Failed attempts, by kind.", \
 	      "kind", "connect", "reset", "timeout", "protocol", "refused", "tls") \

@@ -120,6 +120,9 @@ static const struct sample {
 	{ "udp.max_flows", "udp: {max_flows: 10}\n" },
 	{ "udp.max_datagram", "udp: {max_datagram: 1500}\n" },
 	{ "udp.tunnel_queue_bytes", "udp: {tunnel_queue_bytes: 65536}\n" },
+	{ "cache.enabled", "cache: {enabled: true}\n" },
+	{ "cache.max_size_mb", "cache: {max_size_mb: 8}\n" },
+	{ "cache.max_object_kb", "cache: {max_object_kb: 64}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

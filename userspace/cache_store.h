@@ -1,0 +1,108 @@
+/* cache_store.h: the HTTP cache's in-memory store (cache_store.c): stored responses (head
+ * and body bytes, the Vary names and secondary key they were stored under, the times the
+ * freshness rules need) in a hash of primary keys, several Vary variants under one key,
+ * within a byte limit with least-recently-used eviction, and a per-object limit. A reader
+ * holds a reference on the entry it sends; an entry evicted, replaced or purged meanwhile
+ * is freed when its last reader lets go. Also the Range rule for serving a slice of a
+ * complete stored response. No loop, socket or clock: times come from the caller.
+ * Unit-tested in tests/unit/test_cache_store.c. Prefix cache_store_ / cache_entry_. */
+#ifndef HERMES_CACHE_STORE_H
+#define HERMES_CACHE_STORE_H
+
+#include <stdint.h>
+
+#include "cache-t.h"
+#include "hmsg-t.h"
+
+/* A body, shared by an entry and the one a 304 refreshed it into. */
+struct cache_body {
+	unsigned refs;
+	size_t len, cap;
+	char *data;
+};
+
+/* What the freshness rules need of a stored response, kept from when it was stored. */
+struct cache_meta {
+	struct cache_times t;
+	int64_t initial_age; /* cache_initial_age at response_time */
+	int64_t lifetime;    /* cache_lifetime */
+};
+
+/* A stored response. Readers use key, vary_names/vary_key, head, body and meta; the
+ * rest is the store's. */
+struct cache_entry {
+	struct cache_entry *hnext;       /* hash chain */
+	struct cache_entry *prev, *next; /* LRU list, most recently used first */
+	unsigned refs;                   /* the store's while indexed, one per reader */
+	bool linked;                     /* in the hash and the LRU list */
+	uint64_t hash;
+	size_t charge;                   /* bytes counted against the limit */
+	const char *key, *vary_names, *vary_key, *head; /* inside the entry's allocation */
+	size_t klen, vnlen, vklen, head_len;
+	struct cache_body *body;
+	struct cache_meta meta;
+};
+
+/* Counters the caller turns into metrics. The store counts what it does; hits, misses,
+ * revalidations and stale_served depend on the freshness rules' verdict, which the
+ * caller reaches, so the caller counts them here. */
+struct cache_stats {
+	uint64_t hits, misses, revalidations, stale_served; /* the caller's */
+	uint64_t stores, replaced, evictions, purged, too_big; /* events */
+	uint64_t bytes, objects;                             /* indexed now */
+};
+
+struct cache_store {
+	struct cache_entry **buckets;
+	size_t nbuckets;                 /* a power of two */
+	struct cache_entry *lru_head, *lru_tail;
+	uint64_t max_bytes, max_object_bytes;
+	struct cache_stats stats;
+};
+
+/* An empty store of at most max_bytes, objects (head and body) of at most
+ * max_object_bytes. 0 or -ENOMEM. */
+int cache_store_init(struct cache_store *st, uint64_t max_bytes, uint64_t max_object_bytes);
+/* Drops every entry; readers must have let go of theirs. */
+void cache_store_free(struct cache_store *st);
+
+/* A new entry for a response being received, not yet in the store: its primary key,
+ * Vary names and secondary key (cache_key.h), head bytes and meta copied. The caller
+ * holds its one reference. NULL with errno EFBIG (already over max_object_bytes) or
+ * ENOMEM. */
+struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, size_t klen, const char *vary_names,
+				    size_t vnlen, const char *vary_key, size_t vklen, const char *head, size_t head_len,
+				    const struct cache_meta *meta);
+/* Body bytes as they pass. 0, -EFBIG (the object passed max_object_bytes: counted in
+ * too_big; let go of the entry) or -ENOMEM. */
+int cache_entry_append(struct cache_store *st, struct cache_entry *e, const void *p, size_t n);
+/* The complete entry into the store, replacing the one with the same key and secondary
+ * key, evicting the least recently used until it fits. The caller's reference passes to
+ * the store. 0, or -EFBIG when it is larger than the whole store (the entry is freed). */
+int cache_store_insert(struct cache_store *st, struct cache_entry *e);
+/* The freshest (latest response_time) entry under key whose Vary names, applied to req,
+ * give its secondary key; it becomes the most recently used and the caller holds a
+ * reference (cache_entry_put). NULL when none. */
+struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req);
+/* Let go of a reference (a reader's, or a new entry's that is not inserted). */
+void cache_entry_put(struct cache_store *st, struct cache_entry *e);
+/* e refreshed by a 304: a new entry with the merged head and new meta, sharing e's body,
+ * replaces e in the store (if e is still there; it is inserted either way). The caller
+ * keeps its reference on e, and gets one on the new entry in *fresh (when not NULL).
+ * 0, -ENOMEM or -EFBIG. */
+int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const char *head, size_t head_len,
+			const struct cache_meta *meta, struct cache_entry **fresh);
+/* Every variant stored under key removed (purge by URL, invalidation). Returns how many. */
+int cache_store_purge(struct cache_store *st, const char *key, size_t klen);
+/* Every entry whose key match() accepts removed, the whole store walked (an operator's
+ * purge, not the request path). Returns how many. */
+int cache_store_purge_if(struct cache_store *st, bool (*match)(const char *key, size_t klen, void *arg), void *arg);
+
+/* A Range request against a complete stored body of length bytes (RFC 9110 14.1.2,
+ * 14.2): 1 with [*first, *last] for a single satisfiable "bytes=first-last",
+ * "bytes=first-" or "bytes=-suffix" (the last byte clamped to length - 1); -ERANGE when
+ * that one range is not satisfiable (416); 0 for no Range, one that is not understood or
+ * malformed, several ranges, or an empty body: answer 200 with the whole body. */
+int cache_range(const struct hmsg *req, int64_t length, int64_t *first, int64_t *last);
+
+#endif

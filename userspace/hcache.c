@@ -1,0 +1,476 @@
+/* hcache.c: the http action's HTTP cache glue (section `cache`): looks a request up in
+ * the store (cache_store.c) and answers it from there when the rules (cache_policy.c)
+ * say the stored response may be used, copies a storable response into a new entry as
+ * it passes, and removes what an unsafe request invalidates. The rules take the time as
+ * seconds of the wall clock, which HTTP dates are in. A stored response that must be
+ * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
+ * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
+ * stale-if-error window; anything else replaces it. Not done here yet:
+ * stale-while-revalidate (validated at once instead), collapsed forwarding, purge by URL
+ * from hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
+ * get the whole 200); a client's If-None-Match / If-Modified-Since that hold for a
+ * usable stored response get a 304 from it; If-Range goes upstream. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "cache_key.h"
+#include "cache_policy.h"
+#include "cache_store.h"
+#include "h2x.h"
+#include "hcache.h"
+#include "hmsg.h"
+#include "http.h"
+#include "http1.h"
+#include "log.h"
+
+/* A request's use of the cache (hconn.cache). */
+struct hcache_req {
+	struct cache_store *st;
+	struct cache_entry *hit;  /* being sent from the store */
+	struct cache_entry *fill; /* being filled from the upstream's response */
+	struct cache_entry *stale; /* must be validated: kept for a 304 (validators) and for
+				    * stale-if-error */
+	bool validators;          /* the request went with stale's validators */
+	bool not_modified;        /* the client's own conditionals hold for the stored
+				   * response it may use: a 304 answers */
+	struct cache_cc rcc;      /* the request's directives (flags and values) */
+	size_t sent, end;         /* of hit's body: the next byte and the end to send */
+	char range[64];           /* the request's Range value ("": none) */
+	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
+	bool get, unsafe;
+	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
+	char key[];
+};
+
+/* The rules as a shared cache; heuristic freshness as RFC 9111 4.2.2 suggests (10% of
+ * the time since Last-Modified), at most a day. */
+static const struct cache_conf hcache_conf = { .shared = true, .heuristic_percent = 10, .heuristic_max_s = 86400 };
+
+static int64_t wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* The store's counts as metrics (gauges, and its own events). */
+static void hcache_sync(struct loop *lp)
+{
+	const struct cache_stats *s = &lp->http->cache->stats;
+
+	lp->st.http_cache_stores = s->stores;
+	lp->st.http_cache_evictions = s->evictions;
+	lp->st.http_cache_bytes = s->bytes;
+	lp->st.http_cache_objects = s->objects;
+}
+
+int hcache_init(struct loop *lp)
+{
+	const struct cfg_cache *c = &lp->cfg->cache;
+	struct cache_store *st;
+
+	if (!c->enabled)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st || cache_store_init(st, (uint64_t)c->max_size_mb << 20, (uint64_t)c->max_object_kb << 10)) {
+		free(st);
+		return -ENOMEM;
+	}
+	lp->http->cache = st;
+	return 0;
+}
+
+void hcache_fini(struct loop *lp)
+{
+	if (!lp->http->cache)
+		return;
+	cache_store_free(lp->http->cache);
+	free(lp->http->cache);
+	lp->http->cache = NULL;
+}
+
+void hcache_release(struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c)
+		return;
+	cache_entry_put(c->st, c->hit);
+	cache_entry_put(c->st, c->fill);
+	cache_entry_put(c->st, c->stale);
+	free(c);
+	x->cache = NULL;
+}
+
+/* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
+static int stored_head(const struct cache_entry *e, struct hmsg *h)
+{
+	struct h1_limits lim = { .max_head = e->head_len + 1, .max_line = e->head_len + 1,
+				 .max_headers = H1_HEADERS_CAP };
+
+	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
+}
+
+/* The slice of a 200's body of len bytes the request's Range asks for: true with
+ * [*first, *last], false for the whole body (no Range, one not satisfiable or several:
+ * RFC 9110 14.2 lets a server ignore it). */
+static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t len, int64_t *first, int64_t *last)
+{
+	struct hmsg r = { .n_headers = 1 };
+
+	if (!x->cache->range[0] || x->is_head || sh->status != 200)
+		return false;
+	r.headers[0] = (struct h1_header){ .name = { "Range", 5 },
+					   .value = { x->cache->range, strlen(x->cache->range) } };
+	return cache_range(&r, (int64_t)len, first, last) == 1;
+}
+
+/* Answer x from e (stored head sh) with Age, or the slice its Range asks for as a 206;
+ * false when the head would not fit now. */
+static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
+{
+	size_t len = e->body->len, need = e->head_len + 256;
+	int64_t first = 0, last = (int64_t)len - 1;
+	bool slice = !x->cache->not_modified && hcache_slice(x, sh, len, &first, &last);
+	int status = x->cache->not_modified ? 304 : slice ? 206 : sh->status;
+	struct hmsg out;
+	struct hmsg_w w;
+	char num[80];
+	int n;
+
+	if (need > http_conn_room(x))
+		return false;
+	x->status = status;
+	x->no_body = x->is_head || status == 204 || status == 304;
+	x->req_done = x->buffered = true;
+	cache_served_fields(sh, &out);
+	if (slice) {
+		len = (size_t)(last - first + 1);
+		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
+		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, e->body->len);
+		http_head_field(x, &w, "Content-Range", 13, num, (size_t)n);
+	} else if (status == 304) {
+		http_head_begin(x, &w, 304, (struct h1_slice){ "Not Modified", 12 });
+	} else {
+		http_head_begin(x, &w, sh->status, sh->reason);
+	}
+	for (unsigned i = 0; i < out.n_headers; i++)
+		http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
+				out.headers[i].value.len);
+	if (status != 204 && status != 304) {
+		n = snprintf(num, sizeof(num), "%zu", len);
+		http_head_field(x, &w, "Content-Length", 14, num, (size_t)n);
+	}
+	n = snprintf(num, sizeof(num), "%lld", (long long)cache_age_value(age));
+	http_head_field(x, &w, "Age", 3, num, (size_t)n);
+	http_head_hermes(lp, x, &w);
+	http_head_end(lp, x, &w, H2X_CL, x->no_body ? 0 : (long long)len, x->no_body || !len);
+	http_count_status(lp, x, status);
+	x->cache->hit = e;
+	x->cache->sent = (size_t)first;
+	x->cache->end = (size_t)first + len;
+	x->resp_done = x->no_body || !len;
+	x->state = HC_RESP;
+	log_debug("http conn %llu: %s %s -> %d from the cache (age %llds)", (unsigned long long)x->id, x->method,
+		  x->path, status, (long long)age);
+	return true;
+}
+
+/* The request to the origin (x->out, a head without a body: its end mark is its last two
+ * bytes, "\r\n" or the empty record) gets stored's validators. 0 or -ENOMEM. */
+static int add_validators(struct hconn *x, const struct hmsg *stored)
+{
+	struct h1_header v[2];
+	unsigned n = cache_conditional(stored, v, 2);
+	struct hmsg_w w = { .b = &x->out, .rec = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 };
+
+	if (!n || x->out.len < 2)
+		return -EINVAL;
+	x->out.len -= 2;
+	for (unsigned i = 0; i < n; i++)
+		hmsg_w_field(&w, v[i].name.p, v[i].name.len, v[i].value.p, v[i].value.len);
+	return hmsg_w_end(&w);
+}
+
+/* Where the request goes, written before its URI in the store's key: a Host field names
+ * the origin only as far as the route or the original destination agree with it, so a
+ * client that sends "Host: a.example" to another address cannot store responses that
+ * others asking a.example would get (poisoning through a transparent proxy). */
+static int origin_tag(const struct hconn *x, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	char a[ADDR_STRLEN];
+
+	if (x->r)
+		return snprintf(out, cap, "route %s ", x->r->name);
+	addr_from_hermes(&x->dst, &ss);
+	return snprintf(out, cap, "dst %s ", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
+}
+
+bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
+{
+	struct cache_store *st = lp->http->cache;
+	char key[CACHE_KEY_MAX];
+	struct cache_entry *e;
+	struct cache_cc rcc, cc;
+	struct hmsg sh;
+	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
+	int64_t now = wall_s();
+	int kl, tl;
+
+	if (!st || (!get && !unsafe))
+		return false;
+	tl = origin_tag(x, key, sizeof(key));
+	kl = tl < 0 || (size_t)tl >= sizeof(key) ? -1 : cache_key(req, x->fwd_tls, key + tl, sizeof(key) - (size_t)tl);
+	if (kl < 0)
+		return false;
+	kl += tl;
+	x->cache = calloc(1, sizeof(*x->cache) + (size_t)kl + 1);
+	if (!x->cache)
+		return false;
+	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
+					 .tlen = (size_t)tl };
+	memcpy(x->cache->key, key, (size_t)kl + 1);
+	/* If-Range: the origin answers it */
+	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-range"))
+		return false;
+	cond = h1_find(req->headers, req->n_headers, "if-none-match") ||
+	       h1_find(req->headers, req->n_headers, "if-modified-since");
+	/* a Range is served from a whole stored 200 (hcache_slice); a long one goes upstream */
+	{
+		const struct h1_header *r = h1_find(req->headers, req->n_headers, "range");
+
+		if (r && r->value.len >= sizeof(x->cache->range))
+			return false;
+		if (r)
+			memcpy(x->cache->range, r->value.p, r->value.len);
+	}
+	cache_cc_head(req, true, &rcc);
+	x->cache->rcc = rcc;
+	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
+	e = cache_store_get(st, key, (size_t)kl, req);
+	if (e && !stored_head(e, &sh)) {
+		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
+		enum cache_use u;
+
+		cache_cc_head(&sh, false, &cc);
+		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
+		x->cache->not_modified = cond && cache_not_modified(req, &sh);
+		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+			lp->st.http_cache_hits++;
+			st->stats.hits++;
+			if (u == CACHE_USE_STALE)
+				st->stats.stale_served++;
+			return true;
+		}
+		x->cache->not_modified = false; /* only for an answer from the store now */
+		/* the origin may say it has not changed (304), or fail (stale-if-error):
+		 * kept for those answers */
+		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
+			/* a client's own conditionals go as they are: the origin's 304 is theirs */
+			x->cache->validators = !cond && !add_validators(x, &sh);
+			x->cache->stale = e;
+			e = NULL;
+		}
+	}
+	cache_entry_put(st, e);
+	lp->st.http_cache_misses++;
+	st->stats.misses++;
+	if (rcc.flags & CACHE_CC_ONLY_IF_CACHED) {
+		x->req_done = true;
+		http_reply(lp, x, 504, "only-if-cached and no stored response may be used", false);
+		return true;
+	}
+	return false;
+}
+
+bool hcache_send(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+	size_t left, room, n;
+
+	(void)lp;
+	if (!c || !c->hit)
+		return false;
+	if (!x->resp_done) {
+		left = c->end - c->sent;
+		room = http_conn_room(x);
+		n = left < room ? left : room;
+		http_conn_out(x, c->hit->body->data + c->sent, n);
+		c->sent += n;
+		x->resp_done = c->sent == c->end;
+	}
+	return true;
+}
+
+/* The request as it went upstream (x->out: HTTP/1.1 text, or records for an HTTP/2
+ * upstream), for what a response's storing reads of it. */
+static int sent_request(const struct hconn *x, struct hmsg *rq)
+{
+	struct h1_limits lim = { .max_head = x->out.len, .max_line = x->out.len, .max_headers = H1_HEADERS_CAP };
+	int n = x->proto == HPROTO_H2C || x->proto == HPROTO_H2 ? hmsg_from_rec(x->out.p, x->out.len, rq)
+							       : h1_parse_request(x->out.p, x->out.len, &lim, rq);
+
+	return n > 0 ? 0 : -EBADMSG;
+}
+
+/* A non-error response to an unsafe request: its URL's stored responses go, and the
+ * Location's and Content-Location's of the same origin (RFC 9111 4.4). */
+static void hcache_invalidate(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	static char keys[3][CACHE_KEY_MAX], key[CACHE_KEY_MAX + 256];
+	struct hcache_req *c = x->cache;
+	struct hmsg rq = { .method = { x->method, strlen(x->method) } };
+	int n = cache_invalidated(&rq, resp, c->key + c->tlen, keys, 3);
+
+	for (int i = 0; i < n; i++) {
+		int kl = snprintf(key, sizeof(key), "%.*s%s", (int)c->tlen, c->key, keys[i]);
+		int k = kl > 0 && (size_t)kl < sizeof(key) ? cache_store_purge(c->st, key, (size_t)kl) : 0;
+
+		lp->st.http_cache_invalidations += (uint64_t)k;
+	}
+	hcache_sync(lp);
+}
+
+/* The head to store: resp's status and kept fields as HTTP/1.1 text, a Date added when
+ * the origin sent none (RFC 9110 6.6.1), into b. 0 or -ENOMEM. */
+static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64_t now, struct hbuf *b)
+{
+	struct hmsg kept;
+	struct hmsg_w w = { .b = b };
+	char date[30];
+
+	cache_stored_fields(resp, cc, &kept);
+	hmsg_w_status(&w, resp->status, resp->reason);
+	for (unsigned i = 0; i < kept.n_headers; i++)
+		hmsg_w_field(&w, kept.headers[i].name.p, kept.headers[i].name.len, kept.headers[i].value.p,
+			     kept.headers[i].value.len);
+	if (!h1_find(resp->headers, resp->n_headers, "date") && cache_date_fmt(now, date) > 0)
+		hmsg_w_field(&w, "Date", 4, date, 29);
+	return hmsg_w_end(&w);
+}
+
+void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_cc rcc, cc;
+	struct cache_meta m;
+	struct hmsg rq;
+	struct hbuf head = { 0 };
+	char names[1024], vkey[4096];
+	int nl, vl;
+
+	if (!c)
+		return;
+	if (c->unsafe) {
+		hcache_invalidate(lp, x, resp);
+		return;
+	}
+	if (!c->get || x->is_head || sent_request(x, &rq))
+		return;
+	cache_cc_head(&rq, true, &rcc);
+	cache_cc_head(resp, false, &cc);
+	if (cache_storable(&hcache_conf, &rq, &rcc, resp, &cc) != CACHE_STORE_OK)
+		return;
+	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
+	m.initial_age = cache_initial_age(resp, &m.t);
+	m.lifetime = cache_lifetime(&hcache_conf, resp, &cc, &m.t);
+	/* stale on arrival: without revalidation it could never be used */
+	if (m.lifetime <= m.initial_age)
+		return;
+	nl = cache_vary_names(resp, names, sizeof(names));
+	vl = nl < 0 ? nl : cache_vary_key(names, (size_t)nl, &rq, vkey, sizeof(vkey));
+	if (vl < 0 || stored_text(resp, &cc, m.t.response_time, &head)) {
+		buf_free(head.p, head.cap);
+		return;
+	}
+	c->fill = cache_entry_new(c->st, c->key, c->klen, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
+	buf_free(head.p, head.cap);
+}
+
+int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_entry *fresh = NULL;
+	struct hmsg sh, merged, nh;
+	struct hbuf head = { 0 };
+	struct cache_cc cc;
+	struct cache_meta m;
+	int err;
+
+	if (!c || !c->stale || !c->validators || resp->status != 304)
+		return 0;
+	if (stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
+		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
+	cache_cc_head(&merged, false, &cc);
+	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
+	m.initial_age = cache_initial_age(resp, &m.t);
+	m.lifetime = cache_lifetime(&hcache_conf, &merged, &cc, &m.t);
+	err = stored_text(&merged, &cc, m.t.response_time, &head);
+	if (!err)
+		err = cache_store_refresh(c->st, c->stale, head.p, head.len, &m, &fresh);
+	buf_free(head.p, head.cap);
+	if (!err && stored_head(fresh, &nh))
+		err = -EBADMSG;
+	if (!err && !hcache_serve(lp, x, fresh, &nh, cache_current_age(m.initial_age, &m.t, m.t.response_time)))
+		err = -EMSGSIZE;
+	if (err) {
+		cache_entry_put(c->st, fresh);
+		return err;
+	}
+	cache_entry_put(c->st, c->stale);
+	c->stale = NULL;
+	c->st->stats.revalidations++;
+	lp->st.http_cache_revalidations++;
+	hcache_sync(lp);
+	return 1;
+}
+
+bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_entry *e = c ? c->stale : NULL;
+	struct cache_cc cc;
+	struct hmsg sh;
+	int64_t age;
+
+	if (!e || stored_head(e, &sh))
+		return false;
+	cache_cc_head(&sh, false, &cc);
+	age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());
+	if (!cache_stale_if_error(&hcache_conf, &c->rcc, &cc, e->meta.lifetime, age, status) ||
+	    !hcache_serve(lp, x, e, &sh, age))
+		return false;
+	c->stale = NULL; /* it is c->hit now */
+	c->st->stats.stale_served++;
+	lp->st.http_cache_stale_if_error++;
+	log_info("http conn %llu: %s %s: the origin %s: answered from the cache, stale by %llds (stale-if-error)",
+		 (unsigned long long)x->id, x->method, x->path, status ? "answered 5xx" : "failed",
+		 (long long)(age - e->meta.lifetime));
+	return true;
+}
+
+void hcache_resp_body(struct hconn *x, const char *p, size_t n)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c || !c->fill || !n)
+		return;
+	if (cache_entry_append(c->st, c->fill, p, n)) {
+		cache_entry_put(c->st, c->fill);
+		c->fill = NULL;
+	}
+}
+
+void hcache_resp_end(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+
+	if (!c || !c->fill)
+		return;
+	(void)cache_store_insert(c->st, c->fill);
+	c->fill = NULL;
+	hcache_sync(lp);
+}

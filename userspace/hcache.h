@@ -1,0 +1,50 @@
+/* hcache.h: the http action's use of the HTTP cache (hcache.c), the section `cache`: a
+ * GET or HEAD whose stored response is fresh for it is answered from the store (with
+ * Age), without an upstream attempt; on a miss, a storable response to a GET is copied
+ * into a new entry as its body passes to the client and stored when it ends whole; a
+ * non-error response to an unsafe request removes the stored responses of its URL. The
+ * rules are cache_policy.h and cache_key.h, the store cache_store.h; this file only reads
+ * the request and the response where hreq.c and exch.c have them. */
+#ifndef HERMES_HCACHE_H
+#define HERMES_HCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hmsg-t.h"
+
+struct loop;
+struct hconn;
+
+/* The store, when the config enables it (http_init). 0 or -ENOMEM. */
+int hcache_init(struct loop *lp);
+void hcache_fini(struct loop *lp);
+
+/* A request without a body, routed and ready for its first attempt: true when it was
+ * answered from the store (x is in HC_RESP, its body sent by hcache_send), or answered
+ * 504 for only-if-cached; false to go upstream (x remembers the key to store under or
+ * invalidate). */
+bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req);
+/* HC_RESP of an answer from the store: its body into the send buffer as room allows.
+ * False when x is not one (the upstream's body goes on). */
+bool hcache_send(struct loop *lp, struct hconn *x);
+/* The final response head from upstream: invalidation for an unsafe request; for a GET
+ * whose response may be stored, a new entry that the body is copied into. */
+void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp);
+/* The final response head from upstream to a request that went with a stored
+ * response's validators: a 304 that selects it refreshes it, which then answers (x is
+ * in HC_RESP, as after a hit; the upstream connection is free). 1 then, 0 when this is
+ * not such a 304 (the response goes on), -errno for a 304 that cannot be used. */
+int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp);
+/* The origin failed (status 0: no answer, after the retries) or answered 500, 502, 503
+ * or 504: true when a stored response the request had to validate answers instead,
+ * within a stale-if-error window (RFC 5861 4; x is in HC_RESP, as after a hit). */
+bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status);
+/* Body bytes (the payload, without chunked framing) as they go to the client. */
+void hcache_resp_body(struct hconn *x, const char *p, size_t n);
+/* The response ended whole: its entry into the store. */
+void hcache_resp_end(struct loop *lp, struct hconn *x);
+/* The request ends (or x is freed): an entry being read or filled is let go. */
+void hcache_release(struct hconn *x);
+
+#endif
