@@ -25,10 +25,11 @@
 #                  -s malloc,64M (the suite's docker configuration, built-in VCL)
 #   trafficserver  Apache Traffic Server (traffic_server in a run root of its own), the
 #                  suite's docker records.config, a map rule to the origin, a 64 MB cache file
-#   hermes         "hermes (no cache yet)": hermesd with an http rule for 10.77.1.3:8000 and
+#   hermes         "hermes (cache off)": hermesd with an http rule for 10.77.1.3:8000 and
 #                  an http_routes entry sending it to 10.77.1.2:8000, the client in the
-#                  steered cgroup. hermesd has no cache yet, so this shows what it passes as
-#                  a proxy that does not cache; see hermes_up to add a caching column.
+#                  steered cgroup: what it passes as a proxy that does not cache
+#   hermes-cache   "hermes (cache)": the same with `cache: {enabled: true}` (the defaults:
+#                  64 MiB in memory, objects up to 1 MiB)
 #
 # Output (CACHE_TESTS_OUT, default tools/bench/results/cache-tests):
 #   COLUMN.json          the suite's result JSON for that column (as its CLI prints it:
@@ -112,9 +113,8 @@ add_column nginx "nginx proxy_cache" nginx_up
 add_column squid "squid (accelerator)" squid_up
 add_column varnish "varnish" varnish_up
 add_column trafficserver "Apache Traffic Server" trafficserver_up
-add_column hermes "hermes (no cache yet)" hermes_up hermes-nocache
-# Hermes' cache: one more line, with the config written in hermes_configs below, e.g.
-# add_column hermes-cache "hermes (cache)" hermes_up hermes-cache
+add_column hermes "hermes (cache off)" hermes_up hermes-nocache
+add_column hermes-cache "hermes (cache)" hermes_up hermes-cache
 
 # hermes_configs: the hermesd configurations hermes_up can start, $TMP/cfg/NAME.yaml.
 # Every one makes hermesd a reverse proxy for the suite: the client (in the steered
@@ -131,7 +131,10 @@ http_routes:
   - name: cache-tests
     endpoints: [$ORIGIN]
 YAML
-	# hermes-cache.yaml: the same with the cache turned on, once hermesd has one
+	{
+		cat "$d/hermes-nocache.yaml"
+		echo "cache: {enabled: true}"
+	} >"$d/hermes-cache.yaml"
 }
 
 # ---------------------------------------------------------------- proxies
