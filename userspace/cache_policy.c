@@ -470,10 +470,28 @@ int64_t cache_lifetime(const struct cache_conf *cf, const struct hmsg *resp, con
 	return when > cf->heuristic_max_s ? cf->heuristic_max_s : when;
 }
 
-int64_t cache_initial_age(const struct hmsg *resp, const struct cache_times *t)
+/* RFC 9111 5.1: an Age that is not one non-negative integer makes the response stale
+ * (the cache test suite reads a list, a second Age line, a sign, a fraction or a
+ * parameter that way too): the largest age, which no lifetime covers. */
+static int64_t age_field(const struct hmsg *resp)
 {
 	const struct h1_header *a = field(resp, "age");
-	int64_t date, apparent = 0, age = a ? delta(trim(a->value)) : 0, corrected;
+	struct h1_slice v;
+
+	if (!a)
+		return 0;
+	v = trim(a->value);
+	if (!v.len || h1_find_after(resp->headers, resp->n_headers, a, "age"))
+		return CACHE_DELTA_MAX;
+	for (size_t i = 0; i < v.len; i++)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return CACHE_DELTA_MAX;
+	return delta(v);
+}
+
+int64_t cache_initial_age(const struct hmsg *resp, const struct cache_times *t)
+{
+	int64_t date, apparent = 0, age = age_field(resp), corrected;
 
 	if (date_of(resp, "date", &date) && t->response_time > date)
 		apparent = t->response_time - date;
@@ -579,6 +597,15 @@ bool cache_304_selects(const struct hmsg *stored, const struct hmsg *r304)
 	return !es && !ls;
 }
 
+/* Fields a 304 never replaces: the stored body's framing and what describes those exact
+ * bytes (its coding, its digest): RFC 9111 3.2 lets a cache keep such fields for the
+ * integrity of the stored response, and the cache test suite asks it for these. */
+static bool no_304_update(struct h1_slice n)
+{
+	return h1_slice_caseeq(n, "content-length") || h1_slice_caseeq(n, "content-range") ||
+	       h1_slice_caseeq(n, "content-encoding") || h1_slice_caseeq(n, "content-md5");
+}
+
 int cache_merge_304(const struct hmsg *stored, const struct hmsg *r304, struct hmsg *out)
 {
 	head_copy(stored, out);
@@ -586,8 +613,7 @@ int cache_merge_304(const struct hmsg *stored, const struct hmsg *r304, struct h
 		struct h1_slice n = stored->headers[i].name;
 		bool replaced = false;
 
-		if (!h1_slice_caseeq(n, "content-length") && !h1_slice_caseeq(n, "content-range") &&
-		    !not_kept(r304, NULL, n))
+		if (!no_304_update(n) && !not_kept(r304, NULL, n))
 			for (unsigned j = 0; j < r304->n_headers && !replaced; j++)
 				replaced = r304->headers[j].name.len == n.len &&
 					   !strncasecmp(r304->headers[j].name.p, n.p, n.len);
@@ -597,8 +623,7 @@ int cache_merge_304(const struct hmsg *stored, const struct hmsg *r304, struct h
 	for (unsigned j = 0; j < r304->n_headers; j++) {
 		struct h1_slice n = r304->headers[j].name;
 
-		if (h1_slice_caseeq(n, "content-length") || h1_slice_caseeq(n, "content-range") ||
-		    not_kept(r304, NULL, n))
+		if (no_304_update(n) || not_kept(r304, NULL, n))
 			continue;
 		if (out->n_headers >= H1_HEADERS_CAP)
 			return -EMSGSIZE;

@@ -296,8 +296,21 @@ static bool test_age(void)
 	ASSERT_EQ(cache_initial_age(&r, &t), 3, "apparent age never negative");
 	r = RESP("200 OK", "Age: 99999999999\r\n");
 	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "Age capped at 2^31");
+	/* RFC 9111 5.1: an invalid Age makes the response stale */
 	r = RESP("200 OK", "Age: -4\r\n");
-	ASSERT_EQ(cache_initial_age(&r, &t), 3, "an invalid Age reads as 0");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a negative Age: stale");
+	r = RESP("200 OK", "Age: abc\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a non-numeric Age: stale");
+	r = RESP("200 OK", "Age: 7200.0\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a fraction: stale");
+	r = RESP("200 OK", "Age: 0, 0\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a list: stale");
+	r = RESP("200 OK", "Age: 0\r\nAge: 0\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "two Age lines: stale");
+	r = RESP("200 OK", "Age: 7200;foo=1\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a parameter: stale");
+	r = RESP("200 OK", "Age:  7 \r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), 10, "whitespace around one integer is fine");
 	ASSERT_EQ(cache_current_age(13, &t, 1103), 113, "plus the time resident");
 	ASSERT_EQ(cache_current_age(13, &t, 900), 13, "a clock gone back adds nothing");
 	ASSERT_EQ(cache_age_value(CACHE_DELTA_MAX + 5), CACHE_DELTA_MAX, "Age sent is capped");
@@ -424,6 +437,20 @@ static bool test_validation(void)
 		    "new fields added, others kept");
 	ASSERT_TRUE(!has_field(&out, "connection") && !has_field(&out, "x-hop"), "hop-by-hop fields not merged");
 	ASSERT_EQ(out.n_headers, 6, "ETag, Last-Modified, Content-Length, X-Keep, X-A, X-New");
+
+	/* the stored bytes' coding and digest stay (RFC 9111 3.2's integrity exception) */
+	st = RESP("200 OK", "ETag: \"v1\"\r\nContent-Encoding: gzip\r\nContent-MD5: AAAA\r\n");
+	r304 = RESP("304 Not Modified", "ETag: \"v1\"\r\nContent-Encoding: br\r\nContent-MD5: BBBB\r\n");
+	ASSERT_EQ(cache_merge_304(&st, &r304, &out), 0, "merge");
+	{
+		const struct h1_header *ce = h1_find(out.headers, out.n_headers, "content-encoding");
+		const struct h1_header *md = h1_find(out.headers, out.n_headers, "content-md5");
+
+		ASSERT_TRUE(ce && h1_slice_eq(ce->value, "gzip") && !h1_find_after(out.headers, out.n_headers, ce, "content-encoding"),
+			    "Content-Encoding not updated");
+		ASSERT_TRUE(md && h1_slice_eq(md->value, "AAAA") && !h1_find_after(out.headers, out.n_headers, md, "content-md5"),
+			    "Content-MD5 not updated");
+	}
 
 	st = RESP("200 OK", "Age: 7\r\nContent-Length: 5\r\nETag: \"v1\"\r\n");
 	cache_served_fields(&st, &out);
