@@ -18,7 +18,10 @@
 #include "ingress.h"
 #include "loader.h"
 #include "log.h"
+#include "etcd.h"
+#include "etcd_src.h"
 #include "loop.h"
+#include "reload.h"
 #include "notify.h"
 #include "pinfs.h"
 #include "policy.h"
@@ -265,6 +268,10 @@ int main(int argc, char **argv)
 	char err[1024], lock_path[PATH_MAX];
 	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
+	struct etcd_src *esrc = NULL; /* the etcd section's source of the reload keys */
+	char *edoc = NULL;            /* ... its first document, kept for SIGHUPs */
+	size_t edoc_len = 0;
+	int64_t edoc_rev = 0;
 
 	heap_init();
 	/* before anything else can make OpenSSL allocate: its memory counts in the budget */
@@ -477,6 +484,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --listen6 must be an [IPv6]:PORT address\n");
 		return EXIT_USAGE;
 	}
+	/* with an etcd section, the keys a SIGHUP may change come from the node's document
+	 * in etcd (or the state file when etcd cannot be reached), as a reload would take
+	 * them: the file's restart keys and the command line stay */
+	if (cfg.etcd.n_endpoints && !check) {
+		if (etcd_global_init() || etcd_src_new(&cfg.etcd, &esrc) ||
+		    etcd_src_first_config(esrc, &cfg, &edoc, &edoc_len, &edoc_rev)) {
+			fprintf(stderr, "hermesd: cannot set up the etcd client (out of memory or descriptors)\n");
+			return 1;
+		}
+	}
 	/* Everything that can fail runs before anything is bound, attached or written: a
 	 * start that is refused leaves a running hermesd's links and maps alone. */
 	if (!check) {
@@ -547,9 +564,16 @@ int main(int argc, char **argv)
 		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
+	if (esrc) {
+		reload_follow_etcd(&lp, esrc, edoc, edoc_len, edoc_rev);
+		if ((rc = etcd_src_start(esrc)))
+			log_error("etcd: cannot start the thread that watches %s: %s: changes in etcd are not applied",
+				  etcd_src_key(esrc), strerror(-rc));
+	}
 	log_info("ready (%s, %d policy rules from config)", lp.cfg->source, lp.cfg->n_rules);
 	notify_ready(lp.cfg->cgroup, lp.cfg->n_rules);
 	rc = loop_run(&lp);
+	etcd_src_free(esrc); /* the thread stops within a second */
 	ingress_stop(&ing);
 	if (lp.cfg->detach_on_exit)
 		log_info("detach_on_exit: detaching the steering programs (deny rules no longer apply)");

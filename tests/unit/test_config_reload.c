@@ -119,6 +119,13 @@ static const struct sample {
 	{ "udp.max_flows", "udp: {max_flows: 10}\n" },
 	{ "udp.max_datagram", "udp: {max_datagram: 1500}\n" },
 	{ "udp.tunnel_queue_bytes", "udp: {tunnel_queue_bytes: 65536}\n" },
+	{ "etcd.endpoints", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/t, node: a}\n" },
+	{ "etcd.prefix", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/u, node: a}\n" },
+	{ "etcd.node", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/t, node: b}\n" },
+	{ "etcd.cert", "etcd: {cert: /etc/hermes/etcd.pem}\n" },
+	{ "etcd.key", "etcd: {key: /etc/hermes/etcd.key}\n" },
+	{ "etcd.ca", "etcd: {ca: /etc/hermes/etcd-ca.pem}\n" },
+	{ "etcd.state_file", "etcd: {state_file: /var/lib/hermes/etcd.yaml}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))
