@@ -237,6 +237,7 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 			log_warn("etcd: starting with %s's keys until etcd has a good document", cfg->source);
 			break;
 		}
+		next->etcd = cfg->etcd; /* the file's alone (runtime.c's build does the same) */
 		config_reload_merge(cfg, next, &rep);
 		if (rep.n_restart)
 			log_warn("etcd: %s sets %s, which the file gives at start only: the file's value%s kept", s->key,
@@ -410,6 +411,7 @@ static void *src_main(void *arg)
 			struct etcd_range r;
 
 			if ((rc = etcd_range(&s->cl, s->key, false, &r, err, sizeof(err)))) {
+				atomic_fetch_add(&s->reconnects, 1);
 				failed(s, "cannot read", err, backoff);
 				sleep_ms(s, backoff);
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

@@ -166,8 +166,7 @@ static void build_start(struct loop *lp, char *doc, size_t len, int64_t rev, boo
 	lp->build_rev = rev;
 	lp->build_watched = watched;
 	if (doc)
-		snprintf(lp->build_name, sizeof(lp->build_name), "etcd %s revision %" PRId64, etcd_src_key(lp->etcd),
-			 rev);
+		snprintf(lp->build_name, sizeof(lp->build_name), "%s revision %" PRId64, etcd_src_key(lp->etcd), rev);
 	else
 		snprintf(lp->build_name, sizeof(lp->build_name), "%s", lp->config_path);
 	notify_reloading();

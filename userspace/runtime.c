@@ -88,6 +88,10 @@ static void *build_main(void *arg)
 		free(cfg);
 		goto done;
 	}
+	/* a document from etcd: the etcd section is the file's alone (the document cannot
+	 * move the node elsewhere), whatever the document says */
+	if (b->doc)
+		cfg->etcd = b->base->cfg->etcd;
 	config_reload_merge(b->base->cfg, cfg, &b->rep);
 	/* certificates are read anew even when the paths stay (rotation writes new files
 	 * over the old ones) */

@@ -321,7 +321,8 @@ enum udp_drop {
 	SCRAPE(etcd_staleness, gauge, "hermes_etcd_staleness_seconds", \
 	       "Seconds since etcd last answered or the watch was last known open (since the start when never).") \
 	SCRAPE(etcd_reconnects, counter, "hermes_etcd_watch_reconnects_total", \
-	       "Watches of the node's document opened again after a failure or an end of the stream.") \
+	       "Times the watch of the node's document (or the read of it before a watch) was tried again after " \
+	       "a failure or an end of the stream.") \
 	SCRAPE(etcd_refused, counter, "hermes_etcd_documents_refused_total", \
 	       "Documents from etcd (or the state file at start) refused: the running configuration stayed.") \
 	VALUE(reloads_limit, counter, "hermes_config_reload_limits_total", \

@@ -1,0 +1,135 @@
+#!/bin/bash
+# etcd_config: hermesd takes its reload keys from etcd (the `etcd` section) and follows
+# them. A 3-member etcd cluster on the client netns' loopback (own data dirs and ports,
+# stopped by PID); the node's document /hermes/t/nodes/a holds the policy:
+#  - at start the document applies (10.77.1.2 proxied), its revision in /metrics and
+#    `hermesctl status`;
+#  - a change written with etcdctl takes effect (10.77.1.2 denied);
+#  - a bad document is refused (key, revision and error logged, counted) and the policy
+#    in force stays;
+#  - one member killed: a change still arrives;
+#  - every member killed: hermesd keeps serving, its staleness grows;
+#  - hermesd restarted while etcd is down starts from the state file;
+#  - the members back: hermesd catches up with a change made then.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+require_cmd etcd etcdctl
+topo_up
+start_nginx
+
+KEY=/hermes/t/nodes/a
+EPS=http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793
+CLUSTER=e1=http://127.0.0.1:23801,e2=http://127.0.0.1:23802,e3=http://127.0.0.1:23803
+declare -A ETCD_PID
+
+# etcd_start N: member eN, data under $TMP/etcdN (kept across restarts)
+etcd_start() {
+	bg "etcd$1" c etcd --name "e$1" --data-dir "$TMP/etcd$1" \
+		--listen-client-urls "http://127.0.0.1:2379$1" --advertise-client-urls "http://127.0.0.1:2379$1" \
+		--listen-peer-urls "http://127.0.0.1:2380$1" --initial-advertise-peer-urls "http://127.0.0.1:2380$1" \
+		--initial-cluster "$CLUSTER" --initial-cluster-token hermes-test --initial-cluster-state new \
+		--heartbeat-interval 50 --election-timeout 500
+	ETCD_PID[$1]=$BG_PID
+}
+ectl() { ns_c env ETCDCTL_API=3 etcdctl --endpoints="$EPS" --dial-timeout=1s --command-timeout=3s "$@"; }
+# put DOC: writes the node's document, sets REV to the revision of the write (tried again
+# for a few seconds: with a member just killed, the cluster may be electing a leader)
+put() {
+	local out i
+	for ((i = 0; i < 5; i++)); do
+		out=$(ectl put -w json "$KEY" "$1" 2>&1) && break
+		say "etcdctl put failed (${out##*Error: }): again"
+	done
+	[ $i -lt 5 ] || die "etcdctl put failed: $out"
+	REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+	[ -n "$REV" ] || die "no revision in etcdctl's answer: $out"
+	say "put $KEY at revision $REV"
+}
+applied() { [ "$(stat_value hermes_etcd_applied_revision)" = "$1" ]; }
+wait_applied() {
+	wait_until 10 applied "$1" ||
+		die "hermesd did not apply revision $1 (applied: $(stat_value hermes_etcd_applied_revision)): $(grep etcd "$HERMESD_LOG" | tail -n 3)"
+	say "revision $1 applied"
+}
+
+for n in 1 2 3; do etcd_start "$n"; done
+wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come up: $(tail -n 3 "$TMP/etcd1.log")"
+say "etcd cluster up"
+
+put 'policy:
+  - {match: 10.77.1.2/32, action: proxy}'
+REV1=$REV
+CONF=$TMP/hermes.yaml
+cat >"$CONF" <<YAML
+etcd:
+  endpoints: [http://127.0.0.1:23791, http://127.0.0.1:23792, http://127.0.0.1:23793]
+  prefix: /hermes/t
+  node: a
+  state_file: $TMP/etcd-state.yaml
+YAML
+start_hermesd -c "$CONF"
+wait_applied "$REV1"
+expect_page "10.77.1.2 through hermesd (the policy from etcd)" http://10.77.1.2/
+wait_origdst '10\.77\.1\.2:80' 1 "the flow went through hermesd"
+status=$(hermesctl status)
+assert_match "$status" "config from etcd at revision $REV1" "hermesctl status shows the applied revision"
+
+# a change takes effect
+put 'policy:
+  - {match: 10.77.1.2/32, action: deny}'
+REV2=$REV
+wait_applied "$REV2"
+expect_eperm "the changed policy applies" 10.77.1.2 80
+state_at() { grep -q "^# hermes etcd state: key $KEY revision $1\$" "$TMP/etcd-state.yaml" 2>/dev/null; }
+wait_until 5 state_at "$REV2" || die "the state file is not at revision $REV2: $(head -n 1 "$TMP/etcd-state.yaml")"
+
+# a bad document: refused, the policy in force stays
+put 'policy:
+  - {match: 10.77.1.300/32, action: deny}'
+BAD=$REV
+wait_until 10 grep -q "etcd: $KEY revision $BAD refused, keeping the running config" "$HERMESD_LOG" ||
+	die "the bad document was not refused in the log: $(grep etcd "$HERMESD_LOG" | tail -n 3)"
+assert_file_match "$HERMESD_LOG" "revision $BAD refused.*10\.77\.1\.300" "the log names the error"
+assert_eq 1 "$(stat_value hermes_etcd_documents_refused_total)" "one document refused"
+assert_eq "$REV2" "$(stat_value hermes_etcd_applied_revision)" "the applied revision stays"
+expect_eperm "the running policy still applies after the bad document" 10.77.1.2 80
+
+# one member down: still follows
+kill -KILL "${ETCD_PID[1]}"
+say "etcd member e1 killed"
+put 'policy:
+  - {match: 10.77.1.3/32, action: deny}'
+REV3=$REV
+wait_applied "$REV3"
+expect_eperm "a change made with one member down applies" 10.77.1.3 80
+expect_page "10.77.1.2 passes again" http://10.77.1.2/
+
+# all down: serving, staleness grows
+kill -KILL "${ETCD_PID[2]}" "${ETCD_PID[3]}"
+say "etcd members e2 and e3 killed"
+sleep 3
+stale=$(stat_value hermes_etcd_staleness_seconds)
+assert_ge 2 "$stale" "staleness (s) grows while etcd is down"
+assert_eq 200 "$(admin_code /ready)" "hermesd still ready without etcd"
+expect_eperm "the last policy still applies without etcd" 10.77.1.3 80
+assert_match "$(hermesctl status)" "etcd last heard [0-9.]+ s ago" "hermesctl status shows the staleness"
+
+# restarted without etcd: the state file
+stop_hermesd
+start_hermesd -c "$CONF"
+assert_file_match "$HERMESD_LOG" "etcd: starting from $KEY revision $REV3 \\(from $TMP/etcd-state.yaml\\)" \
+	"started from the state file"
+assert_eq "$REV3" "$(stat_value hermes_etcd_applied_revision)" "the state file's revision applies"
+expect_eperm "the state file's policy applies" 10.77.1.3 80
+
+# etcd back: caught up
+for n in 1 2 3; do etcd_start "$n"; done
+wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come back"
+put 'policy:
+  - {match: 10.77.1.3/32, action: proxy}'
+REV4=$REV
+wait_applied "$REV4"
+expect_page "10.77.1.3 through hermesd after etcd came back" http://10.77.1.3/
+assert_ge 1 "$(stat_value hermes_etcd_watch_reconnects_total)" "watch reconnects counted"
+pass "etcd_config: policy from etcd applied and followed; bad document refused; one member down, all down, restart from the state file, catch-up"
