@@ -250,6 +250,12 @@ $(BUILD)/tests/bin/%: $(BUILD)/obj/tests/bin/%.o
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
 
+# the etcd client's test driver links the client (libcurl, jansson, OpenSSL's base64)
+$(BUILD)/tests/bin/etcdc: $(BUILD)/obj/tests/bin/etcdc.o $(BUILD)/obj/userspace/etcd.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_ETCD) -lcrypto -o $@
+
 # the TC link cutter's loader (test-only) needs its skeleton and libbpf
 $(BUILD)/obj/tests/bin/impair.o: $(BUILD)/tests/bpf/impair.skel.h
 $(BUILD)/tests/bin/impair: $(BUILD)/obj/tests/bin/impair.o

@@ -2,6 +2,8 @@
 # etcd_config: hermesd takes its reload keys from etcd (the `etcd` section) and follows
 # them. A 3-member etcd cluster on the client netns' loopback (own data dirs and ports,
 # stopped by PID); the node's document /hermes/t/nodes/a holds the policy:
+#  - the client's API (tests/bin/etcdc): lease grant and keepalive, a prefix read, a
+#    watch from a revision and its resume revision, a compacted revision refused;
 #  - at start the document applies (10.77.1.2 proxied), its revision in /metrics and
 #    `hermesctl status`;
 #  - a change written with etcdctl takes effect (10.77.1.2 denied);
@@ -57,9 +59,23 @@ for n in 1 2 3; do etcd_start "$n"; done
 wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come up: $(tail -n 3 "$TMP/etcd1.log")"
 say "etcd cluster up"
 
+# the client's API against the cluster (tests/bin/etcdc): a lease kept alive past its
+# TTL holds its key, which goes once the keepalives stop; a prefix read
+ETCDC=$BUILD/tests/bin/etcdc
+[ -x "$ETCDC" ] || die "$ETCDC is missing: run make first"
+bg lease c "$ETCDC" "$EPS" lease /hermes/t/status/a up 1 1500
+LEASE_PID=$BG_PID
 put 'policy:
   - {match: 10.77.1.2/32, action: proxy}'
 REV1=$REV
+wait "$LEASE_PID" || die "the leased key did not stay while kept alive: $(cat "$TMP/lease.log")"
+assert_match "$(cat "$TMP/lease.log")" "ttl [1-9]" "keepalives renewed the lease"
+range=$(ns_c "$ETCDC" "$EPS" range /hermes/t/) || die "etcdc range failed"
+assert_match "$range" "/hermes/t/nodes/a=policy:" "the prefix read finds the node's document"
+assert_match "$range" "/hermes/t/status/a=up" "... and the leased key"
+gone() { [ -z "$(ectl get /hermes/t/status/a --print-value-only 2>/dev/null)" ]; }
+wait_until 5 gone || die "the leased key outlived its lease"
+say "ok: the leased key went once its keepalives stopped"
 CONF=$TMP/hermes.yaml
 cat >"$CONF" <<YAML
 etcd:
@@ -95,9 +111,20 @@ assert_eq 1 "$(stat_value hermes_etcd_documents_refused_total)" "one document re
 assert_eq "$REV2" "$(stat_value hermes_etcd_applied_revision)" "the applied revision stays"
 expect_eperm "the running policy still applies after the bad document" 10.77.1.2 80
 
+# a watch from a revision hands exactly what followed it; from a compacted one it says so
+out=$(ns_c timeout 5 "$ETCDC" "$EPS" watch "$KEY" "$REV2" 2) || die "etcdc watch from $REV2 failed: $out"
+assert_match "$out" "PUT $KEY=policy:.*mod $REV2" "the watch starts at the asked revision"
+assert_match "$out" "mod $BAD" "... then the next one"
+assert_match "$out" "next $((BAD + 1))" "... and resumes after the last event"
+ectl compaction "$REV2" >/dev/null || die "etcdctl compaction failed"
+out=$(ns_c timeout 5 "$ETCDC" "$EPS" watch "$KEY" 1 1); rc=$?
+assert_eq 3 "$rc" "a watch from a compacted revision is refused ($out)"
+assert_match "$out" "compacted $REV2" "... naming the compaction"
+
 # one member down: still follows
 kill -KILL "${ETCD_PID[1]}"
 say "etcd member e1 killed"
+EPS=http://127.0.0.1:23792,http://127.0.0.1:23793 # etcdctl would wait for e1 first
 put 'policy:
   - {match: 10.77.1.3/32, action: deny}'
 REV3=$REV
@@ -108,7 +135,7 @@ expect_page "10.77.1.2 passes again" http://10.77.1.2/
 # all down: serving, staleness grows
 kill -KILL "${ETCD_PID[2]}" "${ETCD_PID[3]}"
 say "etcd members e2 and e3 killed"
-sleep 3
+sleep 2.2
 stale=$(stat_value hermes_etcd_staleness_seconds)
 assert_ge 2 "$stale" "staleness (s) grows while etcd is down"
 assert_eq 200 "$(admin_code /ready)" "hermesd still ready without etcd"
@@ -125,6 +152,7 @@ expect_eperm "the state file's policy applies" 10.77.1.3 80
 
 # etcd back: caught up
 for n in 1 2 3; do etcd_start "$n"; done
+EPS=http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793
 wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come back"
 put 'policy:
   - {match: 10.77.1.3/32, action: proxy}'
@@ -132,4 +160,6 @@ REV4=$REV
 wait_applied "$REV4"
 expect_page "10.77.1.3 through hermesd after etcd came back" http://10.77.1.3/
 assert_ge 1 "$(stat_value hermes_etcd_watch_reconnects_total)" "watch reconnects counted"
+# etcd's own stop takes seconds; its data is the test's
+kill -KILL "${ETCD_PID[@]}" 2>/dev/null
 pass "etcd_config: policy from etcd applied and followed; bad document refused; one member down, all down, restart from the state file, catch-up"
