@@ -11,7 +11,8 @@
  *                                           alive for MS ms ("ttl N" at each keepalive),
  *                                           then left to expire; exit 1 if KEY went
  *                                           meanwhile
- * ENDPOINTS: comma-separated URLs (the first that answers is used). Exit 0 ok, 1 failure,
+ * ENDPOINTS: comma-separated URLs (the first that answers is used). ETCDC_CERT,
+ * ETCDC_KEY and ETCDC_CA: a TLS client certificate, its key and the CA of the server's. Exit 0 ok, 1 failure,
  * 2 usage, 3 compacted. */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,6 +62,10 @@ int main(int argc, char **argv)
 	eps = argv[1]; /* cut in place */
 	for (tok = strtok_r(eps, ",", &save); tok && o.n_endpoints < ETCD_MAX_ENDPOINTS; tok = strtok_r(NULL, ",", &save))
 		o.endpoints[o.n_endpoints++] = tok;
+	/* TLS client certificate, as hermesd's etcd.cert, etcd.key and etcd.ca */
+	o.cert = getenv("ETCDC_CERT");
+	o.key = getenv("ETCDC_KEY");
+	o.ca = getenv("ETCDC_CA");
 	if (etcd_global_init())
 		return 1;
 	etcd_init(&c, &o);

@@ -12,7 +12,8 @@
 #  - one member killed: a change still arrives;
 #  - every member killed: hermesd keeps serving, its staleness grows;
 #  - hermesd restarted while etcd is down starts from the state file;
-#  - the members back: hermesd catches up with a change made then.
+#  - the members back: hermesd catches up with a change made then; a SIGHUP rebuilds the
+#    etcd document; a member asking for TLS client certificates is read with one.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -160,6 +161,32 @@ REV4=$REV
 wait_applied "$REV4"
 expect_page "10.77.1.3 through hermesd after etcd came back" http://10.77.1.3/
 assert_ge 1 "$(stat_value hermes_etcd_watch_reconnects_total)" "watch reconnects counted"
+# a SIGHUP builds the etcd document in use again (not the file's keys)
+kill -HUP "$HERMESD_PID"
+wait_until 5 grep -q "SIGHUP: reloaded $KEY revision $REV4" "$HERMESD_LOG" ||
+	die "SIGHUP did not rebuild the etcd document: $(grep SIGHUP "$HERMESD_LOG" | tail -n 2)"
+expect_page "the etcd policy stays after SIGHUP" http://10.77.1.3/
+json=$(hermesctl status --json)
+assert_match "$json" "\"etcd\": \\{\"applied_revision\": $REV4," "hermesctl status --json shows the revision"
+
+# TLS client certificates (the client's curl options): a member that asks for one
+ns_c "$HERMESCTL_BIN" certs init "$TMP/pki" --hosts 127.0.0.1,client >/dev/null || die "certs init failed"
+bg etcdtls c etcd --name t --data-dir "$TMP/etcdtls" \
+	--listen-client-urls https://127.0.0.1:23794 --advertise-client-urls https://127.0.0.1:23794 \
+	--listen-peer-urls http://127.0.0.1:23804 --initial-advertise-peer-urls http://127.0.0.1:23804 \
+	--initial-cluster t=http://127.0.0.1:23804 --client-cert-auth --trusted-ca-file "$TMP/pki/ca.crt" \
+	--cert-file "$TMP/pki/127.0.0.1.crt" --key-file "$TMP/pki/127.0.0.1.key"
+ETCD_PID[4]=$BG_PID
+tls_range() {
+	ns_c env ETCDC_CERT="$TMP/pki/client.crt" ETCDC_KEY="$TMP/pki/client.key" ETCDC_CA="$TMP/pki/ca.crt" \
+		"$ETCDC" https://127.0.0.1:23794 range /
+}
+wait_until 10 tls_range >/dev/null 2>&1 || die "no range over TLS with a client certificate: $(tls_range 2>&1)"
+say "ok: a range over TLS with a client certificate"
+out=$(ns_c env ETCDC_CA="$TMP/pki/ca.crt" "$ETCDC" https://127.0.0.1:23794 range / 2>&1) &&
+	die "the member took a client without a certificate: $out"
+say "ok: refused without a client certificate ($out)"
+
 # etcd's own stop takes seconds; its data is the test's
 kill -KILL "${ETCD_PID[@]}" 2>/dev/null
 pass "etcd_config: policy from etcd applied and followed; bad document refused; one member down, all down, restart from the state file, catch-up"
