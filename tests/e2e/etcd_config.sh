@@ -13,7 +13,8 @@
 #  - every member killed: hermesd keeps serving, its staleness grows;
 #  - hermesd restarted while etcd is down starts from the state file;
 #  - the members back: hermesd catches up with a change made then; a SIGHUP rebuilds the
-#    etcd document; a member asking for TLS client certificates is read with one.
+#    etcd document; a member asking for TLS client certificates is read with one (by
+#    etcdc and by hermesd with etcd.cert, etcd.key and etcd.ca).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -186,6 +187,23 @@ say "ok: a range over TLS with a client certificate"
 out=$(ns_c env ETCDC_CA="$TMP/pki/ca.crt" "$ETCDC" https://127.0.0.1:23794 range / 2>&1) &&
 	die "the member took a client without a certificate: $out"
 say "ok: refused without a client certificate ($out)"
+# hermesd itself with etcd.cert, etcd.key and etcd.ca
+ns_c env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:23794 --cacert "$TMP/pki/ca.crt" \
+	--cert "$TMP/pki/client.crt" --key "$TMP/pki/client.key" put "$KEY" 'policy: [{match: 10.77.1.2/32, action: deny}]' \
+	>/dev/null || die "etcdctl put over TLS failed"
+cat >"$TMP/tls.yaml" <<YAML
+etcd:
+  endpoints: [https://127.0.0.1:23794]
+  prefix: /hermes/t
+  node: a
+  cert: $TMP/pki/client.crt
+  key: $TMP/pki/client.key
+  ca: $TMP/pki/ca.crt
+YAML
+stop_hermesd
+start_hermesd -c "$TMP/tls.yaml"
+assert_file_match "$HERMESD_LOG" "etcd: starting from $KEY revision [0-9]+ \\(from etcd\\)\$" "hermesd read its document over TLS"
+expect_eperm "the document read over TLS applies" 10.77.1.2 80
 
 # etcd's own stop takes seconds; its data is the test's
 kill -KILL "${ETCD_PID[@]}" 2>/dev/null
