@@ -3,16 +3,22 @@
  * a prefix's range_end (0xff carried, the whole key space); the watch stream's parser on
  * the gateway's own JSON (taken from etcd 3.4.23): "need more" at every cut, two
  * objects in one read, PUT and DELETE events, the resume revision after each event and
- * the compacted and error answers; and the etcd_src state file's header. Exit 0 when
- * every check passes, 1 otherwise. */
+ * the compacted and error answers; the etcd_src state file's header; the etcd section
+ * of the config; and the start's choice of document when no etcd answers (a closed port
+ * on loopback): the state file, a bad one refused, none. Exit 0 when every check passes,
+ * 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "check.h"
+#include "config.h"
 #include "etcd.h"
 #include "etcd_src.h"
+#include "log.h"
 
 static bool test_base64(void)
 {
@@ -210,6 +216,91 @@ static bool test_state_header(void)
 	return true;
 }
 
+static int load(const char *yaml, struct hermes_config *cfg, char *err, size_t len)
+{
+	return config_load_mem("test.yaml", yaml, strlen(yaml), cfg, err, len);
+}
+
+static bool test_config_section(void)
+{
+	static struct hermes_config cfg;
+	char err[512];
+
+	if (!ASSERT_EQ(load("etcd:\n  endpoints: [http://10.0.0.1:2379, https://h:2379]\n  prefix: /hermes/lab\n"
+			    "  node: a\n  state_file: /var/lib/hermes/s.yaml\n", &cfg, err, sizeof(err)), 0, err))
+		return false;
+	ASSERT_EQ(cfg.etcd.n_endpoints, 2, "endpoints");
+	ASSERT_STREQ(cfg.etcd.endpoints[1], "https://h:2379", "second endpoint");
+	ASSERT_STREQ(cfg.etcd.node, "a", "node");
+	config_free(&cfg);
+	ASSERT_EQ(load("etcd: {endpoints: [http://h:2379], prefix: /p}\n", &cfg, err, sizeof(err)), -EINVAL,
+		  "no node");
+	ASSERT_HAS(err, "endpoints need a prefix and a node", "its message");
+	ASSERT_EQ(load("etcd: {endpoints: [h:2379], prefix: /p, node: a}\n", &cfg, err, sizeof(err)), -EINVAL,
+		  "not a URL");
+	ASSERT_HAS(err, "bad etcd endpoint 'h:2379'", "its message");
+	ASSERT_EQ(load("etcd: {endpoints: [http://h:2379], prefix: /p, node: a/b}\n", &cfg, err, sizeof(err)), -EINVAL,
+		  "a node with '/'");
+	return true;
+}
+
+/* The start with no etcd answering (port 1 on loopback refuses at once): the state
+ * file's document is taken as a reload would take it (reload keys from it, restart keys
+ * and the etcd section from the file); a state file of another key, or one that does
+ * not load, leaves the file's config. */
+static bool test_first_config(void)
+{
+	static struct hermes_config cfg;
+	char path[] = "/tmp/test_etcd_state.XXXXXX", yaml[1024], head[256], *doc;
+	struct etcd_src *s;
+	size_t len;
+	int64_t rev;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	if (!ASSERT_TRUE(fd >= 0, "mkstemp"))
+		return false;
+	close(fd);
+	log_set_level(LOG_ERROR); /* the warnings are expected */
+	snprintf(yaml, sizeof(yaml), "log_level: warn\netcd:\n  endpoints: [http://127.0.0.1:1]\n  prefix: /hermes/t\n"
+		 "  node: a\n  state_file: %s\n", path);
+	for (int round = 0; round < 3; round++) {
+		char err[512];
+
+		f = fopen(path, "w");
+		etcd_src_state_header(head, sizeof(head), round == 1 ? "/hermes/t/nodes/b" : "/hermes/t/nodes/a", 42);
+		fprintf(f, "%s%s", head, round == 2 ? "policy: [{match: 10.0.0.300/32, action: deny}]\n" :
+			"policy: [{match: 10.0.0.0/8, action: deny}]\ncgroup: /elsewhere\n");
+		fclose(f);
+		if (!ASSERT_EQ(load(yaml, &cfg, err, sizeof(err)), 0, err) ||
+		    !ASSERT_EQ(etcd_src_new(&cfg.etcd, &s), 0, "etcd_src_new"))
+			break;
+		ASSERT_EQ(etcd_src_first_config(s, &cfg, &doc, &len, &rev), 0, "first config");
+		if (round == 0) {
+			ASSERT_EQ(cfg.n_rules, 1, "the state file's policy");
+			ASSERT_EQ(rev, 42, "its revision");
+			ASSERT_TRUE(doc && strstr(doc, "10.0.0.0/8"), "the document kept for SIGHUPs");
+			ASSERT_EQ(cfg.log_level, LOG_INFO, "a reload key the document leaves out takes its default");
+			ASSERT_TRUE(strcmp(cfg.cgroup, "/elsewhere") != 0, "a restart key stays the file's");
+			ASSERT_EQ(cfg.etcd.n_endpoints, 1, "the etcd section stays the file's");
+		} else {
+			struct etcd_src_stats st;
+
+			ASSERT_TRUE(!doc, "round %d: no document", round);
+			ASSERT_EQ(cfg.n_rules, 0, "the file's (empty) policy");
+			ASSERT_EQ(cfg.log_level, LOG_WARN, "the file's log_level");
+			etcd_src_get_stats(s, &st);
+			ASSERT_EQ(st.refused, round == 2 ? 1 : 0, "a bad state file counts as refused");
+		}
+		free(doc);
+		etcd_src_free(s);
+		config_free(&cfg);
+	}
+	unlink(path);
+	unlink(strcat(strcpy(yaml, path), ".tmp"));
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_base64);
@@ -219,5 +310,7 @@ int main(void)
 	RUN(test_watch_stop_resume);
 	RUN(test_watch_compacted_and_errors);
 	RUN(test_state_header);
+	RUN(test_config_section);
+	RUN(test_first_config);
 	return check_summary("test_etcd");
 }
