@@ -526,6 +526,7 @@ int etcd_watch(struct etcd *c, const char *key, bool prefix, struct etcd_watch *
 	       bool (*alive)(void *arg), void *arg, char *err, size_t errlen)
 {
 	struct watch_ctx x = { w, fn, alive, arg, 0, 0 };
+	struct curl_slist *hdrs;
 	json_t *kr = key_req(key, prefix), *req;
 	char *txt = NULL, url[512], rev[24];
 	long status = 0;
@@ -552,6 +553,11 @@ int etcd_watch(struct etcd *c, const char *key, bool prefix, struct etcd_watch *
 		free(txt);
 		return -ENOMEM;
 	}
+	/* etcd's "require leader" (the gateway passes Grpc-Metadata-* on as gRPC metadata):
+	 * a member that loses its leader (a minority, a partition) ends the watch instead of
+	 * keeping it open with no news, so the next endpoint is tried */
+	hdrs = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -560,6 +566,7 @@ int etcd_watch(struct etcd *c, const char *key, bool prefix, struct etcd_watch *
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
 	free(txt);
 	if (x.stop)
 		return x.stop;
