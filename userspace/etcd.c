@@ -221,6 +221,8 @@ void etcd_init(struct etcd *c, const struct etcd_opts *o)
 {
 	c->o = *o;
 	c->cur = 0;
+	c->alive = NULL;
+	c->alive_arg = NULL;
 }
 
 const char *etcd_endpoint(const struct etcd *c)
@@ -247,6 +249,14 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static int call_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const struct etcd *c = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return c->alive(c->alive_arg) ? 0 : 1;
+}
+
 /* An easy handle for POST url/path with body req, TLS as the options say. */
 static CURL *handle(const struct etcd *c, const char *path, const char *req, char *url, size_t urllen)
 {
@@ -269,6 +279,11 @@ static CURL *handle(const struct etcd *c, const char *path, const char *req, cha
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->o.key);
 	if (c->o.ca)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca);
+	if (c->alive) { /* the watch sets its own */
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, call_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	}
 	return h;
 }
 
@@ -305,6 +320,12 @@ static int call(struct etcd *c, const char *path, json_t *req, json_t **out, cha
 		cc = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_cleanup(h);
+		if (cc == CURLE_ABORTED_BY_CALLBACK) {
+			snprintf(err, errlen, "%s: stopped", url);
+			free(b.p);
+			rc = -ECANCELED;
+			break;
+		}
 		if (cc != CURLE_OK || status >= 500 || status == 0) {
 			snprintf(err, errlen, "%s: %s", url, cc != CURLE_OK ? curl_easy_strerror(cc) : "server error");
 			if (cc == CURLE_OK)

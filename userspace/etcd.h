@@ -28,6 +28,11 @@ struct etcd_opts {
 struct etcd {
 	struct etcd_opts o;
 	int cur; /* the endpoint in use */
+	/* asked about once a second during every call (NULL: never): false ends the call
+	 * (-ECANCELED), so that a thread blocked on an endpoint that does not answer can
+	 * be stopped within a second */
+	bool (*alive)(void *arg);
+	void *alive_arg;
 };
 
 struct etcd_kv {

@@ -230,7 +230,8 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 		snprintf(name, sizeof(name), "etcd %s revision %" PRId64 " (from %s)", s->key, rev, from);
 		rc = config_load_mem(name, doc, len, next, err, sizeof(err));
 		if (rc) {
-			log_error("etcd: %s revision %" PRId64 " (from %s) refused: %s", s->key, rev, from, err);
+			/* err begins with the name: key, revision and source */
+			log_error("etcd: a document refused at start: %s", err);
 			etcd_src_result(s, doc, 0, rev, rc);
 			if (!state && !strcmp(from, "etcd"))
 				continue;
@@ -399,6 +400,9 @@ static void *src_main(void *arg)
 	int rc;
 
 	s->w = &w;
+	/* from now on a stop ends a call in progress within a second */
+	s->cl.alive = alive;
+	s->cl.alive_arg = s;
 	/* a first document from etcd: watch from the revision after it. From the state file
 	 * (or none): read the key first, it may have changed meanwhile */
 	if (s->first_etcd && s->posted_rev) {
@@ -411,6 +415,8 @@ static void *src_main(void *arg)
 			struct etcd_range r;
 
 			if ((rc = etcd_range(&s->cl, s->key, false, &r, err, sizeof(err)))) {
+				if (rc == -ECANCELED)
+					break;
 				atomic_fetch_add(&s->reconnects, 1);
 				failed(s, "cannot read", err, backoff);
 				sleep_ms(s, backoff);
