@@ -129,15 +129,16 @@ static int set_etcd_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, cons
 				      etcd_endpoint_item, obj);
 }
 
-/* endpoints need the prefix and the node, which name the document */
+/* endpoints need the prefix, which names the overlay; the node (no '/') may also come
+ * from --etcd-node */
 static int set_etcd(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
 {
 	const struct cfg_etcd *e = &((struct hermes_config *)obj)->etcd;
 	int ret = cfgp_parse_section(c, k, qname, v, obj, NULL);
 
-	if (ret || !e->n_endpoints || (e->prefix[0] && e->node[0] && !strchr(e->node, '/')))
+	if (ret || ((!e->n_endpoints || e->prefix[0]) && !strchr(e->node, '/')))
 		return ret;
-	return cfgp_fail(c, v, "'%s': endpoints need a prefix and a node name without '/' (expected e.g. "
+	return cfgp_fail(c, v, "'%s': endpoints need a prefix, and a node name has no '/' (expected e.g. "
 			 "prefix: /hermes/lab and node: host-a: the node's document is PREFIX/nodes/NODE)", qname);
 }
 

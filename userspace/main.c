@@ -126,6 +126,9 @@ static void usage(FILE *f)
 "                          request: app pid, comm, uid, cgroup id, original\n"
 "                          destination, action, upstream, bytes each way, duration\n"
 "                          and result; in the log format (JSON objects with json)\n"
+"      --etcd-node NAME    this node's name in etcd (etcd.node): its document is\n"
+"                          PREFIX/nodes/NAME, so that one file serves every node;\n"
+"                          needs etcd.endpoints and etcd.prefix in the file\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice, kernel or auto: who moves a proxied flow's\n"
 "                          bytes (default auto, which picks io_uring on measured\n"
@@ -238,7 +241,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
 	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH,
-	       O_METRICS, O_LOG_FORMAT, O_LOG_BPF, O_ACCESS_LOG, O_PRINT };
+	       O_METRICS, O_LOG_FORMAT, O_LOG_BPF, O_ACCESS_LOG, O_PRINT, O_ETCD_NODE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -260,6 +263,7 @@ int main(int argc, char **argv)
 		{ "log-bpf", required_argument, NULL, O_LOG_BPF },
 		{ "access-log", required_argument, NULL, O_ACCESS_LOG },
 		{ "print", no_argument, NULL, O_PRINT },
+		{ "etcd-node", required_argument, NULL, O_ETCD_NODE },
 		{ "check", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
-	const char *log_format = NULL, *log_bpf = NULL, *access_log = NULL;
+	const char *log_format = NULL, *log_bpf = NULL, *access_log = NULL, *etcd_node = NULL;
 	bool print = false;
 	int n_tc = 0;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {}, metrics = {};
@@ -346,6 +350,7 @@ int main(int argc, char **argv)
 		case O_LOG_BPF: log_bpf = optarg; break;
 		case O_ACCESS_LOG: access_log = optarg; break;
 		case O_PRINT: print = true; break;
+		case O_ETCD_NODE: etcd_node = optarg; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "hermesd"); return 0;
@@ -395,6 +400,20 @@ int main(int argc, char **argv)
 		}
 		snprintf(cfg.access_log, sizeof(cfg.access_log), "%s", access_log);
 		config_key_overridden(&cfg, "access_log");
+	}
+	if (etcd_node) {
+		if (!etcd_node[0] || strchr(etcd_node, '/') || strlen(etcd_node) >= sizeof(cfg.etcd.node)) {
+			fprintf(stderr, "hermesd: --etcd-node '%s': expected a name of 1 to %zu characters without '/'\n",
+				etcd_node, sizeof(cfg.etcd.node) - 1);
+			return EXIT_USAGE;
+		}
+		if (!cfg.etcd.n_endpoints || !cfg.etcd.prefix[0]) {
+			fprintf(stderr, "hermesd: --etcd-node needs an etcd section with endpoints and a prefix in the "
+					"config file\n");
+			return EXIT_USAGE;
+		}
+		snprintf(cfg.etcd.node, sizeof(cfg.etcd.node), "%s", etcd_node);
+		config_key_overridden(&cfg, "etcd.node");
 	}
 	if (log_format && log_parse_format(log_format, &cfg.log_format)) {
 		fprintf(stderr, "hermesd: --log-format '%s': expected text, json, journal or auto\n", log_format);
@@ -499,6 +518,11 @@ int main(int argc, char **argv)
 	/* with an etcd section, the keys a SIGHUP may change come from the node's document
 	 * in etcd (or the state file when etcd cannot be reached), as a reload would take
 	 * them: the file's restart keys and the command line stay */
+	if (cfg.etcd.n_endpoints && !cfg.etcd.node[0]) {
+		fprintf(stderr, "hermesd: %s: the etcd section has no node: give etcd.node or --etcd-node NAME (the "
+				"node's document is %s/nodes/NAME)\n", cfg.source, cfg.etcd.prefix);
+		return EXIT_USAGE;
+	}
 	if (cfg.etcd.n_endpoints && !check) {
 		if (etcd_global_init() || etcd_src_new(&cfg.etcd, &esrc) ||
 		    etcd_src_first_config(esrc, &cfg, &edoc, &edoc_len, &edoc_rev)) {

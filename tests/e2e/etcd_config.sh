@@ -84,10 +84,10 @@ cat >"$CONF" <<YAML
 etcd:
   endpoints: [http://127.0.0.1:23791, http://127.0.0.1:23792, http://127.0.0.1:23793]
   prefix: /hermes/t
-  node: a
   state_file: $TMP/etcd-state.yaml
 YAML
-start_hermesd -c "$CONF"
+# the node's name from the command line (one file for every node)
+start_hermesd -c "$CONF" --etcd-node a
 wait_applied "$REV1"
 expect_page "10.77.1.2 through hermesd (the policy from etcd)" http://10.77.1.2/
 wait_origdst '10\.77\.1\.2:80' 1 "the flow went through hermesd"
@@ -153,7 +153,7 @@ assert_match "$(hermesctl status)" "etcd last heard [0-9.]+ s ago" "hermesctl st
 
 # restarted without etcd: the state file
 stop_hermesd
-start_hermesd -c "$CONF"
+start_hermesd -c "$CONF" --etcd-node a
 assert_file_match "$HERMESD_LOG" "etcd: starting from $KEY revision $REV3 \\(from $TMP/etcd-state.yaml\\)" \
 	"started from the state file"
 assert_eq "$REV3" "$(stat_value hermes_etcd_applied_revision)" "the state file's revision applies"
