@@ -15,7 +15,8 @@
 #  - hermesd restarted while etcd is down starts from the state file;
 #  - the members back: hermesd catches up with a change made then; a SIGHUP rebuilds the
 #    etcd document; a member asking for TLS client certificates is read with one (by
-#    etcdc and by hermesd with etcd.cert, etcd.key and etcd.ca).
+#    etcdc and by hermesd with etcd.cert, etcd.key and etcd.ca, which starts without a
+#    document for it and applies the first one written).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -194,10 +195,8 @@ say "ok: a range over TLS with a client certificate"
 out=$(ns_c env ETCDC_CA="$TMP/pki/ca.crt" "$ETCDC" https://127.0.0.1:23794 range / 2>&1) &&
 	die "the member took a client without a certificate: $out"
 say "ok: refused without a client certificate ($out)"
-# hermesd itself with etcd.cert, etcd.key and etcd.ca
-ns_c env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:23794 --cacert "$TMP/pki/ca.crt" \
-	--cert "$TMP/pki/client.crt" --key "$TMP/pki/client.key" put "$KEY" 'policy: [{match: 10.77.1.2/32, action: deny}]' \
-	>/dev/null || die "etcdctl put over TLS failed"
+# hermesd itself with etcd.cert, etcd.key and etcd.ca, on a member with no document for
+# it yet: it starts with the file's keys (revision 0), then applies the first one written
 cat >"$TMP/tls.yaml" <<YAML
 etcd:
   endpoints: [https://127.0.0.1:23794]
@@ -209,8 +208,14 @@ etcd:
 YAML
 stop_hermesd
 start_hermesd -c "$TMP/tls.yaml"
-assert_file_match "$HERMESD_LOG" "etcd: starting from $KEY revision [0-9]+ \\(from etcd\\)\$" "hermesd read its document over TLS"
-expect_eperm "the document read over TLS applies" 10.77.1.2 80
+assert_eq 0 "$(stat_value hermes_etcd_applied_revision)" "no document yet: revision 0"
+expect_page "no document yet: the file's (empty) policy" http://10.77.1.2/
+out=$(ns_c env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:23794 --cacert "$TMP/pki/ca.crt" \
+	--cert "$TMP/pki/client.crt" --key "$TMP/pki/client.key" put -w json "$KEY" \
+	'policy: [{match: 10.77.1.2/32, action: deny}]') || die "etcdctl put over TLS failed: $out"
+REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+wait_applied "$REV"
+expect_eperm "the first document, watched over TLS, applies" 10.77.1.2 80
 
 # etcd's own stop takes seconds; its data is the test's
 kill -KILL "${ETCD_PID[@]}" 2>/dev/null
