@@ -424,6 +424,7 @@ static void *src_main(void *arg)
 				continue;
 			}
 			atomic_store(&s->contact_ms, wall_ms());
+			backoff = BACKOFF_MIN_MS;
 			if (r.n && r.kvs[0].mod_rev != s->posted_rev)
 				post(s, r.kvs[0].value, r.kvs[0].value_len, r.kvs[0].mod_rev);
 			else if (!r.n)
