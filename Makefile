@@ -81,7 +81,9 @@ BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 LIBS_BPF := -lbpf -lelf -lz
-LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsystemd
+# the etcd client (etcd.c): libcurl for HTTP(S), jansson for JSON
+LIBS_ETCD := $(shell pkg-config --libs libcurl jansson)
+LIBS_HERMESD := $(LIBS_BPF) -luring -lyaml -lcap -lnghttp2 -lssl -lcrypto -lsystemd $(LIBS_ETCD)
 
 .DELETE_ON_ERROR:
 # Kept, not deleted as intermediates: a deleted unit-test object was compiled again
@@ -221,6 +223,14 @@ $(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) 
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -o $@
 
+# test_etcd links the etcd client (its pure parts are tested) and the source's state file
+# header, with libcurl, jansson, OpenSSL (base64) and the config loader etcd_src.c uses
+$(BUILD)/tests/test_etcd: $(BUILD)/obj/tests/unit/test_etcd.o $(LIB_OBJS) $(UNIT_OBJS) $(BUILD)/obj/userspace/etcd.o \
+	$(BUILD)/obj/userspace/etcd_src.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
+
 # test_heap links the allocator's settings and trim (heap.c) alone
 $(BUILD)/tests/test_heap: $(BUILD)/obj/tests/unit/test_heap.o $(BUILD)/obj/userspace/heap.o
 	$(call msg,LD,$@)
@@ -240,6 +250,12 @@ $(BUILD)/tests/bin/%: $(BUILD)/obj/tests/bin/%.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+# the etcd client's test driver links the client (libcurl, jansson, OpenSSL's base64)
+$(BUILD)/tests/bin/etcdc: $(BUILD)/obj/tests/bin/etcdc.o $(BUILD)/obj/userspace/etcd.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_ETCD) -lcrypto -o $@
 
 # the TC link cutter's loader (test-only) needs its skeleton and libbpf
 $(BUILD)/obj/tests/bin/impair.o: $(BUILD)/tests/bpf/impair.skel.h

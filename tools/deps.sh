@@ -12,9 +12,10 @@ set -euo pipefail
 
 BUILD_PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool liburing-dev libyaml-dev
 libcap-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libncurses-dev libclang-rt-14-dev libsystemd-dev
-dpkg-dev"
+dpkg-dev libcurl4-openssl-dev libjansson-dev"
 TEST_PKGS="nginx-light curl iproute2 socat openssl python3 python3-prometheus-client procps tmux coreutils wrk
-squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils"
+squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils
+etcd-server etcd-client"
 # make bench, make bench-wan, make bench-intermittent and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox wget"
 # optional (tools/deps.sh cache-tests, run by make cache-tests): node and npm (the HTTP
@@ -63,6 +64,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# services that this run installed and started. PACKAGE:SERVICE:PIDFILE
 	services="nginx-light:nginx:/run/nginx.pid squid:squid:/run/squid.pid haproxy:haproxy:/run/haproxy.pid
 		varnish:varnish:/run/varnishd.pid trafficserver:trafficserver:/run/trafficserver/manager.lock"
+	# (etcd-server's service, when systemd runs it, listens on localhost:2379 only; the
+	# tests start their own members on ports of their own)
 	was_there=()
 	for s in $services; do
 		IFS=: read -r pkg svc pidfile <<<"$s"

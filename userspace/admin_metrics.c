@@ -13,10 +13,12 @@
 #include "admin-int.h"
 #include "config.h"
 #include "conn.h"
+#include "etcd_src.h"
 #include "fdres.h"
 #include "hermes/flow.h"
 #include "metrics.h"
 #include "policy.h"
+#include "ring.h"
 #include "sess-t.h"
 #include "stats.h"
 #include "version.h"
@@ -355,6 +357,26 @@ static void scrape_reload_success(const struct scrape *x, const struct stats_fam
 {
 	value(x->b, f, !x->s.last_reload_failed);
 }
+
+static void scrape_etcd(const struct scrape *x, const struct stats_family *f, int which)
+{
+	struct etcd_src_stats es;
+
+	if (!x->lp->etcd)
+		return;
+	etcd_src_get_stats(x->lp->etcd, &es);
+	switch (which) {
+	case 0: value(x->b, f, (uint64_t)es.applied_rev); break;
+	case 1: real(x->b, f, loop_wall_time() - es.last_contact); break;
+	case 2: value(x->b, f, es.reconnects); break;
+	default: value(x->b, f, es.refused); break;
+	}
+}
+
+static void scrape_etcd_applied_revision(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 0); }
+static void scrape_etcd_staleness(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 1); }
+static void scrape_etcd_reconnects(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 2); }
+static void scrape_etcd_refused(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 3); }
 
 static void scrape_policy_rules(const struct scrape *x, const struct stats_family *f)
 {

@@ -270,7 +270,7 @@ struct cfg_overload {
 	uint32_t hysteresis_pct;
 };
 
-#define CFG_MAX_KEY_LINES 108
+#define CFG_MAX_KEY_LINES 116
 
 /* Limits of the file itself, checked while it is read and parsed so that a hostile or
  * broken file fails at once, naming the line, instead of being built whole first (150,000
@@ -300,6 +300,18 @@ struct cfg_reload_report {
 	int n_restart;
 	char cmdline[256]; /* "log_level" */
 	int n_cmdline;
+};
+
+/* Configuration from etcd (etcd_src.c): where the node's document is, and how to reach
+ * the cluster; n_endpoints 0: off (the file alone). Read at start only. */
+#define CFG_ETCD_MAX_ENDPOINTS 8
+struct cfg_etcd {
+	char endpoints[CFG_ETCD_MAX_ENDPOINTS][256]; /* http(s)://HOST:PORT */
+	int n_endpoints;
+	char prefix[256];          /* the overlay's keys, e.g. /hermes/lab */
+	char node[64];             /* this node's name: its document is PREFIX/nodes/NODE */
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX]; /* TLS client certificate to etcd; "" = none */
+	char state_file[PATH_MAX]; /* the last applied document, read when etcd cannot be reached */
 };
 
 struct hermes_config {
@@ -370,6 +382,7 @@ struct hermes_config {
 	struct cfg_http http;
 	struct cfg_http2 http2;
 	struct outlier_cfg outlier;  /* failure memory of tunnel peers and http endpoints */
+	struct cfg_etcd etcd;        /* the reload keys from etcd instead of the file */
 	struct cfg_overload overload;
 	struct cfg_udp udp;
 	struct cfg_cache cache;

@@ -108,6 +108,58 @@ static int set_tc_ifaces(struct cfgp_ctx *c, const struct cfgp_key *k, const cha
 	return cfgp_parse_scalar_list(c, k, qname, v, 0, k->entries, "an interface name", tc_iface_item, obj);
 }
 
+static int etcd_endpoint_item(struct cfgp_ctx *c, const char *qname, yaml_node_t *a, const char *s, void *obj,
+			      int i)
+{
+	struct cfg_etcd *e = &((struct hermes_config *)obj)->etcd;
+
+	if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || strlen(s) >= sizeof(e->endpoints[0]))
+		return cfgp_fail(c, a, "bad etcd endpoint '%s' in '%s' (expected a URL http://HOST:PORT or "
+				 "https://HOST:PORT, etcd's client URL)", cfgp_show(c, s), qname);
+	snprintf(e->endpoints[i], sizeof(e->endpoints[i]), "%s", s);
+	e->n_endpoints = i + 1;
+	return 0;
+}
+
+static int set_etcd_endpoints(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v,
+			      void *obj)
+{
+	((struct hermes_config *)obj)->etcd.n_endpoints = 0;
+	return cfgp_parse_scalar_list(c, k, qname, v, 1, CFG_ETCD_MAX_ENDPOINTS, "an etcd client URL",
+				      etcd_endpoint_item, obj);
+}
+
+/* endpoints need the prefix, which names the overlay; the node (no '/') may also come
+ * from --etcd-node */
+static int set_etcd(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	const struct cfg_etcd *e = &((struct hermes_config *)obj)->etcd;
+	int ret = cfgp_parse_section(c, k, qname, v, obj, NULL);
+
+	if (ret || ((!e->n_endpoints || e->prefix[0]) && !strchr(e->node, '/')))
+		return ret;
+	return cfgp_fail(c, v, "'%s': endpoints need a prefix, and a node name has no '/' (expected e.g. "
+			 "prefix: /hermes/lab and node: host-a: the node's document is PREFIX/nodes/NODE)", qname);
+}
+
+/* restart: the source of the configuration is chosen at start (etcd_src.c) */
+static const struct cfgp_key etcd_keys[] = {
+	{ .name = "endpoints", .set = set_etcd_endpoints, CFGP_ARRAY(etcd.endpoints, etcd.n_endpoints), CFGP_RESTART,
+	  .expect = "a list of 1 to 8 etcd client URLs, e.g. [http://10.0.0.1:2379, http://10.0.0.2:2379]" },
+	{ .name = "prefix", .set = cfgp_set_path, CFGP_STRING(etcd.prefix), CFGP_RESTART,
+	  .expect = "the overlay's key prefix, beginning with '/', e.g. /hermes/lab" },
+	{ .name = "node", .set = cfgp_set_string, CFGP_STRING(etcd.node), CFGP_RESTART,
+	  .expect = "this node's name (at most 63 characters): its document is PREFIX/nodes/NODE" },
+	{ .name = "cert", .set = cfgp_set_path, CFGP_STRING(etcd.cert), CFGP_RESTART,
+	  .expect = "an absolute path to the PEM client certificate etcd asks for" },
+	{ .name = "key", .set = cfgp_set_path, CFGP_STRING(etcd.key), CFGP_RESTART,
+	  .expect = "an absolute path to the client certificate's PEM private key" },
+	{ .name = "ca", .set = cfgp_set_path, CFGP_STRING(etcd.ca), CFGP_RESTART,
+	  .expect = "an absolute path to the PEM CA certificate that signs etcd's server certificates" },
+	{ .name = "state_file", .set = cfgp_set_path, CFGP_STRING(etcd.state_file), CFGP_RESTART,
+	  .expect = "an absolute path where the last applied document is kept, e.g. /var/lib/hermes/etcd-state.yaml" },
+};
+
 /* reload: the stage is worked out from the keys in force at each look */
 #define OVERLOAD_PCT(f, key) { .name = key, .set = cfgp_set_u32, CFGP_FIELD(overload.f), .min = 1, .max = 100, CFGP_RELOAD }
 static const struct cfgp_key overload_keys[] = {
@@ -200,6 +252,7 @@ const struct cfgp_key config_top_keys[] = {
 	{ .name = "overload", .set = cfgp_set_section, .sub = overload_keys, .nsub = ARRAY_SIZE(overload_keys) },
 	{ .name = "udp", .set = cfgp_set_section, .sub = udp_keys, .nsub = ARRAY_SIZE(udp_keys) },
 	{ .name = "cache", .set = cfgp_set_section, .sub = cache_keys, .nsub = ARRAY_SIZE(cache_keys) },
+	{ .name = "etcd", .set = set_etcd, .sub = etcd_keys, .nsub = ARRAY_SIZE(etcd_keys) },
 };
 
 const size_t config_n_top_keys = ARRAY_SIZE(config_top_keys);
@@ -208,7 +261,7 @@ _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEY
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
 		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) + ARRAY_SIZE(udp_keys) +
-		       ARRAY_SIZE(cache_keys) <=
+		       ARRAY_SIZE(cache_keys) + ARRAY_SIZE(etcd_keys) <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");

@@ -151,6 +151,37 @@ static void print_http_route(FILE *f, const struct cfg_http_route *r)
 	}
 }
 
+/* only what is set: the section has no defaults, and an empty path is not one */
+static void print_etcd(FILE *f, const struct cfg_etcd *e)
+{
+	const struct { const char *name, *v; } str[] = {
+		{ "prefix", e->prefix }, { "node", e->node }, { "cert", e->cert }, { "key", e->key }, { "ca", e->ca },
+		{ "state_file", e->state_file },
+	};
+	bool any = e->n_endpoints > 0;
+
+	for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++)
+		any |= str[i].v[0] != 0;
+	if (!any)
+		return;
+	fprintf(f, "etcd:\n");
+	if (e->n_endpoints) {
+		fprintf(f, "  endpoints: [");
+		for (int i = 0; i < e->n_endpoints; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			print_str(f, e->endpoints[i]);
+		}
+		fprintf(f, "]\n");
+	}
+	for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++) {
+		if (!str[i].v[0])
+			continue;
+		fprintf(f, "  %s: ", str[i].name);
+		print_str(f, str[i].v);
+		fprintf(f, "\n");
+	}
+}
+
 void config_print(const struct hermes_config *cfg, FILE *f)
 {
 	char buf[ADDR_STRLEN];
@@ -308,4 +339,5 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);
+	print_etcd(f, &cfg->etcd);
 }

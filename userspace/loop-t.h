@@ -20,6 +20,8 @@
 #include "list.h"
 #include "loader.h"
 #include "runtime-t.h"
+
+struct etcd_src;
 #include "rxpool.h"
 #include "stats-t.h"
 
@@ -233,6 +235,19 @@ struct loop {
 	struct loop_op op_build;  /* read of build.efd (while build.running) */
 	uint64_t build_count;     /* what that read receives */
 	bool reload_again;
+	/* configuration from etcd (reload.c, etcd_src.c); etcd NULL: the file alone */
+	struct etcd_src *etcd;
+	struct loop_op op_etcd;   /* read of the source's eventfd: a document waits */
+	uint64_t etcd_count;
+	bool etcd_again;          /* one came during a build: take it after */
+	char *etcd_doc;           /* the document in use (a SIGHUP builds it again), its length and revision */
+	size_t etcd_doc_len;
+	int64_t etcd_rev;
+	char *build_doc;          /* the build's document (NULL: the file), its length and revision */
+	size_t build_doc_len;
+	int64_t build_rev;
+	bool build_watched;       /* ... handed over by the source (not a SIGHUP's) */
+	char build_name[400];     /* what the build reads, for its log lines */
 	struct http_state *http; /* the http action (http.c) */
 	struct udp_relay *udp;   /* the UDP relay of the proxy action (udp.c); NULL when off */
 	struct outlier_set tunnel_peers; /* failure memory of tunnel peers, by address (conn.c) */

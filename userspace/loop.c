@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "policy.h"
+#include "reload.h"
 #include "runtime.h"
 #include "rxpool.h"
 #include "sess.h"
@@ -155,16 +156,6 @@ static int add_listener(struct loop *lp, const struct cfg_sockaddr *a, enum list
 	return 0;
 }
 
-/* The one place the current snapshot changes: the loop's pointers follow it, and the
- * previous one goes once nothing started under it is left. */
-static void rt_install(struct loop *lp, struct runtime *rt)
-{
-	struct runtime *old = lp->rt;
-
-	lp->rt = rt;
-	lp->cfg = rt->cfg;
-	rt_put(old);
-}
 
 /* The config read at start, moved to the heap as the first snapshot (generation 1). */
 static int install_first(struct loop *lp, struct hermes_config *cfg)
@@ -193,7 +184,7 @@ static int install_first(struct loop *lp, struct hermes_config *cfg)
 	}
 	if (rt->tls_server)
 		log_info("TLS: certificate %s, CA %s", own->tls.cert, own->tls.ca);
-	rt_install(lp, rt);
+	reload_install(lp, rt);
 	return 0;
 }
 
@@ -337,154 +328,6 @@ static void close_listeners(struct loop *lp, bool admin_too)
 	}
 }
 
-/* Counts a reload's result for hermes_config_reloads_total and its gauges: rc 0 applied,
- * < 0 failed (-E2BIG or -EFBIG: a limit of the file). */
-static void reload_count(struct loop *lp, int rc, uint64_t start_ns, uint64_t end_ns)
-{
-	lp->st.last_reload_time = loop_wall_time();
-	lp->st.last_reload_seconds = (double)(end_ns - start_ns) / 1e9;
-	lp->st.last_reload_failed = rc < 0;
-	if (rc < 0) {
-		lp->st.reloads_failed++;
-		if (rc == -E2BIG || rc == -EFBIG)
-			lp->st.reloads_limit++;
-	} else {
-		lp->st.reloads_ok++;
-		lp->st.last_reload_ok_time = lp->st.last_reload_time;
-	}
-}
-
-/* Swaps in the snapshot a build made: 0, or -errno when it is not applied (the running
- * snapshot stays). Every key marked RELOAD in the key tables takes effect, restart-only
- * ones and those the command line set kept their running values in the build
- * (config_reload_merge), with no list of fields here. Only the policy map can still fail:
- * then nothing has changed. Flows, listeners and attachments stay; requests and flows in
- * progress keep the snapshot they started with (their reference) until they end. */
-static int reload_apply(struct loop *lp, struct runtime *nrt, const struct cfg_reload_report *rep)
-{
-	struct hermes_config *ncfg = nrt->cfg;
-	bool had_tls = lp->rt->tls_server != NULL;
-	char err[512];
-	int rc;
-
-	rc = pol_sync_config(lp->ld->policy_fd, ncfg->rules, ncfg->n_rules);
-	if (rc) {
-		log_error("SIGHUP: policy update failed: %s (keeping the running config)", strerror(-rc));
-		rt_put(nrt);
-		return rc;
-	}
-	if (rep->n_restart)
-		log_warn("SIGHUP: %s changed in %s, but %s read at start only: the running value%s stay%s until "
-			 "hermesd is restarted", rep->restart, lp->config_path, rep->n_restart > 1 ? "these are" : "it is",
-			 rep->n_restart > 1 ? "s" : "", rep->n_restart > 1 ? "" : "s");
-	if (rep->n_cmdline)
-		log_info("SIGHUP: %s set by a command-line option: the file's value%s not applied", rep->cmdline,
-			 rep->n_cmdline > 1 ? "s are" : " is");
-	/* what a reloaded key changes outside the config itself; the access log's new
-	 * destination (or the same path again, after log rotation) opens before the old one
-	 * closes: when it cannot, the log goes on where it was, and the snapshot says so */
-	log_set_level(ncfg->log_level);
-	log_set_format(ncfg->log_format);
-	loader_log_bpf(ncfg->log_bpf);
-	if (log_access_open(ncfg->access_log, err, sizeof(err))) {
-		log_warn("SIGHUP: %s (the access log goes on where it was: %s)", err, lp->cfg->access_log);
-		snprintf(ncfg->access_log, sizeof(ncfg->access_log), "%s", lp->cfg->access_log);
-	}
-	/* new connections get the new certificates; open ones keep the SSL_CTX reference
-	 * their SSL holds */
-	rt_install(lp, nrt);
-	if (lp->rt->tls_server)
-		log_info("SIGHUP: TLS certificate %s, CA %s loaded for new connections", lp->cfg->tls.cert, lp->cfg->tls.ca);
-	else if (had_tls)
-		log_warn("SIGHUP: the config has no tls section any more: new TLS connections are refused");
-	if (metrics_config(lp))
-		log_warn("SIGHUP: out of memory for the metrics' label sets: per-route and per-peer counters "
-			 "keep the previous config's names");
-	log_info("SIGHUP: reloaded %s (%d policy rules, config snapshot %llu, built in %.3f s)", lp->config_path,
-		 lp->cfg->n_rules, (unsigned long long)lp->rt->gen,
-		 (double)(lp->build.end_ns - lp->build.start_ns) / 1e9);
-	return 0;
-}
-
-static loop_done_fn build_done;
-
-/* Starts the build of the file's snapshot off the loop; its end comes to build_done. */
-static void reload_start(struct loop *lp)
-{
-	int rc;
-
-	notify_reloading();
-	rc = rt_build_start(&lp->build, lp->config_path, lp->rt);
-	if (rc) {
-		log_error("SIGHUP: reload failed, keeping the running config: cannot start the thread that reads %s: %s",
-			  lp->config_path, strerror(-rc));
-		reload_count(lp, rc, 0, 0);
-		notify_ready(lp->cfg->cgroup, lp->cfg->n_rules);
-		return;
-	}
-	lp->st.reload_building = 1;
-	io_uring_prep_read(loop_sqe(lp, &lp->op_build, build_done), lp->build.efd, &lp->build_count,
-			   sizeof(lp->build_count), 0);
-}
-
-/* The build's thread is done: its snapshot is swapped in, or its failure logged; a
- * SIGHUP that came meanwhile starts one more build, with the file as it is now. */
-static void build_done(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
-{
-	struct rt_build *b = &lp->build;
-	int rc;
-
-	(void)op;
-	if (cqe->res == -EINTR || cqe->res == -EAGAIN) {
-		io_uring_prep_read(loop_sqe(lp, &lp->op_build, build_done), b->efd, &lp->build_count,
-				   sizeof(lp->build_count), 0);
-		return;
-	}
-	if (cqe->res != (int)sizeof(lp->build_count)) /* cannot happen; the join below waits */
-		log_warn("SIGHUP: reading the reload's eventfd: %s: waiting for the build on the loop",
-			 cqe->res < 0 ? strerror(-cqe->res) : "short read");
-	rt_build_join(b);
-	lp->st.reload_building = 0;
-	rc = b->rc;
-	if (rc == -ENOMEM)
-		log_error("SIGHUP: reload failed, keeping the running config: out of memory");
-	else if (rc && b->tls_failed)
-		log_error("SIGHUP: reload failed, keeping the running config and certificates: %s: %s",
-			  lp->config_path, b->err);
-	else if (rc)
-		log_error("SIGHUP: reload failed, keeping the running config: %s", b->err);
-	else
-		rc = reload_apply(lp, b->rt, &b->rep);
-	b->rt = NULL;
-	reload_count(lp, rc, b->start_ns, loop_now_ns());
-	notify_ready(lp->cfg->cgroup, lp->cfg->n_rules);
-	if (lp->reload_again) {
-		lp->reload_again = false;
-		reload_start(lp);
-	}
-}
-
-/* SIGHUP: the file becomes a whole new runtime snapshot (rules, routes, tunnel_access,
- * http routes, TLS contexts), built off the loop so that flows go on meanwhile, then
- * swapped in one step. One build at a time: a SIGHUP during a build asks for one more
- * after it (any number of them, one more), which reads the file as it is then. */
-static void reload(struct loop *lp)
-{
-	if (!lp->config_path) {
-		notify_reloading();
-		log_info("SIGHUP: no config file (embedded default): nothing to reload");
-		notify_ready(lp->cfg->cgroup, lp->cfg->n_rules);
-		return;
-	}
-	if (lp->build.running) {
-		if (!lp->reload_again)
-			log_info("SIGHUP: a reload of %s is being built: one more follows it", lp->config_path);
-		lp->reload_again = true;
-		return;
-	}
-	reload_start(lp);
-}
-
 /* An accepted connection to the module that serves the listener's kind; peer is its
  * address when the accept gave it (else NULL). */
 static void accept_dispatch(struct loop *lp, const struct listener *l, int fd, const struct sockaddr *peer)
@@ -559,7 +402,7 @@ static void on_signal(struct loop *lp, int res)
 
 	if (res == (int)sizeof(struct signalfd_siginfo)) {
 		if (si->ssi_signo == SIGHUP)
-			reload(lp); /* systemd hears RELOADING=1 and READY=1 around each build */
+			reload_sighup(lp); /* systemd hears RELOADING=1 and READY=1 around each build */
 		else
 			start_drain(lp, (int)si->ssi_signo);
 	}
@@ -842,7 +685,9 @@ void loop_fini(struct loop *lp)
 	/* a reload in progress is waited for a little; one reading a file that does not come
 	 * is left to the exit, with the snapshot it reads (its reference keeps it) */
 	if (!rt_build_fini(&lp->build, 1000))
-		log_warn("a reload of %s is still being built: not waiting for it", lp->config_path);
+		log_warn("a reload of %s is still being built: not waiting for it", lp->build_name);
+	else
+		reload_fini(lp);
 	mlabels_free(&lp->st.http_route_codes);
 	mlabels_free(&lp->st.tunnel_peer_results);
 	/* the last holders (requests, flows) are gone: this frees the current snapshot */

@@ -18,7 +18,10 @@
 #include "ingress.h"
 #include "loader.h"
 #include "log.h"
+#include "etcd.h"
+#include "etcd_src.h"
 #include "loop.h"
+#include "reload.h"
 #include "notify.h"
 #include "pinfs.h"
 #include "policy.h"
@@ -123,6 +126,9 @@ static void usage(FILE *f)
 "                          request: app pid, comm, uid, cgroup id, original\n"
 "                          destination, action, upstream, bytes each way, duration\n"
 "                          and result; in the log format (JSON objects with json)\n"
+"      --etcd-node NAME    this node's name in etcd (etcd.node): its document is\n"
+"                          PREFIX/nodes/NAME, so that one file serves every node;\n"
+"                          needs etcd.endpoints and etcd.prefix in the file\n"
 "      --user NAME         switch to this user once set up (keeps CAP_NET_ADMIN only)\n"
 "      --relay ENGINE      uring, splice, kernel or auto: who moves a proxied flow's\n"
 "                          bytes (default auto, which picks io_uring on measured\n"
@@ -169,6 +175,18 @@ static void usage(FILE *f)
 "a reload asks for one more after it. A file over 4 MiB, nested more than 64\n"
 "levels, or with a list over its maximum (routes 256, policy 16384, endpoints 4096,\n"
 "tunnel_access 1024, http_routes 256) is refused as it is read, naming the line.\n"
+"\n"
+"Configuration from etcd: with an `etcd` section in the file (endpoints, prefix,\n"
+"node; cert, key and ca for TLS client certificates; state_file), the keys a SIGHUP\n"
+"may change come from the node's document in etcd, the key PREFIX/nodes/NODE, which\n"
+"holds the same YAML as the file; the file gives the keys read at start only and the\n"
+"etcd section itself. hermesd reads the document at start (from the state file when\n"
+"no etcd endpoint answers), watches it through etcd's JSON gateway, and applies each\n"
+"new revision like a SIGHUP: a document that does not load is refused (logged with\n"
+"its key, revision and error) and the running configuration stays. The applied one\n"
+"is written to state_file. A SIGHUP then rebuilds the document in use. /metrics:\n"
+"hermes_etcd_applied_revision, hermes_etcd_staleness_seconds,\n"
+"hermes_etcd_watch_reconnects_total, hermes_etcd_documents_refused_total.\n"
 "\n"
 "Health: once a second hermesd checks that its links are attached where they\n"
 "should be. A link left defunct (its cgroup removed and made again, as systemd does\n"
@@ -223,7 +241,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
 	enum { O_CGROUP = 256, O_PIN_ROOT, O_LISTEN, O_LISTEN6, O_ADMIN, O_LOG_LEVEL, O_USER, O_RELAY, O_SK_MSG, O_FLOW_TABLE, O_TC_IFACE, O_TUNNEL, O_INBOUND, O_DETACH,
-	       O_METRICS, O_LOG_FORMAT, O_LOG_BPF, O_ACCESS_LOG, O_PRINT };
+	       O_METRICS, O_LOG_FORMAT, O_LOG_BPF, O_ACCESS_LOG, O_PRINT, O_ETCD_NODE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
@@ -245,6 +263,7 @@ int main(int argc, char **argv)
 		{ "log-bpf", required_argument, NULL, O_LOG_BPF },
 		{ "access-log", required_argument, NULL, O_ACCESS_LOG },
 		{ "print", no_argument, NULL, O_PRINT },
+		{ "etcd-node", required_argument, NULL, O_ETCD_NODE },
 		{ "check", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -252,7 +271,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *cgroup = NULL, *pin_root = NULL, *user = NULL, *level = NULL;
 	const char *relay = NULL, *sk_msg = NULL, *flow_table = NULL, *tc_ifaces[CFG_MAX_TC_IFACES];
-	const char *log_format = NULL, *log_bpf = NULL, *access_log = NULL;
+	const char *log_format = NULL, *log_bpf = NULL, *access_log = NULL, *etcd_node = NULL;
 	bool print = false;
 	int n_tc = 0;
 	struct cfg_sockaddr listen = {}, listen6 = {}, admin = {}, tunnel = {}, inbound = {}, metrics = {};
@@ -265,6 +284,10 @@ int main(int argc, char **argv)
 	char err[1024], lock_path[PATH_MAX];
 	int opt, rc, bad, lock_fd = -1;
 	bool detach = false;
+	struct etcd_src *esrc = NULL; /* the etcd section's source of the reload keys */
+	char *edoc = NULL;            /* ... its first document, kept for SIGHUPs */
+	size_t edoc_len = 0;
+	int64_t edoc_rev = 0;
 
 	heap_init();
 	/* before anything else can make OpenSSL allocate: its memory counts in the budget */
@@ -327,6 +350,7 @@ int main(int argc, char **argv)
 		case O_LOG_BPF: log_bpf = optarg; break;
 		case O_ACCESS_LOG: access_log = optarg; break;
 		case O_PRINT: print = true; break;
+		case O_ETCD_NODE: etcd_node = optarg; break;
 		case 't': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "hermesd"); return 0;
@@ -376,6 +400,20 @@ int main(int argc, char **argv)
 		}
 		snprintf(cfg.access_log, sizeof(cfg.access_log), "%s", access_log);
 		config_key_overridden(&cfg, "access_log");
+	}
+	if (etcd_node) {
+		if (!etcd_node[0] || strchr(etcd_node, '/') || strlen(etcd_node) >= sizeof(cfg.etcd.node)) {
+			fprintf(stderr, "hermesd: --etcd-node '%s': expected a name of 1 to %zu characters without '/'\n",
+				etcd_node, sizeof(cfg.etcd.node) - 1);
+			return EXIT_USAGE;
+		}
+		if (!cfg.etcd.n_endpoints || !cfg.etcd.prefix[0]) {
+			fprintf(stderr, "hermesd: --etcd-node needs an etcd section with endpoints and a prefix in the "
+					"config file\n");
+			return EXIT_USAGE;
+		}
+		snprintf(cfg.etcd.node, sizeof(cfg.etcd.node), "%s", etcd_node);
+		config_key_overridden(&cfg, "etcd.node");
 	}
 	if (log_format && log_parse_format(log_format, &cfg.log_format)) {
 		fprintf(stderr, "hermesd: --log-format '%s': expected text, json, journal or auto\n", log_format);
@@ -477,6 +515,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hermesd: --listen6 must be an [IPv6]:PORT address\n");
 		return EXIT_USAGE;
 	}
+	/* with an etcd section, the keys a SIGHUP may change come from the node's document
+	 * in etcd (or the state file when etcd cannot be reached), as a reload would take
+	 * them: the file's restart keys and the command line stay */
+	if (cfg.etcd.n_endpoints && !cfg.etcd.node[0]) {
+		fprintf(stderr, "hermesd: %s: the etcd section has no node: give etcd.node or --etcd-node NAME (the "
+				"node's document is %s/nodes/NAME)\n", cfg.source, cfg.etcd.prefix);
+		return EXIT_USAGE;
+	}
+	if (cfg.etcd.n_endpoints && !check) {
+		if (etcd_global_init() || etcd_src_new(&cfg.etcd, &esrc) ||
+		    etcd_src_first_config(esrc, &cfg, &edoc, &edoc_len, &edoc_rev)) {
+			fprintf(stderr, "hermesd: cannot set up the etcd client (out of memory or descriptors)\n");
+			return 1;
+		}
+	}
 	/* Everything that can fail runs before anything is bound, attached or written: a
 	 * start that is refused leaves a running hermesd's links and maps alone. */
 	if (!check) {
@@ -547,9 +600,16 @@ int main(int argc, char **argv)
 		pin_unlock(lock_path, lock_fd);
 		return 1;
 	}
+	if (esrc) {
+		reload_follow_etcd(&lp, esrc, edoc, edoc_len, edoc_rev);
+		if ((rc = etcd_src_start(esrc)))
+			log_error("etcd: cannot start the thread that watches %s: %s: changes in etcd are not applied",
+				  etcd_src_key(esrc), strerror(-rc));
+	}
 	log_info("ready (%s, %d policy rules from config)", lp.cfg->source, lp.cfg->n_rules);
 	notify_ready(lp.cfg->cgroup, lp.cfg->n_rules);
 	rc = loop_run(&lp);
+	etcd_src_free(esrc); /* the thread stops within a second */
 	ingress_stop(&ing);
 	if (lp.cfg->detach_on_exit)
 		log_info("detach_on_exit: detaching the steering programs (deny rules no longer apply)");

@@ -34,7 +34,9 @@ struct rt_build {
 	bool running;          /* started and not joined yet */
 	pthread_t thread;
 	/* in, read-only for the thread */
-	const char *path;
+	const char *path;      /* the file, or the name of doc */
+	const char *doc;       /* the YAML itself (a document from etcd), NULL: read path */
+	size_t doc_len;
 	struct runtime *base;  /* the snapshot running when the build began: read for the keys
 				* that keep their running value; the build holds a reference */
 	/* out, the thread's until it is joined */

@@ -82,11 +82,16 @@ static void *build_main(void *arg)
 		snprintf(b->err, sizeof(b->err), "out of memory");
 		goto done;
 	}
-	rc = config_load(b->path, cfg, b->err, sizeof(b->err));
+	rc = b->doc ? config_load_mem(b->path, b->doc, b->doc_len, cfg, b->err, sizeof(b->err)) :
+		      config_load(b->path, cfg, b->err, sizeof(b->err));
 	if (rc) {
 		free(cfg);
 		goto done;
 	}
+	/* a document from etcd: the etcd section is the file's alone (the document cannot
+	 * move the node elsewhere), whatever the document says */
+	if (b->doc)
+		cfg->etcd = b->base->cfg->etcd;
 	config_reload_merge(b->base->cfg, cfg, &b->rep);
 	/* certificates are read anew even when the paths stay (rotation writes new files
 	 * over the old ones) */
@@ -107,12 +112,14 @@ done:
 	return NULL;
 }
 
-int rt_build_start(struct rt_build *b, const char *path, struct runtime *running)
+int rt_build_start(struct rt_build *b, const char *path, const char *doc, size_t doc_len, struct runtime *running)
 {
 	sigset_t all, old;
 	int rc;
 
 	b->path = path;
+	b->doc = doc;
+	b->doc_len = doc_len;
 	b->base = rt_get(running);
 	b->rt = NULL;
 	b->rc = 0;

@@ -23,12 +23,13 @@ void rt_put(struct runtime *rt);
 
 /* Makes b's eventfd (once, before the first build). 0 or -errno. */
 int rt_build_init(struct rt_build *b);
-/* Starts building the snapshot of the file at path in a thread: config_load,
+/* Starts building the snapshot of the file at path (or, when doc is not NULL, of the
+ * YAML in doc[0..doc_len), path naming it) in a thread: config_load,
  * config_reload_merge against running's config (read only), rt_new with generation
  * running->gen + 1. The thread touches nothing else: no log line, no counter, no state of
  * the loop. b holds a reference to running until rt_build_join. b must not be running.
  * 0, or -errno when no thread could start (nothing started). */
-int rt_build_start(struct rt_build *b, const char *path, struct runtime *running);
+int rt_build_start(struct rt_build *b, const char *path, const char *doc, size_t doc_len, struct runtime *running);
 /* Once b->efd was read (the thread is done): joins the thread and drops the reference
  * to the base. The results are in b; b->rt, if any, is the caller's. */
 void rt_build_join(struct rt_build *b);

@@ -333,6 +333,16 @@ enum udp_drop {
 	     "the failure (0 before any).") \
 	VALUE(reload_building, gauge, "hermes_config_reload_in_progress", \
 	      "1 while a reload is being built (read, parsed and its TLS contexts made, off the event loop), else 0.") \
+	/* configuration from etcd (etcd_src.c); shown only with an etcd section */ \
+	SCRAPE(etcd_applied_revision, gauge, "hermes_etcd_applied_revision", \
+	       "etcd revision of the node's document in use (0: none yet: the file's keys).") \
+	SCRAPE(etcd_staleness, gauge, "hermes_etcd_staleness_seconds", \
+	       "Seconds since etcd last answered or the watch was last known open (since the start when never).") \
+	SCRAPE(etcd_reconnects, counter, "hermes_etcd_watch_reconnects_total", \
+	       "Times the watch of the node's document (or the read of it before a watch) was tried again after " \
+	       "a failure or an end of the stream.") \
+	SCRAPE(etcd_refused, counter, "hermes_etcd_documents_refused_total", \
+	       "Documents from etcd (or the state file at start) refused: the running configuration stayed.") \
 	VALUE(reloads_limit, counter, "hermes_config_reload_limits_total", \
 	      "Reloads refused because the file passed a limit of the loader (size, nesting, list entries, keys " \
 	      "or nodes in all); counted in hermes_config_reloads_total{result=\"failed\"} too.") \

@@ -123,6 +123,13 @@ static const struct sample {
 	{ "cache.enabled", "cache: {enabled: true}\n" },
 	{ "cache.max_size_mb", "cache: {max_size_mb: 8}\n" },
 	{ "cache.max_object_kb", "cache: {max_object_kb: 64}\n" },
+	{ "etcd.endpoints", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/t, node: a}\n" },
+	{ "etcd.prefix", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/u, node: a}\n" },
+	{ "etcd.node", "etcd: {endpoints: [http://127.0.0.1:2379], prefix: /hermes/t, node: b}\n" },
+	{ "etcd.cert", "etcd: {cert: /etc/hermes/etcd.pem}\n" },
+	{ "etcd.key", "etcd: {key: /etc/hermes/etcd.key}\n" },
+	{ "etcd.ca", "etcd: {ca: /etc/hermes/etcd-ca.pem}\n" },
+	{ "etcd.state_file", "etcd: {state_file: /var/lib/hermes/etcd.yaml}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

@@ -145,7 +145,7 @@ static bool test_build(void)
 	/* a good file */
 	if (!ASSERT_TRUE(write_file(path, "mark: 0x99\npolicy: [{match: 10.0.0.0/8, action: deny}]\n"), "file"))
 		return false;
-	ASSERT_EQ(rt_build_start(&b, path, base), 0, "rt_build_start");
+	ASSERT_EQ(rt_build_start(&b, path, NULL, 0, base), 0, "rt_build_start");
 	ASSERT_TRUE(b.running, "running");
 	ASSERT_EQ(base->refs, 2, "the build holds the running snapshot");
 	if (!build_wait(&b))
@@ -170,7 +170,7 @@ static bool test_build(void)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "- {}\n");
 	if (!ASSERT_TRUE(write_file(path, big), "file"))
 		return false;
-	ASSERT_EQ(rt_build_start(&b, path, base), 0, "rt_build_start");
+	ASSERT_EQ(rt_build_start(&b, path, NULL, 0, base), 0, "rt_build_start");
 	if (!build_wait(&b))
 		return false;
 	unlink(path);
@@ -183,7 +183,7 @@ static bool test_build(void)
 	snprintf(path, sizeof(path), "/tmp/test_runtime.fifo.%d", (int)getpid());
 	if (!ASSERT_EQ(mkfifo(path, 0600), 0, "mkfifo"))
 		return false;
-	ASSERT_EQ(rt_build_start(&b, path, base), 0, "rt_build_start");
+	ASSERT_EQ(rt_build_start(&b, path, NULL, 0, base), 0, "rt_build_start");
 	ASSERT_TRUE(!rt_build_fini(&b, 100), "fini does not wait for a file that does not come");
 	ASSERT_TRUE(b.running && b.efd >= 0 && base->refs == 2, "the build and its base stay");
 	fd = open(path, O_WRONLY); /* the file comes (empty): the build ends */

@@ -30,9 +30,13 @@ static const struct help_entry help_entries[] = {
 "        address within 1 s (with its reason when it is not ready), and the\n"
 "        stage of its memory budget (overload.max_buffer_mb: 0 none, 1 the\n"
 "        heaviest connections are not read, 2 new streams and http requests\n"
-"        refused, 3 new connections refused) with the buffer bytes it holds.\n"
+"        refused, 3 new connections refused) with the buffer bytes it holds;\n"
+"        with configuration from etcd (hermesd's etcd section), the revision of\n"
+"        the node's document in use, how long ago etcd was last heard from, the\n"
+"        watch's reconnects and the documents refused (--json: \"etcd\").\n"
 "        Exits 1 unless all is well (every link attached, hermesd ready;\n"
-"        shedding load is not unreadiness), so it serves as a health check.\n", 0 },
+"        shedding load and a stale etcd are not unreadiness), so it serves as a\n"
+"        health check.\n", 0 },
 	{ "policy list", "policy list [--json]",
 "        Every rule, sorted by family, address, prefix and port, with its action,\n"
 "        origin and protocol (tcp or udp; a rule added with --protocol both is\n"

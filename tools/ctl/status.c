@@ -38,22 +38,28 @@ static enum admin_state probe_admin(const struct admin_client *admin, char *deta
 	return st;
 }
 
-/* The memory budget's stage and bytes held, from /metrics (-1: not known). */
-static void probe_overload(const struct admin_client *admin, long long *stage, long long *bytes)
+/* What status shows from /metrics: the memory budget's stage and bytes held, and the
+ * configuration from etcd (hermes_etcd_*, present only with an etcd section). -1: not
+ * known. */
+enum { M_OVL_STAGE, M_OVL_BYTES, M_ETCD_REV, M_ETCD_STALE, M_ETCD_RECONNECTS, M_ETCD_REFUSED, M_N };
+static void probe_metrics(const struct admin_client *admin, double m[M_N])
 {
-	static const char *const names[2] = { "\nhermes_overload_stage ", "\nhermes_overload_buffer_bytes " };
-	long long *out[2] = { stage, bytes };
+	static const char *const names[M_N] = { "\nhermes_overload_stage ", "\nhermes_overload_buffer_bytes ",
+						"\nhermes_etcd_applied_revision ", "\nhermes_etcd_staleness_seconds ",
+						"\nhermes_etcd_watch_reconnects_total ",
+						"\nhermes_etcd_documents_refused_total " };
 	struct admin_answer a;
 	char err[128];
 
-	*stage = *bytes = -1;
+	for (int i = 0; i < M_N; i++)
+		m[i] = -1;
 	if (admin_get(admin, "/metrics", &a, err, sizeof(err)))
 		return;
-	for (int i = 0; i < 2 && a.status == 200 && a.body; i++) {
+	for (int i = 0; i < M_N && a.status == 200 && a.body; i++) {
 		const char *p = strstr(a.body, names[i]);
 
 		if (p)
-			*out[i] = strtoll(p + strlen(names[i]), NULL, 10);
+			m[i] = strtod(p + strlen(names[i]), NULL);
 	}
 	free(a.buf);
 }
@@ -66,7 +72,8 @@ static const char *overload_stage_name(long long stage)
 
 int cmd_status(const struct ctl *c, int argc, char **argv)
 {
-	long long ovl_stage = -1, ovl_bytes = -1;
+	double m[M_N] = { -1, -1, -1, -1, -1, -1 };
+	long long ovl_stage, ovl_bytes;
 	uint64_t cnt[HERMES_CNT_MAX];
 	struct link_desc *links = NULL;
 	char detail[256];
@@ -98,7 +105,9 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 		rc = EXIT_RUNTIME;
 	st = probe_admin(&c->admin, detail, sizeof(detail));
 	if (st != ADMIN_UNREACHABLE)
-		probe_overload(&c->admin, &ovl_stage, &ovl_bytes);
+		probe_metrics(&c->admin, m);
+	ovl_stage = (long long)m[M_OVL_STAGE];
+	ovl_bytes = (long long)m[M_OVL_BYTES];
 
 	if (json) {
 		printf("{\"pin_root\": ");
@@ -145,6 +154,10 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 		}
 		if (ovl_stage >= 0)
 			printf(", \"overload_stage\": %lld, \"buffer_bytes\": %lld", ovl_stage, ovl_bytes);
+		if (m[M_ETCD_REV] >= 0)
+			printf(", \"etcd\": {\"applied_revision\": %.0f, \"staleness_seconds\": %.3f, "
+			       "\"watch_reconnects\": %.0f, \"documents_refused\": %.0f}", m[M_ETCD_REV], m[M_ETCD_STALE],
+			       m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED]);
 		printf("}}\n");
 	} else {
 		printf("pin root: %s\n", c->pin_root);
@@ -184,6 +197,12 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 		if (ovl_stage >= 0)
 			printf("hermesd: overload stage %lld (%s), %lld buffer bytes held\n", ovl_stage,
 			       overload_stage_name(ovl_stage), ovl_bytes);
+		/* a stale etcd is not unreadiness either: hermesd serves its last config */
+		if (m[M_ETCD_REV] >= 0)
+			printf("hermesd: config from etcd at revision %.0f%s, etcd last heard %.1f s ago, %.0f watch "
+			       "reconnects, %.0f documents refused\n", m[M_ETCD_REV],
+			       m[M_ETCD_REV] == 0 ? " (none yet: the file's keys)" : "", m[M_ETCD_STALE],
+			       m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED]);
 	}
 	/* a health check: anything short of "all attached, hermesd ready" is 1 */
 	for (int i = 0; i < n_links; i++)

@@ -1,0 +1,534 @@
+/* etcd_src.c: the node's document from etcd (etcd_src.h). One thread per hermesd, with
+ * etcd.c's blocking client: read the key, watch it from the next revision, and on any
+ * failure try the next endpoint after a backoff (100 ms doubling to 2 s), resuming the
+ * watch where it stopped; a compacted revision is answered by reading the key in full.
+ * The thread never touches the loop's state: it hands documents over in a one-slot
+ * mailbox (the newest wins: a build applies whole documents, so a version overtaken
+ * before the loop took it need not be built) and an eventfd, and gets back the applied
+ * ones to write to the state file. It logs (log.c writes each line with one write(2)). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "etcd.h"
+#include "etcd_src.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+#define STATE_MAX_BYTES (4u << 20) /* the config loader's own bound (CFG_MAX_FILE_BYTES) */
+
+struct etcd_src {
+	struct cfg_etcd e;
+	char key[sizeof(((struct cfg_etcd *)0)->prefix) + 8 + sizeof(((struct cfg_etcd *)0)->node)];
+	struct etcd cl;
+	int efd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu; /* guards stop and the two mailboxes */
+	pthread_cond_t cv;
+	bool stop;
+	char *next_doc;     /* to the loop: the newest document not taken yet */
+	size_t next_len;
+	int64_t next_rev;
+	char *save_doc;     /* from the loop: applied, to write to the state file */
+	size_t save_len;
+	int64_t save_rev;
+	/* the thread's own */
+	int64_t posted_rev; /* the revision of the last document handed over (or the first) */
+	bool outage;        /* a failure was logged; the next success says it is over */
+	bool first_etcd;    /* the first document came from etcd (not the state file) */
+	struct etcd_watch *w;
+	/* read by the loop */
+	_Atomic int64_t applied_rev;
+	_Atomic uint64_t contact_ms; /* wall clock, ms since the epoch (the start before any) */
+	_Atomic uint64_t reconnects, refused;
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void etcd_src_state_header(char *line, size_t len, const char *key, int64_t rev)
+{
+	snprintf(line, len, "# hermes etcd state: key %s revision %" PRId64 "\n", key, rev);
+}
+
+int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *rev)
+{
+	static const char head[] = "# hermes etcd state: key ";
+	const char *k = line + sizeof(head) - 1, *sp;
+	char *end;
+
+	if (strncmp(line, head, sizeof(head) - 1) || !(sp = strchr(k, ' ')) || strncmp(sp, " revision ", 10) ||
+	    (size_t)(sp - k) >= keylen)
+		return -EINVAL;
+	*rev = strtoll(sp + 10, &end, 10);
+	if (end == sp + 10 || (*end && *end != '\n'))
+		return -EINVAL;
+	memcpy(key, k, (size_t)(sp - k));
+	key[sp - k] = 0;
+	return 0;
+}
+
+int etcd_src_new(const struct cfg_etcd *e, struct etcd_src **out)
+{
+	struct etcd_src *s = calloc(1, sizeof(*s));
+	struct etcd_opts o = { .connect_timeout_ms = 1000, .request_timeout_ms = 3000 };
+
+	if (!s)
+		return -ENOMEM;
+	s->e = *e;
+	snprintf(s->key, sizeof(s->key), "%s/nodes/%s", e->prefix, e->node);
+	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
+		o.endpoints[o.n_endpoints++] = s->e.endpoints[i];
+	o.cert = s->e.cert[0] ? s->e.cert : NULL;
+	o.key = s->e.key[0] ? s->e.key : NULL;
+	o.ca = s->e.ca[0] ? s->e.ca : NULL;
+	etcd_init(&s->cl, &o);
+	/* never heard from: stale since the start */
+	atomic_store(&s->contact_ms, wall_ms());
+	s->efd = eventfd(0, EFD_CLOEXEC);
+	if (s->efd < 0) {
+		int err = -errno;
+
+		free(s);
+		return err;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	*out = s;
+	return 0;
+}
+
+const char *etcd_src_key(const struct etcd_src *s)
+{
+	return s->key;
+}
+
+int etcd_src_fd(const struct etcd_src *s)
+{
+	return s->efd;
+}
+
+/* The state file: its header says whose document it is and at which revision. */
+static int read_state(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, char *err, size_t errlen)
+{
+	char key[sizeof(s->key)], *buf;
+	struct stat st;
+	ssize_t got;
+	int fd, rc;
+
+	if (!s->e.state_file[0]) {
+		snprintf(err, errlen, "no etcd.state_file configured");
+		return -ENOENT;
+	}
+	fd = open(s->e.state_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_size > STATE_MAX_BYTES) {
+		rc = fd < 0 ? -errno : -EFBIG;
+		snprintf(err, errlen, "%s: %s", s->e.state_file, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	got = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (got != st.st_size) {
+		free(buf);
+		snprintf(err, errlen, "%s: cannot read it", s->e.state_file);
+		return -EIO;
+	}
+	buf[got] = 0;
+	if (etcd_src_state_parse(buf, key, sizeof(key), rev) || strcmp(key, s->key)) {
+		snprintf(err, errlen, "%s: not the state of %s (its first line should be '# hermes etcd state: key %s "
+			 "revision N')", s->e.state_file, s->key, s->key);
+		free(buf);
+		return -EINVAL;
+	}
+	*doc = buf;
+	*len = (size_t)got;
+	return 0;
+}
+
+int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
+		   size_t errlen)
+{
+	struct etcd_range r;
+	char why[512];
+	int rc;
+
+	rc = etcd_range(&s->cl, s->key, false, &r, why, sizeof(why));
+	if (!rc) {
+		atomic_store(&s->contact_ms, wall_ms());
+		if (r.n) {
+			*doc = r.kvs[0].value;
+			*len = r.kvs[0].value_len;
+			*rev = r.kvs[0].mod_rev;
+			r.kvs[0].value = NULL;
+			*from = "etcd";
+			s->first_etcd = true;
+			etcd_range_free(&r);
+			return 0;
+		}
+		snprintf(why, sizeof(why), "%s has no key %s (revision %" PRId64 ")", etcd_endpoint(&s->cl), s->key,
+			 r.revision);
+		etcd_range_free(&r);
+	}
+	log_warn("etcd: cannot read %s: %s: trying the state file %s", s->key, why,
+		 s->e.state_file[0] ? s->e.state_file : "(none configured)");
+	return etcd_src_state(s, doc, len, rev, from, err, errlen);
+}
+
+int etcd_src_state(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
+		   size_t errlen)
+{
+	int rc = read_state(s, doc, len, rev, err, errlen);
+
+	if (!rc)
+		*from = s->e.state_file;
+	return rc;
+}
+
+int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **used, size_t *used_len, int64_t *used_rev)
+{
+	struct hermes_config *next = malloc(sizeof(*next));
+	struct cfg_reload_report rep;
+	char err[512], name[sizeof(s->key) + PATH_MAX + 64];
+	const char *from = NULL;
+	size_t len;
+	int64_t rev;
+	char *doc;
+	int rc;
+
+	*used = NULL;
+	if (!next)
+		return -ENOMEM;
+	for (bool state = false;; state = true) {
+		rc = state ? etcd_src_state(s, &doc, &len, &rev, &from, err, sizeof(err)) :
+			     etcd_src_first(s, &doc, &len, &rev, &from, err, sizeof(err));
+		if (rc) {
+			log_warn("etcd: no document of %s to start from (%s): starting with %s's keys until etcd has "
+				 "one", s->key, err, cfg->source);
+			break;
+		}
+		snprintf(name, sizeof(name), "etcd %s revision %" PRId64 " (from %s)", s->key, rev, from);
+		rc = config_load_mem(name, doc, len, next, err, sizeof(err));
+		if (rc) {
+			/* err begins with the name: key, revision and source */
+			log_error("etcd: a document refused at start: %s", err);
+			etcd_src_result(s, doc, 0, rev, rc);
+			if (!state && !strcmp(from, "etcd"))
+				continue;
+			log_warn("etcd: starting with %s's keys until etcd has a good document", cfg->source);
+			break;
+		}
+		next->etcd = cfg->etcd; /* the file's alone (runtime.c's build does the same) */
+		config_reload_merge(cfg, next, &rep);
+		if (rep.n_restart)
+			log_warn("etcd: %s sets %s, which the file gives at start only: the file's value%s kept", s->key,
+				 rep.restart, rep.n_restart > 1 ? "s are" : " is");
+		config_free(cfg);
+		*cfg = *next;
+		log_info("etcd: starting from %s revision %" PRId64 " (from %s)", s->key, rev, from);
+		if ((*used = malloc(len + 1))) {
+			memcpy(*used, doc, len + 1);
+			*used_len = len;
+			*used_rev = rev;
+		}
+		etcd_src_result(s, doc, len, rev, 0);
+		break;
+	}
+	free(next);
+	return 0;
+}
+
+/* ---- the thread ---- */
+
+static bool stopping(struct etcd_src *s)
+{
+	bool stop;
+
+	pthread_mutex_lock(&s->mu);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static void sleep_ms(struct etcd_src *s, unsigned ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void post(struct etcd_src *s, const char *doc, size_t len, int64_t rev)
+{
+	char *copy = malloc(len + 1);
+	uint64_t one = 1;
+
+	if (!copy) {
+		log_error("etcd: out of memory for revision %" PRId64 " of %s: it is not applied", rev, s->key);
+		return;
+	}
+	memcpy(copy, doc, len);
+	copy[len] = 0;
+	pthread_mutex_lock(&s->mu);
+	free(s->next_doc);
+	s->next_doc = copy;
+	s->next_len = len;
+	s->next_rev = rev;
+	pthread_mutex_unlock(&s->mu);
+	s->posted_rev = rev;
+	log_info("etcd: %s changed (revision %" PRId64 ", %zu bytes): applying it", s->key, rev, len);
+	while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+/* Writes the applied document waiting in the mailbox, if any: a temporary file beside the
+ * state file, synced, then renamed over it, so that a crash leaves the old or the new. */
+static void save_pending(struct etcd_src *s)
+{
+	char tmp[sizeof(s->e.state_file) + 8], head[sizeof(s->key) + 64], *doc;
+	size_t len;
+	int64_t rev;
+	FILE *f;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	doc = s->save_doc;
+	len = s->save_len;
+	rev = s->save_rev;
+	s->save_doc = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (!doc)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->e.state_file);
+	etcd_src_state_header(head, sizeof(head), s->key, rev);
+	f = fopen(tmp, "we");
+	if (!f || fputs(head, f) < 0 || fwrite(doc, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
+		rc = -errno;
+	if (f && fclose(f) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, s->e.state_file))
+		rc = -errno;
+	if (rc) {
+		log_warn("etcd: cannot write the state file %s (revision %" PRId64 " of %s): %s: a start without etcd "
+			 "would use an older copy", s->e.state_file, rev, s->key, strerror(-rc));
+		unlink(tmp);
+	} else {
+		log_debug("etcd: revision %" PRId64 " of %s written to %s", rev, s->key, s->e.state_file);
+	}
+	free(doc);
+}
+
+static int on_event(void *arg, const struct etcd_event *ev)
+{
+	struct etcd_src *s = arg;
+
+	atomic_store(&s->contact_ms, wall_ms());
+	if (ev->type == ETCD_EV_DELETE) {
+		log_warn("etcd: %s was deleted (revision %" PRId64 "): keeping the running config", s->key,
+			 ev->kv.mod_rev);
+		return 0;
+	}
+	if (ev->kv.mod_rev != s->posted_rev)
+		post(s, ev->kv.value, ev->kv.value_len, ev->kv.mod_rev);
+	return 0;
+}
+
+/* asked by the watch about once a second: an open watch is a contact with etcd */
+static bool alive(void *arg)
+{
+	struct etcd_src *s = arg;
+
+	if (s->w->created)
+		atomic_store(&s->contact_ms, wall_ms());
+	if (s->w->created && s->outage) {
+		s->outage = false;
+		log_info("etcd: watching %s again on %s from revision %" PRId64, s->key, etcd_endpoint(&s->cl),
+			 s->w->next_rev);
+	}
+	save_pending(s);
+	return !stopping(s);
+}
+
+static void failed(struct etcd_src *s, const char *what, const char *err, unsigned backoff)
+{
+	/* the first failure of an outage at warn, the next ones at debug: a cluster that
+	 * stays down for hours does not fill the log */
+	if (!s->outage)
+		log_warn("etcd: %s %s: %s: trying the next endpoint, with a backoff from %u ms to %u ms; the running "
+			 "config stays", what, s->key, err, backoff, BACKOFF_MAX_MS);
+	else
+		log_debug("etcd: %s %s: %s: next try in %u ms", what, s->key, err, backoff);
+	s->outage = true;
+}
+
+static void *src_main(void *arg)
+{
+	struct etcd_src *s = arg;
+	struct etcd_watch w = { .next_rev = 0 };
+	bool need_range = true;
+	unsigned backoff = BACKOFF_MIN_MS;
+	char err[512];
+	int rc;
+
+	s->w = &w;
+	/* from now on a stop ends a call in progress within a second */
+	s->cl.alive = alive;
+	s->cl.alive_arg = s;
+	/* a first document from etcd: watch from the revision after it. From the state file
+	 * (or none): read the key first, it may have changed meanwhile */
+	if (s->first_etcd && s->posted_rev) {
+		w.next_rev = s->posted_rev + 1;
+		need_range = false;
+	}
+	while (!stopping(s)) {
+		save_pending(s);
+		if (need_range) {
+			struct etcd_range r;
+
+			if ((rc = etcd_range(&s->cl, s->key, false, &r, err, sizeof(err)))) {
+				if (rc == -ECANCELED)
+					break;
+				atomic_fetch_add(&s->reconnects, 1);
+				failed(s, "cannot read", err, backoff);
+				sleep_ms(s, backoff);
+				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				continue;
+			}
+			atomic_store(&s->contact_ms, wall_ms());
+			backoff = BACKOFF_MIN_MS;
+			if (r.n && r.kvs[0].mod_rev != s->posted_rev)
+				post(s, r.kvs[0].value, r.kvs[0].value_len, r.kvs[0].mod_rev);
+			else if (!r.n)
+				log_warn("etcd: no key %s (revision %" PRId64 "): keeping the running config until one is "
+					 "written", s->key, r.revision);
+			w.next_rev = r.revision + 1;
+			need_range = false;
+			etcd_range_free(&r);
+		}
+		rc = etcd_watch(&s->cl, s->key, false, &w, on_event, alive, s, err, sizeof(err));
+		if (rc == -ECANCELED)
+			break;
+		if (rc == -ESTALE) {
+			log_info("etcd: %s: reading %s in full", err, s->key);
+			need_range = true;
+			continue;
+		}
+		if (w.created)
+			backoff = BACKOFF_MIN_MS; /* it was up: the first retry comes soon */
+		atomic_fetch_add(&s->reconnects, 1);
+		failed(s, "watch of", err, backoff);
+		sleep_ms(s, backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	save_pending(s);
+	etcd_watch_reset(&w);
+	return NULL;
+}
+
+int etcd_src_start(struct etcd_src *s)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* signals stay the loop's (its signalfd): the thread blocks them all */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&s->thread, NULL, src_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->started = !rc;
+	return rc;
+}
+
+bool etcd_src_take(struct etcd_src *s, char **doc, size_t *len, int64_t *rev)
+{
+	pthread_mutex_lock(&s->mu);
+	*doc = s->next_doc;
+	*len = s->next_len;
+	*rev = s->next_rev;
+	s->next_doc = NULL;
+	pthread_mutex_unlock(&s->mu);
+	return *doc != NULL;
+}
+
+void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int rc)
+{
+	if (rc) {
+		atomic_fetch_add(&s->refused, 1);
+		free(doc);
+		return;
+	}
+	atomic_store(&s->applied_rev, rev);
+	if (!s->started)
+		s->posted_rev = rev; /* the first document: the thread starts from it */
+	if (!s->e.state_file[0] || !doc) {
+		free(doc);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	free(s->save_doc);
+	s->save_doc = doc;
+	s->save_len = len;
+	s->save_rev = rev;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (!s->started)
+		save_pending(s);
+}
+
+void etcd_src_get_stats(const struct etcd_src *s, struct etcd_src_stats *st)
+{
+	uint64_t ms = atomic_load(&((struct etcd_src *)s)->contact_ms);
+
+	st->applied_rev = atomic_load(&((struct etcd_src *)s)->applied_rev);
+	st->last_contact = (double)ms / 1000;
+	st->reconnects = atomic_load(&((struct etcd_src *)s)->reconnects);
+	st->refused = atomic_load(&((struct etcd_src *)s)->refused);
+}
+
+void etcd_src_free(struct etcd_src *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	}
+	free(s->next_doc);
+	free(s->save_doc);
+	close(s->efd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}

@@ -1,0 +1,69 @@
+/* etcd_src.h: hermesd's configuration from etcd (the `etcd` section). The node's
+ * document, the key PREFIX/nodes/NODE, holds the same YAML as the file for the keys a
+ * SIGHUP may change; a thread of its own (etcd.c's blocking client) reads it, watches it
+ * and hands each new version to the loop through an eventfd, and the loop builds and
+ * applies it on the SIGHUP path (rt_build off the loop, reload_apply on it). The last
+ * applied document is kept in state_file for a start without etcd. Prefix etcd_src_. */
+#ifndef HERMES_ETCD_SRC_H
+#define HERMES_ETCD_SRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config-t.h"
+
+struct etcd_src;
+
+/* What the source did, for /metrics (read on the loop; the thread's fields are
+ * atomics). */
+struct etcd_src_stats {
+	int64_t applied_rev;    /* the revision of the document in use (0: none yet) */
+	double last_contact;    /* when etcd last answered or the watch was known open,
+				 * seconds since the epoch (0: never) */
+	uint64_t reconnects;    /* watches opened again after a failure or an end */
+	uint64_t refused;       /* documents refused (bad YAML or keys, TLS files, policy map) */
+};
+
+/* The source for e (copied), not started. 0, -ENOMEM. */
+int etcd_src_new(const struct cfg_etcd *e, struct etcd_src **out);
+/* At start, before the loop: the document to start from: the node's key in etcd (a
+ * range of up to a few seconds over the endpoints), or when etcd cannot be reached or
+ * has no such key, the state file. 0 and *doc (malloc'ed, NUL-terminated), *len, *rev
+ * and *from ("etcd" or the state file's path); -ENOENT when neither has one (err says
+ * why). */
+int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
+		   size_t errlen);
+/* The state file's document alone (a first document from etcd was refused). */
+int etcd_src_state(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
+		   size_t errlen);
+/* At start, after the command line: cfg (the file) takes the reload keys of the first
+ * document (etcd's, else the state file's; one that does not load is refused and the
+ * next source tried), as a SIGHUP would: the file's restart keys and the command line
+ * stay. No document: cfg stays the file's (a warn line says so). *used: a copy of the
+ * document applied (malloc'ed; NULL: none), with its length and revision. 0 or -ENOMEM. */
+int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **used, size_t *used_len,
+			  int64_t *used_rev);
+/* Starts the thread: it watches the key from the first document's revision on (or
+ * reads it in full first when there was none). 0 or -errno. */
+int etcd_src_start(struct etcd_src *s);
+/* The eventfd the loop reads: it counts documents handed over. */
+int etcd_src_fd(const struct etcd_src *s);
+/* The newest document the thread handed over since the last take (older ones were
+ * dropped), or false when none waits. *doc becomes the caller's. */
+bool etcd_src_take(struct etcd_src *s, char **doc, size_t *len, int64_t *rev);
+/* What became of a document taken: rc 0 applied (the thread writes it to the state file,
+ * write then rename), else refused (counted). doc becomes the source's (NULL allowed). */
+void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int rc);
+void etcd_src_get_stats(const struct etcd_src *s, struct etcd_src_stats *st);
+/* The node's key, PREFIX/nodes/NODE. */
+const char *etcd_src_key(const struct etcd_src *s);
+/* Stops the thread (it is woken within a second) and frees s. NULL is a no-op. */
+void etcd_src_free(struct etcd_src *s);
+
+/* The state file's first line, a YAML comment naming the key and revision, and its
+ * reading: 0, or -EINVAL when the line is not one. */
+void etcd_src_state_header(char *line, size_t len, const char *key, int64_t rev);
+int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *rev);
+
+#endif
