@@ -319,7 +319,7 @@ enum udp_drop {
 	SCRAPE(process_open_fds, gauge, "process_open_fds", "Open file descriptors of hermesd, counted at most every 5 s.") \
 	SCRAPE(process_max_fds, gauge, "process_max_fds", "hermesd's limit of open file descriptors (RLIMIT_NOFILE).") \
 	/* SIGHUP reloads (loop.c) */ \
-	PAIR(counter, "hermes_config_reloads_total", "Configuration reloads (SIGHUP), by result.", "result", \
+	PAIR(counter, "hermes_config_reloads_total", "Configuration reloads (SIGHUP or a document from etcd), by result.", "result", \
 	     reloads_ok, "ok", reloads_failed, "failed") \
 	SCRAPE(reload_success, gauge, "hermes_config_last_reload_success", \
 	       "1 if the last reload applied the file (or none was made since the start), 0 if it failed.") \
