@@ -84,6 +84,8 @@ int cache_store_insert(struct cache_store *st, struct cache_entry *e);
  * give its secondary key; it becomes the most recently used and the caller holds a
  * reference (cache_entry_put). NULL when none. */
 struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req);
+/* One more reference on e (a second reader of an entry being filled). */
+void cache_entry_get(struct cache_entry *e);
 /* Let go of a reference (a reader's, or a new entry's that is not inserted). */
 void cache_entry_put(struct cache_store *st, struct cache_entry *e);
 /* e refreshed by a 304: a new entry with the merged head and new meta, sharing e's body,

@@ -40,7 +40,7 @@
 
 /* The exchange leaves its upstream attempt: the connection back to its pool (reusable)
  * or closed, and the endpoint's active count down (least-request reads it). */
-static void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
+void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
 {
 	if (x->up) {
 		hup_release(lp, x->up, reusable);

@@ -16,6 +16,7 @@ void exch_push_body(struct loop *lp, struct hconn *x);
 /* HC_RESP: response body bytes from the upstream to the client, within the send buffer. */
 void exch_resp_body(struct loop *lp, struct hconn *x);
 /* Every attempt of the request goes (an answer of hermesd's own, or the end). */
+void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable);
 void exch_drop_all(struct loop *lp, struct hconn *x);
 /* x's timer fired: the overall timeout, the end of a backoff, a per-try timeout. */
 void exch_deadlines(struct loop *lp, struct hconn *x);

@@ -25,11 +25,34 @@
 #include "hmsg.h"
 #include "http.h"
 #include "http1.h"
+#include "exch.h"
+#include "list.h"
 #include "log.h"
+#include "runtime.h"
+
+/* A response being stored as it arrives (store-and-forward): a filler of its own, an
+ * hconn without a client (fd -1, no HTTP/2 connection: what it would send is dropped),
+ * owns the upstream attempt and reads it into the entry at the upstream's pace; the
+ * clients follow the entry as readers, each as fast as it takes the bytes. A client that
+ * goes away leaves the fill running; a fill that fails resets the clients following it. */
+struct hcache_fill {
+	struct list link;          /* lp->http->fills, until it is stored whole */
+	struct cache_entry *e;     /* the filler's reference */
+	struct hconn *filler;
+	struct list readers;       /* struct hcache_req.rlink */
+	size_t total;              /* the body's length (its Content-Length) */
+	bool done;                 /* stored whole */
+};
 
 /* A request's use of the cache (hconn.cache). */
 struct hcache_req {
 	struct cache_store *st;
+	struct hconn *x;
+	struct hcache_fill *own;    /* x is the filler of this fill */
+	struct hcache_fill *follow; /* hit is this fill's entry, still growing */
+	struct list rlink;          /* in follow->readers */
+	bool hand_over;             /* fill is to go to a filler of its own (hcache_send) */
+	bool cut;                   /* the fill it followed failed */
 	struct cache_entry *hit;  /* being sent from the store */
 	struct cache_entry *fill; /* being filled from the upstream's response */
 	struct cache_entry *stale; /* must be validated: kept for a 304 (validators) and for
@@ -91,12 +114,39 @@ void hcache_fini(struct loop *lp)
 	lp->http->cache = NULL;
 }
 
+/* The filler is done: its readers go on from what the entry holds when it was stored
+ * whole; else they are reset, as when a passing response is cut. */
+static void fill_end(struct loop *lp, struct hcache_fill *fl)
+{
+	struct hcache_req *r, *t;
+
+	if (!fl->done) {
+		list_del(&fl->link);
+		cache_entry_put(lp->http->cache, fl->e);
+	}
+	list_for_each_safe(r, t, &fl->readers, rlink) {
+		list_del(&r->rlink);
+		r->follow = NULL;
+		r->cut = !fl->done;
+		if (r->cut && r->x->state != HC_CLOSING) {
+			log_info("http conn %llu: %s %s: the response being stored was cut: reset",
+				 (unsigned long long)r->x->id, r->x->method, r->x->path);
+			http_conn_close(lp, r->x, true);
+		}
+	}
+	free(fl);
+}
+
 void hcache_release(struct hconn *x)
 {
 	struct hcache_req *c = x->cache;
 
 	if (!c)
 		return;
+	if (c->follow)
+		list_del(&c->rlink);
+	if (c->own)
+		fill_end(x->loop, c->own);
 	cache_entry_put(c->st, c->hit);
 	cache_entry_put(c->st, c->fill);
 	cache_entry_put(c->st, c->stale);
@@ -131,7 +181,9 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
  * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
 {
-	size_t len = e->body->len, need = e->head_len + 256;
+	/* an entry being filled: its whole length, the bytes come as they arrive */
+	size_t whole = x->cache->follow ? x->cache->follow->total : e->body->len;
+	size_t len = whole, need = e->head_len + 256;
 	int64_t first = 0, last = (int64_t)len - 1;
 	bool slice = !x->cache->not_modified && hcache_slice(x, sh, len, &first, &last);
 	int status = x->cache->not_modified ? 304 : slice ? 206 : sh->status;
@@ -149,7 +201,7 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	if (slice) {
 		len = (size_t)(last - first + 1);
 		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
-		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, e->body->len);
+		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, whole);
 		http_head_field(x, &w, "Content-Range", 13, num, (size_t)n);
 	} else if (status == 304) {
 		http_head_begin(x, &w, 304, (struct h1_slice){ "Not Modified", 12 });
@@ -209,6 +261,150 @@ static int origin_tag(const struct hconn *x, char *out, size_t cap)
 	return snprintf(out, cap, "dst %s ", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
 }
 
+/* A fill of key whose Vary names give req the secondary key it is stored under. */
+static struct hcache_fill *fill_find(struct loop *lp, const char *key, size_t kl, const struct hmsg *req)
+{
+	struct hcache_fill *fl;
+	char vkey[4096];
+
+	list_for_each(fl, &lp->http->fills, link) {
+		const struct cache_entry *e = fl->e;
+		int vl;
+
+		if (e->klen != kl || memcmp(e->key, key, kl))
+			continue;
+		vl = cache_vary_key(e->vary_names, e->vnlen, req, vkey, sizeof(vkey));
+		if (vl == (int)e->vklen && !memcmp(vkey, e->vary_key, e->vklen))
+			return fl;
+	}
+	return NULL;
+}
+
+/* Its readers have bytes to send (or the end). */
+static void fill_wake(struct loop *lp, struct hcache_fill *fl)
+{
+	struct hcache_req *r, *t;
+
+	list_for_each_safe(r, t, &fl->readers, rlink)
+		http_stream_progress(lp, r->x);
+}
+
+/* The filler f: what the upstream has sent goes into the entry, whatever the clients
+ * do; stored when whole. A cut upstream fails the fill (f closed with a reset). */
+static void fill_pump(struct loop *lp, struct hconn *f)
+{
+	struct hcache_req *c = f->cache;
+	struct hcache_fill *fl = c->own;
+	bool more = false;
+
+	while (f->up && f->resp_left > 0) {
+		const char *p;
+		size_t avail, n;
+
+		hup_data(f->up, &p, &avail);
+		if (!avail) {
+			if (!f->up->eof)
+				break;
+			log_info("http conn %llu: %s %s: upstream closed after %zu of %zu body bytes of a response being stored",
+				 (unsigned long long)f->id, f->method, f->path, fl->e->body->len, fl->total);
+			http_conn_close(lp, f, true);
+			return;
+		}
+		n = avail < (unsigned long long)f->resp_left ? avail : (size_t)f->resp_left;
+		if (cache_entry_append(c->st, fl->e, p, n)) {
+			http_conn_close(lp, f, true);
+			return;
+		}
+		hup_consumed(lp, f->up, n);
+		f->resp_left -= (long long)n;
+		more = true;
+	}
+	if (!f->resp_left && !fl->done) {
+		fl->done = f->resp_done = true;
+		list_del(&fl->link);
+		exch_drop_upstream(lp, f, f->resp_reusable && f->up && !hup_pending(f->up));
+		(void)cache_store_insert(c->st, fl->e); /* the filler's reference passes to the store */
+		hcache_sync(lp);
+		log_debug("http conn %llu: %s %s: stored whole (%zu body bytes)", (unsigned long long)f->id, f->method,
+			  f->path, fl->total);
+	}
+	if (more)
+		fill_wake(lp, fl);
+}
+
+/* x's response (a storable one of known length that fits) goes on from a filler of its
+ * own, x following it as its first reader. 0, or -errno (x cannot go on). */
+static int fill_start(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache, *fc;
+	struct hcache_fill *fl = calloc(1, sizeof(*fl));
+	struct hconn *f;
+
+	c->hand_over = false;
+	fc = fl ? malloc(sizeof(*c) + c->klen + 1) : NULL;
+	f = fc ? http_stream_new(lp, NULL, &x->peer, &x->dst, x->fwd) : NULL;
+	if (!f) {
+		free(fc);
+		free(fl);
+		return -ENOMEM;
+	}
+	memcpy(fc, c, sizeof(*c) + c->klen + 1);
+	fc->x = f;
+	fc->hit = fc->stale = fc->fill = NULL;
+	fc->follow = NULL;
+	fc->own = fl;
+	f->cache = fc;
+	/* the upstream side of the exchange, and what a resumed fill needs of the request */
+	f->state = HC_RESP;
+	f->req_done = true;
+	f->status = x->status;
+	f->resp_left = x->resp_left;
+	f->resp_reusable = x->resp_reusable;
+	f->req_start_ms = lp->now_ms;
+	memcpy(f->method, x->method, sizeof(f->method));
+	memcpy(f->path, x->path, sizeof(f->path));
+	f->rt = rt_get(x->rt);
+	f->r = x->r;
+	f->rp = x->rp;
+	memcpy(f->eps, x->eps, sizeof(f->eps));
+	f->n_eps = x->n_eps;
+	f->balance = x->balance;
+	f->proto = x->proto;
+	f->fwd_tls = x->fwd_tls;
+	memcpy(f->fwd_name, x->fwd_name, sizeof(f->fwd_name));
+	f->tls_name = x->tls_name == x->fwd_name ? f->fwd_name : x->tls_name;
+	f->up = x->up;
+	f->ep = x->ep;
+	f->up->x = f;
+	x->up = NULL;
+	x->last_ep = x->ep->addr;
+	x->ep = NULL;
+	fl->e = c->fill;
+	c->fill = NULL;
+	fl->total = (size_t)x->resp_left;
+	fl->filler = f;
+	list_init(&fl->readers);
+	list_add(&lp->http->fills, &fl->link);
+	cache_entry_get(fl->e);
+	c->hit = fl->e;
+	c->sent = 0;
+	c->end = fl->total;
+	log_debug("http conn %llu: %s %s: stored as it arrives by conn %llu", (unsigned long long)x->id, x->method,
+		  x->path, (unsigned long long)f->id);
+	/* what already came, before x follows (its bytes are sent when this returns) */
+	http_hold(f);
+	fill_pump(lp, f);
+	if (f->state == HC_CLOSING) {
+		http_unhold(lp, f);
+		return -EIO;
+	}
+	c->follow = fl;
+	list_add(&fl->readers, &c->rlink);
+	http_progress(lp, f);
+	http_unhold(lp, f);
+	return 0;
+}
+
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 {
 	struct cache_store *st = lp->http->cache;
@@ -216,6 +412,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	struct cache_entry *e;
 	struct cache_cc rcc, cc;
 	struct hmsg sh;
+	struct hcache_fill *fl;
 	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
 	int64_t now = wall_s();
 	int kl, tl;
@@ -230,7 +427,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	x->cache = calloc(1, sizeof(*x->cache) + (size_t)kl + 1);
 	if (!x->cache)
 		return false;
-	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
+	*x->cache = (struct hcache_req){ .st = st, .x = x, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
 					 .tlen = (size_t)tl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
 	/* If-Range: the origin answers it */
@@ -251,6 +448,13 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	x->cache->rcc = rcc;
 	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
 	e = cache_store_get(st, key, (size_t)kl, req);
+	fl = e ? NULL : fill_find(lp, key, (size_t)kl, req);
+	if (fl) {
+		/* being filled: served as it grows (collapsed forwarding) */
+		e = fl->e;
+		cache_entry_get(e);
+		x->cache->follow = fl;
+	}
 	if (e && !stored_head(e, &sh)) {
 		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
 		enum cache_use u;
@@ -259,6 +463,12 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
 		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+			if (fl) {
+				list_add(&fl->readers, &x->cache->rlink);
+				lp->st.http_cache_collapsed++;
+				log_debug("http conn %llu: %s %s: follows the response being stored", (unsigned long long)x->id,
+					  x->method, x->path);
+			}
 			lp->st.http_cache_hits++;
 			st->stats.hits++;
 			if (u == CACHE_USE_STALE)
@@ -268,13 +478,14 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		x->cache->not_modified = false; /* only for an answer from the store now */
 		/* the origin may say it has not changed (304), or fail (stale-if-error):
 		 * kept for those answers */
-		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
+		if (!fl && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
 			x->cache->validators = !cond && !add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}
 	}
+	x->cache->follow = NULL;
 	cache_entry_put(st, e);
 	lp->st.http_cache_misses++;
 	st->stats.misses++;
@@ -289,13 +500,24 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 bool hcache_send(struct loop *lp, struct hconn *x)
 {
 	struct hcache_req *c = x->cache;
-	size_t left, room, n;
+	size_t left, room, n, have;
 
-	(void)lp;
+	if (c && c->hand_over && x->up && fill_start(lp, x)) {
+		http_conn_close(lp, x, true);
+		return true;
+	}
+	if (c && c->own) {
+		fill_pump(lp, x);
+		return true;
+	}
 	if (!c || !c->hit)
 		return false;
 	if (!x->resp_done) {
-		left = c->end - c->sent;
+		/* an entry being filled: as far as it has come */
+		have = c->follow && c->hit->body->len < c->end ? c->hit->body->len : c->end;
+		if (have <= c->sent)
+			return true;
+		left = have - c->sent;
 		room = http_conn_room(x);
 		n = left < room ? left : room;
 		http_conn_out(x, c->hit->body->data + c->sent, n);
@@ -388,6 +610,9 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 	}
 	c->fill = cache_entry_new(c->st, c->key, c->klen, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
 	buf_free(head.p, head.cap);
+	/* of a known length that fits: stored at the upstream's pace, apart from the client */
+	c->hand_over = c->fill && !x->no_body && !x->resp_chunked && !x->until_close && !x->resp_stream &&
+		       x->resp_left > 0 && c->fill->head_len + (uint64_t)x->resp_left <= c->st->max_object_bytes;
 }
 
 int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp)

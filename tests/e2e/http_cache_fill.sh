@@ -1,0 +1,63 @@
+#!/bin/bash
+# http_cache_fill: store-and-forward in the http action's HTTP cache. A storable response
+# is read from the origin into the store at the origin's pace, apart from its client:
+# a client that goes away mid-body leaves it to be stored whole (the next GET is a hit,
+# the origin saw one request), and a client reading slowly does not hold it up (stored
+# while that client still reads). Two concurrent GETs of a slow object make one origin
+# request, the second following the first's response as it arrives (byte-exact both).
+# The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+topo_up
+mkdir -p "$TMP/www"
+bg origin s "$PY" "$TESTBIN/fill_origin.py" 10.77.1.2 8090 "$TMP/www"
+wait_tcp "$NS_S" 10.77.1.2 8090
+cat >"$TMP/hermes.yaml" <<YAML
+cache: {enabled: true, max_size_mb: 8, max_object_kb: 1024}
+YAML
+start_hermesd -c "$TMP/hermes.yaml"
+policy_add 10.77.1.0/24 http
+
+URL=http://10.77.1.2:8090
+# origin_count PATH: requests the origin saw for PATH
+origin_count() {
+	ns_s curl -sS --max-time 5 "$URL/__stats" |
+		"$PY" -c 'import json, sys; print(sum(1 for r in json.load(sys.stdin)["requests"] if r[0] == sys.argv[1]))' "$1"
+}
+# shellcheck disable=SC2317 # called through wait_until
+stores_at_least() { [ "$(stat_value hermes_http_cache_stores_total)" -ge "$1" ] 2>/dev/null; }
+
+# 1. the client goes away after 0.3 s of a body that takes ~1 s to come
+in_app curl -sS --max-time 0.3 -o /dev/null "$URL/gone.bin?size=400000&piece=40000&ms=100" 2>/dev/null &&
+	die "the GET should have been cut by its --max-time"
+wait_until 5 stores_at_least 1 || die "the response whose client went away was not stored"
+in_app curl -sS --max-time 10 -D "$TMP/gone.h" -o "$TMP/gone.got" "$URL/gone.bin?size=400000&piece=40000&ms=100" ||
+	die "second GET of gone.bin failed"
+cmp -s "$TMP/gone.got" "$TMP/www/gone.bin" || die "gone.bin from the store differs from the origin's"
+assert_file_match "$TMP/gone.h" '^Age: ' "the second GET of gone.bin is a hit"
+assert_eq 1 "$(origin_count /gone.bin)" "origin requests for gone.bin"
+say "ok: a response whose client went away mid-body was stored whole"
+
+# 2. a client reading at 50 KB/s (6 s for 300 KB) while the origin sends it all in ~0.5 s
+bg slow app curl -sS --max-time 20 --limit-rate 50K -o "$TMP/slow.got" "$URL/slow.bin?size=300000&piece=60000&ms=100"
+slow_pid=$BG_PID
+wait_until 4 stores_at_least 2 || die "the slow client's response was not stored ahead of it"
+pid_alive "$slow_pid" || die "the slow client finished already: the test proves nothing"
+say "ok: stored while the slow client still reads"
+stop_pid "$slow_pid" TERM 5
+
+# 3. two GETs of an object that takes ~1 s to come: one origin request
+bg c1 app curl -sS --max-time 10 -o "$TMP/c1.got" "$URL/twice.bin?size=500000&piece=50000&ms=100"
+c1=$BG_PID
+sleep 0.3
+in_app curl -sS --max-time 10 -o "$TMP/c2.got" "$URL/twice.bin?size=500000&piece=50000&ms=100" ||
+	die "the second concurrent GET failed"
+wait "$c1" || die "the first concurrent GET failed"
+cmp -s "$TMP/c1.got" "$TMP/www/twice.bin" || die "the first client's twice.bin differs from the origin's"
+cmp -s "$TMP/c2.got" "$TMP/www/twice.bin" || die "the second client's twice.bin differs from the origin's"
+assert_eq 1 "$(origin_count /twice.bin)" "origin requests for twice.bin (collapsed)"
+assert_eq 1 "$(stat_value hermes_http_cache_collapsed_total)" "collapsed requests"
+say "ok: two concurrent GETs, one origin request"
+
+pass
