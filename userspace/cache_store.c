@@ -41,6 +41,12 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
+void cache_entry_rewind(struct cache_entry *e)
+{
+	e->charge -= e->body->len;
+	e->body->len = 0;
+}
+
 void cache_entry_get(struct cache_entry *e)
 {
 	e->refs++;

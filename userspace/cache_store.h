@@ -76,6 +76,8 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 /* Body bytes as they pass. 0, -EFBIG (the object passed max_object_bytes: counted in
  * too_big; let go of the entry) or -ENOMEM. */
 int cache_entry_append(struct cache_store *st, struct cache_entry *e, const void *p, size_t n);
+/* A new entry's body emptied (its response starts over). */
+void cache_entry_rewind(struct cache_entry *e);
 /* The complete entry into the store, replacing the one with the same key and secondary
  * key, evicting the least recently used until it fits. The caller's reference passes to
  * the store. 0, or -EFBIG when it is larger than the whole store (the entry is freed). */

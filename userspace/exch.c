@@ -330,6 +330,14 @@ static void exch_attempt_failed(struct loop *lp, struct hconn *x, int why, int e
 		http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
 }
 
+bool exch_refetch(struct loop *lp, struct hconn *x, int why, const char *what)
+{
+	exch_fail_count(lp, x->ep, why);
+	exch_drop_upstream(lp, x, false);
+	x->state = HC_WAIT;
+	return exch_next_attempt(lp, x, retry_fail_on(why), what);
+}
+
 /* ---- hedging (hedge_on_per_try_timeout) ---- */
 
 /* The current attempt's per-try timeout passed with hedge_on_per_try_timeout: instead of
@@ -401,6 +409,8 @@ static void exch_hedged_failed(struct loop *lp, struct hconn *x, unsigned k, int
 
 static void exch_up_failed(struct loop *lp, struct hconn *x, int why, int err)
 {
+	if (x->state == HC_RESP && hcache_fill_cut(lp, x, why))
+		return; /* a response being stored: asked again for the rest */
 	if (x->state == HC_RESP) {
 		/* the response head was passed on: a cut body can only be a cut connection */
 		log_info("http conn %llu: upstream failed mid-response (%s): reset", (unsigned long long)x->id,

@@ -17,6 +17,10 @@ void exch_push_body(struct loop *lp, struct hconn *x);
 void exch_resp_body(struct loop *lp, struct hconn *x);
 /* Every attempt of the request goes (an answer of hermesd's own, or the end). */
 void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable);
+/* A response being stored (x its filler, hcache.c) lost its upstream mid-body (why:
+ * enum hup_fail; what, for the log): it goes again as a retry (the route's policy,
+ * budget and backoff); false when no retry is allowed. */
+bool exch_refetch(struct loop *lp, struct hconn *x, int why, const char *what);
 void exch_drop_all(struct loop *lp, struct hconn *x);
 /* x's timer fired: the overall timeout, the end of a backoff, a per-try timeout. */
 void exch_deadlines(struct loop *lp, struct hconn *x);

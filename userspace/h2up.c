@@ -810,6 +810,14 @@ void h2up_consumed(struct loop *lp, struct hup *u, size_t n)
 	}
 }
 
+void h2up_shun(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (s->conn)
+		CONN(s->conn)->goaway = true; /* closed once its other streams are done */
+}
+
 void h2up_release(struct loop *lp, struct hup *u)
 {
 	struct h2stream *s = ST(u);

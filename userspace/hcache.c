@@ -28,6 +28,7 @@
 #include "exch.h"
 #include "list.h"
 #include "log.h"
+#include "ring.h"
 #include "runtime.h"
 
 /* A response being stored as it arrives (store-and-forward): a filler of its own, an
@@ -42,6 +43,10 @@ struct hcache_fill {
 	struct list readers;       /* struct hcache_req.rlink */
 	size_t total;              /* the body's length (its Content-Length) */
 	bool done;                 /* stored whole */
+	bool bad;                  /* a resumed attempt's answer cannot continue it */
+	struct hbuf req;           /* the request as first sent, to ask again for the rest */
+	size_t from;               /* the resumed attempt asked from this byte (0: whole) */
+	size_t got_at_try;         /* the body's length when the attempt started */
 };
 
 /* A request's use of the cache (hconn.cache). */
@@ -124,6 +129,7 @@ static void fill_end(struct loop *lp, struct hcache_fill *fl)
 		list_del(&fl->link);
 		cache_entry_put(lp->http->cache, fl->e);
 	}
+	hb_free(&fl->req);
 	list_for_each_safe(r, t, &fl->readers, rlink) {
 		list_del(&r->rlink);
 		r->follow = NULL;
@@ -289,14 +295,131 @@ static void fill_wake(struct loop *lp, struct hcache_fill *fl)
 		http_stream_progress(lp, r->x);
 }
 
+/* The validator an If-Range may carry for e's response (RFC 9110 13.1.5): its ETag when
+ * strong, else its Last-Modified when at least a second before its Date. */
+static const struct h1_header *if_range_of(const struct hmsg *sh)
+{
+	const struct h1_header *v = h1_find(sh->headers, sh->n_headers, "etag");
+	const struct h1_header *d = h1_find(sh->headers, sh->n_headers, "date");
+	int64_t lm, date;
+
+	if (v && v->value.len > 2 && v->value.p[0] == '"')
+		return v;
+	if (v)
+		return NULL; /* weak: no If-Range may carry it */
+	v = h1_find(sh->headers, sh->n_headers, "last-modified");
+	if (!v || !d || cache_date_parse(v->value, &lm) || cache_date_parse(d->value, &date) || date - lm < 1)
+		return NULL;
+	return v;
+}
+
+/* f->out: the first request again, asking for the rest with Range and If-Range when the
+ * stored head has a validator for it, else the whole response. 0 or -ENOMEM. */
+static int fill_request(struct hconn *f, struct hcache_fill *fl)
+{
+	struct hmsg_w w = { .b = &f->out, .rec = f->proto == HPROTO_H2C || f->proto == HPROTO_H2 };
+	const struct h1_header *v = NULL;
+	size_t have = fl->e->body->len;
+	struct hmsg sh;
+	char range[48];
+	int n;
+
+	f->out.len = 0;
+	if (fl->req.len < 2 || hb_put(&f->out, fl->req.p, fl->req.len - 2))
+		return -ENOMEM;
+	if (have && !stored_head(fl->e, &sh))
+		v = if_range_of(&sh);
+	fl->from = v ? have : 0;
+	if (v) {
+		n = snprintf(range, sizeof(range), "bytes=%zu-", have);
+		hmsg_w_field(&w, "Range", 5, range, (size_t)n);
+		hmsg_w_field(&w, "If-Range", 8, v->value.p, v->value.len);
+	}
+	return hmsg_w_end(&w);
+}
+
+/* The filler's upstream stalled or failed mid-body: asked again for the rest, as a
+ * retry of the route's policy. An attempt that brought bytes resets the count of
+ * retries (a fill moving on in short windows is not failing). False: no retry left. */
+static bool fill_resume(struct loop *lp, struct hconn *f, int why, const char *what)
+{
+	struct hcache_fill *fl = f->cache->own;
+	char w[192];
+
+	if (fl->done || fl->bad)
+		return false;
+	if (fl->e->body->len > fl->got_at_try)
+		f->retries = 0;
+	if (fill_request(f, fl))
+		return false;
+	f->try_deadline_ms = 0;
+	if (f->up && f->up->kind == HUP_K_STREAM)
+		h2up_shun(f->up); /* its connection may be stalled too: the next one is new */
+	snprintf(w, sizeof(w), "%s after %zu of %zu body bytes of a response being stored: asking for the rest",
+		 what, fl->e->body->len, fl->total);
+	if (!exch_refetch(lp, f, why, w))
+		return false;
+	lp->st.http_cache_fill_resumes++;
+	return true;
+}
+
+bool hcache_fill_cut(struct loop *lp, struct hconn *x, int why)
+{
+	return x->cache && x->cache->own && fill_resume(lp, x, why, "upstream failed");
+}
+
+/* The answer to a resumed fill's request (x->resp_left is its Content-Length): a 206
+ * with the Content-Range asked for continues it; a 200 of the same length starts it
+ * over (readers that got bytes already are reset); anything else fails it. */
+static void fill_resumed(struct loop *lp, struct hconn *f, const struct hmsg *resp)
+{
+	struct hcache_fill *fl = f->cache->own;
+	const struct h1_header *cr = h1_find(resp->headers, resp->n_headers, "content-range");
+	bool framed = !f->no_body && !f->resp_chunked && !f->until_close && !f->resp_stream;
+	char want[96];
+	int n = snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", fl->from, fl->total - 1, fl->total);
+	struct hcache_req *r, *t;
+
+	fl->got_at_try = fl->e->body->len;
+	if (fl->from && resp->status == 206 && framed && cr && cr->value.len == (size_t)n &&
+	    !memcmp(cr->value.p, want, (size_t)n) && f->resp_left == (long long)(fl->total - fl->from))
+		return;
+	if (resp->status == 200 && framed && f->resp_left == (long long)fl->total) {
+		cache_entry_rewind(fl->e);
+		fl->got_at_try = 0;
+		list_for_each_safe(r, t, &fl->readers, rlink)
+			if (r->sent > 0 && r->x->state != HC_CLOSING)
+				http_conn_close(lp, r->x, true);
+		return;
+	}
+	log_info("http conn %llu: %s %s: asked for the rest of a response being stored, got %d: the fill fails",
+		 (unsigned long long)f->id, f->method, f->path, resp->status);
+	fl->bad = true;
+}
+
 /* The filler f: what the upstream has sent goes into the entry, whatever the clients
- * do; stored when whole. A cut upstream fails the fill (f closed with a reset). */
+ * do; stored when whole. An upstream that sends nothing for fill_stall_ms, or closes
+ * mid-body, is asked again for the rest (fill_resume); without a retry left the fill
+ * fails (f closed with a reset). */
 static void fill_pump(struct loop *lp, struct hconn *f)
 {
 	struct hcache_req *c = f->cache;
 	struct hcache_fill *fl = c->own;
+	uint64_t now = loop_now_ms();
 	bool more = false;
 
+	if (fl->bad) {
+		http_conn_close(lp, f, true);
+		return;
+	}
+	if (f->up && f->try_deadline_ms && now >= f->try_deadline_ms) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "no body bytes for %u ms", lp->cfg->cache.fill_stall_ms);
+		if (!fill_resume(lp, f, HUP_F_RESET, why))
+			http_conn_close(lp, f, true);
+		return;
+	}
 	while (f->up && f->resp_left > 0) {
 		const char *p;
 		size_t avail, n;
@@ -305,9 +428,10 @@ static void fill_pump(struct loop *lp, struct hconn *f)
 		if (!avail) {
 			if (!f->up->eof)
 				break;
-			log_info("http conn %llu: %s %s: upstream closed after %zu of %zu body bytes of a response being stored",
-				 (unsigned long long)f->id, f->method, f->path, fl->e->body->len, fl->total);
-			http_conn_close(lp, f, true);
+			if (!fill_resume(lp, f, HUP_F_RESET, "upstream closed"))
+				http_conn_close(lp, f, true);
+			if (more)
+				fill_wake(lp, fl);
 			return;
 		}
 		n = avail < (unsigned long long)f->resp_left ? avail : (size_t)f->resp_left;
@@ -319,6 +443,8 @@ static void fill_pump(struct loop *lp, struct hconn *f)
 		f->resp_left -= (long long)n;
 		more = true;
 	}
+	if (more || !f->try_deadline_ms)
+		f->try_deadline_ms = now + lp->cfg->cache.fill_stall_ms;
 	if (!f->resp_left && !fl->done) {
 		fl->done = f->resp_done = true;
 		list_del(&fl->link);
@@ -379,8 +505,13 @@ static int fill_start(struct loop *lp, struct hconn *x)
 	x->up = NULL;
 	x->last_ep = x->ep->addr;
 	x->ep = NULL;
+	f->retries = x->retries;
+	f->attempts = x->attempts;
+	f->buffered = f->idempotent = true;
 	fl->e = c->fill;
 	c->fill = NULL;
+	if (hb_put(&fl->req, x->out.p, x->out.len))
+		fl->bad = true; /* no memory to ask again: a stall fails it */
 	fl->total = (size_t)x->resp_left;
 	fl->filler = f;
 	list_init(&fl->readers);
@@ -586,6 +717,10 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 
 	if (!c)
 		return;
+	if (c->own) {
+		fill_resumed(lp, x, resp);
+		return;
+	}
 	if (c->unsafe) {
 		hcache_invalidate(lp, x, resp);
 		return;

@@ -44,6 +44,9 @@ bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status);
 void hcache_resp_body(struct hconn *x, const char *p, size_t n);
 /* The response ended whole: its entry into the store. */
 void hcache_resp_end(struct loop *lp, struct hconn *x);
+/* x's upstream failed (why: enum hup_fail) in HC_RESP: true when x fills a response
+ * being stored and asks again for the rest (a retry), false to reset as before. */
+bool hcache_fill_cut(struct loop *lp, struct hconn *x, int why);
 /* The request ends (or x is freed): an entry being read or filled is let go. */
 void hcache_release(struct hconn *x);
 

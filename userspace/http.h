@@ -115,6 +115,8 @@ int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
 void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
+/* Stream u's connection takes no new streams: it looks stalled (hcache.c's fills). */
+void h2up_shun(struct hup *u);
 /* Completions of an HTTP/2 connection's ops (hup.c submits them, as for HTTP/1.1). */
 void h2up_on_connect(struct loop *lp, struct hup *c, int res);
 void h2up_on_recv(struct loop *lp, struct hup *c, int res);

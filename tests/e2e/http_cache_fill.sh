@@ -5,6 +5,9 @@
 # the origin saw one request), and a client reading slowly does not hold it up (stored
 # while that client still reads). Two concurrent GETs of a slow object make one origin
 # request, the second following the first's response as it arrives (byte-exact both).
+# An origin that stops sending mid-body (connection kept open) is asked again after
+# fill_stall_ms with Range and If-Range (its ETag), and its 206 completes the body: the
+# client gets the file byte-exact, and so does the next GET, from the store.
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -14,7 +17,9 @@ mkdir -p "$TMP/www"
 bg origin s "$PY" "$TESTBIN/fill_origin.py" 10.77.1.2 8090 "$TMP/www"
 wait_tcp "$NS_S" 10.77.1.2 8090
 cat >"$TMP/hermes.yaml" <<YAML
-cache: {enabled: true, max_size_mb: 8, max_object_kb: 1024}
+cache: {enabled: true, max_size_mb: 8, max_object_kb: 1024, fill_stall_ms: 300}
+http:
+  retry: {retry_on: [reset, connect-failure], num_retries: 2, backoff_base_ms: 20}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -59,5 +64,20 @@ cmp -s "$TMP/c2.got" "$TMP/www/twice.bin" || die "the second client's twice.bin 
 assert_eq 1 "$(origin_count /twice.bin)" "origin requests for twice.bin (collapsed)"
 assert_eq 1 "$(stat_value hermes_http_cache_collapsed_total)" "collapsed requests"
 say "ok: two concurrent GETs, one origin request"
+
+# 4. the origin sends 150000 of 400000 bytes, then nothing for 30 s
+in_app curl -sS --max-time 10 -o "$TMP/stall.got" "$URL/stall.bin?size=400000&piece=50000&stall=150000" ||
+	die "GET of a body whose origin stalls failed"
+cmp -s "$TMP/stall.got" "$TMP/www/stall.bin" || die "the resumed body differs from the origin's"
+ns_s curl -sS --max-time 5 "$URL/__stats" >"$TMP/stats.json"
+assert_file_match "$TMP/stats.json" '\["/stall.bin", "bytes=150000-", "\\"stall.bin-400000\\""\]' \
+	"the origin was asked for the rest with Range and If-Range"
+assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin"
+assert_eq 1 "$(stat_value hermes_http_cache_fill_resumes_total)" "fills resumed"
+in_app curl -sS --max-time 10 -o "$TMP/stall2.got" "$URL/stall.bin?size=400000&piece=50000&stall=150000" ||
+	die "second GET of stall.bin failed"
+cmp -s "$TMP/stall2.got" "$TMP/www/stall.bin" || die "the stored stall.bin differs from the origin's"
+assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin after a hit"
+say "ok: a stalled fill resumed with a Range request, byte-exact"
 
 pass

@@ -123,6 +123,7 @@ static const struct sample {
 	{ "cache.enabled", "cache: {enabled: true}\n" },
 	{ "cache.max_size_mb", "cache: {max_size_mb: 8}\n" },
 	{ "cache.max_object_kb", "cache: {max_object_kb: 64}\n" },
+	{ "cache.fill_stall_ms", "cache: {fill_stall_ms: 500}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))
