@@ -5,11 +5,14 @@
  * seconds of the wall clock, which HTTP dates are in. A stored response that must be
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
- * stale-if-error window; anything else replaces it. Not done here yet:
- * stale-while-revalidate (validated at once instead), collapsed forwarding, purge by URL
- * from hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
- * get the whole 200); a client's If-None-Match / If-Modified-Since that hold for a
- * usable stored response get a 304 from it; If-Range goes upstream. */
+ * stale-if-error window; anything else replaces it. A storable response of known length
+ * is stored as it arrives by a filler of its own (store-and-forward, below); clients,
+ * its own and later ones asking the same (collapsed forwarding), follow it. Not done
+ * here yet: stale-while-revalidate (validated at once instead), purge by URL from
+ * hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
+ * get the whole 200, and so does a Range whose If-Range names another validator); a
+ * client's If-None-Match / If-Modified-Since that hold for a usable stored response get
+ * a 304 from it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +71,7 @@ struct hcache_req {
 	struct cache_cc rcc;      /* the request's directives (flags and values) */
 	size_t sent, end;         /* of hit's body: the next byte and the end to send */
 	char range[64];           /* the request's Range value ("": none) */
+	char if_range[64];        /* its If-Range value ("": none) */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
 	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
@@ -169,6 +173,8 @@ static int stored_head(const struct cache_entry *e, struct hmsg *h)
 	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
 }
 
+static const struct h1_header *if_range_of(const struct hmsg *sh);
+
 /* The slice of a 200's body of len bytes the request's Range asks for: true with
  * [*first, *last], false for the whole body (no Range, one not satisfiable or several:
  * RFC 9110 14.2 lets a server ignore it). */
@@ -176,7 +182,13 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 {
 	struct hmsg r = { .n_headers = 1 };
 
+	const char *ir = x->cache->if_range;
+	const struct h1_header *v;
+
 	if (!x->cache->range[0] || x->is_head || sh->status != 200)
+		return false;
+	/* If-Range (RFC 9110 13.1.5): the Range holds only for the validator it names */
+	if (ir[0] && (!(v = if_range_of(sh)) || v->value.len != strlen(ir) || memcmp(v->value.p, ir, v->value.len)))
 		return false;
 	r.headers[0] = (struct h1_header){ .name = { "Range", 5 },
 					   .value = { x->cache->range, strlen(x->cache->range) } };
@@ -561,19 +573,21 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	*x->cache = (struct hcache_req){ .st = st, .x = x, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
 					 .tlen = (size_t)tl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
-	/* If-Range: the origin answers it */
-	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-range"))
+	if (!get || x->has_body)
 		return false;
 	cond = h1_find(req->headers, req->n_headers, "if-none-match") ||
 	       h1_find(req->headers, req->n_headers, "if-modified-since");
 	/* a Range is served from a whole stored 200 (hcache_slice); a long one goes upstream */
 	{
 		const struct h1_header *r = h1_find(req->headers, req->n_headers, "range");
+		const struct h1_header *ir = h1_find(req->headers, req->n_headers, "if-range");
 
-		if (r && r->value.len >= sizeof(x->cache->range))
+		if ((r && r->value.len >= sizeof(x->cache->range)) || (ir && ir->value.len >= sizeof(x->cache->if_range)))
 			return false;
 		if (r)
 			memcpy(x->cache->range, r->value.p, r->value.len);
+		if (r && ir)
+			memcpy(x->cache->if_range, ir->value.p, ir->value.len);
 	}
 	cache_cc_head(req, true, &rcc);
 	x->cache->rcc = rcc;

@@ -7,7 +7,8 @@
 # request, the second following the first's response as it arrives (byte-exact both).
 # An origin that stops sending mid-body (connection kept open) is asked again after
 # fill_stall_ms with Range and If-Range (its ETag), and its 206 completes the body: the
-# client gets the file byte-exact, and so does the next GET, from the store.
+# client gets the file byte-exact, and so does the next GET, from the store. A client's
+# Range with If-Range is answered from the store (206 when it names the stored ETag).
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -79,5 +80,18 @@ in_app curl -sS --max-time 10 -o "$TMP/stall2.got" "$URL/stall.bin?size=400000&p
 cmp -s "$TMP/stall2.got" "$TMP/www/stall.bin" || die "the stored stall.bin differs from the origin's"
 assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin after a hit"
 say "ok: a stalled fill resumed with a Range request, byte-exact"
+
+# 5. a resume from a client (Range with If-Range) is answered from the store: a 206 for
+# its ETag, the whole 200 for another validator
+in_app curl -sS --max-time 10 -D "$TMP/r1.h" -o "$TMP/r1.got" -H 'Range: bytes=390000-' \
+	-H 'If-Range: "stall.bin-400000"' "$URL/stall.bin?size=400000&piece=50000&stall=150000" || die "If-Range GET failed"
+assert_file_match "$TMP/r1.h" '^HTTP/1.1 206' "If-Range with the ETag: a 206"
+tail -c 10000 "$TMP/www/stall.bin" | cmp -s - "$TMP/r1.got" || die "the 206's bytes differ from the file's tail"
+in_app curl -sS --max-time 10 -D "$TMP/r2.h" -o "$TMP/r2.got" -H 'Range: bytes=390000-' \
+	-H 'If-Range: "other"' "$URL/stall.bin?size=400000&piece=50000&stall=150000" || die "If-Range GET failed"
+assert_file_match "$TMP/r2.h" '^HTTP/1.1 200' "If-Range with another ETag: the whole 200"
+cmp -s "$TMP/r2.got" "$TMP/www/stall.bin" || die "the whole 200 differs from the file"
+assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin after If-Range hits"
+say "ok: Range with If-Range answered from the store"
 
 pass
