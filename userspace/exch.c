@@ -266,6 +266,7 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	}
 	x->fd_wait_since_ms = 0;
 	x->up = u;
+	hcache_attempt(lp, x);
 	/* the whole request, or its head and what of its body is buffered */
 	hup_write(lp, u, x->out.p, x->out.len);
 	x->req_end_sent = false;
@@ -639,7 +640,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 	while (x->n_hedged) /* the losers */
 		exch_drop_hedged(lp, x, x->n_hedged - 1);
 	x->state = HC_RESP;
-	x->try_deadline_ms = x->all_deadline_ms = 0;
+	x->try_deadline_ms = x->all_deadline_ms = x->stall_at_ms = 0;
 	retry_budget_leave(&lp->http->budget, &x->in_retry);
 }
 
@@ -841,6 +842,10 @@ void exch_deadlines(struct loop *lp, struct hconn *x)
 	}
 	if (x->state == HC_BACKOFF && now >= x->backoff_until_ms) {
 		exch_attempt(lp, x);
+		return;
+	}
+	if (x->state == HC_WAIT && x->stall_at_ms && now >= x->stall_at_ms && hcache_head_stalled(lp, x)) {
+		exch_attempt_failed(lp, x, HUP_F_RESET, -ETIMEDOUT); /* a new connection may get through */
 		return;
 	}
 	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {

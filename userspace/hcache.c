@@ -364,7 +364,7 @@ static bool fill_resume(struct loop *lp, struct hconn *f, int why, const char *w
 		f->retries = 0;
 	if (fill_request(f, fl))
 		return false;
-	f->try_deadline_ms = 0;
+	f->stall_at_ms = 0;
 	if (f->up && f->up->kind == HUP_K_STREAM)
 		h2up_shun(f->up); /* its connection may be stalled too: the next one is new */
 	snprintf(w, sizeof(w), "%s after %zu of %zu body bytes of a response being stored: asking for the rest",
@@ -373,6 +373,34 @@ static bool fill_resume(struct loop *lp, struct hconn *f, int why, const char *w
 		return false;
 	lp->st.http_cache_fill_resumes++;
 	return true;
+}
+
+void hcache_attempt(struct loop *lp, struct hconn *x)
+{
+	x->stall_at_ms = 0;
+	if (!x->cache || !x->cache->get || x->up->kind != HUP_K_STREAM)
+		return;
+	x->stall_since_ms = lp->now_ms;
+	x->stall_at_ms = lp->now_ms + lp->cfg->cache.fill_stall_ms / 2;
+}
+
+bool hcache_head_stalled(struct loop *lp, struct hconn *x)
+{
+	uint32_t stall = lp->cfg->cache.fill_stall_ms;
+	uint64_t q;
+
+	x->stall_at_ms = 0;
+	if (!x->up || x->up->kind != HUP_K_STREAM)
+		return false;
+	q = h2up_quiet_ms(lp, x->up, x->stall_since_ms, stall);
+	if (q >= stall) {
+		log_info("http conn %llu: %s %s: the upstream connection received nothing for %llu ms, a PING "
+			 "unanswered: cut", (unsigned long long)x->id, x->method, x->path, (unsigned long long)q);
+		h2up_shun(x->up);
+		return true;
+	}
+	x->stall_at_ms = lp->now_ms + (q < stall / 2 ? stall / 2 - q : stall - q) + 1;
+	return false;
 }
 
 bool hcache_fill_cut(struct loop *lp, struct hconn *x, int why)
@@ -424,7 +452,7 @@ static void fill_pump(struct loop *lp, struct hconn *f)
 		http_conn_close(lp, f, true);
 		return;
 	}
-	if (f->up && f->try_deadline_ms && now >= f->try_deadline_ms) {
+	if (f->up && f->stall_at_ms && now >= f->stall_at_ms) {
 		char why[64];
 
 		snprintf(why, sizeof(why), "no body bytes for %u ms", lp->cfg->cache.fill_stall_ms);
@@ -455,8 +483,8 @@ static void fill_pump(struct loop *lp, struct hconn *f)
 		f->resp_left -= (long long)n;
 		more = true;
 	}
-	if (more || !f->try_deadline_ms)
-		f->try_deadline_ms = now + lp->cfg->cache.fill_stall_ms;
+	if (more || !f->stall_at_ms)
+		f->stall_at_ms = now + lp->cfg->cache.fill_stall_ms;
 	if (!f->resp_left && !fl->done) {
 		fl->done = f->resp_done = true;
 		list_del(&fl->link);

@@ -47,6 +47,13 @@ void hcache_resp_end(struct loop *lp, struct hconn *x);
 /* x's upstream failed (why: enum hup_fail) in HC_RESP: true when x fills a response
  * being stored and asks again for the rest (a retry), false to reset as before. */
 bool hcache_fill_cut(struct loop *lp, struct hconn *x, int why);
+/* An attempt of x started (x->up): a GET the cache may store, over HTTP/2, gets its
+ * upstream's silence checked while it waits for the head (hcache_head_stalled). */
+void hcache_attempt(struct loop *lp, struct hconn *x);
+/* x->stall_at_ms passed in HC_WAIT: true when the attempt's connection has received
+ * nothing (not even the answer to a PING) for cache.fill_stall_ms: it is cut (stream
+ * reset, its connection shunned) and retried; else the next check is scheduled. */
+bool hcache_head_stalled(struct loop *lp, struct hconn *x);
 /* The request ends (or x is freed): an entry being read or filled is let go. */
 void hcache_release(struct hconn *x);
 

@@ -282,9 +282,11 @@ static uint64_t hc_deadline(const struct hconn *x)
 
 	if (x->state == HC_BACKOFF)
 		d = x->backoff_until_ms;
-	/* HC_RESP: only a response being stored has one (hcache.c: its stall) */
-	if ((x->state == HC_WAIT || x->state == HC_RESP) && x->try_deadline_ms)
+	if (x->state == HC_WAIT && x->try_deadline_ms)
 		d = x->try_deadline_ms;
+	/* the upstream's silence (hcache.c: stalls of cacheable requests and fills) */
+	if ((x->state == HC_WAIT || x->state == HC_RESP) && x->stall_at_ms && (!d || x->stall_at_ms < d))
+		d = x->stall_at_ms;
 	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms &&
 	    (!d || x->all_deadline_ms < d))
 		d = x->all_deadline_ms;
