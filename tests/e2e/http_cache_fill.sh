@@ -9,6 +9,9 @@
 # fill_stall_ms with Range and If-Range (its ETag), and its 206 completes the body: the
 # client gets the file byte-exact, and so does the next GET, from the store. A client's
 # Range with If-Range is answered from the store (206 when it names the stored ETag).
+# Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
+# silent (not even a PING answered) is cut after fill_stall_ms and retried on a new
+# connection; a slow origin whose connection answers the PING is waited for.
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -16,11 +19,15 @@
 topo_up
 mkdir -p "$TMP/www"
 bg origin s "$PY" "$TESTBIN/fill_origin.py" 10.77.1.2 8090 "$TMP/www"
+bg h2origin s "$PY" "$TESTBIN/h2_stall_origin.py" 10.77.1.2 8091
 wait_tcp "$NS_S" 10.77.1.2 8090
+wait_tcp "$NS_S" 10.77.1.2 8091
 cat >"$TMP/hermes.yaml" <<YAML
 cache: {enabled: true, max_size_mb: 8, max_object_kb: 1024, fill_stall_ms: 300}
 http:
   retry: {retry_on: [reset, connect-failure], num_retries: 2, backoff_base_ms: 20}
+http_routes:
+  - {name: h2c-stall, match: {host: h2c.stall}, endpoints: [10.77.1.2:8091], upstream_protocol: h2c}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -93,5 +100,18 @@ assert_file_match "$TMP/r2.h" '^HTTP/1.1 200' "If-Range with another ETag: the w
 cmp -s "$TMP/r2.got" "$TMP/www/stall.bin" || die "the whole 200 differs from the file"
 assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin after If-Range hits"
 say "ok: Range with If-Range answered from the store"
+
+# 6. HTTP/2: a silent connection is cut and the GET retried; a slow but live one is not
+t0=$(now_ms)
+in_app curl -sS --max-time 10 -o "$TMP/silent.got" -H 'Host: h2c.stall' http://10.77.1.2:8091/silent.bin ||
+	die "GET over a connection that goes silent failed"
+assert_eq 20000 "$(stat -c %s "$TMP/silent.got")" "bytes of /silent.bin"
+assert_eq 2 "$(grep -c '^REQ /silent.bin' "$TMP/h2origin.log")" "h2 origin requests for /silent.bin"
+assert_le 3000 "$(($(now_ms) - t0))" "ms for the GET whose first connection went silent"
+in_app curl -sS --max-time 10 -o "$TMP/slowhead.got" -H 'Host: h2c.stall' http://10.77.1.2:8091/slowhead.bin ||
+	die "GET of a slow head failed"
+assert_eq 20000 "$(stat -c %s "$TMP/slowhead.got")" "bytes of /slowhead.bin"
+assert_eq 1 "$(grep -c '^REQ /slowhead.bin' "$TMP/h2origin.log")" "h2 origin requests for /slowhead.bin"
+say "ok: a silent HTTP/2 connection cut and retried, a slow live one waited for"
 
 pass
