@@ -331,6 +331,13 @@ static void exch_attempt_failed(struct loop *lp, struct hconn *x, int why, int e
 		http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
 }
 
+bool exch_may_retry(struct loop *lp, const struct hconn *x, int why)
+{
+	struct retry_req q = exch_retry_req(x);
+
+	return retry_decide(&q, retry_fail_on(why), &lp->http->budget, lp->now_ms, lp->draining) == RETRY_V_YES;
+}
+
 bool exch_refetch(struct loop *lp, struct hconn *x, int why, const char *what)
 {
 	exch_fail_count(lp, x->ep, why);
@@ -845,8 +852,11 @@ void exch_deadlines(struct loop *lp, struct hconn *x)
 		return;
 	}
 	if (x->state == HC_WAIT && x->stall_at_ms && now >= x->stall_at_ms && hcache_head_stalled(lp, x)) {
-		exch_attempt_failed(lp, x, HUP_F_RESET, -ETIMEDOUT); /* a new connection may get through */
-		return;
+		if (exch_may_retry(lp, x, HUP_F_RESET)) {
+			exch_attempt_failed(lp, x, HUP_F_RESET, -ETIMEDOUT); /* a new connection may get through */
+			return;
+		}
+		x->stall_at_ms = now + lp->cfg->cache.fill_stall_ms; /* no retry now: TCP may still get through */
 	}
 	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {
 		lp->st.http_per_try_timeouts++;

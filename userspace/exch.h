@@ -20,6 +20,9 @@ void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable);
 /* A response being stored (x its filler, hcache.c) lost its upstream mid-body (why:
  * enum hup_fail; what, for the log): it goes again as a retry (the route's policy,
  * budget and backoff); false when no retry is allowed. */
+/* Would a failure of kind why (enum hup_fail) of x's attempt be retried now (the
+ * policy, its count and the budget)? Nothing is counted or said. */
+bool exch_may_retry(struct loop *lp, const struct hconn *x, int why);
 bool exch_refetch(struct loop *lp, struct hconn *x, int why, const char *what);
 void exch_drop_all(struct loop *lp, struct hconn *x);
 /* x's timer fired: the overall timeout, the end of a backoff, a per-try timeout. */

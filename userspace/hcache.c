@@ -362,6 +362,7 @@ static bool fill_resume(struct loop *lp, struct hconn *f, int why, const char *w
 		return false;
 	if (fl->e->body->len > fl->got_at_try)
 		f->retries = 0;
+	fl->got_at_try = fl->e->body->len;
 	if (fill_request(f, fl))
 		return false;
 	f->stall_at_ms = 0;
@@ -456,6 +457,14 @@ static void fill_pump(struct loop *lp, struct hconn *f)
 		char why[64];
 
 		snprintf(why, sizeof(why), "no body bytes for %u ms", lp->cfg->cache.fill_stall_ms);
+		if (fl->e->body->len > fl->got_at_try)
+			f->retries = 0; /* it moved on since its attempt started */
+		fl->got_at_try = fl->e->body->len;
+		if (!exch_may_retry(lp, f, HUP_F_RESET)) {
+			/* no retry now (count or budget): the stalled attempt goes on */
+			f->stall_at_ms = now + lp->cfg->cache.fill_stall_ms;
+			return;
+		}
 		if (!fill_resume(lp, f, HUP_F_RESET, why))
 			http_conn_close(lp, f, true);
 		return;

@@ -338,7 +338,7 @@ run_scenario() {
 			printf '%s\tall\t-\tn/a\t-\n' "$sc" >>"$RESULTS"
 			return 0
 		fi
-		hermes_up http "cache: {enabled: true}" && how=app
+		hermes_up http "cache: {enabled: true, max_object_kb: 8192}" && how=app
 		;;
 	squid) squids_up && how=squid ;;
 	*) die "unknown scenario $sc" ;;
