@@ -6,7 +6,7 @@
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
  * stale-if-error window; anything else replaces it. A storable response of known length
- * is stored as it arrives by a filler of its own (store-and-forward, below); clients,
+ * is stored as it arrives by a filler of its own (store-and-forward, hfill.c); clients,
  * its own and later ones asking the same (collapsed forwarding), follow it. Not done
  * here yet: stale-while-revalidate (validated at once instead), purge by URL from
  * hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
