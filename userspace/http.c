@@ -284,7 +284,7 @@ static uint64_t hc_deadline(const struct hconn *x)
 		d = x->backoff_until_ms;
 	if (x->state == HC_WAIT && x->try_deadline_ms)
 		d = x->try_deadline_ms;
-	/* the upstream's silence (hcache.c: stalls of cacheable requests and fills) */
+	/* the upstream's silence (hfill.c: stalls of cacheable requests and fills) */
 	if ((x->state == HC_WAIT || x->state == HC_RESP) && x->stall_at_ms && (!d || x->stall_at_ms < d))
 		d = x->stall_at_ms;
 	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms &&

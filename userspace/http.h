@@ -115,7 +115,7 @@ int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
 void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
-/* Stream u's connection takes no new streams: it looks stalled (hcache.c's fills). */
+/* Stream u's connection takes no new streams: it looks stalled (hfill.c). */
 void h2up_shun(struct hup *u);
 /* How long stream u's connection has received nothing, counted from since_ms at the
  * earliest; past half of stall_ms it sends a PING (once), which a live one answers. */
