@@ -41,6 +41,17 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
+void cache_entry_rewind(struct cache_entry *e)
+{
+	e->charge -= e->body->len;
+	e->body->len = 0;
+}
+
+void cache_entry_get(struct cache_entry *e)
+{
+	e->refs++;
+}
+
 void cache_entry_put(struct cache_store *st, struct cache_entry *e)
 {
 	(void)st;

@@ -76,6 +76,8 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 /* Body bytes as they pass. 0, -EFBIG (the object passed max_object_bytes: counted in
  * too_big; let go of the entry) or -ENOMEM. */
 int cache_entry_append(struct cache_store *st, struct cache_entry *e, const void *p, size_t n);
+/* A new entry's body emptied (its response starts over). */
+void cache_entry_rewind(struct cache_entry *e);
 /* The complete entry into the store, replacing the one with the same key and secondary
  * key, evicting the least recently used until it fits. The caller's reference passes to
  * the store. 0, or -EFBIG when it is larger than the whole store (the entry is freed). */
@@ -84,6 +86,8 @@ int cache_store_insert(struct cache_store *st, struct cache_entry *e);
  * give its secondary key; it becomes the most recently used and the caller holds a
  * reference (cache_entry_put). NULL when none. */
 struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req);
+/* One more reference on e (a second reader of an entry being filled). */
+void cache_entry_get(struct cache_entry *e);
 /* Let go of a reference (a reader's, or a new entry's that is not inserted). */
 void cache_entry_put(struct cache_store *st, struct cache_entry *e);
 /* e refreshed by a 304: a new entry with the merged head and new meta, sharing e's body,

@@ -244,6 +244,8 @@ struct cfg_cache {
 	bool enabled;                 /* answer from and store into the cache */
 	uint32_t max_size_mb;         /* the store's bytes (heads, bodies, keys), LRU evicted */
 	uint32_t max_object_kb;       /* a larger response is passed on, not stored */
+	uint32_t fill_stall_ms;       /* a response being stored whose upstream sends nothing
+				       * this long is asked again for the rest (Range) */
 };
 
 /* Section `udp`: the relay of UDP flows the policy proxies (udp.c). */

@@ -195,6 +195,9 @@ static const struct cfgp_key cache_keys[] = {
 	  CFGP_RESTART },
 	{ .name = "max_object_kb", .set = cfgp_set_u32, CFGP_FIELD(cache.max_object_kb), .min = 1, .max = 1 << 20,
 	  CFGP_RESTART },
+	/* read by each fill as it goes */
+	{ .name = "fill_stall_ms", .set = cfgp_set_u32, CFGP_FIELD(cache.fill_stall_ms), .min = 50, .max = 3600000,
+	  CFGP_RELOAD },
 };
 
 /* The stages rise in order: each threshold at least the one before. */
@@ -394,6 +397,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->udp.tunnel_queue_bytes = 1 << 20;
 	cfg->cache.max_size_mb = 64;
 	cfg->cache.max_object_kb = 1024;
+	cfg->cache.fill_stall_ms = 1000;
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;

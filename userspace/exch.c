@@ -40,7 +40,7 @@
 
 /* The exchange leaves its upstream attempt: the connection back to its pool (reusable)
  * or closed, and the endpoint's active count down (least-request reads it). */
-static void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
+void exch_drop_upstream(struct loop *lp, struct hconn *x, bool reusable)
 {
 	if (x->up) {
 		hup_release(lp, x->up, reusable);
@@ -266,6 +266,7 @@ void exch_attempt(struct loop *lp, struct hconn *x)
 	}
 	x->fd_wait_since_ms = 0;
 	x->up = u;
+	hcache_attempt(lp, x);
 	/* the whole request, or its head and what of its body is buffered */
 	hup_write(lp, u, x->out.p, x->out.len);
 	x->req_end_sent = false;
@@ -328,6 +329,21 @@ static void exch_attempt_failed(struct loop *lp, struct hconn *x, int why, int e
 		x->close_after = true;
 	if (!hcache_stale_on_error(lp, x, 0))
 		http_reply(lp, x, retry_fail_status(why), why_s, x->close_after);
+}
+
+bool exch_may_retry(struct loop *lp, const struct hconn *x, int why)
+{
+	struct retry_req q = exch_retry_req(x);
+
+	return retry_decide(&q, retry_fail_on(why), &lp->http->budget, lp->now_ms, lp->draining) == RETRY_V_YES;
+}
+
+bool exch_refetch(struct loop *lp, struct hconn *x, int why, const char *what)
+{
+	exch_fail_count(lp, x->ep, why);
+	exch_drop_upstream(lp, x, false);
+	x->state = HC_WAIT;
+	return exch_next_attempt(lp, x, retry_fail_on(why), what);
 }
 
 /* ---- hedging (hedge_on_per_try_timeout) ---- */
@@ -401,6 +417,8 @@ static void exch_hedged_failed(struct loop *lp, struct hconn *x, unsigned k, int
 
 static void exch_up_failed(struct loop *lp, struct hconn *x, int why, int err)
 {
+	if (x->state == HC_RESP && hcache_fill_cut(lp, x, why))
+		return; /* a response being stored: asked again for the rest */
 	if (x->state == HC_RESP) {
 		/* the response head was passed on: a cut body can only be a cut connection */
 		log_info("http conn %llu: upstream failed mid-response (%s): reset", (unsigned long long)x->id,
@@ -629,7 +647,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 	while (x->n_hedged) /* the losers */
 		exch_drop_hedged(lp, x, x->n_hedged - 1);
 	x->state = HC_RESP;
-	x->try_deadline_ms = x->all_deadline_ms = 0;
+	x->try_deadline_ms = x->all_deadline_ms = x->stall_at_ms = 0;
 	retry_budget_leave(&lp->http->budget, &x->in_retry);
 }
 
@@ -832,6 +850,13 @@ void exch_deadlines(struct loop *lp, struct hconn *x)
 	if (x->state == HC_BACKOFF && now >= x->backoff_until_ms) {
 		exch_attempt(lp, x);
 		return;
+	}
+	if (x->state == HC_WAIT && x->stall_at_ms && now >= x->stall_at_ms && hcache_head_stalled(lp, x)) {
+		if (exch_may_retry(lp, x, HUP_F_RESET)) {
+			exch_attempt_failed(lp, x, HUP_F_RESET, -ETIMEDOUT); /* a new connection may get through */
+			return;
+		}
+		x->stall_at_ms = now + lp->cfg->cache.fill_stall_ms; /* no retry now: TCP may still get through */
 	}
 	if (x->state == HC_WAIT && x->try_deadline_ms && now >= x->try_deadline_ms) {
 		lp->st.http_per_try_timeouts++;

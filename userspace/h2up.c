@@ -54,6 +54,8 @@ struct h2conn {
 	unsigned n_streams;
 	bool goaway;              /* received or sent: no new streams */
 	struct list dirty;        /* on lp->http->h2up_dirty */
+	uint64_t rx_ms;           /* bytes last came in */
+	uint64_t ping_ms;         /* a PING last went out (h2up_quiet_ms) */
 };
 
 /* A stream's state (hup->h2 of a HUP_K_STREAM). */
@@ -613,6 +615,7 @@ void h2up_on_recv(struct loop *lp, struct hup *c, int res)
 		return;
 	}
 	buf_touch(&c->rx_touched, (size_t)res); /* the recv wrote rx[0..res) */
+	CONN(c)->rx_ms = lp->now_ms;
 	if (c->tls) {
 		bool was_done = c->tls->x.hs_done;
 		int err = tls_input(lp, c, (size_t)res);
@@ -808,6 +811,32 @@ void h2up_consumed(struct loop *lp, struct hup *u, size_t n)
 	} else if (s->conn) {
 		nghttp2_session_consume_connection(CONN(s->conn)->m.ng, k);
 	}
+}
+
+uint64_t h2up_quiet_ms(struct loop *lp, struct hup *u, uint64_t since_ms, uint32_t stall_ms)
+{
+	struct h2stream *s = ST(u);
+	struct h2conn *h = s->conn ? CONN(s->conn) : NULL;
+	uint64_t from;
+
+	if (!h || s->conn->state != HUP_OPEN)
+		return 0;
+	from = h->rx_ms > since_ms ? h->rx_ms : since_ms;
+	if (lp->now_ms - from >= stall_ms / 2 && h->ping_ms <= from) {
+		/* a live connection answers it, whatever its streams are waiting for */
+		nghttp2_submit_ping(h->m.ng, NGHTTP2_FLAG_NONE, NULL);
+		h->ping_ms = lp->now_ms;
+		conn_dirty(lp, s->conn);
+	}
+	return lp->now_ms - from;
+}
+
+void h2up_shun(struct hup *u)
+{
+	struct h2stream *s = ST(u);
+
+	if (s->conn)
+		CONN(s->conn)->goaway = true; /* closed once its other streams are done */
 }
 
 void h2up_release(struct loop *lp, struct hup *u)

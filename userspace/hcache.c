@@ -5,11 +5,14 @@
  * seconds of the wall clock, which HTTP dates are in. A stored response that must be
  * validated goes upstream with its validators (If-None-Match, If-Modified-Since): a 304
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
- * stale-if-error window; anything else replaces it. Not done here yet:
- * stale-while-revalidate (validated at once instead), collapsed forwarding, purge by URL
- * from hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
- * get the whole 200); a client's If-None-Match / If-Modified-Since that hold for a
- * usable stored response get a 304 from it; If-Range goes upstream. */
+ * stale-if-error window; anything else replaces it. A storable response of known length
+ * is stored as it arrives by a filler of its own (store-and-forward, hfill.c); clients,
+ * its own and later ones asking the same (collapsed forwarding), follow it. Not done
+ * here yet: stale-while-revalidate (validated at once instead), purge by URL from
+ * hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
+ * get the whole 200, and so does a Range whose If-Range names another validator); a
+ * client's If-None-Match / If-Modified-Since that hold for a usable stored response get
+ * a 304 from it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,31 +23,13 @@
 #include "cache_key.h"
 #include "cache_policy.h"
 #include "cache_store.h"
+#include "hcache-int.h"
 #include "h2x.h"
 #include "hcache.h"
 #include "hmsg.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
-
-/* A request's use of the cache (hconn.cache). */
-struct hcache_req {
-	struct cache_store *st;
-	struct cache_entry *hit;  /* being sent from the store */
-	struct cache_entry *fill; /* being filled from the upstream's response */
-	struct cache_entry *stale; /* must be validated: kept for a 304 (validators) and for
-				    * stale-if-error */
-	bool validators;          /* the request went with stale's validators */
-	bool not_modified;        /* the client's own conditionals hold for the stored
-				   * response it may use: a 304 answers */
-	struct cache_cc rcc;      /* the request's directives (flags and values) */
-	size_t sent, end;         /* of hit's body: the next byte and the end to send */
-	char range[64];           /* the request's Range value ("": none) */
-	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
-	bool get, unsafe;
-	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
-	char key[];
-};
 
 /* The rules as a shared cache; heuristic freshness as RFC 9111 4.2.2 suggests (10% of
  * the time since Last-Modified), at most a day. */
@@ -56,7 +41,7 @@ static int64_t wall_s(void)
 }
 
 /* The store's counts as metrics (gauges, and its own events). */
-static void hcache_sync(struct loop *lp)
+void hcache_sync(struct loop *lp)
 {
 	const struct cache_stats *s = &lp->http->cache->stats;
 
@@ -97,6 +82,10 @@ void hcache_release(struct hconn *x)
 
 	if (!c)
 		return;
+	if (c->follow)
+		list_del(&c->rlink);
+	if (c->own)
+		hfill_end(x->loop, c->own);
 	cache_entry_put(c->st, c->hit);
 	cache_entry_put(c->st, c->fill);
 	cache_entry_put(c->st, c->stale);
@@ -105,7 +94,7 @@ void hcache_release(struct hconn *x)
 }
 
 /* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
-static int stored_head(const struct cache_entry *e, struct hmsg *h)
+int hcache_stored_head(const struct cache_entry *e, struct hmsg *h)
 {
 	struct h1_limits lim = { .max_head = e->head_len + 1, .max_line = e->head_len + 1,
 				 .max_headers = H1_HEADERS_CAP };
@@ -120,7 +109,13 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 {
 	struct hmsg r = { .n_headers = 1 };
 
+	const char *ir = x->cache->if_range;
+	const struct h1_header *v;
+
 	if (!x->cache->range[0] || x->is_head || sh->status != 200)
+		return false;
+	/* If-Range (RFC 9110 13.1.5): the Range holds only for the validator it names */
+	if (ir[0] && (!(v = hfill_if_range(sh)) || v->value.len != strlen(ir) || memcmp(v->value.p, ir, v->value.len)))
 		return false;
 	r.headers[0] = (struct h1_header){ .name = { "Range", 5 },
 					   .value = { x->cache->range, strlen(x->cache->range) } };
@@ -131,7 +126,9 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
  * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
 {
-	size_t len = e->body->len, need = e->head_len + 256;
+	/* an entry being filled: its whole length, the bytes come as they arrive */
+	size_t whole = x->cache->follow ? x->cache->follow->total : e->body->len;
+	size_t len = whole, need = e->head_len + 256;
 	int64_t first = 0, last = (int64_t)len - 1;
 	bool slice = !x->cache->not_modified && hcache_slice(x, sh, len, &first, &last);
 	int status = x->cache->not_modified ? 304 : slice ? 206 : sh->status;
@@ -149,7 +146,7 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	if (slice) {
 		len = (size_t)(last - first + 1);
 		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
-		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, e->body->len);
+		n = snprintf(num, sizeof(num), "bytes %lld-%lld/%zu", (long long)first, (long long)last, whole);
 		http_head_field(x, &w, "Content-Range", 13, num, (size_t)n);
 	} else if (status == 304) {
 		http_head_begin(x, &w, 304, (struct h1_slice){ "Not Modified", 12 });
@@ -216,6 +213,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	struct cache_entry *e;
 	struct cache_cc rcc, cc;
 	struct hmsg sh;
+	struct hcache_fill *fl;
 	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
 	int64_t now = wall_s();
 	int kl, tl;
@@ -230,28 +228,37 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	x->cache = calloc(1, sizeof(*x->cache) + (size_t)kl + 1);
 	if (!x->cache)
 		return false;
-	*x->cache = (struct hcache_req){ .st = st, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
+	*x->cache = (struct hcache_req){ .st = st, .x = x, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
 					 .tlen = (size_t)tl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
-	/* If-Range: the origin answers it */
-	if (!get || x->has_body || h1_find(req->headers, req->n_headers, "if-range"))
+	if (!get || x->has_body)
 		return false;
 	cond = h1_find(req->headers, req->n_headers, "if-none-match") ||
 	       h1_find(req->headers, req->n_headers, "if-modified-since");
 	/* a Range is served from a whole stored 200 (hcache_slice); a long one goes upstream */
 	{
 		const struct h1_header *r = h1_find(req->headers, req->n_headers, "range");
+		const struct h1_header *ir = h1_find(req->headers, req->n_headers, "if-range");
 
-		if (r && r->value.len >= sizeof(x->cache->range))
+		if ((r && r->value.len >= sizeof(x->cache->range)) || (ir && ir->value.len >= sizeof(x->cache->if_range)))
 			return false;
 		if (r)
 			memcpy(x->cache->range, r->value.p, r->value.len);
+		if (r && ir)
+			memcpy(x->cache->if_range, ir->value.p, ir->value.len);
 	}
 	cache_cc_head(req, true, &rcc);
 	x->cache->rcc = rcc;
 	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
 	e = cache_store_get(st, key, (size_t)kl, req);
-	if (e && !stored_head(e, &sh)) {
+	fl = e ? NULL : hfill_find(lp, key, (size_t)kl, req);
+	if (fl) {
+		/* being filled: served as it grows (collapsed forwarding) */
+		e = fl->e;
+		cache_entry_get(e);
+		x->cache->follow = fl;
+	}
+	if (e && !hcache_stored_head(e, &sh)) {
 		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
 		enum cache_use u;
 
@@ -259,6 +266,12 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
 		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+			if (fl) {
+				list_add(&fl->readers, &x->cache->rlink);
+				lp->st.http_cache_collapsed++;
+				log_debug("http conn %llu: %s %s: follows the response being stored", (unsigned long long)x->id,
+					  x->method, x->path);
+			}
 			lp->st.http_cache_hits++;
 			st->stats.hits++;
 			if (u == CACHE_USE_STALE)
@@ -268,13 +281,14 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		x->cache->not_modified = false; /* only for an answer from the store now */
 		/* the origin may say it has not changed (304), or fail (stale-if-error):
 		 * kept for those answers */
-		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
+		if (!fl && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
 			x->cache->validators = !cond && !add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}
 	}
+	x->cache->follow = NULL;
 	cache_entry_put(st, e);
 	lp->st.http_cache_misses++;
 	st->stats.misses++;
@@ -289,13 +303,24 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 bool hcache_send(struct loop *lp, struct hconn *x)
 {
 	struct hcache_req *c = x->cache;
-	size_t left, room, n;
+	size_t left, room, n, have;
 
-	(void)lp;
+	if (c && c->hand_over && x->up && hfill_start(lp, x)) {
+		http_conn_close(lp, x, true);
+		return true;
+	}
+	if (c && c->own) {
+		hfill_pump(lp, x);
+		return true;
+	}
 	if (!c || !c->hit)
 		return false;
 	if (!x->resp_done) {
-		left = c->end - c->sent;
+		/* an entry being filled: as far as it has come */
+		have = c->follow && c->hit->body->len < c->end ? c->hit->body->len : c->end;
+		if (have <= c->sent)
+			return true;
+		left = have - c->sent;
 		room = http_conn_room(x);
 		n = left < room ? left : room;
 		http_conn_out(x, c->hit->body->data + c->sent, n);
@@ -364,6 +389,10 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 
 	if (!c)
 		return;
+	if (c->own) {
+		hfill_resumed(lp, x, resp);
+		return;
+	}
 	if (c->unsafe) {
 		hcache_invalidate(lp, x, resp);
 		return;
@@ -388,6 +417,9 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 	}
 	c->fill = cache_entry_new(c->st, c->key, c->klen, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
 	buf_free(head.p, head.cap);
+	/* of a known length that fits: stored at the upstream's pace, apart from the client */
+	c->hand_over = c->fill && !x->no_body && !x->resp_chunked && !x->until_close && !x->resp_stream &&
+		       x->resp_left > 0 && c->fill->head_len + (uint64_t)x->resp_left <= c->st->max_object_bytes;
 }
 
 int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp)
@@ -402,7 +434,7 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 
 	if (!c || !c->stale || !c->validators || resp->status != 304)
 		return 0;
-	if (stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
+	if (hcache_stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
 		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
 	cache_cc_head(&merged, false, &cc);
 	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
@@ -412,7 +444,7 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 	if (!err)
 		err = cache_store_refresh(c->st, c->stale, head.p, head.len, &m, &fresh);
 	buf_free(head.p, head.cap);
-	if (!err && stored_head(fresh, &nh))
+	if (!err && hcache_stored_head(fresh, &nh))
 		err = -EBADMSG;
 	if (!err && !hcache_serve(lp, x, fresh, &nh, cache_current_age(m.initial_age, &m.t, m.t.response_time)))
 		err = -EMSGSIZE;
@@ -436,7 +468,7 @@ bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status)
 	struct hmsg sh;
 	int64_t age;
 
-	if (!e || stored_head(e, &sh))
+	if (!e || hcache_stored_head(e, &sh))
 		return false;
 	cache_cc_head(&sh, false, &cc);
 	age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());

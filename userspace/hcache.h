@@ -1,10 +1,12 @@
 /* hcache.h: the http action's use of the HTTP cache (hcache.c), the section `cache`: a
  * GET or HEAD whose stored response is fresh for it is answered from the store (with
- * Age), without an upstream attempt; on a miss, a storable response to a GET is copied
- * into a new entry as its body passes to the client and stored when it ends whole; a
- * non-error response to an unsafe request removes the stored responses of its URL. The
- * rules are cache_policy.h and cache_key.h, the store cache_store.h; this file only reads
- * the request and the response where hreq.c and exch.c have them. */
+ * Age), without an upstream attempt; on a miss, a storable response to a GET is stored
+ * as it arrives (one of known length by a filler of its own at the upstream's pace,
+ * hfill.c; others copied as their body passes to the client) and kept when it ends
+ * whole; a non-error response to an unsafe request removes the stored responses of its
+ * URL. The rules are cache_policy.h and cache_key.h, the store cache_store.h; this file
+ * only reads the request and the response where hreq.c and exch.c have them. The
+ * stall functions (hcache_fill_cut, hcache_attempt, hcache_head_stalled) are hfill.c's. */
 #ifndef HERMES_HCACHE_H
 #define HERMES_HCACHE_H
 
@@ -44,6 +46,17 @@ bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status);
 void hcache_resp_body(struct hconn *x, const char *p, size_t n);
 /* The response ended whole: its entry into the store. */
 void hcache_resp_end(struct loop *lp, struct hconn *x);
+/* x's upstream failed (why: enum hup_fail) in HC_RESP: true when x fills a response
+ * being stored and asks again for the rest (a retry), false to reset as before. */
+bool hcache_fill_cut(struct loop *lp, struct hconn *x, int why);
+/* An attempt of x started (x->up): a GET the cache may store, over HTTP/2, gets its
+ * upstream's silence checked while it waits for the head (hcache_head_stalled). */
+void hcache_attempt(struct loop *lp, struct hconn *x);
+/* x->stall_at_ms passed in HC_WAIT: true when the attempt's connection has received
+ * nothing (not even the answer to a PING) for cache.fill_stall_ms (the connection then
+ * takes no new streams; the caller cuts the attempt and retries it when the policy
+ * allows); else false with the next check scheduled. */
+bool hcache_head_stalled(struct loop *lp, struct hconn *x);
 /* The request ends (or x is freed): an entry being read or filled is let go. */
 void hcache_release(struct hconn *x);
 

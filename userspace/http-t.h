@@ -224,6 +224,8 @@ struct hconn {
 	struct hermes_addr last_ep; /* endpoint of the request's last attempt (family 0: none) */
 	uint64_t req_bytes_in, req_bytes_out; /* from and to the client for this request */
 	struct hcache_req *cache; /* the request's use of the HTTP cache (hcache.c), or NULL */
+	uint64_t stall_at_ms;     /* hfill.c: the upstream's silence is checked then (0: never) */
+	uint64_t stall_since_ms;  /* ... counted from then at the earliest */
 };
 
 /* The http action's state in the loop. */
@@ -235,6 +237,7 @@ struct http_state {
 	struct list h2up_dirty;   /* HTTP/2 upstream connections with frames to produce (h2up.c) */
 	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
 	struct cache_store *cache; /* the HTTP cache (section cache; hcache.c), or NULL: off */
+	struct list fills;        /* responses being stored as they arrive (hfill.c) */
 };
 
 #endif

@@ -284,6 +284,9 @@ static uint64_t hc_deadline(const struct hconn *x)
 		d = x->backoff_until_ms;
 	if (x->state == HC_WAIT && x->try_deadline_ms)
 		d = x->try_deadline_ms;
+	/* the upstream's silence (hfill.c: stalls of cacheable requests and fills) */
+	if ((x->state == HC_WAIT || x->state == HC_RESP) && x->stall_at_ms && (!d || x->stall_at_ms < d))
+		d = x->stall_at_ms;
 	if ((x->state == HC_WAIT || x->state == HC_BACKOFF) && x->all_deadline_ms &&
 	    (!d || x->all_deadline_ms < d))
 		d = x->all_deadline_ms;
@@ -775,6 +778,7 @@ int http_init(struct loop *lp)
 	list_init(&lp->http->conns);
 	list_init(&lp->http->h2up_dirty);
 	list_init(&lp->http->h2dn_dirty);
+	list_init(&lp->http->fills);
 	lp->st.http_request_seconds.bounds = bounds;
 	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
 	srandom((unsigned)loop_now_ns());

@@ -115,6 +115,11 @@ int h2up_body_end(struct loop *lp, struct hup *u, const struct hbuf *trailers);
 void h2up_head_done(struct hup *u, int n);
 void h2up_consumed(struct loop *lp, struct hup *u, size_t n);
 void h2up_release(struct loop *lp, struct hup *u);
+/* Stream u's connection takes no new streams: it looks stalled (hfill.c). */
+void h2up_shun(struct hup *u);
+/* How long stream u's connection has received nothing, counted from since_ms at the
+ * earliest; past half of stall_ms it sends a PING (once), which a live one answers. */
+uint64_t h2up_quiet_ms(struct loop *lp, struct hup *u, uint64_t since_ms, uint32_t stall_ms);
 /* Completions of an HTTP/2 connection's ops (hup.c submits them, as for HTTP/1.1). */
 void h2up_on_connect(struct loop *lp, struct hup *c, int res);
 void h2up_on_recv(struct loop *lp, struct hup *c, int res);

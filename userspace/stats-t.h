@@ -271,6 +271,10 @@ enum udp_drop {
 	      "Stored responses evicted, least recently used first, to make room.") \
 	VALUE(http_cache_invalidations, counter, "hermes_http_cache_invalidations_total", \
 	      "Stored responses removed because an unsafe request (POST, PUT, DELETE...) changed their URL.") \
+	VALUE(http_cache_collapsed, counter, "hermes_http_cache_collapsed_total", \
+	      "Requests served from a response being stored as it arrives, without an upstream request of their own.") \
+	VALUE(http_cache_fill_resumes, counter, "hermes_http_cache_fill_resumes_total", \
+	      "Responses being stored whose upstream stalled or failed mid-body, asked again for the rest (Range).") \
 	VALUE(http_cache_bytes, gauge, "hermes_http_cache_bytes", "Bytes the HTTP cache's store holds.") \
 	VALUE(http_cache_objects, gauge, "hermes_http_cache_objects", "Responses the HTTP cache's store holds.") \
 	/* index: enum hup_fail - 1 */ \

@@ -1056,7 +1056,7 @@ static const char print_yaml[] =
 	"tunnel: {allow_cleartext: true}\n"
 	"tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"
 	"udp: {relay: false, idle_timeout_ms: 5000, max_flows: 9, max_datagram: 1500, tunnel_queue_bytes: 65536}\n"
-	"cache: {enabled: true, max_size_mb: 8, max_object_kb: 64}\n"
+	"cache: {enabled: true, max_size_mb: 8, max_object_kb: 64, fill_stall_ms: 500}\n"
 	"policy:\n"
 	"  - {match: 10.0.1.0/24, action: proxy, protocol: both}\n"
 	"  - {match: 10.0.2.0/24, action: deny, protocol: udp}\n"

@@ -130,6 +130,7 @@ static const struct sample {
 	{ "etcd.key", "etcd: {key: /etc/hermes/etcd.key}\n" },
 	{ "etcd.ca", "etcd: {ca: /etc/hermes/etcd-ca.pem}\n" },
 	{ "etcd.state_file", "etcd: {state_file: /var/lib/hermes/etcd.yaml}\n" },
+	{ "cache.fill_stall_ms", "cache: {fill_stall_ms: 500}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))
