@@ -20,7 +20,7 @@
 #include "hermes/pin.h"
 #include "version.h"
 
-/* hermesctl asks /ready and /routes, one GET per run */
+/* hermesctl asks /ready, /routes, /metrics or POST /cache/purge, one per run or URL */
 #define ADMIN_MAX_ANSWER (1u << 20)
 
 const char cli_prog[] = "hermesctl";
