@@ -123,7 +123,8 @@ static const struct help_entry help_entries[] = {
 "        \"URL: N purged\" per URL (N is 0 when nothing was stored, which is not\n"
 "        an error). Asks hermesd's admin endpoint (POST /cache/purge?url=URL),\n"
 "        so hermesd must be running; fails with hermesd's reason when its cache\n"
-"        is off (cache.enabled) or a URL is not one the cache can key (exit 2).\n"
+"        is off (cache.enabled; exit 1) or a URL is not one the cache can key\n"
+"        (exit 2).\n"
 "        --json prints [{\"url\", \"purged\"}, ...].\n", 0 },
 	{ "cache stats", "cache stats [--json]",
 "        The running hermesd's HTTP cache counters, from its /metrics\n"
