@@ -107,15 +107,21 @@ static bool answer_complete(const struct admin_answer *a)
 
 int admin_get(const struct admin_client *ac, const char *path, struct admin_answer *ans, char *err, size_t errlen)
 {
+	return admin_request(ac, "GET", path, ans, err, errlen);
+}
+
+int admin_request(const struct admin_client *ac, const char *method, const char *path, struct admin_answer *ans,
+		  char *err, size_t errlen)
+{
 	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
-	char req[512], to[300] = "";
+	char req[4096], to[300] = "";
 	const char *hdr_end;
 	size_t cap = 0;
 	int fd, n;
 
 	memset(ans, 0, sizeof(*ans));
 	if (ac->name_path)
-		snprintf(to, sizeof(to), " to GET %s", path);
+		snprintf(to, sizeof(to), " to %s %.*s", method, 200, path);
 	fd = socket(ac->sa.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -131,7 +137,8 @@ int admin_get(const struct admin_client *ac, const char *path, struct admin_answ
 			snprintf(err, errlen, "connect: %s", strerror(errno));
 		goto fail;
 	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, ac->addr);
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n", method, path,
+		     ac->addr, strcmp(method, "GET") ? "Content-Length: 0\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		goto fail;

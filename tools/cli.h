@@ -60,5 +60,8 @@ int cli_check_options(const char *pin_root, struct admin_client *ac);
  * answer when hermesd answered in HTTP (any status; err untouched), -1 with the
  * reason in err when it did not (ans then holds nothing to free). */
 int admin_get(const struct admin_client *ac, const char *path, struct admin_answer *ans, char *err, size_t errlen);
+/* The same with another method (POST /cache/purge?url=...), no request body. */
+int admin_request(const struct admin_client *ac, const char *method, const char *path, struct admin_answer *ans,
+		  char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* admin.c: the admin HTTP endpoint (127.0.0.1:15000 by default) on the same io_uring
  * loop: GET /ready, /metrics (Prometheus text format 0.0.4; /stats is the same), /flows,
- * /routes and /config (JSON). One request per connection, answered and closed: it serves
+ * /routes and /config (JSON), and POST /cache/purge?url=URL (the HTTP cache's stored
+ * responses of one URL removed). One request per connection, answered and closed: it serves
  * scrapers, probes and hermesctl, not browsers. The metrics-only address
  * (listeners.metrics) answers /metrics, /stats and /ready alone, so that it can face a
  * network while the rest stays on loopback. */
@@ -17,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "hermes/flow.h"
+#include "hcache.h"
 #include "http.h"
 #include "life.h"
 #include "log.h"
@@ -486,19 +488,67 @@ static void config_body(struct loop *lp, struct sbuf *b)
 		  c->n_rules, c->n_endpoints, c->n_routes, c->n_access, c->n_http_routes, c->n_tc_ifaces);
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* POST /cache/purge?url=URL (percent-encoded; '+' is a plus): {"purged":N}, 200 when
+ * N > 0, 404 when nothing was stored; 400 for a URL the cache cannot key, 409 when the
+ * cache is off. Returns the status. */
+static const char *purge_body(struct loop *lp, const char *query, struct sbuf *b)
+{
+	char url[ADMIN_REQ_MAX];
+	size_t n = 0;
+	int rc;
+
+	if (strncmp(query, "url=", 4)) {
+		sb_printf(b, "{\"error\":\"give the URL to purge as ?url=URL-ENCODED-ABSOLUTE-URL\"}\n");
+		return "400 Bad Request";
+	}
+	for (const char *p = query + 4; *p && *p != '&'; p++) {
+		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			url[n++] = (char)(hexval(p[1]) << 4 | hexval(p[2]));
+			p += 2;
+		} else {
+			url[n++] = *p;
+		}
+	}
+	url[n] = 0;
+	rc = hcache_purge(lp, url, n);
+	if (rc == -ENODEV) {
+		sb_printf(b, "{\"error\":\"the HTTP cache is off (cache.enabled in the config): nothing to purge\"}\n");
+		return "409 Conflict";
+	}
+	if (rc < 0) {
+		sb_printf(b, "{\"error\":");
+		sb_json_str(b, "not an absolute http:// or https:// URL (with a host, no user info, no spaces)");
+		sb_printf(b, ",\"url\":");
+		sb_json_str(b, url);
+		sb_printf(b, "}\n");
+		return "400 Bad Request";
+	}
+	sb_printf(b, "{\"purged\":%d}\n", rc);
+	return rc ? "200 OK" : "404 Not Found";
+}
+
 static void admin_respond(struct loop *lp, struct admin_conn *a)
 {
 	struct sbuf body = {}, out = {};
 	const char *status = "200 OK", *ctype = "text/plain; charset=utf-8";
-	char method[16] = "", path[256] = "";
+	char method[16] = "", path[ADMIN_REQ_MAX] = "";
 
 	lp->st.admin_requests++;
-	if (sscanf(a->req, "%15s %255s", method, path) != 2) {
+	if (sscanf(a->req, "%15s %4095s", method, path) != 2) {
 		status = "400 Bad Request";
 		sb_printf(&body, "bad request\n");
+	} else if (!a->metrics_only && !strcmp(method, "POST") &&
+		   (!strcmp(path, "/cache/purge") || !strncmp(path, "/cache/purge?", 13))) {
+		ctype = "application/json";
+		status = purge_body(lp, path[12] ? path + 13 : "", &body);
 	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		status = "405 Method Not Allowed";
-		sb_printf(&body, "only GET\n");
+		sb_printf(&body, "only GET (and POST /cache/purge on the admin address)\n");
 	} else if (!strcmp(path, "/ready")) {
 		if (lp->ready && !lp->draining && !lp->ld->unhealthy[0]) {
 			sb_printf(&body, "ready\n");

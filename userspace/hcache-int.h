@@ -29,6 +29,7 @@ struct hcache_fill {
 	struct list readers;       /* struct hcache_req.rlink */
 	size_t total;              /* the body's length (its Content-Length) */
 	bool done;                 /* stored whole */
+	bool purged;               /* purged meanwhile (hcache_purge): off the list, not stored */
 	bool bad;                  /* a resumed attempt's answer cannot continue it */
 	struct hbuf req;           /* the request as first sent, to ask again for the rest */
 	size_t from;               /* the resumed attempt asked from this byte (0: whole) */

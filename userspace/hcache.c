@@ -8,8 +8,8 @@
  * stale-if-error window; anything else replaces it. A storable response of known length
  * is stored as it arrives by a filler of its own (store-and-forward, hfill.c); clients,
  * its own and later ones asking the same (collapsed forwarding), follow it. Not done
- * here yet: stale-while-revalidate (validated at once instead), purge by URL from
- * hermesctl. A Range is served from a whole stored 200 as a 206 (one range; others
+ * here yet: stale-while-revalidate (validated at once instead). Purge by URL
+ * (hcache_purge: the admin's POST /cache/purge, `hermesctl cache purge`). A Range is served from a whole stored 200 as a 206 (one range; others
  * get the whole 200, and so does a Range whose If-Range names another validator); a
  * client's If-None-Match / If-Modified-Since that hold for a usable stored response get
  * a 304 from it. */
@@ -204,6 +204,52 @@ static int origin_tag(const struct hconn *x, char *out, size_t cap)
 		return snprintf(out, cap, "route %s ", x->r->name);
 	addr_from_hermes(&x->dst, &ss);
 	return snprintf(out, cap, "dst %s ", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
+}
+
+/* A key (an origin tag, then the URI) whose URI is arg's: the URI is the key's last
+ * word, as a URI key holds no space, so every route and destination matches. */
+struct purge_uri {
+	const char *p;
+	size_t len;
+};
+
+static bool purge_match(const char *key, size_t klen, void *arg)
+{
+	const struct purge_uri *u = arg;
+
+	return klen > u->len && key[klen - u->len - 1] == ' ' && !memcmp(key + klen - u->len, u->p, u->len);
+}
+
+int hcache_purge(struct loop *lp, const char *url, size_t len)
+{
+	struct cache_store *st = lp->http ? lp->http->cache : NULL;
+	char key[CACHE_KEY_MAX];
+	struct purge_uri u = { .p = key };
+	struct hcache_fill *fl, *t;
+	int kl, n;
+
+	if (!st)
+		return -ENODEV;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
+			return -EINVAL;
+	kl = cache_key_uri((struct h1_slice){ .p = url, .len = len }, key, sizeof(key));
+	if (kl < 0)
+		return kl;
+	u.len = (size_t)kl;
+	n = cache_store_purge_if(st, purge_match, &u);
+	/* a response still being stored: its readers go on, but no new request follows it
+	 * and it is not stored when it ends (hfill_pump) */
+	list_for_each_safe(fl, t, &lp->http->fills, link) {
+		if (!fl->purged && purge_match(fl->e->key, fl->e->klen, &u)) {
+			fl->purged = true;
+			list_del(&fl->link);
+			n++;
+		}
+	}
+	lp->st.http_cache_purged += (uint64_t)n;
+	hcache_sync(lp);
+	return n;
 }
 
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)

@@ -57,6 +57,12 @@ void hcache_attempt(struct loop *lp, struct hconn *x);
  * takes no new streams; the caller cuts the attempt and retries it when the policy
  * allows); else false with the next check scheduled. */
 bool hcache_head_stalled(struct loop *lp, struct hconn *x);
+/* Every stored response of url (an absolute http or https URI, normalised as the
+ * cache's keys are), every Vary variant under every route and destination, removed
+ * (freed when their last reader lets go); a response still being stored is not stored
+ * nor followed by new requests. Returns how many, -EINVAL (not an absolute http(s) URI),
+ * -ENAMETOOLONG or -ENODEV (the cache is off). */
+int hcache_purge(struct loop *lp, const char *url, size_t len);
 /* The request ends (or x is freed): an entry being read or filled is let go. */
 void hcache_release(struct hconn *x);
 

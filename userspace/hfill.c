@@ -32,7 +32,7 @@ void hfill_end(struct loop *lp, struct hcache_fill *fl)
 	struct hcache_req *r, *t;
 
 	if (!fl->done) {
-		list_del(&fl->link);
+		list_del(&fl->link); /* a no-op once purged took it off */
 		cache_entry_put(lp->http->cache, fl->e);
 	}
 	hb_free(&fl->req);
@@ -268,7 +268,10 @@ void hfill_pump(struct loop *lp, struct hconn *f)
 		fl->done = f->resp_done = true;
 		list_del(&fl->link);
 		exch_drop_upstream(lp, f, f->resp_reusable && f->up && !hup_pending(f->up));
-		(void)cache_store_insert(c->st, fl->e); /* the filler's reference passes to the store */
+		if (fl->purged)
+			cache_entry_put(c->st, fl->e); /* readers keep theirs; nothing stored */
+		else
+			(void)cache_store_insert(c->st, fl->e); /* the filler's reference passes to the store */
 		hcache_sync(lp);
 		log_debug("http conn %llu: %s %s: stored whole (%zu body bytes)", (unsigned long long)f->id, f->method,
 			  f->path, fl->total);

@@ -275,6 +275,8 @@ enum udp_drop {
 	      "Requests served from a response being stored as it arrives, without an upstream request of their own.") \
 	VALUE(http_cache_fill_resumes, counter, "hermes_http_cache_fill_resumes_total", \
 	      "Responses being stored whose upstream stalled or failed mid-body, asked again for the rest (Range).") \
+	VALUE(http_cache_purged, counter, "hermes_http_cache_purged_total", \
+	      "Stored responses removed by an operator's purge by URL (POST /cache/purge, hermesctl cache purge).") \
 	VALUE(http_cache_bytes, gauge, "hermes_http_cache_bytes", "Bytes the HTTP cache's store holds.") \
 	VALUE(http_cache_objects, gauge, "hermes_http_cache_objects", "Responses the HTTP cache's store holds.") \
 	/* index: enum hup_fail - 1 */ \

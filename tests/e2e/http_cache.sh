@@ -11,7 +11,9 @@
 # pass. An object over max_object_kb is passed on and not stored. A request to another
 # address with the Host of a stored response is not answered from it. A response through
 # a route to an h2c upstream is stored and served too, and so is an explicit proxy
-# request (absolute form) on a second hermesd's tunnel listener. /stats counts hits,
+# request (absolute form) on a second hermesd's tunnel listener. hermesctl cache purge
+# removes a URL's stored responses (all Vary variants; 0 the second time; a bad URL and
+# a hermesd with the cache off or not running refused with their reasons). /stats counts hits,
 # misses, revalidations, stale-if-error answers, invalidations and the objects held.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -143,6 +145,33 @@ wait_until 5 origin_saw GET /inv/i.html 2 || die "a GET after a POST answered 20
 assert_eq 1 "$(stat_value hermes_http_cache_invalidations_total)" "invalidations"
 say "ok: POST invalidated the stored response"
 
+# purge by URL (hermesctl cache purge, POST /cache/purge): the stored response goes, the
+# next GET reaches nginx (and is stored again); every Vary variant of a URL goes at once;
+# a URL with nothing stored purges 0; a URL the cache cannot key is refused
+out=$(hermesctl cache purge 'HTTP://10.77.1.2:8081/inv/i.html#frag' 2>&1) || die "cache purge failed: $out"
+assert_eq "HTTP://10.77.1.2:8081/inv/i.html#frag: 1 purged" "$out" "cache purge of a stored URL (normalised)"
+out=$(hermesctl cache purge --json http://10.77.1.2:8081/inv/i.html 2>&1) || die "second cache purge failed: $out"
+assert_eq '[{"url": "http://10.77.1.2:8081/inv/i.html", "purged": 0}]' "$out" "a second purge"
+curl_app http://10.77.1.2:8081/inv/i.html
+assert_eq "inv page" "$CURL_OUT" "GET after the purge"
+wait_until 5 origin_saw GET /inv/i.html 3 || die "a GET after cache purge was answered from the cache"
+out=$(hermesctl cache purge http://10.77.1.2:8081/vary/v.html 2>&1) || die "cache purge of a Vary URL failed: $out"
+assert_eq "http://10.77.1.2:8081/vary/v.html: 2 purged" "$out" "both Vary variants purged"
+for lang in en fr; do curl_app -H "Accept-Language: $lang" http://10.77.1.2:8081/vary/v.html; done
+wait_until 5 origin_saw GET /vary/v.html 4 || die "a GET of a purged Vary variant was answered from the cache"
+rc=0
+out=$(hermesctl cache purge 'ftp://10.77.1.2/x' 2>&1) || rc=$?
+assert_eq 2 "$rc" "cache purge of a URL the cache cannot key: exit status ($out)"
+assert_match "$out" "not an absolute http" "cache purge of a bad URL: hermesd's reason"
+assert_eq 3 "$(stat_value hermes_http_cache_purged_total)" "purged"
+out=$(hermesctl cache stats) || die "cache stats failed: $out"
+assert_match "$out" "purged +3" "cache stats shows the purges"
+rc=0
+out=$(hermesctl --admin 127.0.0.1:1 cache purge http://10.77.1.2:8081/inv/i.html 2>&1) || rc=$?
+assert_eq 1 "$rc" "cache purge with no hermesd: exit status"
+assert_match "$out" "hermesd not reachable at 127.0.0.1:1" "cache purge with no hermesd: the message"
+say "ok: cache purge by URL (every variant), 0 when nothing stored, bad URL refused"
+
 # stale-if-error: max-age=1 responses, stale 2 s later, when nginx answers 503: the one
 # with stale-if-error=60 is answered from the store, the other gets the 503
 curl_app http://10.77.1.2:8081/sie/s.html
@@ -206,6 +235,14 @@ assert_eq 1 "$(peer_stat "$NS_S" 127.0.0.1:15000 'hermes_http_cache_lookups_tota
 	"the proxy's cache hit"
 say "ok: explicit proxy requests answered from the cache"
 
+# a hermesd whose cache is off says so to cache purge (in the proxy's place)
+stop_pid "$PEER_PID" TERM 15
+start_peer_hermesd "$NS_S" off
+rc=0
+out=$(ns_s "$HERMESCTL_BIN" cache purge http://10.77.1.2:8081/x 2>&1) || rc=$?
+assert_eq 1 "$rc" "cache purge with the cache off: exit status ($out)"
+assert_match "$out" "the HTTP cache is off" "cache purge with the cache off: the message"
+
 # nginx gone: the connection refused, the stale response answers all the same
 kill "$NGINX_PID"
 # shellcheck disable=SC2317 # called through wait_until
@@ -219,4 +256,4 @@ assert_ge 3 "$(stat_value hermes_http_cache_lookups_total 'result="hit"')" "cach
 assert_ge 4 "$(stat_value hermes_http_cache_lookups_total 'result="miss"')" "cache misses"
 assert_eq 7 "$(stat_value hermes_http_cache_objects)" "objects held (300k.bin twice, vary en and fr, inv, sie, nosie)"
 assert_ge 300000 "$(stat_value hermes_http_cache_bytes)" "bytes held"
-pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD, If-None-Match and Range from the store, no-cache revalidated (304), private, Vary, invalidation, stale-if-error, max_object_kb, metrics"
+pass "http cache: hit with Age (HTTP/1.1, HTTP/2), HEAD, If-None-Match and Range from the store, no-cache revalidated (304), private, Vary, invalidation, purge, stale-if-error, max_object_kb, metrics"

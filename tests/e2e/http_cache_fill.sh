@@ -9,7 +9,8 @@
 # fill_stall_ms with Range and If-Range (its ETag), and its 206 completes the body: the
 # client gets the file byte-exact, and so does the next GET, from the store. A client's
 # Range with If-Range is answered from the store (206 when it names the stored ETag).
-# Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
+# A response purged (hermesctl cache purge) while it is stored is read whole by its
+# client but followed by no later GET. Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
 # silent (not even a PING answered) is cut after fill_stall_ms and retried on a new
 # connection; a slow origin whose connection answers the PING is waited for.
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
@@ -100,6 +101,24 @@ assert_file_match "$TMP/r2.h" '^HTTP/1.1 200' "If-Range with another ETag: the w
 cmp -s "$TMP/r2.got" "$TMP/www/stall.bin" || die "the whole 200 differs from the file"
 assert_eq 2 "$(origin_count /stall.bin)" "origin requests for stall.bin after If-Range hits"
 say "ok: Range with If-Range answered from the store"
+
+# 5b. purged while it is being stored: the client reading it gets it whole, but a GET
+# after the purge goes to the origin (not following it), and it is not stored
+P="$URL/purge.bin?size=500000&piece=50000&ms=100"
+bg p1 app curl -sS --max-time 10 -o "$TMP/p1.got" "$P"
+p1=$BG_PID
+sleep 0.3
+out=$(hermesctl cache purge "$P" 2>&1) || die "cache purge of a response being stored failed: $out"
+assert_eq "$P: 1 purged" "$out" "cache purge of a response being stored"
+in_app curl -sS --max-time 10 -o "$TMP/p2.got" "$P" || die "a GET after the purge failed"
+wait "$p1" || die "the GET reading the purged fill failed"
+cmp -s "$TMP/p1.got" "$TMP/www/purge.bin" || die "the client reading the purged fill got other bytes"
+cmp -s "$TMP/p2.got" "$TMP/www/purge.bin" || die "the GET after the purge got other bytes"
+assert_eq 2 "$(origin_count /purge.bin)" "origin requests for purge.bin (the GET after the purge did not follow)"
+in_app curl -sS --max-time 10 -D "$TMP/p3.h" -o /dev/null "$P" || die "a third GET of purge.bin failed"
+assert_file_match "$TMP/p3.h" '^Age: ' "the second fill of purge.bin was stored"
+assert_eq 2 "$(origin_count /purge.bin)" "origin requests for purge.bin after a hit"
+say "ok: a fill purged midway: its reader goes on, later GETs do not follow it"
 
 # 6. HTTP/2: a silent connection is cut and the GET retried; a slow but live one is not
 t0=$(now_ms)

@@ -110,6 +110,31 @@ static const struct help_entry help_entries[] = {
 "                    stop verifying) and replace existing host files\n"
 "        --expired   TESTS ONLY: issue host certificates whose validity ended\n"
 "                    a day ago, to test that peers refuse them\n", 0 },
+	{ "cache purge", "cache purge URL [URL...] [--json]",
+"        Removes from the running hermesd's HTTP cache (section cache of the\n"
+"        http action) every stored response of each URL: every Vary variant,\n"
+"        stored through any http route or original destination. A URL is\n"
+"        absolute (http://HOST[:PORT]/PATH[?QUERY] or https://...) and is\n"
+"        normalised as the cache's keys are (scheme and host lowercased, the\n"
+"        default port and a #fragment dropped); quote it for the shell. A\n"
+"        response being sent from the store goes on and is freed when it ends;\n"
+"        one still arriving (store-and-forward) goes on to the clients already\n"
+"        reading it, but is not stored and no new request joins it. Prints\n"
+"        \"URL: N purged\" per URL (N is 0 when nothing was stored, which is not\n"
+"        an error). Asks hermesd's admin endpoint (POST /cache/purge?url=URL),\n"
+"        so hermesd must be running; fails with hermesd's reason when its cache\n"
+"        is off (cache.enabled; exit 1) or a URL is not one the cache can key\n"
+"        (exit 2).\n"
+"        --json prints [{\"url\", \"purged\"}, ...].\n", 0 },
+	{ "cache stats", "cache stats [--json]",
+"        The running hermesd's HTTP cache counters, from its /metrics\n"
+"        (hermes_http_cache_*): hits, misses, revalidations (a 304 confirmed a\n"
+"        stored response), stale_served (stale-if-error), stores, collapsed\n"
+"        (requests that followed a response being stored instead of going\n"
+"        upstream), fill_resumes, invalidations (by unsafe requests),\n"
+"        evictions (LRU), purged (by cache purge), and bytes and objects held\n"
+"        now. Counters are 0 when the cache is off. --json prints one object\n"
+"        with those names.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
@@ -231,7 +256,7 @@ void help_usage(FILE *f)
 "    the flow table (hermes_flows) in DIR. hermesctl reads and changes those\n"
 "    pins directly, so policy changes take effect on the next connect() with\n"
 "    no reload, and work while hermesd is down. It asks hermesd's admin\n"
-"    endpoint only for readiness and routes. Most commands need root\n"
+"    endpoint only for readiness, routes and the HTTP cache. Most commands need root\n"
 "    (CAP_BPF and CAP_SYS_ADMIN) to open the pins.\n"
 "\n"
 "COMMANDS\n");
@@ -246,11 +271,13 @@ void help_usage(FILE *f)
 "    1   runtime error: no pin root, a pin cannot be opened, no such rule,\n"
 "        status with a defunct link or a hermesd that is not ready or does\n"
 "        not answer,\n"
-"        a link could not be detached, hermesd does not answer (routes),\n"
+"        a link could not be detached, hermesd does not answer (routes,\n"
+"        cache), cache purge with the cache off,\n"
 "        a certificate file exists or cannot be written, a CA file lacks\n"
 "        its pair\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
-"        port out of range, unknown action, bad host name\n"
+"        port out of range, unknown action, bad host name, a URL cache purge\n"
+"        cannot use\n"
 "\n"
 "EXAMPLES\n"
 "    hermesctl status\n"
@@ -262,6 +289,8 @@ void help_usage(FILE *f)
 "    hermesctl policy list --json --pin-root /sys/fs/bpf/hermes-test\n"
 "    HERMES_PIN_ROOT=/sys/fs/bpf/hermes-test hermesctl policy list\n"
 "    hermesctl help policy\n"
+"    hermesctl cache purge 'http://example.com/app.js?v=2'\n"
+"    hermesctl cache stats --json\n"
 "    hermesctl disable\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
@@ -289,7 +318,7 @@ int help_command(char **words, int n)
 		sections |= help_entries[i].sections | 0x100; /* 0x100: something matched */
 	}
 	if (!sections)
-		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, help)", name);
+		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, cache, help)", name);
 	putchar('\n');
 	if (sections & SEC_MATCHES)
 		help_matches(stdout);

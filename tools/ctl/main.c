@@ -1,7 +1,8 @@
 /* hermesctl: the operator's command line for Hermes. It works directly on the BPF
  * objects hermesd pins under its pin root (links, policy and counter maps), so it
  * works whether or not hermesd is running, and it asks hermesd's admin endpoint only
- * whether the daemon is ready and for its routes. `certs init` makes the CA and host
+ * whether the daemon is ready, for its routes and for its HTTP cache (cache purge,
+ * cache stats). `certs init` makes the CA and host
  * certificates for the mTLS between peers (tools/certs.c). See `hermesctl --help`.
  *
  * This file: the global options (anywhere on the line), the environment and the
@@ -19,7 +20,7 @@
 #include "hermes/pin.h"
 #include "version.h"
 
-/* hermesctl asks /ready and /routes, one GET per run */
+/* hermesctl asks /ready, /routes, /metrics or POST /cache/purge, one per run or URL */
 #define ADMIN_MAX_ANSWER (1u << 20)
 
 const char cli_prog[] = "hermesctl";
@@ -43,7 +44,7 @@ static int run(char **argv, int argc, bool help)
 	if (cli_check_options(ctl.pin_root, &ctl.admin))
 		return EXIT_USAGE;
 	if (!argc)
-		return usage_error("missing command (status, policy, routes, disable, certs or help)");
+		return usage_error("missing command (status, policy, routes, disable, certs, cache or help)");
 	cmd = argv[0];
 	if (cmd[0] == '-' && cmd[1])
 		return usage_error("unknown option '%s'", cmd);
@@ -64,7 +65,9 @@ static int run(char **argv, int argc, bool help)
 		return cmd_routes(&ctl, argc, argv);
 	if (!strcmp(cmd, "certs"))
 		return cmd_certs(&ctl, argc, argv);
-	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs or help)", cmd);
+	if (!strcmp(cmd, "cache"))
+		return cmd_cache(&ctl, argc, argv);
+	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs, cache or help)", cmd);
 }
 
 /* Takes the global options out of argv, wherever they are (before a "--"), leaving the
