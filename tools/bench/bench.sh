@@ -533,6 +533,28 @@ NGINX_BACKLOG=65535
 # (2 per connection and a few for its listeners): the most the limit allows, at most 20000
 HAPROXY_MAXCONN=$(((NOFILE - 100) / 2 < 20000 ? (NOFILE - 100) / 2 : 20000))
 
+# nginx_prologue DIR ERRLOG: the start of every nginx.conf here, as its users run it for
+# a benchmark: workers = cores, access log off, temporary files under DIR/tmp; the
+# caller writes the rest of the http block
+nginx_prologue() {
+	cat <<EOF
+daemon off;
+master_process on;
+worker_processes $NCPU;
+worker_rlimit_nofile $NOFILE;
+pid $1/nginx.pid;
+error_log $2 warn;
+events { worker_connections $NGINX_CONNS; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+EOF
+}
+
 # start_origin: nginx on C as the HTTP origin, as its users run it for a benchmark:
 # worker_processes = cores, access log off, keep-alive, a 64 B body
 start_origin() {
@@ -540,21 +562,9 @@ start_origin() {
 	mkdir -p "$d/www" "$d/tmp"
 	head -c 64 /dev/zero | tr '\0' x >"$d/www/64"
 	chmod -R 755 "$d"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes $NCPU;
-worker_rlimit_nofile $NOFILE;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections $NGINX_CONNS; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+	{
+		nginx_prologue "$d" "$d/error.log"
+		cat <<EOF
     default_type application/octet-stream;
     keepalive_requests 1000000;
     keepalive_timeout 60;
@@ -566,6 +576,7 @@ http {
     }
 }
 EOF
+	} >"$d/nginx.conf"
 	bg origin s /usr/sbin/nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
 }
 
@@ -903,21 +914,9 @@ backend be
     server s $TGT_PROXY:$PORT_HTTP
 EOF
 	mkdir -p "$TMP/nginx-rp/tmp"
-	cat >"$d/nginx-rp.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes $NCPU;
-worker_rlimit_nofile $NOFILE;
-pid $TMP/nginx-rp/nginx.pid;
-error_log $LOGS/nginx-rp-error.log warn;
-events { worker_connections $NGINX_CONNS; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx-rp/tmp/body;
-    proxy_temp_path $TMP/nginx-rp/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx-rp/tmp/fastcgi;
-    uwsgi_temp_path $TMP/nginx-rp/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx-rp/tmp/scgi;
+	{
+		nginx_prologue "$TMP/nginx-rp" "$LOGS/nginx-rp-error.log"
+		cat <<EOF
     keepalive_requests 1000000;
     keepalive_timeout 60;
     upstream origin {
@@ -935,6 +934,7 @@ http {
     }
 }
 EOF
+	} >"$d/nginx-rp.conf"
 	# nginx-cache: proxy_cache as an operator tunes it for a hot small object: the cache
 	# files on tmpfs (NGINX_CACHE_DIR, removed on exit), the keys in a shared-memory zone,
 	# open file descriptors of the cache files kept (open_file_cache), sendfile, freshness
@@ -942,23 +942,11 @@ EOF
 	# (proxy_cache_lock), stale served while one refresh runs, 304 revalidation, upstream
 	# keep-alive
 	mkdir -p "$TMP/nginx-cache/tmp" "$NGINX_CACHE_DIR"
-	cat >"$d/nginx-cache.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes $NCPU;
-worker_rlimit_nofile $NOFILE;
-pid $TMP/nginx-cache/nginx.pid;
-error_log $LOGS/nginx-cache-error.log warn;
-events { worker_connections $NGINX_CONNS; multi_accept on; }
-http {
-    access_log off;
+	{
+		nginx_prologue "$TMP/nginx-cache" "$LOGS/nginx-cache-error.log"
+		cat <<EOF
     sendfile on;
     tcp_nopush on;
-    client_body_temp_path $TMP/nginx-cache/tmp/body;
-    proxy_temp_path $TMP/nginx-cache/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx-cache/tmp/fastcgi;
-    uwsgi_temp_path $TMP/nginx-cache/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx-cache/tmp/scgi;
     keepalive_requests 1000000;
     keepalive_timeout 60;
     open_file_cache max=1000 inactive=60s;
@@ -985,6 +973,7 @@ http {
     }
 }
 EOF
+	} >"$d/nginx-cache.conf"
 }
 
 # nghttpx's settings in both nghttpx configurations, as its users would run it for a
