@@ -58,20 +58,27 @@ void cache_cc_init(struct cache_cc *cc)
 				 .stale_while_revalidate = -1, .stale_if_error = -1 };
 }
 
-/* delta-seconds (RFC 9111 1.2.2); anything else reads as 0, which makes a response stale */
-static int64_t delta(struct h1_slice a)
+/* delta-seconds (RFC 9111 1.2.2), capped at CACHE_DELTA_MAX; anything else, empty too,
+ * reads as invalid */
+static int64_t delta_or(struct h1_slice a, int64_t invalid)
 {
 	int64_t v = 0;
 
 	if (!a.len)
-		return 0;
+		return invalid;
 	for (size_t i = 0; i < a.len; i++) {
 		if (a.p[i] < '0' || a.p[i] > '9')
-			return 0;
+			return invalid;
 		if (v < CACHE_DELTA_MAX)
 			v = v * 10 + (a.p[i] - '0');
 	}
 	return v > CACHE_DELTA_MAX ? CACHE_DELTA_MAX : v;
+}
+
+/* a directive's delta-seconds: anything else reads as 0, which makes a response stale */
+static int64_t delta(struct h1_slice a)
+{
+	return delta_or(a, 0);
 }
 
 static void set_delta(int64_t *v, struct h1_slice a)
@@ -476,17 +483,12 @@ int64_t cache_lifetime(const struct cache_conf *cf, const struct hmsg *resp, con
 static int64_t age_field(const struct hmsg *resp)
 {
 	const struct h1_header *a = field(resp, "age");
-	struct h1_slice v;
 
 	if (!a)
 		return 0;
-	v = trim(a->value);
-	if (!v.len || h1_find_after(resp->headers, resp->n_headers, a, "age"))
+	if (h1_find_after(resp->headers, resp->n_headers, a, "age"))
 		return CACHE_DELTA_MAX;
-	for (size_t i = 0; i < v.len; i++)
-		if (v.p[i] < '0' || v.p[i] > '9')
-			return CACHE_DELTA_MAX;
-	return delta(v);
+	return delta_or(trim(a->value), CACHE_DELTA_MAX);
 }
 
 int64_t cache_initial_age(const struct hmsg *resp, const struct cache_times *t)
