@@ -168,11 +168,23 @@ done
 # ---------------------------------------------------------------- the proxies
 
 tls() { echo "tls: {cert: $TMP/pki/$1.crt, key: $TMP/pki/$1.key, ca: $TMP/pki/ca.crt}"; }
+# next_routes N: HOSTS[N]'s routes to the next hop's tunnel listener (N 0..3), for
+# CONNECT (the tunnel action) and for proxy requests (an upstream_proxy http route)
+next_routes() {
+	local addr=10.78.$(($1 + 1)).2:15008 name=${NAMES[$1 + 1]}
+	cat <<YAML
+routes:
+  - {name: next, match: [$ORIGIN/32], peers: [{address: $addr, name: $name}]}
+http_routes:
+  - {name: next, match: {host: "$ORIGIN"}, endpoints: [$addr], upstream_protocol: h2,
+     upstream_proxy: true, tls_name: $name, retry: $INT_RETRY}
+YAML
+}
 # hop_cfg N EXTRA: the config of HOSTS[N]'s hermesd (N 1..4): CONNECT and proxy requests
 # to the origin allowed from the previous hop; both passed on to the next hop (R3: to
 # the origin itself)
 hop_cfg() {
-	local n=$1 next=10.78.$(($1 + 1)).2
+	local n=$1
 	tls "${NAMES[n]}"
 	cat <<YAML
 tunnel_access:
@@ -182,23 +194,13 @@ http:
 $2
 YAML
 	((n < 4)) || return 0
-	cat <<YAML
-routes:
-  - {name: next, match: [$ORIGIN/32], peers: [{address: $next:15008, name: ${NAMES[n + 1]}}]}
-http_routes:
-  - {name: next, match: {host: "$ORIGIN"}, endpoints: [$next:15008], upstream_protocol: h2,
-     upstream_proxy: true, tls_name: ${NAMES[n + 1]}, retry: $INT_RETRY}
-YAML
+	next_routes "$n"
 }
 # client_cfg ACTION EXTRA: C's hermesd, wget's flows to the origin taken by ACTION
 client_cfg() {
 	tls c
+	next_routes 0
 	cat <<YAML
-routes:
-  - {name: next, match: [$ORIGIN/32], peers: [{address: 10.78.1.2:15008, name: i}]}
-http_routes:
-  - {name: next, match: {host: "$ORIGIN"}, endpoints: [10.78.1.2:15008], upstream_protocol: h2,
-     upstream_proxy: true, tls_name: i, retry: $INT_RETRY}
 policy:
   - {match: $ORIGIN/32, action: $1}
 $2
