@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "etcd.h"
 #include "etcd_src.h"
 #include "log.h"
@@ -272,15 +273,8 @@ static bool stopping(struct etcd_src *s)
 
 static void sleep_ms(struct etcd_src *s, unsigned ms)
 {
-	struct timespec until;
+	struct timespec until = deadline_after_ms(ms);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
 		;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "log.h"
 #include "runtime.h"
 #include "tls.h"
@@ -154,15 +155,8 @@ void rt_build_join(struct rt_build *b)
 bool rt_build_fini(struct rt_build *b, int wait_ms)
 {
 	if (b->running) {
-		struct timespec until;
+		struct timespec until = deadline_after_ms((unsigned)wait_ms);
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_ms / 1000;
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
 		if (pthread_timedjoin_np(b->thread, NULL, &until))
 			return false;
 		b->running = false;
