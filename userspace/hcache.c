@@ -260,12 +260,17 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	struct cache_cc rcc, cc;
 	struct hmsg sh;
 	struct hcache_fill *fl;
-	bool get = cache_lookup_ok(req), unsafe = cache_method_unsafe(req->method), cond;
-	int64_t now = wall_s();
+	bool get, unsafe, cond;
+	int64_t now;
 	int kl, tl;
 
-	if (!st || (!get && !unsafe))
+	if (!st) /* the cache is off: no work on the request's path */
 		return false;
+	get = cache_lookup_ok(req);
+	unsafe = cache_method_unsafe(req->method);
+	if (!get && !unsafe)
+		return false;
+	now = wall_s();
 	tl = origin_tag(x, key, sizeof(key));
 	kl = tl < 0 || (size_t)tl >= sizeof(key) ? -1 : cache_key(req, x->fwd_tls, key + tl, sizeof(key) - (size_t)tl);
 	if (kl < 0)
