@@ -8,17 +8,9 @@
 
 #include "cache_key.h"
 #include "cache_store.h"
+#include "fnv.h"
 #include "http1.h"
 
-/* FNV-1a: keys are short strings hashed once per lookup */
-static uint64_t hash_key(const char *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 int cache_store_init(struct cache_store *st, uint64_t max_bytes, uint64_t max_object_bytes)
 {
@@ -124,7 +116,7 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 	COPY(e->head, e->head_len, head, head_len);
 #undef COPY
 	e->refs = 1;
-	e->hash = hash_key(key, klen);
+	e->hash = fnv1a64(key, klen);
 	e->charge = sizeof(*e) + extra;
 	e->meta = *meta;
 	return e;
@@ -222,7 +214,7 @@ int cache_store_insert(struct cache_store *st, struct cache_entry *e)
 
 struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req)
 {
-	uint64_t h = hash_key(key, klen);
+	uint64_t h = fnv1a64(key, klen);
 	struct cache_entry *best = NULL;
 	char vk[CACHE_KEY_MAX];
 
@@ -284,7 +276,7 @@ int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const cha
 
 int cache_store_purge(struct cache_store *st, const char *key, size_t klen)
 {
-	uint64_t h = hash_key(key, klen);
+	uint64_t h = fnv1a64(key, klen);
 	int n = 0;
 
 	for (struct cache_entry *e = st->buckets[h & (st->nbuckets - 1)], *next; e; e = next) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config-t.h"
+#include "fnv.h"
 #include "list.h"
 #include "loop-t.h"
 #include "sess-int.h"
@@ -37,11 +38,7 @@ static struct list clients[CLIENT_BUCKETS];
 
 static unsigned client_hash(const struct hermes_addr *a)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(a->addr); i++)
-		h = (h ^ a->addr[i]) * 16777619u;
-	return (h ^ a->family) % CLIENT_BUCKETS;
+	return (fnv1a32(a->addr, sizeof(a->addr)) ^ a->family) % CLIENT_BUCKETS;
 }
 
 static struct sess_client *client_get(struct loop *lp, const struct hermes_addr *peer)

@@ -15,6 +15,7 @@
 
 #include "access.h"
 #include "addr.h"
+#include "fnv.h"
 #include "hermes/udp.h"
 #include "list.h"
 #include "log.h"
@@ -48,12 +49,7 @@ struct udp_kpath {
 
 static unsigned key_hash(const struct hermes_udp_fkey *key)
 {
-	const uint8_t *p = (const uint8_t *)key;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*key); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h & (UKP_HASH - 1);
+	return fnv1a32(key, sizeof(*key)) & (UKP_HASH - 1);
 }
 
 static struct ukflow *find(struct udp_kpath *k, const struct hermes_udp_fkey *key)
