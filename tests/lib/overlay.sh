@@ -207,29 +207,52 @@ ov_gen() {
 			echo "  $h: $(cat "$dir/$h.yaml")"
 		done
 	} >"$dir/overlay.yaml"
+	# the same transaction for etcd's JSON gateway (OVERLAY_APPLY=gateway)
+	{
+		printf '{"success": ['
+		for h in "${OV_HOSTS[@]}"; do
+			[ "$h" = "${OV_HOSTS[0]}" ] || printf ', '
+			printf '{"requestPut": {"key": "%s", "value": "%s"}}' "$(printf '%s' "$OV_PREFIX/nodes/$h" | base64 -w0)" \
+				"$(base64 -w0 <"$dir/$h.yaml")"
+		done
+		printf ']}\n'
+	} >"$dir/txn.json"
 }
 
 # ov_apply DIR: write the generation in DIR to etcd in one transaction; sets OV_REV (the
-# revision of the write). OVERLAY_APPLY=hermesctl: `hermesctl overlay apply` (i19-apply's
-# command) instead of etcdctl txn. Tried again for a few seconds: with a member just
+# revision of the write). OVERLAY_APPLY: etcdctl (the default: etcdctl txn), gateway (the
+# same transaction POSTed with curl to etcd's JSON gateway, /v3/kv/txn: no Go program to
+# start, as a C client such as hermesctl would) or hermesctl (`hermesctl overlay apply`,
+# i19-apply's command, on DIR/overlay.yaml). Tried again for a few seconds: with a member just
 # killed the cluster may be electing a leader.
 OV_REV=
 ov_apply() {
-	local dir=$1 out i h
+	local dir=$1 out i h eps
 	for ((i = 0; i < 5; i++)); do
-		if [ "${OVERLAY_APPLY:-etcdctl}" = hermesctl ]; then
+		case ${OVERLAY_APPLY:-etcdctl} in
+		hermesctl)
 			out=$(ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay apply --etcd "${OV_ECTL_EPS:-$(ov_eps)}" \
 				--prefix "$OV_PREFIX" "$dir/overlay.yaml" 2>&1) && break
-		else
+			;;
+		gateway)
+			# (etcd answers a txn only once it is committed: 200 with the header's revision)
+			IFS=, read -r -a eps <<<"${OV_ECTL_EPS:-$(ov_eps)}"
+			out=$(ov_in "${OV_ETCD[0]}" curl -sS --fail-with-body --max-time 3 -X POST \
+				"${eps[i % ${#eps[@]}]}/v3/kv/txn" \
+				--data-binary @"$dir/txn.json" 2>&1) && [[ $out == *'"succeeded":true'* ]] && break
+			;;
+		etcdctl)
 			out=$(for h in "${OV_HOSTS[@]}"; do
 				printf 'put %s/nodes/%s "%s"\n' "$OV_PREFIX" "$h" "$(cat "$dir/$h.yaml")"
 			done | { printf '\n'; cat; printf '\n\n'; } | ov_ectl txn -w json 2>&1) && break
-		fi
+			;;
+		*) die "OVERLAY_APPLY=$OVERLAY_APPLY: expected etcdctl, gateway or hermesctl" ;;
+		esac
 		say "writing the overlay failed (${out##*Error: }): again"
 		sleep 0.3
 	done
 	[ $i -lt 5 ] || die "writing the overlay failed: $out"
-	OV_REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | head -n 1)
+	OV_REV=$(printf '%s' "$out" | sed -n 's/.*"revision": *"\{0,1\}\([0-9]*\).*/\1/p' | head -n 1)
 	[ -z "$OV_REV" ] && OV_REV=$(ov_ectl get "$OV_PREFIX/nodes/${OV_HOSTS[0]}" -w json | sed -n 's/.*"mod_revision":\([0-9]*\).*/\1/p')
 	[ -n "$OV_REV" ] || die "no revision after writing the overlay: $out"
 }
