@@ -325,11 +325,12 @@ bench-intermittent: deps
 # there): 16 hosts as network namespaces, each hermesd configured from a 3-member etcd cluster on three of
 # them; 50 route changes written in one etcd transaction each while 1000 flows run across three tunnel
 # hops; propagation p50/p99 to the last node, failed flows, hermesd's RSS and CPU at idle. Writes
-# tools/bench/results/overlay/results.{md,json} and the raw tables; about two minutes. Exit 1 on a
-# failed flow or a change that did not reach every node.
+# tools/bench/results/overlay/WRITER/results.{md,json} and the raw tables; about three minutes. Exit 1
+# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=etcdctl (default), gateway
+# (curl to etcd's JSON gateway) or hermesctl (hermesctl overlay apply) is what writes the changes.
 bench-overlay: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) tools/bench/overlay.sh
+	$(Q)BUILD=$(BUILD) $(if $(OVERLAY_APPLY),OVERLAY_APPLY=$(OVERLAY_APPLY)) tools/bench/overlay.sh
 
 # make cache-tests [PROXIES="nginx hermes"]: the public HTTP cache test suite (cache-tests.fyi, npm
 # http-cache-tests, installed into $(BUILD)/cache-tests) against nginx proxy_cache, squid, varnish,

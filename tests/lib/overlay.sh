@@ -41,7 +41,7 @@ ov_ip() { echo "$OV_NET.${OV_I[$1]}"; }
 ov_role() { echo "${1%%[0-9]*}"; }
 ov_hosts_of() {
 	local h
-	for h in "${OV_HOSTS[@]}"; do [ "$(ov_role "$h")" = "$1" ] && printf '%s\n' "$h"; done
+	for h in "${OV_HOSTS[@]}"; do [[ $h == "$1"[0-9]* ]] && printf '%s\n' "$h"; done
 }
 # ov_in NAME CMD...: run CMD in host NAME's netns (not steered)
 ov_in() {
@@ -118,6 +118,7 @@ ov_etcd_start() {
 		--listen-peer-urls "http://$(ov_ip "$h"):2380" --initial-advertise-peer-urls "http://$(ov_ip "$h"):2380" \
 		--initial-cluster "$cl" --initial-cluster-token "hermes-ov-$ID" --initial-cluster-state new \
 		--heartbeat-interval 50 --election-timeout 500
+	# shellcheck disable=SC2034 # for the scripts that kill members
 	OV_ETCD_PID[$h]=$BG_PID
 }
 # ov_etcd_up NAME NAME NAME: the cluster, waited for
@@ -149,7 +150,7 @@ ov_pair() {
 }
 ov_servers_match() {
 	local s m=
-	for s in $(ov_hosts_of s); do m+=${m:+, }$(ov_ip "$s")/32; done
+	for s in $(ov_hosts_of s); do m+=${m:+, }$OV_NET.${OV_I[$s]}/32; done
 	echo "$m"
 }
 ov_listen() { echo "$(ov_ip "$1"):15008"; }

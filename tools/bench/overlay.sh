@@ -25,7 +25,7 @@
 #   3. idle: after the traffic, OV_IDLE_S (20) seconds with nothing to do; per hermesd its
 #      RSS and the CPU it used (utime + stime), and that of its etcd watch thread (the
 #      thread waiting in poll(): curl's; the event loop waits in epoll or io_uring).
-# Writes OV_RESULTS (tools/bench/results/overlay): results.md, results.json (by
+# Writes OV_RESULTS (tools/bench/results/overlay/WRITER, WRITER the OVERLAY_APPLY in use): results.md, results.json (by
 # overlay_report.py), changes.tsv (per change: generation, revision, write start and end,
 # unix ms), applied.tsv (per node and revision: the time of its log line), idle.tsv, flows.txt;
 # hermesd and etcd logs in $BUILD/bench-overlay/logs. Exit 1 when a flow failed, a change
@@ -55,10 +55,10 @@ OV_INTERVAL_MS=${OV_INTERVAL_MS:-1000}
 OV_FLOWS=${OV_FLOWS:-1000}
 OV_FLOW_INTERVAL=${OV_FLOW_INTERVAL:-1.0}
 OV_IDLE_S=${OV_IDLE_S:-20}
-OV_RESULTS=${OV_RESULTS:-$HERMES_SRC/tools/bench/results/overlay}
+OV_RESULTS=${OV_RESULTS:-$HERMES_SRC/tools/bench/results/overlay/${OVERLAY_APPLY:-etcdctl}}
 OV_OUT=$BUILD/bench-overlay
 HERMESD_LOG_LEVEL=${HERMESD_LOG_LEVEL:-info}
-[ $((OV_EDGE % 2)) = 0 ] && [ "$OV_EDGE" -ge 2 ] || die "OV_EDGE must be even (relays come in pairs): $OV_EDGE"
+{ [ $((OV_EDGE % 2)) = 0 ] && [ "$OV_EDGE" -ge 2 ]; } || die "OV_EDGE must be even (relays come in pairs): $OV_EDGE"
 [ "$OV_CLIENTS" -ge 3 ] || die "OV_CLIENTS must be at least 3 (they run the etcd members): $OV_CLIENTS"
 
 require_cmd etcd etcdctl ping
