@@ -24,6 +24,7 @@ require_cmd etcd etcdctl ping
 topo_up
 ov_up c1 c2 c3 r1 r2 s1
 OV_ECHO_DEADLINE=120
+OV_CONNECT_MS=1000 # (a dead relay's new flows wait this long before the alternate)
 ov_echo_up
 ov_etcd_up c1 c2 c3
 G=0

@@ -160,7 +160,7 @@ ov_listen() { echo "$(ov_ip "$1"):15008"; }
 # policy rule whose address does not parse, which every node must refuse.
 ov_doc() {
 	local h=$1 g=$2 a b s ks common pol=
-	common="proxy: {connect_timeout_ms: $((1000 + g))}, tunnel: {h2_max_streams: 4000}, http2: {max_concurrent_streams: 4000}"
+	common="proxy: {connect_timeout_ms: $((${OV_CONNECT_MS:-3000} + g))}, tunnel: {h2_max_streams: 4000}, http2: {max_concurrent_streams: 4000}"
 	[ -n "$OV_BAD" ] && pol="{match: 10.79.0.300/32, action: deny}"
 	case $(ov_role "$h") in
 	c)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # single-quoted sh -c scripts expand in the inner shell
 # tools/bench/overlay.sh: the `make bench-overlay` driver (as root): issue 19's targets on
 # an emulated overlay of 16 hosts configured from etcd (tests/lib/overlay.sh builds it:
 # network namespaces on one bridge, a hermesd on each taking its whole configuration from
@@ -24,7 +25,9 @@
 #      which take the route of their moment. Target: zero failed or corrupted.
 #   3. idle: after the traffic, OV_IDLE_S (20) seconds with nothing to do; per hermesd its
 #      RSS and the CPU it used (utime + stime), and that of its etcd watch thread (the
-#      thread waiting in poll(): curl's; the event loop waits in epoll or io_uring).
+#      thread waiting in poll(): curl's; the event loop waits in epoll or io_uring); then,
+#      for comparison, the same for a hermesd without etcd reading c1's document from a
+#      file.
 # Writes OV_RESULTS (tools/bench/results/overlay/WRITER, WRITER the OVERLAY_APPLY in use): results.md, results.json (by
 # overlay_report.py), changes.tsv (per change: generation, revision, write start and end,
 # unix ms), applied.tsv (per node and revision: the time of its log line), idle.tsv, flows.txt;
@@ -189,6 +192,23 @@ cp "$TMP/cpu1.tsv" "$OV_OUT/threads.tsv"
 for h in "${OV_HOSTS[@]}"; do
 	printf '%s\t%s\n' "$h" "$(ov_stat "$h" hermes_etcd_watch_reconnects_total)"
 done >"$TMP/reconnects.tsv"
+# ---- the same hermesd without etcd: c1's document from a file, beside the others, for
+# what the etcd section itself costs at idle
+mkdir -p "$CG/hermesd-ctl" "$CG/app-ctl"
+_PINS_MADE+=("$PINROOT-ctl")
+_LOGS_MADE+=("$TMP/hermesd-ctl.log")
+launch_hermesd "$(ov_ns c1)" "$CG/hermesd-ctl" "$CG/app-ctl" "$PINROOT-ctl" "$TMP/hermesd-ctl.log" info \
+	-c "$TMP/state-c1.yaml" --admin 127.0.0.1:15100 --listen 127.0.0.1:15101 --listen6 off
+CTL_PID=$LAUNCH_PID
+wait_until 15 sh -c '[ "$(nsenter --net="/run/netns/$0" curl -s -o /dev/null -w "%{http_code}" --max-time 1 http://127.0.0.1:15100/ready)" = 200 ]' \
+	"$(ov_ns c1)" || { tail -n 5 "$TMP/hermesd-ctl.log"; die "the hermesd without etcd did not start"; }
+sleep 2
+c0=$(awk '{ s += $1 } END { print s }' /proc/"$CTL_PID"/task/*/schedstat)
+sleep "$OV_IDLE_S"
+c1=$(awk '{ s += $1 } END { print s }' /proc/"$CTL_PID"/task/*/schedstat)
+printf 'ctl\t%s\t%s\t%s\t%s\t0\t0\t%s\n' "$CTL_PID" "$(awk '/^VmRSS:/ { print $2 }' "/proc/$CTL_PID/status")" \
+	"$(find /proc/"$CTL_PID"/task -mindepth 1 -maxdepth 1 | wc -l)" $((c1 - c0)) "$OV_IDLE_S" >>"$OV_RESULTS/idle.tsv"
+stop_pid "$CTL_PID" TERM 10
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {

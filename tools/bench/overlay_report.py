@@ -116,13 +116,16 @@ def main():
 
     # idle
     idle = tsv(os.path.join(d, "idle.tsv"))
+    ctl = [r for r in idle if r["node"] == "ctl"]
+    idle = [r for r in idle if r["node"] != "ctl"]
     rows = []
-    for r in idle:
+    for r in idle + ctl:
         secs = float(r["seconds"])
         rows.append({"node": r["node"], "rss_kb": int(r["rss_kb"] or 0), "threads": int(r["threads"]),
                      "cpu_pct": 100.0 * int(r["cpu_ns"]) / 1e9 / secs,
                      "watch_threads": int(r["watch_threads"]),
                      "watch_cpu_pct": 100.0 * int(r["watch_cpu_ns"]) / 1e9 / secs})
+    ctl_row = rows.pop() if ctl else None
     rss = [r["rss_kb"] for r in rows]
     res["idle"] = {
         "seconds": float(idle[0]["seconds"]) if idle else 0,
@@ -132,6 +135,7 @@ def main():
         "watch_cpu_pct_mean": sum(r["watch_cpu_pct"] for r in rows) / len(rows) if rows else None,
         "watch_cpu_pct_max": max(r["watch_cpu_pct"] for r in rows) if rows else None,
         "per_node": rows,
+        "without_etcd": ctl_row,
     }
     res["ok"] = ok
     with open(os.path.join(d, "results.json"), "w") as f:
@@ -177,8 +181,11 @@ def main():
         "thread mean %.4f %%, max %.4f %%." % (
             i["rss_kb_median"], i["rss_kb_max"], i["cpu_pct_mean"] or 0, i["cpu_pct_max"] or 0,
             i["watch_cpu_pct_mean"] or 0, i["watch_cpu_pct_max"] or 0), "",
-        "| node | RSS KiB | threads | CPU % | watch CPU % |", "|---|---|---|---|---|",
     ]
+    if ctl_row:
+        md += ["For comparison, the same hermesd (c1's document) from a file, without etcd: RSS %d KiB, "
+               "%d threads, CPU %.3f %%." % (ctl_row["rss_kb"], ctl_row["threads"], ctl_row["cpu_pct"]), ""]
+    md += ["| node | RSS KiB | threads | CPU % | watch CPU % |", "|---|---|---|---|---|"]
     md += ["| %s | %d | %d | %.3f | %s |" % (r["node"], r["rss_kb"], r["threads"], r["cpu_pct"],
                                              "%.4f" % r["watch_cpu_pct"] if r["watch_threads"] == 1 else
                                              "n/a (%d threads in poll)" % r["watch_threads"]) for r in rows]
