@@ -39,7 +39,7 @@
 # tools/bench/overlay.sh --help prints this.
 case ${1:-} in
 -h | --help)
-	sed -n '2,/^case /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+	sed -n '3,/^case /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 esac
