@@ -72,7 +72,13 @@ wait_until 20 grep -q '^established' "$TMP/hold.log" || die "the $NHOLD flows di
 say "$(cat "$TMP/hold.log")"
 ov_bg churn c1 app "$PY" "$TESTBIN/ovflows.py" churn "$T" --stop-file "$TMP/hold.stop" --deadline 90 --interval 0.1
 CHURN_PID=$BG_PID
-for ((i = 0; i < 20; i++)); do gen_apply; done
+for ((i = 0; i < 20; i++)); do
+	G=$((G + 1))
+	ov_gen $G "$TMP/gen$G"
+	ov_apply "$TMP/gen$G"
+	ov_wait_logged "$OV_REV"
+done
+ov_wait_applied "$OV_REV"
 say "ok: 20 route changes applied by every node (last generation $G, revision $OV_REV)"
 touch "$TMP/hold.stop"
 wait "$HOLD_PID" || die "established flows across the changes: $(tail -n 1 "$TMP/hold.log")"

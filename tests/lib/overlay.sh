@@ -325,6 +325,15 @@ ov_wait_applied() {
 	done
 	die "revision $1 not applied within 10 s by:$late"
 }
+# ov_wait_logged REV: every running hermesd logged that it applied REV (one grep over the
+# logs: cheaper than asking each /stats, for a test that makes many changes in a row)
+ov_wait_logged() {
+	local h logs=() n
+	for h in "${OV_HOSTS[@]}"; do pid_alive "${OV_PID[$h]:-0}" && logs+=("${OV_LOG[$h]}"); done
+	n=${#logs[@]}
+	wait_until 10 sh -c '[ "$(grep -l " etcd: reloaded [^ ]* revision $0 " "$@" | wc -l)" = "$1" ]' "$1" "$n" "${logs[@]}" ||
+		die "revision $1 not applied within 10 s by every node: $(grep -L " etcd: reloaded [^ ]* revision $1 " "${logs[@]}")"
+}
 # ov_connects NAME: how many CONNECTs relay or server NAME's tunnel listener logged
 ov_connects() { grep -c "tunnel conn [0-9]*: CONNECT " "${OV_LOG[$1]}"; }
 
