@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016 # single-quoted sh -c scripts expand in the inner shell
 # tests/lib/overlay.sh: an emulated overlay of Hermes hosts configured from etcd, shared by
 # tests/e2e/overlay_scale.sh (a few hosts) and tools/bench/overlay.sh (16 or more). Source
-# it after common.sh and topo_up (which makes $TMP, $CG and the cleanup trap).
+# it after common.sh; call ov_up after topo_up, whose $TMP, $CG and cleanup trap it uses
+# (common.sh's own two hosts stay unused).
 #
 # Hosts are named by role: cN clients (apps in a child cgroup, steered by their hermesd
 # into tunnels), rN edge relays, kN core relays, sN servers (an echo server and a hermesd
@@ -19,13 +20,13 @@
 #
 # The configuration of the whole overlay is generated per generation G (ov_gen G DIR: one
 # YAML document per node, DIR/NAME.yaml, plus DIR/overlay.yaml for `hermesctl overlay
-# apply`) and written by ov_apply DIR: all documents in one etcd transaction (etcdctl txn),
-# or, with OVERLAY_APPLY=hermesctl, by `hermesctl overlay apply DIR/overlay.yaml`.
+# apply`, DIR/txn.json for etcd's JSON gateway) and written by ov_apply DIR: all documents
+# in one etcd transaction (OVERLAY_APPLY: etcdctl, gateway or hermesctl; see ov_apply).
 # Route changes flip the order of each route's peers with G: clients use their pair's first
 # relay on even G and its second on odd G (a change of path for new flows each time);
 # edge relays flip their core relays with G / 2. Every document also carries G in its
-# route names and in proxy.connect_timeout_ms (1000 + G), so that every node has a new
-# document to apply at every generation.
+# route names and in proxy.connect_timeout_ms (OV_CONNECT_MS + G; OV_CONNECT_MS defaults
+# to hermesd's 3000), so that every node has a new document to apply at every generation.
 
 OV_NET=10.79.0
 OV_PREFIX=/hermes/ov
