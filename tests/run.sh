@@ -46,7 +46,9 @@ selected() {
 # Anything a test left behind under its id is a failure: remove it and say so.
 leak_check() {
 	local id=$1 log=$2 leaks=() cgroot ns
-	for ns in "hc-$id" "hs-$id" "hr-$id"; do
+	# (hc-, hs-, hr-: common.sh's hosts; any other name ending in the id: a test's own
+	# hosts, such as overlay.sh's)
+	for ns in "hc-$id" "hs-$id" "hr-$id" $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "-$id\$" | grep -v -- "^h[csr]-"); do
 		if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns"; then
 			leaks+=("netns $ns")
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
