@@ -614,7 +614,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 	}
 	/* a final head: the endpoint works, unless outlier.http_5xx counts a 5xx */
 	metrics_outlier_outcome(lp, OUTLIER_HTTP_ENDPOINT, &x->ep->addr, &x->ep->ol,
-				!(lp->cfg->outlier.http_5xx && resp.status >= 500), "5xx response");
+				!(lp->cfg->outlier.http_5xx && resp.status >= 500 && resp.status < 600), "5xx response");
 	on = retry_status_on(x->rp, resp.status) & x->rp->on;
 	if (on) {
 		bool retry = exch_can_retry(lp, x, on);

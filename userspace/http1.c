@@ -207,8 +207,10 @@ static int parse_head(const char *buf, size_t len, const struct h1_limits *lim, 
 			break;
 		case ST_RS_STATUS:
 			if (i - tok < 3) {
-				/* 100..599 (RFC 9110 15). */
-				if (c < (i == tok ? '1' : '0') || c > (i == tok ? '5' : '9'))
+				/* 100..999: any three digits (RFC 9112 4), passed on; the
+				 * cache stores an unknown one only with an explicit
+				 * lifetime (cache_storable) */
+				if (c < (i == tok ? '1' : '0') || c > '9')
 					return -EBADMSG;
 				sl->status = sl->status * 10 + (c - '0');
 			} else if (c == ' ') {

@@ -30,7 +30,7 @@ enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFU
 
 /* What a stage did (the index of hermes_overload_actions_total's label). */
 enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFUSE_REQUEST, OVL_ACT_REFUSE_CONN,
-		       OVL_ACT_GOAWAY, OVL_NACTIONS };
+		       OVL_ACT_GOAWAY, OVL_ACT_CACHE_FILL, OVL_NACTIONS };
 
 /* Why a request, stream or connection was refused: a 503's body, a GOAWAY's debug data. */
 #define OVL_REFUSE_WHY "overloaded: hermesd holds more memory than its budget allows"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# http_cache_route: the HTTP cache's per-route settings, stale-while-revalidate in the
+# background, HEAD freshening and any 3-digit status, in front of nginx. The cache
+# section is off (no store at start): a route with `cache: {max_object_kb: 4,
+# store_set_cookie: false}` makes the store on its first request and stores a small
+# response (nginx sees one GET of two), but not one over its 4 KiB nor one with
+# Set-Cookie; a route with `cache: false` stores nothing until a reload turns its cache
+# on. A response with max-age=2, stale-while-revalidate=60 that has gone stale is served
+# from the store at once and revalidated once in the background (nginx logs a 304 to
+# the stored ETag; the next request is a fresh hit). A HEAD that validates a stale
+# stored GET response and gets a 200 freshens it (the next GET is a hit). nginx's
+# `return 999` reaches the client as 999, not 502, and is not stored.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+topo_up
+NGINX_HTTP_EXTRA="    server {
+        listen 10.77.1.2:8081;
+        root $TMP/nginx/www;
+        location / { expires 60s; }
+        location /on/c/ { add_header Set-Cookie \"s=1\"; expires 60s; }
+        location /swr/ { add_header Cache-Control \"max-age=2, stale-while-revalidate=60\"; }
+        location /head/ { add_header Cache-Control \"max-age=2\"; return 200 \"head page\\n\"; }
+        location /odd/ { return 999 \"odd\\n\"; }
+    }"
+start_nginx
+mkdir -p "$TMP/nginx/www/on/c" "$TMP/nginx/www/off" "$TMP/nginx/www/swr" "$TMP/nginx/www/head" \
+	"$TMP/nginx/www/odd"
+echo "small page" >"$TMP/nginx/www/on/a.html"
+head -c 8000 /dev/urandom >"$TMP/nginx/www/on/big.bin"
+echo "cookie page" >"$TMP/nginx/www/on/c/c.html"
+echo "off page" >"$TMP/nginx/www/off/a.html"
+echo "swr page" >"$TMP/nginx/www/swr/s.html"
+echo "head page" >"$TMP/nginx/www/head/h.html"
+chmod -R 755 "$TMP/nginx/www"
+# write_cfg OFF_CACHE: the config, the route "off"'s cache setting as given
+write_cfg() {
+	cat >"$TMP/hermes.yaml" <<YAML
+cache: {enabled: false, max_size_mb: 8, max_object_kb: 512}
+http_routes:
+  - {name: on, match: {path_prefix: /on/}, endpoints: [10.77.1.2:8081],
+     cache: {max_object_kb: 4, store_set_cookie: false}}
+  - {name: off, match: {path_prefix: /off/}, endpoints: [10.77.1.2:8081], cache: $1}
+  - {name: rest, endpoints: [10.77.1.2:8081], cache: true}
+YAML
+}
+write_cfg false
+start_hermesd -c "$TMP/hermes.yaml"
+policy_add 10.77.1.0/24 http
+
+origin_gets() { grep -c "\"$1 $2 " "$NGINX_ACCESS_LOG" 2>/dev/null; }
+# shellcheck disable=SC2317 # called through wait_until
+origin_saw() { [ "$(origin_gets "$1" "$2")" = "$3" ]; }
+# get2 PATH: two GETs of PATH, both 200
+get2() {
+	local i
+	for i in 1 2; do
+		curl_app -o /dev/null -w '%{http_code}' "http://10.77.1.2:8081$1"
+		assert_eq 200 "$CURL_OUT" "GET $1 ($i)"
+	done
+}
+
+get2 /on/a.html
+wait_until 5 origin_saw GET /on/a.html 1 || die "nginx saw $(origin_gets GET /on/a.html) GETs of /on/a.html, want 1"
+get2 /on/big.bin
+wait_until 5 origin_saw GET /on/big.bin 2 || die "a response over the route's max_object_kb was stored"
+get2 /on/c/c.html
+wait_until 5 origin_saw GET /on/c/c.html 2 || die "a response with Set-Cookie was stored (store_set_cookie: false)"
+get2 /off/a.html
+wait_until 5 origin_saw GET /off/a.html 2 || die "a route with cache: false stored a response"
+say "ok: per-route cache settings (store made on demand, max_object_kb, store_set_cookie, cache: false)"
+
+write_cfg true
+kill -HUP "$HERMESD_PID"
+wait_until 5 grep -q 'SIGHUP: reloaded' "$HERMESD_LOG" || die "the reload was not applied"
+get2 /off/a.html
+sleep 0.3
+[ "$(origin_gets GET /off/a.html)" = 3 ] || die "after the reload turned its cache on, nginx saw $(origin_gets GET /off/a.html) GETs, want 3"
+say "ok: a reload turns a route's cache on"
+
+# stale-while-revalidate: stale after 1 s, served at once, revalidated in the background
+curl_app -o /dev/null http://10.77.1.2:8081/swr/s.html
+wait_until 5 origin_saw GET /swr/s.html 1 || die "the first GET of /swr/s.html did not reach nginx"
+sleep 3.1
+curl_app -D "$TMP/swr.txt" -o "$TMP/swr.got" http://10.77.1.2:8081/swr/s.html
+assert_file_match "$TMP/swr.txt" '^HTTP/1.1 200' "the stale response answers"
+assert_file_match "$TMP/swr.txt" '^Age: [3-9]' "served stale from the store (Age over max-age=2)"
+cmp -s "$TMP/swr.got" "$TMP/nginx/www/swr/s.html" || die "the stale answer's body differs"
+wait_until 5 origin_saw GET /swr/s.html 2 || die "no background revalidation reached nginx"
+grep '"GET /swr/s.html ' "$NGINX_ACCESS_LOG" | tail -n 1 | grep -q '" 304 ' ||
+	die "the background revalidation was not conditional: $(grep '"GET /swr/s.html ' "$NGINX_ACCESS_LOG" | tail -n 1)"
+assert_eq 1 "$(stat_value hermes_http_cache_stale_while_revalidate_total)" "stale-while-revalidate answers"
+assert_eq 1 "$(stat_value hermes_http_cache_background_revalidations_total)" "background revalidations"
+curl_app -D "$TMP/swr2.txt" -o /dev/null http://10.77.1.2:8081/swr/s.html
+assert_file_match "$TMP/swr2.txt" '^Age: [01]' "the refreshed response answers the next request"
+sleep 0.3
+[ "$(origin_gets GET /swr/s.html)" = 2 ] || die "the request after the revalidation reached nginx"
+say "ok: stale-while-revalidate: stale served at once, one background revalidation (304), then fresh"
+
+# HEAD freshening: a stale stored GET response without validators (nginx's return has
+# none), a HEAD validates it and gets a 200 of the same length
+curl_app -o /dev/null http://10.77.1.2:8081/head/h.html
+wait_until 5 origin_saw GET /head/h.html 1 || die "the first GET of /head/h.html did not reach nginx"
+sleep 3.1
+curl_app -I -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/head/h.html
+assert_eq 200 "$CURL_OUT" "the validating HEAD"
+wait_until 5 origin_saw HEAD /head/h.html 1 || die "the HEAD on a stale response did not reach nginx"
+curl_app -D "$TMP/head.txt" -o /dev/null http://10.77.1.2:8081/head/h.html
+assert_file_match "$TMP/head.txt" '^Age: [01]' "the GET after the HEAD is a hit, freshened"
+[ "$(origin_gets GET /head/h.html)" = 1 ] || die "the GET after the freshening HEAD reached nginx"
+say "ok: a HEAD's answer freshens the stored GET response"
+
+curl_app -o "$TMP/odd.got" -w '%{http_code}' http://10.77.1.2:8081/odd/x
+assert_eq 999 "$CURL_OUT" "status 999 passed on"
+curl_app -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/odd/x
+assert_eq 999 "$CURL_OUT" "status 999 again"
+sleep 0.3
+[ "$(origin_gets GET /odd/x)" = 2 ] || die "a 999 without an explicit lifetime was stored"
+say "ok: an unknown status (999) is passed on, not stored"
+pass
