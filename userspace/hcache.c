@@ -7,8 +7,13 @@
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
  * stale-if-error window; anything else replaces it. A storable response of known length
  * is stored as it arrives by a filler of its own (store-and-forward, hfill.c); clients,
- * its own and later ones asking the same (collapsed forwarding), follow it. Not done
- * here yet: stale-while-revalidate (validated at once instead). Purge by URL
+ * its own and later ones asking the same (collapsed forwarding), follow it. Within a
+ * stale-while-revalidate window the stale response answers at once and is revalidated
+ * once in the background (hfill_revalidate); a HEAD's 200 freshens the stored GET
+ * response it validated (RFC 9111 4.3.5). An http route's cache settings (its cache:,
+ * the cache section's by default) turn it on or off and set the rules' settings and
+ * object limit per request; the store is one, made at start or by the first request of
+ * a route that turns the cache on. Purge by URL
  * (hcache_purge: the admin's POST /cache/purge, `hermesctl cache purge`). A Range is served from a whole stored 200 as a 206 (one range; others
  * get the whole 200, and so does a Range whose If-Range names another validator); a
  * client's If-None-Match / If-Modified-Since that hold for a usable stored response get
@@ -491,7 +496,12 @@ static int freshen(struct hcache_req *c, const struct hmsg *resp, struct cache_e
 
 	if (hcache_stored_head(c->stale, &sh))
 		return -EBADMSG;
-	if (!cache_304_selects(&sh, resp))
+	/* a 304 without any validator to the conditional request made from this one
+	 * stored response's validators answers about it (as nginx and squid take it; RFC
+	 * 9110 15.4.5 wants the ETag repeated, which not every origin does) */
+	if (!cache_304_selects(&sh, resp) &&
+	    !(c->validators && resp->status == 304 && !h1_find(resp->headers, resp->n_headers, "etag") &&
+	      !h1_find(resp->headers, resp->n_headers, "last-modified")))
 		return -ESRCH;
 	if (cache_merge_304(&sh, resp, &merged))
 		return -EBADMSG;
@@ -556,6 +566,10 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 		return;
 	}
 	if (!c->get || x->is_head || sent_request(x, &rq))
+		return;
+	/* a transfer coding passed on undecoded: its bytes mean nothing without the field,
+	 * which a store does not keep (RFC 9111 3.1) */
+	if (!x->resp_chunked && h1_find(resp->headers, resp->n_headers, "transfer-encoding"))
 		return;
 	cache_cc_head(&rq, true, &rcc);
 	cache_cc_head(resp, false, &cc);

@@ -18,7 +18,8 @@
 struct loop;
 struct hconn;
 
-/* The store, when the config enables it (http_init). 0 or -ENOMEM. */
+/* The store, when the cache section enables it (http_init; else the first request of
+ * a route whose cache: turns it on makes it). 0 or -ENOMEM. */
 int hcache_init(struct loop *lp);
 void hcache_fini(struct loop *lp);
 

@@ -6,7 +6,12 @@
  * upstream stalls (no body bytes for cache.fill_stall_ms) or fails mid-body asks again
  * for the rest with Range and If-Range, as a retry of the route's policy; while a GET
  * the cache may store waits for its head over HTTP/2, a connection silent for that long
- * (a PING unanswered) is cut and the attempt retried (hcache_head_stalled). */
+ * (a PING unanswered) is cut and the attempt retried (hcache_head_stalled). The bytes
+ * of responses being stored are counted in the memory budget (overload.h). Also the
+ * background revalidation of stale-while-revalidate (RFC 5861 3): a request of its own
+ * without a client, as a filler is, sent with the stored response's validators; its
+ * 304 refreshes the entry, a storable 200 goes on to a filler like any miss's (later
+ * misses follow it), anything else leaves the entry as it was. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,6 +14,10 @@
  *    its request; a transparent flow (proxy, tunnel or inbound, no protocol of
  *    hermesd's to answer in) is reset as soon as it is accepted. The admin and metrics
  *    listeners are never shed.
+ * The HTTP cache's responses being stored count too (hermes_overload_cache_fill_bytes;
+ * its store, bounded by cache.max_size_mb, is only reported): from stage 1 on the cache
+ * starts no new fill nor background revalidation (the response passes unstored), so
+ * cache fills are shed before any request is.
  * Shedding is not unreadiness: /ready stays 200. The stage is evaluated where it is used
  * (at the shed points, from the current count) and on every tick; all of it runs on the
  * loop thread only. */
