@@ -516,10 +516,11 @@ static int freshen(struct hcache_req *c, const struct hmsg *resp, struct cache_e
 	return err;
 }
 
-/* A HEAD that validated a stored GET response got a 200 (RFC 9111 4.3.5): the stored
- * response is freshened by it when its validators select it and the length agrees,
- * removed when the length differs (it changed), else left as it is. */
-static void head_freshen(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+/* A response passed on to the client freshens the stored response the request had to
+ * validate, when its validators select it (RFC 9111 4.3.4, 4.3.5): a 304 answering the
+ * client's own conditionals, or a HEAD's 200. A HEAD's 200 of another length removes it
+ * (it changed); anything else leaves it as it is. */
+static void freshen_passing(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 {
 	struct hcache_req *c = x->cache;
 	const struct h1_header *cl = h1_find(resp->headers, resp->n_headers, "content-length");
@@ -528,7 +529,7 @@ static void head_freshen(struct loop *lp, struct hconn *x, const struct hmsg *re
 	char len[24];
 	int n = snprintf(len, sizeof(len), "%zu", c->stale->body->len);
 
-	if (cl && (cl->value.len != (size_t)n || memcmp(cl->value.p, len, (size_t)n))) {
+	if (resp->status == 200 && cl && (cl->value.len != (size_t)n || memcmp(cl->value.p, len, (size_t)n))) {
 		lp->st.http_cache_invalidations += (uint64_t)cache_store_purge(c->st, c->key, c->klen);
 		hcache_sync(lp);
 		return;
@@ -562,7 +563,7 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 		return;
 	}
 	if (x->is_head && c->stale && resp->status == 200) {
-		head_freshen(lp, x, resp);
+		freshen_passing(lp, x, resp);
 		return;
 	}
 	if (!c->get || x->is_head || sent_request(x, &rq))
@@ -612,8 +613,13 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 	struct cache_meta m;
 	int err;
 
-	if (!c || !c->stale || !c->validators || resp->status != 304)
+	if (!c || !c->stale || resp->status != 304)
 		return 0;
+	if (!c->validators) {
+		/* the client's own conditionals: the 304 is theirs, and freshens what it selects */
+		freshen_passing(lp, x, resp);
+		return 0;
+	}
 	err = freshen(c, resp, &fresh, &m);
 	if (err == -ESRCH)
 		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */

@@ -8,7 +8,8 @@
 # on. A response with max-age=2, stale-while-revalidate=60 that has gone stale is served
 # from the store at once and revalidated once in the background (nginx logs a 304 to
 # the stored ETag; the next request is a fresh hit). A HEAD that validates a stale
-# stored GET response and gets a 200 freshens it (the next GET is a hit). nginx's
+# stored GET response and gets a 200 freshens it (the next GET is a hit), and so does
+# the 304 that answers a client's own If-None-Match on a stale one. nginx's
 # `return 999` reaches the client as 999, not 502, and is not stored.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -31,6 +32,7 @@ head -c 8000 /dev/urandom >"$TMP/nginx/www/on/big.bin"
 echo "cookie page" >"$TMP/nginx/www/on/c/c.html"
 echo "off page" >"$TMP/nginx/www/off/a.html"
 echo "swr page" >"$TMP/nginx/www/swr/s.html"
+echo "cond page" >"$TMP/nginx/www/swr/c.html"
 echo "head page" >"$TMP/nginx/www/head/h.html"
 chmod -R 755 "$TMP/nginx/www"
 # write_cfg OFF_CACHE: the config, the route "off"'s cache setting as given
@@ -63,6 +65,8 @@ get2() {
 # stored now, stale (max-age=2) by the time the per-route checks are done
 curl_app -o /dev/null http://10.77.1.2:8081/swr/s.html
 curl_app -o /dev/null http://10.77.1.2:8081/head/h.html
+curl_app -D "$TMP/c1.txt" -o /dev/null http://10.77.1.2:8081/swr/c.html
+wait_until 5 origin_saw GET /swr/c.html 1 || die "the first GET of /swr/c.html did not reach nginx"
 wait_until 5 origin_saw GET /swr/s.html 1 || die "the first GET of /swr/s.html did not reach nginx"
 wait_until 5 origin_saw GET /head/h.html 1 || die "the first GET of /head/h.html did not reach nginx"
 T_STORED=$(now_ms)
@@ -116,6 +120,18 @@ curl_app -D "$TMP/head.txt" -o /dev/null http://10.77.1.2:8081/head/h.html
 assert_file_match "$TMP/head.txt" '^Age: [01]' "the GET after the HEAD is a hit, freshened"
 [ "$(origin_gets GET /head/h.html)" = 1 ] || die "the GET after the freshening HEAD reached nginx"
 say "ok: a HEAD's answer freshens the stored GET response"
+
+# a client's own If-None-Match on a stale response (with its request's max-age=0 no
+# stale-while-revalidate): nginx's 304 goes to the client and freshens the stored one
+etag=$(tr -d '\r' <"$TMP/c1.txt" | sed -n 's/^ETag: //p')
+curl_app -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" -H 'Cache-Control: max-age=0' \
+	http://10.77.1.2:8081/swr/c.html
+assert_eq 304 "$CURL_OUT" "the client's conditional on a stale response"
+wait_until 5 origin_saw GET /swr/c.html 2 || die "the client's conditional did not reach nginx"
+curl_app -D "$TMP/c2.txt" -o /dev/null http://10.77.1.2:8081/swr/c.html
+assert_file_match "$TMP/c2.txt" '^Age: [01]' "the next GET is a hit on the freshened response"
+[ "$(origin_gets GET /swr/c.html)" = 2 ] || die "the GET after the client's 304 reached nginx"
+say "ok: a 304 to a client's own conditional freshens the stored response"
 
 curl_app -o "$TMP/odd.got" -w '%{http_code}' http://10.77.1.2:8081/odd/x
 assert_eq 999 "$CURL_OUT" "status 999 passed on"
