@@ -489,21 +489,28 @@ static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64
  * selects nothing), -EBADMSG, -ENOMEM or -EFBIG. */
 static int freshen(struct hcache_req *c, const struct hmsg *resp, struct cache_entry **fresh, struct cache_meta *m)
 {
-	struct hmsg sh, merged;
+	struct hmsg sh, merged, r = *resp;
 	struct hbuf head = { 0 };
 	struct cache_cc cc;
 	int err;
 
 	if (hcache_stored_head(c->stale, &sh))
 		return -EBADMSG;
-	/* a 304 without any validator to the conditional request made from this one
-	 * stored response's validators answers about it (as nginx and squid take it; RFC
-	 * 9110 15.4.5 wants the ETag repeated, which not every origin does) */
-	if (!cache_304_selects(&sh, resp) &&
-	    !(c->validators && resp->status == 304 && !h1_find(resp->headers, resp->n_headers, "etag") &&
-	      !h1_find(resp->headers, resp->n_headers, "last-modified")))
-		return -ESRCH;
-	if (cache_merge_304(&sh, resp, &merged))
+	/* a 304 to the conditional request made from this one stored response's
+	 * validators answers about it, whatever validators it carries (as nginx takes it;
+	 * RFC 9110 15.4.5 wants them repeated, which not every origin does): the stored
+	 * ones stay. The strict selection of RFC 9111 4.3.4 is for the 304s to clients'
+	 * own conditionals and HEADs. */
+	if (!cache_304_selects(&sh, resp)) {
+		if (!c->validators || resp->status != 304)
+			return -ESRCH;
+		r.n_headers = 0;
+		for (unsigned i = 0; i < resp->n_headers; i++)
+			if (!h1_slice_caseeq(resp->headers[i].name, "etag") &&
+			    !h1_slice_caseeq(resp->headers[i].name, "last-modified"))
+				r.headers[r.n_headers++] = resp->headers[i];
+	}
+	if (cache_merge_304(&sh, &r, &merged))
 		return -EBADMSG;
 	cache_cc_head(&merged, false, &cc);
 	m->t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
@@ -620,9 +627,7 @@ int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp
 		freshen_passing(lp, x, resp);
 		return 0;
 	}
-	err = freshen(c, resp, &fresh, &m);
-	if (err == -ESRCH)
-		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
+	err = freshen(c, resp, &fresh, &m); /* a 304 to the validators we sent selects */
 	if (!err && hcache_stored_head(fresh, &nh))
 		err = -EBADMSG;
 	if (!err && c->bg) {
