@@ -53,6 +53,14 @@ policy_add 10.77.1.0/24 http
 origin_gets() { grep -c "\"$1 $2 " "$NGINX_ACCESS_LOG" 2>/dev/null; }
 # shellcheck disable=SC2317 # called through wait_until
 origin_saw() { [ "$(origin_gets "$1" "$2")" = "$3" ]; }
+# fresh_hit PATH N WHAT: a GET of PATH is answered fresh from the store (Age 0 or 1)
+# and nginx still logged N GETs of it
+fresh_hit() {
+	curl_app -D "$TMP/hit.txt" -o /dev/null "http://10.77.1.2:8081$1"
+	assert_file_match "$TMP/hit.txt" '^Age: [01]' "$3"
+	sleep 0.3
+	[ "$(origin_gets GET "$1")" = "$2" ] || die "$3: nginx saw $(origin_gets GET "$1") GETs of $1, want $2"
+}
 # get2 PATH: two GETs of PATH, both 200
 get2() {
 	local i
@@ -105,10 +113,7 @@ grep '"GET /swr/s.html ' "$NGINX_ACCESS_LOG" | tail -n 1 | grep -q '" 304 ' ||
 	die "the background revalidation was not conditional: $(grep '"GET /swr/s.html ' "$NGINX_ACCESS_LOG" | tail -n 1)"
 assert_eq 1 "$(stat_value hermes_http_cache_stale_while_revalidate_total)" "stale-while-revalidate answers"
 assert_eq 1 "$(stat_value hermes_http_cache_background_revalidations_total)" "background revalidations"
-curl_app -D "$TMP/swr2.txt" -o /dev/null http://10.77.1.2:8081/swr/s.html
-assert_file_match "$TMP/swr2.txt" '^Age: [01]' "the refreshed response answers the next request"
-sleep 0.3
-[ "$(origin_gets GET /swr/s.html)" = 2 ] || die "the request after the revalidation reached nginx"
+fresh_hit /swr/s.html 2 "the refreshed response answers the next request"
 say "ok: stale-while-revalidate: stale served at once, one background revalidation (304), then fresh"
 
 # HEAD freshening: a stale stored GET response without validators (nginx's return has
@@ -116,9 +121,7 @@ say "ok: stale-while-revalidate: stale served at once, one background revalidati
 curl_app -I -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/head/h.html
 assert_eq 200 "$CURL_OUT" "the validating HEAD"
 wait_until 5 origin_saw HEAD /head/h.html 1 || die "the HEAD on a stale response did not reach nginx"
-curl_app -D "$TMP/head.txt" -o /dev/null http://10.77.1.2:8081/head/h.html
-assert_file_match "$TMP/head.txt" '^Age: [01]' "the GET after the HEAD is a hit, freshened"
-[ "$(origin_gets GET /head/h.html)" = 1 ] || die "the GET after the freshening HEAD reached nginx"
+fresh_hit /head/h.html 1 "the GET after the HEAD is a hit, freshened"
 say "ok: a HEAD's answer freshens the stored GET response"
 
 # a client's own If-None-Match on a stale response (with its request's max-age=0 no
@@ -128,9 +131,7 @@ curl_app -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" -H 'Cache-Cont
 	http://10.77.1.2:8081/swr/c.html
 assert_eq 304 "$CURL_OUT" "the client's conditional on a stale response"
 wait_until 5 origin_saw GET /swr/c.html 2 || die "the client's conditional did not reach nginx"
-curl_app -D "$TMP/c2.txt" -o /dev/null http://10.77.1.2:8081/swr/c.html
-assert_file_match "$TMP/c2.txt" '^Age: [01]' "the next GET is a hit on the freshened response"
-[ "$(origin_gets GET /swr/c.html)" = 2 ] || die "the GET after the client's 304 reached nginx"
+fresh_hit /swr/c.html 2 "the next GET is a hit on the freshened response"
 say "ok: a 304 to a client's own conditional freshens the stored response"
 
 curl_app -o "$TMP/odd.got" -w '%{http_code}' http://10.77.1.2:8081/odd/x
