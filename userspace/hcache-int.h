@@ -90,9 +90,9 @@ void hfill_pump(struct loop *lp, struct hconn *f);
 void hfill_resumed(struct loop *lp, struct hconn *f, const struct hmsg *resp);
 /* x was answered from e (stored head sh), stale within its stale-while-revalidate
  * window: e revalidated once in the background, by a request of its own without a client
- * (its validators; a 304 refreshes e, a storable response replaces it, stored by a
- * filler that new misses follow), unless one for x's key is under way or hermesd is
- * overloaded. */
+ * (with e's validators when it has any; a 304 refreshes e, a storable response replaces
+ * it, stored by a filler that new misses follow), unless one for x's key is under way
+ * or hermesd is over its memory budget's first stage. */
 void hfill_revalidate(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh);
 /* The request to the origin (x->out, a head without a body) gets stored's validators.
  * 0, -EINVAL (none) or -ENOMEM. */

@@ -338,6 +338,7 @@ void hfill_revalidate(struct loop *lp, struct hconn *x, struct cache_entry *e, c
 {
 	struct hcache_req *c = x->cache, *r;
 	struct hconn *b;
+	int err;
 
 	list_for_each(r, &lp->http->revals, blink)
 		if (r->klen == c->klen && !memcmp(r->key, c->key, c->klen))
@@ -348,11 +349,14 @@ void hfill_revalidate(struct loop *lp, struct hconn *x, struct cache_entry *e, c
 	if (!b)
 		return;
 	r = b->cache;
-	if (hb_put(&b->out, x->out.p, x->out.len) || hcache_add_validators(b, sh)) {
-		http_conn_close(lp, b, false); /* no validators: the next request validates */
+	/* without a validator it asks for the whole response, which replaces the entry */
+	err = hb_put(&b->out, x->out.p, x->out.len) ? -ENOMEM : hcache_add_validators(b, sh);
+	if (err && err != -EINVAL) {
+		http_conn_close(lp, b, false); /* no memory: a later request tries again */
 		return;
 	}
-	r->bg = r->validators = true;
+	r->validators = !err;
+	r->bg = true;
 	b->is_head = x->is_head; /* a HEAD's 304 refreshes too; its 200 has no body to store */
 	r->req_time = c->req_time;
 	cache_entry_get(e);
