@@ -297,7 +297,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 
 	/* the cache is off (for the route, or no route and no cache section): no work on
 	 * the request's path */
-	if (x->r ? !x->r->cache.enabled : !st)
+	if (x->r ? !x->r->cache.enabled : !lp->cfg->cache.enabled)
 		return false;
 	if (!st && (store_make(lp) || !(st = lp->http->cache)))
 		return false;

@@ -5,7 +5,7 @@
 # store_set_cookie: false}` makes the store on its first request and stores a small
 # response (nginx sees one GET of two), but not one over its 4 KiB nor one with
 # Set-Cookie; a route with `cache: false` stores nothing until a reload turns its cache
-# on. A response with max-age=2, stale-while-revalidate=60 that has gone stale is served
+# on, and neither does a request no route matches (the cache section's setting). A response with max-age=2, stale-while-revalidate=60 that has gone stale is served
 # from the store at once and revalidated once in the background (nginx logs a 304 to
 # the stored ETag; the next request is a fresh hit). A HEAD that validates a stale
 # stored GET response and gets a 200 freshens it (the next GET is a hit), and so does
@@ -31,6 +31,8 @@ echo "small page" >"$TMP/nginx/www/on/a.html"
 head -c 8000 /dev/urandom >"$TMP/nginx/www/on/big.bin"
 echo "cookie page" >"$TMP/nginx/www/on/c/c.html"
 echo "off page" >"$TMP/nginx/www/off/a.html"
+mkdir -p "$TMP/nginx/www/plain"
+echo "plain page" >"$TMP/nginx/www/plain/a.html"
 echo "swr page" >"$TMP/nginx/www/swr/s.html"
 echo "cond page" >"$TMP/nginx/www/swr/c.html"
 echo "head page" >"$TMP/nginx/www/head/h.html"
@@ -43,7 +45,9 @@ http_routes:
   - {name: on, match: {path_prefix: /on/}, endpoints: [10.77.1.2:8081],
      cache: {max_object_kb: 4, store_set_cookie: false}}
   - {name: off, match: {path_prefix: /off/}, endpoints: [10.77.1.2:8081], cache: $1}
-  - {name: rest, endpoints: [10.77.1.2:8081], cache: true}
+  - {name: swr, match: {path_prefix: /swr/}, endpoints: [10.77.1.2:8081], cache: true}
+  - {name: head, match: {path_prefix: /head/}, endpoints: [10.77.1.2:8081], cache: true}
+  - {name: odd, match: {path_prefix: /odd/}, endpoints: [10.77.1.2:8081], cache: true}
 YAML
 }
 write_cfg false
@@ -92,7 +96,9 @@ get2 /on/c/c.html
 wait_until 5 origin_saw GET /on/c/c.html 2 || die "a response with Set-Cookie was stored (store_set_cookie: false)"
 get2 /off/a.html
 wait_until 5 origin_saw GET /off/a.html 2 || die "a route with cache: false stored a response"
-say "ok: per-route cache settings (store made on demand, max_object_kb, store_set_cookie, cache: false)"
+get2 /plain/a.html
+wait_until 5 origin_saw GET /plain/a.html 2 || die "a request no route matches used the cache (section cache is off)"
+say "ok: per-route cache settings (store made on demand, max_object_kb, store_set_cookie, cache: false, no route)"
 
 write_cfg true
 kill -HUP "$HERMESD_PID"
