@@ -10,7 +10,9 @@
 # the stored ETag; the next request is a fresh hit). A HEAD that validates a stale
 # stored GET response and gets a 200 freshens it (the next GET is a hit), and so does
 # the 304 that answers a client's own If-None-Match on a stale one. nginx's
-# `return 999` reaches the client as 999, not 502, and is not stored.
+# `return 999` reaches the client as 999, not 502, and is not stored. A response with a
+# transfer coding hermesd does not decode (a python origin's Transfer-Encoding: x-test)
+# reaches an HTTP/1.1 client as it is and is not stored; an HTTP/2 client gets 502.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -37,6 +39,9 @@ echo "swr page" >"$TMP/nginx/www/swr/s.html"
 echo "cond page" >"$TMP/nginx/www/swr/c.html"
 echo "head page" >"$TMP/nginx/www/head/h.html"
 chmod -R 755 "$TMP/nginx/www"
+# /coded: a response with Transfer-Encoding: x-test, delimited by the close
+bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080
+wait_tcp "$NS_S" 10.77.1.3 8080 || die "python origin did not start"
 # write_cfg OFF_CACHE: the config, the route "off"'s cache setting as given
 write_cfg() {
 	cat >"$TMP/hermes.yaml" <<YAML
@@ -48,6 +53,7 @@ http_routes:
   - {name: swr, match: {path_prefix: /swr/}, endpoints: [10.77.1.2:8081], cache: true}
   - {name: head, match: {path_prefix: /head/}, endpoints: [10.77.1.2:8081], cache: true}
   - {name: odd, match: {path_prefix: /odd/}, endpoints: [10.77.1.2:8081], cache: true}
+  - {name: coded, match: {path_prefix: /coded}, endpoints: [10.77.1.3:8080], cache: true}
 YAML
 }
 write_cfg false
@@ -147,4 +153,17 @@ assert_eq 999 "$CURL_OUT" "status 999 again"
 sleep 0.3
 [ "$(origin_gets GET /odd/x)" = 2 ] || die "a 999 without an explicit lifetime was stored"
 say "ok: an unknown status (999) is passed on, not stored"
+
+# a transfer coding hermesd does not decode: passed on with its Transfer-Encoding to an
+# HTTP/1.1 client, to the close, never stored; an HTTP/2 client cannot be sent it
+for i in 1 2; do
+	curl_app --raw -D "$TMP/coded.txt" -o "$TMP/coded.got" http://10.77.1.2:8081/coded
+	assert_file_match "$TMP/coded.txt" '^HTTP/1.1 200' "a response with Transfer-Encoding: x-test ($i)"
+	assert_file_match "$TMP/coded.txt" '^Transfer-Encoding: x-test' "its Transfer-Encoding passed on ($i)"
+	assert_file_match "$TMP/coded.txt" "^X-Seen: $i" "from the origin, not stored ($i)"
+	assert_eq "coded body until the close" "$(cat "$TMP/coded.got")" "its body to the close ($i)"
+done
+curl_app --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/coded
+assert_eq 502 "$CURL_OUT" "the same to an HTTP/2 client"
+say "ok: an undecoded transfer coding passes to HTTP/1.1 clients, unstored; 502 for HTTP/2"
 pass
