@@ -13,6 +13,8 @@
 # `return 999` reaches the client as 999, not 502, and is not stored. A response with a
 # transfer coding hermesd does not decode (a python origin's Transfer-Encoding: x-test)
 # reaches an HTTP/1.1 client as it is and is not stored; an HTTP/2 client gets 502.
+# Last, a reload puts hermesd over its memory budget's first stage: responses are passed
+# on unstored (hermes_overload_actions_total{action="cache_fill"}), requests answered.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -37,14 +39,16 @@ mkdir -p "$TMP/nginx/www/plain"
 echo "plain page" >"$TMP/nginx/www/plain/a.html"
 echo "swr page" >"$TMP/nginx/www/swr/s.html"
 echo "cond page" >"$TMP/nginx/www/swr/c.html"
+echo "overload page" >"$TMP/nginx/www/swr/o.html"
 echo "head page" >"$TMP/nginx/www/head/h.html"
 chmod -R 755 "$TMP/nginx/www"
 # /coded: a response with Transfer-Encoding: x-test, delimited by the close
 bg origin s "$PY" "$TESTBIN/flaky_origin.py" 10.77.1.3 8080
 wait_tcp "$NS_S" 10.77.1.3 8080 || die "python origin did not start"
-# write_cfg OFF_CACHE: the config, the route "off"'s cache setting as given
+# write_cfg OFF_CACHE [OVERLOAD]: the config, the route "off"'s cache setting as given
 write_cfg() {
 	cat >"$TMP/hermes.yaml" <<YAML
+${2:-}
 cache: {enabled: false, max_size_mb: 8, max_object_kb: 512}
 http_routes:
   - {name: on, match: {path_prefix: /on/}, endpoints: [10.77.1.2:8081],
@@ -166,4 +170,15 @@ done
 curl_app --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://10.77.1.2:8081/coded
 assert_eq 502 "$CURL_OUT" "the same to an HTTP/2 client"
 say "ok: an undecoded transfer coding passes to HTTP/1.1 clients, unstored; 502 for HTTP/2"
+
+# the memory budget's first stage from the start (1% of 1 MiB): responses pass unstored,
+# requests are still answered
+write_cfg true "overload: {max_buffer_mb: 1, stop_reading_percent: 1, refuse_streams_percent: 100,
+  refuse_connections_percent: 100}"
+kill -HUP "$HERMESD_PID"
+wait_until 5 [ "$(grep -c 'SIGHUP: reloaded' "$HERMESD_LOG")" = 2 ] || die "the overload reload was not applied"
+get2 /swr/o.html
+wait_until 5 origin_saw GET /swr/o.html 2 || die "over the memory budget's first stage a response was stored"
+assert_ge 1 "$(stat_value hermes_overload_actions_total 'action="cache_fill"')" "cache fills shed"
+say "ok: over the memory budget's first stage cache fills are shed, requests answered"
 pass
