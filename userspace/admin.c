@@ -517,7 +517,7 @@ static const char *purge_body(struct loop *lp, const char *query, struct sbuf *b
 	url[n] = 0;
 	rc = hcache_purge(lp, url, n);
 	if (rc == -ENODEV) {
-		sb_printf(b, "{\"error\":\"the HTTP cache is off (cache.enabled in the config): nothing to purge\"}\n");
+		sb_printf(b, "{\"error\":\"the HTTP cache is off: no store (cache.enabled is false and no http route whose cache: turns it on has had a request yet): nothing to purge\"}\n");
 		return "409 Conflict";
 	}
 	if (rc < 0) {

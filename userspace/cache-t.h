@@ -16,13 +16,19 @@
  * overflowing sum, is taken as 2^31). */
 #define CACHE_DELTA_MAX 2147483648LL
 
-/* What the rules read of the configuration (the cache: section). */
+/* What the rules read of the configuration (the cache: section, and an http route's
+ * cache: settings). */
 struct cache_conf {
 	bool shared;                /* a shared cache (a proxy's: private, s-maxage and
 				     * Authorization apply); false only for tests of the
 				     * private-cache rules */
-	uint32_t heuristic_percent; /* heuristic lifetime: this % of Date - Last-Modified */
+	uint32_t heuristic_percent; /* heuristic lifetime: this % of Date - Last-Modified
+				     * (0: no heuristic lifetime) */
 	int64_t heuristic_max_s;    /* ... capped at this many seconds */
+	int64_t default_ttl_s;      /* > 0: the heuristic lifetime is this instead, with or
+				     * without Last-Modified (a route's default_ttl_s) */
+	bool no_set_cookie;         /* a response with Set-Cookie is not stored (a route's
+				     * store_set_cookie: false) */
 };
 
 /* Cache-Control directives (RFC 9111 5.2), request or response: CACHE_CC_* flags, and
@@ -70,6 +76,7 @@ enum cache_nostore {
 				 * or heuristically cacheable status */
 	CACHE_NS_VARY_STAR,     /* Vary: * never matches a later request */
 	CACHE_NS_BAD,           /* a malformed Cache-Control */
+	CACHE_NS_SET_COOKIE,    /* Set-Cookie, and the settings say not to store it */
 };
 
 /* What a request may be answered with, given a stored response: cache_use. */

@@ -384,7 +384,11 @@ enum cache_nostore cache_storable(const struct cache_conf *cf, const struct hmsg
 		return CACHE_NS_METHOD;
 	if (cc->flags & CACHE_CC_BAD)
 		return CACHE_NS_BAD;
-	if (!cache_status_understood(resp->status))
+	/* any final status may be stored; one the cache does not know only with an explicit
+	 * lifetime (below), never with must-understand; 206 and 304 are not whole responses
+	 * (RFC 9111 3) */
+	if (resp->status < 200 || resp->status == 206 || resp->status == 304 ||
+	    ((cc->flags & CACHE_CC_MUST_UNDERSTAND) && !cache_status_understood(resp->status)))
 		return CACHE_NS_STATUS;
 	if (rcc->flags & CACHE_CC_NO_STORE)
 		return CACHE_NS_NO_STORE;
@@ -398,6 +402,8 @@ enum cache_nostore cache_storable(const struct cache_conf *cf, const struct hmsg
 		return CACHE_NS_AUTHORIZATION;
 	if (vary_star(resp))
 		return CACHE_NS_VARY_STAR;
+	if (cf->no_set_cookie && field(resp, "set-cookie"))
+		return CACHE_NS_SET_COOKIE;
 	if (!(cc->flags & CACHE_CC_PUBLIC) && !field(resp, "expires") && cc->max_age < 0 &&
 	    !(cf->shared && cc->s_maxage >= 0) && !cache_status_heuristic(resp->status) &&
 	    !(!cf->shared && (cc->flags & CACHE_CC_PRIVATE)))
@@ -471,6 +477,8 @@ int64_t cache_lifetime(const struct cache_conf *cf, const struct hmsg *resp, con
 									    : 0;
 	if (!cache_status_heuristic(resp->status) && !(cc->flags & CACHE_CC_PUBLIC))
 		return 0;
+	if (cf->default_ttl_s > 0)
+		return cf->default_ttl_s;
 	if (!date_of(resp, "last-modified", &lm) || lm >= date)
 		return 0;
 	when = (date - lm) * (int64_t)cf->heuristic_percent / 100;

@@ -42,12 +42,14 @@ int cache_date_fmt(int64_t t, char out[30]);
  * response, RFC 9110 9.3.2). A request's no-store forbids storing, not reuse. */
 bool cache_lookup_ok(const struct hmsg *req);
 /* Does the cache know what status means for caching (RFC 9111 3: final, understood)?
- * 206 and 304 are not stored whole responses. */
+ * 206 and 304 are not stored whole responses. cache_storable asks it only under
+ * must-understand: any other final status may be stored with an explicit lifetime. */
 bool cache_status_understood(int status);
 /* Heuristically cacheable by default (RFC 9110 15.1). */
 bool cache_status_heuristic(int status);
 /* May resp, the answer to req, be stored (RFC 9111 3, 3.5, 5.2)? rcc and cc are their
- * directives. Returns CACHE_STORE_OK or why not. */
+ * directives; with cf->no_set_cookie not one with Set-Cookie. Returns CACHE_STORE_OK or
+ * why not. */
 enum cache_nostore cache_storable(const struct cache_conf *cf, const struct hmsg *req, const struct cache_cc *rcc,
 				  const struct hmsg *resp, const struct cache_cc *cc);
 /* The fields of resp a store keeps (RFC 9111 3.1): not Connection or those it names,
@@ -60,8 +62,9 @@ void cache_stored_fields(const struct hmsg *resp, const struct cache_cc *cc, str
 /* ---- freshness and age (RFC 9111 4.2) ---- */
 /* The freshness lifetime in seconds: s-maxage (shared), max-age, Expires - Date (an
  * invalid Expires: already expired), else when the status is heuristically cacheable
- * or public says so, heuristic_percent of Date - Last-Modified capped at
- * heuristic_max_s; else 0. A missing Date reads as response_time. */
+ * or public says so, cf->default_ttl_s when set, else heuristic_percent of Date -
+ * Last-Modified capped at heuristic_max_s; else 0. A missing Date reads as
+ * response_time. */
 int64_t cache_lifetime(const struct cache_conf *cf, const struct hmsg *resp, const struct cache_cc *cc,
 		       const struct cache_times *t);
 /* The corrected initial age at response_time (RFC 9111 4.2.3): the larger of the

@@ -334,12 +334,51 @@ static int set_route_retry(struct cfgp_ctx *c, const struct cfgp_key *k, const c
 	return set_retry(c, k, qname, v, obj);
 }
 
+#define RCACHE(f) .off = offsetof(struct cfg_route_cache, f)
+#define RCACHE_EXPECT "false, true, or a mapping of enabled, max_object_kb, heuristic, default_ttl_s, store_set_cookie"
+
+/* An http route's cache settings: as nginx's per-location proxy_cache ones, what makes
+ * sense per route; the store and its size stay the cache section's. */
+static const struct cfgp_key route_cache_keys[] = {
+	{ .name = "enabled", .set = cfgp_set_bool, RCACHE(enabled), .expect = "true or false" },
+	{ .name = "max_object_kb", .set = cfgp_set_u32, RCACHE(max_object_kb), .min = 1, .max = 1 << 20 },
+	{ .name = "heuristic", .set = cfgp_set_bool, RCACHE(heuristic),
+	  .expect = "true or false (false: a response without an explicit lifetime is stored only to be revalidated)" },
+	{ .name = "default_ttl_s", .set = cfgp_set_u32, RCACHE(default_ttl_s), .min = 0, .max = 31536000 },
+	{ .name = "store_set_cookie", .set = cfgp_set_bool, RCACHE(store_set_cookie),
+	  .expect = "true or false (false: a response with Set-Cookie is passed on, not stored)" },
+};
+
+static int set_route_cache(struct cfgp_ctx *c, const struct cfgp_key *k, const char *qname, yaml_node_t *v, void *obj)
+{
+	struct cfg_route_cache *rc = &((struct cfg_http_route *)obj)->cache;
+	yaml_node_t *vals[ARRAY_SIZE(route_cache_keys)] = { 0 };
+	const struct cfgp_key en = { .name = "cache", .set = cfgp_set_bool, RCACHE(enabled), .expect = RCACHE_EXPECT };
+	int ret;
+
+	(void)k;
+	*rc = (struct cfg_route_cache){ .heuristic = true, .store_set_cookie = true, .given = CFG_RCACHE_SET };
+	if (v->type == YAML_SCALAR_NODE) {
+		rc->given |= CFG_RCACHE_ENABLED;
+		return cfgp_set_bool(c, &en, qname, v, rc);
+	}
+	if (v->type != YAML_MAPPING_NODE)
+		return cfgp_fail(c, v, "'%s' must be true, false or a mapping, not %s (expected %s)", qname,
+				 cfgp_node_kind(v), RCACHE_EXPECT);
+	ret = cfgp_parse_map(c, v, route_cache_keys, ARRAY_SIZE(route_cache_keys), qname, rc, vals);
+	/* a mapping turns the cache on unless it says enabled: false */
+	rc->given |= CFG_RCACHE_ENABLED | (vals[1] ? CFG_RCACHE_MAX_OBJECT : 0);
+	if (!vals[0])
+		rc->enabled = true;
+	return ret;
+}
+
 _Static_assert(offsetof(struct cfg_http_route, name) == offsetof(struct cfg_route, name) &&
 		       sizeof(((struct cfg_http_route *)0)->name) == sizeof(((struct cfg_route *)0)->name),
 	       "cfgnet_set_route_name fills both kinds of route");
 
 #define HTTP_ROUTE_EXPECT "name: NAME, endpoints: [IP:PORT, ...], and optionally match, balance, upstream_protocol, " \
-			  "upstream_tls, upstream_proxy, tls_name, retry, add_headers, remove_headers"
+			  "upstream_tls, upstream_proxy, tls_name, retry, add_headers, remove_headers, cache"
 
 static const struct cfgp_key http_route_keys[] = {
 	{ .name = "name", .set = cfgnet_set_route_name,
@@ -364,6 +403,7 @@ static const struct cfgp_key http_route_keys[] = {
 	  .expect = "a mapping of at most 8 header names to values, e.g. {x-hermes: \"1\"}" },
 	{ .name = "remove_headers", .set = set_remove_headers, .flags = CFGP_OPT,
 	  .expect = "a list of at most 8 header names" },
+	{ .name = "cache", .set = set_route_cache, .flags = CFGP_OPT, .expect = RCACHE_EXPECT },
 };
 
 static int check_http_route(struct cfgp_ctx *c, void *arr, int i, yaml_node_t *item, yaml_node_t **vals)
@@ -388,8 +428,9 @@ int cfghttp_set_routes(struct cfgp_ctx *c, const struct cfgp_key *k, const char 
 }
 
 /* After the whole file: each http route's TLS resolved from upstream_protocol and
- * upstream_tls (and checked against the tls section), and the http section's retry
- * policy given to the routes without their own. */
+ * upstream_tls (and checked against the tls section), the http section's retry
+ * policy given to the routes without their own, and the cache section's settings to
+ * the routes' cache where they gave none. */
 int cfghttp_resolve(struct cfgp_ctx *c, struct hermes_config *cfg)
 {
 	for (int i = 0; i < cfg->n_http_routes; i++) {
@@ -423,5 +464,24 @@ int cfghttp_resolve(struct cfgp_ctx *c, struct hermes_config *cfg)
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		if (!cfg->http_routes[i].has_retry)
 			cfg->http_routes[i].retry = cfg->http.retry;
+	/* and the cache section's settings where they gave none */
+	for (int i = 0; i < cfg->n_http_routes; i++) {
+		struct cfg_http_route *r = &cfg->http_routes[i];
+		struct cfg_route_cache *rc = &r->cache;
+
+		if (!(rc->given & CFG_RCACHE_SET))
+			*rc = (struct cfg_route_cache){ .heuristic = true, .store_set_cookie = true };
+		if (!(rc->given & CFG_RCACHE_ENABLED))
+			rc->enabled = cfg->cache.enabled;
+		if (!(rc->given & CFG_RCACHE_MAX_OBJECT))
+			rc->max_object_kb = cfg->cache.max_object_kb;
+		if (rc->max_object_kb > cfg->cache.max_object_kb) {
+			snprintf(c->err, c->errlen, "%s:%d: http route '%s': cache.max_object_kb %u is over the cache "
+				 "section's max_object_kb (%u), the store's limit (expected at most %u)", c->path, r->line,
+				 r->name, rc->max_object_kb, cfg->cache.max_object_kb, cfg->cache.max_object_kb);
+			return -EINVAL;
+		}
+		rc->given = 0; /* only for the load: a route reads the same however it was written */
+	}
 	return 0;
 }

@@ -179,6 +179,24 @@ enum cfg_http_proto {
 			* like HPROTO_H2 (upstream_protocol h1 with upstream_tls: true) */
 };
 
+/* An http route's `cache:` (false, true or a mapping of these keys): the HTTP cache for
+ * the requests it routes, what it does not give taken from the section `cache` when the
+ * file is loaded (cfghttp_resolve); `given` says which keys it gave (CFG_RCACHE_*). */
+enum { CFG_RCACHE_SET = 1u << 0, CFG_RCACHE_ENABLED = 1u << 1, CFG_RCACHE_MAX_OBJECT = 1u << 2 };
+struct cfg_route_cache {
+	bool enabled;                 /* look up and store (default: cache.enabled) */
+	bool heuristic;               /* heuristic freshness (RFC 9111 4.2.2) for responses
+				       * without an explicit lifetime (default true) */
+	bool store_set_cookie;        /* store responses that carry Set-Cookie (default true,
+				       * as RFC 9111 allows) */
+	uint32_t max_object_kb;       /* a larger response is passed on, not stored (default
+				       * and at most: cache.max_object_kb, the store's limit) */
+	uint32_t default_ttl_s;       /* the lifetime of a heuristically cacheable response
+				       * without an explicit one, instead of 10% of its age
+				       * since Last-Modified (0: that) */
+	uint8_t given;
+};
+
 /* An HTTP route: requests matching host, path prefix and headers (all optional) go to
  * one of its endpoints. The first matching route wins. */
 struct cfg_http_route {
@@ -208,6 +226,7 @@ struct cfg_http_route {
 	int n_remove;
 	unsigned rr;                  /* runtime: next round-robin position */
 	int line;
+	struct cfg_route_cache cache; /* its `cache:`, resolved at load */
 };
 
 /* Section `http`: limits and defaults of the http action. */

@@ -149,6 +149,10 @@ static void print_http_route(FILE *f, const struct cfg_http_route *r)
 		}
 		fprintf(f, "]\n");
 	}
+	/* the cache settings in effect, given by the route or taken from the cache section */
+	fprintf(f, "    cache:\n      enabled: %s\n      max_object_kb: %u\n      heuristic: %s\n      default_ttl_s: %u\n"
+		"      store_set_cookie: %s\n", bool_word(r->cache.enabled), r->cache.max_object_kb,
+		bool_word(r->cache.heuristic), r->cache.default_ttl_s, bool_word(r->cache.store_set_cookie));
 }
 
 /* only what is set: the section has no defaults, and an empty path is not one */

@@ -510,8 +510,19 @@ static int exch_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *r
 	if (x->is_head || resp->status == 204 || resp->status == 304) {
 		x->no_body = true;
 	} else {
-		if (h1_body_framing(resp->headers, resp->n_headers, &cl, &chunked))
+		bool coded;
+
+		if (h1_resp_body_framing(resp->headers, resp->n_headers, &cl, &chunked, &coded))
 			return -EBADMSG;
+		/* a transfer coding hermesd does not decode (RFC 9112 6.3 rule 4: the body
+		 * ends with the connection) goes on, labelled, only to an HTTP/1.1 client:
+		 * HTTP/2 and HTTP/1.0 have no Transfer-Encoding to label it with */
+		if (coded && (x->fd < 0 || x->http10)) {
+			log_info("http conn %llu: %s %s: the upstream's response has a transfer coding hermesd does not "
+				 "decode, which an %s client cannot be sent", (unsigned long long)x->id, x->method,
+				 x->path, x->fd < 0 ? "HTTP/2" : "HTTP/1.0");
+			return -EBADMSG;
+		}
 		if (resp->h2 && cl < 0) {
 			if (resp->body == HMSG_BODY_NONE) {
 				cl = 0;
@@ -614,7 +625,7 @@ static void exch_wait_input(struct loop *lp, struct hconn *x)
 	}
 	/* a final head: the endpoint works, unless outlier.http_5xx counts a 5xx */
 	metrics_outlier_outcome(lp, OUTLIER_HTTP_ENDPOINT, &x->ep->addr, &x->ep->ol,
-				!(lp->cfg->outlier.http_5xx && resp.status >= 500), "5xx response");
+				!(lp->cfg->outlier.http_5xx && resp.status >= 500 && resp.status < 600), "5xx response");
 	on = retry_status_on(x->rp, resp.status) & x->rp->on;
 	if (on) {
 		bool retry = exch_can_retry(lp, x, on);

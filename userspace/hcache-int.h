@@ -34,6 +34,7 @@ struct hcache_fill {
 	struct hbuf req;           /* the request as first sent, to ask again for the rest */
 	size_t from;               /* the resumed attempt asked from this byte (0: whole) */
 	size_t got_at_try;         /* the body's length when the attempt started */
+	size_t counted;            /* of its body, in the memory budget (hfill_count) */
 };
 
 /* A request's use of the cache (hconn.cache). */
@@ -58,6 +59,11 @@ struct hcache_req {
 	char if_range[64];        /* its If-Range value ("": none) */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
+	bool bg;                  /* x revalidates stale in the background (hfill_revalidate):
+				   * no client, nothing served */
+	struct list blink;        /* in lp->http->revals, when bg */
+	struct cache_conf cf;     /* the rules' settings: the cache section's and the route's */
+	uint64_t max_object;      /* bytes of the largest response stored (the route's) */
 	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
 	char key[];
 };
@@ -82,5 +88,14 @@ int hfill_start(struct loop *lp, struct hconn *x);
 void hfill_pump(struct loop *lp, struct hconn *f);
 /* The head answering a resumed fill's request (hcache_resp_head). */
 void hfill_resumed(struct loop *lp, struct hconn *f, const struct hmsg *resp);
+/* x was answered from e (stored head sh), stale within its stale-while-revalidate
+ * window: e revalidated once in the background, by a request of its own without a client
+ * (with e's validators when it has any; a 304 refreshes e, a storable response replaces
+ * it, stored by a filler that new misses follow), unless one for x's key is under way
+ * or hermesd is over its memory budget's first stage. */
+void hfill_revalidate(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh);
+/* The request to the origin (x->out, a head without a body) gets stored's validators.
+ * 0, -EINVAL (none) or -ENOMEM. */
+int hcache_add_validators(struct hconn *x, const struct hmsg *stored);
 
 #endif

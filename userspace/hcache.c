@@ -7,8 +7,13 @@
  * refreshes it and it answers; an error (5xx, or no answer) lets it answer within a
  * stale-if-error window; anything else replaces it. A storable response of known length
  * is stored as it arrives by a filler of its own (store-and-forward, hfill.c); clients,
- * its own and later ones asking the same (collapsed forwarding), follow it. Not done
- * here yet: stale-while-revalidate (validated at once instead). Purge by URL
+ * its own and later ones asking the same (collapsed forwarding), follow it. Within a
+ * stale-while-revalidate window the stale response answers at once and is revalidated
+ * once in the background (hfill_revalidate); a HEAD's 200 freshens the stored GET
+ * response it validated (RFC 9111 4.3.5). An http route's cache settings (its cache:,
+ * the cache section's by default) turn it on or off and set the rules' settings and
+ * object limit per request; the store is one, made at start or by the first request of
+ * a route that turns the cache on. Purge by URL
  * (hcache_purge: the admin's POST /cache/purge, `hermesctl cache purge`). A Range is served from a whole stored 200 as a 206 (one range; others
  * get the whole 200, and so does a Range whose If-Range names another validator); a
  * client's If-None-Match / If-Modified-Since that hold for a usable stored response get
@@ -30,10 +35,30 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "overload.h"
 
 /* The rules as a shared cache; heuristic freshness as RFC 9111 4.2.2 suggests (10% of
- * the time since Last-Modified), at most a day. */
+ * the time since Last-Modified), at most a day, unless the route says otherwise. */
 static const struct cache_conf hcache_conf = { .shared = true, .heuristic_percent = 10, .heuristic_max_s = 86400 };
+
+/* The rules' settings and the object limit for x: its route's cache settings, else the
+ * cache section's. */
+static void route_conf(const struct hconn *x, const struct cache_store *st, struct hcache_req *c)
+{
+	const struct cfg_route_cache *rc = x->r ? &x->r->cache : NULL;
+
+	c->cf = hcache_conf;
+	c->max_object = st->max_object_bytes;
+	if (!rc)
+		return;
+	if (!rc->heuristic)
+		c->cf.heuristic_percent = 0;
+	else
+		c->cf.default_ttl_s = rc->default_ttl_s;
+	c->cf.no_set_cookie = !rc->store_set_cookie;
+	if (((uint64_t)rc->max_object_kb << 10) < c->max_object)
+		c->max_object = (uint64_t)rc->max_object_kb << 10;
+}
 
 static int64_t wall_s(void)
 {
@@ -49,22 +74,27 @@ void hcache_sync(struct loop *lp)
 	lp->st.http_cache_evictions = s->evictions;
 	lp->st.http_cache_bytes = s->bytes;
 	lp->st.http_cache_objects = s->objects;
+	lp->st.overload_cache_bytes = s->bytes + lp->st.overload_cache_fill_bytes;
 }
 
-int hcache_init(struct loop *lp)
+/* The store, made at start (cache.enabled) or when the first request of a route that
+ * turns the cache on comes. */
+static int store_make(struct loop *lp)
 {
 	const struct cfg_cache *c = &lp->cfg->cache;
-	struct cache_store *st;
+	struct cache_store *st = calloc(1, sizeof(*st));
 
-	if (!c->enabled)
-		return 0;
-	st = calloc(1, sizeof(*st));
 	if (!st || cache_store_init(st, (uint64_t)c->max_size_mb << 20, (uint64_t)c->max_object_kb << 10)) {
 		free(st);
 		return -ENOMEM;
 	}
 	lp->http->cache = st;
 	return 0;
+}
+
+int hcache_init(struct loop *lp)
+{
+	return lp->cfg->cache.enabled ? store_make(lp) : 0;
 }
 
 void hcache_fini(struct loop *lp)
@@ -84,6 +114,8 @@ void hcache_release(struct hconn *x)
 		return;
 	if (c->follow)
 		list_del(&c->rlink);
+	if (c->bg)
+		list_del(&c->blink);
 	if (c->own)
 		hfill_end(x->loop, c->own);
 	cache_entry_put(c->st, c->hit);
@@ -175,9 +207,8 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	return true;
 }
 
-/* The request to the origin (x->out, a head without a body: its end mark is its last two
- * bytes, "\r\n" or the empty record) gets stored's validators. 0 or -ENOMEM. */
-static int add_validators(struct hconn *x, const struct hmsg *stored)
+/* x->out's end mark is its last two bytes, "\r\n" or the empty record. */
+int hcache_add_validators(struct hconn *x, const struct hmsg *stored)
 {
 	struct h1_header v[2];
 	unsigned n = cache_conditional(stored, v, 2);
@@ -264,7 +295,11 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	int64_t now;
 	int kl, tl;
 
-	if (!st) /* the cache is off: no work on the request's path */
+	/* the cache is off (for the route, or no route and no cache section): no work on
+	 * the request's path */
+	if (x->r ? !x->r->cache.enabled : !lp->cfg->cache.enabled)
+		return false;
+	if (!st && (store_make(lp) || !(st = lp->http->cache)))
 		return false;
 	get = cache_lookup_ok(req);
 	unsafe = cache_method_unsafe(req->method);
@@ -282,6 +317,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	*x->cache = (struct hcache_req){ .st = st, .x = x, .req_time = now, .get = get, .unsafe = unsafe, .klen = (size_t)kl,
 					 .tlen = (size_t)tl };
 	memcpy(x->cache->key, key, (size_t)kl + 1);
+	route_conf(x, st, x->cache);
 	if (!get || x->has_body)
 		return false;
 	cond = h1_find(req->headers, req->n_headers, "if-none-match") ||
@@ -314,8 +350,19 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		enum cache_use u;
 
 		cache_cc_head(&sh, false, &cc);
-		u = cache_use(&hcache_conf, &rcc, &cc, e->meta.lifetime, age);
+		u = cache_use(&x->cache->cf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
+		/* within stale-while-revalidate: served now, revalidated in the background
+		 * (one that cannot go as it is, with the client's own conditionals or a
+		 * Range, goes to the origin at once as before) */
+		if (u == CACHE_USE_SWR && !fl && !cond && !x->cache->range[0] && hcache_serve(lp, x, e, &sh, age)) {
+			lp->st.http_cache_hits++;
+			lp->st.http_cache_swr_served++;
+			st->stats.hits++;
+			st->stats.stale_served++;
+			hfill_revalidate(lp, x, e, &sh);
+			return true;
+		}
 		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
 			if (fl) {
 				list_add(&fl->readers, &x->cache->rlink);
@@ -334,7 +381,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		 * kept for those answers */
 		if (!fl && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
-			x->cache->validators = !cond && !add_validators(x, &sh);
+			x->cache->validators = !cond && !hcache_add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}
@@ -358,6 +405,14 @@ bool hcache_send(struct loop *lp, struct hconn *x)
 
 	if (c && c->hand_over && x->up && hfill_start(lp, x)) {
 		http_conn_close(lp, x, true);
+		return true;
+	}
+	if (c && c->bg && c->follow) {
+		/* a background revalidation whose response goes on being stored by its filler:
+		 * nobody to send it to, it ends here */
+		list_del(&c->rlink);
+		c->follow = NULL;
+		x->resp_done = true;
 		return true;
 	}
 	if (c && c->own) {
@@ -428,6 +483,72 @@ static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64
 	return hmsg_w_end(&w);
 }
 
+/* c->stale freshened by resp, a 304 or a HEAD's 200 that selects it (RFC 9111 4.3.4,
+ * 4.3.5): its fields updated by resp's (not Content-Length), its freshness from now; the
+ * new entry replaces it in the store, *fresh the caller's reference. 0, -ESRCH (resp
+ * selects nothing), -EBADMSG, -ENOMEM or -EFBIG. */
+static int freshen(struct hcache_req *c, const struct hmsg *resp, struct cache_entry **fresh, struct cache_meta *m)
+{
+	struct hmsg sh, merged, r = *resp;
+	struct hbuf head = { 0 };
+	struct cache_cc cc;
+	int err;
+
+	if (hcache_stored_head(c->stale, &sh))
+		return -EBADMSG;
+	/* a 304 to the conditional request made from this one stored response's
+	 * validators answers about it, whatever validators it carries (as nginx takes it;
+	 * RFC 9110 15.4.5 wants them repeated, which not every origin does): the stored
+	 * ones stay. The strict selection of RFC 9111 4.3.4 is for the 304s to clients'
+	 * own conditionals and HEADs. */
+	if (!cache_304_selects(&sh, resp)) {
+		if (!c->validators || resp->status != 304)
+			return -ESRCH;
+		r.n_headers = 0;
+		for (unsigned i = 0; i < resp->n_headers; i++)
+			if (!h1_slice_caseeq(resp->headers[i].name, "etag") &&
+			    !h1_slice_caseeq(resp->headers[i].name, "last-modified"))
+				r.headers[r.n_headers++] = resp->headers[i];
+	}
+	if (cache_merge_304(&sh, &r, &merged))
+		return -EBADMSG;
+	cache_cc_head(&merged, false, &cc);
+	m->t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
+	m->initial_age = cache_initial_age(resp, &m->t);
+	m->lifetime = cache_lifetime(&c->cf, &merged, &cc, &m->t);
+	err = stored_text(&merged, &cc, m->t.response_time, &head);
+	if (!err)
+		err = cache_store_refresh(c->st, c->stale, head.p, head.len, m, fresh);
+	buf_free(head.p, head.cap);
+	return err;
+}
+
+/* A response passed on to the client freshens the stored response the request had to
+ * validate, when its validators select it (RFC 9111 4.3.4, 4.3.5): a 304 answering the
+ * client's own conditionals, or a HEAD's 200. A HEAD's 200 of another length removes it
+ * (it changed); anything else leaves it as it is. */
+static void freshen_passing(struct loop *lp, struct hconn *x, const struct hmsg *resp)
+{
+	struct hcache_req *c = x->cache;
+	const struct h1_header *cl = h1_find(resp->headers, resp->n_headers, "content-length");
+	struct cache_entry *fresh = NULL;
+	struct cache_meta m;
+	char len[24];
+	int n = snprintf(len, sizeof(len), "%zu", c->stale->body->len);
+
+	if (resp->status == 200 && cl && (cl->value.len != (size_t)n || memcmp(cl->value.p, len, (size_t)n))) {
+		lp->st.http_cache_invalidations += (uint64_t)cache_store_purge(c->st, c->key, c->klen);
+		hcache_sync(lp);
+		return;
+	}
+	if (freshen(c, resp, &fresh, &m))
+		return;
+	cache_entry_put(c->st, fresh);
+	c->st->stats.revalidations++;
+	lp->st.http_cache_revalidations++;
+	hcache_sync(lp);
+}
+
 void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 {
 	struct hcache_req *c = x->cache;
@@ -448,17 +569,35 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 		hcache_invalidate(lp, x, resp);
 		return;
 	}
+	if (x->is_head && c->stale && resp->status == 200) {
+		freshen_passing(lp, x, resp);
+		return;
+	}
 	if (!c->get || x->is_head || sent_request(x, &rq))
+		return;
+	/* a transfer coding passed on undecoded: its bytes mean nothing without the field,
+	 * which a store does not keep (RFC 9111 3.1) */
+	if (!x->resp_chunked && h1_find(resp->headers, resp->n_headers, "transfer-encoding"))
 		return;
 	cache_cc_head(&rq, true, &rcc);
 	cache_cc_head(resp, false, &cc);
-	if (cache_storable(&hcache_conf, &rq, &rcc, resp, &cc) != CACHE_STORE_OK)
+	if (cache_storable(&c->cf, &rq, &rcc, resp, &cc) != CACHE_STORE_OK)
 		return;
 	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
 	m.initial_age = cache_initial_age(resp, &m.t);
-	m.lifetime = cache_lifetime(&hcache_conf, resp, &cc, &m.t);
-	/* stale on arrival: without revalidation it could never be used */
-	if (m.lifetime <= m.initial_age)
+	m.lifetime = cache_lifetime(&c->cf, resp, &cc, &m.t);
+	/* stale on arrival and nothing to revalidate it with: it could never be used */
+	if (m.lifetime <= m.initial_age && !cache_conditional(resp, (struct h1_header[2]){ 0 }, 2))
+		return;
+	/* too large for the route: passed on */
+	if (!x->no_body && !x->resp_chunked && !x->until_close && !x->resp_stream && x->resp_left > 0 &&
+	    (uint64_t)x->resp_left > c->max_object) {
+		c->st->stats.too_big++;
+		return;
+	}
+	/* over the memory budget's first stage: the cache's fills go first, before any
+	 * request is refused */
+	if (overload_shed(lp, OVL_STOP_READING, OVL_ACT_CACHE_FILL))
 		return;
 	nl = cache_vary_names(resp, names, sizeof(names));
 	vl = nl < 0 ? nl : cache_vary_key(names, (size_t)nl, &rq, vkey, sizeof(vkey));
@@ -470,35 +609,36 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 	buf_free(head.p, head.cap);
 	/* of a known length that fits: stored at the upstream's pace, apart from the client */
 	c->hand_over = c->fill && !x->no_body && !x->resp_chunked && !x->until_close && !x->resp_stream &&
-		       x->resp_left > 0 && c->fill->head_len + (uint64_t)x->resp_left <= c->st->max_object_bytes;
+		       x->resp_left > 0 && c->fill->head_len + (uint64_t)x->resp_left <= c->max_object;
 }
 
 int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 {
 	struct hcache_req *c = x->cache;
 	struct cache_entry *fresh = NULL;
-	struct hmsg sh, merged, nh;
-	struct hbuf head = { 0 };
-	struct cache_cc cc;
+	struct hmsg nh;
 	struct cache_meta m;
 	int err;
 
-	if (!c || !c->stale || !c->validators || resp->status != 304)
+	if (!c || !c->stale || resp->status != 304)
 		return 0;
-	if (hcache_stored_head(c->stale, &sh) || !cache_304_selects(&sh, resp) || cache_merge_304(&sh, resp, &merged))
-		return -EBADMSG; /* a 304 to validators we sent that selects nothing: unusable */
-	cache_cc_head(&merged, false, &cc);
-	m.t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
-	m.initial_age = cache_initial_age(resp, &m.t);
-	m.lifetime = cache_lifetime(&hcache_conf, &merged, &cc, &m.t);
-	err = stored_text(&merged, &cc, m.t.response_time, &head);
-	if (!err)
-		err = cache_store_refresh(c->st, c->stale, head.p, head.len, &m, &fresh);
-	buf_free(head.p, head.cap);
+	if (!c->validators) {
+		/* the client's own conditionals: the 304 is theirs, and freshens what it selects */
+		freshen_passing(lp, x, resp);
+		return 0;
+	}
+	err = freshen(c, resp, &fresh, &m); /* a 304 to the validators we sent selects */
 	if (!err && hcache_stored_head(fresh, &nh))
 		err = -EBADMSG;
-	if (!err && !hcache_serve(lp, x, fresh, &nh, cache_current_age(m.initial_age, &m.t, m.t.response_time)))
+	if (!err && c->bg) {
+		/* a background revalidation: refreshed, nobody to answer */
+		x->status = 304;
+		x->no_body = x->req_done = x->resp_done = true;
+		cache_entry_put(c->st, fresh);
+		fresh = NULL;
+	} else if (!err && !hcache_serve(lp, x, fresh, &nh, cache_current_age(m.initial_age, &m.t, m.t.response_time))) {
 		err = -EMSGSIZE;
+	}
 	if (err) {
 		cache_entry_put(c->st, fresh);
 		return err;
@@ -519,11 +659,11 @@ bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status)
 	struct hmsg sh;
 	int64_t age;
 
-	if (!e || hcache_stored_head(e, &sh))
+	if (!e || c->bg || hcache_stored_head(e, &sh))
 		return false;
 	cache_cc_head(&sh, false, &cc);
 	age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());
-	if (!cache_stale_if_error(&hcache_conf, &c->rcc, &cc, e->meta.lifetime, age, status) ||
+	if (!cache_stale_if_error(&c->cf, &c->rcc, &cc, e->meta.lifetime, age, status) ||
 	    !hcache_serve(lp, x, e, &sh, age))
 		return false;
 	c->stale = NULL; /* it is c->hit now */
@@ -541,6 +681,12 @@ void hcache_resp_body(struct hconn *x, const char *p, size_t n)
 
 	if (!c || !c->fill || !n)
 		return;
+	if (c->fill->head_len + c->fill->body->len + n > c->max_object) {
+		c->st->stats.too_big++; /* the route's limit, below the store's */
+		cache_entry_put(c->st, c->fill);
+		c->fill = NULL;
+		return;
+	}
 	if (cache_entry_append(c->st, c->fill, p, n)) {
 		cache_entry_put(c->st, c->fill);
 		c->fill = NULL;

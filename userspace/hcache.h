@@ -18,7 +18,8 @@
 struct loop;
 struct hconn;
 
-/* The store, when the config enables it (http_init). 0 or -ENOMEM. */
+/* The store, when the cache section enables it (http_init; else the first request of
+ * a route whose cache: turns it on makes it). 0 or -ENOMEM. */
 int hcache_init(struct loop *lp);
 void hcache_fini(struct loop *lp);
 
@@ -31,12 +32,15 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req);
  * False when x is not one (the upstream's body goes on). */
 bool hcache_send(struct loop *lp, struct hconn *x);
 /* The final response head from upstream: invalidation for an unsafe request; for a GET
- * whose response may be stored, a new entry that the body is copied into. */
+ * whose response may be stored, a new entry that the body is copied into; a HEAD's 200
+ * freshens the stored GET response it validated (RFC 9111 4.3.5). */
 void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp);
 /* The final response head from upstream to a request that went with a stored
  * response's validators: a 304 that selects it refreshes it, which then answers (x is
- * in HC_RESP, as after a hit; the upstream connection is free). 1 then, 0 when this is
- * not such a 304 (the response goes on), -errno for a 304 that cannot be used. */
+ * in HC_RESP, as after a hit; the upstream connection is free; a background
+ * revalidation answers nobody). 1 then, 0 when this is not such a 304 (the response
+ * goes on; a 304 to the client's own conditionals freshens the stored response it
+ * selects), -errno for a 304 that cannot be used. */
 int hcache_revalidated(struct loop *lp, struct hconn *x, const struct hmsg *resp);
 /* The origin failed (status 0: no answer, after the retries) or answered 500, 502, 503
  * or 504: true when a stored response the request had to validate answers instead,

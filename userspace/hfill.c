@@ -6,7 +6,12 @@
  * upstream stalls (no body bytes for cache.fill_stall_ms) or fails mid-body asks again
  * for the rest with Range and If-Range, as a retry of the route's policy; while a GET
  * the cache may store waits for its head over HTTP/2, a connection silent for that long
- * (a PING unanswered) is cut and the attempt retried (hcache_head_stalled). */
+ * (a PING unanswered) is cut and the attempt retried (hcache_head_stalled). The bytes
+ * of responses being stored are counted in the memory budget (overload.h). Also the
+ * background revalidation of stale-while-revalidate (RFC 5861 3): a request of its own
+ * without a client, as a filler is, sent with the stored response's validators; its
+ * 304 refreshes the entry, a storable 200 goes on to a filler like any miss's (later
+ * misses follow it), anything else leaves the entry as it was. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +27,18 @@
 #include "http.h"
 #include "http1.h"
 #include "log.h"
+#include "overload.h"
 #include "ring.h"
 #include "runtime.h"
+
+/* The bytes of responses being stored, in the memory budget (overload.c reads the
+ * gauge): what fl holds now, or 0 once it is stored or fails. */
+static void hfill_count(struct loop *lp, struct hcache_fill *fl, size_t now)
+{
+	lp->st.overload_cache_fill_bytes += (uint64_t)now - (uint64_t)fl->counted; /* wraps back when smaller */
+	lp->st.overload_cache_bytes += (uint64_t)now - (uint64_t)fl->counted;
+	fl->counted = now;
+}
 
 /* The filler is done: its readers go on from what the entry holds when it was stored
  * whole; else they are reset, as when a passing response is cut. */
@@ -31,6 +46,7 @@ void hfill_end(struct loop *lp, struct hcache_fill *fl)
 {
 	struct hcache_req *r, *t;
 
+	hfill_count(lp, fl, 0);
 	if (!fl->done) {
 		list_del(&fl->link); /* a no-op once purged took it off */
 		cache_entry_put(lp->http->cache, fl->e);
@@ -264,6 +280,7 @@ void hfill_pump(struct loop *lp, struct hconn *f)
 	}
 	if (more || !f->stall_at_ms)
 		f->stall_at_ms = now + lp->cfg->cache.fill_stall_ms;
+	hfill_count(lp, fl, fl->done || !f->resp_left ? 0 : fl->e->body->len);
 	if (!f->resp_left && !fl->done) {
 		fl->done = f->resp_done = true;
 		list_del(&fl->link);
@@ -280,34 +297,26 @@ void hfill_pump(struct loop *lp, struct hconn *f)
 		fill_wake(lp, fl);
 }
 
-/* x's response (a storable one of known length that fits) goes on from a filler of its
- * own, x following it as its first reader. 0, or -errno (x cannot go on). */
-int hfill_start(struct loop *lp, struct hconn *x)
+/* A request of its own without a client (fd -1, no HTTP/2 connection: what it would
+ * send is dropped), routed as x and using the cache as x (its key and settings, none of
+ * its entries). NULL without memory. */
+static struct hconn *hfill_clone(struct loop *lp, struct hconn *x)
 {
-	struct hcache_req *c = x->cache, *fc;
-	struct hcache_fill *fl = calloc(1, sizeof(*fl));
-	struct hconn *f;
+	struct hcache_req *c = x->cache, *fc = malloc(sizeof(*c) + c->klen + 1);
+	struct hconn *f = fc ? http_stream_new(lp, NULL, &x->peer, &x->dst, x->fwd) : NULL;
 
-	c->hand_over = false;
-	fc = fl ? malloc(sizeof(*c) + c->klen + 1) : NULL;
-	f = fc ? http_stream_new(lp, NULL, &x->peer, &x->dst, x->fwd) : NULL;
 	if (!f) {
 		free(fc);
-		free(fl);
-		return -ENOMEM;
+		return NULL;
 	}
 	memcpy(fc, c, sizeof(*c) + c->klen + 1);
 	fc->x = f;
 	fc->hit = fc->stale = fc->fill = NULL;
-	fc->follow = NULL;
-	fc->own = fl;
+	fc->follow = fc->own = NULL;
+	fc->hand_over = fc->bg = fc->validators = fc->not_modified = false;
+	fc->range[0] = fc->if_range[0] = 0;
 	f->cache = fc;
-	/* the upstream side of the exchange, and what a resumed fill needs of the request */
-	f->state = HC_RESP;
 	f->req_done = true;
-	f->status = x->status;
-	f->resp_left = x->resp_left;
-	f->resp_reusable = x->resp_reusable;
 	f->req_start_ms = lp->now_ms;
 	memcpy(f->method, x->method, sizeof(f->method));
 	memcpy(f->path, x->path, sizeof(f->path));
@@ -321,6 +330,67 @@ int hfill_start(struct loop *lp, struct hconn *x)
 	f->fwd_tls = x->fwd_tls;
 	memcpy(f->fwd_name, x->fwd_name, sizeof(f->fwd_name));
 	f->tls_name = x->tls_name == x->fwd_name ? f->fwd_name : x->tls_name;
+	f->buffered = f->idempotent = true;
+	return f;
+}
+
+void hfill_revalidate(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh)
+{
+	struct hcache_req *c = x->cache, *r;
+	struct hconn *b;
+	int err;
+
+	list_for_each(r, &lp->http->revals, blink)
+		if (r->klen == c->klen && !memcmp(r->key, c->key, c->klen))
+			return; /* one at a time per key: collapsed */
+	if (overload_shed(lp, OVL_STOP_READING, OVL_ACT_CACHE_FILL))
+		return;
+	b = hfill_clone(lp, x);
+	if (!b)
+		return;
+	r = b->cache;
+	/* without a validator it asks for the whole response, which replaces the entry */
+	err = hb_put(&b->out, x->out.p, x->out.len) ? -ENOMEM : hcache_add_validators(b, sh);
+	if (err && err != -EINVAL) {
+		http_conn_close(lp, b, false); /* no memory: a later request tries again */
+		return;
+	}
+	r->validators = !err;
+	r->bg = true;
+	b->is_head = x->is_head; /* a HEAD's 304 refreshes too; its 200 has no body to store */
+	r->req_time = c->req_time;
+	cache_entry_get(e);
+	r->stale = e;
+	list_add(&lp->http->revals, &r->blink);
+	lp->st.http_cache_bg_revalidations++;
+	log_debug("http conn %llu: %s %s: served stale (stale-while-revalidate), revalidated by conn %llu",
+		  (unsigned long long)x->id, x->method, x->path, (unsigned long long)b->id);
+	http_hold(b);
+	exch_attempt(lp, b);
+	http_progress(lp, b);
+	http_unhold(lp, b);
+}
+
+/* x's response (a storable one of known length that fits) goes on from a filler of its
+ * own, x following it as its first reader. 0, or -errno (x cannot go on). */
+int hfill_start(struct loop *lp, struct hconn *x)
+{
+	struct hcache_req *c = x->cache;
+	struct hcache_fill *fl = calloc(1, sizeof(*fl));
+	struct hconn *f;
+
+	c->hand_over = false;
+	f = fl ? hfill_clone(lp, x) : NULL;
+	if (!f) {
+		free(fl);
+		return -ENOMEM;
+	}
+	f->cache->own = fl;
+	/* the upstream side of the exchange, and what a resumed fill needs of the request */
+	f->state = HC_RESP;
+	f->status = x->status;
+	f->resp_left = x->resp_left;
+	f->resp_reusable = x->resp_reusable;
 	f->up = x->up;
 	f->ep = x->ep;
 	f->up->x = f;
@@ -329,7 +399,6 @@ int hfill_start(struct loop *lp, struct hconn *x)
 	x->ep = NULL;
 	f->retries = x->retries;
 	f->attempts = x->attempts;
-	f->buffered = f->idempotent = true;
 	fl->e = c->fill;
 	c->fill = NULL;
 	if (hb_put(&fl->req, x->out.p, x->out.len))

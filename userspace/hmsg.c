@@ -139,7 +139,7 @@ int hmsg_from_rec(const char *p, size_t len, struct hmsg *m)
 		} else if (is_name(name, ":authority", 10)) {
 			m->authority = value;
 		} else if (is_name(name, ":status", 7)) {
-			if (value.len != 3 || value.p[0] < '1' || value.p[0] > '5' || value.p[1] < '0' || value.p[1] > '9' ||
+			if (value.len != 3 || value.p[0] < '1' || value.p[0] > '9' || value.p[1] < '0' || value.p[1] > '9' ||
 			    value.p[2] < '0' || value.p[2] > '9')
 				return -EMSGSIZE;
 			m->status = (value.p[0] - '0') * 100 + (value.p[1] - '0') * 10 + (value.p[2] - '0');

@@ -238,6 +238,7 @@ struct http_state {
 	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
 	struct cache_store *cache; /* the HTTP cache (section cache; hcache.c), or NULL: off */
 	struct list fills;        /* responses being stored as they arrive (hfill.c) */
+	struct list revals;       /* background revalidations (stale-while-revalidate, hfill.c) */
 };
 
 #endif

@@ -779,6 +779,7 @@ int http_init(struct loop *lp)
 	list_init(&lp->http->h2up_dirty);
 	list_init(&lp->http->h2dn_dirty);
 	list_init(&lp->http->fills);
+	list_init(&lp->http->revals);
 	lp->st.http_request_seconds.bounds = bounds;
 	lp->st.http_request_seconds.n_bounds = sizeof(bounds) / sizeof(bounds[0]);
 	srandom((unsigned)loop_now_ns());

@@ -207,8 +207,10 @@ static int parse_head(const char *buf, size_t len, const struct h1_limits *lim, 
 			break;
 		case ST_RS_STATUS:
 			if (i - tok < 3) {
-				/* 100..599 (RFC 9110 15). */
-				if (c < (i == tok ? '1' : '0') || c > (i == tok ? '5' : '9'))
+				/* 100..999: any three digits (RFC 9112 4), passed on; the
+				 * cache stores an unknown one only with an explicit
+				 * lifetime (cache_storable) */
+				if (c < (i == tok ? '1' : '0') || c > '9')
 					return -EBADMSG;
 				sl->status = sl->status * 10 + (c - '0');
 			} else if (c == ' ') {
@@ -412,7 +414,8 @@ static bool is_token(struct h1_slice s)
 	return true;
 }
 
-int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked)
+static int body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked,
+			bool *coded)
 {
 	long long cl = -1;
 	bool te = false, ch = false;
@@ -442,12 +445,26 @@ int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_l
 		}
 	}
 	/* Both together is the classic smuggling shape (RFC 9112 6.3 lets us refuse). A
-	 * Transfer-Encoding not ending in chunked leaves a request's length unknowable. */
-	if (te && (cl >= 0 || !ch))
+	 * Transfer-Encoding not ending in chunked leaves a request's length unknowable; a
+	 * response's ends with the connection (coded). */
+	if (te && (cl >= 0 || (!ch && !coded)))
 		return -EBADMSG;
 	*content_length = cl;
 	*chunked = ch;
+	if (coded)
+		*coded = te && !ch;
 	return 0;
+}
+
+int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked)
+{
+	return body_framing(hs, n, content_length, chunked, NULL);
+}
+
+int h1_resp_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked,
+			 bool *coded)
+{
+	return body_framing(hs, n, content_length, chunked, coded);
 }
 
 size_t h1_abs_scheme(struct h1_slice t, bool *tls)

@@ -68,6 +68,12 @@ static inline bool h1_slice_caseeq(struct h1_slice s, const char *str)
  * Content-Length values are accepted (RFC 9110 8.6). The caller must still refuse
  * Transfer-Encoding in HTTP/1.0 messages (RFC 9112 6.1). */
 int h1_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked);
+/* The same for a response, with one difference (RFC 9112 6.3 rule 4): a
+ * Transfer-Encoding whose final coding is not chunked (a coding hermesd does not
+ * decode), without Content-Length, is a body delimited by the connection's close: 0
+ * with *content_length -1, *chunked false and *coded true (else *coded false). */
+int h1_resp_body_framing(const struct h1_header *hs, unsigned n, long long *content_length, bool *chunked,
+			 bool *coded);
 
 /* Chunked body (RFC 9112 7.1), fed incrementally in any split: consumes one run of
  * buf[0..len), either framing (size lines, CRLFs, trailers) or chunk data, and says which

@@ -47,7 +47,8 @@ int overload_stage(struct loop *lp)
 	const struct cfg_overload *o = &lp->cfg->overload;
 	uint64_t bufs = buf_held > 0 ? (uint64_t)buf_held : 0;
 	long long t = tls_mem_now();
-	uint64_t tls = t > 0 ? (uint64_t)t : 0, held = bufs + tls;
+	/* the HTTP cache's responses being stored (hfill.c); its store has its own limit */
+	uint64_t tls = t > 0 ? (uint64_t)t : 0, held = bufs + tls + lp->st.overload_cache_fill_bytes;
 	int cur = (int)lp->st.overload_stage, next;
 
 	lp->st.overload_bytes = bufs;

@@ -14,6 +14,10 @@
  *    its request; a transparent flow (proxy, tunnel or inbound, no protocol of
  *    hermesd's to answer in) is reset as soon as it is accepted. The admin and metrics
  *    listeners are never shed.
+ * The HTTP cache's responses being stored count too (hermes_overload_cache_fill_bytes;
+ * its store, bounded by cache.max_size_mb, is only reported): from stage 1 on the cache
+ * starts no new fill nor background revalidation (the response passes unstored), so
+ * cache fills are shed before any request is.
  * Shedding is not unreadiness: /ready stays 200. The stage is evaluated where it is used
  * (at the shed points, from the current count) and on every tick; all of it runs on the
  * loop thread only. */
@@ -30,7 +34,7 @@ enum overload_stage { OVL_NORMAL, OVL_STOP_READING, OVL_REFUSE_STREAMS, OVL_REFU
 
 /* What a stage did (the index of hermes_overload_actions_total's label). */
 enum overload_action { OVL_ACT_STOP_READING, OVL_ACT_REFUSE_STREAM, OVL_ACT_REFUSE_REQUEST, OVL_ACT_REFUSE_CONN,
-		       OVL_ACT_GOAWAY, OVL_NACTIONS };
+		       OVL_ACT_GOAWAY, OVL_ACT_CACHE_FILL, OVL_NACTIONS };
 
 /* Why a request, stream or connection was refused: a 503's body, a GOAWAY's debug data. */
 #define OVL_REFUSE_WHY "overloaded: hermesd holds more memory than its budget allows"

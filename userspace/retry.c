@@ -47,7 +47,7 @@ uint32_t retry_status_on(const struct cfg_http_retry *rp, int status)
 {
 	uint32_t on = 0;
 
-	if (status >= 500)
+	if (status >= 500 && status < 600) /* 600..999: any 3 digits pass (RFC 9112 4), none a 5xx */
 		on |= RETRY_5XX;
 	if (status >= 502 && status <= 504)
 		on |= RETRY_GATEWAY_ERROR;

@@ -402,8 +402,9 @@ enum udp_drop {
 	      "Times the memory budget shed load: a connection not read further (stop_reading), a new stream " \
 	      "refused with REFUSED_STREAM (refuse_stream), an http request or HTTP/1.1 CONNECT answered 503 " \
 	      "(refuse_request), a new transparent flow reset (refuse_connection), a new HTTP/2 connection " \
-	      "answered GOAWAY (goaway).", "action", "stop_reading", "refuse_stream", "refuse_request", \
-	      "refuse_connection", "goaway") \
+	      "answered GOAWAY (goaway), a response the HTTP cache would have stored passed on unstored or a " \
+	      "background revalidation not started (cache_fill).", "action", "stop_reading", "refuse_stream", \
+	      "refuse_request", "refuse_connection", "goaway", "cache_fill") \
 	/* the relay's receive buffers (rxpool.c) */ \
 	VALUE(rxpool_exhausted, counter, "hermes_relay_buffer_pool_exhausted_total", \
 	      "Reads of relayed sockets that found every buffer of the pool (proxy.relay_buffers) held by " \
@@ -458,7 +459,19 @@ enum udp_drop {
 	       "fail_open: proxy or tunnel wanted, no UDP relay.") \
 	/* index: enum udp_drop */ \
 	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
-	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner")
+	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner") \
+	/* the HTTP cache's stale-while-revalidate and memory (hcache.c, hfill.c, overload.c) */ \
+	VALUE(http_cache_swr_served, counter, "hermes_http_cache_stale_while_revalidate_total", \
+	      "Stale responses the HTTP cache served at once within their stale-while-revalidate window (RFC 5861 3); " \
+	      "also counted as hits.") \
+	VALUE(http_cache_bg_revalidations, counter, "hermes_http_cache_background_revalidations_total", \
+	      "Background revalidations the HTTP cache started for stale-while-revalidate, at most one per key at a time.") \
+	VALUE(overload_cache_bytes, gauge, "hermes_overload_cache_bytes", \
+	      "Memory of the HTTP cache: its store (bounded by cache.max_size_mb, not counted against " \
+	      "overload.max_buffer_mb) and the responses being stored now (counted against it).") \
+	VALUE(overload_cache_fill_bytes, gauge, "hermes_overload_cache_fill_bytes", \
+	      "Bytes of the responses the HTTP cache is storing now, counted against overload.max_buffer_mb; from " \
+	      "stage 1 no new one is started.")
 
 /* How many values a list of label values holds (an integer constant). */
 #define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))

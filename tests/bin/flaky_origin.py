@@ -16,7 +16,8 @@ returns JSON {"seen": requests counted since the last arm (control paths exclude
 request body; /headers the request's header lines; /chunked?n=K a chunked body of K lines
 with a trailer X-Trailer: done; /until-close?clean=C a body delimited by the connection's
 close, which over TLS sends close_notify first only when C is 1 (else the TCP close
-alone: a truncation); anything else "ok SEEN\n" (with NAME: "NAME ok SEEN\n"). Every
+alone: a truncation); /coded the same with Transfer-Encoding: x-test (a coding no
+proxy decodes) and max-age=60; anything else "ok SEEN\n" (with NAME: "NAME ok SEEN\n"). Every
 answer carries X-Seen: SEEN (and X-Origin: NAME). /__stats also counts the connections
 accepted ("conns")."""
 import json
@@ -172,6 +173,11 @@ class Handler(socketserver.StreamRequestHandler):
                 self.wfile.flush()
                 if q.get("clean") == "1" and isinstance(self.connection, ssl.SSLSocket):
                     self.connection.unwrap()
+                return
+            elif url.path == "/coded":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x-test\r\nCache-Control: max-age=60\r\n"
+                                 b"X-Seen: %d\r\n\r\ncoded body until the close\n" % seen)
+                self.wfile.flush()
                 return
             else:
                 respond(self.wfile, 200, (NAME + " " if NAME else "").encode() + b"ok %d\n" % seen, xs)

@@ -141,7 +141,7 @@ static void parse(bool response, const char *buf, size_t len, const struct h1_li
 		o->minor = rs.version_minor;
 		o->off[2] = inside(rs.reason, buf, r);
 		o->len[2] = rs.reason.len;
-		CHECK(rs.status >= 100 && rs.status <= 599);
+		CHECK(rs.status >= 100 && rs.status <= 999);
 		CHECK(rs.version_minor == 0 || rs.version_minor == 1);
 		CHECK(!memcmp(buf, "HTTP/1.", 7));
 		for (size_t k = 0; k < rs.reason.len; k++)

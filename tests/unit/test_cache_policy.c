@@ -169,7 +169,13 @@ static bool test_storable(void)
 		{ "HEAD", "", "200 OK", "Cache-Control: max-age=60\r\n", true, CACHE_NS_METHOD },
 		{ "GET", "", "206 Partial Content", "Cache-Control: max-age=60\r\n", true, CACHE_NS_STATUS },
 		{ "GET", "", "304 Not Modified", "Cache-Control: max-age=60\r\n", true, CACHE_NS_STATUS },
-		{ "GET", "", "599 Odd", "Cache-Control: max-age=60\r\n", true, CACHE_NS_STATUS },
+		/* any final status with an explicit lifetime (RFC 9111 3); an unknown one is not
+		 * heuristically cacheable */
+		{ "GET", "", "599 Odd", "Cache-Control: max-age=60\r\n", true, CACHE_STORE_OK },
+		{ "GET", "", "999 Odd", "Cache-Control: max-age=60\r\n", true, CACHE_STORE_OK },
+		{ "GET", "", "999 Odd", "Last-Modified: Sun, 06 Nov 1994 06:49:37 GMT\r\n", true, CACHE_NS_NOT_CACHEABLE },
+		{ "GET", "", "599 Odd", "Cache-Control: max-age=60, must-understand\r\n", true, CACHE_NS_STATUS },
+		{ "GET", "", "100 Continue", "Cache-Control: max-age=60\r\n", true, CACHE_NS_STATUS },
 		{ "GET", "", "299 Odd", "Cache-Control: max-age=60, must-understand\r\n", true, CACHE_NS_STATUS },
 		{ "GET", "", "200 OK", "Cache-Control: max-age=60, no-store\r\n", true, CACHE_NS_NO_STORE },
 		{ "GET", "", "200 OK", "Cache-Control: no-store, must-understand, max-age=9\r\n", true, CACHE_STORE_OK },
@@ -206,6 +212,22 @@ static bool test_storable(void)
 			    "case %u: %s, %s%s%s: got %d, want %d", i, cases[i].method, cases[i].req_fields,
 			    cases[i].status, cases[i].resp_fields, cache_storable(&cf, &req, &rcc, &resp, &cc),
 			    cases[i].want);
+	}
+	/* a route's store_set_cookie: false; RFC 9111 itself allows storing it */
+	{
+		struct hmsg req = head(true, "GET / HTTP/1.1", "Host: a\r\n");
+		struct hmsg resp = RESP("200 OK", "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n");
+		struct cache_cc rcc = cc_of(&req, true), cc = cc_of(&resp, false);
+		struct cache_conf nc = conf;
+
+		ASSERT_TRUE(cache_storable(&conf, &req, &rcc, &resp, &cc) == CACHE_STORE_OK, "Set-Cookie: stored");
+		nc.no_set_cookie = true;
+		ASSERT_TRUE(cache_storable(&nc, &req, &rcc, &resp, &cc) == CACHE_NS_SET_COOKIE,
+			    "Set-Cookie with no_set_cookie: not stored");
+		resp = RESP("200 OK", "Cache-Control: max-age=60\r\n");
+		cc = cc_of(&resp, false);
+		ASSERT_TRUE(cache_storable(&nc, &req, &rcc, &resp, &cc) == CACHE_STORE_OK,
+			    "no Set-Cookie with no_set_cookie: stored");
 	}
 	return true;
 }
@@ -279,6 +301,24 @@ static bool test_lifetime(void)
 		  720, "public allows the heuristic");
 	ASSERT_EQ(lifetime_of(&conf, "200 OK", "Cache-Control: max-age=bogus\r\n"), 0,
 		  "an invalid max-age is stale (RFC 9111 4.2.1)");
+	/* a route's settings: heuristic off, default_ttl_s */
+	{
+		struct cache_conf off = conf, ttl = conf;
+
+		off.heuristic_percent = 0;
+		ttl.default_ttl_s = 300;
+		ASSERT_EQ(lifetime_of(&off, "200 OK", DATE "Last-Modified: Sun, 06 Nov 1994 06:49:37 GMT\r\n"), 0,
+			  "heuristic off: no heuristic lifetime");
+		ASSERT_EQ(lifetime_of(&off, "200 OK", "Cache-Control: max-age=60\r\n"), 60,
+			  "heuristic off: an explicit lifetime holds");
+		ASSERT_EQ(lifetime_of(&ttl, "200 OK", DATE), 300, "default_ttl_s without Last-Modified");
+		ASSERT_EQ(lifetime_of(&ttl, "200 OK", DATE "Last-Modified: Sun, 06 Nov 1994 06:49:37 GMT\r\n"), 300,
+			  "default_ttl_s in place of 10% of Date - Last-Modified");
+		ASSERT_EQ(lifetime_of(&ttl, "200 OK", "Cache-Control: max-age=60\r\n"), 60,
+			  "default_ttl_s never over an explicit lifetime");
+		ASSERT_EQ(lifetime_of(&ttl, "302 Found", DATE), 0, "default_ttl_s only for heuristically cacheable statuses");
+		ASSERT_EQ(lifetime_of(&ttl, "999 Odd", DATE), 0, "an unknown status is not heuristically cacheable");
+	}
 #undef DATE
 	return true;
 }

@@ -510,6 +510,13 @@ static const struct bad_case {
 	  "hedge_on_per_try_timeout", "true or false" },
 	{ "retry unknown key", "http:\n  retry: {hedge: true}\n", 2, "hedge", "hedge_on_per_try_timeout" },
 	{ "num_retries 11", "http:\n  retry: {num_retries: 11}\n", 2, "num_retries", "0..10" },
+	{ "route cache not a boolean", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], cache: maybe}\n", 2,
+	  "cache", "a mapping of enabled, max_object_kb" },
+	{ "route cache unknown key", "http_routes:\n  - {name: a, endpoints: [10.0.0.1:80], cache: {ttl: 5}}\n", 2,
+	  "ttl", "default_ttl_s" },
+	{ "route cache over the store's object limit",
+	  "cache: {max_object_kb: 100}\nhttp_routes:\n  - {name: a, endpoints: [10.0.0.1:80], cache: {max_object_kb: 200}}\n",
+	  3, "over the cache section's max_object_kb (100)", "at most 100" },
 	{ "http max_headers 65", "http:\n  max_headers: 65\n", 2, "http.max_headers", "1..64" },
 	{ "rule without action", "policy:\n  - match: 10.0.2.0/24\n    action: pass\n"
 	  "  - match: 10.0.3.0/24\n", 4, "action", "has no" },
@@ -867,6 +874,11 @@ static bool test_http_routes(void)
 		"    endpoints: [10.77.1.3:80]\n"
 		"  - {name: h1tls, endpoints: [10.77.1.4:443], upstream_tls: true, tls_name: 10.77.1.4}\n"
 		"  - {name: h2tls, endpoints: [10.77.1.5:443], upstream_protocol: h2, upstream_tls: true}\n"
+		"  - {name: c, endpoints: [10.77.1.6:80], cache: {max_object_kb: 8, heuristic: false, store_set_cookie: false,\n"
+		"     default_ttl_s: 60}}\n"
+		"  - {name: off, endpoints: [10.77.1.6:80], cache: false}\n"
+		"  - {name: on, endpoints: [10.77.1.6:80], cache: true}\n"
+		"cache: {max_object_kb: 512}\n"
 		"tls: {cert: /etc/hermes/a.crt, key: /etc/hermes/a.key, ca: /etc/hermes/ca.crt}\n"
 		"http:\n"
 		"  max_headers: 32\n"
@@ -881,7 +893,7 @@ static bool test_http_routes(void)
 		fprintf(stderr, "  message: %s\n", err);
 		return false;
 	}
-	ok &= ASSERT_EQ(cfg.n_http_routes, 4, "n_http_routes");
+	ok &= ASSERT_EQ(cfg.n_http_routes, 7, "n_http_routes");
 	r = &cfg.http_routes[0];
 	ok &= ASSERT_TRUE(!strcmp(r->name, "api") && !strcmp(r->host, "api.example") && !strcmp(r->path_prefix, "/v1"),
 			  "name, host, path_prefix");
@@ -911,6 +923,17 @@ static bool test_http_routes(void)
 	ok &= ASSERT_EQ(cfg.http.max_headers, 32, "http.max_headers");
 	ok &= ASSERT_TRUE(!cfg.http.via, "http.via");
 	ok &= ASSERT_EQ(cfg.http.max_head, 16384, "http.max_head_bytes default");
+	/* cache: the cache section's settings where the route gave none */
+	r = &cfg.http_routes[1];
+	ok &= ASSERT_TRUE(!r->cache.enabled && r->cache.max_object_kb == 512 && r->cache.heuristic &&
+			  r->cache.store_set_cookie && !r->cache.default_ttl_s, "no cache: the cache section's");
+	r = &cfg.http_routes[4];
+	ok &= ASSERT_TRUE(r->cache.enabled && r->cache.max_object_kb == 8 && !r->cache.heuristic &&
+			  !r->cache.store_set_cookie && r->cache.default_ttl_s == 60, "cache: a mapping (enabled)");
+	r = &cfg.http_routes[5];
+	ok &= ASSERT_TRUE(!r->cache.enabled && r->cache.max_object_kb == 512 && r->cache.heuristic, "cache: false");
+	r = &cfg.http_routes[6];
+	ok &= ASSERT_TRUE(r->cache.enabled && r->cache.store_set_cookie, "cache: true");
 	config_free(&cfg);
 	config_defaults(&cfg);
 	ok &= ASSERT_EQ(cfg.http.retry.num_retries, 0, "embedded default: no retries");

@@ -434,7 +434,8 @@ static bool test_responses(void)
 	ok &= ASSERT_SLICE(rs.reason, "\tOK caf\xc3\xa9 ", "reason kept as sent");
 
 	ok &= rs_err(S("HTTP/1.1 099 Low\r\n\r\n"), -EBADMSG);
-	ok &= rs_err(S("HTTP/1.1 600 High\r\n\r\n"), -EBADMSG);
+	ok &= rs_ok(S("HTTP/1.1 999 Odd\r\n\r\n"), &rs);
+	ok &= ASSERT_EQ(rs.status, 999, "999: any 3 digits (RFC 9112 4)");
 	ok &= rs_err(S("HTTP/1.1 20 Short\r\n\r\n"), -EBADMSG);
 	ok &= rs_err(S("HTTP/1.1 2000 Long\r\n\r\n"), -EBADMSG);
 	ok &= rs_err(S("HTTP/1.1 2a0 X\r\n\r\n"), -EBADMSG);
@@ -554,6 +555,27 @@ static bool test_body_framing(void)
 	ok &= framing_bad("Transfer-Encoding: xchunked\r\n");
 	ok &= framing_bad("Transfer-Encoding: chunked x\r\n");
 	return ok;
+	/* a response: a coding hermesd does not decode, without chunked, ends with the
+	 * connection (RFC 9112 6.3 rule 4) */
+	{
+		static char buf[256];
+		struct h1_response rs;
+		long long cl = -2;
+		bool ch = true, coded = false;
+		int n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
+
+		ok &= ASSERT_EQ(h1_parse_response(buf, (size_t)n, NULL, &rs), n, "response head");
+		ok &= ASSERT_EQ(h1_resp_body_framing(rs.headers, rs.n_headers, &cl, &ch, &coded), 0, "gzip: close-delimited");
+		ok &= ASSERT_TRUE(coded && !ch && cl == -1, "gzip: coded, not chunked, no length");
+		n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+		ok &= ASSERT_EQ(h1_parse_response(buf, (size_t)n, NULL, &rs), n, "response head");
+		ok &= ASSERT_EQ(h1_resp_body_framing(rs.headers, rs.n_headers, &cl, &ch, &coded), 0, "gzip, chunked");
+		ok &= ASSERT_TRUE(!coded && ch, "gzip, chunked: chunked framing");
+		n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n");
+		ok &= ASSERT_EQ(h1_parse_response(buf, (size_t)n, NULL, &rs), n, "response head");
+		ok &= ASSERT_EQ(h1_resp_body_framing(rs.headers, rs.n_headers, &cl, &ch, &coded), -EBADMSG,
+				"a coding with Content-Length stays an error");
+	}
 }
 
 static bool auth_ok(const char *s, int family, const char *addr, int port)

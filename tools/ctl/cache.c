@@ -106,6 +106,8 @@ static const char *const stat_names[][2] = {
 	{ "hermes_http_cache_invalidations_total", "invalidations" },
 	{ "hermes_http_cache_evictions_total", "evictions" },
 	{ "hermes_http_cache_purged_total", "purged" },
+	{ "hermes_http_cache_stale_while_revalidate_total", "stale_while_revalidate" },
+	{ "hermes_http_cache_background_revalidations_total", "background_revalidations" },
 	{ "hermes_http_cache_bytes", "bytes" },
 	{ "hermes_http_cache_objects", "objects" },
 };

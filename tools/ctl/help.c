@@ -123,7 +123,8 @@ static const struct help_entry help_entries[] = {
 "        \"URL: N purged\" per URL (N is 0 when nothing was stored, which is not\n"
 "        an error). Asks hermesd's admin endpoint (POST /cache/purge?url=URL),\n"
 "        so hermesd must be running; fails with hermesd's reason when its cache\n"
-"        is off (cache.enabled; exit 1) or a URL is not one the cache can key\n"
+"        is off (no store: cache.enabled is false and no route's cache: has\n"
+"        turned it on yet; exit 1) or a URL is not one the cache can key\n"
 "        (exit 2).\n"
 "        --json prints [{\"url\", \"purged\"}, ...].\n", 0 },
 	{ "cache stats", "cache stats [--json]",
@@ -132,9 +133,11 @@ static const struct help_entry help_entries[] = {
 "        stored response), stale_served (stale-if-error), stores, collapsed\n"
 "        (requests that followed a response being stored instead of going\n"
 "        upstream), fill_resumes, invalidations (by unsafe requests),\n"
-"        evictions (LRU), purged (by cache purge), and bytes and objects held\n"
-"        now. Counters are 0 when the cache is off. --json prints one object\n"
-"        with those names.\n", 0 },
+"        evictions (LRU), purged (by cache purge), stale_while_revalidate\n"
+"        (stale responses served at once, revalidated in the background),\n"
+"        background_revalidations, and bytes and objects held now. Counters\n"
+"        are 0 when the cache is off. --json prints one object with those\n"
+"        names.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
