@@ -5,7 +5,8 @@
  * ways. Nothing is ever truncated: a datagram over udp.max_datagram is dropped and
  * counted. Reads are non-blocking after each multishot poll completion, until the socket
  * is drained (the relay sockets: UDP_BATCH datagrams a recvmmsg, until a short batch) or
- * UDP_BURST datagrams were read (then a NOP brings the loop back to the socket). Two relay sockets
+ * UDP_BURST datagrams (a relay socket: or UDP_BURST_BYTES) were read in the loop's turn (then a
+ * NOP brings the loop back to the socket in the next one). Two relay sockets
  * on the same port: IPv4 (slots 127.72.X.Y) and IPv6 (slots fd48:72::PORT:SLOT, local by the
  * route of udp_route.c while that socket is open); a flow answers from the one it came
  * in on. A flow whose rule says `tunnel` has no socket: its datagrams go to its
@@ -43,14 +44,27 @@
 /* Datagrams one socket may relay per loop turn: a busy sender must not keep the loop
  * from everything else. The rest waits for a NOP's completion, in the next turn. */
 #define UDP_BURST 256
+/* Bytes a relay socket's reads may take in one loop turn. A tunnel flow's datagrams wait in
+ * its stream's queue (udp.tunnel_queue_bytes) for the session, which sends at most
+ * SESS_OBUF_MAX (256 KiB) and a frame a turn: read faster than that, the backlog that a
+ * stall of the loop left in the socket moved into the queue and overflowed it (counted
+ * queue_full) while the TCP connection had room. At 1 Gb/s of 1200-byte datagrams, 256
+ * datagrams a burst and up to 4 bursts a turn (each poll completion of a slow turn read
+ * one) put 300 KiB to 1.2 MiB a turn into a queue that drained 260 KiB a turn. Left in
+ * the socket instead (UDP_RELAY_RCVBUF), the backlog goes out as fast as the session
+ * sends it. */
+#define UDP_BURST_BYTES (128 * 1024)
 /* Datagrams one recvmmsg of a relay socket takes: a burst of small datagrams costs a
  * call per UDP_BATCH, and a short batch says the socket is drained (no EAGAIN call) */
 #define UDP_BATCH 16
 /* Receive buffers: the relay socket takes the bursts of every app at once, a flow's
  * upstream socket its destination's answers to a burst (with the default 208 KiB, 144 of
  * the answers to a burst of 1024 small datagrams were dropped by the kernel). A limit,
- * not an allocation: memory is taken only while datagrams wait. */
-#define UDP_RELAY_RCVBUF (4 << 20)
+ * not an allocation: memory is taken only while datagrams wait. The relay socket's is
+ * also what holds a backlog while the loop does not run (the kernel doubles it and
+ * charges about 2.3 KiB a 1200-byte datagram: 16 MiB asked hold 140 ms at 1 Gb/s; 4 MiB
+ * held 35 ms, and a loop stopped for 40 ms lost 3 to 8% of such a flow there). */
+#define UDP_RELAY_RCVBUF (16 << 20)
 #define UDP_FLOW_RCVBUF (1 << 20)
 
 struct udp_relay;
@@ -61,7 +75,7 @@ struct udp_rsock {
 	int fd;                  /* -1: not open */
 	bool v6;
 	bool polling;
-	bool more_armed;
+	bool more_armed;         /* op_more (a NOP) in flight: this turn's burst was read */
 	struct loop_op op_poll;
 	struct loop_op op_more;
 };
@@ -349,11 +363,12 @@ static void relay_read(struct udp_rsock *rs)
 {
 	struct udp_relay *r = rs->r;
 	struct udp_batch b;
+	size_t bytes = 0;
 
 	for (int done = 0;;) {
 		int n;
 
-		if (done >= UDP_BURST) {
+		if (done >= UDP_BURST || bytes >= UDP_BURST_BYTES) {
 			if (!rs->more_armed) {
 				io_uring_prep_nop(loop_sqe(r->lp, &rs->op_more, relay_more));
 				rs->more_armed = true;
@@ -390,6 +405,7 @@ static void relay_read(struct udp_rsock *rs)
 				continue;
 			}
 			relay_one(rs, &b.from[i], slot, b.iov[i].iov_base, b.m[i].msg_len);
+			bytes += b.m[i].msg_len;
 		}
 		if (n < UDP_BATCH)
 			return; /* a short batch: the socket is drained, no call to learn EAGAIN */
@@ -478,7 +494,9 @@ static void relay_polled(struct loop *lp, struct loop_op *op, const struct io_ur
 	(void)lp;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		rs->polling = false;
-	if (cqe->res >= 0)
+	/* with a NOP in flight this turn's burst was read (a slow turn finds several poll
+	 * completions): the NOP reads on, in the next turn */
+	if (cqe->res >= 0 && !rs->more_armed)
 		relay_read(rs);
 	if (!rs->polling && rs->fd >= 0 && !lp->stop)
 		relay_arm(rs);

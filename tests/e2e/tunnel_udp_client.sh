@@ -117,7 +117,7 @@ assert_ge "$((N * 1316))" "$(cstat bytes_total 'direction="to_app"')" "payload b
 # TLS records; the far end reads them where they lie (a cut one completed apart) and sends
 # runs of one size (a shorter one last) in GSO sends: every datagram intact and in order
 g0=$(ns_s curl -s http://127.0.0.1:15000/stats | awk '$1 == "hermes_tunnel_udp_gso_sends_total" { print $2 }')
-NB=600 # at most 1 MiB (udp.tunnel_queue_bytes) waits for the stream's answer
+NB=600 # at most udp.tunnel_queue_bytes (4 MiB) waits for the stream's answer
 out=$(in_app "$PY" "$UDPAPP" --timeout 2 stream 10.77.1.3 7001 "$NB" 20000 --sizes 1316,1316,1316,1316,700,1316,1316,64,1200,8)
 say "$out"
 assert_eq "stream sent $NB got $NB lost 0 dup 0 reordered 0 short 0" "$out" \

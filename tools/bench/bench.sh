@@ -111,8 +111,13 @@
 #                  one CPU like rtt1 (build/bench/udpping): RTT p50/p99/p99.9, requests
 #                  lost (no reply within 200 ms)
 #   udpbulk        iperf3 -u, 1200-byte datagrams, one flow at 500 Mb/s and at 1 Gb/s
-#                  (1 s each): rate received, loss %, and the CPU the
-#                  configuration's proxy processes used (% of one CPU, schedstat)
+#                  (1 s each): rate received, loss %, the CPU the configuration's
+#                  proxy processes used (% of one CPU, schedstat), and where datagrams
+#                  were dropped meanwhile: by the kernel on A and on C (UDP
+#                  RcvbufErrors + SndbufErrors of the namespace: on A hermesd's relay
+#                  socket, on C the iperf3 server's socket and the far hermesd's) and
+#                  by A's and C's hermesd (the sums of hermes_udp_drops_total,
+#                  hermes_tunnel_udp_client_drops_total, hermes_tunnel_udp_drops_total)
 #   udpsearch      the highest offered rate (iperf3 -u, 1200 B, 1 s a step, at most
 #                  UDP_SEARCH_STEPS steps from 1 Gb/s, doubling or halving, then
 #                  bisecting) that arrives with < 0.1% loss and >= 95% of it received
@@ -148,11 +153,17 @@
 # h2load c10000 cachehit udprtt udpbulk udpsearch; the quick-mode and round limits above still apply; for bisecting one
 # row, with BENCH_CONFIGS and BENCH_BASE), BENCH_RT=1 (the flows1000 load's pingpong
 # client and server and every proxy process of the configuration run SCHED_FIFO, priority
-# 10, for that load only: on a machine where other work runs, the scheduler's choice of
+# 10, for that load only; so do the iperf3 -u client and servers and the proxies during
+# the udpbulk and udpsearch loads: on a machine where other work runs, the scheduler's choice of
 # who waits otherwise decides that row (its spread was +-100% and more beside test runs
 # at load 5-15, +-7 to 30% with BENCH_RT=1); it measures the proxy with the CPU to
 # itself, not what an application sees beside other work. The kernel's RT throttling
 # (sched_rt_runtime_us) still leaves the rest of the machine 5%.)
+# BENCH_UDP_STALL_MS=N (0..1000, 0: none): during every iperf3 -u measurement of a configuration
+# with a hermesd on A, that hermesd is stopped (SIGSTOP) three times for N ms, 0.6 s in and
+# 0.1 s apart, as a loop that the scheduler does not run would be: what the path loses to
+# the backlog (with BENCH_RT=1 nothing else stops it; the samples are those of a stalled
+# run, not the path's own).
 # Everything it creates (namespaces, cgroup, pin roots, processes) is removed on exit,
 # also on failure or Ctrl-C (common.sh's cleanup). tools/bench/bench.sh --help prints this.
 #
@@ -324,10 +335,17 @@ for l in ${BENCH_LOADS:-}; do
 	esac
 done
 want_load() { [ -z "${BENCH_LOADS:-}" ] || case " $BENCH_LOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-# BENCH_RT=1: the 1000-flow load's client, server and proxies run SCHED_FIFO (RT_PRIO)
+# BENCH_RT=1: the 1000-flow load's client, server and proxies run SCHED_FIFO (RT_PRIO), and
+# so do the UDP throughput loads' iperf3 -u client and servers and proxies
 case ${BENCH_RT:-} in '' | 0 | no | false) RT=0 ;; *) RT=1 ;; esac
 RT_PRIO=10
 PP_FREE_PID=
+IPERF_U_PIDS=() # the iperf3 -u servers on C
+STALL_MS=${BENCH_UDP_STALL_MS:-0}
+if ! [[ $STALL_MS =~ ^[0-9]{1,4}$ ]] || [ "$STALL_MS" -gt 1000 ]; then
+	echo "bench: BENCH_UDP_STALL_MS must be 0..1000 (ms), got '$STALL_MS'" >&2
+	exit 2
+fi
 # a hermesd that accepted fewer connections than this was not on the path: its round's
 # samples are dropped (a subset of loads may carry only a few connections)
 if [ -n "${BENCH_LOADS:-}" ]; then ACCEPTED_MIN=1; else ACCEPTED_MIN=100; fi
@@ -496,7 +514,9 @@ start_servers() {
 	# iperf3 -u replies from the address its route picks: one server per address, so that a
 	# tunnel's flow to $TGT_TUN hears back from $TGT_TUN
 	bg iperf3-udp-server s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_PROXY
+	IPERF_U_PIDS=("$BG_PID")
 	bg iperf3-udp-server-tun s timeout $SERVER_MAX_SECS iperf3 -s -p $PORT_IPERF_UDP -B $TGT_TUN
+	IPERF_U_PIDS+=("$BG_PID")
 	bg udpping-server s taskset -c "$RTT_CPU" "$BENCHBIN/udpping" server -a 0.0.0.0 -p $PORT_UDPPING -T $SERVER_MAX_SECS
 	CACHE_LOG=$TMP/cache-origin-access.log
 	: >"$CACHE_LOG"
@@ -1386,6 +1406,39 @@ reaped_us() {
 	echo "$sum"
 }
 
+# udp_drops NS: "KERNEL HERMESD", the datagrams dropped so far in NS by the kernel (UDP
+# RcvbufErrors + SndbufErrors: a full socket buffer) and by a hermesd there (its UDP drop
+# counters, every reason; 0 without one)
+udp_drops() {
+	local k h
+	k=$(nsenter --net="/run/netns/$1" cat /proc/net/snmp | awk '$1 == "Udp:" && $2 !~ /^[0-9]+$/ { for (i = 2; i <= NF; i++) col[$i] = i; next }
+		$1 == "Udp:" { print $col["RcvbufErrors"] + $col["SndbufErrors"]; exit }')
+	h=$(nsenter --net="/run/netns/$1" curl -s --max-time 3 "http://127.0.0.1:15000/stats" 2>/dev/null | awk '
+		/^(hermes_udp_drops_total|hermes_tunnel_udp_client_drops_total|hermes_tunnel_udp_drops_total)[{ ]/ { sum += $NF }
+		END { printf "%d\n", sum }')
+	echo "${k:-0} ${h:-0}"
+}
+
+# udp_stall: A's hermesd stopped three times for STALL_MS (BENCH_UDP_STALL_MS), in the
+# background while iperf3 runs; UDP_STALL_PID is that job (empty: none)
+UDP_STALL_PID=
+udp_stall() {
+	UDP_STALL_PID=
+	[ "$STALL_MS" -gt 0 ] && [ -n "$HERMESD_PID" ] || return 0
+	local pid=$HERMESD_PID s
+	s=$(awk -v ms="$STALL_MS" 'BEGIN { printf "%.3f", ms / 1000 }')
+	(
+		sleep 0.6
+		for _ in 1 2 3; do
+			kill -STOP "$pid" 2>/dev/null || exit 0
+			sleep "$s"
+			kill -CONT "$pid"
+			sleep 0.1
+		done
+	) &
+	UDP_STALL_PID=$!
+}
+
 # udp_iperf LOG MBPS: iperf3 -u from the app, one flow of 1200-byte datagrams offered at
 # MBPS Mb/s for UDP_SECS (socket buffers 4 MiB each end, as hermesd's relay has); sets
 # IPERF_U to "SENT RECEIVED LOSS UNDELIVERED" (Mb/s, Mb/s, iperf3's loss: the gaps in the
@@ -1393,14 +1446,29 @@ reaped_us() {
 # when the test ended, in % of those sent: lost, or still queued on the path, which
 # iperf3's loss does not count) and IPERF_U_CPU to
 # the CPU the configuration's proxy processes used meanwhile (% of one CPU over the test's
-# seconds; empty without proxies); returns 1 with IPERF_U the reason when it failed
+# seconds; empty without proxies) and IPERF_U_DROPS to the datagrams dropped meanwhile on A
+# and on C, "A_KERNEL A_HERMESD C_KERNEL C_HERMESD" (udp_drops); returns 1 with IPERF_U the
+# reason when it failed
 udp_iperf() {
-	local log=$1 rate=$2 p0 p1
-	IPERF_U_CPU=
+	local log=$1 rate=$2 p0 p1 rt=() a0 c0 a1 c1
+	IPERF_U_CPU=''
+	IPERF_U_DROPS=''
+	if [ "$RT" = 1 ]; then
+		rt=(chrt -f "$RT_PRIO")
+		rt_pids -f "$RT_PRIO" "${IPERF_U_PIDS[@]}" "${CFG_PIDS[@]}"
+	fi
+	a0=$(udp_drops "$NS_C")
+	c0=$(udp_drops "$NS_S")
 	[ ${#CFG_PIDS[@]} = 0 ] || p0=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
-	in_app timeout -k 2 $((UDP_SECS + 20)) iperf3 -u -c "$UDP_ADDR" -p $((PORT_IPERF_UDP + UDP_OFF)) -b "${rate}M" \
-		-l 1200 -w 4M -t "$UDP_SECS" -J --connect-timeout 3000 >"$log" 2>&1
+	udp_stall
+	in_app timeout -k 2 $((UDP_SECS + 20)) "${rt[@]}" iperf3 -u -c "$UDP_ADDR" -p $((PORT_IPERF_UDP + UDP_OFF)) \
+		-b "${rate}M" -l 1200 -w 4M -t "$UDP_SECS" -J --connect-timeout 3000 >"$log" 2>&1
 	[ ${#CFG_PIDS[@]} = 0 ] || p1=$(($(cpu_us "${CFG_PIDS[@]}") + $(reaped_us "${CFG_PIDS[@]}")))
+	[ -z "$UDP_STALL_PID" ] || wait "$UDP_STALL_PID"
+	[ "$RT" = 1 ] && rt_pids -o 0 "${IPERF_U_PIDS[@]}" "${CFG_PIDS[@]}"
+	a1=$(udp_drops "$NS_C")
+	c1=$(udp_drops "$NS_S")
+	IPERF_U_DROPS=$(echo "$a0 $c0 $a1 $c1" | awk '{ print $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')
 	IPERF_U=$("$PY" -c '
 import json, sys
 try:
@@ -1425,18 +1493,23 @@ print("%.1f %.1f %.4f %.4f %.3f" % (s["bits_per_second"] / 1e6, r["bits_per_seco
 }
 
 m_udpbulk() { # CONFIG RUN MBPS: iperf3 -u at a fixed rate
-	local cfg=$1 run=$2 rate=$3 sent rcv loss und
+	local cfg=$1 run=$2 rate=$3 sent rcv loss und dak dah dck dch
 	if ! udp_iperf "$LOGS/$1-r$2-iperf3u-${3}M.json" "$rate"; then
 		bench_error "$cfg" "$run" "iperf3 -u at $rate Mb/s" "$IPERF_U"
 		return 1
 	fi
 	read -r sent rcv loss und <<<"$IPERF_U"
+	read -r dak dah dck dch <<<"$IPERF_U_DROPS"
 	sample "$cfg" "$run" "udp${rate}_sent_mbps" "$sent"
 	sample "$cfg" "$run" "udp${rate}_mbps" "$rcv"
 	sample "$cfg" "$run" "udp${rate}_loss_pct" "$loss"
 	sample "$cfg" "$run" "udp${rate}_undelivered_pct" "$und"
 	[ -z "$IPERF_U_CPU" ] || sample "$cfg" "$run" "udp${rate}_cpu_pct" "$IPERF_U_CPU"
-	say "  iperf3 -u 1200 B at $rate Mb/s: sent $sent, received $rcv Mb/s, $loss% lost, $und% not received by the end${IPERF_U_CPU:+, proxies $IPERF_U_CPU% of a CPU}"
+	sample "$cfg" "$run" "udp${rate}_drops_a_kernel" "$dak"
+	sample "$cfg" "$run" "udp${rate}_drops_a_hermesd" "$dah"
+	sample "$cfg" "$run" "udp${rate}_drops_c_kernel" "$dck"
+	sample "$cfg" "$run" "udp${rate}_drops_c_hermesd" "$dch"
+	say "  iperf3 -u 1200 B at $rate Mb/s: sent $sent, received $rcv Mb/s, $loss% lost, $und% not received by the end${IPERF_U_CPU:+, proxies $IPERF_U_CPU% of a CPU}; dropped on A: $dak by the kernel, $dah by hermesd; on C: $dck by the kernel, $dch by hermesd"
 }
 
 # m_udpsearch CONFIG RUN: the highest offered rate that arrives with < 0.1% loss and at

@@ -128,6 +128,13 @@ METRICS = [
     ("udp1000_undelivered_pct", "UDP 1200 B at 1 Gb/s: sent but not received by the test's end", "%", "lower", "udp"),
     ("udp1000_sent_mbps", "UDP 1200 B at 1 Gb/s: sent (the sender's own rate)", "Mb/s", "higher", "udp"),
     ("udp1000_cpu_pct", "UDP 1200 B at 1 Gb/s: proxy CPU", "% of a CPU", "lower", "udp"),
+    ("udp1000_drops_a_kernel", "UDP 1200 B at 1 Gb/s: dropped on A by the kernel (full socket buffers)", "count", "lower",
+     "udp"),
+    ("udp1000_drops_a_hermesd", "UDP 1200 B at 1 Gb/s: dropped on A by hermesd (its drop counters)", "count", "lower",
+     "udp"),
+    ("udp1000_drops_c_kernel", "UDP 1200 B at 1 Gb/s: dropped on C by the kernel (the receiver's socket buffer)", "count",
+     "lower", "udp"),
+    ("udp1000_drops_c_hermesd", "UDP 1200 B at 1 Gb/s: dropped on C by hermesd", "count", "lower", "udp"),
     ("udpmax_mbps", "UDP 1200 B: highest rate with < 0.1% loss (received)", "Mb/s", "higher", "udp"),
 ]
 # error counts: no ratio to direct (0 / 0); the rows of the loads below c=10000 are shown
