@@ -26,6 +26,7 @@
 #include "hcache-int.h"
 #include "h2x.h"
 #include "hcache.h"
+#include "hdisk.h"
 #include "hmsg.h"
 #include "http.h"
 #include "http1.h"
@@ -64,13 +65,14 @@ int hcache_init(struct loop *lp)
 		return -ENOMEM;
 	}
 	lp->http->cache = st;
-	return 0;
+	return hdisk_init(lp, st);
 }
 
 void hcache_fini(struct loop *lp)
 {
 	if (!lp->http->cache)
 		return;
+	hdisk_fini(lp);
 	cache_store_free(lp->http->cache);
 	free(lp->http->cache);
 	lp->http->cache = NULL;
@@ -93,13 +95,11 @@ void hcache_release(struct hconn *x)
 	x->cache = NULL;
 }
 
-/* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
+/* The stored head of e parsed (slices into e): parsed once, when e was made. 0 or
+ * -EBADMSG. */
 int hcache_stored_head(const struct cache_entry *e, struct hmsg *h)
 {
-	struct h1_limits lim = { .max_head = e->head_len + 1, .max_line = e->head_len + 1,
-				 .max_headers = H1_HEADERS_CAP };
-
-	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
+	return cache_entry_head(e, h);
 }
 
 /* The slice of a 200's body of len bytes the request's Range asks for: true with
@@ -303,6 +303,8 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
 	e = cache_store_get(st, key, (size_t)kl, req);
 	fl = e ? NULL : hfill_find(lp, key, (size_t)kl, req);
+	if (!e && !fl) /* the disk's copy, read into memory: followed as a fill */
+		fl = hdisk_find(lp, key, (size_t)kl, req);
 	if (fl) {
 		/* being filled: served as it grows (collapsed forwarding) */
 		e = fl->e;
