@@ -246,8 +246,8 @@ struct cfg_cache {
 	uint32_t max_object_kb;       /* a larger response is passed on, not stored */
 	uint32_t fill_stall_ms;       /* a response being stored whose upstream sends nothing
 				       * this long is asked again for the rest (Range) */
-	/* cache.disk: every stored response also written to files in this directory ("":
-	 * memory only), read back on a memory miss and after a restart (hdisk.c) */
+	/* the disk tier: every stored response also written to files in this directory
+	 * ("": memory only), read back on a memory miss and after a restart (hdisk.c) */
 	char disk_path[256];
 	uint32_t disk_max_size_mb;    /* the files' bytes, LRU evicted */
 };

@@ -188,14 +188,6 @@ static const struct cfgp_key udp_keys[] = {
 	  .max = 64 << 20, CFGP_RELOAD },
 };
 
-/* restart: the files are indexed at start, and written by a thread made then */
-static const struct cfgp_key cache_disk_keys[] = {
-	{ .name = "path", .set = cfgp_set_path, CFGP_STRING(cache.disk_path), CFGP_RESTART,
-	  .expect = "an absolute path to a directory only the cache uses, e.g. /var/cache/hermes" },
-	{ .name = "max_size_mb", .set = cfgp_set_u32, CFGP_FIELD(cache.disk_max_size_mb), .min = 1, .max = 1 << 24,
-	  CFGP_RESTART },
-};
-
 /* restart: the store is made at start, its size with it */
 static const struct cfgp_key cache_keys[] = {
 	{ .name = "enabled", .set = cfgp_set_bool, CFGP_FIELD(cache.enabled), CFGP_RESTART, .expect = "true or false" },
@@ -206,7 +198,11 @@ static const struct cfgp_key cache_keys[] = {
 	/* read by each fill as it goes */
 	{ .name = "fill_stall_ms", .set = cfgp_set_u32, CFGP_FIELD(cache.fill_stall_ms), .min = 50, .max = 3600000,
 	  CFGP_RELOAD },
-	{ .name = "disk", .set = cfgp_set_section, .sub = cache_disk_keys, .nsub = ARRAY_SIZE(cache_disk_keys) },
+	/* the disk tier: its files are indexed at start, by a thread made then */
+	{ .name = "disk_path", .set = cfgp_set_path, CFGP_STRING(cache.disk_path), CFGP_RESTART,
+	  .expect = "an absolute path to a directory only the cache uses, e.g. /var/cache/hermes" },
+	{ .name = "disk_max_size_mb", .set = cfgp_set_u32, CFGP_FIELD(cache.disk_max_size_mb), .min = 1,
+	  .max = 1 << 24, CFGP_RESTART },
 };
 
 /* The stages rise in order: each threshold at least the one before. */
@@ -273,7 +269,7 @@ _Static_assert(ARRAY_SIZE(config_top_keys) <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEY
 _Static_assert(ARRAY_SIZE(config_top_keys) + CFGNET_N_LISTENER_KEYS + CFGNET_N_PROXY_KEYS + CFGNET_N_TLS_KEYS +
 		       CFGNET_N_TUNNEL_KEYS + CFGNET_N_INBOUND_KEYS + CFGHTTP_N_KEYS + CFGHTTP2_N_KEYS +
 		       CFGHTTP_N_OUTLIER_KEYS + ARRAY_SIZE(overload_keys) + ARRAY_SIZE(udp_keys) +
-		       ARRAY_SIZE(cache_keys) + ARRAY_SIZE(cache_disk_keys) + ARRAY_SIZE(etcd_keys) <=
+		       ARRAY_SIZE(cache_keys) + ARRAY_SIZE(etcd_keys) <=
 		       CFG_MAX_KEY_LINES,
 	       "raise CFG_MAX_KEY_LINES");
 _Static_assert(CFGNET_N_PROXY_KEYS <= CFGP_MAX_KEYS, "raise CFGP_MAX_KEYS");

@@ -1,4 +1,4 @@
-/* hdisk.c: the HTTP cache's disk tier (hdisk.h, section cache.disk). The loop keeps the
+/* hdisk.c: the HTTP cache's disk tier (hdisk.h, cache.disk_path). The loop keeps the
  * index, a cache_store of entries whose body is in a file (cache_disk.h's format), under
  * the memory store: a response the memory store takes is queued for writing, a memory
  * miss that the index has is read back and followed as a fill, a purge reaches the index
@@ -574,9 +574,9 @@ static void scan_done(struct hdisk *d, struct hdisk_job *j)
 			  d->dir, strerror(-j->err));
 		return;
 	}
-	log_info("http cache: disk %s: index read in %llu ms: %llu objects, %llu bytes (%llu kept within "
-		 "max_size_mb: %llu objects, %llu bytes); %llu corrupt files skipped and removed, %llu unfinished "
-		 "writes removed, %llu files not the cache's left alone",
+	log_info("http cache: disk %s: index read in %llu ms: %llu objects, %llu bytes (kept within max_size_mb "
+		 "%llu: %llu objects, %llu bytes); %llu corrupt files skipped and removed, %llu unfinished writes "
+		 "removed, %llu files not the cache's left alone",
 		 d->dir, (unsigned long long)j->ms, (unsigned long long)j->n_ok, (unsigned long long)j->bytes,
 		 (unsigned long long)d->idx.max_bytes >> 20, (unsigned long long)d->idx.stats.objects,
 		 (unsigned long long)d->idx.stats.bytes, (unsigned long long)j->n_corrupt, (unsigned long long)j->n_temp,
@@ -704,7 +704,7 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 		return 0;
 	if (mkdir(c->disk_path, 0700) && errno != EEXIST) {
 		err = -errno;
-		log_error("http cache: cannot make the disk directory %s (cache.disk.path): %s", c->disk_path,
+		log_error("http cache: cannot make the disk directory %s (cache.disk_path): %s", c->disk_path,
 			  strerror(-err));
 		return err;
 	}
@@ -722,7 +722,7 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 	d->dfd = open(c->disk_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dfd < 0 || faccessat(d->dfd, ".", W_OK | X_OK, AT_EACCESS)) {
 		err = -errno;
-		log_error("http cache: cannot use the disk directory %s (cache.disk.path): %s: it must be a directory "
+		log_error("http cache: cannot use the disk directory %s (cache.disk_path): %s: it must be a directory "
 			  "that hermesd's user may write", c->disk_path, strerror(-err));
 		goto fail;
 	}

@@ -1,4 +1,4 @@
-/* hdisk.h: the HTTP cache's disk tier (hdisk.c, section cache.disk): memory stays the
+/* hdisk.h: the HTTP cache's disk tier (hdisk.c, cache.disk_path): memory stays the
  * front, and every response stored in memory is also written to a file of the
  * directory (as squid's cache_dir and nginx's proxy_cache keep everything on disk), so
  * that what memory evicts, and what was stored before a restart, is read back on a
@@ -17,7 +17,7 @@ struct loop;
 struct cache_store;
 struct hcache_fill;
 
-/* The disk tier under the memory store mem when cache.disk.path is set (else 0 and
+/* The disk tier under the memory store mem when cache.disk_path is set (else 0 and
  * nothing): the directory made if missing, the worker started, the index read in the
  * background (objects become hits as they are read; the count is logged at the end).
  * 0 or -errno (logged: the directory cannot be made, opened or written). */

@@ -239,7 +239,7 @@ struct http_state {
 	struct list h2dn_dirty;   /* HTTP/2 client connections with frames to produce (h2dn.c) */
 	struct cache_store *cache; /* the HTTP cache (section cache; hcache.c), or NULL: off */
 	struct list fills;        /* responses being stored as they arrive (hfill.c) */
-	struct hdisk *disk;       /* the cache's disk tier (cache.disk; hdisk.c), or NULL */
+	struct hdisk *disk;       /* the cache's disk tier (cache.disk_path; hdisk.c), or NULL */
 };
 
 #endif

@@ -459,7 +459,7 @@ enum udp_drop {
 	/* index: enum udp_drop */ \
 	ARRAY(udp_drops, counter, "hermes_udp_drops_total", "UDP datagrams the relay dropped, by reason.", "reason", \
 	      "too_big", "unknown_slot", "max_flows", "socket", "send_failed", "icmp_error", "not_slot", "not_owner") \
-	/* the HTTP cache's disk tier (hdisk.c, section cache.disk) */ \
+	/* the HTTP cache's disk tier (hdisk.c, cache.disk_path) */ \
 	VALUE(http_cache_disk_objects, gauge, "hermes_http_cache_disk_objects", \
 	      "Responses the HTTP cache's disk directory holds (indexed, whole and checked).") \
 	VALUE(http_cache_disk_bytes, gauge, "hermes_http_cache_disk_bytes", \
@@ -469,7 +469,7 @@ enum udp_drop {
 	VALUE(http_cache_disk_writes, counter, "hermes_http_cache_disk_writes_total", \
 	      "Responses written to the disk directory (a file written whole, then renamed into place).") \
 	VALUE(http_cache_disk_evictions, counter, "hermes_http_cache_disk_evictions_total", \
-	      "Files removed, least recently used first, to keep the directory under cache.disk.max_size_mb.") \
+	      "Files removed, least recently used first, to keep the directory under cache.disk_max_size_mb.") \
 	/* index: enum hdisk_error */ \
 	ARRAY(http_cache_disk_errors, counter, "hermes_http_cache_disk_errors_total", \
 	      "Disk cache failures, by kind: write (a file not written: ENOSPC, EIO...), read (a file not read " \
