@@ -110,7 +110,7 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 {
 	struct h1_limits lim = { .max_head = head_len + 1, .max_line = head_len + 1, .max_headers = H1_HEADERS_CAP };
 	struct hmsg h;
-	bool ok = h1_parse_response(head, head_len, &lim, &h) == (int)head_len;
+	bool ok = !st->bare && h1_parse_response(head, head_len, &lim, &h) == (int)head_len;
 	size_t nh = ok ? h.n_headers : 0;
 	size_t extra = nh * sizeof(struct h1_header) + klen + vnlen + vklen + head_len + 4;
 	struct cache_entry *e;

@@ -74,6 +74,8 @@ struct cache_store {
 	uint64_t max_bytes, max_object_bytes;
 	struct cache_stats stats;
 	struct siphash_key seed;         /* the buckets' hash key, drawn at init */
+	bool bare;                       /* entries keep no parsed head (an index whose
+					  * heads are only copied, never served from) */
 	/* A second tier (the disk cache's index: hdisk.c), or NULL: a purge or an
 	 * invalidation of keys removes them there too. */
 	struct cache_store *below;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ struct hdisk {
 	pthread_mutex_t mu;     /* guards todo, done and stop */
 	pthread_cond_t cv;
 	struct list todo, done;
-	bool stop;
+	bool stop;              /* also read unlocked by the worker between files (atomic) */
 	uint64_t next_id;       /* the worker's */
 	struct loop_op op;      /* read of efd */
 	uint64_t count;
@@ -298,7 +299,7 @@ static void do_scan(struct hdisk *d, struct hdisk_job *j)
 			close(fd);
 		return;
 	}
-	while ((de = readdir(dir)) && !d->stop) {
+	while ((de = readdir(dir)) && !__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		uint64_t id;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -328,7 +329,8 @@ static void do_scan(struct hdisk *d, struct hdisk_job *j)
 		}
 	}
 	closedir(dir);
-	qsort(recs, n, sizeof(*recs), rec_cmp);
+	if (n)
+		qsort(recs, n, sizeof(*recs), rec_cmp);
 	for (size_t i = 0; i < n; i++)
 		post(d, recs[i], (i & 255) == 255);
 	free(recs);
@@ -359,7 +361,7 @@ static void *worker(void *arg)
 			do_write(d, j);
 			break;
 		case HD_READ:
-			if (d->stop)
+			if (__atomic_load_n(&d->stop, __ATOMIC_RELAXED))
 				j->err = -ECANCELED; /* nobody waits for it */
 			else
 				do_read(d, j);
@@ -692,6 +694,27 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 	return fl;
 }
 
+/* With `user:`, hermesd writes the files after it switched to that user, without
+ * CAP_DAC_OVERRIDE or CAP_CHOWN (the unit's bounding set): the directory must be that
+ * user's (or writable by its group or by all). 0, or -EACCES (logged). */
+static int user_may_write(struct loop *lp, int dfd, const char *path)
+{
+	const char *user = lp->cfg->user;
+	struct passwd *pw;
+	struct stat sb;
+
+	if (!user[0])
+		return 0;
+	pw = getpwnam(user);
+	if (!pw || fstat(dfd, &sb))
+		return 0; /* the user is checked at start (validate.c) */
+	if (sb.st_uid == pw->pw_uid || (sb.st_gid == pw->pw_gid && (sb.st_mode & S_IWGRP)) || (sb.st_mode & S_IWOTH))
+		return 0;
+	log_error("http cache: the disk directory %s (cache.disk_path) is not writable by user %s, whom hermesd "
+		  "becomes once set up: make it theirs (install -d -o %s -m 0700 %s)", path, user, user, path);
+	return -EACCES;
+}
+
 int hdisk_init(struct loop *lp, struct cache_store *mem)
 {
 	const struct cfg_cache *c = &lp->cfg->cache;
@@ -726,6 +749,8 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 			  "that hermesd's user may write", c->disk_path, strerror(-err));
 		goto fail;
 	}
+	if ((err = user_may_write(lp, d->dfd, c->disk_path)))
+		goto fail;
 	err = cache_store_init(&d->idx, (uint64_t)c->disk_max_size_mb << 20, UINT64_MAX);
 	if (err)
 		goto fail;
@@ -739,6 +764,7 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 	pthread_cond_init(&d->cv, NULL);
 	list_init(&d->todo);
 	list_init(&d->done);
+	d->idx.bare = true;
 	d->idx.on_drop = idx_dropped;
 	d->idx.hook_arg = d;
 	/* the listing first: no write is made before every old name is known */
