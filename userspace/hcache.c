@@ -334,9 +334,11 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		x->cache->not_modified = false; /* only for an answer from the store now */
 		/* the origin may say it has not changed (304), or fail (stale-if-error):
 		 * kept for those answers */
-		if (!fl && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
+		/* (a disk tier's load, fl without a filler, is kept for stale-if-error once
+		 * read, but asks no 304: one could come before its body, hdisk.h) */
+		if ((!fl || !fl->filler) && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
-			x->cache->validators = !cond && !add_validators(x, &sh);
+			x->cache->validators = !cond && !fl && !add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}
@@ -521,7 +523,7 @@ bool hcache_stale_on_error(struct loop *lp, struct hconn *x, int status)
 	struct hmsg sh;
 	int64_t age;
 
-	if (!e || hcache_stored_head(e, &sh))
+	if (!e || e->loading || hcache_stored_head(e, &sh))
 		return false;
 	cache_cc_head(&sh, false, &cc);
 	age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());

@@ -513,6 +513,7 @@ static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry
 	if (!fl->purged)
 		list_del(&fl->link);
 	fl->done = ok;
+	e->loading = !ok;
 	if (ok && !fl->purged && !cache_store_newer(d->mem, e)) {
 		if (ie->linked) {
 			cache_entry_get(ie);
@@ -681,6 +682,7 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 		return NULL;
 	}
 	e->file_id = ie->file_id; /* not to be written again */
+	e->loading = true;
 	fl->e = e;
 	fl->total = ie->file_body;
 	list_init(&fl->readers);

@@ -6,7 +6,8 @@
 # cache's are put beside them; the origin stops. hermesd starts again: its index skips and
 # removes the damaged and torn files, removes the temporary one, leaves the other alone
 # (all logged and counted), and the intact response is served from disk (byte-exact, with
-# Age) while the origin is down; the damaged one is not served. A body damaged after the
+# Age) while the origin is down; the damaged one is not served; a stale one with
+# stale-if-error answers in place of the origin's failure. A body damaged after the
 # start is found when read (checksum): that client is reset, the file removed. A purge by URL removes the
 # disk copy too (its file goes, the next GET is not a hit). hermesctl cache stats shows the
 # disk counters. Origin: tests/bin/fill_origin.py (Cache-Control: max-age=60).
@@ -25,6 +26,8 @@ cache:
   max_object_kb: 512
   disk_path: $TMP/disk
   disk_max_size_mb: 1
+http:
+  retry: {retry_on: [connect-failure], num_retries: 2, backoff_base_ms: 20}
 YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
@@ -52,11 +55,15 @@ assert_ge 3 "$(stat_value hermes_http_cache_disk_evictions_total)" "disk evictio
 [ -z "$(file_of /big1.bin?)" ] || die "the oldest response's file was not evicted"
 say "ok: $(find "$TMP/disk" -name '*.hc' | wc -l) files, $(files_bytes) bytes within 1 MB; oldest evicted"
 
-# 2. two more stored, hermesd stopped, the directory damaged by hand
+# 2. three more stored (one fresh for a second only, stale-if-error for ten minutes),
+# hermesd stopped, the directory damaged by hand
+SIE="$URL/sie.bin?size=30000&cc=max-age%3D1%2C%20stale-if-error%3D600"
 for n in keep bad; do
 	in_app curl -sS --max-time 5 -o /dev/null "$URL/$n.bin?size=50000" || die "GET $n.bin failed"
 done
-wait_until 5 writes_at_least 10 || die "keep.bin and bad.bin were not written to disk"
+in_app curl -sS --max-time 5 -o /dev/null "$SIE" || die "GET sie.bin failed"
+sie_at=$(now_ms)
+wait_until 5 writes_at_least 11 || die "keep.bin, bad.bin and sie.bin were not written to disk"
 wait_until 5 files_within 1048576 || die "the directory holds $(files_bytes) bytes of files, over its 1 MB"
 stop_hermesd TERM 10
 n=$(find "$TMP/disk" -name '*.hc' | wc -l)
@@ -98,6 +105,13 @@ code=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/bad.bin
 case $code in 5??) ;; *) die "the damaged response answered $code: it was served" ;; esac
 say "ok: served from disk after a restart with the origin down; the damaged one not ($code)"
 
+# 3a. stale on disk, the origin down: stale-if-error answers with the disk's copy
+while [ "$(now_ms)" -lt $((sie_at + 1500)) ]; do sleep 0.05; done # stale by now (bounded: 1.5 s)
+in_app curl -sS --max-time 5 -D "$TMP/sie.h" -o "$TMP/sie.got" "$SIE" || die "GET sie.bin with the origin down failed"
+assert_file_match "$TMP/sie.h" '^HTTP/1.1 200' "stale sie.bin from disk in place of the origin's failure"
+cmp -s "$TMP/sie.got" "$TMP/www/sie.bin" || die "sie.bin from disk differs from the origin's"
+assert_eq 1 "$(stat_value hermes_http_cache_stale_if_error_total)" "stale-if-error answers"
+
 # 3b. a body damaged after the index was read: found when read (its checksum), the client
 # reset (its head had gone), the file removed; nothing else disturbed
 big=$(file_of /big8.bin?)
@@ -118,7 +132,7 @@ code=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/keep.bi
 case $code in 5??) ;; *) die "keep.bin answered $code after its purge, the origin down" ;; esac
 out=$(hermesctl cache stats 2>&1) || die "cache stats failed: $out"
 assert_match "$out" "disk_objects +$((n - 3))" "cache stats shows the disk objects"
-assert_match "$out" 'disk_reads +1' "cache stats shows the disk reads"
+assert_match "$out" 'disk_reads +2' "cache stats shows the disk reads"
 say "ok: purged from disk"
 
 pass
