@@ -46,8 +46,6 @@ struct cache_entry {
 	 * so that a hit does not parse it again; head_ok false when it did not parse */
 	bool head_ok;
 	bool purged;                     /* left the store by a purge or an invalidation */
-	bool loading;                    /* its body is still being read from disk (or that
-					  * failed): not whole, not to be served or refreshed */
 	int status, version_minor;
 	struct h1_slice reason;
 	unsigned n_hdrs;

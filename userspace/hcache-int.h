@@ -58,6 +58,8 @@ struct hcache_req {
 	char if_range[64];        /* its If-Range value ("": none) */
 	int64_t req_time;         /* the request went out (RFC 9111 4.2.3 request_time) */
 	bool get, unsafe;
+	bool cond;                /* the request has its own If-None-Match / If-Modified-Since
+				   * (kept while it waits for a disk read: hcache_loaded) */
 	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
 	char key[];
 };
@@ -67,6 +69,10 @@ struct hcache_req {
 void hcache_sync(struct loop *lp);
 /* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
 int hcache_stored_head(const struct cache_entry *e, struct hmsg *h);
+/* The disk read x waited for ended (hdisk.c; x no longer follows it): e, whole, is
+ * served or validated as a lookup would; NULL (the read failed, or was purged) sends x
+ * upstream as a miss. */
+void hcache_loaded(struct loop *lp, struct hconn *x, struct cache_entry *e);
 
 /* hfill.c */
 /* The filler's request ends: its readers go on (stored whole) or are reset. */

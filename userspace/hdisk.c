@@ -503,18 +503,19 @@ static void write_done(struct hdisk *d, struct hdisk_job *j)
 }
 
 /* A load ends: its entry into the memory store when whole (unless purged meanwhile, or
- * a later response was stored since), its readers sent the rest or reset. */
+ * a later response was stored since), and the requests waiting for it decided
+ * (hcache_loaded: served, validated, or sent upstream when it failed). */
 static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry *ie, bool ok)
 {
-	struct loop *lp = d->lp;
 	struct cache_entry *e = fl->e;
 	struct hcache_req *r, *t;
 
 	if (!fl->purged)
 		list_del(&fl->link);
 	fl->done = ok;
-	e->loading = !ok;
-	if (ok && !fl->purged && !cache_store_newer(d->mem, e)) {
+	ok = ok && !fl->purged && !cache_store_newer(d->mem, e);
+	cache_entry_get(e); /* across the insert, for the waiting requests */
+	if (ok) {
 		if (ie->linked) {
 			cache_entry_get(ie);
 			e->disk = ie;
@@ -526,17 +527,9 @@ static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry
 	list_for_each_safe(r, t, &fl->readers, rlink) {
 		list_del(&r->rlink);
 		r->follow = NULL;
-		r->cut = !ok;
-		if (r->x->state == HC_CLOSING)
-			continue;
-		if (ok) {
-			http_stream_progress(lp, r->x);
-		} else {
-			log_info("http conn %llu: %s %s: the stored response could not be read from disk: reset",
-				 (unsigned long long)r->x->id, r->x->method, r->x->path);
-			http_conn_close(lp, r->x, true);
-		}
+		hcache_loaded(d->lp, r->x, ok ? e : NULL);
 	}
+	cache_entry_put(d->mem, e);
 	free(fl);
 }
 
@@ -682,7 +675,6 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 		return NULL;
 	}
 	e->file_id = ie->file_id; /* not to be written again */
-	e->loading = true;
 	fl->e = e;
 	fl->total = ie->file_body;
 	list_init(&fl->readers);

@@ -25,11 +25,10 @@ int hdisk_init(struct loop *lp, struct cache_store *mem);
 /* Stops the worker once the writes queued are done; the files stay. */
 void hdisk_fini(struct loop *lp);
 /* A memory miss: when the directory holds a response under key whose Vary names give
- * req its secondary key, a load of it into memory, followed as a fill without a filler
- * (hcache-int.h: its head and length known now, its body as the worker reads it); else
- * NULL. A stale one is fetched again, unconditionally (a 304 could come before its
- * body), and kept for stale-if-error: its entry is marked loading until whole, and
- * only then may it answer. */
+ * req its secondary key, a load of it into memory: a fill without a filler
+ * (hcache-int.h), its head known now, its body as the worker reads it; the requests
+ * that want it wait until it is whole and checked (hcache_park, hcache_loaded), so a
+ * damaged file is a miss, never a reset. Else NULL. */
 struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, const struct hmsg *req);
 
 #endif

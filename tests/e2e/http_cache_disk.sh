@@ -1,16 +1,19 @@
 #!/bin/bash
-# http_cache_disk: the HTTP cache's disk tier (cache.disk_path). Through a 1 MB directory, eight
-# 200 KB responses leave at most 1 MB of files (the oldest removed, counted as disk
-# evictions). Two more are stored; hermesd stops; one file is damaged (a byte of its
-# stored head changed), a torn copy, a leftover temporary file and a file that is not the
-# cache's are put beside them; the origin stops. hermesd starts again: its index skips and
-# removes the damaged and torn files, removes the temporary one, leaves the other alone
-# (all logged and counted), and the intact response is served from disk (byte-exact, with
-# Age) while the origin is down; the damaged one is not served; a stale one with
-# stale-if-error answers in place of the origin's failure. A body damaged after the
-# start is found when read (checksum): that client is reset, the file removed. A purge by URL removes the
-# disk copy too (its file goes, the next GET is not a hit). hermesctl cache stats shows the
-# disk counters. Origin: tests/bin/fill_origin.py (Cache-Control: max-age=60).
+# http_cache_disk: the HTTP cache's disk tier (cache.disk_path). Through a 1 MB
+# directory, eight 200 KB responses leave at most 1 MB of files (the oldest removed,
+# counted as disk evictions). Four more are stored (two fresh for a second only, one of
+# them with stale-if-error); hermesd stops; one file is damaged (a byte of its stored
+# head changed), a torn copy, a leftover temporary file and a file that is not the
+# cache's are put beside them; the origin stops. hermesd starts again: its index skips
+# and removes the damaged and torn files, removes the temporary one, leaves the other
+# alone (all logged and counted), and the intact response is served from disk
+# (byte-exact, with Age) while the origin is down; the damaged one is not served; the
+# stale one with stale-if-error answers in place of the origin's failure. A body damaged
+# after the start is found when read (checksum), before anything is sent: a miss, the
+# file removed. A purge by URL removes the disk copy too (its file goes, the next GET is
+# not a hit). With the origin back, a stale response read from disk is validated (its
+# ETag, a 304) and served refreshed. hermesctl cache stats shows the disk counters.
+# Origin: tests/bin/fill_origin.py (max-age=60, or its cc= parameter; 304s).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -61,9 +64,11 @@ SIE="$URL/sie.bin?size=30000&cc=max-age%3D1%2C%20stale-if-error%3D600"
 for n in keep bad; do
 	in_app curl -sS --max-time 5 -o /dev/null "$URL/$n.bin?size=50000" || die "GET $n.bin failed"
 done
+RV="$URL/rv.bin?size=30000&cc=max-age%3D1"
 in_app curl -sS --max-time 5 -o /dev/null "$SIE" || die "GET sie.bin failed"
+in_app curl -sS --max-time 5 -o /dev/null "$RV" || die "GET rv.bin failed"
 sie_at=$(now_ms)
-wait_until 5 writes_at_least 11 || die "keep.bin, bad.bin and sie.bin were not written to disk"
+wait_until 5 writes_at_least 12 || die "keep.bin, bad.bin, sie.bin and rv.bin were not written to disk"
 wait_until 5 files_within 1048576 || die "the directory holds $(files_bytes) bytes of files, over its 1 MB"
 stop_hermesd TERM 10
 n=$(find "$TMP/disk" -name '*.hc' | wc -l)
@@ -112,13 +117,13 @@ assert_file_match "$TMP/sie.h" '^HTTP/1.1 200' "stale sie.bin from disk in place
 cmp -s "$TMP/sie.got" "$TMP/www/sie.bin" || die "sie.bin from disk differs from the origin's"
 assert_eq 1 "$(stat_value hermes_http_cache_stale_if_error_total)" "stale-if-error answers"
 
-# 3b. a body damaged after the index was read: found when read (its checksum), the client
-# reset (its head had gone), the file removed; nothing else disturbed
+# 3b. a body damaged after the index was read: found when read (its checksum) before
+# anything is sent, so a miss (the origin down: 5xx), the file removed
 big=$(file_of /big8.bin?)
 [ -n "$big" ] || die "big8.bin has no file"
 printf 'Z' | dd of="$big" bs=1 seek=$(($(stat -c %s "$big") - 1)) conv=notrunc status=none
-in_app curl -sS --max-time 5 -o "$TMP/big8.got" "$URL/big8.bin?size=200000" 2>/dev/null &&
-	die "a body damaged on disk was served whole"
+code=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/big8.bin?size=200000" 2>/dev/null)
+case $code in 5??) ;; *) die "a body damaged on disk answered $code, the origin down" ;; esac
 assert_eq 3 "$(stat_value hermes_http_cache_disk_errors_total 'kind="corrupt"')" "corrupt files counted"
 wait_until 5 no_file_of /big8.bin? || die "the damaged file $big was not removed"
 in_app curl -sS --max-time 5 -o /dev/null "$URL/keep.bin?size=50000" || die "keep.bin failed after the damaged read"
@@ -134,5 +139,15 @@ out=$(hermesctl cache stats 2>&1) || die "cache stats failed: $out"
 assert_match "$out" "disk_objects +$((n - 3))" "cache stats shows the disk objects"
 assert_match "$out" 'disk_reads +2' "cache stats shows the disk reads"
 say "ok: purged from disk"
+
+# 5. the origin back: a stale response read from disk is validated (If-None-Match, 304)
+bg origin2 s "$PY" "$TESTBIN/fill_origin.py" 10.77.1.2 8090 "$TMP/www"
+wait_tcp "$NS_S" 10.77.1.2 8090
+in_app curl -sS --max-time 5 -D "$TMP/rv.h" -o "$TMP/rv.got" "$RV" || die "GET rv.bin failed"
+cmp -s "$TMP/rv.got" "$TMP/www/rv.bin" || die "rv.bin revalidated differs from the origin's"
+assert_eq 1 "$(stat_value hermes_http_cache_revalidations_total)" "revalidations (a 304 refreshed the disk's copy)"
+nm=$(ns_s curl -sS --max-time 5 "$URL/__stats" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["not_modified"])')
+assert_eq 1 "$nm" "304s the origin sent"
+say "ok: a stale response from disk validated with a 304"
 
 pass
