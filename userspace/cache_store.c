@@ -366,6 +366,7 @@ int cache_store_purge(struct cache_store *st, const char *key, size_t klen)
 	uint64_t h = key_hash(st, key, klen);
 	int n = 0;
 
+	st->purge_runs++;
 	for (struct cache_entry *e = st->buckets[h & (st->nbuckets - 1)], *next; e; e = next) {
 		next = e->hnext;
 		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen)) {
@@ -382,6 +383,7 @@ int cache_store_purge_if(struct cache_store *st, bool (*match)(const char *key, 
 {
 	int n = 0;
 
+	st->purge_runs++;
 	for (struct cache_entry *e = st->lru_head, *next; e; e = next) {
 		next = e->next;
 		if (match(e->key, e->klen, arg)) {

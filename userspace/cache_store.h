@@ -79,6 +79,8 @@ struct cache_store {
 	/* A second tier (the disk cache's index: hdisk.c), or NULL: a purge or an
 	 * invalidation of keys removes them there too. */
 	struct cache_store *below;
+	uint64_t purge_runs;             /* purge and purge_if calls (a tier's writer can tell
+					  * that one ran while it wrote) */
 	/* Told when an entry comes into the store (inserted) and when one leaves it
 	 * (evicted, replaced, purged; not at cache_store_free), with hook_arg. */
 	void (*on_insert)(struct cache_store *st, struct cache_entry *e);

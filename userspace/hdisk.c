@@ -59,6 +59,7 @@ struct hdisk_job {
 	uint64_t size;          /* the file's bytes */
 	struct cache_entry *e;  /* WRITE: the memory entry; READ: the index entry (a reference each) */
 	struct hcache_fill *fl; /* READ: the load its readers follow */
+	uint64_t purge_runs;    /* WRITE, READ: the index's purge_runs when queued */
 	char *buf;              /* READ: the file (the body at off); REC: the header and strings */
 	size_t off, len;        /* READ: the body; WRITE: the bytes counted in queued */
 	/* SCAN's totals */
@@ -445,6 +446,7 @@ static void mem_inserted(struct cache_store *st, struct cache_entry *e)
 	}
 	cache_entry_get(e);
 	j->kind = HD_WRITE;
+	j->purge_runs = d->idx.purge_runs;
 	j->e = e;
 	j->len = size;
 	d->queued += size;
@@ -486,8 +488,9 @@ static void write_done(struct hdisk *d, struct hdisk_job *j)
 	d->queued -= j->len;
 	if (j->err) {
 		disk_error(d, HDISK_E_WRITE, j->err, "writing", j->id);
-	} else if (!e->linked) {
-		/* purged, invalidated or replaced while it was written: not to come back */
+	} else if (e->purged || (!e->linked && j->purge_runs != d->idx.purge_runs)) {
+		/* purged or invalidated while it was written (or evicted from memory while a
+		 * purge ran, which may have been its): not to come back */
 		queue_unlink(d, j->id);
 	} else {
 		d->lp->st.http_cache_disk_writes++;
@@ -505,7 +508,7 @@ static void write_done(struct hdisk *d, struct hdisk_job *j)
 /* A load ends: its entry into the memory store when whole (unless purged meanwhile, or
  * a later response was stored since), and the requests waiting for it decided
  * (hcache_loaded: served, validated, or sent upstream when it failed). */
-static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry *ie, bool ok)
+static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry *ie, bool ok, bool purge_ran)
 {
 	struct cache_entry *e = fl->e;
 	struct hcache_req *r, *t;
@@ -513,7 +516,8 @@ static void load_end(struct hdisk *d, struct hcache_fill *fl, struct cache_entry
 	if (!fl->purged)
 		list_del(&fl->link);
 	fl->done = ok;
-	ok = ok && !fl->purged && !cache_store_newer(d->mem, e);
+	/* a purge or an invalidation that ran meanwhile may have been this one's */
+	ok = ok && !fl->purged && !purge_ran && !cache_store_newer(d->mem, e);
 	cache_entry_get(e); /* across the insert, for the waiting requests */
 	if (ok) {
 		if (ie->linked) {
@@ -546,7 +550,7 @@ static void read_done(struct hdisk *d, struct hdisk_job *j)
 	} else {
 		d->lp->st.http_cache_disk_reads++;
 	}
-	load_end(d, fl, j->e, !err);
+	load_end(d, fl, j->e, !err, j->purge_runs != d->idx.purge_runs);
 	cache_entry_put(&d->idx, j->e);
 }
 
@@ -680,6 +684,7 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 	list_init(&fl->readers);
 	list_add(&lp->http->fills, &fl->link);
 	j->kind = HD_READ;
+	j->purge_runs = d->idx.purge_runs;
 	j->id = ie->file_id;
 	j->size = ie->charge;
 	j->e = ie; /* cache_store_get's reference */

@@ -475,6 +475,7 @@ static bool test_tiers(void)
 	ASSERT_TRUE(disk.lru_head == d, "a memory hit touched it");
 	/* a purge: both tiers, an object in both counted once */
 	ASSERT_EQ(cache_store_purge(&mem, "http://a/1", 10), 1, "purged once");
+	ASSERT_TRUE(mem.purge_runs == 1 && disk.purge_runs == 1, "a purge run counted in both tiers");
 	ASSERT_TRUE(!present(&mem, "http://a/1") && !present(&disk, "http://a/1"), "gone from both");
 	ASSERT_TRUE(e->purged && d->purged, "marked purged");
 	ASSERT_EQ(dropped, 1, "the lower tier's drop hook (its file goes)");
