@@ -12,7 +12,8 @@
 # after the start is found when read (checksum), before anything is sent: a miss, the
 # file removed. A purge by URL removes the disk copy too (its file goes, the next GET is
 # not a hit). With the origin back, a stale response read from disk is validated (its
-# ETag, a 304) and served refreshed. hermesctl cache stats shows the disk counters.
+# ETag, a 304) and served refreshed. hermesctl cache stats shows the disk counters. A
+# disk_path that is not a directory stops hermesd at start with the reason.
 # Origin: tests/bin/fill_origin.py (max-age=60, or its cc= parameter; 304s).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -149,5 +150,15 @@ assert_eq 1 "$(stat_value hermes_http_cache_revalidations_total)" "revalidations
 nm=$(ns_s curl -sS --max-time 5 "$URL/__stats" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["not_modified"])')
 assert_eq 1 "$nm" "304s the origin sent"
 say "ok: a stale response from disk validated with a 304"
+
+# 6. a disk_path that is not a directory: hermesd refuses to start, saying why
+stop_hermesd TERM 10
+sed "s|disk_path: .*|disk_path: $TMP/www/rv.bin|" "$TMP/hermes.yaml" >"$TMP/bad.yaml"
+launch_hermesd "$NS_C" "$CG/hermesd" "$CG/app" "$PINROOT" "$HERMESD_LOG" info -c "$TMP/bad.yaml"
+wait_until 10 sh -c "! kill -0 $LAUNCH_PID 2>/dev/null" || die "hermesd with a file as its disk_path kept running"
+wait "$LAUNCH_PID"
+assert_ne 0 $? "hermesd's exit status with a file as its disk_path"
+assert_file_match "$HERMESD_LOG" "cannot use the disk directory $TMP/www/rv.bin \\(cache.disk_path\\): Not a directory" \
+	"the reason is logged"
 
 pass
