@@ -438,7 +438,7 @@ static void mem_inserted(struct cache_store *st, struct cache_entry *e)
 	struct hdisk_job *j;
 	size_t size = sizeof(struct cdisk_hdr) + e->klen + e->vnlen + e->vklen + e->head_len + e->body->len;
 
-	if (e->file_id)
+	if (e->file_id || size > d->idx.max_bytes) /* read from a file, or larger than the directory */
 		return;
 	if (d->queued + size > HDISK_QUEUE_MAX || !(j = calloc(1, sizeof(*j)))) {
 		d->lp->st.http_cache_disk_errors[HDISK_E_BUSY]++;
