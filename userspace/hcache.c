@@ -58,8 +58,12 @@ int hcache_init(struct loop *lp)
 	const struct cfg_cache *c = &lp->cfg->cache;
 	struct cache_store *st;
 
-	if (!c->enabled)
+	if (!c->enabled) {
+		if (c->disk_path[0])
+			log_warn("http cache: cache.disk_path %s is set but cache.enabled is false: the disk tier is "
+				 "not used", c->disk_path);
 		return 0;
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st || cache_store_init(st, (uint64_t)c->max_size_mb << 20, (uint64_t)c->max_object_kb << 10)) {
 		free(st);
