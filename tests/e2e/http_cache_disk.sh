@@ -1,14 +1,15 @@
 #!/bin/bash
 # http_cache_disk: the HTTP cache's disk tier (cache.disk_path). Through a 1 MB
 # directory, eight 200 KB responses leave at most 1 MB of files (the oldest removed,
-# counted as disk evictions). Four more are stored (two fresh for a second only, one of
+# counted as disk evictions). Five more are stored (two fresh for a second only, one of
 # them with stale-if-error); hermesd stops; one file is damaged (a byte of its stored
 # head changed), a torn copy, a leftover temporary file and a file that is not the
 # cache's are put beside them; the origin stops. hermesd starts again: its index skips
 # and removes the damaged and torn files, removes the temporary one, leaves the other
 # alone (all logged and counted), and the intact response is served from disk
-# (byte-exact, with Age) while the origin is down; the damaged one is not served; the
-# stale one with stale-if-error answers in place of the origin's failure. A body damaged
+# (byte-exact, with Age; also to an HTTP/2 client) while the origin is down; the damaged
+# one is not served; the stale one with stale-if-error answers in place of the origin's
+# failure. A body damaged
 # after the start is found when read (checksum), before anything is sent: a miss, the
 # file removed. A purge by URL removes the disk copy too (its file goes, the next GET is
 # not a hit). With the origin back, a stale response read from disk is validated (its
@@ -69,7 +70,8 @@ RV="$URL/rv.bin?size=30000&cc=max-age%3D1"
 in_app curl -sS --max-time 5 -o /dev/null "$SIE" || die "GET sie.bin failed"
 in_app curl -sS --max-time 5 -o /dev/null "$RV" || die "GET rv.bin failed"
 sie_at=$(now_ms)
-wait_until 5 writes_at_least 12 || die "keep.bin, bad.bin, sie.bin and rv.bin were not written to disk"
+in_app curl -sS --max-time 5 -o /dev/null "$URL/h2.bin?size=20000" || die "GET h2.bin failed"
+wait_until 5 writes_at_least 13 || die "keep.bin, bad.bin, sie.bin, rv.bin and h2.bin were not written to disk"
 wait_until 5 files_within 1048576 || die "the directory holds $(files_bytes) bytes of files, over its 1 MB"
 stop_hermesd TERM 10
 n=$(find "$TMP/disk" -name '*.hc' | wc -l)
@@ -107,6 +109,11 @@ cmp -s "$TMP/keep.got" "$TMP/www/keep.bin" || die "keep.bin from disk differs fr
 assert_eq 1 "$(stat_value hermes_http_cache_disk_reads_total)" "disk reads"
 in_app curl -sS --max-time 5 -D "$TMP/keep2.h" -o /dev/null "$URL/keep.bin?size=50000" || die "second GET failed"
 assert_eq 1 "$(stat_value hermes_http_cache_disk_reads_total)" "disk reads after a second GET (from memory)"
+in_app curl -sS --max-time 5 --http2-prior-knowledge -D "$TMP/h2.h" -o "$TMP/h2.got" "$URL/h2.bin?size=20000" ||
+	die "an HTTP/2 GET of h2.bin with the origin down failed"
+assert_file_match "$TMP/h2.h" '^HTTP/2 200' "h2.bin from disk to an HTTP/2 client"
+cmp -s "$TMP/h2.got" "$TMP/www/h2.bin" || die "h2.bin from disk differs from the origin's"
+assert_eq 2 "$(stat_value hermes_http_cache_disk_reads_total)" "disk reads after the HTTP/2 GET"
 code=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/bad.bin?size=50000" 2>/dev/null)
 case $code in 5??) ;; *) die "the damaged response answered $code: it was served" ;; esac
 say "ok: served from disk after a restart with the origin down; the damaged one not ($code)"
@@ -138,7 +145,7 @@ code=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/keep.bi
 case $code in 5??) ;; *) die "keep.bin answered $code after its purge, the origin down" ;; esac
 out=$(hermesctl cache stats 2>&1) || die "cache stats failed: $out"
 assert_match "$out" "disk_objects +$((n - 3))" "cache stats shows the disk objects"
-assert_match "$out" 'disk_reads +2' "cache stats shows the disk reads"
+assert_match "$out" 'disk_reads +3' "cache stats shows the disk reads"
 say "ok: purged from disk"
 
 # 5. the origin back: a stale response read from disk is validated (If-None-Match, 304)
