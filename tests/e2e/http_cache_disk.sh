@@ -77,7 +77,7 @@ stop_hermesd TERM 10
 n=$(find "$TMP/disk" -name '*.hc' | wc -l)
 assert_eq 0 "$HERMESD_RC" "hermesd's exit status"
 keep=$(file_of /keep.bin?) bad=$(file_of /bad.bin?)
-[ -n "$keep" ] && [ -n "$bad" ] || die "keep.bin or bad.bin has no file"
+if [ -z "$keep" ] || [ -z "$bad" ]; then die "keep.bin or bad.bin has no file"; fi
 # a byte of bad.bin's stored head ("HTTP/1.1 200" -> "HTTP/1.1 201")
 off=$(grep -a -b -o -m 1 'HTTP/1.1 200' "$bad" | head -n 1 | cut -d: -f1)
 [ -n "$off" ] || die "no stored head found in $bad"
