@@ -73,6 +73,8 @@ struct hdisk {
 	char dir[256];
 	int dfd, efd;
 	pthread_t thread;
+	bool started;           /* the thread runs (from the loop's first turn: hdisk_start) */
+	struct loop_op op_start;
 	pthread_mutex_t mu;     /* guards todo, done and stop */
 	pthread_cond_t cv;
 	struct list todo, done;
@@ -693,25 +695,54 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 	return fl;
 }
 
-/* With `user:`, hermesd writes the files after it switched to that user, without
- * CAP_DAC_OVERRIDE or CAP_CHOWN (the unit's bounding set): the directory must be that
- * user's (or writable by its group or by all). 0, or -EACCES (logged). */
+/* The files are written after hermesd dropped its privileges (the worker starts
+ * then): as `user:` if set, else as root without CAP_DAC_OVERRIDE or CAP_CHOWN (the
+ * unit's bounding set). Either way the directory must be that uid's (or writable by its
+ * group or by all). 0, or -EACCES (logged). */
 static int user_may_write(struct loop *lp, int dfd, const char *path)
 {
 	const char *user = lp->cfg->user;
-	struct passwd *pw;
+	struct passwd *pw = user[0] ? getpwnam(user) : NULL;
+	uid_t uid = pw ? pw->pw_uid : geteuid();
+	gid_t gid = pw ? pw->pw_gid : getegid();
 	struct stat sb;
 
-	if (!user[0])
-		return 0;
-	pw = getpwnam(user);
-	if (!pw || fstat(dfd, &sb))
+	if ((user[0] && !pw) || fstat(dfd, &sb))
 		return 0; /* the user is checked at start (validate.c) */
-	if (sb.st_uid == pw->pw_uid || (sb.st_gid == pw->pw_gid && (sb.st_mode & S_IWGRP)) || (sb.st_mode & S_IWOTH))
+	if (sb.st_uid == uid || (sb.st_gid == gid && (sb.st_mode & S_IWGRP)) || (sb.st_mode & S_IWOTH))
 		return 0;
-	log_error("http cache: the disk directory %s (cache.disk_path) is not writable by user %s, whom hermesd "
-		  "becomes once set up: make it theirs (install -d -o %s -m 0700 %s)", path, user, user, path);
+	if (user[0])
+		log_error("http cache: the disk directory %s (cache.disk_path) is not writable by user %s, whom "
+			  "hermesd becomes once set up: make it theirs (install -d -o %s -m 0700 %s)", path, user, user,
+			  path);
+	else
+		log_error("http cache: the disk directory %s (cache.disk_path) is not writable by uid %u once hermesd "
+			  "dropped CAP_DAC_OVERRIDE: make it its (install -d -o %u -m 0700 %s)", path, (unsigned)uid,
+			  (unsigned)uid, path);
 	return -EACCES;
+}
+
+/* The loop's first turn, after main.c dropped the privileges (capabilities are per
+ * thread: one made before would keep them all): the worker starts. */
+static void hdisk_start(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct hdisk *d = (struct hdisk *)((char *)op - offsetof(struct hdisk, op_start));
+	sigset_t all, old;
+	int err;
+
+	(void)cqe;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&d->thread, NULL, worker, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		log_error("http cache: disk %s: cannot start its thread: %s: the cache stays in memory only", d->dir,
+			  strerror(-err));
+		hdisk_fini(lp);
+		return;
+	}
+	pthread_setname_np(d->thread, "hermesd-disk");
+	d->started = true;
 }
 
 int hdisk_init(struct loop *lp, struct cache_store *mem)
@@ -719,7 +750,6 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 	const struct cfg_cache *c = &lp->cfg->cache;
 	struct hdisk *d;
 	struct hdisk_job *scan;
-	sigset_t all, old;
 	int err;
 
 	if (!c->disk_path[0])
@@ -769,23 +799,13 @@ int hdisk_init(struct loop *lp, struct cache_store *mem)
 	/* the listing first: no write is made before every old name is known */
 	scan->kind = HD_SCAN;
 	list_add_tail(&d->todo, &scan->link);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = -pthread_create(&d->thread, NULL, worker, d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
-		log_error("http cache: disk: cannot start its thread: %s", strerror(-err));
-		scan = NULL; /* freed below, from the list */
-		free(list_first(&d->todo, struct hdisk_job, link));
-		pthread_mutex_destroy(&d->mu);
-		pthread_cond_destroy(&d->cv);
-		goto fail_idx;
-	}
 	mem->below = &d->idx;
 	mem->on_insert = mem_inserted;
 	mem->hook_arg = d;
 	lp->http->disk = d;
 	arm(d);
+	/* jobs wait in todo until then */
+	io_uring_prep_nop(loop_sqe(lp, &d->op_start, hdisk_start));
 	log_info("http cache: disk %s: up to %u MB; reading its index in the background", d->dir,
 		 c->disk_max_size_mb);
 	return 0;
@@ -813,8 +833,13 @@ void hdisk_fini(struct loop *lp)
 	d->stop = true;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->thread, NULL); /* the writes queued are made first */
+	if (d->started)
+		pthread_join(d->thread, NULL); /* the writes queued are made first */
 	take_done(d, &got);
+	while ((j = list_first(&d->todo, struct hdisk_job, link))) { /* never started */
+		list_del(&j->link);
+		list_add_tail(&got, &j->link);
+	}
 	while ((j = list_first(&got, struct hdisk_job, link))) {
 		list_del(&j->link);
 		job_free(d, j);

@@ -14,7 +14,8 @@
 # file removed. A purge by URL removes the disk copy too (its file goes, the next GET is
 # not a hit). With the origin back, a stale response read from disk is validated (its
 # ETag, a 304) and served refreshed. hermesctl cache stats shows the disk counters. A
-# disk_path that is not a directory stops hermesd at start with the reason.
+# disk_path that is not a directory stops hermesd at start with the reason. The disk
+# thread holds no more capabilities than the main thread (it starts after the drop).
 # Origin: tests/bin/fill_origin.py (max-age=60, or its cc= parameter; 304s).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -37,6 +38,14 @@ YAML
 start_hermesd -c "$TMP/hermes.yaml"
 policy_add 10.77.1.0/24 http
 URL=http://10.77.1.2:8090
+
+# the disk thread starts once hermesd dropped its privileges: capabilities are per thread
+disk_tid=$(grep -l '^hermesd-disk$' /proc/"$HERMESD_PID"/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5)
+[ -n "$disk_tid" ] || die "no hermesd-disk thread in hermesd (pid $HERMESD_PID)"
+assert_eq "$(grep CapEff /proc/"$HERMESD_PID"/status)" "$(grep CapEff /proc/"$HERMESD_PID"/task/"$disk_tid"/status)" \
+	"the disk thread's capabilities are the main thread's"
+assert_eq "$(grep CapBnd /proc/"$HERMESD_PID"/status)" "$(grep CapBnd /proc/"$HERMESD_PID"/task/"$disk_tid"/status)" \
+	"the disk thread's bounding set is the main thread's"
 
 # shellcheck disable=SC2317 # called through wait_until
 writes_at_least() { [ "$(stat_value hermes_http_cache_disk_writes_total)" -ge "$1" ] 2>/dev/null; }
