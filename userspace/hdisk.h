@@ -18,9 +18,10 @@ struct cache_store;
 struct hcache_fill;
 
 /* The disk tier under the memory store mem when cache.disk_path is set (else 0 and
- * nothing): the directory made if missing, the worker started, the index read in the
- * background (objects become hits as they are read; the count is logged at the end).
- * 0 or -errno (logged: the directory cannot be made, opened or written). */
+ * nothing): the directory made if missing and checked, the worker started on the
+ * loop's first turn (after the privilege drop: capabilities are per thread), the index
+ * read in the background (objects become hits as they are read; the count is logged at
+ * the end). 0 or -errno (logged: the directory cannot be made, opened or written). */
 int hdisk_init(struct loop *lp, struct cache_store *mem);
 /* Stops the worker once the writes queued are done; the files stay. */
 void hdisk_fini(struct loop *lp);
