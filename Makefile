@@ -161,7 +161,7 @@ $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/too
 CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
 	config_reload.o)
 UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o outlier.o cache_policy.o \
-	cache_key.o cache_store.o)
+	cache_key.o cache_store.o siphash.o cache_disk.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)

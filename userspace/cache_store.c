@@ -1,22 +1,32 @@
 /* cache_store.c: the HTTP cache's in-memory store: a chained hash of entries by primary
- * key, Vary variants side by side in a chain, an LRU list for eviction under a byte
- * limit, reference counts so that an entry being sent outlives its eviction, and the
- * Range rule for slices of a stored body. API in cache_store.h. */
+ * key (SipHash-keyed: the keys are URLs clients choose), Vary variants side by side in a
+ * chain, an LRU list for eviction under a byte limit, reference counts so that an entry
+ * being sent outlives its eviction, and the Range rule for slices of a stored body. The
+ * disk cache's index is a store too (entries whose body is in a file). API in
+ * cache_store.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cache_key.h"
 #include "cache_store.h"
-#include "fnv.h"
 #include "http1.h"
+#include "siphash.h"
 
 
 int cache_store_init(struct cache_store *st, uint64_t max_bytes, uint64_t max_object_bytes)
 {
 	*st = (struct cache_store){ .nbuckets = 64, .max_bytes = max_bytes, .max_object_bytes = max_object_bytes };
+	if (getrandom(&st->seed, sizeof(st->seed), 0) != (ssize_t)sizeof(st->seed))
+		return errno ? -errno : -EIO;
 	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
 	return st->buckets ? 0 : -ENOMEM;
+}
+
+static uint64_t key_hash(const struct cache_store *st, const char *key, size_t klen)
+{
+	return siphash24(&st->seed, key, klen);
 }
 
 static void body_put(struct cache_body *b)
@@ -30,6 +40,7 @@ static void body_put(struct cache_body *b)
 static void entry_free(struct cache_entry *e)
 {
 	body_put(e->body);
+	cache_entry_put(NULL, e->disk);
 	free(e);
 }
 
@@ -71,11 +82,22 @@ static void unlink_entry(struct cache_store *st, struct cache_entry *e)
 	e->linked = false;
 	st->stats.bytes -= e->charge;
 	st->stats.objects--;
+	if (st->on_drop)
+		st->on_drop(st, e);
 	cache_entry_put(st, e);
+}
+
+void cache_store_remove(struct cache_store *st, struct cache_entry *e)
+{
+	if (e->linked) {
+		e->purged = true;
+		unlink_entry(st, e);
+	}
 }
 
 void cache_store_free(struct cache_store *st)
 {
+	st->on_drop = NULL; /* a stop is no eviction: the disk keeps its files */
 	while (st->lru_head)
 		unlink_entry(st, st->lru_head);
 	free(st->buckets);
@@ -86,7 +108,11 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 				    size_t vnlen, const char *vary_key, size_t vklen, const char *head, size_t head_len,
 				    const struct cache_meta *meta)
 {
-	size_t extra = klen + vnlen + vklen + head_len + 4;
+	struct h1_limits lim = { .max_head = head_len + 1, .max_line = head_len + 1, .max_headers = H1_HEADERS_CAP };
+	struct hmsg h;
+	bool ok = !st->bare && h1_parse_response(head, head_len, &lim, &h) == (int)head_len;
+	size_t nh = ok ? h.n_headers : 0;
+	size_t extra = nh * sizeof(struct h1_header) + klen + vnlen + vklen + head_len + 4;
 	struct cache_entry *e;
 	char *p;
 
@@ -102,7 +128,8 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 		return NULL;
 	}
 	e->body->refs = 1;
-	p = (char *)(e + 1);
+	e->hdrs = (struct h1_header *)(e + 1); /* first: aligned as the entry is */
+	p = (char *)(e->hdrs + nh);
 	/* each string NUL-terminated, so that a key can be printed or compared as one */
 #define COPY(dst, len, src, n)              \
 	do {                                \
@@ -115,8 +142,23 @@ struct cache_entry *cache_entry_new(struct cache_store *st, const char *key, siz
 	COPY(e->vary_key, e->vklen, vary_key, vklen);
 	COPY(e->head, e->head_len, head, head_len);
 #undef COPY
+	if (ok) { /* the parse's slices moved into the entry's copy of the head */
+#define REBASE(s) ((s).p = (s).p ? e->head + ((s).p - head) : NULL)
+		e->head_ok = true;
+		e->status = h.status;
+		e->version_minor = h.version_minor;
+		e->reason = h.reason;
+		REBASE(e->reason);
+		e->n_hdrs = (unsigned)nh;
+		for (size_t i = 0; i < nh; i++) {
+			e->hdrs[i] = h.headers[i];
+			REBASE(e->hdrs[i].name);
+			REBASE(e->hdrs[i].value);
+		}
+#undef REBASE
+	}
 	e->refs = 1;
-	e->hash = fnv1a64(key, klen);
+	e->hash = key_hash(st, key, klen);
 	e->charge = sizeof(*e) + extra;
 	e->meta = *meta;
 	return e;
@@ -209,12 +251,59 @@ int cache_store_insert(struct cache_store *st, struct cache_entry *e)
 	st->stats.bytes += e->charge;
 	st->stats.objects++;
 	st->stats.stores++;
+	if (st->on_insert)
+		st->on_insert(st, e);
 	return 0;
+}
+
+int cache_entry_head(const struct cache_entry *e, struct hmsg *h)
+{
+	if (!e->head_ok)
+		return -EBADMSG;
+	h->method = h->target = h->scheme = h->authority = (struct h1_slice){ 0 };
+	h->status = e->status;
+	h->reason = e->reason;
+	h->version_minor = e->version_minor;
+	h->h2 = false;
+	h->body = HMSG_BODY_UNSET;
+	h->length = 0;
+	memcpy(h->headers, e->hdrs, e->n_hdrs * sizeof(*e->hdrs));
+	h->n_headers = e->n_hdrs;
+	return 0;
+}
+
+bool cache_store_newer(struct cache_store *st, const struct cache_entry *e)
+{
+	for (const struct cache_entry *o = st->buckets[e->hash & (st->nbuckets - 1)]; o; o = o->hnext)
+		if (o != e && same_variant(o, e) && o->meta.t.response_time > e->meta.t.response_time)
+			return true;
+	return false;
+}
+
+static void to_front(struct cache_store *st, struct cache_entry *e)
+{
+	if (e == st->lru_head)
+		return;
+	e->prev->next = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		st->lru_tail = e->prev;
+	e->prev = NULL;
+	e->next = st->lru_head;
+	st->lru_head->prev = e;
+	st->lru_head = e;
+}
+
+void cache_store_touch(struct cache_store *st, struct cache_entry *e)
+{
+	if (e->linked)
+		to_front(st, e);
 }
 
 struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req)
 {
-	uint64_t h = fnv1a64(key, klen);
+	uint64_t h = key_hash(st, key, klen);
 	struct cache_entry *best = NULL;
 	char vk[CACHE_KEY_MAX];
 
@@ -231,17 +320,9 @@ struct cache_entry *cache_store_get(struct cache_store *st, const char *key, siz
 	}
 	if (!best)
 		return NULL;
-	if (best != st->lru_head) { /* to the front of the LRU list */
-		best->prev->next = best->next;
-		if (best->next)
-			best->next->prev = best->prev;
-		else
-			st->lru_tail = best->prev;
-		best->prev = NULL;
-		best->next = st->lru_head;
-		st->lru_head->prev = best;
-		st->lru_head = best;
-	}
+	to_front(st, best);
+	if (st->below && best->disk) /* the file's recency follows the hits */
+		cache_store_touch(st->below, best->disk);
 	best->refs++;
 	return best;
 }
@@ -274,35 +355,45 @@ int cache_store_refresh(struct cache_store *st, struct cache_entry *e, const cha
 	return err;
 }
 
+/* An object in both tiers counts once: the larger of the two counts. */
+static int tiers(int n, int below)
+{
+	return below > n ? below : n;
+}
+
 int cache_store_purge(struct cache_store *st, const char *key, size_t klen)
 {
-	uint64_t h = fnv1a64(key, klen);
+	uint64_t h = key_hash(st, key, klen);
 	int n = 0;
 
+	st->purge_runs++;
 	for (struct cache_entry *e = st->buckets[h & (st->nbuckets - 1)], *next; e; e = next) {
 		next = e->hnext;
 		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen)) {
+			e->purged = true;
 			unlink_entry(st, e);
 			n++;
 		}
 	}
 	st->stats.purged += (uint64_t)n;
-	return n;
+	return st->below ? tiers(n, cache_store_purge(st->below, key, klen)) : n;
 }
 
 int cache_store_purge_if(struct cache_store *st, bool (*match)(const char *key, size_t klen, void *arg), void *arg)
 {
 	int n = 0;
 
+	st->purge_runs++;
 	for (struct cache_entry *e = st->lru_head, *next; e; e = next) {
 		next = e->next;
 		if (match(e->key, e->klen, arg)) {
+			e->purged = true;
 			unlink_entry(st, e);
 			n++;
 		}
 	}
 	st->stats.purged += (uint64_t)n;
-	return n;
+	return st->below ? tiers(n, cache_store_purge_if(st->below, match, arg)) : n;
 }
 
 /* ---- Range ---- */

@@ -13,6 +13,7 @@
 
 #include "cache-t.h"
 #include "hmsg-t.h"
+#include "siphash.h"
 
 /* A body, shared by an entry and the one a 304 refreshed it into. */
 struct cache_body {
@@ -41,6 +42,20 @@ struct cache_entry {
 	size_t klen, vnlen, vklen, head_len;
 	struct cache_body *body;
 	struct cache_meta meta;
+	/* the head as parsed when the entry was made (cache_entry_head): slices into head,
+	 * so that a hit does not parse it again; head_ok false when it did not parse */
+	bool head_ok;
+	bool purged;                     /* left the store by a purge or an invalidation */
+	int status, version_minor;
+	struct h1_slice reason;
+	unsigned n_hdrs;
+	struct h1_header *hdrs;          /* inside the entry's allocation */
+	/* the disk cache's (hdisk.c): the file holding this response (0: none), and for an
+	 * entry of the disk's index, its body's length (the body is on disk) */
+	uint64_t file_id;
+	uint64_t file_body;
+	struct cache_entry *disk;        /* the index entry of the same file, referenced
+					  * (a memory entry written or read), or NULL */
 };
 
 /* Counters the caller turns into metrics. The store counts what it does; hits, misses,
@@ -58,10 +73,23 @@ struct cache_store {
 	struct cache_entry *lru_head, *lru_tail;
 	uint64_t max_bytes, max_object_bytes;
 	struct cache_stats stats;
+	struct siphash_key seed;         /* the buckets' hash key, drawn at init */
+	bool bare;                       /* entries keep no parsed head (an index whose
+					  * heads are only copied, never served from) */
+	/* A second tier (the disk cache's index: hdisk.c), or NULL: a purge or an
+	 * invalidation of keys removes them there too. */
+	struct cache_store *below;
+	uint64_t purge_runs;             /* purge and purge_if calls (a tier's writer can tell
+					  * that one ran while it wrote) */
+	/* Told when an entry comes into the store (inserted) and when one leaves it
+	 * (evicted, replaced, purged; not at cache_store_free), with hook_arg. */
+	void (*on_insert)(struct cache_store *st, struct cache_entry *e);
+	void (*on_drop)(struct cache_store *st, struct cache_entry *e);
+	void *hook_arg;
 };
 
 /* An empty store of at most max_bytes, objects (head and body) of at most
- * max_object_bytes. 0 or -ENOMEM. */
+ * max_object_bytes, its hash keyed from getrandom. 0, -ENOMEM, or getrandom's -errno. */
 int cache_store_init(struct cache_store *st, uint64_t max_bytes, uint64_t max_object_bytes);
 /* Drops every entry; readers must have let go of theirs. */
 void cache_store_free(struct cache_store *st);
@@ -86,6 +114,16 @@ int cache_store_insert(struct cache_store *st, struct cache_entry *e);
  * give its secondary key; it becomes the most recently used and the caller holds a
  * reference (cache_entry_put). NULL when none. */
 struct cache_entry *cache_store_get(struct cache_store *st, const char *key, size_t klen, const struct hmsg *req);
+/* The stored head of e as parsed when e was made (slices into e): 0, or -EBADMSG when
+ * it did not parse. Cheaper than parsing: only the fields are copied. */
+int cache_entry_head(const struct cache_entry *e, struct hmsg *h);
+/* e (indexed) out of the store, as a purge would take it. */
+void cache_store_remove(struct cache_store *st, struct cache_entry *e);
+/* True when the store holds a response under e's key and secondary key that came later
+ * than e's (a disk index read at start must not replace what was stored since). */
+bool cache_store_newer(struct cache_store *st, const struct cache_entry *e);
+/* e becomes the most recently used (a hit in the tier above). */
+void cache_store_touch(struct cache_store *st, struct cache_entry *e);
 /* One more reference on e (a second reader of an entry being filled). */
 void cache_entry_get(struct cache_entry *e);
 /* Let go of a reference (a reader's, or a new entry's that is not inserted). */

@@ -265,6 +265,10 @@ struct cfg_cache {
 	uint32_t max_object_kb;       /* a larger response is passed on, not stored */
 	uint32_t fill_stall_ms;       /* a response being stored whose upstream sends nothing
 				       * this long is asked again for the rest (Range) */
+	/* the disk tier: every stored response also written to files in this directory
+	 * ("": memory only), read back on a memory miss and after a restart (hdisk.c) */
+	char disk_path[256];
+	uint32_t disk_max_size_mb;    /* the files' bytes, LRU evicted */
 };
 
 /* Section `udp`: the relay of UDP flows the policy proxies (udp.c). */
@@ -291,7 +295,7 @@ struct cfg_overload {
 	uint32_t hysteresis_pct;
 };
 
-#define CFG_MAX_KEY_LINES 116
+#define CFG_MAX_KEY_LINES 120
 
 /* Limits of the file itself, checked while it is read and parsed so that a hostile or
  * broken file fails at once, naming the line, instead of being built whole first (150,000

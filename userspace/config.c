@@ -198,6 +198,11 @@ static const struct cfgp_key cache_keys[] = {
 	/* read by each fill as it goes */
 	{ .name = "fill_stall_ms", .set = cfgp_set_u32, CFGP_FIELD(cache.fill_stall_ms), .min = 50, .max = 3600000,
 	  CFGP_RELOAD },
+	/* the disk tier: its files are indexed at start, by a thread made then */
+	{ .name = "disk_path", .set = cfgp_set_path, CFGP_STRING(cache.disk_path), CFGP_RESTART,
+	  .expect = "an absolute path to a directory only the cache uses, e.g. /var/cache/hermes" },
+	{ .name = "disk_max_size_mb", .set = cfgp_set_u32, CFGP_FIELD(cache.disk_max_size_mb), .min = 1,
+	  .max = 1 << 24, CFGP_RESTART },
 };
 
 /* The stages rise in order: each threshold at least the one before. */
@@ -400,6 +405,7 @@ void config_defaults(struct hermes_config *cfg)
 	cfg->cache.max_size_mb = 64;
 	cfg->cache.max_object_kb = 1024;
 	cfg->cache.fill_stall_ms = 1000;
+	cfg->cache.disk_max_size_mb = 1024;
 	cfg->http.max_head = 16384;
 	cfg->http.max_line = 8192;
 	cfg->http.max_headers = 64;

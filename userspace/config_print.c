@@ -340,6 +340,9 @@ void config_print(const struct hermes_config *cfg, FILE *f)
 		cfg->udp.idle_timeout_ms, cfg->udp.max_flows, cfg->udp.max_datagram, cfg->udp.tunnel_queue_bytes);
 	fprintf(f, "cache:\n  enabled: %s\n  max_size_mb: %u\n  max_object_kb: %u\n  fill_stall_ms: %u\n",
 		bool_word(cfg->cache.enabled), cfg->cache.max_size_mb, cfg->cache.max_object_kb, cfg->cache.fill_stall_ms);
+	if (cfg->cache.disk_path[0]) /* only when set: an empty path is not one */
+		fprintf(f, "  disk_path: \"%s\"\n", cfg->cache.disk_path);
+	fprintf(f, "  disk_max_size_mb: %u\n", cfg->cache.disk_max_size_mb);
 	fprintf(f, "http_routes:%s\n", cfg->n_http_routes ? "" : " []");
 	for (int i = 0; i < cfg->n_http_routes; i++)
 		print_http_route(f, &cfg->http_routes[i]);

@@ -64,6 +64,8 @@ struct hcache_req {
 	struct list blink;        /* in lp->http->revals, when bg */
 	struct cache_conf cf;     /* the rules' settings: the cache section's and the route's */
 	uint64_t max_object;      /* bytes of the largest response stored (the route's) */
+	bool cond;                /* the request has its own If-None-Match / If-Modified-Since
+				   * (kept while it waits for a disk read: hcache_loaded) */
 	size_t klen, tlen;        /* key: an origin tag of tlen bytes, then the URI */
 	char key[];
 };
@@ -73,6 +75,10 @@ struct hcache_req {
 void hcache_sync(struct loop *lp);
 /* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
 int hcache_stored_head(const struct cache_entry *e, struct hmsg *h);
+/* The disk read x waited for ended (hdisk.c; x no longer follows it): e, whole, is
+ * served or validated as a lookup would; NULL (the read failed, or was purged) sends x
+ * upstream as a miss. */
+void hcache_loaded(struct loop *lp, struct hconn *x, struct cache_entry *e);
 
 /* hfill.c */
 /* The filler's request ends: its readers go on (stored whole) or are reset. */

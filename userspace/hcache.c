@@ -30,7 +30,9 @@
 #include "cache_store.h"
 #include "hcache-int.h"
 #include "h2x.h"
+#include "exch.h"
 #include "hcache.h"
+#include "hdisk.h"
 #include "hmsg.h"
 #include "http.h"
 #include "http1.h"
@@ -89,7 +91,7 @@ static int store_make(struct loop *lp)
 		return -ENOMEM;
 	}
 	lp->http->cache = st;
-	return 0;
+	return hdisk_init(lp, st);
 }
 
 int hcache_init(struct loop *lp)
@@ -101,6 +103,7 @@ void hcache_fini(struct loop *lp)
 {
 	if (!lp->http->cache)
 		return;
+	hdisk_fini(lp);
 	cache_store_free(lp->http->cache);
 	free(lp->http->cache);
 	lp->http->cache = NULL;
@@ -125,13 +128,11 @@ void hcache_release(struct hconn *x)
 	x->cache = NULL;
 }
 
-/* The stored head of e parsed (slices into e). 0 or -EBADMSG. */
+/* The stored head of e parsed (slices into e): parsed once, when e was made. 0 or
+ * -EBADMSG. */
 int hcache_stored_head(const struct cache_entry *e, struct hmsg *h)
 {
-	struct h1_limits lim = { .max_head = e->head_len + 1, .max_line = e->head_len + 1,
-				 .max_headers = H1_HEADERS_CAP };
-
-	return h1_parse_response(e->head, e->head_len, &lim, h) == (int)e->head_len ? 0 : -EBADMSG;
+	return cache_entry_head(e, h);
 }
 
 /* The slice of a 200's body of len bytes the request's Range asks for: true with
@@ -283,6 +284,85 @@ int hcache_purge(struct loop *lp, const char *url, size_t len)
 	return n;
 }
 
+/* ---- the disk tier's reads (hdisk.c) ---- */
+
+/* A disk read that takes longer than this: the request goes upstream instead. */
+#define HCACHE_DISK_WAIT_MS 2000
+
+/* x waits, in HC_BACKOFF, for fl: a stored response being read from disk (a fill
+ * without a filler). Decided by hcache_loaded once fl is whole, as a lookup decides;
+ * sent upstream if the read takes longer than HCACHE_DISK_WAIT_MS (its backoff ends:
+ * hcache_attempt lets go of fl). What the lookup needs of req is kept now. */
+static bool hcache_park(struct loop *lp, struct hconn *x, struct hcache_fill *fl, const struct hmsg *req, bool cond)
+{
+	struct hcache_req *c = x->cache;
+	struct hmsg sh;
+
+	c->cond = cond;
+	c->not_modified = cond && !hcache_stored_head(fl->e, &sh) && cache_not_modified(req, &sh);
+	c->follow = fl;
+	list_add(&fl->readers, &c->rlink);
+	x->req_done = x->buffered = true; /* as hreq.c would before the first attempt */
+	x->req_left = -1;
+	x->backoff_until_ms = lp->now_ms + HCACHE_DISK_WAIT_MS;
+	x->state = HC_BACKOFF;
+	log_debug("http conn %llu: %s %s: waits for the stored response's read from disk", (unsigned long long)x->id,
+		  x->method, x->path);
+	return true;
+}
+
+void hcache_loaded(struct loop *lp, struct hconn *x, struct cache_entry *e)
+{
+	struct hcache_req *c = x->cache;
+	struct cache_store *st = c->st;
+	struct cache_cc cc;
+	struct hmsg sh;
+
+	if (x->state != HC_BACKOFF)
+		return;
+	http_hold(x);
+	if (e && !hcache_stored_head(e, &sh)) {
+		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());
+		enum cache_use u;
+
+		cache_cc_head(&sh, false, &cc);
+		u = cache_use(&c->cf, &c->rcc, &cc, e->meta.lifetime, age);
+		/* within stale-while-revalidate: as hcache_lookup does */
+		if (u == CACHE_USE_SWR && !c->cond && !c->range[0] && hcache_serve(lp, x, e, &sh, age)) {
+			cache_entry_get(e); /* c->hit's */
+			lp->st.http_cache_hits++;
+			lp->st.http_cache_swr_served++;
+			st->stats.hits++;
+			st->stats.stale_served++;
+			hfill_revalidate(lp, x, e, &sh);
+			goto out;
+		}
+		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+			cache_entry_get(e); /* c->hit's */
+			lp->st.http_cache_hits++;
+			st->stats.hits++;
+			if (u == CACHE_USE_STALE)
+				st->stats.stale_served++;
+			goto out;
+		}
+		c->not_modified = false;
+		if (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR) {
+			c->validators = !c->cond && !hcache_add_validators(x, &sh);
+			cache_entry_get(e);
+			c->stale = e;
+		}
+	}
+	lp->st.http_cache_misses++;
+	st->stats.misses++;
+	if (c->rcc.flags & CACHE_CC_ONLY_IF_CACHED)
+		http_reply(lp, x, 504, "only-if-cached and no stored response may be used", false);
+	else
+		exch_attempt(lp, x);
+out:
+	http_stream_progress(lp, x);
+	http_unhold(lp, x);
+}
+
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 {
 	struct cache_store *st = lp->http->cache;
@@ -339,6 +419,10 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	x->cache->rcc.no_cache_fields = x->cache->rcc.private_fields = (struct h1_slice){ 0 }; /* into req */
 	e = cache_store_get(st, key, (size_t)kl, req);
 	fl = e ? NULL : hfill_find(lp, key, (size_t)kl, req);
+	if (!e && !fl) /* the disk tier's copy, read into memory */
+		fl = hdisk_find(lp, key, (size_t)kl, req);
+	if (fl && !fl->filler) /* being read from disk: the request waits for it whole */
+		return hcache_park(lp, x, fl, req, cond);
 	if (fl) {
 		/* being filled: served as it grows (collapsed forwarding) */
 		e = fl->e;

@@ -24,9 +24,10 @@ int hcache_init(struct loop *lp);
 void hcache_fini(struct loop *lp);
 
 /* A request without a body, routed and ready for its first attempt: true when it was
- * answered from the store (x is in HC_RESP, its body sent by hcache_send), or answered
- * 504 for only-if-cached; false to go upstream (x remembers the key to store under or
- * invalidate). */
+ * answered from the store (x is in HC_RESP, its body sent by hcache_send), answered 504
+ * for only-if-cached, or waits for its stored response's read from the disk tier (x is
+ * in HC_BACKOFF; decided when the read ends, hdisk.h); false to go upstream (x
+ * remembers the key to store under or invalidate). */
 bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req);
 /* HC_RESP of an answer from the store: its body into the send buffer as room allows.
  * False when x is not one (the upstream's body goes on). */

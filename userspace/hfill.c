@@ -165,6 +165,13 @@ static bool fill_resume(struct loop *lp, struct hconn *f, int why, const char *w
 void hcache_attempt(struct loop *lp, struct hconn *x)
 {
 	x->stall_at_ms = 0;
+	if (x->cache && x->cache->follow && !x->cache->hit) {
+		/* waited for a disk read longer than it may (hcache_park): a miss */
+		list_del(&x->cache->rlink);
+		x->cache->follow = NULL;
+		lp->st.http_cache_misses++;
+		x->cache->st->stats.misses++;
+	}
 	if (!x->cache || !x->cache->get || x->up->kind != HUP_K_STREAM)
 		return;
 	x->stall_since_ms = lp->now_ms;

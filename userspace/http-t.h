@@ -121,6 +121,7 @@ struct hc_hedged {
 struct h2sess; /* h2dn.c: an HTTP/2 client connection's state */
 struct hcache_req;
 struct cache_store;
+struct hdisk;
 struct h2mux;
 
 /* A connection of another module that carries http streams beside its own (the tunnel
@@ -239,6 +240,7 @@ struct http_state {
 	struct cache_store *cache; /* the HTTP cache (section cache; hcache.c), or NULL: off */
 	struct list fills;        /* responses being stored as they arrive (hfill.c) */
 	struct list revals;       /* background revalidations (stale-while-revalidate, hfill.c) */
+	struct hdisk *disk;       /* the cache's disk tier (cache.disk_path; hdisk.c), or NULL */
 };
 
 #endif

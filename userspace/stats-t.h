@@ -471,7 +471,26 @@ enum udp_drop {
 	      "overload.max_buffer_mb) and the responses being stored now (counted against it).") \
 	VALUE(overload_cache_fill_bytes, gauge, "hermes_overload_cache_fill_bytes", \
 	      "Bytes of the responses the HTTP cache is storing now, counted against overload.max_buffer_mb; from " \
-	      "stage 1 no new one is started.")
+	      "stage 1 no new one is started.") \
+	/* the HTTP cache's disk tier (hdisk.c, cache.disk_path) */ \
+	VALUE(http_cache_disk_objects, gauge, "hermes_http_cache_disk_objects", \
+	      "Responses the HTTP cache's disk directory holds (indexed, whole and checked).") \
+	VALUE(http_cache_disk_bytes, gauge, "hermes_http_cache_disk_bytes", \
+	      "Bytes of the files the HTTP cache's disk directory holds (headers, keys, heads and bodies).") \
+	VALUE(http_cache_disk_reads, counter, "hermes_http_cache_disk_reads_total", \
+	      "Responses read back from disk into memory (a memory miss that the disk held).") \
+	VALUE(http_cache_disk_writes, counter, "hermes_http_cache_disk_writes_total", \
+	      "Responses written to the disk directory (a file written whole, then renamed into place).") \
+	VALUE(http_cache_disk_evictions, counter, "hermes_http_cache_disk_evictions_total", \
+	      "Files removed, least recently used first, to keep the directory under cache.disk_max_size_mb.") \
+	/* index: enum hdisk_error */ \
+	ARRAY(http_cache_disk_errors, counter, "hermes_http_cache_disk_errors_total", \
+	      "Disk cache failures, by kind: write (a file not written: ENOSPC, EIO...), read (a file not read " \
+	      "back), corrupt (a file whose format or checksum is wrong, at start or when read: skipped and " \
+	      "removed), busy (a response not written because the writes waiting passed their byte limit).", \
+	      "kind", "write", "read", "corrupt", "busy") \
+	VALUE(http_cache_disk_foreign, gauge, "hermes_http_cache_disk_foreign_files", \
+	      "Files in the disk cache's directory that are not the cache's (seen at start): left alone, not counted.")
 
 /* How many values a list of label values holds (an integer constant). */
 #define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))

@@ -10,8 +10,10 @@ random, at the first request for it), sent P bytes at a time with MS millisecond
 between pieces. With &stall=K the first request for NAME sends K bytes of the body and
 then nothing more for 30 s (the connection kept open); later requests are answered
 whole. A request with "Range: bytes=F-" and an If-Range equal to the ETag (or absent)
-gets a 206 with the bytes from F on; any other If-Range the whole 200. GET /__stats
-returns JSON {"requests": [[path, range or "", if-range or ""], ...]}."""
+gets a 206 with the bytes from F on; any other If-Range the whole 200. &cc=VALUE
+replaces the Cache-Control (e.g. max-age=1, stale-if-error=600), and an If-None-Match
+naming the ETag gets a 304. GET /__stats returns JSON {"requests": [[path, range or
+"", if-range or ""], ...], "not_modified": N (304s sent)}."""
 import json
 import os
 import socketserver
@@ -24,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 LOCK = threading.Lock()
 REQUESTS = []
 STALLED = set()
+NOT_MODIFIED = [0]
 DIR = sys.argv[3]
 
 
@@ -47,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         if u.path == "/__stats":
             with LOCK:
-                out = json.dumps({"requests": REQUESTS}).encode()
+                out = json.dumps({"requests": REQUESTS, "not_modified": NOT_MODIFIED[0]}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
@@ -62,11 +65,20 @@ class Handler(BaseHTTPRequestHandler):
             REQUESTS.append([u.path, rng, ifr])
             stall = "stall" in q and name not in STALLED
             STALLED.add(name)
+        cc = q.get("cc", "max-age=60")
+        if self.headers.get("If-None-Match", "") == etag:
+            with LOCK:
+                NOT_MODIFIED[0] += 1
+            self.send_response(304)
+            self.send_header("Cache-Control", cc)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         first = 0
         if rng.startswith("bytes=") and rng.endswith("-") and (not ifr or ifr == etag):
             first = int(rng[6:-1])
         self.send_response(206 if first else 200)
-        self.send_header("Cache-Control", "max-age=60")
+        self.send_header("Cache-Control", cc)
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", "Mon, 07 Dec 2026 10:00:00 GMT")
         self.send_header("Content-Length", str(len(data) - first))

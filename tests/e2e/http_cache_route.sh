@@ -176,7 +176,9 @@ say "ok: an undecoded transfer coding passes to HTTP/1.1 clients, unstored; 502 
 write_cfg true "overload: {max_buffer_mb: 1, stop_reading_percent: 1, refuse_streams_percent: 100,
   refuse_connections_percent: 100}"
 kill -HUP "$HERMESD_PID"
-wait_until 5 [ "$(grep -c 'SIGHUP: reloaded' "$HERMESD_LOG")" = 2 ] || die "the overload reload was not applied"
+# (the count is read again at every try: a function, not an expansion done once here)
+reloads_are() { [ "$(grep -c 'SIGHUP: reloaded' "$HERMESD_LOG")" = "$1" ]; }
+wait_until 5 reloads_are 2 || die "the overload reload was not applied"
 get2 /swr/o.html
 wait_until 5 origin_saw GET /swr/o.html 2 || die "over the memory budget's first stage a response was stored"
 assert_ge 1 "$(stat_value hermes_overload_actions_total 'action="cache_fill"')" "cache fills shed"

@@ -3,8 +3,10 @@
  * least-recently-used eviction order under the byte limit, an entry read across its
  * eviction, replacement and purge (freed only when the reader lets go: the SAN build's
  * leak and use-after-free checks watch this), the per-object limit, a 304 refresh sharing
- * the body, the counters, many keys (the hash growing), and the Range rule. Exit 0 when
- * every check passes, 1 otherwise. */
+ * the body, the counters, many keys (the hash growing), the head parsed once when an entry
+ * is made, two tiers (a purge reaching the one below, the hooks the disk tier uses, a
+ * hit keeping the lower copy recently used, an older copy not replacing a newer one),
+ * and the Range rule. Exit 0 when every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -391,6 +393,113 @@ static bool test_range(void)
 	return true;
 }
 
+static bool test_parsed_head(void)
+{
+	static const char head[] = "HTTP/1.1 203 Fine Here\r\nCache-Control: max-age=9\r\nX-A: one two\r\n\r\n";
+	struct cache_meta m = { .lifetime = 60 };
+	struct cache_store st;
+	struct cache_entry *e, *bad;
+	struct hmsg h, want;
+
+	cache_store_init(&st, 1 << 20, 1 << 16);
+	e = cache_entry_new(&st, "k", 1, "", 0, "", 0, head, strlen(head), &m);
+	ASSERT_TRUE(e, "made");
+	if (!e)
+		return false;
+	ASSERT_EQ(h1_parse_response(head, strlen(head), NULL, &want), (int)strlen(head), "parses");
+	memset(&h, 0x55, sizeof(h)); /* whatever the caller's struct held before */
+	ASSERT_EQ(cache_entry_head(e, &h), 0, "the kept parse");
+	ASSERT_EQ(h.status, 203, "status");
+	ASSERT_TRUE(h.reason.len == 9 && !memcmp(h.reason.p, "Fine Here", 9), "reason");
+	ASSERT_EQ(h.n_headers, want.n_headers, "fields");
+	for (unsigned i = 0; i < h.n_headers && i < want.n_headers; i++) {
+		ASSERT_TRUE(h.headers[i].name.len == want.headers[i].name.len &&
+				    !memcmp(h.headers[i].name.p, want.headers[i].name.p, h.headers[i].name.len),
+			    "name %u", i);
+		ASSERT_TRUE(h.headers[i].value.len == want.headers[i].value.len &&
+				    !memcmp(h.headers[i].value.p, want.headers[i].value.p, h.headers[i].value.len),
+			    "value %u", i);
+		ASSERT_TRUE(h.headers[i].name.p >= e->head && h.headers[i].name.p < e->head + e->head_len,
+			    "field %u points into the entry, not the caller's head", i);
+	}
+	ASSERT_TRUE(!h.method.len && !h.target.len && !h.h2, "the request's parts empty");
+	bad = cache_entry_new(&st, "k", 1, "", 0, "", 0, "not a head", 10, &m);
+	ASSERT_TRUE(bad && cache_entry_head(bad, &h) == -EBADMSG, "a head that does not parse");
+	cache_entry_put(&st, bad);
+	cache_entry_put(&st, e);
+	cache_store_free(&st);
+	return true;
+}
+
+static int inserted, dropped;
+static void on_insert(struct cache_store *st, struct cache_entry *e)
+{
+	(void)st, (void)e;
+	inserted++;
+}
+static void on_drop(struct cache_store *st, struct cache_entry *e)
+{
+	(void)st, (void)e;
+	dropped++;
+}
+
+static bool test_tiers(void)
+{
+	struct cache_store mem, disk;
+	struct cache_entry *e, *d, *old;
+
+	cache_store_init(&mem, 1 << 20, 1 << 16);
+	cache_store_init(&disk, 1 << 20, 1 << 16);
+	ASSERT_TRUE(memcmp(&mem.seed, &disk.seed, sizeof(mem.seed)), "each store draws its own hash key");
+	mem.below = &disk;
+	mem.on_insert = on_insert;
+	disk.on_drop = on_drop;
+	ASSERT_EQ(put_new(&mem, "http://a/1", 10, 'm', 5), 0, "in memory");
+	ASSERT_EQ(inserted, 1, "the upper tier's insert hook");
+	ASSERT_EQ(put_new(&disk, "http://a/1", 10, 'd', 5), 0, "its copy below");
+	ASSERT_EQ(put_new(&disk, "http://a/2", 10, 'd', 5), 0, "below only");
+	ASSERT_EQ(put_new(&disk, "http://a/3", 10, 'd', 5), 0, "below only");
+	ASSERT_EQ(dropped, 0, "nothing dropped yet");
+	/* a hit in memory keeps the copy below recently used */
+	e = cache_store_get(&mem, "http://a/1", 10, no_fields());
+	d = cache_store_get(&disk, "http://a/1", 10, no_fields());
+	ASSERT_TRUE(e && d, "both found");
+	if (!e || !d)
+		return false;
+	cache_entry_get(d);
+	e->disk = d; /* the memory entry's reference, dropped when it is freed */
+	ASSERT_TRUE(disk.lru_head == d, "the get made it the most recent below");
+	ASSERT_EQ(put_new(&disk, "http://a/4", 10, 'd', 5), 0, "another below");
+	ASSERT_TRUE(disk.lru_head != d, "no longer the most recent");
+	cache_entry_put(&mem, cache_store_get(&mem, "http://a/1", 10, no_fields()));
+	ASSERT_TRUE(disk.lru_head == d, "a memory hit touched it");
+	/* a purge: both tiers, an object in both counted once */
+	ASSERT_EQ(cache_store_purge(&mem, "http://a/1", 10), 1, "purged once");
+	ASSERT_TRUE(mem.purge_runs == 1 && disk.purge_runs == 1, "a purge run counted in both tiers");
+	ASSERT_TRUE(!present(&mem, "http://a/1") && !present(&disk, "http://a/1"), "gone from both");
+	ASSERT_TRUE(e->purged && d->purged, "marked purged");
+	ASSERT_EQ(dropped, 1, "the lower tier's drop hook (its file goes)");
+	ASSERT_EQ(cache_store_purge(&mem, "http://a/2", 10), 1, "an object below only");
+	ASSERT_EQ(dropped, 2, "dropped");
+	cache_entry_put(&mem, e);
+	cache_entry_put(&disk, d);
+	/* an older copy found later does not replace a newer one */
+	old = make(&disk, "http://a/3", "", no_fields(), 10, 'o', 1);
+	ASSERT_TRUE(old && cache_store_newer(&disk, old), "a newer one is there");
+	cache_entry_put(&disk, old);
+	old = make(&disk, "http://a/3", "", no_fields(), 10, 'n', 9);
+	ASSERT_TRUE(old && !cache_store_newer(&disk, old), "a later one is not older");
+	ASSERT_EQ(cache_store_insert(&disk, old), 0, "replaces");
+	ASSERT_EQ(dropped, 3, "the replaced one dropped");
+	cache_store_remove(&disk, old);
+	ASSERT_EQ(dropped, 4, "removed");
+	ASSERT_TRUE(!present(&disk, "http://a/3"), "gone");
+	cache_store_free(&mem);
+	cache_store_free(&disk);
+	ASSERT_EQ(dropped, 4, "a store freed drops nothing (its files stay for the next start)");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_store_get);
@@ -402,5 +511,7 @@ int main(void)
 	RUN(test_refresh);
 	RUN(test_many);
 	RUN(test_range);
+	RUN(test_parsed_head);
+	RUN(test_tiers);
 	return check_summary("test_cache_store");
 }

@@ -131,6 +131,8 @@ static const struct sample {
 	{ "etcd.ca", "etcd: {ca: /etc/hermes/etcd-ca.pem}\n" },
 	{ "etcd.state_file", "etcd: {state_file: /var/lib/hermes/etcd.yaml}\n" },
 	{ "cache.fill_stall_ms", "cache: {fill_stall_ms: 500}\n" },
+	{ "cache.disk_path", "cache: {disk_path: /var/cache/hermes}\n" },
+	{ "cache.disk_max_size_mb", "cache: {disk_max_size_mb: 10}\n" },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))

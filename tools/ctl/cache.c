@@ -110,6 +110,16 @@ static const char *const stat_names[][2] = {
 	{ "hermes_http_cache_background_revalidations_total", "background_revalidations" },
 	{ "hermes_http_cache_bytes", "bytes" },
 	{ "hermes_http_cache_objects", "objects" },
+	/* the disk tier (cache.disk_path; zero without one) */
+	{ "hermes_http_cache_disk_objects", "disk_objects" },
+	{ "hermes_http_cache_disk_bytes", "disk_bytes" },
+	{ "hermes_http_cache_disk_reads_total", "disk_reads" },
+	{ "hermes_http_cache_disk_writes_total", "disk_writes" },
+	{ "hermes_http_cache_disk_evictions_total", "disk_evictions" },
+	{ "hermes_http_cache_disk_errors_total{kind=\"write\"}", "disk_write_errors" },
+	{ "hermes_http_cache_disk_errors_total{kind=\"read\"}", "disk_read_errors" },
+	{ "hermes_http_cache_disk_errors_total{kind=\"corrupt\"}", "disk_corrupt" },
+	{ "hermes_http_cache_disk_errors_total{kind=\"busy\"}", "disk_busy" },
 };
 
 static int stats(const struct ctl *c, bool json)

@@ -113,7 +113,8 @@ static const struct help_entry help_entries[] = {
 	{ "cache purge", "cache purge URL [URL...] [--json]",
 "        Removes from the running hermesd's HTTP cache (section cache of the\n"
 "        http action) every stored response of each URL: every Vary variant,\n"
-"        stored through any http route or original destination. A URL is\n"
+"        stored through any http route or original destination, in memory and\n"
+"        in the disk tier (cache.disk_path: its files are removed). A URL is\n"
 "        absolute (http://HOST[:PORT]/PATH[?QUERY] or https://...) and is\n"
 "        normalised as the cache's keys are (scheme and host lowercased, the\n"
 "        default port and a #fragment dropped); quote it for the shell. A\n"
@@ -135,9 +136,15 @@ static const struct help_entry help_entries[] = {
 "        upstream), fill_resumes, invalidations (by unsafe requests),\n"
 "        evictions (LRU), purged (by cache purge), stale_while_revalidate\n"
 "        (stale responses served at once, revalidated in the background),\n"
-"        background_revalidations, and bytes and objects held now. Counters\n"
-"        are 0 when the cache is off. --json prints one object with those\n"
-"        names.\n", 0 },
+"        background_revalidations, and bytes and objects held now in memory;\n"
+"        then the disk tier's (cache.disk_path): disk_objects and\n"
+"        disk_bytes held now, disk_reads (memory misses answered from a file),\n"
+"        disk_writes, disk_evictions (LRU under cache.disk_max_size_mb), and\n"
+"        its failures: disk_write_errors, disk_read_errors, disk_corrupt (files\n"
+"        whose format or checksum is wrong: skipped and removed) and disk_busy\n"
+"        (responses not written because the writes waiting passed 64 MB).\n"
+"        Counters are 0 when the cache (or its disk tier) is off. --json\n"
+"        prints one object with those names.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
