@@ -225,8 +225,10 @@ $(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) 
 
 # test_etcd links the etcd client (its pure parts are tested) and the source's state file
 # header, with libcurl, jansson, OpenSSL (base64) and the config loader etcd_src.c uses
-$(BUILD)/tests/test_etcd: $(BUILD)/obj/tests/unit/test_etcd.o $(LIB_OBJS) $(UNIT_OBJS) $(BUILD)/obj/userspace/etcd.o \
-	$(BUILD)/obj/userspace/etcd_src.o
+# (and test_etcd_merge the merge of shared documents, etcd_merge.c)
+ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_merge.o etcd_status.o)
+$(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) \
+	$(UNIT_OBJS) $(ETCD_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@

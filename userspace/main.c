@@ -20,6 +20,7 @@
 #include "log.h"
 #include "etcd.h"
 #include "etcd_src.h"
+#include "etcd_status.h"
 #include "loop.h"
 #include "reload.h"
 #include "notify.h"
@@ -524,7 +525,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cfg.etcd.n_endpoints && !check) {
-		if (etcd_global_init() || etcd_src_new(&cfg.etcd, &esrc) ||
+		char where[96], adm[96];
+
+		/* the status key says how to reach the node: its tunnel listener (the overlay's
+		 * hop), else its admin address */
+		etcd_status_addr(cfg.tunnel.len ? &cfg.tunnel : &cfg.admin, where, sizeof(where));
+		etcd_status_addr(&cfg.admin, adm, sizeof(adm));
+		if (etcd_global_init() || etcd_src_new(&cfg.etcd, where, adm, &esrc) ||
 		    etcd_src_first_config(esrc, &cfg, &edoc, &edoc_len, &edoc_rev)) {
 			fprintf(stderr, "hermesd: cannot set up the etcd client (out of memory or descriptors)\n");
 			return 1;

@@ -276,7 +276,7 @@ static bool test_first_config(void)
 			"policy: [{match: 10.0.0.0/8, action: deny}]\ncgroup: /elsewhere\n");
 		fclose(f);
 		if (!ASSERT_EQ(load(yaml, &cfg, err, sizeof(err)), 0, err) ||
-		    !ASSERT_EQ(etcd_src_new(&cfg.etcd, &s), 0, "etcd_src_new"))
+		    !ASSERT_EQ(etcd_src_new(&cfg.etcd, "", "", &s), 0, "etcd_src_new"))
 			break;
 		ASSERT_EQ(etcd_src_first_config(s, &cfg, &doc, &len, &rev), 0, "first config");
 		if (round == 0) {
