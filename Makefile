@@ -141,9 +141,16 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+# The config loader (config.c and its modules: the key-table walker, the sections' tables,
+# print, reload), for hermesctl and the unit tests
+CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
+	config_reload.o)
+# the overlay commands also link the etcd client, the merge of shared documents and the
+# config loader (hermes.yaml's etcd section), with libcurl, jansson and libyaml
+$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS) \
+	$(BUILD)/obj/userspace/etcd.o $(BUILD)/obj/userspace/etcd_merge.o $(CONFIG_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
 $(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -158,8 +165,6 @@ $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/too
 # Unit tests link the shared library code, the config loader (config.c and its modules:
 # the key-table walker, the sections' tables, print, reload) and the http action's pure
 # policy modules (routing, retries, the HTTP cache's rules and store) (no root needed).
-CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
-	config_reload.o)
 UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o outlier.o cache_policy.o \
 	cache_key.o cache_store.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)

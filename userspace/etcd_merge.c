@@ -152,6 +152,7 @@ struct mctx {
 	struct top *tops;
 	size_t n_tops, cap_tops;
 	size_t nodes;
+	int64_t doc_rev; /* the newest of the documents found so far */
 	char *err;
 	size_t errlen;
 };
@@ -415,6 +416,8 @@ static int take_names(struct mctx *m, const struct etcd_docset *d, yaml_node_t *
 				    d->rev);
 		snprintf(m->srcs[*n + 1].key, sizeof(m->srcs[0].key), "%s%s", d->shared_prefix, name);
 		m->srcs[*n + 1].rev = sd->rev;
+		if (sd->rev > m->doc_rev)
+			m->doc_rev = sd->rev;
 		texts[*n] = sd->value;
 		lens[*n] = sd->len;
 		(*n)++;
@@ -441,7 +444,7 @@ int etcd_docset_merge(const struct etcd_docset *d, struct etcd_merged *out, char
 	}
 	snprintf(srcs[0].key, sizeof(srcs[0].key), "%s", d->node_key);
 	srcs[0].rev = d->node_rev;
-	out->doc_rev = d->node_rev;
+	out->doc_rev = m.doc_rev = d->node_rev;
 	/* not YAML, or no shared list: as written, for the loader's own messages */
 	if (parse(&m, &srcs[0], d->node, d->node_len) == -ENOMEM)
 		return -ENOMEM;
@@ -456,6 +459,7 @@ int etcd_docset_merge(const struct etcd_docset *d, struct etcd_merged *out, char
 		return 0;
 	}
 	rc = take_names(&m, d, list, texts, lens, &n);
+	out->doc_rev = m.doc_rev;
 	for (int i = 0; !rc && i < n; i++)
 		rc = parse(&m, &srcs[i + 1], texts[i], lens[i]);
 	if (!rc && !yaml_document_initialize(&m.out, NULL, NULL, NULL, 1, 1))
@@ -470,8 +474,6 @@ int etcd_docset_merge(const struct etcd_docset *d, struct etcd_merged *out, char
 	}
 	if (!rc) {
 		for (int i = 1; i <= n; i++) {
-			if (srcs[i].rev > out->doc_rev)
-				out->doc_rev = srcs[i].rev;
 			if (used < sizeof(out->used))
 				used += (size_t)snprintf(out->used + used, sizeof(out->used) - used, "%s%s revision %" PRId64,
 							 i == 1 ? " with " : ", ", srcs[i].key, srcs[i].rev);

@@ -39,7 +39,8 @@ struct etcd_docset {
 struct etcd_merged {
 	char *doc;       /* malloc'ed, NUL-terminated: the YAML the config loader reads */
 	size_t len;
-	int64_t doc_rev; /* the newest mod_revision among the documents used */
+	int64_t doc_rev; /* the newest mod_revision among the documents used (after a failure:
+			  * among the node's and the shared ones found before it) */
 	int n_shared;    /* shared documents used (0: doc is the node's document as written) */
 	char used[512];  /* " with PREFIX/shared/A revision N, ..." ("" without shared documents) */
 };

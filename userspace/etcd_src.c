@@ -289,7 +289,8 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 				 rep.restart, rep.n_restart > 1 ? "s are" : " is");
 		config_free(cfg);
 		*cfg = *next;
-		log_info("etcd: starting from %s revision %" PRId64 " (from %s)", s->key, rev, from);
+		log_info("etcd: starting from %s revision %" PRId64 "%s (from %s)", s->key, rev,
+			 !strcmp(from, "etcd") ? s->first_used : "", from);
 		s->first_etcd = !strcmp(from, "etcd");
 		if ((*used = malloc(len + 1))) {
 			memcpy(*used, doc, len + 1);
