@@ -67,16 +67,16 @@ say "etcd cluster up"
 # TTL holds its key, which goes once the keepalives stop; a prefix read
 ETCDC=$BUILD/tests/bin/etcdc
 [ -x "$ETCDC" ] || die "$ETCDC is missing: run make first"
-bg lease c "$ETCDC" "$EPS" lease /hermes/t/status/a up 1 1500
+bg lease c "$ETCDC" "$EPS" lease /hermes/t/leased/x up 1 1500
 LEASE_PID=$BG_PID
 put 'policy:
   - {match: 10.77.1.2/32, action: proxy}'
 REV1=$REV
-leased() { ns_c "$ETCDC" "$EPS" range /hermes/t/ | grep -q '^/hermes/t/status/a=up'; }
+leased() { ns_c "$ETCDC" "$EPS" range /hermes/t/ | grep -q '^/hermes/t/leased/x=up'; }
 wait_until 5 leased || die "etcdc lease did not write its key: $(cat "$TMP/lease.log")"
 range=$(ns_c "$ETCDC" "$EPS" range /hermes/t/) || die "etcdc range failed"
 assert_match "$range" "/hermes/t/nodes/a=policy:" "the prefix read finds the node's document"
-assert_match "$range" "/hermes/t/status/a=up" "... and the leased key"
+assert_match "$range" "/hermes/t/leased/x=up" "... and the leased key"
 CONF=$TMP/hermes.yaml
 cat >"$CONF" <<YAML
 etcd:
@@ -115,7 +115,7 @@ expect_eperm "the running policy still applies after the bad document" 10.77.1.2
 # the lease (kept alive meanwhile, 1.5 s, in the background)
 wait "$LEASE_PID" || die "the leased key did not stay while kept alive: $(cat "$TMP/lease.log")"
 assert_match "$(cat "$TMP/lease.log")" "ttl [1-9]" "keepalives renewed the lease"
-gone() { [ -z "$(ectl get /hermes/t/status/a --print-value-only 2>/dev/null)" ]; }
+gone() { [ -z "$(ectl get /hermes/t/leased/x --print-value-only 2>/dev/null)" ]; }
 wait_until 5 gone || die "the leased key outlived its lease"
 say "ok: the leased key went once its keepalives stopped"
 
