@@ -222,6 +222,18 @@ void etcd_global_fini(void)
 	curl_global_cleanup();
 }
 
+void etcd_opts_from(struct etcd_opts *o, const struct cfg_etcd *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->connect_timeout_ms = 1000;
+	o->request_timeout_ms = 3000;
+	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
+		o->endpoints[o->n_endpoints++] = e->endpoints[i];
+	o->cert = e->cert[0] ? e->cert : NULL;
+	o->key = e->key[0] ? e->key : NULL;
+	o->ca = e->ca[0] ? e->ca : NULL;
+}
+
 void etcd_init(struct etcd *c, const struct etcd_opts *o)
 {
 	c->o = *o;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config-t.h"
+
 #define ETCD_MAX_ENDPOINTS 8
 
 struct etcd_opts {
@@ -82,6 +84,9 @@ struct etcd_watch {
 int etcd_global_init(void);
 void etcd_global_fini(void);
 
+/* The options of hermes.yaml's etcd section e (pointers into e, which must outlive
+ * them), with the timeouts hermesd and hermesctl use: 1 s to connect, 3 s a call. */
+void etcd_opts_from(struct etcd_opts *o, const struct cfg_etcd *e);
 /* The client for o (the strings are not copied: they must outlive the client). */
 void etcd_init(struct etcd *c, const struct etcd_opts *o);
 const char *etcd_endpoint(const struct etcd *c);

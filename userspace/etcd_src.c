@@ -101,7 +101,7 @@ int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *re
 int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_src **out)
 {
 	struct etcd_src *s = calloc(1, sizeof(*s));
-	struct etcd_opts o = { .connect_timeout_ms = 1000, .request_timeout_ms = 3000 };
+	struct etcd_opts o;
 
 	if (!s)
 		return -ENOMEM;
@@ -115,11 +115,7 @@ int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admi
 		free(s);
 		return -ENOMEM;
 	}
-	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
-		o.endpoints[o.n_endpoints++] = s->e.endpoints[i];
-	o.cert = s->e.cert[0] ? s->e.cert : NULL;
-	o.key = s->e.key[0] ? s->e.key : NULL;
-	o.ca = s->e.ca[0] ? s->e.ca : NULL;
+	etcd_opts_from(&o, &s->e);
 	etcd_init(&s->cl, &o);
 	/* never heard from: stale since the start */
 	atomic_store(&s->contact_ms, wall_ms());

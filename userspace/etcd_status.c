@@ -85,7 +85,7 @@ void etcd_status_addr(const struct cfg_sockaddr *a, char *buf, size_t len)
 int etcd_status_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_status **out)
 {
 	struct etcd_status *st = calloc(1, sizeof(*st));
-	struct etcd_opts o = { .connect_timeout_ms = 1000, .request_timeout_ms = 3000 };
+	struct etcd_opts o;
 
 	if (!st)
 		return -ENOMEM;
@@ -93,11 +93,7 @@ int etcd_status_new(const struct cfg_etcd *e, const char *address, const char *a
 	snprintf(st->key, sizeof(st->key), "%s/status/%s", e->prefix, e->node);
 	snprintf(st->address, sizeof(st->address), "%s", address);
 	snprintf(st->admin, sizeof(st->admin), "%s", admin);
-	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
-		o.endpoints[o.n_endpoints++] = st->e.endpoints[i];
-	o.cert = st->e.cert[0] ? st->e.cert : NULL;
-	o.key = st->e.key[0] ? st->e.key : NULL;
-	o.ca = st->e.ca[0] ? st->e.ca : NULL;
+	etcd_opts_from(&o, &st->e);
 	etcd_init(&st->cl, &o);
 	snprintf(st->info.health, sizeof(st->info.health), "ok");
 	pthread_mutex_init(&st->mu, NULL);

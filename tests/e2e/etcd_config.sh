@@ -19,6 +19,8 @@
 #    document for it and applies the first one written).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=../lib/etcd.sh
+. "$(dirname "$0")/../lib/etcd.sh"
 
 require_cmd etcd etcdctl
 topo_up
@@ -38,26 +40,8 @@ etcd_start() {
 		--heartbeat-interval 50 --election-timeout 500
 	ETCD_PID[$1]=$BG_PID
 }
-ectl() { ns_c env ETCDCTL_API=3 etcdctl --endpoints="$EPS" --dial-timeout=1s --command-timeout=1s "$@"; }
-# put DOC: writes the node's document, sets REV to the revision of the write (tried again
-# for a few seconds: with a member just killed, the cluster may be electing a leader)
-put() {
-	local out i
-	for ((i = 0; i < 5; i++)); do
-		out=$(ectl put -w json "$KEY" "$1" 2>&1) && break
-		say "etcdctl put failed (${out##*Error: }): again"
-	done
-	[ $i -lt 5 ] || die "etcdctl put failed: $out"
-	REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
-	[ -n "$REV" ] || die "no revision in etcdctl's answer: $out"
-	say "put $KEY at revision $REV"
-}
-applied() { [ "$(stat_value hermes_etcd_applied_revision)" = "$1" ]; }
-wait_applied() {
-	wait_until 10 applied "$1" ||
-		die "hermesd did not apply revision $1 (applied: $(stat_value hermes_etcd_applied_revision)): $(grep etcd "$HERMESD_LOG" | tail -n 3)"
-	say "revision $1 applied"
-}
+# put DOC: writes the node's document (REV: its revision)
+put() { etcd_put "$KEY" "$1"; }
 
 for n in 1 2 3; do etcd_start "$n"; done
 wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come up: $(tail -n 3 "$TMP/etcd1.log")"

@@ -15,6 +15,8 @@
 #  - hermesd killed -9: its status key goes when the lease (10 s) runs out.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=../lib/etcd.sh
+. "$(dirname "$0")/../lib/etcd.sh"
 
 require_cmd etcd etcdctl
 topo_up
@@ -33,21 +35,7 @@ etcd_start() {
 	ETCD_PID=$BG_PID
 	wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "etcd did not come up: $(tail -n 3 "$TMP/etcd.log")"
 }
-ectl() { ns_c env ETCDCTL_API=3 etcdctl --endpoints="$EPS" --dial-timeout=1s --command-timeout=2s "$@"; }
-# put KEY VALUE: REV = the revision of the write
-put() {
-	local out
-	out=$(ectl put -w json "$1" "$2" 2>&1) || die "etcdctl put $1 failed: $out"
-	REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
-	[ -n "$REV" ] || die "no revision in etcdctl's answer: $out"
-	say "put $1 at revision $REV"
-}
-applied() { [ "$(stat_value hermes_etcd_applied_revision)" = "$1" ]; }
-wait_applied() {
-	wait_until 10 applied "$1" ||
-		die "hermesd did not apply revision $1 (applied: $(stat_value hermes_etcd_applied_revision)): $(grep etcd "$HERMESD_LOG" | tail -n 3)"
-	say "revision $1 applied"
-}
+put() { etcd_put "$@"; }
 status_key() { ectl get "$P/status/a" --print-value-only 2>/dev/null; }
 # status_has REGEX: the status key matches
 status_has() { [[ "$(status_key)" =~ $1 ]]; }
@@ -158,10 +146,12 @@ assert_file_match "$HERMESD_LOG" "starting from $KEY revision $REV3 \\(from $TMP
 expect_eperm "the shared document's rule from the state file" 10.77.1.3 80
 expect_page "... and the other one" http://10.77.1.2/
 assert_eq 0 "$(stat_value hermes_etcd_status_up)" "no status key while etcd is down"
+assert_match "$(hermesctl status)" "status key not written \(etcd not reached\)" "hermesctl status says so"
 etcd_start
 say "etcd back"
 wait_until 10 status_has "\"pid\":$HERMESD_PID" || die "the status key was not written after etcd came back: $(status_key)"
 assert_eq 1 "$(stat_value hermes_etcd_status_up)" "hermes_etcd_status_up again"
+assert_match "$(hermesctl status --json)" '"status_key_up": true' "hermesctl status --json shows it"
 
 # killed -9: the key goes with its lease
 start=$(now_ms)

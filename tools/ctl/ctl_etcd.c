@@ -100,7 +100,7 @@ int ctl_etcd_open(struct ctl_etcd *x, const char *cmd)
 {
 	static struct hermes_config cfg; /* large: not on the stack */
 	const char *path = x->config;
-	struct etcd_opts o = { .connect_timeout_ms = 1000, .request_timeout_ms = 3000 };
+	struct etcd_opts o;
 	struct cfg_etcd *f = &cfg.etcd, *e = &x->e;
 	char err[1024];
 
@@ -130,11 +130,7 @@ int ctl_etcd_open(struct ctl_etcd *x, const char *cmd)
 		errmsg("%s: cannot set up libcurl", cmd);
 		return EXIT_RUNTIME;
 	}
-	for (int i = 0; i < e->n_endpoints; i++)
-		o.endpoints[o.n_endpoints++] = e->endpoints[i];
-	o.cert = e->cert[0] ? e->cert : NULL;
-	o.key = e->key[0] ? e->key : NULL;
-	o.ca = e->ca[0] ? e->ca : NULL;
+	etcd_opts_from(&o, e);
 	etcd_init(&x->cl, &o);
 	return EXIT_OK;
 }

@@ -34,7 +34,8 @@ static const struct help_entry help_entries[] = {
 "        refused, 3 new connections refused) with the buffer bytes it holds;\n"
 "        with configuration from etcd (hermesd's etcd section), the revision of\n"
 "        the node's document in use, how long ago etcd was last heard from, the\n"
-"        watch's reconnects and the documents refused (--json: \"etcd\").\n"
+"        watch's reconnects, the documents refused and whether the node's\n"
+"        status key is written (--json: \"etcd\").\n"
 "        Exits 1 unless all is well (every link attached, hermesd ready;\n"
 "        shedding load and a stale etcd are not unreadiness), so it serves as a\n"
 "        health check.\n", 0 },
