@@ -4,7 +4,13 @@
  * (a list met again gets the later entries appended), and the tree written out as YAML
  * for the config loader, which then checks it as it checks a file. Copies are counted
  * against the loader's own limits (CFG_MAX_NODES, CFG_MAX_DEPTH), since an alias in a
- * document is copied as often as it is used. */
+ * document is copied as often as it is used.
+ *
+ * So that a message of the loader about the merged text can name the document and line
+ * the value came from, the text is laid out one line per top-level entry: each list
+ * entry, and each other top-level value, is written in flow style on one line (a line
+ * break inside a string is written as \n in double quotes, and lines are never folded),
+ * so that the merged line of an entry says where it came from (etcd_merged.lines). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -127,6 +133,31 @@ void etcd_merged_free(struct etcd_merged *m)
 {
 	free(m->doc);
 	m->doc = NULL;
+	free(m->lines);
+	m->lines = NULL;
+	free(m->srcs);
+	m->srcs = NULL;
+}
+
+void etcd_merged_explain(const struct etcd_merged *m, const char *name, const char *err, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	const struct etcd_merged_line *l;
+	long line = 0;
+	char *end;
+
+	if (m->lines && !strncmp(err, name, nl) && err[nl] == ':') {
+		line = strtol(err + nl + 1, &end, 10);
+		if (*end == ':')
+			strtol(end + 1, &end, 10); /* the merged column: the entry's own is given */
+		if (*end == ':' && end[1] == ' ' && line >= 1 && (size_t)line <= m->n_lines &&
+		    (l = &m->lines[line - 1])->src >= 0) {
+			snprintf(out, len, "%s revision %" PRId64 ":%d:%d: %s (the entry on line %ld of the merged "
+				 "document)", m->srcs[l->src].key, m->srcs[l->src].rev, l->line, l->col, end + 2, line);
+			return;
+		}
+	}
+	snprintf(out, len, "%s", err);
 }
 
 /* ---- the merge ---- */
@@ -146,8 +177,16 @@ struct top {
 	int src;
 };
 
+/* Where an entry of the merged tree came from (indexed by its node id). */
+struct origin {
+	int src; /* index into srcs + 1 (0: none recorded) */
+	int line, col;
+};
+
 struct mctx {
 	yaml_document_t out;
+	struct origin *orig; /* by node id of the merged tree */
+	size_t n_orig;
 	struct src *srcs;
 	struct top *tops;
 	size_t n_tops, cap_tops;
@@ -180,8 +219,9 @@ static int oom(struct mctx *m)
 	return -ENOMEM;
 }
 
-/* Node id of src's tree copied into the merged one: > 0, or -errno. */
-static int copy_node(struct mctx *m, struct src *s, int id, int depth)
+/* Node id of src's tree copied into the merged one: > 0, or -errno. flow: collections in
+ * flow style and strings on one line (an entry written on one line). */
+static int copy_node(struct mctx *m, struct src *s, int id, int depth, bool flow)
 {
 	yaml_node_t *n = yaml_document_get_node(&s->doc, id);
 	int out = 0, k, v;
@@ -196,12 +236,13 @@ static int copy_node(struct mctx *m, struct src *s, int id, int depth)
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
 		out = yaml_document_add_scalar(&m->out, n->tag, n->data.scalar.value, (int)n->data.scalar.length,
-					       n->data.scalar.style);
+					       flow && memchr(n->data.scalar.value, '\n', n->data.scalar.length) ?
+						       YAML_DOUBLE_QUOTED_SCALAR_STYLE : n->data.scalar.style);
 		break;
 	case YAML_SEQUENCE_NODE:
-		out = yaml_document_add_sequence(&m->out, n->tag, n->data.sequence.style);
+		out = yaml_document_add_sequence(&m->out, n->tag, flow ? YAML_FLOW_SEQUENCE_STYLE : n->data.sequence.style);
 		for (yaml_node_item_t *i = n->data.sequence.items.start; out && i < n->data.sequence.items.top; i++) {
-			if ((v = copy_node(m, s, *i, depth + 1)) < 0)
+			if ((v = copy_node(m, s, *i, depth + 1, flow)) < 0)
 				return v;
 			/* n may have moved: the source tree is not written to, so it has not */
 			if (!yaml_document_append_sequence_item(&m->out, out, v))
@@ -209,11 +250,11 @@ static int copy_node(struct mctx *m, struct src *s, int id, int depth)
 		}
 		break;
 	case YAML_MAPPING_NODE:
-		out = yaml_document_add_mapping(&m->out, n->tag, n->data.mapping.style);
+		out = yaml_document_add_mapping(&m->out, n->tag, flow ? YAML_FLOW_MAPPING_STYLE : n->data.mapping.style);
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; out && p < n->data.mapping.pairs.top; p++) {
-			if ((k = copy_node(m, s, p->key, depth + 1)) < 0)
+			if ((k = copy_node(m, s, p->key, depth + 1, flow)) < 0)
 				return k;
-			if ((v = copy_node(m, s, p->value, depth + 1)) < 0)
+			if ((v = copy_node(m, s, p->value, depth + 1, flow)) < 0)
 				return v;
 			if (!yaml_document_append_mapping_pair(&m->out, out, k, v))
 				return oom(m);
@@ -228,6 +269,40 @@ static int copy_node(struct mctx *m, struct src *s, int id, int depth)
 static const char *scalar(const yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* Records that node id of the merged tree comes from srcs[src] at n's position. */
+static int note(struct mctx *m, int id, int src, const yaml_node_t *n)
+{
+	if ((size_t)id >= m->n_orig) {
+		size_t cap = (size_t)id * 2 + 64;
+		struct origin *o = realloc(m->orig, cap * sizeof(*o));
+
+		if (!o)
+			return oom(m);
+		memset(o + m->n_orig, 0, (cap - m->n_orig) * sizeof(*o));
+		m->orig = o;
+		m->n_orig = cap;
+	}
+	m->orig[id] = (struct origin){ src + 1, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+	return 0;
+}
+
+/* The entries of srcs[i]'s list vn appended to the merged list seq, each on a line. */
+static int append_items(struct mctx *m, int i, yaml_node_t *vn, int seq)
+{
+	struct src *s = &m->srcs[i];
+	int v, rc;
+
+	for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
+		if ((v = copy_node(m, s, *it, 2, true)) < 0)
+			return v;
+		if ((rc = note(m, v, i, yaml_document_get_node(&s->doc, *it))))
+			return rc;
+		if (!yaml_document_append_sequence_item(&m->out, seq, v))
+			return oom(m);
+	}
+	return 0;
 }
 
 /* The top-level pairs of srcs[i] into the merged tree. */
@@ -246,7 +321,7 @@ static int merge_one(struct mctx *m, int i, int root)
 		yaml_node_t *vn = yaml_document_get_node(&s->doc, p->value);
 		const char *name = scalar(kn);
 		struct top *t = NULL;
-		int k, v;
+		int k, v, rc;
 
 		if (!name || !vn)
 			return fail(m, s, kn, "a top-level key that is not a single word");
@@ -260,20 +335,27 @@ static int merge_one(struct mctx *m, int i, int root)
 			if (!strcmp(m->tops[j].name, name))
 				t = &m->tops[j];
 		if (t && t->list && vn->type == YAML_SEQUENCE_NODE) {
-			for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
-				if ((v = copy_node(m, s, *it, 2)) < 0)
-					return v;
-				if (!yaml_document_append_sequence_item(&m->out, t->value, v))
-					return oom(m);
-			}
+			if ((rc = append_items(m, i, vn, t->value)))
+				return rc;
 			continue;
 		}
 		if (t)
 			return fail(m, s, kn, "'%s' is set here and in %s revision %" PRId64 ": a single value or a "
 				    "mapping is set in one document only (lists are joined, the node's entries first)",
 				    name, m->srcs[t->src].key, m->srcs[t->src].rev);
-		if ((k = copy_node(m, s, p->key, 1)) < 0 || (v = copy_node(m, s, p->value, 1)) < 0)
-			return k < 0 ? k : v;
+		if ((k = copy_node(m, s, p->key, 1, true)) < 0)
+			return k;
+		if (vn->type == YAML_SEQUENCE_NODE) {
+			/* block style: one line per entry */
+			if (!(v = yaml_document_add_sequence(&m->out, vn->tag, YAML_BLOCK_SEQUENCE_STYLE)))
+				return oom(m);
+			if ((rc = append_items(m, i, vn, v)))
+				return rc;
+		} else if ((v = copy_node(m, s, p->value, 1, true)) < 0) {
+			return v;
+		}
+		if ((rc = note(m, k, i, kn)))
+			return rc;
 		if (!yaml_document_append_mapping_pair(&m->out, root, k, v))
 			return oom(m);
 		if (m->n_tops == m->cap_tops) {
@@ -335,6 +417,45 @@ static int out_write(void *arg, unsigned char *data, size_t n)
 	b->len += n;
 	b->p[b->len] = 0;
 	return 1;
+}
+
+/* The merged text's lines as emit() lays them out (a comment, then per top-level key a
+ * line "KEY: VALUE", or "KEY:" and a line per entry of a list that has some), each with
+ * where it came from. */
+static int line_map(struct mctx *m, int root, int n_srcs, struct etcd_merged *out)
+{
+	yaml_node_t *r = yaml_document_get_node(&m->out, root);
+	size_t n = 1, at = 0;
+
+	for (yaml_node_pair_t *p = r->data.mapping.pairs.start; p < r->data.mapping.pairs.top; p++) {
+		yaml_node_t *v = yaml_document_get_node(&m->out, p->value);
+
+		n += 1 + (v->type == YAML_SEQUENCE_NODE ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start) :
+							   0);
+	}
+	out->lines = calloc(n, sizeof(*out->lines));
+	out->srcs = calloc((size_t)n_srcs, sizeof(*out->srcs));
+	if (!out->lines || !out->srcs)
+		return oom(m);
+	for (int i = 0; i < n_srcs; i++) {
+		snprintf(out->srcs[i].key, sizeof(out->srcs[i].key), "%s", m->srcs[i].key);
+		out->srcs[i].rev = m->srcs[i].rev;
+	}
+	out->lines[at++].src = -1;
+	for (yaml_node_pair_t *p = r->data.mapping.pairs.start; p < r->data.mapping.pairs.top; p++) {
+		yaml_node_t *v = yaml_document_get_node(&m->out, p->value);
+		const struct origin *o = (size_t)p->key < m->n_orig ? &m->orig[p->key] : NULL;
+
+		out->lines[at++] = (struct etcd_merged_line){ o ? o->src - 1 : -1, o ? o->line : 0, o ? o->col : 0 };
+		if (v->type != YAML_SEQUENCE_NODE)
+			continue;
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			o = (size_t)*it < m->n_orig ? &m->orig[*it] : NULL;
+			out->lines[at++] = (struct etcd_merged_line){ o ? o->src - 1 : -1, o ? o->line : 0, o ? o->col : 0 };
+		}
+	}
+	out->n_lines = n;
+	return 0;
 }
 
 /* The merged tree as YAML after a comment naming its documents. Consumes m->out. */
@@ -481,11 +602,18 @@ int etcd_docset_merge(const struct etcd_docset *d, struct etcd_merged *out, char
 		out->n_shared = n;
 		snprintf(head, sizeof(head), "# merged by hermesd: %s revision %" PRId64 "%s\n", d->node_key, d->node_rev,
 			 out->used);
-		rc = emit(&m, head, out);
+		rc = line_map(&m, root, n + 1, out);
+		if (rc)
+			yaml_document_delete(&m.out);
+		else
+			rc = emit(&m, head, out);
+		if (rc)
+			etcd_merged_free(out);
 	}
 	for (int i = 0; i <= n; i++)
 		if (srcs[i].loaded)
 			yaml_document_delete(&srcs[i].doc);
 	free(m.tops);
+	free(m.orig);
 	return rc;
 }

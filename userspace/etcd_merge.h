@@ -35,6 +35,17 @@ struct etcd_docset {
 	int64_t rev; /* the newest change seen among the keys the set was fed */
 };
 
+/* A line of the merged text: which document (index into srcs; -1: none) and where in it. */
+struct etcd_merged_line {
+	int src;
+	int line, col;
+};
+
+struct etcd_merged_src {
+	char key[320];
+	int64_t rev;
+};
+
 /* What a merge made. */
 struct etcd_merged {
 	char *doc;       /* malloc'ed, NUL-terminated: the YAML the config loader reads */
@@ -43,6 +54,10 @@ struct etcd_merged {
 			  * among the node's and the shared ones found before it) */
 	int n_shared;    /* shared documents used (0: doc is the node's document as written) */
 	char used[512];  /* " with PREFIX/shared/A revision N, ..." ("" without shared documents) */
+	/* with shared documents: each line of doc, and the documents (the node's first) */
+	struct etcd_merged_line *lines;
+	size_t n_lines;
+	struct etcd_merged_src *srcs;
 };
 
 void etcd_docset_init(struct etcd_docset *d, const char *node_key, const char *shared_prefix);
@@ -60,5 +75,9 @@ void etcd_docset_delete(struct etcd_docset *d, const char *key, int64_t rev);
  * wrong with it, line and column). */
 int etcd_docset_merge(const struct etcd_docset *d, struct etcd_merged *out, char *err, size_t errlen);
 void etcd_merged_free(struct etcd_merged *m);
+/* A message of the config loader about m->doc loaded under name ("NAME:L:C: what"),
+ * told of the document and the entry the merged line L came from ("KEY revision R:L:C:
+ * what (the entry on line L of the merged document)"); any other message as it is. */
+void etcd_merged_explain(const struct etcd_merged *m, const char *name, const char *err, char *out, size_t len);
 
 #endif

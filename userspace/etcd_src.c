@@ -201,6 +201,26 @@ static int read_range(struct etcd_src *s, struct etcd_range *r, char *err, size_
 	return rc;
 }
 
+/* A merge with shared documents is loaded once here, so that a value the loader refuses
+ * is named in its own document and line (the build would give the merged text's). 0, or
+ * the loader's -errno with why. */
+static int check_merged(const struct etcd_merged *m, const char *name, char *why, size_t len)
+{
+	struct hermes_config *cfg;
+	char err[1024];
+	int rc;
+
+	if (!m->n_shared || !(cfg = malloc(sizeof(*cfg))))
+		return 0; /* out of memory: the build will say */
+	rc = config_load_mem(name, m->doc, m->len, cfg, err, sizeof(err));
+	if (rc)
+		etcd_merged_explain(m, name, err, why, len);
+	else
+		config_free(cfg);
+	free(cfg);
+	return rc;
+}
+
 int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
 		   size_t errlen)
 {
@@ -213,11 +233,22 @@ int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, co
 	if (!rc) {
 		rc = etcd_docset_merge(&s->set, &m, why, sizeof(why));
 		if (!rc) {
+			char name[sizeof(s->key) + sizeof(m.used) + 64];
+
+			snprintf(name, sizeof(name), "etcd %s revision %" PRId64 "%s (from etcd)", s->key, s->set.rev,
+				 m.used);
+			rc = check_merged(&m, name, why, sizeof(why));
+			if (rc)
+				etcd_merged_free(&m);
+		}
+		if (!rc) {
 			*doc = m.doc;
 			*len = m.len;
 			*rev = s->set.rev;
 			*from = "etcd";
 			snprintf(s->first_used, sizeof(s->first_used), "%s", m.used);
+			m.doc = NULL; /* the caller's */
+			etcd_merged_free(&m);
 			s->watch_from = r.revision + 1;
 			return 0;
 		}
@@ -366,11 +397,15 @@ static void post(struct etcd_src *s, const char *doc, size_t len, int64_t rev, c
 static void post_merged(struct etcd_src *s, int64_t rev)
 {
 	struct etcd_merged m;
-	char err[512];
+	char err[768], name[sizeof(s->key) + sizeof(m.used) + 32];
 	int rc = etcd_docset_merge(&s->set, &m, err, sizeof(err));
 
 	if (!rc) {
-		post(s, m.doc, m.len, rev, m.used, NULL);
+		snprintf(name, sizeof(name), "%s revision %" PRId64 "%s", s->key, rev, m.used);
+		if (check_merged(&m, name, err, sizeof(err)))
+			post(s, NULL, 0, rev, m.used, err);
+		else
+			post(s, m.doc, m.len, rev, m.used, NULL);
 		etcd_merged_free(&m);
 	} else if (rc == -ENOENT) {
 		log_warn("etcd: %s: keeping the running config until one is written", err);

@@ -38,7 +38,7 @@ struct etcd_src_doc {
 	size_t len;
 	int64_t rev;     /* the newest change of the watched keys it includes */
 	char name[400];  /* "PREFIX/nodes/NODE revision N[ with PREFIX/shared/A revision M, ...]" */
-	char err[512];
+	char err[1024];
 };
 
 /* The source for e (copied), not started; address and admin: how an operator reaches

@@ -5,7 +5,8 @@
 #  - at start the merge applies (10.77.1.2 proxied); the status key /hermes/s/status/a
 #    appears with the applied revision, health ok, no config error, hermesd's pid;
 #  - a change of the shared document reaches the node (10.77.1.2 denied);
-#  - a bad shared document is refused (the log names the shared key and its revision),
+#  - a bad shared document is refused (the log names the shared key, its revision and
+#    the entry's line),
 #    the status key carries the error, the old policy stays; a node document naming a
 #    shared document that does not exist is refused too;
 #  - `hermesctl overlay status`: in sync (exit 0), behind (the refusal, exit 3), down (a
@@ -95,7 +96,8 @@ put "$P/shared/base" 'policy:
 BAD=$REV
 wait_until 10 grep -q "etcd: $KEY revision $BAD with $P/shared/base revision $BAD refused, keeping the running config" \
 	"$HERMESD_LOG" || die "the bad shared document was not refused: $(grep etcd "$HERMESD_LOG" | tail -n 3)"
-assert_file_match "$HERMESD_LOG" "revision $BAD refused.*10\.77\.1\.300" "the log names the error"
+assert_file_match "$HERMESD_LOG" "revision $BAD refused, keeping the running config: $P/shared/base revision $BAD:2:5: 'policy.match': bad match '10\.77\.1\.300/32'" \
+	"the log names the shared document, the line of the entry and the error"
 assert_eq "$REV2" "$(stat_value hermes_etcd_applied_revision)" "the applied revision stays"
 expect_eperm "the running policy stays after the bad shared document" 10.77.1.2 80
 wait_until 5 status_has '"config_error":"[^"]*10\.77\.1\.300' || die "the status key has no config error: $(status_key)"

@@ -4,7 +4,8 @@
  * written; a single value or a mapping set twice, a missing shared document, a shared
  * document naming others, bad names and a YAML error in a shared document refused with
  * the documents' keys and revisions; puts and deletes of the set (other keys advance the
- * revision only); an alias bomb stopped by the node limit; the state of the ETCD_EV_END
+ * revision only); a loader message about the merged text told of the document and
+ * line it came from; an alias bomb stopped by the node limit; the state of the ETCD_EV_END
  * event of a watch response. Exit 0 when every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
@@ -128,6 +129,62 @@ static bool test_refusals(void)
 	return true;
 }
 
+/* the merged text has a line per entry, so a loader message names the document and line */
+static bool test_explain(void)
+{
+	struct etcd_docset d;
+	struct etcd_merged m;
+	struct hermes_config cfg;
+	char err[512], why[768];
+	size_t lines = 0;
+	int rc;
+
+	etcd_docset_init(&d, NODE, SHARED);
+	put(&d, NODE, "shared: [base, extra]\n"
+		      "policy:\n  - {match: 10.0.0.1/32, action: deny}\n"
+		      "access_log: \"off\"\n"
+		      "tunnel_access: []\n", 5);
+	put(&d, SHARED "base", "log_level: info\npolicy:\n  - match: 10.0.0.2/32\n    action: proxy\n", 3);
+	put(&d, SHARED "extra", "# two rules\npolicy:\n  - {match: 10.0.0.3/32, action: pass}\n"
+			       "  - match: 10.0.0.300/32\n    action: deny\n"
+			       "http:\n  retry:\n    num_retries: 2\n", 7);
+	rc = etcd_docset_merge(&d, &m, err, sizeof(err));
+	if (!ASSERT_EQ(rc, 0, err))
+		return false;
+	for (const char *p = m.doc; *p; p++)
+		lines += *p == '\n';
+	/* comment, policy: + 4 entries, access_log, tunnel_access, log_level, http */
+	ASSERT_EQ(lines, 10, m.doc);
+	ASSERT_EQ(m.n_lines, 10, "the line map");
+	rc = config_load_mem("merged", m.doc, m.len, &cfg, err, sizeof(err));
+	ASSERT_EQ(rc, -EINVAL, "the bad match is refused");
+	etcd_merged_explain(&m, "merged", err, why, sizeof(why));
+	ASSERT_HAS(why, "/h/shared/extra revision 7:4:5: 'policy.match': bad match '10.0.0.300/32'", why);
+	ASSERT_HAS(why, "(the entry on line 6 of the merged document)", why);
+	etcd_merged_explain(&m, "other", err, why, sizeof(why));
+	ASSERT_STREQ(why, err, "another name: as it is");
+	etcd_merged_free(&m);
+	/* a key set with a single value, its line named too */
+	put(&d, SHARED "extra", "policy: []\nlog_level: [x]\n", 8);
+	ASSERT_EQ(etcd_docset_merge(&d, &m, err, sizeof(err)), -EINVAL, "log_level twice");
+	put(&d, SHARED "extra", "policy: []\n\naccess_log_x: 1\n", 9);
+	ASSERT_EQ(etcd_docset_merge(&d, &m, err, sizeof(err)), 0, err);
+	rc = config_load_mem("merged", m.doc, m.len, &cfg, err, sizeof(err));
+	ASSERT_EQ(rc, -EINVAL, "an unknown key is refused");
+	etcd_merged_explain(&m, "merged", err, why, sizeof(why));
+	ASSERT_HAS(why, "/h/shared/extra revision 9:3:1: unknown top-level key 'access_log_x'", why);
+	etcd_merged_free(&m);
+	/* a string with a line break stays on its entry's line */
+	put(&d, SHARED "extra", "policy:\n  - {match: \"10.0.0.9/32\", action: \"pa\\nss\"}\n", 10);
+	ASSERT_EQ(etcd_docset_merge(&d, &m, err, sizeof(err)), 0, err);
+	rc = config_load_mem("merged", m.doc, m.len, &cfg, err, sizeof(err));
+	etcd_merged_explain(&m, "merged", err, why, sizeof(why));
+	ASSERT_HAS(why, "/h/shared/extra revision 10:2:5: ", why);
+	etcd_merged_free(&m);
+	etcd_docset_free(&d);
+	return true;
+}
+
 static bool test_set(void)
 {
 	struct etcd_docset d;
@@ -198,6 +255,7 @@ int main(void)
 {
 	RUN(test_join_lists);
 	RUN(test_refusals);
+	RUN(test_explain);
 	RUN(test_set);
 	RUN(test_watch_end);
 	return check_summary("test_etcd_merge");
