@@ -166,7 +166,7 @@ static void *st_main(void *arg)
 {
 	struct etcd_status *st = arg;
 	unsigned backoff = BACKOFF_MIN_MS;
-	uint64_t written = 0; /* the gen last written (0: none, gen starts at 1) */
+	uint64_t written = UINT64_MAX; /* the gen last written (UINT64_MAX: none with this lease) */
 	struct timespec last = { 0 };
 	char err[512];
 	int rc;
@@ -187,14 +187,14 @@ static void *st_main(void *arg)
 				goto retry;
 			}
 			atomic_fetch_add(&st->grants, 1);
-			written = 0;
+			written = UINT64_MAX;
 			clock_gettime(CLOCK_MONOTONIC, &last);
 		}
 		pthread_mutex_lock(&st->mu);
 		info = st->info;
 		gen = st->gen;
 		pthread_mutex_unlock(&st->mu);
-		if (gen != written || !written) {
+		if (gen != written) {
 			char *json = etcd_status_json(st->e.node, st->address, st->admin, (long)getpid(), &info);
 
 			rc = json ? etcd_put(&st->cl, st->key, json, strlen(json), st->lease, NULL, err, sizeof(err)) :
@@ -208,7 +208,7 @@ static void *st_main(void *arg)
 				failed(st, "write", err);
 				goto retry;
 			}
-			written = gen ? gen : 1;
+			written = gen;
 			atomic_fetch_add(&st->writes, 1);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);

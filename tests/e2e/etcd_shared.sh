@@ -3,7 +3,8 @@
 # member on the client netns' loopback (own data dir and ports, stopped by PID); the
 # node's document /hermes/s/nodes/a lists `shared: [base]`, whose policy is the node's:
 #  - at start the merge applies (10.77.1.2 proxied); the status key /hermes/s/status/a
-#    appears with the applied revision, health ok, no config error, hermesd's pid;
+#    appears with the applied revision, health ok, no config error, hermesd's pid; its
+#    lease revoked, a new one is granted and the key written again;
 #  - a change of the shared document reaches the node (10.77.1.2 denied);
 #  - a bad shared document is refused (the log names the shared key, its revision and
 #    the entry's line),
@@ -78,6 +79,12 @@ ttl=$(ectl lease timetolive "$(printf '%x' "$lease")" | sed -n 's/.*remaining(\(
 assert_le 10 "${ttl:-99}" "the lease's TTL is at most 10 s"
 assert_ge 5 "${ttl:-0}" "... and kept alive"
 assert_eq 1 "$(stat_value hermes_etcd_status_up)" "hermes_etcd_status_up"
+# a lease that etcd no longer knows (here revoked; expired after an outage alike) is
+# granted anew at the next renewal (every 3 s) and the key written again
+ectl lease revoke "$(printf '%x' "$lease")" >/dev/null || die "etcdctl lease revoke failed"
+regranted() { [ "$(stat_value hermes_etcd_lease_grants_total)" = 2 ] && status_has "\"pid\":$HERMESD_PID"; }
+wait_until 6 regranted || die "no new lease after the revoke: $(stat_value hermes_etcd_lease_grants_total) grants, key: $(status_key)"
+assert_file_match "$HERMESD_LOG" "etcd: the lease of $P/status/a expired" "the new lease is logged"
 assert_ge 1 "$(stat_value hermes_etcd_status_writes_total)" "status writes counted"
 out=$(ovl) || die "overlay status: not in sync with one node applied: $out"
 assert_match "$out" "a +127\.0\.0\.1:15000 .* $REV1 +$REV1 +in sync +ok" "overlay status: a in sync"
