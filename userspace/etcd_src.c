@@ -1,11 +1,14 @@
-/* etcd_src.c: the node's document from etcd (etcd_src.h). One thread per hermesd, with
- * etcd.c's blocking client: read the key, watch it from the next revision, and on any
- * failure try the next endpoint after a backoff (100 ms doubling to 2 s), resuming the
- * watch where it stopped; a compacted revision is answered by reading the key in full.
- * The thread never touches the loop's state: it hands documents over in a one-slot
- * mailbox (the newest wins: a build applies whole documents, so a version overtaken
- * before the loop took it need not be built) and an eventfd, and gets back the applied
- * ones to write to the state file. It logs (log.c writes each line with one write(2)). */
+/* etcd_src.c: the node's documents from etcd (etcd_src.h). One thread per hermesd, with
+ * etcd.c's blocking client: read the node's key range (its document and the shared ones,
+ * etcd_merge.h) in one answer, watch it from the next revision, and on any failure try
+ * the next endpoint after a backoff (100 ms doubling to 2 s), resuming the watch where it
+ * stopped; a compacted revision is answered by reading the range in full. Each revision's
+ * changes are merged once all its events are in. The thread never touches the loop's
+ * state: it hands merges (or its refusals) over in a one-slot mailbox (the newest wins: a
+ * build applies whole documents, so a version overtaken before the loop took it need not
+ * be built) and an eventfd, and gets back the applied ones to write to the state file.
+ * The status key has a thread of its own (etcd_status.c), fed from the loop's side here.
+ * It logs (log.c writes each line with one write(2)). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
