@@ -172,7 +172,9 @@ int cmd_overlay_status(const struct ctl *c, int argc, char **argv)
 	snprintf(key, sizeof(key), "%s/", x.e.prefix);
 	plen = strlen(key);
 	if (etcd_range(&x.cl, key, true, &r, err, sizeof(err))) {
-		errmsg("overlay status: cannot read %s from etcd: %s", key, err);
+		errmsg("overlay status: cannot read %s from etcd (%d endpoint%s tried): %s: check that etcd is up and "
+		       "that --etcd (or the file's etcd.endpoints) gives its client URLs", key, x.e.n_endpoints,
+		       x.e.n_endpoints > 1 ? "s" : "", err);
 		ctl_etcd_close(&x);
 		return EXIT_RUNTIME;
 	}
