@@ -86,8 +86,14 @@ regranted() { [ "$(stat_value hermes_etcd_lease_grants_total)" = 2 ] && status_h
 wait_until 6 regranted || die "no new lease after the revoke: $(stat_value hermes_etcd_lease_grants_total) grants, key: $(status_key)"
 assert_file_match "$HERMESD_LOG" "etcd: the lease of $P/status/a expired" "the new lease is logged"
 assert_ge 1 "$(stat_value hermes_etcd_status_writes_total)" "status writes counted"
-out=$(ovl) || die "overlay status: not in sync with one node applied: $out"
-assert_match "$out" "a +127\.0\.0\.1:15000 .* $REV1 +$REV1 +in sync +ok" "overlay status: a in sync"
+# overlay status: etcd and the prefix from the file's etcd section (-c), or the options
+out=$(ns_c "$HERMESCTL_BIN" overlay status -c "$CONF") || die "overlay status: not in sync with one node applied: $out"
+assert_match "$out" "a +127\.0\.0\.1:15000 .* $REV1 +$REV1 +in sync +ok" "overlay status -c: a in sync"
+out=$(ovl --bogus 2>&1); rc=$?
+assert_eq 2 "$rc" "overlay status: a usage error exits 2 ($out)"
+out=$(ns_c "$HERMESCTL_BIN" overlay status --etcd http://127.0.0.1:1 --prefix "$P" 2>&1); rc=$?
+assert_eq 1 "$rc" "overlay status: etcd not reached exits 1"
+assert_match "$out" "cannot read $P/ from etcd .*check that etcd is up" "... saying what to check"
 
 # a change of the shared document reaches the node
 put "$P/shared/base" 'policy:
