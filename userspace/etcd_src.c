@@ -187,20 +187,22 @@ static int read_state(struct etcd_src *s, char **doc, size_t *len, int64_t *rev,
 }
 
 /* The node's key range read in one consistent answer: the set holds its documents.
- * r->revision: the store's revision of the read. */
-static int read_range(struct etcd_src *s, struct etcd_range *r, char *err, size_t errlen)
+ * *rev: the store's revision of the read (a watch goes on from the one after). */
+static int read_range(struct etcd_src *s, int64_t *rev, char *err, size_t errlen)
 {
-	int rc = etcd_range_end(&s->cl, s->key, s->range_end, r, err, errlen);
+	struct etcd_range r;
+	int rc = etcd_range_end(&s->cl, s->key, s->range_end, &r, err, errlen);
 
 	if (rc)
 		return rc;
 	atomic_store(&s->contact_ms, wall_ms());
 	etcd_docset_clear(&s->set);
-	for (size_t i = 0; i < r->n && !rc; i++)
-		rc = etcd_docset_put(&s->set, r->kvs[i].key, r->kvs[i].value, r->kvs[i].value_len, r->kvs[i].mod_rev);
+	for (size_t i = 0; i < r.n && !rc; i++)
+		rc = etcd_docset_put(&s->set, r.kvs[i].key, r.kvs[i].value, r.kvs[i].value_len, r.kvs[i].mod_rev);
 	if (rc)
 		snprintf(err, errlen, "out of memory for the documents of %s", s->key);
-	etcd_range_free(r);
+	*rev = r.revision;
+	etcd_range_free(&r);
 	return rc;
 }
 
@@ -228,11 +230,11 @@ int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, co
 		   size_t errlen)
 {
 	struct etcd_merged m;
-	struct etcd_range r;
+	int64_t read_rev = 0;
 	char why[512];
 	int rc;
 
-	rc = read_range(s, &r, why, sizeof(why));
+	rc = read_range(s, &read_rev, why, sizeof(why));
 	if (!rc) {
 		rc = etcd_docset_merge(&s->set, &m, why, sizeof(why));
 		if (!rc) {
@@ -252,12 +254,12 @@ int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, co
 			snprintf(s->first_used, sizeof(s->first_used), "%s", m.used);
 			m.doc = NULL; /* the caller's */
 			etcd_merged_free(&m);
-			s->watch_from = r.revision + 1;
+			s->watch_from = read_rev + 1;
 			return 0;
 		}
 		if (rc == -ENOENT) {
 			snprintf(why, sizeof(why), "%s has no key %s (revision %" PRId64 ")", etcd_endpoint(&s->cl),
-				 s->key, r.revision);
+				 s->key, read_rev);
 		} else {
 			log_error("etcd: a document refused at start: %s", why);
 			etcd_src_result(s, NULL, 0, s->set.rev, rc, why);
@@ -535,9 +537,9 @@ static void *src_main(void *arg)
 	while (!stopping(s)) {
 		save_pending(s);
 		if (need_range) {
-			struct etcd_range r;
+			int64_t read_rev;
 
-			if ((rc = read_range(s, &r, err, sizeof(err)))) {
+			if ((rc = read_range(s, &read_rev, err, sizeof(err)))) {
 				if (rc == -ECANCELED)
 					break;
 				atomic_fetch_add(&s->reconnects, 1);
@@ -548,7 +550,7 @@ static void *src_main(void *arg)
 			}
 			backoff = BACKOFF_MIN_MS;
 			post_merged(s, s->set.rev);
-			w.next_rev = r.revision + 1;
+			w.next_rev = read_rev + 1;
 			need_range = false;
 		}
 		rc = etcd_watch(&s->cl, s->key, false, &w, on_event, alive, s, err, sizeof(err));

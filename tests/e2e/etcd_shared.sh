@@ -58,6 +58,8 @@ etcd:
   node: a
   state_file: $TMP/etcd-state.yaml
 YAML
+# the history before is compacted: the watch starts after the revision of the first read
+ectl compaction "$REV1" >/dev/null || die "etcdctl compaction failed"
 start_hermesd -c "$CONF"
 wait_applied "$REV1"
 assert_file_match "$HERMESD_LOG" "starting from $KEY revision $REV1 with $P/shared/base revision" \
@@ -137,6 +139,7 @@ wait_applied "$REV3"
 expect_page "10.77.1.2 through hermesd again" http://10.77.1.2/
 wait_until 5 status_has '"config_error":null' || die "the config error stayed: $(status_key)"
 out=$(ovl) || die "overlay status: not in sync after the mend: $out"
+assert_file_nomatch "$HERMESD_LOG" "was compacted" "the watch never asked for a compacted revision"
 # a node with a document and no hermesd: down
 put "$P/nodes/b" 'log_level: info'
 out=$(ovl); rc=$?
