@@ -141,13 +141,15 @@ static bool alive(void *arg)
 	return !stop;
 }
 
-/* Waits until ms pass, a new content comes (gen differs from seen) or a stop. */
-static void wait_ms(struct etcd_status *st, unsigned ms, uint64_t seen)
+/* Waits until ms pass or a stop, and (seen not NULL) until a new content comes: gen
+ * differs from *seen. A backoff waits whatever comes (seen NULL). */
+static void wait_ms(struct etcd_status *st, unsigned ms, const uint64_t *seen)
 {
 	struct timespec until = deadline_after_ms(ms);
 
 	pthread_mutex_lock(&st->mu);
-	while (!st->stop && st->gen == seen && pthread_cond_timedwait(&st->cv, &st->mu, &until) != ETIMEDOUT)
+	while (!st->stop && (!seen || st->gen == *seen) &&
+	       pthread_cond_timedwait(&st->cv, &st->mu, &until) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&st->mu);
 }
@@ -235,10 +237,10 @@ static void *st_main(void *arg)
 		st->failing = false;
 		atomic_store(&st->up, true);
 		backoff = BACKOFF_MIN_MS;
-		wait_ms(st, (unsigned)(ETCD_STATUS_KEEPALIVE_MS - ms), gen);
+		wait_ms(st, (unsigned)(ETCD_STATUS_KEEPALIVE_MS - ms), &gen);
 		continue;
 retry:
-		wait_ms(st, backoff, ~0ull);
+		wait_ms(st, backoff, NULL);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
 	return NULL;
