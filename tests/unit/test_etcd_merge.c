@@ -174,6 +174,22 @@ static bool test_explain(void)
 	etcd_merged_explain(&m, "merged", err, why, sizeof(why));
 	ASSERT_HAS(why, "/h/shared/extra revision 9:3:1: unknown top-level key 'access_log_x'", why);
 	etcd_merged_free(&m);
+	/* long strings and keys are not folded: an entry stays on its line */
+	{
+		char doc[1200], word[301];
+
+		memset(word, 'x', 300);
+		word[300] = 0;
+		snprintf(doc, sizeof(doc), "policy:\n  - {match: 10.0.0.9/32, action: pass, %s: 1, note: \"%s %s\"}\n",
+			 word, word, word);
+		put(&d, SHARED "extra", doc, 11);
+		ASSERT_EQ(etcd_docset_merge(&d, &m, err, sizeof(err)), 0, err);
+		lines = 0;
+		for (const char *p = m.doc; *p; p++)
+			lines += *p == '\n';
+		ASSERT_EQ(lines, m.n_lines, m.doc);
+		etcd_merged_free(&m);
+	}
 	/* a string with a line break stays on its entry's line */
 	put(&d, SHARED "extra", "policy:\n  - {match: \"10.0.0.9/32\", action: \"pa\\nss\"}\n", 10);
 	ASSERT_EQ(etcd_docset_merge(&d, &m, err, sizeof(err)), 0, err);
