@@ -623,8 +623,11 @@ void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int
 	s->info.applied_at_ms = wall_ms();
 	s->info.config_error[0] = 0;
 	status_update(s);
-	if (!s->started)
-		s->posted_rev = rev; /* the first document: the thread starts from it */
+	if (!s->started) { /* the first document: the thread starts from it */
+		s->posted_rev = rev;
+		free(s->last_doc);
+		s->last_doc = doc ? strndup(doc, len) : NULL;
+	}
 	if (!s->e.state_file[0] || !doc) {
 		free(doc);
 		return;
