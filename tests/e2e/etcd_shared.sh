@@ -163,7 +163,6 @@ assert_file_match "$HERMESD_LOG" "starting from $KEY revision $REV3 \\(from $TMP
 	"started from the state file"
 expect_eperm "the shared document's rule from the state file" 10.77.1.3 80
 expect_page "... and the other one" http://10.77.1.2/
-sleep 1
 assert_eq 0 "$(stat_value hermes_etcd_status_up)" "no status key while etcd is down"
 # tried again with a backoff (100 ms doubling to 2 s), not in a loop
 assert_le 12 "$(stat_value hermes_etcd_status_failures_total)" "status key failures while etcd is down"
