@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "etcd_src.h"
 #include "etcd_status.h"
 #include "log.h"
+#include "thread.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -575,14 +575,8 @@ static void *src_main(void *arg)
 
 int etcd_src_start(struct etcd_src *s)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = thread_start(&s->thread, src_main, s);
 
-	/* signals stay the loop's (its signalfd): the thread blocks them all */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&s->thread, NULL, src_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	s->started = !rc;
 	if (!rc && (rc = etcd_status_start(s->status)))
 		log_error("etcd: cannot start the thread that writes the status key %s/status/%s: %s", s->e.prefix,

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "etcd.h"
 #include "etcd_status.h"
 #include "log.h"
+#include "thread.h"
 #include "version.h"
 
 #define BACKOFF_MIN_MS 100
@@ -248,13 +248,8 @@ retry:
 
 int etcd_status_start(struct etcd_status *st)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = thread_start(&st->thread, st_main, st);
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&st->thread, NULL, st_main, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	st->started = !rc;
 	return rc;
 }
