@@ -141,9 +141,16 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+# The config loader (config.c and its modules: the key-table walker, the sections' tables,
+# print, reload), for hermesctl and the unit tests
+CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
+	config_reload.o)
+# the overlay commands also link the etcd client, the merge of shared documents and the
+# config loader (hermes.yaml's etcd section), with libcurl, jansson and libyaml
+$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS) \
+	$(BUILD)/obj/userspace/etcd.o $(BUILD)/obj/userspace/etcd_merge.o $(CONFIG_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
 $(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -158,8 +165,6 @@ $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/too
 # Unit tests link the shared library code, the config loader (config.c and its modules:
 # the key-table walker, the sections' tables, print, reload) and the http action's pure
 # policy modules (routing, retries, the HTTP cache's rules and store) (no root needed).
-CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
-	config_reload.o)
 UNIT_OBJS := $(CONFIG_OBJS) $(addprefix $(BUILD)/obj/userspace/,route.o retry.o outlier.o cache_policy.o \
 	cache_key.o cache_store.o siphash.o cache_disk.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) $(UNIT_OBJS)
@@ -225,8 +230,10 @@ $(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) 
 
 # test_etcd links the etcd client (its pure parts are tested) and the source's state file
 # header, with libcurl, jansson, OpenSSL (base64) and the config loader etcd_src.c uses
-$(BUILD)/tests/test_etcd: $(BUILD)/obj/tests/unit/test_etcd.o $(LIB_OBJS) $(UNIT_OBJS) $(BUILD)/obj/userspace/etcd.o \
-	$(BUILD)/obj/userspace/etcd_src.o
+# (and test_etcd_merge the merge of shared documents, etcd_merge.c)
+ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_merge.o etcd_status.o)
+$(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) \
+	$(UNIT_OBJS) $(ETCD_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@

@@ -369,7 +369,11 @@ static void scrape_etcd(const struct scrape *x, const struct stats_family *f, in
 	case 0: value(x->b, f, (uint64_t)es.applied_rev); break;
 	case 1: real(x->b, f, loop_wall_time() - es.last_contact); break;
 	case 2: value(x->b, f, es.reconnects); break;
-	default: value(x->b, f, es.refused); break;
+	case 3: value(x->b, f, es.refused); break;
+	case 4: value(x->b, f, es.status_up); break;
+	case 5: value(x->b, f, es.status_writes); break;
+	case 6: value(x->b, f, es.status_failures); break;
+	default: value(x->b, f, es.lease_grants); break;
 	}
 }
 
@@ -377,6 +381,10 @@ static void scrape_etcd_applied_revision(const struct scrape *x, const struct st
 static void scrape_etcd_staleness(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 1); }
 static void scrape_etcd_reconnects(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 2); }
 static void scrape_etcd_refused(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 3); }
+static void scrape_etcd_status_up(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 4); }
+static void scrape_etcd_status_writes(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 5); }
+static void scrape_etcd_status_failures(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 6); }
+static void scrape_etcd_lease_grants(const struct scrape *x, const struct stats_family *f) { scrape_etcd(x, f, 7); }
 
 static void scrape_policy_rules(const struct scrape *x, const struct stats_family *f)
 {

@@ -201,6 +201,11 @@ long etcd_watch_parse(struct etcd_watch *w, const char *buf, size_t len, etcd_ev
 		*stop = fn(arg, &ev);
 		kv_free(&ev.kv);
 	}
+	if (!rc && !*stop && w->want_end && json_is_array(evs) && json_array_size(evs)) {
+		struct etcd_event end = { .type = ETCD_EV_END, .kv.mod_rev = w->next_rev - 1 };
+
+		*stop = fn(arg, &end);
+	}
 	json_decref(o);
 	return rc ? rc : used;
 }
@@ -215,6 +220,18 @@ int etcd_global_init(void)
 void etcd_global_fini(void)
 {
 	curl_global_cleanup();
+}
+
+void etcd_opts_from(struct etcd_opts *o, const struct cfg_etcd *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->connect_timeout_ms = 1000;
+	o->request_timeout_ms = 3000;
+	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
+		o->endpoints[o->n_endpoints++] = e->endpoints[i];
+	o->cert = e->cert[0] ? e->cert : NULL;
+	o->key = e->key[0] ? e->key : NULL;
+	o->ca = e->ca[0] ? e->ca : NULL;
 }
 
 void etcd_init(struct etcd *c, const struct etcd_opts *o)
@@ -360,8 +377,8 @@ static int call(struct etcd *c, const char *path, json_t *req, json_t **out, cha
 	return rc;
 }
 
-/* {"key": b64, "range_end": b64} for key or its prefix */
-static json_t *key_req(const char *key, bool prefix)
+/* {"key": b64, "range_end": b64} for key, its prefix, or [key, upto) when upto is set */
+static json_t *key_req(const char *key, bool prefix, const char *upto)
 {
 	size_t n = strlen(key), elen;
 	char *k = etcd_b64_encode(key, n), *end = malloc(n + 1), *e = NULL;
@@ -369,7 +386,10 @@ static json_t *key_req(const char *key, bool prefix)
 
 	if (!k || !end)
 		goto out;
-	if (prefix) {
+	if (upto) {
+		if (!(e = etcd_b64_encode(upto, strlen(upto))))
+			goto out;
+	} else if (prefix) {
 		etcd_prefix_end(key, n, end, &elen);
 		if (!(e = etcd_b64_encode(end, elen)))
 			goto out;
@@ -394,9 +414,9 @@ void etcd_range_free(struct etcd_range *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int etcd_range(struct etcd *c, const char *key, bool prefix, struct etcd_range *out, char *err, size_t errlen)
+static int range(struct etcd *c, json_t *req, struct etcd_range *out, char *err, size_t errlen)
 {
-	json_t *req = key_req(key, prefix), *ans, *kvs;
+	json_t *ans, *kvs;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -421,6 +441,17 @@ int etcd_range(struct etcd *c, const char *key, bool prefix, struct etcd_range *
 	if (rc)
 		etcd_range_free(out);
 	return rc;
+}
+
+int etcd_range(struct etcd *c, const char *key, bool prefix, struct etcd_range *out, char *err, size_t errlen)
+{
+	return range(c, key_req(key, prefix, NULL), out, err, errlen);
+}
+
+int etcd_range_end(struct etcd *c, const char *key, const char *end, struct etcd_range *out, char *err,
+		   size_t errlen)
+{
+	return range(c, key_req(key, false, end), out, err, errlen);
 }
 
 int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int64_t lease, int64_t *rev,
@@ -480,6 +511,19 @@ int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, char *err, si
 		snprintf(err, errlen, "%s: lease %lld has expired", etcd_endpoint(c), (long long)id);
 		return -ENOENT;
 	}
+	return 0;
+}
+
+int etcd_lease_revoke(struct etcd *c, int64_t id, char *err, size_t errlen)
+{
+	char i[24];
+	json_t *ans;
+	int rc;
+
+	snprintf(i, sizeof(i), "%lld", (long long)id);
+	if ((rc = call(c, "/v3/lease/revoke", json_pack("{s:s}", "ID", i), &ans, err, errlen)))
+		return rc;
+	json_decref(ans);
 	return 0;
 }
 
@@ -548,7 +592,7 @@ int etcd_watch(struct etcd *c, const char *key, bool prefix, struct etcd_watch *
 {
 	struct watch_ctx x = { w, fn, alive, arg, 0, 0 };
 	struct curl_slist *hdrs;
-	json_t *kr = key_req(key, prefix), *req;
+	json_t *kr = key_req(key, prefix, w->end), *req;
 	char *txt = NULL, url[512], rev[24];
 	long status = 0;
 	CURLcode cc;

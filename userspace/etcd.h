@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config-t.h"
+
 #define ETCD_MAX_ENDPOINTS 8
 
 struct etcd_opts {
@@ -47,10 +49,13 @@ struct etcd_range {
 	int64_t revision; /* the store's revision the answer was read at */
 };
 
-enum etcd_ev_type { ETCD_EV_PUT, ETCD_EV_DELETE };
+/* ETCD_EV_END (only for a watch with want_end): the events of one response were all
+ * handed; kv.mod_rev is the revision of its last one (etcd sends every event of a
+ * revision, a transaction's, in one response: the keys are consistent here). */
+enum etcd_ev_type { ETCD_EV_PUT, ETCD_EV_DELETE, ETCD_EV_END };
 struct etcd_event {
 	enum etcd_ev_type type;
-	struct etcd_kv kv; /* a delete carries the key and its mod_rev only */
+	struct etcd_kv kv; /* a delete carries the key and its mod_rev only; an end, mod_rev */
 };
 
 /* Called for each event of a watch, in order; a nonzero return stops the watch (the
@@ -67,6 +72,8 @@ struct etcd_watch {
 			       * revision + 1 */
 	int64_t header_rev;   /* the store's revision in the last response */
 	bool created;         /* the server confirmed the watch */
+	const char *end;      /* set: the watch covers the keys [key, end) (prefix ignored) */
+	bool want_end;        /* hand an ETCD_EV_END after each response that carried events */
 	char err[256];        /* the server's error, when a response carried one */
 	/* the stream's bytes not parsed yet (a JSON object cut by the network) */
 	char *buf;
@@ -77,6 +84,9 @@ struct etcd_watch {
 int etcd_global_init(void);
 void etcd_global_fini(void);
 
+/* The options of hermes.yaml's etcd section e (pointers into e, which must outlive
+ * them), with the timeouts hermesd and hermesctl use: 1 s to connect, 3 s a call. */
+void etcd_opts_from(struct etcd_opts *o, const struct cfg_etcd *e);
 /* The client for o (the strings are not copied: they must outlive the client). */
 void etcd_init(struct etcd *c, const struct etcd_opts *o);
 const char *etcd_endpoint(const struct etcd *c);
@@ -84,6 +94,9 @@ const char *etcd_endpoint(const struct etcd *c);
 /* One key (prefix false) or every key beginning with key (prefix true). */
 int etcd_range(struct etcd *c, const char *key, bool prefix, struct etcd_range *out, char *err, size_t errlen);
 void etcd_range_free(struct etcd_range *r);
+/* Every key in [key, end) (end NULL: key alone), read at one revision. */
+int etcd_range_end(struct etcd *c, const char *key, const char *end, struct etcd_range *out, char *err,
+		   size_t errlen);
 /* key = value[0..len), bound to lease (0: none); *rev (may be NULL): the put's revision. */
 int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int64_t lease, int64_t *rev,
 	     char *err, size_t errlen);
@@ -91,6 +104,8 @@ int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int
 int etcd_lease_grant(struct etcd *c, int64_t ttl, int64_t *id, int64_t *granted, char *err, size_t errlen);
 /* Renews lease id once: *ttl, its TTL now; -ENOENT when it has expired (TTL 0). */
 int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, char *err, size_t errlen);
+/* Ends lease id now: the keys bound to it go at once. */
+int etcd_lease_revoke(struct etcd *c, int64_t id, char *err, size_t errlen);
 
 /* Watches key (or the prefix) from w->next_rev on the endpoint in use until the stream
  * ends, fn says stop, or alive(arg) returns false (asked about once a second, also while

@@ -1,16 +1,18 @@
-/* etcd_src.c: the node's document from etcd (etcd_src.h). One thread per hermesd, with
- * etcd.c's blocking client: read the key, watch it from the next revision, and on any
- * failure try the next endpoint after a backoff (100 ms doubling to 2 s), resuming the
- * watch where it stopped; a compacted revision is answered by reading the key in full.
- * The thread never touches the loop's state: it hands documents over in a one-slot
- * mailbox (the newest wins: a build applies whole documents, so a version overtaken
- * before the loop took it need not be built) and an eventfd, and gets back the applied
- * ones to write to the state file. It logs (log.c writes each line with one write(2)). */
+/* etcd_src.c: the node's documents from etcd (etcd_src.h). One thread per hermesd, with
+ * etcd.c's blocking client: read the node's key range (its document and the shared ones,
+ * etcd_merge.h) in one answer, watch it from the next revision, and on any failure try
+ * the next endpoint after a backoff (100 ms doubling to 2 s), resuming the watch where it
+ * stopped; a compacted revision is answered by reading the range in full. Each revision's
+ * changes are merged once all its events are in. The thread never touches the loop's
+ * state: it hands merges (or its refusals) over in a one-slot mailbox (the newest wins: a
+ * build applies whole documents, so a version overtaken before the loop took it need not
+ * be built) and an eventfd, and gets back the applied ones to write to the state file.
+ * The status key has a thread of its own (etcd_status.c), fed from the loop's side here.
+ * It logs (log.c writes each line with one write(2)). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,33 +25,45 @@
 #include "config.h"
 #include "deadline.h"
 #include "etcd.h"
+#include "etcd_merge.h"
 #include "etcd_src.h"
+#include "etcd_status.h"
 #include "log.h"
+#include "thread.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define STATE_MAX_BYTES (4u << 20) /* the config loader's own bound (CFG_MAX_FILE_BYTES) */
 
+#define PREFIX_LEN sizeof(((struct cfg_etcd *)0)->prefix)
+
 struct etcd_src {
 	struct cfg_etcd e;
-	char key[sizeof(((struct cfg_etcd *)0)->prefix) + 8 + sizeof(((struct cfg_etcd *)0)->node)];
+	char key[PREFIX_LEN + 8 + sizeof(((struct cfg_etcd *)0)->node)];
+	char shared_prefix[PREFIX_LEN + 9]; /* PREFIX/shared/ */
+	char range_end[PREFIX_LEN + 9];     /* PREFIX/shared0: the end of what is read and watched */
 	struct etcd cl;
+	struct etcd_status *status;         /* the node's status key (its own thread) */
+	struct etcd_status_info info;       /* the loop's: what the status key says */
 	int efd;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu; /* guards stop and the two mailboxes */
 	pthread_cond_t cv;
 	bool stop;
-	char *next_doc;     /* to the loop: the newest document not taken yet */
-	size_t next_len;
-	int64_t next_rev;
+	struct etcd_src_doc next; /* to the loop: the newest document (or refusal) not taken yet */
+	bool have_next;
 	char *save_doc;     /* from the loop: applied, to write to the state file */
 	size_t save_len;
 	int64_t save_rev;
 	/* the thread's own */
+	struct etcd_docset set; /* the documents of the watched range */
+	int64_t watch_from; /* after the first document from etcd: the revision to watch from */
+	char *last_doc;     /* the last document handed over (or the first), to log news only */
 	int64_t posted_rev; /* the revision of the last document handed over (or the first) */
+	char first_used[512]; /* the first document's shared ones (etcd_merged.used) */
 	bool outage;        /* a failure was logged; the next success says it is over */
-	bool first_etcd;    /* the first document came from etcd (not the state file) */
+	bool first_etcd;    /* the first document applied came from etcd (not the state file) */
 	struct etcd_watch *w;
 	/* read by the loop */
 	_Atomic int64_t applied_rev;
@@ -87,20 +101,24 @@ int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *re
 	return 0;
 }
 
-int etcd_src_new(const struct cfg_etcd *e, struct etcd_src **out)
+int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_src **out)
 {
 	struct etcd_src *s = calloc(1, sizeof(*s));
-	struct etcd_opts o = { .connect_timeout_ms = 1000, .request_timeout_ms = 3000 };
+	struct etcd_opts o;
 
 	if (!s)
 		return -ENOMEM;
 	s->e = *e;
 	snprintf(s->key, sizeof(s->key), "%s/nodes/%s", e->prefix, e->node);
-	for (int i = 0; i < e->n_endpoints && i < ETCD_MAX_ENDPOINTS; i++)
-		o.endpoints[o.n_endpoints++] = s->e.endpoints[i];
-	o.cert = s->e.cert[0] ? s->e.cert : NULL;
-	o.key = s->e.key[0] ? s->e.key : NULL;
-	o.ca = s->e.ca[0] ? s->e.ca : NULL;
+	snprintf(s->shared_prefix, sizeof(s->shared_prefix), "%s/shared/", e->prefix);
+	snprintf(s->range_end, sizeof(s->range_end), "%s/shared0", e->prefix); /* '0' follows '/' */
+	etcd_docset_init(&s->set, s->key, s->shared_prefix);
+	snprintf(s->info.health, sizeof(s->info.health), "ok");
+	if (etcd_status_new(e, address, admin, &s->status)) {
+		free(s);
+		return -ENOMEM;
+	}
+	etcd_opts_from(&o, &s->e);
 	etcd_init(&s->cl, &o);
 	/* never heard from: stale since the start */
 	atomic_store(&s->contact_ms, wall_ms());
@@ -108,6 +126,7 @@ int etcd_src_new(const struct cfg_etcd *e, struct etcd_src **out)
 	if (s->efd < 0) {
 		int err = -errno;
 
+		etcd_status_free(s->status);
 		free(s);
 		return err;
 	}
@@ -167,29 +186,84 @@ static int read_state(struct etcd_src *s, char **doc, size_t *len, int64_t *rev,
 	return 0;
 }
 
+/* The node's key range read in one consistent answer: the set holds its documents.
+ * *rev: the store's revision of the read (a watch goes on from the one after). */
+static int read_range(struct etcd_src *s, int64_t *rev, char *err, size_t errlen)
+{
+	struct etcd_range r;
+	int rc = etcd_range_end(&s->cl, s->key, s->range_end, &r, err, errlen);
+
+	if (rc)
+		return rc;
+	atomic_store(&s->contact_ms, wall_ms());
+	etcd_docset_clear(&s->set);
+	for (size_t i = 0; i < r.n && !rc; i++)
+		rc = etcd_docset_put(&s->set, r.kvs[i].key, r.kvs[i].value, r.kvs[i].value_len, r.kvs[i].mod_rev);
+	if (rc)
+		snprintf(err, errlen, "out of memory for the documents of %s", s->key);
+	*rev = r.revision;
+	etcd_range_free(&r);
+	return rc;
+}
+
+/* A merge with shared documents is loaded once here, so that a value the loader refuses
+ * is named in its own document and line (the build would give the merged text's). 0, or
+ * the loader's -errno with why. */
+static int check_merged(const struct etcd_merged *m, const char *name, char *why, size_t len)
+{
+	struct hermes_config *cfg;
+	char err[1024];
+	int rc;
+
+	if (!m->n_shared || !(cfg = malloc(sizeof(*cfg))))
+		return 0; /* out of memory: the build will say */
+	rc = config_load_mem(name, m->doc, m->len, cfg, err, sizeof(err));
+	if (rc)
+		etcd_merged_explain(m, name, err, why, len);
+	else
+		config_free(cfg);
+	free(cfg);
+	return rc;
+}
+
 int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, const char **from, char *err,
 		   size_t errlen)
 {
-	struct etcd_range r;
+	struct etcd_merged m;
+	int64_t read_rev = 0;
 	char why[512];
 	int rc;
 
-	rc = etcd_range(&s->cl, s->key, false, &r, why, sizeof(why));
+	rc = read_range(s, &read_rev, why, sizeof(why));
 	if (!rc) {
-		atomic_store(&s->contact_ms, wall_ms());
-		if (r.n) {
-			*doc = r.kvs[0].value;
-			*len = r.kvs[0].value_len;
-			*rev = r.kvs[0].mod_rev;
-			r.kvs[0].value = NULL;
+		rc = etcd_docset_merge(&s->set, &m, why, sizeof(why));
+		if (!rc) {
+			char name[sizeof(s->key) + sizeof(m.used) + 64];
+
+			snprintf(name, sizeof(name), "etcd %s revision %" PRId64 "%s (from etcd)", s->key, s->set.rev,
+				 m.used);
+			rc = check_merged(&m, name, why, sizeof(why));
+			if (rc)
+				etcd_merged_free(&m);
+		}
+		if (!rc) {
+			*doc = m.doc;
+			*len = m.len;
+			*rev = s->set.rev;
 			*from = "etcd";
-			s->first_etcd = true;
-			etcd_range_free(&r);
+			snprintf(s->first_used, sizeof(s->first_used), "%s", m.used);
+			m.doc = NULL; /* the caller's */
+			etcd_merged_free(&m);
+			s->watch_from = read_rev + 1;
 			return 0;
 		}
-		snprintf(why, sizeof(why), "%s has no key %s (revision %" PRId64 ")", etcd_endpoint(&s->cl), s->key,
-			 r.revision);
-		etcd_range_free(&r);
+		if (rc == -ENOENT) {
+			snprintf(why, sizeof(why), "%s has no key %s (revision %" PRId64 ")", etcd_endpoint(&s->cl),
+				 s->key, read_rev);
+		} else {
+			log_error("etcd: a document refused at start: %s", why);
+			etcd_src_result(s, NULL, 0, s->set.rev, rc, why);
+		}
 	}
 	log_warn("etcd: cannot read %s: %s: trying the state file %s", s->key, why,
 		 s->e.state_file[0] ? s->e.state_file : "(none configured)");
@@ -210,7 +284,7 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 {
 	struct hermes_config *next = malloc(sizeof(*next));
 	struct cfg_reload_report rep;
-	char err[512], name[sizeof(s->key) + PATH_MAX + 64];
+	char err[512], name[sizeof(s->key) + sizeof(s->first_used) + PATH_MAX + 64];
 	const char *from = NULL;
 	size_t len;
 	int64_t rev;
@@ -228,12 +302,13 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 				 "one", s->key, err, cfg->source);
 			break;
 		}
-		snprintf(name, sizeof(name), "etcd %s revision %" PRId64 " (from %s)", s->key, rev, from);
+		snprintf(name, sizeof(name), "etcd %s revision %" PRId64 "%s (from %s)", s->key, rev,
+			 !strcmp(from, "etcd") ? s->first_used : "", from);
 		rc = config_load_mem(name, doc, len, next, err, sizeof(err));
 		if (rc) {
 			/* err begins with the name: key, revision and source */
 			log_error("etcd: a document refused at start: %s", err);
-			etcd_src_result(s, doc, 0, rev, rc);
+			etcd_src_result(s, doc, 0, rev, rc, err);
 			if (!state && !strcmp(from, "etcd"))
 				continue;
 			log_warn("etcd: starting with %s's keys until etcd has a good document", cfg->source);
@@ -246,13 +321,15 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 				 rep.restart, rep.n_restart > 1 ? "s are" : " is");
 		config_free(cfg);
 		*cfg = *next;
-		log_info("etcd: starting from %s revision %" PRId64 " (from %s)", s->key, rev, from);
+		log_info("etcd: starting from %s revision %" PRId64 "%s (from %s)", s->key, rev,
+			 !strcmp(from, "etcd") ? s->first_used : "", from);
+		s->first_etcd = !strcmp(from, "etcd");
 		if ((*used = malloc(len + 1))) {
 			memcpy(*used, doc, len + 1);
 			*used_len = len;
 			*used_rev = rev;
 		}
-		etcd_src_result(s, doc, len, rev, 0);
+		etcd_src_result(s, doc, len, rev, 0, NULL);
 		break;
 	}
 	free(next);
@@ -281,27 +358,67 @@ static void sleep_ms(struct etcd_src *s, unsigned ms)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void post(struct etcd_src *s, const char *doc, size_t len, int64_t rev)
+/* Hands the loop a document (doc set) or a refusal (why set), newest wins. */
+static void post(struct etcd_src *s, const char *doc, size_t len, int64_t rev, const char *used, const char *why)
 {
-	char *copy = malloc(len + 1);
+	char *copy = doc ? malloc(len + 1) : NULL;
 	uint64_t one = 1;
+	bool news;
 
-	if (!copy) {
+	if (doc && !copy) {
 		log_error("etcd: out of memory for revision %" PRId64 " of %s: it is not applied", rev, s->key);
 		return;
 	}
-	memcpy(copy, doc, len);
-	copy[len] = 0;
+	if (copy) {
+		memcpy(copy, doc, len);
+		copy[len] = 0;
+	}
 	pthread_mutex_lock(&s->mu);
-	free(s->next_doc);
-	s->next_doc = copy;
-	s->next_len = len;
-	s->next_rev = rev;
+	free(s->next.doc);
+	s->next.doc = copy;
+	s->next.len = len;
+	s->next.rev = rev;
+	snprintf(s->next.name, sizeof(s->next.name), "%s revision %" PRId64 "%s", s->key, rev, used);
+	snprintf(s->next.err, sizeof(s->next.err), "%s", why ? why : "");
+	s->have_next = true;
 	pthread_mutex_unlock(&s->mu);
 	s->posted_rev = rev;
-	log_info("etcd: %s changed (revision %" PRId64 ", %zu bytes): applying it", s->key, rev, len);
+	/* a change elsewhere in the range (another node's key, the overlay's) hands the same
+	 * document at a newer revision: the loop only notes the revision */
+	news = !doc || !s->last_doc || strcmp(s->last_doc, doc);
+	if (doc && news) {
+		free(s->last_doc);
+		s->last_doc = strdup(doc);
+	}
+	if (doc && news)
+		log_info("etcd: %s changed (revision %" PRId64 ", %zu bytes%s): applying it", s->key, rev, len, used);
+	else if (doc)
+		log_debug("etcd: a key beside %s changed (revision %" PRId64 "): its document is the same", s->key, rev);
 	while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
+}
+
+/* The set merged and handed over, at rev (every key of the range up to rev seen). */
+static void post_merged(struct etcd_src *s, int64_t rev)
+{
+	struct etcd_merged m;
+	char err[768], name[sizeof(s->key) + sizeof(m.used) + 32];
+	int rc = etcd_docset_merge(&s->set, &m, err, sizeof(err));
+
+	if (!rc) {
+		snprintf(name, sizeof(name), "%s revision %" PRId64 "%s", s->key, rev, m.used);
+		if (check_merged(&m, name, err, sizeof(err)))
+			post(s, NULL, 0, rev, m.used, err);
+		else
+			post(s, m.doc, m.len, rev, m.used, NULL);
+		etcd_merged_free(&m);
+	} else if (rc == -ENOENT) {
+		log_warn("etcd: %s: keeping the running config until one is written", err);
+	} else if (rc == -ENOMEM) {
+		log_error("etcd: %s: revision %" PRId64 " of %s is not applied", err, rev, s->key);
+	} else {
+		post(s, NULL, 0, rev, "", err);
+	}
 }
 
 /* Writes the applied document waiting in the mailbox, if any: a temporary file beside the
@@ -346,13 +463,23 @@ static int on_event(void *arg, const struct etcd_event *ev)
 	struct etcd_src *s = arg;
 
 	atomic_store(&s->contact_ms, wall_ms());
-	if (ev->type == ETCD_EV_DELETE) {
-		log_warn("etcd: %s was deleted (revision %" PRId64 "): keeping the running config", s->key,
-			 ev->kv.mod_rev);
-		return 0;
+	switch (ev->type) {
+	case ETCD_EV_DELETE:
+		if (!strcmp(ev->kv.key, s->key))
+			log_warn("etcd: %s was deleted (revision %" PRId64 "): keeping the running config", s->key,
+				 ev->kv.mod_rev);
+		etcd_docset_delete(&s->set, ev->kv.key, ev->kv.mod_rev);
+		break;
+	case ETCD_EV_PUT:
+		if (etcd_docset_put(&s->set, ev->kv.key, ev->kv.value, ev->kv.value_len, ev->kv.mod_rev))
+			log_error("etcd: out of memory for %s at revision %" PRId64 ": it is not applied", ev->kv.key,
+				  ev->kv.mod_rev);
+		break;
+	case ETCD_EV_END: /* a revision's events all in: the documents are consistent */
+		if (s->set.node)
+			post_merged(s, ev->kv.mod_rev);
+		break;
 	}
-	if (ev->kv.mod_rev != s->posted_rev)
-		post(s, ev->kv.value, ev->kv.value_len, ev->kv.mod_rev);
 	return 0;
 }
 
@@ -387,7 +514,7 @@ static void failed(struct etcd_src *s, const char *what, const char *err, unsign
 static void *src_main(void *arg)
 {
 	struct etcd_src *s = arg;
-	struct etcd_watch w = { .next_rev = 0 };
+	struct etcd_watch w = { .next_rev = 0, .end = s->range_end, .want_end = true };
 	bool need_range = true;
 	unsigned backoff = BACKOFF_MIN_MS;
 	char err[512];
@@ -397,18 +524,22 @@ static void *src_main(void *arg)
 	/* from now on a stop ends a call in progress within a second */
 	s->cl.alive = alive;
 	s->cl.alive_arg = s;
-	/* a first document from etcd: watch from the revision after it. From the state file
-	 * (or none): read the key first, it may have changed meanwhile */
-	if (s->first_etcd && s->posted_rev) {
-		w.next_rev = s->posted_rev + 1;
+	/* One watch covers the node's key and the shared documents: the keys from
+	 * PREFIX/nodes/NODE to the end of PREFIX/shared/, so that one stream carries every
+	 * change with one resume revision (the keys that sort between them, the nodes named
+	 * after this one and the overlay's, only advance the revision). A first document
+	 * from etcd: watch from the revision after its read. From the state file (or none):
+	 * read the range first, it may have changed meanwhile */
+	if (s->first_etcd && s->watch_from) {
+		w.next_rev = s->watch_from;
 		need_range = false;
 	}
 	while (!stopping(s)) {
 		save_pending(s);
 		if (need_range) {
-			struct etcd_range r;
+			int64_t read_rev;
 
-			if ((rc = etcd_range(&s->cl, s->key, false, &r, err, sizeof(err)))) {
+			if ((rc = read_range(s, &read_rev, err, sizeof(err)))) {
 				if (rc == -ECANCELED)
 					break;
 				atomic_fetch_add(&s->reconnects, 1);
@@ -417,16 +548,10 @@ static void *src_main(void *arg)
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
-			atomic_store(&s->contact_ms, wall_ms());
 			backoff = BACKOFF_MIN_MS;
-			if (r.n && r.kvs[0].mod_rev != s->posted_rev)
-				post(s, r.kvs[0].value, r.kvs[0].value_len, r.kvs[0].mod_rev);
-			else if (!r.n)
-				log_warn("etcd: no key %s (revision %" PRId64 "): keeping the running config until one is "
-					 "written", s->key, r.revision);
-			w.next_rev = r.revision + 1;
+			post_merged(s, s->set.rev);
+			w.next_rev = read_rev + 1;
 			need_range = false;
-			etcd_range_free(&r);
 		}
 		rc = etcd_watch(&s->cl, s->key, false, &w, on_event, alive, s, err, sizeof(err));
 		if (rc == -ECANCELED)
@@ -450,39 +575,53 @@ static void *src_main(void *arg)
 
 int etcd_src_start(struct etcd_src *s)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = thread_start(&s->thread, src_main, s);
 
-	/* signals stay the loop's (its signalfd): the thread blocks them all */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&s->thread, NULL, src_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	s->started = !rc;
+	if (!rc && (rc = etcd_status_start(s->status)))
+		log_error("etcd: cannot start the thread that writes the status key %s/status/%s: %s", s->e.prefix,
+			  s->e.node, strerror(-rc));
 	return rc;
 }
 
-bool etcd_src_take(struct etcd_src *s, char **doc, size_t *len, int64_t *rev)
+bool etcd_src_take(struct etcd_src *s, struct etcd_src_doc *out)
 {
+	bool have;
+
 	pthread_mutex_lock(&s->mu);
-	*doc = s->next_doc;
-	*len = s->next_len;
-	*rev = s->next_rev;
-	s->next_doc = NULL;
+	have = s->have_next;
+	*out = s->next;
+	s->next.doc = NULL;
+	s->have_next = false;
 	pthread_mutex_unlock(&s->mu);
-	return *doc != NULL;
+	return have;
 }
 
-void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int rc)
+/* The status key follows the loop's news. */
+static void status_update(struct etcd_src *s)
+{
+	etcd_status_set(s->status, &s->info);
+}
+
+void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int rc, const char *why)
 {
 	if (rc) {
 		atomic_fetch_add(&s->refused, 1);
 		free(doc);
+		snprintf(s->info.config_error, sizeof(s->info.config_error), "%s", why ? why : strerror(-rc));
+		status_update(s);
 		return;
 	}
 	atomic_store(&s->applied_rev, rev);
-	if (!s->started)
-		s->posted_rev = rev; /* the first document: the thread starts from it */
+	s->info.applied_rev = rev;
+	s->info.applied_at_ms = wall_ms();
+	s->info.config_error[0] = 0;
+	status_update(s);
+	if (!s->started) { /* the first document: the thread starts from it */
+		s->posted_rev = rev;
+		free(s->last_doc);
+		s->last_doc = doc ? strndup(doc, len) : NULL;
+	}
 	if (!s->e.state_file[0] || !doc) {
 		free(doc);
 		return;
@@ -498,14 +637,36 @@ void etcd_src_result(struct etcd_src *s, char *doc, size_t len, int64_t rev, int
 		save_pending(s);
 }
 
+void etcd_src_unchanged(struct etcd_src *s, int64_t rev)
+{
+	atomic_store(&s->applied_rev, rev);
+	s->info.applied_rev = rev;
+	s->info.config_error[0] = 0;
+	status_update(s);
+}
+
+void etcd_src_health(struct etcd_src *s, const char *health)
+{
+	if (!strncmp(s->info.health, health, sizeof(s->info.health) - 1))
+		return;
+	snprintf(s->info.health, sizeof(s->info.health), "%s", health);
+	status_update(s);
+}
+
 void etcd_src_get_stats(const struct etcd_src *s, struct etcd_src_stats *st)
 {
 	uint64_t ms = atomic_load(&((struct etcd_src *)s)->contact_ms);
+	struct etcd_status_stats ss;
 
 	st->applied_rev = atomic_load(&((struct etcd_src *)s)->applied_rev);
 	st->last_contact = (double)ms / 1000;
 	st->reconnects = atomic_load(&((struct etcd_src *)s)->reconnects);
 	st->refused = atomic_load(&((struct etcd_src *)s)->refused);
+	etcd_status_get_stats(s->status, &ss);
+	st->status_up = ss.up;
+	st->status_writes = ss.writes;
+	st->status_failures = ss.failures;
+	st->lease_grants = ss.grants;
 }
 
 void etcd_src_free(struct etcd_src *s)
@@ -519,8 +680,11 @@ void etcd_src_free(struct etcd_src *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
-	free(s->next_doc);
+	etcd_status_free(s->status); /* its lease ends: the status key goes now */
+	etcd_docset_free(&s->set);
+	free(s->next.doc);
 	free(s->save_doc);
+	free(s->last_doc);
 	close(s->efd);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

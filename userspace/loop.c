@@ -435,6 +435,7 @@ static void on_tick(struct loop *lp)
 	/* a cgroup removed and made again (systemd does on every restart of a unit) leaves
 	 * its links defunct: attach them again, or say so in /ready, once a second */
 	loader_check(lp->ld);
+	reload_tick(lp);
 	if (lp->draining && (lp->st.active || !list_empty(&lp->sessions)) && lp->now_ms >= lp->drain_deadline_ms) {
 		log_warn("drain timeout: closing %llu remaining flows", (unsigned long long)lp->st.active);
 		conn_abort_all(lp);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "etcd.h"
 #include "etcd_src.h"
+#include "etcd_status.h"
 #include "loop.h"
 #include "reload.h"
 #include "notify.h"
@@ -180,13 +181,21 @@ static void usage(FILE *f)
 "node; cert, key and ca for TLS client certificates; state_file), the keys a SIGHUP\n"
 "may change come from the node's document in etcd, the key PREFIX/nodes/NODE, which\n"
 "holds the same YAML as the file; the file gives the keys read at start only and the\n"
-"etcd section itself. hermesd reads the document at start (from the state file when\n"
-"no etcd endpoint answers), watches it through etcd's JSON gateway, and applies each\n"
-"new revision like a SIGHUP: a document that does not load is refused (logged with\n"
-"its key, revision and error) and the running configuration stays. The applied one\n"
-"is written to state_file. A SIGHUP then rebuilds the document in use. /metrics:\n"
-"hermes_etcd_applied_revision, hermes_etcd_staleness_seconds,\n"
-"hermes_etcd_watch_reconnects_total, hermes_etcd_documents_refused_total.\n"
+"etcd section itself. The document may list shared documents, `shared: [NAME...]`,\n"
+"each the key PREFIX/shared/NAME, merged after it in that order (lists joined, the\n"
+"node's entries first; a single value or a mapping set twice, or a shared document\n"
+"missing, is an error). hermesd reads them at start (from the state file when no\n"
+"etcd endpoint answers), watches them through etcd's JSON gateway, and applies each\n"
+"change like a SIGHUP: a merge that fails or does not load is refused (logged with\n"
+"the keys, revisions and error) and the running configuration stays. The applied\n"
+"one is written to state_file. A SIGHUP then rebuilds the document in use. hermesd\n"
+"keeps PREFIX/status/NODE (JSON: address, version, applied revision, health, last\n"
+"refusal, pid) under a lease of 10 s, so that it goes when hermesd does; see\n"
+"`hermesctl overlay status`. /metrics: hermes_etcd_applied_revision,\n"
+"hermes_etcd_staleness_seconds, hermes_etcd_watch_reconnects_total,\n"
+"hermes_etcd_documents_refused_total, hermes_etcd_status_up,\n"
+"hermes_etcd_status_writes_total, hermes_etcd_status_failures_total,\n"
+"hermes_etcd_lease_grants_total.\n"
 "\n"
 "Health: once a second hermesd checks that its links are attached where they\n"
 "should be. A link left defunct (its cgroup removed and made again, as systemd does\n"
@@ -524,7 +533,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cfg.etcd.n_endpoints && !check) {
-		if (etcd_global_init() || etcd_src_new(&cfg.etcd, &esrc) ||
+		char where[96], adm[96];
+
+		/* the status key says how to reach the node: its tunnel listener (the overlay's
+		 * hop), else its admin address */
+		etcd_status_addr(cfg.tunnel.len ? &cfg.tunnel : &cfg.admin, where, sizeof(where));
+		etcd_status_addr(&cfg.admin, adm, sizeof(adm));
+		if (etcd_global_init() || etcd_src_new(&cfg.etcd, where, adm, &esrc) ||
 		    etcd_src_first_config(esrc, &cfg, &edoc, &edoc_len, &edoc_rev)) {
 			fprintf(stderr, "hermesd: cannot set up the etcd client (out of memory or descriptors)\n");
 			return 1;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "counters.h"
 #include "notify.h"
+#include "overload.h"
 #include "policy.h"
 #include "reload.h"
 #include "ring.h"
@@ -127,7 +128,8 @@ static void build_settle(struct loop *lp, int rc)
 		copy = rc ? NULL : malloc(lp->build_doc_len + 1);
 		if (copy)
 			memcpy(copy, doc, lp->build_doc_len + 1);
-		etcd_src_result(lp->etcd, copy, lp->build_doc_len, lp->build_rev, rc);
+		etcd_src_result(lp->etcd, copy, lp->build_doc_len, lp->build_rev, rc,
+				rc && lp->build.err[0] ? lp->build.err : NULL);
 	}
 	if (rc) {
 		free(doc);
@@ -156,8 +158,8 @@ static void build_end(struct loop *lp, int rc, uint64_t start_ns, uint64_t end_n
 }
 
 /* Starts the build of doc (NULL: the file) off the loop; its end comes to build_done.
- * doc becomes the build's. */
-static void build_start(struct loop *lp, char *doc, size_t len, int64_t rev, bool watched)
+ * doc becomes the build's; name (NULL: the key and rev) is what it is called in logs. */
+static void build_start(struct loop *lp, char *doc, size_t len, int64_t rev, bool watched, const char *name)
 {
 	int rc;
 
@@ -165,7 +167,9 @@ static void build_start(struct loop *lp, char *doc, size_t len, int64_t rev, boo
 	lp->build_doc_len = len;
 	lp->build_rev = rev;
 	lp->build_watched = watched;
-	if (doc)
+	if (name)
+		snprintf(lp->build_name, sizeof(lp->build_name), "%s", name);
+	else if (doc)
 		snprintf(lp->build_name, sizeof(lp->build_name), "%s revision %" PRId64, etcd_src_key(lp->etcd), rev);
 	else
 		snprintf(lp->build_name, sizeof(lp->build_name), "%s", lp->config_path);
@@ -243,7 +247,7 @@ void reload_sighup(struct loop *lp)
 	}
 	if (doc)
 		memcpy(doc, lp->etcd_doc, lp->etcd_doc_len + 1);
-	build_start(lp, doc, lp->etcd_doc_len, lp->etcd_rev, false);
+	build_start(lp, doc, lp->etcd_doc_len, lp->etcd_rev, false, NULL);
 }
 
 /* ---- documents from etcd ---- */
@@ -256,15 +260,31 @@ static void etcd_arm(struct loop *lp)
 			   sizeof(lp->etcd_count), 0);
 }
 
-/* The newest document the source holds, built now. */
+/* The newest document the source holds, built now; the same as the one in use (a key
+ * beside the node's changed) only advances the applied revision; a merge the source
+ * refused is counted and logged as a build that failed. */
 static void etcd_next(struct loop *lp)
 {
-	size_t len;
-	int64_t rev;
-	char *doc;
+	struct etcd_src_doc d;
+	uint64_t now;
 
-	if (etcd_src_take(lp->etcd, &doc, &len, &rev))
-		build_start(lp, doc, len, rev, true);
+	if (!etcd_src_take(lp->etcd, &d))
+		return;
+	if (!d.doc) {
+		now = loop_now_ns();
+		log_error("etcd: %s refused, keeping the running config: %s", d.name, d.err);
+		reload_count(lp, -EINVAL, now, now);
+		etcd_src_result(lp->etcd, NULL, 0, d.rev, -EINVAL, d.err);
+		return;
+	}
+	if (lp->etcd_doc && d.len == lp->etcd_doc_len && !memcmp(d.doc, lp->etcd_doc, d.len)) {
+		log_debug("etcd: %s is the document in use: nothing to build", d.name);
+		lp->etcd_rev = d.rev;
+		etcd_src_unchanged(lp->etcd, d.rev);
+		free(d.doc);
+		return;
+	}
+	build_start(lp, d.doc, d.len, d.rev, true, d.name);
 }
 
 static void etcd_ready(struct loop *lp, struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -289,6 +309,26 @@ void reload_follow_etcd(struct loop *lp, struct etcd_src *src, char *first_doc, 
 	lp->etcd_doc_len = len;
 	lp->etcd_rev = rev;
 	etcd_arm(lp);
+}
+
+/* The node's health for its status key, once a second: what /ready says, and load shed. */
+void reload_tick(struct loop *lp)
+{
+	char h[256];
+	int stage;
+
+	if (!lp->etcd)
+		return;
+	stage = overload_stage(lp);
+	if (lp->draining)
+		snprintf(h, sizeof(h), "degraded: draining (stopping)");
+	else if (lp->ld->unhealthy[0])
+		snprintf(h, sizeof(h), "degraded: %.200s", lp->ld->unhealthy);
+	else if (stage)
+		snprintf(h, sizeof(h), "degraded: shedding load (overload stage %d of 3)", stage);
+	else
+		snprintf(h, sizeof(h), "ok");
+	etcd_src_health(lp->etcd, h);
 }
 
 void reload_fini(struct loop *lp)

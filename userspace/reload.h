@@ -17,6 +17,8 @@ void reload_sighup(struct loop *lp);
  * read off its eventfd and applied like a SIGHUP's. first_doc (may be NULL) is the
  * document applied at start, kept for SIGHUPs; it becomes lp's. */
 void reload_follow_etcd(struct loop *lp, struct etcd_src *src, char *first_doc, size_t len, int64_t rev);
+/* Once a second (the loop's tick): with etcd, the node's health for its status key. */
+void reload_tick(struct loop *lp);
 /* At exit: what reload.c holds (the documents). */
 void reload_fini(struct loop *lp);
 

@@ -3,7 +3,6 @@
  * builder's new snapshot reaches the loop through pthread_join): the count needs no
  * atomics. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +13,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "runtime.h"
+#include "thread.h"
 #include "tls.h"
 
 int rt_new(struct hermes_config *cfg, uint64_t gen, struct runtime **out, char *err, size_t errlen)
@@ -115,7 +115,6 @@ done:
 
 int rt_build_start(struct rt_build *b, const char *path, const char *doc, size_t doc_len, struct runtime *running)
 {
-	sigset_t all, old;
 	int rc;
 
 	b->path = path;
@@ -128,11 +127,7 @@ int rt_build_start(struct rt_build *b, const char *path, const char *doc, size_t
 	memset(&b->rep, 0, sizeof(b->rep));
 	b->err[0] = 0;
 	b->start_ns = b->end_ns = mono_ns();
-	/* signals stay the loop's (its signalfd): the thread blocks them all */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&b->thread, NULL, build_main, b);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = thread_start(&b->thread, build_main, b);
 	if (rc) {
 		rt_put(b->base);
 		b->base = NULL;

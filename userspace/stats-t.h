@@ -490,7 +490,16 @@ enum udp_drop {
 	      "removed), busy (a response not written because the writes waiting passed their byte limit).", \
 	      "kind", "write", "read", "corrupt", "busy") \
 	VALUE(http_cache_disk_foreign, gauge, "hermes_http_cache_disk_foreign_files", \
-	      "Files in the disk cache's directory that are not the cache's (seen at start): left alone, not counted.")
+	      "Files in the disk cache's directory that are not the cache's (seen at start): left alone, not counted.") \
+	/* the node's status key in etcd (etcd_status.c); shown only with an etcd section */ \
+	SCRAPE(etcd_status_up, gauge, "hermes_etcd_status_up", \
+	       "1 while the node's status key PREFIX/status/NODE is written and its lease renewed, else 0.") \
+	SCRAPE(etcd_status_writes, counter, "hermes_etcd_status_writes_total", \
+	       "Writes of the node's status key (at each apply, refusal and change of health, and after a new lease).") \
+	SCRAPE(etcd_status_failures, counter, "hermes_etcd_status_failures_total", \
+	       "Lease grants, status key writes and lease renewals that failed (tried again with a backoff).") \
+	SCRAPE(etcd_lease_grants, counter, "hermes_etcd_lease_grants_total", \
+	       "Leases granted for the status key: the first, and a new one each time the last expired.")
 
 /* How many values a list of label values holds (an integer constant). */
 #define STATS_NVALUES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))

@@ -19,6 +19,8 @@
 #    document for it and applies the first one written).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=../lib/etcd.sh
+. "$(dirname "$0")/../lib/etcd.sh"
 
 require_cmd etcd etcdctl
 topo_up
@@ -38,26 +40,8 @@ etcd_start() {
 		--heartbeat-interval 50 --election-timeout 500
 	ETCD_PID[$1]=$BG_PID
 }
-ectl() { ns_c env ETCDCTL_API=3 etcdctl --endpoints="$EPS" --dial-timeout=1s --command-timeout=1s "$@"; }
-# put DOC: writes the node's document, sets REV to the revision of the write (tried again
-# for a few seconds: with a member just killed, the cluster may be electing a leader)
-put() {
-	local out i
-	for ((i = 0; i < 5; i++)); do
-		out=$(ectl put -w json "$KEY" "$1" 2>&1) && break
-		say "etcdctl put failed (${out##*Error: }): again"
-	done
-	[ $i -lt 5 ] || die "etcdctl put failed: $out"
-	REV=$(printf '%s' "$out" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
-	[ -n "$REV" ] || die "no revision in etcdctl's answer: $out"
-	say "put $KEY at revision $REV"
-}
-applied() { [ "$(stat_value hermes_etcd_applied_revision)" = "$1" ]; }
-wait_applied() {
-	wait_until 10 applied "$1" ||
-		die "hermesd did not apply revision $1 (applied: $(stat_value hermes_etcd_applied_revision)): $(grep etcd "$HERMESD_LOG" | tail -n 3)"
-	say "revision $1 applied"
-}
+# put DOC: writes the node's document (REV: its revision)
+put() { etcd_put "$KEY" "$1"; }
 
 for n in 1 2 3; do etcd_start "$n"; done
 wait_until 15 ectl endpoint health >/dev/null 2>&1 || die "the etcd cluster did not come up: $(tail -n 3 "$TMP/etcd1.log")"
@@ -67,16 +51,16 @@ say "etcd cluster up"
 # TTL holds its key, which goes once the keepalives stop; a prefix read
 ETCDC=$BUILD/tests/bin/etcdc
 [ -x "$ETCDC" ] || die "$ETCDC is missing: run make first"
-bg lease c "$ETCDC" "$EPS" lease /hermes/t/status/a up 1 1500
+bg lease c "$ETCDC" "$EPS" lease /hermes/t/leased/x up 1 1500
 LEASE_PID=$BG_PID
 put 'policy:
   - {match: 10.77.1.2/32, action: proxy}'
 REV1=$REV
-leased() { ns_c "$ETCDC" "$EPS" range /hermes/t/ | grep -q '^/hermes/t/status/a=up'; }
+leased() { ns_c "$ETCDC" "$EPS" range /hermes/t/ | grep -q '^/hermes/t/leased/x=up'; }
 wait_until 5 leased || die "etcdc lease did not write its key: $(cat "$TMP/lease.log")"
 range=$(ns_c "$ETCDC" "$EPS" range /hermes/t/) || die "etcdc range failed"
 assert_match "$range" "/hermes/t/nodes/a=policy:" "the prefix read finds the node's document"
-assert_match "$range" "/hermes/t/status/a=up" "... and the leased key"
+assert_match "$range" "/hermes/t/leased/x=up" "... and the leased key"
 CONF=$TMP/hermes.yaml
 cat >"$CONF" <<YAML
 etcd:
@@ -115,7 +99,7 @@ expect_eperm "the running policy still applies after the bad document" 10.77.1.2
 # the lease (kept alive meanwhile, 1.5 s, in the background)
 wait "$LEASE_PID" || die "the leased key did not stay while kept alive: $(cat "$TMP/lease.log")"
 assert_match "$(cat "$TMP/lease.log")" "ttl [1-9]" "keepalives renewed the lease"
-gone() { [ -z "$(ectl get /hermes/t/status/a --print-value-only 2>/dev/null)" ]; }
+gone() { [ -z "$(ectl get /hermes/t/leased/x --print-value-only 2>/dev/null)" ]; }
 wait_until 5 gone || die "the leased key outlived its lease"
 say "ok: the leased key went once its keepalives stopped"
 

@@ -5,7 +5,8 @@
  * objects in one read, PUT and DELETE events, the resume revision after each event and
  * the compacted and error answers; the etcd_src state file's header; the etcd section
  * of the config; and the start's choice of document when no etcd answers (a closed port
- * on loopback): the state file, a bad one refused, none. Exit 0 when every check passes,
+ * on loopback): the state file, a bad one refused, none; the status key's JSON and the
+ * address it gives (the host name for an unspecified address). Exit 0 when every check passes,
  * 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +16,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "addr.h"
 #include "config.h"
 #include "etcd.h"
 #include "etcd_src.h"
+#include "etcd_status.h"
 #include "log.h"
+#include "version.h"
 
 static bool test_base64(void)
 {
@@ -276,7 +280,7 @@ static bool test_first_config(void)
 			"policy: [{match: 10.0.0.0/8, action: deny}]\ncgroup: /elsewhere\n");
 		fclose(f);
 		if (!ASSERT_EQ(load(yaml, &cfg, err, sizeof(err)), 0, err) ||
-		    !ASSERT_EQ(etcd_src_new(&cfg.etcd, &s), 0, "etcd_src_new"))
+		    !ASSERT_EQ(etcd_src_new(&cfg.etcd, "", "", &s), 0, "etcd_src_new"))
 			break;
 		ASSERT_EQ(etcd_src_first_config(s, &cfg, &doc, &len, &rev), 0, "first config");
 		if (round == 0) {
@@ -304,6 +308,38 @@ static bool test_first_config(void)
 	return true;
 }
 
+static bool test_status_json(void)
+{
+	struct etcd_status_info in = { .applied_rev = 42, .applied_at_ms = 1765000000123ull };
+	struct cfg_sockaddr a = { 0 };
+	char buf[128], want[512], host[256];
+	char *j;
+
+	snprintf(in.health, sizeof(in.health), "ok");
+	j = etcd_status_json("a", "10.0.0.1:15008", "127.0.0.1:15000", 77, &in);
+	snprintf(want, sizeof(want), "{\"node\":\"a\",\"address\":\"10.0.0.1:15008\",\"admin\":\"127.0.0.1:15000\","
+		 "\"version\":\"%s\",\"applied_revision\":42,\"applied_at\":1765000000123,\"health\":\"ok\","
+		 "\"config_error\":null,\"pid\":77}", hermes_version);
+	ASSERT_STREQ(j, want, "the status key's JSON");
+	free(j);
+	snprintf(in.health, sizeof(in.health), "degraded: shedding \"load\"");
+	snprintf(in.config_error, sizeof(in.config_error), "bad match '10.0.0.300'");
+	j = etcd_status_json("a", "", "", 1, &in);
+	ASSERT_HAS(j, "\"health\":\"degraded: shedding \\\"load\\\"\"", "health escaped");
+	ASSERT_HAS(j, "\"config_error\":\"bad match '10.0.0.300'\"", "the refusal");
+	free(j);
+	etcd_status_addr(&a, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "", "no listener: no address");
+	ASSERT_EQ(addr_parse("10.1.2.3:15008", &a), 0, "addr_parse");
+	etcd_status_addr(&a, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "10.1.2.3:15008", "an address as it is");
+	ASSERT_EQ(addr_parse("0.0.0.0:15008", &a), 0, "addr_parse");
+	etcd_status_addr(&a, buf, sizeof(buf));
+	gethostname(host, sizeof(host));
+	ASSERT_STREQ(buf, strcat(host, ":15008"), "the unspecified address: the host name");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_base64);
@@ -315,5 +351,6 @@ int main(void)
 	RUN(test_state_header);
 	RUN(test_config_section);
 	RUN(test_first_config);
+	RUN(test_status_json);
 	return check_summary("test_etcd");
 }

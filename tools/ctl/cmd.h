@@ -13,5 +13,7 @@ int cmd_routes(const struct ctl *c, int argc, char **argv);
 int cmd_disable(const struct ctl *c, int argc, char **argv);
 int cmd_certs(const struct ctl *c, int argc, char **argv);
 int cmd_cache(const struct ctl *c, int argc, char **argv);
+/* overlay status (overlay_status.c): argv[0] "overlay", argv[1] "status" */
+int cmd_overlay_status(const struct ctl *c, int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "certs.h"
 #include "cli.h"
+#include "ctl_etcd.h"
 #include "help.h"
 #include "hermes/pin.h"
 
@@ -33,7 +34,8 @@ static const struct help_entry help_entries[] = {
 "        refused, 3 new connections refused) with the buffer bytes it holds;\n"
 "        with configuration from etcd (hermesd's etcd section), the revision of\n"
 "        the node's document in use, how long ago etcd was last heard from, the\n"
-"        watch's reconnects and the documents refused (--json: \"etcd\").\n"
+"        watch's reconnects, the documents refused and whether the node's\n"
+"        status key is written (--json: \"etcd\").\n"
 "        Exits 1 unless all is well (every link attached, hermesd ready;\n"
 "        shedding load and a stale etcd are not unreadiness), so it serves as a\n"
 "        health check.\n", 0 },
@@ -145,6 +147,27 @@ static const struct help_entry help_entries[] = {
 "        (responses not written because the writes waiting passed 64 MB).\n"
 "        Counters are 0 when the cache (or its disk tier) is off. --json\n"
 "        prints one object with those names.\n", 0 },
+	{ "overlay status", "overlay status [--json] [ETCD OPTIONS]",
+"        Every node of the overlay in etcd, one line each: its address (the\n"
+"        tunnel listener, else the admin address), hermesd's version, the\n"
+"        applied revision, the revision its documents are at (its document\n"
+"        PREFIX/nodes/NODE and the shared documents PREFIX/shared/NAME that\n"
+"        it lists: the newest of them), the lag (in sync; behind by N\n"
+"        revisions: it has not applied its newest documents, or refused them,\n"
+"        shown under it; down (no status): no status key, which hermesd\n"
+"        keeps under a lease of 10 s, so a node is down 10 s at most after\n"
+"        it died; no document: a status key but no document) and its health\n"
+"        (ok, or degraded: why). Documents that do not merge (a shared\n"
+"        document missing, a key set twice) are shown under the node. One\n"
+"        read of PREFIX/ at one revision. --json prints {\"revision\",\n"
+"        \"in_sync\", \"nodes\": [{\"node\", \"state\" (in_sync, behind, down,\n"
+"        no_document), \"doc_revision\", \"applied_revision\", \"behind\",\n"
+"        \"documents_error\", \"status\" (the status key's JSON, or null)}]}.\n"
+"        Exits 3 when a node is not in sync, so that a script can wait for a\n"
+"        change to reach every node:\n"
+"            until hermesctl overlay status -c hermes.yaml >/dev/null; do\n"
+"                sleep 0.2; done\n"
+CTL_ETCD_HELP, 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
@@ -287,7 +310,7 @@ void help_usage(FILE *f)
 "        its pair\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
 "        port out of range, unknown action, bad host name, a URL cache purge\n"
-"        cannot use\n"
+"        cannot use\n""    3   overlay status: a node is behind, down or has no document\n"
 "\n"
 "EXAMPLES\n"
 "    hermesctl status\n"
@@ -300,7 +323,7 @@ void help_usage(FILE *f)
 "    HERMES_PIN_ROOT=/sys/fs/bpf/hermes-test hermesctl policy list\n"
 "    hermesctl help policy\n"
 "    hermesctl cache purge 'http://example.com/app.js?v=2'\n"
-"    hermesctl cache stats --json\n"
+"    hermesctl cache stats --json\n""    hermesctl overlay status --etcd http://10.0.0.1:2379 --prefix /hermes/lab\n"
 "    hermesctl disable\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"

@@ -67,6 +67,11 @@ static int run(char **argv, int argc, bool help)
 		return cmd_certs(&ctl, argc, argv);
 	if (!strcmp(cmd, "cache"))
 		return cmd_cache(&ctl, argc, argv);
+	if (!strcmp(cmd, "overlay") && argc > 1 && !strcmp(argv[1], "status"))
+		return cmd_overlay_status(&ctl, argc, argv);
+	if (!strcmp(cmd, "overlay"))
+		return usage_error("overlay: unknown or missing subcommand%s%s (expected status)", argc > 1 ? " " : "",
+				   argc > 1 ? argv[1] : "");
 	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs, cache or help)", cmd);
 }
 

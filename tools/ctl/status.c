@@ -41,13 +41,15 @@ static enum admin_state probe_admin(const struct admin_client *admin, char *deta
 /* What status shows from /metrics: the memory budget's stage and bytes held, and the
  * configuration from etcd (hermes_etcd_*, present only with an etcd section). -1: not
  * known. */
-enum { M_OVL_STAGE, M_OVL_BYTES, M_ETCD_REV, M_ETCD_STALE, M_ETCD_RECONNECTS, M_ETCD_REFUSED, M_N };
+enum { M_OVL_STAGE, M_OVL_BYTES, M_ETCD_REV, M_ETCD_STALE, M_ETCD_RECONNECTS, M_ETCD_REFUSED, M_ETCD_STATUS_UP,
+       M_N };
 static void probe_metrics(const struct admin_client *admin, double m[M_N])
 {
 	static const char *const names[M_N] = { "\nhermes_overload_stage ", "\nhermes_overload_buffer_bytes ",
 						"\nhermes_etcd_applied_revision ", "\nhermes_etcd_staleness_seconds ",
 						"\nhermes_etcd_watch_reconnects_total ",
-						"\nhermes_etcd_documents_refused_total " };
+						"\nhermes_etcd_documents_refused_total ",
+						"\nhermes_etcd_status_up " };
 	struct admin_answer a;
 	char err[128];
 
@@ -156,8 +158,9 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 			printf(", \"overload_stage\": %lld, \"buffer_bytes\": %lld", ovl_stage, ovl_bytes);
 		if (m[M_ETCD_REV] >= 0)
 			printf(", \"etcd\": {\"applied_revision\": %.0f, \"staleness_seconds\": %.3f, "
-			       "\"watch_reconnects\": %.0f, \"documents_refused\": %.0f}", m[M_ETCD_REV], m[M_ETCD_STALE],
-			       m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED]);
+			       "\"watch_reconnects\": %.0f, \"documents_refused\": %.0f, \"status_key_up\": %s}",
+			       m[M_ETCD_REV], m[M_ETCD_STALE], m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED],
+			       m[M_ETCD_STATUS_UP] > 0 ? "true" : "false");
 		printf("}}\n");
 	} else {
 		printf("pin root: %s\n", c->pin_root);
@@ -200,9 +203,10 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 		/* a stale etcd is not unreadiness either: hermesd serves its last config */
 		if (m[M_ETCD_REV] >= 0)
 			printf("hermesd: config from etcd at revision %.0f%s, etcd last heard %.1f s ago, %.0f watch "
-			       "reconnects, %.0f documents refused\n", m[M_ETCD_REV],
+			       "reconnects, %.0f documents refused, status key %s\n", m[M_ETCD_REV],
 			       m[M_ETCD_REV] == 0 ? " (none yet: the file's keys)" : "", m[M_ETCD_STALE],
-			       m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED]);
+			       m[M_ETCD_RECONNECTS], m[M_ETCD_REFUSED],
+			       m[M_ETCD_STATUS_UP] > 0 ? "written" : "not written (etcd not reached)");
 	}
 	/* a health check: anything short of "all attached, hermesd ready" is 1 */
 	for (int i = 0; i < n_links; i++)
