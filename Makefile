@@ -141,9 +141,13 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_HERMESD) -o $@
 
-$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS)
+# hermesctl overlay checks each node's document with hermesd's own config loader and
+# writes the overlay with the etcd client (libcurl, jansson)
+CTL_HERMESD_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
+	config_reload.o etcd.o etcd_txn.o)
+$(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(CTL_HERMESD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lcrypto -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
 $(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 	$(call msg,LD,$@)

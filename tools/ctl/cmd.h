@@ -1,5 +1,5 @@
 /* cmd.h: hermesctl's commands, one file each (status.c, policy.c, routes.c,
- * disable.c, certs.c, cache.c). Each gets the command words from its own name on (argv[0] is
+ * disable.c, certs.c, cache.c, overlay.c). Each gets the command words from its own name on (argv[0] is
  * "status", "policy", ...), the global options already taken out, and returns the exit
  * status: EXIT_OK, EXIT_RUNTIME or EXIT_USAGE (see `hermesctl --help`). */
 #ifndef HERMES_CTL_CMD_H
@@ -13,5 +13,6 @@ int cmd_routes(const struct ctl *c, int argc, char **argv);
 int cmd_disable(const struct ctl *c, int argc, char **argv);
 int cmd_certs(const struct ctl *c, int argc, char **argv);
 int cmd_cache(const struct ctl *c, int argc, char **argv);
+int cmd_overlay(const struct ctl *c, int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "certs.h"
 #include "cli.h"
+#include "etcd_conn.h"
 #include "help.h"
 #include "hermes/pin.h"
 
@@ -135,6 +136,51 @@ static const struct help_entry help_entries[] = {
 "        evictions (LRU), purged (by cache purge), and bytes and objects held\n"
 "        now. Counters are 0 when the cache is off. --json prints one object\n"
 "        with those names.\n", 0 },
+	{ "overlay apply", "overlay apply FILE [--dry-run [--show NODE]] [--force] [ETCD OPTIONS]",
+"        Declares the whole overlay from one YAML file (etc/overlay.yaml shows\n"
+"        every key): its nodes (name, addresses, tunnel listener, roles client,\n"
+"        relay, egress, ingress, their own reload keys verbatim, the shared\n"
+"        documents they use), shared documents, and routes between nodes\n"
+"        (from NODES, to CIDR[:PORT] or node names, via one path of nodes or\n"
+"        alternate paths, protocol h2, h2c or h1, steer tcp, udp or both). Each\n"
+"        route becomes, at every node it crosses, the tunnel route an operator\n"
+"        would write by hand (hop by hop; the path's last node dials the\n"
+"        destination), and optionally the from nodes' policy rules. Before\n"
+"        anything is written the whole file is checked: unknown or repeated\n"
+"        keys, duplicate nodes or addresses, unknown nodes or shared documents\n"
+"        in routes, roles, loops and paths over 8 hops, and each node's\n"
+"        document as hermesd will build it (its shared documents merged in)\n"
+"        with hermesd's own config loader; each fault names the node and the\n"
+"        line (of the file, or of the generated document, quoted). Then one\n"
+"        etcd transaction writes PREFIX/overlay (the file), PREFIX/overlay-meta\n"
+"        ({\"applied_at\", \"by\", \"sha256\", \"overlay\", \"nodes\", \"shared\"}), the\n"
+"        node documents PREFIX/nodes/NAME and shared documents PREFIX/shared/NAME\n"
+"        that changed, and deletes the node and shared keys an earlier apply\n"
+"        wrote that the file no longer has; unchanged keys are not rewritten, so\n"
+"        their nodes do not reload. Unless --force, the transaction holds only if\n"
+"        overlay-meta and every key it replaces are as read (another operator's\n"
+"        apply or a hand edit in between: nothing written, exit 1). Prints each\n"
+"        node and shared document added, changed or removed and the new\n"
+"        revision. --dry-run: the same checks and report, nothing written;\n"
+"        without any etcd option it only checks the file; --show NODE prints\n"
+"        that node's document. The prefix is --prefix or -c's etcd.prefix, else\n"
+"        the file's prefix (the two must agree when both are given). FILE - is\n"
+"        standard input. At most 128 nodes and 126 changed keys at once (etcd's\n"
+"        default --max-txn-ops).\n"
+"        ETCD OPTIONS:\n"
+CTL_ETCD_HELP, 0 },
+	{ "overlay diff", "overlay diff FILE [ETCD OPTIONS]",
+"        What overlay apply FILE would change, as a unified diff per key (diff\n"
+"        -u) between what etcd holds and what the file would write: the\n"
+"        overlay file itself, each node's and shared document, and the keys it\n"
+"        would delete. Exit 0: no difference, 1: differences, 2: trouble (a\n"
+"        bad file, etcd unreachable), as diff(1). The file is checked as by\n"
+"        apply first.\n", 0 },
+	{ "overlay get", "overlay get [--node NODE] [ETCD OPTIONS]",
+"        Prints the overlay file last applied under the prefix (PREFIX/overlay)\n"
+"        as it was written, or with --node the node's document as stored\n"
+"        (PREFIX/nodes/NODE, what that hermesd reads). Exit 1 when the key is\n"
+"        not there. Needs --prefix or -c.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
@@ -225,6 +271,7 @@ static void help_options(FILE *f)
 "ENVIRONMENT\n"
 "    HERMES_PIN_ROOT   default for --pin-root\n"
 "    HERMES_ADMIN      default for --admin\n"
+"    HERMES_ETCD       default for --etcd (overlay commands)\n"
 "\n",
 		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT);
 }
@@ -274,7 +321,9 @@ void help_usage(FILE *f)
 "        a link could not be detached, hermesd does not answer (routes,\n"
 "        cache), cache purge with the cache off,\n"
 "        a certificate file exists or cannot be written, a CA file lacks\n"
-"        its pair\n"
+"        its pair, an overlay file refused, etcd unreachable, an overlay\n"
+"        changed meanwhile (apply), no such key (overlay get); overlay diff:\n"
+"        1 means differences and 2 any error\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
 "        port out of range, unknown action, bad host name, a URL cache purge\n"
 "        cannot use\n"
@@ -294,6 +343,10 @@ void help_usage(FILE *f)
 "    hermesctl disable\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
+"    hermesctl overlay apply --dry-run lab.yaml   # check only\n"
+"    hermesctl overlay diff lab.yaml --etcd http://10.0.0.5:2379\n"
+"    hermesctl overlay apply lab.yaml -c /etc/hermes/hermes.yaml\n"
+"    hermesctl overlay get --node relay-1 --etcd http://10.0.0.5:2379 --prefix /hermes/lab\n"
 "\n");
 	help_bpftool(f);
 }
@@ -318,7 +371,7 @@ int help_command(char **words, int n)
 		sections |= help_entries[i].sections | 0x100; /* 0x100: something matched */
 	}
 	if (!sections)
-		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, cache, help)", name);
+		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, cache, overlay, help)", name);
 	putchar('\n');
 	if (sections & SEC_MATCHES)
 		help_matches(stdout);
