@@ -235,6 +235,15 @@ $(BUILD)/tests/test_etcd: $(BUILD)/obj/tests/unit/test_etcd.o $(LIB_OBJS) $(UNIT
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
+# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the config
+# loader it checks each node's document with
+OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o)
+$(BUILD)/obj/tests/unit/test_overlay.o: CFLAGS += -Itools
+$(BUILD)/tests/test_overlay: $(BUILD)/obj/tests/unit/test_overlay.o $(OVERLAY_OBJS) $(LIB_OBJS) $(UNIT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
+
 # test_heap links the allocator's settings and trim (heap.c) alone
 $(BUILD)/tests/test_heap: $(BUILD)/obj/tests/unit/test_heap.o $(BUILD)/obj/userspace/heap.o
 	$(call msg,LD,$@)

@@ -378,9 +378,6 @@ static int route_hop(struct pctx *c, yaml_node_t *v, void *arg)
 	struct ov_route *r = a->r;
 	int i, rc;
 
-	if (r->path_len[a->path] >= OV_MAX_PATH_LEN)
-		return fail(c, v, "route '%s': a path of more than %d hops (tunnel.max_hops refuses longer ones)", r->name,
-			    OV_MAX_PATH_LEN);
 	if ((rc = node_ref(c, v, "via", &i)))
 		return rc;
 	r->paths[a->path][r->path_len[a->path]++] = i;
@@ -396,6 +393,7 @@ static int route_via(struct pctx *c, struct ov_route *r, yaml_node_t *v)
 
 	if (!nested) {
 		r->n_paths = 1;
+		/* at most OV_MAX_PATH_LEN hops: tunnel.max_hops' default refuses longer paths */
 		return each(c, "via", v, OV_MAX_PATH_LEN, route_hop, &a);
 	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
