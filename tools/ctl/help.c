@@ -5,7 +5,7 @@
 
 #include "certs.h"
 #include "cli.h"
-#include "etcd_conn.h"
+#include "ctl_etcd.h"
 #include "help.h"
 #include "hermes/pin.h"
 
@@ -162,12 +162,11 @@ static const struct help_entry help_entries[] = {
 "        apply or a hand edit in between: nothing written, exit 1). Prints each\n"
 "        node and shared document added, changed or removed and the new\n"
 "        revision. --dry-run: the same checks and report, nothing written;\n"
-"        without any etcd option it only checks the file; --show NODE prints\n"
-"        that node's document. The prefix is --prefix or -c's etcd.prefix, else\n"
-"        the file's prefix (the two must agree when both are given). FILE - is\n"
-"        standard input. At most 128 nodes and 126 changed keys at once (etcd's\n"
-"        default --max-txn-ops).\n"
-"        ETCD OPTIONS:\n"
+"        without --etcd or -c it only checks the file; --show NODE prints\n"
+"        that node's document. The prefix is --prefix, else the file's prefix,\n"
+"        else the etcd section's (--prefix at odds with the file's is refused).\n"
+"        FILE - is standard input. At most 128 nodes and 127 changed keys at\n"
+"        once (etcd's default --max-txn-ops).\n"
 CTL_ETCD_HELP, 0 },
 	{ "overlay diff", "overlay diff FILE [ETCD OPTIONS]",
 "        What overlay apply FILE would change, as a unified diff per key (diff\n"
@@ -175,12 +174,12 @@ CTL_ETCD_HELP, 0 },
 "        overlay file itself, each node's and shared document, and the keys it\n"
 "        would delete. Exit 0: no difference, 1: differences, 2: trouble (a\n"
 "        bad file, etcd unreachable), as diff(1). The file is checked as by\n"
-"        apply first.\n", 0 },
+"        apply first. etcd is reached as for overlay apply.\n", 0 },
 	{ "overlay get", "overlay get [--node NODE] [ETCD OPTIONS]",
 "        Prints the overlay file last applied under the prefix (PREFIX/overlay)\n"
 "        as it was written, or with --node the node's document as stored\n"
 "        (PREFIX/nodes/NODE, what that hermesd reads). Exit 1 when the key is\n"
-"        not there. Needs --prefix or -c.\n", 0 },
+"        not there. etcd is reached as for overlay apply.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
@@ -271,7 +270,6 @@ static void help_options(FILE *f)
 "ENVIRONMENT\n"
 "    HERMES_PIN_ROOT   default for --pin-root\n"
 "    HERMES_ADMIN      default for --admin\n"
-"    HERMES_ETCD       default for --etcd (overlay commands)\n"
 "\n",
 		HERMES_PIN_ROOT_DEFAULT, ADMIN_DEFAULT);
 }

@@ -19,7 +19,7 @@
 #include "cmd.h"
 #include "ctl.h"
 #include "etcd.h"
-#include "etcd_conn.h"
+#include "ctl_etcd.h"
 #include "overlay.h"
 
 #define MAX_FILE (4u << 20) /* hermesd's own bound on a document (CFG_MAX_FILE_BYTES) */
@@ -29,7 +29,8 @@ struct args {
 	const char *sub, *file, *node, *show;
 	bool dry_run, force;
 	struct ctl_etcd etcd;
-	bool etcd_given; /* any way to reach etcd was given */
+	bool etcd_given;     /* --etcd or -c: without them a dry run only checks the file */
+	char prefix_opt[256]; /* --prefix as given ("": none) */
 };
 
 /* One key the overlay owns, as it is in etcd and as the file would have it. */
@@ -205,21 +206,25 @@ static int read_current(struct plan *p, struct args *a, const char *cmd)
 	return 0;
 }
 
-/* The prefix: --prefix or -c's, which must agree with the file's when it has one. */
-static int pick_prefix(struct plan *p, struct args *a, const char *cmd)
+/* The prefix: --prefix, else the file's, else -c's (ctl_etcd_open fills it from the file
+ * it reads when still empty); --prefix at odds with the file's is refused. Then the
+ * client. */
+static int open_etcd(struct plan *p, struct args *a, const char *cmd)
 {
-	if (a->etcd.prefix_given && p->ov.prefix[0] && strcmp(a->etcd.e.prefix, p->ov.prefix)) {
-		errmsg("%s: the overlay file says prefix %s (line %d) but %s gives %s: refusing to write one overlay "
-		       "under another's prefix (drop one of them)", cmd, p->ov.prefix, p->ov.prefix_line,
-		       a->etcd.prefix ? "--prefix" : a->etcd.conf, a->etcd.e.prefix);
-		return -1;
+	int rc;
+
+	if (a->prefix_opt[0] && p->ov.prefix[0] && strcmp(a->prefix_opt, p->ov.prefix)) {
+		errmsg("%s: the overlay file says prefix %s (line %d) but --prefix gives %s: refusing to write one "
+		       "overlay under another's prefix (drop one of them)", cmd, p->ov.prefix, p->ov.prefix_line,
+		       a->prefix_opt);
+		return EXIT_RUNTIME;
 	}
-	snprintf(p->prefix, sizeof(p->prefix), "%s", a->etcd.prefix_given ? a->etcd.e.prefix : p->ov.prefix);
-	if (!p->prefix[0]) {
-		errmsg("%s: no etcd prefix (give prefix: in the overlay file, --prefix P, or -c hermes.yaml)", cmd);
-		return -1;
-	}
-	return 0;
+	if (!a->prefix_opt[0] && p->ov.prefix[0])
+		snprintf(a->etcd.e.prefix, sizeof(a->etcd.e.prefix), "%s", p->ov.prefix);
+	if ((rc = ctl_etcd_open(&a->etcd, cmd)))
+		return rc;
+	snprintf(p->prefix, sizeof(p->prefix), "%s", a->etcd.e.prefix);
+	return EXIT_OK;
 }
 
 static char *meta_json(const struct plan *p)
@@ -305,7 +310,10 @@ static int apply(struct args *a)
 		rc = EXIT_OK;
 		goto out;
 	}
-	if (ctl_etcd_open(&a->etcd, cmd) || pick_prefix(&p, a, cmd) || read_current(&p, a, cmd))
+	if ((rc = open_etcd(&p, a, cmd)))
+		goto out;
+	rc = EXIT_RUNTIME;
+	if (read_current(&p, a, cmd))
 		goto out;
 	for (int i = 0; i < p.n_items; i++)
 		changed += p.items[i].what != SAME;
@@ -409,8 +417,7 @@ static int diff(struct args *a)
 	struct plan p = { 0 };
 	int rc = 2;
 
-	if (load_overlay(&p, a->file, cmd) || ctl_etcd_open(&a->etcd, cmd) || pick_prefix(&p, a, cmd) ||
-	    read_current(&p, a, cmd))
+	if (load_overlay(&p, a->file, cmd) || open_etcd(&p, a, cmd) || read_current(&p, a, cmd))
 		goto out;
 	rc = 0;
 	for (int i = 0; i < p.n_items && rc < 2; i++) {
@@ -432,12 +439,10 @@ static int get(struct args *a)
 	struct etcd_range r;
 	char key[512], err[512];
 
-	if (ctl_etcd_open(&a->etcd, cmd))
-		return EXIT_RUNTIME;
-	if (!a->etcd.prefix_given) {
-		errmsg("%s: no etcd prefix (give --prefix P or -c hermes.yaml)", cmd);
-		return EXIT_USAGE;
-	}
+	int rc = ctl_etcd_open(&a->etcd, cmd);
+
+	if (rc)
+		return rc;
 	if (a->node)
 		snprintf(key, sizeof(key), "%s/nodes/%s", a->etcd.e.prefix, a->node);
 	else
@@ -461,47 +466,64 @@ static int get(struct args *a)
 int cmd_overlay(const struct ctl *c, int argc, char **argv)
 {
 	struct args a = { 0 };
-	int i = 2;
+	char cmd[32], **rest = calloc((size_t)argc + 1, sizeof(*rest));
+	int n_rest = 0, rc;
 
 	(void)c;
-	if (argc < 2)
-		return usage_error("overlay: missing subcommand (apply FILE, diff FILE or get [--node N])");
+	if (!rest) {
+		errmsg("overlay: out of memory");
+		return EXIT_RUNTIME;
+	}
+	if (argc < 2) {
+		rc = usage_error("overlay: missing subcommand (apply FILE, diff FILE or get [--node N])");
+		goto out;
+	}
 	a.sub = argv[1];
-	if (strcmp(a.sub, "apply") && strcmp(a.sub, "diff") && strcmp(a.sub, "get"))
-		return usage_error("overlay: unknown subcommand '%s' (expected apply, diff or get)", a.sub);
-	while (i < argc) {
-		const char *o = argv[i];
-		int t = ctl_etcd_option(&a.etcd, argc, argv, &i);
+	if (strcmp(a.sub, "apply") && strcmp(a.sub, "diff") && strcmp(a.sub, "get")) {
+		rc = usage_error("overlay: unknown subcommand '%s' (expected apply, diff or get)", a.sub);
+		goto out;
+	}
+	snprintf(cmd, sizeof(cmd), "overlay %s", a.sub);
+	if ((rc = ctl_etcd_parse(argc - 1, argv + 1, cmd, &a.etcd, rest, &n_rest)))
+		goto out;
+	a.etcd_given = a.etcd.e.n_endpoints || a.etcd.config;
+	snprintf(a.prefix_opt, sizeof(a.prefix_opt), "%s", a.etcd.e.prefix);
+	rc = EXIT_USAGE;
+	for (int i = 0; i < n_rest; i++) {
+		const char *o = rest[i];
 
-		if (t < 0)
-			return EXIT_USAGE;
-		if (t > 0)
-			continue;
 		if (!strcmp(o, "--dry-run") && !strcmp(a.sub, "apply")) {
 			a.dry_run = true;
 		} else if (!strcmp(o, "--force") && !strcmp(a.sub, "apply")) {
 			a.force = true;
 		} else if ((!strcmp(o, "--show") && !strcmp(a.sub, "apply")) || (!strcmp(o, "--node") && !strcmp(a.sub, "get"))) {
-			if (i + 1 >= argc)
-				return usage_error("overlay %s: option '%s' needs a node name", a.sub, o);
-			*(o[2] == 's' ? &a.show : &a.node) = argv[++i];
+			if (i + 1 >= n_rest) {
+				usage_error("%s: option '%s' needs a node name", cmd, o);
+				goto out;
+			}
+			*(o[2] == 's' ? &a.show : &a.node) = rest[++i];
 		} else if (o[0] == '-' && o[1]) {
-			return usage_error("overlay %s: unknown option '%s'", a.sub, o);
+			usage_error("%s: unknown option '%s'", cmd, o);
+			goto out;
 		} else if (!a.file && strcmp(a.sub, "get")) {
 			a.file = o;
 		} else {
-			return usage_error("overlay %s: unexpected argument '%s'", a.sub, o);
+			usage_error("%s: unexpected argument '%s'", cmd, o);
+			goto out;
 		}
-		i++;
 	}
-	if (!a.file && strcmp(a.sub, "get"))
-		return usage_error("overlay %s: missing the overlay FILE (see etc/overlay.yaml)", a.sub);
-	if (a.show && !a.dry_run)
-		return usage_error("overlay apply: --show NODE goes with --dry-run");
-	a.etcd_given = a.etcd.eps || a.etcd.conf || getenv("HERMES_ETCD");
-	if (!strcmp(a.sub, "apply"))
-		return apply(&a);
-	if (!strcmp(a.sub, "diff"))
-		return diff(&a);
-	return get(&a);
+	if (!a.file && strcmp(a.sub, "get")) {
+		usage_error("%s: missing the overlay FILE (see etc/overlay.yaml)", cmd);
+		goto out;
+	}
+	if (a.show && !a.dry_run) {
+		usage_error("overlay apply: --show NODE goes with --dry-run");
+		goto out;
+	}
+	rc = !strcmp(a.sub, "apply") ? apply(&a) : !strcmp(a.sub, "diff") ? diff(&a) : get(&a);
+	if (a.etcd.cl.o.n_endpoints)
+		ctl_etcd_close(&a.etcd);
+out:
+	free(rest);
+	return rc;
 }
