@@ -93,7 +93,8 @@ int etcd_lease_grant(struct etcd *c, int64_t ttl, int64_t *id, int64_t *granted,
 int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, char *err, size_t errlen);
 
 /* A transaction (etcd_txn.c): when every compare holds (the key's mod_revision equals
- * mod_rev; 0: the key does not exist), every op, in one revision; else none.
+ * mod_rev, 0 meaning the key does not exist; or with ETCD_CMP_LESS is below it), every
+ * op, in one revision; else none.
  * *succeeded says which, *rev is the store's revision after it. 0 or -errno (the call
  * failed: nothing is known to be written). etcd bounds the ops of one transaction
  * (--max-txn-ops, 128 by default) and its size (--max-request-bytes, 1.5 MiB). */
@@ -107,6 +108,7 @@ struct etcd_op {
 struct etcd_cmp {
 	const char *key;
 	int64_t mod_rev;
+	enum { ETCD_CMP_EQUAL, ETCD_CMP_LESS } op;
 };
 int etcd_txn(struct etcd *c, const struct etcd_cmp *cmp, size_t n_cmp, const struct etcd_op *ops, size_t n_ops,
 	     bool *succeeded, int64_t *rev, char *err, size_t errlen);

@@ -37,7 +37,7 @@ static json_t *txn_req(const struct etcd_cmp *cmp, size_t n_cmp, const struct et
 		snprintf(rev, sizeof(rev), "%lld", (long long)cmp[i].mod_rev);
 		/* a key that does not exist has mod_revision 0: "still absent" is mod_rev 0 */
 		if (!o || json_object_set_new(o, "target", json_string("MOD")) ||
-		    json_object_set_new(o, "result", json_string("EQUAL")) ||
+		    json_object_set_new(o, "result", json_string(cmp[i].op == ETCD_CMP_LESS ? "LESS" : "EQUAL")) ||
 		    json_object_set_new(o, "mod_revision", json_string(rev)) || json_array_append_new(cs, o))
 			goto fail;
 	}

@@ -9,6 +9,8 @@
 #  - diff exits 0 with no change, 1 with the unified diff of the change to come;
 #  - a bad file (a node document hermesd's loader refuses, a loop) is refused, naming the
 #    node and the line, and writes nothing (the store's revision unchanged);
+#  - a change reviewed at a revision (--base-revision) is refused once a key it would
+#    replace was edited after it;
 #  - the change applied: a's new route takes the next flow through r2; a node and a
 #    shared document the file dropped are deleted, unchanged nodes are not rewritten;
 #  - get prints the applied file and a node's document as stored; --prefix at odds with
@@ -129,6 +131,16 @@ assert_eq "$REV1" "$(store_rev)" "nothing written: the store is still at revisio
 out=$(octl apply "$TMP/v2.yaml" --prefix /hermes/other 2>&1) rc=$?
 assert_eq 1 "$rc" "a --prefix at odds with the file's"
 assert_match "$out" "refusing to write one overlay under another's prefix" "... is refused"
+
+# ---- a reviewed change applied with --base-revision fails once a key moved after it
+out=$(octl apply "$TMP/v2.yaml" --dry-run) || die "dry run failed: $out"
+assert_match "$out" "nothing written \\(etcd at revision $REV1\\)" "a dry run names the revision it was made at"
+ectl put "$PFX/nodes/r2" "# edited by hand" >/dev/null || die "etcdctl put failed"
+HAND=$(store_rev)
+out=$(octl apply "$TMP/v2.yaml" --base-revision "$REV1" 2>&1) rc=$?
+assert_eq 1 "$rc" "apply --base-revision $REV1 after a hand edit fails"
+assert_match "$out" "changed after revision $REV1" "... saying why"
+assert_eq "$HAND" "$(store_rev)" "... and writes nothing"
 
 # ---- apply v2: the next flow takes r2
 out=$(octl apply "$TMP/v2.yaml") || die "overlay apply v2 failed: $out"

@@ -136,7 +136,7 @@ static const struct help_entry help_entries[] = {
 "        evictions (LRU), purged (by cache purge), and bytes and objects held\n"
 "        now. Counters are 0 when the cache is off. --json prints one object\n"
 "        with those names.\n", 0 },
-	{ "overlay apply", "overlay apply FILE [--dry-run [--show NODE]] [--force] [ETCD OPTIONS]",
+	{ "overlay apply", "overlay apply FILE [--dry-run [--show NODE]] [--force | --base-revision REV] [ETCD OPTIONS]",
 "        Declares the whole overlay from one YAML file (etc/overlay.yaml shows\n"
 "        every key): its nodes (name, addresses, tunnel listener, roles client,\n"
 "        relay, egress, ingress, their own reload keys verbatim, the shared\n"
@@ -159,7 +159,10 @@ static const struct help_entry help_entries[] = {
 "        wrote that the file no longer has; unchanged keys are not rewritten, so\n"
 "        their nodes do not reload. Unless --force, the transaction holds only if\n"
 "        overlay-meta and every key it replaces are as read (another operator's\n"
-"        apply or a hand edit in between: nothing written, exit 1). Prints each\n"
+"        apply or a hand edit in between: nothing written, exit 1);\n"
+"        --base-revision REV makes it hold only if none of them changed after\n"
+"        REV (the revision a reviewed dry run printed), so that what is written\n"
+"        is what was reviewed. Prints each\n"
 "        node and shared document added, changed or removed and the new\n"
 "        revision. --dry-run: the same checks and report, nothing written;\n"
 "        without --etcd or -c it only checks the file; --show NODE prints\n"

@@ -28,6 +28,7 @@
 struct args {
 	const char *sub, *file, *node, *show;
 	bool dry_run, force;
+	long long base_rev;  /* --base-revision: nothing under the overlay changed after it */
 	struct ctl_etcd etcd;
 	bool etcd_given;     /* --etcd or -c: without them a dry run only checks the file */
 	char prefix_opt[256]; /* --prefix as given ("": none) */
@@ -335,18 +336,23 @@ static int apply(struct args *a)
 		errmsg("%s: out of memory", cmd);
 		goto out;
 	}
-	/* unless forced, nothing under the overlay changed since it was read: another
+	/* unless forced, nothing under the overlay changed since it was read (or since
+	 * --base-revision, the revision a reviewed dry run or diff was made at): another
 	 * operator's apply (overlay-meta) or a hand edit of a key this would replace */
-	if (!a->force)
-		cmps[n_cmp++] = (struct etcd_cmp){ meta_key, p.meta ? p.meta->mod_rev : 0 };
+	if (a->base_rev)
+		cmps[n_cmp++] = (struct etcd_cmp){ meta_key, a->base_rev + 1, ETCD_CMP_LESS };
+	else if (!a->force)
+		cmps[n_cmp++] = (struct etcd_cmp){ meta_key, p.meta ? p.meta->mod_rev : 0, ETCD_CMP_EQUAL };
 	for (int i = 0; i < p.n_items; i++) {
 		struct item *it = &p.items[i];
 
 		if (it->what == SAME)
 			continue;
 		ops[n_ops++] = (struct etcd_op){ it->want ? ETCD_OP_PUT : ETCD_OP_DELETE, it->key, it->want, it->want_len };
-		if (!a->force)
-			cmps[n_cmp++] = (struct etcd_cmp){ it->key, it->have ? it->have->mod_rev : 0 };
+		if (a->base_rev)
+			cmps[n_cmp++] = (struct etcd_cmp){ it->key, a->base_rev + 1, ETCD_CMP_LESS };
+		else if (!a->force)
+			cmps[n_cmp++] = (struct etcd_cmp){ it->key, it->have ? it->have->mod_rev : 0, ETCD_CMP_EQUAL };
 	}
 	ops[n_ops++] = (struct etcd_op){ ETCD_OP_PUT, meta_key, meta, strlen(meta) };
 	if (n_ops > MAX_TXN_OPS) {
@@ -359,9 +365,12 @@ static int apply(struct args *a)
 		goto out;
 	}
 	if (!ok) {
-		errmsg("%s: the overlay under %s changed since it was read (another apply, or a key edited by hand; etcd "
-		       "now at revision %lld): nothing written; run overlay diff %s and apply again, or --force",
-		       cmd, p.prefix, (long long)rev, a->file);
+		char since[64];
+
+		snprintf(since, sizeof(since), a->base_rev ? "after revision %lld" : "since it was read", a->base_rev);
+		errmsg("%s: the overlay under %s changed %s (another apply, or a key edited by hand; etcd now at revision "
+		       "%lld): nothing written; run overlay diff %s and apply again%s", cmd, p.prefix, since, (long long)rev,
+		       a->file, a->base_rev ? "" : ", or --force");
 		goto out;
 	}
 	print_changes(&p, false, (long long)rev);
@@ -496,6 +505,15 @@ int cmd_overlay(const struct ctl *c, int argc, char **argv)
 			a.dry_run = true;
 		} else if (!strcmp(o, "--force") && !strcmp(a.sub, "apply")) {
 			a.force = true;
+		} else if (!strcmp(o, "--base-revision") && !strcmp(a.sub, "apply")) {
+			char *end = NULL;
+
+			if (i + 1 < n_rest)
+				a.base_rev = strtoll(rest[++i], &end, 10);
+			if (!end || *end || a.base_rev <= 0) {
+				usage_error("%s: --base-revision needs a revision (a positive number, as a dry run prints)", cmd);
+				goto out;
+			}
 		} else if ((!strcmp(o, "--show") && !strcmp(a.sub, "apply")) || (!strcmp(o, "--node") && !strcmp(a.sub, "get"))) {
 			if (i + 1 >= n_rest) {
 				usage_error("%s: option '%s' needs a node name", cmd, o);
@@ -514,6 +532,10 @@ int cmd_overlay(const struct ctl *c, int argc, char **argv)
 	}
 	if (!a.file && strcmp(a.sub, "get")) {
 		usage_error("%s: missing the overlay FILE (see etc/overlay.yaml)", cmd);
+		goto out;
+	}
+	if (a.base_rev && a.force) {
+		usage_error("overlay apply: --base-revision and --force contradict each other");
 		goto out;
 	}
 	if (a.show && !a.dry_run) {
