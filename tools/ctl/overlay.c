@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -387,12 +388,20 @@ out:
  * 2 trouble. diff(1) does the work: it is in every Debian system (diffutils). */
 static int unified(const struct item *it, const char *file)
 {
-	char a[] = "/tmp/hermesctl-diff-XXXXXX", b[] = "/tmp/hermesctl-diff-XXXXXX", la[600], lb[600];
-	int fa = mkstemp(a), fb = fa >= 0 ? mkstemp(b) : -1, st = 0, rc = 2;
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char a[PATH_MAX], b[PATH_MAX], la[600], lb[600];
+	int fa, fb, st = 0, rc = 2;
 	pid_t pid;
 
-	if (fa < 0 || fb < 0)
+	snprintf(a, sizeof(a), "%s/hermesctl-diff-XXXXXX", tmp);
+	snprintf(b, sizeof(b), "%s/hermesctl-diff-XXXXXX", tmp);
+	fa = mkstemp(a);
+	fb = fa >= 0 ? mkstemp(b) : -1;
+
+	if (fa < 0 || fb < 0) {
+		errmsg("overlay diff: cannot make a temporary file in %s: %s", tmp, strerror(errno));
 		goto out;
+	}
 	if ((it->have && write(fa, it->have->value, it->have->value_len) != (ssize_t)it->have->value_len) ||
 	    (it->want && write(fb, it->want, it->want_len) != (ssize_t)it->want_len))
 		goto out;
