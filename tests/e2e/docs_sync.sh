@@ -12,7 +12,8 @@
 #     text or etc/hermes.yaml points to, is a file of the repository;
 #  5. README.md stays short (at most 260 lines);
 #  6. nothing in the README, docs/, etc/ or the help texts points outside the repository
-#     (DESIGN.md, shared/) or uses /sys/fs/cgroup/unified, which a default host lacks.
+#     (DESIGN.md, /work/shared, ../shared/; not PREFIX/shared/NAME, an etcd key) or uses
+#     /sys/fs/cgroup/unified, which a default host lacks.
 # Every problem is listed before the test fails. No root needed; nothing is started.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -136,7 +137,7 @@ say "README.md: $lines lines"
 
 FILES=(README.md etc/*)
 for f in docs/*; do [ -f "$f" ] && FILES+=("$f"); done   # docs/_drafts/ is the lead's inbox
-for pat in DESIGN.md shared/ /sys/fs/cgroup/unified; do
+for pat in DESIGN.md /work/shared ../shared/ /sys/fs/cgroup/unified; do
 	while IFS= read -r hit; do
 		[ -n "$hit" ] && problem "$hit: mentions '$pat'"
 	done < <(grep -nF -- "$pat" "${FILES[@]}" 2>/dev/null)
