@@ -154,34 +154,38 @@ static bool test_refusals(void)
 	return true;
 }
 
+/* text compiles, and its first node's document is refused with a message holding want */
+static bool node_refused(const char *text, const char *want)
+{
+	struct ov_case c;
+	bool ok;
+
+	build(&c, text);
+	ok = ASSERT_EQ(c.rc, 0, c.err) &&
+	     ASSERT_TRUE(ov_check_node(&c.ov, &c.out, 0, c.err, sizeof(c.err)) != 0, "refused: %s", want) &&
+	     ASSERT_HAS(c.err, want, "the message");
+	done(&c);
+	return ok;
+}
+
 static bool test_check_lines(void)
 {
 	struct ov_case c;
 
-	/* line 6 of the file is the config's second line: the bad port at column 18 */
-	build(&c, HEAD
-	      "nodes:\n"
-	      "  - name: a\n"
-	      "    roles: [client]\n"
-	      "    config: |\n"
-	      "      policy:\n"
-	      "        - {match: 10.1.0.0/16:99999, action: deny}\n");
-	if (!ASSERT_EQ(c.rc, 0, c.err))
-		return false;
-	ASSERT_TRUE(ov_check_node(&c.ov, &c.out, 0, c.err, sizeof(c.err)) != 0, "a bad port is refused");
-	ASSERT_HAS(c.err, "t.yaml:8:19: node 'a': its config:", "the file's line and column");
-	ASSERT_HAS(c.err, "99999", "... and the loader's reason");
-	done(&c);
-
-	build(&c, HEAD
-	      "shared:\n  s: |\n    proxy: {connect_attempts: 3}\n"
-	      "nodes:\n"
-	      "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      proxy: {connect_attempts: 2}\n");
-	if (!ASSERT_EQ(c.rc, 0, c.err))
-		return false;
-	ASSERT_TRUE(ov_check_node(&c.ov, &c.out, 0, c.err, sizeof(c.err)) != 0, "a key set twice is refused");
-	ASSERT_HAS(c.err, "'proxy' is set by its config and by shared document 's'", "naming both");
-	done(&c);
+	/* line 8 of the file is the config's second line: the bad port at column 19 */
+	node_refused(HEAD
+		     "nodes:\n"
+		     "  - name: a\n"
+		     "    roles: [client]\n"
+		     "    config: |\n"
+		     "      policy:\n"
+		     "        - {match: 10.1.0.0/16:99999, action: deny}\n",
+		     "t.yaml:8:19: node 'a': its config: 'policy.match': port 99999 out of range");
+	node_refused(HEAD
+		     "shared:\n  s: |\n    proxy: {connect_attempts: 3}\n"
+		     "nodes:\n"
+		     "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      proxy: {connect_attempts: 2}\n",
+		     "'proxy' is set by its config and by shared document 's'");
 
 	build(&c, HEAD
 	      "shared:\n  s: |\n    policy:\n      - {match: 10.2.0.0/16, action: deny}\n"

@@ -158,13 +158,32 @@ static int add_item(struct plan *p, const char *kind, const char *name, const ch
 	return 0;
 }
 
+/* A deletion for each name of list (kind "nodes" or "shared") the file no longer has. */
+static void add_dropped(struct plan *p, const char *kind, json_t *list)
+{
+	size_t idx;
+	json_t *v;
+
+	json_array_foreach(list, idx, v) {
+		char key[512];
+		bool kept = false;
+
+		if (!json_is_string(v) || strchr(json_string_value(v), '/'))
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", p->prefix, kind, json_string_value(v));
+		for (int i = 0; i < p->n_items; i++)
+			kept |= !strcmp(p->items[i].key, key);
+		if (!kept)
+			add_item(p, kind, json_string_value(v), NULL, 0);
+	}
+}
+
 /* What is in etcd under the prefix, and the items of the plan. */
 static int read_current(struct plan *p, struct args *a, const char *cmd)
 {
 	char err[512], key[300];
 	json_t *old_nodes, *old_shared;
-	size_t n = 0, idx;
-	json_t *v;
+	size_t n = 0;
 	int rc;
 
 	snprintf(key, sizeof(key), "%s/", p->prefix);
@@ -187,22 +206,8 @@ static int read_current(struct plan *p, struct args *a, const char *cmd)
 		add_item(p, "nodes", p->ov.nodes[i].name, p->out.docs[i], p->out.lens[i]);
 	for (int i = 0; i < p->ov.n_shared; i++)
 		add_item(p, "shared", p->ov.shared[i].name, p->ov.shared[i].doc.text, p->ov.shared[i].doc.len);
-	json_array_foreach(old_nodes, idx, v) {
-		bool kept = false;
-
-		for (int i = 0; i < p->ov.n_nodes && json_is_string(v); i++)
-			kept |= !strcmp(p->ov.nodes[i].name, json_string_value(v));
-		if (json_is_string(v) && !kept && !strchr(json_string_value(v), '/'))
-			add_item(p, "nodes", json_string_value(v), NULL, 0);
-	}
-	json_array_foreach(old_shared, idx, v) {
-		bool kept = false;
-
-		for (int i = 0; i < p->ov.n_shared && json_is_string(v); i++)
-			kept |= !strcmp(p->ov.shared[i].name, json_string_value(v));
-		if (json_is_string(v) && !kept && !strchr(json_string_value(v), '/'))
-			add_item(p, "shared", json_string_value(v), NULL, 0);
-	}
+	add_dropped(p, "nodes", old_nodes);
+	add_dropped(p, "shared", old_shared);
 	json_decref(old_nodes);
 	json_decref(old_shared);
 	return 0;
