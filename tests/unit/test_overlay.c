@@ -4,8 +4,8 @@
  * node config holding routes merged with the compiled ones; the whole-file refusals
  * (duplicate nodes and addresses, unknown nodes and keys, roles, loops across routes, a
  * node both exit and relay, too long a path) with their lines; and each node's document
- * checked with hermesd's loader, a fault mapped to the overlay file's line and column, a
- * key set by the node and a shared document refused. Exit 0 when every check passes. */
+ * checked with hermesd's loader, a fault mapped to the overlay file's line and column or
+ * to the generated routes' line, a key set by the node and a shared document refused. Exit 0 when every check passes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +186,12 @@ static bool test_check_lines(void)
 		     "nodes:\n"
 		     "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      proxy: {connect_attempts: 2}\n",
 		     "'proxy' is set by its config and by shared document 's'");
+	/* a fault of the compiled routes (h2 peers need a tls section): the generated line */
+	node_refused("overlay: t\nnodes:\n  - {name: a, roles: [client]}\n"
+		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"
+		     "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [e]}\n",
+		     "t.yaml: node 'a': line 2 of the routes the overlay gives it (overlay apply --dry-run --show a "
+		     "prints them) (`  - name: w`): route 'w': peer 10.0.0.3:15008 uses TLS");
 
 	build(&c, HEAD
 	      "shared:\n  s: |\n    policy:\n      - {match: 10.2.0.0/16, action: deny}\n"

@@ -118,9 +118,19 @@ static int load_overlay(struct plan *p, const char *path, const char *cmd)
 			errmsg("%s: %s", cmd, err);
 			bad++;
 		}
+	for (int s = 0; s < p->ov.n_shared; s++) {
+		bool used = false;
+
+		for (int i = 0; i < p->ov.n_nodes; i++)
+			for (int k = 0; k < p->ov.nodes[i].n_shared; k++)
+				used |= p->ov.nodes[i].shared[k] == s;
+		if (!used && ov_check_shared(&p->ov, s, err, sizeof(err))) {
+			errmsg("%s: %s", cmd, err);
+			bad++;
+		}
+	}
 	if (bad) {
-		errmsg("%s: %d of %d node documents refused by hermesd's config check: nothing written", cmd, bad,
-		       p->ov.n_nodes);
+		errmsg("%s: %d document%s refused by hermesd's config check: nothing written", cmd, bad, bad > 1 ? "s" : "");
 		return -1;
 	}
 	return 0;

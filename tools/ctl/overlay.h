@@ -118,6 +118,10 @@ void ov_out_free(const struct overlay *ov, struct ov_out *out);
  * the generated document (quoted). */
 int ov_check_node(const struct overlay *ov, const struct ov_out *out, int i, char *err, size_t errlen);
 
+/* Checks shared document i alone with hermesd's loader (for one no node uses: the others
+ * are checked with their nodes). */
+int ov_check_shared(const struct overlay *ov, int i, char *err, size_t errlen);
+
 /* ---- YAML documents (overlay_yaml.c) ---- */
 
 /* The keys of the top-level mapping of text (a YAML document of reload keys) and

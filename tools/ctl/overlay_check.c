@@ -51,55 +51,61 @@ static void quote_line(const char *s, int n, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", p ? (int)strcspn(p, "\n") : 0, p ? p : "");
 }
 
-/* The loader's message "@:LINE:COL: what" (or "@: what") rewritten to name the piece. */
-static void map_error(const struct overlay *ov, const struct piece *ps, int n, const char *joined, bool merged,
-		      const char *node, const char *msg, char *err, size_t errlen)
+/* The fault's text after its "@:LINE:COL: ", "@:LINE: " or "@: ", and where (0: not said). */
+static const char *fault_text(const char *msg, int *line, int *col)
 {
-	int line = 0, col = 0, used = 0, k;
-	const char *what = msg + 1;
-	char q[160];
+	int used = 0;
 
-	if (sscanf(msg, "@:%d:%d: %n", &line, &col, &used) >= 2 && used)
-		what = msg + used;
-	else if (!strncmp(msg, "@: ", 3))
-		what = msg + 3;
+	*line = *col = 0;
+	if (sscanf(msg, "@:%d:%d: %n", line, col, &used) >= 2 && used)
+		return msg + used;
+	*col = 0;
+	if (sscanf(msg, "@:%d: %n", line, &used) >= 1 && used)
+		return msg + used;
+	*line = 0;
+	return !strncmp(msg, "@: ", 3) ? msg + 3 : msg;
+}
+
+/* The loader's message "@:LINE:COL: what" (or "@: what") rewritten to name the piece;
+ * who: "node 'NAME': " or "". */
+static void map_error(const struct overlay *ov, const struct piece *ps, int n, const char *joined, bool merged,
+		      const char *who, const char *msg, char *err, size_t errlen)
+{
+	int line, col, k;
+	const char *what;
+	char q[160], at[16] = "";
+
+	what = fault_text(msg, &line, &col);
 	if (!line) {
-		snprintf(err, errlen, "%s: node '%s': %s", ov->path, node, what);
+		snprintf(err, errlen, "%s: %s%s", ov->path, who, what);
 		return;
 	}
 	for (k = n - 1; k > 0 && ps[k].start > line; k--)
 		;
 	quote_line(joined, line, q, sizeof(q));
 	if (merged || !ps[k].where) {
-		snprintf(err, errlen, "%s: node '%s': line %d of %s (`%s`): %s", ov->path, node, line,
+		snprintf(err, errlen, "%s: %sline %d of %s (`%s`): %s", ov->path, who, line,
 			 merged ? "its merged document (its config, routes and shared documents)" : ps[k].name, q, what);
 		return;
 	}
 	if (!ps[k].where->first_line) {
-		snprintf(err, errlen, "%s:%d: node '%s': %s, its line %d (`%s`): %s", ov->path, ps[k].where->key_line, node,
+		snprintf(err, errlen, "%s:%d: %s%s, its line %d (`%s`): %s", ov->path, ps[k].where->key_line, who,
 			 ps[k].name, line - ps[k].start + 1, q, what);
 		return;
 	}
-	snprintf(err, errlen, "%s:%d:%d: node '%s': %s: %s", ov->path, ps[k].where->first_line + line - ps[k].start,
-		 col + ps[k].where->indent, node, ps[k].name, what);
-}
-
-/* The fault's text after its "@:LINE:COL: " */
-static const char *fault_text(const char *msg)
-{
-	int line, col, used = 0;
-
-	if (sscanf(msg, "@:%d:%d: %n", &line, &col, &used) >= 2 && used)
-		return msg + used;
-	return !strncmp(msg, "@: ", 3) ? msg + 3 : msg;
+	if (col)
+		snprintf(at, sizeof(at), ":%d", col + ps[k].where->indent);
+	snprintf(err, errlen, "%s:%d%s: %s%s: %s", ov->path, ps[k].where->first_line + line - ps[k].start, at, who,
+		 ps[k].name, what);
 }
 
 /* A merged document's fault that one of its pieces has alone (a bad value, not two
  * pieces at odds) is reported at that piece's line of the overlay file: true if so. */
 static bool own_fault(const struct overlay *ov, const struct piece *ps, int n, struct hermes_config *cfg,
-		      const char *merged_err, const char *node, char *err, size_t errlen)
+		      const char *merged_err, const char *who, char *err, size_t errlen)
 {
 	char e[1024];
+	int line, col;
 
 	for (int k = 0; k < n; k++) {
 		struct piece one = ps[k];
@@ -109,10 +115,10 @@ static bool own_fault(const struct overlay *ov, const struct piece *ps, int n, s
 				config_free(cfg);
 			continue;
 		}
-		if (strcmp(fault_text(e), fault_text(merged_err)))
+		if (strcmp(fault_text(e, &line, &col), fault_text(merged_err, &line, &col)))
 			continue;
 		one.start = 1;
-		map_error(ov, &one, 1, one.text, false, node, e, err, errlen);
+		map_error(ov, &one, 1, one.text, false, who, e, err, errlen);
 		return true;
 	}
 	return false;
@@ -121,6 +127,7 @@ static bool own_fault(const struct overlay *ov, const struct piece *ps, int n, s
 int ov_check_node(const struct overlay *ov, const struct ov_out *out, int i, char *err, size_t errlen)
 {
 	const struct ov_node *node = &ov->nodes[i];
+	char who[OV_NAME_MAX + 16];
 	struct piece ps[MAX_PIECES];
 	struct ov_keys keys[MAX_PIECES];
 	struct hermes_config *cfg = NULL;
@@ -129,6 +136,7 @@ int ov_check_node(const struct overlay *ov, const struct ov_out *out, int i, cha
 	bool merged = false;
 	int n = 0, rc = 0, line = 1;
 
+	snprintf(who, sizeof(who), "node '%s': ", node->name);
 	if (node->config.text) {
 		ps[n] = (struct piece){ node->config.text, node->config.len, "", &node->config, 0 };
 		snprintf(ps[n++].name, sizeof(ps[0].name), "its config");
@@ -152,7 +160,7 @@ int ov_check_node(const struct overlay *ov, const struct ov_out *out, int i, cha
 
 			snprintf(msg, sizeof(msg), "@%s", e + strlen("document"));
 			ps[k].start = 1;
-			map_error(ov, &ps[k], 1, ps[k].text, false, node->name, msg, err, errlen);
+			map_error(ov, &ps[k], 1, ps[k].text, false, who, msg, err, errlen);
 			goto out;
 		}
 		merged |= has_doc_marker(ps[k].text, ps[k].len);
@@ -199,12 +207,32 @@ int ov_check_node(const struct overlay *ov, const struct ov_out *out, int i, cha
 	rc = config_load_mem("@", joined, jlen, cfg, e, sizeof(e));
 	if (!rc)
 		config_free(cfg);
-	else if (!merged || !own_fault(ov, ps, n, cfg, e, node->name, err, errlen))
-		map_error(ov, ps, n, joined, merged, node->name, e, err, errlen);
+	else if (!merged || !own_fault(ov, ps, n, cfg, e, who, err, errlen))
+		map_error(ov, ps, n, joined, merged, who, e, err, errlen);
 out:
 	for (int k = 0; k < n; k++)
 		ov_keys_free(&keys[k]);
 	free(joined);
+	free(cfg);
+	return rc;
+}
+
+int ov_check_shared(const struct overlay *ov, int i, char *err, size_t errlen)
+{
+	const struct ov_shared *sh = &ov->shared[i];
+	struct piece one = { sh->doc.text, sh->doc.len, "", &sh->doc, 1 };
+	struct hermes_config *cfg = malloc(sizeof(*cfg));
+	char e[1024];
+	int rc;
+
+	if (!cfg)
+		return -ENOMEM;
+	snprintf(one.name, sizeof(one.name), "shared document '%s' (no node uses it)", sh->name);
+	rc = config_load_mem("@", one.text, one.len, cfg, e, sizeof(e));
+	if (rc)
+		map_error(ov, &one, 1, one.text, false, "", e, err, errlen);
+	else
+		config_free(cfg);
 	free(cfg);
 	return rc;
 }
