@@ -160,6 +160,8 @@ expect_page "curl on a after the route change" http://10.77.1.3/
 assert_ge "$(accepted 127.0.0.1:15010)" 1 "the new flow went through r2"
 out=$(octl apply "$TMP/v2.yaml") || die "apply again failed: $out"
 assert_match "$out" "no change" "applying the same file again writes nothing"
+out=$(octl apply "$TMP/v2.yaml" --json) || die "apply --json failed: $out"
+assert_match "$out" "\"revision\": $REV2, \"written\": false, \"changes\": \\[\\], \"unchanged\": 4" "... --json says so"
 assert_eq "$REV2" "$(store_rev)" "... the store stays at revision $REV2"
 
 # ---- get

@@ -5,7 +5,8 @@
  * (duplicate nodes and addresses, unknown nodes and keys, roles, loops across routes, a
  * node both exit and relay, too long a path) with their lines; and each node's document
  * checked with hermesd's loader, a fault mapped to the overlay file's line and column or
- * to the generated routes' line, a key set by the node and a shared document refused. Exit 0 when every check passes. */
+ * to the generated routes' line, a key set by the node and a shared document refused.
+ * Exit 0 when every check passes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

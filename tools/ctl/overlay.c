@@ -28,7 +28,7 @@
 
 struct args {
 	const char *sub, *file, *node, *show;
-	bool dry_run, force;
+	bool dry_run, force, json;
 	long long base_rev;  /* --base-revision: nothing under the overlay changed after it */
 	struct ctl_etcd etcd;
 	bool etcd_given;     /* --etcd or -c: without them a dry run only checks the file */
@@ -277,20 +277,42 @@ static const char *what_name(int w)
 	return w == ADDED ? "added" : w == CHANGED ? "changed" : w == REMOVED ? "removed" : "unchanged";
 }
 
-static void print_changes(const struct plan *p, bool dry, long long rev)
+/* What apply did or would do; --json: {"overlay", "prefix", "revision", "written",
+ * "changes": [{"key", "what"}...], "unchanged": N}. */
+static void print_changes(const struct plan *p, bool json, bool written, long long rev)
 {
-	int same = 0;
+	int same = 0, n = 0;
 
+	if (json) {
+		printf("{\"overlay\": ");
+		json_str(stdout, p->ov.name);
+		printf(", \"prefix\": ");
+		json_str(stdout, p->prefix);
+		printf(", \"revision\": %lld, \"written\": %s, \"changes\": [", rev, written ? "true" : "false");
+	}
 	for (int i = 0; i < p->n_items; i++) {
 		if (p->items[i].what == SAME) {
 			same += strcmp(p->items[i].label, "overlay") != 0;
 			continue;
 		}
-		printf("%s%s: %s\n", dry ? "would be " : "", p->items[i].label, what_name(p->items[i].what));
+		if (json) {
+			printf("%s{\"key\": ", n ? ", " : "");
+			json_str(stdout, p->items[i].key);
+			printf(", \"what\": \"%s\"}", what_name(p->items[i].what));
+		} else {
+			printf("%s%s: %s\n", written ? "" : "would be ", p->items[i].label, what_name(p->items[i].what));
+		}
+		n++;
 	}
-	if (same)
+	if (json)
+		printf("], \"unchanged\": %d}\n", same);
+	else if (!n && !written)
+		printf("no change: etcd under %s already holds this overlay (revision %lld)\n", p->prefix, rev);
+	else if (same)
 		printf("%d %s unchanged\n", same, same == 1 ? "document" : "documents");
-	if (dry)
+	if (json || (!n && !written))
+		return;
+	if (!written)
 		printf("dry run: nothing written (etcd at revision %lld)\n", rev);
 	else
 		printf("overlay %s applied under %s at revision %lld\n", p->ov.name, p->prefix, rev);
@@ -337,11 +359,7 @@ static int apply(struct args *a)
 	if (a->show)
 		fflush(stdout);
 	if (!changed || a->dry_run) {
-		if (!changed)
-			printf("no change: etcd under %s already holds this overlay (revision %lld)\n", p.prefix,
-			       (long long)p.cur.revision);
-		else
-			print_changes(&p, true, (long long)p.cur.revision);
+		print_changes(&p, a->json, false, (long long)p.cur.revision);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -389,7 +407,7 @@ static int apply(struct args *a)
 		       a->file, a->base_rev ? "" : ", or --force");
 		goto out;
 	}
-	print_changes(&p, false, (long long)rev);
+	print_changes(&p, a->json, true, (long long)rev);
 	rc = EXIT_OK;
 out:
 	free(ops);
@@ -502,7 +520,7 @@ int cmd_overlay(const struct ctl *c, int argc, char **argv)
 	char cmd[32], **rest = calloc((size_t)argc + 1, sizeof(*rest));
 	int n_rest = 0, rc;
 
-	(void)c;
+	a.json = c->json;
 	if (!rest) {
 		errmsg("overlay: out of memory");
 		return EXIT_RUNTIME;
@@ -527,6 +545,8 @@ int cmd_overlay(const struct ctl *c, int argc, char **argv)
 
 		if (!strcmp(o, "--dry-run") && !strcmp(a.sub, "apply")) {
 			a.dry_run = true;
+		} else if (!strcmp(o, "--json") && !strcmp(a.sub, "apply")) {
+			a.json = true;
 		} else if (!strcmp(o, "--force") && !strcmp(a.sub, "apply")) {
 			a.force = true;
 		} else if (!strcmp(o, "--base-revision") && !strcmp(a.sub, "apply")) {
