@@ -11,7 +11,8 @@
 #    node and the line, and writes nothing (the store's revision unchanged);
 #  - a change reviewed at a revision (--base-revision) is refused once a key it would
 #    replace was edited after it;
-#  - the change applied: a's new route takes the next flow through r2; a node and a
+#  - the change applied: a's new route takes the next flow through r2 while a download
+#    started before it through r1 ends byte-exact; a node and a
 #    shared document the file dropped are deleted, unchanged nodes are not rewritten;
 #  - get prints the applied file and a node's document as stored; --prefix at odds with
 #    the file's prefix is refused.
@@ -142,7 +143,11 @@ assert_eq 1 "$rc" "apply --base-revision $REV1 after a hand edit fails"
 assert_match "$out" "changed after revision $REV1" "... saying why"
 assert_eq "$HAND" "$(store_rev)" "... and writes nothing"
 
-# ---- apply v2: the next flow takes r2
+# ---- apply v2: the next flow takes r2; a download running through r1 meanwhile (r1's
+# route is gone from its document) ends byte-exact
+bg dl app curl -sS --limit-rate 400K -o "$TMP/dl.bin" http://10.77.1.3/1m.bin
+DL_PID=$BG_PID
+wait_until 5 test -s "$TMP/dl.bin" || die "the download did not start: $(cat "$TMP/dl.log")"
 out=$(octl apply "$TMP/v2.yaml") || die "overlay apply v2 failed: $out"
 REV2=$(printf '%s' "$out" | sed -n 's/.* at revision \([0-9]*\)$/\1/p')
 assert_match "$out" "node a: changed" "apply reports a changed"
@@ -156,8 +161,12 @@ assert_eq "$REV1" "$(ectl get "$PFX/nodes/s" -w json | sed -n 's/.*"mod_revision
 	"an unchanged node's key is not rewritten"
 applied() { [ "$(stat_value hermes_etcd_applied_revision)" = "$1" ]; }
 wait_until 10 applied "$REV2" || die "a did not apply revision $REV2: $(grep etcd "$HERMESD_LOG" | tail -n 3)"
+pid_alive "$DL_PID" || die "the download (400 KB/s, 1 MiB) ended before a applied the change: this proves nothing"
 expect_page "curl on a after the route change" http://10.77.1.3/
 assert_ge "$(accepted 127.0.0.1:15010)" 1 "the new flow went through r2"
+wait "$DL_PID" || die "the download across the change failed: $(cat "$TMP/dl.log")"
+cmp -s "$TMP/dl.bin" "$TMP/nginx/www/1m.bin" || die "the download across the change is not byte-exact"
+say "ok: the flow established through r1 before the change ended byte-exact after it"
 out=$(octl apply "$TMP/v2.yaml") || die "apply again failed: $out"
 assert_match "$out" "no change" "applying the same file again writes nothing"
 out=$(octl apply "$TMP/v2.yaml" --json) || die "apply --json failed: $out"
