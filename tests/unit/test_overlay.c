@@ -61,7 +61,7 @@ static bool test_chain(void)
 	ASSERT_STREQ(doc(&c, "a"),
 		     "# node a of overlay t, written by hermesctl overlay apply: change the overlay file, not this key\n"
 		     "routes:\n"
-		     "  - name: web\n"
+		     "  - name: \"web\"\n"
 		     "    match: [\"10.9.0.0/24\", \"10.0.0.3/32\"]\n"
 		     "    protocol: h2c\n"
 		     "    peers:\n"
@@ -93,7 +93,7 @@ static bool test_alternates_steer_merge(void)
 		return false;
 	/* the node's own routes and the compiled one in one list: merged by libyaml */
 	ASSERT_HAS(doc(&c, "a"), "name: own", "the node's own route stays");
-	ASSERT_HAS(doc(&c, "a"), "- name: web", "the compiled route joins it");
+	ASSERT_HAS(doc(&c, "a"), "- name: \"web\"", "the compiled route joins it");
 	ASSERT_HAS(doc(&c, "a"), "10.0.0.2:15008", "first peer r1");
 	ASSERT_TRUE(strstr(doc(&c, "a"), "10.0.0.2:15008") < strstr(doc(&c, "a"), "10.0.0.4:15008"),
 		    "r1 before r2 (order of preference): %s", doc(&c, "a"));
@@ -192,7 +192,7 @@ static bool test_check_lines(void)
 		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"
 		     "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [e]}\n",
 		     "t.yaml: node 'a': line 2 of the routes the overlay gives it (overlay apply --dry-run --show a "
-		     "prints them) (`  - name: w`): route 'w': peer 10.0.0.3:15008 uses TLS");
+		     "prints them) (`  - name: \"w\"`): route 'w': peer 10.0.0.3:15008 uses TLS");
 
 	build(&c, HEAD
 	      "shared:\n  s: |\n    policy:\n      - {match: 10.2.0.0/16, action: deny}\n"
@@ -202,7 +202,7 @@ static bool test_check_lines(void)
 	if (!ASSERT_EQ(c.rc, 0, c.err))
 		return false;
 	ASSERT_EQ(ov_check_node(&c.ov, &c.out, 0, c.err, sizeof(c.err)), 0, "two policy lists are joined");
-	ASSERT_HAS(c.out.docs[0], "shared: [s]", "the node's document lists its shared documents");
+	ASSERT_HAS(c.out.docs[0], "shared: [\"s\"]", "the node's document lists its shared documents");
 	done(&c);
 	return true;
 }

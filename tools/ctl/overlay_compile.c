@@ -220,7 +220,8 @@ __attribute__((format(printf, 2, 3))) static void put(struct txt *t, const char 
 }
 
 /* What node n's routes give it, as YAML (with_shared: its shared list too). Every value
- * written was checked by the parser (names, addresses, CIDRs): quoting them is enough. */
+ * written was checked by the parser (names, addresses, CIDRs): quoting them is enough
+ * (and keeps a name such as "true", "null" or "1e3" a string). */
 static void compiled(struct cctx *c, int n, bool with_shared, struct txt *t)
 {
 	const struct overlay *ov = c->ov;
@@ -235,7 +236,7 @@ static void compiled(struct cctx *c, int n, bool with_shared, struct txt *t)
 		if (!any)
 			put(t, "routes:\n");
 		any = true;
-		put(t, "  - name: %s\n    match: [", rt->name);
+		put(t, "  - name: \"%s\"\n    match: [", rt->name);
 		for (int i = 0; i < rt->n_to; i++)
 			put(t, "%s\"%s\"", i ? ", " : "", rt->to[i]);
 		put(t, "]\n    protocol: %s\n    peers:\n", rt->protocol);
@@ -267,7 +268,7 @@ static void compiled(struct cctx *c, int n, bool with_shared, struct txt *t)
 	if (with_shared && ov->nodes[n].n_shared) {
 		put(t, "shared: [");
 		for (int i = 0; i < ov->nodes[n].n_shared; i++)
-			put(t, "%s%s", i ? ", " : "", ov->shared[ov->nodes[n].shared[i]].name);
+			put(t, "%s\"%s\"", i ? ", " : "", ov->shared[ov->nodes[n].shared[i]].name);
 		put(t, "]\n");
 	}
 }
