@@ -395,7 +395,9 @@ static int apply(struct args *a)
 		goto out;
 	}
 	if (etcd_txn(&a->etcd.cl, cmps, (size_t)n_cmp, ops, (size_t)n_ops, &ok, &rev, err, sizeof(err))) {
-		errmsg("%s: the transaction failed: %s (nothing is known to be written: run overlay diff)", cmd, err);
+		errmsg("%s: the transaction failed: %s (nothing is known to be written: run overlay diff)%s", cmd, err,
+		       strstr(err, "too large") ? "; etcd takes at most --max-request-bytes (1.5 MiB by default) in "
+						  "one request: raise it, or apply in steps" : "");
 		goto out;
 	}
 	if (!ok) {
