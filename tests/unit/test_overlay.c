@@ -5,7 +5,8 @@
  * (duplicate nodes and addresses, unknown nodes and keys, roles, loops across routes, a
  * node both exit and relay, too long a path) with their lines; and each node's document
  * checked with hermesd's loader, a fault mapped to the overlay file's line and column or
- * to the generated routes' line, a key set by the node and a shared document refused.
+ * to the generated routes' line, a key set by the node and a shared document refused; a
+ * config written as a YAML mapping.
  * Exit 0 when every check passes. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +151,9 @@ static bool test_refusals(void)
 		"node 'b' is the last hop of one path");
 	refused(HEAD NODES3 "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [r, r, r, r, r, r, r, r, e]}\n",
 		"'via' has more than 8 entries");
-	refused(HEAD "nodes:\n  - {name: a, roles: [client], config: {policy: []}}\n",
-		"'config' must be the YAML of reload keys as a string");
+	refused(HEAD "nodes:\n  - {name: a, roles: [client], config: [policy]}\n",
+		"'config' must be the YAML of reload keys: a literal block ('config: |' and the keys indented below) or "
+		"a mapping, got a list");
 	return true;
 }
 
@@ -167,6 +169,22 @@ static bool node_refused(const char *text, const char *want)
 	     ASSERT_HAS(c.err, want, "the message");
 	done(&c);
 	return ok;
+}
+
+static bool test_config_mapping(void)
+{
+	struct ov_case c;
+
+	/* a config written as YAML, not as text: written out as a document */
+	build(&c, HEAD "nodes:\n  - {name: a, roles: [client], config: {policy: [{match: 10.1.0.0/16, action: deny}]}}\n");
+	if (!ASSERT_EQ(c.rc, 0, c.err))
+		return false;
+	ASSERT_HAS(c.out.docs[0], "{policy: [{match: 10.1.0.0/16, action: deny}]}", "the mapping as YAML text");
+	ASSERT_EQ(ov_check_node(&c.ov, &c.out, 0, c.err, sizeof(c.err)), 0, c.err);
+	done(&c);
+	node_refused(HEAD "nodes:\n  - name: a\n    roles: [client]\n    config:\n      proxy: {connect_attempts: 0}\n",
+		     "t.yaml:6: node 'a': its config, its line 1 (`proxy: {connect_attempts: 0}`): 'proxy.connect_attempts'");
+	return true;
 }
 
 static bool test_check_lines(void)
@@ -213,5 +231,6 @@ int main(void)
 	RUN(test_alternates_steer_merge);
 	RUN(test_refusals);
 	RUN(test_check_lines);
+	RUN(test_config_mapping);
 	return check_summary("test_overlay");
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <yaml.h>
 
 #include "hermes/policy.h"
 
@@ -29,7 +30,8 @@ enum ov_role { OV_ROLE_CLIENT = 1, OV_ROLE_RELAY = 2, OV_ROLE_EGRESS = 4, OV_ROL
 
 /* A verbatim YAML text inside the overlay file (a node's config, a shared document) and
  * where it is: a literal block (|) maps its line k to the file's line first_line + k - 1
- * and its columns by indent; any other form is reported at the key's line. */
+ * and its columns by indent; any other form (another string, or a YAML mapping, written
+ * out by libyaml's emitter) is reported at the key's line. */
 struct ov_text {
 	char *text;
 	size_t len;
@@ -133,6 +135,9 @@ struct ov_keys {
 };
 int ov_top_keys(const char *text, size_t len, struct ov_keys *k, char *err, size_t errlen);
 void ov_keys_free(struct ov_keys *k);
+/* Node id of src (a mapping: a node's config or a shared document written as YAML
+ * rather than as text) as a document's text, malloc'ed into *out. */
+int ov_emit_node(yaml_document_t *src, int id, char **out, size_t *len);
 /* The documents texts[0..n) as one: the top-level pairs in order, a key in several
  * (all lists) one list with their items in order; another key in two is an error naming
  * both (names[i] says whose each text is). skip: a top-level key left out (NULL: none).

@@ -125,19 +125,22 @@ static int pairs(struct pctx *c, const char *what, yaml_node_t *m, const char *c
 	return 0;
 }
 
-/* A verbatim YAML text: a string (a literal block keeps its lines). */
+/* A verbatim YAML text: a string (a literal block keeps its lines), or a mapping written
+ * out as one. */
 static int text(struct pctx *c, const char *what, yaml_node_t *k, yaml_node_t *v, struct ov_text *t)
 {
+	t->key_line = (int)k->start_mark.line + 1;
+	if (v->type == YAML_MAPPING_NODE)
+		return ov_emit_node(c->doc, (int)(v - c->doc->nodes.start) + 1, &t->text, &t->len);
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(c, v, "'%s' must be the YAML of reload keys as a string (a literal block: '%s: |' and the "
-			    "keys indented below), got %s", what, what, kind(v));
+		return fail(c, v, "'%s' must be the YAML of reload keys: a literal block ('%s: |' and the keys indented "
+			    "below) or a mapping, got %s", what, what, kind(v));
 	t->text = malloc(v->data.scalar.length + 1);
 	if (!t->text)
 		return -ENOMEM;
 	memcpy(t->text, v->data.scalar.value, v->data.scalar.length);
 	t->text[v->data.scalar.length] = 0;
 	t->len = v->data.scalar.length;
-	t->key_line = (int)k->start_mark.line + 1;
 	if (v->data.scalar.style == YAML_LITERAL_SCALAR_STYLE) {
 		/* the block starts on the line after its indicator; its indent is that of its
 		 * first line with text */

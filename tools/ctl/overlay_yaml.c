@@ -161,6 +161,20 @@ static int emit(yaml_document_t *doc, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
+int ov_emit_node(yaml_document_t *src, int id, char **out, size_t *len)
+{
+	yaml_document_t dst;
+
+	if (!yaml_document_initialize(&dst, NULL, NULL, NULL, 1, 1))
+		return -ENOMEM;
+	/* the copy's first node, its root, is the copied node */
+	if (!copy(&dst, src, id)) {
+		yaml_document_delete(&dst);
+		return -ENOMEM;
+	}
+	return emit(&dst, out, len);
+}
+
 struct key_slot {
 	char name[64];
 	int node;   /* its value in the merged document */
