@@ -148,7 +148,8 @@ CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.
 # the overlay commands also link the etcd client, the merge of shared documents and the
 # config loader (hermes.yaml's etcd section), with libcurl, jansson and libyaml
 $(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS) \
-	$(BUILD)/obj/userspace/etcd.o $(BUILD)/obj/userspace/etcd_merge.o $(CONFIG_OBJS)
+	$(BUILD)/obj/userspace/etcd.o $(BUILD)/obj/userspace/etcd_merge.o $(BUILD)/obj/userspace/etcd_txn.o \
+	$(CONFIG_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
@@ -237,6 +238,15 @@ $(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUI
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
+
+# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the config
+# loader it checks each node's document with
+OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o)
+$(BUILD)/obj/tests/unit/test_overlay.o: CFLAGS += -Itools
+$(BUILD)/tests/test_overlay: $(BUILD)/obj/tests/unit/test_overlay.o $(OVERLAY_OBJS) $(LIB_OBJS) $(UNIT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml -o $@
 
 # test_heap links the allocator's settings and trim (heap.c) alone
 $(BUILD)/tests/test_heap: $(BUILD)/obj/tests/unit/test_heap.o $(BUILD)/obj/userspace/heap.o

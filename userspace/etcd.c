@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "etcd-int.h"
 #include "etcd.h"
 
 /* ---- base64, ranges ---- */
@@ -304,10 +305,10 @@ static CURL *handle(const struct etcd *c, const char *path, const char *req, cha
 	return h;
 }
 
-/* A unary call: POST path with req (JSON), the answer parsed into *out. Tries each
- * endpoint once, starting with the one in use, while the failure is the endpoint's (no
- * answer, 5xx); a 4xx or an error object is the request's and final. */
-static int call(struct etcd *c, const char *path, json_t *req, json_t **out, char *err, size_t errlen)
+/* A unary call (etcd-int.h): POST path with req (JSON), the answer parsed into *out.
+ * Tries each endpoint once, starting with the one in use, while the failure is the
+ * endpoint's (no answer, 5xx); a 4xx or an error object is the request's and final. */
+int etcd_call(struct etcd *c, const char *path, json_t *req, json_t **out, char *err, size_t errlen)
 {
 	char *txt = json_dumps(req, JSON_COMPACT), url[512];
 	int rc = -EHOSTUNREACH;
@@ -422,7 +423,7 @@ static int range(struct etcd *c, json_t *req, struct etcd_range *out, char *err,
 	memset(out, 0, sizeof(*out));
 	if (!req)
 		return -ENOMEM;
-	if ((rc = call(c, "/v3/kv/range", req, &ans, err, errlen)))
+	if ((rc = etcd_call(c, "/v3/kv/range", req, &ans, err, errlen)))
 		return rc;
 	out->revision = jint(json_object_get(ans, "header"), "revision");
 	kvs = json_object_get(ans, "kvs");
@@ -467,7 +468,7 @@ int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int
 			      json_pack("{s:s,s:s}", "key", k, "value", v);
 	free(k);
 	free(v);
-	if (req && !(rc = call(c, "/v3/kv/put", req, &ans, err, errlen))) {
+	if (req && !(rc = etcd_call(c, "/v3/kv/put", req, &ans, err, errlen))) {
 		if (rev)
 			*rev = jint(json_object_get(ans, "header"), "revision");
 		json_decref(ans);
@@ -482,7 +483,7 @@ int etcd_lease_grant(struct etcd *c, int64_t ttl, int64_t *id, int64_t *granted,
 	int rc;
 
 	snprintf(t, sizeof(t), "%lld", (long long)ttl);
-	if ((rc = call(c, "/v3/lease/grant", json_pack("{s:s}", "TTL", t), &ans, err, errlen)))
+	if ((rc = etcd_call(c, "/v3/lease/grant", json_pack("{s:s}", "TTL", t), &ans, err, errlen)))
 		return rc;
 	*id = jint(ans, "ID");
 	*granted = jint(ans, "TTL");
@@ -503,7 +504,7 @@ int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, char *err, si
 	snprintf(i, sizeof(i), "%lld", (long long)id);
 	/* the gateway serves the keepalive stream one request per POST: one answer, in
 	 * "result" (a stream's message) */
-	if ((rc = call(c, "/v3/lease/keepalive", json_pack("{s:s}", "ID", i), &ans, err, errlen)))
+	if ((rc = etcd_call(c, "/v3/lease/keepalive", json_pack("{s:s}", "ID", i), &ans, err, errlen)))
 		return rc;
 	*ttl = jint(json_object_get(ans, "result"), "TTL");
 	json_decref(ans);
@@ -521,7 +522,7 @@ int etcd_lease_revoke(struct etcd *c, int64_t id, char *err, size_t errlen)
 	int rc;
 
 	snprintf(i, sizeof(i), "%lld", (long long)id);
-	if ((rc = call(c, "/v3/lease/revoke", json_pack("{s:s}", "ID", i), &ans, err, errlen)))
+	if ((rc = etcd_call(c, "/v3/lease/revoke", json_pack("{s:s}", "ID", i), &ans, err, errlen)))
 		return rc;
 	json_decref(ans);
 	return 0;

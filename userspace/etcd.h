@@ -107,6 +107,27 @@ int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, char *err, si
 /* Ends lease id now: the keys bound to it go at once. */
 int etcd_lease_revoke(struct etcd *c, int64_t id, char *err, size_t errlen);
 
+/* A transaction (etcd_txn.c): when every compare holds (the key's mod_revision equals
+ * mod_rev, 0 meaning the key does not exist; or with ETCD_CMP_LESS is below it), every
+ * op, in one revision; else none.
+ * *succeeded says which, *rev is the store's revision after it. 0 or -errno (the call
+ * failed: nothing is known to be written). etcd bounds the ops of one transaction
+ * (--max-txn-ops, 128 by default) and its size (--max-request-bytes, 1.5 MiB). */
+enum etcd_op_type { ETCD_OP_PUT, ETCD_OP_DELETE };
+struct etcd_op {
+	enum etcd_op_type type;
+	const char *key;
+	const char *value; /* ETCD_OP_PUT: value[0..len) */
+	size_t len;
+};
+struct etcd_cmp {
+	const char *key;
+	int64_t mod_rev;
+	enum { ETCD_CMP_EQUAL, ETCD_CMP_LESS } op;
+};
+int etcd_txn(struct etcd *c, const struct etcd_cmp *cmp, size_t n_cmp, const struct etcd_op *ops, size_t n_ops,
+	     bool *succeeded, int64_t *rev, char *err, size_t errlen);
+
 /* Watches key (or the prefix) from w->next_rev on the endpoint in use until the stream
  * ends, fn says stop, or alive(arg) returns false (asked about once a second, also while
  * the stream is idle; it may note the contact: the connection is up). Returns fn's

@@ -168,6 +168,53 @@ static const struct help_entry help_entries[] = {
 "            until hermesctl overlay status -c hermes.yaml >/dev/null; do\n"
 "                sleep 0.2; done\n"
 CTL_ETCD_HELP, 0 },
+	{ "overlay apply", "overlay apply FILE [--dry-run [--show N]] [--force|--base-revision REV] [--json]",
+"        Declares the whole overlay from one YAML file (etc/overlay.yaml shows\n"
+"        every key): its nodes (name, addresses, tunnel listener, roles client,\n"
+"        relay, egress, ingress, their own reload keys verbatim, the shared\n"
+"        documents they use), shared documents, and routes between nodes (from\n"
+"        NODES, to CIDR[:PORT] or node names, via one path of nodes or alternate\n"
+"        paths, protocol h2, h2c or h1, steer tcp, udp or both). Each route\n"
+"        becomes, at every node it crosses, the tunnel route an operator would\n"
+"        write by hand (hop by hop; the path's last node dials the destination),\n"
+"        and optionally the from nodes' policy rules. Before anything is written\n"
+"        the whole file is checked: unknown or repeated keys, duplicate nodes or\n"
+"        addresses, unknown nodes or shared documents in routes, roles, loops and\n"
+"        paths over 8 hops, and each node's document as hermesd will build it\n"
+"        (its shared documents merged in) with hermesd's own config loader; each\n"
+"        fault names the node and the line (of the file, or of the generated\n"
+"        document, quoted). Then one etcd transaction writes PREFIX/overlay (the\n"
+"        file), PREFIX/overlay-meta ({\"applied_at\", \"by\", \"sha256\", \"overlay\",\n"
+"        \"nodes\", \"shared\"}), the node documents PREFIX/nodes/NAME and shared\n"
+"        documents PREFIX/shared/NAME that changed, and deletes the node and\n"
+"        shared keys an earlier apply wrote that the file no longer has;\n"
+"        unchanged keys are not rewritten, so their nodes do not reload. Unless\n"
+"        --force, the transaction holds only if overlay-meta and every key it\n"
+"        replaces are as read (another operator's apply or a hand edit in\n"
+"        between: nothing written, exit 1); --base-revision REV makes it hold\n"
+"        only if none of them changed after REV (the revision a reviewed dry run\n"
+"        printed), so that what is written is what was reviewed. Prints each node\n"
+"        and shared document added, changed or removed and the new revision\n"
+"        (--json: {\"overlay\", \"prefix\", \"revision\", \"written\", \"changes\":\n"
+"        [{\"key\", \"what\": added|changed|removed}], \"unchanged\"}). --dry-run: the\n"
+"        same checks and report, nothing written; without --etcd or -c it only\n"
+"        checks the file; --show NODE prints that node's document. The prefix is\n"
+"        --prefix, else the file's prefix, else the etcd section's (--prefix at\n"
+"        odds with the file's is refused). FILE - is standard input. At most 128\n"
+"        nodes and 127 changed keys at once (etcd's default --max-txn-ops).\n"
+CTL_ETCD_HELP, 0 },
+	{ "overlay diff", "overlay diff FILE [ETCD OPTIONS]",
+"        What overlay apply FILE would change, as a unified diff per key (diff\n"
+"        -u) between what etcd holds and what the file would write: the\n"
+"        overlay file itself, each node's and shared document, and the keys it\n"
+"        would delete. Exit 0: no difference, 1: differences, 2: trouble (a\n"
+"        bad file, etcd unreachable), as diff(1). The file is checked as by\n"
+"        apply first. etcd is reached as for overlay apply.\n", 0 },
+	{ "overlay get", "overlay get [--node NODE] [ETCD OPTIONS]",
+"        Prints the overlay file last applied under the prefix (PREFIX/overlay)\n"
+"        as it was written, or with --node the node's document as stored\n"
+"        (PREFIX/nodes/NODE, what that hermesd reads). Exit 1 when the key is\n"
+"        not there. etcd is reached as for overlay apply.\n", 0 },
 	{ "help", "help [COMMAND [SUBCOMMAND]]",
 "        This help, or only the part about COMMAND (the same as\n"
 "        `hermesctl COMMAND --help`).\n", 0 },
@@ -307,7 +354,9 @@ void help_usage(FILE *f)
 "        a link could not be detached, hermesd does not answer (routes,\n"
 "        cache), cache purge with the cache off,\n"
 "        a certificate file exists or cannot be written, a CA file lacks\n"
-"        its pair\n"
+"        its pair, an overlay file refused, etcd unreachable, an overlay\n"
+"        changed meanwhile (apply), no such key (overlay get); overlay diff:\n"
+"        1 means differences and 2 any error\n"
 "    2   usage error or bad input: unknown command or option, malformed match,\n"
 "        port out of range, unknown action, bad host name, a URL cache purge\n"
 "        cannot use\n""    3   overlay status: a node is behind, down or has no document\n"
@@ -327,6 +376,10 @@ void help_usage(FILE *f)
 "    hermesctl disable\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-a,node-b\n"
 "    hermesctl certs init /etc/hermes/certs --hosts node-c   # same CA\n"
+"    hermesctl overlay apply --dry-run lab.yaml   # check only\n"
+"    hermesctl overlay diff lab.yaml --etcd http://10.0.0.5:2379\n"
+"    hermesctl overlay apply lab.yaml -c /etc/hermes/hermes.yaml\n"
+"    hermesctl overlay get --node relay-1 --etcd http://10.0.0.5:2379 --prefix /hermes/lab\n"
 "\n");
 	help_bpftool(f);
 }
@@ -351,7 +404,7 @@ int help_command(char **words, int n)
 		sections |= help_entries[i].sections | 0x100; /* 0x100: something matched */
 	}
 	if (!sections)
-		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, cache, help)", name);
+		return usage_error("no help for '%s' (commands: status, policy, routes, disable, certs, cache, overlay, help)", name);
 	putchar('\n');
 	if (sections & SEC_MATCHES)
 		help_matches(stdout);

@@ -2,7 +2,8 @@
  * objects hermesd pins under its pin root (links, policy and counter maps), so it
  * works whether or not hermesd is running, and it asks hermesd's admin endpoint only
  * whether the daemon is ready, for its routes and for its HTTP cache (cache purge,
- * cache stats). `certs init` makes the CA and host
+ * cache stats); `overlay` writes and reads the overlay's documents in etcd (overlay.c).
+ * `certs init` makes the CA and host
  * certificates for the mTLS between peers (tools/certs.c). See `hermesctl --help`.
  *
  * This file: the global options (anywhere on the line), the environment and the
@@ -44,7 +45,7 @@ static int run(char **argv, int argc, bool help)
 	if (cli_check_options(ctl.pin_root, &ctl.admin))
 		return EXIT_USAGE;
 	if (!argc)
-		return usage_error("missing command (status, policy, routes, disable, certs, cache or help)");
+		return usage_error("missing command (status, policy, routes, disable, certs, cache, overlay or help)");
 	cmd = argv[0];
 	if (cmd[0] == '-' && cmd[1])
 		return usage_error("unknown option '%s'", cmd);
@@ -70,9 +71,9 @@ static int run(char **argv, int argc, bool help)
 	if (!strcmp(cmd, "overlay") && argc > 1 && !strcmp(argv[1], "status"))
 		return cmd_overlay_status(&ctl, argc, argv);
 	if (!strcmp(cmd, "overlay"))
-		return usage_error("overlay: unknown or missing subcommand%s%s (expected status)", argc > 1 ? " " : "",
-				   argc > 1 ? argv[1] : "");
-	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs, cache or help)", cmd);
+		return cmd_overlay(&ctl, argc, argv);
+	return usage_error("unknown command '%s' (expected status, policy, routes, disable, certs, cache, overlay or help)",
+			   cmd);
 }
 
 /* Takes the global options out of argv, wherever they are (before a "--"), leaving the
