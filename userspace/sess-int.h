@@ -1,7 +1,7 @@
 /* sess-int.h: what the files of the tunnel connections share among themselves (sess.c
- * the transport, sess_h2.c HTTP/2 streams, sess_h2rx.c their DATA received over TLS,
- * sess_h1.c HTTP/1.1 over TLS, sess_client.c the listener's clients); no other module
- * includes it. */
+ * the transport, sess_accept.c the listener's sniffing, sess_h2.c HTTP/2 streams,
+ * sess_h2rx.c their DATA received over TLS, sess_h1.c HTTP/1.1 over TLS, sess_client.c
+ * the listener's clients); no other module includes it. */
 #ifndef HERMES_SESS_INT_H
 #define HERMES_SESS_INT_H
 
@@ -34,6 +34,19 @@ bool sess_stream_busy(const struct ep *e);
 void sess_stream_free_ep(struct ep *e);
 int sess_stream_sock(const struct ep *e);
 void sess_stream_free(struct sstream *st);
+
+/* The sessions' life, shared with sess_accept.c */
+#define SESS_H2C_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define SESS_H2C_PREFACE_LEN (sizeof(SESS_H2C_PREFACE) - 1)
+struct sess *sess_new(struct loop *lp, int fd, bool server);
+/* Frees s once it is closing and nothing of it is in flight. */
+void sess_maybe_free(struct sess *s);
+void sess_arm_recv(struct sess *s);
+/* s speaks TLS (server side): its TLS state, the handshake next. 0 or -ENOMEM. */
+int sess_tls_new(struct sess *s);
+
+/* sess_accept.c: a new connection's first bytes say what it speaks (SESS_SNIFF) */
+void sess_on_sniff(struct sess *s, int res);
 
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
