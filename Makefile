@@ -343,8 +343,9 @@ bench-intermittent: deps
 # them; 50 route changes written in one etcd transaction each while 1000 flows run across three tunnel
 # hops; propagation p50/p99 to the last node, failed flows, hermesd's RSS and CPU at idle. Writes
 # tools/bench/results/overlay/WRITER/results.{md,json} and the raw tables; about three minutes. Exit 1
-# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=etcdctl (default), gateway
-# (curl to etcd's JSON gateway) or hermesctl (hermesctl overlay apply) is what writes the changes.
+# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=hermesctl (default: hermesctl
+# overlay apply of the whole overlay), etcdctl (etcdctl txn) or gateway (curl to etcd's JSON gateway) is
+# what writes the changes.
 bench-overlay: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) $(if $(OVERLAY_APPLY),OVERLAY_APPLY=$(OVERLAY_APPLY)) tools/bench/overlay.sh

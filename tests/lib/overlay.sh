@@ -195,18 +195,31 @@ ov_doc_to_servers() {
 }
 
 # ov_gen G DIR: every node's document at generation G in DIR/NAME.yaml, and the whole
-# overlay in DIR/overlay.yaml (for OVERLAY_APPLY=hermesctl: the node documents under
-# nodes:, each as it would be written to PREFIX/nodes/NAME)
+# overlay in DIR/overlay.yaml for `hermesctl overlay apply` (OVERLAY_APPLY=hermesctl): each
+# node with its role (c client, r and k relay, s egress), its address, the tunnel listener
+# of those routes go through, and its document as its `config` block (the routes stay in
+# the config blocks: a client's pair of edge relays and an edge relay's core order flip on
+# different beats, which the overlay's routes, one path list for all their from nodes,
+# do not express), so that each node gets exactly DIR/NAME.yaml
+ov_role_name() {
+	case $(ov_role "$1") in c) echo client ;; r | k) echo relay ;; s) echo egress ;; esac
+}
 ov_gen() {
 	local g=$1 dir=$2 h
 	mkdir -p "$dir"
 	{
 		echo "# the emulated overlay, generation $g (tests/lib/overlay.sh)"
+		echo "overlay: ov-$ID"
 		echo "prefix: $OV_PREFIX"
+		echo "protocol: h2c"
 		echo "nodes:"
 		for h in "${OV_HOSTS[@]}"; do
 			ov_doc "$h" "$g" >"$dir/$h.yaml"
-			echo "  $h: $(cat "$dir/$h.yaml")"
+			echo "  - name: $h"
+			echo "    address: $(ov_ip "$h")"
+			[ "$(ov_role "$h")" = c ] || echo "    tunnel: $(ov_listen "$h")"
+			echo "    roles: [$(ov_role_name "$h")]"
+			echo "    config: $(cat "$dir/$h.yaml")"
 		done
 	} >"$dir/overlay.yaml"
 	# the same transaction for etcd's JSON gateway (OVERLAY_APPLY=gateway)
@@ -234,7 +247,7 @@ ov_apply() {
 		case ${OVERLAY_APPLY:-etcdctl} in
 		hermesctl)
 			out=$(ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay apply --etcd "${OV_ECTL_EPS:-$(ov_eps)}" \
-				--prefix "$OV_PREFIX" "$dir/overlay.yaml" 2>&1) && break
+				--prefix "$OV_PREFIX" --json "$dir/overlay.yaml" 2>&1) && break
 			;;
 		gateway)
 			# (etcd answers a txn only once it is committed: 200 with the header's revision)
