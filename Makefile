@@ -239,9 +239,10 @@ $(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUI
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
-# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the config
-# loader it checks each node's document with
-OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o)
+# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the merge
+# (hermesd's, etcd_merge.c) and the config loader it checks each node's document with
+OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o) \
+	$(BUILD)/obj/userspace/etcd_merge.o
 $(BUILD)/obj/tests/unit/test_overlay.o: CFLAGS += -Itools
 $(BUILD)/tests/test_overlay: $(BUILD)/obj/tests/unit/test_overlay.o $(OVERLAY_OBJS) $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)

@@ -348,6 +348,16 @@ ov_wait_logged() {
 	wait_until 10 sh -c '[ "$(grep -l " etcd: reloaded [^ ]* revision $0 " "$@" | wc -l)" = "$1" ]' "$1" "$n" "${logs[@]}" ||
 		die "revision $1 not applied within 10 s by every node: $(grep -L " etcd: reloaded [^ ]* revision $1 " "${logs[@]}")"
 }
+# ov_wait_in_sync: `hermesctl overlay status` says every node runs its documents (exit 0:
+# each status key's applied revision at least its documents'), within 10 s, or the test
+# fails with its table. One process and one etcd read per try, whatever the node count.
+ov_overlay_status() {
+	ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay status --etcd "${OV_ECTL_EPS:-$(ov_eps)}" --prefix "$OV_PREFIX" "$@"
+}
+ov_wait_in_sync() {
+	wait_until 10 ov_overlay_status && return 0
+	die "not every node in sync within 10 s: $(ov_overlay_status 2>&1)"
+}
 # ov_connects NAME: how many CONNECTs relay or server NAME's tunnel listener logged
 ov_connects() { grep -c "tunnel conn [0-9]*: CONNECT " "${OV_LOG[$1]}"; }
 
