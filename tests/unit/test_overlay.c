@@ -214,6 +214,16 @@ static bool test_check_lines(void)
 		     "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      policy:\n"
 		     "        - {match: 10.1.0.0/16, action: deny}\n",
 		     "t.yaml:6:9: node 'a': shared document 's': 'policy.match': port 99999 out of range");
+	/* a config merged with the node's compiled routes (both set routes): its own fault
+	 * still at its line in the file */
+	node_refused(HEAD
+		     "nodes:\n"
+		     "  - name: a\n    roles: [client]\n    config: |\n"
+		     "      routes:\n        - {name: own, match: [192.0.2.0/24], protocol: h1, peers: [10.0.9.9:3128]}\n"
+		     "      proxy: {connect_attempts: 0}\n"
+		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"
+		     "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [e]}\n",
+		     "t.yaml:9:33: node 'a': its config: 'proxy.connect_attempts' value 0");
 	/* a fault of the compiled routes (h2 peers need a tls section): the generated line */
 	node_refused("overlay: t\nnodes:\n  - {name: a, roles: [client]}\n"
 		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"

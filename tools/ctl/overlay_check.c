@@ -142,6 +142,28 @@ static void name_docs(const struct where *w, const char *what, char *out, size_t
 	out[o < len ? o : len - 1] = 0;
 }
 
+/* The node's config merged with its routes (a key in both) is not in its document as
+ * written: a fault it has alone (a bad value, not a clash) is found at its own line by
+ * loading it alone. true and *line, *col when the config alone fails with what. */
+static bool own_config_fault(const struct ov_node *node, const char *what, int *line, int *col)
+{
+	struct hermes_config *cfg = malloc(sizeof(*cfg));
+	char e[1024];
+	const char *own;
+	bool same = false;
+
+	if (!cfg)
+		return false;
+	if (config_load_mem("@", node->config.text, node->config.len, cfg, e, sizeof(e))) {
+		own = fault_text(e, line, col);
+		same = *line && !strncmp(what, own, strlen(own));
+	} else {
+		config_free(cfg);
+	}
+	free(cfg);
+	return same;
+}
+
 /* err: "node 'NAME': ... what", at line, col (col 0: not known) of src (0 the node's
  * document, k its k-th shared one): at the overlay file's line when the text is there as
  * written, else quoted from the generated document */
@@ -166,6 +188,8 @@ static void place(const struct where *w, int src, int line, int col, const char 
 		snprintf(one.name, sizeof(one.name), "the routes the overlay gives it (overlay apply --dry-run --show %s "
 			 "prints them)", node->name);
 		line -= w->comp_start - 1;
+	} else if (src == 0 && !w->cfg_start && node->config.text && own_config_fault(node, what, &line, &col)) {
+		one = (struct piece){ node->config.text, node->config.len, "its config", &node->config, 1 };
 	} else {
 		quote_line(w->doc, line, q, sizeof(q));
 		snprintf(err, errlen, "%s: %sline %d of its document (overlay apply --dry-run --show %s prints it) (`%s`): "
