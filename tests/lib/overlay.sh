@@ -352,7 +352,7 @@ ov_wait_logged() {
 # each status key's applied revision at least its documents'), within 10 s, or the test
 # fails with its table. One process and one etcd read per try, whatever the node count.
 ov_overlay_status() {
-	ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay status --etcd "${OV_ECTL_EPS:-$(ov_eps)}" --prefix "$OV_PREFIX" "$@"
+	ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay status --etcd "${OV_ECTL_EPS:-$(ov_eps)}" --prefix "$OV_PREFIX"
 }
 ov_wait_in_sync() {
 	wait_until 10 ov_overlay_status && return 0
