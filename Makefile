@@ -239,9 +239,10 @@ $(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUI
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_BPF) -lyaml $(LIBS_ETCD) -lcrypto -o $@
 
-# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the config
-# loader it checks each node's document with
-OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o)
+# test_overlay links hermesctl's overlay compiler (tools/ctl/overlay_*.c) with the merge
+# (hermesd's, etcd_merge.c) and the config loader it checks each node's document with
+OVERLAY_OBJS := $(addprefix $(BUILD)/obj/tools/ctl/,overlay_parse.o overlay_compile.o overlay_check.o overlay_yaml.o) \
+	$(BUILD)/obj/userspace/etcd_merge.o
 $(BUILD)/obj/tests/unit/test_overlay.o: CFLAGS += -Itools
 $(BUILD)/tests/test_overlay: $(BUILD)/obj/tests/unit/test_overlay.o $(OVERLAY_OBJS) $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LD,$@)
@@ -343,8 +344,9 @@ bench-intermittent: deps
 # them; 50 route changes written in one etcd transaction each while 1000 flows run across three tunnel
 # hops; propagation p50/p99 to the last node, failed flows, hermesd's RSS and CPU at idle. Writes
 # tools/bench/results/overlay/WRITER/results.{md,json} and the raw tables; about three minutes. Exit 1
-# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=etcdctl (default), gateway
-# (curl to etcd's JSON gateway) or hermesctl (hermesctl overlay apply) is what writes the changes.
+# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=hermesctl (default: hermesctl
+# overlay apply of the whole overlay), etcdctl (etcdctl txn) or gateway (curl to etcd's JSON gateway) is
+# what writes the changes.
 bench-overlay: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) $(if $(OVERLAY_APPLY),OVERLAY_APPLY=$(OVERLAY_APPLY)) tools/bench/overlay.sh

@@ -16,6 +16,7 @@
 
 #include "etcd-int.h"
 #include "etcd.h"
+#include "fnv.h"
 
 /* ---- base64, ranges ---- */
 
@@ -241,6 +242,12 @@ void etcd_init(struct etcd *c, const struct etcd_opts *o)
 	c->cur = 0;
 	c->alive = NULL;
 	c->alive_arg = NULL;
+}
+
+void etcd_start_at(struct etcd *c, const char *name)
+{
+	if (c->o.n_endpoints > 0 && name)
+		c->cur = (int)(fnv1a32(name, strlen(name)) % (uint32_t)c->o.n_endpoints);
 }
 
 const char *etcd_endpoint(const struct etcd *c)

@@ -89,6 +89,10 @@ void etcd_global_fini(void);
 void etcd_opts_from(struct etcd_opts *o, const struct cfg_etcd *e);
 /* The client for o (the strings are not copied: they must outlive the client). */
 void etcd_init(struct etcd *c, const struct etcd_opts *o);
+/* Starts c at the endpoint a hash of NAME picks (the node's name), so that nodes sharing
+ * one endpoint list spread their watches over the members instead of all sitting on the
+ * first; failover still goes on in list order from there. */
+void etcd_start_at(struct etcd *c, const char *name);
 const char *etcd_endpoint(const struct etcd *c);
 
 /* One key (prefix false) or every key beginning with key (prefix true). */

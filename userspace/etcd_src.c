@@ -58,12 +58,12 @@ struct etcd_src {
 	int64_t save_rev;
 	/* the thread's own */
 	struct etcd_docset set; /* the documents of the watched range */
-	int64_t watch_from; /* after the first document from etcd: the revision to watch from */
+	int64_t watch_from; /* after a read of etcd at start (used or refused): the revision to
+			     * watch from */
 	char *last_doc;     /* the last document handed over (or the first), to log news only */
 	int64_t posted_rev; /* the revision of the last document handed over (or the first) */
 	char first_used[512]; /* the first document's shared ones (etcd_merged.used) */
 	bool outage;        /* a failure was logged; the next success says it is over */
-	bool first_etcd;    /* the first document applied came from etcd (not the state file) */
 	struct etcd_watch *w;
 	/* read by the loop */
 	_Atomic int64_t applied_rev;
@@ -120,6 +120,7 @@ int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admi
 	}
 	etcd_opts_from(&o, &s->e);
 	etcd_init(&s->cl, &o);
+	etcd_start_at(&s->cl, e->node);
 	/* never heard from: stale since the start */
 	atomic_store(&s->contact_ms, wall_ms());
 	s->efd = eventfd(0, EFD_CLOEXEC);
@@ -263,6 +264,8 @@ int etcd_src_first(struct etcd_src *s, char **doc, size_t *len, int64_t *rev, co
 		} else {
 			log_error("etcd: a document refused at start: %s", why);
 			etcd_src_result(s, NULL, 0, s->set.rev, rc, why);
+			/* refused and counted once: the watch goes on after it, never reads it again */
+			s->watch_from = read_rev + 1;
 		}
 	}
 	log_warn("etcd: cannot read %s: %s: trying the state file %s", s->key, why,
@@ -323,7 +326,6 @@ int etcd_src_first_config(struct etcd_src *s, struct hermes_config *cfg, char **
 		*cfg = *next;
 		log_info("etcd: starting from %s revision %" PRId64 "%s (from %s)", s->key, rev,
 			 !strcmp(from, "etcd") ? s->first_used : "", from);
-		s->first_etcd = !strcmp(from, "etcd");
 		if ((*used = malloc(len + 1))) {
 			memcpy(*used, doc, len + 1);
 			*used_len = len;
@@ -527,10 +529,11 @@ static void *src_main(void *arg)
 	/* One watch covers the node's key and the shared documents: the keys from
 	 * PREFIX/nodes/NODE to the end of PREFIX/shared/, so that one stream carries every
 	 * change with one resume revision (the keys that sort between them, the nodes named
-	 * after this one and the overlay's, only advance the revision). A first document
-	 * from etcd: watch from the revision after its read. From the state file (or none):
-	 * read the range first, it may have changed meanwhile */
-	if (s->first_etcd && s->watch_from) {
+	 * after this one and the overlay's, only advance the revision). Etcd read at start
+	 * (its documents applied, or refused and counted: the state file's then run): watch
+	 * from the revision after that read, so that a refused document is not read, refused
+	 * and counted a second time. Etcd not reached at start: read the range first */
+	if (s->watch_from) {
 		w.next_rev = s->watch_from;
 		need_range = false;
 	}

@@ -95,6 +95,7 @@ int etcd_status_new(const struct cfg_etcd *e, const char *address, const char *a
 	snprintf(st->admin, sizeof(st->admin), "%s", admin);
 	etcd_opts_from(&o, &st->e);
 	etcd_init(&st->cl, &o);
+	etcd_start_at(&st->cl, e->node);
 	snprintf(st->info.health, sizeof(st->info.health), "ok");
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);

@@ -9,7 +9,8 @@
 #  - a bad shared document is refused (the log names the shared key, its revision and
 #    the entry's line),
 #    the status key carries the error, the old policy stays; a node document naming a
-#    shared document that does not exist is refused too;
+#    shared document that does not exist is refused too; a bad document met at start is
+#    refused and counted once (the watch does not read it again);
 #  - `hermesctl overlay status`: in sync (exit 0), behind (the refusal, exit 3), down (a
 #    node document with no hermesd), --json;
 #  - the state file holds the merge: hermesd restarted with etcd down serves the shared
@@ -183,6 +184,23 @@ say "ok: the status key went $(($(now_ms) - start)) ms after hermesd was killed"
 out=$(ovl); rc=$?
 assert_eq 3 "$rc" "overlay status exits 3"
 assert_match "$out" "a +- +- +- +$REV3 +down \\(no status\\)" "overlay status: a down"
+
+# a bad document in etcd at start: refused (the state file serves), counted once, not
+# again when the watch goes on from that read; the next good one applies
+put "$KEY" 'policy: [{match: 10.77.1.300/32, action: deny}]'
+BAD2=$REV
+start_hermesd -c "$CONF"
+# (this start's lines: the log holds the earlier ones too)
+log=$(awk '/^=== hermesd start/ { s = "" } { s = s $0 "\n" } END { printf "%s", s }' "$HERMESD_LOG")
+assert_match "$log" "a document refused at start: etcd $KEY revision $BAD2.*10\\.77\\.1\\.300" \
+	"the bad document at start refused, named"
+assert_match "$log" "starting from $KEY revision [0-9]+ \\(from $TMP/etcd-state.yaml\\)" "the state file serves"
+put "$KEY" 'shared: [base]
+log_level: debug'
+REV4=$REV
+wait_applied "$REV4"
+assert_eq 1 "$(stat_value hermes_etcd_documents_refused_total)" "the document refused at start counted once"
+stop_hermesd
 
 stop_pid "$ETCD_PID" KILL
 pass "etcd_shared: shared documents merged, followed and refused; the status key written, kept and gone with its lease; overlay status in sync, behind and down"

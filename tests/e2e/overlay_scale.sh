@@ -4,11 +4,13 @@
 # bridge: clients c1 c2 c3 (c1..c3 also run the 3 etcd members), edge relays r1 r2, server
 # s1; every hermesd takes its whole configuration from its document in etcd. Apps in the
 # clients' app cgroups reach s1's echo server in tunnels c -> r1|r2 -> s1 (two h2c hops).
-#  - a change written to etcd (all documents in one transaction) reaches every node (the
-#    revision in each hermesd's /metrics) and takes effect for new flows (their relay
-#    follows the order of the route's peers);
+#  - a change written by `hermesctl overlay apply` (all documents in one transaction)
+#    reaches every node (`hermesctl overlay status` says all are in sync; the revision in
+#    each hermesd's /metrics) and takes effect for new flows (their relay follows the
+#    order of the route's peers);
 #  - 100 established flows stay byte-exact across 20 route changes while new flows run;
-#  - a bad document is refused by every node and the old route keeps working;
+#  - a bad document (written with etcdctl: hermesctl would refuse it) is refused by every
+#    node and the old route keeps working;
 #  - one etcd member killed: a change still reaches every node and works;
 #  - every member killed: the overlay keeps serving, and a hermesd restarted then starts
 #    from its state file and serves;
@@ -21,6 +23,7 @@
 . "$(dirname "$0")/../lib/overlay.sh"
 
 require_cmd etcd etcdctl ping
+OVERLAY_APPLY=hermesctl
 topo_up
 ov_up c1 c2 c3 r1 r2 s1
 OV_ECHO_DEADLINE=120
@@ -32,15 +35,16 @@ ov_gen $G "$TMP/gen$G"
 ov_apply "$TMP/gen$G"
 ov_hermesd_up "${OV_HOSTS[@]}"
 ov_wait_applied "$OV_REV"
+ov_wait_in_sync
 say "every node at revision $OV_REV (generation $G)"
 T=$(ov_targets)
 
-# gen_apply: the next generation, written and applied everywhere
+# gen_apply: the next generation, written by hermesctl and in force everywhere
 gen_apply() {
 	G=$((G + 1))
 	ov_gen $G "$TMP/gen$G"
 	ov_apply "$TMP/gen$G"
-	ov_wait_applied "$OV_REV"
+	ov_wait_in_sync
 }
 crossed_more() { [ "$(ov_connects "$1")" -gt "$2" ]; }
 # new_flow_via CLIENT RELAY WHAT: one new flow from CLIENT's app, echoed byte-exact, and
@@ -77,7 +81,7 @@ for ((i = 0; i < 20; i++)); do
 	G=$((G + 1))
 	ov_gen $G "$TMP/gen$G"
 	ov_apply "$TMP/gen$G"
-	ov_wait_logged "$OV_REV"
+	ov_wait_in_sync
 done
 ov_wait_applied "$OV_REV"
 say "ok: 20 route changes applied by every node (last generation $G, revision $OV_REV)"
@@ -92,7 +96,7 @@ GOOD=$OV_REV
 OV_BAD=1
 G=$((G + 1))
 ov_gen $G "$TMP/gen$G"
-ov_apply "$TMP/gen$G"
+OVERLAY_APPLY=etcdctl ov_apply "$TMP/gen$G"
 BAD=$OV_REV
 OV_BAD=
 refused_all() {
@@ -102,6 +106,10 @@ refused_all() {
 	done
 }
 wait_until 10 refused_all || die "not every node refused revision $BAD"
+rc=0
+out=$(ov_overlay_status 2>&1) || rc=$?
+assert_eq 3 "$rc" "overlay status exits 3 (not in sync) while every node refuses revision $BAD"
+assert_match "$out" "behind" "overlay status shows the nodes behind: $out"
 for h in "${OV_HOSTS[@]}"; do
 	assert_file_match "${OV_LOG[$h]}" "etcd: $OV_PREFIX/nodes/$h revision $BAD refused, keeping the running config.*10\.79\.0\.300" \
 		"$h refused the bad document, naming the error"

@@ -195,18 +195,31 @@ ov_doc_to_servers() {
 }
 
 # ov_gen G DIR: every node's document at generation G in DIR/NAME.yaml, and the whole
-# overlay in DIR/overlay.yaml (for OVERLAY_APPLY=hermesctl: the node documents under
-# nodes:, each as it would be written to PREFIX/nodes/NAME)
+# overlay in DIR/overlay.yaml for `hermesctl overlay apply` (OVERLAY_APPLY=hermesctl): each
+# node with its role (c client, r and k relay, s egress), its address, the tunnel listener
+# of those routes go through, and its document as its `config` block (the routes stay in
+# the config blocks: a client's pair of edge relays and an edge relay's core order flip on
+# different beats, which the overlay's routes, one path list for all their from nodes,
+# do not express), so that each node gets exactly DIR/NAME.yaml
+ov_role_name() {
+	case $(ov_role "$1") in c) echo client ;; r | k) echo relay ;; s) echo egress ;; esac
+}
 ov_gen() {
 	local g=$1 dir=$2 h
 	mkdir -p "$dir"
 	{
 		echo "# the emulated overlay, generation $g (tests/lib/overlay.sh)"
+		echo "overlay: ov-$ID"
 		echo "prefix: $OV_PREFIX"
+		echo "protocol: h2c"
 		echo "nodes:"
 		for h in "${OV_HOSTS[@]}"; do
 			ov_doc "$h" "$g" >"$dir/$h.yaml"
-			echo "  $h: $(cat "$dir/$h.yaml")"
+			echo "  - name: $h"
+			echo "    address: $(ov_ip "$h")"
+			[ "$(ov_role "$h")" = c ] || echo "    tunnel: $(ov_listen "$h")"
+			echo "    roles: [$(ov_role_name "$h")]"
+			echo "    config: $(cat "$dir/$h.yaml")"
 		done
 	} >"$dir/overlay.yaml"
 	# the same transaction for etcd's JSON gateway (OVERLAY_APPLY=gateway)
@@ -234,7 +247,7 @@ ov_apply() {
 		case ${OVERLAY_APPLY:-etcdctl} in
 		hermesctl)
 			out=$(ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay apply --etcd "${OV_ECTL_EPS:-$(ov_eps)}" \
-				--prefix "$OV_PREFIX" "$dir/overlay.yaml" 2>&1) && break
+				--prefix "$OV_PREFIX" --json "$dir/overlay.yaml" 2>&1) && break
 			;;
 		gateway)
 			# (etcd answers a txn only once it is committed: 200 with the header's revision)
@@ -255,6 +268,9 @@ ov_apply() {
 	done
 	[ $i -lt 5 ] || die "writing the overlay failed: $out"
 	OV_REV=$(printf '%s' "$out" | sed -n 's/.*"revision": *"\{0,1\}\([0-9]*\).*/\1/p' | head -n 1)
+	# (hermesctl found nothing to write, a retry after a write whose answer was lost: its
+	# revision is the store's, which the nodes' status keys move on; the documents' is wanted)
+	[[ $out == *'"written": false'* ]] && OV_REV=
 	[ -z "$OV_REV" ] && OV_REV=$(ov_ectl get "$OV_PREFIX/nodes/${OV_HOSTS[0]}" -w json | sed -n 's/.*"mod_revision":\([0-9]*\).*/\1/p')
 	[ -n "$OV_REV" ] || die "no revision after writing the overlay: $out"
 }
@@ -334,6 +350,16 @@ ov_wait_logged() {
 	n=${#logs[@]}
 	wait_until 10 sh -c '[ "$(grep -l " etcd: reloaded [^ ]* revision $0 " "$@" | wc -l)" = "$1" ]' "$1" "$n" "${logs[@]}" ||
 		die "revision $1 not applied within 10 s by every node: $(grep -L " etcd: reloaded [^ ]* revision $1 " "${logs[@]}")"
+}
+# ov_wait_in_sync: `hermesctl overlay status` says every node runs its documents (exit 0:
+# each status key's applied revision at least its documents'), within 10 s, or the test
+# fails with its table. One process and one etcd read per try, whatever the node count.
+ov_overlay_status() {
+	ov_in "${OV_ETCD[0]}" "$HERMESCTL_BIN" overlay status --etcd "${OV_ECTL_EPS:-$(ov_eps)}" --prefix "$OV_PREFIX"
+}
+ov_wait_in_sync() {
+	wait_until 10 ov_overlay_status && return 0
+	die "not every node in sync within 10 s: $(ov_overlay_status 2>&1)"
 }
 # ov_connects NAME: how many CONNECTs relay or server NAME's tunnel listener logged
 ov_connects() { grep -c "tunnel conn [0-9]*: CONNECT " "${OV_LOG[$1]}"; }

@@ -6,7 +6,9 @@
  * the compacted and error answers; the etcd_src state file's header; the etcd section
  * of the config; and the start's choice of document when no etcd answers (a closed port
  * on loopback): the state file, a bad one refused, none; the status key's JSON and the
- * address it gives (the host name for an unspecified address). Exit 0 when every check passes,
+ * address it gives (the host name for an unspecified address); the start endpoint picked by
+ * the node name's hash (nodes spread over the members, failover in list order from
+ * there: three closed ports on loopback, tried in turn). Exit 0 when every check passes,
  * 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "etcd.h"
 #include "etcd_src.h"
 #include "etcd_status.h"
+#include "fnv.h"
 #include "log.h"
 #include "version.h"
 
@@ -340,6 +343,47 @@ static bool test_status_json(void)
 	return true;
 }
 
+static bool test_start_at(void)
+{
+	struct etcd_opts o = { .endpoints = { "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3" },
+			       .n_endpoints = 3, .connect_timeout_ms = 500, .request_timeout_ms = 1000 };
+	struct etcd c;
+	struct etcd_range r;
+	unsigned hit = 0;
+	char name[16], err[256];
+	bool ok = true;
+
+	for (int i = 1; i <= 16; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		etcd_init(&c, &o);
+		ok &= ASSERT_EQ(c.cur, 0, "etcd_init starts at the first endpoint");
+		etcd_start_at(&c, name);
+		ok &= ASSERT_EQ(c.cur, fnv1a32(name, strlen(name)) % 3, name);
+		hit |= 1u << c.cur;
+	}
+	ok &= ASSERT_EQ(hit, 7, "16 node names start on each of the 3 endpoints");
+	/* one endpoint: always it */
+	o.n_endpoints = 1;
+	etcd_init(&c, &o);
+	etcd_start_at(&c, "c2");
+	ok &= ASSERT_EQ(c.cur, 0, "the only endpoint");
+	/* failover from the hashed start goes on in list order: start+1, start+2, and the
+	 * call fails naming the last one tried, the client back at its start */
+	o.n_endpoints = 3;
+	for (int i = 1; i <= 3; i++) {
+		int start;
+
+		snprintf(name, sizeof(name), "c%d", i);
+		etcd_init(&c, &o);
+		etcd_start_at(&c, name);
+		start = c.cur;
+		ok &= ASSERT_TRUE(etcd_range(&c, "/k", false, &r, err, sizeof(err)) < 0, "closed ports answered");
+		ok &= ASSERT_HAS(err, o.endpoints[(start + 2) % 3], "the last endpoint tried");
+		ok &= ASSERT_EQ(c.cur, start, "after a full round the start again");
+	}
+	return ok;
+}
+
 int main(void)
 {
 	RUN(test_base64);
@@ -352,5 +396,6 @@ int main(void)
 	RUN(test_config_section);
 	RUN(test_first_config);
 	RUN(test_status_json);
+	RUN(test_start_at);
 	return check_summary("test_etcd");
 }

@@ -5,7 +5,8 @@
  * (duplicate nodes and addresses, unknown nodes and keys, roles, loops across routes, a
  * node both exit and relay, too long a path) with their lines; and each node's document
  * checked with hermesd's loader, a fault mapped to the overlay file's line and column or
- * to the generated routes' line, a key set by the node and a shared document refused; a
+ * to the generated routes' line, a key set by the node and a shared document refused (the
+ * merge is hermesd's: a merged entry's fault at its shared document's line); a
  * config written as a YAML mapping.
  * Exit 0 when every check passes. */
 #include <stdio.h>
@@ -204,7 +205,25 @@ static bool test_check_lines(void)
 		     "shared:\n  s: |\n    proxy: {connect_attempts: 3}\n"
 		     "nodes:\n"
 		     "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      proxy: {connect_attempts: 2}\n",
-		     "'proxy' is set by its config and by shared document 's'");
+		     "t.yaml:5:5: node 'a': shared document 's': 'proxy' is set here and in its document: a single value");
+	/* a bad entry of a shared document, merged with the node's list (hermesd's merge,
+	 * etcd_merge.c): the shared document's line in the file, the entry's column */
+	node_refused(HEAD
+		     "shared:\n  s: |\n    policy:\n      - {match: 10.2.0.0/16:99999, action: deny}\n"
+		     "nodes:\n"
+		     "  - name: a\n    roles: [client]\n    shared: [s]\n    config: |\n      policy:\n"
+		     "        - {match: 10.1.0.0/16, action: deny}\n",
+		     "t.yaml:6:9: node 'a': shared document 's': 'policy.match': port 99999 out of range");
+	/* a config merged with the node's compiled routes (both set routes): its own fault
+	 * still at its line in the file */
+	node_refused(HEAD
+		     "nodes:\n"
+		     "  - name: a\n    roles: [client]\n    config: |\n"
+		     "      routes:\n        - {name: own, match: [192.0.2.0/24], protocol: h1, peers: [10.0.9.9:3128]}\n"
+		     "      proxy: {connect_attempts: 0}\n"
+		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"
+		     "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [e]}\n",
+		     "t.yaml:9:33: node 'a': its config: 'proxy.connect_attempts' value 0");
 	/* a fault of the compiled routes (h2 peers need a tls section): the generated line */
 	node_refused("overlay: t\nnodes:\n  - {name: a, roles: [client]}\n"
 		     "  - {name: e, tunnel: 10.0.0.3:15008, roles: [egress]}\n"

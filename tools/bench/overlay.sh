@@ -11,8 +11,9 @@
 # Apps in the clients' app cgroups reach the servers in tunnels across three h2c hops.
 # What it measures:
 #   1. propagation: OV_CHANGES (50) route changes, one every OV_INTERVAL_MS (1000), each
-#      every node's new document written in ONE etcd transaction (etcdctl txn, or
-#      `hermesctl overlay apply` with OVERLAY_APPLY=hermesctl). Per change and node: the
+#      every node's new document written in ONE etcd transaction (by default `hermesctl
+#      overlay apply` of the whole overlay file; OVERLAY_APPLY=etcdctl: etcdctl txn,
+#      gateway: curl to etcd's JSON gateway). Per change and node: the
 #      time from the start of the write (the writer's process started, as an operator
 #      would time `overlay apply`) to the node's log line "etcd: reloaded ... revision R"
 #      (the new configuration in force); per change the last node's time; p50 and p99
@@ -58,7 +59,9 @@ OV_INTERVAL_MS=${OV_INTERVAL_MS:-1000}
 OV_FLOWS=${OV_FLOWS:-1000}
 OV_FLOW_INTERVAL=${OV_FLOW_INTERVAL:-1.0}
 OV_IDLE_S=${OV_IDLE_S:-20}
-OV_RESULTS=${OV_RESULTS:-$HERMES_SRC/tools/bench/results/overlay/${OVERLAY_APPLY:-etcdctl}}
+# the issue's target is timed from `overlay apply`: hermesctl writes unless told otherwise
+OVERLAY_APPLY=${OVERLAY_APPLY:-hermesctl}
+OV_RESULTS=${OV_RESULTS:-$HERMES_SRC/tools/bench/results/overlay/$OVERLAY_APPLY}
 OV_OUT=$BUILD/bench-overlay
 HERMESD_LOG_LEVEL=${HERMESD_LOG_LEVEL:-info}
 { [ $((OV_EDGE % 2)) = 0 ] && [ "$OV_EDGE" -ge 2 ]; } || die "OV_EDGE must be even (relays come in pairs): $OV_EDGE"
@@ -216,7 +219,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	printf 'hosts\t%s\n' "${#OV_HOSTS[@]}"
 	printf 'topology\t%s clients, %s edge relays, %s core relays, %s servers; etcd on c1 c2 c3\n' \
 		"$OV_CLIENTS" "$OV_EDGE" "$OV_CORE" "$OV_SERVERS"
-	printf 'writer\t%s\n' "${OVERLAY_APPLY:-etcdctl}"
+	printf 'writer\t%s\n' "$OVERLAY_APPLY"
 	printf 'changes\t%s\n' "$OV_CHANGES"
 	printf 'interval_ms\t%s\n' "$OV_INTERVAL_MS"
 	printf 'flows\t%s\n' "$OV_FLOWS"
