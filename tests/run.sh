@@ -226,12 +226,19 @@ stop_running() {
 trap stop_running INT TERM HUP
 
 # the last run's wall time of each test (TIMES file: "TENTHS NAME" lines), to start the
-# longest runs first so that no long one is left running alone at the end
+# longest runs first so that no long one is left running alone at the end. A build that
+# has run no test yet (a clean clone, CI) takes them from tests/lib/times, a full run's
+# times checked in (refresh it from $BUILD/test-logs/times now and then; a test missing
+# from both goes after the others, in the queue's order).
 TIMES=$LOGDIR/times
 declare -A LAST=()
-if [ -r "$TIMES" ]; then
-	while read -r t n; do LAST[$n]=$t; done <"$TIMES"
-fi
+for f in tests/lib/times "$TIMES"; do
+	[ -r "$f" ] || continue
+	while read -r t n; do
+		case $t in '#'* | '') continue ;; esac
+		LAST[$n]=$t
+	done <"$f"
+done
 
 # run_queue: the serial runs one by one, then the rest TEST_JOBS at a time, longest
 # first (by the last run's times; the queue's order for runs without one, and always
