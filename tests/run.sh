@@ -341,7 +341,7 @@ if [ ${#durations[@]} -gt 0 ]; then
 	# this run's times replace the last run's (the others are kept)
 	{
 		printf '%s\n' "${durations[@]}"
-		[ -r "$TIMES" ] && cat "$TIMES"
+		if [ -r "$TIMES" ]; then cat "$TIMES"; fi
 	} | awk '!seen[$2]++' >"$TIMES.new" && mv "$TIMES.new" "$TIMES"
 fi
 if [ ${#durations[@]} -gt 1 ]; then
