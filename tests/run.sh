@@ -154,25 +154,37 @@ run_side_by_side() {
 # (default 2), each result line printed as its run ends. Most e2e tests wait (on daemons,
 # timeouts, namespaces) far more than they compute, so two at a time on 2 cores take
 # about half the wall time. A test file holding the line "# test: serial" (optionally
-# followed by why) runs alone, nothing else beside it: it measures time or throughput,
-# loads both cores, or uses something global (see docs/development.md).
+# followed by why) runs alone, nothing else beside it: it measures time or throughput
+# with a tight bound. One holding "# test: lock NAME" runs beside others, but never
+# beside another run holding lock NAME (its own run against the other build included):
+# it uses something global, such as dpkg or make in the source tree.
+# (docs/development.md, "Tests")
 Q_NAME=() Q_LOG=() Q_BUILD=() Q_ENGINE=() Q_CMD=() Q_SERIAL=()
 seq=0 # the next run's number, for its id (ids must never repeat within a run)
 
-# enqueue NAME LOG BUILD ENGINE SERIAL CMD: CMD a list of words without spaces
+# enqueue NAME LOG BUILD ENGINE SERIAL CMD: SERIAL as run_mode prints it; CMD a list of
+# words without spaces
 enqueue() {
 	Q_NAME+=("$1") Q_LOG+=("$2") Q_BUILD+=("$3") Q_ENGINE+=("$4") Q_SERIAL+=("$5") Q_CMD+=("$6")
 }
 
-# is_serial FILE: 1 when the test file asks to run alone
-is_serial() {
-	if grep -qE '^# test: serial' "$1" 2>/dev/null; then echo 1; else echo 0; fi
+# run_mode FILE: 1 when the test file asks to run alone, lock:NAME for "# test: lock
+# NAME", else 0
+run_mode() {
+	local lock
+	if grep -qE '^# test: serial' "$1" 2>/dev/null; then
+		echo 1
+		return
+	fi
+	lock=$(sed -n 's/^# test: lock \([A-Za-z0-9_-]*\).*/\1/p' "$1" 2>/dev/null | head -n 1)
+	if [ -n "$lock" ]; then echo "lock:$lock"; else echo 0; fi
 }
 
 # launch I: start queued run I in the background; LAUNCHED=its pid. The run writes
 # "RC TENTHS" to LOG.rc when it ends (the parent reads it when it reaps the run).
 LAUNCHED=
 declare -A RUN_OF=() # pid -> queue index
+declare -A HELD=()   # lock:NAME -> 1 while a run holding it runs
 ID_OF=()             # queue index -> test id
 launch() {
 	local i=$1 id log=${Q_LOG[$1]}
@@ -204,6 +216,7 @@ reap() {
 	[ -n "$pid" ] || return 1
 	i=${RUN_OF[$pid]}
 	unset "RUN_OF[$pid]"
+	case ${Q_SERIAL[i]} in lock:*) unset "HELD[${Q_SERIAL[i]}]" ;; esac
 	log=${Q_LOG[i]}
 	read -r rc tenths <"$log.rc" 2>/dev/null || { rc=1 tenths=0; }
 	rm -f "$log.rc"
@@ -220,7 +233,8 @@ stop_running() {
 		for c in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null; done
 	done
 	while [ ${#RUN_OF[@]} -gt 0 ]; do reap || break; done
-	echo "$passed passed, $((failed + 1)) failed, $skipped skipped (interrupted)"
+	echo "interrupted: the runs not started yet did not run"
+	echo "$passed passed, $failed failed, $skipped skipped"
 	exit 130
 }
 trap stop_running INT TERM HUP
@@ -257,9 +271,24 @@ run_queue() {
 		[ "${Q_SERIAL[i]}" = 1 ] && continue
 		printf '%s %s\n' "${LAST[${Q_NAME[i]}]:-0}" "$i"
 	done | sort -s -k1,1nr | awk '{ print $2 }')
-	for i in "${order[@]}"; do
+	# the first waiting run whose lock (if any) is free; none: wait for a run to end
+	local n k
+	while [ ${#order[@]} -gt 0 ]; do
 		while [ ${#RUN_OF[@]} -ge "$jobs" ]; do reap; done
+		n=-1
+		for k in "${!order[@]}"; do
+			i=${order[k]}
+			case ${Q_SERIAL[i]} in lock:*) [ -n "${HELD[${Q_SERIAL[i]}]:-}" ] && continue ;; esac
+			n=$k
+			break
+		done
+		if [ "$n" = -1 ]; then
+			reap
+			continue
+		fi
+		case ${Q_SERIAL[i]} in lock:*) HELD[${Q_SERIAL[i]}]=1 ;; esac
 		launch "$i"
+		unset "order[n]"
 	done
 	while [ ${#RUN_OF[@]} -gt 0 ]; do reap; done
 }
@@ -283,7 +312,7 @@ queue_pass() {
 			[ -f "$t" ] || continue
 			name=$dir/$(basename "$t" .sh)
 			selected "$name" || continue
-			enqueue "$prefix$name" "$LOGDIR/$name.log" "$BUILD" "" "$(is_serial "$t")" "bash $t"
+			enqueue "$prefix$name" "$LOGDIR/$name.log" "$BUILD" "" "$(run_mode "$t")" "bash $t"
 		done
 	done
 	# The relay-engine pass: the flow tests again with every flow spliced in the kernel
@@ -293,7 +322,7 @@ queue_pass() {
 		[ -f "tests/$name.sh" ] || continue
 		selected "$name" || selected "${prefix}splice:$name" || continue
 		enqueue "${prefix}splice:$name" "$LOGDIR/splice/$name.log" "$BUILD" splice \
-			"$(is_serial "tests/$name.sh")" "bash tests/$name.sh"
+			"$(run_mode "tests/$name.sh")" "bash tests/$name.sh"
 	done
 }
 SPLICE_TESTS="e2e/proxy_http e2e/proxy_ipv6 e2e/bulk_1gib e2e/half_close e2e/concurrent_1000
