@@ -159,13 +159,13 @@ run_side_by_side() {
 # beside another run holding lock NAME (its own run against the other build included):
 # it uses something global, such as dpkg or make in the source tree.
 # (docs/development.md, "Tests")
-Q_NAME=() Q_LOG=() Q_BUILD=() Q_ENGINE=() Q_CMD=() Q_SERIAL=()
+Q_NAME=() Q_LOG=() Q_BUILD=() Q_ENGINE=() Q_CMD=() Q_MODE=()
 seq=0 # the next run's number, for its id (ids must never repeat within a run)
 
-# enqueue NAME LOG BUILD ENGINE SERIAL CMD: SERIAL as run_mode prints it; CMD a list of
+# enqueue NAME LOG BUILD ENGINE MODE CMD: MODE as run_mode prints it; CMD a list of
 # words without spaces
 enqueue() {
-	Q_NAME+=("$1") Q_LOG+=("$2") Q_BUILD+=("$3") Q_ENGINE+=("$4") Q_SERIAL+=("$5") Q_CMD+=("$6")
+	Q_NAME+=("$1") Q_LOG+=("$2") Q_BUILD+=("$3") Q_ENGINE+=("$4") Q_MODE+=("$5") Q_CMD+=("$6")
 }
 
 # run_mode FILE: 1 when the test file asks to run alone, lock:NAME for "# test: lock
@@ -216,7 +216,7 @@ reap() {
 	[ -n "$pid" ] || return 1
 	i=${RUN_OF[$pid]}
 	unset "RUN_OF[$pid]"
-	case ${Q_SERIAL[i]} in lock:*) unset "HELD[${Q_SERIAL[i]}]" ;; esac
+	case ${Q_MODE[i]} in lock:*) unset "HELD[${Q_MODE[i]}]" ;; esac
 	log=${Q_LOG[i]}
 	read -r rc tenths <"$log.rc" 2>/dev/null || { rc=1 tenths=0; }
 	rm -f "$log.rc"
@@ -262,13 +262,13 @@ run_queue() {
 	local -a order=()
 	[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 	for i in "${!Q_NAME[@]}"; do
-		[ "${Q_SERIAL[i]}" = 1 ] || [ "$jobs" = 1 ] || continue
+		[ "${Q_MODE[i]}" = 1 ] || [ "$jobs" = 1 ] || continue
 		launch "$i"
 		reap
 	done
 	[ "$jobs" = 1 ] && return 0
 	mapfile -t order < <(for i in "${!Q_NAME[@]}"; do
-		[ "${Q_SERIAL[i]}" = 1 ] && continue
+		[ "${Q_MODE[i]}" = 1 ] && continue
 		printf '%s %s\n' "${LAST[${Q_NAME[i]}]:-0}" "$i"
 	done | sort -s -k1,1nr | awk '{ print $2 }')
 	# the first waiting run whose lock (if any) is free; none: wait for a run to end
@@ -278,7 +278,7 @@ run_queue() {
 		n=-1
 		for k in "${!order[@]}"; do
 			i=${order[k]}
-			case ${Q_SERIAL[i]} in lock:*) [ -n "${HELD[${Q_SERIAL[i]}]:-}" ] && continue ;; esac
+			case ${Q_MODE[i]} in lock:*) [ -n "${HELD[${Q_MODE[i]}]:-}" ] && continue ;; esac
 			n=$k
 			break
 		done
@@ -286,7 +286,7 @@ run_queue() {
 			reap
 			continue
 		fi
-		case ${Q_SERIAL[i]} in lock:*) HELD[${Q_SERIAL[i]}]=1 ;; esac
+		case ${Q_MODE[i]} in lock:*) HELD[${Q_MODE[i]}]=1 ;; esac
 		launch "$i"
 		unset "order[n]"
 	done
