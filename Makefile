@@ -275,7 +275,7 @@ $(BUILD)/bpf:
 # Every test twice: against the normal build and against the ASan+UBSan build. The two
 # builds are made side by side, with the jobs make was given or else one per core (a plain
 # `make test`, as CI runs it, built both serially: about a minute of its 20). tests/run.sh
-# then runs TEST_JOBS tests at a time (default 2; `make test TEST_JOBS=1` one at a time),
+# then runs TEST_JOBS tests at a time (default 3; `make test TEST_JOBS=1` one at a time),
 # both builds' runs mixed; see docs/development.md, "Tests".
 TEST_BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 test: deps

@@ -4,8 +4,9 @@
 #                       tests/e2e/*.sh and the splice runs; again against $SAN_BUILD if set
 #   tests/run.sh unit   unit tests (and the fuzz targets) only
 #   tests/run.sh PATTERN...  only tests whose name contains one of the patterns (e.g. e2e/proxy)
-# Runs go TEST_JOBS at a time (default 2; 1: one by one in file order), the normal and
-# SAN builds' mixed; a test file with the line "# test: serial (why)" runs alone; the fuzz
+# Runs go TEST_JOBS at a time (default 3; 1: one by one in the queue's order), the
+# normal and SAN builds' mixed; a test file with the line "# test: serial (why)" runs
+# alone, one with "# test: lock NAME (why)" never beside another holding NAME; the fuzz
 # targets run FUZZ_JOBS at a time (default: one per core) with nothing beside them.
 # Each test's output goes to $BUILD/test-logs/NAME.log. Exit codes of a test: 0 pass,
 # 77 skip (reason = last line of its log), anything else fail; a test is killed after
@@ -151,9 +152,9 @@ run_side_by_side() {
 
 # ---------------------------------------------------------------- the queue
 # Every run is queued first (both builds, both engines), then run: TEST_JOBS at a time
-# (default 2), each result line printed as its run ends. Most e2e tests wait (on daemons,
-# timeouts, namespaces) far more than they compute, so two at a time on 2 cores take
-# about half the wall time. A test file holding the line "# test: serial" (optionally
+# (default 3), each result line printed as its run ends. Most e2e tests wait (on daemons,
+# timeouts, namespaces) far more than they compute: on 2 cores two at a time took 0.55
+# of the runs' summed time, three 0.39-0.40 (2026-12-07). A test file holding the line "# test: serial" (optionally
 # followed by why) runs alone, nothing else beside it: it measures time or throughput
 # with a tight bound. One holding "# test: lock NAME" runs beside others, but never
 # beside another run holding lock NAME (its own run against the other build included):
@@ -258,7 +259,7 @@ done
 # first (by the last run's times; the queue's order for runs without one, and always
 # with TEST_JOBS=1)
 run_queue() {
-	local jobs=${TEST_JOBS:-2} i
+	local jobs=${TEST_JOBS:-3} i
 	local -a order=()
 	[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 	for i in "${!Q_NAME[@]}"; do
@@ -377,7 +378,7 @@ if [ ${#durations[@]} -gt 1 ]; then
 	echo "slowest ${SLOWEST:-10}:"
 	printf '%s\n' "${durations[@]}" | sort -k1,1nr | head -n "${SLOWEST:-10}" |
 		awk '{ printf "  %5.1f s  %s\n", $1 / 10, $2 }'
-	printf '%s\n' "${durations[@]}" | awk -v wall="$wall" -v jobs="${TEST_JOBS:-2}" \
+	printf '%s\n' "${durations[@]}" | awk -v wall="$wall" -v jobs="${TEST_JOBS:-3}" \
 		'{ s += $1 } END { printf "time: %.1f s of test runs in %.1f s (TEST_JOBS=%s)\n", s / 10, wall / 10, jobs }'
 fi
 if [ ${#failed_names[@]} -gt 0 ]; then
