@@ -290,13 +290,15 @@ $(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
-# Every test twice: against the normal build, then against the ASan+UBSan build. The two
+# Every test twice: against the normal build and against the ASan+UBSan build. The two
 # builds are made side by side, with the jobs make was given or else one per core (a plain
-# `make test`, as CI runs it, built both serially: about a minute of its 20).
-TEST_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+# `make test`, as CI runs it, built both serially: about a minute of its 20). tests/run.sh
+# then runs TEST_JOBS tests at a time (default 3; `make test TEST_JOBS=1` one at a time),
+# both builds' runs mixed; see docs/development.md, "Tests".
+TEST_BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(TEST_JOBS) test-builds
-	$(Q)BUILD=$(BUILD) SAN_BUILD=build/san tests/run.sh
+	$(Q)$(MAKE) --no-print-directory $(TEST_BUILD_JOBS) test-builds
+	$(Q)BUILD=$(BUILD) SAN_BUILD=build/san $(if $(TEST_JOBS),TEST_JOBS=$(TEST_JOBS)) tests/run.sh
 
 test-builds: test-build-normal test-build-san
 test-build-normal:

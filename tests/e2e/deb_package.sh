@@ -5,6 +5,7 @@
 # /etc/hermes/hermes.yaml by default (-c none keeps it out); dpkg -r leaves only the
 # conffile and dpkg -P leaves nothing. It installs into the host's / for a few seconds:
 # it skips on a host that has a Hermes of its own, and purges the package even on failure.
+# test: lock make (runs make in the source tree and installs into the host's / with dpkg)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

@@ -74,7 +74,7 @@ assert_match "$(ns_s "$PY" "$TESTBIN/connectc.py" 10.77.1.1 15008 'CONNECT 10.77
 pid_alive "$ABUSE_PID" || die "the stream client ended before the checks were done (its hold is too short)"
 
 wait "$ABUSE_PID" || die "the stream client failed: $(cat "$TMP/abuse.log")"
-wait_until 10 test "$(stat_value hermes_stream_descriptors)" = 0 || die "streams still counted after the client left"
+wait_until 10 stat_is 0 hermes_stream_descriptors || die "streams still counted after the client left"
 out=$(ns_s "$PY" "$TESTBIN/tunabuse.py" hold 10.77.1.1 15008 10.77.1.2:9300 1 50 0)
 assert_eq "accepted=50 refused=0 reset=0 failed=0 unanswered=0" "$out" "after the client left, new streams are served"
 assert_eq 0 "$(grep -c 'Too many open files' "$HERMESD_LOG")" "no flow failed for want of a descriptor"

@@ -15,6 +15,8 @@
 # through nghttpx (h2load cannot present a client certificate): 10000 requests, 100
 # clients, 0 errors. Last, SIGTERM while a
 # request is in flight: it finishes byte-exact, then hermesd exits 0.
+# test: serial (10000 requests twice with h2load; through nghttpx one of its 100 client
+# connections errored once when it ran beside another test)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

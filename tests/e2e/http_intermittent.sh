@@ -17,6 +17,7 @@
 # retried GET would restart a body the client already has); a cut in the middle of a body
 # is a stall (TCP's own recovery) or a reset for the client, with or without Hermes.
 # Both outcomes are logged ("OUTCOME direct: ...", "OUTCOME hermes: ...").
+# test: serial (its outages and curl's SYN retransmissions are timed to 300 ms)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

@@ -6,6 +6,7 @@
 # hermesd starts with it under the unit's capability bounding set and no-new-privs; a
 # second install keeps an edited config; make uninstall removes everything but an edited
 # config. PREFIX=/usr/local puts its paths in the unit.
+# test: lock make (runs make in the source tree, where nothing may be rebuilt meanwhile)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

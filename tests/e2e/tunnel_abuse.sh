@@ -86,7 +86,7 @@ assert_ge 1 "$refused" "over total_buffer_mb new streams were refused (REFUSED_S
 assert_ge 1 "$(stat_value hermes_tunnel_limited_total 'limit="stream_buffer"')" "full streams counted"
 assert_ge 1 "$(stat_value hermes_tunnel_limited_total 'limit="conn_buffer"')" "full connections counted"
 assert_ge 1 "$(stat_value hermes_tunnel_limited_total 'limit="total_buffer"')" "refused streams counted"
-wait_until 10 test "$(stat_value hermes_tunnel_buffered_bytes)" = 0 || die "bytes still held after the clients left"
+wait_until 10 stat_is 0 hermes_tunnel_buffered_bytes || die "bytes still held after the clients left"
 
 # ---- per client address: resets, connects per second, connections
 a0=$(stat_value hermes_upstream_connect_attempts_total)
@@ -97,7 +97,7 @@ assert_le 12 "$(($(stat_value hermes_upstream_connect_attempts_total) - a0))" \
 assert_ge 40 "$(stat_value hermes_tunnel_limited_total 'limit="reset_rate"')" "refused over the reset rate, counted"
 c_yaml 10
 kill -HUP "$HERMESD_PID"
-wait_until 5 test "$(stat_value hermes_config_reloads_total 'result="ok"')" = 1 || die "reload with client_connects_per_second 10 failed"
+wait_until 5 stat_is 1 hermes_config_reloads_total 'result="ok"' || die "reload with client_connects_per_second 10 failed"
 out=$(ns_s "$PY" "$TESTBIN/tunabuse.py" burst 10.77.1.1 15008 10.77.1.2:80 40 --src 10.77.1.3)
 say "40 CONNECTs at once: $out"
 n429=$(sed -n 's/.*429=\([0-9]*\).*/\1/p' <<<"$out")

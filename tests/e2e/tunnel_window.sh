@@ -16,6 +16,7 @@
 # TUNNEL_WINDOW_YAML (extra `tunnel:` keys for both hosts, e.g. "h2_stream_window_bytes:
 # 1048576, stream_buffer_bytes: 1048576" for the old windows) turn it into a measurement
 # (direct and tunnel, each direction, every round): it then prints the rates and passes.
+# test: serial (measures throughput)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

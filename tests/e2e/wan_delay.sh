@@ -14,6 +14,7 @@
 #    the same path without the limit carries many times that.
 # Without the delay line doing its work, every check here fails (no delay: the RTTs are
 # far below the floors; no loss or no limit: the counters and the rate are out of bounds).
+# test: serial (checks the delay line's timing to a millisecond)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 

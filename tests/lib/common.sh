@@ -626,6 +626,10 @@ stat_value() {
 		END { if (found) printf "%d\n", sum }'
 }
 
+# stat_is VALUE NAME [LABEL_SUBSTRING]: stat_value is VALUE now; for wait_until, which runs
+# its command each time (a "$(stat_value ...)" in wait_until's arguments is read only once)
+stat_is() { [ "$(stat_value "$2" "${3:-}")" = "$1" ]; }
+
 # cg_prog_count [CGPATH]: programs attached anywhere in the cgroup subtree (default $CG)
 cg_prog_count() {
 	bpftool cgroup tree "${1:-$CG}" 2>/dev/null | awk '/^[[:space:]]+[0-9]+[[:space:]]/ { n++ } END { print n + 0 }'
