@@ -395,14 +395,10 @@ static int parse(struct mctx *m, struct src *s, const char *text, size_t len)
 	return rc;
 }
 
-struct outbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int out_write(void *arg, unsigned char *data, size_t n)
+/* libyaml's emitter writes through this: the text grows in b, NUL-terminated. */
+int etcd_yaml_out(void *arg, unsigned char *data, size_t n)
 {
-	struct outbuf *b = arg;
+	struct etcd_yaml_buf *b = arg;
 
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2;
@@ -461,16 +457,16 @@ static int line_map(struct mctx *m, int root, int n_srcs, struct etcd_merged *ou
 /* The merged tree as YAML after a comment naming its documents. Consumes m->out. */
 static int emit(struct mctx *m, const char *head, struct etcd_merged *out)
 {
-	struct outbuf b = { 0 };
+	struct etcd_yaml_buf b = { 0 };
 	yaml_emitter_t em;
 	int ok;
 
-	if (!out_write(&b, (unsigned char *)head, strlen(head)) || !yaml_emitter_initialize(&em)) {
+	if (!etcd_yaml_out(&b, (unsigned char *)head, strlen(head)) || !yaml_emitter_initialize(&em)) {
 		yaml_document_delete(&m->out);
 		free(b.p);
 		return oom(m);
 	}
-	yaml_emitter_set_output(&em, out_write, &b);
+	yaml_emitter_set_output(&em, etcd_yaml_out, &b);
 	yaml_emitter_set_unicode(&em, 1);
 	yaml_emitter_set_width(&em, -1);
 	/* the dump consumes the tree, even when it fails */

@@ -80,4 +80,12 @@ void etcd_merged_free(struct etcd_merged *m);
  * what (the entry on line L of the merged document)"); any other message as it is. */
 void etcd_merged_explain(const struct etcd_merged *m, const char *name, const char *err, char *out, size_t len);
 
+/* A text libyaml's emitter writes (yaml_emitter_set_output(e, etcd_yaml_out, &buf)):
+ * p NUL-terminated, len bytes; free(p) after. */
+struct etcd_yaml_buf {
+	char *p;
+	size_t len, cap;
+};
+int etcd_yaml_out(void *arg, unsigned char *data, size_t n);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "etcd_merge.h"
 #include "overlay.h"
 
 /* text as a document; its root (NULL for an empty document) must be a mapping. */
@@ -111,42 +112,18 @@ static int copy(yaml_document_t *dst, yaml_document_t *src, int id)
 	}
 }
 
-struct sink {
-	char *p;
-	size_t len, cap;
-};
-
-static int sink_write(void *arg, unsigned char *buf, size_t n)
-{
-	struct sink *s = arg;
-
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = (s->len + n + 1) * 2;
-		char *p = realloc(s->p, cap);
-
-		if (!p)
-			return 0;
-		s->p = p;
-		s->cap = cap;
-	}
-	memcpy(s->p + s->len, buf, n);
-	s->len += n;
-	s->p[s->len] = 0;
-	return 1;
-}
-
 /* Emits doc (and deletes it) as text. */
 static int emit(yaml_document_t *doc, char **out, size_t *len)
 {
 	yaml_emitter_t e;
-	struct sink s = { 0 };
+	struct etcd_yaml_buf s = { 0 };
 	int ok;
 
 	if (!yaml_emitter_initialize(&e)) {
 		yaml_document_delete(doc);
 		return -ENOMEM;
 	}
-	yaml_emitter_set_output(&e, sink_write, &s);
+	yaml_emitter_set_output(&e, etcd_yaml_out, &s);
 	yaml_emitter_set_unicode(&e, 1);
 	yaml_emitter_set_width(&e, 100);
 	ok = yaml_emitter_open(&e) && yaml_emitter_dump(&e, doc) && yaml_emitter_close(&e);
