@@ -99,7 +99,7 @@
 #                        connections shows it. 10000 connections through one proxy
 #                        process take 20000 descriptors in it: the harness raises
 #                        RLIMIT_NOFILE as far as it may and records every proxy's limit.
-#   cachehit       wrk c=100 (2 threads, keep-alive) for CACHE_SECS, every request for
+#   cachehit       wrk c=100 (keep-alive) for CACHE_SECS, every request for
 #                  the same 4 KiB object (/4k of tools/bench/cache_origin.py on C: max-age
 #                  3600, ETag, each answer CACHE_ORIGIN_DELAY_MS late), after a warm-up of
 #                  2 requests that puts it in the cache: req/s, p50/p99/p99.9, errors, the
@@ -107,6 +107,11 @@
 #                  that reached the origin during the measured phase (its
 #                  access log). In a cache configuration more than CACHE_ORIGIN_MAX of
 #                  them is an error of the round: the cache forwarded, not served hits.
+#                  With CACHE_SPLIT=1 (the default on 2 or more CPUs) wrk runs as one
+#                  thread on CPU 0 and the proxy's processes on the others (nginx-cache
+#                  with one worker per CPU it has): two wrk threads sharing CPUs with the
+#                  proxy put the scheduler's slice (4 ms here, HZ=250) into every
+#                  proxy's p99; CACHE_SPLIT=0: 2 wrk threads, nothing pinned.
 #   udprtt         64 B UDP request/response, 1 flow (a connected socket), pinned to
 #                  one CPU like rtt1 (build/bench/udpping): RTT p50/p99/p99.9, requests
 #                  lost (no reply within 200 ms)
@@ -290,6 +295,8 @@ HTTP_CONNS="1 100 1000"
 CACHE_SECS=${CACHE_SECS:-2}
 CACHE_ORIGIN_DELAY_MS=${CACHE_ORIGIN_DELAY_MS:-2}
 CACHE_ORIGIN_MAX=${CACHE_ORIGIN_MAX:-5}
+# cachehit: the load generator on CPU 0, the proxy on the rest (see the header)
+if [ "$(nproc)" -ge 2 ]; then CACHE_SPLIT=${CACHE_SPLIT:-1}; else CACHE_SPLIT=0; fi
 for v in CACHE_SECS CACHE_ORIGIN_DELAY_MS CACHE_ORIGIN_MAX; do
 	[[ ${!v} =~ ^[0-9][0-9]?$ ]] || {
 		echo "bench: $v must be 0..99, got '${!v}'" >&2
@@ -994,6 +1001,8 @@ EOF
 }
 EOF
 	} >"$d/nginx-cache.conf"
+	# CACHE_SPLIT: nginx gets the CPUs the load generator leaves it, a worker each
+	[ "$CACHE_SPLIT" = 1 ] && sed -i "s/^worker_processes .*/worker_processes $((NCPU - 1));/" "$d/nginx-cache.conf"
 }
 
 # nghttpx's settings in both nghttpx configurations, as its users would run it for a
@@ -1762,6 +1771,14 @@ m_wrk() {
 	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors${cpu:+, $cpu CPU s/100k req}"
 }
 
+# cache_pin CPUS: every thread of the configuration's proxy processes to CPUS (CACHE_SPLIT)
+cache_pin() {
+	local p
+	for p in $(tree_pids "${CFG_PIDS[@]}"); do
+		taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || say "warning: cannot pin pid $p to CPUs $1"
+	done
+}
+
 # m_cachehit CONFIG RUN: the cachehit load (see the header). The warm-up's two requests
 # must both be answered 200 with the whole object; the origin's access log is counted
 # around the measured phase only.
@@ -1778,8 +1795,14 @@ m_cachehit() {
 	done
 	n0=$(wc -l <"$CACHE_LOG")
 	[ ${#CFG_PIDS[@]} = 0 ] || c0=$(cpu_us "${CFG_PIDS[@]}")
-	out=$(app_run "$log" $((CACHE_SECS + 30)) wrk -t 2 -c 100 -d "${CACHE_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "$url" |
+	local gen=(wrk -t 2)
+	if [ "$CACHE_SPLIT" = 1 ]; then
+		gen=(taskset -c 0 wrk -t 1)
+		[ ${#CFG_PIDS[@]} = 0 ] || cache_pin "1-$((NCPU - 1))"
+	fi
+	out=$(app_run "$log" $((CACHE_SECS + 30)) "${gen[@]}" -c 100 -d "${CACHE_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "$url" |
 		grep '^{"requests"')
+	[ "$CACHE_SPLIT" = 1 ] && [ ${#CFG_PIDS[@]} -gt 0 ] && cache_pin "0-$((NCPU - 1))"
 	[ ${#CFG_PIDS[@]} = 0 ] || c1=$(cpu_us "${CFG_PIDS[@]}")
 	n1=$(wc -l <"$CACHE_LOG")
 	origin=$((n1 - n0))
@@ -2134,7 +2157,7 @@ emit "{\"type\":\"meta\",\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),\
 \"nghttpx\":$(json_str "$(nghttpx --version 2>&1 | head -n 1)"),\
 \"runs\":$RUNS,\"quick\":$QUICK,\"rtt_secs\":$RTT_SECS,\"sockperf_secs\":$SOCKPERF_SECS,\
 \"bulk_secs\":$BULK_SECS,\"conn_secs\":$CONN_SECS,\"http_secs\":$HTTP_SECS,\"h2_secs\":$H2_SECS,\"connrate_parallel\":$CONNRATE_PARALLEL,\
-\"udp_secs\":$UDP_SECS,\"cache_secs\":$CACHE_SECS,\"cache_origin_delay_ms\":$CACHE_ORIGIN_DELAY_MS,\"cache_origin_max\":$CACHE_ORIGIN_MAX,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
+\"udp_secs\":$UDP_SECS,\"cache_secs\":$CACHE_SECS,\"cache_split\":$CACHE_SPLIT,\"cache_origin_delay_ms\":$CACHE_ORIGIN_DELAY_MS,\"cache_origin_max\":$CACHE_ORIGIN_MAX,\"udp_search_steps\":$UDP_SEARCH_STEPS,\"udp_search_runs\":$UDP_SEARCH_RUNS,\"socat\":$(json_str "$(socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' | head -n 1)"),\
 \"clk_tck\":$(getconf CLK_TCK),\"rtt_cpu\":$RTT_CPU,\"nofile\":$NOFILE,\"nofile_wanted\":$NOFILE_WANT,\
 \"loads\":$(json_str "${BENCH_LOADS:-}"),\"rt\":$RT,\"extra\":$EXTRA,\"extra_runs\":$EXTRA_RUNS,\"c10k\":$C10K,\"big_conns\":$BIG_CONNS,\"big_runs\":$BIG_RUNS,\"big_secs\":$BIG_SECS,\"tls_suite\":\"$TLS_SUITE\",\"tls_group\":\"$TLS_GROUP\",\"loadavg_start\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\
 \"other_netns_start\":$(other_netns)$BASE_META}"

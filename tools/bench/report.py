@@ -503,7 +503,7 @@ def cache_markdown(meta, configs, results, runs, loads):
     most = meta.get("cache_origin_max", 5)
     out = ["## HTTP cache hits: the issue's target\n"]
     out.append("Target (issue 18): `%s` serves a cache hit at ≥ %g× `%s`'s req/s at c=100 for a 4 KiB object, "
-               "p99 no worse. Load: wrk, 2 threads, 100 keep-alive connections, %s s, every request a GET of the "
+               "p99 no worse. Load: wrk, %s, 100 keep-alive connections, %s s, every request a GET of the "
                "same 4 KiB object, after two warm-up requests that put it in the cache. The origin "
                "(tools/bench/cache_origin.py on C: Python, a thread per connection, each answer %s ms late, "
                "`Cache-Control: public, max-age=3600`, an ETag) is much slower than a hit, so `direct` and "
@@ -514,7 +514,10 @@ def cache_markdown(meta, configs, results, runs, loads):
                "configuration's proxy processes (nginx's master and workers, hermesd) during the measured phase "
                "over the requests wrk completed: on a machine whose CPUs the load generator shares, the rate is "
                "the whole machine's, this row is the proxy's own cost of a hit.\n"
-               % (CACHE_HERMES, CACHE_RATE_X, CACHE_PEER, meta.get("cache_secs", "?"),
+               % (CACHE_HERMES, CACHE_RATE_X, CACHE_PEER,
+                  "one thread on CPU 0, the proxy's processes on the other CPUs (nginx-cache: a worker per CPU it "
+                  "has)" if meta.get("cache_split") else "2 threads, nothing pinned",
+                  meta.get("cache_secs", "?"),
                   meta.get("cache_origin_delay_ms", "?"), most))
     out.append("| configuration | req/s | × %s | p50 [µs] | p99 [µs] | p99.9 [µs] | proxy CPU per request [µs] | "
                "errors | origin requests | target |" % CACHE_PEER)
