@@ -2,8 +2,9 @@
 DIR: changes.tsv (per route change: generation, revision, write start and end, unix ms),
 applied.tsv (per node and revision: the time of its "etcd: reloaded" log line),
 idle.tsv (per hermesd: RSS, CPU time over the idle window, that of its watch thread),
-flows.txt (ovflows.py's summaries) and conditions.tsv; writes DIR/results.md and
-DIR/results.json. Exit 1 when a change did not reach every node or a flow failed.
+flows.txt (ovflows.py's summaries) and conditions.tsv, and the failure phase's files when
+there (overlay_fail_report.py); writes DIR/results.md and DIR/results.json. Exit 1 when a
+change did not reach every node, a flow failed or a failure was not survived as it should.
 Usage: overlay_report.py DIR"""
 import datetime
 import json
@@ -32,16 +33,9 @@ def unix_ms(iso):
     return d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000.0
 
 
-def main():
-    d = sys.argv[1]
-    cond = dict(line.rstrip("\n").split("\t", 1) for line in open(os.path.join(d, "conditions.tsv")))
-    changes = tsv(os.path.join(d, "changes.tsv"))
-    applied = {}  # node -> {revision: ms}
-    for r in tsv(os.path.join(d, "applied.tsv")):
-        applied.setdefault(r["node"], {})[int(r["revision"])] = unix_ms(r["applied"])
-    nodes = sorted(applied)
-    ok = True
-
+def propagation(changes, applied, nodes):
+    """per change (rows of changes.tsv): when each node applied it, from the write's start;
+    a node that built only a newer revision had it once that one applied (overtaken)"""
     per_change, per_node_all, overtaken, missing = [], [], 0, []
     for c in changes:
         rev, t0, t1 = int(c["revision"]), float(c["write_start_ms"]), float(c["write_end_ms"])
@@ -60,14 +54,34 @@ def main():
                 else:
                     missing.append((n, rev))
         if len(lat) < len(nodes) or not lat:
-            ok = False
             continue
         last = max(lat.values())
         per_change.append({"generation": int(c["generation"]), "revision": rev, "write_ms": t1 - t0,
                            "last_node_ms": last, "last_node_from_ack_ms": last - (t1 - t0),
                            "last_node": max(lat, key=lat.get)})
+        if "state" in c:
+            per_change[-1]["state"] = c["state"]
         per_node_all += list(lat.values())
-    if missing:
+    return per_change, per_node_all, overtaken, missing
+
+
+def read_applied(path):
+    applied = {}  # node -> {revision: ms}
+    for r in tsv(path):
+        applied.setdefault(r["node"], {})[int(r["revision"])] = unix_ms(r["applied"])
+    return applied
+
+
+def main():
+    d = sys.argv[1]
+    cond = dict(line.rstrip("\n").split("\t", 1) for line in open(os.path.join(d, "conditions.tsv")))
+    changes = tsv(os.path.join(d, "changes.tsv"))
+    applied = read_applied(os.path.join(d, "applied.tsv"))
+    nodes = sorted(applied)
+    ok = True
+
+    per_change, per_node_all, overtaken, missing = propagation(changes, applied, nodes)
+    if len(per_change) < len(changes) or missing:
         ok = False
 
     lasts = [c["last_node_ms"] for c in per_change]
@@ -137,6 +151,11 @@ def main():
         "per_node": rows,
         "without_etcd": ctl_row,
     }
+    fail_md = []
+    if os.path.exists(os.path.join(d, "failures.tsv")):
+        from overlay_fail_report import failures  # (it imports this module's helpers)
+        res["failures"], fail_md = failures(d, cond)
+        ok = ok and res["failures"]["ok"]
     res["ok"] = ok
     with open(os.path.join(d, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -189,6 +208,7 @@ def main():
     md += ["| %s | %d | %d | %.3f | %s |" % (r["node"], r["rss_kb"], r["threads"], r["cpu_pct"],
                                              "%.4f" % r["watch_cpu_pct"] if r["watch_threads"] == 1 else
                                              "n/a (%d threads in poll)" % r["watch_threads"]) for r in rows]
+    md += fail_md
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     return 0 if ok else 1
