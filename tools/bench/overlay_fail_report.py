@@ -6,9 +6,8 @@ failures.tsv (KEY<TAB>VALUE: times in unix ms or ms, counts) and fail_flows.txt 
 GROUP SUMMARY: ovflows.py's last line; groups hold_dead, hold_other, new_after, new_other,
 once). Judges each failure, a pass/fail line each."""
 import os
-import re
 
-from overlay_report import pct, propagation, read_applied, tsv
+from overlay_report import pct, propagation, read_applied, summary, tsv
 
 
 def _flows(path):
@@ -22,22 +21,16 @@ def _flows(path):
         e = g.setdefault(group, {"clients": [], "flows": 0, "ok": 0, "failed": 0, "sent": 0, "echoed": 0,
                                  "ms_p50": [], "ms_max": 0, "errors": [], "unreadable": 0})
         e["clients"].append(c)
-        m = re.search(r"flows=(\d+) ok=(\d+) failed=(\d+) sent=(\d+) echoed=(\d+) errors=(\{.*?\})", summ)
-        if m:
-            for k, v in zip(("flows", "ok", "failed", "sent", "echoed"), m.groups()[:5]):
-                e[k] += int(v)
-            if m.group(6) != "{}":
-                e["errors"].append("%s: %s" % (c, m.group(6)))
-            continue
-        m = re.search(r"new_flows=(\d+) failed=(\d+) errors=(\{.*?\})(?: ms_p50=(\d+) ms_max=(\d+))?", summ)
-        if m:
-            e["ok"] += int(m.group(1))
-            e["failed"] += int(m.group(2))
-            if m.group(3) != "{}":
-                e["errors"].append("%s: %s" % (c, m.group(3)))
-            if m.group(4) is not None and int(m.group(1)):
-                e["ms_p50"].append(int(m.group(4)))
-                e["ms_max"] = max(e["ms_max"], int(m.group(5)))
+        got = summary(summ)
+        if got:
+            kind, v, errs = got
+            for k in ("flows", "ok", "failed", "sent", "echoed") if kind == "held" else ("ok", "failed"):
+                e[k] += v[k]
+            if errs != "{}":
+                e["errors"].append("%s: %s" % (c, errs))
+            if kind == "new" and v["ms_p50"] is not None and v["ok"]:
+                e["ms_p50"].append(v["ms_p50"])
+                e["ms_max"] = max(e["ms_max"], v["ms_max"])
             continue
         if summ.strip() == "ok":
             e["ok"] += 1

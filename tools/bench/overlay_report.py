@@ -33,6 +33,21 @@ def unix_ms(iso):
     return d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000.0
 
 
+def summary(line):
+    """ovflows.py's last line: ("held", {flows, ok, failed, sent, echoed}, errors) for hold,
+    ("new", {ok, failed, ms_p50, ms_max}, errors) for churn (the times None when not
+    printed), errors being "{}" when there were none; None for any other line"""
+    m = re.search(r"flows=(\d+) ok=(\d+) failed=(\d+) sent=(\d+) echoed=(\d+) errors=(\{.*?\})", line)
+    if m:
+        return "held", dict(zip(("flows", "ok", "failed", "sent", "echoed"), map(int, m.groups()[:5]))), m.group(6)
+    m = re.search(r"new_flows=(\d+) failed=(\d+) errors=(\{.*?\})(?: ms_p50=(\d+) ms_max=(\d+))?", line)
+    if m:
+        return "new", {"ok": int(m.group(1)), "failed": int(m.group(2)),
+                       "ms_p50": int(m.group(4)) if m.group(4) else None,
+                       "ms_max": int(m.group(5)) if m.group(5) else None}, m.group(3)
+    return None
+
+
 def propagation(changes, applied, nodes):
     """per change (rows of changes.tsv): when each node applied it, from the write's start;
     a node that built only a newer revision had it once that one applied (overtaken)"""
@@ -108,21 +123,16 @@ def main():
     new = {"ok": 0, "failed": 0}
     errors = []
     for line in open(os.path.join(d, "flows.txt")):
-        m = re.search(r"flows=(\d+) ok=(\d+) failed=(\d+) sent=(\d+) echoed=(\d+) errors=(\{.*?\})", line)
-        if m:
-            for k, v in zip(("flows", "ok", "failed", "sent", "echoed"), m.groups()[:5]):
-                held[k] += int(v)
-            if m.group(6) != "{}":
-                errors.append(line.strip())
+        got = summary(line)
+        if not got:
+            errors.append("unreadable: " + line.strip())
             continue
-        m = re.search(r"new_flows=(\d+) failed=(\d+) errors=(\{.*?\})", line)
-        if m:
-            new["ok"] += int(m.group(1))
-            new["failed"] += int(m.group(2))
-            if m.group(3) != "{}":
-                errors.append(line.strip())
-            continue
-        errors.append("unreadable: " + line.strip())
+        kind, v, errs = got
+        tot = held if kind == "held" else new
+        for k in tot:
+            tot[k] += v[k]
+        if errs != "{}":
+            errors.append(line.strip())
     flows_ok = (held["flows"] == int(cond["flows"]) and held["failed"] == 0 and held["ok"] == held["flows"]
                 and held["sent"] == held["echoed"] and new["failed"] == 0 and new["ok"] > 0 and not errors)
     ok = ok and flows_ok
