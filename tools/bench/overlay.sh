@@ -40,8 +40,9 @@
 # unix ms), applied.tsv (per node and revision: the time of its log line), idle.tsv, flows.txt,
 # the failure phase's fail_changes.tsv, fail_applied.tsv, failures.tsv, fail_flows.txt;
 # hermesd and etcd logs in $BUILD/bench-overlay/logs. Exit 1 when a flow failed, a change
-# did not reach every node, a failure was not survived as it should or a setup step failed; the report says whether the latency
-# targets were met (a busy machine can miss them: the load is in the report).
+# did not reach every node, a failure was not survived as it should or a setup step
+# failed; the report says whether the latency targets were met (a busy machine can miss
+# them: the load is in the report).
 # Environment: OV_CLIENTS (8), OV_EDGE (4, even), OV_CORE (2), OV_SERVERS (2), OV_CHANGES,
 # OV_INTERVAL_MS, OV_FLOWS, OV_FLOW_INTERVAL, OV_IDLE_S, OVERLAY_APPLY, OV_RESULTS; the failure
 # phase's OV_FAILURES (1), OV_FAIL_CHANGES (12), OV_FAIL_FLOWS (400), OV_FAIL_WINDOW_S (12: new
