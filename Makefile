@@ -344,9 +344,11 @@ bench-intermittent: deps
 # make bench-overlay: issue 19's scale benchmark (tools/bench/overlay.sh; its OV_* settings are listed
 # there): 16 hosts as network namespaces, each hermesd configured from a 3-member etcd cluster on three of
 # them; 50 route changes written in one etcd transaction each while 1000 flows run across three tunnel
-# hops; propagation p50/p99 to the last node, failed flows, hermesd's RSS and CPU at idle. Writes
-# tools/bench/results/overlay/WRITER/results.{md,json} and the raw tables; about three minutes. Exit 1
-# on a failed flow or a change that did not reach every node. OVERLAY_APPLY=hermesctl (default: hermesctl
+# hops; propagation p50/p99 to the last node, failed flows, hermesd's RSS and CPU at idle; then failures
+# (OV_FAILURES=0 skips them): an etcd member killed while changes go on, a relay host killed while
+# traffic runs, every etcd member killed. Writes tools/bench/results/overlay/WRITER/results.{md,json} and
+# the raw tables; about four minutes. Exit 1 on a failed flow, a change that did not reach every node or
+# a failure not survived as it should. OVERLAY_APPLY=hermesctl (default: hermesctl
 # overlay apply of the whole overlay), etcdctl (etcdctl txn) or gateway (curl to etcd's JSON gateway) is
 # what writes the changes.
 bench-overlay: deps

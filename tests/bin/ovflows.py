@@ -14,8 +14,9 @@ each echo byte for byte. Always bounded: --deadline ends everything.
                       exactly (the totals sent and echoed equal).
   churn TARGETS       new flows one after another (--parallel at a time), each sending
                       one message and checking its echo, until --stop-file exists.
-                      Prints "new_flows=K failed=F errors={...}" and exits 0 when none
-                      failed and at least one completed.
+                      Prints "new_flows=K failed=F errors={...} ms_p50=T ms_max=T" (the
+                      time of the completed ones) and exits 0 when none failed and at
+                      least one completed.
   once TARGET         one flow, one message, its echo checked: exit 0 ok, 1 not.
 """
 import argparse
@@ -126,6 +127,7 @@ async def one_flow(host, port, msg, timeout):
 async def churn(args):
     dests = targets(args.targets)
     st = {"ok": 0, "errors": {}}
+    took = []  # ms per completed flow: a failover past a dead peer shows here
     seq = 0
 
     async def worker(k):
@@ -135,7 +137,9 @@ async def churn(args):
             host, port = dests[seq % len(dests)]
             msg = hashlib.sha256(f"{k}-{seq}".encode()).hexdigest().encode() * 8
             try:
+                t0 = time.monotonic()
                 await one_flow(host, port, msg, args.timeout)
+                took.append((time.monotonic() - t0) * 1000.0)
                 st["ok"] += 1
             except Exception as e:  # noqa: BLE001 - every kind of failure is counted
                 k2 = err_name(e)
@@ -144,7 +148,11 @@ async def churn(args):
 
     await asyncio.gather(*(worker(k) for k in range(args.parallel)))
     failed = sum(st["errors"].values())
-    print(f"new_flows={st['ok']} failed={failed} errors={st['errors']}", flush=True)
+    took.sort()
+    p50 = took[len(took) // 2] if took else 0.0
+    mx = took[-1] if took else 0.0
+    print(f"new_flows={st['ok']} failed={failed} errors={st['errors']} ms_p50={p50:.0f} ms_max={mx:.0f}",
+          flush=True)
     return 0 if failed == 0 and st["ok"] > 0 else 1
 
 

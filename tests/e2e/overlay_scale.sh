@@ -148,13 +148,7 @@ ov_bg hold2 c3 app "$PY" "$TESTBIN/ovflows.py" hold "$T" 10 --chunk 256 --interv
 	--stop-file "$TMP/hold2.stop" --deadline 60
 HOLD2_PID=$BG_PID
 wait_until 20 grep -q '^established' "$TMP/hold2.log" || die "the flows before the kill did not start: $(cat "$TMP/hold2.log")"
-kill -KILL "${OV_PID[r1]}"
-# its sockets close with the process (the clients drop their pooled connections: its
-# flows are reset, not left hanging); then nothing answers at its address any more
-wait_until 10 sh -c "! kill -0 ${OV_PID[r1]} 2>/dev/null || grep -q '^State:.*Z' /proc/${OV_PID[r1]}/status" ||
-	die "hermesd r1 (pid ${OV_PID[r1]}) still there 10 s after SIGKILL"
-sleep 0.2
-ov_cut r1
+ov_kill_host r1
 say "relay host r1 killed (hermesd pid ${OV_PID[r1]}, its cable cut); c3's route puts r1 first"
 n2=$(ov_connects r2)
 t0=$(now_ms)

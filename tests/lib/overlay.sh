@@ -102,6 +102,17 @@ ov_up() {
 # ov_cut NAME: the host's cable out (its switch port down): a dead host to its peers,
 # whose packets to it are lost (connects time out), not refused
 ov_cut() { ip -n "$OV_SW" link set "p${OV_I[$1]}" down; }
+# ov_kill_host NAME: the host dies: its hermesd SIGKILLed (its sockets close with it: the
+# peers' connections through it are reset, not left hanging), then its cable cut (nothing
+# answers at its address any more). Returns once both are done (10 s at most).
+ov_kill_host() {
+	local pid=${OV_PID[$1]}
+	kill -KILL "$pid"
+	wait_until 10 sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status" ||
+		die "hermesd $1 (pid $pid) still there 10 s after SIGKILL"
+	sleep 0.2
+	ov_cut "$1"
+}
 
 # ---------------------------------------------------------------- etcd
 
@@ -129,6 +140,12 @@ ov_etcd_up() {
 	for h in "$@"; do ov_etcd_start "$h"; done
 	wait_until 20 ov_ectl endpoint health || die "the etcd cluster did not come up: $(tail -n 3 "$TMP/etcd-$1.log")"
 	say "etcd cluster up on $* ($(ov_eps))"
+}
+# ov_etcd_leader: the host whose member leads the cluster now (empty when none answers)
+ov_etcd_leader() {
+	local ep h
+	ep=$(ov_ectl endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1; exit }')
+	for h in "${OV_ETCD[@]}"; do [ "$ep" = "http://$(ov_ip "$h"):2379" ] && echo "$h"; done
 }
 # ov_ectl ARGS...: etcdctl from the first etcd host (its netns; the members that are up)
 ov_ectl() {

@@ -29,14 +29,24 @@
 #      thread waiting in poll(): curl's; the event loop waits in epoll or io_uring); then,
 #      for comparison, the same for a hermesd without etcd reading c1's document from a
 #      file.
+#   4. failures (OV_FAILURES=1, the default; 0 skips them), after the measured phases
+#      (tools/bench/overlay_fail.sh): the leading etcd member killed while changes go
+#      on, then restarted and rejoined; a relay host killed while traffic runs (its flows
+#      reset, the others byte-exact, its clients' new flows through the pair's other
+#      relay); every etcd member killed (the overlay keeps serving). Each judged in the
+#      report (pass/fail lines).
 # Writes OV_RESULTS (tools/bench/results/overlay/WRITER, WRITER the OVERLAY_APPLY in use): results.md, results.json (by
 # overlay_report.py), changes.tsv (per change: generation, revision, write start and end,
-# unix ms), applied.tsv (per node and revision: the time of its log line), idle.tsv, flows.txt;
+# unix ms), applied.tsv (per node and revision: the time of its log line), idle.tsv, flows.txt,
+# the failure phase's fail_changes.tsv, fail_applied.tsv, failures.tsv, fail_flows.txt;
 # hermesd and etcd logs in $BUILD/bench-overlay/logs. Exit 1 when a flow failed, a change
-# did not reach every node or a setup step failed; the report says whether the latency
-# targets were met (a busy machine can miss them: the load is in the report).
+# did not reach every node, a failure was not survived as it should or a setup step
+# failed; the report says whether the latency targets were met (a busy machine can miss
+# them: the load is in the report).
 # Environment: OV_CLIENTS (8), OV_EDGE (4, even), OV_CORE (2), OV_SERVERS (2), OV_CHANGES,
-# OV_INTERVAL_MS, OV_FLOWS, OV_FLOW_INTERVAL, OV_IDLE_S, OVERLAY_APPLY, OV_RESULTS.
+# OV_INTERVAL_MS, OV_FLOWS, OV_FLOW_INTERVAL, OV_IDLE_S, OVERLAY_APPLY, OV_RESULTS; the failure
+# phase's OV_FAILURES (1), OV_FAIL_CHANGES (12), OV_FAIL_FLOWS (400), OV_FAIL_WINDOW_S (12: new
+# flows after the relay's death), OV_FAIL_ETCD_ALL (1: also every etcd member killed).
 # tools/bench/overlay.sh --help prints this.
 case ${1:-} in
 -h | --help)
@@ -49,6 +59,8 @@ esac
 . "$(dirname "$0")/../../tests/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=../../tests/lib/overlay.sh
 . "$(dirname "$0")/../../tests/lib/overlay.sh"
+# shellcheck source-path=SCRIPTDIR source=overlay_fail.sh
+. "$(dirname "$0")/overlay_fail.sh"
 
 OV_CLIENTS=${OV_CLIENTS:-8}
 OV_EDGE=${OV_EDGE:-4}
@@ -59,6 +71,7 @@ OV_INTERVAL_MS=${OV_INTERVAL_MS:-1000}
 OV_FLOWS=${OV_FLOWS:-1000}
 OV_FLOW_INTERVAL=${OV_FLOW_INTERVAL:-1.0}
 OV_IDLE_S=${OV_IDLE_S:-20}
+OV_FAILURES=${OV_FAILURES:-1}
 # the issue's target is timed from `overlay apply`: hermesctl writes unless told otherwise
 OVERLAY_APPLY=${OVERLAY_APPLY:-hermesctl}
 OV_RESULTS=${OV_RESULTS:-$HERMES_SRC/tools/bench/results/overlay/$OVERLAY_APPLY}
@@ -84,7 +97,7 @@ for ((i = 1; i <= OV_EDGE; i++)); do names+=("r$i"); done
 for ((i = 1; i <= OV_CORE; i++)); do names+=("k$i"); done
 for ((i = 1; i <= OV_SERVERS; i++)); do names+=("s$i"); done
 ov_up "${names[@]}"
-OV_ECHO_DEADLINE=$((OV_CHANGES * OV_INTERVAL_MS / 1000 + 300))
+OV_ECHO_DEADLINE=$((OV_CHANGES * OV_INTERVAL_MS / 1000 + 300 + (OV_FAILURES == 1 ? 180 : 0)))
 ov_echo_up
 ov_etcd_up c1 c2 c3
 mkdir -p "$OV_RESULTS" "$OV_OUT"
@@ -212,6 +225,15 @@ c1=$(awk '{ s += $1 } END { print s }' /proc/"$CTL_PID"/task/*/schedstat)
 printf 'ctl\t%s\t%s\t%s\t%s\t0\t0\t%s\n' "$CTL_PID" "$(awk '/^VmRSS:/ { print $2 }' "/proc/$CTL_PID/status")" \
 	"$(find /proc/"$CTL_PID"/task -mindepth 1 -maxdepth 1 | wc -l)" $((c1 - c0)) "$OV_IDLE_S" >>"$OV_RESULTS/idle.tsv"
 stop_pid "$CTL_PID" TERM 10
+
+# ---- failures (after what is measured above: they change what the hosts run)
+rm -f "$OV_RESULTS"/fail_*.tsv "$OV_RESULTS/fail_flows.txt" "$OV_RESULTS/failures.tsv"
+if [ "$OV_FAILURES" = 1 ]; then
+	G=$OV_CHANGES
+	LOAD_FAIL_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	ov_fail_phase
+	LOAD_FAIL_END=$(cut -d' ' -f1-3 /proc/loadavg)
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
@@ -232,6 +254,8 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	printf 'etcd\t%s\n' "$(etcd --version | head -n 1)"
 	printf 'build\t%s\n' "$BUILD"
 	printf 'commit\t%s\n' "$(git -C "$HERMES_SRC" rev-parse --short HEAD 2>/dev/null)"
+	printf 'failures\t%s\n' "$OV_FAILURES"
+	[ "$OV_FAILURES" = 1 ] && printf 'load_fail_start\t%s\nload_fail_end\t%s\n' "$LOAD_FAIL_START" "$LOAD_FAIL_END"
 	printf 'watch_reconnects\t%s\n' "$(awk '{ s += $2 } END { print s + 0 }' "$TMP/reconnects.tsv")"
 } >"$OV_RESULTS/conditions.tsv"
 "$PY" "$HERMES_SRC/tools/bench/overlay_report.py" "$OV_RESULTS" || rc=1

@@ -2,8 +2,9 @@
 DIR: changes.tsv (per route change: generation, revision, write start and end, unix ms),
 applied.tsv (per node and revision: the time of its "etcd: reloaded" log line),
 idle.tsv (per hermesd: RSS, CPU time over the idle window, that of its watch thread),
-flows.txt (ovflows.py's summaries) and conditions.tsv; writes DIR/results.md and
-DIR/results.json. Exit 1 when a change did not reach every node or a flow failed.
+flows.txt (ovflows.py's summaries) and conditions.tsv, and the failure phase's files when
+there (overlay_fail_report.py); writes DIR/results.md and DIR/results.json. Exit 1 when a
+change did not reach every node, a flow failed or a failure was not survived as it should.
 Usage: overlay_report.py DIR"""
 import datetime
 import json
@@ -32,16 +33,24 @@ def unix_ms(iso):
     return d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000.0
 
 
-def main():
-    d = sys.argv[1]
-    cond = dict(line.rstrip("\n").split("\t", 1) for line in open(os.path.join(d, "conditions.tsv")))
-    changes = tsv(os.path.join(d, "changes.tsv"))
-    applied = {}  # node -> {revision: ms}
-    for r in tsv(os.path.join(d, "applied.tsv")):
-        applied.setdefault(r["node"], {})[int(r["revision"])] = unix_ms(r["applied"])
-    nodes = sorted(applied)
-    ok = True
+def summary(line):
+    """ovflows.py's last line: ("held", {flows, ok, failed, sent, echoed}, errors) for hold,
+    ("new", {ok, failed, ms_p50, ms_max}, errors) for churn (the times None when not
+    printed), errors being "{}" when there were none; None for any other line"""
+    m = re.search(r"flows=(\d+) ok=(\d+) failed=(\d+) sent=(\d+) echoed=(\d+) errors=(\{.*?\})", line)
+    if m:
+        return "held", dict(zip(("flows", "ok", "failed", "sent", "echoed"), map(int, m.groups()[:5]))), m.group(6)
+    m = re.search(r"new_flows=(\d+) failed=(\d+) errors=(\{.*?\})(?: ms_p50=(\d+) ms_max=(\d+))?", line)
+    if m:
+        return "new", {"ok": int(m.group(1)), "failed": int(m.group(2)),
+                       "ms_p50": int(m.group(4)) if m.group(4) else None,
+                       "ms_max": int(m.group(5)) if m.group(5) else None}, m.group(3)
+    return None
 
+
+def propagation(changes, applied, nodes):
+    """per change (rows of changes.tsv): when each node applied it, from the write's start;
+    a node that built only a newer revision had it once that one applied (overtaken)"""
     per_change, per_node_all, overtaken, missing = [], [], 0, []
     for c in changes:
         rev, t0, t1 = int(c["revision"]), float(c["write_start_ms"]), float(c["write_end_ms"])
@@ -60,14 +69,34 @@ def main():
                 else:
                     missing.append((n, rev))
         if len(lat) < len(nodes) or not lat:
-            ok = False
             continue
         last = max(lat.values())
         per_change.append({"generation": int(c["generation"]), "revision": rev, "write_ms": t1 - t0,
                            "last_node_ms": last, "last_node_from_ack_ms": last - (t1 - t0),
                            "last_node": max(lat, key=lat.get)})
+        if "state" in c:
+            per_change[-1]["state"] = c["state"]
         per_node_all += list(lat.values())
-    if missing:
+    return per_change, per_node_all, overtaken, missing
+
+
+def read_applied(path):
+    applied = {}  # node -> {revision: ms}
+    for r in tsv(path):
+        applied.setdefault(r["node"], {})[int(r["revision"])] = unix_ms(r["applied"])
+    return applied
+
+
+def main():
+    d = sys.argv[1]
+    cond = dict(line.rstrip("\n").split("\t", 1) for line in open(os.path.join(d, "conditions.tsv")))
+    changes = tsv(os.path.join(d, "changes.tsv"))
+    applied = read_applied(os.path.join(d, "applied.tsv"))
+    nodes = sorted(applied)
+    ok = True
+
+    per_change, per_node_all, overtaken, missing = propagation(changes, applied, nodes)
+    if len(per_change) < len(changes) or missing:
         ok = False
 
     lasts = [c["last_node_ms"] for c in per_change]
@@ -94,21 +123,16 @@ def main():
     new = {"ok": 0, "failed": 0}
     errors = []
     for line in open(os.path.join(d, "flows.txt")):
-        m = re.search(r"flows=(\d+) ok=(\d+) failed=(\d+) sent=(\d+) echoed=(\d+) errors=(\{.*?\})", line)
-        if m:
-            for k, v in zip(("flows", "ok", "failed", "sent", "echoed"), m.groups()[:5]):
-                held[k] += int(v)
-            if m.group(6) != "{}":
-                errors.append(line.strip())
+        got = summary(line)
+        if not got:
+            errors.append("unreadable: " + line.strip())
             continue
-        m = re.search(r"new_flows=(\d+) failed=(\d+) errors=(\{.*?\})", line)
-        if m:
-            new["ok"] += int(m.group(1))
-            new["failed"] += int(m.group(2))
-            if m.group(3) != "{}":
-                errors.append(line.strip())
-            continue
-        errors.append("unreadable: " + line.strip())
+        kind, v, errs = got
+        tot = held if kind == "held" else new
+        for k in tot:
+            tot[k] += v[k]
+        if errs != "{}":
+            errors.append(line.strip())
     flows_ok = (held["flows"] == int(cond["flows"]) and held["failed"] == 0 and held["ok"] == held["flows"]
                 and held["sent"] == held["echoed"] and new["failed"] == 0 and new["ok"] > 0 and not errors)
     ok = ok and flows_ok
@@ -137,6 +161,11 @@ def main():
         "per_node": rows,
         "without_etcd": ctl_row,
     }
+    fail_md = []
+    if os.path.exists(os.path.join(d, "failures.tsv")):
+        from overlay_fail_report import failures  # (it imports this module's helpers)
+        res["failures"], fail_md = failures(d, cond)
+        ok = ok and res["failures"]["ok"]
     res["ok"] = ok
     with open(os.path.join(d, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -189,6 +218,7 @@ def main():
     md += ["| %s | %d | %d | %.3f | %s |" % (r["node"], r["rss_kb"], r["threads"], r["cpu_pct"],
                                              "%.4f" % r["watch_cpu_pct"] if r["watch_threads"] == 1 else
                                              "n/a (%d threads in poll)" % r["watch_threads"]) for r in rows]
+    md += fail_md
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     return 0 if ok else 1
