@@ -208,6 +208,32 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	return true;
 }
 
+/* x answered from e as cache_use said (u): fresh or stale-if-error served and counted,
+ * or, with swr (the request may go as it is: no conditionals of its own, no Range, no
+ * fill to follow), within stale-while-revalidate served now and revalidated in the
+ * background. false: not answered from the store (u says otherwise, or no room now). */
+static bool hcache_answer(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age,
+			  enum cache_use u, bool swr)
+{
+	struct cache_store *st = x->cache->st;
+
+	if (u == CACHE_USE_SWR && swr && hcache_serve(lp, x, e, sh, age)) {
+		lp->st.http_cache_hits++;
+		lp->st.http_cache_swr_served++;
+		st->stats.hits++;
+		st->stats.stale_served++;
+		hfill_revalidate(lp, x, e, sh);
+		return true;
+	}
+	if ((u != CACHE_USE_FRESH && u != CACHE_USE_STALE) || !hcache_serve(lp, x, e, sh, age))
+		return false;
+	lp->st.http_cache_hits++;
+	st->stats.hits++;
+	if (u == CACHE_USE_STALE)
+		st->stats.stale_served++;
+	return true;
+}
+
 /* x->out's end mark is its last two bytes, "\r\n" or the empty record. */
 int hcache_add_validators(struct hconn *x, const struct hmsg *stored)
 {
@@ -327,22 +353,8 @@ void hcache_loaded(struct loop *lp, struct hconn *x, struct cache_entry *e)
 
 		cache_cc_head(&sh, false, &cc);
 		u = cache_use(&c->cf, &c->rcc, &cc, e->meta.lifetime, age);
-		/* within stale-while-revalidate: as hcache_lookup does */
-		if (u == CACHE_USE_SWR && !c->cond && !c->range[0] && hcache_serve(lp, x, e, &sh, age)) {
+		if (hcache_answer(lp, x, e, &sh, age, u, !c->cond && !c->range[0])) {
 			cache_entry_get(e); /* c->hit's */
-			lp->st.http_cache_hits++;
-			lp->st.http_cache_swr_served++;
-			st->stats.hits++;
-			st->stats.stale_served++;
-			hfill_revalidate(lp, x, e, &sh);
-			goto out;
-		}
-		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
-			cache_entry_get(e); /* c->hit's */
-			lp->st.http_cache_hits++;
-			st->stats.hits++;
-			if (u == CACHE_USE_STALE)
-				st->stats.stale_served++;
 			goto out;
 		}
 		c->not_modified = false;
@@ -436,28 +448,15 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		cache_cc_head(&sh, false, &cc);
 		u = cache_use(&x->cache->cf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
-		/* within stale-while-revalidate: served now, revalidated in the background
-		 * (one that cannot go as it is, with the client's own conditionals or a
-		 * Range, goes to the origin at once as before) */
-		if (u == CACHE_USE_SWR && !fl && !cond && !x->cache->range[0] && hcache_serve(lp, x, e, &sh, age)) {
-			lp->st.http_cache_hits++;
-			lp->st.http_cache_swr_served++;
-			st->stats.hits++;
-			st->stats.stale_served++;
-			hfill_revalidate(lp, x, e, &sh);
-			return true;
-		}
-		if ((u == CACHE_USE_FRESH || u == CACHE_USE_STALE) && hcache_serve(lp, x, e, &sh, age)) {
+		/* within stale-while-revalidate, one that cannot go as it is (the client's own
+		 * conditionals, a Range) goes to the origin at once */
+		if (hcache_answer(lp, x, e, &sh, age, u, !fl && !cond && !x->cache->range[0])) {
 			if (fl) {
 				list_add(&fl->readers, &x->cache->rlink);
 				lp->st.http_cache_collapsed++;
 				log_debug("http conn %llu: %s %s: follows the response being stored", (unsigned long long)x->id,
 					  x->method, x->path);
 			}
-			lp->st.http_cache_hits++;
-			st->stats.hits++;
-			if (u == CACHE_USE_STALE)
-				st->stats.stale_served++;
 			return true;
 		}
 		x->cache->not_modified = false; /* only for an answer from the store now */
