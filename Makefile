@@ -143,8 +143,8 @@ $(BUILD)/hermesd: $(HERMESD_OBJS) $(LIB_OBJS)
 
 # The config loader (config.c and its modules: the key-table walker, the sections' tables,
 # print, reload), for hermesctl and the unit tests
-CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_http.o config_print.o \
-	config_reload.o)
+CONFIG_OBJS := $(addprefix $(BUILD)/obj/userspace/,config.o cfg_parse.o cfg_net.o cfg_tunnel.o cfg_http.o \
+	config_print.o config_reload.o)
 # the overlay commands also link the etcd client, the merge of shared documents and the
 # config loader (hermes.yaml's etcd section), with libcurl, jansson and libyaml
 $(BUILD)/hermesctl: $(CTL_OBJS) $(BUILD)/obj/tools/cli.o $(BUILD)/obj/tools/certs.o $(LIB_OBJS) \

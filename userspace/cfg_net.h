@@ -1,7 +1,7 @@
-/* cfg_net.h: the sections of hermes.yaml about where flows go (cfg_net.c): listeners,
- * proxy, inbound, policy, endpoints, routes, tunnel_access, tls and tunnel. config.c's
- * top-level table names these tables and setters; config.h declares the look-ups
- * (config_find_route, ...) that cfg_net.c implements. Prefix cfgnet_. Types in
+/* cfg_net.h: the sections of hermes.yaml about where flows go (cfg_net.c: listeners,
+ * proxy, inbound, policy, endpoints; cfg_tunnel.c: routes, tunnel_access, tls and
+ * tunnel). config.c's top-level table names these tables and setters; config.h declares
+ * the look-ups (config_find_route, ...) that the two implement. Prefix cfgnet_. Types in
  * cfg_parse-t.h and config-t.h. */
 #ifndef HERMES_CFG_NET_H
 #define HERMES_CFG_NET_H

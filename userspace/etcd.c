@@ -250,6 +250,15 @@ void etcd_start_at(struct etcd *c, const char *name)
 		c->cur = (int)(fnv1a32(name, strlen(name)) % (uint32_t)c->o.n_endpoints);
 }
 
+void etcd_init_node(struct etcd *c, const struct cfg_etcd *e)
+{
+	struct etcd_opts o;
+
+	etcd_opts_from(&o, e);
+	etcd_init(c, &o);
+	etcd_start_at(c, e->node);
+}
+
 const char *etcd_endpoint(const struct etcd *c)
 {
 	return c->o.n_endpoints ? c->o.endpoints[c->cur] : "(no endpoint)";

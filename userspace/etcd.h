@@ -93,6 +93,10 @@ void etcd_init(struct etcd *c, const struct etcd_opts *o);
  * one endpoint list spread their watches over the members instead of all sitting on the
  * first; failover still goes on in list order from there. */
 void etcd_start_at(struct etcd *c, const char *name);
+/* A node's client (hermesd's source and status threads): the options of e
+ * (etcd_opts_from: pointers into e, which must outlive c), started at the endpoint e's
+ * node name picks (etcd_start_at). */
+void etcd_init_node(struct etcd *c, const struct cfg_etcd *e);
 const char *etcd_endpoint(const struct etcd *c);
 
 /* One key (prefix false) or every key beginning with key (prefix true). */

@@ -104,7 +104,6 @@ int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *re
 int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_src **out)
 {
 	struct etcd_src *s = calloc(1, sizeof(*s));
-	struct etcd_opts o;
 
 	if (!s)
 		return -ENOMEM;
@@ -118,9 +117,7 @@ int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admi
 		free(s);
 		return -ENOMEM;
 	}
-	etcd_opts_from(&o, &s->e);
-	etcd_init(&s->cl, &o);
-	etcd_start_at(&s->cl, e->node);
+	etcd_init_node(&s->cl, &s->e);
 	/* never heard from: stale since the start */
 	atomic_store(&s->contact_ms, wall_ms());
 	s->efd = eventfd(0, EFD_CLOEXEC);

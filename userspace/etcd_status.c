@@ -85,7 +85,6 @@ void etcd_status_addr(const struct cfg_sockaddr *a, char *buf, size_t len)
 int etcd_status_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_status **out)
 {
 	struct etcd_status *st = calloc(1, sizeof(*st));
-	struct etcd_opts o;
 
 	if (!st)
 		return -ENOMEM;
@@ -93,9 +92,7 @@ int etcd_status_new(const struct cfg_etcd *e, const char *address, const char *a
 	snprintf(st->key, sizeof(st->key), "%s/status/%s", e->prefix, e->node);
 	snprintf(st->address, sizeof(st->address), "%s", address);
 	snprintf(st->admin, sizeof(st->admin), "%s", admin);
-	etcd_opts_from(&o, &st->e);
-	etcd_init(&st->cl, &o);
-	etcd_start_at(&st->cl, e->node);
+	etcd_init_node(&st->cl, &st->e);
 	snprintf(st->info.health, sizeof(st->info.health), "ok");
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);

@@ -2,7 +2,7 @@
  * upstream, its retries and hedges, and its response on the way back. http.c owns the
  * client connection and hands each request over once its head is checked and routed;
  * the upstream transport reports through the http_up_* callbacks (http.h), which live
- * in exch.c. Types in http-t.h. */
+ * in exch.c and exch_resp.c. Types in http-t.h. */
 #ifndef HERMES_EXCH_H
 #define HERMES_EXCH_H
 

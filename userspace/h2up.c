@@ -25,7 +25,10 @@
  * where the recv put it and the plaintext goes into nghttp2; frames are encrypted as
  * they are produced, the records written straight into the send queue (wq), so the
  * io_uring ops stay exactly those of h2c. A connection serves only exchanges of its own
- * kind (TLS or not, and the same name). */
+ * kind (TLS or not, and the same name).
+ *
+ * This file has the streams (their nghttp2 ops and the hup interface); the connections'
+ * set-up, I/O and failure are h2up_conn.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,70 +36,17 @@
 #include <strings.h>
 
 #include "h2mux.h"
+#include "h2up-int.h"
 #include "h2x.h"
 #include "hmsg.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
 #include "ring.h"
-#include "tls.h"
 
-#define H2UP_STREAM_WIN (256 * 1024)
-#define H2UP_CONN_WIN (1 << 30)
-#define H2UP_OUT_HIGH (256 * 1024) /* frames produced ahead of the socket at most */
 #define H2UP_MAX_NV (H1_HEADERS_CAP + 4) /* the pseudo-header fields and the head's */
 
-/* An HTTP/2 connection's state (hup->h2 of a HUP_K_H2). */
-struct h2conn {
-	struct h2mux m;
-	struct hup *c;            /* the connection it is the state of */
-	struct list streams;      /* its streams (struct h2stream), attached until closed or released */
-	unsigned n_streams;
-	bool goaway;              /* received or sent: no new streams */
-	struct list dirty;        /* on lp->http->h2up_dirty */
-	uint64_t rx_ms;           /* bytes last came in */
-	uint64_t ping_ms;         /* a PING last went out (h2up_quiet_ms) */
-};
-
-/* A stream's state (hup->h2 of a HUP_K_STREAM). */
-struct h2stream {
-	struct h2mux_stream ms;   /* the nghttp2 stream user data */
-	struct hup *u;            /* the stream it is the state of */
-	struct hup *conn;         /* NULL once the stream is off its connection */
-	struct list link;         /* on its connection's streams, then conn_fail's list */
-	bool released;            /* its exchange is done with it */
-	bool closed;              /* nghttp2 closed it (or never opened it) */
-	bool submitted, deferred;
-	int fail_why, fail_err;   /* to report to the exchange */
-	int32_t sid;
-	bool is_head;
-	struct h2x_body rq;       /* the request body, from wbuf */
-	bool body_end;            /* an unframed body (H2X_EOF) is all in wbuf */
-	struct hbuf rqtr;         /* ... and its trailers, records */
-	/* the response: heads as field records in rsh[rsh_off..) (hup_head), the body's
-	 * DATA into rx as they are, its trailers as records (hup_trailers) */
-	struct hbuf rsh, trailers;
-	size_t rsh_off;
-	int status;               /* of the head being received (0: not a 3-digit :status) */
-	bool final;               /* the final head is done: fields now are trailers */
-	bool has_cl, stream, body_none;
-	bool ended;
-	size_t unconsumed;        /* DATA bytes in rx not given back to the window yet */
-};
-
-#define CONN(u) ((struct h2conn *)(u)->h2)
-#define ST(u) ((struct h2stream *)(u)->h2)
 #define MSU(ms) (loop_container_of(ms, struct h2stream, ms)->u)
-#define MC(m) (loop_container_of(m, struct h2conn, m)->c)
-
-static void conn_dirty(struct loop *lp, struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-
-	if (list_linked(&h->dirty) || c->state == HUP_CLOSING)
-		return;
-	list_add(&lp->http->h2up_dirty, &h->dirty);
-}
 
 static void stream_event(struct hup *u)
 {
@@ -106,7 +56,7 @@ static void stream_event(struct hup *u)
 		h2mux_event(&CONN(s->conn)->m, &s->ms);
 }
 
-static void stream_detach(struct hup *u)
+void h2up_stream_detach(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 	struct h2conn *h;
@@ -121,11 +71,11 @@ static void stream_detach(struct hup *u)
 	s->conn = NULL;
 }
 
-static void stream_free(struct hup *u)
+void h2up_stream_free(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
-	stream_detach(u);
+	h2up_stream_detach(u);
 	buf_free(s->rq.tail.p, s->rq.tail.cap);
 	buf_free(s->rsh.p, s->rsh.cap);
 	buf_free(s->trailers.p, s->trailers.cap);
@@ -138,12 +88,12 @@ static void stream_free(struct hup *u)
 
 /* Frees u once nobody needs it: released by its exchange and closed (or off its
  * connection), and not waiting on the pending list. */
-static void stream_maybe_free(struct hup *u)
+void h2up_stream_maybe_free(struct hup *u)
 {
 	struct h2stream *s = ST(u);
 
 	if (s->released && (s->closed || !s->conn) && !list_linked(&s->ms.pending))
-		stream_free(u);
+		h2up_stream_free(u);
 }
 
 /* Reports the stream's events to its exchange (outside nghttp2: h2mux_events). */
@@ -155,7 +105,7 @@ static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 	struct loop *lp = u->loop;
 
 	if (s->released || !x) {
-		stream_maybe_free(u);
+		h2up_stream_maybe_free(u);
 		return;
 	}
 	if (s->fail_why) {
@@ -168,7 +118,7 @@ static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 			nghttp2_submit_rst_stream(m->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
 			conn_dirty(lp, c);
 		}
-		stream_maybe_free(u);
+		h2up_stream_maybe_free(u);
 		http_up_failed(lp, x, u, why, err);
 		return;
 	}
@@ -290,11 +240,6 @@ static void stream_ended(struct hup *u)
 	u->eof = true;
 }
 
-static void on_goaway(struct h2mux *m)
-{
-	CONN(MC(m))->goaway = true;
-}
-
 static int on_frame_recv(struct h2mux *m, struct h2mux_stream *ms, const nghttp2_frame *f)
 {
 	struct hup *u = stream_of(ms);
@@ -337,12 +282,12 @@ static int on_stream_close(struct h2mux *m, struct h2mux_stream *ms, int32_t sid
 	struct h2stream *s = ST(u);
 
 	s->closed = true;
-	stream_detach(u);
+	h2up_stream_detach(u);
 	if (s->unconsumed) /* the connection's window; http.c consumes the rest of rx later */
 		nghttp2_session_consume_connection(m->ng, s->unconsumed);
 	s->unconsumed = 0;
 	if (s->released) {
-		stream_maybe_free(u);
+		h2up_stream_maybe_free(u);
 		return 0;
 	}
 	if (!s->ended) {
@@ -404,273 +349,6 @@ static const struct h2mux_stream_ops stream_ops = {
 	.event = on_event,
 };
 
-/* ---- connections ---- */
-
-/* Frames (encrypted over TLS) go into wq, at most H2UP_OUT_HIGH ahead of the socket,
- * and only once the handshake is done. */
-static size_t out_room(struct h2mux *m)
-{
-	struct hup *c = MC(m);
-
-	if (c->tls && !c->tls->x.hs_done)
-		return 0;
-	return c->wq.len < H2UP_OUT_HIGH ? H2UP_OUT_HIGH - c->wq.len : 0;
-}
-
-static int out_put(struct h2mux *m, const uint8_t *p, size_t n)
-{
-	struct hup *c = MC(m);
-
-	return c->tls ? tls_xprt_write(&c->tls->x, p, n) : hb_put(&c->wq, p, n);
-}
-
-static const struct h2mux_ops conn_ops = {
-	.goaway = on_goaway,
-	.room = out_room,
-	.output = out_put,
-};
-
-static int conn_init(struct loop *lp, struct hup *c, const struct hconn *x)
-{
-	/* no streams towards us (no push): a stream limit of 0 */
-	struct h2mux_cfg cfg = { .max_streams_set = true, .max_streams = 0, .stream_win = H2UP_STREAM_WIN,
-				 .conn_win = H2UP_CONN_WIN };
-	struct h2conn *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return -ENOMEM;
-	h->c = c;
-	list_init(&h->streams);
-	c->h2 = h;
-	if (x->proto == HPROTO_H2) {
-		int err = hup_tls_start(c, x->rt->tls_client, x->tls_name, "h2");
-
-		if (err)
-			return err;
-	}
-	if (h2mux_init(&h->m, &cfg, &conn_ops))
-		return -ENOMEM;
-	lp->st.http_h2up_conns++;
-	return 0;
-}
-
-/* The connection died: every stream's exchange hears it. */
-static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
-{
-	struct h2conn *h = CONN(c);
-	struct list fail;
-	struct h2stream *s;
-
-	if (c->state == HUP_CLOSING)
-		return;
-	log_debug("http: h2 upstream connection failed (%s), %u stream(s)", strerror(-err), h->n_streams);
-	/* what the connection delivered before it died goes first (complete responses) */
-	h2mux_events(&h->m);
-	if (c->state == HUP_CLOSING)
-		return;
-	list_init(&fail);
-	while ((s = list_first(&h->streams, struct h2stream, link))) {
-		struct hup *u = s->u;
-
-		stream_detach(u);
-		s->closed = true;
-		if (s->released || !u->x) {
-			stream_maybe_free(u);
-			continue;
-		}
-		list_add(&fail, &s->link);
-	}
-	hup_close(lp, c);
-	while ((s = list_first(&fail, struct h2stream, link))) {
-		struct hup *u = s->u;
-		struct hconn *x = u->x;
-		/* a request whose HEADERS never left was not processed anywhere */
-		int kind = why == HUP_F_RESET && !s->submitted ? HUP_F_REFUSED : why;
-
-		list_del(&s->link);
-		u->x = NULL;
-		s->released = true;
-		stream_maybe_free(u);
-		http_up_failed(lp, x, u, kind, err);
-	}
-}
-
-void h2up_conn_free(struct loop *lp, struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-	struct h2stream *s;
-
-	(void)lp;
-	if (!h)
-		return;
-	h2mux_unqueue_all(&h->m);
-	while ((s = list_first(&h->streams, struct h2stream, link))) {
-		struct hup *u = s->u;
-
-		stream_detach(u);
-		ST(u)->released = true;
-		if (u->x)
-			http_up_gone(u->x, u);
-		stream_free(u);
-	}
-	list_del(&c->pool);
-	list_del(&h->dirty);
-	h2mux_fini(&h->m);
-	free(h);
-	c->h2 = NULL;
-}
-
-/* TLS: the ciphertext in rx[0..n) through OpenSSL, the plaintext into nghttp2. 0, or
- * -errno (-ECONNRESET after the origin's close_notify; -EPROTO, logged, for a failed
- * handshake or a bad record). */
-static int tls_input(struct loop *lp, struct hup *c, size_t n)
-{
-	struct tls_xprt *t = &c->tls->x;
-	uint8_t buf[16384];
-	char what[160], why[320];
-
-	tls_xprt_input(t, c->rx.p, n);
-	if (!t->hs_done) {
-		if (hup_tls_handshake(lp, c))
-			return -EPROTO;
-		if (!t->hs_done)
-			return 0;
-	}
-	for (;;) {
-		long r = tls_xprt_read(t, buf, sizeof(buf), why, sizeof(why));
-
-		if (r > 0) {
-			if (h2mux_feed(&CONN(c)->m, buf, (size_t)r))
-				return -EPROTO;
-			continue;
-		}
-		if (r == -EAGAIN)
-			return 0;
-		if (r == 0)
-			return -ECONNRESET;
-		log_info("http: TLS from origin %s: %s", hup_what(c, what, sizeof(what)), why);
-		return -EPROTO;
-	}
-}
-
-/* Frames out (encrypted over TLS): into wq while a send is in flight, then swapped into
- * wbuf. */
-static void conn_flush(struct loop *lp, struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-
-	int err;
-
-	if (c->state != HUP_OPEN)
-		return;
-	if ((err = h2mux_produce(&h->m))) {
-		conn_fail(lp, c, HUP_F_RESET, err);
-		return;
-	}
-	hup_send_queued(lp, c);
-	h2mux_events(&CONN(c)->m);
-	if (c->state == HUP_OPEN && !h->n_streams && h2mux_finished(&h->m) && c->woff == c->wlen)
-		hup_close(lp, c);
-}
-
-void h2up_flush_dirty(struct loop *lp)
-{
-	for (int guard = 0; !list_empty(&lp->http->h2up_dirty) && guard < 100000; guard++) {
-		struct h2conn *h = list_first(&lp->http->h2up_dirty, struct h2conn, dirty);
-
-		list_del(&h->dirty);
-		conn_flush(lp, h->c);
-	}
-}
-
-void h2up_on_connect(struct loop *lp, struct hup *c, int res)
-{
-	if (c->state == HUP_CLOSING)
-		return;
-	if (res < 0) {
-		conn_fail(lp, c, HUP_F_CONNECT, res == -ECANCELED ? -ETIMEDOUT : res);
-		return;
-	}
-	c->state = HUP_OPEN;
-	if (c->tls && hup_tls_handshake(lp, c)) { /* the ClientHello */
-		conn_fail(lp, c, HUP_F_TLS, -EPROTO);
-		return;
-	}
-	hup_arm_recv(lp, c);
-	conn_dirty(lp, c);
-}
-
-void h2up_on_recv(struct loop *lp, struct hup *c, int res)
-{
-	c->recv_armed = false;
-	if (c->state == HUP_CLOSING)
-		return;
-	if (res <= 0) {
-		/* a connection that never finished its handshake never carried a request */
-		bool hs = c->tls && !c->tls->x.hs_done;
-
-		if (hs)
-			hup_tls_lost(lp, c, res);
-		conn_fail(lp, c, hs ? HUP_F_TLS : HUP_F_RESET, res ? res : -ECONNRESET);
-		return;
-	}
-	buf_touch(&c->rx_touched, (size_t)res); /* the recv wrote rx[0..res) */
-	CONN(c)->rx_ms = lp->now_ms;
-	if (c->tls) {
-		bool was_done = c->tls->x.hs_done;
-		int err = tls_input(lp, c, (size_t)res);
-
-		if (err) {
-			conn_fail(lp, c, was_done ? HUP_F_RESET : HUP_F_TLS, err);
-			return;
-		}
-	} else if (h2mux_feed(&CONN(c)->m, (const uint8_t *)c->rx.p, (size_t)res)) {
-		conn_fail(lp, c, HUP_F_RESET, -EPROTO);
-		return;
-	}
-	c->rx.off = c->rx.len = 0;
-	c->idle_since_ms = lp->now_ms;
-	h2mux_events(&CONN(c)->m);
-	if (c->state == HUP_OPEN) {
-		hup_arm_recv(lp, c);
-		conn_dirty(lp, c);
-	}
-}
-
-void h2up_on_send(struct loop *lp, struct hup *c, int res)
-{
-	c->send_inflight = false;
-	if (c->state == HUP_CLOSING)
-		return;
-	if (res < 0) {
-		conn_fail(lp, c, HUP_F_RESET, res);
-		return;
-	}
-	c->woff += (size_t)res;
-	if (c->woff == c->wlen)
-		c->woff = c->wlen = 0;
-	else
-		hup_kick_send(lp, c);
-	conn_dirty(lp, c);
-}
-
-void h2up_tick(struct loop *lp, struct hup *c)
-{
-	struct h2conn *h = CONN(c);
-
-	if (hup_tls_overdue(lp, c)) {
-		conn_fail(lp, c, HUP_F_TLS, -ETIMEDOUT);
-		return;
-	}
-	if (c->state != HUP_OPEN || h->n_streams)
-		return;
-	if (lp->draining || h->goaway || lp->now_ms - c->idle_since_ms >= lp->cfg->http.pool_idle_timeout_ms) {
-		nghttp2_session_terminate_session(h->m.ng, NGHTTP2_NO_ERROR);
-		h->goaway = true;
-		conn_dirty(lp, c);
-	}
-}
-
 /* ---- streams: the hup interface ---- */
 
 struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
@@ -701,7 +379,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 				list_del(&c->pool);
 		if (!(c = hup_connect(lp, ep, NULL, HUP_K_H2)))
 			return NULL;
-		if ((err = conn_init(lp, c, x))) {
+		if ((err = h2up_conn_init(lp, c, x))) {
 			hup_close(lp, c);
 			errno = -err;
 			return NULL;
@@ -854,8 +532,8 @@ void h2up_release(struct loop *lp, struct hup *u)
 		if (s->sid > 0)
 			nghttp2_submit_rst_stream(h->m.ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
 		else
-			stream_detach(u); /* never submitted */
+			h2up_stream_detach(u); /* never submitted */
 		conn_dirty(lp, c);
 	}
-	stream_maybe_free(u);
+	h2up_stream_maybe_free(u);
 }

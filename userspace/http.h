@@ -35,8 +35,8 @@ void http_abort_all(struct loop *lp);
 /* After each batch of completions: HTTP/2 frames produced for what happened. */
 void http_flush_dirty(struct loop *lp);
 
-/* exch.c: callbacks from the transport to the exchange x that owns the attempt u (an
- * exchange may have several attempts outstanding when it hedges). */
+/* exch.c, exch_resp.c: callbacks from the transport to the exchange x that owns the attempt
+ * u (an exchange may have several attempts outstanding when it hedges). */
 /* New response bytes (hup_data), or the upstream closed (u->eof). */
 void http_up_input(struct loop *lp, struct hconn *x, struct hup *u);
 /* Everything written was sent: more request body is welcome. */

@@ -1,7 +1,8 @@
 /* sess-int.h: what the files of the tunnel connections share among themselves (sess.c
  * the transport, sess_accept.c the listener's sniffing, sess_h2.c HTTP/2 streams,
- * sess_h2rx.c their DATA received over TLS, sess_h1.c HTTP/1.1 over TLS, sess_client.c
- * the listener's clients); no other module includes it. */
+ * sess_h2cb.c what nghttp2 reports on them, sess_h2rx.c their DATA received over TLS,
+ * sess_h1.c HTTP/1.1 over TLS, sess_client.c the listener's clients); no other module
+ * includes it. */
 #ifndef HERMES_SESS_INT_H
 #define HERMES_SESS_INT_H
 
@@ -51,10 +52,19 @@ void sess_on_sniff(struct sess *s, int res);
 /* sess_h2.c */
 int sess_h2_start(struct sess *s);
 void sess_h2_feed(struct sess *s, const uint8_t *p, size_t n);
-/* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
-struct sstream *sess_h2_stream(struct sess *s, int32_t sid);
 /* st leaves its session's stream sid (its user data no longer points at it). */
 void sess_h2_stream_off(struct sstream *st);
+/* A tunnel stream's DATA out (its h2mux_stream_ops read and send_data): how much its
+ * source holds, then the bytes straight from the source's buffers into the output. */
+ssize_t sess_h2_data_read(struct h2mux *m, struct h2mux_stream *ms, int32_t sid, uint8_t *buf, size_t len,
+			  uint32_t *flags);
+int sess_h2_send_data(struct h2mux *m, struct h2mux_stream *ms, const uint8_t *framehd, size_t len);
+
+/* sess_h2cb.c */
+/* sid's tunnel stream on s (NULL: none, or one of h2dn.c's http streams). */
+struct sstream *sess_h2_stream(struct sess *s, int32_t sid);
+/* The session's callbacks (a stream begins, GOAWAY, SETTINGS, the output's room). */
+extern const struct h2mux_ops sess_h2_mux_ops;
 
 /* sess_h2pool.c */
 /* st joins a pooled connection to p (a new one when none has room) and sends its

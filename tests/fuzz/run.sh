@@ -28,7 +28,8 @@ sources_of() {
 	capsule) echo userspace/capsule.c userspace/masque.c userspace/http1.c ;;
 	tunnel) echo userspace/h2mux.c userspace/buf.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
-		userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c userspace/policy.c \
+		userspace/cfg_tunnel.c userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c \
+		userspace/policy.c \
 		-lyaml -lbpf ;;
 	*) echo "" ;;
 	esac

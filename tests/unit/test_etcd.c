@@ -384,6 +384,33 @@ static bool test_start_at(void)
 	return ok;
 }
 
+/* A node's client (etcd_init_node): hermes.yaml's endpoints, the timeouts hermesd uses,
+ * TLS only when given, and the start its node name hashes to. */
+static bool test_init_node(void)
+{
+	static struct cfg_etcd e = { .endpoints = { "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3" },
+				     .n_endpoints = 3, .prefix = "/hermes/t", .ca = "/etc/ca.pem" };
+	struct etcd c;
+	unsigned hit = 0;
+	bool ok = true;
+
+	for (int i = 1; i <= 16; i++) {
+		snprintf(e.node, sizeof(e.node), "n%d", i);
+		etcd_init_node(&c, &e);
+		ok &= ASSERT_EQ(c.cur, fnv1a32(e.node, strlen(e.node)) % 3, e.node);
+		hit |= 1u << c.cur;
+	}
+	ok &= ASSERT_EQ(hit, 7, "16 node names start on each of the 3 endpoints");
+	ok &= ASSERT_EQ(c.o.n_endpoints, 3, "every endpoint");
+	ok &= ASSERT_STREQ(c.o.endpoints[2], "http://127.0.0.1:3", "in the file's order");
+	ok &= ASSERT_EQ(c.o.connect_timeout_ms, 1000, "hermesd's connect timeout");
+	ok &= ASSERT_EQ(c.o.request_timeout_ms, 3000, "hermesd's call timeout");
+	ok &= ASSERT_TRUE(!c.o.cert && !c.o.key, "no client certificate given: none");
+	ok &= ASSERT_STREQ(c.o.ca, "/etc/ca.pem", "the CA given");
+	ok &= ASSERT_TRUE(!c.alive, "no liveness callback");
+	return ok;
+}
+
 int main(void)
 {
 	RUN(test_base64);
@@ -397,5 +424,6 @@ int main(void)
 	RUN(test_first_config);
 	RUN(test_status_json);
 	RUN(test_start_at);
+	RUN(test_init_node);
 	return check_summary("test_etcd");
 }
