@@ -33,11 +33,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hermes_flow_engine SEC(".maps");
 
+/* The RTT-sample throttle of each socket with a flow entry (struct hermes_sk_flow): RTT
+ * samples come with nearly every ACK, and a hash lookup in hermes_flows for each was
+ * most of the flow table's per-packet cost. Freed with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct hermes_sk_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hermes_sk_flow SEC(".maps");
+
+/* whether the entry still waits for hermesd to name its relay engine */
+static __always_inline int flow_engine_pending(const struct hermes_flow *f)
+{
+	return !f->engine && (f->action == HERMES_ACT_PROXY || f->action == HERMES_ACT_TUNNEL || f->action == HERMES_ACT_HTTP);
+}
+
 static __always_inline void flow_engine_fill(struct hermes_flow *f, __u64 cookie)
 {
 	__u32 *e;
 
-	if (f->engine || (f->action != HERMES_ACT_PROXY && f->action != HERMES_ACT_TUNNEL && f->action != HERMES_ACT_HTTP))
+	if (!flow_engine_pending(f))
 		return;
 	e = bpf_map_lookup_elem(&hermes_flow_engine, &cookie);
 	if (e)
@@ -97,6 +114,7 @@ static __always_inline void flow_established(struct bpf_sock_ops *skops, __u8 fl
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
 	struct hermes_sock_key k;
+	struct bpf_sock *sk;
 
 	if (!f) {
 		struct hermes_flow nf = {};
@@ -119,17 +137,29 @@ static __always_inline void flow_established(struct bpf_sock_ops *skops, __u8 fl
 		f->orig_dst = (flags & HERMES_FLOW_PASSIVE) ? f->local : f->remote;
 	f->flags |= flags;
 	flow_counters(skops, f);
+	sk = skops->sk;
+	if (sk) {
+		/* hermesd names the engine of a steered flow once it accepted it: until then
+		 * (at most one throttle interval) every RTT sample looks for it */
+		struct hermes_sk_flow *t = bpf_sk_storage_get(&hermes_sk_flow, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+		if (t) {
+			t->next_ns = 0;
+			t->eager_ns = bpf_ktime_get_coarse_ns() + HERMES_FLOW_RTT_EVERY_NS;
+		}
+	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
 						 BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_RETRANS_CB_FLAG);
 }
 
-static __always_inline void flow_update(struct bpf_sock_ops *skops, int closing)
+/* State changes, retransmits: the entry is refreshed every time. Returns the entry. */
+static __always_inline struct hermes_flow *flow_update(struct bpf_sock_ops *skops, int closing)
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct hermes_flow *f = bpf_map_lookup_elem(&hermes_flows, &cookie);
 
 	if (!f)
-		return;
+		return NULL;
 	flow_counters(skops, f);
 	flow_engine_fill(f, cookie);
 	if (closing) {
@@ -137,6 +167,30 @@ static __always_inline void flow_update(struct bpf_sock_ops *skops, int closing)
 		f->flags |= HERMES_FLOW_CLOSED;
 		f->end_ns = f->last_ns;
 	}
+	return f;
+}
+
+/* An RTT sample: refreshes the entry at most once per HERMES_FLOW_RTT_EVERY_NS (the
+ * others cost a socket-storage read and a coarse clock read). A socket without its
+ * storage (not made: out of memory) refreshes on every sample, as it always did. */
+static __always_inline void flow_rtt(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct hermes_sk_flow *t = NULL;
+	struct hermes_flow *f;
+	__u64 now = 0;
+
+	if (sk) {
+		t = bpf_sk_storage_get(&hermes_sk_flow, sk, 0, 0);
+		if (t) {
+			now = bpf_ktime_get_coarse_ns();
+			if (now < t->next_ns)
+				return;
+		}
+	}
+	f = flow_update(skops, 0);
+	if (t)
+		t->next_ns = f && flow_engine_pending(f) && now < t->eager_ns ? 0 : now + HERMES_FLOW_RTT_EVERY_NS;
 }
 
 #endif

@@ -94,6 +94,19 @@ _Static_assert(sizeof(struct hermes_flow) == 160, "hermes_flow layout is ABI");
 _Static_assert(__builtin_offsetof(struct hermes_flow, flags) == 63 && __builtin_offsetof(struct hermes_flow, pid) == 64,
 	       "hermes_flow layout is ABI");
 
+/* RTT samples (one for nearly every ACK of new data) refresh a socket's entry at most
+ * once per this interval: its counters are then at most this old while data flows, which
+ * hermes-top's refresh hides. State changes (the close included) and retransmits always
+ * refresh it, so the counters are exact once the flow closed. */
+#define HERMES_FLOW_RTT_EVERY_NS (100ULL * 1000 * 1000)
+
+/* hermes_sk_flow value (socket storage, made at established): when the next RTT sample
+ * may refresh the flow entry, so that the others skip the hash lookup. */
+struct hermes_sk_flow {
+	__u64 next_ns;   /* bpf_ktime_get_coarse_ns() from which the next sample refreshes */
+	__u64 eager_ns;  /* until then, while the engine is not known, every sample refreshes */
+};
+
 /* hermes_ifstats value (per CPU), keyed by ifindex (__u32): what the TC programs saw
  * on the interfaces hermesd was told to watch. Packets count GSO segments. */
 struct hermes_ifstats {
