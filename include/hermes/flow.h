@@ -1,7 +1,13 @@
 /* flow.h: the kernel flow table (hermes_flows) that hermes-top, hermesctl and hermesd's
  * /flows read: every TCP socket of the enabled cgroups (and hermesd's own), filled by
  * the connect hooks, sockops callbacks and the sk_msg program. Closed flows stay a few
- * seconds (end_ns set) so that short flows are seen; the LRU evicts the oldest. */
+ * seconds (end_ns set) so that short flows are seen; the LRU evicts the oldest.
+ *
+ * The counters of an open flow are refreshed by its state changes and retransmits, and
+ * by whoever reads the table: reading the pinned iterator HERMES_PIN_FLOWS_REFRESH
+ * (hermes-top does at every sample; `cat` does) copies the TCP counters of every open
+ * socket of the reader's network namespace into its entry. Nothing runs per packet.
+ * At the close they are exact. */
 #ifndef HERMES_FLOW_H
 #define HERMES_FLOW_H
 
@@ -93,19 +99,6 @@ struct hermes_flow {
 _Static_assert(sizeof(struct hermes_flow) == 160, "hermes_flow layout is ABI");
 _Static_assert(__builtin_offsetof(struct hermes_flow, flags) == 63 && __builtin_offsetof(struct hermes_flow, pid) == 64,
 	       "hermes_flow layout is ABI");
-
-/* RTT samples (one for nearly every ACK of new data) refresh a socket's entry at most
- * once per this interval: its counters are then at most this old while data flows, which
- * hermes-top's refresh hides. State changes (the close included) and retransmits always
- * refresh it, so the counters are exact once the flow closed. */
-#define HERMES_FLOW_RTT_EVERY_NS (100ULL * 1000 * 1000)
-
-/* hermes_sk_flow value (socket storage, made at established): when the next RTT sample
- * may refresh the flow entry, so that the others skip the hash lookup. */
-struct hermes_sk_flow {
-	__u64 next_ns;   /* bpf_ktime_get_coarse_ns() from which the next sample refreshes */
-	__u64 eager_ns;  /* until then, while the engine is not known, every sample refreshes */
-};
 
 /* hermes_ifstats value (per CPU), keyed by ifindex (__u32): what the TC programs saw
  * on the interfaces hermesd was told to watch. Packets count GSO segments. */
