@@ -485,7 +485,6 @@ static __always_inline int sockops_common(struct bpf_sock_ops *skops, int self)
 		if (!bpf_map_update_elem(&hermes_ingress_own, &local, &(__u8){ 1 }, BPF_ANY))
 			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
-	case BPF_SOCK_OPS_RTT_CB:
 	case BPF_SOCK_OPS_RETRANS_CB:
 		if (cfg->flows)
 			flow_update(skops, 0);

@@ -245,6 +245,30 @@ static void drop_pinned(struct loader *l, struct bpf_program *prog)
 		log_warn("cannot remove %s: %s (its program keeps running: remove it by hand)", path, strerror(errno));
 }
 
+/* The flow table's refresh iterator, pinned for its readers (hermes-top, `cat`): a
+ * pin an earlier hermesd left runs that one's program, so it is replaced. */
+static int flows_iter_pin(struct loader *l)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (pin_path(path, sizeof(path), l->pin_root, HERMES_PIN_FLOWS_REFRESH))
+		return -ENAMETOOLONG;
+	l->flows_iter = bpf_program__attach_iter(l->skel->progs.hermes_flows_refresh, NULL);
+	if (!l->flows_iter) {
+		err = -errno;
+		log_error("cannot attach the flow table's refresh iterator: %s", strerror(-err));
+		return err;
+	}
+	if (unlink(path) && errno != ENOENT)
+		log_warn("cannot remove the old %s: %s", path, strerror(errno));
+	err = bpf_link__pin(l->flows_iter, path);
+	if (err)
+		log_error("cannot pin %s: %s (hermes-top would show the open flows' counters as of "
+			  "their last state change)", path, strerror(-err));
+	return err;
+}
+
 #define TC_HANDLE 0x484d /* fixed, so a restarted hermesd replaces its own filters */
 #define TC_PRIO 1
 
@@ -469,6 +493,9 @@ int loader_start(struct loader *l, const struct hermes_config *cfg)
 		goto fail_detach;
 	}
 	l->kpath_attached = true;
+	err = flows_iter_pin(l);
+	if (err)
+		goto fail_detach;
 	err = cfg->relay == RELAY_KERNEL ? kpath_iter_attach(l) : 0;
 	if (err) {
 		log_error("relay kernel: cannot create the TCP socket iterator hermes_kpath_backlog: %s "
@@ -557,6 +584,8 @@ void loader_detach(struct loader *l)
 		bpf_link_detach(bpf_link__fd(l->links[i]));
 		bpf_link__unpin(l->links[i]);
 	}
+	if (l->flows_iter)
+		bpf_link__unpin(l->flows_iter);
 	loader_close(l);
 }
 
@@ -683,6 +712,8 @@ void loader_close(struct loader *l)
 	}
 	bpf_link__destroy(l->kpath_iter);
 	l->kpath_iter = NULL;
+	bpf_link__destroy(l->flows_iter);
+	l->flows_iter = NULL;
 	l->kpath_iter_fd = -1;
 	steer_bpf__destroy(l->skel);
 	l->skel = NULL;

@@ -34,6 +34,7 @@ struct loader {
 	struct bpf_link *kpath_iter; /* hermes_kpath_backlog, over the netns' TCP sockets */
 	int kpath_iter_fd;   /* its link, for bpf_iter_create; -1 without */
 	int flows_fd;        /* hermes_flows */
+	struct bpf_link *flows_iter; /* hermes_flows_refresh, pinned at HERMES_PIN_FLOWS_REFRESH */
 	int flow_engine_fd;  /* hermes_flow_engine */
 	int ifstats_fd;      /* hermes_ifstats */
 	int udp_slots_fd;    /* hermes_udp_slots */

@@ -1,7 +1,13 @@
 /* flow.h: the kernel flow table (hermes_flows) that hermes-top, hermesctl and hermesd's
  * /flows read: every TCP socket of the enabled cgroups (and hermesd's own), filled by
  * the connect hooks, sockops callbacks and the sk_msg program. Closed flows stay a few
- * seconds (end_ns set) so that short flows are seen; the LRU evicts the oldest. */
+ * seconds (end_ns set) so that short flows are seen; the LRU evicts the oldest.
+ *
+ * The counters of an open flow are refreshed by its state changes and retransmits, and
+ * by whoever reads the table: reading the pinned iterator HERMES_PIN_FLOWS_REFRESH
+ * (hermes-top does at every sample; `cat` does) copies the TCP counters of every open
+ * socket of the reader's network namespace into its entry. Nothing runs per packet.
+ * At the close they are exact. */
 #ifndef HERMES_FLOW_H
 #define HERMES_FLOW_H
 

@@ -24,6 +24,10 @@
 #define HERMES_MAP_INGRESS_LISTEN "hermes_ingress_listen"
 #define HERMES_MAP_INGRESS_STATS "hermes_ingress_stats"
 
+/* the hermes_flows_refresh iterator (bpf_iter link), pinned at <root>/<this>: reading
+ * it brings the counters of the open flows in hermes_flows up to date (hermes/flow.h) */
+#define HERMES_PIN_FLOWS_REFRESH "hermes_flows_refresh"
+
 /* One hermesd per pin root: it holds an flock on LOCK_DIR/<pin root, escaped as
  * systemd-escape --path does>.lock for its life, the file holding its pid (bpffs
  * cannot hold a regular file, and the pin root itself may be removed under it). */

@@ -1779,12 +1779,41 @@ cache_pin() {
 	done
 }
 
+# sockops_stats: "RUNS NS" summed over the sock_ops programs attached to the app's and
+# hermesd's cgroups (hermesd's sockops: the flow table, the hop), from the kernel's BPF
+# statistics: counted only while kernel.bpf_stats_enabled=1, which the harness never sets
+# (it adds two clock reads to every program run); empty when they are off
+sockops_stats() {
+	[ "$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)" = 1 ] || return 0
+	local ids
+	ids=$(for g in "$CG/app" "$CG/hermesd"; do bpftool cgroup show "$g" -j 2>/dev/null; echo; done |
+		"$PY" -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        for a in json.loads(line):
+            if a.get("attach_type", "").endswith("sock_ops"):
+                print(a["id"])
+')
+	[ -n "$ids" ] || return 0
+	bpftool prog show -j 2>/dev/null | "$PY" -c '
+import json, sys
+ids = {int(x) for x in sys.argv[1].split()}
+runs = ns = 0
+for p in json.load(sys.stdin):
+    if p.get("id") in ids:
+        runs += p.get("run_cnt", 0)
+        ns += p.get("run_time_ns", 0)
+print(runs, ns)
+' "$ids"
+}
+
 # m_cachehit CONFIG RUN: the cachehit load (see the header). The warm-up's two requests
 # must both be answered 200 with the whole object; the origin's access log is counted
 # around the measured phase only.
 m_cachehit() {
 	local cfg=$1 run=$2 log="$LOGS/$1-r$2-cachehit.log" url="http://$CACHE_HOSTPORT/4k" i got n0 n1 origin
-	local out req dur errs rps c0= c1= cpu=
+	local out req dur errs rps c0= c1= cpu= so0= so1= sopr=
 	settle "$cfg" "$run" cachehit
 	for i in 1 2; do
 		got=$(in_app timeout 10 curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$url" 2>>"$log")
@@ -1795,6 +1824,7 @@ m_cachehit() {
 	done
 	n0=$(wc -l <"$CACHE_LOG")
 	[ ${#CFG_PIDS[@]} = 0 ] || c0=$(cpu_us "${CFG_PIDS[@]}")
+	[ -z "$HERMESD_PID" ] || so0=$(sockops_stats)
 	local gen=(wrk -t 2)
 	if [ "$CACHE_SPLIT" = 1 ]; then
 		gen=(taskset -c 0 wrk -t 1)
@@ -1804,6 +1834,7 @@ m_cachehit() {
 		grep '^{"requests"')
 	[ "$CACHE_SPLIT" = 1 ] && [ ${#CFG_PIDS[@]} -gt 0 ] && cache_pin "0-$((NCPU - 1))"
 	[ ${#CFG_PIDS[@]} = 0 ] || c1=$(cpu_us "${CFG_PIDS[@]}")
+	[ -z "$so0" ] || so1=$(sockops_stats)
 	n1=$(wc -l <"$CACHE_LOG")
 	origin=$((n1 - n0))
 	req=$(json_num requests "$out")
@@ -1831,6 +1862,16 @@ m_cachehit() {
 	if [ -n "$c0" ]; then
 		cpu=$(awk -v c=$((c1 - c0)) -v r="$req" 'BEGIN { printf "%.2f", c / r }')
 		sample "$cfg" "$run" cachehit_proxy_cpu_us "$cpu"
+	fi
+	# the flow table's per-packet cost: sockops runs (both ends of every socket of the
+	# app's and hermesd's cgroups) per request, and their mean run time
+	if [ -n "$so1" ]; then
+		read -r -a so0 <<<"$so0"
+		read -r -a so1 <<<"$so1"
+		sopr=$(awk -v n=$((so1[0] - so0[0])) -v r="$req" 'BEGIN { printf "%.2f", n / r }')
+		sample "$cfg" "$run" cachehit_sockops_per_req "$sopr"
+		sample "$cfg" "$run" cachehit_sockops_ns "$(awk -v n=$((so1[0] - so0[0])) -v t=$((so1[1] - so0[1])) 'BEGIN { printf "%.1f", n ? t / n : 0 }')"
+		say "  cachehit sockops: $sopr runs a request, $(awk -v n=$((so1[0] - so0[0])) -v t=$((so1[1] - so0[1])) 'BEGIN { printf "%.1f", n ? t / n : 0 }') ns a run"
 	fi
 	say "  cachehit c=100: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors, $origin of $req requests reached the origin${cpu:+, proxy CPU $cpu us a request}"
 }

@@ -410,6 +410,26 @@ static void rates_update(struct sampler *s, struct snapshot *snap)
 	s->have_prev = true;
 }
 
+/* Brings the open flows' counters up to date (hermes/flow.h): reading the iterator
+ * hermesd pinned does it, in the kernel. Opened anew every time, so that a restarted
+ * hermesd's is the one run; without it (an older hermesd) the counters are those of
+ * each flow's last state change. */
+static void refresh_flows(const struct sampler *s)
+{
+	char buf[64];
+	int lfd = pin_open(s->pin_root, HERMES_PIN_FLOWS_REFRESH), fd;
+
+	if (lfd < 0)
+		return;
+	fd = bpf_iter_create(lfd);
+	close(lfd);
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
 int sample_collect(struct sampler *s, struct snapshot *snap)
 {
 	struct sock_ent *hop_v = NULL, *up_v = NULL;
@@ -421,6 +441,7 @@ int sample_collect(struct sampler *s, struct snapshot *snap)
 	hd_fetch(s->admin, &snap->hd);
 	if (s->stats_fd >= 0 && !pol_read_counters(s->stats_fd, snap->counters))
 		snap->have_counters = true;
+	refresh_flows(s);
 	err = read_table(s->flows_fd, &k, &n_k);
 	snap->now_ns = mono_ns();
 	snap->wall = wall_time();
