@@ -169,6 +169,7 @@ static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 			conn_dirty(lp, c);
 		}
 		stream_maybe_free(u);
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): http_up_failed compares u (which attempt), never reads it */
 		http_up_failed(lp, x, u, why, err);
 		return;
 	}
@@ -472,6 +473,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 	while ((s = list_first(&h->streams, struct h2stream, link))) {
 		struct hup *u = s->u;
 
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a stream on h->streams has its conn: stream_detach takes it off */
 		stream_detach(u);
 		s->closed = true;
 		if (s->released || !u->x) {
@@ -491,6 +493,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		u->x = NULL;
 		s->released = true;
 		stream_maybe_free(u);
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): http_up_failed compares u (which attempt), never reads it */
 		http_up_failed(lp, x, u, kind, err);
 	}
 }
@@ -507,6 +510,7 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 	while ((s = list_first(&h->streams, struct h2stream, link))) {
 		struct hup *u = s->u;
 
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a stream on h->streams has its conn: stream_detach takes it off */
 		stream_detach(u);
 		ST(u)->released = true;
 		if (u->x)
@@ -696,6 +700,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		lp->st.http_pool_reused++;
 	} else {
 		/* a closing connection stays on the list until freed: drop those first */
+		/* cppcheck-suppress nullPointerRedundantCheck ; __typeof__(*c) in the macro reads nothing */
 		list_for_each_safe(c, n, &ep->h2conns, pool)
 			if (c->state == HUP_CLOSING || CONN(c)->goaway)
 				list_del(&c->pool);

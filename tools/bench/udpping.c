@@ -156,6 +156,7 @@ static int flow_send(struct flow *f, uint32_t idx, char *msg, uint32_t size, con
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): a is what recvfrom filled */
 	if (a->ss_family != b->ss_family)
 		return false;
 	if (a->ss_family == AF_INET) {

@@ -100,6 +100,7 @@ static int each(struct pctx *c, const char *what, yaml_node_t *v, int max, int (
  * keys are errors. */
 static int pairs(struct pctx *c, const char *what, yaml_node_t *m, const char *const *keys, int n, yaml_node_t **vals)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): vals is an array of n pointers */
 	memset(vals, 0, sizeof(*vals) * (size_t)n);
 	if (m->type != YAML_MAPPING_NODE)
 		return fail(c, m, "%s must be a mapping, got %s", what, kind(m));
