@@ -2,8 +2,9 @@
 # lint.sh: the static analysis of Hermes' C code (make lint): cppcheck and clang-tidy over
 # userspace/, tools/ and bpf/, with the project's settings (.clang-tidy,
 # tools/lint/cppcheck.supp, tools/lint/cppcheck.h). Exits 1 on any finding, 2 when a tool
-# is missing or fails to run. Quiet by default (the findings and one summary line); V=1
-# also prints each tool's command and file.
+# is missing or fails to run. Quiet by default (a line per finding, then one summary line);
+# V=1 also prints each tool's commands, and clang-tidy's notes (the analyzer's path to a
+# finding) and code.
 #   tools/lint.sh                   both tools over everything
 #   tools/lint.sh cppcheck          one tool (cppcheck or clang-tidy)
 #   tools/lint.sh clang-tidy FILE.. clang-tidy on some files only
@@ -58,26 +59,28 @@ summary=()
 # which took cppcheck 7 minutes instead of 40 s for the same findings (2026-12-07).
 # --cppcheck-build-dir keeps each file's results until it or a header it reads changes.
 run_cppcheck() {
-	local -a user=() bpf=() common out
+	local -a user=() bpf=() common out fl
 	local f n
 	command -v "$CPPCHECK" >/dev/null || { say "$CPPCHECK is not installed (make deps)" >&2; return 2; }
 	for f in "${files[@]}"; do
 		case $f in *.bpf.c) bpf+=("$f") ;; *.c) user+=("$f") ;; esac
 	done
 	mkdir -p "$OUT/cppcheck" || return 2
+	# shellcheck disable=SC2054 # cppcheck's list takes commas
 	common=(--enable=warning,performance,portability --inline-suppr --std=c11 --quiet -j "$LINT_JOBS"
 		--suppressions-list=tools/lint/cppcheck.supp --include=tools/lint/cppcheck.h
 		--template='{file}:{line}:{column}: {severity}: {message} [{id}]')
 	: >"$OUT/cppcheck.txt"
-	# shellcheck disable=SC2086 # the flags are a list of words
 	if [ ${#user[@]} -gt 0 ]; then
-		out=("${common[@]}" --cppcheck-build-dir="$OUT/cppcheck" $(flags_for_cppcheck "$LINT_CFLAGS") -Itools "${user[@]}")
+		mapfile -t fl < <(flags_for_cppcheck "$LINT_CFLAGS")
+		out=("${common[@]}" --cppcheck-build-dir="$OUT/cppcheck" "${fl[@]}" -Itools "${user[@]}")
 		[ -n "$V" ] && say "$CPPCHECK ${out[*]}"
 		"$CPPCHECK" "${out[@]}" >>"$OUT/cppcheck.txt" 2>&1 || { cat "$OUT/cppcheck.txt" >&2; say "cppcheck failed" >&2; return 2; }
 	fi
 	if [ ${#bpf[@]} -gt 0 ]; then
 		mkdir -p "$OUT/cppcheck-bpf" || return 2
-		out=("${common[@]}" --cppcheck-build-dir="$OUT/cppcheck-bpf" $(flags_for_cppcheck "$LINT_BPF_CFLAGS") "${bpf[@]}")
+		mapfile -t fl < <(flags_for_cppcheck "$LINT_BPF_CFLAGS")
+		out=("${common[@]}" --cppcheck-build-dir="$OUT/cppcheck-bpf" "${fl[@]}" "${bpf[@]}")
 		[ -n "$V" ] && say "$CPPCHECK ${out[*]}"
 		"$CPPCHECK" "${out[@]}" >>"$OUT/cppcheck.txt" 2>&1 || { cat "$OUT/cppcheck.txt" >&2; say "cppcheck failed" >&2; return 2; }
 	fi
@@ -101,16 +104,16 @@ flags_for_cppcheck() {
 # clang-tidy: one process per file, LINT_JOBS at once, from $OUT/compile_commands.json
 # (written here from LINT_CFLAGS / LINT_BPF_CFLAGS: no need for bear or a clean build).
 run_clang_tidy() {
-	local f sep='' n
+	local f sep="" n cf
 	command -v "$CLANG_TIDY" >/dev/null || { say "$CLANG_TIDY is not installed (make deps)" >&2; return 2; }
 	{
 		echo '['
 		for f in "${files[@]}"; do
 			case $f in
-			*.bpf.c) fl=$LINT_BPF_CFLAGS ;;
-			*) fl="$LINT_CFLAGS -Itools" ;;
+			*.bpf.c) cf=$LINT_BPF_CFLAGS ;;
+			*) cf="$LINT_CFLAGS -Itools" ;;
 			esac
-			printf '%s{"directory": "%s", "file": "%s", "command": "clang %s -c %s"}\n' "$sep" "$ROOT" "$f" "$fl" "$f"
+			printf '%s{"directory": "%s", "file": "%s", "command": "clang %s -c %s"}\n' "$sep" "$ROOT" "$f" "$cf" "$f"
 			sep=,
 		done
 		echo ']'
@@ -120,6 +123,7 @@ run_clang_tidy() {
 	# whose run failed (a compile error: clang-tidy's own exit code is 1 on an error) goes
 	# to FILE.rc
 	export CLANG_TIDY OUT V LINT_TIDY_CHECKS
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	printf '%s\n' "${files[@]}" | xargs -P "$LINT_JOBS" -I{} bash -c '
 		f={}; o=$OUT/tidy/${f//\//_}
 		[ -n "$V" ] && printf "lint: %s %s\n" "$CLANG_TIDY" "$f" >&2
@@ -166,6 +170,7 @@ for t in "${tools[@]}"; do
 	[ $rc = 0 ] || exit $rc
 	summary[-1]="${summary[-1]} ($(( ($(date +%s%N) - s) / 1000000000 )) s)"
 done
-say "$(IFS=';'; echo "${summary[*]}" | sed 's/;/; /g')"
+line=$(IFS=';'; echo "${summary[*]}")
+say "${line//;/; }"
 [ $findings = 0 ] || { say "$findings findings: fix them, or suppress a false one (how: .clang-tidy, tools/lint/cppcheck.supp)" >&2; exit 1; }
 exit 0
