@@ -16,6 +16,8 @@ dpkg-dev libcurl4-openssl-dev libjansson-dev"
 TEST_PKGS="nginx-light curl iproute2 socat openssl python3 python3-prometheus-client procps tmux coreutils wrk
 squid nghttp2-client nghttp2-proxy python3-h2 haproxy systemd man-db iputils-ping dnsmasq-base bind9-dnsutils
 etcd-server etcd-client"
+# make lint and tests/e2e/lint.sh: the static analyzers (clang-tidy: Debian 12's is 14)
+LINT_PKGS="cppcheck clang-tidy"
 # make bench, make bench-wan, make bench-intermittent and make soak (gnuplot: their PNG plots)
 BENCH_PKGS="sockperf iperf3 gnuplot-nox wget"
 # optional (tools/deps.sh cache-tests, run by make cache-tests): node and npm (the HTTP
@@ -48,7 +50,7 @@ provided() {
 }
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS $OPT_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $LINT_PKGS $BENCH_PKGS $OPT_PKGS; do
 	is_installed "$p" || provided "$p" || missing+=("$p")
 done
 

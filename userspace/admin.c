@@ -193,7 +193,7 @@ static void udp_flow_json(const struct udp_flow_info *i, void *arg)
 	size_t k;
 
 	/* a command name is the process's to choose: nothing in it may end the JSON string */
-	for (k = 0; i->comm[k] && k < HERMES_COMM_LEN; k++)
+	for (k = 0; k < HERMES_COMM_LEN && i->comm[k]; k++)
 		comm[k] = (unsigned char)i->comm[k] < 0x20 || i->comm[k] == '"' || i->comm[k] == '\\' ? '?' : i->comm[k];
 	comm[k] = 0;
 	addr_fmt(i->app, client, sizeof(client));

@@ -432,6 +432,7 @@ void admin_metrics_body(struct loop *lp, struct sbuf *b)
 				sample(b, f, f->label, f->values[k], stats_value(&x.s, f, k));
 			break;
 		case STATS_REAL:
+			/* cppcheck-suppress invalidPointerCast ; field is x.s + the offset of a double member (STATS_REAL) */
 			real(b, f, *(const double *)field);
 			break;
 		case STATS_HIST:

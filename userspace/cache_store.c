@@ -20,6 +20,7 @@ int cache_store_init(struct cache_store *st, uint64_t max_bytes, uint64_t max_ob
 	*st = (struct cache_store){ .nbuckets = 64, .max_bytes = max_bytes, .max_object_bytes = max_object_bytes };
 	if (getrandom(&st->seed, sizeof(st->seed), 0) != (ssize_t)sizeof(st->seed))
 		return errno ? -errno : -EIO;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
 	return st->buckets ? 0 : -ENOMEM;
 }
@@ -200,6 +201,7 @@ static bool same_variant(const struct cache_entry *a, const struct cache_entry *
 static void grow(struct cache_store *st)
 {
 	size_t n = st->nbuckets * 2;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct cache_entry **b = calloc(n, sizeof(*b));
 
 	if (!b)

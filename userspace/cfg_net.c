@@ -350,6 +350,7 @@ int cfgnet_set_policy(struct cfgp_ctx *c, const struct cfgp_key *k, const char *
 	if (!n_both)
 		return 0;
 	n = cfg->n_rules;
+	/* NOLINTNEXTLINE(bugprone-misplaced-widening-cast): n and n_both are at most k->entries: no int overflow */
 	if ((size_t)(n + n_both) > k->entries)
 		return cfgp_fail(c, v, "'%s': %d rules with protocol both make %d map entries, more than %zu",
 				 qname, n_both, n + n_both, k->entries);

@@ -118,6 +118,8 @@ int cfgp_get_scalar(struct cfgp_ctx *c, const char *qname, const yaml_node_t *v,
 {
 	const char *s = (const char *)v->data.scalar.value;
 
+	/* set on every return: clang's analyzer does not see that cfgp_fail never returns 0 */
+	*out = "";
 	if (v->type != YAML_SCALAR_NODE)
 		return cfgp_fail(c, v, "'%s' must be a single value, not %s (expected %s)",
 				 qname, cfgp_node_kind(v), expect);

@@ -569,6 +569,7 @@ static int scan_node(struct cfgp_ctx *c, struct scan_level *lv, int *depth, cons
 			     "hermes.yaml of at most %d)", CFG_MAX_NODES, CFG_MAX_NODES);
 		return -E2BIG;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): libyaml's events nest (no END before its START): depth never goes below 0 */
 	if (up && up->map && !up->at_value) { /* a key */
 		if (++up->n > up->max) {
 			cfgp_fail_at(c, &ev->start_mark, "%s has more than %zu keys (expected each of its "
@@ -657,6 +658,7 @@ static int load_input(struct cfgp_ctx *c, const char *buf, size_t len, struct he
 		} else if (!yaml_parser_load(&parser, &doc)) {
 			ret = yaml_fail(c, &parser);
 		} else {
+			/* cppcheck-suppress autoVariables ; c->doc is read only inside load_doc, below */
 			c->doc = &doc;
 			ret = load_doc(c, &parser, cfg);
 			yaml_document_delete(&doc);

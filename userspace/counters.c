@@ -20,6 +20,7 @@ int metrics_config(struct loop *lp)
 
 	for (int i = 0; i < cfg->n_routes; i++)
 		n_peers += cfg->routes[i].n_peers;
+	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): cap is at least 1 (n_http_routes >= 0) */
 	names = calloc((size_t)(n_peers > cap ? n_peers : cap), sizeof(*names));
 	if (!names)
 		return -ENOMEM;

@@ -198,6 +198,8 @@ int ep_ring_put(struct ep_ring *r, const void *p, size_t n)
 	size_t max = r->max ? r->max : EP_RING_SIZE, room = 0;
 	struct ep_chunk *c = r->last, *nc;
 
+	if (!n) /* nothing: an empty ring has no chunk to put it in */
+		return 0;
 	if (n > max - r->len)
 		return -ENOBUFS;
 	if (c)

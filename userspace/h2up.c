@@ -119,6 +119,7 @@ static void on_event(struct h2mux *m, struct h2mux_stream *ms)
 			conn_dirty(lp, c);
 		}
 		h2up_stream_maybe_free(u);
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): http_up_failed compares u (which attempt), never reads it */
 		http_up_failed(lp, x, u, why, err);
 		return;
 	}
@@ -374,6 +375,7 @@ struct hup *h2up_open(struct loop *lp, struct hep *ep, struct hconn *x)
 		lp->st.http_pool_reused++;
 	} else {
 		/* a closing connection stays on the list until freed: drop those first */
+		/* cppcheck-suppress nullPointerRedundantCheck ; __typeof__(*c) in the macro reads nothing */
 		list_for_each_safe(c, n, &ep->h2conns, pool)
 			if (c->state == HUP_CLOSING || CONN(c)->goaway)
 				list_del(&c->pool);

@@ -90,6 +90,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 	while ((s = list_first(&h->streams, struct h2stream, link))) {
 		struct hup *u = s->u;
 
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a stream on h->streams has its conn: h2up_stream_detach takes it off */
 		h2up_stream_detach(u);
 		s->closed = true;
 		if (s->released || !u->x) {
@@ -109,6 +110,7 @@ static void conn_fail(struct loop *lp, struct hup *c, int why, int err)
 		u->x = NULL;
 		s->released = true;
 		h2up_stream_maybe_free(u);
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): http_up_failed compares u (which attempt), never reads it */
 		http_up_failed(lp, x, u, kind, err);
 	}
 }
@@ -125,6 +127,7 @@ void h2up_conn_free(struct loop *lp, struct hup *c)
 	while ((s = list_first(&h->streams, struct h2stream, link))) {
 		struct hup *u = s->u;
 
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a stream on h->streams has its conn: h2up_stream_detach takes it off */
 		h2up_stream_detach(u);
 		ST(u)->released = true;
 		if (u->x)

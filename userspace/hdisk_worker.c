@@ -255,6 +255,7 @@ static void do_scan(struct hdisk *d, struct hdisk_job *j)
 			break;
 		}
 		if (n == cap) {
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 			struct hdisk_job **g = realloc(recs, (cap = cap ? cap * 2 : 256) * sizeof(*recs));
 
 			if (!g)
@@ -269,6 +270,7 @@ static void do_scan(struct hdisk *d, struct hdisk_job *j)
 	}
 	closedir(dir);
 	if (n)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		qsort(recs, n, sizeof(*recs), rec_cmp);
 	for (size_t i = 0; i < n; i++)
 		post(d, recs[i], (i & 255) == 255);

@@ -811,6 +811,7 @@ void hup_fini(struct loop *lp)
 	struct hep *ep;
 
 	while ((u = list_first(&lp->http->hups, struct hup, link))) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): hup_maybe_free takes u off the list before freeing it */
 		u->state = HUP_CLOSING;
 		u->life = (struct life){ .closing = true };
 		hup_maybe_free(lp, u);

@@ -34,6 +34,7 @@ static inline bool list_empty(const struct list *h)
 /* Node n is on a list (false for a zeroed node or one list_del took off). */
 static inline bool list_linked(const struct list *n)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): loops that list_del and free the first node until the list is empty: clang does not see that list_del took it off the head (hdisk.c, hup.c, sess.c) */
 	return n->next && n->next != n;
 }
 

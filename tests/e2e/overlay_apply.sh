@@ -15,7 +15,8 @@
 #    started before it through r1 ends byte-exact; a node and a
 #    shared document the file dropped are deleted, unchanged nodes are not rewritten;
 #  - get prints the applied file and a node's document as stored; --prefix at odds with
-#    the file's prefix is refused.
+#    the file's prefix is refused;
+#  - status of a prefix without nodes says so (exit 0).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -192,5 +193,9 @@ assert_eq "$(ectl get "$PFX/nodes/a" --print-value-only)" "$(octl get --prefix "
 	"get --node prints the node's document as stored"
 out=$(octl get --prefix "$PFX" --node nope 2>&1) rc=$?
 assert_eq 1 "$rc" "get --node of a node not there fails ($out)"
+
+# ---- status of a prefix without nodes (sorting no node was undefined: the SAN build aborted)
+out=$(octl status --prefix /hermes/none 2>&1) || die "overlay status of a prefix without nodes failed: $out"
+assert_match "$out" "no node under /hermes/none/nodes/" "... says there is none"
 
 pass

@@ -7,7 +7,8 @@
  * stream that keeps up writes the same pages again; trimmed empty, it holds nothing,
  * and buf_held (the memory budget's count) returns to where it was; bytes written in
  * place (ep_ring_tail + ep_ring_commit, DATA decrypted straight into the ring) mix with
- * copied ones in order across chunks, and the room offered never passes the window. Exit 0 when every
+ * copied ones in order across chunks, and the room offered never passes the window; putting
+ * no bytes changes nothing, also in an empty ring. Exit 0 when every
  * check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdlib.h>
@@ -98,6 +99,26 @@ static bool test_window_exact(void)
 	for (int i = 0; i < 16; i++)
 		ASSERT_EQ(ep_ring_put(&r, buf, EP_RING_SIZE / 16), 0, "up to EP_RING_SIZE");
 	ASSERT_EQ(ep_ring_put(&r, buf, 1), -ENOBUFS, "past EP_RING_SIZE");
+	ep_ring_free(&r);
+	return true;
+}
+
+/* Putting no bytes is a no-op, also into an empty ring (lint: that dereferenced its
+ * missing last chunk). */
+static bool test_put_nothing(void)
+{
+	struct ep_ring r = { .max = 1000 };
+	uint8_t b[4] = { 1, 2, 3, 4 };
+	uint64_t got = 0;
+
+	ASSERT_EQ(ep_ring_put(&r, b, 0), 0, "no bytes into an empty ring");
+	ASSERT_EQ(r.len, 0, "... holds none");
+	ASSERT_TRUE(!r.first && !r.last, "... and makes no chunk");
+	fill(b, 0, sizeof(b));
+	ASSERT_EQ(ep_ring_put(&r, b, sizeof(b)), 0, "four bytes");
+	ASSERT_EQ(ep_ring_put(&r, b, 0), 0, "then none");
+	ASSERT_EQ(r.len, 4, "... holds the four");
+	drain(&r, &got, 4);
 	ep_ring_free(&r);
 	return true;
 }
@@ -214,5 +235,6 @@ int main(void)
 	RUN(test_memory_follows_backlog);
 	RUN(test_keeping_up_reuses_pages);
 	RUN(test_in_place);
+	RUN(test_put_nothing);
 	return check_summary("test_ep_ring");
 }

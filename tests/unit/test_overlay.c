@@ -152,6 +152,11 @@ static bool test_refusals(void)
 		"node 'b' is the last hop of one path");
 	refused(HEAD NODES3 "routes:\n  - {name: w, from: a, to: 10.9.0.0/16, via: [r, r, r, r, r, r, r, r, e]}\n",
 		"'via' has more than 8 entries");
+	/* the 9th address is refused before node_addr takes a slot for it (lint: no slot
+	 * past the end of addrs is ever formed) */
+	refused(HEAD "nodes:\n  - {name: a, roles: [client], address: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, "
+		"10.0.0.5, 10.0.0.6, 10.0.0.7, 10.0.0.8, 10.0.0.9]}\n",
+		"'address' has more than 8 entries");
 	refused(HEAD "nodes:\n  - {name: a, roles: [client], config: [policy]}\n",
 		"'config' must be the YAML of reload keys: a literal block ('config: |' and the keys indented below) or "
 		"a mapping, got a list");

@@ -337,7 +337,8 @@ static int run_client(const char *addr, int port, int par, double secs)
 		}
 	}
 	t1 = now_ns() < end ? now_ns() : end;
-	qsort(st.lat.v, st.lat.n, sizeof(*st.lat.v), cmp_u32);
+	if (st.lat.n) /* qsort(NULL, 0, ...) is undefined (nonnull), a UBSan abort */
+		qsort(st.lat.v, st.lat.n, sizeof(*st.lat.v), cmp_u32);
 	printf("{\"tool\":\"connrate\",\"addr\":\"%s\",\"port\":%d,\"parallel\":%d,\"secs\":%.3f,"
 	       "\"connections\":%llu,\"rate\":%.1f,\"errors\":%llu,\"timeouts\":%llu,\"last_error\":\"%s\","
 	       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f}\n",

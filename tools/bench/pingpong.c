@@ -578,7 +578,8 @@ static int run_client(const char *addr, int port, int nconns, uint32_t size, dou
 		}
 	}
 	t1 = now_ns() < end ? now_ns() : end;
-	qsort(s.lat.v, s.lat.n, sizeof(*s.lat.v), cmp_u32);
+	if (s.lat.n) /* qsort(NULL, 0, ...) is undefined (nonnull), a UBSan abort */
+		qsort(s.lat.v, s.lat.n, sizeof(*s.lat.v), cmp_u32);
 	printf("{\"tool\":\"pingpong\",\"addr\":\"%s\",\"port\":%d,\"conns\":%d,\"size\":%u,"
 	       "\"secs\":%.3f,\"exchanges\":%llu,\"rate\":%.1f,\"mean_us\":%.2f,\"min_us\":%.2f,"
 	       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"

@@ -156,6 +156,7 @@ static int flow_send(struct flow *f, uint32_t idx, char *msg, uint32_t size, con
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): a is what recvfrom filled */
 	if (a->ss_family != b->ss_family)
 		return false;
 	if (a->ss_family == AF_INET) {
@@ -325,7 +326,8 @@ static int run_client(const char *addr, int port, int nflows, uint32_t size, dou
 	}
 	rc = 0;
 	t1 = now_ns() < end ? now_ns() : end;
-	qsort(lat.v, lat.n, sizeof(*lat.v), cmp_u32);
+	if (lat.n) /* qsort(NULL, 0, ...) is undefined (nonnull), a UBSan abort */
+		qsort(lat.v, lat.n, sizeof(*lat.v), cmp_u32);
 	printf("{\"tool\":\"udpping\",\"addr\":\"%s\",\"port\":%d,\"flows\":%d,\"size\":%u,\"connected\":%s,"
 	       "\"secs\":%.3f,\"exchanges\":%llu,\"rate\":%.1f,\"mean_us\":%.2f,\"min_us\":%.2f,"
 	       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"

@@ -19,6 +19,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, bo
 	size_t l = strlen(name);
 	const char *a = argv[*i];
 
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[*i] is not NULL below argc */
 	if (strncmp(a, name, l) || (a[l] && a[l] != '='))
 		return NULL;
 	if (a[l] == '=')

@@ -100,6 +100,7 @@ static int each(struct pctx *c, const char *what, yaml_node_t *v, int max, int (
  * keys are errors. */
 static int pairs(struct pctx *c, const char *what, yaml_node_t *m, const char *const *keys, int n, yaml_node_t **vals)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): vals is an array of n pointers */
 	memset(vals, 0, sizeof(*vals) * (size_t)n);
 	if (m->type != YAML_MAPPING_NODE)
 		return fail(c, m, "%s must be a mapping, got %s", what, kind(m));
@@ -184,11 +185,12 @@ static int node_addr(struct pctx *c, yaml_node_t *v, void *arg)
 {
 	struct ov_node *n = ((struct addr_arg *)arg)->n;
 	unsigned char b[16];
-	char *a = n->addrs[n->n_addrs];
+	char *a;
 	int rc;
 
 	if (n->n_addrs >= OV_MAX_ADDRS)
 		return fail(c, v, "node '%s' has more than %d addresses", n->name, OV_MAX_ADDRS);
+	a = n->addrs[n->n_addrs];
 	if ((rc = scalar(c, "address", v, "an IPv4 or IPv6 address", a, sizeof(n->addrs[0]))))
 		return rc;
 	if (inet_pton(AF_INET, a, b) != 1 && inet_pton(AF_INET6, a, b) != 1)

@@ -198,7 +198,8 @@ int cmd_overlay_status(const struct ctl *c, int argc, char **argv)
 				snprintf(nd->doc_err, sizeof(nd->doc_err), "the status key is not JSON: %.80s", kv->value);
 		}
 	}
-	qsort(nodes, n, sizeof(*nodes), by_name);
+	if (n) /* no node: nodes is NULL, and qsort(NULL, 0, ...) undefined (a UBSan abort) */
+		qsort(nodes, n, sizeof(*nodes), by_name);
 	for (size_t i = 0; i < n; i++) {
 		struct node *nd = &nodes[i];
 

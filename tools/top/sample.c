@@ -472,6 +472,7 @@ int sample_collect(struct sampler *s, struct snapshot *snap)
 		e = (f->flags & HERMES_FLOW_PASSIVE) ? &hop_v[n_hop++] : &up_v[n_up++];
 		haddr_norm(&e->local, &f->local);
 		haddr_norm(&e->remote, &f->remote);
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): n_k > 0 made hop_v and up_v above */
 		e->f = f;
 	}
 	if (n_hop > 1)
