@@ -9,7 +9,8 @@
 # capsule (CONNECT-UDP: the Capsule Protocol codec and the request reader), cache (the
 # HTTP cache's rules, keys and store: a request and an origin's response stored, found
 # and served), cdisk (the cache's disk files as read at start and on a hit), etcd (the
-# etcd gateway's watch stream, base64, and the merge of a node's YAML documents).
+# etcd gateway's watch stream, base64, and the merge of a node's YAML documents), overlay
+# (hermesctl's overlay file: parsed, compiled, each document checked).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
@@ -38,6 +39,8 @@ sources_of() {
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c userspace/policy.c \
 		-lyaml -lbpf ;;
+	overlay) echo tools/ctl/overlay_parse.c tools/ctl/overlay_compile.c tools/ctl/overlay_check.c \
+		tools/ctl/overlay_yaml.c userspace/etcd_merge.c "$(sources_of config)" ;;
 	*) echo "" ;;
 	esac
 }
