@@ -3,7 +3,7 @@
  * 5861: Cache-Control parsing, HTTP dates, what may be stored, the fields kept, freshness
  * lifetime, age, what a request may be answered with, stale-if-error, the conditional
  * request, which stored response a 304 selects and the merge, the served fields, the
- * primary key, Vary and invalidation. Exit 0 when every check passes, 1 otherwise. */
+ * heads a disk file may hold, the primary key, Vary and invalidation. Exit 0 when every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -254,6 +254,22 @@ static bool test_stored_fields(void)
 	ASSERT_TRUE(has_field(&out, "etag") && has_field(&out, "x-other") && has_field(&out, "cache-control"), "kept");
 	ASSERT_TRUE(!has_field(&out, "x-hop") && !has_field(&out, "set-cookie") && !has_field(&out, "x-secret"),
 		    "named by Connection, qualified no-cache and private: dropped");
+	/* a head read back from a disk file must be one of these (found by fuzz_cdisk.c) */
+	out.n_headers = 0;
+	ASSERT_TRUE(cache_head_stored(&out), "a stored 200 without fields");
+	cache_stored_fields(&r, &cc, &out);
+	ASSERT_TRUE(cache_head_stored(&out), "what cache_stored_fields keeps");
+	ASSERT_TRUE(!cache_head_stored(&r), "with the fields it drops");
+	r = RESP("101 Switching Protocols", "Upgrade: websocket\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "an interim status");
+	r = RESP("304 Not Modified", "ETag: \"1\"\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "a 304");
+	r = RESP("206 Partial Content", "Content-Range: bytes 0-1/2\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "a 206");
+	r = RESP("200 OK", "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "Transfer-Encoding");
+	r = RESP("404 Not Found", "Content-Length: 0\r\n");
+	ASSERT_TRUE(cache_head_stored(&r), "a stored 404");
 	return true;
 }
 
