@@ -440,7 +440,8 @@ static int range(struct etcd *c, json_t *req, struct etcd_range *out, char *err,
 	out->revision = jint(json_object_get(ans, "header"), "revision");
 	kvs = json_object_get(ans, "kvs");
 	if (out->revision < 0 || out->revision == INT64_MAX) { /* the watch goes on from revision + 1 */
-		snprintf(err, errlen, "%s: a revision etcd cannot have (%lld): is it etcd?", etcd_endpoint(c), (long long)out->revision);
+		snprintf(err, errlen, "%s: a revision etcd cannot have (%lld): is it etcd?", etcd_endpoint(c),
+			 (long long)out->revision);
 		rc = -EINVAL;
 	} else if (json_is_array(kvs) && json_array_size(kvs)) {
 		out->kvs = calloc(json_array_size(kvs), sizeof(*out->kvs));
