@@ -54,6 +54,11 @@ void cdisk_header(const struct cdisk_obj *o, const void *body, struct cdisk_hdr 
 	h->meta_sum = meta_sum(h, o);
 }
 
+static bool time_ok(int64_t t)
+{
+	return t >= 0 && t <= CDISK_TIME_MAX;
+}
+
 long cdisk_parse(const void *buf, size_t n, uint64_t file_size, struct cdisk_obj *o, struct cdisk_hdr *h)
 {
 	const char *p = buf;
@@ -64,7 +69,8 @@ long cdisk_parse(const void *buf, size_t n, uint64_t file_size, struct cdisk_obj
 	memcpy(h, buf, sizeof(*h));
 	if (memcmp(h->magic, CDISK_MAGIC, sizeof(h->magic)) || h->version != CDISK_VERSION || h->hdr_len != sizeof(*h) ||
 	    h->klen > CDISK_STR_MAX || h->vnlen > CDISK_STR_MAX || h->vklen > CDISK_STR_MAX ||
-	    h->head_len > CDISK_STR_MAX || !h->klen || !h->head_len)
+	    h->head_len > CDISK_STR_MAX || !h->klen || !h->head_len || !time_ok(h->request_time) ||
+	    !time_ok(h->response_time) || !time_ok(h->initial_age) || !time_ok(h->lifetime))
 		return -EBADMSG;
 	*o = (struct cdisk_obj){ .id = h->id, .klen = h->klen, .vnlen = h->vnlen, .vklen = h->vklen,
 				 .head_len = h->head_len, .body_len = h->body_len };

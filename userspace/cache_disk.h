@@ -23,6 +23,10 @@
 /* Each string's length is at most this (a key is far shorter; a head is at most the
  * parser's limit): a header asking for more is corrupt. */
 #define CDISK_STR_MAX (1u << 20)
+/* The times and ages of a file are within 0..this (about 35,000 years of seconds; a
+ * cache writes times after 1970 and ages far below): a header with others is corrupt,
+ * and the freshness arithmetic on the ones accepted cannot overflow. */
+#define CDISK_TIME_MAX (1LL << 40)
 
 struct cdisk_hdr {
 	char magic[8];
@@ -51,7 +55,8 @@ size_t cdisk_meta_len(const struct cdisk_obj *o);
 void cdisk_header(const struct cdisk_obj *o, const void *body, struct cdisk_hdr *h);
 /* The header and strings at the start of a file of file_size bytes, buf holding its
  * first n bytes: *o (pointing into buf) and *h when they hold together (magic,
- * version, lengths within limits, the size matching, the meta checksum). Returns the
+ * version, lengths within limits, times within CDISK_TIME_MAX, the size matching, the
+ * meta checksum). Returns the
  * meta length (> 0), 0 when n is shorter than it (read more), -EBADMSG when corrupt. */
 long cdisk_parse(const void *buf, size_t n, uint64_t file_size, struct cdisk_obj *o, struct cdisk_hdr *h);
 /* 0 when body (h->body_len bytes) has the checksum h holds, else -EBADMSG. */

@@ -38,7 +38,7 @@ static int done(struct kw *w)
 static int build(char *out, size_t cap, bool tls, struct h1_slice a, struct h1_slice path)
 {
 	struct kw w = { .p = out, .cap = cap };
-	const char *c = a.p + a.len, *hash;
+	const char *c = a.p + a.len, *hash, *host_end = c;
 
 	if (!a.len || memchr(a.p, '@', a.len))
 		return -EINVAL;
@@ -47,10 +47,14 @@ static int build(char *out, size_t cap, bool tls, struct h1_slice a, struct h1_s
 	if (c > a.p && c[-1] == ':' && (a.p[0] != '[' || (c - 1 > a.p && c[-2] == ']'))) {
 		struct h1_slice port = { .p = c, .len = (size_t)(a.p + a.len - c) };
 
+		host_end = c - 1;
 		if (!port.len || h1_slice_eq(port, tls ? "443" : "80"))
 			a.len = (size_t)(c - 1 - a.p);
 	}
-	if (!a.len)
+	/* no ':' in the host but an IPv6 address's, in brackets: "h::" and "h:443:" would
+	 * be keys that read as other keys ("h:", "h:443") */
+	if (host_end == a.p ||
+	    (a.p[0] == '[' ? host_end[-1] != ']' : memchr(a.p, ':', (size_t)(host_end - a.p)) != NULL))
 		return -EINVAL;
 	hash = path.len ? memchr(path.p, '#', path.len) : NULL;
 	if (hash)

@@ -442,6 +442,16 @@ void cache_stored_fields(const struct hmsg *resp, const struct cache_cc *cc, str
 			out->headers[out->n_headers++] = resp->headers[i];
 }
 
+bool cache_head_stored(const struct hmsg *m)
+{
+	if (m->status < 200 || m->status > 599 || m->status == 206 || m->status == 304)
+		return false;
+	for (unsigned i = 0; i < m->n_headers; i++)
+		if (not_kept(m, NULL, m->headers[i].name))
+			return false;
+	return true;
+}
+
 /* ---- freshness and age ---- */
 
 static bool date_of(const struct hmsg *m, const char *name, int64_t *t)
@@ -503,8 +513,8 @@ int64_t cache_initial_age(const struct hmsg *resp, const struct cache_times *t)
 {
 	int64_t date, apparent = 0, age = age_field(resp), corrected;
 
-	if (date_of(resp, "date", &date) && t->response_time > date)
-		apparent = t->response_time - date;
+	if (date_of(resp, "date", &date) && t->response_time > date) /* capped as every age is */
+		apparent = sat_add(t->response_time - date, 0);
 	corrected = sat_add(age, t->response_time > t->request_time ? t->response_time - t->request_time : 0);
 	return apparent > corrected ? apparent : corrected;
 }

@@ -58,6 +58,10 @@ enum cache_nostore cache_storable(const struct cache_conf *cf, const struct hmsg
  * Proxy-Authorization), nor the fields a qualified no-cache or private names. out gets
  * the status line's values and those fields (slices into resp's buffer). */
 void cache_stored_fields(const struct hmsg *resp, const struct cache_cc *cc, struct hmsg *out);
+/* Could the store have written head m: a final status it stores (not 1xx, 206 or 304)
+ * and no field cache_stored_fields drops (Transfer-Encoding, the hop-by-hop ones)? A
+ * head read back from a file must be one (hdisk.c: anything else is not served). */
+bool cache_head_stored(const struct hmsg *m);
 
 /* ---- freshness and age (RFC 9111 4.2) ---- */
 /* The freshness lifetime in seconds: s-maxage (shared), max-age, Expires - Date (an
@@ -68,7 +72,8 @@ void cache_stored_fields(const struct hmsg *resp, const struct cache_cc *cc, str
 int64_t cache_lifetime(const struct cache_conf *cf, const struct hmsg *resp, const struct cache_cc *cc,
 		       const struct cache_times *t);
 /* The corrected initial age at response_time (RFC 9111 4.2.3): the larger of the
- * apparent age (response_time - Date) and Age + the response delay. */
+ * apparent age (response_time - Date) and Age + the response delay, capped at
+ * CACHE_DELTA_MAX as the current age is. */
 int64_t cache_initial_age(const struct hmsg *resp, const struct cache_times *t);
 /* The current age at now: the initial age plus the time resident. */
 int64_t cache_current_age(int64_t initial_age, const struct cache_times *t, int64_t now);

@@ -173,6 +173,8 @@ int cache_entry_append(struct cache_store *st, struct cache_entry *e, const void
 		st->stats.too_big++;
 		return -EFBIG;
 	}
+	if (!n) /* nothing: no buffer to offset yet (NULL + 0 is undefined) */
+		return 0;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *d;

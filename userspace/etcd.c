@@ -197,6 +197,11 @@ long etcd_watch_parse(struct etcd_watch *w, const char *buf, size_t len, etcd_ev
 			ev.type = ETCD_EV_DELETE;
 		if ((rc = kv_parse(json_object_get(e, "kv"), &ev.kv)))
 			break;
+		if (ev.kv.mod_rev < 0 || ev.kv.mod_rev == INT64_MAX) { /* no revision after it to watch from */
+			kv_free(&ev.kv);
+			rc = -EINVAL;
+			break;
+		}
 		/* past this event whatever fn does: a resumed watch must not hand it again */
 		if (ev.kv.mod_rev >= w->next_rev)
 			w->next_rev = ev.kv.mod_rev + 1;
@@ -443,7 +448,11 @@ static int range(struct etcd *c, json_t *req, struct etcd_range *out, char *err,
 		return rc;
 	out->revision = jint(json_object_get(ans, "header"), "revision");
 	kvs = json_object_get(ans, "kvs");
-	if (json_is_array(kvs) && json_array_size(kvs)) {
+	if (out->revision < 0 || out->revision == INT64_MAX) { /* the watch goes on from revision + 1 */
+		snprintf(err, errlen, "%s: a revision etcd cannot have (%lld): is it etcd?", etcd_endpoint(c),
+			 (long long)out->revision);
+		rc = -EINVAL;
+	} else if (json_is_array(kvs) && json_array_size(kvs)) {
 		out->kvs = calloc(json_array_size(kvs), sizeof(*out->kvs));
 		if (!out->kvs)
 			rc = -ENOMEM;

@@ -159,8 +159,9 @@ int etcd_b64_decode(const char *in, char **out, size_t *len);
 void etcd_prefix_end(const char *prefix, size_t len, char *end, size_t *end_len);
 /* Parses one JSON object of a watch stream at buf[0..len): its events go to fn (a
  * nonzero return is kept in *stop), w's state follows. Returns bytes consumed, 0 for
- * "need more", or -EINVAL (not JSON of a watch), -ESTALE (compacted), -EIO (the server's
- * error, in w->err). */
+ * "need more", or -EINVAL (not JSON of a watch, or an event's revision negative or the
+ * largest int64, which has no next), -ESTALE (compacted), -EIO (the server's error, in
+ * w->err). */
 long etcd_watch_parse(struct etcd_watch *w, const char *buf, size_t len, etcd_event_fn fn, void *arg, int *stop);
 
 #endif

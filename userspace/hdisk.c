@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cache_disk.h"
+#include "cache_policy.h"
 #include "cache_store.h"
 #include "hcache-int.h"
 #include "hdisk-int.h"
@@ -320,11 +321,20 @@ struct hcache_fill *hdisk_find(struct loop *lp, const char *key, size_t kl, cons
 	struct cache_entry *ie, *e = NULL;
 	struct hcache_fill *fl = NULL;
 	struct hdisk_job *j = NULL;
+	struct hmsg sh;
 
 	if (!d || !(ie = cache_store_get(&d->idx, key, kl, req)))
 		return NULL;
 	e = cache_entry_new(d->mem, ie->key, ie->klen, ie->vary_names, ie->vnlen, ie->vary_key, ie->vklen, ie->head,
 			    ie->head_len, &ie->meta);
+	if (e && (cache_entry_head(e, &sh) || !cache_head_stored(&sh))) {
+		/* a head hermesd never writes (a damaged or foreign file): never served */
+		disk_error(d, HDISK_E_CORRUPT, -EBADMSG, "reading", ie->file_id);
+		cache_entry_put(d->mem, e);
+		cache_store_remove(&d->idx, ie); /* its file goes */
+		cache_entry_put(&d->idx, ie);
+		return NULL;
+	}
 	fl = e ? calloc(1, sizeof(*fl)) : NULL;
 	j = fl ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {

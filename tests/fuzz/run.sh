@@ -6,7 +6,11 @@
 # the fuzzer found, for the next look). The targets: http1 (the HTTP/1.1 parser),
 # config (the YAML configuration loader), h2x (the HTTP/1.1 <-> HTTP/2 translation),
 # tunnel (the tunnel listener's request parsing: HTTP/1.1 heads and HTTP/2 streams),
-# capsule (CONNECT-UDP: the Capsule Protocol codec and the request reader).
+# capsule (CONNECT-UDP: the Capsule Protocol codec and the request reader), cache (the
+# HTTP cache's rules, keys and store: a request and an origin's response stored, found
+# and served), cdisk (the cache's disk files as read at start and on a hit), etcd (the
+# etcd gateway's watch stream, base64, and the merge of a node's YAML documents), overlay
+# (hermesctl's overlay file: parsed, compiled, each document checked).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
@@ -27,10 +31,17 @@ sources_of() {
 	h2x) echo userspace/h2x.c userspace/hmsg.c userspace/buf.c userspace/http1.c -lnghttp2 ;;
 	capsule) echo userspace/capsule.c userspace/masque.c userspace/http1.c ;;
 	tunnel) echo userspace/h2mux.c userspace/buf.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
+	cache) echo userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c userspace/http1.c \
+		userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
+	cdisk) echo userspace/cache_disk.c userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c \
+		userspace/http1.c userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
+	etcd) echo userspace/etcd.c userspace/etcd_merge.c $(pkg-config --libs libcurl jansson yaml-0.1) -lcrypto ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/cfg_tunnel.c userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c \
 		userspace/policy.c \
 		-lyaml -lbpf ;;
+	overlay) echo tools/ctl/overlay_parse.c tools/ctl/overlay_compile.c tools/ctl/overlay_check.c \
+		tools/ctl/overlay_yaml.c userspace/etcd_merge.c "$(sources_of config)" ;;
 	*) echo "" ;;
 	esac
 }
@@ -105,10 +116,10 @@ for name in "${names[@]}"; do
 		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$OUT/artifacts/$name-" "$corpus" >"$OUT/$name.log" 2>&1
 	frc=$?
-	grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs)' "$OUT/$name.log" | sed 's/^/    /'
+	grep -a -E '^(stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs)' "$OUT/$name.log" | sed 's/^/    /'
 	if [ $frc -ne 0 ]; then
 		echo "FAIL $name: fuzzer exited $frc; log $OUT/$name.log"
-		grep -E -m 20 'invariant broken|ERROR: |runtime error|SUMMARY|Test unit written' "$OUT/$name.log" | sed 's/^/    | /'
+		grep -a -E -m 20 'invariant broken|ERROR: |runtime error|SUMMARY|Test unit written' "$OUT/$name.log" | sed 's/^/    | /'
 		find "$OUT/artifacts" -name "$name-*" -newer "$OUT/.start-$name" | while read -r a; do
 			echo "    reproduce: $bin $a"
 		done

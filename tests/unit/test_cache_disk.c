@@ -151,6 +151,25 @@ static bool test_damage(void)
 	memcpy(f, "GIF89a..", 8);
 	ASSERT_EQ(cdisk_parse(f, len, len, &g, &h), -EBADMSG, "another magic");
 	free(f);
+	/* found by tests/fuzz/fuzz_cdisk.c: checksums right (anyone can make them), times no
+	 * cache writes, on which the age arithmetic of a lookup overflowed */
+	f = file_of(&o, 10, 'y', &len);
+	for (unsigned i = 0; i < 4 * 4; i++) {
+		static const int64_t bad[] = { -1, CDISK_TIME_MAX + 1, INT64_MAX, INT64_MIN };
+		struct cdisk_obj b = o;
+		int64_t *t[] = { &b.meta.t.request_time, &b.meta.t.response_time, &b.meta.initial_age, &b.meta.lifetime };
+
+		*t[i / 4] = bad[i % 4];
+		cdisk_header(&b, f + meta, &h);
+		memcpy(f, &h, sizeof(h));
+		ASSERT_TRUE(cdisk_parse(f, len, len, &g, &h) == -EBADMSG, "time %u of %lld refused", i / 4,
+			    (long long)bad[i % 4]);
+	}
+	o.meta.lifetime = CDISK_TIME_MAX;
+	cdisk_header(&o, f + meta, &h);
+	memcpy(f, &h, sizeof(h));
+	ASSERT_EQ(cdisk_parse(f, len, len, &g, &h), (long)meta, "the largest time accepted");
+	free(f);
 	return true;
 }
 

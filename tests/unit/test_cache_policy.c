@@ -3,7 +3,7 @@
  * 5861: Cache-Control parsing, HTTP dates, what may be stored, the fields kept, freshness
  * lifetime, age, what a request may be answered with, stale-if-error, the conditional
  * request, which stored response a 304 selects and the merge, the served fields, the
- * primary key, Vary and invalidation. Exit 0 when every check passes, 1 otherwise. */
+ * heads a disk file may hold, the primary key, Vary and invalidation. Exit 0 when every check passes, 1 otherwise. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -254,6 +254,22 @@ static bool test_stored_fields(void)
 	ASSERT_TRUE(has_field(&out, "etag") && has_field(&out, "x-other") && has_field(&out, "cache-control"), "kept");
 	ASSERT_TRUE(!has_field(&out, "x-hop") && !has_field(&out, "set-cookie") && !has_field(&out, "x-secret"),
 		    "named by Connection, qualified no-cache and private: dropped");
+	/* a head read back from a disk file must be one of these (found by fuzz_cdisk.c) */
+	out.n_headers = 0;
+	ASSERT_TRUE(cache_head_stored(&out), "a stored 200 without fields");
+	cache_stored_fields(&r, &cc, &out);
+	ASSERT_TRUE(cache_head_stored(&out), "what cache_stored_fields keeps");
+	ASSERT_TRUE(!cache_head_stored(&r), "with the fields it drops");
+	r = RESP("101 Switching Protocols", "Upgrade: websocket\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "an interim status");
+	r = RESP("304 Not Modified", "ETag: \"1\"\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "a 304");
+	r = RESP("206 Partial Content", "Content-Range: bytes 0-1/2\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "a 206");
+	r = RESP("200 OK", "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n");
+	ASSERT_TRUE(!cache_head_stored(&r), "Transfer-Encoding");
+	r = RESP("404 Not Found", "Content-Length: 0\r\n");
+	ASSERT_TRUE(cache_head_stored(&r), "a stored 404");
 	return true;
 }
 
@@ -351,6 +367,12 @@ static bool test_age(void)
 	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "a parameter: stale");
 	r = RESP("200 OK", "Age:  7 \r\n");
 	ASSERT_EQ(cache_initial_age(&r, &t), 10, "whitespace around one integer is fine");
+	/* found by tests/fuzz/fuzz_cache.c: the current age came out below the initial one */
+	t = (struct cache_times){ .request_time = 1765000000, .response_time = 1765000000 };
+	r = RESP("200 OK", "Date: Sun, 06 Nov 0997 08:49:37 GMT\r\n");
+	ASSERT_EQ(cache_initial_age(&r, &t), CACHE_DELTA_MAX, "an apparent age of a thousand years capped too");
+	ASSERT_EQ(cache_current_age(cache_initial_age(&r, &t), &t, 1765000100), CACHE_DELTA_MAX, "and stays");
+	t = (struct cache_times){ .request_time = 1000, .response_time = 1003 };
 	ASSERT_EQ(cache_current_age(13, &t, 1103), 113, "plus the time resident");
 	ASSERT_EQ(cache_current_age(13, &t, 900), 13, "a clock gone back adds nothing");
 	ASSERT_EQ(cache_age_value(CACHE_DELTA_MAX + 5), CACHE_DELTA_MAX, "Age sent is capped");
@@ -571,6 +593,11 @@ static bool test_key(void)
 	ASSERT_EQ(key_of("GET / HTTP/1.1", "X: y\r\n", false, k), -EINVAL, "no Host");
 	ASSERT_EQ(key_of("OPTIONS * HTTP/1.1", "Host: a\r\n", false, k), -EINVAL, "asterisk-form");
 	ASSERT_EQ(key_of("GET http://u@a/ HTTP/1.1", "Host: a\r\n", false, k), -EINVAL, "userinfo");
+	/* found by tests/fuzz/fuzz_cache.c: each was a key that reads as another as a URI */
+	ASSERT_EQ(key_of("GET https://a.example:443:/p HTTP/1.1", "Host: a\r\n", true, k), -EINVAL, "two ports");
+	ASSERT_EQ(key_of("GET / HTTP/1.1", "Host: a.example::\r\n", false, k), -EINVAL, "two colons");
+	ASSERT_EQ(key_of("GET / HTTP/1.1", "Host: [::1\r\n", false, k), -EINVAL, "IPv6 without its bracket");
+	ASSERT_EQ(key_of("GET / HTTP/1.1", "Host: [::1]\r\n", false, k), 13, "IPv6 without a port");
 	r = head(true, "GET /long/path HTTP/1.1", "Host: a\r\n");
 	ASSERT_EQ(cache_key(&r, false, small, sizeof(small)), -ENAMETOOLONG, "too long for out");
 	r.authority = S("H2.example");

@@ -205,6 +205,15 @@ static bool test_watch_compacted_and_errors(void)
 	ASSERT_EQ(etcd_watch_parse(&w, "[1,2]", 5, on_event, &s, &stop), -EINVAL, "not a watch response");
 	ASSERT_EQ(etcd_watch_parse(&w, "{\"result\":", 10, on_event, &s, &stop), 0, "need more");
 	ASSERT_EQ(etcd_watch_parse(&w, "  \n", 3, on_event, &s, &stop), 3, "blank lines consumed");
+	/* found by tests/fuzz/fuzz_etcd.c: the resume revision, mod_revision + 1, overflowed */
+	{
+		static const char max[] = "{\"result\":{\"events\":[{\"kv\":{\"key\":\"eA==\","
+					  "\"mod_revision\":\"9223372036854775807\"}}]}}";
+		static const char neg[] = "{\"result\":{\"events\":[{\"kv\":{\"key\":\"eA==\",\"mod_revision\":\"-3\"}}]}}";
+
+		ASSERT_EQ(etcd_watch_parse(&w, max, strlen(max), on_event, &s, &stop), -EINVAL, "the largest revision");
+		ASSERT_EQ(etcd_watch_parse(&w, neg, strlen(neg), on_event, &s, &stop), -EINVAL, "a negative one");
+	}
 	ASSERT_EQ(s.n, 0, "no event from any of them");
 	return true;
 }
