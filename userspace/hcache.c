@@ -155,6 +155,22 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 	return cache_range(&r, (int64_t)len, first, last) == 1;
 }
 
+/* v in decimal into b (room for 20 digits); returns the digits' count. The served head's
+ * numbers, on every hit: cheaper than snprintf. */
+static size_t dec(char *b, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		b[i] = t[n - 1 - i];
+	return n;
+}
+
 /* Answer x from e (stored head sh) with Age, or the slice its Range asks for as a 206;
  * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
@@ -189,12 +205,9 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	for (unsigned i = 0; i < out.n_headers; i++)
 		http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
 				out.headers[i].value.len);
-	if (status != 204 && status != 304) {
-		n = snprintf(num, sizeof(num), "%zu", len);
-		http_head_field(x, &w, "Content-Length", 14, num, (size_t)n);
-	}
-	n = snprintf(num, sizeof(num), "%lld", (long long)cache_age_value(age));
-	http_head_field(x, &w, "Age", 3, num, (size_t)n);
+	if (status != 204 && status != 304)
+		http_head_field(x, &w, "Content-Length", 14, num, dec(num, len));
+	http_head_field(x, &w, "Age", 3, num, dec(num, (uint64_t)cache_age_value(age)));
 	http_head_hermes(lp, x, &w);
 	http_head_end(lp, x, &w, H2X_CL, x->no_body ? 0 : (long long)len, x->no_body || !len);
 	http_count_status(lp, x, status);
@@ -510,6 +523,15 @@ bool hcache_send(struct loop *lp, struct hconn *x)
 		if (have <= c->sent)
 			return true;
 		left = have - c->sent;
+		/* a whole stored body goes from the entry itself (x holds it until sent: a
+		 * purge or replacement meanwhile does not free it); one still growing may
+		 * move (its buffer grows), so it is copied */
+		if (!c->follow && !c->cut && c->hit->body->len >= c->end &&
+		    http_conn_out_entry(x, c->hit, c->hit->body->data + c->sent, left)) {
+			c->sent = c->end;
+			x->resp_done = true;
+			return true;
+		}
 		room = http_conn_room(x);
 		n = left < room ? left : room;
 		http_conn_out(x, c->hit->body->data + c->sent, n);

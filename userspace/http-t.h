@@ -7,6 +7,8 @@
 #define HERMES_HTTP_T_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -164,6 +166,17 @@ struct hconn {
 	char *sbuf;               /* to the client: sbuf[soff..slen) */
 	size_t slen, soff, scap;
 	size_t s_touched;         /* of sbuf, counted in buf_held (buf_touch) */
+	/* A cache hit's body sent from its stored entry instead of copied into sbuf
+	 * (http_conn_out_entry): zp[0..zlen) goes out after sbuf[soff..zat) and before
+	 * sbuf[zat..slen). zhold is a reference on the entry owning zp: a send in flight
+	 * reads zp until it completes, so it is dropped when the last byte is sent or when
+	 * x is freed, not when the request ends (a purge or replacement meanwhile frees the
+	 * old body only then). */
+	struct cache_entry *zhold;
+	const char *zp;
+	size_t zlen, zat;
+	struct msghdr smsg;       /* the sendmsg in flight when zlen (its iovecs: siov) */
+	struct iovec siov[3];
 	struct hermes_addr peer, dst;
 	uint64_t idle_since_ms, head_start_ms, linger_since_ms;
 	uint64_t timer_at_ms;     /* expiry of the timer in flight */

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cache_store.h"
 #include "exch.h"
 #include "h2x.h"
 #include "hcache.h"
@@ -97,6 +98,9 @@ static void http_maybe_free(struct loop *lp, struct hconn *x)
 		sock_fin_on_close(x->fd); /* the body is complete: it ends with a FIN */
 	if (x->fd >= 0)
 		close(x->fd);
+	/* no send is in flight any more: the entry whose bytes it read may go */
+	if (x->zhold)
+		cache_entry_put(lp->http->cache, x->zhold);
 	h2dn_free(x);
 	hreq_release(x); /* freed at exit with a request in progress */
 	list_del(&x->link);
@@ -260,8 +264,23 @@ static void hc_kick_send(struct loop *lp, struct hconn *x)
 		h2dn_output(lp, x); /* an HTTP/2 stream: its connection frames the bytes */
 		return;
 	}
-	if (x->send_inflight || x->soff >= x->slen || x->state == HC_CLOSING)
+	if (x->send_inflight || (x->soff >= x->slen && !x->zlen) || x->state == HC_CLOSING)
 		return;
+	if (x->zlen) {
+		/* sbuf's bytes before the entry's, the entry's, sbuf's after: one sendmsg */
+		int n = 0;
+
+		if (x->soff < x->zat)
+			x->siov[n++] = (struct iovec){ x->sbuf + x->soff, x->zat - x->soff };
+		x->siov[n++] = (struct iovec){ (void *)x->zp, x->zlen };
+		if (x->zat < x->slen)
+			x->siov[n++] = (struct iovec){ x->sbuf + x->zat, x->slen - x->zat };
+		x->smsg = (struct msghdr){ .msg_iov = x->siov, .msg_iovlen = (size_t)n };
+		io_uring_prep_sendmsg(loop_sqe(lp, &x->op_send, hc_send_done), x->fd, &x->smsg, MSG_NOSIGNAL);
+		x->send_inflight = true;
+		life_hold(&x->life, 1);
+		return;
+	}
 	io_uring_prep_send(loop_sqe(lp, &x->op_send, hc_send_done), x->fd, x->sbuf + x->soff, x->slen - x->soff, MSG_NOSIGNAL);
 	x->send_inflight = true;
 	life_hold(&x->life, 1);
@@ -445,7 +464,7 @@ static bool hc_finish(struct loop *lp, struct hconn *x)
 		http_conn_close(lp, x, false);
 		return false;
 	}
-	if (!x->resp_done || x->soff < x->slen || x->send_inflight || (!x->req_done && !x->close_after))
+	if (!x->resp_done || x->soff < x->slen || x->zlen || x->send_inflight || (!x->req_done && !x->close_after))
 		return false;
 	if (x->in_request)
 		hist_add(&lp->st.http_request_seconds, (double)(loop_now_ns() - x->req_start_ns) / 1e9);
@@ -603,6 +622,46 @@ static void on_client_recv(struct loop *lp, struct hconn *x, int res)
 	http_progress(lp, x);
 }
 
+bool http_conn_out_entry(struct hconn *x, struct cache_entry *e, const char *p, size_t n)
+{
+	if (x->zlen || x->fd < 0 || !n)
+		return false;
+	cache_entry_get(e);
+	x->zhold = e;
+	x->zp = p;
+	x->zlen = n;
+	x->zat = x->slen;
+	x->req_bytes_out += n;
+	return true;
+}
+
+/* n bytes went out: sbuf's up to zat, then the entry's, then sbuf's. */
+static void http_conn_sent(struct loop *lp, struct hconn *x, size_t n)
+{
+	if (x->zlen) {
+		size_t a = x->zat - x->soff, b;
+
+		if (n <= a) {
+			x->soff += n;
+			return;
+		}
+		x->soff = x->zat;
+		n -= a;
+		b = n < x->zlen ? n : x->zlen;
+		x->zp += b;
+		x->zlen -= b;
+		n -= b;
+		if (x->zlen)
+			return;
+		cache_entry_put(lp->http->cache, x->zhold);
+		x->zhold = NULL;
+		x->zp = NULL;
+	}
+	x->soff += n;
+	if (x->soff == x->slen)
+		x->soff = x->slen = 0;
+}
+
 static void on_client_send(struct loop *lp, struct hconn *x, int res)
 {
 	x->send_inflight = false;
@@ -613,9 +672,7 @@ static void on_client_send(struct loop *lp, struct hconn *x, int res)
 		http_conn_close(lp, x, true);
 		return;
 	}
-	x->soff += (size_t)res;
-	if (x->soff == x->slen)
-		x->soff = x->slen = 0;
+	http_conn_sent(lp, x, (size_t)res);
 	/* room again: more of the response */
 	if (x->state == HC_RESP)
 		exch_resp_body(lp, x);
@@ -688,7 +745,7 @@ unsigned http_trim_idle_clients(struct loop *lp, unsigned n)
  * connection between two requests at the tick would fault them in again at once. */
 static void hc_idle_release(struct loop *lp, struct hconn *x)
 {
-	if (x->fd < 0 || x->send_inflight || x->soff != x->slen ||
+	if (x->fd < 0 || x->send_inflight || x->soff != x->slen || x->zlen ||
 	    lp->now_ms - x->idle_since_ms < HTTP_IDLE_RELEASE_MS)
 		return;
 	buf_pages_idle(x->rx.p, x->rx.cap, &x->rx_touched);

@@ -203,6 +203,13 @@ static inline void http_conn_out(struct hconn *x, const void *p, size_t n)
 	x->req_bytes_out += n;
 }
 
+/* Queues n bytes at p, inside the stored cache entry e, to go to the client (a
+ * connection, fd >= 0) after what sbuf holds now, without copying them: x takes a
+ * reference on e until they are sent (or x is freed). What is appended to sbuf after
+ * this goes out after them. False (nothing queued: copy them) when bytes of an entry
+ * are queued already. */
+bool http_conn_out_entry(struct hconn *x, struct cache_entry *e, const char *p, size_t n);
+
 /* http.c, for exch.c and hreq.c: the client side a request is answered through */
 /* A response head for the client: HTTP/1.1 text into sbuf (the caller checked the
  * room), or for an HTTP/2 stream records h2dn.c sends as HEADERS. Then its fields, and
