@@ -10,7 +10,8 @@
 # client gets the file byte-exact, and so does the next GET, from the store. A client's
 # Range with If-Range is answered from the store (206 when it names the stored ETag).
 # A response purged (hermesctl cache purge) while it is stored is read whole by its
-# client but followed by no later GET. Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
+# client but followed by no later GET; a hit sent to a client that stalls mid-body while
+# its entry is purged and stored again with other bytes gets the old body whole. Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
 # silent (not even a PING answered) is cut after fill_stall_ms and retried on a new
 # connection; a slow origin whose connection answers the PING is waited for.
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
@@ -119,6 +120,33 @@ in_app curl -sS --max-time 10 -D "$TMP/p3.h" -o /dev/null "$P" || die "a third G
 assert_file_match "$TMP/p3.h" '^Age: ' "the second fill of purge.bin was stored"
 assert_eq 2 "$(origin_count /purge.bin)" "origin requests for purge.bin after a hit"
 say "ok: a fill purged midway: its reader goes on, later GETs do not follow it"
+
+# 5c. a hit sent from the stored entry (not copied) to a client that stops reading
+# mid-body, while the entry is purged and the URL stored again with other bytes: the
+# client gets the old body whole, byte-exact (hermesd holds the entry until its send
+# completes; a 1 MB body has a mapping of its own, so one freed early fails the send)
+H="/hold.bin?size=1000000&piece=1000000&ms=0"
+s0=$(stat_value hermes_http_cache_stores_total)
+in_app curl -sS --max-time 10 -o /dev/null "$URL$H" || die "GET of hold.bin failed"
+wait_until 5 stores_at_least $((s0 + 1)) || die "hold.bin was not stored"
+cp "$TMP/www/hold.bin" "$TMP/hold.old"
+bg hold app "$PY" "$TESTBIN/stall_reader.py" 10.77.1.2 8090 "$H" "$TMP/hold.got" "$TMP/hold"
+hold=$BG_PID
+# shellcheck disable=SC2317 # called through wait_until
+stalled() { [ -e "$TMP/hold.stalled" ]; }
+wait_until 10 stalled || die "the stalling client never got the head of hold.bin"
+out=$(hermesctl cache purge "$URL$H" 2>&1) || die "cache purge of hold.bin failed: $out"
+assert_eq "$URL$H: 1 purged" "$out" "cache purge of the entry being sent"
+head -c 1000000 /dev/urandom >"$TMP/www/hold.bin"
+for _ in 1 2; do
+	in_app curl -sS --max-time 10 -o "$TMP/hold.new" "$URL$H" || die "GET of hold.bin after the purge failed"
+	cmp -s "$TMP/hold.new" "$TMP/www/hold.bin" || die "hold.bin after the purge is not the origin's new body"
+done
+touch "$TMP/hold.go"
+wait "$hold" || die "the stalling client did not get hold.bin whole: $(cat "$TMP/hold.log" 2>/dev/null)"
+cmp -s "$TMP/hold.got" "$TMP/hold.old" || die "the stalling client got other bytes than the body stored when it asked"
+assert_eq 2 "$(origin_count /hold.bin)" "origin requests for hold.bin (the stalled GET was a hit)"
+say "ok: an entry purged and stored again while a hit of it is sent: the old body, whole"
 
 # 6. HTTP/2: a silent connection is cut and the GET retried; a slow but live one is not
 t0=$(now_ms)
