@@ -34,6 +34,7 @@
 #include "hcache.h"
 #include "hdisk.h"
 #include "hmsg.h"
+#include "hreq.h"
 #include "http.h"
 #include "http1.h"
 #include "log.h"
@@ -42,6 +43,22 @@
 /* The rules as a shared cache; heuristic freshness as RFC 9111 4.2.2 suggests (10% of
  * the time since Last-Modified), at most a day, unless the route says otherwise. */
 static const struct cache_conf hcache_conf = { .shared = true, .heuristic_percent = 10, .heuristic_max_s = 86400 };
+
+/* v in decimal into b (room for 20 digits); returns the digits' count. The served head's
+ * numbers, on every hit: cheaper than snprintf. */
+static size_t dec(char *b, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		b[i] = t[n - 1 - i];
+	return n;
+}
 
 /* The rules' settings and the object limit for x: its route's cache settings, else the
  * cache section's. */
@@ -155,22 +172,6 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 	return cache_range(&r, (int64_t)len, first, last) == 1;
 }
 
-/* v in decimal into b (room for 20 digits); returns the digits' count. The served head's
- * numbers, on every hit: cheaper than snprintf. */
-static size_t dec(char *b, uint64_t v)
-{
-	char t[20];
-	size_t n = 0, i;
-
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		b[i] = t[n - 1 - i];
-	return n;
-}
-
 /* Answer x from e (stored head sh) with Age, or the slice its Range asks for as a 206;
  * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
@@ -271,8 +272,36 @@ static int origin_tag(const struct hconn *x, char *out, size_t cap)
 	struct sockaddr_storage ss;
 	char a[ADDR_STRLEN];
 
-	if (x->r)
-		return snprintf(out, cap, "route %s ", x->r->name);
+	char t[ADDR_STRLEN + 8];
+	size_t n = 0, l;
+
+	/* the text snprintf would make ("route NAME ", "dst A.B.C.D:PORT "), on every lookup
+	 * without it: the keys, also those on disk, stay the same */
+	if (x->r) {
+		l = strlen(x->r->name);
+		if (6 + l + 1 >= cap)
+			return (int)(6 + l + 1);
+		memcpy(out, "route ", 6);
+		memcpy(out + 6, x->r->name, l);
+		out[6 + l] = ' ';
+		out[7 + l] = 0;
+		return (int)(7 + l);
+	}
+	if (x->dst.family == HERMES_FAMILY_V4) {
+		memcpy(t, "dst ", 4);
+		n = 4;
+		for (int i = 0; i < 4; i++) {
+			n += dec(t + n, x->dst.addr[i]);
+			t[n++] = i < 3 ? '.' : ':';
+		}
+		n += dec(t + n, ntohs(x->dst.port));
+		t[n++] = ' ';
+		if (n >= cap)
+			return (int)n;
+		memcpy(out, t, n);
+		out[n] = 0;
+		return (int)n;
+	}
 	addr_from_hermes(&x->dst, &ss);
 	return snprintf(out, cap, "dst %s ", addr_fmt((struct sockaddr *)&ss, a, sizeof(a)));
 }
@@ -388,7 +417,7 @@ out:
 	http_unhold(lp, x);
 }
 
-bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
+bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req, struct hreq_out *o)
 {
 	struct cache_store *st = lp->http->cache;
 	char key[CACHE_KEY_MAX];
@@ -447,7 +476,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 	if (!e && !fl) /* the disk tier's copy, read into memory */
 		fl = hdisk_find(lp, key, (size_t)kl, req);
 	if (fl && !fl->filler) /* being read from disk: the request waits for it whole */
-		return hcache_park(lp, x, fl, req, cond);
+		return !hreq_out(x, o) && hcache_park(lp, x, fl, req, cond);
 	if (fl) {
 		/* being filled: served as it grows (collapsed forwarding) */
 		e = fl->e;
@@ -461,6 +490,12 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		cache_cc_head(&sh, false, &cc);
 		u = cache_use(&x->cache->cf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
+		/* a background revalidation (stale-while-revalidate) starts from x->out */
+		if (u == CACHE_USE_SWR && hreq_out(x, o)) {
+			x->cache->follow = NULL;
+			cache_entry_put(st, e);
+			return false;
+		}
 		/* within stale-while-revalidate, one that cannot go as it is (the client's own
 		 * conditionals, a Range) goes to the origin at once */
 		if (hcache_answer(lp, x, e, &sh, age, u, !fl && !cond && !x->cache->range[0])) {
@@ -477,7 +512,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req)
 		 * kept for those answers */
 		if (!fl && (u == CACHE_USE_VALIDATE || u == CACHE_USE_SWR)) {
 			/* a client's own conditionals go as they are: the origin's 304 is theirs */
-			x->cache->validators = !cond && !hcache_add_validators(x, &sh);
+			x->cache->validators = !cond && !hreq_out(x, o) && !hcache_add_validators(x, &sh);
 			x->cache->stale = e;
 			e = NULL;
 		}

@@ -17,6 +17,7 @@
 
 struct loop;
 struct hconn;
+struct hreq_out;
 
 /* The store, when the cache section enables it (http_init; else the first request of
  * a route whose cache: turns it on makes it). 0 or -ENOMEM. */
@@ -27,8 +28,10 @@ void hcache_fini(struct loop *lp);
  * answered from the store (x is in HC_RESP, its body sent by hcache_send), answered 504
  * for only-if-cached, or waits for its stored response's read from the disk tier (x is
  * in HC_BACKOFF; decided when the read ends, hdisk.h); false to go upstream (x
- * remembers the key to store under or invalidate). */
-bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req);
+ * remembers the key to store under or invalidate). The upstream request (x->out) is
+ * built from o (hreq_out) only where it may be sent or revalidated with: a hit does
+ * not build it. On false, o->err set means it could not be built. */
+bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req, struct hreq_out *o);
 /* HC_RESP of an answer from the store: its body into the send buffer as room allows.
  * False when x is not one (the upstream's body goes on). */
 bool hcache_send(struct loop *lp, struct hconn *x);

@@ -232,6 +232,15 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 	return hmsg_w_end(&w);
 }
 
+int hreq_out(struct hconn *x, struct hreq_out *o)
+{
+	if (!o->built) {
+		o->built = true;
+		o->err = hreq_build_head(x, o->req, o->r, o->cl, o->host, o->fwd_path, o->fwd_slash);
+	}
+	return o->err;
+}
+
 void hreq_reset(struct hconn *x)
 {
 	x->out.len = 0;
@@ -274,6 +283,7 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 	struct h1_header fwd_host = { 0 };
 	struct h1_slice fwd_path = { 0 };
 	bool fwd_slash = false, abs_tls;
+	struct hreq_out o;
 	long long cl;
 	bool chunked;
 
@@ -380,10 +390,8 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		http_reply(lp, x, 503, "no usable endpoint", true);
 		return;
 	}
-	if (hreq_build_head(x, req, r, chunked ? -1 : cl, host, x->fwd ? &fwd_path : NULL, fwd_slash)) {
-		http_reply(lp, x, 500, "out of memory", true);
-		return;
-	}
+	o = (struct hreq_out){ .req = req, .r = r, .cl = chunked ? -1 : cl, .host = host,
+			       .fwd_path = x->fwd ? &fwd_path : NULL, .fwd_slash = fwd_slash };
 	x->head_start_ms = lp->now_ms; /* a buffered body has head_timeout_ms too */
 	log_debug("http conn %llu: %s %s route %s", (unsigned long long)x->id, x->method, x->path,
 		  hreq_route_name(x));
@@ -396,8 +404,12 @@ void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t
 		http_head_end(lp, x, &w, 0, 0, true);
 		http_count_status(lp, x, 100);
 	}
-	if (hcache_lookup(lp, x, req))
+	if (hcache_lookup(lp, x, req, &o))
 		return; /* answered from the cache */
+	if (hreq_out(x, &o)) {
+		http_reply(lp, x, 500, "out of memory", true);
+		return;
+	}
 	if (!x->has_body) {
 		x->req_done = x->buffered = true;
 		x->req_left = -1;

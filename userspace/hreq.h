@@ -11,6 +11,21 @@
  * came as fields) starts a request on x: refused with an answer of hermesd's own, or
  * routed and on to its body (HC_BODY) or its first attempt. */
 void hreq_start(struct loop *lp, struct hconn *x, const struct hmsg *req, size_t n);
+/* What the upstream request (x->out) is built from, kept by hreq_start so that it is
+ * built only when the request may go upstream: not for a cache hit (hcache_lookup asks
+ * for it when it parks, revalidates or misses). */
+struct hreq_out {
+	const struct hmsg *req;
+	const struct cfg_http_route *r;
+	long long cl;
+	const struct h1_header *host;
+	const struct h1_slice *fwd_path;
+	bool fwd_slash;
+	bool built;
+	int err;
+};
+/* x->out built from o, once. 0 or -ENOMEM (kept in o->err). */
+int hreq_out(struct hconn *x, struct hreq_out *o);
 /* x's per-request state back to "no request" (between keep-alive requests). */
 void hreq_reset(struct hconn *x);
 /* Drops the request's runtime snapshot (and the route and policy in it): when the
