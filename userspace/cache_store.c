@@ -42,6 +42,7 @@ static void entry_free(struct cache_entry *e)
 {
 	body_put(e->body);
 	cache_entry_put(NULL, e->disk);
+	free(e->h1_fields);
 	free(e);
 }
 

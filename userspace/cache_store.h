@@ -56,6 +56,11 @@ struct cache_entry {
 	uint64_t file_body;
 	struct cache_entry *disk;        /* the index entry of the same file, referenced
 					  * (a memory entry written or read), or NULL */
+	/* the fields a hit serves as HTTP/1.1 lines ready to send, made by the first hit
+	 * sent to an HTTP/1.1 client (hcache.c; an entry's head never changes), or NULL;
+	 * freed with the entry */
+	char *h1_fields;
+	size_t h1_fields_len;
 };
 
 /* Counters the caller turns into metrics. The store counts what it does; hits, misses,

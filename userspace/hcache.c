@@ -172,13 +172,45 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 	return cache_range(&r, (int64_t)len, first, last) == 1;
 }
 
+/* The fields a hit of e serves (cache_served_fields of its head sh) as HTTP/1.1 lines,
+ * made once and kept in e: each hit then copies one block. False when out of memory
+ * (the caller writes them field by field). */
+static bool h1_fields(struct cache_entry *e, const struct hmsg *sh)
+{
+	struct hmsg out;
+	size_t n = 0;
+	char *p;
+
+	if (e->h1_fields)
+		return true;
+	cache_served_fields(sh, &out);
+	for (unsigned i = 0; i < out.n_headers; i++)
+		n += out.headers[i].name.len + out.headers[i].value.len + 4;
+	if (!(p = malloc(n + 1)))
+		return false;
+	e->h1_fields = p;
+	e->h1_fields_len = n;
+	for (unsigned i = 0; i < out.n_headers; i++) {
+		const struct h1_header *h = &out.headers[i];
+
+		memcpy(p, h->name.p, h->name.len);
+		p += h->name.len;
+		memcpy(p, ": ", 2);
+		memcpy(p + 2, h->value.p, h->value.len);
+		p += 2 + h->value.len;
+		memcpy(p, "\r\n", 2);
+		p += 2;
+	}
+	return true;
+}
+
 /* Answer x from e (stored head sh) with Age, or the slice its Range asks for as a 206;
  * false when the head would not fit now. */
 static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e, const struct hmsg *sh, int64_t age)
 {
 	/* an entry being filled: its whole length, the bytes come as they arrive */
 	size_t whole = x->cache->follow ? x->cache->follow->total : e->body->len;
-	size_t len = whole, need = e->head_len + 256;
+	size_t len = whole, need = e->head_len + e->n_hdrs + 256;
 	int64_t first = 0, last = (int64_t)len - 1;
 	bool slice = !x->cache->not_modified && hcache_slice(x, sh, len, &first, &last);
 	int status = x->cache->not_modified ? 304 : slice ? 206 : sh->status;
@@ -192,7 +224,6 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	x->status = status;
 	x->no_body = x->is_head || status == 204 || status == 304;
 	x->req_done = x->buffered = true;
-	cache_served_fields(sh, &out);
 	if (slice) {
 		len = (size_t)(last - first + 1);
 		http_head_begin(x, &w, 206, (struct h1_slice){ "Partial Content", 15 });
@@ -203,9 +234,14 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	} else {
 		http_head_begin(x, &w, sh->status, sh->reason);
 	}
-	for (unsigned i = 0; i < out.n_headers; i++)
-		http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
-				out.headers[i].value.len);
+	if (!w.b && h1_fields(e, sh)) {
+		http_conn_out(x, e->h1_fields, e->h1_fields_len);
+	} else {
+		cache_served_fields(sh, &out);
+		for (unsigned i = 0; i < out.n_headers; i++)
+			http_head_field(x, &w, out.headers[i].name.p, out.headers[i].name.len, out.headers[i].value.p,
+					out.headers[i].value.len);
+	}
 	if (status != 204 && status != 304)
 		http_head_field(x, &w, "Content-Length", 14, num, dec(num, len));
 	http_head_field(x, &w, "Age", 3, num, dec(num, (uint64_t)cache_age_value(age)));
