@@ -19,7 +19,7 @@ etcd-server etcd-client"
 # make lint and tests/e2e/lint.sh: the static analyzers (clang-tidy: Debian 12's is 14)
 LINT_PKGS="cppcheck clang-tidy"
 # make bench, make bench-wan, make bench-intermittent and make soak (gnuplot: their PNG plots)
-BENCH_PKGS="sockperf iperf3 gnuplot-nox wget"
+BENCH_PKGS="sockperf iperf3 gnuplot-nox wget valgrind"
 # optional (tools/deps.sh cache-tests, run by make cache-tests): node and npm (the HTTP
 # cache test suite comes from the npm registry) and the caching proxies it compares
 # (nginx-light and squid are in TEST_PKGS); Debian's npm brings many node-* packages

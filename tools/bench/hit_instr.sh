@@ -16,7 +16,9 @@
 
 N=${HIT_N:-2000}
 SIZE=${HIT_SIZE:-4096}
-command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || skip "valgrind (callgrind) is not installed"
+if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
+	skip "valgrind (callgrind) is not installed: apt-get install valgrind"
+fi
 topo_up
 mkdir -p "$TMP/www"
 bg origin s "$PY" "$TESTBIN/fill_origin.py" 10.77.1.2 8090 "$TMP/www"
@@ -68,6 +70,7 @@ dumped() { ls "$TMP"/cg.out.* >/dev/null 2>&1; }
 wait_until 20 dumped || die "callgrind wrote no dump"
 ir=$(grep -h '^summary:\|^totals:' "$TMP"/cg.out.* | head -n 1 | awk '{ print $2 }')
 [ -n "$ir" ] || die "no instruction count in the dump"
-[ -z "${HIT_DUMP:-}" ] || cp "$(ls "$TMP"/cg.out.* | head -n 1)" "$HIT_DUMP" # the dump, for callgrind_annotate
+dump=("$TMP"/cg.out.*)
+[ -z "${HIT_DUMP:-}" ] || cp "${dump[0]}" "$HIT_DUMP" # the dump, for callgrind_annotate
 say "instructions per hit: $((ir / N)) ($N hits, $SIZE-byte body)"
 pass "hit_instr"
