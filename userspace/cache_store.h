@@ -61,6 +61,10 @@ struct cache_entry {
 	 * freed with the entry */
 	char *h1_fields;
 	size_t h1_fields_len;
+	/* the stored head's Cache-Control (its slices into head), parsed by the first hit
+	 * (hcache.c) when cc_ok */
+	bool cc_ok;
+	struct cache_cc cc;
 };
 
 /* Counters the caller turns into metrics. The store counts what it does; hits, misses,

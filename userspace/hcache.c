@@ -172,6 +172,17 @@ static bool hcache_slice(const struct hconn *x, const struct hmsg *sh, size_t le
 	return cache_range(&r, (int64_t)len, first, last) == 1;
 }
 
+/* The Cache-Control of e's stored head sh, parsed once and kept in e (a head never
+ * changes: a 304 refreshes into a new entry). */
+static void stored_cc(struct cache_entry *e, const struct hmsg *sh, struct cache_cc *cc)
+{
+	if (!e->cc_ok) {
+		cache_cc_head(sh, false, &e->cc);
+		e->cc_ok = true;
+	}
+	*cc = e->cc;
+}
+
 /* The fields a hit of e serves (cache_served_fields of its head sh) as HTTP/1.1 lines,
  * made once and kept in e: each hit then copies one block. False when out of memory
  * (the caller writes them field by field). */
@@ -429,7 +440,7 @@ void hcache_loaded(struct loop *lp, struct hconn *x, struct cache_entry *e)
 		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, wall_s());
 		enum cache_use u;
 
-		cache_cc_head(&sh, false, &cc);
+		stored_cc(e, &sh, &cc);
 		u = cache_use(&c->cf, &c->rcc, &cc, e->meta.lifetime, age);
 		if (hcache_answer(lp, x, e, &sh, age, u, !c->cond && !c->range[0])) {
 			cache_entry_get(e); /* c->hit's */
@@ -523,7 +534,7 @@ bool hcache_lookup(struct loop *lp, struct hconn *x, const struct hmsg *req, str
 		int64_t age = cache_current_age(e->meta.initial_age, &e->meta.t, now);
 		enum cache_use u;
 
-		cache_cc_head(&sh, false, &cc);
+		stored_cc(e, &sh, &cc);
 		u = cache_use(&x->cache->cf, &rcc, &cc, e->meta.lifetime, age);
 		x->cache->not_modified = cond && cache_not_modified(req, &sh);
 		/* a background revalidation (stale-while-revalidate) starts from x->out */
