@@ -11,7 +11,8 @@
 # Range with If-Range is answered from the store (206 when it names the stored ETag).
 # A response purged (hermesctl cache purge) while it is stored is read whole by its
 # client but followed by no later GET; a hit sent to a client that stalls mid-body while
-# its entry is purged and stored again with other bytes gets the old body whole. Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
+# its entry is purged and stored again with other bytes gets the old body whole, and
+# three pipelined hits on one connection come whole and in order. Over HTTP/2 (an h2c route to tests/bin/h2_stall_origin.py), a GET whose connection goes
 # silent (not even a PING answered) is cut after fill_stall_ms and retried on a new
 # connection; a slow origin whose connection answers the PING is waited for.
 # The origin is tests/bin/fill_origin.py (pieces sent with pauses between them).
@@ -147,6 +148,37 @@ wait "$hold" || die "the stalling client did not get hold.bin whole: $(cat "$TMP
 cmp -s "$TMP/hold.got" "$TMP/hold.old" || die "the stalling client got other bytes than the body stored when it asked"
 assert_eq 2 "$(origin_count /hold.bin)" "origin requests for hold.bin (the stalled GET was a hit)"
 say "ok: an entry purged and stored again while a hit of it is sent: the old body, whole"
+
+# three pipelined GETs of the stored hold.bin on one connection: three whole hits, in
+# order (each body sent from the entry after the head before it)
+in_app "$PY" - 10.77.1.2 8090 "$H" "$TMP/www/hold.bin" <<'PY' || die "pipelined hits of hold.bin: not three whole answers"
+import socket, sys
+host, port, target, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+want = open(path, "rb").read()
+s = socket.create_connection((host, port), timeout=10)
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (target, host, port)).encode() * 3)
+buf = b""
+for i in range(3):
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("answer %d: the connection ended before its head" % i)
+        buf += d
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    fields = dict(l.split(b":", 1) for l in head.split(b"\r\n")[1:])
+    n = int(fields[b"Content-Length"])
+    if b"Age" not in fields:
+        sys.exit("answer %d is not a hit: %r" % (i, head))
+    while len(buf) < n:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("answer %d: %d of %d body bytes" % (i, len(buf), n))
+        buf += d
+    if buf[:n] != want:
+        sys.exit("answer %d: the body differs from the origin's" % i)
+    buf = buf[n:]
+PY
+say "ok: three pipelined hits, whole and in order"
 
 # 6. HTTP/2: a silent connection is cut and the GET retried; a slow but live one is not
 t0=$(now_ms)
