@@ -195,7 +195,7 @@ static int hreq_build_head(struct hconn *x, const struct hmsg *req, const struct
 	}
 	hmsg_w_request(&w, req->method, target);
 	buf_free(tb.p, tb.cap);
-	if (fwd_path)
+	if (fwd_path && host) /* host: the URL's authority whenever fwd_path is set */
 		hmsg_w_field(&w, "Host", 4, host->value.p, host->value.len);
 	bool conn = h1_find(req->headers, req->n_headers, "Connection") != NULL;
 
