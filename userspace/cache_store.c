@@ -89,6 +89,22 @@ static void unlink_entry(struct cache_store *st, struct cache_entry *e)
 	cache_entry_put(st, e);
 }
 
+void cache_store_charge(struct cache_store *st, struct cache_entry *e, size_t n)
+{
+	e->charge += n;
+	if (!e->linked)
+		return; /* counted if it is inserted later, nothing to take back at its unlink */
+	st->stats.bytes += n;
+	while (st->stats.bytes > st->max_bytes) {
+		struct cache_entry *v = st->lru_tail == e ? e->prev : st->lru_tail;
+
+		if (!v)
+			break; /* e alone: it stays, over the limit by its own fields */
+		unlink_entry(st, v);
+		st->stats.evictions++;
+	}
+}
+
 void cache_store_remove(struct cache_store *st, struct cache_entry *e)
 {
 	if (e->linked) {

@@ -126,6 +126,9 @@ struct cache_entry *cache_store_get(struct cache_store *st, const char *key, siz
 /* The stored head of e as parsed when e was made (slices into e): 0, or -EBADMSG when
  * it did not parse. Cheaper than parsing: only the fields are copied. */
 int cache_entry_head(const struct cache_entry *e, struct hmsg *h);
+/* n more bytes kept with e (its hits' ready-made fields) counted against the limit while
+ * e is in st: the least recently used others go to make room. */
+void cache_store_charge(struct cache_store *st, struct cache_entry *e, size_t n);
 /* e (indexed) out of the store, as a purge would take it. */
 void cache_store_remove(struct cache_store *st, struct cache_entry *e);
 /* True when the store holds a response under e's key and secondary key that came later

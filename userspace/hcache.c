@@ -184,9 +184,9 @@ static void stored_cc(struct cache_entry *e, const struct hmsg *sh, struct cache
 }
 
 /* The fields a hit of e serves (cache_served_fields of its head sh) as HTTP/1.1 lines,
- * made once and kept in e: each hit then copies one block. False when out of memory
- * (the caller writes them field by field). */
-static bool h1_fields(struct cache_entry *e, const struct hmsg *sh)
+ * made once and kept in e (and counted in the store's bytes): each hit then copies one
+ * block. False when out of memory (the caller writes them field by field). */
+static bool h1_fields(struct cache_store *st, struct cache_entry *e, const struct hmsg *sh)
 {
 	struct hmsg out;
 	size_t n = 0;
@@ -201,6 +201,7 @@ static bool h1_fields(struct cache_entry *e, const struct hmsg *sh)
 		return false;
 	e->h1_fields = p;
 	e->h1_fields_len = n;
+	cache_store_charge(st, e, n + 1);
 	for (unsigned i = 0; i < out.n_headers; i++) {
 		const struct h1_header *h = &out.headers[i];
 
@@ -245,7 +246,7 @@ static bool hcache_serve(struct loop *lp, struct hconn *x, struct cache_entry *e
 	} else {
 		http_head_begin(x, &w, sh->status, sh->reason);
 	}
-	if (!w.b && h1_fields(e, sh)) {
+	if (!w.b && h1_fields(x->cache->st, e, sh)) {
 		http_conn_out(x, e->h1_fields, e->h1_fields_len);
 	} else {
 		cache_served_fields(sh, &out);

@@ -189,6 +189,43 @@ static bool test_lru(void)
 	return true;
 }
 
+/* Bytes kept with an entry after it was stored (a hit's ready-made fields) count against
+ * the limit: the least recently used others go, never the entry itself, and its unlink
+ * takes them back. */
+static bool test_charge(void)
+{
+	struct cache_store st;
+	struct cache_entry *e;
+	size_t one;
+
+	cache_store_init(&st, 1 << 20, 1 << 20);
+	put_new(&st, "http://a/1", 1000, '1', 1);
+	one = st.stats.bytes;
+	cache_store_free(&st);
+	cache_store_init(&st, 3 * one + one / 2, 1 << 20);
+	put_new(&st, "http://a/1", 1000, '1', 1);
+	put_new(&st, "http://a/2", 1000, '2', 1);
+	put_new(&st, "http://a/3", 1000, '3', 1);
+	e = cache_store_get(&st, "http://a/3", 10, no_fields());
+	ASSERT_TRUE(e != NULL, "3 found");
+	cache_store_charge(&st, e, one / 4);
+	ASSERT_EQ(st.stats.bytes, 3 * one + one / 4, "counted, still within the limit");
+	ASSERT_EQ(st.stats.evictions, 0, "nothing evicted yet");
+	cache_store_charge(&st, e, one / 2);
+	ASSERT_EQ(st.stats.evictions, 1, "over the limit: one evicted");
+	ASSERT_TRUE(!present(&st, "http://a/1") && present(&st, "http://a/2"), "the least recently used went");
+	ASSERT_TRUE(st.stats.bytes <= st.max_bytes, "within the limit");
+	/* 2 was just used: 3, the charged one, is the least recently used and stays */
+	cache_store_charge(&st, e, 2 * one);
+	ASSERT_TRUE(!present(&st, "http://a/2"), "2 went too");
+	ASSERT_EQ(st.stats.objects, 1, "the charged entry itself stays");
+	cache_store_remove(&st, e);
+	ASSERT_EQ(st.stats.bytes, 0, "its unlink takes back all it was charged");
+	cache_entry_put(&st, e);
+	cache_store_free(&st);
+	return true;
+}
+
 /* A reader keeps its entry across eviction, replacement and purge; the bytes are freed
  * at its put (ASan: no use after free, no leak). */
 static bool test_refcounted_reads(void)
@@ -505,6 +542,7 @@ int main(void)
 	RUN(test_store_get);
 	RUN(test_vary_variants);
 	RUN(test_lru);
+	RUN(test_charge);
 	RUN(test_refcounted_reads);
 	RUN(test_purge_if);
 	RUN(test_limits);
