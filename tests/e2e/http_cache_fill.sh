@@ -62,13 +62,14 @@ say "ok: stored while the slow client still reads"
 stop_pid "$slow_pid" TERM 5
 
 # 3. two GETs of an object that takes ~4 s to come: one origin request. The second starts
-#    once the origin has the first (not after a fixed sleep); the 4 s are the room a loaded
-#    machine needs to start a curl (with 1 s, the fill once ended before the second came)
-bg c1 app curl -sS --max-time 20 -o "$TMP/c1.got" "$URL/twice.bin?size=500000&piece=50000&ms=400"
+#    once the origin has the first (not after a fixed sleep); the 4 s (40 pieces 100 ms
+#    apart, under the 300 ms that starts a resume) are the room a loaded machine needs to
+#    start a curl (with 1 s, the fill once ended before the second came)
+bg c1 app curl -sS --max-time 20 -o "$TMP/c1.got" "$URL/twice.bin?size=500000&piece=12500&ms=100"
 c1=$BG_PID
 seen_once() { [ "$(origin_count "$1")" = 1 ]; }
 wait_until 5 seen_once /twice.bin || die "the first GET of twice.bin did not reach the origin"
-in_app curl -sS --max-time 20 -o "$TMP/c2.got" "$URL/twice.bin?size=500000&piece=50000&ms=400" ||
+in_app curl -sS --max-time 20 -o "$TMP/c2.got" "$URL/twice.bin?size=500000&piece=12500&ms=100" ||
 	die "the second concurrent GET failed"
 wait "$c1" || die "the first concurrent GET failed"
 cmp -s "$TMP/c1.got" "$TMP/www/twice.bin" || die "the first client's twice.bin differs from the origin's"
@@ -107,7 +108,7 @@ say "ok: Range with If-Range answered from the store"
 
 # 5b. purged while it is being stored: the client reading it gets it whole, but a GET
 # after the purge goes to the origin (not following it), and it is not stored
-P="$URL/purge.bin?size=500000&piece=50000&ms=400"
+P="$URL/purge.bin?size=500000&piece=12500&ms=100"
 bg p1 app curl -sS --max-time 20 -o "$TMP/p1.got" "$P"
 p1=$BG_PID
 wait_until 5 seen_once /purge.bin || die "the first GET of purge.bin did not reach the origin"
