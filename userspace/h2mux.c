@@ -237,6 +237,15 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	struct h2mux_stream *st = h2mux_stream_at(MUX(ud), f->hd.stream_id);
 
 	(void)ng;
+	if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR && !MUX(ud)->goaway_code) {
+		size_t n = f->goaway.opaque_data_len < sizeof(MUX(ud)->goaway_why) - 1 ? f->goaway.opaque_data_len :
+			   sizeof(MUX(ud)->goaway_why) - 1;
+
+		MUX(ud)->goaway_code = f->goaway.error_code;
+		if (n)
+			memcpy(MUX(ud)->goaway_why, f->goaway.opaque_data, n);
+		MUX(ud)->goaway_why[n] = 0;
+	}
 	/* nghttp2 refuses streams over SETTINGS_MAX_CONCURRENT_STREAMS, owners theirs */
 	if (f->hd.type == NGHTTP2_RST_STREAM && f->rst_stream.error_code == NGHTTP2_REFUSED_STREAM && MUX(ud)->max_hl)
 		hit(MUX(ud), H2L_STREAMS);
@@ -364,6 +373,8 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	m->max_hl = m->max_fields = m->reset_burst = m->reset_rate = 0;
 	m->calm = false;
 	m->hits = cfg->hits;
+	m->goaway_code = 0;
+	m->goaway_why[0] = 0;
 	if (cfg->lim) {
 		m->max_hl = cfg->lim->max_header_list;
 		m->max_fields = cfg->lim->max_header_fields;

@@ -389,6 +389,7 @@ static bool test_finished(void)
 	ok &= pump(&c, &s);
 	ok &= ASSERT_EQ(s.goaways, 1, "the server heard GOAWAY");
 	ok &= ASSERT_TRUE(h2mux_finished(&c.m) && h2mux_finished(&s.m), "finished");
+	ok &= ASSERT_EQ(c.m.goaway_code, 0, "a NO_ERROR GOAWAY is not recorded as an error");
 	end_fini(&c);
 	end_fini(&s);
 	return ok;
@@ -434,6 +435,9 @@ static bool test_refuse(void)
 	ok &= ASSERT_TRUE(t->closed && t->code == NGHTTP2_REFUSED_STREAM, "the client's stream refused (code %u)",
 			  t->code);
 	ok &= ASSERT_TRUE(h2mux_finished(&s.m), "the server is finished");
+	/* what the owner logs when it closes the session */
+	ok &= ASSERT_EQ(s.m.goaway_code, NGHTTP2_ENHANCE_YOUR_CALM, "the GOAWAY sent is recorded");
+	ok &= ASSERT_TRUE(!strcmp(s.m.goaway_why, "overloaded"), "... with its reason (%s)", s.m.goaway_why);
 	end_fini(&c);
 	end_fini(&s);
 	return ok;
