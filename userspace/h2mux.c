@@ -499,7 +499,13 @@ bool h2mux_finished(const struct h2mux *m)
 
 bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms)
 {
-	if (!m->hblock_ms || now_ms() - m->hblock_ms < limit_ms)
+	uint64_t now = now_ms();
+
+	/* hblock_ms is the clock | 1 (0: none), so it can be 1 ms ahead of a reading in the
+	 * same (coarse, ~4 ms) tick: unchecked, now - hblock_ms wrapped to 2^64 - 1 and a
+	 * header block that had begun in this very tick was "stalled", ending a busy
+	 * session (GOAWAY ENHANCE_YOUR_CALM, every request on it reset) */
+	if (!m->hblock_ms || now < m->hblock_ms || now - m->hblock_ms < limit_ms)
 		return false;
 	m->hblock_ms = 0;
 	m->ng_err = NGHTTP2_ERR_PROTO;
