@@ -15,8 +15,7 @@
 # through nghttpx (h2load cannot present a client certificate): 10000 requests, 100
 # clients, 0 errors. Last, SIGTERM while a
 # request is in flight: it finishes byte-exact, then hermesd exits 0.
-# test: serial (10000 requests twice with h2load; through nghttpx one of its 100 client
-# connections errored once when it ran beside another test)
+# test: serial (10000 requests twice with h2load)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -166,7 +165,13 @@ ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://10.77.
 h2load_ok "$TMP/h2load.log" "over h2c"
 
 # ---- load over TLS: h2load (no client certificates) -> nghttpx on the client host, which
-# holds HTTP/2 over TLS 1.3 connections with a client certificate to the listener
+# holds HTTP/2 over TLS 1.3 connections with a client certificate to the listener. Still 0
+# errors: the 100 that errored under load (every request in flight on nghttpx's one
+# session, once in ~15 runs at load 10-15) were hermesd's, a GOAWAY(ENHANCE_YOUR_CALM) of
+# its "header block stalled" check, which a block begun in the same clock tick passed
+# (fixed in h2mux.c); nghttpx and h2load made none of their own in ~60 runs at load 10-16.
+# Should one fail again, the hermesd log names the GOAWAY it sent (our GOAWAY (...)) and
+# the limits line below which of its limits fired.
 nsenter --net="/run/netns/$NS_C" nghttpx --conf=/dev/null --frontend='127.0.0.1,3000;no-tls' \
 	--backend='10.77.1.2,15008;;tls;proto=h2;sni=server' --cacert="$TMP/pki/ca.crt" \
 	--client-private-key-file="$TMP/pki/client.key" --client-cert-file="$TMP/pki/client.crt" \
