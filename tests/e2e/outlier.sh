@@ -121,6 +121,10 @@ assert_eq 2 "$(peer_ok 10.77.1.3:15008)" "the first peer gets new flows again"
 assert_eq 0 "$(ejected tunnel_peer)" "no tunnel peer ejected now"
 
 web "http request after the ejection time"
+# (round robin: which endpoint the next request tries depends on how many went while it
+# was ejected, which the loop above no longer fixes; the second one reaches it if the
+# first did not)
+grep -q 'http endpoint 10\.77\.1\.3:80 is back' "$HERMESD_LOG" || web "a second http request after the ejection time"
 assert_file_match "$HERMESD_LOG" 'http endpoint 10\.77\.1\.3:80 is back' "the endpoint's return is logged"
 assert_eq 0 "$(ejected http_endpoint)" "no http endpoint ejected now"
 assert_match "$(hermesctl routes)" '10\.77\.1\.3:80,10\.77\.1\.2:80$' "hermesctl routes: the endpoint is in rotation again"
