@@ -169,7 +169,7 @@ h2load_ok "$TMP/h2load.log" "over h2c"
 # errors: the 100 that errored under load (every request in flight on nghttpx's one
 # session, 2 of 55 runs at load 7-16) were hermesd's, a GOAWAY(ENHANCE_YOUR_CALM) of its
 # "header block stalled" check, which a block begun in the same clock tick passed (fixed
-# in h2mux.c); since, none in 60 runs at load 10-17: nghttpx and h2load made no error of
+# in h2mux.c); since, none in 70 runs at load 9-17: nghttpx and h2load made no error of
 # their own.
 # Should one fail again, the hermesd log names the GOAWAY it sent (our GOAWAY (...)) and
 # the limits line below which of its limits fired.
