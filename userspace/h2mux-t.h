@@ -45,6 +45,10 @@ struct h2mux {
 	uint64_t hblock_ms;       /* when the peer's header block being received began (0: none):
 				   * no other frame may come until it ends (h2mux_head_stalled) */
 	uint64_t *hits;           /* [H2L_N] counters (NULL: none) */
+	/* the GOAWAY we sent with an error code, and nghttp2's reason in its debug data (its
+	 * own protocol errors end a session without a word to the owner otherwise) */
+	uint32_t goaway_code;
+	char goaway_why[64];
 };
 
 /* The stream user data of every nghttp2 stream: embedded in the owner's stream object,

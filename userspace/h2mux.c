@@ -237,6 +237,15 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	struct h2mux_stream *st = h2mux_stream_at(MUX(ud), f->hd.stream_id);
 
 	(void)ng;
+	if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR && !MUX(ud)->goaway_code) {
+		size_t n = f->goaway.opaque_data_len < sizeof(MUX(ud)->goaway_why) - 1 ? f->goaway.opaque_data_len :
+			   sizeof(MUX(ud)->goaway_why) - 1;
+
+		MUX(ud)->goaway_code = f->goaway.error_code;
+		if (n)
+			memcpy(MUX(ud)->goaway_why, f->goaway.opaque_data, n);
+		MUX(ud)->goaway_why[n] = 0;
+	}
 	/* nghttp2 refuses streams over SETTINGS_MAX_CONCURRENT_STREAMS, owners theirs */
 	if (f->hd.type == NGHTTP2_RST_STREAM && f->rst_stream.error_code == NGHTTP2_REFUSED_STREAM && MUX(ud)->max_hl)
 		hit(MUX(ud), H2L_STREAMS);
@@ -364,6 +373,8 @@ int h2mux_init(struct h2mux *m, const struct h2mux_cfg *cfg, const struct h2mux_
 	m->max_hl = m->max_fields = m->reset_burst = m->reset_rate = 0;
 	m->calm = false;
 	m->hits = cfg->hits;
+	m->goaway_code = 0;
+	m->goaway_why[0] = 0;
 	if (cfg->lim) {
 		m->max_hl = cfg->lim->max_header_list;
 		m->max_fields = cfg->lim->max_header_fields;
@@ -488,7 +499,13 @@ bool h2mux_finished(const struct h2mux *m)
 
 bool h2mux_head_stalled(struct h2mux *m, uint32_t limit_ms)
 {
-	if (!m->hblock_ms || now_ms() - m->hblock_ms < limit_ms)
+	uint64_t now = now_ms();
+
+	/* hblock_ms is the clock | 1 (0: none), so it can be 1 ms ahead of a reading in the
+	 * same (coarse, ~4 ms) tick: unchecked, now - hblock_ms wrapped to 2^64 - 1 and a
+	 * header block that had begun in this very tick was "stalled", ending a busy
+	 * session (GOAWAY ENHANCE_YOUR_CALM, every request on it reset) */
+	if (!m->hblock_ms || now < m->hblock_ms || now - m->hblock_ms < limit_ms)
 		return false;
 	m->hblock_ms = 0;
 	m->ng_err = NGHTTP2_ERR_PROTO;

@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "addr.h"
 #include "config.h"
 #include "ep.h"
@@ -389,7 +391,14 @@ static void sess_flush(struct sess *s)
 		life_hold(&s->life, 1);
 		return;
 	}
-	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
+	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s) && s->mux.goaway_code) {
+		char why[128];
+
+		/* our GOAWAY carried an error: said at info, with nghttp2's reason */
+		snprintf(why, sizeof(why), "our GOAWAY (%s%s%s)", nghttp2_http2_strerror(s->mux.goaway_code),
+			 *s->mux.goaway_why ? ": " : "", s->mux.goaway_why);
+		sess_close(s, -ECONNRESET, why); /* what the streams saw before: a reset */
+	} else if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
 		sess_close(s, 0, "both sides are done (GOAWAY)");
 	else if (s->close_when_sent)
 		sess_close(s, 0, "its flow ended");

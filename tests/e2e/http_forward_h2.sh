@@ -15,8 +15,7 @@
 # through nghttpx (h2load cannot present a client certificate): 10000 requests, 100
 # clients, 0 errors. Last, SIGTERM while a
 # request is in flight: it finishes byte-exact, then hermesd exits 0.
-# test: serial (10000 requests twice with h2load; through nghttpx one of its 100 client
-# connections errored once when it ran beside another test)
+# test: serial (10000 requests twice with h2load)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -162,23 +161,31 @@ h2load_ok() {
 		die "h2load $2: $(grep -E '^(requests|status codes)' "$1")"
 	fi
 }
-ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://10.77.1.2:15008/ >"$TMP/h2load.txt" 2>&1
-h2load_ok "$TMP/h2load.txt" "over h2c"
+ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://10.77.1.2:15008/ >"$TMP/h2load.log" 2>&1
+h2load_ok "$TMP/h2load.log" "over h2c"
 
 # ---- load over TLS: h2load (no client certificates) -> nghttpx on the client host, which
-# holds HTTP/2 over TLS 1.3 connections with a client certificate to the listener
+# holds HTTP/2 over TLS 1.3 connections with a client certificate to the listener. Still 0
+# errors: the 100 that errored under load (every request in flight on nghttpx's one
+# session, 2 of 55 runs at load 7-16) were hermesd's, a GOAWAY(ENHANCE_YOUR_CALM) of its
+# "header block stalled" check, which a block begun in the same clock tick passed (fixed
+# in h2mux.c); since, none in 70 runs at load 9-17: nghttpx and h2load made no error of
+# their own.
+# Should one fail again, the hermesd log names the GOAWAY it sent (our GOAWAY (...)) and
+# the limits line below which of its limits fired.
 nsenter --net="/run/netns/$NS_C" nghttpx --conf=/dev/null --frontend='127.0.0.1,3000;no-tls' \
 	--backend='10.77.1.2,15008;;tls;proto=h2;sni=server' --cacert="$TMP/pki/ca.crt" \
 	--client-private-key-file="$TMP/pki/client.key" --client-cert-file="$TMP/pki/client.crt" \
-	--workers=1 --no-via --no-ocsp --errorlog-file="$TMP/nghttpx.err" --log-level=WARN \
+	--workers=1 --no-via --no-ocsp --errorlog-file="$TMP/nghttpx-err.log" --log-level=WARN \
 	>"$TMP/nghttpx.log" 2>&1 </dev/null &
 NGX_PID=$!
 PIDS+=("$NGX_PID")
-wait_tcp "$NS_C" 127.0.0.1 3000 || { tail -n 20 "$TMP/nghttpx.log" "$TMP/nghttpx.err"; die "nghttpx did not listen on 127.0.0.1:3000"; }
+wait_tcp "$NS_C" 127.0.0.1 3000 || { tail -n 20 "$TMP/nghttpx.log" "$TMP/nghttpx-err.log"; die "nghttpx did not listen on 127.0.0.1:3000"; }
 sessions0=$(sstat hermes_tunnel_sessions_opened_total)
 tls0=$(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG")
-ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://127.0.0.1:3000/ >"$TMP/h2load-tls.txt" 2>&1
-h2load_ok "$TMP/h2load-tls.txt" "via nghttpx, TLS to hermesd"
+ns_c timeout 120 h2load -n 10000 -c 100 -H ':authority: 10.77.1.3' http://127.0.0.1:3000/ >"$TMP/h2load-tls.log" 2>&1
+say "http2 limits: $(nsenter --net="/run/netns/$NS_S" curl -s --max-time 3 "http://$S_ADMIN/stats" | grep '^hermes_http2_limits_total' | tr '\n' ' ')"
+h2load_ok "$TMP/h2load-tls.log" "via nghttpx, TLS to hermesd"
 sessions=$(($(sstat hermes_tunnel_sessions_opened_total) - sessions0))
 assert_le 4 "$sessions" "nghttpx multiplexed 100 clients on at most 4 sessions"
 assert_eq "$sessions" "$(($(grep -c 'TLS 1.3 up (h2), peer client' "$S_LOG") - tls0))" \

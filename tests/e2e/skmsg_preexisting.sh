@@ -14,7 +14,8 @@ bg slowsrv s "$PY" "$TESTBIN/hnet.py" serve-slow 10.77.1.2 9400 --bytes 8388608 
 wait_until 10 test -e "$TMP/slow.ready" || die "slow server did not start"
 bg longflow app "$PY" "$TESTBIN/hnet.py" recv 10.77.1.2 9400 --expect 8388608 --timeout 30
 LONG_PID=$BG_PID
-sleep 0.5
+# established before hermesd starts (a fixed 0.5 s let a loaded machine connect it after)
+wait_until 10 grep -q '^connected' "$TMP/longflow.log" || die "the long flow did not connect: $(cat "$TMP/longflow.log")"
 
 start_hermesd --sk-msg on
 policy_add 10.77.1.0/24 proxy

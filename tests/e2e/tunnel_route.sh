@@ -101,10 +101,11 @@ assert_match "$(ns_c "$PY" "$TESTBIN/connectc.py" 10.77.1.2 15008 'CONNECT 10.77
 	"a CONNECT with no identity -> 403"
 assert_eq "$before" "$(wc -l <"$NGINX_ACCESS_LOG")" "nothing refused reached nginx"
 
-# 10.77.1.2:8080 is tunneled by policy but no route covers it: reset, not a hang
+# 10.77.1.2:8080 is tunneled by policy but no route covers it: reset, not a hang (the
+# reset's exit code, not curl's deadline 28, is the proof; the time is printed, not checked)
 curl_app http://10.77.1.2:8080/
-# the reset can land before curl has seen its connect complete (7) or after (52, 56)
-case $CURL_RC in 7 | 52 | 56) ;; *) die "no route: expected a reset (curl 7, 52 or 56), got $CURL_RC" ;; esac
+# the reset can land before curl has seen its connect complete (7), while it sends its
+# request (55: seen once on a loaded machine) or after (52, 56)
+case $CURL_RC in 7 | 52 | 55 | 56) ;; *) die "no route: expected a reset (curl 7, 52, 55 or 56), got $CURL_RC" ;; esac
 grep -q 'no route for 10.77.1.2:8080' "$HERMESD_LOG" || die "hermesd did not log the missing route"
-assert_le 2000 "$CURL_MS" "no route: the client is reset at once"
 pass "tunnel action: CONNECT to the route's peer, failover, identity at the ingress"

@@ -634,8 +634,10 @@ static bool test_bad(const struct bad_case *bc)
 
 /* Nesting (the top-level mapping is the first level): 64 levels reach the schema's own
  * message, 65 the depth limit's (-E2BIG, as every limit of the file), and a
- * 100,000-deep file is refused at once (libyaml's scanner costs the square of the
- * depth: 2 s at 20,000 before the limit). */
+ * 100,000-deep file is refused at its 65th level, where the event pass stops (libyaml's
+ * scanner costs the square of the depth: 2 s at 20,000 before the limit). That mark in
+ * the message bounds the work done; the time is printed, not checked (a timed check
+ * fails on a loaded machine). */
 static bool test_depth(void)
 {
 	static char text[6 + 2 * 100000 + 2];
@@ -664,9 +666,10 @@ static bool test_depth(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ok &= ASSERT_EQ(config_load_mem("deep.yaml", text, n, &cfg, err, sizeof(err)), -E2BIG, "100000 levels");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ok &= ASSERT_HAS(err, "nested more than 64 levels", "100000 levels: the depth message");
-	ok &= ASSERT_TRUE((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500,
-			  "100000 levels refused within 0.5 s");
+	ok &= ASSERT_HAS(err, "deep.yaml:1:70: YAML nested more than 64 levels deep",
+			 "100000 levels: refused at the 65th level, not at the file's end");
+	printf("# 100000 levels refused in %ld ms\n",
+	       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return ok;
 }
 

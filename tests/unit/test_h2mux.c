@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "config-t.h"
@@ -389,6 +390,7 @@ static bool test_finished(void)
 	ok &= pump(&c, &s);
 	ok &= ASSERT_EQ(s.goaways, 1, "the server heard GOAWAY");
 	ok &= ASSERT_TRUE(h2mux_finished(&c.m) && h2mux_finished(&s.m), "finished");
+	ok &= ASSERT_EQ(c.m.goaway_code, 0, "a NO_ERROR GOAWAY is not recorded as an error");
 	end_fini(&c);
 	end_fini(&s);
 	return ok;
@@ -434,6 +436,9 @@ static bool test_refuse(void)
 	ok &= ASSERT_TRUE(t->closed && t->code == NGHTTP2_REFUSED_STREAM, "the client's stream refused (code %u)",
 			  t->code);
 	ok &= ASSERT_TRUE(h2mux_finished(&s.m), "the server is finished");
+	/* what the owner logs when it closes the session */
+	ok &= ASSERT_EQ(s.m.goaway_code, NGHTTP2_ENHANCE_YOUR_CALM, "the GOAWAY sent is recorded");
+	ok &= ASSERT_TRUE(!strcmp(s.m.goaway_why, "overloaded"), "... with its reason (%s)", s.m.goaway_why);
 	end_fini(&c);
 	end_fini(&s);
 	return ok;
@@ -491,6 +496,36 @@ static bool test_header_limits(void)
 	return ok;
 }
 
+/* A header block left open is "stalled" only once the limit has passed since it began.
+ * hblock_ms is the coarse clock | 1, up to 1 ms ahead of a reading in the same tick:
+ * that once wrapped to 2^64 - 1 ms and ended a busy session (ENHANCE_YOUR_CALM, every
+ * request on it reset; http_forward_h2 under load). */
+static bool test_head_stalled(void)
+{
+	struct end s;
+	struct timespec ts;
+	uint64_t now;
+	bool ok = end_init(&s, &server_cfg);
+
+	if (!ok)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	s.m.hblock_ms = (now + 1) | 1; /* begun in this tick, as the clock | 1 sets it */
+	ok &= ASSERT_TRUE(!h2mux_head_stalled(&s.m, 10000), "a block begun in this tick is not stalled");
+	ok &= ASSERT_EQ(s.m.ng_err, 0, "the session goes on");
+	s.m.hblock_ms = 0;
+	ok &= ASSERT_TRUE(!h2mux_head_stalled(&s.m, 10000), "no block open: not stalled");
+	s.m.hblock_ms = (now - 20000) | 1;
+	ok &= ASSERT_TRUE(h2mux_head_stalled(&s.m, 10000), "a block open for 20 s of 10 is stalled");
+	ok &= ASSERT_TRUE(s.m.ng_err != 0, "the session failed");
+	ok &= ASSERT_EQ(h2mux_produce(&s.m), 0, "produce");
+	ok &= ASSERT_TRUE(h2mux_finished(&s.m), "its GOAWAY out, the session is finished");
+	ok &= ASSERT_EQ(s.m.goaway_code, NGHTTP2_ENHANCE_YOUR_CALM, "GOAWAY(ENHANCE_YOUR_CALM) recorded");
+	end_fini(&s);
+	return ok;
+}
+
 int main(void)
 {
 	RUN(test_exchange);
@@ -501,5 +536,6 @@ int main(void)
 	RUN(test_finished);
 	RUN(test_refuse);
 	RUN(test_header_limits);
+	RUN(test_head_stalled);
 	return check_summary("test_h2mux");
 }
