@@ -28,6 +28,7 @@
 #include "cache_key.h"
 #include "cache_policy.h"
 #include "cache_store.h"
+#include "cache_text.h"
 #include "hcache-int.h"
 #include "h2x.h"
 #include "exch.h"
@@ -653,24 +654,6 @@ static void hcache_invalidate(struct loop *lp, struct hconn *x, const struct hms
 	hcache_sync(lp);
 }
 
-/* The head to store: resp's status and kept fields as HTTP/1.1 text, a Date added when
- * the origin sent none (RFC 9110 6.6.1), into b. 0 or -ENOMEM. */
-static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64_t now, struct hbuf *b)
-{
-	struct hmsg kept;
-	struct hmsg_w w = { .b = b };
-	char date[30];
-
-	cache_stored_fields(resp, cc, &kept);
-	hmsg_w_status(&w, resp->status, resp->reason);
-	for (unsigned i = 0; i < kept.n_headers; i++)
-		hmsg_w_field(&w, kept.headers[i].name.p, kept.headers[i].name.len, kept.headers[i].value.p,
-			     kept.headers[i].value.len);
-	if (!h1_find(resp->headers, resp->n_headers, "date") && cache_date_fmt(now, date) > 0)
-		hmsg_w_field(&w, "Date", 4, date, 29);
-	return hmsg_w_end(&w);
-}
-
 /* c->stale freshened by resp, a 304 or a HEAD's 200 that selects it (RFC 9111 4.3.4,
  * 4.3.5): its fields updated by resp's (not Content-Length), its freshness from now; the
  * new entry replaces it in the store, *fresh the caller's reference. 0, -ESRCH (resp
@@ -704,7 +687,7 @@ static int freshen(struct hcache_req *c, const struct hmsg *resp, struct cache_e
 	m->t = (struct cache_times){ .request_time = c->req_time, .response_time = wall_s() };
 	m->initial_age = cache_initial_age(resp, &m->t);
 	m->lifetime = cache_lifetime(&c->cf, &merged, &cc, &m->t);
-	err = stored_text(&merged, &cc, m->t.response_time, &head);
+	err = cache_stored_text(&merged, &cc, m->t.response_time, &head);
 	if (!err)
 		err = cache_store_refresh(c->st, c->stale, head.p, head.len, m, fresh);
 	buf_free(head.p, head.cap);
@@ -789,7 +772,7 @@ void hcache_resp_head(struct loop *lp, struct hconn *x, const struct hmsg *resp)
 		return;
 	nl = cache_vary_names(resp, names, sizeof(names));
 	vl = nl < 0 ? nl : cache_vary_key(names, (size_t)nl, &rq, vkey, sizeof(vkey));
-	if (vl < 0 || stored_text(resp, &cc, m.t.response_time, &head)) {
+	if (vl < 0 || cache_stored_text(resp, &cc, m.t.response_time, &head)) {
 		buf_free(head.p, head.cap);
 		return;
 	}

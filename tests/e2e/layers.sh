@@ -22,7 +22,7 @@ GROUPS_SPEC='flow=conn,tunnel,splice,kpath
 admin=admin,admin_metrics
 sess=sess,sess_accept,sess_client,sess_h1,sess_h2,sess_h2cb,sess_h2rx,sess_h2pool
 http=http,hreq,exch,exch_resp,hup,h2up,h2up_conn,h2dn,hcache,hfill,hdisk,hdisk_worker
-cache=cache_policy,cache_key,cache_store
+cache=cache_policy,cache_key,cache_store,cache_text
 config=config,cfg_parse,cfg_net,cfg_tunnel,cfg_http,config_print,config_reload'
 
 PROBLEMS=()

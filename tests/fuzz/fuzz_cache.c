@@ -32,6 +32,7 @@
 #include "cache_key.h"
 #include "cache_policy.h"
 #include "cache_store.h"
+#include "cache_text.h"
 #include "fuzz.h"
 #include "hmsg.h"
 #include "http1.h"
@@ -71,23 +72,6 @@ static void check_raw(const uint8_t *p, size_t n)
 		if (r == 1)
 			CHECK(first >= 0 && first <= last && last < len);
 	}
-}
-
-/* hcache.c's stored_text: the kept fields, a Date when the origin sent none. */
-static int stored_text(const struct hmsg *resp, const struct cache_cc *cc, int64_t now, struct hbuf *b)
-{
-	struct hmsg kept;
-	struct hmsg_w w = { .b = b };
-	char date[30];
-
-	cache_stored_fields(resp, cc, &kept);
-	hmsg_w_status(&w, resp->status, resp->reason);
-	for (unsigned i = 0; i < kept.n_headers; i++)
-		hmsg_w_field(&w, kept.headers[i].name.p, kept.headers[i].name.len, kept.headers[i].value.p,
-			     kept.headers[i].value.len);
-	if (!h1_find(resp->headers, resp->n_headers, "date") && cache_date_fmt(now, date) > 0)
-		hmsg_w_field(&w, "Date", 4, date, 29);
-	return hmsg_w_end(&w);
 }
 
 static void check_key(const struct hmsg *req, bool tls, const char *key, int kl)
@@ -146,7 +130,7 @@ static void check_304(const struct cache_conf *cf, const struct hmsg *req, struc
 	m.initial_age = cache_initial_age(r304, &m.t);
 	m.lifetime = cache_lifetime(cf, &merged, &cc, &m.t);
 	CHECK(m.initial_age >= 0 && m.lifetime >= 0);
-	CHECK(!stored_text(&merged, &cc, now, &head));
+	CHECK(!cache_stored_text(&merged, &cc, now, &head));
 	r = cache_store_refresh(&store, e, head.p, head.len, &m, &fresh);
 	if (!r) {
 		struct cache_entry *g = cache_store_get(&store, key, (size_t)kl, req);
@@ -229,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vl = nl < 0 ? nl : cache_vary_key(names, (size_t)nl, &req, vkey, sizeof(vkey));
 	if (vl < 0)
 		return 0;
-	CHECK(!stored_text(&resp, &cc, m.t.response_time, &head));
+	CHECK(!cache_stored_text(&resp, &cc, m.t.response_time, &head));
 	e = cache_entry_new(&store, key, (size_t)kl, names, (size_t)nl, vkey, (size_t)vl, head.p, head.len, &m);
 	if (!e) {
 		buf_free(head.p, head.cap);

@@ -31,7 +31,7 @@ sources_of() {
 	h2x) echo userspace/h2x.c userspace/hmsg.c userspace/buf.c userspace/http1.c -lnghttp2 ;;
 	capsule) echo userspace/capsule.c userspace/masque.c userspace/http1.c ;;
 	tunnel) echo userspace/h2mux.c userspace/buf.c userspace/http1.c userspace/addr.c -lnghttp2 ;;
-	cache) echo userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c userspace/http1.c \
+	cache) echo userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c userspace/cache_text.c userspace/http1.c \
 		userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
 	cdisk) echo userspace/cache_disk.c userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c \
 		userspace/http1.c userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
