@@ -232,7 +232,7 @@ $(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) 
 # test_etcd links the etcd client (its pure parts are tested) and the source's state file
 # header, with libcurl, jansson, OpenSSL (base64) and the config loader etcd_src.c uses
 # (and test_etcd_merge the merge of shared documents, etcd_merge.c)
-ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_merge.o etcd_status.o)
+ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_state.o etcd_merge.o etcd_status.o)
 $(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) \
 	$(UNIT_OBJS) $(ETCD_OBJS)
 	$(call msg,LD,$@)
