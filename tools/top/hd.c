@@ -14,7 +14,7 @@
 #include "util.h"
 
 /* Prometheus text format: "name{labels} value" lines, '#' comments. */
-static void prom_parse(const char *text, struct hd_stats *st)
+void hd_parse_stats(const char *text, struct hd_stats *st)
 {
 	const char *line = text;
 
@@ -261,7 +261,7 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 }
 
 /* {"flows":[{...}, ...]} -> array. -1 on malformed input (nothing returned). */
-static int hd_parse_flows(const char *text, struct hd_flow **out, size_t *n_out)
+int hd_parse_flows(const char *text, struct hd_flow **out, size_t *n_out)
 {
 	struct jp j = { .p = text };
 	struct hd_flow *v = NULL;
@@ -346,7 +346,7 @@ void hd_fetch(const struct admin_client *ac, struct hd_view *hd)
 		return;
 	hd->reachable = true;
 	if (a.status == 200)
-		prom_parse(a.body, &hd->st);
+		hd_parse_stats(a.body, &hd->st);
 	else
 		snprintf(hd->detail, sizeof(hd->detail), "GET /stats: HTTP %d", a.status);
 	free(a.buf);
