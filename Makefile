@@ -374,12 +374,12 @@ soak: deps
 	$(Q)BUILD=$(BUILD) $(if $(SOAK_SECONDS),SOAK_SECONDS=$(SOAK_SECONDS)) tests/soak/soak.sh
 
 # make lint [V=1] [LINT_TOOL=cppcheck|clang-tidy]: the static analysis (tools/lint.sh): cppcheck and
-# clang-tidy over userspace/, tools/ and bpf/ with the settings in .clang-tidy and tools/lint/,
-# given this Makefile's -std, -D and -I; exit 1 on any finding. Needs the skeletons (the BPF
-# build), not the rest of the build. About 5 minutes on 2 cores, nearly all clang-tidy's analyzer.
+# clang-tidy over userspace/, tools/, bpf/ and the tests' C (tests/unit, fuzz, bin, bpf) with the
+# settings in .clang-tidy and tools/lint/, given this Makefile's -std, -D and -I; exit 1 on any
+# finding. Needs the skeletons (the BPF build, the tests' too), not the rest of the build. About 5 minutes on 2 cores, nearly all clang-tidy's analyzer.
 # LINT_TIDY_CHECKS='-clang-analyzer-*' make lint: the quick pass without the analyzer (about 10 s).
 .PHONY: lint
-lint: $(SKELS) $(BUILD)/hermes-build.h
+lint: $(SKELS) $(TEST_SKELS) $(BUILD)/hermes-build.h
 	$(Q)BUILD=$(BUILD) V=$(V) LINT_CFLAGS='$(filter -std=% -D% -I%,$(CFLAGS))' \
 		LINT_BPF_CFLAGS='$(filter-out -W%,$(BPF_CFLAGS))' tools/lint.sh $(LINT_TOOL)
 

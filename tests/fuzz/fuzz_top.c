@@ -16,8 +16,8 @@
 
 #include "cli.h"
 #include "fuzz.h"
-#include "hd.h"
-#include "util.h"
+#include "top/hd.h"
+#include "top/util.h"
 
 const char cli_prog[] = "fuzz_top"; /* cli.c's messages name their program */
 

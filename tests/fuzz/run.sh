@@ -36,7 +36,7 @@ sources_of() {
 	cdisk) echo userspace/cache_disk.c userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c \
 		userspace/http1.c userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
 	etcdstate) echo userspace/etcd_state.c ;;
-	top) echo -Itools -Itools/top tools/cli.c tools/top/hd.c tools/top/util.c userspace/addr.c userspace/policy.c userspace/log.c -lbpf ;;
+	top) echo -Itools tools/cli.c tools/top/hd.c tools/top/util.c userspace/addr.c userspace/policy.c userspace/log.c -lbpf ;;
 	etcd) echo userspace/etcd.c userspace/etcd_merge.c $(pkg-config --libs libcurl jansson yaml-0.1) -lcrypto ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/cfg_tunnel.c userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c \
