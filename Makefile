@@ -162,6 +162,7 @@ $(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 $(BUILD)/obj/tools/%.o: CFLAGS += -Itools
 $(BUILD)/obj/tests/unit/test_top_%.o: CFLAGS += -Itools
 $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/tools/top/util.o
+$(BUILD)/tests/test_top_hd: $(BUILD)/obj/tools/top/hd.o $(BUILD)/obj/tools/top/util.o $(BUILD)/obj/tools/cli.o
 
 # Unit tests link the shared library code, the config loader (config.c and its modules:
 # the key-table walker, the sections' tables, print, reload) and the http action's pure

@@ -8,7 +8,8 @@
  * Invariants: admin_answer_parse gives 0 or -1, a body inside the answer and ending at
  * its end; /flows gives 0 with flows whose strings end inside their fields, or -1 with
  * nothing; what it read, written back as hermesd writes /flows (addresses as hermes-top
- * shows them), reads back the same; the same for /stats' counters; after hermes-top's
+ * shows them), reads back the same; the same for /stats' counters, and each counter's
+ * value is read from its own line (the lines one at a time read the same); after hermes-top's
  * sort, hd_find finds every flow by its cookie; a UDP flow's row fields format. */
 #include <stdint.h>
 #include <stdio.h>
@@ -151,12 +152,25 @@ static void check_flows(const char *body)
 	free(v);
 }
 
+static bool stats_eq(const struct hd_stats *a, const struct hd_stats *b)
+{
+	return a->has_retries == b->has_retries && a->has_active == b->has_active && a->has_flows == b->has_flows &&
+	       a->retries == b->retries && a->active == b->active && a->flows_uring == b->flows_uring &&
+	       a->flows_splice == b->flows_splice;
+}
+
 static void check_stats(const char *body)
 {
-	struct hd_stats st = { 0 }, st2 = { 0 };
-	char text[512];
+	struct hd_stats st = { 0 }, st2 = { 0 }, st_lines = { 0 };
+	char text[512], *copy = strdup(body), *line, *save = NULL;
 
 	hd_parse_stats(body, &st);
+	/* each line's value is its own: the lines read one at a time give the same */
+	CHECK(copy);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		hd_parse_stats(line, &st_lines);
+	free(copy);
+	CHECK(stats_eq(&st, &st_lines));
 	CHECK(st.has_flows || (!st.flows_uring && !st.flows_splice));
 	snprintf(text, sizeof(text), "# HELP hermes_x a comment\n%s%llu\n%s%llu\n%s%llu\n%s%llu\n",
 		 st.has_retries ? "hermes_upstream_connect_retries_total " : "other_a ",
@@ -167,9 +181,7 @@ static void check_stats(const char *body)
 		 st.has_flows ? "hermes_flows_total{engine=\"splice\"} " : "other_d ",
 		 (unsigned long long)st.flows_splice);
 	hd_parse_stats(text, &st2);
-	CHECK(st.has_retries == st2.has_retries && st.has_active == st2.has_active && st.has_flows == st2.has_flows);
-	CHECK(st.retries == st2.retries && st.active == st2.active && st.flows_uring == st2.flows_uring &&
-	      st.flows_splice == st2.flows_splice);
+	CHECK(stats_eq(&st, &st2));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

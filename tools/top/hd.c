@@ -27,7 +27,9 @@ void hd_parse_stats(const char *text, struct hd_stats *st)
 		if (*line == '#' || eol == line)
 			goto next;
 		sp = memrchr(line, ' ', (size_t)(eol - line));
-		if (!sp)
+		/* a counter's digits right after the space: strtoull would skip white space
+		 * into the next lines, or take a sign */
+		if (!sp || !isdigit((unsigned char)sp[1]))
 			goto next;
 		v = strtoull(sp + 1, NULL, 10);
 		brace = memchr(line, '{', (size_t)(sp - line));
