@@ -10,7 +10,9 @@
 # HTTP cache's rules, keys and store: a request and an origin's response stored, found
 # and served), cdisk (the cache's disk files as read at start and on a hit), etcd (the
 # etcd gateway's watch stream, base64, and the merge of a node's YAML documents), overlay
-# (hermesctl's overlay file: parsed, compiled, each document checked).
+# (hermesctl's overlay file: parsed, compiled, each document checked), etcdstate (the etcd
+# state file's first line, read at a start without etcd), top (hermes-top's readers of the
+# admin port: an answer's head, /stats' Prometheus text, /flows' JSON).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
