@@ -162,6 +162,7 @@ $(BUILD)/hermes-top: $(TOP_OBJS) $(BUILD)/obj/tools/cli.o $(LIB_OBJS)
 $(BUILD)/obj/tools/%.o: CFLAGS += -Itools
 $(BUILD)/obj/tests/unit/test_top_%.o: CFLAGS += -Itools
 $(BUILD)/tests/test_top_filter: $(BUILD)/obj/tools/top/filter.o $(BUILD)/obj/tools/top/util.o
+$(BUILD)/tests/test_top_hd: $(BUILD)/obj/tools/top/hd.o $(BUILD)/obj/tools/top/util.o $(BUILD)/obj/tools/cli.o
 
 # Unit tests link the shared library code, the config loader (config.c and its modules:
 # the key-table walker, the sections' tables, print, reload) and the http action's pure
@@ -232,7 +233,7 @@ $(BUILD)/tests/test_capsule: $(BUILD)/obj/tests/unit/test_capsule.o $(LIB_OBJS) 
 # test_etcd links the etcd client (its pure parts are tested) and the source's state file
 # header, with libcurl, jansson, OpenSSL (base64) and the config loader etcd_src.c uses
 # (and test_etcd_merge the merge of shared documents, etcd_merge.c)
-ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_merge.o etcd_status.o)
+ETCD_OBJS := $(addprefix $(BUILD)/obj/userspace/,etcd.o etcd_src.o etcd_state.o etcd_merge.o etcd_status.o)
 $(BUILD)/tests/test_etcd $(BUILD)/tests/test_etcd_merge: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS) \
 	$(UNIT_OBJS) $(ETCD_OBJS)
 	$(call msg,LD,$@)
@@ -374,12 +375,12 @@ soak: deps
 	$(Q)BUILD=$(BUILD) $(if $(SOAK_SECONDS),SOAK_SECONDS=$(SOAK_SECONDS)) tests/soak/soak.sh
 
 # make lint [V=1] [LINT_TOOL=cppcheck|clang-tidy]: the static analysis (tools/lint.sh): cppcheck and
-# clang-tidy over userspace/, tools/ and bpf/ with the settings in .clang-tidy and tools/lint/,
-# given this Makefile's -std, -D and -I; exit 1 on any finding. Needs the skeletons (the BPF
-# build), not the rest of the build. About 5 minutes on 2 cores, nearly all clang-tidy's analyzer.
+# clang-tidy over userspace/, tools/, bpf/ and the tests' C (tests/unit, fuzz, bin, bpf) with the
+# settings in .clang-tidy and tools/lint/, given this Makefile's -std, -D and -I; exit 1 on any
+# finding. Needs the skeletons (the BPF build, the tests' too), not the rest of the build. About 5 minutes on 2 cores, nearly all clang-tidy's analyzer.
 # LINT_TIDY_CHECKS='-clang-analyzer-*' make lint: the quick pass without the analyzer (about 10 s).
 .PHONY: lint
-lint: $(SKELS) $(BUILD)/hermes-build.h
+lint: $(SKELS) $(TEST_SKELS) $(BUILD)/hermes-build.h
 	$(Q)BUILD=$(BUILD) V=$(V) LINT_CFLAGS='$(filter -std=% -D% -I%,$(CFLAGS))' \
 		LINT_BPF_CFLAGS='$(filter-out -W%,$(BPF_CFLAGS))' tools/lint.sh $(LINT_TOOL)
 

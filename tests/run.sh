@@ -335,7 +335,8 @@ SPLICE_TESTS="e2e/proxy_http e2e/proxy_ipv6 e2e/bulk_1gib e2e/half_close e2e/con
 # fuzz smoke runs (their builds have ASan+UBSan already: once), one per target
 # tests/fuzz/fuzz_NAME.c: the HTTP/1.1 parser, the config loader, the h1<->h2 translation,
 # the tunnel listener's request parsing, CONNECT-UDP, the HTTP cache (rules and store, its
-# disk files), etcd's answers and documents. Each is one process fuzzing for a
+# disk files), etcd's answers and documents, the etcd state file's first line, hermes-top's
+# readers of the admin port. Each is one process fuzzing for a
 # fixed time on one core: they run side by side, one per core (FUZZ_JOBS), each as long
 # as alone, in a fraction of the wall time, and nothing else runs beside them (a fuzz
 # target sharing its core would try fewer inputs in its fixed time).

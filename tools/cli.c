@@ -95,14 +95,23 @@ static int answer_reserve(struct admin_answer *a, size_t *cap, size_t more)
 	return 0;
 }
 
-/* Whether the head is in and Content-Length bytes of body after it: hermesd closes
- * after answering, but there is no need to wait for that. */
-static bool answer_complete(const struct admin_answer *a)
+bool admin_answer_complete(const struct admin_answer *a)
 {
 	const char *hdr_end = strstr(a->buf, "\r\n\r\n"), *cl;
 
 	return hdr_end && (cl = strcasestr(a->buf, "\r\nContent-Length:")) && cl < hdr_end &&
 	       a->len >= (size_t)(hdr_end + 4 - a->buf) + strtoull(cl + 17, NULL, 10);
+}
+
+int admin_answer_parse(struct admin_answer *a)
+{
+	const char *hdr_end;
+
+	if (sscanf(a->buf, "HTTP/1.%*d %d", &a->status) != 1 || !(hdr_end = strstr(a->buf, "\r\n\r\n")))
+		return -1;
+	a->body = (char *)hdr_end + 4;
+	a->body_len = a->len - (size_t)(a->body - a->buf);
+	return 0;
 }
 
 int admin_get(const struct admin_client *ac, const char *path, struct admin_answer *ans, char *err, size_t errlen)
@@ -115,7 +124,6 @@ int admin_request(const struct admin_client *ac, const char *method, const char 
 {
 	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_MS / 1000, .tv_usec = (ADMIN_TIMEOUT_MS % 1000) * 1000 };
 	char req[4096], to[300] = "";
-	const char *hdr_end;
 	size_t cap = 0;
 	int fd, n;
 
@@ -164,7 +172,7 @@ int admin_request(const struct admin_client *ac, const char *method, const char 
 			break;
 		ans->len += (size_t)r;
 		ans->buf[ans->len] = 0;
-		if (answer_complete(ans))
+		if (admin_answer_complete(ans))
 			break;
 	}
 	close(fd);
@@ -173,12 +181,10 @@ int admin_request(const struct admin_client *ac, const char *method, const char 
 		snprintf(err, errlen, "connection closed without an answer");
 		goto fail;
 	}
-	if (sscanf(ans->buf, "HTTP/1.%*d %d", &ans->status) != 1 || !(hdr_end = strstr(ans->buf, "\r\n\r\n"))) {
+	if (admin_answer_parse(ans)) {
 		snprintf(err, errlen, "not an HTTP answer%s", to);
 		goto fail;
 	}
-	ans->body = (char *)hdr_end + 4;
-	ans->body_len = ans->len - (size_t)(ans->body - ans->buf);
 	return 0;
 fail:
 	if (fd >= 0)

@@ -51,6 +51,14 @@ struct admin_answer {
 	size_t body_len;
 };
 
+/* Whether buf (NUL-terminated at len) holds the head and Content-Length bytes of body
+ * after it: hermesd closes after answering, but there is no need to wait for that. */
+bool admin_answer_complete(const struct admin_answer *a);
+/* Reads the status and finds the body of the answer in buf (NUL-terminated at len): 0,
+ * or -1 when it is not HTTP. Whatever answers on the admin port, hermesd or not, gets
+ * here (tests/fuzz/fuzz_top.c). */
+int admin_answer_parse(struct admin_answer *a);
+
 /* The checks every program makes of --pin-root and --admin (parses ac->addr into
  * ac->sa); EXIT_OK or the usage error's EXIT_USAGE. */
 int cli_check_options(const char *pin_root, struct admin_client *ac);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # lint.sh: the static analysis of Hermes' C code (make lint): cppcheck and clang-tidy over
-# userspace/, tools/ and bpf/, with the project's settings (.clang-tidy,
-# tools/lint/cppcheck.supp, tools/lint/cppcheck.h). Exits 1 on any finding, 2 when a tool
-# is missing or fails to run. Quiet by default (a line per finding, then one summary line);
+# userspace/, tools/, bpf/ and the tests' C (tests/unit, fuzz, bin, bpf), with the project's
+# settings (.clang-tidy, tools/lint/cppcheck.supp, tools/lint/cppcheck.h). Exits 1 on any
+# finding, 2 when a tool is missing or fails to run. Quiet by default (a line per finding,
+# then one summary line);
 # V=1 also prints each tool's commands, and clang-tidy's notes (the analyzer's path to a
 # finding) and code.
 #   tools/lint.sh                   both tools over everything
@@ -47,7 +48,9 @@ for a in "$@"; do
 done
 [ ${#tools[@]} -gt 0 ] || tools=(cppcheck clang-tidy)
 if [ ${#files[@]} -eq 0 ]; then
-	files=(userspace/*.c tools/*.c tools/ctl/*.c tools/top/*.c tools/bench/*.c bpf/*.bpf.c)
+	# the tests' C too: a bug in a test can hide one in the product
+	files=(userspace/*.c tools/*.c tools/ctl/*.c tools/top/*.c tools/bench/*.c bpf/*.bpf.c
+		tests/unit/*.c tests/fuzz/*.c tests/bin/*.c tests/bpf/*.bpf.c)
 fi
 mkdir -p "$OUT" || exit 2
 

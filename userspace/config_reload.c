@@ -109,8 +109,11 @@ static void merge_visit(const struct cfgp_key *k, const char *qname, void *arg)
 void config_reload_merge(const struct hermes_config *running, struct hermes_config *next,
 			 struct cfg_reload_report *report)
 {
-	struct merge_arg m = { running, next, report };
+	struct merge_arg m;
 
+	/* cleared before its pointer is kept: cppcheck's whole-program check took the kept
+	 * pointer for a read of a caller's uninitialized report */
 	memset(report, 0, sizeof(*report));
+	m = (struct merge_arg){ running, next, report };
 	visit_keys(merge_visit, &m);
 }

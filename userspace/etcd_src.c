@@ -27,6 +27,7 @@
 #include "etcd.h"
 #include "etcd_merge.h"
 #include "etcd_src.h"
+#include "etcd_state.h"
 #include "etcd_status.h"
 #include "log.h"
 #include "thread.h"
@@ -77,28 +78,6 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void etcd_src_state_header(char *line, size_t len, const char *key, int64_t rev)
-{
-	snprintf(line, len, "# hermes etcd state: key %s revision %" PRId64 "\n", key, rev);
-}
-
-int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *rev)
-{
-	static const char head[] = "# hermes etcd state: key ";
-	const char *k = line + sizeof(head) - 1, *sp;
-	char *end;
-
-	if (strncmp(line, head, sizeof(head) - 1) || !(sp = strchr(k, ' ')) || strncmp(sp, " revision ", 10) ||
-	    (size_t)(sp - k) >= keylen)
-		return -EINVAL;
-	*rev = strtoll(sp + 10, &end, 10);
-	if (end == sp + 10 || (*end && *end != '\n'))
-		return -EINVAL;
-	memcpy(key, k, (size_t)(sp - k));
-	key[sp - k] = 0;
-	return 0;
 }
 
 int etcd_src_new(const struct cfg_etcd *e, const char *address, const char *admin, struct etcd_src **out)

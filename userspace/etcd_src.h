@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config-t.h"
+#include "etcd_state.h" /* the state file's first line */
 
 struct etcd_src;
 
@@ -83,10 +84,5 @@ void etcd_src_get_stats(const struct etcd_src *s, struct etcd_src_stats *st);
 const char *etcd_src_key(const struct etcd_src *s);
 /* Stops the thread (it is woken within a second) and frees s. NULL is a no-op. */
 void etcd_src_free(struct etcd_src *s);
-
-/* The state file's first line, a YAML comment naming the key and revision, and its
- * reading: 0, or -EINVAL when the line is not one. */
-void etcd_src_state_header(char *line, size_t len, const char *key, int64_t rev);
-int etcd_src_state_parse(const char *line, char *key, size_t keylen, int64_t *rev);
 
 #endif

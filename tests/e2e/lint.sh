@@ -1,7 +1,7 @@
 #!/bin/bash
 # lint: the C code stays clean under the static analysis (make lint, tools/lint.sh), and
 # the analysis still finds what it should:
-#  1. make lint over userspace/, tools/ and bpf/ reports nothing: cppcheck, and clang-tidy's
+#  1. make lint over userspace/, tools/, bpf/ and the tests' C reports nothing: cppcheck, and clang-tidy's
 #     bugprone checks (LINT_TIDY_CHECKS='-clang-analyzer-*': 6 s; its analyzer takes about
 #     5 minutes of 2 cores over the tree, too long for make test: `make lint` runs it);
 #  2. each tool, with the project's settings, reports planted bugs (cppcheck an array

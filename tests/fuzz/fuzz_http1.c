@@ -26,11 +26,12 @@
 
 /* A parse result with slices as offsets from the buffer start, so that results from
  * different buffers (a prefix copy and the whole input) compare with memcmp. */
+/* compared with memcmp: no padding (the four ints first) */
 struct outcome {
 	int r;
 	int minor, status;
-	size_t off[3], len[3]; /* method, target, reason */
 	unsigned n;
+	size_t off[3], len[3]; /* method, target, reason */
 	size_t name_off[H1_HEADERS_CAP], name_len[H1_HEADERS_CAP];
 	size_t val_off[H1_HEADERS_CAP], val_len[H1_HEADERS_CAP];
 };

@@ -10,7 +10,9 @@
 # HTTP cache's rules, keys and store: a request and an origin's response stored, found
 # and served), cdisk (the cache's disk files as read at start and on a hit), etcd (the
 # etcd gateway's watch stream, base64, and the merge of a node's YAML documents), overlay
-# (hermesctl's overlay file: parsed, compiled, each document checked).
+# (hermesctl's overlay file: parsed, compiled, each document checked), etcdstate (the etcd
+# state file's first line, read at a start without etcd), top (hermes-top's readers of the
+# admin port: an answer's head, /stats' Prometheus text, /flows' JSON).
 #   tests/fuzz/run.sh [NAME...]   only these targets (e.g. http1)
 # Exit: 0 no crash, 1 a crash/invariant failure or a build error, 77 clang or libFuzzer
 # missing (Debian: clang and libclang-rt-14-dev). Crash inputs are kept in
@@ -35,6 +37,8 @@ sources_of() {
 		userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
 	cdisk) echo userspace/cache_disk.c userspace/cache_policy.c userspace/cache_key.c userspace/cache_store.c \
 		userspace/http1.c userspace/hmsg.c userspace/buf.c userspace/siphash.c -lnghttp2 ;;
+	etcdstate) echo userspace/etcd_state.c ;;
+	top) echo -Itools tools/cli.c tools/top/hd.c tools/top/util.c userspace/addr.c userspace/policy.c userspace/log.c -lbpf ;;
 	etcd) echo userspace/etcd.c userspace/etcd_merge.c $(pkg-config --libs libcurl jansson yaml-0.1) -lcrypto ;;
 	config) echo userspace/config.c userspace/cfg_parse.c userspace/cfg_net.c userspace/cfg_http.c \
 		userspace/cfg_tunnel.c userspace/config_print.c userspace/config_reload.c userspace/addr.c userspace/log.c \

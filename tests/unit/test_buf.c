@@ -167,7 +167,8 @@ static bool test_pages_idle(void)
 
 	/* a block that does not start on a page: its first partial page stays */
 	q = buf_pages_alloc(&cap2);
-	ASSERT_TRUE(q != NULL, "allocated");
+	if (!ASSERT_TRUE(q != NULL, "allocated"))
+		return false;
 	memset(q, 'z', cap2);
 	touched = 0;
 	buf_touch(&touched, cap2);

@@ -331,7 +331,7 @@ static bool test_refresh(void)
 	ASSERT_EQ(cache_store_refresh(&st, e, "NEWHEAD", 7, &m, &f), 0, "refreshed by a 304");
 	n = cache_store_get(&st, "http://a/r", 10, no_fields());
 	ASSERT_TRUE(n && n != e, "a new entry");
-	ASSERT_TRUE(f == n && n->refs == 3, "handed back with a reference: the store's, f's and n's");
+	ASSERT_TRUE(n && f == n && n->refs == 3, "handed back with a reference: the store's, f's and n's");
 	cache_entry_put(&st, f);
 	ASSERT_TRUE(n && n->body == e->body && n->body->refs == 2, "sharing the body");
 	ASSERT_TRUE(n && !strcmp(n->head, "NEWHEAD") && n->meta.lifetime == 600 && n->meta.t.response_time == 11,

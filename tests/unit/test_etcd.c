@@ -229,6 +229,17 @@ static bool test_state_header(void)
 	ASSERT_STREQ(key, "/hermes/ov1/nodes/a", "key");
 	ASSERT_EQ(rev, 42, "revision");
 	ASSERT_EQ(etcd_src_state_parse("policy: []\n", key, sizeof(key), &rev), -EINVAL, "no header");
+	/* the revision is the line's own digits: not the next line's (strtoll skips a newline),
+	 * no sign, no overflow clamped to INT64_MAX (fuzz_etcdstate) */
+	ASSERT_EQ(etcd_src_state_parse("# hermes etcd state: key /k revision \n1\n", key, sizeof(key), &rev), -EINVAL,
+		  "a revision on the next line");
+	ASSERT_EQ(etcd_src_state_parse("# hermes etcd state: key /k revision -3\n", key, sizeof(key), &rev), -EINVAL,
+		  "a negative revision");
+	ASSERT_EQ(etcd_src_state_parse("# hermes etcd state: key /k revision 99999999999999999999\n", key, sizeof(key),
+				       &rev), -EINVAL, "an overflowing revision");
+	ASSERT_EQ(etcd_src_state_parse("# hermes etcd state: key /k revision 9223372036854775807\n", key, sizeof(key),
+				       &rev), 0, "INT64_MAX itself");
+	ASSERT_EQ(rev, INT64_MAX, "INT64_MAX read");
 	return true;
 }
 

@@ -550,13 +550,15 @@ static int parse_doc(struct pctx *c, yaml_node_t *root)
 
 int ov_parse(const char *path, const char *buf, size_t len, struct overlay *ov, char *err, size_t errlen)
 {
-	struct pctx c = { ov, NULL, buf, len, err, errlen };
+	struct pctx c;
 	yaml_document_t doc;
 	yaml_parser_t p;
 	int rc;
 
+	/* cleared before its pointer is kept (as config_reload_merge's report) */
 	memset(ov, 0, sizeof(*ov));
 	ov->path = path;
+	c = (struct pctx){ ov, NULL, buf, len, err, errlen };
 	if (!yaml_parser_initialize(&p))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);

@@ -14,7 +14,7 @@
 #include "util.h"
 
 /* Prometheus text format: "name{labels} value" lines, '#' comments. */
-static void prom_parse(const char *text, struct hd_stats *st)
+void hd_parse_stats(const char *text, struct hd_stats *st)
 {
 	const char *line = text;
 
@@ -27,7 +27,9 @@ static void prom_parse(const char *text, struct hd_stats *st)
 		if (*line == '#' || eol == line)
 			goto next;
 		sp = memrchr(line, ' ', (size_t)(eol - line));
-		if (!sp)
+		/* a counter's digits right after the space: strtoull would skip white space
+		 * into the next lines, or take a sign */
+		if (!sp || !isdigit((unsigned char)sp[1]))
 			goto next;
 		v = strtoull(sp + 1, NULL, 10);
 		brace = memchr(line, '{', (size_t)(sp - line));
@@ -261,7 +263,7 @@ static int hd_parse_flow(struct jp *j, struct hd_flow *f)
 }
 
 /* {"flows":[{...}, ...]} -> array. -1 on malformed input (nothing returned). */
-static int hd_parse_flows(const char *text, struct hd_flow **out, size_t *n_out)
+int hd_parse_flows(const char *text, struct hd_flow **out, size_t *n_out)
 {
 	struct jp j = { .p = text };
 	struct hd_flow *v = NULL;
@@ -346,7 +348,7 @@ void hd_fetch(const struct admin_client *ac, struct hd_view *hd)
 		return;
 	hd->reachable = true;
 	if (a.status == 200)
-		prom_parse(a.body, &hd->st);
+		hd_parse_stats(a.body, &hd->st);
 	else
 		snprintf(hd->detail, sizeof(hd->detail), "GET /stats: HTTP %d", a.status);
 	free(a.buf);

@@ -16,4 +16,10 @@ void hd_fetch(const struct admin_client *ac, struct hd_view *hd);
  * (normalized); NULL when hermesd did not report it. */
 const struct hd_flow *hd_find(const struct hd_view *hd, uint64_t cookie, const struct hermes_addr *local);
 
+/* The readers of the two answers (NUL-terminated text, whatever answered): GET /stats's
+ * Prometheus text into st (what it lacks stays as it was), and GET /flows's JSON into a
+ * malloc'ed array (unsorted): 0, or -1 on malformed JSON with nothing returned. */
+void hd_parse_stats(const char *text, struct hd_stats *st);
+int hd_parse_flows(const char *text, struct hd_flow **out, size_t *n_out);
+
 #endif
