@@ -158,20 +158,28 @@ static bool test_vary_variants(void)
 	return true;
 }
 
+/* st made with room for three 1000-byte entries and a half, holding http://a/1, 2 and 3
+ * (1 the least recently used); what one such entry is charged. */
+static size_t three_stored(struct cache_store *st)
+{
+	size_t one;
+
+	cache_store_init(st, 1 << 20, 1 << 20);
+	put_new(st, "http://a/1", 1000, '1', 1);
+	one = st->stats.bytes;
+	cache_store_free(st);
+	cache_store_init(st, 3 * one + one / 2, 1 << 20);
+	put_new(st, "http://a/1", 1000, '1', 1);
+	put_new(st, "http://a/2", 1000, '2', 1);
+	put_new(st, "http://a/3", 1000, '3', 1);
+	return one;
+}
+
 static bool test_lru(void)
 {
 	struct cache_store st;
-	size_t one;
 
-	cache_store_init(&st, 1 << 20, 1 << 20);
-	put_new(&st, "http://a/1", 1000, '1', 1);
-	one = st.stats.bytes;
-	cache_store_free(&st);
-	/* room for three such entries */
-	cache_store_init(&st, 3 * one + one / 2, 1 << 20);
-	put_new(&st, "http://a/1", 1000, '1', 1);
-	put_new(&st, "http://a/2", 1000, '2', 1);
-	put_new(&st, "http://a/3", 1000, '3', 1);
+	three_stored(&st);
 	ASSERT_EQ(st.stats.objects, 3, "three fit");
 	ASSERT_TRUE(present(&st, "http://a/1"), "use 1: 2 is now the least recently used");
 	put_new(&st, "http://a/4", 1000, '4', 1);
@@ -198,14 +206,7 @@ static bool test_charge(void)
 	struct cache_entry *e;
 	size_t one;
 
-	cache_store_init(&st, 1 << 20, 1 << 20);
-	put_new(&st, "http://a/1", 1000, '1', 1);
-	one = st.stats.bytes;
-	cache_store_free(&st);
-	cache_store_init(&st, 3 * one + one / 2, 1 << 20);
-	put_new(&st, "http://a/1", 1000, '1', 1);
-	put_new(&st, "http://a/2", 1000, '2', 1);
-	put_new(&st, "http://a/3", 1000, '3', 1);
+	one = three_stored(&st);
 	e = cache_store_get(&st, "http://a/3", 10, no_fields());
 	ASSERT_TRUE(e != NULL, "3 found");
 	cache_store_charge(&st, e, one / 4);
