@@ -1771,14 +1771,6 @@ m_wrk() {
 	say "  wrk c=$n: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors${cpu:+, $cpu CPU s/100k req}"
 }
 
-# cache_pin CPUS: every thread of the configuration's proxy processes to CPUS (CACHE_SPLIT)
-cache_pin() {
-	local p
-	for p in $(tree_pids "${CFG_PIDS[@]}"); do
-		taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || say "warning: cannot pin pid $p to CPUs $1"
-	done
-}
-
 # sockops_stats: "RUNS NS" summed over the sock_ops programs attached to the app's and
 # hermesd's cgroups (hermesd's sockops: the flow table, the hop), from the kernel's BPF
 # statistics: counted only while kernel.bpf_stats_enabled=1, which the harness never sets
@@ -1813,7 +1805,7 @@ print(runs, ns)
 # around the measured phase only.
 m_cachehit() {
 	local cfg=$1 run=$2 log="$LOGS/$1-r$2-cachehit.log" url="http://$CACHE_HOSTPORT/4k" i got n0 n1 origin
-	local out req dur errs rps c0= c1= cpu= so0= so1= sopr=
+	local out req dur errs rps c0= c1= cpu= so0= so1= sopr= sons=
 	settle "$cfg" "$run" cachehit
 	for i in 1 2; do
 		got=$(in_app timeout 10 curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$url" 2>>"$log")
@@ -1828,11 +1820,11 @@ m_cachehit() {
 	local gen=(wrk -t 2)
 	if [ "$CACHE_SPLIT" = 1 ]; then
 		gen=(taskset -c 0 wrk -t 1)
-		[ ${#CFG_PIDS[@]} = 0 ] || cache_pin "1-$((NCPU - 1))"
+		[ ${#CFG_PIDS[@]} = 0 ] || pin_pids "1-$((NCPU - 1))" "${CFG_PIDS[@]}"
 	fi
 	out=$(app_run "$log" $((CACHE_SECS + 30)) "${gen[@]}" -c 100 -d "${CACHE_SECS}s" --timeout 10s -s "$TMP/wrk.lua" "$url" |
 		grep '^{"requests"')
-	[ "$CACHE_SPLIT" = 1 ] && [ ${#CFG_PIDS[@]} -gt 0 ] && cache_pin "0-$((NCPU - 1))"
+	[ "$CACHE_SPLIT" = 1 ] && [ ${#CFG_PIDS[@]} -gt 0 ] && pin_pids "0-$((NCPU - 1))" "${CFG_PIDS[@]}"
 	[ ${#CFG_PIDS[@]} = 0 ] || c1=$(cpu_us "${CFG_PIDS[@]}")
 	[ -z "$so0" ] || so1=$(sockops_stats)
 	n1=$(wc -l <"$CACHE_LOG")
@@ -1869,9 +1861,10 @@ m_cachehit() {
 		read -r -a so0 <<<"$so0"
 		read -r -a so1 <<<"$so1"
 		sopr=$(awk -v n=$((so1[0] - so0[0])) -v r="$req" 'BEGIN { printf "%.2f", n / r }')
+		sons=$(awk -v n=$((so1[0] - so0[0])) -v t=$((so1[1] - so0[1])) 'BEGIN { printf "%.1f", n ? t / n : 0 }')
 		sample "$cfg" "$run" cachehit_sockops_per_req "$sopr"
-		sample "$cfg" "$run" cachehit_sockops_ns "$(awk -v n=$((so1[0] - so0[0])) -v t=$((so1[1] - so0[1])) 'BEGIN { printf "%.1f", n ? t / n : 0 }')"
-		say "  cachehit sockops: $sopr runs a request, $(awk -v n=$((so1[0] - so0[0])) -v t=$((so1[1] - so0[1])) 'BEGIN { printf "%.1f", n ? t / n : 0 }') ns a run"
+		sample "$cfg" "$run" cachehit_sockops_ns "$sons"
+		say "  cachehit sockops: $sopr runs a request, $sons ns a run"
 	fi
 	say "  cachehit c=100: $rps req/s, p50 $(json_num p50_us "$out") us, p99 $(json_num p99_us "$out") us, ${errs:-0} errors, $origin of $req requests reached the origin${cpu:+, proxy CPU $cpu us a request}"
 }
