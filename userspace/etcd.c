@@ -144,6 +144,13 @@ static bool json_error_msg(const json_t *o, char *err, size_t errlen)
 	return true;
 }
 
+/* A revision hermesd can watch on from (revision + 1): never negative, and not the
+ * largest int64, which has no next. */
+static bool rev_usable(int64_t rev)
+{
+	return rev >= 0 && rev != INT64_MAX;
+}
+
 long etcd_watch_parse(struct etcd_watch *w, const char *buf, size_t len, etcd_event_fn fn, void *arg, int *stop)
 {
 	size_t skip = 0;
@@ -197,7 +204,7 @@ long etcd_watch_parse(struct etcd_watch *w, const char *buf, size_t len, etcd_ev
 			ev.type = ETCD_EV_DELETE;
 		if ((rc = kv_parse(json_object_get(e, "kv"), &ev.kv)))
 			break;
-		if (ev.kv.mod_rev < 0 || ev.kv.mod_rev == INT64_MAX) { /* no revision after it to watch from */
+		if (!rev_usable(ev.kv.mod_rev)) {
 			kv_free(&ev.kv);
 			rc = -EINVAL;
 			break;
@@ -448,7 +455,7 @@ static int range(struct etcd *c, json_t *req, struct etcd_range *out, char *err,
 		return rc;
 	out->revision = jint(json_object_get(ans, "header"), "revision");
 	kvs = json_object_get(ans, "kvs");
-	if (out->revision < 0 || out->revision == INT64_MAX) { /* the watch goes on from revision + 1 */
+	if (!rev_usable(out->revision)) { /* the watch goes on from revision + 1 */
 		snprintf(err, errlen, "%s: a revision etcd cannot have (%lld): is it etcd?", etcd_endpoint(c),
 			 (long long)out->revision);
 		rc = -EINVAL;

@@ -264,8 +264,8 @@ static int flows_iter_pin(struct loader *l)
 		log_warn("cannot remove the old %s: %s", path, strerror(errno));
 	err = bpf_link__pin(l->flows_iter, path);
 	if (err)
-		log_error("cannot pin %s: %s (hermes-top would show the open flows' counters as of "
-			  "their last state change)", path, strerror(-err));
+		log_error("cannot pin %s: %s (the flow table's refresh iterator, which hermes-top reads)", path,
+			  strerror(-err));
 	return err;
 }
 

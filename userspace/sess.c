@@ -391,16 +391,18 @@ static void sess_flush(struct sess *s)
 		life_hold(&s->life, 1);
 		return;
 	}
-	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s) && s->mux.goaway_code) {
+	if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s)) {
 		char why[128];
 
+		if (!s->mux.goaway_code) {
+			sess_close(s, 0, "both sides are done (GOAWAY)");
+			return;
+		}
 		/* our GOAWAY carried an error: said at info, with nghttp2's reason */
 		snprintf(why, sizeof(why), "our GOAWAY (%s%s%s)", nghttp2_http2_strerror(s->mux.goaway_code),
 			 *s->mux.goaway_why ? ": " : "", s->mux.goaway_why);
 		sess_close(s, -ECONNRESET, why); /* what the streams saw before: a reset */
-	} else if (s->mux.ng && s->state == SESS_OPEN && sess_h2_finished(s))
-		sess_close(s, 0, "both sides are done (GOAWAY)");
-	else if (s->close_when_sent)
+	} else if (s->close_when_sent)
 		sess_close(s, 0, "its flow ended");
 }
 
